@@ -1,0 +1,31 @@
+"""The `exclusion-risk` command: one typer app whose subcommands are contributed by each stage.
+
+Each stage (and the synthetic generator) has a `cli.py` with `register(app)`; heavy imports happen
+inside the commands so `exclusion-risk --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="exclusion-risk",
+    help="Find children at risk of school exclusion early enough to help. "
+    "Scores support a professional's judgement; they are not decisions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+STAGE_CLIS = ("synth.cli", "linkage.cli", "features.cli", "models.cli", "serving.cli")
+
+for _module in STAGE_CLIS:
+    try:
+        _stage = importlib.import_module(_module)
+    except ModuleNotFoundError as exc:  # a stage not built yet contributes no commands
+        if exc.name != _module:
+            raise
+        continue
+    _stage.register(app)

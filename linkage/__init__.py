@@ -1,0 +1,1 @@
+"""Linkage stage: read, validate and standardise extracts; link them into one pupil history."""

@@ -1,0 +1,1 @@
+"""Models stage: train, calibrate, evaluate, explain, review fairness, register and promote."""

@@ -1,0 +1,1 @@
+"""Serving stage: the FastAPI risk-matrix service and its web page."""

@@ -1,0 +1,18 @@
+"""Shared fixtures. Generated data lives under pytest's tmp dirs; nothing is written to the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Tests never touch the developer's own MLflow store.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
