@@ -1,7 +1,7 @@
 """The `exclusion-risk` command: one typer app whose subcommands are contributed by each stage.
 
-Each stage (and the synthetic generator) has a `cli.py` with `register(app)`; heavy imports happen
-inside the commands so `exclusion-risk --help` stays fast.
+Each command module below has `register(app)`; heavy imports happen inside the commands so
+`exclusion-risk --help` stays fast. Modules are listed in pipeline order.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-STAGE_CLIS = ("synth.cli", "linkage.cli", "features.cli", "models.cli", "serving.cli")
+STAGE_CLIS = (
+    "synth.cli",  # synth
+    "linkage.check_cli",  # check
+    "linkage.link_cli",  # link
+    "features.cli",  # features
+    "models.train_cli",  # train, compare, promote
+    "models.score_cli",  # review, score
+    "serving.cli",  # serve, keys
+)
 
 for _module in STAGE_CLIS:
     try:

@@ -16,3 +16,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+# --- synthetic authorities (generated once per test session, shared across xdist workers) ---
+# Fixtures `small_authority` and `full_authority` are defined in tests/synth_fixtures.py.
+pytest_plugins = ["synth_fixtures"]
