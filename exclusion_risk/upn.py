@@ -12,9 +12,14 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"  # 23 letters: no I, O or S
 _LETTER_VALUE = {ch: i for i, ch in enumerate(CHECK_ALPHABET)}
+# Byte lookups for the vectorised check: letter byte -> value, value -> check-letter byte.
+_BYTE_VALUE = np.zeros(256, dtype=np.int32)
+_BYTE_VALUE[[ord(ch) for ch in CHECK_ALPHABET]] = np.arange(len(CHECK_ALPHABET))
+_ALPHABET_BYTES = np.frombuffer(CHECK_ALPHABET.encode("ascii"), dtype=np.uint8)
 _UPN_SHAPE = re.compile(r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]$")
 
 
@@ -50,20 +55,31 @@ def is_valid_upn(upn: object) -> bool:
     return check_letter(upn[1:]) == upn[0]
 
 
+def _upn_bytes(upns: pd.Series) -> np.ndarray:
+    """(n, 13) uint8 array of well-shaped (13 ASCII character) UPNs, read from the arrow buffers."""
+    arr = pa.chunked_array(upns.array.__arrow_array__()).combine_chunks()
+    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)
+    start = offsets[arr.offset]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start : start + 13 * len(arr)]
+    return data.reshape(-1, 13)
+
+
 def valid_upn_mask(upns: pd.Series) -> pd.Series:
-    """Vectorised `is_valid_upn` over a column (missing values are invalid)."""
-    s = upns.astype("string").str.strip().str.upper()
-    shape_ok = s.str.match(_UPN_SHAPE.pattern).fillna(False).astype(bool)
+    """Vectorised `is_valid_upn` over a column (missing values are invalid).
+
+    Works on the bytes of the well-shaped UPNs as one (n, 13) array straight from the arrow
+    buffers: a million UPNs take a fraction of a second, a Python loop over characters ten seconds.
+    """
+    s = upns.astype(pd.StringDtype("pyarrow")).str.strip().str.upper()  # arrow kernels, not Python loops
+    # ASCII classes (not \d) so the bytes below are exactly 13 per UPN.
+    shape_ok = s.str.match(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$").fillna(False).astype(bool)
     out = np.zeros(len(s), dtype=bool)
-    idx = np.flatnonzero(shape_ok.to_numpy())
-    if idx.size:
-        chars = np.array([list(u) for u in s.to_numpy()[idx]])
-        digits = chars[:, 1:12].astype(int)
-        weights = np.arange(2, 13)
-        total = (digits * weights).sum(axis=1)
+    mask = shape_ok.to_numpy()
+    if mask.any():
+        chars = _upn_bytes(s[mask])
+        total = (chars[:, 1:12] - ord("0")).astype(np.int32) @ np.arange(2, 13, dtype=np.int32)
         last = chars[:, 12]
-        last_val = np.array([int(c) if c.isdigit() else _LETTER_VALUE[c] for c in last])
-        total = total + last_val * 13
-        expected = np.array(list(CHECK_ALPHABET))[total % 23]
-        out[idx] = expected == chars[:, 0]
+        last_value = np.where(last <= ord("9"), last.astype(np.int32) - ord("0"), _BYTE_VALUE[last])
+        out[mask] = _ALPHABET_BYTES[(total + last_value * 13) % 23] == chars[:, 0]
     return pd.Series(out, index=upns.index)

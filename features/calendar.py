@@ -1,0 +1,82 @@
+"""School calendar arithmetic: academic years and the autumn census day that is every feature's cut-off.
+
+An academic year runs 1 September to 31 August and is written `2016/17`. The autumn census day of
+`2016/17` is the first Thursday of October 2016 (the DfE's usual census day).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+_YEAR_PATTERN = re.compile(r"^\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*$")
+THURSDAY = 3
+
+
+def start_year(academic_year: str | int) -> int:
+    """`2016/17` (or `2016-17`, `2016/2017`, 2016) -> 2016. Raises ValueError on anything else."""
+    if isinstance(academic_year, int | np.integer):
+        return int(academic_year)
+    match = _YEAR_PATTERN.match(str(academic_year))
+    if not match:
+        raise ValueError(f"academic year {academic_year!r} is not of the form 2016/17")
+    first, second = int(match.group(1)), int(match.group(2))
+    if second % 100 != (first + 1) % 100:
+        raise ValueError(f"academic year {academic_year!r}: the second year must follow the first")
+    return first
+
+
+def format_year(first_year: int) -> str:
+    """2016 -> `2016/17`."""
+    return f"{first_year}/{(first_year + 1) % 100:02d}"
+
+
+def normalise_year(academic_year: str | int) -> str:
+    """Any accepted spelling -> the canonical `2016/17`."""
+    return format_year(start_year(academic_year))
+
+
+def shift_year(academic_year: str | int, years: int) -> str:
+    """`2016/17` shifted by -1 -> `2015/16`."""
+    return format_year(start_year(academic_year) + years)
+
+
+def census_date(academic_year: str | int) -> pd.Timestamp:
+    """Autumn census day of the academic year: the first Thursday of October of its first year."""
+    first_october = pd.Timestamp(year=start_year(academic_year), month=10, day=1)
+    return first_october + pd.Timedelta(days=(THURSDAY - first_october.dayofweek) % 7)
+
+
+def year_start(academic_year: str | int) -> pd.Timestamp:
+    return pd.Timestamp(year=start_year(academic_year), month=9, day=1)
+
+
+def year_end(academic_year: str | int) -> pd.Timestamp:
+    """Last day of the academic year (31 August), inclusive."""
+    return pd.Timestamp(year=start_year(academic_year) + 1, month=8, day=31)
+
+
+def academic_year_start_of(dates: pd.Series | pd.DatetimeIndex) -> pd.Series:
+    """First calendar year of each date's academic year (Int64; NA for missing dates)."""
+    dates = pd.Series(pd.to_datetime(dates))
+    first = dates.dt.year - (dates.dt.month < 9).astype("int64")
+    return first.astype("Int64")
+
+
+def academic_year_of(dates):
+    """Academic year (`2016/17`) of each date; 1 Sep - 31 Aug. A scalar date gives a string.
+
+    Series in -> string Series out (same index, NA for missing dates).
+    """
+    if not isinstance(dates, pd.Series | pd.Index | np.ndarray | list):
+        stamp = pd.Timestamp(dates)
+        return format_year(stamp.year - (1 if stamp.month < 9 else 0))
+    index = dates.index if isinstance(dates, pd.Series) else None
+    first = academic_year_start_of(pd.Series(pd.to_datetime(np.asarray(dates))))
+    second = (first + 1) % 100
+    years = first.astype("string") + "/" + second.astype("string").str.zfill(2)
+    if index is not None:
+        years.index = index
+    return years

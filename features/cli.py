@@ -1,0 +1,87 @@
+"""`exclusion-risk features`: write the point-in-time feature table for analysts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("features")(features_command)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def features_command(
+    data: Path = typer.Option(..., "--data", help="Folder with census, exclusions and social_care extracts."),
+    links: Path = typer.Option(..., "--links", help="Output folder of `exclusion-risk link` (links.csv)."),
+    years: str | None = typer.Option(
+        None, "--years", help="Reference years, e.g. 2016/17,2017/18 (default: every autumn census)."
+    ),
+    out: Path = typer.Option(Path("features.parquet"), "--out", help="Output table: .parquet or .csv."),
+    label: str = typer.Option("any", "--label", help="Target in column `label`: any, permanent or repeat."),
+    outcomes_through: str | None = typer.Option(
+        None, "--outcomes-through",
+        help="Last academic year whose outcomes are complete (default: inferred from the data).",
+    ),
+) -> None:
+    """Build one row per pupil per autumn census, using only what was known on census day."""
+    import time
+
+    from features import calendar, labels
+    from features.build import build_feature_table
+
+    if label not in labels.TARGETS:
+        _fail(f"--label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        _fail(f"--out must end in .parquet or .csv: {out}")
+    if not data.is_dir():
+        _fail(f"--data {data} is not a folder")
+    if not links.is_dir():
+        _fail(f"--links {links} is not a folder")
+    try:
+        wanted = [calendar.normalise_year(y) for y in years.split(",") if y.strip()] if years else None
+        if outcomes_through is not None:
+            outcomes_through = calendar.normalise_year(outcomes_through)
+    except ValueError as exc:
+        _fail(str(exc))
+    if wanted == []:
+        _fail("--years names no year")
+
+    from linkage.errors import ExtractError
+    from linkage.history import load_history
+
+    started = time.perf_counter()
+    try:
+        history = load_history(data, links)
+    except ExtractError as exc:
+        _fail(str(exc))
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"cannot read the extracts in {data} with the links in {links}: {exc}")
+    autumn = history.census.loc[history.census["CensusTerm"].eq("AUT"), "AcademicYear"].dropna()
+    available = sorted({calendar.normalise_year(y) for y in autumn.unique()})
+    if wanted is None:
+        wanted = available
+    missing = [y for y in wanted if y not in available]
+    if missing:
+        _fail(f"no autumn census for {', '.join(missing)} in {data} (have: {', '.join(available) or 'none'})")
+
+    table = build_feature_table(history, wanted, label=label, outcomes_through=outcomes_through)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False)
+    elapsed = time.perf_counter() - started
+
+    summary = table.groupby("AcademicYear").agg(pupils=("upn", "size"), label_rate=("label", "mean"))
+    for year, row in summary.iterrows():
+        rate = "not labelled (outcomes incomplete)" if row["label_rate"] != row["label_rate"] else (
+            f"label '{label}' {row['label_rate']:.1%}"
+        )
+        typer.echo(f"{year}: {int(row['pupils'])} pupils, {rate}")
+    typer.echo(f"wrote {len(table)} rows x {table.shape[1]} columns to {out} in {elapsed:.1f}s")

@@ -1,0 +1,76 @@
+"""Outcome labels for reference year Y: what happened after the autumn census day, to 31 August.
+
+- `any` (the default target): at least one suspension or permanent exclusion starting after census day.
+- `permanent`: at least one permanent exclusion after census day.
+- `repeat`: two or more suspensions after census day.
+A year whose outcomes are not complete in the data (the latest year, scored rather than trained on)
+gets NaN labels, never a false "no exclusion".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features import calendar
+
+TARGETS = ("any", "permanent", "repeat")
+# A year's outcomes count as complete once the data reach 1 July of its second calendar year: the
+# last weeks of the summer term carry few exclusions, while stopping at the summer census (May) would
+# miss a sixth of the year.
+COMPLETE_MONTH = 7
+# Approximate collection days of the spring and summer censuses (third Thursdays of January and May);
+# they only serve to date how far the data reach.
+_TERM_DAY = {1: (1, 15), 2: (5, 15)}
+
+
+def data_reach(census: pd.DataFrame, exclusions: pd.DataFrame) -> pd.Timestamp | None:
+    """The latest date the census and exclusions evidence (prepared frames from `features.build`)."""
+    dates = []
+    if not exclusions.empty:
+        dates.append(exclusions["start"].max())
+    if not census.empty:
+        last = census.loc[census["year"].eq(census["year"].max()), "term"].max()
+        year = int(census["year"].max())
+        if last == 0:
+            dates.append(calendar.census_date(year))
+        else:
+            month, day = _TERM_DAY[int(last)]
+            dates.append(pd.Timestamp(year=year + 1, month=month, day=day))
+    dates = [d for d in dates if pd.notna(d)]
+    return max(dates) if dates else None
+
+
+def complete_through(prep) -> int | None:
+    """First calendar year of the latest academic year whose outcomes are complete, or None."""
+    reach = data_reach(prep.census, prep.exclusions)
+    if reach is None:
+        return None
+    return reach.year - 1 if reach.month >= COMPLETE_MONTH else reach.year - 2
+
+
+def outcome_labels(exclusions: pd.DataFrame, keys: pd.DataFrame, last_complete: int | None) -> pd.DataFrame:
+    """label_any / label_permanent / label_repeat (1.0, 0.0, NaN) for each (pid, AcademicYear) in keys.
+
+    `exclusions` is the prepared frame from `features.build` (pid, start, year, susp, perm).
+    """
+    years = keys["AcademicYear"].map({y: calendar.start_year(y) for y in keys["AcademicYear"].unique()})
+    years = years.astype("int64")
+    census_days = {y: calendar.census_date(y) for y in years.unique()}
+    e = exclusions[exclusions["year"].isin(list(census_days))]
+    after_census = e["start"] > e["year"].map(census_days)
+    e = e[after_census]
+    per_pupil = e.groupby(["pid", "year"])[["susp", "perm"]].sum()
+    index = pd.MultiIndex.from_arrays([keys["pid"].to_numpy(), years.to_numpy()])
+    counts = per_pupil.reindex(index, fill_value=0.0)
+    out = pd.DataFrame(
+        {
+            "label_any": ((counts["susp"] + counts["perm"]) >= 1).astype("float64").to_numpy(),
+            "label_permanent": (counts["perm"] >= 1).astype("float64").to_numpy(),
+            "label_repeat": (counts["susp"] >= 2).astype("float64").to_numpy(),
+        },
+        index=keys.index,
+    )
+    unknown = np.ones(len(keys), dtype=bool) if last_complete is None else (years > last_complete).to_numpy()
+    out.loc[unknown, :] = np.nan
+    return out

@@ -1,0 +1,104 @@
+"""From scored candidate pairs to one decision per source entity: accept, clerical review or reject.
+
+1. Entity pairs: a source entity's best-scoring variant pair with each pupil.
+2. Competition: a link's score is its Fellegi-Sunter probability times its share of the evidence
+   among the entity's available candidates (2^w over the sum of 2^w), so two near-equal pupils
+   (twins recorded without forenames) both score about half and neither is accepted.
+3. One-to-one: for social care, a child links to at most one pupil and a pupil to at most one
+   child (pupils already linked to another child by an earlier stage are not available); greedy
+   by score, ties broken by ids so the result is deterministic. Exclusion events may share a pupil.
+4. Twin guard: same surname and DOB with a disagreeing forename is how twins look; such a link is
+   never accepted automatically, only offered for review.
+5. Bands from `settings.thresholds`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from linkage.settings import Thresholds
+
+DECISION_COLUMNS = ["eid_l", "eid_r", "score", "match_weight", "band"]
+
+
+def entity_pairs(pairs: pd.DataFrame, source: pd.DataFrame, census: pd.DataFrame) -> pd.DataFrame:
+    """Best variant pair per (source entity, pupil): eid_l, eid_r, match_probability, match_weight, gammas."""
+    if pairs.empty:
+        return pairs.assign(eid_l=pd.Series(dtype="string"), eid_r=pd.Series(dtype="string"))
+    out = pairs.copy()
+    out["eid_l"] = source["eid"].to_numpy()[source.index.get_indexer(out["l"])]
+    out["eid_r"] = census["eid"].to_numpy()[census.index.get_indexer(out["r"])]
+    out = out.sort_values(
+        ["eid_l", "eid_r", "match_weight", "l", "r"], ascending=[True, True, False, True, True], kind="stable"
+    )
+    return out.drop_duplicates(["eid_l", "eid_r"]).reset_index(drop=True)
+
+
+def _with_share(cands: pd.DataFrame) -> pd.DataFrame:
+    w = cands["match_weight"].to_numpy()
+    top = cands.groupby("eid_l")["match_weight"].transform("max").to_numpy()
+    rel = np.exp2(np.clip(w - top, -200, 0))
+    total = pd.Series(rel).groupby(cands["eid_l"].to_numpy()).transform("sum").to_numpy()
+    return cands.assign(score=cands["match_probability"].to_numpy() * rel / total)
+
+
+def _twin_like(cands: pd.DataFrame) -> np.ndarray:
+    if not {"gamma_forename", "gamma_surname", "gamma_dob"} <= set(cands.columns):
+        return np.zeros(len(cands), dtype=bool)
+    return (
+        (cands["gamma_forename"] == 0) & (cands["gamma_surname"] == 3) & (cands["gamma_dob"] == 3)
+    ).to_numpy()
+
+
+def assign(
+    cands: pd.DataFrame,
+    thresholds: Thresholds,
+    one_to_one: bool,
+    unavailable: set[str] | frozenset[str] = frozenset(),
+) -> pd.DataFrame:
+    """One decision per source entity with candidates (DECISION_COLUMNS plus the pair's gammas).
+
+    `unavailable`: pupils a one-to-one source may not take (already linked by an earlier stage).
+    """
+    gamma_cols = [c for c in cands.columns if c.startswith("gamma_")]
+    if cands.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="string") for c in ("eid_l", "eid_r", "band")}
+            | {c: pd.Series(dtype=float) for c in ("score", "match_weight")}
+            | {c: pd.Series(dtype="int64") for c in gamma_cols}
+        )[DECISION_COLUMNS + gamma_cols]
+    best_any = cands.sort_values(
+        ["eid_l", "match_weight", "eid_r"], ascending=[True, False, True], kind="stable"
+    )
+    best_any = best_any.drop_duplicates("eid_l")
+    available = cands[~cands["eid_r"].isin(unavailable)] if one_to_one else cands
+    scored = _with_share(available)
+    scored = scored.sort_values(["score", "eid_l", "eid_r"], ascending=[False, True, True], kind="stable")
+    if one_to_one:
+        chosen, used_l, used_r = [], set(), set()
+        eligible = scored[scored["score"] >= thresholds.review]
+        for i, eid_l, eid_r in zip(eligible.index, eligible["eid_l"], eligible["eid_r"], strict=True):
+            if eid_l in used_l or eid_r in used_r:
+                continue
+            used_l.add(eid_l)
+            used_r.add(eid_r)
+            chosen.append(i)
+        picked = scored.loc[chosen]
+    else:
+        picked = scored.drop_duplicates("eid_l")
+        picked = picked[picked["score"] >= thresholds.review]
+    band = np.where(picked["score"] >= thresholds.accept, "accept", "review")
+    band = np.where(_twin_like(picked) & (band == "accept"), "review", band)
+    picked = picked.assign(band=band)
+    # Everyone else: rejected, reported with their best candidate of all.
+    rest = best_any[~best_any["eid_l"].isin(picked["eid_l"])]
+    rest = (
+        _with_share(cands[cands["eid_l"].isin(rest["eid_l"])])
+        .sort_values(["eid_l", "score", "eid_r"], ascending=[True, False, True], kind="stable")
+        .drop_duplicates("eid_l")
+    )
+    rest = rest.assign(band="reject")
+    out = pd.concat([picked, rest], ignore_index=True)
+    out = out.sort_values("eid_l", kind="stable").reset_index(drop=True)
+    return out[DECISION_COLUMNS + gamma_cols]

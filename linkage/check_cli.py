@@ -1,0 +1,143 @@
+"""`exclusion-risk check`: the first thing to run on a new export.
+
+Reads every extract in a folder with the same readers `link` uses and prints, per extract, rows
+read / clean / rejected, rejected rows by reason, what was read under another code (extended
+ethnicity, BESD, FIXD, ...), invalid UPNs, and the counts of each code value; writes every rejected
+row to OUT/rejects.csv. Counts under 10 are shown as "<10". Nothing printed names a pupil or a date
+of birth: the console shows counts, codes and reasons only; raw values stay in rejects.csv, beside
+the raw data, for the analyst.
+
+Exit status: 0 when the extracts were read (rejects or not), 2 when an extract could not be read
+at all (missing required column, empty file, ...): the message names the file and column.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+# Code columns whose value counts are shown, per extract.
+CODE_COLUMNS = {
+    "census": [
+        "AcademicYear", "CensusTerm", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype",
+        "NCyearActual",
+    ],
+    "exclusions": ["AcademicYear", "Category", "CategoryRaw", "ReasonGroups"],
+    "social_care": ["Status", "Sex", "PrimaryNeed"],
+}  # fmt: skip
+MISSING_LABEL = "(blank)"
+
+
+def reason_counts(rejects) -> dict[str, int]:
+    """Rejected rows per reason (a row failing in two ways counts under both); row numbers dropped."""
+    from collections import Counter
+
+    counts: Counter = Counter()
+    for reason in rejects["reason"].dropna():
+        for part in {re.sub(r"row \d+", "an earlier row", r) for r in str(reason).split(" | ")}:
+            counts[part] += 1
+    return dict(counts.most_common())
+
+
+def value_counts(frame, column: str) -> dict[str, int]:
+    """Counts of each value of a code column; `;`-joined groups (reasons) count once per group."""
+    values = frame[column]
+    if column == "ReasonGroups":
+        values = values.str.split(";").explode()
+    counts = values.astype("object").where(values.notna(), MISSING_LABEL).astype(str).value_counts()
+    return {str(k): int(v) for k, v in counts.sort_index().items()}
+
+
+def _table(title: str, rows: list[tuple[str, object]]):
+    from rich.table import Table
+
+    from exclusion_risk.privacy import suppress_count
+
+    table = Table(title=title, title_justify="left", show_header=False, min_width=len(title) + 2)
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    for label, count in rows:
+        table.add_row(label, str(suppress_count(count) if isinstance(count, int) else count))
+    return table
+
+
+def _report(console, extract: str, result) -> None:
+    from rich.columns import Columns
+    from rich.markup import escape
+
+    from exclusion_risk.privacy import suppress_count
+
+    summary = [
+        ("rows read", result.rows_read),
+        ("rows clean", len(result.clean)),
+        ("rows rejected", result.rows_rejected),
+    ]
+    summary += [(f"  rejected: {reason}", n) for reason, n in reason_counts(result.rejects).items()]
+    always = ("invalid UPN (kept)", "blank UPN")  # shown even when zero: the analyst looks for them
+    summary += [(label, n) for label, n in sorted(result.counts.items()) if n or label in always]
+    console.print(_table(f"{extract}", [(escape(label), n) for label, n in summary]))
+    for note in result.notes:
+        console.print(f"  [dim]{escape(note)}[/dim]")
+    code_tables = []
+    for column in CODE_COLUMNS[extract]:
+        counts = value_counts(result.clean, column)
+        code_tables.append(_table(column, [(escape(v), suppress_count(n)) for v, n in counts.items()]))
+    console.print(Columns(code_tables))
+
+
+def run_check(data: Path, out: Path, console) -> int:
+    """Read, report and write OUT/rejects.csv; the exit status (0 read, 2 an extract unreadable)."""
+    import pandas as pd
+    from rich.markup import escape
+
+    from exclusion_risk.privacy import suppress_count
+    from linkage.errors import ExtractError
+    from linkage.readers import EXTRACT_NAMES, empty_rejects, find_extracts, read_extract
+
+    try:
+        found = find_extracts(data)
+    except ExtractError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return 2
+    if all(found[e] is None for e in EXTRACT_NAMES):
+        console.print(
+            f"[bold red]error:[/] {escape(str(data))}: no extracts found "
+            "(expected census.csv/.parquet or census/, exclusions.csv/.parquet, social_care.csv/.parquet)"
+        )
+        return 2
+    status, rejects = 0, []
+    for extract in EXTRACT_NAMES:
+        if found[extract] is None:
+            console.print(f"[yellow]{extract}: not found in {escape(str(data))} (skipped)[/]")
+            continue
+        try:
+            result = read_extract(extract, found[extract], found["attendance"])
+        except ExtractError as exc:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            status = 2
+            continue
+        _report(console, extract, result)
+        rejects.append(result.rejects)
+    out.mkdir(parents=True, exist_ok=True)
+    everything = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
+    everything.to_csv(out / "rejects.csv", index=False)
+    rejected = suppress_count(len(everything))
+    console.print(f"rejected rows (all extracts): {rejected} -> {escape(str(out / 'rejects.csv'))}")
+    return status
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check(
+        data: Path = typer.Option(
+            ..., "--data", help="Folder with the extracts (census, exclusions, social_care)."
+        ),
+        out: Path | None = typer.Option(None, "--out", help="Where rejects.csv goes (default DATA/check)."),
+    ) -> None:
+        """Read every extract, report rows read/clean/rejected and code counts; write OUT/rejects.csv."""
+        from rich.console import Console
+
+        status = run_check(data, out if out is not None else data / "check", Console())
+        raise typer.Exit(status)

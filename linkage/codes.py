@@ -1,0 +1,216 @@
+"""Code lists of the extracts and how each accepted spelling maps to the canonical code.
+
+Sources: the DfE Common Basic Data Set (CBDS) code sets for ethnicity (main and extended), SEN
+provision and primary need, NC year, gender and exclusion category/reason; the CIN census codes
+for sex, primary need and status. Every map below is `accepted spelling (upper case) -> canonical`;
+anything not in a map is an unknown code, which the schemas reject (reasons are the exception:
+an unknown reason code is read as group `other` and counted, because a row with a valid exclusion
+and an unfamiliar reason code is still an exclusion).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# --- ethnicity -----------------------------------------------------------------------------------
+
+ETHNICITY_MAIN = (
+    "WBRI WIRI WIRT WROM WOTH MWBC MWBA MWAS MOTH AIND APKN ABAN AOTH CHNE BCRB BAFR BOTH OOTH REFU NOBT"
+).split()
+
+# CBDS extended ethnicity codes (the finer categories an authority may collect) -> their main code.
+_EXTENDED = {
+    "WBRI": "WCOR WENG WSCO WWEL WOWB",
+    "WROM": "WROG WROR WROO",
+    "WOTH": "WALB WBOS WCRO WGRE WGRK WGRC WITA WKOS WPOR WSER WTUR WTUK WTUC WEUR WEEU WWEU WOTW WPOL",
+    "MWAS": "MWAP MWAI MWAO",
+    "MOTH": "MAOE MABL MACH MBOE MBCH MCOE MWOE MWCH MOTM",
+    "APKN": "AMPK AKPA AOPK APKA",
+    "AOTH": "AAFR AKAO ANEP ASNL ASLT ASRO AOTA",
+    "BAFR": "BANN BCON BGHA BNGN BSLN BSOM BSUD BAOF",
+    "BOTH": "BEUR BNAM BOTB",
+    "CHNE": "CHKC CMAL CSNG CTWN COCH",
+    "OOTH": "OAFG OARA OEGY OFIL OIRN OIRQ OJPN OKOR OKRD OLAM OLEB OLIB OMAL OMRC OPOL OTHA OVIE OYEM OOEG",
+}
+ETHNICITY_MAP: dict[str, str] = {code: code for code in ETHNICITY_MAIN}
+ETHNICITY_MAP.update({ext: main for main, codes in _EXTENDED.items() for ext in codes.split()})
+
+# --- sex -----------------------------------------------------------------------------------------
+
+# Census gender M/F (some MIS exports write the CIN digits); CIN: 1 male, 2 female, 0 not known,
+# 9 not specified. Not known / not specified become missing, which is not a reason to reject.
+SEX_MAP: dict[str, str | None] = {
+    "M": "M",
+    "F": "F",
+    "1": "M",
+    "2": "F",
+    "MALE": "M",
+    "FEMALE": "F",
+    "0": None,
+    "9": None,
+    "U": None,
+}
+
+# --- free school meals ---------------------------------------------------------------------------
+
+FSM_MAP: dict[str, bool] = {
+    **dict.fromkeys(["1", "TRUE", "T", "Y", "YES"], True),
+    **dict.fromkeys(["0", "FALSE", "F", "N", "NO"], False),
+}
+
+# --- SEN -----------------------------------------------------------------------------------------
+
+# N no SEN, K SEN support, E EHC plan. Pre-2014 files: A (School Action), P / Q (School Action
+# Plus, with assessment) became SEN support; S (statement) became the EHC plan.
+SEN_PROVISION_MAP: dict[str, str] = {"N": "N", "K": "K", "E": "E", "A": "K", "P": "K", "Q": "K", "S": "E"}
+
+SEN_TYPES = "SPLD MLD SLD PMLD SEMH SLCN HI VI MSI PD ASD DS OTH NSA".split()
+SEN_TYPE_MAP: dict[str, str] = {code: code for code in SEN_TYPES}
+SEN_TYPE_MAP["BESD"] = "SEMH"  # behaviour, emotional and social difficulty: renamed in 2014
+
+# --- NC year -------------------------------------------------------------------------------------
+
+NC_YEARS = ["N1", "N2", "R"] + [str(y) for y in range(1, 15)]
+NC_YEAR_MAP: dict[str, str] = {code: code for code in NC_YEARS}
+NC_YEAR_MAP.update({f"0{y}": str(y) for y in range(1, 10)})
+NC_YEAR_MAP.update({f"Y{y}": str(y) for y in range(1, 15)})
+NC_YEAR_MAP.update({f"YEAR {y}": str(y) for y in range(1, 15)})
+NC_YEAR_MAP.update({"RECEPTION": "R", "YR": "R", "NURSERY 1": "N1", "NURSERY 2": "N2"})
+
+# --- census term ---------------------------------------------------------------------------------
+
+CENSUS_TERMS = ["AUT", "SPR", "SUM"]
+CENSUS_TERM_MAP: dict[str, str] = {
+    **{t: t for t in CENSUS_TERMS},
+    "AUTUMN": "AUT",
+    "SPRING": "SPR",
+    "SUMMER": "SUM",
+}
+
+
+def census_term_of_month(month: int) -> str:
+    """Term of a collection date: autumn census in October, spring in January, summer in May."""
+    if month >= 9:
+        return "AUT"
+    return "SPR" if month <= 3 else "SUM"
+
+
+# --- exclusions ----------------------------------------------------------------------------------
+
+CATEGORIES = ["PERM", "SUSP"]
+# FIXD is the pre-2021 name of a suspension; a lunchtime exclusion (LUNC) counts as a suspension.
+CATEGORY_MAP: dict[str, str] = {
+    "PERM": "PERM",
+    "SUSP": "SUSP",
+    "FIXD": "SUSP",
+    "LUNC": "SUSP",
+    "PERMANENT": "PERM",
+    "SUSPENSION": "SUSP",
+    "FIXED": "SUSP",
+}
+
+OTHER_REASON_GROUP = "other"
+REASON_GROUPS: dict[str, list[str]] = {
+    # long-standing CBDS set
+    "physical_assault": ["PP", "PA"],
+    "verbal_abuse": ["VP", "VA"],
+    "bullying": ["BU"],
+    "discrimination": ["RA", "LG", "DS"],  # racist; sexual orientation / gender identity; disability
+    "sexual_misconduct": ["SM"],
+    "drug_alcohol": ["DA"],
+    "damage": ["DM"],
+    "theft": ["TH"],
+    "persistent_disruption": ["PD", "DB"],
+    OTHER_REASON_GROUP: ["OT"],
+    # added by later CBDS versions (2020/21 on)
+    "misuse_of_technology": ["MT"],
+    "offensive_weapon": ["OW"],
+    "public_health": ["PH"],  # wilful and repeated breach of protective measures (COVID-19)
+}
+REASON_MAP: dict[str, str] = {code: group for group, codes in REASON_GROUPS.items() for code in codes}
+# Later CBDS versions split persistent disruptive behaviour into finer numbered codes (DB1, DB2, ...;
+# some MIS write PD1, PD2, ...); any of them is read as persistent disruption.
+_FINER_DISRUPTION = re.compile(r"^(?:DB|PD)\d{1,2}$")
+REASON_SEPARATORS = r"[;,|]"
+
+# --- social care ---------------------------------------------------------------------------------
+
+STATUSES = ["CIN", "CPP", "CLA"]
+STATUS_MAP: dict[str, str] = {"CIN": "CIN", "CPP": "CPP", "CLA": "CLA", "CP": "CPP", "LAC": "CLA"}
+PRIMARY_NEEDS = [f"N{i}" for i in range(10)]
+PRIMARY_NEED_MAP: dict[str, str] = {code: code for code in PRIMARY_NEEDS}
+FACTOR_CODE = re.compile(r"^\d{1,2}[A-Z]?$")
+
+
+# --- vectorised mapping --------------------------------------------------------------------------
+# Each maps the distinct values only (arrow dictionary encoding), so a million rows of a few dozen
+# codes cost one pass over the column.
+
+TEXT = pd.StringDtype("pyarrow")
+
+
+def as_arrow(values: pd.Series) -> pa.Array:
+    """The column as one arrow string array (no copy when it is already arrow-backed text)."""
+    if values.dtype != TEXT:
+        values = values.astype(TEXT)
+    return pa.chunked_array(values.array.__arrow_array__()).combine_chunks()
+
+
+def _distinct(values: pd.Series) -> tuple[list, pa.Array]:
+    encoded = pc.dictionary_encode(as_arrow(values))
+    return encoded.dictionary.to_pylist(), encoded.indices
+
+
+def map_codes(values: pd.Series, mapping: dict, arrow_type: pa.DataType = pa.string()) -> pd.Series:
+    """Each value through `mapping`; NA where missing or not in the map. Text (or `arrow_type`)."""
+    distinct, indices = _distinct(values)
+    mapped = pc.take(pa.array([mapping.get(v) for v in distinct], type=arrow_type), indices)
+    dtype = TEXT if arrow_type == pa.string() else pd.ArrowDtype(arrow_type)
+    return pd.Series(pd.array(mapped, dtype=dtype), index=values.index)
+
+
+def known_codes(values: pd.Series, mapping: dict) -> pd.Series:
+    """True where the value is one of the mapping's accepted spellings (NA counts as known)."""
+    distinct, indices = _distinct(values)
+    known = pc.take(pa.array([v in mapping for v in distinct], type=pa.bool_()), indices)
+    return pd.Series(pc.fill_null(known, True).to_numpy(zero_copy_only=False), index=values.index)
+
+
+def map_distinct(values: pd.Series, function) -> pd.Series:
+    """`function` applied to each distinct non-missing value (object result, None where missing)."""
+    distinct, indices = _distinct(values)
+    mapped = np.empty(len(distinct) + 1, dtype=object)  # filled one by one: numpy would broadcast lists
+    for i, value in enumerate(distinct):
+        mapped[i] = function(value)
+    return pd.Series(mapped[pc.fill_null(indices, len(distinct)).to_numpy()], index=values.index)
+
+
+def apply_distinct(values: pd.Series, function) -> pd.Series:
+    """`function` (Series -> Series of text, same length) run on the distinct values only."""
+    distinct, indices = _distinct(values)
+    mapped = function(pd.Series(distinct, dtype=TEXT))
+    taken = pc.take(pa.array(mapped.astype(object).where(mapped.notna(), None), type=pa.string()), indices)
+    return pd.Series(pd.array(taken, dtype=TEXT), index=values.index)
+
+
+def reason_group(code: str) -> str:
+    """Reason group of one CBDS reason code; an unknown code is `other`."""
+    if code in REASON_MAP:
+        return REASON_MAP[code]
+    if _FINER_DISRUPTION.match(code):
+        return "persistent_disruption"
+    return OTHER_REASON_GROUP
+
+
+def is_known_reason(code: str) -> bool:
+    return code in REASON_MAP or bool(_FINER_DISRUPTION.match(code))
+
+
+def split_codes(text: str) -> list[str]:
+    """'pp; va' -> ['PP', 'VA']: upper case, blanks dropped, separators ; , or |."""
+    return [c for c in re.split(REASON_SEPARATORS, text.upper().replace(" ", "")) if c]

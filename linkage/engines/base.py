@@ -1,0 +1,131 @@
+"""The probabilistic engine interface, and the comparison levels both engines implement.
+
+An engine receives the standardised variant frames (linkage.standardise), the entities it must
+score, and the earlier stages' links as free labels. It returns scored variant pairs with the
+comparison level of each field (`gamma_<field>`: -1 missing on either side, 0 disagree, higher
+is closer agreement, as Splink numbers them) and the Fellegi-Sunter parameters it used, which the
+settings object saves so a rerun reproduces the links exactly.
+
+Levels (the same in both engines):
+  forename  3 same forename group or names swapped, 2 JW >= high, 1 JW >= low, 0 else
+  surname   3 equal (or swapped),                  2 JW >= high, 1 JW >= low, 0 else
+  dob       3 equal, 2 day-month transposed or one-character slip, 1 same birth year, 0 else
+  sex       1 equal, 0 else
+  postcode  3 equal, 2 same sector, 1 same district, 0 else
+  upn       1 equal, 0 else
+A missing value on either side gives level -1, which has weight 0: neutral evidence.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from linkage.settings import LinkageSettings
+
+# Comparison name -> number of non-null levels (0..n-1).
+COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 4, "sex": 2, "postcode": 4, "upn": 2}
+
+# Which comparisons a deterministic stage's labels say nothing about (they selected on them).
+LABEL_BIAS: dict[str, set[str]] = {
+    "upn": {"upn"},
+    "name_dob": {"forename", "surname", "dob"},
+}
+
+# Fields that, taken together, every engine's prior estimate treats as a near-certain match.
+DETERMINISTIC_RULES: tuple[tuple[str, ...], ...] = (("upn",), ("surname", "forename_group", "dob"))
+
+
+def active_comparisons(settings: LinkageSettings) -> list[str]:
+    c = settings.comparisons
+    names = ["forename", "surname", "dob"]
+    if c.use_sex:
+        names.append("sex")
+    if c.use_postcode:
+        names.append("postcode")
+    if c.use_upn:
+        names.append("upn")
+    return names
+
+
+@dataclass
+class EngineInput:
+    source: pd.DataFrame  # variant rows of every source entity (VARIANT_COLUMNS), index = variant id
+    census: pd.DataFrame  # census variant rows, index = variant id
+    score_eids: pd.Index  # source entities to score (not linked by a deterministic stage)
+    labels: pd.DataFrame  # deterministic links: source eid `eid_l`, census eid `eid_r`, `method`
+
+
+@dataclass
+class EngineResult:
+    # `l`, `r` (variant ids into source / census), `match_probability`, `match_weight`, gamma_<field>
+    pairs: pd.DataFrame
+    trained: dict[str, Any]
+
+
+class LinkageEngine(ABC):
+    name: str
+
+    def __init__(self, settings: LinkageSettings):
+        self.settings = settings
+
+    @abstractmethod
+    def run(self, data: EngineInput, trained: dict[str, Any] | None = None) -> EngineResult:
+        """Estimate parameters (unless `trained` is given) and score the blocked candidate pairs."""
+
+
+def empty_pairs(comparisons: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "l": pd.Series(dtype="int64"),
+            "r": pd.Series(dtype="int64"),
+            "match_weight": pd.Series(dtype=float),
+            "match_probability": pd.Series(dtype=float),
+        }
+    )
+    for c in comparisons:
+        out[f"gamma_{c}"] = pd.Series(dtype="int64")
+    return out
+
+
+def labelled_variant_pairs(data: EngineInput) -> pd.DataFrame:
+    """Variant pairs behind each deterministic link, restricted to those sharing the linking key.
+
+    A pupil recorded with three postcodes gives three variant pairs with the same child, but only
+    the variants that carry the key the stage linked on are certainly that link's evidence.
+    Columns: l, r, method.
+    """
+    if data.labels.empty:
+        return pd.DataFrame({"l": pd.Series(dtype="int64"), "r": pd.Series(dtype="int64"), "method": []})
+    src = data.source.reset_index(names="l")
+    cen = data.census.reset_index(names="r")
+    out = []
+    for method, key in (("upn", ["upn"]), ("name_dob", ["surname", "forename_group", "dob"])):
+        lab = data.labels.loc[data.labels["method"] == method, ["eid_l", "eid_r"]]
+        if lab.empty:
+            continue
+        left = src.merge(lab, left_on="eid", right_on="eid_l")[["l", "eid_r", *key]].dropna(subset=key)
+        right = cen[["r", "eid", *key]].dropna(subset=key)
+        pairs = left.merge(right, left_on=["eid_r", *key], right_on=["eid", *key])[["l", "r"]]
+        out.append(pairs.assign(method=method))
+    return pd.concat(out, ignore_index=True).drop_duplicates(["l", "r"])
+
+
+def prior_from_deterministic_rules(source: pd.DataFrame, census: pd.DataFrame, recall: float) -> float:
+    """Probability two random variant rows match: pairs agreeing on a deterministic rule, over recall.
+
+    The same estimate as Splink's `estimate_probability_two_random_records_match`, so both engines
+    start from one prior.
+    """
+    keys = []
+    for rule in DETERMINISTIC_RULES:
+        cols = list(rule)
+        left = source.reset_index(names="l")[["l", *cols]].dropna()
+        right = census.reset_index(names="r")[["r", *cols]].dropna()
+        keys.append(left.merge(right, on=cols)[["l", "r"]])
+    matched = len(pd.concat(keys).drop_duplicates()) if keys else 0
+    total = max(len(source) * len(census), 1)
+    return float(min(max(matched / recall, 1.0) / total, 0.5))

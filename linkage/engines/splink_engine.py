@@ -1,0 +1,231 @@
+"""Probabilistic engine on Splink 5, in-process on DuckDB.
+
+The comparisons and blocking rules below are Splink's declarative settings, so the same model runs
+unchanged on Splink's Spark backend when a region outgrows one machine (swap DuckDBAPI for
+SparkAPI). Training follows Splink's documented recipe (deterministic-rule prior, u by random
+sampling, m by EM sessions), then replaces m by counts over the earlier stages' links where those
+links were not selected on the comparison (Splink's `estimate_m_from_pairwise_labels`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from linkage.engines.base import (
+    COMPARISON_LEVELS,
+    DETERMINISTIC_RULES,
+    LABEL_BIAS,
+    EngineInput,
+    EngineResult,
+    LinkageEngine,
+    active_comparisons,
+    empty_pairs,
+    labelled_variant_pairs,
+)
+from linkage.settings import BlockingRule, LinkageSettings
+
+log = logging.getLogger(__name__)
+
+EM_SESSIONS: tuple[tuple[str, ...], ...] = (("dob",), ("forename_group", "surname"))
+MIN_LABELS = 50
+SOURCE_NAME, CENSUS_NAME = "a_source", "b_census"
+_M_FLOOR = 1e-6
+
+
+def splink_comparisons(settings: LinkageSettings) -> list[Any]:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    hi, lo = settings.comparisons.name_jw_high, settings.comparisons.name_jw_low
+    swapped = "(forename_l = surname_r AND surname_l = forename_r)"
+    comps = {
+        "forename": [
+            cll.NullLevel("forename"),
+            cll.CustomLevel(
+                f"forename_group_l = forename_group_r OR {swapped}", "same forename group or swapped"
+            ),
+            cll.JaroWinklerLevel("forename", hi),
+            cll.JaroWinklerLevel("forename", lo),
+            cll.ElseLevel(),
+        ],
+        "surname": [
+            cll.NullLevel("surname"),
+            cll.CustomLevel(f"surname_l = surname_r OR {swapped}", "same surname or swapped"),
+            cll.JaroWinklerLevel("surname", hi),
+            cll.JaroWinklerLevel("surname", lo),
+            cll.ElseLevel(),
+        ],
+        "dob": [
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.Or(
+                cll.CustomLevel("dob_l = dob_swap_r OR dob_swap_l = dob_r"), cll.LevenshteinLevel("dob", 1)
+            ),
+            cll.ExactMatchLevel("birth_year"),
+            cll.ElseLevel(),
+        ],
+        "sex": [cll.NullLevel("sex"), cll.ExactMatchLevel("sex"), cll.ElseLevel()],
+        "postcode": [
+            cll.NullLevel("postcode"),
+            cll.ExactMatchLevel("postcode"),
+            cll.ExactMatchLevel("sector"),
+            cll.ExactMatchLevel("district"),
+            cll.ElseLevel(),
+        ],
+        "upn": [cll.NullLevel("upn"), cll.ExactMatchLevel("upn"), cll.ElseLevel()],
+    }
+    return [cl.CustomComparison(comps[c], output_column_name=c) for c in active_comparisons(settings)]
+
+
+def splink_blocking_rule(rule: BlockingRule) -> Any:
+    from splink import block_on
+
+    if not rule.swap_names:
+        return block_on(*rule.columns)
+    return " AND ".join(f"l.{c} = r.{rule.swapped(c)}" for c in rule.columns)
+
+
+class SplinkEngine(LinkageEngine):
+    name = "splink"
+
+    def _settings_creator(self) -> Any:
+        from splink import SettingsCreator
+
+        return SettingsCreator(
+            link_type="link_only",
+            comparisons=splink_comparisons(self.settings),
+            blocking_rules_to_generate_predictions=[splink_blocking_rule(r) for r in self.settings.blocking],
+            # Matching columns carry the gamma (comparison level) columns the assignment reads.
+            retain_matching_columns=True,
+            retain_intermediate_calculation_columns=False,
+            max_iterations=self.settings.em_iterations,
+        )
+
+    def _linker(self, source: pd.DataFrame, census: pd.DataFrame, model: Any) -> Any:
+        from splink import DuckDBAPI, Linker
+
+        db_api = DuckDBAPI()
+        # Names sort source first, so Splink puts source records on the left of each pair.
+        sdfs = [
+            db_api.register(_prepare(source), dataset_display_name=SOURCE_NAME),
+            db_api.register(_prepare(census), dataset_display_name=CENSUS_NAME),
+        ]
+        return Linker(sdfs, model, log_level=logging.WARNING)
+
+    def train(self, data: EngineInput) -> dict[str, Any]:
+        from splink import block_on
+
+        linker = self._linker(data.source, data.census, self._settings_creator())
+        training = linker.training
+        try:
+            training.estimate_probability_two_random_records_match(
+                [block_on(*rule) for rule in DETERMINISTIC_RULES], recall=self.settings.prior_recall
+            )
+        except ValueError:
+            log.warning("deterministic rules found too many matches for the prior; keeping the default")
+        training.estimate_u_using_random_sampling(
+            max_pairs=self.settings.u_sample_pairs, seed=self.settings.seed
+        )
+        for columns in EM_SESSIONS:
+            training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns),
+                estimate_without_term_frequencies=True,
+                max_pairs=self.settings.em_max_pairs,
+            )
+        model = linker.misc.save_model_to_json()
+        sources = {c: "em" for c in active_comparisons(self.settings)}
+        self._apply_labels(data, model, sources)
+        _floor_m(model)
+        return {
+            "engine": self.name,
+            "prior": model["probability_two_random_records_match"],
+            "model": model,
+            "m_source": sources,
+        }
+
+    def _apply_labels(self, data: EngineInput, model: dict, sources: dict[str, str]) -> None:
+        """Replace m by label counts, per comparison, from the stages not selected on it."""
+        labelled = labelled_variant_pairs(data)
+        if labelled.empty:
+            return
+        comps = active_comparisons(self.settings)
+        groups: dict[frozenset[str], list[str]] = {}
+        for c in comps:
+            usable = frozenset(k for k, v in LABEL_BIAS.items() if c not in v)
+            groups.setdefault(usable, []).append(c)
+        for methods, group in groups.items():
+            lab = labelled[labelled["method"].isin(methods)]
+            if len(lab) < MIN_LABELS:
+                continue
+            linker = self._linker(data.source, data.census, copy.deepcopy(model))
+            table = pd.DataFrame(
+                {
+                    "source_dataset_l": SOURCE_NAME,
+                    "unique_id_l": lab["l"].to_numpy(),
+                    "source_dataset_r": CENSUS_NAME,
+                    "unique_id_r": lab["r"].to_numpy(),
+                }
+            )
+            sdf = linker.table_management.register_labels_table(
+                linker._db_api.register(table, dataset_display_name="labels")
+            )
+            linker.training.estimate_m_from_pairwise_labels(sdf)
+            labelled_model = linker.misc.save_model_to_json()
+            for comp, new in zip(model["comparisons"], labelled_model["comparisons"], strict=True):
+                if comp["output_column_name"] in group:
+                    for level, new_level in zip(
+                        comp["comparison_levels"], new["comparison_levels"], strict=True
+                    ):
+                        if not level.get("is_null_level"):
+                            level["m_probability"] = new_level.get("m_probability")
+                    sources[comp["output_column_name"]] = "labels"
+
+    def run(self, data: EngineInput, trained: dict[str, Any] | None = None) -> EngineResult:
+        to_score = data.source[data.source["eid"].isin(data.score_eids)]
+        comps = active_comparisons(self.settings)
+        gamma_cols = [f"gamma_{c}" for c in comps]
+        if to_score.empty:
+            return EngineResult(pairs=empty_pairs(comps), trained=trained)
+        if trained is None or trained.get("engine") != self.name:
+            trained = self.train(data)
+        linker = self._linker(to_score, data.census, copy.deepcopy(trained["model"]))
+        predictions = linker.inference.predict(warning_mode="never")
+        cols = [
+            "source_dataset_l",
+            "unique_id_l",
+            "unique_id_r",
+            "match_weight",
+            "match_probability",
+            *gamma_cols,
+        ]
+        pairs = predictions.as_duckdbpyrelation().select(", ".join(cols)).df()
+        flipped = (pairs["source_dataset_l"] != SOURCE_NAME).to_numpy()
+        pairs["l"] = np.where(flipped, pairs["unique_id_r"], pairs["unique_id_l"]).astype("int64")
+        pairs["r"] = np.where(flipped, pairs["unique_id_l"], pairs["unique_id_r"]).astype("int64")
+        pairs = pairs.drop(columns=["source_dataset_l", "unique_id_l", "unique_id_r"])
+        for c in gamma_cols:
+            pairs[c] = pairs[c].astype("int64")
+        pairs = pairs.sort_values(["l", "r"], kind="stable").reset_index(drop=True)
+        return EngineResult(pairs=pairs, trained=trained)
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reset_index(names="unique_id").drop(columns=["eid"])
+    return out.astype({c: object for c in out.columns if c != "unique_id"}).where(out.notna(), None)
+
+
+def _floor_m(model: dict) -> None:
+    """A level never seen in a sample gets a tiny probability rather than none (which has no weight)."""
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        if len(levels) != COMPARISON_LEVELS[comp["output_column_name"]]:
+            raise ValueError(f"comparison {comp['output_column_name']} has an unexpected number of levels")
+        for key in ("m_probability", "u_probability"):
+            p = np.maximum(np.array([lv.get(key) or 0.0 for lv in levels], dtype=float), _M_FLOOR)
+            for lv, value in zip(levels, p / p.sum(), strict=True):
+                lv[key] = float(value)

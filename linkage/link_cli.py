@@ -1,0 +1,76 @@
+"""`exclusion-risk link`: link the exclusions and social-care extracts to the census pupils."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+
+def _configure_run_log(out: Path) -> logging.Handler:
+    """Counts and timings go to OUT/run.log and the console; the log never carries names or DOBs."""
+    out.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("linkage")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    return handler
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("link")
+    def link(
+        data: Path = typer.Option(
+            ..., "--data", help="Folder with census, exclusions and social_care extracts."
+        ),
+        out: Path = typer.Option(
+            ..., "--out", help="Output folder for links.csv, review.csv, report.html, ..."
+        ),
+        settings_file: Path | None = typer.Option(
+            None, "--settings", help="settings.json from an earlier run (reproduces its links exactly)."
+        ),
+        engine: str | None = typer.Option(
+            None, "--engine", help="Override the engine: splink or recordlinkage."
+        ),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    ) -> None:
+        """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
+        from pydantic import ValidationError
+
+        from linkage.errors import ExtractError
+        from linkage.settings import LinkageSettings
+
+        try:
+            settings = LinkageSettings.load(settings_file) if settings_file else LinkageSettings()
+            if engine is not None:
+                settings = LinkageSettings.model_validate({**settings.model_dump(), "engine": engine})
+        except (OSError, ValueError, ValidationError) as exc:
+            typer.echo(f"Cannot use the settings: {_first_line(exc)}", err=True)
+            raise typer.Exit(2) from None
+        if not data.is_dir():
+            typer.echo(f"{data}: not a folder of extracts", err=True)
+            raise typer.Exit(2)
+        handler = _configure_run_log(out)
+        try:
+            from linkage.pipeline import run_linkage
+
+            _, result = run_linkage(data, out, settings, progress=progress)
+        except ExtractError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        finally:
+            logging.getLogger("linkage").removeHandler(handler)
+            handler.close()
+        for name, s in result.report["sources"].items():
+            typer.echo(
+                f"{name}: {s['linked_total']} of {s['records']} linked "
+                f"(upn {s['linked']['upn']}, name_dob {s['linked']['name_dob']}, "
+                f"probabilistic {s['linked']['probabilistic']}); review {s['clerical_review']}"
+            )
+        typer.echo(f"Outputs in {out} (settings.json reproduces this run)")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,134 @@
+"""Deterministic linkage stages: UPN, then the Walsall name-DOB key.
+
+Both work on entities (a source record or child, a census pupil) through their variant rows from
+linkage.standardise, and return one row per linked source entity: `eid_l` (source), `eid_r`
+(census pupil UPN), `method`, `score` (1.0).
+"""
+
+from __future__ import annotations
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+from linkage.settings import LinkageSettings
+
+LINK_COLUMNS = ["eid_l", "eid_r", "method", "score"]
+NAME_DOB_KEY = ["surname", "forename_group", "dob"]
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype="string") for c in LINK_COLUMNS[:3]} | {"score": pd.Series(dtype=float)}
+    )
+
+
+def _single_target(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Source entities whose candidate keys all point at one pupil (conflicting keys link nothing)."""
+    pairs = pairs.drop_duplicates(["eid_l", "eid_r"])
+    counts = pairs.groupby("eid_l")["eid_r"].transform("size")
+    return pairs[counts == 1]
+
+
+def name_dob_keys(variants: pd.DataFrame) -> pd.DataFrame:
+    """eid and the Walsall key (standardised surname + forename group + DOB) of each complete variant."""
+    v = variants.dropna(subset=NAME_DOB_KEY)
+    return pd.DataFrame({"eid": v["eid"], "key": v["surname"] + "|" + v["forename_group"] + "|" + v["dob"]})
+
+
+def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame, low: float) -> pd.Series:
+    """Per linked source entity: does some variant pair not strongly disagree on name and DOB?
+
+    Compatible means the forename agrees (same group, Jaro-Winkler >= low, or names swapped) or is
+    missing, and then either the DOB is near (equal, transposed, one-digit slip) or missing, or the
+    surname agrees. A sibling's or another child's stale UPN fails on forename; a one-letter or
+    one-digit slip passes.
+    """
+    left = source.merge(pairs[["eid_l", "eid_r"]].rename(columns={"eid_l": "eid"}), on="eid")
+    both = left.merge(census.rename(columns={"eid": "eid_r"}), on="eid_r", suffixes=("_l", "_r"))
+    both = both.rename(columns={"eid": "eid_l"})
+
+    def jw(a: pd.Series, b: pd.Series) -> np.ndarray:
+        return np.array(
+            [
+                jellyfish.jaro_winkler_similarity(x, y)
+                if isinstance(x, str) and isinstance(y, str)
+                else np.nan
+                for x, y in zip(a, b, strict=True)
+            ]
+        )
+
+    def eq(a: pd.Series, b: pd.Series) -> np.ndarray:
+        return (a == b).fillna(False).to_numpy(dtype=bool)
+
+    swapped = eq(both["forename_l"], both["surname_r"]) & eq(both["surname_l"], both["forename_r"])
+    fore_missing = (both["forename_l"].isna() | both["forename_r"].isna()).to_numpy()
+    fore_ok = (
+        fore_missing
+        | swapped
+        | eq(both["forename_group_l"], both["forename_group_r"])
+        | (jw(both["forename_l"], both["forename_r"]) >= low)
+    )
+    sur_ok = (
+        swapped | eq(both["surname_l"], both["surname_r"]) | (jw(both["surname_l"], both["surname_r"]) >= low)
+    )
+    dob_l, dob_r = both["dob_l"], both["dob_r"]
+    slip = np.array(
+        [
+            isinstance(a, str)
+            and isinstance(b, str)
+            and len(a) == len(b)
+            and sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+            for a, b in zip(dob_l, dob_r, strict=True)
+        ],
+        dtype=bool,
+    )
+    dob_ok = (
+        (dob_l.isna() | dob_r.isna()).to_numpy()
+        | slip
+        | eq(dob_l, both["dob_swap_r"])
+        | eq(both["dob_swap_l"], dob_r)
+    )
+    ok = fore_ok & (dob_ok | sur_ok)
+    return pd.Series(ok, index=both.index).groupby(both["eid_l"].to_numpy()).any()
+
+
+def upn_stage(source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSettings) -> pd.DataFrame:
+    """Links on an exact valid UPN (the pupil's UPN, else a unique FormerUPN), vetoed by strong
+    name/DOB disagreement or when another pupil holds the record's exact name-DOB key (a twin)."""
+    cen = census.dropna(subset=["upn"])[["eid", "upn"]].drop_duplicates()
+    current = cen[cen["upn"] == cen["eid"]]
+    former = cen[cen["upn"] != cen["eid"]]
+    former = former[~former["upn"].isin(current["upn"])]
+    former = former[former.groupby("upn")["eid"].transform("nunique") == 1]
+    upn_to_pupil = pd.concat([current, former]).rename(columns={"eid": "eid_r"})
+    src = source.dropna(subset=["upn"])[["eid", "upn"]].drop_duplicates()
+    pairs = _single_target(
+        src.merge(upn_to_pupil, on="upn").rename(columns={"eid": "eid_l"})[["eid_l", "eid_r"]]
+    )
+    if pairs.empty:
+        return _empty()
+    ok = _compatible(source, census, pairs, settings.comparisons.name_jw_low)
+    pairs = pairs[pairs["eid_l"].map(ok).fillna(True).astype(bool)]
+    # A twin: the record's exact name-DOB key belongs to another pupil and not to the UPN's pupil.
+    src_keys = name_dob_keys(source).rename(columns={"eid": "eid_l"})
+    cen_keys = name_dob_keys(census).rename(columns={"eid": "holder"})
+    holders = src_keys.merge(pairs, on="eid_l").merge(cen_keys, on="key")
+    own = holders[holders["holder"] == holders["eid_r"]]["eid_l"].unique()
+    other = holders[holders["holder"] != holders["eid_r"]]["eid_l"].unique()
+    pairs = pairs[~(pairs["eid_l"].isin(other) & ~pairs["eid_l"].isin(own))]
+    return pairs.assign(method="upn", score=1.0)[LINK_COLUMNS].reset_index(drop=True)
+
+
+def name_dob_stage(source: pd.DataFrame, census: pd.DataFrame, unique_source: bool) -> pd.DataFrame:
+    """Links on the exact name-DOB key where the key names one census pupil, and (`unique_source`)
+    one source entity; a source entity whose keys point at different pupils is left unlinked."""
+    cen = name_dob_keys(census).drop_duplicates()
+    cen = cen[cen.groupby("key")["eid"].transform("nunique") == 1].rename(columns={"eid": "eid_r"})
+    src = name_dob_keys(source).drop_duplicates()
+    if unique_source:
+        src = src[src.groupby("key")["eid"].transform("nunique") == 1]
+    pairs = _single_target(src.merge(cen, on="key").rename(columns={"eid": "eid_l"})[["eid_l", "eid_r"]])
+    if pairs.empty:
+        return _empty()
+    return pairs.assign(method="name_dob", score=1.0)[LINK_COLUMNS].reset_index(drop=True)

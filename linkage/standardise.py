@@ -1,0 +1,235 @@
+"""Standardise identifying fields into the variant frames both linkage engines compare.
+
+A *variant* is one way an entity (a census pupil, an exclusion record, a social-care child) was
+recorded: a pupil's rows across terms and years may spell a name differently, move postcode, or
+carry a former UPN, and a hyphenated or multi-part surname may be recorded in part elsewhere. Each
+distinct (forename, surname, DOB, sex, postcode, UPN) combination becomes one row keyed by `eid`;
+engines score variant pairs and the pipeline keeps each entity pair's best.
+
+Names: casefolded, accents and punctuation stripped; a multi-part or hyphenated surname yields the
+whole (parts joined) plus each part; a forename also yields its group from `linkage.names`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.reference import normalise_postcode
+from exclusion_risk.upn import valid_upn_mask
+from linkage.names import forename_group
+
+VARIANT_COLUMNS = [
+    "eid",
+    "forename",
+    "forename_group",
+    "forename_code",
+    "surname",
+    "surname_code",
+    "dob",
+    "dob_swap",
+    "birth_year",
+    "birth_month",
+    "sex",
+    "postcode",
+    "sector",
+    "district",
+    "upn",
+]
+_NON_LETTER = re.compile(r"[^a-z\s\-]")
+_SEPARATOR = re.compile(r"[\s\-]+")
+# Letters that NFKD does not decompose into a base letter plus an accent.
+_SPECIAL_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ß": "ss"}
+)
+
+
+@lru_cache(maxsize=200_000)
+def name_tokens(value: str) -> tuple[str, ...]:
+    """'  O'Brien-Smith ' -> ('obrien', 'smith'); 'José' -> ('jose',). Apostrophes join, hyphens split."""
+    text = value.casefold().translate(_SPECIAL_LETTERS)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _NON_LETTER.sub("", text)
+    return tuple(t for t in _SEPARATOR.split(text) if t)
+
+
+def clean_name(values: pd.Series) -> pd.Series:
+    """Standardised whole name (tokens joined without separator); missing or empty -> NA."""
+    out = values.astype("string").map(lambda v: "".join(name_tokens(v)) or pd.NA, na_action="ignore")
+    return out.astype("string")
+
+
+def surname_variants(value: object) -> list[str]:
+    """The whole surname plus each part of a multi-part one ('Smith-Jones' -> smithjones, smith, jones)."""
+    if not isinstance(value, str):
+        return []
+    tokens = name_tokens(value)
+    if not tokens:
+        return []
+    whole = "".join(tokens)
+    return [whole] + [t for t in tokens if len(t) > 1 and t != whole] if len(tokens) > 1 else [whole]
+
+
+def forename_variants(value: object) -> list[str]:
+    """The whole forename, plus its first token when it has several ('Mary Jane' -> maryjane, mary)."""
+    if not isinstance(value, str):
+        return []
+    tokens = name_tokens(value)
+    if not tokens:
+        return []
+    whole = "".join(tokens)
+    return [whole, tokens[0]] if len(tokens) > 1 else [whole]
+
+
+def middle_name_variants(value: object) -> list[str]:
+    """Each middle name: a child may be known by one (often when the first name is Muhammad)."""
+    if not isinstance(value, str):
+        return []
+    return [t for t in name_tokens(value) if len(t) > 1]
+
+
+def census_pupil_ids(census: pd.DataFrame) -> pd.Series:
+    """Each census row's pupil: the newest UPN reached by following FormerUPN -> UPN links.
+
+    A pupil first recorded under a temporary UPN appears later under a permanent one with the
+    temporary one as FormerUPN; both rows are one pupil, known by the permanent UPN. A former UPN
+    claimed by two different newer UPNs is ambiguous and is not followed.
+    """
+    upn = census["UPN"].astype("string").str.strip().str.upper()
+    former = (census["FormerUPN"] if "FormerUPN" in census.columns else pd.Series(pd.NA, index=census.index))
+    former = former.astype("string").str.strip().str.upper()
+    edges = pd.DataFrame({"old": former, "new": upn}).dropna().drop_duplicates()
+    edges = edges[edges["old"] != edges["new"]]
+    edges = edges[edges.groupby("old")["new"].transform("nunique") == 1]
+    newer = dict(zip(edges["old"], edges["new"], strict=True))
+
+    def resolve(u: str) -> str:
+        seen = {u}
+        while u in newer and newer[u] not in seen:
+            u = newer[u]
+            seen.add(u)
+        return u
+
+    uniq = upn.dropna().unique()
+    return upn.map({u: resolve(u) for u in uniq}, na_action="ignore").astype("string")
+
+
+def unify_sex(values: pd.Series) -> pd.Series:
+    """M/F, male/female and the CIN codes 1 (male) / 2 (female) -> M/F; 0, 9 and anything else -> NA."""
+    s = values.astype("string").str.strip().str.upper()
+    mapping = {"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F", "2": "F"}
+    return s.map(mapping, na_action="ignore").astype("string")
+
+
+def parse_dob(values: pd.Series) -> pd.Series:
+    """Datetimes pass through; strings in ISO or UK day-first form are parsed; bad values -> NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    s = values.astype("string").str.strip().str.slice(0, 10)
+    iso = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+    uk = pd.to_datetime(s, format="%d/%m/%Y", errors="coerce")
+    return iso.fillna(uk)
+
+
+def dob_fields(dob: pd.Series) -> pd.DataFrame:
+    """ISO date string, the day-month transposed date (when it is a valid different date), year, month."""
+    dob = parse_dob(dob)
+    iso = dob.dt.strftime("%Y-%m-%d").astype("string")
+    day, month = dob.dt.day, dob.dt.month
+    swappable = dob.notna() & (day <= 12) & (day != month)
+    swap = (
+        dob.dt.year.astype("Int64").astype("string")
+        + "-"
+        + day.astype("Int64").astype("string").str.zfill(2)
+        + "-"
+        + month.astype("Int64").astype("string").str.zfill(2)
+    )
+    return pd.DataFrame(
+        {
+            "dob": iso,
+            "dob_swap": swap.where(swappable).astype("string"),
+            "birth_year": dob.dt.year.astype("Int64").astype("string"),
+            "birth_month": month.astype("Int64").astype("string"),
+        },
+        index=dob.index,
+    )
+
+
+def postcode_fields(postcodes: pd.Series) -> pd.DataFrame:
+    """Normalised postcode, its sector ('WS1 1') and district ('WS1')."""
+    pc = normalise_postcode(postcodes)
+    return pd.DataFrame(
+        {"postcode": pc, "sector": pc.str[:-2], "district": pc.str.split(" ").str[0]}, index=postcodes.index
+    )
+
+
+def _codes(values: pd.Series) -> pd.Series:
+    """Soundex of each distinct value (phonetic blocking key; transliterations usually share one)."""
+    uniq = values.dropna().unique()
+    table = {v: jellyfish.soundex(v) for v in uniq}
+    return values.map(table, na_action="ignore").astype("string")
+
+
+def valid_upns(values: pd.Series) -> pd.Series:
+    """Upper-cased UPN where its check letter is right; NA otherwise (an invalid UPN is not trusted)."""
+    s = values.astype("string").str.strip().str.upper()
+    return s.where(valid_upn_mask(s)).astype("string")
+
+
+def standardise(
+    frame: pd.DataFrame,
+    id_column: str,
+    *,
+    surname_columns: tuple[str, ...] = ("Surname",),
+    upn_columns: tuple[str, ...] = ("UPN",),
+    middle_names_column: str | None = None,
+) -> pd.DataFrame:
+    """Variant rows (VARIANT_COLUMNS) for the entities of `frame`, one per distinct combination.
+
+    `surname_columns`: every column whose surname the entity may be recorded under (census adds
+    PreferredSurname and FormerSurname); `upn_columns`: the UPN and any former UPN;
+    `middle_names_column`: middle names, each also a forename the entity may be recorded under.
+    """
+
+    def col(name: str) -> pd.Series:
+        return frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    base = pd.DataFrame({"eid": frame[id_column].astype("string").to_numpy()}, index=frame.index)
+    base = base.join(dob_fields(col("DOB"))).join(postcode_fields(col("Postcode")))
+    base["sex"] = unify_sex(col("Sex"))
+    base["_fore"] = col("Forename").map(forename_variants)
+    if middle_names_column is not None:
+        middles = col(middle_names_column).map(middle_name_variants)
+        base["_fore"] = [f + [m for m in ms if m not in f] for f, ms in zip(base["_fore"], middles, strict=True)]
+    surnames = [col(c).map(surname_variants) for c in surname_columns]
+    base["_sur"] = [sum(parts, []) for parts in zip(*surnames, strict=True)] if surnames else [[]] * len(base)
+    upns = [valid_upns(col(c)) for c in upn_columns]
+    base["_upn"] = [
+        list(dict.fromkeys(u for u in vals if isinstance(u, str))) for vals in zip(*upns, strict=True)
+    ]
+    # Drop exact duplicate source rows (the same pupil on three termly censuses) before exploding.
+    key = base.drop(columns=["_fore", "_sur", "_upn"]).astype("string").fillna("\x00")
+    key["_f"] = base["_fore"].map(tuple).astype("string")
+    key["_s"] = base["_sur"].map(tuple).astype("string")
+    key["_u"] = base["_upn"].map(tuple).astype("string")
+    base = base[~key.duplicated()]
+    out = base.explode("_fore").explode("_sur").explode("_upn")
+    out = out.rename(columns={"_fore": "forename", "_sur": "surname", "_upn": "upn"})
+    for c in ("forename", "surname", "upn"):
+        out[c] = out[c].astype("string")
+    out["forename_group"] = out["forename"].map(forename_group, na_action="ignore").astype("string")
+    out["forename_code"] = _codes(out["forename_group"])
+    out["surname_code"] = _codes(out["surname"])
+    out = out[VARIANT_COLUMNS].drop_duplicates().reset_index(drop=True)
+    return out.astype({c: "string" for c in VARIANT_COLUMNS})
+
+
+def entity_index(variants: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct entity ids and each variant row's position in them (for fast grouping)."""
+    codes, uniques = pd.factorize(variants["eid"], sort=True)
+    return np.asarray(uniques), codes

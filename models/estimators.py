@@ -1,0 +1,101 @@
+"""The model grid: random forest (the Walsall method), LightGBM and a logistic-regression baseline.
+
+Class imbalance (about 3 in 100 pupils are excluded after census day in a year) is handled per model,
+deliberately, and always followed by calibration on held-out pupils (`models.calibration`):
+- random forest: `class_weight: balanced_subsample` (per-tree reweighting). With a minimum leaf size
+  that keeps the forest small enough to explain, unweighted trees put so few excluded pupils in each
+  leaf that splits among the high-risk minority are never made; reweighting makes the impurity
+  criterion look at them. It multiplies the odds by a constant, which the log-odds calibration removes.
+- LightGBM: no reweighting. Gradient boosting on log-loss sees every positive's gradient, so it ranks the
+  minority well without it, and its probabilities stay close to calibrated; `scale_pos_weight` would
+  only distort them (measured on the validation year: no gain in average precision).
+- logistic regression: no reweighting. For a convex model reweighting mostly shifts the intercept,
+  which calibration sets again anyway.
+Sizes are chosen for explanation cost as well as accuracy: per-pupil TreeSHAP time grows with
+trees x leaves x depth^2, so the forest is depth-limited and LightGBM early-stops.
+
+Each model type asks the shared preprocessor (`features.preprocess`) for what it needs
+(`preprocess_options`): the logistic model gets imputed, scaled numerics and one-hot categoricals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from models.config import ModelSpec
+
+
+def make_estimator(model_type: str, spec: ModelSpec, params: dict[str, Any], seed: int, n_jobs: int):
+    """An unfitted estimator of `model_type` with `params` (one grid point) and the spec's class weight."""
+    if model_type == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(
+            random_state=seed, n_jobs=n_jobs, class_weight=spec.class_weight, **params
+        )
+    if model_type == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        options = {"n_estimators": 1000, "verbose": -1, **params}
+        if spec.class_weight is not None:
+            options["class_weight"] = "balanced"
+        return LGBMClassifier(random_state=seed, n_jobs=n_jobs, **options)
+    if model_type == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(class_weight=spec.class_weight, **{"max_iter": 2000, **params})
+    raise ValueError(f"unknown model type {model_type!r}")
+
+
+def preprocess_options(model_type: str) -> dict[str, Any]:
+    """`features.preprocess.make_preprocessor` options per model type.
+
+    Trees split on missing values natively and need no scaling; the logistic model needs missing
+    values imputed (with indicators) and numerics on comparable scales for its L2 penalty.
+    Categoricals are one-hot for every model so explanations map columns back the same way.
+    """
+    if model_type == "logistic":
+        return {"missing": "impute", "scale": True, "encoding": "onehot"}
+    return {"missing": "keep", "scale": False, "encoding": "onehot"}
+
+
+def fit_estimator(
+    model_type: str,
+    estimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    spec: ModelSpec,
+    eval_set: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Fit; LightGBM early-stops on `eval_set` when the spec asks. Returns (estimator, fit facts)."""
+    facts: dict[str, Any] = {}
+    if model_type == "lightgbm" and spec.early_stopping_rounds and eval_set is not None:
+        import lightgbm
+
+        estimator.fit(
+            X,
+            y,
+            eval_X=eval_set[0],
+            eval_y=eval_set[1],
+            eval_metric="binary_logloss",
+            callbacks=[lightgbm.early_stopping(spec.early_stopping_rounds, verbose=False)],
+        )
+        facts["best_iteration"] = int(estimator.best_iteration_ or estimator.n_estimators)
+    else:
+        estimator.fit(X, y)
+    return estimator, facts
+
+
+def refit_params(model_type: str, params: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """Settings for the refit: LightGBM keeps the boosting rounds its early stopping chose."""
+    if model_type == "lightgbm" and "best_iteration" in facts:
+        return {**params, "n_estimators": facts["best_iteration"]}
+    return dict(params)
+
+
+def assemble(preprocess, calibrated) -> Pipeline:
+    """The registered object: fitted preprocessor, then the calibrated classifier."""
+    return Pipeline([("preprocess", preprocess), ("model", calibrated)])

@@ -1,0 +1,183 @@
+"""`exclusion-risk score` (scores.csv + an HTML summary) and `exclusion-risk review` (the fairness report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score_command)
+    app.command("review")(review_command)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _history(data: Path, links: Path | None):
+    """The linked pupil history from the extracts and `exclusion-risk link`'s links.csv."""
+    from linkage.errors import ExtractError
+    from linkage.history import load_history
+
+    if not data.is_dir():
+        _fail(f"--data {data} is not a folder")
+    links = links or data / "links"
+    if not (links / "links.csv").is_file():
+        _fail(
+            f"no links.csv in {links}: run `exclusion-risk link --data {data} --out {links}` or give --links"
+        )
+    try:
+        return load_history(data, links)
+    except (ExtractError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _years_available(history) -> list[str]:
+    from features import calendar
+
+    autumn = history.census.loc[history.census["CensusTerm"].eq("AUT"), "AcademicYear"].dropna()
+    return sorted({calendar.normalise_year(y) for y in autumn.unique()})
+
+
+def _year(text: str, option: str) -> str:
+    from features import calendar
+
+    try:
+        return calendar.normalise_year(text)
+    except ValueError as exc:
+        _fail(f"{option}: {exc}")
+
+
+def _capacity(text: str | None) -> float | None:
+    from models.risk_matrix import RiskMatrixError, parse_capacity
+
+    if text is None:
+        return None
+    try:
+        return parse_capacity(text)
+    except RiskMatrixError as exc:
+        _fail(f"--capacity: {exc}")
+
+
+def score_command(
+    data: Path = typer.Option(..., "--data", help="Folder with census, exclusions and social_care extracts."),
+    year: str = typer.Option(
+        ..., "--year", help="Academic year whose autumn census is scored, e.g. 2018/19."
+    ),
+    out: Path = typer.Option(
+        Path("scores.csv"), "--out", help="scores.csv to write (HTML summary beside it)."
+    ),
+    links: Path = typer.Option(
+        None, "--links", help="Output folder of `exclusion-risk link` (default DATA/links)."
+    ),
+    capacity: str = typer.Option(
+        None,
+        "--capacity",
+        help="Share of pupils the team can act on, e.g. 5%; re-cuts the likelihood bands "
+        "on the model's validation year (default: the thresholds stored with the model).",
+    ),
+    alias: str = typer.Option("champion", "--alias", help="Registry alias of the model to use."),
+    no_reasons: bool = typer.Option(False, "--no-reasons", help="Skip the SHAP reasons (faster)."),
+) -> None:
+    """Score every pupil on a year's autumn census with the champion model: scores.csv + summary HTML."""
+    import time
+
+    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+    from models.risk_matrix import RiskMatrixError
+    from models.scoring import CohortScorer, ModelNotFoundError, ScoringInputError, summary_html
+
+    year = _year(year, "--year")
+    share = _capacity(capacity)
+    if out.suffix.lower() != ".csv":
+        _fail(f"--out must end in .csv: {out}")
+    started = time.perf_counter()
+    try:
+        scorer = CohortScorer.load(alias=alias)
+    except ModelNotFoundError as exc:
+        _fail(str(exc))
+    history = _history(data, links)
+    available = _years_available(history)
+    if year not in available:
+        _fail(f"no autumn census for {year} in {data} (have: {', '.join(available) or 'none'})")
+
+    from features.build import build_feature_table
+
+    features = build_feature_table(history, [year])
+    if share is not None and abs(share - scorer.matrix.capacity) > 1e-12:
+        validation_year = scorer.info().get("validation_year")
+        if not validation_year or validation_year not in available:
+            _fail(f"--capacity needs the model's validation year ({validation_year or 'unknown'}) in {data}")
+        try:
+            scorer.refit_thresholds(build_feature_table(history, [validation_year]), share, validation_year)
+        except (ScoringInputError, RiskMatrixError) as exc:
+            _fail(str(exc))
+    try:
+        scores = scorer.score(features, reasons=not no_reasons)
+    except (ScoringInputError, RiskMatrixError) as exc:
+        _fail(str(exc))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        # The notice travels with the file; read it back with pandas.read_csv(path, comment="#").
+        handle.write(f"# {DECISION_SUPPORT_NOTICE}\n")
+        scores.to_csv(handle, index=False, float_format="%.6f")
+    html_path = out.with_suffix(".html")
+    html_path.write_text(summary_html(scores, features, scorer, year), encoding="utf-8")
+    counts = scores["rag"].value_counts()
+    typer.echo(
+        f"scored {len(scores):,} pupils ({year}) with {scorer.name} version {scorer.model_version} "
+        f"in {time.perf_counter() - started:.1f}s: red {counts.get('red', 0):,}, "
+        f"amber {counts.get('amber', 0):,}, green {counts.get('green', 0):,}"
+    )
+    typer.echo(f"wrote {out} and {html_path}")
+    typer.echo(DECISION_SUPPORT_NOTICE)
+
+
+def review_command(
+    run: str = typer.Argument(
+        ..., help="Model run id (or its first 8+ characters) or registry version number."
+    ),
+    data: Path = typer.Option(..., "--data", help="Folder with the extracts the run was trained on."),
+    links: Path = typer.Option(
+        None, "--links", help="Output folder of `exclusion-risk link` (default DATA/links)."
+    ),
+    capacity: str = typer.Option("5%", "--capacity", help="The team's capacity (top k%) for group rates."),
+    out: Path = typer.Option(None, "--out", help="Also write the HTML report here."),
+    ablation: bool = typer.Option(
+        True, "--ablation/--no-ablation", help="Retrain without protected features."
+    ),
+    bootstrap: int = typer.Option(500, "--bootstrap", min=50, help="Bootstrap replicates for intervals."),
+) -> None:
+    """Fairness review of a trained model on its test year: HTML report, logged to the model's MLflow run."""
+    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+    from models import fairness as review_runner
+
+    share = _capacity(capacity)
+    try:
+        target = review_runner.resolve_run(run)
+    except LookupError as exc:
+        _fail(str(exc))
+    history = _history(data, links)
+    try:
+        result, html = review_runner.review_run(target, history, share, ablation=ablation, n_boot=bootstrap)
+    except (LookupError, ValueError) as exc:
+        _fail(str(exc))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    flagged = sum(
+        int(row[f"{m}_flagged"])
+        for a in result.attributes
+        for _, row in a.table.iterrows()
+        for m in ("selection_rate", "precision", "recall", "fpr", "fnr")
+    )
+    typer.echo(
+        f"fairness review of {result.model['model_type']} (run {target.run_id[:8]}) "
+        f"on {result.model['year']}: "
+        f"{flagged} group rate(s) outside 0.8-1.25 of their reference; report logged to the run as "
+        "fairness/fairness_report.html"
+    )
+    typer.echo(DECISION_SUPPORT_NOTICE)

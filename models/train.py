@@ -1,0 +1,415 @@
+"""Training: temporal search, refit, calibration on held-out pupils, test-year evaluation.
+
+`train_models(table, config, feature_cols, make_preprocessor)` works on a feature table (one row per
+pupil per year, `features.build`'s columns) and knows nothing of MLflow; `models.tracking` records
+what it returns. The scheme (see `models.config` for the settings):
+
+1. split by year: train years / validation year / test year (only labelled rows);
+2. search: every grid point of every enabled model is fitted on the train years and scored on the
+   validation year (`selection_metric`); LightGBM early-stops on the validation year;
+3. calibration pupils: a seeded random `calibration.holdout` share of pupils (by UPN) is set aside;
+4. refit (default): the chosen settings are fitted again on train + validation years without those
+   pupils; the calibration map is fitted on the held-out pupils' validation-year rows;
+5. test: the calibrated pipeline and the checklist baseline score the test year once; every metric
+   gets a bootstrap interval, and each model's gain over the checklist a paired interval.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models import estimators
+from models.calibration import CalibratedClassifier
+from models.checklist import ChecklistBaseline
+from models.config import ExperimentConfig
+from models.metrics import Evaluation, Interval, capacity_name, evaluate, point_metrics
+from models.scoring import scoring_config_from_probabilities
+
+CHECKLIST = "checklist"
+
+
+class TrainingError(ValueError):
+    """The data cannot support the configured run (missing years, one class only...)."""
+
+
+@dataclass(frozen=True)
+class YearSplit:
+    train: tuple[str, ...]
+    validation: str
+    test: str
+
+    def describe(self) -> str:
+        return f"train {', '.join(self.train)}; validation {self.validation}; test {self.test}"
+
+
+@dataclass
+class SearchPoint:
+    params: dict[str, Any]
+    score: float  # the selection metric on the validation year
+    validation: dict[str, float]
+    fit_seconds: float
+    facts: dict[str, Any]
+
+
+@dataclass
+class ModelResult:
+    model_type: str
+    params: dict[str, Any]  # the settings of the fitted (refit) estimator
+    search: list[SearchPoint]
+    pipeline: Any  # sklearn Pipeline: preprocess [+ scale] + calibrated classifier
+    train_seconds: float  # search + refit + calibration, this model only
+    test_probability: np.ndarray = field(repr=False)
+    capacity_thresholds: dict[str, float]  # calibrated probability at the top k% of calibration pupils
+    # risk-matrix thresholds fitted on the calibration pupils (models.scoring), stored with the model
+    scoring_config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingResult:
+    config: ExperimentConfig
+    split: YearSplit
+    feature_cols: list[str]
+    models: dict[str, ModelResult]
+    evaluations: dict[str, Evaluation]  # test year, models + checklist
+    gains: dict[str, dict[str, Interval]]  # model -> metric -> (model - checklist) paired interval
+    counts: dict[str, dict[str, int]]  # rows and positives per role (train, validation, test, ...)
+    seconds: dict[str, float]
+    # In memory only, for plots and benches; never logged (they are per-pupil).
+    test_labels: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
+    test_scores: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    test_frame: pd.DataFrame | None = field(repr=False, default=None)
+
+    def best(self, metric: str) -> str:
+        lower_better = metric in {"brier", "calibration_error"}
+        values = {m: self.evaluations[m].metrics[metric].estimate for m in self.models}
+        return (min if lower_better else max)(values, key=values.get)
+
+
+def labelled_years(table: pd.DataFrame) -> list[str]:
+    return sorted(table.loc[table["label"].notna(), "AcademicYear"].unique())
+
+
+def resolve_split(table: pd.DataFrame, config: ExperimentConfig) -> YearSplit:
+    """The configured years, checked against the labelled years in the table (or derived: `auto`)."""
+    years = labelled_years(table)
+    s = config.splits
+    if s.train == "auto":
+        if len(years) < 3:
+            raise TrainingError(
+                "need at least three labelled years (train, validation, test); "
+                f"the data have {years or 'none'}"
+            )
+        return YearSplit(tuple(years[:-2]), years[-2], years[-1])
+    wanted = [*s.train, s.validation, s.test]
+    missing = [y for y in wanted if y not in years]
+    if missing:
+        raise TrainingError(
+            f"config asks for year(s) {', '.join(missing)} but the labelled years in the data are "
+            f"{', '.join(years) or 'none'}"
+        )
+    return YearSplit(tuple(s.train), s.validation, s.test)
+
+
+def calibration_pupils(upns: pd.Series, share: float, seed: int) -> np.ndarray:
+    """Deterministic pupil-level hold-out: True for about `share` of distinct UPNs (keyed by seed)."""
+    salt = f"calibration:{seed}:".encode()
+    unique = pd.unique(upns.astype(str))
+    draws = (
+        np.array(
+            [
+                int.from_bytes(hashlib.blake2b(salt + u.encode(), digest_size=8).digest(), "big")
+                for u in unique
+            ],
+            dtype=np.float64,
+        )
+        / 2.0**64
+    )
+    chosen = set(unique[draws < share])
+    return upns.astype(str).isin(chosen).to_numpy()
+
+
+def _xy(frame: pd.DataFrame, feature_cols: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    return frame[feature_cols], frame["label"].to_numpy(dtype=np.int64)
+
+
+def _selection_score(metric: str, values: dict[str, float]) -> float:
+    return -values["brier"] if metric == "neg_brier" else values[metric]
+
+
+def _check_classes(name: str, y: np.ndarray) -> None:
+    if y.size == 0:
+        raise TrainingError(f"the {name} rows are empty")
+    if y.min() == y.max():
+        raise TrainingError(f"the {name} rows have only one outcome ({int(y[0])}); cannot train or evaluate")
+
+
+@dataclass
+class _Prepared:
+    """One preprocessor setting fitted on the search and fitting sets, with its transformed matrices."""
+
+    pre_search: Any
+    train: Any
+    validation: Any
+    pre_fit: Any
+    fit: Any
+    calibration: Any
+
+
+def _short(params: dict[str, Any], spec) -> dict[str, Any]:
+    """The searched settings of a grid point (fixed ones are in the config)."""
+    return {k: params[k] for k in spec.grid} or params
+
+
+def _transformed_mean(X) -> np.ndarray:
+    return np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+
+
+def _thresholds(p: np.ndarray, capacities: list[float]) -> dict[str, float]:
+    ordered = np.sort(p)[::-1]
+    return {capacity_name(k): float(ordered[max(int(np.ceil(k * p.size)) - 1, 0)]) for k in capacities}
+
+
+def train_models(
+    table: pd.DataFrame,
+    config: ExperimentConfig,
+    feature_cols: list[str],
+    make_preprocessor: Callable[[list[str]], Any],
+    log: Callable[[str], None] = lambda _msg: None,
+) -> TrainingResult:
+    """Search, refit, calibrate and evaluate every enabled model (see module docstring)."""
+    started = time.perf_counter()
+    missing = [c for c in [*feature_cols, "upn", "AcademicYear", "label"] if c not in table.columns]
+    if missing:
+        raise TrainingError(f"feature table lacks column(s): {', '.join(missing)}")
+    split = resolve_split(table, config)
+    labelled = table[table["label"].notna()]
+    train = labelled[labelled["AcademicYear"].isin(split.train)]
+    validation = labelled[labelled["AcademicYear"] == split.validation]
+    test = labelled[labelled["AcademicYear"] == split.test]
+    held = calibration_pupils(labelled["upn"], config.calibration.holdout, config.seed)
+    held = pd.Series(held, index=labelled.index)
+    calib = validation[held.loc[validation.index].to_numpy()]
+    if config.splits.refit:
+        fit_rows = labelled[labelled["AcademicYear"].isin([*split.train, split.validation]) & ~held]
+    else:
+        fit_rows = train
+    X_train, y_train = _xy(train, feature_cols)
+    X_val, y_val = _xy(validation, feature_cols)
+    X_fit, y_fit = _xy(fit_rows, feature_cols)
+    X_cal, y_cal = _xy(calib, feature_cols)
+    X_test, y_test = _xy(test, feature_cols)
+    for name, y in [("train", y_train), ("validation", y_val), ("calibration", y_cal), ("test", y_test)]:
+        _check_classes(name, y)
+    counts = {
+        name: {"rows": int(y.size), "positives": int(y.sum())}
+        for name, y in [("train", y_train), ("validation", y_val), ("refit", y_fit),
+                        ("calibration", y_cal), ("test", y_test)]
+    }  # fmt: skip
+    sizes = ", ".join(f"{name} {c['rows']:,}" for name, c in counts.items())
+    log(f"years: {split.describe()}; rows: {sizes}")
+
+    # Preprocessors are fitted once per (options, fitting set) and shared by models that ask alike.
+    prepared: dict[tuple, _Prepared] = {}
+
+    def prepare(model_type: str) -> _Prepared:
+        options = estimators.preprocess_options(model_type)
+        key = tuple(sorted(options.items()))
+        if key not in prepared:
+            pre_search = make_preprocessor(feature_cols, **options).fit(X_train, y_train)
+            pre_fit = make_preprocessor(feature_cols, **options).fit(X_fit, y_fit) if refit else pre_search
+            prepared[key] = _Prepared(
+                pre_search=pre_search,
+                train=pre_search.transform(X_train),
+                validation=pre_search.transform(X_val),
+                pre_fit=pre_fit,
+                fit=pre_fit.transform(X_fit) if refit else None,
+                calibration=pre_fit.transform(X_cal),
+            )
+        return prepared[key]
+
+    refit = config.splits.refit
+    capacities = list(config.metrics.capacities)
+    search_capacities = sorted({*capacities, 0.05})
+    results: dict[str, ModelResult] = {}
+    for model_type, spec in config.enabled_models().items():
+        t0 = time.perf_counter()
+        data = prepare(model_type)
+        search: list[SearchPoint] = []
+        best: tuple[float, SearchPoint, Any] | None = None
+        for params in spec.grid_points():
+            t1 = time.perf_counter()
+            est = estimators.make_estimator(model_type, spec, params, config.seed, config.n_jobs)
+            est, facts = estimators.fit_estimator(
+                model_type, est, data.train, y_train, spec, (data.validation, y_val)
+            )
+            p_val = est.predict_proba(data.validation)[:, 1]
+            values = point_metrics(y_val, p_val, search_capacities)
+            point = SearchPoint(
+                params,
+                _selection_score(config.selection_metric, values),
+                values,
+                time.perf_counter() - t1,
+                facts,
+            )
+            search.append(point)
+            log(
+                f"  {model_type} {_short(params, spec)}: {config.selection_metric} {point.score:.4f} "
+                f"({point.fit_seconds:.1f}s)"
+            )
+            if best is None or point.score > best[0]:
+                best = (point.score, point, est)
+        assert best is not None  # grid_points always yields at least one point
+        _, chosen, est = best
+        params = dict(chosen.params)
+        if refit:
+            params = estimators.refit_params(model_type, chosen.params, chosen.facts)
+            est = estimators.make_estimator(model_type, spec, params, config.seed, config.n_jobs)
+            est, _ = estimators.fit_estimator(model_type, est, data.fit, y_fit, spec, eval_set=None)
+        calibrated = CalibratedClassifier(est, method=config.calibration.method).fit(data.calibration, y_cal)
+        # The calibration pupils' mean model input: the logistic explanation's reference point.
+        calibrated.background_mean_ = _transformed_mean(data.calibration)
+        pipeline = estimators.assemble(copy.deepcopy(data.pre_fit), calibrated)
+        train_seconds = time.perf_counter() - t0
+        p_cal = calibrated.predict_proba(data.calibration)[:, 1]
+        p_test = pipeline.predict_proba(X_test)[:, 1]
+        results[model_type] = ModelResult(
+            model_type=model_type,
+            params=params,
+            search=search,
+            pipeline=pipeline,
+            train_seconds=train_seconds,
+            test_probability=p_test,
+            capacity_thresholds=_thresholds(p_cal, capacities),
+            scoring_config=scoring_config_from_probabilities(p_cal, split.validation),
+        )
+        log(f"{model_type}: chosen {_short(chosen.params, spec)}, trained in {train_seconds:.1f}s")
+
+    t0 = time.perf_counter()
+    checklist = ChecklistBaseline().fit(calib, y_cal)
+    scores = {name: r.test_probability for name, r in results.items()}
+    scores[CHECKLIST] = checklist.predict_proba(test)
+    evaluations = evaluate(
+        y_test,
+        scores,
+        capacities,
+        n_boot=config.metrics.bootstrap,
+        seed=config.seed,
+        level=config.metrics.level,
+    )
+    gains = {name: evaluations[name].gain_over(evaluations[CHECKLIST]) for name in results}
+    seconds = {
+        **{f"train_{name}": r.train_seconds for name, r in results.items()},
+        "evaluate": time.perf_counter() - t0,
+        "total": time.perf_counter() - started,
+    }
+    return TrainingResult(
+        config,
+        split,
+        list(feature_cols),
+        results,
+        evaluations,
+        gains,
+        counts,
+        seconds,
+        test_labels=y_test,
+        test_scores=scores,
+        test_frame=X_test,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# From extracts to the training table: link (or read earlier links) -> pupil history -> features
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingData:
+    table: pd.DataFrame  # the feature table (pupil rows: memory only, never logged)
+    feature_cols: list[str]
+    files: list  # extract files read (hashed into the fingerprint)
+    counts: dict[str, Any]  # rows per extract, links per source, pupils per year
+    seconds: dict[str, float]
+
+
+def model_features(config: ExperimentConfig) -> list[str]:
+    """Registry features the models take, per the config's feature set."""
+    from features.registry import FEATURES, feature_names
+
+    names = feature_names(include_protected=config.features.include_protected)
+    known = {f.name for f in FEATURES}
+    unknown = [n for n in config.features.exclude if n not in known]
+    if unknown:
+        raise TrainingError(f"features.exclude names unknown features: {', '.join(unknown)}")
+    cols = [n for n in names if n not in set(config.features.exclude)]
+    if not cols:
+        raise TrainingError("the feature set is empty")
+    return cols
+
+
+def _needed_years(config: ExperimentConfig, autumn_years: list[str]) -> list[str]:
+    s = config.splits
+    if s.train != "auto":
+        return sorted({*s.train, s.validation, s.test})
+    # The first census year has no earlier year to describe, so it only feeds later years' features.
+    return autumn_years[1:]
+
+
+def load_training_data(
+    data_dir, config: ExperimentConfig, links_dir=None, log: Callable[[str], None] = lambda _m: None
+) -> TrainingData:
+    """Read the extracts, link them (or read `links_dir/links.csv`), and build the feature table."""
+    from pathlib import Path
+
+    from features import calendar
+    from features.build import build_feature_table
+    from linkage.history import pupil_history
+    from linkage.readers import read_extracts
+
+    data_dir = Path(data_dir)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    extracts = read_extracts(data_dir)
+    seconds["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if links_dir is not None:
+        links = pd.read_csv(Path(links_dir) / "links.csv", dtype={"record_id": "string", "upn": "string"})
+    else:
+        from linkage.pipeline import link_extracts
+
+        links = link_extracts(extracts, progress=False).links
+    history = pupil_history(extracts, links)
+    seconds["link"] = time.perf_counter() - t0
+    log(f"linked in {seconds['link']:.1f}s: {len(links):,} links")
+    autumn = history.census.loc[history.census["CensusTerm"].eq("AUT"), "AcademicYear"].dropna()
+    available = sorted({calendar.normalise_year(y) for y in autumn.unique()})
+    years = _needed_years(config, available)
+    missing = [y for y in years if y not in available]
+    if missing:
+        raise TrainingError(
+            f"config needs year(s) {', '.join(missing)} but the census has {', '.join(available) or 'none'}"
+        )
+    if not years:
+        raise TrainingError(f"the census has too few years to train on ({', '.join(available) or 'none'})")
+    t0 = time.perf_counter()
+    table = build_feature_table(history, years, label=config.label)
+    seconds["features"] = time.perf_counter() - t0
+    log(f"features in {seconds['features']:.1f}s: {len(table):,} pupil-years")
+    counts = {
+        "census_rows": int(len(extracts.census)),
+        "exclusion_rows": int(len(extracts.exclusions)),
+        "social_care_rows": int(len(extracts.social_care)),
+        "rejected_rows": int(len(extracts.rejects)) if getattr(extracts, "rejects", None) is not None else 0,
+        "links": {str(k): int(v) for k, v in links["source"].value_counts().sort_index().items()},
+        "linked_exclusion_rows": int(len(history.exclusions)),
+        "linked_social_care_rows": int(len(history.social_care)),
+    }
+    files = sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
+    return TrainingData(table, model_features(config), files, counts, seconds)

@@ -1,0 +1,135 @@
+"""`exclusion-risk train`, `compare` and `promote`: train and track models, compare them, pick a champion."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+DEFAULT_EXPERIMENT = "exclusion-risk"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("compare")(compare_command)
+    app.command("promote")(promote_command)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def train_command(
+    data: Path = typer.Option(
+        ..., "--data", help="Folder with the census, exclusions and social_care extracts."
+    ),
+    config: Path = typer.Option(
+        None, "--config", help="Experiment config (YAML); sections it names replace models/experiment.yaml's."
+    ),
+    links: Path = typer.Option(
+        None, "--links", help="Output folder of an earlier `exclusion-risk link` (default: link now)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="Only the comparison table."),
+) -> None:
+    """Link -> features -> train RF, LightGBM and logistic models; track the run in MLflow."""
+    from models.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if not data.is_dir():
+        _fail(f"--data {data} is not a folder")
+    if links is not None and not (links / "links.csv").is_file():
+        _fail(f"--links {links} has no links.csv (run `exclusion-risk link` first)")
+
+    from linkage.errors import ExtractError
+    from models import tracking
+    from models.train import TrainingError, load_training_data, train_models
+
+    log = (lambda _m: None) if quiet else _say
+    started = time.perf_counter()
+    try:
+        loaded = load_training_data(data, cfg, links, log=log)
+        from features.preprocess import make_preprocessor
+
+        result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log)
+    except (ExtractError, TrainingError) as exc:
+        _fail(str(exc))
+    fingerprint = tracking.data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
+    t0 = time.perf_counter()
+    try:
+        record = tracking.log_training(result, fingerprint)
+    except tracking.PrivacyError as exc:
+        _fail(str(exc))
+    log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
+    table = tracking.comparison_frame(result)
+    table.insert(1, "version", [record.versions.get(m, "-") for m in table["model"]])
+    typer.echo(f"\nTest year {result.split.test} ({result.split.describe()}), label '{cfg.label}':")
+    typer.echo(tracking.format_comparison(table))
+    typer.echo(
+        f"train run {record.train_id} in experiment '{cfg.experiment}'; "
+        f"registered {tracking.REGISTERED_MODEL} versions "
+        + ", ".join(f"{m} v{v}" for m, v in record.versions.items())
+    )
+    typer.echo(f"total {time.perf_counter() - started:.1f}s")
+
+
+def compare_command(
+    experiment: str = typer.Option(DEFAULT_EXPERIMENT, "--experiment", help="MLflow experiment name."),
+    runs: int = typer.Option(1, "--runs", min=1, help="How many recent train runs to show."),
+) -> None:
+    """Print the models of recent train runs side by side (test-year metrics with 95% intervals)."""
+    from models import tracking
+
+    tracking.setup_read()
+    try:
+        table = tracking.compare_frame(experiment, runs)
+    except tracking.RegistryError as exc:
+        _fail(str(exc))
+    for train_id, part in table.groupby("train_id", sort=False):
+        typer.echo(f"train run {train_id} - test year {part['test_year'].iloc[0]} (* = champion):")
+        typer.echo(tracking.format_comparison(part))
+
+
+def promote_command(
+    run: str = typer.Argument(None, help="Run id (or its first 8+ characters) or registered version number."),
+    best: bool = typer.Option(False, "--best", help="Pick the best model of the latest train run."),
+    metric: str = typer.Option("precision_at_5pct", "--metric", help="Metric --best ranks by."),
+    experiment: str = typer.Option(DEFAULT_EXPERIMENT, "--experiment", help="MLflow experiment name."),
+) -> None:
+    """Set the alias `champion` on one registered version, and say why."""
+    from models import tracking
+
+    if best == (run is not None):
+        _fail("give either a RUN (id or version) or --best, not both or neither")
+    tracking.setup_read()
+    try:
+        promotion = tracking.promote(experiment, None if best else run, metric)
+        table = tracking.compare_frame(experiment, 1)
+    except tracking.RegistryError as exc:
+        _fail(str(exc))
+    typer.echo(tracking.format_comparison(table))
+    before = f" (was version {promotion.previous})" if promotion.previous else ""
+    typer.echo(
+        f"champion -> {tracking.REGISTERED_MODEL} version {promotion.version} "
+        f"({promotion.model_type}, run {promotion.run_id[:8]}){before}"
+    )
+    typer.echo(f"why: {promotion.reason}")
+    typer.echo(f"serve it from models:/{tracking.REGISTERED_MODEL}@{tracking.CHAMPION}")
+    _mlflow_ui_hint()
+
+
+def _mlflow_ui_hint() -> None:
+    from models import tracking
+
+    uri = tracking.tracking_uri()
+    if uri.startswith("sqlite:///"):
+        typer.echo(f"browse runs: {Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri {uri}")

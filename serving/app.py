@@ -1,0 +1,105 @@
+"""The FastAPI application: `create_app(settings)` wires settings, keys, audit, model and routers.
+
+`uvicorn --factory serving.app:create_app` (or `exclusion-risk serve`) builds it from the environment.
+The model and the linked history load on a background thread at start-up, so `/health` can say
+`loading` meanwhile and turns `ready` only once scoring will work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from exclusion_risk import __version__
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from serving.audit import AuditLog, AuditMiddleware
+from serving.database import Database
+from serving.errors import ContainErrors, install_error_handlers
+from serving.headers import SecurityHeaders
+from serving.history import HistoryState
+from serving.model_state import ModelState
+from serving.routers import admin, health, model, score, web
+from serving.security import KeyStore
+from serving.settings import ServiceSettings
+
+DESCRIPTION = f"""
+Scores pupils' risk of suspension or permanent exclusion on the authority's risk matrix
+(likelihood band x need level -> red/amber/green), with the factors behind each score in plain words.
+
+**{DECISION_SUPPORT_NOTICE}**
+
+Every route except `/health` needs an API key in the `X-API-Key` header (`exclusion-risk keys add`).
+Scorer keys may score, explain and read the model and matrix; admin keys may also reload the model.
+"""
+
+
+def registry_loader(settings: ServiceSettings) -> Callable[[], Any]:
+    """Loads `models:/exclusion-risk@<alias>` (registry: MLFLOW_TRACKING_URI) through CohortScorer."""
+
+    def load() -> Any:
+        from models.scoring import CohortScorer
+
+        scorer = CohortScorer.load(alias=settings.registry_alias)
+        # One throwaway all-missing record builds the single-pupil encoder and touches every lazy
+        # import now, so the first real request after `ready` costs what every later one does.
+        warm_up = {name: None for name in scorer.feature_names}
+        scorer.score_records([{**warm_up, "upn": "warm-up"}], reasons=True)
+        return scorer
+
+    return load
+
+
+def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any] | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+    db = Database(settings.database)
+    model_state = ModelState(loader or registry_loader(settings))
+    history_state = HistoryState(settings.extracts_dir, settings.links_dir)
+
+    def load_everything() -> None:
+        model_state.load_initial()
+        history_state.load()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        threading.Thread(target=load_everything, name="model-loader", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="exclusion-risk",
+        version=__version__,
+        summary="Risk of school exclusion, as decision support for inclusion teams.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
+        max_body_size=settings.max_request_bytes,
+    )
+    app.state.settings = settings
+    app.state.keys = KeyStore(db)
+    app.state.audit_log = AuditLog(db)
+    app.state.model = model_state
+    app.state.history = history_state
+
+    install_error_handlers(app, settings.max_request_bytes)
+    for router in (health.router, model.router, score.router, admin.router, web.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+
+    # Added innermost first: ContainErrors sits inside the audit so a 500 is still audited.
+    app.add_middleware(ContainErrors)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(AuditMiddleware, audit_log=app.state.audit_log)
+    app.add_middleware(SecurityHeaders)
+    return app

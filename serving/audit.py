@@ -1,0 +1,94 @@
+"""The audit log: who used which route, when, for how many pupils, with which model.
+
+Rows hold no pupil identifier by construction: the only facts recorded are the key id, the
+route template, the status, a pupil count and the model version. The row is written by an ASGI
+middleware after the response has been sent, so every outcome (200, 401, 403, 422, 500) is logged
+and the write never adds to the client's latency.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.database import Database
+
+log = logging.getLogger("exclusion_risk.serving.audit")
+
+
+@dataclass
+class AuditEntry:
+    """Filled in while a request runs (request.state.audit); written when it ends."""
+
+    method: str
+    route: str
+    enabled: bool = False  # set by the key check: only key-protected routes are audited
+    key_id: str | None = None
+    pupils: int = 0
+    model_version: str | None = None
+
+
+class AuditLog:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def write(self, entry: AuditEntry, status: int) -> None:
+        self.db.execute(
+            "INSERT INTO audit_log (at, key_id, method, route, status, pupils, model_version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                datetime.now(UTC).isoformat(timespec="milliseconds"),
+                entry.key_id,
+                entry.method,
+                entry.route,
+                status,
+                entry.pupils,
+                entry.model_version,
+            ),
+        )
+
+    def recent(self, limit: int = 100) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT at, key_id, method, route, status, pupils, model_version FROM audit_log "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        cols = ("at", "key_id", "method", "route", "status", "pupils", "model_version")
+        return [dict(zip(cols, row, strict=True)) for row in rows]
+
+
+class AuditMiddleware:
+    """Gives each HTTP request an AuditEntry and writes it once the response is complete."""
+
+    def __init__(self, app: ASGIApp, audit_log: AuditLog):
+        self.app = app
+        self.audit_log = audit_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        entry = AuditEntry(method=scope["method"], route=scope["path"])
+        scope.setdefault("state", {})["audit"] = entry
+        status_code = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if entry.enabled:
+                # The matched route template, not the raw path, so nothing a client typed is stored.
+                route = scope.get("route")
+                entry.route = getattr(route, "path", entry.route)
+                try:
+                    self.audit_log.write(entry, status_code)
+                except Exception as exc:  # an audit failure must be seen, but must not fail the request
+                    log.error("audit write failed: %s", type(exc).__name__)

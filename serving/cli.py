@@ -1,0 +1,139 @@
+"""`exclusion-risk serve` and `exclusion-risk keys add|list|revoke`.
+
+Settings come from the environment (EXCLUSION_RISK_*, see serving/settings.py); the options here
+override the few that are handy on a command line. Heavy imports (uvicorn, the app, pandas) happen
+inside the commands so `exclusion-risk --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+keys_app = typer.Typer(
+    help="API keys for the service: each has a role (scorer or admin) and is stored hashed.",
+    no_args_is_help=True,
+)
+
+_DB_HELP = "SQLite file of keys and audit log (default: $EXCLUSION_RISK_DATABASE or data/service/service.db)."
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _settings(**overrides):
+    from pydantic import ValidationError
+
+    from serving.settings import ServiceSettings
+
+    try:
+        settings = ServiceSettings()
+        updates = {k: v for k, v in overrides.items() if v is not None}
+        return ServiceSettings.model_validate({**settings.model_dump(), **updates}) if updates else settings
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        _fail(f"invalid service settings ({problems})")
+
+
+def _key_store(database: Path | None):
+    import sqlite3
+
+    from serving.database import Database
+    from serving.security import KeyStore
+
+    settings = _settings(database=database)
+    try:
+        return KeyStore(Database(settings.database))
+    except (sqlite3.Error, OSError) as exc:
+        _fail(f"cannot open the key database {settings.database}: {exc}")
+
+
+@keys_app.command("add")
+def keys_add(
+    role: str = typer.Option(..., "--role", help="scorer (score, explain, read) or admin (also reload)."),
+    label: str = typer.Option("", "--label", help="Who or what the key is for, e.g. 'inclusion team'."),
+    database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
+) -> None:
+    """Create a key and print it once: it is stored only as a salted hash and cannot be shown again."""
+    from serving.security import ROLES
+
+    if role not in ROLES:
+        _fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+    new = _key_store(database).add(role, label)
+    typer.echo(f"Created {new.role} key {new.key_id}. Store it now; it will not be shown again:", err=True)
+    typer.echo(new.token)
+
+
+@keys_app.command("list")
+def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_HELP)) -> None:
+    """Keys with role, label, creation, revocation and last successful use (never the key itself)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = _key_store(database).list()
+    if not rows:
+        typer.echo("No keys yet: create one with `exclusion-risk keys add --role scorer`.")
+        return
+    table = Table("key id", "role", "label", "created", "revoked", "last used")
+    for row in rows:
+        table.add_row(row["key_id"], row["role"], row["label"], row["created_at"],
+                      row["revoked_at"] or "", row["last_used"] or "")
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str = typer.Argument(..., help="The key id shown by `keys list` (not the key itself)."),
+    database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
+) -> None:
+    """Revoke a key at once: the running service refuses it from its next request."""
+    if not _key_store(database).revoke(key_id):
+        _fail(f"no active key with id {key_id!r} (see `exclusion-risk keys list`)")
+    typer.echo(f"Revoked key {key_id}.")
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
+    database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log each request line."),
+) -> None:
+    """Serve the champion model: the scoring API and the inclusion officer's web page.
+
+    The model loads in the background; GET /health answers `ready` once it can score.
+    """
+    import socket
+
+    settings = _settings(host=host, port=port, database=database)
+    try:  # a clear message for a busy port, before the slow imports
+        with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((settings.host, settings.port))
+    except OSError as exc:
+        _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
+
+    import logging
+    import os
+
+    import uvicorn
+
+    # MLflow's download progress bar is noise in a server log.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from serving.app import create_app
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level=settings.log_level,
+                access_log=access_log, server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,64 @@
+"""The service's SQLite file: API keys (hashed) and the audit log, shared by the server and the CLI."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id      TEXT PRIMARY KEY,
+    role        TEXT NOT NULL CHECK (role IN ('scorer', 'admin')),
+    salt        BLOB NOT NULL,
+    digest      BLOB NOT NULL,
+    label       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    at            TEXT NOT NULL,
+    key_id        TEXT,
+    method        TEXT NOT NULL,
+    route         TEXT NOT NULL,
+    status        INTEGER NOT NULL,
+    pupils        INTEGER NOT NULL DEFAULT 0,
+    model_version TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+"""
+
+
+class Database:
+    """One connection per thread: sqlite3 connections must not cross threads, and opening one per
+    query would cost more than the query. WAL lets the CLI add or revoke keys while the server reads."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._open()
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+        finally:
+            conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: autocommit; each statement here is its own small transaction.
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=True)
+        # NORMAL is durable across application crashes in WAL mode and avoids an fsync per audit row.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return self.connection().execute(sql, params)

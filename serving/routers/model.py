@@ -1,0 +1,35 @@
+"""GET /model and GET /risk-matrix: what is being served, and how scores are placed on the matrix."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from serving.deps import ScorerDep, ScorerKey
+from serving.schemas import ErrorResponse, ModelInfo, RiskMatrixResponse
+
+router = APIRouter(tags=["model"])
+
+_ERRORS = {
+    401: {"model": ErrorResponse, "description": "No API key, or not a valid one."},
+    503: {"model": ErrorResponse, "description": "The model is still loading."},
+}
+
+
+@router.get(
+    "/model",
+    response_model=ModelInfo,
+    summary="The served model: name, version, alias, training period, headline metrics",
+    responses=_ERRORS,
+)
+def model_info(_key: ScorerKey, scorer: ScorerDep) -> ModelInfo:
+    return ModelInfo.model_validate(scorer.info())
+
+
+@router.get(
+    "/risk-matrix",
+    response_model=RiskMatrixResponse,
+    summary="The risk matrix: likelihood bands x need levels -> RAG rating and response tier",
+    responses=_ERRORS,
+)
+def risk_matrix(_key: ScorerKey, scorer: ScorerDep) -> RiskMatrixResponse:
+    return RiskMatrixResponse.model_validate(scorer.risk_matrix)

@@ -1,0 +1,29 @@
+"""GET /: the inclusion officer's page (plain HTML, one stylesheet, one script, all served from here)."""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+router = APIRouter(include_in_schema=False)
+
+
+@cache
+def _page() -> str:
+    # The notice is filled in from the one definition in exclusion_risk.privacy, so it cannot drift.
+    return (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace(
+        "{{NOTICE}}", html.escape(DECISION_SUPPORT_NOTICE)
+    )
+
+
+@router.get("/")
+def index() -> HTMLResponse:
+    return HTMLResponse(_page())

@@ -1,0 +1,301 @@
+"""Request and response bodies, with the examples the OpenAPI document shows.
+
+The feature-record model is built from the feature registry, so the API documents exactly the
+features the models are trained on (label, kind, allowed codes) and cannot drift from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from features import registry
+
+# Codes a categorical feature may take: the builder's vocabularies plus its own 'unknown'/'none'.
+CATEGORY_VALUES: dict[str, tuple[str, ...]] = {
+    "sex": ("M", "F", "unknown"),
+    "ethnicity_group": (*dict.fromkeys(registry.ETHNICITY_GROUPS.values()),),
+    "ethnicity_code": (*registry.ETHNICITY_GROUPS, "unknown"),
+    "sen_provision": (*registry.SEN_PROVISION_PHRASES, "unknown"),
+    "sen_type": (*registry.SEN_TYPE_NAMES, "none", "unknown"),
+}
+
+EXAMPLE_UPN = "A801200111001"  # synthetic, never a real pupil's
+EXAMPLE_FEATURES: dict[str, Any] = {
+    "upn": EXAMPLE_UPN,
+    "sex": "M",
+    "ethnicity_group": "White British",
+    "ethnicity_code": "WBRI",
+    "nc_year": 8,
+    "fsm": True,
+    "sen_provision": "K",
+    "sen_type": "SEMH",
+    "idaci_decile": 2,
+    "absence_rate_last_year": 0.12,
+    "unauthorised_absence_rate_last_year": 0.05,
+    "persistent_absence_last_year": True,
+    "suspensions_last_year": 2,
+    "suspension_sessions_last_year": 6,
+    "cin_open": False,
+}
+EXAMPLE_CENSUS: dict[str, Any] = {
+    "UPN": EXAMPLE_UPN,
+    "Surname": "Example",
+    "Forename": "Pupil",
+    "DOB": "2011-03-14",
+    "Sex": "M",
+    "Ethnicity": "WBRI",
+    "FSMeligible": "1",
+    "SENprovision": "K",
+    "SENtype": "SEMH",
+    "NCyearActual": "8",
+    "Postcode": "WS1 1AA",
+    "SchoolURN": "104321",
+    "AcademicYear": "2017/18",
+    "CensusTerm": "AUT",
+    "SessionsPossible": 320,
+    "SessionsAuthorisedAbsence": 20,
+    "SessionsUnauthorisedAbsence": 18,
+}
+
+
+class FieldError(BaseModel):
+    row: int | None = Field(None, description="1-based pupil (JSON list position) or CSV data row.")
+    field: str = Field(description="The field or column at fault.")
+    reason: str = Field(description="What is wrong, in words; the offending value is never echoed.")
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="What went wrong.")
+    errors: list[FieldError] = Field(default_factory=list, description="One entry per problem found.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "detail": "The request is not valid.",
+                "errors": [{"row": 3, "field": "SENprovision", "reason": "unknown code; expected N, K or E"}],
+            }
+        }
+    )
+
+
+class HealthResponse(BaseModel):
+    status: Literal["loading", "ready", "failed"]
+    model_version: str | None = Field(None, description="Registry version of the served model.")
+    history: Literal["none", "loading", "ready", "failed"] = Field(
+        description="Linked pupil history for census uploads: `none` when not configured."
+    )
+
+
+# --- feature-level input --------------------------------------------------------------------------
+
+
+def _feature_field(feature: registry.FeatureDef) -> tuple[Any, Any]:
+    description = f"{feature.label} ({feature.source}, {feature.kind})."
+    if feature.kind == "categorical":
+        values = CATEGORY_VALUES.get(feature.name)
+        annotation = Literal[values] if values else str  # type: ignore[valid-type]
+        return annotation | None, Field(None, description=description)
+    if feature.kind == "binary":
+        return bool | None, Field(None, description=description + " true/false (or 1/0).")
+    return float | None, Field(None, description=description, allow_inf_nan=False)
+
+
+FeatureRecord = create_model(
+    "FeatureRecord",
+    __config__=ConfigDict(extra="forbid", json_schema_extra={"example": EXAMPLE_FEATURES}),
+    __doc__="One pupil's registry features as known on census day. A feature left out is missing "
+    "(the model handles missing values); `need_level` is derived from the features when not given.",
+    upn=(str, Field(min_length=1, max_length=64, description="The pupil's UPN or the LA's pseudonym.")),
+    need_level=(int | None, Field(None, ge=0, le=3, description="Risk-matrix need axis 0-3.")),
+    school_urn=(str | None, Field(None, max_length=16, description="School URN, echoed for filtering.")),
+    **{f.name: _feature_field(f) for f in registry.FEATURES},
+)
+
+
+class CensusRecord(BaseModel):
+    """A census-shaped row as a school MIS exports it. Column names and aliases are those of the data
+    contract (e.g. `Gender` for `Sex`, `Estab` for `SchoolURN`), matched case-insensitively; values are
+    validated by the same reader as CSV uploads. Names and dates of birth are read and then dropped."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": EXAMPLE_CENSUS})
+
+    UPN: str = Field(min_length=1, max_length=64)
+
+
+class ScoreRequest(BaseModel):
+    """Either `pupils` (feature records) or `census` (census-shaped rows), not both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"pupils": [EXAMPLE_FEATURES]}, {"census": [EXAMPLE_CENSUS]}]},
+    )
+
+    pupils: list[FeatureRecord] | None = Field(None, min_length=1)  # type: ignore[valid-type]
+    census: list[CensusRecord] | None = Field(None, min_length=1)
+    academic_year: str | None = Field(
+        None,
+        pattern=r"^\d{4}/\d{2}$",
+        description="Census year to score (census input only); default: the latest in the rows.",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScoreRequest:
+        if (self.pupils is None) == (self.census is None):
+            raise ValueError("give exactly one of `pupils` (feature records) or `census` (census rows)")
+        return self
+
+
+# --- scores ---------------------------------------------------------------------------------------
+
+
+class ScoreRow(BaseModel):
+    upn: str
+    probability: float = Field(ge=0, le=1, description="Calibrated probability of suspension or exclusion.")
+    likelihood_band: str
+    need_level: int = Field(ge=0, le=3)
+    rag: Literal["red", "amber", "green"]
+    matrix_cell: str
+    reasons: str = Field(description="Top factors raising the risk, in plain words, `; `-separated.")
+    model_version: str
+    school_urn: str | None = Field(None, description="For filtering; not a scores.csv column.")
+    nc_year: float | None = Field(None, description="NC year (0 = Reception, -1/-2 nursery); for filtering.")
+
+
+class ScoreResponse(BaseModel):
+    notice: str = Field(DECISION_SUPPORT_NOTICE, description="Scores are decision support, never decisions.")
+    model_version: str
+    pupils: int = Field(description="Pupils scored.")
+    history: Literal["linked", "none", "not needed"] = Field(
+        description="Whether linked history (earlier exclusions, social care) fed the features: `not "
+        "needed` for feature records, `none` when the service has no linked data configured."
+    )
+    missing_features: list[str] = Field(
+        default_factory=list, description="Features that could not be computed and were scored as missing."
+    )
+    rejected: list[FieldError] = Field(
+        default_factory=list, description="Rows left out (only with `skip_invalid=true`)."
+    )
+    scores: list[ScoreRow] = Field(description="Highest risk first.")
+
+
+class Factor(BaseModel):
+    feature: str
+    label: str
+    value: str = Field(description="The pupil's value, in plain words.")
+    contribution: float = Field(description="Effect on the model's raw score (SHAP).")
+
+
+class PupilExplanation(BaseModel):
+    upn: str
+    probability: float = Field(ge=0, le=1)
+    likelihood_band: str
+    need_level: int = Field(ge=0, le=3)
+    rag: Literal["red", "amber", "green"]
+    matrix_cell: str
+    response: str = Field(description="Suggested response tier for the pupil's matrix cell.")
+    scale: str = Field(description="Scale of the contributions: log-odds or probability.")
+    raising: list[Factor] = Field(description="Factors raising this pupil's risk, largest first.")
+    lowering: list[Factor] = Field(description="Factors lowering it, largest first.")
+
+
+class ExplainResponse(BaseModel):
+    notice: str = DECISION_SUPPORT_NOTICE
+    model_version: str
+    history: Literal["linked", "none", "not needed"]
+    missing_features: list[str] = Field(default_factory=list)
+    pupils: list[PupilExplanation]
+
+
+class ReloadResponse(BaseModel):
+    previous_version: str | None
+    model_version: str
+    load_seconds: float
+
+
+# --- model and risk matrix ------------------------------------------------------------------------
+
+
+class MetricInterval(BaseModel):
+    estimate: float | None
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_interval(cls, data: Any) -> Any:
+        # The registry stores an interval as one tag, "low-high"; clients get numbers.
+        if isinstance(data, dict) and isinstance(data.get("interval"), str) and "low" not in data:
+            low, sep, high = data["interval"].partition("-")
+            try:
+                return {**data, "low": float(low), "high": float(high)} if sep else data
+            except ValueError:
+                return data
+        return data
+
+
+class TrainingPeriod(BaseModel):
+    train_years: str | None = Field(None, description="Academic years the model was fitted on.")
+    validation_year: str | None = Field(None, description="Year used to choose settings and thresholds.")
+    test_year: str | None = Field(None, description="Year the headline metrics were measured on.")
+
+
+class ModelInfo(BaseModel):
+    """What the registry says about the served model version. Fields beyond these (e.g. the model type,
+    features, risk-matrix version) are passed through as the models stage records them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    version: str
+    alias: str | None = None
+    training_period: TrainingPeriod = Field(default_factory=TrainingPeriod)
+    metrics: dict[str, MetricInterval] = Field(
+        default_factory=dict, description="Headline metrics on the test year with 95% bootstrap intervals."
+    )
+    notice: str = DECISION_SUPPORT_NOTICE
+
+    @model_validator(mode="before")
+    @classmethod
+    def _period(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "training_period" not in data:
+            keys = ("train_years", "validation_year", "test_year")
+            return {**data, "training_period": {k: data.get(k) for k in keys}}
+        return data
+
+
+class LikelihoodBand(BaseModel):
+    key: str
+    code: str
+    label: str
+    min_probability: float
+    capacity_multiple: float | None
+
+
+class NeedLevel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    level: int
+    label: str
+    definition: str | None = None
+
+
+class MatrixCell(BaseModel):
+    likelihood_band: str
+    need_level: int
+    matrix_cell: str
+    rag: Literal["red", "amber", "green"]
+    response: str
+
+
+class RiskMatrixResponse(BaseModel):
+    version: str
+    capacity: float
+    thresholds_source: str
+    likelihood_bands: list[LikelihoodBand]
+    need_levels: list[NeedLevel]
+    responses: dict[str, str]
+    cells: list[MatrixCell]
+    notice: str = DECISION_SUPPORT_NOTICE

@@ -1,0 +1,147 @@
+"""API keys with roles: created by `exclusion-risk keys add`, stored hashed, checked on every request.
+
+A key is `erk.<key_id>.<secret>`: the key id (also the audit log's "who") finds the row, the
+secret is checked against HMAC-SHA256(salt, secret) with a per-key random salt. The secret is 256
+random bits, so a slow KDF would add latency to every request without adding any protection: the
+slow hash is for low-entropy passwords, which these are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
+
+from serving.database import Database
+
+ROLES = ("scorer", "admin")
+_RANK = {"scorer": 1, "admin": 2}  # an admin key may do everything a scorer key may
+KEY_PREFIX = "erk"
+API_KEY_HEADER = "X-API-Key"
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key_id: str
+    role: str
+    label: str
+    token: str  # shown once, never stored
+
+
+def _digest(salt: bytes, secret: str) -> bytes:
+    return hmac.new(salt, secret.encode("utf-8"), hashlib.sha256).digest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """(key_id, secret) of a well-formed token, else None."""
+    parts = token.strip().split(".")
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+class KeyStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add(self, role: str, label: str = "") -> NewKey:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)  # url-safe alphabet has no '.', so the token splits cleanly
+        salt = secrets.token_bytes(16)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        self.db.execute(
+            "INSERT INTO api_keys (key_id, role, salt, digest, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (key_id, role, salt, _digest(salt, secret), label, created),
+        )
+        return NewKey(key_id, role, label, f"{KEY_PREFIX}.{key_id}.{secret}")
+
+    def list(self) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT k.key_id, k.role, k.label, k.created_at, k.revoked_at, "
+            "(SELECT MAX(a.at) FROM audit_log a WHERE a.key_id = k.key_id AND a.status < 400) "
+            "FROM api_keys k ORDER BY k.created_at, k.key_id"
+        ).fetchall()
+        cols = ("key_id", "role", "label", "created_at", "revoked_at", "last_used")
+        return [dict(zip(cols, row, strict=True)) for row in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        cur = self.db.execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+            (datetime.now(UTC).isoformat(timespec="seconds"), key_id),
+        )
+        return cur.rowcount == 1
+
+    def verify(self, token: str) -> Principal | None:
+        parsed = split_token(token)
+        if parsed is None:
+            return None
+        key_id, secret = parsed
+        row = self.db.execute(
+            "SELECT role, salt, digest FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", (key_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        role, salt, digest = row
+        if not hmac.compare_digest(_digest(salt, secret), digest):
+            return None
+        return Principal(key_id, role)
+
+
+# Declared through FastAPI's security scheme so the OpenAPI document names the header.
+api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="An API key from `exclusion-risk keys add --role scorer|admin`.",
+)
+
+
+def require_role(role: str):
+    """Dependency factory: the caller's key must be valid, unrevoked and at least `role`."""
+    if role not in ROLES:
+        raise ValueError(role)
+
+    # async: the lookup is one indexed SQLite read, cheaper than a hop to the thread pool.
+    async def dependency(request: Request, token: str | None = Security(api_key_header)) -> Principal:
+        audit = request.state.audit
+        audit.enabled = True
+        if not token:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail=f"Send an API key in the {API_KEY_HEADER} header.",
+                headers={"WWW-Authenticate": "APIKey"},
+            )
+        parsed = split_token(token)
+        if parsed is not None:
+            audit.key_id = parsed[0]  # the claimed id only, never the secret
+        principal = request.app.state.keys.verify(token)
+        if principal is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail="The API key is not valid or has been revoked.",
+                headers={"WWW-Authenticate": "APIKey"},
+            )
+        if _RANK[principal.role] < _RANK[role]:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"This key has the {principal.role} role; this route needs {role}.",
+            )
+        return principal
+
+    return dependency
+
+
+require_scorer = require_role("scorer")
+require_admin = require_role("admin")

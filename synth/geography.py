@@ -1,0 +1,133 @@
+"""The authority's real geography and its schools.
+
+Homes are real postcodes of the authority (shipped ONS table) with the IDACI decile of their LSOA.
+Schools sit at real postcodes too; their exclusion propensity is drawn independently of where they
+are, because a school's exclusion rate is unrelated to its area's deprivation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.reference import idaci_lookup, postcode_lookup
+
+from .config import SynthConfig
+
+
+@dataclass(frozen=True)
+class Geography:
+    postcode: np.ndarray  # normalised, e.g. "WS2 8PR"
+    lsoa: np.ndarray
+    idaci_decile: np.ndarray  # 1 = most deprived
+    lat: np.ndarray
+    lon: np.ndarray
+    district: np.ndarray  # outward code, e.g. "WS2"
+
+    def __len__(self) -> int:
+        return len(self.postcode)
+
+
+def load_geography(config: SynthConfig) -> Geography:
+    pcs = postcode_lookup()
+    areas = "|".join(config.authority.postcode_areas)
+    keep = pcs["Postcode"].str.match(rf"^(?:{areas})\d").fillna(False)
+    if config.authority.lsoa_prefixes:
+        keep &= pcs["LSOA11CD"].fillna("").str.startswith(tuple(config.authority.lsoa_prefixes))
+    df = pcs[keep].merge(idaci_lookup()[["LSOA11CD", "idaci_decile"]], on="LSOA11CD", how="inner")
+    if len(df) < 100:
+        raise ValueError(
+            f"only {len(df)} postcodes match areas {config.authority.postcode_areas} and LSOA prefixes "
+            f"{config.authority.lsoa_prefixes}; an authority needs at least 100"
+        )
+    df = df.sort_values("Postcode").reset_index(drop=True)
+    return Geography(
+        postcode=df["Postcode"].to_numpy(dtype=object),
+        lsoa=df["LSOA11CD"].to_numpy(dtype=object),
+        idaci_decile=df["idaci_decile"].to_numpy(dtype=np.int64),
+        lat=df["Latitude"].to_numpy(dtype=np.float64),
+        lon=df["Longitude"].to_numpy(dtype=np.float64),
+        district=df["Postcode"].str.split(" ").str[0].to_numpy(dtype=object),
+    )
+
+
+@dataclass(frozen=True)
+class Schools:
+    urn: np.ndarray  # LAEstab strings, e.g. "3352011"
+    estab: np.ndarray  # 4-digit establishment number
+    secondary: np.ndarray  # bool
+    postcode_index: np.ndarray  # into Geography
+    effect: np.ndarray  # exclusion propensity on the logit scale
+    high_excluder: np.ndarray  # bool: uses permanent exclusion far more than others
+    attractiveness: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.urn)
+
+    def frame(self, geo: Geography) -> pd.DataFrame:
+        return pd.DataFrame({
+            "SchoolURN": self.urn,
+            "phase": np.where(self.secondary, "secondary", "primary"),
+            "effect": np.round(self.effect, 4),
+            "high_excluder": self.high_excluder,
+            "Postcode": geo.postcode[self.postcode_index],
+            "idaci_decile": geo.idaci_decile[self.postcode_index],
+        })
+
+
+def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator) -> Schools:
+    auth, sc = config.authority, config.schools
+    n_primary = max(3, round(config.pupils * 7 / 12 / auth.pupils_per_primary))
+    n_secondary = max(2, round(config.pupils * 5 / 12 / auth.pupils_per_secondary))
+    secondary = np.r_[np.zeros(n_primary, bool), np.ones(n_secondary, bool)]
+    # schools sit where children live: a uniform draw over postcodes follows the population
+    location = np.r_[rng.choice(len(geo), n_primary, replace=False), rng.choice(len(geo), n_secondary)]
+    estab = np.r_[2000 + rng.choice(np.arange(1, 700), n_primary, replace=False),
+                  4000 + rng.choice(np.arange(1, 200), n_secondary, replace=False)]
+    effect = np.where(secondary, rng.normal(0, sc.secondary_effect_sd, len(secondary)),
+                      rng.normal(0, sc.primary_effect_sd, len(secondary)))
+    n_high = max(1, round(sc.high_excluder_share * n_secondary))
+    high = np.zeros(len(secondary), bool)
+    high[n_primary + rng.choice(n_secondary, n_high, replace=False)] = True
+    effect = effect + high * sc.high_excluder_effect
+    attract = rng.lognormal(0, 0.35, len(secondary))
+    order = np.argsort(estab)
+    return Schools(
+        urn=np.array([f"{auth.la_number}{e:04d}" for e in estab[order]], dtype=object),
+        estab=estab[order],
+        secondary=secondary[order],
+        postcode_index=location[order],
+        effect=effect[order],
+        high_excluder=high[order],
+        attractiveness=attract[order],
+    )
+
+
+def nearest_school_choices(geo: Geography, schools: Schools, home: np.ndarray, secondary: bool,
+                           k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """First and second choice school (indices into `schools`) for each home postcode index.
+
+    A family picks among its k nearest schools of the phase, nearer and more popular ones likelier;
+    the second choice is where a pupil goes after an in-year move or a permanent exclusion.
+    """
+    idx = np.flatnonzero(schools.secondary == secondary)
+    k = min(k, len(idx))
+    homes, inverse = np.unique(home, return_inverse=True)
+    lat0 = np.deg2rad(geo.lat[homes])[:, None]
+    dx = (geo.lon[homes][:, None] - geo.lon[schools.postcode_index[idx]][None, :]) * np.cos(lat0) * 111.3
+    dy = (geo.lat[homes][:, None] - geo.lat[schools.postcode_index[idx]][None, :]) * 111.3
+    dist = np.hypot(dx, dy)
+    near = np.argsort(dist, axis=1)[:, :k]
+    near_dist = np.take_along_axis(dist, near, axis=1)
+    scale = 1.5 if secondary else 0.8
+    w = np.exp(-near_dist / scale) * schools.attractiveness[idx][near]
+    w = w[inverse]
+    near = near[inverse]
+    # Gumbel trick: two draws without replacement, weighted, vectorised over pupils
+    keys = np.log(w) - np.log(-np.log(rng.random(w.shape)))
+    ranked = np.argsort(-keys, axis=1)
+    first = idx[np.take_along_axis(near, ranked[:, :1], axis=1)[:, 0]]
+    second = idx[np.take_along_axis(near, ranked[:, 1:2] if k > 1 else ranked[:, :1], axis=1)[:, 0]]
+    return first, second

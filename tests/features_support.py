@@ -1,0 +1,180 @@
+"""Test helpers for the features stage: hand-sized PupilHistory frames and a fast random history.
+
+`random_history` is not the synthetic authority (synth/ is); it only needs canonical columns, every
+edge the builder handles (missing attendance, open episodes, moves, dual rows) and volume for timing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.calendar import census_date, format_year, start_year
+from linkage.codes import reason_group
+from linkage.history import PupilHistory
+
+CENSUS_COLUMNS = [
+    "UPN", "UPNvalid", "FormerUPN", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype",
+    "SENtype2", "NCyearActual", "Postcode", "LSOA", "SchoolURN", "AcademicYear", "CensusTerm",
+    "SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", "_file", "_row",
+]
+EXCLUSION_COLUMNS = [
+    "RecordID", "UPN", "UPNvalid", "Sex", "SchoolURN", "Category", "CategoryRaw", "StartDate",
+    "AcademicYear", "Sessions", "Reason", "ReasonGroups", "_file", "_row", "upn",
+]
+SOCIAL_CARE_COLUMNS = [
+    "LAchildID", "UPN", "UPNvalid", "Sex", "Ethnicity", "Postcode", "Status", "StartDate", "EndDate",
+    "PrimaryNeed", "Factors", "_file", "_row", "upn",
+]
+ETHNICITIES = ["WBRI", "WOTH", "MWBC", "APKN", "AIND", "BCRB", "BAFR", "CHNE", "OOTH", "REFU"]
+SEN_TYPES = ["SEMH", "MLD", "SLCN", "ASD", "SPLD"]
+REASONS = ["PD", "PP", "PA", "VA", "VP", "DM", "DA", "OT", "BU"]
+
+
+def census_frame(rows: list[dict]) -> pd.DataFrame:
+    """Canonical census frame from a few dicts; unspecified columns are missing."""
+    frame = pd.DataFrame(rows)
+    for column in CENSUS_COLUMNS:
+        if column not in frame:
+            frame[column] = pd.NA
+    frame["_row"] = np.arange(1, len(frame) + 1)
+    frame["FSMeligible"] = frame["FSMeligible"].astype("boolean")
+    for column in ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"):
+        frame[column] = frame[column].astype("Int64")
+    text = [c for c in CENSUS_COLUMNS if c not in ("FSMeligible", "_row") and not c.startswith("Sessions")]
+    for column in text:
+        frame[column] = frame[column].astype("string")
+    return frame[CENSUS_COLUMNS]
+
+
+def exclusions_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=None if rows else EXCLUSION_COLUMNS)
+    for column in EXCLUSION_COLUMNS:
+        if column not in frame:
+            frame[column] = pd.NA
+    frame["StartDate"] = pd.to_datetime(frame["StartDate"])
+    frame["Sessions"] = frame["Sessions"].astype("Float64")
+    return frame[EXCLUSION_COLUMNS]
+
+
+def social_care_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=None if rows else SOCIAL_CARE_COLUMNS)
+    for column in SOCIAL_CARE_COLUMNS:
+        if column not in frame:
+            frame[column] = pd.NA
+    frame["StartDate"] = pd.to_datetime(frame["StartDate"])
+    frame["EndDate"] = pd.to_datetime(frame["EndDate"])
+    return frame[SOCIAL_CARE_COLUMNS]
+
+
+def history(census: list[dict], exclusions: list[dict] = (), social_care: list[dict] = ()) -> PupilHistory:
+    return PupilHistory(census_frame(census), exclusions_frame(list(exclusions)),
+                        social_care_frame(list(social_care)))
+
+
+def random_history(pupils: int, years: list[str], seed: int = 0, terms=("AUT", "SPR", "SUM")) -> PupilHistory:
+    """A vectorised random authority: `pupils` children, each on the census for every year given."""
+    from exclusion_risk.reference import postcode_lookup
+
+    rng = np.random.default_rng(seed)
+    first = [start_year(y) for y in years]
+    upns = np.array([f"A{n:012d}" for n in range(pupils)])
+    start_nc = rng.integers(0, 11 - len(years) + 2, pupils)
+    schools = np.array([f"1{n:05d}" for n in range(120)])
+    home_school = rng.integers(0, len(schools), pupils)
+    postcodes = postcode_lookup()["Postcode"]
+    postcodes = postcodes[postcodes.str.startswith("WS")].to_numpy()
+    postcode = rng.choice(postcodes, pupils)
+    postcode[rng.random(pupils) < 0.03] = "XX1 1XX"  # unknown postcode -> missing IDACI
+    sex = rng.choice(["M", "F"], pupils)
+    ethnicity = rng.choice(ETHNICITIES, pupils)
+    sen = rng.choice(["N", "K", "E"], pupils, p=[0.82, 0.14, 0.04])
+    sen_type = np.where(sen == "N", None, rng.choice(SEN_TYPES, pupils))
+    frames = []
+    for offset, year in enumerate(first):
+        for term in terms:
+            moved = rng.random(pupils) < 0.02
+            home_school = np.where(moved, rng.integers(0, len(schools), pupils), home_school)
+            nc = start_nc + offset
+            possible = rng.integers(250, 380, pupils).astype("float64")
+            possible[rng.random(pupils) < 0.05] = np.nan
+            frames.append(pd.DataFrame({
+                "UPN": upns, "UPNvalid": True, "Sex": sex, "Ethnicity": ethnicity,
+                "FSMeligible": rng.random(pupils) < 0.25, "SENprovision": sen, "SENtype": sen_type,
+                "NCyearActual": np.where(nc == 0, "R", nc.astype(str)),
+                "Postcode": postcode, "SchoolURN": schools[home_school], "AcademicYear": format_year(year),
+                "CensusTerm": term, "SessionsPossible": possible,
+                "SessionsAuthorisedAbsence": np.floor(possible * rng.beta(1, 20, pupils)),
+                "SessionsUnauthorisedAbsence": np.floor(possible * rng.beta(0.5, 40, pupils)),
+            }))
+    census = pd.concat(frames, ignore_index=True)
+    census["_file"] = "census.csv"
+    census["_row"] = np.arange(1, len(census) + 1)
+    census["FSMeligible"] = census["FSMeligible"].astype("boolean")
+    for column in ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"):
+        census[column] = census[column].astype("Int64")
+
+    span_start = pd.Timestamp(year=first[0], month=9, day=1)
+    span_days = (pd.Timestamp(year=first[-1] + 1, month=7, day=22) - span_start).days
+    risk = rng.gamma(0.3, 1.0, pupils)
+    n_events = rng.poisson(risk * 0.4 * len(years))
+    who = np.repeat(np.arange(pupils), n_events)
+    starts = span_start + pd.to_timedelta(rng.integers(0, span_days, len(who)), unit="D")
+    reasons = rng.choice(REASONS, len(who))
+    exclusions = pd.DataFrame({
+        "RecordID": np.arange(1, len(who) + 1).astype(str), "UPN": upns[who], "upn": upns[who],
+        "SchoolURN": schools[rng.integers(0, len(schools), len(who))],
+        "Category": np.where(rng.random(len(who)) < 0.03, "PERM", "SUSP"),
+        "StartDate": starts, "Sessions": rng.integers(1, 10, len(who)).astype("float64"),
+        "Reason": reasons, "ReasonGroups": [reason_group(r) for r in reasons],
+    })
+
+    in_care = rng.random(pupils) < 0.08
+    child = np.flatnonzero(in_care)
+    sc_start = span_start - pd.Timedelta(days=700) + pd.to_timedelta(
+        rng.integers(0, span_days + 700, len(child)), unit="D")
+    sc_end = sc_start + pd.to_timedelta(rng.integers(30, 900, len(child)), unit="D")
+    sc_end = sc_end.where(rng.random(len(child)) < 0.7)
+    social_care = pd.DataFrame({
+        "LAchildID": [f"C{n}" for n in range(len(child))], "upn": upns[child],
+        "Status": rng.choice(["CIN", "CPP", "CLA"], len(child), p=[0.6, 0.25, 0.15]),
+        "StartDate": sc_start, "EndDate": sc_end,
+        "Factors": rng.choice(["3A;4A", "4B", "1B;2B", "", "21"], len(child)),
+    })
+    return PupilHistory(census_frame_like(census), exclusions_frame_like(exclusions),
+                        social_care_frame_like(social_care))
+
+
+def census_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in CENSUS_COLUMNS:
+        if column not in frame:
+            frame[column] = pd.NA
+    return frame[CENSUS_COLUMNS]
+
+
+def exclusions_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in EXCLUSION_COLUMNS:
+        if column not in frame:
+            frame[column] = pd.NA
+    return frame[EXCLUSION_COLUMNS]
+
+
+def social_care_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in SOCIAL_CARE_COLUMNS:
+        if column not in frame:
+            frame[column] = pd.NA
+    return frame[SOCIAL_CARE_COLUMNS]
+
+
+def truncate_at(history: PupilHistory, academic_year: str) -> PupilHistory:
+    """What the authority's systems held on census day of `academic_year`."""
+    day = census_date(academic_year)
+    year = start_year(academic_year)
+    c = history.census
+    years = c["AcademicYear"].map(start_year)
+    keep = (years < year) | ((years == year) & c["CensusTerm"].eq("AUT"))
+    e = history.exclusions
+    s = history.social_care
+    s = s[s["StartDate"] <= day].copy()
+    s.loc[s["EndDate"] > day, "EndDate"] = pd.NaT
+    return PupilHistory(c[keep.to_numpy()].copy(), e[e["StartDate"] <= day].copy(), s)

@@ -1,0 +1,95 @@
+"""A small feature table with a known logit, for testing the models stage on its own.
+
+Columns follow `features.build`: upn, AcademicYear, SchoolURN, registry features (numeric/binary float64,
+categorical str), need_level, label. The true probability is returned so tests can compare models with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+CATEGORICAL = ["sex", "ethnicity_group", "sen_provision", "sen_type"]
+NUMERIC = [
+    "nc_year", "fsm", "absence_rate_last_year", "persistent_absence_last_year", "suspensions_this_year",
+    "suspensions_last_year", "suspensions_earlier", "permanent_exclusions_prior", "cin_open", "cpp_open",
+    "cla_open", "school_moves_last_year", "school_suspension_rate",
+]  # fmt: skip
+FEATURES = NUMERIC + CATEGORICAL
+MODEL_FEATURES = [f for f in FEATURES if f not in ("sex", "ethnicity_group")]
+
+
+def feature_table(pupils: int = 1500, years=("2015/16", "2016/17", "2017/18", "2018/19"), seed: int = 0):
+    """(table, true_probability) for `pupils` pupils on each year's census (first year unlabelled)."""
+    rng = np.random.default_rng(seed)
+    upns = np.array([f"T{n:012d}" for n in range(pupils)])
+    frailty = rng.normal(0, 1, pupils)
+    base_year = rng.integers(0, 10, pupils)
+    frames, truths = [], []
+    for i, year in enumerate(years):
+        n = pupils
+        sen_provision = rng.choice(["N", "K", "E"], n, p=[0.8, 0.15, 0.05])
+        sen_type = np.where(sen_provision == "N", "none", rng.choice(["SEMH", "MLD", "SLCN", "ASD"], n))
+        susp_last = rng.poisson(np.exp(-2.5 + 0.8 * frailty))
+        absence = np.clip(rng.beta(2, 30, n) + 0.02 * np.maximum(frailty, 0), 0, 1)
+        frame = pd.DataFrame(
+            {
+                "upn": upns,
+                "AcademicYear": year,
+                "SchoolURN": rng.choice(["100001", "100002", "100003"], n),
+                "nc_year": (base_year + i).astype(float),
+                "fsm": (rng.random(n) < 0.25).astype(float),
+                "absence_rate_last_year": absence,
+                "persistent_absence_last_year": (absence >= 0.1).astype(float),
+                "suspensions_this_year": rng.poisson(np.exp(-3.5 + 0.8 * frailty)).astype(float),
+                "suspensions_last_year": susp_last.astype(float),
+                "suspensions_earlier": rng.poisson(0.05, n).astype(float),
+                "permanent_exclusions_prior": (rng.random(n) < 0.005).astype(float),
+                "cin_open": (rng.random(n) < 0.03).astype(float),
+                "cpp_open": (rng.random(n) < 0.01).astype(float),
+                "cla_open": (rng.random(n) < 0.01).astype(float),
+                "school_moves_last_year": (rng.random(n) < 0.05).astype(float),
+                "school_suspension_rate": rng.choice([0.02, 0.05, 0.1], n),
+                "sex": rng.choice(["M", "F"], n),
+                "ethnicity_group": rng.choice(["White British", "Asian", "Black", "Mixed"], n),
+                "sen_provision": sen_provision,
+                "sen_type": sen_type,
+            }
+        )
+        frame.loc[rng.random(n) < 0.02, "absence_rate_last_year"] = np.nan  # missing attendance
+        z = (
+            -4.2
+            + 1.3 * (frame["suspensions_last_year"] > 0)
+            + 0.9 * (frame["suspensions_this_year"] > 0)
+            + 0.7 * frame["fsm"]
+            + 1.1 * (frame["sen_type"] == "SEMH")
+            + 0.5 * (frame["sen_provision"] != "N")
+            + 6.0 * frame["absence_rate_last_year"].fillna(0.05)
+            + 0.9 * frame["cpp_open"]
+            + 1.0 * frame["cla_open"]
+            + 0.25 * (frame["nc_year"] >= 7)
+            + 0.5 * frailty
+        )
+        truth = 1 / (1 + np.exp(-z.to_numpy()))
+        frame["need_level"] = (frame["sen_provision"] != "N").astype(int) + 2 * frame["cpp_open"].astype(int)
+        frame["label"] = (rng.random(n) < truth).astype(float) if i > 0 else np.nan
+        frames.append(frame)
+        truths.append(truth)
+    return pd.concat(frames, ignore_index=True), np.concatenate(truths)
+
+
+def simple_preprocessor(feature_names: list[str]) -> ColumnTransformer:
+    """Stand-in for features.preprocess: numerics imputed, categoricals one-hot (categories fixed at fit)."""
+    numeric = [f for f in feature_names if f in NUMERIC]
+    categorical = [f for f in feature_names if f in CATEGORICAL]
+    return ColumnTransformer(
+        [
+            ("num", SimpleImputer(strategy="median"), numeric),
+            ("cat", make_pipeline(OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
+        ],
+        verbose_feature_names_out=False,
+    )

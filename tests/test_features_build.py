@@ -1,0 +1,231 @@
+"""Point-in-time feature values on a hand-built history whose right answers are worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from features_support import history
+
+from features import registry
+from features.build import SCHOOL_PRIOR_PUPILS, build_feature_table, need_level
+
+P1, P2, P3, P4, P5 = "A100000000001", "A100000000002", "A100000000003", "A100000000004", "A100000000005"
+
+
+def census_row(upn, year, term, school, nc, **extra):
+    return {"UPN": upn, "AcademicYear": year, "CensusTerm": term, "SchoolURN": school, "NCyearActual": nc,
+            "Sex": "F", "Ethnicity": "WBRI", "FSMeligible": False, "SENprovision": "N", **extra}
+
+
+CENSUS = [
+    census_row(P1, "2015/16", "AUT", "S1", "5", SessionsPossible=300, SessionsAuthorisedAbsence=10,
+               SessionsUnauthorisedAbsence=5),
+    census_row(P1, "2015/16", "SPR", "S1", "5", FSMeligible=True),
+    census_row(P1, "2015/16", "SUM", "S2", "5"),
+    census_row(P1, "2016/17", "AUT", "S2", "6", Sex="M", SENprovision="K", SENtype="SEMH", Postcode="ws1 1aa",
+               SessionsPossible=300, SessionsAuthorisedAbsence=20, SessionsUnauthorisedAbsence=10),
+    # Later rows of the reference year: they must not reach 2016/17's features.
+    census_row(P1, "2016/17", "SPR", "S3", "6", FSMeligible=True, SENprovision="E", SENtype="ASD"),
+    census_row(P1, "2017/18", "AUT", "S3", "7", Sex="M", SENprovision="E", SENtype="ASD"),
+    census_row(P2, "2015/16", "SUM", "S1", "6"),
+    census_row(P2, "2016/17", "AUT", "S4", "7", Sex=None, Ethnicity="XXXX", LSOA="E01010365"),
+    census_row(P3, "2016/17", "AUT", "S1", "R", SENprovision="E", SENtype="BESD"),
+    census_row(P3, "2016/17", "AUT", "S5", "R"),  # dual registration: the first row stands
+    census_row(P4, "2016/17", "AUT", "S1", "3", FSMeligible=True),
+    census_row(P5, "2016/17", "AUT", "S1", "N2"),
+]
+EXCLUSIONS = [
+    {"upn": P1, "Category": "SUSP", "StartDate": "2015-03-01", "Sessions": 4, "SchoolURN": "S1",
+     "ReasonGroups": "physical_assault"},
+    {"upn": P1, "Category": "SUSP", "StartDate": "2015-11-10", "Sessions": 2, "SchoolURN": "S1",
+     "ReasonGroups": "verbal_abuse;damage"},
+    {"upn": P1, "Category": "SUSP", "StartDate": "2016-09-20", "Sessions": 1, "SchoolURN": "S2",
+     "ReasonGroups": "persistent_disruption"},
+    {"upn": P1, "Category": "SUSP", "StartDate": "2016-10-06", "Sessions": 1, "SchoolURN": "S2",
+     "ReasonGroups": "persistent_disruption"},  # on census day: known, so a feature, not an outcome
+    {"upn": P1, "Category": "SUSP", "StartDate": "2016-10-07", "Sessions": 1, "SchoolURN": "S2",
+     "ReasonGroups": "physical_assault"},
+    {"upn": P1, "Category": "PERM", "StartDate": "2017-03-01", "SchoolURN": "S3", "ReasonGroups": "other"},
+    {"upn": P1, "Category": "SUSP", "StartDate": "2017-06-01", "Sessions": 3, "SchoolURN": "S3",
+     "ReasonGroups": "offensive_weapon"},
+    {"upn": P3, "Category": "SUSP", "StartDate": "2016-10-03", "Sessions": 2, "SchoolURN": "S1",
+     "ReasonGroups": "bullying"},
+    # unlinked: no upn, so no pupil's feature or label
+    {"upn": None, "Category": "SUSP", "StartDate": "2016-11-03", "Sessions": 2, "SchoolURN": "S1"},
+]
+SOCIAL_CARE = [
+    {"upn": P1, "Status": "CIN", "StartDate": "2015-01-01", "EndDate": "2016-05-01", "Factors": "3A"},
+    {"upn": P1, "Status": "CPP", "StartDate": "2016-06-01", "EndDate": "2016-12-01", "Factors": "4B;21"},
+    {"upn": P1, "Status": "CLA", "StartDate": "2016-11-01", "EndDate": None, "Factors": "1A"},
+    {"upn": P5, "Status": "CIN", "StartDate": "2016-10-06", "EndDate": None, "Factors": None},
+]
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    built = build_feature_table(history(CENSUS, EXCLUSIONS, SOCIAL_CARE), ["2016/17", "2017/18"])
+    return built.set_index(["upn", "AcademicYear"])
+
+
+def test_shape_columns_and_types(table):
+    assert list(table.reset_index().columns[:3]) == ["upn", "AcademicYear", "SchoolURN"]
+    for f in registry.FEATURES:
+        assert f.name in table.columns
+        if f.kind == "categorical":
+            assert table[f.name].map(type).eq(str).all(), f.name
+        else:
+            assert table[f.name].dtype == "float64", f.name
+    assert {"need_level", "label", "label_any", "label_permanent", "label_repeat"} <= set(table.columns)
+    # one row per pupil on each autumn census; the dual registration counts once
+    assert sorted(table.index) == sorted(
+        [(P1, "2016/17"), (P2, "2016/17"), (P3, "2016/17"), (P4, "2016/17"), (P5, "2016/17"), (P1, "2017/18")]
+    )
+    assert table.loc[(P3, "2016/17"), "SchoolURN"] == "S1"
+    assert not {"Surname", "Forename", "DOB"} & set(table.columns)
+
+
+def test_census_attributes_come_from_the_autumn_row_only(table):
+    p1 = table.loc[(P1, "2016/17")]
+    assert p1["sex"] == "M" and p1["ethnicity_group"] == "White British" and p1["ethnicity_code"] == "WBRI"
+    assert p1["nc_year"] == 6
+    assert p1["fsm"] == 0.0  # the spring row of 2016/17 says FSM, but it is not known in October
+    assert p1["fsm_ever6"] == 1.0  # spring 2015/16
+    assert p1["sen_provision"] == "K" and p1["sen_type"] == "SEMH"
+    assert p1["idaci_decile"] == 1.0  # WS1 1AA -> E01010368 -> IDACI decile 1
+    assert p1["absence_rate_last_year"] == pytest.approx(0.10)
+    assert p1["unauthorised_absence_rate_last_year"] == pytest.approx(10 / 300)
+    assert p1["persistent_absence_last_year"] == 1.0
+    later = table.loc[(P1, "2017/18")]
+    assert later["sen_provision"] == "E" and later["sen_type"] == "ASD" and later["fsm_ever6"] == 1.0
+
+
+def test_missing_values_stay_missing(table):
+    p2 = table.loc[(P2, "2016/17")]
+    assert np.isnan(p2["absence_rate_last_year"]) and np.isnan(p2["persistent_absence_last_year"])
+    assert p2["sex"] == "unknown" and p2["ethnicity_group"] == "unknown" and p2["ethnicity_code"] == "unknown"
+    assert p2["sen_type"] == "none"
+    assert p2["idaci_decile"] == 2.0  # no postcode: the LSOA column E01010365 -> IDACI decile 2
+    p3 = table.loc[(P3, "2016/17")]
+    assert p3["sen_type"] == "SEMH" and p3["nc_year"] == 0  # BESD read as SEMH; Reception is 0
+    assert table.loc[(P5, "2016/17"), "nc_year"] == -1
+
+
+def test_school_moves_skip_phase_transfers(table):
+    p1 = table.loc[(P1, "2016/17")]
+    assert (p1["school_moves_last_year"], p1["school_moves_earlier"]) == (1.0, 0.0)  # S1 -> S2 in summer
+    p1_later = table.loc[(P1, "2017/18")]  # S2 -> S3 in spring 2016/17; S1 -> S2 the year before
+    assert (p1_later["school_moves_last_year"], p1_later["school_moves_earlier"]) == (1.0, 1.0)
+    assert table.loc[(P2, "2016/17"), "school_moves_last_year"] == 0.0  # S1 -> S4 into Year 7
+
+
+def test_exclusions_before_census_day_split_by_period(table):
+    p1 = table.loc[(P1, "2016/17")]
+    assert p1["suspensions_this_year"] == 2  # 20 Sep and census day itself
+    assert p1["suspensions_last_year"] == 1 and p1["suspension_sessions_last_year"] == 2
+    assert p1["suspensions_earlier"] == 1 and p1["suspension_sessions_earlier"] == 4
+    assert p1["permanent_exclusions_prior"] == 0
+    assert [p1[n] for n in registry.REASON_FEATURES] == [1.0, 1.0, 1.0, 1.0]
+    p1_later = table.loc[(P1, "2017/18")]
+    assert p1_later["suspensions_this_year"] == 0
+    assert p1_later["suspensions_last_year"] == 4 and p1_later["suspension_sessions_last_year"] == 6
+    assert p1_later["suspensions_earlier"] == 2 and p1_later["permanent_exclusions_prior"] == 1
+    p3 = table.loc[(P3, "2016/17")]
+    assert p3["suspensions_this_year"] == 1 and p3["reason_other"] == 1 and p3["reason_disruption"] == 0
+
+
+def test_social_care_ever_and_open_at_census_day(table):
+    p1 = table.loc[(P1, "2016/17")]
+    assert (p1["cin_ever"], p1["cin_open"]) == (1.0, 0.0)
+    assert (p1["cpp_ever"], p1["cpp_open"]) == (1.0, 1.0)
+    assert (p1["cla_ever"], p1["cla_open"]) == (0.0, 0.0)  # starts after census day
+    assert (p1["sc_domestic_abuse"], p1["sc_mental_health"], p1["sc_substance_misuse"]) == (1.0, 1.0, 0.0)
+    p1_later = table.loc[(P1, "2017/18")]
+    assert (p1_later["cpp_open"], p1_later["cla_open"], p1_later["sc_substance_misuse"]) == (0.0, 1.0, 1.0)
+    assert table.loc[(P5, "2016/17"), "cin_open"] == 1.0  # starts on census day
+
+
+def test_need_levels(table):
+    assert table.loc[(P1, "2016/17"), "need_level"] == 3  # child protection plan open
+    assert table.loc[(P1, "2017/18"), "need_level"] == 3  # looked after
+    assert table.loc[(P2, "2016/17"), "need_level"] == 0
+    assert table.loc[(P3, "2016/17"), "need_level"] == 2  # EHC plan
+    assert table.loc[(P4, "2016/17"), "need_level"] == 1  # free school meals
+    assert table.loc[(P5, "2016/17"), "need_level"] == 2  # child in need
+    frame = pd.DataFrame({"sen_provision": ["K", "N", "E"], "fsm": [0.0, np.nan, 0.0]})
+    assert need_level(frame).tolist() == [1, 0, 2]
+    # a scoring record: strings, None, columns absent
+    record = pd.DataFrame([{"fsm": "0", "cla_open": "1"}, {"fsm": "1", "sen_provision": None}])
+    assert need_level(record).tolist() == [3, 1]
+
+
+def test_labels_after_census_day_and_incomplete_years(table):
+    p1 = table.loc[(P1, "2016/17")]
+    assert (p1["label_any"], p1["label_permanent"], p1["label_repeat"]) == (1.0, 1.0, 1.0)
+    assert p1["label"] == p1["label_any"]
+    # P3's only suspension is before census day: a feature, not an outcome
+    assert table.loc[(P3, "2016/17"), "label_any"] == 0.0
+    # the data end at the 2017/18 autumn census, so 2017/18 outcomes are unknown, not "no exclusion"
+    assert table.loc[(P1, "2017/18"), ["label", "label_any", "label_permanent", "label_repeat"]].isna().all()
+
+
+def test_label_options_and_explicit_outcome_year():
+    h = history(CENSUS, EXCLUSIONS, SOCIAL_CARE)
+    repeat = build_feature_table(h, ["2016/17"], label="repeat").set_index("upn")
+    assert repeat.loc[P1, "label"] == 1.0 and repeat.loc[P3, "label"] == 0.0
+    none_complete = build_feature_table(h, ["2016/17"], outcomes_through="2015/16")
+    assert none_complete["label"].isna().all()
+    with pytest.raises(ValueError, match="label must be one of"):
+        build_feature_table(h, ["2016/17"], label="suspended")
+
+
+def _school_history(extra_events_in_2016=0):
+    census = []
+    for year in ("2015/16", "2016/17", "2017/18"):
+        census += [census_row(f"A20000000{n:04d}", year, "AUT", "BIG", "8") for n in range(400)]
+        census += [census_row(f"A30000000{n:04d}", year, "AUT", "SMALL", "3") for n in range(20)]
+    census.append(census_row("A400000000001", "2016/17", "AUT", "NEW", "4"))
+    def event(upn, school, day, category="SUSP"):
+        return {"upn": upn, "Category": category, "StartDate": day, "SchoolURN": school}
+
+    events = [event(f"A20000000{n:04d}", "BIG", "2015-12-01") for n in range(40)]
+    events += [event(f"A30000000{n:04d}", "SMALL", "2016-01-11") for n in range(10)]
+    events += [event("A300000000000", "SMALL", "2016-02-01", "PERM")]
+    events += [event(f"A20000000{n:04d}", "BIG", "2017-01-10") for n in range(extra_events_in_2016)]
+    return history(census, events)
+
+
+def test_school_rates_use_earlier_years_shrunk_to_the_authority():
+    table = build_feature_table(_school_history(), ["2015/16", "2016/17"]).set_index(["upn", "AcademicYear"])
+    first_year = table.xs("2015/16", level="AcademicYear")
+    assert first_year["school_suspension_rate"].isna().all()  # nothing known before the first year
+    authority = 50 / 420
+    k = SCHOOL_PRIOR_PUPILS
+    big = table.loc[("A200000000001", "2016/17"), "school_suspension_rate"]
+    small = table.loc[("A300000000001", "2016/17"), "school_suspension_rate"]
+    assert big == pytest.approx((40 + k * authority) / (400 + k))
+    assert small == pytest.approx((10 + k * authority) / (20 + k))
+    assert 10 / 20 > small > authority  # a small school's raw rate is pulled toward the authority
+    assert table.loc[("A400000000001", "2016/17"), "school_suspension_rate"] == pytest.approx(authority)
+    assert table.loc[("A300000000001", "2016/17"), "school_permanent_rate"] == pytest.approx(
+        (1 + k * 1 / 420) / (20 + k)
+    )
+
+
+def test_school_rate_ignores_the_reference_years_events():
+    years = ["2016/17", "2017/18"]
+    quiet = build_feature_table(_school_history(0), years).set_index(["upn", "AcademicYear"])
+    busy = build_feature_table(_school_history(200), years).set_index(["upn", "AcademicYear"])
+    pupil = "A200000000001"
+    assert quiet.loc[(pupil, "2016/17"), "school_suspension_rate"] == busy.loc[
+        (pupil, "2016/17"), "school_suspension_rate"
+    ]
+    assert busy.loc[(pupil, "2017/18"), "school_suspension_rate"] > quiet.loc[
+        (pupil, "2017/18"), "school_suspension_rate"
+    ]
+
+
+def test_empty_years_give_an_empty_table_with_all_columns():
+    built = build_feature_table(history(CENSUS, EXCLUSIONS, SOCIAL_CARE), ["2019/20"])
+    assert built.empty
+    assert {f.name for f in registry.FEATURES} | {"upn", "need_level", "label"} <= set(built.columns)

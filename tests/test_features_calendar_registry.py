@@ -1,0 +1,88 @@
+"""Calendar arithmetic and the feature registry's contract with the models and scoring stages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import calendar, registry
+
+
+@pytest.mark.parametrize(
+    "year, day",
+    [("2015/16", "2015-10-01"), ("2016/17", "2016-10-06"), ("2017/18", "2017-10-05"),
+     ("2020/21", "2020-10-01"), ("2024/25", "2024-10-03"), (2018, "2018-10-04")],
+)
+def test_census_day_is_first_thursday_of_october(year, day):
+    stamp = calendar.census_date(year)
+    assert stamp == pd.Timestamp(day)
+    assert stamp.day_name() == "Thursday" and stamp.day <= 7
+
+
+def test_academic_year_of_dates_and_boundaries():
+    days = pd.to_datetime(["2016-08-31", "2016-09-01", "2017-08-31", None])
+    dates = pd.Series(days, index=[10, 11, 12, 13])
+    years = calendar.academic_year_of(dates)
+    assert years.index.tolist() == [10, 11, 12, 13]
+    assert years.iloc[:3].tolist() == ["2015/16", "2016/17", "2016/17"]
+    assert pd.isna(years.iloc[3])
+    assert calendar.academic_year_of("2000-01-15") == "1999/00"
+    assert calendar.normalise_year("2016-2017") == "2016/17"
+    assert calendar.shift_year("2016/17", -1) == "2015/16"
+    with pytest.raises(ValueError, match="2016/18"):
+        calendar.start_year("2016/18")
+
+
+def test_registry_fields_and_protected_selection():
+    names = [f.name for f in registry.FEATURES]
+    assert len(names) == len(set(names))
+    for f in registry.FEATURES:
+        assert f.kind in ("numeric", "binary", "categorical")
+        assert f.source in ("census", "exclusions", "social_care", "school", "reference")
+        assert f.label and f.label[0].isupper()
+    assert registry.protected_names() == ["sex", "ethnicity_group", "ethnicity_code"]
+    without = registry.feature_names(include_protected=False)
+    with_protected = registry.feature_names(include_protected=True)
+    assert not set(registry.protected_names()) & set(without)
+    assert set(with_protected) - set(without) == set(registry.protected_names())
+    assert registry.get("school_suspension_rate").source == "school"
+    assert registry.get("idaci_decile").source == "reference"
+    with pytest.raises(KeyError, match="unknown feature"):
+        registry.get("surname")
+
+
+@pytest.mark.parametrize(
+    "name, value, phrase",
+    [
+        ("suspensions_last_year", 3, "3 suspensions last year"),
+        ("suspensions_last_year", 1.0, "1 suspension last year"),
+        ("suspensions_last_year", 0, "no suspensions last year"),
+        ("sen_type", "SEMH", "SEMH needs (social, emotional and mental health)"),
+        ("absence_rate_last_year", 0.08, "8% absence last year"),
+        ("absence_rate_last_year", 0.004, "under 1% absence last year"),
+        ("cpp_open", 1.0, "on a child protection plan"),
+        ("cpp_open", 0.0, "not on a child protection plan"),
+        ("cla_open", True, "looked after (in care)"),
+        ("sen_provision", "E", "has an education, health and care (EHC) plan"),
+        ("nc_year", 0, "in Reception"),
+        ("nc_year", 9.0, "in Year 9"),
+        ("idaci_decile", 1,
+         "lives in one of England's 10% most income-deprived areas for children (IDACI decile 1)"),
+        ("school_suspension_rate", 0.124, "school's suspensions: 12 per 100 pupils in earlier years"),
+        ("sex", "M", "boy"),
+        ("ethnicity_code", "APKN", "ethnicity Pakistani (APKN)"),
+        ("suspensions_last_year", np.nan, "Suspensions last year: not known"),
+        ("sen_type", None, "SEN primary need: not known"),
+        ("need_level", 3, "need level 3: child protection plan or looked after"),
+    ],
+)
+def test_describe_renders_plain_english(name, value, phrase):
+    assert registry.describe(name, value) == phrase
+
+
+def test_every_feature_describes_a_typical_value_without_error():
+    samples = {"numeric": 2.0, "binary": 1.0, "categorical": "unknown"}
+    for f in registry.FEATURES:
+        text = registry.describe(f.name, samples[f.kind])
+        assert isinstance(text, str) and text and ": not known" not in text

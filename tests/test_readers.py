@@ -1,0 +1,385 @@
+"""Readers on real-shaped and broken extracts: nothing lost, everything normalised, clear errors."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from readers_support import (
+    BAD_CHECK_LETTER,
+    EXCLUSIONS_HEADER,
+    MIS_HEADER,
+    UPN_A,
+    UPN_B,
+    UPN_C,
+    authority,
+    census_row,
+    csv_text,
+    exclusion_row,
+    social_care_row,
+    write,
+)
+
+from linkage.errors import ExtractError
+from linkage.readers import (
+    CENSUS_COLUMNS,
+    EXCLUSION_COLUMNS,
+    REJECT_COLUMNS,
+    SOCIAL_CARE_COLUMNS,
+    read_census,
+    read_exclusions,
+    read_extracts,
+    read_social_care,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def assert_nothing_lost(result, rows: int) -> None:
+    """Every input row is clean or rejected, exactly once."""
+    clean_rows = set(result.clean["_row"])
+    rejected_rows = list(result.rejects["row"])
+    assert len(rejected_rows) == len(set(rejected_rows)), "one rejects line per rejected row"
+    assert clean_rows.isdisjoint(rejected_rows)
+    assert clean_rows | set(rejected_rows) == set(range(1, rows + 1))
+    assert len(result.clean) + len(result.rejects) == result.rows_read == rows
+
+
+# --- headers and normalisation -------------------------------------------------------------------
+
+
+def test_mis_export_header_reads_as_it_is_and_values_are_normalised(tmp_path):
+    rows = [
+        census_row(f" {UPN_A.lower()} ", Gender="F", DoB="01/03/2008", Ethnicity="WENG", SENprovision="K",
+                   SENNeed1="BESD", Postcode="ws11aa", **{"FSME on Census Day": "Y"}),
+        census_row(UPN_B, Gender="1", DoB="2008-03-02 00:00:00", NCyearActual="07", Ethnicity="APKA",
+                   **{"FSME on Census Day": "false"}),
+        census_row(BAD_CHECK_LETTER, Gender="2", DoB="5/3/2008", NCyearActual="R", Postcode="not a postcode"),
+    ]  # fmt: skip
+    path = write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER))
+    result = read_census(path)
+    assert_nothing_lost(result, 3)
+    census = result.clean
+    assert list(census.columns) == CENSUS_COLUMNS + ["_file", "_row"]
+    assert census["UPN"].tolist() == [UPN_A, UPN_B, BAD_CHECK_LETTER]
+    # an invalid check letter is reported and the pupil kept
+    assert census["UPNvalid"].tolist() == [True, True, False]
+    assert result.counts["invalid UPN (kept)"] == 1
+    assert census["Sex"].tolist() == ["F", "M", "F"]
+    assert census["DOB"].tolist() == [pd.Timestamp(d) for d in ("2008-03-01", "2008-03-02", "2008-03-05")]
+    assert census["DOB"].dtype == "datetime64[ns]"
+    assert census["Ethnicity"].tolist() == ["WBRI", "APKN", "BAFR"]
+    assert census["SENtype"].tolist()[0] == "SEMH" and census["SENtype"].isna().tolist()[1:] == [True, True]
+    assert census["FSMeligible"].tolist() == [True, False, False] and census["FSMeligible"].dtype == "boolean"
+    assert census["NCyearActual"].tolist() == ["4", "7", "R"]
+    assert census["SchoolURN"].tolist() == ["3304001"] * 3
+    assert census["Postcode"].tolist()[:2] == ["WS1 1AA", "WS1 1AA"] and pd.isna(census["Postcode"][2])
+    assert census["_file"].tolist() == ["census.csv"] * 3 and census["_row"].tolist() == [1, 2, 3]
+    # attendance columns absent from the export: missing, never zero
+    assert census["SessionsPossible"].isna().all() and census["SessionsPossible"].dtype == "Int64"
+    assert any(
+        "Gender -> Sex" in note and "FSME on Census Day -> FSMeligible" in note for note in result.notes
+    )
+
+
+def test_blank_optional_number_is_missing_not_zero(tmp_path):
+    header = MIS_HEADER + ["SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"]
+    rows = [
+        census_row(
+            UPN_A, SessionsPossible="380", SessionsAuthorisedAbsence="12.0", SessionsUnauthorisedAbsence="0"
+        ),
+        census_row(UPN_B, SessionsPossible="", SessionsAuthorisedAbsence="", SessionsUnauthorisedAbsence=""),
+    ]
+    census = read_census(write(tmp_path / "census.csv", csv_text(rows, header))).clean
+    assert census["SessionsPossible"].tolist()[0] == 380 and pd.isna(census["SessionsPossible"][1])
+    assert census["SessionsAuthorisedAbsence"].tolist()[0] == 12
+    assert census["SessionsUnauthorisedAbsence"].tolist()[0] == 0  # a real zero stays zero
+
+
+def test_header_case_and_spacing_do_not_matter_and_extra_columns_are_ignored(tmp_path):
+    rows = [
+        {k.upper().replace("SENNEED1", "sen need 1"): v for k, v in census_row().items()} | {"Shoe size": "5"}
+    ]
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows)))
+    assert len(result.clean) == 1 and "Shoe size" not in result.clean.columns
+
+
+def test_missing_required_column_is_one_clear_error_naming_file_and_column(tmp_path):
+    header = [c for c in MIS_HEADER if c != "DoB"]
+    path = write(tmp_path / "census.csv", csv_text([census_row()], header))
+    with pytest.raises(ExtractError) as caught:
+        read_census(path)
+    message = str(caught.value)
+    assert message.startswith("census.csv") and "'DOB'" in message and "DoB" in message
+    assert caught.value.column == "DOB"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"", "empty"), (b"\n  \n", "empty"), ((",".join(MIS_HEADER) + "\n").encode(), "no data rows")],
+)
+def test_empty_and_header_only_files_are_clear_errors(tmp_path, content, expected):
+    path = tmp_path / "census.csv"
+    path.write_bytes(content)
+    with pytest.raises(ExtractError, match=expected) as caught:
+        read_census(path)
+    assert str(caught.value).startswith("census.csv")
+
+
+# --- encodings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_each_encoding_reads_names_with_accents(tmp_path, encoding):
+    rows = [census_row(UPN_A, Surname="Zoë-Müller", Forename="Renée")]
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER), encoding))
+    assert result.clean["Surname"].tolist() == ["Zoë-Müller"] and result.clean["Forename"].tolist() == [
+        "Renée"
+    ]
+    assert result.clean["SchoolURN"].tolist() == ["3304001"]  # the BOM did not stick to the first header
+
+
+def test_bytes_undefined_in_windows_1252_reject_their_rows_only(tmp_path):
+    text = csv_text(
+        [census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX"), census_row(UPN_C)], MIS_HEADER
+    )
+    data = text.encode("cp1252").replace(b"XX", b"X\x81")  # 0x81 means nothing in Windows-1252
+    path = tmp_path / "census.csv"
+    path.write_bytes(data)
+    result = read_census(path)
+    assert_nothing_lost(result, 3)
+    assert result.clean["Surname"].tolist() == ["Zoë", "Okafor"]
+    (reject,) = result.rejects.to_dict("records")
+    assert reject["row"] == 2 and reject["column"] == "Surname" and "undecodable" in reject["reason"]
+    assert any("Windows-1252" in note for note in result.notes)
+
+
+def test_utf8_file_with_one_broken_byte_keeps_its_other_characters(tmp_path):
+    text = csv_text([census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX")], MIS_HEADER)
+    path = tmp_path / "census.csv"
+    path.write_bytes(text.encode("utf-8").replace(b"XX", b"X\xe9"))  # a lone Latin-1 byte
+    result = read_census(path)
+    assert_nothing_lost(result, 2)
+    assert result.clean["Surname"].tolist() == ["Zoë"]  # not mojibake: the file was judged UTF-8
+    assert result.rejects["row"].tolist() == [2]
+
+
+# --- broken rows ---------------------------------------------------------------------------------
+
+
+def test_bad_dates_unknown_codes_and_duplicates_are_rejected_with_row_and_reason(tmp_path):
+    rows = [
+        census_row(UPN_A),
+        census_row(UPN_B, DoB="31/02/2008"),  # no such day
+        census_row(UPN_C, DoB="2008-13-01"),  # no such month
+        census_row(UPN_A, DoB="yesterday"),
+        census_row(UPN_A, DoB="1900-01-01"),  # an MIS placeholder, not a birth date
+        census_row(UPN_B, Ethnicity="ZZZZ"),
+        census_row(UPN_B, SENprovision="X", Gender="Q"),  # two failures, one line
+        census_row(UPN_A),  # exact duplicate of row 1
+        census_row(UPN_A, Forename="Chidie"),  # differs in one field: not a duplicate
+        census_row(UPN_C, AcademicYear="2016/18"),
+    ]
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER)))
+    assert_nothing_lost(result, len(rows))
+    assert result.clean["_row"].tolist() == [1, 9]
+    rejects = result.rejects.set_index("row")
+    assert list(result.rejects.columns) == REJECT_COLUMNS
+    assert rejects.loc[2, "column"] == "DOB" and rejects.loc[2, "value"] == "31/02/2008"
+    assert rejects.loc[2, "reason"].startswith("not a date")
+    assert rejects.loc[3, "value"] == "2008-13-01" and rejects.loc[4, "value"] == "yesterday"
+    assert rejects.loc[5, "reason"].startswith("not a date")
+    assert (rejects.loc[6, "column"], rejects.loc[6, "value"]) == ("Ethnicity", "ZZZZ")
+    assert rejects.loc[6, "reason"] == "unknown Ethnicity code"
+    assert rejects.loc[7, "column"] == "Sex | SENprovision" and rejects.loc[7, "value"] == "Q | X"
+    assert rejects.loc[8, "reason"] == "exact duplicate of row 1"
+    assert rejects.loc[10, "column"] == "AcademicYear"
+
+
+def test_required_value_blank_is_rejected_but_invalid_upn_is_kept(tmp_path):
+    rows = [census_row(""), census_row("NOT-A-UPN"), census_row(UPN_B, SENprovision="")]
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER)))
+    assert_nothing_lost(result, 3)
+    assert result.clean["UPN"].tolist() == ["NOT-A-UPN"] and not result.clean["UPNvalid"].any()
+    assert set(result.rejects["reason"]) == {"missing value"}
+    assert result.rejects["column"].tolist() == ["UPN", "SENprovision"]
+
+
+def test_rows_with_the_wrong_number_of_fields_are_rejected_and_numbering_holds(tmp_path):
+    text = csv_text([census_row(UPN_A), census_row(UPN_B), census_row(UPN_C)], MIS_HEADER)
+    lines = text.splitlines()
+    lines[2] += ",surplus"  # data row 2
+    lines.insert(3, "")  # a blank line is not a row
+    lines.append("")
+    lines[1] += ","  # a stray trailing delimiter with nothing after it is tolerated
+    result = read_census(write(tmp_path / "census.csv", "\n".join(lines) + "\n"))
+    assert_nothing_lost(result, 3)
+    assert result.clean["UPN"].tolist() == [UPN_A, UPN_C] and result.clean["_row"].tolist() == [1, 3]
+    assert result.rejects["reason"].tolist() == [f"wrong number of fields ({len(MIS_HEADER) + 1}; the header has "
+                                                 f"{len(MIS_HEADER)})"]  # fmt: skip
+
+
+def test_quoted_commas_and_line_breaks_in_values(tmp_path):
+    header = ",".join(MIS_HEADER)
+    first = csv_text([census_row(UPN_A)], MIS_HEADER).splitlines()[1].replace("Okafor", '"Okafor, Jr"')
+    second = csv_text([census_row(UPN_B)], MIS_HEADER).splitlines()[1].replace("Okafor", '"Oka\nfor"')
+    result = read_census(write(tmp_path / "census.csv", "\n".join([header, first, second]) + "\n"))
+    assert_nothing_lost(result, 2)
+    assert result.clean["Surname"].tolist() == ["Okafor, Jr", "Oka\nfor"]
+
+
+# --- the other extracts --------------------------------------------------------------------------
+
+
+def test_exclusions_categories_reasons_years_and_default_record_id(tmp_path):
+    rows = [
+        exclusion_row(UPN_A, Category="FIXD", Reason="PD; va", StartDate="31/08/2017"),
+        exclusion_row("", Category="LUNC", Reason="MT;OW;LG", StartDate="2017-09-01", Sessions="1"),
+        exclusion_row(UPN_B, Category="PERM", Reason="DS;DB1;ZZ", Sessions=""),
+        exclusion_row(UPN_B, Category="EXPL"),
+        exclusion_row(UPN_B, Reason=""),
+    ]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, EXCLUSIONS_HEADER)))
+    assert_nothing_lost(result, 5)
+    ex = result.clean
+    assert list(ex.columns) == EXCLUSION_COLUMNS + ["_file", "_row"]
+    assert ex["RecordID"].tolist() == ["1", "2", "3", "5"]  # the data row number when the file has none
+    assert ex["Category"].tolist() == ["SUSP", "SUSP", "PERM", "SUSP"]
+    assert ex["CategoryRaw"].tolist() == ["FIXD", "LUNC", "PERM", "SUSP"]
+    assert ex["AcademicYear"].tolist() == ["2016/17", "2017/18", "2016/17", "2016/17"]
+    assert ex["Reason"].tolist()[:3] == ["PD;VA", "MT;OW;LG", "DS;DB1;ZZ"]
+    assert ex["ReasonGroups"].tolist()[:3] == [
+        "persistent_disruption;verbal_abuse",
+        "misuse_of_technology;offensive_weapon;discrimination",
+        "discrimination;persistent_disruption;other",
+    ]
+    assert pd.isna(ex["Reason"].iloc[3]) and pd.isna(ex["Sessions"].iloc[2])
+    assert ex["Sessions"].dtype == "Float64" and ex["UPNvalid"].tolist() == [True, False, True, True]
+    assert result.counts["unknown reason code ZZ (group other)"] == 1  # counted, not rejected
+    assert result.rejects["reason"].tolist() == ["unknown exclusion category code"]
+
+
+def test_exclusions_keep_their_own_record_id(tmp_path):
+    rows = [exclusion_row(RecordID="EX-7"), exclusion_row(RecordID="EX-9", Category="PERM")]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert result.clean["RecordID"].tolist() == ["EX-7", "EX-9"]
+
+
+def test_social_care_sex_codes_open_episodes_and_end_before_start(tmp_path):
+    rows = [
+        social_care_row("C1", Sex="1"),
+        social_care_row("C2", Sex="2", EndDate="2016-01-01", Status="LAC", Factors=" 3a , 21 "),
+        social_care_row("C3", Sex="0", Status="CP"),
+        social_care_row("C4", Sex="9", StartDate="2016-01-01", EndDate="2015-01-01"),
+        social_care_row("C5", Status="XYZ"),
+    ]
+    result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
+    assert_nothing_lost(result, 5)
+    sc = result.clean
+    assert list(sc.columns) == SOCIAL_CARE_COLUMNS + ["_file", "_row"]
+    assert sc["Sex"].tolist()[:2] == ["M", "F"] and pd.isna(sc["Sex"].iloc[2])
+    assert sc["Status"].tolist() == ["CIN", "CLA", "CPP"]
+    assert pd.isna(sc["EndDate"].iloc[0]) and sc["EndDate"].iloc[1] == pd.Timestamp("2016-01-01")
+    assert sc["Factors"].tolist()[:2] == ["3A;4A", "3A;21"]
+    assert sc["Postcode"].tolist()[0] == "WS1 1AA"
+    rejects = result.rejects.set_index("row")
+    assert rejects.loc[4, "reason"] == "EndDate before StartDate" and rejects.loc[4, "column"] == "EndDate"
+    assert rejects.loc[5, "reason"] == "unknown social-care status code"
+
+
+# --- folders, Parquet, attendance ----------------------------------------------------------------
+
+
+def test_read_extracts_returns_all_three_and_requires_each(tmp_path):
+    folder = authority(tmp_path / "la")
+    extracts = read_extracts(folder)
+    assert len(extracts.census) == 3 and len(extracts.exclusions) == 1 and len(extracts.social_care) == 1
+    assert list(extracts.rejects.columns) == REJECT_COLUMNS and extracts.rejects.empty
+    (folder / "social_care.csv").unlink()
+    with pytest.raises(ExtractError, match="no social_care extract"):
+        read_extracts(folder)
+
+
+def test_census_folder_of_collections_and_termly_attendance(tmp_path):
+    folder = tmp_path / "la"
+    header = [c for c in MIS_HEADER if c not in ("AcademicYear", "CensusTerm")]
+    write(
+        folder / "census" / "census_2016-10-06.csv", csv_text([census_row(UPN_A), census_row(UPN_B)], header)
+    )
+    write(folder / "census" / "census_2017-01-19.csv", csv_text([census_row(UPN_A)], header))
+    write(
+        folder / "census" / "census_2017-10-05.csv", csv_text([census_row(UPN_A), census_row(UPN_B)], header)
+    )
+    termly = ["UPN", "TermlySessionsPossible", "TermlySessionsAuthorised", "TermlySessionsUnauthorised"]
+    for term, possible in (("AUT", "140"), ("SPR", "120"), ("SUM", "120")):
+        rows = [{"UPN": UPN_A, "TermlySessionsPossible": possible, "TermlySessionsAuthorised": "4",
+                 "TermlySessionsUnauthorised": "1"}]  # fmt: skip
+        if term == "AUT":
+            rows.append({"UPN": UPN_B, "TermlySessionsPossible": "oops"})
+        write(folder / "attendance" / f"attendance_2016-17_{term}.csv", csv_text(rows, termly))
+    write(folder / "exclusions.csv", csv_text([exclusion_row()], EXCLUSIONS_HEADER))
+    write(folder / "social_care.csv", csv_text([social_care_row()]))
+
+    extracts = read_extracts(folder)
+    census = extracts.census
+    assert census[["AcademicYear", "CensusTerm"]].apply(tuple, axis=1).tolist() == [
+        ("2016/17", "AUT"), ("2016/17", "AUT"), ("2016/17", "SPR"), ("2017/18", "AUT"), ("2017/18", "AUT"),
+    ]  # fmt: skip
+    assert census["_file"].tolist()[2] == "census/census_2017-01-19.csv"
+    # 2016/17 attendance (3 terms) fills the 2017/18 census; nothing for 2016/17 itself
+    later = census[(census["AcademicYear"] == "2017/18") & (census["UPN"] == UPN_A)].iloc[0]
+    assert (later["SessionsPossible"], later["SessionsAuthorisedAbsence"]) == (380, 12)
+    assert later["SessionsUnauthorisedAbsence"] == 3
+    assert census.loc[census["AcademicYear"] == "2016/17", "SessionsPossible"].isna().all()
+    assert (
+        census.loc[(census["AcademicYear"] == "2017/18") & (census["UPN"] == UPN_B), "SessionsPossible"]
+        .isna()
+        .all()
+    )
+    bad = extracts.rejects[extracts.rejects["file"] == "attendance/attendance_2016-17_AUT.csv"]
+    assert bad["row"].tolist() == [2] and bad["column"].tolist() == ["TermlySessionsPossible"]
+
+
+def test_parquet_reads_like_csv(tmp_path):
+    rows = [census_row(UPN_A), census_row(UPN_B, DoB="31/02/2008")]
+    from_csv = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER)))
+    frame = pd.DataFrame(rows)
+    frame["DoB"] = frame["DoB"].replace({"2008-03-01": None})
+    frame.loc[0, "DoB"] = pd.Timestamp("2008-03-01")  # a real date column in one row, text in the other
+    frame["DoB"] = frame["DoB"].astype(str).replace({"NaT": None})
+    frame["Estab"] = frame["Estab"].astype(int)  # numbers typed as numbers
+    frame.to_parquet(tmp_path / "census.parquet")
+    from_parquet = read_census(tmp_path / "census.parquet")
+    pd.testing.assert_frame_equal(
+        from_csv.clean.drop(columns="_file"), from_parquet.clean.drop(columns="_file"), check_dtype=True
+    )
+    assert from_parquet.rejects[["row", "column", "value"]].values.tolist() == [[2, "DOB", "31/02/2008"]]
+
+
+# --- a large file --------------------------------------------------------------------------------
+
+
+def _bench_io():
+    spec = importlib.util.spec_from_file_location("bench_io", REPO / "bench" / "io.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_50_mb_file_loses_nothing(tmp_path):
+    bench = _bench_io()
+    path = tmp_path / "census.csv"
+    rows = 400_000
+    bench.make_census(path, rows, seed=3)  # ~0.5% broken: bad dates, unknown codes, duplicates
+    assert path.stat().st_size > 50e6
+    result = read_census(path)
+    assert result.rows_read == rows
+    assert len(result.clean) + len(result.rejects) == rows
+    assert not set(result.clean["_row"]) & set(result.rejects["row"])
+    reasons = result.rejects["reason"].str.replace(r"\d+", "N", regex=True).value_counts()
+    assert set(reasons.index) == {"not a date (YYYY-MM-DD or DD/MM/YYYY, N to N)", "unknown Ethnicity code",
+                                  "exact duplicate of row N"}  # fmt: skip
+    assert np.isclose(len(result.rejects), rows // 200, rtol=0.02)

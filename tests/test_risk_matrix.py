@@ -1,0 +1,91 @@
+"""The versioned risk matrix: file validation, thresholds fitted to a capacity, vectorised placement."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from models.risk_matrix import DEFAULT_PATH, RiskMatrixError, load_risk_matrix, parse_capacity
+
+
+def test_default_file_is_complete_and_versioned():
+    matrix = load_risk_matrix()
+    assert matrix.version
+    assert [b.key for b in matrix.bands] == ["very_high", "high", "medium", "low"]
+    assert len(matrix.cells) == 16
+    assert {tier for _, tier in matrix.cells.values()} == {"universal", "targeted early help", "multi-agency"}
+    described = matrix.to_dict()
+    json.dumps(described)  # ready for the service's JSON
+    assert described["notice"] == DECISION_SUPPORT_NOTICE
+    assert [lvl["level"] for lvl in described["need_levels"]] == [0, 1, 2, 3]
+
+
+def test_thresholds_match_capacity_multiples():
+    probs = np.random.default_rng(0).beta(1, 20, 20_000)
+    matrix = load_risk_matrix().fit_thresholds(probs, 0.05)
+    shares = {b.key: float((probs >= b.threshold).mean()) for b in matrix.bands}
+    assert shares["very_high"] == pytest.approx(0.05, abs=1e-3)
+    assert shares["high"] == pytest.approx(0.15, abs=1e-3)
+    assert shares["medium"] == pytest.approx(0.30, abs=1e-3)
+    assert shares["low"] == 1.0
+    placed = matrix.place(probs, np.zeros(probs.size, dtype=int))
+    assert (placed["likelihood_band"] == "very high").mean() == pytest.approx(0.05, abs=1e-3)
+
+
+def test_thresholds_never_overlap_with_ties():
+    probs = np.r_[np.full(900, 0.2), np.linspace(0.01, 0.1, 100)]
+    matrix = load_risk_matrix().fit_thresholds(probs, 0.05)
+    values = [b.threshold for b in matrix.bands]
+    assert values == sorted(values, reverse=True)
+
+
+def test_place_agrees_with_a_plain_loop():
+    matrix = load_risk_matrix().fit_thresholds(np.linspace(0, 1, 1000), 0.1)
+    rng = np.random.default_rng(1)
+    probs, needs = rng.random(500), rng.integers(0, 4, 500)
+    placed = matrix.place(probs, needs)
+    for p, n, band, rag, cell in zip(probs, needs, placed["band_key"], placed["rag"], placed["matrix_cell"],
+                                     strict=True):
+        expected = next(b for b in matrix.bands if p >= b.threshold)
+        assert band == expected.key
+        assert rag == matrix.cells[(expected.key, int(n))][0]
+        assert cell == f"{expected.code}-N{n}"
+
+
+def test_bad_inputs_are_refused():
+    matrix = load_risk_matrix()
+    with pytest.raises(RiskMatrixError, match="need levels must be 0-3"):
+        matrix.place([0.5], [4])
+    with pytest.raises(RiskMatrixError, match="between 0 and 1"):
+        matrix.place([1.5], [0])
+    with pytest.raises(RiskMatrixError, match="fall from band to band"):
+        matrix.with_thresholds({"very_high": 0.1, "high": 0.2, "medium": 0.05, "low": 0.0}, 0.05, "x")
+
+
+def test_file_errors_name_the_problem(tmp_path):
+    raw = yaml.safe_load(DEFAULT_PATH.read_text())
+    raw["cells"]["high"][2] = ["purple", "universal"]
+    bad = tmp_path / "m.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(RiskMatrixError, match="cells.high.2 has RAG 'purple'"):
+        load_risk_matrix(bad)
+    raw["cells"]["high"][2] = ["amber", "universal"]
+    del raw["cells"]["low"]
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(RiskMatrixError, match="lacks `low`"):
+        load_risk_matrix(bad)
+
+
+@pytest.mark.parametrize(("text", "share"), [("5%", 0.05), ("5", 0.05), ("0.05", 0.05), ("12.5%", 0.125)])
+def test_parse_capacity(text, share):
+    assert parse_capacity(text) == pytest.approx(share)
+
+
+@pytest.mark.parametrize("text", ["0%", "100%", "five", "-3%"])
+def test_parse_capacity_refuses(text):
+    with pytest.raises(RiskMatrixError):
+        parse_capacity(text)

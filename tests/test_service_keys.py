@@ -1,0 +1,86 @@
+"""API keys: created by the CLI, printed once, stored salted and hashed, roles and revocation enforced."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from serving.database import Database
+from serving.security import KeyStore, split_token
+
+runner = CliRunner()
+
+
+def _add(db_path, role="scorer", label="inclusion team"):
+    result = runner.invoke(app, ["keys", "add", "--role", role, "--label", label, "--database", str(db_path)])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_keys_add_prints_a_key_once_and_stores_only_a_salted_hash(tmp_path):
+    db_path = tmp_path / "service.db"
+    token = _add(db_path)
+    other = _add(db_path)
+    key_id, secret = split_token(token)
+    assert token.startswith("erk.") and len(secret) >= 40 and token != other
+
+    rows = sqlite3.connect(db_path).execute("SELECT key_id, role, label, salt, digest FROM api_keys").fetchall()
+    assert len(rows) == 2
+    raw = sqlite3.connect(db_path).execute("SELECT * FROM api_keys").fetchall()
+    assert not any(secret in str(value) or secret.encode() in (value if isinstance(value, bytes) else b"")
+                   for row in raw for value in row)
+    salts = {row[3] for row in rows}
+    assert len(salts) == 2 and all(len(s) == 16 for s in salts)  # per-key salt
+
+    store = KeyStore(Database(db_path))
+    principal = store.verify(token)
+    assert principal is not None and principal.key_id == key_id and principal.role == "scorer"
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert store.verify(tampered) is None
+    assert store.verify(f"erk.{key_id}") is None and store.verify("not a key") is None
+    assert store.verify(f"erk.{split_token(other)[0]}.{secret}") is None  # a secret only opens its own key
+
+
+def test_keys_list_shows_ids_and_roles_never_the_key(tmp_path):
+    db_path = tmp_path / "service.db"
+    token = _add(db_path, role="admin", label="data team")
+    result = runner.invoke(app, ["keys", "list", "--database", str(db_path)])
+    assert result.exit_code == 0
+    key_id, secret = split_token(token)
+    assert key_id in result.output and "admin" in result.output and "data team" in result.output
+    assert secret not in result.output
+
+
+def test_keys_revoke_stops_the_key_and_unknown_ids_exit_2(tmp_path):
+    db_path = tmp_path / "service.db"
+    token = _add(db_path)
+    key_id, _ = split_token(token)
+    store = KeyStore(Database(db_path))
+    assert store.verify(token) is not None
+
+    result = runner.invoke(app, ["keys", "revoke", key_id, "--database", str(db_path)])
+    assert result.exit_code == 0 and "Revoked" in result.output
+    assert store.verify(token) is None
+    listed = store.list()
+    assert listed[0]["revoked_at"] is not None
+
+    again = runner.invoke(app, ["keys", "revoke", key_id, "--database", str(db_path)])
+    assert again.exit_code == 2 and "no active key" in again.output
+
+
+@pytest.mark.parametrize("role", ["root", "", "Admin"])
+def test_keys_add_refuses_unknown_roles_with_exit_2(tmp_path, role):
+    result = runner.invoke(app, ["keys", "add", "--role", role, "--database", str(tmp_path / "k.db")])
+    assert result.exit_code == 2
+    assert "--role must be one of scorer, admin" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_settings_from_the_environment_exit_2_with_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXCLUSION_RISK_MAX_ROWS", "lots")
+    result = runner.invoke(app, ["keys", "list", "--database", str(tmp_path / "k.db")])
+    assert result.exit_code == 2
+    assert "max_rows" in result.output and "Traceback" not in result.output
