@@ -34,8 +34,15 @@ demo: venv
 	$(BIN)/exclusion-risk synth --out $(DEMO)/extracts --pupils $(PUPILS) --seed 7
 	$(BIN)/exclusion-risk check --data $(DEMO)/extracts --out $(DEMO)/check
 	@echo
+	$(BIN)/exclusion-risk link --data $(DEMO)/extracts --out $(DEMO)/link --no-progress
+	$(BIN)/exclusion-risk train --data $(DEMO)/extracts --links $(DEMO)/link
+	$(BIN)/exclusion-risk promote --best --metric precision_at_5pct
+	@echo
 	@echo "Synthetic authority:   $(DEMO)/extracts (ground truth in $(DEMO)/extracts/truth)"
 	@echo "Extract check:         $(DEMO)/check/rejects.csv"
+	@echo "Linkage:               $(DEMO)/link/report.html"
+	$(BIN)/exclusion-risk compare
+	@echo "MLflow runs:           $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db  (then open http://127.0.0.1:5000)"
 
 bench: venv
 	$(BIN)/python bench/io.py

@@ -66,18 +66,26 @@ def febrl_as_extracts(a: pd.DataFrame, b: pd.DataFrame) -> SimpleNamespace:
     """
 
     def canon(f: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({
-            "Forename": f["given_name"].astype("string"),
-            "Surname": f["surname"].astype("string"),
-            "DOB": pd.to_datetime(f["date_of_birth"], format="%Y%m%d", errors="coerce"),
-            "Sex": pd.Series(pd.NA, index=f.index, dtype="string"),
-            "Postcode": ("AU" + f["postcode"].astype("string").str.strip()).astype("string"),
-        })
+        return pd.DataFrame(
+            {
+                "Forename": f["given_name"].astype("string"),
+                "Surname": f["surname"].astype("string"),
+                "DOB": pd.to_datetime(f["date_of_birth"], format="%Y%m%d", errors="coerce"),
+                "Sex": pd.Series(pd.NA, index=f.index, dtype="string"),
+                "Postcode": ("AU" + f["postcode"].astype("string").str.strip()).astype("string"),
+            }
+        )
 
     census = canon(a).assign(UPN=a["rec_id"].astype("string"), AcademicYear="2018/19", CensusTerm="AUT")
-    sc = canon(b).assign(LAchildID=b["rec_id"].astype("string"), UPN=pd.NA, Ethnicity=pd.NA,
-                         StartDate=pd.Timestamp("2018-11-01"))
-    ex = pd.DataFrame({c: pd.Series(dtype="string") for c in ("RecordID", "UPN", "Forename", "Surname", "Sex")})
+    sc = canon(b).assign(
+        LAchildID=b["rec_id"].astype("string"),
+        UPN=pd.NA,
+        Ethnicity=pd.NA,
+        StartDate=pd.Timestamp("2018-11-01"),
+    )
+    ex = pd.DataFrame(
+        {c: pd.Series(dtype="string") for c in ("RecordID", "UPN", "Forename", "Surname", "Sex")}
+    )
     ex["DOB"] = pd.Series(dtype="datetime64[ns]")
     return SimpleNamespace(census=census, exclusions=ex, social_care=sc, rejects=EMPTY_REJECTS)
 
@@ -103,21 +111,32 @@ def plain_splink(a: pd.DataFrame, b: pd.DataFrame, with_ssn: bool) -> set:
             out[c] = out[c].astype("string").str.strip()
         return out
 
-    blocking = [block_on("given_name", "surname"), "l.given_name = r.surname and l.surname = r.given_name",
-                block_on("date_of_birth"), block_on("soc_sec_id"), block_on("state", "address_1"),
-                block_on("street_number", "address_1"), block_on("postcode")]
+    blocking = [
+        block_on("given_name", "surname"),
+        "l.given_name = r.surname and l.surname = r.given_name",
+        block_on("date_of_birth"),
+        block_on("soc_sec_id"),
+        block_on("state", "address_1"),
+        block_on("street_number", "address_1"),
+        block_on("postcode"),
+    ]
     comparisons = [
         cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
         cl.NameComparison("surname").configure(term_frequency_adjustments=True),
-        cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y%m%d",
-                                 invalid_dates_as_null=True),
+        cl.DateOfBirthComparison(
+            "date_of_birth", input_is_string=True, datetime_format="%Y%m%d", invalid_dates_as_null=True
+        ),
         cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
         cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(term_frequency_adjustments=True),
     ]
     if with_ssn:
         comparisons.insert(3, cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]))
-    settings = SettingsCreator(unique_id_column_name="rec_id", link_type="link_only",
-                               blocking_rules_to_generate_predictions=blocking, comparisons=comparisons)
+    settings = SettingsCreator(
+        unique_id_column_name="rec_id",
+        link_type="link_only",
+        blocking_rules_to_generate_predictions=blocking,
+        comparisons=comparisons,
+    )
     db_api = DuckDBAPI()
     linker = Linker([db_api.register(prep(a)), db_api.register(prep(b))], settings, log_level=logging.ERROR)
     rules = [block_on("given_name", "surname", "date_of_birth")]
@@ -126,9 +145,11 @@ def plain_splink(a: pd.DataFrame, b: pd.DataFrame, with_ssn: bool) -> set:
     linker.training.estimate_probability_two_random_records_match(rules, recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("date_of_birth"), estimate_without_term_frequencies=True)
+        block_on("date_of_birth"), estimate_without_term_frequencies=True
+    )
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("postcode"), estimate_without_term_frequencies=True)
+        block_on("postcode"), estimate_without_term_frequencies=True
+    )
     pred = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
     found = set()
     for l_id, r_id in zip(pred["rec_id_l"], pred["rec_id_r"], strict=True):
@@ -146,8 +167,15 @@ def bench_febrl() -> None:
         t = time.perf_counter()
         found = plain_splink(a, b, with_ssn)
         p, r, f1 = prf(found, truth)
-        rows.append({"method": f"plain Splink (documented FEBRL4 model{', with soc_sec_id' if with_ssn else ''})",
-                     "precision": p, "recall": r, "F1": f1, "seconds": time.perf_counter() - t})
+        rows.append(
+            {
+                "method": f"plain Splink (documented FEBRL4 model{', with soc_sec_id' if with_ssn else ''})",
+                "precision": p,
+                "recall": r,
+                "F1": f1,
+                "seconds": time.perf_counter() - t,
+            }
+        )
     for engine in ENGINES:
         t = time.perf_counter()
         result = link_extracts(extracts, LinkageSettings(engine=engine), progress=False)
@@ -155,8 +183,15 @@ def bench_febrl() -> None:
         # Census ids are upper-cased as UPNs are; FEBRL's are lower case.
         found = set(zip(links["record_id"], links["upn"].str.lower(), strict=True))
         p, r, f1 = prf(found, truth)
-        rows.append({"method": f"exclusion-risk link, {engine}", "precision": p, "recall": r, "F1": f1,
-                     "seconds": time.perf_counter() - t})
+        rows.append(
+            {
+                "method": f"exclusion-risk link, {engine}",
+                "precision": p,
+                "recall": r,
+                "F1": f1,
+                "seconds": time.perf_counter() - t,
+            }
+        )
     table("FEBRL4 (5,000 x 5,000); target: project default F1 >= plain Splink F1 without soc_sec_id", rows)
 
 
@@ -174,8 +209,10 @@ def generate(out: Path, pupils: int, seed: int, years: list[str] | None = None) 
 def truth_of(folder: Path) -> dict[str, pd.DataFrame]:
     ex = pd.read_csv(folder / "truth" / "exclusion_links.csv", dtype="string")
     sc = pd.read_csv(folder / "truth" / "social_care_links.csv", dtype="string")
-    return {"exclusions": ex.rename(columns={"RecordID": "record_id"}),
-            "social_care": sc.rename(columns={"LAchildID": "record_id"})}
+    return {
+        "exclusions": ex.rename(columns={"RecordID": "record_id"}),
+        "social_care": sc.rename(columns={"LAchildID": "record_id"}),
+    }
 
 
 def score_source(links: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, float, int, int]:
@@ -203,8 +240,18 @@ def bench_authority(folder: Path | None, pupils: int) -> None:
             for source, target in (("exclusions", (0.999, 0.995)), ("social_care", (0.995, 0.97))):
                 links = result.links[result.links["source"] == source]
                 p, r, n_found, n_true = score_source(links, truth[source])
-                rows.append({"engine": engine, "source": source, "precision": p, "recall": r, "links": n_found,
-                             "true links": n_true, "target P/R": f"{target[0]}/{target[1]}", "seconds": secs})
+                rows.append(
+                    {
+                        "engine": engine,
+                        "source": source,
+                        "precision": p,
+                        "recall": r,
+                        "links": n_found,
+                        "true links": n_true,
+                        "target P/R": f"{target[0]}/{target[1]}",
+                        "seconds": secs,
+                    }
+                )
             gaps.extend(recall_by_ethnicity(engine, extracts, result.links, truth["social_care"]))
         table(f"Synthetic authority ({pupils:,} pupils): precision and recall against truth", rows)
         table("Social-care recall by ethnic group (groups of 10+ true links); target gap <= 0.02", gaps)
@@ -212,17 +259,32 @@ def bench_authority(folder: Path | None, pupils: int) -> None:
 
 def recall_by_ethnicity(engine: str, extracts, links: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
     sc = extracts.social_care.drop_duplicates("LAchildID")
-    eth = dict(zip(sc["LAchildID"].astype("string"), sc["Ethnicity"].astype("string").fillna("unknown"),
-                   strict=True))
+    eth = dict(
+        zip(sc["LAchildID"].astype("string"), sc["Ethnicity"].astype("string").fillna("unknown"), strict=True)
+    )
     t = truth.dropna().assign(ethnicity=lambda d: d["record_id"].map(eth).fillna("unknown"))
-    found = set(zip(links.loc[links["source"] == "social_care", "record_id"],
-                    links.loc[links["source"] == "social_care", "upn"], strict=True))
+    found = set(
+        zip(
+            links.loc[links["source"] == "social_care", "record_id"],
+            links.loc[links["source"] == "social_care", "upn"],
+            strict=True,
+        )
+    )
     t["hit"] = [(a, b) in found for a, b in zip(t["record_id"], t["upn"], strict=True)]
     per = t.groupby("ethnicity")["hit"].agg(["mean", "size"])
     per = per[per["size"] >= 10]
-    rows = [{"engine": engine, "ethnic group": g, "true links": int(n), "recall": m} for g, (m, n) in per.iterrows()]
-    rows.append({"engine": engine, "ethnic group": "LARGEST GAP", "true links": int(per["size"].sum()),
-                 "recall": float(per["mean"].max() - per["mean"].min()) if len(per) else float("nan")})
+    rows = [
+        {"engine": engine, "ethnic group": g, "true links": int(n), "recall": m}
+        for g, (m, n) in per.iterrows()
+    ]
+    rows.append(
+        {
+            "engine": engine,
+            "ethnic group": "LARGEST GAP",
+            "true links": int(per["size"].sum()),
+            "recall": float(per["mean"].max() - per["mean"].min()) if len(per) else float("nan"),
+        }
+    )
     return rows
 
 
@@ -255,15 +317,20 @@ def bench_region(pupils: int) -> None:
         rows = [{"stage": "generate (synth, not part of the target)", "seconds": gen}]
         rows += [{"stage": k, "seconds": v} for k, v in stats["stages"].items()]
         rows.append({"stage": "END TO END (read + link + write); target <= 300 s", "seconds": stats["total"]})
-        table(f"Region: {pupils:,} pupils, {stats['social_care_children']:,} social-care children, "
-              f"{stats['exclusion_records']:,} exclusion records; peak memory {peak_gb:.2f} GB "
-              f"(target <= 8 GB)", rows)
+        table(
+            f"Region: {pupils:,} pupils, {stats['social_care_children']:,} social-care children, "
+            f"{stats['exclusion_records']:,} exclusion records; peak memory {peak_gb:.2f} GB "
+            f"(target <= 8 GB)",
+            rows,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="febrl,authority,region")
-    parser.add_argument("--authority", type=Path, default=None, help="use this synth folder instead of generating")
+    parser.add_argument(
+        "--authority", type=Path, default=None, help="use this synth folder instead of generating"
+    )
     parser.add_argument("--authority-pupils", type=int, default=62536)
     parser.add_argument("--region-pupils", type=int, default=500_000)
     args = parser.parse_args()

@@ -7,9 +7,11 @@
 3. One-to-one: for social care, a child links to at most one pupil and a pupil to at most one
    child (pupils already linked to another child by an earlier stage are not available); greedy
    by score, ties broken by ids so the result is deterministic. Exclusion events may share a pupil.
-4. Twin guard: same surname and DOB with a disagreeing forename is how twins look; such a link is
-   never accepted automatically, only offered for review.
-5. Bands from `settings.thresholds`.
+4. Twin guard: same surname and DOB with a disagreeing forename is how twins look; when the census
+   holds another pupil with that pupil's surname and DOB (a twin is there to be confused with),
+   such a link is never accepted automatically, only offered for review.
+5. Bands from `settings.thresholds` on the score; a candidate strong on its own (probability above
+   the accept threshold) that a rival brings below the review threshold still goes to review.
 """
 
 from __future__ import annotations
@@ -43,12 +45,23 @@ def _with_share(cands: pd.DataFrame) -> pd.DataFrame:
     return cands.assign(score=cands["match_probability"].to_numpy() * rel / total)
 
 
-def _twin_like(cands: pd.DataFrame) -> np.ndarray:
+def _twin_like(cands: pd.DataFrame, twins: set[str] | frozenset[str]) -> np.ndarray:
     if not {"gamma_forename", "gamma_surname", "gamma_dob"} <= set(cands.columns):
         return np.zeros(len(cands), dtype=bool)
-    return (
-        (cands["gamma_forename"] == 0) & (cands["gamma_surname"] == 3) & (cands["gamma_dob"] == 3)
-    ).to_numpy()
+    pattern = (cands["gamma_forename"] == 0) & (cands["gamma_surname"] == 3) & (cands["gamma_dob"] == 3)
+    return (pattern & cands["eid_r"].isin(twins)).to_numpy()
+
+
+def _reviewable(cands: pd.DataFrame, thresholds: Thresholds) -> pd.Series:
+    """In the review band or above; a strong candidate whose share a rival halves stays reviewable."""
+    return (cands["score"] >= thresholds.review) | (cands["match_probability"] >= thresholds.accept)
+
+
+def pupils_with_twins(census: pd.DataFrame) -> set[str]:
+    """Pupils who share their surname and DOB with another pupil in the census variant rows."""
+    v = census.dropna(subset=["surname", "dob"])[["eid", "surname", "dob"]].drop_duplicates()
+    shared = v.groupby(["surname", "dob"])["eid"].transform("nunique") > 1
+    return set(v.loc[shared, "eid"])
 
 
 def assign(
@@ -56,10 +69,12 @@ def assign(
     thresholds: Thresholds,
     one_to_one: bool,
     unavailable: set[str] | frozenset[str] = frozenset(),
+    twins: set[str] | frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """One decision per source entity with candidates (DECISION_COLUMNS plus the pair's gammas).
 
-    `unavailable`: pupils a one-to-one source may not take (already linked by an earlier stage).
+    `unavailable`: pupils a one-to-one source may not take (already linked by an earlier stage);
+    `twins`: pupils sharing surname and DOB with another pupil (`pupils_with_twins`).
     """
     gamma_cols = [c for c in cands.columns if c.startswith("gamma_")]
     if cands.empty:
@@ -77,7 +92,7 @@ def assign(
     scored = scored.sort_values(["score", "eid_l", "eid_r"], ascending=[False, True, True], kind="stable")
     if one_to_one:
         chosen, used_l, used_r = [], set(), set()
-        eligible = scored[scored["score"] >= thresholds.review]
+        eligible = scored[_reviewable(scored, thresholds)]
         for i, eid_l, eid_r in zip(eligible.index, eligible["eid_l"], eligible["eid_r"], strict=True):
             if eid_l in used_l or eid_r in used_r:
                 continue
@@ -87,9 +102,9 @@ def assign(
         picked = scored.loc[chosen]
     else:
         picked = scored.drop_duplicates("eid_l")
-        picked = picked[picked["score"] >= thresholds.review]
+        picked = picked[_reviewable(picked, thresholds)]
     band = np.where(picked["score"] >= thresholds.accept, "accept", "review")
-    band = np.where(_twin_like(picked) & (band == "accept"), "review", band)
+    band = np.where(_twin_like(picked, twins) & (band == "accept"), "review", band)
     picked = picked.assign(band=band)
     # Everyone else: rejected, reported with their best candidate of all.
     rest = best_any[~best_any["eid_l"].isin(picked["eid_l"])]

@@ -79,7 +79,7 @@ def _report(console, extract: str, result) -> None:
     summary += [(label, n) for label, n in sorted(result.counts.items()) if n or label in always]
     console.print(_table(f"{extract}", [(escape(label), n) for label, n in summary]))
     for note in result.notes:
-        console.print(f"  [dim]{escape(note)}[/dim]")
+        console.print(f"  [dim]{escape(note)}[/dim]", soft_wrap=True)
     code_tables = []
     for column in CODE_COLUMNS[extract]:
         counts = value_counts(result.clean, column)
@@ -99,23 +99,24 @@ def run_check(data: Path, out: Path, console) -> int:
     try:
         found = find_extracts(data)
     except ExtractError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     if all(found[e] is None for e in EXTRACT_NAMES):
         console.print(
             f"[bold red]error:[/] {escape(str(data))}: no extracts found "
-            "(expected census.csv/.parquet or census/, exclusions.csv/.parquet, social_care.csv/.parquet)"
+            "(expected census.csv/.parquet or census/, exclusions.csv/.parquet, social_care.csv/.parquet)",
+            soft_wrap=True,
         )
         return 2
     status, rejects = 0, []
     for extract in EXTRACT_NAMES:
         if found[extract] is None:
-            console.print(f"[yellow]{extract}: not found in {escape(str(data))} (skipped)[/]")
+            console.print(f"[yellow]{extract}: not found in {escape(str(data))} (skipped)[/]", soft_wrap=True)
             continue
         try:
             result = read_extract(extract, found[extract], found["attendance"])
         except ExtractError as exc:
-            console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             status = 2
             continue
         _report(console, extract, result)
@@ -124,7 +125,9 @@ def run_check(data: Path, out: Path, console) -> int:
     everything = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
     everything.to_csv(out / "rejects.csv", index=False)
     rejected = suppress_count(len(everything))
-    console.print(f"rejected rows (all extracts): {rejected} -> {escape(str(out / 'rejects.csv'))}")
+    console.print(
+        f"rejected rows (all extracts): {rejected} -> {escape(str(out / 'rejects.csv'))}", soft_wrap=True
+    )
     return status
 
 

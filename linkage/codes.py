@@ -154,16 +154,37 @@ FACTOR_CODE = re.compile(r"^\d{1,2}[A-Z]?$")
 TEXT = pd.StringDtype("pyarrow")
 
 
+def encoded(values: pd.Series) -> tuple[pa.Array, pa.Array]:
+    """(distinct texts, index of each row into them; null where missing). Free for categoricals."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        categories = pa.array(values.cat.categories.astype(str).to_numpy(dtype=object), type=pa.string())
+        return categories, pa.array(codes, type=pa.int32(), mask=codes < 0)
+    encoded_array = pc.dictionary_encode(as_arrow(values))
+    return encoded_array.dictionary, encoded_array.indices
+
+
 def as_arrow(values: pd.Series) -> pa.Array:
     """The column as one arrow string array (no copy when it is already arrow-backed text)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pc.take(*encoded(values))
     if values.dtype != TEXT:
         values = values.astype(TEXT)
-    return pa.chunked_array(values.array.__arrow_array__()).combine_chunks()
+    chunked = pa.chunked_array(values.array.__arrow_array__())
+    # combine_chunks copies even a single chunk
+    return chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """The column as arrow-backed text (categoricals materialised)."""
+    if values.dtype == TEXT:
+        return values
+    return pd.Series(pd.array(as_arrow(values), dtype=TEXT), index=values.index)
 
 
 def _distinct(values: pd.Series) -> tuple[list, pa.Array]:
-    encoded = pc.dictionary_encode(as_arrow(values))
-    return encoded.dictionary.to_pylist(), encoded.indices
+    dictionary, indices = encoded(values)
+    return dictionary.to_pylist(), indices
 
 
 def map_codes(values: pd.Series, mapping: dict, arrow_type: pa.DataType = pa.string()) -> pd.Series:

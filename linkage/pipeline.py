@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from linkage.assign import assign, entity_pairs
+from linkage.assign import assign, entity_pairs, pupils_with_twins
 from linkage.settings import LinkageSettings
 from linkage.stages import name_dob_stage, upn_stage
 from linkage.standardise import census_pupil_ids, standardise
@@ -119,7 +119,13 @@ def _link_source(
     t = time.perf_counter()
     cands = entity_pairs(result.pairs, source, census)
     taken = set(det["eid_r"]) if spec.one_to_one else set()
-    decided = assign(cands, settings.thresholds, one_to_one=spec.one_to_one, unavailable=taken)
+    decided = assign(
+        cands,
+        settings.thresholds,
+        one_to_one=spec.one_to_one,
+        unavailable=taken,
+        twins=pupils_with_twins(census),
+    )
     decided["method"] = "probabilistic"
     det = det.assign(band="accept", match_weight=float("inf"))
     no_candidates = remaining.difference(pd.Index(decided["eid_l"]))

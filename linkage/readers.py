@@ -178,7 +178,8 @@ class _Raw:
     """A file as text, kept in arrow until the mapped columns are picked (extras never reach pandas).
 
     `table` has every column of the file as arrow strings (blank = null), in header order;
-    `rows` holds each table row's 1-based row number in the file (ascending).
+    `rows` holds each table row's 1-based row number in the file (ascending); `alive` marks the
+    rows not rejected yet (the table itself is never filtered: that would copy every column).
     """
 
     name: str
@@ -189,10 +190,22 @@ class _Raw:
     rejects: list[pd.DataFrame]
     encoding: str
     aliased: list[str] = field(default_factory=list)  # "Gender -> Sex": headers read under an alias
+    # column position -> its dictionary encoding, made once (for the duplicate check) and reused
+    encodings: dict[int, pa.DictionaryArray] = field(default_factory=dict)
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        self.alive = np.ones(self.table.num_rows, dtype=bool)
 
     def keep(self, mask: np.ndarray) -> None:
-        self.table = self.table.filter(pa.array(mask))
-        self.rows = self.rows[mask]
+        """Keep only rows where `mask` (one flag per table row) is True."""
+        self.alive &= mask
+
+    def encoded_column(self, position: int) -> pa.DictionaryArray:
+        if position not in self.encodings:
+            column = self.table.column(position).combine_chunks()
+            self.encodings[position] = pc.dictionary_encode(column, null_encoding="encode")
+        return self.encodings[position]
 
     def values(self, position: int, rows: np.ndarray) -> np.ndarray:
         """The file's text in column `position` at row numbers `rows` (still in the table)."""
@@ -333,17 +346,18 @@ def _reject_undecodable(raw: _Raw) -> None:
     raw.keep(~bad)
 
 
-def _row_hash(table: pa.Table) -> np.ndarray:
+def _row_hash(raw: _Raw) -> np.ndarray:
     """64-bit hash per row from each column's dictionary codes (missing is its own code).
 
     Equal rows get equal hashes; unequal rows collide with negligible probability, and
     `_reject_duplicates` compares the text of every candidate anyway.
     """
-    multipliers = np.random.default_rng(20170105).integers(1, 2**63, table.num_columns, dtype=np.uint64) | 1
-    hashed = np.zeros(table.num_rows, dtype=np.uint64)
+    columns = raw.table.num_columns
+    multipliers = np.random.default_rng(20170105).integers(1, 2**63, columns, dtype=np.uint64) | 1
+    hashed = np.zeros(raw.table.num_rows, dtype=np.uint64)
     with np.errstate(over="ignore"):  # wrap-around arithmetic modulo 2**64 is the point
-        for column, multiplier in zip(table.columns, multipliers, strict=True):
-            ids = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode").indices
+        for position, multiplier in enumerate(multipliers):
+            ids = raw.encoded_column(position).indices
             hashed = (hashed ^ (ids.to_numpy().astype(np.uint64) + np.uint64(1))) * multiplier
             hashed ^= hashed >> np.uint64(29)
     return hashed
@@ -362,16 +376,17 @@ def _same_rows(table: pa.Table, left: np.ndarray, right: np.ndarray) -> np.ndarr
 
 def _reject_duplicates(raw: _Raw) -> None:
     """Exact duplicate rows (every column equal, missing = missing): keep the first."""
-    if raw.table.num_rows < 2:
+    live = np.flatnonzero(raw.alive)
+    if live.size < 2:
         return
-    hashed = _row_hash(raw.table)
-    _, first_of_hash, which = np.unique(hashed, return_index=True, return_inverse=True)
-    first = first_of_hash[which]  # position of the first row with the same hash
-    candidates = np.flatnonzero(first != np.arange(len(hashed)))
-    if not candidates.size:
+    _, first_of_hash, which = np.unique(_row_hash(raw)[live], return_index=True, return_inverse=True)
+    first = live[first_of_hash[which]]  # table position of the first live row with the same hash
+    later = first != live
+    if not later.any():
         return
-    same = _same_rows(raw.table, candidates, first[candidates])
-    dup, original = candidates[same], first[candidates[same]]
+    candidates, originals = live[later], first[later]
+    same = _same_rows(raw.table, candidates, originals)
+    dup, original = candidates[same], originals[same]
     if not dup.size:
         return
     reasons = [f"exact duplicate of row {r}" for r in raw.rows[original]]
@@ -403,27 +418,43 @@ def _map_header(raw: _Raw, fields: tuple[Field, ...], derivable: set[str] = froz
             if f.required and f.name not in derivable:
                 missing.append(f)
     if missing:
-        listed = "; ".join(
-            f"{f.name!r} (also accepted: {', '.join(f.aliases) or 'no alias'})" for f in missing
-        )
-        plural = "s" if len(missing) > 1 else ""
-        raise ExtractError(raw.name, f"required column{plural} missing: {listed}", column=missing[0].name)
+        accepted = [
+            f"{f.name!r} (accepted headers, in any case: {', '.join((f.name, *f.aliases))})" for f in missing
+        ]
+        if len(missing) == 1:
+            error = ExtractError(raw.name, f"required column missing; {accepted[0]}")
+        else:
+            error = ExtractError(raw.name, f"required columns missing: {'; '.join(accepted)}")
+        error.column = missing[0].name
+        raise error
     raw.aliased = aliased
     return mapping
 
 
+def _clean_column(encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index) -> pd.Series:
+    """Pre-cleaned column as a categorical, cleaning each distinct text once: stripped, blank -> NA."""
+    dictionary = pc.utf8_trim_whitespace(encoding.dictionary)
+    if upper:
+        dictionary = pc.utf8_upper(dictionary)
+    dictionary = pc.if_else(pc.equal(dictionary, ""), pa.scalar(None, dictionary.type), dictionary)
+    # cleaning can merge distinct texts (" M" and "M") and blank some: re-factorize the dictionary
+    remap, categories = pd.factorize(pd.Series(dictionary.to_pylist(), dtype=object), use_na_sentinel=True)
+    remap = np.append(remap, -1)  # null rows point past the end
+    ids = pc.fill_null(encoding.indices, len(remap) - 1).to_numpy()[alive]
+    categorical = pd.Categorical.from_codes(remap[ids], categories=pd.Index(categories, dtype=object))
+    return pd.Series(categorical, index=index)
+
+
 def _work_frame(raw: _Raw, fields: tuple[Field, ...], mapping: dict[str, int]) -> pd.DataFrame:
-    """Pre-cleaned text of the mapped columns: stripped, blank -> NA, codes upper-cased."""
-    index = pd.Index(raw.rows, name="_row")
-    out = {}
-    for f in fields:
-        if f.name not in mapping:
-            continue
-        arr = pc.utf8_trim_whitespace(raw.table.column(mapping[f.name]))
-        if f.kind not in ("text", "date"):
-            arr = pc.utf8_upper(arr)
-        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr).combine_chunks()
-        out[f.name] = pd.Series(pd.array(arr, dtype=TEXT), index=index)
+    """Pre-cleaned text of the mapped columns (categoricals): stripped, blank -> NA, codes upper-cased."""
+    index = pd.Index(raw.rows[raw.alive], name="_row")
+    out = {
+        f.name: _clean_column(
+            raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date"), raw.alive, index
+        )
+        for f in fields
+        if f.name in mapping
+    }
     return pd.DataFrame(out, index=index)
 
 
@@ -447,7 +478,9 @@ def _validate(raw: _Raw, work: pd.DataFrame, extract: str, mapping: dict[str, in
         level = failures[frame_level].drop_duplicates(["index", "check"])
         level = level.assign(column=level["check"].map(FRAME_CHECK_COLUMN))
         failures = pd.concat([failures[~frame_level], level])
-    failures = failures.sort_values(["index", "column"], kind="stable")
+    order = {f.name: i for i, f in enumerate(FIELDS[extract])}  # a row's failures in column order
+    failures = failures.assign(_order=failures["column"].map(order))
+    failures = failures.sort_values(["index", "_order"], kind="stable")
     reasons = failures["check"].astype(str).where(failures["check"] != "not_nullable", MISSING)
     values = np.empty(len(failures), dtype=object)
     for column, positions in failures.groupby("column").indices.items():
@@ -496,18 +529,24 @@ def _read_text(path: Path, name: str, extract: str, derived: dict[str, str] | No
 # --- normalisation -------------------------------------------------------------------------------
 
 
-def _text(work: pd.DataFrame, column: str) -> pd.Series:
+def _col(work: pd.DataFrame, column: str) -> pd.Series:
+    """A pre-cleaned column as it is (categorical), or all missing when the file has none."""
     if column in work:
         return work[column]
     return pd.Series(pd.NA, index=work.index, dtype=TEXT)
 
 
+def _text(work: pd.DataFrame, column: str) -> pd.Series:
+    """A pre-cleaned column as arrow text, the canonical frames' string type."""
+    return codes.as_text(_col(work, column))
+
+
 def _code(work: pd.DataFrame, column: str, mapping: dict) -> pd.Series:
-    return codes.map_codes(_text(work, column), mapping)
+    return codes.map_codes(_col(work, column), mapping)
 
 
 def _dates(work: pd.DataFrame, column: str) -> pd.Series:
-    return parse_dates(_text(work, column))
+    return parse_dates(_col(work, column))
 
 
 def _upn(out: pd.DataFrame, work: pd.DataFrame, counts: Counter) -> None:
@@ -518,7 +557,7 @@ def _upn(out: pd.DataFrame, work: pd.DataFrame, counts: Counter) -> None:
 
 
 def _postcode(work: pd.DataFrame, counts: Counter) -> pd.Series:
-    raw = _text(work, "Postcode")
+    raw = _col(work, "Postcode")
     postcode = codes.apply_distinct(raw, normalise_postcode)
     counts["unreadable postcode (set missing)"] += int((raw.notna() & postcode.isna()).sum())
     return postcode
@@ -541,7 +580,7 @@ def _census_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     out["Ethnicity"] = _code(work, "Ethnicity", codes.ETHNICITY_MAP)
     extended = [c for c, main in codes.ETHNICITY_MAP.items() if c != main]
     _count_codes(work, "Ethnicity", extended, counts, "extended ethnicity code read as main code")
-    out["FSMeligible"] = codes.map_codes(_text(work, "FSMeligible"), codes.FSM_MAP, pa.bool_()).astype(
+    out["FSMeligible"] = codes.map_codes(_col(work, "FSMeligible"), codes.FSM_MAP, pa.bool_()).astype(
         "boolean"
     )
     out["SENprovision"] = _code(work, "SENprovision", codes.SEN_PROVISION_MAP)
@@ -554,15 +593,15 @@ def _census_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     out["LSOA"] = lsoa.where(lsoa.str.match(_LSOA).fillna(False).astype(bool)).astype(TEXT)
     counts["unrecognised LSOA (set missing)"] += int((lsoa.notna() & out["LSOA"].isna()).sum())
     out["SchoolURN"] = _text(work, "SchoolURN")
-    out["AcademicYear"] = parse_academic_years(_text(work, "AcademicYear"))
+    out["AcademicYear"] = parse_academic_years(_col(work, "AcademicYear"))
     out["CensusTerm"] = _code(work, "CensusTerm", codes.CENSUS_TERM_MAP)
     for column in SESSION_COLUMNS:
-        out[column] = parse_whole_numbers(_text(work, column))
+        out[column] = parse_whole_numbers(_col(work, column))
     return out
 
 
 def _reasons(work: pd.DataFrame, counts: Counter) -> tuple[pd.Series, pd.Series]:
-    parts = [work[c] for c in ("Reason", "Reason2", "Reason3") if c in work]
+    parts = [_text(work, c) for c in ("Reason", "Reason2", "Reason3") if c in work]
     combined = parts[0] if parts else _text(work, "Reason")
     for extra in parts[1:]:
         combined = combined.str.cat(extra, sep=";", na_rep="").where(combined.notna() | extra.notna())
@@ -588,7 +627,7 @@ def _reasons(work: pd.DataFrame, counts: Counter) -> tuple[pd.Series, pd.Series]
 def _exclusions_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     out = pd.DataFrame(index=work.index)
     if "RecordID" in work:
-        out["RecordID"] = work["RecordID"]
+        out["RecordID"] = _text(work, "RecordID")
     else:  # no id in the file: the data row number is the record's id
         out["RecordID"] = pd.Series(work.index.astype(str), index=work.index, dtype=TEXT)
     _upn(out, work, counts)
@@ -601,7 +640,7 @@ def _exclusions_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     _count_codes(work, "Category", ["FIXD", "LUNC"], counts, "category FIXD/LUNC read as SUSP")
     out["StartDate"] = _dates(work, "StartDate")
     out["AcademicYear"] = academic_year_of(out["StartDate"])
-    out["Sessions"] = parse_numbers(_text(work, "Sessions"))
+    out["Sessions"] = parse_numbers(_col(work, "Sessions"))
     out["Reason"], out["ReasonGroups"] = _reasons(work, counts)
     return out
 
@@ -624,7 +663,7 @@ def _social_care_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     out["StartDate"] = _dates(work, "StartDate")
     out["EndDate"] = _dates(work, "EndDate")
     out["PrimaryNeed"] = _code(work, "PrimaryNeed", codes.PRIMARY_NEED_MAP)
-    out["Factors"] = _factors(_text(work, "Factors"))
+    out["Factors"] = _factors(_col(work, "Factors"))
     return out
 
 
@@ -740,7 +779,7 @@ def read_attendance(folder: str | Path) -> ReadResult:
         out["AcademicYear"] = pd.Series(term["AcademicYear"], index=work.index, dtype=TEXT)
         out["Term"] = pd.Series(term["Term"], index=work.index, dtype=TEXT)
         for column in ("TermlySessionsPossible", "TermlySessionsAuthorised", "TermlySessionsUnauthorised"):
-            out[column] = parse_whole_numbers(_text(work, column))
+            out[column] = parse_whole_numbers(_col(work, column))
         frames.append(_finish(out, ATTENDANCE_COLUMNS, name))
         raws.append(raw)
     return _result(frames, raws, counts)

@@ -2,7 +2,8 @@
 
 Each extract is a tuple of `Field`s (canonical name, accepted header aliases, kind, required column,
 blank allowed). The pandera schemas validate the *pre-cleaned* text of a file (stripped, blank ->
-NA, codes upper-cased), before anything is converted, so that every failure keeps the value as it
+NA, codes upper-cased; held as categoricals so that each distinct text is checked once), before
+anything is converted, so that every failure keeps the value as it
 was written and the row it came from. Every check is vectorised (one call per column); code checks
 factorize first, so a million rows of a few dozen codes cost little. The parsers here are the ones
 the readers use to build the canonical frames, so "valid" and "convertible" cannot disagree.
@@ -63,17 +64,17 @@ def parse_dates(values: pd.Series) -> pd.Series:
 
     Parses each distinct text once: a million dates of birth hold a few thousand distinct days.
     """
-    encoded = pc.dictionary_encode(codes.as_arrow(values))
-    parsed = _parse_distinct_dates(encoded.dictionary)
-    idx = pc.fill_null(encoded.indices, -1).to_numpy()
+    dictionary, indices = codes.encoded(values)
+    parsed = _parse_distinct_dates(dictionary)
+    idx = pc.fill_null(indices, -1).to_numpy()
     dates = np.append(parsed, np.datetime64("NaT", "ns"))[idx]
     return pd.Series(dates, index=values.index)
 
 
 def _on_distinct(values: pd.Series, parse, dtype: str) -> pd.Series:
     """Run an arrow parser on the distinct texts only, then spread the result over the rows."""
-    encoded = pc.dictionary_encode(codes.as_arrow(values))
-    parsed = pc.take(parse(encoded.dictionary), encoded.indices)
+    dictionary, indices = codes.encoded(values)
+    parsed = pc.take(parse(dictionary), indices)
     return pd.Series(pd.array(parsed, dtype=dtype), index=values.index)
 
 
@@ -124,7 +125,14 @@ def academic_year_of(dates: pd.Series) -> pd.Series:
     return text.astype(TEXT)
 
 
+def _factor_lists(values: pd.Series) -> set[str]:
+    """The distinct texts of `values` that are lists of assessment factor codes."""
+    dictionary, _ = codes.encoded(values)
+    return {text for text in dictionary.to_pylist() if _FACTOR_LIST.match(text)}
+
+
 _FACTORS = r"^\s*\d{1,2}[A-Za-z]?\s*(?:[;,]\s*\d{1,2}[A-Za-z]?\s*)*;?\s*$"
+_FACTOR_LIST = re.compile(_FACTORS)
 
 
 # --- fields --------------------------------------------------------------------------------------
@@ -313,7 +321,12 @@ def _checks(field: Field) -> list[pa.Check]:
             )
         ]
     if field.kind == "factors":
-        return [pa.Check.str_matches(_FACTORS, error="not assessment factor codes (e.g. 3A;4A)")]
+        return [
+            pa.Check(
+                lambda s: codes.known_codes(s, _factor_lists(s)),
+                error="not assessment factor codes (e.g. 3A;4A)",
+            )
+        ]
     return []
 
 
@@ -326,7 +339,7 @@ def _end_not_before_start(frame: pd.DataFrame) -> pd.Series:
 def build_schema(extract: str) -> pa.DataFrameSchema:
     """The pandera schema of one extract's pre-cleaned text (columns already renamed to canonical)."""
     columns = {
-        f.name: pa.Column(TEXT, _checks(f), nullable=f.nullable, required=False) for f in FIELDS[extract]
+        f.name: pa.Column(None, _checks(f), nullable=f.nullable, required=False) for f in FIELDS[extract]
     }
     frame_checks = []
     if extract == "social_care":

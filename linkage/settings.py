@@ -94,6 +94,8 @@ def default_blocking() -> list[BlockingRule]:
         BlockingRule(columns=["forename_code", "surname_code"], swap_names=True),
         BlockingRule(columns=["forename_code", "birth_year", "birth_month"]),
         BlockingRule(columns=["postcode", "birth_year"]),
+        BlockingRule(columns=["postcode", "surname_code"]),
+        BlockingRule(columns=["postcode", "forename_code"]),
         BlockingRule(columns=["upn"]),
     ]
 

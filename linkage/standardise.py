@@ -101,7 +101,7 @@ def census_pupil_ids(census: pd.DataFrame) -> pd.Series:
     claimed by two different newer UPNs is ambiguous and is not followed.
     """
     upn = census["UPN"].astype("string").str.strip().str.upper()
-    former = (census["FormerUPN"] if "FormerUPN" in census.columns else pd.Series(pd.NA, index=census.index))
+    former = census["FormerUPN"] if "FormerUPN" in census.columns else pd.Series(pd.NA, index=census.index)
     former = former.astype("string").str.strip().str.upper()
     edges = pd.DataFrame({"old": former, "new": upn}).dropna().drop_duplicates()
     edges = edges[edges["old"] != edges["new"]]
@@ -205,7 +205,9 @@ def standardise(
     base["_fore"] = col("Forename").map(forename_variants)
     if middle_names_column is not None:
         middles = col(middle_names_column).map(middle_name_variants)
-        base["_fore"] = [f + [m for m in ms if m not in f] for f, ms in zip(base["_fore"], middles, strict=True)]
+        base["_fore"] = [
+            f + [m for m in ms if m not in f] for f, ms in zip(base["_fore"], middles, strict=True)
+        ]
     surnames = [col(c).map(surname_variants) for c in surname_columns]
     base["_sur"] = [sum(parts, []) for parts in zip(*surnames, strict=True)] if surnames else [[]] * len(base)
     upns = [valid_upns(col(c)) for c in upn_columns]

@@ -18,19 +18,26 @@ def _fail(message: str) -> None:
 
 
 def _history(data: Path, links: Path | None):
-    """The linked pupil history from the extracts and `exclusion-risk link`'s links.csv."""
+    """The linked pupil history: the extracts plus `--links`/links.csv, or linked now (as `train` does)."""
+    import pandas as pd
+
     from linkage.errors import ExtractError
-    from linkage.history import load_history
+    from linkage.history import pupil_history
+    from linkage.readers import read_extracts
 
     if not data.is_dir():
         _fail(f"--data {data} is not a folder")
-    links = links or data / "links"
-    if not (links / "links.csv").is_file():
-        _fail(
-            f"no links.csv in {links}: run `exclusion-risk link --data {data} --out {links}` or give --links"
-        )
+    if links is not None and not (links / "links.csv").is_file():
+        _fail(f"--links {links} has no links.csv (run `exclusion-risk link` first)")
     try:
-        return load_history(data, links)
+        extracts = read_extracts(data)
+        if links is not None:
+            found = pd.read_csv(links / "links.csv", dtype={"record_id": "string", "upn": "string"})
+        else:
+            from linkage.pipeline import link_extracts
+
+            found = link_extracts(extracts, progress=False).links
+        return pupil_history(extracts, found)
     except (ExtractError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
 
@@ -71,7 +78,7 @@ def score_command(
         Path("scores.csv"), "--out", help="scores.csv to write (HTML summary beside it)."
     ),
     links: Path = typer.Option(
-        None, "--links", help="Output folder of `exclusion-risk link` (default DATA/links)."
+        None, "--links", help="Output folder of `exclusion-risk link` (default: link now)."
     ),
     capacity: str = typer.Option(
         None,
@@ -141,7 +148,7 @@ def review_command(
     ),
     data: Path = typer.Option(..., "--data", help="Folder with the extracts the run was trained on."),
     links: Path = typer.Option(
-        None, "--links", help="Output folder of `exclusion-risk link` (default DATA/links)."
+        None, "--links", help="Output folder of `exclusion-risk link` (default: link now)."
     ),
     capacity: str = typer.Option("5%", "--capacity", help="The team's capacity (top k%) for group rates."),
     out: Path = typer.Option(None, "--out", help="Also write the HTML report here."),

@@ -648,7 +648,9 @@ def promote(experiment: str, target: str | None, metric: str) -> Promotion:
                 known = sorted(k for k in run.data.metrics if not k.endswith(("_ci_low", "_ci_high")))
                 raise RegistryError(f"runs have no metric {metric!r}; known: {', '.join(known)}")
             scored.append((run.data.metrics[metric], v, run))
-        scored.sort(key=lambda t: t[0], reverse=not _lower_is_better(metric))
+        # Ties (common for precision at a small capacity) go to the higher average precision.
+        sign = 1 if _lower_is_better(metric) else -1
+        scored.sort(key=lambda t: (sign * t[0], -t[2].data.metrics.get("average_precision", 0.0)))
         value, chosen, run = scored[0]
         others = ", ".join(f"{v.tags.get('model_type')} {val:.4f}" for val, v, _ in scored[1:])
         m = run.data.metrics

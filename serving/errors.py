@@ -36,20 +36,18 @@ class RequestProblem(Exception):
 
 
 def _field_error(loc: tuple, msg: str) -> dict:
-    """('body', 'pupils', 2, 'nc_year') -> row 3, field 'nc_year'; indexes are 0-based in JSON."""
+    """('body', 'pupils', 2, 'nc_year') -> row 3, field 'nc_year'; list indexes are 0-based in JSON."""
     parts = list(loc)
     if parts and parts[0] in _BODY_CONTAINERS:
         parts = parts[1:]
     row = None
-    field_parts: list[str] = []
     for i, part in enumerate(parts):
-        if isinstance(part, int) and row is None and i > 0:
-            row = part + 1
-        elif isinstance(part, str):
-            field_parts.append(part)
-    if not field_parts:
-        field_parts = [str(loc[0]) if loc else "body"]
-    return {"row": row, "field": ".".join(field_parts), "reason": msg}
+        if isinstance(part, int) and i > 0:  # the first index inside a list is the pupil's row
+            row, parts = part + 1, parts[i + 1 :]
+            break
+    names = [str(p) for p in parts if isinstance(p, str)]
+    field = ".".join(names) or (str(loc[0]) if loc else "body")
+    return {"row": row, "field": field, "reason": msg}
 
 
 def validation_problems(exc: RequestValidationError) -> list[dict]:

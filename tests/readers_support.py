@@ -13,9 +13,9 @@ BAD_CHECK_LETTER = ("B" if UPN_C[0] != "B" else "C") + UPN_C[1:]
 
 # An LA's MIS export header, as the contract quotes it (plus the collection columns).
 MIS_HEADER = [
-    "Estab", "UPN", "Surname", "Forename", "Middlenames", "PreferredSurname", "FormerSurname", "Gender", "DoB",
-    "EnrolStatus", "EntryDate", "NCyearActual", "Ethnicity", "Language", "SENprovision", "SENNeed1", "SENNeed2",
-    "Postcode", "FSME on Census Day", "AcademicYear", "CensusTerm",
+    "Estab", "UPN", "Surname", "Forename", "Middlenames", "PreferredSurname", "FormerSurname", "Gender",
+    "DoB", "EnrolStatus", "EntryDate", "NCyearActual", "Ethnicity", "Language", "SENprovision", "SENNeed1",
+    "SENNeed2", "Postcode", "FSME on Census Day", "AcademicYear", "CensusTerm",
 ]  # fmt: skip
 
 
@@ -43,14 +43,16 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
-EXCLUSIONS_HEADER = ["UPN", "Surname", "Forename", "DOB", "Sex", "SchoolURN", "Category", "StartDate", "Sessions",
-                     "Reason"]  # fmt: skip
+EXCLUSIONS_HEADER = [
+    "UPN", "Surname", "Forename", "DOB", "Sex", "SchoolURN", "Category", "StartDate", "Sessions", "Reason",
+]  # fmt: skip
 
 
 def exclusion_row(upn: str = UPN_A, **overrides: str) -> dict[str, str]:
     row = {
         "UPN": upn, "Surname": "Okafor", "Forename": "Chidi", "DOB": "01/03/2008", "Sex": "M",
-        "SchoolURN": "3304001", "Category": "SUSP", "StartDate": "2017-01-10", "Sessions": "2", "Reason": "PD",
+        "SchoolURN": "3304001", "Category": "SUSP", "StartDate": "2017-01-10", "Sessions": "2",
+        "Reason": "PD",
     }  # fmt: skip
     row.update(overrides)
     return row

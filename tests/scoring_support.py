@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 
 import pytest
-
 from models_support import FEATURES, feature_table
 
 PUPILS = 1500

@@ -142,6 +142,7 @@ class LiveService:
 
     def client(self, role: str | None = "scorer", **kwargs) -> httpx.Client:
         headers = {"X-API-Key": self.keys[role]} if role else {}
+        headers.update(kwargs.pop("headers", {}))
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=120, **kwargs)
 
     def log_text(self) -> str:

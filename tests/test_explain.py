@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap
+from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 from features import registry
 from models.explain import AdditivityError, Explainer, check_additivity, reasons_text, top_factors
-from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 KINDS = ("lightgbm", "random_forest", "logistic")
 
@@ -136,5 +136,10 @@ def test_global_plots_are_logged(training, test_year, tmp_path, monkeypatch):  #
         importance = log_global_explanations(explainer, test_year, "lightgbm", sample_size=500)
     files = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "shap")}
     assert {"shap/summary_beeswarm.png", "shap/mean_abs_shap.png", "shap/mean_abs_shap.json"} <= files
-    assert max(importance, key=importance.get) in {"suspensions_last_year", "absence_rate_last_year", "sen_type",
-                                                   "suspensions_this_year", "fsm"}
+    assert max(importance, key=importance.get) in {
+        "suspensions_last_year",
+        "absence_rate_last_year",
+        "sen_type",
+        "suspensions_this_year",
+        "fsm",
+    }

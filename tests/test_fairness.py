@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
+from scoring_support import test_year, training  # noqa: F401 - fixtures
 from sklearn.metrics import precision_score, recall_score
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from models import fairness
 from models.explain import Explainer
-from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 
 def test_group_metrics_agree_with_fairlearn(training, test_year):  # noqa: F811
@@ -33,8 +33,12 @@ def test_group_metrics_agree_with_fairlearn(training, test_year):  # noqa: F811
         "fnr": false_negative_rate,
     }
     for review in reviews:
-        frame = MetricFrame(metrics=metrics, y_true=y, y_pred=selected.astype(int),
-                            sensitive_features=groups[review.attribute])
+        frame = MetricFrame(
+            metrics=metrics,
+            y_true=y,
+            y_pred=selected.astype(int),
+            sensitive_features=groups[review.attribute],
+        )
         ours = review.table.set_index("group").loc[frame.by_group.index, list(fairness.METRICS)]
         assert np.allclose(ours.to_numpy(float), frame.by_group.to_numpy(float), equal_nan=True)
         reference = review.table[review.table["is_reference"]].iloc[0]
@@ -42,7 +46,9 @@ def test_group_metrics_agree_with_fairlearn(training, test_year):  # noqa: F811
         for metric in fairness.METRICS:
             ratio = review.table[f"{metric}_ratio"].to_numpy(float)
             expected = frame.by_group[metric].to_numpy(float) / frame.by_group.loc[reference["group"], metric]
-            ordered = review.table.set_index("group").loc[frame.by_group.index, f"{metric}_ratio"].to_numpy(float)
+            ordered = (
+                review.table.set_index("group").loc[frame.by_group.index, f"{metric}_ratio"].to_numpy(float)
+            )
             assert np.allclose(ordered, expected, equal_nan=True)
             assert np.isfinite(ratio).any()
 
@@ -52,7 +58,9 @@ def test_disparity_flags_and_intervals():
     n = 4000
     group = pd.Series(np.where(np.arange(n) < 3000, "big", "small"))
     y = (rng.random(n) < 0.1).astype(int)
-    p = rng.random(n) + np.where(group == "small", 0.1, 0.0)  # the small group is selected about twice as often
+    p = rng.random(n) + np.where(
+        group == "small", 0.1, 0.0
+    )  # the small group is selected about twice as often
     review = fairness.group_metrics(y, p, {"g": group}, 0.1, n_boot=200)[0]
     rows = review.table.set_index("group")
     assert review.reference == "big"
@@ -77,10 +85,17 @@ def test_report_suppresses_small_groups_and_says_what_a_flag_means(training, tes
     y = frame["label"].to_numpy()
     contributions = Explainer(pipeline).explain(frame).frame()
     ablated = result.models["logistic"].pipeline.predict_proba(frame[result.feature_cols])[:, 1]
-    review = fairness.review(y, p, frame, 0.05, {"model_type": "lightgbm", "version": "3", "year": "2018/19",
-                                                  "include_protected": True},
-                             contributions=contributions, protected_used=["sex", "ethnicity_group"],
-                             ablated_probabilities=ablated, n_boot=100)
+    review = fairness.review(
+        y,
+        p,
+        frame,
+        0.05,
+        {"model_type": "lightgbm", "version": "3", "year": "2018/19", "include_protected": True},
+        contributions=contributions,
+        protected_used=["sex", "ethnicity_group"],
+        ablated_probabilities=ablated,
+        n_boot=100,
+    )
     context = fairness.report_context(review)
     ethnic = next(a for a in context["attributes"] if a["name"] == "ethnic group")
     small = next(r for r in ethnic["rows"] if r["group"] == "Gypsy/Roma")
@@ -103,8 +118,15 @@ def test_report_suppresses_small_groups_and_says_what_a_flag_means(training, tes
 def test_ablation_reports_precision_change(training, test_year):  # noqa: F811
     result, _ = training
     p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
-    review = fairness.review(test_year["label"], p, test_year, 0.05, {"model_type": "lightgbm", "year": "x"},
-                             ablated_probabilities=p, n_boot=100)
+    review = fairness.review(
+        test_year["label"],
+        p,
+        test_year,
+        0.05,
+        {"model_type": "lightgbm", "year": "x"},
+        ablated_probabilities=p,
+        n_boot=100,
+    )
     change = review.ablation.precision["change"]
     assert change.estimate == pytest.approx(0.0) and change.low == pytest.approx(0.0)
     assert (review.ablation.groups["change"].fillna(0) == 0).all()

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from linkage_support import census_rows, exclusions_of, population, social_care_of
 
 from exclusion_risk.upn import CHECK_ALPHABET, make_upn
 from linkage.pipeline import link_extracts
 from linkage.settings import LinkageSettings
-from linkage_support import census_rows, exclusions_of, population, social_care_of
 
 D = pd.Timestamp
 
 
 def _pupil(upn, forename, surname, dob, sex, postcode="WS2 8QQ", ethnicity="APKN"):
-    return {"UPN": upn, "Forename": forename, "Surname": surname, "DOB": D(dob), "Sex": sex,
-            "Ethnicity": ethnicity, "Postcode": postcode}
+    return {
+        "UPN": upn,
+        "Forename": forename,
+        "Surname": surname,
+        "DOB": D(dob),
+        "Sex": sex,
+        "Ethnicity": ethnicity,
+        "Postcode": postcode,
+    }
 
 
 HARD_PUPILS = {
@@ -41,9 +48,19 @@ def _invalid(upn: str) -> str:
 
 
 def _sc(child_id, forename, surname, dob, sex, upn=None, postcode=None):
-    return {"LAchildID": child_id, "UPN": upn, "Forename": forename, "Surname": surname, "DOB": D(dob),
-            "Sex": sex, "Ethnicity": "APKN", "Postcode": postcode, "Status": "CIN",
-            "StartDate": D("2018-11-01"), "EndDate": pd.NaT}
+    return {
+        "LAchildID": child_id,
+        "UPN": upn,
+        "Forename": forename,
+        "Surname": surname,
+        "DOB": D(dob),
+        "Sex": sex,
+        "Ethnicity": "APKN",
+        "Postcode": postcode,
+        "Status": "CIN",
+        "StartDate": D("2018-11-01"),
+        "EndDate": pd.NaT,
+    }
 
 
 HARD_CHILDREN = [
@@ -56,10 +73,19 @@ HARD_CHILDREN = [
     _sc("H-HYPHEN", "Olivia", "Okafor", "2006-11-30", "F", postcode="WS7 5JK"),
     _sc("H-NOTCENSUS", "Zuzanna", "Wojciechowska", "2006-01-23", "F", postcode="WS1 9ZZ"),
     # Freya's record carries the stale-owner pupil's UPN with a wrong check letter.
-    _sc("H-BADCHECK", "Freya", "Lindqvist", "2006-04-19", "F", upn=_invalid(HARD_PUPILS["stale_owner"]["UPN"])),
+    _sc(
+        "H-BADCHECK", "Freya", "Lindqvist", "2006-04-19", "F", upn=_invalid(HARD_PUPILS["stale_owner"]["UPN"])
+    ),
     # A child not in the census whose record carries Daniel Brennan's (valid) UPN.
-    _sc("H-STALE", "Precious", "Adeyemi", "2006-12-12", "F", upn=HARD_PUPILS["stale_owner"]["UPN"],
-        postcode="WS1 2AA"),
+    _sc(
+        "H-STALE",
+        "Precious",
+        "Adeyemi",
+        "2006-12-12",
+        "F",
+        upn=HARD_PUPILS["stale_owner"]["UPN"],
+        postcode="WS1 2AA",
+    ),
 ]
 
 
@@ -73,9 +99,17 @@ def linked(request):
     sc["UPNvalid"] = sc["UPN"].notna()
     ex_base = exclusions_of(base.sample(300, random_state=5))
     # Twin A's exclusion, recorded without UPN: must go to twin A, not twin B.
-    twin_ex = {"RecordID": "H-EX-TWIN-A", "UPN": pd.NA, "Forename": "Amellia", "Surname": "Okonjo",
-               "DOB": D("2006-05-14"), "Sex": "F", "UPNvalid": False, "StartDate": D("2019-02-01"),
-               "Category": "SUSP"}
+    twin_ex = {
+        "RecordID": "H-EX-TWIN-A",
+        "UPN": pd.NA,
+        "Forename": "Amellia",
+        "Surname": "Okonjo",
+        "DOB": D("2006-05-14"),
+        "Sex": "F",
+        "UPNvalid": False,
+        "StartDate": D("2019-02-01"),
+        "Category": "SUSP",
+    }
     ex = pd.concat([ex_base, pd.DataFrame([twin_ex])], ignore_index=True)
 
     class Extracts:

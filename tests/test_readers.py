@@ -113,7 +113,8 @@ def test_missing_required_column_is_one_clear_error_naming_file_and_column(tmp_p
     with pytest.raises(ExtractError) as caught:
         read_census(path)
     message = str(caught.value)
-    assert message.startswith("census.csv") and "'DOB'" in message and "DoB" in message
+    assert message.startswith("census.csv") and "'DOB'" in message and "missing" in message
+    assert "\n" not in message
     assert caught.value.column == "DOB"
 
 
@@ -218,8 +219,10 @@ def test_rows_with_the_wrong_number_of_fields_are_rejected_and_numbering_holds(t
     result = read_census(write(tmp_path / "census.csv", "\n".join(lines) + "\n"))
     assert_nothing_lost(result, 3)
     assert result.clean["UPN"].tolist() == [UPN_A, UPN_C] and result.clean["_row"].tolist() == [1, 3]
-    assert result.rejects["reason"].tolist() == [f"wrong number of fields ({len(MIS_HEADER) + 1}; the header has "
-                                                 f"{len(MIS_HEADER)})"]  # fmt: skip
+    width = len(MIS_HEADER)
+    assert result.rejects["reason"].tolist() == [
+        f"wrong number of fields ({width + 1}; the header has {width})"
+    ]
 
 
 def test_quoted_commas_and_line_breaks_in_values(tmp_path):
@@ -271,7 +274,7 @@ def test_exclusions_keep_their_own_record_id(tmp_path):
 def test_social_care_sex_codes_open_episodes_and_end_before_start(tmp_path):
     rows = [
         social_care_row("C1", Sex="1"),
-        social_care_row("C2", Sex="2", EndDate="2016-01-01", Status="LAC", Factors=" 3a , 21 "),
+        social_care_row("C2", Sex="2", EndDate="2016-01-01", Status="LAC", Factors=" 3a ; 21 "),
         social_care_row("C3", Sex="0", Status="CP"),
         social_care_row("C4", Sex="9", StartDate="2016-01-01", EndDate="2015-01-01"),
         social_care_row("C5", Status="XYZ"),
@@ -372,7 +375,7 @@ def _bench_io():
 def test_a_50_mb_file_loses_nothing(tmp_path):
     bench = _bench_io()
     path = tmp_path / "census.csv"
-    rows = 400_000
+    rows = 560_000
     bench.make_census(path, rows, seed=3)  # ~0.5% broken: bad dates, unknown codes, duplicates
     assert path.stat().st_size > 50e6
     result = read_census(path)

@@ -48,8 +48,9 @@ def test_place_agrees_with_a_plain_loop():
     rng = np.random.default_rng(1)
     probs, needs = rng.random(500), rng.integers(0, 4, 500)
     placed = matrix.place(probs, needs)
-    for p, n, band, rag, cell in zip(probs, needs, placed["band_key"], placed["rag"], placed["matrix_cell"],
-                                     strict=True):
+    for p, n, band, rag, cell in zip(
+        probs, needs, placed["band_key"], placed["rag"], placed["matrix_cell"], strict=True
+    ):
         expected = next(b for b in matrix.bands if p >= b.threshold)
         assert band == expected.key
         assert rag == matrix.cells[(expected.key, int(n))][0]

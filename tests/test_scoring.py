@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from features import registry
 from models.scoring import SCORE_COLUMNS, CohortScorer, RecordEncoder, ScoringInputError
-from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 KINDS = ("lightgbm", "random_forest", "logistic")
 
@@ -24,8 +24,9 @@ def test_scores_follow_the_contract(training, test_year, kind):  # noqa: F811
     assert list(scores.columns) == SCORE_COLUMNS
     assert len(scores) == len(test_year) and scores["upn"].is_unique
     assert (np.diff(scores["probability"].to_numpy()) <= 0).all()  # sorted by risk
-    expected = dict(zip(test_year["upn"], pipeline.predict_proba(test_year[scorer.feature_names])[:, 1],
-                        strict=True))
+    expected = dict(
+        zip(test_year["upn"], pipeline.predict_proba(test_year[scorer.feature_names])[:, 1], strict=True)
+    )
     assert np.allclose(scores["probability"], scores["upn"].map(expected), atol=1e-12, rtol=0)
     assert set(scores["rag"]) <= {"red", "amber", "green"}
     assert (scores["model_version"] == "7").all()
@@ -111,6 +112,8 @@ def test_load_champion_with_stored_thresholds(training, tmp_path, monkeypatch): 
     json.dumps(matrix)
     assert matrix["thresholds_source"].startswith(f"validation year {result.split.validation}")
     stored = result.models["lightgbm"].scoring_config["thresholds"]
-    assert {b["key"]: b["min_probability"] for b in matrix["likelihood_bands"]} == pytest.approx(stored, abs=1e-6)
+    assert {b["key"]: b["min_probability"] for b in matrix["likelihood_bands"]} == pytest.approx(
+        stored, abs=1e-6
+    )
     top5 = result.models["lightgbm"].capacity_thresholds["5pct"]
     assert stored["very_high"] == pytest.approx(top5)  # same pupils, same 5% capacity

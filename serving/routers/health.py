@@ -14,16 +14,14 @@ router = APIRouter(tags=["service"])
     "/health",
     response_model=HealthResponse,
     summary="Is the service up, and is the model loaded?",
-    description="200 with `status: ready` once the champion model is in memory; 503 with `loading` "
-    "while it loads at start, or `failed` if it could not be loaded (the reason is in the server log).",
+    description="200 with `status: ready` once the model (and the linked history, when configured) is in "
+    "memory; 503 with `loading` while they load at start, or `failed` if one could not be loaded (the "
+    "reason is in the server log).",
     responses={503: {"model": HealthResponse, "description": "Up, but not ready to score."}},
 )
 async def health(request: Request) -> JSONResponse:
-    model = request.app.state.model
-    scorer = model._scorer if model.state == "ready" else None
-    body = HealthResponse(
-        status=model.state,
-        model_version=None if scorer is None else str(scorer.model_version),
-        history=request.app.state.history.state,
-    )
-    return JSONResponse(body.model_dump(), status_code=200 if model.state == "ready" else 503)
+    model, history = request.app.state.model, request.app.state.history
+    states = {model.state, history.state}
+    status = "failed" if "failed" in states else "loading" if "loading" in states else "ready"
+    body = HealthResponse(status=status, model_version=model.version, history=history.state)
+    return JSONResponse(body.model_dump(), status_code=200 if status == "ready" else 503)

@@ -1,0 +1,126 @@
+"""Outputs of a linkage run: the contract's files, the settings round trip, the CLI's error handling."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pandas as pd
+import pytest
+import typer
+from linkage_support import census_rows, exclusions_of, population, social_care_of
+from typer.testing import CliRunner
+
+from linkage import link_cli
+from linkage.history import pupil_history
+from linkage.pipeline import link_extracts, write_outputs
+from linkage.settings import LinkageSettings
+
+
+class _Extracts:
+    def __init__(self, pupils, sc, ex):
+        self.census = census_rows(pupils)
+        self.exclusions = ex
+        self.social_care = sc
+        self.rejects = pd.DataFrame(
+            [{"file": "census.csv", "row": 3, "column": "DOB", "value": "x", "reason": "not a date"}]
+        )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    pupils = population(1200, seed=21)
+    sc = social_care_of(pupils.sample(200, random_state=1))
+    # Typos push some children to the probabilistic stage.
+    sc.loc[sc.index[::4], "Forename"] = sc.loc[sc.index[::4], "Forename"] + "e"
+    ex = exclusions_of(pupils.sample(200, random_state=2), upn_share=0.5)
+    extracts = _Extracts(pupils, sc, ex)
+    out = tmp_path_factory.mktemp("link")
+    handler = logging.FileHandler(out / "run.log")
+    logging.getLogger("linkage").addHandler(handler)
+    logging.getLogger("linkage").setLevel(logging.INFO)
+    try:
+        result = link_extracts(extracts, LinkageSettings(engine="splink"), progress=False)
+    finally:
+        logging.getLogger("linkage").removeHandler(handler)
+        handler.close()
+    write_outputs(result, extracts, out)
+    return extracts, result, out
+
+
+def test_contract_files_written(run):
+    _, result, out = run
+    for name in (
+        "links.csv",
+        "review.csv",
+        "unlinked.csv",
+        "rejects.csv",
+        "report.json",
+        "report.html",
+        "settings.json",
+    ):
+        assert (out / name).exists(), name
+    links = pd.read_csv(out / "links.csv", dtype=str)
+    assert list(links.columns) == ["source", "record_id", "upn", "method", "score"]
+    assert set(links["method"]) <= {"upn", "name_dob", "probabilistic", "clerical"}
+    assert "probabilistic" in set(links["method"])
+    assert links.duplicated(["source", "record_id"]).sum() == 0
+    assert len(pd.read_csv(out / "rejects.csv")) == 1
+    report = json.loads((out / "report.json").read_text())
+    sc = report["sources"]["social_care"]
+    assert sc["records"] == 200
+    assert {"sex", "ethnicity", "year_group"} <= set(sc["by_group"])
+    assert report["settings"]["engine"] == "splink"
+
+
+def test_no_names_or_dobs_outside_review(run):
+    extracts, _, out = run
+    names = set(extracts.social_care["Surname"].str.casefold()) | set(
+        extracts.social_care["Forename"].str.casefold()
+    )
+    dobs = set(extracts.social_care["DOB"].dt.strftime("%Y-%m-%d"))
+    for name in ("links.csv", "unlinked.csv", "report.json", "report.html", "run.log"):
+        text = (out / name).read_text().casefold()
+        assert not any(d in text for d in dobs), name
+        words = set(text.replace(",", " ").replace('"', " ").split())
+        assert not (words & names), name
+
+
+def test_settings_file_reproduces_links_exactly(run):
+    extracts, result, out = run
+    settings = LinkageSettings.load(out / "settings.json")
+    assert settings.trained and settings.trained["social_care"]["engine"] == "splink"
+    again = link_extracts(extracts, settings, progress=False)
+    pd.testing.assert_frame_equal(again.links, result.links)
+
+
+def test_pupil_history_drops_identifiers_and_adds_upn(run):
+    extracts, result, _ = run
+    history = pupil_history(extracts, result.links)
+    for frame in (history.census, history.exclusions, history.social_care):
+        assert not {"Surname", "Forename", "DOB"} & set(frame.columns)
+    assert history.social_care["upn"].notna().all()
+    assert len(history.social_care) == (result.links["source"] == "social_care").sum()
+
+
+def _app():
+    app = typer.Typer()
+    link_cli.register(app)
+
+    @app.command("noop")
+    def noop() -> None:  # a second command so typer keeps `link` as a named subcommand
+        pass
+
+    return app
+
+
+def test_cli_bad_input_exits_2_without_traceback(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(_app(), ["link", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    bad = tmp_path / "settings.json"
+    bad.write_text('{"engine": "spark-on-a-toaster"}')
+    res = runner.invoke(
+        _app(), ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(bad)]
+    )
+    assert res.exit_code == 2 and "Traceback" not in res.output

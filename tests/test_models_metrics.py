@@ -1,0 +1,124 @@
+"""Metrics: agreement with scikit-learn, exact tie handling, bootstrap intervals and paired gains."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from models.metrics import capacity_name, evaluate, metric_names, point_metrics, precision_curve, roc_points
+
+
+def _data(n=4000, seed=0, ties=False):
+    rng = np.random.default_rng(seed)
+    p = 1 / (1 + np.exp(-(rng.normal(size=n) * 1.4 - 2.8)))
+    y = (rng.random(n) < p).astype(int)
+    if ties:
+        p = np.round(p * 12) / 12  # a dozen distinct scores, like a points checklist
+    return y, p
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_point_metrics_match_sklearn(ties):
+    y, p = _data(ties=ties)
+    m = point_metrics(y, p)
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert m["average_precision"] == pytest.approx(average_precision_score(y, p), abs=1e-12)
+    assert m["brier"] == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+
+
+def test_precision_at_k_by_hand_without_ties():
+    y = np.array([1, 0, 1, 1, 0, 0, 0, 0, 0, 0])
+    p = np.linspace(1, 0.1, 10)  # already in rank order
+    m = point_metrics(y, p, capacities=[0.1, 0.2, 0.4])
+    assert m["precision_at_10pct"] == 1.0
+    assert m["precision_at_20pct"] == 0.5
+    assert m["precision_at_40pct"] == 0.75
+    assert m["recall_at_40pct"] == 1.0
+
+
+def test_precision_at_k_counts_the_boundary_tie_group_pro_rata():
+    # Top 20% = 2 pupils; the top score is shared by 4 pupils of whom 2 were excluded: a team that
+    # breaks the tie at random expects 1 hit in 2 places.
+    y = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.9, 0.9, 0.9, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1])
+    m = point_metrics(y, p, capacities=[0.2, 0.5])
+    assert m["precision_at_20pct"] == pytest.approx(0.5)
+    # Top 50% = 5 pupils: the 4 tied (2 hits) plus the 0.5 pupil (a hit).
+    assert m["precision_at_50pct"] == pytest.approx(3 / 5)
+    # Reordering tied rows changes nothing.
+    order = np.array([3, 2, 1, 0, 4, 9, 8, 7, 6, 5])
+    assert point_metrics(y[order], p[order], capacities=[0.2])["precision_at_20pct"] == pytest.approx(0.5)
+
+
+def test_capacity_names():
+    assert capacity_name(0.05) == "5pct"
+    assert capacity_name(0.005) == "0.5pct"
+    assert metric_names([0.1])[:2] == ["precision_at_10pct", "recall_at_10pct"]
+
+
+def test_bootstrap_intervals_cover_the_estimate_and_narrow_with_more_pupils():
+    y_small, p_small = _data(n=2000, seed=1)
+    y_big, p_big = _data(n=40000, seed=1)
+    small = evaluate(y_small, {"m": p_small}, n_boot=200, seed=3)["m"]
+    big = evaluate(y_big, {"m": p_big}, n_boot=200, seed=3)["m"]
+    for name in metric_names():
+        iv = small.metrics[name]
+        assert iv.low <= iv.estimate <= iv.high, name
+    width = {
+        name: m.metrics["roc_auc"].high - m.metrics["roc_auc"].low for name, m in [("s", small), ("b", big)]
+    }
+    assert width["b"] < width["s"] / 2.5  # about 1/sqrt(20) as wide
+
+
+def test_bootstrap_interval_covers_a_known_auc():
+    # Scores drawn so the population AUC is known: positives ~ N(1, 1), negatives ~ N(0, 1).
+    rng = np.random.default_rng(5)
+    y = (rng.random(6000) < 0.2).astype(int)
+    score = rng.normal(size=y.size) + y
+    from scipy.stats import norm
+
+    true_auc = norm.cdf(1 / np.sqrt(2))
+    iv = evaluate(y, {"m": score / 10 + 0.5}, n_boot=300, seed=1)["m"].metrics["roc_auc"]
+    assert iv.low < true_auc < iv.high
+    assert iv.high - iv.low < 0.05
+
+
+def test_paired_gain_interval_excludes_zero_for_a_clearly_better_model():
+    y, p = _data(n=8000, seed=2)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(p + rng.normal(0, 0.04, p.size), 0.001, 0.999)
+    ev = evaluate(y, {"good": p, "noisy": noisy}, n_boot=200, seed=0)
+    gain = ev["good"].gain_over(ev["noisy"])["roc_auc"]
+    assert gain.estimate > 0 and gain.low > 0
+    # Paired replicates: far narrower than if the two intervals were independent.
+    widths = [ev[m].metrics["roc_auc"].high - ev[m].metrics["roc_auc"].low for m in ("good", "noisy")]
+    assert gain.high - gain.low < 0.5 * np.hypot(*widths)
+
+
+def test_calibration_curve_of_true_probabilities_is_on_the_diagonal():
+    y, p = _data(n=30000, seed=4)
+    curve = evaluate(y, {"m": p}, n_boot=100)["m"].calibration
+    assert curve.count.sum() == y.size
+    assert np.all(curve.low <= curve.observed) and np.all(curve.observed <= curve.high)
+    inside = (curve.low <= curve.predicted) & (curve.predicted <= curve.high)
+    assert inside.mean() >= 0.7
+    assert point_metrics(y, p)["calibration_error"] < 0.01
+
+
+def test_curves_for_plots():
+    y, p = _data()
+    curve = precision_curve(y, p, [0.01, 0.5])
+    assert curve[0.01] > curve[0.5] > y.mean() * 0.9
+    fpr, tpr = roc_points(y, p)
+    assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="one class"):
+        evaluate(np.zeros(10), {"m": np.linspace(0, 1, 10)}, n_boot=10)
+    with pytest.raises(ValueError, match="differ in length"):
+        point_metrics(np.array([0, 1]), np.array([0.5]))
+    with pytest.raises(ValueError, match="0 or 1"):
+        point_metrics(np.array([0, 2]), np.array([0.5, 0.5]))
+    with pytest.raises(ValueError, match="finite"):
+        point_metrics(np.array([0, 1]), np.array([0.5, np.nan]))

@@ -1,0 +1,279 @@
+"""train -> MLflow -> compare -> promote -> load from the registry alias, on the small synthetic authority.
+
+One training run (the CLI, real linkage output format, real features) feeds every test here; the store
+lives in a temporary folder. The privacy test reads every file of the store for the inputs' UPNs and names.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+
+TEST_CONFIG = {
+    "n_jobs": 1,  # xdist runs two workers on two cores: one thread each
+    "metrics": {"capacities": [0.01, 0.05, 0.1], "bootstrap": 100, "level": 0.95},
+    "models": {
+        "random_forest": {"class_weight": "balanced_subsample",
+                          "params": {"n_estimators": 30, "min_samples_leaf": 20, "max_features": 0.5,
+                                     "max_depth": 6}},
+        "lightgbm": {"params": {"learning_rate": 0.1, "n_estimators": 300, "min_child_samples": 30},
+                     "grid": {"num_leaves": [7, 15]}, "early_stopping_rounds": 20},
+        "logistic": {"params": {"max_iter": 500, "C": 1.0}},
+    },
+}  # fmt: skip
+NAME_COLUMNS = ("Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname")
+UPN_SHAPE = re.compile(r"[A-Z][0-9]{11}[0-9A-Z]")
+
+
+def truth_links(folder: Path) -> pd.DataFrame:
+    """links.csv as `exclusion-risk link` writes it, from the generator's true links."""
+    exclusions = pd.read_csv(folder / "truth" / "exclusion_links.csv", dtype=str)
+    social_care = pd.read_csv(folder / "truth" / "social_care_links.csv", dtype=str).dropna()
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {"source": "exclusions", "record_id": exclusions["RecordID"], "upn": exclusions["upn"]}
+            ),
+            pd.DataFrame(
+                {"source": "social_care", "record_id": social_care["LAchildID"], "upn": social_care["upn"]}
+            ),
+        ],
+        ignore_index=True,
+    ).assign(method="truth", score=1.0)
+
+
+@pytest.fixture(scope="module")
+def store(small_authority, tmp_path_factory):
+    """(store folder, data folder, links folder, CLI output) after one `exclusion-risk train`."""
+    root = tmp_path_factory.mktemp("models_store")
+    links = root / "links"
+    links.mkdir()
+    truth_links(Path(small_authority)).to_csv(links / "links.csv", index=False)
+    config = root / "experiment.yaml"
+    config.write_text(yaml.safe_dump(TEST_CONFIG))
+    mlruns = root / "mlruns"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{mlruns / 'mlflow.db'}")
+        result = CliRunner().invoke(
+            app, ["train", "--data", str(small_authority), "--links", str(links), "--config", str(config)]
+        )
+        assert result.exit_code == 0, result.output
+        yield mlruns, Path(small_authority), links, result.output
+
+
+@pytest.fixture()
+def uri(store, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store[0] / 'mlflow.db'}")
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{store[0] / 'mlflow.db'}")
+    return store[0]
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_train_prints_the_comparison_and_registers_three_versions(store, uri):
+    from mlflow import MlflowClient
+
+    output = store[3]
+    for name in ("random_forest", "lightgbm", "logistic", "checklist", "precision_at_5pct"):
+        assert name in output
+    versions = MlflowClient().search_model_versions("name = 'exclusion-risk'")
+    assert sorted(v.tags["model_type"] for v in versions) == ["lightgbm", "logistic", "random_forest"]
+    tags = versions[0].tags
+    assert tags["train_years"] == "2016/17" and tags["validation_year"] == "2017/18"
+    assert tags["test_year"] == "2018/19" and tags["include_protected"] == "False"
+    assert 0.5 < float(tags["metric.roc_auc"]) < 1
+    low, high = (float(x) for x in tags["metric.roc_auc.ci"].split("-"))
+    assert low <= float(tags["metric.roc_auc"]) <= high
+    assert "sex" not in tags["features"].split(",")
+
+
+def test_runs_hold_params_metrics_plots_config_and_fingerprint(store, uri):
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name("exclusion-risk")
+    assert Path(exp.artifact_location.removeprefix("file://")) == uri / "artifacts"
+    runs = mlflow.search_runs([exp.experiment_id], output_format="list")
+    kinds = sorted(r.data.tags["kind"] for r in runs)
+    assert kinds == ["baseline", "model", "model", "model", "train"]
+    parent = next(r for r in runs if r.data.tags["kind"] == "train")
+    files = {p.relative_to(uri / "artifacts" / parent.info.run_id / "artifacts").as_posix()
+             for p in (uri / "artifacts" / parent.info.run_id).rglob("*") if p.is_file()}  # fmt: skip
+    assert {"config/experiment.yaml", "data/fingerprint.json", "search/search.csv", "plots/evaluation.png",
+            "comparison/metrics.csv"} <= files  # fmt: skip
+    fingerprint = mlflow.artifacts.load_dict(f"runs:/{parent.info.run_id}/data/fingerprint.json")
+    assert set(fingerprint["files"]) == {"census.csv", "exclusions.csv", "social_care.csv"}
+    assert fingerprint["feature_table"]["years"]["2018/19"]["positives"] > 0
+    lgb = next(r for r in runs if r.data.tags.get("model_type") == "lightgbm")
+    assert lgb.data.params["num_leaves"] in {"7", "15"}
+    for metric in ("roc_auc", "precision_at_5pct_ci_low", "brier_ci_high", "gain_precision_at_5pct"):
+        assert metric in lgb.data.metrics
+    search = pd.read_csv(uri / "artifacts" / parent.info.run_id / "artifacts" / "search" / "search.csv")
+    assert (search["model_type"] == "lightgbm").sum() == 2
+
+
+def test_compare_and_promote_best_set_the_champion(store, uri):
+    out = run("promote", "--best", "--metric", "precision_at_5pct")
+    assert out.exit_code == 0, out.output
+    assert "why: highest precision_at_5pct on test year 2018/19" in out.output
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias("exclusion-risk", "champion")
+    runs = {v.tags["model_type"]: client.get_run(v.run_id).data.metrics["precision_at_5pct"]
+            for v in client.search_model_versions("name = 'exclusion-risk'")}  # fmt: skip
+    assert runs[champion.tags["model_type"]] == max(runs.values())
+    assert champion.tags["promoted_reason"].startswith("highest precision_at_5pct")
+    table = run("compare")
+    assert table.exit_code == 0
+    line = next(row for row in table.output.splitlines() if f"| {champion.version} |" in row)
+    assert "| * |" in line
+
+    by_version = run("promote", "1", "--metric", "brier")
+    assert by_version.exit_code == 0 and "chosen by hand" in by_version.output
+    assert str(client.get_model_version_by_alias("exclusion-risk", "champion").version) == "1"
+    assert f"was version {champion.version}" in by_version.output
+    lowest = run("promote", "--best", "--metric", "brier")
+    assert lowest.exit_code == 0 and "lowest brier" in lowest.output
+
+
+def test_champion_round_trip_from_the_registry_alias(store, uri):
+    import mlflow
+
+    from features.build import build_feature_table
+    from linkage.history import load_history
+    from models.tracking import ModelInputError, predict_frame
+
+    assert run("promote", "--best").exit_code == 0
+    _, data, links, _ = store
+    table = build_feature_table(load_history(data, links), ["2017/18", "2018/19"])
+    frame = table[table["AcademicYear"] == "2018/19"]
+    pipeline = mlflow.sklearn.load_model("models:/exclusion-risk@champion")
+    columns = list(pipeline[0].feature_names_in_)
+    expected = pipeline.predict_proba(frame[columns])[:, 1]
+    pyfunc = mlflow.pyfunc.load_model("models:/exclusion-risk@champion")
+    got = predict_frame(pyfunc, frame)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    # pandas categories and integer counts are accepted (pyfunc alone rejects them)
+    typed = frame.copy()
+    for col in ("sen_type", "sen_provision"):
+        typed[col] = typed[col].astype("category")
+    typed["nc_year"] = typed["nc_year"].fillna(0).astype("int64")
+    assert np.isfinite(predict_frame(pyfunc, typed)).all()
+    # errors name the column, never a pupil's value
+    bad = frame.copy()
+    bad["suspensions_last_year"] = bad["upn"]
+    with pytest.raises(ModelInputError) as info:
+        predict_frame(pyfunc, bad)
+    message = str(info.value)
+    assert "suspensions_last_year" in message and not UPN_SHAPE.search(message)
+    with pytest.raises(ModelInputError, match="'fsm' is missing"):
+        predict_frame(pyfunc, frame.drop(columns="fsm"))
+
+
+def _store_texts(folder: Path):
+    """Every piece of text the store holds: database values, text files, zip members, PNG metadata."""
+    from PIL import Image
+
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".db":
+            with sqlite3.connect(path) as db:
+                yield path, "\n".join(db.iterdump())
+        elif path.suffix == ".png":
+            with Image.open(path) as image:
+                yield path, " ".join(f"{k} {v}" for k, v in image.info.items() if isinstance(v, str))
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    data = archive.read(member)
+                    if member.endswith(".npy"):
+                        array = np.load(BytesIO(data), allow_pickle=False)
+                        if array.dtype.kind in "US":
+                            yield path, " ".join(map(str, array.ravel()))
+                    else:
+                        yield path, data.decode("utf-8", errors="replace")
+        else:
+            yield path, path.read_bytes().decode("utf-8", errors="replace")
+
+
+def leaks(folder: Path, upns: set[str], names: set[str]) -> list[str]:
+    """Files of `folder` holding any of `upns` or `names` (whole words, as written in the inputs)."""
+    found = []
+    for path, text in _store_texts(folder):
+        hits = (set(UPN_SHAPE.findall(text)) & upns) | (set(re.findall(r"[A-Za-z']+", text)) & names)
+        if hits:
+            found.append(f"{path.name}: {len(hits)} identifiers")
+    return found
+
+
+def input_identifiers(data: Path) -> tuple[set[str], set[str]]:
+    census = pd.read_csv(data / "census.csv", dtype=str)
+    others = [pd.read_csv(data / f, dtype=str) for f in ("exclusions.csv", "social_care.csv")]
+    upns = set(census["UPN"].dropna()) | set(census.get("FormerUPN", pd.Series(dtype=str)).dropna())
+    names: set[str] = set()
+    for frame in [census, *others]:
+        for column in NAME_COLUMNS:
+            if column in frame:
+                for value in frame[column].dropna():
+                    names.update(w for w in re.split(r"[^A-Za-z']+", value) if len(w) >= 3)
+    return upns, names
+
+
+def test_no_upn_or_name_from_the_inputs_reaches_the_store(store, uri):
+    upns, names = input_identifiers(store[1])
+    assert len(upns) > 1000 and len(names) > 200
+    assert sum(1 for _ in _store_texts(uri)) > 20
+    assert leaks(uri, upns, names) == []
+
+
+def test_the_scan_finds_planted_identifiers(store, tmp_path):
+    upns, names = input_identifiers(store[1])
+    upn, name = sorted(upns)[0], sorted(names)[0]
+    (tmp_path / "a.txt").write_text(f"pupil {upn}")
+    with zipfile.ZipFile(tmp_path / "model.skops", "w") as archive:
+        archive.writestr("schema.json", f'{{"category": "{name}"}}')
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        db.execute("create table t (v text)")
+        db.execute("insert into t values (?)", (f"note about {name}",))
+    assert len(leaks(tmp_path, upns, names)) == 3
+
+
+def test_logging_guard_refuses_upn_shaped_text():
+    from models.tracking import PrivacyError, check_no_identifiers
+
+    with pytest.raises(PrivacyError, match="UPN-shaped"):
+        check_no_identifiers("top pupil A123456789012", "a tag")
+    assert check_no_identifiers("2016/17, precision_at_5pct 0.41", "a tag")
+
+
+def test_cli_refuses_bad_input_with_exit_2(store, uri, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("label: everyone\n")
+    out = run("train", "--data", str(store[1]), "--config", str(bad))
+    assert out.exit_code == 2 and "label" in out.output and "Traceback" not in out.output
+    out = run("train", "--data", str(tmp_path / "missing"))
+    assert out.exit_code == 2 and "not a folder" in out.output
+    out = run("train", "--data", str(store[1]), "--links", str(tmp_path))
+    assert out.exit_code == 2 and "links.csv" in out.output
+    out = run("promote", "nosuchrun")
+    assert out.exit_code == 2 and "no registered version" in out.output
+    out = run("promote", "--best", "--metric", "happiness")
+    assert out.exit_code == 2 and "no metric 'happiness'" in out.output
+    out = run("compare", "--experiment", "never-made")
+    assert out.exit_code == 2 and "never-made" in out.output
