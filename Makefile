@@ -46,6 +46,7 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/io.py
+	$(BIN)/python bench/models.py
 
 clean:
 	rm -rf $(VENV) data mlruns/*.db mlruns/artifacts

@@ -80,7 +80,7 @@ def train(pupils: int, seed: int):
 
 
 def reference_lightgbm(result, table, trees: int, leaves: int):
-    """The trained LightGBM pipeline refitted at a fixed size (no early stopping), same data and calibration."""
+    """The trained LightGBM refitted at a fixed size (no early stopping), same data and calibration."""
     import lightgbm as lgb
 
     from models.calibration import CalibratedClassifier
@@ -108,7 +108,7 @@ def reference_lightgbm(result, table, trees: int, leaves: int):
     calibrated = CalibratedClassifier(est, method=calibrator.method).fit(
         pre.transform(val[result.feature_cols]), val["label"].to_numpy(int)
     )
-    return assemble(pre, [], calibrated)
+    return assemble(pre, calibrated)
 
 
 def precision_at_5(y, scores: dict):
@@ -226,7 +226,8 @@ def main() -> None:
     print(json.dumps(lines, indent=2, default=str))
     print(
         f"\n{n:,} pupils: Booster.predict {n / t_raw:,.0f}/s, pred_contrib {n / t_contrib:,.0f}/s, "
-        f"score+reasons {n / t_score:,.0f}/s (overhead {t_score / t_contrib:.2f}x pred_contrib, target <= 1.3); "
+        f"score+reasons {n / t_score:,.0f}/s "
+        f"(overhead {t_score / t_contrib:.2f}x pred_contrib, target <= 1.3); "
         f"62,536 pupils with reasons: {t_score / n * AUTHORITY:.1f}s (target <= 60s); "
         f"peak memory +{mem_score.added_mb:.0f} MB (pred_contrib alone +{mem_contrib.added_mb:.0f} MB)"
     )

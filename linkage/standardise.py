@@ -195,6 +195,11 @@ def standardise(
     PreferredSurname and FormerSurname); `upn_columns`: the UPN and any former UPN;
     `middle_names_column`: middle names, each also a forename the entity may be recorded under.
     """
+    # Census rows repeat each pupil's identifiers every term: standardise each distinct set once.
+    used = [id_column, "Forename", "DOB", "Sex", "Postcode", *surname_columns, *upn_columns]
+    if middle_names_column is not None:
+        used.append(middle_names_column)
+    frame = frame[[c for c in dict.fromkeys(used) if c in frame.columns]].drop_duplicates()
 
     def col(name: str) -> pd.Series:
         return frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")

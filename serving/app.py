@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from exclusion_risk import __version__
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from serving.audit import AuditLog, AuditMiddleware
+from serving.body_limit import BodyLimit
 from serving.database import Database
 from serving.errors import ContainErrors, install_error_handlers
 from serving.headers import SecurityHeaders
@@ -78,7 +79,6 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
         lifespan=lifespan,
         docs_url="/docs" if settings.docs else None,
         redoc_url=None,
-        max_body_size=settings.max_request_bytes,
     )
     app.state.settings = settings
     app.state.keys = KeyStore(db)
@@ -86,7 +86,7 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
     app.state.model = model_state
     app.state.history = history_state
 
-    install_error_handlers(app, settings.max_request_bytes)
+    install_error_handlers(app)
     for router in (health.router, model.router, score.router, admin.router, web.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
@@ -101,5 +101,6 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
             allow_headers=["X-API-Key", "Content-Type"],
         )
     app.add_middleware(AuditMiddleware, audit_log=app.state.audit_log)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     return app

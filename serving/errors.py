@@ -2,7 +2,7 @@
 
 - Request validation (422): one entry per problem with `row` (1-based pupil/CSV row, when there is
   one), `field` and `reason`. The offending *value* is never echoed: it may be a UPN or a name.
-- HTTPException (Starlette's, so FastAPI's own body-size 413 is included): its status and message.
+- HTTPException (Starlette's, so the body limit's 413 mid-stream is included): its status and message.
 - Anything else: caught by `ContainErrors` (inside Starlette's ServerErrorMiddleware, which would
   otherwise re-raise and let the server print the exception's message) and answered with a 500 and
   a reference; the log gets the exception type and the frames, not the message, which could quote data.
@@ -54,7 +54,7 @@ def validation_problems(exc: RequestValidationError) -> list[dict]:
     return [_field_error(tuple(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in exc.errors()]
 
 
-def install_error_handlers(app: FastAPI, max_request_bytes: int) -> None:
+def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(
@@ -70,10 +70,7 @@ def install_error_handlers(app: FastAPI, max_request_bytes: int) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http_exception(request: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail
-        if exc.status_code == 413 and detail == "Content Too Large":  # FastAPI's body-size limit
-            detail = f"The request body is larger than the limit of {max_request_bytes:,} bytes."
-        return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
 
 
 class ContainErrors:

@@ -38,7 +38,7 @@ def build_attendance(config: SynthConfig, pop: Population, rng: np.random.Genera
         if t == 0:
             frac = np.where((pop.new_year < 0) & (pop.cohort >= 1), 1.0, 0.0)
         else:
-            frac = pop.present[:, 3 * (t - 1): 3 * t].sum(axis=1) / 3.0
+            frac = pop.present[:, 3 * (t - 1) : 3 * t].sum(axis=1) / 3.0
             # Reception children have no previous school year
             frac = np.where(pop.ncy[:, 3 * t] >= 1, frac, 0.0)
         has = frac > 0

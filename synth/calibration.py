@@ -41,14 +41,22 @@ class Authority:
 def load_authority(folder: Path | str) -> Authority:
     folder = Path(folder)
     census = pd.read_csv(folder / "census.csv", dtype=str, keep_default_na=False)
-    census = census.rename(columns={"Estab": "SchoolURN", "Middlenames": "MiddleNames", "Gender": "Sex",
-                                    "DoB": "DOB", "SENNeed1": "SENtype", "FSME on Census Day": "FSMeligible"})
+    census = census.rename(
+        columns={
+            "Estab": "SchoolURN",
+            "Middlenames": "MiddleNames",
+            "Gender": "Sex",
+            "DoB": "DOB",
+            "SENNeed1": "SENtype",
+            "FSME on Census Day": "FSMeligible",
+        }
+    )
     census["FSMeligible"] = census["FSMeligible"].isin(["1", "true", "Y"])
     # a pupil's key is their latest UPN: rows written under a temporary UPN map through FormerUPN
     former = census.loc[census["FormerUPN"] != "", ["FormerUPN", "UPN"]].drop_duplicates("FormerUPN")
     to_current = dict(zip(former["FormerUPN"], former["UPN"], strict=True))
-    census["upn"] = census["UPN"].map(lambda u: to_current.get(u, u))
-    census["Ethnicity"] = census["Ethnicity"].map(lambda e: _MAIN_CODE.get(e, e))
+    census["upn"] = census["UPN"].map(to_current).fillna(census["UPN"])
+    census["Ethnicity"] = census["Ethnicity"].map(_MAIN_CODE).fillna(census["Ethnicity"])
     census["SENtype"] = census["SENtype"].replace("BESD", "SEMH")
     census["DOB"] = _parse_dates(census["DOB"])
     ex = pd.read_csv(folder / "exclusions.csv", dtype=str, keep_default_na=False)
@@ -99,9 +107,13 @@ def _rate(df: pd.DataFrame, mask: pd.Series, col: str = "excluded") -> float:
     return float(df.loc[mask, col].mean())
 
 
-def measure(folder: Path | str) -> dict[str, float | dict]:
+def _authority(source: Path | str | Authority) -> Authority:
+    return source if isinstance(source, Authority) else load_authority(source)
+
+
+def measure(source: Path | str | Authority) -> dict[str, float | dict]:
     """The calibration figures of a generated authority (see tests/test_synth.py for the targets)."""
-    a = load_authority(folder)
+    a = _authority(source)
     aut = autumn_roll(a)
     out: dict[str, float | dict] = {}
     out["pupils_first_autumn"] = int((aut["AcademicYear"] == aut["AcademicYear"].min()).sum())
@@ -130,7 +142,12 @@ def measure(folder: Path | str) -> dict[str, float | dict]:
     out["cla_year_share"] = float(aut["cla_year"].mean())
 
     # a few schools make most permanent exclusions, and not because of where they are
-    perms = a.exclusions[a.exclusions["Category"] == "PERM"].groupby("SchoolURN").size().sort_values(ascending=False)
+    perms = (
+        a.exclusions[a.exclusions["Category"] == "PERM"]
+        .groupby("SchoolURN")
+        .size()
+        .sort_values(ascending=False)
+    )
     n_schools = a.census["SchoolURN"].nunique()
     top = max(1, int(round(0.12 * n_schools)))
     out["top12pct_schools_permanent_share"] = float(perms.head(top).sum() / max(perms.sum(), 1))
@@ -140,15 +157,19 @@ def measure(folder: Path | str) -> dict[str, float | dict]:
 
     # state dependence: last year's exclusion and this year's
     prev = aut[["upn", "AcademicYear", "excluded"]].copy()
-    prev["AcademicYear"] = prev["AcademicYear"].map(lambda y: f"{int(y[:4]) + 1}/{(int(y[:4]) + 2) % 100:02d}")
+    prev["AcademicYear"] = prev["AcademicYear"].map(
+        lambda y: f"{int(y[:4]) + 1}/{(int(y[:4]) + 2) % 100:02d}"
+    )
     both = aut.merge(prev.rename(columns={"excluded": "excluded_last_year"}), on=["upn", "AcademicYear"])
-    out["after_exclusion_to_after_none"] = (_rate(both, both["excluded_last_year"])
-                                            / _rate(both, ~both["excluded_last_year"]))
+    out["after_exclusion_to_after_none"] = _rate(both, both["excluded_last_year"]) / _rate(
+        both, ~both["excluded_last_year"]
+    )
     # FSM follows deprivation
     aut_idaci = _pupil_idaci(aut)
     out["fsm_share"] = float(aut["FSMeligible"].mean())
-    out["fsm_most_to_least_deprived"] = float(aut.loc[aut_idaci <= 2, "FSMeligible"].mean()
-                                              / aut.loc[aut_idaci >= 7, "FSMeligible"].mean())
+    out["fsm_most_to_least_deprived"] = float(
+        aut.loc[aut_idaci <= 2, "FSMeligible"].mean() / aut.loc[aut_idaci >= 7, "FSMeligible"].mean()
+    )
     sc_children = a.social_care.drop_duplicates("LAchildID")
     out["social_care_not_in_census_share"] = float((sc_children["upn"] == "").mean())
     out["oracle_mean_probability"] = float(a.pupil_years["true_probability"].mean())
@@ -188,14 +209,15 @@ def twin_groups(census: pd.DataFrame) -> pd.DataFrame:
     return twins
 
 
-def measure_noise(folder: Path | str) -> dict[str, dict[str, float]]:
+def measure_noise(source: Path | str | Authority) -> dict[str, dict[str, float]]:
     """Identifier noise in exclusions and social care, measured against the true links."""
     from exclusion_risk.upn import valid_upn_mask
 
     from .names import NICKNAMES, variant_table
 
-    a = load_authority(folder)
+    a = _authority(source)
     ident = _identity(a.census)
+    pupils = set(ident.index)
     formers = a.census.loc[a.census["FormerUPN"] != "", ["upn", "FormerUPN"]].drop_duplicates()
     former_of = dict(zip(formers["FormerUPN"], formers["upn"], strict=True))
     variants = variant_table()
@@ -206,38 +228,74 @@ def measure_noise(folder: Path | str) -> dict[str, dict[str, float]]:
         df = df[df["upn"] != ""]
         truth = ident.reindex(df["upn"])
         f, s, d = df["Forename"].to_numpy(), df["Surname"].to_numpy(), df["DOB"]
-        tf, ts, td = truth["Forename"].to_numpy(), truth["Surname"].to_numpy(), truth["DOB"].reset_index(drop=True)
+        tf, ts, td = (
+            truth["Forename"].to_numpy(),
+            truth["Surname"].to_numpy(),
+            truth["DOB"].reset_index(drop=True),
+        )
         d = d.reset_index(drop=True)
         mid = truth["MiddleNames"].to_numpy()
         valid = valid_upn_mask(df["UPN"]).to_numpy()
         upn, key = df["UPN"].to_numpy(), df["upn"].to_numpy()
-        swapped_dob = pd.to_datetime(dict(year=td.dt.year, month=td.dt.day.where(td.dt.day <= 12, td.dt.month),
-                                          day=td.dt.month.where(td.dt.day <= 12, td.dt.day)), errors="coerce")
-        parts_differ = ((d.dt.year != td.dt.year).astype(int) + (d.dt.month != td.dt.month).astype(int)
-                        + (d.dt.day != td.dt.day).astype(int))
+        swapped_dob = pd.to_datetime(
+            dict(
+                year=td.dt.year,
+                month=td.dt.day.where(td.dt.day <= 12, td.dt.month),
+                day=td.dt.month.where(td.dt.day <= 12, td.dt.day),
+            ),
+            errors="coerce",
+        )
+        parts_differ = (
+            (d.dt.year != td.dt.year).astype(int)
+            + (d.dt.month != td.dt.month).astype(int)
+            + (d.dt.day != td.dt.day).astype(int)
+        )
         rates = {
             "records": float(len(df)),
             "upn_blank": float((upn == "").mean()),
             "upn_invalid": float(((upn != "") & ~valid).mean()),
-            "upn_stale": float(np.mean([former_of.get(u) == k and u != k for u, k in zip(upn, key, strict=True)])),
-            "upn_other_pupil": float(np.mean(valid & (upn != key) & np.isin(upn, ident.index.to_numpy())
-                                             & np.array([former_of.get(u) != k for u, k in zip(upn, key,
-                                                                                                 strict=True)]))),
-            "forename_variant": float(np.mean([x != y and x in variants.get(y, ()) for x, y in zip(f, tf, strict=True)])),
-            "surname_variant": float(np.mean([x != y and x in variants.get(y, ()) for x, y in zip(s, ts, strict=True)])),
-            "nickname": float(np.mean([x != y and (x in NICKNAMES.get(y, ()) or x == m)
-                                       for x, y, m in zip(f, tf, mid, strict=True)])),
+            "upn_stale": float(
+                np.mean([former_of.get(u) == k and u != k for u, k in zip(upn, key, strict=True)])
+            ),
+            "upn_other_pupil": float(
+                np.mean(
+                    valid
+                    & (upn != key)
+                    & np.array([u in pupils for u in upn])
+                    & np.array([former_of.get(u) != k for u, k in zip(upn, key, strict=True)])
+                )
+            ),
+            "forename_variant": float(
+                np.mean([x != y and x in variants.get(y, ()) for x, y in zip(f, tf, strict=True)])
+            ),
+            "surname_variant": float(
+                np.mean([x != y and x in variants.get(y, ()) for x, y in zip(s, ts, strict=True)])
+            ),
+            "nickname": float(
+                np.mean(
+                    [
+                        x != y and (x in NICKNAMES.get(y, ()) or x == m)
+                        for x, y, m in zip(f, tf, mid, strict=True)
+                    ]
+                )
+            ),
             "name_swap": float(np.mean((f == ts) & (s == tf) & (f != s))),
-            "hyphen_part": float(np.mean([("-" in y) and x in y.split("-") for x, y in zip(s, ts, strict=True)])),
-            "surname_upper_case": float(np.mean([x != y and x == y.upper() for x, y in zip(s, ts, strict=True)])),
+            "hyphen_part": float(
+                np.mean([("-" in y) and x in y.split("-") for x, y in zip(s, ts, strict=True)])
+            ),
+            "surname_upper_case": float(
+                np.mean([x != y and x == y.upper() for x, y in zip(s, ts, strict=True)])
+            ),
             "dob_day_month_swap": float(((d != td) & (d == swapped_dob)).mean()),
             "dob_one_part_slip": float(((parts_differ == 1) & d.notna()).mean()),
             "exact_identity": float(np.mean((f == tf) & (s == ts) & (d == td).to_numpy())),
         }
         if source == "social_care":
             rates["not_in_census"] = float((sc_children["upn"] == "").mean())
-            linked_twins = twins[twins["upn"].isin(set(sc_children["upn"]))]
+            linked_twins = twins[twins["upn"].isin(sc_children["upn"])]
             rates["twin_pairs_both_known"] = float((linked_twins.groupby("group").size() >= 2).sum())
         out[source] = rates
-    out["census"] = {"twin_share": float(len(twins) / a.census.loc[a.census["CensusTerm"] == "AUT", "upn"].nunique())}
+    out["census"] = {
+        "twin_share": float(len(twins) / a.census.loc[a.census["CensusTerm"] == "AUT", "upn"].nunique())
+    }
     return out

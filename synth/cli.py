@@ -13,7 +13,9 @@ def _fail(message: str) -> None:
 
 
 def synth(
-    out: Path = typer.Option(..., "--out", help="folder for census.csv, exclusions.csv, social_care.csv, truth/"),
+    out: Path = typer.Option(
+        ..., "--out", help="folder for census.csv, exclusions.csv, social_care.csv, truth/"
+    ),
     pupils: int = typer.Option(None, "--pupils", help="pupils on roll at the first autumn census [62536]"),
     years: str = typer.Option(None, "--years", help="consecutive academic years [2015/16,...,2018/19]"),
     seed: int = typer.Option(None, "--seed", help="random seed; the same seed gives the same files [7]"),
@@ -56,7 +58,9 @@ def synth(
     if out.exists() and not out.is_dir():
         _fail(f"--out {out} exists and is not a folder")
     try:
-        manifest = generate_authority(cfg, out, progress=lambda stage: typer.echo(f"  {stage} done", err=True))
+        manifest = generate_authority(
+            cfg, out, progress=lambda stage: typer.echo(f"  {stage} done", err=True)
+        )
     except ValueError as exc:
         _fail(str(exc))
     rows = manifest["rows"]

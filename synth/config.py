@@ -59,8 +59,17 @@ class PopulationConfig(_Section):
     # FSM: logit P(FSM) = fsm_intercept + fsm_deprivation * (10 - IDACI decile) / 9 + ethnicity shift
     fsm_intercept: float = -2.95
     fsm_deprivation: float = 2.4
-    fsm_ethnicity: dict[str, float] = {"APKN": 0.3, "ABAN": 0.5, "AIND": -0.9, "BAFR": 0.4, "MWBC": 0.6,
-                                       "BCRB": 0.4, "WOTH": -0.3, "WROM": 0.8, "CHNE": -0.8}
+    fsm_ethnicity: dict[str, float] = {
+        "APKN": 0.3,
+        "ABAN": 0.5,
+        "AIND": -0.9,
+        "BAFR": 0.4,
+        "MWBC": 0.6,
+        "BCRB": 0.4,
+        "WOTH": -0.3,
+        "WROM": 0.8,
+        "CHNE": -0.8,
+    }
     fsm_term_churn: float = Field(0.08, description="per-term chance an FSM status is redrawn")
     # SEN: share of pupils who ever get SEN support by Year 11, and of those how many get an EHC plan
     sen_ever_share: float = 0.2
@@ -109,7 +118,7 @@ class RiskModel(_Section):
     base_rate: float = Field(0.035, gt=0, lt=0.5, description="pupils with >=1 exclusion per year")
     male: float = 0.85
     ncy: dict[str, float] = {
-        "R": -1.3, "1": -0.95, "2": -0.8, "3": -0.6, "4": -0.45, "5": -0.35, "6": -0.25,
+        "R": -2.3, "1": -2.1, "2": -1.75, "3": -0.6, "4": -0.45, "5": -0.35, "6": -0.25,
         "7": 0.45, "8": 0.95, "9": 1.15, "10": 1.15, "11": 0.6,
     }  # fmt: skip
     fsm_now: float = 1.3
@@ -117,8 +126,18 @@ class RiskModel(_Section):
     sen_support: float = 0.3
     ehc_plan: float = 0.35
     sen_early: float = 3.0
-    sen_type: dict[str, float] = {"SEMH": 1.1, "ASD": 0.2, "MLD": 0.15, "SLCN": -0.1, "PMLD": -1.5,
-                                  "SLD": -1.0, "PD": -0.5, "HI": -0.3, "VI": -0.3, "MSI": -0.5}
+    sen_type: dict[str, float] = {
+        "SEMH": 1.1,
+        "ASD": 0.2,
+        "MLD": 0.15,
+        "SLCN": -0.1,
+        "PMLD": -1.5,
+        "SLD": -1.0,
+        "PD": -0.5,
+        "HI": -0.3,
+        "VI": -0.3,
+        "MSI": -0.5,
+    }
     ethnicity: dict[str, float] = {
         "WBRI": 0.3, "WIRI": 0.0, "WOTH": -0.1, "WROM": 0.5, "MWBC": 0.85, "MWBA": 0.3, "MWAS": 0.0,
         "MOTH": 0.2, "AIND": -1.25, "APKN": -0.3, "ABAN": -1.35, "AOTH": -0.3, "CHNE": -0.6,
@@ -220,15 +239,37 @@ class NoiseRates(_Section):
 
 
 def _exclusion_noise() -> NoiseRates:
-    return NoiseRates(upn_blank=0.03, upn_stale=0.5, upn_mistyped=0.015, transliteration=0.1,
-                      nickname=0.03, typo=0.015, name_swap=0.005, hyphen_part=0.25,
-                      dob_day_month_swap=0.006, dob_digit_slip=0.006, names_blank=0.05, dob_blank=0.03)
+    return NoiseRates(
+        upn_blank=0.03,
+        upn_stale=0.5,
+        upn_mistyped=0.015,
+        transliteration=0.1,
+        nickname=0.03,
+        typo=0.015,
+        name_swap=0.005,
+        hyphen_part=0.25,
+        dob_day_month_swap=0.006,
+        dob_digit_slip=0.006,
+        names_blank=0.05,
+        dob_blank=0.03,
+    )
 
 
 def _social_care_noise() -> NoiseRates:
-    return NoiseRates(upn_blank=0.35, upn_stale=0.8, upn_mistyped=0.04, upn_twin=0.05,
-                      transliteration=0.35, nickname=0.1, typo=0.04, name_swap=0.03, hyphen_part=0.5,
-                      dob_day_month_swap=0.025, dob_digit_slip=0.025, postcode_stale=0.15)
+    return NoiseRates(
+        upn_blank=0.35,
+        upn_stale=0.8,
+        upn_mistyped=0.04,
+        upn_twin=0.05,
+        transliteration=0.35,
+        nickname=0.1,
+        typo=0.04,
+        name_swap=0.03,
+        hyphen_part=0.5,
+        dob_day_month_swap=0.025,
+        dob_digit_slip=0.025,
+        postcode_stale=0.15,
+    )
 
 
 class NoiseConfig(_Section):
@@ -294,8 +335,13 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 # Maps of shares are replaced whole (a partial share table would not sum to one); coefficient maps merge.
-_REPLACED_MAPS = {"ethnicity_shares", "sen_type_shares", "reason_shares", "session_lengths",
-                  "primary_need_shares"}
+_REPLACED_MAPS = {
+    "ethnicity_shares",
+    "sen_type_shares",
+    "reason_shares",
+    "session_lengths",
+    "primary_need_shares",
+}
 
 
 def load_config(path: Path | None = None, **overrides: object) -> SynthConfig:
@@ -308,8 +354,10 @@ def load_config(path: Path | None = None, **overrides: object) -> SynthConfig:
         try:
             loaded = json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise ValueError(f"{path} is not valid {'JSON' if str(path).endswith('.json') else 'YAML'}: "
-                             f"{str(exc).splitlines()[0]}") from exc
+            raise ValueError(
+                f"{path} is not valid {'JSON' if str(path).endswith('.json') else 'YAML'}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

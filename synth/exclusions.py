@@ -31,11 +31,24 @@ class ExclusionHistory:
     pupil_years: pd.DataFrame  # pupil, t, true_probability, label, label_permanent, label_repeat
 
 
-def _state_at(pop: Population, geo: Geography, schools: Schools, att: Attendance, sc: dict[str, np.ndarray],
-              rows: np.ndarray, k: np.ndarray, t: int, susp: np.ndarray, perm_before: np.ndarray) -> CensusState:
+def _state_at(
+    pop: Population,
+    geo: Geography,
+    schools: Schools,
+    att: Attendance,
+    sc: dict[str, np.ndarray],
+    rows: np.ndarray,
+    k: np.ndarray,
+    t: int,
+    susp: np.ndarray,
+    perm_before: np.ndarray,
+) -> CensusState:
     first_k = 3 * t
-    fsm_before = (pop.present[:, :first_k] & pop.fsm[:, :first_k]).any(axis=1)[rows] if first_k else \
-        np.zeros(len(rows), bool)
+    fsm_before = (
+        (pop.present[:, :first_k] & pop.fsm[:, :first_k]).any(axis=1)[rows]
+        if first_k
+        else np.zeros(len(rows), bool)
+    )
     sen = pop.sen[rows, k]
     return CensusState(
         male=pop.male[rows],
@@ -60,8 +73,9 @@ def _state_at(pop: Population, geo: Geography, schools: Schools, att: Attendance
     )
 
 
-def _dates(rng: np.random.Generator, days: np.ndarray, counts: np.ndarray, lo: np.ndarray,
-           hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _dates(
+    rng: np.random.Generator, days: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """`counts[i]` school days drawn uniformly from days[lo[i]:hi[i]] (hi exclusive), per row i."""
     owner = np.repeat(np.arange(len(counts)), counts)
     width = np.maximum(hi - lo, 1)[owner]
@@ -69,8 +83,15 @@ def _dates(rng: np.random.Generator, days: np.ndarray, counts: np.ndarray, lo: n
     return owner, days[np.clip(idx, 0, len(days) - 1)]
 
 
-def simulate_exclusions(config: SynthConfig, pop: Population, geo: Geography, schools: Schools,
-                        att: Attendance, episodes: pd.DataFrame, rng: np.random.Generator) -> ExclusionHistory:
+def simulate_exclusions(
+    config: SynthConfig,
+    pop: Population,
+    geo: Geography,
+    schools: Schools,
+    att: Attendance,
+    episodes: pd.DataFrame,
+    rng: np.random.Generator,
+) -> ExclusionHistory:
     rm, sc_cfg, ex = config.risk, config.schools, config.exclusions
     n, n_years = pop.n, len(config.years)
     susp = np.zeros((n, n_years), np.int64)
@@ -100,8 +121,11 @@ def simulate_exclusions(config: SynthConfig, pop: Population, geo: Geography, sc
         n_post = label * (1 + rng.poisson(extra_rate))
 
         # --- pupils arriving after the autumn census: risk from their first census row ----------------
-        arr_k = np.where(pop.present[:, k0 + 1] & ~pop.present[:, k0], k0 + 1,
-                         np.where(pop.present[:, k0 + 2] & ~pop.present[:, k0 + 1] & ~pop.present[:, k0], k0 + 2, -1))
+        arr_k = np.where(
+            pop.present[:, k0 + 1] & ~pop.present[:, k0],
+            k0 + 1,
+            np.where(pop.present[:, k0 + 2] & ~pop.present[:, k0 + 1] & ~pop.present[:, k0], k0 + 2, -1),
+        )
         arr = np.flatnonzero(arr_k >= 0)
         a_state = _state_at(pop, geo, schools, att, sc, arr, arr_k[arr], t, susp, perm_before)
         q_arr = sigmoid(b0 + linear_predictor(rm, a_state))
@@ -117,12 +141,14 @@ def simulate_exclusions(config: SynthConfig, pop: Population, geo: Geography, sc
         posts = np.r_[n_post, n_arr]
         k_row = np.r_[np.full(len(aut), k0), arr_k[arr]]
         school_row = pop.school[rows, k_row]
-        w = (sc_cfg.perm_high_excluder * schools.high_excluder[school_row]
-             + sc_cfg.perm_secondary * (pop.ncy[rows, k_row] >= 7)
-             + sc_cfg.perm_semh * ((pop.sen[rows, k_row] > 0) & (pop.sen_type[rows] == _SEMH))
-             + sc_cfg.perm_susp_last_year * ((susp[rows, t - 1] > 0) if t else 0)
-             + sc_cfg.perm_so_far * np.r_[pre, np.zeros(len(arr), bool)]
-             + sc_cfg.perm_events * (posts - 1).clip(0))
+        w = (
+            sc_cfg.perm_high_excluder * schools.high_excluder[school_row]
+            + sc_cfg.perm_secondary * (pop.ncy[rows, k_row] >= 7)
+            + sc_cfg.perm_semh * ((pop.sen[rows, k_row] > 0) & (pop.sen_type[rows] == _SEMH))
+            + sc_cfg.perm_susp_last_year * ((susp[rows, t - 1] > 0) if t else 0)
+            + sc_cfg.perm_so_far * np.r_[pre, np.zeros(len(arr), bool)]
+            + sc_cfg.perm_events * (posts - 1).clip(0)
+        )
         cand = np.flatnonzero(has_post)
         target = sc_cfg.perm_rate * len(aut) / max(len(cand), 1)
         a = solve_intercept(w[cand], min(target, 0.99))
@@ -132,17 +158,21 @@ def simulate_exclusions(config: SynthConfig, pop: Population, geo: Geography, sc
         # --- dates: before census in [first day, census), after census until the pupil leaves ---------
         exit_k = pop.exit_k[rows]
         leaves_in_year = exit_k < k0 + 3
-        exit_census = np.array([sy.census["AUT"], sy.census["SPR"], sy.census["SUM"]])[np.clip(exit_k - k0, 0, 2)]
+        exit_census = np.array([sy.census["AUT"], sy.census["SPR"], sy.census["SUM"]])[
+            np.clip(exit_k - k0, 0, 2)
+        ]
         hi = np.where(leaves_in_year, np.searchsorted(days, exit_census), len(days))
         lo = np.r_[np.full(len(aut), after), arr_lo]
         hi = np.maximum(hi, lo + 1)
         o_pre, d_pre = _dates(rng, days, n_pre, np.zeros(len(aut), np.int64), np.full(len(aut), c))
         o_post, d_post = _dates(rng, days, posts, lo, hi)
-        ev = pd.DataFrame({
-            "row": np.r_[o_pre, o_post],
-            "date": np.r_[d_pre, d_post],
-            "before_census": np.r_[np.ones(len(o_pre), bool), np.zeros(len(o_post), bool)],
-        }).sort_values(["row", "before_census", "date"], ascending=[True, False, True], kind="stable")
+        ev = pd.DataFrame(
+            {
+                "row": np.r_[o_pre, o_post],
+                "date": np.r_[d_pre, d_post],
+                "before_census": np.r_[np.ones(len(o_pre), bool), np.zeros(len(o_post), bool)],
+            }
+        ).sort_values(["row", "before_census", "date"], ascending=[True, False, True], kind="stable")
         last_post = ~ev["before_census"].to_numpy() & ~ev["row"].duplicated(keep="last").to_numpy()
         ev["perm"] = last_post & perm[ev["row"].to_numpy()]
         ev["pupil"] = rows[ev["row"].to_numpy()]
@@ -163,17 +193,26 @@ def simulate_exclusions(config: SynthConfig, pop: Population, geo: Geography, sc
         perm_before[pupils[ev["perm"].to_numpy()]] = True
 
         post_perm = perm[: len(aut)]
-        truth_frames.append(pd.DataFrame({
-            "pupil": aut, "t": t, "true_probability": p_post, "label": label,
-            "label_permanent": post_perm, "label_repeat": (n_post - post_perm) >= 2,
-        }))
+        truth_frames.append(
+            pd.DataFrame(
+                {
+                    "pupil": aut,
+                    "t": t,
+                    "true_probability": p_post,
+                    "label": label,
+                    "label_permanent": post_perm,
+                    "label_repeat": (n_post - post_perm) >= 2,
+                }
+            )
+        )
     events = pd.concat(event_frames, ignore_index=True)
     events = _describe(config, events, rng)
     return ExclusionHistory(events=events, pupil_years=pd.concat(truth_frames, ignore_index=True))
 
 
-def _move_after_permanent(pop: Population, schools: Schools, rng: np.random.Generator, pupil: int,
-                          k: int, excluding: int) -> None:
+def _move_after_permanent(
+    pop: Population, schools: Schools, rng: np.random.Generator, pupil: int, k: int, excluding: int
+) -> None:
     later = np.arange(k + 1, pop.school.shape[1])
     at_school = later[pop.school[pupil, later] == excluding]
     if not len(at_school):
@@ -216,4 +255,3 @@ def _describe(config: SynthConfig, ev: pd.DataFrame, rng: np.random.Generator) -
     reason[three] = reason[three] + ";" + codes[third[three]]
     ev["Reason"] = reason
     return ev.reset_index(drop=True)
-

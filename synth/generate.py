@@ -14,13 +14,21 @@ from .exclusions import simulate_exclusions
 from .geography import build_schools, load_geography
 from .population import build_population
 from .social_care import build_social_care
-from .write import census_dates, census_frame, exclusions_frame, pupil_years_frame, social_care_frame, write_all
+from .write import (
+    census_dates,
+    census_frame,
+    exclusions_frame,
+    pupil_years_frame,
+    social_care_frame,
+    write_all,
+)
 
 STAGES = ("geography", "population", "attendance", "social care", "exclusions", "extracts", "write")
 
 
-def generate_authority(config: SynthConfig, out: Path | str,
-                       progress: Callable[[str], None] | None = None) -> dict:
+def generate_authority(
+    config: SynthConfig, out: Path | str, progress: Callable[[str], None] | None = None
+) -> dict:
     """Write census.csv, exclusions.csv, social_care.csv and truth/ under `out`; return the manifest.
 
     Deterministic for `config.seed`: each stage draws from its own child of one SeedSequence, so a
@@ -62,11 +70,18 @@ def generate_authority(config: SynthConfig, out: Path | str,
         "schools": len(schools),
         "config": config.model_dump(mode="json"),
     }
-    write_all(out, config,
-              {"census": census, "exclusions": exclusions, "social_care": social_care},
-              {"exclusion_links": exclusion_links, "social_care_links": social_care_links,
-               "pupil_years": pupil_years, "schools": schools.frame(geo)},
-              manifest | {"seconds": None})
+    write_all(
+        out,
+        config,
+        {"census": census, "exclusions": exclusions, "social_care": social_care},
+        {
+            "exclusion_links": exclusion_links,
+            "social_care_links": social_care_links,
+            "pupil_years": pupil_years,
+            "schools": schools.frame(geo),
+        },
+        manifest | {"seconds": None},
+    )
     step("write")
     manifest["stage_seconds"] = timings
     manifest["seconds"] = round(time.perf_counter() - started, 2)
@@ -77,4 +92,6 @@ def generate_authority(config: SynthConfig, out: Path | str,
 def write_all_manifest(out: Path, manifest: dict) -> None:
     import json
 
-    (out / "truth" / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    (out / "truth" / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, default=str), encoding="utf-8"
+    )

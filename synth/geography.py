@@ -67,14 +67,16 @@ class Schools:
         return len(self.urn)
 
     def frame(self, geo: Geography) -> pd.DataFrame:
-        return pd.DataFrame({
-            "SchoolURN": self.urn,
-            "phase": np.where(self.secondary, "secondary", "primary"),
-            "effect": np.round(self.effect, 4),
-            "high_excluder": self.high_excluder,
-            "Postcode": geo.postcode[self.postcode_index],
-            "idaci_decile": geo.idaci_decile[self.postcode_index],
-        })
+        return pd.DataFrame(
+            {
+                "SchoolURN": self.urn,
+                "phase": np.where(self.secondary, "secondary", "primary"),
+                "effect": np.round(self.effect, 4),
+                "high_excluder": self.high_excluder,
+                "Postcode": geo.postcode[self.postcode_index],
+                "idaci_decile": geo.idaci_decile[self.postcode_index],
+            }
+        )
 
 
 def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator) -> Schools:
@@ -84,10 +86,15 @@ def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator)
     secondary = np.r_[np.zeros(n_primary, bool), np.ones(n_secondary, bool)]
     # schools sit where children live: a uniform draw over postcodes follows the population
     location = np.r_[rng.choice(len(geo), n_primary, replace=False), rng.choice(len(geo), n_secondary)]
-    estab = np.r_[2000 + rng.choice(np.arange(1, 700), n_primary, replace=False),
-                  4000 + rng.choice(np.arange(1, 200), n_secondary, replace=False)]
-    effect = np.where(secondary, rng.normal(0, sc.secondary_effect_sd, len(secondary)),
-                      rng.normal(0, sc.primary_effect_sd, len(secondary)))
+    estab = np.r_[
+        2000 + rng.choice(np.arange(1, 700), n_primary, replace=False),
+        4000 + rng.choice(np.arange(1, 200), n_secondary, replace=False),
+    ]
+    effect = np.where(
+        secondary,
+        rng.normal(0, sc.secondary_effect_sd, len(secondary)),
+        rng.normal(0, sc.primary_effect_sd, len(secondary)),
+    )
     n_high = max(1, round(sc.high_excluder_share * n_secondary))
     high = np.zeros(len(secondary), bool)
     high[n_primary + rng.choice(n_secondary, n_high, replace=False)] = True
@@ -105,8 +112,9 @@ def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator)
     )
 
 
-def nearest_school_choices(geo: Geography, schools: Schools, home: np.ndarray, secondary: bool,
-                           k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def nearest_school_choices(
+    geo: Geography, schools: Schools, home: np.ndarray, secondary: bool, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """First and second choice school (indices into `schools`) for each home postcode index.
 
     A family picks among its k nearest schools of the phase, nearer and more popular ones likelier;

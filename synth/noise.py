@@ -48,14 +48,14 @@ def typo(name: str, rng: np.random.Generator) -> str:
     ch = name[pos]
     if kind == 0 and ch.lower() in _KEYBOARD_NEIGHBOURS:
         new = rng.choice(list(_KEYBOARD_NEIGHBOURS[ch.lower()]))
-        return name[:pos] + (new.upper() if ch.isupper() else new) + name[pos + 1:]
+        return name[:pos] + (new.upper() if ch.isupper() else new) + name[pos + 1 :]
     if kind == 1:
-        return name[:pos] + name[pos + 1:]
+        return name[:pos] + name[pos + 1 :]
     if kind == 2:
         return name[:pos] + ch + name[pos:]
-    if name[pos + 1: pos + 2] and name[pos + 1] != ch:
-        return name[:pos] + name[pos + 1] + ch + name[pos + 2:]
-    return name[:pos] + name[pos + 1:]
+    if name[pos + 1 : pos + 2] and name[pos + 1] != ch:
+        return name[:pos] + name[pos + 1] + ch + name[pos + 2 :]
+    return name[:pos] + name[pos + 1 :]
 
 
 def spelling_variant(name: str, rng: np.random.Generator) -> str:
@@ -100,9 +100,19 @@ def dob_digit_slip(dob: np.datetime64, rng: np.random.Generator) -> np.datetime6
     return dob
 
 
-def add_identity_noise(rates: NoiseRates, rng: np.random.Generator, *, upn: np.ndarray, former_upn: np.ndarray,
-                       twin_upn: np.ndarray, forename: np.ndarray, middle: np.ndarray, surname: np.ndarray,
-                       preferred_surname: np.ndarray, dob: np.ndarray) -> dict[str, np.ndarray]:
+def add_identity_noise(
+    rates: NoiseRates,
+    rng: np.random.Generator,
+    *,
+    upn: np.ndarray,
+    former_upn: np.ndarray,
+    twin_upn: np.ndarray,
+    forename: np.ndarray,
+    middle: np.ndarray,
+    surname: np.ndarray,
+    preferred_surname: np.ndarray,
+    dob: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Noisy copies of the identifiers of m records. Blank values are returned as ""/NaT."""
     m = len(upn)
     upn = upn.astype(object).copy()

@@ -15,7 +15,6 @@ import pandas as pd
 
 from exclusion_risk.upn import CHECK_ALPHABET, check_letter, make_upn
 
-from .calendar import school_year
 from .config import SEN_TYPES, SynthConfig
 from .geography import Geography, Schools, nearest_school_choices
 from .names import COMMUNITIES, ETHNICITY_POOLS, EXTENDED_CODES, HOME_LANGUAGE, draw_names, gendered_surname
@@ -97,13 +96,16 @@ def _family_sizes(rng: np.random.Generator, pupils: int, twin_share: float) -> n
 def _dob_for_cohort(rng: np.random.Generator, first_year: int, cohort: np.ndarray) -> np.ndarray:
     """Born 1 Sep (Y - c - 5) .. 31 Aug (Y - c - 4): NC year c in academic year starting Y."""
     birth_year = first_year - cohort - 5
-    start = (np.array(birth_year - 1970, dtype="datetime64[Y]") + np.timedelta64(8, "M")).astype("datetime64[D]")
+    start = (np.array(birth_year - 1970, dtype="datetime64[Y]") + np.timedelta64(8, "M")).astype(
+        "datetime64[D]"
+    )
     offset = rng.integers(0, 365, len(cohort))
     return start + offset.astype("timedelta64[D]")
 
 
-def build_population(config: SynthConfig, geo: Geography, schools: Schools,
-                     rng: np.random.Generator) -> Population:
+def build_population(
+    config: SynthConfig, geo: Geography, schools: Schools, rng: np.random.Generator
+) -> Population:
     pop_cfg = config.population
     n_years = len(config.years)
     n_terms = 3 * n_years
@@ -116,10 +118,19 @@ def build_population(config: SynthConfig, geo: Geography, schools: Schools,
     cohort_weights = 1 + rng.normal(0, 0.04, 12)
     init_cohort = rng.choice(12, n_init, p=cohort_weights / cohort_weights.sum())
     init_entry = np.zeros(n_init, np.int64)
-    new_year_init = np.where((init_cohort >= 1) & (rng.random(n_init) < pop_cfg.annual_arrival_rate
-                                                   * (1 - pop_cfg.midyear_move_share)), 0, -1)
+    new_year_init = np.where(
+        (init_cohort >= 1)
+        & (rng.random(n_init) < pop_cfg.annual_arrival_rate * (1 - pop_cfg.midyear_move_share)),
+        0,
+        -1,
+    )
 
-    parts_sizes, parts_cohort, parts_entry, parts_new = [initial_sizes], [init_cohort], [init_entry], [new_year_init]
+    parts_sizes, parts_cohort, parts_entry, parts_new = (
+        [initial_sizes],
+        [init_cohort],
+        [init_entry],
+        [new_year_init],
+    )
     per_group = n0 / 12
     for t in range(1, n_years):
         sizes = _family_sizes(rng, int(round(per_group * (1 + rng.normal(0, 0.03)))), pop_cfg.twin_share)
@@ -207,11 +218,15 @@ def build_population(config: SynthConfig, geo: Geography, schools: Schools,
         clash = clash[forename[clash] == forename[twin[clash]]]
     middle[middle == forename] = ""
     # hyphenated family surnames (British, Caribbean and mixed families)
-    hyph_ok = np.isin(f_comm, ["british", "caribbean"]) & (rng.random(n_fam) < pop_cfg.hyphenated_surname_share)
+    hyph_ok = np.isin(f_comm, ["british", "caribbean"]) & (
+        rng.random(n_fam) < pop_cfg.hyphenated_surname_share
+    )
     if hyph_ok.any():
         _, other = draw_names(rng, "british", np.ones(hyph_ok.sum(), bool))
         f_surname[hyph_ok] = f_surname[hyph_ok] + "-" + other
-        same = f_surname[hyph_ok] == np.array([s.split("-")[0] + "-" + s.split("-")[0] for s in f_surname[hyph_ok]])
+        same = f_surname[hyph_ok] == np.array(
+            [s.split("-")[0] + "-" + s.split("-")[0] for s in f_surname[hyph_ok]]
+        )
         f_surname[np.flatnonzero(hyph_ok)[same]] = other[same] + "-Smith"
     surname = gendered_surname(f_surname[family], male)
     # personal surnames some girls are recorded under (Kaur, Begum, Bibi); never for twins
@@ -220,7 +235,9 @@ def build_population(config: SynthConfig, geo: Geography, schools: Schools,
             continue
         idx = np.flatnonzero((community == comm) & ~male & (twin < 0))
         pick = idx[rng.random(len(idx)) < pool.girls_surname_share]
-        surname[pick] = np.array(pool.girls_surnames, dtype=object)[rng.integers(0, len(pool.girls_surnames), len(pick))]
+        surname[pick] = np.array(pool.girls_surnames, dtype=object)[
+            rng.integers(0, len(pool.girls_surnames), len(pick))
+        ]
     preferred = np.full(n, "", dtype=object)
     has_pref = rng.random(n) < pop_cfg.preferred_surname_share
     _, pref = draw_names(rng, "british", np.ones(has_pref.sum(), bool))
@@ -245,8 +262,12 @@ def build_population(config: SynthConfig, geo: Geography, schools: Schools,
     k = np.arange(n_terms)[None, :]
     present = (k >= entry_k[:, None]) & (k < exit_k[:, None])
     ncy = cohort[:, None] + k // 3
-    f_prim, f_prim2 = nearest_school_choices(geo, schools, f_home, False, config.authority.school_choice_nearest, rng)
-    f_sec, f_sec2 = nearest_school_choices(geo, schools, f_home, True, config.authority.school_choice_nearest, rng)
+    f_prim, f_prim2 = nearest_school_choices(
+        geo, schools, f_home, False, config.authority.school_choice_nearest, rng
+    )
+    f_sec, f_sec2 = nearest_school_choices(
+        geo, schools, f_home, True, config.authority.school_choice_nearest, rng
+    )
     # an in-year school move: after term m the family's school of that phase is its second choice
     move_p = 1 - (1 - pop_cfg.in_year_school_move_rate) ** n_years
     f_move = np.where(rng.random(n_fam) < move_p, rng.integers(1, n_terms, n_fam), n_terms + 1)
@@ -297,41 +318,89 @@ def build_population(config: SynthConfig, geo: Geography, schools: Schools,
     resolve = ~ehc & (rng.random(n) < pop_cfg.sen_resolve_share)
     resolve_pos = np.where(resolve, onset_pos + rng.integers(3, 18, n), 999)
     pos = ncy * 3 + k % 3
-    sen = np.where(sen_ever[:, None] & (pos >= onset_pos[:, None]) & (pos < resolve_pos[:, None]), SEN_K, SEN_N)
+    sen = np.where(
+        sen_ever[:, None] & (pos >= onset_pos[:, None]) & (pos < resolve_pos[:, None]), SEN_K, SEN_N
+    )
     sen = np.where((sen == SEN_K) & ehc[:, None] & (pos >= ehc_pos[:, None]), SEN_E, sen).astype(np.int8)
-    sen_type2 = np.where(sen_ever & (rng.random(n) < pop_cfg.secondary_need_share),
-                         rng.choice([SEN_TYPES.index(t) for t in ("SLCN", "SPLD", "MLD", "SEMH", "ASD")], n), -1)
+    sen_type2 = np.where(
+        sen_ever & (rng.random(n) < pop_cfg.secondary_need_share),
+        rng.choice([SEN_TYPES.index(t) for t in ("SLCN", "SPLD", "MLD", "SEMH", "ASD")], n),
+        -1,
+    )
     sen_type2 = np.where(sen_type2 == sen_type, -1, sen_type2)
 
     # --- identifiers ------------------------------------------------------------------------------------
-    upn, temp_upn, temp_until = _allocate_upns(config, rng, schools, family, cohort, entry_k,
-                                               f_new[family], school, f_prim[family], twin)
+    upn, temp_upn, temp_until = _allocate_upns(
+        config, rng, schools, family, cohort, entry_k, f_new[family], school, f_prim[family], twin
+    )
 
     # --- latent traits -----------------------------------------------------------------------------------
     u = rng.normal(0, config.risk.pupil_sd, n)
     dep_pupil = deprivation[family]
-    absence_latent = (pop_cfg.absence_logit_mean + rng.normal(0, pop_cfg.absence_logit_sd, n)
-                      + pop_cfg.absence_fsm_shift * f_fsm_p[family] / max(f_fsm_p.mean(), 1e-9) * 0.5
-                      + pop_cfg.absence_sen_shift * sen_ever + pop_cfg.absence_deprivation_shift * dep_pupil)
+    absence_latent = (
+        pop_cfg.absence_logit_mean
+        + rng.normal(0, pop_cfg.absence_logit_sd, n)
+        + pop_cfg.absence_fsm_shift * f_fsm_p[family] / max(f_fsm_p.mean(), 1e-9) * 0.5
+        + pop_cfg.absence_sen_shift * sen_ever
+        + pop_cfg.absence_deprivation_shift * dep_pupil
+    )
     scp = config.social_care
     f_sc = rng.normal(0, scp.propensity_sd, n_fam)
-    sc_propensity = (f_sc[family] + scp.propensity_deprivation * dep_pupil + scp.propensity_fsm * f_fsm_p[family]
-                     + scp.propensity_sen * sen_ever)
+    sc_propensity = (
+        f_sc[family]
+        + scp.propensity_deprivation * dep_pupil
+        + scp.propensity_fsm * f_fsm_p[family]
+        + scp.propensity_sen * sen_ever
+    )
 
     return Population(
-        family=family, male=male, ethnicity=ethnicity, ethnicity_written=written, community=community,
-        language=language, forename=forename, middle=middle, surname=surname, preferred_surname=preferred,
-        former_surname=former, dob=f_dob[family], cohort=cohort, entry_k=entry_k, exit_k=exit_k,
-        new_year=f_new[family], home=home, twin=twin, upn=upn, temp_upn=temp_upn, temp_until_k=temp_until,
-        u=u, absence_latent=absence_latent, sc_propensity=sc_propensity, sen_type=sen_type,
-        sen_type2=sen_type2, present=present, ncy=ncy, school=school, second_school=second_school,
-        fsm=fsm, sen=sen,
+        family=family,
+        male=male,
+        ethnicity=ethnicity,
+        ethnicity_written=written,
+        community=community,
+        language=language,
+        forename=forename,
+        middle=middle,
+        surname=surname,
+        preferred_surname=preferred,
+        former_surname=former,
+        dob=f_dob[family],
+        cohort=cohort,
+        entry_k=entry_k,
+        exit_k=exit_k,
+        new_year=f_new[family],
+        home=home,
+        twin=twin,
+        upn=upn,
+        temp_upn=temp_upn,
+        temp_until_k=temp_until,
+        u=u,
+        absence_latent=absence_latent,
+        sc_propensity=sc_propensity,
+        sen_type=sen_type,
+        sen_type2=sen_type2,
+        present=present,
+        ncy=ncy,
+        school=school,
+        second_school=second_school,
+        fsm=fsm,
+        sen=sen,
     )
 
 
-def _allocate_upns(config: SynthConfig, rng: np.random.Generator, schools: Schools, family: np.ndarray,
-                   cohort: np.ndarray, entry_k: np.ndarray, new_year: np.ndarray, school: np.ndarray,
-                   primary: np.ndarray, twin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _allocate_upns(
+    config: SynthConfig,
+    rng: np.random.Generator,
+    schools: Schools,
+    family: np.ndarray,
+    cohort: np.ndarray,
+    entry_k: np.ndarray,
+    new_year: np.ndarray,
+    school: np.ndarray,
+    primary: np.ndarray,
+    twin: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Permanent UPNs (LA, school, year of allocation, serial) with the DfE check letter.
 
     Pupils who started school here carry this LA's number and their first school's; pupils from other
@@ -351,7 +420,9 @@ def _allocate_upns(config: SynthConfig, rng: np.random.Generator, schools: Schoo
     temp = arrived & (rng.random(n) < config.population.temporary_upn_share)
     has_twin = twin >= 0
     temp[has_twin] |= temp[twin[has_twin]]
-    other_la = np.array(config.authority.neighbour_las)[rng.integers(0, len(config.authority.neighbour_las), n)]
+    other_la = np.array(config.authority.neighbour_las)[
+        rng.integers(0, len(config.authority.neighbour_las), n)
+    ]
     far = rng.random(n) < 0.4
     other_la = np.where(far, rng.integers(201, 940, n), other_la)
     other_la = np.where(other_la == la, la + 1, other_la)
@@ -359,26 +430,34 @@ def _allocate_upns(config: SynthConfig, rng: np.random.Generator, schools: Schoo
     upn_estab = np.where(from_elsewhere & ~temp, rng.integers(1000, 7000, n), estab)
     upn_year = np.where(temp, y0 + new_year, reception_year) % 100
     # serials: unique within (LA, establishment, year); twins get consecutive ones
-    df = pd.DataFrame({"la": upn_la, "estab": upn_estab, "yy": upn_year, "fam": family,
-                       "r": rng.random(n)}).sort_values(["la", "estab", "yy", "r", "fam"])
+    df = pd.DataFrame(
+        {"la": upn_la, "estab": upn_estab, "yy": upn_year, "fam": family, "r": rng.random(n)}
+    ).sort_values(["la", "estab", "yy", "r", "fam"])
     serial = df.groupby(["la", "estab", "yy"], sort=False).cumcount().to_numpy()
     counts = df.groupby(["la", "estab", "yy"], sort=False)["fam"].transform("size").to_numpy()
     offset_room = np.maximum(1000 - counts, 1)
-    group_offset = (df["la"].to_numpy() * 7919 + df["estab"].to_numpy() * 31 + df["yy"].to_numpy()) % offset_room
+    group_offset = (
+        df["la"].to_numpy() * 7919 + df["estab"].to_numpy() * 31 + df["yy"].to_numpy()
+    ) % offset_room
     serial = serial + group_offset
     over = serial >= 1000  # a group bigger than 1000 spills into the next establishment number
     est = df["estab"].to_numpy() + over
     serial = serial % 1000
-    upn_sorted = [make_upn(int(a), int(b), int(c), int(d))
-                  for a, b, c, d in zip(df["la"], est, df["yy"], serial, strict=True)]
+    upn_sorted = [
+        make_upn(int(a), int(b), int(c), int(d))
+        for a, b, c, d in zip(df["la"], est, df["yy"], serial, strict=True)
+    ]
     upn = np.empty(n, dtype=object)
     upn[df.index.to_numpy()] = upn_sorted
     temp_upn = np.full(n, "", dtype=object)
     tidx = np.flatnonzero(temp)
     letters = np.array(list(CHECK_ALPHABET))[rng.integers(0, 23, len(tidx))]
-    bodies = [f"{la:03d}{e:04d}{(y0 + y) % 100:02d}{s:02d}{c}"
-              for e, y, s, c in zip(estab[tidx], new_year[tidx], rng.integers(0, 100, len(tidx)), letters,
-                                    strict=True)]
+    bodies = [
+        f"{la:03d}{e:04d}{(y0 + y) % 100:02d}{s:02d}{c}"
+        for e, y, s, c in zip(
+            estab[tidx], new_year[tidx], rng.integers(0, 100, len(tidx)), letters, strict=True
+        )
+    ]
     temp_upn[tidx] = [check_letter(b) + b for b in bodies]
     temp_until = np.where(temp, entry_k + rng.integers(1, 3, n), 0)
     # a twin pair moves to permanent UPNs together

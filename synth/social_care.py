@@ -21,8 +21,19 @@ from .names import ETHNICITY_POOLS, draw_names, gendered_surname
 from .population import Population
 
 DA_FACTORS = ("3A", "3B", "3C")
-OTHER_FACTORS = {"4A": 0.1, "4B": 0.22, "1B": 0.12, "2B": 0.12, "5A": 0.04, "6A": 0.04, "7A": 0.02,
-                 "10A": 0.03, "11A": 0.03, "14A": 0.05, "21": 0.06}
+OTHER_FACTORS = {
+    "4A": 0.1,
+    "4B": 0.22,
+    "1B": 0.12,
+    "2B": 0.12,
+    "5A": 0.04,
+    "6A": 0.04,
+    "7A": 0.02,
+    "10A": 0.03,
+    "11A": 0.03,
+    "14A": 0.05,
+    "21": 0.06,
+}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -50,8 +61,14 @@ def _solve_intercept(propensity: np.ndarray, target: float) -> float:
     return (lo + hi) / 2
 
 
-def _episodes_for(rng: np.random.Generator, config: SynthConfig, child: np.ndarray, year_start: np.ndarray,
-                  intercept: float, propensity: np.ndarray) -> pd.DataFrame:
+def _episodes_for(
+    rng: np.random.Generator,
+    config: SynthConfig,
+    child: np.ndarray,
+    year_start: np.ndarray,
+    intercept: float,
+    propensity: np.ndarray,
+) -> pd.DataFrame:
     """Episodes starting in the given child-years (child id, academic year start as datetime64[D])."""
     sc = config.social_care
     starts = rng.random(len(child)) < _sigmoid(intercept + propensity)
@@ -63,31 +80,49 @@ def _episodes_for(rng: np.random.Generator, config: SynthConfig, child: np.ndarr
     cpp = rng.random(m) < sc.cpp_given_cin
     cla = rng.random(m) < sc.cla_given_cin
     cpp_start = cin_start + rng.integers(14, 90, m).astype("timedelta64[D]")
-    cpp_end = cpp_start + (rng.exponential(sc.cpp_mean_days, m).astype(np.int64) + 30).astype("timedelta64[D]")
+    cpp_end = cpp_start + (rng.exponential(sc.cpp_mean_days, m).astype(np.int64) + 30).astype(
+        "timedelta64[D]"
+    )
     cla_start = cin_start + rng.integers(20, 200, m).astype("timedelta64[D]")
-    cla_end = cla_start + (rng.exponential(sc.cla_mean_days, m).astype(np.int64) + 20).astype("timedelta64[D]")
+    cla_end = cla_start + (rng.exponential(sc.cla_mean_days, m).astype(np.int64) + 20).astype(
+        "timedelta64[D]"
+    )
     # a child protection plan sits inside its child-in-need episode
     cin_end = np.maximum(cin_start + cin_days.astype("timedelta64[D]"), np.where(cpp, cpp_end, cin_start))
     frames.append(pd.DataFrame({"child": child, "Status": "CIN", "start": cin_start, "end": cin_end}))
-    frames.append(pd.DataFrame({"child": child[cpp], "Status": "CPP", "start": cpp_start[cpp], "end": cpp_end[cpp]}))
-    frames.append(pd.DataFrame({"child": child[cla], "Status": "CLA", "start": cla_start[cla], "end": cla_end[cla]}))
+    frames.append(
+        pd.DataFrame({"child": child[cpp], "Status": "CPP", "start": cpp_start[cpp], "end": cpp_end[cpp]})
+    )
+    frames.append(
+        pd.DataFrame({"child": child[cla], "Status": "CLA", "start": cla_start[cla], "end": cla_end[cla]})
+    )
     return pd.concat(frames, ignore_index=True)
 
 
-def _open_before(rng: np.random.Generator, config: SynthConfig, child: np.ndarray, propensity: np.ndarray,
-                 window_start: np.datetime64, dob: np.ndarray) -> pd.DataFrame:
+def _open_before(
+    rng: np.random.Generator,
+    config: SynthConfig,
+    child: np.ndarray,
+    propensity: np.ndarray,
+    window_start: np.datetime64,
+    dob: np.ndarray,
+) -> pd.DataFrame:
     """Episodes already open on the first day of the window (long-term care, ongoing CIN)."""
     sc = config.social_care
     frames = []
-    for status, share, lookback, mean_days in (("CLA", sc.cla_open_before_share, 8 * 365, sc.cla_mean_days),
-                                               ("CIN", sc.cin_open_before_share, 365, sc.cin_mean_days)):
+    for status, share, lookback, mean_days in (
+        ("CLA", sc.cla_open_before_share, 8 * 365, sc.cla_mean_days),
+        ("CIN", sc.cin_open_before_share, 365, sc.cin_mean_days),
+    ):
         p = _sigmoid(_solve_intercept(propensity, share) + propensity)
         pick = rng.random(len(child)) < p
         c, d = child[pick], dob[pick]
         age_days = (window_start - d).astype(np.int64)
         back = (rng.random(len(c)) * np.minimum(lookback, np.maximum(age_days - 30, 1))).astype(np.int64) + 1
         start = window_start - back.astype("timedelta64[D]")
-        end = window_start + (rng.exponential(mean_days, len(c)).astype(np.int64) + 7).astype("timedelta64[D]")
+        end = window_start + (rng.exponential(mean_days, len(c)).astype(np.int64) + 7).astype(
+            "timedelta64[D]"
+        )
         frames.append(pd.DataFrame({"child": c, "Status": status, "start": start, "end": end}))
     return pd.concat(frames, ignore_index=True)
 
@@ -118,8 +153,9 @@ def _add_details(rng: np.random.Generator, config: SynthConfig, ep: pd.DataFrame
     return ep
 
 
-def build_social_care(config: SynthConfig, pop: Population, rng: np.random.Generator,
-                      n_locations: int) -> tuple[pd.DataFrame, OtherChildren]:
+def build_social_care(
+    config: SynthConfig, pop: Population, rng: np.random.Generator, n_locations: int
+) -> tuple[pd.DataFrame, OtherChildren]:
     """Episodes with columns child (pupil index, or n + index into OtherChildren), Status, start, end,
     PrimaryNeed, Factors, domestic_abuse; plus the identities of the children not in the census."""
     sc = config.social_care
@@ -136,13 +172,26 @@ def build_social_care(config: SynthConfig, pop: Population, rng: np.random.Gener
     years = np.arange(n_years)[None, :]
     before_school = (pop.new_year[fam_first] < 0)[:, None] & (pop.cohort[fam_first][:, None] + years >= -4)
     eligible = ((years >= entry_year[:, None]) & (years <= exit_year[:, None])) | (
-        before_school & (years < entry_year[:, None]))
+        before_school & (years < entry_year[:, None])
+    )
     fam_idx, year_idx = np.nonzero(eligible)
     intercept = _solve_intercept(f_prop, sc.cin_start_rate)
     ep = _episodes_for(rng, config, fam_idx, year_starts[year_idx], intercept, f_prop[fam_idx])
     in_at_start = entry_year == 0
-    ep = pd.concat([ep, _open_before(rng, config, np.flatnonzero(in_at_start), f_prop[in_at_start],
-                                     window_start, pop.dob[fam_first][in_at_start])], ignore_index=True)
+    ep = pd.concat(
+        [
+            ep,
+            _open_before(
+                rng,
+                config,
+                np.flatnonzero(in_at_start),
+                f_prop[in_at_start],
+                window_start,
+                pop.dob[fam_first][in_at_start],
+            ),
+        ],
+        ignore_index=True,
+    )
 
     # expand families to children: twin B shares each episode with probability twin_shares_episode
     fam = ep["child"].to_numpy()
@@ -166,8 +215,9 @@ def build_social_care(config: SynthConfig, pop: Population, rng: np.random.Gener
     return _add_details(rng, config, ep), others
 
 
-def _other_children(config: SynthConfig, rng: np.random.Generator, m: int,
-                    n_locations: int) -> tuple[OtherChildren, pd.DataFrame]:
+def _other_children(
+    config: SynthConfig, rng: np.random.Generator, m: int, n_locations: int
+) -> tuple[OtherChildren, pd.DataFrame]:
     y0, y_last = config.start_years[0], config.start_years[-1]
     kind = rng.choice(3, m, p=[0.45, 0.25, 0.3])  # under school age, over 16, at school elsewhere
     young_from = np.datetime64(f"{y_last - 4}-09-01")
@@ -181,8 +231,9 @@ def _other_children(config: SynthConfig, rng: np.random.Generator, m: int,
     first_start = np.array([np.datetime64(f"{y}-09-01") for y in config.start_years])[year]
     earliest = np.maximum(first_start, dob + np.timedelta64(14, "D"))
     shares = config.population.ethnicity_shares
-    eth = np.array(list(shares), dtype=object)[rng.choice(len(shares), m, p=np.array(list(shares.values())) /
-                                                           sum(shares.values()))]
+    eth = np.array(list(shares), dtype=object)[
+        rng.choice(len(shares), m, p=np.array(list(shares.values())) / sum(shares.values()))
+    ]
     male = rng.random(m) < 0.52
     forename = np.empty(m, dtype=object)
     surname = np.empty(m, dtype=object)
@@ -195,16 +246,29 @@ def _other_children(config: SynthConfig, rng: np.random.Generator, m: int,
     upn = np.full(m, "", dtype=object)
     elsewhere = np.flatnonzero(kind != 0)
     las = np.array(config.authority.neighbour_las)
-    upn[elsewhere] = [make_upn(int(la), int(e), int(y) % 100, int(s)) for la, e, y, s in zip(
-        las[rng.integers(0, len(las), len(elsewhere))], rng.integers(1000, 7000, len(elsewhere)),
-        (dob[elsewhere].astype("datetime64[Y]").astype(int) + 1970 + 5), rng.integers(0, 1000, len(elsewhere)),
-        strict=True)]
+    upn[elsewhere] = [
+        make_upn(int(la), int(e), int(y) % 100, int(s))
+        for la, e, y, s in zip(
+            las[rng.integers(0, len(las), len(elsewhere))],
+            rng.integers(1000, 7000, len(elsewhere)),
+            (dob[elsewhere].astype("datetime64[Y]").astype(int) + 1970 + 5),
+            rng.integers(0, 1000, len(elsewhere)),
+            strict=True,
+        )
+    ]
     # these children are known to social care by selection: every one has an episode
     ep = _episodes_for(rng, config, np.arange(m), earliest, 50.0, np.zeros(m))
     ep["start"] = np.maximum(ep["start"].to_numpy(), dob[ep["child"]] + np.timedelta64(1, "D"))
     ep["end"] = np.maximum(ep["end"].to_numpy(), ep["start"].to_numpy() + np.timedelta64(14, "D"))
-    others = OtherChildren(male=male, ethnicity=eth, forename=forename, surname=surname, dob=dob,
-                           home=rng.integers(0, n_locations, m), upn=upn)
+    others = OtherChildren(
+        male=male,
+        ethnicity=eth,
+        forename=forename,
+        surname=surname,
+        dob=dob,
+        home=rng.integers(0, n_locations, m),
+        upn=upn,
+    )
     return others, ep
 
 

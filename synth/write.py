@@ -29,10 +29,34 @@ MIS_COLUMNS = [
     "SENNeed1", "SENNeed2", "Postcode", "LSOA", "AcademicYear", "CensusTerm", "SessionsPossible",
     "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", "FSME on Census Day",
 ]  # fmt: skip
-EXCLUSION_COLUMNS = ["RecordID", "UPN", "Surname", "Forename", "DOB", "Sex", "SchoolURN", "Category",
-                     "StartDate", "Sessions", "Reason"]
-SOCIAL_CARE_COLUMNS = ["LAchildID", "UPN", "Surname", "Forename", "DOB", "Sex", "Ethnicity", "Postcode",
-                       "Status", "StartDate", "EndDate", "PrimaryNeed", "Factors"]
+EXCLUSION_COLUMNS = [
+    "RecordID",
+    "UPN",
+    "Surname",
+    "Forename",
+    "DOB",
+    "Sex",
+    "SchoolURN",
+    "Category",
+    "StartDate",
+    "Sessions",
+    "Reason",
+]
+SOCIAL_CARE_COLUMNS = [
+    "LAchildID",
+    "UPN",
+    "Surname",
+    "Forename",
+    "DOB",
+    "Sex",
+    "Ethnicity",
+    "Postcode",
+    "Status",
+    "StartDate",
+    "EndDate",
+    "PrimaryNeed",
+    "Factors",
+]
 
 
 def format_dates(values: np.ndarray, style: str) -> np.ndarray:
@@ -50,16 +74,23 @@ def academic_year_label(start_year: int) -> str:
     return f"{start_year}/{(start_year + 1) % 100:02d}"
 
 
-def census_frame(config: SynthConfig, pop: Population, geo: Geography, schools: Schools, att: Attendance,
-                 rng: np.random.Generator) -> pd.DataFrame:
+def census_frame(
+    config: SynthConfig,
+    pop: Population,
+    geo: Geography,
+    schools: Schools,
+    att: Attendance,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     pc = config.population
     pupil, k = np.nonzero(pop.present)
     order = np.lexsort((pupil, k))
     pupil, k = pupil[order], k[order]
     t = k // 3
     m = len(pupil)
-    upn = np.where((pop.temp_upn[pupil] != "") & (k < pop.temp_until_k[pupil]), pop.temp_upn[pupil],
-                   pop.upn[pupil])
+    upn = np.where(
+        (pop.temp_upn[pupil] != "") & (k < pop.temp_until_k[pupil]), pop.temp_upn[pupil], pop.upn[pupil]
+    )
     former = np.where((pop.temp_upn[pupil] != "") & (k >= pop.temp_until_k[pupil]), pop.temp_upn[pupil], "")
     for i in np.flatnonzero(rng.random(m) < pc.invalid_upn_rate):
         upn[i] = mistype_upn(upn[i], rng)
@@ -80,35 +111,45 @@ def census_frame(config: SynthConfig, pop: Population, geo: Geography, schools: 
     def count(a: np.ndarray) -> pd.Series:
         return pd.Series(a, dtype="Int64").mask(blank)
 
-    df = pd.DataFrame({
-        "UPN": upn,
-        "FormerUPN": former,
-        "Surname": pop.surname[pupil],
-        "Forename": pop.forename[pupil],
-        "MiddleNames": pop.middle[pupil],
-        "PreferredSurname": pop.preferred_surname[pupil],
-        "FormerSurname": pop.former_surname[pupil],
-        "DOB": format_dates(pop.dob[pupil], config.date_format),
-        "Sex": np.where(pop.male[pupil], "M", "F"),
-        "Ethnicity": pop.ethnicity_written[pupil],
-        "FSMeligible": pop.fsm[pupil, k].astype(np.int8),
-        "SENprovision": np.array(["N", "K", "E"], dtype=object)[sen],
-        "SENtype": sen_type,
-        "NCyearActual": np.where(ncy == 0, "R", ncy.astype(str)).astype(object),
-        "Postcode": np.where(no_postcode, "", geo.postcode[home]),
-        "LSOA": np.where(lsoa_given, geo.lsoa[home], ""),
-        "SchoolURN": schools.urn[pop.school[pupil, k]],
-        "AcademicYear": years[t],
-        "CensusTerm": np.array(TERMS, dtype=object)[k % 3],
-        "SessionsPossible": count(poss),
-        "SessionsAuthorisedAbsence": count(att.authorised[pupil, t]),
-        "SessionsUnauthorisedAbsence": count(att.unauthorised[pupil, t]),
-    })
+    df = pd.DataFrame(
+        {
+            "UPN": upn,
+            "FormerUPN": former,
+            "Surname": pop.surname[pupil],
+            "Forename": pop.forename[pupil],
+            "MiddleNames": pop.middle[pupil],
+            "PreferredSurname": pop.preferred_surname[pupil],
+            "FormerSurname": pop.former_surname[pupil],
+            "DOB": format_dates(pop.dob[pupil], config.date_format),
+            "Sex": np.where(pop.male[pupil], "M", "F"),
+            "Ethnicity": pop.ethnicity_written[pupil],
+            "FSMeligible": pop.fsm[pupil, k].astype(np.int8),
+            "SENprovision": np.array(["N", "K", "E"], dtype=object)[sen],
+            "SENtype": sen_type,
+            "NCyearActual": np.where(ncy == 0, "R", ncy.astype(str)).astype(object),
+            "Postcode": np.where(no_postcode, "", geo.postcode[home]),
+            "LSOA": np.where(lsoa_given, geo.lsoa[home], ""),
+            "SchoolURN": schools.urn[pop.school[pupil, k]],
+            "AcademicYear": years[t],
+            "CensusTerm": np.array(TERMS, dtype=object)[k % 3],
+            "SessionsPossible": count(poss),
+            "SessionsAuthorisedAbsence": count(att.authorised[pupil, t]),
+            "SessionsUnauthorisedAbsence": count(att.unauthorised[pupil, t]),
+        }
+    )
     if config.output.header_style == "mis":
         entry = _entry_dates(config, pop, pupil, k)
         df["FSMeligible"] = np.where(df["FSMeligible"] == 1, "true", "false")
-        df = df.rename(columns={"SchoolURN": "Estab", "MiddleNames": "Middlenames", "Sex": "Gender",
-                                "DOB": "DoB", "SENtype": "SENNeed1", "FSMeligible": "FSME on Census Day"})
+        df = df.rename(
+            columns={
+                "SchoolURN": "Estab",
+                "MiddleNames": "Middlenames",
+                "Sex": "Gender",
+                "DOB": "DoB",
+                "SENtype": "SENNeed1",
+                "FSMeligible": "FSME on Census Day",
+            }
+        )
         df["EnrolStatus"] = "C"
         df["EntryDate"] = format_dates(entry, config.date_format)
         df["Language"] = pop.language[pupil]
@@ -132,7 +173,9 @@ def _entry_dates(config: SynthConfig, pop: Population, pupil: np.ndarray, k: np.
     from_start = (s == 0) & (pop.new_year[pupil] < 0)
     ncy0 = pop.ncy[pupil, 0]
     phase_start = y0 - np.where(ncy0 >= 7, ncy0 - 7, ncy0)
-    early = (np.array(phase_start - 1970, dtype="datetime64[Y]").astype("datetime64[D]") + np.timedelta64(245, "D"))
+    early = np.array(phase_start - 1970, dtype="datetime64[Y]").astype("datetime64[D]") + np.timedelta64(
+        245, "D"
+    )
     return np.where(from_start, early, dates)
 
 
@@ -142,31 +185,42 @@ def _term_start_dates(year: np.ndarray, term: np.ndarray) -> np.ndarray:
     return base + offset.astype("timedelta64[D]")
 
 
-def exclusions_frame(config: SynthConfig, pop: Population, schools: Schools, hist: ExclusionHistory,
-                     rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def exclusions_frame(
+    config: SynthConfig, pop: Population, schools: Schools, hist: ExclusionHistory, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     ev = hist.events.sort_values(["date", "pupil"], kind="stable").reset_index(drop=True)
     p = ev["pupil"].to_numpy()
     k = ev["k"].to_numpy()
     clean_upn = np.where((pop.temp_upn[p] != "") & (k < pop.temp_until_k[p]), pop.temp_upn[p], pop.upn[p])
     former = np.where((pop.temp_upn[p] != "") & (k >= pop.temp_until_k[p]), pop.temp_upn[p], "")
     noisy = add_identity_noise(
-        config.noise.exclusions, rng, upn=clean_upn, former_upn=former, twin_upn=_twin_upn(pop, p),
-        forename=pop.forename[p], middle=pop.middle[p], surname=pop.surname[p],
-        preferred_surname=pop.preferred_surname[p], dob=pop.dob[p])
+        config.noise.exclusions,
+        rng,
+        upn=clean_upn,
+        former_upn=former,
+        twin_upn=_twin_upn(pop, p),
+        forename=pop.forename[p],
+        middle=pop.middle[p],
+        surname=pop.surname[p],
+        preferred_surname=pop.preferred_surname[p],
+        dob=pop.dob[p],
+    )
     record_id = np.array([f"EX{i:07d}" for i in range(1, len(ev) + 1)], dtype=object)
-    df = pd.DataFrame({
-        "RecordID": record_id,
-        "UPN": noisy["upn"],
-        "Surname": noisy["surname"],
-        "Forename": noisy["forename"],
-        "DOB": format_dates(noisy["dob"], config.date_format),
-        "Sex": np.where(pop.male[p], "M", "F"),
-        "SchoolURN": schools.urn[ev["school"].to_numpy()],
-        "Category": ev["Category"].to_numpy(),
-        "StartDate": format_dates(ev["date"].to_numpy(), config.date_format),
-        "Sessions": pd.Series(ev["Sessions"].to_numpy(), dtype="Int64"),
-        "Reason": ev["Reason"].to_numpy(),
-    })
+    df = pd.DataFrame(
+        {
+            "RecordID": record_id,
+            "UPN": noisy["upn"],
+            "Surname": noisy["surname"],
+            "Forename": noisy["forename"],
+            "DOB": format_dates(noisy["dob"], config.date_format),
+            "Sex": np.where(pop.male[p], "M", "F"),
+            "SchoolURN": schools.urn[ev["school"].to_numpy()],
+            "Category": ev["Category"].to_numpy(),
+            "StartDate": format_dates(ev["date"].to_numpy(), config.date_format),
+            "Sessions": pd.Series(ev["Sessions"].to_numpy(), dtype="Int64"),
+            "Reason": ev["Reason"].to_numpy(),
+        }
+    )
     links = pd.DataFrame({"RecordID": record_id, "upn": pop.current_upn()[p]})
     return df, links
 
@@ -176,8 +230,14 @@ def _twin_upn(pop: Population, p: np.ndarray) -> np.ndarray:
     return np.where(tw >= 0, pop.current_upn()[np.maximum(tw, 0)], "")
 
 
-def social_care_frame(config: SynthConfig, pop: Population, geo: Geography, others: OtherChildren,
-                      episodes: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def social_care_frame(
+    config: SynthConfig,
+    pop: Population,
+    geo: Geography,
+    others: OtherChildren,
+    episodes: pd.DataFrame,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     extract_end = np.datetime64(f"{config.start_years[-1] + 1}-08-31")
     ep = episodes[episodes["start"].to_numpy() <= extract_end].copy()
     children = np.unique(ep["child"].to_numpy())
@@ -193,15 +253,21 @@ def social_care_frame(config: SynthConfig, pop: Population, geo: Geography, othe
     blank = np.full(len(others.male), "", dtype=object)
     male = pick(pop.male, others.male)
     noisy = add_identity_noise(
-        config.noise.social_care, rng,
+        config.noise.social_care,
+        rng,
         upn=pick(current, others.upn),
         former_upn=np.where(in_census, np.where(pop.temp_upn[pi] != current[pi], pop.temp_upn[pi], ""), ""),
         twin_upn=np.where(in_census, _twin_upn(pop, pi), ""),
-        forename=pick(pop.forename, others.forename), middle=pick(pop.middle, blank),
-        surname=pick(pop.surname, others.surname), preferred_surname=pick(pop.preferred_surname, blank),
-        dob=pick(pop.dob, others.dob))
+        forename=pick(pop.forename, others.forename),
+        middle=pick(pop.middle, blank),
+        surname=pick(pop.surname, others.surname),
+        preferred_surname=pick(pop.preferred_surname, blank),
+        dob=pick(pop.dob, others.dob),
+    )
     upper = rng.random(c) < 0.2  # some case-management systems hold surnames in capitals
-    noisy["surname"] = np.where(upper, np.char.upper(noisy["surname"].astype(str)).astype(object), noisy["surname"])
+    noisy["surname"] = np.where(
+        upper, np.char.upper(noisy["surname"].astype(str)).astype(object), noisy["surname"]
+    )
     home = pick(pop.home, others.home)
     stale = rng.random(c) < config.noise.social_care.postcode_stale
     home = np.where(stale, _nearby(geo, home, rng), home)
@@ -215,22 +281,28 @@ def social_care_frame(config: SynthConfig, pop: Population, geo: Geography, othe
     row_child = np.searchsorted(children, ep["child"].to_numpy())
     end = ep["end"].to_numpy()
     end = np.where(end > extract_end, np.datetime64("NaT"), end)
-    df = pd.DataFrame({
-        "LAchildID": la_child_id[row_child],
-        "UPN": noisy["upn"][row_child],
-        "Surname": noisy["surname"][row_child],
-        "Forename": noisy["forename"][row_child],
-        "DOB": format_dates(noisy["dob"], config.date_format)[row_child],
-        "Sex": sex[row_child],
-        "Ethnicity": ethnicity[row_child],
-        "Postcode": geo.postcode[home][row_child],
-        "Status": ep["Status"].to_numpy(),
-        "StartDate": format_dates(ep["start"].to_numpy(), config.date_format),
-        "EndDate": format_dates(end, config.date_format),
-        "PrimaryNeed": ep["PrimaryNeed"].to_numpy(),
-        "Factors": ep["Factors"].to_numpy(),
-        "_start": ep["start"].to_numpy(),
-    }).sort_values(["LAchildID", "_start", "Status"]).drop(columns="_start")
+    df = (
+        pd.DataFrame(
+            {
+                "LAchildID": la_child_id[row_child],
+                "UPN": noisy["upn"][row_child],
+                "Surname": noisy["surname"][row_child],
+                "Forename": noisy["forename"][row_child],
+                "DOB": format_dates(noisy["dob"], config.date_format)[row_child],
+                "Sex": sex[row_child],
+                "Ethnicity": ethnicity[row_child],
+                "Postcode": geo.postcode[home][row_child],
+                "Status": ep["Status"].to_numpy(),
+                "StartDate": format_dates(ep["start"].to_numpy(), config.date_format),
+                "EndDate": format_dates(end, config.date_format),
+                "PrimaryNeed": ep["PrimaryNeed"].to_numpy(),
+                "Factors": ep["Factors"].to_numpy(),
+                "_start": ep["start"].to_numpy(),
+            }
+        )
+        .sort_values(["LAchildID", "_start", "Status"])
+        .drop(columns="_start")
+    )
     links = pd.DataFrame({"LAchildID": la_child_id, "upn": np.where(in_census, current[pi], "")})
     return df.reset_index(drop=True), links.sort_values("LAchildID").reset_index(drop=True)
 
@@ -246,25 +318,34 @@ def _nearby(geo: Geography, home: np.ndarray, rng: np.random.Generator) -> np.nd
 def pupil_years_frame(config: SynthConfig, pop: Population, hist: ExclusionHistory) -> pd.DataFrame:
     py = hist.pupil_years
     years = np.array([academic_year_label(y) for y in config.start_years], dtype=object)
-    return pd.DataFrame({
-        "upn": pop.current_upn()[py["pupil"].to_numpy()],
-        "AcademicYear": years[py["t"].to_numpy()],
-        "true_probability": py["true_probability"].to_numpy(),
-        "label": py["label"].astype(np.int8).to_numpy(),
-        "label_permanent": py["label_permanent"].astype(np.int8).to_numpy(),
-        "label_repeat": py["label_repeat"].astype(np.int8).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "upn": pop.current_upn()[py["pupil"].to_numpy()],
+            "AcademicYear": years[py["t"].to_numpy()],
+            "true_probability": py["true_probability"].to_numpy(),
+            "label": py["label"].astype(np.int8).to_numpy(),
+            "label_permanent": py["label_permanent"].astype(np.int8).to_numpy(),
+            "label_repeat": py["label_repeat"].astype(np.int8).to_numpy(),
+        }
+    )
 
 
-def write_all(out: Path, config: SynthConfig, frames: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame],
-              manifest: dict) -> None:
+def write_all(
+    out: Path,
+    config: SynthConfig,
+    frames: dict[str, pd.DataFrame],
+    truth: dict[str, pd.DataFrame],
+    manifest: dict,
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
     for name, df in frames.items():
         write_csv(df, out / f"{name}.csv")
     for name, df in truth.items():
         write_csv(df, out / "truth" / f"{name}.csv")
-    (out / "truth" / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    (out / "truth" / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, default=str), encoding="utf-8"
+    )
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -279,12 +360,12 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     try:
         with open(path, "wb") as sink:
             sink.write((",".join(df.columns) + "\n").encode("utf-8"))
-            pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False,
-                                                                          quoting_style="none"))
+            pacsv.write_csv(
+                table, sink, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none")
+            )
     except pa.ArrowInvalid:  # a value with a comma or quote: let pandas quote it
         df.to_csv(path, index=False)
 
 
 def census_dates(config: SynthConfig) -> dict[str, str]:
     return {academic_year_label(y): str(census_day(y, "AUT")) for y in config.start_years}
-

@@ -20,8 +20,13 @@ from filelock import FileLock
 DEFAULT_YEARS = ("2015/16", "2016/17", "2017/18", "2018/19")
 
 
-def synthetic_authority(tmp_path_factory: pytest.TempPathFactory, pupils: int, seed: int,
-                        years: Sequence[str] = DEFAULT_YEARS, **settings: object) -> Path:
+def synthetic_authority(
+    tmp_path_factory: pytest.TempPathFactory,
+    pupils: int,
+    seed: int,
+    years: Sequence[str] = DEFAULT_YEARS,
+    **settings: object,
+) -> Path:
     """Folder of a generated authority, built once per test session for these arguments.
 
     Extra keyword `settings` are passed to `synth.config.load_config` (e.g. output={"header_style": "mis"}).

@@ -55,10 +55,10 @@ def test_lightgbm_categorical_splits_trap():
     import lightgbm as lgb
 
     rng = np.random.default_rng(0)
-    n = 3000
+    n = 1000
     X = pd.DataFrame({"a": rng.normal(size=n), "c": pd.Categorical(rng.choice(list("pqrstu"), n))})
     y = (X["a"] + 1.5 * X["c"].isin(["p", "q"]) + rng.normal(size=n) > 1).astype(int)
-    model = lgb.LGBMClassifier(n_estimators=50, num_leaves=15, verbose=-1).fit(X, y)
+    model = lgb.LGBMClassifier(n_estimators=30, num_leaves=15, verbose=-1, n_jobs=1).fit(X, y)
     raw = model.booster_.predict(X, raw_score=True)
     contrib = model.booster_.predict(X, pred_contrib=True)
     assert np.abs(contrib.sum(axis=1) - raw).max() < 1e-9

@@ -155,18 +155,27 @@ def test_cohort_file_json_csv_and_census_rows_agree(live_service, cohort, champi
 
 
 def test_whole_cohort_with_rejected_rows_listed(live_service, cohort):
+    noisy = cohort.copy()
+    noisy.loc[noisy.index[[9, 499]], "SENprovision"] = "Z"
+    noisy.loc[noisy.index[1499], "NCyearActual"] = "Year Eleven"
     with live_service.client() as client:
-        strict = client.post("/score/file", content=_csv(cohort), headers={"Content-Type": "text/csv"})
+        strict = client.post("/score/file", content=_csv(noisy), headers={"Content-Type": "text/csv"})
         lenient = client.post("/score/file", params={"skip_invalid": "true"},
-                              content=_csv(cohort), headers={"Content-Type": "text/csv"})
-    # The synthetic census carries realistic noise (unknown ethnicity codes): strict refuses it whole.
-    assert strict.status_code == 422
+                              content=_csv(noisy), headers={"Content-Type": "text/csv"})
+    assert strict.status_code == 422  # one bad row stops the whole file unless asked otherwise
     problems = strict.json()["errors"]
-    assert problems and all(p["row"] >= 1 and p["field"] and p["reason"] for p in problems)
+    assert {(10, "SENprovision"), (500, "SENprovision"), (1500, "NCyearActual")} <= {
+        (p["row"], p["field"]) for p in problems
+    }
+    assert all(p["reason"] for p in problems)
     body = lenient.json()
     assert lenient.status_code == 200
     assert [(p["row"], p["field"]) for p in body["rejected"]] == [(p["row"], p["field"]) for p in problems]
-    assert body["pupils"] == len(body["scores"]) and body["pupils"] >= len(cohort) - len(problems) - 5
+    rejected_upns = set(noisy["UPN"].iloc[[p["row"] - 1 for p in problems]])
+    scored = {row["upn"] for row in body["scores"]}
+    assert not scored & rejected_upns
+    assert body["pupils"] == len(body["scores"]) == len(scored)
+    assert len(scored) >= len(cohort) - len(problems) - 5  # pupils not on the autumn roll drop out
     assert_names_nothing(strict.text, cohort)  # an error response; scores themselves carry UPNs
     assert_names_nothing(lenient.text, cohort, upns_allowed=True)
 

@@ -28,13 +28,18 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def figures(full_authority: Path) -> dict:
-    return measure(full_authority)
+def full(full_authority: Path):
+    return load_authority(full_authority)
 
 
 @pytest.fixture(scope="module")
-def noise(full_authority: Path) -> dict:
-    return measure_noise(full_authority)
+def figures(full) -> dict:
+    return measure(full)
+
+
+@pytest.fixture(scope="module")
+def noise(full) -> dict:
+    return measure_noise(full)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +47,8 @@ def small(small_authority: Path):
     return load_authority(small_authority)
 
 
-# --- shape of the files ----------------------------------------------------------------------------------
+# --- shape of the files ---
+
 
 def test_extracts_have_exactly_the_contract_columns(small_authority: Path) -> None:
     assert list(_read(small_authority, "census.csv").columns) == CENSUS_COLUMNS
@@ -52,7 +58,13 @@ def test_extracts_have_exactly_the_contract_columns(small_authority: Path) -> No
     assert list(_read(truth, "exclusion_links.csv").columns) == ["RecordID", "upn"]
     assert list(_read(truth, "social_care_links.csv").columns) == ["LAchildID", "upn"]
     assert list(_read(truth, "pupil_years.csv").columns) == [
-        "upn", "AcademicYear", "true_probability", "label", "label_permanent", "label_repeat"]
+        "upn",
+        "AcademicYear",
+        "true_probability",
+        "label",
+        "label_permanent",
+        "label_repeat",
+    ]
 
 
 def test_values_follow_the_contract(small_authority: Path) -> None:
@@ -70,7 +82,9 @@ def test_values_follow_the_contract(small_authority: Path) -> None:
     assert census["Ethnicity"].isin(["WENG", "WSCO", "APKA", "APKM", "WPOL", "BNGN"]).mean() > 0.005
     assert census["Ethnicity"].isin(["WBRI", "APKN", "AIND"]).mean() > 0.6
     ex = _read(small_authority, "exclusions.csv")
-    assert set(ex["Category"]) <= {"PERM", "SUSP", "FIXD", "LUNC"} and {"PERM", "FIXD", "SUSP"} <= set(ex["Category"])
+    assert set(ex["Category"]) <= {"PERM", "SUSP", "FIXD", "LUNC"} and {"PERM", "FIXD", "SUSP"} <= set(
+        ex["Category"]
+    )
     codes = {"PP", "PA", "VP", "VA", "BU", "RA", "SM", "DA", "DM", "TH", "PD", "OT"}
     reasons = ex["Reason"].str.split(";")
     assert reasons.map(lambda r: 1 <= len(r) <= 3 and set(r) <= codes).all()
@@ -90,8 +104,9 @@ def test_values_follow_the_contract(small_authority: Path) -> None:
 
 
 def test_mis_headers_and_uk_dates(tmp_path_factory: pytest.TempPathFactory) -> None:
-    folder = synthetic_authority(tmp_path_factory, 600, 3, ("2017/18", "2018/19"),
-                                 output={"header_style": "mis"})
+    folder = synthetic_authority(
+        tmp_path_factory, 600, 3, ("2017/18", "2018/19"), output={"header_style": "mis"}
+    )
     census = _read(folder, "census.csv")
     assert list(census.columns) == MIS_COLUMNS
     assert census["DoB"].str.fullmatch(r"\d{2}/\d{2}/\d{4}").all()
@@ -100,7 +115,8 @@ def test_mis_headers_and_uk_dates(tmp_path_factory: pytest.TempPathFactory) -> N
     assert _read(folder, "exclusions.csv")["StartDate"].str.fullmatch(r"\d{2}/\d{2}/\d{4}").all()
 
 
-# --- identifiers --------------------------------------------------------------------------------------------
+# --- identifiers ---
+
 
 def test_census_upns_carry_valid_check_letters(small) -> None:
     census = small.census
@@ -123,14 +139,15 @@ def test_truth_links_every_record(small) -> None:
     assert small.pupil_years["upn"].isin(set(small.census["upn"])).all()
 
 
-# --- progression ---------------------------------------------------------------------------------------------
+# --- progression ---
+
 
 def _year_group(ncy: pd.Series) -> pd.Series:
     return ncy.replace("R", "0").astype(int)
 
 
 def test_pupils_progress_through_year_groups(small) -> None:
-    aut = small.census[small.census["CensusTerm"] == "AUT"].drop_duplicates("upn" and ["upn", "AcademicYear"])
+    aut = small.census[small.census["CensusTerm"] == "AUT"].drop_duplicates(["upn", "AcademicYear"])
     aut = aut.assign(g=_year_group(aut["NCyearActual"]), y=aut["AcademicYear"].str[:4].astype(int))
     nxt = aut.assign(y=aut["y"] + 1)
     both = aut.merge(nxt, on=["upn", "y"], suffixes=("", "_prev"))
@@ -139,7 +156,9 @@ def test_pupils_progress_through_year_groups(small) -> None:
     # a new Reception cohort every year, about a twelfth of the roll
     reception = aut[aut["g"] == 0].groupby("y")["upn"].nunique()
     assert len(reception) == 4 and (reception / aut.groupby("y").size()).between(0.06, 0.11).all()
-    assert not set(aut.loc[(aut["g"] == 0) & (aut["y"] > 2015), "upn"]) & set(aut.loc[aut["y"] == 2015, "upn"])
+    assert not set(aut.loc[(aut["g"] == 0) & (aut["y"] > 2015), "upn"]) & set(
+        aut.loc[aut["y"] == 2015, "upn"]
+    )
     # Year 6 -> Year 7: every pupil moves from a primary (335 2xxx) to a secondary (335 4xxx)
     y7 = both[both["g"] == 7]
     assert len(y7) > 100
@@ -162,7 +181,11 @@ def test_termly_changes_arrivals_and_attendance(small) -> None:
     blank = older["SessionsPossible"] == ""
     assert 0.005 < blank.mean() < 0.08  # pupils new to the authority
     poss = older.loc[~blank, "SessionsPossible"].astype(int)
-    absent = older.loc[~blank, ["SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"]].astype(int).sum(axis=1)
+    absent = (
+        older.loc[~blank, ["SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"]]
+        .astype(int)
+        .sum(axis=1)
+    )
     assert poss.between(100, 400).all() and poss.median() > 360
     rate = absent / poss
     assert 0.03 < rate.mean() < 0.08 and 0.05 < (rate >= 0.1).mean() < 0.25
@@ -180,7 +203,8 @@ def test_homes_are_real_authority_postcodes_with_their_lsoa(small) -> None:
     assert census.loc[census["LSOA"] != "", "LSOA"].isin(set(idaci_lookup()["LSOA11CD"])).all()
 
 
-# --- calibration on the full authority -------------------------------------------------------------------------
+# --- calibration on the full authority ---
+
 
 def test_exclusion_rates_match_the_walsall_study(figures: dict) -> None:
     assert figures["pupils_first_autumn"] == 62536
@@ -202,7 +226,7 @@ def test_semh_year_groups_and_year1_send(figures: dict) -> None:
     assert figures["semh_share_of_permanent"] >= 0.15
     assert figures["peak_year_group"] in {"8", "9", "10"}
     rates = figures["rate_by_year_group"]
-    assert rates["R"] < rates["3"] < rates["7"] < rates["9"]
+    assert rates["R"] < rates["1"] < rates["3"] < rates["5"] < rates["7"] < rates["9"]
     assert figures["year1_excluded_with_send"] > 0.6
 
 
@@ -231,7 +255,7 @@ def test_state_dependence_fsm_and_social_care(figures: dict) -> None:
     assert 0.10 <= figures["social_care_not_in_census_share"] <= 0.15
 
 
-def test_oracle_is_calibrated_and_post_census(full_authority: Path) -> None:
+def test_oracle_is_calibrated_and_post_census(full_authority: Path, full) -> None:
     py = pd.read_csv(full_authority / "truth" / "pupil_years.csv")
     p, y = py["true_probability"].to_numpy(), py["label"].to_numpy()
     assert ((p > 0) & (p < 1)).all()
@@ -242,21 +266,30 @@ def test_oracle_is_calibrated_and_post_census(full_authority: Path) -> None:
     assert np.allclose(by_decile["y"], by_decile["p"], atol=0.01, rtol=0.2)
     assert (py["label_permanent"] <= py["label"]).all() and (py["label_repeat"] <= py["label"]).all()
     # events before census day are known at census; labelled events all start after it
-    a = load_authority(full_authority)
-    ex = a.exclusions.merge(py[py["label"] == 0][["upn", "AcademicYear"]], on=["upn", "AcademicYear"])
+    ex = full.exclusions.merge(py[py["label"] == 0][["upn", "AcademicYear"]], on=["upn", "AcademicYear"])
     manifest = json.loads((full_authority / "truth" / "manifest.json").read_text())
     census_day = ex["AcademicYear"].map(manifest["census_days"]).pipe(pd.to_datetime)
     assert len(ex) > 100 and (ex["StartDate"] < census_day).all()
 
 
-# --- identifier noise, measured against the truth --------------------------------------------------------------
+# --- identifier noise, measured against the truth ---
+
 
 def test_every_kind_of_identifier_noise_is_present(noise: dict) -> None:
     ex, sc = noise["exclusions"], noise["social_care"]
     assert 0.01 < ex["upn_blank"] < 0.06 and 0.25 < sc["upn_blank"] < 0.45
     for source in (ex, sc):
-        for kind in ("upn_invalid", "upn_stale", "forename_variant", "surname_variant", "nickname", "name_swap",
-                     "hyphen_part", "dob_day_month_swap", "dob_one_part_slip"):
+        for kind in (
+            "upn_invalid",
+            "upn_stale",
+            "forename_variant",
+            "surname_variant",
+            "nickname",
+            "name_swap",
+            "hyphen_part",
+            "dob_day_month_swap",
+            "dob_one_part_slip",
+        ):
             assert source[kind] > 0, kind
     assert sc["upn_other_pupil"] > 0  # a twin recorded under the co-twin's UPN
     assert sc["exact_identity"] < ex["exact_identity"] - 0.15  # social care is the noisier source
@@ -265,13 +298,13 @@ def test_every_kind_of_identifier_noise_is_present(noise: dict) -> None:
     assert 0.02 < noise["census"]["twin_share"] < 0.045
 
 
-def test_spelling_variants_include_transliterations(full_authority: Path) -> None:
-    sc = _read(full_authority, "social_care.csv")
-    spellings = set(sc["Forename"]) | set(_read(full_authority, "exclusions.csv")["Forename"])
+def test_spelling_variants_include_transliterations(full) -> None:
+    spellings = set(full.social_care["Forename"]) | set(full.exclusions["Forename"])
     assert len({"Muhammad", "Mohammed", "Mohamed", "Mohammad"} & spellings) >= 3
 
 
-# --- determinism and the command line -----------------------------------------------------------------------------
+# --- determinism and the command line ---
+
 
 def test_same_seed_same_files_other_seed_differs(tmp_path: Path) -> None:
     from synth.config import load_config
@@ -279,29 +312,175 @@ def test_same_seed_same_files_other_seed_differs(tmp_path: Path) -> None:
 
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         generate_authority(load_config(pupils=500, seed=seed, years=["2017/18", "2018/19"]), tmp_path / name)
-    for f in ("census.csv", "exclusions.csv", "social_care.csv", "truth/pupil_years.csv",
-              "truth/social_care_links.csv"):
+    for f in (
+        "census.csv",
+        "exclusions.csv",
+        "social_care.csv",
+        "truth/pupil_years.csv",
+        "truth/social_care_links.csv",
+    ):
         assert filecmp.cmp(tmp_path / "a" / f, tmp_path / "b" / f, shallow=False), f
     assert not filecmp.cmp(tmp_path / "a" / "census.csv", tmp_path / "c" / "census.csv", shallow=False)
 
 
 def test_cli_writes_an_authority_and_rejects_bad_input(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "la"), "--pupils", "400", "--years",
-                                 "2017/18,2018/19", "--seed", "3", "--base-rate", "0.05"])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "--out",
+            str(tmp_path / "la"),
+            "--pupils",
+            "400",
+            "--years",
+            "2017/18,2018/19",
+            "--seed",
+            "3",
+            "--base-rate",
+            "0.05",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "la" / "census.csv").is_file() and (tmp_path / "la" / "truth" / "pupil_years.csv").is_file()
+    assert (tmp_path / "la" / "census.csv").is_file() and (
+        tmp_path / "la" / "truth" / "pupil_years.csv"
+    ).is_file()
     manifest = json.loads((tmp_path / "la" / "truth" / "manifest.json").read_text())
     assert manifest["config"]["risk"]["base_rate"] == 0.05
     config = tmp_path / "c.yaml"
     config.write_text("risk:\n  male: 0.1\nsocial_care:\n  not_in_census_share: 0.2\n")
-    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "lb"), "--pupils", "300", "--years", "2018/19",
-                                 "--config", str(config)])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "--out",
+            str(tmp_path / "lb"),
+            "--pupils",
+            "300",
+            "--years",
+            "2018/19",
+            "--config",
+            str(config),
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "lb" / "truth" / "manifest.json").read_text())
     assert manifest["config"]["risk"]["male"] == 0.1 and manifest["config"]["risk"]["fsm_now"] > 0
-    for bad in (["--years", "2015/16,2017/18"], ["--pupils", "5"], ["--header-style", "excel"],
-                ["--config", str(tmp_path / "missing.yaml")], ["--base-rate", "2"]):
+    for bad in (
+        ["--years", "2015/16,2017/18"],
+        ["--pupils", "5"],
+        ["--header-style", "excel"],
+        ["--config", str(tmp_path / "missing.yaml")],
+        ["--base-rate", "2"],
+    ):
         result = runner.invoke(app, ["synth", "--out", str(tmp_path / "bad"), *bad])
         assert result.exit_code == 2, bad
         assert "Traceback" not in result.output and "synth:" in result.output
+
+
+# --- the oracle is (almost) a function of what is observable at census ---
+
+
+def _observable_design(a, manifest: dict, sample: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a point-in-time feature builder sees at a sample of autumn-census pupils (truth links)."""
+    census, ex, sc = a.census, a.exclusions, a.social_care
+    aut = census[census["CensusTerm"] == "AUT"].drop_duplicates(["upn", "AcademicYear"])
+    aut = aut.sample(frac=sample, random_state=0)
+    aut["y"] = aut["AcademicYear"].str[:4].astype(int)
+    aut["day"] = pd.to_datetime(aut["AcademicYear"].map(manifest["census_days"]))
+    census_y = census["AcademicYear"].str[:4].astype(int) * 3 + census["CensusTerm"].map(
+        {"AUT": 0, "SPR": 1, "SUM": 2}
+    )
+    fsm_rows = census.loc[census["FSMeligible"], ["upn"]].assign(k=census_y[census["FSMeligible"]])
+    first_fsm = fsm_rows.groupby("upn")["k"].min()
+    aut["fsm_before"] = aut["upn"].map(first_fsm).lt(aut["y"] * 3).fillna(False)
+    susp = ex[ex["Category"] != "PERM"]
+    n_last = susp.groupby(["upn", "start_year"]).size()
+    aut["susp_last"] = (
+        pd.Series(list(zip(aut["upn"], aut["y"] - 1, strict=True)), index=aut.index).map(n_last).fillna(0)
+    )
+    first_susp = susp.groupby("upn")["start_year"].min()
+    aut["susp_before"] = aut["upn"].map(first_susp).lt(aut["y"] - 1).fillna(False)
+    first_perm = ex[ex["Category"] == "PERM"].groupby("upn")["start_year"].min()
+    aut["perm_before"] = aut["upn"].map(first_perm).lt(aut["y"]).fillna(False)
+    so_far = ex.merge(aut[["upn", "AcademicYear", "day"]], on=["upn", "AcademicYear"])
+    so_far = so_far[so_far["StartDate"] < so_far["day"]].groupby(["upn", "AcademicYear"]).size()
+    aut["so_far"] = pd.MultiIndex.from_frame(aut[["upn", "AcademicYear"]]).isin(so_far.index)
+    linked = sc[sc["upn"] != ""].merge(aut[["upn", "AcademicYear", "day"]], on="upn")
+    known = linked[linked["StartDate"] <= linked["day"]]
+    is_open = known["EndDate"].isna() | (known["EndDate"] > known["day"])
+    key = pd.MultiIndex.from_frame(aut[["upn", "AcademicYear"]])
+    for status in ("CIN", "CPP", "CLA"):
+        hit = known[is_open & (known["Status"] == status)]
+        aut[status] = key.isin(pd.MultiIndex.from_frame(hit[["upn", "AcademicYear"]]))
+    aut["sc_any"] = key.isin(pd.MultiIndex.from_frame(known[["upn", "AcademicYear"]]))
+    da = known[known["Factors"].str.contains("3A|3B|3C")]
+    aut["da"] = key.isin(pd.MultiIndex.from_frame(da[["upn", "AcademicYear"]]))
+    aut["past"] = aut["sc_any"] & ~(aut["CIN"] | aut["CPP"] | aut["CLA"])
+    poss = pd.to_numeric(aut["SessionsPossible"])
+    rate = (
+        pd.to_numeric(aut["SessionsAuthorisedAbsence"]) + pd.to_numeric(aut["SessionsUnauthorisedAbsence"])
+    ) / poss
+    g = _year_group(aut["NCyearActual"])
+    lookup = postcode_lookup().set_index("Postcode")["LSOA11CD"]
+    lsoa = aut["LSOA"].where(aut["LSOA"] != "", normalise_postcode(aut["Postcode"]).map(lookup))
+    idaci = lsoa.map(idaci_lookup().set_index("LSOA11CD")["idaci_decile"])
+    sen = aut["SENprovision"]
+    x = pd.DataFrame(
+        {
+            "male": aut["Sex"] == "M",
+            "fsm": aut["FSMeligible"],
+            "fsm_before": aut["fsm_before"] & ~aut["FSMeligible"],
+            "K": sen == "K",
+            "E": sen == "E",
+            "early": (sen != "N") & (g <= 2),
+            "dep": (10 - idaci) / 9,
+            "absence": rate.fillna(0),
+            "pa": rate.fillna(0) >= 0.1,
+            "new": poss.isna() & (g >= 1),
+            "susp_any": aut["susp_last"] > 0,
+            "susp_log": np.log(aut["susp_last"].clip(lower=1)),
+            "susp_before": aut["susp_before"],
+            "perm_before": aut["perm_before"],
+            "so_far": aut["so_far"],
+            "CIN": aut["CIN"],
+            "CPP": aut["CPP"],
+            "CLA": aut["CLA"],
+            "past": aut["past"],
+            "da": aut["da"],
+        }
+    ).astype(float)
+    dummies = pd.get_dummies(
+        pd.DataFrame(
+            {
+                "g": g.astype(str),
+                "eth": aut["Ethnicity"],
+                "school": aut["SchoolURN"],
+                "year": aut["AcademicYear"],
+                "sen_type": aut["SENtype"].where(sen != "N", "none"),
+            }
+        ),
+        drop_first=True,
+        dtype=float,
+    )
+    return aut, pd.concat([x, dummies], axis=1)
+
+
+def test_true_probability_is_mostly_observable(full_authority: Path, full) -> None:
+    """Inverting the documented formula, observables at census leave only the small pupil effect."""
+    from synth.calendar import fraction_before_census
+
+    manifest = json.loads((full_authority / "truth" / "manifest.json").read_text())
+    aut, x = _observable_design(full, manifest, sample=0.3)  # a sample keeps it quick
+    py = full.pupil_years.set_index(["upn", "AcademicYear"])["true_probability"]
+    p = pd.MultiIndex.from_frame(aut[["upn", "AcademicYear"]]).map(py).to_numpy(dtype=float)
+    f = aut["y"].map(fraction_before_census).to_numpy()
+    keep = ~np.isnan(p) & x.notna().all(axis=1).to_numpy()
+    whole_year = 1 - (1 - p[keep]) ** (1 / (1 - f[keep]))
+    logit = np.log(whole_year / (1 - whole_year))
+    design = np.c_[np.ones(keep.sum()), x.to_numpy()[keep]]
+    coef, *_ = np.linalg.lstsq(design, logit, rcond=None)
+    residual = logit - design @ coef
+    assert keep.mean() > 0.99
+    assert residual.std() < 0.36  # the unobserved pupil effect has SD 0.3
+    assert 1 - residual.var() / logit.var() > 0.9
