@@ -62,9 +62,8 @@ def main() -> None:
     )
     print("calibration:")
     for key, value in figures.items():
-        print(
-            f"  {key}: {json.dumps(value, default=float) if isinstance(value, dict) else value if isinstance(value, str) else round(value, 4)}"
-        )
+        shown = json.dumps(value, default=float) if isinstance(value, dict | str) else round(value, 4)
+        print(f"  {key}: {shown}")
     print("identifier noise (share of linked records):")
     for source, rates in noise.items():
         print(f"  {source}: " + ", ".join(f"{k}={v:.4g}" for k, v in rates.items()))

@@ -30,9 +30,8 @@ _EXTENDED = {
     "WOTH": "WALB WBOS WCRO WGRE WGRK WGRC WITA WKOS WPOR WSER WTUR WTUK WTUC WEUR WEEU WWEU WOTW WPOL",
     "MWAS": "MWAP MWAI MWAO",
     "MOTH": "MAOE MABL MACH MBOE MBCH MCOE MWOE MWCH MOTM",
-    # AMPK/AKPA/AOPK are the CBDS codes; APKA (the data contract's example), APKM and APKO are the
-    # spellings the team's synthetic authority writes for the same three groups.
-    "APKN": "AMPK AKPA AOPK APKA APKM APKO",
+    # AMPK/AKPA/AOPK are the CBDS codes; APKA is the data contract's own example of an extended code.
+    "APKN": "AMPK AKPA AOPK APKA",
     "AOTH": "AAFR AKAO ANEP ASNL ASLT ASRO AOTA",
     "BAFR": "BANN BCON BGHA BNGN BSLN BSOM BSUD BAOF",
     "BOTH": "BEUR BNAM BOTB",

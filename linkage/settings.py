@@ -78,6 +78,8 @@ class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
     accept: float = Field(0.97, gt=0, lt=1)
     review: float = Field(0.50, gt=0, lt=1)
+    # Scored pairs below this probability are dropped before assignment (they cannot be linked).
+    candidate_floor: float = Field(0.001, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -107,8 +109,8 @@ class LinkageSettings(BaseModel):
     comparisons: Comparisons = Field(default_factory=Comparisons)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     # Random pairs drawn to estimate u (the chance two different children agree by coincidence).
-    u_sample_pairs: int = Field(2_000_000, ge=1000)
-    em_max_pairs: int = Field(1_000_000, ge=1000)
+    u_sample_pairs: int = Field(1_000_000, ge=1000)
+    em_max_pairs: int = Field(500_000, ge=1000)
     em_iterations: int = Field(25, ge=0)
     # Assumed recall of the deterministic rules (UPN; surname + forename + DOB) when estimating the
     # prior probability that two random records match, as Splink does.

@@ -7,10 +7,10 @@ linkage.standardise, and return one row per linked source entity: `eid_l` (sourc
 
 from __future__ import annotations
 
-import jellyfish
 import numpy as np
 import pandas as pd
 
+from linkage.engines.recordlinkage_engine import jaro_winkler_distinct, one_character_slip
 from linkage.settings import LinkageSettings
 
 LINK_COLUMNS = ["eid_l", "eid_r", "method", "score"]
@@ -36,6 +36,10 @@ def name_dob_keys(variants: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"eid": v["eid"], "key": v["surname"] + "|" + v["forename_group"] + "|" + v["dob"]})
 
 
+def _objects(s: pd.Series) -> np.ndarray:
+    return s.astype(object).where(s.notna(), None).to_numpy()
+
+
 def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame, low: float) -> pd.Series:
     """Per linked source entity: does some variant pair not strongly disagree on name and DOB?
 
@@ -49,14 +53,7 @@ def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame,
     both = both.rename(columns={"eid": "eid_l"})
 
     def jw(a: pd.Series, b: pd.Series) -> np.ndarray:
-        return np.array(
-            [
-                jellyfish.jaro_winkler_similarity(x, y)
-                if isinstance(x, str) and isinstance(y, str)
-                else np.nan
-                for x, y in zip(a, b, strict=True)
-            ]
-        )
+        return jaro_winkler_distinct(a, b)
 
     def eq(a: pd.Series, b: pd.Series) -> np.ndarray:
         return (a == b).fillna(False).to_numpy(dtype=bool)
@@ -73,19 +70,11 @@ def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame,
         swapped | eq(both["surname_l"], both["surname_r"]) | (jw(both["surname_l"], both["surname_r"]) >= low)
     )
     dob_l, dob_r = both["dob_l"], both["dob_r"]
-    slip = np.array(
-        [
-            isinstance(a, str)
-            and isinstance(b, str)
-            and len(a) == len(b)
-            and sum(x != y for x, y in zip(a, b, strict=True)) <= 1
-            for a, b in zip(dob_l, dob_r, strict=True)
-        ],
-        dtype=bool,
-    )
+    slip = one_character_slip(_objects(dob_l), _objects(dob_r))
     dob_ok = (
         (dob_l.isna() | dob_r.isna()).to_numpy()
         | slip
+        | eq(dob_l, dob_r)
         | eq(dob_l, both["dob_swap_r"])
         | eq(both["dob_swap_l"], dob_r)
     )

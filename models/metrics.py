@@ -116,45 +116,45 @@ class _Ranked:
         self.sq_err = (p - y) ** 2
 
     def groups(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted positives and totals per tie group for each replicate row of `w` (B x n)."""
-        ws = w[:, self.order]
-        pos = ws * self.y_sorted.astype(ws.dtype)
+        """Weighted positives and totals per tie group for each replicate column of `w` (n x B)."""
+        ws = w[self.order]
+        pos = ws * self.y_sorted.astype(ws.dtype)[:, None]
         if not self.tied:  # every score distinct: each row is its own group
             return pos, ws
-        return np.add.reduceat(pos, self.starts, axis=1), np.add.reduceat(ws, self.starts, axis=1)
+        return np.add.reduceat(pos, self.starts, axis=0), np.add.reduceat(ws, self.starts, axis=0)
 
 
 def _ranking_metrics(pos: np.ndarray, tot: np.ndarray, capacities: Sequence[float]) -> dict[str, np.ndarray]:
-    """Ranking metrics from per-group weighted counts (B x G, groups by descending score).
+    """Ranking metrics from per-group weighted counts (G x B: groups by descending score, replicates).
 
-    Bootstrap blocks arrive as float32 (exact for integer counts below 2**24); sums over 62,536
-    pupils then carry ~1e-7 relative error, far below any interval width.
+    Replicates are columns so every reduction runs down contiguous rows. Bootstrap blocks arrive as
+    float32 (exact for integer counts below 2**24); sums over 62,536 pupils then carry ~1e-7 relative
+    error, far below any interval width.
     """
     neg = tot - pos
-    n_pos = pos.sum(axis=1)
-    n_tot = tot.sum(axis=1)
+    n_pos = pos.sum(axis=0)
+    n_tot = tot.sum(axis=0)
     n_neg = n_tot - n_pos
-    cum_pos = np.cumsum(pos, axis=1)
-    cum_tot = np.cumsum(tot, axis=1)
-    cum_neg = cum_tot - cum_pos
+    cum_pos = np.cumsum(pos, axis=0)
+    cum_tot = np.cumsum(tot, axis=0)
+    cols = np.arange(pos.shape[1])
     out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        # A positive outranks every negative in later groups and ties (half) with its own group's.
-        auc_num = (pos * (n_neg[:, None] - cum_neg) + 0.5 * pos * neg).sum(axis=1)
+        # A positive outranks every negative in later groups and ties (half) with its own group's:
+        # negatives below group g = n_neg - (cum_tot - cum_pos)_g.
+        auc_num = (pos * (n_neg + cum_pos - cum_tot + 0.5 * neg)).sum(axis=0)
         out["roc_auc"] = auc_num / (n_pos * n_neg)
-        precision_at_group = np.where(cum_tot > 0, cum_pos / np.where(cum_tot > 0, cum_tot, 1), 0.0)
-        out["average_precision"] = (pos * precision_at_group).sum(axis=1) / n_pos
+        out["average_precision"] = (pos * (cum_pos / np.maximum(cum_tot, 1e-12))).sum(axis=0) / n_pos
         for k in capacities:
             want = k * n_tot  # pupils a team can see: k of the cohort
-            # first group whose cumulative count reaches `want` (one binary search per replicate)
-            boundary = np.array(
-                [np.searchsorted(row, w, side="left") for row, w in zip(cum_tot, want, strict=True)]
-            )
-            boundary = np.minimum(boundary, tot.shape[1] - 1)[:, None]
-            before_tot = np.where(boundary > 0, np.take_along_axis(cum_tot, boundary - 1, axis=1), 0.0)[:, 0]
-            before_pos = np.where(boundary > 0, np.take_along_axis(cum_pos, boundary - 1, axis=1), 0.0)[:, 0]
-            group_tot = np.take_along_axis(tot, boundary, axis=1)[:, 0]
-            group_pos = np.take_along_axis(pos, boundary, axis=1)[:, 0]
+            # first group whose cumulative count reaches `want`
+            boundary = np.minimum((cum_tot < want).sum(axis=0), tot.shape[0] - 1)
+            before = boundary - 1
+            has_before = before >= 0
+            before_tot = np.where(has_before, cum_tot[before, cols], 0.0)
+            before_pos = np.where(has_before, cum_pos[before, cols], 0.0)
+            group_tot = tot[boundary, cols]
+            group_pos = pos[boundary, cols]
             share = np.clip((want - before_tot) / np.where(group_tot > 0, group_tot, 1), 0.0, 1.0)
             hits = before_pos + share * group_pos
             out[f"precision_at_{capacity_name(k)}"] = hits / want
@@ -170,12 +170,17 @@ def _bin_index(p: np.ndarray, bins: int) -> np.ndarray:
 
 
 def _calibration_counts(w, y, p, bin_idx, n_bins):
-    """Per replicate and bin: weighted count, positives and sum of predictions (each B x bins)."""
-    onehot = np.zeros((p.size, n_bins), dtype=np.float32)
-    onehot[np.arange(p.size), bin_idx] = 1.0
-    count = w @ onehot
-    positives = w @ (onehot * y[:, None].astype(np.float32))
-    predicted = w @ (onehot * p[:, None].astype(np.float32))
+    """Per replicate and bin: weighted count, positives and sum of predictions (each B x bins).
+
+    Rows are grouped by bin and summed block by block (a matrix product here hit BLAS threading
+    stalls on a loaded machine; contiguous row sums do not).
+    """
+    order = np.argsort(bin_idx, kind="stable")
+    starts = np.searchsorted(bin_idx[order], np.arange(n_bins))
+    ws = w[order]
+    count = np.add.reduceat(ws, starts, axis=0).T
+    positives = np.add.reduceat(ws * y[order].astype(ws.dtype)[:, None], starts, axis=0).T
+    predicted = np.add.reduceat(ws * p[order].astype(ws.dtype)[:, None], starts, axis=0).T
     return count, positives, predicted
 
 
@@ -184,13 +189,13 @@ _POISSON_CDF = np.cumsum([np.exp(-1.0) / np.prod(np.arange(1, j + 1, dtype=float
 
 
 def _weights(n: int, n_boot: int, seed: int):
-    """Replicate weights in blocks; the same (n, n_boot, seed) always yields the same blocks."""
+    """Replicate weights in (n x block) blocks; the same (n, n_boot, seed) always yields the same."""
     rng = np.random.default_rng(seed)
     cdf = _POISSON_CDF.astype(np.float32)
     done = 0
     while done < n_boot:
         size = min(_CHUNK, n_boot - done)
-        u = rng.random(size=(size, n), dtype=np.float32)
+        u = rng.random(size=(n, size), dtype=np.float32)  # replicates in columns
         yield np.searchsorted(cdf, u, side="right").astype(np.float32)
         done += size
 
@@ -199,12 +204,12 @@ def point_metrics(y, p, capacities: Sequence[float] = DEFAULT_CAPACITIES) -> dic
     """All metrics on the data as given (no intervals): used inside the hyper-parameter search."""
     y, p = _check_inputs(y, p)
     ranked = _Ranked(y, p)
-    pos, tot = ranked.groups(np.ones((1, y.size)))
+    pos, tot = ranked.groups(np.ones((y.size, 1)))
     out = {name: float(v[0]) for name, v in _ranking_metrics(pos, tot, capacities).items()}
     out["brier"] = float(ranked.sq_err.mean())
     bin_idx = _bin_index(p, CALIBRATION_BINS)
     n_bins = int(bin_idx.max()) + 1
-    count, positives, predicted = _calibration_counts(np.ones((1, y.size), np.float32), y, p, bin_idx, n_bins)
+    count, positives, predicted = _calibration_counts(np.ones((y.size, 1), np.float32), y, p, bin_idx, n_bins)
     out["calibration_error"] = float((np.abs(positives - predicted)).sum() / count.sum())
     return out
 
@@ -238,7 +243,7 @@ def evaluate(
         for name, (ranked, bin_idx, n_bins) in prepared.items():
             pos, tot = ranked.groups(w)
             block = _ranking_metrics(pos, tot, capacities)
-            block["brier"] = (w @ ranked.sq_err.astype(np.float32)) / w.sum(axis=1)
+            block["brier"] = (ranked.sq_err.astype(np.float32) @ w) / w.sum(axis=0)
             count, positives, predicted = _calibration_counts(w, y_arr, checked[name], bin_idx, n_bins)
             block["calibration_error"] = np.abs(positives - predicted).sum(axis=1) / count.sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -254,7 +259,7 @@ def evaluate(
             low, high = _percentile_interval(replicates[metric], level)
             metrics[metric] = Interval(point[metric], low, high)
         _, bin_idx, n_bins = prepared[name]
-        ones = np.ones((1, n), np.float32)
+        ones = np.ones((n, 1), np.float32)
         count, positives, predicted = _calibration_counts(ones, y_arr, p, bin_idx, n_bins)
         observed_reps = np.concatenate(cal_reps[name])
         bounds = np.array([_percentile_interval(observed_reps[:, b], level) for b in range(n_bins)])
@@ -273,7 +278,7 @@ def precision_curve(y, p, capacities: Sequence[float]) -> dict[float, float]:
     """Point precision at many capacities (for the precision-at-k plot)."""
     y, p = _check_inputs(y, p)
     ranked = _Ranked(y, p)
-    pos, tot = ranked.groups(np.ones((1, y.size)))
+    pos, tot = ranked.groups(np.ones((y.size, 1)))
     values = _ranking_metrics(pos, tot, capacities)
     return {k: float(values[f"precision_at_{capacity_name(k)}"][0]) for k in capacities}
 
@@ -282,7 +287,7 @@ def roc_points(y, p) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates at every distinct threshold (for the ROC plot)."""
     y, p = _check_inputs(y, p)
     ranked = _Ranked(y, p)
-    pos, tot = ranked.groups(np.ones((1, y.size)))
-    cum_pos = np.cumsum(pos[0])
-    cum_neg = np.cumsum(tot[0] - pos[0])
+    pos, tot = ranked.groups(np.ones((y.size, 1)))
+    cum_pos = np.cumsum(pos[:, 0])
+    cum_neg = np.cumsum(tot[:, 0] - pos[:, 0])
     return np.r_[0.0, cum_neg / cum_neg[-1]], np.r_[0.0, cum_pos / cum_pos[-1]]

@@ -119,6 +119,7 @@ def serve(
 
     import logging
     import os
+    import sqlite3
 
     import uvicorn
 
@@ -129,7 +130,10 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except (sqlite3.Error, OSError) as exc:
+        _fail(f"cannot open the service database {settings.database}: {exc}")
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level=settings.log_level,
                 access_log=access_log, server_header=False)
 

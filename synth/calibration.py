@@ -225,7 +225,7 @@ def measure_noise(source: Path | str | Authority) -> dict[str, dict[str, float]]
     out: dict[str, dict[str, float]] = {}
     sc_children = a.social_care.drop_duplicates("LAchildID")
     for source, df in (("exclusions", a.exclusions), ("social_care", sc_children)):
-        df = df[df["upn"] != ""]
+        df = df[df["upn"].isin(pupils)]  # (a pupil whose only census row has a mistyped UPN drops out)
         truth = ident.reindex(df["upn"])
         f, s, d = df["Forename"].to_numpy(), df["Surname"].to_numpy(), df["DOB"]
         tf, ts, td = (

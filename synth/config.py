@@ -84,8 +84,8 @@ class PopulationConfig(_Section):
     semh_male_odds: float = 1.8
     secondary_need_share: float = Field(0.25, description="SEN pupils with a second need (MIS style)")
     # Absence: logit(absence rate) ~ N(absence_logit_mean + shifts, absence_logit_sd)
-    absence_logit_mean: float = -3.25
-    absence_logit_sd: float = 0.7
+    absence_logit_mean: float = -3.6
+    absence_logit_sd: float = 0.6
     absence_year_noise_sd: float = 0.35
     absence_fsm_shift: float = 0.45
     absence_sen_shift: float = 0.3
@@ -153,8 +153,8 @@ class RiskModel(_Section):
     perm_before: float = 0.8
     so_far: float = 1.3
     cin_open: float = 0.6
-    cpp_open: float = 1.0
-    cla_open: float = 1.2
+    cpp_open: float = 1.2
+    cla_open: float = 1.5
     social_care_past: float = 0.3
     domestic_abuse: float = 0.3
     pupil_sd: float = Field(0.3, ge=0, le=0.3, description="unobserved pupil effect (logit SD)")

@@ -42,7 +42,9 @@ def load_geography(config: SynthConfig) -> Geography:
             f"only {len(df)} postcodes match areas {config.authority.postcode_areas} and LSOA prefixes "
             f"{config.authority.lsoa_prefixes}; an authority needs at least 100"
         )
-    df = df.sort_values("Postcode").reset_index(drop=True)
+    # non-geographic postcodes (PO boxes, large users) sit in piles on one grid point; nobody lives there
+    pile = df.groupby(["Latitude", "Longitude"])["Postcode"].transform("size")
+    df = df[pile <= 10].sort_values("Postcode").reset_index(drop=True)
     return Geography(
         postcode=df["Postcode"].to_numpy(dtype=object),
         lsoa=df["LSOA11CD"].to_numpy(dtype=object),
@@ -99,7 +101,7 @@ def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator)
     high = np.zeros(len(secondary), bool)
     high[n_primary + rng.choice(n_secondary, n_high, replace=False)] = True
     effect = effect + high * sc.high_excluder_effect
-    attract = rng.lognormal(0, 0.35, len(secondary))
+    attract = np.clip(rng.lognormal(0, 0.3, len(secondary)), 0.5, 2.0)
     order = np.argsort(estab)
     return Schools(
         urn=np.array([f"{auth.la_number}{e:04d}" for e in estab[order]], dtype=object),
@@ -130,8 +132,18 @@ def nearest_school_choices(
     near = np.argsort(dist, axis=1)[:, :k]
     near_dist = np.take_along_axis(dist, near, axis=1)
     scale = 1.5 if secondary else 0.8
-    w = np.exp(-near_dist / scale) * schools.attractiveness[idx][near]
-    w = w[inverse]
+    base = np.exp(-near_dist / scale)
+    # schools grow to serve their area, so sizes stay realistic: scale each school's pull until its
+    # expected roll is near an even share (a few iterations of proportional fitting)
+    families = np.bincount(inverse, minlength=len(homes)).astype(float)
+    pull = schools.attractiveness[idx].copy()
+    target = families.sum() / len(idx)
+    for _ in range(20):
+        w = base * pull[near]
+        share = w / w.sum(axis=1, keepdims=True)
+        load = np.bincount(near.ravel(), weights=(share * families[:, None]).ravel(), minlength=len(idx))
+        pull *= np.clip(target * schools.attractiveness[idx] / np.maximum(load, 1.0), 0.5, 2.0) ** 0.7
+    w = (base * pull[near])[inverse]
     near = near[inverse]
     # Gumbel trick: two draws without replacement, weighted, vectorised over pupils
     keys = np.log(w) - np.log(-np.log(rng.random(w.shape)))

@@ -215,7 +215,7 @@ ETHNICITY_POOLS: dict[str, tuple[tuple[str, float], ...]] = {
 # Extended census codes written for some rows (each maps to the main code).
 EXTENDED_CODES: dict[str, tuple[str, ...]] = {
     "WBRI": ("WENG", "WSCO", "WWEL", "WOWB"),
-    "APKN": ("APKA", "APKM", "APKO"),
+    "APKN": ("AKPA", "AMPK", "AOPK", "APKA"),
     "BAFR": ("BNGN", "BSOM", "BGHA", "BAOF"),
     "WOTH": ("WPOL", "WEEU", "WOTW"),
 }

@@ -71,7 +71,9 @@ def _write_truth_links(extracts: Path, out: Path) -> None:
     links.to_csv(out / "links.csv", index=False)
 
 
-def _build(root: Path) -> ChampionStore:
+def build_champion(root: Path, pupils: int = SYNTH_PUPILS, train_config: str = TRAIN_CONFIG,
+                   seed: int = SYNTH_SEED) -> ChampionStore:
+    """Authority -> links (from truth) -> features -> LightGBM -> MLFLOW_TRACKING_URI store -> champion."""
     from features.preprocess import make_preprocessor
     from models import tracking
     from models.config import load_config
@@ -80,14 +82,14 @@ def _build(root: Path) -> ChampionStore:
     from synth.generate import generate_authority
 
     extracts, links = root / "extracts", root / "links"
-    generate_authority(SynthConfig(pupils=SYNTH_PUPILS, seed=SYNTH_SEED), extracts)
+    generate_authority(SynthConfig(pupils=pupils, seed=seed), extracts)
     _write_truth_links(extracts, links)
     census = pd.read_csv(extracts / "census.csv", dtype=str, keep_default_na=False)
     cohort = census[(census["AcademicYear"] == SCORED_YEAR) & (census["CensusTerm"] == "AUT")]
     cohort_csv = root / f"census_{SCORED_YEAR.replace('/', '-')}.csv"
     cohort.to_csv(cohort_csv, index=False)
 
-    (root / "experiment.yaml").write_text(TRAIN_CONFIG)
+    (root / "experiment.yaml").write_text(train_config)
     config = load_config(root / "experiment.yaml")
     data = load_training_data(extracts, config, links)
     result = train_models(data.table, config, data.feature_cols, make_preprocessor)
@@ -100,26 +102,33 @@ def _build(root: Path) -> ChampionStore:
     return store
 
 
+def champion_store_at(root: Path) -> ChampionStore | None:
+    """The store `build_champion` finished in `root`, or None."""
+    done = root / "store.json"
+    if not done.is_file():
+        return None
+    version = json.loads(done.read_text())["version"]
+    return ChampionStore(root, f"sqlite:///{root / 'mlflow.db'}", root / "extracts", root / "links",
+                         root / f"census_{SCORED_YEAR.replace('/', '-')}.csv", version)
+
+
 def champion_store(base: Path) -> ChampionStore:
     """Build once (file lock for xdist workers); later callers reuse the finished store."""
     root = base / "service_champion"
-    uri = f"sqlite:///{root / 'mlflow.db'}"
     with FileLock(str(base / "service_champion.lock")):
-        done = root / "store.json"
-        if not done.is_file():
-            root.mkdir(parents=True, exist_ok=True)
-            previous = os.environ.get("MLFLOW_TRACKING_URI")
-            os.environ["MLFLOW_TRACKING_URI"] = uri
-            try:
-                return _build(root)
-            finally:
-                if previous is None:
-                    os.environ.pop("MLFLOW_TRACKING_URI", None)
-                else:
-                    os.environ["MLFLOW_TRACKING_URI"] = previous
-        version = json.loads(done.read_text())["version"]
-        return ChampionStore(root, uri, root / "extracts", root / "links",
-                             root / f"census_{SCORED_YEAR.replace('/', '-')}.csv", version)
+        found = champion_store_at(root)
+        if found is not None:
+            return found
+        root.mkdir(parents=True, exist_ok=True)
+        previous = os.environ.get("MLFLOW_TRACKING_URI")
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+        try:
+            return build_champion(root)
+        finally:
+            if previous is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = previous
 
 
 # --- the server -----------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def test_default_config_is_the_documented_experiment():
     assert config.models["random_forest"].class_weight == "balanced_subsample"
     assert config.models["lightgbm"].class_weight is None
     assert len(config.models["random_forest"].grid_points()) == 2
+    assert config.features.include_protected is False
 
 
 def test_user_config_replaces_named_sections_and_keeps_other_models(tmp_path):

@@ -58,7 +58,7 @@ def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (~_missing(a, b)) & (a == b)
 
 
-def _one_character_slip(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def one_character_slip(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Same-length strings differing in exactly one position (a one-digit slip in an ISO date)."""
     ok = ~_missing(a, b)
     out = np.zeros(len(a), dtype=bool)
@@ -109,7 +109,7 @@ def surname_levels(s_l, s_r, f_l, f_r, jw, high, low):
 
 
 def dob_levels(d_l, d_r, sw_l, sw_r, y_l, y_r):
-    near = _equal(d_l, sw_r) | _equal(sw_l, d_r) | _one_character_slip(d_l, d_r)
+    near = _equal(d_l, sw_r) | _equal(sw_l, d_r) | one_character_slip(d_l, d_r)
     return _levels([_equal(d_l, d_r), near, _equal(y_l, y_r)], _missing(d_l, d_r))
 
 
@@ -249,4 +249,7 @@ class RecordLinkageEngine(LinkageEngine):
         result = gam.reset_index(names=["l", "r"])
         result["match_weight"] = weight
         result["match_probability"] = fs.probability(weight)
+        # As in the Splink engine: pairs far below the review band cannot change a decision.
+        result = result[result["match_probability"] >= self.settings.thresholds.candidate_floor]
+        result = result.reset_index(drop=True)
         return EngineResult(pairs=result, trained=trained)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 EM_SESSIONS: tuple[tuple[str, ...], ...] = (("dob",), ("forename_group", "surname"))
 MIN_LABELS = 50
+MAX_LABELS = 200_000
 SOURCE_NAME, CENSUS_NAME = "a_source", "b_census"
 _M_FLOOR = 1e-6
 
@@ -139,7 +140,7 @@ class SplinkEngine(LinkageEngine):
             )
         model = linker.misc.save_model_to_json()
         sources = {c: "em" for c in active_comparisons(self.settings)}
-        self._apply_labels(data, model, sources)
+        self._apply_labels(linker, data, model, sources)
         _floor_m(model)
         return {
             "engine": self.name,
@@ -148,21 +149,27 @@ class SplinkEngine(LinkageEngine):
             "m_source": sources,
         }
 
-    def _apply_labels(self, data: EngineInput, model: dict, sources: dict[str, str]) -> None:
-        """Replace m by label counts, per comparison, from the stages not selected on it."""
+    def _apply_labels(self, linker: Any, data: EngineInput, model: dict, sources: dict[str, str]) -> None:
+        """Replace m by label counts, per comparison, from the stages not selected on it.
+
+        Runs on the training linker (its tables are already in DuckDB); `model` keeps the EM values
+        of any comparison the labels cannot inform.
+        """
         labelled = labelled_variant_pairs(data)
         if labelled.empty:
             return
+        if len(labelled) > MAX_LABELS:
+            keep = np.random.default_rng(self.settings.seed).permutation(len(labelled))[:MAX_LABELS]
+            labelled = labelled.iloc[np.sort(keep)]
         comps = active_comparisons(self.settings)
         groups: dict[frozenset[str], list[str]] = {}
         for c in comps:
             usable = frozenset(k for k, v in LABEL_BIAS.items() if c not in v)
             groups.setdefault(usable, []).append(c)
-        for methods, group in groups.items():
+        for i, (methods, group) in enumerate(sorted(groups.items(), key=lambda kv: sorted(kv[0]))):
             lab = labelled[labelled["method"].isin(methods)]
             if len(lab) < MIN_LABELS:
                 continue
-            linker = self._linker(data.source, data.census, copy.deepcopy(model))
             table = pd.DataFrame(
                 {
                     "source_dataset_l": SOURCE_NAME,
@@ -172,7 +179,7 @@ class SplinkEngine(LinkageEngine):
                 }
             )
             sdf = linker.table_management.register_labels_table(
-                linker._db_api.register(table, dataset_display_name="labels")
+                linker._db_api.register(table, dataset_display_name=f"labels_{i}")
             )
             linker.training.estimate_m_from_pairwise_labels(sdf)
             labelled_model = linker.misc.save_model_to_json()
@@ -194,7 +201,11 @@ class SplinkEngine(LinkageEngine):
         if trained is None or trained.get("engine") != self.name:
             trained = self.train(data)
         linker = self._linker(to_score, data.census, copy.deepcopy(trained["model"]))
-        predictions = linker.inference.predict(warning_mode="never")
+        # Pairs far below the review band cannot change a decision: dropping them in SQL keeps the
+        # assignment small at regional scale.
+        predictions = linker.inference.predict(
+            threshold_match_probability=self.settings.thresholds.candidate_floor, warning_mode="never"
+        )
         cols = [
             "source_dataset_l",
             "unique_id_l",

@@ -56,6 +56,10 @@
     return (body && body.detail) || `The service answered ${status}.`;
   }
 
+  function rows(n) {
+    return n === 1 ? "1 row was" : `${n} rows were`;
+  }
+
   function yearLabel(nc) {
     if (nc === null || nc === undefined || Number.isNaN(nc)) return "unknown";
     const n = Math.round(nc);
@@ -191,8 +195,8 @@
     const rejected = body.rejected && body.rejected.length;
     $("results-summary").textContent =
       `${body.pupils} pupils scored with model version ${body.model_version}` +
-      (rejected ? `; ${rejected} rows were rejected (listed above).` : ".") + ` ${body.notice}`;
-    if (rejected) showErrors(`${rejected} rows were not scored:`, body.rejected);
+      (rejected ? `; ${rows(rejected)} rejected (listed above).` : ".") + ` ${body.notice}`;
+    if (rejected) showErrors(`${rows(rejected)} not scored:`, body.rejected);
     const missing = $("missing-features");
     if (body.missing_features && body.missing_features.length) {
       missing.textContent =
@@ -231,14 +235,14 @@
       tr.className = `rag-${s.rag}`;
       const values = [
         [String(i + 1), "num"],
-        [s.upn, ""],
+        [s.upn, "nowrap"],
         [s.school_urn || "", ""],
         [yearLabel(s.nc_year), ""],
         [`${(100 * s.probability).toFixed(1)}%`, "num"],
         [s.likelihood_band, ""],
         [String(s.need_level), "num"],
         [s.rag.toUpperCase(), "rag"],
-        [s.matrix_cell, ""],
+        [s.matrix_cell, "nowrap"],
         [s.reasons, ""],
       ];
       for (const [text, cls] of values) {

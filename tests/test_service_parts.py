@@ -1,0 +1,138 @@
+"""Service parts on their own, no model or server: readiness states, error shaping, the body limit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import httpx
+import pytest
+from fastapi import FastAPI, HTTPException, Request
+
+from serving.body_limit import BodyLimit
+from serving.errors import ContainErrors, _field_error, install_error_handlers
+from serving.model_state import ModelState
+from serving.settings import ServiceSettings
+
+
+class _Scorer:
+    def __init__(self, version: str):
+        self.model_version = version
+
+
+def test_model_state_loading_ready_and_reload_swap():
+    gate = threading.Event()
+    versions = iter(["1", "2"])
+
+    def loader():
+        gate.wait(5)
+        return _Scorer(next(versions))
+
+    state = ModelState(loader)
+    with pytest.raises(HTTPException) as not_yet:
+        state.scorer()
+    assert state.state == "loading" and not_yet.value.status_code == 503
+    assert not_yet.value.headers == {"Retry-After": "5"}
+    thread = threading.Thread(target=state.load_initial)
+    thread.start()
+    gate.set()
+    thread.join()
+    held = state.scorer()  # what a request in flight holds
+    assert state.state == "ready" and state.version == "1"
+    assert state.reload() == ("1", "2")
+    assert held.model_version == "1" and state.scorer().model_version == "2"
+
+
+def test_failed_load_is_reported_and_a_failed_reload_keeps_the_model(caplog):
+    def broken():
+        raise LookupError("alias champion not found")
+
+    state = ModelState(broken)
+    with caplog.at_level(logging.ERROR):
+        state.load_initial()
+    assert state.state == "failed" and "alias champion not found" in caplog.text
+    with pytest.raises(HTTPException) as failed:
+        state.scorer()
+    assert failed.value.status_code == 503 and "could not be loaded" in failed.value.detail
+
+    good = ModelState(lambda: _Scorer("7"))
+    good.load_initial()
+    good._loader = broken
+    with pytest.raises(HTTPException) as reload:
+        good.reload()
+    assert reload.value.status_code == 503 and "still served" in reload.value.detail
+    assert good.state == "ready" and good.scorer().model_version == "7"
+
+
+@pytest.mark.parametrize(
+    ("loc", "expected"),
+    [
+        (("body", "pupils", 2, "nc_year"), {"row": 3, "field": "nc_year"}),
+        (("body", "census", 0, "UPN"), {"row": 1, "field": "UPN"}),
+        (("body", "academic_year"), {"row": None, "field": "academic_year"}),
+        (("body", 17), {"row": None, "field": "body"}),
+        (("query", "format"), {"row": None, "field": "format"}),
+    ],
+)
+def test_validation_locations_become_row_and_field(loc, expected):
+    assert _field_error(loc, "bad").items() >= expected.items()
+
+
+def _call(app, method: str, path: str, **kwargs) -> httpx.Response:
+    async def go():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, path, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_unexpected_errors_are_a_500_with_a_reference_and_the_message_is_not_logged(caplog):
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(ContainErrors)
+
+    pupil = {"upn": "A801200111001", "surname": "Smith"}
+
+    @app.get("/boom")
+    def boom():
+        raise ValueError(f"pupil {pupil['upn']} {pupil['surname']} broke it")  # data in the message
+
+    with caplog.at_level(logging.ERROR):
+        response = _call(app, "GET", "/boom")
+    assert response.status_code == 500
+    assert "reference" in response.json()["detail"]
+    assert "A801200111001" not in response.text and "Smith" not in response.text
+    assert "ValueError" in caplog.text and "A801200111001" not in caplog.text and "Smith" not in caplog.text
+
+
+def test_body_limit_refuses_declared_and_streamed_bodies_in_json():
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/echo")
+    async def echo(request: Request):
+        return {"bytes": len(await request.body())}
+
+    limited = BodyLimit(app, max_bytes=1000)
+    assert _call(limited, "POST", "/echo", content=b"x" * 1000).json() == {"bytes": 1000}
+    declared = _call(limited, "POST", "/echo", content=b"x" * 1001)
+    assert declared.status_code == 413 and "1,000 bytes" in declared.json()["detail"]
+
+    async def chunks():
+        for _ in range(5):
+            yield b"x" * 400
+
+    streamed = _call(limited, "POST", "/echo", content=chunks())  # no Content-Length: chunked
+    assert streamed.status_code == 413 and "1,000 bytes" in streamed.json()["detail"]
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("EXCLUSION_RISK_PORT", "9123")
+    monkeypatch.setenv("EXCLUSION_RISK_CORS_ORIGINS", "https://la.example, https://other.example")
+    monkeypatch.setenv("EXCLUSION_RISK_MAX_ROWS", "5000")
+    settings = ServiceSettings()
+    assert settings.port == 9123 and settings.max_rows == 5000 and settings.host == "127.0.0.1"
+    assert settings.cors_origins == ["https://la.example", "https://other.example"]
+    assert not ServiceSettings(_env_file=None, cors_origins="").cors_origins
