@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/models.py                       # 62,536 pupils x 4 years (seed 7)
     .venv/bin/python bench/models.py --pupils 10000 --quick
+    .venv/bin/python bench/models.py --data DIR --protected-too   # also: sex/ethnicity as inputs
 
 One run of the whole `exclusion-risk train` flow (read -> link -> features -> train -> MLflow, into a
 temporary store) on a synthetic authority, timed per stage. Then, on the same test-year pupils and with
@@ -153,6 +154,33 @@ def main() -> None:
                            "max_depth": int(max(t.get_depth() for t in est.estimators_))}  # fmt: skip
     print("model sizes: " + json.dumps(sizes))
 
+    protected_rows = {}
+    if args.protected_too:
+        from models.train import model_features
+
+        flipped = config.model_copy(
+            update={"features": config.features.model_copy(update={"include_protected": True})}
+        )
+        print("\nSame data with sex and ethnicity as model inputs (not logged):")
+        other = train_models(loaded.table, flipped, model_features(flipped), make_preprocessor)
+        both = {"oracle": scores["oracle"], **{n: p[covered] for n, p in other.test_scores.items()}}
+        other_evals = evaluate(y, both, flipped.metrics.capacities, n_boot=flipped.metrics.bootstrap, seed=1)
+        for name, ev in other_evals.items():
+            if name == "oracle":
+                continue
+            protected_rows[name] = {
+                m: {
+                    "estimate": ev.metrics[m].estimate,
+                    "ratio_to_oracle": ev.metrics[m].estimate / oracle[m].estimate,
+                }
+                for m in shown
+            }
+            cells = [
+                f"{ev.metrics[m].estimate:.4f} x{ev.metrics[m].estimate / oracle[m].estimate:.3f}"
+                for m in shown
+            ]
+            print(f"{name:14s}" + "".join(f"{c:>30s}" for c in cells))
+
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     report = {
@@ -160,7 +188,7 @@ def main() -> None:
         "split": result.split.describe(), "config_hash": config.fingerprint(), "rows": rows,
         "stage_seconds": stages, "total_seconds": total, "targets": TARGETS,
         "checks": {k: bool(v) for k, v in checks.items()}, "model_sizes": sizes, "cpu_count": os.cpu_count(),
-        "label_agreement_with_truth": label_agreement,
+        "label_agreement_with_truth": label_agreement, "with_protected_characteristics": protected_rows,
     }  # fmt: skip
     (out / "models.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {out / 'models.json'}")

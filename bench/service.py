@@ -59,6 +59,18 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     return {"p50_ms": round(pick(0.50), 3), "p99_ms": round(pick(0.99), 3), "n": len(ms)}
 
 
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def ok(response):
+    """The response, or a stop that shows what the service said."""
+    if response.status_code != 200:
+        raise SystemExit(f"{response.request.method} {response.request.url.path}: {response.status_code} "
+                         f"{response.text[:2000]}")
+    return response
+
+
 def timed(fn, repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
@@ -89,18 +101,22 @@ def in_process(store, csv: bytes, requests: int, alias: str) -> dict:
     from serving import scoring
     from serving.history import HistoryState
 
+    say("in-process: loading the model")
     started = time.perf_counter()
     scorer = CohortScorer.load(alias=alias)
     load_seconds = time.perf_counter() - started
     record = {**{name: None for name in scorer.feature_names}, **PUPIL}
     for _ in range(20):
         scorer.score_records([record])
+    say("in-process: single pupil")
     single = timed(lambda: scorer.score_records([record]), requests)
     frame = pd.DataFrame([record])
     one_row_frame = timed(lambda: scorer.score(frame), min(requests, 300))
 
+    say("in-process: linked history")
     history = HistoryState(store.extracts, store.links)
     history.load()
+    say("in-process: cohort file")
 
     def file_pipeline():
         clean, rejects = scoring.read_census_bytes(csv, "census.csv")
@@ -126,6 +142,7 @@ def over_http(store, csv: bytes, requests: int, alias: str, workdir: Path) -> di
     import httpx
     from service_support import start_service, wait_for
 
+    say("HTTP: starting the server")
     started = time.perf_counter()
     service = start_service(workdir, {
         "MLFLOW_TRACKING_URI": store.tracking_uri,
@@ -139,18 +156,17 @@ def over_http(store, csv: bytes, requests: int, alias: str, workdir: Path) -> di
         body = {"pupils": [PUPIL]}
         with httpx.Client(base_url=service.base_url, headers={"X-API-Key": service.keys["scorer"]},
                           timeout=300) as client:
-            health = timed(lambda: client.get("/health").raise_for_status(), 200)
+            health = timed(lambda: ok(client.get("/health")), 200)
             for _ in range(20):
-                client.post("/score", json=body).raise_for_status()
-            single = timed(lambda: client.post("/score", json=body).raise_for_status(), requests)
+                ok(client.post("/score", json=body))
+            say("HTTP: single pupil")
+            single = timed(lambda: ok(client.post("/score", json=body)), requests)
             csv_headers = {"Content-Type": "text/csv"}
-            answer = client.post("/score/file", content=csv, headers=csv_headers)
-            answer.raise_for_status()
-            pupils = answer.json()["pupils"]
-            file_json = timed(lambda: client.post("/score/file", content=csv, headers=csv_headers)
-                              .raise_for_status(), 3)
-            file_csv = timed(lambda: client.post("/score/file", params={"format": "csv"}, content=csv,
-                                                 headers=csv_headers).raise_for_status(), 3)
+            say("HTTP: cohort file")
+            pupils = ok(client.post("/score/file", content=csv, headers=csv_headers)).json()["pupils"]
+            file_json = timed(lambda: ok(client.post("/score/file", content=csv, headers=csv_headers)), 3)
+            file_csv = timed(lambda: ok(client.post("/score/file", params={"format": "csv"}, content=csv,
+                                                    headers=csv_headers)), 3)
     finally:
         service.stop()
     return {

@@ -409,14 +409,9 @@ def log_training(
                 mlflow.set_tags(
                     _tags({"kind": "model", "model_type": model_type, "train_id": train_id, **run_tags})
                 )
+                spec_weight = {"class_weight": config.models[model_type].class_weight}
                 mlflow.log_params(
-                    _params(
-                        {
-                            **model.params,
-                            "class_weight": config.models[model_type].class_weight,
-                            "calibration": config.calibration.method,
-                        }
-                    )
+                    _params({**spec_weight, **model.params, "calibration": config.calibration.method})
                 )
                 metrics = metric_values(evaluation, result.gains[model_type])
                 best_point = max(model.search, key=lambda p: p.score)

@@ -185,6 +185,20 @@ def test_champion_round_trip_from_the_registry_alias(store, uri):
         predict_frame(pyfunc, frame.drop(columns="fsm"))
 
 
+def _database_text(path: Path) -> str:
+    """Every value in every table of a SQLite database, as stored (no SQL quoting)."""
+    db = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table'")]
+        values = []
+        for table in tables:
+            for row in db.execute(f'select * from "{table}"'):
+                values.extend(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row)
+        return "\n".join(values)
+    finally:
+        db.close()
+
+
 def _store_texts(folder: Path):
     """Every piece of text the store holds: database values, text files, zip members, PNG metadata."""
     from PIL import Image
@@ -193,8 +207,7 @@ def _store_texts(folder: Path):
         if not path.is_file():
             continue
         if path.suffix == ".db":
-            with sqlite3.connect(path) as db:
-                yield path, "\n".join(db.iterdump())
+            yield path, _database_text(path)
         elif path.suffix == ".png":
             with Image.open(path) as image:
                 yield path, " ".join(f"{k} {v}" for k, v in image.info.items() if isinstance(v, str))
@@ -248,9 +261,11 @@ def test_the_scan_finds_planted_identifiers(store, tmp_path):
     (tmp_path / "a.txt").write_text(f"pupil {upn}")
     with zipfile.ZipFile(tmp_path / "model.skops", "w") as archive:
         archive.writestr("schema.json", f'{{"category": "{name}"}}')
-    with sqlite3.connect(tmp_path / "x.db") as db:
-        db.execute("create table t (v text)")
-        db.execute("insert into t values (?)", (f"note about {name}",))
+    db = sqlite3.connect(tmp_path / "x.db")
+    db.execute("create table t (v text)")
+    db.execute("insert into t values (?)", (f"note about {name}",))
+    db.commit()
+    db.close()
     assert len(leaks(tmp_path, upns, names)) == 3
 
 

@@ -56,7 +56,7 @@ def test_default_config_is_the_documented_experiment():
     assert config.splits.train == ["2016/17"] and config.splits.validation == "2017/18"
     assert config.splits.test == "2018/19" and config.splits.refit
     assert set(config.enabled_models()) == {"random_forest", "lightgbm", "logistic"}
-    assert config.models["random_forest"].class_weight == "balanced_subsample"
+    assert config.models["random_forest"].grid["class_weight"] == [None, "balanced_subsample"]
     assert config.models["lightgbm"].class_weight is None
     assert len(config.models["random_forest"].grid_points()) == 2
     assert config.features.include_protected is False
