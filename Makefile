@@ -33,19 +33,30 @@ test: venv browser lint
 demo: venv
 	$(BIN)/exclusion-risk synth --out $(DEMO)/extracts --pupils $(PUPILS) --seed 7
 	$(BIN)/exclusion-risk check --data $(DEMO)/extracts --out $(DEMO)/check
-	@echo
-	$(BIN)/exclusion-risk link --data $(DEMO)/extracts --out $(DEMO)/link --no-progress
-	$(BIN)/exclusion-risk train --data $(DEMO)/extracts --links $(DEMO)/link
+	$(BIN)/exclusion-risk link --data $(DEMO)/extracts --out $(DEMO)/linkage --no-progress
+	$(BIN)/exclusion-risk train --data $(DEMO)/extracts --links $(DEMO)/linkage --quiet
 	$(BIN)/exclusion-risk promote --best --metric precision_at_5pct
+	$(BIN)/exclusion-risk review champion --data $(DEMO)/extracts --links $(DEMO)/linkage --out $(DEMO)/reports/fairness.html
+	$(BIN)/exclusion-risk score --data $(DEMO)/extracts --links $(DEMO)/linkage --year 2018/19 --out $(DEMO)/scores/scores.csv
+	$(BIN)/exclusion-risk compare --runs 1
 	@echo
-	@echo "Synthetic authority:   $(DEMO)/extracts (ground truth in $(DEMO)/extracts/truth)"
-	@echo "Extract check:         $(DEMO)/check/rejects.csv"
-	@echo "Linkage:               $(DEMO)/link/report.html"
-	$(BIN)/exclusion-risk compare
-	@echo "MLflow runs:           $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db  (then open http://127.0.0.1:5000)"
+	@echo "Synthetic authority:  $(DEMO)/extracts  (ground truth for tests and benches in $(DEMO)/extracts/truth)"
+	@echo "Extract check:        $(DEMO)/check/rejects.csv"
+	@echo "Linkage:              $(DEMO)/linkage/report.html  (links.csv, review.csv, unlinked.csv, settings.json)"
+	@echo "Fairness review:      $(DEMO)/reports/fairness.html"
+	@echo "Scores 2018/19:       $(DEMO)/scores/scores.csv and $(DEMO)/scores/scores.html"
+	@echo "MLflow runs:          $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db  (then http://127.0.0.1:5000)"
+	@echo "Service:              $(BIN)/exclusion-risk keys add --role scorer   (prints a key once)"
+	@echo "                      $(BIN)/exclusion-risk serve   (then http://127.0.0.1:8000/ and /docs)"
+	@echo "Scores support a professional's judgement; they are not decisions."
 
 bench: venv
 	$(BIN)/python bench/io.py
+	$(BIN)/python bench/synth.py
+	$(BIN)/python bench/linkage.py
+	$(BIN)/python bench/models.py
+	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/service.py
 	$(BIN)/python bench/models.py
 
 clean:

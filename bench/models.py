@@ -54,6 +54,11 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="200 bootstrap replicates instead of the config's"
     )
+    parser.add_argument(
+        "--protected-too",
+        action="store_true",
+        help="also train with sex and ethnicity as inputs (same linked data, not logged) and show the gap",
+    )
     args = parser.parse_args()
 
     data = authority(args.data, args.pupils, args.seed)

@@ -100,17 +100,20 @@ def in_process(store, csv: bytes, requests: int, alias: str) -> dict:
     from models.scoring import CohortScorer
     from serving import scoring
     from serving.history import HistoryState
+    from serving.schemas import FeatureRecord
 
     say("in-process: loading the model")
     started = time.perf_counter()
     scorer = CohortScorer.load(alias=alias)
     load_seconds = time.perf_counter() - started
-    record = {**{name: None for name in scorer.feature_names}, **PUPIL}
+    # Exactly what POST /score hands the scorer for PUPIL (validated, need level derived).
+    [record] = scoring.feature_records([FeatureRecord(**PUPIL)])
     for _ in range(20):
         scorer.score_records([record])
     say("in-process: single pupil")
     single = timed(lambda: scorer.score_records([record]), requests)
     frame = pd.DataFrame([record])
+    say("in-process: one-row DataFrame")
     one_row_frame = timed(lambda: scorer.score(frame), min(requests, 300))
 
     say("in-process: linked history")

@@ -417,6 +417,34 @@ def need_level(table: pd.DataFrame) -> pd.Series:
     return pd.Series(level, index=table.index, dtype="int64")
 
 
+def need_level_of(record: dict) -> int:
+    """`need_level` for one pupil's feature values (a dict), the same rule without building a
+    DataFrame: the single-pupil scoring path spends milliseconds on a one-row frame otherwise."""
+    def flag(name: str) -> bool:
+        value = record.get(name)
+        if value is None or registry.is_missing(value):
+            return False
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in ("true", "y", "yes", "t"):
+                return True
+            try:
+                return float(text) > 0
+            except ValueError:
+                return False
+        return float(value) > 0
+
+    provision = record.get("sen_provision")
+    provision = provision.strip().upper() if isinstance(provision, str) else None
+    if flag("cpp_open") or flag("cla_open"):
+        return 3
+    if provision == "E" or flag("cin_open"):
+        return 2
+    if provision == "K" or flag("fsm"):
+        return 1
+    return 0
+
+
 def _build_year(prep: Prepared, year: int) -> pd.DataFrame:
     day = calendar.census_date(year)
     ref = _reference_rows(prep, year)

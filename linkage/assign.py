@@ -9,7 +9,9 @@
    by score, ties broken by ids so the result is deterministic. Exclusion events may share a pupil.
 4. Twin guard: same surname and DOB with a disagreeing forename is how twins look; when the census
    holds another pupil with that pupil's surname and DOB (a twin is there to be confused with),
-   such a link is never accepted automatically, only offered for review.
+   such a link is never accepted automatically, only offered for review, unless the twin was
+   scored too and agrees no better on forename (then the forename cannot tell them apart and the
+   rest of the evidence, a UPN say, decides; a twin not among the candidates keeps the guard).
 5. Bands from `settings.thresholds` on the score; a candidate strong on its own (probability above
    the accept threshold) that a rival brings below the review threshold still goes to review.
 """
@@ -45,11 +47,30 @@ def _with_share(cands: pd.DataFrame) -> pd.DataFrame:
     return cands.assign(score=cands["match_probability"].to_numpy() * rel / total)
 
 
-def _twin_like(cands: pd.DataFrame, twins: set[str] | frozenset[str]) -> np.ndarray:
-    if not {"gamma_forename", "gamma_surname", "gamma_dob"} <= set(cands.columns):
-        return np.zeros(len(cands), dtype=bool)
-    pattern = (cands["gamma_forename"] == 0) & (cands["gamma_surname"] == 3) & (cands["gamma_dob"] == 3)
-    return (pattern & cands["eid_r"].isin(twins)).to_numpy()
+def _twin_like(
+    picked: pd.DataFrame, twins: set[str] | frozenset[str], cands: pd.DataFrame | None = None
+) -> np.ndarray:
+    """Picked links with the twin pattern to a pupil who has a twin, where the twin is not seen to
+    agree no better on forename (`cands`: every candidate pair; None: the guard always holds)."""
+    if not {"gamma_forename", "gamma_surname", "gamma_dob"} <= set(picked.columns):
+        return np.zeros(len(picked), dtype=bool)
+    pattern = (picked["gamma_forename"] == 0) & (picked["gamma_surname"] == 3) & (picked["gamma_dob"] == 3)
+    guarded = (pattern & picked["eid_r"].isin(twins)).to_numpy()
+    if cands is None or not guarded.any():
+        return guarded
+    # The pupil's twin among the entity's candidates: another pupil with a twin, same surname and DOB.
+    rivals = cands[cands["eid_r"].isin(twins) & (cands["gamma_surname"] == 3) & (cands["gamma_dob"] == 3)][
+        ["eid_l", "eid_r", "gamma_forename"]
+    ]
+    rivals = rivals.merge(
+        picked.loc[guarded, ["eid_l", "eid_r"]].rename(columns={"eid_r": "picked"}), on="eid_l"
+    )
+    rivals = rivals[rivals["eid_r"] != rivals["picked"]]
+    seen = set(rivals["eid_l"])
+    better = set(rivals.loc[rivals["gamma_forename"] > 0, "eid_l"])
+    # Guard lifted only where a twin was scored and none agrees better on forename.
+    lifted = picked["eid_l"].isin(seen - better).to_numpy()
+    return guarded & ~lifted
 
 
 def _reviewable(cands: pd.DataFrame, thresholds: Thresholds) -> pd.Series:
@@ -104,7 +125,7 @@ def assign(
         picked = scored.drop_duplicates("eid_l")
         picked = picked[_reviewable(picked, thresholds)]
     band = np.where(picked["score"] >= thresholds.accept, "accept", "review")
-    band = np.where(_twin_like(picked, twins) & (band == "accept"), "review", band)
+    band = np.where(_twin_like(picked, twins, cands) & (band == "accept"), "review", band)
     picked = picked.assign(band=band)
     # Everyone else: rejected, reported with their best candidate of all.
     rest = best_any[~best_any["eid_l"].isin(picked["eid_l"])]

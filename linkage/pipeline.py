@@ -54,7 +54,13 @@ class LinkageResult:
     decisions: dict[str, pd.DataFrame] = field(default_factory=dict)  # per source: every entity's outcome
 
 
-def census_variants(census: pd.DataFrame) -> pd.DataFrame:
+def extra_columns(settings: LinkageSettings | None) -> dict[str, str]:
+    """Variant column -> source column of the run's extra comparisons."""
+    extras = settings.comparisons.extra if settings is not None else []
+    return {e.variant_column: e.column for e in extras}
+
+
+def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
     """Variant rows of the census pupils, keyed by pupil (newest UPN, following FormerUPN links)."""
     pupils = census[census["UPN"].notna() & (census["UPN"].astype("string").str.strip() != "")]
     pupils = pupils.assign(_pupil=census_pupil_ids(pupils))
@@ -64,6 +70,7 @@ def census_variants(census: pd.DataFrame) -> pd.DataFrame:
         surname_columns=("Surname", "PreferredSurname", "FormerSurname"),
         upn_columns=("UPN", "FormerUPN"),
         middle_names_column="MiddleNames",
+        extra_columns=extra_columns(settings),
     )
 
 
@@ -80,7 +87,7 @@ def _link_source(
     from linkage.engines import EngineInput, get_engine
 
     t = time.perf_counter()
-    source = standardise(frame, spec.id_column)
+    source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
     entities = pd.Index(frame[spec.id_column].astype("string").unique(), name="eid_l")
     timings[f"{spec.name}.standardise"] = time.perf_counter() - t
     bar.update(1)
@@ -150,7 +157,7 @@ def link_extracts(
     decisions: dict[str, pd.DataFrame] = {}
     with tqdm(total=1 + 4 * len(SOURCES), desc="linkage", unit="step", disable=not progress) as bar:
         t = time.perf_counter()
-        census = census_variants(extracts.census)
+        census = census_variants(extracts.census, settings)
         timings["census.standardise"] = time.perf_counter() - t
         log.info("census: %d pupils, %d variant rows", census["eid"].nunique(), len(census))
         bar.update(1)

@@ -48,6 +48,7 @@ import csv
 import io
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,7 @@ SESSION_COLUMNS = {
     "SessionsUnauthorisedAbsence": "TermlySessionsUnauthorised",
 }
 
+PARALLEL_ROWS = 100_000  # columns are encoded on several threads from this many rows on
 JOIN = " | "  # between the failures of one rejected row
 UNDECODABLE = "undecodable bytes (neither UTF-8 nor Windows-1252; shown as U+FFFD)"
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -203,14 +205,44 @@ class _Raw:
 
     def encoded_column(self, position: int) -> pa.DictionaryArray:
         if position not in self.encodings:
-            column = self.table.column(position).combine_chunks()
-            self.encodings[position] = pc.dictionary_encode(column, null_encoding="encode")
+            self.encodings[position] = _dictionary(self.table.column(position))
         return self.encodings[position]
+
+    def encode_all(self) -> None:
+        """Dictionary-encode every column, several at once (arrow releases the GIL: both cores work)."""
+        todo = [p for p in range(self.table.num_columns) if p not in self.encodings]
+        workers = min(len(todo), pa.cpu_count())
+        if workers < 2 or self.table.num_rows < PARALLEL_ROWS:
+            for position in todo:
+                self.encoded_column(position)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            encoded = pool.map(lambda p: _dictionary(self.table.column(p)), todo)
+            self.encodings.update(zip(todo, encoded, strict=True))
 
     def values(self, position: int, rows: np.ndarray) -> np.ndarray:
         """The file's text in column `position` at row numbers `rows` (still in the table)."""
         taken = self.table.column(position).take(pa.array(np.searchsorted(self.rows, rows)))
         return np.asarray(taken.to_pylist(), dtype=object)
+
+
+def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """One column dictionary-encoded (missing is its own code), without first copying its text.
+
+    Arrow encodes the chunks against one shared dictionary; only the indices are concatenated.
+    """
+    encoded = pc.dictionary_encode(column, null_encoding="encode")
+    if encoded.num_chunks == 1:
+        return encoded.chunk(0)
+    chunks = encoded.chunks
+    dictionary = chunks[-1].dictionary if chunks else pa.array([], type=column.type)
+    shared = dictionary.buffers()[-1]
+    if not chunks or any(c.dictionary.buffers()[-1] is not shared and (
+        c.dictionary.buffers()[-1] is None or shared is None or c.dictionary.buffers()[-1].address != shared.address
+    ) for c in chunks):
+        return encoded.combine_chunks()  # dictionaries differ (or no chunks): arrow unifies them
+    indices = pa.concat_arrays([c.indices for c in chunks])
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def _reject_frame(name: str, rows, column, value, reason) -> pd.DataFrame:
@@ -263,7 +295,7 @@ def _load_csv(path: Path, name: str) -> _Raw:
     import pyarrow.csv as pacsv
 
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # (strip() would copy the whole file)
         raise ExtractError(name, "the file is empty (no header row, no data)")
     utf8, encoding, replaced = _decode(data)
     text_head = utf8[: utf8.find(b"\n") if b"\n" in utf8 else len(utf8)].decode("utf-8").rstrip("\r")
@@ -282,7 +314,6 @@ def _load_csv(path: Path, name: str) -> _Raw:
                 null_values=[""],
             ),
         )
-        table = table.combine_chunks()  # one copy now saves one per column operation later
         rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
         rejects, rows_read = [], table.num_rows
     except pa.ArrowInvalid:  # ragged rows or quoted line breaks: the forgiving parser decides
@@ -352,6 +383,7 @@ def _row_hash(raw: _Raw) -> np.ndarray:
     Equal rows get equal hashes; unequal rows collide with negligible probability, and
     `_reject_duplicates` compares the text of every candidate anyway.
     """
+    raw.encode_all()
     columns = raw.table.num_columns
     multipliers = np.random.default_rng(20170105).integers(1, 2**63, columns, dtype=np.uint64) | 1
     hashed = np.zeros(raw.table.num_rows, dtype=np.uint64)
@@ -379,8 +411,11 @@ def _reject_duplicates(raw: _Raw) -> None:
     live = np.flatnonzero(raw.alive)
     if live.size < 2:
         return
-    _, first_of_hash, which = np.unique(_row_hash(raw)[live], return_index=True, return_inverse=True)
-    first = live[first_of_hash[which]]  # table position of the first live row with the same hash
+    # hash table, not a sort: factorize numbers the distinct hashes in order of first appearance
+    which, _ = pd.factorize(_row_hash(raw)[live])
+    new = np.ones(len(which), dtype=bool)
+    new[1:] = which[1:] > np.maximum.accumulate(which)[:-1]
+    first = live[np.flatnonzero(new)[which]]  # table position of the first live row with the same hash
     later = first != live
     if not later.any():
         return
@@ -432,17 +467,24 @@ def _map_header(raw: _Raw, fields: tuple[Field, ...], derivable: set[str] = froz
 
 
 def _clean_column(encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index) -> pd.Series:
-    """Pre-cleaned column as a categorical, cleaning each distinct text once: stripped, blank -> NA."""
+    """Pre-cleaned column as a categorical, cleaning each distinct text once: stripped, blank -> NA.
+
+    The categories are arrow text (so the checks and conversions read them without a copy).
+    """
     dictionary = pc.utf8_trim_whitespace(encoding.dictionary)
     if upper:
         dictionary = pc.utf8_upper(dictionary)
     dictionary = pc.if_else(pc.equal(dictionary, ""), pa.scalar(None, dictionary.type), dictionary)
-    # cleaning can merge distinct texts (" M" and "M") and blank some: re-factorize the dictionary
-    remap, categories = pd.factorize(pd.Series(dictionary.to_pylist(), dtype=object), use_na_sentinel=True)
-    remap = np.append(remap, -1)  # null rows point past the end
-    ids = pc.fill_null(encoding.indices, len(remap) - 1).to_numpy()[alive]
-    categorical = pd.Categorical.from_codes(remap[ids], categories=pd.Index(categories, dtype=object))
-    return pd.Series(categorical, index=index)
+    # cleaning can merge distinct texts (" M" and "M") and blank some: re-encode the dictionary
+    merged = pc.dictionary_encode(dictionary)
+    remap = pc.fill_null(merged.indices, -1).to_numpy().astype(np.int32)
+    remap = np.append(remap, np.int32(-1))  # null rows point past the end
+    ids = pc.fill_null(encoding.indices, len(remap) - 1).to_numpy()
+    categories = pd.Index(codes.text_series(merged.dictionary, pd.RangeIndex(len(merged.dictionary))).array)
+    categorical = pd.Categorical.from_codes(
+        remap[ids[alive]], dtype=pd.CategoricalDtype(categories), validate=False
+    )
+    return pd.Series(categorical, index=index, copy=False)
 
 
 def _work_frame(raw: _Raw, fields: tuple[Field, ...], mapping: dict[str, int]) -> pd.DataFrame:
@@ -533,7 +575,7 @@ def _col(work: pd.DataFrame, column: str) -> pd.Series:
     """A pre-cleaned column as it is (categorical), or all missing when the file has none."""
     if column in work:
         return work[column]
-    return pd.Series(pd.NA, index=work.index, dtype=TEXT)
+    return codes.text_series(pa.nulls(len(work), pa.large_string()), work.index)
 
 
 def _text(work: pd.DataFrame, column: str) -> pd.Series:
@@ -550,8 +592,11 @@ def _dates(work: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _upn(out: pd.DataFrame, work: pd.DataFrame, counts: Counter) -> None:
-    out["UPN"] = _text(work, "UPN")
-    out["UPNvalid"] = valid_upn_mask(out["UPN"]).to_numpy()
+    dictionary, indices = codes.encoded(_col(work, "UPN"))
+    valid = valid_upn_mask(codes.text_series(dictionary, pd.RangeIndex(len(dictionary)))).to_numpy()
+    out["UPN"] = codes.text_series(pc.take(dictionary, indices), work.index)
+    # each distinct UPN checked once; a missing UPN is not valid
+    out["UPNvalid"] = np.append(valid, False)[pc.fill_null(indices, len(dictionary)).to_numpy()]
     counts["invalid UPN (kept)"] += int((out["UPN"].notna() & ~out["UPNvalid"]).sum())
     counts["blank UPN"] += int(out["UPN"].isna().sum())
 
@@ -569,6 +614,10 @@ def _count_codes(work: pd.DataFrame, column: str, written: list[str], counts: Co
         counts[label] += int(work[column].isin(written).sum())
 
 
+def _lsoa_or_missing(values: pd.Series) -> pd.Series:
+    return values.where(values.str.match(_LSOA).fillna(False).astype(bool)).astype(TEXT)
+
+
 def _census_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     out = pd.DataFrame(index=work.index)
     _upn(out, work, counts)
@@ -580,17 +629,15 @@ def _census_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     out["Ethnicity"] = _code(work, "Ethnicity", codes.ETHNICITY_MAP)
     extended = [c for c, main in codes.ETHNICITY_MAP.items() if c != main]
     _count_codes(work, "Ethnicity", extended, counts, "extended ethnicity code read as main code")
-    out["FSMeligible"] = codes.map_codes(_col(work, "FSMeligible"), codes.FSM_MAP, pa.bool_()).astype(
-        "boolean"
-    )
+    out["FSMeligible"] = codes.map_flags(_col(work, "FSMeligible"), codes.FSM_MAP)
     out["SENprovision"] = _code(work, "SENprovision", codes.SEN_PROVISION_MAP)
     out["SENtype"] = _code(work, "SENtype", codes.SEN_TYPE_MAP)
     out["SENtype2"] = _code(work, "SENtype2", codes.SEN_TYPE_MAP)
     _count_codes(work, "SENtype", ["BESD"], counts, "SEN type BESD read as SEMH")
     out["NCyearActual"] = _code(work, "NCyearActual", codes.NC_YEAR_MAP)
     out["Postcode"] = _postcode(work, counts)
-    lsoa = _text(work, "LSOA")
-    out["LSOA"] = lsoa.where(lsoa.str.match(_LSOA).fillna(False).astype(bool)).astype(TEXT)
+    lsoa = _col(work, "LSOA")
+    out["LSOA"] = codes.apply_distinct(lsoa, _lsoa_or_missing)
     counts["unrecognised LSOA (set missing)"] += int((lsoa.notna() & out["LSOA"].isna()).sum())
     out["SchoolURN"] = _text(work, "SchoolURN")
     out["AcademicYear"] = parse_academic_years(_col(work, "AcademicYear"))
@@ -668,10 +715,14 @@ def _social_care_frame(work: pd.DataFrame, counts: Counter) -> pd.DataFrame:
 
 
 def _finish(frame: pd.DataFrame, columns: list[str], name: str) -> pd.DataFrame:
-    frame = frame[columns].copy()
-    frame["_file"] = pd.Series(name, index=frame.index, dtype=TEXT)
-    frame["_row"] = frame.index.to_numpy(dtype=np.int64)
-    return frame.reset_index(drop=True)
+    """The canonical columns plus `_file` and `_row`, numbered from 0 (built once, no frame copies)."""
+    data = {}
+    for column in columns:
+        series = frame[column]
+        data[column] = series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+    data["_file"] = pd.array(pa.repeat(pa.scalar(name, pa.large_string()), len(frame)), dtype=TEXT)
+    data["_row"] = frame.index.to_numpy(dtype=np.int64)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)), copy=False)
 
 
 def _note(raw: _Raw) -> str:

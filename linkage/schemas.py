@@ -111,7 +111,8 @@ def _academic_year(text: object) -> str | None:
 
 def parse_academic_years(values: pd.Series) -> pd.Series:
     """'2016/17', '2016-17', '2016/2017' -> '2016/17'; NA otherwise."""
-    return codes.map_codes(values, {u: _academic_year(u) for u in pd.unique(values.dropna())})
+    distinct, _ = codes.encoded(values)
+    return codes.map_codes(values, {u: _academic_year(u) for u in distinct.to_pylist()})
 
 
 def academic_year_of(dates: pd.Series) -> pd.Series:

@@ -8,6 +8,7 @@ exactly; a settings file without `trained` parameters makes the engine estimate 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,11 @@ BLOCKING_COLUMNS = frozenset(
 )
 
 
+# Prefix of the variant-frame column an extra comparison reads ('street_number' -> 'x_street_number').
+EXTRA_PREFIX = "x_"
+_EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
 class BlockingRule(BaseModel):
     """Candidate pairs agree exactly on `columns`; with `swap_names`, the source's forename columns
     are compared with the census surname columns and vice versa (forename/surname swapped)."""
@@ -43,9 +49,13 @@ class BlockingRule(BaseModel):
 
     @model_validator(mode="after")
     def _known_columns(self) -> BlockingRule:
-        unknown = [c for c in self.columns if c not in BLOCKING_COLUMNS]
+        # Extra comparisons' columns (x_<name>) are checked against the run's extras by LinkageSettings.
+        unknown = [c for c in self.columns if c not in BLOCKING_COLUMNS and not c.startswith(EXTRA_PREFIX)]
         if unknown or not self.columns:
-            raise ValueError(f"blocking columns must be among {sorted(BLOCKING_COLUMNS)}; got {unknown}")
+            raise ValueError(
+                f"blocking columns must be among {sorted(BLOCKING_COLUMNS)} or an extra comparison's "
+                f"{EXTRA_PREFIX}<name>; got {unknown}"
+            )
         return self
 
     def swapped(self, column: str) -> str:
@@ -61,6 +71,41 @@ class BlockingRule(BaseModel):
         return pairs.get(column, column)
 
 
+class ExtraComparison(BaseModel):
+    """A field beyond the standard ones that one dataset carries on both sides (FEBRL's street number
+    and address, say), compared in this run only. Its values are casefolded with whitespace
+    collapsed; a source without the column compares as missing (neutral). `kind`: `exact` (equal /
+    else) or `jaro_winkler` (equal / JW >= the name thresholds high, low / else). Blocking rules may
+    name it as `x_<name>`."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    column: str
+    kind: Literal["exact", "jaro_winkler"] = "exact"
+
+    @model_validator(mode="after")
+    def _valid_name(self) -> ExtraComparison:
+        standard = {"forename", "surname", "dob", "sex", "postcode", "upn"}
+        if not _EXTRA_NAME.match(self.name) or self.name in standard:
+            raise ValueError(
+                f"extra comparison name {self.name!r} must be lower-case letters, digits and underscores "
+                f"and not one of {sorted(standard)}"
+            )
+        return self
+
+    @property
+    def variant_column(self) -> str:
+        return EXTRA_PREFIX + self.name
+
+    @property
+    def levels(self) -> int:
+        """Number of non-null comparison levels."""
+        return 2 if self.kind == "exact" else 4
+
+
+DEFAULT_SCHOOL_COMPARISON = ExtraComparison(name="school", column="SchoolURN", kind="exact")
+
+
 class Comparisons(BaseModel):
     """Comparison levels shared by both engines (their thresholds, not their weights)."""
 
@@ -70,6 +115,17 @@ class Comparisons(BaseModel):
     use_upn: bool = True
     use_postcode: bool = True
     use_sex: bool = True
+    # Fields compared in addition to the standard ones. The default: the school that recorded an
+    # exclusion against the schools the pupil is on the census at (social care has no school, so
+    # it compares as missing there). A dataset such as FEBRL adds its own (its address fields).
+    extra: list[ExtraComparison] = Field(default_factory=lambda: [DEFAULT_SCHOOL_COMPARISON])
+
+    @model_validator(mode="after")
+    def _distinct_extras(self) -> Comparisons:
+        names = [e.name for e in self.extra]
+        if len(names) != len(set(names)):
+            raise ValueError(f"extra comparison names must be distinct; got {names}")
+        return self
 
 
 class Thresholds(BaseModel):
@@ -120,6 +176,15 @@ class LinkageSettings(BaseModel):
     n_jobs: int = Field(2, ge=1)
     # Parameters estimated by the engine (m, u, prior); filled in after a run.
     trained: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _blocking_extras_known(self) -> LinkageSettings:
+        extras = {e.variant_column for e in self.comparisons.extra}
+        for rule in self.blocking:
+            unknown = [c for c in rule.columns if c.startswith(EXTRA_PREFIX) and c not in extras]
+            if unknown:
+                raise ValueError(f"blocking rule names {unknown}, which no extra comparison defines")
+        return self
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)

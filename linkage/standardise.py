@@ -116,7 +116,47 @@ def census_pupil_ids(census: pd.DataFrame) -> pd.Series:
         return u
 
     uniq = upn.dropna().unique()
-    return upn.map({u: resolve(u) for u in uniq}, na_action="ignore").astype("string")
+    pupil = upn.map({u: resolve(u) for u in uniq}, na_action="ignore").astype("string")
+    return _merge_mistyped_upns(census, upn, pupil)
+
+
+def _one_keying_slip(a: str, b: str) -> bool:
+    """Equal-length strings differing in one character, or in two adjacent characters swapped."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def _merge_mistyped_upns(census: pd.DataFrame, upn: pd.Series, pupil: pd.Series) -> pd.Series:
+    """A census row whose UPN fails its check letter is the pupil with a valid UPN one keying slip
+    away (a digit or letter wrong, or two swapped) and the same surname, forename and DOB, when
+    exactly one such pupil exists; otherwise it stays a pupil of its own."""
+    if not {"Surname", "Forename", "DOB"} <= set(census.columns):
+        return pupil
+    invalid = upn.notna() & ~valid_upn_mask(upn.fillna(""))
+    if not invalid.any():
+        return pupil
+    key = (
+        clean_name(census["Surname"])
+        + "|"
+        + clean_name(census["Forename"])
+        + "|"
+        + dob_fields(census["DOB"])["dob"]
+    )
+    frame = pd.DataFrame({"key": key, "upn": upn, "pupil": pupil}).dropna()
+    bad = frame[invalid.reindex(frame.index, fill_value=False)].drop_duplicates(["key", "upn"])
+    good = frame[~invalid.reindex(frame.index, fill_value=False)].drop_duplicates(["key", "pupil"])
+    pairs = bad.merge(good, on="key", suffixes=("", "_good"))
+    if pairs.empty:
+        return pupil
+    pairs = pairs[[_one_keying_slip(a, b) for a, b in zip(pairs["upn"], pairs["upn_good"], strict=True)]]
+    pairs = pairs[pairs.groupby("upn")["pupil_good"].transform("nunique") == 1]
+    target = dict(zip(pairs["upn"], pairs["pupil_good"], strict=True))
+    merged = upn.map(target, na_action="ignore").astype("string")
+    return merged.where(merged.notna() & invalid, pupil).astype("string")
 
 
 def unify_sex(values: pd.Series) -> pd.Series:
@@ -181,6 +221,12 @@ def valid_upns(values: pd.Series) -> pd.Series:
     return s.where(valid_upn_mask(s)).astype("string")
 
 
+def clean_extra(values: pd.Series) -> pd.Series:
+    """An extra comparison's field: casefolded, whitespace collapsed; missing or empty -> NA."""
+    s = values.astype("string").str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+    return s.mask(s == "").astype("string")
+
+
 def standardise(
     frame: pd.DataFrame,
     id_column: str,
@@ -188,17 +234,23 @@ def standardise(
     surname_columns: tuple[str, ...] = ("Surname",),
     upn_columns: tuple[str, ...] = ("UPN",),
     middle_names_column: str | None = None,
+    extra_columns: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Variant rows (VARIANT_COLUMNS) for the entities of `frame`, one per distinct combination.
+    """Variant rows (VARIANT_COLUMNS, then the extra columns) for the entities of `frame`, one per
+    distinct combination.
 
     `surname_columns`: every column whose surname the entity may be recorded under (census adds
     PreferredSurname and FormerSurname); `upn_columns`: the UPN and any former UPN;
-    `middle_names_column`: middle names, each also a forename the entity may be recorded under.
+    `middle_names_column`: middle names, each also a forename the entity may be recorded under;
+    `extra_columns`: variant column -> source column of the run's extra comparisons
+    (`clean_extra`; a source column the frame lacks gives NA).
     """
+    extra_columns = dict(extra_columns or {})
     # Census rows repeat each pupil's identifiers every term: standardise each distinct set once.
     used = [id_column, "Forename", "DOB", "Sex", "Postcode", *surname_columns, *upn_columns]
     if middle_names_column is not None:
         used.append(middle_names_column)
+    used.extend(extra_columns.values())
     frame = frame[[c for c in dict.fromkeys(used) if c in frame.columns]].drop_duplicates()
 
     def col(name: str) -> pd.Series:
@@ -207,6 +259,8 @@ def standardise(
     base = pd.DataFrame({"eid": frame[id_column].astype("string").to_numpy()}, index=frame.index)
     base = base.join(dob_fields(col("DOB"))).join(postcode_fields(col("Postcode")))
     base["sex"] = unify_sex(col("Sex"))
+    for variant_column, source_column in extra_columns.items():
+        base[variant_column] = clean_extra(col(source_column))
     base["_fore"] = col("Forename").map(forename_variants)
     if middle_names_column is not None:
         middles = col(middle_names_column).map(middle_name_variants)
@@ -232,8 +286,9 @@ def standardise(
     out["forename_group"] = out["forename"].map(forename_group, na_action="ignore").astype("string")
     out["forename_code"] = _codes(out["forename_group"])
     out["surname_code"] = _codes(out["surname"])
-    out = out[VARIANT_COLUMNS].drop_duplicates().reset_index(drop=True)
-    return out.astype({c: "string" for c in VARIANT_COLUMNS})
+    columns = VARIANT_COLUMNS + list(extra_columns)
+    out = out[columns].drop_duplicates().reset_index(drop=True)
+    return out.astype({c: "string" for c in columns})
 
 
 def entity_index(variants: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -548,7 +548,7 @@ class RunTarget:
 
 
 def resolve_run(text: str) -> RunTarget:
-    """A model run from its id, an id prefix (8+ characters) or a registry version number."""
+    """A model run from its id, an id prefix (8+ characters), a registry version number or an alias."""
     import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -562,6 +562,12 @@ def resolve_run(text: str) -> RunTarget:
     except MlflowException:
         versions = []
     by_run = {v.run_id: v for v in versions}
+    if versions and not text.isdigit() and len(text) < 32:
+        try:  # an alias such as `champion`
+            v = client.get_model_version_by_alias(tracking.REGISTERED_MODEL, text)
+            return RunTarget(v.run_id, str(v.version), dict(v.tags))
+        except MlflowException:
+            pass
     for v in versions:
         if text == str(v.version):
             return RunTarget(v.run_id, str(v.version), dict(v.tags))

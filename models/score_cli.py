@@ -144,7 +144,7 @@ def score_command(
 
 def review_command(
     run: str = typer.Argument(
-        ..., help="Model run id (or its first 8+ characters) or registry version number."
+        ..., help="Model run id (or its first 8+ characters), registry version number, or alias (champion)."
     ),
     data: Path = typer.Option(..., "--data", help="Folder with the extracts the run was trained on."),
     links: Path = typer.Option(

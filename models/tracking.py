@@ -10,16 +10,22 @@ One `exclusion-risk train` = one parent run plus one nested run per model and on
     params     label, years, feature set, calibration, selection metric, seed, config hash, data hash
     artifacts  config/experiment.yaml (the resolved config), data/fingerprint.json (file hashes, row
                counts per extract, year and label counts: never rows), search/search.csv (every grid
-               point's validation metrics), comparison/metrics.csv + comparison.md, plots/{calibration,
-               precision_at_k,roc}.png (all models and the checklist on the test year)
+               point's validation metrics), comparison/metrics.csv + comparison.md,
+               plots/evaluation.png (calibration curve with 95% CIs, precision at k, ROC: all models
+               and the checklist on the test year); metrics `checklist_<metric>`
   model run (tag `kind=model`, `model_type`, `train_id`), one per model type
     params     the fitted estimator's settings; metrics on the test year: `roc_auc`, `average_precision`,
                `brier`, `calibration_error`, `precision_at_{k}pct`, `recall_at_{k}pct`, each with
                `<metric>_ci_low` / `_ci_high`, and `gain_<metric>` (+ CI) over the checklist;
-               `validation_score`, `train_seconds`, `threshold_at_{k}pct`
-    artifacts  evaluation/metrics.json, evaluation/calibration_curve.json, plots/*.png and the model:
-               one sklearn Pipeline (preprocess [+ scale] + `CalibratedClassifier`), skops format,
-               signature (registry feature columns -> probabilities), no input example
+               `validation_score`, `train_seconds`, `threshold_at_{k}pct` (calibrated probability at
+               the top k% of the held-out calibration pupils)
+    artifacts  evaluation/metrics.json (metrics + calibration curve), plots/evaluation.png,
+               scoring/scoring_config.json (risk-matrix thresholds, `models.scoring`) and the model
+               `model/`: one sklearn Pipeline, steps `preprocess` (features.preprocess, categories fixed
+               at fit) and `model` (`CalibratedClassifier`: `.estimator` the raw fitted classifier,
+               `.slope_`/`.intercept_` the log-odds map, `.background_mean_` the calibration pupils'
+               mean transformed input), skops format with `TRUSTED_TYPES`, signature (registry
+               feature columns -> probabilities), explicit pip requirements, no input example
   checklist run (tag `kind=baseline`): the same metrics for the points checklist, no model
 Registry
   `exclusion-risk`: one version per model type per train run, tagged `model_type`, `train_id`, `run_id`,

@@ -132,14 +132,16 @@ def census_cohort(
     return Cohort(features, "linked" if history is not None else "none", missing, problems)
 
 
-def feature_records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Feature records as a table; a need level not given is derived as the feature builder does."""
-    from features.build import need_level
+def feature_records(pupils: list) -> list[dict[str, Any]]:
+    """Validated FeatureRecords as plain dicts, every registry feature present (None = missing) and a
+    need level not given derived by the feature builder's rule."""
+    from features.build import need_level_of
 
-    frame = pd.DataFrame.from_records(records)
-    given = pd.to_numeric(frame["need_level"], errors="coerce")
-    frame["need_level"] = given.fillna(need_level(frame)).astype(int)
-    return frame
+    records = [pupil.model_dump() for pupil in pupils]
+    for record in records:
+        if record["need_level"] is None:
+            record["need_level"] = need_level_of(record)
+    return records
 
 
 # --- scoring --------------------------------------------------------------------------------------

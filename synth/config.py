@@ -32,6 +32,10 @@ class AuthorityConfig(_Section):
     pupils_per_secondary: float = 1210.0
     school_choice_nearest: int = Field(4, ge=1, description="a pupil picks among this many nearest schools")
     neighbour_las: list[int] = [330, 332, 333, 336, 860, 937]  # Birmingham, Dudley, Sandwell, Wolves...
+    # A population too large for the authority's own postcodes (more than this many pupils a
+    # postcode) is housed across the wider region's postcode areas instead, LSOA filter dropped.
+    max_pupils_per_postcode: float = Field(20.0, gt=0)
+    region_postcode_areas: list[str] = ["WS", "WV", "B"]
 
 
 class PopulationConfig(_Section):

@@ -30,12 +30,21 @@ class Geography:
         return len(self.postcode)
 
 
+def _postcodes_in(pcs: pd.DataFrame, areas: list[str], lsoa_prefixes: list[str]) -> pd.Series:
+    keep = pcs["Postcode"].str.match(rf"^(?:{'|'.join(areas)})\d").fillna(False)
+    if lsoa_prefixes:
+        keep &= pcs["LSOA11CD"].fillna("").str.startswith(tuple(lsoa_prefixes))
+    return keep
+
+
 def load_geography(config: SynthConfig) -> Geography:
+    """The authority's postcodes; a population too large for them (more than
+    `max_pupils_per_postcode` pupils a postcode) lives across `region_postcode_areas` instead."""
+    auth = config.authority
     pcs = postcode_lookup()
-    areas = "|".join(config.authority.postcode_areas)
-    keep = pcs["Postcode"].str.match(rf"^(?:{areas})\d").fillna(False)
-    if config.authority.lsoa_prefixes:
-        keep &= pcs["LSOA11CD"].fillna("").str.startswith(tuple(config.authority.lsoa_prefixes))
+    keep = _postcodes_in(pcs, auth.postcode_areas, auth.lsoa_prefixes)
+    if config.pupils > keep.sum() * auth.max_pupils_per_postcode:
+        keep = _postcodes_in(pcs, auth.region_postcode_areas, [])
     df = pcs[keep].merge(idaci_lookup()[["LSOA11CD", "idaci_decile"]], on="LSOA11CD", how="inner")
     if len(df) < 100:
         raise ValueError(
@@ -81,16 +90,29 @@ class Schools:
         )
 
 
+def _estab_pool(n: int, usual: int, widest: int) -> int:
+    """End of the establishment-number range to draw `n` distinct numbers from: the usual range
+    (kept so authorities of the usual size come out as before), widened to the whole DfE phase
+    range (primary 2001-3999, secondary 4001-4999) when a large region needs more schools."""
+    if n < usual:
+        return usual
+    if n >= widest:
+        raise ValueError(f"{n} schools of one phase do not fit the DfE establishment range of {widest - 1}")
+    return widest
+
+
 def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator) -> Schools:
     auth, sc = config.authority, config.schools
     n_primary = max(3, round(config.pupils * 7 / 12 / auth.pupils_per_primary))
     n_secondary = max(2, round(config.pupils * 5 / 12 / auth.pupils_per_secondary))
     secondary = np.r_[np.zeros(n_primary, bool), np.ones(n_secondary, bool)]
     # schools sit where children live: a uniform draw over postcodes follows the population
-    location = np.r_[rng.choice(len(geo), n_primary, replace=False), rng.choice(len(geo), n_secondary)]
+    location = np.r_[
+        rng.choice(len(geo), n_primary, replace=n_primary > len(geo)), rng.choice(len(geo), n_secondary)
+    ]
     estab = np.r_[
-        2000 + rng.choice(np.arange(1, 700), n_primary, replace=False),
-        4000 + rng.choice(np.arange(1, 200), n_secondary, replace=False),
+        2000 + rng.choice(np.arange(1, _estab_pool(n_primary, 700, 2000)), n_primary, replace=False),
+        4000 + rng.choice(np.arange(1, _estab_pool(n_secondary, 200, 1000)), n_secondary, replace=False),
     ]
     effect = np.where(
         secondary,

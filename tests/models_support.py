@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 CATEGORICAL = ["sex", "ethnicity_group", "sen_provision", "sen_type"]
 NUMERIC = [
@@ -80,16 +76,3 @@ def feature_table(pupils: int = 1500, years=("2015/16", "2016/17", "2017/18", "2
         frames.append(frame)
         truths.append(truth)
     return pd.concat(frames, ignore_index=True), np.concatenate(truths)
-
-
-def simple_preprocessor(feature_names: list[str]) -> ColumnTransformer:
-    """Stand-in for features.preprocess: numerics imputed, categoricals one-hot (categories fixed at fit)."""
-    numeric = [f for f in feature_names if f in NUMERIC]
-    categorical = [f for f in feature_names if f in CATEGORICAL]
-    return ColumnTransformer(
-        [
-            ("num", SimpleImputer(strategy="median"), numeric),
-            ("cat", make_pipeline(OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
-        ],
-        verbose_feature_names_out=False,
-    )

@@ -156,3 +156,88 @@ def test_twin_pattern_goes_to_review_when_the_census_has_a_twin():
     cands = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 3)])
     assert assign(cands, Thresholds(), one_to_one=True, twins={"p1", "p2"})["band"].tolist() == ["review"]
     assert assign(cands, Thresholds(), one_to_one=True)["band"].tolist() == ["accept"]
+
+
+def test_extra_comparisons_are_carried_and_validated():
+    import pytest
+    from pydantic import ValidationError
+
+    from linkage.engines.base import active_comparisons, comparison_levels
+    from linkage.settings import BlockingRule, ExtraComparison
+
+    extra = [ExtraComparison(name="street", column="Street", kind="jaro_winkler")]
+    settings = LinkageSettings(
+        comparisons={"extra": extra}, blocking=[BlockingRule(columns=["x_street", "birth_year"])]
+    )
+    assert active_comparisons(settings)[-1] == "street" and comparison_levels(settings)["street"] == 4
+    # The default compares the recording school (exact), which social care lacks.
+    assert comparison_levels(LinkageSettings())["school"] == 2
+    with pytest.raises(ValidationError):
+        LinkageSettings(blocking=[BlockingRule(columns=["x_street"])])  # no such extra comparison
+    with pytest.raises(ValidationError):
+        ExtraComparison(name="surname", column="Surname")  # clashes with a standard comparison
+    frame = pd.DataFrame(
+        {"id": ["a", "b"], "Forename": ["Ann", "Bo"], "Surname": ["Lee", "Lee"], "Street": [" High  ST", ""]}
+    )
+    v = standardise(frame, "id", extra_columns={"x_street": "Street"}).set_index("eid")
+    assert v.loc["a", "x_street"] == "high st" and pd.isna(v.loc["b", "x_street"])
+    # A column the frame lacks compares as missing.
+    assert standardise(frame, "id", extra_columns={"x_school": "SchoolURN"})["x_school"].isna().all()
+
+
+def test_extra_levels_and_swap_with_slips():
+    import numpy as np
+
+    from linkage.engines.recordlinkage_engine import extra_levels, forename_levels, jaro_winkler_distinct
+
+    a = np.array(["high street", "high street", "high st", None], dtype=object)
+    b = np.array(["high street", "high streeet", "low road", "x"], dtype=object)
+    assert extra_levels(a, b, "jaro_winkler", 0.92, 0.8).tolist() == [3, 2, 0, -1]
+    assert extra_levels(a, b, "exact", 0.92, 0.8).tolist() == [1, 0, 0, -1]
+    # Forename and surname swapped, with a slip in one of them: the near level, not disagreement.
+    f_l, s_l = np.array(["wiechec"], dtype=object), np.array(["joshzua"], dtype=object)
+    f_r, s_r = np.array(["joshua"], dtype=object), np.array(["wiechec"], dtype=object)
+    jw = jaro_winkler_distinct(pd.Series(f_l), pd.Series(f_r))
+    plain = forename_levels(f_l, f_r, f_l, f_r, s_l, s_r, jw, 0.92, 0.8)
+    near = (jaro_winkler_distinct(pd.Series(f_l), pd.Series(s_r)) >= 0.92) & (
+        jaro_winkler_distinct(pd.Series(s_l), pd.Series(f_r)) >= 0.92
+    )
+    assert plain.tolist() == [0]
+    assert forename_levels(f_l, f_r, f_l, f_r, s_l, s_r, jw, 0.92, 0.8, near).tolist() == [2]
+
+
+def test_twin_guard_lifted_only_when_the_twin_was_scored_and_is_no_better():
+    # c1 carries p1's UPN but a forename matching neither twin: the twin p2 was scored, no better.
+    cands = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 3), ("c1", "p2", 0.01, -6.0, 0, 3, 3)])
+    out = assign(cands, Thresholds(), one_to_one=True, twins={"p1", "p2"})
+    assert out["band"].tolist() == ["accept"] and out["eid_r"].tolist() == ["p1"]
+    # The twin agrees better on forename: the link stays for review.
+    better = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 3), ("c1", "p2", 0.01, -6.0, 1, 3, 3)])
+    assert assign(better, Thresholds(), one_to_one=True, twins={"p1", "p2"})["band"].tolist() == ["review"]
+
+
+def test_census_row_with_a_mistyped_upn_is_the_pupil_one_slip_away():
+    from exclusion_risk.upn import valid_upn_mask
+
+    def invalid(u: str) -> bool:
+        return not valid_upn_mask(pd.Series([u], dtype="string"))[0]
+
+    perm = make_upn(335, 2, 12, 7)
+    # One digit mistyped, so the check letter fails; and a UPN two mistyped digits away.
+    typo = next(t for d in "0123456789" if invalid(t := perm[:-1] + d))
+    far = next(
+        t for d in "0123456789" if invalid(t := perm[:-3] + d + perm[-2] + typo[-1]) and t[-3] != perm[-3]
+    )
+    other = make_upn(335, 3, 12, 8)
+    census = pd.DataFrame(
+        {
+            "UPN": [perm, typo, far, other],
+            "Surname": ["Hill", "Hill", "Hill", "Hill"],
+            "Forename": ["Olivia", "Olivia", "Olivia", "Grace"],
+            "DOB": pd.to_datetime(["2012-10-30"] * 4),
+        }
+    )
+    ids = census_pupil_ids(census).tolist()
+    assert ids[0] == perm and ids[1] == perm
+    # Two slips away stays its own pupil; a valid UPN is never merged.
+    assert ids[2] == far and ids[3] == other

@@ -200,6 +200,25 @@ def test_bad_dates_unknown_codes_and_duplicates_are_rejected_with_row_and_reason
     assert rejects.loc[10, "column"] == "AcademicYear"
 
 
+def test_duplicates_name_the_first_copy_and_threaded_encoding_changes_nothing(tmp_path, monkeypatch):
+    import linkage.readers as readers
+
+    rows = [census_row(UPN_A), census_row(UPN_B), census_row(UPN_A), census_row(UPN_B), census_row(UPN_A)]
+    rows += [census_row(UPN_C, Postcode=""), census_row(UPN_C, Postcode=""), census_row(UPN_C, Postcode=" ")]
+    path = write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER))
+    sequential = read_census(path)
+    monkeypatch.setattr(readers, "PARALLEL_ROWS", 0)  # big-file path: columns encoded on threads
+    threaded = read_census(path)
+    for result in (sequential, threaded):
+        assert_nothing_lost(result, len(rows))
+        reasons = result.rejects.set_index("row")["reason"].to_dict()
+        # blank and " " are different text: not a duplicate (both read as missing afterwards)
+        assert reasons == {3: "exact duplicate of row 1", 4: "exact duplicate of row 2",
+                           5: "exact duplicate of row 1", 7: "exact duplicate of row 6"}  # fmt: skip
+    pd.testing.assert_frame_equal(sequential.clean, threaded.clean)
+    pd.testing.assert_frame_equal(sequential.rejects, threaded.rejects)
+
+
 def test_required_value_blank_is_rejected_but_invalid_upn_is_kept(tmp_path):
     rows = [census_row(""), census_row("NOT-A-UPN"), census_row(UPN_B, SENprovision="")]
     result = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER)))

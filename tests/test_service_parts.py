@@ -136,3 +136,22 @@ def test_settings_come_from_the_environment(monkeypatch):
     assert settings.port == 9123 and settings.max_rows == 5000 and settings.host == "127.0.0.1"
     assert settings.cors_origins == ["https://la.example", "https://other.example"]
     assert not ServiceSettings(_env_file=None, cors_origins="").cors_origins
+
+
+def test_single_record_need_level_follows_the_feature_builder_rule():
+    import itertools
+
+    import pandas as pd
+
+    from features.build import need_level, need_level_of
+
+    flags = [None, 0.0, 1.0, True, False, "yes", "0"]
+    provisions = [None, "N", "K", "E", "unknown", " e "]
+    records = [
+        {"cpp_open": a, "cla_open": b, "cin_open": c, "fsm": d, "sen_provision": p}
+        for a, b, c, d, p in itertools.product(flags, flags, flags, flags, provisions)
+    ]
+    expected = need_level(pd.DataFrame.from_records(records, coerce_float=False)).tolist()
+    assert [need_level_of(r) for r in records] == expected
+    assert set(expected) == {0, 1, 2, 3}
+    assert need_level_of({}) == 0  # nothing known: no statutory involvement recorded

@@ -13,6 +13,10 @@ Levels (the same in both engines):
   sex       1 equal, 0 else
   postcode  3 equal, 2 same sector, 1 same district, 0 else
   upn       1 equal, 0 else
+The forename and surname "near" levels (2) also take a swap with slips: the source's forename
+close (JW >= high) to the census surname and its surname close to the census forename.
+Extra comparisons a run configures (settings.comparisons.extra) read the variant column
+`x_<name>`: `exact` 1 equal, 0 else; `jaro_winkler` 3 equal, 2 JW >= high, 1 JW >= low, 0 else.
 A missing value on either side gives level -1, which has weight 0: neutral evidence.
 """
 
@@ -48,7 +52,13 @@ def active_comparisons(settings: LinkageSettings) -> list[str]:
         names.append("postcode")
     if c.use_upn:
         names.append("upn")
-    return names
+    return names + [e.name for e in c.extra]
+
+
+def comparison_levels(settings: LinkageSettings) -> dict[str, int]:
+    """Number of non-null levels of each active comparison, the run's extra comparisons included."""
+    levels = dict(COMPARISON_LEVELS) | {e.name: e.levels for e in settings.comparisons.extra}
+    return {c: levels[c] for c in active_comparisons(settings)}
 
 
 @dataclass

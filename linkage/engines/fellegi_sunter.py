@@ -19,15 +19,23 @@ _FLOOR = 1e-6  # keeps log2(m/u) finite for levels never seen in a sample
 
 
 def level_frequencies(
-    gammas: pd.DataFrame, comparisons: list[str], weights: np.ndarray | None = None, pseudo: float = 0.0
+    gammas: pd.DataFrame,
+    comparisons: list[str],
+    weights: np.ndarray | None = None,
+    pseudo: float = 0.0,
+    levels: dict[str, int] | None = None,
 ) -> dict[str, list[float] | None]:
-    """Share of each level among non-missing values, optionally weighted; None when nothing observed."""
+    """Share of each level among non-missing values, optionally weighted; None when nothing observed.
+
+    `levels`: number of levels per comparison (base.comparison_levels), for extra comparisons.
+    """
+    levels = COMPARISON_LEVELS | (levels or {})
     out: dict[str, list[float] | None] = {}
     for c in comparisons:
         g = gammas[f"gamma_{c}"].to_numpy()
         w = np.ones(len(g)) if weights is None else weights
         seen = g >= 0
-        counts = np.bincount(g[seen], weights=w[seen], minlength=COMPARISON_LEVELS[c]).astype(float)
+        counts = np.bincount(g[seen], weights=w[seen], minlength=levels[c]).astype(float)
         counts = counts + pseudo
         total = counts.sum()
         out[c] = (
@@ -47,14 +55,21 @@ def log2_bayes_factors(gammas: pd.DataFrame, comparisons: list[str], m: dict, u:
     return total
 
 
-def default_m(comparisons: list[str]) -> dict[str, list[float]]:
+def default_m(comparisons: list[str], levels: dict[str, int] | None = None) -> dict[str, list[float]]:
     """Starting m values: most matches agree exactly, a few are near, fewer disagree."""
+    levels = COMPARISON_LEVELS | (levels or {})
     start = {2: [0.05, 0.95], 4: [0.02, 0.03, 0.10, 0.85]}
-    return {c: start[COMPARISON_LEVELS[c]] for c in comparisons}
+    return {c: start[levels[c]] for c in comparisons}
 
 
 def expectation_maximisation(
-    gammas: pd.DataFrame, estimate: list[str], m: dict, u: dict, iterations: int, tolerance: float = 1e-4
+    gammas: pd.DataFrame,
+    estimate: list[str],
+    m: dict,
+    u: dict,
+    iterations: int,
+    tolerance: float = 1e-4,
+    levels: dict[str, int] | None = None,
 ) -> dict[str, list[float]]:
     """m for the comparisons in `estimate` by EM on blocked pairs with u fixed (Splink's procedure)."""
     if not estimate or gammas.empty:
@@ -65,7 +80,7 @@ def expectation_maximisation(
         lbf = log2_bayes_factors(gammas, estimate, m, u)
         odds = np.exp2(np.clip(lbf, -60, 60)) * lam / (1 - lam)
         post = odds / (1 + odds)
-        new = level_frequencies(gammas, estimate, weights=post)
+        new = level_frequencies(gammas, estimate, weights=post, levels=levels)
         lam = float(np.clip(post.mean(), 1e-6, 1 - 1e-6))
         change = max(
             (

@@ -22,6 +22,7 @@ from linkage.engines.base import (
     EngineResult,
     LinkageEngine,
     active_comparisons,
+    comparison_levels,
     empty_pairs,
     labelled_variant_pairs,
     prior_from_deterministic_rules,
@@ -98,14 +99,25 @@ def _levels(conditions: list[np.ndarray], missing: np.ndarray) -> np.ndarray:
     return np.where(missing, -1, level)
 
 
-def forename_levels(f_l, f_r, g_l, g_r, s_l, s_r, jw, high, low):
+def forename_levels(f_l, f_r, g_l, g_r, s_l, s_r, jw, high, low, near_swap=None):
+    """`near_swap`: forename and surname swapped with slips (both cross Jaro-Winklers >= high)."""
     swapped = _equal(f_l, s_r) & _equal(s_l, f_r)
-    return _levels([_equal(g_l, g_r) | swapped, jw >= high, jw >= low], _missing(f_l, f_r))
+    near = jw >= high if near_swap is None else (jw >= high) | near_swap
+    return _levels([_equal(g_l, g_r) | swapped, near, jw >= low], _missing(f_l, f_r))
 
 
-def surname_levels(s_l, s_r, f_l, f_r, jw, high, low):
+def surname_levels(s_l, s_r, f_l, f_r, jw, high, low, near_swap=None):
     swapped = _equal(f_l, s_r) & _equal(s_l, f_r)
-    return _levels([_equal(s_l, s_r) | swapped, jw >= high, jw >= low], _missing(s_l, s_r))
+    near = jw >= high if near_swap is None else (jw >= high) | near_swap
+    return _levels([_equal(s_l, s_r) | swapped, near, jw >= low], _missing(s_l, s_r))
+
+
+def extra_levels(a, b, kind, high, low):
+    """An extra comparison's level: exact 1/0; jaro_winkler 3 equal, 2 >= high, 1 >= low, 0 else."""
+    if kind == "exact":
+        return exact_levels(a, b)
+    jw = jaro_winkler_distinct(pd.Series(a, dtype=object), pd.Series(b, dtype=object))
+    return _levels([_equal(a, b), jw >= high, jw >= low], _missing(a, b))
 
 
 def dob_levels(d_l, d_r, sw_l, sw_r, y_l, y_r):
@@ -161,6 +173,9 @@ class RecordLinkageEngine(LinkageEngine):
         hi, lo = self.settings.comparisons.name_jw_high, self.settings.comparisons.name_jw_low
         jw_f = features["jw_forename"].to_numpy()
         jw_s = features["jw_surname"].to_numpy()
+        cross_fs = jaro_winkler_distinct(pd.Series(L["forename"]), pd.Series(R["surname"]))
+        cross_sf = jaro_winkler_distinct(pd.Series(L["surname"]), pd.Series(R["forename"]))
+        near_swap = (cross_fs >= hi) & (cross_sf >= hi)
         out["gamma_forename"] = forename_levels(
             L["forename"],
             R["forename"],
@@ -171,9 +186,10 @@ class RecordLinkageEngine(LinkageEngine):
             jw_f,
             hi,
             lo,
+            near_swap,
         )
         out["gamma_surname"] = surname_levels(
-            L["surname"], R["surname"], L["forename"], R["forename"], jw_s, hi, lo
+            L["surname"], R["surname"], L["forename"], R["forename"], jw_s, hi, lo, near_swap
         )
         out["gamma_dob"] = dob_levels(
             L["dob"], R["dob"], L["dob_swap"], R["dob_swap"], L["birth_year"], R["birth_year"]
@@ -186,6 +202,9 @@ class RecordLinkageEngine(LinkageEngine):
             )
         if "upn" in comps:
             out["gamma_upn"] = exact_levels(L["upn"], R["upn"])
+        for extra in self.settings.comparisons.extra:
+            col = extra.variant_column
+            out[f"gamma_{extra.name}"] = extra_levels(L[col], R[col], extra.kind, hi, lo)
         return out
 
     # --- estimation ----------------------------------------------------------------------------
@@ -196,6 +215,7 @@ class RecordLinkageEngine(LinkageEngine):
 
     def train(self, data: EngineInput) -> dict[str, Any]:
         comps = active_comparisons(self.settings)
+        levels = comparison_levels(self.settings)
         rng = np.random.default_rng(self.settings.seed)
         src, cen = data.source, data.census
         # u: comparison levels among random pairs, which are almost all of different children.
@@ -203,8 +223,8 @@ class RecordLinkageEngine(LinkageEngine):
         li = rng.integers(0, len(src), size=n_u)
         ri = rng.integers(0, len(cen), size=n_u)
         random_pairs = pd.MultiIndex.from_arrays([src.index[li], cen.index[ri]]).unique()
-        u = fs.level_frequencies(self.compare(random_pairs, src, cen), comps, pseudo=1.0)
-        u = {c: v if v is not None else [0.5] * len(fs.default_m([c])[c]) for c, v in u.items()}
+        u = fs.level_frequencies(self.compare(random_pairs, src, cen), comps, pseudo=1.0, levels=levels)
+        u = {c: v if v is not None else [1.0 / levels[c]] * levels[c] for c, v in u.items()}
         # m by EM, one session per blocking rule, averaging where two sessions estimate a comparison.
         estimates: dict[str, list[list[float]]] = {c: [] for c in comps}
         for columns, excluded in EM_SESSIONS:
@@ -212,11 +232,18 @@ class RecordLinkageEngine(LinkageEngine):
             pairs = self._sample(self.candidate_pairs(src, cen, [rule]), MAX_EM_PAIRS, rng)
             est = [c for c in comps if c not in excluded]
             m = fs.expectation_maximisation(
-                self.compare(pairs, src, cen), est, fs.default_m(comps), u, self.settings.em_iterations
+                self.compare(pairs, src, cen),
+                est,
+                fs.default_m(comps, levels),
+                u,
+                self.settings.em_iterations,
+                levels=levels,
             )
             for c, v in m.items():
                 estimates[c].append(v)
-        m = {c: (list(np.mean(v, axis=0)) if v else fs.default_m([c])[c]) for c, v in estimates.items()}
+        m = {
+            c: (list(np.mean(v, axis=0)) if v else fs.default_m([c], levels)[c]) for c, v in estimates.items()
+        }
         # Free labels from the deterministic stages replace EM where they are unbiased.
         labelled = labelled_variant_pairs(data)
         sources: dict[str, str] = {c: "em" for c in comps}
@@ -228,7 +255,7 @@ class RecordLinkageEngine(LinkageEngine):
                 usable = ~np.isin(methods, [k for k, v in LABEL_BIAS.items() if c in v])
                 g = gam.loc[usable]
                 if (g[f"gamma_{c}"] >= 0).sum() >= MIN_LABELS:
-                    m[c] = fs.level_frequencies(g, [c], pseudo=0.5)[c]
+                    m[c] = fs.level_frequencies(g, [c], pseudo=0.5, levels=levels)[c]
                     sources[c] = "labels"
         prior = prior_from_deterministic_rules(src, cen, self.settings.prior_recall)
         return {"engine": self.name, "prior": prior, "m": m, "u": u, "m_source": sources}

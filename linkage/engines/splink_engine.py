@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 
 from linkage.engines.base import (
-    COMPARISON_LEVELS,
     DETERMINISTIC_RULES,
     LABEL_BIAS,
     EngineInput,
     EngineResult,
     LinkageEngine,
     active_comparisons,
+    comparison_levels,
     empty_pairs,
     labelled_variant_pairs,
 )
@@ -44,20 +44,32 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
 
     hi, lo = settings.comparisons.name_jw_high, settings.comparisons.name_jw_low
     swapped = "(forename_l = surname_r AND surname_l = forename_r)"
+    # Forename and surname swapped with a slip in either (both cross similarities high).
+    near_swap = (
+        f"(jaro_winkler_similarity(forename_l, surname_r) >= {hi} "
+        f"AND jaro_winkler_similarity(surname_l, forename_r) >= {hi})"
+    )
+
+    def near(column: str) -> Any:
+        return cll.CustomLevel(
+            f"jaro_winkler_similarity({column}_l, {column}_r) >= {hi} OR {near_swap}",
+            f"{column} Jaro-Winkler >= {hi} or swapped with slips",
+        )
+
     comps = {
         "forename": [
             cll.NullLevel("forename"),
             cll.CustomLevel(
                 f"forename_group_l = forename_group_r OR {swapped}", "same forename group or swapped"
             ),
-            cll.JaroWinklerLevel("forename", hi),
+            near("forename"),
             cll.JaroWinklerLevel("forename", lo),
             cll.ElseLevel(),
         ],
         "surname": [
             cll.NullLevel("surname"),
             cll.CustomLevel(f"surname_l = surname_r OR {swapped}", "same surname or swapped"),
-            cll.JaroWinklerLevel("surname", hi),
+            near("surname"),
             cll.JaroWinklerLevel("surname", lo),
             cll.ElseLevel(),
         ],
@@ -80,6 +92,12 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
         ],
         "upn": [cll.NullLevel("upn"), cll.ExactMatchLevel("upn"), cll.ElseLevel()],
     }
+    for extra in settings.comparisons.extra:
+        col = extra.variant_column
+        levels = [cll.NullLevel(col), cll.ExactMatchLevel(col)]
+        if extra.kind == "jaro_winkler":
+            levels += [cll.JaroWinklerLevel(col, hi), cll.JaroWinklerLevel(col, lo)]
+        comps[extra.name] = [*levels, cll.ElseLevel()]
     return [cl.CustomComparison(comps[c], output_column_name=c) for c in active_comparisons(settings)]
 
 
@@ -141,7 +159,7 @@ class SplinkEngine(LinkageEngine):
         model = linker.misc.save_model_to_json()
         sources = {c: "em" for c in active_comparisons(self.settings)}
         self._apply_labels(linker, data, model, sources)
-        _floor_m(model)
+        _floor_m(model, comparison_levels(self.settings))
         return {
             "engine": self.name,
             "prior": model["probability_two_random_records_match"],
@@ -230,11 +248,11 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     return out.astype({c: object for c in out.columns if c != "unique_id"}).where(out.notna(), None)
 
 
-def _floor_m(model: dict) -> None:
+def _floor_m(model: dict, expected: dict[str, int]) -> None:
     """A level never seen in a sample gets a tiny probability rather than none (which has no weight)."""
     for comp in model["comparisons"]:
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        if len(levels) != COMPARISON_LEVELS[comp["output_column_name"]]:
+        if len(levels) != expected[comp["output_column_name"]]:
             raise ValueError(f"comparison {comp['output_column_name']} has an unexpected number of levels")
         for key in ("m_probability", "u_probability"):
             p = np.maximum(np.array([lv.get(key) or 0.0 for lv in levels], dtype=float), _M_FLOOR)

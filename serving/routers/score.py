@@ -40,10 +40,6 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     )
 
 
-def _feature_records(body: ScoreRequest) -> list[dict[str, Any]]:
-    return [r.model_dump() for r in body.pupils]
-
-
 @router.post(
     "/score",
     response_model=ScoreResponse,
@@ -65,7 +61,7 @@ def score(
     rows = len(body.pupils) if body.pupils is not None else len(body.census)
     scoring.check_row_count(rows, settings.max_rows)
     if body.pupils is not None:
-        scores = scoring.score_feature_records(scorer, _feature_records(body), reasons)
+        scores = scoring.score_feature_records(scorer, scoring.feature_records(body.pupils), reasons)
         envelope = {"history": "not needed", "missing_features": [], "rejected": []}
     else:
         cohort = _cohort_from_request(body, scorer, request, skip_invalid)
@@ -192,11 +188,14 @@ def explain(
     n: Annotated[int, Query(ge=1, le=20, description="Factors per direction.")] = 5,
     skip_invalid: SkipInvalid = False,
 ) -> ExplainResponse:
+    import pandas as pd
+
     from models.scoring import ScoringInputError
 
     if body.pupils is not None:
         scoring.check_row_count(len(body.pupils), settings.max_rows)
-        cohort = scoring.Cohort(scoring.feature_records_frame(_feature_records(body)), "not needed")
+        features = pd.DataFrame.from_records(scoring.feature_records(body.pupils))
+        cohort = scoring.Cohort(features, "not needed")
     else:
         scoring.check_row_count(len(body.census), settings.max_rows)
         cohort = _cohort_from_request(body, scorer, request, skip_invalid)
