@@ -45,7 +45,7 @@ demo: venv
 	@echo "Linkage:              $(DEMO)/linkage/report.html  (links.csv, review.csv, unlinked.csv, settings.json)"
 	@echo "Fairness review:      $(DEMO)/reports/fairness.html"
 	@echo "Scores 2018/19:       $(DEMO)/scores/scores.csv and $(DEMO)/scores/scores.html"
-	@echo "MLflow runs:          $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db  (then http://127.0.0.1:5000)"
+	@echo "MLflow runs:          $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db  (then http://127.0.0.1:5000)"
 	@echo "Service:              $(BIN)/exclusion-risk keys add --role scorer   (prints a key once)"
 	@echo "                      $(BIN)/exclusion-risk serve   (then http://127.0.0.1:8000/ and /docs)"
 	@echo "Scores support a professional's judgement; they are not decisions."
@@ -57,7 +57,6 @@ bench: venv
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/service.py
-	$(BIN)/python bench/models.py
 
 clean:
 	rm -rf $(VENV) data mlruns/*.db mlruns/artifacts

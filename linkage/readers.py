@@ -229,20 +229,21 @@ class _Raw:
 def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
     """One column dictionary-encoded (missing is its own code), without first copying its text.
 
-    Arrow encodes the chunks against one shared dictionary; only the indices are concatenated.
+    Arrow encodes the chunks against one shared dictionary, so only the indices are concatenated
+    (when the chunks' dictionaries are not the very same array, arrow unifies them).
     """
     encoded = pc.dictionary_encode(column, null_encoding="encode")
     if encoded.num_chunks == 1:
         return encoded.chunk(0)
-    chunks = encoded.chunks
-    dictionary = chunks[-1].dictionary if chunks else pa.array([], type=column.type)
-    shared = dictionary.buffers()[-1]
-    if not chunks or any(c.dictionary.buffers()[-1] is not shared and (
-        c.dictionary.buffers()[-1] is None or shared is None or c.dictionary.buffers()[-1].address != shared.address
-    ) for c in chunks):
-        return encoded.combine_chunks()  # dictionaries differ (or no chunks): arrow unifies them
-    indices = pa.concat_arrays([c.indices for c in chunks])
-    return pa.DictionaryArray.from_arrays(indices, dictionary)
+    if encoded.num_chunks == 0 or len({_identity(c.dictionary) for c in encoded.chunks}) > 1:
+        return encoded.combine_chunks()
+    indices = pa.concat_arrays([c.indices for c in encoded.chunks])
+    return pa.DictionaryArray.from_arrays(indices, encoded.chunk(0).dictionary)
+
+
+def _identity(array: pa.Array) -> tuple:
+    """Which memory an array is (equal for the same array, whatever its contents)."""
+    return (len(array), array.offset, *(b.address if b is not None else None for b in array.buffers()))
 
 
 def _reject_frame(name: str, rows, column, value, reason) -> pd.DataFrame:
@@ -386,12 +387,16 @@ def _row_hash(raw: _Raw) -> np.ndarray:
     raw.encode_all()
     columns = raw.table.num_columns
     multipliers = np.random.default_rng(20170105).integers(1, 2**63, columns, dtype=np.uint64) | 1
-    hashed = np.zeros(raw.table.num_rows, dtype=np.uint64)
+    rows = raw.table.num_rows
+    hashed, scratch = np.zeros(rows, dtype=np.uint64), np.empty(rows, dtype=np.uint64)
     with np.errstate(over="ignore"):  # wrap-around arithmetic modulo 2**64 is the point
-        for position, multiplier in enumerate(multipliers):
-            ids = raw.encoded_column(position).indices
-            hashed = (hashed ^ (ids.to_numpy().astype(np.uint64) + np.uint64(1))) * multiplier
-            hashed ^= hashed >> np.uint64(29)
+        for position, multiplier in enumerate(multipliers):  # in place: no temporaries per column
+            ids = raw.encoded_column(position).indices.to_numpy()  # no nulls: missing is a code
+            np.add(ids, 1, out=scratch, casting="unsafe")
+            np.bitwise_xor(hashed, scratch, out=hashed)
+            np.multiply(hashed, multiplier, out=hashed)
+            np.right_shift(hashed, np.uint64(29), out=scratch)
+            np.bitwise_xor(hashed, scratch, out=hashed)
     return hashed
 
 
@@ -533,7 +538,10 @@ def _validate(raw: _Raw, work: pd.DataFrame, extract: str, mapping: dict[str, in
             values[positions] = work[column].reindex(rows).to_numpy(dtype=object, na_value="")
     rejects = _reject_frame(raw.name, failures["index"], failures["column"], values, reasons)
     raw.rejects.append(_one_line_per_row(rejects))
-    return work.drop(index=failures["index"].unique())
+    # work's index is the ascending row numbers: positions by binary search, not a hash of 1M labels
+    keep = np.ones(len(work), dtype=bool)
+    keep[np.searchsorted(work.index.to_numpy(), failures["index"].unique())] = False
+    return work[keep]
 
 
 def _one_line_per_row(rejects: pd.DataFrame) -> pd.DataFrame:
