@@ -7,8 +7,16 @@ Each command module below has `register(app)`; heavy imports happen inside the c
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 
 import typer
+
+# The console is for the project's own concise lines: MLflow's per-artifact progress bars and INFO
+# chatter (database migrations, "registered model") add nothing an analyst needs.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+logging.getLogger("mlflow").setLevel(logging.WARNING)
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 app = typer.Typer(
     name="exclusion-risk",

@@ -8,15 +8,27 @@ from pathlib import Path
 import typer
 
 
-def _configure_run_log(out: Path) -> logging.Handler:
-    """Counts and timings go to OUT/run.log and the console; the log never carries names or DOBs."""
+class _WarningCount(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def _configure_run_log(out: Path) -> tuple[logging.Handler, _WarningCount]:
+    """Counts, timings and warnings go to OUT/run.log (never names or DOBs); the console shows only
+    the command's own summary lines, and how many warnings run.log holds."""
     out.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    counter = _WarningCount()
     logger = logging.getLogger("linkage")
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)
-    return handler
+    logger.addHandler(counter)
+    return handler, counter
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +64,10 @@ def register(app: typer.Typer) -> None:
         if not data.is_dir():
             typer.echo(f"{data}: not a folder of extracts", err=True)
             raise typer.Exit(2)
-        handler = _configure_run_log(out)
+        handler, counter = _configure_run_log(out)
+        logger = logging.getLogger("linkage")
+        propagate = logger.propagate
+        logger.propagate = False  # warnings belong in run.log, not on the console
         try:
             from linkage.pipeline import run_linkage
 
@@ -61,7 +76,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
         finally:
-            logging.getLogger("linkage").removeHandler(handler)
+            logger.propagate = propagate
+            logger.removeHandler(handler)
+            logger.removeHandler(counter)
             handler.close()
         for name, s in result.report["sources"].items():
             typer.echo(
@@ -69,6 +86,8 @@ def register(app: typer.Typer) -> None:
                 f"(upn {s['linked']['upn']}, name_dob {s['linked']['name_dob']}, "
                 f"probabilistic {s['linked']['probabilistic']}); review {s['clerical_review']}"
             )
+        if counter.count:
+            typer.echo(f"{counter.count} warning(s) in {out / 'run.log'}")
         typer.echo(f"Outputs in {out} (settings.json reproduces this run)")
 
 

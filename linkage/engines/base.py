@@ -22,10 +22,12 @@ A missing value on either side gives level -1, which has weight 0: neutral evide
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from linkage.settings import LinkageSettings
@@ -122,6 +124,67 @@ def labelled_variant_pairs(data: EngineInput) -> pd.DataFrame:
         pairs = left.merge(right, left_on=["eid_r", *key], right_on=["eid", *key])[["l", "r"]]
         out.append(pairs.assign(method=method))
     return pd.concat(out, ignore_index=True).drop_duplicates(["l", "r"])
+
+
+# Trained parameters are rounded to this many significant digits. DuckDB sums in parallel threads, so
+# an EM or label estimate can differ in its last bit between two runs on the same data; rounding
+# removes that noise, and a fresh run reproduces the previous one's links byte for byte.
+TRAINED_DIGITS = 10
+
+
+def quantise(value: Any, digits: int = TRAINED_DIGITS) -> Any:
+    """Every float in `value` (nested dicts and lists) rounded to `digits` significant digits."""
+    if isinstance(value, dict):
+        return {k: quantise(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [quantise(v, digits) for v in value]
+    if isinstance(value, float) and math.isfinite(value) and value != 0.0:
+        return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    return value
+
+
+def label_entity_sample(labels: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
+    """At most `cap` deterministic links, drawn with the run's seed (in their original order)."""
+    if len(labels) <= cap:
+        return labels
+    keep = np.sort(np.random.default_rng(seed).permutation(len(labels))[:cap])
+    return labels.iloc[keep]
+
+
+def best_variant_pairs(
+    labelled: pd.DataFrame,
+    gammas: pd.DataFrame,
+    data: EngineInput,
+    comparisons: list[str],
+    m: dict[str, Any],
+    u: dict[str, Any],
+) -> pd.DataFrame:
+    """Of each labelled link's variant pairs, the one that matches best (highest sum of log2(m/u)).
+
+    The scoring keeps each entity pair's best variant pair (linkage.assign.entity_pairs), so the
+    m it uses must describe best pairs too. Counting every variant pair would read a pupil's middle
+    name, former surname or one part of a hyphenated surname as a disagreement among true matches.
+    `labelled`: l, r, method (labelled_variant_pairs); `gammas`: gamma_<comparison> for the same
+    rows in the same order; m and u (lists indexed by level) rank the pairs. Ties go to the lowest
+    variant ids, so the choice is deterministic. Returns the chosen rows of `labelled`.
+    """
+    if labelled.empty:
+        return labelled
+    weight = np.zeros(len(labelled))
+    for c in comparisons:
+        g = gammas[f"gamma_{c}"].to_numpy()
+        mc, uc = (np.maximum(np.asarray(p[c], dtype=float), 1e-12) for p in (m, u))
+        table = np.log2(mc / uc)
+        seen = g >= 0
+        weight[seen] += table[g[seen]]
+    eid_l = data.source["eid"].to_numpy()[data.source.index.get_indexer(labelled["l"])]
+    eid_r = data.census["eid"].to_numpy()[data.census.index.get_indexer(labelled["r"])]
+    ranked = pd.DataFrame(
+        {"eid_l": eid_l, "eid_r": eid_r, "w": weight, "l": labelled["l"], "r": labelled["r"]},
+        index=labelled.index,
+    ).sort_values(["eid_l", "eid_r", "w", "l", "r"], ascending=[True, True, False, True, True], kind="stable")
+    chosen = ranked.drop_duplicates(["eid_l", "eid_r"]).index
+    return labelled.loc[labelled.index.isin(chosen)]
 
 
 def prior_from_deterministic_rules(source: pd.DataFrame, census: pd.DataFrame, recall: float) -> float:

@@ -10,6 +10,7 @@ capped. Fellegi-Sunter parameters are estimated as in linkage.engines.fellegi_su
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,13 @@ from linkage.engines.base import (
     EngineResult,
     LinkageEngine,
     active_comparisons,
+    best_variant_pairs,
     comparison_levels,
     empty_pairs,
+    label_entity_sample,
     labelled_variant_pairs,
     prior_from_deterministic_rules,
+    quantise,
 )
 from linkage.settings import BlockingRule
 
@@ -42,6 +46,8 @@ MIN_LABELS = 50  # fewer labelled pairs than this and a comparison's m comes fro
 # Jaro-Winkler in Python is the slow part: cap the sampled pairs used for estimation.
 MAX_U_PAIRS = 400_000
 MAX_EM_PAIRS = 150_000
+# Deterministic links whose variant pairs are compared for the label counts of m.
+MAX_LABEL_LINKS = 50_000
 
 
 def _arr(s: pd.Series) -> np.ndarray:
@@ -245,11 +251,19 @@ class RecordLinkageEngine(LinkageEngine):
             c: (list(np.mean(v, axis=0)) if v else fs.default_m([c], levels)[c]) for c, v in estimates.items()
         }
         # Free labels from the deterministic stages replace EM where they are unbiased.
-        labelled = labelled_variant_pairs(data)
+        best = self.settings.labels_best_pair
+        if best:  # each labelled link counts once, by its best-matching variant pair
+            data = replace(data, labels=label_entity_sample(data.labels, MAX_LABEL_LINKS, self.settings.seed))
+        labelled = labelled_variant_pairs(data).reset_index(drop=True)
         sources: dict[str, str] = {c: "em" for c in comps}
         if len(labelled):
-            labelled = labelled.iloc[np.sort(rng.permutation(len(labelled))[:MAX_EM_PAIRS])]
+            if not best:
+                labelled = labelled.iloc[np.sort(rng.permutation(len(labelled))[:MAX_EM_PAIRS])]
+                labelled = labelled.reset_index(drop=True)
             gam = self.compare(pd.MultiIndex.from_frame(labelled[["l", "r"]]), src, cen)
+            if best:
+                labelled = best_variant_pairs(labelled, gam.reset_index(drop=True), data, comps, m, u)
+                gam = gam.iloc[labelled.index.to_numpy()]
             methods = labelled["method"].to_numpy()
             for c in comps:
                 usable = ~np.isin(methods, [k for k, v in LABEL_BIAS.items() if c in v])
@@ -258,7 +272,7 @@ class RecordLinkageEngine(LinkageEngine):
                     m[c] = fs.level_frequencies(g, [c], pseudo=0.5, levels=levels)[c]
                     sources[c] = "labels"
         prior = prior_from_deterministic_rules(src, cen, self.settings.prior_recall)
-        return {"engine": self.name, "prior": prior, "m": m, "u": u, "m_source": sources}
+        return quantise({"engine": self.name, "prior": prior, "m": m, "u": u, "m_source": sources})
 
     # --- scoring -------------------------------------------------------------------------------
     def run(self, data: EngineInput, trained: dict[str, Any] | None = None) -> EngineResult:

@@ -9,8 +9,12 @@ links were not selected on the comparison (Splink's `estimate_m_from_pairwise_la
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
+import re
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,9 +27,12 @@ from linkage.engines.base import (
     EngineResult,
     LinkageEngine,
     active_comparisons,
+    best_variant_pairs,
     comparison_levels,
     empty_pairs,
+    label_entity_sample,
     labelled_variant_pairs,
+    quantise,
 )
 from linkage.settings import BlockingRule, LinkageSettings
 
@@ -33,9 +40,74 @@ log = logging.getLogger(__name__)
 
 EM_SESSIONS: tuple[tuple[str, ...], ...] = (("dob",), ("forename_group", "surname"))
 MIN_LABELS = 50
-MAX_LABELS = 200_000
+MAX_LABELS = 200_000  # labelled variant pairs (a seeded sample beyond this)
+# Deterministic links whose variant pairs give the label counts of m (a seeded sample beyond this).
+MAX_LABEL_LINKS = 100_000
 SOURCE_NAME, CENSUS_NAME = "a_source", "b_census"
 _M_FLOOR = 1e-6
+
+
+_NOT_OBSERVED = re.compile(r"Level (?P<level>.+) on comparison (?P<comparison>\S+) not observed in dataset")
+_DEFAULT_MAX_PAIRS_ADVICE = "You are using the default value for `max_pairs`"
+
+
+class _SplinkLogRouter(logging.Handler):
+    """Takes Splink's log records off the console: its warnings go to the run log in one line each.
+
+    Dropped: Splink's advice on the u sample size (`settings.u_sample_pairs` is a deliberate
+    choice), and "level not observed" for a comparison this source does not record at all (the
+    exclusions extract has no postcode, social care no school: every pair has the null level, so
+    those m values cannot be trained and the comparison is neutral for the source). Splink's
+    messages name levels, comparisons and SQL, never a record's values.
+    """
+
+    def __init__(self, unrecorded: set[str]):
+        super().__init__(level=logging.WARNING)
+        self.unrecorded = unrecorded
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = " ".join(record.getMessage().replace("WARNING:", " ").split())
+        except Exception:  # a malformed record must not stop the run
+            return
+        if text.startswith(_DEFAULT_MAX_PAIRS_ADVICE):
+            return
+        hit = _NOT_OBSERVED.search(text)
+        if hit and hit["comparison"] in self.unrecorded:
+            return
+        log.warning("splink: %s", text)
+
+
+@contextlib.contextmanager
+def _splink_logging(unrecorded: set[str]) -> Iterator[None]:
+    """Route the `splink` logger through _SplinkLogRouter while the block runs, then restore it."""
+    from splink.internals.splink_logging import disable
+
+    disable()  # Splink's own stderr handler, if an earlier linker added one
+    logger = logging.getLogger("splink")
+    handler = _SplinkLogRouter(unrecorded)
+    saved = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+
+
+def unrecorded_comparisons(
+    settings: LinkageSettings, source: pd.DataFrame, census: pd.DataFrame
+) -> set[str]:
+    """Comparisons whose field is missing on every variant row of either side."""
+    columns = {c: c for c in ("forename", "surname", "dob", "sex", "postcode", "upn")}
+    columns |= {e.name: e.variant_column for e in settings.comparisons.extra}
+    out = set()
+    for c in active_comparisons(settings):
+        col = columns[c]
+        if source.empty or census.empty or source[col].isna().all() or census[col].isna().all():
+            out.add(c)
+    return out
 
 
 def splink_comparisons(settings: LinkageSettings) -> list[Any]:
@@ -160,12 +232,14 @@ class SplinkEngine(LinkageEngine):
         sources = {c: "em" for c in active_comparisons(self.settings)}
         self._apply_labels(linker, data, model, sources)
         _floor_m(model, comparison_levels(self.settings))
-        return {
+        # Splink names each linker at random; the saved model need not carry it (a rerun names its own).
+        model.pop("linker_uid", None)
+        return quantise({
             "engine": self.name,
             "prior": model["probability_two_random_records_match"],
             "model": model,
             "m_source": sources,
-        }
+        })
 
     def _apply_labels(self, linker: Any, data: EngineInput, model: dict, sources: dict[str, str]) -> None:
         """Replace m by label counts, per comparison, from the stages not selected on it.
@@ -173,13 +247,16 @@ class SplinkEngine(LinkageEngine):
         Runs on the training linker (its tables are already in DuckDB); `model` keeps the EM values
         of any comparison the labels cannot inform.
         """
-        labelled = labelled_variant_pairs(data)
+        comps = active_comparisons(self.settings)
+        if not self.settings.labels_best_pair:
+            labelled = labelled_variant_pairs(data)
+            if len(labelled) > MAX_LABELS:
+                keep = np.random.default_rng(self.settings.seed).permutation(len(labelled))[:MAX_LABELS]
+                labelled = labelled.iloc[np.sort(keep)]
+        else:
+            labelled = self._best_labelled_pairs(data, model, comps)
         if labelled.empty:
             return
-        if len(labelled) > MAX_LABELS:
-            keep = np.random.default_rng(self.settings.seed).permutation(len(labelled))[:MAX_LABELS]
-            labelled = labelled.iloc[np.sort(keep)]
-        comps = active_comparisons(self.settings)
         groups: dict[frozenset[str], list[str]] = {}
         for c in comps:
             usable = frozenset(k for k, v in LABEL_BIAS.items() if c not in v)
@@ -210,20 +287,40 @@ class SplinkEngine(LinkageEngine):
                             level["m_probability"] = new_level.get("m_probability")
                     sources[comp["output_column_name"]] = "labels"
 
+    def _best_labelled_pairs(self, data: EngineInput, model: dict, comps: list[str]) -> pd.DataFrame:
+        """Each labelled link once, by its best-matching variant pair under the EM model (as scoring
+        keeps each entity pair's best). The levels come from the shared numpy implementation of the
+        same comparisons (linkage.engines.base), so no extra SQL round trip is needed."""
+        from linkage.engines.recordlinkage_engine import RecordLinkageEngine
+
+        sample = replace(data, labels=label_entity_sample(data.labels, MAX_LABEL_LINKS, self.settings.seed))
+        labelled = labelled_variant_pairs(sample).reset_index(drop=True)
+        if labelled.empty:
+            return labelled
+        gammas = RecordLinkageEngine(self.settings).compare(
+            pd.MultiIndex.from_frame(labelled[["l", "r"]]), data.source, data.census
+        )
+        m, u = _level_tables(model, comparison_levels(self.settings))
+        return best_variant_pairs(labelled, gammas.reset_index(drop=True), data, comps, m, u)
+
     def run(self, data: EngineInput, trained: dict[str, Any] | None = None) -> EngineResult:
         to_score = data.source[data.source["eid"].isin(data.score_eids)]
         comps = active_comparisons(self.settings)
         gamma_cols = [f"gamma_{c}" for c in comps]
         if to_score.empty:
             return EngineResult(pairs=empty_pairs(comps), trained=trained)
-        if trained is None or trained.get("engine") != self.name:
-            trained = self.train(data)
-        linker = self._linker(to_score, data.census, copy.deepcopy(trained["model"]))
-        # Pairs far below the review band cannot change a decision: dropping them in SQL keeps the
-        # assignment small at regional scale.
-        predictions = linker.inference.predict(
-            threshold_match_probability=self.settings.thresholds.candidate_floor, warning_mode="never"
-        )
+        unrecorded = unrecorded_comparisons(self.settings, data.source, data.census)
+        if unrecorded:
+            log.info("splink: not recorded in this source, neutral: %s", ", ".join(sorted(unrecorded)))
+        with _splink_logging(unrecorded):
+            if trained is None or trained.get("engine") != self.name:
+                trained = self.train(data)
+            linker = self._linker(to_score, data.census, copy.deepcopy(trained["model"]))
+            # Pairs far below the review band cannot change a decision: dropping them in SQL keeps
+            # the assignment small at regional scale.
+            predictions = linker.inference.predict(
+                threshold_match_probability=self.settings.thresholds.candidate_floor, warning_mode="never"
+            )
         cols = [
             "source_dataset_l",
             "unique_id_l",
@@ -246,6 +343,29 @@ class SplinkEngine(LinkageEngine):
 def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reset_index(names="unique_id").drop(columns=["eid"])
     return out.astype({c: object for c in out.columns if c != "unique_id"}).where(out.notna(), None)
+
+
+def _level_tables(model: dict, expected: dict[str, int]) -> tuple[dict, dict]:
+    """m and u of each comparison as lists indexed by level (gamma), from a Splink model dict.
+
+    Splink lists a comparison's levels from the closest agreement down, the null level first; gamma
+    counts up from the else level. A level not observed (no number) gets a tiny probability.
+    """
+    m: dict[str, list[float]] = {}
+    u: dict[str, list[float]] = {}
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        name = comp["output_column_name"]
+        if name not in expected:
+            continue
+
+        def value(lv: dict, key: str) -> float:
+            v = lv.get(key)
+            return float(v) if isinstance(v, int | float) and v > 0 else _M_FLOOR
+
+        m[name] = [value(lv, "m_probability") for lv in reversed(levels)]
+        u[name] = [value(lv, "u_probability") for lv in reversed(levels)]
+    return m, u
 
 
 def _floor_m(model: dict, expected: dict[str, int]) -> None:
