@@ -50,15 +50,6 @@ class AuditLog:
             ),
         )
 
-    def recent(self, limit: int = 100) -> list[dict]:
-        rows = self.db.execute(
-            "SELECT at, key_id, method, route, status, pupils, model_version FROM audit_log "
-            "ORDER BY id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        cols = ("at", "key_id", "method", "route", "status", "pupils", "model_version")
-        return [dict(zip(cols, row, strict=True)) for row in rows]
-
 
 class AuditMiddleware:
     """Gives each HTTP request an AuditEntry and writes it once the response is complete."""

@@ -1,9 +1,9 @@
 """A real champion model and a real server for the service tests.
 
-`champion_store()` generates a small synthetic authority, writes its links (from the generator's
-ground truth, so the slow probabilistic linkage is not re-tested here), trains a small LightGBM with
-the models stage's own training and MLflow logging into a private store, and promotes it. It runs once
-per test session and is shared by pytest-xdist workers through a file lock.
+`champion_store()` takes the session's small synthetic authority (`small_authority`), writes its links
+(from the generator's ground truth, so the slow probabilistic linkage is not re-tested here), trains a
+small LightGBM with the models stage's own training and MLflow logging into a private store, and
+promotes it. It runs once per test session and is shared by pytest-xdist workers through a file lock.
 
 `start_service(...)` runs `exclusion-risk serve` as a separate process on a free loopback port, with
 settings in its environment, and waits until `/health` says `ready`.
@@ -28,8 +28,6 @@ from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 EXCLUSION_RISK = Path(sys.executable).parent / "exclusion-risk"
-SYNTH_PUPILS = 2000
-SYNTH_SEED = 11
 SCORED_YEAR = "2018/19"
 # A small, fast LightGBM: the service tests check the service, not the model's quality.
 TRAIN_CONFIG = """
@@ -71,18 +69,14 @@ def _write_truth_links(extracts: Path, out: Path) -> None:
     links.to_csv(out / "links.csv", index=False)
 
 
-def build_champion(root: Path, pupils: int = SYNTH_PUPILS, train_config: str = TRAIN_CONFIG,
-                   seed: int = SYNTH_SEED) -> ChampionStore:
+def build_champion(root: Path, extracts: Path, train_config: str = TRAIN_CONFIG) -> ChampionStore:
     """Authority -> links (from truth) -> features -> LightGBM -> MLFLOW_TRACKING_URI store -> champion."""
     from features.preprocess import make_preprocessor
     from models import tracking
     from models.config import load_config
     from models.train import load_training_data, train_models
-    from synth.config import SynthConfig
-    from synth.generate import generate_authority
 
-    extracts, links = root / "extracts", root / "links"
-    generate_authority(SynthConfig(pupils=pupils, seed=seed), extracts)
+    links = root / "links"
     _write_truth_links(extracts, links)
     census = pd.read_csv(extracts / "census.csv", dtype=str, keep_default_na=False)
     cohort = census[(census["AcademicYear"] == SCORED_YEAR) & (census["CensusTerm"] == "AUT")]
@@ -98,7 +92,8 @@ def build_champion(root: Path, pupils: int = SYNTH_PUPILS, train_config: str = T
     promotion = tracking.promote(config.experiment, None, "average_precision")
     store = ChampionStore(root, os.environ["MLFLOW_TRACKING_URI"], extracts, links, cohort_csv,
                           promotion.version)
-    (root / "store.json").write_text(json.dumps({"version": store.version, "train_id": record.train_id}))
+    facts = {"version": store.version, "train_id": record.train_id, "extracts": str(extracts)}
+    (root / "store.json").write_text(json.dumps(facts))
     return store
 
 
@@ -107,12 +102,12 @@ def champion_store_at(root: Path) -> ChampionStore | None:
     done = root / "store.json"
     if not done.is_file():
         return None
-    version = json.loads(done.read_text())["version"]
-    return ChampionStore(root, f"sqlite:///{root / 'mlflow.db'}", root / "extracts", root / "links",
-                         root / f"census_{SCORED_YEAR.replace('/', '-')}.csv", version)
+    facts = json.loads(done.read_text())
+    return ChampionStore(root, f"sqlite:///{root / 'mlflow.db'}", Path(facts["extracts"]), root / "links",
+                         root / f"census_{SCORED_YEAR.replace('/', '-')}.csv", facts["version"])
 
 
-def champion_store(base: Path) -> ChampionStore:
+def champion_store(base: Path, extracts: Path) -> ChampionStore:
     """Build once (file lock for xdist workers); later callers reuse the finished store."""
     root = base / "service_champion"
     with FileLock(str(base / "service_champion.lock")):
@@ -123,7 +118,7 @@ def champion_store(base: Path) -> ChampionStore:
         previous = os.environ.get("MLFLOW_TRACKING_URI")
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
         try:
-            return build_champion(root)
+            return build_champion(root, extracts)
         finally:
             if previous is None:
                 os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -221,8 +216,8 @@ def wait_for(service: LiveService, status: str, timeout: float = 180) -> dict:
 
 # --- fixtures (registered in conftest.py's pytest_plugins) ----------------------------------------
 
-LIVE_MAX_ROWS = 2500  # above the 2,004-pupil cohort; 10x is a 25,000-row upload
-LIVE_MAX_BYTES = 4 * 1024 * 1024
+LIVE_MAX_ROWS = 8000  # above the ~6,000-pupil cohort of small_authority; 10x is an 80,000-row upload
+LIVE_MAX_BYTES = 12 * 1024 * 1024
 
 
 def _shared_tmp(tmp_path_factory, worker_id: str) -> Path:
@@ -232,8 +227,8 @@ def _shared_tmp(tmp_path_factory, worker_id: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def champion(tmp_path_factory, worker_id) -> ChampionStore:
-    return champion_store(_shared_tmp(tmp_path_factory, worker_id))
+def champion(tmp_path_factory, worker_id, small_authority) -> ChampionStore:
+    return champion_store(_shared_tmp(tmp_path_factory, worker_id), small_authority)
 
 
 def set_alias(store: ChampionStore, alias: str, version: str) -> None:
