@@ -443,6 +443,8 @@ def log_training(
                     skops_trusted_types=TRUSTED_TYPES,
                     pyfunc_predict_fn="predict_proba",
                 )
+                if result.test_frame is not None:
+                    _log_explanations_and_card(model_type, model, evaluation, result, config)
                 version_tags = {
                     "model_type": model_type, "train_id": train_id, "run_id": run.info.run_id,
                     "features": ",".join(result.feature_cols),
@@ -478,6 +480,74 @@ def log_training(
             mlflow.log_metrics(metric_values(result.evaluations[CHECKLIST]))
             _log_json(_evaluation_json(result.evaluations[CHECKLIST]), "evaluation/metrics.json")
     return TrainRecord(train_id, experiment_id, runs, versions)
+
+
+def _log_explanations_and_card(model_type: str, model, evaluation, result, config) -> None:
+    """Global SHAP plots (on a sample of test-year pupils; only aggregates leave the process) and the
+    model card, to the active model run."""
+    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+    from models.explain import Explainer, log_global_explanations
+
+    importance = log_global_explanations(
+        Explainer(model.pipeline), result.test_frame[result.feature_cols], model_type, sample_size=2000
+    )
+    _log_text(model_card(model_type, model, evaluation, result, config, importance, DECISION_SUPPORT_NOTICE),
+              "model_card.md")  # fmt: skip
+
+
+def model_card(model_type, model, evaluation, result, config, importance, notice) -> str:
+    """A short, plain model card: what the model is for, how it was built and tested, its limits."""
+    from features import registry
+
+    def label(name: str) -> str:
+        try:
+            return registry.get(name).label
+        except KeyError:
+            return name
+
+    split = result.split
+    lines = [
+        f"# Model card: {REGISTERED_MODEL} ({model_type})",
+        "",
+        f"> {notice}",
+        "",
+        "## Intended use",
+        "Ranks pupils on an authority's autumn census by their calibrated probability of a suspension or",
+        f"permanent exclusion later in the same academic year (label '{config.label}'), so that an",
+        "inclusion team can offer early help to the pupils it has capacity for. It is not for deciding",
+        "admissions, sanctions or any other action about a child.",
+        "",
+        "## Training",
+        f"- Years: trained on {', '.join(split.train)}; validated and calibrated on {split.validation};"
+        f" tested once on {split.test} ({split.describe()}).",
+        f"- Model: {model_type} with {json.dumps(model.params, sort_keys=True, default=_jsonable)};"
+        f" calibration: {config.calibration.method}.",
+        f"- Protected characteristics (sex, ethnicity) as inputs: {config.features.include_protected}.",
+        f"- Features ({len(result.feature_cols)}): "
+        + "; ".join(label(f) for f in result.feature_cols)
+        + ".",
+        "",
+        f"## Test-year performance ({split.test}, 95% bootstrap intervals)",
+        "| metric | estimate | interval |",
+        "|---|---|---|",
+    ]
+    for name, iv in evaluation.metrics.items():
+        lines.append(f"| {name} | {iv.estimate:.3f} | {iv.low:.3f} to {iv.high:.3f} |")
+    top = sorted(importance.items(), key=lambda kv: -kv[1])[:8]
+    lines += [
+        "",
+        "## What drives the score (mean |SHAP| on test-year pupils)",
+        *[f"- {label(name)}: {value:.3f}" for name, value in top],
+        "",
+        "## Limits",
+        "- Trained on one authority's linked records: missed links (more common for some communities)"
+        " hide exclusions and social-care history; see the linkage report's link rates by group.",
+        "- A school's own exclusion practice shapes the label; the model learns it as school context.",
+        "- Group error and selection rates: run `exclusion-risk review` and read the fairness report.",
+        "- Probabilities are calibrated on the validation year; recalibrate when practice changes.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------

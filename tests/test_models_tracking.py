@@ -124,6 +124,16 @@ def test_runs_hold_params_metrics_plots_config_and_fingerprint(store, uri):
         assert metric in lgb.data.metrics
     search = pd.read_csv(uri / "artifacts" / parent.info.run_id / "artifacts" / "search" / "search.csv")
     assert (search["model_type"] == "lightgbm").sum() == 2
+    for model_run in (r for r in runs if r.data.tags["kind"] == "model"):
+        root = uri / "artifacts" / model_run.info.run_id / "artifacts"
+        assert (root / "shap" / "summary_beeswarm.png").stat().st_size > 10_000
+        assert (root / "shap" / "mean_abs_shap.png").is_file()
+        importance = mlflow.artifacts.load_dict(f"runs:/{model_run.info.run_id}/shap/mean_abs_shap.json")
+        assert max(importance["mean_abs_shap"].values()) > 0
+        assert "sex" not in importance["mean_abs_shap"]  # protected characteristics are not inputs here
+        card = (root / "model_card.md").read_text()
+        assert card.startswith(f"# Model card: exclusion-risk ({model_run.data.tags['model_type']})")
+        assert "not decisions" in card and "| roc_auc |" in card and "Test-year performance" in card
 
 
 def test_compare_and_promote_best_set_the_champion(store, uri):
