@@ -306,9 +306,14 @@ def test_server_log_names_no_pupil(live_service, cohort):
 # --- reload -----------------------------------------------------------------------------------------
 
 
-def test_reload_swaps_the_model_without_dropping_requests(live_service, champion):
+def test_reload_swaps_the_model_without_dropping_requests(live_service, champion, monkeypatch):
+    import mlflow
     from mlflow import MlflowClient
 
+    # MLflow's registry resolves a `models:/m-...` source through the *global* tracking URI, whatever
+    # the client's own; another test in this worker may have pointed it at a different store.
+    monkeypatch.setattr(mlflow.tracking._tracking_service.utils, "_tracking_uri", None, raising=False)
+    mlflow.set_tracking_uri(champion.tracking_uri)
     client_ml = MlflowClient(tracking_uri=champion.tracking_uri)
     current = client_ml.get_model_version("exclusion-risk", champion.version)
     newer = client_ml.create_model_version("exclusion-risk", source=current.source, run_id=current.run_id,
