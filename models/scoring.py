@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from models.explain import Describer, Explainer, reasons_text, top_factors
+from models.explain import Describer, Explainer, reason_texts, top_factors
 from models.risk_matrix import RiskMatrix, load_risk_matrix
 
 log = logging.getLogger("exclusion_risk.models.scoring")
@@ -313,8 +313,7 @@ class CohortScorer:
         """Output columns (contract order, then `response`) as arrays, input order."""
         placed = self.matrix.place(probabilities, needs)
         if reasons:
-            factors = top_factors(explanation, values, n=n_reasons, describer=self._describer)
-            reason_text = [reasons_text(f) for f in factors]
+            reason_text = reason_texts(explanation, values, n=n_reasons, describer=self._describer)
         else:
             reason_text = [""] * len(probabilities)
         return {

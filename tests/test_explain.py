@@ -9,7 +9,14 @@ import shap
 from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 from features import registry
-from models.explain import AdditivityError, Explainer, check_additivity, reasons_text, top_factors
+from models.explain import (
+    AdditivityError,
+    Explainer,
+    check_additivity,
+    reason_texts,
+    reasons_text,
+    top_factors,
+)
 
 KINDS = ("lightgbm", "random_forest", "logistic")
 
@@ -117,6 +124,10 @@ def test_factors_speak_the_registry_language(training, test_year):  # noqa: F811
         text = reasons_text(pupil_factors)
         seen_semh |= semh[row] and "SEMH needs (social, emotional and mental health)" in text
     assert seen_semh
+    # the cohort path renders the same text without building a dict per factor
+    assert reason_texts(explanation, test_year, n=3) == [reasons_text(f) for f in factors]
+    records = test_year.to_dict("records")
+    assert reason_texts(explanation, records, n=3) == [reasons_text(f) for f in factors]
     with_protected = top_factors(explanation, test_year, n=30, include_protected=True, min_contribution=0.0)
     assert any(registry.get(f["feature"]).protected for fs in with_protected for f in fs)
     lowering = top_factors(explanation, test_year, n=2, direction="lowering")
