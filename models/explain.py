@@ -424,9 +424,10 @@ def reason_texts(
     n: int = 3,
     describer: Describer | None = None,
 ) -> list[str]:
-    """`reasons_text(top_factors(...))` for every pupil, without building a dict per factor.
+    """Each pupil's top raising factors as one "; "-joined phrase string (scores.csv `reasons`).
 
-    A cohort's reasons repeat the same few (feature, value) phrases, so each feature's phrases are
+    The same text as joining `top_factors(...)` values, without building a dict per factor: a cohort's
+    reasons repeat the same few (feature, value) phrases, so each feature's phrases are
     rendered once per distinct value and placed with array indexing: on 100,000 pupils the per-factor
     dicts cost as much as the TreeSHAP call itself.
     """
@@ -450,11 +451,6 @@ def reason_texts(
 
 
 _REGISTRY_NAMES = frozenset(f.name for f in registry.FEATURES)
-
-
-def reasons_text(factors: list[dict]) -> str:
-    """'SEMH needs (social, emotional and mental health); 3 suspensions last year'."""
-    return "; ".join(f["value"] for f in factors)
 
 
 # ---------------------------------------------------------------------------------------------
