@@ -8,7 +8,7 @@
    child (pupils already linked to another child by an earlier stage are not available); greedy
    by score, ties broken by ids so the result is deterministic. Exclusion events may share a pupil.
 4. Twin guard: same surname and DOB with a disagreeing forename is how twins look; when the census
-   holds another pupil with that pupil's surname and DOB (a twin is there to be confused with),
+   holds another pupil with that pupil's surname, DOB and address (a twin is there to be confused with),
    such a link is never accepted automatically, only offered for review, unless the twin was
    scored too and agrees no better on forename (then the forename cannot tell them apart and the
    rest of the evidence, a UPN say, decides; a twin not among the candidates keeps the guard).
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from linkage.engines.base import exact_level
 from linkage.settings import Thresholds
 
 DECISION_COLUMNS = ["eid_l", "eid_r", "score", "match_weight", "band"]
@@ -54,14 +55,21 @@ def _twin_like(
     agree no better on forename (`cands`: every candidate pair; None: the guard always holds)."""
     if not {"gamma_forename", "gamma_surname", "gamma_dob"} <= set(picked.columns):
         return np.zeros(len(picked), dtype=bool)
-    pattern = (picked["gamma_forename"] == 0) & (picked["gamma_surname"] == 3) & (picked["gamma_dob"] == 3)
+    same_surname, same_dob = exact_level("surname"), exact_level("dob")
+    pattern = (
+        (picked["gamma_forename"] == 0)
+        & (picked["gamma_surname"] == same_surname)
+        & (picked["gamma_dob"] == same_dob)
+    )
     guarded = (pattern & picked["eid_r"].isin(twins)).to_numpy()
     if cands is None or not guarded.any():
         return guarded
     # The pupil's twin among the entity's candidates: another pupil with a twin, same surname and DOB.
-    rivals = cands[cands["eid_r"].isin(twins) & (cands["gamma_surname"] == 3) & (cands["gamma_dob"] == 3)][
-        ["eid_l", "eid_r", "gamma_forename"]
-    ]
+    rivals = cands[
+        cands["eid_r"].isin(twins)
+        & (cands["gamma_surname"] == same_surname)
+        & (cands["gamma_dob"] == same_dob)
+    ][["eid_l", "eid_r", "gamma_forename"]]
     rivals = rivals.merge(
         picked.loc[guarded, ["eid_l", "eid_r"]].rename(columns={"eid_r": "picked"}), on="eid_l"
     )
@@ -79,10 +87,25 @@ def _reviewable(cands: pd.DataFrame, thresholds: Thresholds) -> pd.Series:
 
 
 def pupils_with_twins(census: pd.DataFrame) -> set[str]:
-    """Pupils who share their surname and DOB with another pupil in the census variant rows."""
-    v = census.dropna(subset=["surname", "dob"])[["eid", "surname", "dob"]].drop_duplicates()
-    shared = v.groupby(["surname", "dob"])["eid"].transform("nunique") > 1
-    return set(v.loc[shared, "eid"])
+    """Pupils who may have a twin in the census: another pupil with the same surname and DOB who
+    shares one of their postcodes (twins live together), or either of whom has no postcode on record
+    (then the address cannot tell them apart). Two unrelated Smiths born on the same day at
+    different addresses are not twins; their postcodes keep them apart."""
+    v = census.dropna(subset=["surname", "dob"])[["eid", "surname", "dob", "postcode"]].drop_duplicates()
+    v = v[v.groupby(["surname", "dob"])["eid"].transform("nunique") > 1]
+    if v.empty:
+        return set()
+    # Pupils with no postcode in any variant row sharing their surname and DOB: address unknown.
+    known = v.dropna(subset=["postcode"])
+    unknown = v[~v["eid"].isin(known["eid"])]
+    # Same surname, DOB and postcode: twins at one address.
+    at_address = known.drop_duplicates(["eid", "surname", "dob", "postcode"])
+    shared = at_address.groupby(["surname", "dob", "postcode"])["eid"].transform("nunique") > 1
+    twins = set(at_address.loc[shared, "eid"])
+    # A pupil without an address is a possible twin of everyone sharing their surname and DOB.
+    keys = unknown[["surname", "dob"]].drop_duplicates()
+    twins |= set(v.merge(keys, on=["surname", "dob"])["eid"])
+    return twins
 
 
 def assign(

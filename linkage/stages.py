@@ -99,13 +99,21 @@ def upn_stage(source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSetti
         return _empty()
     ok = _compatible(source, census, pairs, settings.comparisons.name_jw_low)
     pairs = pairs[pairs["eid_l"].map(ok).fillna(True).astype(bool)]
-    # A twin: the record's exact name-DOB key belongs to another pupil and not to the UPN's pupil.
+    # A twin recorded under the co-twin's UPN: the record's exact name-DOB key belongs to another
+    # pupil, not the UPN's, and the two pupils share surname and DOB (twins). Where the UPN's pupil
+    # has the same names and a DOB one slip away, the record's DOB is the slip: the UPN stands.
     src_keys = name_dob_keys(source).rename(columns={"eid": "eid_l"})
     cen_keys = name_dob_keys(census).rename(columns={"eid": "holder"})
     holders = src_keys.merge(pairs, on="eid_l").merge(cen_keys, on="key")
     own = holders[holders["holder"] == holders["eid_r"]]["eid_l"].unique()
-    other = holders[holders["holder"] != holders["eid_r"]]["eid_l"].unique()
-    pairs = pairs[~(pairs["eid_l"].isin(other) & ~pairs["eid_l"].isin(own))]
+    other = holders[holders["holder"] != holders["eid_r"]]
+    surname_dob = census[["eid", "surname", "dob"]].dropna().drop_duplicates()
+    key_parts = other["key"].str.split("|", expand=True) if len(other) else pd.DataFrame(columns=[0, 1, 2])
+    other = other.assign(surname=key_parts[0], dob=key_parts[2]).merge(
+        surname_dob.rename(columns={"eid": "eid_r"}), on=["eid_r", "surname", "dob"]
+    )
+    twin_of_holder = other["eid_l"].unique()
+    pairs = pairs[~(pairs["eid_l"].isin(twin_of_holder) & ~pairs["eid_l"].isin(own))]
     return pairs.assign(method="upn", score=1.0)[LINK_COLUMNS].reset_index(drop=True)
 
 

@@ -31,6 +31,7 @@ VARIANT_COLUMNS = [
     "forename_code",
     "surname",
     "surname_code",
+    "surname_group",
     "dob",
     "dob_swap",
     "birth_year",
@@ -284,6 +285,9 @@ def standardise(
     for c in ("forename", "surname", "upn"):
         out[c] = out[c].astype("string")
     out["forename_group"] = out["forename"].map(forename_group, na_action="ignore").astype("string")
+    # The surname read as a forename (its forename group): a swap of Mo / Hussain for Hussain /
+    # Muhammad compares "mo" with "muhammad" through the group.
+    out["surname_group"] = out["surname"].map(forename_group, na_action="ignore").astype("string")
     out["forename_code"] = _codes(out["forename_group"])
     out["surname_code"] = _codes(out["surname"])
     columns = VARIANT_COLUMNS + list(extra_columns)

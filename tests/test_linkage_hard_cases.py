@@ -39,6 +39,13 @@ HARD_PUPILS = {
     "hyphen": _pupil(make_upn(335, 9001, 6, 7), "Olivia", "Smith-Okafor", "2006-11-30", "F", "WS7 5JK"),
     "bad_check": _pupil(make_upn(335, 9001, 6, 8), "Freya", "Lindqvist", "2006-04-19", "F", "WS8 6LM"),
     "stale_owner": _pupil(make_upn(335, 9001, 6, 9), "Daniel", "Brennan", "2006-08-08", "M", "WS9 7NP"),
+    "year_out": _pupil(make_upn(335, 9001, 6, 10), "Ruvimbo", "Mutasa", "2009-12-26", "F", "WS1 4RT"),
+    # Two unrelated pupils with one surname and DOB at different addresses: namesakes, not twins.
+    "namesake_a": _pupil(make_upn(335, 9001, 6, 11), "Amelia", "Whitfield", "2006-03-15", "F", "WS9 1AA"),
+    "namesake_b": _pupil(make_upn(335, 9001, 6, 12), "Jessica", "Whitfield", "2006-03-15", "F", "WS8 2BB"),
+    "swap_translit": _pupil(
+        make_upn(335, 9001, 6, 13), "Tasnim", "Uddin", "2006-01-17", "F", "WS1 3PH", "ABAN"
+    ),
 }
 
 
@@ -76,6 +83,20 @@ HARD_CHILDREN = [
     _sc(
         "H-BADCHECK", "Freya", "Lindqvist", "2006-04-19", "F", upn=_invalid(HARD_PUPILS["stale_owner"]["UPN"])
     ),
+    # Birth year recorded one out (2010 for 2009: two digits change, so not a one-digit slip).
+    _sc("H-YEAROUT", "Ruvimbo", "Mutasa", "2010-12-26", "F", postcode="WS1 4RT"),
+    # Known by a short name the variant table does not hold, with her UPN and address.
+    _sc(
+        "H-NAMESAKE",
+        "Amy",
+        "Whitfield",
+        "2006-03-15",
+        "F",
+        upn=HARD_PUPILS["namesake_a"]["UPN"],
+        postcode="WS9 1AA",
+    ),
+    # Forename and surname swapped, and both spelt another way (Tasnim Uddin as TASNEEM / Udin).
+    _sc("H-SWAPTRANS", "Udin", "TASNEEM", "2006-01-17", "F", postcode="WS1 3PH"),
     # A child not in the census whose record carries Daniel Brennan's (valid) UPN.
     _sc(
         "H-STALE",
@@ -149,6 +170,11 @@ def test_forename_surname_swap(linked):
     assert links.loc[("social_care", "H-SWAP"), "method"] == "probabilistic"
 
 
+def test_swapped_and_transliterated(linked):
+    _, links = linked
+    assert _upn_of(links, "social_care", "H-SWAPTRANS") == HARD_PUPILS["swap_translit"]["UPN"]
+
+
 def test_day_month_transposed(linked):
     _, links = linked
     assert _upn_of(links, "social_care", "H-DAYMONTH") == HARD_PUPILS["daymonth"]["UPN"]
@@ -158,6 +184,18 @@ def test_transliterated_and_nicknamed_forenames(linked):
     _, links = linked
     assert _upn_of(links, "social_care", "H-TRANSLIT") == HARD_PUPILS["translit"]["UPN"]
     assert _upn_of(links, "social_care", "H-NICK") == HARD_PUPILS["nickname"]["UPN"]
+
+
+def test_birth_year_one_out(linked):
+    _, links = linked
+    assert _upn_of(links, "social_care", "H-YEAROUT") == HARD_PUPILS["year_out"]["UPN"]
+
+
+def test_namesake_at_another_address_is_not_a_twin(linked):
+    # Same surname and DOB as another pupil, forename disagreeing: the twin pattern, but the other
+    # pupil lives elsewhere, so the UPN and address decide and the link is accepted, not reviewed.
+    _, links = linked
+    assert _upn_of(links, "social_care", "H-NAMESAKE") == HARD_PUPILS["namesake_a"]["UPN"]
 
 
 def test_hyphenated_surname_recorded_in_part(linked):

@@ -118,6 +118,64 @@ def test_upn_stage_vetoes_a_sibling_upn_but_keeps_a_slip():
     assert linked == {"slip", "blank"}
 
 
+def test_upn_stage_vetoes_a_co_twin_upn_but_not_a_namesake_key():
+    twin_a, twin_b = make_upn(335, 7, 12, 4), make_upn(335, 7, 12, 5)
+    olivia_a, olivia_b = make_upn(335, 7, 12, 6), make_upn(335, 7, 12, 7)
+    census = _variants(
+        [
+            {"UPN": twin_a, "Forename": "Grace", "Surname": "Okonjo", "DOB": "2006-05-14"},
+            {"UPN": twin_b, "Forename": "Gracie", "Surname": "Okonjo", "DOB": "2006-05-14"},
+            {"UPN": olivia_a, "Forename": "Olivia", "Surname": "Hill", "DOB": "2012-11-30"},
+            {"UPN": olivia_b, "Forename": "Olivia", "Surname": "Hill", "DOB": "2012-10-30"},
+        ],
+        "UPN",
+    )
+    source = _variants(
+        [
+            # Gracie's record under her co-twin Grace's UPN: her own key says Gracie, a twin.
+            {"id": "co_twin", "UPN": twin_a, "Forename": "Gracie", "Surname": "Okonjo", "DOB": "2006-05-14"},
+            # Olivia A's UPN with a one-digit DOB slip that happens to be Olivia B's exact key:
+            # the two are not twins (different DOB), so the UPN stands.
+            {"id": "namesake", "UPN": olivia_a, "Forename": "Olivia", "Surname": "Hill", "DOB": "2012-10-30"},
+        ],
+        "id",
+    )
+    linked = upn_stage(source, census, LinkageSettings()).set_index("eid_l")["eid_r"].to_dict()
+    assert linked == {"namesake": olivia_a}
+
+
+def test_spelling_variants_and_swaps_through_forename_groups():
+    import numpy as np
+
+    from linkage.engines.recordlinkage_engine import RecordLinkageEngine
+
+    def frame(rows):
+        return _variants(
+            [{"id": f"r{i}", "DOB": "2009-07-25", **r} for i, r in enumerate(rows)], "id"
+        ).reset_index(drop=True)
+
+    source = frame(
+        [
+            {"Forename": "Tasneem", "Surname": "Uddin"},  # transliteration: JW 0.91, same Soundex
+            {"Forename": "Udin", "Surname": "Tasneem"},  # swapped, both transliterated
+            {"Forename": "Smith", "Surname": "Billy"},  # swapped, one side a nickname
+            {"Forename": "Kayley", "Surname": "Uddin"},  # JW 0.89 but another Soundex code: low only
+        ]
+    )
+    census = frame(
+        [
+            {"Forename": "Tasnim", "Surname": "Uddin"},
+            {"Forename": "Tasnim", "Surname": "Uddin"},
+            {"Forename": "William", "Surname": "Smith"},
+            {"Forename": "Kayleigh", "Surname": "Uddin"},
+        ]
+    )
+    pairs = pd.MultiIndex.from_arrays([np.arange(4), np.arange(4)])
+    g = RecordLinkageEngine(LinkageSettings(comparisons={"extra": []})).compare(pairs, source, census)
+    assert g["gamma_forename"].tolist() == [2, 2, 3, 1]
+    assert g["gamma_surname"].tolist() == [3, 2, 3, 3]
+
+
 def _cands(rows):
     cols = [
         "eid_l",
@@ -134,9 +192,9 @@ def _cands(rows):
 def test_one_to_one_gives_a_pupil_to_one_child_only():
     cands = _cands(
         [
-            ("c1", "p1", 0.999, 12.0, 3, 3, 3),
+            ("c1", "p1", 0.999, 12.0, 3, 3, 4),
             ("c2", "p1", 0.99, 9.0, 3, 3, 2),
-            ("c2", "p2", 0.2, -2.0, 1, 0, 3),
+            ("c2", "p2", 0.2, -2.0, 1, 0, 4),
         ]
     )
     out = assign(cands, Thresholds(), one_to_one=True).set_index("eid_l")
@@ -147,13 +205,13 @@ def test_one_to_one_gives_a_pupil_to_one_child_only():
 
 
 def test_two_equal_candidates_are_not_accepted():
-    cands = _cands([("c1", "p1", 0.999, 12.0, 3, 3, 3), ("c1", "p2", 0.999, 12.0, 3, 3, 3)])
+    cands = _cands([("c1", "p1", 0.999, 12.0, 3, 3, 4), ("c1", "p2", 0.999, 12.0, 3, 3, 4)])
     out = assign(cands, Thresholds(), one_to_one=True)
     assert out["band"].tolist() == ["review"]
 
 
 def test_twin_pattern_goes_to_review_when_the_census_has_a_twin():
-    cands = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 3)])
+    cands = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 4)])
     assert assign(cands, Thresholds(), one_to_one=True, twins={"p1", "p2"})["band"].tolist() == ["review"]
     assert assign(cands, Thresholds(), one_to_one=True)["band"].tolist() == ["accept"]
 
@@ -208,11 +266,11 @@ def test_extra_levels_and_swap_with_slips():
 
 def test_twin_guard_lifted_only_when_the_twin_was_scored_and_is_no_better():
     # c1 carries p1's UPN but a forename matching neither twin: the twin p2 was scored, no better.
-    cands = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 3), ("c1", "p2", 0.01, -6.0, 0, 3, 3)])
+    cands = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 4), ("c1", "p2", 0.01, -6.0, 0, 3, 4)])
     out = assign(cands, Thresholds(), one_to_one=True, twins={"p1", "p2"})
     assert out["band"].tolist() == ["accept"] and out["eid_r"].tolist() == ["p1"]
     # The twin agrees better on forename: the link stays for review.
-    better = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 3), ("c1", "p2", 0.01, -6.0, 1, 3, 3)])
+    better = _cands([("c1", "p1", 0.9999, 14.0, 0, 3, 4), ("c1", "p2", 0.01, -6.0, 1, 3, 4)])
     assert assign(better, Thresholds(), one_to_one=True, twins={"p1", "p2"})["band"].tolist() == ["review"]
 
 

@@ -7,17 +7,25 @@ is closer agreement, as Splink numbers them) and the Fellegi-Sunter parameters i
 settings object saves so a rerun reproduces the links exactly.
 
 Levels (the same in both engines):
-  forename  3 same forename group or names swapped, 2 JW >= high, 1 JW >= low, 0 else
-  surname   3 equal (or swapped),                  2 JW >= high, 1 JW >= low, 0 else
-  dob       3 equal, 2 day-month transposed or one-character slip, 1 same birth year, 0 else
+  forename  3 same forename group or names swapped, 2 spelling variant, 1 JW >= low, 0 else
+  surname   3 equal (or swapped),                  2 spelling variant, 1 JW >= low, 0 else
+  dob       4 equal, 3 day-month transposed or year one out on the same day and month,
+            2 one-character slip, 1 same birth year, 0 else
   sex       1 equal, 0 else
   postcode  3 equal, 2 same sector, 1 same district, 0 else
   upn       1 equal, 0 else
-The forename and surname "near" levels (2) also take a swap with slips: the source's forename
-close (JW >= high) to the census surname and its surname close to the census forename.
+The "near" level (2) of forename and surname is a spelling variant: Jaro-Winkler >= high, or >= low
+with the same Soundex code (transliterations such as Tasneem / Tasnim score about 0.91). It also
+takes a swap with variants: the source's forename a variant of the census surname and its surname a
+variant of the census forename, or one of the two equal and the other at least JW >= low.
 Extra comparisons a run configures (settings.comparisons.extra) read the variant column
 `x_<name>`: `exact` 1 equal, 0 else; `jaro_winkler` 3 equal, 2 JW >= high, 1 JW >= low, 0 else.
 A missing value on either side gives level -1, which has weight 0: neutral evidence.
+
+Term-frequency adjustment (settings.comparisons.term_frequency_adjustments), as Splink defines it:
+a pair at the exact level of forename or surname adds log2(u_exact / tf) to its weight, where tf
+is the share of census pupils with that forename group or surname (the larger of the two sides'
+values where they differ, as in a swap). Both engines use the same census-based tables.
 """
 
 from __future__ import annotations
@@ -33,7 +41,57 @@ import pandas as pd
 from linkage.settings import LinkageSettings
 
 # Comparison name -> number of non-null levels (0..n-1).
-COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 4, "sex": 2, "postcode": 4, "upn": 2}
+COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 5, "sex": 2, "postcode": 4, "upn": 2}
+
+
+def exact_level(comparison: str) -> int:
+    """The level (gamma) of exact agreement on a standard comparison: its top level."""
+    return COMPARISON_LEVELS[comparison] - 1
+
+
+# Comparison -> the variant column whose term frequencies adjust its exact level.
+TF_COLUMNS: dict[str, str] = {"forename": "forename_group", "surname": "surname"}
+
+
+def tf_column_name(column: str) -> str:
+    """Name of the frequency column in a term-frequency table (Splink's convention)."""
+    return f"tf_{column}"
+
+
+def term_frequencies(census: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Share of census pupils recorded with each value of `column` (each pupil counted once per
+    value): columns `column` and tf_<column>, most common first, ties by value."""
+    pupils = census[["eid", column]].dropna().drop_duplicates()
+    counts = pupils[column].value_counts()
+    table = pd.DataFrame(
+        {column: counts.index.astype(str), tf_column_name(column): counts.to_numpy() / counts.sum()}
+    )
+    return table.sort_values(
+        [tf_column_name(column), column], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def tf_adjustment(
+    gamma: np.ndarray,
+    values_l: np.ndarray,
+    values_r: np.ndarray,
+    table: pd.DataFrame,
+    column: str,
+    exact: int,
+    u_exact: float,
+    minimum: float = 0.0,
+) -> np.ndarray:
+    """log2(u_exact / max(tf_l, tf_r, minimum)) for pairs at level `exact`, 0 elsewhere or where
+    neither value is in `table` (Splink's formula with weight 1)."""
+    lookup = pd.Series(table[tf_column_name(column)].to_numpy(), index=table[column].to_numpy())
+    tf_l = pd.Series(values_l, dtype=object).map(lookup).to_numpy(dtype=float)
+    tf_r = pd.Series(values_r, dtype=object).map(lookup).to_numpy(dtype=float)
+    tf = np.fmax(tf_l, tf_r)  # fmax ignores a missing side
+    at_exact = (np.asarray(gamma) == exact) & ~np.isnan(tf)
+    out = np.zeros(len(gamma))
+    out[at_exact] = math.log2(u_exact) - np.log2(np.maximum(tf[at_exact], minimum))
+    return out
+
 
 # Which comparisons a deterministic stage's labels say nothing about (they selected on them).
 LABEL_BIAS: dict[str, set[str]] = {

@@ -58,7 +58,7 @@ def log2_bayes_factors(gammas: pd.DataFrame, comparisons: list[str], m: dict, u:
 def default_m(comparisons: list[str], levels: dict[str, int] | None = None) -> dict[str, list[float]]:
     """Starting m values: most matches agree exactly, a few are near, fewer disagree."""
     levels = COMPARISON_LEVELS | (levels or {})
-    start = {2: [0.05, 0.95], 4: [0.02, 0.03, 0.10, 0.85]}
+    start = {2: [0.05, 0.95], 4: [0.02, 0.03, 0.10, 0.85], 5: [0.01, 0.02, 0.03, 0.04, 0.90]}
     return {c: start[levels[c]] for c in comparisons}
 
 

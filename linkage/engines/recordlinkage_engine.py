@@ -19,6 +19,7 @@ import pandas as pd
 from linkage.engines import fellegi_sunter as fs
 from linkage.engines.base import (
     LABEL_BIAS,
+    TF_COLUMNS,
     EngineInput,
     EngineResult,
     LinkageEngine,
@@ -26,10 +27,13 @@ from linkage.engines.base import (
     best_variant_pairs,
     comparison_levels,
     empty_pairs,
+    exact_level,
     label_entity_sample,
     labelled_variant_pairs,
     prior_from_deterministic_rules,
     quantise,
+    term_frequencies,
+    tf_adjustment,
 )
 from linkage.settings import BlockingRule
 
@@ -105,16 +109,46 @@ def _levels(conditions: list[np.ndarray], missing: np.ndarray) -> np.ndarray:
     return np.where(missing, -1, level)
 
 
-def forename_levels(f_l, f_r, g_l, g_r, s_l, s_r, jw, high, low, near_swap=None):
-    """`near_swap`: forename and surname swapped with slips (both cross Jaro-Winklers >= high)."""
-    swapped = _equal(f_l, s_r) & _equal(s_l, f_r)
-    near = jw >= high if near_swap is None else (jw >= high) | near_swap
+def spelling_variant(jw: np.ndarray, same_code: np.ndarray | None, high: float, low: float) -> np.ndarray:
+    """Names a spelling variant apart: Jaro-Winkler >= high, or >= low with the same Soundex code
+    (Tasneem / Tasnim, Hossain / Hussain score about 0.91; random names rarely do both)."""
+    close = jw >= high
+    return close if same_code is None else close | ((jw >= low) & same_code)
+
+
+def names_swapped(L: dict[str, np.ndarray], R: dict[str, np.ndarray]) -> np.ndarray:
+    """Each name equal to the other side's other name, read through forename groups where a name is
+    a forename (`surname_group`: the surname's forename group), as Billy / Smith for Smith / William."""
+    fs = _equal(L["forename"], R["surname"]) | _equal(L["forename_group"], R["surname_group"])
+    sf = _equal(L["surname"], R["forename"]) | _equal(L["surname_group"], R["forename_group"])
+    return fs & sf
+
+
+def swapped_with_variants(cross_fs, cross_sf, code_fs, code_sf, equal_fs, equal_sf, high, low):
+    """Forename and surname swapped, each a spelling variant of the other side's (cross Jaro-Winklers
+    and Soundex codes), or one the same name (same forename group) and the other at least
+    Jaro-Winkler >= low."""
+    both_close = spelling_variant(cross_fs, code_fs, high, low) & spelling_variant(
+        cross_sf, code_sf, high, low
+    )
+    return both_close | (equal_sf & (cross_fs >= low)) | (equal_fs & (cross_sf >= low))
+
+
+def forename_levels(
+    f_l, f_r, g_l, g_r, s_l, s_r, jw, high, low, near_swap=None, same_code=None, swapped=None
+):
+    """`near_swap`: swapped with variants (swapped_with_variants); `same_code`: same Soundex code;
+    `swapped`: names_swapped (default: exact equality of the crossed names)."""
+    swapped = _equal(f_l, s_r) & _equal(s_l, f_r) if swapped is None else swapped
+    near = spelling_variant(jw, same_code, high, low)
+    near = near if near_swap is None else near | near_swap
     return _levels([_equal(g_l, g_r) | swapped, near, jw >= low], _missing(f_l, f_r))
 
 
-def surname_levels(s_l, s_r, f_l, f_r, jw, high, low, near_swap=None):
-    swapped = _equal(f_l, s_r) & _equal(s_l, f_r)
-    near = jw >= high if near_swap is None else (jw >= high) | near_swap
+def surname_levels(s_l, s_r, f_l, f_r, jw, high, low, near_swap=None, same_code=None, swapped=None):
+    swapped = _equal(f_l, s_r) & _equal(s_l, f_r) if swapped is None else swapped
+    near = spelling_variant(jw, same_code, high, low)
+    near = near if near_swap is None else near | near_swap
     return _levels([_equal(s_l, s_r) | swapped, near, jw >= low], _missing(s_l, s_r))
 
 
@@ -126,9 +160,25 @@ def extra_levels(a, b, kind, high, low):
     return _levels([_equal(a, b), jw >= high, jw >= low], _missing(a, b))
 
 
+def year_one_out(d_l: np.ndarray, d_r: np.ndarray) -> np.ndarray:
+    """ISO dates on the same day and month whose years differ by exactly one (2009-12-26, 2010-12-26)."""
+    ok = ~_missing(d_l, d_r)
+    out = np.zeros(len(d_l), dtype=bool)
+    if ok.any():
+        a = pd.Series(d_l[ok], dtype="string")
+        b = pd.Series(d_r[ok], dtype="string")
+        years = pd.to_numeric(a.str[:4], errors="coerce") - pd.to_numeric(b.str[:4], errors="coerce")
+        out[ok] = ((a.str[5:] == b.str[5:]) & (years.abs() == 1)).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
 def dob_levels(d_l, d_r, sw_l, sw_r, y_l, y_r):
-    near = _equal(d_l, sw_r) | _equal(sw_l, d_r) | one_character_slip(d_l, d_r)
-    return _levels([_equal(d_l, d_r), near, _equal(y_l, y_r)], _missing(d_l, d_r))
+    """Levels as linkage.engines.base lists them: a transposed day and month, or a birth year one out,
+    keeps every digit of the date but one field, so it is stronger evidence than any one-digit slip."""
+    reordered = _equal(d_l, sw_r) | _equal(sw_l, d_r) | year_one_out(d_l, d_r)
+    return _levels(
+        [_equal(d_l, d_r), reordered, one_character_slip(d_l, d_r), _equal(y_l, y_r)], _missing(d_l, d_r)
+    )
 
 
 def postcode_levels(p_l, p_r, sec_l, sec_r, dis_l, dis_r):
@@ -181,7 +231,19 @@ class RecordLinkageEngine(LinkageEngine):
         jw_s = features["jw_surname"].to_numpy()
         cross_fs = jaro_winkler_distinct(pd.Series(L["forename"]), pd.Series(R["surname"]))
         cross_sf = jaro_winkler_distinct(pd.Series(L["surname"]), pd.Series(R["forename"]))
-        near_swap = (cross_fs >= hi) & (cross_sf >= hi)
+        near_swap = swapped_with_variants(
+            cross_fs,
+            cross_sf,
+            _equal(L["forename_code"], R["surname_code"]),
+            _equal(L["surname_code"], R["forename_code"]),
+            _equal(L["forename_group"], R["surname_group"]),
+            _equal(L["surname_group"], R["forename_group"]),
+            hi,
+            lo,
+        )
+        swapped = names_swapped(L, R)
+        sounds_f = _equal(L["forename_code"], R["forename_code"])
+        sounds_s = _equal(L["surname_code"], R["surname_code"])
         out["gamma_forename"] = forename_levels(
             L["forename"],
             R["forename"],
@@ -193,9 +255,20 @@ class RecordLinkageEngine(LinkageEngine):
             hi,
             lo,
             near_swap,
+            sounds_f,
+            swapped,
         )
         out["gamma_surname"] = surname_levels(
-            L["surname"], R["surname"], L["forename"], R["forename"], jw_s, hi, lo, near_swap
+            L["surname"],
+            R["surname"],
+            L["forename"],
+            R["forename"],
+            jw_s,
+            hi,
+            lo,
+            near_swap,
+            sounds_s,
+            swapped,
         )
         out["gamma_dob"] = dob_levels(
             L["dob"], R["dob"], L["dob_swap"], R["dob_swap"], L["birth_year"], R["birth_year"]
@@ -274,6 +347,30 @@ class RecordLinkageEngine(LinkageEngine):
         prior = prior_from_deterministic_rules(src, cen, self.settings.prior_recall)
         return quantise({"engine": self.name, "prior": prior, "m": m, "u": u, "m_source": sources})
 
+    def tf_adjustments(
+        self, gam: pd.DataFrame, source: pd.DataFrame, census: pd.DataFrame, u: dict[str, list[float]]
+    ) -> np.ndarray:
+        """Sum of the term-frequency adjustments (linkage.engines.base.tf_adjustment) of each pair."""
+        total = np.zeros(len(gam))
+        c = self.settings.comparisons
+        if not c.term_frequency_adjustments or gam.empty:
+            return total
+        left = source.index.get_indexer(gam.index.get_level_values(0))
+        right = census.index.get_indexer(gam.index.get_level_values(1))
+        for comparison, column in TF_COLUMNS.items():
+            exact = exact_level(comparison)
+            total += tf_adjustment(
+                gam[f"gamma_{comparison}"].to_numpy(),
+                _arr(source[column])[left],
+                _arr(census[column])[right],
+                term_frequencies(census, column),
+                column,
+                exact,
+                u[comparison][exact],
+                c.tf_minimum_u_value,
+            )
+        return total
+
     # --- scoring -------------------------------------------------------------------------------
     def run(self, data: EngineInput, trained: dict[str, Any] | None = None) -> EngineResult:
         comps = active_comparisons(self.settings)
@@ -287,6 +384,7 @@ class RecordLinkageEngine(LinkageEngine):
         gam = self.compare(pairs, to_score, data.census)
         prior = trained["prior"]
         weight = np.log2(prior / (1 - prior)) + fs.log2_bayes_factors(gam, comps, trained["m"], trained["u"])
+        weight += self.tf_adjustments(gam, to_score, data.census, trained["u"])
         result = gam.reset_index(names=["l", "r"])
         result["match_weight"] = weight
         result["match_probability"] = fs.probability(weight)

@@ -23,6 +23,7 @@ import pandas as pd
 from linkage.engines.base import (
     DETERMINISTIC_RULES,
     LABEL_BIAS,
+    TF_COLUMNS,
     EngineInput,
     EngineResult,
     LinkageEngine,
@@ -33,6 +34,7 @@ from linkage.engines.base import (
     label_entity_sample,
     labelled_variant_pairs,
     quantise,
+    term_frequencies,
 )
 from linkage.settings import BlockingRule, LinkageSettings
 
@@ -96,9 +98,7 @@ def _splink_logging(unrecorded: set[str]) -> Iterator[None]:
         logger.propagate = saved
 
 
-def unrecorded_comparisons(
-    settings: LinkageSettings, source: pd.DataFrame, census: pd.DataFrame
-) -> set[str]:
+def unrecorded_comparisons(settings: LinkageSettings, source: pd.DataFrame, census: pd.DataFrame) -> set[str]:
     """Comparisons whose field is missing on every variant row of either side."""
     columns = {c: c for c in ("forename", "surname", "dob", "sex", "postcode", "upn")}
     columns |= {e.name: e.variant_column for e in settings.comparisons.extra}
@@ -115,24 +115,63 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
     import splink.comparison_library as cl
 
     hi, lo = settings.comparisons.name_jw_high, settings.comparisons.name_jw_low
-    swapped = "(forename_l = surname_r AND surname_l = forename_r)"
-    # Forename and surname swapped with a slip in either (both cross similarities high).
+    # Swapped: each name equal to the other side's other name, read through forename groups
+    # where a name is a forename (Billy / Smith for Smith / William).
+    swapped = (
+        "((forename_l = surname_r OR forename_group_l = surname_group_r) "
+        "AND (surname_l = forename_r OR surname_group_l = forename_group_r))"
+    )
+
+    def jw(a: str, b: str) -> str:
+        return f"jaro_winkler_similarity({a}, {b})"
+
+    def close(field_a: str, side_a: str, field_b: str, side_b: str) -> str:
+        """Two names a spelling variant apart (as linkage.engines.base defines it): Jaro-Winkler
+        >= high, or >= low with the same Soundex code (`<field>_code`)."""
+        a, b = f"{field_a}_{side_a}", f"{field_b}_{side_b}"
+        same_code = f"{field_a}_code_{side_a} = {field_b}_code_{side_b}"
+        return f"({jw(a, b)} >= {hi} OR ({jw(a, b)} >= {lo} AND {same_code}))"
+
+    # Forename and surname swapped with a spelling variant in either (both cross pairs close), or
+    # with one of them equal and the other at least Jaro-Winkler >= low.
     near_swap = (
-        f"(jaro_winkler_similarity(forename_l, surname_r) >= {hi} "
-        f"AND jaro_winkler_similarity(surname_l, forename_r) >= {hi})"
+        f"(({close('forename', 'l', 'surname', 'r')} AND {close('surname', 'l', 'forename', 'r')}) "
+        f"OR (surname_group_l = forename_group_r AND {jw('forename_l', 'surname_r')} >= {lo}) "
+        f"OR (forename_group_l = surname_group_r AND {jw('surname_l', 'forename_r')} >= {lo}))"
+    )
+
+    # ISO dates: characters 6-10 are the month and day. Plain SQL, so Spark runs it unchanged.
+    year_one_out = (
+        "(substr(dob_l, 6, 5) = substr(dob_r, 6, 5) "
+        "AND abs(CAST(birth_year_l AS INTEGER) - CAST(birth_year_r AS INTEGER)) = 1)"
     )
 
     def near(column: str) -> Any:
         return cll.CustomLevel(
-            f"jaro_winkler_similarity({column}_l, {column}_r) >= {hi} OR {near_swap}",
-            f"{column} Jaro-Winkler >= {hi} or swapped with slips",
+            f"{close(column, 'l', column, 'r')} OR {near_swap}",
+            f"{column} a spelling variant apart, or swapped with variants",
+        )
+
+    def exact(level: Any, comparison: str) -> Any:
+        """The exact level of a name comparison, term-frequency adjusted when the settings say so."""
+        if not settings.comparisons.term_frequency_adjustments:
+            return level
+        return level.configure(
+            tf_adjustment_column=TF_COLUMNS[comparison],
+            tf_adjustment_weight=1.0,
+            tf_minimum_u_value=settings.comparisons.tf_minimum_u_value,
+            # The level is custom (it also takes swapped names): its own u is the exact-match u.
+            disable_tf_exact_match_detection=True,
         )
 
     comps = {
         "forename": [
             cll.NullLevel("forename"),
-            cll.CustomLevel(
-                f"forename_group_l = forename_group_r OR {swapped}", "same forename group or swapped"
+            exact(
+                cll.CustomLevel(
+                    f"forename_group_l = forename_group_r OR {swapped}", "same forename group or swapped"
+                ),
+                "forename",
             ),
             near("forename"),
             cll.JaroWinklerLevel("forename", lo),
@@ -140,7 +179,9 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
         ],
         "surname": [
             cll.NullLevel("surname"),
-            cll.CustomLevel(f"surname_l = surname_r OR {swapped}", "same surname or swapped"),
+            exact(
+                cll.CustomLevel(f"surname_l = surname_r OR {swapped}", "same surname or swapped"), "surname"
+            ),
             near("surname"),
             cll.JaroWinklerLevel("surname", lo),
             cll.ElseLevel(),
@@ -148,9 +189,11 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
         "dob": [
             cll.NullLevel("dob"),
             cll.ExactMatchLevel("dob"),
-            cll.Or(
-                cll.CustomLevel("dob_l = dob_swap_r OR dob_swap_l = dob_r"), cll.LevenshteinLevel("dob", 1)
+            cll.CustomLevel(
+                f"dob_l = dob_swap_r OR dob_swap_l = dob_r OR {year_one_out}",
+                "day and month transposed, or birth year one out",
             ),
+            cll.LevenshteinLevel("dob", 1),
             cll.ExactMatchLevel("birth_year"),
             cll.ElseLevel(),
         ],
@@ -206,10 +249,17 @@ class SplinkEngine(LinkageEngine):
             db_api.register(_prepare(source), dataset_display_name=SOURCE_NAME),
             db_api.register(_prepare(census), dataset_display_name=CENSUS_NAME),
         ]
-        return Linker(sdfs, model, log_level=logging.WARNING)
+        linker = Linker(sdfs, model, log_level=logging.WARNING)
+        # Name frequencies from the census pupils (the population), as the recordlinkage engine
+        # uses, rather than Splink's default over both inputs' variant rows.
+        for column in TF_COLUMNS.values():
+            table = db_api.register(term_frequencies(census, column), dataset_display_name=f"tf_{column}")
+            linker.table_management.register_term_frequency_lookup(table, column)
+        return linker
 
     def train(self, data: EngineInput) -> dict[str, Any]:
         from splink import block_on
+        from splink.internals.exceptions import EMTrainingException
 
         linker = self._linker(data.source, data.census, self._settings_creator())
         training = linker.training
@@ -223,23 +273,31 @@ class SplinkEngine(LinkageEngine):
             max_pairs=self.settings.u_sample_pairs, seed=self.settings.seed
         )
         for columns in EM_SESSIONS:
-            training.estimate_parameters_using_expectation_maximisation(
-                block_on(*columns),
-                estimate_without_term_frequencies=True,
-                max_pairs=self.settings.em_max_pairs,
-            )
+            try:
+                training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*columns),
+                    estimate_without_term_frequencies=True,
+                    max_pairs=self.settings.em_max_pairs,
+                )
+            except (ValueError, EMTrainingException) as error:
+                # Splink's EM stops when a level's m underflows to zero, or finds no pairs for its
+                # blocking rule (small or very clean data). The session's estimates are lost; the
+                # labels below, or the starting values, stand in for them.
+                log.warning("splink: EM blocked on %s stopped (%s); continuing", "+".join(columns), error)
         model = linker.misc.save_model_to_json()
         sources = {c: "em" for c in active_comparisons(self.settings)}
         self._apply_labels(linker, data, model, sources)
         _floor_m(model, comparison_levels(self.settings))
         # Splink names each linker at random; the saved model need not carry it (a rerun names its own).
         model.pop("linker_uid", None)
-        return quantise({
-            "engine": self.name,
-            "prior": model["probability_two_random_records_match"],
-            "model": model,
-            "m_source": sources,
-        })
+        return quantise(
+            {
+                "engine": self.name,
+                "prior": model["probability_two_random_records_match"],
+                "model": model,
+                "m_source": sources,
+            }
+        )
 
     def _apply_labels(self, linker: Any, data: EngineInput, model: dict, sources: dict[str, str]) -> None:
         """Replace m by label counts, per comparison, from the stages not selected on it.
