@@ -31,9 +31,11 @@ def _single_target(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def name_dob_keys(variants: pd.DataFrame) -> pd.DataFrame:
-    """eid and the Walsall key (standardised surname + forename group + DOB) of each complete variant."""
+    """eid, the Walsall key (standardised surname + forename group + DOB) of each complete variant,
+    and the key's surname and DOB."""
     v = variants.dropna(subset=NAME_DOB_KEY)
-    return pd.DataFrame({"eid": v["eid"], "key": v["surname"] + "|" + v["forename_group"] + "|" + v["dob"]})
+    key = v["surname"] + "|" + v["forename_group"] + "|" + v["dob"]
+    return pd.DataFrame({"eid": v["eid"], "key": key, "surname": v["surname"], "dob": v["dob"]})
 
 
 def _objects(s: pd.Series) -> np.ndarray:
@@ -103,16 +105,15 @@ def upn_stage(source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSetti
     # pupil, not the UPN's, and the two pupils share surname and DOB (twins). Where the UPN's pupil
     # has the same names and a DOB one slip away, the record's DOB is the slip: the UPN stands.
     src_keys = name_dob_keys(source).rename(columns={"eid": "eid_l"})
-    cen_keys = name_dob_keys(census).rename(columns={"eid": "holder"})
+    cen_keys = name_dob_keys(census)[["eid", "key"]].rename(columns={"eid": "holder"})
     holders = src_keys.merge(pairs, on="eid_l").merge(cen_keys, on="key")
     own = holders[holders["holder"] == holders["eid_r"]]["eid_l"].unique()
     other = holders[holders["holder"] != holders["eid_r"]]
-    surname_dob = census[["eid", "surname", "dob"]].dropna().drop_duplicates()
-    key_parts = other["key"].str.split("|", expand=True) if len(other) else pd.DataFrame(columns=[0, 1, 2])
-    other = other.assign(surname=key_parts[0], dob=key_parts[2]).merge(
-        surname_dob.rename(columns={"eid": "eid_r"}), on=["eid_r", "surname", "dob"]
+    # The UPN's pupil is the holder's possible twin when it too has the key's surname and DOB.
+    surname_dob = (
+        census[["eid", "surname", "dob"]].dropna().drop_duplicates().rename(columns={"eid": "eid_r"})
     )
-    twin_of_holder = other["eid_l"].unique()
+    twin_of_holder = other.merge(surname_dob, on=["eid_r", "surname", "dob"])["eid_l"].unique()
     pairs = pairs[~(pairs["eid_l"].isin(twin_of_holder) & ~pairs["eid_l"].isin(own))]
     return pairs.assign(method="upn", score=1.0)[LINK_COLUMNS].reset_index(drop=True)
 
@@ -120,9 +121,9 @@ def upn_stage(source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSetti
 def name_dob_stage(source: pd.DataFrame, census: pd.DataFrame, unique_source: bool) -> pd.DataFrame:
     """Links on the exact name-DOB key where the key names one census pupil, and (`unique_source`)
     one source entity; a source entity whose keys point at different pupils is left unlinked."""
-    cen = name_dob_keys(census).drop_duplicates()
+    cen = name_dob_keys(census)[["eid", "key"]].drop_duplicates()
     cen = cen[cen.groupby("key")["eid"].transform("nunique") == 1].rename(columns={"eid": "eid_r"})
-    src = name_dob_keys(source).drop_duplicates()
+    src = name_dob_keys(source)[["eid", "key"]].drop_duplicates()
     if unique_source:
         src = src[src.groupby("key")["eid"].transform("nunique") == 1]
     pairs = _single_target(src.merge(cen, on="key").rename(columns={"eid": "eid_l"})[["eid_l", "eid_r"]])

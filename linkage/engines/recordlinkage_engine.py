@@ -134,22 +134,30 @@ def swapped_with_variants(cross_fs, cross_sf, code_fs, code_sf, equal_fs, equal_
     return both_close | (equal_sf & (cross_fs >= low)) | (equal_fs & (cross_sf >= low))
 
 
+def _name_levels(same, missing, f_l, f_r, s_l, s_r, jw, high, low, near_swap, same_code, swapped):
+    """Levels of one name comparison whose exact level is `same` (or the names swapped)."""
+    swapped = _equal(f_l, s_r) & _equal(s_l, f_r) if swapped is None else swapped
+    near = spelling_variant(jw, same_code, high, low)
+    near = near if near_swap is None else near | near_swap
+    return _levels([same | swapped, near, jw >= low], missing)
+
+
 def forename_levels(
     f_l, f_r, g_l, g_r, s_l, s_r, jw, high, low, near_swap=None, same_code=None, swapped=None
 ):
     """`near_swap`: swapped with variants (swapped_with_variants); `same_code`: same Soundex code;
     `swapped`: names_swapped (default: exact equality of the crossed names)."""
-    swapped = _equal(f_l, s_r) & _equal(s_l, f_r) if swapped is None else swapped
-    near = spelling_variant(jw, same_code, high, low)
-    near = near if near_swap is None else near | near_swap
-    return _levels([_equal(g_l, g_r) | swapped, near, jw >= low], _missing(f_l, f_r))
+    same = _equal(g_l, g_r)
+    return _name_levels(
+        same, _missing(f_l, f_r), f_l, f_r, s_l, s_r, jw, high, low, near_swap, same_code, swapped
+    )
 
 
 def surname_levels(s_l, s_r, f_l, f_r, jw, high, low, near_swap=None, same_code=None, swapped=None):
-    swapped = _equal(f_l, s_r) & _equal(s_l, f_r) if swapped is None else swapped
-    near = spelling_variant(jw, same_code, high, low)
-    near = near if near_swap is None else near | near_swap
-    return _levels([_equal(s_l, s_r) | swapped, near, jw >= low], _missing(s_l, s_r))
+    same = _equal(s_l, s_r)
+    return _name_levels(
+        same, _missing(s_l, s_r), f_l, f_r, s_l, s_r, jw, high, low, near_swap, same_code, swapped
+    )
 
 
 def extra_levels(a, b, kind, high, low):
