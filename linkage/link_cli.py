@@ -92,4 +92,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _first_line(exc: Exception) -> str:
+    """What is wrong, in one line: a validation error's own messages, else the first line."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
+        )
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

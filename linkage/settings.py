@@ -198,6 +198,34 @@ class LinkageSettings(BaseModel):
                 raise ValueError(f"blocking rule names {unknown}, which no extra comparison defines")
         return self
 
+    @model_validator(mode="after")
+    def _trained_matches_comparisons(self) -> LinkageSettings:
+        """Trained parameters must have the levels this version compares (a settings.json written
+        before a comparison gained a level cannot reproduce its links; it has to retrain)."""
+        from linkage.engines.base import comparison_levels
+
+        expected = comparison_levels(self)
+        for source, trained in (self.trained or {}).items():
+            if not isinstance(trained, dict):
+                continue
+            if "model" in trained:  # Splink: levels listed per comparison, the null level included
+                found = {
+                    c.get("output_column_name"): sum(
+                        not lv.get("is_null_level") for lv in c.get("comparison_levels", [])
+                    )
+                    for c in trained["model"].get("comparisons", [])
+                }
+            else:
+                found = {c: len(v) for c, v in (trained.get("m") or {}).items()}
+            wrong = sorted(c for c, n in expected.items() if found.get(c) != n)
+            if wrong:
+                raise ValueError(
+                    f"the trained parameters for {source} do not have the comparison levels this version "
+                    f"uses ({', '.join(f'{c}: {expected[c]} levels' for c in wrong)}); remove the "
+                    f"'trained' entry to estimate them again"
+                )
+        return self
+
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)
 

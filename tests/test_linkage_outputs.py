@@ -124,3 +124,27 @@ def test_cli_bad_input_exits_2_without_traceback(tmp_path):
         _app(), ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(bad)]
     )
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_settings_trained_on_other_comparison_levels_are_refused(run, tmp_path):
+    # A settings.json from a version whose DOB comparison had one level fewer cannot reproduce its
+    # links: loading it says so (and the CLI exits 2 with that message) instead of failing mid-run.
+    _, _, out = run
+    data = json.loads((out / "settings.json").read_text())
+    for comp in data["trained"]["social_care"]["model"]["comparisons"]:
+        if comp["output_column_name"] == "dob":
+            comp["comparison_levels"].pop(2)
+    old = tmp_path / "settings.json"
+    old.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="dob: 5 levels"):
+        LinkageSettings.load(old)
+    res = CliRunner().invoke(
+        _app(), ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(old)]
+    )
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "remove the 'trained' entry" in res.output
+    # The recordlinkage engine's layout (m and u lists) is checked the same way.
+    rl = LinkageSettings(engine="recordlinkage").model_dump(mode="json")
+    rl["trained"] = {"social_care": {"engine": "recordlinkage", "m": {"dob": [0.1, 0.2, 0.3, 0.4]}}}
+    with pytest.raises(ValueError, match="dob: 5 levels"):
+        LinkageSettings.model_validate(rl)
