@@ -99,9 +99,8 @@ def pupils_with_twins(census: pd.DataFrame) -> set[str]:
     known = v.dropna(subset=["postcode"])
     unknown = v[~v["eid"].isin(known["eid"])]
     # Same surname, DOB and postcode: twins at one address.
-    at_address = known.drop_duplicates(["eid", "surname", "dob", "postcode"])
-    shared = at_address.groupby(["surname", "dob", "postcode"])["eid"].transform("nunique") > 1
-    twins = set(at_address.loc[shared, "eid"])
+    shared = known.groupby(["surname", "dob", "postcode"])["eid"].transform("nunique") > 1
+    twins = set(known.loc[shared, "eid"])
     # A pupil without an address is a possible twin of everyone sharing their surname and DOB.
     keys = unknown[["surname", "dob"]].drop_duplicates()
     twins |= set(v.merge(keys, on=["surname", "dob"])["eid"])

@@ -116,14 +116,6 @@ def spelling_variant(jw: np.ndarray, same_code: np.ndarray | None, high: float, 
     return close if same_code is None else close | ((jw >= low) & same_code)
 
 
-def names_swapped(L: dict[str, np.ndarray], R: dict[str, np.ndarray]) -> np.ndarray:
-    """Each name equal to the other side's other name, read through forename groups where a name is
-    a forename (`surname_group`: the surname's forename group), as Billy / Smith for Smith / William."""
-    fs = _equal(L["forename"], R["surname"]) | _equal(L["forename_group"], R["surname_group"])
-    sf = _equal(L["surname"], R["forename"]) | _equal(L["surname_group"], R["forename_group"])
-    return fs & sf
-
-
 def swapped_with_variants(cross_fs, cross_sf, code_fs, code_sf, equal_fs, equal_sf, high, low):
     """Forename and surname swapped, each a spelling variant of the other side's (cross Jaro-Winklers
     and Soundex codes), or one the same name (same forename group) and the other at least
@@ -146,7 +138,7 @@ def forename_levels(
     f_l, f_r, g_l, g_r, s_l, s_r, jw, high, low, near_swap=None, same_code=None, swapped=None
 ):
     """`near_swap`: swapped with variants (swapped_with_variants); `same_code`: same Soundex code;
-    `swapped`: names_swapped (default: exact equality of the crossed names)."""
+    `swapped`: names swapped through forename groups (default: exact equality of the crossed names)."""
     same = _equal(g_l, g_r)
     return _name_levels(
         same, _missing(f_l, f_r), f_l, f_r, s_l, s_r, jw, high, low, near_swap, same_code, swapped
@@ -239,17 +231,22 @@ class RecordLinkageEngine(LinkageEngine):
         jw_s = features["jw_surname"].to_numpy()
         cross_fs = jaro_winkler_distinct(pd.Series(L["forename"]), pd.Series(R["surname"]))
         cross_sf = jaro_winkler_distinct(pd.Series(L["surname"]), pd.Series(R["forename"]))
+        # Each name the same as the other side's other name, read through forename groups
+        # (`surname_group`: the surname's forename group; equal names have equal groups), as
+        # Billy / Smith for Smith / William.
+        same_fs = _equal(L["forename_group"], R["surname_group"])
+        same_sf = _equal(L["surname_group"], R["forename_group"])
+        swapped = same_fs & same_sf
         near_swap = swapped_with_variants(
             cross_fs,
             cross_sf,
             _equal(L["forename_code"], R["surname_code"]),
             _equal(L["surname_code"], R["forename_code"]),
-            _equal(L["forename_group"], R["surname_group"]),
-            _equal(L["surname_group"], R["forename_group"]),
+            same_fs,
+            same_sf,
             hi,
             lo,
         )
-        swapped = names_swapped(L, R)
         sounds_f = _equal(L["forename_code"], R["forename_code"])
         sounds_s = _equal(L["surname_code"], R["surname_code"])
         out["gamma_forename"] = forename_levels(

@@ -115,12 +115,9 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
     import splink.comparison_library as cl
 
     hi, lo = settings.comparisons.name_jw_high, settings.comparisons.name_jw_low
-    # Swapped: each name equal to the other side's other name, read through forename groups
-    # where a name is a forename (Billy / Smith for Smith / William).
-    swapped = (
-        "((forename_l = surname_r OR forename_group_l = surname_group_r) "
-        "AND (surname_l = forename_r OR surname_group_l = forename_group_r))"
-    )
+    # Swapped: each name the same as the other side's other name, read through forename groups
+    # (equal names have equal groups), as Billy / Smith for Smith / William.
+    swapped = "(forename_group_l = surname_group_r AND surname_group_l = forename_group_r)"
 
     def jw(a: str, b: str) -> str:
         return f"jaro_winkler_similarity({a}, {b})"
