@@ -29,8 +29,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from linkage.pipeline import link_extracts  # noqa: E402
-from linkage.settings import LinkageSettings  # noqa: E402
+from exclusion_risk.linkage.pipeline import link_extracts  # noqa: E402
+from exclusion_risk.linkage.settings import LinkageSettings  # noqa: E402
 
 ENGINES = ("splink", "recordlinkage")
 EMPTY_REJECTS = pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
@@ -70,7 +70,7 @@ FEBRL_EXTRAS = (
 def febrl_settings(engine: str) -> LinkageSettings:
     """The project's default settings plus FEBRL's address fields: compared, and blocked on as plain
     Splink's example blocks (state + street, number + street, postcode)."""
-    from linkage.settings import BlockingRule, ExtraComparison, default_blocking
+    from exclusion_risk.linkage.settings import BlockingRule, ExtraComparison, default_blocking
 
     extra = [ExtraComparison(name=c, column=c, kind=k) for c, k in FEBRL_EXTRAS]
     blocking = default_blocking() + [
@@ -222,8 +222,8 @@ def bench_febrl() -> None:
 
 # --- synthetic authority ------------------------------------------------------------------------------
 def generate(out: Path, pupils: int, seed: int, years: list[str] | None = None, **sections) -> float:
-    from synth.config import SynthConfig
-    from synth.generate import generate_authority
+    from exclusion_risk.synth.config import SynthConfig
+    from exclusion_risk.synth.generate import generate_authority
 
     config = SynthConfig(pupils=pupils, seed=seed, **({"years": years} if years else {}), **sections)
     t = time.perf_counter()
@@ -248,7 +248,7 @@ def score_source(links: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, float
 
 
 def bench_authority(folder: Path | None, pupils: int, seed: int = 7) -> None:
-    from linkage.readers import read_extracts
+    from exclusion_risk.linkage.readers import read_extracts
 
     name = f"seed {seed}" if folder is None else str(folder)
     with tempfile.TemporaryDirectory() as tmp:
@@ -324,8 +324,8 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from linkage.pipeline import run_linkage
-from linkage.settings import LinkageSettings
+from exclusion_risk.linkage.pipeline import run_linkage
+from exclusion_risk.linkage.settings import LinkageSettings
 t = time.perf_counter()
 ext, result = run_linkage(Path({data!r}), Path({out!r}), LinkageSettings(), progress=False)
 print(json.dumps({{"total": time.perf_counter() - t, "stages": result.report["seconds"],
@@ -343,7 +343,7 @@ def generate_region(out: Path, pupils: int) -> float:
     """One academic year (2018/19) of a single region-sized population from `synth`: more schools,
     homes across the region's postcode areas once the authority's own postcodes run out, and
     social-care episode rates REGION_SOCIAL_CARE_SCALE times the authority's."""
-    from synth.config import SocialCareConfig
+    from exclusion_risk.synth.config import SocialCareConfig
 
     base = SocialCareConfig()
     scale = REGION_SOCIAL_CARE_SCALE

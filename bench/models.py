@@ -32,8 +32,8 @@ TARGETS = {"roc_auc": 0.97, "precision_at_5pct": 0.9, "brier": 1.05, "train_seco
 def authority(folder: Path | None, pupils: int, seed: int) -> Path:
     if folder is not None:
         return folder
-    from synth.config import load_config
-    from synth.generate import generate_authority
+    from exclusion_risk.synth.config import load_config
+    from exclusion_risk.synth.generate import generate_authority
 
     out = ROOT / "data" / "bench" / f"synth_{pupils}_{seed}"
     if not (out / "truth" / "manifest.json").is_file():
@@ -67,12 +67,11 @@ def main() -> None:
 
     import numpy as np
     import pandas as pd
-
-    from features.preprocess import make_preprocessor
-    from models import tracking
-    from models.config import load_config
-    from models.metrics import evaluate
-    from models.train import load_training_data, train_models
+    from exclusion_risk.features.preprocess import make_preprocessor
+    from exclusion_risk.models import tracking
+    from exclusion_risk.models.config import load_config
+    from exclusion_risk.models.metrics import evaluate
+    from exclusion_risk.models.train import load_training_data, train_models
 
     config = load_config(args.config)
     if args.quick:
@@ -161,7 +160,7 @@ def main() -> None:
 
     protected_rows = {}
     if args.protected_too:
-        from models.train import model_features
+        from exclusion_risk.models.train import model_features
 
         flipped = config.model_copy(
             update={"features": config.features.model_copy(update={"include_protected": True})}

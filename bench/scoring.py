@@ -66,11 +66,10 @@ def timed(fn, repeat: int = 1):
 
 
 def train(pupils: int, seed: int):
+    from exclusion_risk.features.preprocess import make_preprocessor
+    from exclusion_risk.models.config import load_config
+    from exclusion_risk.models.train import train_models
     from models_support import FEATURES, feature_table
-
-    from features.preprocess import make_preprocessor
-    from models.config import load_config
-    from models.train import train_models
 
     config = load_config(None)
     config = config.model_copy(update={"metrics": config.metrics.model_copy(update={"bootstrap": 200})})
@@ -82,9 +81,8 @@ def train(pupils: int, seed: int):
 def reference_lightgbm(result, table, trees: int, leaves: int):
     """The trained LightGBM refitted at a fixed size (no early stopping), same data and calibration."""
     import lightgbm as lgb
-
-    from models.calibration import CalibratedClassifier
-    from models.estimators import assemble
+    from exclusion_risk.models.calibration import CalibratedClassifier
+    from exclusion_risk.models.estimators import assemble
 
     pipeline = result.models["lightgbm"].pipeline
     pre = pipeline[0]
@@ -112,7 +110,7 @@ def reference_lightgbm(result, table, trees: int, leaves: int):
 
 
 def precision_at_5(y, scores: dict):
-    from models.metrics import evaluate
+    from exclusion_risk.models.metrics import evaluate
 
     evaluations = evaluate(y, scores, [0.05], n_boot=200, seed=0)
     return {name: ev.metrics["precision_at_5pct"] for name, ev in evaluations.items()}
@@ -132,9 +130,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import lightgbm as lgb
+    from exclusion_risk.models.scoring import CohortScorer
     from models_support import feature_table
-
-    from models.scoring import CohortScorer
 
     print(f"training on {args.train_pupils:,} pupils x 4 years ...", flush=True)
     t_train, (result, table) = timed(lambda: train(args.train_pupils, seed=0))

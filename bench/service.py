@@ -86,8 +86,7 @@ def timed(fn, repeats: int) -> list[float]:
 def cohort_csv(store, pupils: int) -> bytes:
     """The scored year's autumn census, `pupils` rows the reader accepts, as the MIS exported them."""
     import pandas as pd
-
-    from linkage.readers import read_census
+    from exclusion_risk.linkage.readers import read_census
 
     census = pd.read_csv(store.cohort_csv, dtype=str, keep_default_na=False)
     rejected = set(read_census(store.cohort_csv).rejects["row"].dropna().astype(int) - 1)
@@ -99,11 +98,10 @@ def cohort_csv(store, pupils: int) -> bytes:
 
 def in_process(store, csv: bytes, requests: int, alias: str) -> dict:
     import pandas as pd
-
-    from models.scoring import CohortScorer
-    from serving import scoring
-    from serving.history import HistoryState
-    from serving.schemas import FeatureRecord
+    from exclusion_risk.models.scoring import CohortScorer
+    from exclusion_risk.serving import scoring
+    from exclusion_risk.serving.history import HistoryState
+    from exclusion_risk.serving.schemas import FeatureRecord
 
     say("in-process: loading the model")
     started = time.perf_counter()
@@ -200,10 +198,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "service.json")
     args = parser.parse_args()
 
+    from exclusion_risk.synth.config import SynthConfig
+    from exclusion_risk.synth.generate import generate_authority
     from service_support import build_champion, champion_store_at
-
-    from synth.config import SynthConfig
-    from synth.generate import generate_authority
 
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
         root = args.workdir or Path(tmp)

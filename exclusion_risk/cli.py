@@ -28,13 +28,13 @@ app = typer.Typer(
 )
 
 STAGE_CLIS = (
-    "synth.cli",  # synth
-    "linkage.check_cli",  # check
-    "linkage.link_cli",  # link
-    "features.cli",  # features
-    "models.train_cli",  # train, compare, promote
-    "models.score_cli",  # review, score
-    "serving.cli",  # serve, keys
+    "exclusion_risk.synth.cli",  # synth
+    "exclusion_risk.linkage.check_cli",  # check
+    "exclusion_risk.linkage.link_cli",  # link
+    "exclusion_risk.features.cli",  # features
+    "exclusion_risk.models.train_cli",  # train, compare, promote
+    "exclusion_risk.models.score_cli",  # review, score
+    "exclusion_risk.serving.cli",  # serve, keys
 )
 
 for _module in STAGE_CLIS:

@@ -17,8 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-
-from features import calendar, labels, registry
+from exclusion_risk.features import calendar, labels, registry
 
 CENSUS_TERMS = {"AUT": 0, "SPR": 1, "SUM": 2}
 AUTUMN = CENSUS_TERMS["AUT"]
@@ -218,7 +217,7 @@ def _prepare_exclusions(exclusions: pd.DataFrame, pupils: pd.Index) -> pd.DataFr
 
 def _reason_flags(exclusions: pd.DataFrame) -> pd.DataFrame:
     """One 0/1 column per registry reason feature, from ReasonGroups (or raw Reason codes)."""
-    from linkage.codes import reason_group, split_codes
+    from exclusion_risk.linkage.codes import reason_group, split_codes
 
     if "ReasonGroups" in exclusions.columns:
         source, to_group = exclusions["ReasonGroups"], str.lower
@@ -527,7 +526,7 @@ def build_features_for_census(
     exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
     upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
     """
-    from linkage.history import drop_identifying
+    from exclusion_risk.linkage.history import drop_identifying
 
     upload = drop_identifying(census_rows).copy()
     if "UPN" not in upload.columns:
@@ -560,7 +559,7 @@ def build_features_for_census(
         census = pd.concat([upload, past], ignore_index=True)
         exclusions, social_care = history.exclusions, history.social_care
 
-    from linkage.history import PupilHistory
+    from exclusion_risk.linkage.history import PupilHistory
 
     prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
     table = _build_year(prep, calendar.start_year(reference_year))

@@ -32,8 +32,8 @@ def features_command(
     """Build one row per pupil per autumn census, using only what was known on census day."""
     import time
 
-    from features import calendar, labels
-    from features.build import build_feature_table
+    from exclusion_risk.features import calendar, labels
+    from exclusion_risk.features.build import build_feature_table
 
     if label not in labels.TARGETS:
         _fail(f"--label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
@@ -52,8 +52,8 @@ def features_command(
     if wanted == []:
         _fail("--years names no year")
 
-    from linkage.errors import ExtractError
-    from linkage.history import load_history
+    from exclusion_risk.linkage.errors import ExtractError
+    from exclusion_risk.linkage.history import load_history
 
     started = time.perf_counter()
     try:

@@ -15,12 +15,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from exclusion_risk.features import registry
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
-
-from features import registry
 
 MISSING_CATEGORY = "unknown"
 INDICATOR_PREFIX = "missingindicator_"

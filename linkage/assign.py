@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from linkage.engines.base import exact_level
-from linkage.settings import Thresholds
+from exclusion_risk.linkage.engines.base import exact_level
+from exclusion_risk.linkage.settings import Thresholds
 
 DECISION_COLUMNS = ["eid_l", "eid_r", "score", "match_weight", "band"]
 

@@ -49,7 +49,7 @@ def pupil_history(extracts, links: pd.DataFrame) -> PupilHistory:
 
     Unlinked records are dropped here (the linkage report counts them).
     """
-    from linkage.standardise import census_pupil_ids
+    from exclusion_risk.linkage.standardise import census_pupil_ids
 
     # One id per pupil: rows under a temporary UPN take the permanent UPN that replaced it, the id
     # links.csv uses.
@@ -63,7 +63,7 @@ def pupil_history(extracts, links: pd.DataFrame) -> PupilHistory:
 
 def load_history(data_dir: Path, link_dir: Path) -> PupilHistory:
     """Read the extracts in `data_dir` and the links.csv an earlier `exclusion-risk link` wrote."""
-    from linkage.readers import read_extracts
+    from exclusion_risk.linkage.readers import read_extracts
 
     links = pd.read_csv(Path(link_dir) / "links.csv", dtype={"record_id": "string", "upn": "string"})
     return pupil_history(read_extracts(Path(data_dir)), links)

@@ -49,10 +49,9 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     ) -> None:
         """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
+        from exclusion_risk.linkage.errors import ExtractError
+        from exclusion_risk.linkage.settings import LinkageSettings
         from pydantic import ValidationError
-
-        from linkage.errors import ExtractError
-        from linkage.settings import LinkageSettings
 
         try:
             settings = LinkageSettings.load(settings_file) if settings_file else LinkageSettings()
@@ -69,7 +68,7 @@ def register(app: typer.Typer) -> None:
         propagate = logger.propagate
         logger.propagate = False  # warnings belong in run.log, not on the console
         try:
-            from linkage.pipeline import run_linkage
+            from exclusion_risk.linkage.pipeline import run_linkage
 
             _, result = run_linkage(data, out, settings, progress=progress)
         except ExtractError as exc:

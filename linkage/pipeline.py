@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
+from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
+from exclusion_risk.linkage.standardise import census_pupil_ids, standardise
 from tqdm.auto import tqdm
-
-from linkage.assign import assign, entity_pairs, pupils_with_twins
-from linkage.settings import LinkageSettings
-from linkage.stages import name_dob_stage, upn_stage
-from linkage.standardise import census_pupil_ids, standardise
 
 log = logging.getLogger("linkage")
 
@@ -84,7 +83,7 @@ def _link_source(
     bar: tqdm,
 ) -> tuple[pd.DataFrame, dict]:
     """Decisions for one source: eid_l, eid_r, method, score, band (accept/review/reject/none), gamma_*."""
-    from linkage.engines import EngineInput, get_engine
+    from exclusion_risk.linkage.engines import EngineInput, get_engine
 
     t = time.perf_counter()
     source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
@@ -148,7 +147,7 @@ def link_extracts(
     extracts: Any, settings: LinkageSettings | None = None, progress: bool = True
 ) -> LinkageResult:
     """Link `extracts` (linkage.readers.Extracts: census, exclusions, social_care, rejects)."""
-    from linkage.report import build_report
+    from exclusion_risk.linkage.report import build_report
 
     settings = settings or LinkageSettings()
     timings: dict[str, float] = {}
@@ -273,7 +272,7 @@ def _review(decisions: dict[str, pd.DataFrame], extracts: Any) -> pd.DataFrame:
 
 
 def write_outputs(result: LinkageResult, extracts: Any, out_dir: Path) -> None:
-    from linkage.report import render_html
+    from exclusion_risk.linkage.report import render_html
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -299,7 +298,7 @@ def run_linkage(
     data_dir: Path, out_dir: Path, settings: LinkageSettings | None = None, progress: bool = True
 ) -> tuple[Any, LinkageResult]:
     """Read the extracts in `data_dir`, link them and write the outputs to `out_dir`."""
-    from linkage.readers import read_extracts
+    from exclusion_risk.linkage.readers import read_extracts
 
     extracts = read_extracts(Path(data_dir))
     result = link_extracts(extracts, settings, progress=progress)

@@ -56,12 +56,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from exclusion_risk.reference import normalise_postcode
-from exclusion_risk.upn import valid_upn_mask
-from linkage import codes
-from linkage.errors import ExtractError
-from linkage.schemas import (
+from exclusion_risk.linkage import codes
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.schemas import (
     FIELDS,
     FRAME_CHECK_COLUMN,
     MISSING,
@@ -75,6 +72,9 @@ from linkage.schemas import (
     parse_numbers,
     parse_whole_numbers,
 )
+
+from exclusion_risk.reference import normalise_postcode
+from exclusion_risk.upn import valid_upn_mask
 
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
 EXTRACT_NAMES = ("census", "exclusions", "social_care")

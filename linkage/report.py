@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from exclusion_risk.linkage.settings import LinkageSettings
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, suppress_count
-from linkage.settings import LinkageSettings
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 METHODS = ("upn", "name_dob", "probabilistic")
@@ -83,7 +83,7 @@ def _gap(rows: list[dict[str, Any]]) -> float | None:
 def build_report(
     extracts: Any, decisions: dict[str, pd.DataFrame], settings: LinkageSettings, timings: dict[str, float]
 ) -> dict[str, Any]:
-    from linkage.pipeline import SOURCES
+    from exclusion_risk.linkage.pipeline import SOURCES
 
     sources: dict[str, Any] = {}
     for spec in SOURCES:

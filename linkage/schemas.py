@@ -19,8 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
-
-from linkage import codes
+from exclusion_risk.linkage import codes
 
 TEXT = codes.TEXT
 

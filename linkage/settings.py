@@ -203,7 +203,7 @@ class LinkageSettings(BaseModel):
     def _trained_matches_comparisons(self) -> LinkageSettings:
         """Trained parameters must have the levels this version compares (a settings.json written
         before a comparison gained a level cannot reproduce its links; it has to retrain)."""
-        from linkage.engines.base import comparison_levels
+        from exclusion_risk.linkage.engines.base import comparison_levels
 
         expected = comparison_levels(self)
         for source, trained in (self.trained or {}).items():

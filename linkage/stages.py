@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from linkage.engines.recordlinkage_engine import jaro_winkler_distinct, one_character_slip
-from linkage.settings import LinkageSettings
+from exclusion_risk.linkage.engines.recordlinkage_engine import jaro_winkler_distinct, one_character_slip
+from exclusion_risk.linkage.settings import LinkageSettings
 
 LINK_COLUMNS = ["eid_l", "eid_r", "method", "score"]
 NAME_DOB_KEY = ["surname", "forename_group", "dob"]

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from features import registry
+from exclusion_risk.features import registry
 
 # Additivity tolerance on the raw scale (float32/64 round-off only; real mismatches are >> this).
 ADDITIVITY_TOLERANCE = 1e-5
@@ -161,7 +160,7 @@ def split_pipeline(pipeline) -> ModelParts:
 
 def _column_sources(transforms: list, input_features: list[str]) -> tuple[np.ndarray, list[str]]:
     """Map each transformed column back to the registry feature it encodes (features.preprocess's map)."""
-    from features.preprocess import output_feature_map
+    from exclusion_risk.features.preprocess import output_feature_map
 
     first = transforms[0]
     if not hasattr(first, "transformers_"):

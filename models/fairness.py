@@ -357,7 +357,7 @@ def review(
     seed: int = 0,
 ) -> FairnessReview:
     """Everything the report shows, from one year's labels, probabilities and feature rows."""
-    from models.metrics import capacity_name, evaluate
+    from exclusion_risk.models.metrics import capacity_name, evaluate
 
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(probabilities, dtype=np.float64)
@@ -550,10 +550,9 @@ class RunTarget:
 def resolve_run(text: str) -> RunTarget:
     """A model run from its id, an id prefix (8+ characters), a registry version number or an alias."""
     import mlflow
+    from exclusion_risk.models import tracking
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
-
-    from models import tracking
 
     mlflow.set_tracking_uri(tracking.tracking_uri())
     client = MlflowClient()
@@ -590,7 +589,7 @@ def _preprocessor_factory(fitted_preprocessor):
     """make_preprocessor with the settings the fitted one was built with, for other feature lists."""
     import functools
 
-    from features.preprocess import make_preprocessor
+    from exclusion_risk.features.preprocess import make_preprocessor
 
     steps = {}
     for name, transformer, _ in fitted_preprocessor.transformers:
@@ -610,8 +609,7 @@ def _run_config(client, train_id: str, model_type: str, include_protected: bool)
     import tempfile
 
     import mlflow
-
-    from models.config import load_config
+    from exclusion_risk.models.config import load_config
 
     with tempfile.TemporaryDirectory() as folder:
         path = mlflow.artifacts.download_artifacts(
@@ -633,14 +631,13 @@ def review_run(
 ) -> tuple[FairnessReview, str]:
     """Review a model run on its test year; the report and its aggregates are logged to the run."""
     import mlflow
+    from exclusion_risk.features import registry
+    from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.models import tracking
+    from exclusion_risk.models.explain import Explainer
+    from exclusion_risk.models.risk_matrix import load_risk_matrix
+    from exclusion_risk.models.scoring import matrix_for
     from mlflow import MlflowClient
-
-    from features import registry
-    from features.build import build_feature_table
-    from models import tracking
-    from models.explain import Explainer
-    from models.risk_matrix import load_risk_matrix
-    from models.scoring import matrix_for
 
     client = MlflowClient()
     tags = target.tags
@@ -668,7 +665,7 @@ def review_run(
     ablated = None
     direction = "without protected characteristics" if protected_used else "with protected characteristics"
     if ablation:
-        from models.train import train_models
+        from exclusion_risk.models.train import train_models
 
         toggled = not protected_used
         config = _run_config(client, tags["train_id"], tags["model_type"], include_protected=toggled)
@@ -683,7 +680,7 @@ def review_run(
     try:
         import json
 
-        from models.scoring import SCORING_ARTIFACT, ScoringConfig
+        from exclusion_risk.models.scoring import SCORING_ARTIFACT, ScoringConfig
 
         path = mlflow.artifacts.download_artifacts(run_id=target.run_id, artifact_path=SCORING_ARTIFACT)
         with open(path, encoding="utf-8") as handle:

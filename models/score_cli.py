@@ -20,10 +20,9 @@ def _fail(message: str) -> None:
 def _history(data: Path, links: Path | None):
     """The linked pupil history: the extracts plus `--links`/links.csv, or linked now (as `train` does)."""
     import pandas as pd
-
-    from linkage.errors import ExtractError
-    from linkage.history import pupil_history
-    from linkage.readers import read_extracts
+    from exclusion_risk.linkage.errors import ExtractError
+    from exclusion_risk.linkage.history import pupil_history
+    from exclusion_risk.linkage.readers import read_extracts
 
     if not data.is_dir():
         _fail(f"--data {data} is not a folder")
@@ -34,7 +33,7 @@ def _history(data: Path, links: Path | None):
         if links is not None:
             found = pd.read_csv(links / "links.csv", dtype={"record_id": "string", "upn": "string"})
         else:
-            from linkage.pipeline import link_extracts
+            from exclusion_risk.linkage.pipeline import link_extracts
 
             found = link_extracts(extracts, progress=False).links
         return pupil_history(extracts, found)
@@ -43,14 +42,14 @@ def _history(data: Path, links: Path | None):
 
 
 def _years_available(history) -> list[str]:
-    from features import calendar
+    from exclusion_risk.features import calendar
 
     autumn = history.census.loc[history.census["CensusTerm"].eq("AUT"), "AcademicYear"].dropna()
     return sorted({calendar.normalise_year(y) for y in autumn.unique()})
 
 
 def _year(text: str, option: str) -> str:
-    from features import calendar
+    from exclusion_risk.features import calendar
 
     try:
         return calendar.normalise_year(text)
@@ -59,7 +58,7 @@ def _year(text: str, option: str) -> str:
 
 
 def _capacity(text: str | None) -> float | None:
-    from models.risk_matrix import RiskMatrixError, parse_capacity
+    from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 
     if text is None:
         return None
@@ -92,9 +91,15 @@ def score_command(
     """Score every pupil on a year's autumn census with the champion model: scores.csv + summary HTML."""
     import time
 
+    from exclusion_risk.models.risk_matrix import RiskMatrixError
+    from exclusion_risk.models.scoring import (
+        CohortScorer,
+        ModelNotFoundError,
+        ScoringInputError,
+        summary_html,
+    )
+
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-    from models.risk_matrix import RiskMatrixError
-    from models.scoring import CohortScorer, ModelNotFoundError, ScoringInputError, summary_html
 
     year = _year(year, "--year")
     share = _capacity(capacity)
@@ -110,7 +115,7 @@ def score_command(
     if year not in available:
         _fail(f"no autumn census for {year} in {data} (have: {', '.join(available) or 'none'})")
 
-    from features.build import build_feature_table
+    from exclusion_risk.features.build import build_feature_table
 
     features = build_feature_table(history, [year])
     if share is not None and abs(share - scorer.matrix.capacity) > 1e-12:
@@ -158,8 +163,9 @@ def review_command(
     bootstrap: int = typer.Option(500, "--bootstrap", min=50, help="Bootstrap replicates for intervals."),
 ) -> None:
     """Fairness review of a trained model on its test year: HTML report, logged to the model's MLflow run."""
+    from exclusion_risk.models import fairness as review_runner
+
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-    from models import fairness as review_runner
 
     share = _capacity(capacity)
     try:

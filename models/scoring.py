@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from exclusion_risk.models.explain import Describer, Explainer, reason_texts, top_factors
+from exclusion_risk.models.risk_matrix import RiskMatrix, load_risk_matrix
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from models.explain import Describer, Explainer, reason_texts, top_factors
-from models.risk_matrix import RiskMatrix, load_risk_matrix
 
 log = logging.getLogger("exclusion_risk.models.scoring")
 
@@ -250,7 +250,7 @@ class CohortScorer:
         if missing:
             raise ScoringInputError(f"features lack model input column(s): {', '.join(missing)}")
         if "need_level" not in features.columns:
-            from features.build import need_level
+            from exclusion_risk.features.build import need_level
 
             features = features.assign(need_level=need_level(features))
         if "upn" not in features.columns:
@@ -416,7 +416,7 @@ def _need_level(record: dict[str, Any]) -> int:
     value = record.get("need_level")
     if value is not None and not pd.isna(value):
         return int(value)
-    from features.build import need_level
+    from exclusion_risk.features.build import need_level
 
     return int(need_level(pd.DataFrame([record]))[0])
 
@@ -547,7 +547,7 @@ def _to_float(value) -> float:
 
 def _to_category(value) -> str:
     """One value as features.preprocess.to_category_frame reads it."""
-    from features.preprocess import MISSING_CATEGORY
+    from exclusion_risk.features.preprocess import MISSING_CATEGORY
 
     if _is_nan(value):
         return MISSING_CATEGORY
@@ -556,7 +556,7 @@ def _to_category(value) -> str:
 
 
 def _step_function(step):
-    from features import preprocess
+    from exclusion_risk.features import preprocess
 
     name = type(step).__name__
     if name == "FunctionTransformer":
@@ -700,10 +700,9 @@ def load_registered(name: str = MODEL_NAME, alias: str = DEFAULT_ALIAS) -> Loade
     import json
 
     import mlflow
+    from exclusion_risk.models import tracking
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
-
-    from models import tracking
 
     mlflow.set_tracking_uri(tracking.tracking_uri())
     client = MlflowClient()
@@ -748,9 +747,9 @@ def _rag_counts(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
 def summary_html(scores: pd.DataFrame, features: pd.DataFrame, scorer: CohortScorer, year: str) -> str:
     """Counts per matrix cell, by school and by year group (every count under 10 shown as '<10')."""
     import jinja2
+    from exclusion_risk.models.risk_matrix import NEED_LEVELS
 
     from exclusion_risk.privacy import suppress_count
-    from models.risk_matrix import NEED_LEVELS
 
     context_columns = [c for c in ("upn", "SchoolURN", "nc_year") if c in features.columns]
     frame = scores.merge(features[context_columns].astype({"upn": str}), on="upn", how="left")

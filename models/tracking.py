@@ -1,7 +1,8 @@
 """MLflow for the models stage: store set-up, run logging, data fingerprint, plots, registry, privacy guard.
 
 Store
-  Tracking URI: `MLFLOW_TRACKING_URI`, else `sqlite:///<repo>/mlruns/mlflow.db`. For a SQLite or file
+  Tracking URI: `MLFLOW_TRACKING_URI`, else `sqlite:///<cwd>/mlruns/mlflow.db` (MLflow's own convention:
+  `./mlruns` under the folder the command runs in; never inside the installed package). For a SQLite or file
   store the experiment is created with its artifacts beside the database (`<dir>/artifacts`); a
   tracking server decides its own artifact location.
 
@@ -54,7 +55,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
 REGISTERED_MODEL = "exclusion-risk"
 CHAMPION = "champion"
 HEADLINE = ("roc_auc", "average_precision", "precision_at_5pct", "brier")
@@ -63,11 +63,11 @@ HEADLINE = ("roc_auc", "average_precision", "precision_at_5pct", "brier")
 # fails at log time with skops' "untrusted types" error rather than loading something unvetted later.
 TRUSTED_TYPES = [
     "collections.OrderedDict",
-    "features.preprocess.to_category_frame",
-    "features.preprocess.to_float_frame",
+    "exclusion_risk.features.preprocess.to_category_frame",
+    "exclusion_risk.features.preprocess.to_float_frame",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
-    "models.calibration.CalibratedClassifier",
+    "exclusion_risk.models.calibration.CalibratedClassifier",
     "numpy.dtype",
     "sklearn.tree._tree.Tree",
 ]
@@ -96,7 +96,7 @@ def tracking_uri() -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
-    store = REPO / "mlruns"
+    store = Path.cwd() / "mlruns"
     store.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{store / 'mlflow.db'}"
 
@@ -215,7 +215,7 @@ def plot_calibration(ax, evaluations: dict) -> None:
 
 
 def plot_precision_at_k(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
-    from models.metrics import precision_curve
+    from exclusion_risk.models.metrics import precision_curve
 
     ks = [round(k, 4) for k in np.arange(0.005, 0.3001, 0.005)]
     for name, p in scores.items():
@@ -228,7 +228,7 @@ def plot_precision_at_k(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> Non
 
 
 def plot_roc(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
-    from models.metrics import roc_points
+    from exclusion_risk.models.metrics import roc_points
 
     for name, p in scores.items():
         fpr, tpr = roc_points(y, p)
@@ -363,9 +363,8 @@ def log_training(
     """Record a `train.TrainingResult` as described in the module docstring; returns the ids."""
     import mlflow
     import yaml
+    from exclusion_risk.models.train import CHECKLIST
     from mlflow import MlflowClient
-
-    from models.train import CHECKLIST
 
     config = result.config
     experiment_id = setup(config.experiment)
@@ -427,7 +426,7 @@ def log_training(
                 mlflow.log_metrics(metrics)
                 _log_json(_evaluation_json(evaluation), "evaluation/metrics.json")
                 if model.scoring_config:  # risk-matrix thresholds read back by models.scoring
-                    from models.scoring import SCORING_ARTIFACT
+                    from exclusion_risk.models.scoring import SCORING_ARTIFACT
 
                     _log_json(model.scoring_config, SCORING_ARTIFACT)
                 own = {model_type: result.test_scores[model_type]}
@@ -474,7 +473,7 @@ def log_training(
             mlflow.set_tags(
                 _tags({"kind": "baseline", "model_type": CHECKLIST, "train_id": train_id, **run_tags})
             )
-            from models.checklist import ChecklistBaseline
+            from exclusion_risk.models.checklist import ChecklistBaseline
 
             _log_text("\n".join(ChecklistBaseline.describe()) + "\n", "checklist/points.txt")
             mlflow.log_metrics(metric_values(result.evaluations[CHECKLIST]))
@@ -485,8 +484,9 @@ def log_training(
 def _log_explanations_and_card(model_type: str, model, evaluation, result, config) -> None:
     """Global SHAP plots (on a sample of test-year pupils; only aggregates leave the process) and the
     model card, to the active model run."""
+    from exclusion_risk.models.explain import Explainer, log_global_explanations
+
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-    from models.explain import Explainer, log_global_explanations
 
     importance = log_global_explanations(
         Explainer(model.pipeline), result.test_frame[result.feature_cols], model_type, sample_size=2000
@@ -497,7 +497,7 @@ def _log_explanations_and_card(model_type: str, model, evaluation, result, confi
 
 def model_card(model_type, model, evaluation, result, config, importance, notice) -> str:
     """A short, plain model card: what the model is for, how it was built and tested, its limits."""
-    from features import registry
+    from exclusion_risk.features import registry
 
     def label(name: str) -> str:
         try:

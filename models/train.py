@@ -25,13 +25,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from models import estimators
-from models.calibration import CalibratedClassifier
-from models.checklist import ChecklistBaseline
-from models.config import ExperimentConfig
-from models.metrics import Evaluation, Interval, capacity_name, evaluate, point_metrics
-from models.scoring import scoring_config_from_probabilities
+from exclusion_risk.models import estimators
+from exclusion_risk.models.calibration import CalibratedClassifier
+from exclusion_risk.models.checklist import ChecklistBaseline
+from exclusion_risk.models.config import ExperimentConfig
+from exclusion_risk.models.metrics import Evaluation, Interval, capacity_name, evaluate, point_metrics
+from exclusion_risk.models.scoring import scoring_config_from_probabilities
 
 CHECKLIST = "checklist"
 
@@ -346,7 +345,7 @@ class TrainingData:
 
 def model_features(config: ExperimentConfig) -> list[str]:
     """Registry features the models take, per the config's feature set."""
-    from features.registry import FEATURES, feature_names
+    from exclusion_risk.features.registry import FEATURES, feature_names
 
     names = feature_names(include_protected=config.features.include_protected)
     known = {f.name for f in FEATURES}
@@ -373,10 +372,10 @@ def load_training_data(
     """Read the extracts, link them (or read `links_dir/links.csv`), and build the feature table."""
     from pathlib import Path
 
-    from features import calendar
-    from features.build import build_feature_table
-    from linkage.history import pupil_history
-    from linkage.readers import read_extracts
+    from exclusion_risk.features import calendar
+    from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.linkage.history import pupil_history
+    from exclusion_risk.linkage.readers import read_extracts
 
     data_dir = Path(data_dir)
     seconds: dict[str, float] = {}
@@ -387,7 +386,7 @@ def load_training_data(
     if links_dir is not None:
         links = pd.read_csv(Path(links_dir) / "links.csv", dtype={"record_id": "string", "upn": "string"})
     else:
-        from linkage.pipeline import link_extracts
+        from exclusion_risk.linkage.pipeline import link_extracts
 
         links = link_extracts(extracts, progress=False).links
     history = pupil_history(extracts, links)

@@ -39,7 +39,7 @@ def train_command(
     quiet: bool = typer.Option(False, "--quiet", help="Only the comparison table."),
 ) -> None:
     """Link -> features -> train RF, LightGBM and logistic models; track the run in MLflow."""
-    from models.config import ConfigError, load_config
+    from exclusion_risk.models.config import ConfigError, load_config
 
     try:
         cfg = load_config(config)
@@ -50,15 +50,15 @@ def train_command(
     if links is not None and not (links / "links.csv").is_file():
         _fail(f"--links {links} has no links.csv (run `exclusion-risk link` first)")
 
-    from linkage.errors import ExtractError
-    from models import tracking
-    from models.train import TrainingError, load_training_data, train_models
+    from exclusion_risk.linkage.errors import ExtractError
+    from exclusion_risk.models import tracking
+    from exclusion_risk.models.train import TrainingError, load_training_data, train_models
 
     log = (lambda _m: None) if quiet else _say
     started = time.perf_counter()
     try:
         loaded = load_training_data(data, cfg, links, log=log)
-        from features.preprocess import make_preprocessor
+        from exclusion_risk.features.preprocess import make_preprocessor
 
         result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log)
     except (ExtractError, TrainingError) as exc:
@@ -87,7 +87,7 @@ def compare_command(
     runs: int = typer.Option(1, "--runs", min=1, help="How many recent train runs to show."),
 ) -> None:
     """Print the models of recent train runs side by side (test-year metrics with 95% intervals)."""
-    from models import tracking
+    from exclusion_risk.models import tracking
 
     tracking.setup_read()
     try:
@@ -106,7 +106,7 @@ def promote_command(
     experiment: str = typer.Option(DEFAULT_EXPERIMENT, "--experiment", help="MLflow experiment name."),
 ) -> None:
     """Set the alias `champion` on one registered version, and say why."""
-    from models import tracking
+    from exclusion_risk.models import tracking
 
     if best == (run is not None):
         _fail("give either a RUN (id or version) or --best, not both or neither")
@@ -128,7 +128,7 @@ def promote_command(
 
 
 def _mlflow_ui_hint() -> None:
-    from models import tracking
+    from exclusion_risk.models import tracking
 
     uri = tracking.tracking_uri()
     if uri.startswith("sqlite:///"):

@@ -12,22 +12,22 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from exclusion_risk.serving.audit import AuditLog, AuditMiddleware
+from exclusion_risk.serving.body_limit import BodyLimit
+from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.errors import ContainErrors, install_error_handlers
+from exclusion_risk.serving.headers import SecurityHeaders
+from exclusion_risk.serving.history import HistoryState
+from exclusion_risk.serving.model_state import ModelState
+from exclusion_risk.serving.routers import admin, health, model, score, web
+from exclusion_risk.serving.security import KeyStore
+from exclusion_risk.serving.settings import ServiceSettings
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from exclusion_risk import __version__
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from serving.audit import AuditLog, AuditMiddleware
-from serving.body_limit import BodyLimit
-from serving.database import Database
-from serving.errors import ContainErrors, install_error_handlers
-from serving.headers import SecurityHeaders
-from serving.history import HistoryState
-from serving.model_state import ModelState
-from serving.routers import admin, health, model, score, web
-from serving.security import KeyStore
-from serving.settings import ServiceSettings
 
 DESCRIPTION = f"""
 Scores pupils' risk of suspension or permanent exclusion on the authority's risk matrix
@@ -44,7 +44,7 @@ def registry_loader(settings: ServiceSettings) -> Callable[[], Any]:
     """Loads `models:/exclusion-risk@<alias>` (registry: MLFLOW_TRACKING_URI) through CohortScorer."""
 
     def load() -> Any:
-        from models.scoring import CohortScorer
+        from exclusion_risk.models.scoring import CohortScorer
 
         scorer = CohortScorer.load(alias=settings.registry_alias)
         # One throwaway all-missing record builds the single-pupil encoder and touches every lazy

@@ -25,9 +25,8 @@ def _fail(message: str) -> None:
 
 
 def _settings(**overrides):
+    from exclusion_risk.serving.settings import ServiceSettings
     from pydantic import ValidationError
-
-    from serving.settings import ServiceSettings
 
     try:
         settings = ServiceSettings()
@@ -43,8 +42,8 @@ def _settings(**overrides):
 def _key_store(database: Path | None):
     import sqlite3
 
-    from serving.database import Database
-    from serving.security import KeyStore
+    from exclusion_risk.serving.database import Database
+    from exclusion_risk.serving.security import KeyStore
 
     settings = _settings(database=database)
     try:
@@ -60,7 +59,7 @@ def keys_add(
     database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
 ) -> None:
     """Create a key and print it once: it is stored only as a salted hash and cannot be shown again."""
-    from serving.security import ROLES
+    from exclusion_risk.serving.security import ROLES
 
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -125,7 +124,7 @@ def serve(
 
     # MLflow's download progress bar is noise in a server log.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from serving.app import create_app
+    from exclusion_risk.serving.app import create_app
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from exclusion_risk.serving.security import Principal, require_admin, require_scorer
+from exclusion_risk.serving.settings import ServiceSettings
 from fastapi import Depends, Request
-
-from serving.security import Principal, require_admin, require_scorer
-from serving.settings import ServiceSettings
 
 
 async def get_settings(request: Request) -> ServiceSettings:

@@ -26,7 +26,9 @@ class HistoryState:
             return
         started = time.perf_counter()
         try:
-            from linkage.history import load_history  # extracts + links.csv -> PupilHistory, names dropped
+            from exclusion_risk.linkage.history import (
+                load_history,  # extracts + links.csv -> PupilHistory, names dropped
+            )
 
             self.history = load_history(self.extracts_dir, self.links_dir)
         except Exception as exc:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from exclusion_risk.serving.errors import RequestProblem
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from serving.errors import RequestProblem
 
 SCORE_COLUMNS = [
     "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
@@ -49,8 +49,8 @@ def check_row_count(rows: int, max_rows: int) -> None:
 
 def read_census_bytes(data: bytes, filename: str = "upload.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(clean, rejects) from the bytes of a census CSV, through the linkage stage's reader."""
-    from linkage.errors import ExtractError
-    from linkage.readers import read_census
+    from exclusion_risk.linkage.errors import ExtractError
+    from exclusion_risk.linkage.readers import read_census
 
     suffix = ".parquet" if filename.lower().endswith(".parquet") else ".csv"
     with tempfile.TemporaryDirectory(prefix="exclusion-risk-upload-") as folder:
@@ -100,8 +100,8 @@ def census_cohort(
     skip_invalid: bool,
 ) -> Cohort:
     """Features for the census rows that read cleanly; rejects stop the request unless skip_invalid."""
-    from features.build import build_features_for_census
-    from features.registry import history_feature_names
+    from exclusion_risk.features.build import build_features_for_census
+    from exclusion_risk.features.registry import history_feature_names
 
     problems = rejects_as_problems(rejects) if len(rejects) else []
     if problems and not skip_invalid:
@@ -135,7 +135,7 @@ def census_cohort(
 def feature_records(pupils: list) -> list[dict[str, Any]]:
     """Validated FeatureRecords as plain dicts, every registry feature present (None = missing) and a
     need level not given derived by the feature builder's rule."""
-    from features.build import need_level_of
+    from exclusion_risk.features.build import need_level_of
 
     records = [pupil.model_dump() for pupil in pupils]
     for record in records:
@@ -149,7 +149,7 @@ def feature_records(pupils: list) -> list[dict[str, Any]]:
 
 def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
     """The contract's columns, highest risk first, plus school URN and NC year for the page's filters."""
-    from models.scoring import ScoringInputError
+    from exclusion_risk.models.scoring import ScoringInputError
 
     try:
         scores = scorer.score(cohort.features, reasons=reasons)
@@ -165,7 +165,7 @@ def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
 
 def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) -> list[dict[str, Any]]:
     """Feature records through the scorer's no-DataFrame path; results highest risk first."""
-    from models.scoring import ScoringInputError
+    from exclusion_risk.models.scoring import ScoringInputError
 
     try:
         results = scorer.score_records(records, reasons=reasons)

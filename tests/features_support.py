@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from features.calendar import census_date, format_year, start_year
-from linkage.codes import reason_group
-from linkage.history import PupilHistory
+from exclusion_risk.features.calendar import census_date, format_year, start_year
+from exclusion_risk.linkage.codes import reason_group
+from exclusion_risk.linkage.history import PupilHistory
 
 CENSUS_COLUMNS = [
     "UPN", "UPNvalid", "FormerUPN", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype",

@@ -14,9 +14,9 @@ PUPILS = 1500
 @functools.cache
 def trained():
     """(TrainingResult, feature table): random forest, LightGBM and logistic, protected inputs included."""
-    from features.preprocess import make_preprocessor
-    from models.config import load_config
-    from models.train import train_models
+    from exclusion_risk.features.preprocess import make_preprocessor
+    from exclusion_risk.models.config import load_config
+    from exclusion_risk.models.train import train_models
 
     config = load_config(None)
     config = config.model_copy(update={"metrics": config.metrics.model_copy(update={"bootstrap": 50})})

@@ -71,10 +71,10 @@ def _write_truth_links(extracts: Path, out: Path) -> None:
 
 def build_champion(root: Path, extracts: Path, train_config: str = TRAIN_CONFIG) -> ChampionStore:
     """Authority -> links (from truth) -> features -> LightGBM -> MLFLOW_TRACKING_URI store -> champion."""
-    from features.preprocess import make_preprocessor
-    from models import tracking
-    from models.config import load_config
-    from models.train import load_training_data, train_models
+    from exclusion_risk.features.preprocess import make_preprocessor
+    from exclusion_risk.models import tracking
+    from exclusion_risk.models.config import load_config
+    from exclusion_risk.models.train import load_training_data, train_models
 
     links = root / "links"
     _write_truth_links(extracts, links)
@@ -163,8 +163,8 @@ class LiveService:
 
 
 def add_key(database: Path, role: str) -> str:
-    from serving.database import Database
-    from serving.security import KeyStore
+    from exclusion_risk.serving.database import Database
+    from exclusion_risk.serving.security import KeyStore
 
     return KeyStore(Database(database)).add(role, f"test {role}").token
 

@@ -31,8 +31,8 @@ def synthetic_authority(
 
     Extra keyword `settings` are passed to `synth.config.load_config` (e.g. output={"header_style": "mis"}).
     """
-    from synth.config import load_config
-    from synth.generate import generate_authority
+    from exclusion_risk.synth.config import load_config
+    from exclusion_risk.synth.generate import generate_authority
 
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):

@@ -6,16 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap
-from scoring_support import test_year, training  # noqa: F401 - fixtures
-
-from features import registry
-from models.explain import (
+from exclusion_risk.features import registry
+from exclusion_risk.models.explain import (
     AdditivityError,
     Explainer,
     check_additivity,
     reason_texts,
     top_factors,
 )
+from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 KINDS = ("lightgbm", "random_forest", "logistic")
 
@@ -135,8 +134,7 @@ def test_factors_speak_the_registry_language(training, test_year):  # noqa: F811
 
 def test_global_plots_are_logged(training, test_year, tmp_path, monkeypatch):  # noqa: F811
     import mlflow
-
-    from models.explain import log_global_explanations
+    from exclusion_risk.models.explain import log_global_explanations
 
     result, _ = training
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")

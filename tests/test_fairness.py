@@ -7,13 +7,13 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.models import fairness
+from exclusion_risk.models.explain import Explainer
 from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
 from scoring_support import test_year, training  # noqa: F401 - fixtures
 from sklearn.metrics import precision_score, recall_score
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from models import fairness
-from models.explain import Explainer
 
 
 def test_group_metrics_agree_with_fairlearn(training, test_year):  # noqa: F811

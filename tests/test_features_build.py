@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.features import registry
+from exclusion_risk.features.build import SCHOOL_PRIOR_PUPILS, build_feature_table, need_level
 from features_support import history
-
-from features import registry
-from features.build import SCHOOL_PRIOR_PUPILS, build_feature_table, need_level
 
 P1, P2, P3, P4, P5 = "A100000000001", "A100000000002", "A100000000003", "A100000000004", "A100000000005"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import calendar, registry
+from exclusion_risk.features import calendar, registry
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.features import registry
+from exclusion_risk.features.build import build_feature_table, build_features_for_census
 from features_support import census_frame, history
 from test_features_build import CENSUS, EXCLUSIONS, P1, P2, SOCIAL_CARE, census_row
-
-from features import registry
-from features.build import build_feature_table, build_features_for_census
 
 FEATURES = [f.name for f in registry.FEATURES] + ["need_level"]
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from exclusion_risk.features import calendar, registry
+from exclusion_risk.features.build import build_feature_table
 from features_support import random_history, truncate_at
-
-from features import calendar, registry
-from features.build import build_feature_table
 
 YEARS = ["2014/15", "2015/16", "2016/17", "2017/18"]
 COMPARED = ["upn", "AcademicYear", "SchoolURN", *[f.name for f in registry.FEATURES], "need_level"]

@@ -7,14 +7,13 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.features import registry
+from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.preprocess import make_preprocessor, output_feature_map
 from features_support import random_history
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-
-from features import registry
-from features.build import build_feature_table
-from features.preprocess import make_preprocessor, output_feature_map
 
 NAMES = registry.feature_names(include_protected=False)
 

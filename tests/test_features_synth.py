@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from exclusion_risk.features import registry
+from exclusion_risk.features.build import build_feature_table
 from features_support import truncate_at
 from typer.testing import CliRunner
-
-from features import registry
-from features.build import build_feature_table
 
 YEARS = ["2015/16", "2016/17", "2017/18", "2018/19"]
 
@@ -25,8 +24,8 @@ def authority(request, tmp_path_factory) -> Path:
     try:
         return Path(request.getfixturevalue("small_authority"))
     except pytest.FixtureLookupError:
-        from synth.config import SynthConfig
-        from synth.generate import generate_authority
+        from exclusion_risk.synth.config import SynthConfig
+        from exclusion_risk.synth.generate import generate_authority
 
         out = tmp_path_factory.mktemp("features_synth")
         generate_authority(SynthConfig(pupils=1500, seed=5), out)
@@ -50,14 +49,14 @@ def truth_links(folder: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def extracts(authority):
-    from linkage.readers import read_extracts
+    from exclusion_risk.linkage.readers import read_extracts
 
     return read_extracts(authority)
 
 
 @pytest.fixture(scope="module")
 def history(extracts, authority):
-    from linkage.history import pupil_history
+    from exclusion_risk.linkage.history import pupil_history
 
     return pupil_history(extracts, truth_links(authority))
 

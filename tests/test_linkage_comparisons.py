@@ -13,16 +13,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.linkage.assign import pupils_with_twins
+from exclusion_risk.linkage.engines import EngineInput, get_engine
+from exclusion_risk.linkage.engines.base import exact_level, term_frequencies, tf_adjustment
+from exclusion_risk.linkage.engines.recordlinkage_engine import dob_levels
+from exclusion_risk.linkage.pipeline import census_variants, extra_columns, link_extracts
+from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
+from exclusion_risk.linkage.standardise import dob_fields, standardise
 from linkage_support import census_rows, exclusions_of, extracts_for, population, social_care_of
-
-from linkage.assign import pupils_with_twins
-from linkage.engines import EngineInput, get_engine
-from linkage.engines.base import exact_level, term_frequencies, tf_adjustment
-from linkage.engines.recordlinkage_engine import dob_levels
-from linkage.pipeline import census_variants, extra_columns, link_extracts
-from linkage.settings import LinkageSettings
-from linkage.stages import name_dob_stage, upn_stage
-from linkage.standardise import dob_fields, standardise
 
 
 def _dob_levels(left: list[str | None], right: list[str | None]) -> list[int]:

@@ -8,9 +8,8 @@ cannot change a link between runs. Splink's own log lines stay off the console.
 from __future__ import annotations
 
 import pytest
-
-from linkage.pipeline import run_linkage
-from linkage.settings import LinkageSettings
+from exclusion_risk.linkage.pipeline import run_linkage
+from exclusion_risk.linkage.settings import LinkageSettings
 
 
 @pytest.mark.parametrize("engine", ["splink", "recordlinkage"])

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from exclusion_risk.linkage.pipeline import link_extracts
+from exclusion_risk.linkage.settings import LinkageSettings
 from linkage_support import census_rows, exclusions_of, population, social_care_of
 
 from exclusion_risk.upn import CHECK_ALPHABET, make_upn
-from linkage.pipeline import link_extracts
-from linkage.settings import LinkageSettings
 
 D = pd.Timestamp
 

@@ -8,13 +8,12 @@ import logging
 import pandas as pd
 import pytest
 import typer
+from exclusion_risk.linkage import link_cli
+from exclusion_risk.linkage.history import pupil_history
+from exclusion_risk.linkage.pipeline import link_extracts, write_outputs
+from exclusion_risk.linkage.settings import LinkageSettings
 from linkage_support import census_rows, exclusions_of, population, social_care_of
 from typer.testing import CliRunner
-
-from linkage import link_cli
-from linkage.history import pupil_history
-from linkage.pipeline import link_extracts, write_outputs
-from linkage.settings import LinkageSettings
 
 
 class _Extracts:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from exclusion_risk.upn import make_upn
-from linkage.assign import assign
-from linkage.names import forename_group
-from linkage.settings import LinkageSettings, Thresholds
-from linkage.stages import name_dob_stage, upn_stage
-from linkage.standardise import (
+from exclusion_risk.linkage.assign import assign
+from exclusion_risk.linkage.names import forename_group
+from exclusion_risk.linkage.settings import LinkageSettings, Thresholds
+from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
+from exclusion_risk.linkage.standardise import (
     census_pupil_ids,
     clean_name,
     dob_fields,
@@ -17,6 +15,8 @@ from linkage.standardise import (
     surname_variants,
     unify_sex,
 )
+
+from exclusion_risk.upn import make_upn
 
 
 def test_names_casefolded_accents_and_punctuation_stripped():
@@ -146,8 +146,7 @@ def test_upn_stage_vetoes_a_co_twin_upn_but_not_a_namesake_key():
 
 def test_spelling_variants_and_swaps_through_forename_groups():
     import numpy as np
-
-    from linkage.engines.recordlinkage_engine import RecordLinkageEngine
+    from exclusion_risk.linkage.engines.recordlinkage_engine import RecordLinkageEngine
 
     def frame(rows):
         return _variants(
@@ -218,10 +217,9 @@ def test_twin_pattern_goes_to_review_when_the_census_has_a_twin():
 
 def test_extra_comparisons_are_carried_and_validated():
     import pytest
+    from exclusion_risk.linkage.engines.base import active_comparisons, comparison_levels
+    from exclusion_risk.linkage.settings import BlockingRule, ExtraComparison
     from pydantic import ValidationError
-
-    from linkage.engines.base import active_comparisons, comparison_levels
-    from linkage.settings import BlockingRule, ExtraComparison
 
     extra = [ExtraComparison(name="street", column="Street", kind="jaro_winkler")]
     settings = LinkageSettings(
@@ -245,8 +243,11 @@ def test_extra_comparisons_are_carried_and_validated():
 
 def test_extra_levels_and_swap_with_slips():
     import numpy as np
-
-    from linkage.engines.recordlinkage_engine import extra_levels, forename_levels, jaro_winkler_distinct
+    from exclusion_risk.linkage.engines.recordlinkage_engine import (
+        extra_levels,
+        forename_levels,
+        jaro_winkler_distinct,
+    )
 
     a = np.array(["high street", "high street", "high st", None], dtype=object)
     b = np.array(["high street", "high streeet", "low road", "x"], dtype=object)

@@ -2,9 +2,15 @@
 
 import numpy as np
 import pytest
+from exclusion_risk.models.metrics import (
+    capacity_name,
+    evaluate,
+    metric_names,
+    point_metrics,
+    precision_curve,
+    roc_points,
+)
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-
-from models.metrics import capacity_name, evaluate, metric_names, point_metrics, precision_curve, roc_points
 
 
 def _data(n=4000, seed=0, ties=False):

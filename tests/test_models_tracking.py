@@ -163,10 +163,9 @@ def test_compare_and_promote_best_set_the_champion(store, uri):
 
 def test_champion_round_trip_from_the_registry_alias(store, uri):
     import mlflow
-
-    from features.build import build_feature_table
-    from linkage.history import load_history
-    from models.tracking import ModelInputError, predict_frame
+    from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.linkage.history import load_history
+    from exclusion_risk.models.tracking import ModelInputError, predict_frame
 
     assert run("promote", "--best").exit_code == 0
     _, data, links, _ = store
@@ -280,7 +279,7 @@ def test_the_scan_finds_planted_identifiers(store, tmp_path):
 
 
 def test_logging_guard_refuses_upn_shaped_text():
-    from models.tracking import PrivacyError, check_no_identifiers
+    from exclusion_risk.models.tracking import PrivacyError, check_no_identifiers
 
     with pytest.raises(PrivacyError, match="UPN-shaped"):
         check_no_identifiers("top pupil A123456789012", "a tag")

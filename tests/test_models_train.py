@@ -5,14 +5,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.features.preprocess import make_preprocessor
+from exclusion_risk.models.calibration import CalibratedClassifier
+from exclusion_risk.models.checklist import ChecklistBaseline, checklist_points
+from exclusion_risk.models.config import ConfigError, load_config
+from exclusion_risk.models.metrics import point_metrics
+from exclusion_risk.models.train import TrainingError, calibration_pupils, resolve_split, train_models
 from models_support import MODEL_FEATURES, feature_table
-
-from features.preprocess import make_preprocessor
-from models.calibration import CalibratedClassifier
-from models.checklist import ChecklistBaseline, checklist_points
-from models.config import ConfigError, load_config
-from models.metrics import point_metrics
-from models.train import TrainingError, calibration_pupils, resolve_split, train_models
 
 SMALL = {
     "n_jobs": 1,

@@ -34,11 +34,11 @@ def test_worked_example_executes(tmp_path, monkeypatch):
     assert "Pupils per matrix cell" in scores_page
     # The same store and extracts through the command line: scores.csv with the notice, sorted, + summary.
     import pandas as pd
+    from exclusion_risk.models.scoring import SCORE_COLUMNS
     from typer.testing import CliRunner
 
     from exclusion_risk.cli import app
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-    from models.scoring import SCORE_COLUMNS
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     out = tmp_path / "cli" / "scores.csv"

@@ -8,6 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.readers import (
+    CENSUS_COLUMNS,
+    EXCLUSION_COLUMNS,
+    REJECT_COLUMNS,
+    SOCIAL_CARE_COLUMNS,
+    read_census,
+    read_exclusions,
+    read_extracts,
+    read_social_care,
+)
 from readers_support import (
     BAD_CHECK_LETTER,
     EXCLUSIONS_HEADER,
@@ -21,18 +32,6 @@ from readers_support import (
     exclusion_row,
     social_care_row,
     write,
-)
-
-from linkage.errors import ExtractError
-from linkage.readers import (
-    CENSUS_COLUMNS,
-    EXCLUSION_COLUMNS,
-    REJECT_COLUMNS,
-    SOCIAL_CARE_COLUMNS,
-    read_census,
-    read_exclusions,
-    read_extracts,
-    read_social_care,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,7 +200,7 @@ def test_bad_dates_unknown_codes_and_duplicates_are_rejected_with_row_and_reason
 
 
 def test_duplicates_name_the_first_copy_and_threaded_encoding_changes_nothing(tmp_path, monkeypatch):
-    import linkage.readers as readers
+    import exclusion_risk.linkage.readers as readers
 
     rows = [census_row(UPN_A), census_row(UPN_B), census_row(UPN_A), census_row(UPN_B), census_row(UPN_A)]
     rows += [census_row(UPN_C, Postcode=""), census_row(UPN_C, Postcode=""), census_row(UPN_C, Postcode=" ")]

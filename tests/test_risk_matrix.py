@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import yaml
+from exclusion_risk.models.risk_matrix import DEFAULT_PATH, RiskMatrixError, load_risk_matrix, parse_capacity
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from models.risk_matrix import DEFAULT_PATH, RiskMatrixError, load_risk_matrix, parse_capacity
 
 
 def test_default_file_is_complete_and_versioned():

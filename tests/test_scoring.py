@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from exclusion_risk.features import registry
+from exclusion_risk.models.scoring import SCORE_COLUMNS, CohortScorer, RecordEncoder, ScoringInputError
 from scoring_support import test_year, training  # noqa: F401 - fixtures
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from features import registry
-from models.scoring import SCORE_COLUMNS, CohortScorer, RecordEncoder, ScoringInputError
 
 KINDS = ("lightgbm", "random_forest", "logistic")
 
@@ -42,7 +42,7 @@ def test_need_level_and_cells(training, test_year):  # noqa: F811
     result, _ = training
     scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
     scores = scorer.score(test_year.drop(columns=["need_level"]), reasons=False)
-    from features.build import need_level
+    from exclusion_risk.features.build import need_level
 
     expected = dict(zip(test_year["upn"], need_level(test_year), strict=True))
     assert (scores["need_level"] == scores["upn"].map(expected)).all()
@@ -96,7 +96,7 @@ def test_explain_gives_both_directions(training, test_year):  # noqa: F811
 
 def test_load_champion_with_stored_thresholds(training, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    from models import tracking
+    from exclusion_risk.models import tracking
 
     result, table = training
     fingerprint = tracking.data_fingerprint([], table, result.feature_cols)

@@ -247,10 +247,9 @@ def test_keys_and_roles_are_enforced(live_service):
     with live_service.client("scorer") as scorer:
         assert scorer.post("/admin/reload").status_code == 403
 
+    from exclusion_risk.serving.database import Database
+    from exclusion_risk.serving.security import KeyStore, split_token
     from service_support import add_key
-
-    from serving.database import Database
-    from serving.security import KeyStore, split_token
 
     token = add_key(live_service.database, "scorer")
     with live_service.client(role=None, headers={"X-API-Key": token}) as client:

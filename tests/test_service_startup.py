@@ -47,7 +47,7 @@ def test_ready_only_after_the_model_loads_and_no_history_is_declared(champion, t
         assert response.status_code == 200 and body["notice"] == DECISION_SUPPORT_NOTICE
         assert body["history"] == "none"
         # Exactly the model's inputs that need history are declared missing (and there are some).
-        from features.registry import history_feature_names
+        from exclusion_risk.features.registry import history_feature_names
 
         expected = [f for f in history_feature_names() if f in model["features"]]
         assert expected and body["missing_features"] == expected

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from exclusion_risk.synth.calibration import load_authority, measure, measure_noise
+from exclusion_risk.synth.write import CENSUS_COLUMNS, EXCLUSION_COLUMNS, MIS_COLUMNS, SOCIAL_CARE_COLUMNS
 from synth_fixtures import synthetic_authority
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 from exclusion_risk.upn import valid_upn_mask
-from synth.calibration import load_authority, measure, measure_noise
-from synth.write import CENSUS_COLUMNS, EXCLUSION_COLUMNS, MIS_COLUMNS, SOCIAL_CARE_COLUMNS
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
@@ -307,8 +307,8 @@ def test_spelling_variants_include_transliterations(full) -> None:
 
 
 def test_same_seed_same_files_other_seed_differs(tmp_path: Path) -> None:
-    from synth.config import load_config
-    from synth.generate import generate_authority
+    from exclusion_risk.synth.config import load_config
+    from exclusion_risk.synth.generate import generate_authority
 
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         generate_authority(load_config(pupils=500, seed=seed, years=["2017/18", "2018/19"]), tmp_path / name)
@@ -468,7 +468,7 @@ def _observable_design(a, manifest: dict, sample: float) -> tuple[pd.DataFrame, 
 
 def test_true_probability_is_mostly_observable(full_authority: Path, full) -> None:
     """Inverting the documented formula, observables at census leave only the small pupil effect."""
-    from synth.calendar import fraction_before_census
+    from exclusion_risk.synth.calendar import fraction_before_census
 
     manifest = json.loads((full_authority / "truth" / "manifest.json").read_text())
     aut, x = _observable_design(full, manifest, sample=0.3)  # a sample keeps it quick

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from linkage.engines.base import EngineInput, EngineResult, LinkageEngine
-from linkage.settings import LinkageSettings
+from exclusion_risk.linkage.engines.base import EngineInput, EngineResult, LinkageEngine
+from exclusion_risk.linkage.settings import LinkageSettings
 
 ENGINES = ("splink", "recordlinkage")
 
@@ -11,10 +11,10 @@ ENGINES = ("splink", "recordlinkage")
 def get_engine(settings: LinkageSettings) -> LinkageEngine:
     """The engine `settings.engine` names (imported here so the CLI starts without splink loaded)."""
     if settings.engine == "splink":
-        from linkage.engines.splink_engine import SplinkEngine
+        from exclusion_risk.linkage.engines.splink_engine import SplinkEngine
 
         return SplinkEngine(settings)
-    from linkage.engines.recordlinkage_engine import RecordLinkageEngine
+    from exclusion_risk.linkage.engines.recordlinkage_engine import RecordLinkageEngine
 
     return RecordLinkageEngine(settings)
 

@@ -37,8 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from linkage.settings import LinkageSettings
+from exclusion_risk.linkage.settings import LinkageSettings
 
 # Comparison name -> number of non-null levels (0..n-1).
 COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 5, "sex": 2, "postcode": 4, "upn": 2}

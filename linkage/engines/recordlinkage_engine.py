@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from linkage.engines import fellegi_sunter as fs
-from linkage.engines.base import (
+from exclusion_risk.linkage.engines import fellegi_sunter as fs
+from exclusion_risk.linkage.engines.base import (
     LABEL_BIAS,
     TF_COLUMNS,
     EngineInput,
@@ -35,7 +34,7 @@ from linkage.engines.base import (
     term_frequencies,
     tf_adjustment,
 )
-from linkage.settings import BlockingRule
+from exclusion_risk.linkage.settings import BlockingRule
 
 log = logging.getLogger(__name__)
 # recordlinkage logs every indexing and comparing step at INFO; the run log wants stage totals only.

@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from linkage.engines.base import (
+from exclusion_risk.linkage.engines.base import (
     DETERMINISTIC_RULES,
     LABEL_BIAS,
     TF_COLUMNS,
@@ -36,7 +35,7 @@ from linkage.engines.base import (
     quantise,
     term_frequencies,
 )
-from linkage.settings import BlockingRule, LinkageSettings
+from exclusion_risk.linkage.settings import BlockingRule, LinkageSettings
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +345,7 @@ class SplinkEngine(LinkageEngine):
         """Each labelled link once, by its best-matching variant pair under the EM model (as scoring
         keeps each entity pair's best). The levels come from the shared numpy implementation of the
         same comparisons (linkage.engines.base), so no extra SQL round trip is needed."""
-        from linkage.engines.recordlinkage_engine import RecordLinkageEngine
+        from exclusion_risk.linkage.engines.recordlinkage_engine import RecordLinkageEngine
 
         sample = replace(data, labels=label_entity_sample(data.labels, MAX_LABEL_LINKS, self.settings.seed))
         labelled = labelled_variant_pairs(sample).reset_index(drop=True)

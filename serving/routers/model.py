@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from exclusion_risk.serving.deps import ScorerDep, ScorerKey
+from exclusion_risk.serving.schemas import ErrorResponse, ModelInfo, RiskMatrixResponse
 from fastapi import APIRouter
-
-from serving.deps import ScorerDep, ScorerKey
-from serving.schemas import ErrorResponse, ModelInfo, RiskMatrixResponse
 
 router = APIRouter(tags=["model"])
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from exclusion_risk.serving import scoring
+from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
+from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.serving.schemas import (
+    EXAMPLE_CENSUS,
+    ErrorResponse,
+    ExplainResponse,
+    ScoreRequest,
+    ScoreResponse,
+)
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-
-from serving import scoring
-from serving.deps import ScorerDep, ScorerKey, SettingsDep
-from serving.errors import RequestProblem
-from serving.schemas import EXAMPLE_CENSUS, ErrorResponse, ExplainResponse, ScoreRequest, ScoreResponse
 
 router = APIRouter(tags=["scoring"])
 
@@ -196,8 +201,7 @@ def explain(
     skip_invalid: SkipInvalid = False,
 ) -> ExplainResponse:
     import pandas as pd
-
-    from models.scoring import ScoringInputError
+    from exclusion_risk.models.scoring import ScoringInputError
 
     if body.pupils is not None:
         scoring.check_row_count(len(body.pupils), settings.max_rows)
