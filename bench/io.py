@@ -31,7 +31,6 @@ import pyarrow.csv as pacsv
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exclusion_risk.linkage.readers import read_census  # noqa: E402
-
 from exclusion_risk.upn import CHECK_ALPHABET  # noqa: E402
 
 TARGET_ROWS_PER_S = 200_000

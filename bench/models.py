@@ -67,6 +67,7 @@ def main() -> None:
 
     import numpy as np
     import pandas as pd
+
     from exclusion_risk.features.preprocess import make_preprocessor
     from exclusion_risk.models import tracking
     from exclusion_risk.models.config import load_config

@@ -66,10 +66,11 @@ def timed(fn, repeat: int = 1):
 
 
 def train(pupils: int, seed: int):
+    from models_support import FEATURES, feature_table
+
     from exclusion_risk.features.preprocess import make_preprocessor
     from exclusion_risk.models.config import load_config
     from exclusion_risk.models.train import train_models
-    from models_support import FEATURES, feature_table
 
     config = load_config(None)
     config = config.model_copy(update={"metrics": config.metrics.model_copy(update={"bootstrap": 200})})
@@ -81,6 +82,7 @@ def train(pupils: int, seed: int):
 def reference_lightgbm(result, table, trees: int, leaves: int):
     """The trained LightGBM refitted at a fixed size (no early stopping), same data and calibration."""
     import lightgbm as lgb
+
     from exclusion_risk.models.calibration import CalibratedClassifier
     from exclusion_risk.models.estimators import assemble
 
@@ -130,8 +132,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import lightgbm as lgb
-    from exclusion_risk.models.scoring import CohortScorer
     from models_support import feature_table
+
+    from exclusion_risk.models.scoring import CohortScorer
 
     print(f"training on {args.train_pupils:,} pupils x 4 years ...", flush=True)
     t_train, (result, table) = timed(lambda: train(args.train_pupils, seed=0))

@@ -86,6 +86,7 @@ def timed(fn, repeats: int) -> list[float]:
 def cohort_csv(store, pupils: int) -> bytes:
     """The scored year's autumn census, `pupils` rows the reader accepts, as the MIS exported them."""
     import pandas as pd
+
     from exclusion_risk.linkage.readers import read_census
 
     census = pd.read_csv(store.cohort_csv, dtype=str, keep_default_na=False)
@@ -98,6 +99,7 @@ def cohort_csv(store, pupils: int) -> bytes:
 
 def in_process(store, csv: bytes, requests: int, alias: str) -> dict:
     import pandas as pd
+
     from exclusion_risk.models.scoring import CohortScorer
     from exclusion_risk.serving import scoring
     from exclusion_risk.serving.history import HistoryState
@@ -198,9 +200,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "service.json")
     args = parser.parse_args()
 
+    from service_support import build_champion, champion_store_at
+
     from exclusion_risk.synth.config import SynthConfig
     from exclusion_risk.synth.generate import generate_authority
-    from service_support import build_champion, champion_store_at
 
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
         root = args.workdir or Path(tmp)

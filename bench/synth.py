@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
+
 from exclusion_risk.synth.calibration import load_authority, measure, measure_noise  # noqa: E402
 from exclusion_risk.synth.config import load_config  # noqa: E402
 from exclusion_risk.synth.generate import generate_authority  # noqa: E402

@@ -1,9 +1,8 @@
-"""Privacy rules shared by every stage: small-number suppression, keyed pseudonyms, the notice."""
+"""Privacy rules shared by every stage: the notice, small-number suppression, the identifier guard."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import re
 
 DECISION_SUPPORT_NOTICE = (
     "These scores support a professional's judgement; they are not decisions. "
@@ -19,6 +18,16 @@ def suppress_count(n: int, threshold: int = SUPPRESSION_THRESHOLD) -> int | str:
     return SUPPRESSED if 0 < n < threshold else n
 
 
-def pseudonymise(identifier: str, key: bytes) -> str:
-    """Keyed, non-reversible pseudonym (HMAC-SHA256, 16 hex chars) for an identifier."""
-    return hmac.new(key, identifier.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+# A UPN: check letter, 11 digits, then a digit or (temporary UPN) a letter.
+UPN_PATTERN = re.compile(r"(?<![A-Za-z0-9])[A-Z][0-9]{11}[0-9A-Z](?![A-Za-z0-9])")
+
+
+class PrivacyError(RuntimeError):
+    """Something about to be logged or published looks like a pupil identifier."""
+
+
+def check_no_identifiers(text: str, where: str) -> str:
+    """`text` unchanged, or PrivacyError when it holds a UPN-shaped token (the guard before MLflow)."""
+    if UPN_PATTERN.search(text):
+        raise PrivacyError(f"refusing to log {where}: it contains a UPN-shaped identifier")
+    return text

@@ -17,10 +17,14 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from exclusion_risk.features import calendar, labels, registry
 
-CENSUS_TERMS = {"AUT": 0, "SPR": 1, "SUM": 2}
-AUTUMN = CENSUS_TERMS["AUT"]
+from exclusion_risk import calendar
+from exclusion_risk.features import labels, registry
+from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
+from exclusion_risk.features.need import need_level
+
+TERM_ORDER = {term: i for i, term in enumerate(calendar.CENSUS_TERMS)}  # AUT 0, SPR 1, SUM 2
+AUTUMN = TERM_ORDER[calendar.AUTUMN]
 PERSISTENT_ABSENCE = 0.10  # DfE definition: 10% or more of possible sessions missed
 FSM_EVER_YEARS = 6
 # A school move into Year 3 or Year 7 at the start of a year is the usual infant->junior or
@@ -48,45 +52,6 @@ REASON_GROUP_FEATURES = {
 NUMERIC_OUTPUT = ("numeric", "binary")
 LABEL_COLUMNS = ["label", "label_any", "label_permanent", "label_repeat"]
 KEY_COLUMNS = ["upn", "AcademicYear", "SchoolURN"]
-
-
-# --- small vectorised helpers ---------------------------------------------------------------------
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    """The column, or all-missing when an optional column is absent."""
-    if name in frame.columns:
-        return frame[name]
-    return pd.Series(pd.NA, index=frame.index, dtype="object")
-
-
-def _as_float(series: pd.Series) -> pd.Series:
-    """Booleans, nullable ints and '1'/'Y'/'true' strings -> float64 with NaN for missing."""
-    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        return pd.Series(
-            series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan), index=series.index
-        )
-    text = series.astype("string").str.strip().str.lower()
-    mapped = text.map({"true": 1.0, "y": 1.0, "yes": 1.0, "t": 1.0, "false": 0.0, "n": 0.0, "no": 0.0,
-                       "f": 0.0})
-    return mapped.astype("float64").fillna(pd.to_numeric(text, errors="coerce")).astype("float64")
-
-
-def _on_distinct(series: pd.Series, transform) -> pd.Series:
-    """Apply a Series -> Series `transform` to the distinct non-missing values only; missing stay NA."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    done = transform(pd.Series(uniques, dtype="object"))
-    values = np.append(done.to_numpy(dtype=object, na_value=pd.NA), pd.NA)  # codes of -1 hit the NA
-    return pd.Series(values[codes], index=series.index, dtype="object")
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """Stripped, upper-case strings (NA kept)."""
-    return _on_distinct(series, lambda u: u.astype("string").str.strip().str.upper()).astype("string")
-
-
-def _stripped(series: pd.Series) -> pd.Series:
-    return _on_distinct(series, lambda u: u.astype("string").str.strip().replace("", pd.NA)).astype("string")
 
 
 def _year_numbers(years: pd.Series) -> pd.Series:
@@ -123,9 +88,9 @@ def idaci_deciles(postcodes: pd.Series, lsoas: pd.Series | None = None) -> pd.Se
     from exclusion_risk.reference import idaci_lookup, normalise_postcode
 
     by_postcode = _lsoa_by_postcode()
-    lsoa = _on_distinct(postcodes, lambda u: normalise_postcode(u).map(by_postcode))
+    lsoa = on_distinct(postcodes, lambda u: normalise_postcode(u).map(by_postcode))
     if lsoas is not None:
-        lsoa = lsoa.fillna(_text(lsoas))
+        lsoa = lsoa.fillna(as_code(lsoas))
     deciles = idaci_lookup().set_index("LSOA11CD")["idaci_decile"]
     return lsoa.map(deciles).astype("float64")
 
@@ -157,19 +122,19 @@ def prepare(history) -> Prepared:
 
 
 def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
-    upn = _text(_column(census, "UPN"))
-    terms = _text(_column(census, "CensusTerm")).map(CENSUS_TERMS).astype("Int64")
-    years = _year_numbers(_column(census, "AcademicYear"))
+    upn = as_code(column(census, "UPN"))
+    terms = as_code(column(census, "CensusTerm")).map(TERM_ORDER).astype("Int64")
+    years = _year_numbers(column(census, "AcademicYear"))
     keep = upn.notna() & (upn != "") & years.notna() & terms.notna()
     c = pd.DataFrame(
         {
             "upn": upn[keep],
             "year": years[keep].astype("int64"),
             "term": terms[keep].astype("int64"),
-            "school": _stripped(_column(census, "SchoolURN")[keep]),
-            "fsm": _as_float(_column(census, "FSMeligible"))[keep],
-            "nc_year": _text(_column(census, "NCyearActual"))[keep].map(NC_YEARS).astype("float64"),
-            "order": _column(census, "_row")[keep] if "_row" in census.columns else np.arange(keep.sum()),
+            "school": stripped(column(census, "SchoolURN")[keep]),
+            "fsm": as_float(column(census, "FSMeligible"))[keep],
+            "nc_year": as_code(column(census, "NCyearActual"))[keep].map(NC_YEARS).astype("float64"),
+            "order": column(census, "_row")[keep] if "_row" in census.columns else np.arange(keep.sum()),
         }
     )
     c["position"] = np.flatnonzero(keep.to_numpy())
@@ -190,23 +155,23 @@ def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
 
 def _pupil_ids(upn: pd.Series, pupils: pd.Index) -> pd.Series:
     """Census pupil id of each linked record; -1 when the UPN is not on the census."""
-    return pd.Series(pupils.get_indexer(_text(upn).to_numpy(dtype=object, na_value=None)), index=upn.index)
+    return pd.Series(pupils.get_indexer(as_code(upn).to_numpy(dtype=object, na_value=None)), index=upn.index)
 
 
 def _prepare_exclusions(exclusions: pd.DataFrame, pupils: pd.Index) -> pd.DataFrame:
-    pid = _pupil_ids(_column(exclusions, "upn"), pupils)
-    start = pd.to_datetime(_column(exclusions, "StartDate"), errors="coerce")
+    pid = _pupil_ids(column(exclusions, "upn"), pupils)
+    start = pd.to_datetime(column(exclusions, "StartDate"), errors="coerce")
     keep = pid.ge(0) & start.notna()
-    category = _text(_column(exclusions, "Category"))[keep]
+    category = as_code(column(exclusions, "Category"))[keep]
     e = pd.DataFrame(
         {
             "pid": pid[keep],
             "start": start[keep],
             "year": calendar.academic_year_start_of(start[keep]).astype("int64"),
-            "school": _stripped(_column(exclusions, "SchoolURN")[keep]),
+            "school": stripped(column(exclusions, "SchoolURN")[keep]),
             "susp": category.isin(["SUSP", "FIXD", "LUNC"]).astype("float64"),
             "perm": category.eq("PERM").astype("float64"),
-            "sessions": pd.to_numeric(_column(exclusions, "Sessions")[keep], errors="coerce")
+            "sessions": pd.to_numeric(column(exclusions, "Sessions")[keep], errors="coerce")
             .astype("float64")
             .fillna(0.0),
         }
@@ -222,7 +187,7 @@ def _reason_flags(exclusions: pd.DataFrame) -> pd.DataFrame:
     if "ReasonGroups" in exclusions.columns:
         source, to_group = exclusions["ReasonGroups"], str.lower
     else:
-        source, to_group = _column(exclusions, "Reason"), reason_group
+        source, to_group = column(exclusions, "Reason"), reason_group
     codes, uniques = pd.factorize(source, use_na_sentinel=True)
     names = list(registry.REASON_FEATURES)
     table = np.zeros((len(uniques) + 1, len(names)))  # last row: missing reason, no flags
@@ -234,21 +199,21 @@ def _reason_flags(exclusions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _prepare_social_care(social_care: pd.DataFrame, pupils: pd.Index) -> pd.DataFrame:
-    pid = _pupil_ids(_column(social_care, "upn"), pupils)
-    start = pd.to_datetime(_column(social_care, "StartDate"), errors="coerce")
+    pid = _pupil_ids(column(social_care, "upn"), pupils)
+    start = pd.to_datetime(column(social_care, "StartDate"), errors="coerce")
     keep = pid.ge(0) & start.notna()
-    status = _text(_column(social_care, "Status"))[keep]
+    status = as_code(column(social_care, "Status"))[keep]
     s = pd.DataFrame(
         {
             "pid": pid[keep],
             "start": start[keep],
-            "end": pd.to_datetime(_column(social_care, "EndDate")[keep], errors="coerce"),
+            "end": pd.to_datetime(column(social_care, "EndDate")[keep], errors="coerce"),
             "cin": status.eq("CIN").astype("float64"),
             "cpp": status.eq("CPP").astype("float64"),
             "cla": status.eq("CLA").astype("float64"),
         }
     )
-    factors = _column(social_care, "Factors")[keep].astype("string").str.upper().fillna("")
+    factors = column(social_care, "Factors")[keep].astype("string").str.upper().fillna("")
     for name, pattern in FACTOR_PATTERNS.items():
         s[name] = factors.str.contains(pattern, regex=True).astype("float64")
     return s.reset_index(drop=True)
@@ -278,26 +243,26 @@ def _census_features(ref: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
     rows = source.iloc[ref["position"].to_numpy()]
     rows.index = ref.index
     out = pd.DataFrame(index=ref.index)
-    sex = _text(_column(rows, "Sex"))
+    sex = as_code(column(rows, "Sex"))
     out["sex"] = sex.where(sex.isin(["M", "F"]), "unknown").astype(object)
-    ethnicity = _text(_column(rows, "Ethnicity"))
+    ethnicity = as_code(column(rows, "Ethnicity"))
     known_code = ethnicity.isin(list(registry.ETHNICITY_GROUPS))
     group = ethnicity.map(registry.ETHNICITY_GROUPS).where(known_code, "unknown")
     out["ethnicity_group"] = group.astype(object)
     out["ethnicity_code"] = ethnicity.where(known_code, "unknown").astype(object)
     out["nc_year"] = ref["nc_year"]
     out["fsm"] = ref["fsm"]
-    provision = _text(_column(rows, "SENprovision"))
+    provision = as_code(column(rows, "SENprovision"))
     provision = provision.where(provision.isin(["N", "K", "E"]), "unknown")
     out["sen_provision"] = provision.astype(object)
-    sen_type = _text(_column(rows, "SENtype")).replace({"BESD": "SEMH", "": pd.NA})
+    sen_type = as_code(column(rows, "SENtype")).replace({"BESD": "SEMH", "": pd.NA})
     no_need = provision.isin(["N", "unknown"])
     out["sen_type"] = sen_type.fillna(pd.Series(np.where(no_need, "none", "unknown"), index=out.index))
     out["sen_type"] = out["sen_type"].astype(object)
-    out["idaci_decile"] = idaci_deciles(_column(rows, "Postcode"), _column(rows, "LSOA"))
-    possible = _as_float(_column(rows, "SessionsPossible"))
-    authorised = _as_float(_column(rows, "SessionsAuthorisedAbsence"))
-    unauthorised = _as_float(_column(rows, "SessionsUnauthorisedAbsence"))
+    out["idaci_decile"] = idaci_deciles(column(rows, "Postcode"), column(rows, "LSOA"))
+    possible = as_float(column(rows, "SessionsPossible"))
+    authorised = as_float(column(rows, "SessionsAuthorisedAbsence"))
+    unauthorised = as_float(column(rows, "SessionsUnauthorisedAbsence"))
     possible = possible.where(possible > 0)
     out["absence_rate_last_year"] = ((authorised + unauthorised) / possible).clip(0.0, 1.0)
     out["unauthorised_absence_rate_last_year"] = (unauthorised / possible).clip(0.0, 1.0)
@@ -394,56 +359,6 @@ def _school_features(prep: Prepared, ref: pd.DataFrame, year: int) -> pd.DataFra
     return out
 
 
-def need_level(table: pd.DataFrame) -> pd.Series:
-    """Risk-matrix need axis: 3 CPP/CLA open; 2 EHC plan or CIN open; 1 SEN support or FSM; else 0.
-
-    Works on any frame with some of the columns (a scoring record, say): an absent or missing value
-    counts as "not known to be involved".
-    """
-    def flag(name: str) -> pd.Series:
-        return _as_float(_column(table, name)).fillna(0.0).gt(0)
-
-    provision = _text(_column(table, "sen_provision"))
-    level = np.select(
-        [
-            flag("cpp_open") | flag("cla_open"),
-            provision.eq("E").fillna(False) | flag("cin_open"),
-            provision.eq("K").fillna(False) | flag("fsm"),
-        ],
-        [3, 2, 1],
-        default=0,
-    )
-    return pd.Series(level, index=table.index, dtype="int64")
-
-
-def need_level_of(record: dict) -> int:
-    """`need_level` for one pupil's feature values (a dict), the same rule without building a
-    DataFrame: the single-pupil scoring path spends milliseconds on a one-row frame otherwise."""
-    def flag(name: str) -> bool:
-        value = record.get(name)
-        if value is None or registry.is_missing(value):
-            return False
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in ("true", "y", "yes", "t"):
-                return True
-            try:
-                return float(text) > 0
-            except ValueError:
-                return False
-        return float(value) > 0
-
-    provision = record.get("sen_provision")
-    provision = provision.strip().upper() if isinstance(provision, str) else None
-    if flag("cpp_open") or flag("cla_open"):
-        return 3
-    if provision == "E" or flag("cin_open"):
-        return 2
-    if provision == "K" or flag("fsm"):
-        return 1
-    return 0
-
-
 def _build_year(prep: Prepared, year: int) -> pd.DataFrame:
     day = calendar.census_date(year)
     ref = _reference_rows(prep, year)
@@ -531,8 +446,8 @@ def build_features_for_census(
     upload = drop_identifying(census_rows).copy()
     if "UPN" not in upload.columns:
         raise ValueError("the census rows have no UPN column")
-    upload["CensusTerm"] = _text(_column(upload, "CensusTerm")).fillna("AUT")
-    years = _year_numbers(_column(upload, "AcademicYear"))
+    upload["CensusTerm"] = as_code(column(upload, "CensusTerm")).fillna("AUT")
+    years = _year_numbers(column(upload, "AcademicYear"))
     if reference_year is None:
         if years.dropna().empty:
             raise ValueError("the census rows have no AcademicYear: give reference_year")
@@ -563,7 +478,7 @@ def build_features_for_census(
 
     prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
     table = _build_year(prep, calendar.start_year(reference_year))
-    in_upload = set(_text(upload["UPN"]).dropna())
+    in_upload = set(as_code(upload["UPN"]).dropna())
     table = table[table["upn"].isin(in_upload)].reset_index(drop=True)
     if history is None:
         for name in registry.history_feature_names():

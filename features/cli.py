@@ -32,7 +32,8 @@ def features_command(
     """Build one row per pupil per autumn census, using only what was known on census day."""
     import time
 
-    from exclusion_risk.features import calendar, labels
+    from exclusion_risk import calendar
+    from exclusion_risk.features import labels
     from exclusion_risk.features.build import build_feature_table
 
     if label not in labels.TARGETS:
@@ -62,8 +63,7 @@ def features_command(
         _fail(str(exc))
     except (OSError, ValueError, KeyError) as exc:
         _fail(f"cannot read the extracts in {data} with the links in {links}: {exc}")
-    autumn = history.census.loc[history.census["CensusTerm"].eq("AUT"), "AcademicYear"].dropna()
-    available = sorted({calendar.normalise_year(y) for y in autumn.unique()})
+    available = calendar.autumn_years(history.census)
     if wanted is None:
         wanted = available
     missing = [y for y in wanted if y not in available]

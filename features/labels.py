@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from exclusion_risk.features import calendar
+
+from exclusion_risk import calendar
 
 TARGETS = ("any", "permanent", "repeat")
 # A year's outcomes count as complete once the data reach 1 July of its second calendar year: the

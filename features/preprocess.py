@@ -15,11 +15,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from exclusion_risk.features import registry
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from exclusion_risk.features import registry
+from exclusion_risk.values import FLAG_NUMBERS
 
 MISSING_CATEGORY = "unknown"
 INDICATOR_PREFIX = "missingindicator_"
@@ -35,7 +37,7 @@ def to_float_frame(X) -> pd.DataFrame:
             out[column] = values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
         else:
             text = values.astype("string").str.strip().str.lower()
-            text = text.replace({"true": "1", "false": "0", "yes": "1", "no": "0", "y": "1", "n": "0"})
+            text = text.replace(FLAG_NUMBERS)
             out[column] = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 

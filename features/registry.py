@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from exclusion_risk.values import parse_flag
+
 Source = Literal["census", "exclusions", "social_care", "school", "reference"]
 Kind = Literal["numeric", "binary", "categorical"]
 
@@ -108,7 +110,7 @@ def _number(value: Any) -> float:
 
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "y", "yes", "t"}
+        return parse_flag(value) is True
     return bool(_number(value))
 
 

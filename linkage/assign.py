@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from exclusion_risk.linkage.engines.base import exact_level
 from exclusion_risk.linkage.settings import Thresholds
 

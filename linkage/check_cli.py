@@ -90,10 +90,10 @@ def _report(console, extract: str, result) -> None:
 def run_check(data: Path, out: Path, console) -> int:
     """Read, report and write OUT/rejects.csv; the exit status (0 read, 2 an extract unreadable)."""
     import pandas as pd
-    from exclusion_risk.linkage.errors import ExtractError
-    from exclusion_risk.linkage.readers import EXTRACT_NAMES, empty_rejects, find_extracts, read_extract
     from rich.markup import escape
 
+    from exclusion_risk.linkage.errors import ExtractError
+    from exclusion_risk.linkage.readers import EXTRACT_NAMES, empty_rejects, find_extracts, read_extract
     from exclusion_risk.privacy import suppress_count
 
     try:

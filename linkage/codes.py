@@ -17,6 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exclusion_risk import calendar
+from exclusion_risk.values import FALSE_WORDS, TRUE_WORDS
+
 # --- ethnicity -----------------------------------------------------------------------------------
 
 ETHNICITY_MAIN = (
@@ -60,8 +63,8 @@ SEX_MAP: dict[str, str | None] = {
 # --- free school meals ---------------------------------------------------------------------------
 
 FSM_MAP: dict[str, bool] = {
-    **dict.fromkeys(["1", "TRUE", "T", "Y", "YES"], True),
-    **dict.fromkeys(["0", "FALSE", "F", "N", "NO"], False),
+    **{word.upper(): True for word in TRUE_WORDS},
+    **{word.upper(): False for word in FALSE_WORDS},
 }
 
 # --- SEN -----------------------------------------------------------------------------------------
@@ -85,20 +88,12 @@ NC_YEAR_MAP.update({"RECEPTION": "R", "YR": "R", "NURSERY 1": "N1", "NURSERY 2":
 
 # --- census term ---------------------------------------------------------------------------------
 
-CENSUS_TERMS = ["AUT", "SPR", "SUM"]
 CENSUS_TERM_MAP: dict[str, str] = {
-    **{t: t for t in CENSUS_TERMS},
+    **{t: t for t in calendar.CENSUS_TERMS},
     "AUTUMN": "AUT",
     "SPRING": "SPR",
     "SUMMER": "SUM",
 }
-
-
-def census_term_of_month(month: int) -> str:
-    """Term of a collection date: autumn census in October, spring in January, summer in May."""
-    if month >= 9:
-        return "AUT"
-    return "SPR" if month <= 3 else "SUM"
 
 
 # --- exclusions ----------------------------------------------------------------------------------

@@ -6,10 +6,17 @@ Exclusion and social-care rows carry `upn`, the census pupil they were linked to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from exclusion_risk.linkage.pipeline import link_extracts
+from exclusion_risk.linkage.readers import Extracts, read_extracts
+from exclusion_risk.linkage.standardise import census_pupil_ids
+
+LINKS_FILE = "links.csv"  # written by `exclusion-risk link` (linkage.pipeline.write_outputs)
 
 # Identifying columns that never leave the linkage stage.
 IDENTIFYING_COLUMNS = (
@@ -44,13 +51,11 @@ def _linked(frame: pd.DataFrame, id_column: str, links: pd.DataFrame, source: st
     return out[out["upn"].notna()].reset_index(drop=True)
 
 
-def pupil_history(extracts, links: pd.DataFrame) -> PupilHistory:
+def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
     """The extracts without names or DOB; exclusion and social-care rows carry their linked `upn`.
 
     Unlinked records are dropped here (the linkage report counts them).
     """
-    from exclusion_risk.linkage.standardise import census_pupil_ids
-
     # One id per pupil: rows under a temporary UPN take the permanent UPN that replaced it, the id
     # links.csv uses.
     census = extracts.census.assign(UPN=census_pupil_ids(extracts.census))
@@ -61,9 +66,36 @@ def pupil_history(extracts, links: pd.DataFrame) -> PupilHistory:
     )
 
 
-def load_history(data_dir: Path, link_dir: Path) -> PupilHistory:
-    """Read the extracts in `data_dir` and the links.csv an earlier `exclusion-risk link` wrote."""
-    from exclusion_risk.linkage.readers import read_extracts
+def read_links(links_dir: str | Path) -> pd.DataFrame:
+    """`links.csv` from the output folder of an earlier `exclusion-risk link` (the one reader of it)."""
+    path = Path(links_dir) / LINKS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{links_dir} has no {LINKS_FILE} (run `exclusion-risk link` first)")
+    return pd.read_csv(path, dtype={"record_id": "string", "upn": "string"})
 
-    links = pd.read_csv(Path(link_dir) / "links.csv", dtype={"record_id": "string", "upn": "string"})
-    return pupil_history(read_extracts(Path(data_dir)), links)
+
+@dataclass
+class LinkedExtracts:
+    """What loading a pupil history read along the way (training reports its counts and timings)."""
+
+    extracts: Extracts
+    links: pd.DataFrame
+    history: PupilHistory
+    seconds: dict[str, float] = field(default_factory=dict)  # "read", "link"
+
+
+def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> LinkedExtracts:
+    """Extracts in `data_dir` + their links: `links_dir/links.csv`, or linked now when it is None."""
+    started = time.perf_counter()
+    extracts = read_extracts(Path(data_dir))
+    seconds = {"read": time.perf_counter() - started}
+    started = time.perf_counter()
+    links = read_links(links_dir) if links_dir is not None else link_extracts(extracts, progress=False).links
+    history = pupil_history(extracts, links)
+    seconds["link"] = time.perf_counter() - started
+    return LinkedExtracts(extracts, links, history, seconds)
+
+
+def load_history(data_dir: str | Path, links_dir: str | Path | None = None) -> PupilHistory:
+    """The linked pupil history every command and the service score from (see `load_linked`)."""
+    return load_linked(data_dir, links_dir).history

@@ -49,9 +49,10 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     ) -> None:
         """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
+        from pydantic import ValidationError
+
         from exclusion_risk.linkage.errors import ExtractError
         from exclusion_risk.linkage.settings import LinkageSettings
-        from pydantic import ValidationError
 
         try:
             settings = LinkageSettings.load(settings_file) if settings_file else LinkageSettings()

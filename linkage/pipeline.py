@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
+
+from exclusion_risk import calendar
+from exclusion_risk.contract import LINKS_COLUMNS
 from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import census_pupil_ids, standardise
-from tqdm.auto import tqdm
 
 log = logging.getLogger("linkage")
 
-LINKS_COLUMNS = ["source", "record_id", "upn", "method", "score"]
 UNLINKED_COLUMNS = ["source", "record_id", "band", "best_score"]
 # Fields shown side by side in review.csv (for clerical reviewers only).
 REVIEW_FIELDS = ["UPN", "Surname", "Forename", "DOB", "Sex", "Postcode"]
@@ -230,7 +232,7 @@ def _review(decisions: dict[str, pd.DataFrame], extracts: Any) -> pd.DataFrame:
     """Review-band pairs, best first, with the compared fields of source and census side by side."""
     census = extracts.census
     order = (
-        census.assign(_t=census["CensusTerm"].map({"AUT": 0, "SPR": 1, "SUM": 2}))
+        census.assign(_t=census["CensusTerm"].map({t: i for i, t in enumerate(calendar.CENSUS_TERMS)}))
         if "CensusTerm" in census.columns
         else census.assign(_t=0)
     )

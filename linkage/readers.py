@@ -56,6 +56,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from exclusion_risk import calendar
+from exclusion_risk.contract import REJECT_COLUMNS
 from exclusion_risk.linkage import codes
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.schemas import (
@@ -72,11 +75,9 @@ from exclusion_risk.linkage.schemas import (
     parse_numbers,
     parse_whole_numbers,
 )
-
 from exclusion_risk.reference import normalise_postcode
 from exclusion_risk.upn import valid_upn_mask
 
-REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
 EXTRACT_NAMES = ("census", "exclusions", "social_care")
 SUFFIXES = (".csv", ".parquet")
 
@@ -767,8 +768,8 @@ def _collection_of(path: Path) -> dict[str, str]:
     year, month = int(match.group(1)), int(match.group(2))
     first = year if month >= 9 else year - 1
     return {
-        "AcademicYear": f"{first}/{(first + 1) % 100:02d}",
-        "CensusTerm": codes.census_term_of_month(month),
+        "AcademicYear": calendar.format_year(first),
+        "CensusTerm": calendar.census_term_of_month(month),
     }
 
 
@@ -845,8 +846,8 @@ def read_attendance(folder: str | Path) -> ReadResult:
 
 
 def _next_year(academic_year: pd.Series) -> pd.Series:
-    first = academic_year.str.slice(0, 4).astype("Int64") + 1
-    return (first.astype("string") + "/" + ((first + 1) % 100).astype("string").str.zfill(2)).astype(TEXT)
+    following = {year: calendar.shift_year(year, 1) for year in academic_year.dropna().unique()}
+    return academic_year.map(following).astype(TEXT)
 
 
 def apply_attendance(census: pd.DataFrame, termly: pd.DataFrame) -> pd.DataFrame:

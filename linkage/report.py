@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from exclusion_risk.linkage.settings import LinkageSettings
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, suppress_count
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")

@@ -12,13 +12,16 @@ the readers use to build the canonical frames, so "valid" and "convertible" cann
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
+
+from exclusion_risk import calendar
+from exclusion_risk.contract import HEADER_ALIASES
 from exclusion_risk.linkage import codes
 
 TEXT = codes.TEXT
@@ -101,11 +104,13 @@ _ACADEMIC_YEAR = re.compile(r"^(\d{4})\s*[/-]\s*(\d{2}|\d{4})$")
 
 
 def _academic_year(text: object) -> str | None:
-    match = _ACADEMIC_YEAR.match(str(text))
-    if not match:
+    # stricter than calendar.start_year about spaces at the ends: the readers strip cells first
+    if not _ACADEMIC_YEAR.match(str(text)):
         return None
-    first, second = int(match.group(1)), int(match.group(2))
-    return f"{first}/{(first + 1) % 100:02d}" if second % 100 == (first + 1) % 100 else None
+    try:
+        return calendar.normalise_year(str(text))
+    except ValueError:
+        return None
 
 
 def parse_academic_years(values: pd.Series) -> pd.Series:
@@ -116,13 +121,7 @@ def parse_academic_years(values: pd.Series) -> pd.Series:
 
 def academic_year_of(dates: pd.Series) -> pd.Series:
     """Academic year (1 September - 31 August) of each date, as '2016/17'; NA for NaT."""
-    first = dates.dt.year - (dates.dt.month < 9).astype("Int64")
-    text = (
-        first.astype("Int64").astype("string")
-        + "/"
-        + ((first + 1) % 100).astype("Int64").astype("string").str.zfill(2)
-    )
-    return text.astype(TEXT)
+    return calendar.academic_year_of(dates).astype(TEXT)
 
 
 def _factor_lists(values: pd.Series) -> set[str]:
@@ -160,26 +159,24 @@ def header_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
-_SCHOOL = ("URN", "LAEstab", "Estab")
 _NAMES = (
-    Field("Surname", "text", aliases=("LegalSurname",)),
-    Field("Forename", "text", aliases=("LegalForename", "FirstName")),
+    Field("Surname", "text"),
+    Field("Forename", "text"),
 )
 
 CENSUS_FIELDS = (
-    Field("UPN", "upn", nullable=False, aliases=("UniquePupilNumber",)),
+    Field("UPN", "upn", nullable=False),
     Field("FormerUPN", "upn", required=False),
     *_NAMES,
     Field("MiddleNames", "text", required=False),
     Field("PreferredSurname", "text", required=False),
     Field("FormerSurname", "text", required=False),
-    Field("DOB", "date", nullable=False, aliases=("DateOfBirth",)),
-    Field("Sex", "code", aliases=("Gender",), mapping=codes.SEX_MAP, label="Sex"),
-    Field("Ethnicity", "code", aliases=("EthnicCode",), mapping=codes.ETHNICITY_MAP, label="Ethnicity"),
+    Field("DOB", "date", nullable=False),
+    Field("Sex", "code", mapping=codes.SEX_MAP, label="Sex"),
+    Field("Ethnicity", "code", mapping=codes.ETHNICITY_MAP, label="Ethnicity"),
     Field(
         "FSMeligible",
         "code",
-        aliases=("FSME on Census Day", "FSME", "FSM"),
         mapping=codes.FSM_MAP,
         label="FSM",
     ),
@@ -187,7 +184,6 @@ CENSUS_FIELDS = (
     Field(
         "SENtype",
         "code",
-        aliases=("SENNeed1", "SENPrimaryNeed"),
         mapping=codes.SEN_TYPE_MAP,
         label="SEN type",
     ),
@@ -195,7 +191,6 @@ CENSUS_FIELDS = (
         "SENtype2",
         "code",
         required=False,
-        aliases=("SENNeed2",),
         mapping=codes.SEN_TYPE_MAP,
         label="SEN type",
     ),
@@ -203,51 +198,49 @@ CENSUS_FIELDS = (
         "NCyearActual",
         "code",
         nullable=False,
-        aliases=("NCYear", "YearGroup"),
         mapping=codes.NC_YEAR_MAP,
         label="NC year",
     ),
-    Field("Postcode", "postcode", required=False, aliases=("HomePostcode",)),
-    Field("LSOA", "lsoa", required=False, aliases=("LSOA11CD", "LSOA11", "LSOACode")),
-    Field("SchoolURN", "text", nullable=False, aliases=_SCHOOL),
+    Field("Postcode", "postcode", required=False),
+    Field("LSOA", "lsoa", required=False),
+    Field("SchoolURN", "text", nullable=False),
     Field("AcademicYear", "year", nullable=False),
     Field(
-        "CensusTerm", "code", nullable=False, aliases=("Term",), mapping=codes.CENSUS_TERM_MAP, label="term"
+        "CensusTerm", "code", nullable=False, mapping=codes.CENSUS_TERM_MAP, label="term"
     ),
     Field("SessionsPossible", "whole", required=False),
-    Field("SessionsAuthorisedAbsence", "whole", required=False, aliases=("SessionsAuthorised",)),
-    Field("SessionsUnauthorisedAbsence", "whole", required=False, aliases=("SessionsUnauthorised",)),
+    Field("SessionsAuthorisedAbsence", "whole", required=False),
+    Field("SessionsUnauthorisedAbsence", "whole", required=False),
 )
 
 EXCLUSION_FIELDS = (
-    Field("RecordID", "text", required=False, nullable=False, aliases=("ExclusionID",)),
+    Field("RecordID", "text", required=False, nullable=False),
     Field("UPN", "upn"),
-    Field("Surname", "text", required=False, aliases=("LegalSurname",)),
-    Field("Forename", "text", required=False, aliases=("LegalForename", "FirstName")),
-    Field("DOB", "date", required=False, aliases=("DateOfBirth",)),
-    Field("Sex", "code", required=False, aliases=("Gender",), mapping=codes.SEX_MAP, label="Sex"),
-    Field("SchoolURN", "text", nullable=False, aliases=_SCHOOL),
+    Field("Surname", "text", required=False),
+    Field("Forename", "text", required=False),
+    Field("DOB", "date", required=False),
+    Field("Sex", "code", required=False, mapping=codes.SEX_MAP, label="Sex"),
+    Field("SchoolURN", "text", nullable=False),
     Field(
         "Category",
         "code",
         nullable=False,
-        aliases=("ExclusionCategory",),
         mapping=codes.CATEGORY_MAP,
         label="exclusion category",
     ),
-    Field("StartDate", "date", nullable=False, aliases=("ExclusionStartDate",)),
-    Field("Sessions", "number", aliases=("ExclusionSessions",)),
-    Field("Reason", "reasons", aliases=("ReasonCode", "ExclusionReason", "Reason1")),
+    Field("StartDate", "date", nullable=False),
+    Field("Sessions", "number"),
+    Field("Reason", "reasons"),
     Field("Reason2", "reasons", required=False),
     Field("Reason3", "reasons", required=False),
 )
 
 SOCIAL_CARE_FIELDS = (
-    Field("LAchildID", "text", nullable=False, aliases=("ChildID",)),
+    Field("LAchildID", "text", nullable=False),
     Field("UPN", "upn", required=False),
     *_NAMES,
-    Field("DOB", "date", aliases=("DateOfBirth",)),
-    Field("Sex", "code", aliases=("Gender",), mapping=codes.SEX_MAP, label="Sex"),
+    Field("DOB", "date"),
+    Field("Sex", "code", mapping=codes.SEX_MAP, label="Sex"),
     Field("Ethnicity", "code", required=False, mapping=codes.ETHNICITY_MAP, label="Ethnicity"),
     Field("Postcode", "postcode", required=False),
     Field("Status", "code", nullable=False, mapping=codes.STATUS_MAP, label="social-care status"),
@@ -257,11 +250,10 @@ SOCIAL_CARE_FIELDS = (
         "PrimaryNeed",
         "code",
         required=False,
-        aliases=("CINPrimaryNeed",),
         mapping=codes.PRIMARY_NEED_MAP,
         label="primary need",
     ),
-    Field("Factors", "factors", required=False, aliases=("AssessmentFactors",)),
+    Field("Factors", "factors", required=False),
 )
 
 # Termly attendance files (see readers.py for the folder layout).
@@ -272,11 +264,19 @@ ATTENDANCE_FIELDS = (
     Field("TermlySessionsUnauthorised", "whole"),
 )
 
+
+
+def _with_aliases(extract: str, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    """The fields with the header spellings the data contract accepts for each (contract.HEADER_ALIASES)."""
+    aliases = HEADER_ALIASES[extract]
+    return tuple(replace(f, aliases=aliases.get(f.name, ())) for f in fields)
+
+
 FIELDS: dict[str, tuple[Field, ...]] = {
-    "census": CENSUS_FIELDS,
-    "exclusions": EXCLUSION_FIELDS,
-    "social_care": SOCIAL_CARE_FIELDS,
-    "attendance": ATTENDANCE_FIELDS,
+    "census": _with_aliases("census", CENSUS_FIELDS),
+    "exclusions": _with_aliases("exclusions", EXCLUSION_FIELDS),
+    "social_care": _with_aliases("social_care", SOCIAL_CARE_FIELDS),
+    "attendance": _with_aliases("attendance", ATTENDANCE_FIELDS),
 }
 
 # --- pandera schemas -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from exclusion_risk.linkage.engines.recordlinkage_engine import jaro_winkler_distinct, one_character_slip
 from exclusion_risk.linkage.settings import LinkageSettings
 

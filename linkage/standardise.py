@@ -19,8 +19,8 @@ from functools import lru_cache
 import jellyfish
 import numpy as np
 import pandas as pd
-from exclusion_risk.linkage.names import forename_group
 
+from exclusion_risk.linkage.names import forename_group
 from exclusion_risk.reference import normalise_postcode
 from exclusion_risk.upn import valid_upn_mask
 

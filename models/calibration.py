@@ -23,6 +23,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from exclusion_risk.values import sigmoid
+
 METHODS = ("sigmoid", "isotonic")
 _EPS = 1e-6
 
@@ -70,7 +72,7 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         """Map base-model probabilities to calibrated probabilities."""
         raw = np.asarray(raw, dtype=np.float64)
         if self.method == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(self.slope_ * _logit(raw) + self.intercept_)))
+            return sigmoid(self.slope_ * _logit(raw) + self.intercept_)
         return np.interp(raw, self.thresholds_x_, self.thresholds_y_)
 
     def predict_proba(self, X) -> np.ndarray:

@@ -29,6 +29,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from exclusion_risk import calendar
+
 DEFAULT_CONFIG = Path(__file__).with_name("experiment.yaml")
 MODEL_TYPES = ("random_forest", "lightgbm", "logistic")
 SELECTION_METRICS = ("average_precision", "roc_auc", "precision_at_5pct", "neg_brier")
@@ -48,8 +50,8 @@ def _year(value: str) -> str:
         raise ValueError(f"academic years are written like 2016/17, not {value!r}")
     start = int(parts[0])
     if int(parts[1]) != (start + 1) % 100:
-        raise ValueError(f"{value!r} is not one academic year (expected {start}/{(start + 1) % 100:02d})")
-    return f"{start}/{(start + 1) % 100:02d}"
+        raise ValueError(f"{value!r} is not one academic year (expected {calendar.format_year(start)})")
+    return calendar.format_year(start)
 
 
 class Splits(_Section):

@@ -26,8 +26,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from exclusion_risk.models.config import ModelSpec
 from sklearn.pipeline import Pipeline
+
+from exclusion_risk.models.config import ModelSpec
 
 
 def make_estimator(model_type: str, spec: ModelSpec, params: dict[str, Any], seed: int, n_jobs: int):

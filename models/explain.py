@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from exclusion_risk.features import registry
 
 # Additivity tolerance on the raw scale (float32/64 round-off only; real mismatches are >> this).

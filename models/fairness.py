@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, suppress_count
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, check_no_identifiers, suppress_count
 
 FAIR_RANGE = (0.8, 1.25)
 METRICS = ("selection_rate", "precision", "recall", "fpr", "fnr")
@@ -550,9 +550,10 @@ class RunTarget:
 def resolve_run(text: str) -> RunTarget:
     """A model run from its id, an id prefix (8+ characters), a registry version number or an alias."""
     import mlflow
-    from exclusion_risk.models import tracking
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from exclusion_risk.models import tracking
 
     mlflow.set_tracking_uri(tracking.tracking_uri())
     client = MlflowClient()
@@ -609,6 +610,7 @@ def _run_config(client, train_id: str, model_type: str, include_protected: bool)
     import tempfile
 
     import mlflow
+
     from exclusion_risk.models.config import load_config
 
     with tempfile.TemporaryDirectory() as folder:
@@ -631,13 +633,13 @@ def review_run(
 ) -> tuple[FairnessReview, str]:
     """Review a model run on its test year; the report and its aggregates are logged to the run."""
     import mlflow
+    from mlflow import MlflowClient
+
     from exclusion_risk.features import registry
     from exclusion_risk.features.build import build_feature_table
-    from exclusion_risk.models import tracking
     from exclusion_risk.models.explain import Explainer
     from exclusion_risk.models.risk_matrix import load_risk_matrix
     from exclusion_risk.models.scoring import matrix_for
-    from mlflow import MlflowClient
 
     client = MlflowClient()
     tags = target.tags
@@ -698,12 +700,12 @@ def review_run(
     import json as _json
 
     client.log_text(
-        target.run_id, tracking.check_no_identifiers(html, "fairness report"), "fairness/fairness_report.html"
+        target.run_id, check_no_identifiers(html, "fairness report"), "fairness/fairness_report.html"
     )
     summary = _json.dumps(summary_json(result), indent=2, default=str)
     client.log_text(
         target.run_id,
-        tracking.check_no_identifiers(summary, "fairness summary"),
+        check_no_identifiers(summary, "fairness summary"),
         "fairness/fairness_review.json",
     )
     return result, html

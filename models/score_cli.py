@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from exclusion_risk import calendar
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.history import LINKS_FILE, PupilHistory, load_history
+
 
 def register(app: typer.Typer) -> None:
     app.command("score")(score_command)
@@ -17,40 +21,19 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _history(data: Path, links: Path | None):
+def _history(data: Path, links: Path | None) -> PupilHistory:
     """The linked pupil history: the extracts plus `--links`/links.csv, or linked now (as `train` does)."""
-    import pandas as pd
-    from exclusion_risk.linkage.errors import ExtractError
-    from exclusion_risk.linkage.history import pupil_history
-    from exclusion_risk.linkage.readers import read_extracts
-
     if not data.is_dir():
         _fail(f"--data {data} is not a folder")
-    if links is not None and not (links / "links.csv").is_file():
-        _fail(f"--links {links} has no links.csv (run `exclusion-risk link` first)")
+    if links is not None and not (links / LINKS_FILE).is_file():
+        _fail(f"--links {links} has no {LINKS_FILE} (run `exclusion-risk link` first)")
     try:
-        extracts = read_extracts(data)
-        if links is not None:
-            found = pd.read_csv(links / "links.csv", dtype={"record_id": "string", "upn": "string"})
-        else:
-            from exclusion_risk.linkage.pipeline import link_extracts
-
-            found = link_extracts(extracts, progress=False).links
-        return pupil_history(extracts, found)
+        return load_history(data, links)
     except (ExtractError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
 
 
-def _years_available(history) -> list[str]:
-    from exclusion_risk.features import calendar
-
-    autumn = history.census.loc[history.census["CensusTerm"].eq("AUT"), "AcademicYear"].dropna()
-    return sorted({calendar.normalise_year(y) for y in autumn.unique()})
-
-
 def _year(text: str, option: str) -> str:
-    from exclusion_risk.features import calendar
-
     try:
         return calendar.normalise_year(text)
     except ValueError as exc:
@@ -98,7 +81,6 @@ def score_command(
         ScoringInputError,
         summary_html,
     )
-
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
     year = _year(year, "--year")
@@ -111,7 +93,7 @@ def score_command(
     except ModelNotFoundError as exc:
         _fail(str(exc))
     history = _history(data, links)
-    available = _years_available(history)
+    available = calendar.autumn_years(history.census)
     if year not in available:
         _fail(f"no autumn census for {year} in {data} (have: {', '.join(available) or 'none'})")
 
@@ -164,7 +146,6 @@ def review_command(
 ) -> None:
     """Fairness review of a trained model on its test year: HTML report, logged to the model's MLflow run."""
     from exclusion_risk.models import fairness as review_runner
-
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
     share = _capacity(capacity)

@@ -22,19 +22,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from exclusion_risk.contract import SCORE_COLUMNS
+from exclusion_risk.features.need import need_level, need_level_of
 from exclusion_risk.models.explain import Describer, Explainer, reason_texts, top_factors
 from exclusion_risk.models.risk_matrix import RiskMatrix, load_risk_matrix
-
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from exclusion_risk.values import FLAG_NUMBERS, sigmoid
 
 log = logging.getLogger("exclusion_risk.models.scoring")
 
 MODEL_NAME = "exclusion-risk"
 DEFAULT_ALIAS = "champion"
 SCORING_ARTIFACT = "scoring/scoring_config.json"
-SCORE_COLUMNS = [
-    "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
-]  # fmt: skip
 N_REASONS = 3
 # Rows of every score call re-checked against the full pipeline's predict_proba (guards the fast path).
 _GUARD_ROWS = 32
@@ -43,10 +43,6 @@ _GUARD_TOLERANCE = 1e-9
 
 class ScoringInputError(ValueError):
     """The features handed to the scorer cannot be scored; the message names what is wrong."""
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass
@@ -250,7 +246,6 @@ class CohortScorer:
         if missing:
             raise ScoringInputError(f"features lack model input column(s): {', '.join(missing)}")
         if "need_level" not in features.columns:
-            from exclusion_risk.features.build import need_level
 
             features = features.assign(need_level=need_level(features))
         if "upn" not in features.columns:
@@ -258,7 +253,7 @@ class CohortScorer:
         return features
 
     def probabilities_from_raw(self, raw: np.ndarray) -> np.ndarray:
-        base = raw if self.explainer.scale == "probability" else _sigmoid(raw)
+        base = raw if self.explainer.scale == "probability" else sigmoid(raw)
         return np.asarray(self._calibrate(base), dtype=np.float64)
 
     def _predict(self, features: pd.DataFrame, with_contributions: bool):
@@ -416,9 +411,7 @@ def _need_level(record: dict[str, Any]) -> int:
     value = record.get("need_level")
     if value is not None and not pd.isna(value):
         return int(value)
-    from exclusion_risk.features.build import need_level
-
-    return int(need_level(pd.DataFrame([record]))[0])
+    return need_level_of(record)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,9 +521,6 @@ def _block_width(steps, n_cols: int) -> int:
     return width
 
 
-_TRUE_FALSE = {"true": "1", "false": "0", "yes": "1", "no": "0", "y": "1", "n": "0"}
-
-
 def _to_float(value) -> float:
     """One value as features.preprocess.to_float_frame reads it."""
     if isinstance(value, (bool, np.bool_)):
@@ -538,7 +528,7 @@ def _to_float(value) -> float:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)
     text = str(value).strip().lower()
-    text = _TRUE_FALSE.get(text, text)
+    text = FLAG_NUMBERS.get(text, text)
     try:
         return float(text)
     except ValueError:
@@ -700,9 +690,10 @@ def load_registered(name: str = MODEL_NAME, alias: str = DEFAULT_ALIAS) -> Loade
     import json
 
     import mlflow
-    from exclusion_risk.models import tracking
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from exclusion_risk.models import tracking
 
     mlflow.set_tracking_uri(tracking.tracking_uri())
     client = MlflowClient()
@@ -747,8 +738,8 @@ def _rag_counts(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
 def summary_html(scores: pd.DataFrame, features: pd.DataFrame, scorer: CohortScorer, year: str) -> str:
     """Counts per matrix cell, by school and by year group (every count under 10 shown as '<10')."""
     import jinja2
-    from exclusion_risk.models.risk_matrix import NEED_LEVELS
 
+    from exclusion_risk.models.risk_matrix import NEED_LEVELS
     from exclusion_risk.privacy import suppress_count
 
     context_columns = [c for c in ("upn", "SchoolURN", "nc_year") if c in features.columns]

@@ -55,6 +55,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.privacy import check_no_identifiers
+
 REGISTERED_MODEL = "exclusion-risk"
 CHAMPION = "champion"
 HEADLINE = ("roc_auc", "average_precision", "precision_at_5pct", "brier")
@@ -71,12 +73,6 @@ TRUSTED_TYPES = [
     "numpy.dtype",
     "sklearn.tree._tree.Tree",
 ]
-# A UPN: check letter, 11 digits, then a digit or (temporary UPN) a letter.
-UPN_PATTERN = re.compile(r"(?<![A-Za-z0-9])[A-Z][0-9]{11}[0-9A-Z](?![A-Za-z0-9])")
-
-
-class PrivacyError(RuntimeError):
-    """Something about to be logged looks like a pupil identifier."""
 
 
 class ModelInputError(ValueError):
@@ -141,12 +137,6 @@ def setup(experiment: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Privacy guard and data fingerprint
 # ---------------------------------------------------------------------------------------------
-
-
-def check_no_identifiers(text: str, where: str) -> str:
-    if UPN_PATTERN.search(text):
-        raise PrivacyError(f"refusing to log {where}: it contains a UPN-shaped identifier")
-    return text
 
 
 def _file_sha256(path: Path) -> str:
@@ -363,8 +353,9 @@ def log_training(
     """Record a `train.TrainingResult` as described in the module docstring; returns the ids."""
     import mlflow
     import yaml
-    from exclusion_risk.models.train import CHECKLIST
     from mlflow import MlflowClient
+
+    from exclusion_risk.models.train import CHECKLIST
 
     config = result.config
     experiment_id = setup(config.experiment)
@@ -485,7 +476,6 @@ def _log_explanations_and_card(model_type: str, model, evaluation, result, confi
     """Global SHAP plots (on a sample of test-year pupils; only aggregates leave the process) and the
     model card, to the active model run."""
     from exclusion_risk.models.explain import Explainer, log_global_explanations
-
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
     importance = log_global_explanations(

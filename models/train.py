@@ -21,10 +21,15 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from exclusion_risk import calendar
+from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models import estimators
 from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.checklist import ChecklistBaseline
@@ -370,30 +375,12 @@ def load_training_data(
     data_dir, config: ExperimentConfig, links_dir=None, log: Callable[[str], None] = lambda _m: None
 ) -> TrainingData:
     """Read the extracts, link them (or read `links_dir/links.csv`), and build the feature table."""
-    from pathlib import Path
-
-    from exclusion_risk.features import calendar
-    from exclusion_risk.features.build import build_feature_table
-    from exclusion_risk.linkage.history import pupil_history
-    from exclusion_risk.linkage.readers import read_extracts
-
     data_dir = Path(data_dir)
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    extracts = read_extracts(data_dir)
-    seconds["read"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if links_dir is not None:
-        links = pd.read_csv(Path(links_dir) / "links.csv", dtype={"record_id": "string", "upn": "string"})
-    else:
-        from exclusion_risk.linkage.pipeline import link_extracts
-
-        links = link_extracts(extracts, progress=False).links
-    history = pupil_history(extracts, links)
-    seconds["link"] = time.perf_counter() - t0
+    linked = load_linked(data_dir, links_dir)
+    extracts, links, history = linked.extracts, linked.links, linked.history
+    seconds = dict(linked.seconds)
     log(f"linked in {seconds['link']:.1f}s: {len(links):,} links")
-    autumn = history.census.loc[history.census["CensusTerm"].eq("AUT"), "AcademicYear"].dropna()
-    available = sorted({calendar.normalise_year(y) for y in autumn.unique()})
+    available = calendar.autumn_years(history.census)
     years = _needed_years(config, available)
     missing = [y for y in years if y not in available]
     if missing:

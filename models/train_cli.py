@@ -8,6 +8,9 @@ from pathlib import Path
 
 import typer
 
+from exclusion_risk.linkage.history import LINKS_FILE
+from exclusion_risk.privacy import PrivacyError
+
 DEFAULT_EXPERIMENT = "exclusion-risk"
 
 
@@ -47,8 +50,8 @@ def train_command(
         _fail(str(exc))
     if not data.is_dir():
         _fail(f"--data {data} is not a folder")
-    if links is not None and not (links / "links.csv").is_file():
-        _fail(f"--links {links} has no links.csv (run `exclusion-risk link` first)")
+    if links is not None and not (links / LINKS_FILE).is_file():
+        _fail(f"--links {links} has no {LINKS_FILE} (run `exclusion-risk link` first)")
 
     from exclusion_risk.linkage.errors import ExtractError
     from exclusion_risk.models import tracking
@@ -67,7 +70,7 @@ def train_command(
     t0 = time.perf_counter()
     try:
         record = tracking.log_training(result, fingerprint)
-    except tracking.PrivacyError as exc:
+    except PrivacyError as exc:
         _fail(str(exc))
     log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
     table = tracking.comparison_frame(result)

@@ -12,6 +12,12 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from exclusion_risk import __version__
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.audit import AuditLog, AuditMiddleware
 from exclusion_risk.serving.body_limit import BodyLimit
 from exclusion_risk.serving.database import Database
@@ -22,12 +28,6 @@ from exclusion_risk.serving.model_state import ModelState
 from exclusion_risk.serving.routers import admin, health, model, score, web
 from exclusion_risk.serving.security import KeyStore
 from exclusion_risk.serving.settings import ServiceSettings
-from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
-
-from exclusion_risk import __version__
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 DESCRIPTION = f"""
 Scores pupils' risk of suspension or permanent exclusion on the authority's risk matrix

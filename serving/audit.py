@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from exclusion_risk.serving.database import Database
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from exclusion_risk.serving.database import Database
 
 log = logging.getLogger("exclusion_risk.serving.audit")
 

@@ -25,8 +25,9 @@ def _fail(message: str) -> None:
 
 
 def _settings(**overrides):
-    from exclusion_risk.serving.settings import ServiceSettings
     from pydantic import ValidationError
+
+    from exclusion_risk.serving.settings import ServiceSettings
 
     try:
         settings = ServiceSettings()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import Depends, Request
+
 from exclusion_risk.serving.security import Principal, require_admin, require_scorer
 from exclusion_risk.serving.settings import ServiceSettings
-from fastapi import Depends, Request
 
 
 async def get_settings(request: Request) -> ServiceSettings:

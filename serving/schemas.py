@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from exclusion_risk.features import registry
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from exclusion_risk.features import registry
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 # Codes a categorical feature may take: the builder's vocabularies plus its own 'unknown'/'none'.

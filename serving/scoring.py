@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from exclusion_risk.contract import SCORE_COLUMNS
+from exclusion_risk.features.need import need_level_of
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
 
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-
-SCORE_COLUMNS = [
-    "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
-]  # fmt: skip  (the data contract's scores.csv, in its order)
 MAX_LISTED_PROBLEMS = 1000  # a 422 lists this many problems at most, and says how many there were
 
 
@@ -135,7 +134,6 @@ def census_cohort(
 def feature_records(pupils: list) -> list[dict[str, Any]]:
     """Validated FeatureRecords as plain dicts, every registry feature present (None = missing) and a
     need level not given derived by the feature builder's rule."""
-    from exclusion_risk.features.build import need_level_of
 
     records = [pupil.model_dump() for pupil in pupils]
     for record in records:

@@ -14,9 +14,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from exclusion_risk.serving.database import Database
 from fastapi import HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
+
+from exclusion_risk.serving.database import Database
 
 ROLES = ("scorer", "admin")
 _RANK = {"scorer": 1, "admin": 2}  # an admin key may do everything a scorer key may

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from exclusion_risk.values import sigmoid
+
 from .calendar import school_year
 from .config import SynthConfig
 from .population import Population
@@ -43,7 +45,7 @@ def build_attendance(config: SynthConfig, pop: Population, rng: np.random.Genera
             frac = np.where(pop.ncy[:, 3 * t] >= 1, frac, 0.0)
         has = frac > 0
         poss = np.round(2 * days * frac - rng.integers(0, 5, n)).astype(np.int64)
-        rate = 1 / (1 + np.exp(-(pop.absence_latent + rng.normal(0, cfg.absence_year_noise_sd, n))))
+        rate = sigmoid(pop.absence_latent + rng.normal(0, cfg.absence_year_noise_sd, n))
         absent = rng.binomial(np.maximum(poss, 0), rate)
         u_share = np.clip(cfg.unauthorised_share * (1 + 0.6 * pop.fsm[:, 3 * t]), 0, 0.95)
         un = rng.binomial(absent, u_share)

@@ -1,7 +1,7 @@
-"""School calendar of the synthetic authority: census days and the school days events fall on.
+"""School calendar of the synthetic authority: the school days events fall on.
 
-The autumn census day of academic year Y/Y+1 is the first Thursday of October of Y (the project's
-reference point); spring and summer censuses are the third Thursdays of January and May.
+Census days are the project's own (`exclusion_risk.calendar.census_date`): the generator and the
+readers agree on them by construction.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from functools import lru_cache
 import numpy as np
 from dateutil.easter import easter
 
-TERMS = ("AUT", "SPR", "SUM")
+from exclusion_risk import calendar
+
+TERMS = calendar.CENSUS_TERMS
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
@@ -28,11 +30,7 @@ def _last_weekday(year: int, month: int, weekday: int) -> date:
 
 
 def census_day(start_year: int, term: str = "AUT") -> date:
-    if term == "AUT":
-        return _nth_weekday(start_year, 10, 3, 1)
-    if term == "SPR":
-        return _nth_weekday(start_year + 1, 1, 3, 3)
-    return _nth_weekday(start_year + 1, 5, 3, 3)
+    return calendar.census_date(start_year, term).date()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.reference import idaci_lookup, normalise_postcode
+from exclusion_risk import calendar
+from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 
 from .calendar import census_day
 from .names import EXTENDED_CODES
@@ -65,7 +66,7 @@ def load_authority(folder: Path | str) -> Authority:
     ex["StartDate"] = _parse_dates(ex["StartDate"])
     ex["DOB"] = _parse_dates(ex["DOB"])
     ex["start_year"] = ex["StartDate"].dt.year - (ex["StartDate"].dt.month < 9)
-    ex["AcademicYear"] = ex["start_year"].map(lambda y: f"{y}/{(y + 1) % 100:02d}")
+    ex["AcademicYear"] = ex["start_year"].map(calendar.format_year)
     sc = pd.read_csv(folder / "social_care.csv", dtype=str, keep_default_na=False)
     sc_links = pd.read_csv(folder / "truth" / "social_care_links.csv", dtype=str, keep_default_na=False)
     sc = sc.merge(sc_links, on="LAchildID", how="left")
@@ -157,9 +158,7 @@ def measure(source: Path | str | Authority) -> dict[str, float | dict]:
 
     # state dependence: last year's exclusion and this year's
     prev = aut[["upn", "AcademicYear", "excluded"]].copy()
-    prev["AcademicYear"] = prev["AcademicYear"].map(
-        lambda y: f"{int(y[:4]) + 1}/{(int(y[:4]) + 2) % 100:02d}"
-    )
+    prev["AcademicYear"] = prev["AcademicYear"].map(lambda y: calendar.shift_year(y, 1))
     both = aut.merge(prev.rename(columns={"excluded": "excluded_last_year"}), on=["upn", "AcademicYear"])
     out["after_exclusion_to_after_none"] = _rate(both, both["excluded_last_year"]) / _rate(
         both, ~both["excluded_last_year"]
@@ -179,8 +178,6 @@ def measure(source: Path | str | Authority) -> dict[str, float | dict]:
 
 def _pupil_idaci(df: pd.DataFrame) -> pd.Series:
     lookup = idaci_lookup().set_index("LSOA11CD")["idaci_decile"]
-    from exclusion_risk.reference import postcode_lookup
-
     pcs = postcode_lookup().set_index("Postcode")["LSOA11CD"]
     lsoa = df["LSOA"].where(df["LSOA"] != "", normalise_postcode(df["Postcode"]).map(pcs))
     return lsoa.map(lookup)

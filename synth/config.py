@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from exclusion_risk import calendar
+
 ETHNIC_GROUPS = (
     "WBRI", "WIRI", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
     "AOTH", "CHNE", "BCRB", "BAFR", "BOTH", "OOTH", "REFU", "NOBT",
@@ -302,20 +304,12 @@ class SynthConfig(_Section):
     @field_validator("years")
     @classmethod
     def _consecutive_years(cls, years: list[str]) -> list[str]:
-        starts = []
-        for year in years:
-            parts = str(year).strip().split("/")
-            if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) != 4 or not parts[1].isdigit():
-                raise ValueError(f"academic year {year!r} is not of the form 2016/17")
-            first = int(parts[0])
-            if int(parts[1]) % 100 != (first + 1) % 100:
-                raise ValueError(f"academic year {year!r}: the second year must follow the first")
-            starts.append(first)
+        starts = [calendar.start_year(year) for year in years]  # ValueError names the bad year
         if not starts:
             raise ValueError("give at least one academic year")
         if starts != list(range(starts[0], starts[0] + len(starts))):
             raise ValueError("academic years must be consecutive and in order")
-        return [f"{s}/{(s + 1) % 100:02d}" for s in starts]
+        return [calendar.format_year(s) for s in starts]
 
     @property
     def start_years(self) -> list[int]:

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.values import sigmoid
+
 from .attendance import Attendance
 from .calendar import fraction_before_census, school_year, term_of
 from .config import SEN_TYPES, SynthConfig
 from .geography import Geography, Schools
 from .population import Population
-from .risk import CensusState, linear_predictor, sigmoid, solve_intercept, split_probability
+from .risk import CensusState, linear_predictor, solve_intercept, split_probability
 from .social_care import census_status
 
 _SEMH = SEN_TYPES.index("SEMH")

@@ -14,16 +14,13 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.upn import CHECK_ALPHABET, check_letter, make_upn
+from exclusion_risk.values import sigmoid
 
 from .config import SEN_TYPES, SynthConfig
 from .geography import Geography, Schools, nearest_school_choices
 from .names import COMMUNITIES, ETHNICITY_POOLS, EXTENDED_CODES, HOME_LANGUAGE, draw_names, gendered_surname
 
 SEN_N, SEN_K, SEN_E = 0, 1, 2
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass
@@ -179,7 +176,7 @@ def build_population(
     f_home = rng.integers(0, len(geo), n_fam)
     deprivation = (10 - geo.idaci_decile[f_home]) / 9.0
     eth_shift = np.array([pop_cfg.fsm_ethnicity.get(e, 0.0) for e in f_eth])
-    f_fsm_p = _sigmoid(pop_cfg.fsm_intercept + pop_cfg.fsm_deprivation * deprivation + eth_shift)
+    f_fsm_p = sigmoid(pop_cfg.fsm_intercept + pop_cfg.fsm_deprivation * deprivation + eth_shift)
     f_dob = _dob_for_cohort(rng, y0, f_cohort)
 
     # --- expand families to pupils --------------------------------------------------------------------
@@ -294,8 +291,8 @@ def build_population(
     lo, hi = -8.0, 4.0
     for _ in range(40):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _sigmoid(mid + base_logit).mean() < pop_cfg.sen_ever_share else (lo, mid)
-    sen_ever = rng.random(n) < _sigmoid(lo + base_logit)
+        lo, hi = (mid, hi) if sigmoid(mid + base_logit).mean() < pop_cfg.sen_ever_share else (lo, mid)
+    sen_ever = rng.random(n) < sigmoid(lo + base_logit)
     type_names = list(pop_cfg.sen_type_shares)
     type_p = np.array([pop_cfg.sen_type_shares[t] for t in type_names], dtype=float)
     semh_col = type_names.index("SEMH") if "SEMH" in type_names else None

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from exclusion_risk.values import sigmoid
+
 from .config import SEN_TYPES, RiskModel
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.upn import make_upn
+from exclusion_risk.values import sigmoid
 
 from .calendar import census_day
 from .config import SynthConfig
@@ -36,10 +37,6 @@ OTHER_FACTORS = {
 }
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 @dataclass
 class OtherChildren:
     """Social-care children absent from the census (identity only)."""
@@ -57,7 +54,7 @@ def _solve_intercept(propensity: np.ndarray, target: float) -> float:
     lo, hi = -12.0, 4.0
     for _ in range(50):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _sigmoid(mid + propensity).mean() < target else (lo, mid)
+        lo, hi = (mid, hi) if sigmoid(mid + propensity).mean() < target else (lo, mid)
     return (lo + hi) / 2
 
 
@@ -71,7 +68,7 @@ def _episodes_for(
 ) -> pd.DataFrame:
     """Episodes starting in the given child-years (child id, academic year start as datetime64[D])."""
     sc = config.social_care
-    starts = rng.random(len(child)) < _sigmoid(intercept + propensity)
+    starts = rng.random(len(child)) < sigmoid(intercept + propensity)
     child, year_start = child[starts], year_start[starts]
     m = len(child)
     cin_start = year_start + rng.integers(0, 365, m).astype("timedelta64[D]")
@@ -114,7 +111,7 @@ def _open_before(
         ("CLA", sc.cla_open_before_share, 8 * 365, sc.cla_mean_days),
         ("CIN", sc.cin_open_before_share, 365, sc.cin_mean_days),
     ):
-        p = _sigmoid(_solve_intercept(propensity, share) + propensity)
+        p = sigmoid(_solve_intercept(propensity, share) + propensity)
         pick = rng.random(len(child)) < p
         c, d = child[pick], dob[pick]
         age_days = (window_start - d).astype(np.int64)

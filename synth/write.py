@@ -8,6 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from exclusion_risk import calendar
+from exclusion_risk.contract import (
+    MIS_CENSUS_COLUMNS,
+    MIS_CENSUS_HEADERS,
+)
+
 from .attendance import Attendance
 from .calendar import TERMS, census_day
 from .config import SEN_TYPES, SynthConfig
@@ -16,47 +22,6 @@ from .geography import Geography, Schools
 from .noise import add_identity_noise, mistype_upn
 from .population import Population
 from .social_care import OtherChildren
-
-CENSUS_COLUMNS = [
-    "UPN", "FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname", "DOB",
-    "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype", "NCyearActual", "Postcode", "LSOA",
-    "SchoolURN", "AcademicYear", "CensusTerm", "SessionsPossible", "SessionsAuthorisedAbsence",
-    "SessionsUnauthorisedAbsence",
-]  # fmt: skip
-MIS_COLUMNS = [
-    "Estab", "UPN", "FormerUPN", "Surname", "Forename", "Middlenames", "PreferredSurname", "FormerSurname",
-    "Gender", "DoB", "EnrolStatus", "EntryDate", "NCyearActual", "Ethnicity", "Language", "SENprovision",
-    "SENNeed1", "SENNeed2", "Postcode", "LSOA", "AcademicYear", "CensusTerm", "SessionsPossible",
-    "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", "FSME on Census Day",
-]  # fmt: skip
-EXCLUSION_COLUMNS = [
-    "RecordID",
-    "UPN",
-    "Surname",
-    "Forename",
-    "DOB",
-    "Sex",
-    "SchoolURN",
-    "Category",
-    "StartDate",
-    "Sessions",
-    "Reason",
-]
-SOCIAL_CARE_COLUMNS = [
-    "LAchildID",
-    "UPN",
-    "Surname",
-    "Forename",
-    "DOB",
-    "Sex",
-    "Ethnicity",
-    "Postcode",
-    "Status",
-    "StartDate",
-    "EndDate",
-    "PrimaryNeed",
-    "Factors",
-]
 
 
 def format_dates(values: np.ndarray, style: str) -> np.ndarray:
@@ -68,10 +33,6 @@ def format_dates(values: np.ndarray, style: str) -> np.ndarray:
         iso = np.array([f"{s[8:10]}/{s[5:7]}/{s[:4]}" if s != "NaT" else s for s in iso], dtype=object)
     iso[np.isnat(uniq)] = ""
     return iso[inverse.reshape(-1)]
-
-
-def academic_year_label(start_year: int) -> str:
-    return f"{start_year}/{(start_year + 1) % 100:02d}"
 
 
 def census_frame(
@@ -106,7 +67,7 @@ def census_frame(
     ncy = pop.ncy[pupil, k]
     poss = att.possible[pupil, t]
     blank = poss < 0
-    years = np.array([academic_year_label(y) for y in config.start_years], dtype=object)
+    years = np.array([calendar.format_year(y) for y in config.start_years], dtype=object)
 
     def count(a: np.ndarray) -> pd.Series:
         return pd.Series(a, dtype="Int64").mask(blank)
@@ -140,21 +101,12 @@ def census_frame(
     if config.output.header_style == "mis":
         entry = _entry_dates(config, pop, pupil, k)
         df["FSMeligible"] = np.where(df["FSMeligible"] == 1, "true", "false")
-        df = df.rename(
-            columns={
-                "SchoolURN": "Estab",
-                "MiddleNames": "Middlenames",
-                "Sex": "Gender",
-                "DOB": "DoB",
-                "SENtype": "SENNeed1",
-                "FSMeligible": "FSME on Census Day",
-            }
-        )
+        df = df.rename(columns=MIS_CENSUS_HEADERS)
         df["EnrolStatus"] = "C"
         df["EntryDate"] = format_dates(entry, config.date_format)
         df["Language"] = pop.language[pupil]
         df["SENNeed2"] = sen_type2
-        df = df[MIS_COLUMNS]
+        df = df[MIS_CENSUS_COLUMNS]
     return df
 
 
@@ -317,7 +269,7 @@ def _nearby(geo: Geography, home: np.ndarray, rng: np.random.Generator) -> np.nd
 
 def pupil_years_frame(config: SynthConfig, pop: Population, hist: ExclusionHistory) -> pd.DataFrame:
     py = hist.pupil_years
-    years = np.array([academic_year_label(y) for y in config.start_years], dtype=object)
+    years = np.array([calendar.format_year(y) for y in config.start_years], dtype=object)
     return pd.DataFrame(
         {
             "upn": pop.current_upn()[py["pupil"].to_numpy()],
@@ -368,4 +320,4 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def census_dates(config: SynthConfig) -> dict[str, str]:
-    return {academic_year_label(y): str(census_day(y, "AUT")) for y in config.start_years}
+    return {calendar.format_year(y): str(census_day(y, "AUT")) for y in config.start_years}

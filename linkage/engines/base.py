@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from exclusion_risk.linkage.settings import LinkageSettings
 
 # Comparison name -> number of non-null levels (0..n-1).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from exclusion_risk.linkage.engines.base import COMPARISON_LEVELS
 
 _FLOOR = 1e-6  # keeps log2(m/u) finite for levels never seen in a sample

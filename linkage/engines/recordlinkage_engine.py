@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from exclusion_risk.linkage.engines import fellegi_sunter as fs
 from exclusion_risk.linkage.engines.base import (
     LABEL_BIAS,

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from exclusion_risk.linkage.engines.base import (
     DETERMINISTIC_RULES,
     LABEL_BIAS,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from exclusion_risk.serving.deps import AdminKey
-from exclusion_risk.serving.schemas import ErrorResponse, ReloadResponse
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
+
+from exclusion_risk.serving.deps import AdminKey
+from exclusion_risk.serving.schemas import ErrorResponse, ReloadResponse
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

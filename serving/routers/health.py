@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from exclusion_risk.serving.schemas import HealthResponse
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+
+from exclusion_risk.serving.schemas import HealthResponse
 
 router = APIRouter(tags=["service"])
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter
+
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey
 from exclusion_risk.serving.schemas import ErrorResponse, ModelInfo, RiskMatrixResponse
-from fastapi import APIRouter
 
 router = APIRouter(tags=["model"])
 

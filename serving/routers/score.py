@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
@@ -14,10 +19,6 @@ from exclusion_risk.serving.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 router = APIRouter(tags=["scoring"])
 
@@ -201,6 +202,7 @@ def explain(
     skip_invalid: SkipInvalid = False,
 ) -> ExplainResponse:
     import pandas as pd
+
     from exclusion_risk.models.scoring import ScoringInputError
 
     if body.pupils is not None:

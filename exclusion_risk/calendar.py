@@ -1,7 +1,9 @@
-"""School calendar arithmetic: academic years and the autumn census day that is every feature's cut-off.
+"""School calendar arithmetic, the one definition every stage and the generator use.
 
-An academic year runs 1 September to 31 August and is written `2016/17`. The autumn census day of
-`2016/17` is the first Thursday of October 2016 (the DfE's usual census day).
+An academic year runs 1 September to 31 August and is written `2016/17` (`format_year`). Census days
+(the DfE's usual ones): autumn is the first Thursday of October of the year's first calendar year,
+the project's scoring reference point and every feature's cut-off; spring and summer are the third
+Thursdays of January and May.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import pandas as pd
 
 _YEAR_PATTERN = re.compile(r"^\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*$")
 THURSDAY = 3
+CENSUS_TERMS = ("AUT", "SPR", "SUM")  # in calendar order within an academic year
+AUTUMN = "AUT"
 
 
 def start_year(academic_year: str | int) -> int:
@@ -43,10 +47,34 @@ def shift_year(academic_year: str | int, years: int) -> str:
     return format_year(start_year(academic_year) + years)
 
 
-def census_date(academic_year: str | int) -> pd.Timestamp:
-    """Autumn census day of the academic year: the first Thursday of October of its first year."""
-    first_october = pd.Timestamp(year=start_year(academic_year), month=10, day=1)
-    return first_october + pd.Timedelta(days=(THURSDAY - first_october.dayofweek) % 7)
+def _nth_thursday(year: int, month: int, n: int) -> pd.Timestamp:
+    first = pd.Timestamp(year=year, month=month, day=1)
+    return first + pd.Timedelta(days=(THURSDAY - first.dayofweek) % 7 + 7 * (n - 1))
+
+
+def census_date(academic_year: str | int, term: str = AUTUMN) -> pd.Timestamp:
+    """Census day of a term of the academic year (autumn: the first Thursday of October)."""
+    first = start_year(academic_year)
+    if term == "AUT":
+        return _nth_thursday(first, 10, 1)
+    if term == "SPR":
+        return _nth_thursday(first + 1, 1, 3)
+    if term == "SUM":
+        return _nth_thursday(first + 1, 5, 3)
+    raise ValueError(f"census term {term!r} is not one of {', '.join(CENSUS_TERMS)}")
+
+
+def census_term_of_month(month: int) -> str:
+    """Term of a collection date: autumn census in October, spring in January, summer in May."""
+    if month >= 9:
+        return "AUT"
+    return "SPR" if month <= 3 else "SUM"
+
+
+def autumn_years(census: pd.DataFrame) -> list[str]:
+    """The academic years (canonical, ascending) that have an autumn census in a census frame."""
+    autumn = census.loc[census["CensusTerm"].eq(AUTUMN), "AcademicYear"].dropna()
+    return sorted({normalise_year(y) for y in autumn.unique()})
 
 
 def year_start(academic_year: str | int) -> pd.Timestamp:

@@ -1,0 +1,95 @@
+"""The data contract in code (../shared/DATA_CONTRACT.md): column names in and out, defined once.
+
+Inputs: each extract's columns in the contract's order (what the synthetic generator writes) and the
+other header spellings a reader accepts for them, an MIS export's among them. Outputs: the columns
+of `links.csv`, `scores.csv` and every rejects file. The readers (linkage), the generator (synth),
+the scorer (models) and the service (serving) all take their column names from here.
+"""
+
+from __future__ import annotations
+
+# --- inputs --------------------------------------------------------------------------------------
+
+CENSUS_COLUMNS = [
+    "UPN", "FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname", "DOB",
+    "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype", "NCyearActual", "Postcode", "LSOA",
+    "SchoolURN", "AcademicYear", "CensusTerm", "SessionsPossible", "SessionsAuthorisedAbsence",
+    "SessionsUnauthorisedAbsence",
+]  # fmt: skip
+EXCLUSION_COLUMNS = [
+    "RecordID", "UPN", "Surname", "Forename", "DOB", "Sex", "SchoolURN", "Category", "StartDate", "Sessions",
+    "Reason",
+]  # fmt: skip
+SOCIAL_CARE_COLUMNS = [
+    "LAchildID", "UPN", "Surname", "Forename", "DOB", "Sex", "Ethnicity", "Postcode", "Status", "StartDate",
+    "EndDate", "PrimaryNeed", "Factors",
+]  # fmt: skip
+
+# How a school MIS exports the census columns whose names differ from the CBDS's (headers are
+# compared ignoring case, spaces and punctuation, so `DoB` and `Middlenames` need no alias).
+MIS_CENSUS_HEADERS = {
+    "SchoolURN": "Estab",
+    "MiddleNames": "Middlenames",
+    "Sex": "Gender",
+    "DOB": "DoB",
+    "SENtype": "SENNeed1",
+    "SENtype2": "SENNeed2",
+    "FSMeligible": "FSME on Census Day",
+}
+# An MIS census export's columns, in its order (with columns the project does not use).
+MIS_CENSUS_COLUMNS = [
+    "Estab", "UPN", "FormerUPN", "Surname", "Forename", "Middlenames", "PreferredSurname", "FormerSurname",
+    "Gender", "DoB", "EnrolStatus", "EntryDate", "NCyearActual", "Ethnicity", "Language", "SENprovision",
+    "SENNeed1", "SENNeed2", "Postcode", "LSOA", "AcademicYear", "CensusTerm", "SessionsPossible",
+    "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", "FSME on Census Day",
+]  # fmt: skip
+
+_SCHOOL = ("URN", "LAEstab", MIS_CENSUS_HEADERS["SchoolURN"])
+_PUPIL = {
+    "Surname": ("LegalSurname",),
+    "Forename": ("LegalForename", "FirstName"),
+    "DOB": ("DateOfBirth",),
+    "Sex": (MIS_CENSUS_HEADERS["Sex"],),
+}
+# Extract -> canonical column -> the other header spellings accepted for it.
+HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "census": {
+        **_PUPIL,
+        "UPN": ("UniquePupilNumber",),
+        "Ethnicity": ("EthnicCode",),
+        "FSMeligible": (MIS_CENSUS_HEADERS["FSMeligible"], "FSME", "FSM"),
+        "SENtype": (MIS_CENSUS_HEADERS["SENtype"], "SENPrimaryNeed"),
+        "SENtype2": (MIS_CENSUS_HEADERS["SENtype2"],),
+        "NCyearActual": ("NCYear", "YearGroup"),
+        "Postcode": ("HomePostcode",),
+        "LSOA": ("LSOA11CD", "LSOA11", "LSOACode"),
+        "SchoolURN": _SCHOOL,
+        "CensusTerm": ("Term",),
+        "SessionsAuthorisedAbsence": ("SessionsAuthorised",),
+        "SessionsUnauthorisedAbsence": ("SessionsUnauthorised",),
+    },
+    "exclusions": {
+        **_PUPIL,
+        "RecordID": ("ExclusionID",),
+        "SchoolURN": _SCHOOL,
+        "Category": ("ExclusionCategory",),
+        "StartDate": ("ExclusionStartDate",),
+        "Sessions": ("ExclusionSessions",),
+        "Reason": ("ReasonCode", "ExclusionReason", "Reason1"),
+    },
+    "social_care": {
+        **_PUPIL,
+        "LAchildID": ("ChildID",),
+        "PrimaryNeed": ("CINPrimaryNeed",),
+        "Factors": ("AssessmentFactors",),
+    },
+    "attendance": {},
+}
+
+# --- outputs -------------------------------------------------------------------------------------
+
+LINKS_COLUMNS = ["source", "record_id", "upn", "method", "score"]  # links.csv
+SCORE_COLUMNS = [
+    "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
+]  # fmt: skip  (scores.csv and the service's JSON, in this order)
+REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]  # every rejects.csv

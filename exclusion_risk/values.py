@@ -1,0 +1,30 @@
+"""Value rules every stage shares: how a yes/no is written, and the logistic function.
+
+Extracts, feature tables, service requests and the generator all meet yes/no values written as
+`1/0`, `true/false`, `t/f`, `Y/N` or `yes/no`; one list of words decides them all, so a flag that
+the reader accepts is one the preprocessor and the need level read the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TRUE_WORDS = frozenset({"1", "true", "t", "y", "yes"})
+FALSE_WORDS = frozenset({"0", "false", "f", "n", "no"})
+# A yes/no word -> the number text it stands for (lower case), for readers that parse numbers after.
+FLAG_NUMBERS = {**dict.fromkeys(TRUE_WORDS, "1"), **dict.fromkeys(FALSE_WORDS, "0")}
+
+
+def parse_flag(text: str) -> bool | None:
+    """A yes/no word in any case, spaces ignored -> True/False; None when it is not one."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + e^-x) (log-odds -> probability)."""
+    return 1.0 / (1.0 + np.exp(-x))

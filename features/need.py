@@ -1,0 +1,69 @@
+"""The risk matrix's need axis: existing statutory involvement, one rule for a table and a record.
+
+    3  child protection plan or looked after (open on census day)
+    2  education, health and care plan, or child in need (open)
+    1  SEN support or free school meals
+    0  none known
+
+`NEED_RULES` states it once; `need_level` applies it to a frame (vectorised), `need_level_of` to
+one pupil's dict of feature values (the single-pupil scoring path, where building a one-row frame
+would cost milliseconds). An absent or missing value counts as "not known to be involved".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.features import registry
+from exclusion_risk.features.columns import as_code, as_float, column
+from exclusion_risk.values import parse_flag
+
+# (level, flags any of which gives it, SEN provision code that gives it), highest level first
+NEED_RULES: tuple[tuple[int, tuple[str, ...], str | None], ...] = (
+    (3, ("cpp_open", "cla_open"), None),
+    (2, ("cin_open",), "E"),
+    (1, ("fsm",), "K"),
+)
+
+
+def need_level(table: pd.DataFrame) -> pd.Series:
+    """Need level (0-3) of every row of a frame with some of the rule's columns."""
+    provision = as_code(column(table, "sen_provision"))
+    conditions = []
+    for _level, flags, provision_code in NEED_RULES:
+        met = pd.Series(False, index=table.index)
+        for name in flags:
+            met |= as_float(column(table, name)).fillna(0.0).gt(0)
+        if provision_code is not None:
+            met |= provision.eq(provision_code).fillna(False)
+        conditions.append(met)
+    level = np.select(conditions, [rule[0] for rule in NEED_RULES], default=0)
+    return pd.Series(level, index=table.index, dtype="int64")
+
+
+def _flag(record: dict[str, Any], name: str) -> bool:
+    value = record.get(name)
+    if value is None or registry.is_missing(value):
+        return False
+    if isinstance(value, str):
+        word = parse_flag(value)
+        if word is not None:
+            return word
+        try:
+            return float(value.strip()) > 0
+        except ValueError:
+            return False
+    return float(value) > 0
+
+
+def need_level_of(record: dict[str, Any]) -> int:
+    """`need_level` for one pupil's feature values (a dict)."""
+    provision = record.get("sen_provision")
+    provision = provision.strip().upper() if isinstance(provision, str) else None
+    for level, flags, provision_code in NEED_RULES:
+        if any(_flag(record, name) for name in flags) or (provision_code and provision == provision_code):
+            return level
+    return 0
