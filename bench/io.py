@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,10 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from exclusion_risk.linkage.readers import read_census  # noqa: E402
-from exclusion_risk.upn import CHECK_ALPHABET  # noqa: E402
+from exclusion_risk.linkage.readers import read_census
+from exclusion_risk.upn import CHECK_ALPHABET
 
 TARGET_ROWS_PER_S = 200_000
 SURNAMES = ["Smith", "Jones", "Khan", "Ahmed", "Taylor", "Brown", "Begum", "Wilson", "O'Neill", "Kowalski"]

@@ -26,11 +26,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from exclusion_risk.linkage.pipeline import link_extracts  # noqa: E402
-from exclusion_risk.linkage.settings import LinkageSettings  # noqa: E402
+from exclusion_risk.linkage.pipeline import link_extracts
+from exclusion_risk.linkage.settings import LinkageSettings
 
 ENGINES = ("splink", "recordlinkage")
 EMPTY_REJECTS = pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
@@ -321,9 +318,8 @@ def recall_by_ethnicity(engine: str, extracts, links: pd.DataFrame, truth: pd.Da
 
 # --- region scale -----------------------------------------------------------------------------------------
 CHILD = """
-import json, sys, time
+import json, time
 from pathlib import Path
-sys.path.insert(0, {repo!r})
 from exclusion_risk.linkage.pipeline import run_linkage
 from exclusion_risk.linkage.settings import LinkageSettings
 t = time.perf_counter()
@@ -359,7 +355,7 @@ def bench_region(pupils: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "region"
         gen = generate_region(data, pupils)
-        code = CHILD.format(repo=str(REPO), data=str(data), out=str(Path(tmp) / "out"))
+        code = CHILD.format(data=str(data), out=str(Path(tmp) / "out"))
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(proc.stderr[-3000:])

@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 TARGETS = {"roc_auc": 0.97, "precision_at_5pct": 0.9, "brier": 1.05, "train_seconds": 120.0}
 
@@ -69,10 +67,11 @@ def main() -> None:
     import pandas as pd
 
     from exclusion_risk.features.preprocess import make_preprocessor
-    from exclusion_risk.models import tracking
     from exclusion_risk.models.config import load_config
+    from exclusion_risk.models.fingerprint import data_fingerprint
     from exclusion_risk.models.metrics import evaluate
     from exclusion_risk.models.train import load_training_data, train_models
+    from exclusion_risk.models.training_log import log_training
 
     config = load_config(args.config)
     if args.quick:
@@ -82,8 +81,8 @@ def main() -> None:
     loaded = load_training_data(data, config, args.links, log=print)
     result = train_models(loaded.table, config, loaded.feature_cols, make_preprocessor, log=print)
     t0 = time.perf_counter()
-    fingerprint = tracking.data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
-    tracking.log_training(result, fingerprint)
+    fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
+    log_training(result, fingerprint)
     mlflow_seconds = time.perf_counter() - t0
     total = time.perf_counter() - started
 

@@ -11,7 +11,8 @@ Measures, on one feature matrix:
 - model size vs precision at 5% (with its 95% interval) vs explanation cost: the trained LightGBM
   (early-stopped) and a 500-tree, 31-leaf reference; the random forest's shap.TreeExplainer cost,
   configured (depth-limited) and unconstrained.
-Data: the models stage's synthetic feature table (tests/models_support.py), labels from a known logit.
+Data: the models stage's synthetic feature table (`exclusion_risk.synth.feature_table`), labels from a
+known logit.
 Results go to bench/results/scoring.json.
 """
 
@@ -20,15 +21,15 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 import psutil
 
+from exclusion_risk.synth.feature_table import FEATURES, feature_table
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 AUTHORITY = 62_536
 
@@ -66,8 +67,6 @@ def timed(fn, repeat: int = 1):
 
 
 def train(pupils: int, seed: int):
-    from models_support import FEATURES, feature_table
-
     from exclusion_risk.features.preprocess import make_preprocessor
     from exclusion_risk.models.config import load_config
     from exclusion_risk.models.train import train_models
@@ -132,7 +131,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import lightgbm as lgb
-    from models_support import feature_table
 
     from exclusion_risk.models.scoring import CohortScorer
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/service.py [--pupils 10000] [--requests 2000] [--trees 500]
 
 Builds a synthetic authority, trains a LightGBM with exactly `--trees` trees (no early stopping) into a
-private MLflow store and promotes it, then:
+private MLflow store with `exclusion-risk train` and promotes it with `exclusion-risk promote`, then:
 
 - in-process: `CohortScorer.score_records([pupil])` (the single-pupil fast path) `--requests` times,
   the same pupil through a one-row DataFrame (`score`) for context, and a `--pupils` census CSV
@@ -23,13 +23,20 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from exclusion_risk.serving.process import EXCLUSION_RISK, start_service
+from exclusion_risk.synth.config import SynthConfig
+from exclusion_risk.synth.generate import generate_authority
+from exclusion_risk.synth.truth import write_truth_links
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+SCORED_YEAR = "2018/19"
 
 PUPIL = {
     "upn": "A801200111001", "sex": "M", "ethnicity_group": "White British", "ethnicity_code": "WBRI",
@@ -51,6 +58,55 @@ models:
     grid: {{num_leaves: [31]}}
     early_stopping_rounds: null
 """
+
+
+@dataclass(frozen=True)
+class Store:
+    """A private MLflow store whose `champion` the bench serves, and the data it was trained on."""
+
+    tracking_uri: str
+    extracts: Path
+    links: Path  # links.csv from the generator's truth: the bench measures serving, not linkage
+    cohort_csv: Path  # the scored year's autumn census as the MIS exported it (names included)
+
+
+def run_command(tracking_uri: str, *args: str) -> str:
+    """`exclusion-risk ARGS` on this MLflow store; its output, or a stop that shows what it said."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    done = subprocess.run([str(EXCLUSION_RISK), *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"exclusion-risk {' '.join(args)}: exit {done.returncode}\n"
+                         f"{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def build_store(root: Path, pupils: int, trees: int) -> Store:
+    """The store finished in `root` earlier, or a new one: authority -> truth links ->
+    `exclusion-risk train` (LightGBM only) -> `exclusion-risk promote --best`."""
+    import pandas as pd
+
+    folder = root / "store"
+    store = Store(f"sqlite:///{folder / 'mlflow.db'}", root / "authority", folder / "links",
+                  folder / f"census_{SCORED_YEAR.replace('/', '-')}.csv")
+    done = folder / "promoted.txt"
+    if done.is_file():
+        return store
+    say("building the authority and the champion model")
+    # The scored (last) year's roll is about the first year's: a margin covers rejected rows.
+    generate_authority(SynthConfig(pupils=int(pupils * 1.06) + 200, seed=7), store.extracts)
+    write_truth_links(store.extracts, store.links)
+    rows = pd.read_csv(store.extracts / "census.csv", dtype=str, keep_default_na=False)
+    rows[(rows["AcademicYear"] == SCORED_YEAR) & (rows["CensusTerm"] == "AUT")].to_csv(
+        store.cohort_csv, index=False
+    )
+    config = folder / "experiment.yaml"
+    config.write_text(train_config(trees))
+    say("exclusion-risk train")
+    run_command(store.tracking_uri, "train", "--data", str(store.extracts), "--links", str(store.links),
+                "--config", str(config), "--quiet")
+    say("exclusion-risk promote")
+    done.write_text(run_command(store.tracking_uri, "promote", "--best", "--metric", "average_precision"))
+    return store
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
@@ -145,7 +201,6 @@ def in_process(store, csv: bytes, requests: int, alias: str) -> dict:
 
 def over_http(store, csv: bytes, requests: int, alias: str, workdir: Path) -> dict:
     import httpx
-    from service_support import start_service, wait_for
 
     say("HTTP: starting the server")
     started = time.perf_counter()
@@ -156,7 +211,7 @@ def over_http(store, csv: bytes, requests: int, alias: str, workdir: Path) -> di
         "EXCLUSION_RISK_LINKS_DIR": str(store.links),
     }, wait_ready=False)
     try:
-        wait_for(service, "ready", timeout=600)
+        service.wait_for("ready", timeout=600)
         ready_seconds = time.perf_counter() - started
         body = {"pupils": [PUPIL]}
         with httpx.Client(base_url=service.base_url, headers={"X-API-Key": service.keys["scorer"]},
@@ -200,21 +255,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "service.json")
     args = parser.parse_args()
 
-    from service_support import build_champion, champion_store_at
-
-    from exclusion_risk.synth.config import SynthConfig
-    from exclusion_risk.synth.generate import generate_authority
-
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
         root = args.workdir or Path(tmp)
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'store' / 'mlflow.db'}"
         started = time.perf_counter()
-        store = champion_store_at(root / "store")
-        if store is None:
-            say("building the authority and the champion model")
-            # The scored (last) year's roll is about the first year's: a margin covers rejected rows.
-            generate_authority(SynthConfig(pupils=int(args.pupils * 1.06) + 200, seed=7), root / "authority")
-            store = build_champion(root / "store", root / "authority", train_config(args.trees))
+        store = build_store(root, args.pupils, args.trees)
         build_seconds = time.perf_counter() - started
         csv = cohort_csv(store, args.pupils)
         local = in_process(store, csv, args.requests, "champion")

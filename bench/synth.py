@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from exclusion_risk.synth.calibration import load_authority, measure, measure_noise  # noqa: E402
-from exclusion_risk.synth.config import load_config  # noqa: E402
-from exclusion_risk.synth.generate import generate_authority  # noqa: E402
+from exclusion_risk.synth.calibration import load_authority, measure, measure_noise
+from exclusion_risk.synth.config import load_config
+from exclusion_risk.synth.generate import generate_authority
 
 TARGET_SECONDS = 60.0
 

@@ -16,7 +16,8 @@ import pandas as pd
 _YEAR_PATTERN = re.compile(r"^\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*$")
 THURSDAY = 3
 CENSUS_TERMS = ("AUT", "SPR", "SUM")  # in calendar order within an academic year
-AUTUMN = "AUT"
+AUTUMN, SPRING, SUMMER = CENSUS_TERMS
+TERM_ORDER = {term: i for i, term in enumerate(CENSUS_TERMS)}  # AUT 0, SPR 1, SUM 2: sorts collections
 
 
 def start_year(academic_year: str | int) -> int:
@@ -55,11 +56,11 @@ def _nth_thursday(year: int, month: int, n: int) -> pd.Timestamp:
 def census_date(academic_year: str | int, term: str = AUTUMN) -> pd.Timestamp:
     """Census day of a term of the academic year (autumn: the first Thursday of October)."""
     first = start_year(academic_year)
-    if term == "AUT":
+    if term == AUTUMN:
         return _nth_thursday(first, 10, 1)
-    if term == "SPR":
+    if term == SPRING:
         return _nth_thursday(first + 1, 1, 3)
-    if term == "SUM":
+    if term == SUMMER:
         return _nth_thursday(first + 1, 5, 3)
     raise ValueError(f"census term {term!r} is not one of {', '.join(CENSUS_TERMS)}")
 
@@ -67,8 +68,8 @@ def census_date(academic_year: str | int, term: str = AUTUMN) -> pd.Timestamp:
 def census_term_of_month(month: int) -> str:
     """Term of a collection date: autumn census in October, spring in January, summer in May."""
     if month >= 9:
-        return "AUT"
-    return "SPR" if month <= 3 else "SUM"
+        return AUTUMN
+    return SPRING if month <= 3 else SUMMER
 
 
 def autumn_years(census: pd.DataFrame) -> list[str]:

@@ -1,16 +1,22 @@
 """The `exclusion-risk` command: one typer app whose subcommands are contributed by each stage.
 
-Each command module below has `register(app)`; heavy imports happen inside the commands so
-`exclusion-risk --help` stays fast. Modules are listed in pipeline order.
+Each stage's command module has `register(app)`; they are registered in pipeline order. The heavy
+optional libraries (MLflow, LightGBM, SHAP, Splink, uvicorn...) load inside the commands that use
+them, so `exclusion-risk --help` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 
 import typer
+
+from exclusion_risk.features import cli as features_cli
+from exclusion_risk.linkage import check_cli, link_cli
+from exclusion_risk.models import score_cli, train_cli
+from exclusion_risk.serving import cli as serving_cli
+from exclusion_risk.synth import cli as synth_cli
 
 # The console is for the project's own concise lines: MLflow's per-artifact progress bars and INFO
 # chatter (database migrations, "registered model") add nothing an analyst needs.
@@ -28,20 +34,14 @@ app = typer.Typer(
 )
 
 STAGE_CLIS = (
-    "exclusion_risk.synth.cli",  # synth
-    "exclusion_risk.linkage.check_cli",  # check
-    "exclusion_risk.linkage.link_cli",  # link
-    "exclusion_risk.features.cli",  # features
-    "exclusion_risk.models.train_cli",  # train, compare, promote
-    "exclusion_risk.models.score_cli",  # review, score
-    "exclusion_risk.serving.cli",  # serve, keys
+    synth_cli,  # synth
+    check_cli,  # check
+    link_cli,  # link
+    features_cli,  # features
+    train_cli,  # train, compare, promote
+    score_cli,  # review, score
+    serving_cli,  # serve, keys
 )
 
-for _module in STAGE_CLIS:
-    try:
-        _stage = importlib.import_module(_module)
-    except ModuleNotFoundError as exc:  # a stage not built yet contributes no commands
-        if exc.name != _module:
-            raise
-        continue
+for _stage in STAGE_CLIS:
     _stage.register(app)

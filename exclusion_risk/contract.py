@@ -88,7 +88,8 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 
 # --- outputs -------------------------------------------------------------------------------------
 
-LINKS_COLUMNS = ["source", "record_id", "upn", "method", "score"]  # links.csv
+LINKS_FILE = "links.csv"  # in the output folder of `exclusion-risk link`, which later commands read
+LINKS_COLUMNS = ["source", "record_id", "upn", "method", "score"]
 SCORE_COLUMNS = [
     "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
 ]  # fmt: skip  (scores.csv and the service's JSON, in this order)

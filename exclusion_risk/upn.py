@@ -39,9 +39,20 @@ def check_letter(body: str) -> str:
     return CHECK_ALPHABET[total % 23]
 
 
+def _allocation(la_number: int, establishment: int, year: int) -> str:
+    """The first 9 characters after the check letter: who allocated the UPN, and in which year."""
+    return f"{la_number:03d}{establishment:04d}{year % 100:02d}"
+
+
 def make_upn(la_number: int, establishment: int, year: int, serial: int) -> str:
     """A permanent UPN with a valid check letter (as a school MIS allocates them)."""
-    body = f"{la_number:03d}{establishment:04d}{year % 100:02d}{serial:03d}"
+    body = f"{_allocation(la_number, establishment, year)}{serial:03d}"
+    return check_letter(body) + body
+
+
+def make_temporary_upn(la_number: int, establishment: int, year: int, serial: int, letter: str) -> str:
+    """A temporary UPN (2-digit serial, then a letter) with a valid check letter."""
+    body = f"{_allocation(la_number, establishment, year)}{serial:02d}{letter}"
     return check_letter(body) + body
 
 

@@ -22,9 +22,11 @@ from exclusion_risk import calendar
 from exclusion_risk.features import labels, registry
 from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
 from exclusion_risk.features.need import need_level
+from exclusion_risk.linkage.codes import reason_group, split_codes
+from exclusion_risk.linkage.history import PupilHistory
+from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 
-TERM_ORDER = {term: i for i, term in enumerate(calendar.CENSUS_TERMS)}  # AUT 0, SPR 1, SUM 2
-AUTUMN = TERM_ORDER[calendar.AUTUMN]
+AUTUMN_TERM = calendar.TERM_ORDER[calendar.AUTUMN]  # the autumn census's term number (0)
 PERSISTENT_ABSENCE = 0.10  # DfE definition: 10% or more of possible sessions missed
 FSM_EVER_YEARS = 6
 # A school move into Year 3 or Year 7 at the start of a year is the usual infant->junior or
@@ -54,7 +56,7 @@ LABEL_COLUMNS = ["label", "label_any", "label_permanent", "label_repeat"]
 KEY_COLUMNS = ["upn", "AcademicYear", "SchoolURN"]
 
 
-def _year_numbers(years: pd.Series) -> pd.Series:
+def year_numbers(years: pd.Series) -> pd.Series:
     """`2016/17` strings -> 2016 (Int64), via the few distinct values."""
     distinct = pd.Series(years.dropna().unique())
     mapping = {}
@@ -76,8 +78,6 @@ def _flags_any(frame: pd.DataFrame, key: str, columns: list[str], index: pd.Inde
 
 @lru_cache(maxsize=2)
 def _lsoa_by_postcode(path: str | None = None) -> pd.Series:
-    from exclusion_risk.reference import postcode_lookup
-
     lookup = postcode_lookup(path)
     by_postcode = pd.Series(lookup["LSOA11CD"].to_numpy(dtype=object), index=lookup["Postcode"].to_numpy())
     return by_postcode[~by_postcode.index.duplicated()]
@@ -85,8 +85,6 @@ def _lsoa_by_postcode(path: str | None = None) -> pd.Series:
 
 def idaci_deciles(postcodes: pd.Series, lsoas: pd.Series | None = None) -> pd.Series:
     """Home postcode -> LSOA (shipped lookup) -> IDACI decile; the LSOA column is used without a postcode."""
-    from exclusion_risk.reference import idaci_lookup, normalise_postcode
-
     by_postcode = _lsoa_by_postcode()
     lsoa = on_distinct(postcodes, lambda u: normalise_postcode(u).map(by_postcode))
     if lsoas is not None:
@@ -108,7 +106,8 @@ class Prepared:
     school_year: pd.DataFrame  # school, year, pupils, susp, perm (autumn rolls and their exclusions)
 
 
-def prepare(history) -> Prepared:
+def prepare(history: PupilHistory) -> Prepared:
+    """The history as the per-year builders read it (once for every reference year)."""
     census, pupils = _prepare_census(history.census)
     exclusions = _prepare_exclusions(history.exclusions, pupils)
     return Prepared(
@@ -123,8 +122,8 @@ def prepare(history) -> Prepared:
 
 def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     upn = as_code(column(census, "UPN"))
-    terms = as_code(column(census, "CensusTerm")).map(TERM_ORDER).astype("Int64")
-    years = _year_numbers(column(census, "AcademicYear"))
+    terms = as_code(column(census, "CensusTerm")).map(calendar.TERM_ORDER).astype("Int64")
+    years = year_numbers(column(census, "AcademicYear"))
     keep = upn.notna() & (upn != "") & years.notna() & terms.notna()
     c = pd.DataFrame(
         {
@@ -147,7 +146,7 @@ def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     school = pd.Series(pd.factorize(c["school"])[0], index=c.index)  # -1 where missing
     previous_school = school.shift(fill_value=-1).where(same_pupil, -1)
     new_year = c["year"].gt(c["year"].shift()) & same_pupil
-    transfer = new_year & c["term"].eq(AUTUMN) & c["nc_year"].isin(TRANSFER_YEARS)
+    transfer = new_year & c["term"].eq(AUTUMN_TERM) & c["nc_year"].isin(TRANSFER_YEARS)
     changed = previous_school.ge(0) & school.ge(0) & school.ne(previous_school)
     c["move"] = (changed & ~transfer).astype("float64")
     return c, pd.Index(uniques, dtype="object")
@@ -182,8 +181,6 @@ def _prepare_exclusions(exclusions: pd.DataFrame, pupils: pd.Index) -> pd.DataFr
 
 def _reason_flags(exclusions: pd.DataFrame) -> pd.DataFrame:
     """One 0/1 column per registry reason feature, from ReasonGroups (or raw Reason codes)."""
-    from exclusion_risk.linkage.codes import reason_group, split_codes
-
     if "ReasonGroups" in exclusions.columns:
         source, to_group = exclusions["ReasonGroups"], str.lower
     else:
@@ -221,7 +218,7 @@ def _prepare_social_care(social_care: pd.DataFrame, pupils: pd.Index) -> pd.Data
 
 def _school_year(census: pd.DataFrame, exclusions: pd.DataFrame) -> pd.DataFrame:
     """Pupils on each school's autumn roll and the exclusions it made, per academic year."""
-    autumn = census[census["term"].eq(AUTUMN) & census["school"].notna()]
+    autumn = census[census["term"].eq(AUTUMN_TERM) & census["school"].notna()]
     pupils = autumn.groupby(["school", "year"]).size().rename("pupils")
     events = exclusions[exclusions["school"].notna()].groupby(["school", "year"])[["susp", "perm"]].sum()
     table = pd.concat([pupils, events], axis=1).fillna(0.0).reset_index()
@@ -235,7 +232,7 @@ def _school_year(census: pd.DataFrame, exclusions: pd.DataFrame) -> pd.DataFrame
 
 def _reference_rows(prep: Prepared, year: int) -> pd.DataFrame:
     c = prep.census
-    return c[c["year"].eq(year) & c["term"].eq(AUTUMN)].set_index("pid", drop=False)
+    return c[c["year"].eq(year) & c["term"].eq(AUTUMN_TERM)].set_index("pid", drop=False)
 
 
 def _census_features(ref: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
@@ -273,12 +270,12 @@ def _census_features(ref: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
 
 def _census_history_features(prep: Prepared, ref: pd.DataFrame, year: int) -> pd.DataFrame:
     c = prep.census
-    known = c[(c["year"] < year) | (c["year"].eq(year) & c["term"].eq(AUTUMN))]
+    known = c[(c["year"] < year) | (c["year"].eq(year) & c["term"].eq(AUTUMN_TERM))]
     known = known[known["pid"].isin(ref.index)]
     out = pd.DataFrame(index=ref.index)
     recent = known[known["year"] > year - FSM_EVER_YEARS]
     out["fsm_ever6"] = recent.groupby("pid")["fsm"].max().reindex(ref.index)
-    last_year = (known["year"].eq(year - 1) & known["term"].gt(AUTUMN)) | known["year"].eq(year)
+    last_year = (known["year"].eq(year - 1) & known["term"].gt(AUTUMN_TERM)) | known["year"].eq(year)
     moves = pd.DataFrame({"pid": known["pid"], "last": known["move"].where(last_year, 0.0),
                           "earlier": known["move"].where(~last_year, 0.0)})
     totals = moves.groupby("pid")[["last", "earlier"]].sum().reindex(ref.index, fill_value=0.0)
@@ -359,7 +356,8 @@ def _school_features(prep: Prepared, ref: pd.DataFrame, year: int) -> pd.DataFra
     return out
 
 
-def _build_year(prep: Prepared, year: int) -> pd.DataFrame:
+def build_year(prep: Prepared, year: int) -> pd.DataFrame:
+    """Features of the pupils on `year`'s autumn census (year as its first calendar year), no labels."""
     day = calendar.census_date(year)
     ref = _reference_rows(prep, year)
     parts = [
@@ -377,7 +375,8 @@ def _build_year(prep: Prepared, year: int) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _finish(table: pd.DataFrame) -> pd.DataFrame:
+def finish_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The output columns in order (keys, registry features, need level, labels), typed."""
     names = [f.name for f in registry.FEATURES]
     for f in registry.FEATURES:
         if f.kind in NUMERIC_OUTPUT:
@@ -394,7 +393,7 @@ def _empty_table() -> pd.DataFrame:
 
 
 def build_feature_table(
-    history,
+    history: PupilHistory,
     years,
     label: str = "any",
     outcomes_through: str | None = None,
@@ -410,9 +409,9 @@ def build_feature_table(
         raise ValueError(f"label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
     if isinstance(years, str):
         years = [y for y in years.split(",") if y.strip()]
-    year_numbers = sorted({calendar.start_year(y) for y in years})
+    years_wanted = sorted({calendar.start_year(y) for y in years})
     prep = prepare(history)
-    frames = [_build_year(prep, y) for y in year_numbers]
+    frames = [build_year(prep, y) for y in years_wanted]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return _empty_table()
@@ -425,62 +424,4 @@ def build_feature_table(
     outcome = labels.outcome_labels(prep.exclusions, table[["pid", "AcademicYear"]], last_complete)
     table = pd.concat([table, outcome], axis=1)
     table["label"] = table[f"label_{label}"]
-    return _finish(table)
-
-
-def build_features_for_census(
-    census_rows: pd.DataFrame,
-    history=None,
-    reference_year: str | None = None,
-) -> pd.DataFrame:
-    """Features for a census-shaped upload (the service's cohort file), without labels.
-
-    Taken from the upload's autumn rows of `reference_year` (default: the latest year in the upload;
-    rows without a CensusTerm count as autumn): sex, ethnicity, NC year, FSM, SEN, IDACI decile and
-    last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
-    exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
-    upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
-    """
-    from exclusion_risk.linkage.history import drop_identifying
-
-    upload = drop_identifying(census_rows).copy()
-    if "UPN" not in upload.columns:
-        raise ValueError("the census rows have no UPN column")
-    upload["CensusTerm"] = as_code(column(upload, "CensusTerm")).fillna("AUT")
-    years = _year_numbers(column(upload, "AcademicYear"))
-    if reference_year is None:
-        if years.dropna().empty:
-            raise ValueError("the census rows have no AcademicYear: give reference_year")
-        reference_year = calendar.format_year(int(years.max()))
-    reference_year = calendar.normalise_year(reference_year)
-    upload["AcademicYear"] = years.map(calendar.format_year, na_action="ignore").fillna(reference_year)
-    upload = upload.assign(_row=np.arange(len(upload)))
-    is_reference = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq("AUT")
-    if not is_reference.any():
-        raise ValueError(f"no autumn census rows (CensusTerm AUT) for {reference_year} in the census rows")
-
-    empty = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
-    census = upload
-    exclusions, social_care = empty, empty
-    if history is not None:
-        past = history.census.copy()
-        key = ["UPN", "AcademicYear", "CensusTerm"]
-        uploaded = pd.MultiIndex.from_frame(upload[key].astype("string").apply(lambda s: s.str.upper()))
-        past_key = pd.MultiIndex.from_frame(past[key].astype("string").apply(lambda s: s.str.upper()))
-        # Upload rows stand for their collection; history rows come after them in `_row` order.
-        past = past[~past_key.isin(uploaded)]
-        order = past["_row"] if "_row" in past.columns else pd.Series(np.arange(len(past)), index=past.index)
-        past = past.assign(_row=order + len(upload))
-        census = pd.concat([upload, past], ignore_index=True)
-        exclusions, social_care = history.exclusions, history.social_care
-
-    from exclusion_risk.linkage.history import PupilHistory
-
-    prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
-    table = _build_year(prep, calendar.start_year(reference_year))
-    in_upload = set(as_code(upload["UPN"]).dropna())
-    table = table[table["upn"].isin(in_upload)].reset_index(drop=True)
-    if history is None:
-        for name in registry.history_feature_names():
-            table[name] = np.nan
-    return _finish(table)
+    return finish_table(table)

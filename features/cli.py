@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
+
+from exclusion_risk import calendar
+from exclusion_risk.features import labels
+from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.history import load_history
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +37,6 @@ def features_command(
     ),
 ) -> None:
     """Build one row per pupil per autumn census, using only what was known on census day."""
-    import time
-
-    from exclusion_risk import calendar
-    from exclusion_risk.features import labels
-    from exclusion_risk.features.build import build_feature_table
-
     if label not in labels.TARGETS:
         _fail(f"--label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
     if out.suffix.lower() not in (".parquet", ".csv"):
@@ -52,9 +53,6 @@ def features_command(
         _fail(str(exc))
     if wanted == []:
         _fail("--years names no year")
-
-    from exclusion_risk.linkage.errors import ExtractError
-    from exclusion_risk.linkage.history import load_history
 
     started = time.perf_counter()
     try:

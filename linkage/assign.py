@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.linkage.engines.base import exact_level
-from exclusion_risk.linkage.settings import Thresholds
+from exclusion_risk.linkage.settings import Thresholds, exact_level
 
 DECISION_COLUMNS = ["eid_l", "eid_r", "score", "match_weight", "band"]
 

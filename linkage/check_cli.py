@@ -14,9 +14,20 @@ at all (missing required column, empty file, ...): the message names the file an
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import typer
+from rich.columns import Columns
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.readers import EXTRACT_NAMES, find_extracts, read_extract
+from exclusion_risk.linkage.rejects import REJECTS_FILE, empty_rejects
+from exclusion_risk.privacy import suppress_count
 
 # Code columns whose value counts are shown, per extract.
 CODE_COLUMNS = {
@@ -32,8 +43,6 @@ MISSING_LABEL = "(blank)"
 
 def reason_counts(rejects) -> dict[str, int]:
     """Rejected rows per reason (a row failing in two ways counts under both); row numbers dropped."""
-    from collections import Counter
-
     counts: Counter = Counter()
     for reason in rejects["reason"].dropna():
         for part in {re.sub(r"row \d+", "an earlier row", r) for r in str(reason).split(" | ")}:
@@ -50,11 +59,7 @@ def value_counts(frame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.sort_index().items()}
 
 
-def _table(title: str, rows: list[tuple[str, object]]):
-    from rich.table import Table
-
-    from exclusion_risk.privacy import suppress_count
-
+def _table(title: str, rows: list[tuple[str, object]]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, min_width=len(title) + 2)
     table.add_column("what")
     table.add_column("rows", justify="right")
@@ -63,12 +68,7 @@ def _table(title: str, rows: list[tuple[str, object]]):
     return table
 
 
-def _report(console, extract: str, result) -> None:
-    from rich.columns import Columns
-    from rich.markup import escape
-
-    from exclusion_risk.privacy import suppress_count
-
+def _report(console: Console, extract: str, result) -> None:
     summary = [
         ("rows read", result.rows_read),
         ("rows clean", len(result.clean)),
@@ -87,15 +87,8 @@ def _report(console, extract: str, result) -> None:
     console.print(Columns(code_tables))
 
 
-def run_check(data: Path, out: Path, console) -> int:
+def run_check(data: Path, out: Path, console: Console) -> int:
     """Read, report and write OUT/rejects.csv; the exit status (0 read, 2 an extract unreadable)."""
-    import pandas as pd
-    from rich.markup import escape
-
-    from exclusion_risk.linkage.errors import ExtractError
-    from exclusion_risk.linkage.readers import EXTRACT_NAMES, empty_rejects, find_extracts, read_extract
-    from exclusion_risk.privacy import suppress_count
-
     try:
         found = find_extracts(data)
     except ExtractError as exc:
@@ -123,10 +116,10 @@ def run_check(data: Path, out: Path, console) -> int:
         rejects.append(result.rejects)
     out.mkdir(parents=True, exist_ok=True)
     everything = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
-    everything.to_csv(out / "rejects.csv", index=False)
+    everything.to_csv(out / REJECTS_FILE, index=False)
     rejected = suppress_count(len(everything))
     console.print(
-        f"rejected rows (all extracts): {rejected} -> {escape(str(out / 'rejects.csv'))}", soft_wrap=True
+        f"rejected rows (all extracts): {rejected} -> {escape(str(out / REJECTS_FILE))}", soft_wrap=True
     )
     return status
 
@@ -140,7 +133,5 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Where rejects.csv goes (default DATA/check)."),
     ) -> None:
         """Read every extract, report rows read/clean/rejected and code counts; write OUT/rejects.csv."""
-        from rich.console import Console
-
         status = run_check(data, out if out is not None else data / "check", Console())
         raise typer.Exit(status)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.standardise import census_pupil_ids
-
-LINKS_FILE = "links.csv"  # written by `exclusion-risk link` (linkage.pipeline.write_outputs)
 
 # Identifying columns that never leave the linkage stage.
 IDENTIFYING_COLUMNS = (

@@ -6,6 +6,11 @@ import logging
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
+
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.pipeline import run_linkage
+from exclusion_risk.linkage.settings import LinkageSettings
 
 
 class _WarningCount(logging.Handler):
@@ -49,11 +54,6 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     ) -> None:
         """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
-        from pydantic import ValidationError
-
-        from exclusion_risk.linkage.errors import ExtractError
-        from exclusion_risk.linkage.settings import LinkageSettings
-
         try:
             settings = LinkageSettings.load(settings_file) if settings_file else LinkageSettings()
             if engine is not None:
@@ -69,8 +69,6 @@ def register(app: typer.Typer) -> None:
         propagate = logger.propagate
         logger.propagate = False  # warnings belong in run.log, not on the console
         try:
-            from exclusion_risk.linkage.pipeline import run_linkage
-
             _, result = run_linkage(data, out, settings, progress=progress)
         except ExtractError as exc:
             typer.echo(str(exc), err=True)
@@ -93,8 +91,6 @@ def register(app: typer.Typer) -> None:
 
 def _first_line(exc: Exception) -> str:
     """What is wrong, in one line: a validation error's own messages, else the first line."""
-    from pydantic import ValidationError
-
     if isinstance(exc, ValidationError):
         return "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()

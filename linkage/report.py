@@ -15,6 +15,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.linkage.sources import SOURCES
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, suppress_count
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -83,8 +84,7 @@ def _gap(rows: list[dict[str, Any]]) -> float | None:
 def build_report(
     extracts: Any, decisions: dict[str, pd.DataFrame], settings: LinkageSettings, timings: dict[str, float]
 ) -> dict[str, Any]:
-    from exclusion_risk.linkage.pipeline import SOURCES
-
+    """report.json: counts per stage and source, link rates by group, the run's settings and model."""
     sources: dict[str, Any] = {}
     for spec in SOURCES:
         d = decisions[spec.name]

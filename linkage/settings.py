@@ -14,6 +14,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Standard comparison -> number of non-null levels (0..n-1); linkage.engines.base describes each level.
+COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 5, "sex": 2, "postcode": 4, "upn": 2}
+
+
+def exact_level(comparison: str) -> int:
+    """The level (gamma) of exact agreement on a standard comparison: its top level."""
+    return COMPARISON_LEVELS[comparison] - 1
+
 # Columns of the standardised variant frames that blocking rules may name.
 BLOCKING_COLUMNS = frozenset(
     {
@@ -203,8 +211,6 @@ class LinkageSettings(BaseModel):
     def _trained_matches_comparisons(self) -> LinkageSettings:
         """Trained parameters must have the levels this version compares (a settings.json written
         before a comparison gained a level cannot reproduce its links; it has to retrain)."""
-        from exclusion_risk.linkage.engines.base import comparison_levels
-
         expected = comparison_levels(self)
         for source, trained in (self.trained or {}).items():
             if not isinstance(trained, dict):
@@ -236,3 +242,22 @@ class LinkageSettings(BaseModel):
     @classmethod
     def load(cls, path: Path) -> LinkageSettings:
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def active_comparisons(settings: LinkageSettings) -> list[str]:
+    """The comparisons a run makes, in order: the standard ones it uses, then its extra ones."""
+    c = settings.comparisons
+    names = ["forename", "surname", "dob"]
+    if c.use_sex:
+        names.append("sex")
+    if c.use_postcode:
+        names.append("postcode")
+    if c.use_upn:
+        names.append("upn")
+    return names + [e.name for e in c.extra]
+
+
+def comparison_levels(settings: LinkageSettings) -> dict[str, int]:
+    """Number of non-null levels of each active comparison, the run's extra comparisons included."""
+    levels = dict(COMPARISON_LEVELS) | {e.name: e.levels for e in settings.comparisons.extra}
+    return {c: levels[c] for c in active_comparisons(settings)}

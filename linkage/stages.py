@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.linkage.engines.recordlinkage_engine import jaro_winkler_distinct, one_character_slip
+from exclusion_risk.linkage.engines.levels import as_objects, jaro_winkler_distinct, one_character_slip
 from exclusion_risk.linkage.settings import LinkageSettings
 
 LINK_COLUMNS = ["eid_l", "eid_r", "method", "score"]
@@ -38,10 +38,6 @@ def name_dob_keys(variants: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"eid": v["eid"], "key": key, "surname": v["surname"], "dob": v["dob"]})
 
 
-def _objects(s: pd.Series) -> np.ndarray:
-    return s.astype(object).where(s.notna(), None).to_numpy()
-
-
 def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame, low: float) -> pd.Series:
     """Per linked source entity: does some variant pair not strongly disagree on name and DOB?
 
@@ -54,9 +50,6 @@ def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame,
     both = left.merge(census.rename(columns={"eid": "eid_r"}), on="eid_r", suffixes=("_l", "_r"))
     both = both.rename(columns={"eid": "eid_l"})
 
-    def jw(a: pd.Series, b: pd.Series) -> np.ndarray:
-        return jaro_winkler_distinct(a, b)
-
     def eq(a: pd.Series, b: pd.Series) -> np.ndarray:
         return (a == b).fillna(False).to_numpy(dtype=bool)
 
@@ -66,13 +59,15 @@ def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame,
         fore_missing
         | swapped
         | eq(both["forename_group_l"], both["forename_group_r"])
-        | (jw(both["forename_l"], both["forename_r"]) >= low)
+        | (jaro_winkler_distinct(both["forename_l"], both["forename_r"]) >= low)
     )
     sur_ok = (
-        swapped | eq(both["surname_l"], both["surname_r"]) | (jw(both["surname_l"], both["surname_r"]) >= low)
+        swapped
+        | eq(both["surname_l"], both["surname_r"])
+        | (jaro_winkler_distinct(both["surname_l"], both["surname_r"]) >= low)
     )
     dob_l, dob_r = both["dob_l"], both["dob_r"]
-    slip = one_character_slip(_objects(dob_l), _objects(dob_r))
+    slip = one_character_slip(as_objects(dob_l), as_objects(dob_r))
     dob_ok = (
         (dob_l.isna() | dob_r.isna()).to_numpy()
         | slip

@@ -17,7 +17,6 @@ import unicodedata
 from functools import lru_cache
 
 import jellyfish
-import numpy as np
 import pandas as pd
 
 from exclusion_risk.linkage.names import forename_group
@@ -293,9 +292,3 @@ def standardise(
     columns = VARIANT_COLUMNS + list(extra_columns)
     out = out[columns].drop_duplicates().reset_index(drop=True)
     return out.astype({c: "string" for c in columns})
-
-
-def entity_index(variants: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct entity ids and each variant row's position in them (for fast grouping)."""
-    codes, uniques = pd.factorize(variants["eid"], sort=True)
-    return np.asarray(uniques), codes

@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from exclusion_risk import calendar
 
 DEFAULT_CONFIG = Path(__file__).with_name("experiment.yaml")
+# The MLflow experiment runs are grouped under (the registered model's name is `tracking.REGISTERED_MODEL`).
+DEFAULT_EXPERIMENT = "exclusion-risk"
 MODEL_TYPES = ("random_forest", "lightgbm", "logistic")
 SELECTION_METRICS = ("average_precision", "roc_auc", "precision_at_5pct", "neg_brier")
 
@@ -137,7 +139,7 @@ class Metrics(_Section):
 
 
 class ExperimentConfig(_Section):
-    experiment: str = Field("exclusion-risk", min_length=1, description="MLflow experiment name")
+    experiment: str = Field(DEFAULT_EXPERIMENT, min_length=1, description="MLflow experiment name")
     label: Literal["any", "permanent", "repeat"] = "any"
     splits: Splits = Field(default_factory=Splits)
     features: FeatureSet = Field(default_factory=FeatureSet)

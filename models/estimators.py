@@ -26,28 +26,36 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.config import ModelSpec
 
 
-def make_estimator(model_type: str, spec: ModelSpec, params: dict[str, Any], seed: int, n_jobs: int):
+def _lightgbm():
+    """The lightgbm module, imported on first use: `exclusion-risk --help` and the scorer never need it."""
+    import lightgbm
+
+    return lightgbm
+
+
+def make_estimator(
+    model_type: str, spec: ModelSpec, params: dict[str, Any], seed: int, n_jobs: int
+) -> BaseEstimator:
     """An unfitted estimator of `model_type` with `params` (one grid point) and the spec's class weight."""
     if model_type == "random_forest":
-        from sklearn.ensemble import RandomForestClassifier
-
         return RandomForestClassifier(
             random_state=seed, **{"n_jobs": n_jobs, "class_weight": spec.class_weight, **params}
         )
     if model_type == "lightgbm":
-        from lightgbm import LGBMClassifier
-
         weight = "balanced" if spec.class_weight is not None else None
         options = {"n_estimators": 1000, "verbose": -1, "class_weight": weight, "n_jobs": n_jobs, **params}
-        return LGBMClassifier(random_state=seed, **options)
+        return _lightgbm().LGBMClassifier(random_state=seed, **options)
     if model_type == "logistic":
-        from sklearn.linear_model import LogisticRegression
-
         return LogisticRegression(**{"class_weight": spec.class_weight, "max_iter": 2000, **params})
     raise ValueError(f"unknown model type {model_type!r}")
 
@@ -66,24 +74,22 @@ def preprocess_options(model_type: str) -> dict[str, Any]:
 
 def fit_estimator(
     model_type: str,
-    estimator,
+    estimator: BaseEstimator,
     X: np.ndarray,
     y: np.ndarray,
     spec: ModelSpec,
     eval_set: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[BaseEstimator, dict[str, Any]]:
     """Fit; LightGBM early-stops on `eval_set` when the spec asks. Returns (estimator, fit facts)."""
     facts: dict[str, Any] = {}
     if model_type == "lightgbm" and spec.early_stopping_rounds and eval_set is not None:
-        import lightgbm
-
         estimator.fit(
             X,
             y,
             eval_X=eval_set[0],
             eval_y=eval_set[1],
             eval_metric="binary_logloss",
-            callbacks=[lightgbm.early_stopping(spec.early_stopping_rounds, verbose=False)],
+            callbacks=[_lightgbm().early_stopping(spec.early_stopping_rounds, verbose=False)],
         )
         facts["best_iteration"] = int(estimator.best_iteration_ or estimator.n_estimators)
     else:
@@ -98,6 +104,6 @@ def refit_params(model_type: str, params: dict[str, Any], facts: dict[str, Any])
     return dict(params)
 
 
-def assemble(preprocess, calibrated) -> Pipeline:
+def assemble(preprocess: ColumnTransformer, calibrated: CalibratedClassifier) -> Pipeline:
     """The registered object: fitted preprocessor, then the calibrated classifier."""
     return Pipeline([("preprocess", preprocess), ("model", calibrated)])

@@ -1,4 +1,4 @@
-"""SHAP explanations of a registered model, in the feature registry's plain English.
+"""SHAP explanations of a registered model: each registry feature's contribution to each pupil's score.
 
 What is explained is the *raw model score* (LightGBM and logistic: log-odds; random forest: the
 forest's uncalibrated probability). Calibration then maps that raw score to the probability shown to
@@ -16,23 +16,21 @@ Per model type:
   models.train).
 
 Contributions of the transformed columns (one-hot, ordinal, scaled) are summed back to the registry
-feature they came from, so a pupil's factors are registry features ("SEMH needs ..."), never raw columns.
+feature they came from, so a pupil's factors are registry features, never raw columns; `models.reasons`
+puts them into the registry's plain English.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.features import registry
+from exclusion_risk.features.preprocess import output_feature_map
 
 # Additivity tolerance on the raw scale (float32/64 round-off only; real mismatches are >> this).
 ADDITIVITY_TOLERANCE = 1e-5
-# A factor is given as a reason only when it moves the raw score by at least this much.
-MIN_REASON_CONTRIBUTION = {"log-odds": 0.05, "probability": 0.002}
 _SMALL_BATCH = 256
 # Rows checked against the model's own raw prediction on every explain call (cheap, catches drift).
 _ADDITIVITY_SAMPLE = 256
@@ -101,7 +99,6 @@ class ModelParts:
     kind: str  # lightgbm | random_forest | logistic
     input_features: list[str]  # registry feature columns the pipeline reads, in order
     column_sources: np.ndarray  # for each transformed column, the index into input_features
-    transformed_names: list[str]
 
     def transform(self, features: pd.DataFrame):
         data = features[self.input_features]
@@ -155,14 +152,13 @@ def split_pipeline(pipeline) -> ModelParts:
     if not transforms:
         raise UnsupportedModelError("the pipeline has no preprocessing step to read registry features")
     input_features = [str(c) for c in transforms[0].feature_names_in_]
-    sources, names = _column_sources(transforms, input_features)
-    return ModelParts(transforms, estimator, kind, input_features, sources, names)
+    return ModelParts(
+        transforms, estimator, kind, input_features, _column_sources(transforms, input_features)
+    )
 
 
-def _column_sources(transforms: list, input_features: list[str]) -> tuple[np.ndarray, list[str]]:
+def _column_sources(transforms: list, input_features: list[str]) -> np.ndarray:
     """Map each transformed column back to the registry feature it encodes (features.preprocess's map)."""
-    from exclusion_risk.features.preprocess import output_feature_map
-
     first = transforms[0]
     if not hasattr(first, "transformers_"):
         raise UnsupportedModelError("the first pipeline step must be a fitted ColumnTransformer")
@@ -179,7 +175,7 @@ def _column_sources(transforms: list, input_features: list[str]) -> tuple[np.nda
             raise UnsupportedModelError(
                 f"{type(step).__name__} changes the number of columns; cannot map back"
             )
-    return sources, names
+    return sources
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,226 +300,3 @@ def check_additivity(
             f"({explanation.scale}); the explanation does not describe this model"
         )
     return error
-
-
-def default_threads() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-# ---------------------------------------------------------------------------------------------
-# Plain-English factors
-# ---------------------------------------------------------------------------------------------
-
-
-class Describer:
-    """registry.describe with a cache: a cohort repeats the same (feature, value) pairs many times."""
-
-    def __init__(self):
-        self._cache: dict[tuple[str, object], str] = {}
-
-    def __call__(self, name: str, value) -> str:
-        key = (name, _cache_key(value))
-        phrase = self._cache.get(key)
-        if phrase is None:
-            phrase = registry.describe(name, value)
-            if len(self._cache) < 200_000:
-                self._cache[key] = phrase
-        return phrase
-
-
-def _cache_key(value):
-    if registry.is_missing(value):
-        return None
-    if isinstance(value, (float, np.floating)):
-        return round(float(value), 6)
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    return value
-
-
-def _select_top(
-    explanation: Explanation,
-    n: int,
-    direction: str,
-    include_protected: bool,
-    min_contribution: float | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per pupil, the column indices of the `n` largest qualifying contributions (largest first) and
-    their values on the signed scale; places with no qualifying factor hold -inf."""
-    if direction not in ("raising", "lowering"):
-        raise ValueError("direction must be 'raising' or 'lowering'")
-    floor = MIN_REASON_CONTRIBUTION[explanation.scale] if min_contribution is None else min_contribution
-    contributions = explanation.contributions if direction == "raising" else -explanation.contributions
-    usable = np.array(
-        [
-            include_protected or not registry.get(f).protected if f in _REGISTRY_NAMES else True
-            for f in explanation.features
-        ]
-    )
-    masked = np.where(usable[None, :] & (contributions >= floor), contributions, -np.inf)
-    k = min(n, masked.shape[1])
-    if k == 0 or masked.shape[0] == 0:
-        empty = np.empty((masked.shape[0], 0))
-        return empty.astype(int), empty
-    top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(masked, top, axis=1).argsort(axis=1)[:, ::-1]
-    top = np.take_along_axis(top, order, axis=1)
-    return top, np.take_along_axis(masked, top, axis=1)
-
-
-def _value_columns(explanation: Explanation, values: pd.DataFrame | list[dict]) -> dict[str, np.ndarray]:
-    if isinstance(values, pd.DataFrame):
-        return {f: values[f].to_numpy(dtype=object) for f in explanation.features}
-    # a list of records (feature name -> value), the service's one-pupil path
-    return {f: np.array([record.get(f) for record in values], dtype=object) for f in explanation.features}
-
-
-def top_factors(
-    explanation: Explanation,
-    values: pd.DataFrame | list[dict],
-    n: int = 3,
-    direction: str = "raising",
-    include_protected: bool = False,
-    describer: Describer | None = None,
-    min_contribution: float | None = None,
-) -> list[list[dict]]:
-    """For each pupil, up to `n` factors raising (or lowering) the raw score, largest first.
-
-    Each factor: feature, label, value phrase (plain English), contribution (raw scale).
-    Protected characteristics are left out unless asked for: they are reported in the fairness review,
-    not offered to a practitioner as reasons about a child.
-    """
-    describer = describer or Describer()
-    top, chosen = _select_top(explanation, n, direction, include_protected, min_contribution)
-    if top.shape[1] == 0:
-        return [[] for _ in range(top.shape[0])]
-    value_columns = _value_columns(explanation, values)
-    sign = 1.0 if direction == "raising" else -1.0
-    out = []
-    for row in range(top.shape[0]):
-        factors = []
-        for j, c in zip(top[row], chosen[row], strict=True):
-            if not np.isfinite(c):
-                break
-            name = explanation.features[j]
-            factors.append(
-                {
-                    "feature": name,
-                    "label": registry.get(name).label if name in _REGISTRY_NAMES else name,
-                    "value": describer(name, value_columns[name][row]),
-                    "contribution": float(sign * c),
-                }
-            )
-        out.append(factors)
-    return out
-
-
-def reason_texts(
-    explanation: Explanation,
-    values: pd.DataFrame | list[dict],
-    n: int = 3,
-    describer: Describer | None = None,
-) -> list[str]:
-    """Each pupil's top raising factors as one "; "-joined phrase string (scores.csv `reasons`).
-
-    The same text as joining `top_factors(...)` values, without building a dict per factor: a cohort's
-    reasons repeat the same few (feature, value) phrases, so each feature's phrases are
-    rendered once per distinct value and placed with array indexing: on 100,000 pupils the per-factor
-    dicts cost as much as the TreeSHAP call itself.
-    """
-    describer = describer or Describer()
-    top, chosen = _select_top(explanation, n, "raising", False, None)
-    rows_total, k = top.shape
-    if k == 0:
-        return [""] * rows_total
-    value_columns = _value_columns(explanation, values)
-    phrases = np.full((rows_total, k), None, dtype=object)
-    present = np.isfinite(chosen)
-    for j, name in enumerate(explanation.features):
-        rows, ranks = np.nonzero((top == j) & present)
-        if rows.size == 0:
-            continue
-        column = pd.Series(value_columns[name][rows], dtype=object)
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        words = np.array([describer(name, value) for value in uniques], dtype=object)
-        phrases[rows, ranks] = words[codes]
-    return ["; ".join(p for p in row if p is not None) for row in phrases.tolist()]
-
-
-_REGISTRY_NAMES = frozenset(f.name for f in registry.FEATURES)
-
-
-# ---------------------------------------------------------------------------------------------
-# Global plots and MLflow
-# ---------------------------------------------------------------------------------------------
-
-
-def plot_values(values: pd.DataFrame, features: list[str]) -> np.ndarray:
-    """Numbers to colour a beeswarm by: numeric/binary as they are, categories as NaN (grey)."""
-    out = np.full((len(values), len(features)), np.nan)
-    for j, name in enumerate(features):
-        kind = registry.get(name).kind if name in _REGISTRY_NAMES else "numeric"
-        if kind in ("numeric", "binary"):
-            out[:, j] = pd.to_numeric(values[name], errors="coerce").to_numpy(
-                dtype=np.float64, na_value=np.nan
-            )
-    return out
-
-
-def global_figures(explanation: Explanation, values: pd.DataFrame, title: str, max_display: int = 15):
-    """(beeswarm figure, mean |SHAP| bar figure) labelled with registry labels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import shap
-
-    labels = [registry.get(f).label if f in _REGISTRY_NAMES else f for f in explanation.features]
-    shap_exp = shap.Explanation(
-        values=explanation.contributions,
-        base_values=np.full(len(explanation.contributions), explanation.expected_value),
-        data=plot_values(values, explanation.features),
-        feature_names=labels,
-    )
-    beeswarm = plt.figure(figsize=(9, 6))
-    shap.plots.beeswarm(shap_exp, max_display=max_display, show=False, plot_size=None)
-    beeswarm.axes[0].set_title(f"{title}: SHAP values ({explanation.scale}); grey = category")
-    beeswarm.tight_layout()
-
-    importance = explanation.mean_abs().head(max_display)[::-1]
-    bar, ax = plt.subplots(figsize=(9, 6))
-    ax.barh([labels[explanation.features.index(f)] for f in importance.index], importance.to_numpy())
-    ax.set_xlabel(f"mean |SHAP value| ({explanation.scale})")
-    ax.set_title(f"{title}: average impact on the raw model score")
-    bar.tight_layout()
-    return beeswarm, bar
-
-
-def log_global_explanations(
-    explainer: Explainer, features: pd.DataFrame, title: str, sample_size: int = 5000, seed: int = 0
-) -> dict[str, float]:
-    """Beeswarm + bar chart + mean |SHAP| table to the active MLflow run. Returns mean |SHAP|.
-
-    Only aggregates and plots are logged; no pupil row leaves the process.
-    """
-    import matplotlib.pyplot as plt
-    import mlflow
-
-    sample = features if len(features) <= sample_size else features.sample(sample_size, random_state=seed)
-    explanation = explainer.explain(sample)
-    beeswarm, bar = global_figures(explanation, sample, title)
-    mlflow.log_figure(beeswarm, "shap/summary_beeswarm.png")
-    mlflow.log_figure(bar, "shap/mean_abs_shap.png")
-    plt.close(beeswarm)
-    plt.close(bar)
-    importance = explanation.mean_abs()
-    mlflow.log_dict(
-        {
-            "scale": explanation.scale,
-            "explained": "raw model score (calibration maps it monotonically to the probability)",
-            "pupils": int(len(sample)),
-            "mean_abs_shap": {k: float(v) for k, v in importance.items()},
-        },
-        "shap/mean_abs_shap.json",
-    )
-    return {k: float(v) for k, v in importance.items()}

@@ -2,19 +2,24 @@
 
 The matrix's shape and wording live in `risk_matrix.yaml`; the probability thresholds that cut the
 likelihood bands are fitted on a model's validation year so that the bands match a team's capacity,
-and are stored with the model version (see `models.scoring`).
+and are stored with the model version (`ScoringConfig`, logged by `models.training_log`), so that every
+scorer of that version places pupils the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path(__file__).with_name("risk_matrix.yaml")
 RAG_VALUES = ("red", "amber", "green")
@@ -262,3 +267,79 @@ def risk_matrix_from_dict(raw: dict, where: str = "risk matrix") -> RiskMatrix:
         cells=cells,
         capacity=capacity,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Thresholds stored with a model version
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScoringConfig:
+    """What is stored with a model version so that every scorer of it places pupils the same way."""
+
+    risk_matrix_version: str
+    capacity: float
+    thresholds: dict[str, float]
+    validation_year: str | None
+    validation_pupils: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "risk_matrix_version": self.risk_matrix_version,
+            "capacity": self.capacity,
+            "thresholds": self.thresholds,
+            "validation_year": self.validation_year,
+            "validation_pupils": self.validation_pupils,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScoringConfig:
+        known = {"risk_matrix_version", "capacity", "thresholds", "validation_year", "validation_pupils"}
+        return cls(
+            risk_matrix_version=str(data["risk_matrix_version"]),
+            capacity=float(data["capacity"]),
+            thresholds={k: float(v) for k, v in data["thresholds"].items()},
+            validation_year=data.get("validation_year"),
+            validation_pupils=int(data.get("validation_pupils", 0)),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def scoring_config_from_probabilities(
+    probabilities,
+    validation_year: str | None,
+    capacity: float | None = None,
+    matrix: RiskMatrix | None = None,
+) -> dict[str, Any]:
+    """Risk-matrix thresholds fitted on validation-year probabilities (no labels needed), as a plain dict.
+
+    Called by models.train on the calibration pupils' validation-year rows; only thresholds and counts
+    are kept, so the result may be logged to MLflow.
+    """
+    matrix = matrix or load_risk_matrix()
+    fitted = matrix.fit_thresholds(probabilities, capacity, source=f"validation year {validation_year}")
+    return ScoringConfig(
+        risk_matrix_version=matrix.version,
+        capacity=fitted.capacity,
+        thresholds=fitted.thresholds,
+        validation_year=validation_year,
+        validation_pupils=int(np.size(probabilities)),
+    ).to_dict()
+
+
+def matrix_for(config: ScoringConfig | None, matrix: RiskMatrix | None = None) -> RiskMatrix:
+    """The risk matrix with a model version's stored thresholds (file defaults when none are stored)."""
+    matrix = matrix or load_risk_matrix()
+    if config is None:
+        return matrix
+    if config.risk_matrix_version != matrix.version:
+        log.warning(
+            "thresholds were fitted for risk matrix %s; the file is version %s",
+            config.risk_matrix_version,
+            matrix.version,
+        )
+    source = f"validation year {config.validation_year}" if config.validation_year else "validation year"
+    return matrix.with_thresholds(config.thresholds, config.capacity, source)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
 from exclusion_risk import calendar
+from exclusion_risk.contract import LINKS_FILE
+from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.history import LINKS_FILE, PupilHistory, load_history
+from exclusion_risk.linkage.history import PupilHistory, load_history
+from exclusion_risk.models.fairness import METRICS
+from exclusion_risk.models.fairness_run import resolve_run, review_run
+from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
+from exclusion_risk.models.score_report import summary_html
+from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
+from exclusion_risk.models.tracking import ModelNotFoundError
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 
 def register(app: typer.Typer) -> None:
@@ -41,8 +51,6 @@ def _year(text: str, option: str) -> str:
 
 
 def _capacity(text: str | None) -> float | None:
-    from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
-
     if text is None:
         return None
     try:
@@ -72,17 +80,6 @@ def score_command(
     no_reasons: bool = typer.Option(False, "--no-reasons", help="Skip the SHAP reasons (faster)."),
 ) -> None:
     """Score every pupil on a year's autumn census with the champion model: scores.csv + summary HTML."""
-    import time
-
-    from exclusion_risk.models.risk_matrix import RiskMatrixError
-    from exclusion_risk.models.scoring import (
-        CohortScorer,
-        ModelNotFoundError,
-        ScoringInputError,
-        summary_html,
-    )
-    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-
     year = _year(year, "--year")
     share = _capacity(capacity)
     if out.suffix.lower() != ".csv":
@@ -96,9 +93,6 @@ def score_command(
     available = calendar.autumn_years(history.census)
     if year not in available:
         _fail(f"no autumn census for {year} in {data} (have: {', '.join(available) or 'none'})")
-
-    from exclusion_risk.features.build import build_feature_table
-
     features = build_feature_table(history, [year])
     if share is not None and abs(share - scorer.matrix.capacity) > 1e-12:
         validation_year = scorer.info().get("validation_year")
@@ -145,17 +139,14 @@ def review_command(
     bootstrap: int = typer.Option(500, "--bootstrap", min=50, help="Bootstrap replicates for intervals."),
 ) -> None:
     """Fairness review of a trained model on its test year: HTML report, logged to the model's MLflow run."""
-    from exclusion_risk.models import fairness as review_runner
-    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-
     share = _capacity(capacity)
     try:
-        target = review_runner.resolve_run(run)
+        target = resolve_run(run)
     except LookupError as exc:
         _fail(str(exc))
     history = _history(data, links)
     try:
-        result, html = review_runner.review_run(target, history, share, ablation=ablation, n_boot=bootstrap)
+        result, html = review_run(target, history, share, ablation=ablation, n_boot=bootstrap)
     except (LookupError, ValueError) as exc:
         _fail(str(exc))
     if out is not None:
@@ -163,10 +154,7 @@ def review_command(
         out.write_text(html, encoding="utf-8")
         typer.echo(f"wrote {out}")
     flagged = sum(
-        int(row[f"{m}_flagged"])
-        for a in result.attributes
-        for _, row in a.table.iterrows()
-        for m in ("selection_rate", "precision", "recall", "fpr", "fnr")
+        int(row[f"{m}_flagged"]) for a in result.attributes for _, row in a.table.iterrows() for m in METRICS
     )
     typer.echo(
         f"fairness review of {result.model['model_type']} (run {target.run_id[:8]}) "

@@ -1,7 +1,7 @@
 """Training: temporal search, refit, calibration on held-out pupils, test-year evaluation.
 
 `train_models(table, config, feature_cols, make_preprocessor)` works on a feature table (one row per
-pupil per year, `features.build`'s columns) and knows nothing of MLflow; `models.tracking` records
+pupil per year, `features.build`'s columns) and knows nothing of MLflow; `models.training_log` records
 what it returns. The scheme (see `models.config` for the settings):
 
 1. split by year: train years / validation year / test year (only labelled rows);
@@ -29,13 +29,14 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.registry import FEATURES, feature_names
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models import estimators
 from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.checklist import ChecklistBaseline
 from exclusion_risk.models.config import ExperimentConfig
 from exclusion_risk.models.metrics import Evaluation, Interval, capacity_name, evaluate, point_metrics
-from exclusion_risk.models.scoring import scoring_config_from_probabilities
+from exclusion_risk.models.risk_matrix import scoring_config_from_probabilities
 
 CHECKLIST = "checklist"
 
@@ -73,7 +74,7 @@ class ModelResult:
     cpu_seconds: float  # the same in process CPU time: robust to other load on the machine
     test_probability: np.ndarray = field(repr=False)
     capacity_thresholds: dict[str, float]  # calibrated probability at the top k% of calibration pupils
-    # risk-matrix thresholds fitted on the calibration pupils (models.scoring), stored with the model
+    # risk-matrix thresholds fitted on the calibration pupils (risk_matrix.ScoringConfig), logged with it
     scoring_config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -350,8 +351,6 @@ class TrainingData:
 
 def model_features(config: ExperimentConfig) -> list[str]:
     """Registry features the models take, per the config's feature set."""
-    from exclusion_risk.features.registry import FEATURES, feature_names
-
     names = feature_names(include_protected=config.features.include_protected)
     known = {f.name for f in FEATURES}
     unknown = [n for n in config.features.exclude if n not in known]

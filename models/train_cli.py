@@ -8,10 +8,17 @@ from pathlib import Path
 
 import typer
 
-from exclusion_risk.linkage.history import LINKS_FILE
+from exclusion_risk.contract import LINKS_FILE
+from exclusion_risk.features.preprocess import make_preprocessor
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.models import tracking
+from exclusion_risk.models.comparison import compare_frame, comparison_frame, format_comparison
+from exclusion_risk.models.config import DEFAULT_EXPERIMENT, ConfigError, load_config
+from exclusion_risk.models.fingerprint import data_fingerprint
+from exclusion_risk.models.promotion import promote
+from exclusion_risk.models.train import TrainingError, load_training_data, train_models
+from exclusion_risk.models.training_log import log_training
 from exclusion_risk.privacy import PrivacyError
-
-DEFAULT_EXPERIMENT = "exclusion-risk"
 
 
 def register(app: typer.Typer) -> None:
@@ -42,8 +49,6 @@ def train_command(
     quiet: bool = typer.Option(False, "--quiet", help="Only the comparison table."),
 ) -> None:
     """Link -> features -> train RF, LightGBM and logistic models; track the run in MLflow."""
-    from exclusion_risk.models.config import ConfigError, load_config
-
     try:
         cfg = load_config(config)
     except ConfigError as exc:
@@ -53,30 +58,24 @@ def train_command(
     if links is not None and not (links / LINKS_FILE).is_file():
         _fail(f"--links {links} has no {LINKS_FILE} (run `exclusion-risk link` first)")
 
-    from exclusion_risk.linkage.errors import ExtractError
-    from exclusion_risk.models import tracking
-    from exclusion_risk.models.train import TrainingError, load_training_data, train_models
-
     log = (lambda _m: None) if quiet else _say
     started = time.perf_counter()
     try:
         loaded = load_training_data(data, cfg, links, log=log)
-        from exclusion_risk.features.preprocess import make_preprocessor
-
         result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log)
     except (ExtractError, TrainingError) as exc:
         _fail(str(exc))
-    fingerprint = tracking.data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
+    fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
     t0 = time.perf_counter()
     try:
-        record = tracking.log_training(result, fingerprint)
+        record = log_training(result, fingerprint)
     except PrivacyError as exc:
         _fail(str(exc))
     log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
-    table = tracking.comparison_frame(result)
+    table = comparison_frame(result)
     table.insert(1, "version", [record.versions.get(m, "-") for m in table["model"]])
     typer.echo(f"\nTest year {result.split.test} ({result.split.describe()}), label '{cfg.label}':")
-    typer.echo(tracking.format_comparison(table))
+    typer.echo(format_comparison(table))
     typer.echo(
         f"train run {record.train_id} in experiment '{cfg.experiment}'; "
         f"registered {tracking.REGISTERED_MODEL} versions "
@@ -90,16 +89,14 @@ def compare_command(
     runs: int = typer.Option(1, "--runs", min=1, help="How many recent train runs to show."),
 ) -> None:
     """Print the models of recent train runs side by side (test-year metrics with 95% intervals)."""
-    from exclusion_risk.models import tracking
-
     tracking.setup_read()
     try:
-        table = tracking.compare_frame(experiment, runs)
+        table = compare_frame(experiment, runs)
     except tracking.RegistryError as exc:
         _fail(str(exc))
     for train_id, part in table.groupby("train_id", sort=False):
         typer.echo(f"train run {train_id} - test year {part['test_year'].iloc[0]} (* = champion):")
-        typer.echo(tracking.format_comparison(part))
+        typer.echo(format_comparison(part))
 
 
 def promote_command(
@@ -109,17 +106,15 @@ def promote_command(
     experiment: str = typer.Option(DEFAULT_EXPERIMENT, "--experiment", help="MLflow experiment name."),
 ) -> None:
     """Set the alias `champion` on one registered version, and say why."""
-    from exclusion_risk.models import tracking
-
     if best == (run is not None):
         _fail("give either a RUN (id or version) or --best, not both or neither")
     tracking.setup_read()
     try:
-        promotion = tracking.promote(experiment, None if best else run, metric)
-        table = tracking.compare_frame(experiment, 1)
+        promotion = promote(experiment, None if best else run, metric)
+        table = compare_frame(experiment, 1)
     except tracking.RegistryError as exc:
         _fail(str(exc))
-    typer.echo(tracking.format_comparison(table))
+    typer.echo(format_comparison(table))
     before = f" (was version {promotion.previous})" if promotion.previous else ""
     typer.echo(
         f"champion -> {tracking.REGISTERED_MODEL} version {promotion.version} "
@@ -131,8 +126,6 @@ def promote_command(
 
 
 def _mlflow_ui_hint() -> None:
-    from exclusion_risk.models import tracking
-
     uri = tracking.tracking_uri()
     if uri.startswith("sqlite:///"):
         typer.echo(f"browse runs: {Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri {uri}")

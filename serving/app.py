@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from exclusion_risk import __version__
+from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.audit import AuditLog, AuditMiddleware
 from exclusion_risk.serving.body_limit import BodyLimit
@@ -44,8 +45,6 @@ def registry_loader(settings: ServiceSettings) -> Callable[[], Any]:
     """Loads `models:/exclusion-risk@<alias>` (registry: MLFLOW_TRACKING_URI) through CohortScorer."""
 
     def load() -> Any:
-        from exclusion_risk.models.scoring import CohortScorer
-
         scorer = CohortScorer.load(alias=settings.registry_alias)
         # One throwaway all-missing record builds the single-pupil encoder and touches every lazy
         # import now, so the first real request after `ready` costs what every later one does.

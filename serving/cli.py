@@ -1,15 +1,27 @@
 """`exclusion-risk serve` and `exclusion-risk keys add|list|revoke`.
 
 Settings come from the environment (EXCLUSION_RISK_*, see serving/settings.py); the options here
-override the few that are handy on a command line. Heavy imports (uvicorn, the app, pandas) happen
-inside the commands so `exclusion-risk --help` stays fast.
+override the few that are handy on a command line. uvicorn is imported by `serve` alone, so the
+other commands and `exclusion-risk --help` do without it.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import sqlite3
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from exclusion_risk.serving.app import create_app
+from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.security import ROLES, KeyStore
+from exclusion_risk.serving.settings import ServiceSettings
 
 keys_app = typer.Typer(
     help="API keys for the service: each has a role (scorer or admin) and is stored hashed.",
@@ -24,11 +36,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _settings(**overrides):
-    from pydantic import ValidationError
-
-    from exclusion_risk.serving.settings import ServiceSettings
-
+def _settings(**overrides) -> ServiceSettings:
     try:
         settings = ServiceSettings()
         updates = {k: v for k, v in overrides.items() if v is not None}
@@ -40,12 +48,7 @@ def _settings(**overrides):
         _fail(f"invalid service settings ({problems})")
 
 
-def _key_store(database: Path | None):
-    import sqlite3
-
-    from exclusion_risk.serving.database import Database
-    from exclusion_risk.serving.security import KeyStore
-
+def _key_store(database: Path | None) -> KeyStore:
     settings = _settings(database=database)
     try:
         return KeyStore(Database(settings.database))
@@ -60,8 +63,6 @@ def keys_add(
     database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
 ) -> None:
     """Create a key and print it once: it is stored only as a salted hash and cannot be shown again."""
-    from exclusion_risk.serving.security import ROLES
-
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     new = _key_store(database).add(role, label)
@@ -72,9 +73,6 @@ def keys_add(
 @keys_app.command("list")
 def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_HELP)) -> None:
     """Keys with role, label, creation, revocation and last successful use (never the key itself)."""
-    from rich.console import Console
-    from rich.table import Table
-
     rows = _key_store(database).list()
     if not rows:
         typer.echo("No keys yet: create one with `exclusion-risk keys add --role scorer`.")
@@ -107,26 +105,18 @@ def serve(
 
     The model loads in the background; GET /health answers `ready` once it can score.
     """
-    import socket
-
     settings = _settings(host=host, port=port, database=database)
-    try:  # a clear message for a busy port, before the slow imports
+    try:  # a clear message for a busy port, before the app and uvicorn start
         with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((settings.host, settings.port))
     except OSError as exc:
         _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
 
-    import logging
-    import os
-    import sqlite3
-
     import uvicorn
 
     # MLflow's download progress bar is noise in a server log.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from exclusion_risk.serving.app import create_app
-
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

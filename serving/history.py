@@ -11,6 +11,8 @@ import logging
 import time
 from pathlib import Path
 
+from exclusion_risk.linkage.history import load_history
+
 log = logging.getLogger("exclusion_risk.serving.history")
 
 
@@ -26,10 +28,7 @@ class HistoryState:
             return
         started = time.perf_counter()
         try:
-            from exclusion_risk.linkage.history import (
-                load_history,  # extracts + links.csv -> PupilHistory, names dropped
-            )
-
+            # extracts + links.csv -> PupilHistory, names dropped
             self.history = load_history(self.extracts_dir, self.links_dir)
         except Exception as exc:
             self.state = "failed"

@@ -36,7 +36,6 @@ class ModelState:
         self._scorer: Any = None
         self.state = "loading"
         self.error: str | None = None
-        self.loaded_at: float | None = None
         self.load_seconds: float | None = None
         self._reload_lock = threading.Lock()
 
@@ -79,7 +78,6 @@ class ModelState:
     def _install(self, scorer: Any, seconds: float) -> None:
         # One reference assignment: atomic under the GIL, so readers see the old or the new scorer.
         self._scorer = scorer
-        self.loaded_at = time.time()
         self.load_seconds = seconds
         self.state = "ready"
         self.error = None

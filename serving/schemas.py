@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -54,7 +55,7 @@ EXAMPLE_CENSUS: dict[str, Any] = {
     "Postcode": "WS1 1AA",
     "SchoolURN": "104321",
     "AcademicYear": "2017/18",
-    "CensusTerm": "AUT",
+    "CensusTerm": calendar.AUTUMN,
     "SessionsPossible": 320,
     "SessionsAuthorisedAbsence": 20,
     "SessionsUnauthorisedAbsence": 18,

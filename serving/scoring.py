@@ -1,7 +1,7 @@
 """From what a client sends to scores: feature records, census rows or a census CSV, through the scorer.
 
 Census input (an upload or JSON rows) goes through the linkage stage's census reader, the same
-validation `exclusion-risk check` applies, and then `features.build.build_features_for_census`,
+validation `exclusion-risk check` applies, and then `features.census_upload.build_features_for_census`,
 with the authority's linked history when the service has one. Nothing here keeps pupil data
 beyond the request, and no message it raises quotes a pupil's value.
 """
@@ -19,7 +19,12 @@ from typing import Any
 import pandas as pd
 
 from exclusion_risk.contract import SCORE_COLUMNS
+from exclusion_risk.features.census_upload import build_features_for_census
 from exclusion_risk.features.need import need_level_of
+from exclusion_risk.features.registry import history_feature_names
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.readers import read_census
+from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
 
@@ -48,9 +53,6 @@ def check_row_count(rows: int, max_rows: int) -> None:
 
 def read_census_bytes(data: bytes, filename: str = "upload.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(clean, rejects) from the bytes of a census CSV, through the linkage stage's reader."""
-    from exclusion_risk.linkage.errors import ExtractError
-    from exclusion_risk.linkage.readers import read_census
-
     suffix = ".parquet" if filename.lower().endswith(".parquet") else ".csv"
     with tempfile.TemporaryDirectory(prefix="exclusion-risk-upload-") as folder:
         # The reader names problems by file; the client's own file name is used, never a temp path.
@@ -99,9 +101,6 @@ def census_cohort(
     skip_invalid: bool,
 ) -> Cohort:
     """Features for the census rows that read cleanly; rejects stop the request unless skip_invalid."""
-    from exclusion_risk.features.build import build_features_for_census
-    from exclusion_risk.features.registry import history_feature_names
-
     problems = rejects_as_problems(rejects) if len(rejects) else []
     if problems and not skip_invalid:
         raise RequestProblem(
@@ -147,8 +146,6 @@ def feature_records(pupils: list) -> list[dict[str, Any]]:
 
 def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
     """The contract's columns, highest risk first, plus school URN and NC year for the page's filters."""
-    from exclusion_risk.models.scoring import ScoringInputError
-
     try:
         scores = scorer.score(cohort.features, reasons=reasons)
     except ScoringInputError as exc:
@@ -163,8 +160,6 @@ def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
 
 def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) -> list[dict[str, Any]]:
     """Feature records through the scorer's no-DataFrame path; results highest risk first."""
-    from exclusion_risk.models.scoring import ScoringInputError
-
     try:
         results = scorer.score_records(records, reasons=reasons)
     except ScoringInputError as exc:

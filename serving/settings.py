@@ -46,7 +46,3 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
-
-    @property
-    def history_configured(self) -> bool:
-        return self.extracts_dir is not None and self.links_dir is not None

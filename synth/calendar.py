@@ -29,7 +29,7 @@ def _last_weekday(year: int, month: int, weekday: int) -> date:
     return last - timedelta(days=(last.weekday() - weekday) % 7)
 
 
-def census_day(start_year: int, term: str = "AUT") -> date:
+def census_day(start_year: int, term: str = calendar.AUTUMN) -> date:
     return calendar.census_date(start_year, term).date()
 
 
@@ -37,19 +37,7 @@ def census_day(start_year: int, term: str = "AUT") -> date:
 class SchoolYear:
     start_year: int
     days: np.ndarray  # datetime64[D] school days, ascending
-    census: dict[str, np.datetime64]
-
-    @property
-    def first_day(self) -> np.datetime64:
-        return self.days[0]
-
-    @property
-    def last_day(self) -> np.datetime64:
-        return self.days[-1]
-
-    def days_between(self, after: np.datetime64, before: np.datetime64) -> np.ndarray:
-        """School days strictly after `after` and strictly before `before`."""
-        return self.days[(self.days > after) & (self.days < before)]
+    census: dict[str, np.datetime64]  # term -> census day
 
 
 @lru_cache(maxsize=32)
@@ -82,11 +70,10 @@ def school_year(start_year: int) -> SchoolYear:
 def fraction_before_census(start_year: int) -> float:
     """Share of the year's school days before autumn census day (events then are known at census)."""
     sy = school_year(start_year)
-    return float((sy.days < sy.census["AUT"]).sum() / (len(sy.days) - 1))
+    return float((sy.days < sy.census[calendar.AUTUMN]).sum() / (len(sy.days) - 1))
 
 
 def term_of(dates: np.ndarray, start_year: int) -> np.ndarray:
     """0/1/2: the census term in force on each date (last census on or before it, AUT before any)."""
     sy = school_year(start_year)
-    spr, sumr = sy.census["SPR"], sy.census["SUM"]
-    return (dates >= spr).astype(np.int64) + (dates >= sumr).astype(np.int64)
+    return sum((dates >= sy.census[term]).astype(np.int64) for term in TERMS[1:])

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
+from exclusion_risk.contract import MIS_CENSUS_HEADERS
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
+from exclusion_risk.upn import valid_upn_mask
 
 from .calendar import census_day
-from .names import EXTENDED_CODES
+from .names import EXTENDED_CODES, NICKNAMES, variant_table
 
 _MAIN_CODE = {ext: main for main, codes in EXTENDED_CODES.items() for ext in codes}
 
@@ -42,16 +44,7 @@ class Authority:
 def load_authority(folder: Path | str) -> Authority:
     folder = Path(folder)
     census = pd.read_csv(folder / "census.csv", dtype=str, keep_default_na=False)
-    census = census.rename(
-        columns={
-            "Estab": "SchoolURN",
-            "Middlenames": "MiddleNames",
-            "Gender": "Sex",
-            "DoB": "DOB",
-            "SENNeed1": "SENtype",
-            "FSME on Census Day": "FSMeligible",
-        }
-    )
+    census = census.rename(columns={mis: name for name, mis in MIS_CENSUS_HEADERS.items()})
     census["FSMeligible"] = census["FSMeligible"].isin(["1", "true", "Y"])
     # a pupil's key is their latest UPN: rows written under a temporary UPN map through FormerUPN
     former = census.loc[census["FormerUPN"] != "", ["FormerUPN", "UPN"]].drop_duplicates("FormerUPN")
@@ -79,7 +72,7 @@ def load_authority(folder: Path | str) -> Authority:
 
 def autumn_roll(a: Authority) -> pd.DataFrame:
     """One row per pupil per year on the autumn census, with whole-year outcomes attached."""
-    aut = a.census[a.census["CensusTerm"] == "AUT"].drop_duplicates(["upn", "AcademicYear"]).copy()
+    aut = a.census[a.census["CensusTerm"] == calendar.AUTUMN].drop_duplicates(["upn", "AcademicYear"]).copy()
     ev = a.exclusions
     any_ev = ev.groupby(["upn", "AcademicYear"]).size().rename("events")
     perm = ev[ev["Category"] == "PERM"].groupby(["upn", "AcademicYear"]).size().rename("perms")
@@ -92,7 +85,7 @@ def autumn_roll(a: Authority) -> pd.DataFrame:
         aut[f"{status.lower()}_year"] = False
     for year in aut["AcademicYear"].unique():
         y = int(year[:4])
-        day = pd.Timestamp(census_day(y, "AUT"))
+        day = pd.Timestamp(census_day(y))
         start, end = pd.Timestamp(f"{y}-09-01"), pd.Timestamp(f"{y + 1}-08-31")
         in_year = aut["AcademicYear"] == year
         for status in ("CIN", "CPP", "CLA"):
@@ -113,7 +106,7 @@ def _authority(source: Path | str | Authority) -> Authority:
 
 
 def measure(source: Path | str | Authority) -> dict[str, float | dict]:
-    """The calibration figures of a generated authority (see tests/test_synth.py for the targets)."""
+    """The calibration figures of a generated authority (targets: tests/synth/test_authority.py)."""
     a = _authority(source)
     aut = autumn_roll(a)
     out: dict[str, float | dict] = {}
@@ -184,21 +177,21 @@ def _pupil_idaci(df: pd.DataFrame) -> pd.Series:
 
 
 def _school_deprivation(census: pd.DataFrame) -> pd.DataFrame:
-    aut = census[census["CensusTerm"] == "AUT"]
+    aut = census[census["CensusTerm"] == calendar.AUTUMN]
     dec = _pupil_idaci(aut)
     return dec.groupby(aut["SchoolURN"]).mean().rename("mean_idaci").reset_index()
 
 
 def _identity(census: pd.DataFrame) -> pd.DataFrame:
     """Each pupil's identity on their latest census row, keyed by `upn`."""
-    term = census["CensusTerm"].map({"AUT": 0, "SPR": 1, "SUM": 2})
+    term = census["CensusTerm"].map(calendar.TERM_ORDER)
     latest = census.assign(_o=census["AcademicYear"] + term.astype(str)).sort_values("_o")
     return latest.drop_duplicates("upn", keep="last").set_index("upn")
 
 
 def twin_groups(census: pd.DataFrame) -> pd.DataFrame:
     """Pupils sharing surname, date of birth and postcode with another pupil (twins), with a group id."""
-    aut = census[census["CensusTerm"] == "AUT"].drop_duplicates("upn")
+    aut = census[census["CensusTerm"] == calendar.AUTUMN].drop_duplicates("upn")
     key = aut["Surname"] + "|" + aut["DOB"].astype(str) + "|" + aut["Postcode"]
     sizes = key.map(key.value_counts())
     twins = aut.loc[(sizes >= 2) & (aut["Postcode"] != ""), ["upn"]].copy()
@@ -208,10 +201,6 @@ def twin_groups(census: pd.DataFrame) -> pd.DataFrame:
 
 def measure_noise(source: Path | str | Authority) -> dict[str, dict[str, float]]:
     """Identifier noise in exclusions and social care, measured against the true links."""
-    from exclusion_risk.upn import valid_upn_mask
-
-    from .names import NICKNAMES, variant_table
-
     a = _authority(source)
     ident = _identity(a.census)
     pupils = set(ident.index)
@@ -292,7 +281,6 @@ def measure_noise(source: Path | str | Authority) -> dict[str, dict[str, float]]
             linked_twins = twins[twins["upn"].isin(sc_children["upn"])]
             rates["twin_pairs_both_known"] = float((linked_twins.groupby("group").size() >= 2).sum())
         out[source] = rates
-    out["census"] = {
-        "twin_share": float(len(twins) / a.census.loc[a.census["CensusTerm"] == "AUT", "upn"].nunique())
-    }
+    autumn_pupils = a.census.loc[a.census["CensusTerm"] == calendar.AUTUMN, "upn"].nunique()
+    out["census"] = {"twin_share": float(len(twins) / autumn_pupils)}
     return out

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
+
+from .config import load_config
+from .generate import generate_authority
 
 
 def _fail(message: str) -> None:
@@ -30,11 +34,6 @@ def synth(
     The truth folder (true links, each pupil-year's true probability) is for tests and benchmarks
     only: no stage of the pipeline may read it.
     """
-    from pydantic import ValidationError
-
-    from .config import load_config
-    from .generate import generate_authority
-
     overrides: dict = {"pupils": pupils, "seed": seed}
     if years is not None:
         overrides["years"] = [y.strip() for y in years.split(",") if y.strip()]

@@ -11,14 +11,11 @@ import json
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exclusion_risk import calendar
 
-ETHNIC_GROUPS = (
-    "WBRI", "WIRI", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
-    "AOTH", "CHNE", "BCRB", "BAFR", "BOTH", "OOTH", "REFU", "NOBT",
-)  # fmt: skip
 SEN_TYPES = ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "OTH")
 
 
@@ -347,8 +344,6 @@ def load_config(path: Path | None = None, **overrides: object) -> SynthConfig:
     data: dict = SynthConfig().model_dump()
     if path is not None:
         text = Path(path).read_text(encoding="utf-8")
-        import yaml
-
         try:
             loaded = json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from exclusion_risk import calendar
 from exclusion_risk.values import sigmoid
 
 from .attendance import Attendance
-from .calendar import fraction_before_census, school_year, term_of
+from .calendar import TERMS, fraction_before_census, school_year, term_of
 from .config import SEN_TYPES, SynthConfig
 from .geography import Geography, Schools
 from .population import Population
@@ -103,7 +104,7 @@ def simulate_exclusions(
         sy = school_year(y)
         days = sy.days
         f_pre = fraction_before_census(y)
-        census = sy.census["AUT"]
+        census = sy.census[calendar.AUTUMN]
         c = int(np.searchsorted(days, census))
         after = c + 1 if c < len(days) and days[c] == census else c
         sc = census_status(episodes, n, y)
@@ -131,7 +132,7 @@ def simulate_exclusions(
         arr = np.flatnonzero(arr_k >= 0)
         a_state = _state_at(pop, geo, schools, att, sc, arr, arr_k[arr], t, susp, perm_before)
         q_arr = sigmoid(b0 + linear_predictor(rm, a_state))
-        arr_census = np.array([sy.census["SPR"], sy.census["SUM"]])[arr_k[arr] - k0 - 1]
+        arr_census = np.array([sy.census[t] for t in TERMS[1:]])[arr_k[arr] - k0 - 1]
         arr_lo = np.searchsorted(days, arr_census) + 1
         frac_arr = (len(days) - arr_lo) / (len(days) - 1)
         arr_label = rng.random(len(arr)) < split_probability(q_arr, frac_arr)
@@ -160,7 +161,7 @@ def simulate_exclusions(
         # --- dates: before census in [first day, census), after census until the pupil leaves ---------
         exit_k = pop.exit_k[rows]
         leaves_in_year = exit_k < k0 + 3
-        exit_census = np.array([sy.census["AUT"], sy.census["SPR"], sy.census["SUM"]])[
+        exit_census = np.array([sy.census[t] for t in TERMS])[
             np.clip(exit_k - k0, 0, 2)
         ]
         hi = np.where(leaves_in_year, np.searchsorted(days, exit_census), len(days))

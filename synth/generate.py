@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,8 +91,6 @@ def generate_authority(
 
 
 def write_all_manifest(out: Path, manifest: dict) -> None:
-    import json
-
     (out / "truth" / "manifest.json").write_text(
         json.dumps(manifest, indent=2, default=str), encoding="utf-8"
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.upn import CHECK_ALPHABET, check_letter, make_upn
+from exclusion_risk.upn import CHECK_ALPHABET, make_temporary_upn, make_upn
 from exclusion_risk.values import sigmoid
 
 from .config import SEN_TYPES, SynthConfig
@@ -73,10 +73,6 @@ class Population:
     def current_upn(self) -> np.ndarray:
         """The pupil's UPN on their latest census row: the truth's `upn`."""
         return self.upn_at(self.exit_k - 1)
-
-    def former_upn_at(self, k: np.ndarray | int) -> np.ndarray:
-        later = (self.temp_upn != "") & (np.asarray(k) >= self.temp_until_k)
-        return np.where(later, self.temp_upn, "")
 
 
 def _family_sizes(rng: np.random.Generator, pupils: int, twin_share: float) -> np.ndarray:
@@ -449,13 +445,12 @@ def _allocate_upns(
     temp_upn = np.full(n, "", dtype=object)
     tidx = np.flatnonzero(temp)
     letters = np.array(list(CHECK_ALPHABET))[rng.integers(0, 23, len(tidx))]
-    bodies = [
-        f"{la:03d}{e:04d}{(y0 + y) % 100:02d}{s:02d}{c}"
+    temp_upn[tidx] = [
+        make_temporary_upn(la, e, y0 + y, s, c)
         for e, y, s, c in zip(
             estab[tidx], new_year[tidx], rng.integers(0, 100, len(tidx)), letters, strict=True
         )
     ]
-    temp_upn[tidx] = [check_letter(b) + b for b in bodies]
     temp_until = np.where(temp, entry_k + rng.integers(1, 3, n), 0)
     # a twin pair moves to permanent UPNs together
     temp_until[has_twin] = np.maximum(temp_until[has_twin], temp_until[twin[has_twin]])

@@ -271,7 +271,7 @@ def _other_children(
 
 def census_status(ep: pd.DataFrame, n_pupils: int, start_year: int) -> dict[str, np.ndarray]:
     """What social care shows about each pupil on the autumn census day of `start_year`."""
-    day = np.datetime64(census_day(start_year, "AUT"))
+    day = np.datetime64(census_day(start_year))
     known = ep[(ep["child"] < n_pupils) & (ep["start"].to_numpy() <= day)]
     is_open = known["end"].to_numpy() > day
     out = {}

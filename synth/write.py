@@ -7,11 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from exclusion_risk import calendar
 from exclusion_risk.contract import (
+    CENSUS_COLUMNS,
+    EXCLUSION_COLUMNS,
     MIS_CENSUS_COLUMNS,
     MIS_CENSUS_HEADERS,
+    SOCIAL_CARE_COLUMNS,
 )
 
 from .attendance import Attendance
@@ -96,7 +101,8 @@ def census_frame(
             "SessionsPossible": count(poss),
             "SessionsAuthorisedAbsence": count(att.authorised[pupil, t]),
             "SessionsUnauthorisedAbsence": count(att.unauthorised[pupil, t]),
-        }
+        },
+        columns=CENSUS_COLUMNS,
     )
     if config.output.header_style == "mis":
         entry = _entry_dates(config, pop, pupil, k)
@@ -171,7 +177,8 @@ def exclusions_frame(
             "StartDate": format_dates(ev["date"].to_numpy(), config.date_format),
             "Sessions": pd.Series(ev["Sessions"].to_numpy(), dtype="Int64"),
             "Reason": ev["Reason"].to_numpy(),
-        }
+        },
+        columns=EXCLUSION_COLUMNS,
     )
     links = pd.DataFrame({"RecordID": record_id, "upn": pop.current_upn()[p]})
     return df, links
@@ -250,7 +257,8 @@ def social_care_frame(
                 "PrimaryNeed": ep["PrimaryNeed"].to_numpy(),
                 "Factors": ep["Factors"].to_numpy(),
                 "_start": ep["start"].to_numpy(),
-            }
+            },
+            columns=[*SOCIAL_CARE_COLUMNS, "_start"],
         )
         .sort_values(["LAchildID", "_start", "Status"])
         .drop(columns="_start")
@@ -305,9 +313,6 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
     Floats keep their shortest exact representation, so `true_probability` round-trips exactly.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     table = pa.Table.from_pandas(df, preserve_index=False)
     try:
         with open(path, "wb") as sink:
@@ -320,4 +325,4 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def census_dates(config: SynthConfig) -> dict[str, str]:
-    return {calendar.format_year(y): str(census_day(y, "AUT")) for y in config.start_years}
+    return {calendar.format_year(y): str(census_day(y)) for y in config.start_years}

@@ -1,15 +1,25 @@
-"""Shared fixtures. Generated data lives under pytest's tmp dirs; nothing is written to the repo."""
+"""Fixtures shared by more than one stage's tests. Generated data lives under pytest's tmp dirs;
+nothing is written to the repo.
+
+Stage-only fixtures live in the stage folder's own conftest.py (tests/linkage/conftest.py, ...).
+Test modules never import each other or a helper module: pytest runs with --import-mode=importlib,
+so nothing under tests/ is on sys.path, and whatever a test needs reaches it as a fixture.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Tests never touch the developer's own MLflow store.
+# Plots (calibration curves, SHAP summaries) render without a display, in every xdist worker too.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
@@ -18,7 +28,88 @@ def repo_root() -> Path:
     return REPO
 
 
-# --- synthetic authorities (generated once per test session, shared across xdist workers) ---
-# Fixtures `small_authority` and `full_authority` are defined in tests/synth_fixtures.py.
-# The service's champion model and live server (`champion`, `live_service`): tests/service_support.py.
-pytest_plugins = ["synth_fixtures", "service_support"]
+# Fixtures that make a test end to end: the full-size authority, and the trained champion behind every
+# real server (tests/serving/conftest.py). `make test-fast` deselects `slow`; a test that uses one of
+# these without the mark would quietly make the fast tier slow, so collection refuses it.
+END_TO_END_FIXTURES = {"full_authority", "champion"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            f"mark these tests `slow` (they use {' or '.join(sorted(END_TO_END_FIXTURES))}): "
+            + ", ".join(unmarked)
+        )
+
+
+# --- synthetic authorities (generated once per test session, shared across xdist workers) ---------
+#
+# Under xdist every worker has its own base temp dir; their common parent holds each authority, and a
+# file lock makes exactly one worker generate it while the others wait (the pattern in pytest-xdist's
+# documentation). A session-scoped fixture alone would generate it once per worker.
+
+DEFAULT_YEARS = ("2015/16", "2016/17", "2017/18", "2018/19")
+
+
+@pytest.fixture(scope="session")
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run sees (the parent of the workers' base temp dirs);
+    the run's own base temp dir without xdist. Whatever is built here is built under a FileLock."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def _synthetic_authority(
+    root: Path,
+    pupils: int,
+    seed: int,
+    years: Sequence[str] = DEFAULT_YEARS,
+    **settings: object,
+) -> Path:
+    from exclusion_risk.synth.config import load_config
+    from exclusion_risk.synth.generate import generate_authority
+
+    tag = "_".join(f"{k}-{v}" for k, v in sorted(settings.items())).replace("/", "").replace(" ", "")
+    name = f"synth_p{pupils}_s{seed}_{'-'.join(y.replace('/', '') for y in years)}"
+    name += f"_{hashlib.sha1(tag.encode()).hexdigest()[:8]}" if tag else ""
+    folder = root / name
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "truth" / "manifest.json").is_file():
+            partial = root / (name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            config = load_config(pupils=pupils, seed=seed, years=list(years), **settings)
+            generate_authority(config, partial)
+            shutil.rmtree(folder, ignore_errors=True)
+            partial.rename(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def synthetic_authority(shared_tmp: Path) -> Callable[..., Path]:
+    """`synthetic_authority(pupils, seed, years=DEFAULT_YEARS, **settings)`: the folder of a generated
+    authority (census.csv, exclusions.csv, social_care.csv, truth/), built once per test session for
+    these arguments. Extra keyword `settings` go to `synth.config.load_config`
+    (e.g. output={"header_style": "mis"}). Share the folder; never write into it."""
+
+    def make(pupils: int, seed: int, years: Sequence[str] = DEFAULT_YEARS, **settings: object) -> Path:
+        return _synthetic_authority(shared_tmp, pupils, seed, years, **settings)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def small_authority(synthetic_authority) -> Path:
+    """About 6,000 pupils x 4 years (seed 11): quick enough for any stage's tests."""
+    return synthetic_authority(6000, 11)
+
+
+@pytest.fixture(scope="session")
+def full_authority(synthetic_authority) -> Path:
+    """The Walsall-sized authority: 62,536 pupils x 4 years (seed 7). Tests that use it are `slow`."""
+    return synthetic_authority(62536, 7)

@@ -40,15 +40,6 @@ import pandas as pd
 
 from exclusion_risk.linkage.settings import LinkageSettings
 
-# Comparison name -> number of non-null levels (0..n-1).
-COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 5, "sex": 2, "postcode": 4, "upn": 2}
-
-
-def exact_level(comparison: str) -> int:
-    """The level (gamma) of exact agreement on a standard comparison: its top level."""
-    return COMPARISON_LEVELS[comparison] - 1
-
-
 # Comparison -> the variant column whose term frequencies adjust its exact level.
 TF_COLUMNS: dict[str, str] = {"forename": "forename_group", "surname": "surname"}
 
@@ -101,24 +92,6 @@ LABEL_BIAS: dict[str, set[str]] = {
 
 # Fields that, taken together, every engine's prior estimate treats as a near-certain match.
 DETERMINISTIC_RULES: tuple[tuple[str, ...], ...] = (("upn",), ("surname", "forename_group", "dob"))
-
-
-def active_comparisons(settings: LinkageSettings) -> list[str]:
-    c = settings.comparisons
-    names = ["forename", "surname", "dob"]
-    if c.use_sex:
-        names.append("sex")
-    if c.use_postcode:
-        names.append("postcode")
-    if c.use_upn:
-        names.append("upn")
-    return names + [e.name for e in c.extra]
-
-
-def comparison_levels(settings: LinkageSettings) -> dict[str, int]:
-    """Number of non-null levels of each active comparison, the run's extra comparisons included."""
-    levels = dict(COMPARISON_LEVELS) | {e.name: e.levels for e in settings.comparisons.extra}
-    return {c: levels[c] for c in active_comparisons(settings)}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.linkage.engines.base import COMPARISON_LEVELS
+from exclusion_risk.linkage.settings import COMPARISON_LEVELS
 
 _FLOOR = 1e-6  # keeps log2(m/u) finite for levels never seen in a sample
 
@@ -27,7 +27,7 @@ def level_frequencies(
 ) -> dict[str, list[float] | None]:
     """Share of each level among non-missing values, optionally weighted; None when nothing observed.
 
-    `levels`: number of levels per comparison (base.comparison_levels), for extra comparisons.
+    `levels`: number of levels per comparison (settings.comparison_levels), for extra comparisons.
     """
     levels = COMPARISON_LEVELS | (levels or {})
     out: dict[str, list[float] | None] = {}

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.linkage.engines import libraries
 from exclusion_risk.linkage.engines.base import (
     DETERMINISTIC_RULES,
     LABEL_BIAS,
@@ -27,16 +28,20 @@ from exclusion_risk.linkage.engines.base import (
     EngineInput,
     EngineResult,
     LinkageEngine,
-    active_comparisons,
     best_variant_pairs,
-    comparison_levels,
     empty_pairs,
     label_entity_sample,
     labelled_variant_pairs,
     quantise,
     term_frequencies,
 )
-from exclusion_risk.linkage.settings import BlockingRule, LinkageSettings
+from exclusion_risk.linkage.engines.levels import pair_levels
+from exclusion_risk.linkage.settings import (
+    BlockingRule,
+    LinkageSettings,
+    active_comparisons,
+    comparison_levels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +88,7 @@ class _SplinkLogRouter(logging.Handler):
 @contextlib.contextmanager
 def _splink_logging(unrecorded: set[str]) -> Iterator[None]:
     """Route the `splink` logger through _SplinkLogRouter while the block runs, then restore it."""
-    from splink.internals.splink_logging import disable
-
-    disable()  # Splink's own stderr handler, if an earlier linker added one
+    libraries.splink().internals.splink_logging.disable()  # Splink's stderr handler, if a linker added one
     logger = logging.getLogger("splink")
     handler = _SplinkLogRouter(unrecorded)
     saved = logger.propagate
@@ -111,9 +114,8 @@ def unrecorded_comparisons(settings: LinkageSettings, source: pd.DataFrame, cens
 
 
 def splink_comparisons(settings: LinkageSettings) -> list[Any]:
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
+    splink = libraries.splink()
+    cll, cl = splink.comparison_level_library, splink.comparison_library
     hi, lo = settings.comparisons.name_jw_high, settings.comparisons.name_jw_low
     # Swapped: each name the same as the other side's other name, read through forename groups
     # (equal names have equal groups), as Billy / Smith for Smith / William.
@@ -214,10 +216,8 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
 
 
 def splink_blocking_rule(rule: BlockingRule) -> Any:
-    from splink import block_on
-
     if not rule.swap_names:
-        return block_on(*rule.columns)
+        return libraries.splink().block_on(*rule.columns)
     return " AND ".join(f"l.{c} = r.{rule.swapped(c)}" for c in rule.columns)
 
 
@@ -225,9 +225,7 @@ class SplinkEngine(LinkageEngine):
     name = "splink"
 
     def _settings_creator(self) -> Any:
-        from splink import SettingsCreator
-
-        return SettingsCreator(
+        return libraries.splink().SettingsCreator(
             link_type="link_only",
             comparisons=splink_comparisons(self.settings),
             blocking_rules_to_generate_predictions=[splink_blocking_rule(r) for r in self.settings.blocking],
@@ -238,15 +236,14 @@ class SplinkEngine(LinkageEngine):
         )
 
     def _linker(self, source: pd.DataFrame, census: pd.DataFrame, model: Any) -> Any:
-        from splink import DuckDBAPI, Linker
-
-        db_api = DuckDBAPI()
+        splink = libraries.splink()
+        db_api = splink.DuckDBAPI()
         # Names sort source first, so Splink puts source records on the left of each pair.
         sdfs = [
             db_api.register(_prepare(source), dataset_display_name=SOURCE_NAME),
             db_api.register(_prepare(census), dataset_display_name=CENSUS_NAME),
         ]
-        linker = Linker(sdfs, model, log_level=logging.WARNING)
+        linker = splink.Linker(sdfs, model, log_level=logging.WARNING)
         # Name frequencies from the census pupils (the population), as the recordlinkage engine
         # uses, rather than Splink's default over both inputs' variant rows.
         for column in TF_COLUMNS.values():
@@ -255,9 +252,8 @@ class SplinkEngine(LinkageEngine):
         return linker
 
     def train(self, data: EngineInput) -> dict[str, Any]:
-        from splink import block_on
-        from splink.internals.exceptions import EMTrainingException
-
+        splink = libraries.splink()
+        block_on, em_stopped = splink.block_on, splink.internals.exceptions.EMTrainingException
         linker = self._linker(data.source, data.census, self._settings_creator())
         training = linker.training
         try:
@@ -276,7 +272,7 @@ class SplinkEngine(LinkageEngine):
                     estimate_without_term_frequencies=True,
                     max_pairs=self.settings.em_max_pairs,
                 )
-            except (ValueError, EMTrainingException) as error:
+            except (ValueError, em_stopped) as error:
                 # Splink's EM stops when a level's m underflows to zero, or finds no pairs for its
                 # blocking rule (small or very clean data). The session's estimates are lost; the
                 # labels below, or the starting values, stand in for them.
@@ -345,15 +341,13 @@ class SplinkEngine(LinkageEngine):
     def _best_labelled_pairs(self, data: EngineInput, model: dict, comps: list[str]) -> pd.DataFrame:
         """Each labelled link once, by its best-matching variant pair under the EM model (as scoring
         keeps each entity pair's best). The levels come from the shared numpy implementation of the
-        same comparisons (linkage.engines.base), so no extra SQL round trip is needed."""
-        from exclusion_risk.linkage.engines.recordlinkage_engine import RecordLinkageEngine
-
+        same comparisons (linkage.engines.levels), so no extra SQL round trip is needed."""
         sample = replace(data, labels=label_entity_sample(data.labels, MAX_LABEL_LINKS, self.settings.seed))
         labelled = labelled_variant_pairs(sample).reset_index(drop=True)
         if labelled.empty:
             return labelled
-        gammas = RecordLinkageEngine(self.settings).compare(
-            pd.MultiIndex.from_frame(labelled[["l", "r"]]), data.source, data.census
+        gammas = pair_levels(
+            self.settings, pd.MultiIndex.from_frame(labelled[["l", "r"]]), data.source, data.census
         )
         m, u = _level_tables(model, comparison_levels(self.settings))
         return best_variant_pairs(labelled, gammas.reset_index(drop=True), data, comps, m, u)

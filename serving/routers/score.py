@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
@@ -201,10 +203,6 @@ def explain(
     n: Annotated[int, Query(ge=1, le=20, description="Factors per direction.")] = 5,
     skip_invalid: SkipInvalid = False,
 ) -> ExplainResponse:
-    import pandas as pd
-
-    from exclusion_risk.models.scoring import ScoringInputError
-
     if body.pupils is not None:
         scoring.check_row_count(len(body.pupils), settings.max_rows)
         features = pd.DataFrame.from_records(scoring.feature_records(body.pupils))

@@ -1,13 +1,16 @@
-"""Point-in-time feature values on a hand-built history whose right answers are worked out by hand."""
+"""Point-in-time feature values on a hand-built history whose right answers are worked out by hand:
+the training table (`build_feature_table`) and a scored census upload (`build_features_for_census`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+
 from exclusion_risk.features import registry
-from exclusion_risk.features.build import SCHOOL_PRIOR_PUPILS, build_feature_table, need_level
-from features_support import history
+from exclusion_risk.features.build import SCHOOL_PRIOR_PUPILS, build_feature_table
+from exclusion_risk.features.census_upload import build_features_for_census
+from exclusion_risk.features.need import need_level
 
 P1, P2, P3, P4, P5 = "A100000000001", "A100000000002", "A100000000003", "A100000000004", "A100000000005"
 
@@ -62,8 +65,8 @@ SOCIAL_CARE = [
 
 
 @pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
-    built = build_feature_table(history(CENSUS, EXCLUSIONS, SOCIAL_CARE), ["2016/17", "2017/18"])
+def table(make_history) -> pd.DataFrame:
+    built = build_feature_table(make_history(CENSUS, EXCLUSIONS, SOCIAL_CARE), ["2016/17", "2017/18"])
     return built.set_index(["upn", "AcademicYear"])
 
 
@@ -168,8 +171,8 @@ def test_labels_after_census_day_and_incomplete_years(table):
     assert table.loc[(P1, "2017/18"), ["label", "label_any", "label_permanent", "label_repeat"]].isna().all()
 
 
-def test_label_options_and_explicit_outcome_year():
-    h = history(CENSUS, EXCLUSIONS, SOCIAL_CARE)
+def test_label_options_and_explicit_outcome_year(make_history):
+    h = make_history(CENSUS, EXCLUSIONS, SOCIAL_CARE)
     repeat = build_feature_table(h, ["2016/17"], label="repeat").set_index("upn")
     assert repeat.loc[P1, "label"] == 1.0 and repeat.loc[P3, "label"] == 0.0
     none_complete = build_feature_table(h, ["2016/17"], outcomes_through="2015/16")
@@ -178,7 +181,7 @@ def test_label_options_and_explicit_outcome_year():
         build_feature_table(h, ["2016/17"], label="suspended")
 
 
-def _school_history(extra_events_in_2016=0):
+def _school_history(make_history, extra_events_in_2016=0):
     census = []
     for year in ("2015/16", "2016/17", "2017/18"):
         census += [census_row(f"A20000000{n:04d}", year, "AUT", "BIG", "8") for n in range(400)]
@@ -191,11 +194,12 @@ def _school_history(extra_events_in_2016=0):
     events += [event(f"A30000000{n:04d}", "SMALL", "2016-01-11") for n in range(10)]
     events += [event("A300000000000", "SMALL", "2016-02-01", "PERM")]
     events += [event(f"A20000000{n:04d}", "BIG", "2017-01-10") for n in range(extra_events_in_2016)]
-    return history(census, events)
+    return make_history(census, events)
 
 
-def test_school_rates_use_earlier_years_shrunk_to_the_authority():
-    table = build_feature_table(_school_history(), ["2015/16", "2016/17"]).set_index(["upn", "AcademicYear"])
+def test_school_rates_use_earlier_years_shrunk_to_the_authority(make_history):
+    history = _school_history(make_history)
+    table = build_feature_table(history, ["2015/16", "2016/17"]).set_index(["upn", "AcademicYear"])
     first_year = table.xs("2015/16", level="AcademicYear")
     assert first_year["school_suspension_rate"].isna().all()  # nothing known before the first year
     authority = 50 / 420
@@ -211,10 +215,10 @@ def test_school_rates_use_earlier_years_shrunk_to_the_authority():
     )
 
 
-def test_school_rate_ignores_the_reference_years_events():
+def test_school_rate_ignores_the_reference_years_events(make_history):
     years = ["2016/17", "2017/18"]
-    quiet = build_feature_table(_school_history(0), years).set_index(["upn", "AcademicYear"])
-    busy = build_feature_table(_school_history(200), years).set_index(["upn", "AcademicYear"])
+    quiet = build_feature_table(_school_history(make_history, 0), years).set_index(["upn", "AcademicYear"])
+    busy = build_feature_table(_school_history(make_history, 200), years).set_index(["upn", "AcademicYear"])
     pupil = "A200000000001"
     assert quiet.loc[(pupil, "2016/17"), "school_suspension_rate"] == busy.loc[
         (pupil, "2016/17"), "school_suspension_rate"
@@ -224,7 +228,77 @@ def test_school_rate_ignores_the_reference_years_events():
     ]
 
 
-def test_empty_years_give_an_empty_table_with_all_columns():
-    built = build_feature_table(history(CENSUS, EXCLUSIONS, SOCIAL_CARE), ["2019/20"])
+def test_empty_years_give_an_empty_table_with_all_columns(make_history):
+    built = build_feature_table(make_history(CENSUS, EXCLUSIONS, SOCIAL_CARE), ["2019/20"])
     assert built.empty
     assert {f.name for f in registry.FEATURES} | {"upn", "need_level", "label"} <= set(built.columns)
+
+
+# --- a census upload: census features from its rows, history features from a PupilHistory ---
+
+FEATURES = [f.name for f in registry.FEATURES] + ["need_level"]
+
+
+@pytest.fixture(scope="module")
+def past(make_history):
+    return make_history(CENSUS, EXCLUSIONS, SOCIAL_CARE)
+
+
+@pytest.fixture
+def upload(census_frame):
+    """`upload(rows)`: canonical census rows plus the names and DOB an MIS export carries."""
+
+    def make(rows):
+        frame = census_frame(rows)
+        frame["Surname"], frame["Forename"], frame["DOB"] = "Smith", "Sam", pd.Timestamp("2006-01-01")
+        return frame
+
+    return make
+
+
+def test_upload_with_history_matches_the_training_table(past, upload):
+    reference = [r for r in CENSUS if r["AcademicYear"] == "2016/17" and r["CensusTerm"] == "AUT"]
+    scored = build_features_for_census(upload(reference), history=past).set_index("upn")
+    trained = build_feature_table(past, ["2016/17"]).set_index("upn")
+    assert not {"label", "Surname", "Forename", "DOB"} & set(scored.columns)
+    pd.testing.assert_frame_equal(scored.loc[trained.index, FEATURES], trained[FEATURES])
+
+
+def test_upload_without_history_leaves_history_features_missing(past, upload):
+    rows = [r for r in CENSUS if r["UPN"] == P1 and r["AcademicYear"] == "2016/17"]
+    scored = build_features_for_census(upload(rows))
+    assert len(scored) == 1 and scored.loc[0, "upn"] == P1
+    assert scored.loc[0, "AcademicYear"] == "2016/17"  # the upload's latest year
+    assert scored[registry.history_feature_names()].isna().all(axis=None)
+    from_row = [f.name for f in registry.FEATURES if not f.needs_history]
+    trained = build_feature_table(past, ["2016/17"]).set_index("upn").loc[[P1], from_row]
+    pd.testing.assert_frame_equal(scored.set_index("upn")[from_row], trained)
+    assert scored.loc[0, "need_level"] == 1  # SEN support; social care unknown without history
+
+
+def test_new_pupil_and_changed_row_with_history(past, upload):
+    rows = [
+        census_row(P2, "2016/17", "AUT", "S4", "7", FSMeligible=True),  # FSM now, unlike history's row
+        census_row("B100000000009", "2016/17", "AUT", "S1", "9"),  # not in history
+    ]
+    scored = build_features_for_census(upload(rows), history=past, reference_year="2016/17").set_index("upn")
+    assert scored.loc[P2, "fsm"] == 1.0 and scored.loc[P2, "fsm_ever6"] == 1.0  # the upload's row stands
+    new = scored.loc["B100000000009"]
+    assert new["suspensions_last_year"] == 0 and new["cin_ever"] == 0 and new["school_moves_last_year"] == 0
+    assert not np.isnan(new["school_suspension_rate"])
+
+
+def test_reference_year_is_needed_when_rows_have_none(upload):
+    frame = upload([census_row(P1, "2016/17", "AUT", "S2", "6")]).drop(columns=["AcademicYear"])
+    with pytest.raises(ValueError, match="reference_year"):
+        build_features_for_census(frame)
+    scored = build_features_for_census(frame, reference_year="2016-17")
+    assert scored["AcademicYear"].tolist() == ["2016/17"]
+
+
+def test_upload_without_autumn_rows_of_the_year_is_refused(upload):
+    frame = upload([census_row(P1, "2016/17", "SPR", "S2", "6")])
+    with pytest.raises(ValueError, match="no autumn census rows"):
+        build_features_for_census(frame)
+    with pytest.raises(ValueError, match="no UPN column"):
+        build_features_for_census(frame.drop(columns=["UPN"]))

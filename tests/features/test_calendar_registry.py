@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from exclusion_risk.features import calendar, registry
+
+from exclusion_risk import calendar
+from exclusion_risk.features import registry
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
+
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_feature_table
-from features_support import truncate_at
-from typer.testing import CliRunner
+from exclusion_risk.synth.truth import truth_links, write_truth_links
 
 YEARS = ["2015/16", "2016/17", "2017/18", "2018/19"]
 
@@ -30,21 +31,6 @@ def authority(request, tmp_path_factory) -> Path:
         out = tmp_path_factory.mktemp("features_synth")
         generate_authority(SynthConfig(pupils=1500, seed=5), out)
         return out
-
-
-def truth_links(folder: Path) -> pd.DataFrame:
-    """links.csv as `exclusion-risk link` writes it, from the generator's true links."""
-    exclusions = pd.read_csv(folder / "truth" / "exclusion_links.csv", dtype=str)
-    social_care = pd.read_csv(folder / "truth" / "social_care_links.csv", dtype=str).dropna()
-    return pd.concat(
-        [
-            pd.DataFrame({"source": "exclusions", "record_id": exclusions["RecordID"],
-                          "upn": exclusions["upn"]}),
-            pd.DataFrame({"source": "social_care", "record_id": social_care["LAchildID"],
-                          "upn": social_care["upn"]}),
-        ],
-        ignore_index=True,
-    ).assign(method="truth", score=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +77,7 @@ def test_features_carry_the_expected_signal(table):
     assert not {"Surname", "Forename", "DOB", "MiddleNames"} & names
 
 
-def test_no_leakage_on_reader_output(history, table):
+def test_no_leakage_on_reader_output(history, table, truncate_at):
     year = "2017/18"
     cut = build_feature_table(truncate_at(history, year), [year]).sort_values("upn", ignore_index=True)
     full = table[table["AcademicYear"] == year].sort_values("upn", ignore_index=True)
@@ -102,9 +88,7 @@ def test_no_leakage_on_reader_output(history, table):
 def test_cli_writes_the_table_and_refuses_bad_input(authority, tmp_path):
     from exclusion_risk.cli import app
 
-    links = tmp_path / "links"
-    links.mkdir()
-    truth_links(authority).to_csv(links / "links.csv", index=False)
+    links = write_truth_links(authority, tmp_path / "links").parent
     out = tmp_path / "features.parquet"
     runner = CliRunner()
     result = runner.invoke(app, ["features", "--data", str(authority), "--links", str(links),

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from exclusion_risk.features import calendar, registry
+
+from exclusion_risk import calendar
+from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_feature_table
-from features_support import random_history, truncate_at
 
 YEARS = ["2014/15", "2015/16", "2016/17", "2017/18"]
 COMPARED = ["upn", "AcademicYear", "SchoolURN", *[f.name for f in registry.FEATURES], "need_level"]
 
 
 @pytest.fixture(scope="module")
-def full_history():
+def full_history(random_history):
     return random_history(3000, YEARS, seed=11)
 
 
 @pytest.mark.parametrize("year", YEARS[1:])
-def test_truncated_data_give_identical_features(full_history, year):
+def test_truncated_data_give_identical_features(full_history, year, truncate_at):
     truncated = truncate_at(full_history, year)
     # the cut really removes later data that a leaky feature would see
     assert len(truncated.census) < len(full_history.census)
@@ -38,7 +39,7 @@ def test_truncated_data_give_identical_features(full_history, year):
     assert cut["label"].isna().all()
 
 
-def test_the_leakage_check_detects_a_leak(full_history, monkeypatch):
+def test_the_leakage_check_detects_a_leak(full_history, monkeypatch, truncate_at):
     """The check itself: a builder that read exclusions and episodes up to the year's end is caught."""
     year = "2016/17"
     truncated = truncate_at(full_history, year)

@@ -7,19 +7,19 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from exclusion_risk.features import registry
-from exclusion_risk.features.build import build_feature_table
-from exclusion_risk.features.preprocess import make_preprocessor, output_feature_map
-from features_support import random_history
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
+
+from exclusion_risk.features import registry
+from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.preprocess import make_preprocessor, output_feature_map
 
 NAMES = registry.feature_names(include_protected=False)
 
 
 @pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
+def table(random_history) -> pd.DataFrame:
     return build_feature_table(random_history(1500, ["2015/16", "2016/17", "2017/18"], seed=5),
                                ["2016/17", "2017/18"])
 

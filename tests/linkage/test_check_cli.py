@@ -3,15 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-from readers_support import (
-    EXCLUSIONS_HEADER,
-    MIS_HEADER,
-    authority,
-    census_row,
-    csv_text,
-    exclusion_row,
-    write,
-)
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
@@ -24,19 +15,21 @@ def check(*args: str):
     return runner.invoke(app, ["check", *args], catch_exceptions=False, terminal_width=200)
 
 
-def test_check_reports_counts_and_writes_rejects_without_names_or_dates(tmp_path):
-    folder = authority(tmp_path / "la", census_rows=12)
+def test_check_reports_counts_and_writes_rejects_without_names_or_dates(
+    tmp_path, census_row, exclusion_row, csv_text, write, extracts_folder, mis_header, exclusions_header
+):
+    folder = extracts_folder(tmp_path / "la", census_rows=12)
     rows = [census_row(make_upn(330, 4002, 2010, i), Surname="Featherstonehaugh", DoB="2009-07-14")
             for i in range(12)]  # fmt: skip
     rows[3]["DoB"] = "31/02/2009"
     rows[4]["Ethnicity"] = "QQQQ"
     rows[5]["UPN"] = "A" + rows[5]["UPN"][1:] if rows[5]["UPN"][0] != "A" else "B" + rows[5]["UPN"][1:]
-    write(folder / "census.csv", csv_text(rows, MIS_HEADER))
+    write(folder / "census.csv", csv_text(rows, mis_header))
     write(
         folder / "exclusions.csv",
         csv_text(
             [exclusion_row(Category="FIXD", Reason="PD;ZZ"), exclusion_row(Category="PERM")],
-            EXCLUSIONS_HEADER,
+            exclusions_header,
         ),
     )
     result = check("--data", str(folder))
@@ -61,18 +54,20 @@ def test_check_reports_counts_and_writes_rejects_without_names_or_dates(tmp_path
     ]
 
 
-def test_check_out_option_and_clean_folder(tmp_path):
-    folder = authority(tmp_path / "la")
+def test_check_out_option_and_clean_folder(tmp_path, extracts_folder):
+    folder = extracts_folder(tmp_path / "la")
     result = check("--data", str(folder), "--out", str(tmp_path / "report"))
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "report" / "rejects.csv").empty
 
 
-def test_missing_required_column_exits_2_naming_file_and_column(tmp_path):
-    folder = authority(tmp_path / "la")
+def test_missing_required_column_exits_2_naming_file_and_column(
+    tmp_path, exclusion_row, csv_text, write, extracts_folder, exclusions_header
+):
+    folder = extracts_folder(tmp_path / "la")
     write(
         folder / "exclusions.csv",
-        csv_text([exclusion_row()], [c for c in EXCLUSIONS_HEADER if c != "StartDate"]),
+        csv_text([exclusion_row()], [c for c in exclusions_header if c != "StartDate"]),
     )
     result = check("--data", str(folder))
     assert result.exit_code == 2
@@ -81,8 +76,8 @@ def test_missing_required_column_exits_2_naming_file_and_column(tmp_path):
     assert "census" in result.output and "rows read" in result.output  # the other extracts are still checked
 
 
-def test_empty_file_and_missing_folder_exit_2_with_a_message(tmp_path):
-    folder = authority(tmp_path / "la")
+def test_empty_file_and_missing_folder_exit_2_with_a_message(tmp_path, extracts_folder):
+    folder = extracts_folder(tmp_path / "la")
     (folder / "social_care.csv").write_bytes(b"")
     result = check("--data", str(folder))
     assert result.exit_code == 2 and "social_care.csv" in result.output and "empty" in result.output

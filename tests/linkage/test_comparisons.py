@@ -13,15 +13,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from exclusion_risk.linkage.assign import pupils_with_twins
 from exclusion_risk.linkage.engines import EngineInput, get_engine
-from exclusion_risk.linkage.engines.base import exact_level, term_frequencies, tf_adjustment
-from exclusion_risk.linkage.engines.recordlinkage_engine import dob_levels
+from exclusion_risk.linkage.engines.base import term_frequencies, tf_adjustment
+from exclusion_risk.linkage.engines.levels import dob_levels
 from exclusion_risk.linkage.pipeline import census_variants, extra_columns, link_extracts
-from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.linkage.settings import LinkageSettings, exact_level
 from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import dob_fields, standardise
-from linkage_support import census_rows, exclusions_of, extracts_for, population, social_care_of
 
 
 def _dob_levels(left: list[str | None], right: list[str | None]) -> list[int]:
@@ -97,7 +97,7 @@ def test_term_frequency_table_and_adjustment():
 
 
 @pytest.fixture(scope="module")
-def small_run():
+def small_run(population, census_rows, social_care_of):
     """Census of 1,500 pupils; social care for 400 of them with every DOB transposed or a year out,
     some names swapped or misspelt, and no UPN, so each goes to the probabilistic stage; both
     engines score them."""
@@ -179,7 +179,9 @@ def test_rarer_exact_names_weigh_more_by_their_frequency_ratio(small_run, engine
     assert tf_s.max() / tf_s.min() > 2  # the population has common and rarer surnames
 
 
-def test_splink_em_failure_is_a_warning_not_a_crash(monkeypatch, caplog):
+def test_splink_em_failure_is_a_warning_not_a_crash(
+    monkeypatch, caplog, population, exclusions_of, social_care_of, extracts_for
+):
     # Splink's EM raises when a level's m underflows to zero (seen on small, clean extracts).
     from splink.internals.linker_components.training import LinkerTraining
 

@@ -8,8 +8,13 @@ cannot change a link between runs. Splink's own log lines stay off the console.
 from __future__ import annotations
 
 import pytest
+
 from exclusion_risk.linkage.pipeline import run_linkage
 from exclusion_risk.linkage.settings import LinkageSettings
+
+# End to end: the whole stage (read, link, write) twice per engine on the 6,000-pupil authority,
+# about 35 s of the suite's time on 2 cores.
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("engine", ["splink", "recordlinkage"])

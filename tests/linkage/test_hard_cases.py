@@ -1,17 +1,17 @@
 """The hard cases of the linkage issue, each its own test, run through the whole stage with each engine.
 
-One small in-memory authority (tests/linkage_support.py) gets the hard cases added with birth dates
-outside the base population's, so no base pupil can be confused with them; both engines link it once.
+One small in-memory authority (the `population` fixture, tests/linkage/conftest.py) gets the hard
+cases added with birth dates outside the base population's, so no base pupil can be confused with
+them; both engines link it once.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.settings import LinkageSettings
-from linkage_support import census_rows, exclusions_of, population, social_care_of
-
 from exclusion_risk.upn import CHECK_ALPHABET, make_upn
 
 D = pd.Timestamp
@@ -111,7 +111,7 @@ HARD_CHILDREN = [
 
 
 @pytest.fixture(scope="module", params=["recordlinkage", "splink"])
-def linked(request):
+def linked(request, population, census_rows, exclusions_of, social_care_of):
     base = population(1500, seed=11)
     pupils = pd.concat([base, pd.DataFrame(HARD_PUPILS.values())], ignore_index=True)
     sc_pupils = base.sample(300, random_state=4)

@@ -8,17 +8,18 @@ import logging
 import pandas as pd
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from exclusion_risk.linkage import link_cli
 from exclusion_risk.linkage.history import pupil_history
-from exclusion_risk.linkage.pipeline import link_extracts, write_outputs
+from exclusion_risk.linkage.outputs import write_outputs
+from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.settings import LinkageSettings
-from linkage_support import census_rows, exclusions_of, population, social_care_of
-from typer.testing import CliRunner
 
 
 class _Extracts:
-    def __init__(self, pupils, sc, ex):
-        self.census = census_rows(pupils)
+    def __init__(self, census, sc, ex):
+        self.census = census
         self.exclusions = ex
         self.social_care = sc
         self.rejects = pd.DataFrame(
@@ -27,13 +28,13 @@ class _Extracts:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, population, census_rows, exclusions_of, social_care_of):
     pupils = population(1200, seed=21)
     sc = social_care_of(pupils.sample(200, random_state=1))
     # Typos push some children to the probabilistic stage.
     sc.loc[sc.index[::4], "Forename"] = sc.loc[sc.index[::4], "Forename"] + "e"
     ex = exclusions_of(pupils.sample(200, random_state=2), upn_share=0.5)
-    extracts = _Extracts(pupils, sc, ex)
+    extracts = _Extracts(census_rows(pupils), sc, ex)
     out = tmp_path_factory.mktemp("link")
     handler = logging.FileHandler(out / "run.log")
     logging.getLogger("linkage").addHandler(handler)

@@ -8,33 +8,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from exclusion_risk.contract import REJECT_COLUMNS
 from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.extract_frames import (
+    CENSUS_FRAME_COLUMNS,
+    EXCLUSION_FRAME_COLUMNS,
+    SOCIAL_CARE_FRAME_COLUMNS,
+)
 from exclusion_risk.linkage.readers import (
-    CENSUS_COLUMNS,
-    EXCLUSION_COLUMNS,
-    REJECT_COLUMNS,
-    SOCIAL_CARE_COLUMNS,
     read_census,
     read_exclusions,
     read_extracts,
     read_social_care,
 )
-from readers_support import (
-    BAD_CHECK_LETTER,
-    EXCLUSIONS_HEADER,
-    MIS_HEADER,
-    UPN_A,
-    UPN_B,
-    UPN_C,
-    authority,
-    census_row,
-    csv_text,
-    exclusion_row,
-    social_care_row,
-    write,
-)
+from exclusion_risk.upn import make_upn
 
-REPO = Path(__file__).resolve().parents[1]
+UPN_A = make_upn(330, 4001, 2010, 1)  # also the UPN of `census_row()` and `exclusion_row()`
+UPN_B = make_upn(330, 4001, 2010, 2)
+UPN_C = make_upn(330, 4001, 2010, 3)
+BAD_CHECK_LETTER = ("B" if UPN_C[0] != "B" else "C") + UPN_C[1:]
 
 
 def assert_nothing_lost(result, rows: int) -> None:
@@ -50,7 +43,9 @@ def assert_nothing_lost(result, rows: int) -> None:
 # --- headers and normalisation -------------------------------------------------------------------
 
 
-def test_mis_export_header_reads_as_it_is_and_values_are_normalised(tmp_path):
+def test_mis_export_header_reads_as_it_is_and_values_are_normalised(
+    tmp_path, census_row, csv_text, write, mis_header
+):
     rows = [
         census_row(f" {UPN_A.lower()} ", Gender="F", DoB="01/03/2008", Ethnicity="WENG", SENprovision="K",
                    SENNeed1="BESD", Postcode="ws11aa", **{"FSME on Census Day": "Y"}),
@@ -58,11 +53,11 @@ def test_mis_export_header_reads_as_it_is_and_values_are_normalised(tmp_path):
                    **{"FSME on Census Day": "false"}),
         census_row(BAD_CHECK_LETTER, Gender="2", DoB="5/3/2008", NCyearActual="R", Postcode="not a postcode"),
     ]  # fmt: skip
-    path = write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER))
+    path = write(tmp_path / "census.csv", csv_text(rows, mis_header))
     result = read_census(path)
     assert_nothing_lost(result, 3)
     census = result.clean
-    assert list(census.columns) == CENSUS_COLUMNS + ["_file", "_row"]
+    assert list(census.columns) == CENSUS_FRAME_COLUMNS + ["_file", "_row"]
     assert census["UPN"].tolist() == [UPN_A, UPN_B, BAD_CHECK_LETTER]
     # an invalid check letter is reported and the pupil kept
     assert census["UPNvalid"].tolist() == [True, True, False]
@@ -84,8 +79,8 @@ def test_mis_export_header_reads_as_it_is_and_values_are_normalised(tmp_path):
     )
 
 
-def test_blank_optional_number_is_missing_not_zero(tmp_path):
-    header = MIS_HEADER + ["SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"]
+def test_blank_optional_number_is_missing_not_zero(tmp_path, census_row, csv_text, write, mis_header):
+    header = mis_header + ["SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"]
     rows = [
         census_row(
             UPN_A, SessionsPossible="380", SessionsAuthorisedAbsence="12.0", SessionsUnauthorisedAbsence="0"
@@ -98,7 +93,9 @@ def test_blank_optional_number_is_missing_not_zero(tmp_path):
     assert census["SessionsUnauthorisedAbsence"].tolist()[0] == 0  # a real zero stays zero
 
 
-def test_header_case_and_spacing_do_not_matter_and_extra_columns_are_ignored(tmp_path):
+def test_header_case_and_spacing_do_not_matter_and_extra_columns_are_ignored(
+    tmp_path, census_row, csv_text, write
+):
     rows = [
         {k.upper().replace("SENNEED1", "sen need 1"): v for k, v in census_row().items()} | {"Shoe size": "5"}
     ]
@@ -106,8 +103,10 @@ def test_header_case_and_spacing_do_not_matter_and_extra_columns_are_ignored(tmp
     assert len(result.clean) == 1 and "Shoe size" not in result.clean.columns
 
 
-def test_missing_required_column_is_one_clear_error_naming_file_and_column(tmp_path):
-    header = [c for c in MIS_HEADER if c != "DoB"]
+def test_missing_required_column_is_one_clear_error_naming_file_and_column(
+    tmp_path, census_row, csv_text, write, mis_header
+):
+    header = [c for c in mis_header if c != "DoB"]
     path = write(tmp_path / "census.csv", csv_text([census_row()], header))
     with pytest.raises(ExtractError) as caught:
         read_census(path)
@@ -119,9 +118,11 @@ def test_missing_required_column_is_one_clear_error_naming_file_and_column(tmp_p
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(b"", "empty"), (b"\n  \n", "empty"), ((",".join(MIS_HEADER) + "\n").encode(), "no data rows")],
+    [(b"", "empty"), (b"\n  \n", "empty"), (None, "no data rows")],  # None: the MIS header line alone
 )
-def test_empty_and_header_only_files_are_clear_errors(tmp_path, content, expected):
+def test_empty_and_header_only_files_are_clear_errors(tmp_path, content, expected, mis_header):
+    if content is None:
+        content = (",".join(mis_header) + "\n").encode()
     path = tmp_path / "census.csv"
     path.write_bytes(content)
     with pytest.raises(ExtractError, match=expected) as caught:
@@ -133,18 +134,18 @@ def test_empty_and_header_only_files_are_clear_errors(tmp_path, content, expecte
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
-def test_each_encoding_reads_names_with_accents(tmp_path, encoding):
+def test_each_encoding_reads_names_with_accents(tmp_path, encoding, census_row, csv_text, write, mis_header):
     rows = [census_row(UPN_A, Surname="Zoë-Müller", Forename="Renée")]
-    result = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER), encoding))
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header), encoding))
     assert result.clean["Surname"].tolist() == ["Zoë-Müller"] and result.clean["Forename"].tolist() == [
         "Renée"
     ]
     assert result.clean["SchoolURN"].tolist() == ["3304001"]  # the BOM did not stick to the first header
 
 
-def test_bytes_undefined_in_windows_1252_reject_their_rows_only(tmp_path):
+def test_bytes_undefined_in_windows_1252_reject_their_rows_only(tmp_path, census_row, csv_text, mis_header):
     text = csv_text(
-        [census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX"), census_row(UPN_C)], MIS_HEADER
+        [census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX"), census_row(UPN_C)], mis_header
     )
     data = text.encode("cp1252").replace(b"XX", b"X\x81")  # 0x81 means nothing in Windows-1252
     path = tmp_path / "census.csv"
@@ -157,8 +158,10 @@ def test_bytes_undefined_in_windows_1252_reject_their_rows_only(tmp_path):
     assert any("Windows-1252" in note for note in result.notes)
 
 
-def test_utf8_file_with_one_broken_byte_keeps_its_other_characters(tmp_path):
-    text = csv_text([census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX")], MIS_HEADER)
+def test_utf8_file_with_one_broken_byte_keeps_its_other_characters(
+    tmp_path, census_row, csv_text, mis_header
+):
+    text = csv_text([census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX")], mis_header)
     path = tmp_path / "census.csv"
     path.write_bytes(text.encode("utf-8").replace(b"XX", b"X\xe9"))  # a lone Latin-1 byte
     result = read_census(path)
@@ -170,7 +173,9 @@ def test_utf8_file_with_one_broken_byte_keeps_its_other_characters(tmp_path):
 # --- broken rows ---------------------------------------------------------------------------------
 
 
-def test_bad_dates_unknown_codes_and_duplicates_are_rejected_with_row_and_reason(tmp_path):
+def test_bad_dates_unknown_codes_and_duplicates_are_rejected_with_row_and_reason(
+    tmp_path, census_row, csv_text, write, mis_header
+):
     rows = [
         census_row(UPN_A),
         census_row(UPN_B, DoB="31/02/2008"),  # no such day
@@ -183,7 +188,7 @@ def test_bad_dates_unknown_codes_and_duplicates_are_rejected_with_row_and_reason
         census_row(UPN_A, Forename="Chidie"),  # differs in one field: not a duplicate
         census_row(UPN_C, AcademicYear="2016/18"),
     ]
-    result = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER)))
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
     assert_nothing_lost(result, len(rows))
     assert result.clean["_row"].tolist() == [1, 9]
     rejects = result.rejects.set_index("row")
@@ -199,14 +204,16 @@ def test_bad_dates_unknown_codes_and_duplicates_are_rejected_with_row_and_reason
     assert rejects.loc[10, "column"] == "AcademicYear"
 
 
-def test_duplicates_name_the_first_copy_and_threaded_encoding_changes_nothing(tmp_path, monkeypatch):
-    import exclusion_risk.linkage.readers as readers
+def test_duplicates_name_the_first_copy_and_threaded_encoding_changes_nothing(
+    tmp_path, monkeypatch, census_row, csv_text, write, mis_header
+):
+    import exclusion_risk.linkage.raw_file as raw_file
 
     rows = [census_row(UPN_A), census_row(UPN_B), census_row(UPN_A), census_row(UPN_B), census_row(UPN_A)]
     rows += [census_row(UPN_C, Postcode=""), census_row(UPN_C, Postcode=""), census_row(UPN_C, Postcode=" ")]
-    path = write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER))
+    path = write(tmp_path / "census.csv", csv_text(rows, mis_header))
     sequential = read_census(path)
-    monkeypatch.setattr(readers, "PARALLEL_ROWS", 0)  # big-file path: columns encoded on threads
+    monkeypatch.setattr(raw_file, "PARALLEL_ROWS", 0)  # big-file path: columns encoded on threads
     threaded = read_census(path)
     for result in (sequential, threaded):
         assert_nothing_lost(result, len(rows))
@@ -218,17 +225,21 @@ def test_duplicates_name_the_first_copy_and_threaded_encoding_changes_nothing(tm
     pd.testing.assert_frame_equal(sequential.rejects, threaded.rejects)
 
 
-def test_required_value_blank_is_rejected_but_invalid_upn_is_kept(tmp_path):
+def test_required_value_blank_is_rejected_but_invalid_upn_is_kept(
+    tmp_path, census_row, csv_text, write, mis_header
+):
     rows = [census_row(""), census_row("NOT-A-UPN"), census_row(UPN_B, SENprovision="")]
-    result = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER)))
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
     assert_nothing_lost(result, 3)
     assert result.clean["UPN"].tolist() == ["NOT-A-UPN"] and not result.clean["UPNvalid"].any()
     assert set(result.rejects["reason"]) == {"missing value"}
     assert result.rejects["column"].tolist() == ["UPN", "SENprovision"]
 
 
-def test_rows_with_the_wrong_number_of_fields_are_rejected_and_numbering_holds(tmp_path):
-    text = csv_text([census_row(UPN_A), census_row(UPN_B), census_row(UPN_C)], MIS_HEADER)
+def test_rows_with_the_wrong_number_of_fields_are_rejected_and_numbering_holds(
+    tmp_path, census_row, csv_text, write, mis_header
+):
+    text = csv_text([census_row(UPN_A), census_row(UPN_B), census_row(UPN_C)], mis_header)
     lines = text.splitlines()
     lines[2] += ",surplus"  # data row 2
     lines.insert(3, "")  # a blank line is not a row
@@ -237,16 +248,16 @@ def test_rows_with_the_wrong_number_of_fields_are_rejected_and_numbering_holds(t
     result = read_census(write(tmp_path / "census.csv", "\n".join(lines) + "\n"))
     assert_nothing_lost(result, 3)
     assert result.clean["UPN"].tolist() == [UPN_A, UPN_C] and result.clean["_row"].tolist() == [1, 3]
-    width = len(MIS_HEADER)
+    width = len(mis_header)
     assert result.rejects["reason"].tolist() == [
         f"wrong number of fields ({width + 1}; the header has {width})"
     ]
 
 
-def test_quoted_commas_and_line_breaks_in_values(tmp_path):
-    header = ",".join(MIS_HEADER)
-    first = csv_text([census_row(UPN_A)], MIS_HEADER).splitlines()[1].replace("Okafor", '"Okafor, Jr"')
-    second = csv_text([census_row(UPN_B)], MIS_HEADER).splitlines()[1].replace("Okafor", '"Oka\nfor"')
+def test_quoted_commas_and_line_breaks_in_values(tmp_path, census_row, csv_text, write, mis_header):
+    header = ",".join(mis_header)
+    first = csv_text([census_row(UPN_A)], mis_header).splitlines()[1].replace("Okafor", '"Okafor, Jr"')
+    second = csv_text([census_row(UPN_B)], mis_header).splitlines()[1].replace("Okafor", '"Oka\nfor"')
     result = read_census(write(tmp_path / "census.csv", "\n".join([header, first, second]) + "\n"))
     assert_nothing_lost(result, 2)
     assert result.clean["Surname"].tolist() == ["Okafor, Jr", "Oka\nfor"]
@@ -255,7 +266,9 @@ def test_quoted_commas_and_line_breaks_in_values(tmp_path):
 # --- the other extracts --------------------------------------------------------------------------
 
 
-def test_exclusions_categories_reasons_years_and_default_record_id(tmp_path):
+def test_exclusions_categories_reasons_years_and_default_record_id(
+    tmp_path, exclusion_row, csv_text, write, exclusions_header
+):
     rows = [
         exclusion_row(UPN_A, Category="FIXD", Reason="PD; va", StartDate="31/08/2017"),
         exclusion_row("", Category="LUNC", Reason="MT;OW;LG", StartDate="2017-09-01", Sessions="1"),
@@ -263,10 +276,10 @@ def test_exclusions_categories_reasons_years_and_default_record_id(tmp_path):
         exclusion_row(UPN_B, Category="EXPL"),
         exclusion_row(UPN_B, Reason=""),
     ]
-    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, EXCLUSIONS_HEADER)))
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
     assert_nothing_lost(result, 5)
     ex = result.clean
-    assert list(ex.columns) == EXCLUSION_COLUMNS + ["_file", "_row"]
+    assert list(ex.columns) == EXCLUSION_FRAME_COLUMNS + ["_file", "_row"]
     assert ex["RecordID"].tolist() == ["1", "2", "3", "5"]  # the data row number when the file has none
     assert ex["Category"].tolist() == ["SUSP", "SUSP", "PERM", "SUSP"]
     assert ex["CategoryRaw"].tolist() == ["FIXD", "LUNC", "PERM", "SUSP"]
@@ -283,13 +296,13 @@ def test_exclusions_categories_reasons_years_and_default_record_id(tmp_path):
     assert result.rejects["reason"].tolist() == ["unknown exclusion category code"]
 
 
-def test_exclusions_keep_their_own_record_id(tmp_path):
+def test_exclusions_keep_their_own_record_id(tmp_path, exclusion_row, csv_text, write):
     rows = [exclusion_row(RecordID="EX-7"), exclusion_row(RecordID="EX-9", Category="PERM")]
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
     assert result.clean["RecordID"].tolist() == ["EX-7", "EX-9"]
 
 
-def test_social_care_sex_codes_open_episodes_and_end_before_start(tmp_path):
+def test_social_care_sex_codes_open_episodes_and_end_before_start(tmp_path, social_care_row, csv_text, write):
     rows = [
         social_care_row("C1", Sex="1"),
         social_care_row("C2", Sex="2", EndDate="2016-01-01", Status="LAC", Factors=" 3a ; 21 "),
@@ -300,7 +313,7 @@ def test_social_care_sex_codes_open_episodes_and_end_before_start(tmp_path):
     result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
     assert_nothing_lost(result, 5)
     sc = result.clean
-    assert list(sc.columns) == SOCIAL_CARE_COLUMNS + ["_file", "_row"]
+    assert list(sc.columns) == SOCIAL_CARE_FRAME_COLUMNS + ["_file", "_row"]
     assert sc["Sex"].tolist()[:2] == ["M", "F"] and pd.isna(sc["Sex"].iloc[2])
     assert sc["Status"].tolist() == ["CIN", "CLA", "CPP"]
     assert pd.isna(sc["EndDate"].iloc[0]) and sc["EndDate"].iloc[1] == pd.Timestamp("2016-01-01")
@@ -314,8 +327,8 @@ def test_social_care_sex_codes_open_episodes_and_end_before_start(tmp_path):
 # --- folders, Parquet, attendance ----------------------------------------------------------------
 
 
-def test_read_extracts_returns_all_three_and_requires_each(tmp_path):
-    folder = authority(tmp_path / "la")
+def test_read_extracts_returns_all_three_and_requires_each(tmp_path, extracts_folder):
+    folder = extracts_folder(tmp_path / "la")
     extracts = read_extracts(folder)
     assert len(extracts.census) == 3 and len(extracts.exclusions) == 1 and len(extracts.social_care) == 1
     assert list(extracts.rejects.columns) == REJECT_COLUMNS and extracts.rejects.empty
@@ -324,9 +337,11 @@ def test_read_extracts_returns_all_three_and_requires_each(tmp_path):
         read_extracts(folder)
 
 
-def test_census_folder_of_collections_and_termly_attendance(tmp_path):
+def test_census_folder_of_collections_and_termly_attendance(
+    tmp_path, census_row, exclusion_row, social_care_row, csv_text, write, mis_header, exclusions_header
+):
     folder = tmp_path / "la"
-    header = [c for c in MIS_HEADER if c not in ("AcademicYear", "CensusTerm")]
+    header = [c for c in mis_header if c not in ("AcademicYear", "CensusTerm")]
     write(
         folder / "census" / "census_2016-10-06.csv", csv_text([census_row(UPN_A), census_row(UPN_B)], header)
     )
@@ -341,7 +356,7 @@ def test_census_folder_of_collections_and_termly_attendance(tmp_path):
         if term == "AUT":
             rows.append({"UPN": UPN_B, "TermlySessionsPossible": "oops"})
         write(folder / "attendance" / f"attendance_2016-17_{term}.csv", csv_text(rows, termly))
-    write(folder / "exclusions.csv", csv_text([exclusion_row()], EXCLUSIONS_HEADER))
+    write(folder / "exclusions.csv", csv_text([exclusion_row()], exclusions_header))
     write(folder / "social_care.csv", csv_text([social_care_row()]))
 
     extracts = read_extracts(folder)
@@ -364,9 +379,9 @@ def test_census_folder_of_collections_and_termly_attendance(tmp_path):
     assert bad["row"].tolist() == [2] and bad["column"].tolist() == ["TermlySessionsPossible"]
 
 
-def test_parquet_reads_like_csv(tmp_path):
+def test_parquet_reads_like_csv(tmp_path, census_row, csv_text, write, mis_header):
     rows = [census_row(UPN_A), census_row(UPN_B, DoB="31/02/2008")]
-    from_csv = read_census(write(tmp_path / "census.csv", csv_text(rows, MIS_HEADER)))
+    from_csv = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
     frame = pd.DataFrame(rows)
     frame["DoB"] = frame["DoB"].replace({"2008-03-01": None})
     frame.loc[0, "DoB"] = pd.Timestamp("2008-03-01")  # a real date column in one row, text in the other
@@ -383,15 +398,15 @@ def test_parquet_reads_like_csv(tmp_path):
 # --- a large file --------------------------------------------------------------------------------
 
 
-def _bench_io():
-    spec = importlib.util.spec_from_file_location("bench_io", REPO / "bench" / "io.py")
+def _bench_io(repo: Path):
+    spec = importlib.util.spec_from_file_location("bench_io", repo / "bench" / "io.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_a_50_mb_file_loses_nothing(tmp_path):
-    bench = _bench_io()
+def test_a_50_mb_file_loses_nothing(tmp_path, repo_root):
+    bench = _bench_io(repo_root)
     path = tmp_path / "census.csv"
     rows = 560_000
     bench.make_census(path, rows, seed=3)  # ~0.5% broken: bad dates, unknown codes, duplicates

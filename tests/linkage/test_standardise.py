@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+
 from exclusion_risk.linkage.assign import assign
 from exclusion_risk.linkage.names import forename_group
 from exclusion_risk.linkage.settings import LinkageSettings, Thresholds
@@ -15,7 +16,6 @@ from exclusion_risk.linkage.standardise import (
     surname_variants,
     unify_sex,
 )
-
 from exclusion_risk.upn import make_upn
 
 
@@ -146,6 +146,7 @@ def test_upn_stage_vetoes_a_co_twin_upn_but_not_a_namesake_key():
 
 def test_spelling_variants_and_swaps_through_forename_groups():
     import numpy as np
+
     from exclusion_risk.linkage.engines.recordlinkage_engine import RecordLinkageEngine
 
     def frame(rows):
@@ -217,9 +218,14 @@ def test_twin_pattern_goes_to_review_when_the_census_has_a_twin():
 
 def test_extra_comparisons_are_carried_and_validated():
     import pytest
-    from exclusion_risk.linkage.engines.base import active_comparisons, comparison_levels
-    from exclusion_risk.linkage.settings import BlockingRule, ExtraComparison
     from pydantic import ValidationError
+
+    from exclusion_risk.linkage.settings import (
+        BlockingRule,
+        ExtraComparison,
+        active_comparisons,
+        comparison_levels,
+    )
 
     extra = [ExtraComparison(name="street", column="Street", kind="jaro_winkler")]
     settings = LinkageSettings(
@@ -243,7 +249,8 @@ def test_extra_comparisons_are_carried_and_validated():
 
 def test_extra_levels_and_swap_with_slips():
     import numpy as np
-    from exclusion_risk.linkage.engines.recordlinkage_engine import (
+
+    from exclusion_risk.linkage.engines.levels import (
         extra_levels,
         forename_levels,
         jaro_winkler_distinct,

@@ -6,21 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap
+
 from exclusion_risk.features import registry
-from exclusion_risk.models.explain import (
-    AdditivityError,
-    Explainer,
-    check_additivity,
-    reason_texts,
-    top_factors,
-)
-from scoring_support import test_year, training  # noqa: F401 - fixtures
+from exclusion_risk.models.explain import AdditivityError, Explainer, check_additivity
+from exclusion_risk.models.reasons import reason_texts, top_factors
 
 KINDS = ("lightgbm", "random_forest", "logistic")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_contributions_add_up_to_the_raw_score(training, test_year, kind):  # noqa: F811
+def test_contributions_add_up_to_the_raw_score(training, test_year, kind):
     result, _ = training
     explainer = Explainer(result.models[kind].pipeline)
     X = explainer.matrix(test_year)
@@ -35,7 +30,7 @@ def test_contributions_add_up_to_the_raw_score(training, test_year, kind):  # no
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_calibration_keeps_the_order_of_the_explained_score(training, test_year, kind):  # noqa: F811
+def test_calibration_keeps_the_order_of_the_explained_score(training, test_year, kind):
     result, _ = training
     pipeline = result.models[kind].pipeline
     explainer = Explainer(pipeline)
@@ -45,7 +40,7 @@ def test_calibration_keeps_the_order_of_the_explained_score(training, test_year,
     assert np.all(np.diff(probability[order]) >= -1e-12)
 
 
-def test_lightgbm_pred_contrib_agrees_with_shap(training, test_year):  # noqa: F811
+def test_lightgbm_pred_contrib_agrees_with_shap(training, test_year):
     result, _ = training
     explainer = Explainer(result.models["lightgbm"].pipeline)
     X = explainer.matrix(test_year.head(300))
@@ -78,7 +73,7 @@ def test_lightgbm_categorical_splits_trap():
         assert "categorical" in str(exc)
 
 
-def test_logistic_contributions_are_exact_linear_terms(training, test_year):  # noqa: F811
+def test_logistic_contributions_are_exact_linear_terms(training, test_year):
     result, _ = training
     explainer = Explainer(result.models["logistic"].pipeline)
     X = explainer.matrix(test_year)
@@ -89,10 +84,10 @@ def test_logistic_contributions_are_exact_linear_terms(training, test_year):  # 
     assert expected == pytest.approx(float(est.intercept_[0] + reference @ est.coef_.ravel()))
 
 
-def test_one_hot_columns_are_summed_back_to_registry_features(training, test_year):  # noqa: F811
+def test_one_hot_columns_are_summed_back_to_registry_features(training, test_year):
     result, _ = training
     explainer = Explainer(result.models["logistic"].pipeline)
-    names = explainer.parts.transformed_names
+    names = [str(n) for n in explainer.parts.transform_steps[0].get_feature_names_out()]
     assert any(n.startswith("sen_type_") for n in names)  # one-hot really happened
     assert any(n.startswith("missingindicator_") for n in names)
     X = explainer.matrix(test_year.head(50))
@@ -103,12 +98,13 @@ def test_one_hot_columns_are_summed_back_to_registry_features(training, test_yea
     assert np.allclose(explanation.contributions[:, j], columns[:, sen_columns].sum(axis=1))
 
 
-def test_factors_speak_the_registry_language(training, test_year):  # noqa: F811
+def test_factors_speak_the_registry_language(training, test_year):
     result, _ = training
     explainer = Explainer(result.models["lightgbm"].pipeline)
     explanation = explainer.explain(test_year)
     factors = top_factors(explanation, test_year, n=3)
-    raw_names = set(explainer.parts.transformed_names) | set(explainer.features)
+    raw_names = {str(n) for n in explainer.parts.transform_steps[0].get_feature_names_out()}
+    raw_names |= set(explainer.features)
     semh = test_year["sen_type"].eq("SEMH").to_numpy()
     seen_semh = False
     for row, pupil_factors in enumerate(factors):
@@ -132,9 +128,10 @@ def test_factors_speak_the_registry_language(training, test_year):  # noqa: F811
     assert all(f["contribution"] < 0 for fs in lowering for f in fs)
 
 
-def test_global_plots_are_logged(training, test_year, tmp_path, monkeypatch):  # noqa: F811
+def test_global_plots_are_logged(training, test_year, tmp_path, monkeypatch):
     import mlflow
-    from exclusion_risk.models.explain import log_global_explanations
+
+    from exclusion_risk.models.training_log import log_global_explanations
 
     result, _ = training
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")

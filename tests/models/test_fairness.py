@@ -7,16 +7,15 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
-from exclusion_risk.models import fairness
-from exclusion_risk.models.explain import Explainer
 from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
-from scoring_support import test_year, training  # noqa: F401 - fixtures
 from sklearn.metrics import precision_score, recall_score
 
+from exclusion_risk.models import fairness, fairness_report
+from exclusion_risk.models.explain import Explainer
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 
-def test_group_metrics_agree_with_fairlearn(training, test_year):  # noqa: F811
+def test_group_metrics_agree_with_fairlearn(training, test_year):
     result, _ = training
     pipeline = result.models["lightgbm"].pipeline
     p = pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
@@ -75,13 +74,13 @@ def test_disparity_flags_and_intervals():
     assert low < rows.loc["small", "selection_rate"] < high
 
 
-def _small_group_frame(test_year):  # noqa: F811
+def _small_group_frame(test_year):
     frame = test_year.copy()
     frame.loc[frame.index[:6], "ethnicity_group"] = "Gypsy/Roma"  # a group of six pupils
     return frame
 
 
-def test_report_suppresses_small_groups_and_says_what_a_flag_means(training, test_year):  # noqa: F811
+def test_report_suppresses_small_groups_and_says_what_a_flag_means(training, test_year):
     result, _ = training
     pipeline = result.models["lightgbm"].pipeline
     frame = _small_group_frame(test_year)
@@ -100,7 +99,7 @@ def test_report_suppresses_small_groups_and_says_what_a_flag_means(training, tes
         ablated_probabilities=ablated,
         n_boot=100,
     )
-    context = fairness.report_context(review)
+    context = fairness_report.report_context(review)
     ethnic = next(a for a in context["attributes"] if a["name"] == "ethnic group")
     small = next(r for r in ethnic["rows"] if r["group"] == "Gypsy/Roma")
     assert small["n"] == "<10"
@@ -110,7 +109,7 @@ def test_report_suppresses_small_groups_and_says_what_a_flag_means(training, tes
     attribution = [r for r in context["attribution"] if r["group"] == "Gypsy/Roma"]
     assert attribution and attribution[0]["n"] == "<10"
     assert all(r["change"] == "<10" for r in context["ablation"]["changes"] if r["group"] == "Gypsy/Roma")
-    html = fairness.render_report(review)
+    html = fairness_report.render_report(review)
     assert DECISION_SUPPORT_NOTICE in unescape(html)
     assert "not a finding of unfairness" in html
     assert "Gypsy/Roma" in html and "&lt;10" in html
@@ -119,7 +118,7 @@ def test_report_suppresses_small_groups_and_says_what_a_flag_means(training, tes
     assert overall["sex"] > 0 and 0 < overall["protected_share"] < 1
 
 
-def test_ablation_reports_precision_change(training, test_year):  # noqa: F811
+def test_ablation_reports_precision_change(training, test_year):
     result, _ = training
     p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
     review = fairness.review(

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
 from exclusion_risk.models.metrics import (
     capacity_name,
     evaluate,
@@ -10,7 +12,6 @@ from exclusion_risk.models.metrics import (
     precision_curve,
     roc_points,
 )
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 
 def _data(n=4000, seed=0, ties=False):

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import yaml
-from exclusion_risk.models.risk_matrix import DEFAULT_PATH, RiskMatrixError, load_risk_matrix, parse_capacity
 
+from exclusion_risk.models.risk_matrix import DEFAULT_PATH, RiskMatrixError, load_risk_matrix, parse_capacity
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 

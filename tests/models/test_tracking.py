@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
+from exclusion_risk.synth.truth import write_truth_links
 
 TEST_CONFIG = {
     "n_jobs": 1,  # xdist runs two workers on two cores: one thread each
@@ -36,30 +37,11 @@ NAME_COLUMNS = ("Surname", "Forename", "MiddleNames", "PreferredSurname", "Forme
 UPN_SHAPE = re.compile(r"[A-Z][0-9]{11}[0-9A-Z]")
 
 
-def truth_links(folder: Path) -> pd.DataFrame:
-    """links.csv as `exclusion-risk link` writes it, from the generator's true links."""
-    exclusions = pd.read_csv(folder / "truth" / "exclusion_links.csv", dtype=str)
-    social_care = pd.read_csv(folder / "truth" / "social_care_links.csv", dtype=str).dropna()
-    return pd.concat(
-        [
-            pd.DataFrame(
-                {"source": "exclusions", "record_id": exclusions["RecordID"], "upn": exclusions["upn"]}
-            ),
-            pd.DataFrame(
-                {"source": "social_care", "record_id": social_care["LAchildID"], "upn": social_care["upn"]}
-            ),
-        ],
-        ignore_index=True,
-    ).assign(method="truth", score=1.0)
-
-
 @pytest.fixture(scope="module")
 def store(small_authority, tmp_path_factory):
     """(store folder, data folder, links folder, CLI output) after one `exclusion-risk train`."""
     root = tmp_path_factory.mktemp("models_store")
-    links = root / "links"
-    links.mkdir()
-    truth_links(Path(small_authority)).to_csv(links / "links.csv", index=False)
+    links = write_truth_links(small_authority, root / "links").parent
     config = root / "experiment.yaml"
     config.write_text(yaml.safe_dump(TEST_CONFIG))
     mlruns = root / "mlruns"
@@ -163,9 +145,11 @@ def test_compare_and_promote_best_set_the_champion(store, uri):
 
 def test_champion_round_trip_from_the_registry_alias(store, uri):
     import mlflow
+
     from exclusion_risk.features.build import build_feature_table
     from exclusion_risk.linkage.history import load_history
-    from exclusion_risk.models.tracking import ModelInputError, predict_frame
+    from exclusion_risk.models import tracking
+    from exclusion_risk.models.scoring import CohortScorer
 
     assert run("promote", "--best").exit_code == 0
     _, data, links, _ = store
@@ -174,24 +158,34 @@ def test_champion_round_trip_from_the_registry_alias(store, uri):
     pipeline = mlflow.sklearn.load_model("models:/exclusion-risk@champion")
     columns = list(pipeline[0].feature_names_in_)
     expected = pipeline.predict_proba(frame[columns])[:, 1]
-    pyfunc = mlflow.pyfunc.load_model("models:/exclusion-risk@champion")
-    got = predict_frame(pyfunc, frame)
+    # the one loading path (the scorer's and the service's) gives MLflow's own champion
+    loaded = tracking.load_registered("champion")
+    champion = mlflow.MlflowClient().get_model_version_by_alias("exclusion-risk", "champion")
+    assert loaded.version == str(champion.version) and loaded.info["run_id"] == champion.run_id
+    assert loaded.info["train_years"] == "2016/17" and "roc_auc" in loaded.info["metrics"]
+    assert set(loaded.scoring_config["thresholds"]) and loaded.scoring_config["validation_year"] == "2017/18"
+    np.testing.assert_array_equal(loaded.pipeline.predict_proba(frame[columns])[:, 1], expected)
+    scores = CohortScorer.load("champion").score(frame, reasons=False)
+    got = scores.set_index("upn")["probability"].reindex(frame["upn"].astype(str)).to_numpy()
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    # pandas categories and integer counts are accepted (pyfunc alone rejects them)
-    typed = frame.copy()
-    for col in ("sen_type", "sen_provision"):
-        typed[col] = typed[col].astype("category")
-    typed["nc_year"] = typed["nc_year"].fillna(0).astype("int64")
-    assert np.isfinite(predict_frame(pyfunc, typed)).all()
-    # errors name the column, never a pupil's value
-    bad = frame.copy()
-    bad["suspensions_last_year"] = bad["upn"]
-    with pytest.raises(ModelInputError) as info:
-        predict_frame(pyfunc, bad)
-    message = str(info.value)
-    assert "suspensions_last_year" in message and not UPN_SHAPE.search(message)
-    with pytest.raises(ModelInputError, match="'fsm' is missing"):
-        predict_frame(pyfunc, frame.drop(columns="fsm"))
+    assert (scores["model_version"] == loaded.version).all()
+
+
+def test_a_version_is_named_the_same_way_everywhere(store, uri):
+    from exclusion_risk.models import tracking
+
+    assert run("promote", "--best").exit_code == 0
+    champion = tracking.resolve_version("champion")
+    assert champion is not None and tracking.champion_version() == str(champion.version)
+    for name in (str(champion.version), champion.run_id, champion.run_id[:8]):
+        assert tracking.resolve_version(name).version == champion.version
+    assert tracking.resolve_version(champion.run_id[:7]) is None  # a prefix needs 8+ characters
+    assert tracking.resolve_version("no-such-alias") is None and tracking.resolve_version("999") is None
+    # promote and review accept the same names
+    by_prefix = run("promote", champion.run_id[:8])
+    assert by_prefix.exit_code == 0 and f"version {champion.version} " in by_prefix.output
+    missing = run("review", champion.run_id[:7], "--data", str(store[1]), "--no-ablation")
+    assert missing.exit_code == 2 and "no model run or registry version matches" in missing.output
 
 
 def _database_text(path: Path) -> str:
@@ -279,7 +273,7 @@ def test_the_scan_finds_planted_identifiers(store, tmp_path):
 
 
 def test_logging_guard_refuses_upn_shaped_text():
-    from exclusion_risk.models.tracking import PrivacyError, check_no_identifiers
+    from exclusion_risk.privacy import PrivacyError, check_no_identifiers
 
     with pytest.raises(PrivacyError, match="UPN-shaped"):
         check_no_identifiers("top pupil A123456789012", "a tag")
@@ -301,3 +295,29 @@ def test_cli_refuses_bad_input_with_exit_2(store, uri, tmp_path):
     assert out.exit_code == 2 and "no metric 'happiness'" in out.output
     out = run("compare", "--experiment", "never-made")
     assert out.exit_code == 2 and "never-made" in out.output
+
+
+def test_a_model_registered_by_the_earlier_layout_is_refused_with_what_to_do(monkeypatch):
+    """Pipelines registered before the stages moved under `exclusion_risk` name `models.calibration`,
+    `features.preprocess`: loading one says to retrain, not a traceback about a missing module."""
+    from types import SimpleNamespace
+
+    from exclusion_risk.models import tracking
+
+    def load_model(uri):
+        raise ModuleNotFoundError("No module named 'features'", name="features")
+
+    monkeypatch.setattr(
+        tracking, "_mlflow", lambda: SimpleNamespace(sklearn=SimpleNamespace(load_model=load_model))
+    )
+    with pytest.raises(tracking.ModelNotFoundError, match="earlier release.*exclusion-risk train"):
+        tracking.load_run_model("0123456789abcdef")
+
+    def missing_dependency(uri):
+        raise ModuleNotFoundError("No module named 'lightgbm'", name="lightgbm")
+
+    monkeypatch.setattr(
+        tracking, "_mlflow", lambda: SimpleNamespace(sklearn=SimpleNamespace(load_model=missing_dependency))
+    )
+    with pytest.raises(ModuleNotFoundError):  # anything else is not ours to reword
+        tracking.load_run_model("0123456789abcdef")

@@ -5,13 +5,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from exclusion_risk.features.preprocess import make_preprocessor
 from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.checklist import ChecklistBaseline, checklist_points
 from exclusion_risk.models.config import ConfigError, load_config
 from exclusion_risk.models.metrics import point_metrics
 from exclusion_risk.models.train import TrainingError, calibration_pupils, resolve_split, train_models
-from models_support import MODEL_FEATURES, feature_table
 
 SMALL = {
     "n_jobs": 1,
@@ -36,15 +36,15 @@ def small_config(tmp_path: Path, **overrides):
 
 
 @pytest.fixture(scope="module")
-def table():
+def table(feature_table):
     return feature_table(pupils=3000, seed=3)
 
 
 @pytest.fixture(scope="module")
-def trained(table, tmp_path_factory):
+def trained(table, tmp_path_factory, model_features):
     frame, truth = table
     config = small_config(tmp_path_factory.mktemp("cfg"))
-    return train_models(frame, config, MODEL_FEATURES, make_preprocessor), frame, truth
+    return train_models(frame, config, model_features, make_preprocessor), frame, truth
 
 
 # --- config --------------------------------------------------------------------------------------
@@ -230,19 +230,19 @@ def test_models_beat_the_checklist_and_approach_the_truth(trained):
         assert abs(mean_p - frame.loc[test, "label"].mean()) < 0.02
 
 
-def test_pipeline_is_one_object_with_fixed_categories(trained):
+def test_pipeline_is_one_object_with_fixed_categories(trained, model_features):
     result, frame, _ = trained
     pipeline = result.models["lightgbm"].pipeline
     assert [name for name, _ in pipeline.steps] == ["preprocess", "model"]
-    assert list(pipeline[0].feature_names_in_) == MODEL_FEATURES
-    rows = frame[MODEL_FEATURES].head(5).copy()
+    assert list(pipeline[0].feature_names_in_) == model_features
+    rows = frame[model_features].head(5).copy()
     rows["sen_type"] = "a category never seen in training"
     p = pipeline.predict_proba(rows)[:, 1]
     assert np.all((p > 0) & (p < 1))
     assert result.models["logistic"].pipeline[-1].background_mean_.ndim == 1
 
 
-def test_no_refit_keeps_the_search_model(table, tmp_path):
+def test_no_refit_keeps_the_search_model(table, tmp_path, model_features):
     frame, _ = table
     config = small_config(
         tmp_path,
@@ -250,16 +250,16 @@ def test_no_refit_keeps_the_search_model(table, tmp_path):
         models={"logistic": {"params": {"max_iter": 500}, "grid": {"C": [1.0]}},
                 "random_forest": {"enabled": False}, "lightgbm": {"enabled": False}},
     )  # fmt: skip
-    result = train_models(frame, config, MODEL_FEATURES, make_preprocessor)
+    result = train_models(frame, config, model_features, make_preprocessor)
     assert list(result.models) == ["logistic"]
     assert result.counts["refit"]["rows"] == result.counts["train"]["rows"]
 
 
-def test_training_refuses_unusable_data(table, tmp_path):
+def test_training_refuses_unusable_data(table, tmp_path, model_features):
     frame, _ = table
     config = small_config(tmp_path)
     with pytest.raises(TrainingError, match="lacks column"):
-        train_models(frame.drop(columns="fsm"), config, MODEL_FEATURES, make_preprocessor)
+        train_models(frame.drop(columns="fsm"), config, model_features, make_preprocessor)
     no_positives = frame.assign(label=np.where(frame["label"].notna(), 0.0, np.nan))
     with pytest.raises(TrainingError, match="only one outcome"):
-        train_models(no_positives, config, MODEL_FEATURES, make_preprocessor)
+        train_models(no_positives, config, model_features, make_preprocessor)

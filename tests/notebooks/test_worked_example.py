@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "worked_example.ipynb"
+# End to end: synth, linkage, training, review and scoring in a Jupyter kernel (about 20 s on 2 cores).
+pytestmark = pytest.mark.slow
 
 
-def test_worked_example_executes(tmp_path, monkeypatch):
+def test_worked_example_executes(repo_root, tmp_path, monkeypatch):
+    notebook_path = repo_root / "notebooks" / "worked_example.ipynb"
     monkeypatch.setenv("WORKED_EXAMPLE_DIR", str(tmp_path))
     monkeypatch.setenv("WORKED_EXAMPLE_PUPILS", "1200")
     monkeypatch.setenv("WORKED_EXAMPLE_MODELS", "lightgbm,logistic")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(NOTEBOOK.parents[1]), os.environ.get("PYTHONPATH", "")])
-    )
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = nbformat.read(notebook_path, as_version=4)
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
@@ -34,10 +31,10 @@ def test_worked_example_executes(tmp_path, monkeypatch):
     assert "Pupils per matrix cell" in scores_page
     # The same store and extracts through the command line: scores.csv with the notice, sorted, + summary.
     import pandas as pd
-    from exclusion_risk.models.scoring import SCORE_COLUMNS
     from typer.testing import CliRunner
 
     from exclusion_risk.cli import app
+    from exclusion_risk.contract import SCORE_COLUMNS
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from exclusion_risk.serving.database import Database
-from exclusion_risk.serving.security import KeyStore, split_token
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
+from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.security import KeyStore, split_token
 
 runner = CliRunner()
 

@@ -8,11 +8,12 @@ import threading
 
 import httpx
 import pytest
+from fastapi import FastAPI, HTTPException, Request
+
 from exclusion_risk.serving.body_limit import BodyLimit
 from exclusion_risk.serving.errors import ContainErrors, _field_error, install_error_handlers
 from exclusion_risk.serving.model_state import ModelState
 from exclusion_risk.serving.settings import ServiceSettings
-from fastapi import FastAPI, HTTPException, Request
 
 
 class _Scorer:
@@ -141,7 +142,8 @@ def test_single_record_need_level_follows_the_feature_builder_rule():
     import itertools
 
     import pandas as pd
-    from exclusion_risk.features.build import need_level, need_level_of
+
+    from exclusion_risk.features.need import need_level, need_level_of
 
     flags = [None, 0.0, 1.0, True, False, "yes", "0"]
     provisions = [None, "N", "K", "E", "unknown", " e "]

@@ -16,6 +16,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
+# Against the live server (a real uvicorn process serving the trained champion).
+pytestmark = pytest.mark.slow
+
 EXAMPLES_PER_OPERATION = 20
 OPERATIONS = [
     ("GET", "/health"),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
-from service_support import LIVE_MAX_BYTES, LIVE_MAX_ROWS, set_alias
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+# End to end: the champion is trained once per run and each xdist worker starts a real uvicorn server.
+pytestmark = pytest.mark.slow
 
 SCORE_COLUMNS = ["upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons",
                  "model_version"]  # fmt: skip
@@ -185,14 +188,14 @@ def test_whole_cohort_with_rejected_rows_listed(live_service, cohort):
 # --- bad input: each a clear 4xx, nothing that identifies a pupil -----------------------------------
 
 
-def _bad_requests(cohort: pd.DataFrame) -> dict[str, tuple[dict, int, str]]:
+def _bad_requests(cohort: pd.DataFrame, max_rows: int, max_bytes: int) -> dict[str, tuple[dict, int, str]]:
     head = cohort.head(20).copy()
     unknown = head.copy()
     unknown.loc[unknown.index[2], "SENprovision"] = "Z"
     ragged = _csv(head).decode().splitlines()
     ragged[5] += ",extra,fields"
     many = _csv(cohort).decode().splitlines()
-    ten_times = "\n".join([many[0]] + many[1:] * (10 * LIVE_MAX_ROWS // (len(many) - 1) + 1)).encode()
+    ten_times = "\n".join([many[0]] + many[1:] * (10 * max_rows // (len(many) - 1) + 1)).encode()
     csv_type = {"Content-Type": "text/csv"}
     return {
         "json to the file route": (dict(json={"census": head.to_dict("records")}), 415, "multipart"),
@@ -201,15 +204,15 @@ def _bad_requests(cohort: pd.DataFrame) -> dict[str, tuple[dict, int, str]]:
         "ragged rows": (dict(content="\n".join(ragged).encode(), headers=csv_type), 422, "fields"),
         "missing columns": (dict(content=_csv(head.drop(columns=["UPN"])), headers=csv_type), 422, "UPN"),
         "unknown codes": (dict(content=_csv(unknown), headers=csv_type), 422, "SENprovision"),
-        "10x the row limit": (dict(content=ten_times, headers=csv_type), 413, f"{LIVE_MAX_ROWS:,}"),
-        "over the byte limit": (dict(content=b"x" * (LIVE_MAX_BYTES + 1), headers=csv_type), 413, "bytes"),
+        "10x the row limit": (dict(content=ten_times, headers=csv_type), 413, f"{max_rows:,}"),
+        "over the byte limit": (dict(content=b"x" * (max_bytes + 1), headers=csv_type), 413, "bytes"),
         "empty file": (dict(files={"file": ("census.csv", b"", "text/csv")}), 422, "empty"),
         "no file field": (dict(files={"other": ("census.csv", _csv(head), "text/csv")}), 422, "file"),
     }
 
 
 def test_bad_input_is_a_clear_4xx_naming_no_pupil(live_service, cohort):
-    cases = _bad_requests(cohort)
+    cases = _bad_requests(cohort, live_service.max_rows, live_service.max_request_bytes)
     with live_service.client() as client:
         for name, (kwargs, status, phrase) in cases.items():
             route = "/score" if name == "text to the json route" else "/score/file"
@@ -249,9 +252,8 @@ def test_keys_and_roles_are_enforced(live_service):
 
     from exclusion_risk.serving.database import Database
     from exclusion_risk.serving.security import KeyStore, split_token
-    from service_support import add_key
 
-    token = add_key(live_service.database, "scorer")
+    token = live_service.add_key("scorer")
     with live_service.client(role=None, headers={"X-API-Key": token}) as client:
         assert client.get("/model").status_code == 200
         KeyStore(Database(live_service.database)).revoke(split_token(token)[0])
@@ -277,9 +279,7 @@ def test_audit_log_records_who_what_how_many_and_no_identifiers(live_service, co
                     content=_csv(cohort.head(30)), headers={"Content-Type": "text/csv"})
     with live_service.client(role=None) as anonymous:
         anonymous.get("/model")
-    rows = sqlite3.connect(live_service.database).execute(
-        "SELECT key_id, method, route, status, pupils, model_version FROM audit_log ORDER BY id"
-    ).fetchall()
+    rows = audit_rows_once_written(live_service, (None, "GET", "/model", 401, 0, None))
     scorer_id = live_service.keys["scorer"].split(".")[1]
     assert (scorer_id, "POST", "/score", 200, 2, live_service_version(live_service)) in rows
     file_rows = [r for r in rows if r[2] == "/score/file" and r[3] == 200 and r[0] == scorer_id]
@@ -290,16 +290,47 @@ def test_audit_log_records_who_what_how_many_and_no_identifiers(live_service, co
     assert_names_nothing(everything, cohort)
 
 
+def audit_rows_once_written(service, expected: tuple, timeout: float = 10) -> list[tuple]:
+    """The audit log's rows once `expected` is among them (or the timeout passes). The server writes a
+    request's row after the last byte of its response, so the client can read the log before it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(service.database) as db:
+            rows = db.execute(
+                "SELECT key_id, method, route, status, pupils, model_version FROM audit_log ORDER BY id"
+            ).fetchall()
+        if expected in rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
 def live_service_version(service) -> str:
     with service.client(role=None) as anonymous:
         return anonymous.get("/health").json()["model_version"]
 
 
-def test_server_log_names_no_pupil(live_service, cohort):
-    # Runs after the scoring and bad-input tests in this module: everything they sent went through.
+def _log_holding(service, text: str, timeout: float = 10) -> str:
+    """The server's log once it holds `text`, or as it is after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    log = service.log_text()
+    while text not in log and time.monotonic() < deadline:
+        time.sleep(0.1)
+        log = service.log_text()
+    return log
+
+
+def test_server_log_names_no_pupil(live_service, champion, cohort):
+    # Runs after the scoring and bad-input tests of this module that ran on this worker's server:
+    # everything they sent went through it. The whole cohort, names included, goes through here.
     with live_service.client() as client:
-        client.post("/score/file", content=_csv(cohort), headers={"Content-Type": "text/csv"})
-    assert_names_nothing(live_service.log_text(), cohort)
+        response = client.post("/score/file", content=_csv(cohort), headers={"Content-Type": "text/csv"})
+    request_line = f'"POST /score/file HTTP/1.1" {response.status_code}'
+    log = _log_holding(live_service, request_line)
+    # An empty or unwritten log names no pupil either: the scan counts only if the log holds what the
+    # server did, from its start-up (the champion loaded) to the request just made.
+    assert f"model version {champion.version} ready in" in log, log[-3000:]
+    assert request_line in log, log[-3000:]
+    assert_names_nothing(log, cohort)
 
 
 # --- reload -----------------------------------------------------------------------------------------
@@ -318,7 +349,7 @@ def test_reload_swaps_the_model_without_dropping_requests(live_service, champion
     newer = client_ml.create_model_version("exclusion-risk", source=current.source, run_id=current.run_id,
                                            tags=current.tags)
     newer_version = str(newer.version)
-    set_alias(champion, live_service.alias, newer_version)
+    champion.set_alias(live_service.alias, newer_version)
 
     def score_one(_):
         with live_service.client() as client:
@@ -332,7 +363,7 @@ def test_reload_swaps_the_model_without_dropping_requests(live_service, champion
                 reload = admin.post("/admin/reload")
             results = list(during)
     finally:  # later tests in this worker expect the champion version back
-        set_alias(champion, live_service.alias, champion.version)
+        champion.set_alias(live_service.alias, champion.version)
     assert reload.status_code == 200, reload.text
     assert reload.json()["previous_version"] == champion.version
     assert reload.json()["model_version"] == newer_version

@@ -10,12 +10,13 @@ import time
 
 import httpx
 import pandas as pd
-from service_support import EXCLUSION_RISK, start_service, wait_for
+import pytest
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 
-def test_ready_only_after_the_model_loads_and_no_history_is_declared(champion, tmp_path):
+@pytest.mark.slow  # trains the champion (once per run) and starts a real server
+def test_ready_only_after_the_model_loads_and_no_history_is_declared(champion, start_service, tmp_path):
     env = {"MLFLOW_TRACKING_URI": champion.tracking_uri}
     service = start_service(tmp_path / "bare", env, wait_ready=False)
     try:
@@ -33,7 +34,7 @@ def test_ready_only_after_the_model_loads_and_no_history_is_declared(champion, t
         if early.status_code == 503:  # still loading (almost always: imports alone take seconds)
             assert early.headers["retry-after"] == "5" and "loading" in early.json()["detail"]
 
-        health = wait_for(service, "ready")
+        health = service.wait_for("ready")
         assert health == {"status": "ready", "model_version": champion.version, "history": "none"}
         assert "ready in" in service.log_text()
 
@@ -57,13 +58,13 @@ def test_ready_only_after_the_model_loads_and_no_history_is_declared(champion, t
     assert service.process.returncode is not None
 
 
-def test_serve_on_a_busy_port_exits_2_with_a_message(tmp_path):
+def test_serve_on_a_busy_port_exits_2_with_a_message(exclusion_risk_bin, tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [str(EXCLUSION_RISK), "serve", "--port", str(port), "--database", str(tmp_path / "s.db")],
+            [str(exclusion_risk_bin), "serve", "--port", str(port), "--database", str(tmp_path / "s.db")],
             capture_output=True, text=True, timeout=120,
         )
     assert result.returncode == 2

@@ -18,12 +18,13 @@ import pytest
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts" / "web"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "web"  # tests/artifacts/ is git-ignored
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # a real server with the live champion, driven through Chromium
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make browser)"),
 ]
 

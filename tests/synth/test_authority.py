@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from exclusion_risk.synth.calibration import load_authority, measure, measure_noise
-from exclusion_risk.synth.write import CENSUS_COLUMNS, EXCLUSION_COLUMNS, MIS_COLUMNS, SOCIAL_CARE_COLUMNS
-from synth_fixtures import synthetic_authority
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
+from exclusion_risk.contract import CENSUS_COLUMNS, EXCLUSION_COLUMNS, SOCIAL_CARE_COLUMNS
+from exclusion_risk.contract import MIS_CENSUS_COLUMNS as MIS_COLUMNS
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
+from exclusion_risk.synth.calibration import load_authority, measure, measure_noise
 from exclusion_risk.upn import valid_upn_mask
 
 
@@ -103,10 +103,8 @@ def test_values_follow_the_contract(small_authority: Path) -> None:
     assert sc["Factors"].str.contains("3A").any()
 
 
-def test_mis_headers_and_uk_dates(tmp_path_factory: pytest.TempPathFactory) -> None:
-    folder = synthetic_authority(
-        tmp_path_factory, 600, 3, ("2017/18", "2018/19"), output={"header_style": "mis"}
-    )
+def test_mis_headers_and_uk_dates(synthetic_authority) -> None:
+    folder = synthetic_authority(600, 3, ("2017/18", "2018/19"), output={"header_style": "mis"})
     census = _read(folder, "census.csv")
     assert list(census.columns) == MIS_COLUMNS
     assert census["DoB"].str.fullmatch(r"\d{2}/\d{2}/\d{4}").all()
@@ -203,9 +201,10 @@ def test_homes_are_real_authority_postcodes_with_their_lsoa(small) -> None:
     assert census.loc[census["LSOA"] != "", "LSOA"].isin(set(idaci_lookup()["LSOA11CD"])).all()
 
 
-# --- calibration on the full authority ---
+# --- calibration on the full authority (slow: the first user generates 62,536 pupils) ---
 
 
+@pytest.mark.slow
 def test_exclusion_rates_match_the_walsall_study(figures: dict) -> None:
     assert figures["pupils_first_autumn"] == 62536
     for year, share in figures["excluded_share_by_year"].items():
@@ -213,6 +212,7 @@ def test_exclusion_rates_match_the_walsall_study(figures: dict) -> None:
     assert 0.001 <= figures["permanent_share"] <= 0.002
 
 
+@pytest.mark.slow
 def test_relative_risks(figures: dict) -> None:
     assert 2.0 < figures["boys_to_girls"] < 3.1
     assert 2.8 < figures["fsm_to_non_fsm"] < 4.3
@@ -221,6 +221,7 @@ def test_relative_risks(figures: dict) -> None:
     assert figures["cla_to_average"] > 2.5 and figures["cpp_to_average"] > 2.5
 
 
+@pytest.mark.slow
 def test_semh_year_groups_and_year1_send(figures: dict) -> None:
     assert 0.02 <= figures["semh_share_of_pupils"] <= 0.03
     assert figures["semh_share_of_permanent"] >= 0.15
@@ -230,6 +231,7 @@ def test_semh_year_groups_and_year1_send(figures: dict) -> None:
     assert figures["year1_excluded_with_send"] > 0.6
 
 
+@pytest.mark.slow
 def test_ethnic_groups_are_ordered_as_in_the_study(figures: dict) -> None:
     rate = figures["rate_by_ethnicity"]
     major = ["WBRI", "WOTH", "MWBC", "MWAS", "AIND", "APKN", "ABAN", "BCRB", "BAFR"]  # >= 1% of pupils
@@ -240,11 +242,13 @@ def test_ethnic_groups_are_ordered_as_in_the_study(figures: dict) -> None:
     assert rate["WBRI"] > figures["excluded_share"]
 
 
+@pytest.mark.slow
 def test_school_concentration_unrelated_to_deprivation(figures: dict) -> None:
     assert 0.7 <= figures["top12pct_schools_permanent_share"] <= 0.92
     assert abs(figures["school_effect_deprivation_corr"]) < 0.3
 
 
+@pytest.mark.slow
 def test_state_dependence_fsm_and_social_care(figures: dict) -> None:
     assert figures["after_exclusion_to_after_none"] > 5
     assert 0.2 < figures["fsm_share"] < 0.35
@@ -255,6 +259,7 @@ def test_state_dependence_fsm_and_social_care(figures: dict) -> None:
     assert 0.10 <= figures["social_care_not_in_census_share"] <= 0.15
 
 
+@pytest.mark.slow
 def test_oracle_is_calibrated_and_post_census(full_authority: Path, full) -> None:
     py = pd.read_csv(full_authority / "truth" / "pupil_years.csv")
     p, y = py["true_probability"].to_numpy(), py["label"].to_numpy()
@@ -275,6 +280,7 @@ def test_oracle_is_calibrated_and_post_census(full_authority: Path, full) -> Non
 # --- identifier noise, measured against the truth ---
 
 
+@pytest.mark.slow
 def test_every_kind_of_identifier_noise_is_present(noise: dict) -> None:
     ex, sc = noise["exclusions"], noise["social_care"]
     assert 0.01 < ex["upn_blank"] < 0.06 and 0.25 < sc["upn_blank"] < 0.45
@@ -298,6 +304,7 @@ def test_every_kind_of_identifier_noise_is_present(noise: dict) -> None:
     assert 0.02 < noise["census"]["twin_share"] < 0.045
 
 
+@pytest.mark.slow
 def test_spelling_variants_include_transliterations(full) -> None:
     spellings = set(full.social_care["Forename"]) | set(full.exclusions["Forename"])
     assert len({"Muhammad", "Mohammed", "Mohamed", "Mohammad"} & spellings) >= 3
@@ -466,6 +473,7 @@ def _observable_design(a, manifest: dict, sample: float) -> tuple[pd.DataFrame, 
     return aut, pd.concat([x, dummies], axis=1)
 
 
+@pytest.mark.slow
 def test_true_probability_is_mostly_observable(full_authority: Path, full) -> None:
     """Inverting the documented formula, observables at census leave only the small pupil effect."""
     from exclusion_risk.synth.calendar import fraction_before_census

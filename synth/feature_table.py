@@ -1,14 +1,23 @@
-"""A small feature table with a known logit, for testing the models stage on its own.
+"""A small model-ready feature table with a known logit, for the models stage's tests and benchmarks.
 
-Columns follow `features.build`: upn, AcademicYear, SchoolURN, registry features (numeric/binary float64,
-categorical str), need_level, label. The true probability is returned so tests can compare models with it.
+`feature_table(pupils, years, seed)` -> (table, true probability). The columns follow
+`features.build`: upn, AcademicYear, SchoolURN, the registry features in FEATURES (numeric and binary
+float64, categorical str), need_level and label; the true probability lets a test compare a model with
+the truth. MODEL_FEATURES: the columns a model takes with the protected ones (sex, ethnicity) left out.
+It is not the synthetic authority (`generate.py` is): no extracts, no linkage, no feature builder, only
+volume and a signal the models must find.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.values import sigmoid
+
+YEARS = ("2015/16", "2016/17", "2017/18", "2018/19")
 CATEGORICAL = ["sex", "ethnicity_group", "sen_provision", "sen_type"]
 NUMERIC = [
     "nc_year", "fsm", "absence_rate_last_year", "persistent_absence_last_year", "suspensions_this_year",
@@ -19,8 +28,12 @@ FEATURES = NUMERIC + CATEGORICAL
 MODEL_FEATURES = [f for f in FEATURES if f not in ("sex", "ethnicity_group")]
 
 
-def feature_table(pupils: int = 1500, years=("2015/16", "2016/17", "2017/18", "2018/19"), seed: int = 0):
-    """(table, true_probability) for `pupils` pupils on each year's census (first year unlabelled)."""
+def feature_table(
+    pupils: int = 1500, years: Sequence[str] = YEARS, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """(table, true_probability) for `pupils` pupils on each year's census (first year unlabelled).
+
+    The same arguments give the same table, byte for byte."""
     rng = np.random.default_rng(seed)
     upns = np.array([f"T{n:012d}" for n in range(pupils)])
     frailty = rng.normal(0, 1, pupils)
@@ -70,7 +83,7 @@ def feature_table(pupils: int = 1500, years=("2015/16", "2016/17", "2017/18", "2
             + 0.25 * (frame["nc_year"] >= 7)
             + 0.5 * frailty
         )
-        truth = 1 / (1 + np.exp(-z.to_numpy()))
+        truth = sigmoid(z.to_numpy())
         frame["need_level"] = (frame["sen_provision"] != "N").astype(int) + 2 * frame["cpp_open"].astype(int)
         frame["label"] = (rng.random(n) < truth).astype(float) if i > 0 else np.nan
         frames.append(frame)

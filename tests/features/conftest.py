@@ -1,14 +1,23 @@
-"""Test helpers for the features stage: hand-sized PupilHistory frames and a fast random history.
+"""Fixtures for the features stage's tests: PupilHistory frames made by hand or at random.
 
-`random_history` is not the synthetic authority (synth/ is); it only needs canonical columns, every
-edge the builder handles (missing attendance, open episodes, moves, dual rows) and volume for timing.
+`make_history(census, exclusions=(), social_care=())` and `census_frame(rows)`: canonical frames from a
+few dicts, unspecified columns missing. `random_history(pupils, years, seed=0)`: a vectorised random
+authority; it is not the synthetic authority (synth/ is), it only needs canonical columns, every edge
+the builder handles (missing attendance, open episodes, moves, dual rows) and volume for timing.
+`truncate_at(history, academic_year)`: what the authority's systems held on that year's census day.
+
+All four are stateless and session-scoped, so module-scoped fixtures can use them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
-from exclusion_risk.features.calendar import census_date, format_year, start_year
+import pytest
+
+from exclusion_risk.calendar import census_date, format_year, start_year
 from exclusion_risk.linkage.codes import reason_group
 from exclusion_risk.linkage.history import PupilHistory
 
@@ -30,7 +39,7 @@ SEN_TYPES = ["SEMH", "MLD", "SLCN", "ASD", "SPLD"]
 REASONS = ["PD", "PP", "PA", "VA", "VP", "DM", "DA", "OT", "BU"]
 
 
-def census_frame(rows: list[dict]) -> pd.DataFrame:
+def _census_frame(rows: list[dict]) -> pd.DataFrame:
     """Canonical census frame from a few dicts; unspecified columns are missing."""
     frame = pd.DataFrame(rows)
     for column in CENSUS_COLUMNS:
@@ -46,7 +55,7 @@ def census_frame(rows: list[dict]) -> pd.DataFrame:
     return frame[CENSUS_COLUMNS]
 
 
-def exclusions_frame(rows: list[dict]) -> pd.DataFrame:
+def _exclusions_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=None if rows else EXCLUSION_COLUMNS)
     for column in EXCLUSION_COLUMNS:
         if column not in frame:
@@ -56,7 +65,7 @@ def exclusions_frame(rows: list[dict]) -> pd.DataFrame:
     return frame[EXCLUSION_COLUMNS]
 
 
-def social_care_frame(rows: list[dict]) -> pd.DataFrame:
+def _social_care_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=None if rows else SOCIAL_CARE_COLUMNS)
     for column in SOCIAL_CARE_COLUMNS:
         if column not in frame:
@@ -66,12 +75,16 @@ def social_care_frame(rows: list[dict]) -> pd.DataFrame:
     return frame[SOCIAL_CARE_COLUMNS]
 
 
-def history(census: list[dict], exclusions: list[dict] = (), social_care: list[dict] = ()) -> PupilHistory:
-    return PupilHistory(census_frame(census), exclusions_frame(list(exclusions)),
-                        social_care_frame(list(social_care)))
+def _make_history(
+    census: list[dict], exclusions: list[dict] = (), social_care: list[dict] = ()
+) -> PupilHistory:
+    return PupilHistory(_census_frame(census), _exclusions_frame(list(exclusions)),
+                        _social_care_frame(list(social_care)))
 
 
-def random_history(pupils: int, years: list[str], seed: int = 0, terms=("AUT", "SPR", "SUM")) -> PupilHistory:
+def _random_history(
+    pupils: int, years: list[str], seed: int = 0, terms=("AUT", "SPR", "SUM")
+) -> PupilHistory:
     """A vectorised random authority: `pupils` children, each on the census for every year given."""
     from exclusion_risk.reference import postcode_lookup
 
@@ -140,32 +153,32 @@ def random_history(pupils: int, years: list[str], seed: int = 0, terms=("AUT", "
         "StartDate": sc_start, "EndDate": sc_end,
         "Factors": rng.choice(["3A;4A", "4B", "1B;2B", "", "21"], len(child)),
     })
-    return PupilHistory(census_frame_like(census), exclusions_frame_like(exclusions),
-                        social_care_frame_like(social_care))
+    return PupilHistory(_census_frame_like(census), _exclusions_frame_like(exclusions),
+                        _social_care_frame_like(social_care))
 
 
-def census_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
+def _census_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
     for column in CENSUS_COLUMNS:
         if column not in frame:
             frame[column] = pd.NA
     return frame[CENSUS_COLUMNS]
 
 
-def exclusions_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
+def _exclusions_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
     for column in EXCLUSION_COLUMNS:
         if column not in frame:
             frame[column] = pd.NA
     return frame[EXCLUSION_COLUMNS]
 
 
-def social_care_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
+def _social_care_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
     for column in SOCIAL_CARE_COLUMNS:
         if column not in frame:
             frame[column] = pd.NA
     return frame[SOCIAL_CARE_COLUMNS]
 
 
-def truncate_at(history: PupilHistory, academic_year: str) -> PupilHistory:
+def _truncate_at(history: PupilHistory, academic_year: str) -> PupilHistory:
     """What the authority's systems held on census day of `academic_year`."""
     day = census_date(academic_year)
     year = start_year(academic_year)
@@ -177,3 +190,23 @@ def truncate_at(history: PupilHistory, academic_year: str) -> PupilHistory:
     s = s[s["StartDate"] <= day].copy()
     s.loc[s["EndDate"] > day, "EndDate"] = pd.NaT
     return PupilHistory(c[keep.to_numpy()].copy(), e[e["StartDate"] <= day].copy(), s)
+
+
+@pytest.fixture(scope="session")
+def census_frame() -> Callable[[list[dict]], pd.DataFrame]:
+    return _census_frame
+
+
+@pytest.fixture(scope="session")
+def make_history() -> Callable[..., PupilHistory]:
+    return _make_history
+
+
+@pytest.fixture(scope="session")
+def random_history() -> Callable[..., PupilHistory]:
+    return _random_history
+
+
+@pytest.fixture(scope="session")
+def truncate_at() -> Callable[[PupilHistory, str], PupilHistory]:
+    return _truncate_at

@@ -1,0 +1,71 @@
+"""Features of a census-shaped upload (the service's cohort file), with or without the linked history.
+
+The upload's autumn rows of the reference year are the pupils scored; the linked history, when the
+service has one, supplies everything registry features with `needs_history` read (earlier census rows,
+exclusions, social care, school context), the upload's rows standing for their own collections.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk import calendar
+from exclusion_risk.features import registry
+from exclusion_risk.features.build import build_year, finish_table, prepare, year_numbers
+from exclusion_risk.features.columns import as_code, column
+from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+
+
+def build_features_for_census(
+    census_rows: pd.DataFrame,
+    history: PupilHistory | None = None,
+    reference_year: str | None = None,
+) -> pd.DataFrame:
+    """Features for a census-shaped upload (the service's cohort file), without labels.
+
+    Taken from the upload's autumn rows of `reference_year` (default: the latest year in the upload;
+    rows without a CensusTerm count as autumn): sex, ethnicity, NC year, FSM, SEN, IDACI decile and
+    last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
+    exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
+    upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
+    """
+    upload = drop_identifying(census_rows).copy()
+    if "UPN" not in upload.columns:
+        raise ValueError("the census rows have no UPN column")
+    upload["CensusTerm"] = as_code(column(upload, "CensusTerm")).fillna(calendar.AUTUMN)
+    years = year_numbers(column(upload, "AcademicYear"))
+    if reference_year is None:
+        if years.dropna().empty:
+            raise ValueError("the census rows have no AcademicYear: give reference_year")
+        reference_year = calendar.format_year(int(years.max()))
+    reference_year = calendar.normalise_year(reference_year)
+    upload["AcademicYear"] = years.map(calendar.format_year, na_action="ignore").fillna(reference_year)
+    upload = upload.assign(_row=np.arange(len(upload)))
+    is_reference = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(calendar.AUTUMN)
+    if not is_reference.any():
+        raise ValueError(f"no autumn census rows (CensusTerm AUT) for {reference_year} in the census rows")
+
+    empty = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
+    census = upload
+    exclusions, social_care = empty, empty
+    if history is not None:
+        past = history.census.copy()
+        key = ["UPN", "AcademicYear", "CensusTerm"]
+        uploaded = pd.MultiIndex.from_frame(upload[key].astype("string").apply(lambda s: s.str.upper()))
+        past_key = pd.MultiIndex.from_frame(past[key].astype("string").apply(lambda s: s.str.upper()))
+        # Upload rows stand for their collection; history rows come after them in `_row` order.
+        past = past[~past_key.isin(uploaded)]
+        order = past["_row"] if "_row" in past.columns else pd.Series(np.arange(len(past)), index=past.index)
+        past = past.assign(_row=order + len(upload))
+        census = pd.concat([upload, past], ignore_index=True)
+        exclusions, social_care = history.exclusions, history.social_care
+
+    prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
+    table = build_year(prep, calendar.start_year(reference_year))
+    in_upload = set(as_code(upload["UPN"]).dropna())
+    table = table[table["upn"].isin(in_upload)].reset_index(drop=True)
+    if history is None:
+        for name in registry.history_feature_names():
+            table[name] = np.nan
+    return finish_table(table)

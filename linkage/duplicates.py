@@ -1,0 +1,73 @@
+"""Exact duplicate rows of a file: the first copy stays, later copies are rejected naming it.
+
+Rows are equal when every column holds the same text, missing equal to missing; blank and " " are
+different text here (both read as missing afterwards).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exclusion_risk.linkage.raw_file import RawFile
+from exclusion_risk.linkage.rejects import reject_frame
+
+
+def reject_duplicates(raw: RawFile) -> None:
+    """Reject every live row that repeats an earlier live row exactly."""
+    live = np.flatnonzero(raw.alive)
+    if live.size < 2:
+        return
+    # hash table, not a sort: factorize numbers the distinct hashes in order of first appearance
+    which, _ = pd.factorize(_row_hash(raw)[live])
+    new = np.ones(len(which), dtype=bool)
+    new[1:] = which[1:] > np.maximum.accumulate(which)[:-1]
+    first = live[np.flatnonzero(new)[which]]  # table position of the first live row with the same hash
+    later = first != live
+    if not later.any():
+        return
+    candidates, originals = live[later], first[later]
+    same = _same_rows(raw.table, candidates, originals)
+    dup, original = candidates[same], originals[same]
+    if not dup.size:
+        return
+    reasons = [f"exact duplicate of row {r}" for r in raw.rows[original]]
+    raw.rejects.append(reject_frame(raw.name, raw.rows[dup], "", "", reasons))
+    keep = np.ones(raw.table.num_rows, dtype=bool)
+    keep[dup] = False
+    raw.keep(keep)
+
+
+def _row_hash(raw: RawFile) -> np.ndarray:
+    """64-bit hash per row from each column's dictionary codes (missing is its own code).
+
+    Equal rows get equal hashes; unequal rows collide with negligible probability, and
+    `reject_duplicates` compares the text of every candidate anyway.
+    """
+    raw.encode_all()
+    columns = raw.table.num_columns
+    multipliers = np.random.default_rng(20170105).integers(1, 2**63, columns, dtype=np.uint64) | 1
+    rows = raw.table.num_rows
+    hashed, scratch = np.zeros(rows, dtype=np.uint64), np.empty(rows, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # wrap-around arithmetic modulo 2**64 is the point
+        for position, multiplier in enumerate(multipliers):  # in place: no temporaries per column
+            ids = raw.encoded_column(position).indices.to_numpy()  # no nulls: missing is a code
+            np.add(ids, 1, out=scratch, casting="unsafe")
+            np.bitwise_xor(hashed, scratch, out=hashed)
+            np.multiply(hashed, multiplier, out=hashed)
+            np.right_shift(hashed, np.uint64(29), out=scratch)
+            np.bitwise_xor(hashed, scratch, out=hashed)
+    return hashed
+
+
+def _same_rows(table: pa.Table, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """True where row positions `left` and `right` hold the same text in every column."""
+    same = np.ones(len(left), dtype=bool)
+    for column in table.columns:
+        a, b = column.take(pa.array(left)), column.take(pa.array(right))
+        equal = pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False)
+        both_missing = pc.and_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)
+        same &= equal | both_missing
+    return same

@@ -1,0 +1,261 @@
+"""Per-extract rules: a file's validated text -> the canonical frame of docs/ARCHITECTURE.md.
+
+Codes are mapped to the canonical ones (extended ethnicity to its main code, BESD to SEMH, FIXD and
+LUNC to SUSP, ...) and what was read as what is counted for `exclusion-risk check`; UPNs are checked
+(an invalid UPN is kept, flagged), postcodes normalised, dates and numbers parsed. Every frame ends
+with `_file` and `_row` (the file's name and the row's number in it).
+
+Termly attendance is summed per pupil over the terms of each academic year and fills the census's
+`Sessions*` columns of the *following* year (the census columns mean the previous academic year);
+values already in the census are kept. A pupil with no termly rows in that year stays missing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exclusion_risk import calendar
+from exclusion_risk.linkage import codes
+from exclusion_risk.linkage.arrow_text import (
+    TEXT,
+    apply_distinct,
+    as_text,
+    encoded,
+    map_codes,
+    map_distinct,
+    map_flags,
+    text_series,
+)
+from exclusion_risk.linkage.parsing import (
+    academic_year_of,
+    parse_academic_years,
+    parse_dates,
+    parse_numbers,
+    parse_whole_numbers,
+)
+from exclusion_risk.reference import normalise_postcode
+from exclusion_risk.upn import valid_upn_mask
+
+CENSUS_FRAME_COLUMNS = [
+    "UPN", "UPNvalid", "FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname",
+    "DOB", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype", "SENtype2", "NCyearActual",
+    "Postcode", "LSOA", "SchoolURN", "AcademicYear", "CensusTerm",
+    "SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence",
+]  # fmt: skip
+EXCLUSION_FRAME_COLUMNS = [
+    "RecordID", "UPN", "UPNvalid", "Surname", "Forename", "DOB", "Sex", "SchoolURN", "Category",
+    "CategoryRaw", "StartDate", "AcademicYear", "Sessions", "Reason", "ReasonGroups",
+]  # fmt: skip
+SOCIAL_CARE_FRAME_COLUMNS = [
+    "LAchildID", "UPN", "UPNvalid", "Surname", "Forename", "DOB", "Sex", "Ethnicity", "Postcode",
+    "Status", "StartDate", "EndDate", "PrimaryNeed", "Factors",
+]  # fmt: skip
+ATTENDANCE_FRAME_COLUMNS = [
+    "UPN", "UPNvalid", "AcademicYear", "Term",
+    "TermlySessionsPossible", "TermlySessionsAuthorised", "TermlySessionsUnauthorised",
+]  # fmt: skip
+# census column -> the termly attendance column summed into it
+SESSION_COLUMNS = {
+    "SessionsPossible": "TermlySessionsPossible",
+    "SessionsAuthorisedAbsence": "TermlySessionsAuthorised",
+    "SessionsUnauthorisedAbsence": "TermlySessionsUnauthorised",
+}
+_LSOA = r"^[EW]0[0-9]\d{6}$"
+
+
+def _col(work: pd.DataFrame, column: str) -> pd.Series:
+    """A pre-cleaned column as it is (categorical), or all missing when the file has none."""
+    if column in work:
+        return work[column]
+    return text_series(pa.nulls(len(work), pa.large_string()), work.index)
+
+
+def _text(work: pd.DataFrame, column: str) -> pd.Series:
+    """A pre-cleaned column as arrow text, the canonical frames' string type."""
+    return as_text(_col(work, column))
+
+
+def _code(work: pd.DataFrame, column: str, mapping: dict) -> pd.Series:
+    return map_codes(_col(work, column), mapping)
+
+
+def _dates(work: pd.DataFrame, column: str) -> pd.Series:
+    return parse_dates(_col(work, column))
+
+
+def _upn(out: pd.DataFrame, work: pd.DataFrame, counts: Counter) -> None:
+    dictionary, indices = encoded(_col(work, "UPN"))
+    valid = valid_upn_mask(text_series(dictionary, pd.RangeIndex(len(dictionary)))).to_numpy()
+    out["UPN"] = text_series(pc.take(dictionary, indices), work.index)
+    # each distinct UPN checked once; a missing UPN is not valid
+    out["UPNvalid"] = np.append(valid, False)[pc.fill_null(indices, len(dictionary)).to_numpy()]
+    counts["invalid UPN (kept)"] += int((out["UPN"].notna() & ~out["UPNvalid"]).sum())
+    counts["blank UPN"] += int(out["UPN"].isna().sum())
+
+
+def _postcode(work: pd.DataFrame, counts: Counter) -> pd.Series:
+    raw = _col(work, "Postcode")
+    postcode = apply_distinct(raw, normalise_postcode)
+    counts["unreadable postcode (set missing)"] += int((raw.notna() & postcode.isna()).sum())
+    return postcode
+
+
+def _count_codes(work: pd.DataFrame, column: str, written: list[str], counts: Counter, label: str) -> None:
+    """Count values written in an older or finer code and read as another (BESD, FIXD, WENG...)."""
+    if column in work:
+        counts[label] += int(work[column].isin(written).sum())
+
+
+def _lsoa_or_missing(values: pd.Series) -> pd.Series:
+    return values.where(values.str.match(_LSOA).fillna(False).astype(bool)).astype(TEXT)
+
+
+def census_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame:
+    """The canonical census frame of one file's validated text (`counts` gathers what was read as what)."""
+    out = pd.DataFrame(index=work.index)
+    _upn(out, work, counts)
+    out["FormerUPN"] = _text(work, "FormerUPN")
+    for column in ("Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname"):
+        out[column] = _text(work, column)
+    out["DOB"] = _dates(work, "DOB")
+    out["Sex"] = _code(work, "Sex", codes.SEX_MAP)
+    out["Ethnicity"] = _code(work, "Ethnicity", codes.ETHNICITY_MAP)
+    extended = [c for c, main in codes.ETHNICITY_MAP.items() if c != main]
+    _count_codes(work, "Ethnicity", extended, counts, "extended ethnicity code read as main code")
+    out["FSMeligible"] = map_flags(_col(work, "FSMeligible"), codes.FSM_MAP)
+    out["SENprovision"] = _code(work, "SENprovision", codes.SEN_PROVISION_MAP)
+    out["SENtype"] = _code(work, "SENtype", codes.SEN_TYPE_MAP)
+    out["SENtype2"] = _code(work, "SENtype2", codes.SEN_TYPE_MAP)
+    _count_codes(work, "SENtype", ["BESD"], counts, "SEN type BESD read as SEMH")
+    out["NCyearActual"] = _code(work, "NCyearActual", codes.NC_YEAR_MAP)
+    out["Postcode"] = _postcode(work, counts)
+    lsoa = _col(work, "LSOA")
+    out["LSOA"] = apply_distinct(lsoa, _lsoa_or_missing)
+    counts["unrecognised LSOA (set missing)"] += int((lsoa.notna() & out["LSOA"].isna()).sum())
+    out["SchoolURN"] = _text(work, "SchoolURN")
+    out["AcademicYear"] = parse_academic_years(_col(work, "AcademicYear"))
+    out["CensusTerm"] = _code(work, "CensusTerm", codes.CENSUS_TERM_MAP)
+    for column in SESSION_COLUMNS:
+        out[column] = parse_whole_numbers(_col(work, column))
+    return _finish(out, CENSUS_FRAME_COLUMNS, name)
+
+
+def _reasons(work: pd.DataFrame, counts: Counter) -> tuple[pd.Series, pd.Series]:
+    parts = [_text(work, c) for c in ("Reason", "Reason2", "Reason3") if c in work]
+    combined = parts[0] if parts else _text(work, "Reason")
+    for extra in parts[1:]:
+        combined = combined.str.cat(extra, sep=";", na_rep="").where(combined.notna() | extra.notna())
+    combined = combined.astype(TEXT)
+
+    def split(text: str) -> tuple[str | None, str | None, list[str]]:
+        found = codes.split_codes(text)
+        if not found:
+            return None, None, []
+        groups = list(dict.fromkeys(codes.reason_group(c) for c in found))
+        return ";".join(found), ";".join(groups), [c for c in found if not codes.is_known_reason(c)]
+
+    parsed = map_distinct(combined, split).to_numpy()
+    none = (None, None, [])
+    reason = pd.Series([(p or none)[0] for p in parsed], index=work.index, dtype=TEXT)
+    groups = pd.Series([(p or none)[1] for p in parsed], index=work.index, dtype=TEXT)
+    for p in parsed:
+        for code in (p or none)[2]:
+            counts[f"unknown reason code {code} (group other)"] += 1
+    return reason, groups
+
+
+def exclusions_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame:
+    """The canonical exclusions frame of one file's validated text."""
+    out = pd.DataFrame(index=work.index)
+    if "RecordID" in work:
+        out["RecordID"] = _text(work, "RecordID")
+    else:  # no id in the file: the data row number is the record's id
+        out["RecordID"] = pd.Series(work.index.astype(str), index=work.index, dtype=TEXT)
+    _upn(out, work, counts)
+    out["Surname"], out["Forename"] = _text(work, "Surname"), _text(work, "Forename")
+    out["DOB"] = _dates(work, "DOB")
+    out["Sex"] = _code(work, "Sex", codes.SEX_MAP)
+    out["SchoolURN"] = _text(work, "SchoolURN")
+    out["Category"] = _code(work, "Category", codes.CATEGORY_MAP)
+    out["CategoryRaw"] = _text(work, "Category")
+    _count_codes(work, "Category", ["FIXD", "LUNC"], counts, "category FIXD/LUNC read as SUSP")
+    out["StartDate"] = _dates(work, "StartDate")
+    out["AcademicYear"] = academic_year_of(out["StartDate"])
+    out["Sessions"] = parse_numbers(_col(work, "Sessions"))
+    out["Reason"], out["ReasonGroups"] = _reasons(work, counts)
+    return _finish(out, EXCLUSION_FRAME_COLUMNS, name)
+
+
+def _factors(values: pd.Series) -> pd.Series:
+    joined = map_distinct(values, lambda text: ";".join(codes.split_codes(text)) or None)
+    return joined.astype(TEXT)
+
+
+def social_care_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame:
+    """The canonical social-care frame of one file's validated text."""
+    out = pd.DataFrame(index=work.index)
+    out["LAchildID"] = _text(work, "LAchildID")
+    _upn(out, work, counts)
+    out["Surname"], out["Forename"] = _text(work, "Surname"), _text(work, "Forename")
+    out["DOB"] = _dates(work, "DOB")
+    out["Sex"] = _code(work, "Sex", codes.SEX_MAP)
+    out["Ethnicity"] = _code(work, "Ethnicity", codes.ETHNICITY_MAP)
+    out["Postcode"] = _postcode(work, counts)
+    out["Status"] = _code(work, "Status", codes.STATUS_MAP)
+    out["StartDate"] = _dates(work, "StartDate")
+    out["EndDate"] = _dates(work, "EndDate")
+    out["PrimaryNeed"] = _code(work, "PrimaryNeed", codes.PRIMARY_NEED_MAP)
+    out["Factors"] = _factors(_col(work, "Factors"))
+    return _finish(out, SOCIAL_CARE_FRAME_COLUMNS, name)
+
+
+def attendance_frame(
+    work: pd.DataFrame, counts: Counter, name: str, academic_year: str, term: str
+) -> pd.DataFrame:
+    """The canonical frame of one termly attendance file (its year and term come from the file name)."""
+    out = pd.DataFrame(index=work.index)
+    _upn(out, work, counts)
+    out["AcademicYear"] = pd.Series(academic_year, index=work.index, dtype=TEXT)
+    out["Term"] = pd.Series(term, index=work.index, dtype=TEXT)
+    for column in SESSION_COLUMNS.values():
+        out[column] = parse_whole_numbers(_col(work, column))
+    return _finish(out, ATTENDANCE_FRAME_COLUMNS, name)
+
+
+def _finish(frame: pd.DataFrame, columns: list[str], name: str) -> pd.DataFrame:
+    """The canonical columns plus `_file` and `_row`, numbered from 0 (built once, no frame copies)."""
+    data = {}
+    for column in columns:
+        series = frame[column]
+        data[column] = series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+    data["_file"] = pd.array(pa.repeat(pa.scalar(name, pa.large_string()), len(frame)), dtype=TEXT)
+    data["_row"] = frame.index.to_numpy(dtype=np.int64)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)), copy=False)
+
+
+def _next_year(academic_year: pd.Series) -> pd.Series:
+    following = {year: calendar.shift_year(year, 1) for year in academic_year.dropna().unique()}
+    return academic_year.map(following).astype(TEXT)
+
+
+def apply_attendance(census: pd.DataFrame, termly: pd.DataFrame) -> pd.DataFrame:
+    """Fill the census's missing previous-year attendance from termly rows (summed over the year)."""
+    if termly.empty:
+        return census
+    sums = (
+        termly.assign(AcademicYear=_next_year(termly["AcademicYear"]))
+        .groupby(["UPN", "AcademicYear"], observed=True)[list(SESSION_COLUMNS.values())]
+        .sum(min_count=1)
+    )
+    keys = pd.MultiIndex.from_arrays([census["UPN"], census["AcademicYear"]])
+    found = sums.reindex(keys)
+    census = census.copy()
+    for census_column, termly_column in SESSION_COLUMNS.items():
+        filler = pd.array(found[termly_column].to_numpy(), dtype="Int64")
+        census[census_column] = census[census_column].fillna(pd.Series(filler, index=census.index))
+    return census

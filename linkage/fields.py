@@ -1,0 +1,156 @@
+"""What each extract's columns are called, which are required, and what kind of value each holds.
+
+Each extract is a tuple of `Field`s: canonical name, the header spellings accepted for it (the data
+contract's aliases, an MIS export's among them), kind, whether the column must be in the file and
+whether a blank value is allowed. Headers are matched ignoring case, spaces and punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from exclusion_risk.contract import HEADER_ALIASES
+from exclusion_risk.linkage import codes
+
+KINDS = ("upn", "text", "code", "date", "whole", "number", "year", "reasons", "factors", "postcode", "lsoa")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    required: bool = True  # the column must be in the file
+    nullable: bool = True  # a blank value is allowed
+    aliases: tuple[str, ...] = ()
+    mapping: dict | None = None  # code kinds: accepted spelling -> canonical code
+    label: str = ""  # what the code list is called in messages
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown field kind {self.kind}")
+
+
+def header_key(name: str) -> str:
+    """How headers are compared: case, spaces and punctuation ignored ('FSME on Census Day')."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+_NAMES = (
+    Field("Surname", "text"),
+    Field("Forename", "text"),
+)
+
+CENSUS_FIELDS = (
+    Field("UPN", "upn", nullable=False),
+    Field("FormerUPN", "upn", required=False),
+    *_NAMES,
+    Field("MiddleNames", "text", required=False),
+    Field("PreferredSurname", "text", required=False),
+    Field("FormerSurname", "text", required=False),
+    Field("DOB", "date", nullable=False),
+    Field("Sex", "code", mapping=codes.SEX_MAP, label="Sex"),
+    Field("Ethnicity", "code", mapping=codes.ETHNICITY_MAP, label="Ethnicity"),
+    Field(
+        "FSMeligible",
+        "code",
+        mapping=codes.FSM_MAP,
+        label="FSM",
+    ),
+    Field("SENprovision", "code", nullable=False, mapping=codes.SEN_PROVISION_MAP, label="SEN provision"),
+    Field(
+        "SENtype",
+        "code",
+        mapping=codes.SEN_TYPE_MAP,
+        label="SEN type",
+    ),
+    Field(
+        "SENtype2",
+        "code",
+        required=False,
+        mapping=codes.SEN_TYPE_MAP,
+        label="SEN type",
+    ),
+    Field(
+        "NCyearActual",
+        "code",
+        nullable=False,
+        mapping=codes.NC_YEAR_MAP,
+        label="NC year",
+    ),
+    Field("Postcode", "postcode", required=False),
+    Field("LSOA", "lsoa", required=False),
+    Field("SchoolURN", "text", nullable=False),
+    Field("AcademicYear", "year", nullable=False),
+    Field(
+        "CensusTerm", "code", nullable=False, mapping=codes.CENSUS_TERM_MAP, label="term"
+    ),
+    Field("SessionsPossible", "whole", required=False),
+    Field("SessionsAuthorisedAbsence", "whole", required=False),
+    Field("SessionsUnauthorisedAbsence", "whole", required=False),
+)
+
+EXCLUSION_FIELDS = (
+    Field("RecordID", "text", required=False, nullable=False),
+    Field("UPN", "upn"),
+    Field("Surname", "text", required=False),
+    Field("Forename", "text", required=False),
+    Field("DOB", "date", required=False),
+    Field("Sex", "code", required=False, mapping=codes.SEX_MAP, label="Sex"),
+    Field("SchoolURN", "text", nullable=False),
+    Field(
+        "Category",
+        "code",
+        nullable=False,
+        mapping=codes.CATEGORY_MAP,
+        label="exclusion category",
+    ),
+    Field("StartDate", "date", nullable=False),
+    Field("Sessions", "number"),
+    Field("Reason", "reasons"),
+    Field("Reason2", "reasons", required=False),
+    Field("Reason3", "reasons", required=False),
+)
+
+SOCIAL_CARE_FIELDS = (
+    Field("LAchildID", "text", nullable=False),
+    Field("UPN", "upn", required=False),
+    *_NAMES,
+    Field("DOB", "date"),
+    Field("Sex", "code", mapping=codes.SEX_MAP, label="Sex"),
+    Field("Ethnicity", "code", required=False, mapping=codes.ETHNICITY_MAP, label="Ethnicity"),
+    Field("Postcode", "postcode", required=False),
+    Field("Status", "code", nullable=False, mapping=codes.STATUS_MAP, label="social-care status"),
+    Field("StartDate", "date", nullable=False),
+    Field("EndDate", "date"),
+    Field(
+        "PrimaryNeed",
+        "code",
+        required=False,
+        mapping=codes.PRIMARY_NEED_MAP,
+        label="primary need",
+    ),
+    Field("Factors", "factors", required=False),
+)
+
+# Termly attendance files (linkage.readers describes the folder layout).
+ATTENDANCE_FIELDS = (
+    Field("UPN", "upn", nullable=False),
+    Field("TermlySessionsPossible", "whole", nullable=False),
+    Field("TermlySessionsAuthorised", "whole"),
+    Field("TermlySessionsUnauthorised", "whole"),
+)
+
+
+def _with_aliases(extract: str, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    """The fields with the header spellings the data contract accepts for each (contract.HEADER_ALIASES)."""
+    aliases = HEADER_ALIASES[extract]
+    return tuple(replace(f, aliases=aliases.get(f.name, ())) for f in fields)
+
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "census": _with_aliases("census", CENSUS_FIELDS),
+    "exclusions": _with_aliases("exclusions", EXCLUSION_FIELDS),
+    "social_care": _with_aliases("social_care", SOCIAL_CARE_FIELDS),
+    "attendance": _with_aliases("attendance", ATTENDANCE_FIELDS),
+}

@@ -1,0 +1,145 @@
+"""What a linkage run produces: the contract's tables built from its decisions, and the files written.
+
+`links.csv` (accepted links), `unlinked.csv` (every record not linked, with its best score),
+`review.csv` (clerical-review pairs with the compared fields side by side: the one output that shows
+names), the readers' `rejects.csv`, `report.json` / `report.html` and `settings.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from exclusion_risk import calendar
+from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
+from exclusion_risk.linkage.readers import Extracts
+from exclusion_risk.linkage.rejects import REJECTS_FILE, empty_rejects
+from exclusion_risk.linkage.report import render_html
+from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.linkage.sources import SOURCES
+
+UNLINKED_COLUMNS = ["source", "record_id", "band", "best_score"]
+# Fields shown side by side in review.csv (for clerical reviewers only).
+REVIEW_FIELDS = ["UPN", "Surname", "Forename", "DOB", "Sex", "Postcode"]
+
+
+@dataclass
+class LinkageResult:
+    """One linkage run: the contract's tables, the report, and the settings it ran with."""
+
+    links: pd.DataFrame  # LINKS_COLUMNS
+    review: pd.DataFrame  # candidate pairs in the clerical-review band, fields side by side
+    unlinked: pd.DataFrame  # UNLINKED_COLUMNS
+    report: dict[str, Any]
+    settings: LinkageSettings  # as run, with the trained parameters
+    decisions: dict[str, pd.DataFrame] = field(default_factory=dict)  # per source: every entity's outcome
+
+
+def links_table(decisions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """links.csv: every accepted link, by source and record id."""
+    parts = []
+    for source, d in decisions.items():
+        acc = d[d["band"] == "accept"]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source": source,
+                    "record_id": acc["eid_l"].astype("string"),
+                    "upn": acc["eid_r"].astype("string"),
+                    "method": acc["method"],
+                    "score": acc["score"].astype(float).round(6),
+                }
+            )
+        )
+    links = pd.concat(parts, ignore_index=True)
+    return links.sort_values(["source", "record_id"], kind="stable").reset_index(drop=True)[LINKS_COLUMNS]
+
+
+def unlinked_table(decisions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """unlinked.csv: every record not linked, its band and best candidate's score."""
+    parts = []
+    for source, d in decisions.items():
+        un = d[d["band"] != "accept"]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source": source,
+                    "record_id": un["eid_l"].astype("string"),
+                    "band": un["band"],
+                    "best_score": un["score"].astype(float).round(6),
+                }
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["source", "record_id"], kind="stable").reset_index(drop=True)[UNLINKED_COLUMNS]
+
+
+def _first_rows(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    return frame.drop_duplicates(id_column, keep="last").set_index(
+        frame.drop_duplicates(id_column, keep="last")[id_column].astype("string")
+    )
+
+
+def review_table(decisions: dict[str, pd.DataFrame], extracts: Extracts) -> pd.DataFrame:
+    """Review-band pairs, best first, with the compared fields of source and census side by side."""
+    census = extracts.census
+    order = (
+        census.assign(_t=census["CensusTerm"].map(calendar.TERM_ORDER))
+        if "CensusTerm" in census.columns
+        else census.assign(_t=0)
+    )
+    sort_cols = [c for c in ("AcademicYear", "_t") if c in order.columns]
+    pupils = _first_rows(order.sort_values(sort_cols, kind="stable") if sort_cols else order, "UPN")
+    parts = []
+    for spec in SOURCES:
+        d = decisions[spec.name]
+        rev = d[d["band"] == "review"].sort_values(["score", "eid_l"], ascending=[False, True], kind="stable")
+        if rev.empty:
+            continue
+        src = _first_rows(getattr(extracts, spec.name), spec.id_column)
+        part = pd.DataFrame(
+            {
+                "source": spec.name,
+                "record_id": rev["eid_l"].to_numpy(),
+                "upn": rev["eid_r"].to_numpy(),
+                "score": rev["score"].round(6).to_numpy(),
+            }
+        )
+        for f in REVIEW_FIELDS:
+            left = src[f] if f in src.columns else pd.Series(pd.NA, index=src.index)
+            right = pupils[f] if f in pupils.columns else pd.Series(pd.NA, index=pupils.index)
+            part[f"source_{f}"] = left.reindex(rev["eid_l"].to_numpy()).to_numpy()
+            part[f"census_{f}"] = right.reindex(rev["eid_r"].to_numpy()).to_numpy()
+        for g in [c for c in rev.columns if c.startswith("gamma_")]:
+            part[g.replace("gamma_", "level_")] = rev[g].to_numpy()
+        parts.append(part)
+    cols = ["source", "record_id", "upn", "score"] + [
+        f"{side}_{f}" for f in REVIEW_FIELDS for side in ("source", "census")
+    ]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    for c in out.columns:
+        if c.endswith("_DOB"):
+            out[c] = pd.to_datetime(out[c], errors="coerce").dt.strftime("%Y-%m-%d")
+    return out.sort_values(["score", "source", "record_id"], ascending=[False, True, True], kind="stable")
+
+
+def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> None:
+    """The contract's files, the report and the settings as run (which reproduce the links)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.links.to_csv(out_dir / LINKS_FILE, index=False)
+    result.review.to_csv(out_dir / "review.csv", index=False)
+    result.unlinked.to_csv(out_dir / "unlinked.csv", index=False)
+    rejects = extracts.rejects if getattr(extracts, "rejects", None) is not None else empty_rejects()
+    rejects.to_csv(out_dir / REJECTS_FILE, index=False)
+    (out_dir / "report.json").write_text(
+        json.dumps(result.report, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    (out_dir / "report.html").write_text(render_html(result.report), encoding="utf-8")
+    result.settings.save(out_dir / "settings.json")

@@ -1,0 +1,97 @@
+"""One extract file as loaded: its text in arrow, the row number of each row, and its rejects so far.
+
+The later steps (duplicates, header mapping, validation) read the table but never filter it (that
+would copy every column): they clear rows' `alive` flags and append to `rejects` instead.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exclusion_risk.linkage.rejects import empty_rejects
+
+PARALLEL_ROWS = 100_000  # columns are encoded on several threads from this many rows on
+
+
+@dataclass
+class RawFile:
+    """A file as text, kept in arrow until the mapped columns are picked (extras never reach pandas).
+
+    `table` has every column of the file as arrow strings (blank = null), in header order;
+    `rows` holds each table row's 1-based row number in the file (ascending); `alive` marks the
+    rows not rejected yet.
+    """
+
+    name: str
+    header: list[str]
+    table: pa.Table
+    rows: np.ndarray
+    rows_read: int
+    rejects: list[pd.DataFrame]
+    encoding: str
+    aliased: list[str] = field(default_factory=list)  # "Gender -> Sex": headers read under an alias
+    # column position -> its dictionary encoding, made once (for the duplicate check) and reused
+    encodings: dict[int, pa.DictionaryArray] = field(default_factory=dict)
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        self.alive = np.ones(self.table.num_rows, dtype=bool)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only rows where `mask` (one flag per table row) is True."""
+        self.alive &= mask
+
+    def encoded_column(self, position: int) -> pa.DictionaryArray:
+        if position not in self.encodings:
+            self.encodings[position] = _dictionary(self.table.column(position))
+        return self.encodings[position]
+
+    def encode_all(self) -> None:
+        """Dictionary-encode every column, several at once (arrow releases the GIL: both cores work)."""
+        todo = [p for p in range(self.table.num_columns) if p not in self.encodings]
+        workers = min(len(todo), pa.cpu_count())
+        if workers < 2 or self.table.num_rows < PARALLEL_ROWS:
+            for position in todo:
+                self.encoded_column(position)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            encoded = pool.map(lambda p: _dictionary(self.table.column(p)), todo)
+            self.encodings.update(zip(todo, encoded, strict=True))
+
+    def values(self, position: int, rows: np.ndarray) -> np.ndarray:
+        """The file's text in column `position` at row numbers `rows` (still in the table)."""
+        taken = self.table.column(position).take(pa.array(np.searchsorted(self.rows, rows)))
+        return np.asarray(taken.to_pylist(), dtype=object)
+
+    def all_rejects(self) -> pd.DataFrame:
+        """Every reject of this file, in row order."""
+        frames = [r for r in self.rejects if len(r)]
+        if not frames:
+            return empty_rejects()
+        return pd.concat(frames, ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
+
+
+def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """One column dictionary-encoded (missing is its own code), without first copying its text.
+
+    Arrow encodes the chunks against one shared dictionary, so only the indices are concatenated
+    (when the chunks' dictionaries are not the very same array, arrow unifies them).
+    """
+    encoded = pc.dictionary_encode(column, null_encoding="encode")
+    if encoded.num_chunks == 1:
+        return encoded.chunk(0)
+    if encoded.num_chunks == 0 or len({_identity(c.dictionary) for c in encoded.chunks}) > 1:
+        return encoded.combine_chunks()
+    indices = pa.concat_arrays([c.indices for c in encoded.chunks])
+    return pa.DictionaryArray.from_arrays(indices, encoded.chunk(0).dictionary)
+
+
+def _identity(array: pa.Array) -> tuple:
+    """Which memory an array is (equal for the same array, whatever its contents)."""
+    return (len(array), array.offset, *(b.address if b is not None else None for b in array.buffers()))

@@ -1,0 +1,124 @@
+"""Headers -> contract names, the file's pre-cleaned text, and its validation: failing rows rejected.
+
+Headers are matched case-insensitively, ignoring spaces and punctuation, with the contract's aliases
+(an MIS export's `Estab, Gender, DoB, SENNeed1, FSME on Census Day` read as they are); a missing
+required column is one `ExtractError` naming the file and column(s). The mapped columns are
+pre-cleaned (stripped, blank -> NA, codes upper-cased) and validated with the pandera schemas of
+linkage.schemas, lazily, so every failure is reported: a failing row is one line of the rejects
+naming every failing column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exclusion_risk.linkage.arrow_text import text_series
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.fields import FIELDS, Field, header_key
+from exclusion_risk.linkage.raw_file import RawFile
+from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame
+from exclusion_risk.linkage.schemas import FRAME_CHECK_COLUMN, MISSING, build_schema
+
+
+def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = frozenset()) -> dict[str, int]:
+    """canonical name -> column position; ExtractError naming every missing required column."""
+    keys = [header_key(h) for h in raw.header]
+    mapping: dict[str, int] = {}
+    aliased: list[str] = []
+    missing: list[Field] = []
+    for f in fields:
+        for candidate in (f.name, *f.aliases):
+            key = header_key(candidate)
+            if key in keys:
+                position = keys.index(key)
+                mapping[f.name] = position
+                if header_key(f.name) != key:
+                    aliased.append(f"{raw.header[position]} -> {f.name}")
+                break
+        else:
+            if f.required and f.name not in derivable:
+                missing.append(f)
+    if missing:
+        accepted = [
+            f"{f.name!r} (accepted headers, in any case: {', '.join((f.name, *f.aliases))})" for f in missing
+        ]
+        if len(missing) == 1:
+            error = ExtractError(raw.name, f"required column missing; {accepted[0]}")
+        else:
+            error = ExtractError(raw.name, f"required columns missing: {'; '.join(accepted)}")
+        error.column = missing[0].name
+        raise error
+    raw.aliased = aliased
+    return mapping
+
+
+def _clean_column(encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index) -> pd.Series:
+    """Pre-cleaned column as a categorical, cleaning each distinct text once: stripped, blank -> NA.
+
+    The categories are arrow text (so the checks and conversions read them without a copy).
+    """
+    dictionary = pc.utf8_trim_whitespace(encoding.dictionary)
+    if upper:
+        dictionary = pc.utf8_upper(dictionary)
+    dictionary = pc.if_else(pc.equal(dictionary, ""), pa.scalar(None, dictionary.type), dictionary)
+    # cleaning can merge distinct texts (" M" and "M") and blank some: re-encode the dictionary
+    merged = pc.dictionary_encode(dictionary)
+    remap = pc.fill_null(merged.indices, -1).to_numpy().astype(np.int32)
+    remap = np.append(remap, np.int32(-1))  # null rows point past the end
+    ids = pc.fill_null(encoding.indices, len(remap) - 1).to_numpy()
+    categories = pd.Index(text_series(merged.dictionary, pd.RangeIndex(len(merged.dictionary))).array)
+    categorical = pd.Categorical.from_codes(
+        remap[ids[alive]], dtype=pd.CategoricalDtype(categories), validate=False
+    )
+    return pd.Series(categorical, index=index, copy=False)
+
+
+def work_frame(raw: RawFile, fields: tuple[Field, ...], mapping: dict[str, int]) -> pd.DataFrame:
+    """Pre-cleaned text of the mapped columns (categoricals): stripped, blank -> NA, codes upper-cased."""
+    index = pd.Index(raw.rows[raw.alive], name="_row")
+    out = {
+        f.name: _clean_column(
+            raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date"), raw.alive, index
+        )
+        for f in fields
+        if f.name in mapping
+    }
+    return pd.DataFrame(out, index=index)
+
+
+def validate(raw: RawFile, work: pd.DataFrame, extract: str, mapping: dict[str, int]) -> pd.DataFrame:
+    """Run the pandera schema; failing rows go to raw.rejects. Returns the clean rows of `work`."""
+    try:
+        build_schema(extract).validate(work, lazy=True)
+        return work
+    except pandera.errors.SchemaErrors as exc:
+        failures = exc.failure_cases
+    if failures["index"].isna().any():  # a check that crashed: our bug, never the user's data
+        raise RuntimeError(f"{raw.name}: a validation check failed to run: {failures['check'].iloc[0]}")
+    failures = failures.assign(index=failures["index"].astype(np.int64))
+    frame_level = failures["schema_context"] == "DataFrameSchema"
+    if frame_level.any():  # one reject per row for a frame-level check, naming its column
+        level = failures[frame_level].drop_duplicates(["index", "check"])
+        level = level.assign(column=level["check"].map(FRAME_CHECK_COLUMN))
+        failures = pd.concat([failures[~frame_level], level])
+    order = {f.name: i for i, f in enumerate(FIELDS[extract])}  # a row's failures in column order
+    failures = failures.assign(_order=failures["column"].map(order))
+    failures = failures.sort_values(["index", "_order"], kind="stable")
+    reasons = failures["check"].astype(str).where(failures["check"] != "not_nullable", MISSING)
+    values = np.empty(len(failures), dtype=object)
+    for column, positions in failures.groupby("column").indices.items():
+        rows = failures["index"].to_numpy()[positions]
+        if column in mapping:
+            values[positions] = raw.values(mapping[column], rows)
+        else:  # derived from the file name
+            values[positions] = work[column].reindex(rows).to_numpy(dtype=object, na_value="")
+    rejects = reject_frame(raw.name, failures["index"], failures["column"], values, reasons)
+    raw.rejects.append(one_line_per_row(rejects))
+    # work's index is the ascending row numbers: positions by binary search, not a hash of 1M labels
+    keep = np.ones(len(work), dtype=bool)
+    keep[np.searchsorted(work.index.to_numpy(), failures["index"].unique())] = False
+    return work[keep]

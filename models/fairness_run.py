@@ -1,0 +1,137 @@
+"""`exclusion-risk review RUN`: the fairness review of a tracked model run on its test year.
+
+The run's registered pipeline scores the test year's pupils, rebuilt from the linked history; the
+ablation retrains the same model type with the run's own config, with protected characteristics
+toggled. The report and its aggregates are logged back to the run (fairness/).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OrdinalEncoder
+
+from exclusion_risk.features import registry
+from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.preprocess import make_preprocessor
+from exclusion_risk.linkage.history import PupilHistory
+from exclusion_risk.models import tracking
+from exclusion_risk.models.config import ExperimentConfig, load_config
+from exclusion_risk.models.explain import Explainer
+from exclusion_risk.models.fairness import FairnessReview, review
+from exclusion_risk.models.fairness_report import render_report, summary_json
+from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
+from exclusion_risk.models.train import train_models
+
+# Bootstrap replicates of the ablation's retraining: its own intervals are not reported.
+_ABLATION_BOOTSTRAP = 50
+
+
+@dataclass
+class RunTarget:
+    run_id: str
+    version: str | None  # None for a model run that was never registered
+    tags: dict
+
+
+def resolve_run(text: str) -> RunTarget:
+    """A model run from anything naming a registered version (`tracking.resolve_version`: alias, version
+    number, run id or its first 8+ characters) or the exact id of an unregistered model run."""
+    uri = tracking.setup_read()
+    version = tracking.resolve_version(text)
+    if version is not None:
+        return RunTarget(version.run_id, str(version.version), dict(version.tags))
+    run = tracking.get_run(text)
+    if run is None:
+        raise LookupError(f"no model run or registry version matches {text!r} in {uri}")
+    if run.data.tags.get("kind") != "model":
+        raise LookupError(f"run {text[:8]} is not a model run (kind={run.data.tags.get('kind')!r})")
+    return RunTarget(run.info.run_id, None, dict(run.data.tags))
+
+
+def _preprocessor_factory(fitted_preprocessor: ColumnTransformer) -> Callable[..., ColumnTransformer]:
+    """make_preprocessor with the settings the fitted one was built with, for other feature lists."""
+    steps = {}
+    for name, transformer, _ in fitted_preprocessor.transformers:
+        if hasattr(transformer, "named_steps"):
+            steps[name] = transformer.named_steps
+    numeric = steps.get("numeric", {})
+    categorical = steps.get("categorical", {})
+    encoding = "ordinal" if isinstance(categorical.get("encode"), OrdinalEncoder) else "onehot"
+    return functools.partial(
+        make_preprocessor, missing="impute" if "impute" in numeric else "keep", scale="scale" in numeric,
+        encoding=encoding,
+    )  # fmt: skip
+
+
+def _run_config(train_id: str, model_type: str, include_protected: bool) -> ExperimentConfig:
+    """The run's resolved experiment config, narrowed to one model type, protected inputs toggled."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = load_config(tracking.download_artifact(train_id, "config/experiment.yaml", folder))
+    models = {
+        name: spec.model_copy(update={"enabled": name == model_type}) for name, spec in config.models.items()
+    }
+    return config.model_copy(update={
+        "models": models,
+        "features": config.features.model_copy(update={"include_protected": include_protected}),
+        "metrics": config.metrics.model_copy(update={"bootstrap": _ABLATION_BOOTSTRAP}),
+    })  # fmt: skip
+
+
+def review_run(
+    target: RunTarget, history: PupilHistory, capacity: float | None, ablation: bool = True, n_boot: int = 500
+) -> tuple[FairnessReview, str]:
+    """Review a model run on its test year; the report and its aggregates are logged to the run."""
+    tags = target.tags
+    test_year = tags.get("test_year")
+    train_years = [y for y in tags.get("train_years", "").split(",") if y]
+    validation_year = tags.get("validation_year")
+    if not test_year or not validation_year:
+        raise LookupError(f"run {target.run_id[:8]} has no test_year/validation_year tags")
+    pipeline = tracking.load_run_model(target.run_id)
+    features = list(pipeline[0].feature_names_in_)
+    label = tags.get("label", "any")
+    years = [*train_years, validation_year, test_year] if ablation else [test_year]
+    table = build_feature_table(history, years, label=label)
+    test = table[(table["AcademicYear"] == test_year) & table["label"].notna()].reset_index(drop=True)
+    if test.empty:
+        raise ValueError(f"no labelled pupils for the test year {test_year} in the data")
+    y = test["label"].to_numpy()
+    p = pipeline.predict_proba(test[features])[:, 1]
+    contributions = Explainer(pipeline).explain(test).frame()
+    protected_used = [f for f in registry.protected_names() if f in features]
+    matrix = load_risk_matrix()
+    capacity = capacity or matrix.capacity
+
+    ablated = None
+    direction = "without protected characteristics" if protected_used else "with protected characteristics"
+    if ablation:
+        toggled = not protected_used
+        config = _run_config(tags["train_id"], tags["model_type"], include_protected=toggled)
+        if toggled:
+            columns = [*features, *[f for f in registry.protected_names() if f not in features]]
+        else:
+            columns = [f for f in features if f not in protected_used]
+        retrained = train_models(table, config, columns, _preprocessor_factory(pipeline[0]))
+        ablated = retrained.models[tags["model_type"]].pipeline.predict_proba(test[columns])[:, 1]
+
+    # Runs logged before thresholds were stored show the risk-matrix file's defaults.
+    stored = tracking.load_scoring_config(target.run_id)
+    scoring_config = None if stored is None else ScoringConfig.from_dict(stored)
+    model = {"model_type": tags.get("model_type"), "version": target.version, "run_id": target.run_id,
+             "year": test_year, "include_protected": bool(protected_used)}  # fmt: skip
+    result = review(
+        y, p, test, capacity, model, contributions=contributions, protected_used=protected_used,
+        ablated_probabilities=ablated, ablation_direction=direction,
+        risk_matrix=matrix_for(scoring_config, matrix).to_dict(), n_boot=n_boot,
+    )  # fmt: skip
+    html = render_report(result)
+    tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
+    summary = json.dumps(summary_json(result), indent=2, default=str)
+    tracking.log_run_text(target.run_id, summary, "fairness/fairness_review.json", "fairness summary")
+    return result, html

@@ -1,0 +1,52 @@
+"""The data fingerprint of a train run: hashes and counts that identify the data it used, never the data.
+
+Logged as data/fingerprint.json, with its short `data_hash` as a param and tag: two runs with the same
+hash were trained on the same extracts, feature table and feature list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(
+    files: Iterable[Path],
+    table: pd.DataFrame,
+    feature_cols: list[str],
+    counts: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Hashes and counts that identify the data a run used; no row, UPN or name is included."""
+    file_facts = {
+        p.name: {"sha256": _file_sha256(p), "bytes": p.stat().st_size}
+        for p in sorted(files, key=lambda p: p.name)
+    }
+    per_year = table.groupby("AcademicYear", sort=True)["label"].agg(["size", "count", "sum"])
+    years = {
+        str(year): {"pupils": int(r["size"]), "labelled": int(r["count"]), "positives": int(r["sum"])}
+        for year, r in per_year.iterrows()
+    }
+    content = pd.util.hash_pandas_object(table[[*feature_cols, "label"]], index=False).to_numpy()
+    table_hash = hashlib.sha256(content.tobytes()).hexdigest()
+    features_hash = hashlib.sha256(",".join(feature_cols).encode()).hexdigest()
+    whole = json.dumps({"files": file_facts, "table": table_hash, "features": features_hash}, sort_keys=True)
+    return {
+        "data_hash": hashlib.sha256(whole.encode()).hexdigest()[:16],
+        "files": file_facts,
+        "row_counts": counts or {},
+        "feature_table": {"rows": int(len(table)), "sha256": table_hash, "years": years},
+        "features": {"names": list(feature_cols), "sha256": features_hash},
+    }

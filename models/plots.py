@@ -1,0 +1,160 @@
+"""Every figure the models stage draws: test-year evaluation, SHAP summaries, calibration by group.
+
+Figures show aggregates only (curves, bins, mean contributions), never a pupil's row. matplotlib (and
+shap's plotting) take a while to import, so they are imported on first use (`_pyplot`), never with the
+module; the Agg backend draws without a display.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.features import registry
+from exclusion_risk.models.explain import Explanation
+from exclusion_risk.models.metrics import Evaluation, precision_curve, roc_points
+from exclusion_risk.models.reasons import REGISTRY_NAMES, feature_label
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+
+
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend, imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def close(*figures) -> None:
+    """Free figures once they are saved (pyplot keeps every open figure alive)."""
+    plt = _pyplot()
+    for figure in figures:
+        plt.close(figure)
+
+
+# ---------------------------------------------------------------------------------------------
+# Test-year evaluation: calibration, precision at capacity, ROC
+# ---------------------------------------------------------------------------------------------
+
+
+def _calibration(ax, evaluations: dict[str, Evaluation]) -> None:
+    top = 0.0
+    for name, ev in evaluations.items():
+        c = ev.calibration
+        yerr = np.vstack([c.observed - c.low, c.high - c.observed]).clip(min=0)
+        ax.errorbar(c.predicted, c.observed, yerr=yerr, marker="o", ms=3, capsize=2, label=name)
+        top = max(top, float(np.nanmax(c.high)), float(np.nanmax(c.predicted)))
+    ax.plot([0, top], [0, top], "k--", lw=0.8, label="perfect")
+    ax.set(xlabel="predicted probability (bin mean)", ylabel="observed exclusion rate",
+           title="Calibration (10 equal-count bins, 95% CI)")  # fmt: skip
+    ax.legend(fontsize=7)
+
+
+def _precision_at_k(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+    ks = [round(k, 4) for k in np.arange(0.005, 0.3001, 0.005)]
+    for name, p in scores.items():
+        curve = precision_curve(y, p, ks)
+        ax.plot(np.array(ks) * 100, [curve[k] for k in ks], label=name)
+    ax.axhline(float(np.mean(y)), color="k", ls="--", lw=0.8, label="base rate")
+    ax.set(xlabel="top k% of pupils by score (capacity)", ylabel="precision (share excluded)",
+           title="Precision at capacity")  # fmt: skip
+    ax.legend(fontsize=7)
+
+
+def _roc(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+    for name, p in scores.items():
+        fpr, tpr = roc_points(y, p)
+        ax.plot(fpr, tpr, label=name)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    ax.legend(fontsize=7)
+
+
+def evaluation_figure(
+    evaluations: dict[str, Evaluation], y: np.ndarray, scores: dict[str, np.ndarray], title: str
+):
+    """Calibration, precision-at-k and ROC side by side (one image: each PNG costs ~0.3 s to render)."""
+    fig, axes = _pyplot().subplots(1, 3, figsize=(5.2 * 3, 4.4), dpi=90)
+    a, b, c = np.atleast_1d(axes)
+    _calibration(a, evaluations)
+    _precision_at_k(b, y, scores)
+    _roc(c, y, scores)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# SHAP summaries
+# ---------------------------------------------------------------------------------------------
+
+
+def _colour_values(values: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """Numbers to colour a beeswarm by: numeric/binary as they are, categories as NaN (grey)."""
+    out = np.full((len(values), len(features)), np.nan)
+    for j, name in enumerate(features):
+        kind = registry.get(name).kind if name in REGISTRY_NAMES else "numeric"
+        if kind in ("numeric", "binary"):
+            out[:, j] = pd.to_numeric(values[name], errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+    return out
+
+
+def shap_figures(explanation: Explanation, values: pd.DataFrame, title: str, max_display: int = 15):
+    """(beeswarm figure, mean |SHAP| bar figure) labelled with registry labels."""
+    plt = _pyplot()
+    import shap
+
+    labels = [feature_label(f) for f in explanation.features]
+    shap_exp = shap.Explanation(
+        values=explanation.contributions,
+        base_values=np.full(len(explanation.contributions), explanation.expected_value),
+        data=_colour_values(values, explanation.features),
+        feature_names=labels,
+    )
+    beeswarm = plt.figure(figsize=(9, 6))
+    shap.plots.beeswarm(shap_exp, max_display=max_display, show=False, plot_size=None)
+    beeswarm.axes[0].set_title(f"{title}: SHAP values ({explanation.scale}); grey = category")
+    beeswarm.tight_layout()
+
+    importance = explanation.mean_abs().head(max_display)[::-1]
+    bar, ax = plt.subplots(figsize=(9, 6))
+    ax.barh([labels[explanation.features.index(f)] for f in importance.index], importance.to_numpy())
+    ax.set_xlabel(f"mean |SHAP value| ({explanation.scale})")
+    ax.set_title(f"{title}: average impact on the raw model score")
+    bar.tight_layout()
+    return beeswarm, bar
+
+
+# ---------------------------------------------------------------------------------------------
+# The fairness review's calibration by group
+# ---------------------------------------------------------------------------------------------
+
+
+def calibration_by_group_png(bins: pd.DataFrame, attribute: str) -> str:
+    """Calibration by group as a base64 PNG (bins of fewer than 10 pupils are not drawn)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=90)
+    top = 0.0
+    for group, part in bins.groupby("group"):
+        part = part[part["n"] >= SUPPRESSION_THRESHOLD]
+        if part.empty:
+            continue
+        ax.plot(part["predicted"], part["observed"], marker="o", ms=3, label=str(group))
+        top = max(top, float(part["predicted"].max()), float(part["observed"].max()))
+    ax.plot([0, top or 1], [0, top or 1], "k--", lw=0.8, label="calibrated")
+    ax.set(
+        xlabel="predicted probability (bin mean)", ylabel="observed rate", title=f"Calibration by {attribute}"
+    )
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,232 @@
+"""What one `exclusion-risk train` records in MLflow (through `models.tracking`), and the registered versions.
+
+One train = one parent run plus one nested run per model and one for the checklist:
+  parent run (tag `kind=train`, `train_id` = its run id)
+    params     label, years, feature set, calibration, selection metric, seed, config hash, data hash
+    artifacts  config/experiment.yaml (the resolved config), data/fingerprint.json (`models.fingerprint`:
+               file hashes, row counts per extract, year and label counts: never rows),
+               data/split_counts.json, search/search.csv (every grid point's validation metrics),
+               comparison/metrics.csv + comparison.md, plots/evaluation.png (calibration curve with
+               95% CIs, precision at k, ROC: all models and the checklist on the test year);
+               metrics `checklist_<metric>`
+  model run (tag `kind=model`, `model_type`, `train_id`), one per model type
+    params     the fitted estimator's settings; metrics on the test year: `roc_auc`, `average_precision`,
+               `brier`, `calibration_error`, `precision_at_{k}pct`, `recall_at_{k}pct`, each with
+               `<metric>_ci_low` / `_ci_high`, and `gain_<metric>` (+ CI) over the checklist;
+               `validation_score`, `train_seconds`, `threshold_at_{k}pct` (calibrated probability at
+               the top k% of the held-out calibration pupils)
+    artifacts  evaluation/metrics.json (metrics + calibration curve), plots/evaluation.png,
+               scoring/scoring_config.json (risk-matrix thresholds, `models.risk_matrix.ScoringConfig`),
+               shap/ (beeswarm, mean |SHAP| bar chart and table on up to 2,000 test-year pupils),
+               model_card.md (`models.model_card`) and the model `model/`: one sklearn Pipeline, steps
+               `preprocess` (features.preprocess, categories fixed at fit) and `model`
+               (`CalibratedClassifier`: `.estimator` the raw fitted classifier, `.slope_`/`.intercept_`
+               the log-odds map, `.background_mean_` the calibration pupils' mean transformed input),
+               logged as `tracking.log_model` describes
+  checklist run (tag `kind=baseline`): the same metrics for the points checklist, no model
+Registry
+  `exclusion-risk`: one version per model type per train run, tagged `model_type`, `train_id`, `run_id`,
+  `label`, `train_years`, `validation_year`, `test_year`, `features` (comma list), `include_protected`,
+  `calibration`, `config_hash`, `data_hash`, `metric.<name>` (estimate) and `metric.<name>.ci`
+  ("low-high"), `threshold.<k>pct`. `promote` (`models.promotion`) sets alias `champion`.
+Only aggregates leave the process: per-pupil rows stay in memory (see `tracking`'s privacy guard).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from exclusion_risk.models import plots, tracking
+from exclusion_risk.models.checklist import ChecklistBaseline
+from exclusion_risk.models.comparison import comparison_frame, format_comparison, search_table
+from exclusion_risk.models.explain import Explainer
+from exclusion_risk.models.metrics import Evaluation, Interval
+from exclusion_risk.models.model_card import model_card
+from exclusion_risk.models.train import CHECKLIST, TrainingResult
+
+# Test-year pupils the SHAP summaries of each model are drawn from.
+SHAP_SAMPLE = 2000
+
+
+@dataclass
+class TrainRecord:
+    train_id: str  # the parent run id
+    experiment_id: str
+    runs: dict[str, str]  # model type (and "checklist") -> run id
+    versions: dict[str, str]  # model type -> registered version
+
+
+def metric_values(evaluation: Evaluation, gains: dict[str, Interval] | None = None) -> dict[str, float]:
+    """Flat MLflow metrics: each metric, its interval, and its gain over the checklist."""
+    out: dict[str, float] = {}
+    for name, iv in evaluation.metrics.items():
+        out[name] = iv.estimate
+        out[f"{name}_ci_low"] = iv.low
+        out[f"{name}_ci_high"] = iv.high
+    for name, iv in (gains or {}).items():
+        out[f"gain_{name}"] = iv.estimate
+        out[f"gain_{name}_ci_low"] = iv.low
+        out[f"gain_{name}_ci_high"] = iv.high
+    return {k: float(v) for k, v in out.items() if np.isfinite(v)}
+
+
+def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+    c = evaluation.calibration
+    return {
+        "metrics": {
+            k: {"estimate": v.estimate, "low": v.low, "high": v.high} for k, v in evaluation.metrics.items()
+        },
+        "calibration_curve": {
+            "predicted": c.predicted,
+            "observed": c.observed,
+            "low": c.low,
+            "high": c.high,
+            "count": c.count,
+        },
+        "level": evaluation.level,
+    }
+
+
+def _log_figure(figure, path: str) -> None:
+    tracking.log_figure(figure, path)
+    plots.close(figure)
+
+
+def log_training(
+    result: TrainingResult,
+    fingerprint: dict[str, Any],
+    extra_tags: dict[str, str] | None = None,
+) -> TrainRecord:
+    """Record a training result as described in the module docstring; returns the ids."""
+    config = result.config
+    experiment_id = tracking.setup(config.experiment)
+    split = result.split
+    run_tags = {
+        "label": config.label,
+        "train_years": ",".join(split.train),
+        "validation_year": split.validation,
+        "test_year": split.test,
+        "config_hash": config.fingerprint(),
+        "data_hash": fingerprint["data_hash"],
+        **(extra_tags or {}),
+    }
+    runs: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    with tracking.start_run(experiment_id, f"train {split.test}") as parent:
+        train_id = parent.info.run_id
+        tracking.set_tags({"kind": "train", "train_id": train_id, **run_tags})
+        _log_train_run(result, fingerprint)
+        for model_type in result.models:
+            with tracking.start_run(experiment_id, model_type, nested=True) as run:
+                run_id = runs[model_type] = run.info.run_id
+                tracking.set_tags(
+                    {"kind": "model", "model_type": model_type, "train_id": train_id, **run_tags}
+                )
+                versions[model_type] = _log_model_run(result, model_type, train_id, run_id, run_tags)
+        with tracking.start_run(experiment_id, CHECKLIST, nested=True) as run:
+            runs[CHECKLIST] = run.info.run_id
+            tracking.set_tags({"kind": "baseline", "model_type": CHECKLIST, "train_id": train_id, **run_tags})
+            tracking.log_text("\n".join(ChecklistBaseline.describe()) + "\n", "checklist/points.txt")
+            tracking.log_metrics(metric_values(result.evaluations[CHECKLIST]))
+            tracking.log_json(_evaluation_json(result.evaluations[CHECKLIST]), "evaluation/metrics.json")
+    return TrainRecord(train_id, experiment_id, runs, versions)
+
+
+def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
+    """The parent run's params, artifacts and checklist metrics."""
+    config, split = result.config, result.split
+    tracking.log_params({
+        "label": config.label, "train_years": ",".join(split.train), "validation_year": split.validation,
+        "test_year": split.test, "refit": config.splits.refit,
+        "include_protected": config.features.include_protected, "n_features": len(result.feature_cols),
+        "calibration": config.calibration.method, "calibration_holdout": config.calibration.holdout,
+        "selection_metric": config.selection_metric, "bootstrap": config.metrics.bootstrap,
+        "seed": config.seed, "models": ",".join(result.models), "config_hash": config.fingerprint(),
+        "data_hash": fingerprint["data_hash"],
+    })  # fmt: skip
+    tracking.log_text(yaml.safe_dump(config.as_dict(), sort_keys=False), "config/experiment.yaml")
+    tracking.log_json(fingerprint, "data/fingerprint.json")
+    tracking.log_json({"rows": result.counts, "seconds": result.seconds}, "data/split_counts.json")
+    tracking.log_text(search_table(result).to_csv(index=False), "search/search.csv")
+    table = comparison_frame(result)
+    tracking.log_text(table.to_csv(index=False), "comparison/metrics.csv")
+    tracking.log_text(format_comparison(table), "comparison/comparison.md")
+    title = f"Test year {split.test}: models and checklist"
+    _log_figure(plots.evaluation_figure(result.evaluations, result.test_labels, result.test_scores, title),
+                "plots/evaluation.png")  # fmt: skip
+    tracking.log_metrics(
+        {f"{CHECKLIST}_{k}": v for k, v in metric_values(result.evaluations[CHECKLIST]).items()}
+    )
+
+
+def _log_model_run(
+    result: TrainingResult, model_type: str, train_id: str, run_id: str, run_tags: dict[str, Any]
+) -> str:
+    """The active model run's params, metrics, artifacts and model; registers it and returns the version."""
+    config, split = result.config, result.split
+    model, evaluation = result.models[model_type], result.evaluations[model_type]
+    spec_weight = {"class_weight": config.models[model_type].class_weight}
+    tracking.log_params({**spec_weight, **model.params, "calibration": config.calibration.method})
+    metrics = metric_values(evaluation, result.gains[model_type])
+    best_point = max(model.search, key=lambda p: p.score)
+    metrics["validation_score"] = best_point.score
+    metrics["train_seconds"] = model.train_seconds
+    metrics.update({f"threshold_at_{k}": v for k, v in model.capacity_thresholds.items()})
+    tracking.log_metrics(metrics)
+    tracking.log_json(_evaluation_json(evaluation), "evaluation/metrics.json")
+    if model.scoring_config:  # risk-matrix thresholds, read back by the scorer and the fairness review
+        tracking.log_json(model.scoring_config, tracking.SCORING_ARTIFACT)
+    own = {model_type: result.test_scores[model_type]}
+    title = f"{model_type}, test year {split.test}"
+    _log_figure(plots.evaluation_figure({model_type: evaluation}, result.test_labels, own, title),
+                "plots/evaluation.png")  # fmt: skip
+    model_uri = tracking.log_model(model.pipeline, result.test_frame)
+    if result.test_frame is not None:
+        importance = log_global_explanations(
+            Explainer(model.pipeline), result.test_frame[result.feature_cols], model_type, SHAP_SAMPLE
+        )
+        tracking.log_text(model_card(model_type, result, importance), "model_card.md")
+    version_tags = {
+        "model_type": model_type, "train_id": train_id, "run_id": run_id,
+        "features": ",".join(result.feature_cols), "include_protected": config.features.include_protected,
+        "calibration": config.calibration.method, **run_tags,
+    }  # fmt: skip
+    for name in tracking.HEADLINE:
+        iv = evaluation.metrics[name]
+        version_tags[f"metric.{name}"] = f"{iv.estimate:.6g}"
+        version_tags[f"metric.{name}.ci"] = f"{iv.low:.6g}-{iv.high:.6g}"
+    for k, v in model.capacity_thresholds.items():
+        version_tags[f"threshold.{k}"] = f"{v:.6g}"
+    description = f"{model_type}, {split.describe()}, label '{config.label}'"
+    return tracking.register_version(model_uri, version_tags, description)
+
+
+def log_global_explanations(
+    explainer: Explainer, features: pd.DataFrame, title: str, sample_size: int = 5000, seed: int = 0
+) -> dict[str, float]:
+    """Beeswarm + bar chart + mean |SHAP| table to the active run. Returns mean |SHAP| per feature.
+
+    Only aggregates and plots are logged; no pupil row leaves the process.
+    """
+    sample = features if len(features) <= sample_size else features.sample(sample_size, random_state=seed)
+    explanation = explainer.explain(sample)
+    beeswarm, bar = plots.shap_figures(explanation, sample, title)
+    tracking.log_figure(beeswarm, "shap/summary_beeswarm.png")
+    tracking.log_figure(bar, "shap/mean_abs_shap.png")
+    plots.close(beeswarm, bar)
+    importance = explanation.mean_abs()
+    tracking.log_dict(
+        {
+            "scale": explanation.scale,
+            "explained": "raw model score (calibration maps it monotonically to the probability)",
+            "pupils": int(len(sample)),
+            "mean_abs_shap": {k: float(v) for k, v in importance.items()},
+        },
+        "shap/mean_abs_shap.json",
+    )
+    return {k: float(v) for k, v in importance.items()}

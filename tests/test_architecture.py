@@ -1,0 +1,321 @@
+"""The structure a newcomer can rely on: one import package, layers that hold, one place per rule.
+
+The import graph is read from the built wheel, not the editable install: the stage folders are
+mapped into `exclusion_risk` by setuptools' package-dir, which import-linter's graph builder (grimp)
+cannot follow in an editable install. Building the wheel also checks what a user really installs.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "exclusion_risk"
+# Source folder -> the package it installs as (pyproject's [tool.setuptools.package-dir]).
+SOURCE_PACKAGES = {
+    "exclusion_risk": "exclusion_risk",
+    "synth": "exclusion_risk.synth",
+    "linkage": "exclusion_risk.linkage",
+    "features": "exclusion_risk.features",
+    "models": "exclusion_risk.models",
+    "serving": "exclusion_risk.serving",
+}
+STAGE_NAMES = {"synth", "linkage", "features", "models", "serving"}
+MAX_MODULE_LINES = 500
+# Imported inside the functions that need them, so a command loads only what it uses.
+LAZY_LIBRARIES = {"mlflow", "shap", "lightgbm", "matplotlib", "splink", "recordlinkage", "pyspark", "duckdb"}
+
+
+def package_modules() -> Iterator[tuple[str, Path]]:
+    """(dotted module name, source path) of every module the wheel installs."""
+    for folder, package in SOURCE_PACKAGES.items():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            parts = path.relative_to(REPO / folder).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            yield ".".join((package, *parts)), path
+
+
+def repo_python_sources() -> Iterator[tuple[Path, str]]:
+    """Every Python source in the repo that imports the package: modules, tests, benches, notebooks."""
+    for _, path in package_modules():
+        yield path, path.read_text(encoding="utf-8")
+    for folder in ("tests", "bench"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            yield path, path.read_text(encoding="utf-8")
+    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        # IPython magics are not Python
+        python = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        yield notebook, "\n".join(python)
+
+
+def imports_in(tree: ast.AST) -> Iterator[tuple[ast.AST, str, bool]]:
+    """(node, imported module, whether inside a function body) for every import statement."""
+
+    def walk(node: ast.AST, in_function: bool) -> Iterator[tuple[ast.AST, str, bool]]:
+        for child in ast.iter_child_nodes(node):
+            inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    yield child, alias.name, in_function
+            elif isinstance(child, ast.ImportFrom):
+                yield child, ("." * child.level) + (child.module or ""), in_function
+            yield from walk(child, inner)
+
+    yield from walk(tree, False)
+
+
+@pytest.fixture(scope="session")
+def installed(shared_tmp: Path) -> Path:
+    """The project's wheel, built from a copy of the sources and unpacked: what pip would install.
+
+    Built once per run (xdist workers share it under a lock)."""
+    root = shared_tmp / "wheel"
+    with FileLock(str(shared_tmp / "wheel.lock")):
+        site = root / "site"
+        if not site.is_dir():
+            _build_and_unpack(root, site)
+    return site
+
+
+def _build_and_unpack(root: Path, site: Path) -> None:
+    source = root / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in SOURCE_PACKAGES:
+        shutil.copytree(REPO / folder, source / folder, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (root / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(root / "unpacking")
+    (root / "unpacking").rename(site)
+
+
+def lint_imports(site: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    command = [str(Path(sys.executable).with_name("lint-imports")), "--config", str(REPO / "pyproject.toml")]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=site)
+
+
+# --- one import package ------------------------------------------------------------------------
+
+
+def test_the_wheel_installs_one_top_level_package(installed):
+    (top_level,) = installed.glob("*.dist-info/top_level.txt")
+    assert top_level.read_text().split() == [PACKAGE]
+    assert sorted(p.name for p in installed.iterdir() if not p.name.endswith(".dist-info")) == [PACKAGE]
+
+
+def test_the_wheel_holds_every_module_and_template(installed):
+    missing = [
+        name for name, path in package_modules()
+        if not (installed / Path(*name.split("."))).with_suffix(".py").exists()
+        and not (installed / Path(*name.split(".")) / "__init__.py").exists()
+    ]  # fmt: skip
+    assert missing == [], "add the folder to [tool.setuptools] packages in pyproject.toml"
+    for data in ("models/templates", "linkage/templates", "serving/static", "exclusion_risk/reference"):
+        folder, rest = data.split("/", 1)
+        installed_folder = installed / Path(*SOURCE_PACKAGES[folder].split(".")) / rest
+        expected = sorted(p.name for p in (REPO / data).iterdir() if p.is_file())
+        assert sorted(p.name for p in installed_folder.iterdir()) == expected
+
+
+def test_no_source_imports_a_bare_stage_name():
+    offenders = []
+    for path, text in repo_python_sources():
+        for node, module, _ in imports_in(ast.parse(text)):
+            if module.split(".")[0] in STAGE_NAMES:
+                offenders.append(f"{path.relative_to(REPO)}:{getattr(node, 'lineno', '?')} {module}")
+    assert offenders == []
+
+
+# --- layers and cycles -------------------------------------------------------------------------
+
+
+def test_import_linter_contracts_hold(installed):
+    result = lint_imports(installed)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "broken" not in result.stdout.split("Contracts:")[-1].replace("0 broken", "")
+
+
+def test_the_layers_contract_catches_an_upward_import(installed, tmp_path):
+    """The contract can fail: linkage importing the service is reported."""
+    site = tmp_path / "site"
+    shutil.copytree(installed, site)
+    codes = site / PACKAGE / "linkage" / "codes.py"
+    codes.write_text(codes.read_text() + "\nimport exclusion_risk.serving.app  # noqa\n")
+    result = lint_imports(site)
+    assert result.returncode != 0
+    assert "exclusion_risk.linkage.codes -> exclusion_risk.serving.app" in result.stdout
+
+
+# Run in a child process: in this one `exclusion_risk` is already imported from the editable
+# install, whose package-dir mapping grimp cannot follow.
+CYCLES_SCRIPT = """
+import json, sys
+import grimp
+
+graph = grimp.build_graph("exclusion_risk", cache_dir=None)
+index, low, stack, on_stack, groups = {}, {}, [], set(), []
+sys.setrecursionlimit(10_000)
+
+
+def visit(module):  # Tarjan's strongly connected components
+    index[module] = low[module] = len(index)
+    stack.append(module)
+    on_stack.add(module)
+    for imported in graph.find_modules_directly_imported_by(module):
+        if imported not in index:
+            visit(imported)
+            low[module] = min(low[module], low[imported])
+        elif imported in on_stack:
+            low[module] = min(low[module], index[imported])
+    if low[module] == index[module]:
+        group = []
+        while True:
+            member = stack.pop()
+            on_stack.discard(member)
+            group.append(member)
+            if member == module:
+                break
+        if len(group) > 1:
+            groups.append(sorted(group))
+
+
+for module in sorted(graph.modules):
+    if module not in index:
+        visit(module)
+print(json.dumps({"modules": len(graph.modules), "cycles": groups}))
+"""
+
+
+def import_cycles(site: Path) -> dict:
+    """Every group of modules that import each other, in the package installed at `site`."""
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    found = subprocess.run(
+        [sys.executable, "-c", CYCLES_SCRIPT], capture_output=True, text=True, env=env, cwd=site
+    )
+    assert found.returncode == 0, found.stderr[-3000:]
+    return json.loads(found.stdout)
+
+
+def test_no_import_cycles(installed):
+    found = import_cycles(installed)
+    assert found["modules"] >= sum(1 for _ in package_modules())
+    # Importing a package runs its __init__, so a package and its own modules are not a cycle.
+    cycles = [
+        group for group in found["cycles"]
+        if not all(m == min(group) or m.startswith(min(group) + ".") for m in group)
+    ]  # fmt: skip
+    assert cycles == []
+
+
+def test_the_cycle_check_finds_a_cycle(installed, tmp_path):
+    """The check can fail: two foundation modules importing each other are reported."""
+    site = tmp_path / "site"
+    shutil.copytree(installed, site)
+    for importer, imported in (("calendar", "values"), ("values", "calendar")):
+        module = site / PACKAGE / f"{importer}.py"
+        module.write_text(module.read_text() + f"\nimport exclusion_risk.{imported}  # noqa\n")
+    assert ["exclusion_risk.calendar", "exclusion_risk.values"] in import_cycles(site)["cycles"]
+
+
+def test_first_party_imports_sit_at_the_top_of_modules():
+    inside = []
+    for name, path in package_modules():
+        for node, module, in_function in imports_in(ast.parse(path.read_text(encoding="utf-8"))):
+            if in_function and (module.startswith(PACKAGE) or module.startswith(".")):
+                inside.append(f"{name}:{node.lineno} {module}")
+    assert inside == []
+
+
+def test_heavy_libraries_load_lazily():
+    """A heavy optional library at module top would load with `exclusion-risk --help`."""
+    eager = []
+    for name, path in package_modules():
+        for node, module, in_function in imports_in(ast.parse(path.read_text(encoding="utf-8"))):
+            if not in_function and module.split(".")[0] in LAZY_LIBRARIES:
+                eager.append(f"{name}:{node.lineno} {module}")
+    assert eager == []
+
+
+# --- each file one job, one place for each rule ------------------------------------------------
+
+
+def test_no_module_over_the_size_limit():
+    lines = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in package_modules()}
+    assert {name: n for name, n in lines.items() if n > MAX_MODULE_LINES} == {}
+
+
+def test_mlflow_is_imported_by_one_module():
+    importers = {
+        name
+        for name, path in package_modules()
+        for _, module, _ in imports_in(ast.parse(path.read_text(encoding="utf-8")))
+        if module.split(".")[0] == "mlflow"
+    }
+    assert len(importers) == 1, importers
+
+
+def assignments_of(name: str) -> list[str]:
+    found = []
+    for module, path in package_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            if isinstance(node, ast.Assign | ast.AnnAssign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in targets
+            ):
+                found.append(module)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("constant", "home"),
+    [
+        ("SCORE_COLUMNS", "exclusion_risk.contract"),
+        ("LINKS_COLUMNS", "exclusion_risk.contract"),
+        ("LINKS_FILE", "exclusion_risk.contract"),
+        ("REJECT_COLUMNS", "exclusion_risk.contract"),
+        ("CENSUS_TERMS", "exclusion_risk.calendar"),
+    ],
+)
+def test_contract_constants_are_defined_once(constant, home):
+    assert assignments_of(constant) == [home]
+
+
+def test_the_academic_year_is_written_in_one_place():
+    year_format = re.compile(r"\+ 1\) % 100:02d")
+    writers = [name for name, path in package_modules() if year_format.search(path.read_text("utf-8"))]
+    assert writers == ["exclusion_risk.calendar"]
+
+
+def test_links_csv_is_named_in_one_place():
+    namers = [
+        name
+        for name, path in package_modules()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == "links.csv"
+    ]
+    assert namers == ["exclusion_risk.contract"]
