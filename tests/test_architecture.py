@@ -114,9 +114,11 @@ def _build_and_unpack(root: Path, site: Path) -> None:
 
 
 def lint_imports(site: Path) -> subprocess.CompletedProcess:
+    """import-linter's contracts (pyproject.toml) on the package installed at `site`; writes nothing."""
     env = {**os.environ, "PYTHONPATH": str(site)}
-    command = [str(Path(sys.executable).with_name("lint-imports")), "--config", str(REPO / "pyproject.toml")]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=site)
+    config = str(REPO / "pyproject.toml")
+    command = [str(Path(sys.executable).with_name("lint-imports")), "--config", config, "--no-cache"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=site.parent)
 
 
 # --- one import package ------------------------------------------------------------------------

@@ -55,24 +55,25 @@ def _census_frame(rows: list[dict]) -> pd.DataFrame:
     return frame[CENSUS_COLUMNS]
 
 
-def _exclusions_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=None if rows else EXCLUSION_COLUMNS)
-    for column in EXCLUSION_COLUMNS:
+def _typed_frame(rows: list[dict], columns: list[str], dates: tuple[str, ...], floats: tuple[str, ...] = ()):
+    """`rows` as a reader would type them: every column present (missing ones NA), dates parsed."""
+    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    for column in columns:
         if column not in frame:
             frame[column] = pd.NA
-    frame["StartDate"] = pd.to_datetime(frame["StartDate"])
-    frame["Sessions"] = frame["Sessions"].astype("Float64")
-    return frame[EXCLUSION_COLUMNS]
+    for column in dates:
+        frame[column] = pd.to_datetime(frame[column])
+    for column in floats:
+        frame[column] = frame[column].astype("Float64")
+    return frame[columns]
+
+
+def _exclusions_frame(rows: list[dict]) -> pd.DataFrame:
+    return _typed_frame(rows, EXCLUSION_COLUMNS, dates=("StartDate",), floats=("Sessions",))
 
 
 def _social_care_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=None if rows else SOCIAL_CARE_COLUMNS)
-    for column in SOCIAL_CARE_COLUMNS:
-        if column not in frame:
-            frame[column] = pd.NA
-    frame["StartDate"] = pd.to_datetime(frame["StartDate"])
-    frame["EndDate"] = pd.to_datetime(frame["EndDate"])
-    return frame[SOCIAL_CARE_COLUMNS]
+    return _typed_frame(rows, SOCIAL_CARE_COLUMNS, dates=("StartDate", "EndDate"))
 
 
 def _make_history(
