@@ -1,8 +1,9 @@
 """The `exclusion-risk` command: one typer app whose subcommands are contributed by each stage.
 
-Each stage's command module has `register(app)`; they are registered in pipeline order. The heavy
-optional libraries (MLflow, LightGBM, SHAP, Splink, uvicorn...) load inside the commands that use
-them, so `exclusion-risk --help` stays fast.
+Each stage's command module has `register(app)`; they are registered in pipeline order. This module
+is the top layer: it imports every stage, which loads pandas and scikit-learn (`--help` takes about
+2 s); the heavy optional libraries (MLflow, LightGBM, SHAP, Splink, uvicorn...) load only inside the
+commands that use them.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Inputs: each extract's columns in the contract's order (what the synthetic generator writes) and the
 other header spellings a reader accepts for them, an MIS export's among them. Outputs: the columns
-of `links.csv`, `scores.csv` and every rejects file. The readers (linkage), the generator (synth),
-the scorer (models) and the service (serving) all take their column names from here.
+of `links.csv`, `scores.csv` and every rejects file. The generator (synth), the readers' header
+aliases (linkage), the scorer (models) and the service (serving) take their column names from here;
+the readers' field definitions are checked against `READ_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,21 @@ SOCIAL_CARE_COLUMNS = [
     "LAchildID", "UPN", "Surname", "Forename", "DOB", "Sex", "Ethnicity", "Postcode", "Status", "StartDate",
     "EndDate", "PrimaryNeed", "Factors",
 ]  # fmt: skip
+
+# Termly attendance files keyed by UPN (the contract's alternative to the census's Sessions* columns).
+TERMLY_ATTENDANCE_COLUMNS = [
+    "UPN", "TermlySessionsPossible", "TermlySessionsAuthorised", "TermlySessionsUnauthorised",
+]  # fmt: skip
+
+# Everything a reader takes from each extract, in order: the columns above plus the optional ones the
+# contract allows beside them (a secondary SEN need; a second and third exclusion reason). The readers'
+# field definitions (linkage/fields.py) are checked against these lists by the tests.
+READ_COLUMNS: dict[str, list[str]] = {
+    "census": [*CENSUS_COLUMNS[:13], "SENtype2", *CENSUS_COLUMNS[13:]],
+    "exclusions": [*EXCLUSION_COLUMNS, "Reason2", "Reason3"],
+    "social_care": list(SOCIAL_CARE_COLUMNS),
+    "attendance": list(TERMLY_ATTENDANCE_COLUMNS),
+}
 
 # How a school MIS exports the census columns whose names differ from the CBDS's (headers are
 # compared ignoring case, spaces and punctuation, so `DoB` and `Middlenames` need no alias).

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from exclusion_risk.contract import LINKS_FILE
+from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
+from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.standardise import census_pupil_ids
@@ -26,6 +27,10 @@ IDENTIFYING_COLUMNS = (
     "FormerSurname",
     "DOB",
 )
+
+
+# The columns of links.csv a pupil history is built from (method and score are for people to read).
+LINKED_BY = ("source", "record_id", "upn")
 
 
 @dataclass
@@ -70,7 +75,20 @@ def read_links(links_dir: str | Path) -> pd.DataFrame:
     path = Path(links_dir) / LINKS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{links_dir} has no {LINKS_FILE} (run `exclusion-risk link` first)")
-    return pd.read_csv(path, dtype={"record_id": "string", "upn": "string"})
+    try:
+        links = pd.read_csv(path, dtype={"record_id": "string", "upn": "string"})
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
+        raise ExtractError(
+            str(path), f"not a links file written by `exclusion-risk link` ({type(exc).__name__})"
+        ) from None
+    missing = [c for c in LINKED_BY if c not in links.columns]
+    if missing:
+        raise ExtractError(
+            str(path),
+            f"missing column(s) {', '.join(missing)}; "
+            f"`exclusion-risk link` writes {', '.join(LINKS_COLUMNS)}",
+        )
+    return links
 
 
 @dataclass
@@ -86,12 +104,17 @@ class LinkedExtracts:
 def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> LinkedExtracts:
     """Extracts in `data_dir` + their links: `links_dir/links.csv`, or linked now when it is None."""
     started = time.perf_counter()
+    # links.csv first: a broken one is reported before minutes go on reading the extracts
+    links = read_links(links_dir) if links_dir is not None else None
+    reading_links = time.perf_counter() - started
+    started = time.perf_counter()
     extracts = read_extracts(Path(data_dir))
     seconds = {"read": time.perf_counter() - started}
     started = time.perf_counter()
-    links = read_links(links_dir) if links_dir is not None else link_extracts(extracts, progress=False).links
+    if links is None:
+        links = link_extracts(extracts, progress=False).links
     history = pupil_history(extracts, links)
-    seconds["link"] = time.perf_counter() - started
+    seconds["link"] = reading_links + time.perf_counter() - started
     return LinkedExtracts(extracts, links, history, seconds)
 
 

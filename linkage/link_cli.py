@@ -12,6 +12,10 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import run_linkage
 from exclusion_risk.linkage.settings import LinkageSettings
 
+# Every logger of the linkage stage (the run, both engines) sits below this one, so one handler
+# here puts all their lines in run.log.
+STAGE_LOGGER = "exclusion_risk.linkage"
+
 
 class _WarningCount(logging.Handler):
     def __init__(self) -> None:
@@ -29,7 +33,7 @@ def _configure_run_log(out: Path) -> tuple[logging.Handler, _WarningCount]:
     handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     counter = _WarningCount()
-    logger = logging.getLogger("linkage")
+    logger = logging.getLogger(STAGE_LOGGER)
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     logger.addHandler(counter)
@@ -65,7 +69,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{data}: not a folder of extracts", err=True)
             raise typer.Exit(2)
         handler, counter = _configure_run_log(out)
-        logger = logging.getLogger("linkage")
+        logger = logging.getLogger(STAGE_LOGGER)
         propagate = logger.propagate
         logger.propagate = False  # warnings belong in run.log, not on the console
         try:

@@ -32,7 +32,7 @@ from exclusion_risk.linkage.sources import SOURCES, SourceSpec
 from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import census_pupil_ids, standardise
 
-log = logging.getLogger("linkage")
+log = logging.getLogger(__name__)
 
 
 def extra_columns(settings: LinkageSettings | None) -> dict[str, str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,18 +43,22 @@ class ConfigError(ValueError):
     """An experiment config that cannot be used; the message names the file and the setting."""
 
 
+_CONFIG_YEAR = re.compile(r"^\d{4}/\d+$")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 def _year(value: str) -> str:
-    parts = str(value).strip().split("/")
-    if len(parts) != 2 or not (parts[0].isdigit() and len(parts[0]) == 4 and parts[1].isdigit()):
+    """A year of the config, written the one way the config accepts (2016/17): others are refused."""
+    text = str(value).strip()
+    if not _CONFIG_YEAR.match(text):
         raise ValueError(f"academic years are written like 2016/17, not {value!r}")
-    start = int(parts[0])
-    if int(parts[1]) != (start + 1) % 100:
-        raise ValueError(f"{value!r} is not one academic year (expected {calendar.format_year(start)})")
-    return calendar.format_year(start)
+    expected = calendar.format_year(int(text[:4]))
+    if text != expected:  # 2016/18, and 2016/2017 too: the config holds years in one spelling only
+        raise ValueError(f"{value!r} is not one academic year (expected {expected})")
+    return expected
 
 
 class Splits(_Section):

@@ -122,7 +122,10 @@ def review_run(
 
     # Runs logged before thresholds were stored show the risk-matrix file's defaults.
     stored = tracking.load_scoring_config(target.run_id)
-    scoring_config = None if stored is None else ScoringConfig.from_dict(stored)
+    try:
+        scoring_config = None if stored is None else ScoringConfig.from_dict(stored)
+    except (KeyError, TypeError, ValueError, AttributeError):  # not the shape this release writes
+        scoring_config = None  # as for runs without them: the file's thresholds (thresholds_source "default")
     model = {"model_type": tags.get("model_type"), "version": target.version, "run_id": target.run_id,
              "year": test_year, "include_protected": bool(protected_used)}  # fmt: skip
     result = review(

@@ -17,7 +17,7 @@ from exclusion_risk.models.fairness_run import resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
-from exclusion_risk.models.tracking import ModelNotFoundError
+from exclusion_risk.models.tracking import CHAMPION, ModelNotFoundError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 
@@ -76,7 +76,9 @@ def score_command(
         help="Share of pupils the team can act on, e.g. 5%; re-cuts the likelihood bands "
         "on the model's validation year (default: the thresholds stored with the model).",
     ),
-    alias: str = typer.Option("champion", "--alias", help="Registry alias of the model to use."),
+    alias: str = typer.Option(
+        CHAMPION, "--alias", help="Registry alias of the model to use (or a version number, or a run id)."
+    ),
     no_reasons: bool = typer.Option(False, "--no-reasons", help="Skip the SHAP reasons (faster)."),
 ) -> None:
     """Score every pupil on a year's autumn census with the champion model: scores.csv + summary HTML."""

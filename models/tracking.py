@@ -3,7 +3,7 @@
 Everything else in `models/` asks this module: what a train run records is `models.training_log`'s
 business, what `compare` prints is `models.comparison`'s and how a champion is chosen is
 `models.promotion`'s; here are only the calls into MLflow. MLflow takes about a second to import, so it
-is imported on first use (`_mlflow`), which keeps `exclusion-risk --help` and the scorer's import light.
+is imported on first use (`_mlflow`): commands and the service that never touch the store never load it.
 
 Store
   Tracking URI: `MLFLOW_TRACKING_URI`, else `sqlite:///<cwd>/mlruns/mlflow.db` (MLflow's own convention:

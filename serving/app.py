@@ -42,7 +42,8 @@ Scorer keys may score, explain and read the model and matrix; admin keys may als
 
 
 def registry_loader(settings: ServiceSettings) -> Callable[[], Any]:
-    """Loads `models:/exclusion-risk@<alias>` (registry: MLFLOW_TRACKING_URI) through CohortScorer."""
+    """Loads the registered version the alias names (or a version number; registry: MLFLOW_TRACKING_URI)
+    through CohortScorer."""
 
     def load() -> Any:
         scorer = CohortScorer.load(alias=settings.registry_alias)

@@ -2,7 +2,7 @@
 
 Settings come from the environment (EXCLUSION_RISK_*, see serving/settings.py); the options here
 override the few that are handy on a command line. uvicorn is imported by `serve` alone, so the
-other commands and `exclusion-risk --help` do without it.
+other commands do without it.
 """
 
 from __future__ import annotations

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exclusion_risk.models.tracking import CHAMPION
 from exclusion_risk.serving.database import Database
-from exclusion_risk.serving.security import KeyStore
+from exclusion_risk.serving.security import ROLES, KeyStore
 
 # The `exclusion-risk` command of the running interpreter's environment.
 EXCLUSION_RISK = Path(sys.executable).parent / "exclusion-risk"
-ROLES = ("scorer", "admin")  # a key for each is made before the server starts
 LOG_TAIL = 3000  # characters of the server's log quoted when it fails
 
 
@@ -56,7 +56,7 @@ class ServiceProcess:
     database: Path
     log_path: Path
     keys: dict[str, str] = field(default_factory=dict)  # role -> API key
-    alias: str = "champion"  # EXCLUSION_RISK_REGISTRY_ALIAS: the registry alias it serves
+    alias: str = CHAMPION  # EXCLUSION_RISK_REGISTRY_ALIAS: the registry alias it serves
     max_rows: int | None = None  # EXCLUSION_RISK_MAX_ROWS when set
     max_request_bytes: int | None = None  # EXCLUSION_RISK_MAX_REQUEST_BYTES when set
 
@@ -122,8 +122,8 @@ def start_service(
     workdir: Path, env: dict[str, str], wait_ready: bool = True, timeout: float = 180
 ) -> ServiceProcess:
     """`exclusion-risk serve` on a free loopback port, run in `workdir` with `env` over this process's
-    environment; its database (`workdir/service.db`) gets a key for each of ROLES first and its output
-    goes to `workdir/server.log`. Waits for `/health` to say `ready` unless `wait_ready` is False.
+    environment; its database (`workdir/service.db`) gets a key for each role first and its output goes
+    to `workdir/server.log`. Waits for `/health` to say `ready` unless `wait_ready` is False.
     Stop it with `.stop()`."""
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "service.db"
@@ -147,7 +147,7 @@ def start_service(
         database,
         log_path,
         keys,
-        alias=full_env.get("EXCLUSION_RISK_REGISTRY_ALIAS") or "champion",
+        alias=full_env.get("EXCLUSION_RISK_REGISTRY_ALIAS") or CHAMPION,
         max_rows=_optional_int(full_env.get("EXCLUSION_RISK_MAX_ROWS")),
         max_request_bytes=_optional_int(full_env.get("EXCLUSION_RISK_MAX_REQUEST_BYTES")),
     )

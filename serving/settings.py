@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from exclusion_risk.models.tracking import CHAMPION
+
 MIB = 1024 * 1024
 
 
@@ -25,7 +27,7 @@ class ServiceSettings(BaseSettings):
         Path("data/service/service.db"),
         description="SQLite file holding the hashed API keys and the audit log.",
     )
-    registry_alias: str = Field("champion", description="Alias of the registered model to serve.")
+    registry_alias: str = Field(CHAMPION, description="Alias of the registered model to serve.")
     extracts_dir: Path | None = Field(
         None,
         description="Folder of the authority's extracts (census, exclusions, social care). With links_dir, "

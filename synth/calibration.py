@@ -16,6 +16,7 @@ from exclusion_risk import calendar
 from exclusion_risk.contract import MIS_CENSUS_HEADERS
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 from exclusion_risk.upn import valid_upn_mask
+from exclusion_risk.values import TRUE_WORDS
 
 from .calendar import census_day
 from .names import EXTENDED_CODES, NICKNAMES, variant_table
@@ -45,7 +46,7 @@ def load_authority(folder: Path | str) -> Authority:
     folder = Path(folder)
     census = pd.read_csv(folder / "census.csv", dtype=str, keep_default_na=False)
     census = census.rename(columns={mis: name for name, mis in MIS_CENSUS_HEADERS.items()})
-    census["FSMeligible"] = census["FSMeligible"].isin(["1", "true", "Y"])
+    census["FSMeligible"] = census["FSMeligible"].str.strip().str.lower().isin(TRUE_WORDS)
     # a pupil's key is their latest UPN: rows written under a temporary UPN map through FormerUPN
     former = census.loc[census["FormerUPN"] != "", ["FormerUPN", "UPN"]].drop_duplicates("FormerUPN")
     to_current = dict(zip(former["FormerUPN"], former["UPN"], strict=True))

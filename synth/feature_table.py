@@ -2,8 +2,9 @@
 
 `feature_table(pupils, years, seed)` -> (table, true probability). The columns follow
 `features.build`: upn, AcademicYear, SchoolURN, the registry features in FEATURES (numeric and binary
-float64, categorical str), need_level and label; the true probability lets a test compare a model with
-the truth. MODEL_FEATURES: the columns a model takes with the protected ones (sex, ethnicity) left out.
+float64, categorical str) and label; the true probability lets a test compare a model with the truth.
+No need level: the scorer derives it with the one rule (`features.need`), as for any table.
+MODEL_FEATURES: the columns a model takes with the protected ones (sex, ethnicity) left out.
 It is not the synthetic authority (`generate.py` is): no extracts, no linkage, no feature builder, only
 volume and a signal the models must find.
 """
@@ -84,7 +85,6 @@ def feature_table(
             + 0.5 * frailty
         )
         truth = sigmoid(z.to_numpy())
-        frame["need_level"] = (frame["sen_provision"] != "N").astype(int) + 2 * frame["cpp_open"].astype(int)
         frame["label"] = (rng.random(n) < truth).astype(float) if i > 0 else np.nan
         frames.append(frame)
         truths.append(truth)

@@ -97,4 +97,6 @@ def expectation_maximisation(
 
 
 def probability(weight: np.ndarray) -> np.ndarray:
+    """Match probability of a match weight. Splink's weights are log2 Bayes factors, so this is the
+    logistic function in base 2 (not `values.sigmoid`, which is base e); clipped as Splink clips."""
     return 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))

@@ -111,3 +111,22 @@ def test_bad_arguments_are_refused():
         make_preprocessor(["surname", "fsm"])
     with pytest.raises(ValueError, match="missing must be"):
         make_preprocessor(["fsm"], missing="zero")
+
+
+def test_yes_no_words_read_the_same_in_the_model_as_in_the_extracts():
+    """One list of yes/no words (exclusion_risk.values): what the reader accepts as an FSM flag, the
+    model's preprocessing and the single-record encoder read alike. Before, `t`/`f` reached the model
+    as missing while the reader and the need level read them as yes/no."""
+    from exclusion_risk.features.need import need_level_of
+    from exclusion_risk.features.preprocess import to_float_frame
+    from exclusion_risk.linkage.codes import FSM_MAP
+    from exclusion_risk.models.record_encoding import _to_float
+
+    words = ["t", "F", "Yes", "n", "TRUE", "0", "1", " y "]
+    expected = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0]
+    frame = pd.DataFrame({"fsm": pd.Series(words, dtype="object")})
+    assert to_float_frame(frame)["fsm"].tolist() == expected
+    assert [_to_float(w) for w in words] == expected
+    assert [float(FSM_MAP[w.strip().upper()]) for w in words] == expected
+    assert [need_level_of({"fsm": w}) for w in words] == [int(e) for e in expected]
+    assert np.isnan(to_float_frame(pd.DataFrame({"fsm": ["maybe"]}))["fsm"].iloc[0])

@@ -195,10 +195,43 @@ def test_splink_em_failure_is_a_warning_not_a_crash(
     no_upn = sc["UPN"].isna()
     sc.loc[no_upn, "DOB"] = pd.to_datetime(sc.loc[no_upn, "DOB"]) - pd.DateOffset(years=1)
     extracts = extracts_for(pupils, exclusions_of(pupils.sample(50, random_state=2)), sc)
-    with caplog.at_level("WARNING", logger="linkage"):
+    with caplog.at_level("WARNING", logger="exclusion_risk.linkage"):
         result = link_extracts(extracts, LinkageSettings(engine="splink"), progress=False)
     assert "EM blocked on dob stopped" in caplog.text
     # The UPN links stand, and the rest were still scored and decided.
     decided = result.decisions["social_care"]
     assert len(decided) == len(sc) and (decided["method"] == "upn").sum() == (~no_upn).sum()
     assert set(decided.loc[decided["method"] == "probabilistic", "band"]) <= {"accept", "review", "reject"}
+
+
+def test_an_engine_warning_goes_to_run_log_and_is_counted_not_printed(
+    monkeypatch, tmp_path, population, census_rows, social_care_of, exclusions_of
+):
+    """`link` keeps warnings off the console: every linkage logger, the engines' too, writes run.log."""
+    from splink.internals.linker_components.training import LinkerTraining
+    from typer.testing import CliRunner
+
+    from exclusion_risk.cli import app
+
+    def underflow(self, *args, **kwargs):
+        raise ValueError("m_probability value 0.0 is below the minimum allowed value")
+
+    monkeypatch.setattr(LinkerTraining, "estimate_parameters_using_expectation_maximisation", underflow)
+    pupils = population(600, seed=4)
+    sc = social_care_of(pupils.sample(120, random_state=1), upn_share=0.5)
+    no_upn = sc["UPN"].isna()
+    sc.loc[no_upn, "DOB"] = pd.to_datetime(sc.loc[no_upn, "DOB"]) - pd.DateOffset(years=1)
+    data = tmp_path / "extracts"
+    data.mkdir()
+    census = census_rows(pupils).assign(FSMeligible="0", SENprovision="N", SENtype=None)
+    census.to_csv(data / "census.csv", index=False)
+    exclusions = exclusions_of(pupils.sample(50, random_state=2)).assign(SchoolURN="100001", Sessions=2)
+    exclusions.assign(Reason="PD").to_csv(data / "exclusions.csv", index=False)
+    sc.to_csv(data / "social_care.csv", index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["link", "--data", str(data), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    run_log = (out / "run.log").read_text()
+    assert "WARNING exclusion_risk.linkage.engines.splink_engine: splink: EM blocked on dob" in run_log
+    assert "warning(s) in" in result.output
+    assert "EM blocked" not in result.output

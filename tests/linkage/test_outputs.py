@@ -11,7 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from exclusion_risk.linkage import link_cli
-from exclusion_risk.linkage.history import pupil_history
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.history import pupil_history, read_links
 from exclusion_risk.linkage.outputs import write_outputs
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.settings import LinkageSettings
@@ -37,12 +38,12 @@ def run(tmp_path_factory, population, census_rows, exclusions_of, social_care_of
     extracts = _Extracts(census_rows(pupils), sc, ex)
     out = tmp_path_factory.mktemp("link")
     handler = logging.FileHandler(out / "run.log")
-    logging.getLogger("linkage").addHandler(handler)
-    logging.getLogger("linkage").setLevel(logging.INFO)
+    logging.getLogger("exclusion_risk.linkage").addHandler(handler)
+    logging.getLogger("exclusion_risk.linkage").setLevel(logging.INFO)
     try:
         result = link_extracts(extracts, LinkageSettings(engine="splink"), progress=False)
     finally:
-        logging.getLogger("linkage").removeHandler(handler)
+        logging.getLogger("exclusion_risk.linkage").removeHandler(handler)
         handler.close()
     write_outputs(result, extracts, out)
     return extracts, result, out
@@ -148,3 +149,28 @@ def test_settings_trained_on_other_comparison_levels_are_refused(run, tmp_path):
     rl["trained"] = {"social_care": {"engine": "recordlinkage", "m": {"dob": [0.1, 0.2, 0.3, 0.4]}}}
     with pytest.raises(ValueError, match="dob: 5 levels"):
         LinkageSettings.model_validate(rl)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("source,record_id\nexclusions,1\n", r"missing column\(s\) upn"),
+        ("", "not a links file"),
+        ('source,record_id,upn\n"unclosed,1,A\n', "not a links file"),
+    ],
+)
+def test_a_malformed_links_file_is_named_without_a_traceback(tmp_path, content, message):
+    """Every command reads links.csv through `read_links`: a broken file is one message naming it."""
+    from exclusion_risk.cli import app
+
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "links.csv").write_text(content)
+    data = tmp_path / "extracts"
+    data.mkdir()
+    result = CliRunner().invoke(app, ["features", "--data", str(data), "--links", str(links)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "links.csv" in result.output  # the links file is read (and refused) before the extracts
+    with pytest.raises(ExtractError, match=message) as raised:
+        read_links(links)
+    assert str(links / "links.csv") in str(raised.value)

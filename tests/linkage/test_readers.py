@@ -419,3 +419,12 @@ def test_a_50_mb_file_loses_nothing(tmp_path, repo_root):
     assert set(reasons.index) == {"not a date (YYYY-MM-DD or DD/MM/YYYY, N to N)", "unknown Ethnicity code",
                                   "exact duplicate of row N"}  # fmt: skip
     assert np.isclose(len(result.rejects), rows // 200, rtol=0.02)
+
+
+@pytest.mark.parametrize("extract", ["census", "exclusions", "social_care", "attendance"])
+def test_the_readers_fields_are_the_contracts_columns(extract):
+    """The fields the readers validate are the data contract's columns, in the contract's order."""
+    from exclusion_risk.contract import READ_COLUMNS
+    from exclusion_risk.linkage.fields import FIELDS
+
+    assert [f.name for f in FIELDS[extract]] == READ_COLUMNS[extract]

@@ -42,7 +42,8 @@ def test_scores_follow_the_contract(training, test_year, kind):
 def test_need_level_and_cells(training, test_year):
     result, _ = training
     scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
-    scores = scorer.score(test_year.drop(columns=["need_level"]), reasons=False)
+    assert "need_level" not in test_year.columns  # the scorer derives it (features.need)
+    scores = scorer.score(test_year, reasons=False)
     from exclusion_risk.features.need import need_level
 
     expected = dict(zip(test_year["upn"], need_level(test_year), strict=True))
