@@ -301,6 +301,8 @@ def assignments_of(name: str) -> list[str]:
         ("LINKS_FILE", "exclusion_risk.contract"),
         ("REJECT_COLUMNS", "exclusion_risk.contract"),
         ("CENSUS_TERMS", "exclusion_risk.calendar"),
+        ("REGISTERED_MODEL", "exclusion_risk.models.tracking"),
+        ("CHAMPION", "exclusion_risk.models.tracking"),
     ],
 )
 def test_contract_constants_are_defined_once(constant, home):
