@@ -8,6 +8,7 @@ cannot follow in an editable install. Building the wheel also checks what a user
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -48,6 +49,12 @@ def package_modules() -> Iterator[tuple[str, Path]]:
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             yield ".".join((package, *parts)), path
+
+
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once for all the checks below."""
+    return ast.parse(path.read_text(encoding="utf-8"))
 
 
 def repo_python_sources() -> Iterator[tuple[Path, str]]:
@@ -247,7 +254,7 @@ def test_the_cycle_check_finds_a_cycle(installed, tmp_path):
 def test_first_party_imports_sit_at_the_top_of_modules():
     inside = []
     for name, path in package_modules():
-        for node, module, in_function in imports_in(ast.parse(path.read_text(encoding="utf-8"))):
+        for node, module, in_function in imports_in(parsed(path)):
             if in_function and (module.startswith(PACKAGE) or module.startswith(".")):
                 inside.append(f"{name}:{node.lineno} {module}")
     assert inside == []
@@ -257,7 +264,7 @@ def test_heavy_libraries_load_lazily():
     """A heavy optional library at module top would load with `exclusion-risk --help`."""
     eager = []
     for name, path in package_modules():
-        for node, module, in_function in imports_in(ast.parse(path.read_text(encoding="utf-8"))):
+        for node, module, in_function in imports_in(parsed(path)):
             if not in_function and module.split(".")[0] in LAZY_LIBRARIES:
                 eager.append(f"{name}:{node.lineno} {module}")
     assert eager == []
@@ -275,7 +282,7 @@ def test_mlflow_is_imported_by_one_module():
     importers = {
         name
         for name, path in package_modules()
-        for _, module, _ in imports_in(ast.parse(path.read_text(encoding="utf-8")))
+        for _, module, _ in imports_in(parsed(path))
         if module.split(".")[0] == "mlflow"
     }
     assert len(importers) == 1, importers
@@ -284,7 +291,7 @@ def test_mlflow_is_imported_by_one_module():
 def assignments_of(name: str) -> list[str]:
     found = []
     for module, path in package_modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
             if isinstance(node, ast.Assign | ast.AnnAssign) and any(
                 isinstance(t, ast.Name) and t.id == name for t in targets
@@ -319,7 +326,7 @@ def test_links_csv_is_named_in_one_place():
     namers = [
         name
         for name, path in package_modules()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for node in ast.walk(parsed(path))
         if isinstance(node, ast.Constant) and node.value == "links.csv"
     ]
     assert namers == ["exclusion_risk.contract"]
