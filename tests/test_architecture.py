@@ -109,7 +109,9 @@ def _build_and_unpack(root: Path, site: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)],
+        # the venv's own setuptools (a dev dependency): no download, the same build every time
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+         str(root / "dist"), str(source)],
         capture_output=True,
         text=True,
     )
