@@ -1,8 +1,8 @@
 """The structure a newcomer can rely on: one import package, layers that hold, one place per rule.
 
-The import graph is read from the built wheel, not the editable install: the stage folders are
-mapped into `exclusion_risk` by setuptools' package-dir, which import-linter's graph builder (grimp)
-cannot follow in an editable install. Building the wheel also checks what a user really installs.
+The import graph is read from the built wheel (what a user really installs) and from the repo root,
+where `exclusion_risk/linkage` etc. are links to the stage folders: setuptools' package-dir maps those
+folders into the package, which import-linter's graph builder (grimp) cannot follow on its own.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _build_and_unpack(root: Path, site: Path) -> None:
     source = root / "source"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for folder in SOURCE_PACKAGES:
-        shutil.copytree(REPO / folder, source / folder, ignore=ignore)
+        shutil.copytree(REPO / folder, source / folder, ignore=ignore, symlinks=True)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     built = subprocess.run(
@@ -122,12 +122,12 @@ def _build_and_unpack(root: Path, site: Path) -> None:
     (root / "unpacking").rename(site)
 
 
-def lint_imports(site: Path) -> subprocess.CompletedProcess:
-    """import-linter's contracts (pyproject.toml) on the package installed at `site`; writes nothing."""
+def lint_imports(site: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """import-linter's contracts (pyproject.toml) on the package at `site`; writes nothing."""
     env = {**os.environ, "PYTHONPATH": str(site)}
     config = str(REPO / "pyproject.toml")
     command = [str(Path(sys.executable).with_name("lint-imports")), "--config", config, "--no-cache"]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=site.parent)
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd or site.parent)
 
 
 # --- one import package ------------------------------------------------------------------------
@@ -169,6 +169,18 @@ def test_import_linter_contracts_hold(installed):
     result = lint_imports(installed)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "broken" not in result.stdout.split("Contracts:")[-1].replace("0 broken", "")
+
+
+def test_lint_imports_run_in_the_repo_sees_every_stage():
+    """`lint-imports` in the repo root (what a developer runs) reads `./exclusion_risk`, whose links to
+    the stage folders let it see the same package the wheel installs."""
+    for folder, package in SOURCE_PACKAGES.items():
+        if folder != PACKAGE:
+            assert (REPO / PACKAGE / folder).resolve() == (REPO / folder).resolve(), package
+    result = lint_imports(REPO, cwd=REPO)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    analysed = int(re.search(r"Analyzed (\d+) files", result.stdout).group(1))
+    assert analysed == sum(1 for _ in package_modules())
 
 
 def test_the_layers_contract_catches_an_upward_import(installed, tmp_path):

@@ -179,10 +179,10 @@ def test_rarer_exact_names_weigh_more_by_their_frequency_ratio(small_run, engine
     assert tf_s.max() / tf_s.min() > 2  # the population has common and rarer surnames
 
 
-def test_splink_em_failure_is_a_warning_not_a_crash(
-    monkeypatch, caplog, population, exclusions_of, social_care_of, extracts_for
-):
-    # Splink's EM raises when a level's m underflows to zero (seen on small, clean extracts).
+@pytest.fixture
+def em_underflow(monkeypatch, population, exclusions_of, social_care_of):
+    """Pupils, exclusions and social care whose probabilistic stage meets Splink's EM raising (as it
+    does when a level's m underflows to zero on small, clean extracts)."""
     from splink.internals.linker_components.training import LinkerTraining
 
     def underflow(self, *args, **kwargs):
@@ -194,7 +194,13 @@ def test_splink_em_failure_is_a_warning_not_a_crash(
     # A year-out DOB on the records without UPN sends them to the probabilistic stage.
     no_upn = sc["UPN"].isna()
     sc.loc[no_upn, "DOB"] = pd.to_datetime(sc.loc[no_upn, "DOB"]) - pd.DateOffset(years=1)
-    extracts = extracts_for(pupils, exclusions_of(pupils.sample(50, random_state=2)), sc)
+    return pupils, exclusions_of(pupils.sample(50, random_state=2)), sc
+
+
+def test_splink_em_failure_is_a_warning_not_a_crash(caplog, em_underflow, extracts_for):
+    pupils, exclusions, sc = em_underflow
+    no_upn = sc["UPN"].isna()
+    extracts = extracts_for(pupils, exclusions, sc)
     with caplog.at_level("WARNING", logger="exclusion_risk.linkage"):
         result = link_extracts(extracts, LinkageSettings(engine="splink"), progress=False)
     assert "EM blocked on dob stopped" in caplog.text
@@ -204,29 +210,19 @@ def test_splink_em_failure_is_a_warning_not_a_crash(
     assert set(decided.loc[decided["method"] == "probabilistic", "band"]) <= {"accept", "review", "reject"}
 
 
-def test_an_engine_warning_goes_to_run_log_and_is_counted_not_printed(
-    monkeypatch, tmp_path, population, census_rows, social_care_of, exclusions_of
-):
+def test_an_engine_warning_goes_to_run_log_and_is_counted_not_printed(tmp_path, em_underflow, census_rows):
     """`link` keeps warnings off the console: every linkage logger, the engines' too, writes run.log."""
-    from splink.internals.linker_components.training import LinkerTraining
     from typer.testing import CliRunner
 
     from exclusion_risk.cli import app
 
-    def underflow(self, *args, **kwargs):
-        raise ValueError("m_probability value 0.0 is below the minimum allowed value")
-
-    monkeypatch.setattr(LinkerTraining, "estimate_parameters_using_expectation_maximisation", underflow)
-    pupils = population(600, seed=4)
-    sc = social_care_of(pupils.sample(120, random_state=1), upn_share=0.5)
-    no_upn = sc["UPN"].isna()
-    sc.loc[no_upn, "DOB"] = pd.to_datetime(sc.loc[no_upn, "DOB"]) - pd.DateOffset(years=1)
+    pupils, exclusions, sc = em_underflow
     data = tmp_path / "extracts"
     data.mkdir()
     census = census_rows(pupils).assign(FSMeligible="0", SENprovision="N", SENtype=None)
     census.to_csv(data / "census.csv", index=False)
-    exclusions = exclusions_of(pupils.sample(50, random_state=2)).assign(SchoolURN="100001", Sessions=2)
-    exclusions.assign(Reason="PD").to_csv(data / "exclusions.csv", index=False)
+    exclusions = exclusions.assign(SchoolURN="100001", Sessions=2, Reason="PD")
+    exclusions.to_csv(data / "exclusions.csv", index=False)
     sc.to_csv(data / "social_care.csv", index=False)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["link", "--data", str(data), "--out", str(out), "--no-progress"])
