@@ -8,7 +8,6 @@ commands that use them.
 
 from __future__ import annotations
 
-import logging
 import os
 
 import typer
@@ -19,11 +18,9 @@ from exclusion_risk.models import score_cli, train_cli
 from exclusion_risk.serving import cli as serving_cli
 from exclusion_risk.synth import cli as synth_cli
 
-# The console is for the project's own concise lines: MLflow's per-artifact progress bars and INFO
-# chatter (database migrations, "registered model") add nothing an analyst needs.
+# The console (and the server's log) is for the project's own concise lines: MLflow's per-artifact
+# progress bars add nothing an analyst needs. Every command, `serve` included, starts here.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-logging.getLogger("mlflow").setLevel(logging.WARNING)
-logging.getLogger("alembic").setLevel(logging.WARNING)
 
 app = typer.Typer(
     name="exclusion-risk",

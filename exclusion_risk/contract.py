@@ -34,8 +34,9 @@ TERMLY_ATTENDANCE_COLUMNS = [
 # Everything a reader takes from each extract, in order: the columns above plus the optional ones the
 # contract allows beside them (a secondary SEN need; a second and third exclusion reason). The readers'
 # field definitions (linkage/fields.py) are checked against these lists by the tests.
+_AFTER_SEN_TYPE = CENSUS_COLUMNS.index("SENtype") + 1  # the secondary need sits beside the primary
 READ_COLUMNS: dict[str, list[str]] = {
-    "census": [*CENSUS_COLUMNS[:13], "SENtype2", *CENSUS_COLUMNS[13:]],
+    "census": [*CENSUS_COLUMNS[:_AFTER_SEN_TYPE], "SENtype2", *CENSUS_COLUMNS[_AFTER_SEN_TYPE:]],
     "exclusions": [*EXCLUSION_COLUMNS, "Reason2", "Reason3"],
     "social_care": list(SOCIAL_CARE_COLUMNS),
     "attendance": list(TERMLY_ATTENDANCE_COLUMNS),

@@ -22,7 +22,6 @@ Privacy
 from __future__ import annotations
 
 import json
-import logging
 import os
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
@@ -107,8 +106,6 @@ def artifact_location(uri: str) -> str | None:
 
 def setup_read() -> str:
     """Point MLflow at the store (for reading: creates nothing but the store itself)."""
-    # Alembic's migration chatter on a new SQLite store is noise on the command line.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     uri = tracking_uri()
     _mlflow().set_tracking_uri(uri)
     return uri

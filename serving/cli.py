@@ -8,7 +8,6 @@ other commands do without it.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sqlite3
 from pathlib import Path
@@ -115,8 +114,6 @@ def serve(
 
     import uvicorn
 
-    # MLflow's download progress bar is noise in a server log.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,16 +25,10 @@ from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "exclusion_risk"
-# Source folder -> the package it installs as (pyproject's [tool.setuptools.package-dir]).
-SOURCE_PACKAGES = {
-    "exclusion_risk": "exclusion_risk",
-    "synth": "exclusion_risk.synth",
-    "linkage": "exclusion_risk.linkage",
-    "features": "exclusion_risk.features",
-    "models": "exclusion_risk.models",
-    "serving": "exclusion_risk.serving",
-}
-STAGE_NAMES = {"synth", "linkage", "features", "models", "serving"}
+# Source folder -> the package it installs as: pyproject's [tool.setuptools.package-dir].
+PACKAGE_DIR = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+SOURCE_PACKAGES = {folder: package for package, folder in PACKAGE_DIR.items()}
+STAGE_NAMES = set(SOURCE_PACKAGES) - {PACKAGE}
 MAX_MODULE_LINES = 500
 # Imported inside the functions that need them, so a command loads only what it uses.
 LAZY_LIBRARIES = {"mlflow", "shap", "lightgbm", "matplotlib", "splink", "recordlinkage", "pyspark", "duckdb"}
