@@ -10,10 +10,12 @@ PUPILS ?= 62536
 
 .PHONY: venv test test-fast demo lint browser clean bench
 
+# Every package comes from requirements.lock, pinned and hash-checked (its header says how to regenerate
+# it); the project itself then installs editable with no further download (setuptools is in the lock).
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
