@@ -9,6 +9,7 @@ Thursdays of January and May.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,32 @@ def format_year(first_year: int) -> str:
 def normalise_year(academic_year: str | int) -> str:
     """Any accepted spelling -> the canonical `2016/17`."""
     return format_year(start_year(academic_year))
+
+
+# Years a request or an extract may name: from 1990/91 (before any pupil now at school, and before the
+# DfE's current collections) to the year after the current one (next year's census being prepared).
+# Beyond these a year is a typo or an attack, and far enough out it overflows pandas' timestamps.
+EARLIEST_YEAR = 1990
+
+
+def latest_year(today: date | None = None) -> int:
+    """First calendar year of the latest plausible academic year: the year after today's."""
+    today = today or date.today()
+    return today.year - (1 if today.month < 9 else 0) + 1
+
+
+def plausible_year(academic_year: str | int) -> str:
+    """The canonical `2016/17` of a year between 1990/91 and next year; ValueError otherwise, with a
+    message that states the range (never the value, which came from outside)."""
+    latest = latest_year()
+    wanted = f"must be an academic year from {format_year(EARLIEST_YEAR)} to {format_year(latest)}"
+    try:
+        first = start_year(academic_year)
+    except ValueError:
+        raise ValueError(wanted) from None
+    if not EARLIEST_YEAR <= first <= latest:
+        raise ValueError(wanted)
+    return format_year(first)
 
 
 def shift_year(academic_year: str | int, years: int) -> str:

@@ -10,6 +10,7 @@ import typer
 from exclusion_risk import calendar
 from exclusion_risk.features import labels
 from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.files import open_private, write_csv
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_history
 
@@ -69,11 +70,12 @@ def features_command(
         _fail(f"no autumn census for {', '.join(missing)} in {data} (have: {', '.join(available) or 'none'})")
 
     table = build_feature_table(history, wanted, label=label, outcomes_through=outcomes_through)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    # one row per pupil, keyed by UPN: private (0600; a folder it creates 0700)
     if out.suffix.lower() == ".parquet":
-        table.to_parquet(out, index=False)
+        with open_private(out, "wb") as handle:
+            table.to_parquet(handle, index=False)
     else:
-        table.to_csv(out, index=False)
+        write_csv(table, out, private=True)
     elapsed = time.perf_counter() - started
 
     summary = table.groupby("AcademicYear").agg(pupils=("upn", "size"), label_rate=("label", "mean"))

@@ -1,12 +1,15 @@
-"""The one list of features: name, plain-English label, source extract, kind, protected, reason phrase.
+"""The one list of features: name, plain-English label, source extract, kind, protected, reason phrase,
+and for every numeric or binary feature the range of values it can take.
 
 Everything downstream reads this list: the builder fills exactly these columns, the preprocessor picks
 its columns by `kind`, the models stage chooses inputs with `feature_names(include_protected=...)`,
-and the scoring stage turns SHAP factors into reasons with `describe(name, value)`.
+the scoring stage turns SHAP factors into reasons with `describe(name, value)`, and feature records
+sent for scoring are checked with `range_problem(name, value)`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -200,6 +203,58 @@ def _ethnicity_group_phrase(value: Any) -> str:
     return "ethnicity not recorded" if str(value) == "unknown" else f"ethnicity {value}"
 
 
+# --- valid ranges ---------------------------------------------------------------------------------
+#
+# A value outside its feature's range is a broken record, not a pupil at extreme risk: a model fitted on
+# plausible values extrapolates arbitrarily beyond them (suspensions_last_year = 1e300 scored 0.99999).
+# Maxima are generous ceilings, not typical values, so no real pupil is ever refused.
+
+SESSIONS_PER_YEAR = 400  # a school year is 380 half-day sessions; a little headroom for dual registration
+# Suspensions are capped at 45 school days a year per school; lunchtime ones count as half a day, so 90
+# per school, and a pupil may change school: 200 in one year is beyond anything real.
+SUSPENSIONS_PER_YEAR = 200
+SCHOOL_YEARS = 17  # N1, N2, Reception and Years 1-14: the longest history one pupil can have
+SCHOOL_MOVES_PER_YEAR = 20
+PERMANENT_EXCLUSIONS_MAX = 20
+SCHOOL_SUSPENSIONS_PER_PUPIL_MAX = 10.0  # 1,000 suspensions per 100 pupils a year: far beyond any school
+# The builder's numeric encoding of NCyearActual (features.build.NC_YEARS): N1 -2, N2 -1, Reception 0,
+# then Years 1 to 14 as themselves.
+NC_YEAR_CODES = {-2: "N1", -1: "N2", 0: "Reception"}
+LAST_NC_YEAR = 14
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    """Inclusive bounds of a numeric or binary feature; `whole` for codes and flags (no fractions)."""
+
+    low: float
+    high: float
+    whole: bool = False
+    note: str = ""  # what the numbers mean, when the bounds alone do not say
+
+    def text(self) -> str:
+        """'a whole number from 1 to 10 (1 = most deprived)'."""
+        number = "a whole number" if self.whole else "a number"
+        return f"{number} from {_whole(self.low)} to {_whole(self.high)}{self.note}"
+
+    def problem(self, value: float) -> str | None:
+        """Why `value` is not allowed, in words that state the range and never repeat the value."""
+        wanted = f"must be {self.text()}"
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            return wanted
+        if self.whole and value != int(value):
+            return wanted
+        return None
+
+
+RATE = ValueRange(0.0, 1.0)
+FLAG = ValueRange(0, 1, whole=True, note=" (0 = no, 1 = yes)")
+
+
+def _count(high: float) -> ValueRange:
+    return ValueRange(0, high)
+
+
 # --- the registry ---------------------------------------------------------------------------------
 
 
@@ -214,6 +269,7 @@ class FeatureDef:
     # True when the value needs more than the pupil's reference census row (earlier census rows,
     # exclusions, social care, other pupils): missing when a census upload is scored without history.
     needs_history: bool = False
+    valid_range: ValueRange | None = None  # every numeric and binary feature has one (checked at import)
 
     def describe(self, value: Any) -> str:
         if is_missing(value):
@@ -224,8 +280,10 @@ class FeatureDef:
             return f"{self.label}: {value}"
 
 
-def _f(name, label, source, kind, template, *, protected=False, history=False) -> FeatureDef:
-    return FeatureDef(name, label, source, kind, protected, template, needs_history=history)
+def _f(name, label, source, kind, template, *, protected=False, history=False, valid=None) -> FeatureDef:
+    valid = FLAG if kind == "binary" else valid
+    return FeatureDef(name, label, source, kind, protected, template, needs_history=history,
+                      valid_range=valid)
 
 
 FEATURES: list[FeatureDef] = [
@@ -236,17 +294,20 @@ FEATURES: list[FeatureDef] = [
     _f("ethnicity_group", "Ethnic group", "census", "categorical", _ethnicity_group_phrase, protected=True),
     _f("ethnicity_code", "Ethnicity (CBDS code)", "census", "categorical", _ethnicity_code_phrase,
        protected=True),
-    _f("nc_year", "National Curriculum year", "census", "numeric", _nc_year_phrase),
+    _f("nc_year", "National Curriculum year", "census", "numeric", _nc_year_phrase,
+       valid=ValueRange(min(NC_YEAR_CODES), LAST_NC_YEAR, whole=True,
+                        note=" (" + ", ".join(f"{k} = {v}" for k, v in NC_YEAR_CODES.items()) + ")")),
     _f("fsm", "Free school meals now", "census", "binary",
        flag_phrase("eligible for free school meals", "not eligible for free school meals")),
     _f("sen_provision", "SEN provision", "census", "categorical",
        category_phrase(SEN_PROVISION_PHRASES, "SEN provision {value}")),
     _f("sen_type", "SEN primary need", "census", "categorical", _sen_type_phrase),
-    _f("idaci_decile", "IDACI decile of home area", "reference", "numeric", _idaci_phrase),
+    _f("idaci_decile", "IDACI decile of home area", "reference", "numeric", _idaci_phrase,
+       valid=ValueRange(1, 10, whole=True, note=" (1 = most deprived)")),
     _f("absence_rate_last_year", "Absence last year", "census", "numeric",
-       percent_phrase("absence last year")),
+       percent_phrase("absence last year"), valid=RATE),
     _f("unauthorised_absence_rate_last_year", "Unauthorised absence last year", "census", "numeric",
-       percent_phrase("unauthorised absence last year")),
+       percent_phrase("unauthorised absence last year"), valid=RATE),
     _f("persistent_absence_last_year", "Persistent absence last year", "census", "binary",
        flag_phrase("persistently absent last year (missed 10% or more of sessions)",
                    "not persistently absent last year")),
@@ -255,23 +316,31 @@ FEATURES: list[FeatureDef] = [
        flag_phrase("eligible for free school meals at some point in the last six years",
                    "not eligible for free school meals in the last six years"), history=True),
     _f("school_moves_last_year", "School moves in the last year", "census", "numeric",
-       count_phrase("school move", "school moves", "in the last year"), history=True),
+       count_phrase("school move", "school moves", "in the last year"), history=True,
+       valid=_count(SCHOOL_MOVES_PER_YEAR)),
     _f("school_moves_earlier", "School moves before last year", "census", "numeric",
-       count_phrase("school move", "school moves", "in the years before last"), history=True),
+       count_phrase("school move", "school moves", "in the years before last"), history=True,
+       valid=_count(SCHOOL_MOVES_PER_YEAR * SCHOOL_YEARS)),
     # exclusions before the census date
     _f("suspensions_this_year", "Suspensions this year before the census", "exclusions", "numeric",
-       count_phrase("suspension", "suspensions", "so far this year"), history=True),
+       count_phrase("suspension", "suspensions", "so far this year"), history=True,
+       valid=_count(SUSPENSIONS_PER_YEAR)),
     _f("suspensions_last_year", "Suspensions last year", "exclusions", "numeric",
-       count_phrase("suspension", "suspensions", "last year"), history=True),
+       count_phrase("suspension", "suspensions", "last year"), history=True,
+       valid=_count(SUSPENSIONS_PER_YEAR)),
     _f("suspensions_earlier", "Suspensions before last year", "exclusions", "numeric",
-       count_phrase("suspension", "suspensions", "in the years before last"), history=True),
+       count_phrase("suspension", "suspensions", "in the years before last"), history=True,
+       valid=_count(SUSPENSIONS_PER_YEAR * SCHOOL_YEARS)),
     _f("suspension_sessions_last_year", "Sessions lost to suspension last year", "exclusions", "numeric",
-       count_phrase("half-day session", "half-day sessions", "lost to suspension last year"), history=True),
+       count_phrase("half-day session", "half-day sessions", "lost to suspension last year"), history=True,
+       valid=_count(SESSIONS_PER_YEAR)),
     _f("suspension_sessions_earlier", "Sessions lost to suspension before last year", "exclusions",
        "numeric", count_phrase("half-day session", "half-day sessions",
-                               "lost to suspension in the years before last"), history=True),
+                               "lost to suspension in the years before last"), history=True,
+       valid=_count(SESSIONS_PER_YEAR * SCHOOL_YEARS)),
     _f("permanent_exclusions_prior", "Earlier permanent exclusions", "exclusions", "numeric",
-       count_phrase("earlier permanent exclusion", "earlier permanent exclusions", ""), history=True),
+       count_phrase("earlier permanent exclusion", "earlier permanent exclusions", ""), history=True,
+       valid=_count(PERMANENT_EXCLUSIONS_MAX)),
     *[
         _f(name, f"Earlier suspension or exclusion for {group}", "exclusions", "binary",
            flag_phrase(f"suspended or excluded before for {group}",
@@ -302,14 +371,16 @@ FEATURES: list[FeatureDef] = [
                    "no alcohol or drug misuse identified in social-care assessments"), history=True),
     # school context: the pupil's school in earlier years (never the reference year's events)
     _f("school_suspension_rate", "School's suspension rate", "school", "numeric",
-       _rate_per_100("school's suspensions"), history=True),
+       _rate_per_100("school's suspensions"), history=True, valid=_count(SCHOOL_SUSPENSIONS_PER_PUPIL_MAX)),
     _f("school_permanent_rate", "School's permanent exclusion rate", "school", "numeric",
-       _rate_per_100("school's permanent exclusions"), history=True),
+       _rate_per_100("school's permanent exclusions"), history=True, valid=RATE),
 ]
 
 _BY_NAME: dict[str, FeatureDef] = {f.name: f for f in FEATURES}
 if len(_BY_NAME) != len(FEATURES):  # pragma: no cover - guards edits to the list above
     raise RuntimeError("duplicate feature name in the registry")
+if any(f.kind != "categorical" and f.valid_range is None for f in FEATURES):  # pragma: no cover
+    raise RuntimeError("a numeric or binary feature in the registry has no valid_range")
 
 
 def get(name: str) -> FeatureDef:
@@ -335,6 +406,19 @@ def protected_names() -> list[str]:
 def history_feature_names() -> list[str]:
     """Features that cannot be computed from a pupil's reference census row alone."""
     return [f.name for f in FEATURES if f.needs_history]
+
+
+def range_problem(name: str, value: Any) -> str | None:
+    """Why a numeric or binary feature's value is out of its range (stating the range, never the value);
+    None when it is in range or missing. Values are read as numbers the way the models read them."""
+    bounds = get(name).valid_range
+    if bounds is None or is_missing(value):
+        return None
+    try:
+        number = _number(value)
+    except (TypeError, ValueError, OverflowError):
+        return None  # not a number: the feature's own reader decides what that means (missing)
+    return bounds.problem(number)
 
 
 def describe(name: str, value: Any) -> str:

@@ -3,9 +3,13 @@
 Reads every extract in a folder with the same readers `link` uses and prints, per extract, rows
 read / clean / rejected, rejected rows by reason, what was read under another code (extended
 ethnicity, BESD, FIXD, ...), invalid UPNs, and the counts of each code value; writes every rejected
-row to OUT/rejects.csv. Counts under 10 are shown as "<10". Nothing printed names a pupil or a date
-of birth: the console shows counts, codes and reasons only; raw values stay in rejects.csv, beside
-the raw data, for the analyst.
+row to OUT/rejects.csv (private: raw rows with names and dates of birth). Counts are exact, small
+ones too: this is the analyst's own check of their own data, where read = clean + rejected must add
+up on screen; suppression ("<10") is for reports that leave the team. Nothing printed names a pupil
+or quotes a pupil value: the console shows counts, validated codes and the reasons' own wording
+only (row and line numbers dropped so that one wording counts once; the readers show an unknown
+exclusion reason code only when it is code-shaped); raw values stay in rejects.csv, beside the raw
+data, for the analyst.
 
 Exit status: 0 when the extracts were read (rejects or not), 2 when an extract could not be read
 at all (missing required column, empty file, ...): the message names the file and column.
@@ -24,10 +28,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from exclusion_risk.files import private_dir, write_csv
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import EXTRACT_NAMES, find_extracts, read_extract
-from exclusion_risk.linkage.rejects import REJECTS_FILE, empty_rejects
-from exclusion_risk.privacy import suppress_count
+from exclusion_risk.linkage.rejects import JOIN, REJECTS_FILE, empty_rejects
 
 # Code columns whose value counts are shown, per extract.
 CODE_COLUMNS = {
@@ -39,14 +43,27 @@ CODE_COLUMNS = {
     "social_care": ["Status", "Sex", "PrimaryNeed"],
 }  # fmt: skip
 MISSING_LABEL = "(blank)"
+# Row and line numbers make every reason distinct; dropped, the same wording counts once.
+NUMBERED = ((re.compile(r"\brow \d+"), "an earlier row"), (re.compile(r"\blines? \d+"), "line n"))
+
+
+def _wording(reason: str) -> str:
+    """A reason as the console shows it: the numbers of rows and lines dropped."""
+    for pattern, replacement in NUMBERED:
+        reason = pattern.sub(replacement, reason)
+    return reason
 
 
 def reason_counts(rejects) -> dict[str, int]:
-    """Rejected rows per reason (a row failing in two ways counts under both); row numbers dropped."""
+    """Rejected rows per reason's wording (a row failing in two ways counts under both).
+
+    Reasons are the readers' fixed wording, never built from a value (a property test of the readers
+    checks it), so they can be shown; each distinct reason is reworded once.
+    """
     counts: Counter = Counter()
-    for reason in rejects["reason"].dropna():
-        for part in {re.sub(r"row \d+", "an earlier row", r) for r in str(reason).split(" | ")}:
-            counts[part] += 1
+    for reason, n in rejects["reason"].dropna().value_counts().items():
+        for part in {_wording(r) for r in reason.split(JOIN)}:
+            counts[part] += int(n)
     return dict(counts.most_common())
 
 
@@ -59,12 +76,12 @@ def value_counts(frame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.sort_index().items()}
 
 
-def _table(title: str, rows: list[tuple[str, object]]) -> Table:
+def _table(title: str, rows: list[tuple[str, int]]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, min_width=len(title) + 2)
     table.add_column("what")
     table.add_column("rows", justify="right")
     for label, count in rows:
-        table.add_row(label, str(suppress_count(count) if isinstance(count, int) else count))
+        table.add_row(label, f"{count:,}")
     return table
 
 
@@ -76,14 +93,15 @@ def _report(console: Console, extract: str, result) -> None:
     ]
     summary += [(f"  rejected: {reason}", n) for reason, n in reason_counts(result.rejects).items()]
     always = ("invalid UPN (kept)", "blank UPN")  # shown even when zero: the analyst looks for them
-    summary += [(label, n) for label, n in sorted(result.counts.items()) if n or label in always]
+    shown = sorted(result.counts.items())
+    summary += [(label, n) for label, n in shown if n or label in always]
     console.print(_table(f"{extract}", [(escape(label), n) for label, n in summary]))
     for note in result.notes:
         console.print(f"  [dim]{escape(note)}[/dim]", soft_wrap=True)
     code_tables = []
     for column in CODE_COLUMNS[extract]:
         counts = value_counts(result.clean, column)
-        code_tables.append(_table(column, [(escape(v), suppress_count(n)) for v, n in counts.items()]))
+        code_tables.append(_table(column, [(escape(v), n) for v, n in counts.items()]))
     console.print(Columns(code_tables))
 
 
@@ -114,12 +132,11 @@ def run_check(data: Path, out: Path, console: Console) -> int:
             continue
         _report(console, extract, result)
         rejects.append(result.rejects)
-    out.mkdir(parents=True, exist_ok=True)
     everything = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
-    everything.to_csv(out / REJECTS_FILE, index=False)
-    rejected = suppress_count(len(everything))
+    write_csv(everything, private_dir(out) / REJECTS_FILE, private=True)
     console.print(
-        f"rejected rows (all extracts): {rejected} -> {escape(str(out / REJECTS_FILE))}", soft_wrap=True
+        f"rejected rows (all extracts): {len(everything):,} -> {escape(str(out / REJECTS_FILE))}",
+        soft_wrap=True,
     )
     return status
 

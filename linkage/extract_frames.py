@@ -12,6 +12,7 @@ values already in the census are kept. A pupil with no termly rows in that year 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -165,8 +166,13 @@ def _reasons(work: pd.DataFrame, counts: Counter) -> tuple[pd.Series, pd.Series]
     groups = pd.Series([(p or none)[1] for p in parsed], index=work.index, dtype=TEXT)
     for p in parsed:
         for code in (p or none)[2]:
-            counts[f"unknown reason code {code} (group other)"] += 1
+            # a code is shown only if it is shaped like one: the console never echoes free text
+            shown = code if _CODE_SHAPE.match(code) else "(not shaped like a code)"
+            counts[f"unknown reason code {shown} (group other)"] += 1
     return reason, groups
+
+
+_CODE_SHAPE = re.compile(r"^[A-Z0-9]{1,4}$")
 
 
 def exclusions_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame:

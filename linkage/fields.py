@@ -13,7 +13,10 @@ from dataclasses import dataclass, replace
 from exclusion_risk.contract import HEADER_ALIASES
 from exclusion_risk.linkage import codes
 
-KINDS = ("upn", "text", "code", "date", "whole", "number", "year", "reasons", "factors", "postcode", "lsoa")
+KINDS = (
+    "upn", "text", "school", "id", "code", "date", "whole", "number", "year", "reasons", "factors",
+    "postcode", "lsoa",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ CENSUS_FIELDS = (
     ),
     Field("Postcode", "postcode", required=False),
     Field("LSOA", "lsoa", required=False),
-    Field("SchoolURN", "text", nullable=False),
+    Field("SchoolURN", "school", nullable=False),
     Field("AcademicYear", "year", nullable=False),
     Field(
         "CensusTerm", "code", nullable=False, mapping=codes.CENSUS_TERM_MAP, label="term"
@@ -91,13 +94,13 @@ CENSUS_FIELDS = (
 )
 
 EXCLUSION_FIELDS = (
-    Field("RecordID", "text", required=False, nullable=False),
+    Field("RecordID", "id", required=False, nullable=False),
     Field("UPN", "upn"),
     Field("Surname", "text", required=False),
     Field("Forename", "text", required=False),
     Field("DOB", "date", required=False),
     Field("Sex", "code", required=False, mapping=codes.SEX_MAP, label="Sex"),
-    Field("SchoolURN", "text", nullable=False),
+    Field("SchoolURN", "school", nullable=False),
     Field(
         "Category",
         "code",
@@ -113,7 +116,7 @@ EXCLUSION_FIELDS = (
 )
 
 SOCIAL_CARE_FIELDS = (
-    Field("LAchildID", "text", nullable=False),
+    Field("LAchildID", "id", nullable=False),
     Field("UPN", "upn", required=False),
     *_NAMES,
     Field("DOB", "date"),

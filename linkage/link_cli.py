@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
+from exclusion_risk.files import private_dir
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import run_linkage
 from exclusion_risk.linkage.settings import LinkageSettings
@@ -29,7 +30,7 @@ class _WarningCount(logging.Handler):
 def _configure_run_log(out: Path) -> tuple[logging.Handler, _WarningCount]:
     """Counts, timings and warnings go to OUT/run.log (never names or DOBs); the console shows only
     the command's own summary lines, and how many warnings run.log holds."""
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)  # created here, first: the folder will hold links, review and rejects (identifiers)
     handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     counter = _WarningCount()
@@ -88,6 +89,8 @@ def register(app: typer.Typer) -> None:
                 f"(upn {s['linked']['upn']}, name_dob {s['linked']['name_dob']}, "
                 f"probabilistic {s['linked']['probabilistic']}); review {s['clerical_review']}"
             )
+            for note in s.get("probabilistic_notes", []):  # what the model could not estimate, and why
+                typer.echo(f"  note: {note}")
         if counter.count:
             typer.echo(f"{counter.count} warning(s) in {out / 'run.log'}")
         typer.echo(f"Outputs in {out} (settings.json reproduces this run)")

@@ -9,7 +9,6 @@ any type are read as their text.
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +17,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from exclusion_risk.linkage.decoding import decode, reject_undecodable
+from exclusion_risk.linkage.csv_records import parse_records
+from exclusion_risk.linkage.decoding import decode, reject_broken_text, reject_undecodable
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
+
+MAX_HEADER_CHARS = 20_000  # a census header with every optional column is under 1,000
 
 
 def load(path: Path, name: str) -> RawFile:
@@ -42,51 +44,16 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _parse_forgiving(name: str, text: str, delimiter: str, width: int):
-    """The slow, forgiving parse: rows with the wrong number of fields are rejected, not fatal."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    next(reader, None)
-    good: list[list[str]] = []
-    good_rows: list[int] = []
-    bad_rows: list[int] = []
-    bad_values: list[str] = []
-    bad_reasons: list[str] = []
-    row = 0
-    for record in reader:
-        if not record:
-            continue  # a blank line is not a row
-        row += 1
-        if len(record) > width and not any(v.strip() for v in record[width:]):
-            record = record[:width]  # trailing empty fields (a stray delimiter at the line end)
-        if len(record) == width:
-            good.append(record)
-            good_rows.append(row)
-        else:
-            bad_rows.append(row)
-            bad_values.append(delimiter.join(record))
-            bad_reasons.append(f"wrong number of fields ({len(record)}; the header has {width})")
-    columns = list(zip(*good, strict=True)) if good else [()] * width
-    table = pa.table(
-        {
-            f"c{i}": pa.array([v if v != "" else None for v in col], type=pa.string())
-            for i, col in enumerate(columns)
-        }
-    )
-    rejects = reject_frame(name, bad_rows, "", bad_values, bad_reasons)
-    return table, np.asarray(good_rows, dtype=np.int64), rejects, row
+def _header_line(utf8: bytes) -> str:
+    """The first line (ended by LF, CRLF or CR), as text."""
+    end = min((i for i in (utf8.find(b"\n"), utf8.find(b"\r")) if i >= 0), default=len(utf8))
+    return utf8[:end].decode("utf-8")
 
 
-def _load_csv(path: Path, name: str) -> RawFile:
-    data = path.read_bytes()
-    if not data or data.isspace():  # (strip() would copy the whole file)
-        raise ExtractError(name, "the file is empty (no header row, no data)")
-    utf8, encoding, replaced = decode(data)
-    text_head = utf8[: utf8.find(b"\n") if b"\n" in utf8 else len(utf8)].decode("utf-8").rstrip("\r")
-    delimiter = _delimiter(text_head)
-    header = next(csv.reader([text_head], delimiter=delimiter))
-    names = [f"c{i}" for i in range(len(header))]
+def _parse_with_arrow(utf8: bytes, delimiter: str, names: list[str]) -> pa.Table | None:
+    """Arrow's fast parse, or None when it fails (arrow's message quotes the row: never shown)."""
     try:
-        table = pacsv.read_csv(
+        return pacsv.read_csv(
             pa.BufferReader(utf8),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
@@ -97,16 +64,57 @@ def _load_csv(path: Path, name: str) -> RawFile:
                 null_values=[""],
             ),
         )
+    except pa.ArrowException:
+        return None
+
+
+def _parse_forgiving(name: str, utf8: bytes, delimiter: str, header: list[str]):
+    """The slow parse that accounts for every line: malformed rows are rejected, never fatal."""
+    parsed = parse_records(utf8.decode("utf-8"), delimiter, header)
+    columns = list(zip(*parsed.good, strict=True)) if parsed.good else [()] * len(header)
+    table = pa.table(
+        {
+            f"c{i}": pa.array([v if v != "" else None for v in col], type=pa.string())
+            for i, col in enumerate(columns)
+        }
+    )
+    rejects = reject_frame(name, parsed.bad_rows, parsed.bad_columns, parsed.bad_values, parsed.bad_reasons)
+    return table, np.asarray(parsed.good_rows, dtype=np.int64), rejects, parsed.rows
+
+
+def _load_csv(path: Path, name: str) -> RawFile:
+    data = path.read_bytes()
+    if not data or data.isspace():  # (strip() would copy the whole file)
+        raise ExtractError(name, "the file is empty (no header row, no data)")
+    utf8, encoding, replaced = decode(data)
+    text_head = _header_line(utf8)
+    if not text_head.strip():
+        raise ExtractError(name, "the first line is blank: the file must start with its header row")
+    if len(text_head) > MAX_HEADER_CHARS:
+        raise ExtractError(name, f"the first line is over {MAX_HEADER_CHARS:,} characters: not a header row")
+    delimiter = _delimiter(text_head)
+    try:
+        header = next(csv.reader([text_head], delimiter=delimiter))
+    except csv.Error:
+        raise ExtractError(name, "the header row cannot be read as CSV") from None
+    names = [f"c{i}" for i in range(len(header))]
+    table = _parse_with_arrow(utf8, delimiter, names)
+    raw = None
+    if table is not None:
         rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-        rejects, rows_read = [], table.num_rows
-    except pa.ArrowInvalid:  # ragged rows or quoted line breaks: the forgiving parser decides
-        table, rows, bad, rows_read = _parse_forgiving(name, utf8.decode("utf-8"), delimiter, len(header))
-        rejects = [bad]
+        raw = RawFile(name, header, table, rows, table.num_rows, [], encoding)
+        rows_read = table.num_rows
+    # Arrow alone decides where a record ends: a value holding a line break means a record ran over
+    # several lines (perhaps an unclosed quote swallowing the rows after it), and only the
+    # line-by-line parser can say which lines; without one, arrow's rows are the file's lines.
+    if raw is None or raw.has_line_breaks():
+        table, rows, bad, rows_read = _parse_forgiving(name, utf8, delimiter, header)
+        raw = RawFile(name, header, table, rows, rows_read, [bad], encoding)
     if rows_read == 0:
         raise ExtractError(name, "the file has a header row but no data rows")
-    raw = RawFile(name, header, table, rows, rows_read, rejects, encoding)
     if replaced:
         reject_undecodable(raw)
+    reject_broken_text(raw)
     return raw
 
 
@@ -127,4 +135,6 @@ def _load_parquet(path: Path, name: str) -> RawFile:
                 name, "this column's type cannot be read as text", column=column_name
             ) from None
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    return RawFile(name, header, pa.table(columns), rows, table.num_rows, [], "Parquet")
+    raw = RawFile(name, header, pa.table(columns), rows, table.num_rows, [], "Parquet")
+    reject_broken_text(raw)
+    return raw

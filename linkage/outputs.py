@@ -1,8 +1,14 @@
 """What a linkage run produces: the contract's tables built from its decisions, and the files written.
 
 `links.csv` (accepted links), `unlinked.csv` (every record not linked, with its best score),
-`review.csv` (clerical-review pairs with the compared fields side by side: the one output that shows
-names), the readers' `rejects.csv`, `report.json` / `report.html` and `settings.json`.
+`review.csv` (clerical-review pairs with the compared fields side by side, names included), the
+readers' `rejects.csv` (raw rejected rows: names, dates of birth, postcodes), `report.json` /
+`report.html` and `settings.json`.
+
+The four CSVs identify children (UPNs, record ids, names), so they are written private (0600, in a
+0700 folder when the run creates it) and neutralised against formula injection by the project's one
+CSV writer. The report (counts, under 10 suppressed) and the settings (blocking rules, thresholds,
+m/u parameters) hold no identifier and are written as usual.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
+from exclusion_risk.files import private_dir, write_csv
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.rejects import REJECTS_FILE, empty_rejects
 from exclusion_risk.linkage.report import render_html
@@ -131,13 +138,12 @@ def review_table(decisions: dict[str, pd.DataFrame], extracts: Extracts) -> pd.D
 
 def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> None:
     """The contract's files, the report and the settings as run (which reproduce the links)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result.links.to_csv(out_dir / LINKS_FILE, index=False)
-    result.review.to_csv(out_dir / "review.csv", index=False)
-    result.unlinked.to_csv(out_dir / "unlinked.csv", index=False)
+    out_dir = private_dir(Path(out_dir))
+    write_csv(result.links, out_dir / LINKS_FILE, private=True)
+    write_csv(result.review, out_dir / "review.csv", private=True)
+    write_csv(result.unlinked, out_dir / "unlinked.csv", private=True)
     rejects = extracts.rejects if getattr(extracts, "rejects", None) is not None else empty_rejects()
-    rejects.to_csv(out_dir / REJECTS_FILE, index=False)
+    write_csv(rejects, out_dir / REJECTS_FILE, private=True)
     (out_dir / "report.json").write_text(
         json.dumps(result.report, indent=2, default=str) + "\n", encoding="utf-8"
     )

@@ -96,13 +96,13 @@ def _academic_year(text: object) -> str | None:
     if not _ACADEMIC_YEAR.match(str(text)):
         return None
     try:
-        return calendar.normalise_year(str(text))
+        return calendar.plausible_year(str(text))  # 1990/91 to next year: beyond is a typo, or worse
     except ValueError:
         return None
 
 
 def parse_academic_years(values: pd.Series) -> pd.Series:
-    """'2016/17', '2016-17', '2016/2017' -> '2016/17'; NA otherwise."""
+    """'2016/17', '2016-17', '2016/2017' -> '2016/17'; NA otherwise (and outside 1990/91 to next year)."""
     distinct, _ = encoded(values)
     return map_codes(values, {u: _academic_year(u) for u in distinct.to_pylist()})
 

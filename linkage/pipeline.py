@@ -55,6 +55,16 @@ def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = Non
     )
 
 
+def _unrecorded_notes(left: pd.DataFrame) -> list[str]:
+    """A note when no record left for the probabilistic stage has a name or DOB: the field then
+    compares as missing (neutral), so those records link on the other fields, or not at all."""
+    missing = [c for c in ("forename", "surname", "dob") if not left.empty and left[c].isna().all()]
+    if not missing:
+        return []
+    fields = " or ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+    return [f"no record left after the deterministic stages has a {fields}: compared on the other fields"]
+
+
 def _link_source(
     spec: SourceSpec,
     frame: pd.DataFrame,
@@ -63,8 +73,9 @@ def _link_source(
     trained: dict[str, Any] | None,
     timings: dict[str, float],
     bar: tqdm,
-) -> tuple[pd.DataFrame, dict]:
-    """Decisions for one source: eid_l, eid_r, method, score, band (accept/review/reject/none), gamma_*."""
+) -> tuple[pd.DataFrame, dict, list[str]]:
+    """Decisions for one source: eid_l, eid_r, method, score, band (accept/review/reject/none), gamma_*;
+    the engine's trained parameters, and its notes on what it could not do."""
     t = time.perf_counter()
     source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
     entities = pd.Index(frame[spec.id_column].astype("string").unique(), name="eid_l")
@@ -100,6 +111,10 @@ def _link_source(
         len(result.pairs),
         len(remaining),
     )
+    notes = _unrecorded_notes(source[source["eid"].isin(remaining)]) + result.notes
+    for note in notes:
+        # A warning, so the console's count of run.log warnings points at it.
+        log.warning("%s: probabilistic stage: %s", spec.name, note)
     bar.update(1)
 
     t = time.perf_counter()
@@ -120,7 +135,7 @@ def _link_source(
     out = out.sort_values("eid_l", kind="stable").reset_index(drop=True)
     timings[f"{spec.name}.assign"] = time.perf_counter() - t
     bar.update(1)
-    return out, result.trained
+    return out, result.trained, notes
 
 
 def link_extracts(
@@ -132,6 +147,7 @@ def link_extracts(
     trained_in = settings.trained or {}
     trained_out: dict[str, Any] = {}
     decisions: dict[str, pd.DataFrame] = {}
+    notes: dict[str, list[str]] = {}
     with tqdm(total=1 + 4 * len(SOURCES), desc="linkage", unit="step", disable=not progress) as bar:
         t = time.perf_counter()
         census = census_variants(extracts.census, settings)
@@ -141,7 +157,7 @@ def link_extracts(
         for spec in SOURCES:
             frame = getattr(extracts, spec.name)
             bar.set_postfix_str(spec.name)
-            decisions[spec.name], trained_out[spec.name] = _link_source(
+            decisions[spec.name], trained_out[spec.name], notes[spec.name] = _link_source(
                 spec, frame, census, settings, trained_in.get(spec.name), timings, bar
             )
     run_settings = settings.model_copy(update={"trained": trained_out})
@@ -149,6 +165,7 @@ def link_extracts(
     review = review_table(decisions, extracts)
     unlinked = unlinked_table(decisions)
     report = build_report(extracts, decisions, run_settings, timings)
+    _add_notes(report, notes)
     for name, seconds in timings.items():
         log.info("time %s: %.1f s", name, seconds)
     return LinkageResult(
@@ -159,6 +176,18 @@ def link_extracts(
         settings=run_settings,
         decisions=decisions,
     )
+
+
+def _add_notes(report: dict[str, Any], notes: dict[str, list[str]]) -> None:
+    """Each source's probabilistic-stage notes in its report entry and beside its model (which
+    report.html shows), so a reader sees what the stage could not estimate on this data."""
+    for name, source_notes in notes.items():
+        if not source_notes:
+            continue
+        report["sources"][name]["probabilistic_notes"] = source_notes
+        model = report["model"].get(name)
+        if isinstance(model, dict):
+            model["notes"] = source_notes
 
 
 def run_linkage(

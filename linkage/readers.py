@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,21 +97,42 @@ class Extracts:
     results: dict[str, ReadResult] = field(default_factory=dict)  # per extract, for reports
 
 
+@contextmanager
+def _reading(name: str) -> Iterator[None]:
+    """Only ExtractError leaves a reader: another library's message may quote a pupil's row.
+
+    Whatever else fails while reading a file (a parser's surprise, an unreadable disk) becomes an
+    ExtractError naming the file and the kind of failure, with the original message and traceback
+    dropped (`from None`), so that nothing from the file can reach a console, log or HTTP body.
+    """
+    try:
+        yield
+    except (ExtractError, MemoryError):
+        raise
+    except OSError as exc:
+        raise ExtractError(name, f"cannot be read ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - translated, never passed through
+        raise ExtractError(
+            name, f"cannot be read: the reader failed ({type(exc).__name__}); no value from the file is shown"
+        ) from None
+
+
 def _read_file(path: Path, name: str, extract: str, derived: dict[str, str] | None = None):
     """Load, de-duplicate, map headers, validate: (raw file, its clean pre-cleaned text frame).
 
     `derived`: columns the file name gives (a census collection's AcademicYear and CensusTerm), used
     where the file has no such column.
     """
-    raw = load(path, name)
-    derived = derived or {}
-    mapping = map_header(raw, FIELDS[extract], derivable=set(derived))
-    reject_duplicates(raw)
-    work = work_frame(raw, FIELDS[extract], mapping)
-    for column, value in derived.items():
-        if column not in mapping:
-            work[column] = pd.Series(value, index=work.index, dtype=TEXT)
-    return raw, validate(raw, work, extract, mapping)
+    with _reading(name):
+        raw = load(path, name)
+        derived = derived or {}
+        mapping = map_header(raw, FIELDS[extract], derivable=set(derived))
+        reject_duplicates(raw)
+        work = work_frame(raw, FIELDS[extract], mapping)
+        for column, value in derived.items():
+            if column not in mapping:
+                work[column] = pd.Series(value, index=work.index, dtype=TEXT)
+        return raw, validate(raw, work, extract, mapping)
 
 
 def _note(raw: RawFile) -> str:
@@ -160,7 +183,8 @@ def read_census(path: str | Path, attendance: str | Path | None = None) -> ReadR
     for file in files:
         name = _display_name(file, parent)
         raw, work = _read_file(file, name, "census", derived=_collection_of(file))
-        frames.append(census_frame(work, counts, name))
+        with _reading(name):
+            frames.append(census_frame(work, counts, name))
         raws.append(raw)
     result = _result(frames, raws, counts)
     if attendance is not None:
@@ -178,7 +202,8 @@ def read_exclusions(path: str | Path) -> ReadResult:
     path = Path(path)
     raw, work = _read_file(path, path.name, "exclusions")
     counts: Counter = Counter()
-    return _result([exclusions_frame(work, counts, path.name)], [raw], counts)
+    with _reading(path.name):
+        return _result([exclusions_frame(work, counts, path.name)], [raw], counts)
 
 
 def read_social_care(path: str | Path) -> ReadResult:
@@ -186,7 +211,8 @@ def read_social_care(path: str | Path) -> ReadResult:
     path = Path(path)
     raw, work = _read_file(path, path.name, "social_care")
     counts: Counter = Counter()
-    return _result([social_care_frame(work, counts, path.name)], [raw], counts)
+    with _reading(path.name):
+        return _result([social_care_frame(work, counts, path.name)], [raw], counts)
 
 
 def _term_of(path: Path, name: str) -> dict[str, str]:
@@ -212,7 +238,8 @@ def read_attendance(folder: str | Path) -> ReadResult:
         name = _display_name(file, folder)
         term = _term_of(file, name)
         raw, work = _read_file(file, name, "attendance")
-        frames.append(attendance_frame(work, counts, name, term["AcademicYear"], term["Term"]))
+        with _reading(name):
+            frames.append(attendance_frame(work, counts, name, term["AcademicYear"], term["Term"]))
         raws.append(raw)
     return _result(frames, raws, counts)
 

@@ -13,6 +13,7 @@ import re
 import pandas as pd
 import pandera.pandas as pa
 
+from exclusion_risk import calendar
 from exclusion_risk.linkage.arrow_text import encoded, known_codes
 from exclusion_risk.linkage.fields import FIELDS, Field
 from exclusion_risk.linkage.parsing import (
@@ -24,9 +25,22 @@ from exclusion_risk.linkage.parsing import (
     parse_whole_numbers,
 )
 
+# A school: its URN (6 digits) or its LAEstab (LA number and establishment number, 7 digits).
+SCHOOL = re.compile(r"^\d{6,7}$")
+SCHOOL_ERROR = "not a school URN (6 digits) or LAEstab (7 digits)"
+# A record's own id (RecordID, LAchildID): a bounded token, never text a spreadsheet would run.
+RECORD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,63}$")
+RECORD_ID_ERROR = "not a record id (up to 64 letters, digits and - _ . / :, starting with a letter or digit)"
+# A UPN with a wrong check letter or length is kept (flagged invalid; linkage falls back to names),
+# but text that cannot be a mistyped UPN (punctuation first, formula characters, a sentence) is not.
+UPN_LIKE = re.compile(r"^[A-Z0-9][A-Z0-9 -]{0,19}$")
+UPN_ERROR = "not a UPN (letters and digits, at most 20 characters)"
 _FACTOR_LIST = re.compile(r"^\s*\d{1,2}[A-Za-z]?\s*(?:[;,]\s*\d{1,2}[A-Za-z]?\s*)*;?\s*$")
 
 MISSING = "missing value"
+YEAR_ERROR = (
+    f"not an academic year (YYYY/YY, from {calendar.format_year(calendar.EARLIEST_YEAR)} to next year)"
+)
 DATE_ERROR = "not a date (YYYY-MM-DD or DD/MM/YYYY, 1980 to 2100)"
 FUTURE_DOB_ERROR = "date of birth in the future"
 END_BEFORE_START = "EndDate before StartDate"
@@ -62,23 +76,30 @@ def _checks(field: Field) -> list[pa.Check]:
         return [
             pa.Check(
                 lambda s: _not_blank_or(parse_academic_years(s).notna(), s),
-                error="not an academic year (YYYY/YY)",
+                error=YEAR_ERROR,
             )
         ]
+    if field.kind in ("upn", "school", "id"):
+        pattern, error = {
+            "upn": (UPN_LIKE, UPN_ERROR),
+            "school": (SCHOOL, SCHOOL_ERROR),
+            "id": (RECORD_ID, RECORD_ID_ERROR),
+        }[field.kind]
+        return [pa.Check(lambda s, p=pattern: known_codes(s, _matching(s, p)), error=error)]
     if field.kind == "factors":
         return [
             pa.Check(
-                lambda s: known_codes(s, _factor_lists(s)),
+                lambda s: known_codes(s, _matching(s, _FACTOR_LIST)),
                 error="not assessment factor codes (e.g. 3A;4A)",
             )
         ]
     return []
 
 
-def _factor_lists(values: pd.Series) -> set[str]:
-    """The distinct texts of `values` that are lists of assessment factor codes."""
+def _matching(values: pd.Series, pattern: re.Pattern) -> set[str]:
+    """The distinct texts of `values` that match `pattern`."""
     dictionary, _ = encoded(values)
-    return {text for text in dictionary.to_pylist() if _FACTOR_LIST.match(text)}
+    return {text for text in dictionary.to_pylist() if pattern.match(text)}
 
 
 def _end_not_before_start(frame: pd.DataFrame) -> pd.Series:

@@ -82,7 +82,7 @@ def work_frame(raw: RawFile, fields: tuple[Field, ...], mapping: dict[str, int])
     index = pd.Index(raw.rows[raw.alive], name="_row")
     out = {
         f.name: _clean_column(
-            raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date"), raw.alive, index
+            raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date", "id"), raw.alive, index
         )
         for f in fields
         if f.name in mapping

@@ -6,6 +6,8 @@ preprocessing chain step by step with numpy. It mirrors only the steps the proje
 (`features.preprocess`), recognised by their sklearn class; anything else leaves it unusable and the
 scorer takes the DataFrame path. `RecordEncoder.build` also checks its output against the fitted
 preprocessor on probe records before it is used, so a mirror that drifts from sklearn is never used.
+`encode` refuses a record whose numeric or binary feature lies outside the registry's valid range
+(`features.registry.range_problem`): a model extrapolates arbitrarily beyond the values it was fitted on.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from exclusion_risk.features import registry
 from exclusion_risk.features.preprocess import MISSING_CATEGORY, to_category_frame, to_float_frame
 from exclusion_risk.models.explain import ModelParts
 from exclusion_risk.values import FLAG_NUMBERS
 
 Step = Callable[[np.ndarray], np.ndarray]
+MAX_NAMED_PROBLEMS = 5  # out-of-range values named in one error message; the rest are counted
+_RANGED = frozenset(registry.feature_names(include_protected=True, kinds=("numeric", "binary")))
 
 
 class ScoringInputError(ValueError):
@@ -66,7 +71,7 @@ class RecordEncoder:
         expected = parts.to_matrix(
             parts.transform(pd.DataFrame.from_records(probes, columns=parts.input_features))
         )
-        got = encoder.encode(probes)
+        got = encoder.encode(probes)  # probes are arbitrary numbers, not pupils: no range check here
         same = got.shape == expected.shape and np.allclose(got, expected, rtol=0, atol=1e-12, equal_nan=True)
         if not same:
             return cls([], [], usable=False, reason="encoder output differs from the fitted preprocessor")
@@ -87,6 +92,7 @@ class RecordEncoder:
         return cls(blocks, after, usable=True)
 
     def encode(self, records: list[dict[str, Any]]) -> np.ndarray:
+        """The model's input matrix (the scorer has checked every value against its feature's range)."""
         pieces = []
         for cols, functions in self.blocks:
             block = np.array([[_clean(r.get(c)) for c in cols] for r in records], dtype=object)
@@ -97,6 +103,24 @@ class RecordEncoder:
         for fn in self.after:
             X = np.asarray(fn(X), dtype=np.float64)
         return np.ascontiguousarray(X)
+
+
+def check_ranges(records: list[dict[str, Any]], columns: list[str]) -> None:
+    """ScoringInputError naming (record, feature, valid range) of every value outside its registry range,
+    read as the model reads it (`_to_float`); missing values are fine. The values are never quoted."""
+    problems = []
+    for i, record in enumerate(records):
+        for name in columns:
+            if name not in _RANGED:
+                continue
+            value = _clean(record.get(name))
+            problem = None if _is_nan(value) else registry.range_problem(name, _to_float(value))
+            if problem is not None:
+                problems.append(f"record {i + 1}, {name}: {problem}")
+    if problems:
+        more = len(problems) - MAX_NAMED_PROBLEMS
+        listed = "; ".join(problems[:MAX_NAMED_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+        raise ScoringInputError(f"{len(problems)} value(s) out of range: {listed}")
 
 
 def _steps(transformer) -> list:

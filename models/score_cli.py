@@ -10,6 +10,7 @@ import typer
 from exclusion_risk import calendar
 from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.files import write_csv
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import PupilHistory, load_history
 from exclusion_risk.models.fairness import METRICS
@@ -108,11 +109,10 @@ def score_command(
         scores = scorer.score(features, reasons=not no_reasons)
     except (ScoringInputError, RiskMatrixError) as exc:
         _fail(str(exc))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        # The notice travels with the file; read it back with pandas.read_csv(path, comment="#").
-        handle.write(f"# {DECISION_SUPPORT_NOTICE}\n")
-        scores.to_csv(handle, index=False, float_format="%.6f")
+    # Private (every pupil's UPN); the notice travels with the file, read it back with
+    # pandas.read_csv(path, comment="#"). The HTML summary holds counts only (under 10 suppressed).
+    notice = f"# {DECISION_SUPPORT_NOTICE}\n"
+    write_csv(scores, out, private=True, preamble=notice, float_format="%.6f")
     html_path = out.with_suffix(".html")
     html_path.write_text(summary_html(scores, features, scorer, year), encoding="utf-8")
     counts = scores["rag"].value_counts()

@@ -29,7 +29,7 @@ from exclusion_risk.features.need import need_level, need_level_of
 from exclusion_risk.models import tracking
 from exclusion_risk.models.explain import Explainer, Explanation
 from exclusion_risk.models.reasons import Describer, reason_texts, top_factors
-from exclusion_risk.models.record_encoding import RecordEncoder, ScoringInputError
+from exclusion_risk.models.record_encoding import RecordEncoder, ScoringInputError, check_ranges
 from exclusion_risk.models.risk_matrix import (
     RiskMatrix,
     ScoringConfig,
@@ -316,6 +316,7 @@ class CohortScorer:
             missing = [c for c in self.feature_names if c not in record]
             if missing:
                 raise ScoringInputError(f"record {i + 1} lacks feature(s): {', '.join(missing)}")
+        check_ranges(records, self.feature_names)  # both paths below: no out-of-range value is scored
         if self._encoder is None:
             self._encoder = RecordEncoder.build(self.explainer.parts)
         upns = np.array([str(r.get("upn", i)) for i, r in enumerate(records)], dtype=object)

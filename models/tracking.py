@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.files import private_dir
 from exclusion_risk.privacy import check_no_identifiers
 
 REGISTERED_MODEL = "exclusion-risk"
@@ -85,23 +86,30 @@ def _client():
 
 
 def tracking_uri() -> str:
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    store = Path.cwd() / "mlruns"
-    store.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{store / 'mlflow.db'}"
+    """The store's URI; a local store's folder is created private (0700) if missing, before MLflow
+    writes into it: runs hold metrics about children and models trained on their records."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlruns' / 'mlflow.db'}"
+    store = local_store(uri)
+    if store is not None:
+        private_dir(store)  # a folder that exists keeps its mode: it may be shared on purpose
+    return uri
+
+
+def local_store(uri: str) -> Path | None:
+    """The folder of a local store (a SQLite database's folder, a file store); None for a server."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///") :]).parent
+    if uri.startswith("file:"):
+        return Path(urlparse(uri).path)
+    if "://" not in uri:
+        return Path(uri)
+    return None
 
 
 def artifact_location(uri: str) -> str | None:
     """`<dir>/artifacts` beside a SQLite database or inside a file store; None for a server."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri[len("sqlite:///") :]).parent / "artifacts").resolve().as_uri()
-    if uri.startswith("file:"):
-        return (Path(urlparse(uri).path) / "artifacts").resolve().as_uri()
-    if "://" not in uri:
-        return (Path(uri) / "artifacts").resolve().as_uri()
-    return None
+    store = local_store(uri)
+    return None if store is None else (store / "artifacts").resolve().as_uri()
 
 
 def setup_read() -> str:

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from exclusion_risk.files import csv_text
 from exclusion_risk.models import plots, tracking
 from exclusion_risk.models.checklist import ChecklistBaseline
 from exclusion_risk.models.comparison import comparison_frame, format_comparison, search_table
@@ -152,9 +153,9 @@ def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
     tracking.log_text(yaml.safe_dump(config.as_dict(), sort_keys=False), "config/experiment.yaml")
     tracking.log_json(fingerprint, "data/fingerprint.json")
     tracking.log_json({"rows": result.counts, "seconds": result.seconds}, "data/split_counts.json")
-    tracking.log_text(search_table(result).to_csv(index=False), "search/search.csv")
+    tracking.log_text(csv_text(search_table(result)), "search/search.csv")
     table = comparison_frame(result)
-    tracking.log_text(table.to_csv(index=False), "comparison/metrics.csv")
+    tracking.log_text(csv_text(table), "comparison/metrics.csv")
     tracking.log_text(format_comparison(table), "comparison/comparison.md")
     title = f"Test year {split.test}: models and checklist"
     _log_figure(plots.evaluation_figure(result.evaluations, result.test_labels, result.test_scores, title),

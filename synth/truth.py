@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
+from exclusion_risk.files import write_csv
 
 # The `method` of every truth link (the linkage's own are upn, name_dob and probabilistic).
 TRUTH_METHOD = "truth"
@@ -41,8 +42,5 @@ def write_truth_links(extracts_dir: str | Path, out_dir: str | Path) -> Path:
     """Write `truth_links(extracts_dir)` to `out_dir/links.csv` (the folder is created); its path.
 
     `out_dir` then stands for the output folder of `exclusion-risk link` (`--links out_dir`)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / LINKS_FILE
-    truth_links(extracts_dir).to_csv(path, index=False)
-    return path
+    # private, as `exclusion-risk link` writes links.csv: UPNs
+    return write_csv(truth_links(extracts_dir), Path(out_dir) / LINKS_FILE, private=True)

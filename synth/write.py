@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from exclusion_risk import calendar
 from exclusion_risk.contract import (
@@ -18,6 +16,7 @@ from exclusion_risk.contract import (
     MIS_CENSUS_HEADERS,
     SOCIAL_CARE_COLUMNS,
 )
+from exclusion_risk.files import private_dir, write_csv
 
 from .attendance import Attendance
 from .calendar import TERMS, census_day
@@ -297,31 +296,18 @@ def write_all(
     truth: dict[str, pd.DataFrame],
     manifest: dict,
 ) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "truth").mkdir(exist_ok=True)
+    """The extracts and the truth tables as CSV; private (0600 in 0700 folders) because they look
+    exactly like an authority's identifying extracts, and whoever finds a copy cannot tell."""
+    private_dir(out / "truth")
+    # Arrow's unquoted writer: no value needs quoting, and pandas takes ~10x longer on the census;
+    # floats keep their shortest exact form, so `true_probability` round-trips exactly.
     for name, df in frames.items():
-        write_csv(df, out / f"{name}.csv")
+        write_csv(df, out / f"{name}.csv", private=True, engine="arrow")
     for name, df in truth.items():
-        write_csv(df, out / "truth" / f"{name}.csv")
+        write_csv(df, out / "truth" / f"{name}.csv", private=True, engine="arrow")
     (out / "truth" / "manifest.json").write_text(
         json.dumps(manifest, indent=2, default=str), encoding="utf-8"
     )
-
-
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """CSV with no quoting (no value needs it), written by Arrow: pandas takes ~10x longer on the census.
-
-    Floats keep their shortest exact representation, so `true_probability` round-trips exactly.
-    """
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    try:
-        with open(path, "wb") as sink:
-            sink.write((",".join(df.columns) + "\n").encode("utf-8"))
-            pacsv.write_csv(
-                table, sink, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none")
-            )
-    except pa.ArrowInvalid:  # a value with a comma or quote: let pandas quote it
-        df.to_csv(path, index=False)
 
 
 def census_dates(config: SynthConfig) -> dict[str, str]:

@@ -4,6 +4,9 @@ nothing is written to the repo.
 Stage-only fixtures live in the stage folder's own conftest.py (tests/linkage/conftest.py, ...).
 Test modules never import each other or a helper module: pytest runs with --import-mode=importlib,
 so nothing under tests/ is on sys.path, and whatever a test needs reaches it as a fixture.
+
+`umask_022` runs a test under the default umask the privacy finding (issue #11) measured under;
+a test takes it with `@pytest.mark.usefixtures("umask_022")` (it gives no value to use).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture  # noqa: V103 (vulture cannot see it used: tests name it in usefixtures)
+def umask_022() -> Iterator[None]:
+    """Sets the default umask 022 the privacy finding measured under (files 0644, folders 0755 unless
+    the code makes them private), whatever the test runner's own, and restores it after the test."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 # Fixtures that make a test end to end: the full-size authority, and the trained champion behind every

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -107,6 +107,9 @@ class EngineResult:
     # `l`, `r` (variant ids into source / census), `match_probability`, `match_weight`, gamma_<field>
     pairs: pd.DataFrame
     trained: dict[str, Any]
+    # What the engine could not do on this source (a parameter it could not estimate, a fallback it
+    # took), one sentence each, naming no record: the pipeline puts them in run.log and the report.
+    notes: list[str] = field(default_factory=list)
 
 
 class LinkageEngine(ABC):
@@ -114,6 +117,7 @@ class LinkageEngine(ABC):
 
     def __init__(self, settings: LinkageSettings):
         self.settings = settings
+        self.notes: list[str] = []  # an engine is made per source, so these are that source's
 
     @abstractmethod
     def run(self, data: EngineInput, trained: dict[str, Any] | None = None) -> EngineResult:
@@ -132,6 +136,18 @@ def empty_pairs(comparisons: list[str]) -> pd.DataFrame:
     for c in comparisons:
         out[f"gamma_{c}"] = pd.Series(dtype="int64")
     return out
+
+
+def unestimated_note(sources: dict[str, str]) -> str | None:
+    """The note for comparisons whose m this source's data could not estimate (`sources` value
+    "default": no EM session had pairs, or converged, and too few labels), or None."""
+    names = sorted(c for c, how in sources.items() if how == "default")
+    if not names:
+        return None
+    return (
+        f"m of {', '.join(names)} not estimated from this data (too few candidate pairs for EM and too "
+        f"few earlier links to count); the engine's starting values were used, so review these links"
+    )
 
 
 def labelled_variant_pairs(data: EngineInput) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from exclusion_risk.linkage.engines.base import (
     quantise,
     term_frequencies,
     tf_adjustment,
+    unestimated_note,
 )
 from exclusion_risk.linkage.engines.levels import as_objects, empty_levels, jaro_winkler_distinct, pair_levels
 from exclusion_risk.linkage.settings import BlockingRule, active_comparisons, comparison_levels, exact_level
@@ -120,7 +121,8 @@ class RecordLinkageEngine(LinkageEngine):
         if best:  # each labelled link counts once, by its best-matching variant pair
             data = replace(data, labels=label_entity_sample(data.labels, MAX_LABEL_LINKS, self.settings.seed))
         labelled = labelled_variant_pairs(data).reset_index(drop=True)
-        sources: dict[str, str] = {c: "em" for c in comps}
+        # A comparison no EM session estimated (no blocked pairs: a few records) keeps default_m.
+        sources: dict[str, str] = {c: "em" if estimates[c] else "default" for c in comps}
         if len(labelled):
             if not best:
                 labelled = labelled.iloc[np.sort(rng.permutation(len(labelled))[:MAX_EM_PAIRS])]
@@ -137,6 +139,8 @@ class RecordLinkageEngine(LinkageEngine):
                     m[c] = fs.level_frequencies(g, [c], pseudo=0.5, levels=levels)[c]
                     sources[c] = "labels"
         prior = prior_from_deterministic_rules(src, cen, self.settings.prior_recall)
+        if note := unestimated_note(sources):
+            self.notes.append(note)
         return quantise({"engine": self.name, "prior": prior, "m": m, "u": u, "m_source": sources})
 
     def tf_adjustments(
@@ -169,6 +173,7 @@ class RecordLinkageEngine(LinkageEngine):
         to_score = data.source[data.source["eid"].isin(data.score_eids)]
         if to_score.empty:
             return EngineResult(pairs=empty_pairs(comps), trained=trained)
+        self.notes = []
         if trained is None or trained.get("engine") != self.name:
             trained = self.train(data)
         pairs = self.candidate_pairs(to_score, data.census, self.settings.blocking)
@@ -183,4 +188,4 @@ class RecordLinkageEngine(LinkageEngine):
         # As in the Splink engine: pairs far below the review band cannot change a decision.
         result = result[result["match_probability"] >= self.settings.thresholds.candidate_floor]
         result = result.reset_index(drop=True)
-        return EngineResult(pairs=result, trained=trained)
+        return EngineResult(pairs=result, trained=trained, notes=list(self.notes))

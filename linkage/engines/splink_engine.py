@@ -32,8 +32,10 @@ from exclusion_risk.linkage.engines.base import (
     empty_pairs,
     label_entity_sample,
     labelled_variant_pairs,
+    prior_from_deterministic_rules,
     quantise,
     term_frequencies,
+    unestimated_note,
 )
 from exclusion_risk.linkage.engines.levels import pair_levels
 from exclusion_risk.linkage.settings import (
@@ -45,7 +47,12 @@ from exclusion_risk.linkage.settings import (
 
 log = logging.getLogger(__name__)
 
-EM_SESSIONS: tuple[tuple[str, ...], ...] = (("dob",), ("forename_group", "surname"))
+# Blocking columns of the EM sessions, and the comparisons each cannot estimate (Splink leaves out
+# every comparison that reads a column the session blocks on).
+EM_SESSIONS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("dob",), frozenset({"dob"})),
+    (("forename_group", "surname"), frozenset({"forename", "surname"})),
+)
 MIN_LABELS = 50
 MAX_LABELS = 200_000  # labelled variant pairs (a seeded sample beyond this)
 # Deterministic links whose variant pairs give the label counts of m (a seeded sample beyond this).
@@ -237,6 +244,8 @@ class SplinkEngine(LinkageEngine):
 
     def _linker(self, source: pd.DataFrame, census: pd.DataFrame, model: Any) -> Any:
         splink = libraries.splink()
+        if isinstance(model, dict):  # a saved model: the new linker names itself (no shared uid)
+            model = {k: v for k, v in model.items() if k != "linker_uid"}
         db_api = splink.DuckDBAPI()
         # Names sort source first, so Splink puts source records on the left of each pair.
         sdfs = [
@@ -255,19 +264,24 @@ class SplinkEngine(LinkageEngine):
         splink = libraries.splink()
         block_on, em_stopped = splink.block_on, splink.internals.exceptions.EMTrainingException
         linker = self._linker(data.source, data.census, self._settings_creator())
-        training = linker.training
         try:
-            training.estimate_probability_two_random_records_match(
+            linker.training.estimate_probability_two_random_records_match(
                 [block_on(*rule) for rule in DETERMINISTIC_RULES], recall=self.settings.prior_recall
             )
         except ValueError:
             log.warning("deterministic rules found too many matches for the prior; keeping the default")
-        training.estimate_u_using_random_sampling(
+        linker = self._usable_prior(linker, data)
+        linker.training.estimate_u_using_random_sampling(
             max_pairs=self.settings.u_sample_pairs, seed=self.settings.seed
         )
-        for columns in EM_SESSIONS:
+        sources = {c: "default" for c in active_comparisons(self.settings)}
+        for columns, cannot in EM_SESSIONS:
+            # A session takes the comparisons it blocks on out of the linker's model (and sets its
+            # own prior) while it runs, and puts them back only when it completes: after a failed
+            # one the model lacks them and prediction fails (no gamma_dob). Restore a copy instead.
+            before = linker.misc.save_model_to_json()
             try:
-                training.estimate_parameters_using_expectation_maximisation(
+                linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*columns),
                     estimate_without_term_frequencies=True,
                     max_pairs=self.settings.em_max_pairs,
@@ -275,11 +289,17 @@ class SplinkEngine(LinkageEngine):
             except (ValueError, em_stopped) as error:
                 # Splink's EM stops when a level's m underflows to zero, or finds no pairs for its
                 # blocking rule (small or very clean data). The session's estimates are lost; the
-                # labels below, or the starting values, stand in for them.
-                log.warning("splink: EM blocked on %s stopped (%s); continuing", "+".join(columns), error)
+                # labels below, or the starting values, stand in for them. Only the error's type is
+                # logged: a library's message may quote a value.
+                blocked_on, kind = "+".join(columns), type(error).__name__
+                log.warning("splink: EM blocked on %s stopped (%s); continuing", blocked_on, kind)
+                linker = self._linker(data.source, data.census, before)
+                continue
+            sources |= {c: "em" for c in sources if c not in cannot}
         model = linker.misc.save_model_to_json()
-        sources = {c: "em" for c in active_comparisons(self.settings)}
         self._apply_labels(linker, data, model, sources)
+        if note := unestimated_note(sources):
+            self.notes.append(note)
         _floor_m(model, comparison_levels(self.settings))
         # Splink names each linker at random; the saved model need not carry it (a rerun names its own).
         model.pop("linker_uid", None)
@@ -291,6 +311,25 @@ class SplinkEngine(LinkageEngine):
                 "m_source": sources,
             }
         )
+
+    def _usable_prior(self, linker: Any, data: EngineInput) -> Any:
+        """The training linker, on a new one when Splink's prior is not strictly between 0 and 1.
+
+        Splink estimates 0 when the deterministic rules match no pair (a few records without the
+        names or DOB the rules read), and its log2 then fails EM and prediction. The floor both
+        engines share stands in (linkage.engines.base.prior_from_deterministic_rules: at least one
+        expected match); the new linker is the only way Splink offers to set the prior.
+        """
+        model = linker.misc.save_model_to_json()
+        if 0 < model["probability_two_random_records_match"] < 1:
+            return linker
+        prior = prior_from_deterministic_rules(data.source, data.census, self.settings.prior_recall)
+        model["probability_two_random_records_match"] = prior
+        self.notes.append(
+            "the deterministic rules (UPN; surname + forename + DOB) match no pair here, so the prior "
+            "match probability was not estimated: one expected match assumed"
+        )
+        return self._linker(data.source, data.census, model)
 
     def _apply_labels(self, linker: Any, data: EngineInput, model: dict, sources: dict[str, str]) -> None:
         """Replace m by label counts, per comparison, from the stages not selected on it.
@@ -358,6 +397,7 @@ class SplinkEngine(LinkageEngine):
         gamma_cols = [f"gamma_{c}" for c in comps]
         if to_score.empty:
             return EngineResult(pairs=empty_pairs(comps), trained=trained)
+        self.notes = []
         unrecorded = unrecorded_comparisons(self.settings, data.source, data.census)
         if unrecorded:
             log.info("splink: not recorded in this source, neutral: %s", ", ".join(sorted(unrecorded)))
@@ -386,7 +426,7 @@ class SplinkEngine(LinkageEngine):
         for c in gamma_cols:
             pairs[c] = pairs[c].astype("int64")
         pairs = pairs.sort_values(["l", "r"], kind="stable").reset_index(drop=True)
-        return EngineResult(pairs=pairs, trained=trained)
+        return EngineResult(pairs=pairs, trained=trained, notes=list(self.notes))
 
 
 def _prepare(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,155 @@
+"""CSV text -> records, accounting for every line of the file, whatever its structure.
+
+Arrow's parser is fast but decides alone where a record ends: one opening quote that never closes
+(`"Brien`) makes it read thousands of following lines as one value, and those pupils vanish. So the
+readers trust arrow's rows only when no value holds a line break (then each record is one line of
+the file: LF, CRLF and CR all end a line, blank lines are not rows). Otherwise this module parses
+line by line with Python's csv module, knowing which lines each record spans:
+
+* a record on one line with the header's number of fields is a row;
+* a record with the wrong number of fields is rejected, as before;
+* a quoted value running over several lines is kept only when it could be a value with a line break
+  in it (no delimiter, short, in a file of more than one column): one that holds a delimiter after a
+  line break, or is longer than any field may be, has swallowed what look like further rows, and
+  every line it spans is rejected with the line numbers, so that clean + rejected counts every line.
+
+Row numbers count the data lines that are not blank (a line inside a rejected run counts as its own
+row), so they agree with arrow's numbering when every record is one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, SHOWN_CHARS, decode
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_LF, _CR = 10, 13
+_BLOCK = 1 << 20  # bytes counted at a time: memory stays flat whatever the file's size
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_FIELD_LIMIT = threading.Lock()
+
+
+def data_lines(data: bytes) -> int:
+    """Non-empty lines after the first, as the bytes stand (LF, CRLF and CR all end a line).
+
+    No parser can return more rows than this (a value running over lines is one row, or rejected line
+    by line), so it bounds a file's rows before any parsing: the service refuses an upload over its
+    row limit with it. Counted in blocks, without parsing or copying the file (UTF-16 is decoded).
+    """
+    if data.startswith(_UTF16_BOMS):
+        data = decode(data)[0]
+    view = np.frombuffer(data, dtype=np.uint8)
+    lines = 0
+    for start in range(0, len(view), _BLOCK):
+        block = view[start : start + _BLOCK]
+        before = np.empty_like(block)  # each byte's predecessor; "a line end" before the first byte
+        before[0] = view[start - 1] if start else _LF
+        before[1:] = block[:-1]
+        # a line ends at a CR, or at an LF that is not the second half of a CRLF; the line is not
+        # empty unless the byte before its end ended the previous line
+        ends = (block == _CR) | ((block == _LF) & (before != _CR))
+        lines += int(np.count_nonzero(ends & (before != _CR) & (before != _LF)))
+    if len(view) and view[-1] not in (_CR, _LF):
+        lines += 1  # the last line has no line end
+    return max(lines - 1, 0)  # the header
+
+
+@dataclass
+class ParsedRecords:
+    """The forgiving parse's result: good records with their row numbers, and the rejected lines."""
+
+    good: list[list[str]] = field(default_factory=list)
+    good_rows: list[int] = field(default_factory=list)
+    bad_rows: list[int] = field(default_factory=list)
+    bad_columns: list[str] = field(default_factory=list)
+    bad_values: list[str] = field(default_factory=list)
+    bad_reasons: list[str] = field(default_factory=list)
+    rows: int = 0  # every row numbered: len(good) + len(bad_rows)
+
+    def reject(self, column: str, value: str, reason: str) -> None:
+        self.rows += 1
+        self.bad_rows.append(self.rows)
+        self.bad_columns.append(column)
+        self.bad_values.append(value[:SHOWN_CHARS])
+        self.bad_reasons.append(reason)
+
+
+def _swallowed_rows(record: list[str], delimiter: str) -> int | None:
+    """Position of a multi-line value that holds what look like further rows, else None.
+
+    In a file of one column every line is a row, so any line break in a value swallowed one.
+    """
+    for position, value in enumerate(record):
+        if ("\n" in value or "\r" in value) and (
+            len(record) == 1 or delimiter in value or len(value) > MAX_FIELD_CHARS
+        ):
+            return position
+    return None
+
+
+def parse_records(text: str, delimiter: str, header: list[str]) -> ParsedRecords:
+    """Every data line of `text` (header included in it) as a good record or a rejected row."""
+    lines = _LINE_END.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the piece after the final line end
+    parsed = ParsedRecords()
+    # The csv module's field limit is one setting for the whole process: raised only while this parse
+    # runs, and one parse at a time (the service reads uploads on several threads).
+    with _FIELD_LIMIT:
+        limit = csv.field_size_limit()
+        csv.field_size_limit(sys.maxsize)  # long fields are rejected after, by length, with their lines
+        try:
+            _parse_lines(parsed, lines, delimiter, header)
+        finally:
+            csv.field_size_limit(limit)
+    return parsed
+
+
+def _parse_lines(parsed: ParsedRecords, lines: list[str], delimiter: str, header: list[str]) -> None:
+    reader = csv.reader((line + "\n" for line in lines[1:]), delimiter=delimiter)
+    consumed = 0
+    for record in reader:
+        first, last = consumed + 1, reader.line_num  # data lines (1-based) this record spans
+        consumed = reader.line_num
+        if not record:
+            continue  # a blank line is not a row
+        if last > first:
+            position = _swallowed_rows(record, delimiter)
+            if position is not None:
+                _reject_run(parsed, lines, first, last, header, position)
+                continue
+        _keep_or_reject(parsed, record, len(header), delimiter)
+
+
+def _keep_or_reject(parsed: ParsedRecords, record: list[str], width: int, delimiter: str) -> None:
+    if len(record) > width and not any(v.strip() for v in record[width:]):
+        record = record[:width]  # trailing empty fields (a stray delimiter at the line end)
+    if len(record) != width:
+        reason = f"wrong number of fields ({len(record)}; the header has {width})"
+        parsed.reject("", delimiter.join(record), reason)
+        return
+    parsed.rows += 1
+    parsed.good.append(record)
+    parsed.good_rows.append(parsed.rows)
+
+
+def _reject_run(
+    parsed: ParsedRecords, lines: list[str], first: int, last: int, header: list[str], position: int
+) -> None:
+    """Every non-blank line of a value that swallowed further rows, each its own rejected row."""
+    column = header[position] if position < len(header) else ""
+    # file line numbers: the header is line 1, data line n is line n + 1
+    reason = (
+        f"part of a quoted value that runs from line {first + 1} to line {last + 1} "
+        "and holds what look like further rows (an unclosed quote?)"
+    )
+    for line in lines[first : last + 1]:  # lines[0] is the header, so data line n is lines[n]
+        if line:
+            parsed.reject(column, line, reason)

@@ -1,0 +1,55 @@
+"""Issue #11, finding 11: `check` prints exact counts (read = clean + rejected adds up on screen) and
+never a pupil value, whatever a reject reason or an unknown code holds."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.linkage.check_cli import reason_counts
+from exclusion_risk.upn import make_upn
+
+runner = CliRunner()
+
+
+def test_check_prints_exact_small_counts_that_add_up(
+    tmp_path, census_row, csv_text, write, extracts_folder, mis_header, exclusion_row, exclusions_header
+):
+    folder = extracts_folder(tmp_path / "la")
+    # free text where a reason code belongs: read as group `other` and counted, never shown
+    exclusions = [exclusion_row(Reason="kicked Featherstonehaugh"), exclusion_row(Reason="ZZ")]
+    write(folder / "exclusions.csv", csv_text(exclusions, exclusions_header))
+    rows = [census_row(make_upn(330, 4002, 2010, i)) for i in range(7)]
+    rows[2]["DoB"] = "31/02/2009"
+    rows[5]["Ethnicity"] = "QQQQ"
+    write(folder / "census.csv", csv_text(rows, mis_header))
+    result = runner.invoke(app, ["check", "--data", str(folder)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    census = result.output.split("exclusions")[0]
+    found = re.findall(r"│ (rows read|rows clean|rows rejected)\s+│\s+(\d+) │", census)
+    counts = {k: int(v) for k, v in found}
+    assert counts == {"rows read": 7, "rows clean": 5, "rows rejected": 2}
+    assert "<10" not in result.output
+    assert "rejected rows (all extracts): 2 ->" in result.output
+    assert "FEATHERSTONEHAUGH" not in result.output.upper() and "unknown reason code ZZ" in result.output
+
+
+def test_reasons_are_grouped_by_wording_with_row_and_line_numbers_dropped():
+    rejects = pd.DataFrame(
+        {
+            "value": ["", "", "x", "y"],
+            "reason": [
+                "exact duplicate of row 17",
+                "exact duplicate of row 3",
+                "part of a quoted value that runs from line 4 to line 9 (an unclosed quote?)",
+                "missing value | not a date",
+            ],
+        }
+    )
+    counts = reason_counts(rejects)
+    assert counts["exact duplicate of an earlier row"] == 2
+    assert counts["part of a quoted value that runs from line n to line n (an unclosed quote?)"] == 1
+    assert counts["missing value"] == 1 and counts["not a date"] == 1

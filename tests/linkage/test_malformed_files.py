@@ -1,0 +1,231 @@
+"""Broken structure in an extract: every line accounted for, no error but ExtractError, nothing quoted.
+
+Each test counts the file's lines itself (not through any parser), so "read = clean + rejected" is
+checked against the records really in the file, not against what a parser chose to return.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import exclusion_risk.linkage.loading as loading
+from exclusion_risk.linkage import csv_records
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.readers import read_census, read_exclusions, read_social_care
+from exclusion_risk.upn import make_upn
+
+PUPILS = 3_000
+
+
+def upn(i: int) -> str:
+    return make_upn(330, 4000 + i // 1000, 2010, i % 1000)
+
+
+def surname(i: int) -> str:
+    return f"Surname{i:04d}"
+
+
+@pytest.fixture
+def census_lines(census_row, csv_text, mis_header) -> list[str]:
+    """A 3,000-pupil census as lines (header first), each pupil with its own UPN and surname."""
+    rows = [census_row(upn(i), Surname=surname(i)) for i in range(PUPILS)]
+    return csv_text(rows, mis_header).splitlines()
+
+
+def data_lines(data: bytes) -> int:
+    """Non-empty lines after the header, LF, CRLF or CR ended: counted without any CSV parser."""
+    lines = re.split(rb"\r\n|\r|\n", data)
+    return sum(1 for line in lines[1:] if line)
+
+
+def assert_accounted(result, data: bytes) -> None:
+    assert result.rows_read == data_lines(data)
+    assert len(result.clean) + len(result.rejects) == result.rows_read
+    assert result.rejects["row"].is_unique
+
+
+def read_lines(tmp_path, lines: list[str], line_end: str = "\n"):
+    """`lines` written as census.csv, read, and checked to account for every line: the result."""
+    data = (line_end.join(lines) + line_end).encode()
+    path = tmp_path / "census.csv"
+    path.write_bytes(data)
+    result = read_census(path)
+    assert_accounted(result, data)
+    return result
+
+
+def assert_no_pupil_value(text: str, values) -> None:
+    for value in values:
+        assert value not in text
+
+
+def test_an_unclosed_quote_rejects_the_lines_it_swallowed_and_loses_nothing(tmp_path, census_lines):
+    lines = list(census_lines)
+    lines[101] = lines[101].replace(surname(100), '"Brien')  # data row 101, file line 102
+    result = read_lines(tmp_path, lines)
+    assert len(result.clean) == 100 and result.clean["UPN"].tolist() == [upn(i) for i in range(100)]
+    assert result.rejects["row"].tolist() == list(range(101, PUPILS + 1))
+    assert set(result.rejects["column"]) == {"Surname"}
+    assert set(result.rejects["reason"]) == {
+        f"part of a quoted value that runs from line 102 to line {PUPILS + 1} "
+        "and holds what look like further rows (an unclosed quote?)"
+    }
+
+
+def test_a_runaway_quote_that_closes_later_rejects_only_the_lines_between(tmp_path, census_lines):
+    lines = list(census_lines)
+    lines[11] = lines[11].replace(surname(10), '"Brien')
+    lines[21] = lines[21].replace(surname(20), 'Surname"0020')  # a later quote closes the runaway value
+    result = read_lines(tmp_path, lines, "\r\n")
+    assert result.rejects["row"].tolist() == list(range(11, 22))
+    assert upn(9) in set(result.clean["UPN"]) and upn(21) in set(result.clean["UPN"])
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\r\n", "mixed"], ids=["CR only", "CRLF", "mixed"])
+def test_any_line_ending_reads_every_row(tmp_path, census_lines, line_end):
+    ends = ["\r\n", "\r", "\n"] if line_end == "mixed" else [line_end]
+    text = "".join(line + ends[i % len(ends)] for i, line in enumerate(census_lines))
+    path = tmp_path / "census.csv"
+    path.write_bytes(text.encode())
+    result = read_census(path)
+    assert_accounted(result, text.encode())
+    assert len(result.clean) == PUPILS and result.rejects.empty
+
+
+def test_a_stray_carriage_return_inside_a_value_rejects_both_halves(tmp_path, census_lines):
+    lines = list(census_lines)
+    lines[51] = lines[51].replace(surname(50), "Sur\rname")
+    result = read_lines(tmp_path, lines)
+    assert result.rejects["row"].tolist() == [51, 52]
+    assert len(result.clean) == PUPILS - 1
+
+
+@pytest.mark.parametrize("size", [200_000, 20_000_000], ids=["200 KB", "20 MB"])
+def test_an_oversized_field_is_rejected_and_only_its_start_kept(tmp_path, census_lines, size):
+    lines = list(census_lines)
+    lines[51] = lines[51].replace(surname(50), "X" * size)
+    result = read_lines(tmp_path, lines)
+    assert result.rejects["row"].tolist() == [51] and result.rejects["column"].tolist() == ["Surname"]
+    assert result.rejects["reason"].iloc[0].startswith("longer than 1,000 characters")
+    assert len(result.rejects["value"].iloc[0]) <= 200
+
+
+def test_an_oversized_field_with_a_ragged_row_goes_through_the_line_parser(tmp_path, census_lines):
+    lines = list(census_lines)
+    lines[51] = lines[51].replace(surname(50), "X" * 300_000)  # past the csv module's default limit
+    lines[61] += ",surplus"  # arrow refuses the file: the line-by-line parser must cope with both
+    result = read_lines(tmp_path, lines)
+    assert result.rejects["row"].tolist() == [51, 61]
+
+
+def test_control_characters_reject_the_row(tmp_path, census_lines):
+    lines = list(census_lines)
+    lines[6] = lines[6].replace(surname(5), "Sur\x00name")
+    lines[8] = lines[8].replace(surname(7), "Sur\x1bname")
+    result = read_lines(tmp_path, lines)
+    assert result.rejects["row"].tolist() == [6, 8]
+    assert set(result.rejects["reason"]) == {"holds control characters (binary data, not text)"}
+
+
+def test_random_bytes_after_the_header_are_rejected_row_by_row(tmp_path, census_lines):
+    noise = bytes(range(256)) * 40
+    data = (census_lines[0] + "\n").encode() + noise + ("\n".join(census_lines[1:]) + "\n").encode()
+    path = tmp_path / "census.csv"
+    path.write_bytes(data)
+    result = read_census(path)
+    assert len(result.clean) + len(result.rejects) == result.rows_read
+    assert len(result.clean) >= PUPILS - 1  # the noise may run into the first pupil's line
+
+
+def test_a_third_party_failure_becomes_an_extract_error_without_the_row(
+    tmp_path, census_lines, monkeypatch
+):
+    def leaky_parse(name, utf8, delimiter, header):
+        raise ValueError(f"could not parse {census_lines[1]}")  # as arrow's and csv's messages do
+
+    monkeypatch.setattr(loading, "_parse_forgiving", leaky_parse)
+    lines = list(census_lines)
+    lines[2] += ",surplus"  # arrow refuses: the (failing) forgiving parser runs
+    path = tmp_path / "census.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ExtractError) as caught:
+        read_census(path)
+    message = str(caught.value)
+    assert message.startswith("census.csv: cannot be read") and "ValueError" in message
+    assert_no_pupil_value(message, [upn(0), surname(0), "Chidi", "WS1 1AA"])
+    assert caught.value.__suppress_context__  # the chained message is never printed
+
+
+def test_a_header_line_that_is_not_a_header_is_an_extract_error(tmp_path):
+    path = tmp_path / "census.csv"
+    path.write_bytes(b"X" * 50_000 + b"\n" + b"1,2,3\n")
+    with pytest.raises(ExtractError, match="not a header row"):
+        read_census(path)
+    path.write_bytes(b"\n\nUPN,Surname\n")
+    with pytest.raises(ExtractError, match="first line is blank"):
+        read_census(path)
+
+
+# --- identifiers validated at the reader ------------------------------------------------------------
+
+
+def test_school_urns_and_record_ids_are_validated(tmp_path, exclusion_row, social_care_row, csv_text):
+    rows = [
+        exclusion_row(RecordID="EX-1", SchoolURN="3304001"),  # LAEstab
+        exclusion_row(RecordID="EX-2", SchoolURN="104001"),  # URN
+        exclusion_row(RecordID="EX-3", SchoolURN="=1+1"),
+        exclusion_row(RecordID="@SUM(1+1)*cmd|' /C calc'!A0"),
+        exclusion_row(RecordID="EX-5", SchoolURN="33040011"),
+        exclusion_row(RecordID="X" * 65),
+        exclusion_row("@SUM(1+1)*cmd|' /C calc'!A0", RecordID="EX-7"),  # not a mistyped UPN: rejected
+        exclusion_row("A12345678901", RecordID="EX-8"),  # a mistyped UPN: kept, flagged invalid
+    ]
+    path = tmp_path / "exclusions.csv"
+    path.write_text(csv_text(rows))
+    result = read_exclusions(path)
+    assert result.clean["RecordID"].tolist() == ["EX-1", "EX-2", "EX-8"]
+    assert not result.clean["UPNvalid"].iloc[-1]
+    assert result.rejects["row"].tolist() == [3, 4, 5, 6, 7]
+    assert result.rejects["column"].tolist() == ["SchoolURN", "RecordID", "SchoolURN", "RecordID", "UPN"]
+    children = [social_care_row("330C1"), social_care_row("-2+3"), social_care_row("+C3")]
+    path = tmp_path / "social_care.csv"
+    path.write_text(csv_text(children))
+    result = read_social_care(path)
+    assert result.clean["LAchildID"].tolist() == ["330C1"]
+    assert result.rejects["column"].tolist() == ["LAchildID", "LAchildID"]
+
+
+def test_unknown_reason_codes_are_counted_without_echoing_free_text(tmp_path, exclusion_row, csv_text):
+    rows = [exclusion_row(Reason="ZZ"), exclusion_row(RecordID="2", Reason="Okafor hit Smith")]
+    path = tmp_path / "exclusions.csv"
+    path.write_text(csv_text(rows))
+    counts = read_exclusions(path).counts
+    assert counts["unknown reason code ZZ (group other)"] == 1
+    assert not any("OKAFOR" in label or "SMITH" in label for label in counts)
+
+
+def test_in_a_one_column_file_a_line_break_in_a_value_always_swallowed_rows():
+    parsed = csv_records.parse_records('UPN\nA1\n"Brien\nA2\nA3\n', ",", ["UPN"])
+    assert parsed.rows == 4 and parsed.good_rows == [1] and parsed.bad_rows == [2, 3, 4]
+
+
+def test_data_lines_counts_what_any_parser_could_return_at_most(census_lines, monkeypatch):
+    monkeypatch.setattr(csv_records, "_BLOCK", 7)  # line ends and CRLFs across the blocks' edges
+    count = csv_records.data_lines
+    assert count(b"UPN,X\r\nA,1\rB,2\n\nC,3\r\n\r\n") == 3
+    assert count(b'UPN,X\nA,"1\n2"\nB,O"Brien\n') == 3  # quotes are not read: an upper bound
+    assert count("UPN,X\nA,1\nB,2\n".encode("utf-16")) == 2
+    assert count(b"UPN,X") == 0 and count(b"") == 0
+    mixed = "".join(line + ["\r\n", "\r", "\n", "\r\n\r\n"][i % 4] for i, line in enumerate(census_lines))
+    assert count(mixed.encode()) == data_lines(mixed.encode()) == PUPILS
+
+
+def test_academic_years_outside_1990_to_next_year_are_rejected(tmp_path, census_lines):
+    years = ["2261/62", "1899/00", "2016/17"]
+    changed = [line.replace("2016/17", y) for line, y in zip(census_lines[1:4], years, strict=True)]
+    lines = [census_lines[0], *changed]
+    result = read_lines(tmp_path, lines)
+    assert result.rejects["row"].tolist() == [1, 2] and set(result.rejects["column"]) == {"AcademicYear"}
+    assert "2261" not in " ".join(result.rejects["reason"])
