@@ -1,10 +1,10 @@
 """CSV text -> records, accounting for every line of the file, whatever its structure.
 
 Arrow's parser is fast but decides alone where a record ends: one opening quote that never closes
-(`"Brien`) makes it read thousands of following lines as one value, and those pupils vanish. So the
-readers trust arrow's rows only when no value holds a line break (then each record is one line of
-the file: LF, CRLF and CR all end a line, blank lines are not rows). Otherwise this module parses
-line by line with Python's csv module, knowing which lines each record spans:
+(`"Brien`) can make it drop thousands of following lines without a word. So the readers count the
+file's non-empty lines independently (`data_lines`: LF, CRLF and CR all end a line) and trust arrow's
+rows only when there are exactly that many. Otherwise this module parses line by line with Python's
+csv module, knowing which lines each record spans:
 
 * a record on one line with the header's number of fields is a row;
 * a record with the wrong number of fields is rejected, as before;

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from exclusion_risk.linkage.csv_records import parse_records
+from exclusion_risk.linkage.csv_records import data_lines, parse_records
 from exclusion_risk.linkage.decoding import decode, reject_broken_text, reject_undecodable
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.raw_file import RawFile
@@ -99,18 +99,16 @@ def _load_csv(path: Path, name: str) -> RawFile:
         raise ExtractError(name, "the header row cannot be read as CSV") from None
     names = [f"c{i}" for i in range(len(header))]
     table = _parse_with_arrow(utf8, delimiter, names)
-    raw = None
-    if table is not None:
+    # Arrow alone decides where a record ends, and with a stray quote it can drop thousands of lines
+    # without a word (or a value holding a line break). Its rows are trusted only when they are the
+    # file's non-empty lines, counted independently; otherwise the line-by-line parser decides.
+    if table is not None and table.num_rows == data_lines(utf8):
         rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
         raw = RawFile(name, header, table, rows, table.num_rows, [], encoding)
-        rows_read = table.num_rows
-    # Arrow alone decides where a record ends: a value holding a line break means a record ran over
-    # several lines (perhaps an unclosed quote swallowing the rows after it), and only the
-    # line-by-line parser can say which lines; without one, arrow's rows are the file's lines.
-    if raw is None or raw.has_line_breaks():
+    else:
         table, rows, bad, rows_read = _parse_forgiving(name, utf8, delimiter, header)
         raw = RawFile(name, header, table, rows, rows_read, [bad], encoding)
-    if rows_read == 0:
+    if raw.rows_read == 0:
         raise ExtractError(name, "the file has a header row but no data rows")
     if replaced:
         reject_undecodable(raw)

@@ -64,14 +64,6 @@ class RawFile:
             encoded = pool.map(lambda p: _dictionary(self.table.column(p)), todo)
             self.encodings.update(zip(todo, encoded, strict=True))
 
-    def has_line_breaks(self) -> bool:
-        """Whether any value holds a CR or LF (checked on each column's distinct values)."""
-        self.encode_all()
-        return any(
-            pc.any(pc.match_substring_regex(self.encoded_column(p).dictionary, "[\r\n]")).as_py()
-            for p in range(self.table.num_columns)
-        )
-
     def values(self, position: int, rows: np.ndarray) -> np.ndarray:
         """The file's text in column `position` at row numbers `rows` (still in the table)."""
         taken = self.table.column(position).take(pa.array(np.searchsorted(self.rows, rows)))
