@@ -14,19 +14,23 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from pydantic.json_schema import models_json_schema
 
 from exclusion_risk import __version__
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.audit import AuditLog, AuditMiddleware
-from exclusion_risk.serving.body_limit import BodyLimit
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.errors import ContainErrors, install_error_handlers
 from exclusion_risk.serving.headers import SecurityHeaders
 from exclusion_risk.serving.history import HistoryState
-from exclusion_risk.serving.model_state import ModelState
+from exclusion_risk.serving.jobs import JobSlots
+from exclusion_risk.serving.limits import BodyLimit
+from exclusion_risk.serving.model_state import ModelState, freeze_long_lived
 from exclusion_risk.serving.routers import admin, health, model, score, web
+from exclusion_risk.serving.schemas import ScoreRequest
 from exclusion_risk.serving.security import KeyStore
 from exclusion_risk.serving.settings import ServiceSettings
 
@@ -56,6 +60,29 @@ def registry_loader(settings: ServiceSettings) -> Callable[[], Any]:
     return load
 
 
+def _openapi_with_request_models(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's document plus the request models the JSON routes read themselves (their bodies are
+    parsed only after the limits are checked, so FastAPI does not see ScoreRequest as a parameter;
+    the routes' `openapi_extra` refers to it by `$ref`)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, summary=app.summary,
+                description=app.description, routes=app.routes,
+            )  # fmt: skip
+            _, extra = models_json_schema(
+                [(ScoreRequest, "validation")], ref_template="#/components/schemas/{model}"
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in extra.get("$defs", {}).items():
+                schemas.setdefault(name, schema)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    return openapi
+
+
 def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any] | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     db = Database(settings.database)
@@ -63,8 +90,10 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
     history_state = HistoryState(settings.extracts_dir, settings.links_dir)
 
     def load_everything() -> None:
-        model_state.load_initial()
+        # The history first, then the model, frozen before it is installed: every route but /health
+        # needs the model, so until then nothing is in flight whose objects the freeze would keep.
         history_state.load()
+        model_state.load_initial(before_ready=freeze_long_lived)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -85,11 +114,13 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
     app.state.audit_log = AuditLog(db)
     app.state.model = model_state
     app.state.history = history_state
+    app.state.jobs = JobSlots(settings.max_concurrent_jobs)
 
     install_error_handlers(app)
     for router in (health.router, model.router, score.router, admin.router, web.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    app.openapi = _openapi_with_request_models(app)
 
     # Added innermost first: ContainErrors sits inside the audit so a 500 is still audited.
     app.add_middleware(ContainErrors)

@@ -1,9 +1,10 @@
 """The audit log: who used which route, when, for how many pupils, with which model.
 
 Rows hold no pupil identifier by construction: the only facts recorded are the key id, the
-route template, the status, a pupil count and the model version. The row is written by an ASGI
-middleware after the response has been sent, so every outcome (200, 401, 403, 422, 500) is logged
-and the write never adds to the client's latency.
+route template, the status, a pupil count and the model version. The key id is one that verified
+(`unknown` otherwise: what an unauthenticated caller claims is never stored), bounded in length.
+The row is written by an ASGI middleware after the response has been sent, so every outcome (200,
+401, 403, 422, 429, 500) is logged and the write never adds to the client's latency.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from exclusion_risk.serving.database import Database
 
 log = logging.getLogger("exclusion_risk.serving.audit")
 
+UNKNOWN_KEY = "unknown"  # "who" for a request whose key did not verify (none, invalid, throttled)
+# Key ids are 12 hex characters (`KeyStore.add`); the bound keeps any future slip from storing a
+# caller's text at length.
+MAX_KEY_ID_CHARS = 32
+
 
 @dataclass
 class AuditEntry:
@@ -26,7 +32,7 @@ class AuditEntry:
     method: str
     route: str
     enabled: bool = False  # set by the key check: only key-protected routes are audited
-    key_id: str | None = None
+    key_id: str = UNKNOWN_KEY  # replaced by the key check once, and only if, the key verifies
     pupils: int = 0
     model_version: str | None = None
 
@@ -41,7 +47,7 @@ class AuditLog:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 datetime.now(UTC).isoformat(timespec="milliseconds"),
-                entry.key_id,
+                (entry.key_id or UNKNOWN_KEY)[:MAX_KEY_ID_CHARS],
                 entry.method,
                 entry.route,
                 status,

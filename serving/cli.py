@@ -7,6 +7,7 @@ other commands do without it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import sqlite3
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from exclusion_risk.serving import access_log as access_log_redaction
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.security import ROLES, KeyStore
@@ -94,8 +96,27 @@ def keys_revoke(
     typer.echo(f"Revoked key {key_id}.")
 
 
+EXPOSED_WARNING = (
+    "Warning: listening on {host}, which other machines can reach. The service speaks plain HTTP and "
+    "API keys travel in a request header, so anyone on the path can read them: terminate TLS in a "
+    "reverse proxy and let only the proxy reach this port (docs/deployment.md)."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`; False for anything else, a hostname included (it may
+    resolve to any interface)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
-    host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
+    host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1; "
+                                    "anything else belongs behind a TLS reverse proxy)."),
     port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
     database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log each request line."),
@@ -111,6 +132,8 @@ def serve(
             probe.bind((settings.host, settings.port))
     except OSError as exc:
         _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
+    if not is_loopback(settings.host):
+        typer.echo(EXPOSED_WARNING.format(host=settings.host), err=True)
 
     import uvicorn
 
@@ -121,8 +144,10 @@ def serve(
         app = create_app(settings)
     except (sqlite3.Error, OSError) as exc:
         _fail(f"cannot open the service database {settings.database}: {exc}")
+    # uvicorn's logging with the access log's query strings redacted: a key sent as a query parameter
+    # is refused by the app, but the request line would otherwise carry it into the log.
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level=settings.log_level,
-                access_log=access_log, server_header=False)
+                access_log=access_log, server_header=False, log_config=access_log_redaction.log_config())
 
 
 def register(app: typer.Typer) -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
+
+from exclusion_risk.files import PRIVATE_FILE, private_dir
+
+# Files SQLite keeps beside a database in WAL mode (and a rollback journal, on the way to WAL).
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -37,13 +43,30 @@ class Database:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._create_private()
         conn = self._open()
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
         finally:
             conn.close()
+
+    def _create_private(self) -> None:
+        """The database file 0600 (its folder 0700 when created here) before SQLite opens it: it holds
+        key digests and the audit log. SQLite gives its -wal and -shm files the database's own mode;
+        an existing file and its companions are narrowed too (a store from an earlier release)."""
+        private_dir(self.path.parent)
+        if not self.path.exists():
+            # Never open and close a database that exists: closing any descriptor of the file drops
+            # every POSIX lock this process holds on it, SQLite connections' included (their WAL
+            # reads then miss other processes' writes: a key just added was refused).
+            try:
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+            except FileExistsError:
+                pass  # created by another process meanwhile: narrowed below
+        for companion in (self.path, *(Path(f"{self.path}{suffix}") for suffix in SQLITE_COMPANIONS)):
+            if companion.exists():
+                os.chmod(companion, PRIVATE_FILE)
 
     def _open(self) -> sqlite3.Connection:
         # isolation_level=None: autocommit; each statement here is its own small transaction.

@@ -28,11 +28,18 @@ _BODY_CONTAINERS = ("body", "query", "header", "path", "cookie")
 class RequestProblem(Exception):
     """A 4xx about the request's content, with problems shaped like validation errors."""
 
-    def __init__(self, status_code: int, message: str, problems: list[dict] | None = None):
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        problems: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.problems = problems or []
+        self.headers = headers
 
 
 def _field_error(loc: tuple, msg: str) -> dict:
@@ -50,8 +57,57 @@ def _field_error(loc: tuple, msg: str) -> dict:
     return {"row": row, "field": field, "reason": msg}
 
 
+# pydantic's wording for the commonest problems, in the service's own words; its other messages name
+# the expected type or values and never the input (`input` is never read here).
+_REASONS = {
+    "missing": "required",
+    "extra_forbidden": "not a field of this request",
+    "json_invalid": "not valid JSON",
+    "model_attributes_type": "expected a JSON object",
+    "dict_type": "expected a JSON object",
+    "list_type": "expected a list",
+    "too_short": "must not be empty",
+    "string_type": "expected text",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "finite_number": "expected a finite number",
+    "int_parsing": "expected a whole number",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+}
+
+
+def _reason(error: dict) -> str:
+    kind = str(error.get("type", ""))
+    if kind in _REASONS:
+        return _REASONS[kind]
+    message = str(error.get("msg", "invalid"))
+    # Our own validators' messages (schemas.py), without pydantic's prefix.
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+# Errors whose location ends in a key the client chose (a field we do not know, a dict's key): that
+# key could be anything, a UPN included, so it is never echoed.
+_CLIENT_KEY_ERRORS = {"extra_forbidden"}
+UNKNOWN_FIELD = "(unknown field)"
+
+
+def _location(err: dict) -> tuple:
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") in _CLIENT_KEY_ERRORS and loc:
+        return (*loc[:-1], UNKNOWN_FIELD)
+    # pydantic marks a dict's key (as opposed to its value) with "[key]" after it in the location.
+    return tuple(UNKNOWN_FIELD if i + 1 < len(loc) and loc[i + 1] == "[key]" else part
+                 for i, part in enumerate(loc) if part != "[key]")
+
+
+def pydantic_problems(errors: list[dict], prefix: tuple = ()) -> list[dict]:
+    """pydantic errors as (row, field, reason); `prefix` is put before each location ("body",)."""
+    return [_field_error((*prefix, *_location(err)), _reason(err)) for err in errors]
+
+
 def validation_problems(exc: RequestValidationError) -> list[dict]:
-    return [_field_error(tuple(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in exc.errors()]
+    return pydantic_problems(list(exc.errors()))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -65,7 +121,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestProblem)
     async def on_request_problem(request: Request, exc: RequestProblem) -> JSONResponse:
         return JSONResponse(
-            status_code=exc.status_code, content={"detail": exc.message, "errors": exc.problems}
+            status_code=exc.status_code,
+            content={"detail": exc.message, "errors": exc.problems},
+            headers=exc.headers,
         )
 
     @app.exception_handler(HTTPException)

@@ -8,6 +8,7 @@ first load is `failed` (the reason goes to the server log; no pupil data exists 
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -19,6 +20,20 @@ from fastapi import HTTPException, status
 log = logging.getLogger("exclusion_risk.serving.model")
 
 Loader = Callable[[], Any]
+
+
+def freeze_long_lived() -> None:
+    """Move what is alive now (the model, the history, the libraries) out of the collector's reach.
+
+    A full collection during a large request then scans only that request's objects, not millions of
+    long-lived ones with the GIL held (a pause /health would wait on). Called once, at start-up, just
+    before the model is installed: until then every route but /health answers 503 (they all need the
+    model), so no request's objects are frozen with it (frozen cycles would never be freed). Never on
+    reload: unfreezing and collecting there is a full collection with the GIL held during traffic, and
+    freezing then would also freeze the requests in flight.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class ModelNotReady(HTTPException):
@@ -39,8 +54,12 @@ class ModelState:
         self.load_seconds: float | None = None
         self._reload_lock = threading.Lock()
 
-    def load_initial(self) -> None:
-        """Runs on a background thread at start so /health can answer `loading` meanwhile."""
+    def load_initial(self, before_ready: Callable[[], None] | None = None) -> None:
+        """Runs on a background thread at start so /health can answer `loading` meanwhile.
+
+        `before_ready` runs once the model is loaded and before it is installed, while nothing but
+        /health can be in flight (the app freezes the long-lived objects there).
+        """
         started = time.perf_counter()
         try:
             scorer = self._loader()
@@ -50,11 +69,20 @@ class ModelState:
             # Logged for the operator; /health only says `failed` (no internals to anonymous callers).
             log.error("model load failed: %s", self.error)
             return
+        if before_ready is not None:
+            before_ready()
         self._install(scorer, time.perf_counter() - started)
         log.info("model version %s ready in %.1f s", scorer.model_version, self.load_seconds)
 
     def reload(self) -> tuple[str | None, str]:
-        """Load the alias again and swap it in; (previous version, new version). Blocks other reloads."""
+        """Load the alias again and swap it in; (previous version, new version). Blocks other reloads.
+
+        The old scorer is simply dropped: a CohortScorer holds no reference cycles (checked: with the
+        collector disabled, a loaded and warmed-up scorer is freed the moment its last reference goes),
+        so it is freed by reference counting when its last request ends, with no collection. The new
+        one is not frozen (see `freeze_long_lived`); should a future scorer hold cycles, they would be
+        freed by the collector's ordinary full collections.
+        """
         if not self._reload_lock.acquire(blocking=False):
             raise HTTPException(status.HTTP_409_CONFLICT, detail="A reload is already running.")
         try:

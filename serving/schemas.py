@@ -6,9 +6,10 @@ features the models are trained on (label, kind, allowed codes) and cannot drift
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic_core import PydanticCustomError
 
 from exclusion_risk import calendar
 from exclusion_risk.features import registry
@@ -82,6 +83,16 @@ class ErrorResponse(BaseModel):
     )
 
 
+# Every key-protected route can answer these two (security.py decides which).
+AUTH_ERRORS: dict[int | str, dict] = {
+    401: {"model": ErrorResponse, "description": "No API key, or not a valid one."},
+    429: {
+        "model": ErrorResponse,
+        "description": "Too many invalid keys from this client: try again after `Retry-After` seconds.",
+    },
+}
+
+
 class HealthResponse(BaseModel):
     status: Literal["loading", "ready", "failed"]
     model_version: str | None = Field(None, description="Registry version of the served model.")
@@ -93,6 +104,27 @@ class HealthResponse(BaseModel):
 # --- feature-level input --------------------------------------------------------------------------
 
 
+def _in_range(name: str):
+    """A validator holding a numeric feature to its registry range; the 422 reason states the range."""
+
+    def check(value: float | None) -> float | None:
+        problem = registry.range_problem(name, value)
+        if problem is not None:
+            # A custom error: its message is exactly the registry's words, and pydantic adds no input.
+            raise PydanticCustomError("feature_range", problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def _range_schema(bounds: registry.ValueRange) -> dict[str, Any]:
+    """The range in the OpenAPI document too, so clients and schemathesis know it."""
+    schema: dict[str, Any] = {"minimum": bounds.low, "maximum": bounds.high}
+    if bounds.whole:
+        schema["multipleOf"] = 1
+    return schema
+
+
 def _feature_field(feature: registry.FeatureDef) -> tuple[Any, Any]:
     description = f"{feature.label} ({feature.source}, {feature.kind})."
     if feature.kind == "categorical":
@@ -101,7 +133,24 @@ def _feature_field(feature: registry.FeatureDef) -> tuple[Any, Any]:
         return annotation | None, Field(None, description=description)
     if feature.kind == "binary":
         return bool | None, Field(None, description=description + " true/false (or 1/0).")
-    return float | None, Field(None, description=description, allow_inf_nan=False)
+    bounds = feature.valid_range
+    description += f" {bounds.text()[0].upper()}{bounds.text()[1:]}."
+    return Annotated[float | None, _in_range(feature.name)], Field(
+        None, description=description, allow_inf_nan=False, json_schema_extra=_range_schema(bounds)
+    )
+
+
+def _academic_year(value: str | None) -> str | None:
+    """A request's academic year, held to the plausible range (`calendar.plausible_year`)."""
+    if value is None:
+        return None
+    try:
+        return calendar.plausible_year(value)
+    except ValueError as exc:
+        raise PydanticCustomError("academic_year", str(exc)) from None
+
+
+AcademicYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$"), AfterValidator(_academic_year)]
 
 
 FeatureRecord = create_model(
@@ -136,10 +185,10 @@ class ScoreRequest(BaseModel):
 
     pupils: list[FeatureRecord] | None = Field(None, min_length=1)  # type: ignore[valid-type]
     census: list[CensusRecord] | None = Field(None, min_length=1)
-    academic_year: str | None = Field(
+    academic_year: AcademicYear | None = Field(
         None,
-        pattern=r"^\d{4}/\d{2}$",
-        description="Census year to score (census input only); default: the latest in the rows.",
+        description="Census year to score (census input only), from 1990/91 to next year; default: the "
+        "latest in the rows.",
     )
 
     @model_validator(mode="after")

@@ -11,24 +11,42 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from exclusion_risk import calendar
 from exclusion_risk.contract import SCORE_COLUMNS
+from exclusion_risk.features.build import year_numbers
 from exclusion_risk.features.census_upload import build_features_for_census
+from exclusion_risk.features.columns import as_code
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
+from exclusion_risk.files import csv_text
+from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.serving.limits import check_row_count, too_many_pupils
+
+log = logging.getLogger("exclusion_risk.serving.scoring")
 
 MAX_LISTED_PROBLEMS = 1000  # a 422 lists this many problems at most, and says how many there were
+MAX_NAME_CHARS = 80  # an upload's name as used for its temporary file and in messages
+SCORE_CHUNK = 500  # pupils per scorer and json.dumps call, so no one C call holds the GIL for long
+JSON_CHUNK = 10_000  # score rows per to_json call, for the same reason
+# pandas' errors for a date it cannot hold (OutOfBounds*), and numpy's overflow on the same dates.
+DATE_OUT_OF_RANGE = (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError)
+PARQUET_COUNT_BATCH = 65_536  # rows decoded at a time while a Parquet upload's rows are counted
 
 
 @dataclass
@@ -41,31 +59,102 @@ class Cohort:
     rejected: list[dict] = field(default_factory=list)
 
 
-def check_row_count(rows: int, max_rows: int) -> None:
-    if rows > max_rows:
-        raise RequestProblem(
-            413, f"{rows:,} pupils in one request; the limit is {max_rows:,}. Split the cohort into parts."
-        )
-
-
 # --- census input ---------------------------------------------------------------------------------
 
 
+def safe_filename(name: str | None) -> str:
+    """A client's upload name made safe to use: its last path part, only letters, digits and `._-`,
+    no leading dot, at most MAX_NAME_CHARS, ending .csv or .parquet (.csv unless it said .parquet)."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    suffix = ".parquet" if base.lower().endswith(".parquet") else ".csv"
+    stem = base[: -len(suffix)] if base.lower().endswith(suffix) else base
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).lstrip("._")[: MAX_NAME_CHARS - len(suffix)]
+    return (stem or "upload") + suffix
+
+
+def check_upload_rows(data: bytes, filename: str, max_rows: int, max_bytes: int) -> None:
+    """413 before the census reader sees an upload with more rows than `max_rows`.
+
+    A CSV's rows are at most its non-empty lines after the header (`data_lines`: a value running over
+    several lines is one row or is rejected line by line, never more rows than lines). A Parquet
+    file's footer is checked first (cheap), then its rows are counted as they are decoded, since the
+    footer is written by whoever made the file.
+    """
+    if filename.endswith(".parquet"):
+        parquet = _parquet_file(data)
+        check_row_count(_footer_rows(parquet, max_bytes), max_rows)
+        _count_parquet_rows(parquet, max_rows)
+    else:
+        check_row_count(data_lines(data), max_rows)
+
+
+def _unreadable_parquet() -> RequestProblem:
+    problem = {"row": None, "field": "file", "reason": "not a readable Parquet file"}
+    return RequestProblem(422, "The file cannot be read as a Parquet census extract.", [problem])
+
+
+def _parquet_file(data: bytes) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(io.BytesIO(data))
+    except Exception:  # pyarrow's message may quote the file; ours says what is wrong
+        raise _unreadable_parquet() from None
+
+
+def _footer_rows(parquet: pq.ParquetFile, max_uncompressed: int) -> int:
+    """Rows of a Parquet file as its footer gives them; 413 when the footer says it would expand past
+    `max_uncompressed` bytes once decompressed."""
+    try:
+        metadata = parquet.metadata
+        expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        rows = int(metadata.num_rows)
+    except Exception:
+        raise _unreadable_parquet() from None
+    if expanded > max_uncompressed:
+        raise RequestProblem(
+            413, f"Uncompressed, the Parquet file is larger than the limit of {max_uncompressed:,} bytes."
+        )
+    return rows
+
+
+def _count_parquet_rows(parquet: pq.ParquetFile, max_rows: int) -> None:
+    """The rows a Parquet file really decodes to, one column a batch at a time; 413 as soon as the
+    count passes `max_rows`, so no more than the limit (plus one batch) is ever decoded."""
+    columns = parquet.schema_arrow.names[:1]
+    counted = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=min(PARQUET_COUNT_BATCH, max_rows + 1), columns=columns):
+            counted += batch.num_rows
+            if counted > max_rows:
+                break
+    except Exception:  # a corrupt page: pyarrow's message may quote the file
+        raise _unreadable_parquet() from None
+    if counted > max_rows:
+        raise too_many_pupils(max_rows)
+
+
 def read_census_bytes(data: bytes, filename: str = "upload.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(clean, rejects) from the bytes of a census CSV, through the linkage stage's reader."""
-    suffix = ".parquet" if filename.lower().endswith(".parquet") else ".csv"
+    """(clean, rejects) from the bytes of a census CSV or Parquet file, through the linkage reader.
+
+    The client's name is never a path: the temporary file is named with `safe_filename(filename)`,
+    which is also the name the reader's messages use.
+    """
+    name = safe_filename(filename)
     with tempfile.TemporaryDirectory(prefix="exclusion-risk-upload-") as folder:
-        # The reader names problems by file; the client's own file name is used, never a temp path.
-        path = Path(folder) / (Path(filename).name or f"upload{suffix}")
-        if path.suffix.lower() not in (".csv", ".parquet"):
-            path = path.with_suffix(suffix)
+        path = Path(folder) / name
         path.write_bytes(data)
         try:
             result = read_census(path)
-        except ExtractError as exc:
+        except ExtractError as exc:  # the reader's own message: file, column, row, never a value
             raise RequestProblem(
                 422, f"The file cannot be read as a census extract: {exc.problem}",
                 [{"row": exc.row, "field": exc.column or "file", "reason": exc.problem}],
+            ) from None
+        except Exception as exc:  # any other error's text may quote a row: only its type is logged
+            log.warning("census upload unreadable: %s", type(exc).__name__)
+            raise RequestProblem(
+                422, "The file cannot be read as a census extract.",
+                [{"row": None, "field": "file", "reason": "not a census CSV or Parquet file this "
+                  "service can read"}],
             ) from None
     return result.clean, result.rejects
 
@@ -76,7 +165,10 @@ def census_records_to_csv(records: list[dict[str, Any]]) -> bytes:
     for record in records:
         columns.update(dict.fromkeys(record))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    # Every value quoted: a lone CR (or LF) inside a value would otherwise end the record for the
+    # reader, and one JSON row would become several CSV rows with row numbers that no longer match.
+    # Not neutralised: this is the client's input, and the reader must see exactly what was sent.
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for record in records:
         writer.writerow({k: "" if v is None else v for k, v in record.items()})
@@ -92,6 +184,62 @@ def rejects_as_problems(rejects: pd.DataFrame) -> list[dict]:
     ]
 
 
+def _scored_year(academic_year: str | None, years: pd.Series) -> int:
+    """The start year being scored: the one asked for (held to `calendar.plausible_year`'s range), or
+    the latest in the rows."""
+    if academic_year is not None:
+        try:
+            return calendar.start_year(calendar.plausible_year(academic_year))
+        except ValueError as exc:  # plausible_year's own words: the range, never the value
+            raise RequestProblem(422, "The academic year cannot be scored.",
+                                 [{"row": None, "field": "academic_year", "reason": str(exc)}]) from None
+    if years.dropna().empty:
+        problem = {"row": None, "field": "AcademicYear",
+                   "reason": "no row gives an academic year; send academic_year"}
+        raise RequestProblem(422, "The census rows cannot be scored.", [problem])
+    return int(years.max())
+
+
+def row_problems(clean: pd.DataFrame, academic_year: str | None) -> tuple[np.ndarray, list[dict], int]:
+    """Rows the reader passed that cannot be scored as they are, as (mask, problems, scored year).
+
+    - an academic year outside the years the service scores;
+    - a UPN on more than one row of the same census collection (year and term): which row is right
+      cannot be known, so every one of them is listed, never merged into one pupil.
+    """
+    rows = clean["_row"].to_numpy() if "_row" in clean.columns else np.arange(1, len(clean) + 1)
+    years = year_numbers(clean["AcademicYear"]) if "AcademicYear" in clean.columns else (
+        pd.Series(pd.NA, index=clean.index, dtype="Int64"))
+    # Census years outside the plausible range are mistakes (`2261/62`), and dates built from them
+    # overflow pandas' timestamps (past 2262): rejected rows, not a third-party error.
+    out_of_range = years.notna() & ((years < calendar.EARLIEST_YEAR) | (years > calendar.latest_year()))
+    out_of_range = out_of_range.fillna(False).to_numpy(dtype=bool)
+    first = _scored_year(academic_year, years[~out_of_range])
+    term = clean["CensusTerm"] if "CensusTerm" in clean.columns else pd.Series(pd.NA, index=clean.index)
+    key = pd.DataFrame({
+        "upn": as_code(clean["UPN"]).fillna(""),
+        "year": years.fillna(first).astype("int64"),
+        "term": as_code(term).fillna(calendar.AUTUMN),
+    })
+    repeated = key.duplicated(keep=False).to_numpy() & ~out_of_range
+    problems = [
+        {"row": int(r), "field": "AcademicYear",
+         "reason": f"must be an academic year from {calendar.format_year(calendar.EARLIEST_YEAR)} to "
+                   f"{calendar.format_year(calendar.latest_year())}"}
+        for r in rows[out_of_range]
+    ]
+    if repeated.any():
+        groups = key[repeated].groupby(list(key.columns), sort=False).groups
+        for members in groups.values():
+            positions = clean.index.get_indexer(members)
+            listed = ", ".join(str(int(r)) for r in rows[positions][:5])
+            more = "…" if len(positions) > 5 else ""
+            reason = (f"the same UPN is on {len(positions)} rows of one census collection (rows "
+                      f"{listed}{more}); none of them is scored")
+            problems += [{"row": int(r), "field": "UPN", "reason": reason} for r in rows[positions]]
+    return out_of_range | repeated, problems, first
+
+
 def census_cohort(
     clean: pd.DataFrame,
     rejects: pd.DataFrame,
@@ -102,32 +250,71 @@ def census_cohort(
 ) -> Cohort:
     """Features for the census rows that read cleanly; rejects stop the request unless skip_invalid."""
     problems = rejects_as_problems(rejects) if len(rejects) else []
+    bad, found, first = row_problems(clean, academic_year) if len(clean) else (None, [], None)
+    count = len(rejects) + len(found)
+    problems = sorted(problems + found, key=lambda p: (p["row"] is None, p["row"] or 0))
+    problems = problems[:MAX_LISTED_PROBLEMS]
     if problems and not skip_invalid:
         raise RequestProblem(
             422,
-            f"{len(rejects):,} row problem(s) found; nothing was scored. Correct the rows, or send "
+            f"{count:,} row problem(s) found; nothing was scored. Correct the rows, or send "
             "skip_invalid=true to score the valid rows and list the rest.",
             problems,
         )
+    if bad is not None:
+        clean = clean[~bad]
     if clean.empty:
         raise RequestProblem(422, "No row could be read, so there is nothing to score.", problems)
     if history_state.state in ("loading", "failed"):
         raise RequestProblem(
-            503, "The linked pupil history is not available yet; census rows cannot be scored with it."
+            503, "The linked pupil history is not available yet; census rows cannot be scored with it.",
+            headers={"Retry-After": "5"},
         )
     history = history_state.history
+    year = calendar.format_year(first)
+    no_autumn_row = RequestProblem(
+        422,
+        f"No pupil has an autumn census row for the year being scored ({year}) that can be scored.",
+        [{"row": None, "field": "CensusTerm", "reason": f"no usable autumn row for {year}"}],
+    )
+    if not _has_autumn_row(clean, first):
+        raise no_autumn_row  # checked here: the feature builder says so with a bare ValueError
     try:
-        features = build_features_for_census(clean, history=history, reference_year=academic_year)
-    except ValueError as exc:  # our own message: a missing or malformed academic year
-        raise RequestProblem(422, f"The census rows cannot be scored: {exc}") from None
+        features = build_features_for_census(clean, history=history, reference_year=year)
+    except DATE_OUT_OF_RANGE as exc:
+        # The one failure the rows themselves can cause once the reader and row_problems have passed
+        # them: a date pandas cannot hold in nanoseconds. Its message quotes the date: type only.
+        # Anything else is a bug, for ContainErrors' 500 (which says nothing about the data).
+        log.warning("census features failed: %s", type(exc).__name__)
+        problem = {"row": None, "field": "file",
+                   "reason": "a date in the rows is outside the range that can be scored"}
+        raise RequestProblem(422, "The census rows cannot be scored.", [problem]) from None
     if features.empty:
-        raise RequestProblem(
-            422,
-            "No pupil has an autumn census row for the year being scored"
-            + (f" ({academic_year})." if academic_year else "."),
-        )
+        raise no_autumn_row
     missing = [] if history is not None else [f for f in history_feature_names() if f in model_features]
     return Cohort(features, "linked" if history is not None else "none", missing, problems)
+
+
+def _has_autumn_row(clean: pd.DataFrame, scored_year: int) -> bool:
+    """Whether any row is an autumn collection of the scored year (a row without a term or year counts
+    as one, as the feature builder reads it)."""
+    autumn = np.ones(len(clean), dtype=bool)
+    if "CensusTerm" in clean.columns:
+        autumn = as_code(clean["CensusTerm"]).fillna(calendar.AUTUMN).eq(calendar.AUTUMN).to_numpy(dtype=bool)
+    in_year = np.ones(len(clean), dtype=bool)
+    if "AcademicYear" in clean.columns:
+        in_year = year_numbers(clean["AcademicYear"]).fillna(scored_year).eq(scored_year).to_numpy(dtype=bool)
+    return bool((autumn & in_year).any())
+
+
+def duplicate_upn_problems(upns: list[str]) -> list[dict]:
+    """(row, field, reason) for every feature record whose UPN another record of the request has."""
+    keys = pd.Series(upns, dtype="string").str.strip().str.upper()
+    repeated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
+    return [
+        {"row": int(i) + 1, "field": "upn", "reason": "the same UPN is given for more than one pupil"}
+        for i in repeated[:MAX_LISTED_PROBLEMS]
+    ]
 
 
 def feature_records(pupils: list) -> list[dict[str, Any]]:
@@ -144,13 +331,26 @@ def feature_records(pupils: list) -> list[dict[str, Any]]:
 # --- scoring --------------------------------------------------------------------------------------
 
 
+def _chunks(length: int, size: int) -> range:
+    return range(0, length, size)
+
+
 def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
-    """The contract's columns, highest risk first, plus school URN and NC year for the page's filters."""
+    """The contract's columns, highest risk first, plus school URN and NC year for the page's filters.
+
+    Scored SCORE_CHUNK pupils at a time (a pupil's score depends on that pupil alone), so the event
+    loop gets the GIL between chunks and `/health` answers while a large cohort is scored.
+    """
+    features = cohort.features
     try:
-        scores = scorer.score(cohort.features, reasons=reasons)
-    except ScoringInputError as exc:
+        parts = [scorer.score(features.iloc[i:i + SCORE_CHUNK], reasons=reasons)
+                 for i in _chunks(len(features), SCORE_CHUNK)]
+    except ScoringInputError as exc:  # the models stage's own message: column names, no values
         raise RequestProblem(422, f"The features cannot be scored: {exc}") from None
-    context = cohort.features.drop_duplicates("upn").set_index("upn")
+    scores = pd.concat(parts, ignore_index=True) if len(parts) != 1 else parts[0]
+    order = np.lexsort((scores["upn"].to_numpy(), -scores["probability"].to_numpy()))
+    scores = scores.iloc[order].reset_index(drop=True)
+    context = features.drop_duplicates("upn").set_index("upn")
     upns = scores["upn"]
     return scores.assign(
         school_urn=upns.map(context["SchoolURN"]).astype(object),
@@ -160,8 +360,10 @@ def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
 
 def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) -> list[dict[str, Any]]:
     """Feature records through the scorer's no-DataFrame path; results highest risk first."""
+    results: list[dict[str, Any]] = []
     try:
-        results = scorer.score_records(records, reasons=reasons)
+        for i in _chunks(len(records), SCORE_CHUNK):
+            results += scorer.score_records(records[i:i + SCORE_CHUNK], reasons=reasons)
     except ScoringInputError as exc:
         raise RequestProblem(422, f"The features cannot be scored: {exc}") from None
     for result, record in zip(results, records, strict=True):
@@ -175,17 +377,21 @@ def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) 
 
 
 def scores_csv(scores: pd.DataFrame) -> bytes:
-    """scores.csv: the notice as a first `#` line, then exactly the contract's columns."""
-    body = scores[SCORE_COLUMNS].to_csv(index=False, lineterminator="\n")
-    return f"# {DECISION_SUPPORT_NOTICE}\n{body}".encode()
+    """scores.csv: the notice as a first `#` line, then exactly the contract's columns, written by the
+    project's one CSV writer (a UPN or any text starting `=`, `+`, `-`, `@`, tab or CR is neutralised)."""
+    return f"# {DECISION_SUPPORT_NOTICE}\n{csv_text(scores[SCORE_COLUMNS])}".encode()
 
 
 def scores_json(envelope: dict[str, Any], scores: pd.DataFrame | list[dict[str, Any]]) -> bytes:
-    """The ScoreResponse body. Rows are serialised by pandas in C: a cohort is 10^4-10^5 rows."""
+    """The ScoreResponse body. Rows are serialised by pandas in C, JSON_CHUNK rows per call."""
     columns = [*SCORE_COLUMNS, "school_urn", "nc_year"]
     if isinstance(scores, pd.DataFrame):
-        rows = scores[columns].to_json(orient="records", double_precision=15)
+        parts = [scores[columns].iloc[i:i + JSON_CHUNK].to_json(orient="records", double_precision=15)[1:-1]
+                 for i in _chunks(len(scores), JSON_CHUNK)]
+        rows = "[" + ",".join(part for part in parts if part) + "]"
     else:
-        rows = json.dumps([{c: r.get(c) for c in columns} for r in scores], allow_nan=False)
+        parts = [json.dumps([{c: r.get(c) for c in columns} for r in scores[i:i + SCORE_CHUNK]],
+                            allow_nan=False)[1:-1] for i in _chunks(len(scores), SCORE_CHUNK)]
+        rows = "[" + ",".join(part for part in parts if part) + "]"
     head = json.dumps({"notice": DECISION_SUPPORT_NOTICE, **envelope}, allow_nan=False)
     return (head[:-1] + ', "scores": ' + rows + "}").encode()

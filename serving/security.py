@@ -4,25 +4,41 @@ A key is `erk.<key_id>.<secret>`: the key id (also the audit log's "who") finds 
 secret is checked against HMAC-SHA256(salt, secret) with a per-key random salt. The secret is 256
 random bits, so a slow KDF would add latency to every request without adding any protection: the
 slow hash is for low-entropy passwords, which these are not.
+
+The audit log gets the key id only once the key has verified (`unknown` before): what an anonymous
+caller claims is not a fact worth storing. A client (by address) whose keys keep failing is answered
+429 for a while without its key being looked at (`FailedAuthThrottle`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from exclusion_risk.serving.audit import UNKNOWN_KEY
 from exclusion_risk.serving.database import Database
 
 ROLES = ("scorer", "admin")
 _RANK = {"scorer": 1, "admin": 2}  # an admin key may do everything a scorer key may
 KEY_PREFIX = "erk"
 API_KEY_HEADER = "X-API-Key"
+# Failed key checks one client address may make in AUTH_WINDOW_SECONDS before it is answered 429. A
+# person mistyping a key fails a few times; a script guessing keys fails hundreds. Default of the
+# service setting `auth_failures_per_minute`.
+AUTH_FAILURES_PER_MINUTE = 10
+AUTH_WINDOW_SECONDS = 60.0
+# Client addresses the throttle remembers at once; the least recently failing is forgotten first, so
+# a flood of spoofed or rotating addresses costs bounded memory (and at worst forgets a guesser).
+THROTTLE_MAX_CLIENTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,6 +116,54 @@ class KeyStore:
         return Principal(key_id, role)
 
 
+class FailedAuthThrottle:
+    """Sliding window of failed key checks per client address, in process and bounded in memory.
+
+    Each client keeps only the times of its last `limit` failures (all the window test needs), and at
+    most `max_clients` clients are kept. Only failures are recorded: a valid key neither counts nor
+    resets the count, so a client holding one key cannot use it to keep guessing another.
+    """
+
+    def __init__(self, limit: int = AUTH_FAILURES_PER_MINUTE, window: float = AUTH_WINDOW_SECONDS,
+                 max_clients: int = THROTTLE_MAX_CLIENTS, clock=time.monotonic):
+        self.limit = limit
+        self.window = window
+        self.max_clients = max_clients
+        self.clock = clock
+        # Used by the async key check only, so always on the event loop: no lock is needed.
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds until `client` may try again, or None when it is not throttled."""
+        times = self._failures.get(client)
+        if times is None or len(times) < self.limit:
+            return None
+        wait = times[0] + self.window - self.clock()
+        if wait <= 0:
+            return None
+        return max(1, math.ceil(wait))
+
+    def record_failure(self, client: str) -> None:
+        times = self._failures.pop(client, None) or deque(maxlen=self.limit)
+        times.append(self.clock())
+        self._failures[client] = times  # most recent last: eviction takes the oldest first
+        while len(self._failures) > self.max_clients:
+            self._failures.popitem(last=False)
+
+
+def auth_throttle(app) -> FailedAuthThrottle:
+    """The app's throttle, made on first use with the app's `auth_failures_per_minute` setting."""
+    throttle = getattr(app.state, "auth_throttle", None)
+    if throttle is None:
+        throttle = app.state.auth_throttle = FailedAuthThrottle(app.state.settings.auth_failures_per_minute)
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server saw it (behind a proxy: as uvicorn's --proxy-headers set it)."""
+    return request.client.host if request.client else ""
+
+
 # Declared through FastAPI's security scheme so the OpenAPI document names the header.
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,
@@ -117,22 +181,31 @@ def require_role(role: str):
     async def dependency(request: Request, token: str | None = Security(api_key_header)) -> Principal:
         audit = request.state.audit
         audit.enabled = True
-        if not token:
+        audit.key_id = UNKNOWN_KEY  # until the key verifies: a claimed id is not recorded
+        throttle = auth_throttle(request.app)
+        client = client_address(request)
+        wait = throttle.retry_after(client)
+        if wait is not None:  # answered before the key is looked at, so guessing gains nothing
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                detail=f"Too many requests with a key that is not valid; try again in {wait} s.",
+                headers={"Retry-After": str(wait)},
+            )
+        if not token:  # no key at all is not a guess: it is not counted
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail=f"Send an API key in the {API_KEY_HEADER} header.",
                 headers={"WWW-Authenticate": "APIKey"},
             )
-        parsed = split_token(token)
-        if parsed is not None:
-            audit.key_id = parsed[0]  # the claimed id only, never the secret
         principal = request.app.state.keys.verify(token)
         if principal is None:
+            throttle.record_failure(client)
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="The API key is not valid or has been revoked.",
                 headers={"WWW-Authenticate": "APIKey"},
             )
+        audit.key_id = principal.key_id  # from the key table, so bounded and real
         if _RANK[principal.role] < _RANK[role]:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from exclusion_risk.models.tracking import CHAMPION
+from exclusion_risk.serving.security import AUTH_FAILURES_PER_MINUTE
 
 MIB = 1024 * 1024
 
@@ -36,6 +37,17 @@ class ServiceSettings(BaseSettings):
     links_dir: Path | None = Field(None, description="Output folder of `exclusion-risk link` (links.csv).")
     max_request_bytes: int = Field(64 * MIB, ge=1024, description="Largest request body accepted.")
     max_rows: int = Field(200_000, ge=1, description="Most pupils (rows) scored in one request.")
+    max_concurrent_jobs: int = Field(
+        2,
+        ge=1,
+        description="Scoring jobs (anything beyond a few feature records) run at once; more are refused "
+        "with 503 and Retry-After, so CPU-bound work cannot queue up behind itself.",
+    )
+    auth_failures_per_minute: int = Field(
+        AUTH_FAILURES_PER_MINUTE,
+        ge=1,
+        description="Failed key checks one client address may make in a minute before it is answered 429.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed cross-site (comma-separated). Empty: CORS off."
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from exclusion_risk.serving.deps import AdminKey
-from exclusion_risk.serving.schemas import ErrorResponse, ReloadResponse
+from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ReloadResponse
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
     description="Loading happens beside the running model; requests already running finish on the model "
     "they started with, and later requests get the new one. Admin keys only.",
     responses={
-        401: {"model": ErrorResponse, "description": "No API key, or not a valid one."},
+        **AUTH_ERRORS,
         403: {"model": ErrorResponse, "description": "The key is not an admin key."},
         409: {"model": ErrorResponse, "description": "A reload is already running."},
         503: {"model": ErrorResponse, "description": "The registry could not give a model."},

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey
-from exclusion_risk.serving.schemas import ErrorResponse, ModelInfo, RiskMatrixResponse
+from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ModelInfo, RiskMatrixResponse
 
 router = APIRouter(tags=["model"])
 
 _ERRORS = {
-    401: {"model": ErrorResponse, "description": "No API key, or not a valid one."},
+    **AUTH_ERRORS,
     503: {"model": ErrorResponse, "description": "The model is still loading."},
 }
 

@@ -1,4 +1,13 @@
-"""POST /score, POST /score/file and POST /explain: pupils in, risk-matrix scores and reasons out."""
+"""POST /score, POST /score/file and POST /explain: pupils in, risk-matrix scores and reasons out.
+
+Limits come before work: the body's bytes (BodyLimit); then, inside one of the service's few job
+slots (503 + Retry-After when all are busy) and in a worker thread, its rows or records counted from
+the raw bytes (a JSON body's shape, a CSV's lines, a Parquet file's footer and batches); and only then
+is anything parsed. A body small enough to be handled on the event loop (INLINE_BYTES) takes no slot
+for its scan. The JSON routes read their body themselves (UTF-8 only) so that pydantic never validates
+a body over the limits, and never on the event loop; the OpenAPI document still shows ScoreRequest as
+their body.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +16,31 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
-from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
+from exclusion_risk.serving.json_body import (
+    NOT_UTF8_STATUS,
+    JsonShape,
+    check_json_shape,
+    json_shape,
+    parse_json_chunks,
+    require_utf8,
+)
+from exclusion_risk.serving.limits import check_row_count, too_many_pupils
 from exclusion_risk.serving.schemas import (
+    AUTH_ERRORS,
     EXAMPLE_CENSUS,
+    CensusRecord,
     ErrorResponse,
     ExplainResponse,
+    FeatureRecord,
     ScoreRequest,
     ScoreResponse,
 )
@@ -25,19 +48,115 @@ from exclusion_risk.serving.schemas import (
 router = APIRouter(tags=["scoring"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "No API key, or not a valid one."},
+    **AUTH_ERRORS,
     413: {"model": ErrorResponse, "description": "Too many pupils or too many bytes in one request."},
     422: {"model": ErrorResponse, "description": "Rows or fields that cannot be scored: row, field, reason."},
-    503: {"model": ErrorResponse, "description": "The model (or the linked history) is still loading."},
+    503: {
+        "model": ErrorResponse,
+        "description": "The model (or the linked history) is still loading, or the service is already "
+        "scoring as many requests as it runs at once: try again after `Retry-After` seconds.",
+    },
+}
+_JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
 }
 CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
 INLINE_PUPILS = 8
+INLINE_BYTES = 64 * 1024  # a body this small is parsed and validated on the event loop: microseconds
 _EXAMPLE_CSV = ",".join(EXAMPLE_CENSUS) + "\n" + ",".join(str(v) for v in EXAMPLE_CENSUS.values()) + "\n"
+# The body is read by the route itself (see the module docstring); this is what the document shows.
+_JSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}}},
+    }
+}
+# Each list's elements are validated a slice at a time, so no pydantic call holds the GIL for long.
+_ELEMENTS = {"pupils": TypeAdapter(list[FeatureRecord]), "census": TypeAdapter(list[CensusRecord])}
+_VALIDATE_CHUNK = 1000  # about 25 ms of pydantic (GIL held) per slice
 
 Reasons = Annotated[bool, Query(description="Add each pupil's top factors in plain words (slower).")]
 SkipInvalid = Annotated[
     bool, Query(description="Census input only: score the valid rows and list the rejected ones.")
 ]
+
+
+def _not_valid(problems: list[dict]) -> RequestProblem:
+    return RequestProblem(422, "The request is not valid.", problems[: scoring.MAX_LISTED_PROBLEMS])
+
+
+def validate_score_request(top: Any) -> ScoreRequest:
+    """`ScoreRequest.model_validate(top)`, with long lists validated _VALIDATE_CHUNK elements at a time.
+
+    The request itself (which lists, the academic year, ScoreRequest's own rules) is validated with
+    each list cut to its first element; the rest of each list then goes through the element type's
+    adapter in slices, error locations shifted to the element's place in the whole list.
+    """
+    if not isinstance(top, dict):
+        raise _not_valid([{"row": None, "field": "body", "reason": "expected a JSON object"}])
+    lists = {k: v for k, v in top.items() if k in _ELEMENTS and isinstance(v, list) and len(v) > 1}
+    problems: list[dict] = []
+    head = None
+    try:
+        head = ScoreRequest.model_validate({**top, **{k: v[:1] for k, v in lists.items()}})
+    except ValidationError as exc:
+        problems += pydantic_problems(list(exc.errors()), ("body",))
+    rest: dict[str, list] = {}
+    for key, values in lists.items():
+        rest[key] = []
+        for start in range(1, len(values), _VALIDATE_CHUNK):
+            if len(problems) >= scoring.MAX_LISTED_PROBLEMS:
+                break
+            try:
+                rest[key] += _ELEMENTS[key].validate_python(values[start:start + _VALIDATE_CHUNK])
+            except ValidationError as exc:
+                errors = [{**e, "loc": (key, e["loc"][0] + start, *e["loc"][1:])} for e in exc.errors()]
+                problems += pydantic_problems(errors, ("body",))
+    if problems or head is None:
+        raise _not_valid(problems)
+    return head.model_copy(update={k: [*getattr(head, k), *v] for k, v in rest.items()})
+
+
+def _check_duplicate_pupils(body: ScoreRequest) -> None:
+    if body.pupils is not None:
+        problems = scoring.duplicate_upn_problems([p.upn for p in body.pupils])
+        if problems:
+            raise RequestProblem(
+                422, f"{len(problems):,} feature records share a UPN with another; nothing was scored. "
+                "Send each pupil once.", problems,
+            )
+
+
+async def _json_bytes(request: Request) -> bytes:
+    """The raw body of a JSON route (its size already held to the byte limit by BodyLimit)."""
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        problem = {"row": None, "field": "body", "reason": "send JSON (Content-Type: application/json)"}
+        raise _not_valid([problem])
+    return await request.body()
+
+
+def _checked_shape(data: bytes, max_rows: int) -> JsonShape:
+    """The body's shape, refused (415/413/422) before any parsing when it is not UTF-8 or over the
+    limits. On the event loop only for a body of at most INLINE_BYTES; else in a job slot's thread."""
+    require_utf8(data)
+    shape = json_shape(data)
+    check_json_shape(shape, max_rows)
+    return shape
+
+
+def _parse(data: bytes, shape: JsonShape, max_rows: int) -> ScoreRequest:
+    top = parse_json_chunks(data, shape)
+    # Counted again now that the records are parsed, before pydantic sees one: the shape's count is an
+    # upper bound only if the scan read the bytes as the parser did, and this holds whatever it missed.
+    if isinstance(top, dict) and any(
+        isinstance(top.get(key), list) and len(top[key]) > max_rows for key in _ELEMENTS
+    ):
+        raise too_many_pupils(max_rows)
+    body = validate_score_request(top)
+    _check_duplicate_pupils(body)
+    return body
 
 
 def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_invalid: bool) -> scoring.Cohort:
@@ -54,12 +173,12 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     response_model=ScoreResponse,
     summary="Score one or many pupils given as feature records or census-shaped rows",
     description="Send `pupils` (registry features as known on census day, e.g. from your own pipeline) "
-    "or `census` (rows as a school MIS exports them; validated like an upload). One pupil scores in "
-    "milliseconds. Results are ranked, highest risk first.",
-    responses=_ERRORS,
+    "or `census` (rows as a school MIS exports them; validated like an upload), as UTF-8 JSON. One "
+    "pupil scores in milliseconds. Results are ranked, highest risk first.",
+    responses=_JSON_ERRORS,
+    openapi_extra=_JSON_BODY,
 )
 async def score(
-    body: ScoreRequest,
     key: ScorerKey,
     scorer: ScorerDep,
     settings: SettingsDep,
@@ -67,25 +186,38 @@ async def score(
     reasons: Reasons = True,
     skip_invalid: SkipInvalid = False,
 ) -> Response:
-    rows = len(body.pupils) if body.pupils is not None else len(body.census)
-    scoring.check_row_count(rows, settings.max_rows)
+    data = await _json_bytes(request)
 
-    def work():
+    def work(body: ScoreRequest):
         if body.pupils is not None:
             scores = scoring.score_feature_records(scorer, scoring.feature_records(body.pupils), reasons)
-            return scores, {"history": "not needed", "missing_features": [], "rejected": []}
-        cohort = _cohort_from_request(body, scorer, request, skip_invalid)
-        envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
-                    "rejected": cohort.rejected}
-        return scoring.score_cohort(scorer, cohort, reasons), envelope
+            envelope = {"history": "not needed", "missing_features": [], "rejected": []}
+        else:
+            cohort = _cohort_from_request(body, scorer, request, skip_invalid)
+            envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
+                        "rejected": cohort.rejected}
+            scores = scoring.score_cohort(scorer, cohort, reasons)
+        payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
+        return len(scores), scoring.scores_json(payload, scores)
 
-    # A few feature records score in about a millisecond of CPU: on the event loop that beats the
-    # hand-off to a worker thread and back. Anything bigger runs off the loop.
-    inline = body.pupils is not None and rows <= INLINE_PUPILS
-    scores, envelope = work() if inline else await run_in_threadpool(work)
-    request.state.audit.pupils = len(scores)
-    payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
-    return Response(scoring.scores_json(payload, scores), media_type="application/json")
+    body, shape = None, None
+    if len(data) <= INLINE_BYTES:  # scanned (and, with few records, parsed) in microseconds
+        shape = _checked_shape(data, settings.max_rows)
+        body = _parse(data, shape, settings.max_rows) if shape.records <= INLINE_PUPILS else None
+    if body is not None and body.pupils is not None:
+        # A few feature records score in about a millisecond of CPU: on the event loop that beats the
+        # hand-off to a worker thread and back, and such a request takes no job slot.
+        count, content = work(body)
+    else:
+
+        def job():
+            parsed = body or _parse(data, shape or _checked_shape(data, settings.max_rows), settings.max_rows)
+            return work(parsed)
+
+        async with request.app.state.jobs.slot():  # before the scan: it is work too, on large bodies
+            count, content = await run_in_threadpool(job)
+    request.state.audit.pupils = count
+    return Response(content, media_type="application/json")
 
 
 @router.post(
@@ -137,47 +269,59 @@ async def score_file(
     reasons: Reasons = True,
 ) -> Response:
     data, filename = await _upload_bytes(request)
-    # Cheap bound before parsing: a line per row (the exact count is checked again after reading).
-    scoring.check_row_count(max(data.count(b"\n") - 1, 0), settings.max_rows)
+    wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
 
     def work():
+        # Rows counted from the bytes before anything is parsed (the exact count is checked again
+        # after reading): a CSV's lines, a Parquet file's footer and then its decoded batches.
+        scoring.check_upload_rows(data, filename, settings.max_rows, settings.max_request_bytes)
         clean, rejects = scoring.read_census_bytes(data, filename)
-        scoring.check_row_count(len(clean) + len(rejects), settings.max_rows)
+        check_row_count(len(clean) + len(rejects), settings.max_rows)
         cohort = scoring.census_cohort(
             clean, rejects, request.app.state.history, scorer.feature_names, academic_year, skip_invalid
         )
-        return cohort, scoring.score_cohort(scorer, cohort, reasons)
+        scores = scoring.score_cohort(scorer, cohort, reasons)
+        if wants_csv:
+            return len(scores), scoring.scores_csv(scores)
+        payload = {
+            "model_version": str(scorer.model_version),
+            "pupils": len(scores),
+            "history": cohort.history,
+            "missing_features": cohort.missing_features,
+            "rejected": cohort.rejected,
+        }
+        return len(scores), scoring.scores_json(payload, scores)
 
-    cohort, scores = await run_in_threadpool(work)
-    request.state.audit.pupils = len(scores)
-    wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
+    async with request.app.state.jobs.slot():
+        count, content = await run_in_threadpool(work)
+    request.state.audit.pupils = count
     if wants_csv:
         return Response(
-            scoring.scores_csv(scores),
+            content,
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.csv"'
             },
         )
-    payload = {
-        "model_version": str(scorer.model_version),
-        "pupils": len(scores),
-        "history": cohort.history,
-        "missing_features": cohort.missing_features,
-        "rejected": cohort.rejected,
-    }
-    return Response(scoring.scores_json(payload, scores), media_type="application/json")
+    return Response(content, media_type="application/json")
 
 
 async def _upload_bytes(request: Request) -> tuple[bytes, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=8)
+        try:
+            form = await request.form(max_files=1, max_fields=8)
+        except StarletteHTTPException as exc:  # Starlette's 400 for a malformed form or too many parts
+            if exc.status_code != 400:
+                raise  # a 413 from the body limit stays a 413
+            problem = {"row": None, "field": "file", "reason": "not a multipart form with one field, `file`"}
+            raise RequestProblem(422, "The upload cannot be read as a form.", [problem]) from None
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             problem = {"row": None, "field": "file", "reason": "a file is required"}
             raise RequestProblem(422, "The upload has no file.", [problem])
-        return await upload.read(), upload.filename or "upload.csv"
+        # The client's name is only ever used made safe (never as a path, at most 80 characters).
+        return await upload.read(), scoring.safe_filename(upload.filename)
     if content_type in CSV_TYPES:
         return await request.body(), "upload.csv"
     raise RequestProblem(
@@ -192,32 +336,41 @@ async def _upload_bytes(request: Request) -> tuple[bytes, str]:
     description="The same input as POST /score. Each pupil's top factors in both directions with their "
     "SHAP contribution on the model's raw scale; protected characteristics are included here, for "
     "review, though `/score`'s reasons leave them out.",
-    responses=_ERRORS,
+    responses=_JSON_ERRORS,
+    openapi_extra=_JSON_BODY,
 )
-def explain(
-    body: ScoreRequest,
+async def explain(
     key: ScorerKey,
     scorer: ScorerDep,
     settings: SettingsDep,
     request: Request,
     n: Annotated[int, Query(ge=1, le=20, description="Factors per direction.")] = 5,
     skip_invalid: SkipInvalid = False,
-) -> ExplainResponse:
-    if body.pupils is not None:
-        scoring.check_row_count(len(body.pupils), settings.max_rows)
-        features = pd.DataFrame.from_records(scoring.feature_records(body.pupils))
-        cohort = scoring.Cohort(features, "not needed")
-    else:
-        scoring.check_row_count(len(body.census), settings.max_rows)
-        cohort = _cohort_from_request(body, scorer, request, skip_invalid)
-    try:
-        explained = scorer.explain(cohort.features, n=n)
-    except ScoringInputError as exc:
-        raise RequestProblem(422, f"The features cannot be explained: {exc}") from None
-    request.state.audit.pupils = len(explained)
-    return ExplainResponse(
-        model_version=str(scorer.model_version),
-        history=cohort.history,
-        missing_features=cohort.missing_features,
-        pupils=explained,
-    )
+) -> Response:
+    data = await _json_bytes(request)
+    # A small body is refused at once, without a slot; a large one is scanned inside its slot.
+    shape = _checked_shape(data, settings.max_rows) if len(data) <= INLINE_BYTES else None
+
+    def work() -> tuple[int, bytes]:
+        body = _parse(data, shape or _checked_shape(data, settings.max_rows), settings.max_rows)
+        if body.pupils is not None:
+            features = pd.DataFrame.from_records(scoring.feature_records(body.pupils))
+            cohort = scoring.Cohort(features, "not needed")
+        else:
+            cohort = _cohort_from_request(body, scorer, request, skip_invalid)
+        try:
+            explained = scorer.explain(cohort.features, n=n)
+        except ScoringInputError as exc:  # the models stage's own words: column names, no values
+            raise RequestProblem(422, f"The features cannot be explained: {exc}") from None
+        response = ExplainResponse(
+            model_version=str(scorer.model_version),
+            history=cohort.history,
+            missing_features=cohort.missing_features,
+            pupils=explained,
+        )
+        return len(explained), response.model_dump_json().encode()
+
+    async with request.app.state.jobs.slot():
+        count, content = await run_in_threadpool(work)
+    request.state.audit.pupils = count
+    return Response(content, media_type="application/json")

@@ -52,7 +52,10 @@
     if (status === 401) return "The API key was not accepted. Check it, or ask for a new one.";
     if (status === 403) return "This key may not do that.";
     if (status === 413) return (body && body.detail) || "The file is too large to score in one go.";
-    if (status === 503) return "The service is starting up or the model is unavailable; try again shortly.";
+    if (status === 503) {
+      // Starting up, the model unavailable, or already scoring as many files as it runs at once.
+      return (body && body.detail) || "The service is busy or starting up; try again shortly.";
+    }
     return (body && body.detail) || `The service answered ${status}.`;
   }
 
@@ -260,8 +263,13 @@
   }
 
   // --- download: the contract's scores.csv columns, the same file the API gives with format=csv ----
+  // Text a spreadsheet would run as a formula (leading = + - @ tab CR) gets an apostrophe first, as
+  // the API's CSV does (exclusion_risk.files.neutralise, OWASP's advice); numbers are left alone.
+  const FORMULA_LEAD = /^[=+\-@\t\r]/;
+
   function csvField(value) {
-    const text = value === null || value === undefined ? "" : String(value);
+    let text = value === null || value === undefined ? "" : String(value);
+    if (typeof value === "string" && FORMULA_LEAD.test(text)) text = `'${text}`;
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   }
 

@@ -10,6 +10,9 @@ free loopback port, with settings in its environment, and (unless told not to) w
 says `ready` (`exclusion_risk.serving.process`, which bench/service.py uses too). `live_service` is the
 one server per xdist worker that most tests share.
 Tests that use `champion` start real servers: they are marked `slow` (the root conftest checks).
+
+`chromium` is Debian's headless Chromium (CHROMIUM), launched by Playwright once per test module, for
+the page's tests. They are marked `browser`; without that Chromium they are skipped (`make browser`).
 """
 from __future__ import annotations
 
@@ -156,7 +159,40 @@ def live_service(champion, tmp_path_factory, worker_id):
             "EXCLUSION_RISK_LINKS_DIR": str(champion.links),
             "EXCLUSION_RISK_MAX_ROWS": str(LIVE_MAX_ROWS),
             "EXCLUSION_RISK_MAX_REQUEST_BYTES": str(LIVE_MAX_BYTES),
+            # every test reaches the shared server from 127.0.0.1: bad-key tests must not throttle
+            # the others (the throttle has its own tests)
+            "EXCLUSION_RISK_AUTH_FAILURES_PER_MINUTE": "1000",
         },
     )
     yield service
     service.stop()
+
+
+# --- the page's tests: a real browser --------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the `browser` tests where Debian's Chromium is missing, before any of their fixtures (the
+    champion, a server) are built."""
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason="needs Debian's chromium (make browser)")
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium (Debian's, driven by Playwright), shared by a module's tests: each opens a
+    context of its own and closes it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import re
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException, Request
+from pydantic import ValidationError
 
-from exclusion_risk.serving.body_limit import BodyLimit
-from exclusion_risk.serving.errors import ContainErrors, _field_error, install_error_handlers
+from exclusion_risk.files import FORMULA_LEADS
+from exclusion_risk.serving import model_state
+from exclusion_risk.serving.errors import (
+    ContainErrors,
+    _field_error,
+    install_error_handlers,
+    pydantic_problems,
+)
+from exclusion_risk.serving.limits import BodyLimit
 from exclusion_risk.serving.model_state import ModelState
+from exclusion_risk.serving.schemas import EXAMPLE_FEATURES, ScoreRequest
 from exclusion_risk.serving.settings import ServiceSettings
 
 
@@ -63,6 +75,57 @@ def test_failed_load_is_reported_and_a_failed_reload_keeps_the_model(caplog):
         good.reload()
     assert reload.value.status_code == 503 and "still served" in reload.value.detail
     assert good.state == "ready" and good.scorer().model_version == "7"
+
+
+def test_reload_does_no_collector_work_and_start_up_freezes_before_ready(monkeypatch):
+    # unfreeze + collect on reload was a full collection with the GIL held during traffic, and the
+    # freeze after it froze the objects of requests in flight.
+    calls: list[tuple[str, str]] = []
+    for name in ("collect", "freeze", "unfreeze"):
+        monkeypatch.setattr(model_state.gc, name, lambda name=name: calls.append((name, state.state)))
+    versions = iter(["1", "2"])
+    state = ModelState(lambda: _Scorer(next(versions)))
+    state.load_initial(before_ready=model_state.freeze_long_lived)
+    assert calls == [("collect", "loading"), ("freeze", "loading")] and state.state == "ready"
+    calls.clear()
+    assert state.reload() == ("1", "2")
+    assert calls == []
+
+
+def test_a_replaced_scorer_is_freed_by_reference_counting():
+    import weakref
+
+    state = ModelState(lambda: _Scorer("1"))
+    state.load_initial()
+    old = weakref.ref(state.scorer())
+    gc.disable()  # nothing but reference counting
+    try:
+        state.reload()
+        assert old() is None
+    finally:
+        gc.enable()
+
+
+def test_client_chosen_keys_are_never_echoed_in_errors():
+    upn = "A801200111001"
+    with pytest.raises(ValidationError) as refused:
+        ScoreRequest.model_validate({"pupils": [{**EXAMPLE_FEATURES, upn: 1}], upn: 2})
+    problems = pydantic_problems(list(refused.value.errors()), ("body",))
+    assert upn not in str(problems)
+    assert {(p["row"], p["field"]) for p in problems} == {(1, "(unknown field)"), (None, "(unknown field)")}
+    assert pydantic_problems([{"type": "int_parsing", "loc": ("d", upn, "[key]"), "msg": "x"}]) == [
+        {"row": None, "field": "d.(unknown field)", "reason": "expected a whole number"}
+    ]
+
+
+def test_the_pages_formula_leads_are_the_api_writers():
+    # The page's download and the API's CSV neutralise the same leading characters (OWASP's list).
+    script = (Path(__file__).parents[2] / "serving" / "static" / "app.js").read_text()
+    found = re.search(r"const FORMULA_LEAD = /\^\[(.*?)\]/;", script)
+    assert found, "FORMULA_LEAD's character class is not where the test reads it"
+    escapes = {"t": "\t", "r": "\r", "n": "\n"}
+    leads = set(re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(1)), found.group(1)))
+    assert leads == set(FORMULA_LEADS)
 
 
 @pytest.mark.parametrize(

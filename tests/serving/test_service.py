@@ -279,12 +279,12 @@ def test_audit_log_records_who_what_how_many_and_no_identifiers(live_service, co
                     content=_csv(cohort.head(30)), headers={"Content-Type": "text/csv"})
     with live_service.client(role=None) as anonymous:
         anonymous.get("/model")
-    rows = audit_rows_once_written(live_service, (None, "GET", "/model", 401, 0, None))
+    rows = audit_rows_once_written(live_service, ("unknown", "GET", "/model", 401, 0, None))
     scorer_id = live_service.keys["scorer"].split(".")[1]
     assert (scorer_id, "POST", "/score", 200, 2, live_service_version(live_service)) in rows
     file_rows = [r for r in rows if r[2] == "/score/file" and r[3] == 200 and r[0] == scorer_id]
     assert file_rows and 25 <= file_rows[-1][4] <= 30
-    assert (None, "GET", "/model", 401, 0, None) in rows
+    assert ("unknown", "GET", "/model", 401, 0, None) in rows  # the claimed id is never stored
     assert not any(r[2] == "/health" for r in rows)  # probes are not audited
     everything = " ".join(str(v) for r in rows for v in r)
     assert_names_nothing(everything, cohort)

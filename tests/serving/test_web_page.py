@@ -17,15 +17,11 @@ import pytest
 
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "web"  # tests/artifacts/ is git-ignored
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 pytestmark = [
-    pytest.mark.browser,
+    pytest.mark.browser,  # skipped without Debian's chromium (tests/serving/conftest.py)
     pytest.mark.slow,  # a real server with the live champion, driven through Chromium
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make browser)"),
 ]
 
 
@@ -33,16 +29,6 @@ def _scores_frame(text: str) -> pd.DataFrame:
     first, _, body = text.partition("\n")
     assert first == f"# {DECISION_SUPPORT_NOTICE}"
     return pd.read_csv(io.StringIO(body), dtype={"upn": str, "model_version": str}, keep_default_na=False)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +41,11 @@ def upload_file(champion, tmp_path_factory) -> Path:
     return path
 
 
-def test_upload_rank_filter_and_download(browser, live_service, upload_file, tmp_path):
+def test_upload_rank_filter_and_download(chromium, live_service, upload_file, tmp_path):
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    context = chromium.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     external: list[str] = []
     script_errors: list[str] = []

@@ -1,9 +1,10 @@
-"""Request size limit, answered in the service's own JSON error shape.
+"""Byte and row limits, answered in the service's own JSON error shape before the work they bound.
 
-FastAPI's built-in `max_body_size` answers an over-long declared body with Starlette's plain-text
-"Content Too Large", replacing whatever the app said; clients of this API always get JSON. A body
-declared too long is refused before it is read; one that streams past the limit (no or a false
-Content-Length) is cut off where it crosses it.
+- **Bytes** (`BodyLimit`): FastAPI's built-in `max_body_size` answers an over-long declared body with
+  Starlette's plain-text "Content Too Large", replacing whatever the app said; clients of this API
+  always get JSON. A body declared too long is refused before it is read; one that streams past the
+  limit (no or a false Content-Length) is cut off where it crosses it.
+- **Rows** (`check_row_count`, `too_many_pupils`): the 413 for too many pupils, whoever counted them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,26 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from exclusion_risk.serving.errors import RequestProblem
+
 
 def too_large_message(max_bytes: int) -> str:
     return f"The request body is larger than the limit of {max_bytes:,} bytes."
+
+
+def check_row_count(rows: int, max_rows: int) -> None:
+    if rows > max_rows:
+        raise RequestProblem(
+            413, f"{rows:,} pupils in one request; the limit is {max_rows:,}. Split the cohort into parts."
+        )
+
+
+def too_many_pupils(max_rows: int) -> RequestProblem:
+    """The 413 for a count that stopped once it passed the limit (so the total is not known)."""
+    return RequestProblem(
+        413, f"More than {max_rows:,} pupils in one request; the limit is {max_rows:,}. Split the "
+        "cohort into parts."
+    )
 
 
 class BodyLimit:
