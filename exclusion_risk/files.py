@@ -120,7 +120,9 @@ def _arrow_has_formula_leads(table: pa.Table) -> bool:
 
 
 def _write_arrow(frame: pd.DataFrame, handle: IO[bytes]) -> None:
-    """`frame` unquoted by Arrow (raises pa.ArrowInvalid when a value holds a comma, quote or newline)."""
+    """`frame` unquoted by Arrow (raises pa.ArrowInvalid when a value holds a comma, quote or newline).
+
+    The header is the project's own column names, written as they are (never data)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if _arrow_has_formula_leads(table):  # rare: only then pay for pandas' per-cell neutralising
         table = pa.Table.from_pandas(neutralised(frame), preserve_index=False)

@@ -201,33 +201,23 @@ def _scored_year(academic_year: str | None, years: pd.Series) -> int:
 
 
 def row_problems(clean: pd.DataFrame, academic_year: str | None) -> tuple[np.ndarray, list[dict], int]:
-    """Rows the reader passed that cannot be scored as they are, as (mask, problems, scored year).
-
-    - an academic year outside the years the service scores;
-    - a UPN on more than one row of the same census collection (year and term): which row is right
-      cannot be known, so every one of them is listed, never merged into one pupil.
+    """Rows the reader passed that cannot be scored as they are, as (mask, problems, scored year):
+    a UPN on more than one row of the same census collection (year and term). Which row is right
+    cannot be known, so every one of them is listed, never merged into one pupil. (Years outside
+    1990/91 to next year never get here: the reader rejects them.)
     """
     rows = clean["_row"].to_numpy() if "_row" in clean.columns else np.arange(1, len(clean) + 1)
     years = year_numbers(clean["AcademicYear"]) if "AcademicYear" in clean.columns else (
         pd.Series(pd.NA, index=clean.index, dtype="Int64"))
-    # Census years outside the plausible range are mistakes (`2261/62`), and dates built from them
-    # overflow pandas' timestamps (past 2262): rejected rows, not a third-party error.
-    out_of_range = years.notna() & ((years < calendar.EARLIEST_YEAR) | (years > calendar.latest_year()))
-    out_of_range = out_of_range.fillna(False).to_numpy(dtype=bool)
-    first = _scored_year(academic_year, years[~out_of_range])
+    first = _scored_year(academic_year, years)
     term = clean["CensusTerm"] if "CensusTerm" in clean.columns else pd.Series(pd.NA, index=clean.index)
     key = pd.DataFrame({
         "upn": as_code(clean["UPN"]).fillna(""),
         "year": years.fillna(first).astype("int64"),
         "term": as_code(term).fillna(calendar.AUTUMN),
     })
-    repeated = key.duplicated(keep=False).to_numpy() & ~out_of_range
-    problems = [
-        {"row": int(r), "field": "AcademicYear",
-         "reason": f"must be an academic year from {calendar.format_year(calendar.EARLIEST_YEAR)} to "
-                   f"{calendar.format_year(calendar.latest_year())}"}
-        for r in rows[out_of_range]
-    ]
+    repeated = key.duplicated(keep=False).to_numpy()
+    problems = []
     if repeated.any():
         groups = key[repeated].groupby(list(key.columns), sort=False).groups
         for members in groups.values():
@@ -237,7 +227,7 @@ def row_problems(clean: pd.DataFrame, academic_year: str | None) -> tuple[np.nda
             reason = (f"the same UPN is on {len(positions)} rows of one census collection (rows "
                       f"{listed}{more}); none of them is scored")
             problems += [{"row": int(r), "field": "UPN", "reason": reason} for r in rows[positions]]
-    return out_of_range | repeated, problems, first
+    return repeated, problems, first
 
 
 def census_cohort(
