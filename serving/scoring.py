@@ -42,7 +42,9 @@ log = logging.getLogger("exclusion_risk.serving.scoring")
 
 MAX_LISTED_PROBLEMS = 1000  # a 422 lists this many problems at most, and says how many there were
 MAX_NAME_CHARS = 80  # an upload's name as used for its temporary file and in messages
-SCORE_CHUNK = 500  # pupils per scorer and json.dumps call, so no one C call holds the GIL for long
+# Pupils per scorer call: ~30 ms each, so no one call holds the GIL for long; 500 a call spent four
+# times as long in per-call overhead (0.38 s against 0.08 s for 10,000 pupils).
+SCORE_CHUNK = 2_000
 JSON_CHUNK = 10_000  # score rows per to_json call, for the same reason
 # pandas' errors for a date it cannot hold (OutOfBounds*), and numpy's overflow on the same dates.
 DATE_OUT_OF_RANGE = (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError)
