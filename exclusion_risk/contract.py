@@ -110,4 +110,8 @@ LINKS_COLUMNS = ["source", "record_id", "upn", "method", "score"]
 SCORE_COLUMNS = [
     "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
 ]  # fmt: skip  (scores.csv and the service's JSON, in this order)
+# scores.csv after SCORE_COLUMNS: what an officer sorts and filters by (DATA_CONTRACT.md). The
+# contract's other officer columns (school_name, reasons_lowering, context, band_precision and its
+# interval) are not written yet: issue #12 builds them.
+SCORE_OFFICER_COLUMNS = ["school_urn", "nc_year", "need_label", "response"]
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]  # every rejects.csv

@@ -17,6 +17,7 @@ from exclusion_risk.models.fairness import METRICS
 from exclusion_risk.models.fairness_run import resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_report import summary_html
+from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
 from exclusion_risk.models.tracking import CHAMPION, ModelNotFoundError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -109,10 +110,10 @@ def score_command(
         scores = scorer.score(features, reasons=not no_reasons)
     except (ScoringInputError, RiskMatrixError) as exc:
         _fail(str(exc))
-    # Private (every pupil's UPN); the notice travels with the file, read it back with
-    # pandas.read_csv(path, comment="#"). The HTML summary holds counts only (under 10 suppressed).
-    notice = f"# {DECISION_SUPPORT_NOTICE}\n"
-    write_csv(scores, out, private=True, preamble=notice, float_format="%.6f")
+    scores = with_officer_columns(scores, features, scorer.matrix)
+    # A plain CSV (header on row 1: pandas and Excel open it as it is), private (every pupil's UPN).
+    # The decision-support notice travels beside the data: in the HTML summary and on the console.
+    write_csv(scores, out, private=True, float_format="%.6f")
     html_path = out.with_suffix(".html")
     html_path.write_text(summary_html(scores, features, scorer, year), encoding="utf-8")
     counts = scores["rag"].value_counts()

@@ -1,7 +1,7 @@
 """Issue #11, findings 3 and 5 for `score` and `features`: a census UPN written as a formula is
 rejected by the reader (it cannot be a mistyped UPN), so it never reaches an output; any text cell an
 output does start with a formula character is neutralised by the one CSV writer; scores.csv and the
-feature table (every pupil's UPN) are 0600 in a 0700 folder; the notice line stays first."""
+feature table (every pupil's UPN) are 0600 in a 0700 folder; scores.csv is a plain CSV."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.contract import LINKS_COLUMNS, SCORE_COLUMNS
+from exclusion_risk.contract import LINKS_COLUMNS, SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.files import FORMULA_LEADS
 from exclusion_risk.models import score_cli
 from exclusion_risk.models.scoring import CohortScorer
@@ -71,9 +71,10 @@ def test_scores_csv_neutralises_a_formula_upn_and_is_private(training, tmp_path,
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(out.parent).st_mode) == 0o700
     with open(out, encoding="utf-8", newline="") as handle:
-        assert handle.readline() == f"# {DECISION_SUPPORT_NOTICE}\n"  # the format stays: notice first
         rows = list(csv.reader(handle))
-    assert rows[0] == SCORE_COLUMNS and len(rows) == 30  # 29 pupils: the formula UPN is rejected
+    # a plain CSV: the header on row 1, the notice beside the data (scores.html), not inside it
+    assert rows[0] == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS and len(rows) == 30  # the formula UPN: rejected
+    assert DECISION_SUPPORT_NOTICE.split(";")[0] in out.with_suffix(".html").read_text().replace("&#39;", "'")
     assert not [c for row in rows for c in row if c.startswith(FORMULA_LEADS)]
     assert not [c for row in rows for c in row if FORMULA_UPN.upper() in c.upper()]
     assert "'=HYPERLINK(1)" in [row[0] for row in rows]

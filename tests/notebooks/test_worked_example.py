@@ -34,7 +34,7 @@ def test_worked_example_executes(repo_root, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from exclusion_risk.cli import app
-    from exclusion_risk.contract import SCORE_COLUMNS
+    from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -43,9 +43,8 @@ def test_worked_example_executes(repo_root, tmp_path, monkeypatch):
             "--year", "2018/19", "--out", str(out), "--capacity", "10%"]  # fmt: skip
     run = CliRunner().invoke(app, args)
     assert run.exit_code == 0, run.output
-    assert out.read_text().splitlines()[0] == f"# {DECISION_SUPPORT_NOTICE}"
-    scores = pd.read_csv(out, comment="#", dtype={"upn": str})
-    assert list(scores.columns) == SCORE_COLUMNS
+    scores = pd.read_csv(out, dtype={"upn": str})  # a plain CSV: the header is row 1
+    assert list(scores.columns) == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS
     assert scores["probability"].is_monotonic_decreasing
     assert (scores["likelihood_band"] == "very high").mean() > 0.05  # bands re-cut for 10% capacity
     assert DECISION_SUPPORT_NOTICE.split(";")[0] in out.with_suffix(".html").read_text().replace("&#39;", "'")

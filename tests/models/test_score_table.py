@@ -1,0 +1,33 @@
+"""scores.csv's officer columns: school, year group, need in words and the matrix's suggested response."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
+from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.models.score_table import with_officer_columns
+
+
+def test_officer_columns_follow_the_contract_and_use_the_matrix_words():
+    matrix = load_risk_matrix()
+    cells = matrix.to_dict()["cells"]
+    top, bottom = cells[3], cells[-4]  # (highest band, need 3) and (lowest band, need 0)
+    scores = pd.DataFrame(
+        {
+            "upn": ["B2", "A1"], "probability": [0.6, 0.01],
+            "likelihood_band": [top["likelihood_band"], bottom["likelihood_band"]],
+            "need_level": [top["need_level"], bottom["need_level"]], "rag": [top["rag"], bottom["rag"]],
+            "matrix_cell": [top["matrix_cell"], bottom["matrix_cell"]], "reasons": ["", ""],
+            "model_version": ["3", "3"],
+        }
+    )  # fmt: skip
+    features = pd.DataFrame({"upn": ["A1", "B2", "B2"], "SchoolURN": ["104001", "3304001", "3304001"],
+                             "nc_year": [7.0, 10.0, 10.0]})  # fmt: skip
+    out = with_officer_columns(scores, features, matrix)
+    assert list(out.columns) == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS
+    assert out["school_urn"].tolist() == ["3304001", "104001"] and out["nc_year"].tolist() == [10, 7]
+    labels = {level["level"]: level["label"] for level in matrix.need_levels}
+    assert out["need_label"].tolist() == [labels[top["need_level"]], labels[bottom["need_level"]]]
+    assert out["response"].tolist() == [top["response"], bottom["response"]]
+    assert top["need_level"] == 3 and bottom["need_level"] == 0  # the cells picked are the corners
