@@ -64,7 +64,9 @@ demo: venv
 	@echo "Scores 2018/19:       $(DEMO)/scores/scores.csv and $(DEMO)/scores/scores.html"
 	@echo "MLflow runs:          $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db  (then http://127.0.0.1:5000)"
 	@echo "Service:              $(BIN)/exclusion-risk keys add --role scorer   (prints a key once)"
-	@echo "                      $(BIN)/exclusion-risk serve   (then http://127.0.0.1:8000/ and /docs)"
+	@echo "                      $(BIN)/exclusion-risk serve   (then http://127.0.0.1:8000/; docs: EXCLUSION_RISK_DOCS=true)"
+	@echo "                      run from here, it scores census uploads with $(DEMO)/extracts + $(DEMO)/linkage"
+	@echo "                      (another authority: EXCLUSION_RISK_DATA_DIR=its extracts folder)"
 	@echo "Scores support a professional's judgement; they are not decisions."
 
 bench: venv

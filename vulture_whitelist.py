@@ -75,6 +75,7 @@ PYDANTIC_FIELDS = (
     _.rag,
     _.matrix_cell,
     _.school_urn,
+    _.need_label,  # serving/schemas.py ScoreRow: a scores.csv column the JSON carries too
     _.nc_year,
     _.notice,
     _.contribution,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Iterable
+
+import pandas as pd
 
 DECISION_SUPPORT_NOTICE = (
     "These scores support a professional's judgement; they are not decisions. "
@@ -16,6 +19,83 @@ SUPPRESSED = "<10"
 def suppress_count(n: int, threshold: int = SUPPRESSION_THRESHOLD) -> int | str:
     """A count as it may be shown in a report: groups under `threshold` pupils become '<10'."""
     return SUPPRESSED if 0 < n < threshold else n
+
+
+SECONDARY = "x"  # withheld only so that a "<10" beside it cannot be worked out by subtraction
+TOTAL = "total"
+
+
+def _equations(shape: tuple[int, int], row_totals: bool, column_totals: bool) -> list[list[tuple[int, int]]]:
+    """Every "cells sum to a shown total" line of the extended table, each listed with its total."""
+    rows, cols = shape
+    lines = []
+    if row_totals:
+        lines += [[(r, c) for c in range(cols)] for r in range(rows)]
+    if column_totals:
+        lines += [[(r, c) for r in range(rows)] for c in range(cols)]
+    return lines
+
+
+def suppress_table(
+    counts: pd.DataFrame,
+    *,
+    row_totals: bool = True,
+    column_totals: bool = True,
+    threshold: int = SUPPRESSION_THRESHOLD,
+    withhold: Iterable[tuple[Hashable, Hashable]] = (),
+) -> pd.DataFrame:
+    """A table of counts as published, with its totals, so that no withheld cell can be subtracted out.
+
+    Returns `counts` with a `TOTAL` column (row totals) and/or a `TOTAL` row (column totals) added, each
+    value an int or a marker:
+
+    * primary: any cell or total with 0 < n < threshold is "<10" (SUPPRESSED); zeros are shown;
+    * secondary: every row and column whose total is shown ("a line": its cells plus its total, the
+      totals row and column included) must not hold exactly one withheld value, or that value is the
+      total minus the shown cells. While some line does, the smallest non-zero shown body cell of that
+      line is withheld too ("x", SECONDARY: it is not under 10, so "<10" would be untrue); when the line
+      has no such cell (the rest are zeros) its total is withheld instead. Repeated until no line changes.
+
+    `withhold`: (row, column) labels of the returned table to withhold from the start, because another
+    table withholds the same count (e.g. a total printed in two places); they are treated as secondary.
+
+    This stops recovery from any single line's sum; it does not defend against solving several lines
+    together or against bounds (a "<10" is at least 1).
+    """
+    values = counts.astype(int).copy()
+    if row_totals:
+        values[TOTAL] = values.sum(axis=1)
+    if column_totals:
+        values.loc[TOTAL] = values.sum(axis=0)
+    grid = values.to_numpy()
+    primary = (grid > 0) & (grid < threshold)
+    withheld = primary.copy()
+    for row, column in withhold:
+        withheld[values.index.get_loc(row), values.columns.get_loc(column)] = True
+    rows, cols = grid.shape
+    lines = _equations(grid.shape, row_totals, column_totals)
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if sum(withheld[cell] for cell in line) != 1:
+                continue
+            # A line's total is its last cell; the others (column totals, in the totals row) may be withheld.
+            candidates = [cell for cell in line[:-1] if not withheld[cell] and grid[cell] > 0]
+            target = min(candidates, key=lambda cell: grid[cell]) if candidates else line[-1]
+            if withheld[target]:  # the total is the one withheld value and the rest are zeros: hide a zero
+                target = next((cell for cell in line if not withheld[cell]), target)
+            changed = changed or not withheld[target]  # a one-cell line cannot be helped: do not loop on it
+            withheld[target] = True
+    shown = values.astype(object)
+    shown[:] = [[SUPPRESSED if primary[r, c] else SECONDARY if withheld[r, c] else int(grid[r, c])
+                 for c in range(cols)] for r in range(rows)]  # fmt: skip
+    return shown
+
+
+def is_withheld(value: object) -> bool:
+    """Whether a value from `suppress_table` is withheld ("<10" or "x")."""
+    return value in (SUPPRESSED, SECONDARY)
 
 
 # A UPN: check letter, 11 digits, then a digit or (temporary UPN) a letter.

@@ -1,7 +1,10 @@
 """The linkage report: counts per stage and source, link rates by sex, ethnicity and year group.
 
 Missed links are not random (transliterated names, hyphenated surnames), so link rates are broken
-down by group for the fairness review. Groups under 10 are suppressed ('<10', rate withheld).
+down by group for the fairness review. Groups under 10 are suppressed ('<10', rate withheld), and
+because each table's cells sum to totals the report also shows (linked + unlinked = records, groups
+sum to the source's counts), `suppress_table` withholds a second cell ('x') wherever a '<10' could
+otherwise be worked out by subtraction; a count withheld in one table is withheld wherever it appears.
 No name or date of birth appears: year group is derived from DOB and then DOB is discarded.
 """
 
@@ -16,10 +19,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, suppress_count
+from exclusion_risk.privacy import (
+    SECONDARY,
+    SUPPRESSION_THRESHOLD,
+    TOTAL,
+    is_withheld,
+    suppress_count,
+    suppress_table,
+)
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 METHODS = ("upn", "name_dob", "probabilistic")
+GROUP_COLUMNS = ("sex", "ethnicity", "year_group")
 
 
 def year_group(dob: pd.Series, on: pd.Series) -> pd.Series:
@@ -50,26 +61,57 @@ def _entity_attributes(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
     return attrs
 
 
-def _rates(attrs: pd.DataFrame, linked: pd.Series, column: str) -> list[dict[str, Any]]:
+def _group_table(attrs: pd.DataFrame, linked: pd.Series, column: str, withhold: set) -> pd.DataFrame:
+    """Linked and unlinked records per group, suppressed with the group totals and the source's totals."""
     df = pd.DataFrame(
-        {
-            "group": attrs[column].to_numpy(),
-            "linked": attrs.index.isin(linked.index),
-        }
+        {"group": attrs[column].astype(str).to_numpy(), "linked": attrs.index.isin(linked.index)}
     )
+    counts = pd.DataFrame(
+        {
+            "linked": df.groupby("group", sort=True)["linked"].sum(),
+            "unlinked": (~df["linked"]).groupby(df["group"], sort=True).sum(),
+        }
+    ).astype(int)
+    return suppress_table(counts, withhold=[(TOTAL, c) for c in withhold])
+
+
+def _rates(shown: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
-    for group, g in df.groupby("group", sort=True):
-        n, k = len(g), int(g["linked"].sum())
-        small = n < SUPPRESSION_THRESHOLD
+    for group, r in shown.drop(index=TOTAL).iterrows():
+        hidden = is_withheld(r[TOTAL]) or is_withheld(r["linked"])
         rows.append(
             {
                 "group": str(group),
-                "records": suppress_count(n),
-                "linked": suppress_count(k) if not small else "<10",
-                "link_rate": None if small else round(k / n, 4),
+                "records": r[TOTAL],
+                "linked": r["linked"],
+                "link_rate": None if hidden or not r[TOTAL] else round(r["linked"] / r[TOTAL], 4),
             }
         )
     return rows
+
+
+def _source_counts(by_method: dict[str, int], unlinked: int, attrs: pd.DataFrame, linked: pd.Series):
+    """The stage row (links per method, unlinked, records) and the group tables, withheld alike.
+
+    The group tables' column totals are the source's linked, unlinked and records counts: a count
+    withheld in one place is withheld in the other, and both are suppressed again until they agree.
+    """
+    stage_counts = pd.DataFrame([{**by_method, "unlinked": unlinked}])
+    # Group-table totals -> stage-row cells ("linked" = records - unlinked, so withholding it takes unlinked).
+    to_stage = {"linked": "unlinked", "unlinked": "unlinked", TOTAL: TOTAL}
+    forced_groups: set = set()
+    while True:
+        groups = {col: _group_table(attrs, linked, col, forced_groups) for col in GROUP_COLUMNS}
+        forced_stage = {to_stage[c] for g in groups.values() for c in to_stage if is_withheld(g.at[TOTAL, c])}
+        if 0 < sum(by_method.values()) < SUPPRESSION_THRESHOLD:  # linked < 10 is records - unlinked
+            forced_stage.add("unlinked")
+        stage = suppress_table(stage_counts, column_totals=False, withhold=[(0, c) for c in forced_stage])
+        hidden = {c: is_withheld(stage.at[0, c]) for c in ("unlinked", TOTAL)}
+        hidden["linked"] = linked_hidden = hidden["unlinked"] or hidden[TOTAL]
+        now = {c for c, withheld in hidden.items() if withheld}
+        if now <= forced_groups:
+            return stage.iloc[0], linked_hidden, groups
+        forced_groups |= now
 
 
 def _gap(rows: list[dict[str, Any]]) -> float | None:
@@ -95,15 +137,21 @@ def build_report(
         n = len(d)
         linked = pd.Series(True, index=accepted["eid_l"].astype("string").to_numpy())
         attrs = _entity_attributes(frame, spec.id_column)
-        groups = {col: _rates(attrs, linked, col) for col in ("sex", "ethnicity", "year_group")}
+        stage, linked_hidden, tables = _source_counts(by_method, int(n - len(accepted)), attrs, linked)
+        groups = {col: _rates(table) for col, table in tables.items()}
+        linked_total = suppress_count(int(len(accepted)))
         sources[spec.name] = {
             "rows": int(len(frame)),
-            "records": int(n),
-            "linked": {m: suppress_count(v) for m, v in by_method.items()},
-            "linked_total": suppress_count(int(len(accepted))),
+            "records": stage[TOTAL],
+            "linked": {m: stage[m] for m in METHODS},
+            # linked = records - unlinked: withheld whenever either of those is.
+            "linked_total": SECONDARY if linked_hidden and not is_withheld(linked_total) else linked_total,
+            # A subset of the unlinked records with no total of its own beside it: primary suppression only.
             "clerical_review": suppress_count(int((d["band"] == "review").sum())),
-            "unlinked": suppress_count(int(n - len(accepted))),
-            "link_rate": round(len(accepted) / n, 4) if n else None,
+            "unlinked": stage["unlinked"],
+            "link_rate": round(len(accepted) / n, 4)
+            if n and not (linked_hidden or is_withheld(linked_total))
+            else None,
             # Mean match probability of accepted probabilistic links: the model's own precision estimate.
             "probabilistic_estimated_precision": round(float(prob.mean()), 4) if len(prob) else None,
             "by_group": groups,
@@ -125,7 +173,10 @@ def build_report(
             )
             for src, t in trained.items()
         },
-        "suppression": f"groups under {SUPPRESSION_THRESHOLD} records are shown as '<10'",
+        "suppression": (
+            f"groups under {SUPPRESSION_THRESHOLD} records are shown as '<10', and a count shown as 'x' is "
+            "withheld so that a '<10' cannot be worked out from the totals"
+        ),
     }
 
 

@@ -1,7 +1,9 @@
 """The one-page HTML summary of a scored cohort (`exclusion-risk score` writes it beside scores.csv).
 
 Counts per risk-matrix cell, by school and by year group, rendered from
-`templates/score_summary.html.j2`; every count under 10 is shown as "<10".
+`templates/score_summary.html.j2`; every count under 10 is shown as "<10", and each table goes through
+`suppress_table` because its rows sum to a shown "pupils"/"all" column and its columns to the cohort's
+pupils and red counts at the top (a lone "<10" in a row would be that total minus the rest).
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ import pandas as pd
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.risk_matrix import NEED_LEVELS
 from exclusion_risk.models.scoring import CohortScorer
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, suppress_count
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, TOTAL, is_withheld, suppress_table
+
+RAGS = ("red", "amber", "green")
 
 
-def _rag_counts(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
-    table = frame.groupby([key, "rag"]).size().unstack(fill_value=0)
-    rows = []
-    for value, counts in table.iterrows():
-        rows.append({
-            "key": value, "pupils": suppress_count(int(counts.sum())),
-            **{rag: suppress_count(int(counts.get(rag, 0))) for rag in ("red", "amber", "green")},
-        })  # fmt: skip
-    return rows
+def _rag_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Pupils per RAG rating by `key`, suppressed with its row totals (the pupils column) and column totals.
+
+    Only the red and all-pupils column totals are printed (at the top of the page); treating amber and
+    green as printed too withholds a little more, never less.
+    """
+    table = frame.groupby([key, "rag"]).size().unstack(fill_value=0).reindex(columns=list(RAGS), fill_value=0)
+    return suppress_table(table)
+
+
+def _rag_rows(shown: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"key": value, "pupils": row[TOTAL], **{rag: row[rag] for rag in RAGS}}
+        for value, row in shown.drop(index=TOTAL).iterrows()
+    ]
 
 
 def _year_group_order(key: str) -> int:
@@ -48,23 +58,39 @@ def summary_html(scores: pd.DataFrame, features: pd.DataFrame, scorer: CohortSco
     nc = pd.to_numeric(frame.get("nc_year", pd.Series(np.nan, index=frame.index)), errors="coerce")
     frame["year_group"] = nc.map(lambda v: "unknown" if pd.isna(v) else ("R" if v == 0 else f"{int(v)}"))
     counts = frame.groupby(["likelihood_band", "need_level"]).size()
-    cell_rows = []
-    for band in scorer.matrix.bands:
-        cells = [
-            {
-                "count": suppress_count(int(counts.get((band.label, n), 0))),
-                "rag": scorer.matrix.cells[(band.key, n)][0],
-            }
-            for n in NEED_LEVELS
-        ]
-        total = int(sum(counts.get((band.label, n), 0) for n in NEED_LEVELS))
-        cell_rows.append({"band": band.label, "cells": cells, "total": suppress_count(total)})
-    by_year = sorted(_rag_counts(frame, "year_group"), key=lambda r: _year_group_order(r["key"]))
+    labels = [band.label for band in scorer.matrix.bands]
+    matrix = pd.DataFrame(
+        [[int(counts.get((label, n), 0)) for n in NEED_LEVELS] for label in labels],
+        index=labels,
+        columns=NEED_LEVELS,
+    )
+    # Column totals are not printed under the matrix, but their sum (all pupils) is, at the top.
+    shown_matrix = suppress_table(matrix)
+    cell_rows = [
+        {
+            "band": band.label,
+            "cells": [{"count": shown_matrix.at[band.label, n], "rag": scorer.matrix.cells[(band.key, n)][0]}
+                      for n in NEED_LEVELS],
+            "total": shown_matrix.at[band.label, TOTAL],
+        }
+        for band in scorer.matrix.bands
+    ]  # fmt: skip
+    by_school, by_year = _rag_table(frame, "SchoolURN"), _rag_table(frame, "year_group")
+    # The cohort's pupils and red counts close the school and year tables' columns: one value for all three.
+    pupils = _first_withheld(
+        shown_matrix.at[TOTAL, TOTAL], by_school.at[TOTAL, TOTAL], by_year.at[TOTAL, TOTAL]
+    )
+    red = _first_withheld(by_school.at[TOTAL, "red"], by_year.at[TOTAL, "red"])
     return render(
         "score_summary.html.j2",
-        notice=DECISION_SUPPORT_NOTICE, year=year, pupils=suppress_count(len(scores)), model=scorer.info(),
-        capacity_pct=f"{100 * scorer.matrix.capacity:g}",
-        red=suppress_count(int((scores["rag"] == "red").sum())),
-        levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_counts(frame, "SchoolURN"), by_year=by_year,
+        notice=DECISION_SUPPORT_NOTICE, year=year, pupils=pupils, model=scorer.info(),
+        capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red,
+        levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school),
+        by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
         risk_matrix=scorer.risk_matrix,
     )  # fmt: skip
+
+
+def _first_withheld(*values: int | str) -> int | str:
+    """The same total as shown by several tables: withheld if any of them withholds it."""
+    return next((v for v in values if is_withheld(v)), values[0])

@@ -1,19 +1,49 @@
 """The authority's linked pupil history, when the service is given the extracts and the links.
 
 With it, a census upload is scored with each pupil's earlier exclusions, social-care episodes and
-census rows (features with `needs_history`); without it those features are missing and every
-response says which. Loaded once, in the background, like the model.
+census rows (features with `needs_history`). Without it those features would be scored as missing and
+risk understated, so census scoring is refused (`refusal`); feature records need no history. Loaded
+once, in the background, like the model. `summary()` is what `/health` and `/model` say about it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 from exclusion_risk.linkage.history import load_history
 
 log = logging.getLogger("exclusion_risk.serving.history")
+
+CONFIGURE = (
+    "Set EXCLUSION_RISK_DATA_DIR to the authority's extracts folder (its `exclusion-risk link` output in "
+    "the `linkage` folder beside it, or EXCLUSION_RISK_LINKS_DIR) and restart the service; `make demo` "
+    "writes data/demo/extracts and data/demo/linkage, which `serve` uses when started from the repo root."
+)
+
+
+def folder_label(path: Path | None) -> str | None:
+    """A folder as its parent's and its own name ("demo/extracts"): which authority, never a full path
+    (an absolute path can name a person's home folder or the server's layout)."""
+    if path is None:
+        return None
+    # abspath, not resolve: the folder as configured (a symlinked extracts folder keeps its own name).
+    return "/".join(Path(os.path.abspath(path)).parts[-2:])
+
+
+def link_rates(links_dir: Path | None) -> dict[str, float]:
+    """Each source's link rate from the linkage run's report.json; empty when there is none (links
+    written another way), since the rates are information, not something scoring needs."""
+    try:
+        report = json.loads((Path(links_dir) / "report.json").read_text(encoding="utf-8"))
+        return {name: float(source["link_rate"]) for name, source in report["sources"].items()
+                if source.get("link_rate") is not None}
+    except (OSError, TypeError, ValueError, KeyError, AttributeError):
+        return {}
 
 
 class HistoryState:
@@ -22,11 +52,15 @@ class HistoryState:
         self.links_dir = links_dir
         self.history = None
         self.state = "none" if extracts_dir is None or links_dir is None else "loading"
+        self.facts: dict[str, Any] = {}
 
     def load(self) -> None:
         if self.state == "none":
+            log.warning("no linked history configured: census scoring is refused. %s", CONFIGURE)
             return
         started = time.perf_counter()
+        log.info("loading linked history: extracts %s, links %s",
+                 folder_label(self.extracts_dir), folder_label(self.links_dir))
         try:
             # extracts + links.csv -> PupilHistory, names dropped
             self.history = load_history(self.extracts_dir, self.links_dir)
@@ -36,6 +70,46 @@ class HistoryState:
             reason = str(exc) if isinstance(exc, FileNotFoundError) else "run `exclusion-risk check` on them"
             log.error("linked history could not be loaded (%s): %s", type(exc).__name__, reason)
             return
+        self.facts = self._facts()
         self.state = "ready"
-        log.info("linked history ready in %.1f s (%d census rows)", time.perf_counter() - started,
-                 len(self.history.census))
+        log.info("linked history ready in %.1f s (%d census rows, %d pupils, census %s)",
+                 time.perf_counter() - started, self.facts["census_rows"], self.facts["pupils"],
+                 self.facts["census_years"])
+
+    def _facts(self) -> dict[str, Any]:
+        census = self.history.census
+        years = []
+        if "AcademicYear" in census.columns:
+            years = sorted(census["AcademicYear"].dropna().astype(str).unique())
+        return {
+            "census_rows": len(census),
+            "pupils": int(census["UPN"].nunique()),
+            "census_years": f"{years[0]} to {years[-1]}" if years else None,
+            "exclusion_rows": len(self.history.exclusions),
+            "social_care_rows": len(self.history.social_care),
+            "link_rates": link_rates(self.links_dir),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Which history is loaded, for /health and /model: folder names, counts, link rates, state."""
+        detail = {
+            "none": "No linked history is configured, so census scoring is refused. " + CONFIGURE,
+            "loading": "The linked history is loading.",
+            "failed": "The linked history could not be loaded (the reason is in the server log), so census "
+            "scoring is refused.",
+            "ready": "Census uploads are scored with each pupil's linked history.",
+        }[self.state]
+        return {"state": self.state, "extracts": folder_label(self.extracts_dir),
+                "links": folder_label(self.links_dir), **self.facts, "detail": detail}
+
+    def refusal(self) -> tuple[str, dict[str, str]] | None:
+        """Why census rows cannot be scored now (message, headers), or None when they can."""
+        if self.state == "loading":
+            return ("The linked pupil history is not available yet; census rows cannot be scored with it.",
+                    {"Retry-After": "5"})
+        if self.state in ("none", "failed"):
+            why = "is not configured" if self.state == "none" else "could not be loaded (see the server log)"
+            return (f"Census rows are not scored: the service's linked pupil history {why}, and without it "
+                    "earlier exclusions and social care would be scored as missing, understating risk. "
+                    f"{CONFIGURE} Feature records (POST /score with `pupils`) can still be scored.", {})
+        return None

@@ -93,12 +93,31 @@ AUTH_ERRORS: dict[int | str, dict] = {
 }
 
 
+class HistoryInfo(BaseModel):
+    """Which linked history census uploads are scored with (folder names only, never full paths)."""
+
+    state: Literal["none", "loading", "ready", "failed"]
+    extracts: str | None = Field(None, description="The extracts folder, as `parent/name`.")
+    links: str | None = Field(None, description="The `exclusion-risk link` output folder, as `parent/name`.")
+    census_rows: int | None = None
+    pupils: int | None = Field(None, description="Distinct pupils in the census extract.")
+    census_years: str | None = Field(None, description="First and last census year in the extract.")
+    exclusion_rows: int | None = Field(None, description="Exclusion records linked to a census pupil.")
+    social_care_rows: int | None = Field(None, description="Social-care records linked to a census pupil.")
+    link_rates: dict[str, float] = Field(
+        default_factory=dict, description="Share of each source's records linked (the linkage report.json)."
+    )
+    detail: str = Field(description="What this means for scoring, and what to configure when none is loaded.")
+
+
 class HealthResponse(BaseModel):
     status: Literal["loading", "ready", "failed"]
     model_version: str | None = Field(None, description="Registry version of the served model.")
     history: Literal["none", "loading", "ready", "failed"] = Field(
-        description="Linked pupil history for census uploads: `none` when not configured."
+        description="Linked pupil history for census uploads: `none` when not configured (census scoring "
+        "is then refused with 503; feature records are still scored)."
     )
+    history_info: HistoryInfo = Field(description="Which history is loaded: folders, counts, link rates.")
 
 
 # --- feature-level input --------------------------------------------------------------------------
@@ -210,8 +229,10 @@ class ScoreRow(BaseModel):
     matrix_cell: str
     reasons: str = Field(description="Top factors raising the risk, in plain words, `; `-separated.")
     model_version: str
-    school_urn: str | None = Field(None, description="For filtering; not a scores.csv column.")
-    nc_year: float | None = Field(None, description="NC year (0 = Reception, -1/-2 nursery); for filtering.")
+    school_urn: str | None = Field(None, description="The pupil's school at the census (scores.csv column).")
+    nc_year: float | None = Field(None, description="NC year (0 = Reception, -1/-2 nursery): scores.csv.")
+    need_label: str | None = Field(None, description="The need level in words, as the matrix legend says.")
+    response: str | None = Field(None, description="The risk matrix's suggested response for this cell.")
 
 
 class ScoreResponse(BaseModel):
@@ -220,7 +241,8 @@ class ScoreResponse(BaseModel):
     pupils: int = Field(description="Pupils scored.")
     history: Literal["linked", "none", "not needed"] = Field(
         description="Whether linked history (earlier exclusions, social care) fed the features: `not "
-        "needed` for feature records, `none` when the service has no linked data configured."
+        "needed` for feature records, `linked` for census rows (without a history the service refuses "
+        "census rows with 503; `none` is only seen from services before that change)."
     )
     missing_features: list[str] = Field(
         default_factory=list, description="Features that could not be computed and were scored as missing."
@@ -304,6 +326,9 @@ class ModelInfo(BaseModel):
     training_period: TrainingPeriod = Field(default_factory=TrainingPeriod)
     metrics: dict[str, MetricInterval] = Field(
         default_factory=dict, description="Headline metrics on the test year with 95% bootstrap intervals."
+    )
+    history: HistoryInfo | None = Field(
+        None, description="The linked history census uploads are scored with."
     )
     notice: str = DECISION_SUPPORT_NOTICE
 

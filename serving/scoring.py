@@ -2,8 +2,8 @@
 
 Census input (an upload or JSON rows) goes through the linkage stage's census reader, the same
 validation `exclusion-risk check` applies, and then `features.census_upload.build_features_for_census`,
-with the authority's linked history when the service has one. Nothing here keeps pupil data
-beyond the request, and no message it raises quotes a pupil's value.
+with the authority's linked history (without one, census rows are refused: `HistoryState.refusal`).
+Nothing here keeps pupil data beyond the request, and no message it raises quotes a pupil's value.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from exclusion_risk import calendar
-from exclusion_risk.contract import SCORE_COLUMNS
+from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.features.build import year_numbers
 from exclusion_risk.features.census_upload import build_features_for_census
 from exclusion_risk.features.columns import as_code
@@ -33,6 +33,7 @@ from exclusion_risk.files import csv_text
 from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
+from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
@@ -257,11 +258,12 @@ def census_cohort(
         clean = clean[~bad]
     if clean.empty:
         raise RequestProblem(422, "No row could be read, so there is nothing to score.", problems)
-    if history_state.state in ("loading", "failed"):
-        raise RequestProblem(
-            503, "The linked pupil history is not available yet; census rows cannot be scored with it.",
-            headers={"Retry-After": "5"},
-        )
+    refused = history_state.refusal()
+    if refused is not None:
+        # 503: no history (or not yet) means a census would be scored with its history features
+        # missing, and wrong without saying so; feature records are still scored.
+        message, headers = refused
+        raise RequestProblem(503, message, headers=headers or None)
     history = history_state.history
     year = calendar.format_year(first)
     no_autumn_row = RequestProblem(
@@ -328,7 +330,8 @@ def _chunks(length: int, size: int) -> range:
 
 
 def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
-    """The contract's columns, highest risk first, plus school URN and NC year for the page's filters.
+    """The contract's columns, highest risk first, then the officer's columns of scores.csv (school URN
+    and NC year, which the page filters on, need label and suggested response), as `score` writes them.
 
     Scored SCORE_CHUNK pupils at a time (a pupil's score depends on that pupil alone), so the event
     loop gets the GIL between chunks and `/health` answers while a large cohort is scored.
@@ -342,12 +345,7 @@ def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
     scores = pd.concat(parts, ignore_index=True) if len(parts) != 1 else parts[0]
     order = np.lexsort((scores["upn"].to_numpy(), -scores["probability"].to_numpy()))
     scores = scores.iloc[order].reset_index(drop=True)
-    context = features.drop_duplicates("upn").set_index("upn")
-    upns = scores["upn"]
-    return scores.assign(
-        school_urn=upns.map(context["SchoolURN"]).astype(object),
-        nc_year=upns.map(context["nc_year"]).astype("float64"),
-    )
+    return with_officer_columns(scores, features, scorer.matrix)
 
 
 def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) -> list[dict[str, Any]]:
@@ -369,14 +367,15 @@ def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) 
 
 
 def scores_csv(scores: pd.DataFrame) -> bytes:
-    """scores.csv: the notice as a first `#` line, then exactly the contract's columns, written by the
-    project's one CSV writer (a UPN or any text starting `=`, `+`, `-`, `@`, tab or CR is neutralised)."""
-    return f"# {DECISION_SUPPORT_NOTICE}\n{csv_text(scores[SCORE_COLUMNS])}".encode()
+    """scores.csv as `exclusion-risk score` writes it: a plain CSV (header on row 1) of the contract's
+    columns then the officer's, by the project's one CSV writer (text starting `=`, `+`, `-`, `@`, tab
+    or CR is neutralised). The notice travels beside it: in a response header, on the page."""
+    return csv_text(scores[SCORE_COLUMNS + SCORE_OFFICER_COLUMNS]).encode()
 
 
 def scores_json(envelope: dict[str, Any], scores: pd.DataFrame | list[dict[str, Any]]) -> bytes:
     """The ScoreResponse body. Rows are serialised by pandas in C, JSON_CHUNK rows per call."""
-    columns = [*SCORE_COLUMNS, "school_urn", "nc_year"]
+    columns = [*SCORE_COLUMNS, *SCORE_OFFICER_COLUMNS]
     if isinstance(scores, pd.DataFrame):
         parts = [scores[columns].iloc[i:i + JSON_CHUNK].to_json(orient="records", double_precision=15)[1:-1]
                  for i in _chunks(len(scores), JSON_CHUNK)]

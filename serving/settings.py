@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.models.tracking import CHAMPION
 from exclusion_risk.serving.security import AUTH_FAILURES_PER_MINUTE
 
 MIB = 1024 * 1024
+# What `make demo` writes, relative to the folder `serve` starts in (the repo root in the quick start):
+# a service started there with no history settings scores against the demo authority's history.
+DEMO_EXTRACTS = Path("data/demo/extracts")
+LINKAGE_FOLDER = "linkage"  # `exclusion-risk link --out` beside the extracts, as `make demo` writes it
 
 
 class ServiceSettings(BaseSettings):
@@ -29,12 +35,19 @@ class ServiceSettings(BaseSettings):
         description="SQLite file holding the hashed API keys and the audit log.",
     )
     registry_alias: str = Field(CHAMPION, description="Alias of the registered model to serve.")
-    extracts_dir: Path | None = Field(
+    data_dir: Path | None = Field(
         None,
-        description="Folder of the authority's extracts (census, exclusions, social care). With links_dir, "
-        "uploads are scored with each pupil's linked history (prior exclusions, social care).",
+        description="Folder of the authority's extracts (census, exclusions, social care). Census uploads "
+        "are scored with each pupil's linked history from these extracts and the links in `links_dir` "
+        "(default: the `linkage` folder beside this one). Unset: data/demo/extracts when it and "
+        "data/demo/linkage/links.csv exist (after `make demo`); otherwise no history, and census scoring "
+        "is refused.",
     )
-    links_dir: Path | None = Field(None, description="Output folder of `exclusion-risk link` (links.csv).")
+    extracts_dir: Path | None = Field(None, description="Older name for `data_dir` (used when it is unset).")
+    links_dir: Path | None = Field(
+        None,
+        description="Output folder of `exclusion-risk link` (links.csv); default `linkage` beside data_dir.",
+    )
     max_request_bytes: int = Field(64 * MIB, ge=1024, description="Largest request body accepted.")
     max_rows: int = Field(200_000, ge=1, description="Most pupils (rows) scored in one request.")
     max_concurrent_jobs: int = Field(
@@ -60,3 +73,22 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _history_folders(self) -> ServiceSettings:
+        """One rule for where the history is: data_dir (or the older extracts_dir), else the demo's
+        extracts when `make demo` has written them and their links; links_dir defaults to `linkage`
+        beside the extracts. Only a setting left out falls back to the demo: `data_dir=None` given
+        explicitly means no history (in-process tests run from the repo root)."""
+        given = self.model_fields_set & {"data_dir", "extracts_dir"}
+        extracts = self.data_dir or self.extracts_dir
+        if extracts is None and not given:
+            demo_links = DEMO_EXTRACTS.parent / LINKAGE_FOLDER / LINKS_FILE
+            if DEMO_EXTRACTS.is_dir() and demo_links.is_file():
+                # Absolute (not resolved: a symlinked extracts folder keeps `linkage` as its sibling), so
+                # the history stays the demo's whatever the process's folder later.
+                extracts = Path(os.path.abspath(DEMO_EXTRACTS))
+        if extracts is not None and self.links_dir is None:
+            self.links_dir = extracts.parent / LINKAGE_FOLDER
+        self.data_dir = self.extracts_dir = extracts
+        return self

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey
 from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ModelInfo, RiskMatrixResponse
@@ -18,11 +18,12 @@ _ERRORS = {
 @router.get(
     "/model",
     response_model=ModelInfo,
-    summary="The served model: name, version, alias, training period, headline metrics",
+    summary="The served model: name, version, alias, training period, headline metrics; the linked history",
     responses=_ERRORS,
 )
-def model_info(_key: ScorerKey, scorer: ScorerDep) -> ModelInfo:
-    return ModelInfo.model_validate(scorer.info())
+def model_info(_key: ScorerKey, scorer: ScorerDep, request: Request) -> ModelInfo:
+    # The history travels with the model's facts: the page shows both on sign-in.
+    return ModelInfo.model_validate({**scorer.info(), "history": request.app.state.history.summary()})
 
 
 @router.get(

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exclusion_risk.models.scoring import ScoringInputError
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
@@ -54,13 +55,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {
         "model": ErrorResponse,
         "description": "The model (or the linked history) is still loading, or the service is already "
-        "scoring as many requests as it runs at once: try again after `Retry-After` seconds.",
+        "scoring as many requests as it runs at once: try again after `Retry-After` seconds. Census rows "
+        "only: no linked history is configured (or it failed to load), so census scoring is refused, "
+        "with no `Retry-After` and a message naming the setting (EXCLUSION_RISK_DATA_DIR); feature "
+        "records are still scored.",
     },
 }
 _JSON_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
 }
+NOTICE_HEADER = "X-Decision-Support-Notice"
 CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
 INLINE_PUPILS = 8
 INLINE_BYTES = 64 * 1024  # a body this small is parsed and validated on the event loop: microseconds
@@ -225,10 +230,11 @@ async def score(
     summary="Score a cohort: a census CSV as the MIS exports it; CSV or JSON back",
     description="Send the file as `multipart/form-data` (field `file`) or as the raw body with "
     "`Content-Type: text/csv`. Columns and aliases are the data contract's; names and dates of birth are "
-    "read for validation and then dropped. The result has the contract's `scores.csv` columns (CSV: the "
-    "decision-support notice is the first line, starting `#`). With the service's linked history, "
-    "earlier exclusions and social care feed the scores; without it the response lists the features "
-    "scored as missing.",
+    "read for validation and then dropped. The result has the contract's `scores.csv` columns and the "
+    "officer's (CSV: a plain file, header on row 1, as `exclusion-risk score` writes it; the "
+    "decision-support notice is in the `X-Decision-Support-Notice` header). With the service's linked "
+    "history, earlier exclusions and social care feed the scores; without it the upload is refused "
+    "(503) rather than scored with those features missing.",
     response_model=ScoreResponse,
     responses={
         **_ERRORS,
@@ -300,7 +306,8 @@ async def score_file(
             content,
             media_type="text/csv; charset=utf-8",
             headers={
-                "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.csv"'
+                "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.csv"',
+                NOTICE_HEADER: DECISION_SUPPORT_NOTICE,  # beside the data, not inside the CSV
             },
         )
     return Response(content, media_type="application/json")

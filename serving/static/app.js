@@ -3,8 +3,10 @@
 "use strict";
 
 (() => {
+  // scores.csv as `exclusion-risk score` writes it: the contract's columns, then the officer's
   const CONTRACT_COLUMNS = [
     "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
+    "school_urn", "nc_year", "need_label", "response",
   ];
   const TABLE_LIMIT = 1000; // rows drawn at once; the download always holds every pupil
 
@@ -103,8 +105,30 @@
     const period = formatPeriod(body.training_period || {});
     $("model-summary").textContent =
       `Signed in. Model ${body.name} version ${body.version}` + (period ? ` (${period})` : "") + ".";
+    showHistory(body.history);
     setStatus("");
     $("cohort-file").focus();
+  }
+
+  // Which authority history census uploads are scored with; without one the service refuses them, and
+  // the officer should know that before choosing a file.
+  function showHistory(history) {
+    const box = $("history-status");
+    if (!history) {
+      box.textContent = "";
+      return;
+    }
+    if (history.state === "ready") {
+      const rates = Object.entries(history.link_rates || {})
+        .map(([source, rate]) => `${source.replace("_", " ")} ${(100 * rate).toFixed(1)}%`).join(", ");
+      box.textContent = `Census uploads are scored with the linked history in ${history.extracts}` +
+        ` (${history.pupils} pupils` + (history.census_years ? `, census ${history.census_years}` : "") +
+        (rates ? `; records linked: ${rates}` : "") + ").";
+      box.className = "";
+    } else {
+      box.textContent = `Census uploads cannot be scored now. ${history.detail}`;
+      box.className = "warning";
+    }
   }
 
   function formatPeriod(period) {
@@ -275,7 +299,8 @@
 
   function download() {
     if (!result) return;
-    const lines = [`# ${result.notice}`, CONTRACT_COLUMNS.join(",")];
+    // a plain CSV (header on row 1); the notice is on the page beside it, not inside the file
+    const lines = [CONTRACT_COLUMNS.join(",")];
     for (const s of result.scores) lines.push(CONTRACT_COLUMNS.map((c) => csvField(s[c])).join(","));
     const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
     const url = URL.createObjectURL(blob);

@@ -60,7 +60,7 @@ def service(tmp_path):
     database = tmp_path / "service.db"
     scorer = _Scorer()
     token = KeyStore(Database(database)).add("scorer", "test").token
-    app = create_app(ServiceSettings(database=database), loader=lambda: scorer)
+    app = create_app(ServiceSettings(database=database, data_dir=None), loader=lambda: scorer)
     with TestClient(app) as client:
         client.app.state.model.load_initial()  # the lifespan's thread may not have run yet
         yield client, scorer, token, database

@@ -21,6 +21,7 @@ import pytest
 
 from exclusion_risk.contract import SCORE_COLUMNS
 from exclusion_risk.features import registry
+from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.errors import RequestProblem
@@ -40,6 +41,7 @@ class StandInScorer:
 
     model_version = "1"
     feature_names = [f.name for f in registry.FEATURES]
+    matrix = load_risk_matrix()  # the officer's columns (need label, response) come from it
 
     def _row(self, upn: str) -> dict:
         return {"upn": upn, "probability": 0.5, "likelihood_band": "low", "need_level": 0, "rag": "green",
@@ -55,11 +57,13 @@ class StandInScorer:
 @pytest.fixture
 def service(tmp_path):
     """(app, scorer key): the app over ASGI with the stand-in scorer loaded and MAX_ROWS pupils."""
-    settings = ServiceSettings(database=tmp_path / "service.db", max_rows=MAX_ROWS,
+    settings = ServiceSettings(database=tmp_path / "service.db", max_rows=MAX_ROWS, data_dir=None,
                                max_request_bytes=8 * 1024 * 1024, max_concurrent_jobs=1)  # fmt: skip
     app = create_app(settings, loader=StandInScorer)
     app.state.model.load_initial()  # what the lifespan's loader thread does
-    app.state.history.load()
+    # Census scoring needs a history now; these tests are about limits, so an empty one stands in
+    # (the feature builder then computes the history features as for pupils with none).
+    app.state.history.state = "ready"
     return app, add_key(settings.database, "scorer")
 
 
@@ -425,11 +429,13 @@ def test_unreadable_uploads_never_quote_the_parser(service, monkeypatch):
 def test_scores_csv_neutralises_formula_leading_cells():
     scores = pd.DataFrame([StandInScorer()._row(u) for u in ["@SUM(1+1)*cmd|' /C calc'!A0", "=1+1", "A1"]])
     scores.loc[0, "reasons"] = "-2 sessions"
-    text = scoring.scores_csv(scores).decode()
-    body = pd.read_csv(io.StringIO(text.partition("\n")[2]), dtype=str, keep_default_na=False)
+    officer = {"school_urn": "104001", "nc_year": 9, "need_label": "-", "response": "universal"}
+    text = scoring.scores_csv(scores.assign(**officer)).decode()
+    body = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)  # header on row 1
     assert body["upn"].tolist() == ["'@SUM(1+1)*cmd|' /C calc'!A0", "'=1+1", "A1"]
     assert body["reasons"].iloc[0] == "'-2 sessions"
     assert body["probability"].tolist() == ["0.5"] * 3  # numbers untouched
+    assert body["need_label"].tolist() == ["'-"] * 3
 
 
 def test_census_input_csv_is_not_neutralised():

@@ -11,13 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
+from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 # End to end: the champion is trained once per run and each xdist worker starts a real uvicorn server.
 pytestmark = pytest.mark.slow
 
-SCORE_COLUMNS = ["upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons",
-                 "model_version"]  # fmt: skip
 UPN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Z][0-9]{11}[0-9A-Z](?![A-Za-z0-9])")
 PUPIL = {
     "upn": "A801200111001",
@@ -43,9 +42,9 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 
 def _read_scores_csv(text: str) -> pd.DataFrame:
-    first, _, body = text.partition("\n")
-    assert first == f"# {DECISION_SUPPORT_NOTICE}"
-    return pd.read_csv(io.StringIO(body), dtype={"upn": str, "model_version": str}, keep_default_na=False)
+    """A plain CSV, as `exclusion-risk score` writes it: the header on row 1."""
+    return pd.read_csv(io.StringIO(text), dtype={"upn": str, "model_version": str, "school_urn": str},
+                       keep_default_na=False)
 
 
 def _identifiers(cohort: pd.DataFrame) -> tuple[set[str], set[str]]:
@@ -69,7 +68,10 @@ def test_health_model_and_risk_matrix(live_service, champion):
     with live_service.client(role=None) as anonymous:
         health = anonymous.get("/health")
     assert health.status_code == 200
-    assert health.json() == {"status": "ready", "model_version": champion.version, "history": "ready"}
+    body = health.json()
+    assert {k: body[k] for k in ("status", "model_version", "history")} == {
+        "status": "ready", "model_version": champion.version, "history": "ready"}
+    assert body["history_info"]["state"] == "ready" and body["history_info"]["pupils"] > 0
 
     with live_service.client() as client:
         model = client.get("/model").json()
@@ -149,10 +151,12 @@ def test_cohort_file_json_csv_and_census_rows_agree(live_service, cohort, champi
 
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in as_csv.headers["content-disposition"]
+    assert as_csv.headers["x-decision-support-notice"] == DECISION_SUPPORT_NOTICE  # beside the data
     table = _read_scores_csv(as_csv.text)
-    assert list(table.columns) == SCORE_COLUMNS
-    pd.testing.assert_frame_equal(table, scores[SCORE_COLUMNS].astype({"model_version": str}),
+    assert list(table.columns) == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS
+    pd.testing.assert_frame_equal(table[SCORE_COLUMNS], scores[SCORE_COLUMNS].astype({"model_version": str}),
                                   check_dtype=False, rtol=1e-12)
+    assert table["school_urn"].tolist() == scores["school_urn"].tolist()
     rows = pd.DataFrame(as_rows.json()["scores"])
     assert rows.set_index("upn")["probability"].to_dict() == pytest.approx(
         scores.set_index("upn")["probability"].to_dict(), abs=1e-12

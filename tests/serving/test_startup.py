@@ -1,6 +1,6 @@
 """Start-up as an operator sees it: `serve` answers `loading` at once and `ready` only once the
-champion is loaded; without linked history, census uploads are scored and the response says what
-was missing; a busy port is a clear exit 2."""
+champion is loaded; without linked history, census uploads are refused with a message naming the
+setting while feature records are still scored; a busy port is a clear exit 2."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 
 @pytest.mark.slow  # trains the champion (once per run) and starts a real server
-def test_ready_only_after_the_model_loads_and_no_history_is_declared(champion, start_service, tmp_path):
+def test_ready_after_the_model_loads_and_census_refused_without_history(champion, start_service, tmp_path):
     env = {"MLFLOW_TRACKING_URI": champion.tracking_uri}
     service = start_service(tmp_path / "bare", env, wait_ready=False)
     try:
@@ -28,31 +28,36 @@ def test_ready_only_after_the_model_loads_and_no_history_is_declared(champion, s
             except httpx.TransportError:
                 time.sleep(0.05)
         assert first is not None and first.status_code == 503
-        assert first.json() == {"status": "loading", "model_version": None, "history": "none"}
+        assert {k: first.json()[k] for k in ("status", "model_version", "history")} == {
+            "status": "loading", "model_version": None, "history": "none"}
         with service.client() as client:
             early = client.post("/score", json={"pupils": [{"upn": "A801200111001"}]})
         if early.status_code == 503:  # still loading (almost always: imports alone take seconds)
             assert early.headers["retry-after"] == "5" and "loading" in early.json()["detail"]
 
         health = service.wait_for("ready")
-        assert health == {"status": "ready", "model_version": champion.version, "history": "none"}
-        assert "ready in" in service.log_text()
+        assert {k: health[k] for k in ("status", "model_version", "history")} == {
+            "status": "ready", "model_version": champion.version, "history": "none"}
+        assert health["history_info"]["state"] == "none"
+        assert "EXCLUSION_RISK_DATA_DIR" in health["history_info"]["detail"]
+        assert "ready in" in service.log_text() and "census scoring is refused" in service.log_text()
 
         cohort = pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False).head(40)
         with service.client() as client:
             model = client.get("/model").json()
             response = client.post("/score/file", params={"skip_invalid": "true"},
                                    files={"file": ("census.csv", cohort.to_csv(index=False), "text/csv")})
-        assert model["alias"] == "champion"
-        body = response.json()
-        assert response.status_code == 200 and body["notice"] == DECISION_SUPPORT_NOTICE
-        assert body["history"] == "none"
-        # Exactly the model's inputs that need history are declared missing (and there are some).
-        from exclusion_risk.features.registry import history_feature_names
-
-        expected = [f for f in history_feature_names() if f in model["features"]]
-        assert expected and body["missing_features"] == expected
-        assert body["pupils"] == len(body["scores"]) > 30
+            census_json = client.post("/score", json={"census": cohort.head(3).to_dict("records")})
+            features = client.post("/score", json={"pupils": [{"upn": "A801200111001"}]})
+        assert model["alias"] == "champion" and model["history"]["state"] == "none"
+        # Refused, not scored with the history features missing: the message says what to configure.
+        for refused in (response, census_json):
+            assert refused.status_code == 503 and "retry-after" not in refused.headers
+            detail = refused.json()["detail"]
+            assert "EXCLUSION_RISK_DATA_DIR" in detail and "Feature records" in detail
+        body = features.json()
+        assert features.status_code == 200 and body["notice"] == DECISION_SUPPORT_NOTICE
+        assert body["history"] == "not needed" and body["pupils"] == 1
     finally:
         service.stop()
     assert service.process.returncode is not None

@@ -1,0 +1,82 @@
+"""Secondary suppression: no withheld count in a published table can be worked out by subtraction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exclusion_risk.privacy import SECONDARY, SUPPRESSED, TOTAL, is_withheld, suppress_table
+
+
+def _lines(shown: pd.DataFrame, row_totals: bool, column_totals: bool) -> list[list]:
+    """Each row and column of the shown table whose total is shown: its values, total last."""
+    grid = shown.to_numpy().tolist()
+    lines = []
+    if row_totals:
+        lines += grid
+    if column_totals:
+        lines += [list(column) for column in zip(*grid, strict=True)]
+    return lines
+
+
+def _derivable(line: list) -> bool:
+    """Exactly one value of a "cells sum to total" line withheld: the total minus the rest gives it."""
+    return sum(is_withheld(v) for v in line) == 1
+
+
+tables = st.tuples(st.integers(1, 5), st.integers(1, 5)).flatmap(
+    lambda shape: st.lists(
+        st.lists(st.one_of(st.just(0), st.integers(1, 9), st.integers(10, 60)), min_size=shape[1],
+                 max_size=shape[1]),
+        min_size=shape[0], max_size=shape[0],
+    )
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=tables, row_totals=st.booleans(), column_totals=st.booleans())
+def test_no_withheld_count_follows_from_one_line_and_small_counts_are_withheld(
+    rows, row_totals, column_totals
+):
+    counts = pd.DataFrame(rows, columns=[f"c{i}" for i in range(len(rows[0]))])
+    shown = suppress_table(counts, row_totals=row_totals, column_totals=column_totals)
+    full = counts.copy()
+    if row_totals:
+        full[TOTAL] = full.sum(axis=1)
+    if column_totals:
+        full.loc[TOTAL] = full.sum(axis=0)
+    assert shown.shape == full.shape
+    for value, truth in zip(shown.to_numpy().ravel(), full.to_numpy().ravel(), strict=True):
+        if 0 < truth < 10:
+            assert value == SUPPRESSED  # every primary cell, totals included
+        elif value == SUPPRESSED:
+            raise AssertionError(f"{truth} shown as <10")
+        elif value != SECONDARY:
+            assert value == truth  # what is shown is the true count
+    for line in _lines(shown, row_totals, column_totals):
+        assert not _derivable(line), line
+
+
+def test_a_single_small_cell_beside_zeros_takes_the_row_total_with_it():
+    shown = suppress_table(pd.DataFrame({"red": [4, 30], "amber": [0, 25]}), column_totals=False)
+    assert shown.loc[0].tolist() == [SUPPRESSED, 0, SUPPRESSED]  # the total is also under 10
+    shown = suppress_table(
+        pd.DataFrame({"red": [4, 30], "amber": [0, 25], "green": [12, 40]}), column_totals=False
+    )
+    assert shown.loc[0].tolist() == [SUPPRESSED, 0, SECONDARY, 16]
+    assert shown.loc[1].tolist() == [30, 25, 40, 95]
+
+
+def test_a_table_without_small_counts_is_shown_whole():
+    counts = pd.DataFrame(np.array([[10, 20], [30, 40]]))
+    assert suppress_table(counts).to_numpy().tolist() == [[10, 20, 30], [30, 40, 70], [40, 60, 100]]
+
+
+def test_a_count_withheld_elsewhere_is_withheld_here_with_a_partner():
+    counts = pd.DataFrame({"linked": [40, 17], "unlinked": [0, 23]})
+    shown = suppress_table(counts, withhold=[(TOTAL, "unlinked")])
+    assert shown.at[TOTAL, "unlinked"] == SECONDARY
+    assert sum(is_withheld(v) for v in shown.loc[TOTAL]) == 2
+    assert sum(is_withheld(v) for v in shown["unlinked"]) >= 2

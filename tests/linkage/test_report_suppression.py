@@ -1,0 +1,64 @@
+"""Issue #12 for the linkage report: no '<10' can be worked out by subtraction from a shown total."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from exclusion_risk.linkage.report import build_report, render_html
+from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.privacy import is_withheld
+
+
+def _source(id_column: str, ethnicity: list[str], bands: list[str], method: str):
+    ids = [f"R{i}" for i in range(len(bands))]
+    frame = pd.DataFrame({id_column: ids, "Sex": "M", "Ethnicity": ethnicity})
+    decisions = pd.DataFrame(
+        {
+            "eid_l": ids,
+            "band": bands,
+            "method": [method if b == "accept" else "" for b in bands],
+            "score": 1.0,
+        }
+    )
+    return frame, decisions
+
+
+def _report():
+    # Exclusions: 40 WBRI records all linked, 20 BAFR records of which 3 not linked (17 linked).
+    exclusions, ex_decisions = _source(
+        "RecordID", ["WBRI"] * 40 + ["BAFR"] * 20, ["accept"] * 57 + ["reject"] * 3, "upn"
+    )
+    # Social care: 30 records, 5 left for clerical review.
+    social_care, sc_decisions = _source(
+        "LAchildID", ["WBRI"] * 30, ["accept"] * 25 + ["review"] * 5, "name_dob"
+    )
+    extracts = SimpleNamespace(
+        census=pd.DataFrame({"UPN": ["A"]}), exclusions=exclusions, social_care=social_care, rejects=None
+    )
+    decisions = {"exclusions": ex_decisions, "social_care": sc_decisions}
+    return build_report(extracts, decisions, LinkageSettings(), {})
+
+
+def _lone(values: list) -> bool:
+    return sum(is_withheld(v) for v in values) == 1
+
+
+def test_no_stage_or_group_count_can_be_subtracted_out():
+    report = _report()
+    for name, s in report["sources"].items():
+        methods = list(s["linked"].values())
+        assert not _lone([*methods, s["unlinked"], s["records"]]), name
+        assert not _lone([s["linked_total"], s["unlinked"], s["records"]]), name
+        assert not _lone([*methods, s["linked_total"]]), name
+        for column, rows in s["by_group"].items():
+            for r in rows:
+                # records - linked is the group's unlinked count: both shown means it is shown.
+                if not is_withheld(r["records"]) and not is_withheld(r["linked"]):
+                    assert not 0 < r["records"] - r["linked"] < 10, (name, column, r)
+            for part in ("records", "linked"):
+                assert not _lone([r[part] for r in rows] + [s[f"{part}_total" if part == "linked" else part]])
+    bafr = next(r for r in report["sources"]["exclusions"]["by_group"]["ethnicity"] if r["group"] == "BAFR")
+    assert bafr["link_rate"] is None
+    assert "x" in render_html(report)

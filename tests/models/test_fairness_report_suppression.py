@@ -1,0 +1,39 @@
+"""Issue #12 for the fairness review: no group count can be subtracted out of the page's totals."""
+
+from __future__ import annotations
+
+from exclusion_risk.models import fairness, fairness_report
+from exclusion_risk.privacy import SUPPRESSED, is_withheld
+
+
+def _context(training, test_year):
+    result, _ = training
+    pipeline = result.models["lightgbm"].pipeline
+    frame = test_year.copy()
+    frame.loc[frame.index[:6], "ethnicity_group"] = "Gypsy/Roma"  # six pupils: "<10" beside 1494 others
+    p = pipeline.predict_proba(frame[result.feature_cols])[:, 1]
+    review = fairness.review(
+        frame["label"].to_numpy(), p, frame, 0.05,
+        {"model_type": "lightgbm", "version": "3", "year": "2018/19", "include_protected": False},
+        n_boot=20,
+    )  # fmt: skip
+    return fairness_report.report_context(review)
+
+
+def test_no_group_count_is_alone_in_its_column_and_no_rate_gives_one_back(training, test_year):
+    context = _context(training, test_year)
+    totals = {"n": context["pupils"], "positives": context["positives"]}
+    for a in context["attributes"]:
+        for column, total in totals.items():
+            cells = [r[column] for r in a["rows"]] + [total]
+            assert sum(is_withheld(v) for v in cells) != 1, (a["name"], column, cells)
+        for r in a["rows"]:
+            # selection rate * pupils = selected, and so on: no rate beside a withheld count.
+            if any(is_withheld(r[c]) for c in ("n", "selected", "positives")):
+                assert all(m["rate"] in ("-", SUPPRESSED) and m["ratio"] == "-" for m in r["metrics"]), r
+        for c in a["calibration"]:
+            row = next(r for r in a["rows"] if r["group"] == c["group"])
+            if any(is_withheld(row[k]) for k in ("n", "selected", "positives")):
+                assert c["observed"] in ("-", SUPPRESSED), c  # observed rate * pupils = excluded
+    ethnic = next(a for a in context["attributes"] if a["name"] == "ethnic group")
+    assert next(r for r in ethnic["rows"] if r["group"] == "Gypsy/Roma")["n"] == "<10"

@@ -1,0 +1,53 @@
+"""Issue #12 for scores.html: no "<10" can be worked out by subtracting the shown cells from a shown total."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from exclusion_risk.models.score_report import summary_html
+from exclusion_risk.models.scoring import CohortScorer
+from exclusion_risk.privacy import SECONDARY, SUPPRESSED
+
+WITHHELD = {"&lt;10", SUPPRESSED, SECONDARY}
+
+
+def _table_rows(html: str, heading: str) -> list[list[str]]:
+    section = html.split(heading, 1)[1].split("</table>", 1)[0]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", section, re.S)][
+        1:
+    ]
+
+
+def test_no_school_or_year_row_has_a_lone_small_cell_beside_its_total(training, test_year):
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    features = test_year.copy()
+    scores = scorer.score(features, reasons=False)
+    by_rag = {
+        rag: scores.loc[scores["rag"] == rag, "upn"].astype(str).tolist() for rag in ("red", "amber", "green")
+    }
+    # One school with 3 red, 15 amber and 25 green pupils: "<10" beside 15, 25 and a total of 43 gave 3.
+    small_school = set(by_rag["red"][:3] + by_rag["amber"][:15] + by_rag["green"][:25])
+    features["SchoolURN"] = ["100999" if str(u) in small_school else "100001" for u in features["upn"]]
+    features["nc_year"] = [7 if str(u) in small_school else 8 for u in features["upn"]]
+    html = summary_html(scores, features, scorer, "2018/19")
+    for heading in ("<h2>By school</h2>", "<h2>By year group</h2>"):
+        rows = _table_rows(html, heading)
+        assert rows, heading
+        for row in rows:  # key, pupils (the row total), red, amber, green
+            assert sum(cell in WITHHELD for cell in row[1:]) != 1, (heading, row)
+        small = next(row for row in rows if row[0] in ("100999", "7"))
+        assert small[2] in WITHHELD  # the 3 red pupils stay withheld
+    matrix = _table_rows(html, "<h2>Pupils per matrix cell</h2>")
+    for row in matrix:
+        assert sum(cell in WITHHELD for cell in row[1:]) != 1, row
+
+
+def test_an_empty_cohort_still_renders(training, test_year):
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    scores = scorer.score(test_year, reasons=False).iloc[:0]
+    html = summary_html(scores, pd.DataFrame({"upn": []}), scorer, "2018/19")
+    assert "<h2>By school</h2>" in html
