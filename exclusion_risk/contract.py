@@ -106,6 +106,7 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 # --- outputs -------------------------------------------------------------------------------------
 
 LINKS_FILE = "links.csv"  # in the output folder of `exclusion-risk link`, which later commands read
+LINKAGE_REPORT_FILE = "report.json"  # beside it: counts and link rates (the service reports the rates)
 LINKS_COLUMNS = ["source", "record_id", "upn", "method", "score"]
 SCORE_COLUMNS = [
     "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",

@@ -99,10 +99,15 @@ def write_private_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def _write_pandas(frame: pd.DataFrame, handle: IO[str], **to_csv: Any) -> None:
+    """`frame` as CSV (no index, "\\n" line ends), formula-leading cells neutralised."""
+    neutralised(frame).to_csv(handle, index=False, lineterminator="\n", **to_csv)
+
+
 def csv_text(frame: pd.DataFrame, **to_csv: Any) -> str:
     """`frame` as CSV text (no index, "\\n" line ends), formula-leading cells neutralised."""
     buffer = io.StringIO()
-    neutralised(frame).to_csv(buffer, index=False, lineterminator="\n", **to_csv)
+    _write_pandas(frame, buffer, **to_csv)
     return buffer.getvalue()
 
 
@@ -168,5 +173,5 @@ def write_csv(
         raise ValueError(f"engine must be 'pandas' or 'arrow', not {engine!r}")
     with _opened(path, private, "w", encoding="utf-8", newline="") as handle:
         handle.write(preamble)
-        neutralised(frame).to_csv(handle, index=False, lineterminator="\n", **to_csv)
+        _write_pandas(frame, handle, **to_csv)
     return path

@@ -17,6 +17,10 @@ from exclusion_risk.features.columns import as_code, column
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 
 
+class NoReferenceRows(ValueError):
+    """The upload has no autumn census row of the reference year: there is no pupil to score."""
+
+
 def build_features_for_census(
     census_rows: pd.DataFrame,
     history: PupilHistory | None = None,
@@ -44,7 +48,9 @@ def build_features_for_census(
     upload = upload.assign(_row=np.arange(len(upload)))
     is_reference = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(calendar.AUTUMN)
     if not is_reference.any():
-        raise ValueError(f"no autumn census rows (CensusTerm AUT) for {reference_year} in the census rows")
+        raise NoReferenceRows(
+            f"no autumn census rows (CensusTerm AUT) for {reference_year} in the census rows"
+        )
 
     empty = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
     census = upload

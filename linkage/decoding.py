@@ -51,41 +51,49 @@ def decode(data: bytes) -> tuple[bytes, str, bool]:
     return text.encode("utf-8"), "Windows-1252", "\ufffd" in text
 
 
-def reject_undecodable(raw: RawFile) -> None:
-    """Reject every row holding U+FFFD (a replaced byte), naming its first such column."""
-    bad = np.zeros(raw.table.num_rows, dtype=bool)
-    for position in range(raw.table.num_columns):
-        column = raw.table.column(position)
-        hit = pc.fill_null(pc.match_substring(column, "\ufffd"), False).to_numpy() & ~bad
-        if hit.any():
-            values = np.asarray(column.filter(pa.array(hit)).to_pylist(), dtype=object)
-            rows, column_name = raw.rows[hit], raw.header[position]
-            raw.rejects.append(reject_frame(raw.name, rows, column_name, values, UNDECODABLE))
-        bad |= hit
-    raw.keep(~bad)
+def _reject_distinct(raw: RawFile, reasons_of, shown: int | None = None) -> None:
+    """Reject every row still alive whose value in some column has a reason, naming its first such
+    column; the rejects keep `shown` characters of the value (all of it when None).
 
-
-def reject_broken_text(raw: RawFile) -> None:
-    """Reject every row with a field over MAX_FIELD_CHARS or holding control characters.
-
-    Checked on each column's distinct values (the encodings are reused by the duplicate check).
+    `reasons_of(distinct)` gives, for a column's distinct values (an arrow text array), an object array
+    of reasons, None where the value is fine: each distinct text is checked once, and the encodings are
+    reused by the duplicate check.
     """
-    raw.encode_all()  # on several threads; the duplicate check reuses them
+    raw.encode_all()  # on several threads
     bad = np.zeros(raw.table.num_rows, dtype=bool)
     for position in range(raw.table.num_columns):
         encoded = raw.encoded_column(position)
-        distinct = encoded.dictionary
-        too_long = pc.fill_null(pc.greater(pc.utf8_length(distinct), MAX_FIELD_CHARS), False)
-        control = pc.fill_null(pc.match_substring_regex(distinct, _CONTROL), False)
-        broken = pc.or_(too_long, control).to_numpy(zero_copy_only=False)
-        if not broken.any():
+        reasons = np.append(reasons_of(encoded.dictionary), None)  # the last stands for a blank value
+        flagged = np.not_equal(reasons, None)
+        if not flagged.any():
             continue
-        codes = pc.fill_null(encoded.indices, len(distinct)).to_numpy()
-        hit = np.append(broken, False)[codes] & raw.alive & ~bad
+        codes = pc.fill_null(encoded.indices, len(reasons) - 1).to_numpy()
+        hit = flagged[codes] & raw.alive & ~bad
         if hit.any():
-            long_rows = np.append(too_long.to_numpy(zero_copy_only=False), False)[codes][hit]
-            values = [v[:SHOWN_CHARS] for v in raw.table.column(position).filter(pa.array(hit)).to_pylist()]
-            reasons = np.where(long_rows, OVERSIZED, CONTROL_CHARACTERS)
-            raw.rejects.append(reject_frame(raw.name, raw.rows[hit], raw.header[position], values, reasons))
+            values = raw.table.column(position).filter(pa.array(hit)).to_pylist()
+            values = [v if shown is None else v[:shown] for v in values]
+            rows, name = raw.rows[hit], raw.header[position]
+            raw.rejects.append(reject_frame(raw.name, rows, name, values, reasons[codes][hit]))
         bad |= hit
     raw.keep(~bad)
+
+
+def _where(mask: pa.Array, reason: str) -> np.ndarray:
+    return np.where(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), reason, None).astype(object)
+
+
+def reject_undecodable(raw: RawFile) -> None:
+    """Reject every row holding U+FFFD (a replaced byte), naming its first such column."""
+    _reject_distinct(raw, lambda distinct: _where(pc.match_substring(distinct, "\ufffd"), UNDECODABLE))
+
+
+def reject_broken_text(raw: RawFile) -> None:
+    """Reject every row with a field over MAX_FIELD_CHARS or holding control characters (keeping only
+    the start of it in the rejects)."""
+
+    def reasons_of(distinct: pa.Array) -> np.ndarray:
+        control = _where(pc.match_substring_regex(distinct, _CONTROL), CONTROL_CHARACTERS)
+        too_long = pc.fill_null(pc.greater(pc.utf8_length(distinct), MAX_FIELD_CHARS), False)
+        return np.where(too_long.to_numpy(zero_copy_only=False), OVERSIZED, control).astype(object)
+
+    _reject_distinct(raw, reasons_of, shown=SHOWN_CHARS)

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
+from exclusion_risk.contract import LINKAGE_REPORT_FILE, LINKS_COLUMNS, LINKS_FILE
 from exclusion_risk.files import private_dir, write_csv
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.rejects import REJECTS_FILE, empty_rejects
@@ -144,7 +144,7 @@ def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> N
     write_csv(result.unlinked, out_dir / "unlinked.csv", private=True)
     rejects = extracts.rejects if getattr(extracts, "rejects", None) is not None else empty_rejects()
     write_csv(rejects, out_dir / REJECTS_FILE, private=True)
-    (out_dir / "report.json").write_text(
+    (out_dir / LINKAGE_REPORT_FILE).write_text(
         json.dumps(result.report, indent=2, default=str) + "\n", encoding="utf-8"
     )
     (out_dir / "report.html").write_text(render_html(result.report), encoding="utf-8")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from exclusion_risk.contract import LINKAGE_REPORT_FILE
 from exclusion_risk.linkage.history import load_history
 
 log = logging.getLogger("exclusion_risk.serving.history")
@@ -39,7 +40,7 @@ def link_rates(links_dir: Path | None) -> dict[str, float]:
     """Each source's link rate from the linkage run's report.json; empty when there is none (links
     written another way), since the rates are information, not something scoring needs."""
     try:
-        report = json.loads((Path(links_dir) / "report.json").read_text(encoding="utf-8"))
+        report = json.loads((Path(links_dir) / LINKAGE_REPORT_FILE).read_text(encoding="utf-8"))
         return {name: float(source["link_rate"]) for name, source in report["sources"].items()
                 if source.get("link_rate") is not None}
     except (OSError, TypeError, ValueError, KeyError, AttributeError):

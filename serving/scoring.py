@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from exclusion_risk import calendar
 from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.features.build import year_numbers
-from exclusion_risk.features.census_upload import build_features_for_census
+from exclusion_risk.features.census_upload import NoReferenceRows, build_features_for_census
 from exclusion_risk.features.columns import as_code
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
@@ -271,10 +271,10 @@ def census_cohort(
         f"No pupil has an autumn census row for the year being scored ({year}) that can be scored.",
         [{"row": None, "field": "CensusTerm", "reason": f"no usable autumn row for {year}"}],
     )
-    if not _has_autumn_row(clean, first):
-        raise no_autumn_row  # checked here: the feature builder says so with a bare ValueError
     try:
         features = build_features_for_census(clean, history=history, reference_year=year)
+    except NoReferenceRows:
+        raise no_autumn_row from None
     except DATE_OUT_OF_RANGE as exc:
         # The one failure the rows themselves can cause once the reader and row_problems have passed
         # them: a date pandas cannot hold in nanoseconds. Its message quotes the date: type only.
@@ -287,18 +287,6 @@ def census_cohort(
         raise no_autumn_row
     missing = [] if history is not None else [f for f in history_feature_names() if f in model_features]
     return Cohort(features, "linked" if history is not None else "none", missing, problems)
-
-
-def _has_autumn_row(clean: pd.DataFrame, scored_year: int) -> bool:
-    """Whether any row is an autumn collection of the scored year (a row without a term or year counts
-    as one, as the feature builder reads it)."""
-    autumn = np.ones(len(clean), dtype=bool)
-    if "CensusTerm" in clean.columns:
-        autumn = as_code(clean["CensusTerm"]).fillna(calendar.AUTUMN).eq(calendar.AUTUMN).to_numpy(dtype=bool)
-    in_year = np.ones(len(clean), dtype=bool)
-    if "AcademicYear" in clean.columns:
-        in_year = year_numbers(clean["AcademicYear"]).fillna(scored_year).eq(scored_year).to_numpy(dtype=bool)
-    return bool((autumn & in_year).any())
 
 
 def duplicate_upn_problems(upns: list[str]) -> list[dict]:
