@@ -10,7 +10,8 @@ Per model type:
 - LightGBM: the Booster's own TreeSHAP (`pred_contrib`), exact and multithreaded. shap's own tree
   parser is not used: with categorical splits it cannot do interventional SHAP, and the path-dependent
   values it gives equal `pred_contrib` (tested).
-- random forest: `shap.TreeExplainer` (path-dependent, exact; costly for deep forests: see bench/scoring.py).
+- random forest: the same path-dependent TreeSHAP, by the forest rewritten as a LightGBM Booster
+  (`models.forest_booster`): multithreaded, and equal to `shap.TreeExplainer`'s values (tested).
 - logistic regression: exact linear contributions coef x (x - reference), where the reference is the
   mean model input of the calibration pupils (`background_mean_`, stored on the calibrated step by
   models.train).
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features.preprocess import output_feature_map
+from exclusion_risk.models.forest_booster import as_float32_rows, forest_booster
 
 # Additivity tolerance on the raw scale (float32/64 round-off only; real mismatches are >> this).
 ADDITIVITY_TOLERANCE = 1e-5
@@ -216,7 +218,7 @@ class Explainer:
         self.kind = self.parts.kind
         self.scale = "probability" if self.kind == "random_forest" else "log-odds"
         self._aggregation = self.parts.aggregation()
-        self._tree_explainer = None
+        self._forest_booster = None  # built on the first forest explanation
         self.background_mean = None
         if self.kind == "logistic":
             if background_mean is None:
@@ -242,33 +244,18 @@ class Explainer:
             booster = est.booster_ if hasattr(est, "booster_") else est
             return np.asarray(booster.predict(X, raw_score=True), dtype=np.float64)
         if self.kind == "random_forest":
-            return est.predict_proba(X)[:, 1].astype(np.float64)
+            return _forest_probability(est, X)
         return est.decision_function(X).astype(np.float64)
 
     def column_contributions(self, X: np.ndarray) -> tuple[np.ndarray, float]:
         """Contributions per transformed column and the expected value, on the raw scale."""
         est = self.parts.estimator
         if self.kind == "lightgbm":
-            booster = est.booster_ if hasattr(est, "booster_") else est
-            # LightGBM's thread start-up costs more than a few rows' TreeSHAP: one thread for small batches.
-            threads = {"num_threads": 1} if len(X) < _SMALL_BATCH else {}
-            out = np.asarray(booster.predict(X, pred_contrib=True, **threads), dtype=np.float64)
-            if out.shape[1] != X.shape[1] + 1:
-                raise UnsupportedModelError("only binary LightGBM models are explained")
-            if not len(out):  # the expected value is the same for every row: ask with one empty pupil
-                empty = np.full((1, X.shape[1]), np.nan)
-                return out[:, :-1], float(booster.predict(empty, pred_contrib=True)[0, -1])
-            expected = float(out[0, -1])
-            return out[:, :-1], expected
+            return _tree_contributions(est.booster_ if hasattr(est, "booster_") else est, X)
         if self.kind == "random_forest":
-            if self._tree_explainer is None:
-                import shap
-
-                self._tree_explainer = shap.TreeExplainer(est)  # path-dependent: exact, no background
-            values = np.asarray(self._tree_explainer.shap_values(X, check_additivity=False))
-            positive = list(est.classes_).index(1)
-            expected = float(np.ravel(self._tree_explainer.expected_value)[positive])
-            return values[:, :, positive], expected
+            if self._forest_booster is None:
+                self._forest_booster = forest_booster(est)  # TreeSHAP in threads (models.forest_booster)
+            return _tree_contributions(self._forest_booster, as_float32_rows(X))
         coef = np.asarray(est.coef_, dtype=np.float64).ravel()
         contributions = (X - self.background_mean) * coef
         expected = float(np.asarray(est.intercept_).ravel()[0] + self.background_mean @ coef)
@@ -286,6 +273,30 @@ class Explainer:
 
     def explain(self, features: pd.DataFrame, check: bool = True) -> Explanation:
         return self.explain_matrix(self.matrix(features), check=check)
+
+
+def _tree_contributions(booster, X: np.ndarray) -> tuple[np.ndarray, float]:
+    """A Booster's TreeSHAP contributions per column and its expected value (the last column)."""
+    # LightGBM's thread start-up costs more than a few rows' TreeSHAP: one thread for small batches.
+    threads = {"num_threads": 1} if len(X) < _SMALL_BATCH else {}
+    out = np.asarray(booster.predict(X, pred_contrib=True, **threads), dtype=np.float64)
+    if out.shape[1] != X.shape[1] + 1:
+        raise UnsupportedModelError("only binary LightGBM models are explained")
+    if not len(out):  # the expected value is the same for every row: ask with one empty pupil
+        empty = np.full((1, X.shape[1]), np.nan)
+        return out[:, :-1], float(booster.predict(empty, pred_contrib=True, num_threads=1)[0, -1])
+    return out[:, :-1], float(out[0, -1])
+
+
+def _forest_probability(forest, X: np.ndarray) -> np.ndarray:
+    """The forest's probability of the positive class: sklearn's predict_proba (the mean of its trees'
+    probabilities) without its joblib pool, whose start-up costs more than scoring-sized batches."""
+    positive = list(forest.classes_).index(1)
+    X = np.ascontiguousarray(X, dtype=np.float32)  # the trees' own dtype, as sklearn's forest converts
+    total = np.zeros(len(X), dtype=np.float64)
+    for tree in forest.estimators_:
+        total += tree.predict_proba(X, check_input=False)[:, positive]
+    return total / len(forest.estimators_)
 
 
 def check_additivity(
