@@ -76,6 +76,10 @@ PYDANTIC_FIELDS = (
     _.matrix_cell,
     _.school_urn,
     _.need_label,  # serving/schemas.py ScoreRow: a scores.csv column the JSON carries too
+    _.school_name,
+    _.reasons_lowering,
+    _.band_precision_ci,
+    _.ready,  # bench/floor_server.py: the floor app's readiness route (FastAPI calls it)
     _.nc_year,
     _.notice,
     _.contribution,

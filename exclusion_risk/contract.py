@@ -11,10 +11,13 @@ from __future__ import annotations
 
 # --- inputs --------------------------------------------------------------------------------------
 
+# The census's optional school-name column: read as text, never a model input, carried beside SchoolURN
+# into the feature table and from there into scores.csv's `school_name` (blank where no row names it).
+SCHOOL_NAME = "SchoolName"
 CENSUS_COLUMNS = [
     "UPN", "FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname", "DOB",
     "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype", "NCyearActual", "Postcode", "LSOA",
-    "SchoolURN", "AcademicYear", "CensusTerm", "SessionsPossible", "SessionsAuthorisedAbsence",
+    "SchoolURN", SCHOOL_NAME, "AcademicYear", "CensusTerm", "SessionsPossible", "SessionsAuthorisedAbsence",
     "SessionsUnauthorisedAbsence",
 ]  # fmt: skip
 EXCLUSION_COLUMNS = [
@@ -32,7 +35,8 @@ TERMLY_ATTENDANCE_COLUMNS = [
 ]  # fmt: skip
 
 # Everything a reader takes from each extract, in order: the columns above plus the optional ones the
-# contract allows beside them (a secondary SEN need; a second and third exclusion reason). The readers'
+# contract allows beside them (a secondary SEN need; a second and third exclusion reason; the census's
+# school name is optional too, fields.CENSUS_FIELDS says which are required). The readers'
 # field definitions (linkage/fields.py) are checked against these lists by the tests.
 _AFTER_SEN_TYPE = CENSUS_COLUMNS.index("SENtype") + 1  # the secondary need sits beside the primary
 READ_COLUMNS: dict[str, list[str]] = {
@@ -52,13 +56,15 @@ MIS_CENSUS_HEADERS = {
     "SENtype": "SENNeed1",
     "SENtype2": "SENNeed2",
     "FSMeligible": "FSME on Census Day",
+    SCHOOL_NAME: "School Name",  # the same header once spaces are ignored: no alias needed
 }
 # An MIS census export's columns, in its order (with columns the project does not use).
 MIS_CENSUS_COLUMNS = [
-    "Estab", "UPN", "FormerUPN", "Surname", "Forename", "Middlenames", "PreferredSurname", "FormerSurname",
-    "Gender", "DoB", "EnrolStatus", "EntryDate", "NCyearActual", "Ethnicity", "Language", "SENprovision",
-    "SENNeed1", "SENNeed2", "Postcode", "LSOA", "AcademicYear", "CensusTerm", "SessionsPossible",
-    "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", "FSME on Census Day",
+    "Estab", MIS_CENSUS_HEADERS[SCHOOL_NAME], "UPN", "FormerUPN", "Surname", "Forename", "Middlenames",
+    "PreferredSurname", "FormerSurname", "Gender", "DoB", "EnrolStatus", "EntryDate", "NCyearActual",
+    "Ethnicity", "Language", "SENprovision", "SENNeed1", "SENNeed2", "Postcode", "LSOA", "AcademicYear",
+    "CensusTerm", "SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence",
+    "FSME on Census Day",
 ]  # fmt: skip
 
 _SCHOOL = ("URN", "LAEstab", MIS_CENSUS_HEADERS["SchoolURN"])
@@ -81,6 +87,7 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "Postcode": ("HomePostcode",),
         "LSOA": ("LSOA11CD", "LSOA11", "LSOACode"),
         "SchoolURN": _SCHOOL,
+        SCHOOL_NAME: ("School", "EstablishmentName", "EstabName"),
         "CensusTerm": ("Term",),
         "SessionsAuthorisedAbsence": ("SessionsAuthorised",),
         "SessionsUnauthorisedAbsence": ("SessionsUnauthorised",),
@@ -111,8 +118,14 @@ LINKS_COLUMNS = ["source", "record_id", "upn", "method", "score"]
 SCORE_COLUMNS = [
     "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
 ]  # fmt: skip  (scores.csv and the service's JSON, in this order)
-# scores.csv after SCORE_COLUMNS: what an officer sorts and filters by (DATA_CONTRACT.md). The
-# contract's other officer columns (school_name, reasons_lowering, context, band_precision and its
-# interval) are not written yet: issue #12 builds them.
-SCORE_OFFICER_COLUMNS = ["school_urn", "nc_year", "need_label", "response"]
+# scores.csv after SCORE_COLUMNS, in the contract's order (DATA_CONTRACT.md): what an officer sorts and
+# filters by (school, year group), the need level and the risk matrix's suggested response in words, the
+# child's own factors lowering the risk, the context factors (year group, school, home area) with their
+# direction, and how sure: the likelihood band's realised precision on the model's test year and its
+# 95% interval (blank where suppressed or not measured). school_name is the census's SchoolName for the
+# pupil's school (the name most of the scored collection's rows give it), blank where none gives one.
+SCORE_OFFICER_COLUMNS = [
+    "school_urn", "school_name", "nc_year", "need_label", "response", "reasons_lowering", "context",
+    "band_precision", "band_precision_ci",
+]  # fmt: skip
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]  # every rejects.csv

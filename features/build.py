@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
+from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.features import labels, registry
 from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
 from exclusion_risk.features.need import need_level
@@ -53,7 +54,9 @@ REASON_GROUP_FEATURES = {
 
 NUMERIC_OUTPUT = ("numeric", "binary")
 LABEL_COLUMNS = ["label", "label_any", "label_permanent", "label_repeat"]
-KEY_COLUMNS = ["upn", "AcademicYear", "SchoolURN"]
+# Keys and labels, never model inputs (the models take registry features by name): the school's name is
+# carried beside its URN for the officer's lists (scores.csv's `school_name`).
+KEY_COLUMNS = ["upn", "AcademicYear", "SchoolURN", SCHOOL_NAME]
 
 
 def year_numbers(years: pd.Series) -> pd.Series:
@@ -356,6 +359,20 @@ def _school_features(prep: Prepared, ref: pd.DataFrame, year: int) -> pd.DataFra
     return out
 
 
+def _school_names(ref: pd.DataFrame, source: pd.DataFrame) -> pd.Series:
+    """Each reference pupil's school's name as that census gives it: the name most of the school's rows
+    carry (ties: the first alphabetically), missing where none of them names it. One name a school,
+    so a school's list reads the same for every pupil, a pupil whose row is blank among them."""
+    names = stripped(column(source, SCHOOL_NAME).iloc[ref["position"].to_numpy()])
+    rows = pd.DataFrame({"school": ref["school"].to_numpy(), "name": names.to_numpy()}).dropna()
+    if rows.empty:
+        return pd.Series(pd.NA, index=ref.index, dtype="object")
+    counts = rows.groupby(["school", "name"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["n", "name"], ascending=[False, True], kind="stable")
+    best = counts.drop_duplicates("school").set_index("school")["name"]
+    return ref["school"].map(best).astype(object)
+
+
 def build_year(prep: Prepared, year: int) -> pd.DataFrame:
     """Features of the pupils on `year`'s autumn census (year as its first calendar year), no labels."""
     day = calendar.census_date(year)
@@ -368,6 +385,7 @@ def build_year(prep: Prepared, year: int) -> pd.DataFrame:
         _school_features(prep, ref, year),
     ]
     table = pd.concat(parts, axis=1)
+    table.insert(0, SCHOOL_NAME, _school_names(ref, prep.source))
     table.insert(0, "SchoolURN", ref["school"].astype(object))
     table.insert(0, "AcademicYear", calendar.format_year(year))
     table.insert(0, "upn", prep.pupils[ref.index.to_numpy()].to_numpy())
@@ -400,7 +418,8 @@ def build_feature_table(
 ) -> pd.DataFrame:
     """Features for every pupil on the autumn census of each year in `years`, as known on census day.
 
-    Columns: upn, AcademicYear, SchoolURN, each registry feature (numeric/binary float64, categorical
+    Columns: upn, AcademicYear, SchoolURN, SchoolName (the census's name for the school, blank where it
+    gives none; a label, not a feature), each registry feature (numeric/binary float64, categorical
     str), need_level (0-3), label (the chosen target: "any", "permanent" or "repeat"), label_any,
     label_permanent, label_repeat. Labels are NaN for years whose outcomes are not complete in the data
     (inferred with `labels.complete_through`, or up to `outcomes_through` when given).

@@ -3,7 +3,8 @@ and for every numeric or binary feature the range of values it can take.
 
 Everything downstream reads this list: the builder fills exactly these columns, the preprocessor picks
 its columns by `kind`, the models stage chooses inputs with `feature_names(include_protected=...)`,
-the scoring stage turns SHAP factors into reasons with `describe(name, value)`, and feature records
+the scoring stage turns SHAP factors into reasons with `describe(name, value)` (a `context` feature,
+about where the pupil is rather than the child, is reported apart from the reasons), and feature records
 sent for scoring are checked with `range_problem(name, value)`.
 """
 
@@ -20,6 +21,11 @@ from exclusion_risk.values import parse_flag
 
 Source = Literal["census", "exclusions", "social_care", "school", "reference"]
 Kind = Literal["numeric", "binary", "categorical"]
+
+# Context, not the child: the school's record (source "school"), the home area (source "reference") and
+# the year group. Scores.csv gives these in its `context` column, never among the reasons about a child.
+CONTEXT_SOURCES: tuple[Source, ...] = ("school", "reference")
+CONTEXT_FEATURES = frozenset({"nc_year"})
 
 # --- value vocabularies, shared with the builder so labels and codes cannot drift apart -----------
 
@@ -271,6 +277,11 @@ class FeatureDef:
     needs_history: bool = False
     valid_range: ValueRange | None = None  # every numeric and binary feature has one (checked at import)
 
+    @property
+    def context(self) -> bool:
+        """About the pupil's school, home area or year group rather than the child (the one rule)."""
+        return self.source in CONTEXT_SOURCES or self.name in CONTEXT_FEATURES
+
     def describe(self, value: Any) -> str:
         if is_missing(value):
             return f"{self.label}: not known"
@@ -401,6 +412,11 @@ def feature_names(include_protected: bool = False, kinds: tuple[str, ...] | None
 
 def protected_names() -> list[str]:
     return [f.name for f in FEATURES if f.protected]
+
+
+def context_names() -> list[str]:
+    """Features about the pupil's context (school, home area, year group), not the child."""
+    return [f.name for f in FEATURES if f.context]
 
 
 def history_feature_names() -> list[str]:

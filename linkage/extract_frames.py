@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exclusion_risk import calendar
+from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.linkage import codes
 from exclusion_risk.linkage.arrow_text import (
     TEXT,
@@ -45,7 +46,7 @@ from exclusion_risk.upn import valid_upn_mask
 CENSUS_FRAME_COLUMNS = [
     "UPN", "UPNvalid", "FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname",
     "DOB", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype", "SENtype2", "NCyearActual",
-    "Postcode", "LSOA", "SchoolURN", "AcademicYear", "CensusTerm",
+    "Postcode", "LSOA", "SchoolURN", SCHOOL_NAME, "AcademicYear", "CensusTerm",
     "SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence",
 ]  # fmt: skip
 EXCLUSION_FRAME_COLUMNS = [
@@ -139,6 +140,7 @@ def census_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame
     out["LSOA"] = apply_distinct(lsoa, _lsoa_or_missing)
     counts["unrecognised LSOA (set missing)"] += int((lsoa.notna() & out["LSOA"].isna()).sum())
     out["SchoolURN"] = _text(work, "SchoolURN")
+    out[SCHOOL_NAME] = _text(work, SCHOOL_NAME)  # stripped, blank -> missing; all missing without one
     out["AcademicYear"] = parse_academic_years(_col(work, "AcademicYear"))
     out["CensusTerm"] = _code(work, "CensusTerm", codes.CENSUS_TERM_MAP)
     for column in SESSION_COLUMNS:

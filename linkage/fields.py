@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from exclusion_risk.contract import HEADER_ALIASES
+from exclusion_risk.contract import HEADER_ALIASES, SCHOOL_NAME
 from exclusion_risk.linkage import codes
 
 KINDS = (
@@ -84,6 +84,7 @@ CENSUS_FIELDS = (
     Field("Postcode", "postcode", required=False),
     Field("LSOA", "lsoa", required=False),
     Field("SchoolURN", "school", nullable=False),
+    Field(SCHOOL_NAME, "text", required=False),  # free text: the broken-text checks bound it (decoding)
     Field("AcademicYear", "year", nullable=False),
     Field(
         "CensusTerm", "code", nullable=False, mapping=codes.CENSUS_TERM_MAP, label="term"

@@ -29,13 +29,18 @@ IDENTIFYING_COLUMNS = (
 )
 
 
+# The UPN a census row was recorded under, kept beside the pupil id (`UPN`) that replaced it.
+RECORDED_UPN = "RecordedUPN"
+
 # The columns of links.csv a pupil history is built from (method and score are for people to read).
 LINKED_BY = ("source", "record_id", "upn")
 
 
 @dataclass
 class PupilHistory:
-    census: pd.DataFrame  # canonical census columns less IDENTIFYING_COLUMNS; pupil id is `UPN`
+    # canonical census columns less IDENTIFYING_COLUMNS; pupil id is `UPN`, the UPN the row was
+    # recorded under is RECORDED_UPN
+    census: pd.DataFrame
     exclusions: pd.DataFrame  # canonical exclusions less IDENTIFYING_COLUMNS, plus `upn`
     social_care: pd.DataFrame  # canonical social care less IDENTIFYING_COLUMNS, plus `upn`
 
@@ -62,12 +67,30 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
     """
     # One id per pupil: rows under a temporary UPN take the permanent UPN that replaced it, the id
     # links.csv uses.
-    census = extracts.census.assign(UPN=census_pupil_ids(extracts.census))
+    census = extracts.census.assign(
+        **{RECORDED_UPN: extracts.census["UPN"]}, UPN=census_pupil_ids(extracts.census)
+    )
     return PupilHistory(
         census=drop_identifying(census).reset_index(drop=True),
         exclusions=_linked(extracts.exclusions, "RecordID", links, "exclusions"),
         social_care=_linked(extracts.social_care, "LAchildID", links, "social_care"),
     )
+
+
+def recorded_upns(history: PupilHistory, year: str, term: str) -> pd.Series:
+    """Pupil id -> the UPN on that pupil's census row of `year`'s `term` collection.
+
+    A pupil first recorded under a temporary UPN is known to the history by the permanent UPN that a
+    later collection gave it; the school's list for that census (and an upload of it) still shows the
+    UPN it recorded then, which is the one a list made for that census must name.
+    """
+    census = history.census
+    if RECORDED_UPN not in census.columns:
+        return pd.Series(dtype="string")
+    rows = census[(census["AcademicYear"] == year) & (census["CensusTerm"] == term)]
+    rows = rows[rows["UPN"].notna() & rows[RECORDED_UPN].notna()].drop_duplicates("UPN")
+    recorded = rows[RECORDED_UPN].astype("string").to_numpy()
+    return pd.Series(recorded, index=rows["UPN"].astype("string").to_numpy(), dtype="string")
 
 
 def read_links(links_dir: str | Path) -> pd.DataFrame:

@@ -1,10 +1,16 @@
 """Reasons in plain English: each pupil's largest contributions, as the feature registry words them.
 
-`reason_texts` gives the `reasons` column of scores.csv (the top raising factors, "; "-joined);
-`top_factors` gives the factors with their contributions, raising or lowering, for the audit view
-(`CohortScorer.explain`). Protected characteristics are never offered as reasons about a child: they
-are reported in the fairness review instead. A contribution below `MIN_REASON_CONTRIBUTION` (on the
-explained scale, see `models.explain`) is too small to be worth a practitioner's attention.
+Three texts per pupil, the scores.csv columns `reason_columns` gives ("; "-joined phrases):
+- `reasons`: the child's own factors raising the risk most (top `n`);
+- `reasons_lowering`: the child's own factors lowering it most (top `n`);
+- `context`: every context factor (year group, the school's record, the home area: the registry's
+  `context` features) that moves the score by the floor or more, largest first, each phrase marked
+  "(raises risk)" or "(lowers risk)". Context never fills `reasons`: "in Year 9" or a school's suspension
+  rate is where a child is, not something about the child.
+`top_factors` gives factors with their contributions for the audit view (`CohortScorer.explain`), each
+tagged `context`. Protected characteristics are never offered as reasons or context: the fairness
+review reports them. A contribution below `MIN_REASON_CONTRIBUTION` (on the explained scale, see
+`models.explain`) is too small to be worth a practitioner's attention.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from exclusion_risk.models.explain import Explanation
 
 # A factor is given as a reason only when it moves the raw score by at least this much.
 MIN_REASON_CONTRIBUTION = {"log-odds": 0.05, "probability": 0.002}
-# Columns the registry describes; any other column (a model trained on extra inputs) keeps its own name.
+# Columns the registry describes; any other column (a model trained on extra inputs) keeps its own name
+# and counts as the child's own factor.
 REGISTRY_NAMES = frozenset(f.name for f in registry.FEATURES)
+CONTEXT_NAMES = frozenset(registry.context_names())
+RAISES, LOWERS = " (raises risk)", " (lowers risk)"  # the direction a context phrase carries
 
 
 def feature_label(name: str) -> str:
@@ -52,27 +61,26 @@ def _cache_key(value):
     return value
 
 
-def _select_top(
-    explanation: Explanation,
-    n: int,
-    direction: str,
-    include_protected: bool,
-    min_contribution: float | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per pupil, the column indices of the `n` largest qualifying contributions (largest first) and
-    their values on the signed scale; places with no qualifying factor hold -inf."""
-    if direction not in ("raising", "lowering"):
-        raise ValueError("direction must be 'raising' or 'lowering'")
-    floor = MIN_REASON_CONTRIBUTION[explanation.scale] if min_contribution is None else min_contribution
-    contributions = explanation.contributions if direction == "raising" else -explanation.contributions
-    usable = np.array(
-        [
-            include_protected or not registry.get(f).protected if f in REGISTRY_NAMES else True
-            for f in explanation.features
-        ]
-    )
-    masked = np.where(usable[None, :] & (contributions >= floor), contributions, -np.inf)
-    k = min(n, masked.shape[1])
+def _usable(features: list[str], include_protected: bool, context: bool | None) -> np.ndarray:
+    """Which columns may be offered: protected ones only when asked; context ones, the child's own, or
+    both (`context` True, False or None)."""
+    keep = []
+    for name in features:
+        protected = name in REGISTRY_NAMES and registry.get(name).protected
+        in_group = context is None or (name in CONTEXT_NAMES) == context
+        keep.append(in_group and (include_protected or not protected))
+    return np.array(keep, dtype=bool)
+
+
+def _floor(explanation: Explanation, min_contribution: float | None) -> float:
+    return MIN_REASON_CONTRIBUTION[explanation.scale] if min_contribution is None else min_contribution
+
+
+def _select_top(key: np.ndarray, usable: np.ndarray, n: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per pupil, the column indices of the `n` largest `key` values among usable columns at or above
+    `floor` (largest first) and those values; places with no qualifying factor hold -inf."""
+    masked = np.where(usable[None, :] & (key >= floor), key, -np.inf)
+    k = min(n, int(usable.sum()), masked.shape[1])
     if k == 0 or masked.shape[0] == 0:
         empty = np.empty((masked.shape[0], 0))
         return empty.astype(int), empty
@@ -80,6 +88,12 @@ def _select_top(
     order = np.take_along_axis(masked, top, axis=1).argsort(axis=1)[:, ::-1]
     top = np.take_along_axis(top, order, axis=1)
     return top, np.take_along_axis(masked, top, axis=1)
+
+
+def _signed(explanation: Explanation, direction: str) -> np.ndarray:
+    if direction not in ("raising", "lowering"):
+        raise ValueError("direction must be 'raising' or 'lowering'")
+    return explanation.contributions if direction == "raising" else -explanation.contributions
 
 
 def _value_columns(explanation: Explanation, values: pd.DataFrame | list[dict]) -> dict[str, np.ndarray]:
@@ -97,15 +111,20 @@ def top_factors(
     include_protected: bool = False,
     describer: Describer | None = None,
     min_contribution: float | None = None,
+    context: bool | None = None,
 ) -> list[list[dict]]:
     """For each pupil, up to `n` factors raising (or lowering) the raw score, largest first.
 
-    Each factor: feature, label, value phrase (plain English), contribution (raw scale).
-    Protected characteristics are left out unless asked for: they are reported in the fairness review,
-    not offered to a practitioner as reasons about a child.
+    Each factor: feature, label, value phrase (plain English), contribution (raw scale), and `context`
+    (True for the year group, school and home-area features). `context` narrows the choice to context
+    factors (True) or the child's own (False); None takes both. Protected characteristics are left out
+    unless asked for: they are reported in the fairness review, not offered as reasons about a child.
     """
     describer = describer or Describer()
-    top, chosen = _select_top(explanation, n, direction, include_protected, min_contribution)
+    usable = _usable(explanation.features, include_protected, context)
+    top, chosen = _select_top(
+        _signed(explanation, direction), usable, n, _floor(explanation, min_contribution)
+    )
     if top.shape[1] == 0:
         return [[] for _ in range(top.shape[0])]
     value_columns = _value_columns(explanation, values)
@@ -123,31 +142,29 @@ def top_factors(
                     "label": feature_label(name),
                     "value": describer(name, value_columns[name][row]),
                     "contribution": float(sign * c),
+                    "context": name in CONTEXT_NAMES,
                 }
             )
         out.append(factors)
     return out
 
 
-def reason_texts(
+def _texts(
     explanation: Explanation,
-    values: pd.DataFrame | list[dict],
-    n: int = 3,
-    describer: Describer | None = None,
+    value_columns: dict[str, np.ndarray],
+    top: np.ndarray,
+    chosen: np.ndarray,
+    describer: Describer,
+    directions: np.ndarray | None = None,
 ) -> list[str]:
-    """Each pupil's top raising factors as one "; "-joined phrase string (scores.csv `reasons`).
-
-    The same text as joining `top_factors(...)` values, without building a dict per factor: a cohort's
-    reasons repeat the same few (feature, value) phrases, so each feature's phrases are
-    rendered once per distinct value and placed with array indexing: on 100,000 pupils the per-factor
-    dicts cost as much as the TreeSHAP call itself.
-    """
-    describer = describer or Describer()
-    top, chosen = _select_top(explanation, n, "raising", False, None)
+    """The chosen factors' phrases, "; "-joined per pupil: the same text as joining `top_factors` values,
+    without building a dict per factor. A cohort repeats the same few (feature, value) phrases, so each
+    feature's phrases are rendered once per distinct value and placed with array indexing (on 100,000
+    pupils per-factor dicts cost as much as TreeSHAP). `directions` (pupils x features, True where a
+    factor raises the score): mark each phrase with it."""
     rows_total, k = top.shape
     if k == 0:
         return [""] * rows_total
-    value_columns = _value_columns(explanation, values)
     phrases = np.full((rows_total, k), None, dtype=object)
     present = np.isfinite(chosen)
     for j, name in enumerate(explanation.features):
@@ -156,6 +173,38 @@ def reason_texts(
             continue
         column = pd.Series(value_columns[name][rows], dtype=object)
         codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        words = np.array([describer(name, value) for value in uniques], dtype=object)
-        phrases[rows, ranks] = words[codes]
-    return ["; ".join(p for p in row if p is not None) for row in phrases.tolist()]
+        words = np.array([describer(name, value) for value in uniques], dtype=object)[codes]
+        if directions is not None:
+            words = words + np.where(directions[rows, j], RAISES, LOWERS).astype(object)
+        phrases[rows, ranks] = words
+    # A pupil's factors fill ranks 0, 1, ... in order (the unqualified sort last), so each text is the
+    # first phrase with the next ones appended while there are any: k array additions, no per-row join.
+    texts = np.where(present[:, 0], phrases[:, 0], "").astype(object)
+    for rank in range(1, k):
+        more = present[:, rank]
+        texts[more] = texts[more] + "; " + phrases[more, rank]
+    return texts.tolist()
+
+
+def reason_columns(
+    explanation: Explanation,
+    values: pd.DataFrame | list[dict],
+    n: int = 3,
+    describer: Describer | None = None,
+) -> dict[str, list[str]]:
+    """scores.csv's `reasons`, `reasons_lowering` and `context` for every pupil (see the module text)."""
+    describer = describer or Describer()
+    value_columns = _value_columns(explanation, values)
+    floor = _floor(explanation, None)
+    child = _usable(explanation.features, False, context=False)
+    out = {}
+    raising = explanation.contributions
+    for column, key in (("reasons", raising), ("reasons_lowering", -raising)):
+        top, chosen = _select_top(key, child, n, floor)
+        out[column] = _texts(explanation, value_columns, top, chosen, describer)
+    context = _usable(explanation.features, False, context=True)
+    top, chosen = _select_top(np.abs(explanation.contributions), context, int(context.sum()), floor)
+    out["context"] = _texts(
+        explanation, value_columns, top, chosen, describer, directions=explanation.contributions > 0
+    )
+    return out

@@ -3,7 +3,9 @@
 The matrix's shape and wording live in `risk_matrix.yaml`; the probability thresholds that cut the
 likelihood bands are fitted on a model's validation year so that the bands match a team's capacity,
 and are stored with the model version (`ScoringConfig`, logged by `models.training_log`), so that every
-scorer of that version places pupils the same way.
+scorer of that version places pupils the same way. Stored beside them: each band's realised precision
+on the test year with those thresholds (`models.band_precision`), which `to_dict` and scores.csv give as
+"how sure"; thresholds cut any other way carry none until it is recomputed for them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from exclusion_risk.models.band_precision import Outcomes, band_precision, csv_values, precision_entry
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ class RiskMatrix:
     capacity: float
     thresholds_source: str = "default"  # "default" (from the file) or where fitted thresholds came from
     extra: dict = field(default_factory=dict)
+    # Test-year precision of these thresholds' bands (models.band_precision); None when not measured.
+    precision: dict | None = None
 
     # ---- thresholds -------------------------------------------------------------------------
     def fit_thresholds(
@@ -74,7 +79,7 @@ class RiskMatrix:
             threshold = min(threshold, previous)
             previous = threshold
             bands.append(replace(band, threshold=threshold))
-        return replace(self, bands=tuple(bands), capacity=capacity, thresholds_source=source)
+        return replace(self, bands=tuple(bands), capacity=capacity, thresholds_source=source, precision=None)
 
     def with_thresholds(self, thresholds: dict[str, float], capacity: float, source: str) -> RiskMatrix:
         """The matrix with stored thresholds (band key -> probability), as read back from a model version."""
@@ -85,11 +90,23 @@ class RiskMatrix:
         if any(later > earlier for earlier, later in zip(values, values[1:], strict=False)):
             raise RiskMatrixError(f"stored thresholds must fall from band to band, got {values}")
         bands = tuple(replace(b, threshold=v) for b, v in zip(self.bands, values, strict=True))
-        return replace(self, bands=bands, capacity=float(capacity), thresholds_source=source)
+        return replace(self, bands=bands, capacity=float(capacity), thresholds_source=source, precision=None)
+
+    def with_precision(self, precision: dict | None) -> RiskMatrix:
+        """The matrix with its bands' test-year precision (measured with exactly these thresholds)."""
+        return replace(self, precision=precision)
 
     @property
     def thresholds(self) -> dict[str, float]:
         return {b.key: b.threshold for b in self.bands}
+
+    def precision_columns(self, likelihood_bands) -> tuple[np.ndarray, np.ndarray]:
+        """scores.csv's band_precision (NaN when not shown) and band_precision_ci (None when not shown)
+        for each pupil's likelihood band (its label, as `place` gives it)."""
+        by_label = {b.label: csv_values(self.precision, b.key) for b in self.bands}
+        pairs = [by_label.get(label, (float("nan"), None)) for label in likelihood_bands]
+        shares = np.array([p[0] for p in pairs], dtype=float)
+        return shares, np.array([p[1] for p in pairs], dtype=object)
 
     # ---- placing pupils ---------------------------------------------------------------------
     def place(self, probabilities, need_levels) -> dict[str, np.ndarray]:
@@ -144,6 +161,7 @@ class RiskMatrix:
                     "label": b.label,
                     "min_probability": round(b.threshold, 6),
                     "capacity_multiple": b.capacity_multiple,
+                    "precision": precision_entry(self.precision, b.key, b.label),
                 }
                 for b in self.bands
             ],
@@ -284,6 +302,9 @@ class ScoringConfig:
     validation_year: str | None
     validation_pupils: int
     extra: dict[str, Any] = field(default_factory=dict)
+    # Each band's precision on the test year with these thresholds (models.band_precision); None in
+    # versions stored before it was measured.
+    band_precision: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -292,12 +313,16 @@ class ScoringConfig:
             "thresholds": self.thresholds,
             "validation_year": self.validation_year,
             "validation_pupils": self.validation_pupils,
+            **({"band_precision": self.band_precision} if self.band_precision is not None else {}),
             **self.extra,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScoringConfig:
-        known = {"risk_matrix_version", "capacity", "thresholds", "validation_year", "validation_pupils"}
+        known = {
+            "risk_matrix_version", "capacity", "thresholds", "validation_year", "validation_pupils",
+            "band_precision",
+        }  # fmt: skip
         return cls(
             risk_matrix_version=str(data["risk_matrix_version"]),
             capacity=float(data["capacity"]),
@@ -305,6 +330,7 @@ class ScoringConfig:
             validation_year=data.get("validation_year"),
             validation_pupils=int(data.get("validation_pupils", 0)),
             extra={k: v for k, v in data.items() if k not in known},
+            band_precision=data.get("band_precision"),
         )
 
 
@@ -313,11 +339,13 @@ def scoring_config_from_probabilities(
     validation_year: str | None,
     capacity: float | None = None,
     matrix: RiskMatrix | None = None,
+    test: Outcomes | None = None,
 ) -> dict[str, Any]:
-    """Risk-matrix thresholds fitted on validation-year probabilities (no labels needed), as a plain dict.
+    """Risk-matrix thresholds fitted on validation-year probabilities (no labels needed), as a plain dict,
+    with each band's precision on `test` (the test year's pupils and labels) when given.
 
-    Called by models.train on the calibration pupils' validation-year rows; only thresholds and counts
-    are kept, so the result may be logged to MLflow.
+    Called by models.train on the calibration pupils' validation-year rows; only thresholds and
+    (suppressed) counts are kept, so the result may be logged to MLflow.
     """
     matrix = matrix or load_risk_matrix()
     fitted = matrix.fit_thresholds(probabilities, capacity, source=f"validation year {validation_year}")
@@ -327,6 +355,7 @@ def scoring_config_from_probabilities(
         thresholds=fitted.thresholds,
         validation_year=validation_year,
         validation_pupils=int(np.size(probabilities)),
+        band_precision=None if test is None else band_precision(fitted, test),
     ).to_dict()
 
 
@@ -342,4 +371,6 @@ def matrix_for(config: ScoringConfig | None, matrix: RiskMatrix | None = None) -
             matrix.version,
         )
     source = f"validation year {config.validation_year}" if config.validation_year else "validation year"
-    return matrix.with_thresholds(config.thresholds, config.capacity, source)
+    return matrix.with_thresholds(config.thresholds, config.capacity, source).with_precision(
+        config.band_precision
+    )

@@ -12,12 +12,25 @@ from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.history import PupilHistory, load_history
+from exclusion_risk.linkage.history import PupilHistory, load_history, recorded_upns
 from exclusion_risk.models.fairness import METRICS
 from exclusion_risk.models.fairness_run import resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_report import summary_html
+from exclusion_risk.models.score_runs import (
+    CHANGES_FILE,
+    RUNS_FOLDER,
+    EarlierRun,
+    RunFolder,
+    RunNotFound,
+    change_counts,
+    changes_sentence,
+    compare,
+    new_run,
+    resolve_previous,
+)
 from exclusion_risk.models.score_table import with_officer_columns
+from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
 from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
 from exclusion_risk.models.tracking import CHAMPION, ModelNotFoundError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -61,13 +74,23 @@ def _capacity(text: str | None) -> float | None:
         _fail(f"--capacity: {exc}")
 
 
+def _previous(wanted: str | None, folder: RunFolder, year: str) -> EarlierRun | None:
+    """The earlier scoring `--compare-with` names, checked before any work is done."""
+    if wanted is None:
+        return None
+    try:
+        return resolve_previous(wanted, folder, year)
+    except (RunNotFound, OSError, ValueError) as exc:
+        _fail(f"--compare-with: {exc}")
+
+
 def score_command(
     data: Path = typer.Option(..., "--data", help="Folder with census, exclusions and social_care extracts."),
     year: str = typer.Option(
         ..., "--year", help="Academic year whose autumn census is scored, e.g. 2018/19."
     ),
     out: Path = typer.Option(
-        Path("scores.csv"), "--out", help="scores.csv to write (HTML summary beside it)."
+        Path("scores.csv"), "--out", help="scores.csv to write (scores.xlsx and the HTML summary beside it)."
     ),
     links: Path = typer.Option(
         None, "--links", help="Output folder of `exclusion-risk link` (default: link now)."
@@ -82,12 +105,24 @@ def score_command(
         CHAMPION, "--alias", help="Registry alias of the model to use (or a version number, or a run id)."
     ),
     no_reasons: bool = typer.Option(False, "--no-reasons", help="Skip the SHAP reasons (faster)."),
+    runs: Path = typer.Option(
+        None, "--runs", help=f"Folder where each scoring is recorded (default: {RUNS_FOLDER} beside --out)."
+    ),
+    compare_with: str = typer.Option(
+        None,
+        "--compare-with",
+        help="An earlier scoring to compare with: `last` (the latest of this year in --runs), a run id "
+        "(or its first 4+ characters), a run's folder, or a previous scores.csv; writes changes.csv.",
+    ),
 ) -> None:
-    """Score every pupil on a year's autumn census with the champion model: scores.csv + summary HTML."""
+    """Score every pupil on a year's autumn census with the champion model: scores.csv, scores.xlsx and
+    a summary HTML; the scoring is recorded in --runs, and compared with an earlier one if asked."""
     year = _year(year, "--year")
     share = _capacity(capacity)
     if out.suffix.lower() != ".csv":
         _fail(f"--out must end in .csv: {out}")
+    folder = RunFolder(runs if runs is not None else out.parent / RUNS_FOLDER)
+    previous = _previous(compare_with, folder, year)
     started = time.perf_counter()
     try:
         scorer = CohortScorer.load(alias=alias)
@@ -102,8 +137,15 @@ def score_command(
         validation_year = scorer.info().get("validation_year")
         if not validation_year or validation_year not in available:
             _fail(f"--capacity needs the model's validation year ({validation_year or 'unknown'}) in {data}")
+        # the bands' precision is recomputed for the new thresholds on the model's test year, if here
+        measured = scorer.precision_year()
+        test = None
+        if measured is not None and measured[0] in available:
+            test = build_feature_table(history, [measured[0]], label=measured[1])
         try:
-            scorer.refit_thresholds(build_feature_table(history, [validation_year]), share, validation_year)
+            scorer.refit_thresholds(
+                build_feature_table(history, [validation_year]), share, validation_year, test_features=test
+            )
         except (ScoringInputError, RiskMatrixError) as exc:
             _fail(str(exc))
     try:
@@ -111,18 +153,45 @@ def score_command(
     except (ScoringInputError, RiskMatrixError) as exc:
         _fail(str(exc))
     scores = with_officer_columns(scores, features, scorer.matrix)
+    summary_page = summary_html(scores, features, scorer, year)  # features are keyed by pupil id
+    # Each pupil under the UPN the school recorded on this census (as an upload of it is scored by the
+    # service), not the permanent UPN a later collection gave a pupil first recorded under a temporary one.
+    recorded = recorded_upns(history, year, calendar.AUTUMN)
+    scores = scores.assign(upn=scores["upn"].map(recorded).fillna(scores["upn"]))
+    scores = scores.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
+    scores = scores.reset_index(drop=True)  # highest risk first, ties by UPN, as the scorer ranks
     # A plain CSV (header on row 1: pandas and Excel open it as it is), private (every pupil's UPN).
     # The decision-support notice travels beside the data: in the HTML summary and on the console.
     write_csv(scores, out, private=True, float_format="%.6f")
     html_path = out.with_suffix(".html")
-    html_path.write_text(summary_html(scores, features, scorer, year), encoding="utf-8")
+    html_path.write_text(summary_page, encoding="utf-8")
+    run, pupils = new_run(
+        scores, model_name=scorer.name, model_version=scorer.model_version,
+        risk_matrix_version=scorer.matrix.version, year=year,
+    )  # fmt: skip
+    changes, summary = None, None
+    if previous is not None:
+        changes = compare(previous.pupils, pupils, [band.label for band in scorer.matrix.bands])
+        summary = changes_sentence(change_counts(changes), previous.name)
+        write_csv(changes, out.parent / CHANGES_FILE, private=True)
+    # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
+    xlsx_path = write_scores_workbook(
+        scores, out.with_suffix(".xlsx"), risk_matrix=scorer.risk_matrix, changes=changes,
+        changes_summary=summary,
+        notice_lines=notice_lines_for(scorer.name, scorer.model_version, year, run.census, run.scored_on),
+    )  # fmt: skip
+    run_folder = folder.record(run, pupils)
     counts = scores["rag"].value_counts()
     typer.echo(
         f"scored {len(scores):,} pupils ({year}) with {scorer.name} version {scorer.model_version} "
         f"in {time.perf_counter() - started:.1f}s: red {counts.get('red', 0):,}, "
         f"amber {counts.get('amber', 0):,}, green {counts.get('green', 0):,}"
     )
-    typer.echo(f"wrote {out} and {html_path}")
+    typer.echo(f"wrote {out}, {xlsx_path} and {html_path}")
+    typer.echo(f"recorded as run {run.short_id} in {run_folder.parent}")
+    if summary is not None:
+        typer.echo(summary)
+        typer.echo(f"wrote {out.parent / CHANGES_FILE}")
     typer.echo(DECISION_SUPPORT_NOTICE)
 
 

@@ -1,6 +1,7 @@
 """The one-page HTML summary of a scored cohort (`exclusion-risk score` writes it beside scores.csv).
 
-Counts per risk-matrix cell, by school and by year group, rendered from
+Counts per risk-matrix cell, by school and by year group, and each likelihood band's precision on the
+model's test year (`RiskMatrix.to_dict`, in the risk-matrix section), rendered from
 `templates/score_summary.html.j2`; every count under 10 is shown as "<10", and each table goes through
 `suppress_table` because its rows sum to a shown "pupils"/"all" column and its columns to the cohort's
 pupils and red counts at the top (a lone "<10" in a row would be that total minus the rest).

@@ -4,8 +4,9 @@ One object, `CohortScorer`, used by `exclusion-risk score` and by the service:
 - `CohortScorer.load(alias="champion")` loads the registered version behind the alias once
   (`tracking.load_registered`), with the risk-matrix thresholds fitted on that model's validation year
   (`risk_matrix.ScoringConfig`, stored with the version).
-- `score(features)` returns the data contract's `scores.csv` columns, sorted by risk.
-- `explain(features)` returns each pupil's factors raising and lowering the risk.
+- `score(features)` returns the data contract's `scores.csv` columns, sorted by risk, then the reasons
+  columns beyond the contract's (`REASON_EXTRA_COLUMNS`: reasons lowering the risk, and context).
+- `explain(features)` returns each pupil's factors raising and lowering the risk (each tagged `context`).
 - `score_records(records)` is the service's path for one or a few pupils: records are encoded straight
   to a numpy row (`models.record_encoding`), skipping the DataFrame round trip.
 
@@ -27,8 +28,9 @@ from sklearn.pipeline import Pipeline
 from exclusion_risk.contract import SCORE_COLUMNS
 from exclusion_risk.features.need import need_level, need_level_of
 from exclusion_risk.models import tracking
+from exclusion_risk.models.band_precision import Outcomes, band_precision
 from exclusion_risk.models.explain import Explainer, Explanation
-from exclusion_risk.models.reasons import Describer, reason_texts, top_factors
+from exclusion_risk.models.reasons import Describer, reason_columns, top_factors
 from exclusion_risk.models.record_encoding import RecordEncoder, ScoringInputError, check_ranges
 from exclusion_risk.models.risk_matrix import (
     RiskMatrix,
@@ -43,6 +45,8 @@ from exclusion_risk.values import sigmoid
 log = logging.getLogger(__name__)
 
 N_REASONS = 3
+# What score() gives after the contract's columns (scores.csv's officer columns take them from there).
+REASON_EXTRA_COLUMNS = ["reasons_lowering", "context"]
 # Rows of every score call re-checked against the full pipeline's predict_proba (guards the fast path).
 _GUARD_ROWS = 32
 _GUARD_TOLERANCE = 1e-9
@@ -130,16 +134,43 @@ class CohortScorer:
             )
         return cls(loaded.pipeline, loaded.version, matrix, loaded.info, alias=alias)
 
+    def precision_year(self) -> tuple[str, str] | None:
+        """(test year, label) the bands' precision was measured on, as stored with the model; None when
+        none is stored (a version trained before it was measured, or thresholds re-cut without it)."""
+        precision = self.matrix.precision
+        if not precision or not precision.get("year"):
+            return None
+        return str(precision["year"]), str(precision.get("label") or "any")
+
     def refit_thresholds(
-        self, validation_features: pd.DataFrame, capacity: float, validation_year: str
+        self,
+        validation_features: pd.DataFrame,
+        capacity: float,
+        validation_year: str,
+        test_features: pd.DataFrame | None = None,
     ) -> None:
-        """Re-cut the likelihood bands for another capacity on the validation year's pupils."""
+        """Re-cut the likelihood bands for another capacity on the validation year's pupils.
+
+        The bands' precision is recomputed for the new thresholds on `test_features` (the model's test
+        year, `precision_year()`, with its `label` column) when given and labelled; otherwise it is left
+        blank: figures measured with other thresholds are never kept.
+        """
+        measured = self.precision_year()
         config = fit_scoring_config(
             self.pipeline, validation_features, capacity, self.matrix, validation_year
         )
         self.matrix = self.matrix.with_thresholds(
             config.thresholds, config.capacity, f"validation year {validation_year} (all pupils)"
         )
+        if measured is None or test_features is None or "label" not in test_features:
+            return
+        test = self._frame(test_features[test_features["label"].notna()])
+        if len(test):
+            probabilities, _ = self._predict(test, with_contributions=False)
+            labels = test["label"].to_numpy(dtype=float)
+            self.matrix = self.matrix.with_precision(
+                band_precision(self.matrix, Outcomes(measured[0], probabilities, labels, measured[1]))
+            )
 
     # ---- descriptions -----------------------------------------------------------------------
     @property
@@ -235,12 +266,14 @@ class CohortScorer:
         reasons: bool,
         n_reasons: int,
     ) -> dict[str, Any]:
-        """Output columns (contract order, then `response`) as arrays, input order."""
+        """Output columns (contract order, then the reasons beyond the contract's, `response` and the
+        band's precision) as arrays, input order."""
         placed = self.matrix.place(probabilities, needs)
         if reasons:
-            reason_text = reason_texts(explanation, values, n=n_reasons, describer=self._describer)
+            texts = reason_columns(explanation, values, n=n_reasons, describer=self._describer)
         else:
-            reason_text = [""] * len(probabilities)
+            texts = dict.fromkeys(("reasons", *REASON_EXTRA_COLUMNS), [""] * len(probabilities))
+        precision, interval = self.matrix.precision_columns(placed["likelihood_band"])
         return {
             "upn": upns,
             "probability": probabilities,
@@ -248,16 +281,20 @@ class CohortScorer:
             "need_level": np.asarray(needs).astype(int),
             "rag": placed["rag"],
             "matrix_cell": placed["matrix_cell"],
-            "reasons": reason_text,
+            "reasons": texts["reasons"],
             "model_version": [self.model_version] * len(probabilities),
+            **{column: texts[column] for column in REASON_EXTRA_COLUMNS},
             "response": placed["response"],
+            "band_precision": precision,
+            "band_precision_ci": interval,
         }
 
     def score(self, features: pd.DataFrame, reasons: bool = True, n_reasons: int = N_REASONS) -> pd.DataFrame:
-        """The contract's scores.csv columns for every row of `features`, highest probability first."""
+        """The contract's scores.csv columns for every row of `features`, highest probability first, then
+        REASON_EXTRA_COLUMNS (`score_table.with_officer_columns` adds the rest of scores.csv's)."""
         out = self._score_frame(features, reasons, n_reasons)
         order = np.lexsort((out["upn"].to_numpy(), -out["probability"].to_numpy()))
-        return out.iloc[order].reset_index(drop=True)[SCORE_COLUMNS]
+        return out.iloc[order].reset_index(drop=True)[SCORE_COLUMNS + REASON_EXTRA_COLUMNS]
 
     def explain(
         self, features: pd.DataFrame, n: int = 5, include_protected: bool = True
@@ -265,7 +302,9 @@ class CohortScorer:
         """Per pupil (input order): probability, cell, and the top `n` factors raising and lowering risk.
 
         Protected characteristics are included here (this is the audit view); `score`'s reasons leave
-        them out. Contributions are on the raw model scale (`scale`), measured from `expected_value`.
+        them out. Each factor says whether it is `context` (year group, school, home area) rather than
+        about the child. Contributions are on the raw model scale (`scale`), measured from
+        `expected_value`.
         """
         features = self._frame(features)
         probabilities, explanation = self._predict(features, with_contributions=True)
@@ -304,7 +343,8 @@ class CohortScorer:
     ) -> list[dict[str, Any]]:
         """Score a few pupils given as dicts (feature name -> value); results in input order.
 
-        Each result has the scores.csv fields plus `response`. Records are encoded straight to a numpy
+        Each result has the scores.csv fields but the school's (`serving.scoring` adds those from the
+        record). Records are encoded straight to a numpy
         matrix when the preprocessor is one `RecordEncoder` can mirror (checked against the fitted
         preprocessor when the encoder is built); otherwise they take the DataFrame path.
         """
@@ -322,7 +362,8 @@ class CohortScorer:
         upns = np.array([str(r.get("upn", i)) for i, r in enumerate(records)], dtype=object)
         if not self._encoder.usable or self._calibrate is None:
             frame = pd.DataFrame.from_records(records).assign(upn=upns)
-            return self._score_frame(frame, reasons, n_reasons).to_dict("records")
+            rows = self._score_frame(frame, reasons, n_reasons).to_dict("records")
+            return [{name: _plain(value) for name, value in row.items()} for row in rows]
         X = self._encoder.encode(records)
         explanation = self.explainer.explain_matrix(X, check=False) if reasons else None
         raw = explanation.raw_score if reasons else self.explainer.raw_score(X)
@@ -334,8 +375,9 @@ class CohortScorer:
 
 
 def _plain(value):
-    """numpy scalars -> Python scalars (JSON-ready)."""
-    return value.item() if isinstance(value, np.generic) else value
+    """numpy scalars -> Python scalars, NaN (a band precision not shown) -> None: JSON-ready."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and value != value else value
 
 
 def _need_level(record: dict[str, Any]) -> int:

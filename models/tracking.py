@@ -39,7 +39,8 @@ REGISTERED_MODEL = "exclusion-risk"
 CHAMPION = "champion"
 # Test-year metrics copied onto each registered version's tags, so `info()` needs no run lookup.
 HEADLINE = ("roc_auc", "average_precision", "precision_at_5pct", "brier")
-# The risk-matrix thresholds fitted on a model's validation year, stored with its run.
+# The risk-matrix thresholds fitted on a model's validation year, with each band's precision on its
+# test year (aggregates, suppressed as privacy.py says: models.band_precision), stored with its run.
 SCORING_ARTIFACT = "scoring/scoring_config.json"
 # Types beyond skops' defaults that a registered pipeline holds, named exactly (skops trusts by exact
 # name). Listing them up front saves serialising every model twice; a pipeline holding anything else

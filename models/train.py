@@ -32,6 +32,7 @@ from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.features.registry import FEATURES, feature_names
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models import estimators
+from exclusion_risk.models.band_precision import Outcomes
 from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.checklist import ChecklistBaseline
 from exclusion_risk.models.config import ExperimentConfig
@@ -74,7 +75,8 @@ class ModelResult:
     cpu_seconds: float  # the same in process CPU time: robust to other load on the machine
     test_probability: np.ndarray = field(repr=False)
     capacity_thresholds: dict[str, float]  # calibrated probability at the top k% of calibration pupils
-    # risk-matrix thresholds fitted on the calibration pupils (risk_matrix.ScoringConfig), logged with it
+    # risk-matrix thresholds fitted on the calibration pupils, with each band's test-year precision
+    # (risk_matrix.ScoringConfig), logged with it
     scoring_config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -295,7 +297,10 @@ def train_models(
             cpu_seconds=time.process_time() - cpu0,
             test_probability=p_test,
             capacity_thresholds=_thresholds(p_cal, capacities),
-            scoring_config=scoring_config_from_probabilities(p_cal, split.validation),
+            # thresholds fitted on the validation year; each band's precision measured on the test year
+            scoring_config=scoring_config_from_probabilities(
+                p_cal, split.validation, test=Outcomes(split.test, p_test, y_test, config.label)
+            ),
         )
         log(
             f"{model_type}: chosen {_short(chosen.params, spec)}, trained in {train_seconds:.1f}s "

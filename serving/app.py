@@ -29,8 +29,9 @@ from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.jobs import JobSlots
 from exclusion_risk.serving.limits import BodyLimit
 from exclusion_risk.serving.model_state import ModelState, freeze_long_lived
-from exclusion_risk.serving.routers import admin, health, model, score, web
-from exclusion_risk.serving.schemas import ScoreRequest
+from exclusion_risk.serving.routers import admin, explain_file, health, model, runs, score, web
+from exclusion_risk.serving.run_history import RunStore
+from exclusion_risk.serving.schemas import EarlierScoresRequest, ScoreRequest
 from exclusion_risk.serving.security import KeyStore
 from exclusion_risk.serving.settings import ServiceSettings
 
@@ -72,7 +73,8 @@ def _openapi_with_request_models(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 description=app.description, routes=app.routes,
             )  # fmt: skip
             _, extra = models_json_schema(
-                [(ScoreRequest, "validation")], ref_template="#/components/schemas/{model}"
+                [(ScoreRequest, "validation"), (EarlierScoresRequest, "validation")],
+                ref_template="#/components/schemas/{model}",
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in extra.get("$defs", {}).items():
@@ -112,13 +114,15 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
     app.state.settings = settings
     app.state.keys = KeyStore(db)
     app.state.audit_log = AuditLog(db)
+    app.state.runs = RunStore(db)  # every census scoring, and what changed since the last one
     app.state.model = model_state
     app.state.history = history_state
     app.state.jobs = JobSlots(settings.max_concurrent_jobs)
 
     install_error_handlers(app)
-    for router in (health.router, model.router, score.router, admin.router, web.router):
-        app.include_router(router)
+    routers = (health, model, score, explain_file, runs, admin, web)
+    for router in routers:
+        app.include_router(router.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.openapi = _openapi_with_request_models(app)
 

@@ -1,4 +1,6 @@
-"""The service's SQLite file: API keys (hashed) and the audit log, shared by the server and the CLI."""
+"""The service's SQLite file: API keys (hashed), the audit log and the scoring runs (`serving.run_history`;
+`scoring_run_pupils` holds each scored pupil's UPN, so the file is created owner-only), shared by the
+server and the CLI."""
 
 from __future__ import annotations
 
@@ -33,6 +35,32 @@ CREATE TABLE IF NOT EXISTS audit_log (
     model_version TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE TABLE IF NOT EXISTS scoring_runs (
+    run_id              TEXT PRIMARY KEY,
+    recorded_at         TEXT NOT NULL,
+    key_id              TEXT,
+    model_name          TEXT NOT NULL,
+    model_version       TEXT NOT NULL,
+    risk_matrix_version TEXT NOT NULL,
+    year                TEXT NOT NULL,
+    census              TEXT NOT NULL,
+    pupils              INTEGER NOT NULL,
+    schools             INTEGER NOT NULL,
+    red                 INTEGER NOT NULL DEFAULT 0,
+    amber               INTEGER NOT NULL DEFAULT 0,
+    green               INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS scoring_run_pupils (
+    run_id          TEXT NOT NULL REFERENCES scoring_runs (run_id),
+    upn             TEXT NOT NULL,
+    school_urn      TEXT NOT NULL DEFAULT '',
+    probability     REAL NOT NULL,
+    likelihood_band TEXT NOT NULL,
+    rag             TEXT NOT NULL,
+    PRIMARY KEY (run_id, upn)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS scoring_run_pupils_upn ON scoring_run_pupils (upn);
+CREATE INDEX IF NOT EXISTS scoring_run_pupils_school ON scoring_run_pupils (school_urn, run_id);
 """
 
 
@@ -53,8 +81,9 @@ class Database:
 
     def _create_private(self) -> None:
         """The database file 0600 (its folder 0700 when created here) before SQLite opens it: it holds
-        key digests and the audit log. SQLite gives its -wal and -shm files the database's own mode;
-        an existing file and its companions are narrowed too (a store from an earlier release)."""
+        key digests, the audit log and scored pupils' UPNs (scoring_run_pupils). SQLite gives its -wal
+        and -shm files the database's own mode; an existing file and its companions are narrowed too (a
+        store from an earlier release)."""
         private_dir(self.path.parent)
         if not self.path.exists():
             # Never open and close a database that exists: closing any descriptor of the file drops

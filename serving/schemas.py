@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from exclusion_risk import calendar
 from exclusion_risk.features import registry
+from exclusion_risk.models.score_runs import CHANGES
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 # Codes a categorical feature may take: the builder's vocabularies plus its own 'unknown'/'none'.
@@ -233,6 +234,103 @@ class ScoreRow(BaseModel):
     nc_year: float | None = Field(None, description="NC year (0 = Reception, -1/-2 nursery): scores.csv.")
     need_label: str | None = Field(None, description="The need level in words, as the matrix legend says.")
     response: str | None = Field(None, description="The risk matrix's suggested response for this cell.")
+    school_name: str | None = Field(None, description="The school's name where the census gives one.")
+    reasons_lowering: str | None = Field(None, description="The child's own factors lowering the risk.")
+    context: str | None = Field(None, description="Context, not about the child (year group, school "
+                                "rate, home area), each marked as raising or lowering the risk.")
+    band_precision: float | None = Field(None, ge=0, le=1, description="Share of the model's test-year "
+                                         "pupils in this likelihood band who were suspended or excluded.")
+    band_precision_ci: str | None = Field(None, description="Its 95% interval, `low-high`.")
+
+
+# --- scoring runs: what changed since the last scoring --------------------------------------------
+
+Rag = Literal["red", "amber", "green"]
+
+
+class RunInfo(BaseModel):
+    """A census scoring as recorded by the service (no pupil identifiers)."""
+
+    id: str = Field(description="The run's id.")
+    recorded_at: str = Field(description="When it was scored (UTC, ISO 8601).")
+    pupils: int
+    schools: int
+    model_version: str
+    risk_matrix_version: str
+    year: str = Field(description="Academic year of the census scored, e.g. 2018/19.")
+    census: str = Field(description="The census scored: `autumn`.")
+
+
+class RunSummary(RunInfo):
+    model_name: str
+    rag: dict[str, int] = Field(description="Pupils rated red, amber and green.")
+
+
+class RunSince(BaseModel):
+    id: str
+    recorded_at: str
+    year: str
+    model_version: str
+
+
+CHANGE_MEANINGS = {
+    "new_red": "Red now; not red at the earlier scoring, or not scored then.",
+    "moved_up": "In a higher likelihood band than at the earlier scoring.",
+    "moved_down": "In a lower likelihood band.",
+    "no_longer_on_roll": "Scored then at one of these schools; not in this cohort.",
+    "new_on_roll": "Not scored then; now at a school the earlier scoring covered.",
+}
+ChangeCounts = create_model(
+    "ChangeCounts",
+    __doc__="Pupils with each kind of change.",
+    **{change: (int, Field(description=CHANGE_MEANINGS[change])) for change in CHANGES},
+)
+
+
+class PupilChange(BaseModel):
+    upn: str
+    school_urn: str | None = None
+    change: Literal[CHANGES]  # type: ignore[valid-type]
+    before_band: str | None = None
+    after_band: str | None = None
+    before_rag: Rag | None = None
+    after_rag: Rag | None = None
+
+
+class RunChanges(BaseModel):
+    """What changed since the most recent earlier scoring that covered any of the same schools (only
+    those schools are compared)."""
+
+    since: RunSince
+    counts: ChangeCounts  # type: ignore[valid-type]
+    pupils: list[PupilChange] = Field(description="Each pupil whose place changed, new red first.")
+
+
+class RunsResponse(BaseModel):
+    notice: str = DECISION_SUPPORT_NOTICE
+    runs: list[RunSummary] = Field(description="Recent census scorings, newest first.")
+
+
+class EarlierScoresRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"upn": EXAMPLE_UPN}})
+
+    upn: str = Field(min_length=1, max_length=64, description="The pupil's UPN (in the body, never the URL).")
+
+
+class EarlierScore(BaseModel):
+    run_id: str
+    recorded_at: str
+    year: str
+    probability: float = Field(ge=0, le=1)
+    likelihood_band: str
+    rag: Rag
+    model_version: str
+
+
+class EarlierScoresResponse(BaseModel):
+    notice: str = DECISION_SUPPORT_NOTICE
+    upn: str
+    scores: list[EarlierScore] = Field(description="The pupil's scores in recorded runs, newest first.")
 
 
 class ScoreResponse(BaseModel):
@@ -251,6 +349,11 @@ class ScoreResponse(BaseModel):
         default_factory=list, description="Rows left out (only with `skip_invalid=true`)."
     )
     scores: list[ScoreRow] = Field(description="Highest risk first.")
+    run: RunInfo | None = Field(None, description="Census scoring only: the run it was recorded as.")
+    changes: RunChanges | None = Field(
+        None, description="Census scoring only: what changed since the most recent earlier scoring of any of "
+        "the same schools; null when there is none."
+    )
 
 
 class Factor(BaseModel):
@@ -341,12 +444,27 @@ class ModelInfo(BaseModel):
         return data
 
 
+class BandPrecision(BaseModel):
+    """How sure: the band's realised precision on the model's test year (counts under 10 withheld)."""
+
+    year: str | None
+    pupils: int | str | None = Field(description="Test-year pupils in the band (`<10`-style marker "
+                                     "when withheld).")
+    positives: int | str | None
+    precision: float | None
+    low: float | None
+    high: float | None
+    text: str = Field(description="In words, e.g. 'Of pupils placed very high in 2018/19, 34% [31%-37%] "
+                      "were suspended or excluded that year.'")
+
+
 class LikelihoodBand(BaseModel):
     key: str
     code: str
     label: str
     min_probability: float
     capacity_multiple: float | None
+    precision: BandPrecision | None = None
 
 
 class NeedLevel(BaseModel):

@@ -319,7 +319,8 @@ def _chunks(length: int, size: int) -> range:
 
 def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
     """The contract's columns, highest risk first, then the officer's columns of scores.csv (school URN
-    and NC year, which the page filters on, need label and suggested response), as `score` writes them.
+    and name, NC year, which the page filters on, need label, suggested response, reasons lowering the
+    risk, context and the band's precision), as `score` writes them.
 
     Scored SCORE_CHUNK pupils at a time (a pupil's score depends on that pupil alone), so the event
     loop gets the GIL between chunks and `/health` answers while a large cohort is scored.
@@ -337,7 +338,8 @@ def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
 
 
 def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) -> list[dict[str, Any]]:
-    """Feature records through the scorer's no-DataFrame path; results highest risk first."""
+    """Feature records through the scorer's no-DataFrame path; results highest risk first, with the
+    officer's fields a record can give (its school URN and NC year; no school name: records carry none)."""
     results: list[dict[str, Any]] = []
     try:
         for i in _chunks(len(records), SCORE_CHUNK):
@@ -346,6 +348,7 @@ def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) 
         raise RequestProblem(422, f"The features cannot be scored: {exc}") from None
     for result, record in zip(results, records, strict=True):
         result["school_urn"] = record.get("school_urn")
+        result["school_name"] = None
         result["nc_year"] = record.get("nc_year")
     results.sort(key=lambda r: (-r["probability"], r["upn"]))
     return results

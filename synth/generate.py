@@ -46,7 +46,7 @@ def generate_authority(
             progress(name)
 
     geo = load_geography(config)
-    schools = build_schools(config, geo, streams[0])
+    schools = build_schools(config, geo, streams[0], streams[-1])  # names: the last, spare, child
     step("geography")
     pop = build_population(config, geo, schools, streams[1])
     step("population")

@@ -15,6 +15,7 @@ import pandas as pd
 from exclusion_risk.reference import idaci_lookup, postcode_lookup
 
 from .config import SynthConfig
+from .school_names import school_names
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Schools:
     effect: np.ndarray  # exclusion propensity on the logit scale
     high_excluder: np.ndarray  # bool: uses permanent exclusion far more than others
     attractiveness: np.ndarray
+    name: np.ndarray  # invented, e.g. "Ashfield Primary School" (synth.school_names)
 
     def __len__(self) -> int:
         return len(self.urn)
@@ -81,6 +83,7 @@ class Schools:
         return pd.DataFrame(
             {
                 "SchoolURN": self.urn,
+                "SchoolName": self.name,
                 "phase": np.where(self.secondary, "secondary", "primary"),
                 "effect": np.round(self.effect, 4),
                 "high_excluder": self.high_excluder,
@@ -101,7 +104,10 @@ def _estab_pool(n: int, usual: int, widest: int) -> int:
     return widest
 
 
-def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator) -> Schools:
+def build_schools(
+    config: SynthConfig, geo: Geography, rng: np.random.Generator, names_rng: np.random.Generator
+) -> Schools:
+    """The authority's schools; their names come from `names_rng` alone (every other draw from `rng`)."""
     auth, sc = config.authority, config.schools
     n_primary = max(3, round(config.pupils * 7 / 12 / auth.pupils_per_primary))
     n_secondary = max(2, round(config.pupils * 5 / 12 / auth.pupils_per_secondary))
@@ -133,6 +139,7 @@ def build_schools(config: SynthConfig, geo: Geography, rng: np.random.Generator)
         effect=effect[order],
         high_excluder=high[order],
         attractiveness=attract[order],
+        name=school_names(secondary[order], names_rng),
     )
 
 

@@ -14,6 +14,7 @@ from exclusion_risk.contract import (
     EXCLUSION_COLUMNS,
     MIS_CENSUS_COLUMNS,
     MIS_CENSUS_HEADERS,
+    SCHOOL_NAME,
     SOCIAL_CARE_COLUMNS,
 )
 from exclusion_risk.files import private_dir, write_csv
@@ -95,6 +96,7 @@ def census_frame(
             "Postcode": np.where(no_postcode, "", geo.postcode[home]),
             "LSOA": np.where(lsoa_given, geo.lsoa[home], ""),
             "SchoolURN": schools.urn[pop.school[pupil, k]],
+            SCHOOL_NAME: schools.name[pop.school[pupil, k]],
             "AcademicYear": years[t],
             "CensusTerm": np.array(TERMS, dtype=object)[k % 3],
             "SessionsPossible": count(poss),

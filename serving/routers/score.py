@@ -11,6 +11,7 @@ their body.
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -21,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import scoring
@@ -35,6 +37,7 @@ from exclusion_risk.serving.json_body import (
     require_utf8,
 )
 from exclusion_risk.serving.limits import check_row_count, too_many_pupils
+from exclusion_risk.serving.run_history import RecordedScoring, record_census_scoring
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
     EXAMPLE_CENSUS,
@@ -66,6 +69,7 @@ _JSON_ERRORS: dict[int | str, dict[str, Any]] = {
     NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
 }
 NOTICE_HEADER = "X-Decision-Support-Notice"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
 INLINE_PUPILS = 8
 INLINE_BYTES = 64 * 1024  # a body this small is parsed and validated on the event loop: microseconds
@@ -173,6 +177,30 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     )
 
 
+def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, academic_year: str | None,
+            record: bool = True, since: str | None = None):
+    """Record a census scoring in the service's runs and compare it with the last one (run_history)."""
+    features = cohort.features
+    year = str(features["AcademicYear"].iloc[0]) if "AcademicYear" in features and len(features) else ""
+    try:
+        return record_census_scoring(request.app.state.runs, scores, scorer, year or academic_year or "",
+                                     key.key_id, record=record, since=since)  # fmt: skip
+    except LookupError as exc:
+        raise RequestProblem(422, f"since: {exc}.") from None
+
+
+def _workbook(scores, scorer, recorded: RecordedScoring) -> bytes:
+    """scores.xlsx for the download: the notice first, the ranked list, changes, a sheet per school."""
+    run = recorded.scored
+    lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
+                             run["recorded_at"][:10])  # fmt: skip
+    buffer = write_scores_workbook(
+        scores, io.BytesIO(), notice_lines=lines, risk_matrix=scorer.risk_matrix, changes=recorded.rows,
+        changes_summary=recorded.summary,
+    )  # fmt: skip
+    return buffer.getvalue()
+
+
 @router.post(
     "/score",
     response_model=ScoreResponse,
@@ -199,9 +227,10 @@ async def score(
             envelope = {"history": "not needed", "missing_features": [], "rejected": []}
         else:
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)
-            envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
-                        "rejected": cohort.rejected}
             scores = scoring.score_cohort(scorer, cohort, reasons)
+            recorded = _record(request, key, scorer, cohort, scores, body.academic_year)
+            envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
+                        "rejected": cohort.rejected, "run": recorded.run, "changes": recorded.changes}
         payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
         return len(scores), scoring.scores_json(payload, scores)
 
@@ -227,12 +256,14 @@ async def score(
 
 @router.post(
     "/score/file",
-    summary="Score a cohort: a census CSV as the MIS exports it; CSV or JSON back",
+    summary="Score a cohort: a census CSV as the MIS exports it; JSON, CSV or an Excel workbook back",
     description="Send the file as `multipart/form-data` (field `file`) or as the raw body with "
     "`Content-Type: text/csv`. Columns and aliases are the data contract's; names and dates of birth are "
     "read for validation and then dropped. The result has the contract's `scores.csv` columns and the "
     "officer's (CSV: a plain file, header on row 1, as `exclusion-risk score` writes it; the "
-    "decision-support notice is in the `X-Decision-Support-Notice` header). With the service's linked "
+    "decision-support notice is in the `X-Decision-Support-Notice` header; `format=xlsx`: a workbook whose "
+    "first sheet is the notice). Each scoring is recorded; the JSON says what changed since the most "
+    "recent earlier scoring of any of the same schools (`changes`). With the service's linked "
     "history, earlier exclusions and social care feed the scores; without it the upload is refused "
     "(503) rather than scored with those features missing.",
     response_model=ScoreResponse,
@@ -240,7 +271,10 @@ async def score(
         **_ERRORS,
         200: {
             "description": "Scores, highest risk first.",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
         },
         415: {"model": ErrorResponse, "description": "Not a CSV or multipart upload."},
     },
@@ -266,16 +300,27 @@ async def score_file(
     scorer: ScorerDep,
     settings: SettingsDep,
     format: Annotated[
-        Literal["json", "csv"] | None, Query(description="Default: CSV when Accept asks for text/csv.")
+        Literal["json", "csv", "xlsx"] | None,
+        Query(description="Default: CSV when Accept asks for text/csv. `xlsx`: the workbook (notice "
+              "sheet, ranked list, changes since the last scoring, a sheet per school)."),
     ] = None,
     skip_invalid: SkipInvalid = False,
     academic_year: Annotated[
         str | None, Query(pattern=r"^\d{4}/\d{2}$", description="Census year to score; default the latest.")
     ] = None,
     reasons: Reasons = True,
+    record: Annotated[
+        bool, Query(description="Record this scoring as a run (default). `false` for a file just scored: "
+                    "the page's workbook download sends it again.")
+    ] = True,
+    since: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{32}$", description="Compare with this recorded run (its `id`) "
+                          "instead of the most recent one sharing a school.")
+    ] = None,
 ) -> Response:
     data, filename = await _upload_bytes(request)
     wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
+    wants_xlsx = format == "xlsx"
 
     def work():
         # Rows counted from the bytes before anything is parsed (the exact count is checked again
@@ -287,6 +332,9 @@ async def score_file(
             clean, rejects, request.app.state.history, scorer.feature_names, academic_year, skip_invalid
         )
         scores = scoring.score_cohort(scorer, cohort, reasons)
+        recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
+        if wants_xlsx:
+            return len(scores), _workbook(scores, scorer, recorded)
         if wants_csv:
             return len(scores), scoring.scores_csv(scores)
         payload = {
@@ -295,12 +343,23 @@ async def score_file(
             "history": cohort.history,
             "missing_features": cohort.missing_features,
             "rejected": cohort.rejected,
+            "run": recorded.run,
+            "changes": recorded.changes,
         }
         return len(scores), scoring.scores_json(payload, scores)
 
     async with request.app.state.jobs.slot():
         count, content = await run_in_threadpool(work)
     request.state.audit.pupils = count
+    if wants_xlsx:
+        return Response(
+            content,
+            media_type=XLSX_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.xlsx"',
+                NOTICE_HEADER: DECISION_SUPPORT_NOTICE,  # also the workbook's first sheet
+            },
+        )
     if wants_csv:
         return Response(
             content,

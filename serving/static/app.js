@@ -1,45 +1,30 @@
-// The inclusion officer's page: sign in with a key, upload a cohort, read and download the ranked list.
+// The inclusion officer's page: sign in with a key, upload a cohort, read the ranked list a page at a
+// time, open a pupil, print a school's list, download the scores (CSV or workbook).
 // The key lives only in this script's memory: never in storage, cookies or the URL.
 "use strict";
 
 (() => {
-  // scores.csv as `exclusion-risk score` writes it: the contract's columns, then the officer's
-  const CONTRACT_COLUMNS = [
-    "upn", "probability", "likelihood_band", "need_level", "rag", "matrix_cell", "reasons", "model_version",
-    "school_urn", "nc_year", "need_label", "response",
-  ];
-  const TABLE_LIMIT = 1000; // rows drawn at once; the download always holds every pupil
+  const ER = window.ER;
+  const { state, $, el, blank, percent, yearLabel, schoolLabel, setStatus } = ER;
+  const PRINT_LIMIT = 5000; // rows a printed list holds at most; the downloads always hold every pupil
 
-  let apiKey = null;
-  let result = null;
-
-  const $ = (id) => document.getElementById(id);
-
-  function setStatus(text) {
-    $("status").textContent = text;
-  }
+  let matching = []; // indexes into state.result.scores that pass the filters, in rank order
+  let page = 0;
+  let listPagers = [];
 
   function showErrors(title, problems) {
     const box = $("errors");
     box.replaceChildren();
-    const h = document.createElement("h3");
-    h.textContent = title;
-    box.append(h);
+    box.append(el("h3", title));
     if (problems && problems.length) {
-      const list = document.createElement("ul");
+      const list = el("ul");
       for (const p of problems.slice(0, 50)) {
-        const li = document.createElement("li");
         const where = [p.row ? `row ${p.row}` : null, p.field ? `column ${p.field}` : null]
           .filter(Boolean).join(", ");
-        li.textContent = where ? `${where}: ${p.reason}` : p.reason;
-        list.append(li);
+        list.append(el("li", where ? `${where}: ${p.reason}` : p.reason));
       }
       box.append(list);
-      if (problems.length > 50) {
-        const more = document.createElement("p");
-        more.textContent = `…and ${problems.length - 50} more.`;
-        box.append(more);
-      }
+      if (problems.length > 50) box.append(el("p", `…and ${problems.length - 50} more.`));
     }
     box.hidden = false;
     box.focus();
@@ -50,28 +35,8 @@
     $("errors").replaceChildren();
   }
 
-  function errorMessage(status, body) {
-    if (status === 401) return "The API key was not accepted. Check it, or ask for a new one.";
-    if (status === 403) return "This key may not do that.";
-    if (status === 413) return (body && body.detail) || "The file is too large to score in one go.";
-    if (status === 503) {
-      // Starting up, the model unavailable, or already scoring as many files as it runs at once.
-      return (body && body.detail) || "The service is busy or starting up; try again shortly.";
-    }
-    return (body && body.detail) || `The service answered ${status}.`;
-  }
-
   function rows(n) {
     return n === 1 ? "1 row was" : `${n} rows were`;
-  }
-
-  function yearLabel(nc) {
-    if (nc === null || nc === undefined || Number.isNaN(nc)) return "unknown";
-    const n = Math.round(nc);
-    if (n === -2) return "N1";
-    if (n === -1) return "N2";
-    if (n === 0) return "Reception";
-    return `Year ${n}`;
   }
 
   // --- sign in ----------------------------------------------------------------------------------
@@ -84,21 +49,15 @@
       return;
     }
     setStatus("Checking the key…");
-    let response;
-    try {
-      response = await fetch("/model", { headers: { "X-API-Key": key } });
-    } catch (err) {
+    ER.setKey(key);
+    const answer = await ER.call("/model");
+    if (!answer.ok) {
+      ER.setKey(null);
       setStatus("");
-      showErrors("The service could not be reached.", []);
+      showErrors(answer.status === 0 ? "The service could not be reached." : ER.errorMessage(answer.status, answer.body), []);
       return;
     }
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      setStatus("");
-      showErrors(errorMessage(response.status, body), []);
-      return;
-    }
-    apiKey = key;
+    const body = answer.body;
     $("api-key").value = "";
     $("signin-section").hidden = true;
     $("upload-section").hidden = false;
@@ -108,6 +67,7 @@
     showHistory(body.history);
     setStatus("");
     $("cohort-file").focus();
+    ER.loadMatrix();
   }
 
   // Which authority history census uploads are scored with; without one the service refuses them, and
@@ -139,12 +99,15 @@
   }
 
   function signOut() {
-    apiKey = null;
-    result = null;
+    ER.closePanel();
+    ER.setKey(null);
+    Object.assign(state, { result: null, file: null, matrix: null });
     $("upload-section").hidden = true;
     $("results-section").hidden = true;
     $("signin-section").hidden = false;
     $("upload-form").reset();
+    $("scores-table").tBodies[0].replaceChildren();
+    $("print-table").tBodies[0].replaceChildren();
     clearErrors();
     setStatus("Signed out.");
     $("api-key").focus();
@@ -164,7 +127,7 @@
     form.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/score/file?format=json&skip_invalid=${skip}`);
-    xhr.setRequestHeader("X-API-Key", apiKey);
+    ER.keyHeader(xhr);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.responseType = "json";
 
@@ -194,10 +157,10 @@
       const body = xhr.response;
       if (xhr.status !== 200) {
         setStatus("");
-        showErrors(errorMessage(xhr.status, body), body && body.errors);
+        showErrors(ER.errorMessage(xhr.status, body), body && body.errors);
         return;
       }
-      result = body;
+      Object.assign(state, { result: body, file, skipInvalid: skip });
       setStatus(`Scored ${body.pupils} pupils.`);
       showResults(body);
     });
@@ -205,13 +168,12 @@
   }
 
   // --- results ----------------------------------------------------------------------------------
-  function fillSelect(select, values, label) {
+  function fillSelect(select, values) {
     const first = select.options[0];
     select.replaceChildren(first);
     for (const [value, text] of values) {
-      const option = document.createElement("option");
+      const option = el("option", text);
       option.value = value;
-      option.textContent = label ? label(text) : text;
       select.append(option);
     }
     select.value = "";
@@ -224,6 +186,11 @@
       `${body.pupils} pupils scored with model version ${body.model_version}` +
       (rejected ? `; ${rows(rejected)} rejected (listed above).` : ".") + ` ${body.notice}`;
     if (rejected) showErrors(`${rows(rejected)} not scored:`, body.rejected);
+    const run = body.run;
+    $("run-summary").textContent = run
+      ? `Recorded as scoring run ${blank(run.id).slice(0, 8)} on ${ER.dateLabel(run.recorded_at)}` +
+        (run.year ? ` (census ${run.year})` : "") + "; the next upload will be compared with it."
+      : "";
     const missing = $("missing-features");
     if (body.missing_features && body.missing_features.length) {
       missing.textContent =
@@ -232,62 +199,127 @@
     } else {
       missing.hidden = true;
     }
-    const schools = [...new Set(body.scores.map((s) => s.school_urn).filter((s) => s))].sort();
-    fillSelect($("filter-school"), schools.map((s) => [s, s]));
-    const years = [...new Set(body.scores.map((s) => s.nc_year).filter((y) => y !== null))].sort((a, b) => a - b);
+    const scores = body.scores;
+    const schools = new Map();
+    for (const s of scores) if (s.school_urn && !schools.has(s.school_urn)) schools.set(s.school_urn, schoolLabel(s));
+    fillSelect($("filter-school"), [...schools.entries()].sort((a, b) => a[1].localeCompare(b[1])));
+    const years = [...new Set(scores.map((s) => s.nc_year).filter((y) => y !== null && y !== undefined))]
+      .sort((a, b) => a - b);
     fillSelect($("filter-year"), years.map((y) => [String(y), yearLabel(y)]));
-    const cells = [...new Set(body.scores.map((s) => s.matrix_cell))].sort().reverse();
+    const rags = ["red", "amber", "green"].filter((r) => scores.some((s) => s.rag === r));
+    fillSelect($("filter-rag"), rags.map((r) => [r, r.toUpperCase()]));
+    const cells = [...new Set(scores.map((s) => s.matrix_cell))].sort().reverse();
     fillSelect($("filter-cell"), cells.map((c) => [c, c]));
-    drawTable();
+    const changed = ER.showChanges(body);
+    if (changed) setStatus(`Scored ${body.pupils} pupils. ${changed}`); // said once, by the status region
+    applyFilters();
     $("results-heading").focus();
   }
 
-  function drawTable() {
-    if (!result) return;
+  // Filters apply to the whole cohort first; the pages are pages of what passes them.
+  function applyFilters() {
+    if (!state.result) return;
     const school = $("filter-school").value;
     const year = $("filter-year").value;
+    const rag = $("filter-rag").value;
     const cell = $("filter-cell").value;
-    const tbody = $("scores-table").tBodies[0];
-    const rows = [];
-    let shown = 0;
-    let matched = 0;
-    result.scores.forEach((s, i) => {
+    matching = [];
+    state.result.scores.forEach((s, i) => {
       if (school && s.school_urn !== school) return;
       if (year && String(s.nc_year) !== year) return;
+      if (rag && s.rag !== rag) return;
       if (cell && s.matrix_cell !== cell) return;
-      matched += 1;
-      if (shown >= TABLE_LIMIT) return;
-      shown += 1;
-      const tr = document.createElement("tr");
-      tr.className = `rag-${s.rag}`;
-      const values = [
-        [String(i + 1), "num"],
-        [s.upn, "nowrap"],
-        [s.school_urn || "", ""],
-        [yearLabel(s.nc_year), ""],
-        [`${(100 * s.probability).toFixed(1)}%`, "num"],
-        [s.likelihood_band, ""],
-        [String(s.need_level), "num"],
-        [s.rag.toUpperCase(), "rag"],
-        [s.matrix_cell, "nowrap"],
-        [s.reasons, ""],
-      ];
-      for (const [text, cls] of values) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        if (cls) td.className = cls;
-        tr.append(td);
-      }
-      rows.push(tr);
+      matching.push(i);
     });
-    tbody.replaceChildren(...rows);
-    $("table-count").textContent = matched > shown
-      ? `Showing the first ${shown} of ${matched} matching pupils; the download has them all.`
-      : `Showing ${matched} of ${result.scores.length} pupils.`;
+    page = 0;
+    drawPage();
   }
 
-  // --- download: the contract's scores.csv columns, the same file the API gives with format=csv ----
-  // Text a spreadsheet would run as a formula (leading = + - @ tab CR) gets an apostrophe first, as
+  function pageSize() {
+    return Number($("page-size").value) || 250;
+  }
+
+  function scoreRow(s, i) {
+    const tr = el("tr", null, `rag-${s.rag}`);
+    tr.tabIndex = 0;
+    tr.dataset.index = String(i);
+    const values = [
+      [String(i + 1), "num"],
+      [s.upn, "nowrap"],
+      [schoolLabel(s), ""],
+      [yearLabel(s.nc_year), ""],
+      [percent(s.probability), "num"],
+      [blank(s.likelihood_band), ""],
+      [blank(s.need_level), "num"],
+      [blank(s.rag).toUpperCase(), "rag"],
+      [blank(s.matrix_cell), "nowrap"],
+      [blank(s.reasons), ""],
+      [blank(s.response), ""],
+    ];
+    for (const [text, cls] of values) tr.append(el("td", text, cls || null));
+    return tr;
+  }
+
+  function drawPage() {
+    const size = pageSize();
+    const pages = Math.max(1, Math.ceil(matching.length / size));
+    page = Math.min(page, pages - 1);
+    const start = page * size;
+    const shown = matching.slice(start, start + size);
+    const scores = state.result.scores;
+    $("scores-table").tBodies[0].replaceChildren(...shown.map((i) => scoreRow(scores[i], i)));
+    const total = scores.length.toLocaleString("en-GB");
+    $("table-count").textContent = matching.length
+      ? `Showing ${(start + 1).toLocaleString("en-GB")}–${(start + shown.length).toLocaleString("en-GB")} of ` +
+        `${matching.length.toLocaleString("en-GB")} matching pupils (${total} scored), page ${page + 1} of ${pages}.`
+      : `No pupil matches these filters (${total} scored).`;
+    for (const p of listPagers) p.update(page, pages);
+  }
+
+  function openRow(target) {
+    const tr = target.closest && target.closest("#scores-table tbody tr");
+    if (!tr || !state.result) return;
+    ER.openPanel(state.result.scores[Number(tr.dataset.index)], tr);
+  }
+
+  // --- print: the filtered list (every page of it), the notice, none of the controls ---------------
+  function fillPrintArea() {
+    if (!state.result) return;
+    const scores = state.result.scores;
+    const school = $("filter-school");
+    const chosen = school.value ? school.options[school.selectedIndex].textContent : "All schools";
+    const filters = [["filter-year", "year group"], ["filter-rag", "RAG"], ["filter-cell", "cell"]]
+      .filter(([id]) => $(id).value)
+      .map(([id, name]) => `${name} ${$(id).options[$(id).selectedIndex].textContent}`);
+    $("print-title").textContent = `${chosen}: pupils ranked by risk` + (filters.length ? ` (${filters.join(", ")})` : "");
+    const printed = matching.slice(0, PRINT_LIMIT);
+    $("print-summary").textContent =
+      `${printed.length.toLocaleString("en-GB")} pupil(s)` +
+      (matching.length > printed.length ? ` of ${matching.length.toLocaleString("en-GB")} (choose a school to print the rest)` : "") +
+      `, scored with model version ${state.result.model_version}; printed ${ER.dateLabel(new Date().toISOString())}. ` +
+      state.result.notice;
+    const rowsOut = printed.map((i) => {
+      const s = scores[i];
+      const tr = el("tr", null, `rag-${s.rag}`);
+      for (const [text, cls] of [
+        [String(i + 1), "num"], [s.upn, "nowrap"], [schoolLabel(s), ""], [yearLabel(s.nc_year), ""],
+        [blank(s.rag).toUpperCase(), "rag"], [blank(s.likelihood_band), ""],
+        [`${blank(s.need_level)}${s.need_label ? ` ${s.need_label}` : ""}`, ""], [blank(s.response), ""],
+        [blank(s.reasons), ""],
+      ]) tr.append(el("td", text, cls || null));
+      return tr;
+    });
+    $("print-table").tBodies[0].replaceChildren(...rowsOut);
+  }
+
+  function printList() {
+    fillPrintArea();
+    window.print();
+  }
+
+  // --- downloads ----------------------------------------------------------------------------------
+  // The CSV has the columns of the service's scores.csv, in its order (the JSON rows carry them so);
+  // text a spreadsheet would run as a formula (leading = + - @ tab CR) gets an apostrophe first, as
   // the API's CSV does (exclusion_risk.files.neutralise, OWASP's advice); numbers are left alone.
   const FORMULA_LEAD = /^[=+\-@\t\r]/;
 
@@ -298,19 +330,40 @@
   }
 
   function download() {
-    if (!result) return;
+    if (!state.result || !state.result.scores.length) return;
     // a plain CSV (header on row 1); the notice is on the page beside it, not inside the file
-    const lines = [CONTRACT_COLUMNS.join(",")];
-    for (const s of result.scores) lines.push(CONTRACT_COLUMNS.map((c) => csvField(s[c])).join(","));
+    const columns = Object.keys(state.result.scores[0]);
+    const lines = [columns.join(",")];
+    for (const s of state.result.scores) lines.push(columns.map((c) => csvField(s[c])).join(","));
     const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `scores_model_${result.model_version}.csv`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    ER.saveBlob(blob, `scores_model_${state.result.model_version}.csv`);
+  }
+
+  // The workbook is the service's own (notice sheet first, a sheet per school): the same file is
+  // sent again with format=xlsx.
+  async function downloadWorkbook() {
+    if (!state.file) return;
+    const button = $("workbook-button");
+    button.disabled = true;
+    setStatus("Preparing the workbook…");
+    const form = new FormData();
+    form.append("file", state.file, state.file.name);
+    // Not recorded again (it was recorded when scored), and compared with the run the scoring was
+    // compared with, so the workbook's changes are the ones on the page.
+    const changes = state.result.changes;
+    const since = changes && changes.since ? `&since=${encodeURIComponent(changes.since.id)}` : "";
+    const answer = await ER.call(
+      `/score/file?format=xlsx&record=false${since}&skip_invalid=${state.skipInvalid}`,
+      { method: "POST", body: form, blob: true });
+    button.disabled = false;
+    if (!answer.ok) {
+      setStatus("");
+      showErrors("The workbook could not be made: " + ER.errorMessage(answer.status, answer.body), []);
+      return;
+    }
+    const named = /filename="?([^";]+)"?/.exec((answer.headers && answer.headers.get("Content-Disposition")) || "");
+    ER.saveBlob(answer.body, named ? named[1] : `scores_model_${state.result.model_version}.xlsx`);
+    setStatus("Workbook downloaded.");
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -318,6 +371,29 @@
     $("upload-form").addEventListener("submit", upload);
     $("signout-button").addEventListener("click", signOut);
     $("download-button").addEventListener("click", download);
-    for (const id of ["filter-school", "filter-year", "filter-cell"]) $(id).addEventListener("change", drawTable);
+    $("workbook-button").addEventListener("click", downloadWorkbook);
+    $("print-button").addEventListener("click", printList);
+    window.addEventListener("beforeprint", fillPrintArea); // the browser's own Print too
+    for (const id of ["filter-school", "filter-year", "filter-rag", "filter-cell"]) {
+      $(id).addEventListener("change", applyFilters);
+    }
+    $("page-size").addEventListener("change", () => {
+      page = 0;
+      drawPage();
+    });
+    $("filters").addEventListener("submit", (event) => event.preventDefault());
+    const go = (p) => {
+      page = p;
+      drawPage();
+    };
+    listPagers = [ER.pager($("pager-top"), "the ranked list", go), ER.pager($("pager"), "the ranked list", go)];
+    const tbody = $("scores-table").tBodies[0];
+    tbody.addEventListener("click", (event) => openRow(event.target));
+    tbody.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        openRow(event.target);
+      }
+    });
   });
 })();

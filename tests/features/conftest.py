@@ -23,7 +23,7 @@ from exclusion_risk.linkage.history import PupilHistory
 
 CENSUS_COLUMNS = [
     "UPN", "UPNvalid", "FormerUPN", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype",
-    "SENtype2", "NCyearActual", "Postcode", "LSOA", "SchoolURN", "AcademicYear", "CensusTerm",
+    "SENtype2", "NCyearActual", "Postcode", "LSOA", "SchoolURN", "SchoolName", "AcademicYear", "CensusTerm",
     "SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", "_file", "_row",
 ]
 EXCLUSION_COLUMNS = [
@@ -211,3 +211,15 @@ def random_history() -> Callable[..., PupilHistory]:
 @pytest.fixture(scope="session")
 def truncate_at() -> Callable[[PupilHistory, str], PupilHistory]:
     return _truncate_at
+
+
+@pytest.fixture
+def upload(census_frame):
+    """`upload(rows)`: canonical census rows plus the names and DOB an MIS export carries."""
+
+    def make(rows):
+        frame = census_frame(rows)
+        frame["Surname"], frame["Forename"], frame["DOB"] = "Smith", "Sam", pd.Timestamp("2006-01-01")
+        return frame
+
+    return make

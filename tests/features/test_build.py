@@ -71,7 +71,9 @@ def table(make_history) -> pd.DataFrame:
 
 
 def test_shape_columns_and_types(table):
-    assert list(table.reset_index().columns[:3]) == ["upn", "AcademicYear", "SchoolURN"]
+    # keys first: the school's name (blank here, no row gives one) is a label beside its URN
+    assert list(table.reset_index().columns[:4]) == ["upn", "AcademicYear", "SchoolURN", "SchoolName"]
+    assert table["SchoolName"].isna().all()
     for f in registry.FEATURES:
         assert f.name in table.columns
         if f.kind == "categorical":
@@ -242,18 +244,6 @@ FEATURES = [f.name for f in registry.FEATURES] + ["need_level"]
 @pytest.fixture(scope="module")
 def past(make_history):
     return make_history(CENSUS, EXCLUSIONS, SOCIAL_CARE)
-
-
-@pytest.fixture
-def upload(census_frame):
-    """`upload(rows)`: canonical census rows plus the names and DOB an MIS export carries."""
-
-    def make(rows):
-        frame = census_frame(rows)
-        frame["Surname"], frame["Forename"], frame["DOB"] = "Smith", "Sam", pd.Timestamp("2006-01-01")
-        return frame
-
-    return make
 
 
 def test_upload_with_history_matches_the_training_table(past, upload):

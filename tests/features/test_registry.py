@@ -60,3 +60,11 @@ def test_every_feature_describes_a_typical_value_without_error():
     for f in registry.FEATURES:
         text = registry.describe(f.name, samples[f.kind])
         assert isinstance(text, str) and text and ": not known" not in text
+
+
+def test_the_registry_marks_context_by_one_rule():
+    context = set(registry.context_names())
+    assert context == {"nc_year", "idaci_decile", "school_suspension_rate", "school_permanent_rate"}
+    assert all(registry.get(n).source in registry.CONTEXT_SOURCES or n == "nc_year" for n in context)
+    assert not any(registry.get(n).protected for n in context)
+    assert not registry.get("cla_open").context and not registry.get("suspensions_last_year").context

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from exclusion_risk.contract import LINKS_COLUMNS
 from exclusion_risk.synth.feature_table import FEATURES, MODEL_FEATURES
 from exclusion_risk.synth.feature_table import feature_table as synthetic_feature_table
 
@@ -57,3 +58,28 @@ def test_year(training):
     """The trained models' test year of the feature table."""
     result, table = training
     return table[table["AcademicYear"] == result.split.test].reset_index(drop=True)
+
+
+def _write_small_extracts(folder, census: pd.DataFrame, exclusion_school: str):
+    """`folder` with `census` (the rows given: Okafor pupils born 2008-03-01), one suspension of its
+    second pupil at `exclusion_school`, one child-in-need episode, and an empty links.csv beside it (in
+    `folder/../links`); returns (extracts folder, links folder)."""
+    folder.mkdir(parents=True)
+    census.to_csv(folder / "census.csv", index=False)
+    exclusion = {"UPN": census["UPN"].iloc[1], "Surname": "Okafor", "Forename": "Chidib",
+                 "DOB": "2008-03-01", "Sex": "M", "SchoolURN": exclusion_school, "Category": "SUSP",
+                 "StartDate": "2018-01-10", "Sessions": "2", "Reason": "PD"}  # fmt: skip
+    pd.DataFrame([exclusion]).to_csv(folder / "exclusions.csv", index=False)
+    child = {"LAchildID": "C1", "Surname": "Okafor", "Forename": "Chidic", "DOB": "2008-03-01", "Sex": "1",
+             "Status": "CIN", "StartDate": "2017-06-01", "EndDate": "", "PrimaryNeed": "N1"}  # fmt: skip
+    pd.DataFrame([child]).to_csv(folder / "social_care.csv", index=False)
+    links = folder.parent / "links"
+    links.mkdir()
+    pd.DataFrame(columns=LINKS_COLUMNS).to_csv(links / "links.csv", index=False)
+    return folder, links
+
+
+@pytest.fixture(scope="session")
+def write_small_extracts() -> Callable[..., tuple]:
+    """`write_small_extracts(folder, census, exclusion_school)`: a tiny authority for `score` runs."""
+    return _write_small_extracts

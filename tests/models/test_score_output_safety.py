@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.contract import LINKS_COLUMNS, SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
+from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.files import FORMULA_LEADS
 from exclusion_risk.models import score_cli
 from exclusion_risk.models.scoring import CohortScorer
@@ -24,7 +24,7 @@ from exclusion_risk.upn import make_upn
 FORMULA_UPN = "@SUM(1+1)*cmd|' /C calc'!A0"
 
 
-def _extracts(folder):
+def _census():
     census = pd.DataFrame(
         {
             "UPN": [FORMULA_UPN] + [make_upn(330, 4001, 2010, i) for i in range(1, 30)],
@@ -35,23 +35,13 @@ def _extracts(folder):
             "CensusTerm": "AUT",
         }
     )  # fmt: skip
-    folder.mkdir(parents=True)
-    census.to_csv(folder / "census.csv", index=False)
-    exclusion = {"UPN": census.UPN[1], "Surname": "Okafor", "Forename": "Chidib", "DOB": "2008-03-01",
-                 "Sex": "M", "SchoolURN": "104001", "Category": "SUSP", "StartDate": "2018-01-10",
-                 "Sessions": "2", "Reason": "PD"}  # fmt: skip
-    pd.DataFrame([exclusion]).to_csv(folder / "exclusions.csv", index=False)
-    child = {"LAchildID": "C1", "Surname": "Okafor", "Forename": "Chidic", "DOB": "2008-03-01", "Sex": "1",
-             "Status": "CIN", "StartDate": "2017-06-01", "EndDate": "", "PrimaryNeed": "N1"}  # fmt: skip
-    pd.DataFrame([child]).to_csv(folder / "social_care.csv", index=False)
-    links = folder.parent / "links"
-    links.mkdir()
-    pd.DataFrame(columns=LINKS_COLUMNS).to_csv(links / "links.csv", index=False)
-    return folder, links
+    return census
 
 
 @pytest.mark.usefixtures("umask_022")
-def test_scores_csv_neutralises_a_formula_upn_and_is_private(training, tmp_path, monkeypatch):
+def test_scores_csv_neutralises_a_formula_upn_and_is_private(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
     result, _ = training
     scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
     monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
@@ -63,7 +53,7 @@ def test_scores_csv_neutralises_a_formula_upn_and_is_private(training, tmp_path,
         return scores
 
     monkeypatch.setattr(scorer, "score", score_with_a_formula)
-    data, links = _extracts(tmp_path / "extracts")
+    data, links = write_small_extracts(tmp_path / "extracts", _census(), "104001")
     out = tmp_path / "new" / "scores" / "scores.csv"
     args = ["--data", str(data), "--links", str(links), "--year", "2018/19", "--out", str(out)]
     run = CliRunner().invoke(app, ["score", *args, "--no-reasons"])
@@ -82,8 +72,8 @@ def test_scores_csv_neutralises_a_formula_upn_and_is_private(training, tmp_path,
 
 
 @pytest.mark.usefixtures("umask_022")
-def test_the_feature_table_is_private_and_neutralised(tmp_path):
-    data, links = _extracts(tmp_path / "extracts")
+def test_the_feature_table_is_private_and_neutralised(write_small_extracts, tmp_path):
+    data, links = write_small_extracts(tmp_path / "extracts", _census(), "104001")
     for name in ("features.csv", "features.parquet"):
         out = tmp_path / "new" / name
         args = ["--data", str(data), "--links", str(links), "--years", "2018/19", "--out", str(out)]

@@ -31,3 +31,17 @@ def test_officer_columns_follow_the_contract_and_use_the_matrix_words():
     assert out["need_label"].tolist() == [labels[top["need_level"]], labels[bottom["need_level"]]]
     assert out["response"].tolist() == [top["response"], bottom["response"]]
     assert top["need_level"] == 3 and bottom["need_level"] == 0  # the cells picked are the corners
+    # the contract's census has no school name: the column is there, blank; nor has a default matrix a
+    # measured precision; scores without the scorer's extra reasons get them blank
+    assert out["school_name"].isna().all() and out["band_precision"].isna().all()
+    assert out["reasons_lowering"].tolist() == ["", ""] and out["context"].tolist() == ["", ""]
+    extra = {"reasons_lowering": ["no suspensions last year", ""],
+             "context": ["in Year 10 (raises risk)", ""]}  # fmt: skip
+    named = with_officer_columns(
+        scores.assign(**extra),
+        features.assign(SchoolName=["Ash Primary", "Oak Academy", "Oak Academy"]),
+        matrix,
+    )
+    assert named["school_name"].tolist() == ["Oak Academy", "Ash Primary"]
+    assert named["context"].tolist() == ["in Year 10 (raises risk)", ""]
+    assert named["reasons_lowering"].tolist() == ["no suspensions last year", ""]

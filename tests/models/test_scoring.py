@@ -10,7 +10,7 @@ import pytest
 from exclusion_risk.contract import SCORE_COLUMNS
 from exclusion_risk.features import registry
 from exclusion_risk.models.record_encoding import RecordEncoder
-from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
+from exclusion_risk.models.scoring import REASON_EXTRA_COLUMNS, CohortScorer, ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 KINDS = ("lightgbm", "random_forest", "logistic")
@@ -22,7 +22,7 @@ def test_scores_follow_the_contract(training, test_year, kind):
     pipeline = result.models[kind].pipeline
     scorer = CohortScorer(pipeline, "7")
     scores = scorer.score(test_year)
-    assert list(scores.columns) == SCORE_COLUMNS
+    assert list(scores.columns) == SCORE_COLUMNS + REASON_EXTRA_COLUMNS
     assert len(scores) == len(test_year) and scores["upn"].is_unique
     assert (np.diff(scores["probability"].to_numpy()) <= 0).all()  # sorted by risk
     expected = dict(
@@ -69,7 +69,9 @@ def test_score_records_matches_the_frame_path(training, test_year, kind):
         row = frame.loc[r["upn"]]
         assert r["probability"] == pytest.approx(row["probability"], abs=1e-12)
         assert (r["reasons"], r["rag"], r["matrix_cell"]) == (row["reasons"], row["rag"], row["matrix_cell"])
-    json.dumps(fast)
+        assert (r["reasons_lowering"], r["context"]) == (row["reasons_lowering"], row["context"])
+        assert r["band_precision"] is None and r["band_precision_ci"] is None  # no precision stored
+    json.dumps(fast, allow_nan=False)
     one = scorer.score_records([{**records[0], "sen_type": None, "absence_rate_last_year": "n/a"}])
     assert 0 < one[0]["probability"] < 1
 
@@ -121,3 +123,8 @@ def test_load_champion_with_stored_thresholds(training, tmp_path, monkeypatch):
     )
     top5 = result.models["lightgbm"].capacity_thresholds["5pct"]
     assert stored["very_high"] == pytest.approx(top5)  # same pupils, same 5% capacity
+    # how sure: each band's test-year precision travels with the version through MLflow
+    assert scorer.matrix.precision == result.models["lightgbm"].scoring_config["band_precision"]
+    assert scorer.precision_year() == (result.split.test, "any")
+    texts = [b["precision"]["text"] for b in matrix["likelihood_bands"]]
+    assert all(result.split.test in text for text in texts)

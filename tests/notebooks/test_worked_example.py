@@ -47,4 +47,8 @@ def test_worked_example_executes(repo_root, tmp_path, monkeypatch):
     assert list(scores.columns) == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS
     assert scores["probability"].is_monotonic_decreasing
     assert (scores["likelihood_band"] == "very high").mean() > 0.05  # bands re-cut for 10% capacity
+    # how sure: the re-cut bands' precision is measured again on the model's test year (in the extracts)
+    assert scores["band_precision"].notna().any()
+    assert "Of pupils placed" in out.with_suffix(".html").read_text()
+    assert not scores["reasons"].fillna("").str.contains("in Year").any()  # year group is context
     assert DECISION_SUPPORT_NOTICE.split(";")[0] in out.with_suffix(".html").read_text().replace("&#39;", "'")

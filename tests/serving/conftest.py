@@ -196,3 +196,20 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+def _sign_in(page, service) -> None:
+    """Open the service's page in `page` and sign in with its scorer key, from the keyboard; returns once
+    the upload form shows."""
+    from playwright.sync_api import expect
+
+    page.goto(service.base_url + "/")
+    page.fill("#api-key", service.keys["scorer"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#upload-section")).to_be_visible()
+
+
+@pytest.fixture(scope="session")
+def sign_in() -> Callable[..., None]:
+    """`sign_in(page, service)`: the page open and signed in with the service's scorer key."""
+    return _sign_in

@@ -39,6 +39,7 @@ MAX_ROWS = 100
 class StandInScorer:
     """What the routes use of CohortScorer: every pupil 0.5, green, no reasons."""
 
+    name = "exclusion-risk"  # recorded with each census scoring (serving/run_history.py)
     model_version = "1"
     feature_names = [f.name for f in registry.FEATURES]
     matrix = load_risk_matrix()  # the officer's columns (need label, response) come from it
@@ -429,7 +430,9 @@ def test_unreadable_uploads_never_quote_the_parser(service, monkeypatch):
 def test_scores_csv_neutralises_formula_leading_cells():
     scores = pd.DataFrame([StandInScorer()._row(u) for u in ["@SUM(1+1)*cmd|' /C calc'!A0", "=1+1", "A1"]])
     scores.loc[0, "reasons"] = "-2 sessions"
-    officer = {"school_urn": "104001", "nc_year": 9, "need_label": "-", "response": "universal"}
+    officer = {"school_urn": "104001", "school_name": "", "nc_year": 9, "need_label": "-",
+               "response": "universal", "reasons_lowering": "", "context": "", "band_precision": 0.3,
+               "band_precision_ci": "0.2-0.4"}  # fmt: skip
     text = scoring.scores_csv(scores.assign(**officer)).decode()
     body = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)  # header on row 1
     assert body["upn"].tolist() == ["'@SUM(1+1)*cmd|' /C calc'!A0", "'=1+1", "A1"]

@@ -33,10 +33,16 @@ OPERATIONS = [
     ("POST", "/score"),
     ("POST", "/score/file"),
     ("POST", "/explain"),
+    ("POST", "/explain/file"),
     ("POST", "/admin/reload"),
+    ("GET", "/runs"),
+    ("POST", "/runs/earlier"),
 ]
 # The operations that take input (a body or query parameters) that can be made invalid.
-WITH_INPUT = [("POST", "/score"), ("POST", "/score/file"), ("POST", "/explain")]
+WITH_INPUT = [
+    ("POST", "/score"), ("POST", "/score/file"), ("POST", "/explain"), ("POST", "/explain/file"),
+    ("POST", "/runs/earlier"),
+]
 # Shorter strings (`true`, `csv`, `M`, `2`) turn up in any message by chance; longer ones do not.
 MIN_ECHO_CHARS = 6
 
@@ -92,7 +98,9 @@ def echo_check(vocabulary: set[str]):
             if len(s.strip()) >= MIN_ECHO_CHARS and s.strip() in text and s.strip() not in vocabulary
         }
         if echoed:
-            raise AssertionError(f"a {response.status_code} body quotes {len(echoed)} input value(s)")
+            # The values are generated (never a pupil's): shown so that a failure can be diagnosed.
+            shown = repr(sorted(echoed))[:200]
+            raise AssertionError(f"a {response.status_code} body quotes {len(echoed)} input(s): {shown}")
 
     return no_input_echo
 

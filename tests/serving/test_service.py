@@ -93,10 +93,12 @@ def test_page_and_openapi_are_served_without_a_key(live_service):
     with live_service.client(role=None) as anonymous:
         page = anonymous.get("/")
         schema = anonymous.get("/openapi.json").json()
-        script = anonymous.get("/static/app.js")
+        scripts = [anonymous.get(f"/static/{name}") for name in ("app.js", "common.js", "details.js")]
     assert page.status_code == 200 and DECISION_SUPPORT_NOTICE.replace("'", "&#x27;") in page.text
     assert "http://" not in page.text and "https://" not in page.text  # no CDN
-    assert script.status_code == 200 and "X-API-Key" in script.text
+    assert all(script.status_code == 200 for script in scripts)
+    assert "X-API-Key" in scripts[1].text  # common.js sends the key; the page's own files, no CDN
+    assert not [s for s in scripts if "http://" in s.text or "https://" in s.text]
     assert {"/health", "/model", "/risk-matrix", "/score", "/score/file", "/explain", "/admin/reload"} <= set(
         schema["paths"]
     )
@@ -154,6 +156,11 @@ def test_cohort_file_json_csv_and_census_rows_agree(live_service, cohort, champi
     assert as_csv.headers["x-decision-support-notice"] == DECISION_SUPPORT_NOTICE  # beside the data
     table = _read_scores_csv(as_csv.text)
     assert list(table.columns) == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS
+    # how sure: the champion's bands carry their test-year precision, the same in the CSV and the JSON
+    assert table["band_precision"].notna().any()
+    assert table["band_precision"].tolist() == pytest.approx(scores["band_precision"].astype(float).tolist(),
+                                                             nan_ok=True)  # fmt: skip
+    assert not scores["reasons"].str.contains("in Year").any()  # year group is context, not a reason
     pd.testing.assert_frame_equal(table[SCORE_COLUMNS], scores[SCORE_COLUMNS].astype({"model_version": str}),
                                   check_dtype=False, rtol=1e-12)
     assert table["school_urn"].tolist() == scores["school_urn"].tolist()

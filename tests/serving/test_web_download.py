@@ -36,7 +36,7 @@ def _scores() -> dict:
             "missing_features": [], "rejected": [], "scores": rows}  # fmt: skip
 
 
-def test_download_neutralises_formula_leading_cells(chromium, live_service, tmp_path):
+def test_download_neutralises_formula_leading_cells(chromium, live_service, sign_in, tmp_path):
     from playwright.sync_api import expect
 
     upload = tmp_path / "census.csv"
@@ -44,10 +44,7 @@ def test_download_neutralises_formula_leading_cells(chromium, live_service, tmp_
     context = chromium.new_context(accept_downloads=True)
     try:
         page = context.new_page()
-        page.goto(live_service.base_url + "/")
-        page.fill("#api-key", live_service.keys["scorer"])
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.locator("#upload-section")).to_be_visible()
+        sign_in(page, live_service)
         page.route("**/score/file**", lambda route: route.fulfill(
             status=200, content_type="application/json", body=json.dumps(_scores())))
         page.set_input_files("#cohort-file", str(upload))

@@ -99,10 +99,11 @@ def test_upload_rank_filter_and_download(chromium, live_service, upload_file, tm
         assert shown == sorted(shown, reverse=True)
 
         # Filters: school, year group, matrix cell.
-        school = page.locator("#filter-school option").nth(1).get_attribute("value")
-        page.select_option("#filter-school", school)
+        school = page.locator("#filter-school option").nth(1)
+        page.select_option("#filter-school", school.get_attribute("value"))
         schools = set(rows.locator("td:nth-child(3)").all_inner_texts())
-        assert schools == {school}
+        assert schools == {school.inner_text()}  # the school's name and URN where the census has a name
+        assert school.get_attribute("value") in school.inner_text()
         page.select_option("#filter-school", "")
         year = page.locator("#filter-year option").nth(1)
         page.select_option("#filter-year", year.get_attribute("value"))

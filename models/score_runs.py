@@ -1,0 +1,295 @@
+"""Scoring runs and what changed between two of them: the logic `exclusion-risk score` and the service share.
+
+A run is what a scoring was (`ScoringRun`: id, when, model, risk-matrix version, year and census, how
+many pupils and schools, RAG counts; no identifiers) plus its pupils' rows (`RUN_PUPIL_COLUMNS`: UPN,
+school, probability, likelihood band, RAG), kept privately by whoever stores the run: the CLI in a runs
+folder (`RunFolder`), the service in its database.
+
+`compare(previous, current, band_order)` lists, for the schools both runs scored, each pupil whose place
+changed: `new_red` (red now; not red before, or not scored before), `moved_up` / `moved_down` (a higher
+or lower likelihood band), `no_longer_on_roll` (scored before at one of those schools, absent now) and
+`new_on_roll` (not scored before, now at one of those schools). A pupil is matched by UPN across the
+whole earlier run, so one who moved school keeps their history. A school only one run scored is not
+compared (its pupils would all look new, or all gone).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from exclusion_risk.files import open_private, private_dir, write_csv
+from exclusion_risk.models.risk_matrix import RAG_VALUES
+
+CHANGES = ("new_red", "moved_up", "moved_down", "no_longer_on_roll", "new_on_roll")
+RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag"]
+CHANGE_COLUMNS = ["upn", "school_urn", "change", "before_band", "after_band", "before_rag", "after_rag"]
+RUNS_FOLDER = "score_runs"  # the CLI's default runs folder, beside scores.csv
+CHANGES_FILE = "changes.csv"  # beside scores.csv, when `score --compare-with` is given
+RUN_FILE = "run.json"
+RUN_PUPILS_FILE = "pupils.csv"
+SHORT_ID = 8  # characters of a run id shown to people
+MIN_PREFIX = 4  # shortest run-id prefix `--compare-with` accepts
+LAST = "last"
+CENSUS_AUTUMN = "autumn"  # the census a run scored, as people say it
+_TEXT = {"upn": "string", "school_urn": "string", "likelihood_band": "string", "rag": "string"}
+
+
+class RunNotFound(LookupError):
+    """No earlier run matches what was asked for; the message says what was looked for and where."""
+
+
+@dataclass(frozen=True)
+class ScoringRun:
+    """One scoring, without identifiers: safe to list, log and return from `GET /runs`."""
+
+    run_id: str
+    recorded_at: str  # UTC, ISO 8601 to the second
+    model_name: str
+    model_version: str
+    risk_matrix_version: str
+    year: str  # "2018/19"
+    census: str  # "autumn"
+    pupils: int
+    schools: int
+    rag: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def short_id(self) -> str:
+        return self.run_id[:SHORT_ID]
+
+    @property
+    def scored_on(self) -> str:
+        """The date of the scoring, YYYY-MM-DD (UTC)."""
+        return self.recorded_at[:10]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScoringRun:
+        return cls(
+            run_id=str(data["run_id"]), recorded_at=str(data["recorded_at"]),
+            model_name=str(data.get("model_name", "")), model_version=str(data.get("model_version", "")),
+            risk_matrix_version=str(data.get("risk_matrix_version", "")), year=str(data.get("year", "")),
+            census=str(data.get("census", CENSUS_AUTUMN)), pupils=int(data.get("pupils", 0)),
+            schools=int(data.get("schools", 0)),
+            rag={str(k): int(v) for k, v in (data.get("rag") or {}).items()},
+        )  # fmt: skip
+
+    def describe(self) -> str:
+        """Names the run for people: the 2018/19 autumn scoring of 2026-11-02 (run 1a2b3c4d)."""
+        what = f"the {self.year} {self.census} scoring" if self.year else "the scoring"
+        return f"{what} of {self.scored_on} (run {self.short_id})"
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run_pupils(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows a run keeps of each pupil (RUN_PUPIL_COLUMNS), school missing as ""."""
+    pupils = pd.DataFrame(index=scores.index)
+    for column in RUN_PUPIL_COLUMNS:
+        if column in scores.columns:
+            pupils[column] = scores[column]
+        else:
+            pupils[column] = pd.NA
+    pupils = pupils.astype({**_TEXT, "probability": "float64"})
+    pupils["school_urn"] = pupils["school_urn"].fillna("").str.strip()
+    return pupils.reset_index(drop=True)
+
+
+def new_run(
+    scores: pd.DataFrame,
+    *,
+    model_name: str,
+    model_version: str,
+    risk_matrix_version: str,
+    year: str,
+    census: str = CENSUS_AUTUMN,
+    recorded_at: str | None = None,
+) -> tuple[ScoringRun, pd.DataFrame]:
+    """The record of a scoring of `scores` (any frame with RUN_PUPIL_COLUMNS) and its pupils' rows."""
+    pupils = run_pupils(scores)
+    counts = pupils["rag"].value_counts()
+    schools = int(pupils.loc[pupils["school_urn"] != "", "school_urn"].nunique())
+    run = ScoringRun(
+        run_id=uuid.uuid4().hex, recorded_at=recorded_at or now_utc(), model_name=str(model_name),
+        model_version=str(model_version), risk_matrix_version=str(risk_matrix_version), year=str(year),
+        census=census, pupils=len(pupils), schools=schools,
+        rag={rag: int(counts.get(rag, 0)) for rag in RAG_VALUES},
+    )  # fmt: skip
+    return run, pupils
+
+
+def compare(previous: pd.DataFrame, current: pd.DataFrame, band_order: list[str]) -> pd.DataFrame:
+    """What changed from `previous` to `current` run pupils (CHANGE_COLUMNS; see the module docstring).
+
+    `band_order`: likelihood band labels, highest first (the current risk matrix's). A band either run
+    names that is not in it counts as no move. Rows are ordered by change, then school, then UPN."""
+    before, after = run_pupils(previous), run_pupils(current)
+    before = before.drop_duplicates("upn").set_index("upn")
+    after = after.drop_duplicates("upn").set_index("upn")
+    common = set(after["school_urn"]) & set(before["school_urn"])
+    common.discard("")
+    in_scope = set(after.index[after["school_urn"].isin(common)]) | set(
+        before.index[before["school_urn"].isin(common)]
+    )
+    upns = sorted(in_scope)
+    joined = pd.DataFrame({"upn": upns})
+    for side, frame in (("before", before), ("after", after)):
+        rows = frame.reindex(upns)
+        joined[f"{side}_school"] = rows["school_urn"].to_numpy()
+        joined[f"{side}_band"] = rows["likelihood_band"].to_numpy()
+        joined[f"{side}_rag"] = rows["rag"].to_numpy()
+    was, now = joined["before_rag"].notna(), joined["after_rag"].notna()
+    rank = {label: i for i, label in enumerate(band_order)}
+    before_rank = joined["before_band"].map(rank).astype("float64")
+    after_rank = joined["after_band"].map(rank).astype("float64")
+    red_now = now & (joined["after_rag"] == "red").fillna(False)
+    change = pd.Series(pd.NA, index=joined.index, dtype="string")
+    change[was & now & (after_rank > before_rank)] = "moved_down"
+    change[was & now & (after_rank < before_rank)] = "moved_up"
+    change[~was & now] = "new_on_roll"
+    change[was & ~now] = "no_longer_on_roll"
+    change[red_now & ~(joined["before_rag"] == "red").fillna(False)] = "new_red"
+    joined["change"] = change
+    joined["school_urn"] = joined["after_school"].where(now, joined["before_school"])
+    changed = joined[joined["change"].notna()].copy()
+    changed["order"] = changed["change"].map({c: i for i, c in enumerate(CHANGES)})
+    changed = changed.sort_values(["order", "school_urn", "upn"], kind="stable")
+    return changed[CHANGE_COLUMNS].reset_index(drop=True).astype({c: "string" for c in CHANGE_COLUMNS})
+
+
+def change_counts(changes: pd.DataFrame) -> dict[str, int]:
+    counts = changes["change"].value_counts() if len(changes) else {}
+    return {change: int(counts.get(change, 0)) for change in CHANGES}
+
+
+def changes_sentence(counts: dict[str, int], since: str) -> str:
+    """The counts in words: 12 new red since <since>; 30 moved up a band, 25 down, 4 no longer on roll..."""
+    return (
+        f"{counts['new_red']:,} new red since {since}; {counts['moved_up']:,} moved up a band, "
+        f"{counts['moved_down']:,} down, {counts['no_longer_on_roll']:,} no longer on roll, "
+        f"{counts['new_on_roll']:,} new on roll"
+    )
+
+
+def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
+    """CHANGE_COLUMNS rows as JSON-ready dicts (missing values None)."""
+    frame = changes[CHANGE_COLUMNS].astype(object)
+    return frame.where(changes[CHANGE_COLUMNS].notna(), None).to_dict("records")
+
+
+# ---- the CLI's runs folder ---------------------------------------------------------------------
+
+
+def read_run_pupils(path: Path) -> pd.DataFrame:
+    """A run's pupils file, or a scores.csv (its RUN_PUPIL_COLUMNS)."""
+    frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""])
+    missing = [c for c in ("upn", "likelihood_band", "rag") if c not in frame.columns]
+    if missing:
+        raise RunNotFound(
+            f"{path} is not a scores.csv or a run's pupils file (no {', '.join(missing)} column)"
+        )
+    return run_pupils(frame)
+
+
+class RunFolder:
+    """Runs of `exclusion-risk score`, one sub-folder each: run.json (no identifiers) and pupils.csv
+    (UPNs: 0600). The folder is created owner-only (0700)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def record(self, run: ScoringRun, pupils: pd.DataFrame) -> Path:
+        folder = private_dir(self.root / run.run_id)
+        write_csv(pupils[RUN_PUPIL_COLUMNS], folder / RUN_PUPILS_FILE, private=True, float_format="%.6f")
+        with open_private(folder / RUN_FILE, "w", encoding="utf-8") as handle:
+            json.dump(run.to_dict(), handle, indent=2)
+        return folder
+
+    def runs(self) -> list[ScoringRun]:
+        """Every readable run in the folder, oldest first."""
+        found = []
+        for path in sorted(self.root.glob(f"*/{RUN_FILE}")) if self.root.is_dir() else []:
+            try:
+                found.append(ScoringRun.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a half-written or foreign folder: not a run
+        return sorted(found, key=lambda r: (r.recorded_at, r.run_id))
+
+    def pupils(self, run: ScoringRun) -> pd.DataFrame:
+        return read_run_pupils(self.root / run.run_id / RUN_PUPILS_FILE)
+
+    def find(self, wanted: str, year: str) -> ScoringRun:
+        """`last` (the latest run of `year`), or a run id or a unique prefix of one (MIN_PREFIX+)."""
+        runs = self.runs()
+        if wanted == LAST:
+            same_year = [r for r in runs if r.year == year]
+            if not same_year:
+                raise RunNotFound(f"no earlier scoring of {year} in {self.root}")
+            return same_year[-1]
+        key = wanted.strip().lower()
+        matches = [r for r in runs if len(key) >= MIN_PREFIX and r.run_id.lower().startswith(key)]
+        if len(matches) > 1:
+            raise RunNotFound(
+                f"run id {wanted!r} matches {len(matches)} runs in {self.root}: give more of it"
+            )
+        if not matches:
+            raise RunNotFound(
+                f"no run {wanted!r} in {self.root} (give a run id or its first {MIN_PREFIX}+ characters, "
+                "a run folder, a scores.csv, or `last`)"
+            )
+        return matches[0]
+
+
+@dataclass
+class EarlierRun:
+    """A scoring to compare with: the run, its pupils' rows, and how to name it to people."""
+
+    run: ScoringRun
+    pupils: pd.DataFrame
+    name: str
+
+
+def file_run(path: Path) -> ScoringRun:
+    """A stand-in run for a scores.csv compared with directly: named by its file, dated by its mtime."""
+    when = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    return ScoringRun(
+        run_id=path.name,
+        recorded_at=when,
+        model_name="",
+        model_version="",
+        risk_matrix_version="",
+        year="",
+        census="",
+        pupils=0,
+        schools=0,
+    )
+
+
+def resolve_previous(wanted: str, folder: RunFolder, year: str) -> EarlierRun:
+    """(run, its pupils, how to name it) for `--compare-with`: `last`, a run id or prefix in the runs
+    folder, a run's folder, or a previous scores.csv. Raises RunNotFound."""
+    path = Path(wanted)
+    if wanted != LAST and (path / RUN_FILE).is_file():
+        other = RunFolder(path.parent)
+        run = ScoringRun.from_dict(json.loads((path / RUN_FILE).read_text(encoding="utf-8")))
+        return EarlierRun(run, other.pupils(run), run.describe())
+    if wanted != LAST and path.suffix.lower() == ".csv":
+        if not path.is_file():
+            raise RunNotFound(f"--compare-with: {path} does not exist")
+        run = file_run(path)
+        return EarlierRun(run, read_run_pupils(path), f"{path} (written {run.scored_on})")
+    if wanted != LAST and path.is_dir():
+        raise RunNotFound(f"{path} is not a scoring run's folder (it has no {RUN_FILE})")
+    run = folder.find(wanted, year)
+    return EarlierRun(run, folder.pupils(run), run.describe())

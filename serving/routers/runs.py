@@ -1,0 +1,91 @@
+"""GET /runs and POST /runs/earlier: the recorded census scorings, and one pupil's earlier scores.
+
+Every census scoring (`POST /score/file`, `POST /score` with `census`) is recorded by the service
+(`serving.run_history`). `GET /runs` lists the recent runs without identifiers. `POST /runs/earlier`
+takes a UPN in its JSON body (never in the URL, which the access log records) and returns the pupil's
+scores in earlier runs, for the page's pupil panel: an empty list, not a 404, when there are none.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from exclusion_risk.serving.deps import ScorerKey
+from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
+from exclusion_risk.serving.json_body import NOT_UTF8_STATUS, require_utf8
+from exclusion_risk.serving.run_history import run_json
+from exclusion_risk.serving.schemas import (
+    AUTH_ERRORS,
+    EarlierScoresRequest,
+    EarlierScoresResponse,
+    ErrorResponse,
+    RunsResponse,
+    RunSummary,
+)
+
+router = APIRouter(tags=["runs"])
+MAX_LOOKUP_BYTES = 4096  # a UPN lookup's body; anything longer is refused before it is parsed
+# The body is read by the route itself (a body that is not UTF-8 JSON gets the JSON routes' own 415 or
+# 422, never a parser's message); this is what the document shows.
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EarlierScoresRequest"}}},
+    }
+}
+
+
+def _upn_of(data: bytes) -> str:
+    """The UPN of a POST /runs/earlier body; 415 when it is not UTF-8, 422 when not a valid request
+    (the problems name the field, never the value)."""
+    if len(data) > MAX_LOOKUP_BYTES:
+        raise RequestProblem(413, f"A UPN lookup's body is at most {MAX_LOOKUP_BYTES:,} bytes.")
+    require_utf8(data)
+    try:
+        top = json.loads(data.decode("utf-8-sig"))
+    except ValueError:
+        problem = {"row": None, "field": "body", "reason": "not valid JSON"}
+        raise RequestProblem(422, "The request is not valid.", [problem]) from None
+    try:
+        return EarlierScoresRequest.model_validate(top).upn.strip()
+    except ValidationError as exc:
+        raise RequestProblem(
+            422, "The request is not valid.", pydantic_problems(list(exc.errors()), ("body",))
+        ) from None
+
+
+@router.get(
+    "/runs",
+    response_model=RunsResponse,
+    summary="Recent census scorings: when, which model and census, how many pupils (no identifiers)",
+    responses=AUTH_ERRORS,
+)
+async def runs(_key: ScorerKey, request: Request) -> RunsResponse:
+    recent = await run_in_threadpool(request.app.state.runs.recent)
+    return RunsResponse(
+        runs=[RunSummary(**run_json(run), model_name=run.model_name, rag=run.rag) for run in recent]
+    )
+
+
+@router.post(
+    "/runs/earlier",
+    response_model=EarlierScoresResponse,
+    summary="One pupil's scores in earlier census scorings, newest first",
+    description="The UPN goes in the JSON body, never the URL. No earlier score: an empty list.",
+    responses={
+        **AUTH_ERRORS,
+        NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
+        413: {"model": ErrorResponse, "description": f"A body over {MAX_LOOKUP_BYTES:,} bytes."},
+        422: {"model": ErrorResponse, "description": "No UPN, or not a valid one."},
+    },
+    openapi_extra=_BODY,
+)
+async def earlier(_key: ScorerKey, request: Request) -> EarlierScoresResponse:
+    upn = _upn_of(await request.body())  # a few bytes: BodyLimit holds it to the service's limit
+    scores = await run_in_threadpool(request.app.state.runs.earlier_scores, upn)
+    request.state.audit.pupils = 1  # one pupil's data was read
+    return EarlierScoresResponse(upn=upn, scores=scores)

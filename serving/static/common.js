@@ -1,0 +1,159 @@
+// What the page's scripts share: the signed-in state (in memory only), the service calls, and the
+// small formatting helpers. The key is never put in storage, cookies or a URL; nor is a UPN (a UPN
+// goes to the service in a request body only, since the access log records paths).
+"use strict";
+
+window.ER = (() => {
+  let apiKey = null; // the scorer's key, for this tab only: in this closure, not on window.ER
+  const state = {
+    result: null, // the last /score/file answer
+    file: null, // the file it scored (sent again for the workbook and for one pupil's factors)
+    skipInvalid: false,
+    matrix: null, // GET /risk-matrix
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  // Missing or null values show as blank, never as "undefined" or "null".
+  function blank(value) {
+    return value === null || value === undefined || (typeof value === "number" && Number.isNaN(value))
+      ? "" : String(value);
+  }
+
+  function percent(p, digits = 1) {
+    return typeof p === "number" && Number.isFinite(p) ? `${(100 * p).toFixed(digits)}%` : "";
+  }
+
+  function yearLabel(nc) {
+    if (nc === null || nc === undefined || nc === "" || Number.isNaN(Number(nc))) return "unknown";
+    const n = Math.round(Number(nc));
+    if (n === -2) return "N1";
+    if (n === -1) return "N2";
+    if (n === 0) return "Reception";
+    return `Year ${n}`;
+  }
+
+  function schoolLabel(s) {
+    if (!s.school_urn) return s.school_name || "";
+    return s.school_name ? `${s.school_name} (${s.school_urn})` : s.school_urn;
+  }
+
+  function dateLabel(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    return d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+  }
+
+  // A band's realised precision, whichever shape it comes in: the matrix's object with its sentence
+  // ({text, precision, low, high}), or scores.csv's share (0.312) and interval ("0.312-0.371").
+  function precisionText(value, ci) {
+    if (value === null || value === undefined || value === "") return "";
+    if (typeof value === "object") {
+      if (value.text) return value.text;
+      return typeof value.precision === "number" ? precisionText(value.precision, [value.low, value.high]) : "";
+    }
+    const main = typeof value === "number" ? percent(value, 0) : String(value);
+    let bounds = Array.isArray(ci) ? ci : (typeof ci === "string" ? ci.split(/[-–]/).map(Number) : []);
+    bounds = bounds.filter((b) => typeof b === "number" && Number.isFinite(b));
+    const interval = bounds.length === 2 ? ` [95% interval ${percent(bounds[0], 0)}–${percent(bounds[1], 0)}]`
+      : (typeof ci === "string" && ci ? ` [${ci}]` : "");
+    return main ? `${main} of pupils in this band were suspended or excluded in the test year${interval}` : "";
+  }
+
+  function errorMessage(status, body) {
+    if (status === 401) return "The API key was not accepted. Check it, or ask for a new one.";
+    if (status === 403) return "This key may not do that.";
+    if (status === 413) return (body && body.detail) || "The file is too large to score in one go.";
+    if (status === 503) {
+      // Starting up, the model unavailable, or already scoring as many files as it runs at once.
+      return (body && body.detail) || "The service is busy or starting up; try again shortly.";
+    }
+    return (body && body.detail) || `The service answered ${status}.`;
+  }
+
+  // A call to the service with the key; resolves to {ok, status, body} and never throws.
+  async function call(path, options = {}) {
+    const headers = { "X-API-Key": apiKey, ...(options.headers || {}) };
+    try {
+      const response = await fetch(path, { ...options, headers });
+      const body = options.blob && response.ok
+        ? await response.blob()
+        : await response.json().catch(() => null);
+      return { ok: response.ok, status: response.status, body, headers: response.headers };
+    } catch (err) {
+      return { ok: false, status: 0, body: null, headers: null };
+    }
+  }
+
+  function saveBlob(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  // Page controls in a <nav>: First, Previous, "Page n of N", Next, Last. The buttons are made once and
+  // only enabled or disabled afterwards, so keyboard focus stays where the officer left it.
+  function pager(nav, label, onGo) {
+    const go = {};
+    const where = el("span", "", "pager-where"); // announced by the list's own count, not here
+    const buttons = [["first", "First"], ["previous", "Previous"], ["next", "Next"], ["last", "Last"]];
+    for (const [key, text] of buttons) {
+      const b = el("button", text, "secondary");
+      b.type = "button";
+      b.dataset.go = key;
+      b.setAttribute("aria-label", `${text} page of ${label}`);
+      go[key] = b;
+    }
+    nav.replaceChildren(go.first, go.previous, where, go.next, go.last);
+    let page = 0;
+    let pages = 1;
+    nav.addEventListener("click", (event) => {
+      const key = event.target.dataset && event.target.dataset.go;
+      if (!key) return;
+      const target = { first: 0, previous: page - 1, next: page + 1, last: pages - 1 }[key];
+      const focusAfter = event.target;
+      onGo(Math.max(0, Math.min(pages - 1, target)));
+      if (focusAfter.disabled) (key === "next" || key === "last" ? go.previous : go.next).focus();
+    });
+    return {
+      update(current, count) {
+        page = current;
+        pages = Math.max(1, count);
+        where.textContent = `Page ${page + 1} of ${pages}`;
+        go.first.disabled = go.previous.disabled = page === 0;
+        go.next.disabled = go.last.disabled = page >= pages - 1;
+        nav.hidden = pages <= 1;
+      },
+    };
+  }
+
+  function setKey(key) {
+    apiKey = key;
+  }
+
+  function keyHeader(xhr) {
+    xhr.setRequestHeader("X-API-Key", apiKey);
+  }
+
+  function setStatus(text) {
+    $("status").textContent = text;
+  }
+
+  return {
+    state, $, el, blank, percent, yearLabel, schoolLabel, dateLabel, precisionText, errorMessage, call,
+    saveBlob, setStatus, pager, setKey, keyHeader,
+  };
+})();

@@ -1,0 +1,65 @@
+"""An upload names a pupil by the UPN on its census; the history may know that pupil by another id
+(a permanent UPN that replaced a temporary one, or the valid UPN a mistyped one was matched to). The
+upload's row must get that pupil's own history, and the scores must keep the uploaded UPN: as
+`exclusion-risk score` reads the same census (issue #12: the page and the command line agree)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from exclusion_risk.features.census_upload import build_features_for_census
+from exclusion_risk.linkage.history import RECORDED_UPN, recorded_upns
+from tests.features.test_build import CENSUS, EXCLUSIONS, FEATURES, P1, P2, P4, SOCIAL_CARE
+
+TEMPORARY = "A10000000001T"  # how P1 was recorded on the 2016/17 autumn census
+FORMER = "A10000000002T"  # P2's earlier UPN, given as FormerUPN on P2's history rows
+
+
+def _reference_row(upn: str) -> dict:
+    (row,) = [r for r in CENSUS if (r["UPN"], r["AcademicYear"], r["CensusTerm"]) == (upn, "2016/17", "AUT")]
+    return row
+
+
+@pytest.fixture(scope="module")
+def known_by_another_upn(make_history):
+    past = make_history(CENSUS, EXCLUSIONS, SOCIAL_CARE)
+    census = past.census.assign(**{RECORDED_UPN: past.census["UPN"]})
+    at_census = census["UPN"].eq(P1) & census["AcademicYear"].eq("2016/17") & census["CensusTerm"].eq("AUT")
+    census.loc[at_census, RECORDED_UPN] = TEMPORARY
+    census["FormerUPN"] = pd.Series(pd.NA, index=census.index, dtype="string")
+    census.loc[census["UPN"] == P2, "FormerUPN"] = FORMER
+    return past, replace(past, census=census)
+
+
+def test_the_uploaded_upn_gets_the_pupils_own_history(known_by_another_upn, upload):
+    plain, history = known_by_another_upn
+    rows = [
+        {**_reference_row(P1), "UPN": TEMPORARY}, {**_reference_row(P2), "UPN": FORMER}, _reference_row(P4),
+    ]
+    scored = build_features_for_census(upload(rows), history=history).set_index("upn")
+    assert list(scored.index) == [TEMPORARY, FORMER, P4]  # the scores name the UPNs uploaded
+    expected = build_features_for_census(
+        upload([_reference_row(P1), _reference_row(P2), _reference_row(P4)]), history=plain
+    ).set_index("upn")
+    assert expected.loc[P1, "suspensions_last_year"] > 0  # the history the temporary UPN must reach
+    pd.testing.assert_frame_equal(
+        scored[FEATURES].reset_index(drop=True), expected[FEATURES].reset_index(drop=True)
+    )
+
+
+def test_two_uploaded_upns_of_one_pupil_stay_apart(known_by_another_upn, upload):
+    """The upload lists them as it has them: not merged into one pupil without saying so."""
+    _, history = known_by_another_upn
+    rows = [{**_reference_row(P1), "UPN": TEMPORARY}, _reference_row(P1)]
+    scored = build_features_for_census(upload(rows), history=history)
+    assert sorted(scored["upn"]) == sorted([TEMPORARY, P1])
+
+
+def test_recorded_upns_name_the_census_row(known_by_another_upn):
+    _, history = known_by_another_upn
+    autumn = recorded_upns(history, "2016/17", "AUT")
+    assert autumn[P1] == TEMPORARY and autumn[P2] == P2
+    assert recorded_upns(history, "2017/18", "AUT")[P1] == P1

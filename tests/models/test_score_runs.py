@@ -1,0 +1,210 @@
+"""Scoring runs and what changed since the last one (issue #12): the comparison's rules, the CLI's runs
+folder (private, no identifiers in run.json), `score --compare-with` end to end and its refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.models import score_cli
+from exclusion_risk.models.score_runs import (
+    CHANGE_COLUMNS,
+    RUN_FILE,
+    RUN_PUPILS_FILE,
+    RunFolder,
+    RunNotFound,
+    change_counts,
+    changes_sentence,
+    compare,
+    new_run,
+    resolve_previous,
+)
+from exclusion_risk.models.score_workbook import CHANGES_SHEET, NOTICE_SHEET
+from exclusion_risk.models.scoring import CohortScorer
+from exclusion_risk.upn import make_upn
+
+BANDS = ["very high", "high", "medium", "low"]
+
+
+def _pupils(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """(upn, school, band, rag) rows as a run's pupils."""
+    return pd.DataFrame(
+        [
+            {"upn": u, "school_urn": s, "probability": 0.5, "likelihood_band": b, "rag": r}
+            for u, s, b, r in rows
+        ]
+    )
+
+
+def test_compare_names_each_kind_of_change_within_the_schools_both_runs_scored():
+    before = _pupils([
+        ("P1", "100", "low", "green"),  # -> red: new red (also a band up, but new red comes first)
+        ("P2", "100", "high", "amber"),  # -> very high, still amber: moved up
+        ("P3", "100", "high", "amber"),  # -> medium: moved down
+        ("P4", "100", "very high", "red"),  # gone: no longer on roll
+        ("P5", "200", "low", "green"),  # the same: not listed
+        ("P6", "900", "low", "green"),  # a school the current run did not score: not compared
+        ("P7", "900", "low", "green"),  # moved from school 900 to 100, up to high: moved up
+        ("P8", "100", "very high", "red"),  # still red, same band: not listed
+    ])  # fmt: skip
+    after = _pupils([
+        ("P1", "100", "very high", "red"),
+        ("P2", "100", "very high", "amber"),
+        ("P3", "100", "medium", "amber"),
+        ("P5", "200", "low", "green"),
+        ("P7", "100", "high", "amber"),
+        ("P8", "100", "very high", "red"),
+        ("N1", "100", "low", "green"),  # new on roll
+        ("N2", "200", "very high", "red"),  # not scored before, red now: new red
+        ("N3", "300", "very high", "red"),  # a school the earlier run did not score: not compared
+    ])  # fmt: skip
+    changes = compare(before, after, BANDS)
+    assert list(changes.columns) == CHANGE_COLUMNS
+    got = dict(zip(changes["upn"], changes["change"], strict=True))
+    assert got == {"P1": "new_red", "N2": "new_red", "P2": "moved_up", "P7": "moved_up", "P3": "moved_down",
+                   "P4": "no_longer_on_roll", "N1": "new_on_roll"}  # fmt: skip
+    p4 = changes.set_index("upn").loc["P4"]
+    assert (p4["school_urn"], p4["before_band"], p4["before_rag"]) == ("100", "very high", "red")
+    assert pd.isna(p4["after_band"]) and pd.isna(p4["after_rag"])
+    counts = change_counts(changes)
+    assert counts == {"new_red": 2, "moved_up": 2, "moved_down": 1, "no_longer_on_roll": 1, "new_on_roll": 1}
+    assert changes_sentence(counts, "then").startswith(
+        "2 new red since then; 2 moved up a band, 1 down, 1 no"
+    )
+    assert changes["change"].tolist()[:2] == ["new_red", "new_red"]  # ordered by change
+
+
+def test_compare_with_nothing_in_common_lists_nothing():
+    before = _pupils([("P1", "100", "low", "green")])
+    after = _pupils([("P1", "200", "very high", "red")])
+    assert compare(before, after, BANDS).empty  # no school in both runs
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_runs_folder_is_private_has_no_identifiers_in_run_json_and_finds_runs(tmp_path):
+    folder = RunFolder(tmp_path / "runs")
+    scores = _pupils([("A123456789012", "100", "low", "green"), ("B123456789012", "200", "high", "red")])
+    first, pupils = new_run(scores, model_name="exclusion-risk", model_version="3", risk_matrix_version="1",
+                            year="2018/19", recorded_at="2026-11-02T09:00:00+00:00")  # fmt: skip
+    path = folder.record(first, pupils)
+    assert stat.S_IMODE(os.stat(tmp_path / "runs").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+    for name in (RUN_FILE, RUN_PUPILS_FILE):
+        assert stat.S_IMODE(os.stat(path / name).st_mode) == 0o600
+    text = (path / RUN_FILE).read_text()
+    assert "A123456789012" not in text and "B123456789012" not in text
+    assert json.loads(text)["rag"] == {"red": 1, "amber": 0, "green": 1}
+    assert (first.pupils, first.schools) == (2, 2)
+
+    second, _ = new_run(scores, model_name="exclusion-risk", model_version="3", risk_matrix_version="1",
+                        year="2019/20", recorded_at="2026-11-03T09:00:00+00:00")  # fmt: skip
+    folder.record(second, pupils)
+    assert folder.find("last", "2018/19") == first  # the latest of that year, not the latest of all
+    assert folder.find(first.run_id[:6].upper(), "2019/20") == first
+    assert folder.pupils(first)["upn"].tolist() == ["A123456789012", "B123456789012"]
+    with pytest.raises(RunNotFound, match="no earlier scoring of 2020/21"):
+        folder.find("last", "2020/21")
+    with pytest.raises(RunNotFound, match="no run"):
+        folder.find("abc", "2018/19")  # too short to be a prefix
+    earlier = resolve_previous(str(path), RunFolder(tmp_path / "elsewhere"), "2018/19")
+    assert earlier.run == first and "the 2018/19 autumn scoring of 2026-11-02" in earlier.name
+
+
+# --- `exclusion-risk score` end to end ------------------------------------------------------------
+
+
+def _census():
+    upns = [make_upn(330, 4001, 2010, i) for i in range(1, 41)]
+    census = pd.DataFrame(
+        {
+            "UPN": upns, "Surname": "Okafor", "Forename": [f"Chidi{chr(97 + i % 26)}" for i in range(40)],
+            "DOB": "2008-03-01", "Sex": "M", "Ethnicity": "BAFR", "SENprovision": ["N", "K"] * 20,
+            "SENtype": "", "FSMeligible": ["0", "1", "0", "0"] * 10, "Postcode": "WS1 1AA",
+            "SchoolURN": ["104001", "104002"] * 20, "NCyearActual": "5", "AcademicYear": "2018/19",
+            "CensusTerm": "AUT",
+        }
+    )  # fmt: skip
+    return census
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_score_records_each_run_and_compares_with_the_last(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    data, links = write_small_extracts(tmp_path / "extracts", _census(), "104002")
+    out = tmp_path / "scores" / "scores.csv"
+    args = ["score", "--data", str(data), "--links", str(links), "--year", "2018/19", "--out", str(out),
+            "--no-reasons"]  # fmt: skip
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "scores.xlsx" in first.output and "recorded as run" in first.output
+    assert stat.S_IMODE(os.stat(out.with_suffix(".xlsx")).st_mode) == 0o600
+    runs = RunFolder(out.parent / "score_runs")
+    (run,) = runs.runs()
+    assert (run.year, run.census, run.pupils, run.schools) == ("2018/19", "autumn", 40, 2)
+    assert run.short_id in first.output
+
+    # What the earlier run is made to have said: one pupil then lowest and green, one not yet on roll,
+    # one since gone (a made-up UPN at one of the schools).
+    scores = pd.read_csv(out, dtype=str, keep_default_na=False)
+    top = scores.iloc[0]  # the highest risk now
+    pupils = runs.pupils(run)
+    lowest, highest = scorer.matrix.bands[-1].label, scorer.matrix.bands[0].label
+    if top["likelihood_band"] == lowest:  # then it was highest and red: down a band, not red now
+        pupils.loc[pupils["upn"] == top["upn"], ["likelihood_band", "rag"]] = [highest, "red"]
+        expected_top = "moved_down"
+    else:  # then it was lowest and green
+        pupils.loc[pupils["upn"] == top["upn"], ["likelihood_band", "rag"]] = [lowest, "green"]
+        expected_top = "new_red" if top["rag"] == "red" else "moved_up"
+    absent = scores.iloc[-1]["upn"]
+    gone = {"upn": "Z999999999999", "school_urn": "104001", "probability": 0.5, "likelihood_band": "low",
+            "rag": "green"}  # fmt: skip
+    pupils = pd.concat([pupils[pupils["upn"] != absent], pd.DataFrame([gone])], ignore_index=True)
+    pupils.to_csv(out.parent / "score_runs" / run.run_id / RUN_PUPILS_FILE, index=False)
+
+    second = CliRunner().invoke(app, [*args, "--compare-with", "last"])
+    assert second.exit_code == 0, second.output
+    changes = pd.read_csv(out.parent / "changes.csv", dtype=str, keep_default_na=False)
+    assert stat.S_IMODE(os.stat(out.parent / "changes.csv").st_mode) == 0o600
+    got = dict(zip(changes["upn"], changes["change"], strict=True))
+    assert got[top["upn"]] == expected_top and got["Z999999999999"] == "no_longer_on_roll"
+    assert got[absent] == ("new_red" if scores.iloc[-1]["rag"] == "red" else "new_on_roll")
+    assert len(got) == 3  # nothing else changed
+    counts = change_counts(changes)
+    assert changes_sentence(counts, run.describe()) in second.output
+    assert f"since the 2018/19 autumn scoring of {run.scored_on} (run {run.short_id})" in second.output
+    assert len(runs.runs()) == 2
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
+    assert book.sheetnames[0] == NOTICE_SHEET and CHANGES_SHEET in book.sheetnames
+
+    # a previous scores.csv, given as a file, compares too (nothing changed since the second run)
+    third = CliRunner().invoke(app, [*args, "--compare-with", str(out)])
+    assert third.exit_code == 0, third.output
+    assert f"0 new red since {out}" in third.output
+
+
+def test_score_refuses_an_unknown_earlier_run_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    base = ["score", "--data", str(tmp_path), "--year", "2018/19", "--out", str(tmp_path / "scores.csv")]
+    for wanted, message in [
+        ("deadbeef", "no run 'deadbeef'"),
+        ("last", "no earlier scoring of 2018/19"),
+        (str(tmp_path / "old.csv"), "does not exist"),
+        (str(tmp_path), "is not a scoring run's folder"),
+    ]:
+        result = CliRunner().invoke(app, [*base, "--compare-with", wanted])
+        assert result.exit_code == 2, result.output
+        assert "error: --compare-with:" in result.output and message in result.output
+        assert (
+            "Traceback" not in result.output and "exclusion-risk train" not in result.output
+        )  # checked first

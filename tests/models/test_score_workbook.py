@@ -1,0 +1,153 @@
+"""scores.xlsx (issue #12): the notice first, the ranked list with a frozen, filtered header, a sheet per
+school with that school's pupils, every text cell neutralised, the file owner-only."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.models.score_workbook import (
+    CHANGES_SHEET,
+    NOTICE_SHEET,
+    RANKED_SHEET,
+    notice_lines_for,
+    sheet_title,
+    write_scores_workbook,
+)
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def _scores() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "upn": ["A000000000001", FORMULA, "A000000000003", "A000000000004", "A000000000005"],
+            "probability": [0.9, 0.7, 0.5, 0.3, 0.1],
+            "likelihood_band": ["Very high", "High", "Medium", "Low", "Low"],
+            "need_level": [3, 1, 0, 2, 0],
+            "rag": ["red", "amber", "amber", "green", "green"],
+            "reasons": ["+1 suspension", "absence 14%", "", "-", "none"],
+            "school_urn": pd.array(["104001", "104002", "104001", None, "104002"], dtype="string"),
+            "school_name": ["Oak: Academy [North]/South*?", "", "Oak: Academy [North]/South*?", "", ""],
+            "nc_year": pd.array([7, 8, 9, None, 10], dtype="Int64"),
+        }
+    )
+
+
+def _matrix(precision: bool) -> dict:
+    """The matrix's dict with a precision sentence per band, or with no precision at all."""
+    matrix = load_risk_matrix().to_dict()
+    for band in matrix["likelihood_bands"]:
+        if precision:
+            band["precision"] = {"text": f"In {band['label']}, 4 in 10 were suspended (test year)."}
+        else:
+            band.pop("precision", None)
+    return matrix
+
+
+def _rows(sheet) -> list[tuple]:
+    return list(sheet.iter_rows(values_only=True))
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path):
+    scores = _scores()
+    path = tmp_path / "out" / "scores.xlsx"
+    lines = notice_lines_for("exclusion-risk", "7", "2018/19", "autumn", "2026-11-02")
+    write_scores_workbook(scores, path, notice_lines=lines, risk_matrix=_matrix(precision=True))
+
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    book = openpyxl.load_workbook(path)
+    names = book.sheetnames
+    assert names[0] == NOTICE_SHEET and names[1] == RANKED_SHEET
+    notice_text = [str(v) for row in _rows(book[NOTICE_SHEET]) for v in row if v is not None]
+    assert DECISION_SUPPORT_NOTICE in notice_text
+    assert {
+        "Model: exclusion-risk version 7",
+        "Census scored: 2018/19 autumn",
+        "Date scored: 2026-11-02",
+    } <= set(notice_text)
+    matrix = load_risk_matrix().to_dict()
+    legend = {
+        row[2]: row
+        for row in _rows(book[NOTICE_SHEET])
+        if row and row[2] in {c["matrix_cell"] for c in matrix["cells"]}
+    }
+    assert len(legend) == len(matrix["cells"])  # every cell of the matrix: its RAG and response
+    for cell in matrix["cells"]:
+        assert legend[cell["matrix_cell"]][3:5] == (cell["rag"], cell["response"])
+    assert "In very high, 4 in 10 were suspended (test year)." in notice_text
+
+    ranked = book[RANKED_SHEET]
+    assert ranked.freeze_panes == "A2"
+    assert ranked["A1"].font.b and not ranked["A2"].font.b  # the header stands out
+    assert book[NOTICE_SHEET]["A1"].font.b and book[NOTICE_SHEET]["A2"].font.b  # title and notice
+    assert ranked.auto_filter.ref == f"A1:I{len(scores) + 1}"
+    rows = _rows(ranked)
+    assert list(rows[0]) == list(scores.columns)
+    assert [r[0] for r in rows[1:]] == [
+        "A000000000001",
+        "'" + FORMULA,
+        "A000000000003",
+        "A000000000004",
+        "A000000000005",
+    ]
+    assert rows[4][5] == "'-" and rows[4][6] is None and rows[4][8] is None  # "-" and missing values
+    assert all(cell.data_type != "f" for row in ranked.iter_rows() for cell in row)  # no formula anywhere
+    assert ranked.column_dimensions["A"].width >= len("A000000000001")
+
+    school_sheets = names[2:]
+    assert len(school_sheets) == 3  # two schools and the pupil with none
+    by_school = {}
+    for title in school_sheets:
+        assert len(title) <= 31 and not set(title) & set("[]:*?/\\")
+        sheet = book[title]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:I")
+        by_school[title] = [r[0] for r in _rows(sheet)[1:]]
+    oak = next(t for t in school_sheets if t.startswith("104001"))
+    assert "Oak" in oak  # the school's name where the scores have one
+    assert by_school[oak] == ["A000000000001", "A000000000003"]
+    assert by_school["104002"] == ["'" + FORMULA, "A000000000005"]  # highest risk first, neutralised
+    assert by_school["No school"] == ["A000000000004"]
+
+
+def test_notice_without_precision_and_with_changes(tmp_path):
+    changes = pd.DataFrame({"upn": ["@A1"], "school_urn": ["104001"], "change": ["new_red"],
+                            "before_band": ["Low"], "after_band": ["Very high"], "before_rag": ["green"],
+                            "after_rag": ["red"]})  # fmt: skip
+    buffer = io.BytesIO()
+    summary = "1 new red since the 2018/19 autumn scoring of 2026-11-02 (run 1a2b3c4d)"
+    write_scores_workbook(
+        _scores(),
+        buffer,
+        notice_lines=["Model: m version 1"],
+        risk_matrix=_matrix(precision=False),
+        changes=changes,
+        changes_summary=summary,
+    )
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    assert book.sheetnames[:3] == [NOTICE_SHEET, RANKED_SHEET, CHANGES_SHEET]
+    notice_text = [str(v) for row in _rows(book[NOTICE_SHEET]) for v in row if v is not None]
+    assert summary in notice_text
+    assert not any("were suspended" in text for text in notice_text)  # no precision: no such lines
+    rows = _rows(book[CHANGES_SHEET])
+    assert rows[1][:3] == ("'@A1", "104001", "new_red")
+    assert book[CHANGES_SHEET].freeze_panes == "A2"
+
+
+def test_sheet_titles_are_valid_and_unique():
+    taken = {"notice", "ranked list"}
+    long = "104001 " + "The Very Long Name Of A Church Of England Academy"
+    first, second = sheet_title(long, taken), sheet_title(long, taken)
+    assert len(first) <= 31 and len(second) <= 31 and first != second
+    assert sheet_title("Notice", taken) == "Notice (2)"  # case-insensitive clash with the notice sheet
+    assert sheet_title("a/b:c*d?e[f]g\\h", taken) == "a b c d e f g h"
+    assert sheet_title("'quoted'", taken) == "quoted"
+    assert sheet_title("History", taken) != "History"  # a name Excel keeps for itself

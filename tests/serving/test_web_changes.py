@@ -1,0 +1,127 @@
+"""What changed since the last scoring, on the page: "12 new red since the autumn scoring of <date>",
+the counts, and the changed pupils filterable by change.
+
+The first test routes in an answer with known changes, so the words and the filter are checked exactly;
+the second uploads the cohort, then the cohort less a few pupils of one school, to the real service:
+those pupils must be listed as no longer on roll.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "web"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+COUNTS = {"new_red": 12, "moved_up": 3, "moved_down": 2, "no_longer_on_roll": 1, "new_on_roll": 0}
+
+
+def _answer(changes) -> dict:
+    rows = [{"upn": f"A80120011{i:04d}", "probability": 0.5 - i / 100, "likelihood_band": "very high",
+             "need_level": 1, "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence",
+             "model_version": "7", "school_urn": "104321", "nc_year": 8} for i in range(20)]  # fmt: skip
+    run = {"id": "3f2a9c1e0b7d4e6f", "recorded_at": "2026-12-02T10:00:00Z", "pupils": 20, "schools": 1,
+           "model_version": "7", "risk_matrix_version": "1.0.0", "year": "2026/27", "census": "autumn"}
+    return {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": len(rows), "history": "linked",
+            "missing_features": [], "rejected": [], "run": run, "changes": changes, "scores": rows}
+
+
+def _changes() -> dict:
+    def changed(upn, change, before_band, after_band, before_rag, after_rag):
+        return {"upn": upn, "school_urn": "104321", "change": change, "before_band": before_band,
+                "after_band": after_band, "before_rag": before_rag, "after_rag": after_rag}
+
+    pupils = [changed(f"A80120011{i:04d}", "new_red", "high", "very high", "amber", "red") for i in range(12)]
+    pupils += [changed(f"B80120011{i:04d}", "moved_up", "low", "medium", "green", "green") for i in range(3)]
+    pupils += [changed(f"C80120011{i:04d}", "moved_down", "high", "medium", "amber", "green")
+               for i in range(2)]
+    pupils += [{"upn": "D801200110000", "school_urn": "104321", "change": "no_longer_on_roll",
+                "before_band": "high", "after_band": None, "before_rag": "amber", "after_rag": None}]
+    since = {"id": "9e8d7c6b5a4f3e2d", "recorded_at": "2026-10-04T09:30:00Z", "year": "2026/27",
+             "model_version": "6"}
+    return {"since": since, "counts": COUNTS, "pupils": pupils}
+
+
+def _signed_in(chromium, service, sign_in):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    sign_in(page, service)
+    return context, page
+
+
+def _upload(page, path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.set_input_files("#cohort-file", str(path))
+    page.click("#score-button")
+    expect(page.locator("#status")).to_contain_text("Scored", timeout=120_000)
+
+
+def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live_service, sign_in, tmp_path):
+    from playwright.sync_api import expect
+
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    answers = iter([_answer(None), _answer(_changes())])
+    context, page = _signed_in(chromium, live_service, sign_in)
+    try:
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(next(answers))))
+        _upload(page, upload)  # the first scoring: nothing to compare with
+        expect(page.locator("#changes-section")).to_be_hidden()
+        expect(page.locator("#run-summary")).to_contain_text("2 December 2026")
+        _upload(page, upload)
+        section = page.locator("#changes-section")
+        expect(section).to_be_visible()
+        expect(page.locator("#changes-summary")).to_have_text(
+            "12 new red since the autumn scoring of 4 October 2026 (census 2026/27, model version 6).")
+        assert page.locator("#changes-counts li").all_inner_texts() == [
+            "12 new red", "3 moved up a band", "2 moved down a band", "1 no longer on roll", "0 new on roll"]
+        rows = page.locator("#changes-table tbody tr")
+        assert rows.count() == 18
+        expect(page.locator("#changes-pager")).to_be_hidden()  # one page: no page controls
+        section.screenshot(path=ARTIFACTS / "10-changes.png")
+        expect(page.locator("#status")).to_contain_text("12 new red since")  # announced (aria-live)
+        page.select_option("#changes-filter", "moved_down")
+        assert rows.count() == 2
+        assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"moved down a band"}
+        assert rows.first.locator("td").all_inner_texts()[3:] == ["high", "medium", "AMBER", "GREEN"]
+        page.select_option("#changes-filter", "no_longer_on_roll")
+        assert rows.locator("td:nth-child(1)").all_inner_texts() == ["D801200110000"]
+        assert rows.first.locator("td").all_inner_texts()[4] == ""  # missing: blank, never "null"
+        page.select_option("#changes-filter", "new_on_roll")
+        expect(page.locator("#changes-count")).to_have_text("No pupil has this change.")
+    finally:
+        context.close()
+
+
+def test_a_second_upload_of_a_changed_census_shows_what_changed(chromium, live_service, champion, sign_in,
+                                                                tmp_path):
+    from playwright.sync_api import expect
+
+    cohort = pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False)
+    school = cohort["SchoolURN"].value_counts().index[0]
+    gone = cohort[cohort["SchoolURN"] == school]["UPN"].head(4).tolist()
+    first, second = tmp_path / "census_autumn.csv", tmp_path / "census_autumn_again.csv"
+    cohort.to_csv(first, index=False)
+    cohort[~cohort["UPN"].isin(gone)].to_csv(second, index=False)
+    context, page = _signed_in(chromium, live_service, sign_in)
+    try:
+        _upload(page, first)
+        _upload(page, second)
+        expect(page.locator("#changes-section")).to_be_visible()
+        expect(page.locator("#changes-summary")).to_contain_text("new red since the autumn scoring of")
+        expect(page.locator("#changes-counts")).to_contain_text("4 no longer on roll")
+        page.select_option("#changes-filter", "no_longer_on_roll")
+        listed = page.locator("#changes-table tbody tr td:nth-child(1)").all_inner_texts()
+        assert sorted(listed) == sorted(gone)
+        page.locator("#changes-section").screenshot(path=ARTIFACTS / "11-changes-live.png")
+    finally:
+        context.close()

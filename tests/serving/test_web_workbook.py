@@ -1,0 +1,56 @@
+"""The page's workbook download: the uploaded census is sent again to POST /score/file?format=xlsx and
+the service's workbook arrives as a file openpyxl opens, the notice sheet first, every pupil listed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_the_workbook_download_is_a_valid_xlsx(chromium, live_service, champion, sign_in, tmp_path):
+    from openpyxl import load_workbook
+    from playwright.sync_api import expect
+
+    cohort = pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False).head(400)
+    upload = tmp_path / "census.csv"
+    cohort.to_csv(upload, index=False)
+    context = chromium.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in(page, live_service)
+        page.set_input_files("#cohort-file", str(upload))
+        page.click("#score-button")
+        expect(page.locator("#scores-table tbody tr").first).to_be_visible(timeout=120_000)
+        pupils = len(page.evaluate("() => window.ER.state.result.scores"))
+        runs_before = _runs(live_service)
+        with page.expect_download(timeout=120_000) as download_info:
+            page.click("#workbook-button")
+        download = download_info.value
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        expect(page.locator("#status")).to_contain_text("Workbook downloaded")
+    finally:
+        context.close()
+    assert _runs(live_service) == runs_before  # the file scored a moment ago is not recorded twice
+
+    assert saved.suffix == ".xlsx"
+    assert saved.read_bytes()[:2] == b"PK"  # a zip, as every xlsx is
+    book = load_workbook(saved, read_only=True)
+    first = book.worksheets[0]
+    assert "notice" in first.title.lower()
+    cells = [str(c) for row in first.iter_rows(values_only=True) for c in row if c]
+    assert DECISION_SUPPORT_NOTICE in " ".join(cells)
+    upns = set(cohort["UPN"].str.strip().str.upper())
+    ranked = book.worksheets[1]  # the ranked list follows the notice
+    listed = {str(c).lstrip("'") for row in ranked.iter_rows(values_only=True) for c in row
+              if isinstance(c, str) and c.lstrip("'") in upns}
+    assert len(listed) == pupils
+
+
+def _runs(service) -> list[str]:
+    with service.client() as client:
+        return [run["id"] for run in client.get("/runs").json()["runs"]]
