@@ -11,8 +11,12 @@ pytest fixture relies on a pytest internal that pytest 9 removed.)
 
 from __future__ import annotations
 
+import ast
+import functools
+import os
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 from schemathesis.generation import GenerationMode
+
+import exclusion_risk
+from exclusion_risk.contract import HEADER_ALIASES, READ_COLUMNS
 
 # Against the live server (a real uvicorn process serving the trained champion).
 pytestmark = pytest.mark.slow
@@ -80,6 +87,37 @@ def _vocabulary(document: Any) -> set[str]:
     return words
 
 
+@functools.cache
+def _source_strings() -> tuple[str, ...]:
+    """Every string literal in the package's modules. Hypothesis draws generated text from the string
+    constants of the local modules a process has imported (its "local constants"), so a generated value
+    may be a phrase of the service's own messages ("accepted headers, in any case"), which a message then
+    says of its own accord: that is the service's vocabulary, not an echo."""
+    package = Path(exclusion_risk.__file__).resolve().parent
+    literals = set()
+    for folder, _, files in os.walk(package, followlinks=True):
+        for name in files:
+            if name.endswith(".py"):
+                tree = ast.parse((Path(folder) / name).read_text("utf-8"))
+                literals |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                             and isinstance(n.value, str)}  # fmt: skip
+    return tuple(literals)
+
+
+def _in_source(value: str) -> bool:
+    """A phrase (words with a space between: never a UPN or a name) of a string literal of the package."""
+    return " " in value and any(value in literal for literal in _source_strings())
+
+
+# The extracts' column names and the header spellings accepted for them: the reader's messages list
+# them ("accepted headers, in any case: Surname, LegalSurname"), so they are the service's words too.
+COLUMN_WORDS = {
+    *(name for names in READ_COLUMNS.values() for name in names),
+    *(word for aliases in HEADER_ALIASES.values() for name, spellings in aliases.items()
+      for word in (name, *spellings)),
+}
+
+
 def echo_check(vocabulary: set[str]):
     """A schemathesis check: a 4xx body never contains a string the request carried (in its body,
     query or path), other than the service's own `vocabulary`."""
@@ -95,12 +133,14 @@ def echo_check(vocabulary: set[str]):
         text = response.text
         echoed = {
             s.strip() for s in sent
-            if len(s.strip()) >= MIN_ECHO_CHARS and s.strip() in text and s.strip() not in vocabulary
+            if len(s.strip()) >= MIN_ECHO_CHARS and s.strip() in text
+            and s.strip() not in vocabulary and s.strip() not in COLUMN_WORDS and not _in_source(s.strip())
         }
         if echoed:
             # The values are generated (never a pupil's): shown so that a failure can be diagnosed.
             shown = repr(sorted(echoed))[:200]
-            raise AssertionError(f"a {response.status_code} body quotes {len(echoed)} input(s): {shown}")
+            count = f"{len(echoed)} input value(s)"
+            raise AssertionError(f"a {response.status_code} body quotes {count}: {shown}")
 
     return no_input_echo
 
@@ -181,3 +221,18 @@ def test_the_echo_check_catches_a_quoted_value():
 def _audited(service, route: str) -> int:
     with sqlite3.connect(service.database) as db:
         return db.execute("SELECT COUNT(*) FROM audit_log WHERE route = ?", (route,)).fetchone()[0]
+
+
+def test_the_echo_check_tells_an_echo_from_the_services_own_words():
+    """A phrase of the service's own messages (which Hypothesis may generate, drawing on the modules'
+    string constants) is not an echo; a value only the request carried is."""
+    from types import SimpleNamespace
+
+    check = echo_check(vocabulary=set())
+    own = "accepted headers, in any case"
+    response = SimpleNamespace(status_code=422, text=f"required column missing; 'UPN' ({own}: UPN)")
+    check(None, response, SimpleNamespace(query=None, path_parameters=None, body={"upn": own}))
+    pupil = "Z801200111001"
+    response = SimpleNamespace(status_code=422, text=f"no pupil {pupil}")
+    with pytest.raises(AssertionError, match="quotes 1 input value"):
+        check(None, response, SimpleNamespace(query=None, path_parameters=None, body={"upn": pupil}))
