@@ -14,7 +14,7 @@ import typer
 
 from exclusion_risk.features import cli as features_cli
 from exclusion_risk.linkage import check_cli, link_cli
-from exclusion_risk.models import score_cli, train_cli
+from exclusion_risk.models import describe_cli, score_cli, train_cli
 from exclusion_risk.serving import cli as serving_cli
 from exclusion_risk.synth import cli as synth_cli
 
@@ -36,6 +36,7 @@ STAGE_CLIS = (
     check_cli,  # check
     link_cli,  # link
     features_cli,  # features
+    describe_cli,  # describe
     train_cli,  # train, compare, promote
     score_cli,  # review, score
     serving_cli,  # serve, keys

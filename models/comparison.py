@@ -2,22 +2,32 @@
 
 `format_comparison` prints one row per model with `estimate [low, high]` per metric (95% intervals), as
 `train`, `compare` and `promote` show it and the train run logs it (comparison/comparison.md).
+`difference_frame` holds the paired differences on the same test-year pupils (each pair of models, and
+each model vs the checklist): every model is scored on one shared set of bootstrap replicates
+(`metrics.evaluate`), so a difference's interval is a paired bootstrap interval. The train run logs it
+(`DIFFERENCES_ARTIFACT`: aggregates only, the pupils' scores stay in memory) and `compare` prints it
+with `format_differences`, saying "not significant" where the interval covers 0.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from io import StringIO
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from exclusion_risk.models import tracking
-from exclusion_risk.models.train import TrainingResult
+from exclusion_risk.models.train import CHECKLIST, TrainingResult
 
 COMPARE_COLUMNS = ("roc_auc", "average_precision", "precision_at_1pct", "precision_at_5pct",
                    "precision_at_10pct", "recall_at_5pct", "brier")  # fmt: skip
+# The metrics `compare` shows paired differences for (the artifact holds every COMPARE_COLUMNS metric).
+DIFFERENCE_COLUMNS = ("precision_at_5pct", "average_precision", "roc_auc", "brier")
+DIFFERENCES_ARTIFACT = "comparison/differences.csv"
+NOT_SIGNIFICANT = "not significant"
 
 
 def search_table(result: TrainingResult) -> pd.DataFrame:
@@ -97,3 +107,85 @@ def compare_frame(experiment: str, limit: int = 1) -> pd.DataFrame:
             row["train_seconds"] = m.get("train_seconds", np.nan)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paired differences on the test year's pupils
+# ---------------------------------------------------------------------------------------------
+
+
+def difference_frame(result: TrainingResult) -> pd.DataFrame:
+    """Rows `{model, versus, metric, difference, low, high, significant}`: model minus versus on the same
+    test-year pupils with its paired bootstrap interval, for each pair of models and model vs checklist."""
+    names = list(result.models)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    pairs += [(name, CHECKLIST) for name in names]
+    rows = []
+    for model, versus in pairs:
+        gain = result.evaluations[model].gain_over(result.evaluations[versus])
+        for metric in COMPARE_COLUMNS:
+            if metric in gain:
+                iv = gain[metric]
+                rows.append({"model": model, "versus": versus, "metric": metric, "difference": iv.estimate,
+                             "low": iv.low, "high": iv.high,
+                             "significant": _significant(iv.low, iv.high)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _significant(low: float, high: float) -> bool:
+    """Whether a 95% interval of a difference excludes 0 (an unknown interval is not significant)."""
+    return bool(np.isfinite(low) and np.isfinite(high) and (low > 0 or high < 0))
+
+
+def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_COLUMNS) -> str:
+    """A markdown table: one row per pair, `difference [low, high]` per metric, "not significant" where
+    the interval covers 0."""
+    columns = [c for c in columns if c in set(frame["metric"])]
+    lines = [
+        "| model | versus | " + " | ".join(columns) + " |",
+        "|" + "|".join("---" for _ in [0, 0, *columns]) + "|",
+    ]
+    for (model, versus), part in frame.groupby(["model", "versus"], sort=False):
+        by_metric = part.set_index("metric")
+        cells = []
+        for c in columns:
+            if c not in by_metric.index:
+                cells.append("")
+                continue
+            row = by_metric.loc[c]
+            text = f"{row['difference']:+.3f}"
+            if pd.notna(row["low"]) and pd.notna(row["high"]):
+                text += f" [{row['low']:+.3f}, {row['high']:+.3f}]"
+            if not _significant(row["low"], row["high"]):
+                text += f" {NOT_SIGNIFICANT}"
+            cells.append(text)
+        lines.append(f"| {model} | {versus} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _gains_from_runs(children: list) -> pd.DataFrame:
+    """Model vs checklist from the model runs' `gain_<metric>` metrics (runs logged before the
+    differences artifact was)."""
+    rows = []
+    for run in children:
+        if run.data.tags.get("kind") != "model":
+            continue
+        m = run.data.metrics
+        for metric in COMPARE_COLUMNS:
+            if f"gain_{metric}" in m:
+                low, high = m.get(f"gain_{metric}_ci_low", np.nan), m.get(f"gain_{metric}_ci_high", np.nan)
+                rows.append({"model": run.data.tags.get("model_type", run.info.run_name), "versus": CHECKLIST,
+                             "metric": metric, "difference": m[f"gain_{metric}"], "low": low, "high": high,
+                             "significant": _significant(low, high)})  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["model", "versus", "metric", "difference", "low", "high", "significant"]
+    )
+
+
+def differences_of(train_run) -> tuple[pd.DataFrame, bool]:
+    """(paired differences of a train run, whether model-vs-model pairs are included): its logged
+    artifact, or for earlier runs only model vs checklist from the model runs' metrics."""
+    text = tracking.read_artifact_text(train_run.info.run_id, DIFFERENCES_ARTIFACT)
+    if text is not None:
+        return pd.read_csv(StringIO(text)), True
+    return _gains_from_runs(tracking.child_runs(train_run)), False

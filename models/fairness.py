@@ -1,7 +1,12 @@
-"""The fairness review's numbers: group error rates at capacity, calibration by group, SHAP attribution of
-protected characteristics and the ablation without them (`review` gathers them in a `FairnessReview`).
+"""The fairness review's numbers: group base rates and error rates at capacity, calibration by group
+(observed / predicted with intervals), for single characteristics (detailed ethnicity too, where the
+table has the CBDS code) and intersections (`models.fairness_intersections`), SHAP by group
+(`models.fairness_shap`), SHAP attribution of protected characteristics and the ablation (retrained with
+protected characteristics toggled); `review` gathers them in a `FairnessReview`.
 
-`models.fairness_report` renders a review as HTML; `models.fairness_run` reviews a tracked model run.
+`models.fairness_summary` draws the findings from a review, `models.fairness_options` measures the options
+side by side, `models.fairness_report` renders a review as HTML and `fairness.json`, and
+`models.fairness_run` reviews a tracked model run.
 
 Conventions (stated in the report):
 - Selection is the team's capacity: the top k% of the whole cohort by probability (ties broken by row
@@ -17,17 +22,31 @@ Conventions (stated in the report):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.features.registry import ETHNICITY_NAMES
+from exclusion_risk.models.fairness_intersections import intersection_groups
+from exclusion_risk.models.fairness_shap import shap_by_group
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate
 
 FAIR_RANGE = (0.8, 1.25)
 METRICS = ("selection_rate", "precision", "recall", "fpr", "fnr")
+METRIC_LABELS = {
+    "base_rate": "base rate (excluded)",
+    "selection_rate": "selection rate",
+    "precision": "precision",
+    "recall": "recall (TPR)",
+    "fpr": "false-positive rate",
+    "fnr": "false-negative rate",
+}
+# The group's own exclusion rate: not the model's doing, reported beside its error rates.
+BASE_RATE = "base_rate"
 # numerator / denominator count names for each metric (counts per group, in _COUNTS)
 _RATIO_PARTS = {
+    BASE_RATE: ("positives", "n"),
     "selection_rate": ("selected", "n"),
     "precision": ("tp", "selected"),
     "recall": ("tp", "positives"),
@@ -37,6 +56,7 @@ _RATIO_PARTS = {
 _COUNTS = ("n", "selected", "positives", "negatives", "tp", "fp", "fn")
 _CHUNK = 100
 
+DETAILED_ETHNICITY = "ethnicity (detailed)"
 SOCIAL_CARE_ORDER = ("looked after", "child protection plan", "child in need", "previously involved", "none")
 
 
@@ -69,7 +89,7 @@ def review_groups(frame: pd.DataFrame) -> dict[str, pd.Series]:
         default=SOCIAL_CARE_ORDER[4],
     )
     fsm = pd.to_numeric(frame["fsm"], errors="coerce")
-    return {
+    groups = {
         "sex": _text(frame, "sex", {"M": "boys", "F": "girls"}),
         "ethnic group": _text(frame, "ethnicity_group"),
         "SEN provision": _text(frame, "sen_provision", {"N": "no SEN", "K": "SEN support", "E": "EHC plan"}),
@@ -78,6 +98,10 @@ def review_groups(frame: pd.DataFrame) -> dict[str, pd.Series]:
         ),
         "social care": pd.Series(social_care, index=frame.index),
     }
+    if "ethnicity_code" in frame:  # the CBDS code beside the broad group (Indian vs Pakistani ...)
+        names = {code: f"{name} ({code})" for code, name in ETHNICITY_NAMES.items()}
+        groups[DETAILED_ETHNICITY] = _text(frame, "ethnicity_code", names)
+    return groups
 
 
 def reference_group(groups: pd.Series) -> str:
@@ -156,7 +180,7 @@ def group_metrics(
         design = (onehot[:, :, None] * indicators[:, None, :]).reshape(y.size, -1)  # n x (groups*7)
         point = _rates(design.sum(axis=0).reshape(names.size, len(_COUNTS)).astype(np.float64))
         counts = design.sum(axis=0).reshape(names.size, len(_COUNTS)).astype(np.int64)
-        reps = {m: [] for m in METRICS}
+        reps = {m: [] for m in _RATIO_PARTS}
         for w in _replicate_weights(y.size, n_boot, seed):
             block = (w @ design).reshape(w.shape[0], names.size, len(_COUNTS)).astype(np.float64)
             for metric, values in _rates(block).items():
@@ -166,7 +190,7 @@ def group_metrics(
         for g, name in enumerate(names):
             row = {"group": str(name), "is_reference": g == ref}
             row.update({c: int(counts[g, i]) for i, c in enumerate(_COUNTS)})
-            for metric in METRICS:
+            for metric in _RATIO_PARTS:
                 values = reps[metric]
                 est = float(point[metric][g])
                 ratio = est / point[metric][ref] if point[metric][ref] > 0 else float("nan")
@@ -226,17 +250,28 @@ def calibration_by_group(y, probabilities, labels: pd.Series, bins: int = 5) -> 
     return out
 
 
-def calibration_summary(y, probabilities, labels: pd.Series) -> pd.DataFrame:
-    """Per group: pupils, mean predicted probability, observed rate and their ratio (1 = calibrated)."""
-    frame = pd.DataFrame(
-        {
-            "group": pd.Series(labels).astype(str).to_numpy(),
-            "y": np.asarray(y, dtype=np.float64),
-            "p": np.asarray(probabilities, dtype=np.float64),
-        }
-    )
+def calibration_summary(
+    y, probabilities, labels: pd.Series, n_boot: int = 0, seed: int = 0, level: float = 0.95
+) -> pd.DataFrame:
+    """Per group: pupils, mean predicted probability, observed rate and their ratio (1 = calibrated),
+    with the ratio's bootstrap interval (`ratio_low`, `ratio_high`; NaN when `n_boot` is 0)."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    frame = pd.DataFrame({"group": pd.Series(labels).astype(str).to_numpy(), "y": y, "p": p})
     out = frame.groupby("group").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
     out["observed_over_predicted"] = out["observed"] / out["predicted"]
+    out["ratio_low"], out["ratio_high"] = np.nan, np.nan
+    if n_boot:
+        names, codes = np.unique(frame["group"].to_numpy(), return_inverse=True)
+        onehot = np.zeros((y.size, names.size), dtype=np.float32)
+        onehot[np.arange(y.size), codes] = 1.0
+        design = np.hstack([onehot * y[:, None], onehot * p[:, None]]).astype(np.float32)
+        reps = np.concatenate([w @ design for w in _replicate_weights(y.size, n_boot, seed)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = reps[:, : names.size].astype(np.float64) / reps[:, names.size :]
+        alpha = (1 - level) / 2
+        for g, name in enumerate(names):
+            out.loc[name, ["ratio_low", "ratio_high"]] = _interval(ratios[:, g], alpha)
     return out.reset_index()
 
 
@@ -301,11 +336,16 @@ class FairnessReview:
     pupils: int
     positives: int
     attributes: list[AttributeReview]
-    calibration: dict[str, tuple[pd.DataFrame, pd.DataFrame]]  # attribute -> (summary, bins)
+    calibration: dict[str, tuple[pd.DataFrame, pd.DataFrame]]  # attribute/intersection -> (summary, bins)
     attribution: pd.DataFrame | None
     protected_used: list[str]
     ablation: Ablation | None
     risk_matrix: dict
+    # sex x ethnic group etc. (models.fairness_intersections); their calibration is in `calibration` too
+    intersections: list[AttributeReview] = field(default_factory=list)
+    shap: pd.DataFrame | None = None  # models.fairness_shap.shap_by_group: mean contributions, gap parts
+    shap_scale: str | None = None  # the raw score's scale: "log-odds" or "probability"
+    options: list = field(default_factory=list)  # models.fairness_options.Option: as is, ablation, ...
 
 
 def review(
@@ -321,6 +361,7 @@ def review(
     risk_matrix: dict | None = None,
     n_boot: int = 500,
     seed: int = 0,
+    shap_scale: str | None = None,
 ) -> FairnessReview:
     """Everything the report shows, from one year's labels, probabilities and feature rows."""
     y = np.asarray(y, dtype=np.float64)
@@ -328,13 +369,19 @@ def review(
     groups = review_groups(frame)
     attributes = group_metrics(y, p, groups, capacity, n_boot=n_boot, seed=seed)
     references = {a.attribute: a.reference for a in attributes}
+    crossed = intersection_groups(groups)
+    intersections = group_metrics(y, p, crossed, capacity, n_boot=n_boot, seed=seed)
     calibration = {
-        attribute: (calibration_summary(y, p, labels), calibration_by_group(y, p, labels))
-        for attribute, labels in groups.items()
+        attribute: (
+            calibration_summary(y, p, labels, n_boot=n_boot, seed=seed),
+            calibration_by_group(y, p, labels),
+        )
+        for attribute, labels in {**groups, **crossed}.items()
     }
-    attribution = None
+    attribution = shap = None
     if contributions is not None:
         attribution = protected_attribution(contributions, protected_used or [], groups)
+        shap = shap_by_group(contributions, groups, references)
     ablation = None
     if ablated_probabilities is not None:
         ablated = np.asarray(ablated_probabilities, dtype=np.float64)
@@ -362,5 +409,6 @@ def review(
     return FairnessReview(
         model=model, capacity=capacity, pupils=int(y.size), positives=int(y.sum()), attributes=attributes,
         calibration=calibration, attribution=attribution, protected_used=list(protected_used or []),
-        ablation=ablation, risk_matrix=risk_matrix or {},
+        ablation=ablation, risk_matrix=risk_matrix or {}, intersections=intersections, shap=shap,
+        shap_scale=shap_scale,
     )  # fmt: skip

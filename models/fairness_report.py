@@ -1,4 +1,6 @@
-"""The fairness review as a report: one HTML page for a reviewer, and the same aggregates as data.
+"""The fairness review as a report: one HTML page for a reviewer (the summary's findings first, then
+rates, calibration, intersections, SHAP by group and the options), and the same numbers as data
+(`summary_json`, written as `fairness.json`).
 
 Conventions (stated in the report): any count of fewer than 10 pupils is shown as "<10", a rate whose
 denominator is under 10 pupils is not shown, a group count that could be worked out from the page's
@@ -10,7 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from exclusion_risk.models.fairness import FAIR_RANGE, METRICS, FairnessReview, denominator
+from exclusion_risk.models.fairness import (
+    BASE_RATE,
+    FAIR_RANGE,
+    METRIC_LABELS,
+    METRICS,
+    FairnessReview,
+    denominator,
+)
+from exclusion_risk.models.fairness_intersections import (
+    INTERSECTIONS,
+    intersection_name,
+    shown_intersection_counts,
+)
+from exclusion_risk.models.fairness_shap import leading_features, score_gaps
+from exclusion_risk.models.fairness_summary import findings
 from exclusion_risk.models.plots import calibration_by_group_png
 from exclusion_risk.models.rendering import render
 from exclusion_risk.privacy import (
@@ -23,13 +39,6 @@ from exclusion_risk.privacy import (
     suppress_table,
 )
 
-METRIC_LABELS = {
-    "selection_rate": "selection rate",
-    "precision": "precision",
-    "recall": "recall (TPR)",
-    "fpr": "false-positive rate",
-    "fnr": "false-negative rate",
-}
 FLAG_MEANING = (
     "A flag means this group's rate, at the team's capacity, is outside 0.8-1.25 times the reference "
     "group's (Aequitas' convention). It is a prompt for a person to look closer, not a finding of "
@@ -71,15 +80,26 @@ def _rate_text(row, metric: str) -> str:
 COUNTS = ("n", "selected", "positives")
 
 
+REPORT_METRICS = (BASE_RATE, *METRICS)
+# Features shown by name in each SHAP-by-group table; the rest are summed into one row.
+SHAP_FEATURES = 8
+
+
 def _shown_counts(result: FairnessReview) -> dict[str, dict]:
     """Per attribute, the group counts as shown: the groups' pupils and excluded pupils sum to the page's
-    totals (and selected to the capacity's share), so each table goes through `suppress_table`."""
-    return {
+    totals (and selected to the capacity's share), so each table goes through `suppress_table`; each
+    intersection as a two-way table whose totals are the single attributes' groups."""
+    shown = {
         a.attribute: suppress_table(
             a.table.set_index("group")[list(COUNTS)].astype(int), row_totals=False
         ).to_dict("index")
         for a in result.attributes
     }
+    names = {intersection_name(first, second): (first, second) for first, second in INTERSECTIONS}
+    for a in result.intersections:
+        first, second = names[a.attribute]
+        shown[a.attribute] = shown_intersection_counts(a.table, first, second, shown, COUNTS)
+    return shown
 
 
 def _counts_withheld(counts: dict) -> bool:
@@ -89,9 +109,11 @@ def _counts_withheld(counts: dict) -> bool:
     return any(is_withheld(counts[c]) for c in COUNTS)
 
 
-def _metric(r, m: str, counts: dict) -> dict:
+def _metric(r, m: str, counts: dict, reference_withheld: bool = False) -> dict:
     if _counts_withheld(counts):
         return {"rate": SUPPRESSED if counts["n"] == SUPPRESSED else "-", "ratio": "-", "flagged": False}
+    if reference_withheld:  # a ratio to a hidden rate would give that rate back
+        return {"rate": _rate_text(r, m), "ratio": "-", "flagged": False}
     return {"rate": _rate_text(r, m), "ratio": _ratio_text(r, m),
             "flagged": bool(r[f"{m}_flagged"]) and denominator(r, m) >= SUPPRESSION_THRESHOLD}  # fmt: skip
 
@@ -109,36 +131,141 @@ def _group_n(shown: dict, attribute: str, group, n: int) -> tuple[int | str, int
     return counts["n"], 0 if hidden else int(n)
 
 
-def report_context(result: FairnessReview) -> dict:
-    """Plain values for the template: every count suppressed, every small-denominator rate hidden."""
+def _ratio_interval(value: float, low: float, high: float, base: int) -> str:
+    shown = shown_rate(value, base, digits=2)
+    if shown in ("<10", "-") or not (np.isfinite(low) and np.isfinite(high)):
+        return shown
+    return f"{shown} [{low:.2f}, {high:.2f}]"
+
+
+def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
+    rows = []
+    hidden = _counts_withheld(shown[a.attribute][a.reference])
+    for _, r in a.table.iterrows():
+        counts = shown[a.attribute][r["group"]]
+        rows.append({
+            "group": r["group"], "reference": bool(r["is_reference"]), **{c: counts[c] for c in COUNTS},
+            "metrics": [_metric(r, m, counts, hidden) for m in REPORT_METRICS],
+        })  # fmt: skip
+    calibration = []
+    for _, c in result.calibration[a.attribute][0].iterrows():
+        n, base = _group_n(shown, a.attribute, c["group"], c["n"])
+        calibration.append({
+            "group": c["group"], "n": n, "predicted": shown_rate(c["predicted"], base),
+            "observed": shown_rate(c["observed"], base),
+            "ratio": _ratio_interval(c["observed_over_predicted"], c["ratio_low"], c["ratio_high"], base),
+        })  # fmt: skip
+    return {"name": a.attribute, "reference": a.reference, "rows": rows, "calibration": calibration}
+
+
+def _cells(table, column: str, groups: list[str], bases: dict) -> list[str]:
+    """`table`'s `column` for each group (index: group), hidden where the group's rates are hidden."""
+    return [shown_rate(table.loc[g, column], bases[g][1], digits=4) for g in groups]
+
+
+def _shap_base(shown: dict, attribute: str, group, n: int) -> tuple[int | str, int]:
+    pupils = shown.get(attribute, {}).get(group, {}).get("n", shown_count(n))
+    return pupils, 0 if is_withheld(pupils) and pupils != SUPPRESSED else n
+
+
+def _shap_context(result: FairnessReview, shown: dict) -> list[dict] | None:
+    """Per attribute: mean contribution per feature per group, and each group's gap to the reference in
+    mean raw score split into per-feature parts (the leading features by name, the rest as one row)."""
+    if result.shap is None:
+        return None
+    out = []
+    gaps = score_gaps(result.shap)
+    for a in result.attributes:
+        part = result.shap[result.shap["attribute"] == a.attribute]
+        gap = gaps[gaps["attribute"] == a.attribute].set_index("group")
+        groups = [g for g in a.table["group"] if g in gap.index]
+        others = [g for g in groups if g != a.reference]
+        # Means of contributions give no count back: hidden only where the group's pupils are.
+        bases = {g: _shap_base(shown, a.attribute, g, int(gap.loc[g, "n"])) for g in groups}
+        leading = leading_features(result.shap, a.attribute, SHAP_FEATURES)
+        rows = []
+        for feature in leading:
+            values = part[part["feature"] == feature].set_index("group")
+            rows.append({"feature": feature, "means": _cells(values, "mean", groups, bases),
+                         "parts": _cells(values, "gap_part", others, bases)})  # fmt: skip
+        rest = part[~part["feature"].isin(leading)].groupby("group")[["mean", "gap_part"]].sum()
+        if len(rest):
+            rows.append({"feature": "all other features", "means": _cells(rest, "mean", groups, bases),
+                         "parts": _cells(rest, "gap_part", others, bases)})  # fmt: skip
+        out.append({
+            "name": a.attribute, "reference": a.reference, "groups": groups, "others": others,
+            "n": [bases[g][0] for g in groups], "rows": rows, "gaps": _cells(gap, "gap", others, bases),
+        })  # fmt: skip
+    return out
+
+
+def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
+    if result.ablation is None:
+        return None
+    ab = result.ablation
+    changes = []
+    for _, r in ab.groups.iterrows():
+        # 0 (nothing shown) for a group whose counts are withheld as secondary, as in its other tables.
+        d = _group_n(shown, r["attribute"], r["group"], r["denominator"])[1]
+        changes.append({
+            "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],
+            "model": shown_rate(r["model"], d), "ablated": shown_rate(r["ablated"], d),
+            "change": shown_rate(r["change"], d) if d >= SUPPRESSION_THRESHOLD
+            else "<10" if d == r["denominator"] else "-",
+        })  # fmt: skip
+    return {
+        "direction": ab.direction,
+        "reviewed": "with" if result.model.get("include_protected") else "without",
+        "precision": {k: str(v) for k, v in ab.precision.items()},
+        "changes": changes,
+    }
+
+
+def _options_context(result: FairnessReview, shown: dict) -> dict | None:
+    """The options side by side: precision at capacity, and by group selection ratio and observed /
+    predicted (hidden where the group's rates are)."""
+    if not result.options:
+        return None
+    attributes = []
+    for a in result.attributes:
+        groups = []
+        for group in a.table["group"]:
+            n, base = _group_n(shown, a.attribute, group, int(a.table.set_index("group").loc[group, "n"]))
+            cells = []
+            for option in result.options:
+                r = option.groups.set_index(["attribute", "group"]).loc[(a.attribute, group)]
+                cells.append({
+                    "selection_ratio": shown_rate(r["selection_ratio"], base, 2),
+                    "calibration": shown_rate(r["observed_over_predicted"], base, 2),
+                })  # fmt: skip
+            groups.append({"group": group, "n": n, "cells": cells})
+        attributes.append({"name": a.attribute, "reference": a.reference, "groups": groups})
+    return {
+        "names": [o.name for o in result.options],
+        "precision": [
+            {"name": o.name, "precision": str(o.precision), "change": str(o.change or "-")}
+            for o in result.options
+        ],
+        "attributes": attributes,
+    }  # fmt: skip
+
+
+def _finding_context(finding: dict) -> dict:
+    low, high = finding["low"], finding["high"]
+    interval = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
+    return {**finding, "ratio_text": f"{finding['ratio']:.2f}{interval}"}
+
+
+def report_context(result: FairnessReview, figures: bool = True) -> dict:
+    """Plain values for the template: every count suppressed, every small-denominator rate hidden
+    (`figures`: draw the calibration plots, which only the HTML shows)."""
     shown = _shown_counts(result)
     attributes = []
     for a in result.attributes:
-        rows = []
-        for _, r in a.table.iterrows():
-            counts = shown[a.attribute][r["group"]]
-            rows.append({
-                "group": r["group"], "reference": bool(r["is_reference"]), **{c: counts[c] for c in COUNTS},
-                "metrics": [_metric(r, m, counts) for m in METRICS],
-            })  # fmt: skip
-        summary, _ = result.calibration[a.attribute]
-        calibration = []
-        for _, c in summary.iterrows():
-            n, base = _group_n(shown, a.attribute, c["group"], c["n"])
-            calibration.append({
-                "group": c["group"], "n": n, "predicted": shown_rate(c["predicted"], base),
-                "observed": shown_rate(c["observed"], base),
-                "ratio": shown_rate(c["observed_over_predicted"], base, digits=2),
-            })  # fmt: skip
-        attributes.append(
-            {
-                "name": a.attribute,
-                "reference": a.reference,
-                "rows": rows,
-                "calibration": calibration,
-                "figure": calibration_by_group_png(result.calibration[a.attribute][1], a.attribute),
-            }
-        )
+        context = _attribute_context(result, a, shown)
+        if figures:
+            context["figure"] = calibration_by_group_png(result.calibration[a.attribute][1], a.attribute)
+        attributes.append(context)
     attribution = None
     if result.attribution is not None and result.protected_used:
         attribution = []
@@ -149,38 +276,28 @@ def report_context(result: FairnessReview) -> dict:
                 "shap": [shown_rate(r[f], base, digits=4) for f in result.protected_used],
                 "share": shown_rate(100 * r["protected_share"], base, digits=1),
             })  # fmt: skip
-    ablation = None
-    if result.ablation is not None:
-        ab = result.ablation
-        changes = []
-        for _, r in ab.groups.iterrows():
-            # 0 (nothing shown) for a group whose counts are withheld as secondary, as in its other tables.
-            d = _group_n(shown, r["attribute"], r["group"], r["denominator"])[1]
-            changes.append({
-                "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],
-                "model": shown_rate(r["model"], d), "ablated": shown_rate(r["ablated"], d),
-                "change": shown_rate(r["change"], d) if d >= SUPPRESSION_THRESHOLD
-                else "<10" if d == r["denominator"] else "-",
-            })  # fmt: skip
-        ablation = {
-            "direction": ab.direction,
-            "precision": {k: str(v) for k, v in ab.precision.items()},
-            "changes": changes,
-        }
+    flagged = sum(
+        bool(m["flagged"]) for a in attributes for r in a["rows"] for m in r["metrics"][1:]
+    )  # base rates are not the model's: not counted
     return {
         "notice": DECISION_SUPPORT_NOTICE, "model": result.model,
         "capacity_pct": f"{100 * result.capacity:g}",
         # Pupils and excluded close every attribute's columns: withheld if any table withholds them.
         "pupils": _total(shown, "n", result.pupils),
         "positives": _total(shown, "positives", result.positives),
-        "metric_labels": [METRIC_LABELS[m] for m in METRICS], "fair_range": FAIR_RANGE,
+        "metric_labels": [METRIC_LABELS[m] for m in REPORT_METRICS], "fair_range": FAIR_RANGE,
         "flag_meaning": FLAG_MEANING, "attributes": attributes, "attribution": attribution,
-        "protected_used": result.protected_used, "ablation": ablation, "risk_matrix": result.risk_matrix,
+        "protected_used": result.protected_used, "ablation": _ablation_context(result, shown),
+        "risk_matrix": result.risk_matrix,
+        "findings": [_finding_context(f) for f in findings(result, shown)], "flagged": flagged,
+        "intersections": [_attribute_context(result, a, shown) for a in result.intersections],
+        "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",
+        "options": _options_context(result, shown),
     }  # fmt: skip
 
 
 def _total(shown: dict[str, dict], column: str, value: int) -> int | str:
-    withheld = [t[TOTAL][column] for t in shown.values() if is_withheld(t[TOTAL][column])]
+    withheld = [t[TOTAL][column] for t in shown.values() if TOTAL in t and is_withheld(t[TOTAL][column])]
     return withheld[0] if withheld else shown_count(value)
 
 
@@ -190,8 +307,24 @@ def render_report(result: FairnessReview) -> str:
 
 
 def summary_json(result: FairnessReview) -> dict:
-    """Suppressed aggregates for MLflow (what the HTML shows, as data)."""
-    context = report_context(result)
-    for attribute in context["attributes"]:
-        attribute.pop("figure")
-    return context
+    """`fairness.json`: the report's numbers as published (suppressed as in the HTML), in the sections
+    audits read: summary, groups, intersections, shap_by_group, calibration, options."""
+    context = report_context(result, figures=False)
+    tables = [*context["attributes"], *context["intersections"]]
+    calibration = {a["name"]: a["calibration"] for a in tables}
+
+    def rates(a: dict) -> dict:
+        return {k: v for k, v in a.items() if k not in ("figure", "calibration")}
+
+    options = {"as_is": {"protected_characteristics": context["model"].get("include_protected")},
+               "ablation": context["ablation"], "measured": context["options"]}  # fmt: skip
+    return {
+        "model": context["model"], "capacity_pct": context["capacity_pct"], "pupils": context["pupils"],
+        "positives": context["positives"], "metrics": context["metric_labels"], "notice": context["notice"],
+        "summary": {"flagged": context["flagged"], "findings": context["findings"]},
+        "groups": [rates(a) for a in context["attributes"]],
+        "intersections": [rates(a) for a in context["intersections"]],
+        "shap_by_group": {"scale": context["shap_scale"], "attributes": context["shap"]},
+        "calibration": calibration, "options": options,
+        "protected_attribution": context["attribution"],
+    }  # fmt: skip

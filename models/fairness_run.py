@@ -2,7 +2,9 @@
 
 The run's registered pipeline scores the test year's pupils, rebuilt from the linked history; the
 ablation retrains the same model type with the run's own config, with protected characteristics
-toggled. The report and its aggregates are logged back to the run (fairness/).
+toggled (added when the model leaves them out, removed when it uses them), and the per-group
+recalibration is fitted on the validation year. The report and `fairness.json` are logged back to the
+run (fairness/).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -23,13 +26,16 @@ from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.models import tracking
 from exclusion_risk.models.config import ExperimentConfig, load_config
 from exclusion_risk.models.explain import Explainer
-from exclusion_risk.models.fairness import FairnessReview, review
+from exclusion_risk.models.fairness import FairnessReview, review, review_groups
+from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
 from exclusion_risk.models.fairness_report import render_report, summary_json
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
 from exclusion_risk.models.train import train_models
 
 # Bootstrap replicates of the ablation's retraining: its own intervals are not reported.
 _ABLATION_BOOTSTRAP = 50
+# The review's numbers for audit trails, beside the HTML report (and logged to the run under fairness/).
+FAIRNESS_JSON = "fairness.json"
 
 
 @dataclass
@@ -86,7 +92,7 @@ def _run_config(train_id: str, model_type: str, include_protected: bool) -> Expe
 def review_run(
     target: RunTarget, history: PupilHistory, capacity: float | None, ablation: bool = True, n_boot: int = 500
 ) -> tuple[FairnessReview, str]:
-    """Review a model run on its test year; the report and its aggregates are logged to the run."""
+    """Review a model run on its test year; the report and `fairness.json` are logged to the run."""
     tags = target.tags
     test_year = tags.get("test_year")
     train_years = [y for y in tags.get("train_years", "").split(",") if y]
@@ -96,14 +102,15 @@ def review_run(
     pipeline = tracking.load_run_model(target.run_id)
     features = list(pipeline[0].feature_names_in_)
     label = tags.get("label", "any")
-    years = [*train_years, validation_year, test_year] if ablation else [test_year]
+    years = [*train_years, validation_year, test_year] if ablation else [validation_year, test_year]
     table = build_feature_table(history, years, label=label)
     test = table[(table["AcademicYear"] == test_year) & table["label"].notna()].reset_index(drop=True)
     if test.empty:
         raise ValueError(f"no labelled pupils for the test year {test_year} in the data")
     y = test["label"].to_numpy()
     p = pipeline.predict_proba(test[features])[:, 1]
-    contributions = Explainer(pipeline).explain(test).frame()
+    explanation = Explainer(pipeline).explain(test)
+    contributions = explanation.frame()
     protected_used = [f for f in registry.protected_names() if f in features]
     matrix = load_risk_matrix()
     capacity = capacity or matrix.capacity
@@ -120,6 +127,15 @@ def review_run(
         retrained = train_models(table, config, columns, _preprocessor_factory(pipeline[0]))
         ablated = retrained.models[tags["model_type"]].pipeline.predict_proba(test[columns])[:, 1]
 
+    # Per-group recalibration, fitted on the validation year (the model's own calibration year).
+    validation = table[(table["AcademicYear"] == validation_year) & table["label"].notna()]
+    recalibrated = None
+    if validation["label"].nunique() == 2:
+        recalibrated = recalibrate_by_group(
+            pipeline.predict_proba(validation[features])[:, 1], validation["label"].to_numpy(),
+            review_groups(validation), p, review_groups(test),
+        )  # fmt: skip
+
     # Runs logged before thresholds were stored show the risk-matrix file's defaults.
     stored = tracking.load_scoring_config(target.run_id)
     try:
@@ -131,10 +147,25 @@ def review_run(
     result = review(
         y, p, test, capacity, model, contributions=contributions, protected_used=protected_used,
         ablated_probabilities=ablated, ablation_direction=direction,
-        risk_matrix=matrix_for(scoring_config, matrix).to_dict(), n_boot=n_boot,
+        risk_matrix=matrix_for(scoring_config, matrix).to_dict(), n_boot=n_boot, shap_scale=explanation.scale,
     )  # fmt: skip
+    options = {AS_IS: p, f"retrained {direction}": ablated, RECALIBRATED: recalibrated}
+    options = {name: q for name, q in options.items() if q is not None}
+    references = {a.attribute: a.reference for a in result.attributes}
+    result.options = measure_options(y, options, review_groups(test), capacity, references, n_boot=n_boot)
     html = render_report(result)
     tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
-    summary = json.dumps(summary_json(result), indent=2, default=str)
-    tracking.log_run_text(target.run_id, summary, "fairness/fairness_review.json", "fairness summary")
+    tracking.log_run_text(
+        target.run_id, fairness_json(result), f"fairness/{FAIRNESS_JSON}", "fairness summary"
+    )
     return result, html
+
+
+def fairness_json(result: FairnessReview) -> str:
+    """`fairness.json`'s text: the report's numbers as published (`summary_json`); numpy numbers as JSON
+    numbers, anything else unexpected as text."""
+    return json.dumps(summary_json(result), indent=2, default=_plain)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else str(value)

@@ -57,8 +57,10 @@ def _tree_text(index: int, tree, positive: int, n_trees: int) -> str:
     missing_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=bool))
     decision = _MISSING_NAN + _DEFAULT_LEFT * np.asarray(missing_left, dtype=np.int64)
     if not len(internal):  # a single-leaf tree: LightGBM writes it with its value only
-        return f"Tree={index}\nnum_leaves=1\nnum_cat=0\nleaf_value={_numbers(value[leaves])}\n" \
-               "is_linear=0\nshrinkage=1\n\n\n"
+        return (
+            f"Tree={index}\nnum_leaves=1\nnum_cat=0\nleaf_value={_numbers(value[leaves])}\n"
+            "is_linear=0\nshrinkage=1\n\n\n"
+        )
     lines = [
         f"Tree={index}",
         f"num_leaves={len(leaves)}",

@@ -17,8 +17,10 @@ from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 TOP_DRIVERS = 8
 
 
-def model_card(model_type: str, result: TrainingResult, importance: dict[str, float]) -> str:
-    """The card of `result`'s `model_type` model; `importance` is its mean |SHAP| per feature."""
+def model_card(model_type: str, result: TrainingResult, importance: dict[str, float], scale: str) -> str:
+    """The card of `result`'s `model_type` model; `importance` is its mean |SHAP| per feature, on the
+    explainer's `scale` ("probability" for the random forest, "log-odds" otherwise), which the card and
+    the SHAP plots state."""
     config = result.config
     top = sorted(importance.items(), key=lambda kv: -kv[1])[:TOP_DRIVERS]
     return render(
@@ -34,4 +36,5 @@ def model_card(model_type: str, result: TrainingResult, importance: dict[str, fl
         features=[feature_label(f) for f in result.feature_cols],
         metrics=result.evaluations[model_type].metrics,
         drivers=[(feature_label(name), value) for name, value in top],
+        scale=scale,
     )

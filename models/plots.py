@@ -121,12 +121,13 @@ def shap_figures(explanation: Explanation, values: pd.DataFrame, title: str, max
     beeswarm = plt.figure(figsize=(9, 6))
     shap.plots.beeswarm(shap_exp, max_display=max_display, show=False, plot_size=None)
     beeswarm.axes[0].set_title(f"{title}: SHAP values ({explanation.scale}); grey = category")
+    beeswarm.axes[0].set_xlabel(f"SHAP value ({explanation.scale} of the raw model score)")
     beeswarm.tight_layout()
 
     importance = explanation.mean_abs().head(max_display)[::-1]
     bar, ax = plt.subplots(figsize=(9, 6))
     ax.barh([labels[explanation.features.index(f)] for f in importance.index], importance.to_numpy())
-    ax.set_xlabel(f"mean |SHAP value| ({explanation.scale})")
+    ax.set_xlabel(f"mean |SHAP value| ({explanation.scale} of the raw model score)")
     ax.set_title(f"{title}: average impact on the raw model score")
     bar.tight_layout()
     return beeswarm, bar

@@ -1,8 +1,12 @@
 """`promote`: which registered version becomes the champion, and a reason a person can read.
 
-With `--best` the candidates are the versions of the latest train run, ranked on one test-year metric
-(ties go to the higher average precision); otherwise the version is named by hand (any way
-`tracking.resolve_version` accepts). The reason is stored on the version and printed.
+With `--best` the candidates are the versions of the latest train run, chosen by a rule fixed before
+the test year is seen (`RULE`): the highest validation-year metric (`validation_<metric>`, logged by
+each model run: the chosen search setting fitted on the train years, scored on the validation year),
+lowest for `brier` / `calibration_error`; ties go to the simpler model (`SIMPLICITY`). The test year's
+value is reported beside the choice but never read to make it. Otherwise the version is named by hand
+(any way `tracking.resolve_version` accepts). The rule and the reason are stored on the version and
+printed.
 """
 
 from __future__ import annotations
@@ -12,6 +16,16 @@ from dataclasses import dataclass
 from exclusion_risk.models import tracking
 from exclusion_risk.models.tracking import RegistryError
 
+# Simplest first: the tie-break of `--best` (fewer moving parts, easier to explain and to audit).
+SIMPLICITY = ("logistic", "lightgbm", "random_forest")
+# Validation values equal to this many decimals are a tie (float noise is not a difference).
+TIE_DECIMALS = 6
+RULE = (
+    "best validation-year {metric} among the latest train run's models (highest; lowest for brier and "
+    f"calibration_error); ties to the simpler model ({' < '.join(SIMPLICITY)}); the test year "
+    "is reported, never used to choose"
+)
+
 
 @dataclass
 class Promotion:
@@ -19,62 +33,94 @@ class Promotion:
     model_type: str
     run_id: str
     metric: str
-    value: float | None
+    value: float | None  # the metric the choice was made on (validation year for --best)
     previous: str | None
     reason: str
+    rule: str  # the rule applied ("chosen by hand" for a named version)
 
 
 def _lower_is_better(metric: str) -> bool:
     return metric.startswith(("brier", "calibration_error"))
 
 
+def _simplicity(model_type: str | None) -> int:
+    return SIMPLICITY.index(model_type) if model_type in SIMPLICITY else len(SIMPLICITY)
+
+
+def _validation_value(run, metric: str, selection_metric: str | None) -> float:
+    """The run's validation-year `metric`: `validation_<metric>`, or for runs logged before those were,
+    `validation_score` when `metric` is the run's selection metric."""
+    m = run.data.metrics
+    if f"validation_{metric}" in m:
+        return m[f"validation_{metric}"]
+    if metric == selection_metric and "validation_score" in m:
+        return m["validation_score"]
+    if metric not in m:
+        known = sorted(k for k in m if not k.endswith(("_ci_low", "_ci_high")) and not k.startswith("gain_"))
+        raise RegistryError(f"runs have no metric {metric!r}; known: {', '.join(known)}")
+    raise RegistryError(
+        f"the latest train run logged no validation-year {metric!r} (runs trained before validation "
+        f"metrics were logged); train again, or choose by its selection metric ({selection_metric})"
+    )
+
+
+def _test_year_text(run, metric: str) -> str:
+    """The test year's value with its interval, for the report only."""
+    m = run.data.metrics
+    if metric not in m:
+        return "n/a"
+    if f"{metric}_ci_low" in m and f"{metric}_ci_high" in m:
+        return f"{m[metric]:.4f} [{m[f'{metric}_ci_low']:.4f}, {m[f'{metric}_ci_high']:.4f}]"
+    return f"{m[metric]:.4f}"
+
+
 def _best_of_latest(experiment: str, versions: list, metric: str) -> tuple:
-    """(chosen version, its metric value, reason) among the latest train run's versions."""
+    """(chosen version, its validation value, reason, rule) among the latest train run's versions."""
     latest = tracking.train_runs(experiment, 1)[0]
+    selection_metric = latest.data.params.get("selection_metric")
     candidates = [v for v in versions if v.tags.get("train_id") == latest.info.run_id]
     if not candidates:
         raise RegistryError("the latest train run registered no models")
     scored = []
     for v in candidates:
         run = tracking.get_run(v.run_id)
-        if metric not in run.data.metrics:
-            known = sorted(k for k in run.data.metrics if not k.endswith(("_ci_low", "_ci_high")))
-            raise RegistryError(f"runs have no metric {metric!r}; known: {', '.join(known)}")
-        scored.append((run.data.metrics[metric], v, run))
-    # Ties (common for precision at a small capacity) go to the higher average precision.
+        scored.append((_validation_value(run, metric, selection_metric), v, run))
     sign = 1 if _lower_is_better(metric) else -1
-    scored.sort(key=lambda t: (sign * t[0], -t[2].data.metrics.get("average_precision", 0.0)))
-    value, chosen, run = scored[0]
-    others = ", ".join(f"{v.tags.get('model_type')} {val:.4f}" for val, v, _ in scored[1:])
-    m = run.data.metrics
-    interval = (f" [{m[f'{metric}_ci_low']:.4f}, {m[f'{metric}_ci_high']:.4f}]"
-                if f"{metric}_ci_low" in m else "")  # fmt: skip
-    direction = "lowest" if _lower_is_better(metric) else "highest"
-    reason = (
-        f"{direction} {metric} on test year {chosen.tags.get('test_year', '?')}: "
-        f"{chosen.tags.get('model_type')} {value:.4f}{interval}" + (f" vs {others}" if others else "")
+    scored.sort(key=lambda t: (sign * round(t[0], TIE_DECIMALS), _simplicity(t[1].tags.get("model_type"))))
+    value, chosen, _ = scored[0]
+    rule = RULE.format(metric=metric)
+    validation_year = chosen.tags.get("validation_year", "?")
+    test_year = chosen.tags.get("test_year", "?")
+    listed = "; ".join(
+        f"{v.tags.get('model_type')} {val:.4f} (test {_test_year_text(run, metric)})"
+        for val, v, run in scored
     )
-    return chosen, value, reason
+    reason = (
+        f"{chosen.tags.get('model_type')} has the best validation-year {metric} ({validation_year}); "
+        f"validation-year values (test year {test_year} with 95% intervals, reported only): {listed}"
+    )
+    return chosen, value, reason, rule
 
 
 def promote(experiment: str, target: str | None, metric: str) -> Promotion:
     """Set alias `champion` on `target` (a version number, a run id or its first 8+ characters), or
-    with `target=None` on the version of the latest train run that is best on `metric`."""
+    with `target=None` on the version of the latest train run that `RULE` picks on `metric`."""
     versions = tracking.registered_versions()
     if not versions:
         raise RegistryError(f"no registered versions of {tracking.REGISTERED_MODEL!r}; run `train` first")
     previous = tracking.champion_version()
     if target is None:
-        chosen, value, reason = _best_of_latest(experiment, versions, metric)
+        chosen, value, reason, rule = _best_of_latest(experiment, versions, metric)
     else:
         chosen = tracking.resolve_version(target)
         if chosen is None:
             raise RegistryError(f"no registered version or model run matches {target!r}")
         value = tracking.get_run(chosen.run_id).data.metrics.get(metric)
         shown = f"{value:.4f}" if value is not None else "n/a"
+        rule = "chosen by hand"
         reason = f"chosen by hand (run {chosen.run_id[:8]}); its {metric} on the test year is {shown}"
     version = str(chosen.version)
-    tracking.set_champion(version, reason)
+    tracking.set_champion(version, reason, {"promoted_rule": rule, "promoted_metric": metric})
     return Promotion(
-        version, chosen.tags.get("model_type", "?"), chosen.run_id, metric, value, previous, reason
+        version, chosen.tags.get("model_type", "?"), chosen.run_id, metric, value, previous, reason, rule
     )

@@ -14,7 +14,7 @@ from exclusion_risk.files import write_csv
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import PupilHistory, load_history, recorded_upns
 from exclusion_risk.models.fairness import METRICS
-from exclusion_risk.models.fairness_run import resolve_run, review_run
+from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
@@ -204,9 +204,16 @@ def review_command(
         None, "--links", help="Output folder of `exclusion-risk link` (default: link now)."
     ),
     capacity: str = typer.Option("5%", "--capacity", help="The team's capacity (top k%) for group rates."),
-    out: Path = typer.Option(None, "--out", help="Also write the HTML report here."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        help=f"Also write the HTML report here, and {FAIRNESS_JSON} (the same numbers) beside it.",
+    ),
     ablation: bool = typer.Option(
-        True, "--ablation/--no-ablation", help="Retrain without protected features."
+        True,
+        "--ablation/--no-ablation",
+        help="Also retrain the same model with protected characteristics (sex, ethnicity) toggled: "
+        "added when the reviewed model leaves them out, removed when it uses them; the report names which.",
     ),
     bootstrap: int = typer.Option(500, "--bootstrap", min=50, help="Bootstrap replicates for intervals."),
 ) -> None:
@@ -224,7 +231,8 @@ def review_command(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
-        typer.echo(f"wrote {out}")
+        (out.parent / FAIRNESS_JSON).write_text(fairness_json(result), encoding="utf-8")
+        typer.echo(f"wrote {out} and {out.parent / FAIRNESS_JSON}")
     flagged = sum(
         int(row[f"{m}_flagged"]) for a in result.attributes for _, row in a.table.iterrows() for m in METRICS
     )

@@ -303,13 +303,16 @@ def champion_version() -> str | None:
     return None if found is None else str(found.version)
 
 
-def set_champion(version: str, reason: str) -> None:
-    """Point the alias `champion` at `version` and record why on the version."""
+def set_champion(version: str, reason: str, tags: dict[str, str] | None = None) -> None:
+    """Point the alias `champion` at `version` and record why on the version (`promoted_reason`, and
+    `tags` such as the rule applied)."""
     client = _client()
     client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, version)
     client.set_model_version_tag(
         REGISTERED_MODEL, version, "promoted_reason", check_no_identifiers(reason, "reason")
     )
+    for key, value in _checked_tags(tags or {}).items():
+        client.set_model_version_tag(REGISTERED_MODEL, version, key, value)
 
 
 def read_model_info(version) -> dict[str, Any]:
@@ -378,6 +381,15 @@ def _load_pipeline(uri: str, what: str):
 def download_artifact(run_id: str, path: str, destination: str | None = None) -> str:
     """A run's artifact as a local file; returns its path."""
     return _mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=destination)
+
+
+def read_artifact_text(run_id: str, path: str) -> str | None:
+    """A run's text artifact; None when the run has none at `path` (e.g. logged by an earlier release)."""
+    try:
+        with open(download_artifact(run_id, path), encoding="utf-8") as handle:
+            return handle.read()
+    except (_mlflow().MlflowException, OSError):
+        return None
 
 
 def load_scoring_config(run_id: str) -> dict[str, Any] | None:

@@ -12,10 +12,17 @@ from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.features.preprocess import make_preprocessor
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.models import tracking
-from exclusion_risk.models.comparison import compare_frame, comparison_frame, format_comparison
+from exclusion_risk.models.comparison import (
+    NOT_SIGNIFICANT,
+    compare_frame,
+    comparison_frame,
+    differences_of,
+    format_comparison,
+    format_differences,
+)
 from exclusion_risk.models.config import DEFAULT_EXPERIMENT, ConfigError, load_config
 from exclusion_risk.models.fingerprint import data_fingerprint
-from exclusion_risk.models.promotion import promote
+from exclusion_risk.models.promotion import RULE, promote
 from exclusion_risk.models.train import TrainingError, load_training_data, train_models
 from exclusion_risk.models.training_log import log_training
 from exclusion_risk.privacy import PrivacyError
@@ -88,24 +95,46 @@ def compare_command(
     experiment: str = typer.Option(DEFAULT_EXPERIMENT, "--experiment", help="MLflow experiment name."),
     runs: int = typer.Option(1, "--runs", min=1, help="How many recent train runs to show."),
 ) -> None:
-    """Print the models of recent train runs side by side (test-year metrics with 95% intervals)."""
+    """Print the models of recent train runs side by side (test-year metrics with 95% intervals), then
+    the paired differences on the same test-year pupils: model vs model and model vs the checklist
+    (model minus versus, paired bootstrap 95% interval; "not significant" where it covers 0)."""
     tracking.setup_read()
     try:
         table = compare_frame(experiment, runs)
+        parents = {p.info.run_id[:8]: p for p in tracking.train_runs(experiment, runs)}
     except tracking.RegistryError as exc:
         _fail(str(exc))
     for train_id, part in table.groupby("train_id", sort=False):
         typer.echo(f"train run {train_id} - test year {part['test_year'].iloc[0]} (* = champion):")
         typer.echo(format_comparison(part))
+        differences, pairs = differences_of(parents[train_id])
+        if differences.empty:
+            continue
+        typer.echo(
+            "paired differences on the same test-year pupils (model minus versus, 95% paired bootstrap "
+            f'interval; "{NOT_SIGNIFICANT}": the interval covers 0):'
+        )
+        typer.echo(format_differences(differences))
+        if not pairs:
+            typer.echo("(model vs model differences are logged by `train` since this release: train again)\n")
 
 
 def promote_command(
     run: str = typer.Argument(None, help="Run id (or its first 8+ characters) or registered version number."),
-    best: bool = typer.Option(False, "--best", help="Pick the best model of the latest train run."),
-    metric: str = typer.Option("precision_at_5pct", "--metric", help="Metric --best ranks by."),
+    best: bool = typer.Option(
+        False,
+        "--best",
+        help="Pick a model of the latest train run by a rule fixed before the test year is seen: "
+        + RULE.format(metric="--metric")
+        + ".",
+    ),
+    metric: str = typer.Option(
+        "precision_at_5pct", "--metric", help="Metric --best ranks by, on the validation year."
+    ),
     experiment: str = typer.Option(DEFAULT_EXPERIMENT, "--experiment", help="MLflow experiment name."),
 ) -> None:
-    """Set the alias `champion` on one registered version, and say why."""
+    """Set the alias `champion` on one registered version, and say why (the rule applied is printed and
+    stored on the version as tags `promoted_rule` and `promoted_reason`)."""
     if best == (run is not None):
         _fail("give either a RUN (id or version) or --best, not both or neither")
     tracking.setup_read()
@@ -120,6 +149,7 @@ def promote_command(
         f"champion -> {tracking.REGISTERED_MODEL} version {promotion.version} "
         f"({promotion.model_type}, run {promotion.run_id[:8]}){before}"
     )
+    typer.echo(f"rule: {promotion.rule}")
     typer.echo(f"why: {promotion.reason}")
     typer.echo(f"serve it from models:/{tracking.REGISTERED_MODEL}@{tracking.CHAMPION}")
     _mlflow_ui_hint()

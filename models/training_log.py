@@ -6,15 +6,18 @@ One train = one parent run plus one nested run per model and one for the checkli
     artifacts  config/experiment.yaml (the resolved config), data/fingerprint.json (`models.fingerprint`:
                file hashes, row counts per extract, year and label counts: never rows),
                data/split_counts.json, search/search.csv (every grid point's validation metrics),
-               comparison/metrics.csv + comparison.md, plots/evaluation.png (calibration curve with
-               95% CIs, precision at k, ROC: all models and the checklist on the test year);
+               comparison/metrics.csv + comparison.md, comparison/differences.csv (paired test-year
+               differences: each pair of models and each model vs the checklist), plots/evaluation.png
+               (calibration curve with 95% CIs, precision at k, ROC: all models and the checklist on the
+               test year);
                metrics `checklist_<metric>`
   model run (tag `kind=model`, `model_type`, `train_id`), one per model type
     params     the fitted estimator's settings; metrics on the test year: `roc_auc`, `average_precision`,
                `brier`, `calibration_error`, `precision_at_{k}pct`, `recall_at_{k}pct`, each with
                `<metric>_ci_low` / `_ci_high`, and `gain_<metric>` (+ CI) over the checklist;
-               `validation_score`, `train_seconds`, `threshold_at_{k}pct` (calibrated probability at
-               the top k% of the held-out calibration pupils)
+               `validation_score`, `validation_<metric>` (the chosen setting on the validation year:
+               what `promote --best` chooses by), `train_seconds`, `threshold_at_{k}pct` (calibrated
+               probability at the top k% of the held-out calibration pupils)
     artifacts  evaluation/metrics.json (metrics + calibration curve), plots/evaluation.png,
                scoring/scoring_config.json (risk-matrix thresholds, `models.risk_matrix.ScoringConfig`),
                shap/ (beeswarm, mean |SHAP| bar chart and table on up to 2,000 test-year pupils),
@@ -44,7 +47,13 @@ import yaml
 from exclusion_risk.files import csv_text
 from exclusion_risk.models import plots, tracking
 from exclusion_risk.models.checklist import ChecklistBaseline
-from exclusion_risk.models.comparison import comparison_frame, format_comparison, search_table
+from exclusion_risk.models.comparison import (
+    DIFFERENCES_ARTIFACT,
+    comparison_frame,
+    difference_frame,
+    format_comparison,
+    search_table,
+)
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import Evaluation, Interval
 from exclusion_risk.models.model_card import model_card
@@ -157,6 +166,7 @@ def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
     table = comparison_frame(result)
     tracking.log_text(csv_text(table), "comparison/metrics.csv")
     tracking.log_text(format_comparison(table), "comparison/comparison.md")
+    tracking.log_text(csv_text(difference_frame(result)), DIFFERENCES_ARTIFACT)
     title = f"Test year {split.test}: models and checklist"
     _log_figure(plots.evaluation_figure(result.evaluations, result.test_labels, result.test_scores, title),
                 "plots/evaluation.png")  # fmt: skip
@@ -176,6 +186,8 @@ def _log_model_run(
     metrics = metric_values(evaluation, result.gains[model_type])
     best_point = max(model.search, key=lambda p: p.score)
     metrics["validation_score"] = best_point.score
+    # The chosen setting's validation-year metrics: what `promote --best` chooses by (never the test year).
+    metrics.update({f"validation_{k}": v for k, v in best_point.validation.items()})
     metrics["train_seconds"] = model.train_seconds
     metrics.update({f"threshold_at_{k}": v for k, v in model.capacity_thresholds.items()})
     tracking.log_metrics(metrics)
@@ -188,10 +200,11 @@ def _log_model_run(
                 "plots/evaluation.png")  # fmt: skip
     model_uri = tracking.log_model(model.pipeline, result.test_frame)
     if result.test_frame is not None:
+        explainer = Explainer(model.pipeline)
         importance = log_global_explanations(
-            Explainer(model.pipeline), result.test_frame[result.feature_cols], model_type, SHAP_SAMPLE
+            explainer, result.test_frame[result.feature_cols], model_type, SHAP_SAMPLE
         )
-        tracking.log_text(model_card(model_type, result, importance), "model_card.md")
+        tracking.log_text(model_card(model_type, result, importance, explainer.scale), "model_card.md")
     version_tags = {
         "model_type": model_type, "train_id": train_id, "run_id": run_id,
         "features": ",".join(result.feature_cols), "include_protected": config.features.include_protected,

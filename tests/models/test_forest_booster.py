@@ -71,3 +71,15 @@ def test_a_float64_row_is_rounded_as_the_forest_rounds_it():
     expected = forest.predict_proba(between)[:, 1]
     assert booster.predict(as_float32_rows(between)) == pytest.approx(expected)
     assert booster.predict(between) != pytest.approx(expected)
+
+
+def test_single_leaf_trees_keep_their_value():
+    """A tree fitted on one class only is a single leaf: written with its value alone."""
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.zeros(40, dtype=int)
+    y[:2] = 1
+    forest = RandomForestClassifier(n_estimators=20, max_samples=8, random_state=0).fit(X, y)
+    assert any(tree.tree_.node_count == 1 for tree in forest.estimators_)
+    ours = _booster_values(forest, X)
+    assert np.abs(ours.sum(axis=1) - forest.predict_proba(X)[:, 1]).max() < 1e-12
+    assert np.abs(ours[:, :-1] - _shap_values(forest, X)).max() < 1e-12

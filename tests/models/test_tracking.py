@@ -121,15 +121,17 @@ def test_runs_hold_params_metrics_plots_config_and_fingerprint(store, uri):
 def test_compare_and_promote_best_set_the_champion(store, uri):
     out = run("promote", "--best", "--metric", "precision_at_5pct")
     assert out.exit_code == 0, out.output
-    assert "why: highest precision_at_5pct on test year 2018/19" in out.output
+    assert "has the best validation-year precision_at_5pct (2017/18)" in out.output
+    assert "rule: best validation-year precision_at_5pct" in out.output
     from mlflow import MlflowClient
 
     client = MlflowClient()
     champion = client.get_model_version_by_alias("exclusion-risk", "champion")
-    runs = {v.tags["model_type"]: client.get_run(v.run_id).data.metrics["precision_at_5pct"]
+    runs = {v.tags["model_type"]: client.get_run(v.run_id).data.metrics["validation_precision_at_5pct"]
             for v in client.search_model_versions("name = 'exclusion-risk'")}  # fmt: skip
-    assert runs[champion.tags["model_type"]] == max(runs.values())
-    assert champion.tags["promoted_reason"].startswith("highest precision_at_5pct")
+    assert runs[champion.tags["model_type"]] == max(runs.values())  # the validation year, not the test year
+    chosen = champion.tags["model_type"]
+    assert champion.tags["promoted_reason"].startswith(f"{chosen} has the best validation")
     table = run("compare")
     assert table.exit_code == 0
     line = next(row for row in table.output.splitlines() if f"| {champion.version} |" in row)
@@ -140,7 +142,7 @@ def test_compare_and_promote_best_set_the_champion(store, uri):
     assert str(client.get_model_version_by_alias("exclusion-risk", "champion").version) == "1"
     assert f"was version {champion.version}" in by_version.output
     lowest = run("promote", "--best", "--metric", "brier")
-    assert lowest.exit_code == 0 and "lowest brier" in lowest.output
+    assert lowest.exit_code == 0 and "best validation-year brier" in lowest.output
 
 
 def test_champion_round_trip_from_the_registry_alias(store, uri):

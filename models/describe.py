@@ -1,0 +1,256 @@
+"""`describe`: the Walsall study's descriptive analysis, on any authority's feature table with labels.
+
+Unit: a pupil on the autumn census of a chosen year (a pupil on two chosen years counts in each);
+outcomes are the feature table's labels, `any` (a suspension or permanent exclusion after census day,
+to 31 August) and `permanent`. Each pupil-year is counted under its value of each variable on census
+day and under its census school.
+
+Publication (`suppress_all`): counts go through `privacy.suppress_table` — a count under 10 is "<10", and a
+count that a "<10" could be worked out from by subtraction along a row or column is withheld too ("x").
+The totals that two tables share (a value's pupils in the `any` and the `permanent` table, the
+outcome's column totals in every variable's table, the grand total) are withheld in all of them once
+any one withholds them. A rate, rate ratio or residual is shown only where both of its counts are.
+Chi-square: rows with a withheld count are pooled into one row before the test, so the statistic is a
+function of what is published (on the full table, a statistic and the shown cells can be solved for a
+withheld cell); `chi2_cells` names the pooled values. This defends each table's own rows and columns
+and the shared totals; it does not defend differencing two tables of related variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.features import registry
+from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
+
+OUTCOMES = {"any": "label_any", "permanent": "label_permanent"}
+OUTCOME_LABELS = {"any": "any suspension or permanent exclusion", "permanent": "permanent exclusion"}
+UNKNOWN = "unknown"
+NONE = "none"
+POOLED = "withheld groups (pooled)"
+EXCLUDED, NOT_EXCLUDED = "excluded", "not_excluded"
+# variable -> (label, reference value for rate ratios; None: the largest group)
+VARIABLES: dict[str, tuple[str, str | None]] = {
+    "sex": ("sex", "F"),
+    "fsm": ("free school meals on census day (1 eligible)", "0"),
+    "fsm_ever6": ("free school meals in the last six years (1 eligible)", "0"),
+    "sen_provision": ("SEN provision", "N"),
+    "sen_type": ("SEN primary need", NONE),
+    "ethnicity": ("ethnicity (CBDS main code)", "WBRI"),
+    "ethnicity_group": ("ethnic group", "White British"),
+    "social_care": ("social care: highest status ever, by census day", NONE),
+    "nc_year": ("national curriculum year", None),
+}
+SCHOOL = "school"
+NC_CODES = {-2: "N1", -1: "N2", 0: "R"}
+SOCIAL_CARE_ORDER = ("CLA", "CPP", "CIN")  # looked after > protection plan > child in need
+SOCIAL_CARE_NAMES = {"CLA": "looked after", "CPP": "child protection plan", "CIN": "child in need",
+                     NONE: "not known to social care"}  # fmt: skip
+Z95 = 1.959963984540054
+
+
+def value_names(variable: str) -> dict[str, str]:
+    """Plain-English names of a variable's codes (every CBDS ethnicity code has one)."""
+    if variable == "ethnicity":
+        return dict(registry.ETHNICITY_NAMES)
+    if variable == "sen_type":
+        return {**registry.SEN_TYPE_NAMES, NONE: "no SEN recorded"}
+    if variable == "sen_provision":
+        return dict(registry.SEN_PROVISION_PHRASES)
+    if variable == "social_care":
+        return dict(SOCIAL_CARE_NAMES)
+    if variable in ("fsm", "fsm_ever6"):
+        return {"1": "eligible", "0": "not eligible"}
+    if variable == "sex":
+        return {"M": "boys", "F": "girls"}
+    return {}
+
+
+def _flag(series: pd.Series) -> pd.Series:
+    return series.map({1.0: "1", 0.0: "0"}).fillna(UNKNOWN).astype(object)
+
+
+def _nc(series: pd.Series) -> pd.Series:
+    def text(x: float) -> str:
+        return UNKNOWN if x != x else NC_CODES.get(int(x), str(int(x)))
+
+    return series.astype("float64").map(text).astype(object)
+
+
+def _social_care(table: pd.DataFrame) -> pd.Series:
+    status = pd.Series(NONE, index=table.index, dtype=object)
+    for code in reversed(SOCIAL_CARE_ORDER):  # the highest status is written last
+        status[table[f"{code.lower()}_ever"].fillna(0.0).gt(0)] = code
+    return status
+
+
+def describe_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per labelled pupil-year: each variable as text, school, IDACI decile, outcomes 0/1."""
+    table = table[table["label_any"].notna()]
+    unrecorded = table["sen_provision"].eq(UNKNOWN) & table["sen_type"].eq(NONE)  # not "no SEN": unknown
+    sen_type = table["sen_type"].astype(object).where(~unrecorded, UNKNOWN)
+    out = pd.DataFrame(
+        {
+            "sex": table["sex"].astype(object),
+            "fsm": _flag(table["fsm"]),
+            "fsm_ever6": _flag(table["fsm_ever6"]),
+            "sen_provision": table["sen_provision"].astype(object),
+            "sen_type": sen_type,
+            "ethnicity": table["ethnicity_code"].astype(object),
+            "ethnicity_group": table["ethnicity_group"].astype(object),
+            "social_care": _social_care(table),
+            "nc_year": _nc(table["nc_year"]),
+            SCHOOL: table["SchoolURN"].astype(object).fillna(UNKNOWN),
+            "idaci_decile": table["idaci_decile"].astype("float64"),
+        },
+        index=table.index,
+    )
+    for outcome, column in OUTCOMES.items():
+        out[outcome] = table[column].astype(int)
+    return out.reset_index(drop=True)
+
+
+def _order(variable: str, values) -> list[str]:
+    """Display order: the code list's order (every code, even with no pupils), then the rest, unknown last."""
+    present = [str(v) for v in values]
+    if variable == "nc_year":
+        rank = {code: n for n, code in NC_CODES.items()}
+        known = sorted((v for v in present if v != UNKNOWN),
+                       key=lambda v: rank.get(v, int(v) if v.isdigit() else 99))  # fmt: skip
+        return known + [UNKNOWN] * (UNKNOWN in present)
+    listed = {
+        "ethnicity": list(registry.ETHNICITY_NAMES),
+        "sen_type": [NONE, *registry.SEN_TYPE_NAMES],
+        "sen_provision": ["N", "K", "E"],
+        "social_care": [NONE, "CIN", "CPP", "CLA"],
+        "fsm": ["0", "1"],
+        "fsm_ever6": ["0", "1"],
+        "sex": ["F", "M"],
+    }.get(variable, [])
+    rest = sorted(v for v in present if v not in listed and v != UNKNOWN)
+    return listed + rest + [UNKNOWN] * (UNKNOWN in present)
+
+
+def counts(frame: pd.DataFrame, variable: str, outcome: str) -> pd.DataFrame:
+    """Pupil-years by value (rows, display order) x [excluded, not_excluded]."""
+    grouped = frame.groupby(variable)[outcome].agg(["size", "sum"])
+    index = _order(variable, grouped.index) if variable != SCHOOL else sorted(grouped.index)
+    grouped = grouped.reindex(index, fill_value=0)
+    return pd.DataFrame(
+        {EXCLUDED: grouped["sum"].astype(int), NOT_EXCLUDED: (grouped["size"] - grouped["sum"]).astype(int)},
+        index=pd.Index(index, name="value"),
+    )
+
+
+def _withheld_keys(outcome: str, variable: str, shown: pd.DataFrame) -> set[tuple]:
+    keys = set()
+    for value in shown.index[:-1]:
+        if is_withheld(shown.loc[value, TOTAL]):
+            keys.add(("pupils", variable, value))
+    for column in (EXCLUDED, NOT_EXCLUDED):
+        if is_withheld(shown.loc[TOTAL, column]):
+            keys.add(("column", outcome, column))
+    if is_withheld(shown.loc[TOTAL, TOTAL]):
+        keys.add(("grand",))
+    return keys
+
+
+def suppress_all(tables: dict[tuple[str, str], pd.DataFrame]) -> dict[tuple[str, str], pd.DataFrame]:
+    """Every (outcome, variable) table as published, shared totals withheld alike (see the module doc)."""
+    shared: set[tuple] = set()
+    while True:
+        shown, found = {}, set()
+        for (outcome, variable), table in tables.items():
+            withhold = [(v, TOTAL) for v in table.index if ("pupils", variable, v) in shared]
+            withhold += [(TOTAL, c) for c in (EXCLUDED, NOT_EXCLUDED) if ("column", outcome, c) in shared]
+            withhold += [(TOTAL, TOTAL)] if ("grand",) in shared else []
+            shown[(outcome, variable)] = suppress_table(table, withhold=withhold)
+            found |= _withheld_keys(outcome, variable, shown[(outcome, variable)])
+        if found <= shared:
+            return shown
+        shared |= found
+
+
+def rate_ratio(a: int, n1: int, c: int, n0: int) -> tuple[float, float, float] | None:
+    """(a/n1) / (c/n0) with its 95% interval by the log method; None when either count is 0."""
+    if min(a, c) <= 0 or min(n1, n0) <= 0:
+        return None
+    ratio = (a / n1) / (c / n0)
+    se = np.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n0)
+    return ratio, float(np.exp(np.log(ratio) - Z95 * se)), float(np.exp(np.log(ratio) + Z95 * se))
+
+
+def _reference(variable: str, table: pd.DataFrame, shown: pd.DataFrame) -> str | None:
+    """The preferred reference value when its counts are shown and some were excluded, else the largest
+    such group; None when no group qualifies (then no ratios)."""
+    preferred = VARIABLES.get(variable, (None, None))[1]
+    usable = [v for v in table.index if not is_withheld(shown.loc[v, TOTAL])
+              and not is_withheld(shown.loc[v, EXCLUDED]) and table.loc[v, EXCLUDED] > 0]  # fmt: skip
+    if preferred in usable:
+        return preferred
+    known = [v for v in usable if v != UNKNOWN]
+    return max(known, key=lambda v: table.loc[v].sum()) if known else None
+
+
+def rate_rows(outcome: str, variable: str, table: pd.DataFrame, shown: pd.DataFrame) -> list[dict]:
+    """describe.json's `rates` rows of one table: counts as published, rates only where both are shown."""
+    reference = _reference(variable, table, shown)
+    rows = []
+    for value in table.index:
+        excluded, pupils = int(table.loc[value, EXCLUDED]), int(table.loc[value].sum())
+        visible = not is_withheld(shown.loc[value, TOTAL]) and not is_withheld(shown.loc[value, EXCLUDED])
+        row = {"outcome": outcome, "variable": variable, "value": value, "reference": reference,
+               "pupils": shown.loc[value, TOTAL], "excluded": shown.loc[value, EXCLUDED],
+               "rate": round(excluded / pupils, 4) if visible and pupils else None,
+               "rate_ratio": None, "ci_low": None, "ci_high": None}  # fmt: skip
+        if visible and reference is not None:
+            if value == reference:
+                row["rate_ratio"] = 1.0
+            else:
+                ref = table.loc[reference]
+                ratio = rate_ratio(excluded, pupils, int(ref[EXCLUDED]), int(ref.sum()))
+                if ratio is not None:
+                    row["rate_ratio"], row["ci_low"], row["ci_high"] = (round(x, 3) for x in ratio)
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class ChiSquare:
+    row: dict  # describe.json's chi2 row
+    cells: list[dict]  # observed, expected and standardised residual per shown value
+    pooled: list[str]  # values pooled because a count of theirs is withheld
+
+
+def chi_square(outcome: str, variable: str, table: pd.DataFrame, shown: pd.DataFrame) -> ChiSquare:
+    """Pearson chi-square (no continuity correction) of value x outcome, withheld rows pooled."""
+    from scipy.stats import chi2_contingency  # scipy.stats takes a while to import; only describe needs it
+
+    table = table[table.sum(axis=1) > 0]
+    columns = (EXCLUDED, NOT_EXCLUDED, TOTAL)
+    pooled = [v for v in table.index if any(is_withheld(shown.loc[v, c]) for c in columns)]
+    observed = table.drop(index=pooled)
+    if pooled:
+        observed.loc[POOLED] = table.loc[pooled].sum()
+    row = {"outcome": outcome, "variable": variable, "statistic": None, "dof": None, "p_value": None}
+    cells = []
+    if len(observed) >= 2 and (observed.sum(axis=0) > 0).all():
+        result = chi2_contingency(observed.to_numpy(), correction=False)
+        row.update(statistic=round(float(result.statistic), 2), dof=int(result.dof),
+                   p_value=float(f"{result.pvalue:.3g}"))  # fmt: skip
+        expected = result.expected_freq
+        residual = (observed.to_numpy() - expected) / np.sqrt(expected)
+        for i, value in enumerate(observed.index):
+            if value == POOLED:
+                continue
+            cells.append({"outcome": outcome, "variable": variable, "value": value,
+                          "observed_excluded": int(observed.iloc[i, 0]),
+                          "observed_not_excluded": int(observed.iloc[i, 1]),
+                          "expected_excluded": round(float(expected[i, 0]), 1),
+                          "expected_not_excluded": round(float(expected[i, 1]), 1),
+                          "residual_excluded": round(float(residual[i, 0]), 2),
+                          "residual_not_excluded": round(float(residual[i, 1]), 2)})  # fmt: skip
+    return ChiSquare(row, cells, pooled)

@@ -1,0 +1,220 @@
+"""`describe`'s whole analysis: rates, chi-square tests, schools and the Walsall study side by side.
+
+`analyse(frame)` takes `describe.describe_frame`'s rows and returns `describe.json` (as a dict) and the
+CSV tables, every count already as published (see `models.describe` for the suppression rules). The
+study's figures (shared/reference/walsall_study.md) are printed beside this authority's, never used as
+inputs; they count children over three years, this report counts pupil-years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.models.describe import (
+    EXCLUDED,
+    OUTCOMES,
+    SCHOOL,
+    VARIABLES,
+    chi_square,
+    counts,
+    rate_rows,
+    suppress_all,
+    value_names,
+)
+from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, TOTAL, is_withheld, suppress_table
+
+CONCENTRATION_SHARE = 0.8  # "the share of schools making 80% of permanent exclusions"
+WITHHELD = "withheld"
+# (study's name, CBDS code here, the study's observed - expected excluded children): Table 1
+STUDY_ETHNICITY = (
+    ("White British", "WBRI", 79.4), ("White English", None, 47.6),
+    ("Mixed White & Black Caribbean", "MWBC", 46.1), ("Black Caribbean", "BCRB", 42.6),
+    ("Mixed White & Asian", "MWAS", 4.8), ("Pakistani", "APKN", -10.6), ("White Other", "WOTH", -17.5),
+    ("Black African", "BAFR", -19.4), ("Bangladeshi", "ABAN", -43.6), ("Indian", "AIND", -139.8),
+)  # fmt: skip
+
+
+@dataclass
+class Description:
+    document: dict  # describe.json
+    tables: dict[str, pd.DataFrame]  # CSV name -> table, counts as published
+
+
+def _rate_row(document: dict, outcome: str, variable: str, value: str) -> dict:
+    """The published rates row of a group (counts "x" when the group has no row)."""
+    key = (outcome, variable, value)
+    rows = (r for r in document["rates"] if (r["outcome"], r["variable"], r["value"]) == key)
+    return next(rows, {"pupils": SECONDARY, "excluded": SECONDARY})
+
+
+def two_by_two(frame: pd.DataFrame, document: dict, variable: str, value: str) -> float | None:
+    """Chi-square (no correction) of one group against all other pupils x any exclusion, as the study
+    tests (boys, FSM, White British). Only when the group's counts and the totals are published, so the
+    2x2 table is worked out from the page anyway and the statistic gives nothing more away."""
+    from scipy.stats import chi2_contingency
+
+    row = _rate_row(document, "any", variable, value)
+    overall = document["overall"]["any"]
+    if any(is_withheld(v) for v in (row["pupils"], row["excluded"], overall["pupils"], overall["excluded"])):
+        return None
+    table = pd.crosstab(frame[variable].eq(value), frame["any"].astype(bool)).reindex(
+        index=[True, False], columns=[True, False], fill_value=0
+    )
+    shown = suppress_table(table)
+    if any(is_withheld(v) for v in shown.to_numpy().ravel()) or (table.sum(axis=0) == 0).any():
+        return None
+    return round(float(chi2_contingency(table.to_numpy(), correction=False).statistic), 1)
+
+
+def share_of(numerator: int, denominator: int, *published) -> float | None:
+    """numerator / denominator when both parts (numerator, the rest) are publishable and the `published`
+    counts it rests on are shown (a share of a withheld count would give the count away), else None."""
+    if any(is_withheld(v) for v in published):
+        return None
+    parts = pd.DataFrame({"a": [numerator], "b": [denominator - numerator]})
+    shown = suppress_table(parts, column_totals=False)
+    if denominator <= 0 or any(is_withheld(v) for v in shown.to_numpy().ravel()):
+        return None
+    return round(numerator / denominator, 4)
+
+
+def concentration(frame: pd.DataFrame) -> dict:
+    """Per outcome: share of schools making 80% of exclusions, share excluding at all, and Spearman's
+    correlation of school rates with the school's mean IDACI decile (schools of 10+ pupil-years)."""
+    from scipy.stats import spearmanr
+
+    schools = frame.groupby(SCHOOL).agg(pupils=("any", "size"), idaci=("idaci_decile", "mean"),
+                                        **{o: (o, "sum") for o in OUTCOMES})  # fmt: skip
+    out = {}
+    for outcome in OUTCOMES:
+        made = schools[outcome].sort_values(ascending=False).to_numpy()
+        total = int(made.sum())
+        needed = int(np.searchsorted(np.cumsum(made), CONCENTRATION_SHARE * total) + 1) if total else 0
+        sized = schools[(schools["pupils"] >= SUPPRESSION_THRESHOLD) & schools["idaci"].notna()]
+        rates = sized[outcome] / sized["pupils"]
+        rho = spearmanr(rates, sized["idaci"]).statistic if len(sized) > 2 else None
+        out[outcome] = {
+            "schools": int(len(schools)),
+            "schools_excluding": int((made > 0).sum()),
+            "schools_making_80pct": needed,
+            "share_of_schools_making_80pct": round(needed / len(schools), 4) if total else None,
+            "share_of_schools_excluding": round(float((made > 0).mean()), 4) if len(made) else None,
+            "spearman_rate_vs_idaci": None if rho is None or rho != rho else round(float(rho), 3),
+            "schools_in_correlation": int(len(sized)),
+        }
+    return out
+
+
+def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict) -> pd.DataFrame:
+    any_rate = document["overall"]["any"]["rate"]
+    overall = document["overall"]["permanent"]
+    semh_perm = _rate_row(document, "permanent", "sen_type", "SEMH")
+    year1_any = _rate_row(document, "any", "nc_year", "1")
+    perm = frame[frame["permanent"].eq(1)]
+    year1 = frame[frame["nc_year"].eq("1") & frame["any"].eq(1)]
+    rows = [
+        ("linked children / pupil-years", "62,536 children (2015/16-2017/18)",
+         f"{overall['pupils']} pupil-years", "the study counts children over three years"),
+        ("share excluded (any)", "about 3.5%", any_rate, "per pupil-year, after autumn census day"),
+        ("chi-square, boys vs all others", 584, two_by_two(frame, document, "sex", "M"),
+         "any exclusion, 1 dof"),
+        ("chi-square, FSM eligible vs all others", 676, two_by_two(frame, document, "fsm", "1"),
+         "any exclusion, 1 dof"),
+        ("chi-square, White British vs others", 373,
+         two_by_two(frame, document, "ethnicity", "WBRI"), "any exclusion, 1 dof"),
+        ("SEMH among permanently excluded", "16%",
+         share_of(int(perm["sen_type"].eq("SEMH").sum()), len(perm),
+                  semh_perm["excluded"], overall["excluded"]), ""),
+        ("SEMH among all pupils", "2%", share_of(int(frame["sen_type"].eq("SEMH").sum()), len(frame),
+                                                 semh_perm["pupils"], overall["pupils"]), ""),
+        ("excluded in Year 1 with SEND", "over 75%",
+         share_of(int(year1["sen_provision"].isin(["K", "E"]).sum()), len(year1), year1_any["excluded"]), ""),
+        ("share of schools making 80% of permanent exclusions", "12% (West Midlands, 2017/18)",
+         conc["permanent"]["share_of_schools_making_80pct"], "all schools on the census"),
+        ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools, West Midlands)",
+         conc["permanent"]["spearman_rate_vs_idaci"], "Spearman, school mean IDACI decile"),
+    ]  # fmt: skip
+    shown = cells[(cells["outcome"] == "any") & (cells["variable"] == "ethnicity")].set_index("value")
+    for name, code, published in STUDY_ETHNICITY:
+        here = "folded into WBRI by the reader" if code is None else WITHHELD
+        if code in shown.index:
+            here = round(shown.loc[code, "observed_excluded"] - shown.loc[code, "expected_excluded"], 1)
+        rows.append((f"observed - expected excluded, {name}", published, here, "chi-square table, any"))
+    table = pd.DataFrame(rows, columns=["measure", "study", "here", "note"])
+    table["here"] = table["here"].map(lambda v: WITHHELD if v is None else v).astype(object)
+    return table
+
+
+def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
+    """describe.json and the CSV tables of `frame` (rows of `describe_frame`)."""
+    variables = [*VARIABLES, SCHOOL]
+    true = {(o, v): counts(frame, v, o) for o in OUTCOMES for v in variables}
+    shown = suppress_all(true)
+    rates, chi2, cells, pooled = [], [], [], []
+    for (outcome, variable), table in true.items():
+        if variable == SCHOOL:
+            continue
+        rates += rate_rows(outcome, variable, table, shown[(outcome, variable)])
+        test = chi_square(outcome, variable, table, shown[(outcome, variable)])
+        chi2.append(test.row)
+        cells += test.cells
+        pooled += [{"outcome": outcome, "variable": variable, "value": v} for v in test.pooled]
+    first = shown[("any", "sex")]
+    overall = {}
+    for outcome in OUTCOMES:
+        totals = shown[(outcome, "sex")].loc[TOTAL]
+        visible = not (is_withheld(totals[EXCLUDED]) or is_withheld(totals[TOTAL]))
+        overall[outcome] = {"pupils": first.loc[TOTAL, TOTAL], "excluded": totals[EXCLUDED],
+                            "rate": round(int(frame[outcome].sum()) / len(frame), 4) if visible else None}
+    conc = concentration(frame)
+    for outcome, figures in conc.items():  # too few exclusions to publish: nothing about their schools
+        if overall[outcome]["rate"] is None:
+            figures.update({k: None for k in figures if k != "schools"})
+    schools = _school_rows(frame, true, shown)
+    cells_frame = pd.DataFrame(cells)
+    document = {
+        "years": years,
+        "unit": "pupil-year on the autumn census; outcome after census day to 31 August",
+        "overall": overall,
+        "rates": rates,
+        "chi2": chi2,
+        "chi2_cells": cells,
+        "chi2_pooled": pooled,
+        "concentration": conc,
+        "names": {v: value_names(v) for v in VARIABLES if value_names(v)},
+    }
+    study = _study(frame, document, cells_frame, conc)
+    document["study_comparison"] = study.to_dict(orient="records")
+    names = {v: value_names(v) for v in VARIABLES}
+    rates_frame = pd.DataFrame(rates)
+    rates_frame.insert(3, "name", [names[v].get(x, "") for v, x in zip(rates_frame["variable"],
+                                                                        rates_frame["value"], strict=True)])
+    tables = {"rates.csv": rates_frame, "chi2.csv": pd.DataFrame(chi2), "chi2_cells.csv": cells_frame,
+              "schools.csv": schools, "study_comparison.csv": study}  # fmt: skip
+    return Description(document, tables)
+
+
+def _school_rows(frame: pd.DataFrame, true: dict, shown: dict) -> pd.DataFrame:
+    """Each school's pupil-years and exclusions as published, its rates where both counts are shown."""
+    idaci = frame.groupby(SCHOOL)["idaci_decile"].mean()
+    table = pd.DataFrame(index=true[("any", SCHOOL)].index)
+    for outcome in OUTCOMES:
+        s = shown[(outcome, SCHOOL)].drop(index=TOTAL)
+        t = true[(outcome, SCHOOL)]
+        table["pupils"] = s[TOTAL]
+        table[f"{outcome}_excluded"] = s[EXCLUDED]
+        visible = ~(s[TOTAL].map(is_withheld) | s[EXCLUDED].map(is_withheld))
+        rate = (t[EXCLUDED] / t.sum(axis=1)).round(4)
+        table[f"{outcome}_rate"] = rate.where(visible).astype(object)
+    big = true[("any", SCHOOL)].sum(axis=1) >= SUPPRESSION_THRESHOLD
+    table["mean_idaci_decile"] = idaci.reindex(table.index).round(2).where(big)
+    table.index.name = "school_urn"
+    table = table.reset_index()
+    table[["any_rate", "permanent_rate", "mean_idaci_decile"]] = table[
+        ["any_rate", "permanent_rate", "mean_idaci_decile"]].astype(object).where(
+        table[["any_rate", "permanent_rate", "mean_idaci_decile"]].notna(), None)  # fmt: skip
+    return table
+

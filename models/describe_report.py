@@ -1,0 +1,145 @@
+"""`describe`'s outputs: describe.html (tables and plots), describe.json and the CSV tables.
+
+Every count has been through `models.describe.suppress_all` before it reaches this module; the plots
+draw only rates whose counts are shown. matplotlib is imported on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from exclusion_risk.files import write_csv
+from exclusion_risk.models.describe import OUTCOME_LABELS, OUTCOMES, VARIABLES, value_names
+from exclusion_risk.models.describe_analysis import Description
+from exclusion_risk.models.rendering import render
+
+JSON_FILE = "describe.json"
+HTML_FILE = "describe.html"
+WHAT_THIS_IS = (
+    "A descriptive report of who was suspended or permanently excluded, by group, to reproduce the "
+    "Walsall study's analysis on this authority's extracts. It shows no pupil's score and no pupil: "
+    "differences between groups describe what happened, not why, and are no basis for treating any "
+    "child differently."
+)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(figure) -> str:
+    plt = _pyplot()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def rates_png(rates: pd.DataFrame, outcome: str) -> str:
+    """Bars of each group's rate (groups with shown counts only), one panel per variable."""
+    plt = _pyplot()
+    variables = list(VARIABLES)
+    figure, axes = plt.subplots(3, 3, figsize=(13, 11))
+    figure.subplots_adjust(hspace=0.35, wspace=0.45)
+    for ax, variable in zip(axes.ravel(), variables, strict=True):
+        rows = rates[(rates["outcome"] == outcome) & (rates["variable"] == variable) & rates["rate"].notna()]
+        if rows.empty:
+            ax.text(0.5, 0.5, "every group's counts withheld", ha="center", va="center", fontsize=8)
+            ax.set_axis_off()
+        ax.barh(rows["value"].astype(str), rows["rate"].astype(float) * 100, color="#4a7ab5")
+        ax.invert_yaxis()
+        ax.set_title(VARIABLES[variable][0], fontsize=9)
+        ax.set_xlabel("% of pupil-years", fontsize=8)
+        ax.tick_params(labelsize=7)
+    figure.suptitle(f"Rate of {OUTCOME_LABELS[outcome]} by group (groups with withheld counts not drawn)")
+    return _png(figure)
+
+
+def schools_png(schools: pd.DataFrame) -> str:
+    """Each school's suspension-or-exclusion rate against its pupils' mean IDACI decile (shown ones)."""
+    plt = _pyplot()
+    rows = schools[schools["any_rate"].notna() & schools["mean_idaci_decile"].notna()]
+    figure, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(rows["mean_idaci_decile"].astype(float), rows["any_rate"].astype(float) * 100, s=14)
+    ax.set(xlabel="school's mean IDACI decile of pupils' homes (1 = most deprived)",
+           ylabel="% of pupil-years suspended or excluded", title="Schools: exclusion rate and deprivation")
+    return _png(figure)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return str(value)
+
+
+def _ratio(row) -> str:
+    if pd.isna(row["rate_ratio"]):
+        return "-"
+    interval = "" if pd.isna(row["ci_low"]) else f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+    return f"{row['rate_ratio']:.2f}{interval}"
+
+
+def _html(description: Description) -> str:
+    doc = description.document
+    rates = description.tables["rates.csv"]
+    sections = []
+    chi2 = {(r["outcome"], r["variable"]): r for r in doc["chi2"]}
+    cells = pd.DataFrame(doc["chi2_cells"])
+    for variable, (label, _) in VARIABLES.items():
+        names = value_names(variable)
+        rows = []
+        for value in rates.loc[rates["variable"] == variable, "value"].drop_duplicates():
+            row = {"value": value, "name": names.get(value, "")}
+            for outcome in OUTCOMES:
+                r = rates[(rates["variable"] == variable) & (rates["value"] == value)
+                          & (rates["outcome"] == outcome)].iloc[0]  # fmt: skip
+                row[outcome] = {"pupils": _fmt(r["pupils"]), "excluded": _fmt(r["excluded"]),
+                                "rate": "-" if pd.isna(r["rate"]) else f"{r['rate']:.2%}",
+                                "ratio": _ratio(r)}  # fmt: skip
+            rows.append(row)
+        tests = [chi2[(o, variable)] for o in OUTCOMES]
+        tables = {o: cells[(cells["outcome"] == o) & (cells["variable"] == variable)].to_dict("records")
+                  if len(cells) else [] for o in OUTCOMES}  # fmt: skip
+        pooled = {o: [p["value"] for p in doc["chi2_pooled"]
+                      if p["outcome"] == o and p["variable"] == variable] for o in OUTCOMES}  # fmt: skip
+        of_variable = rates[rates["variable"] == variable]
+        references = {o: of_variable.loc[of_variable["outcome"] == o, "reference"].iloc[0] for o in OUTCOMES}
+        sections.append({"variable": variable, "label": label, "rows": rows, "tests": tests,
+                         "cells": tables, "pooled": pooled, "references": references})  # fmt: skip
+    return render(
+        "describe.html.j2",
+        what=WHAT_THIS_IS,
+        years=", ".join(doc["years"]),
+        overall=doc["overall"],
+        outcomes=OUTCOME_LABELS,
+        sections=sections,
+        concentration=doc["concentration"],
+        study=doc["study_comparison"],
+        schools=description.tables["schools.csv"].to_dict("records"),
+        plots={o: rates_png(rates, o) for o in OUTCOMES},
+        schools_plot=schools_png(description.tables["schools.csv"]),
+    )
+
+
+def write_describe(description: Description, out: Path) -> list[Path]:
+    """describe.json, describe.html and the CSV tables in `out` (aggregates only: not private)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in description.tables.items():
+        written.append(write_csv(table, out / name, private=False))
+    json_path = out / JSON_FILE
+    json_path.write_text(json.dumps(description.document, indent=1), encoding="utf-8")
+    html_path = out / HTML_FILE
+    html_path.write_text(_html(description), encoding="utf-8")
+    return [html_path, json_path, *written]

@@ -1,0 +1,62 @@
+"""Intersections for the fairness review (sex x ethnic group, sex x SEN, FSM x ethnic group) and their
+small-number suppression.
+
+An intersection's cells add up, along each of its two attributes, to the groups of the other attribute's
+own table (boys x every ethnic group = boys). So its counts are suppressed as a two-way table with both
+totals (`suppress_table`), the totals being the single-attribute tables' counts: a total withheld there is
+withheld here too, and no cell can be worked out by subtraction from the totals beside it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
+
+INTERSECTIONS = (("sex", "ethnic group"), ("sex", "SEN provision"), ("free school meals", "ethnic group"))
+SEPARATOR = " / "
+
+
+def intersection_name(first: str, second: str) -> str:
+    return f"{first} × {second}"
+
+
+def intersection_groups(groups: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """Intersection name -> "group / group" label per pupil, for the pairs in INTERSECTIONS present."""
+    out = {}
+    for first, second in INTERSECTIONS:
+        if first in groups and second in groups:
+            labels = pd.Series(groups[first]).astype(str) + SEPARATOR + pd.Series(groups[second]).astype(str)
+            out[intersection_name(first, second)] = labels
+    return out
+
+
+def shown_intersection_counts(
+    table: pd.DataFrame,
+    first: str,
+    second: str,
+    marginal: dict[str, dict[str, dict]],
+    counts: tuple[str, ...],
+) -> dict[str, dict]:
+    """Intersection cell label -> {count: value as shown}, each count suppressed as a two-way table.
+
+    `table`: the intersection's group metrics table (column `group`, one column per count);
+    `marginal`: the single-attribute tables as shown (attribute -> group -> count -> value), whose
+    withheld values are withheld in this table's totals too.
+    """
+    split = table["group"].str.split(SEPARATOR, n=1, expand=True)
+    frame = table.assign(_row=split[0], _column=split[1])
+    shown: dict[str, dict] = {label: {} for label in table["group"]}
+    for count in counts:
+        grid = frame.pivot_table(index="_row", columns="_column", values=count, aggfunc="sum", fill_value=0)
+        withhold = [
+            (row, TOTAL) for row in grid.index if is_withheld(marginal.get(first, {}).get(row, {}).get(count))
+        ] + [
+            (TOTAL, column)
+            for column in grid.columns
+            if is_withheld(marginal.get(second, {}).get(column, {}).get(count))
+        ]
+        published = suppress_table(grid.astype(int), withhold=withhold)
+        for label, row, column in zip(frame["group"], frame["_row"], frame["_column"], strict=True):
+            shown[label][count] = published.loc[row, column]
+    return shown

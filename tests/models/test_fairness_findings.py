@@ -1,0 +1,199 @@
+"""Issue #13: the review's summary (findings ranked, base-rate vs error-rate differences), the ablation's
+label, per-group calibration intervals and `fairness.json`."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.models import fairness, fairness_report, score_cli
+from exclusion_risk.models.fairness_run import RunTarget
+from exclusion_risk.privacy import check_no_identifiers
+
+BOYS, GIRLS = 11000, 9000
+
+
+def _frame() -> pd.DataFrame:
+    n = BOYS + GIRLS
+    return pd.DataFrame({
+        "sex": ["M"] * BOYS + ["F"] * GIRLS, "ethnicity_group": "White British", "sen_provision": "N",
+        "fsm": 0,
+    }, index=range(n))  # fmt: skip
+
+
+def _review(true_risk: np.ndarray, predicted: np.ndarray, seed: int = 0):
+    y = (np.random.default_rng(seed).random(true_risk.size) < true_risk).astype(int)
+    model = {"model_type": "lightgbm", "year": "x", "include_protected": False}
+    return fairness.review(y, predicted, _frame(), 0.3, model, n_boot=100)  # both sexes are selected
+
+
+def _sex_findings(review) -> list[dict]:
+    context = fairness_report.report_context(review)
+    return [f for f in context["findings"] if f["attribute"] == "sex" and f["group"] == "girls"]
+
+
+def test_an_error_rate_gap_from_base_rates_is_told_apart_from_the_models_own():
+    rng = np.random.default_rng(1)
+    # Girls are excluded twice as often and the model is calibrated: their higher false-positive rate
+    # follows from the base rate.
+    risk = np.concatenate([rng.uniform(0, 0.4, BOYS), rng.uniform(0, 0.8, GIRLS)])
+    found = {f["metric"]: f for f in _sex_findings(_review(risk, risk))}
+    assert found["base rate (excluded)"]["kind"] == "difference in outcomes (base rate)"
+    assert found["base rate (excluded)"]["certain"] and found["base rate (excluded)"]["ratio"] > 1.8
+    assert found["false-positive rate"]["kind"] == "error rate that follows the base rate"
+    assert found["false-positive rate"]["ratio"] > 1.25
+    assert "observed / predicted" not in found
+    # The same risk for both, but the model doubles girls' probabilities: the gap is the model's.
+    risk = rng.uniform(0, 0.3, BOYS + GIRLS)
+    predicted = risk * np.where(np.arange(risk.size) < BOYS, 1.0, 2.0)
+    found = {f["metric"]: f for f in _sex_findings(_review(risk, predicted))}
+    assert "base rate (excluded)" not in found
+    assert found["false-positive rate"]["kind"] == "error rate not explained by the base rate"
+    assert found["observed / predicted"]["kind"] == "calibration"
+    assert found["observed / predicted"]["high"] < 0.6  # over-predicted about twice
+    assert "lower than stated" in found["observed / predicted"]["action"]
+    assert all(f["meaning"] and f["action"] for f in found.values())
+    # Girls excluded twice as often and under-predicted: the gap points the base rate's way, but the
+    # model's miscalibration may carry part of it.
+    risk = np.concatenate([rng.uniform(0, 0.4, BOYS), rng.uniform(0, 0.8, GIRLS)])
+    predicted = risk * np.where(np.arange(risk.size) < BOYS, 1.0, 0.6)
+    found = {f["metric"]: f for f in _sex_findings(_review(risk, predicted))}
+    assert (
+        found["observed / predicted"]["low"] > 1.4
+        and "higher than stated" in found["observed / predicted"]["action"]
+    )
+    assert found["precision"]["kind"] == "error rate in the base rate's direction, with miscalibration"
+
+
+def test_findings_are_ranked_by_certainty_then_size(training, test_year):
+    result, _ = training
+    p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
+    review = fairness.review(
+        test_year["label"], p, test_year, 0.05, {"model_type": "x", "year": "x"}, n_boot=100
+    )
+    found = fairness_report.report_context(review)["findings"]
+    assert len(found) >= 3 and [f["rank"] for f in found] == list(range(1, len(found) + 1))
+    keys = [(not f["certain"], -f["size"]) for f in found]
+    assert keys == sorted(keys)
+    html = fairness_report.render_report(review)
+    assert html.index("Summary: what matters") < html.index("Error and selection rates at capacity")
+    assert found[0]["meaning"] in html.replace("&#39;", "'")
+
+
+def test_calibration_intervals_cover_the_estimate():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 0.4, 20000)
+    y = (rng.random(p.size) < p).astype(int)
+    labels = pd.Series(np.where(np.arange(p.size) < 15000, "a", "b"))
+    summary = fairness.calibration_summary(y, p * np.where(labels == "b", 2.0, 1.0), labels, n_boot=200)
+    rows = summary.set_index("group")
+    assert rows.loc["a", "ratio_low"] < 1 < rows.loc["a", "ratio_high"]  # calibrated
+    assert rows.loc["b", "ratio_high"] < 0.6  # over-predicted twice
+    for _, r in rows.iterrows():
+        assert r["ratio_low"] < r["observed_over_predicted"] < r["ratio_high"]
+
+
+def test_the_ablation_is_labelled_as_what_the_code_does(training, test_year):
+    help_text = inspect.signature(score_cli.review_command).parameters["ablation"].default.help
+    assert "without protected features" not in help_text
+    assert "added when the reviewed model leaves them out" in help_text
+    assert "removed when it uses them" in help_text
+    result, _ = training
+    p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
+    review = fairness.review(
+        test_year["label"], p, test_year, 0.05,
+        {"model_type": "lightgbm", "year": "x", "include_protected": False},
+        ablated_probabilities=p, ablation_direction="with protected characteristics", n_boot=20,
+    )  # fmt: skip
+    html = " ".join(fairness_report.render_report(review).split())
+    assert "The reviewed model is trained <b>without protected characteristics</b>" in html
+    assert "retrained with protected characteristics" in html
+
+
+def test_fairness_json_has_the_reports_sections_and_numbers(training, test_year):
+    result, _ = training
+    p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
+    review = fairness.review(
+        test_year["label"], p, test_year, 0.05,
+        {"model_type": "lightgbm", "year": "x", "include_protected": True},
+        ablated_probabilities=p * 0.5, n_boot=20,
+    )  # fmt: skip
+    data = json.loads(json.dumps(fairness_report.summary_json(review), default=str))
+    for section in ("summary", "groups", "intersections", "shap_by_group", "calibration", "options"):
+        assert section in data, section
+    context = json.loads(json.dumps(fairness_report.report_context(review), default=str))
+    assert data["summary"]["findings"] == context["findings"]
+    assert data["groups"][0]["rows"] == context["attributes"][0]["rows"]
+    assert data["calibration"]["sex"] == context["attributes"][0]["calibration"]
+    assert data["options"]["ablation"]["precision"] == context["ablation"]["precision"]
+    assert {a["name"] for a in data["intersections"]} == {
+        "sex × ethnic group", "sex × SEN provision", "free school meals × ethnic group"
+    }  # fmt: skip
+    check_no_identifiers(json.dumps(data, default=str), "fairness.json")
+    assert "upn" not in json.dumps(data).lower()
+
+
+def test_summary_skips_groups_whose_counts_are_withheld(training, test_year):
+    result, _ = training
+    frame = test_year.copy()
+    frame.loc[frame.index[:6], "ethnicity_group"] = "Gypsy/Roma"
+    p = result.models["lightgbm"].pipeline.predict_proba(frame[result.feature_cols])[:, 1] * 3
+    review = fairness.review(
+        frame["label"], np.clip(p, 0, 1), frame, 0.05, {"model_type": "x", "year": "x"}, n_boot=20
+    )
+    context = fairness_report.report_context(review)
+    shown = {
+        (a["name"], r["group"]): r
+        for a in context["attributes"] + context["intersections"]
+        for r in a["rows"]
+    }
+    assert context["findings"]
+    for f in context["findings"]:
+        if f["attribute"] == "all pupils":
+            continue
+        row = shown[(f["attribute"], f["group"])]
+        assert not any(isinstance(row[c], str) for c in ("n", "selected", "positives")), f
+    assert not any("Gypsy" in f["group"] for f in context["findings"])
+
+
+@pytest.mark.parametrize("direction", ["with protected characteristics", "without protected characteristics"])
+def test_ablation_finding_names_its_direction(training, test_year, direction):
+    result, _ = training
+    p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
+    rng = np.random.default_rng(0)
+    review = fairness.review(
+        test_year["label"], p, test_year, 0.05, {"model_type": "x", "year": "x"},
+        ablated_probabilities=rng.random(p.size), ablation_direction=direction, n_boot=100,
+    )  # fmt: skip
+    option = [
+        f for f in fairness_report.report_context(review)["findings"] if f["kind"].startswith("trade-off")
+    ]
+    assert option and direction in option[0]["meaning"] and option[0]["ratio"] < 1
+
+
+def test_review_writes_fairness_json_beside_the_report(training, test_year, tmp_path, monkeypatch):
+    result, _ = training
+    p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
+    review = fairness.review(
+        test_year["label"], p, test_year, 0.05, {"model_type": "x", "year": "x"}, n_boot=20
+    )
+    monkeypatch.setattr(score_cli, "resolve_run", lambda text: RunTarget("0" * 32, "1", {}))
+    monkeypatch.setattr(score_cli, "_history", lambda data, links: None)
+    monkeypatch.setattr(score_cli, "review_run", lambda *args, **kwargs: (review, "<html></html>"))
+    out = tmp_path / "reports" / "fairness.html"
+    outcome = CliRunner().invoke(app, ["review", "1", "--data", str(tmp_path), "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    data = json.loads((out.parent / "fairness.json").read_text())
+    context = json.loads(json.dumps(fairness_report.summary_json(review), default=str))
+    assert data["summary"] == context["summary"] and data["shap_by_group"] == context["shap_by_group"]
+    sex = next(a for a in data["groups"] if a["name"] == "sex")
+    assert all(isinstance(r["n"], int) for r in sex["rows"])  # counts as JSON numbers, not text
+    cells = [r["n"] for a in data["intersections"] for r in a["rows"]]
+    assert all(isinstance(n, int) or n in ("<10", "x") for n in cells)
+    assert {"summary", "groups", "intersections", "shap_by_group", "calibration", "options"} <= set(data)
