@@ -153,6 +153,11 @@ class ExperimentConfig(_Section):
     metrics: Metrics = Field(default_factory=Metrics)
     seed: int = 7
     n_jobs: int = Field(2, ge=1, description="CPU threads per model fit")
+    # The Walsall study ranked its predictors by random-forest variable importance; SHAP summaries are
+    # always logged, permutation importance (a refit-free, model-agnostic measure) only when asked for.
+    permutation_importance: bool = Field(
+        False, description="also log each model's permutation importance on the test year (slower)"
+    )
     models: dict[str, ModelSpec] = Field(default_factory=dict)
 
     @field_validator("models")

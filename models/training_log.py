@@ -21,6 +21,8 @@ One train = one parent run plus one nested run per model and one for the checkli
     artifacts  evaluation/metrics.json (metrics + calibration curve), plots/evaluation.png,
                scoring/scoring_config.json (risk-matrix thresholds, `models.risk_matrix.ScoringConfig`),
                shap/ (beeswarm, mean |SHAP| bar chart and table on up to 2,000 test-year pupils),
+               importance/permutation.json (only with `permutation_importance: true`, as the `study`
+               preset sets: the fall in test-year average precision when each input is shuffled),
                model_card.md (`models.model_card`) and the model `model/`: one sklearn Pipeline, steps
                `preprocess` (features.preprocess, categories fixed at fit) and `model`
                (`CalibratedClassifier`: `.estimator` the raw fitted classifier, `.slope_`/`.intercept_`
@@ -61,6 +63,10 @@ from exclusion_risk.models.train import CHECKLIST, TrainingResult
 
 # Test-year pupils the SHAP summaries of each model are drawn from.
 SHAP_SAMPLE = 2000
+# Permutation importance (only when the experiment config asks: the `study` preset does): its artifact
+# and the shuffles per input.
+PERMUTATION_ARTIFACT = "importance/permutation.json"
+PERMUTATION_REPEATS = 5
 
 
 @dataclass
@@ -205,6 +211,13 @@ def _log_model_run(
             explainer, result.test_frame[result.feature_cols], model_type, SHAP_SAMPLE
         )
         tracking.log_text(model_card(model_type, result, importance, explainer.scale), "model_card.md")
+        if config.permutation_importance:
+            tracking.log_dict(
+                permutation_importance_table(
+                    model.pipeline, result.test_frame[result.feature_cols], result.test_labels, config.seed
+                ),
+                PERMUTATION_ARTIFACT,
+            )
     version_tags = {
         "model_type": model_type, "train_id": train_id, "run_id": run_id,
         "features": ",".join(result.feature_cols), "include_protected": config.features.include_protected,
@@ -218,6 +231,35 @@ def _log_model_run(
         version_tags[f"threshold.{k}"] = f"{v:.6g}"
     description = f"{model_type}, {split.describe()}, label '{config.label}'"
     return tracking.register_version(model_uri, version_tags, description)
+
+
+def permutation_importance_table(
+    pipeline, features: pd.DataFrame, labels: np.ndarray, seed: int, sample_size: int = 5000
+) -> dict[str, Any]:
+    """Each input's permutation importance on the test year: the fall in average precision when its
+    values are shuffled among the pupils (mean and standard deviation over PERMUTATION_REPEATS
+    shuffles), on up to `sample_size` pupils. Aggregates only."""
+    from sklearn.inspection import permutation_importance
+
+    labels = np.asarray(labels)
+    if len(features) > sample_size:
+        rows = np.random.default_rng(seed).choice(len(features), sample_size, replace=False)
+        features, labels = features.iloc[np.sort(rows)], labels[np.sort(rows)]
+    found = permutation_importance(
+        pipeline, features, labels, scoring="average_precision", n_repeats=PERMUTATION_REPEATS,
+        random_state=seed, n_jobs=1,
+    )  # fmt: skip
+    order = np.argsort(-found.importances_mean, kind="stable")
+    return {
+        "scoring": "average_precision (fall when the input is shuffled)",
+        "repeats": PERMUTATION_REPEATS,
+        "pupils": int(len(features)),
+        "importance": {
+            str(features.columns[i]): {"mean": float(found.importances_mean[i]),
+                                       "std": float(found.importances_std[i])}  # fmt: skip
+            for i in order
+        },
+    }
 
 
 def log_global_explanations(
