@@ -133,8 +133,9 @@ def _group_findings(attribute: str, reference: str, r, calibration) -> list[dict
                 base,
                 r[f"{BASE_RATE}_ratio_low"],
                 r[f"{BASE_RATE}_ratio_high"],
-                f"{group} pupils were excluded or suspended {base_text} times as often as {reference} pupils "
-                "in the review year: a difference in outcomes, not in the model's errors.",
+                f"{_pupils(group)} were excluded or suspended {base_text} times as often as "
+                f"{_pupils(reference)} in the review year: a difference in outcomes, not in the model's "
+                "errors.",
             )
         )
     selection = r["selection_rate_ratio"]
@@ -150,12 +151,13 @@ def _group_findings(attribute: str, reference: str, r, calibration) -> list[dict
                 selection,
                 r["selection_rate_ratio_low"],
                 r["selection_rate_ratio_high"],
-                f"{group} pupils are selected {selection:.2f} times as often as {reference} pupils "
+                f"{_pupils(group)} are selected {selection:.2f} times as often as {_pupils(reference)} "
                 f"while excluded {base_text} times as often: "
                 + (
                     "their exclusion rate does not explain it."
                     if beyond
-                    else "the way their exclusion rate points (one threshold widens a difference in risk)."
+                    else "in the direction of their exclusion rate (one threshold widens a difference in "
+                    "risk)."
                 ),
             )
         )
@@ -172,7 +174,7 @@ def _group_findings(attribute: str, reference: str, r, calibration) -> list[dict
                 ratio,
                 calibration["ratio_low"],
                 calibration["ratio_high"],
-                f"For {group} pupils the model {'under' if ratio > 1 else 'over'}-predicts: observed / "
+                f"For {_pupils(group)} the model {'under' if ratio > 1 else 'over'}-predicts: observed / "
                 f"predicted {ratio:.2f}{_interval(calibration['ratio_low'], calibration['ratio_high'])}, "
                 f"so a 20% score means about {20 * ratio:.0f}% for them.",
                 direction,
@@ -205,10 +207,16 @@ def _group_findings(attribute: str, reference: str, r, calibration) -> list[dict
                 ratio,
                 r[f"{metric}_ratio_low"],
                 r[f"{metric}_ratio_high"],
-                f"{group} pupils' {METRIC_LABELS[metric]} is {ratio:.2f} times {reference} pupils': {why}",
+                f"The {METRIC_LABELS[metric]} of {_pupils(group)} is {ratio:.2f} times that of "
+                f"{_pupils(reference)}: {why}",
             )
         )
     return found
+
+
+def _pupils(group: str) -> str:
+    """A group named as pupils: "girls", "boys" and "... pupils" as they are, "Asian" as "Asian pupils"."""
+    return group if group in ("girls", "boys") or group.endswith("pupils") else f"{group} pupils"
 
 
 def findings(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> list[dict]:
