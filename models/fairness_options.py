@@ -1,12 +1,12 @@
 """Options the fairness review measures side by side, so a reviewer decides with numbers: the model as is,
 the ablation (retrained with protected characteristics, or without them), and the model recalibrated
-per group (sex and ethnic group). Each with its precision at capacity (paired difference to "as is"),
-and by group its selection ratio and observed / predicted.
+per group (sex, ethnic group and free school meals). Each with its precision at capacity (paired
+difference to "as is"), and by group its selection ratio and observed / predicted.
 
 Per-group recalibration is Platt scaling with group terms: logit(p') = a * logit(p) + b + one offset per
-sex and per ethnic group, fitted on the validation year's pupils (the year the model was calibrated
-on) and applied to the reviewed year; it uses sex and ethnicity at scoring time, which is the choice the
-reviewer weighs.
+sex, per ethnic group and per FSM group, fitted on the validation year's pupils (the year the model was
+calibrated on) and applied to the reviewed year; it uses sex and ethnicity at scoring time, which is the
+choice the reviewer weighs.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from exclusion_risk.models.fairness import calibration_summary, group_metrics
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate
 
 AS_IS = "as is"
-RECALIBRATED = "recalibrated per sex and ethnic group"
-RECALIBRATION_ATTRIBUTES = ("sex", "ethnic group")
+RECALIBRATED = "recalibrated per sex, ethnic group and free school meals"
+# The groups the summary's calibration findings are about: a finding's advice to recalibrate is an
+# option measured here. FSM is a model input already; sex and ethnicity are used only by this option.
+RECALIBRATION_ATTRIBUTES = ("sex", "ethnic group", "free school meals")
 _EPSILON = 1e-6
 
 

@@ -64,3 +64,27 @@ def test_options_are_reported_side_by_side_and_in_fairness_json():
     data = json.loads(json.dumps(fairness_report.summary_json(review), default=str))
     assert data["options"]["measured"] == json.loads(json.dumps(context["options"], default=str))
     assert RECALIBRATED in fairness_report.render_report(review)
+
+
+def test_recalibration_also_fixes_a_free_school_meals_groups_calibration():
+    """The summary advises recalibration for any miscalibrated group it reports, FSM included."""
+    def year(seed):
+        frame, y, _ = _year(seed)
+        rng = np.random.default_rng(seed + 10)
+        frame["fsm"] = rng.integers(0, 2, N)
+        risk = rng.uniform(0.02, 0.3, N)  # the same spread in both groups: no global map can fix it
+        y = (rng.random(N) < risk).astype(int)
+        return frame, y, risk * np.where(frame["fsm"] == 1, 0.5, 1.0)  # eligible pupils under-predicted
+
+    def eligible(y, p, frame):
+        groups = fairness.review_groups(frame)["free school meals"]
+        return float(fairness.calibration_summary(y, p, groups).set_index("group").loc["eligible",
+                                                                                      "observed_over_predicted"])
+
+    fit_frame, fit_y, fit_p = year(0)
+    frame, y, p = year(1)
+    assert eligible(y, p, frame) > 1.6
+    recalibrated = recalibrate_by_group(
+        fit_p, fit_y, fairness.review_groups(fit_frame), p, fairness.review_groups(frame)
+    )
+    assert 0.9 < eligible(y, recalibrated, frame) < 1.1
