@@ -8,11 +8,10 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
-from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv
-from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.history import PupilHistory, load_history, recorded_upns
+from exclusion_risk.linkage.history import recorded_upns
+from exclusion_risk.models.cli_inputs import fail, linked_history
 from exclusion_risk.models.fairness import METRICS
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
@@ -41,28 +40,11 @@ def register(app: typer.Typer) -> None:
     app.command("review")(review_command)
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
-def _history(data: Path, links: Path | None) -> PupilHistory:
-    """The linked pupil history: the extracts plus `--links`/links.csv, or linked now (as `train` does)."""
-    if not data.is_dir():
-        _fail(f"--data {data} is not a folder")
-    if links is not None and not (links / LINKS_FILE).is_file():
-        _fail(f"--links {links} has no {LINKS_FILE} (run `exclusion-risk link` first)")
-    try:
-        return load_history(data, links)
-    except (ExtractError, FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
-
-
 def _year(text: str, option: str) -> str:
     try:
         return calendar.normalise_year(text)
     except ValueError as exc:
-        _fail(f"{option}: {exc}")
+        fail(f"{option}: {exc}")
 
 
 def _capacity(text: str | None) -> float | None:
@@ -71,7 +53,7 @@ def _capacity(text: str | None) -> float | None:
     try:
         return parse_capacity(text)
     except RiskMatrixError as exc:
-        _fail(f"--capacity: {exc}")
+        fail(f"--capacity: {exc}")
 
 
 def _previous(wanted: str | None, folder: RunFolder, year: str) -> EarlierRun | None:
@@ -81,7 +63,7 @@ def _previous(wanted: str | None, folder: RunFolder, year: str) -> EarlierRun | 
     try:
         return resolve_previous(wanted, folder, year)
     except (RunNotFound, OSError, ValueError) as exc:
-        _fail(f"--compare-with: {exc}")
+        fail(f"--compare-with: {exc}")
 
 
 def score_command(
@@ -120,23 +102,23 @@ def score_command(
     year = _year(year, "--year")
     share = _capacity(capacity)
     if out.suffix.lower() != ".csv":
-        _fail(f"--out must end in .csv: {out}")
+        fail(f"--out must end in .csv: {out}")
     folder = RunFolder(runs if runs is not None else out.parent / RUNS_FOLDER)
     previous = _previous(compare_with, folder, year)
     started = time.perf_counter()
     try:
         scorer = CohortScorer.load(alias=alias)
     except ModelNotFoundError as exc:
-        _fail(str(exc))
-    history = _history(data, links)
+        fail(str(exc))
+    history = linked_history(data, links)
     available = calendar.autumn_years(history.census)
     if year not in available:
-        _fail(f"no autumn census for {year} in {data} (have: {', '.join(available) or 'none'})")
+        fail(f"no autumn census for {year} in {data} (have: {', '.join(available) or 'none'})")
     features = build_feature_table(history, [year])
     if share is not None and abs(share - scorer.matrix.capacity) > 1e-12:
         validation_year = scorer.info().get("validation_year")
         if not validation_year or validation_year not in available:
-            _fail(f"--capacity needs the model's validation year ({validation_year or 'unknown'}) in {data}")
+            fail(f"--capacity needs the model's validation year ({validation_year or 'unknown'}) in {data}")
         # the bands' precision is recomputed for the new thresholds on the model's test year, if here
         measured = scorer.precision_year()
         test = None
@@ -147,11 +129,11 @@ def score_command(
                 build_feature_table(history, [validation_year]), share, validation_year, test_features=test
             )
         except (ScoringInputError, RiskMatrixError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     try:
         scores = scorer.score(features, reasons=not no_reasons)
     except (ScoringInputError, RiskMatrixError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     scores = with_officer_columns(scores, features, scorer.matrix)
     summary_page = summary_html(scores, features, scorer, year)  # features are keyed by pupil id
     # Each pupil under the UPN the school recorded on this census (as an upload of it is scored by the
@@ -222,12 +204,12 @@ def review_command(
     try:
         target = resolve_run(run)
     except LookupError as exc:
-        _fail(str(exc))
-    history = _history(data, links)
+        fail(str(exc))
+    history = linked_history(data, links)
     try:
         result, html = review_run(target, history, share, ablation=ablation, n_boot=bootstrap)
     except (LookupError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.features.preprocess import make_preprocessor
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.models import tracking
+from exclusion_risk.models.cli_inputs import check_data_and_links, fail
 from exclusion_risk.models.comparison import (
     NOT_SIGNIFICANT,
     compare_frame,
@@ -34,11 +34,6 @@ def register(app: typer.Typer) -> None:
     app.command("promote")(promote_command)
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
 def _say(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -59,11 +54,8 @@ def train_command(
     try:
         cfg = load_config(config)
     except ConfigError as exc:
-        _fail(str(exc))
-    if not data.is_dir():
-        _fail(f"--data {data} is not a folder")
-    if links is not None and not (links / LINKS_FILE).is_file():
-        _fail(f"--links {links} has no {LINKS_FILE} (run `exclusion-risk link` first)")
+        fail(str(exc))
+    check_data_and_links(data, links)
 
     log = (lambda _m: None) if quiet else _say
     started = time.perf_counter()
@@ -71,13 +63,13 @@ def train_command(
         loaded = load_training_data(data, cfg, links, log=log)
         result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log)
     except (ExtractError, TrainingError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
     t0 = time.perf_counter()
     try:
         record = log_training(result, fingerprint)
     except PrivacyError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
     table = comparison_frame(result)
     table.insert(1, "version", [record.versions.get(m, "-") for m in table["model"]])
@@ -103,7 +95,7 @@ def compare_command(
         table = compare_frame(experiment, runs)
         parents = {p.info.run_id[:8]: p for p in tracking.train_runs(experiment, runs)}
     except tracking.RegistryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for train_id, part in table.groupby("train_id", sort=False):
         typer.echo(f"train run {train_id} - test year {part['test_year'].iloc[0]} (* = champion):")
         typer.echo(format_comparison(part))
@@ -136,13 +128,13 @@ def promote_command(
     """Set the alias `champion` on one registered version, and say why (the rule applied is printed and
     stored on the version as tags `promoted_rule` and `promoted_reason`)."""
     if best == (run is not None):
-        _fail("give either a RUN (id or version) or --best, not both or neither")
+        fail("give either a RUN (id or version) or --best, not both or neither")
     tracking.setup_read()
     try:
         promotion = promote(experiment, None if best else run, metric)
         table = compare_frame(experiment, 1)
     except tracking.RegistryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(format_comparison(table))
     before = f" (was version {promotion.previous})" if promotion.previous else ""
     typer.echo(

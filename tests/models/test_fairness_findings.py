@@ -184,7 +184,7 @@ def test_review_writes_fairness_json_beside_the_report(training, test_year, tmp_
         test_year["label"], p, test_year, 0.05, {"model_type": "x", "year": "x"}, n_boot=20
     )
     monkeypatch.setattr(score_cli, "resolve_run", lambda text: RunTarget("0" * 32, "1", {}))
-    monkeypatch.setattr(score_cli, "_history", lambda data, links: None)
+    monkeypatch.setattr(score_cli, "linked_history", lambda data, links: None)
     monkeypatch.setattr(score_cli, "review_run", lambda *args, **kwargs: (review, "<html></html>"))
     out = tmp_path / "reports" / "fairness.html"
     outcome = CliRunner().invoke(app, ["review", "1", "--data", str(tmp_path), "--out", str(out)])

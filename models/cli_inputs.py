@@ -1,0 +1,36 @@
+"""What the models stage's commands (`train`, `score`, `review`, `describe`) share at the command line:
+one way to stop with a message, and one way to read `--data` and `--links`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from exclusion_risk.contract import LINKS_FILE
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.history import PupilHistory, load_history
+
+
+def fail(message: str) -> NoReturn:
+    """`error: message` on stderr and exit 2: bad input, never a traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def check_data_and_links(data: Path, links: Path | None) -> None:
+    """`--data` is a folder; `--links`, when given, holds an `exclusion-risk link` output."""
+    if not data.is_dir():
+        fail(f"--data {data} is not a folder")
+    if links is not None and not (links / LINKS_FILE).is_file():
+        fail(f"--links {links} has no {LINKS_FILE} (run `exclusion-risk link` first)")
+
+
+def linked_history(data: Path, links: Path | None) -> PupilHistory:
+    """The linked pupil history: the extracts plus `--links`/links.csv, or linked now (as `train` does)."""
+    check_data_and_links(data, links)
+    try:
+        return load_history(data, links)
+    except (ExtractError, FileNotFoundError, ValueError, KeyError) as exc:
+        fail(str(exc))
