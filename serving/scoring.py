@@ -38,6 +38,7 @@ from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.limits import check_row_count, too_many_pupils
+from exclusion_risk.serving.schemas import ExplainResponse
 
 log = logging.getLogger("exclusion_risk.serving.scoring")
 
@@ -287,6 +288,39 @@ def census_cohort(
         raise no_autumn_row
     missing = [] if history is not None else [f for f in history_feature_names() if f in model_features]
     return Cohort(features, "linked" if history is not None else "none", missing, problems)
+
+
+def upload_cohort(
+    data: bytes,
+    filename: str,
+    settings,
+    history_state,
+    model_features: list[str],
+    academic_year: str | None,
+    skip_invalid: bool,
+) -> Cohort:
+    """An uploaded census file (POST /score/file, POST /explain/file) to the cohort's features: rows
+    counted from the bytes before anything is parsed (a CSV's lines, a Parquet file's footer and then
+    its decoded batches), read, counted again exactly, and built with the linked history."""
+    check_upload_rows(data, filename, settings.max_rows, settings.max_request_bytes)
+    clean, rejects = read_census_bytes(data, filename)
+    check_row_count(len(clean) + len(rejects), settings.max_rows)
+    return census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid)
+
+
+def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> tuple[int, bytes]:
+    """`features` (pupils of `cohort`) explained, as the ExplainResponse body; the number explained."""
+    try:
+        explained = scorer.explain(features, n=n)
+    except ScoringInputError as exc:  # the models stage's own words: column names, no values
+        raise RequestProblem(422, f"The features cannot be explained: {exc}") from None
+    response = ExplainResponse(
+        model_version=str(scorer.model_version),
+        history=cohort.history,
+        missing_features=cohort.missing_features,
+        pupils=explained,
+    )
+    return len(explained), response.model_dump_json().encode()
 
 
 def duplicate_upn_problems(upns: list[str]) -> list[dict]:

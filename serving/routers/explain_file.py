@@ -20,11 +20,9 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exclusion_risk.features.columns import as_code
-from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
-from exclusion_risk.serving.limits import check_row_count
 from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ExplainResponse
 
 router = APIRouter(tags=["scoring"])
@@ -107,27 +105,14 @@ async def explain_file(
     data, filename, upn = await _file_and_upn(request)
 
     def work() -> bytes:
-        scoring.check_upload_rows(data, filename, settings.max_rows, settings.max_request_bytes)
-        clean, rejects = scoring.read_census_bytes(data, filename)
-        check_row_count(len(clean) + len(rejects), settings.max_rows)
-        cohort = scoring.census_cohort(
-            clean, rejects, request.app.state.history, scorer.feature_names, academic_year, skip_invalid=True
-        )
+        cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
+                                       scorer.feature_names, academic_year, skip_invalid=True)  # fmt: skip
         features = cohort.features
         wanted = as_code(features["upn"].astype("string")).str.upper() == upn.strip().upper()
         if not wanted.any():
             raise _problem(422, "The pupil cannot be explained.", "upn", NOT_IN_FILE)
-        try:
-            explained = scorer.explain(features[wanted.fillna(False).to_numpy()].head(1), n=n)
-        except ScoringInputError as exc:  # the models stage's own words: column names, no values
-            raise RequestProblem(422, f"The features cannot be explained: {exc}") from None
-        response = ExplainResponse(
-            model_version=str(scorer.model_version),
-            history=cohort.history,
-            missing_features=cohort.missing_features,
-            pupils=explained,
-        )
-        return response.model_dump_json().encode()
+        pupil = features[wanted.fillna(False).to_numpy()].head(1)
+        return scoring.explanation_json(scorer, cohort, pupil, n)[1]
 
     async with request.app.state.jobs.slot():
         content = await run_in_threadpool(work)

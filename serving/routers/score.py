@@ -23,7 +23,6 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
-from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
@@ -36,7 +35,7 @@ from exclusion_risk.serving.json_body import (
     parse_json_chunks,
     require_utf8,
 )
-from exclusion_risk.serving.limits import check_row_count, too_many_pupils
+from exclusion_risk.serving.limits import too_many_pupils
 from exclusion_risk.serving.run_history import RecordedScoring, record_census_scoring
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
@@ -323,14 +322,8 @@ async def score_file(
     wants_xlsx = format == "xlsx"
 
     def work():
-        # Rows counted from the bytes before anything is parsed (the exact count is checked again
-        # after reading): a CSV's lines, a Parquet file's footer and then its decoded batches.
-        scoring.check_upload_rows(data, filename, settings.max_rows, settings.max_request_bytes)
-        clean, rejects = scoring.read_census_bytes(data, filename)
-        check_row_count(len(clean) + len(rejects), settings.max_rows)
-        cohort = scoring.census_cohort(
-            clean, rejects, request.app.state.history, scorer.feature_names, academic_year, skip_invalid
-        )
+        cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
+                                       scorer.feature_names, academic_year, skip_invalid)  # fmt: skip
         scores = scoring.score_cohort(scorer, cohort, reasons)
         recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
         if wants_xlsx:
@@ -424,17 +417,7 @@ async def explain(
             cohort = scoring.Cohort(features, "not needed")
         else:
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)
-        try:
-            explained = scorer.explain(cohort.features, n=n)
-        except ScoringInputError as exc:  # the models stage's own words: column names, no values
-            raise RequestProblem(422, f"The features cannot be explained: {exc}") from None
-        response = ExplainResponse(
-            model_version=str(scorer.model_version),
-            history=cohort.history,
-            missing_features=cohort.missing_features,
-            pupils=explained,
-        )
-        return len(explained), response.model_dump_json().encode()
+        return scoring.explanation_json(scorer, cohort, cohort.features, n)
 
     async with request.app.state.jobs.slot():
         count, content = await run_in_threadpool(work)
