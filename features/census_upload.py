@@ -14,7 +14,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_year, finish_table, prepare, year_numbers
 from exclusion_risk.features.columns import as_code, column
-from exclusion_risk.linkage.history import RECORDED_UPN, PupilHistory, drop_identifying
+from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 
 
 class NoReferenceRows(ValueError):
@@ -57,7 +57,7 @@ def build_features_for_census(
     exclusions, social_care = empty, empty
     as_uploaded: dict[str, str] = {}  # pupil id -> the UPN the upload gives that pupil
     if history is not None:
-        upload, as_uploaded = _as_history_pupils(upload, history.census)
+        upload, as_uploaded = _as_history_pupils(upload, history)
         past = history.census.copy()
         key = ["UPN", "AcademicYear", "CensusTerm"]
         uploaded = pd.MultiIndex.from_frame(upload[key].astype("string").apply(lambda s: s.str.upper()))
@@ -80,29 +80,18 @@ def build_features_for_census(
     return finish_table(table)
 
 
-def _as_history_pupils(upload: pd.DataFrame, past: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.DataFrame, dict[str, str]]:
     """The upload's rows under the history's pupil ids, and each id's UPN as uploaded.
 
     The history knows a pupil by one id (linkage.standardise.census_pupil_ids): the permanent UPN that
     replaced a temporary one (FormerUPN), or the valid UPN a mistyped one was matched to by name and
-    date of birth. An uploaded UPN the history recorded (RECORDED_UPN) or gave as a FormerUPN is read
-    as that pupil, so the upload gets the pupil's own history, as `exclusion-risk score` does; the
-    scores still name the UPN uploaded. A UPN the history does not know, or one that two uploaded
-    UPNs would share a pupil through, stands for itself.
+    date of birth. An uploaded UPN the history recorded or gave as a FormerUPN
+    (`PupilHistory.pupil_of_upn`) is read as that pupil, so the upload gets the pupil's own history, as
+    `exclusion-risk score` does; the scores still name the UPN uploaded. A UPN the history does not
+    know, or one that two uploaded UPNs would share a pupil through, stands for itself.
     """
-    edges = [
-        past[[column_name, "UPN"]].set_axis(["raw", "pupil"], axis=1)
-        for column_name in (RECORDED_UPN, "FormerUPN")
-        if column_name in past.columns
-    ]
-    if not edges:
-        return upload, {}
-    pairs = pd.concat(edges, ignore_index=True)
-    pairs = pd.DataFrame({"raw": as_code(pairs["raw"]), "pupil": as_code(pairs["pupil"])}).dropna()
-    pairs = pairs[pairs["raw"] != pairs["pupil"]].drop_duplicates()
-    pairs = pairs[pairs.groupby("raw")["pupil"].transform("nunique") == 1]
     uploaded = as_code(upload["UPN"])
-    pupil = uploaded.map(dict(zip(pairs["raw"], pairs["pupil"], strict=True)))
+    pupil = uploaded.map(history.pupil_of_upn)
     # Two uploaded UPNs that would become one pupil are left apart (the upload lists them as it has them).
     claimed = pd.DataFrame({"raw": uploaded, "pupil": pupil.fillna(uploaded)}).dropna().drop_duplicates()
     shared = claimed.groupby("pupil")["raw"].transform("nunique") > 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +44,27 @@ class PupilHistory:
     census: pd.DataFrame
     exclusions: pd.DataFrame  # canonical exclusions less IDENTIFYING_COLUMNS, plus `upn`
     social_care: pd.DataFrame  # canonical social care less IDENTIFYING_COLUMNS, plus `upn`
+
+    @cached_property
+    def pupil_of_upn(self) -> pd.Series:
+        """UPN -> the pupil id the history knows it by, for every UPN a census row was recorded under
+        (RECORDED_UPN) or gave as a FormerUPN that is not itself the id, where only one pupil claims it.
+        Stripped and upper-case on both sides. Derived once per history (the service reads it for every
+        census upload; `features.census_upload`)."""
+        census = self.census
+        edges = [
+            census[[column, "UPN"]].set_axis(["raw", "pupil"], axis=1)
+            for column in (RECORDED_UPN, "FormerUPN")
+            if column in census.columns
+        ]
+        if not edges:
+            return pd.Series(dtype="string")
+        pairs = pd.concat(edges, ignore_index=True).astype("string")
+        pairs = pd.DataFrame({name: pairs[name].str.strip().str.upper() for name in ("raw", "pupil")})
+        pairs = pairs.dropna()
+        pairs = pairs[pairs["raw"] != pairs["pupil"]].drop_duplicates()
+        pairs = pairs[pairs.groupby("raw")["pupil"].transform("nunique") == 1]
+        return pd.Series(pairs["pupil"].to_numpy(), index=pairs["raw"].to_numpy(), dtype="string")
 
 
 def drop_identifying(frame: pd.DataFrame) -> pd.DataFrame:
