@@ -24,8 +24,23 @@ from exclusion_risk.models.describe import (
     suppress_all,
     value_names,
 )
-from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, TOTAL, is_withheld, suppress_table
+from exclusion_risk.privacy import (
+    SECONDARY,
+    SUPPRESSED,
+    SUPPRESSION_THRESHOLD,
+    TOTAL,
+    is_withheld,
+    suppress_table,
+)
 
+# How a reader of describe.json tells the two markers apart (the counts are otherwise whole numbers).
+SUPPRESSION_LEGEND = {
+    "threshold": SUPPRESSION_THRESHOLD,
+    SUPPRESSED: f"a count from 1 to {SUPPRESSION_THRESHOLD - 1}, not shown",
+    SECONDARY: f"a count of {SUPPRESSION_THRESHOLD} or more, withheld so that a {SUPPRESSED} beside it in a "
+    "row, a column or a total shared with another table cannot be worked out by subtraction",
+    "zero": "zeros are shown",
+}
 CONCENTRATION_SHARE = 0.8  # "the share of schools making 80% of permanent exclusions"
 WITHHELD = "withheld"
 # (study's name, CBDS code here, the study's observed - expected excluded children): Table 1
@@ -41,6 +56,11 @@ STUDY_ETHNICITY = (
 class Description:
     document: dict  # describe.json
     tables: dict[str, pd.DataFrame]  # CSV name -> table, counts as published
+
+    def add_models(self, comparison: dict) -> None:
+        """`describe --models`: the study and full models' ranked inputs (`describe_models`)."""
+        self.document["models"] = comparison
+        self.tables["models_importance.csv"] = pd.DataFrame(comparison["rows"])
 
 
 def _rate_row(document: dict, outcome: str, variable: str, value: str) -> dict:
@@ -185,6 +205,7 @@ def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
         "chi2_pooled": pooled,
         "concentration": conc,
         "names": {v: value_names(v) for v in VARIABLES if value_names(v)},
+        "suppression": SUPPRESSION_LEGEND,
     }
     study = _study(frame, document, cells_frame, conc)
     document["study_comparison"] = study.to_dict(orient="records")

@@ -12,6 +12,7 @@ from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.models.cli_inputs import fail, linked_history
 from exclusion_risk.models.describe import describe_frame
 from exclusion_risk.models.describe_analysis import analyse
+from exclusion_risk.models.describe_models import ModelsUnavailable, importance_comparison
 from exclusion_risk.models.describe_report import write_describe
 
 
@@ -40,6 +41,12 @@ def describe_command(
         None, "--years", help="Academic years, e.g. 2016/17,2017/18 (default: all with complete outcomes)."
     ),
     out: Path = typer.Option(Path("describe"), "--out", help="Folder for describe.html, .json and CSVs."),
+    models: bool = typer.Option(
+        False,
+        "--models",
+        help="Also rank the inputs of the study model (train --config models/study.yaml) and of the "
+        "champion by permutation importance on the champion's test year, side by side.",
+    ),
 ) -> None:
     """Exclusion rates, chi-square tests and rate ratios by group and school (the Walsall analysis)."""
     wanted = _years(years)
@@ -60,9 +67,16 @@ def describe_command(
     if not labelled:
         fail(f"no year in {data} has complete outcomes to describe")
     description = analyse(describe_frame(table), labelled)
+    if models:
+        try:
+            description.add_models(importance_comparison(table))
+        except ModelsUnavailable as exc:
+            fail(f"--models: {exc}")
     written = write_describe(description, out)
     overall = description.document["overall"]
     typer.echo(f"{', '.join(labelled)}: {overall['any']['pupils']} pupil-years, "
                f"{overall['any']['excluded']} suspended or excluded, "
                f"{overall['permanent']['excluded']} permanently excluded")  # fmt: skip
+    if models:
+        typer.echo(description.document["models"]["finding"])
     typer.echo(f"wrote {written[0]} and {len(written) - 1} tables in {time.perf_counter() - started:.1f}s")

@@ -125,6 +125,7 @@ def _html(description: Description) -> str:
         sections=sections,
         concentration=doc["concentration"],
         study=doc["study_comparison"],
+        models=doc.get("models"),
         schools=description.tables["schools.csv"].to_dict("records"),
         plots={o: rates_png(rates, o) for o in OUTCOMES},
         schools_plot=schools_png(description.tables["schools.csv"]),

@@ -219,6 +219,7 @@ def test_describe_json_has_the_issue_shape(described):
     assert set(doc["names"]["ethnicity"]) == set(registry.ETHNICITY_NAMES)
     markers = {v for row in doc["rates"] for v in (row["pupils"], row["excluded"]) if isinstance(v, str)}
     assert "<10" in markers and markers <= {"<10", "x"}
+    assert markers <= set(doc["suppression"])  # a reader of the JSON is told what each marker means
     json.dumps(doc)  # plain JSON types only
 
 
