@@ -5,6 +5,7 @@ outcomes are the feature table's labels, `any` (a suspension or permanent exclus
 to 31 August) and `permanent`. Each pupil-year is counted under its value of each variable on census
 day and under its census school.
 
+Groups of fewer than 10 pupils are first folded into one row (`fold_small_groups`).
 Publication (`suppress_all`): counts go through `privacy.suppress_table` — a count under 10 is "<10", and a
 count that a "<10" could be worked out from by subtraction along a row or column is withheld too ("x").
 The totals that two tables share (a value's pupils in the `any` and the `permanent` table, the
@@ -24,13 +25,14 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features import registry
-from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL, is_withheld, suppress_table
 
 OUTCOMES = {"any": "label_any", "permanent": "label_permanent"}
 OUTCOME_LABELS = {"any": "any suspension or permanent exclusion", "permanent": "permanent exclusion"}
 UNKNOWN = "unknown"
 NONE = "none"
 POOLED = "withheld groups (pooled)"
+POOL_SEPARATOR = "+"  # a folded row's value: its groups' codes, e.g. "MSI+PMLD" (no code holds a "+")
 EXCLUDED, NOT_EXCLUDED = "excluded", "not_excluded"
 # variable -> (label, reference value for rate ratios; None: the largest group)
 VARIABLES: dict[str, tuple[str, str | None]] = {
@@ -135,14 +137,49 @@ def _order(variable: str, values) -> list[str]:
 
 
 def counts(frame: pd.DataFrame, variable: str, outcome: str) -> pd.DataFrame:
-    """Pupil-years by value (rows, display order) x [excluded, not_excluded]."""
+    """Pupil-years by value (rows, display order; tiny groups folded, see `fold_small_groups`) x
+    [excluded, not_excluded]."""
     grouped = frame.groupby(variable)[outcome].agg(["size", "sum"])
     index = _order(variable, grouped.index) if variable != SCHOOL else sorted(grouped.index)
     grouped = grouped.reindex(index, fill_value=0)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {EXCLUDED: grouped["sum"].astype(int), NOT_EXCLUDED: (grouped["size"] - grouped["sum"]).astype(int)},
         index=pd.Index(index, name="value"),
     )
+    return fold_small_groups(table, variable)
+
+
+def fold_small_groups(table: pd.DataFrame, variable: str) -> pd.DataFrame:
+    """Groups of 1-9 pupils pooled into one row named by their codes joined with "+" (e.g. `MSI+PMLD`).
+
+    Why: such a group's pupils are "<10", and keeping them from being worked out of the column totals
+    withholds a large group's counts too: three pupils of unknown sex hid both boys' and girls' rates.
+    Pooled, the row is shown like any other. A pool still under 10 pupils joins the largest other group
+    that is not the variable's reference (`M+unknown`: the largest moves least), so every published row
+    has 10 or more pupils or none. The grouping depends on pupils only, so it is the same for both outcomes.
+    """
+    pupils = table.sum(axis=1)
+    small = [v for v in table.index if 0 < pupils[v] < SUPPRESSION_THRESHOLD]
+    if not small:
+        return table
+    if pupils[small].sum() < SUPPRESSION_THRESHOLD:
+        preferred = VARIABLES.get(variable, ("", None))[1]
+        hosts = [v for v in table.index if v not in small and pupils[v] > 0]
+        hosts = [v for v in hosts if v != preferred] or hosts
+        if not hosts:  # the whole table is under 10 pupils: nothing to pool with; suppression hides it
+            return table
+        small = [max(hosts, key=lambda v: pupils[v]), *small]
+    kept = table.drop(index=small)
+    pooled = table.loc[small].sum().to_frame(POOL_SEPARATOR.join(small)).T
+    return pd.concat([kept, pooled]).rename_axis("value")
+
+
+def value_name(names: dict[str, str], value: str) -> str:
+    """A row's plain-English name (`value_names`); a folded row's names joined, marked as pooled."""
+    codes = str(value).split(POOL_SEPARATOR)
+    if len(codes) == 1:
+        return names.get(value, "")
+    return " + ".join(names.get(c, c) for c in codes) + " (pooled: groups under 10 pupils)"
 
 
 def _withheld_keys(outcome: str, variable: str, shown: pd.DataFrame) -> set[tuple]:

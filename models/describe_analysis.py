@@ -22,6 +22,7 @@ from exclusion_risk.models.describe import (
     counts,
     rate_rows,
     suppress_all,
+    value_name,
     value_names,
 )
 from exclusion_risk.privacy import (
@@ -211,7 +212,7 @@ def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
     document["study_comparison"] = study.to_dict(orient="records")
     names = {v: value_names(v) for v in VARIABLES}
     rates_frame = pd.DataFrame(rates)
-    rates_frame.insert(3, "name", [names[v].get(x, "") for v, x in zip(rates_frame["variable"],
+    rates_frame.insert(3, "name", [value_name(names[v], x) for v, x in zip(rates_frame["variable"],
                                                                         rates_frame["value"], strict=True)])
     tables = {"rates.csv": rates_frame, "chi2.csv": pd.DataFrame(chi2), "chi2_cells.csv": cells_frame,
               "schools.csv": schools, "study_comparison.csv": study}  # fmt: skip

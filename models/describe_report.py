@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from exclusion_risk.files import write_csv
-from exclusion_risk.models.describe import OUTCOME_LABELS, OUTCOMES, VARIABLES, value_names
+from exclusion_risk.models.describe import OUTCOME_LABELS, OUTCOMES, VARIABLES, value_name, value_names
 from exclusion_risk.models.describe_analysis import Description
 from exclusion_risk.models.rendering import render
 
@@ -99,7 +99,7 @@ def _html(description: Description) -> str:
         names = value_names(variable)
         rows = []
         for value in rates.loc[rates["variable"] == variable, "value"].drop_duplicates():
-            row = {"value": value, "name": names.get(value, "")}
+            row = {"value": value, "name": value_name(names, value)}
             for outcome in OUTCOMES:
                 r = rates[(rates["variable"] == variable) & (rates["value"] == value)
                           & (rates["outcome"] == outcome)].iloc[0]  # fmt: skip
