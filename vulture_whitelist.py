@@ -101,6 +101,10 @@ PYDANTIC_FIELDS = (
     _.need_levels,
     _.responses,
     _.cells,
+    _.precision_at_5pct,  # serving/model_state.py LastChecked: /model's "last checked"
+    _.ci_low,
+    _.ci_high,
+    _.inside_stated_interval,
 )
 
 # Fitted state saved with a registered model for whoever inspects it (skops writes the estimator's

@@ -1,9 +1,10 @@
 """School calendar arithmetic, the one definition every stage and the generator use.
 
 An academic year runs 1 September to 31 August and is written `2016/17` (`format_year`). Census days
-(the DfE's usual ones): autumn is the first Thursday of October of the year's first calendar year,
-the project's scoring reference point and every feature's cut-off; spring and summer are the third
-Thursdays of January and May.
+(the DfE's usual ones): autumn is the first Thursday of October of the year's first calendar year;
+spring and summer are the third Thursdays of January and May. Any of the three can be the reference
+census (features as known that day, outcomes after it; autumn by default); people name them `autumn`,
+`spring`, `summer` (`CENSUS_NAMES`, read by `parse_census`), extracts by their CensusTerm code.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ THURSDAY = 3
 CENSUS_TERMS = ("AUT", "SPR", "SUM")  # in calendar order within an academic year
 AUTUMN, SPRING, SUMMER = CENSUS_TERMS
 TERM_ORDER = {term: i for i, term in enumerate(CENSUS_TERMS)}  # AUT 0, SPR 1, SUM 2: sorts collections
+# The reference census as people name it (a setting, an option, a run record) -> its CensusTerm code.
+CENSUS_NAMES = {"autumn": AUTUMN, "spring": SPRING, "summer": SUMMER}
 
 
 def start_year(academic_year: str | int) -> int:
@@ -92,6 +95,25 @@ def census_date(academic_year: str | int, term: str = AUTUMN) -> pd.Timestamp:
     raise ValueError(f"census term {term!r} is not one of {', '.join(CENSUS_TERMS)}")
 
 
+def parse_census(text: str) -> str:
+    """`autumn` / `spring` / `summer` (any case; the codes AUT / SPR / SUM too) -> the term code.
+
+    ValueError naming the accepted names for anything else.
+    """
+    key = str(text).strip().lower()
+    if key in CENSUS_NAMES:
+        return CENSUS_NAMES[key]
+    if key.upper() in CENSUS_TERMS:
+        return key.upper()
+    raise ValueError(f"census {text!r} is not one of {', '.join(CENSUS_NAMES)}")
+
+
+def census_name(term: str) -> str:
+    """Term code (AUT / SPR / SUM, or a name) -> the name people use: `autumn`, `spring`, `summer`."""
+    code = parse_census(term)
+    return next(name for name, value in CENSUS_NAMES.items() if value == code)
+
+
 def census_term_of_month(month: int) -> str:
     """Term of a collection date: autumn census in October, spring in January, summer in May."""
     if month >= 9:
@@ -99,10 +121,15 @@ def census_term_of_month(month: int) -> str:
     return SPRING if month <= 3 else SUMMER
 
 
+def census_years(census: pd.DataFrame, term: str = AUTUMN) -> list[str]:
+    """The academic years (canonical, ascending) that have a `term` census in a census frame."""
+    rows = census.loc[census["CensusTerm"].eq(term), "AcademicYear"].dropna()
+    return sorted({normalise_year(y) for y in rows.unique()})
+
+
 def autumn_years(census: pd.DataFrame) -> list[str]:
     """The academic years (canonical, ascending) that have an autumn census in a census frame."""
-    autumn = census.loc[census["CensusTerm"].eq(AUTUMN), "AcademicYear"].dropna()
-    return sorted({normalise_year(y) for y in autumn.unique()})
+    return census_years(census, AUTUMN)
 
 
 def year_start(academic_year: str | int) -> pd.Timestamp:

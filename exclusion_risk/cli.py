@@ -14,7 +14,7 @@ import typer
 
 from exclusion_risk.features import cli as features_cli
 from exclusion_risk.linkage import check_cli, link_cli
-from exclusion_risk.models import describe_cli, score_cli, train_cli
+from exclusion_risk.models import describe_cli, drift_cli, evaluate_cli, score_cli, train_cli
 from exclusion_risk.serving import cli as serving_cli
 from exclusion_risk.synth import cli as synth_cli
 
@@ -39,6 +39,8 @@ STAGE_CLIS = (
     describe_cli,  # describe
     train_cli,  # train, compare, promote
     score_cli,  # review, score
+    evaluate_cli,  # evaluate
+    drift_cli,  # drift
     serving_cli,  # serve, keys
 )
 

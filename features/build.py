@@ -1,13 +1,19 @@
-"""Point-in-time feature table: one row per pupil on each year's autumn census, as known on census day.
+"""Point-in-time feature table: one row per pupil on each year's reference census, as known on census day.
 
-For reference year Y (census day d = `census_date(Y)`) a feature may use only
-- census rows of earlier years (any term) and the autumn row of Y itself, never Y's spring/summer rows;
-- the autumn row's Sessions* columns, which describe the previous academic year (blank = missing);
+The reference census is a term of the year (`census`: AUT by default, or SPR / SUM). For reference year
+Y and term T (census day d = `census_date(Y, T)`) a feature may use only
+- census rows of earlier years (any term) and Y's rows up to and including T's, never a later term's
+  (at autumn: no spring or summer row of Y; at spring: no summer row);
+- the T row's Sessions* columns, which describe the previous academic year (blank = missing): this
+  year's termly attendance is not yet a feature, at any census;
 - exclusions with StartDate <= d (earlier years and this year so far, kept separate);
 - social-care episodes with StartDate <= d, open when EndDate is blank or after d;
-- school context from years before Y only.
+- school context from years before Y only (its rolls are autumn rolls, whatever T is);
+- school moves "last year": moves recorded on the three collections up to and including T's (the
+  twelve months before d: at autumn Y-1's spring and summer and Y's autumn, at spring Y-1's summer and
+  Y's autumn and spring); every earlier collection's moves are "earlier".
 Labels (`features.labels`) use exclusions after d. Everything is vectorised: a handful of groupbys per
-year, no per-pupil Python.
+year, no per-pupil Python. At autumn the table is exactly what it was before T could be chosen.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 
 AUTUMN_TERM = calendar.TERM_ORDER[calendar.AUTUMN]  # the autumn census's term number (0)
+TERMS_A_YEAR = len(calendar.CENSUS_TERMS)  # collections a year: "last year" is this many up to census day
 PERSISTENT_ABSENCE = 0.10  # DfE definition: 10% or more of possible sessions missed
 FSM_EVER_YEARS = 6
 # A school move into Year 3 or Year 7 at the start of a year is the usual infant->junior or
@@ -233,13 +240,13 @@ def _school_year(census: pd.DataFrame, exclusions: pd.DataFrame) -> pd.DataFrame
 # --- one reference year ---------------------------------------------------------------------------
 
 
-def _reference_rows(prep: Prepared, year: int) -> pd.DataFrame:
+def _reference_rows(prep: Prepared, year: int, term: int = AUTUMN_TERM) -> pd.DataFrame:
     c = prep.census
-    return c[c["year"].eq(year) & c["term"].eq(AUTUMN_TERM)].set_index("pid", drop=False)
+    return c[c["year"].eq(year) & c["term"].eq(term)].set_index("pid", drop=False)
 
 
 def _census_features(ref: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
-    """Features from the reference autumn row alone (`source` holds its original census columns)."""
+    """Features from the reference census row alone (`source` holds its original census columns)."""
     rows = source.iloc[ref["position"].to_numpy()]
     rows.index = ref.index
     out = pd.DataFrame(index=ref.index)
@@ -271,16 +278,24 @@ def _census_features(ref: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _census_history_features(prep: Prepared, ref: pd.DataFrame, year: int) -> pd.DataFrame:
+def _census_history_features(prep: Prepared, ref: pd.DataFrame, year: int, term: int) -> pd.DataFrame:
     c = prep.census
-    known = c[(c["year"] < year) | (c["year"].eq(year) & c["term"].eq(AUTUMN_TERM))]
+    known = c[(c["year"] < year) | (c["year"].eq(year) & c["term"].le(term))]
     known = known[known["pid"].isin(ref.index)]
     out = pd.DataFrame(index=ref.index)
     recent = known[known["year"] > year - FSM_EVER_YEARS]
     out["fsm_ever6"] = recent.groupby("pid")["fsm"].max().reindex(ref.index)
-    last_year = (known["year"].eq(year - 1) & known["term"].gt(AUTUMN_TERM)) | known["year"].eq(year)
-    moves = pd.DataFrame({"pid": known["pid"], "last": known["move"].where(last_year, 0.0),
-                          "earlier": known["move"].where(~last_year, 0.0)})
+    # The collections of the twelve months up to census day: at autumn Y-1's spring and summer and Y's
+    # autumn, as before a reference term could be chosen.
+    collection = known["year"] * TERMS_A_YEAR + known["term"]
+    last_year = collection.gt(year * TERMS_A_YEAR + term - TERMS_A_YEAR)
+    moves = pd.DataFrame(
+        {
+            "pid": known["pid"],
+            "last": known["move"].where(last_year, 0.0),
+            "earlier": known["move"].where(~last_year, 0.0),
+        }
+    )
     totals = moves.groupby("pid")[["last", "earlier"]].sum().reindex(ref.index, fill_value=0.0)
     out["school_moves_last_year"] = totals["last"]
     out["school_moves_earlier"] = totals["earlier"]
@@ -373,13 +388,15 @@ def _school_names(ref: pd.DataFrame, source: pd.DataFrame) -> pd.Series:
     return ref["school"].map(best).astype(object)
 
 
-def build_year(prep: Prepared, year: int) -> pd.DataFrame:
-    """Features of the pupils on `year`'s autumn census (year as its first calendar year), no labels."""
-    day = calendar.census_date(year)
-    ref = _reference_rows(prep, year)
+def build_year(prep: Prepared, year: int, census: str = calendar.AUTUMN) -> pd.DataFrame:
+    """Features of the pupils on `year`'s `census` (a term code) census (year as its first calendar
+    year), as known on that census day; no labels."""
+    day = calendar.census_date(year, census)
+    term = calendar.TERM_ORDER[census]
+    ref = _reference_rows(prep, year, term)
     parts = [
         _census_features(ref, prep.source),
-        _census_history_features(prep, ref, year),
+        _census_history_features(prep, ref, year, term),
         _exclusion_features(prep, ref, year, day),
         _social_care_features(prep, ref, day),
         _school_features(prep, ref, year),
@@ -415,8 +432,10 @@ def build_feature_table(
     years,
     label: str = "any",
     outcomes_through: str | None = None,
+    census: str = calendar.AUTUMN,
 ) -> pd.DataFrame:
-    """Features for every pupil on the autumn census of each year in `years`, as known on census day.
+    """Features for every pupil on the `census` census (AUT, SPR or SUM; default autumn) of each year in
+    `years`, as known on that census day; labels count what happened after it, to 31 August.
 
     Columns: upn, AcademicYear, SchoolURN, SchoolName (the census's name for the school, blank where it
     gives none; a label, not a feature), each registry feature (numeric/binary float64, categorical
@@ -426,11 +445,12 @@ def build_feature_table(
     """
     if label not in labels.TARGETS:
         raise ValueError(f"label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
+    census = calendar.parse_census(census)
     if isinstance(years, str):
         years = [y for y in years.split(",") if y.strip()]
     years_wanted = sorted({calendar.start_year(y) for y in years})
     prep = prepare(history)
-    frames = [build_year(prep, y) for y in years_wanted]
+    frames = [build_year(prep, y, census) for y in years_wanted]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return _empty_table()
@@ -440,7 +460,7 @@ def build_feature_table(
         if outcomes_through is not None
         else labels.complete_through(prep)
     )
-    outcome = labels.outcome_labels(prep.exclusions, table[["pid", "AcademicYear"]], last_complete)
+    outcome = labels.outcome_labels(prep.exclusions, table[["pid", "AcademicYear"]], last_complete, census)
     table = pd.concat([table, outcome], axis=1)
     table["label"] = table[f"label_{label}"]
     return finish_table(table)

@@ -1,6 +1,7 @@
 """Features of a census-shaped upload (the service's cohort file), with or without the linked history.
 
-The upload's autumn rows of the reference year are the pupils scored; the linked history, when the
+The upload's rows of the reference year's reference census (autumn unless the model was trained at
+spring or summer) are the pupils scored; the linked history, when the
 service has one, supplies everything registry features with `needs_history` read (earlier census rows,
 exclusions, social care, school context), the upload's rows standing for their own collections.
 """
@@ -18,18 +19,27 @@ from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 
 
 class NoReferenceRows(ValueError):
-    """The upload has no autumn census row of the reference year: there is no pupil to score."""
+    """The upload has no row of the reference year's reference census: there is no pupil to score.
+
+    `found` lists the census terms (codes) the upload has rows of for that year, so the caller can say
+    which it got; the message names terms and the year only, never a pupil's value."""
+
+    def __init__(self, message: str, found: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.found = found
 
 
 def build_features_for_census(
     census_rows: pd.DataFrame,
     history: PupilHistory | None = None,
     reference_year: str | None = None,
+    census: str = calendar.AUTUMN,
 ) -> pd.DataFrame:
     """Features for a census-shaped upload (the service's cohort file), without labels.
 
-    Taken from the upload's autumn rows of `reference_year` (default: the latest year in the upload;
-    rows without a CensusTerm count as autumn): sex, ethnicity, NC year, FSM, SEN, IDACI decile and
+    Taken from the upload's `census` (term code, default autumn) rows of `reference_year` (default: the
+    latest year in the upload; rows without a CensusTerm count as that census): sex, ethnicity, NC
+    year, FSM, SEN, IDACI decile and
     last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
     exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
     upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
@@ -37,7 +47,8 @@ def build_features_for_census(
     upload = drop_identifying(census_rows).copy()
     if "UPN" not in upload.columns:
         raise ValueError("the census rows have no UPN column")
-    upload["CensusTerm"] = as_code(column(upload, "CensusTerm")).fillna(calendar.AUTUMN)
+    term = calendar.parse_census(census)  # `census` is reused below for the census frame built
+    upload["CensusTerm"] = as_code(column(upload, "CensusTerm")).fillna(term)
     years = year_numbers(column(upload, "AcademicYear"))
     if reference_year is None:
         if years.dropna().empty:
@@ -46,10 +57,13 @@ def build_features_for_census(
     reference_year = calendar.normalise_year(reference_year)
     upload["AcademicYear"] = years.map(calendar.format_year, na_action="ignore").fillna(reference_year)
     upload = upload.assign(_row=np.arange(len(upload)))
-    is_reference = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(calendar.AUTUMN)
-    if not is_reference.any():
+    in_year = upload["AcademicYear"].eq(reference_year)
+    if not (in_year & upload["CensusTerm"].eq(term)).any():
+        found = tuple(t for t in calendar.CENSUS_TERMS if upload.loc[in_year, "CensusTerm"].eq(t).any())
         raise NoReferenceRows(
-            f"no autumn census rows (CensusTerm AUT) for {reference_year} in the census rows"
+            f"no {calendar.census_name(term)} census rows (CensusTerm {term}) for {reference_year} "
+            f"in the census rows (they have: {', '.join(found) or 'none'})",
+            found,
         )
 
     empty = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
@@ -70,7 +84,7 @@ def build_features_for_census(
         exclusions, social_care = history.exclusions, history.social_care
 
     prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
-    table = build_year(prep, calendar.start_year(reference_year))
+    table = build_year(prep, calendar.start_year(reference_year), term)
     in_upload = set(as_code(upload["UPN"]).dropna())
     table = table[table["upn"].isin(in_upload)].reset_index(drop=True)
     table["upn"] = table["upn"].map(as_uploaded).fillna(table["upn"])

@@ -28,16 +28,27 @@ def features_command(
     data: Path = typer.Option(..., "--data", help="Folder with census, exclusions and social_care extracts."),
     links: Path = typer.Option(..., "--links", help="Output folder of `exclusion-risk link` (links.csv)."),
     years: str | None = typer.Option(
-        None, "--years", help="Reference years, e.g. 2016/17,2017/18 (default: every autumn census)."
+        None, "--years", help="Reference years, e.g. 2016/17,2017/18 (default: every year with --census)."
+    ),
+    census: str = typer.Option(
+        calendar.census_name(calendar.AUTUMN),
+        "--census",
+        help="Reference census: autumn, spring or summer (features as known that day).",
     ),
     out: Path = typer.Option(Path("features.parquet"), "--out", help="Output table: .parquet or .csv."),
     label: str = typer.Option("any", "--label", help="Target in column `label`: any, permanent or repeat."),
     outcomes_through: str | None = typer.Option(
-        None, "--outcomes-through",
+        None,
+        "--outcomes-through",
         help="Last academic year whose outcomes are complete (default: inferred from the data).",
     ),
 ) -> None:
-    """Build one row per pupil per autumn census, using only what was known on census day."""
+    """Build one row per pupil per reference census (autumn by default), using only what was known on
+    census day."""
+    try:
+        term = calendar.parse_census(census)
+    except ValueError as exc:
+        _fail(f"--census: {exc}")
     if label not in labels.TARGETS:
         _fail(f"--label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
     if out.suffix.lower() not in (".parquet", ".csv"):
@@ -62,14 +73,15 @@ def features_command(
         _fail(str(exc))
     except (OSError, ValueError, KeyError) as exc:
         _fail(f"cannot read the extracts in {data} with the links in {links}: {exc}")
-    available = calendar.autumn_years(history.census)
+    available = calendar.census_years(history.census, term)
     if wanted is None:
         wanted = available
     missing = [y for y in wanted if y not in available]
     if missing:
-        _fail(f"no autumn census for {', '.join(missing)} in {data} (have: {', '.join(available) or 'none'})")
+        name = calendar.census_name(term)
+        _fail(f"no {name} census for {', '.join(missing)} in {data} (have: {', '.join(available) or 'none'})")
 
-    table = build_feature_table(history, wanted, label=label, outcomes_through=outcomes_through)
+    table = build_feature_table(history, wanted, label=label, outcomes_through=outcomes_through, census=term)
     # one row per pupil, keyed by UPN: private (0600; a folder it creates 0700)
     if out.suffix.lower() == ".parquet":
         with open_private(out, "wb") as handle:
@@ -80,8 +92,10 @@ def features_command(
 
     summary = table.groupby("AcademicYear").agg(pupils=("upn", "size"), label_rate=("label", "mean"))
     for year, row in summary.iterrows():
-        rate = "not labelled (outcomes incomplete)" if row["label_rate"] != row["label_rate"] else (
-            f"label '{label}' {row['label_rate']:.1%}"
+        rate = (
+            "not labelled (outcomes incomplete)"
+            if row["label_rate"] != row["label_rate"]
+            else (f"label '{label}' {row['label_rate']:.1%}")
         )
         typer.echo(f"{year}: {int(row['pupils'])} pupils, {rate}")
     typer.echo(f"wrote {len(table)} rows x {table.shape[1]} columns to {out} in {elapsed:.1f}s")

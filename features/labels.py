@@ -1,4 +1,7 @@
-"""Outcome labels for reference year Y: what happened after the autumn census day, to 31 August.
+"""Outcome labels for reference year Y: what happened after the reference census day, to 31 August.
+
+The reference census is the one the features were built at (`features.build`: autumn by default, or
+spring or summer); the window runs from the day after that census day to 31 August of the year.
 
 - `any` (the default target): at least one suspension or permanent exclusion starting after census day.
 - `permanent`: at least one permanent exclusion after census day.
@@ -49,14 +52,17 @@ def complete_through(prep) -> int | None:
     return reach.year - 1 if reach.month >= COMPLETE_MONTH else reach.year - 2
 
 
-def outcome_labels(exclusions: pd.DataFrame, keys: pd.DataFrame, last_complete: int | None) -> pd.DataFrame:
-    """label_any / label_permanent / label_repeat (1.0, 0.0, NaN) for each (pid, AcademicYear) in keys.
+def outcome_labels(
+    exclusions: pd.DataFrame, keys: pd.DataFrame, last_complete: int | None, census: str = calendar.AUTUMN
+) -> pd.DataFrame:
+    """label_any / label_permanent / label_repeat (1.0, 0.0, NaN) for each (pid, AcademicYear) in keys,
+    counting exclusions after year's `census` (term code) census day, to 31 August.
 
     `exclusions` is the prepared frame from `features.build` (pid, start, year, susp, perm).
     """
     years = keys["AcademicYear"].map({y: calendar.start_year(y) for y in keys["AcademicYear"].unique()})
     years = years.astype("int64")
-    census_days = {y: calendar.census_date(y) for y in years.unique()}
+    census_days = {y: calendar.census_date(y, census) for y in years.unique()}
     e = exclusions[exclusions["year"].isin(list(census_days))]
     after_census = e["start"] > e["year"].map(census_days)
     e = e[after_census]

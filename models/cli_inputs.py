@@ -10,7 +10,7 @@ import typer
 
 from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.history import PupilHistory, load_history
+from exclusion_risk.linkage.history import LinkedExtracts, PupilHistory, load_linked
 
 
 def fail(message: str) -> NoReturn:
@@ -29,8 +29,13 @@ def check_data_and_links(data: Path, links: Path | None) -> None:
 
 def linked_history(data: Path, links: Path | None) -> PupilHistory:
     """The linked pupil history: the extracts plus `--links`/links.csv, or linked now (as `train` does)."""
+    return linked_data(data, links).history
+
+
+def linked_data(data: Path, links: Path | None) -> LinkedExtracts:
+    """The extracts, their links and the pupil history (`drift` and `score` count link rates on them)."""
     check_data_and_links(data, links)
     try:
-        return load_history(data, links)
+        return load_linked(data, links)
     except (ExtractError, FileNotFoundError, ValueError, KeyError) as exc:
         fail(str(exc))

@@ -1,7 +1,9 @@
 """The experiment config: one YAML file describes a training run (like triage's experiment config).
 
-It fixes the time splits, the label, the feature set (and whether protected characteristics are model
-inputs), class-imbalance handling, calibration, the model grid and the metrics. `load_config(None)` reads
+It fixes the reference census (`census`: autumn, spring or summer; features as known on that census
+day of each year, the label after it), the time splits, the label, the feature set (and whether
+protected characteristics are model inputs), class-imbalance handling, calibration, the model grid and
+the metrics. `load_config(None)` reads
 the default `models/experiment.yaml`; a user file replaces whole top-level sections it names, except
 `models`, where each named model's settings replace that model's defaults and models not named keep
 theirs (set `enabled: false` to drop one).
@@ -17,6 +19,8 @@ Temporal scheme (never a random split across years):
   test        the calibrated pipeline is scored once on the `test` year; nothing is tuned on it.
 `auto` splits take the labelled years present: test = latest, validation = the one before, train =
 every earlier year. Feature rows need a prior year of history, so the first census year is never used.
+Every year named must have a census of the reference term (`exclusion-risk train --census` overrides
+the setting); the trained models record it, and `score` refuses a census they were not trained for.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ DEFAULT_CONFIG = Path(__file__).with_name("experiment.yaml")
 DEFAULT_EXPERIMENT = "exclusion-risk"
 MODEL_TYPES = ("random_forest", "lightgbm", "logistic")
 SELECTION_METRICS = ("average_precision", "roc_auc", "precision_at_5pct", "neg_brier")
+CENSUS_CHOICES = tuple(calendar.CENSUS_NAMES)  # the reference census as the config names it
 
 
 class ConfigError(ValueError):
@@ -146,6 +151,9 @@ class Metrics(_Section):
 class ExperimentConfig(_Section):
     experiment: str = Field(DEFAULT_EXPERIMENT, min_length=1, description="MLflow experiment name")
     label: Literal["any", "permanent", "repeat"] = "any"
+    census: Literal[CENSUS_CHOICES] = Field(  # type: ignore[valid-type]
+        "autumn", description="reference census: features as known on its day, the label after it"
+    )
     splits: Splits = Field(default_factory=Splits)
     features: FeatureSet = Field(default_factory=FeatureSet)
     calibration: Calibration = Field(default_factory=Calibration)
@@ -175,6 +183,11 @@ class ExperimentConfig(_Section):
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    @property
+    def census_term(self) -> str:
+        """The reference census's CensusTerm code (AUT, SPR, SUM)."""
+        return calendar.CENSUS_NAMES[self.census]
 
     def fingerprint(self) -> str:
         """Short hash of the resolved config: two runs with the same value used the same settings."""

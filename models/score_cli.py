@@ -11,12 +11,14 @@ from exclusion_risk import calendar
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv
 from exclusion_risk.linkage.history import recorded_upns
-from exclusion_risk.models.cli_inputs import fail, linked_history
-from exclusion_risk.models.fairness import METRICS
+from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
+from exclusion_risk.models.drift_data import scoring_drift_lines
+from exclusion_risk.models.fairness_report import flagged_rates
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
+    CENSUS_AUTUMN,
     CHANGES_FILE,
     RUNS_FOLDER,
     EarlierRun,
@@ -56,12 +58,29 @@ def _capacity(text: str | None) -> float | None:
         fail(f"--capacity: {exc}")
 
 
-def _previous(wanted: str | None, folder: RunFolder, year: str) -> EarlierRun | None:
+def _census(text: str) -> str:
+    """`--census` as people name it (autumn, spring, summer); exit 2 on anything else."""
+    try:
+        return calendar.census_name(text)
+    except ValueError as exc:
+        fail(f"--census: {exc}")
+
+
+def _censuses_held(census, year: str, name: str) -> str:
+    """What the census extract has, for a refusal: the years with a `name` census and `year`'s censuses."""
+    term = calendar.parse_census(name)
+    years = calendar.census_years(census, term)
+    held = [t for t in calendar.CENSUS_TERMS if year in calendar.census_years(census, t)]
+    this_year = [calendar.census_name(t) for t in held]
+    return f"{name} censuses: {', '.join(years) or 'none'}; {year}: {', '.join(this_year) or 'none'}"
+
+
+def _previous(wanted: str | None, folder: RunFolder, year: str, census: str) -> EarlierRun | None:
     """The earlier scoring `--compare-with` names, checked before any work is done."""
     if wanted is None:
         return None
     try:
-        return resolve_previous(wanted, folder, year)
+        return resolve_previous(wanted, folder, year, census)
     except (RunNotFound, OSError, ValueError) as exc:
         fail(f"--compare-with: {exc}")
 
@@ -69,7 +88,13 @@ def _previous(wanted: str | None, folder: RunFolder, year: str) -> EarlierRun | 
 def score_command(
     data: Path = typer.Option(..., "--data", help="Folder with census, exclusions and social_care extracts."),
     year: str = typer.Option(
-        ..., "--year", help="Academic year whose autumn census is scored, e.g. 2018/19."
+        ..., "--year", help="Academic year whose census (--census: autumn by default) is scored, e.g. 2018/19"
+    ),
+    census: str = typer.Option(
+        CENSUS_AUTUMN,
+        "--census",
+        help="The census of --year to score: autumn, spring or summer; the model must have been trained "
+        "for it (`train --census`).",
     ),
     out: Path = typer.Option(
         Path("scores.csv"), "--out", help="scores.csv to write (scores.xlsx and the HTML summary beside it)."
@@ -93,28 +118,39 @@ def score_command(
     compare_with: str = typer.Option(
         None,
         "--compare-with",
-        help="An earlier scoring to compare with: `last` (the latest of this year in --runs), a run id "
+        help="An earlier scoring to compare with: `last` (the latest of this year and census in --runs), a "
+        "run id "
         "(or its first 4+ characters), a run's folder, or a previous scores.csv; writes changes.csv.",
     ),
 ) -> None:
-    """Score every pupil on a year's autumn census with the champion model: scores.csv, scores.xlsx and
-    a summary HTML; the scoring is recorded in --runs, and compared with an earlier one if asked."""
+    """Score every pupil on a year's census (autumn unless --census says otherwise) with the champion
+    model: scores.csv, scores.xlsx and a summary HTML; the scoring is recorded in --runs, and compared
+    with an earlier one if asked."""
     year = _year(year, "--year")
+    census = _census(census)
+    term = calendar.parse_census(census)
     share = _capacity(capacity)
     if out.suffix.lower() != ".csv":
         fail(f"--out must end in .csv: {out}")
     folder = RunFolder(runs if runs is not None else out.parent / RUNS_FOLDER)
-    previous = _previous(compare_with, folder, year)
+    previous = _previous(compare_with, folder, year, census)
     started = time.perf_counter()
     try:
         scorer = CohortScorer.load(alias=alias)
     except ModelNotFoundError as exc:
         fail(str(exc))
-    history = linked_history(data, links)
-    available = calendar.autumn_years(history.census)
+    if scorer.census != census:
+        # features at one census scored by a model fitted at another would be ranked on the wrong footing
+        fail(
+            f"--census {census}: model {scorer.name} version {scorer.model_version} was trained for the "
+            f"{scorer.census} census; score the {scorer.census} census, or train with --census {census}"
+        )
+    linked = linked_data(data, links)
+    history = linked.history
+    available = calendar.census_years(history.census, term)
     if year not in available:
-        fail(f"no autumn census for {year} in {data} (have: {', '.join(available) or 'none'})")
-    features = build_feature_table(history, [year])
+        fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})")
+    features = build_feature_table(history, [year], census=term)
     if share is not None and abs(share - scorer.matrix.capacity) > 1e-12:
         validation_year = scorer.info().get("validation_year")
         if not validation_year or validation_year not in available:
@@ -123,10 +159,13 @@ def score_command(
         measured = scorer.precision_year()
         test = None
         if measured is not None and measured[0] in available:
-            test = build_feature_table(history, [measured[0]], label=measured[1])
+            test = build_feature_table(history, [measured[0]], label=measured[1], census=term)
         try:
             scorer.refit_thresholds(
-                build_feature_table(history, [validation_year]), share, validation_year, test_features=test
+                build_feature_table(history, [validation_year], census=term),
+                share,
+                validation_year,
+                test_features=test,
             )
         except (ScoringInputError, RiskMatrixError) as exc:
             fail(str(exc))
@@ -135,10 +174,10 @@ def score_command(
     except (ScoringInputError, RiskMatrixError) as exc:
         fail(str(exc))
     scores = with_officer_columns(scores, features, scorer.matrix)
-    summary_page = summary_html(scores, features, scorer, year)  # features are keyed by pupil id
+    summary_page = summary_html(scores, features, scorer, year, census)  # features are keyed by pupil id
     # Each pupil under the UPN the school recorded on this census (as an upload of it is scored by the
     # service), not the permanent UPN a later collection gave a pupil first recorded under a temporary one.
-    recorded = recorded_upns(history, year, calendar.AUTUMN)
+    recorded = recorded_upns(history, year, term)
     scores = scores.assign(upn=scores["upn"].map(recorded).fillna(scores["upn"]))
     scores = scores.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
     scores = scores.reset_index(drop=True)  # highest risk first, ties by UPN, as the scorer ranks
@@ -149,7 +188,7 @@ def score_command(
     html_path.write_text(summary_page, encoding="utf-8")
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=scorer.model_version,
-        risk_matrix_version=scorer.matrix.version, year=year,
+        risk_matrix_version=scorer.matrix.version, year=year, census=census,
     )  # fmt: skip
     changes, summary = None, None
     if previous is not None:
@@ -165,7 +204,8 @@ def score_command(
     run_folder = folder.record(run, pupils)
     counts = scores["rag"].value_counts()
     typer.echo(
-        f"scored {len(scores):,} pupils ({year}) with {scorer.name} version {scorer.model_version} "
+        f"scored {len(scores):,} pupils ({year} {census} census) with {scorer.name} "
+        f"version {scorer.model_version} "
         f"in {time.perf_counter() - started:.1f}s: red {counts.get('red', 0):,}, "
         f"amber {counts.get('amber', 0):,}, green {counts.get('green', 0):,}"
     )
@@ -174,6 +214,8 @@ def score_command(
     if summary is not None:
         typer.echo(summary)
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
+    for line in scoring_drift_lines(scorer.info(), features, year, linked):  # nothing when quiet
+        typer.echo(line)
     typer.echo(DECISION_SUPPORT_NOTICE)
 
 
@@ -215,9 +257,7 @@ def review_command(
         out.write_text(html, encoding="utf-8")
         (out.parent / FAIRNESS_JSON).write_text(fairness_json(result), encoding="utf-8")
         typer.echo(f"wrote {out} and {out.parent / FAIRNESS_JSON}")
-    flagged = sum(
-        int(row[f"{m}_flagged"]) for a in result.attributes for _, row in a.table.iterrows() for m in METRICS
-    )
+    flagged = flagged_rates(result)  # the count the report and fairness.json give
     typer.echo(
         f"fairness review of {result.model['model_type']} (run {target.run_id[:8]}) "
         f"on {result.model['year']}: "

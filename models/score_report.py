@@ -51,8 +51,12 @@ def _year_group_order(key: str) -> int:
         return 50
 
 
-def summary_html(scores: pd.DataFrame, features: pd.DataFrame, scorer: CohortScorer, year: str) -> str:
-    """Counts per matrix cell, by school and by year group (every count under 10 shown as '<10')."""
+def summary_html(
+    scores: pd.DataFrame, features: pd.DataFrame, scorer: CohortScorer, year: str, census: str | None = None
+) -> str:
+    """Counts per matrix cell, by school and by year group (every count under 10 shown as '<10').
+
+    `census`: the census scored as people name it (`spring`); default the model's reference census."""
     context_columns = [c for c in ("upn", "SchoolURN", "nc_year") if c in features.columns]
     frame = scores.merge(features[context_columns].astype({"upn": str}), on="upn", how="left")
     frame["SchoolURN"] = frame.get("SchoolURN", pd.Series("unknown", index=frame.index)).fillna("unknown")
@@ -84,7 +88,8 @@ def summary_html(scores: pd.DataFrame, features: pd.DataFrame, scorer: CohortSco
     red = _first_withheld(by_school.at[TOTAL, "red"], by_year.at[TOTAL, "red"])
     return render(
         "score_summary.html.j2",
-        notice=DECISION_SUPPORT_NOTICE, year=year, pupils=pupils, model=scorer.info(),
+        notice=DECISION_SUPPORT_NOTICE, year=year, census=census or scorer.census, pupils=pupils,
+        model=scorer.info(),
         capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red,
         levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school),
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),

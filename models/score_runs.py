@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from exclusion_risk import calendar
 from exclusion_risk.files import open_private, private_dir, write_csv
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 
@@ -37,7 +38,8 @@ RUN_PUPILS_FILE = "pupils.csv"
 SHORT_ID = 8  # characters of a run id shown to people
 MIN_PREFIX = 4  # shortest run-id prefix `--compare-with` accepts
 LAST = "last"
-CENSUS_AUTUMN = "autumn"  # the census a run scored, as people say it
+# The census a run scored, as people say it; runs recorded before the census could be chosen scored it.
+CENSUS_AUTUMN = calendar.census_name(calendar.AUTUMN)
 _TEXT = {"upn": "string", "school_urn": "string", "likelihood_band": "string", "rag": "string"}
 
 
@@ -55,7 +57,7 @@ class ScoringRun:
     model_version: str
     risk_matrix_version: str
     year: str  # "2018/19"
-    census: str  # "autumn"
+    census: str  # "autumn", "spring" or "summer": the reference census scored
     pupils: int
     schools: int
     rag: dict[str, int] = field(default_factory=dict)
@@ -229,14 +231,16 @@ class RunFolder:
     def pupils(self, run: ScoringRun) -> pd.DataFrame:
         return read_run_pupils(self.root / run.run_id / RUN_PUPILS_FILE)
 
-    def find(self, wanted: str, year: str) -> ScoringRun:
-        """`last` (the latest run of `year`), or a run id or a unique prefix of one (MIN_PREFIX+)."""
+    def find(self, wanted: str, year: str, census: str = CENSUS_AUTUMN) -> ScoringRun:
+        """`last` (the latest run of `year`'s `census` census), or a run id or a unique prefix of one
+        (MIN_PREFIX+)."""
         runs = self.runs()
         if wanted == LAST:
-            same_year = [r for r in runs if r.year == year]
-            if not same_year:
-                raise RunNotFound(f"no earlier scoring of {year} in {self.root}")
-            return same_year[-1]
+            # a spring list compared with an autumn one would show every change of the term as news
+            same = [r for r in runs if r.year == year and r.census == census]
+            if not same:
+                raise RunNotFound(f"no earlier scoring of the {year} {census} census in {self.root}")
+            return same[-1]
         key = wanted.strip().lower()
         matches = [r for r in runs if len(key) >= MIN_PREFIX and r.run_id.lower().startswith(key)]
         if len(matches) > 1:
@@ -276,9 +280,10 @@ def file_run(path: Path) -> ScoringRun:
     )
 
 
-def resolve_previous(wanted: str, folder: RunFolder, year: str) -> EarlierRun:
-    """(run, its pupils, how to name it) for `--compare-with`: `last`, a run id or prefix in the runs
-    folder, a run's folder, or a previous scores.csv. Raises RunNotFound."""
+def resolve_previous(wanted: str, folder: RunFolder, year: str, census: str = CENSUS_AUTUMN) -> EarlierRun:
+    """(run, its pupils, how to name it) for `--compare-with`: `last` (the latest of the same year and
+    census), a run id or prefix in the runs folder, a run's folder, or a previous scores.csv. Raises
+    RunNotFound."""
     path = Path(wanted)
     if wanted != LAST and (path / RUN_FILE).is_file():
         other = RunFolder(path.parent)
@@ -291,5 +296,5 @@ def resolve_previous(wanted: str, folder: RunFolder, year: str) -> EarlierRun:
         return EarlierRun(run, read_run_pupils(path), f"{path} (written {run.scored_on})")
     if wanted != LAST and path.is_dir():
         raise RunNotFound(f"{path} is not a scoring run's folder (it has no {RUN_FILE})")
-    run = folder.find(wanted, year)
+    run = folder.find(wanted, year, census)
     return EarlierRun(run, folder.pupils(run), run.describe())

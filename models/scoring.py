@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from exclusion_risk import calendar
 from exclusion_risk.contract import SCORE_COLUMNS
 from exclusion_risk.features.need import need_level, need_level_of
 from exclusion_risk.models import tracking
@@ -173,6 +174,12 @@ class CohortScorer:
             )
 
     # ---- descriptions -----------------------------------------------------------------------
+    @property
+    def census(self) -> str:
+        """The reference census the model was trained at, as people name it (`autumn`, `spring`,
+        `summer`); a model registered before the census was recorded was trained at autumn."""
+        return calendar.census_name(self._info.get("census") or calendar.AUTUMN)
+
     @property
     def risk_matrix(self) -> dict[str, Any]:
         """The risk matrix in use (bands with this model's thresholds), ready for JSON."""

@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from exclusion_risk import calendar
 from exclusion_risk.files import private_dir
 from exclusion_risk.privacy import check_no_identifiers
 
@@ -39,6 +40,9 @@ REGISTERED_MODEL = "exclusion-risk"
 CHAMPION = "champion"
 # Test-year metrics copied onto each registered version's tags, so `info()` needs no run lookup.
 HEADLINE = ("roc_auc", "average_precision", "precision_at_5pct", "brier")
+# The version tag `exclusion-risk evaluate` writes: a short JSON of the latest back-test (date, year,
+# census, realised precision at 5% and its interval, run ids); no identifiers.
+LAST_CHECKED = "last_checked"
 # The risk-matrix thresholds fitted on a model's validation year, with each band's precision on its
 # test year (aggregates, suppressed as privacy.py says: models.band_precision), stored with its run.
 SCORING_ARTIFACT = "scoring/scoring_config.json"
@@ -315,12 +319,39 @@ def set_champion(version: str, reason: str, tags: dict[str, str] | None = None) 
         client.set_model_version_tag(REGISTERED_MODEL, version, key, value)
 
 
+def set_version_tag(version: str, key: str, value: str) -> None:
+    """One tag on a registered version (checked for identifiers, as every tag is)."""
+    _client().set_model_version_tag(REGISTERED_MODEL, version, key, check_no_identifiers(value, f"tag {key}"))
+
+
+def last_checked(tags: dict[str, str]) -> dict[str, Any] | None:
+    """A version's LAST_CHECKED tag (`exclusion-risk evaluate`'s short JSON); None when never checked
+    or unreadable."""
+    try:
+        found = json.loads(tags[LAST_CHECKED])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def read_last_checked(version: str) -> dict[str, Any] | None:
+    """The LAST_CHECKED tag of a registered version as the store holds it now (None: never checked)."""
+    try:
+        return last_checked(_client().get_model_version(REGISTERED_MODEL, str(version)).tags)
+    except _mlflow().MlflowException:
+        return None
+
+
 def read_model_info(version) -> dict[str, Any]:
-    """Training period and headline metrics of a registered version (from its tags)."""
+    """Training period, label, headline metrics and last check of a registered version (from its tags)."""
     tags = version.tags
     return {
         "version": str(version.version),
         "model_type": tags.get("model_type"),
+        "label": tags.get("label"),
+        # the reference census it was trained at; versions from before it was recorded are autumn's
+        "census": tags.get("census") or calendar.census_name(calendar.AUTUMN),
+        "last_checked": last_checked(tags),
         "train_years": tags.get("train_years"),
         "validation_year": tags.get("validation_year"),
         "test_year": tags.get("test_year"),

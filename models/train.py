@@ -36,6 +36,7 @@ from exclusion_risk.models.band_precision import Outcomes
 from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.checklist import ChecklistBaseline
 from exclusion_risk.models.config import ExperimentConfig
+from exclusion_risk.models.drift_data import DriftContext, context_of, training_profile
 from exclusion_risk.models.metrics import Evaluation, Interval, capacity_name, evaluate, point_metrics
 from exclusion_risk.models.risk_matrix import scoring_config_from_probabilities
 
@@ -94,6 +95,8 @@ class TrainingResult:
     test_labels: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     test_scores: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     test_frame: pd.DataFrame | None = field(repr=False, default=None)
+    # The training years' reference profile for drift checks (aggregates only: models.drift), logged.
+    drift_profile: dict[str, Any] | None = None
 
     def best(self, metric: str) -> str:
         lower_better = metric in {"brier", "calibration_error"}
@@ -191,6 +194,7 @@ def train_models(
     feature_cols: list[str],
     make_preprocessor: Callable[[list[str]], Any],
     log: Callable[[str], None] = lambda _msg: None,
+    drift_context: DriftContext | None = None,
 ) -> TrainingResult:
     """Search, refit, calibrate and evaluate every enabled model (see module docstring)."""
     started = time.perf_counter()
@@ -337,6 +341,7 @@ def train_models(
         test_labels=y_test,
         test_scores=scores,
         test_frame=X_test,
+        drift_profile=training_profile(table, fitted_years(split, config), drift_context, feature_cols),
     )
 
 
@@ -352,6 +357,12 @@ class TrainingData:
     files: list  # extract files read (hashed into the fingerprint)
     counts: dict[str, Any]  # rows per extract, links per source, pupils per year
     seconds: dict[str, float]
+    drift_context: DriftContext | None = None  # link and exclusion rates per year, for the drift profile
+
+
+def fitted_years(split: YearSplit, config: ExperimentConfig) -> list[str]:
+    """The years the final models were fitted on: train years, and the validation year when refit."""
+    return [*split.train, split.validation] if config.splits.refit else list(split.train)
 
 
 def model_features(config: ExperimentConfig) -> list[str]:
@@ -367,12 +378,12 @@ def model_features(config: ExperimentConfig) -> list[str]:
     return cols
 
 
-def _needed_years(config: ExperimentConfig, autumn_years: list[str]) -> list[str]:
+def _needed_years(config: ExperimentConfig, census_years: list[str]) -> list[str]:
     s = config.splits
     if s.train != "auto":
         return sorted({*s.train, s.validation, s.test})
     # The first census year has no earlier year to describe, so it only feeds later years' features.
-    return autumn_years[1:]
+    return census_years[1:]
 
 
 def load_training_data(
@@ -384,17 +395,22 @@ def load_training_data(
     extracts, links, history = linked.extracts, linked.links, linked.history
     seconds = dict(linked.seconds)
     log(f"linked in {seconds['link']:.1f}s: {len(links):,} links")
-    available = calendar.autumn_years(history.census)
+    term = config.census_term
+    available = calendar.census_years(history.census, term)
     years = _needed_years(config, available)
     missing = [y for y in years if y not in available]
     if missing:
         raise TrainingError(
-            f"config needs year(s) {', '.join(missing)} but the census has {', '.join(available) or 'none'}"
+            f"config needs year(s) {', '.join(missing)} but the census has a {config.census} census for "
+            f"{', '.join(available) or 'none'}"
         )
     if not years:
-        raise TrainingError(f"the census has too few years to train on ({', '.join(available) or 'none'})")
+        raise TrainingError(
+            f"the census has too few years with a {config.census} census to train on "
+            f"({', '.join(available) or 'none'})"
+        )
     t0 = time.perf_counter()
-    table = build_feature_table(history, years, label=config.label)
+    table = build_feature_table(history, years, label=config.label, census=term)
     seconds["features"] = time.perf_counter() - t0
     log(f"features in {seconds['features']:.1f}s: {len(table):,} pupil-years")
     counts = {
@@ -407,4 +423,4 @@ def load_training_data(
         "linked_social_care_rows": int(len(history.social_care)),
     }
     files = sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
-    return TrainingData(table, model_features(config), files, counts, seconds)
+    return TrainingData(table, model_features(config), files, counts, seconds, context_of(linked))

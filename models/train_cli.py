@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from exclusion_risk import calendar
 from exclusion_risk.features.preprocess import make_preprocessor
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.models import tracking
@@ -48,6 +49,12 @@ def train_command(
     links: Path = typer.Option(
         None, "--links", help="Output folder of an earlier `exclusion-risk link` (default: link now)."
     ),
+    census: str = typer.Option(
+        None,
+        "--census",
+        help="Reference census: autumn, spring or summer (default: the config's `census`, autumn). "
+        "Features as known on that census day, the label after it; the models record it.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="Only the comparison table."),
 ) -> None:
     """Link -> features -> train RF, LightGBM and logistic models; track the run in MLflow."""
@@ -55,13 +62,19 @@ def train_command(
         cfg = load_config(config)
     except ConfigError as exc:
         fail(str(exc))
+    if census is not None:
+        try:
+            cfg = cfg.model_copy(update={"census": calendar.census_name(census)})
+        except ValueError as exc:
+            fail(f"--census: {exc}")
     check_data_and_links(data, links)
 
     log = (lambda _m: None) if quiet else _say
     started = time.perf_counter()
     try:
         loaded = load_training_data(data, cfg, links, log=log)
-        result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log)
+        result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log,
+                              drift_context=loaded.drift_context)
     except (ExtractError, TrainingError) as exc:
         fail(str(exc))
     fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
@@ -73,7 +86,10 @@ def train_command(
     log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
     table = comparison_frame(result)
     table.insert(1, "version", [record.versions.get(m, "-") for m in table["model"]])
-    typer.echo(f"\nTest year {result.split.test} ({result.split.describe()}), label '{cfg.label}':")
+    typer.echo(
+        f"\nTest year {result.split.test} ({result.split.describe()}), {cfg.census} census, "
+        f"label '{cfg.label}':"
+    )
     typer.echo(format_comparison(table))
     typer.echo(
         f"train run {record.train_id} in experiment '{cfg.experiment}'; "

@@ -2,7 +2,8 @@
 
 One train = one parent run plus one nested run per model and one for the checklist:
   parent run (tag `kind=train`, `train_id` = its run id)
-    params     label, years, feature set, calibration, selection metric, seed, config hash, data hash
+    params     label, census (the reference census), years, feature set, calibration, selection metric,
+               seed, config hash, data hash
     artifacts  config/experiment.yaml (the resolved config), data/fingerprint.json (`models.fingerprint`:
                file hashes, row counts per extract, year and label counts: never rows),
                data/split_counts.json, search/search.csv (every grid point's validation metrics),
@@ -20,6 +21,8 @@ One train = one parent run plus one nested run per model and one for the checkli
                probability at the top k% of the held-out calibration pupils)
     artifacts  evaluation/metrics.json (metrics + calibration curve), plots/evaluation.png,
                scoring/scoring_config.json (risk-matrix thresholds, `models.risk_matrix.ScoringConfig`),
+               drift/reference_profile.json (the training years' feature cells and shares, link and
+               exclusion rates: `models.drift`, aggregates only),
                shap/ (beeswarm, mean |SHAP| bar chart and table on up to 2,000 test-year pupils),
                importance/permutation.json (only with `permutation_importance: true`, as the `study`
                preset sets: the fall in test-year average precision when each input is shuffled),
@@ -31,7 +34,9 @@ One train = one parent run plus one nested run per model and one for the checkli
   checklist run (tag `kind=baseline`): the same metrics for the points checklist, no model
 Registry
   `exclusion-risk`: one version per model type per train run, tagged `model_type`, `train_id`, `run_id`,
-  `label`, `train_years`, `validation_year`, `test_year`, `features` (comma list), `include_protected`,
+  `label`, `census` (the reference census: autumn, spring or summer; versions registered before it
+  was recorded have none and were trained at autumn), `train_years`, `validation_year`, `test_year`,
+  `features` (comma list), `include_protected`,
   `calibration`, `config_hash`, `data_hash`, `metric.<name>` (estimate) and `metric.<name>.ci`
   ("low-high"), `threshold.<k>pct`. `promote` (`models.promotion`) sets alias `champion`.
 Only aggregates leave the process: per-pupil rows stay in memory (see `tracking`'s privacy guard).
@@ -56,6 +61,7 @@ from exclusion_risk.models.comparison import (
     format_comparison,
     search_table,
 )
+from exclusion_risk.models.drift import PROFILE_ARTIFACT
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import Evaluation, Interval
 from exclusion_risk.models.model_card import model_card
@@ -124,6 +130,7 @@ def log_training(
     split = result.split
     run_tags = {
         "label": config.label,
+        "census": config.census,
         "train_years": ",".join(split.train),
         "validation_year": split.validation,
         "test_year": split.test,
@@ -157,8 +164,8 @@ def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
     """The parent run's params, artifacts and checklist metrics."""
     config, split = result.config, result.split
     tracking.log_params({
-        "label": config.label, "train_years": ",".join(split.train), "validation_year": split.validation,
-        "test_year": split.test, "refit": config.splits.refit,
+        "label": config.label, "census": config.census, "train_years": ",".join(split.train),
+        "validation_year": split.validation, "test_year": split.test, "refit": config.splits.refit,
         "include_protected": config.features.include_protected, "n_features": len(result.feature_cols),
         "calibration": config.calibration.method, "calibration_holdout": config.calibration.holdout,
         "selection_metric": config.selection_metric, "bootstrap": config.metrics.bootstrap,
@@ -200,6 +207,8 @@ def _log_model_run(
     tracking.log_json(_evaluation_json(evaluation), "evaluation/metrics.json")
     if model.scoring_config:  # risk-matrix thresholds, read back by the scorer and the fairness review
         tracking.log_json(model.scoring_config, tracking.SCORING_ARTIFACT)
+    if result.drift_profile:  # the training years' aggregates that `score` checks a cohort's drift against
+        tracking.log_json(result.drift_profile, PROFILE_ARTIFACT)
     own = {model_type: result.test_scores[model_type]}
     title = f"{model_type}, test year {split.test}"
     _log_figure(plots.evaluation_figure({model_type: evaluation}, result.test_labels, own, title),

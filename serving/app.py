@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
 from exclusion_risk import __version__
+from exclusion_risk.models import tracking
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.audit import AuditLog, AuditMiddleware
@@ -88,7 +89,9 @@ def _openapi_with_request_models(app: FastAPI) -> Callable[[], dict[str, Any]]:
 def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any] | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     db = Database(settings.database)
-    model_state = ModelState(loader or registry_loader(settings))
+    # The registry's model is checked against outcomes by `exclusion-risk evaluate`: /model reads its tag.
+    checked = None if loader else tracking.read_last_checked
+    model_state = ModelState(loader or registry_loader(settings), checked)
     history_state = HistoryState(settings.extracts_dir, settings.links_dir)
 
     def load_everything() -> None:

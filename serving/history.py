@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from exclusion_risk.contract import LINKAGE_REPORT_FILE
-from exclusion_risk.linkage.history import load_history
+from exclusion_risk.linkage.history import load_linked
+from exclusion_risk.models.drift_data import context_of
 
 log = logging.getLogger("exclusion_risk.serving.history")
 
@@ -54,6 +55,7 @@ class HistoryState:
         self.history = None
         self.state = "none" if extracts_dir is None or links_dir is None else "loading"
         self.facts: dict[str, Any] = {}
+        self.drift_context = None  # for the drift check of each census scoring (models.drift_data)
 
     def load(self) -> None:
         if self.state == "none":
@@ -64,7 +66,9 @@ class HistoryState:
                  folder_label(self.extracts_dir), folder_label(self.links_dir))
         try:
             # extracts + links.csv -> PupilHistory, names dropped
-            self.history = load_history(self.extracts_dir, self.links_dir)
+            linked = load_linked(self.extracts_dir, self.links_dir)
+            self.history = linked.history
+            self.drift_context = context_of(linked)  # link and exclusion rates per year (aggregates)
         except Exception as exc:
             self.state = "failed"
             # A reader's message may quote a cell of an extract, so only our own file message is logged.

@@ -4,6 +4,11 @@ Each request takes the current scorer once (`ModelState.scorer()`), so a reload 
 request is running never changes the model under it: the old scorer lives until its last request
 ends. Readiness is explicit: `loading` until the first model is in memory, then `ready`; a failed
 first load is `failed` (the reason goes to the server log; no pupil data exists at load time).
+
+`last_checked()` is the served version's latest back-test (`exclusion-risk evaluate` tags the registered
+version `last_checked`): read from the registry by the `checked` reader at most once a minute, so an
+evaluation run after start-up shows without a reload; without a reader (a stand-in model), whatever the
+scorer's info said at load. None: never checked.
 """
 
 from __future__ import annotations
@@ -16,10 +21,31 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
 
 log = logging.getLogger("exclusion_risk.serving.model")
 
 Loader = Callable[[], Any]
+CheckedReader = Callable[[str], dict[str, Any] | None]  # model version -> its `last_checked` tag
+CHECKED_TTL_SECONDS = 60.0
+
+
+class LastChecked(BaseModel):
+    """The served version's latest back-test against realised outcomes (`exclusion-risk evaluate`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    date: str | None = Field(None, description="When the check was run (YYYY-MM-DD).")
+    year: str | None = Field(None, description="The academic year of the scores checked, e.g. 2018/19.")
+    census: str | None = Field(
+        None, description="The census those scores were made at: autumn, spring, summer."
+    )
+    precision_at_5pct: float | None = Field(None, description="Share of the top 5% with the outcome.")
+    ci_low: float | None = None
+    ci_high: float | None = None
+    inside_stated_interval: bool | None = Field(
+        None, description="Whether it sits inside the model's test-year 95% interval."
+    )
 
 
 def freeze_long_lived() -> None:
@@ -46,8 +72,10 @@ class ModelNotReady(HTTPException):
 
 
 class ModelState:
-    def __init__(self, loader: Loader):
+    def __init__(self, loader: Loader, checked: CheckedReader | None = None):
         self._loader = loader
+        self._checked = checked
+        self._checked_cache: tuple[str, float, dict[str, Any] | None] | None = None  # version, when, tag
         self._scorer: Any = None
         self.state = "loading"
         self.error: str | None = None
@@ -120,3 +148,23 @@ class ModelState:
         if scorer is None:
             raise ModelNotReady(self.state)
         return scorer
+
+    def last_checked(self) -> dict[str, Any] | None:
+        """The served version's latest back-test (see the module docstring); None when never checked."""
+        scorer = self._scorer
+        if scorer is None:
+            return None
+        info = getattr(scorer, "info", None)  # a stand-in model may say nothing about itself
+        at_load = ((info() if info is not None else None) or {}).get("last_checked")
+        if self._checked is None:
+            return at_load
+        version, now, cached = str(scorer.model_version), time.monotonic(), self._checked_cache
+        if cached is not None and cached[0] == version and now - cached[1] < CHECKED_TTL_SECONDS:
+            return cached[2]
+        try:
+            found = self._checked(version)
+        except Exception as exc:  # the registry is down: say what was known, and log why
+            log.warning("reading model version %s's last check failed: %s", version, type(exc).__name__)
+            found = cached[2] if cached is not None and cached[0] == version else at_load
+        self._checked_cache = (version, now, found)
+        return found

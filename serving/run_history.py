@@ -25,6 +25,7 @@ from exclusion_risk.models.score_runs import (
     new_run,
 )
 from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.scoring import model_census
 
 RECENT_RUNS = 50  # runs `GET /runs` lists, newest first
 EARLIER_SCORES = 50  # a pupil's earlier scores `POST /runs/earlier` returns, newest first
@@ -150,7 +151,7 @@ def record_census_scoring(
     LookupError."""
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=str(scorer.model_version),
-        risk_matrix_version=scorer.matrix.version, year=year,
+        risk_matrix_version=scorer.matrix.version, year=year, census=model_census(scorer),
     )  # fmt: skip
     if since is not None:
         previous = store.run(since)

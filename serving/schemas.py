@@ -15,6 +15,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.models.score_runs import CHANGES
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from exclusion_risk.serving.model_state import LastChecked
 
 # Codes a categorical feature may take: the builder's vocabularies plus its own 'unknown'/'none'.
 CATEGORY_VALUES: dict[str, tuple[str, ...]] = {
@@ -258,7 +259,9 @@ class RunInfo(BaseModel):
     model_version: str
     risk_matrix_version: str
     year: str = Field(description="Academic year of the census scored, e.g. 2018/19.")
-    census: str = Field(description="The census scored: `autumn`.")
+    census: str = Field(
+        description="The census scored: `autumn`, `spring` or `summer` (the model's reference census)."
+    )
 
 
 class RunSummary(RunInfo):
@@ -354,6 +357,7 @@ class ScoreResponse(BaseModel):
         None, description="Census scoring only: what changed since the most recent earlier scoring of any of "
         "the same schools; null when there is none."
     )
+    drift_warnings: list[str] = Field([], description="Census scoring: drift warnings (models/drift.yaml).")
 
 
 class Factor(BaseModel):
@@ -433,6 +437,7 @@ class ModelInfo(BaseModel):
     history: HistoryInfo | None = Field(
         None, description="The linked history census uploads are scored with."
     )
+    last_checked: LastChecked | None = Field(None, description="Latest back-test on outcomes; null: never.")
     notice: str = DECISION_SUPPORT_NOTICE
 
     @model_validator(mode="before")

@@ -33,6 +33,7 @@ from exclusion_risk.files import csv_text
 from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
+from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -204,7 +205,15 @@ def _scored_year(academic_year: str | None, years: pd.Series) -> int:
     return int(years.max())
 
 
-def row_problems(clean: pd.DataFrame, academic_year: str | None) -> tuple[np.ndarray, list[dict], int]:
+def model_census(scorer) -> str:
+    """The census `scorer`'s model was trained at, as people name it (`CohortScorer.census`); autumn for
+    a scorer that does not say, as for a model registered before the census was recorded."""
+    return calendar.census_name(getattr(scorer, "census", None) or calendar.AUTUMN)
+
+
+def row_problems(
+    clean: pd.DataFrame, academic_year: str | None, census: str = calendar.AUTUMN
+) -> tuple[np.ndarray, list[dict], int]:
     """Rows the reader passed that cannot be scored as they are, as (mask, problems, scored year):
     a UPN on more than one row of the same census collection (year and term). Which row is right
     cannot be known, so every one of them is listed, never merged into one pupil. (Years outside
@@ -218,7 +227,7 @@ def row_problems(clean: pd.DataFrame, academic_year: str | None) -> tuple[np.nda
     key = pd.DataFrame({
         "upn": as_code(clean["UPN"]).fillna(""),
         "year": years.fillna(first).astype("int64"),
-        "term": as_code(term).fillna(calendar.AUTUMN),
+        "term": as_code(term).fillna(census),  # a row without a term counts as the census scored
     })
     repeated = key.duplicated(keep=False).to_numpy()
     problems = []
@@ -241,10 +250,15 @@ def census_cohort(
     model_features: list[str],
     academic_year: str | None,
     skip_invalid: bool,
+    census: str = calendar.AUTUMN,
 ) -> Cohort:
-    """Features for the census rows that read cleanly; rejects stop the request unless skip_invalid."""
+    """Features for the census rows that read cleanly; rejects stop the request unless skip_invalid.
+
+    `census`: the model's reference census (`model_census`, or its term code), the rows scored; an
+    upload with rows of the year for other terms only is refused (422) naming the terms."""
+    census = calendar.parse_census(census)
     problems = rejects_as_problems(rejects) if len(rejects) else []
-    bad, found, first = row_problems(clean, academic_year) if len(clean) else (None, [], None)
+    bad, found, first = row_problems(clean, academic_year, census) if len(clean) else (None, [], None)
     count = len(rejects) + len(found)
     problems = sorted(problems + found, key=lambda p: (p["row"] is None, p["row"] or 0))
     problems = problems[:MAX_LISTED_PROBLEMS]
@@ -267,15 +281,18 @@ def census_cohort(
         raise RequestProblem(503, message, headers=headers or None)
     history = history_state.history
     year = calendar.format_year(first)
-    no_autumn_row = RequestProblem(
+    name = calendar.census_name(census)
+    no_reference_row = RequestProblem(
         422,
-        f"No pupil has an autumn census row for the year being scored ({year}) that can be scored.",
-        [{"row": None, "field": "CensusTerm", "reason": f"no usable autumn row for {year}"}],
+        f"No pupil has a {name} census row for the year being scored ({year}) that can be scored.",
+        [{"row": None, "field": "CensusTerm", "reason": f"no usable {name} row ({census}) for {year}"}],
     )
     try:
-        features = build_features_for_census(clean, history=history, reference_year=year)
-    except NoReferenceRows:
-        raise no_autumn_row from None
+        features = build_features_for_census(clean, history=history, reference_year=year, census=census)
+    except NoReferenceRows as exc:
+        if exc.found:
+            raise wrong_census(census, exc.found, year) from None
+        raise no_reference_row from None
     except DATE_OUT_OF_RANGE as exc:
         # The one failure the rows themselves can cause once the reader and row_problems have passed
         # them: a date pandas cannot hold in nanoseconds. Its message quotes the date: type only.
@@ -285,9 +302,22 @@ def census_cohort(
                    "reason": "a date in the rows is outside the range that can be scored"}
         raise RequestProblem(422, "The census rows cannot be scored.", [problem]) from None
     if features.empty:
-        raise no_autumn_row
+        raise no_reference_row
     missing = [] if history is not None else [f for f in history_feature_names() if f in model_features]
     return Cohort(features, "linked" if history is not None else "none", missing, problems)
+
+
+def wrong_census(census: str, found: tuple[str, ...], year: str) -> RequestProblem:
+    """422 for census rows of another term than the model's reference census: it names the terms (and
+    the year), never a pupil's value."""
+    held = ", ".join(f"{calendar.census_name(t)} ({t})" for t in found)
+    message = (
+        f"The model scores the {calendar.census_name(census)} census (CensusTerm {census}); the rows for "
+        f"{year} are for the {held} census. Send the {calendar.census_name(census)} census, or use a "
+        "model trained for that census."
+    )
+    reason = f"CensusTerm {', '.join(found)} for {year}; this model scores {census}"
+    return RequestProblem(422, message, [{"row": None, "field": "CensusTerm", "reason": reason}])
 
 
 def upload_cohort(
@@ -298,6 +328,7 @@ def upload_cohort(
     model_features: list[str],
     academic_year: str | None,
     skip_invalid: bool,
+    census: str = calendar.AUTUMN,
 ) -> Cohort:
     """An uploaded census file (POST /score/file, POST /explain/file) to the cohort's features: rows
     counted from the bytes before anything is parsed (a CSV's lines, a Parquet file's footer and then
@@ -305,7 +336,7 @@ def upload_cohort(
     check_upload_rows(data, filename, settings.max_rows, settings.max_request_bytes)
     clean, rejects = read_census_bytes(data, filename)
     check_row_count(len(clean) + len(rejects), settings.max_rows)
-    return census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid)
+    return census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid, census)
 
 
 def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> tuple[int, bytes]:
@@ -349,6 +380,19 @@ def feature_records(pupils: list) -> list[dict[str, Any]]:
 
 def _chunks(length: int, size: int) -> range:
     return range(0, length, size)
+
+
+def drift_warnings(scorer, cohort: Cohort, history_state) -> list[str]:
+    """The cohort against the model's stored drift profile (`models.drift_data`): each warning sentence,
+    none when quiet; a check that fails is logged (its type only) and never stops the scoring."""
+    features = cohort.features
+    year = str(features["AcademicYear"].iloc[0]) if "AcademicYear" in features and len(features) else ""
+    try:
+        context = getattr(history_state, "drift_context", None)
+        return scoring_drift_lines(scorer.info(), features, year, context=context)
+    except Exception as exc:
+        log.warning("drift check failed: %s", type(exc).__name__)
+        return ["drift could not be checked (the reason is in the server log)"]
 
 
 def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:

@@ -106,7 +106,8 @@ async def explain_file(
 
     def work() -> bytes:
         cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
-                                       scorer.feature_names, academic_year, skip_invalid=True)  # fmt: skip
+                                       scorer.feature_names, academic_year, skip_invalid=True,
+                                       census=scoring.model_census(scorer))  # fmt: skip
         features = cohort.features
         wanted = as_code(features["upn"].astype("string")).str.upper() == upn.strip().upper()
         if not wanted.any():

@@ -23,7 +23,9 @@ _ERRORS = {
 )
 def model_info(_key: ScorerKey, scorer: ScorerDep, request: Request) -> ModelInfo:
     # The history travels with the model's facts: the page shows both on sign-in.
-    return ModelInfo.model_validate({**scorer.info(), "history": request.app.state.history.summary()})
+    # "Last checked" is read from the registry (at most once a minute), so a later `evaluate` shows.
+    return ModelInfo.model_validate({**scorer.info(), "last_checked": request.app.state.model.last_checked(),
+                                     "history": request.app.state.history.summary()})  # fmt: skip
 
 
 @router.get(

@@ -172,8 +172,9 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     data = scoring.census_records_to_csv([r.model_dump(exclude_none=True) for r in body.census])
     clean, rejects = scoring.read_census_bytes(data, "census.json")
     return scoring.census_cohort(
-        clean, rejects, request.app.state.history, scorer.feature_names, body.academic_year, skip_invalid
-    )
+        clean, rejects, request.app.state.history, scorer.feature_names, body.academic_year, skip_invalid,
+        census=scoring.model_census(scorer),  # the rows of the census the model was trained at
+    )  # fmt: skip
 
 
 def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, academic_year: str | None,
@@ -229,7 +230,8 @@ async def score(
             scores = scoring.score_cohort(scorer, cohort, reasons)
             recorded = _record(request, key, scorer, cohort, scores, body.academic_year)
             envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
-                        "rejected": cohort.rejected, "run": recorded.run, "changes": recorded.changes}
+                        "rejected": cohort.rejected, "run": recorded.run, "changes": recorded.changes,
+                        "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history)}
         payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
         return len(scores), scoring.scores_json(payload, scores)
 
@@ -323,7 +325,8 @@ async def score_file(
 
     def work():
         cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
-                                       scorer.feature_names, academic_year, skip_invalid)  # fmt: skip
+                                       scorer.feature_names, academic_year, skip_invalid,
+                                       census=scoring.model_census(scorer))  # fmt: skip
         scores = scoring.score_cohort(scorer, cohort, reasons)
         recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
         if wants_xlsx:
@@ -338,6 +341,7 @@ async def score_file(
             "rejected": cohort.rejected,
             "run": recorded.run,
             "changes": recorded.changes,
+            "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history),
         }
         return len(scores), scoring.scores_json(payload, scores)
 

@@ -64,6 +64,7 @@
     const period = formatPeriod(body.training_period || {});
     $("model-summary").textContent =
       `Signed in. Model ${body.name} version ${body.version}` + (period ? ` (${period})` : "") + ".";
+    $("model-checked").textContent = checkedText(body.last_checked);
     showHistory(body.history);
     setStatus("");
     $("cohort-file").focus();
@@ -89,6 +90,27 @@
       box.textContent = `Census uploads cannot be scored now. ${history.detail}`;
       box.className = "warning";
     }
+  }
+
+  // "Last checked": how the model's scores for a past year turned out (`exclusion-risk evaluate`).
+  function checkedText(checked) {
+    if (!checked || !checked.date) {
+      return "Last checked against what happened: never (run exclusion-risk evaluate once a scored year's outcomes are in).";
+    }
+    const pct = (share) => `${Math.round(100 * share)}%`;
+    let text = `Last checked against what happened on ${ER.dateLabel(checked.date)}: of the top 5% of the ` +
+      `${checked.year || ""} ${checked.census || ""} scores, `.replace(/\s+/g, " ");
+    if (checked.precision_at_5pct === null || checked.precision_at_5pct === undefined) {
+      return text + "too few pupils to say how many were suspended or excluded.";
+    }
+    text += `${pct(checked.precision_at_5pct)}`;
+    if (checked.ci_low !== null && checked.ci_low !== undefined) {
+      text += ` [${pct(checked.ci_low)}–${pct(checked.ci_high)}]`;
+    }
+    text += ` ${checked.outcome || "were suspended or excluded later that year"}`;
+    if (checked.inside_stated_interval === true) text += ", inside the model's stated interval";
+    if (checked.inside_stated_interval === false) text += ", outside the model's stated interval";
+    return text + ".";
   }
 
   function formatPeriod(period) {
@@ -199,6 +221,13 @@
     } else {
       missing.hidden = true;
     }
+    const drift = $("drift-warnings");  // the cohort against the model's training years (models/drift.yaml)
+    const driftLines = body.drift_warnings || [];
+    const driftList = el("ul");
+    driftList.append(...driftLines.map((w) => el("li", w)));
+    drift.replaceChildren(el("strong", "Drift: this cohort differs from the years the model learned from. " +
+      "Weigh its scores with care; retraining may be due."), driftList);
+    drift.hidden = !driftLines.length;
     const scores = body.scores;
     const schools = new Map();
     for (const s of scores) if (s.school_urn && !schools.has(s.school_urn)) schools.set(s.school_urn, schoolLabel(s));

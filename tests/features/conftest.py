@@ -4,7 +4,8 @@
 few dicts, unspecified columns missing. `random_history(pupils, years, seed=0)`: a vectorised random
 authority; it is not the synthetic authority (synth/ is), it only needs canonical columns, every edge
 the builder handles (missing attendance, open episodes, moves, dual rows) and volume for timing.
-`truncate_at(history, academic_year)`: what the authority's systems held on that year's census day.
+`truncate_at(history, academic_year, term="AUT")`: what the authority's systems held on that year's
+`term` census day.
 
 All four are stateless and session-scoped, so module-scoped fixtures can use them.
 """
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exclusion_risk.calendar import census_date, format_year, start_year
+from exclusion_risk.calendar import TERM_ORDER, census_date, format_year, start_year
 from exclusion_risk.linkage.codes import reason_group
 from exclusion_risk.linkage.history import PupilHistory
 
@@ -179,13 +180,14 @@ def _social_care_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[SOCIAL_CARE_COLUMNS]
 
 
-def _truncate_at(history: PupilHistory, academic_year: str) -> PupilHistory:
-    """What the authority's systems held on census day of `academic_year`."""
-    day = census_date(academic_year)
+def _truncate_at(history: PupilHistory, academic_year: str, term: str = "AUT") -> PupilHistory:
+    """What the authority's systems held on the `term` census day of `academic_year` (default autumn)."""
+    day = census_date(academic_year, term)
     year = start_year(academic_year)
     c = history.census
     years = c["AcademicYear"].map(start_year)
-    keep = (years < year) | ((years == year) & c["CensusTerm"].eq("AUT"))
+    same_year_so_far = c["CensusTerm"].map(TERM_ORDER) <= TERM_ORDER[term]
+    keep = (years < year) | ((years == year) & same_year_so_far)
     e = history.exclusions
     s = history.social_care
     s = s[s["StartDate"] <= day].copy()
@@ -209,7 +211,7 @@ def random_history() -> Callable[..., PupilHistory]:
 
 
 @pytest.fixture(scope="session")
-def truncate_at() -> Callable[[PupilHistory, str], PupilHistory]:
+def truncate_at() -> Callable[..., PupilHistory]:
     return _truncate_at
 
 

@@ -85,7 +85,7 @@ def test_no_leakage_on_reader_output(history, table, truncate_at):
     pd.testing.assert_frame_equal(full[compared], cut[compared])
 
 
-def test_cli_writes_the_table_and_refuses_bad_input(authority, tmp_path):
+def test_cli_writes_the_table_and_refuses_bad_input(authority, history, tmp_path):
     from exclusion_risk.cli import app
 
     links = write_truth_links(authority, tmp_path / "links").parent
@@ -104,6 +104,15 @@ def test_cli_writes_the_table_and_refuses_bad_input(authority, tmp_path):
     absent_year = runner.invoke(app, ["features", "--data", str(authority), "--links", str(links),
                                       "--years", "2030/31", "--out", str(out)])
     assert absent_year.exit_code == 2 and "no autumn census for 2030/31" in absent_year.output
+    spring = runner.invoke(app, ["features", "--data", str(authority), "--links", str(links),
+                                 "--years", "2017/18", "--census", "spring", "--out", str(out)])
+    assert spring.exit_code == 0, spring.output
+    census = history.census
+    on_spring = census[(census["AcademicYear"] == "2017/18") & (census["CensusTerm"] == "SPR")]
+    assert set(pd.read_parquet(out)["upn"]) == set(on_spring["UPN"])  # the spring census's pupils
+    winter = runner.invoke(app, ["features", "--data", str(authority), "--links", str(links),
+                                 "--census", "winter", "--out", str(out)])
+    assert winter.exit_code == 2 and "--census: census 'winter' is not one of" in winter.output
     no_links = runner.invoke(app, ["features", "--data", str(authority), "--links", str(tmp_path),
                                    "--out", str(out)])
     assert no_links.exit_code == 2 and "links" in no_links.output

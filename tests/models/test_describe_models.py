@@ -55,11 +55,14 @@ def test_the_models_section_ranks_both_models_on_the_same_pupils(training, monke
     assert importances == sorted(importances, reverse=True)
     # the same measure computed here with scikit-learn on the same sample and seed
     year_rows = table[table["AcademicYear"].eq(year) & table["label_any"].notna()]
-    sample = np.sort(np.random.default_rng(describe_models.SEED).choice(len(year_rows), 5000, replace=False)) \
-        if len(year_rows) > 5000 else np.arange(len(year_rows))  # fmt: skip
+    rng = np.random.default_rng(describe_models.SEED)
+    n = len(year_rows)
+    sample = np.sort(rng.choice(n, 5000, replace=False)) if n > 5000 else np.arange(n)
     rows_used = year_rows.iloc[sample]
-    direct = permutation_importance(full, rows_used[inputs], rows_used["label_any"].to_numpy(),
-                                    scoring="average_precision", n_repeats=5, random_state=describe_models.SEED)  # fmt: skip
+    direct = permutation_importance(
+        full, rows_used[inputs], rows_used["label_any"].to_numpy(), scoring="average_precision",
+        n_repeats=5, random_state=describe_models.SEED,
+    )  # fmt: skip
     top = inputs[int(np.argmax(direct.importances_mean))]
     assert rows[top]["full_rank"] == 1
     assert rows[top]["full_importance"] == pytest.approx(direct.importances_mean.max(), abs=1e-5)

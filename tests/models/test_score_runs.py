@@ -106,11 +106,18 @@ def test_runs_folder_is_private_has_no_identifiers_in_run_json_and_finds_runs(tm
     second, _ = new_run(scores, model_name="exclusion-risk", model_version="3", risk_matrix_version="1",
                         year="2019/20", recorded_at="2026-11-03T09:00:00+00:00")  # fmt: skip
     folder.record(second, pupils)
-    assert folder.find("last", "2018/19") == first  # the latest of that year, not the latest of all
+    spring, _ = new_run(scores, model_name="exclusion-risk", model_version="4", risk_matrix_version="1",
+                        year="2018/19", census="spring", recorded_at="2026-11-04T09:00:00+00:00")  # fmt: skip
+    folder.record(spring, pupils)
+    # the latest of that year and census, not the latest of all (nor the later spring scoring)
+    assert folder.find("last", "2018/19") == first
+    assert folder.find("last", "2018/19", "spring") == spring
     assert folder.find(first.run_id[:6].upper(), "2019/20") == first
     assert folder.pupils(first)["upn"].tolist() == ["A123456789012", "B123456789012"]
-    with pytest.raises(RunNotFound, match="no earlier scoring of 2020/21"):
+    with pytest.raises(RunNotFound, match="no earlier scoring of the 2020/21 autumn census"):
         folder.find("last", "2020/21")
+    with pytest.raises(RunNotFound, match="no earlier scoring of the 2019/20 summer census"):
+        folder.find("last", "2019/20", "summer")
     with pytest.raises(RunNotFound, match="no run"):
         folder.find("abc", "2018/19")  # too short to be a prefix
     earlier = resolve_previous(str(path), RunFolder(tmp_path / "elsewhere"), "2018/19")
@@ -198,7 +205,7 @@ def test_score_refuses_an_unknown_earlier_run_before_any_work(tmp_path, monkeypa
     base = ["score", "--data", str(tmp_path), "--year", "2018/19", "--out", str(tmp_path / "scores.csv")]
     for wanted, message in [
         ("deadbeef", "no run 'deadbeef'"),
-        ("last", "no earlier scoring of 2018/19"),
+        ("last", "no earlier scoring of the 2018/19 autumn census"),
         (str(tmp_path / "old.csv"), "does not exist"),
         (str(tmp_path), "is not a scoring run's folder"),
     ]:

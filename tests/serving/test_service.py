@@ -83,6 +83,7 @@ def test_health_model_and_risk_matrix(live_service, champion):
     roc = model["metrics"]["roc_auc"]
     assert 0.5 < roc["estimate"] <= 1 and roc["low"] <= roc["estimate"] <= roc["high"]
     assert model["notice"] == DECISION_SUPPORT_NOTICE
+    assert model["last_checked"] is None  # read from the registry: this champion was never evaluated
     assert len(matrix["cells"]) == 16 and {c["rag"] for c in matrix["cells"]} <= {"red", "amber", "green"}
     thresholds = [b["min_probability"] for b in matrix["likelihood_bands"]]
     assert thresholds == sorted(thresholds, reverse=True) and thresholds[-1] == 0

@@ -1,0 +1,395 @@
+"""Drift: how far a cohort is from the years a model learned from, and when that deserves a warning.
+
+A reference profile holds, for the reference years (a model's training years), aggregates only:
+- per registry feature, the cells of its distribution and each cell's share of pupils: numeric features
+  are cut at the reference deciles (ties merged: a count that is mostly 0 gets few cells), with missing
+  values as a cell of their own; binary and categorical features have a cell per value. A cell holding
+  1 to 9 reference pupils is pooled with a neighbour (numeric: the smaller adjacent cell; categorical: the
+  rare values together, then with the smallest other cell; missing: with the largest cell), so that no
+  share can be turned back into fewer than 10 pupils;
+- per source, the share of its records linked to a census pupil; the exclusion rate (any suspension or
+  permanent exclusion after the autumn census). Both withheld (None) where a count under 10 would show.
+`compare` places a cohort in the profile's cells and reports each feature's population stability index
+(PSI = sum over cells of (current - reference) * ln(current / reference), an empty cell counted as
+EPSILON), its missing rates, the link-rate and base-rate changes, and a plain sentence per warning.
+Thresholds: `models/drift.yaml` (`load_thresholds`). `exclusion-risk drift` builds a profile from the
+reference years' data; `train` stores one with each model run (PROFILE_ARTIFACT) for `score` and the
+service to compare against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from exclusion_risk.features import registry
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+
+DEFAULT_THRESHOLDS = Path(__file__).with_name("drift.yaml")
+PROFILE_ARTIFACT = "drift/reference_profile.json"
+PROFILE_VERSION = 1
+EPSILON = 1e-4  # the share an empty cell counts as, so that PSI stays finite (the usual 0.0001)
+DECILES = np.linspace(0.1, 0.9, 9)
+MISSING = "missing"  # the cell of missing values (a categorical feature's "unknown" counts as missing)
+SOURCE_WORDS = {"exclusions": "exclusion", "social_care": "social-care"}
+SCHOOL_SOURCE = "school"  # the registry source of the school-context features (see models/drift.yaml)
+
+
+class DriftError(ValueError):
+    """A thresholds file or a profile that cannot be used; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    psi_notice: float = 0.10
+    psi_warning: float = 0.25
+    missing_change: float = 0.10
+    link_rate_drop: float = 0.20
+    base_rate_change: float = 0.25
+    school_context_warns: bool = False  # see models/drift.yaml
+
+    def as_dict(self) -> dict[str, float | bool]:
+        return asdict(self)
+
+    def warns_on(self, name: str) -> bool:
+        """Whether a PSI at or above psi_warning is a warning for this feature (else a notice)."""
+        return self.school_context_warns or registry.get(name).source != SCHOOL_SOURCE
+
+
+def load_thresholds(path: str | Path | None = None) -> Thresholds:
+    """models/drift.yaml, with the keys `path` gives (if any) replacing its values."""
+    values = _read_yaml(DEFAULT_THRESHOLDS)
+    if path is not None:
+        values.update(_read_yaml(Path(path)))
+    known = {f.name for f in fields(Thresholds)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise DriftError(
+            f"unknown drift threshold(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    for name, value in values.items():
+        if name == "school_context_warns":
+            if not isinstance(value, bool):
+                raise DriftError(f"drift setting {name} must be true or false")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise DriftError(f"drift threshold {name} must be a positive number")
+    thresholds = Thresholds(**{k: v if isinstance(v, bool) else float(v) for k, v in values.items()})
+    if thresholds.psi_notice > thresholds.psi_warning:
+        raise DriftError("drift threshold psi_notice must not be above psi_warning")
+    return thresholds
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DriftError(
+            f"cannot read drift thresholds {path}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    except yaml.YAMLError:
+        raise DriftError(f"drift thresholds {path} is not valid YAML") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise DriftError(f"drift thresholds {path} must be a mapping of threshold: value")
+    return dict(values)
+
+
+# --- PSI --------------------------------------------------------------------------------------------
+
+
+def psi(reference: Any, current: Any, epsilon: float = EPSILON) -> float:
+    """Population stability index of two share vectors over the same cells (empty cells as `epsilon`)."""
+    r = np.maximum(np.asarray(reference, dtype=float), epsilon)
+    c = np.maximum(np.asarray(current, dtype=float), epsilon)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+# --- one feature's profile ----------------------------------------------------------------------------
+
+
+def _small(count: float) -> bool:
+    return 0 < count < SUPPRESSION_THRESHOLD
+
+
+def _numeric_edges(values: np.ndarray) -> list[float]:
+    """Reference deciles, ties merged; interval cells are (-inf, e0], (e0, e1], ..., (e_last, inf).
+
+    Each edge is moved to the middle of the gap between the reference values either side of it (the
+    reference cells are unchanged): a decile falls on a value many pupils share (a school's rate, a
+    count), and an edge left there would send all of them to the next cell when that value moves a
+    little in another year.
+    """
+    if values.size == 0:
+        return []
+    distinct = np.unique(values)
+    edges = []
+    for edge in np.unique(np.quantile(values, DECILES)):
+        below = distinct[distinct <= edge].max()
+        above = distinct[distinct > edge]
+        edges.append(float((below + above.min()) / 2) if above.size else float(edge))
+    return sorted(set(edges))  # two deciles in one gap give one edge
+
+
+def _numeric_profile(values: pd.Series) -> dict[str, Any]:
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    known = x[~np.isnan(x)]
+    edges = _numeric_edges(known)
+    counts = list(np.bincount(np.searchsorted(edges, known, side="left"), minlength=len(edges) + 1))
+    while len(counts) > 1:  # pool each interval cell of 1-9 pupils with its smaller neighbour
+        small = [i for i, n in enumerate(counts) if _small(n)]
+        if not small:
+            break
+        i = min(small, key=lambda j: counts[j])
+        left, right = counts[i - 1] if i > 0 else math.inf, counts[i + 1] if i + 1 < len(counts) else math.inf
+        j = i - 1 if left <= right else i + 1
+        lo = min(i, j)
+        counts[lo : lo + 2] = [counts[lo] + counts[lo + 1]]
+        del edges[lo]
+    missing = int(np.isnan(x).sum())
+    missing_with = None
+    if _small(missing) or (len(counts) == 1 and _small(counts[0])):
+        missing_with = int(np.argmax(counts))  # the largest cell (one cell: everything together)
+        counts[missing_with] += missing
+    else:
+        counts.append(missing)
+    return {"kind": "numeric", "edges": edges, "missing_with": missing_with, **_shares(counts, len(x))}
+
+
+def _labels(values: pd.Series, kind: str) -> pd.Series:
+    """Values as the strings categorical cells hold: binary 0/1 as "0"/"1"; NaN and "unknown" as MISSING."""
+    if kind == "binary":
+        numbers = pd.to_numeric(values, errors="coerce")
+        text = numbers.map(
+            lambda v: MISSING if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v)
+        )
+        return text.astype(object)
+    text = values.astype(object).where(values.notna(), MISSING).astype(str)
+    return text.where(text != "unknown", MISSING)
+
+
+def _categorical_profile(values: pd.Series, kind: str) -> dict[str, Any]:
+    counts = _labels(values, kind).value_counts(sort=False)
+    common = sorted(str(v) for v, n in counts.items() if not _small(n))
+    rare = sorted(str(v) for v, n in counts.items() if _small(n))
+    cells = [[value] for value in common]
+    cell_counts = [int(counts[value]) for value in common]
+    other = None
+    if rare:
+        cells.append(rare)
+        cell_counts.append(int(counts[rare].sum()))
+        other = len(cells) - 1
+        if _small(cell_counts[other]) and len(cells) > 1:  # still too few: with the smallest other cell
+            j = min(range(len(cells) - 1), key=lambda i: cell_counts[i])
+            cells[j] = sorted(cells[j] + cells.pop())
+            cell_counts[j] += cell_counts.pop()
+            other = j
+    return {"kind": kind, "cells": cells, "other": other, **_shares(cell_counts, len(values))}
+
+
+def _shares(counts: list[float], total: int) -> dict[str, Any]:
+    if total == 0:
+        return {"shares": [0.0 for _ in counts]}
+    return {"shares": [float(n) / total for n in counts]}
+
+
+def feature_profile(values: pd.Series, kind: str) -> dict[str, Any]:
+    """One feature's cells and reference shares (module docstring), with its reference missing rate."""
+    profile = _numeric_profile(values) if kind == "numeric" else _categorical_profile(values, kind)
+    profile["missing"] = _reference_missing(profile)
+    return profile
+
+
+def _reference_missing(profile: dict[str, Any]) -> float | None:
+    """The share missing, or None when missing values share a cell with others (under 10 of them)."""
+    if profile["kind"] == "numeric":
+        return None if profile["missing_with"] is not None else profile["shares"][-1]
+    for cell, share in zip(profile["cells"], profile["shares"], strict=True):
+        if MISSING in cell:
+            return share if cell == [MISSING] else None
+    return 0.0
+
+
+def current_shares(profile: dict[str, Any], values: pd.Series) -> tuple[list[float], list[float]]:
+    """(reference shares, current shares) over the profile's cells, plus a cell for categories the
+    reference never saw when it has no pooled cell to hold them."""
+    reference = list(profile["shares"])
+    total = len(values)
+    if profile["kind"] == "numeric":
+        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        known = ~np.isnan(x)
+        cells = np.searchsorted(profile["edges"], x[known], side="left")
+        counts = np.bincount(cells, minlength=len(profile["edges"]) + 1).astype(float)
+        missing = float((~known).sum())
+        if profile["missing_with"] is None:
+            counts = np.append(counts, missing)
+        else:
+            counts[profile["missing_with"]] += missing
+        return reference, list(counts / total) if total else [0.0] * len(counts)
+    labels = _labels(values, profile["kind"])
+    where = {value: i for i, cell in enumerate(profile["cells"]) for value in cell}
+    unseen = profile["other"] if profile["other"] is not None else len(reference)
+    cells = labels.map(where).fillna(unseen).astype(int).to_numpy()
+    counts = np.bincount(cells, minlength=len(reference) + 1).astype(float)
+    if counts[-1] or profile["other"] is None:
+        reference.append(0.0)
+    counts = counts[: len(reference)]
+    return reference, list(counts / total) if total else [0.0] * len(counts)
+
+
+def reference_profile(
+    table: pd.DataFrame,
+    years: list[str],
+    link_rates: dict[str, float | None] | None = None,
+    base_rate: float | None = None,
+    names: list[str] | None = None,
+) -> dict[str, Any]:
+    """The profile of `years`' rows of a feature table (aggregates only; see the module docstring): every
+    registry feature in the table, or those of `names` (a model's inputs)."""
+    rows = table[table["AcademicYear"].isin(years)]
+    if len(rows) < SUPPRESSION_THRESHOLD:
+        raise DriftError(f"too few pupils in {', '.join(years) or 'no year'} to profile for drift")
+    features = {}
+    for f in registry.FEATURES:
+        if f.name in rows.columns and (names is None or f.name in names):
+            features[f.name] = feature_profile(rows[f.name], f.kind)
+    return {
+        "version": PROFILE_VERSION,
+        "years": list(years),
+        "features": features,
+        "link_rates": dict(link_rates or {}),
+        "base_rate": base_rate,
+    }
+
+
+# --- comparing a cohort with a profile ------------------------------------------------------------------
+
+
+@dataclass
+class DriftReport:
+    year: str
+    reference_years: list[str]
+    features: list[dict[str, Any]]
+    link_rates: list[dict[str, Any]]
+    base_rate: dict[str, Any]
+    thresholds: Thresholds
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        """drift.json: features, link_rates, base_rate, reference_years, year, thresholds, warnings."""
+        return {
+            "features": self.features,
+            "link_rates": self.link_rates,
+            "base_rate": self.base_rate,
+            "reference_years": self.reference_years,
+            "year": self.year,
+            "thresholds": self.thresholds.as_dict(),
+            "warnings": self.warnings,
+        }
+
+
+def _years_text(years: list[str]) -> str:
+    return ", ".join(years) if len(years) < 3 else f"{years[0]} to {years[-1]}"
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def compare(
+    profile: dict[str, Any],
+    cohort: pd.DataFrame,
+    year: str,
+    thresholds: Thresholds,
+    link_rates: dict[str, float | None] | None = None,
+    base_rate: tuple[str, float | None] | None = None,
+) -> DriftReport:
+    """The cohort's drift from `profile`: `link_rates` are the cohort year's per source, `base_rate`
+    (year, rate) the exclusion rate of the latest year with complete outcomes."""
+    reference_years = list(profile["years"])
+    since = _years_text(reference_years)
+    report = DriftReport(year, reference_years, [], [], {}, thresholds)
+    for name, feature in profile["features"].items():
+        if name not in cohort.columns:
+            continue
+        shares, now = current_shares(feature, cohort[name])
+        value = psi(shares, now)
+        missing_now = _current_missing(feature, cohort[name])
+        before = feature["missing"]
+        moved = abs(missing_now - (before or 0.0)) >= thresholds.missing_change
+        high = value >= thresholds.psi_warning and thresholds.warns_on(name)
+        report.features.append(
+            {
+                "feature": name,
+                "psi": round(value, 6),
+                "missing_reference": before,
+                "missing_current": round(missing_now, 6),
+                "warning": bool(high or moved),
+            }
+        )
+        label = registry.get(name).label
+        if high:
+            report.warnings.append(
+                f"{label} ({name}) has shifted in {year} against {since}: population stability index "
+                f"{value:.2f}, at or above the warning level {thresholds.psi_warning:.2f}."
+            )
+        if moved:
+            was = "fewer than 10 pupils" if before is None else _percent(before)
+            report.warnings.append(
+                f"{label} ({name}) is missing for {_percent(missing_now)} of pupils in {year} against {was} "
+                f"in {since}."
+            )
+    _link_rates(report, profile.get("link_rates") or {}, link_rates or {}, since)
+    _base_rate(report, profile.get("base_rate"), base_rate, since)
+    return report
+
+
+def _current_missing(feature: dict[str, Any], values: pd.Series) -> float:
+    if not len(values):
+        return 0.0
+    if feature["kind"] == "numeric":
+        return float(pd.to_numeric(values, errors="coerce").isna().mean())
+    return float(_labels(values, feature["kind"]).eq(MISSING).mean())
+
+
+def relative_change(reference: float | None, current: float | None) -> float | None:
+    if reference is None or current is None or reference <= 0:
+        return None
+    return (current - reference) / reference
+
+
+def _link_rates(report: DriftReport, reference: dict, current: dict, since: str) -> None:
+    for source in sorted(set(reference) | set(current)):
+        before, now = reference.get(source), current.get(source)
+        change = relative_change(before, now)
+        warn = change is not None and -change >= report.thresholds.link_rate_drop
+        report.link_rates.append({"source": source, "reference": before, "current": now,
+                                  "relative_change": change, "warning": warn})  # fmt: skip
+        if warn:
+            report.warnings.append(
+                f"Fewer {SOURCE_WORDS.get(source, source)} records of {report.year} are linked to a census "
+                f"pupil: {_percent(now)} against {_percent(before)} in {since} ({-change:.0%} fewer); "
+                "features from that source will understate those children's risk."
+            )
+
+
+def _base_rate(report: DriftReport, reference: float | None, current: tuple | None, since: str) -> None:
+    latest, now = current if current is not None else (None, None)
+    change = relative_change(reference, now)
+    warn = change is not None and abs(change) >= report.thresholds.base_rate_change
+    report.base_rate = {"latest_complete_year": latest, "current": now, "reference": reference,
+                        "reference_years": report.reference_years, "relative_change": change,
+                        "warning": warn}  # fmt: skip
+    if warn:
+        direction = "higher" if change > 0 else "lower"
+        report.warnings.append(
+            f"The exclusion rate of {latest} (the latest year with complete outcomes) is {_percent(now)} "
+            f"against {_percent(reference)} in {since}, {abs(change):.0%} {direction}: the model's "
+            "probabilities may no longer be calibrated."
+        )

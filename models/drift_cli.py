@@ -1,0 +1,123 @@
+"""`exclusion-risk drift`: a year's cohort against the model's training years, in drift.json and drift.html.
+
+The reference years are the champion's fitted years (its stored profile's, else its `train_years` tag) or
+`--reference-year`; feature by feature, with link rates and the exclusion rate (`models.drift`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from exclusion_risk import calendar
+from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.registry import get as feature_def
+from exclusion_risk.models import tracking
+from exclusion_risk.models.cli_inputs import fail, linked_data
+from exclusion_risk.models.drift import DriftError, DriftReport, load_thresholds
+from exclusion_risk.models.drift_data import context_of, drift_report, profile_for, stored_profile
+from exclusion_risk.models.rendering import render
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+JSON_FILE = "drift.json"
+HTML_FILE = "drift.html"
+QUIET = "no drift warnings"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("drift")(drift_command)
+
+
+def _years(values: list[str] | None, option: str) -> list[str]:
+    try:
+        return sorted({calendar.normalise_year(y) for v in values or [] for y in v.split(",") if y.strip()})
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+
+
+def _champion_years() -> list[str]:
+    """The years the champion was fitted on: its stored drift profile's, else its `train_years` tag."""
+    uri = tracking.setup_read()
+    version = tracking.resolve_version(tracking.CHAMPION)
+    if version is None:
+        fail(
+            f"no {tracking.REGISTERED_MODEL}@{tracking.CHAMPION} in the MLflow store {uri}; "
+            "give --reference-year (e.g. --reference-year 2016/17,2017/18)"
+        )
+    profile = stored_profile(version.run_id)
+    years = profile["years"] if profile else (version.tags.get("train_years") or "").split(",")
+    years = sorted(y for y in years if y)
+    if not years:
+        fail(f"the champion (version {version.version}) names no training years; give --reference-year")
+    return years
+
+
+def write_report(report: DriftReport, out: Path) -> tuple[Path, Path]:
+    """drift.json (the report's document) and drift.html (a short page with the notice) in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out / JSON_FILE, out / HTML_FILE
+    json_path.write_text(json.dumps(report.document(), indent=2) + "\n", encoding="utf-8")
+    t = report.thresholds
+    rows = [{**row, "label": feature_def(row["feature"]).label,
+             "band": "warning" if row["warning"] else "notice" if row["psi"] >= t.psi_notice else ""}
+            for row in sorted(report.features, key=lambda r: -r["psi"])]  # fmt: skip
+    html = render(HTML_FILE + ".j2", report=report, rows=rows, notice=DECISION_SUPPORT_NOTICE,
+                  thresholds=t)  # fmt: skip
+    html_path.write_text(html, encoding="utf-8")
+    return json_path, html_path
+
+
+def drift_command(
+    data: Path = typer.Option(..., "--data", help="Folder with census, exclusions and social_care extracts."),
+    year: str = typer.Option(..., "--year", help="Academic year whose cohort is checked, e.g. 2018/19."),
+    links: Path = typer.Option(
+        None, "--links", help="Output folder of `exclusion-risk link` (default: link now)."
+    ),
+    reference_year: list[str] = typer.Option(
+        None,
+        "--reference-year",
+        help="Reference year(s), repeatable or a comma list (default: the champion model's training years).",
+    ),
+    census: str = typer.Option(
+        "autumn",
+        "--census",
+        help="The census the cohort and the reference years are taken at: autumn, spring or summer.",
+    ),
+    config: Path = typer.Option(None, "--config", help="YAML of thresholds replacing models/drift.yaml's."),
+    out: Path = typer.Option(Path("drift"), "--out", help="Folder for drift.json and drift.html."),
+) -> None:
+    """Has the cohort moved away from the years the model learned from? PSI and missing rates per feature,
+    link rates per source, the exclusion rate; a warning sentence for each threshold crossed."""
+    started = time.perf_counter()
+    try:
+        thresholds = load_thresholds(config)
+        term = calendar.parse_census(census)
+    except (DriftError, ValueError) as exc:
+        fail(str(exc))
+    year = _years([year], "--year")[0]
+    references = _years(reference_year, "--reference-year") or _champion_years()
+    if year in references:
+        fail(f"--year {year} is one of the reference years; compare it with other years")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a folder")
+    linked = linked_data(data, links)
+    available = calendar.census_years(linked.history.census, term)
+    missing = [y for y in [*references, year] if y not in available]
+    if missing:
+        fail(f"no {calendar.census_name(term)} census for {', '.join(missing)} in {data} "
+             f"(have: {', '.join(available) or 'none'})")  # fmt: skip
+    table = build_feature_table(linked.history, [*references, year], census=term)
+    context = context_of(linked)
+    try:
+        profile = profile_for(table, references, context)
+    except DriftError as exc:
+        fail(str(exc))
+    report = drift_report(profile, table[table["AcademicYear"] == year], year, context, thresholds)
+    json_path, html_path = write_report(report, out)
+    for line in report.warnings or [QUIET]:
+        typer.echo(line)
+    typer.echo(f"{year} against {', '.join(references)}: wrote {json_path} and {html_path} "
+               f"in {time.perf_counter() - started:.1f}s")  # fmt: skip

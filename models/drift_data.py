@@ -1,0 +1,210 @@
+"""Drift's inputs: link and exclusion rates per year, the profile `train` stores, the check `score` runs.
+
+From an authority's data: link rates and exclusion rates per year, the reference profile `train` stores
+with each model run, and the drift check that `score` and the service run on each scored cohort.
+
+A source's link rate for a year is the share of its records of that academic year (exclusions and
+social-care episodes by the academic year of their StartDate) whose record id is in links.csv. The
+exclusion rate of a year is the share of its autumn-census pupils suspended or permanently excluded after
+census day (`features.labels`, target `any`), for years whose outcomes are complete. A pooled rate is
+withheld (None) when fewer than 10 records stand behind it, or when either part (linked / not linked,
+excluded / not) holds 1 to 9: no figure here can be turned back into fewer than 10 pupils.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from exclusion_risk import calendar
+from exclusion_risk.features.build import AUTUMN_TERM, prepare
+from exclusion_risk.features.labels import complete_through, outcome_labels
+from exclusion_risk.linkage.history import LinkedExtracts, PupilHistory
+from exclusion_risk.models import tracking
+from exclusion_risk.models.drift import (
+    PROFILE_ARTIFACT,
+    DriftError,
+    DriftReport,
+    Thresholds,
+    compare,
+    load_thresholds,
+    reference_profile,
+)
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+
+log = logging.getLogger(__name__)
+
+LINK_SOURCES = {"exclusions": "RecordID", "social_care": "LAchildID"}  # source -> its record id column
+NOT_CHECKED = (
+    "drift could not be checked: model version {version} has no reference profile (it was trained "
+    "before `train` stored one; train and promote again to check drift at every scoring)"
+)
+
+
+@dataclass
+class DriftContext:
+    """What the drift check needs of an authority's data beyond the scored cohort (aggregates only)."""
+
+    link_counts: pd.DataFrame  # source, year, records, linked
+    exclusion_rates: pd.DataFrame  # year, pupils, excluded (years with complete outcomes)
+
+
+def link_counts(extracts, links: pd.DataFrame) -> pd.DataFrame:
+    """Records and linked records per source and academic year (of the record's StartDate)."""
+    rows = []
+    for source, id_column in LINK_SOURCES.items():
+        frame = getattr(extracts, source)
+        if frame is None or frame.empty or id_column not in frame.columns:
+            continue
+        start = pd.to_datetime(frame["StartDate"], errors="coerce")
+        years = calendar.academic_year_start_of(start)
+        linked_ids = set(links.loc[links["source"] == source, "record_id"].astype(str))
+        part = pd.DataFrame(
+            {"year": years.to_numpy(), "linked": frame[id_column].astype(str).isin(linked_ids)}
+        )
+        part = part[part["year"].notna()]
+        grouped = part.groupby("year")["linked"].agg(records="size", linked="sum").reset_index()
+        grouped["year"] = grouped["year"].astype(int).map(calendar.format_year)
+        rows.append(grouped.assign(source=source))
+    if not rows:
+        return pd.DataFrame(columns=["source", "year", "records", "linked"])
+    return pd.concat(rows, ignore_index=True)[["source", "year", "records", "linked"]]
+
+
+def _small(count: float) -> bool:
+    return 0 < count < SUPPRESSION_THRESHOLD
+
+
+def shown_rate(part: float, total: float) -> float | None:
+    """part / total, or None when total is under 10 or either part (part, total - part) is 1 to 9."""
+    if total < SUPPRESSION_THRESHOLD or _small(part) or _small(total - part):
+        return None
+    return float(part) / float(total)
+
+
+def link_rates(counts: pd.DataFrame, years: list[str]) -> dict[str, float | None]:
+    """Each source's link rate pooled over `years` (None where withheld or without records)."""
+    rows = counts[counts["year"].isin(years)]
+    return {source: shown_rate(rows.loc[rows["source"] == source, "linked"].sum(),
+                               rows.loc[rows["source"] == source, "records"].sum())
+            for source in sorted(counts["source"].unique())}  # fmt: skip
+
+
+def exclusion_rates(history: PupilHistory) -> pd.DataFrame:
+    """Autumn-census pupils and those suspended or excluded after census day, per year with complete
+    outcomes (the same pupils and labels as `features.build_feature_table`, without its features)."""
+    prep = prepare(history)
+    autumn = prep.census[prep.census["term"].eq(AUTUMN_TERM)]
+    keys = pd.DataFrame({"pid": autumn["pid"].to_numpy(),
+                         "AcademicYear": autumn["year"].map(calendar.format_year).to_numpy()})  # fmt: skip
+    labels = outcome_labels(prep.exclusions, keys, complete_through(prep))
+    keys["excluded"] = labels["label_any"].to_numpy()
+    keys = keys[keys["excluded"].notna()]
+    out = keys.groupby("AcademicYear")["excluded"].agg(pupils="size", excluded="sum").reset_index()
+    return out.rename(columns={"AcademicYear": "year"})
+
+
+def base_rate(rates: pd.DataFrame, years: list[str]) -> float | None:
+    rows = rates[rates["year"].isin(years)]
+    return shown_rate(rows["excluded"].sum(), rows["pupils"].sum()) if len(rows) else None
+
+
+def latest_base_rate(rates: pd.DataFrame) -> tuple[str, float | None] | None:
+    """(latest year with complete outcomes, its exclusion rate); None when no year is complete."""
+    if rates.empty:
+        return None
+    latest = str(max(rates["year"]))
+    return latest, base_rate(rates, [latest])
+
+
+def context_of(linked: LinkedExtracts) -> DriftContext:
+    """Link counts and exclusion rates of a loaded authority (computed once; aggregates only)."""
+    return DriftContext(link_counts(linked.extracts, linked.links), exclusion_rates(linked.history))
+
+
+def profile_for(
+    table: pd.DataFrame, years: list[str], context: DriftContext | None, names: list[str] | None = None
+) -> dict[str, Any]:
+    """The reference profile of `years`' rows of a feature table (every registry feature, or `names`),
+    with the link rates and exclusion rate of those years from `context` (without one: no link rates,
+    the exclusion rate from `label_any`)."""
+    years = list(years)
+    if context is not None:
+        links, rates = link_rates(context.link_counts, years), context.exclusion_rates
+    else:
+        links, rates = {}, pd.DataFrame(columns=["year", "pupils", "excluded"])
+        if "label_any" in table.columns:
+            rows = table[table["label_any"].notna()]
+            rates = rows.groupby("AcademicYear")["label_any"].agg(pupils="size", excluded="sum").reset_index()
+            rates = rates.rename(columns={"AcademicYear": "year"})
+    return reference_profile(table, years, links, base_rate(rates, years), names)
+
+
+def training_profile(
+    table: pd.DataFrame, years: list[str], context: DriftContext | None, names: list[str]
+) -> dict[str, Any] | None:
+    """`profile_for` a training run's years and model inputs (`names`: what the model sees; protected
+    characteristics only when it takes them), None when they cannot be profiled (too few pupils)."""
+    try:
+        return profile_for(table, years, context, names)
+    except DriftError:
+        return None
+
+
+def drift_report(
+    profile: dict[str, Any],
+    cohort: pd.DataFrame,
+    year: str,
+    context: DriftContext | None,
+    thresholds: Thresholds,
+) -> DriftReport:
+    """`cohort` (features of `year`) against `profile`, with the year's link rates and the latest
+    complete year's exclusion rate when `context` is known."""
+    current_links, latest = None, None
+    if context is not None:
+        current_links = link_rates(context.link_counts, [year])
+        latest = latest_base_rate(context.exclusion_rates)
+    return compare(profile, cohort, year, thresholds, current_links, latest)
+
+
+@lru_cache(maxsize=8)
+def _profile_text(run_id: str) -> str | None:
+    return tracking.read_artifact_text(run_id, PROFILE_ARTIFACT)
+
+
+def stored_profile(run_id: str | None) -> dict[str, Any] | None:
+    """The reference profile stored with a model run; None when it has none (trained before profiles)."""
+    text = _profile_text(run_id) if run_id else None
+    if text is None:
+        return None
+    try:
+        profile = json.loads(text)
+    except ValueError:
+        return None
+    return profile if isinstance(profile, dict) and "features" in profile else None
+
+
+def scoring_drift_lines(
+    info: dict[str, Any],
+    cohort: pd.DataFrame,
+    year: str,
+    linked: LinkedExtracts | None = None,
+    context: DriftContext | None = None,
+) -> list[str]:
+    """What a scoring says about drift: each warning sentence (none when quiet), or one line saying drift
+    could not be checked for a model without a stored profile. The year's link rates and the latest
+    exclusion rate come from `context`, or are counted on `linked` (only when there is a profile)."""
+    profile = stored_profile(info.get("run_id"))
+    if profile is None:
+        return [NOT_CHECKED.format(version=info.get("version", "?"))]
+    if context is None and linked is not None:
+        context = context_of(linked)
+    try:
+        return drift_report(profile, cohort, year, context, load_thresholds()).warnings
+    except DriftError as exc:  # a broken thresholds file: say so, never stop a scoring for it
+        return [f"drift could not be checked: {exc}"]

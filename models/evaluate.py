@@ -1,0 +1,430 @@
+"""Back-testing: how a recorded scoring turned out, once that year's outcomes are in the extracts.
+
+`realised_outcomes` builds the scored year's feature table for the scored census (point in time, with
+the outcome the model was trained for: `label_any`, `label_permanent` or `label_repeat`) and names each
+pupil by the UPN recorded on that census, as the scoring did (`linkage.history.recorded_upns`).
+`evaluate_scores` matches a run's pupils (`models.score_runs`) to those outcomes and measures:
+
+* `by_capacity`: the top k% of the matched pupils as the scorer ranks them (probability descending,
+  ties by UPN; ceil(k x pupils) of them): selected, true positives, precision with its Wilson 95%
+  interval, recall (of every pupil with the outcome);
+* `by_band` / `by_rag`: the same for each likelihood band and RAG rating (the band is the selection);
+* `calibration`: ten equal-count groups of pupils by probability (the same ranking), observed rate
+  with its Wilson interval against the mean predicted probability;
+* `by_school` and `by_group` (the fairness review's sex, ethnic group, FSM, SEN provision and social
+  care, `models.fairness.review_groups`): pupils, with the outcome, observed and mean predicted, and
+  the top 5%'s selected, true positives, precision (interval) and recall within the group.
+
+Pupils scored but absent from the outcomes (not on that census in these extracts) are counted and
+reported (`pupils.without_outcomes`), never silently dropped; pupils on the census but not scored
+are counted too.
+
+Small numbers (privacy.py): each table is a partition of pupils into counts (true positives, false
+positives, false negatives, true negatives; or with / without the outcome) passed through
+`privacy.suppress_table` before anything is shown; a rate is shown only where every count it is worked
+out from is shown. Only aggregates leave this module.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk import calendar
+from exclusion_risk.features import labels as feature_labels
+from exclusion_risk.features.build import build_feature_table, prepare
+from exclusion_risk.linkage.history import PupilHistory, recorded_upns
+from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES
+from exclusion_risk.models.fairness import review_groups
+from exclusion_risk.models.metrics import DEFAULT_CAPACITIES
+from exclusion_risk.models.score_runs import ScoringRun
+from exclusion_risk.privacy import (
+    SECONDARY,
+    SUPPRESSED,
+    SUPPRESSION_THRESHOLD,
+    TOTAL,
+    is_withheld,
+    suppress_count,
+    suppress_table,
+)
+
+HEADLINE_CAPACITY = 0.05
+CALIBRATION_GROUPS = 10
+# The fairness review's attributes reported here (its detailed ethnicity is left to the review).
+GROUP_ATTRIBUTES = ("sex", "ethnic group", "free school meals", "SEN provision", "social care")
+_CELLS = ("tp", "fp", "fn", "tn")
+
+
+class OutcomesIncomplete(ValueError):
+    """The scored year's outcomes are not complete in the extracts; the message says through when they are."""
+
+
+@dataclass
+class Matched:
+    """The run's pupils with outcomes, ranked as the scorer ranks them; counts of who was not matched."""
+
+    frame: pd.DataFrame  # upn, probability, likelihood_band, rag, school_urn, outcome, group columns
+    scored: int
+    without_outcomes: int
+    not_scored: int
+
+
+def realised_outcomes(history: PupilHistory, year: str, census: str, label: str) -> pd.DataFrame:
+    """Each pupil on `year`'s `census` (a name or code) with `outcome` (0/1, the model's `label`), the
+    school and the review's groups, keyed by `upn` as recorded on that census. Raises
+    OutcomesIncomplete when the year's outcomes are not complete in the extracts."""
+    term = calendar.parse_census(census)
+    table = build_feature_table(history, [year], label=label, census=term)
+    outcome = table[f"label_{label}"] if len(table) else pd.Series(dtype="float64")
+    if outcome.isna().all():
+        through = feature_labels.complete_through(prepare(history))
+        known = "no year" if through is None else calendar.format_year(through)
+        raise OutcomesIncomplete(
+            f"the outcomes of {year} are not complete in the extracts (complete through {known}): "
+            "evaluate once the year's exclusions are in"
+        )
+    recorded = recorded_upns(history, year, term)
+    upns = table["upn"].astype("string")
+    groups = review_groups(table)
+    frame = pd.DataFrame(
+        {
+            "upn": upns.map(recorded).fillna(upns).to_numpy(),
+            "outcome": outcome.to_numpy(dtype=float),
+            "outcome_school": table["SchoolURN"].astype("string").fillna("").to_numpy(),
+        }
+    )
+    for attribute in GROUP_ATTRIBUTES:
+        frame[attribute] = groups[attribute].to_numpy()
+    return frame.drop_duplicates("upn")
+
+
+def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
+    """The run's pupils (RUN_PUPIL_COLUMNS) joined to `realised_outcomes` by UPN, ranked (probability
+    descending, ties by UPN)."""
+    scored = pupils.drop_duplicates("upn")
+    joined = scored.merge(outcomes, on="upn", how="inner")
+    joined["school_urn"] = joined["school_urn"].where(joined["school_urn"] != "", joined["outcome_school"])
+    joined = joined.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
+    joined = joined.reset_index(drop=True)
+    joined["outcome"] = joined["outcome"].astype(int)
+    return Matched(
+        joined,
+        scored=len(scored),
+        without_outcomes=len(scored) - len(joined),
+        not_scored=int((~outcomes["upn"].isin(scored["upn"])).sum()),
+    )
+
+
+def top_share(n: int, capacity: float) -> int:
+    """How many pupils a capacity of `capacity` selects from `n`: ceil(capacity x n), at least one."""
+    return min(n, max(1, math.ceil(capacity * n - 1e-9)))
+
+
+def wilson(successes: int, trials: int) -> tuple[float, float]:
+    """The Wilson score interval of successes / trials at CONFIDENCE (as `band_precision` uses)."""
+    from scipy.stats import binomtest  # slow to import; only here
+
+    interval = binomtest(successes, trials).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def _shown(value: Any) -> bool:
+    return not is_withheld(value)
+
+
+def _value(value: Any) -> int | str:
+    return value if is_withheld(value) else int(value)
+
+
+def _rate(numerator: Any, denominator_parts: list[Any]) -> tuple[float | None, float | None, float | None]:
+    """numerator / sum(parts) with its Wilson interval, when every count is shown and the sum is > 0."""
+    if not all(_shown(v) for v in (numerator, *denominator_parts)):
+        return None, None, None
+    total = sum(int(v) for v in denominator_parts)
+    if total == 0:
+        return None, None, None
+    low, high = wilson(int(numerator), total)
+    return int(numerator) / total, low, high
+
+
+def _selection_rows(counts: pd.DataFrame, key: str, positives_total: int | str) -> list[dict[str, Any]]:
+    """Rows {key, selected, true_positives, precision, recall, ci_low, ci_high} from a table of
+    tp / fp per row (already suppressed, with a TOTAL column); recall over `positives_total`."""
+    rows = []
+    for name in counts.index:
+        if name == TOTAL:
+            continue
+        tp, fp, selected = counts.at[name, "tp"], counts.at[name, "fp"], counts.at[name, TOTAL]
+        precision, low, high = _rate(tp, [tp, fp])
+        recall = None
+        if _shown(tp) and _shown(positives_total) and int(positives_total) > 0:
+            recall = int(tp) / int(positives_total)
+        rows.append(
+            {
+                key: name,
+                "selected": _value(selected),
+                "true_positives": _value(tp),
+                "precision": precision,
+                "recall": recall,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return rows
+
+
+def by_capacity(frame: pd.DataFrame, capacities=DEFAULT_CAPACITIES) -> list[dict[str, Any]]:
+    """The top k% of the ranked pupils for each capacity (rows nest, so only row totals are published)."""
+    outcome = frame["outcome"].to_numpy()
+    counts = pd.DataFrame(
+        [[int(outcome[: top_share(len(frame), k)].sum()), top_share(len(frame), k)] for k in capacities],
+        index=list(capacities),
+        columns=["tp", "selected"],
+    )
+    counts["fp"] = counts.pop("selected") - counts["tp"]
+    shown = suppress_table(counts[["tp", "fp"]], column_totals=False)
+    return _selection_rows(shown, "capacity", suppress_count(int(outcome.sum())))
+
+
+def shown_positives(counts: pd.DataFrame) -> pd.Series:
+    """Each row's positives as published when every row's pupils are public (a band's, a tenth's):
+    withheld when it or the row's other pupils number 1-9, and withheld in at least two rows or none,
+    as the positives' and the others' column totals are public too (`suppress_table` on each column).
+    `counts`: columns `positives`, `others`. Values: int, "<10" (positives 1-9) or "x"."""
+    shown = suppress_table(counts[["positives", "others"]].astype(int), row_totals=False)
+    out = {}
+    for name in counts.index:
+        positives = int(counts.at[name, "positives"])
+        withheld = any(is_withheld(shown.at[name, c]) for c in ("positives", "others"))
+        out[name] = (
+            (SUPPRESSED if 0 < positives < SUPPRESSION_THRESHOLD else SECONDARY) if withheld else positives
+        )
+    return pd.Series(out, dtype=object)
+
+
+def _category_counts(outcome: pd.Series, keys: pd.Series, order: list) -> pd.DataFrame:
+    grouped = outcome.groupby(keys).agg(["sum", "count"])
+    names = [*order, *sorted(n for n in grouped.index if n not in order)]
+    grouped = grouped.reindex(names, fill_value=0)
+    return pd.DataFrame({"positives": grouped["sum"], "others": grouped["count"] - grouped["sum"]}).astype(
+        int
+    )
+
+
+def by_category(frame: pd.DataFrame, column: str, order: list[str], key: str) -> list[dict[str, Any]]:
+    """Each band (or RAG rating) as a selection: its pupils, those with the outcome, precision, recall."""
+    counts = _category_counts(frame["outcome"], frame[column].astype(str), order)
+    positives, total = shown_positives(counts), suppress_count(int(counts["positives"].sum()))
+    rows = []
+    for name in counts.index:
+        tp, pupils = positives[name], int(counts.loc[name].sum())
+        precision, low, high = _rate(tp, [pupils]) if _shown(tp) else (None, None, None)
+        recall = int(tp) / int(total) if _shown(tp) and _shown(total) and int(total) else None
+        rows.append(
+            {
+                key: name,
+                "selected": suppress_count(pupils),
+                "true_positives": tp,
+                "precision": precision,
+                "recall": recall,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return rows
+
+
+def calibration(frame: pd.DataFrame, groups: int = CALIBRATION_GROUPS) -> list[dict[str, Any]]:
+    """Ten equal-count groups by the scorer's ranking, highest first: observed vs mean predicted."""
+    parts = np.array_split(np.arange(len(frame)), min(groups, len(frame)))
+    tenth = pd.Series(np.concatenate([np.full(len(p), i + 1) for i, p in enumerate(parts)]))
+    counts = _category_counts(frame["outcome"].reset_index(drop=True), tenth, list(range(1, len(parts) + 1)))
+    positives = shown_positives(counts)
+    predicted = frame["probability"].astype(float).reset_index(drop=True).groupby(tenth).mean()
+    rows = []
+    for decile in counts.index:
+        pupils = int(counts.loc[decile].sum())
+        observed, low, high = _rate(positives[decile], [pupils]) if _shown(positives[decile]) else (None,) * 3
+        rows.append(
+            {
+                "decile": int(decile),
+                "pupils": suppress_count(pupils),
+                "excluded": positives[decile],
+                "mean_predicted": float(predicted[decile]),
+                "observed": observed,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return rows
+
+
+def _group_rows(frame: pd.DataFrame, column: str, selected: np.ndarray) -> list[dict[str, Any]]:
+    """Per value of `column`: pupils split tp / fp / fn / tn at the headline capacity, suppressed as one
+    table, then the rates that only shown counts give."""
+    outcome = frame["outcome"].to_numpy().astype(bool)
+    cells = pd.DataFrame(
+        {
+            "tp": selected & outcome,
+            "fp": selected & ~outcome,
+            "fn": ~selected & outcome,
+            "tn": ~selected & ~outcome,
+        }
+    ).astype(int)
+    cells["value"], cells["probability"] = (
+        frame[column].astype(str).to_numpy(),
+        frame["probability"].to_numpy(),
+    )
+    counts = cells.groupby("value")[list(_CELLS)].sum()
+    predicted = cells.groupby("value")["probability"].mean()
+    shown = suppress_table(counts)
+    rows = []
+    for value in counts.index:
+        tp, fp, fn = (shown.at[value, c] for c in ("tp", "fp", "fn"))  # tn follows from the rest
+        pupils = shown.at[value, TOTAL]
+        excluded = _sum_shown(tp, fn)
+        observed = None
+        if _shown(tp) and _shown(fn) and _shown(pupils) and int(pupils) > 0:
+            observed = (int(tp) + int(fn)) / int(pupils)
+        precision, low, high = _rate(tp, [tp, fp])
+        recall = (int(tp) / (int(tp) + int(fn))) if _shown(tp) and _shown(fn) and int(tp) + int(fn) else None
+        rows.append(
+            {
+                "group": value,
+                "pupils": _value(pupils),
+                "excluded": excluded,
+                "observed": observed,
+                "mean_predicted": float(predicted[value]) if _shown(pupils) else None,
+                "selected": _sum_shown(tp, fp),
+                "true_positives": _value(tp),
+                "precision": precision,
+                "recall": recall,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return rows
+
+
+def _sum_shown(*parts: Any) -> int | str:
+    """The sum of published cells, itself a count of pupils (under 10: "<10"); "<10" too when the
+    withheld parts are all "<10" and the rest zeros; "x" when a part is withheld otherwise."""
+    if all(_shown(v) for v in parts):
+        return suppress_count(sum(int(v) for v in parts))
+    if all(v == SUPPRESSED or (_shown(v) and int(v) == 0) for v in parts) and parts.count(SUPPRESSED) == 1:
+        return SUPPRESSED
+    return SECONDARY
+
+
+def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_CAPACITIES) -> dict[str, Any]:
+    """The evaluation's tables (see the module docstring) for pupils matched to their outcomes."""
+    frame = matched.frame
+    if frame.empty:
+        raise OutcomesIncomplete("none of the scored pupils is on that census in these extracts")
+    selected = np.zeros(len(frame), dtype=bool)
+    selected[: top_share(len(frame), HEADLINE_CAPACITY)] = True
+    groups = {a: _group_rows(frame, a, selected) for a in GROUP_ATTRIBUTES}
+    return {
+        "pupils": {
+            "scored": suppress_count(matched.scored),
+            "with_outcomes": suppress_count(len(frame)),
+            "without_outcomes": suppress_count(matched.without_outcomes),
+            "on_census_not_scored": suppress_count(matched.not_scored),
+            "with_outcome": suppress_count(int(frame["outcome"].sum())),
+        },
+        "by_capacity": by_capacity(frame, capacities),
+        "by_band": by_category(frame, "likelihood_band", band_order, "band"),
+        "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
+        "calibration": calibration(frame),
+        "by_school": _group_rows(
+            frame.assign(school=frame["school_urn"].replace("", "unknown")), "school", selected
+        ),
+        "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
+    }
+
+
+def parse_interval(text: str | None) -> tuple[float, float] | None:
+    """A registered version's "low-high" interval tag -> (low, high); None when absent or unreadable."""
+    if not text:
+        return None
+    low, sep, high = str(text).partition("-")
+    try:
+        return (float(low), float(high)) if sep else None
+    except ValueError:
+        return None
+
+
+def compare_with_stated(realised: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    """Realised precision at 5% against the model's test-year estimate and interval (its version tags)."""
+    stated = (info.get("metrics") or {}).get("precision_at_5pct") or {}
+    interval = parse_interval(stated.get("interval"))
+    out = {
+        "test_year": info.get("test_year"),
+        "stated": stated.get("estimate"),
+        "stated_ci_low": interval[0] if interval else None,
+        "stated_ci_high": interval[1] if interval else None,
+        "realised": realised.get("precision"),
+        "realised_ci_low": realised.get("ci_low"),
+        "realised_ci_high": realised.get("ci_high"),
+        "inside": None,
+    }
+    if interval is None or realised.get("precision") is None:
+        out["verdict"] = "not compared: " + (
+            "the model states no interval for precision at 5%"
+            if interval is None
+            else "too few pupils to show the realised precision"
+        )
+        return out
+    value = realised["precision"]
+    out["inside"] = bool(interval[0] <= value <= interval[1])
+    where = "inside" if out["inside"] else ("below" if value < interval[0] else "above")
+    out["verdict"] = f"{where} the model's stated interval"
+    return out
+
+
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
+
+
+def outcome_words(label: str) -> str:
+    """What the model's label counts, as said after a scoring: were suspended or excluded later that year."""
+    return OUTCOMES.get(label, OUTCOMES["any"]).replace("that year", "later that year")
+
+
+def headline(document: dict[str, Any]) -> str:
+    """The result in a sentence: Of the 312 pupils in the top 5%, 101 (32%) were suspended or excluded..."""
+    row = next(r for r in document["by_capacity"] if abs(r["capacity"] - HEADLINE_CAPACITY) < 1e-9)
+    outcome = outcome_words(document["label"])
+    comparison = document["comparison"]
+    stated = ""
+    if comparison["stated"] is not None:
+        interval = ""
+        if comparison["stated_ci_low"] is not None:
+            interval = f" [{percent(comparison['stated_ci_low'])}–{percent(comparison['stated_ci_high'])}]"
+        stated = (
+            f"; the model's test year ({comparison['test_year']}) said "
+            f"{percent(comparison['stated'])}{interval}: {comparison['verdict']}"
+        )
+    if row["precision"] is None:
+        return f"Of the {row['selected']} pupils in the top 5%, too few to show {outcome}{stated}."
+    return (
+        f"Of the {row['selected']:,} pupils in the top 5%, {row['true_positives']:,} "
+        f"({percent(row['precision'])}) {outcome}{stated}."
+    )
+
+
+def run_facts(run: ScoringRun) -> dict[str, Any]:
+    """The evaluated run, without identifiers."""
+    return {
+        "run_id": run.run_id,
+        "year": run.year,
+        "census": run.census,
+        "model_name": run.model_name,
+        "model_version": run.model_version,
+        "scored_on": run.scored_on,
+        "risk_matrix_version": run.risk_matrix_version,
+    }

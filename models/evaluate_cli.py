@@ -1,0 +1,215 @@
+"""`exclusion-risk evaluate`: back-test a recorded scoring once its year's outcomes are in the extracts.
+
+The scoring is named by `--scores` (a scores.csv written by `score`, whose run is found in the runs
+folder beside it by its pupils, or a run's folder) or by `--runs DIR --year Y --census C` (the latest
+run of that year and census). The measures are `models.evaluate`'s; the files `models.evaluate_report`'s;
+the headline numbers are logged to MLflow against the model version that made the scores
+(`models.evaluate_log`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from exclusion_risk import calendar
+from exclusion_risk.models import tracking
+from exclusion_risk.models.cli_inputs import fail, linked_history
+from exclusion_risk.models.evaluate import (
+    OutcomesIncomplete,
+    compare_with_stated,
+    evaluate_scores,
+    headline,
+    match,
+    realised_outcomes,
+    run_facts,
+)
+from exclusion_risk.models.evaluate_log import log_evaluation
+from exclusion_risk.models.evaluate_report import write_evaluation
+from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.models.score_runs import (
+    RUN_FILE,
+    RUNS_FOLDER,
+    RunFolder,
+    RunNotFound,
+    ScoringRun,
+    read_run_pupils,
+)
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+DEFAULT_LABEL = "any"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)
+
+
+def _run_folder_run(path: Path) -> tuple[RunFolder, ScoringRun]:
+    try:
+        run = ScoringRun.from_dict(json.loads((path / RUN_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        fail(f"--scores {path}: its {RUN_FILE} is not a scoring run's record")
+    return RunFolder(path.parent), run
+
+
+def _same_pupils(a, b) -> bool:
+    if len(a) != len(b):
+        return False
+    left, right = a.sort_values("upn").reset_index(drop=True), b.sort_values("upn").reset_index(drop=True)
+    return bool(
+        left["upn"].equals(right["upn"]) and ((left["probability"] - right["probability"]).abs() < 1e-5).all()
+    )
+
+
+def _scores_file_run(path: Path, runs: Path | None) -> tuple[RunFolder, ScoringRun]:
+    """The recorded run whose pupils are this scores.csv's (newest first), in --runs or beside the file."""
+    folder = RunFolder(runs if runs is not None else path.parent / RUNS_FOLDER)
+    try:
+        scored = read_run_pupils(path)
+    except (RunNotFound, OSError, ValueError) as exc:
+        fail(f"--scores: {exc}")
+    for run in reversed(folder.runs()):
+        if run.pupils != len(scored):
+            continue
+        try:
+            if _same_pupils(folder.pupils(run), scored):
+                return folder, run
+        except (RunNotFound, OSError, ValueError):
+            continue
+    fail(
+        f"--scores {path}: no recorded scoring in {folder.root} has its pupils (give the run's folder, or "
+        "--runs with the runs folder `score` recorded it in)"
+    )
+
+
+def resolve_run(
+    scores: Path | None, runs: Path | None, year: str | None, census: str
+) -> tuple[RunFolder, ScoringRun]:
+    """(runs folder, run) that --scores or --runs/--year/--census name; stops with a message otherwise."""
+    if scores is not None and year is not None:
+        fail("give --scores, or --runs with --year (and --census), not both")
+    if scores is not None:
+        if (scores / RUN_FILE).is_file():
+            return _run_folder_run(scores)
+        if scores.is_dir():
+            fail(f"--scores {scores} is a folder but not a scoring run's (it has no {RUN_FILE})")
+        if not scores.is_file():
+            fail(f"--scores {scores} does not exist")
+        return _scores_file_run(scores, runs)
+    if year is None or runs is None:
+        fail(
+            "name the scoring to evaluate: --scores FILE (a scores.csv or a run's folder), "
+            "or --runs DIR --year Y"
+        )
+    try:
+        wanted_year = calendar.normalise_year(year)
+        wanted_census = calendar.census_name(census)
+    except ValueError as exc:
+        fail(str(exc))
+    folder = RunFolder(runs)
+    found = [r for r in folder.runs() if r.year == wanted_year and r.census == wanted_census]
+    if not found:
+        fail(f"no recorded {wanted_census} scoring of {wanted_year} in {runs}")
+    return folder, found[-1]
+
+
+def model_info(version: str) -> dict | None:
+    """The registered version's facts (label, test year, stated metrics), or None when the store lacks it."""
+    tracking.setup_read()
+    found = tracking.resolve_version(version) if version else None
+    return None if found is None else tracking.read_model_info(found)
+
+
+def evaluate_command(
+    data: Path = typer.Option(
+        ..., "--data", help="Folder with the extracts, now holding the scored year's outcomes."
+    ),
+    scores: Path = typer.Option(
+        None,
+        "--scores",
+        help="A scores.csv written by `score` (its run is found beside it) or a run's folder.",
+    ),
+    runs: Path = typer.Option(
+        None, "--runs", help=f"The runs folder `score` recorded in (default: {RUNS_FOLDER} beside --scores)."
+    ),
+    year: str = typer.Option(None, "--year", help="With --runs: the scored academic year, e.g. 2018/19."),
+    census: str = typer.Option(
+        "autumn", "--census", help="With --runs: the scored census (autumn, spring, summer)."
+    ),
+    links: Path = typer.Option(
+        None, "--links", help="Output folder of `exclusion-risk link` (default: link now)."
+    ),
+    out: Path = typer.Option(
+        Path("evaluation"), "--out", help="Folder for evaluation.json and evaluation.html."
+    ),
+    log: bool = typer.Option(
+        True, "--log/--no-log", help="Log the headline numbers to MLflow against the model version."
+    ),
+) -> None:
+    """How a recorded scoring turned out: realised precision and recall by capacity, band and RAG,
+    calibration, by school and group; compared with the model's stated test-year precision; logged to
+    MLflow."""
+    folder, run = resolve_run(scores, runs, year, census)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a folder")
+    started = time.perf_counter()
+    try:
+        pupils = folder.pupils(run)
+    except (RunNotFound, OSError, ValueError) as exc:
+        fail(f"the pupils of run {run.short_id} cannot be read: {type(exc).__name__}")
+    info = model_info(run.model_version)
+    if info is None:
+        typer.echo(
+            f"note: model version {run.model_version or '?'} is not in the MLflow store "
+            f"{tracking.tracking_uri()}: outcome '{DEFAULT_LABEL}', no stated interval, not logged"
+        )
+    label = (info or {}).get("label") or DEFAULT_LABEL
+    history = linked_history(data, links)
+    try:
+        outcomes = realised_outcomes(history, run.year, run.census, label)
+        matched = match(pupils, outcomes)
+        document = evaluate_scores(matched, [band.label for band in load_risk_matrix().bands])
+    except OutcomesIncomplete as exc:
+        fail(str(exc))
+    except (ValueError, KeyError) as exc:  # the message might quote a value: name the kind only
+        fail(f"run {run.short_id} cannot be evaluated against {data} ({type(exc).__name__})")
+    row = next(r for r in document["by_capacity"] if r["capacity"] == 0.05)
+    document = {
+        "notice": DECISION_SUPPORT_NOTICE,
+        "model_version": run.model_version,
+        "label": label,
+        "run": run_facts(run),
+        **document,
+        "comparison": compare_with_stated(row, info or {}),
+    }
+    document["headline"] = headline(document)
+    logged = None
+    if log and info is not None:
+        logged = log_evaluation(document, info["version"])
+        document["mlflow_run_id"] = logged
+    written = write_evaluation(document, out)
+    typer.echo(f"evaluated {run.describe()} (model version {run.model_version}, outcome '{label}')")
+    counts = document["pupils"]
+    typer.echo(
+        f"{counts['with_outcomes']} of {counts['scored']} scored pupils matched to outcomes; "
+        f"{counts['without_outcomes']} scored but not on that census in these extracts"
+    )
+    typer.echo(document["headline"])
+    for r in document["by_capacity"]:
+        typer.echo(
+            f"  top {100 * r['capacity']:g}%: {r['selected']} selected, {r['true_positives']} with the "
+            f"outcome, precision {_pct(r['precision'])}, recall {_pct(r['recall'])}"
+        )
+    if logged is not None:
+        typer.echo(
+            f"logged to MLflow run {logged[:8]}; version {info['version']} tagged {tracking.LAST_CHECKED}"
+        )
+    typer.echo(f"wrote {written[0]} and {written[1]} in {time.perf_counter() - started:.1f}s")
+    typer.echo(DECISION_SUPPORT_NOTICE)
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"

@@ -1,0 +1,310 @@
+"""`exclusion-risk evaluate` end to end on the small synthetic authority: train with test year 2017/18,
+score 2018/19, evaluate once 2018/19's outcomes are in.
+
+The key check recomputes the realised precision at 5% from the generator's truth alone (exclusions.csv
+joined to truth/exclusion_links.csv, census day from truth/manifest.json, each scored UPN traced to
+the truth's UPN through the census), never through `features.labels`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.linkage.history import load_history
+from exclusion_risk.models import tracking
+from exclusion_risk.models.evaluate import realised_outcomes
+from exclusion_risk.privacy import SECONDARY, SUPPRESSED
+from exclusion_risk.synth.truth import write_truth_links
+
+SCORED, TEST_YEAR = "2018/19", "2017/18"
+CONFIG = """
+splits: {train: ["2015/16"], validation: "2016/17", test: "2017/18", refit: true}
+metrics: {capacities: [0.01, 0.05, 0.10], bootstrap: 50, level: 0.95}
+models:
+  random_forest: {enabled: false}
+  logistic: {enabled: false}
+  lightgbm:
+    params: {learning_rate: 0.1, n_estimators: 80, min_child_samples: 20}
+    grid: {num_leaves: [15]}
+    early_stopping_rounds: 10
+"""
+ROW_KEYS = {"selected", "true_positives", "precision", "recall", "ci_low", "ci_high"}
+COUNT_FIELDS = {"selected", "true_positives", "pupils", "excluded", "scored", "with_outcomes",
+                "without_outcomes", "on_census_not_scored", "with_outcome"}  # fmt: skip
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    root: Path
+    uri: str
+    extracts: Path
+    links: Path
+    scores: Path
+    out: Path
+    document: dict
+    output: str
+
+
+def _invoke(uri: str, args: list[str]):
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    try:
+        return runner.invoke(app, args)
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+@pytest.fixture(scope="module")
+def evaluated(small_authority, tmp_path_factory) -> Evaluated:
+    root = tmp_path_factory.mktemp("evaluate")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    links = root / "links"
+    write_truth_links(small_authority, links)
+    (root / "config.yaml").write_text(CONFIG)
+    data = ["--data", str(small_authority), "--links", str(links)]
+    for args in (["train", *data, "--config", str(root / "config.yaml"), "--quiet"],
+                 ["promote", "--best", "--metric", "precision_at_5pct"],
+                 ["score", *data, "--year", SCORED, "--out", str(root / "scores" / "scores.csv"),
+                  "--no-reasons"]):  # fmt: skip
+        result = _invoke(uri, args)
+        assert result.exit_code == 0, result.output
+    out = root / "evaluation"
+    result = _invoke(
+        uri, ["evaluate", *data, "--scores", str(root / "scores" / "scores.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "evaluation.json").read_text())
+    return Evaluated(
+        root, uri, small_authority, links, root / "scores" / "scores.csv", out, document, result.output
+    )
+
+
+# --- the realised precision, independently -------------------------------------------------------
+
+
+def truth_excluded(extracts: Path, census_day: pd.Timestamp):
+    """A function: UPN as recorded on a census of SCORED -> whether the generator's truth has that pupil
+    suspended or excluded after `census_day` (to 31 August), from the truth files and extracts alone."""
+    truth = extracts / "truth"
+    year_end = pd.Timestamp(census_day.year + (census_day.month >= 9), 8, 31)
+    exclusions = pd.read_csv(extracts / "exclusions.csv", dtype=str, keep_default_na=False)
+    starts = pd.to_datetime(exclusions["StartDate"], format="%Y-%m-%d")
+    after = exclusions[(starts > census_day) & (starts <= year_end)]
+    who = pd.read_csv(truth / "exclusion_links.csv", dtype=str).dropna()
+    excluded = set(who.loc[who["RecordID"].isin(after["RecordID"]), "upn"])
+    # Each recorded UPN -> the truth's (latest) UPN: itself, through FormerUPN on later rows (a
+    # temporary UPN replaced), or by name, date of birth and school (a UPN keyed wrongly once).
+    census = pd.read_csv(extracts / "census.csv", dtype=str, keep_default_na=False)
+    truth_upns = set(pd.read_csv(truth / "pupil_years.csv", dtype=str)["upn"]) | set(who["upn"])
+    later = dict(zip(census.loc[census["FormerUPN"] != "", "FormerUPN"],
+                     census.loc[census["FormerUPN"] != "", "UPN"], strict=True))  # fmt: skip
+    person = census.assign(key=census["Surname"] + "|" + census["Forename"] + "|" + census["DOB"] + "|"
+                           + census["SchoolURN"])  # fmt: skip
+    by_person = person[person["UPN"].isin(truth_upns)].drop_duplicates("key").set_index("key")["UPN"]
+    key_of = person.drop_duplicates("UPN").set_index("UPN")["key"]
+
+    def truth_upn(upn: str) -> str:
+        for _ in range(5):
+            if upn in truth_upns:
+                return upn
+            upn = later.get(upn, upn)
+        return by_person.get(key_of.get(upn), upn)
+
+    return lambda upn: truth_upn(upn) in excluded
+
+
+def truth_precision_at(extracts: Path, scores_csv: Path, capacity: float) -> tuple[int, int]:
+    """(selected, of them excluded after census day) from the truth files and scores.csv alone."""
+    manifest = json.loads((extracts / "truth" / "manifest.json").read_text())
+    was_excluded = truth_excluded(extracts, pd.Timestamp(manifest["census_days"][SCORED]))
+    scores = pd.read_csv(scores_csv, dtype={"upn": str}, keep_default_na=False)
+    ranked = scores.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
+    top = ranked.head(math.ceil(capacity * len(ranked)))
+    return len(top), int(top["upn"].map(was_excluded).sum())
+
+
+def test_realised_precision_at_5pct_matches_the_generators_truth(evaluated):
+    selected, hits = truth_precision_at(evaluated.extracts, evaluated.scores, 0.05)
+    row = next(r for r in evaluated.document["by_capacity"] if r["capacity"] == 0.05)
+    assert (row["selected"], row["true_positives"]) == (selected, hits)
+    assert row["precision"] == pytest.approx(hits / selected, abs=1e-12)
+    assert row["ci_low"] < row["precision"] < row["ci_high"]
+    assert evaluated.document["pupils"]["without_outcomes"] == 0
+    assert (
+        f"Of the {selected:,} pupils in the top 5%, {hits:,} ({100 * hits / selected:.0f}%)"
+        in evaluated.output
+    )
+
+
+# --- what evaluation.json holds ------------------------------------------------------------------
+
+
+def _counts(node, path=""):
+    """Every (path, value) of a count field anywhere in the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in COUNT_FIELDS and not isinstance(value, dict):
+                yield f"{path}.{key}", value
+            yield from _counts(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _counts(value, f"{path}[{i}]")
+
+
+def test_the_json_has_the_promised_shape(evaluated):
+    doc = evaluated.document
+    assert [r["capacity"] for r in doc["by_capacity"]] == [0.01, 0.05, 0.10]
+    for rows, key in ((doc["by_capacity"], "capacity"), (doc["by_band"], "band"), (doc["by_rag"], "rag")):
+        assert rows and all(set(r) == ROW_KEYS | {key} for r in rows)
+    assert [r["band"] for r in doc["by_band"]] == ["very high", "high", "medium", "low"]
+    assert [r["rag"] for r in doc["by_rag"]] == ["red", "amber", "green"]
+    assert doc["model_version"] == doc["run"]["model_version"]
+    assert doc["run"]["year"] == SCORED and doc["run"]["census"] == "autumn" and doc["run"]["scored_on"]
+    assert (
+        len(doc["calibration"]) == 10
+        and doc["calibration"][0]["mean_predicted"] > doc["calibration"][-1]["mean_predicted"]
+    )
+    assert {r["attribute"] for r in doc["by_group"]} == {
+        "sex", "ethnic group", "free school meals", "SEN provision", "social care",
+    }  # fmt: skip
+    assert doc["by_school"]
+    comparison = doc["comparison"]
+    assert comparison["test_year"] == TEST_YEAR and isinstance(comparison["inside"], bool)
+    inside = comparison["stated_ci_low"] <= comparison["realised"] <= comparison["stated_ci_high"]
+    assert comparison["inside"] is inside
+    assert comparison["verdict"].startswith("inside" if inside else ("below", "above"))
+    assert "not decisions" in doc["notice"]
+
+
+def test_no_count_from_1_to_9_is_published(evaluated):
+    found = list(_counts(evaluated.document))
+    assert len(found) > 100
+    bad = [
+        (path, v)
+        for path, v in found
+        if not (v in (SUPPRESSED, SECONDARY) or (isinstance(v, int) and (v == 0 or v >= 10)))
+    ]
+    assert bad == []
+    assert any(v == SUPPRESSED for _, v in found)  # the small authority has small groups: they are hidden
+    # A withheld count hides the rates made from it.
+    for row in [*evaluated.document["by_group"], *evaluated.document["by_school"]]:
+        if row["true_positives"] in (SUPPRESSED, SECONDARY):
+            assert row["precision"] is None and row["recall"] is None and row["ci_low"] is None
+        if row["excluded"] in (SUPPRESSED, SECONDARY):
+            assert row["observed"] is None
+    html = (evaluated.out / "evaluation.html").read_text()
+    assert "not decisions" in html and "data:image/png;base64," in html
+    assert not re.search(r"[A-Z][0-9]{11}[0-9A-Z]", html + json.dumps(evaluated.document))  # no UPN
+
+
+def test_the_check_is_logged_against_the_model_version(evaluated):
+    client = MlflowClient(tracking_uri=evaluated.uri)
+    version = client.get_model_version(tracking.REGISTERED_MODEL, evaluated.document["model_version"])
+    tag = json.loads(version.tags[tracking.LAST_CHECKED])
+    row = next(r for r in evaluated.document["by_capacity"] if r["capacity"] == 0.05)
+    assert tag["year"] == SCORED and tag["census"] == "autumn"
+    assert tag["precision_at_5pct"] == pytest.approx(row["precision"], abs=1e-4)
+    assert tag["ci_low"] == pytest.approx(row["ci_low"], abs=1e-4)
+    run = client.get_run(tag["run_id"])
+    assert run.data.tags["kind"] == "evaluate" and run.data.tags["model_version"] == str(version.version)
+    assert run.data.metrics["realised_precision_at_5pct"] == pytest.approx(row["precision"])
+    assert run.info.experiment_id == client.get_run(version.run_id).info.experiment_id
+    os.environ["MLFLOW_TRACKING_URI"], previous = evaluated.uri, os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        tracking.setup_read()
+        assert tracking.read_last_checked(version.version) == tag  # what the service's /model reads
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI") if previous is None else os.environ.update(
+            MLFLOW_TRACKING_URI=previous
+        )
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def _refused(evaluated, args: list[str]) -> str:
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["evaluate", *data, "--out", str(evaluated.root / "refused"), *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_an_unknown_run_is_refused(evaluated, tmp_path):
+    runs = evaluated.scores.parent / "score_runs"
+    assert "no recorded autumn scoring of 2017/18" in _refused(
+        evaluated, ["--runs", str(runs), "--year", "2017/18"]
+    )
+    assert "no recorded spring scoring" in _refused(
+        evaluated, ["--runs", str(runs), "--year", SCORED, "--census", "spring"]
+    )
+    assert "does not exist" in _refused(evaluated, ["--scores", str(tmp_path / "nothing.csv")])
+    assert "name the scoring" in _refused(evaluated, [])
+    changed = pd.read_csv(evaluated.scores, dtype=str, keep_default_na=False)
+    changed.loc[0, "probability"] = "0.000001"
+    changed.to_csv(tmp_path / "scores.csv", index=False)
+    output = _refused(evaluated, ["--scores", str(tmp_path / "scores.csv"), "--runs", str(runs)])
+    assert "no recorded scoring" in output and "has its pupils" in output
+    assert changed.loc[0, "upn"] not in output  # never a pupil's value
+
+
+def test_the_latest_run_of_a_year_is_found_by_year_and_census(evaluated, tmp_path):
+    runs = evaluated.scores.parent / "score_runs"
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["evaluate", *data, "--runs", str(runs), "--year", "2018-19",
+                                     "--out", str(tmp_path), "--no-log"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "evaluation.json").read_text())
+    assert again["by_capacity"] == evaluated.document["by_capacity"]
+    assert again["run"] == evaluated.document["run"]
+
+
+def test_incomplete_outcomes_are_refused(evaluated, tmp_path):
+    """The same extracts cut at 1 March 2019: 2018/19's outcomes are not in yet."""
+    cut = tmp_path / "extracts"
+    cut.mkdir()
+    census = pd.read_csv(evaluated.extracts / "census.csv", dtype=str, keep_default_na=False)
+    census[~((census["AcademicYear"] == SCORED) & (census["CensusTerm"] == "SUM"))].to_csv(
+        cut / "census.csv", index=False
+    )
+    exclusions = pd.read_csv(evaluated.extracts / "exclusions.csv", dtype=str, keep_default_na=False)
+    exclusions[exclusions["StartDate"] < "2019-03-01"].to_csv(cut / "exclusions.csv", index=False)
+    shutil.copy(evaluated.extracts / "social_care.csv", cut / "social_care.csv")
+    data = ["--data", str(cut), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["evaluate", *data, "--scores", str(evaluated.scores),
+                                     "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert (
+        "the outcomes of 2018/19 are not complete in the extracts (complete through 2017/18)" in result.output
+    )
+    assert not (tmp_path / "out" / "evaluation.json").exists()
+
+
+def test_a_spring_scoring_counts_what_happened_after_spring_census_day(evaluated):
+    """Outcomes for a spring census run: exclusions after the spring census (17 January 2019, the third
+    Thursday), for the pupils on that census under the UPNs recorded then."""
+    history = load_history(evaluated.extracts, evaluated.links)
+    outcomes = realised_outcomes(history, SCORED, "spring", "any")
+    census = pd.read_csv(evaluated.extracts / "census.csv", dtype=str, keep_default_na=False)
+    spring = census.loc[(census["AcademicYear"] == SCORED) & (census["CensusTerm"] == "SPR"), "UPN"]
+    assert set(outcomes["upn"]) == set(spring)
+    was_excluded = truth_excluded(evaluated.extracts, pd.Timestamp("2019-01-17"))
+    assert set(outcomes.loc[outcomes["outcome"] == 1, "upn"]) == {u for u in spring if was_excluded(u)}
+    autumn = realised_outcomes(history, SCORED, "autumn", "any")
+    assert 0 < outcomes["outcome"].sum() < autumn["outcome"].sum()  # a shorter window, fewer outcomes
