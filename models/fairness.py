@@ -15,8 +15,11 @@ Conventions (stated in the report):
   attribute. A ratio outside 0.8-1.25 is flagged (Aequitas' convention).
 - 95% intervals: Poisson bootstrap of pupils with the selection held fixed (the uncertainty is in who
   the cohort happened to contain, not in the threshold).
-- Any count of fewer than 10 pupils is shown as "<10", and a rate whose denominator is under 10 pupils
-  is not shown.
+- Any count of fewer than 10 pupils is shown as "<10", and a rate is not shown when any count it is
+  made from, or that it gives back with the published counts, is 1-9 (`rate_support`): precision times
+  selected pupils is the true positives, so the error rates rest on tp, fp, fn and tn as well.
+- Intersections compare each cell with the cell of the same first-attribute group and the second
+  attribute's reference (girls / Asian with girls / White British): one effect at a time.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features.registry import ETHNICITY_NAMES
-from exclusion_risk.models.fairness_intersections import intersection_groups
+from exclusion_risk.models.fairness_intersections import (
+    intersection_groups,
+    intersection_references,
+    nested_parents,
+)
 from exclusion_risk.models.fairness_shap import shap_by_group
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate
 
@@ -44,7 +51,7 @@ METRIC_LABELS = {
 }
 # The group's own exclusion rate: not the model's doing, reported beside its error rates.
 BASE_RATE = "base_rate"
-# numerator / denominator count names for each metric (counts per group, in _COUNTS)
+# numerator / denominator count names for each metric (counts per group, in COUNT_NAMES)
 _RATIO_PARTS = {
     BASE_RATE: ("positives", "n"),
     "selection_rate": ("selected", "n"),
@@ -53,7 +60,11 @@ _RATIO_PARTS = {
     "fpr": ("fp", "negatives"),
     "fnr": ("fn", "positives"),
 }
-_COUNTS = ("n", "selected", "positives", "negatives", "tp", "fp", "fn")
+COUNT_NAMES = ("n", "selected", "positives", "negatives", "tp", "fp", "fn", "tn")
+# The error rates: with a group's published pupils, selected and excluded, any one of them gives back
+# tp, fp, fn and tn, so each rests on all four.
+ERROR_RATES = ("precision", "recall", "fpr", "fnr")
+_CONFUSION = ("selected", "positives", "negatives", "tp", "fp", "fn", "tn")
 _CHUNK = 100
 
 DETAILED_ETHNICITY = "ethnicity (detailed)"
@@ -127,16 +138,17 @@ def select_top(probabilities, capacity: float) -> np.ndarray:
 
 
 def _indicator_columns(y: np.ndarray, selected: np.ndarray) -> np.ndarray:
-    """(n x 7) per-pupil indicators in _COUNTS order."""
+    """(n x 8) per-pupil indicators in COUNT_NAMES order."""
     pos = y == 1
     return np.column_stack(
-        [np.ones_like(pos), selected, pos, ~pos, selected & pos, selected & ~pos, ~selected & pos]
-    ).astype(np.float32)
+        [np.ones_like(pos), selected, pos, ~pos, selected & pos, selected & ~pos, ~selected & pos,
+         ~selected & ~pos]
+    ).astype(np.float32)  # fmt: skip
 
 
 def _rates(counts: np.ndarray) -> dict[str, np.ndarray]:
-    """counts (..., 7) -> metric arrays (...), NaN where the denominator is 0."""
-    index = {name: i for i, name in enumerate(_COUNTS)}
+    """counts (..., 8) -> metric arrays (...), NaN where the denominator is 0."""
+    index = {name: i for i, name in enumerate(COUNT_NAMES)}
     out = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for metric, (num, den) in _RATIO_PARTS.items():
@@ -148,8 +160,8 @@ def _rates(counts: np.ndarray) -> dict[str, np.ndarray]:
 @dataclass
 class AttributeReview:
     attribute: str
-    reference: str
-    table: pd.DataFrame  # one row per group: counts, metric, low, high, ratio, ratio_low, ratio_high, flagged
+    reference: str  # the reference group, or (intersections) how each row's reference is chosen
+    table: pd.DataFrame  # one row per group: counts, reference, metric, low, high, ratio, ..., flagged
 
 
 def group_metrics(
@@ -161,9 +173,14 @@ def group_metrics(
     seed: int = 0,
     level: float = 0.95,
     selected: np.ndarray | None = None,
-    references: dict[str, str] | None = None,
+    references: dict[str, str | tuple[str, dict[str, str]]] | None = None,
 ) -> list[AttributeReview]:
-    """Selection rate, precision, recall, FPR, FNR per group at capacity, with disparity ratios."""
+    """Selection rate, precision, recall, FPR, FNR per group at capacity, with disparity ratios.
+
+    `references`: per attribute, its reference group, or (description, group -> its own reference group)
+    where each group is compared with a group of its own (intersections); default the largest group.
+    A group whose own reference has no pupils gets undefined ratios.
+    """
     y = np.asarray(y, dtype=np.float64)
     if selected is None:
         selected = select_top(probabilities, capacity)
@@ -174,28 +191,33 @@ def group_metrics(
         labels = pd.Series(labels).astype(str).to_numpy()
         names, codes = np.unique(labels, return_inverse=True)
         reference = (references or {}).get(attribute) or reference_group(pd.Series(labels))
-        ref = int(np.flatnonzero(names == reference)[0])
+        own = reference[1] if isinstance(reference, tuple) else dict.fromkeys(names, reference)
+        index = {str(name): g for g, name in enumerate(names)}
+        refs = [index.get(own.get(str(name), ""), -1) for name in names]
         onehot = np.zeros((y.size, names.size), dtype=np.float32)
         onehot[np.arange(y.size), codes] = 1.0
-        design = (onehot[:, :, None] * indicators[:, None, :]).reshape(y.size, -1)  # n x (groups*7)
-        point = _rates(design.sum(axis=0).reshape(names.size, len(_COUNTS)).astype(np.float64))
-        counts = design.sum(axis=0).reshape(names.size, len(_COUNTS)).astype(np.int64)
+        design = (onehot[:, :, None] * indicators[:, None, :]).reshape(y.size, -1)  # n x (groups*8)
+        point = _rates(design.sum(axis=0).reshape(names.size, len(COUNT_NAMES)).astype(np.float64))
+        counts = design.sum(axis=0).reshape(names.size, len(COUNT_NAMES)).astype(np.int64)
         reps = {m: [] for m in _RATIO_PARTS}
         for w in _replicate_weights(y.size, n_boot, seed):
-            block = (w @ design).reshape(w.shape[0], names.size, len(_COUNTS)).astype(np.float64)
+            block = (w @ design).reshape(w.shape[0], names.size, len(COUNT_NAMES)).astype(np.float64)
             for metric, values in _rates(block).items():
                 reps[metric].append(values)
         reps = {metric: np.concatenate(chunks) for metric, chunks in reps.items()}  # B x groups
         rows = []
         for g, name in enumerate(names):
-            row = {"group": str(name), "is_reference": g == ref}
-            row.update({c: int(counts[g, i]) for i, c in enumerate(_COUNTS)})
+            ref = refs[g]
+            row = {"group": str(name), "reference": str(names[ref]) if ref >= 0 else "",
+                   "is_reference": g == ref}  # fmt: skip
+            row.update({c: int(counts[g, i]) for i, c in enumerate(COUNT_NAMES)})
             for metric in _RATIO_PARTS:
                 values = reps[metric]
                 est = float(point[metric][g])
-                ratio = est / point[metric][ref] if point[metric][ref] > 0 else float("nan")
+                base = point[metric][ref] if ref >= 0 else float("nan")
+                ratio = est / base if base > 0 else float("nan")
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio_reps = values[:, g] / values[:, ref]
+                    ratio_reps = values[:, g] / values[:, ref] if ref >= 0 else np.full(len(values), np.nan)
                 row[metric] = est
                 row[f"{metric}_low"], row[f"{metric}_high"] = _interval(values[:, g], alpha)
                 row[f"{metric}_ratio"] = ratio
@@ -204,8 +226,14 @@ def group_metrics(
                     np.isfinite(ratio) and not (FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1])
                 )
             rows.append(row)
-        table = pd.DataFrame(rows).sort_values(["is_reference", "n"], ascending=[False, False])
-        reviews.append(AttributeReview(attribute, reference, table.reset_index(drop=True)))
+        table = pd.DataFrame(rows)
+        size = table.set_index("group")["n"]
+        table["_reference_n"] = table["reference"].map(size).fillna(0)
+        table = table.sort_values(
+            ["_reference_n", "reference", "is_reference", "n"], ascending=[False, True, False, False]
+        ).drop(columns="_reference_n")
+        text = reference[0] if isinstance(reference, tuple) else reference
+        reviews.append(AttributeReview(attribute, text, table.reset_index(drop=True)))
     return reviews
 
 
@@ -310,9 +338,16 @@ def protected_attribution(
     return pd.DataFrame(rows)
 
 
-def denominator(row, metric: str) -> int:
-    """The count of pupils a group's `metric` is a share of (rates over fewer than 10 are not shown)."""
-    return int(row[_RATIO_PARTS[metric][1]])
+def rate_support(row, metric: str, suffix: str = "") -> int:
+    """The fewest pupils a group's `metric` rests on: 0 when its denominator is 0 (undefined), else the
+    smallest non-zero count it is made from or gives back with the published counts (the base rate and
+    selection rate: their own numerator and denominator; an error rate: tp, fp, fn, tn and their sums).
+    A rate, its ratio and its interval are shown only when this is 10 or more. `suffix`: the count
+    columns' suffix (another model's counts in a merged table)."""
+    if int(row[_RATIO_PARTS[metric][1] + suffix]) == 0:
+        return 0
+    parts = _CONFUSION if metric in ERROR_RATES else _RATIO_PARTS[metric]
+    return min(int(row[c + suffix]) for c in parts if int(row[c + suffix]) > 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,7 +361,7 @@ class Ablation:
 
     direction: str  # "without protected characteristics" | "with protected characteristics"
     precision: dict[str, Interval]  # model / ablated / change
-    groups: pd.DataFrame  # attribute, group, metric, model, ablated, change (suppressed later)
+    groups: pd.DataFrame  # attribute, group, metric, n, support, model, ablated, change (suppressed later)
 
 
 @dataclass
@@ -346,6 +381,8 @@ class FairnessReview:
     shap: pd.DataFrame | None = None  # models.fairness_shap.shap_by_group: mean contributions, gap parts
     shap_scale: str | None = None  # the raw score's scale: "log-odds" or "probability"
     options: list = field(default_factory=list)  # models.fairness_options.Option: as is, ablation, ...
+    # attribute -> its group -> the group of a coarser attribute it nests in (detailed -> broad ethnicity)
+    nesting: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
 
 def review(
@@ -370,7 +407,10 @@ def review(
     attributes = group_metrics(y, p, groups, capacity, n_boot=n_boot, seed=seed)
     references = {a.attribute: a.reference for a in attributes}
     crossed = intersection_groups(groups)
-    intersections = group_metrics(y, p, crossed, capacity, n_boot=n_boot, seed=seed)
+    crossed_references = intersection_references(crossed, references)
+    intersections = group_metrics(
+        y, p, crossed, capacity, n_boot=n_boot, seed=seed, references=crossed_references
+    )
     calibration = {
         attribute: (
             calibration_summary(y, p, labels, n_boot=n_boot, seed=seed),
@@ -400,8 +440,8 @@ def review(
                 for metric in METRICS:
                     rows.append({
                         "attribute": before.attribute, "group": r["group"], "metric": metric,
-                        "n": int(r["n"]), "denominator": int(min(r[_RATIO_PARTS[metric][1]],
-                                                                 r[_RATIO_PARTS[metric][1] + "_ablated"])),
+                        "n": int(r["n"]),
+                        "support": min(rate_support(r, metric), rate_support(r, metric, "_ablated")),
                         "model": r[metric], "ablated": r[f"{metric}_ablated"],
                         "change": r[f"{metric}_ablated"] - r[metric],
                     })  # fmt: skip
@@ -410,5 +450,14 @@ def review(
         model=model, capacity=capacity, pupils=int(y.size), positives=int(y.sum()), attributes=attributes,
         calibration=calibration, attribution=attribution, protected_used=list(protected_used or []),
         ablation=ablation, risk_matrix=risk_matrix or {}, intersections=intersections, shap=shap,
-        shap_scale=shap_scale,
+        shap_scale=shap_scale, nesting=_nesting(groups),
     )  # fmt: skip
+
+
+def _nesting(groups: dict[str, pd.Series]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Detailed ethnicity's groups and the broad group each falls in (most of its pupils' broad group):
+    the broad groups are the detailed table's totals, so it is suppressed against them."""
+    if DETAILED_ETHNICITY not in groups or "ethnic group" not in groups:
+        return {}
+    parents = nested_parents(groups[DETAILED_ETHNICITY], groups["ethnic group"])
+    return {DETAILED_ETHNICITY: ("ethnic group", parents)}

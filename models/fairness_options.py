@@ -4,9 +4,9 @@ per group (sex, ethnic group and free school meals). Each with its precision at 
 difference to "as is"), and by group its selection ratio and observed / predicted.
 
 Per-group recalibration is Platt scaling with group terms: logit(p') = a * logit(p) + b + one offset per
-sex, per ethnic group and per FSM group, fitted on the validation year's pupils (the year the model was
-calibrated on) and applied to the reviewed year; it uses sex and ethnicity at scoring time, which is the
-choice the reviewer weighs.
+sex, per ethnic group and per FSM group, fitted on the validation year's calibration pupils (those the
+model's own calibration was fitted on, never trained on) and applied to the reviewed year; it uses sex
+and ethnicity at scoring time, which is the choice the reviewer weighs.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class Option:
     name: str
     precision: Interval
     change: Interval | None  # precision minus the model as is (paired bootstrap); None for "as is"
-    groups: pd.DataFrame  # attribute, group, n, selection_ratio, observed_over_predicted
+    # attribute, group, n, support (the fewest pupils the selection ratio rests on: this option's selected
+    # pupils of the group and of its reference, and their sizes), selection_ratio, observed_over_predicted
+    groups: pd.DataFrame
 
 
 def _design(p, groups: dict[str, pd.Series], encoder: OneHotEncoder, fit: bool) -> np.ndarray:
@@ -74,9 +76,14 @@ def measure_options(
         rows = []
         for review in group_metrics(y, p, groups, capacity, n_boot=2, seed=seed, references=references):
             calibration = calibration_summary(y, p, groups[review.attribute]).set_index("group")
+            table = review.table.set_index("group")
             for _, r in review.table.iterrows():
+                parts = [r["n"], r["selected"]]
+                if r["reference"] in table.index:
+                    parts += [table.loc[r["reference"], "n"], table.loc[r["reference"], "selected"]]
                 rows.append({
                     "attribute": review.attribute, "group": r["group"], "n": int(r["n"]),
+                    "support": min((int(c) for c in parts if c > 0), default=0),
                     "selection_ratio": float(r["selection_rate_ratio"]),
                     "observed_over_predicted": float(calibration.loc[r["group"], "observed_over_predicted"]),
                 })  # fmt: skip

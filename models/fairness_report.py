@@ -2,10 +2,12 @@
 rates, calibration, intersections, SHAP by group and the options), and the same numbers as data
 (`summary_json`, written as `fairness.json`).
 
-Conventions (stated in the report): any count of fewer than 10 pupils is shown as "<10", a rate whose
-denominator is under 10 pupils is not shown, a group count that could be worked out from the page's
-totals is withheld too ("x", `suppress_table`) and a group with a withheld count shows no rates, and a
-flag is explained as a prompt to look closer (`FLAG_MEANING`), never as a finding.
+Conventions (stated in the report): any count of fewer than 10 pupils is shown as "<10", a rate is not
+shown when any count it is made from or gives back (tp, fp, fn, tn for the error rates: `rate_support`)
+is 1-9, nor its ratio to it (nor any ratio to a reference whose rate is hidden), a group count that
+could be worked out from the page's totals is withheld too ("x", `suppress_table`; detailed ethnicity
+against the broad groups it nests in) and a group with a withheld count shows no rates, and a flag is
+explained as a prompt to look closer (`FLAG_MEANING`), never as a finding.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from exclusion_risk.models.fairness import (
     METRIC_LABELS,
     METRICS,
     FairnessReview,
-    denominator,
+    rate_support,
 )
 from exclusion_risk.models.fairness_intersections import (
     INTERSECTIONS,
     intersection_name,
     shown_intersection_counts,
+    shown_nested_counts,
 )
 from exclusion_risk.models.fairness_shap import leading_features, score_gaps
-from exclusion_risk.models.fairness_summary import findings
+from exclusion_risk.models.fairness_summary import summary
+from exclusion_risk.models.fairness_words import outcome_words
 from exclusion_risk.models.plots import calibration_by_group_png
 from exclusion_risk.models.rendering import render
 from exclusion_risk.privacy import (
@@ -61,8 +65,10 @@ def shown_rate(value: float, denominator: int, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _ratio_text(row, metric: str) -> str:
-    if denominator(row, metric) < SUPPRESSION_THRESHOLD or not np.isfinite(row[f"{metric}_ratio"]):
+def _ratio_text(row, metric: str, reference) -> str:
+    """A ratio to the reference's rate: hidden where either rate is (it would give the other back)."""
+    support = min(rate_support(row, metric), rate_support(reference, metric)) if reference is not None else 0
+    if support < SUPPRESSION_THRESHOLD or not np.isfinite(row[f"{metric}_ratio"]):
         return "-"
     low, high = row[f"{metric}_ratio_low"], row[f"{metric}_ratio_high"]
     interval = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
@@ -70,7 +76,7 @@ def _ratio_text(row, metric: str) -> str:
 
 
 def _rate_text(row, metric: str) -> str:
-    shown = shown_rate(row[metric], denominator(row, metric))
+    shown = shown_rate(row[metric], rate_support(row, metric))
     if shown in ("<10", "-"):
         return shown
     low, high = row[f"{metric}_low"], row[f"{metric}_high"]
@@ -94,7 +100,12 @@ def _shown_counts(result: FairnessReview) -> dict[str, dict]:
             a.table.set_index("group")[list(COUNTS)].astype(int), row_totals=False
         ).to_dict("index")
         for a in result.attributes
+        if a.attribute not in result.nesting
     }
+    for a in result.attributes:  # detailed ethnicity: its totals are the broad groups as published
+        if a.attribute in result.nesting:
+            coarser, parents = result.nesting[a.attribute]
+            shown[a.attribute] = shown_nested_counts(a.table, parents, shown.get(coarser, {}), COUNTS)
     names = {intersection_name(first, second): (first, second) for first, second in INTERSECTIONS}
     for a in result.intersections:
         first, second = names[a.attribute]
@@ -109,13 +120,35 @@ def _counts_withheld(counts: dict) -> bool:
     return any(is_withheld(counts[c]) for c in COUNTS)
 
 
-def _metric(r, m: str, counts: dict, reference_withheld: bool = False) -> dict:
+def _metric(r, m: str, counts: dict, reference=None) -> dict:
+    """A rate and its ratio as shown; `reference`: the reference group's row, None where its counts are
+    withheld (a ratio to a hidden rate would give that rate back)."""
     if _counts_withheld(counts):
-        return {"rate": SUPPRESSED if counts["n"] == SUPPRESSED else "-", "ratio": "-", "flagged": False}
-    if reference_withheld:  # a ratio to a hidden rate would give that rate back
-        return {"rate": _rate_text(r, m), "ratio": "-", "flagged": False}
-    return {"rate": _rate_text(r, m), "ratio": _ratio_text(r, m),
-            "flagged": bool(r[f"{m}_flagged"]) and denominator(r, m) >= SUPPRESSION_THRESHOLD}  # fmt: skip
+        shown = {"rate": SUPPRESSED if counts["n"] == SUPPRESSED else "-", "ratio": "-", "flagged": False}
+        return {**shown, **_numbers(r, m, False, False)}
+    rate, ratio = _rate_text(r, m), _ratio_text(r, m, reference)
+    return {"rate": rate, "ratio": ratio, "flagged": bool(r[f"{m}_flagged"]) and ratio != "-",
+            **_numbers(r, m, rate not in ("<10", "-"), ratio != "-")}  # fmt: skip
+
+
+def _numbers(r, m: str, rate: bool, ratio: bool) -> dict:
+    """The shown rate and ratio as numbers with their intervals, for fairness.json (None where hidden or
+    undefined)."""
+    keys = {"value": m, "low": f"{m}_low", "high": f"{m}_high"}
+    ratios = {"ratio_value": f"{m}_ratio", "ratio_low": f"{m}_ratio_low", "ratio_high": f"{m}_ratio_high"}
+    return {**{k: _number(r[c]) if rate else None for k, c in keys.items()},
+            **{k: _number(r[c]) if ratio else None for k, c in ratios.items()}}  # fmt: skip
+
+
+# fairness.json's calibration numbers -> calibration_summary's columns
+_CALIBRATION_NUMBERS = {
+    "predicted_value": "predicted", "observed_value": "observed", "ratio_value": "observed_over_predicted",
+    "ratio_low": "ratio_low", "ratio_high": "ratio_high",
+}  # fmt: skip
+
+
+def _number(value) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
 
 
 def _group_n(shown: dict, attribute: str, group, n: int) -> tuple[int | str, int]:
@@ -140,12 +173,16 @@ def _ratio_interval(value: float, low: float, high: float, base: int) -> str:
 
 def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
     rows = []
-    hidden = _counts_withheld(shown[a.attribute][a.reference])
+    table = a.table.set_index("group")
     for _, r in a.table.iterrows():
         counts = shown[a.attribute][r["group"]]
+        ref = r["reference"]
+        visible = ref in table.index and not _counts_withheld(shown[a.attribute][ref])
+        reference = table.loc[ref] if visible else None
         rows.append({
-            "group": r["group"], "reference": bool(r["is_reference"]), **{c: counts[c] for c in COUNTS},
-            "metrics": [_metric(r, m, counts, hidden) for m in REPORT_METRICS],
+            "group": r["group"], "reference": bool(r["is_reference"]), "compared_with": ref,
+            **{c: counts[c] for c in COUNTS},
+            "metrics": [_metric(r, m, counts, reference) for m in REPORT_METRICS],
         })  # fmt: skip
     calibration = []
     for _, c in result.calibration[a.attribute][0].iterrows():
@@ -154,6 +191,8 @@ def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
             "group": c["group"], "n": n, "predicted": shown_rate(c["predicted"], base),
             "observed": shown_rate(c["observed"], base),
             "ratio": _ratio_interval(c["observed_over_predicted"], c["ratio_low"], c["ratio_high"], base),
+            **{key: _number(c[column]) if base >= SUPPRESSION_THRESHOLD else None
+               for key, column in _CALIBRATION_NUMBERS.items()},
         })  # fmt: skip
     return {"name": a.attribute, "reference": a.reference, "rows": rows, "calibration": calibration}
 
@@ -205,13 +244,14 @@ def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
     ab = result.ablation
     changes = []
     for _, r in ab.groups.iterrows():
-        # 0 (nothing shown) for a group whose counts are withheld as secondary, as in its other tables.
-        d = _group_n(shown, r["attribute"], r["group"], r["denominator"])[1]
+        # 0 (nothing shown) for a group whose counts are withheld as secondary, as in its other tables;
+        # else the fewest pupils either model's rate rests on (its tp, fp, fn, tn included).
+        base = _group_n(shown, r["attribute"], r["group"], r["n"])[1]
+        d = base if base < SUPPRESSION_THRESHOLD else r["support"]
         changes.append({
             "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],
             "model": shown_rate(r["model"], d), "ablated": shown_rate(r["ablated"], d),
-            "change": shown_rate(r["change"], d) if d >= SUPPRESSION_THRESHOLD
-            else "<10" if d == r["denominator"] else "-",
+            "change": shown_rate(r["change"], d),
         })  # fmt: skip
     return {
         "direction": ab.direction,
@@ -234,8 +274,10 @@ def _options_context(result: FairnessReview, shown: dict) -> dict | None:
             cells = []
             for option in result.options:
                 r = option.groups.set_index(["attribute", "group"]).loc[(a.attribute, group)]
+                # the option's selected pupils (of the group and its reference) count too
+                support = min(base, int(r["support"])) if base >= SUPPRESSION_THRESHOLD else base
                 cells.append({
-                    "selection_ratio": shown_rate(r["selection_ratio"], base, 2),
+                    "selection_ratio": shown_rate(r["selection_ratio"], support, 2),
                     "calibration": shown_rate(r["observed_over_predicted"], base, 2),
                 })  # fmt: skip
             groups.append({"group": group, "n": n, "cells": cells})
@@ -263,8 +305,10 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
     attributes = []
     for a in result.attributes:
         context = _attribute_context(result, a, shown)
-        if figures:
-            context["figure"] = calibration_by_group_png(result.calibration[a.attribute][1], a.attribute)
+        if figures:  # groups whose counts are withheld are not drawn (their observed rates would show)
+            hidden = [g for g, c in shown[a.attribute].items() if g != TOTAL and _counts_withheld(c)]
+            bins = result.calibration[a.attribute][1]
+            context["figure"] = calibration_by_group_png(bins, a.attribute, hidden)
         attributes.append(context)
     attribution = None
     if result.attribution is not None and result.protected_used:
@@ -276,9 +320,7 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
                 "shap": [shown_rate(r[f], base, digits=4) for f in result.protected_used],
                 "share": shown_rate(100 * r["protected_share"], base, digits=1),
             })  # fmt: skip
-    flagged = sum(
-        bool(m["flagged"]) for a in attributes for r in a["rows"] for m in r["metrics"][1:]
-    )  # base rates are not the model's: not counted
+    found = summary(result, shown)
     return {
         "notice": DECISION_SUPPORT_NOTICE, "model": result.model,
         "capacity_pct": f"{100 * result.capacity:g}",
@@ -289,11 +331,24 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "flag_meaning": FLAG_MEANING, "attributes": attributes, "attribution": attribution,
         "protected_used": result.protected_used, "ablation": _ablation_context(result, shown),
         "risk_matrix": result.risk_matrix,
-        "findings": [_finding_context(f) for f in findings(result, shown)], "flagged": flagged,
+        "findings": [_finding_context(f) for f in found["top"]], "flagged": _flagged(attributes),
+        "findings_all": [_finding_context(f) for f in found["all"]], "omitted": found["omitted"],
+        "outcome": outcome_words(result.model.get("label")),
         "intersections": [_attribute_context(result, a, shown) for a in result.intersections],
         "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",
         "options": _options_context(result, shown),
     }  # fmt: skip
+
+
+def _flagged(attributes: list[dict]) -> int:
+    """Flags among the rates shown (base rates are not the model's: not counted)."""
+    return sum(bool(m["flagged"]) for a in attributes for r in a["rows"] for m in r["metrics"][1:])
+
+
+def flagged_rates(result: FairnessReview) -> int:
+    """How many group rates the report flags: the number the HTML and `fairness.json` give."""
+    shown = _shown_counts(result)
+    return _flagged([_attribute_context(result, a, shown) for a in result.attributes])
 
 
 def _total(shown: dict[str, dict], column: str, value: int) -> int | str:
@@ -321,7 +376,8 @@ def summary_json(result: FairnessReview) -> dict:
     return {
         "model": context["model"], "capacity_pct": context["capacity_pct"], "pupils": context["pupils"],
         "positives": context["positives"], "metrics": context["metric_labels"], "notice": context["notice"],
-        "summary": {"flagged": context["flagged"], "findings": context["findings"]},
+        "summary": {"flagged": context["flagged"], "top": context["findings"], "all": context["findings_all"],
+                    "omitted": context["omitted"]},
         "groups": [rates(a) for a in context["attributes"]],
         "intersections": [rates(a) for a in context["intersections"]],
         "shap_by_group": {"scale": context["shap_scale"], "attributes": context["shap"]},

@@ -3,7 +3,8 @@
 The run's registered pipeline scores the test year's pupils, rebuilt from the linked history; the
 ablation retrains the same model type with the run's own config, with protected characteristics
 toggled (added when the model leaves them out, removed when it uses them), and the per-group
-recalibration is fitted on the validation year. The report and `fairness.json` are logged back to the
+recalibration is fitted on the validation year's calibration pupils (the hold-out the model's own
+calibration was fitted on, never trained on). The report and `fairness.json` are logged back to the
 run (fairness/).
 """
 
@@ -16,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OrdinalEncoder
 
+from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.features.preprocess import make_preprocessor
@@ -30,7 +33,7 @@ from exclusion_risk.models.fairness import FairnessReview, review, review_groups
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
 from exclusion_risk.models.fairness_report import render_report, summary_json
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
-from exclusion_risk.models.train import train_models
+from exclusion_risk.models.train import calibration_pupils, train_models
 
 # Bootstrap replicates of the ablation's retraining: its own intervals are not reported.
 _ABLATION_BOOTSTRAP = 50
@@ -75,10 +78,15 @@ def _preprocessor_factory(fitted_preprocessor: ColumnTransformer) -> Callable[..
     )  # fmt: skip
 
 
+def _stored_config(train_id: str) -> ExperimentConfig:
+    """The run's resolved experiment config as its training run stored it."""
+    with tempfile.TemporaryDirectory() as folder:
+        return load_config(tracking.download_artifact(train_id, "config/experiment.yaml", folder))
+
+
 def _run_config(train_id: str, model_type: str, include_protected: bool) -> ExperimentConfig:
     """The run's resolved experiment config, narrowed to one model type, protected inputs toggled."""
-    with tempfile.TemporaryDirectory() as folder:
-        config = load_config(tracking.download_artifact(train_id, "config/experiment.yaml", folder))
+    config = _stored_config(train_id)
     models = {
         name: spec.model_copy(update={"enabled": name == model_type}) for name, spec in config.models.items()
     }
@@ -87,6 +95,13 @@ def _run_config(train_id: str, model_type: str, include_protected: bool) -> Expe
         "features": config.features.model_copy(update={"include_protected": include_protected}),
         "metrics": config.metrics.model_copy(update={"bootstrap": _ABLATION_BOOTSTRAP}),
     })  # fmt: skip
+
+
+def calibration_rows(validation: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    """The validation year's calibration pupils (`models.train.calibration_pupils` with the run's holdout
+    and seed): held out of training, so the per-group recalibration is fitted on pupils the model never
+    saw, as its own calibration was."""
+    return validation[calibration_pupils(validation["upn"], config.calibration.holdout, config.seed)]
 
 
 def review_run(
@@ -102,8 +117,10 @@ def review_run(
     pipeline = tracking.load_run_model(target.run_id)
     features = list(pipeline[0].feature_names_in_)
     label = tags.get("label", "any")
+    # reviewed at the census it was trained for (a run from before the census was recorded: autumn)
+    census = calendar.parse_census(tags.get("census") or calendar.AUTUMN)
     years = [*train_years, validation_year, test_year] if ablation else [validation_year, test_year]
-    table = build_feature_table(history, years, label=label)
+    table = build_feature_table(history, years, label=label, census=census)
     test = table[(table["AcademicYear"] == test_year) & table["label"].notna()].reset_index(drop=True)
     if test.empty:
         raise ValueError(f"no labelled pupils for the test year {test_year} in the data")
@@ -127,8 +144,9 @@ def review_run(
         retrained = train_models(table, config, columns, _preprocessor_factory(pipeline[0]))
         ablated = retrained.models[tags["model_type"]].pipeline.predict_proba(test[columns])[:, 1]
 
-    # Per-group recalibration, fitted on the validation year (the model's own calibration year).
+    # Per-group recalibration, fitted on the validation year's calibration pupils (held out of training).
     validation = table[(table["AcademicYear"] == validation_year) & table["label"].notna()]
+    validation = calibration_rows(validation, _stored_config(tags["train_id"]))
     recalibrated = None
     if validation["label"].nunique() == 2:
         recalibrated = recalibrate_by_group(
@@ -143,7 +161,7 @@ def review_run(
     except (KeyError, TypeError, ValueError, AttributeError):  # not the shape this release writes
         scoring_config = None  # as for runs without them: the file's thresholds (thresholds_source "default")
     model = {"model_type": tags.get("model_type"), "version": target.version, "run_id": target.run_id,
-             "year": test_year, "include_protected": bool(protected_used)}  # fmt: skip
+             "year": test_year, "include_protected": bool(protected_used), "label": label}  # fmt: skip
     result = review(
         y, p, test, capacity, model, contributions=contributions, protected_used=protected_used,
         ablated_probabilities=ablated, ablation_direction=direction,
@@ -163,9 +181,17 @@ def review_run(
 
 def fairness_json(result: FairnessReview) -> str:
     """`fairness.json`'s text: the report's numbers as published (`summary_json`); numpy numbers as JSON
-    numbers, anything else unexpected as text."""
-    return json.dumps(summary_json(result), indent=2, default=_plain)
+    numbers, undefined numbers (NaN, infinite) as null, anything else unexpected as text."""
+    return json.dumps(_plain(summary_json(result)), indent=2, allow_nan=False)
 
 
 def _plain(value):
-    return value.item() if isinstance(value, np.generic) else str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    return value if value is None or isinstance(value, str | int | bool) else str(value)

@@ -2,23 +2,34 @@
 a suggested action.
 
 A finding is a group whose rate is outside 0.8-1.25 times its reference group's (or whose observed /
-predicted ratio is), ranked by certainty first (the 95% interval of the ratio excludes 1) and then by size
-(|log ratio|). Differences are kept apart by kind:
+predicted ratio is). Differences are kept apart by kind:
 
 - base rate: the group is excluded more or less often in the data. Not the model's error; a model that
   predicts well selects such a group more (or less) often too.
-- selection: selected more or less often than the group's exclusion rate alone explains.
-- calibration: the model's probabilities are too high or too low for the group (observed / predicted).
+- selection beyond the base rate: the selection ratio is further from 1 than the base-rate ratio (one
+  threshold widens the difference in risk) or points the other way; selection that follows the base
+  rate (closer to 1: one threshold narrows the difference) is context.
+- calibration: the model's probabilities are too high or too low for the group (observed / predicted, its
+  95% interval excluding 1). A group is calibrated only when that interval lies within 0.8-1.25; otherwise
+  its calibration is uncertain.
 - error rate, follows the base rate: the model is calibrated for the group and the error-rate gap points
   the way the base rate does. With one threshold, a calibrated model cannot give groups with different
   base rates equal error rates, so this gap is the base-rate difference seen through the threshold.
-- error rate in the base rate's direction, with miscalibration: the gap points the way the base rate does,
-  but the model is not calibrated for the group, so part of it may be the model's.
+- error rate in the base rate's direction, with miscalibration or with calibration uncertain: part of it
+  may be the model's.
 - error rate, not explained by the base rate: the gap points against the base rate, or the base rates do
   not differ. This one is the model's.
+- options: per option measured (retrained, recalibrated), its precision change and the largest changes
+  in group selection ratio and calibration.
 
-Only groups whose counts are all shown (none "<10" or withheld) and whose rates rest on 10+ pupils are
-summarised, so the summary reveals nothing the tables withhold.
+Ranking: the model's findings (calibration, error not explained by the base rate, the options) first,
+then the mixed ones, then base-rate context; within each, certain (the ratio's 95% interval excludes 1)
+before uncertain, then by size (|log ratio|). The summary's top list keeps at most one base-rate context
+line per group and always the options' trade-offs; every finding is in `fairness.json` (summary.all).
+
+Only groups whose counts are all shown (none "<10" or withheld) and whose rates rest on 10+ pupils
+(`rate_support`, counting tp, fp, fn, tn) are summarised, with a reference whose rates do too, so the
+summary reveals nothing the tables withhold.
 """
 
 from __future__ import annotations
@@ -27,7 +38,9 @@ import math
 
 import numpy as np
 
-from exclusion_risk.models.fairness import BASE_RATE, FAIR_RANGE, METRIC_LABELS, FairnessReview, denominator
+from exclusion_risk.models.fairness import BASE_RATE, FAIR_RANGE, METRIC_LABELS, FairnessReview, rate_support
+from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATION_ATTRIBUTES
+from exclusion_risk.models.fairness_words import group_phrase, outcome_words
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, is_withheld
 
 MAX_FINDINGS = 10
@@ -39,12 +52,18 @@ _BASE_RATE_DIRECTION = {"fpr": 1, "fnr": -1, "precision": 1}
 KINDS = {
     "base rate": "difference in outcomes (base rate)",
     "selection": "selection beyond the base rate",
+    "selection, base rate": "selection that follows the base rate",
     "calibration": "calibration",
     "error, base rate": "error rate that follows the base rate",
     "error, mixed": "error rate in the base rate's direction, with miscalibration",
+    "error, uncertain": "error rate in the base rate's direction, calibration uncertain",
     "error, model": "error rate not explained by the base rate",
     "option": "trade-off measured by the options",
 }
+# 0: the model's doing; 1: possibly the model's; 2: the base rate's (context)
+_TIER = {"calibration": 0, "error, model": 0, "option": 0, "selection": 1, "error, mixed": 1,
+         "error, uncertain": 1, "base rate": 2, "selection, base rate": 2, "error, base rate": 2}  # fmt: skip
+CONTEXT = 2
 _ACTIONS = {
     "base rate": (
         "Read it as context, not as the model's error: check whether the recorded outcome itself reflects "
@@ -54,6 +73,10 @@ _ACTIONS = {
     "selection": (
         "Look at SHAP by group for the inputs that carry the gap and at this group's calibration; weigh the "
         "options below."
+    ),
+    "selection, base rate": (
+        "Context: selection follows the group's exclusion rate, less than in proportion. No action on the "
+        "model is indicated by this alone."
     ),
     "calibration": (
         "Consider per-group recalibration or protected characteristics as inputs (options below); until then "
@@ -66,6 +89,10 @@ _ACTIONS = {
     "error, mixed": (
         "Recalibrate for the group (options below) and look again: what remains then is the base rate's "
         "doing; what goes was the model's."
+    ),
+    "error, uncertain": (
+        "Do not put it down to the base rate yet: the group's calibration is too uncertain to tell. Look at "
+        "the recalibrated option below and monitor the group over more years."
     ),
     "error, model": (
         "Investigate: SHAP by group shows which inputs carry the difference; weigh the options below "
@@ -100,164 +127,224 @@ def _finding(attribute, group, reference, kind, metric, ratio, low, high, meanin
         "group": group,
         "reference": reference,
         "kind": KINDS[kind],
+        "tier": _TIER[kind],
         "metric": metric,
         "ratio": float(ratio),
         "low": float(low),
         "high": float(high),
         "certain": _certain(low, high),
         "size": abs(math.log(ratio)) if ratio > 0 else float("inf"),
-        "meaning": meaning,
+        "meaning": meaning[:1].upper() + meaning[1:],
         "action": _ACTIONS[kind].format(direction=direction),
     }
 
 
-def _group_findings(attribute: str, reference: str, r, calibration) -> list[dict]:
-    group = r["group"]
+def _calibration_state(calibration) -> tuple[bool, bool, str]:
+    """(miscalibrated: outside 0.8-1.25 with an interval excluding 1, calibrated: the interval within
+    0.8-1.25, the ratio and interval in words)."""
+    if calibration is None:
+        return False, False, ""
+    ratio, low, high = (calibration[k] for k in ("observed_over_predicted", "ratio_low", "ratio_high"))
+    miscalibrated = _outside(ratio) and _certain(low, high)
+    within = FAIR_RANGE[0] <= low and high <= FAIR_RANGE[1]
+    calibrated = bool(np.isfinite(low) and np.isfinite(high) and within)
+    return miscalibrated, calibrated, f"observed / predicted {ratio:.2f}{_interval(low, high)}"
+
+
+def _selection_finding(attribute, r, outcome: str) -> dict | None:
+    selection, base = r["selection_rate_ratio"], r[f"{BASE_RATE}_ratio"]
+    if not _outside(selection):
+        return None
+    group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
+    said = f"{group} are selected {selection:.2f} times as often as {reference}"
+    if np.isfinite(base) and base > 0:
+        said += f" and {outcome} {base:.2f} times as often"
+    if _same_direction(selection, base, 1) and abs(math.log(selection)) <= abs(math.log(base)):
+        kind = "selection, base rate"
+        said += (": in the direction of their different outcome rate, and closer to equal (one threshold "
+                 "narrows the difference).")
+    elif _same_direction(selection, base, 1):
+        kind = "selection"
+        said += ": further from equal than their outcome rate (one threshold widens the difference in risk)."
+    else:
+        kind = "selection"
+        said += ": their outcome rate does not explain it."
+    return _finding(attribute, r["group"], r["reference"], kind, METRIC_LABELS["selection_rate"], selection,
+                    r["selection_rate_ratio_low"], r["selection_rate_ratio_high"], said)  # fmt: skip
+
+
+def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) -> list[dict]:
+    """`shown_metric(metric)`: whether the group's and its reference's `metric` rest on 10+ pupils."""
+    group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     found = []
-    base, base_text = r[f"{BASE_RATE}_ratio"], f"{r[f'{BASE_RATE}_ratio']:.2f}"
-    # miscalibrated: the interval says so; calibrated: the estimate is within 0.8-1.25 (an uncertain
-    # small group is neither, and its error-rate gaps are not put down to the base rate)
-    miscalibrated = calibration is not None and (
-        _outside(calibration["observed_over_predicted"])
-        and _certain(calibration["ratio_low"], calibration["ratio_high"])
-    )
-    calibrated = calibration is not None and not _outside(calibration["observed_over_predicted"])
-    if _outside(base):
-        found.append(
-            _finding(
-                attribute,
-                group,
-                reference,
-                "base rate",
-                METRIC_LABELS[BASE_RATE],
-                base,
-                r[f"{BASE_RATE}_ratio_low"],
-                r[f"{BASE_RATE}_ratio_high"],
-                f"{_pupils(group)} were excluded or suspended {base_text} times as often as "
-                f"{_pupils(reference)} in the review year: a difference in outcomes, not in the model's "
-                "errors.",
-            )
-        )
-    selection = r["selection_rate_ratio"]
-    if _outside(selection) and denominator(r, "selection_rate") >= SUPPRESSION_THRESHOLD:
-        beyond = not _same_direction(selection, base, 1)
-        found.append(
-            _finding(
-                attribute,
-                group,
-                reference,
-                "selection" if beyond else "base rate",
-                METRIC_LABELS["selection_rate"],
-                selection,
-                r["selection_rate_ratio_low"],
-                r["selection_rate_ratio_high"],
-                f"{_pupils(group)} are selected {selection:.2f} times as often as {_pupils(reference)} "
-                f"while excluded {base_text} times as often: "
-                + (
-                    "their exclusion rate does not explain it."
-                    if beyond
-                    else "in the direction of their exclusion rate (one threshold widens a difference in "
-                    "risk)."
-                ),
-            )
-        )
+    base = r[f"{BASE_RATE}_ratio"]
+    base_text = f"{base:.2f}"
+    miscalibrated, calibrated, calibration_text = _calibration_state(calibration)
+    if _outside(base) and shown_metric(BASE_RATE):
+        found.append(_finding(
+            attribute, r["group"], r["reference"], "base rate", METRIC_LABELS[BASE_RATE], base,
+            r[f"{BASE_RATE}_ratio_low"], r[f"{BASE_RATE}_ratio_high"],
+            f"{group} were {outcome} {base_text} times as often as {reference} in the review year: a "
+            "difference in outcomes, not in the model's errors.",
+        ))  # fmt: skip
+    if shown_metric("selection_rate") and shown_metric(BASE_RATE):
+        selection = _selection_finding(attribute, r, outcome)
+        found.extend([selection] if selection else [])
     if miscalibrated:
         ratio = calibration["observed_over_predicted"]
         direction = "higher" if ratio > 1 else "lower"
-        found.append(
-            _finding(
-                attribute,
-                group,
-                "",
-                "calibration",
-                "observed / predicted",
-                ratio,
-                calibration["ratio_low"],
-                calibration["ratio_high"],
-                f"For {_pupils(group)} the model {'under' if ratio > 1 else 'over'}-predicts: observed / "
-                f"predicted {ratio:.2f}{_interval(calibration['ratio_low'], calibration['ratio_high'])}, "
-                f"so a 20% score means about {20 * ratio:.0f}% for them.",
-                direction,
-            )
-        )
+        found.append(_finding(
+            attribute, r["group"], "", "calibration", "observed / predicted", ratio,
+            calibration["ratio_low"], calibration["ratio_high"],
+            f"For {group} the model {'under' if ratio > 1 else 'over'}-predicts: {calibration_text}, so a "
+            f"20% score means about {20 * ratio:.0f}% for them.",
+            direction,
+        ))  # fmt: skip
     for metric in _ERROR_METRICS:
         ratio = r[f"{metric}_ratio"]
-        if not _outside(ratio) or denominator(r, metric) < SUPPRESSION_THRESHOLD:
+        if not _outside(ratio) or not shown_metric(metric):
             continue
         same_way = _same_direction(ratio, base, _BASE_RATE_DIRECTION[metric])
-        kind = "error, model" if not same_way else "error, base rate" if calibrated else "error, mixed"
-        why = (
-            f"it points the way the group's exclusion rate does ({base_text} times the reference's), but the "
-            "model is not calibrated for the group (see calibration), so part of it may be the model's."
-            if kind == "error, mixed"
-            else f"it follows the group's different exclusion rate ({base_text} times the reference's): "
-            "the model is calibrated for the group, and with one threshold a calibrated model cannot give "
-            "groups with different base rates equal error rates."
-            if kind == "error, base rate"
-            else "the group's exclusion rate does not explain it"
-            + ("; the model is miscalibrated for the group (see calibration)." if miscalibrated else ".")
-        )
-        found.append(
-            _finding(
-                attribute,
-                group,
-                reference,
-                kind,
-                METRIC_LABELS[metric],
-                ratio,
-                r[f"{metric}_ratio_low"],
-                r[f"{metric}_ratio_high"],
-                f"The {METRIC_LABELS[metric]} of {_pupils(group)} is {ratio:.2f} times that of "
-                f"{_pupils(reference)}: {why}",
-            )
-        )
+        kind = (
+            "error, model" if not same_way else "error, base rate" if calibrated
+            else "error, mixed" if miscalibrated else "error, uncertain"
+        )  # fmt: skip
+        why = {
+            "error, mixed": f"it points the way the group's outcome rate does ({base_text} times the "
+            f"reference's), but the model is not calibrated for the group ({calibration_text}), so part of "
+            "it may be the model's.",
+            "error, uncertain": f"it points the way the group's outcome rate does ({base_text} times the "
+            f"reference's), but the group's calibration is uncertain ({calibration_text}: the interval is "
+            "not within 0.8-1.25), so it cannot be put down to the base rate alone.",
+            "error, base rate": f"it follows the group's different outcome rate ({base_text} times the "
+            f"reference's): the model is calibrated for the group ({calibration_text}), and with one "
+            "threshold a calibrated model cannot give groups with different base rates equal error rates.",
+            "error, model": "the group's outcome rate does not explain it"
+            + ("; the model is miscalibrated for the group (see calibration)." if miscalibrated else "."),
+        }[kind]
+        found.append(_finding(
+            attribute, r["group"], r["reference"], kind, METRIC_LABELS[metric], ratio,
+            r[f"{metric}_ratio_low"], r[f"{metric}_ratio_high"],
+            f"The {METRIC_LABELS[metric]} of {group} is {ratio:.2f} times that of {reference}: {why}",
+        ))  # fmt: skip
     return found
 
 
-def _pupils(group: str) -> str:
-    """A group named as pupils: "girls", "boys" and "... pupils" as they are, "Asian" as "Asian pupils"."""
-    return group if group in ("girls", "boys") or group.endswith("pupils") else f"{group} pupils"
+def _shown_group(shown: dict, attribute: str, group) -> bool:
+    counts = shown.get(attribute, {}).get(group)
+    return counts is not None and not any(map(is_withheld, counts.values()))
 
 
-def findings(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> list[dict]:
-    """The review's findings, most certain and largest first (at most `limit`), from groups whose counts
-    are all shown in `shown` (attribute -> group -> count -> value as published)."""
+def _largest_changes(option, as_is, shown: dict, column: str) -> str:
+    """The groups whose `column` changes most (|log| of new / old) between as is and `option`, in words:
+    the largest of each protected characteristic (sex, ethnic group) and of free school meals, and the
+    largest of all where another attribute's; among groups shown with 10+ pupils behind both values."""
+    best: dict[str, tuple[float, str]] = {}
+    before = as_is.groups.set_index(["attribute", "group"])
+    for _, r in option.groups.iterrows():
+        old = before.loc[(r["attribute"], r["group"])]
+        if not _shown_group(shown, r["attribute"], r["group"]) or r["n"] < SUPPRESSION_THRESHOLD:
+            continue
+        if column == "selection_ratio" and min(r["support"], old["support"]) < SUPPRESSION_THRESHOLD:
+            continue
+        a, b = float(old[column]), float(r[column])
+        if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
+            continue
+        size = abs(math.log(b / a))
+        if r["attribute"] not in best or size > best[r["attribute"]][0]:
+            best[r["attribute"]] = (size, f"{group_phrase(r['attribute'], r['group'])} {a:.2f} → {b:.2f}")
+    if not best:
+        return "no shown group changes"
+    named = [best[a][1] for a in RECALIBRATION_ATTRIBUTES if a in best]
+    largest = max(best.values())[1]
+    return ", ".join(named + ([f"largest of all {largest}"] if largest not in named else []))
+
+
+def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
+    """One finding per option measured beside the model as is (or, without options, the ablation)."""
     found = []
-    for a in [*result.attributes, *result.intersections]:
-        calibration = result.calibration[a.attribute][0].set_index("group")
-        if any(map(is_withheld, shown.get(a.attribute, {}).get(a.reference, {}).values())):
-            continue  # its ratios are not shown: they would give the reference's hidden rates back
-        for _, r in a.table.iterrows():
-            counts = shown.get(a.attribute, {}).get(r["group"], {})
-            if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or any(map(is_withheld, counts.values())):
+    if len(result.options) > 1:
+        as_is = next(o for o in result.options if o.name == AS_IS)
+        for option in result.options:
+            if option.name == AS_IS or option.change is None or as_is.precision.estimate <= 0:
                 continue
-            cal = calibration.loc[r["group"]] if r["group"] in calibration.index else None
-            found.extend(_group_findings(a.attribute, a.reference, r, cal))
+            change, model = option.change, as_is.precision.estimate
+            found.append(_finding(
+                "all pupils", option.name, AS_IS, "option", "precision at capacity",
+                option.precision.estimate / model, (model + change.low) / model,
+                (model + change.high) / model,
+                f"{option.name[0].upper()}{option.name[1:]}: precision at capacity changes by "
+                f"{change.estimate:+.3f} [{change.low:+.3f}, {change.high:+.3f}] ({model:.3f} → "
+                f"{option.precision.estimate:.3f}); the largest changes in group selection ratios: "
+                f"{_largest_changes(option, as_is, shown, 'selection_ratio')}; in observed / predicted: "
+                f"{_largest_changes(option, as_is, shown, 'observed_over_predicted')}.",
+            ))  # fmt: skip
+        return found
     if result.ablation is not None:
         change = result.ablation.precision["change"]
         model, ablated = result.ablation.precision["model"], result.ablation.precision["ablated"]
-        if _certain(change.low, change.high, null=0.0) and model.estimate > 0 and ablated.estimate > 0:
-            found.append(
-                _finding(
-                    "all pupils",
-                    "all",
-                    "",
-                    "option",
-                    "precision at capacity",
-                    ablated.estimate / model.estimate,
-                    (model.estimate + change.low) / model.estimate,
-                    (model.estimate + change.high) / model.estimate,
-                    f"Retrained {result.ablation.direction}, the model's precision at capacity changes by "
-                    f"{change.estimate:+.3f} [{change.low:+.3f}, {change.high:+.3f}]: a trade-off between "
-                    "accuracy and using protected characteristics.",
-                )
-            )
+        if model.estimate > 0 and ablated.estimate > 0:
+            found.append(_finding(
+                "all pupils", f"retrained {result.ablation.direction}", AS_IS, "option",
+                "precision at capacity",
+                ablated.estimate / model.estimate, (model.estimate + change.low) / model.estimate,
+                (model.estimate + change.high) / model.estimate,
+                f"Retrained {result.ablation.direction}, the model's precision at capacity changes by "
+                f"{change.estimate:+.3f} [{change.low:+.3f}, {change.high:+.3f}]: a trade-off between "
+                "accuracy and using protected characteristics.",
+            ))  # fmt: skip
+    return found
+
+
+def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
+    """Every finding, ranked (model's first, then certain, then largest), from groups whose counts are
+    all shown in `shown` (attribute -> group -> count -> value as published) and whose rates, and their
+    reference's, rest on 10+ pupils."""
+    found = []
+    outcome = outcome_words(result.model.get("label"))
+    for a in [*result.attributes, *result.intersections]:
+        calibration = result.calibration[a.attribute][0].set_index("group")
+        rows = a.table.set_index("group")
+        for _, r in a.table.iterrows():
+            if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or r["reference"] not in rows.index:
+                continue
+            if not all(_shown_group(shown, a.attribute, g) for g in (r["group"], r["reference"])):
+                continue  # a ratio to a hidden rate would give it back
+            ref = rows.loc[r["reference"]]
+
+            def shown_metric(metric, r=r, ref=ref) -> bool:
+                return min(rate_support(r, metric), rate_support(ref, metric)) >= SUPPRESSION_THRESHOLD
+
+            cal = calibration.loc[r["group"]] if r["group"] in calibration.index else None
+            found.extend(_group_findings(a.attribute, r, cal, shown_metric, outcome))
+    found.extend(_option_findings(result, shown))
     # An intersection whose second attribute has one group here repeats the first's numbers: keep one.
     seen, unique = set(), []
     for f in found:
-        key = (f["kind"], f["metric"], round(f["ratio"], 9), round(f["low"], 9), round(f["high"], 9))
+        option = f["group"] if f["kind"] == KINDS["option"] else ""  # two options may score alike
+        key = (f["kind"], f["metric"], round(f["ratio"], 9), round(f["low"], 9), round(f["high"], 9), option)
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    unique.sort(key=lambda f: (not f["certain"], -f["size"]))
-    return [{"rank": i + 1, **f} for i, f in enumerate(unique[:limit])]
+    unique.sort(key=lambda f: (f["tier"], not f["certain"], -f["size"]))
+    return [{"rank": i + 1, **f} for i, f in enumerate(unique)]
+
+
+def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> dict:
+    """{"top": the findings the page leads with, "all": every finding, "omitted": how many are not in
+    top}. Top: in rank order, at most one base-rate context line per group, every option's trade-off
+    whose precision change is certain, at most `limit` (more only for those trade-offs)."""
+    every = findings(result, shown)
+    forced = [f for f in every if f["kind"] == KINDS["option"] and f["certain"]]
+    context, top = set(), []
+    for f in every:
+        if f in forced:
+            continue
+        if f["tier"] == CONTEXT:
+            if (f["attribute"], f["group"]) in context:
+                continue
+            context.add((f["attribute"], f["group"]))
+        top.append(f)
+    top = sorted([*forced, *top[: max(0, limit - len(forced))]], key=lambda f: f["rank"])
+    return {"top": [{**f, "rank": i + 1} for i, f in enumerate(top)], "all": every,
+            "omitted": len(every) - len(top)}  # fmt: skip

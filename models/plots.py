@@ -138,14 +138,20 @@ def shap_figures(explanation: Explanation, values: pd.DataFrame, title: str, max
 # ---------------------------------------------------------------------------------------------
 
 
-def calibration_by_group_png(bins: pd.DataFrame, attribute: str) -> str:
-    """Calibration by group as a base64 PNG (bins of fewer than 10 pupils are not drawn)."""
+def calibration_by_group_png(bins: pd.DataFrame, attribute: str, withheld=()) -> str:
+    """Calibration by group as a base64 PNG. Not drawn: the `withheld` groups (whose tables withhold their
+    counts) and bins with fewer than 10 pupils, fewer than 10 positives or 1-9 negatives (an observed rate
+    times the bin's pupils would give those counts back)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=90)
     top = 0.0
     for group, part in bins.groupby("group"):
-        part = part[part["n"] >= SUPPRESSION_THRESHOLD]
-        if part.empty:
+        positives = (part["observed"] * part["n"]).round()
+        negatives = part["n"] - positives
+        few = (negatives > 0) & (negatives < SUPPRESSION_THRESHOLD)
+        enough = (positives >= SUPPRESSION_THRESHOLD) & ~few
+        part = part[(part["n"] >= SUPPRESSION_THRESHOLD) & enough]
+        if group in set(withheld) or part.empty:
             continue
         ax.plot(part["predicted"], part["observed"], marker="o", ms=3, label=str(group))
         top = max(top, float(part["predicted"].max()), float(part["observed"].max()))

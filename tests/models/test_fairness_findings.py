@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -13,10 +14,50 @@ from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
 from exclusion_risk.models import fairness, fairness_report, score_cli
-from exclusion_risk.models.fairness_run import RunTarget
+from exclusion_risk.models.fairness_run import RunTarget, fairness_json
 from exclusion_risk.privacy import check_no_identifiers
 
 BOYS, GIRLS = 11000, 9000
+
+
+class _Tables(HTMLParser):
+    """Each <table> of a page as rows of cell texts, keyed by the heading before it (the first table
+    under a heading only)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.heading, self.text, self.rows, self.cell = {}, "", None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h2", "h3", "h4"):
+            self.text = []
+        elif tag == "table":
+            self.rows = []
+        elif tag == "tr" and self.rows is not None:
+            self.rows.append([])
+        elif tag in ("td", "th") and self.rows is not None:
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("h2", "h3", "h4"):
+            self.heading, self.text = " ".join("".join(self.text).split()), None
+        elif tag == "table":
+            self.tables.setdefault(self.heading, self.rows)
+            self.rows = None
+        elif tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data):
+        for part in (self.text, self.cell):
+            if part is not None:
+                part.append(data)
+
+
+def _html_tables(html: str) -> dict[str, list[list[str]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
 
 
 def _frame() -> pd.DataFrame:
@@ -35,7 +76,7 @@ def _review(true_risk: np.ndarray, predicted: np.ndarray, seed: int = 0):
 
 def _sex_findings(review) -> list[dict]:
     context = fairness_report.report_context(review)
-    return [f for f in context["findings"] if f["attribute"] == "sex" and f["group"] == "girls"]
+    return [f for f in context["findings_all"] if f["attribute"] == "sex" and f["group"] == "girls"]
 
 
 def test_an_error_rate_gap_from_base_rates_is_told_apart_from_the_models_own():
@@ -71,16 +112,19 @@ def test_an_error_rate_gap_from_base_rates_is_told_apart_from_the_models_own():
     assert found["precision"]["kind"] == "error rate in the base rate's direction, with miscalibration"
 
 
-def test_findings_are_ranked_by_certainty_then_size(training, test_year):
+def test_findings_are_ranked_by_the_models_part_then_certainty_then_size(training, test_year):
     result, _ = training
     p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
     review = fairness.review(
         test_year["label"], p, test_year, 0.05, {"model_type": "x", "year": "x"}, n_boot=100
     )
-    found = fairness_report.report_context(review)["findings"]
+    context = fairness_report.report_context(review)
+    found, every = context["findings"], context["findings_all"]
     assert len(found) >= 3 and [f["rank"] for f in found] == list(range(1, len(found) + 1))
-    keys = [(not f["certain"], -f["size"]) for f in found]
-    assert keys == sorted(keys)
+    for ranked in (found, every):
+        keys = [(f["tier"], not f["certain"], -f["size"]) for f in ranked]
+        assert keys == sorted(keys)
+    assert context["omitted"] == len(every) - len(found)
     html = fairness_report.render_report(review)
     assert html.index("Summary: what matters") < html.index("Error and selection rates at capacity")
     assert found[0]["meaning"] in html.replace("&#39;", "'")
@@ -124,14 +168,36 @@ def test_fairness_json_has_the_reports_sections_and_numbers(training, test_year)
         {"model_type": "lightgbm", "year": "x", "include_protected": True},
         ablated_probabilities=p * 0.5, n_boot=20,
     )  # fmt: skip
-    data = json.loads(json.dumps(fairness_report.summary_json(review), default=str))
+    data = json.loads(fairness_json(review))
     for section in ("summary", "groups", "intersections", "shap_by_group", "calibration", "options"):
         assert section in data, section
-    context = json.loads(json.dumps(fairness_report.report_context(review), default=str))
-    assert data["summary"]["findings"] == context["findings"]
-    assert data["groups"][0]["rows"] == context["attributes"][0]["rows"]
-    assert data["calibration"]["sex"] == context["attributes"][0]["calibration"]
-    assert data["options"]["ablation"]["precision"] == context["ablation"]["precision"]
+    # The page a reviewer reads and fairness.json say the same: every cell of the rendered tables.
+    tables = _html_tables(fairness_report.render_report(review))
+    findings = tables["Summary: what matters"][1:]
+    assert len(findings) == len(data["summary"]["top"]) > 0
+    for cells, f in zip(findings, data["summary"]["top"], strict=True):
+        assert cells[0] == str(f["rank"]) and cells[2] == f["kind"] and cells[3] == f["metric"]
+        assert cells[4].startswith(f["ratio_text"]) and cells[5] == f["meaning"] and cells[6] == f["action"]
+    checked = 0
+    for a in [*data["groups"], *data["intersections"]]:
+        rows = tables[f"By {a['name']} (reference: {a['reference']})"][1:]
+        assert len(rows) == len(a["rows"])
+        for cells, r in zip(rows, a["rows"], strict=True):
+            assert cells[0].removesuffix(" (reference)") == r["group"]
+            assert cells[1:4] == [str(r[c]) for c in ("n", "selected", "positives")]
+            assert cells[4:16] == [v for m in r["metrics"] for v in (m["rate"], m["ratio"])]
+            checked += 1
+    for name, rows in data["calibration"].items():
+        if f"Calibration by {name}: is a 20% score a 20% risk for every group?" not in tables:
+            continue  # intersections: observed / predicted in their rates table
+        html = tables[f"Calibration by {name}: is a 20% score a 20% risk for every group?"][1:]
+        assert html == [[c["group"], str(c["n"]), c["predicted"], c["observed"], c["ratio"]] for c in rows]
+        checked += len(rows)
+    assert checked > 50
+    ablation = data["options"]["ablation"]["precision"]
+    assert f"Precision in the top 5%: reviewed model (as is) {ablation['model']};" in " ".join(
+        fairness_report.render_report(review).split()
+    )
     assert {a["name"] for a in data["intersections"]} == {
         "sex × ethnic group", "sex × SEN provision", "free school meals × ethnic group"
     }  # fmt: skip
@@ -190,8 +256,10 @@ def test_review_writes_fairness_json_beside_the_report(training, test_year, tmp_
     outcome = CliRunner().invoke(app, ["review", "1", "--data", str(tmp_path), "--out", str(out)])
     assert outcome.exit_code == 0, outcome.output
     data = json.loads((out.parent / "fairness.json").read_text())
-    context = json.loads(json.dumps(fairness_report.summary_json(review), default=str))
+    context = json.loads(fairness_json(review))
     assert data["summary"] == context["summary"] and data["shap_by_group"] == context["shap_by_group"]
+    # the command's count is the report's: flags among the rates the report shows
+    assert f"{data['summary']['flagged']} group rate(s) outside" in outcome.output
     sex = next(a for a in data["groups"] if a["name"] == "sex")
     assert all(isinstance(r["n"], int) for r in sex["rows"])  # counts as JSON numbers, not text
     cells = [r["n"] for a in data["intersections"] for r in a["rows"]]
