@@ -28,6 +28,12 @@ DEFAULT_PATH = Path(__file__).with_name("risk_matrix.yaml")
 RAG_VALUES = ("red", "amber", "green")
 NEED_LEVELS = (0, 1, 2, 3)
 
+# A threshold is a pupil's probability on the validation year, and pupils with the same inputs share
+# it; the same probability worked out another way (raw score from TreeSHAP's sum vs the booster's own)
+# differs in the 16th digit. Within this much of a threshold counts as reaching it, so a pupil's band
+# does not depend on whether reasons were asked for (34 pupils of a spring cohort moved band before).
+THRESHOLD_TOLERANCE = 1e-9
+
 
 class RiskMatrixError(ValueError):
     """The risk-matrix file or the values placed on it are not usable; the message says why."""
@@ -126,7 +132,7 @@ class RiskMatrix:
             raise RiskMatrixError(f"need levels must be 0-3, got {bad}")
         # thresholds are highest first; count how many band thresholds each probability reaches.
         descending = np.array([b.threshold for b in self.bands])
-        reached = np.searchsorted(descending[::-1], probs, side="right")
+        reached = np.searchsorted(descending[::-1], probs + THRESHOLD_TOLERANCE, side="right")
         band_index = len(self.bands) - reached
         band_index = np.clip(band_index, 0, len(self.bands) - 1)
         keys = np.array([b.key for b in self.bands], dtype=object)

@@ -57,6 +57,17 @@ def test_place_agrees_with_a_plain_loop():
         assert cell == f"{expected.code}-N{n}"
 
 
+def test_a_pupil_at_a_threshold_keeps_its_band_whichever_way_the_probability_was_summed():
+    # Pupils with the same inputs share a probability, and a threshold is one of them; the TreeSHAP
+    # path (contributions summed) and the booster's own raw score differ in the 16th digit.
+    probs = np.r_[np.full(300, 0.123456789), np.linspace(0.001, 0.1, 700)]
+    matrix = load_risk_matrix().fit_thresholds(probs, 0.05)
+    at = next(b for b in matrix.bands if b.threshold == pytest.approx(0.123456789))
+    nudged = np.array([at.threshold, np.nextafter(at.threshold, 0), at.threshold - 1e-15])
+    placed = matrix.place(nudged, np.zeros(3, dtype=int))
+    assert list(placed["band_key"]) == [at.key] * 3
+
+
 def test_bad_inputs_are_refused():
     matrix = load_risk_matrix()
     with pytest.raises(RiskMatrixError, match="need levels must be 0-3"):
