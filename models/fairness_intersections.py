@@ -28,6 +28,11 @@ def intersection_name(first: str, second: str) -> str:
     return f"{first} × {second}"
 
 
+def intersection_parts(name: str) -> tuple[str, str] | None:
+    """The two attributes an intersection's name crosses; None for a single attribute."""
+    return next(((a, b) for a, b in INTERSECTIONS if intersection_name(a, b) == name), None)
+
+
 def intersection_groups(groups: dict[str, pd.Series]) -> dict[str, pd.Series]:
     """Intersection name -> "group / group" label per pupil, for the pairs in INTERSECTIONS present."""
     out = {}

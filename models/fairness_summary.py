@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from exclusion_risk.models.fairness import BASE_RATE, FAIR_RANGE, METRIC_LABELS, FairnessReview, rate_support
+from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATION_ATTRIBUTES
 from exclusion_risk.models.fairness_words import group_phrase, outcome_words
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, is_withheld
@@ -335,10 +336,11 @@ def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FIN
     top}. Top: in rank order, at most one base-rate context line per group, every option's trade-off
     whose precision change is certain, at most `limit` (more only for those trade-offs)."""
     every = findings(result, shown)
+    folded = _fold_into_broader(result, every)
     forced = [f for f in every if f["kind"] == KINDS["option"] and f["certain"]]
     context, top = set(), []
     for f in every:
-        if f in forced:
+        if f in forced or id(f) in folded:
             continue
         if f["tier"] == CONTEXT:
             if (f["attribute"], f["group"]) in context:
@@ -348,3 +350,32 @@ def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FIN
     top = sorted([*forced, *top[: max(0, limit - len(forced))]], key=lambda f: f["rank"])
     return {"top": [{**f, "rank": i + 1} for i, f in enumerate(top)], "all": every,
             "omitted": len(every) - len(top)}  # fmt: skip
+
+
+def _broader(result: FairnessReview, attribute: str, group: str) -> list[tuple[str, str]]:
+    """The broader groups a group lies in: an intersection cell's two groups (girls / Asian: girls,
+    Asian), a detailed ethnicity code's broad group (Bangladeshi: Asian)."""
+    parts = intersection_parts(attribute)
+    if parts is not None:
+        return list(zip(parts, str(group).split(SEPARATOR, 1), strict=False))
+    if attribute in result.nesting:
+        coarser, parents = result.nesting[attribute]
+        return [(coarser, parents[group])] if group in parents else []
+    return []
+
+
+def _fold_into_broader(result: FairnessReview, every: list[dict]) -> set[int]:
+    """Findings that restate a broader group's finding (same kind, same direction: Asian girls and
+    Bangladeshi pupils over-predicted where Asian pupils are) are left out of the top list and named in
+    the broader finding's `within` instead, so the top list holds distinct findings. Returns their ids."""
+    by_group = {(f["attribute"], f["group"], f["kind"], f["ratio"] < 1): f for f in every}
+    folded = set()
+    for f in every:
+        for attribute, group in _broader(result, f["attribute"], f["group"]):
+            parent = by_group.get((attribute, group, f["kind"], f["ratio"] < 1))
+            if parent is not None:
+                text = f"{group_phrase(f['attribute'], f['group'])} {f['ratio']:.2f}"
+                parent.setdefault("within", []).append(text + _interval(f["low"], f["high"]))
+                folded.add(id(f))
+                break
+    return folded

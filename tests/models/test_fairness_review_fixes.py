@@ -352,3 +352,28 @@ def test_fairness_json_gives_shown_rates_as_numbers_with_their_intervals(trainin
         for c in rows:
             assert (c["observed_value"] is None) == (c["observed"] in ("<10", "-"))
     assert numbers > 10 and hidden > 0
+
+
+# --- the top list holds distinct findings ---------------------------------------------------------------
+
+
+def test_a_subgroup_restating_its_groups_finding_is_named_within_it_not_listed_again():
+    rng = np.random.default_rng(7)
+    n = 40000
+    asian = rng.random(n) < 0.3
+    frame = _frame(n, sex=np.where(np.arange(n) % 2, "M", "F"),
+                   ethnicity_group=np.where(asian, "Asian", "White British"))  # fmt: skip
+    risk = rng.uniform(0, 0.3, n)
+    y = (rng.random(n) < risk).astype(int)
+    predicted = np.where(asian, risk * 2.0, risk).clip(0, 1)  # every Asian pupil over-predicted
+    review = fairness.review(y, predicted, frame, 0.1, MODEL, n_boot=50)
+    summary = json.loads(fairness_json(review))["summary"]
+    asian_cells = [f for f in summary["all"] if f["kind"] == "calibration" and "Asian" in f["group"]]
+    assert {f["group"] for f in asian_cells} >= {"Asian", "girls / Asian", "boys / Asian"}
+    top = [f for f in summary["top"] if f["kind"] == "calibration"]
+    assert [f["group"] for f in top if "Asian" in f["group"]] == ["Asian"]
+    within = [w for f in summary["top"] for w in f.get("within", [])]
+    assert any(w.startswith("Asian girls") for w in within), within
+    assert any(w.startswith("Asian boys") for w in within), within
+    html = fairness_report.render_report(review)
+    assert "within the group: Asian" in html
