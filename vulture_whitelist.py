@@ -13,6 +13,7 @@ _ = SimpleNamespace()
 __all__ = [
     "FASTAPI_HANDLERS",
     "FITTED_ATTRIBUTES",
+    "HTML_PARSER_CALLBACKS",
     "PYDANTIC_FIELDS",
     "PYDANTIC_VALIDATORS",
     "PYTEST_HOOKS",
@@ -111,4 +112,12 @@ PYDANTIC_FIELDS = (
 # whole __dict__), read by no code of ours: removing it would change every registered model.
 FITTED_ATTRIBUTES = (
     _.n_calibration_,  # models/calibration.py CalibratedClassifier
+)
+
+# html.parser.HTMLParser callbacks, called by the parser (tests/models/test_fairness_findings.py reads
+# the rendered report back to compare it with fairness.json).
+HTML_PARSER_CALLBACKS = (
+    _.handle_starttag,
+    _.handle_endtag,
+    _.handle_data,
 )
