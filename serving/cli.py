@@ -1,4 +1,4 @@
-"""`exclusion-risk serve` and `exclusion-risk keys add|list|revoke`.
+"""`exclusion-risk serve`, `exclusion-risk keys add|list|revoke` and (serving/runs_cli.py) `runs`.
 
 Settings come from the environment (EXCLUSION_RISK_*, see serving/settings.py); the options here
 override the few that are handy on a command line. uvicorn is imported by `serve` alone, so the
@@ -21,6 +21,7 @@ from rich.table import Table
 from exclusion_risk.serving import access_log as access_log_redaction
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.runs_cli import runs_app
 from exclusion_risk.serving.security import ROLES, KeyStore
 from exclusion_risk.serving.settings import ServiceSettings
 
@@ -153,3 +154,4 @@ def serve(
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(keys_app, name="keys")
+    app.add_typer(runs_app, name="runs")

@@ -64,6 +64,29 @@ CREATE INDEX IF NOT EXISTS scoring_run_pupils_school ON scoring_run_pupils (scho
 """
 
 
+# Columns added after the tables were first released: a database of any age gains those it lacks
+# (empty for the runs it already holds), so one list serves new files and old ones alike. The model's
+# facts let `exclusion-risk evaluate` check a service scoring against the model that made it, and the
+# rank keeps the list's order (probabilities tie often).
+ADDED_COLUMNS = {
+    "scoring_runs": {
+        "model_run_id": "TEXT NOT NULL DEFAULT ''",
+        "model_label": "TEXT NOT NULL DEFAULT ''",
+        "model_census": "TEXT NOT NULL DEFAULT ''",
+        "model_test_year": "TEXT NOT NULL DEFAULT ''",
+    },
+    "scoring_run_pupils": {'"rank"': "INTEGER"},
+}
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, declaration in columns.items():
+            if name.strip('"') not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+
+
 class Database:
     """One connection per thread: sqlite3 connections must not cross threads, and opening one per
     query would cost more than the query. WAL lets the CLI add or revoke keys while the server reads."""
@@ -76,6 +99,7 @@ class Database:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            _add_columns(conn)
         finally:
             conn.close()
 

@@ -16,6 +16,9 @@ import pandas as pd
 
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.models.score_runs import (
+    MIN_PREFIX,
+    MODEL_FACTS,
+    RANK,
     RUN_PUPIL_COLUMNS,
     ScoringRun,
     change_counts,
@@ -32,16 +35,19 @@ EARLIER_SCORES = 50  # a pupil's earlier scores `POST /runs/earlier` returns, ne
 _IN_CHUNK = 500  # school URNs per `IN (...)` query
 _RUN_FIELDS = (
     "run_id, recorded_at, model_name, model_version, risk_matrix_version, year, census, pupils, schools, "
-    "red, amber, green"
+    f"red, amber, green, {', '.join(MODEL_FACTS)}"
 )
+_PUPIL_FIELDS = 'upn, school_urn, probability, likelihood_band, rag, "rank"'
 
 
 def _run_from_row(row: tuple) -> ScoringRun:
-    (run_id, recorded_at, name, version, matrix, year, census, pupils, schools, *rag) = row
+    (run_id, recorded_at, name, version, matrix, year, census, pupils, schools, *rest) = row
+    rag, facts = rest[: len(RAG_VALUES)], rest[len(RAG_VALUES) :]
     return ScoringRun(
         run_id=run_id, recorded_at=recorded_at, model_name=name, model_version=version,
         risk_matrix_version=matrix, year=year, census=census, pupils=pupils, schools=schools,
         rag=dict(zip(RAG_VALUES, rag, strict=True)),
+        **{key: value or "" for key, value in zip(MODEL_FACTS, facts, strict=True)},
     )  # fmt: skip
 
 
@@ -60,20 +66,24 @@ class RunStore:
 
     def record(self, run: ScoringRun, pupils: pd.DataFrame, key_id: str | None) -> None:
         """The run and its pupils' rows, in one transaction."""
-        rows = pupils[RUN_PUPIL_COLUMNS].astype(object).where(pupils[RUN_PUPIL_COLUMNS].notna(), None)
+        pupils = pupils if RANK in pupils.columns else pupils.assign(**{RANK: range(1, len(pupils) + 1)})
+        columns = [*RUN_PUPIL_COLUMNS, RANK]
+        rows = pupils[columns].astype(object).where(pupils[columns].notna(), None)
+        values = (run.run_id, run.recorded_at, run.model_name, run.model_version, run.risk_matrix_version,
+                  run.year, run.census, run.pupils, run.schools,
+                  *(run.rag.get(rag, 0) for rag in RAG_VALUES), *(getattr(run, f) for f in MODEL_FACTS),
+                  key_id)  # fmt: skip
         conn = self.db.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
-                f"INSERT INTO scoring_runs ({_RUN_FIELDS}, key_id) VALUES ({', '.join('?' * 13)})",
-                (run.run_id, run.recorded_at, run.model_name, run.model_version, run.risk_matrix_version,
-                 run.year, run.census, run.pupils, run.schools,
-                 *(run.rag.get(rag, 0) for rag in RAG_VALUES), key_id),
-            )  # fmt: skip
+                f"INSERT INTO scoring_runs ({_RUN_FIELDS}, key_id) VALUES ({', '.join('?' * len(values))})",
+                values,
+            )
             conn.executemany(
-                "INSERT OR REPLACE INTO scoring_run_pupils (run_id, upn, school_urn, probability, "
-                "likelihood_band, rag) VALUES (?, ?, ?, ?, ?, ?)",
-                ((run.run_id, u, s or "", p, b, r) for u, s, p, b, r in rows.itertuples(index=False)),
+                f"INSERT OR REPLACE INTO scoring_run_pupils (run_id, {_PUPIL_FIELDS}) "
+                f"VALUES ({', '.join('?' * 7)})",
+                ((run.run_id, u, s or "", p, b, r, k) for u, s, p, b, r, k in rows.itertuples(index=False)),
             )
             conn.execute("COMMIT")
         except BaseException:
@@ -101,13 +111,25 @@ class RunStore:
         row = self.db.execute(query, (run_id,)).fetchone()
         return None if row is None else _run_from_row(row)
 
-    def pupils(self, run_id: str) -> pd.DataFrame:
+    def find(self, wanted: str) -> ScoringRun | None:
+        """The run whose id is `wanted` or starts with it (MIN_PREFIX+ characters, one run only)."""
+        if len(wanted) < MIN_PREFIX:
+            return None
         rows = self.db.execute(
-            "SELECT upn, school_urn, probability, likelihood_band, rag FROM scoring_run_pupils "
-            "WHERE run_id = ?",
-            (run_id,),
+            f"SELECT {_RUN_FIELDS} FROM scoring_runs WHERE substr(run_id, 1, ?) = ? LIMIT 2",
+            (len(wanted), wanted),
         ).fetchall()
-        return pd.DataFrame(rows, columns=RUN_PUPIL_COLUMNS)
+        return _run_from_row(rows[0]) if len(rows) == 1 else None
+
+    def pupils(self, run_id: str) -> pd.DataFrame:
+        """A run's pupils in the list's order (RUN_PUPIL_COLUMNS and RANK; rank empty, and the order by
+        UPN, for runs recorded before it was kept)."""
+        rows = self.db.execute(
+            f'SELECT {_PUPIL_FIELDS} FROM scoring_run_pupils WHERE run_id = ? ORDER BY "rank", upn', (run_id,)
+        ).fetchall()
+        pupils = pd.DataFrame(rows, columns=[*RUN_PUPIL_COLUMNS, RANK])
+        pupils[RANK] = pd.to_numeric(pupils[RANK]).astype("Int64")
+        return pupils
 
     def recent(self, limit: int = RECENT_RUNS) -> list[ScoringRun]:
         rows = self.db.execute(
@@ -152,6 +174,7 @@ def record_census_scoring(
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=str(scorer.model_version),
         risk_matrix_version=scorer.matrix.version, year=year, census=model_census(scorer),
+        model_info=scorer.info() if hasattr(scorer, "info") else None,  # test stand-ins have none
     )  # fmt: skip
     if since is not None:
         previous = store.run(since)
