@@ -105,7 +105,8 @@ PYDANTIC_FIELDS = (
     _.precision_at_5pct,  # serving/model_state.py LastChecked: /model's "last checked"
     _.ci_low,
     _.ci_high,
-    _.inside_stated_interval,
+    _.consistent_with_stated,
+    _.verdict,
 )
 
 # Fitted state saved with a registered model for whoever inspects it (skops writes the estimator's

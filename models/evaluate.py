@@ -5,9 +5,9 @@ the outcome the model was trained for: `label_any`, `label_permanent` or `label_
 pupil by the UPN recorded on that census, as the scoring did (`linkage.history.recorded_upns`).
 `evaluate_scores` matches a run's pupils (`models.score_runs`) to those outcomes and measures:
 
-* `by_capacity`: the top k% of the matched pupils as the scorer ranks them (probability descending,
-  ties by UPN; ceil(k x pupils) of them): selected, true positives, precision with its Wilson 95%
-  interval, recall (of every pupil with the outcome);
+* `by_capacity`: the top k% of the matched pupils in the list's order (the rank recorded with each
+  pupil; for older runs, probability descending, ties by UPN; ceil(k x pupils) of them): selected,
+  true positives, precision with its Wilson 95% interval, recall (of every pupil with the outcome);
 * `by_band` / `by_rag`: the same for each likelihood band and RAG rating (the band is the selection);
 * `calibration`: ten equal-count groups of pupils by probability (the same ranking), observed rate
   with its Wilson interval against the mean predicted probability;
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ from exclusion_risk.linkage.history import PupilHistory, recorded_upns
 from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES
 from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES
-from exclusion_risk.models.score_runs import ScoringRun
+from exclusion_risk.models.score_runs import RANK, ScoringRun
 from exclusion_risk.privacy import (
     SECONDARY,
     SUPPRESSED,
@@ -103,12 +104,15 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
 
 
 def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
-    """The run's pupils (RUN_PUPIL_COLUMNS) joined to `realised_outcomes` by UPN, ranked (probability
-    descending, ties by UPN)."""
+    """The run's pupils (RUN_PUPIL_COLUMNS) joined to `realised_outcomes` by UPN, ranked by their recorded
+    RANK (the list's order when scored), or where a run has none by probability descending, ties by UPN."""
     scored = pupils.drop_duplicates("upn")
     joined = scored.merge(outcomes, on="upn", how="inner")
     joined["school_urn"] = joined["school_urn"].where(joined["school_urn"] != "", joined["outcome_school"])
-    joined = joined.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
+    if RANK in joined.columns and joined[RANK].notna().all():
+        joined = joined.sort_values(RANK, kind="mergesort")  # the list exactly as the officer saw it
+    else:  # runs recorded before ranks were kept: as the scorer ranks (ties by UPN)
+        joined = joined.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
     joined = joined.reset_index(drop=True)
     joined["outcome"] = joined["outcome"].astype(int)
     return Matched(
@@ -178,7 +182,9 @@ def _selection_rows(counts: pd.DataFrame, key: str, positives_total: int | str) 
 
 
 def by_capacity(frame: pd.DataFrame, capacities=DEFAULT_CAPACITIES) -> list[dict[str, Any]]:
-    """The top k% of the ranked pupils for each capacity (rows nest, so only row totals are published)."""
+    """The top k% of the ranked pupils for each capacity. Each row's true and false positives are
+    suppressed with the row's total (selected); as rows nest, a row whose counts differ by 1-9 from the
+    last shown smaller row is withheld too ("x")."""
     outcome = frame["outcome"].to_numpy()
     counts = pd.DataFrame(
         [[int(outcome[: top_share(len(frame), k)].sum()), top_share(len(frame), k)] for k in capacities],
@@ -187,6 +193,17 @@ def by_capacity(frame: pd.DataFrame, capacities=DEFAULT_CAPACITIES) -> list[dict
     )
     counts["fp"] = counts.pop("selected") - counts["tp"]
     shown = suppress_table(counts[["tp", "fp"]], column_totals=False)
+    # Rows nest: a shown row less the last shown smaller one is the next slice of the list, a count too.
+    previous = None
+    for name in sorted(counts.index, key=lambda k: top_share(len(frame), k)):
+        if not all(_shown(shown.at[name, c]) for c in ("tp", "fp")):
+            continue
+        if previous is not None and any(
+            0 < counts.at[name, c] - counts.at[previous, c] < SUPPRESSION_THRESHOLD for c in ("tp", "fp")
+        ):
+            shown.loc[name, ["tp", "fp"]] = SECONDARY
+            continue
+        previous = name
     return _selection_rows(shown, "capacity", suppress_count(int(outcome.sum())))
 
 
@@ -219,15 +236,17 @@ def by_category(frame: pd.DataFrame, column: str, order: list[str], key: str) ->
     """Each band (or RAG rating) as a selection: its pupils, those with the outcome, precision, recall."""
     counts = _category_counts(frame["outcome"], frame[column].astype(str), order)
     positives, total = shown_positives(counts), suppress_count(int(counts["positives"].sum()))
+    # the sizes add up to the pupils with outcomes: one withheld size must not be the total less the rest
+    sizes = suppress_table(pd.DataFrame({"pupils": counts.sum(axis=1)}), row_totals=False)["pupils"]
     rows = []
     for name in counts.index:
-        tp, pupils = positives[name], int(counts.loc[name].sum())
-        precision, low, high = _rate(tp, [pupils]) if _shown(tp) else (None, None, None)
+        tp, pupils = positives[name], sizes[name]
+        precision, low, high = _rate(tp, [pupils])
         recall = int(tp) / int(total) if _shown(tp) and _shown(total) and int(total) else None
         rows.append(
             {
                 key: name,
-                "selected": suppress_count(pupils),
+                "selected": _value(pupils),
                 "true_positives": tp,
                 "precision": precision,
                 "recall": recall,
@@ -320,6 +339,21 @@ def _sum_shown(*parts: Any) -> int | str:
     return SECONDARY
 
 
+def split_counts(with_outcomes: int, without_outcomes: int) -> dict[str, int | str]:
+    """The scored pupils split into those with and without outcomes, as published beside the scored
+    total: when either part is 1-9 ("<10") the other is withheld ("x"), or it would be the total less
+    the other."""
+    shown = {
+        "with_outcomes": suppress_count(with_outcomes),
+        "without_outcomes": suppress_count(without_outcomes),
+    }
+    if 0 < without_outcomes < SUPPRESSION_THRESHOLD:
+        shown["with_outcomes"] = SECONDARY
+    if 0 < with_outcomes < SUPPRESSION_THRESHOLD:
+        shown["without_outcomes"] = SECONDARY
+    return shown
+
+
 def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_CAPACITIES) -> dict[str, Any]:
     """The evaluation's tables (see the module docstring) for pupils matched to their outcomes."""
     frame = matched.frame
@@ -331,8 +365,7 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
     return {
         "pupils": {
             "scored": suppress_count(matched.scored),
-            "with_outcomes": suppress_count(len(frame)),
-            "without_outcomes": suppress_count(matched.without_outcomes),
+            **split_counts(len(frame), matched.without_outcomes),
             "on_census_not_scored": suppress_count(matched.not_scored),
             "with_outcome": suppress_count(int(frame["outcome"].sum())),
         },
@@ -358,8 +391,26 @@ def parse_interval(text: str | None) -> tuple[float, float] | None:
         return None
 
 
+# How realised precision is judged against the model's stated precision (evaluation.json `comparison`).
+COMPARISON_METHOD = (
+    "the difference realised - stated against its standard error sqrt(se_stated^2 + se_realised^2), "
+    "each se taken as its 95% interval's half-width / 1.96; significant when |difference| > 1.96 se"
+)
+_Z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
+
+
+def _se(low: float | None, high: float | None) -> float | None:
+    return None if low is None or high is None else (float(high) - float(low)) / (2 * _Z)
+
+
 def compare_with_stated(realised: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
-    """Realised precision at 5% against the model's test-year estimate and interval (its version tags)."""
+    """Realised precision at 5% against the model's test-year estimate and interval (its version tags).
+
+    Both are estimates: the stated one from the test year's pupils, the realised one from this year's.
+    So the verdict judges their difference against the standard error of a difference (COMPARISON_METHOD),
+    not the realised point against the stated interval (which, with no change at all, falls outside it
+    far more often than 5% of the time). `consistent_with_stated`: True, False (significantly below or
+    above), or None when not compared."""
     stated = (info.get("metrics") or {}).get("precision_at_5pct") or {}
     interval = parse_interval(stated.get("interval"))
     out = {
@@ -370,19 +421,26 @@ def compare_with_stated(realised: dict[str, Any], info: dict[str, Any]) -> dict[
         "realised": realised.get("precision"),
         "realised_ci_low": realised.get("ci_low"),
         "realised_ci_high": realised.get("ci_high"),
-        "inside": None,
+        "difference": None,
+        "difference_se": None,
+        "consistent_with_stated": None,
+        "method": COMPARISON_METHOD,
     }
-    if interval is None or realised.get("precision") is None:
-        out["verdict"] = "not compared: " + (
-            "the model states no interval for precision at 5%"
-            if interval is None
-            else "too few pupils to show the realised precision"
-        )
+    se_realised = _se(realised.get("ci_low"), realised.get("ci_high"))
+    if interval is None or stated.get("estimate") is None:
+        out["verdict"] = "not compared: the model states no interval for precision at 5%"
         return out
-    value = realised["precision"]
-    out["inside"] = bool(interval[0] <= value <= interval[1])
-    where = "inside" if out["inside"] else ("below" if value < interval[0] else "above")
-    out["verdict"] = f"{where} the model's stated interval"
+    if realised.get("precision") is None or se_realised is None:
+        out["verdict"] = "not compared: too few pupils to show the realised precision"
+        return out
+    difference = float(realised["precision"]) - float(stated["estimate"])
+    se = math.hypot(_se(*interval), se_realised)
+    out["difference"], out["difference_se"] = difference, se
+    significant = abs(difference) > _Z * se if se > 0 else difference != 0
+    out["consistent_with_stated"] = not significant
+    out["verdict"] = (
+        "significantly " + ("below" if difference < 0 else "above") if significant else "consistent with"
+    ) + " the model's stated precision"
     return out
 
 
@@ -425,6 +483,7 @@ def run_facts(run: ScoringRun) -> dict[str, Any]:
         "census": run.census,
         "model_name": run.model_name,
         "model_version": run.model_version,
+        "model_run_id": run.model_run_id,
         "scored_on": run.scored_on,
         "risk_matrix_version": run.risk_matrix_version,
     }

@@ -17,8 +17,10 @@ import typer
 
 from exclusion_risk import calendar
 from exclusion_risk.models import tracking
+from exclusion_risk.models.band_precision import OUTCOMES
 from exclusion_risk.models.cli_inputs import fail, linked_history
 from exclusion_risk.models.evaluate import (
+    HEADLINE_CAPACITY,
     OutcomesIncomplete,
     compare_with_stated,
     evaluate_scores,
@@ -28,7 +30,7 @@ from exclusion_risk.models.evaluate import (
     run_facts,
 )
 from exclusion_risk.models.evaluate_log import log_evaluation
-from exclusion_risk.models.evaluate_report import write_evaluation
+from exclusion_risk.models.evaluate_report import write_evaluation, write_evaluation_json
 from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.models.score_runs import (
     RUN_FILE,
@@ -39,8 +41,6 @@ from exclusion_risk.models.score_runs import (
     read_run_pupils,
 )
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-
-DEFAULT_LABEL = "any"
 
 
 def register(app: typer.Typer) -> None:
@@ -117,10 +117,63 @@ def resolve_run(
 
 
 def model_info(version: str) -> dict | None:
-    """The registered version's facts (label, test year, stated metrics), or None when the store lacks it."""
+    """The registered version's facts (label, test year, stated metrics, its MLflow `run_id`), or None
+    when the store lacks it."""
     tracking.setup_read()
     found = tracking.resolve_version(version) if version else None
-    return None if found is None else tracking.read_model_info(found)
+    return None if found is None else {**tracking.read_model_info(found), "run_id": found.run_id}
+
+
+def check_model(run: ScoringRun, info: dict | None, label: str | None) -> tuple[str, list[str]]:
+    """(the outcome to check against, notes to print) for `run`, whose model's store facts are `info`.
+
+    Stops when the store's version is not the model that scored (its MLflow run differs from the one
+    recorded with the scoring), when no outcome is known (neither the store, the scoring's record nor
+    `--label` gives one), or when `--label` contradicts the model's."""
+    where = tracking.tracking_uri()
+    notes = []
+    if info is not None and run.model_run_id and info.get("run_id") != run.model_run_id:
+        fail(
+            f"model version {run.model_version} in the MLflow store {where} is not the model that made "
+            f"these scores (the scoring recorded MLflow run {run.model_run_id[:8]}, the store's version is "
+            f"run {str(info.get('run_id'))[:8]}): set MLFLOW_TRACKING_URI to the store that scored them"
+        )
+    known = (info or {}).get("label") or run.model_label or None
+    if label is not None and known is not None and label != known:
+        fail(f"--label {label}: the model that made these scores predicts '{known}'")
+    if info is None:
+        if label is None and known is None:
+            fail(
+                f"model version {run.model_version or '?'} is not in the MLflow store {where} and the "
+                "scoring did not record its outcome: set MLFLOW_TRACKING_URI to the store that scored "
+                f"them, or give --label ({', '.join(OUTCOMES)}); nothing would be logged"
+            )
+        notes.append(
+            f"note: model version {run.model_version or '?'} is not in the MLflow store {where}: "
+            "no stated interval to compare with, not logged"
+        )
+    elif not run.model_run_id:
+        notes.append(
+            f"note: the scoring did not record its model's MLflow run (recorded before that was kept): "
+            f"version {run.model_version} in {where} is assumed to be the model that made it"
+        )
+    return label or known, notes
+
+
+def sample_warnings(run: ScoringRun, info: dict | None) -> list[str]:
+    """A plain warning when the scored year is at or before the model's test year: its outcomes were
+    seen in training or testing, so the check is not out of sample."""
+    test_year = (info or {}).get("test_year") or run.model_test_year
+    try:
+        in_sample = bool(test_year) and calendar.start_year(run.year) <= calendar.start_year(test_year)
+    except ValueError:
+        return []
+    if not in_sample:
+        return []
+    return [
+        f"the scored year {run.year} is at or before the model's test year {test_year}: its outcomes were "
+        "used to train or test the model, so this is not an out-of-sample check"
+    ]
 
 
 def evaluate_command(
@@ -148,6 +201,12 @@ def evaluate_command(
     log: bool = typer.Option(
         True, "--log/--no-log", help="Log the headline numbers to MLflow against the model version."
     ),
+    label: str = typer.Option(
+        None,
+        "--label",
+        help=f"The outcome ({', '.join(OUTCOMES)}) when the model is not in the MLflow store and the "
+        "scoring did not record it.",
+    ),
 ) -> None:
     """How a recorded scoring turned out: realised precision and recall by capacity, band and RAG,
     calibration, by school and group; compared with the model's stated test-year precision; logged to
@@ -160,13 +219,13 @@ def evaluate_command(
         pupils = folder.pupils(run)
     except (RunNotFound, OSError, ValueError) as exc:
         fail(f"the pupils of run {run.short_id} cannot be read: {type(exc).__name__}")
+    if label is not None and label not in OUTCOMES:
+        fail(f"--label must be one of {', '.join(OUTCOMES)}")
     info = model_info(run.model_version)
-    if info is None:
-        typer.echo(
-            f"note: model version {run.model_version or '?'} is not in the MLflow store "
-            f"{tracking.tracking_uri()}: outcome '{DEFAULT_LABEL}', no stated interval, not logged"
-        )
-    label = (info or {}).get("label") or DEFAULT_LABEL
+    label, notes = check_model(run, info, label)
+    for note in notes:
+        typer.echo(note)
+    warnings = sample_warnings(run, info)
     history = linked_history(data, links)
     try:
         outcomes = realised_outcomes(history, run.year, run.census, label)
@@ -174,29 +233,37 @@ def evaluate_command(
         document = evaluate_scores(matched, [band.label for band in load_risk_matrix().bands])
     except OutcomesIncomplete as exc:
         fail(str(exc))
-    except (ValueError, KeyError) as exc:  # the message might quote a value: name the kind only
+    except (ValueError, LookupError, TypeError, OSError) as exc:  # a message might quote a value
         fail(f"run {run.short_id} cannot be evaluated against {data} ({type(exc).__name__})")
-    row = next(r for r in document["by_capacity"] if r["capacity"] == 0.05)
+    row = next(r for r in document["by_capacity"] if r["capacity"] == HEADLINE_CAPACITY)
     document = {
         "notice": DECISION_SUPPORT_NOTICE,
         "model_version": run.model_version,
         "label": label,
         "run": run_facts(run),
+        "warnings": warnings,
         **document,
         "comparison": compare_with_stated(row, info or {}),
     }
     document["headline"] = headline(document)
+    # The files first: a bad --out must stop before anything is logged or the version is tagged.
+    try:
+        written = write_evaluation(document, out)
+    except OSError as exc:
+        fail(f"--out {out}: cannot write there ({type(exc).__name__})")
     logged = None
     if log and info is not None:
         logged = log_evaluation(document, info["version"])
         document["mlflow_run_id"] = logged
-    written = write_evaluation(document, out)
+        write_evaluation_json(document, out)
     typer.echo(f"evaluated {run.describe()} (model version {run.model_version}, outcome '{label}')")
     counts = document["pupils"]
     typer.echo(
         f"{counts['with_outcomes']} of {counts['scored']} scored pupils matched to outcomes; "
         f"{counts['without_outcomes']} scored but not on that census in these extracts"
     )
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
     typer.echo(document["headline"])
     for r in document["by_capacity"]:
         typer.echo(

@@ -3,10 +3,12 @@
 A run in the model version's own experiment, named `evaluate <year> <census>`, tagged `kind=evaluate`,
 `model_version`, `scoring_run` (the scoring's run id), `year`, `census`, `label`; metrics
 `realised_precision_at_{k}pct` (+ `_ci_low`, `_ci_high`) and `realised_recall_at_{k}pct` for each
-capacity whose counts are shown, and `inside_stated_interval` (1/0); artifact
+capacity whose counts are shown, and `consistent_with_stated` (1/0: the realised precision at 5% is
+not significantly different from the model's stated test-year precision; `models.evaluate`'s
+COMPARISON_METHOD); artifact
 `evaluation/evaluation.json` (the suppressed document). The version gets the tag `last_checked`
 (`tracking.LAST_CHECKED`): a short JSON of the date, year, census, realised precision at 5% and its
-interval, whether it sits inside the stated one, and the run ids, which `/model` shows.
+interval, `consistent_with_stated` with the verdict in words, and the run ids, which `/model` shows.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def checked_tag(document: dict[str, Any], mlflow_run_id: str) -> dict[str, Any]:
         "precision_at_5pct": _rounded(comparison["realised"]),
         "ci_low": _rounded(comparison["realised_ci_low"]),
         "ci_high": _rounded(comparison["realised_ci_high"]),
-        "inside_stated_interval": comparison["inside"],
+        "consistent_with_stated": comparison["consistent_with_stated"],
+        "verdict": comparison["verdict"],
         "outcome": outcome_words(document["label"]),
         "scoring_run": run["run_id"],
         "run_id": mlflow_run_id,
@@ -56,8 +59,8 @@ def metrics(document: dict[str, Any]) -> dict[str, float]:
             value = row[field]
             if value is not None:
                 out[metric or f"realised_precision_at_{name}_{field}"] = float(value)
-    if document["comparison"]["inside"] is not None:
-        out["inside_stated_interval"] = float(document["comparison"]["inside"])
+    if document["comparison"]["consistent_with_stated"] is not None:
+        out["consistent_with_stated"] = float(document["comparison"]["consistent_with_stated"])
     return out
 
 

@@ -87,7 +87,14 @@ def write_evaluation(document: dict[str, Any], out: Path) -> list[Path]:
     """evaluation.json and evaluation.html in `out` (aggregates only, counts suppressed: not private)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    json_path, html_path = out / JSON_FILE, out / HTML_FILE
-    json_path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    html_path = out / HTML_FILE
+    json_path = write_evaluation_json(document, out)
     html_path.write_text(evaluation_html(document), encoding="utf-8")
     return [json_path, html_path]
+
+
+def write_evaluation_json(document: dict[str, Any], out: Path) -> Path:
+    """evaluation.json alone (again, once the MLflow run id is known)."""
+    path = Path(out) / JSON_FILE
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return path

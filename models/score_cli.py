@@ -188,7 +188,7 @@ def score_command(
     html_path.write_text(summary_page, encoding="utf-8")
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=scorer.model_version,
-        risk_matrix_version=scorer.matrix.version, year=year, census=census,
+        risk_matrix_version=scorer.matrix.version, year=year, census=census, model_info=scorer.info(),
     )  # fmt: skip
     changes, summary = None, None
     if previous is not None:

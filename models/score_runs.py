@@ -30,6 +30,9 @@ from exclusion_risk.models.risk_matrix import RAG_VALUES
 
 CHANGES = ("new_red", "moved_up", "moved_down", "no_longer_on_roll", "new_on_roll")
 RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag"]
+# Each pupil's place in the list as scored (1 = first), kept in the runs folder's pupils.csv so that
+# `evaluate` takes exactly the top k% the officer saw (probabilities are stored to 6 dp and tie often).
+RANK = "rank"
 CHANGE_COLUMNS = ["upn", "school_urn", "change", "before_band", "after_band", "before_rag", "after_rag"]
 RUNS_FOLDER = "score_runs"  # the CLI's default runs folder, beside scores.csv
 CHANGES_FILE = "changes.csv"  # beside scores.csv, when `score --compare-with` is given
@@ -40,6 +43,8 @@ MIN_PREFIX = 4  # shortest run-id prefix `--compare-with` accepts
 LAST = "last"
 # The census a run scored, as people say it; runs recorded before the census could be chosen scored it.
 CENSUS_AUTUMN = calendar.census_name(calendar.AUTUMN)
+# The model's facts a run records (ScoringRun fields; each is `model_` + the key of the scorer's info).
+MODEL_FACTS = ("model_run_id", "model_label", "model_census", "model_test_year")
 _TEXT = {"upn": "string", "school_urn": "string", "likelihood_band": "string", "rag": "string"}
 
 
@@ -61,6 +66,13 @@ class ScoringRun:
     pupils: int
     schools: int
     rag: dict[str, int] = field(default_factory=dict)
+    # The model that scored, so `evaluate` can tell it is checking that model and not another store's
+    # version of the same number: its MLflow run id, label (the outcome it predicts), the census it was
+    # trained at and its test year. "" in runs recorded before these were (and for the service's runs).
+    model_run_id: str = ""
+    model_label: str = ""
+    model_census: str = ""
+    model_test_year: str = ""
 
     @property
     def short_id(self) -> str:
@@ -83,6 +95,7 @@ class ScoringRun:
             census=str(data.get("census", CENSUS_AUTUMN)), pupils=int(data.get("pupils", 0)),
             schools=int(data.get("schools", 0)),
             rag={str(k): int(v) for k, v in (data.get("rag") or {}).items()},
+            **{key: str(data.get(key) or "") for key in MODEL_FACTS},
         )  # fmt: skip
 
     def describe(self) -> str:
@@ -105,6 +118,8 @@ def run_pupils(scores: pd.DataFrame) -> pd.DataFrame:
             pupils[column] = pd.NA
     pupils = pupils.astype({**_TEXT, "probability": "float64"})
     pupils["school_urn"] = pupils["school_urn"].fillna("").str.strip()
+    if RANK in scores.columns:
+        pupils[RANK] = pd.to_numeric(scores[RANK], errors="coerce").astype("Int64")
     return pupils.reset_index(drop=True)
 
 
@@ -117,9 +132,13 @@ def new_run(
     year: str,
     census: str = CENSUS_AUTUMN,
     recorded_at: str | None = None,
+    model_info: dict[str, Any] | None = None,
 ) -> tuple[ScoringRun, pd.DataFrame]:
-    """The record of a scoring of `scores` (any frame with RUN_PUPIL_COLUMNS) and its pupils' rows."""
+    """The record of a scoring of `scores` (any frame with RUN_PUPIL_COLUMNS, in the list's order) and its
+    pupils' rows, with RANK (their order in `scores`).
+    `model_info`: the scorer's `info()` (its `run_id`, `label`, `census`, `test_year` are recorded)."""
     pupils = run_pupils(scores)
+    pupils[RANK] = pd.array(range(1, len(pupils) + 1), dtype="Int64")
     counts = pupils["rag"].value_counts()
     schools = int(pupils.loc[pupils["school_urn"] != "", "school_urn"].nunique())
     run = ScoringRun(
@@ -127,6 +146,7 @@ def new_run(
         model_version=str(model_version), risk_matrix_version=str(risk_matrix_version), year=str(year),
         census=census, pupils=len(pupils), schools=schools,
         rag={rag: int(counts.get(rag, 0)) for rag in RAG_VALUES},
+        **{key: str((model_info or {}).get(key.removeprefix("model_")) or "") for key in MODEL_FACTS},
     )  # fmt: skip
     return run, pupils
 
@@ -194,7 +214,8 @@ def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def read_run_pupils(path: Path) -> pd.DataFrame:
-    """A run's pupils file, or a scores.csv (its RUN_PUPIL_COLUMNS)."""
+    """A run's pupils file (with RANK when recorded since it was kept), or a scores.csv (its
+    RUN_PUPIL_COLUMNS)."""
     frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""])
     missing = [c for c in ("upn", "likelihood_band", "rag") if c not in frame.columns]
     if missing:
@@ -213,7 +234,8 @@ class RunFolder:
 
     def record(self, run: ScoringRun, pupils: pd.DataFrame) -> Path:
         folder = private_dir(self.root / run.run_id)
-        write_csv(pupils[RUN_PUPIL_COLUMNS], folder / RUN_PUPILS_FILE, private=True, float_format="%.6f")
+        columns = [*RUN_PUPIL_COLUMNS, *([RANK] if RANK in pupils.columns else [])]
+        write_csv(pupils[columns], folder / RUN_PUPILS_FILE, private=True, float_format="%.6f")
         with open_private(folder / RUN_FILE, "w", encoding="utf-8") as handle:
             json.dump(run.to_dict(), handle, indent=2)
         return folder

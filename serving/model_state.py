@@ -43,9 +43,12 @@ class LastChecked(BaseModel):
     precision_at_5pct: float | None = Field(None, description="Share of the top 5% with the outcome.")
     ci_low: float | None = None
     ci_high: float | None = None
-    inside_stated_interval: bool | None = Field(
-        None, description="Whether it sits inside the model's test-year 95% interval."
+    consistent_with_stated: bool | None = Field(
+        None,
+        description="Whether it is consistent with the model's stated test-year precision: the difference "
+        "is within 1.96 standard errors of the two estimates together (False: significantly below or above).",
     )
+    verdict: str | None = Field(None, description="That judgement in words.")
 
 
 def freeze_long_lived() -> None:

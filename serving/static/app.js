@@ -108,8 +108,10 @@
       text += ` [${pct(checked.ci_low)}–${pct(checked.ci_high)}]`;
     }
     text += ` ${checked.outcome || "were suspended or excluded later that year"}`;
-    if (checked.inside_stated_interval === true) text += ", inside the model's stated interval";
-    if (checked.inside_stated_interval === false) text += ", outside the model's stated interval";
+    if (checked.consistent_with_stated === true) text += ", consistent with the model's stated precision";
+    if (checked.consistent_with_stated === false) {
+      text += `, ${checked.verdict || "significantly different from the model's stated precision"}`;
+    }
     return text + ".";
   }
 

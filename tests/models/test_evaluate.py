@@ -185,10 +185,16 @@ def test_the_json_has_the_promised_shape(evaluated):
     }  # fmt: skip
     assert doc["by_school"]
     comparison = doc["comparison"]
-    assert comparison["test_year"] == TEST_YEAR and isinstance(comparison["inside"], bool)
-    inside = comparison["stated_ci_low"] <= comparison["realised"] <= comparison["stated_ci_high"]
-    assert comparison["inside"] is inside
-    assert comparison["verdict"].startswith("inside" if inside else ("below", "above"))
+    assert comparison["test_year"] == TEST_YEAR and isinstance(comparison["consistent_with_stated"], bool)
+    difference = comparison["realised"] - comparison["stated"]
+    consistent = abs(difference) <= 1.96 * comparison["difference_se"]
+    assert comparison["consistent_with_stated"] is consistent
+    assert (
+        comparison["verdict"]
+        == ("consistent with" if consistent else "significantly " + ("below" if difference < 0 else "above"))
+        + " the model's stated precision"
+    )
+    assert doc["warnings"] == []  # 2018/19 is after the test year: out of sample
     assert "not decisions" in doc["notice"]
 
 
@@ -221,6 +227,12 @@ def test_the_check_is_logged_against_the_model_version(evaluated):
     assert tag["year"] == SCORED and tag["census"] == "autumn"
     assert tag["precision_at_5pct"] == pytest.approx(row["precision"], abs=1e-4)
     assert tag["ci_low"] == pytest.approx(row["ci_low"], abs=1e-4)
+    assert tag["consistent_with_stated"] is evaluated.document["comparison"]["consistent_with_stated"]
+    (recorded,) = (evaluated.scores.parent / "score_runs").glob("*/run.json")
+    facts = json.loads(recorded.read_text())  # the scoring recorded the model that made it
+    assert (facts["model_run_id"], facts["model_label"], facts["model_test_year"]) == (
+        version.run_id, "any", TEST_YEAR,
+    )  # fmt: skip
     run = client.get_run(tag["run_id"])
     assert run.data.tags["kind"] == "evaluate" and run.data.tags["model_version"] == str(version.version)
     assert run.data.metrics["realised_precision_at_5pct"] == pytest.approx(row["precision"])
@@ -308,3 +320,80 @@ def test_a_spring_scoring_counts_what_happened_after_spring_census_day(evaluated
     assert set(outcomes.loc[outcomes["outcome"] == 1, "upn"]) == {u for u in spring if was_excluded(u)}
     autumn = realised_outcomes(history, SCORED, "autumn", "any")
     assert 0 < outcomes["outcome"].sum() < autumn["outcome"].sum()  # a shorter window, fewer outcomes
+
+
+# --- checking the right model, writing before logging -------------------------------------------
+
+
+def _run_copy(evaluated, tmp_path, **changes) -> Path:
+    """A copy of the recorded scoring's folder with run.json fields changed."""
+    (source,) = (evaluated.scores.parent / "score_runs").glob("*/run.json")
+    folder = tmp_path / "runs" / source.parent.name
+    shutil.copytree(source.parent, folder)
+    facts = {**json.loads(source.read_text()), **changes}
+    (folder / "run.json").write_text(json.dumps({k: v for k, v in facts.items() if v is not None}))
+    return folder
+
+
+def _last_checked(evaluated) -> str:
+    client = MlflowClient(tracking_uri=evaluated.uri)
+    return client.get_model_version(tracking.REGISTERED_MODEL, evaluated.document["model_version"]).tags[
+        tracking.LAST_CHECKED
+    ]
+
+
+def test_an_unwritable_out_stops_before_anything_is_logged(evaluated, tmp_path):
+    (tmp_path / "afile").write_text("")
+    before = _last_checked(evaluated)
+    output = _refused(
+        evaluated, ["--scores", str(evaluated.scores), "--out", str(tmp_path / "afile" / "sub")]
+    )
+    assert "cannot write there" in output and len(output.strip().splitlines()) == 1
+    assert _last_checked(evaluated) == before  # the version's tag untouched
+
+
+def test_a_version_that_is_not_the_model_that_scored_is_refused(evaluated, tmp_path):
+    """The same version number in the store, but another model (its MLflow run differs)."""
+    folder = _run_copy(evaluated, tmp_path, model_run_id="0" * 32)
+    before = _last_checked(evaluated)
+    output = _refused(evaluated, ["--scores", str(folder)])
+    assert "is not the model that made these scores" in output and "MLFLOW_TRACKING_URI" in output
+    assert _last_checked(evaluated) == before
+
+
+def test_a_model_not_in_the_store_needs_its_outcome(evaluated, tmp_path):
+    folder = _run_copy(evaluated, tmp_path, model_version="99", model_label="", model_run_id="")
+    assert "give --label" in _refused(evaluated, ["--scores", str(folder)])  # never a silent "any"
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["evaluate", *data, "--scores", str(folder), "--label", "any",
+                                     "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "not in the MLflow store" in result.output
+    document = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert document["by_capacity"] == evaluated.document["by_capacity"] and "mlflow_run_id" not in document
+
+
+def test_a_check_of_the_models_own_test_year_says_it_is_not_out_of_sample(evaluated, tmp_path):
+    """The model's test year (as the scoring recorded it, the store lacking the version) at or after the
+    scored year: a plain warning, printed and reported."""
+    folder = _run_copy(evaluated, tmp_path, model_version="99", model_test_year=SCORED)
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(
+        evaluated.uri, ["evaluate", *data, "--scores", str(folder), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: the scored year 2018/19 is at or before the model's test year 2018/19" in result.output
+    assert "not an out-of-sample check" in result.output
+    document = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert len(document["warnings"]) == 1 and "not an out-of-sample check" in document["warnings"][0]
+    assert "not an out-of-sample check" in (tmp_path / "out" / "evaluation.html").read_text()
+
+
+def test_an_old_run_without_the_models_facts_is_still_evaluated(evaluated, tmp_path):
+    folder = _run_copy(evaluated, tmp_path, model_run_id=None, model_label=None, model_census=None,
+                       model_test_year=None)  # fmt: skip
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["evaluate", *data, "--scores", str(folder), "--no-log",
+                                     "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "did not record its model's MLflow run" in result.output

@@ -124,6 +124,31 @@ def test_runs_folder_is_private_has_no_identifiers_in_run_json_and_finds_runs(tm
     assert earlier.run == first and "the 2018/19 autumn scoring of 2026-11-02" in earlier.name
 
 
+def test_a_run_records_the_model_that_scored_and_old_run_files_still_load(tmp_path):
+    """run.json keeps the model's MLflow run id, label, census and test year, so `evaluate` can tell it is
+    checking that model; a run.json written before these were kept still loads (as "")."""
+    folder = RunFolder(tmp_path / "runs")
+    scores = _pupils([("A123456789012", "100", "low", "green")])
+    info = {"run_id": "f" * 32, "label": "permanent", "census": "spring", "test_year": "2017/18", "x": 1}
+    run, pupils = new_run(scores, model_name="exclusion-risk", model_version="3", risk_matrix_version="1",
+                          year="2018/19", model_info=info)  # fmt: skip
+    path = folder.record(run, pupils)
+    saved = json.loads((path / RUN_FILE).read_text())
+    assert (saved["model_run_id"], saved["model_label"], saved["model_census"], saved["model_test_year"]) == (
+        "f" * 32, "permanent", "spring", "2017/18",
+    )  # fmt: skip
+    assert folder.runs() == [run]
+    assert folder.pupils(run)["rank"].tolist() == [1]  # the place on the list as scored
+    old = {
+        k: v for k, v in saved.items() if not k.startswith("model_") or k in ("model_name", "model_version")
+    }
+    (path / RUN_FILE).write_text(json.dumps(old))
+    (loaded,) = folder.runs()
+    assert (loaded.model_run_id, loaded.model_label, loaded.model_test_year, loaded.model_version) == (
+        "", "", "", "3",
+    )  # fmt: skip
+
+
 # --- `exclusion-risk score` end to end ------------------------------------------------------------
 
 

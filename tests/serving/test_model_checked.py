@@ -21,7 +21,8 @@ from exclusion_risk.serving.security import KeyStore
 from exclusion_risk.serving.settings import ServiceSettings
 
 CHECKED = {"date": "2026-11-30", "year": "2018/19", "census": "autumn", "precision_at_5pct": 0.3234,
-           "ci_low": 0.3072, "ci_high": 0.34, "inside_stated_interval": True, "scoring_run": "3762675",
+           "ci_low": 0.3072, "ci_high": 0.34, "consistent_with_stated": True,
+           "verdict": "consistent with the model's stated precision", "scoring_run": "3762675",
            "run_id": "a3aaccc5", "outcome": "were suspended or excluded later that year"}  # fmt: skip
 
 
@@ -107,7 +108,7 @@ def test_model_says_when_it_was_last_checked(tmp_path, checked):
             k: CHECKED[k] for k in ("date", "year", "census", "precision_at_5pct", "ci_low", "ci_high")
         }
         assert {k: body["last_checked"][k] for k in expected} == expected
-        assert body["last_checked"]["inside_stated_interval"] is True
+        assert body["last_checked"]["consistent_with_stated"] is True
 
 
 def test_the_registry_served_model_reads_the_tag(tmp_path, monkeypatch):
@@ -132,8 +133,11 @@ def test_the_registry_served_model_reads_the_tag(tmp_path, monkeypatch):
     ("checked", "words"),
     [
         (CHECKED, "Last checked against what happened on 30 November 2026: of the top 5% of the 2018/19 "
-         "autumn scores, 32% [31%–34%] were suspended or excluded later that year, inside the model's "
-         "stated interval."),
+         "autumn scores, 32% [31%–34%] were suspended or excluded later that year, consistent with the "
+         "model's stated precision."),
+        ({**CHECKED, "consistent_with_stated": False, "verdict": "significantly below the model's stated "
+          "precision"}, "were suspended or excluded later that year, significantly below the model's stated "
+         "precision."),
         (None, "Last checked against what happened: never"),
     ],
 )  # fmt: skip
