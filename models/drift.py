@@ -29,6 +29,14 @@ import pandas as pd
 import yaml
 
 from exclusion_risk.features import registry
+from exclusion_risk.models.drift_checks import (
+    check_prevalence,
+    check_schools,
+    is_count,
+    prevalence,
+    school_profile,
+    shown_rate,
+)
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
 
 DEFAULT_THRESHOLDS = Path(__file__).with_name("drift.yaml")
@@ -37,6 +45,9 @@ PROFILE_VERSION = 1
 EPSILON = 1e-4  # the share an empty cell counts as, so that PSI stays finite (the usual 0.0001)
 DECILES = np.linspace(0.1, 0.9, 9)
 MISSING = "missing"  # the cell of missing values (a categorical feature's "unknown" counts as missing)
+# Values that say "not known" as "unknown" does: the ethnicity codes (refused, not obtained) that
+# ethnicity_group maps to "unknown", so that ethnicity_code counts them missing as ethnicity_group does.
+NOT_KNOWN = frozenset({"unknown", *(c for c, g in registry.ETHNICITY_GROUPS.items() if g == "unknown")})
 SOURCE_WORDS = {"exclusions": "exclusion", "social_care": "social-care"}
 SCHOOL_SOURCE = "school"  # the registry source of the school-context features (see models/drift.yaml)
 
@@ -52,13 +63,20 @@ class Thresholds:
     missing_change: float = 0.10
     link_rate_drop: float = 0.20
     base_rate_change: float = 0.25
+    prevalence_ratio: float = 2.0
+    prevalence_min_expected: float = 30
+    school_min_pupils: float = 30
+    school_mean_ratio: float = 2.0
+    school_missing_change: float = 0.25
+    cohort_min_schools: float = 0.8
+    cohort_min_pupils: float = 1000
     school_context_warns: bool = False  # see models/drift.yaml
 
     def as_dict(self) -> dict[str, float | bool]:
         return asdict(self)
 
     def warns_on(self, name: str) -> bool:
-        """Whether a PSI at or above psi_warning is a warning for this feature (else a notice)."""
+        """Whether a shift of this feature (PSI, missing rate) is a warning (else a notice at most)."""
         return self.school_context_warns or registry.get(name).source != SCHOOL_SOURCE
 
 
@@ -82,6 +100,11 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
     thresholds = Thresholds(**{k: v if isinstance(v, bool) else float(v) for k, v in values.items()})
     if thresholds.psi_notice > thresholds.psi_warning:
         raise DriftError("drift threshold psi_notice must not be above psi_warning")
+    for name in ("prevalence_ratio", "school_mean_ratio"):
+        if getattr(thresholds, name) <= 1:
+            raise DriftError(f"drift threshold {name} must be above 1 (2 = halved or doubled)")
+    if thresholds.cohort_min_schools > 1:
+        raise DriftError("drift threshold cohort_min_schools is a share of schools, at most 1")
     return thresholds
 
 
@@ -163,7 +186,7 @@ def _numeric_profile(values: pd.Series) -> dict[str, Any]:
 
 
 def _labels(values: pd.Series, kind: str) -> pd.Series:
-    """Values as the strings categorical cells hold: binary 0/1 as "0"/"1"; NaN and "unknown" as MISSING."""
+    """Values as the strings categorical cells hold: binary 0/1 as "0"/"1"; NaN and NOT_KNOWN as MISSING."""
     if kind == "binary":
         numbers = pd.to_numeric(values, errors="coerce")
         text = numbers.map(
@@ -171,7 +194,7 @@ def _labels(values: pd.Series, kind: str) -> pd.Series:
         )
         return text.astype(object)
     text = values.astype(object).where(values.notna(), MISSING).astype(str)
-    return text.where(text != "unknown", MISSING)
+    return text.where(~text.isin(NOT_KNOWN), MISSING)
 
 
 def _categorical_profile(values: pd.Series, kind: str) -> dict[str, Any]:
@@ -258,14 +281,31 @@ def reference_profile(
     features = {}
     for f in registry.FEATURES:
         if f.name in rows.columns and (names is None or f.name in names):
-            features[f.name] = feature_profile(rows[f.name], f.kind)
+            values = _possible(rows, f)
+            if values is None:
+                continue
+            features[f.name] = feature_profile(values, f.kind)
+            if is_count(f):
+                features[f.name]["prevalence"] = prevalence(values)
     return {
         "version": PROFILE_VERSION,
         "years": list(years),
         "features": features,
         "link_rates": dict(link_rates or {}),
         "base_rate": base_rate,
+        "schools": school_profile(rows, list(features)),
     }
+
+
+def _possible(rows: pd.DataFrame, f: registry.FeatureDef) -> pd.Series | None:
+    """A feature's reference values, less those of a year in which a school-context feature cannot exist
+    (missing for every pupil: the first census year has no earlier year to take a school's rate from);
+    None when no reference year has it."""
+    values = rows[f.name]
+    if f.source != SCHOOL_SOURCE:
+        return values
+    has = pd.to_numeric(values, errors="coerce").notna().groupby(rows["AcademicYear"]).transform("any")
+    return values[has] if has.any() else None
 
 
 # --- comparing a cohort with a profile ------------------------------------------------------------------
@@ -280,11 +320,14 @@ class DriftReport:
     base_rate: dict[str, Any]
     thresholds: Thresholds
     warnings: list[str] = field(default_factory=list)
+    schools: list[dict[str, Any]] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
-        """drift.json: features, link_rates, base_rate, reference_years, year, thresholds, warnings."""
+        """drift.json: features, schools (those that warn), link_rates, base_rate, reference_years, year,
+        thresholds, warnings."""
         return {
             "features": self.features,
+            "schools": self.schools,
             "link_rates": self.link_rates,
             "base_rate": self.base_rate,
             "reference_years": self.reference_years,
@@ -319,21 +362,30 @@ def compare(
         if name not in cohort.columns:
             continue
         shares, now = current_shares(feature, cohort[name])
-        value = psi(shares, now)
+        value = psi(*_pooled(shares, now, len(cohort), feature["kind"] == "numeric"))
         missing_now = _current_missing(feature, cohort[name])
         before = feature["missing"]
-        moved = abs(missing_now - (before or 0.0)) >= thresholds.missing_change
+        moved = abs(missing_now - (before or 0.0)) >= thresholds.missing_change and thresholds.warns_on(name)
         high = value >= thresholds.psi_warning and thresholds.warns_on(name)
-        report.features.append(
-            {
-                "feature": name,
-                "psi": round(value, 6),
-                "missing_reference": before,
-                "missing_current": round(missing_now, 6),
-                "warning": bool(high or moved),
-            }
-        )
+        if high and moved:  # one warning per fault: the shift, when the known values shifted too
+            high = psi(*_known_cells(feature, shares, now)) >= thresholds.psi_warning
+        row = {
+            "feature": name,
+            "psi": round(value, 2),
+            "missing_reference": before,
+            "missing_current": shown_rate(round(missing_now * len(cohort)), len(cohort)),
+            "prevalence_reference": None,  # a flag's or count's share above zero (`drift_checks`)
+            "prevalence_current": None,
+        }
         label = registry.get(name).label
+        common = None
+        if "prevalence" in feature:
+            shares_, common = check_prevalence(name, feature["prevalence"], cohort[name], year, since,
+                                               thresholds)  # fmt: skip
+            row.update(shares_)
+        report.features.append({**row, "warning": bool(high or moved or common)})
+        if common:
+            report.warnings.append(common)
         if high:
             report.warnings.append(
                 f"{label} ({name}) has shifted in {year} against {since}: population stability index "
@@ -345,9 +397,46 @@ def compare(
                 f"{label} ({name}) is missing for {_percent(missing_now)} of pupils in {year} against {was} "
                 f"in {since}."
             )
+    report.schools, said = check_schools(profile, cohort, year, since, thresholds)
+    report.warnings.extend(said)
     _link_rates(report, profile.get("link_rates") or {}, link_rates or {}, since)
     _base_rate(report, profile.get("base_rate"), base_rate, since)
     return report
+
+
+def _pooled(reference: list[float], current: list[float], total: int, numeric: bool):
+    """Both share vectors with each current cell of 1 to 9 pupils pooled with a neighbour (numeric: the
+    smaller adjacent cell; else the smallest other cell), as the reference's are, so that a published
+    PSI cannot be solved back to a count under 10."""
+    ref, now = list(reference), [share * total for share in current]
+    while len(now) > 1:
+        small = [i for i, n in enumerate(now) if _small(round(n))]
+        if not small:
+            break
+        i = min(small, key=lambda k: now[k])
+        if numeric:
+            left = now[i - 1] if i > 0 else math.inf
+            right = now[i + 1] if i + 1 < len(now) else math.inf
+            j = i - 1 if left <= right else i + 1
+        else:
+            j = min((k for k in range(len(now)) if k != i), key=lambda k: now[k])
+        for cells in (ref, now):
+            cells[j] += cells[i]
+            del cells[i]
+    return ref, [n / total for n in now] if total else now
+
+
+def _known_cells(feature: dict[str, Any], reference: list[float], current: list[float]):
+    """The share vectors less the missing cell, each rescaled to 1 (a missing cell of its own only)."""
+    if feature["kind"] == "numeric":
+        at = len(feature["shares"]) - 1 if feature["missing_with"] is None else None
+    else:
+        at = next((i for i, cell in enumerate(feature["cells"]) if cell == [MISSING]), None)
+    if at is None:
+        return reference, current
+    ref = [v for i, v in enumerate(reference) if i != at]
+    now = [v for i, v in enumerate(current) if i != at]
+    return [v / (sum(ref) or 1) for v in ref], [v / (sum(now) or 1) for v in now]
 
 
 def _current_missing(feature: dict[str, Any], values: pd.Series) -> float:

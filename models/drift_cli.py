@@ -116,7 +116,10 @@ def drift_command(
     except DriftError as exc:
         fail(str(exc))
     report = drift_report(profile, table[table["AcademicYear"] == year], year, context, thresholds)
-    json_path, html_path = write_report(report, out)
+    try:
+        json_path, html_path = write_report(report, out)
+    except OSError as exc:  # a file where a folder of the path should be, no permission, a full disk
+        fail(f"cannot write drift.json and drift.html in --out {out}: {exc.strerror or type(exc).__name__}")
     for line in report.warnings or [QUIET]:
         typer.echo(line)
     typer.echo(f"{year} against {', '.join(references)}: wrote {json_path} and {html_path} "

@@ -35,7 +35,7 @@ from exclusion_risk.models.drift import (
     load_thresholds,
     reference_profile,
 )
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.models.drift_checks import part_of_cohort, shown_rate
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +74,6 @@ def link_counts(extracts, links: pd.DataFrame) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=["source", "year", "records", "linked"])
     return pd.concat(rows, ignore_index=True)[["source", "year", "records", "linked"]]
-
-
-def _small(count: float) -> bool:
-    return 0 < count < SUPPRESSION_THRESHOLD
-
-
-def shown_rate(part: float, total: float) -> float | None:
-    """part / total, or None when total is under 10 or either part (part, total - part) is 1 to 9."""
-    if total < SUPPRESSION_THRESHOLD or _small(part) or _small(total - part):
-        return None
-    return float(part) / float(total)
 
 
 def link_rates(counts: pd.DataFrame, years: list[str]) -> dict[str, float | None]:
@@ -162,13 +151,15 @@ def drift_report(
     year: str,
     context: DriftContext | None,
     thresholds: Thresholds,
+    info: dict[str, Any] | None = None,
 ) -> DriftReport:
     """`cohort` (features of `year`) against `profile`, with the year's link rates and the latest
-    complete year's exclusion rate when `context` is known."""
+    complete year's exclusion rate (not a reference year) when `context` is known."""
     current_links, latest = None, None
     if context is not None:
         current_links = link_rates(context.link_counts, [year])
-        latest = latest_base_rate(context.exclusion_rates)
+        rates = context.exclusion_rates
+        latest = latest_base_rate(rates[~rates["year"].isin(profile.get("years") or [])])
     return compare(profile, cohort, year, thresholds, current_links, latest)
 
 
@@ -195,16 +186,24 @@ def scoring_drift_lines(
     year: str,
     linked: LinkedExtracts | None = None,
     context: DriftContext | None = None,
+    not_computed: list[str] | tuple[str, ...] = (),
 ) -> list[str]:
     """What a scoring says about drift: each warning sentence (none when quiet), or one line saying drift
-    could not be checked for a model without a stored profile. The year's link rates and the latest
-    exclusion rate come from `context`, or are counted on `linked` (only when there is a profile)."""
+    could not be checked for a model without a stored profile, or was not checked on a cohort that does
+    not cover the authority (`drift_checks.part_of_cohort`). Features in `not_computed` (those a scoring
+    without history could not compute) are left out. The year's link rates and the latest exclusion rate
+    come from `context`, or are counted on `linked` (only when there is a profile)."""
     profile = stored_profile(info.get("run_id"))
     if profile is None:
         return [NOT_CHECKED.format(version=info.get("version", "?"))]
-    if context is None and linked is not None:
-        context = context_of(linked)
     try:
-        return drift_report(profile, cohort, year, context, load_thresholds()).warnings
+        thresholds = load_thresholds()
     except DriftError as exc:  # a broken thresholds file: say so, never stop a scoring for it
         return [f"drift could not be checked: {exc}"]
+    partial = part_of_cohort(profile, cohort, thresholds)
+    if partial is not None:
+        return [partial]
+    if context is None and linked is not None:
+        context = context_of(linked)
+    cohort = cohort.drop(columns=[c for c in not_computed if c in cohort.columns])
+    return drift_report(profile, cohort, year, context, thresholds, info).warnings

@@ -384,12 +384,15 @@ def _chunks(length: int, size: int) -> range:
 
 def drift_warnings(scorer, cohort: Cohort, history_state) -> list[str]:
     """The cohort against the model's stored drift profile (`models.drift_data`): each warning sentence,
-    none when quiet; a check that fails is logged (its type only) and never stops the scoring."""
+    none when quiet, one line when the upload is only part of a cohort; the features the service could
+    not compute (no linked history) are left out. A check that fails is logged (its type only) and
+    never stops the scoring."""
     features = cohort.features
     year = str(features["AcademicYear"].iloc[0]) if "AcademicYear" in features and len(features) else ""
     try:
         context = getattr(history_state, "drift_context", None)
-        return scoring_drift_lines(scorer.info(), features, year, context=context)
+        return scoring_drift_lines(scorer.info(), features, year, context=context,
+                                   not_computed=cohort.missing_features)  # fmt: skip
     except Exception as exc:
         log.warning("drift check failed: %s", type(exc).__name__)
         return ["drift could not be checked (the reason is in the server log)"]

@@ -225,10 +225,18 @@
     }
     const drift = $("drift-warnings");  // the cohort against the model's training years (models/drift.yaml)
     const driftLines = body.drift_warnings || [];
+    // "drift not checked: ..." / "drift could not be checked: ..." say why no check ran: not warnings.
+    const notChecked = driftLines.filter((w) => /^drift (not|could not)/i.test(w));
+    const warnings = driftLines.filter((w) => !notChecked.includes(w));
     const driftList = el("ul");
-    driftList.append(...driftLines.map((w) => el("li", w)));
-    drift.replaceChildren(el("strong", "Drift: this cohort differs from the years the model learned from. " +
-      "Weigh its scores with care; retraining may be due."), driftList);
+    driftList.append(...warnings.map((w) => el("li", w)));
+    const parts = [];
+    if (warnings.length) {
+      parts.push(el("strong", "Drift: this cohort differs from the years the model learned from. " +
+        "Weigh its scores with care; retraining may be due."), driftList);
+    }
+    parts.push(...notChecked.map((w) => el("p", w[0].toUpperCase() + w.slice(1) + ".")));
+    drift.replaceChildren(...parts);
     drift.hidden = !driftLines.length;
     const scores = body.scores;
     const schools = new Map();

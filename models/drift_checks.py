@@ -1,0 +1,226 @@
+"""Drift's finer checks: flags and counts gone rare, school-by-school shifts, cohort coverage.
+
+PSI over a whole authority misses a fault confined to a small part of it: a rare flag gone to zero moves
+a few percent of pupils between two cells (PSI about p ln(p / 0.0001), under 0.25 for p under about 4%),
+and one school's attendance halved moves only that school's pupils. So, beside `models.drift.compare`:
+- prevalence: for binary and count features, the share of pupils (of those with a value) whose value is
+  not zero, now against the reference years; a warning when it has fallen to 1/prevalence_ratio or less
+  of the reference share (a lost extract, lost links, a blanked column), provided the reference share
+  would put at least prevalence_min_expected pupils of the cohort above zero (fewer: chance alone halves
+  it). A rise is not a warning: features counted over earlier years rise as the history behind them
+  lengthens (demo authority, 2018/19 against 2016/17 + 2017/18: suspensions before last year 1.1% to
+  3.3%, school moves before last year 0.6% to 2.4%);
+- schools: for the census-row features (attendance, FSM: `SCHOOL_FEATURES`), each school with at least
+  school_min_pupils pupils both in the cohort and in the reference years is compared with its own pupils
+  of the reference years: the mean (a warning at a ratio of school_mean_ratio or more either way, for a
+  flag only when the reference share would put prevalence_min_expected of its pupils above zero) and the
+  missing rate (a change of school_missing_change or more, and of at least 10 pupils);
+- coverage: drift is checked only for a cohort that covers the authority (cohort_min_schools of the
+  reference schools, cohort_min_pupils pupils); an upload of part of one gets a single line instead.
+The stored school profile holds per school of at least 10 reference pupils only its number of pupils,
+each feature's mean and missing rate; a flag's share and a missing rate are withheld (None) where either
+part would be 1 to 9 pupils, and a mean of fewer than 10 values is withheld.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.features import registry
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+
+SCHOOL_COLUMN = "SchoolURN"
+PART_OF_COHORT = "drift not checked: the upload is part of a cohort ({schools} of {of}{pupils})"
+
+
+def _small(count: float) -> bool:
+    return 0 < count < SUPPRESSION_THRESHOLD
+
+
+def shown_rate(part: float, total: float) -> float | None:
+    """part / total, or None when total is under 10 or either part (part, total - part) is 1 to 9."""
+    if total < SUPPRESSION_THRESHOLD or _small(part) or _small(total - part):
+        return None
+    return float(part) / float(total)
+
+
+def is_count(f: registry.FeatureDef) -> bool:
+    """A binary flag, or a count of events (suspensions, school moves): what a prevalence is taken of."""
+    if f.kind == "binary":
+        return True
+    rng = f.valid_range
+    return f.kind == "numeric" and rng is not None and rng.low == 0 and rng.high > 1 and f.source != "school"
+
+
+def is_school_feature(f: registry.FeatureDef) -> bool:
+    """A feature of the pupil's own census row (attendance, FSM) that a school's MIS export could lose."""
+    rng = f.valid_range
+    return (f.source == "census" and not f.needs_history and f.kind in ("numeric", "binary")
+            and rng is not None and rng.low == 0 and rng.high <= 1)  # fmt: skip
+
+
+def _known(values: pd.Series) -> np.ndarray:
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return x[~np.isnan(x)]
+
+
+def prevalence(values: pd.Series) -> float | None:
+    """The share of pupils with a value whose value is not zero (withheld as `shown_rate` does)."""
+    known = _known(values)
+    return shown_rate(float(np.count_nonzero(known)), float(known.size))
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def _ratio_word(ratio: float, factor: float) -> str:
+    if ratio == 0:
+        return "none at all"
+    if ratio <= 1 / factor:
+        return f"{ratio:.0%} of it: halved or worse" if factor == 2 else f"{ratio:.0%} of it"
+    return f"{ratio:.1f} times" + (": doubled or more" if factor == 2 else "")
+
+
+def check_prevalence(name: str, reference: float | None, values: pd.Series, year: str, since: str,
+                     thresholds) -> tuple[dict[str, Any], str | None]:  # fmt: skip
+    """(the row's prevalence fields, a warning sentence or None) for one count or flag feature."""
+    known = _known(values)
+    nonzero = float(np.count_nonzero(known))
+    now = nonzero / known.size if known.size else None
+    row = {"prevalence_reference": reference, "prevalence_current": shown_rate(nonzero, known.size)}
+    if reference is None or now is None or reference * known.size < thresholds.prevalence_min_expected:
+        return row, None
+    ratio, factor = now / reference, thresholds.prevalence_ratio
+    if ratio > 1 / factor:
+        return row, None
+    label = registry.get(name).label
+    shown = row["prevalence_current"]
+    was = "no pupil" if now == 0 else "fewer than 10 pupils" if shown is None else _percent(shown)
+    sentence = (f"{label} ({name}) is above zero for {was} in {year} against {_percent(reference)} of pupils "
+                f"in {since} ({_ratio_word(ratio, factor)}): check the extract or its linking.")  # fmt: skip
+    return row, sentence
+
+
+# --- schools --------------------------------------------------------------------------------------------
+
+
+def _school_stats(rows: pd.DataFrame, name: str, kind: str) -> tuple[float | None, float | None, int]:
+    """(mean, missing rate, values known) of one feature at one school, withheld as the docstring says."""
+    x = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float)
+    known = x[~np.isnan(x)]
+    missing = shown_rate(float(x.size - known.size), float(x.size))
+    if kind == "binary":
+        mean = shown_rate(float(np.count_nonzero(known)), float(known.size))
+    else:
+        mean = float(known.mean()) if known.size >= SUPPRESSION_THRESHOLD else None
+    return mean, missing, int(known.size)
+
+
+def school_profile(rows: pd.DataFrame, names: list[str]) -> dict[str, Any]:
+    """Per school of at least 10 reference pupils: its pupils and, per census-row feature of `names`,
+    the mean and missing rate of its pupils in the reference years."""
+    if SCHOOL_COLUMN not in rows.columns:
+        return {}
+    features = [f for f in registry.FEATURES if f.name in names and is_school_feature(f)]
+    schools = {}
+    for urn, part in rows.groupby(rows[SCHOOL_COLUMN].astype(str), sort=True):
+        if len(part) < SUPPRESSION_THRESHOLD or not urn or urn == "nan":
+            continue
+        stats = {}
+        for f in features:
+            mean, missing, _ = _school_stats(part, f.name, f.kind)
+            stats[f.name] = {"mean": mean, "missing": missing}
+        schools[urn] = {"pupils": len(part), "features": stats}
+    return schools
+
+
+def check_schools(profile: dict[str, Any], cohort: pd.DataFrame, year: str, since: str,
+                  thresholds) -> tuple[list[dict[str, Any]], list[str]]:  # fmt: skip
+    """(a row per school and feature that warns, their sentences): each school against its own pupils."""
+    schools = profile.get("schools") or {}
+    if not schools or SCHOOL_COLUMN not in cohort.columns:
+        return [], []
+    least = thresholds.school_min_pupils
+    groups = dict(list(cohort.groupby(cohort[SCHOOL_COLUMN].astype(str))))
+    rows, sentences = [], []
+    for urn, reference in schools.items():
+        part = groups.get(urn)
+        if part is None or len(part) < least or reference["pupils"] < least:
+            continue
+        for name, before in reference["features"].items():
+            if name not in part.columns:
+                continue
+            kind = registry.get(name).kind
+            x = pd.to_numeric(part[name], errors="coerce").to_numpy(dtype=float)
+            known = x[~np.isnan(x)]
+            missing_now = 1 - known.size / x.size
+            row = {"school": urn, "feature": name, "mean_reference": before["mean"], "mean_current": None,
+                   "missing_reference": before["missing"],
+                   "missing_current": shown_rate(float(x.size - known.size), float(x.size))}  # fmt: skip
+            said = _school_missing(name, urn, before["missing"], missing_now, x.size, year, since, thresholds)
+            if said is None and known.size:
+                row["mean_current"], said = _school_mean(name, kind, urn, before["mean"], known, year, since,
+                                                         thresholds)  # fmt: skip
+            elif known.size:
+                row["mean_current"] = _school_stats(part, name, kind)[0]
+            if said:
+                rows.append({**row, "warning": True})
+                sentences.append(said)
+    return rows, sentences
+
+
+def _school_missing(name, urn, before, now, pupils, year, since, thresholds) -> str | None:
+    if before is None or not thresholds.warns_on(name):
+        return None
+    change = abs(now - before)
+    if change < thresholds.school_missing_change or change * pupils < SUPPRESSION_THRESHOLD:
+        return None
+    shown = shown_rate(now * pupils, pupils)
+    text = "fewer than 10 pupils" if shown is None else _percent(shown)
+    return (f"At school {urn}: {registry.get(name).label} ({name}) is missing for {text} of pupils in {year} "
+            f"against {_percent(before)} in {since}.")  # fmt: skip
+
+
+def _school_mean(name, kind, urn, before, known, year, since, thresholds) -> tuple[float | None, str | None]:
+    if kind == "binary":
+        now, shown = float(np.mean(known)), shown_rate(float(np.count_nonzero(known)), float(known.size))
+    else:
+        now = float(np.mean(known)) if known.size >= SUPPRESSION_THRESHOLD else None
+        shown = now
+    if before is None or before <= 0 or now is None:
+        return shown, None
+    if kind == "binary" and before * known.size < thresholds.prevalence_min_expected:
+        return shown, None
+    ratio, factor = now / before, thresholds.school_mean_ratio
+    if 1 / factor < ratio < factor:
+        return shown, None
+    label = registry.get(name).label
+    if kind == "binary":
+        value = "fewer than 10 pupils" if shown is None else _percent(shown)
+        return shown, (f"At school {urn}: the share of pupils with {label} ({name}) is {value} in {year} "
+                       f"against {_percent(before)} in {since} ({_ratio_word(ratio, factor)}).")  # fmt: skip
+    return shown, (f"At school {urn}: the mean {label.lower()} ({name}) is {now:.2f} in {year} against "
+                   f"{before:.2f} in {since} ({_ratio_word(ratio, factor)}).")  # fmt: skip
+
+
+# --- coverage -------------------------------------------------------------------------------------------
+
+
+def part_of_cohort(profile: dict[str, Any], cohort: pd.DataFrame, thresholds) -> str | None:
+    """The one line for a cohort that does not cover the authority (too few of the reference schools or
+    pupils: a part of it would differ from the whole by design), None when it does."""
+    schools = set((profile.get("schools") or {}).keys())
+    present = set(cohort[SCHOOL_COLUMN].astype(str)) if SCHOOL_COLUMN in cohort.columns else set()
+    held = len(schools & present)
+    enough_schools = not schools or held >= thresholds.cohort_min_schools * len(schools)
+    if enough_schools and len(cohort) >= thresholds.cohort_min_pupils:
+        return None
+    pupils = ""
+    if len(cohort) < thresholds.cohort_min_pupils:
+        pupils = f"; {len(cohort):,} pupils, under {thresholds.cohort_min_pupils:,.0f}"
+    held_text = f"{held} school" if held == 1 else f"{held} schools"
+    return PART_OF_COHORT.format(schools=held_text, of=len(schools), pupils=pupils)
