@@ -188,11 +188,10 @@ def _numeric_profile(values: pd.Series) -> dict[str, Any]:
 def _labels(values: pd.Series, kind: str) -> pd.Series:
     """Values as the strings categorical cells hold: binary 0/1 as "0"/"1"; NaN and NOT_KNOWN as MISSING."""
     if kind == "binary":
-        numbers = pd.to_numeric(values, errors="coerce")
-        text = numbers.map(
-            lambda v: MISSING if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v)
-        )
-        return text.astype(object)
+        # via the few distinct values (a service upload runs this on every binary feature of the cohort)
+        codes, uniques = pd.factorize(pd.to_numeric(values, errors="coerce"), use_na_sentinel=True)
+        names = [str(int(v)) if float(v).is_integer() else str(v) for v in uniques]
+        return pd.Series(np.array([*names, MISSING], dtype=object)[codes], index=values.index, dtype=object)
     text = values.astype(object).where(values.notna(), MISSING).astype(str)
     return text.where(~text.isin(NOT_KNOWN), MISSING)
 

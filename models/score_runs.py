@@ -159,12 +159,13 @@ def compare(previous: pd.DataFrame, current: pd.DataFrame, band_order: list[str]
     before, after = run_pupils(previous), run_pupils(current)
     before = before.drop_duplicates("upn").set_index("upn")
     after = after.drop_duplicates("upn").set_index("upn")
-    common = set(after["school_urn"]) & set(before["school_urn"])
+    # numpy object arrays, not the string columns: iterating a pandas StringArray costs a call per value
+    common = set(after["school_urn"].to_numpy(dtype=object))
+    common &= set(before["school_urn"].to_numpy(dtype=object))
     common.discard("")
-    in_scope = set(after.index[after["school_urn"].isin(common)]) | set(
-        before.index[before["school_urn"].isin(common)]
-    )
-    upns = sorted(in_scope)
+    in_after = after.index[after["school_urn"].isin(common)].to_numpy(dtype=object)
+    in_before = before.index[before["school_urn"].isin(common)].to_numpy(dtype=object)
+    upns = sorted(set(in_after) | set(in_before))
     joined = pd.DataFrame({"upn": upns})
     for side, frame in (("before", before), ("after", after)):
         rows = frame.reindex(upns)
