@@ -27,8 +27,8 @@ TYPER_COMMANDS = (
     _.keys_add,  # serving/cli.py
     _.keys_list,  # serving/cli.py
     _.keys_revoke,  # serving/cli.py
-    _.runs_list,  # serving/runs_cli.py
-    _.runs_export,  # serving/runs_cli.py
+    _.runs_list,  # serving/cli.py
+    _.runs_export,  # serving/cli.py
     _.noop,  # tests/linkage/test_outputs.py: a second command keeps `link` a named subcommand
 )
 

@@ -50,11 +50,17 @@ def _count(value) -> int | str:
     return value if is_withheld(value) else int(value)
 
 
+def wilson(successes: int, trials: int) -> tuple[float, float]:
+    """The Wilson score interval of successes / trials at CONFIDENCE (band precision, `evaluate`)."""
+    from scipy.stats import binomtest  # scipy.stats takes a while to import; only these figures need it
+
+    interval = binomtest(successes, trials).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
 def band_precision(matrix, test: Outcomes) -> dict[str, Any]:
     """Per band of `matrix` (its thresholds as they are): test-year pupils, positives, precision and
     its Wilson interval, suppressed as the module text says. Aggregates only: safe to log to MLflow."""
-    from scipy.stats import binomtest  # scipy.stats takes a while to import; only training needs it
-
     probabilities = np.asarray(test.probabilities, dtype=float)
     labels = np.asarray(test.labels, dtype=float)
     labelled = ~np.isnan(labels)
@@ -71,11 +77,8 @@ def band_precision(matrix, test: Outcomes) -> dict[str, Any]:
         entry.update(pupils=_count(shown.at[key, TOTAL]), positives=_count(positives))
         if not is_withheld(positives) and not is_withheld(others) and positives + others > 0:
             pupils = int(positives) + int(others)
-            interval = binomtest(int(positives), pupils).proportion_ci(
-                confidence_level=CONFIDENCE, method="wilson"
-            )
-            share = int(positives) / pupils
-            entry.update(precision=share, low=float(interval.low), high=float(interval.high))
+            low, high = wilson(int(positives), pupils)
+            entry.update(precision=int(positives) / pupils, low=low, high=high)
         bands[key] = entry
     return {"year": test.year, "label": test.label, "confidence": CONFIDENCE, "bands": bands}
 

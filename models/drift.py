@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from exclusion_risk.features import registry
+from exclusion_risk.features.columns import on_distinct
 from exclusion_risk.models.drift_checks import (
     check_prevalence,
     check_schools,
@@ -188,10 +189,11 @@ def _numeric_profile(values: pd.Series) -> dict[str, Any]:
 def _labels(values: pd.Series, kind: str) -> pd.Series:
     """Values as the strings categorical cells hold: binary 0/1 as "0"/"1"; NaN and NOT_KNOWN as MISSING."""
     if kind == "binary":
-        # via the few distinct values (a service upload runs this on every binary feature of the cohort)
-        codes, uniques = pd.factorize(pd.to_numeric(values, errors="coerce"), use_na_sentinel=True)
-        names = [str(int(v)) if float(v).is_integer() else str(v) for v in uniques]
-        return pd.Series(np.array([*names, MISSING], dtype=object)[codes], index=values.index, dtype=object)
+        # on the few distinct values: a service upload runs this on every binary feature of the cohort
+        def names(u: pd.Series) -> pd.Series:
+            return u.map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
+
+        return on_distinct(pd.to_numeric(values, errors="coerce"), names).fillna(MISSING).astype(object)
     text = values.astype(object).where(values.notna(), MISSING).astype(str)
     return text.where(~text.isin(NOT_KNOWN), MISSING)
 

@@ -39,7 +39,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.linkage.history import PupilHistory, recorded_upns
-from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES
+from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, wilson
 from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES
 from exclusion_risk.models.score_runs import RANK, ScoringRun
@@ -126,14 +126,6 @@ def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
 def top_share(n: int, capacity: float) -> int:
     """How many pupils a capacity of `capacity` selects from `n`: ceil(capacity x n), at least one."""
     return min(n, max(1, math.ceil(capacity * n - 1e-9)))
-
-
-def wilson(successes: int, trials: int) -> tuple[float, float]:
-    """The Wilson score interval of successes / trials at CONFIDENCE (as `band_precision` uses)."""
-    from scipy.stats import binomtest  # slow to import; only here
-
-    interval = binomtest(successes, trials).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
-    return float(interval.low), float(interval.high)
 
 
 def _shown(value: Any) -> bool:

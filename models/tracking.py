@@ -425,8 +425,5 @@ def read_artifact_text(run_id: str, path: str) -> str | None:
 
 def load_scoring_config(run_id: str) -> dict[str, Any] | None:
     """The risk-matrix thresholds stored with a model run; None for runs logged before they were."""
-    try:
-        with open(download_artifact(run_id, SCORING_ARTIFACT), encoding="utf-8") as handle:
-            return json.load(handle)
-    except (_mlflow().MlflowException, OSError):
-        return None
+    text = read_artifact_text(run_id, SCORING_ARTIFACT)
+    return None if text is None else json.loads(text)

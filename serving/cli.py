@@ -1,4 +1,4 @@
-"""`exclusion-risk serve`, `exclusion-risk keys add|list|revoke` and (serving/runs_cli.py) `runs`.
+"""`exclusion-risk serve`, `exclusion-risk keys add|list|revoke` and `exclusion-risk runs list|export`.
 
 Settings come from the environment (EXCLUSION_RISK_*, see serving/settings.py); the options here
 override the few that are handy on a command line. uvicorn is imported by `serve` alone, so the
@@ -18,10 +18,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from exclusion_risk.models.score_runs import MIN_PREFIX, RUNS_FOLDER, RunFolder
 from exclusion_risk.serving import access_log as access_log_redaction
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.database import Database
-from exclusion_risk.serving.runs_cli import runs_app
+from exclusion_risk.serving.run_history import RunStore
 from exclusion_risk.serving.security import ROLES, KeyStore
 from exclusion_risk.serving.settings import ServiceSettings
 
@@ -30,7 +31,13 @@ keys_app = typer.Typer(
     no_args_is_help=True,
 )
 
+runs_app = typer.Typer(
+    help="The service's recorded census scorings: list them, or export one for `exclusion-risk evaluate`.",
+    no_args_is_help=True,
+)
+
 _DB_HELP = "SQLite file of keys and audit log (default: $EXCLUSION_RISK_DATABASE or data/service/service.db)."
+_RUNS_DB_HELP = "The service's SQLite file (default: $EXCLUSION_RISK_DATABASE or data/service/service.db)."
 
 
 def _fail(message: str) -> None:
@@ -95,6 +102,58 @@ def keys_revoke(
     if not _key_store(database).revoke(key_id):
         _fail(f"no active key with id {key_id!r} (see `exclusion-risk keys list`)")
     typer.echo(f"Revoked key {key_id}.")
+
+
+# --- runs: the service's recorded census scorings ---------------------------------------------------
+# `runs export RUN` writes one as a runs-folder entry, the layout `exclusion-risk score` writes (run.json:
+# no identifiers; pupils.csv: UPNs, owner-only), so `exclusion-risk evaluate --scores FOLDER` checks a
+# list made on the page as it checks one made on the command line: one scoring history.
+
+
+def _run_store(database: Path | None) -> RunStore:
+    path = Path(_settings(database=database).database)
+    if not path.is_file():
+        _fail(f"no service database at {path} (the service creates it when it first starts)")
+    try:
+        return RunStore(Database(path))
+    except (sqlite3.Error, OSError) as exc:
+        _fail(f"cannot open the service database {path}: {exc}")
+
+
+@runs_app.command("list")
+def runs_list(database: Path | None = typer.Option(None, "--database", help=_RUNS_DB_HELP)) -> None:
+    """The latest census scorings the service recorded (no identifiers)."""
+    runs = _run_store(database).recent()
+    if not runs:
+        typer.echo("The service has recorded no census scoring yet.")
+        return
+    table = Table("run", "recorded (UTC)", "year", "census", "model", "pupils", "schools", "red")
+    for run in runs:
+        table.add_row(run.short_id, run.recorded_at, run.year, run.census,
+                      f"{run.model_name} v{run.model_version}", f"{run.pupils:,}", f"{run.schools:,}",
+                      f"{run.rag.get('red', 0):,}")  # fmt: skip
+    Console().print(table)
+
+
+@runs_app.command("export")
+def runs_export(
+    run: str = typer.Argument(..., help=f"The run's id or its first {MIN_PREFIX}+ characters (`runs list`)."),
+    out: Path = typer.Option(
+        Path(RUNS_FOLDER), "--out", help="Runs folder to write the run into (one sub-folder per run)."
+    ),
+    database: Path | None = typer.Option(None, "--database", help=_RUNS_DB_HELP),
+) -> None:
+    """Write a recorded scoring as a runs-folder entry (run.json, pupils.csv) for `evaluate --scores`."""
+    store = _run_store(database)
+    found = store.find(run.strip())
+    if found is None:
+        _fail(f"no single recorded run starts with {run.strip()!r} (see `exclusion-risk runs list`)")
+    try:
+        folder = RunFolder(out).record(found, store.pupils(found.run_id))
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write there ({type(exc).__name__})")
+    typer.echo(f"wrote {folder} ({found.describe()}: run.json, and pupils.csv with UPNs, owner-only)")
+    typer.echo(f"once its year's outcomes are in: exclusion-risk evaluate --scores {folder} --data DIR")
 
 
 EXPOSED_WARNING = (
