@@ -4,8 +4,10 @@ The reference census is a term of the year (`census`: AUT by default, or SPR / S
 Y and term T (census day d = `census_date(Y, T)`) a feature may use only
 - census rows of earlier years (any term) and Y's rows up to and including T's, never a later term's
   (at autumn: no spring or summer row of Y; at spring: no summer row);
-- the T row's Sessions* columns, which describe the previous academic year (blank = missing): this
-  year's termly attendance is not yet a feature, at any census;
+- the T row's Sessions* columns, which describe the previous academic year (blank = missing), and
+  its attendance so far this year (`linkage.extract_frames.ATTENDANCE_TO_DATE`, from termly files: the
+  terms of Y that ended before T's census, so always missing at autumn and wherever the authority
+  has no termly attendance);
 - exclusions with StartDate <= d (earlier years and this year so far, kept separate);
 - social-care episodes with StartDate <= d, open when EndDate is blank or after d;
 - school context from years before Y only (its rolls are autumn rolls, whatever T is);
@@ -30,6 +32,7 @@ from exclusion_risk.features import labels, registry
 from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
 from exclusion_risk.features.need import need_level
 from exclusion_risk.linkage.codes import reason_group, split_codes
+from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 
@@ -267,15 +270,26 @@ def _census_features(ref: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
     out["sen_type"] = sen_type.fillna(pd.Series(np.where(no_need, "none", "unknown"), index=out.index))
     out["sen_type"] = out["sen_type"].astype(object)
     out["idaci_decile"] = idaci_deciles(column(rows, "Postcode"), column(rows, "LSOA"))
-    possible = as_float(column(rows, "SessionsPossible"))
-    authorised = as_float(column(rows, "SessionsAuthorisedAbsence"))
-    unauthorised = as_float(column(rows, "SessionsUnauthorisedAbsence"))
-    possible = possible.where(possible > 0)
-    out["absence_rate_last_year"] = ((authorised + unauthorised) / possible).clip(0.0, 1.0)
-    out["unauthorised_absence_rate_last_year"] = (unauthorised / possible).clip(0.0, 1.0)
-    rate = out["absence_rate_last_year"]
-    out["persistent_absence_last_year"] = (rate >= PERSISTENT_ABSENCE).astype("float64").where(rate.notna())
+    last_year = ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence")
+    for period, sessions in (("last_year", last_year), ("this_year", tuple(ATTENDANCE_TO_DATE))):
+        out = out.join(_absence_features(rows, sessions, period))
     return out
+
+
+def _absence_features(rows: pd.DataFrame, sessions: tuple[str, ...], period: str) -> pd.DataFrame:
+    """Absence rate, unauthorised absence rate and persistent absence from (possible, authorised,
+    unauthorised) session columns; `period` names them (`absence_rate_last_year`)."""
+    possible, authorised, unauthorised = (as_float(column(rows, name)) for name in sessions)
+    possible = possible.where(possible > 0)
+    rate = ((authorised + unauthorised) / possible).clip(0.0, 1.0)
+    return pd.DataFrame(
+        {
+            f"absence_rate_{period}": rate,
+            f"unauthorised_absence_rate_{period}": (unauthorised / possible).clip(0.0, 1.0),
+            f"persistent_absence_{period}": (rate >= PERSISTENT_ABSENCE).astype(float).where(rate.notna()),
+        },
+        index=rows.index,
+    )
 
 
 def _census_history_features(prep: Prepared, ref: pd.DataFrame, year: int, term: int) -> pd.DataFrame:

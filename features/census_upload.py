@@ -14,7 +14,8 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_year, finish_table, prepare, year_numbers
-from exclusion_risk.features.columns import as_code, column
+from exclusion_risk.features.columns import as_code, as_float, column
+from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 
 
@@ -77,6 +78,7 @@ def build_features_for_census(
         uploaded = pd.MultiIndex.from_frame(upload[key].astype("string").apply(lambda s: s.str.upper()))
         past_key = pd.MultiIndex.from_frame(past[key].astype("string").apply(lambda s: s.str.upper()))
         # Upload rows stand for their collection; history rows come after them in `_row` order.
+        upload = _attendance_to_date_from(upload, past, uploaded, past_key)
         past = past[~past_key.isin(uploaded)]
         order = past["_row"] if "_row" in past.columns else pd.Series(np.arange(len(past)), index=past.index)
         past = past.assign(_row=order + len(upload))
@@ -92,6 +94,25 @@ def build_features_for_census(
         for name in registry.history_feature_names():
             table[name] = np.nan
     return finish_table(table)
+
+
+def _attendance_to_date_from(
+    upload: pd.DataFrame, past: pd.DataFrame, uploaded: pd.MultiIndex, past_key: pd.MultiIndex
+) -> pd.DataFrame:
+    """The upload's rows with this year's attendance so far taken from the history's row of the same
+    pupil and collection where the upload has none (it comes from the authority's termly attendance
+    files, which a school's census export does not carry)."""
+    present = [name for name in ATTENDANCE_TO_DATE if name in past.columns]
+    if not present:
+        return upload
+    known = past[present].set_axis(past_key)
+    known = known[~known.index.duplicated()].reindex(uploaded)
+    filled = {}
+    for name in present:
+        from_history = pd.Series(as_float(known[name]).to_numpy(), index=upload.index)
+        values = as_float(column(upload, name)).fillna(from_history).round()  # whole sessions
+        filled[name] = pd.Series(pd.array(values.to_numpy(), dtype="Int64"), index=upload.index)
+    return upload.assign(**filled)
 
 
 def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -18,6 +18,11 @@ import pandas as pd
 from exclusion_risk import calendar
 
 TARGETS = ("any", "permanent", "repeat")
+TARGET_PHRASES = {  # what a pupil with each target's label had, in words
+    "any": "a suspension or permanent exclusion",
+    "permanent": "a permanent exclusion",
+    "repeat": "two or more suspensions",
+}
 # A year's outcomes count as complete once the data reach 1 July of its second calendar year: the
 # last weeks of the summer term carry few exclusions, while stopping at the summer census (May) would
 # miss a sixth of the year.

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from exclusion_risk import calendar
 from exclusion_risk.values import parse_flag
 
 Source = Literal["census", "exclusions", "social_care", "school", "reference"]
@@ -276,6 +277,9 @@ class FeatureDef:
     # exclusions, social care, other pupils): missing when a census upload is scored without history.
     needs_history: bool = False
     valid_range: ValueRange | None = None  # every numeric and binary feature has one (checked at import)
+    # The first census of the year at which the feature can have a value (this year's attendance so far:
+    # spring, once the autumn term has ended); a model for an earlier census does not take it.
+    first_census: str = calendar.AUTUMN
 
     @property
     def context(self) -> bool:
@@ -291,10 +295,11 @@ class FeatureDef:
             return f"{self.label}: {value}"
 
 
-def _f(name, label, source, kind, template, *, protected=False, history=False, valid=None) -> FeatureDef:
+def _f(name, label, source, kind, template, *, protected=False, history=False, valid=None,
+       first_census=calendar.AUTUMN) -> FeatureDef:  # fmt: skip
     valid = FLAG if kind == "binary" else valid
     return FeatureDef(name, label, source, kind, protected, template, needs_history=history,
-                      valid_range=valid)
+                      valid_range=valid, first_census=first_census)
 
 
 FEATURES: list[FeatureDef] = [
@@ -322,6 +327,16 @@ FEATURES: list[FeatureDef] = [
     _f("persistent_absence_last_year", "Persistent absence last year", "census", "binary",
        flag_phrase("persistently absent last year (missed 10% or more of sessions)",
                    "not persistently absent last year")),
+    # attendance so far this year, from the authority's termly attendance files (terms ended before the
+    # reference census: none at autumn); the linked history holds it, so a census upload gets it there
+    _f("absence_rate_this_year", "Absence this year so far", "census", "numeric",
+       percent_phrase("absence this year so far"), valid=RATE, history=True, first_census=calendar.SPRING),
+    _f("unauthorised_absence_rate_this_year", "Unauthorised absence this year so far", "census", "numeric",
+       percent_phrase("unauthorised absence this year so far"), valid=RATE, history=True,
+       first_census=calendar.SPRING),
+    _f("persistent_absence_this_year", "Persistent absence this year so far", "census", "binary",
+       flag_phrase("persistently absent this year so far (missed 10% or more of sessions)",
+                   "not persistently absent this year so far"), history=True, first_census=calendar.SPRING),
     # census history: earlier census rows of the same pupil
     _f("fsm_ever6", "Free school meals in the last six years", "census", "binary",
        flag_phrase("eligible for free school meals at some point in the last six years",
@@ -401,12 +416,18 @@ def get(name: str) -> FeatureDef:
         raise KeyError(f"unknown feature {name!r}; known: {', '.join(_BY_NAME)}") from None
 
 
-def feature_names(include_protected: bool = False, kinds: tuple[str, ...] | None = None) -> list[str]:
-    """Model input columns in registry order. Protected characteristics only when asked for."""
+def feature_names(
+    include_protected: bool = False, kinds: tuple[str, ...] | None = None, census: str | None = None
+) -> list[str]:
+    """Model input columns in registry order. Protected characteristics only when asked for; with
+    `census` (a term code), only the features that can have a value at that census."""
+    order = calendar.TERM_ORDER
     return [
         f.name
         for f in FEATURES
-        if (include_protected or not f.protected) and (kinds is None or f.kind in kinds)
+        if (include_protected or not f.protected)
+        and (kinds is None or f.kind in kinds)
+        and (census is None or order[f.first_census] <= order[census])
     ]
 
 

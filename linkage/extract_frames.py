@@ -8,6 +8,9 @@ with `_file` and `_row` (the file's name and the row's number in it).
 Termly attendance is summed per pupil over the terms of each academic year and fills the census's
 `Sessions*` columns of the *following* year (the census columns mean the previous academic year);
 values already in the census are kept. A pupil with no termly rows in that year stays missing.
+It also gives each census row the attendance of the year so far (`ATTENDANCE_TO_DATE`): the terms of
+the same academic year that ended before that census (none at autumn, the autumn term at spring, autumn
+and spring at summer), never the census's own term, which is still running on census day.
 """
 
 from __future__ import annotations
@@ -66,6 +69,13 @@ SESSION_COLUMNS = {
     "SessionsPossible": "TermlySessionsPossible",
     "SessionsAuthorisedAbsence": "TermlySessionsAuthorised",
     "SessionsUnauthorisedAbsence": "TermlySessionsUnauthorised",
+}
+# census column added by termly attendance -> the termly column summed into it: the terms of the row's own
+# year that ended before its census (features.build reads them as "this year so far")
+ATTENDANCE_TO_DATE = {
+    "SessionsPossibleToDate": "TermlySessionsPossible",
+    "SessionsAuthorisedToDate": "TermlySessionsAuthorised",
+    "SessionsUnauthorisedToDate": "TermlySessionsUnauthorised",
 }
 _LSOA = r"^[EW]0[0-9]\d{6}$"
 
@@ -252,7 +262,8 @@ def _next_year(academic_year: pd.Series) -> pd.Series:
 
 
 def apply_attendance(census: pd.DataFrame, termly: pd.DataFrame) -> pd.DataFrame:
-    """Fill the census's missing previous-year attendance from termly rows (summed over the year)."""
+    """Fill the census's missing previous-year attendance from termly rows (summed over the year), and
+    add this year's attendance so far (`ATTENDANCE_TO_DATE`: terms ended before each row's census)."""
     if termly.empty:
         return census
     sums = (
@@ -266,4 +277,31 @@ def apply_attendance(census: pd.DataFrame, termly: pd.DataFrame) -> pd.DataFrame
     for census_column, termly_column in SESSION_COLUMNS.items():
         filler = pd.array(found[termly_column].to_numpy(), dtype="Int64")
         census[census_column] = census[census_column].fillna(pd.Series(filler, index=census.index))
+    to_date = _attendance_to_date(census, termly)
+    for census_column, termly_column in ATTENDANCE_TO_DATE.items():
+        census[census_column] = pd.Series(pd.array(to_date[termly_column], dtype="Int64"), index=census.index)
     return census
+
+
+def _attendance_to_date(census: pd.DataFrame, termly: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per census row: its year's termly sessions summed over the terms before its census (NaN: none)."""
+    term_order = pd.Series(calendar.TERM_ORDER)
+    row_term = census["CensusTerm"].astype("string").str.upper().map(term_order).to_numpy(dtype="float64")
+    termly_term = termly["Term"].astype("string").str.upper().map(term_order).to_numpy(dtype="float64")
+    per_term = (
+        termly.assign(_term=termly_term)
+        .groupby(["UPN", "AcademicYear", "_term"], observed=True)[list(ATTENDANCE_TO_DATE.values())]
+        .sum(min_count=1)
+    )
+    out = {column: np.full(len(census), np.nan) for column in ATTENDANCE_TO_DATE.values()}
+    for term in range(1, len(calendar.CENSUS_TERMS)):  # at autumn (0) no term of the year has ended
+        at_term = row_term == term
+        if not at_term.any():
+            continue
+        ended = per_term[per_term.index.get_level_values("_term") < term]
+        totals = ended.groupby(level=["UPN", "AcademicYear"], observed=True).sum(min_count=1)
+        keys = pd.MultiIndex.from_arrays([census["UPN"][at_term], census["AcademicYear"][at_term]])
+        found = totals.reindex(keys)
+        for column in out:
+            out[column][at_term] = found[column].to_numpy(dtype="float64", na_value=np.nan)
+    return out

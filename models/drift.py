@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.columns import on_distinct
+from exclusion_risk.features.labels import TARGET_PHRASES
 from exclusion_risk.models.drift_checks import (
     check_prevalence,
     check_schools,
@@ -39,6 +41,9 @@ from exclusion_risk.models.drift_checks import (
     shown_rate,
 )
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+
+# The census and outcome of a profile's exclusion rate where the profile does not say (stored before it did)
+DEFAULT_RATE_OF = {"census": calendar.AUTUMN, "label": "any"}
 
 DEFAULT_THRESHOLDS = Path(__file__).with_name("drift.yaml")
 PROFILE_ARTIFACT = "drift/reference_profile.json"
@@ -401,7 +406,7 @@ def compare(
     report.schools, said = check_schools(profile, cohort, year, since, thresholds)
     report.warnings.extend(said)
     _link_rates(report, profile.get("link_rates") or {}, link_rates or {}, since)
-    _base_rate(report, profile.get("base_rate"), base_rate, since)
+    _base_rate(report, profile.get("base_rate"), base_rate, since, profile.get("base_rate_of"))
     return report
 
 
@@ -469,17 +474,22 @@ def _link_rates(report: DriftReport, reference: dict, current: dict, since: str)
             )
 
 
-def _base_rate(report: DriftReport, reference: float | None, current: tuple | None, since: str) -> None:
+def _base_rate(
+    report: DriftReport, reference: float | None, current: tuple | None, since: str, of: dict | None
+) -> None:
     latest, now = current if current is not None else (None, None)
+    of = of or DEFAULT_RATE_OF
     change = relative_change(reference, now)
     warn = change is not None and abs(change) >= report.thresholds.base_rate_change
     report.base_rate = {"latest_complete_year": latest, "current": now, "reference": reference,
                         "reference_years": report.reference_years, "relative_change": change,
+                        "census": calendar.census_name(of["census"]), "label": of["label"],
                         "warning": warn}  # fmt: skip
     if warn:
         direction = "higher" if change > 0 else "lower"
         report.warnings.append(
-            f"The exclusion rate of {latest} (the latest year with complete outcomes) is {_percent(now)} "
-            f"against {_percent(reference)} in {since}, {abs(change):.0%} {direction}: the model's "
-            "probabilities may no longer be calibrated."
+            f"The share of pupils with {TARGET_PHRASES[of['label']]} after the "
+            f"{calendar.census_name(of['census'])} census in {latest} (the latest year with complete "
+            f"outcomes) is {_percent(now)} against {_percent(reference)} in {since}, {abs(change):.0%} "
+            f"{direction}: the model's probabilities may no longer be calibrated."
         )

@@ -14,6 +14,7 @@ import typer
 
 from exclusion_risk import calendar
 from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.labels import TARGETS
 from exclusion_risk.features.registry import get as feature_def
 from exclusion_risk.models import tracking
 from exclusion_risk.models.cli_inputs import fail, linked_data
@@ -86,6 +87,9 @@ def drift_command(
         "--census",
         help="The census the cohort and the reference years are taken at: autumn, spring or summer.",
     ),
+    label: str = typer.Option(
+        "any", "--label", help="The outcome whose rate is compared: any, permanent or repeat (as `train`'s)."
+    ),
     config: Path = typer.Option(None, "--config", help="YAML of thresholds replacing models/drift.yaml's."),
     out: Path = typer.Option(Path("drift"), "--out", help="Folder for drift.json and drift.html."),
 ) -> None:
@@ -95,6 +99,8 @@ def drift_command(
     try:
         thresholds = load_thresholds(config)
         term = calendar.parse_census(census)
+        if label not in TARGETS:
+            raise ValueError(f"--label {label!r} is not one of {', '.join(TARGETS)}")
     except (DriftError, ValueError) as exc:
         fail(str(exc))
     year = _years([year], "--year")[0]
@@ -112,7 +118,7 @@ def drift_command(
     table = build_feature_table(linked.history, [*references, year], census=term)
     context = context_of(linked)
     try:
-        profile = profile_for(table, references, context)
+        profile = profile_for(table, references, context, of={"census": term, "label": label})
     except DriftError as exc:
         fail(str(exc))
     report = drift_report(profile, table[table["AcademicYear"] == year], year, context, thresholds)

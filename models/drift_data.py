@@ -5,8 +5,11 @@ with each model run, and the drift check that `score` and the service run on eac
 
 A source's link rate for a year is the share of its records of that academic year (exclusions and
 social-care episodes by the academic year of their StartDate) whose record id is in links.csv. The
-exclusion rate of a year is the share of its autumn-census pupils suspended or permanently excluded after
-census day (`features.labels`, target `any`), for years whose outcomes are complete. A pooled rate is
+exclusion rate of a year is the share of its pupils on a census (autumn, spring or summer) with the
+outcome a model predicts after census day (`features.labels`: `any`, `permanent` or `repeat`), for years
+whose outcomes are complete; a profile records the census and outcome its rate is of
+(`base_rate_of`), and a cohort's latest rate is taken of the same (profiles stored before it: autumn,
+`any`). A pooled rate is
 withheld (None) when fewer than 10 records stand behind it, or when either part (linked / not linked,
 excluded / not) holds 1 to 9: no figure here can be turned back into fewer than 10 pupils.
 """
@@ -22,11 +25,12 @@ from typing import Any
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.features.build import AUTUMN_TERM, prepare
-from exclusion_risk.features.labels import complete_through, outcome_labels
+from exclusion_risk.features.build import prepare
+from exclusion_risk.features.labels import TARGETS, complete_through, outcome_labels
 from exclusion_risk.linkage.history import LinkedExtracts, PupilHistory
 from exclusion_risk.models import tracking
 from exclusion_risk.models.drift import (
+    DEFAULT_RATE_OF,
     PROFILE_ARTIFACT,
     DriftError,
     DriftReport,
@@ -39,6 +43,7 @@ from exclusion_risk.models.drift_checks import part_of_cohort, shown_rate
 
 log = logging.getLogger(__name__)
 
+RATE_COLUMNS = ["census", "label", "year", "pupils", "excluded"]
 LINK_SOURCES = {"exclusions": "RecordID", "social_care": "LAchildID"}  # source -> its record id column
 NOT_CHECKED = (
     "drift could not be checked: model version {version} has no reference profile (it was trained "
@@ -51,7 +56,7 @@ class DriftContext:
     """What the drift check needs of an authority's data beyond the scored cohort (aggregates only)."""
 
     link_counts: pd.DataFrame  # source, year, records, linked
-    exclusion_rates: pd.DataFrame  # year, pupils, excluded (years with complete outcomes)
+    exclusion_rates: pd.DataFrame  # census, label, year, pupils, excluded (years with complete outcomes)
 
 
 def link_counts(extracts, links: pd.DataFrame) -> pd.DataFrame:
@@ -85,17 +90,28 @@ def link_rates(counts: pd.DataFrame, years: list[str]) -> dict[str, float | None
 
 
 def exclusion_rates(history: PupilHistory) -> pd.DataFrame:
-    """Autumn-census pupils and those suspended or excluded after census day, per year with complete
+    """Pupils on each census and those with each outcome after census day, per year with complete
     outcomes (the same pupils and labels as `features.build_feature_table`, without its features)."""
     prep = prepare(history)
-    autumn = prep.census[prep.census["term"].eq(AUTUMN_TERM)]
-    keys = pd.DataFrame({"pid": autumn["pid"].to_numpy(),
-                         "AcademicYear": autumn["year"].map(calendar.format_year).to_numpy()})  # fmt: skip
-    labels = outcome_labels(prep.exclusions, keys, complete_through(prep))
-    keys["excluded"] = labels["label_any"].to_numpy()
-    keys = keys[keys["excluded"].notna()]
-    out = keys.groupby("AcademicYear")["excluded"].agg(pupils="size", excluded="sum").reset_index()
-    return out.rename(columns={"AcademicYear": "year"})
+    last_complete = complete_through(prep)
+    parts = []
+    for census in calendar.CENSUS_TERMS:
+        rows = prep.census[prep.census["term"].eq(calendar.TERM_ORDER[census])]
+        rows = rows.drop_duplicates(["pid", "year"])  # a dual-registered pupil is one pupil
+        keys = pd.DataFrame({"pid": rows["pid"].to_numpy(),
+                             "AcademicYear": rows["year"].map(calendar.format_year).to_numpy()})  # fmt: skip
+        labels = outcome_labels(prep.exclusions, keys, last_complete, census)
+        for label in TARGETS:
+            known = keys.assign(excluded=labels[f"label_{label}"].to_numpy()).dropna(subset=["excluded"])
+            counts = known.groupby("AcademicYear")["excluded"].agg(pupils="size", excluded="sum")
+            counts = counts.reset_index().rename(columns={"AcademicYear": "year"})
+            parts.append(counts.assign(census=census, label=label))
+    return pd.concat(parts, ignore_index=True)[RATE_COLUMNS]
+
+
+def rates_of(rates: pd.DataFrame, of: dict[str, str]) -> pd.DataFrame:
+    """The rows of `exclusion_rates` for one census and outcome (`of`: {"census": code, "label": ...})."""
+    return rates[rates["census"].eq(of["census"]) & rates["label"].eq(of["label"])]
 
 
 def base_rate(rates: pd.DataFrame, years: list[str]) -> float | None:
@@ -117,30 +133,38 @@ def context_of(linked: LinkedExtracts) -> DriftContext:
 
 
 def profile_for(
-    table: pd.DataFrame, years: list[str], context: DriftContext | None, names: list[str] | None = None
+    table: pd.DataFrame,
+    years: list[str],
+    context: DriftContext | None,
+    names: list[str] | None = None,
+    of: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The reference profile of `years`' rows of a feature table (every registry feature, or `names`),
     with the link rates and exclusion rate of those years from `context` (without one: no link rates,
-    the exclusion rate from `label_any`)."""
-    years = list(years)
+    the exclusion rate from the table's label column); `of` names the census and outcome of the rate
+    (default: the autumn census, `any`)."""
+    years, of = list(years), of or DEFAULT_RATE_OF
     if context is not None:
-        links, rates = link_rates(context.link_counts, years), context.exclusion_rates
+        links, rates = link_rates(context.link_counts, years), rates_of(context.exclusion_rates, of)
     else:
         links, rates = {}, pd.DataFrame(columns=["year", "pupils", "excluded"])
-        if "label_any" in table.columns:
-            rows = table[table["label_any"].notna()]
-            rates = rows.groupby("AcademicYear")["label_any"].agg(pupils="size", excluded="sum").reset_index()
+        column = f"label_{of['label']}"
+        if column in table.columns:
+            rows = table[table[column].notna()]
+            rates = rows.groupby("AcademicYear")[column].agg(pupils="size", excluded="sum").reset_index()
             rates = rates.rename(columns={"AcademicYear": "year"})
-    return reference_profile(table, years, links, base_rate(rates, years), names)
+    profile = reference_profile(table, years, links, base_rate(rates, years), names)
+    return profile | {"base_rate_of": dict(of)}
 
 
 def training_profile(
-    table: pd.DataFrame, years: list[str], context: DriftContext | None, names: list[str]
+    table: pd.DataFrame, years: list[str], context: DriftContext | None, names: list[str], of: dict[str, str]
 ) -> dict[str, Any] | None:
     """`profile_for` a training run's years and model inputs (`names`: what the model sees; protected
-    characteristics only when it takes them), None when they cannot be profiled (too few pupils)."""
+    characteristics only when it takes them) and its census and outcome (`of`), None when they cannot be
+    profiled (too few pupils)."""
     try:
-        return profile_for(table, years, context, names)
+        return profile_for(table, years, context, names, of)
     except DriftError:
         return None
 
@@ -158,7 +182,7 @@ def drift_report(
     current_links, latest = None, None
     if context is not None:
         current_links = link_rates(context.link_counts, [year])
-        rates = context.exclusion_rates
+        rates = rates_of(context.exclusion_rates, profile.get("base_rate_of") or DEFAULT_RATE_OF)
         latest = latest_base_rate(rates[~rates["year"].isin(profile.get("years") or [])])
     return compare(profile, cohort, year, thresholds, current_links, latest)
 

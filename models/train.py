@@ -341,7 +341,10 @@ def train_models(
         test_labels=y_test,
         test_scores=scores,
         test_frame=X_test,
-        drift_profile=training_profile(table, fitted_years(split, config), drift_context, feature_cols),
+        drift_profile=training_profile(
+            table, fitted_years(split, config), drift_context, feature_cols,
+            {"census": config.census_term, "label": config.label},
+        ),
     )
 
 
@@ -366,8 +369,9 @@ def fitted_years(split: YearSplit, config: ExperimentConfig) -> list[str]:
 
 
 def model_features(config: ExperimentConfig) -> list[str]:
-    """Registry features the models take, per the config's feature set."""
-    names = feature_names(include_protected=config.features.include_protected)
+    """Registry features the models take, per the config's feature set and those that can have a value at
+    its census (an autumn model does not take this year's attendance so far, missing by definition)."""
+    names = feature_names(include_protected=config.features.include_protected, census=config.census_term)
     known = {f.name for f in FEATURES}
     unknown = [n for n in config.features.exclude if n not in known]
     if unknown:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .attendance import build_attendance
+from .attendance import build_attendance, termly_attendance
 from .config import SynthConfig
 from .exclusions import simulate_exclusions
 from .geography import build_schools, load_geography
@@ -60,13 +60,19 @@ def generate_authority(
     exclusions, exclusion_links = exclusions_frame(config, pop, schools, hist, streams[6])
     social_care, social_care_links = social_care_frame(config, pop, geo, others, episodes, streams[7])
     pupil_years = pupil_years_frame(config, pop, hist)
+    termly = termly_attendance(config, pop, att, streams[8])  # a spare stream: no other stage's draws move
     step("extracts")
     manifest = {
         "generator": "synth",
         "seed": config.seed,
         "years": config.years,
         "census_days": census_dates(config),
-        "rows": {"census": len(census), "exclusions": len(exclusions), "social_care": len(social_care)},
+        "rows": {
+            "census": len(census),
+            "exclusions": len(exclusions),
+            "social_care": len(social_care),
+            "attendance": sum(len(frame) for frame in termly.values()),
+        },
         "pupils": int(pop.present.any(axis=1).sum()),
         "schools": len(schools),
         "config": config.model_dump(mode="json"),
@@ -82,6 +88,7 @@ def generate_authority(
             "schools": schools.frame(geo),
         },
         manifest | {"seconds": None},
+        termly,
     )
     step("write")
     manifest["stage_seconds"] = timings

@@ -297,10 +297,16 @@ def write_all(
     frames: dict[str, pd.DataFrame],
     truth: dict[str, pd.DataFrame],
     manifest: dict,
+    termly: dict[str, pd.DataFrame] | None = None,
 ) -> None:
-    """The extracts and the truth tables as CSV; private (0600 in 0700 folders) because they look
-    exactly like an authority's identifying extracts, and whoever finds a copy cannot tell."""
+    """The extracts, the termly attendance files (`attendance/`) and the truth tables as CSV; private
+    (0600 in 0700 folders) because they look exactly like an authority's identifying extracts, and
+    whoever finds a copy cannot tell."""
     private_dir(out / "truth")
+    if termly:
+        private_dir(out / "attendance")
+    for name, df in (termly or {}).items():
+        write_csv(df, out / "attendance" / f"{name}.csv", private=True, engine="arrow")
     # Arrow's unquoted writer: no value needs quoting, and pandas takes ~10x longer on the census;
     # floats keep their shortest exact form, so `true_probability` round-trips exactly.
     for name, df in frames.items():

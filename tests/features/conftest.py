@@ -4,8 +4,10 @@
 few dicts, unspecified columns missing. `random_history(pupils, years, seed=0)`: a vectorised random
 authority; it is not the synthetic authority (synth/ is), it only needs canonical columns, every edge
 the builder handles (missing attendance, open episodes, moves, dual rows) and volume for timing.
-`truncate_at(history, academic_year, term="AUT")`: what the authority's systems held on that year's
-`term` census day.
+Its census rows carry this year's attendance so far as the reader derives it from random termly
+attendance files (`linkage.extract_frames.apply_attendance`, drawn from a stream of their own so the
+rest of the authority is what it was before). `truncate_at(history, academic_year, term="AUT")`: what
+the authority's systems held on that year's `term` census day.
 
 All four are stateless and session-scoped, so module-scoped fixtures can use them.
 """
@@ -20,6 +22,7 @@ import pytest
 
 from exclusion_risk.calendar import TERM_ORDER, census_date, format_year, start_year
 from exclusion_risk.linkage.codes import reason_group
+from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE, apply_attendance
 from exclusion_risk.linkage.history import PupilHistory
 
 CENSUS_COLUMNS = [
@@ -48,12 +51,13 @@ def _census_frame(rows: list[dict]) -> pd.DataFrame:
             frame[column] = pd.NA
     frame["_row"] = np.arange(1, len(frame) + 1)
     frame["FSMeligible"] = frame["FSMeligible"].astype("boolean")
-    for column in ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"):
+    so_far = [c for c in ATTENDANCE_TO_DATE if c in frame]  # only where a row gives it, as the reader
+    for column in ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", *so_far):
         frame[column] = frame[column].astype("Int64")
     text = [c for c in CENSUS_COLUMNS if c not in ("FSMeligible", "_row") and not c.startswith("Sessions")]
     for column in text:
         frame[column] = frame[column].astype("string")
-    return frame[CENSUS_COLUMNS]
+    return frame[CENSUS_COLUMNS + so_far]
 
 
 def _typed_frame(rows: list[dict], columns: list[str], dates: tuple[str, ...], floats: tuple[str, ...] = ()):
@@ -127,6 +131,8 @@ def _random_history(
     census["FSMeligible"] = census["FSMeligible"].astype("boolean")
     for column in ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"):
         census[column] = census[column].astype("Int64")
+    to_date = apply_attendance(census, random_termly_attendance(census, seed))
+    census = census.assign(**{column: to_date[column] for column in ATTENDANCE_TO_DATE})
 
     span_start = pd.Timestamp(year=first[0], month=9, day=1)
     span_days = (pd.Timestamp(year=first[-1] + 1, month=7, day=22) - span_start).days
@@ -163,7 +169,7 @@ def _census_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
     for column in CENSUS_COLUMNS:
         if column not in frame:
             frame[column] = pd.NA
-    return frame[CENSUS_COLUMNS]
+    return frame[CENSUS_COLUMNS + [c for c in ATTENDANCE_TO_DATE if c in frame]]
 
 
 def _exclusions_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
@@ -178,6 +184,22 @@ def _social_care_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
         if column not in frame:
             frame[column] = pd.NA
     return frame[SOCIAL_CARE_COLUMNS]
+
+
+def random_termly_attendance(census: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Termly attendance rows (as `linkage.readers.read_attendance` gives them) for every census row's
+    pupil and term, about 1 in 20 missing; drawn from a generator of their own."""
+    rng = np.random.default_rng([seed, 1])
+    rows = census[["UPN", "AcademicYear", "CensusTerm"]].rename(columns={"CensusTerm": "Term"})
+    rows = rows[rng.random(len(rows)) >= 0.05].reset_index(drop=True)
+    possible = rng.integers(100, 140, len(rows))
+    unauthorised = rng.binomial(possible, rng.beta(0.5, 30, len(rows)))
+    authorised = rng.binomial(possible - unauthorised, rng.beta(1, 18, len(rows)))
+    return rows.assign(
+        TermlySessionsPossible=pd.array(possible, dtype="Int64"),
+        TermlySessionsAuthorised=pd.array(authorised, dtype="Int64"),
+        TermlySessionsUnauthorised=pd.array(unauthorised, dtype="Int64"),
+    )
 
 
 def _truncate_at(history: PupilHistory, academic_year: str, term: str = "AUT") -> PupilHistory:
@@ -208,6 +230,11 @@ def make_history() -> Callable[..., PupilHistory]:
 @pytest.fixture(scope="session")
 def random_history() -> Callable[..., PupilHistory]:
     return _random_history
+
+
+@pytest.fixture(scope="session")
+def termly_attendance() -> Callable[[pd.DataFrame, int], pd.DataFrame]:
+    return random_termly_attendance
 
 
 @pytest.fixture(scope="session")

@@ -292,3 +292,19 @@ def test_upload_without_autumn_rows_of_the_year_is_refused(upload):
         build_features_for_census(frame)
     with pytest.raises(ValueError, match="no UPN column"):
         build_features_for_census(frame.drop(columns=["UPN"]))
+
+
+def test_a_spring_upload_takes_attendance_so_far_from_the_history(make_history, upload):
+    """A school's census export has no termly attendance: the history's row of the same collection
+    gives this year's attendance so far, as the training table has it; without history it is missing."""
+    so_far = {"SessionsPossibleToDate": 140, "SessionsAuthorisedToDate": 7, "SessionsUnauthorisedToDate": 7}
+    past = make_history([census_row(P1, "2016/17", "AUT", "S2", "6"),
+                         census_row(P1, "2016/17", "SPR", "S2", "6", **so_far)])  # fmt: skip
+    uploaded = upload([census_row(P1, "2016/17", "SPR", "S2", "6")])
+    scored = build_features_for_census(uploaded, history=past, census="SPR").iloc[0]
+    trained = build_feature_table(past, ["2016/17"], census="SPR").iloc[0]
+    assert scored["absence_rate_this_year"] == pytest.approx(0.1) == trained["absence_rate_this_year"]
+    assert scored["unauthorised_absence_rate_this_year"] == pytest.approx(0.05)
+    assert scored["persistent_absence_this_year"] == 1.0
+    alone = build_features_for_census(uploaded, census="SPR").iloc[0]
+    assert np.isnan(alone["absence_rate_this_year"]) and np.isnan(alone["persistent_absence_this_year"])

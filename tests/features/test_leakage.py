@@ -2,8 +2,11 @@
 
 For each reference census (autumn, spring, summer): if any feature looked past that census day (a
 later census row of the year or the next, an exclusion or social-care episode after the date, a
-school's events of year Y), the truncated rebuild would differ. The check itself is checked: builders
-that leak a later census row, a later exclusion or a later episode are caught at every census.
+school's events of year Y, the attendance of a term not yet ended), the truncated rebuild would
+differ. The truncated history's attendance so far is derived again, by the reader's own rule, from
+the termly attendance files that existed on census day (terms ended before it). The check itself is
+checked: builders that leak a later census row, a later exclusion, a later episode or the running
+term's attendance are caught at every census.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import pytest
 from exclusion_risk import calendar
 from exclusion_risk.features import build, registry
 from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.linkage import extract_frames
+from exclusion_risk.linkage.history import PupilHistory
 
 YEARS = ["2014/15", "2015/16", "2016/17", "2017/18"]
 COMPARED = ["upn", "AcademicYear", "SchoolURN", *[f.name for f in registry.FEATURES], "need_level"]
@@ -21,19 +26,51 @@ CENSUSES = list(calendar.CENSUS_TERMS)
 LEAK_YEAR = "2016/17"  # a year with a later year after it: every census has a later collection
 
 
+SEED = 11
+
+
 @pytest.fixture(scope="module")
 def full_history(random_history):
-    return random_history(3000, YEARS, seed=11)
+    return random_history(3000, YEARS, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def termly(full_history, termly_attendance):
+    """The termly attendance files `full_history`'s attendance so far was derived from."""
+    return termly_attendance(full_history.census, SEED)
 
 
 def _features(history, year, census):
     return build_feature_table(history, [year], census=census).sort_values("upn", ignore_index=True)
 
 
+def _with_attendance(history: PupilHistory, termly: pd.DataFrame) -> PupilHistory:
+    """`history` with its census rows' attendance so far derived (by the reader's rule, looked up when
+    called) from `termly`."""
+    derived = extract_frames.apply_attendance(history.census, termly)
+    census = history.census.assign(**{c: derived[c] for c in extract_frames.ATTENDANCE_TO_DATE})
+    return PupilHistory(census, history.exclusions, history.social_care)
+
+
+def _termly_known_on(termly: pd.DataFrame, year: str, census: str) -> pd.DataFrame:
+    """The termly files that existed on `year`'s `census` day: every term that had ended by then."""
+    years = termly["AcademicYear"].map(calendar.start_year)
+    earlier_term = termly["Term"].map(calendar.TERM_ORDER).lt(calendar.TERM_ORDER[census])
+    ended = (years < calendar.start_year(year)) | (years.eq(calendar.start_year(year)) & earlier_term)
+    return termly[ended.to_numpy()]
+
+
+def _both(full_history, termly, truncate_at, year, census):
+    """Features for `year` at `census` from the full data and from what was held on that census day."""
+    full = _with_attendance(full_history, termly)
+    cut = _with_attendance(truncate_at(full_history, year, census), _termly_known_on(termly, year, census))
+    return full, cut
+
+
 @pytest.mark.parametrize("census", CENSUSES)
 @pytest.mark.parametrize("year", YEARS[1:])
-def test_truncated_data_give_identical_features(full_history, year, census, truncate_at):
-    truncated = truncate_at(full_history, year, census)
+def test_truncated_data_give_identical_features(full_history, termly, year, census, truncate_at):
+    _, truncated = _both(full_history, termly, truncate_at, year, census)
     # the cut really removes later data that a leaky feature would see (the last year's summer census
     # has no later collection in these data)
     if not (census == calendar.SUMMER and year == YEARS[-1]):
@@ -44,6 +81,9 @@ def test_truncated_data_give_identical_features(full_history, year, census, trun
     full = _features(full_history, year, census)
     cut = _features(truncated, year, census)
     assert len(full) == 3000
+    # attendance so far is there to compare from spring on (the autumn term has ended), never at autumn
+    so_far = full["absence_rate_this_year"]
+    assert so_far.isna().all() if census == calendar.AUTUMN else so_far.notna().mean() > 0.9
     pd.testing.assert_frame_equal(full[COMPARED], cut[COMPARED], check_exact=True)
     # outcomes lie after the cut: known in the full data, unknown in the truncated data
     assert full["label"].notna().all() and full["label"].sum() > 0
@@ -79,22 +119,45 @@ def _later_episode(real):
     return leaky
 
 
-# leak -> (the builder function it replaces, a maker of the leaky variant from the real one)
+def _running_term(real):
+    """The reader's attendance so far taken up to the end of the census's own term (still running on
+    census day): at autumn the autumn term, at spring autumn and spring."""
+
+    def leaky(census, termly):
+        order = census["CensusTerm"].map(calendar.TERM_ORDER) + 1
+        later = order.map(dict(enumerate(calendar.CENSUS_TERMS)))
+        shifted = real(census.assign(CensusTerm=later.fillna("SUM_END")), termly)
+        # the summer census's running term is its year's last: sum every term of the year
+        sessions = list(extract_frames.ATTENDANCE_TO_DATE.values())
+        year_total = termly.groupby(["UPN", "AcademicYear"])[sessions].sum()
+        at_summer = order.gt(len(calendar.CENSUS_TERMS) - 1).to_numpy()
+        keys = pd.MultiIndex.from_frame(census.loc[at_summer, ["UPN", "AcademicYear"]])
+        for column, source in extract_frames.ATTENDANCE_TO_DATE.items():
+            values = year_total[source].reindex(keys).to_numpy(dtype="float64", na_value=float("nan"))
+            shifted.loc[at_summer, column] = pd.array(values, dtype="Int64")
+        return shifted
+
+    return leaky
+
+
+# leak -> (the module and builder function it replaces, a maker of the leaky variant from the real one)
 LEAKS = {
-    "later census row": ("_census_history_features", _later_census_row),
-    "later exclusion": ("_exclusion_features", _later_exclusion),
-    "later social-care episode": ("_social_care_features", _later_episode),
+    "later census row": (build, "_census_history_features", _later_census_row),
+    "later exclusion": (build, "_exclusion_features", _later_exclusion),
+    "later social-care episode": (build, "_social_care_features", _later_episode),
+    "running term's attendance": (extract_frames, "apply_attendance", _running_term),
 }
 
 
 @pytest.mark.parametrize("census", CENSUSES)
 @pytest.mark.parametrize("leak", list(LEAKS))
-def test_the_leakage_check_detects_a_leak(full_history, monkeypatch, truncate_at, census, leak):
+def test_the_leakage_check_detects_a_leak(full_history, termly, monkeypatch, truncate_at, census, leak):
     """The check itself: at each reference census, a builder that reads a later census row, a later
-    exclusion or a later social-care episode gives different features on the truncated data."""
-    truncated = truncate_at(full_history, LEAK_YEAR, census)
-    name, make_leaky = LEAKS[leak]
-    monkeypatch.setattr(build, name, make_leaky(getattr(build, name)))
+    exclusion, a later social-care episode or the running term's attendance gives different features
+    on the truncated data."""
+    module, name, make_leaky = LEAKS[leak]
+    monkeypatch.setattr(module, name, make_leaky(getattr(module, name)))
+    full_history, truncated = _both(full_history, termly, truncate_at, LEAK_YEAR, census)
     full = _features(full_history, LEAK_YEAR, census)
     cut = _features(truncated, LEAK_YEAR, census)
     with pytest.raises(AssertionError):

@@ -112,11 +112,15 @@ def test_census_names_and_codes_are_read_and_anything_else_refused(history):
 
 # sha256 of build_feature_table(random_history(800, YEARS, seed=5), YEARS).to_csv(index=False) as the
 # builder wrote it before the reference census could be chosen (autumn only): the autumn table must not
-# change by a byte.
+# change by a byte, beside this year's attendance so far, added since and always missing at autumn.
 AUTUMN_TABLE_SHA256 = "3cd02a799c43892d5fc842a9eb75b9b364570efbe05d36ee534fdf18e2bb47fe"
 
 
 def test_the_autumn_table_is_byte_identical_to_the_autumn_only_builder(random_history):
     years = ["2014/15", "2015/16", "2016/17", "2017/18"]
     table = build_feature_table(random_history(800, years, seed=5), years)
+    rates = ("absence_rate", "unauthorised_absence_rate", "persistent_absence")
+    this_year = [f"{name}_this_year" for name in rates]
+    assert table[this_year].isna().all().all()
+    table = table.drop(columns=this_year)
     assert hashlib.sha256(table.to_csv(index=False).encode()).hexdigest() == AUTUMN_TABLE_SHA256

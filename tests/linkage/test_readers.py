@@ -12,9 +12,12 @@ import pytest
 from exclusion_risk.contract import REJECT_COLUMNS
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_frames import (
+    ATTENDANCE_TO_DATE,
     CENSUS_FRAME_COLUMNS,
     EXCLUSION_FRAME_COLUMNS,
+    SESSION_COLUMNS,
     SOCIAL_CARE_FRAME_COLUMNS,
+    apply_attendance,
 )
 from exclusion_risk.linkage.readers import (
     read_census,
@@ -377,6 +380,13 @@ def test_census_folder_of_collections_and_termly_attendance(
     )
     bad = extracts.rejects[extracts.rejects["file"] == "attendance/attendance_2016-17_AUT.csv"]
     assert bad["row"].tolist() == [2] and bad["column"].tolist() == ["TermlySessionsPossible"]
+    # this year's attendance so far: at spring the autumn term only (spring's own term is still running
+    # on census day), at autumn nothing of the year; a pupil whose autumn row was rejected has none
+    so_far = census[["UPN", "AcademicYear", "CensusTerm", *ATTENDANCE_TO_DATE]]
+    spring = so_far[so_far["CensusTerm"] == "SPR"].iloc[0]
+    assert (spring["SessionsPossibleToDate"], spring["SessionsAuthorisedToDate"]) == (140, 4)
+    assert spring["SessionsUnauthorisedToDate"] == 1
+    assert so_far.loc[so_far["CensusTerm"] == "AUT", list(ATTENDANCE_TO_DATE)].isna().all().all()
 
 
 def test_parquet_reads_like_csv(tmp_path, census_row, csv_text, write, mis_header):
@@ -428,3 +438,24 @@ def test_the_readers_fields_are_the_contracts_columns(extract):
     from exclusion_risk.linkage.fields import FIELDS
 
     assert [f.name for f in FIELDS[extract]] == READ_COLUMNS[extract]
+
+
+def test_attendance_so_far_sums_the_terms_ended_before_each_census():
+    """Spring: the autumn term; summer: autumn and spring; never the census's own (running) term, nor
+    another year's or another pupil's terms. A pupil with no ended term of the year has none."""
+    census = pd.DataFrame({
+        "UPN": ["A", "A", "A", "B", "A"], "AcademicYear": ["2016/17"] * 4 + ["2017/18"],
+        "CensusTerm": ["AUT", "SPR", "SUM", "SUM", "SPR"],
+        **{c: pd.array([pd.NA] * 5, dtype="Int64") for c in SESSION_COLUMNS},
+    })  # fmt: skip
+    termly = pd.DataFrame({
+        "UPN": ["A", "A", "A", "B", "A"], "AcademicYear": ["2016/17"] * 4 + ["2015/16"],
+        "Term": ["AUT", "SPR", "SUM", "SUM", "SPR"],
+        "TermlySessionsPossible": pd.array([140, 120, 110, 100, 90], dtype="Int64"),
+        "TermlySessionsAuthorised": pd.array([4, 2, 1, 0, 9], dtype="Int64"),
+        "TermlySessionsUnauthorised": pd.array([1, 3, 0, 0, 9], dtype="Int64"),
+    })  # fmt: skip
+    out = apply_attendance(census, termly)
+    assert out["SessionsPossibleToDate"].tolist() == [pd.NA, 140, 260, pd.NA, pd.NA]
+    summer = out.iloc[2]
+    assert (summer["SessionsAuthorisedToDate"], summer["SessionsUnauthorisedToDate"]) == (6, 4)

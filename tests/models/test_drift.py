@@ -106,7 +106,8 @@ def test_link_and_base_rate_warnings_at_their_thresholds():
     assert [r["warning"] for r in loud.link_rates] == [False, True]
     assert "Fewer social-care records of 2018/19 are linked" in loud.warnings[0]
     assert "(33% fewer)" in loud.warnings[0]
-    assert "The exclusion rate of 2017/18" in loud.warnings[1] and "25% lower" in loud.warnings[1]
+    assert "a suspension or permanent exclusion after the autumn census in 2017/18" in loud.warnings[1]
+    assert "25% lower" in loud.warnings[1]
     assert loud.base_rate["latest_complete_year"] == "2017/18" and loud.base_rate["warning"]
 
 

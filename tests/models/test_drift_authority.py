@@ -52,6 +52,7 @@ def halve_attendance(source: Path, target: Path, year: str = YEAR) -> str:
     target.mkdir(parents=True)
     for name in ("exclusions.csv", "social_care.csv"):
         shutil.copy(source / name, target / name)
+    shutil.copytree(source / "attendance", target / "attendance")  # termly files, unchanged
     census = pd.read_csv(source / "census.csv", dtype=str, keep_default_na=False)
     rows = census["AcademicYear"].eq(year) & census["CensusTerm"].eq("AUT")
     shares = census.loc[rows, "SchoolURN"].value_counts(normalize=True)
@@ -209,3 +210,30 @@ def test_the_stored_profile_holds_no_cell_of_fewer_than_ten_pupils(authority, tr
         assert all(n == 0 or n >= 10 for n in counts), name
         assert sum(counts) == pupils, name
     assert set(profile["link_rates"]) == {"exclusions", "social_care"} and profile["base_rate"] > 0
+
+
+RATES_OF = [("AUT", "any"), ("SPR", "any"), ("SPR", "permanent"), ("SUM", "repeat")]
+
+
+@pytest.mark.parametrize("census, label", RATES_OF)
+def test_the_exclusion_rate_is_of_the_models_census_and_outcome(authority, census, label):
+    """A spring model's profile holds the rate of its own outcome after the spring census (the share
+    of the training table's labels, withheld where a part is 1 to 9), and says which it is."""
+    from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.linkage.history import load_history
+    from exclusion_risk.models.drift_checks import shown_rate
+    from exclusion_risk.models.drift_data import DriftContext, exclusion_rates, profile_for
+
+    _, extracts, links, *_ = authority
+    history = load_history(extracts, links)
+    years = REFERENCE.split(",")
+    no_links = pd.DataFrame(columns=["source", "year", "records", "linked"])
+    context = DriftContext(no_links, exclusion_rates(history))
+    table = build_feature_table(history, years, label=label, census=census)
+    profile = profile_for(table, years, context, of={"census": census, "label": label})
+    assert profile["base_rate_of"] == {"census": census, "label": label}
+    assert profile["base_rate"] == shown_rate(int(table["label"].sum()), int(table["label"].notna().sum()))
+    if label == "any":  # fewer months left after a later census: a lower rate, never the autumn one
+        autumn = build_feature_table(history, years, label=label)["label"].mean()
+        later = census != "AUT"
+        assert profile["base_rate"] < autumn if later else profile["base_rate"] == pytest.approx(autumn)

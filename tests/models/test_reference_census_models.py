@@ -73,6 +73,8 @@ def test_the_trained_model_records_its_reference_census(spring):
     parent = MlflowClient().get_run(version.tags["train_id"])
     assert parent.data.params["census"] == "spring"
     assert tracking.read_model_info(version)["census"] == "spring"
+    # a spring model takes this year's attendance so far (the autumn term, from the termly files)
+    assert "absence_rate_this_year" in version.tags["features"].split(",")
 
 
 def test_a_version_registered_before_the_census_was_recorded_is_autumns():
@@ -135,3 +137,14 @@ def test_the_config_names_the_reference_census(tmp_path):
     path.write_text("census: winter\n")
     with pytest.raises(ConfigError, match="census"):
         load_config(path)
+
+
+def test_only_a_model_for_a_later_census_takes_this_years_attendance_so_far():
+    from exclusion_risk.models.config import load_config
+    from exclusion_risk.models.train import model_features
+
+    so_far = {"absence_rate_this_year", "unauthorised_absence_rate_this_year", "persistent_absence_this_year"}
+    for census, takes in (("autumn", False), ("spring", True), ("summer", True)):
+        config = load_config().model_copy(update={"census": census})
+        assert (so_far <= set(model_features(config))) is takes, census
+        assert not so_far & set(model_features(config)) or takes

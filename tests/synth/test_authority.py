@@ -492,3 +492,33 @@ def test_true_probability_is_mostly_observable(full_authority: Path, full) -> No
     assert keep.mean() > 0.99
     assert residual.std() < 0.36  # the unobserved pupil effect has SD 0.3
     assert 1 - residual.var() / logit.var() > 0.9
+
+
+def test_termly_attendance_adds_up_to_the_next_census_and_gives_attendance_so_far(small_authority):
+    """One file per term of every year; a year's three terms add up to the next year's census
+    `Sessions*` for the pupil (the same UPN on both: a pupil who changed UPN during the year is split
+    over the two), never more absence than sessions; read back, spring rows get the autumn term."""
+    from exclusion_risk.linkage.readers import read_extracts
+
+    folder = Path(small_authority) / "attendance"
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 12 and names[:3] == [f"attendance_2015-16_{t}.csv" for t in ("AUT", "SPR", "SUM")]
+    year = pd.concat([_read(folder, f"attendance_2016-17_{t}.csv") for t in ("AUT", "SPR", "SUM")])
+    counts = ["TermlySessionsPossible", "TermlySessionsAuthorised", "TermlySessionsUnauthorised"]
+    year[counts] = year[counts].astype(int)
+    assert (year[counts[1]] + year[counts[2]] <= year[counts[0]]).all() and (year[counts] >= 0).all(axis=None)
+    totals = year.groupby("UPN")[counts].sum()
+    census = _read(Path(small_authority), "census.csv")
+    later = census[(census["AcademicYear"] == "2017/18") & (census["CensusTerm"] == "AUT")]
+    later = later[later["SessionsPossible"] != ""].drop_duplicates("UPN").set_index("UPN")
+    both = later.join(totals, how="inner")
+    assert len(both) > 0.9 * len(later)
+    agree = both["SessionsPossible"].astype(int).eq(both["TermlySessionsPossible"])
+    agree &= both["SessionsUnauthorisedAbsence"].astype(int).eq(both["TermlySessionsUnauthorised"])
+    assert agree.mean() > 0.99
+    read = read_extracts(small_authority).census
+    spring = read[(read["AcademicYear"] == "2016/17") & (read["CensusTerm"] == "SPR")]
+    assert spring["SessionsPossibleToDate"].notna().mean() > 0.95
+    autumn_term = _read(folder, "attendance_2016-17_AUT.csv").set_index("UPN")["TermlySessionsPossible"]
+    matched = spring.set_index("UPN")["SessionsPossibleToDate"].dropna().astype(int)
+    assert matched.eq(autumn_term.astype(int).reindex(matched.index)).all()
