@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,11 @@ def shap_figures(explanation: Explanation, values: pd.DataFrame, title: str, max
         feature_names=labels,
     )
     beeswarm = plt.figure(figsize=(9, 6))
-    shap.plots.beeswarm(shap_exp, max_display=max_display, show=False, plot_size=None)
+    with warnings.catch_warnings():
+        # A categorical feature has no colour value (NaN: drawn grey); shap's colour scale takes
+        # percentiles of those NaNs and numpy would print a warning on every `train`.
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        shap.plots.beeswarm(shap_exp, max_display=max_display, show=False, plot_size=None)
     beeswarm.axes[0].set_title(f"{title}: SHAP values ({explanation.scale}); grey = category")
     beeswarm.axes[0].set_xlabel(f"SHAP value ({explanation.scale} of the raw model score)")
     beeswarm.tight_layout()
