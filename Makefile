@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO := data/demo
 PUPILS ?= 62536
 
-.PHONY: venv test test-fast demo lint browser clean bench
+.PHONY: venv spark test test-fast demo lint browser clean bench
 
 # Every package comes from requirements.lock, pinned and hash-checked (its header says how to regenerate
 # it); the project itself then installs editable with no further download (setuptools is in the lock).
@@ -19,6 +19,16 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The optional Spark backend (`link --backend spark`): pyspark and py4j from requirements-spark.lock,
+# pinned and hash-checked like the main lock and held to its versions. Java 17 is the system's
+# (.ci/run installs Debian's openjdk-17-jre-headless when `java` is absent).
+SPARK_STAMP := $(VENV)/.spark-installed
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+spark: $(SPARK_STAMP)
 
 # The web page is tested in Debian's Chromium (never a downloaded browser).
 browser:

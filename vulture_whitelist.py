@@ -57,6 +57,7 @@ PYDANTIC_VALIDATORS = (
     _._ordered,  # linkage/settings.py
     _._blocking_extras_known,  # linkage/settings.py
     _._trained_matches_comparisons,  # linkage/settings.py
+    _._blocking_preset,  # linkage/settings.py
     _._consecutive_years,  # synth/config.py
     _._train_years,  # models/config.py
     _._one_year,  # models/config.py

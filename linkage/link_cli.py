@@ -9,9 +9,14 @@ import typer
 from pydantic import ValidationError
 
 from exclusion_risk.files import private_dir
+from exclusion_risk.linkage.engines import DEFAULT_BACKEND
+from exclusion_risk.linkage.engines.splink_backends import check_backend
+from exclusion_risk.linkage.engines.splink_engine import NoPairsScored
+from exclusion_risk.linkage.engines.splink_model import ModelMismatch
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import run_linkage
 from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.spark_session import SparkUnavailable
 
 # Every logger of the linkage stage (the run, both engines) sits below this one, so one handler
 # here puts all their lines in run.log.
@@ -56,6 +61,12 @@ def register(app: typer.Typer) -> None:
         engine: str | None = typer.Option(
             None, "--engine", help="Override the engine: splink or recordlinkage."
         ),
+        backend: str = typer.Option(
+            DEFAULT_BACKEND,
+            "--backend",
+            help="Where Splink runs: duckdb (in-process) or spark (local[2], or the active session; "
+            "needs the spark extra and Java 17).",
+        ),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     ) -> None:
         """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
@@ -66,6 +77,14 @@ def register(app: typer.Typer) -> None:
         except (OSError, ValueError, ValidationError) as exc:
             typer.echo(f"Cannot use the settings: {_first_line(exc)}", err=True)
             raise typer.Exit(2) from None
+        try:
+            check_backend(backend)
+        except (ValueError, SparkUnavailable) as exc:
+            typer.echo(f"--backend {backend}: {_first_line(exc)}", err=True)
+            raise typer.Exit(2) from None
+        if backend != DEFAULT_BACKEND and settings.engine != "splink":
+            typer.echo(f"--backend {backend} runs the splink engine only", err=True)
+            raise typer.Exit(2)
         if not data.is_dir():
             typer.echo(f"{data}: not a folder of extracts", err=True)
             raise typer.Exit(2)
@@ -74,9 +93,9 @@ def register(app: typer.Typer) -> None:
         propagate = logger.propagate
         logger.propagate = False  # warnings belong in run.log, not on the console
         try:
-            _, result = run_linkage(data, out, settings, progress=progress)
-        except ExtractError as exc:
-            typer.echo(str(exc), err=True)
+            _, result = run_linkage(data, out, settings, progress=progress, backend=backend)
+        except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored) as exc:
+            typer.echo(_first_line(exc), err=True)
             raise typer.Exit(2) from None
         finally:
             logger.propagate = propagate
@@ -88,6 +107,7 @@ def register(app: typer.Typer) -> None:
                 f"{name}: {s['linked_total']} of {s['records']} linked "
                 f"(upn {s['linked']['upn']}, name_dob {s['linked']['name_dob']}, "
                 f"probabilistic {s['linked']['probabilistic']}); review {s['clerical_review']}"
+                + (f"; {s['candidate_pairs']} candidate pairs scored" if "candidate_pairs" in s else "")
             )
             for note in s.get("probabilistic_notes", []):  # what the model could not estimate, and why
                 typer.echo(f"  note: {note}")

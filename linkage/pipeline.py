@@ -17,7 +17,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
-from exclusion_risk.linkage.engines import EngineInput, get_engine
+from exclusion_risk.linkage.engines import DEFAULT_BACKEND, EngineInput, get_engine
+from exclusion_risk.linkage.engines.splink_backends import check_backend
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
@@ -73,9 +74,13 @@ def _link_source(
     trained: dict[str, Any] | None,
     timings: dict[str, float],
     bar: tqdm,
+    backend: str = DEFAULT_BACKEND,
+    candidates: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, dict, list[str]]:
     """Decisions for one source: eid_l, eid_r, method, score, band (accept/review/reject/none), gamma_*;
-    the engine's trained parameters, and its notes on what it could not do."""
+    the engine's trained parameters, and its notes on what it could not do. `candidates` gets the
+    number of pairs the blocking rules generated (the engine logs it before predicting)."""
+    candidates = {} if candidates is None else candidates
     t = time.perf_counter()
     source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
     entities = pd.Index(frame[spec.id_column].astype("string").unique(), name="eid_l")
@@ -102,12 +107,15 @@ def _link_source(
     data = EngineInput(
         source=source, census=census, score_eids=remaining, labels=det[["eid_l", "eid_r", "method"]]
     )
-    result = get_engine(settings).run(data, trained=trained)
+    result = get_engine(settings, backend).run(data, trained=trained)
     timings[f"{spec.name}.probabilistic"] = time.perf_counter() - t
+    if result.candidate_pairs is not None:
+        candidates[spec.name] = result.candidate_pairs
     log.info(
-        "%s: %s engine scored %d candidate pairs for %d entities",
+        "%s: %s engine (%s) kept %d scored pairs above the floor for %d entities",
         spec.name,
         settings.engine,
+        backend,
         len(result.pairs),
         len(remaining),
     )
@@ -139,15 +147,21 @@ def _link_source(
 
 
 def link_extracts(
-    extracts: Extracts, settings: LinkageSettings | None = None, progress: bool = True
+    extracts: Extracts,
+    settings: LinkageSettings | None = None,
+    progress: bool = True,
+    backend: str = DEFAULT_BACKEND,
 ) -> LinkageResult:
-    """Link `extracts` (census, exclusions, social_care, rejects as the readers return them)."""
+    """Link `extracts` (census, exclusions, social_care, rejects as the readers return them); the
+    probabilistic stage runs on `backend` (duckdb in-process, or spark)."""
     settings = settings or LinkageSettings()
+    check_backend(backend)  # a missing Spark is said before any work, not after the deterministic stages
     timings: dict[str, float] = {}
     trained_in = settings.trained or {}
     trained_out: dict[str, Any] = {}
     decisions: dict[str, pd.DataFrame] = {}
     notes: dict[str, list[str]] = {}
+    candidates: dict[str, int] = {}
     with tqdm(total=1 + 4 * len(SOURCES), desc="linkage", unit="step", disable=not progress) as bar:
         t = time.perf_counter()
         census = census_variants(extracts.census, settings)
@@ -158,7 +172,7 @@ def link_extracts(
             frame = getattr(extracts, spec.name)
             bar.set_postfix_str(spec.name)
             decisions[spec.name], trained_out[spec.name], notes[spec.name] = _link_source(
-                spec, frame, census, settings, trained_in.get(spec.name), timings, bar
+                spec, frame, census, settings, trained_in.get(spec.name), timings, bar, backend, candidates
             )
     run_settings = settings.model_copy(update={"trained": trained_out})
     links = links_table(decisions)
@@ -166,6 +180,8 @@ def link_extracts(
     unlinked = unlinked_table(decisions)
     report = build_report(extracts, decisions, run_settings, timings)
     _add_notes(report, notes)
+    for name, count in candidates.items():
+        report["sources"][name]["candidate_pairs"] = count
     for name, seconds in timings.items():
         log.info("time %s: %.1f s", name, seconds)
     return LinkageResult(
@@ -191,10 +207,14 @@ def _add_notes(report: dict[str, Any], notes: dict[str, list[str]]) -> None:
 
 
 def run_linkage(
-    data_dir: Path, out_dir: Path, settings: LinkageSettings | None = None, progress: bool = True
+    data_dir: Path,
+    out_dir: Path,
+    settings: LinkageSettings | None = None,
+    progress: bool = True,
+    backend: str = DEFAULT_BACKEND,
 ) -> tuple[Extracts, LinkageResult]:
     """Read the extracts in `data_dir`, link them and write the outputs to `out_dir`."""
     extracts = read_extracts(Path(data_dir))
-    result = link_extracts(extracts, settings, progress=progress)
+    result = link_extracts(extracts, settings, progress=progress, backend=backend)
     write_outputs(result, extracts, Path(out_dir))
     return extracts, result

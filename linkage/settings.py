@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Standard comparison -> number of non-null levels (0..n-1); linkage.engines.base describes each level.
 COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 5, "sex": 2, "postcode": 4, "upn": 2}
@@ -175,10 +175,44 @@ def default_blocking() -> list[BlockingRule]:
     ]
 
 
+def national_blocking() -> list[BlockingRule]:
+    """Blocking that stays selective at national size: every rule on DOB pairs it with a name code or
+    a piece of geography. About 1,650 pupils share each date of birth nationally, so DOB alone gives
+    ~0.66 billion pairs per 400,000 children-in-need records; these rules keep a pair only where the
+    two records also share a name's Soundex code, a postcode district, or where both names agree
+    (in either order) within the birth year. Set `"blocking": "national"` in settings.json."""
+    return [
+        BlockingRule(columns=["dob", "surname_code"]),
+        BlockingRule(columns=["dob", "forename_code"]),
+        BlockingRule(columns=["dob", "district"]),
+        BlockingRule(columns=["forename_code", "surname_code", "birth_year"]),
+        BlockingRule(columns=["forename_code", "surname_code", "birth_year"], swap_names=True),
+        BlockingRule(columns=["postcode", "surname_code"]),
+        BlockingRule(columns=["postcode", "forename_code"]),
+        BlockingRule(columns=["upn"]),
+    ]
+
+
+# Named blocking presets a settings file may give instead of a list of rules.
+BLOCKING_PRESETS = {"authority": default_blocking, "national": national_blocking}
+
+
 class LinkageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     engine: Literal["splink", "recordlinkage"] = "splink"
+    # A list of rules, or a preset's name: "authority" (the default rules) or "national" (every DOB
+    # rule also needs a name code or geography; national_blocking). A preset is saved as its rules.
     blocking: list[BlockingRule] = Field(default_factory=default_blocking)
+
+    @field_validator("blocking", mode="before")
+    @classmethod
+    def _blocking_preset(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in BLOCKING_PRESETS:
+                raise ValueError(f"blocking must be a list of rules or one of {sorted(BLOCKING_PRESETS)}")
+            return BLOCKING_PRESETS[value]()
+        return value
+
     comparisons: Comparisons = Field(default_factory=Comparisons)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     # Random pairs drawn to estimate u (the chance two different children agree by coincidence).
@@ -215,21 +249,27 @@ class LinkageSettings(BaseModel):
         for source, trained in (self.trained or {}).items():
             if not isinstance(trained, dict):
                 continue
-            if "model" in trained:  # Splink: levels listed per comparison, the null level included
-                found = {
-                    c.get("output_column_name"): sum(
-                        not lv.get("is_null_level") for lv in c.get("comparison_levels", [])
-                    )
-                    for c in trained["model"].get("comparisons", [])
-                }
+            if "model" in trained:  # Splink's own settings, SQL and all: the layout before MODEL_FORMAT 2
+                raise ValueError(
+                    f"the trained parameters for {source} are in an earlier format that holds one engine's "
+                    "SQL (it links nothing on Spark); retrain: remove the 'trained' entry to estimate them "
+                    "again"
+                )
+            if "comparisons" in trained:  # Splink: levels per comparison, in gamma order
+                found = {c: len(v) for c, v in (trained.get("comparisons") or {}).items()}
             else:
                 found = {c: len(v) for c, v in (trained.get("m") or {}).items()}
-            wrong = sorted(c for c, n in expected.items() if found.get(c) != n)
+            wrong = [
+                f"{c}: {n} levels here, {found[c]} in the model"
+                for c, n in expected.items()
+                if c in found and found[c] != n
+            ]
+            wrong += [f"{c}: missing from the model" for c in expected if c not in found]
+            wrong += [f"{c}: in the model but not compared here" for c in found if c not in expected]
             if wrong:
                 raise ValueError(
-                    f"the trained parameters for {source} do not have the comparison levels this version "
-                    f"uses ({', '.join(f'{c}: {expected[c]} levels' for c in wrong)}); remove the "
-                    f"'trained' entry to estimate them again"
+                    f"the trained parameters for {source} do not have the comparisons this version uses "
+                    f"({'; '.join(wrong)}); remove the 'trained' entry to estimate them again"
                 )
         return self
 

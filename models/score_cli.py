@@ -33,8 +33,13 @@ from exclusion_risk.models.score_runs import (
 from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
 from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
+from exclusion_risk.models.spark_scoring import score_on_spark
 from exclusion_risk.models.tracking import CHAMPION, ModelNotFoundError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from exclusion_risk.spark_session import SparkUnavailable, check_available
+
+# Where `score` runs the model: in this process (the default), or in a local Spark session.
+LOCAL_BACKEND, SPARK_BACKEND = "local", "spark"
 
 
 def register(app: typer.Typer) -> None:
@@ -75,6 +80,19 @@ def _censuses_held(census, year: str, name: str) -> str:
     return f"{name} censuses: {', '.join(years) or 'none'}; {year}: {', '.join(this_year) or 'none'}"
 
 
+def _backend(text: str) -> str:
+    """`--backend`: local or spark; for spark, pyspark and Java are checked before any work (exit 2)."""
+    backend = text.strip().lower()
+    if backend not in (LOCAL_BACKEND, SPARK_BACKEND):
+        fail(f"--backend must be {LOCAL_BACKEND} or {SPARK_BACKEND}, not {text!r}")
+    if backend == SPARK_BACKEND:
+        try:
+            check_available()
+        except SparkUnavailable as exc:
+            fail(f"--backend spark: {exc}")
+    return backend
+
+
 def _previous(wanted: str | None, folder: RunFolder, year: str, census: str) -> EarlierRun | None:
     """The earlier scoring `--compare-with` names, checked before any work is done."""
     if wanted is None:
@@ -112,6 +130,14 @@ def score_command(
         CHAMPION, "--alias", help="Registry alias of the model to use (or a version number, or a run id)."
     ),
     no_reasons: bool = typer.Option(False, "--no-reasons", help="Skip the SHAP reasons (faster)."),
+    backend: str = typer.Option(
+        LOCAL_BACKEND,
+        "--backend",
+        help=f"Where the model runs: {LOCAL_BACKEND} (in this process, the default) or {SPARK_BACKEND} (a "
+        "local[2] Spark session: the model broadcast to mapInPandas, probabilities and reasons per chunk; "
+        "the same scores and files; needs the `spark` extra and Java 17; for features already in a Spark "
+        "cluster or past one machine, slower here).",
+    ),
     runs: Path = typer.Option(
         None, "--runs", help=f"Folder where each scoring is recorded (default: {RUNS_FOLDER} beside --out)."
     ),
@@ -130,6 +156,7 @@ def score_command(
     census = _census(census)
     term = calendar.parse_census(census)
     share = _capacity(capacity)
+    backend = _backend(backend)
     if out.suffix.lower() != ".csv":
         fail(f"--out must end in .csv: {out}")
     folder = RunFolder(runs if runs is not None else out.parent / RUNS_FOLDER)
@@ -170,8 +197,11 @@ def score_command(
         except (ScoringInputError, RiskMatrixError) as exc:
             fail(str(exc))
     try:
-        scores = scorer.score(features, reasons=not no_reasons)
-    except (ScoringInputError, RiskMatrixError) as exc:
+        if backend == SPARK_BACKEND:
+            scores = score_on_spark(scorer, features, reasons=not no_reasons)
+        else:
+            scores = scorer.score(features, reasons=not no_reasons)
+    except (ScoringInputError, RiskMatrixError, SparkUnavailable) as exc:
         fail(str(exc))
     scores = with_officer_columns(scores, features, scorer.matrix)
     summary_page = summary_html(scores, features, scorer, year, census)  # features are keyed by pupil id

@@ -5,7 +5,10 @@ One object, `CohortScorer`, used by `exclusion-risk score` and by the service:
   (`tracking.load_registered`), with the risk-matrix thresholds fitted on that model's validation year
   (`risk_matrix.ScoringConfig`, stored with the version).
 - `score(features)` returns the data contract's `scores.csv` columns, sorted by risk, then the reasons
-  columns beyond the contract's (`REASON_EXTRA_COLUMNS`: reasons lowering the risk, and context).
+  columns beyond the contract's (`REASON_EXTRA_COLUMNS`: reasons lowering the risk, and context). It is
+  `rank_scores(score_chunk(features))`: `score_chunk` scores any slice of a cohort in input order, each
+  pupil on their own row, so the Spark backend (`models.spark_scoring`) runs the same function on each
+  chunk and ranks what it collects with the same `rank_scores`.
 - `explain(features)` returns each pupil's factors raising and lowering the risk (each tagged `context`).
 - `score_records(records)` is the service's path for one or a few pupils: records are encoded straight
   to a numpy row (`models.record_encoding`), skipping the DataFrame round trip.
@@ -48,6 +51,8 @@ log = logging.getLogger(__name__)
 N_REASONS = 3
 # What score() gives after the contract's columns (scores.csv's officer columns take them from there).
 REASON_EXTRA_COLUMNS = ["reasons_lowering", "context"]
+# What score() and score_chunk() give: the contract's columns, then the reasons beyond them.
+SCORED_COLUMNS = SCORE_COLUMNS + REASON_EXTRA_COLUMNS
 # Rows of every score call re-checked against the full pipeline's predict_proba (guards the fast path).
 _GUARD_ROWS = 32
 _GUARD_TOLERANCE = 1e-9
@@ -199,12 +204,16 @@ class CohortScorer:
         }
 
     # ---- scoring ----------------------------------------------------------------------------
+    def check_columns(self, columns) -> None:
+        """ScoringInputError naming the model's input columns that `columns` lacks, if any."""
+        missing = [c for c in self.feature_names if c not in columns]
+        if missing:
+            raise ScoringInputError(f"features lack model input column(s): {', '.join(missing)}")
+
     def _frame(self, features: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(features, pd.DataFrame):
             raise ScoringInputError("features must be a table (DataFrame) of registry feature columns")
-        missing = [c for c in self.feature_names if c not in features.columns]
-        if missing:
-            raise ScoringInputError(f"features lack model input column(s): {', '.join(missing)}")
+        self.check_columns(features.columns)
         if "need_level" not in features.columns:
             features = features.assign(need_level=need_level(features))
         if "upn" not in features.columns:
@@ -296,12 +305,18 @@ class CohortScorer:
             "band_precision_ci": interval,
         }
 
+    def score_chunk(
+        self, features: pd.DataFrame, reasons: bool = True, n_reasons: int = N_REASONS
+    ) -> pd.DataFrame:
+        """SCORED_COLUMNS for every row of `features`, in input order: each pupil's scores depend on
+        their own row alone, so a cohort scored in chunks (a Spark task per chunk) gives what it gives
+        whole."""
+        return self._score_frame(features, reasons, n_reasons)[SCORED_COLUMNS]
+
     def score(self, features: pd.DataFrame, reasons: bool = True, n_reasons: int = N_REASONS) -> pd.DataFrame:
         """The contract's scores.csv columns for every row of `features`, highest probability first, then
         REASON_EXTRA_COLUMNS (`score_table.with_officer_columns` adds the rest of scores.csv's)."""
-        out = self._score_frame(features, reasons, n_reasons)
-        order = np.lexsort((out["upn"].to_numpy(), -out["probability"].to_numpy()))
-        return out.iloc[order].reset_index(drop=True)[SCORE_COLUMNS + REASON_EXTRA_COLUMNS]
+        return rank_scores(self.score_chunk(features, reasons, n_reasons))
 
     def explain(
         self, features: pd.DataFrame, n: int = 5, include_protected: bool = True
@@ -379,6 +394,13 @@ class CohortScorer:
             upns, self.probabilities_from_raw(raw), needs, explanation, records, reasons, n_reasons
         )
         return [{name: _plain(values[i]) for name, values in columns.items()} for i in range(len(records))]
+
+
+def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scored pupils highest probability first, ties by UPN, renumbered from 0: the one ranking of a
+    scored cohort, whichever backend scored it."""
+    order = np.lexsort((scores["upn"].to_numpy(), -scores["probability"].to_numpy()))
+    return scores.iloc[order].reset_index(drop=True)
 
 
 def _plain(value):

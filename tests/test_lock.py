@@ -3,6 +3,8 @@
 Every requirement in it is pinned with `==` and carries at least one sha256 hash (pip refuses the whole
 file otherwise), and the versions pinned in pyproject.toml (the dependencies and the dev extra) are the
 ones the lock installs. The lock's header says how it was produced and how to regenerate it.
+requirements-spark.lock (the optional `spark` extra, which `make spark` installs) is checked the same
+way, and pins nothing at another version than requirements.lock.
 """
 
 from __future__ import annotations
@@ -67,15 +69,20 @@ def lock_pins(text: str) -> dict[str, str]:
     }
 
 
-def pyproject_pins() -> dict[str, str]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+def exact_pins(lines: list[str]) -> dict[str, str]:
+    """Requirement lines of pyproject.toml -> {name: version}, each asserted to be an exact pin."""
     pins: dict[str, str] = {}
-    for line in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+    for line in lines:
         requirement = Requirement(line)
         (spec,) = requirement.specifier
         assert spec.operator == "==", f"pyproject pins exact versions: {line}"
         pins[canonicalize_name(requirement.name)] = spec.version
     return pins
+
+
+def pyproject_pins() -> dict[str, str]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return exact_pins([*project["dependencies"], *project["optional-dependencies"]["dev"]])
 
 
 def test_every_lock_requirement_is_pinned_and_hashed():
@@ -105,3 +112,43 @@ def test_the_lock_says_how_to_regenerate_it():
     lines = LOCK.read_text(encoding="utf-8").splitlines()
     header = " ".join(itertools.takewhile(lambda line: line.startswith("#"), lines))
     assert "pip-compile" in header and "--generate-hashes" in header and "pyproject.toml" in header
+
+
+# --- requirements-spark.lock: the optional `spark` extra, locked apart ------------------------------
+
+SPARK_LOCK = REPO / "requirements-spark.lock"
+
+
+def spark_extra_pins() -> dict[str, str]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return exact_pins(project["optional-dependencies"]["spark"])
+
+
+def test_the_spark_lock_is_pinned_and_hashed_and_holds_the_extra():
+    text = SPARK_LOCK.read_text(encoding="utf-8")
+    assert lock_problems(text) == []
+    lock = lock_pins(text)
+    extra = spark_extra_pins()
+    assert "pyspark" in extra
+    assert {name: lock.get(name) for name in extra} == extra
+
+
+def test_the_spark_lock_agrees_with_the_main_lock():
+    """`make spark` installs into the venv requirements.lock built: a package both locks pin must
+    have one version, or installing the extra would change the tested environment."""
+    main = lock_pins(LOCK.read_text(encoding="utf-8"))
+    spark = lock_pins(SPARK_LOCK.read_text(encoding="utf-8"))
+    differ = {
+        name: (version, main[name])
+        for name, version in spark.items()
+        if name in main and main[name] != version
+    }
+    assert not differ, f"requirements-spark.lock vs requirements.lock (name: (spark, main)): {differ}"
+    assert set(spark) - set(main) >= {"pyspark", "py4j"}
+
+
+def test_the_spark_lock_says_how_to_regenerate_it():
+    lines = SPARK_LOCK.read_text(encoding="utf-8").splitlines()
+    header = " ".join(itertools.takewhile(lambda line: line.startswith("#"), lines))
+    assert "pip-compile" in header and "--generate-hashes" in header and "--extra=spark" in header
+    assert "--constraint=requirements.lock" in header

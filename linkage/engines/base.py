@@ -110,6 +110,8 @@ class EngineResult:
     # What the engine could not do on this source (a parameter it could not estimate, a fallback it
     # took), one sentence each, naming no record: the pipeline puts them in run.log and the report.
     notes: list[str] = field(default_factory=list)
+    # Pairs the blocking rules generate, counted before predicting (None: the engine does not count).
+    candidate_pairs: int | None = None
 
 
 class LinkageEngine(ABC):

@@ -8,10 +8,10 @@ definitions, listed in linkage.engines.base). The deterministic stages take the 
 
 from __future__ import annotations
 
-import jellyfish
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.linkage.engines.jaro_winkler import similarities
 from exclusion_risk.linkage.settings import LinkageSettings, active_comparisons
 
 
@@ -46,19 +46,11 @@ def one_character_slip(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def jaro_winkler_distinct(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Jaro-Winkler similarity (0 when missing), computed once per distinct pair of names.
 
-    recordlinkage's own `String(method="jarowinkler")` calls jellyfish once per pair; names repeat
-    so much that scoring each distinct pair once is several times faster, with the same values.
+    The same function the SQL engines call (linkage.engines.jaro_winkler): recordlinkage's own
+    `String(method="jarowinkler")` calls jellyfish once per pair; names repeat so much that scoring
+    each distinct pair once is several times faster, with the same values.
     """
-    pairs = pd.DataFrame({"a": np.asarray(a, dtype=object), "b": np.asarray(b, dtype=object)})
-    codes, uniques = pd.MultiIndex.from_frame(pairs).factorize()
-    sims = np.array(
-        [
-            jellyfish.jaro_winkler_similarity(x, y) if isinstance(x, str) and isinstance(y, str) else 0.0
-            for x, y in uniques
-        ],
-        dtype=float,
-    )
-    return sims[codes] if len(codes) else np.zeros(0)
+    return np.nan_to_num(similarities(np.asarray(a, dtype=object), np.asarray(b, dtype=object)), nan=0.0)
 
 
 def _levels(conditions: list[np.ndarray], missing: np.ndarray) -> np.ndarray:
@@ -248,4 +240,3 @@ def pair_levels(
         col = extra.variant_column
         out[f"gamma_{extra.name}"] = extra_levels(L[col], R[col], extra.kind, hi, lo)
     return out
-

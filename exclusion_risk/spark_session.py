@@ -1,0 +1,95 @@
+"""Spark, loaded on first use: the one place pyspark is imported and a local session is started.
+
+pyspark (the optional `spark` extra) and a Java 17 runtime are needed only when a command is asked for
+its Spark backend; every other command, and `exclusion-risk --help`, never loads them. When either is
+missing, `SparkUnavailable` says which in one line, before any work is done.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+LOCAL_CORES = 2  # Spark's local[N]: the cores of the machine this project is measured on
+_INSTALL_PYSPARK = "pip install 'exclusion-risk[spark]'"
+_INSTALL_JAVA = "e.g. apt-get install openjdk-17-jre-headless"
+
+
+class SparkUnavailable(RuntimeError):
+    """pyspark or Java is missing, or Spark could not start: the message says which, in one line."""
+
+
+def pyspark() -> ModuleType:
+    """pyspark, with the submodules callers read loaded (`pyspark.sql`, `pyspark.errors`)."""
+    try:
+        import pyspark
+        import pyspark.errors
+        import pyspark.sql
+    except ImportError as exc:
+        raise SparkUnavailable(
+            f"Spark needs pyspark, which is not installed ({exc}): {_INSTALL_PYSPARK}"
+        ) from None
+    return pyspark
+
+
+def java_executable() -> str | None:
+    """The `java` Spark's launcher would start: $JAVA_HOME/bin/java when JAVA_HOME is set, else PATH's."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        candidate = Path(home) / "bin" / "java"
+        return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
+    return shutil.which("java")
+
+
+def check_available() -> None:
+    """SparkUnavailable naming what is missing (pyspark, Java 17) when Spark cannot run here."""
+    pyspark()
+    if java_executable() is None:
+        where = f"$JAVA_HOME/bin/java ({os.environ['JAVA_HOME']})" if os.environ.get("JAVA_HOME") else "PATH"
+        raise SparkUnavailable(f"Spark needs Java 17, and there is no java on {where}: {_INSTALL_JAVA}")
+
+
+def unavailable_reason() -> str | None:
+    """Why Spark cannot run here (the SparkUnavailable message), or None when it can."""
+    try:
+        check_available()
+    except SparkUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def local_session(cores: int = LOCAL_CORES) -> Any:
+    """The active SparkSession, or a new one on local[`cores`] whose Python workers run this
+    interpreter (so they import this installation of the project). Arrow moves pandas chunks both ways.
+    """
+    check_available()
+    # Workers start the interpreter PYSPARK_PYTHON names (default: whatever `python3` is on PATH).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    sql = pyspark().sql
+    builder = (
+        sql.SparkSession.builder.master(f"local[{cores}]")
+        .appName("exclusion-risk")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(cores))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        # Spark makes its (here unused) warehouse folder at start: in a temporary folder, not the cwd.
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="exclusion-risk-spark-"))
+    )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # the JVM would not start: a wrong Java, no memory, a bad SPARK_HOME
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SparkUnavailable(
+            f"Spark could not start on local[{cores}] (it needs Java 17): {first}"
+        ) from None
+    # A failed task comes back to the caller as an exception; Spark logging it too would print it twice.
+    session.sparkContext.setLogLevel("FATAL")
+    return session

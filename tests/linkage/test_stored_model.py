@@ -1,0 +1,127 @@
+"""The trained Splink model is stored as numbers, not SQL, and a model that does not fit is refused.
+
+Also on DuckDB alone (no Spark needed): the project's Jaro-Winkler is jellyfish's on tricky strings,
+the expected candidate-pair count is reported before predicting, comparisons that match nothing are
+an error rather than an empty result, `--backend spark` without Java says so in one line, and the
+national blocking preset keeps every DOB rule selective.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import jellyfish
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from exclusion_risk.linkage.engines import splink_engine
+from exclusion_risk.linkage.engines.jaro_winkler import UDF_NAME, similarities
+from exclusion_risk.linkage.engines.levels import jaro_winkler_distinct
+from exclusion_risk.linkage.engines.splink_backends import SplinkBackend
+from exclusion_risk.linkage.engines.splink_model import ModelMismatch, rebuild
+from exclusion_risk.linkage.pipeline import link_extracts
+from exclusion_risk.linkage.settings import LinkageSettings, comparison_levels
+
+TRICKY_PAIRS = [("", ""), ("", "a"), ("a", "a"), ("é", "e"), ("Zoë", "Zoe"), ("李", "李明"), ("ab", "ba")]
+
+
+@pytest.fixture(scope="module")
+def febrl_run(febrl_extracts, febrl_settings):
+    """FEBRL4 linked once on DuckDB (trained there): the run's result."""
+    return link_extracts(febrl_extracts, febrl_settings, progress=False)
+
+
+def test_the_stored_model_holds_numbers_and_labels_not_sql(febrl_run, febrl_settings):
+    trained = febrl_run.settings.trained["social_care"]
+    text = json.dumps(trained)
+    assert "sql_condition" not in text and '"dob_l"' not in text and "dob_l" not in text
+    assert trained["format"] == 2 and 0 < trained["prior"] < 1
+    levels = {c: len(v) for c, v in trained["comparisons"].items()}
+    assert levels == comparison_levels(febrl_settings)
+    for comparison in trained["comparisons"].values():
+        assert all({"label", "m", "u"} == set(level) for level in comparison)
+    assert trained["term_frequency_columns"] == {"forename": "forename_group", "surname": "surname"}
+
+
+def test_the_expected_pair_count_is_reported(febrl_run):
+    assert febrl_run.report["sources"]["social_care"]["candidate_pairs"] > 3000
+
+
+def test_a_model_whose_levels_differ_from_the_definitions_is_refused(febrl_run, febrl_extracts):
+    settings = febrl_run.settings
+    trained = copy.deepcopy(settings.trained)
+    trained["social_care"]["comparisons"]["dob"][3]["label"] = "something else"
+    with pytest.raises(ModelMismatch, match="dob level 3 is 'something else' in the model"):
+        link_extracts(febrl_extracts, settings.model_copy(update={"trained": trained}), progress=False)
+    # Comparisons missing from the model, or in it but not compared here, are named on load.
+    data = settings.model_dump(mode="json")
+    data["trained"]["social_care"]["comparisons"]["street"] = data["trained"]["social_care"][
+        "comparisons"
+    ].pop("postcode")
+    with pytest.raises(ValueError, match="postcode: missing from the model; street: in the model but not"):
+        LinkageSettings.model_validate(data)
+
+
+def test_an_old_sql_bearing_model_is_refused_with_retrain(link_app, febrl_run, tmp_path):
+    data = febrl_run.settings.model_dump(mode="json")
+    data["trained"]["social_care"] = {"engine": "splink", "prior": 0.001, "model": {"comparisons": []}}
+    old = tmp_path / "settings.json"
+    old.write_text(json.dumps(data))
+    result = CliRunner().invoke(
+        link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(old)]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "earlier format" in result.output and "retrain" in result.output
+
+
+def test_comparisons_that_match_nothing_are_an_error_not_an_empty_result(
+    febrl_run, febrl_extracts, monkeypatch
+):
+    """Every level constant-false (as DuckDB's quoted SQL reads on Spark): blocking found candidates,
+    none reaches any level, so the stage refuses rather than link nothing without a word."""
+
+    def never_agreeing(stored, settings_dict):
+        out = rebuild(stored, settings_dict)
+        for comparison in out["comparisons"]:
+            for level in comparison["comparison_levels"]:
+                if not level.get("is_null_level") and level["sql_condition"] != "ELSE":
+                    level["sql_condition"] = f"({level['sql_condition']}) AND 'dob_l' = 'dob_r'"
+        return out
+
+    monkeypatch.setattr(splink_engine, "rebuild", never_agreeing)
+    with pytest.raises(splink_engine.NoPairsScored, match="compared .* candidate pairs and placed none"):
+        link_extracts(febrl_extracts, febrl_run.settings, progress=False)
+
+
+def test_jaro_winkler_on_duckdb_is_jellyfish():
+    expected = [jellyfish.jaro_winkler_similarity(a, b) for a, b in TRICKY_PAIRS]
+    frame = pd.DataFrame(TRICKY_PAIRS + [(None, "a")], columns=["a", "b"]).reset_index(names="i")
+    duck = SplinkBackend("duckdb").api.duckdb_con
+    duck.register("pairs", frame)
+    values = duck.sql(f"SELECT {UDF_NAME}(a, b) AS jw FROM pairs ORDER BY i").df()["jw"].tolist()
+    assert values[:-1] == expected and pd.isna(values[-1])
+    a, b = zip(*TRICKY_PAIRS, strict=True)
+    assert similarities(a, b).tolist() == expected
+    assert jaro_winkler_distinct(pd.Series(a), pd.Series(b)).tolist() == expected
+
+
+def test_the_spark_backend_without_java_is_one_line_naming_it(link_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java here
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    result = CliRunner().invoke(
+        link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--backend", "spark"]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Java 17" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_the_national_blocking_preset_pairs_dob_with_a_name_or_place():
+    settings = LinkageSettings.model_validate({"blocking": "national"})
+    dob_rules = [r.columns for r in settings.blocking if "dob" in r.columns]
+    assert dob_rules and all(len(columns) > 1 for columns in dob_rules)
+    saved = json.loads(settings.to_json())
+    assert isinstance(saved["blocking"], list)  # saved as its rules
+    with pytest.raises(ValueError, match="blocking must be a list of rules or one of"):
+        LinkageSettings.model_validate({"blocking": "planetary"})
