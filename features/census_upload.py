@@ -15,8 +15,14 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_year, finish_table, prepare, year_numbers
 from exclusion_risk.features.columns import as_code, as_float, column
+from exclusion_risk.linkage import extract_frames
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+
+# this year's absence features, read from the attendance so far (features.build); `attendance_gap`
+ATTENDANCE_SO_FAR_FEATURES = (
+    "absence_rate_this_year", "unauthorised_absence_rate_this_year", "persistent_absence_this_year",
+)
 
 
 class NoReferenceRows(ValueError):
@@ -44,6 +50,8 @@ def build_features_for_census(
     last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
     exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
     upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
+    This year's attendance so far (spring, summer) comes from the history's termly rows of the pupil,
+    year and term uploaded (`attendance_gap` says when no pupil has any).
     """
     upload = drop_identifying(census_rows).copy()
     if "UPN" not in upload.columns:
@@ -78,7 +86,7 @@ def build_features_for_census(
         uploaded = pd.MultiIndex.from_frame(upload[key].astype("string").apply(lambda s: s.str.upper()))
         past_key = pd.MultiIndex.from_frame(past[key].astype("string").apply(lambda s: s.str.upper()))
         # Upload rows stand for their collection; history rows come after them in `_row` order.
-        upload = _attendance_to_date_from(upload, past, uploaded, past_key)
+        upload = _attendance_to_date_from(upload, history, uploaded, past_key)
         past = past[~past_key.isin(uploaded)]
         order = past["_row"] if "_row" in past.columns else pd.Series(np.arange(len(past)), index=past.index)
         past = past.assign(_row=order + len(upload))
@@ -97,22 +105,45 @@ def build_features_for_census(
 
 
 def _attendance_to_date_from(
-    upload: pd.DataFrame, past: pd.DataFrame, uploaded: pd.MultiIndex, past_key: pd.MultiIndex
+    upload: pd.DataFrame, history: PupilHistory, uploaded: pd.MultiIndex, past_key: pd.MultiIndex
 ) -> pd.DataFrame:
-    """The upload's rows with this year's attendance so far taken from the history's row of the same
-    pupil and collection where the upload has none (it comes from the authority's termly attendance
-    files, which a school's census export does not carry)."""
+    """The upload's rows with this year's attendance so far where the upload has none (it comes from the
+    authority's termly attendance files, which a school's census export does not carry).
+
+    Derived from the history's termly rows by pupil id, the upload's year and the upload's term, by the
+    reader's own rule (`extract_frames.attendance_to_date`), so a new spring census (one the history does
+    not hold yet, the usual upload) still gets its autumn term; a history without termly rows (one made
+    before they were kept) falls back to its census row of the same pupil and collection."""
+    derived = extract_frames.attendance_to_date(upload, history.attendance)
+    past = history.census
     present = [name for name in ATTENDANCE_TO_DATE if name in past.columns]
-    if not present:
-        return upload
     known = past[present].set_axis(past_key)
     known = known[~known.index.duplicated()].reindex(uploaded)
     filled = {}
-    for name in present:
-        from_history = pd.Series(as_float(known[name]).to_numpy(), index=upload.index)
-        values = as_float(column(upload, name)).fillna(from_history).round()  # whole sessions
+    for name, source in ATTENDANCE_TO_DATE.items():
+        from_termly = pd.Series(derived[source], index=upload.index)
+        if name in present:
+            from_termly = from_termly.fillna(pd.Series(as_float(known[name]).to_numpy(), index=upload.index))
+        values = as_float(column(upload, name)).fillna(from_termly).round()  # whole sessions
         filled[name] = pd.Series(pd.array(values.to_numpy(), dtype="Int64"), index=upload.index)
     return upload.assign(**filled)
+
+
+def attendance_gap(features: pd.DataFrame, reference_year: str, census: str) -> str | None:
+    """A plain sentence when none of the pupils of a spring or summer census upload has attendance so far
+    (the history holds no complete termly row of the year's ended terms for them): this year's absence
+    features are then missing for every pupil, which a model reads as a pupil absent from nothing.
+    None at autumn (no term of the year has ended) or when any pupil has it. No pupil's value is named."""
+    term = calendar.parse_census(census)
+    rate = ATTENDANCE_SO_FAR_FEATURES[0]
+    if term == calendar.AUTUMN or rate not in features.columns or features.empty:
+        return None
+    if features[rate].notna().any():
+        return None
+    return (
+        f"no termly attendance for {reference_year} before the {calendar.census_name(term)} census in the "
+        f"history: this year's absence features are missing for {len(features):,} pupils"
+    )
 
 
 def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.DataFrame, dict[str, str]]:

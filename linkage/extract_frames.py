@@ -10,7 +10,10 @@ Termly attendance is summed per pupil over the terms of each academic year and f
 values already in the census are kept. A pupil with no termly rows in that year stays missing.
 It also gives each census row the attendance of the year so far (`ATTENDANCE_TO_DATE`): the terms of
 the same academic year that ended before that census (none at autumn, the autumn term at spring, autumn
-and spring at summer), never the census's own term, which is still running on census day.
+and spring at summer), never the census's own term, which is still running on census day; only terms
+with all three counts present are summed (`attendance_to_date`).
+Both are keyed by whatever `UPN` the two frames share: linkage.history applies them once termly rows and
+census rows carry the same pupil id, so that a pupil whose UPN changed keeps every term.
 """
 
 from __future__ import annotations
@@ -261,39 +264,74 @@ def _next_year(academic_year: pd.Series) -> pd.Series:
     return academic_year.map(following).astype(TEXT)
 
 
+def empty_attendance_frame() -> pd.DataFrame:
+    """A canonical termly attendance frame with no rows (an authority without termly files)."""
+    text = ("UPN", "AcademicYear", "Term", "_file")
+    columns = [*ATTENDANCE_FRAME_COLUMNS, "_file", "_row"]
+    return pd.DataFrame({
+        c: pd.Series(dtype=TEXT if c in text else "bool" if c == "UPNvalid" else "Int64") for c in columns
+    })  # fmt: skip
+
+
 def apply_attendance(census: pd.DataFrame, termly: pd.DataFrame) -> pd.DataFrame:
     """Fill the census's missing previous-year attendance from termly rows (summed over the year), and
     add this year's attendance so far (`ATTENDANCE_TO_DATE`: terms ended before each row's census)."""
     if termly.empty:
         return census
+    keyed, termly = _keyed(census, termly)
     sums = (
-        termly.assign(AcademicYear=_next_year(termly["AcademicYear"]))
+        termly.assign(AcademicYear=_next_year(termly["AcademicYear"]).astype(keyed["AcademicYear"].dtype))
         .groupby(["UPN", "AcademicYear"], observed=True)[list(SESSION_COLUMNS.values())]
         .sum(min_count=1)
     )
-    keys = pd.MultiIndex.from_arrays([census["UPN"], census["AcademicYear"]])
+    keys = pd.MultiIndex.from_arrays([keyed["UPN"], keyed["AcademicYear"]])
     found = sums.reindex(keys)
     census = census.copy()
     for census_column, termly_column in SESSION_COLUMNS.items():
         filler = pd.array(found[termly_column].to_numpy(), dtype="Int64")
         census[census_column] = census[census_column].fillna(pd.Series(filler, index=census.index))
-    to_date = _attendance_to_date(census, termly)
+    to_date = attendance_to_date(census, termly)
     for census_column, termly_column in ATTENDANCE_TO_DATE.items():
         census[census_column] = pd.Series(pd.array(to_date[termly_column], dtype="Int64"), index=census.index)
     return census
 
 
-def _attendance_to_date(census: pd.DataFrame, termly: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per census row: its year's termly sessions summed over the terms before its census (NaN: none)."""
+def _keyed(census: pd.DataFrame, termly: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both frames with UPN and AcademicYear of one type where they differ, so that keys from frames typed
+    differently (the reader's arrow text, an upload's strings) meet; left as they are where they agree."""
+    differ = [c for c in ("UPN", "AcademicYear") if census[c].dtype != termly[c].dtype]
+    if not differ:
+        return census, termly
+    as_string = {c: "string" for c in differ}
+    return census.astype(as_string), termly.astype(as_string)
+
+
+def attendance_to_date(census: pd.DataFrame, termly: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per row of `census` (UPN, AcademicYear, CensusTerm): its year's termly sessions summed over the
+    terms before its census (NaN: none), keyed by termly column.
+
+    Only complete terms count: a term whose possible, authorised or unauthorised count is blank is left
+    out of all three sums, because summing what is there would pair one term's possible sessions with
+    another's absences and skew the rate (a blank absence is not known to be zero)."""
+    sessions = list(ATTENDANCE_TO_DATE.values())
+    out = {column: np.full(len(census), np.nan) for column in sessions}
     term_order = pd.Series(calendar.TERM_ORDER)
     row_term = census["CensusTerm"].astype("string").str.upper().map(term_order).to_numpy(dtype="float64")
+    if not (row_term > 0).any():  # autumn rows only (a service's autumn upload): nothing has ended
+        return out
+    # only the years and pupils asked about (selected first: the service derives an upload's rows from
+    # a whole history's terms), and only complete terms
+    later = census[row_term > 0]
+    termly = termly[termly["AcademicYear"].isin(later["AcademicYear"].dropna().unique().tolist()).to_numpy()]
+    if len(later) * 4 < len(termly):  # a few pupils against many terms: worth a lookup (0.2 s on 700k)
+        termly = termly[termly["UPN"].isin(later["UPN"].dropna().unique().tolist()).to_numpy()]
+    census, termly = _keyed(census, termly[termly[sessions].notna().all(axis=1).to_numpy()])
     termly_term = termly["Term"].astype("string").str.upper().map(term_order).to_numpy(dtype="float64")
     per_term = (
         termly.assign(_term=termly_term)
-        .groupby(["UPN", "AcademicYear", "_term"], observed=True)[list(ATTENDANCE_TO_DATE.values())]
+        .groupby(["UPN", "AcademicYear", "_term"], observed=True)[sessions]
         .sum(min_count=1)
     )
-    out = {column: np.full(len(census), np.nan) for column in ATTENDANCE_TO_DATE.values()}
     for term in range(1, len(calendar.CENSUS_TERMS)):  # at autumn (0) no term of the year has ended
         at_term = row_term == term
         if not at_term.any():

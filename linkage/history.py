@@ -1,7 +1,9 @@
 """The linked pupil history: what every later stage sees of the extracts.
 
 Names, middle names and dates of birth are dropped here: they are used for linkage only.
-Exclusion and social-care rows carry `upn`, the census pupil they were linked to.
+Exclusion and social-care rows carry `upn`, the census pupil they were linked to. Termly attendance
+rows carry the pupil id in `UPN` (the UPN of the file in RECORDED_UPN), and the census's previous-year
+`Sessions*` fill and this year's attendance so far are derived from them here, by pupil id.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
+from exclusion_risk.linkage import extract_frames
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
@@ -44,6 +47,9 @@ class PupilHistory:
     census: pd.DataFrame
     exclusions: pd.DataFrame  # canonical exclusions less IDENTIFYING_COLUMNS, plus `upn`
     social_care: pd.DataFrame  # canonical social care less IDENTIFYING_COLUMNS, plus `upn`
+    # termly attendance rows (linkage.extract_frames.ATTENDANCE_FRAME_COLUMNS): pupil id in `UPN`, the
+    # file's UPN in RECORDED_UPN; the service derives an upload's attendance so far from them
+    attendance: pd.DataFrame = field(default_factory=extract_frames.empty_attendance_frame)
 
     @cached_property
     def pupil_of_upn(self) -> pd.Series:
@@ -51,20 +57,36 @@ class PupilHistory:
         (RECORDED_UPN) or gave as a FormerUPN that is not itself the id, where only one pupil claims it.
         Stripped and upper-case on both sides. Derived once per history (the service reads it for every
         census upload; `features.census_upload`)."""
-        census = self.census
-        edges = [
-            census[[column, "UPN"]].set_axis(["raw", "pupil"], axis=1)
-            for column in (RECORDED_UPN, "FormerUPN")
-            if column in census.columns
-        ]
-        if not edges:
-            return pd.Series(dtype="string")
-        pairs = pd.concat(edges, ignore_index=True).astype("string")
-        pairs = pd.DataFrame({name: pairs[name].str.strip().str.upper() for name in ("raw", "pupil")})
-        pairs = pairs.dropna()
-        pairs = pairs[pairs["raw"] != pairs["pupil"]].drop_duplicates()
-        pairs = pairs[pairs.groupby("raw")["pupil"].transform("nunique") == 1]
-        return pd.Series(pairs["pupil"].to_numpy(), index=pairs["raw"].to_numpy(), dtype="string")
+        return _pupil_of_upn(self.census)
+
+
+def _pupil_of_upn(census: pd.DataFrame) -> pd.Series:
+    """`PupilHistory.pupil_of_upn` of a history census (also used before the history exists)."""
+    edges = [
+        census[[column, "UPN"]].set_axis(["raw", "pupil"], axis=1)
+        for column in (RECORDED_UPN, "FormerUPN")
+        if column in census.columns
+    ]
+    if not edges:
+        return pd.Series(dtype="string")
+    pairs = pd.concat(edges, ignore_index=True).astype("string")
+    pairs = pd.DataFrame({name: pairs[name].str.strip().str.upper() for name in ("raw", "pupil")})
+    pairs = pairs.dropna()
+    pairs = pairs[pairs["raw"] != pairs["pupil"]].drop_duplicates()
+    pairs = pairs[pairs.groupby("raw")["pupil"].transform("nunique") == 1]
+    return pd.Series(pairs["pupil"].to_numpy(), index=pairs["raw"].to_numpy(), dtype="string")
+
+
+def termly_by_pupil(termly: pd.DataFrame, pupil_of_upn: pd.Series) -> pd.DataFrame:
+    """Termly attendance rows keyed by the history's pupil id (`UPN`), their own UPN kept in RECORDED_UPN.
+
+    A termly file names the UPN the school held that term; a pupil whose temporary UPN was replaced, or
+    whose UPN changed, in-year is one pupil in the history, so their autumn row under the old UPN and
+    the spring census under the new one meet. A UPN the census does not know stands for itself."""
+    recorded = termly["UPN"].astype("string").str.strip().str.upper()
+    pupil = recorded.map(pupil_of_upn).fillna(recorded)
+    # typed as the history census's pupil ids (linkage.standardise.census_pupil_ids), so keys meet as they are
+    return termly.assign(**{RECORDED_UPN: termly["UPN"]}, UPN=pupil.astype("string"))
 
 
 def drop_identifying(frame: pd.DataFrame) -> pd.DataFrame:
@@ -92,10 +114,13 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
     census = extracts.census.assign(
         **{RECORDED_UPN: extracts.census["UPN"]}, UPN=census_pupil_ids(extracts.census)
     )
+    census = drop_identifying(census).reset_index(drop=True)
+    attendance = termly_by_pupil(extracts.attendance, _pupil_of_upn(census)).reset_index(drop=True)
     return PupilHistory(
-        census=drop_identifying(census).reset_index(drop=True),
+        census=extract_frames.apply_attendance(census, attendance),
         exclusions=_linked(extracts.exclusions, "RecordID", links, "exclusions"),
         social_care=_linked(extracts.social_care, "LAchildID", links, "social_care"),
+        attendance=attendance,
     )
 
 

@@ -26,13 +26,25 @@ Folder layout accepted by `read_extracts` (file names case-insensitive, CSV or P
                                                          AcademicYear and CensusTerm
     DIR/exclusions.csv | exclusions.parquet
     DIR/social_care.csv | social_care.parquet
-    DIR/attendance/ (optional)                           termly attendance, one file per term:
-        attendance_2016-17_AUT.csv ...                   academic year + term in the name (or a
-                                                         date: attendance_2016-12-16.csv), columns
-        UPN, TermlySessionsPossible, TermlySessionsAuthorised, TermlySessionsUnauthorised
+    DIR/attendance/ (optional)                           termly attendance, one file per term,
+        attendance_2016-17_AUT.csv ...                   columns UPN, TermlySessionsPossible,
+                                                         TermlySessionsAuthorised,
+                                                         TermlySessionsUnauthorised
 
-Termly attendance fills the census's previous-year `Sessions*` columns where they are blank
-(linkage.extract_frames.apply_attendance).
+An attendance file's academic year and term come from its name: `<yyyy>-<yy>` (or `<yyyy>_<yy>`,
+or `<yyyy>-<yyyy>`) followed by `-` or `_` and `AUT`, `SPR` or `SUM` (any case, also spelt out:
+`autumn`, `spring`, `summer`), anywhere in the name (`attendance_2016-17_AUT.csv`,
+`la_2016_17_spring.parquet`). Only a name without that falls back to a date `yyyy-mm-dd` in it
+(`attendance_2016-12-16.csv`), read as the census term of that month (a file exported in January is
+the spring term's); a name with neither is an `ExtractError`. Two files for the same year and term are
+an `ExtractError` naming both (they would otherwise be summed into one term).
+
+Termly rows are not applied here: they travel as `ReadResult.attendance` / `Extracts.attendance` to
+linkage.history, which keys them by the pupil id (so a pupil whose UPN changed in-year keeps every term)
+and derives the census's previous-year `Sessions*` fill and this year's attendance so far from them
+(linkage.extract_frames.apply_attendance). The census read counts termly rows whose UPN no census row of
+their academic year was recorded under or gave as FormerUPN (`counts`): not an error, but their terms
+reach no feature.
 """
 
 from __future__ import annotations
@@ -51,9 +63,9 @@ from exclusion_risk.linkage.arrow_text import TEXT
 from exclusion_risk.linkage.duplicates import reject_duplicates
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_frames import (
-    apply_attendance,
     attendance_frame,
     census_frame,
+    empty_attendance_frame,
     exclusions_frame,
     social_care_frame,
 )
@@ -67,7 +79,7 @@ EXTRACT_NAMES = ("census", "exclusions", "social_care")
 SUFFIXES = (".csv", ".parquet")
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TERM_IN_NAME = re.compile(
-    r"(\d{4})[-_](\d{2}|\d{4})\D.*?(" + "|".join(calendar.CENSUS_TERMS) + ")", re.IGNORECASE
+    r"(?<!\d)(\d{4})[-_](\d{2}|\d{4})[-_](" + "|".join(calendar.CENSUS_TERMS) + r")[a-z]*", re.IGNORECASE
 )
 
 
@@ -80,6 +92,8 @@ class ReadResult:
     rows_read: int = 0
     notes: list[str] = field(default_factory=list)  # per file: encoding, headers taken from aliases
     counts: dict[str, int] = field(default_factory=dict)  # facts worth counting (invalid UPNs, ...)
+    # census only: the clean termly attendance rows read with it (linkage.history applies them)
+    attendance: pd.DataFrame = field(default_factory=empty_attendance_frame)
 
     @property
     def rows_rejected(self) -> int:
@@ -95,6 +109,7 @@ class Extracts:
     social_care: pd.DataFrame
     rejects: pd.DataFrame
     results: dict[str, ReadResult] = field(default_factory=dict)  # per extract, for reports
+    attendance: pd.DataFrame = field(default_factory=empty_attendance_frame)  # clean termly rows
 
 
 @contextmanager
@@ -189,12 +204,28 @@ def read_census(path: str | Path, attendance: str | Path | None = None) -> ReadR
     result = _result(frames, raws, counts)
     if attendance is not None:
         termly = read_attendance(attendance)
-        result.clean = apply_attendance(result.clean, termly.clean)
+        result.attendance = termly.clean
         result.rejects = pd.concat([result.rejects, termly.rejects], ignore_index=True)
         result.notes += termly.notes
         result.counts["attendance rows read"] = termly.rows_read
         result.counts["attendance rows rejected"] = termly.rows_rejected
+        unmatched = _termly_rows_without_census(termly.clean, result.clean)
+        result.counts["attendance rows matching no census pupil of their year"] = unmatched
+        if unmatched:
+            result.notes.append(
+                f"{Path(attendance).name}/: {unmatched} termly attendance row(s) name a UPN that no census "
+                "row of their academic year has (as UPN or FormerUPN); their terms reach no feature"
+            )
     return result
+
+
+def _termly_rows_without_census(termly: pd.DataFrame, census: pd.DataFrame) -> int:
+    """Termly rows whose (UPN, AcademicYear) is no census row's (UPN or FormerUPN, AcademicYear)."""
+    def keys(upn: pd.Series, year: pd.Series) -> pd.Series:
+        return upn.astype("string").str.strip().str.upper() + "|" + year.astype("string")
+
+    known = pd.concat([keys(census[c], census["AcademicYear"]) for c in ("UPN", "FormerUPN")]).dropna()
+    return int((~keys(termly["UPN"], termly["AcademicYear"]).isin(set(known))).sum())
 
 
 def read_exclusions(path: str | Path) -> ReadResult:
@@ -216,27 +247,35 @@ def read_social_care(path: str | Path) -> ReadResult:
 
 
 def _term_of(path: Path, name: str) -> dict[str, str]:
+    """An attendance file's AcademicYear and Term from its name: an explicit `<yyyy-yy>_<TERM>` wins over
+    a date in the name, which can be the day the file was exported rather than the term it covers."""
+    match = _TERM_IN_NAME.search(path.stem)
+    if match:
+        year = parse_academic_years(pd.Series([f"{match.group(1)}/{match.group(2)}"], dtype=TEXT))
+        if pd.notna(year.iloc[0]):
+            return {"AcademicYear": year.iloc[0], "Term": match.group(3).upper()}
     collection = _collection_of(path)
     if collection:
         return {"AcademicYear": collection["AcademicYear"], "Term": collection["CensusTerm"]}
-    match = _TERM_IN_NAME.search(path.stem)
-    year = parse_academic_years(
-        pd.Series([f"{match.group(1)}/{match.group(2)}" if match else None], dtype=TEXT)
+    raise ExtractError(
+        name, "name an attendance file by academic year and term (attendance_2016-17_AUT.csv) or by date"
     )
-    if not match or pd.isna(year.iloc[0]):
-        raise ExtractError(
-            name, "name an attendance file by academic year and term (attendance_2016-17_AUT.csv) or by date"
-        )
-    return {"AcademicYear": year.iloc[0], "Term": match.group(3).upper()}
 
 
 def read_attendance(folder: str | Path) -> ReadResult:
-    """Termly attendance files (see the module docstring for the layout)."""
+    """Termly attendance files (see the module docstring for the names accepted)."""
     folder = Path(folder)
     frames, raws, counts = [], [], Counter()
+    seen: dict[tuple[str, str], str] = {}  # (year, term) -> the file that gave it
     for file in _members(folder, f"{folder.name}/"):
         name = _display_name(file, folder)
         term = _term_of(file, name)
+        key = (term["AcademicYear"], term["Term"])
+        if key in seen:
+            raise ExtractError(
+                name, f"is a second file for {key[0]} {key[1]} (with {seen[key]}); keep one file per term"
+            )
+        seen[key] = name
         raw, work = _read_file(file, name, "attendance")
         with _reading(name):
             frames.append(attendance_frame(work, counts, name, term["AcademicYear"], term["Term"]))
@@ -288,5 +327,6 @@ def read_extracts(folder: str | Path) -> Extracts:
     results = {e: read_extract(e, found[e], found["attendance"]) for e in EXTRACT_NAMES}
     rejects = pd.concat([r.rejects for r in results.values()], ignore_index=True)
     return Extracts(
-        results["census"].clean, results["exclusions"].clean, results["social_care"].clean, rejects, results
+        results["census"].clean, results["exclusions"].clean, results["social_care"].clean, rejects, results,
+        attendance=results["census"].attendance,
     )

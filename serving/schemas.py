@@ -345,9 +345,8 @@ class ScoreResponse(BaseModel):
         "needed` for feature records, `linked` for census rows (without a history the service refuses "
         "census rows with 503; `none` is only seen from services before that change)."
     )
-    missing_features: list[str] = Field(
-        default_factory=list, description="Features that could not be computed and were scored as missing."
-    )
+    missing_features: list[str] = Field([], description="Features not computed, scored as missing.")
+    warnings: list[str] = Field([], description="Census scoring: what the features lack, in plain words.")
     rejected: list[FieldError] = Field(
         default_factory=list, description="Rows left out (only with `skip_invalid=true`)."
     )
@@ -385,6 +384,7 @@ class ExplainResponse(BaseModel):
     model_version: str
     history: Literal["linked", "none", "not needed"]
     missing_features: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field([], description="What the features lack, in plain words.")
     pupils: list[PupilExplanation]
 
 

@@ -25,7 +25,12 @@ import pyarrow.parquet as pq
 from exclusion_risk import calendar
 from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.features.build import year_numbers
-from exclusion_risk.features.census_upload import NoReferenceRows, build_features_for_census
+from exclusion_risk.features.census_upload import (
+    ATTENDANCE_SO_FAR_FEATURES,
+    NoReferenceRows,
+    attendance_gap,
+    build_features_for_census,
+)
 from exclusion_risk.features.columns import as_code
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
@@ -62,6 +67,7 @@ class Cohort:
     history: str  # "linked" | "none" | "not needed"
     missing_features: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # plain sentences on what the features lack
 
 
 # --- census input ---------------------------------------------------------------------------------
@@ -304,7 +310,12 @@ def census_cohort(
     if features.empty:
         raise no_reference_row
     missing = [] if history is not None else [f for f in history_feature_names() if f in model_features]
-    return Cohort(features, "linked" if history is not None else "none", missing, problems)
+    warnings = []
+    so_far = [f for f in ATTENDANCE_SO_FAR_FEATURES if f in model_features and f not in missing]
+    gap = attendance_gap(features, year, census) if so_far else None
+    if gap is not None:  # said, not silent: a model reads missing attendance as little absence
+        missing, warnings = missing + so_far, [gap]
+    return Cohort(features, "linked" if history is not None else "none", missing, problems, warnings)
 
 
 def wrong_census(census: str, found: tuple[str, ...], year: str) -> RequestProblem:
@@ -349,6 +360,7 @@ def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> 
         model_version=str(scorer.model_version),
         history=cohort.history,
         missing_features=cohort.missing_features,
+        warnings=cohort.warnings,
         pupils=explained,
     )
     return len(explained), response.model_dump_json().encode()

@@ -230,6 +230,7 @@ async def score(
             scores = scoring.score_cohort(scorer, cohort, reasons)
             recorded = _record(request, key, scorer, cohort, scores, body.academic_year)
             envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
+                        "warnings": cohort.warnings,
                         "rejected": cohort.rejected, "run": recorded.run, "changes": recorded.changes,
                         "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history)}
         payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
@@ -338,6 +339,7 @@ async def score_file(
             "pupils": len(scores),
             "history": cohort.history,
             "missing_features": cohort.missing_features,
+            "warnings": cohort.warnings,
             "rejected": cohort.rejected,
             "run": recorded.run,
             "changes": recorded.changes,

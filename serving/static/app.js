@@ -216,9 +216,12 @@
         (run.year ? ` (census ${run.year})` : "") + "; the next upload will be compared with it."
       : "";
     const missing = $("missing-features");
+    const said = body.warnings || [];  // e.g. no termly attendance yet for a spring census
     if (body.missing_features && body.missing_features.length) {
-      missing.textContent =
-        `No linked history was available, so these were scored as unknown: ${body.missing_features.join(", ")}.`;
+      const why = said.length
+        ? said.map((w) => w[0].toUpperCase() + w.slice(1) + ".").join(" ") + " These were scored as unknown"
+        : "No linked history was available, so these were scored as unknown";
+      missing.textContent = `${why}: ${body.missing_features.join(", ")}.`;
       missing.hidden = false;
     } else {
       missing.hidden = true;

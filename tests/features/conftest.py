@@ -6,8 +6,9 @@ authority; it is not the synthetic authority (synth/ is), it only needs canonica
 the builder handles (missing attendance, open episodes, moves, dual rows) and volume for timing.
 Its census rows carry this year's attendance so far as the reader derives it from random termly
 attendance files (`linkage.extract_frames.apply_attendance`, drawn from a stream of their own so the
-rest of the authority is what it was before). `truncate_at(history, academic_year, term="AUT")`: what
-the authority's systems held on that year's `term` census day.
+rest of the authority is what it was before); those termly rows are its `attendance`.
+`truncate_at(history, academic_year, term="AUT")`: what the authority's systems held on that year's
+`term` census day (termly rows of the terms ended by then).
 
 All four are stateless and session-scoped, so module-scoped fixtures can use them.
 """
@@ -131,7 +132,8 @@ def _random_history(
     census["FSMeligible"] = census["FSMeligible"].astype("boolean")
     for column in ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"):
         census[column] = census[column].astype("Int64")
-    to_date = apply_attendance(census, random_termly_attendance(census, seed))
+    termly = random_termly_attendance(census, seed)
+    to_date = apply_attendance(census, termly)
     census = census.assign(**{column: to_date[column] for column in ATTENDANCE_TO_DATE})
 
     span_start = pd.Timestamp(year=first[0], month=9, day=1)
@@ -162,7 +164,7 @@ def _random_history(
         "Factors": rng.choice(["3A;4A", "4B", "1B;2B", "", "21"], len(child)),
     })
     return PupilHistory(_census_frame_like(census), _exclusions_frame_like(exclusions),
-                        _social_care_frame_like(social_care))
+                        _social_care_frame_like(social_care), attendance=termly)
 
 
 def _census_frame_like(frame: pd.DataFrame) -> pd.DataFrame:
@@ -214,7 +216,12 @@ def _truncate_at(history: PupilHistory, academic_year: str, term: str = "AUT") -
     s = history.social_care
     s = s[s["StartDate"] <= day].copy()
     s.loc[s["EndDate"] > day, "EndDate"] = pd.NaT
-    return PupilHistory(c[keep.to_numpy()].copy(), e[e["StartDate"] <= day].copy(), s)
+    # termly files of the terms that had ended by census day (the running term's is not written yet)
+    a = history.attendance
+    a_years = a["AcademicYear"].map(start_year)
+    ended = (a_years < year) | ((a_years == year) & (a["Term"].map(TERM_ORDER) < TERM_ORDER[term]))
+    return PupilHistory(c[keep.to_numpy()].copy(), e[e["StartDate"] <= day].copy(), s,
+                        attendance=a[ended.to_numpy()].copy())
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,7 @@ def _with_attendance(history: PupilHistory, termly: pd.DataFrame) -> PupilHistor
     called) from `termly`."""
     derived = extract_frames.apply_attendance(history.census, termly)
     census = history.census.assign(**{c: derived[c] for c in extract_frames.ATTENDANCE_TO_DATE})
-    return PupilHistory(census, history.exclusions, history.social_care)
+    return PupilHistory(census, history.exclusions, history.social_care, attendance=termly)
 
 
 def _termly_known_on(termly: pd.DataFrame, year: str, census: str) -> pd.DataFrame:

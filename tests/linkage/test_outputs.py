@@ -13,17 +13,13 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import pupil_history, read_links
 from exclusion_risk.linkage.outputs import write_outputs
 from exclusion_risk.linkage.pipeline import link_extracts
+from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.settings import LinkageSettings
 
-
-class _Extracts:
-    def __init__(self, census, sc, ex):
-        self.census = census
-        self.exclusions = ex
-        self.social_care = sc
-        self.rejects = pd.DataFrame(
-            [{"file": "census.csv", "row": 3, "column": "DOB", "value": "x", "reason": "not a date"}]
-        )
+# the read's rejects, which the outputs carry through
+READ_REJECTS = pd.DataFrame(
+    [{"file": "census.csv", "row": 3, "column": "DOB", "value": "x", "reason": "not a date"}]
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +29,7 @@ def run(tmp_path_factory, population, census_rows, exclusions_of, social_care_of
     # Typos push some children to the probabilistic stage.
     sc.loc[sc.index[::4], "Forename"] = sc.loc[sc.index[::4], "Forename"] + "e"
     ex = exclusions_of(pupils.sample(200, random_state=2), upn_share=0.5)
-    extracts = _Extracts(census_rows(pupils), sc, ex)
+    extracts = Extracts(census_rows(pupils), ex, sc, READ_REJECTS)
     out = tmp_path_factory.mktemp("link")
     handler = logging.FileHandler(out / "run.log")
     logging.getLogger("exclusion_risk.linkage").addHandler(handler)

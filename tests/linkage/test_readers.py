@@ -19,6 +19,7 @@ from exclusion_risk.linkage.extract_frames import (
     SOCIAL_CARE_FRAME_COLUMNS,
     apply_attendance,
 )
+from exclusion_risk.linkage.history import pupil_history
 from exclusion_risk.linkage.readers import (
     read_census,
     read_exclusions,
@@ -31,6 +32,7 @@ UPN_A = make_upn(330, 4001, 2010, 1)  # also the UPN of `census_row()` and `excl
 UPN_B = make_upn(330, 4001, 2010, 2)
 UPN_C = make_upn(330, 4001, 2010, 3)
 BAD_CHECK_LETTER = ("B" if UPN_C[0] != "B" else "C") + UPN_C[1:]
+NO_LINKS = pd.DataFrame({"source": [], "record_id": [], "upn": []}, dtype="string")
 
 
 def assert_nothing_lost(result, rows: int) -> None:
@@ -363,11 +365,13 @@ def test_census_folder_of_collections_and_termly_attendance(
     write(folder / "social_care.csv", csv_text([social_care_row()]))
 
     extracts = read_extracts(folder)
-    census = extracts.census
-    assert census[["AcademicYear", "CensusTerm"]].apply(tuple, axis=1).tolist() == [
+    assert extracts.census[["AcademicYear", "CensusTerm"]].apply(tuple, axis=1).tolist() == [
         ("2016/17", "AUT"), ("2016/17", "AUT"), ("2016/17", "SPR"), ("2017/18", "AUT"), ("2017/18", "AUT"),
     ]  # fmt: skip
-    assert census["_file"].tolist()[2] == "census/census_2017-01-19.csv"
+    assert extracts.census["_file"].tolist()[2] == "census/census_2017-01-19.csv"
+    # the termly rows travel to the history, which applies them by pupil id
+    assert len(extracts.attendance) == 3 and "Surname" not in extracts.attendance
+    census = pupil_history(extracts, NO_LINKS).census
     # 2016/17 attendance (3 terms) fills the 2017/18 census; nothing for 2016/17 itself
     later = census[(census["AcademicYear"] == "2017/18") & (census["UPN"] == UPN_A)].iloc[0]
     assert (later["SessionsPossible"], later["SessionsAuthorisedAbsence"]) == (380, 12)

@@ -1,0 +1,82 @@
+"""A spring or summer census upload's attendance so far comes from the history's termly rows, by pupil
+id and the upload's own year and term: the history need not hold that census (the usual upload is a
+collection the history does not have yet)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from exclusion_risk.features.census_upload import attendance_gap, build_features_for_census
+from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
+from exclusion_risk.linkage.history import RECORDED_UPN, PupilHistory, termly_by_pupil
+
+YEARS = ["2016/17", "2017/18"]
+YEAR = YEARS[-1]
+SESSIONS = list(ATTENDANCE_TO_DATE.values())
+
+
+@pytest.fixture(scope="module")
+def before_spring(random_history, truncate_at):
+    """What the authority held just before loading YEAR's spring census: every census up to YEAR's
+    autumn, and the termly files of the terms ended by spring census day (YEAR's autumn term)."""
+    held = truncate_at(random_history(400, YEARS, seed=5), YEAR, "SPR")
+    c = held.census
+    spring = (c["AcademicYear"] == YEAR) & (c["CensusTerm"] == "SPR")
+    history = PupilHistory(c[~spring], held.exclusions, held.social_care, attendance=held.attendance)
+    return history, c[spring].drop(columns=list(ATTENDANCE_TO_DATE))
+
+
+def test_a_spring_upload_the_history_lacks_gets_the_autumn_terms_attendance(before_spring):
+    history, upload = before_spring
+    assert not ((history.census["AcademicYear"] == YEAR) & (history.census["CensusTerm"] == "SPR")).any()
+    table = build_features_for_census(upload, history=history, reference_year=YEAR, census="SPR")
+    got = table.set_index("upn")["absence_rate_this_year"]
+    # independently: each pupil's autumn-term row of YEAR (the random authority has one a term at most)
+    a = history.attendance
+    autumn = a[(a["AcademicYear"] == YEAR) & (a["Term"] == "AUT")].set_index("UPN")[SESSIONS].astype(float)
+    expected = (autumn["TermlySessionsAuthorised"] + autumn["TermlySessionsUnauthorised"]) / autumn[
+        "TermlySessionsPossible"
+    ]
+    assert len(expected) > 300
+    np.testing.assert_allclose(got.reindex(expected.index).to_numpy(), expected.to_numpy())
+    assert got.drop(expected.index).isna().all()  # no autumn row: missing, never zero
+    assert attendance_gap(table, YEAR, "SPR") is None
+
+
+def test_an_upload_under_the_new_upn_gets_the_term_recorded_under_the_old_one(census_frame):
+    """The autumn termly row names the temporary UPN; the spring census upload the permanent one."""
+    permanent, temporary = "A100000000001", "A1000000000TA"
+    history = PupilHistory(
+        census_frame([{"UPN": permanent, "AcademicYear": YEAR, "CensusTerm": "AUT"}]).assign(
+            **{RECORDED_UPN: temporary}
+        ),
+        pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")}),
+        pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")}),
+    )
+    counts = {c: pd.array([v], dtype="Int64") for c, v in zip(SESSIONS, (140, 4, 3), strict=True)}
+    termly = pd.DataFrame({"UPN": [temporary], "AcademicYear": [YEAR], "Term": ["AUT"], **counts})
+    history.attendance = termly_by_pupil(termly, history.pupil_of_upn)
+    upload = census_frame([{"UPN": permanent, "FormerUPN": temporary, "AcademicYear": YEAR,
+                            "CensusTerm": "SPR"}])  # fmt: skip
+    (row,) = build_features_for_census(upload, history=history, reference_year=YEAR, census="SPR").to_dict(
+        "records"
+    )
+    assert row["absence_rate_this_year"] == pytest.approx(7 / 140)
+    assert row["unauthorised_absence_rate_this_year"] == pytest.approx(3 / 140)
+
+
+def test_no_termly_attendance_for_the_year_is_said_not_silent(before_spring):
+    history, upload = before_spring
+    a = history.attendance
+    bare = PupilHistory(history.census, history.exclusions, history.social_care,
+                        attendance=a[a["AcademicYear"] != YEAR])  # fmt: skip
+    table = build_features_for_census(upload, history=bare, reference_year=YEAR, census="SPR")
+    assert table["absence_rate_this_year"].isna().all()
+    said = attendance_gap(table, YEAR, "SPR")
+    assert said == (
+        f"no termly attendance for {YEAR} before the spring census in the history: this year's absence "
+        f"features are missing for {len(table):,} pupils"
+    )
+    assert not any(upn in said for upn in table["upn"])
