@@ -51,7 +51,7 @@ def build_features_for_census(
     exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
     upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
     This year's attendance so far (spring, summer) comes from the history's termly rows of the pupil,
-    year and term uploaded (`attendance_gap` says when no pupil has any).
+    year and term uploaded (`attendance_gap` says when a material share of the pupils has none).
     """
     upload = drop_identifying(census_rows).copy()
     if "UPN" not in upload.columns:
@@ -129,21 +129,75 @@ def _attendance_to_date_from(
     return upload.assign(**filled)
 
 
-def attendance_gap(features: pd.DataFrame, reference_year: str, census: str) -> str | None:
-    """A plain sentence when none of the pupils of a spring or summer census upload has attendance so far
-    (the history holds no complete termly row of the year's ended terms for them): this year's absence
-    features are then missing for every pupil, which a model reads as a pupil absent from nothing.
-    None at autumn (no term of the year has ended) or when any pupil has it. No pupil's value is named."""
+# Warned above this share of an upload's pupils without attendance so far: a few pupils new to the
+# authority (no termly row yet) are expected, but a tenth is more like a school's return or a term's file
+# missing from the history, lowering those pupils' scores unseen.
+ATTENDANCE_GAP_SHARE = 0.10
+# A school is named where at least this share of its pupils lack it: its return is the likely gap.
+SCHOOL_GAP_SHARE = 0.5
+MAX_SCHOOLS_NAMED = 10  # beyond these, "and N more": a sentence, not a list of every school
+
+
+def attendance_gap(
+    features: pd.DataFrame, reference_year: str, census: str, history: PupilHistory | None = None
+) -> list[str]:
+    """Plain sentences on what a spring or summer census upload's attendance so far lacks (the history
+    holds no complete termly row of the year's ended terms for the pupil): a model reads a missing
+    absence feature as a pupil absent from nothing, so their scores fall.
+
+    - no pupil has it: said, with the number of pupils (the caller lists the features as missing);
+    - more than ATTENDANCE_GAP_SHARE of the pupils lack it: their number and share, and the schools
+      (SchoolURN) where at least half of the pupils lack it, the likely missing returns;
+    - `history` given: an ended term of the year the history holds no termly row of at all (a summer
+      upload before the spring file was loaded), which every pupil's attendance so far lacks.
+
+    Nothing at autumn (no term of the year has ended). Counts and school URNs only: no pupil's value or UPN.
+    """
     term = calendar.parse_census(census)
     rate = ATTENDANCE_SO_FAR_FEATURES[0]
     if term == calendar.AUTUMN or rate not in features.columns or features.empty:
-        return None
-    if features[rate].notna().any():
-        return None
-    return (
-        f"no termly attendance for {reference_year} before the {calendar.census_name(term)} census in the "
-        f"history: this year's absence features are missing for {len(features):,} pupils"
-    )
+        return []
+    before = f"for {reference_year} before the {calendar.census_name(term)} census in the history"
+    lacking = features[rate].isna()
+    total = len(features)
+    if lacking.all():
+        return [f"no termly attendance {before}: this year's absence features are missing for {total:,} "
+                "pupils"]
+    said = []
+    if lacking.mean() > ATTENDANCE_GAP_SHARE:
+        said.append(
+            f"{int(lacking.sum()):,} of {total:,} pupils ({lacking.mean():.0%}) have no termly attendance "
+            f"{before}: their absence features for this year are missing{_schools_lacking(features, lacking)}"
+        )
+    missing_terms = _terms_not_held(history, reference_year, term) if history is not None else []
+    if missing_terms:
+        names = " and ".join(calendar.census_name(t) for t in missing_terms)
+        have = int((~lacking).sum())
+        said.append(
+            f"no {names} term attendance for {reference_year} in the history: this year's absence features "
+            f"of {have:,} of {total:,} pupils ({have / total:.0%}) count the earlier term(s) only"
+        )
+    return said
+
+
+def _schools_lacking(features: pd.DataFrame, lacking: pd.Series) -> str:
+    school = as_code(column(features, "SchoolURN")).fillna("(no SchoolURN)")
+    share = lacking.groupby(school.to_numpy()).mean()
+    named = sorted(share.index[share >= SCHOOL_GAP_SHARE])
+    if not named:
+        return ""
+    more = f" and {len(named) - MAX_SCHOOLS_NAMED} more" if len(named) > MAX_SCHOOLS_NAMED else ""
+    return f"; at least half the pupils lack it at SchoolURN {', '.join(named[:MAX_SCHOOLS_NAMED])}{more}"
+
+
+def _terms_not_held(history: PupilHistory, reference_year: str, term: str) -> list[str]:
+    """The terms of the year ended by `term`'s census of which the history holds no termly row, when it
+    holds a row of another (with none at all, the upload's pupils all lack it and that is said)."""
+    a = history.attendance
+    held = set(a.loc[(a["AcademicYear"].astype("string") == reference_year).to_numpy(), "Term"].astype(str))
+    ended = list(calendar.CENSUS_TERMS[: calendar.TERM_ORDER[term]])
+    missing = [t for t in ended if t not in held]
+    return missing if len(missing) < len(ended) else []
 
 
 def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -153,11 +207,19 @@ def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.
     replaced a temporary one (FormerUPN), or the valid UPN a mistyped one was matched to by name and
     date of birth. An uploaded UPN the history recorded or gave as a FormerUPN
     (`PupilHistory.pupil_of_upn`) is read as that pupil, so the upload gets the pupil's own history, as
-    `exclusion-risk score` does; the scores still name the UPN uploaded. A UPN the history does not
-    know, or one that two uploaded UPNs would share a pupil through, stands for itself.
+    `exclusion-risk score` does; the scores still name the UPN uploaded. An uploaded UPN the history does
+    not know at all, whose row gives a FormerUPN the history does know (a temporary UPN replaced at the
+    census uploaded, which the history has not seen yet), is read as the pupil of that FormerUPN. A UPN
+    the history does not know otherwise, or one that two uploaded UPNs would share a pupil through,
+    stands for itself.
     """
     uploaded = as_code(upload["UPN"])
     pupil = uploaded.map(history.pupil_of_upn)
+    unknown = pupil.isna() & ~uploaded.isin(history.pupil_ids)
+    if unknown.any():
+        former = as_code(column(upload, "FormerUPN")).where(unknown)
+        via_former = former.map(history.pupil_of_upn).fillna(former.where(former.isin(history.pupil_ids)))
+        pupil = pupil.fillna(via_former)
     # Two uploaded UPNs that would become one pupil are left apart (the upload lists them as it has them).
     claimed = pd.DataFrame({"raw": uploaded, "pupil": pupil.fillna(uploaded)}).dropna().drop_duplicates()
     shared = claimed.groupby("pupil")["raw"].transform("nunique") > 1

@@ -41,6 +41,7 @@ CODE_COLUMNS = {
     ],
     "exclusions": ["AcademicYear", "Category", "CategoryRaw", "ReasonGroups"],
     "social_care": ["Status", "Sex", "PrimaryNeed"],
+    "attendance": ["AcademicYear", "Term"],
 }  # fmt: skip
 MISSING_LABEL = "(blank)"
 # Row and line numbers make every reason distinct; dropped, the same wording counts once.
@@ -132,6 +133,9 @@ def run_check(data: Path, out: Path, console: Console) -> int:
             continue
         _report(console, extract, result)
         rejects.append(result.rejects)
+        if result.termly is not None:  # the census's attendance/ folder: a block of its own, adding up
+            _report(console, "attendance", result.termly)
+            rejects.append(result.termly.rejects)
     everything = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
     write_csv(everything, private_dir(out) / REJECTS_FILE, private=True)
     console.print(

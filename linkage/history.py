@@ -2,7 +2,7 @@
 
 Names, middle names and dates of birth are dropped here: they are used for linkage only.
 Exclusion and social-care rows carry `upn`, the census pupil they were linked to. Termly attendance
-rows carry the pupil id in `UPN` (the UPN of the file in RECORDED_UPN), and the census's previous-year
+rows carry the pupil id in `UPN` (TERMLY_COLUMNS only), and the census's previous-year
 `Sessions*` fill and this year's attendance so far are derived from them here, by pupil id.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
@@ -47,8 +48,8 @@ class PupilHistory:
     census: pd.DataFrame
     exclusions: pd.DataFrame  # canonical exclusions less IDENTIFYING_COLUMNS, plus `upn`
     social_care: pd.DataFrame  # canonical social care less IDENTIFYING_COLUMNS, plus `upn`
-    # termly attendance rows (linkage.extract_frames.ATTENDANCE_FRAME_COLUMNS): pupil id in `UPN`, the
-    # file's UPN in RECORDED_UPN; the service derives an upload's attendance so far from them
+    # termly attendance rows (TERMLY_COLUMNS): pupil id in `UPN`; the service derives an upload's
+    # attendance so far from them
     attendance: pd.DataFrame = field(default_factory=extract_frames.empty_attendance_frame)
 
     @cached_property
@@ -59,34 +60,45 @@ class PupilHistory:
         census upload; `features.census_upload`)."""
         return _pupil_of_upn(self.census)
 
+    @cached_property
+    def pupil_ids(self) -> pd.Index:
+        """The pupil ids of the census, stripped and upper-case (an upload's UPN is looked up in them)."""
+        ids = pd.Series(self.census["UPN"].dropna().unique()).astype("string").str.strip().str.upper()
+        return pd.Index(ids.unique(), dtype="string")
+
 
 def _pupil_of_upn(census: pd.DataFrame) -> pd.Series:
     """`PupilHistory.pupil_of_upn` of a history census (also used before the history exists)."""
-    edges = [
-        census[[column, "UPN"]].set_axis(["raw", "pupil"], axis=1)
-        for column in (RECORDED_UPN, "FormerUPN")
-        if column in census.columns
-    ]
-    if not edges:
+    columns = [c for c in (RECORDED_UPN, "FormerUPN") if c in census.columns]
+    if not columns:
         return pd.Series(dtype="string")
-    pairs = pd.concat(edges, ignore_index=True).astype("string")
-    pairs = pd.DataFrame({name: pairs[name].str.strip().str.upper() for name in ("raw", "pupil")})
-    pairs = pairs.dropna()
-    pairs = pairs[pairs["raw"] != pairs["pupil"]].drop_duplicates()
+    # each distinct UPN tidied once, and only the rows whose UPN differs from the id kept before any
+    # frame is built: on most rows the recorded UPN is the id and FormerUPN is blank
+    pupil = extract_frames.tidy_upns(census["UPN"])
+    raw = np.concatenate([extract_frames.tidy_upns(census[c]) for c in columns])
+    pupil = np.concatenate([pupil] * len(columns))
+    differs = pd.notna(raw) & pd.notna(pupil) & (raw != pupil)
+    pairs = pd.DataFrame({"raw": raw[differs], "pupil": pupil[differs]}, dtype="string").drop_duplicates()
     pairs = pairs[pairs.groupby("raw")["pupil"].transform("nunique") == 1]
     return pd.Series(pairs["pupil"].to_numpy(), index=pairs["raw"].to_numpy(), dtype="string")
 
 
+# The columns of the history's termly rows: what attendance so far is derived from, nothing more (the
+# file's UPN, file name and row number stay with the reader's rejects and counts; the service holds these
+# rows for as long as it runs)
+TERMLY_COLUMNS = ["UPN", "AcademicYear", "Term", *extract_frames.SESSION_COLUMNS.values()]
+
+
 def termly_by_pupil(termly: pd.DataFrame, pupil_of_upn: pd.Series) -> pd.DataFrame:
-    """Termly attendance rows keyed by the history's pupil id (`UPN`), their own UPN kept in RECORDED_UPN.
+    """Termly attendance rows (TERMLY_COLUMNS) keyed by the history's pupil id (`UPN`).
 
     A termly file names the UPN the school held that term; a pupil whose temporary UPN was replaced, or
     whose UPN changed, in-year is one pupil in the history, so their autumn row under the old UPN and
     the spring census under the new one meet. A UPN the census does not know stands for itself."""
-    recorded = termly["UPN"].astype("string").str.strip().str.upper()
-    pupil = recorded.map(pupil_of_upn).fillna(recorded)
+    recorded = pd.Series(extract_frames.tidy_upns(termly["UPN"]), index=termly.index, dtype="string")
+    pupil = recorded.map(pupil_of_upn).fillna(recorded) if len(pupil_of_upn) else recorded
     # typed as the history census's pupil ids (linkage.standardise.census_pupil_ids), so keys meet as they are
-    return termly.assign(**{RECORDED_UPN: termly["UPN"]}, UPN=pupil.astype("string"))
+    return termly[TERMLY_COLUMNS].assign(UPN=pupil.astype("string"))
 
 
 def drop_identifying(frame: pd.DataFrame) -> pd.DataFrame:
@@ -115,13 +127,17 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
         **{RECORDED_UPN: extracts.census["UPN"]}, UPN=census_pupil_ids(extracts.census)
     )
     census = drop_identifying(census).reset_index(drop=True)
-    attendance = termly_by_pupil(extracts.attendance, _pupil_of_upn(census)).reset_index(drop=True)
-    return PupilHistory(
+    pupil_of_upn = _pupil_of_upn(census)
+    attendance = termly_by_pupil(extracts.attendance, pupil_of_upn).reset_index(drop=True)
+    history = PupilHistory(
         census=extract_frames.apply_attendance(census, attendance),
         exclusions=_linked(extracts.exclusions, "RecordID", links, "exclusions"),
         social_care=_linked(extracts.social_care, "LAchildID", links, "social_care"),
         attendance=attendance,
     )
+    # the cached property seeded with what was just derived (the census it reads has the same UPNs)
+    history.__dict__["pupil_of_upn"] = pupil_of_upn
+    return history
 
 
 def recorded_upns(history: PupilHistory, year: str, term: str) -> pd.Series:

@@ -310,11 +310,11 @@ def census_cohort(
     if features.empty:
         raise no_reference_row
     missing = [] if history is not None else [f for f in history_feature_names() if f in model_features]
-    warnings = []
     so_far = [f for f in ATTENDANCE_SO_FAR_FEATURES if f in model_features and f not in missing]
-    gap = attendance_gap(features, year, census) if so_far else None
-    if gap is not None:  # said, not silent: a model reads missing attendance as little absence
-        missing, warnings = missing + so_far, [gap]
+    # said, not silent: a model reads missing attendance as little absence
+    warnings = attendance_gap(features, year, census, history) if so_far else []
+    if warnings and features[ATTENDANCE_SO_FAR_FEATURES[0]].isna().all():
+        missing = missing + so_far  # listed as not computed only when no pupil has them
     return Cohort(features, "linked" if history is not None else "none", missing, problems, warnings)
 
 

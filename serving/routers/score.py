@@ -68,6 +68,8 @@ _JSON_ERRORS: dict[int | str, dict[str, Any]] = {
     NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
 }
 NOTICE_HEADER = "X-Decision-Support-Notice"
+# A census scoring's `warnings` (what the features lack) beside a CSV or workbook, which has no envelope
+WARNINGS_HEADER = "X-Census-Warnings"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
 INLINE_PUPILS = 8
@@ -189,11 +191,13 @@ def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, acade
         raise RequestProblem(422, f"since: {exc}.") from None
 
 
-def _workbook(scores, scorer, recorded: RecordedScoring) -> bytes:
-    """scores.xlsx for the download: the notice first, the ranked list, changes, a sheet per school."""
+def _workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str]) -> bytes:
+    """scores.xlsx for the download: the notice first (with the cohort's warnings), the ranked list,
+    changes, a sheet per school."""
     run = recorded.scored
     lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
                              run["recorded_at"][:10])  # fmt: skip
+    lines += [f"Warning: {warning}" for warning in warnings]
     buffer = write_scores_workbook(
         scores, io.BytesIO(), notice_lines=lines, risk_matrix=scorer.risk_matrix, changes=recorded.rows,
         changes_summary=recorded.summary,
@@ -263,8 +267,9 @@ async def score(
     "`Content-Type: text/csv`. Columns and aliases are the data contract's; names and dates of birth are "
     "read for validation and then dropped. The result has the contract's `scores.csv` columns and the "
     "officer's (CSV: a plain file, header on row 1, as `exclusion-risk score` writes it; the "
-    "decision-support notice is in the `X-Decision-Support-Notice` header; `format=xlsx`: a workbook whose "
-    "first sheet is the notice). Each scoring is recorded; the JSON says what changed since the most "
+    "decision-support notice is in the `X-Decision-Support-Notice` header, the JSON's `warnings` in "
+    "`X-Census-Warnings` when there are any; `format=xlsx`: a workbook whose first sheet is the notice, "
+    "warnings included). Each scoring is recorded; the JSON says what changed since the most "
     "recent earlier scoring of any of the same schools (`changes`). With the service's linked "
     "history, earlier exclusions and social care feed the scores; without it the upload is refused "
     "(503) rather than scored with those features missing.",
@@ -331,9 +336,9 @@ async def score_file(
         scores = scoring.score_cohort(scorer, cohort, reasons)
         recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
         if wants_xlsx:
-            return len(scores), _workbook(scores, scorer, recorded)
+            return len(scores), _workbook(scores, scorer, recorded, cohort.warnings), cohort.warnings
         if wants_csv:
-            return len(scores), scoring.scores_csv(scores)
+            return len(scores), scoring.scores_csv(scores), cohort.warnings
         payload = {
             "model_version": str(scorer.model_version),
             "pupils": len(scores),
@@ -345,10 +350,10 @@ async def score_file(
             "changes": recorded.changes,
             "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history),
         }
-        return len(scores), scoring.scores_json(payload, scores)
+        return len(scores), scoring.scores_json(payload, scores), cohort.warnings
 
     async with request.app.state.jobs.slot():
-        count, content = await run_in_threadpool(work)
+        count, content, warnings = await run_in_threadpool(work)
     request.state.audit.pupils = count
     if wants_xlsx:
         return Response(
@@ -357,6 +362,7 @@ async def score_file(
             headers={
                 "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.xlsx"',
                 NOTICE_HEADER: DECISION_SUPPORT_NOTICE,  # also the workbook's first sheet
+                **_warnings_header(warnings),  # also on the notice sheet
             },
         )
     if wants_csv:
@@ -366,9 +372,19 @@ async def score_file(
             headers={
                 "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.csv"',
                 NOTICE_HEADER: DECISION_SUPPORT_NOTICE,  # beside the data, not inside the CSV
+                **_warnings_header(warnings),
             },
         )
     return Response(content, media_type="application/json")
+
+
+def _warnings_header(warnings: list[str]) -> dict[str, str]:
+    """The warnings as one header value (" | " between them), ASCII only: a header is latin-1 at most and
+    a sentence's non-ASCII (a school's name someday) must not fail the response."""
+    if not warnings:
+        return {}
+    text = " | ".join(" ".join(w.split()) for w in warnings)  # no line breaks in a header
+    return {WARNINGS_HEADER: text.encode("ascii", "replace").decode("ascii")}
 
 
 async def _upload_bytes(request: Request) -> tuple[bytes, str]:

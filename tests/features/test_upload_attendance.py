@@ -42,7 +42,7 @@ def test_a_spring_upload_the_history_lacks_gets_the_autumn_terms_attendance(befo
     assert len(expected) > 300
     np.testing.assert_allclose(got.reindex(expected.index).to_numpy(), expected.to_numpy())
     assert got.drop(expected.index).isna().all()  # no autumn row: missing, never zero
-    assert attendance_gap(table, YEAR, "SPR") is None
+    assert attendance_gap(table, YEAR, "SPR", history) == []
 
 
 def test_an_upload_under_the_new_upn_gets_the_term_recorded_under_the_old_one(census_frame):
@@ -74,9 +74,56 @@ def test_no_termly_attendance_for_the_year_is_said_not_silent(before_spring):
                         attendance=a[a["AcademicYear"] != YEAR])  # fmt: skip
     table = build_features_for_census(upload, history=bare, reference_year=YEAR, census="SPR")
     assert table["absence_rate_this_year"].isna().all()
-    said = attendance_gap(table, YEAR, "SPR")
+    (said,) = attendance_gap(table, YEAR, "SPR", bare)
     assert said == (
         f"no termly attendance for {YEAR} before the spring census in the history: this year's absence "
         f"features are missing for {len(table):,} pupils"
     )
     assert not any(upn in said for upn in table["upn"])
+
+
+def _new_upn_history(census_frame) -> PupilHistory:
+    """The history before YEAR's spring census: the autumn census and autumn term under a temporary UPN,
+    which the spring census (not held yet) replaced by a permanent one."""
+    temporary = "A1000000000TA"
+    none = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
+    history = PupilHistory(
+        census_frame([{"UPN": temporary, "AcademicYear": YEAR, "CensusTerm": "AUT"}]).assign(
+            **{RECORDED_UPN: temporary}
+        ), none, none,
+    )  # fmt: skip
+    counts = {c: pd.array([v], dtype="Int64") for c, v in zip(SESSIONS, (140, 4, 3), strict=True)}
+    termly = pd.DataFrame({"UPN": [temporary], "AcademicYear": [YEAR], "Term": ["AUT"], **counts})
+    history.attendance = termly_by_pupil(termly, history.pupil_of_upn)
+    return history
+
+
+def test_an_upload_under_a_upn_the_history_lacks_is_its_former_upns_pupil(census_frame):
+    """The spring census replaced the temporary UPN (FormerUPN) by a permanent one the history has never
+    seen: the row is the temporary UPN's pupil (autumn term and all), the scores name the UPN uploaded."""
+    history = _new_upn_history(census_frame)
+    permanent, temporary = "A100000000001", "A1000000000TA"
+    upload = census_frame([{"UPN": permanent, "FormerUPN": temporary.lower(), "AcademicYear": YEAR,
+                            "CensusTerm": "SPR"}])  # fmt: skip
+    (row,) = build_features_for_census(upload, history=history, reference_year=YEAR, census="SPR").to_dict(
+        "records"
+    )
+    assert row["upn"] == permanent
+    assert row["absence_rate_this_year"] == pytest.approx(7 / 140)
+
+
+def test_two_uploaded_upns_of_one_former_upns_pupil_are_left_apart(census_frame):
+    """The upload lists the temporary UPN as well: which row is the pupil is unknown, so neither takes the
+    other's history through the FormerUPN; each is scored under its own UPN."""
+    history = _new_upn_history(census_frame)
+    permanent, temporary = "A100000000001", "A1000000000TA"
+    upload = census_frame([
+        {"UPN": permanent, "FormerUPN": temporary, "AcademicYear": YEAR, "CensusTerm": "SPR"},
+        {"UPN": "A100000000002", "FormerUPN": permanent, "AcademicYear": YEAR, "CensusTerm": "SPR"},
+        {"UPN": temporary, "AcademicYear": YEAR, "CensusTerm": "SPR"},
+    ])  # fmt: skip
+    table = build_features_for_census(upload, history=history, reference_year=YEAR, census="SPR")
+    rate = table.set_index("upn")["absence_rate_this_year"]
+    assert set(rate.index) == {permanent, "A100000000002", temporary}
+    assert rate[temporary] == pytest.approx(7 / 140)
+    assert rate.drop(temporary).isna().all()  # a FormerUPN the history does not know gives nothing

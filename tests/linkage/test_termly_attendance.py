@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from rich.console import Console
 
+from exclusion_risk.linkage.check_cli import run_check
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE, apply_attendance
-from exclusion_risk.linkage.history import pupil_history
+from exclusion_risk.linkage.history import TERMLY_COLUMNS, pupil_history
 from exclusion_risk.linkage.readers import read_attendance, read_census, read_extracts
 from exclusion_risk.upn import make_temporary_upn, make_upn
 
 TERMLY = ["UPN", "TermlySessionsPossible", "TermlySessionsAuthorised", "TermlySessionsUnauthorised"]
 PUPIL = make_upn(330, 4001, 2010, 7)
 OTHER = make_upn(330, 4001, 2010, 8)
+THIRD = make_upn(330, 4001, 2010, 9)
 TEMPORARY = make_temporary_upn(330, 4001, 2016, 5, "A")
 NO_LINKS = pd.DataFrame({"source": [], "record_id": [], "upn": []}, dtype="string")
 
@@ -58,13 +61,13 @@ def test_termly_rows_no_census_pupil_of_their_year_has_are_counted(
     """Not an error (a pupil who left before census day), but said: their terms reach no feature."""
     census = write(tmp_path / "census.csv", csv_text([census_row(PUPIL)], mis_header))  # 2016/17 AUT
     folder = tmp_path / "attendance"
-    rows = [_termly(PUPIL, "140"), _termly(OTHER, "120"), _termly(OTHER, "100", authorised="")]
+    rows = [_termly(PUPIL, "140"), _termly(OTHER, "120"), _termly(THIRD, "100", authorised="")]
     write(folder / "attendance_2016-17_AUT.csv", csv_text(rows, TERMLY))
     write(folder / "attendance_2015-16_SUM.csv", csv_text([_termly(PUPIL, "100")], TERMLY))  # no 2015/16 row
     result = read_census(census, folder)
-    assert result.counts["attendance rows matching no census pupil of their year"] == 3
-    assert any("3 termly attendance row(s)" in note for note in result.notes)
-    assert len(result.attendance) == 4 and result.counts["attendance rows rejected"] == 0
+    assert result.termly.counts["rows matching no census pupil of their year"] == 3
+    assert any("3 termly attendance row(s)" in note for note in result.termly.notes)
+    assert len(result.attendance) == 4 and result.termly.rows_rejected == 0
 
 
 @pytest.fixture
@@ -94,7 +97,8 @@ def test_a_pupil_whose_upn_changed_in_year_keeps_the_terms_under_the_old_upn(in_
     permanent UPN gets the autumn term recorded under the temporary one, and next year's census the
     whole year (previous-year fill)."""
     history = in_year_upn_change
-    assert set(history.attendance["UPN"]) == {PUPIL} and "Surname" not in history.attendance
+    assert set(history.attendance["UPN"]) == {PUPIL}
+    assert list(history.attendance.columns) == TERMLY_COLUMNS  # what nothing reads is not held
     rows = history.census.set_index(["AcademicYear", "CensusTerm"])
     spring = rows.loc[("2016/17", "SPR")]
     assert [spring[c] for c in ATTENDANCE_TO_DATE] == [140, 4, 1]
@@ -121,3 +125,90 @@ def test_a_term_with_a_blank_count_is_left_out_of_attendance_so_far():
     out = apply_attendance(census, termly)
     assert [out.loc[0, c] for c in ATTENDANCE_TO_DATE] == [140, 4, 1]
     assert out.loc[1, list(ATTENDANCE_TO_DATE)].isna().all()
+
+
+def test_last_years_fill_sums_only_complete_terms():
+    """130/10/5 then 120 and 110 with blank absences: the fill is the complete term's 130/10/5, not
+    360/10/5 (a year of possible sessions against one term's absences); no complete term: missing."""
+    census = pd.DataFrame({
+        "UPN": ["A", "B"], "AcademicYear": ["2017/18"] * 2, "CensusTerm": ["AUT"] * 2,
+        **{c: pd.array([pd.NA] * 2, dtype="Int64") for c in
+           ("SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence")},
+    })  # fmt: skip
+    termly = pd.DataFrame({
+        "UPN": ["A", "A", "A", "B"], "AcademicYear": ["2016/17"] * 4, "Term": ["AUT", "SPR", "SUM", "AUT"],
+        "TermlySessionsPossible": pd.array([130, 120, 110, 140], dtype="Int64"),
+        "TermlySessionsAuthorised": pd.array([10, pd.NA, pd.NA, 3], dtype="Int64"),
+        "TermlySessionsUnauthorised": pd.array([5, pd.NA, pd.NA, pd.NA], dtype="Int64"),
+    })  # fmt: skip
+    out = apply_attendance(census, termly)
+    previous = ["SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence"]
+    assert out.loc[0, previous].tolist() == [130, 10, 5]
+    assert out.loc[1, previous].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("name", "term"),
+    [("attendance_2016-17_AUT.csv", "AUT"), ("la_2016_17_spring.csv", "SPR"),
+     ("attendance_2016-2017_Summer.csv", "SUM"), ("attendance_2016-17_autumn2.csv", "AUT")],
+)  # fmt: skip
+def test_a_term_code_or_word_in_the_name_is_that_term(tmp_path, csv_text, write, name, term):
+    write(tmp_path / "attendance" / name, csv_text([_termly(PUPIL, "140")], TERMLY))
+    assert _terms(tmp_path / "attendance") == [("2016/17", term)]
+
+
+@pytest.mark.parametrize("name", ["attendance_2016-17_summary.csv", "attendance_2016-17_springfield.csv"])
+def test_a_word_that_only_begins_with_a_term_is_no_term(tmp_path, csv_text, write, name):
+    """`summary` is not summer: with no date in the name either, the file's term is unknown (an error)."""
+    write(tmp_path / "attendance" / name, csv_text([_termly(PUPIL, "140")], TERMLY))
+    with pytest.raises(ExtractError, match="name an attendance file by academic year and term"):
+        read_attendance(tmp_path / "attendance")
+
+
+def test_a_upn_twice_in_a_terms_file_and_more_absent_than_possible_are_rejected(tmp_path, csv_text, write):
+    """Two rows of one UPN would be summed into one term (which is right is unknown: both go), and a term
+    absent more sessions than it had is no term; each is a reject naming file, row and column, without
+    the values, and every row read is clean or rejected."""
+    folder = tmp_path / "attendance"
+    rows = [_termly(PUPIL, "140"), _termly(OTHER, "120"), _termly(THIRD, "100", "80", "30"),
+            _termly(OTHER.lower(), "110", "5", "0"), _termly(TEMPORARY, "100", "", "3")]  # fmt: skip
+    write(folder / "attendance_2016-17_AUT.csv", csv_text(rows, TERMLY))
+    result = read_attendance(folder)
+    assert result.clean["UPN"].tolist() == [PUPIL, TEMPORARY]
+    rejects = result.rejects.sort_values("row")
+    assert rejects["row"].tolist() == [2, 3, 4]
+    assert rejects["column"].tolist() == ["UPN", "TermlySessionsPossible", "UPN"]
+    assert set(rejects["file"]) == {"attendance/attendance_2016-17_AUT.csv"}
+    assert (rejects["value"].fillna("") == "").all()
+    assert "same UPN" in rejects["reason"].iloc[0]
+    assert "more than the sessions possible" in rejects["reason"].iloc[1]
+    assert len(result.clean) + result.rows_rejected == result.rows_read == 5
+
+
+def test_check_shows_attendance_as_a_block_of_its_own_that_adds_up(
+    tmp_path, extracts_folder, csv_text, write
+):
+    """The termly files' rejects are theirs: the census block's rows read = clean + rejected, and the
+    attendance block has its own rows read, clean and rejected."""
+    folder = extracts_folder(tmp_path / "la", census_rows=3)
+    rows = [_termly(PUPIL, "140"), _termly(OTHER, "120"), _termly(OTHER, "110"), _termly(THIRD, "100")]
+    write(folder / "attendance" / "attendance_2016-17_AUT.csv", csv_text(rows, TERMLY))
+    console = Console(record=True, width=200)
+    assert run_check(folder, tmp_path / "out", console) == 0
+    blocks = _blocks(console.export_text())
+    assert blocks["census"][:3] == [3, 3, 0]
+    assert blocks["attendance"][:3] == [4, 2, 2]
+    assert len(pd.read_csv(tmp_path / "out" / "rejects.csv")) == 2
+
+
+def _blocks(text: str) -> dict[str, list[int]]:
+    """Each printed table's title -> its counts, in order (rows read, clean, rejected first)."""
+    blocks: dict[str, list[int]] = {}
+    title = None
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if len(cells) == 1 and cells[0] and cells[0][0] not in "┏┡└┌├─╭╰":
+            title = cells[0]
+        elif len(cells) == 2 and title is not None and cells[1].replace(",", "").isdigit():
+            blocks.setdefault(title, []).append(int(cells[1].replace(",", "")))
+    return blocks
