@@ -47,7 +47,8 @@ def stage_input(census: pd.DataFrame, social_care: pd.DataFrame, settings: Linka
     census_v = census_variants(census, settings)
     source = standardise(social_care, "LAchildID", extra_columns=extra_columns(settings))
     by_upn = upn_stage(source, census_v, settings)
-    by_key = name_dob_stage(source[~source["eid"].isin(by_upn["eid_l"])], census_v, unique_source=True)
+    rest = source[~source["eid"].isin(by_upn["eid_l"])]
+    by_key = name_dob_stage(rest, census_v, unique_source=True, settings=settings)
     det = pd.concat([by_upn, by_key], ignore_index=True)
     children = pd.Index(social_care["LAchildID"].astype("string").unique())
     remaining = children.difference(pd.Index(det["eid_l"]))

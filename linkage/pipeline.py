@@ -30,7 +30,7 @@ from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.report import build_report
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES, SourceSpec
-from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
+from exclusion_risk.linkage.stages import CensusKeys, census_keys, name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import census_pupil_ids, standardise
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def _link_source(
     spec: SourceSpec,
     frame: pd.DataFrame,
     census: pd.DataFrame,
+    keys: CensusKeys,
     settings: LinkageSettings,
     trained: dict[str, Any] | None,
     timings: dict[str, float],
@@ -79,7 +80,8 @@ def _link_source(
 ) -> tuple[pd.DataFrame, dict, list[str]]:
     """Decisions for one source: eid_l, eid_r, method, score, band (accept/review/reject/none), gamma_*;
     the engine's trained parameters, and its notes on what it could not do. `candidates` gets the
-    number of pairs the blocking rules generated (the engine logs it before predicting)."""
+    number of pairs the blocking rules generated (the engine logs it before predicting); `keys`: the
+    census's name-DOB keys (census_keys), built once for every source."""
     candidates = {} if candidates is None else candidates
     t = time.perf_counter()
     source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
@@ -88,9 +90,9 @@ def _link_source(
     bar.update(1)
 
     t = time.perf_counter()
-    by_upn = upn_stage(source, census, settings)
+    by_upn = upn_stage(source, census, settings, keys)
     rest = source[~source["eid"].isin(by_upn["eid_l"])]
-    by_key = name_dob_stage(rest, census, unique_source=spec.unique_key)
+    by_key = name_dob_stage(rest, census, unique_source=spec.unique_key, settings=settings, keys=keys)
     det = pd.concat([by_upn, by_key], ignore_index=True)
     timings[f"{spec.name}.deterministic"] = time.perf_counter() - t
     log.info(
@@ -167,12 +169,16 @@ def link_extracts(
         census = census_variants(extracts.census, settings)
         timings["census.standardise"] = time.perf_counter() - t
         log.info("census: %d pupils, %d variant rows", census["eid"].nunique(), len(census))
+        t = time.perf_counter()
+        keys = census_keys(census)
+        timings["census.name_dob_keys"] = time.perf_counter() - t
         bar.update(1)
         for spec in SOURCES:
             frame = getattr(extracts, spec.name)
             bar.set_postfix_str(spec.name)
             decisions[spec.name], trained_out[spec.name], notes[spec.name] = _link_source(
-                spec, frame, census, settings, trained_in.get(spec.name), timings, bar, backend, candidates
+                spec, frame, census, keys, settings, trained_in.get(spec.name), timings, bar, backend,
+                candidates,
             )
     run_settings = settings.model_copy(update={"trained": trained_out})
     links = links_table(decisions)

@@ -7,11 +7,13 @@ linkage.standardise, and return one row per linked source entity: `eid_l` (sourc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from exclusion_risk.linkage.engines.levels import as_objects, jaro_winkler_distinct, one_character_slip
-from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.linkage.settings import DEFAULT_SCHOOL_COMPARISON, LinkageSettings
 
 LINK_COLUMNS = ["eid_l", "eid_r", "method", "score"]
 NAME_DOB_KEY = ["surname", "forename_group", "dob"]
@@ -36,6 +38,46 @@ def name_dob_keys(variants: pd.DataFrame) -> pd.DataFrame:
     v = variants.dropna(subset=NAME_DOB_KEY)
     key = v["surname"] + "|" + v["forename_group"] + "|" + v["dob"]
     return pd.DataFrame({"eid": v["eid"], "key": key, "surname": v["surname"], "dob": v["dob"]})
+
+
+@dataclass(frozen=True, eq=False)
+class CensusKeys:
+    """The census side of the deterministic stages, which every source links against: each pupil's
+    name-DOB keys (`keys`: eid, key) and the keys that name exactly one pupil (`unique`: key, eid_r).
+    Computed once per run (census_keys): at 2,000,000 pupils they take 15 s, which each source's
+    UPN and name-DOB stages used to spend again (deterministic stages 36-39 s per source -> 20-26 s)."""
+
+    keys: pd.DataFrame
+    unique: pd.DataFrame
+
+
+def census_keys(census: pd.DataFrame) -> CensusKeys:
+    keys = name_dob_keys(census)[["eid", "key"]]
+    distinct = keys.drop_duplicates()
+    unique = distinct[distinct.groupby("key")["eid"].transform("nunique") == 1]
+    return CensusKeys(keys=keys, unique=unique.rename(columns={"eid": "eid_r"}))
+
+
+# Where a record and a pupil can be: the postcode district and the school (the default extra
+# comparison's column, exclusions only; social care has no school).
+PLACE_COLUMNS = ("district", DEFAULT_SCHOOL_COMPARISON.variant_column)
+
+
+def _place_not_contradicting(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """Per pair (eid_l, eid_r): for each of PLACE_COLUMNS, a value of the record's is one of the
+    pupil's, or either has none. A namesake's unique key usually sits at another address or school;
+    a child who moved fails too, and the probabilistic stage, which weighs every field, decides it."""
+    ok = pd.Series(True, index=pairs.index)
+    for column in PLACE_COLUMNS:
+        if column not in source.columns or column not in census.columns:
+            continue
+        left = source[["eid", column]].dropna().drop_duplicates().rename(columns={"eid": "eid_l"})
+        right = census[["eid", column]].dropna().drop_duplicates().rename(columns={"eid": "eid_r"})
+        right = right[right["eid_r"].isin(pairs["eid_r"])]
+        agree = pd.Index(pairs.merge(left, on="eid_l").merge(right, on=["eid_r", column])["eid_l"].unique())
+        missing = ~pairs["eid_l"].isin(left["eid_l"]) | ~pairs["eid_r"].isin(right["eid_r"])
+        ok &= missing | pairs["eid_l"].isin(agree)
+    return ok
 
 
 def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame, low: float) -> pd.Series:
@@ -79,9 +121,12 @@ def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame,
     return pd.Series(ok, index=both.index).groupby(both["eid_l"].to_numpy()).any()
 
 
-def upn_stage(source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSettings) -> pd.DataFrame:
+def upn_stage(
+    source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSettings, keys: CensusKeys | None = None
+) -> pd.DataFrame:
     """Links on an exact valid UPN (the pupil's UPN, else a unique FormerUPN), vetoed by strong
-    name/DOB disagreement or when another pupil holds the record's exact name-DOB key (a twin)."""
+    name/DOB disagreement or when another pupil holds the record's exact name-DOB key (a twin).
+    `keys`: census_keys(census), when the caller already has them."""
     cen = census.dropna(subset=["upn"])[["eid", "upn"]].drop_duplicates()
     current = cen[cen["upn"] == cen["eid"]]
     former = cen[cen["upn"] != cen["eid"]]
@@ -100,7 +145,7 @@ def upn_stage(source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSetti
     # pupil, not the UPN's, and the two pupils share surname and DOB (twins). Where the UPN's pupil
     # has the same names and a DOB one slip away, the record's DOB is the slip: the UPN stands.
     src_keys = name_dob_keys(source).rename(columns={"eid": "eid_l"})
-    cen_keys = name_dob_keys(census)[["eid", "key"]].rename(columns={"eid": "holder"})
+    cen_keys = (keys if keys is not None else census_keys(census)).keys.rename(columns={"eid": "holder"})
     holders = src_keys.merge(pairs, on="eid_l").merge(cen_keys, on="key")
     own = holders[holders["holder"] == holders["eid_r"]]["eid_l"].unique()
     other = holders[holders["holder"] != holders["eid_r"]]
@@ -113,15 +158,24 @@ def upn_stage(source: pd.DataFrame, census: pd.DataFrame, settings: LinkageSetti
     return pairs.assign(method="upn", score=1.0)[LINK_COLUMNS].reset_index(drop=True)
 
 
-def name_dob_stage(source: pd.DataFrame, census: pd.DataFrame, unique_source: bool) -> pd.DataFrame:
+def name_dob_stage(
+    source: pd.DataFrame,
+    census: pd.DataFrame,
+    unique_source: bool,
+    settings: LinkageSettings | None = None,
+    keys: CensusKeys | None = None,
+) -> pd.DataFrame:
     """Links on the exact name-DOB key where the key names one census pupil, and (`unique_source`)
-    one source entity; a source entity whose keys point at different pupils is left unlinked."""
-    cen = name_dob_keys(census)[["eid", "key"]].drop_duplicates()
-    cen = cen[cen.groupby("key")["eid"].transform("nunique") == 1].rename(columns={"eid": "eid_r"})
+    one source entity; a source entity whose keys point at different pupils is left unlinked. With
+    `settings.name_dob_place_check`, a link whose postcode districts or schools contradict is dropped
+    (the record goes on to the probabilistic stage). `keys`: census_keys(census), if already built."""
+    cen = (keys if keys is not None else census_keys(census)).unique
     src = name_dob_keys(source)[["eid", "key"]].drop_duplicates()
     if unique_source:
         src = src[src.groupby("key")["eid"].transform("nunique") == 1]
     pairs = _single_target(src.merge(cen, on="key").rename(columns={"eid": "eid_l"})[["eid_l", "eid_r"]])
+    if settings is not None and settings.name_dob_place_check:
+        pairs = pairs[_place_not_contradicting(source, census, pairs).to_numpy()]
     if pairs.empty:
         return _empty()
     return pairs.assign(method="name_dob", score=1.0)[LINK_COLUMNS].reset_index(drop=True)
