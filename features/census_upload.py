@@ -19,10 +19,9 @@ from exclusion_risk.linkage import extract_frames
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 
-# this year's absence features, read from the attendance so far (features.build); `attendance_gap`
-ATTENDANCE_SO_FAR_FEATURES = (
-    "absence_rate_this_year", "unauthorised_absence_rate_this_year", "persistent_absence_this_year",
-)
+# this year's absence features, read from the attendance so far (features.build); `attendance_gap`.
+# The registry marks them: the only features with a value from a later census than autumn (the rate first).
+ATTENDANCE_SO_FAR_FEATURES = tuple(f.name for f in registry.FEATURES if f.first_census != calendar.AUTUMN)
 
 
 class NoReferenceRows(ValueError):
