@@ -330,13 +330,25 @@ def recall_by_ethnicity(engine: str, extracts, links: pd.DataFrame, truth: pd.Da
 CHILD = """
 import json, time
 from pathlib import Path
-from exclusion_risk.linkage.pipeline import run_linkage
+from exclusion_risk.linkage.outputs import write_outputs
+from exclusion_risk.linkage.pipeline import link_extracts
+from exclusion_risk.linkage.readers import read_extracts
 from exclusion_risk.linkage.settings import LinkageSettings
+from exclusion_risk.linkage.stage_clock import StageClock
 t = time.perf_counter()
 settings = LinkageSettings.model_validate(json.loads({settings!r}))
-ext, result = run_linkage(Path({data!r}), Path({out!r}), settings, progress=False)
+seconds = {{}}
+clock = StageClock(seconds, memory=True)
+with clock.stage("read"):
+    ext = read_extracts(Path({data!r}))
+result = link_extracts(ext, settings, progress=False, memory=True)
+with clock.stage("write"):
+    write_outputs(result, ext, Path({out!r}))
 sources = result.report["sources"]
-print(json.dumps({{"total": time.perf_counter() - t, "stages": result.report["seconds"],
+stages = {{"read": seconds["read"], **result.report["seconds"], "write": seconds["write"]}}
+peaks = {{"read": clock.peak_gb.get("read"), **result.report.get("peak_memory_gb", {{}}),
+          "write": clock.peak_gb.get("write")}}
+print(json.dumps({{"total": time.perf_counter() - t, "stages": stages, "peak_gb": peaks,
                   "social_care_children": int(ext.social_care["LAchildID"].nunique()),
                   "exclusion_records": int(len(ext.exclusions)),
                   "candidate_pairs": {{s: v.get("candidate_pairs") for s, v in sources.items()}}}}))
@@ -379,7 +391,8 @@ def generate_region(out: Path, pupils: int) -> float:
 def stage_rows(generate_seconds: float, stats: dict, target: str) -> list[dict]:
     """Seconds per stage of a child linkage (`link_in_child`), generation first, end to end last."""
     rows = [{"stage": "generate (synth, not part of the target)", "seconds": generate_seconds}]
-    rows += [{"stage": k, "seconds": v} for k, v in stats["stages"].items()]
+    peaks = stats.get("peak_gb", {})
+    rows += [{"stage": k, "seconds": v, "peak GB": peaks.get(k)} for k, v in stats["stages"].items()]
     rows.append({"stage": f"END TO END (read + link + write); {target}", "seconds": stats["total"]})
     return rows
 

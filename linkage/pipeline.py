@@ -9,7 +9,6 @@ The run log (logger `linkage`) carries counts and timings only: never a name or 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.report import build_report
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES, SourceSpec
+from exclusion_risk.linkage.stage_clock import StageClock
 from exclusion_risk.linkage.stages import CensusKeys, census_keys, name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import census_pupil_ids, standardise
 
@@ -73,7 +73,7 @@ def _link_source(
     keys: CensusKeys,
     settings: LinkageSettings,
     trained: dict[str, Any] | None,
-    timings: dict[str, float],
+    clock: StageClock,
     bar: tqdm,
     backend: str = DEFAULT_BACKEND,
     candidates: dict[str, int] | None = None,
@@ -83,18 +83,16 @@ def _link_source(
     number of pairs the blocking rules generated (the engine logs it before predicting); `keys`: the
     census's name-DOB keys (census_keys), built once for every source."""
     candidates = {} if candidates is None else candidates
-    t = time.perf_counter()
-    source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
-    entities = pd.Index(frame[spec.id_column].astype("string").unique(), name="eid_l")
-    timings[f"{spec.name}.standardise"] = time.perf_counter() - t
+    with clock.stage(f"{spec.name}.standardise"):
+        source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
+        entities = pd.Index(frame[spec.id_column].astype("string").unique(), name="eid_l")
     bar.update(1)
 
-    t = time.perf_counter()
-    by_upn = upn_stage(source, census, settings, keys)
-    rest = source[~source["eid"].isin(by_upn["eid_l"])]
-    by_key = name_dob_stage(rest, census, unique_source=spec.unique_key, settings=settings, keys=keys)
-    det = pd.concat([by_upn, by_key], ignore_index=True)
-    timings[f"{spec.name}.deterministic"] = time.perf_counter() - t
+    with clock.stage(f"{spec.name}.deterministic"):
+        by_upn = upn_stage(source, census, settings, keys)
+        rest = source[~source["eid"].isin(by_upn["eid_l"])]
+        by_key = name_dob_stage(rest, census, unique_source=spec.unique_key, settings=settings, keys=keys)
+        det = pd.concat([by_upn, by_key], ignore_index=True)
     log.info(
         "%s: %d entities; %d linked by upn, %d by name_dob",
         spec.name,
@@ -104,13 +102,12 @@ def _link_source(
     )
     bar.update(1)
 
-    t = time.perf_counter()
     remaining = entities.difference(pd.Index(det["eid_l"]))
-    data = EngineInput(
-        source=source, census=census, score_eids=remaining, labels=det[["eid_l", "eid_r", "method"]]
-    )
-    result = get_engine(settings, backend).run(data, trained=trained)
-    timings[f"{spec.name}.probabilistic"] = time.perf_counter() - t
+    with clock.stage(f"{spec.name}.probabilistic"):
+        data = EngineInput(
+            source=source, census=census, score_eids=remaining, labels=det[["eid_l", "eid_r", "method"]]
+        )
+        result = get_engine(settings, backend).run(data, trained=trained)
     if result.candidate_pairs is not None:
         candidates[spec.name] = result.candidate_pairs
     log.info(
@@ -127,23 +124,24 @@ def _link_source(
         log.warning("%s: probabilistic stage: %s", spec.name, note)
     bar.update(1)
 
-    t = time.perf_counter()
-    cands = entity_pairs(result.pairs, source, census)
-    taken = set(det["eid_r"]) if spec.one_to_one else set()
-    decided = assign(
-        cands,
-        settings.thresholds,
-        one_to_one=spec.one_to_one,
-        unavailable=taken,
-        twins=pupils_with_twins(census),
-    )
-    decided["method"] = "probabilistic"
-    det = det.assign(band="accept", match_weight=float("inf"))
-    no_candidates = remaining.difference(pd.Index(decided["eid_l"]))
-    none = pd.DataFrame({"eid_l": no_candidates.astype("string"), "band": "none", "method": "probabilistic"})
-    out = pd.concat([det, decided, none], ignore_index=True)
-    out = out.sort_values("eid_l", kind="stable").reset_index(drop=True)
-    timings[f"{spec.name}.assign"] = time.perf_counter() - t
+    with clock.stage(f"{spec.name}.assign"):
+        cands = entity_pairs(result.pairs, source, census)
+        taken = set(det["eid_r"]) if spec.one_to_one else set()
+        decided = assign(
+            cands,
+            settings.thresholds,
+            one_to_one=spec.one_to_one,
+            unavailable=taken,
+            twins=pupils_with_twins(census),
+        )
+        decided["method"] = "probabilistic"
+        det = det.assign(band="accept", match_weight=float("inf"))
+        no_candidates = remaining.difference(pd.Index(decided["eid_l"]))
+        none = pd.DataFrame(
+            {"eid_l": no_candidates.astype("string"), "band": "none", "method": "probabilistic"}
+        )
+        out = pd.concat([det, decided, none], ignore_index=True)
+        out = out.sort_values("eid_l", kind="stable").reset_index(drop=True)
     bar.update(1)
     return out, result.trained, notes
 
@@ -153,31 +151,32 @@ def link_extracts(
     settings: LinkageSettings | None = None,
     progress: bool = True,
     backend: str = DEFAULT_BACKEND,
+    memory: bool = False,
 ) -> LinkageResult:
     """Link `extracts` (census, exclusions, social_care, rejects as the readers return them); the
-    probabilistic stage runs on `backend` (duckdb in-process, or spark)."""
+    probabilistic stage runs on `backend` (duckdb in-process, or spark). `memory`: also record each
+    stage's peak resident memory (report["peak_memory_gb"]; bench/linkage.py asks for it)."""
     settings = settings or LinkageSettings()
     check_backend(backend)  # a missing Spark is said before any work, not after the deterministic stages
     timings: dict[str, float] = {}
+    clock = StageClock(timings, memory=memory)
     trained_in = settings.trained or {}
     trained_out: dict[str, Any] = {}
     decisions: dict[str, pd.DataFrame] = {}
     notes: dict[str, list[str]] = {}
     candidates: dict[str, int] = {}
     with tqdm(total=1 + 4 * len(SOURCES), desc="linkage", unit="step", disable=not progress) as bar:
-        t = time.perf_counter()
-        census = census_variants(extracts.census, settings)
-        timings["census.standardise"] = time.perf_counter() - t
+        with clock.stage("census.standardise"):
+            census = census_variants(extracts.census, settings)
         log.info("census: %d pupils, %d variant rows", census["eid"].nunique(), len(census))
-        t = time.perf_counter()
-        keys = census_keys(census)
-        timings["census.name_dob_keys"] = time.perf_counter() - t
+        with clock.stage("census.name_dob_keys"):
+            keys = census_keys(census)
         bar.update(1)
         for spec in SOURCES:
             frame = getattr(extracts, spec.name)
             bar.set_postfix_str(spec.name)
             decisions[spec.name], trained_out[spec.name], notes[spec.name] = _link_source(
-                spec, frame, census, keys, settings, trained_in.get(spec.name), timings, bar, backend,
+                spec, frame, census, keys, settings, trained_in.get(spec.name), clock, bar, backend,
                 candidates,
             )
     run_settings = settings.model_copy(update={"trained": trained_out})
@@ -188,6 +187,8 @@ def link_extracts(
     _add_notes(report, notes)
     for name, count in candidates.items():
         report["sources"][name]["candidate_pairs"] = count
+    if clock.peak_gb:
+        report["peak_memory_gb"] = {k: round(v, 2) for k, v in clock.peak_gb.items()}
     for name, seconds in timings.items():
         log.info("time %s: %.1f s", name, seconds)
     return LinkageResult(
@@ -218,9 +219,10 @@ def run_linkage(
     settings: LinkageSettings | None = None,
     progress: bool = True,
     backend: str = DEFAULT_BACKEND,
+    memory: bool = False,
 ) -> tuple[Extracts, LinkageResult]:
     """Read the extracts in `data_dir`, link them and write the outputs to `out_dir`."""
     extracts = read_extracts(Path(data_dir))
-    result = link_extracts(extracts, settings, progress=progress, backend=backend)
+    result = link_extracts(extracts, settings, progress=progress, backend=backend, memory=memory)
     write_outputs(result, extracts, Path(out_dir))
     return extracts, result

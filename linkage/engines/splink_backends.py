@@ -84,6 +84,13 @@ class SplinkBackend:
         table = frame if self.session is None else _spark_frame(self.session, frame)
         return self.api.register(table, dataset_display_name=name, table_name=f"{name}_{self.suffix}")
 
+    def close(self) -> None:
+        """Free the linker's tables on DuckDB: the connection's memory, otherwise held until the
+        connection is collected, is what the next source's linker needs. On Spark nothing is closed:
+        the session may be a cluster's, shared with work that is not ours."""
+        if self.session is None:
+            self.api.duckdb_con.close()
+
     def to_pandas(self, splink_frame: Any, columns: list[str]) -> pd.DataFrame:
         """`columns` of a Splink result table as pandas, on either engine."""
         sql = f"SELECT {', '.join(columns)} FROM {splink_frame.physical_name}"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.linkage.arrow_text import TEXT
 from exclusion_risk.linkage.engines import libraries
 from exclusion_risk.linkage.engines.base import (
     DETERMINISTIC_RULES,
@@ -203,6 +204,17 @@ class SplinkEngine(LinkageEngine):
     def __init__(self, settings: LinkageSettings, backend: str = DEFAULT_BACKEND):
         super().__init__(settings)
         self.backend = backend
+        # Every backend a linker of this run opened; run() closes them when it is done.
+        self._opened: list[SplinkBackend] = []
+
+    def _open_backend(self) -> SplinkBackend:
+        backend = SplinkBackend(self.backend)
+        self._opened.append(backend)
+        return backend
+
+    def _close_backends(self) -> None:
+        while self._opened:
+            self._opened.pop().close()
 
     def _settings_creator(self) -> Any:
         return libraries.splink().SettingsCreator(
@@ -223,7 +235,7 @@ class SplinkEngine(LinkageEngine):
         splink = libraries.splink()
         if isinstance(model, dict):  # a saved model: the new linker names itself (no shared uid)
             model = {k: v for k, v in model.items() if k != "linker_uid"}
-        backend = backend or SplinkBackend(self.backend)
+        backend = backend or self._open_backend()
         # Names sort source first, so Splink puts source records on the left of each pair.
         sdfs = [
             backend.register(_prepare(source), SOURCE_NAME),
@@ -241,7 +253,7 @@ class SplinkEngine(LinkageEngine):
 
     def _predicting_linker(self, source: pd.DataFrame, census: pd.DataFrame, stored: dict) -> Any:
         """A linker holding the stored model, rebuilt in this backend's dialect (splink_model.rebuild)."""
-        backend = SplinkBackend(self.backend)
+        backend = self._open_backend()
         settings_dict = rebuild(stored, self._settings_creator().create_settings_dict(backend.dialect))
         return self._linker(source, census, settings_dict, backend)
 
@@ -376,21 +388,24 @@ class SplinkEngine(LinkageEngine):
         unrecorded = unrecorded_comparisons(self.settings, data.source, data.census)
         if unrecorded:
             log.info("splink: not recorded in this source, neutral: %s", ", ".join(sorted(unrecorded)))
-        with splink_logging(unrecorded):
-            if trained is None or trained.get("engine") != self.name:
-                trained = self.train(data)
-            linker = self._predicting_linker(to_score, data.census, copy.deepcopy(trained))
-            expected = self._candidate_pairs(linker)
-            log.info("splink (%s): blocking rules give %d candidate pairs", self.backend, expected)
-            # Pairs far below the review band cannot change a decision: dropping them in SQL keeps
-            # the assignment small at regional scale.
-            predictions = linker.inference.predict(
-                threshold_match_probability=self.settings.thresholds.candidate_floor, warning_mode="never"
-            )
-            cols = ["source_dataset_l", "unique_id_l", "unique_id_r", "match_weight", "match_probability"]
-            pairs = linker.backend.to_pandas(predictions, cols + gamma_cols)
-            if pairs.empty and expected:
-                self._check_levels_agree(linker, gamma_cols, expected)
+        try:
+            with splink_logging(unrecorded):
+                if trained is None or trained.get("engine") != self.name:
+                    trained = self.train(data)
+                linker = self._predicting_linker(to_score, data.census, copy.deepcopy(trained))
+                expected = self._candidate_pairs(linker)
+                log.info("splink (%s): blocking rules give %d candidate pairs", self.backend, expected)
+                # Pairs far below the review band cannot change a decision: dropping them in SQL keeps
+                # the assignment small at regional scale.
+                predictions = linker.inference.predict(
+                    threshold_match_probability=self.settings.thresholds.candidate_floor, warning_mode="never"
+                )
+                cols = ["source_dataset_l", "unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+                pairs = linker.backend.to_pandas(predictions, cols + gamma_cols)
+                if pairs.empty and expected:
+                    self._check_levels_agree(linker, gamma_cols, expected)
+        finally:
+            self._close_backends()
         flipped = (pairs["source_dataset_l"] != SOURCE_NAME).to_numpy()
         pairs["l"] = np.where(flipped, pairs["unique_id_r"], pairs["unique_id_l"]).astype("int64")
         pairs["r"] = np.where(flipped, pairs["unique_id_l"], pairs["unique_id_r"]).astype("int64")
@@ -428,8 +443,9 @@ class SplinkEngine(LinkageEngine):
 
 
 def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """The variant rows as Splink reads them: unique_id (the row), the compared columns as text."""
     out = frame.reset_index(names="unique_id").drop(columns=["eid"])
-    return out.astype({c: object for c in out.columns if c != "unique_id"}).where(out.notna(), None)
+    return out.astype({c: TEXT for c in out.columns if c != "unique_id"})
 
 
 def _level_tables(model: dict, expected: dict[str, int]) -> tuple[dict, dict]:

@@ -131,3 +131,39 @@ def test_in_a_run_the_contradicting_record_is_scored_by_the_probabilistic_stage(
     # Every other child's district agrees: the name-DOB stage links it under either settings.
     others = methods["national"].drop(moved)
     assert (others == "name_dob").all() and (methods["default"].drop(moved) == "name_dob").all()
+
+
+def test_national_blocking_finds_records_missing_dob_names_or_both_name_codes(
+    population, exclusions_of, social_care_of, extracts_for
+):
+    # Issue #15: on a 250,000-pupil simulation the national rules found no candidate for 17 true
+    # exclusion records that the authority rules linked (no DOB and no postcode, or no names) and for
+    # 10 social-care children whose only common block was their postcode.
+    pupils = population(400, seed=21)
+    records = exclusions_of(pupils.head(40), upn_share=0.0).assign(SchoolURN="100001")
+    records.loc[0, "DOB"] = pd.NaT  # names and school only (exclusion records carry no postcode)
+    records.loc[1, ["Forename", "Surname"]] = pd.NA  # DOB and school only
+    children = social_care_of(pupils.head(40), upn_share=0.0)
+    # Known by other names (adopted, say) and the birth year mistyped: the address and the day of
+    # birth are left, and no rule but the postcode's blocks on them.
+    children.loc[0, ["Forename", "Surname"]] = ["Zebedee", "Quaintance"]
+    children.loc[0, "DOB"] = children.loc[0, "DOB"] + pd.DateOffset(years=3)
+    extracts = extracts_for(pupils, records, children)
+    result = link_extracts(extracts, NATIONAL, progress=False)
+    bands = result.decisions["exclusions"].drop_duplicates("eid_l").set_index("eid_l")["band"]
+    for record in records.loc[[0, 1], "RecordID"]:
+        assert bands[record] != "none", record  # "none": no candidate above the floor
+    # The renamed child is the only one left to score; with so little in common its pair falls below
+    # the candidate floor, so the count of pairs blocking made is what shows it was found.
+    care = result.decisions["social_care"]
+    assert set(care.loc[care["method"] == "probabilistic", "eid_l"]) == {children.loc[0, "LAchildID"]}
+    assert result.report["sources"]["social_care"]["candidate_pairs"] >= 1
+
+
+def test_the_national_preset_blocks_on_the_school_only_where_the_school_is_compared():
+    with_school = [r.columns for r in NATIONAL.blocking if "x_school" in r.columns]
+    assert with_school == [["forename_code", "surname_code", "x_school"], ["dob", "x_school"]]
+    # No school comparison: no rule on it (a rule naming an undefined comparison fails validation).
+    without = LinkageSettings.model_validate({"blocking": "national", "comparisons": {"extra": []}})
+    assert not [r for r in without.blocking if "x_school" in r.columns]
+    assert without.name_dob_place_check
