@@ -71,6 +71,7 @@ def _link_source(
     frame: pd.DataFrame,
     census: pd.DataFrame,
     keys: CensusKeys,
+    twins: set[str],
     settings: LinkageSettings,
     trained: dict[str, Any] | None,
     clock: StageClock,
@@ -80,8 +81,9 @@ def _link_source(
 ) -> tuple[pd.DataFrame, dict, list[str]]:
     """Decisions for one source: eid_l, eid_r, method, score, band (accept/review/reject/none), gamma_*;
     the engine's trained parameters, and its notes on what it could not do. `candidates` gets the
-    number of pairs the blocking rules generated (the engine logs it before predicting); `keys`: the
-    census's name-DOB keys (census_keys), built once for every source."""
+    number of pairs the blocking rules generated (the engine logs it before predicting); `keys` and
+    `twins`: the census's name-DOB keys (census_keys) and pupils with a possible twin
+    (pupils_with_twins), built once for every source."""
     candidates = {} if candidates is None else candidates
     with clock.stage(f"{spec.name}.standardise"):
         source = standardise(frame, spec.id_column, extra_columns=extra_columns(settings))
@@ -132,7 +134,7 @@ def _link_source(
             settings.thresholds,
             one_to_one=spec.one_to_one,
             unavailable=taken,
-            twins=pupils_with_twins(census),
+            twins=twins,
         )
         decided["method"] = "probabilistic"
         det = det.assign(band="accept", match_weight=float("inf"))
@@ -171,12 +173,14 @@ def link_extracts(
         log.info("census: %d pupils, %d variant rows", census["eid"].nunique(), len(census))
         with clock.stage("census.name_dob_keys"):
             keys = census_keys(census)
+        with clock.stage("census.twins"):
+            twins = pupils_with_twins(census)
         bar.update(1)
         for spec in SOURCES:
             frame = getattr(extracts, spec.name)
             bar.set_postfix_str(spec.name)
             decisions[spec.name], trained_out[spec.name], notes[spec.name] = _link_source(
-                spec, frame, census, keys, settings, trained_in.get(spec.name), clock, bar, backend,
+                spec, frame, census, keys, twins, settings, trained_in.get(spec.name), clock, bar, backend,
                 candidates,
             )
     run_settings = settings.model_copy(update={"trained": trained_out})

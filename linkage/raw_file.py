@@ -69,6 +69,14 @@ class RawFile:
         taken = self.table.column(position).take(pa.array(np.searchsorted(self.rows, rows)))
         return np.asarray(taken.to_pylist(), dtype=object)
 
+    def release(self) -> None:
+        """Drop the file's text once its frame is built (its rejects, row count and name stay), so the
+        next file of a folder is read without it: at 500,000 pupils the census's text and encodings are
+        0.45 GB that nothing after the frame reads."""
+        self.table = self.table.slice(0, 0)
+        self.encodings.clear()
+        self.rows, self.alive = self.rows[:0], self.alive[:0]
+
     def all_rejects(self) -> pd.DataFrame:
         """Every reject of this file, in row order."""
         frames = [r for r in self.rejects if len(r)]

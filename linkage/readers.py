@@ -211,6 +211,8 @@ def read_census(path: str | Path, attendance: str | Path | None = None) -> ReadR
         raw, work = _read_file(file, name, "census", derived=_collection_of(file))
         with _reading(name):
             frames.append(census_frame(work, counts, name))
+        del work
+        raw.release()
         raws.append(raw)
     result = _result(frames, raws, counts)
     if attendance is not None:
@@ -297,6 +299,8 @@ def read_attendance(folder: str | Path) -> ReadResult:
             counts["invalid UPN (kept)"] += int((frame["UPN"].notna() & ~frame["UPNvalid"]).sum())
             counts["blank UPN"] += int(frame["UPN"].isna().sum())
             frames.append(frame)
+        del work
+        raw.release()
         raws.append(raw)
     return _result(frames, raws, counts)
 

@@ -264,6 +264,11 @@ def clean_extra(values: pd.Series) -> pd.Series:
     return s.mask(s == "").astype("string")
 
 
+# Distinct rows standardised at a time, so that the per-row lists and exploded frames of a national
+# census are never all in memory at once.
+CHUNK_ROWS = 500_000
+
+
 def standardise(
     frame: pd.DataFrame,
     id_column: str,
@@ -272,6 +277,7 @@ def standardise(
     upn_columns: tuple[str, ...] = ("UPN",),
     middle_names_column: str | None = None,
     extra_columns: dict[str, str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> pd.DataFrame:
     """Variant rows (VARIANT_COLUMNS, then the extra columns) for the entities of `frame`, one per
     distinct combination.
@@ -281,6 +287,11 @@ def standardise(
     `middle_names_column`: middle names, each also a forename the entity may be recorded under;
     `extra_columns`: variant column -> source column of the run's extra comparisons
     (`clean_extra`; a source column the frame lacks gives NA).
+
+    `chunk_rows` distinct rows at a time, so the working memory does not grow with the whole input:
+    the same rows in the same order as in one go (a chunk's variants follow its rows' order, and a
+    variant an earlier chunk already gave is dropped, as the one-go de-duplication keeps first
+    occurrences).
     """
     extra_columns = dict(extra_columns or {})
     # Census rows repeat each pupil's identifiers every term: standardise each distinct set once.
@@ -288,7 +299,32 @@ def standardise(
     if middle_names_column is not None:
         used.append(middle_names_column)
     used.extend(extra_columns.values())
+    # De-duplicated before chunking: a census lists every pupil each term, so a chunk of raw rows
+    # would be nearly every pupil again.
     frame = frame[[c for c in dict.fromkeys(used) if c in frame.columns]].drop_duplicates()
+    options = {
+        "id_column": id_column,
+        "surname_columns": surname_columns,
+        "upn_columns": upn_columns,
+        "middle_names_column": middle_names_column,
+        "extra_columns": extra_columns,
+    }
+    if len(frame) <= chunk_rows:
+        return _standardise_rows(frame, **options)
+    starts = range(0, len(frame), chunk_rows)
+    parts = [_standardise_rows(frame.iloc[i : i + chunk_rows], **options) for i in starts]
+    return pd.concat(parts, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def _standardise_rows(
+    frame: pd.DataFrame,
+    *,
+    id_column: str,
+    surname_columns: tuple[str, ...],
+    upn_columns: tuple[str, ...],
+    middle_names_column: str | None,
+    extra_columns: dict[str, str],
+) -> pd.DataFrame:
 
     def col(name: str) -> pd.Series:
         return frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")

@@ -73,3 +73,21 @@ def test_the_splink_engine_closes_every_duckdb_connection_it_opened(
     for backend in opened:
         with pytest.raises(duckdb.ConnectionException):
             backend.api.duckdb_con.sql("SELECT 1")
+
+
+def test_standardising_in_chunks_gives_the_same_rows_in_the_same_order(population, census_rows):
+    pupils = population(120, seed=8)
+    # Pupils recorded differently across terms, so a later chunk repeats some variants and adds others.
+    census = census_rows(pupils, years=("2017/18", "2018/19"))
+    census.loc[census.index % 7 == 0, "Postcode"] = "WS1 1AA"
+    census.loc[census.index % 11 == 0, "Forename"] = "Mary Jane"
+    options = {
+        "surname_columns": ("Surname", "PreferredSurname", "FormerSurname"),
+        "upn_columns": ("UPN", "FormerUPN"),
+        "middle_names_column": "MiddleNames",
+        "extra_columns": {"x_school": "SchoolURN"},
+    }
+    whole = standardise(census, "UPN", **options)
+    assert len(whole) > len(pupils)
+    for rows in (5, 100, len(census) - 1):
+        pd.testing.assert_frame_equal(standardise(census, "UPN", chunk_rows=rows, **options), whole)
