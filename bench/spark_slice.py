@@ -16,7 +16,6 @@ It prints the slice's figures as one JSON line, then the whole-job count's as an
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import subprocess
@@ -116,12 +115,8 @@ def main() -> None:
     if args.full_count:
         t = time.perf_counter()
         whole = stage_input(extracts.census, extracts.social_care, settings)
-        engine = get_engine(settings, "spark")
-        to_score = whole.source[whole.source["eid"].isin(whole.score_eids)]
-        # the engine's own count (what run() logs), without predicting: its linker and counter
-        stored = copy.deepcopy(settings.trained[SOURCE])  # rebuilding may change it, as run() guards
-        linker = engine._predicting_linker(to_score, whole.census, stored)  # noqa: SLF001
-        full = engine._candidate_pairs(linker)  # noqa: SLF001
+        # the engine's own count (what run() logs), without predicting
+        full = get_engine(settings, "spark").count_candidate_pairs(whole, settings.trained[SOURCE])
         seconds = time.perf_counter() - t
         print(json.dumps({"spark_full_candidate_pairs": full, "spark_full_count_seconds": seconds}))
 

@@ -417,6 +417,17 @@ class SplinkEngine(LinkageEngine):
         pairs = pairs.sort_values(["l", "r"], kind="stable").reset_index(drop=True)
         return EngineResult(pairs=pairs, trained=trained, notes=list(self.notes), candidate_pairs=expected)
 
+    def count_candidate_pairs(self, data: EngineInput, trained: dict[str, Any]) -> int:
+        """How many pairs the blocking rules generate for the entities `data` would score, counted as
+        run() counts them before predicting, without predicting: to size a job (on Spark, say)
+        before running it. `trained`: the stored model run() would predict with."""
+        to_score = data.source[data.source["eid"].isin(data.score_eids)]
+        try:
+            linker = self._predicting_linker(to_score, data.census, copy.deepcopy(trained))
+            return self._candidate_pairs(linker)
+        finally:
+            self._close_backends()
+
     def _candidate_pairs(self, linker: Any) -> int:
         """How many pairs the blocking rules generate (Splink's exact count), before predicting."""
         records = libraries.splink().blocking_analysis.count_comparisons_from_blocking_rules(

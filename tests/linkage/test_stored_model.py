@@ -1,9 +1,9 @@
 """The trained Splink model is stored as numbers, not SQL, and a model that does not fit is refused.
 
 Also on DuckDB alone (no Spark needed): the project's Jaro-Winkler is jellyfish's on tricky strings,
-the expected candidate-pair count is reported before predicting, comparisons that match nothing are
-an error rather than an empty result, `--backend spark` without Java says so in one line, and the
-national blocking preset keeps every DOB rule selective.
+the expected candidate-pair count is reported before predicting (and can be counted alone),
+comparisons that match nothing are an error rather than an empty result, `--backend spark` without
+Java says so in one line, and the national blocking preset keeps every DOB rule selective.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.linkage.engines import splink_engine
+from exclusion_risk.linkage.engines.base import EngineInput
 from exclusion_risk.linkage.engines.jaro_winkler import UDF_NAME, similarities
 from exclusion_risk.linkage.engines.levels import jaro_winkler_distinct
 from exclusion_risk.linkage.engines.splink_backends import SplinkBackend
 from exclusion_risk.linkage.engines.splink_model import ModelMismatch, rebuild
-from exclusion_risk.linkage.pipeline import link_extracts
+from exclusion_risk.linkage.pipeline import census_variants, extra_columns, link_extracts
 from exclusion_risk.linkage.settings import LinkageSettings, comparison_levels
+from exclusion_risk.linkage.standardise import standardise
 
 TRICKY_PAIRS = [("", ""), ("", "a"), ("a", "a"), ("é", "e"), ("Zoë", "Zoe"), ("李", "李明"), ("ab", "ba")]
 
@@ -125,3 +127,18 @@ def test_the_national_blocking_preset_pairs_dob_with_a_name_or_place():
     assert isinstance(saved["blocking"], list)  # saved as its rules
     with pytest.raises(ValueError, match="blocking must be a list of rules or one of"):
         LinkageSettings.model_validate({"blocking": "planetary"})
+
+
+def test_counting_candidate_pairs_alone_gives_the_count_a_run_logs(febrl_run, febrl_extracts, febrl_settings):
+    source = standardise(febrl_extracts.social_care, "LAchildID", extra_columns=extra_columns(febrl_settings))
+    data = EngineInput(
+        source=source,
+        census=census_variants(febrl_extracts.census, febrl_settings),
+        score_eids=pd.Index(source["eid"].unique()),
+        labels=pd.DataFrame({c: pd.Series(dtype="string") for c in ("eid_l", "eid_r", "method")}),
+    )
+    trained = febrl_run.settings.trained["social_care"]
+    engine = splink_engine.SplinkEngine(febrl_settings)
+    counted = engine.count_candidate_pairs(data, trained)
+    assert counted > 3000
+    assert counted == engine.run(data, trained=trained).candidate_pairs
