@@ -58,6 +58,7 @@ PYDANTIC_VALIDATORS = (
     _._blocking_extras_known,  # linkage/settings.py
     _._trained_matches_comparisons,  # linkage/settings.py
     _._blocking_preset,  # linkage/settings.py
+    _._blocking_names_a_preset,  # linkage/settings.py
     _._national_preset_checks_place,  # linkage/settings.py
     _._consecutive_years,  # synth/config.py
     _._train_years,  # models/config.py

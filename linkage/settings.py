@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # Standard comparison -> number of non-null levels (0..n-1); linkage.engines.base describes each level.
 COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 5, "sex": 2, "postcode": 4, "upn": 2}
@@ -225,6 +225,13 @@ class LinkageSettings(BaseModel):
     # saved as its rules.
     blocking: list[BlockingRule] = Field(default_factory=default_blocking)
 
+    @field_validator("blocking", mode="before")
+    @classmethod
+    def _blocking_names_a_preset(cls, value: Any) -> Any:
+        if isinstance(value, str):  # a known preset's name was already made its rules (_blocking_preset)
+            raise ValueError(f"blocking must be a list of rules or one of {sorted(BLOCKING_PRESETS)}")
+        return value
+
     comparisons: Comparisons = Field(default_factory=Comparisons)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     # The name-DOB stage links only where the record's and the pupil's postcode districts agree, and
@@ -243,11 +250,9 @@ class LinkageSettings(BaseModel):
         """A preset's name becomes its rules, made for the file's extra comparisons (the national
         rules block on the school where the school is compared); `"blocking": "national"` also turns
         on the name-DOB place check, unless the file sets it."""
-        if not isinstance(data, dict) or not isinstance(data.get("blocking"), str):
-            return data
-        name = data["blocking"]
-        if name not in BLOCKING_PRESETS:
-            raise ValueError(f"blocking must be a list of rules or one of {sorted(BLOCKING_PRESETS)}")
+        name = data.get("blocking") if isinstance(data, dict) else None
+        if not isinstance(name, str) or name not in BLOCKING_PRESETS:
+            return data  # an unknown name is said by _blocking_names_a_preset, at `blocking`
         comparisons = data.get("comparisons")
         try:
             if not isinstance(comparisons, Comparisons):

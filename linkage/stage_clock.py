@@ -67,9 +67,11 @@ class StageClock:
     def stage(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
         if not self._sampling:
-            yield
-            return_freed_memory()
-            self.seconds[name] = time.perf_counter() - started
+            try:
+                yield
+            finally:
+                return_freed_memory()
+                self.seconds[name] = time.perf_counter() - started
             return
         with self._lock:
             self._peak = resident_bytes() or 0

@@ -258,6 +258,14 @@ class SplinkEngine(LinkageEngine):
         return self._linker(source, census, settings_dict, backend)
 
     def train(self, data: EngineInput) -> dict[str, Any]:
+        """The trained model (numbers only); every linker training opened is closed before it returns,
+        so none of their tables is still held while predicting."""
+        try:
+            return self._train(data)
+        finally:
+            self._close_backends()
+
+    def _train(self, data: EngineInput) -> dict[str, Any]:
         splink = libraries.splink()
         block_on, em_stopped = splink.block_on, splink.internals.exceptions.EMTrainingException
         linker = self._linker(data.source, data.census, self._settings_creator())

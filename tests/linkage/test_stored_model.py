@@ -125,8 +125,10 @@ def test_the_national_blocking_preset_pairs_dob_with_a_name_or_place():
     assert dob_rules and all(len(columns) > 1 for columns in dob_rules)
     saved = json.loads(settings.to_json())
     assert isinstance(saved["blocking"], list)  # saved as its rules
-    with pytest.raises(ValueError, match="blocking must be a list of rules or one of"):
-        LinkageSettings.model_validate({"blocking": "planetary"})
+    with pytest.raises(ValueError, match="blocking must be a list of rules or one of") as refused:
+        LinkageSettings.model_validate({"blocking": "planetary", "trained": {}})
+    # said at the field, and quoting only its value (not the whole file)
+    assert [(e["loc"], e["input"]) for e in refused.value.errors()] == [(("blocking",), "planetary")]
 
 
 def test_counting_candidate_pairs_alone_gives_the_count_a_run_logs(febrl_run, febrl_extracts, febrl_settings):
