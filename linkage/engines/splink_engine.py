@@ -41,7 +41,7 @@ from exclusion_risk.linkage.engines.jaro_winkler import UDF_NAME
 from exclusion_risk.linkage.engines.levels import pair_levels
 from exclusion_risk.linkage.engines.splink_backends import DEFAULT_BACKEND, SplinkBackend
 from exclusion_risk.linkage.engines.splink_logging import splink_logging
-from exclusion_risk.linkage.engines.splink_model import rebuild, to_stored
+from exclusion_risk.linkage.engines.splink_model import floor_unseen_levels, level_tables, rebuild, to_stored
 from exclusion_risk.linkage.settings import (
     BlockingRule,
     LinkageSettings,
@@ -62,7 +62,6 @@ MAX_LABELS = 200_000  # labelled variant pairs (a seeded sample beyond this)
 # Deterministic links whose variant pairs give the label counts of m (a seeded sample beyond this).
 MAX_LABEL_LINKS = 100_000
 SOURCE_NAME, CENSUS_NAME = "a_source", "b_census"
-_M_FLOOR = 1e-6
 
 
 def unrecorded_comparisons(settings: LinkageSettings, source: pd.DataFrame, census: pd.DataFrame) -> set[str]:
@@ -305,7 +304,7 @@ class SplinkEngine(LinkageEngine):
         self._apply_labels(linker, data, model, sources)
         if note := unestimated_note(sources):
             self.notes.append(note)
-        _floor_m(model, comparison_levels(self.settings))
+        floor_unseen_levels(model, comparison_levels(self.settings))
         # Numbers only, no SQL: any backend rebuilds its own dialect from them (splink_model).
         return quantise({"engine": self.name, **to_stored(model), "m_source": sources})
 
@@ -383,7 +382,7 @@ class SplinkEngine(LinkageEngine):
         gammas = pair_levels(
             self.settings, pd.MultiIndex.from_frame(labelled[["l", "r"]]), data.source, data.census
         )
-        m, u = _level_tables(model, comparison_levels(self.settings))
+        m, u = level_tables(model, comparison_levels(self.settings))
         return best_variant_pairs(labelled, gammas.reset_index(drop=True), data, comps, m, u)
 
     def run(self, data: EngineInput, trained: dict[str, Any] | None = None) -> EngineResult:
@@ -465,38 +464,3 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """The variant rows as Splink reads them: unique_id (the row), the compared columns as text."""
     out = frame.reset_index(names="unique_id").drop(columns=["eid"])
     return out.astype({c: TEXT for c in out.columns if c != "unique_id"})
-
-
-def _level_tables(model: dict, expected: dict[str, int]) -> tuple[dict, dict]:
-    """m and u of each comparison as lists indexed by level (gamma), from a Splink model dict.
-
-    Splink lists a comparison's levels from the closest agreement down, the null level first; gamma
-    counts up from the else level. A level not observed (no number) gets a tiny probability.
-    """
-    m: dict[str, list[float]] = {}
-    u: dict[str, list[float]] = {}
-    for comp in model["comparisons"]:
-        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        name = comp["output_column_name"]
-        if name not in expected:
-            continue
-
-        def value(lv: dict, key: str) -> float:
-            v = lv.get(key)
-            return float(v) if isinstance(v, int | float) and v > 0 else _M_FLOOR
-
-        m[name] = [value(lv, "m_probability") for lv in reversed(levels)]
-        u[name] = [value(lv, "u_probability") for lv in reversed(levels)]
-    return m, u
-
-
-def _floor_m(model: dict, expected: dict[str, int]) -> None:
-    """A level never seen in a sample gets a tiny probability rather than none (which has no weight)."""
-    for comp in model["comparisons"]:
-        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        if len(levels) != expected[comp["output_column_name"]]:
-            raise ValueError(f"comparison {comp['output_column_name']} has an unexpected number of levels")
-        for key in ("m_probability", "u_probability"):
-            p = np.maximum(np.array([lv.get(key) or 0.0 for lv in levels], dtype=float), _M_FLOOR)
-            for lv, value in zip(levels, p / p.sum(), strict=True):
-                lv[key] = float(value)

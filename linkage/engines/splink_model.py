@@ -9,15 +9,20 @@ columns carry term-frequency adjustments. On load the settings are rebuilt from 
 comparison definitions (linkage.engines.splink_engine.splink_comparisons) in the target dialect and
 the numbers put back into them; a model whose comparisons or levels are not the definitions' is
 refused, naming what differs. The term-frequency tables are not stored: they list pupils' names, and
-each run takes them from the census it links (linkage.engines.base.term_frequencies).
+each run takes them from the census it links (linkage.engines.base.term_frequencies). Also here, on
+Splink's model dicts while training: the m and u tables by level, and the floor for unseen levels.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 # Version of the stored layout; a Splink model without it is the earlier SQL-bearing one.
 MODEL_FORMAT = 2
+# The probability a level never seen in training gets (none would give it no weight).
+M_FLOOR = 1e-6
 
 
 class ModelMismatch(ValueError):
@@ -92,3 +97,38 @@ def rebuild(stored: dict[str, Any], settings_dict: dict[str, Any]) -> dict[str, 
             level["u_probability"] = values["u"]
     settings_dict["probability_two_random_records_match"] = stored["prior"]
     return settings_dict
+
+
+def level_tables(model: dict, expected: dict[str, int]) -> tuple[dict, dict]:
+    """m and u of each comparison as lists indexed by level (gamma), from a Splink model dict.
+
+    Splink lists a comparison's levels from the closest agreement down, the null level first; gamma
+    counts up from the else level. A level not observed (no number) gets a tiny probability.
+    """
+    m: dict[str, list[float]] = {}
+    u: dict[str, list[float]] = {}
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        name = comp["output_column_name"]
+        if name not in expected:
+            continue
+
+        def value(lv: dict, key: str) -> float:
+            v = lv.get(key)
+            return float(v) if isinstance(v, int | float) and v > 0 else M_FLOOR
+
+        m[name] = [value(lv, "m_probability") for lv in reversed(levels)]
+        u[name] = [value(lv, "u_probability") for lv in reversed(levels)]
+    return m, u
+
+
+def floor_unseen_levels(model: dict, expected: dict[str, int]) -> None:
+    """A level never seen in a sample gets a tiny probability rather than none (which has no weight)."""
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        if len(levels) != expected[comp["output_column_name"]]:
+            raise ValueError(f"comparison {comp['output_column_name']} has an unexpected number of levels")
+        for key in ("m_probability", "u_probability"):
+            p = np.maximum(np.array([lv.get(key) or 0.0 for lv in levels], dtype=float), M_FLOOR)
+            for lv, value in zip(levels, p / p.sum(), strict=True):
+                lv[key] = float(value)
