@@ -7,6 +7,9 @@ result is spread back over the rows by dictionary index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -111,3 +114,15 @@ def apply_distinct(values: pd.Series, function) -> pd.Series:
     return text_series(pc.take(as_arrow(mapped), indices), values.index)
 
 
+FieldsT = TypeVar("FieldsT", pd.Series, pd.DataFrame)
+
+
+def per_distinct(values: pd.Series, fields: Callable[[pd.Series], FieldsT]) -> FieldsT:
+    """`fields(values)`, computed once per distinct value (missing ones included) and spread back to
+    the rows: the same values, dtypes and index. Identifying fields repeat across rows (a pupil's
+    name on every termly census, a DOB or postcode shared by many pupils), so at national size this
+    is a small fraction of the per-row work."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    out = fields(pd.Series(uniques, name=values.name)).iloc[codes]
+    out.index = values.index
+    return out

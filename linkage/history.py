@@ -63,8 +63,8 @@ class PupilHistory:
     @cached_property
     def pupil_ids(self) -> pd.Index:
         """The pupil ids of the census, stripped and upper-case (an upload's UPN is looked up in them)."""
-        ids = pd.Series(self.census["UPN"].dropna().unique()).astype("string").str.strip().str.upper()
-        return pd.Index(ids.unique(), dtype="string")
+        ids = pd.unique(extract_frames.tidy_upns(self.census["UPN"]))
+        return pd.Index(ids[pd.notna(ids)], dtype="string")
 
 
 def _pupil_of_upn(census: pd.DataFrame) -> pd.Series:

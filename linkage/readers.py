@@ -314,7 +314,7 @@ def _reject_impossible_terms(raw: RawFile, frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` less the rows no term can be: a UPN on two rows of one term's file (every copy: they would
     be summed into one term, and which is right is unknown; exact copies were already rejected as
     duplicates), and more sessions absent than possible. They go to the file's rejects."""
-    upn = frame["UPN"].astype("string").str.strip().str.upper()
+    upn = pd.Series(tidy_upns(frame["UPN"]))
     twice = (upn.notna() & upn.duplicated(keep=False)).to_numpy()
     absent = frame["TermlySessionsAuthorised"] + frame["TermlySessionsUnauthorised"]
     over = (absent > frame["TermlySessionsPossible"]).fillna(False).to_numpy(dtype=bool) & ~twice

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from functools import lru_cache
-from typing import TypeVar
 
 import jellyfish
 import pandas as pd
 
-from exclusion_risk.linkage.arrow_text import TEXT
+from exclusion_risk.linkage.arrow_text import TEXT, per_distinct
 from exclusion_risk.linkage.names import forename_group
 from exclusion_risk.reference import normalise_postcode
 from exclusion_risk.upn import valid_upn_mask
@@ -50,20 +48,6 @@ _SEPARATOR = re.compile(r"[\s\-]+")
 _SPECIAL_LETTERS = str.maketrans(
     {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ß": "ss"}
 )
-
-
-FieldsT = TypeVar("FieldsT", pd.Series, pd.DataFrame)
-
-
-def per_distinct(values: pd.Series, fields: Callable[[pd.Series], FieldsT]) -> FieldsT:
-    """`fields(values)`, computed once per distinct value (missing ones included) and spread back to
-    the rows: the same values, dtypes and index. Identifying fields repeat across rows (a pupil's
-    name on every termly census, a DOB or postcode shared by many pupils), so at national size this
-    is a small fraction of the per-row work."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    out = fields(pd.Series(uniques, name=values.name)).iloc[codes]
-    out.index = values.index
-    return out
 
 
 @lru_cache(maxsize=200_000)
