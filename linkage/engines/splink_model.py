@@ -107,25 +107,24 @@ def level_tables(model: dict, expected: dict[str, int]) -> tuple[dict, dict]:
     """
     m: dict[str, list[float]] = {}
     u: dict[str, list[float]] = {}
+
+    def value(lv: dict, key: str) -> float:
+        v = lv.get(key)
+        return float(v) if isinstance(v, int | float) and v > 0 else M_FLOOR
+
     for comp in model["comparisons"]:
-        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
         name = comp["output_column_name"]
-        if name not in expected:
-            continue
-
-        def value(lv: dict, key: str) -> float:
-            v = lv.get(key)
-            return float(v) if isinstance(v, int | float) and v > 0 else M_FLOOR
-
-        m[name] = [value(lv, "m_probability") for lv in reversed(levels)]
-        u[name] = [value(lv, "u_probability") for lv in reversed(levels)]
+        if name in expected:
+            levels = _non_null_levels(comp)
+            m[name] = [value(lv, "m_probability") for lv in levels]
+            u[name] = [value(lv, "u_probability") for lv in levels]
     return m, u
 
 
 def floor_unseen_levels(model: dict, expected: dict[str, int]) -> None:
     """A level never seen in a sample gets a tiny probability rather than none (which has no weight)."""
     for comp in model["comparisons"]:
-        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        levels = _non_null_levels(comp)
         if len(levels) != expected[comp["output_column_name"]]:
             raise ValueError(f"comparison {comp['output_column_name']} has an unexpected number of levels")
         for key in ("m_probability", "u_probability"):
