@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from exclusion_risk.files import private_dir
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND
-from exclusion_risk.linkage.engines.splink_backends import check_backend
+from exclusion_risk.linkage.engines.splink_backends import EngineOutOfMemory, check_backend
 from exclusion_risk.linkage.engines.splink_engine import NoPairsScored
 from exclusion_risk.linkage.engines.splink_model import ModelMismatch
 from exclusion_risk.linkage.errors import ExtractError
@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         logger.propagate = False  # warnings belong in run.log, not on the console
         try:
             _, result = run_linkage(data, out, settings, progress=progress, backend=backend)
-        except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored) as exc:
+        except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored, EngineOutOfMemory) as exc:
             typer.echo(_first_line(exc), err=True)
             raise typer.Exit(2) from None
         finally:

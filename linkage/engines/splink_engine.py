@@ -39,7 +39,7 @@ from exclusion_risk.linkage.engines.base import (
 )
 from exclusion_risk.linkage.engines.jaro_winkler import UDF_NAME
 from exclusion_risk.linkage.engines.levels import pair_levels
-from exclusion_risk.linkage.engines.splink_backends import DEFAULT_BACKEND, SplinkBackend
+from exclusion_risk.linkage.engines.splink_backends import DEFAULT_BACKEND, SplinkBackend, said_out_of_memory
 from exclusion_risk.linkage.engines.splink_logging import splink_logging
 from exclusion_risk.linkage.engines.splink_model import floor_unseen_levels, level_tables, rebuild, to_stored
 from exclusion_risk.linkage.settings import (
@@ -396,7 +396,7 @@ class SplinkEngine(LinkageEngine):
         if unrecorded:
             log.info("splink: not recorded in this source, neutral: %s", ", ".join(sorted(unrecorded)))
         try:
-            with splink_logging(unrecorded):
+            with splink_logging(unrecorded), said_out_of_memory():
                 if trained is None or trained.get("engine") != self.name:
                     trained = self.train(data)
                 linker = self._predicting_linker(to_score, data.census, copy.deepcopy(trained))
@@ -430,8 +430,9 @@ class SplinkEngine(LinkageEngine):
         before running it. `trained`: the stored model run() would predict with."""
         to_score = data.source[data.source["eid"].isin(data.score_eids)]
         try:
-            linker = self._predicting_linker(to_score, data.census, copy.deepcopy(trained))
-            return self._candidate_pairs(linker)
+            with said_out_of_memory():
+                linker = self._predicting_linker(to_score, data.census, copy.deepcopy(trained))
+                return self._candidate_pairs(linker)
         finally:
             self._close_backends()
 

@@ -1,19 +1,28 @@
 """Linkage memory (issue #15): the variant rows held as arrow text, each linker's DuckDB connection
-closed when its stage is done, and each stage's peak resident memory measured when asked for."""
+closed when its stage is done and capped (spilling to a private folder), and each stage's peak
+resident memory measured when asked for."""
 
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from typer.testing import CliRunner
 
 from exclusion_risk.linkage.engines import splink_backends, splink_engine
 from exclusion_risk.linkage.loading import load
-from exclusion_risk.linkage.pipeline import census_variants, link_extracts
+from exclusion_risk.linkage.pipeline import (
+    LINKAGE_CENSUS_COLUMNS,
+    census_variants,
+    link_extracts,
+    linkage_extracts,
+)
+from exclusion_risk.linkage.readers import read_extracts
 from exclusion_risk.linkage.stage_clock import StageClock, resident_bytes
 from exclusion_risk.linkage.standardise import standardise
 
@@ -128,3 +137,64 @@ def test_standardising_in_chunks_gives_the_same_rows_in_the_same_order(populatio
     distinct = len(census[used + ["FormerUPN", "MiddleNames", "SchoolURN"]].drop_duplicates())
     for rows in (5, 100, distinct - 1):  # distinct - 1: two chunks, the second of one row
         pd.testing.assert_frame_equal(standardise(census, "UPN", chunk_rows=rows, **options), whole)
+
+
+def test_each_duckdb_linker_is_capped_and_spills_to_a_private_folder_it_removes(monkeypatch):
+    monkeypatch.delenv(splink_backends.DUCKDB_MEMORY_VARIABLE, raising=False)
+    backend = splink_backends.SplinkBackend("duckdb")
+    [(limit, folder)] = backend.api.duckdb_con.sql(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchall()
+    assert limit == "953.6 MiB"  # DuckDB's way of writing 1GB (10^9 bytes)
+    spill = Path(folder)
+    # DuckDB's spill files hold the census variants (names, DOBs): owner-only, and gone at close
+    assert spill.is_dir() and spill.stat().st_mode & 0o777 == 0o700
+    backend.close()
+    assert not spill.exists()
+    monkeypatch.setenv(splink_backends.DUCKDB_MEMORY_VARIABLE, "2GiB")
+    other = splink_backends.SplinkBackend("duckdb")
+    assert other.api.duckdb_con.sql("SELECT current_setting('memory_limit')").fetchall() == [("2.0 GiB",)]
+    other.close()
+
+
+def test_a_cap_that_is_not_a_size_is_one_line_before_any_work(link_app, tmp_path, monkeypatch):
+    monkeypatch.setenv(splink_backends.DUCKDB_MEMORY_VARIABLE, "plenty")
+    with pytest.raises(ValueError, match="EXCLUSION_RISK_DUCKDB_MEMORY='plenty' is not a memory size"):
+        splink_backends.check_backend("duckdb")
+    result = CliRunner().invoke(link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "EXCLUSION_RISK_DUCKDB_MEMORY" in result.output
+
+
+def test_duckdb_outgrowing_its_cap_is_one_line_naming_the_cap(
+    link_app, small_authority, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(splink_backends.DUCKDB_MEMORY_VARIABLE, "8MB")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(link_app, ["link", "--data", str(small_authority), "--out", str(out)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "DuckDB needed more than its memory cap, EXCLUSION_RISK_DUCKDB_MEMORY=8MB: set a larger one "
+        "(e.g. EXCLUSION_RISK_DUCKDB_MEMORY=4GB) and run again"
+    )
+    assert not (out / "links.csv").exists()
+
+
+def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_authority):
+    extracts = read_extracts(small_authority)
+    # Every pupil at one address in the first year, and newest rows first: review.csv's census side
+    # (each pupil's newest row) must come from the year and term, not from the order of the rows.
+    census = extracts.census
+    census.loc[census["AcademicYear"] == census["AcademicYear"].min(), "Postcode"] = "WS1 1AA"
+    extracts.census = census.iloc[::-1].reset_index(drop=True)
+    slim = linkage_extracts(extracts)
+    # not the census's other columns (SEN, FSM, attendance sessions, ...) nor the termly attendance
+    assert set(slim.census.columns) == set(LINKAGE_CENSUS_COLUMNS) | {"SchoolURN"}
+    assert len(slim.census) == len(extracts.census)
+    assert slim.attendance.empty and not extracts.attendance.empty
+    pd.testing.assert_frame_equal(slim.rejects, extracts.rejects)
+    whole, held = link_extracts(extracts, progress=False), link_extracts(slim, progress=False)
+    assert (whole.review["census_Postcode"] != "WS1 1AA").any()
+    for table in ("links", "review", "unlinked"):
+        pd.testing.assert_frame_equal(getattr(held, table), getattr(whole, table))
+    assert held.report["census_pupils"] == whole.report["census_pupils"]
