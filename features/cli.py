@@ -11,6 +11,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import labels
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import open_private, write_csv
+from exclusion_risk.linkage.engines.splink_backends import EngineOutOfMemory
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_history
 
@@ -69,7 +70,7 @@ def features_command(
     started = time.perf_counter()
     try:
         history = load_history(data, links)
-    except ExtractError as exc:
+    except (ExtractError, EngineOutOfMemory) as exc:  # linking on the fly (no --links) can run out
         _fail(str(exc))
     except (OSError, ValueError, KeyError) as exc:
         _fail(f"cannot read the extracts in {data} with the links in {links}: {exc}")

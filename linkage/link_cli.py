@@ -10,7 +10,11 @@ from pydantic import ValidationError
 
 from exclusion_risk.files import private_dir
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND
-from exclusion_risk.linkage.engines.splink_backends import EngineOutOfMemory, check_backend
+from exclusion_risk.linkage.engines.splink_backends import (
+    EngineOutOfMemory,
+    check_backend,
+    check_duckdb_memory,
+)
 from exclusion_risk.linkage.engines.splink_engine import NoPairsScored
 from exclusion_risk.linkage.engines.splink_model import ModelMismatch
 from exclusion_risk.linkage.errors import ExtractError
@@ -85,6 +89,12 @@ def register(app: typer.Typer) -> None:
         if backend != DEFAULT_BACKEND and settings.engine != "splink":
             typer.echo(f"--backend {backend} runs the splink engine only", err=True)
             raise typer.Exit(2)
+        try:
+            if backend == DEFAULT_BACKEND and settings.engine == "splink":
+                check_duckdb_memory()  # a cap DuckDB cannot use, said before minutes of reading
+        except ValueError as exc:
+            typer.echo(_first_line(exc), err=True)
+            raise typer.Exit(2) from None
         if not data.is_dir():
             typer.echo(f"{data}: not a folder of extracts", err=True)
             raise typer.Exit(2)

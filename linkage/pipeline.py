@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND, EngineInput, get_engine
-from exclusion_risk.linkage.engines.splink_backends import check_backend
+from exclusion_risk.linkage.engines.splink_backends import check_backend, check_duckdb_memory
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
@@ -179,6 +179,8 @@ def link_extracts(
     stage's peak resident memory (report["peak_memory_gb"]; bench/linkage.py asks for it)."""
     settings = settings or LinkageSettings()
     check_backend(backend)  # a missing Spark is said before any work, not after the deterministic stages
+    if backend == DEFAULT_BACKEND and settings.engine == "splink":
+        check_duckdb_memory()  # so is a DuckDB memory cap it cannot use
     timings: dict[str, float] = {}
     clock = StageClock(timings, memory=memory)
     trained_in = settings.trained or {}

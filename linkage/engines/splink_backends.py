@@ -16,7 +16,6 @@ the census variants, names and DOBs among them) and removed when the linker clos
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -39,25 +38,30 @@ DUCKDB_MEMORY = "1GB"
 DUCKDB_MEMORY_VARIABLE = "EXCLUSION_RISK_DUCKDB_MEMORY"  # another cap, in DuckDB's units: 4GB, 512MB
 
 
-_MEMORY_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*([KMGT]i?B)\s*", re.IGNORECASE)
-
-
 def duckdb_memory() -> str:
     return os.environ.get(DUCKDB_MEMORY_VARIABLE) or DUCKDB_MEMORY
 
 
-def _unreadable_memory() -> str:
-    return f"{DUCKDB_MEMORY_VARIABLE}={duckdb_memory()!r} is not a memory size (e.g. 4GB, 512MB)"
-
-
 def _duckdb_connection(spill_folder: str) -> Any:
-    """A DuckDB connection capped at duckdb_memory(), spilling into `spill_folder`; a cap DuckDB
-    cannot read is a ValueError naming the variable."""
+    """A DuckDB connection capped at duckdb_memory(), spilling into `spill_folder`: a ValueError
+    naming the variable when DuckDB cannot read the cap, EngineOutOfMemory when it is too small."""
     duckdb = libraries.duckdb()
-    try:
-        return duckdb.connect(config={"memory_limit": duckdb_memory(), "temp_directory": spill_folder})
-    except duckdb.Error:
-        raise ValueError(_unreadable_memory()) from None
+    with said_out_of_memory():
+        try:
+            return duckdb.connect(config={"memory_limit": duckdb_memory(), "temp_directory": spill_folder})
+        except (duckdb.ParserException, duckdb.InvalidInputException):
+            raise ValueError(
+                f"{DUCKDB_MEMORY_VARIABLE}={duckdb_memory()!r} is not a memory size DuckDB reads "
+                "(e.g. 4GB, 512MB, 50%)"
+            ) from None
+
+
+def check_duckdb_memory() -> None:
+    """Fail before any work when DuckDB cannot use the cap (see _duckdb_connection): the link
+    command and link_extracts call it for Splink on DuckDB, so a mistyped cap is not found minutes
+    later, after the reading and the deterministic stages."""
+    with tempfile.TemporaryDirectory() as folder:
+        _duckdb_connection(folder).close()
 
 
 class EngineOutOfMemory(ValueError):
@@ -85,7 +89,7 @@ def said_out_of_memory() -> Iterator[None]:
                     f"set a larger one (e.g. {DUCKDB_MEMORY_VARIABLE}=4GB) and run again"
                 ) from None
             seen.add(id(error))
-            chain += [error.__cause__, error.__context__]
+            chain += [error.__cause__, None if error.__suppress_context__ else error.__context__]
         raise
 
 
@@ -96,8 +100,6 @@ def check_backend(name: str) -> None:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name == "spark":
         spark_session.check_available()
-    elif not _MEMORY_SIZE.fullmatch(duckdb_memory()):  # said before any work, without loading DuckDB
-        raise ValueError(_unreadable_memory())
 
 
 def _spark_frame(session: Any, frame: pd.DataFrame) -> Any:
@@ -138,11 +140,15 @@ class SplinkBackend:
             )
         else:
             self.session = None
-            # mkdtemp-made: readable by the owner only; removed by close()
+            # mkdtemp-made: readable by the owner only; removed by close(), or here if opening fails
             self._spill = tempfile.TemporaryDirectory(prefix="exclusion-risk-duckdb-")
-            connection = _duckdb_connection(self._spill.name)
-            jaro_winkler.register_duckdb(connection)
-            self.api = splink.DuckDBAPI(connection=connection)
+            try:
+                connection = _duckdb_connection(self._spill.name)
+                jaro_winkler.register_duckdb(connection)
+                self.api = splink.DuckDBAPI(connection=connection)
+            except BaseException:
+                self._spill.cleanup()
+                raise
 
     @property
     def dialect(self) -> str:

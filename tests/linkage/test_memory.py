@@ -5,6 +5,7 @@ resident memory measured when asked for."""
 from __future__ import annotations
 
 import gc
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -157,13 +158,21 @@ def test_each_duckdb_linker_is_capped_and_spills_to_a_private_folder_it_removes(
     other.close()
 
 
-def test_a_cap_that_is_not_a_size_is_one_line_before_any_work(link_app, tmp_path, monkeypatch):
-    monkeypatch.setenv(splink_backends.DUCKDB_MEMORY_VARIABLE, "plenty")
-    with pytest.raises(ValueError, match="EXCLUSION_RISK_DUCKDB_MEMORY='plenty' is not a memory size"):
-        splink_backends.check_backend("duckdb")
-    result = CliRunner().invoke(link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "Traceback" not in result.output
-    assert len(result.output.strip().splitlines()) == 1 and "EXCLUSION_RISK_DUCKDB_MEMORY" in result.output
+def test_a_cap_duckdb_cannot_read_is_one_line_before_any_work(link_app, tmp_path, monkeypatch):
+    monkeypatch.setenv(splink_backends.DUCKDB_MEMORY_VARIABLE, "80%")  # DuckDB's own default
+    splink_backends.check_duckdb_memory()
+    for cap in ("plenty", "99999999999999TB"):  # not a size; out of DuckDB's range
+        monkeypatch.setenv(splink_backends.DUCKDB_MEMORY_VARIABLE, cap)
+        with pytest.raises(ValueError, match=f"EXCLUSION_RISK_DUCKDB_MEMORY='{cap}' is not a memory size"):
+            splink_backends.check_duckdb_memory()
+        result = CliRunner().invoke(link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert result.output.strip().splitlines() == [
+            f"EXCLUSION_RISK_DUCKDB_MEMORY='{cap}' is not a memory size DuckDB reads (e.g. 4GB, 512MB, 50%)"
+        ]
+    # recordlinkage never opens DuckDB: the cap is not its business
+    other = ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "recordlinkage"]
+    assert "DUCKDB" not in CliRunner().invoke(link_app, other).output
 
 
 def test_duckdb_outgrowing_its_cap_is_one_line_naming_the_cap(
@@ -198,3 +207,16 @@ def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_autho
     for table in ("links", "review", "unlinked"):
         pd.testing.assert_frame_equal(getattr(held, table), getattr(whole, table))
     assert held.report["census_pupils"] == whole.report["census_pupils"]
+
+
+def test_a_linker_that_fails_to_open_leaves_no_spill_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def broken(connection):
+        raise RuntimeError("registering the similarity function failed")
+
+    monkeypatch.setattr(splink_backends.jaro_winkler, "register_duckdb", broken)
+    with pytest.raises(RuntimeError, match="registering") as failed:
+        splink_backends.SplinkBackend("duckdb")
+    # removed then, not whenever the half-made backend (alive in the traceback) is collected
+    assert failed.traceback and list(tmp_path.iterdir()) == []
