@@ -11,7 +11,12 @@ from exclusion_risk.linkage.check_cli import run_check
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE, apply_attendance
 from exclusion_risk.linkage.history import TERMLY_COLUMNS, pupil_history
-from exclusion_risk.linkage.readers import read_attendance, read_census, read_extracts
+from exclusion_risk.linkage.readers import (
+    _termly_rows_without_census,
+    read_attendance,
+    read_census,
+    read_extracts,
+)
 from exclusion_risk.upn import make_temporary_upn, make_upn
 
 TERMLY = ["UPN", "TermlySessionsPossible", "TermlySessionsAuthorised", "TermlySessionsUnauthorised"]
@@ -212,3 +217,20 @@ def _blocks(text: str) -> dict[str, list[int]]:
         elif len(cells) == 2 and title is not None and cells[1].replace(",", "").isdigit():
             blocks.setdefault(title, []).append(int(cells[1].replace(",", "")))
     return blocks
+
+
+def test_a_termly_row_matches_a_census_upn_or_former_upn_of_its_year():
+    text = lambda *values: pd.Series(values, dtype="string[pyarrow]")  # noqa: E731
+    census = pd.DataFrame(
+        {"UPN": text("A1 ", None), "FormerUPN": text(None, "B2"), "AcademicYear": text("2018/19", "2018/19")}
+    )
+    termly = pd.DataFrame(
+        {
+            # matched: UPN (spaces, case aside), FormerUPN; not: another year, no UPN, no such pupil
+            "UPN": text(" a1", "b2", "A1", None, "C3"),
+            "AcademicYear": text("2018/19", "2018/19", "2017/18", "2018/19", "2018/19"),
+        }
+    )
+    assert _termly_rows_without_census(termly, census) == 3
+    assert _termly_rows_without_census(termly, census.iloc[:0]) == 5
+    assert _termly_rows_without_census(termly.iloc[:0], census) == 0
