@@ -10,16 +10,19 @@ no packages, and not Splink's own similarity jar (the functions it needs are reg
 
 On DuckDB each linker's connection has a memory cap (DUCKDB_MEMORY, or EXCLUSION_RISK_DUCKDB_MEMORY):
 past it DuckDB spills to a temporary folder of the linker's own, readable by the owner only (it holds
-the census variants, names and DOBs among them) and removed when the linker closes.
+the census variants, names and DOBs among them) and removed when the linker closes (a process killed
+before then leaves it, and the next linker on the machine removes it: its name carries the process id).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -54,6 +57,34 @@ def _duckdb_connection(spill_folder: str) -> Any:
                 f"{DUCKDB_MEMORY_VARIABLE}={duckdb_memory()!r} is not a memory size DuckDB reads "
                 "(e.g. 4GB, 512MB, 50%)"
             ) from None
+
+
+SPILL_PREFIX = "exclusion-risk-duckdb-"
+
+
+def _spill_folder() -> tempfile.TemporaryDirectory:
+    """A new spill folder, named with this process's id, after removing any this user's processes
+    left behind: a process killed outright (the kernel's out-of-memory killer, say) never closed its
+    linkers, and its folder holds census names and DOBs."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}*-*"):
+        pid = stale.name[len(SPILL_PREFIX) :].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or stale.stat().st_uid != os.getuid() or _alive(int(pid)):
+                continue
+            shutil.rmtree(stale)
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def check_duckdb_memory() -> None:
@@ -141,7 +172,7 @@ class SplinkBackend:
         else:
             self.session = None
             # mkdtemp-made: readable by the owner only; removed by close(), or here if opening fails
-            self._spill = tempfile.TemporaryDirectory(prefix="exclusion-risk-duckdb-")
+            self._spill = _spill_folder()
             try:
                 connection = _duckdb_connection(self._spill.name)
                 jaro_winkler.register_duckdb(connection)

@@ -5,6 +5,8 @@ resident memory measured when asked for."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -220,3 +222,20 @@ def test_a_linker_that_fails_to_open_leaves_no_spill_folder(tmp_path, monkeypatc
         splink_backends.SplinkBackend("duckdb")
     # removed then, not whenever the half-made backend (alive in the traceback) is collected
     assert failed.traceback and list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_runs_spill_folder_goes_when_the_next_linker_opens(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # a process id no process has now: a run killed before closing its linkers
+    prefix = splink_backends.SPILL_PREFIX
+    left = tmp_path / f"{prefix}{finished.pid}-abc123"
+    running = tmp_path / f"{prefix}{os.getpid()}-def456"  # a live run's (this process's): kept
+    other = tmp_path / f"{prefix}notapid"  # not named as ours: kept
+    for folder in (left, running, other):
+        folder.mkdir()
+        (folder / "duckdb_temp_storage.tmp").write_bytes(b"spilled census variants")
+    backend = splink_backends.SplinkBackend("duckdb")
+    assert not left.exists() and running.exists() and other.exists()
+    assert Path(backend._spill.name).name.startswith(f"{prefix}{os.getpid()}-")
+    backend.close()
