@@ -331,8 +331,7 @@ CHILD = """
 import json, time
 from pathlib import Path
 from exclusion_risk.linkage.outputs import write_outputs
-from exclusion_risk.linkage.pipeline import link_extracts, linkage_extracts
-from exclusion_risk.linkage.readers import read_extracts
+from exclusion_risk.linkage.pipeline import link_extracts, read_for_linkage
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.stage_clock import StageClock
 t = time.perf_counter()
@@ -340,7 +339,7 @@ settings = LinkageSettings.model_validate(json.loads({settings!r}))
 seconds = {{}}
 clock = StageClock(seconds, memory=True)
 with clock.stage("read"):
-    ext = linkage_extracts(read_extracts(Path({data!r})), settings)  # as run_linkage (`link`) holds them
+    ext = read_for_linkage(Path({data!r}), settings)  # as run_linkage (`link`) reads them
 result = link_extracts(ext, settings, progress=False, memory=True)
 with clock.stage("write"):
     write_outputs(result, ext, Path({out!r}))

@@ -309,6 +309,8 @@ def tidy_upns(values: pd.Series) -> np.ndarray:
         # object, so that spreading back to the rows copies pointers, not a string array
         return distinct.astype("string").str.strip().str.upper().astype(object)
 
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")  # as text first: 1 and 1.0 are one value to factorize
     return per_distinct(values, tidy).to_numpy(dtype=object, na_value=None)
 
 

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND, EngineInput, get_engine
 from exclusion_risk.linkage.engines.splink_backends import check_backend, check_duckdb_memory
+from exclusion_risk.linkage.extract_frames import tidy_upns
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
@@ -50,20 +51,36 @@ LINKAGE_CENSUS_COLUMNS = (
 )  # fmt: skip
 
 
+def linkage_census_columns(settings: LinkageSettings | None = None) -> list[str]:
+    """LINKAGE_CENSUS_COLUMNS and the run's extra comparisons' census columns."""
+    extras = extra_columns(settings or LinkageSettings()).values()
+    return list(dict.fromkeys([*LINKAGE_CENSUS_COLUMNS, *extras]))
+
+
 def linkage_extracts(extracts: Extracts, settings: LinkageSettings | None = None) -> Extracts:
-    """`extracts` as a linkage run reads them: the census's LINKAGE_CENSUS_COLUMNS and the extra
-    comparisons' columns, both sources and every reject. Not the census's other columns nor the
-    termly attendance rows, which only the pupil history reads: at 2,000,000 pupils they are about
-    1.7 GB that `link` held through every stage."""
-    settings = settings or LinkageSettings()
-    wanted = dict.fromkeys([*LINKAGE_CENSUS_COLUMNS, *extra_columns(settings).values()])
+    """`extracts` as a linkage run reads them: the census's linkage_census_columns, both sources and
+    every reject. Not the census's other columns nor the termly attendance rows, which only the pupil
+    history reads: at 2,000,000 pupils they are about 1.7 GB that `link` held through every stage."""
+    wanted = linkage_census_columns(settings)
     census = extracts.census[[c for c in wanted if c in extracts.census.columns]]
     return Extracts(census, extracts.exclusions, extracts.social_care, extracts.rejects)
 
 
+def read_for_linkage(data_dir: Path, settings: LinkageSettings | None = None) -> Extracts:
+    """linkage_extracts of the extracts in `data_dir`, the census narrowed file by file as it is read
+    (read_census's `columns`): held whole until the read ended, the other columns set the read's peak
+    (2,000,000 pupils: 4.60 -> 3.89 GB, 74 -> 65 s)."""
+    extracts = read_extracts(data_dir, census_columns=linkage_census_columns(settings))
+    return linkage_extracts(extracts, settings)
+
+
 def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
     """Variant rows of the census pupils, keyed by pupil (newest UPN, following FormerUPN links)."""
-    pupils = census[census["UPN"].notna() & (census["UPN"].astype("string").str.strip() != "")]
+    # Each distinct UPN stripped once, and no copy of the census when every row has one (a census
+    # row's UPN is required): at 2,000,000 pupils per-row stripping and the copy took 0.56 GB.
+    recorded = tidy_upns(census["UPN"])
+    has_upn = pd.notna(recorded) & (recorded != "")
+    pupils = census if has_upn.all() else census[has_upn]
     pupils = pupils.assign(_pupil=census_pupil_ids(pupils))
     return standardise(
         pupils,
@@ -248,7 +265,7 @@ def run_linkage(
 ) -> tuple[Extracts, LinkageResult]:
     """Read the extracts in `data_dir`, link them and write the outputs to `out_dir`; the extracts
     returned are what linkage read of them (linkage_extracts)."""
-    extracts = linkage_extracts(read_extracts(Path(data_dir)), settings)
+    extracts = read_for_linkage(Path(data_dir), settings)
     result = link_extracts(extracts, settings, progress=progress, backend=backend, memory=memory)
     write_outputs(result, extracts, Path(out_dir))
     return extracts, result

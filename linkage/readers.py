@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,12 +201,19 @@ def _collection_of(path: Path) -> dict[str, str]:
     }
 
 
-def read_census(path: str | Path, attendance: str | Path | None = None) -> ReadResult:
-    """`census.csv` / `.parquet`, or a folder of per-collection files; optional termly attendance folder."""
+def read_census(
+    path: str | Path, attendance: str | Path | None = None, columns: Sequence[str] | None = None
+) -> ReadResult:
+    """`census.csv` / `.parquet`, or a folder of per-collection files; optional termly attendance folder.
+    `columns`: keep only these of the census frame's columns (and those the termly rows are checked
+    against), each file's as soon as it is built; every column is still read and checked, so the
+    same rows are rejected."""
     path = Path(path)
     parent = path if path.is_dir() else None
     files = _members(path, f"{path.name}/") if parent else [path]
     frames, raws, counts = [], [], Counter()
+    if columns is not None:
+        columns = list(dict.fromkeys([*columns, *TERMLY_CHECK_COLUMNS]))
     for file in files:
         name = _display_name(file, parent)
         raw, work = _read_file(file, name, "census", derived=_collection_of(file))
@@ -214,8 +221,10 @@ def read_census(path: str | Path, attendance: str | Path | None = None) -> ReadR
         # census_frame, it was the read's peak (1,000,000 pupils: that step 3.03 GB -> 2.06 GB).
         raw.release()
         with _reading(name):
-            frames.append(census_frame(work, counts, name))
+            frame = census_frame(work, counts, name)
         del work
+        frames.append(frame if columns is None else frame[[c for c in columns if c in frame.columns]])
+        del frame
         raws.append(raw)
     result = _result(frames, raws, counts)
     if attendance is not None:
@@ -229,6 +238,9 @@ def read_census(path: str | Path, attendance: str | Path | None = None) -> ReadR
                 "row of their academic year has (as UPN or FormerUPN); their terms reach no feature"
             )
     return result
+
+
+TERMLY_CHECK_COLUMNS = ("UPN", "FormerUPN", "AcademicYear")  # the census's, for _termly_rows_without_census
 
 
 def _termly_rows_without_census(termly: pd.DataFrame, census: pd.DataFrame) -> int:
@@ -360,15 +372,17 @@ def find_extracts(folder: str | Path) -> dict[str, Path | None]:
     return found
 
 
-def read_extract(extract: str, path: Path, attendance: Path | None = None) -> ReadResult:
+def read_extract(
+    extract: str, path: Path, attendance: Path | None = None, census_columns: Sequence[str] | None = None
+) -> ReadResult:
     if extract == "census":
-        return read_census(path, attendance)
+        return read_census(path, attendance, census_columns)
     return {"exclusions": read_exclusions, "social_care": read_social_care}[extract](path)
 
 
-def read_extracts(folder: str | Path) -> Extracts:
+def read_extracts(folder: str | Path, census_columns: Sequence[str] | None = None) -> Extracts:
     """All three extracts of `folder` (each required); rejects of all of them (and of the termly
-    attendance files) in one frame."""
+    attendance files) in one frame. `census_columns`: the census columns to keep (read_census)."""
     found = find_extracts(folder)
     for extract in EXTRACT_NAMES:
         if found[extract] is None:
@@ -376,7 +390,7 @@ def read_extracts(folder: str | Path) -> Extracts:
                 " or a census/ folder" if extract == "census" else ""
             )
             raise ExtractError(str(folder), f"no {extract} extract: expected {accepted}")
-    results = {e: read_extract(e, found[e], found["attendance"]) for e in EXTRACT_NAMES}
+    results = {e: read_extract(e, found[e], found["attendance"], census_columns) for e in EXTRACT_NAMES}
     termly = results["census"].termly
     parts = [r.rejects for r in results.values()] + ([termly.rejects] if termly is not None else [])
     rejects = pd.concat(parts, ignore_index=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,8 +25,10 @@ from exclusion_risk.linkage.pipeline import (
     census_variants,
     link_extracts,
     linkage_extracts,
+    read_for_linkage,
 )
 from exclusion_risk.linkage.readers import read_extracts
+from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.stage_clock import StageClock, resident_bytes
 from exclusion_risk.linkage.standardise import standardise
 
@@ -128,6 +131,8 @@ def test_standardising_in_chunks_gives_the_same_rows_in_the_same_order(populatio
     census = census_rows(pupils, years=("2017/18", "2018/19"))
     census.loc[census.index % 7 == 0, "Postcode"] = "WS1 1AA"
     census.loc[census.index % 11 == 0, "Forename"] = "Mary Jane"
+    # A middle name on some rows only: those rows give the pupil's other variants again, plus one.
+    census.loc[census.index % 5 == 0, "MiddleNames"] = "Rose"
     options = {
         "surname_columns": ("Surname", "PreferredSurname", "FormerSurname"),
         "upn_columns": ("UPN", "FormerUPN"),
@@ -209,6 +214,28 @@ def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_autho
     for table in ("links", "review", "unlinked"):
         pd.testing.assert_frame_equal(getattr(held, table), getattr(whole, table))
     assert held.report["census_pupils"] == whole.report["census_pupils"]
+
+
+def test_reading_for_linkage_narrows_the_census_as_it_reads_and_rejects_the_same_rows(
+    small_authority, tmp_path
+):
+    # The census narrowed file by file (read_census's columns) is the whole read narrowed afterwards:
+    # the same frames, and the same rejects, since every column is still checked (a row whose SEN
+    # provision, a column linkage does not read, is no code is rejected by both).
+    folder = tmp_path / "authority"
+    shutil.copytree(small_authority, folder)
+    lines = (folder / "census.csv").read_text(encoding="utf-8").splitlines()
+    sen = lines[0].split(",").index("SENprovision")
+    fields = lines[5].split(",")
+    lines[5] = ",".join([*fields[:sen], "Z", *fields[sen + 1 :]])
+    (folder / "census.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = LinkageSettings.model_validate({"blocking": "national"})
+    narrowed = read_for_linkage(folder, settings)
+    whole = linkage_extracts(read_extracts(folder), settings)
+    assert list(narrowed.census.columns) == list(whole.census.columns)
+    for name in ("census", "exclusions", "social_care", "rejects"):
+        pd.testing.assert_frame_equal(getattr(narrowed, name), getattr(whole, name))
+    assert narrowed.rejects["column"].str.contains("SENprovision").tolist() == [True]
 
 
 def test_a_linker_that_fails_to_open_leaves_no_spill_folder(tmp_path, monkeypatch):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exclusion_risk.linkage.assign import assign
 from exclusion_risk.linkage.names import forename_group
@@ -16,7 +19,7 @@ from exclusion_risk.linkage.standardise import (
     surname_variants,
     unify_sex,
 )
-from exclusion_risk.upn import make_upn
+from exclusion_risk.upn import check_letter, make_upn
 
 
 def test_names_casefolded_accents_and_punctuation_stripped():
@@ -307,3 +310,82 @@ def test_census_row_with_a_mistyped_upn_is_the_pupil_one_slip_away():
     assert ids[0] == perm and ids[1] == perm
     # Two slips away stays its own pupil; a valid UPN is never merged.
     assert ids[2] == far and ids[3] == other
+
+
+def test_census_row_with_two_swapped_upn_characters_is_the_pupil():
+    # Two adjacent digits swapped (a keying slip) fail the check letter; the pupil with the same
+    # names and DOB under the right UPN takes the row. The pupil is found among all the census's
+    # UPNs only through the spellings one slip from the mistyped one (standardise._one_slip_away).
+    from exclusion_risk.upn import valid_upn_mask
+
+    perm = make_upn(335, 2, 12, 7)
+    swapped = next(
+        t
+        for i in range(1, 11)
+        if perm[i] != perm[i + 1]
+        and not valid_upn_mask(pd.Series([t := perm[:i] + perm[i + 1] + perm[i] + perm[i + 2 :]]))[0]
+    )
+    others = [make_upn(335, 2, 12, n) for n in range(8, 40)]
+    census = pd.DataFrame(
+        {
+            "UPN": [perm, f" {swapped.lower()} ", *others],
+            "Surname": ["Hill"] * (2 + len(others)),
+            "Forename": ["Olivia", "Olivia", *["Grace"] * len(others)],
+            "DOB": pd.to_datetime(["2012-10-30"] * (2 + len(others))),
+        }
+    )
+    assert census_pupil_ids(census).tolist()[:2] == [perm, perm]
+
+
+@given(
+    st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUVWXYZ", min_size=13, max_size=13),
+    st.integers(0, 12),
+    st.sampled_from("0123456789ABCDEFGHJKLMNPQRTUVWXYZ"),
+    st.booleans(),
+)
+def test_spellings_one_slip_away_hold_every_valid_upn_one_slip_away(valid, at, char, swap):
+    from exclusion_risk.linkage.standardise import _one_keying_slip, _one_slip_away
+
+    if swap:
+        at = min(at, 11)
+        mistyped = valid[:at] + valid[at + 1] + valid[at] + valid[at + 2 :]
+    else:
+        mistyped = valid[:at] + char + valid[at + 1 :]
+    spellings = _one_slip_away(np.array([mistyped]), np.array([valid, "A" * 13]))
+    assert not _one_keying_slip(mistyped, valid) or valid in spellings
+
+
+def _mistyped(upn: str, at: int, digit: str) -> str:
+    from exclusion_risk.upn import valid_upn_mask
+
+    typo = upn[:at] + digit + upn[at + 1 :]
+    assert typo != upn and not valid_upn_mask(pd.Series([typo]))[0]
+    return typo
+
+
+def test_a_mistyped_upn_is_compared_with_every_valid_upn_of_a_pupil():
+    from exclusion_risk.upn import make_temporary_upn
+
+    # The pupil was first recorded under a temporary UPN, then the permanent one (FormerUPN the
+    # temporary); the row mistyping the permanent UPN is that pupil, whichever row came first.
+    perm, temp = make_upn(335, 2, 12, 7), make_temporary_upn(335, 2, 12, 5, "A")
+    typo = next(_mistyped(perm, 5, d) for d in "0123456789" if d != perm[5])
+    same = {"Surname": ["Hill"] * 3, "Forename": ["Olivia"] * 3, "DOB": ["2012-10-30"] * 3}
+    census = pd.DataFrame({"UPN": [temp, perm, typo], "FormerUPN": [None, temp, None], **same})
+    assert census_pupil_ids(census).tolist() == [perm, perm, perm]
+    # One slip from two pupils of the same names and DOB (the permanent UPN, and another pupil's UPN
+    # that differs from the mistyped one in its check letter): which one is unknown, so neither.
+    other = check_letter(typo[1:]) + typo[1:]
+    twice = pd.concat([census, census.iloc[[1]].assign(UPN=other, FormerUPN=None)], ignore_index=True)
+    assert census_pupil_ids(twice).tolist() == [perm, perm, typo, other]
+
+
+def test_census_pupil_ids_name_the_column_and_read_each_value_as_text():
+    perm = make_upn(335, 2, 12, 7)
+    # a repeated index label, and UPNs that are numbers (1 and 1.0 are different text)
+    census = pd.DataFrame(
+        {"UPN": [perm, 1, 1.0], "Surname": ["Hill"] * 3, "Forename": ["Ann"] * 3, "DOB": ["2012-10-30"] * 3},
+        index=[0, 0, 1],
+    )
+    ids = census_pupil_ids(census)
+    assert ids.tolist() == [perm, "1", "1.0"] and ids.name == "UPN"
