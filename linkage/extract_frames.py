@@ -314,6 +314,11 @@ def tidy_upns(values: pd.Series) -> np.ndarray:
     return per_distinct(values, tidy).to_numpy(dtype=object, na_value=None)
 
 
+def tidy_upn_column(values: pd.Series) -> pd.Series:
+    """tidy_upns as a "string" Series with the column's index and name."""
+    return pd.Series(tidy_upns(values), index=values.index, dtype="string", name=values.name)
+
+
 def _whole(values: np.ndarray) -> pd.arrays.IntegerArray:
     """Whole session counts (float64, NaN missing) as Int64 without pandas' per-value checks (a second on
     a 720k-row history); the sums of whole counts are whole."""

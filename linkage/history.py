@@ -95,7 +95,7 @@ def termly_by_pupil(termly: pd.DataFrame, pupil_of_upn: pd.Series) -> pd.DataFra
     A termly file names the UPN the school held that term; a pupil whose temporary UPN was replaced, or
     whose UPN changed, in-year is one pupil in the history, so their autumn row under the old UPN and
     the spring census under the new one meet. A UPN the census does not know stands for itself."""
-    recorded = pd.Series(extract_frames.tidy_upns(termly["UPN"]), index=termly.index, dtype="string")
+    recorded = extract_frames.tidy_upn_column(termly["UPN"])
     pupil = recorded.map(pupil_of_upn).fillna(recorded) if len(pupil_of_upn) else recorded
     # typed as the history census's pupil ids (linkage.standardise.census_pupil_ids), so keys meet as they are
     return termly[TERMLY_COLUMNS].assign(UPN=pupil.astype("string"))

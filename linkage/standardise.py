@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.linkage.arrow_text import TEXT, per_distinct
-from exclusion_risk.linkage.extract_frames import tidy_upns
+from exclusion_risk.linkage.extract_frames import tidy_upn_column
 from exclusion_risk.linkage.names import forename_group
 from exclusion_risk.reference import normalise_postcode
 from exclusion_risk.upn import valid_upn_mask
@@ -99,12 +99,6 @@ def middle_name_variants(value: object) -> list[str]:
     return [t for t in name_tokens(value) if len(t) > 1]
 
 
-def _tidy(upns: pd.Series) -> pd.Series:
-    """UPNs stripped and upper-cased, each distinct value once: stripping a national census's
-    6,000,000 termly rows one by one made three new strings per row (about 1 GB at 2,000,000 pupils)."""
-    return pd.Series(tidy_upns(upns), index=upns.index, dtype="string", name=upns.name)
-
-
 def census_pupil_ids(census: pd.DataFrame) -> pd.Series:
     """Each census row's pupil: the newest UPN reached by following FormerUPN -> UPN links.
 
@@ -112,9 +106,11 @@ def census_pupil_ids(census: pd.DataFrame) -> pd.Series:
     temporary one as FormerUPN; both rows are one pupil, known by the permanent UPN. A former UPN
     claimed by two different newer UPNs is ambiguous and is not followed.
     """
-    upn = _tidy(census["UPN"])
+    # Each distinct UPN tidied once: stripping a national census's 6,000,000 termly rows one by one
+    # made three new strings per row (about 1 GB at 2,000,000 pupils).
+    upn = tidy_upn_column(census["UPN"])
     has_former = "FormerUPN" in census.columns
-    former = _tidy(census["FormerUPN"]) if has_former else pd.Series(pd.NA, index=census.index)
+    former = tidy_upn_column(census["FormerUPN"]) if has_former else pd.Series(pd.NA, index=census.index)
     edges = pd.DataFrame({"old": former, "new": upn}).dropna().drop_duplicates()
     edges = edges[edges["old"] != edges["new"]]
     edges = edges[edges.groupby("old")["new"].transform("nunique") == 1]
