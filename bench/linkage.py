@@ -340,7 +340,7 @@ seconds = {{}}
 clock = StageClock(seconds, memory=True)
 with clock.stage("read"):
     ext = read_for_linkage(Path({data!r}), settings)  # as run_linkage (`link`) reads them
-result = link_extracts(ext, settings, progress=False, memory=True)
+result = link_extracts(ext, settings, progress=False, memory=True, release_census=True)  # as run_linkage
 with clock.stage("write"):
     write_outputs(result, ext, Path({out!r}))
 sources = result.report["sources"]

@@ -22,6 +22,7 @@ from exclusion_risk.linkage.extract_frames import tidy_upns
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
+    review_pupils,
     review_table,
     unlinked_table,
     write_outputs,
@@ -190,10 +191,16 @@ def link_extracts(
     progress: bool = True,
     backend: str = DEFAULT_BACKEND,
     memory: bool = False,
+    release_census: bool = False,
 ) -> LinkageResult:
     """Link `extracts` (census, exclusions, social_care, rejects as the readers return them); the
     probabilistic stage runs on `backend` (duckdb in-process, or spark). `memory`: also record each
-    stage's peak resident memory (report["peak_memory_gb"]; bench/linkage.py asks for it)."""
+    stage's peak resident memory (report["peak_memory_gb"]; bench/linkage.py asks for it).
+
+    `release_census`: once the census variants are built, `extracts.census` is replaced by what the
+    outputs still read of it (review_pupils: each pupil's newest row, the review fields), so the
+    termly frame is not held through the stages (2,000,000 pupils: about 0.8 GB of 6,000,000 rows).
+    For a caller that read the extracts for this run only, as run_linkage does."""
     settings = settings or LinkageSettings()
     check_backend(backend)  # a missing Spark is said before any work, not after the deterministic stages
     if backend == DEFAULT_BACKEND and settings.engine == "splink":
@@ -208,6 +215,11 @@ def link_extracts(
     with tqdm(total=1 + 4 * len(SOURCES), desc="linkage", unit="step", disable=not progress) as bar:
         with clock.stage("census.standardise"):
             census = census_variants(extracts.census, settings)
+        with clock.stage("census.review_pupils"):
+            census_pupils = int(extracts.census["UPN"].nunique())
+            pupils = review_pupils(extracts.census)
+            if release_census:
+                extracts.census = pupils.reset_index(drop=True)
         log.info("census: %d pupils, %d variant rows", census["eid"].nunique(), len(census))
         with clock.stage("census.name_dob_keys"):
             keys = census_keys(census)
@@ -223,9 +235,9 @@ def link_extracts(
             )
     run_settings = settings.model_copy(update={"trained": trained_out})
     links = links_table(decisions)
-    review = review_table(decisions, extracts)
+    review = review_table(decisions, extracts, pupils)
     unlinked = unlinked_table(decisions)
-    report = build_report(extracts, decisions, run_settings, timings)
+    report = build_report(extracts, decisions, run_settings, timings, census_pupils)
     _add_notes(report, notes)
     for name, count in candidates.items():
         report["sources"][name]["candidate_pairs"] = count
@@ -264,8 +276,11 @@ def run_linkage(
     memory: bool = False,
 ) -> tuple[Extracts, LinkageResult]:
     """Read the extracts in `data_dir`, link them and write the outputs to `out_dir`; the extracts
-    returned are what linkage read of them (linkage_extracts)."""
+    returned are what linkage read of them (linkage_extracts), the census as review_pupils (the run
+    releases the termly frame once its variants are built)."""
     extracts = read_for_linkage(Path(data_dir), settings)
-    result = link_extracts(extracts, settings, progress=progress, backend=backend, memory=memory)
+    result = link_extracts(
+        extracts, settings, progress=progress, backend=backend, memory=memory, release_census=True
+    )
     write_outputs(result, extracts, Path(out_dir))
     return extracts, result

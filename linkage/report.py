@@ -124,9 +124,14 @@ def _gap(rows: list[dict[str, Any]]) -> float | None:
 
 
 def build_report(
-    extracts: Any, decisions: dict[str, pd.DataFrame], settings: LinkageSettings, timings: dict[str, float]
+    extracts: Any,
+    decisions: dict[str, pd.DataFrame],
+    settings: LinkageSettings,
+    timings: dict[str, float],
+    census_pupils: int | None = None,
 ) -> dict[str, Any]:
-    """report.json: counts per stage and source, link rates by group, the run's settings and model."""
+    """report.json: counts per stage and source, link rates by group, the run's settings and model.
+    `census_pupils`: the census's distinct UPNs, when the caller counted them before releasing it."""
     sources: dict[str, Any] = {}
     for spec in SOURCES:
         d = decisions[spec.name]
@@ -160,7 +165,7 @@ def build_report(
     rejects = getattr(extracts, "rejects", None)
     trained = settings.trained or {}
     return {
-        "census_pupils": int(extracts.census["UPN"].nunique()),
+        "census_pupils": int(extracts.census["UPN"].nunique()) if census_pupils is None else census_pupils,
         "sources": sources,
         "rejected_rows": int(len(rejects)) if rejects is not None else 0,
         "seconds": {k: round(v, 2) for k, v in timings.items()},

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from exclusion_risk.linkage.engines import splink_backends, splink_engine
 from exclusion_risk.linkage.loading import load
+from exclusion_risk.linkage.outputs import REVIEW_FIELDS, review_pupils
 from exclusion_risk.linkage.pipeline import (
     LINKAGE_CENSUS_COLUMNS,
     census_variants,
@@ -214,6 +216,47 @@ def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_autho
     for table in ("links", "review", "unlinked"):
         pd.testing.assert_frame_equal(getattr(held, table), getattr(whole, table))
     assert held.report["census_pupils"] == whole.report["census_pupils"]
+
+
+def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_same(small_authority):
+    # run_linkage's extracts are its own: once the variants are built the termly frame is released
+    # (2,000,000 pupils: about 0.8 GB held through every stage), its newest row per pupil kept for
+    # review.csv. Newest rows first, as above, so that row comes from the year and term.
+    extracts = read_extracts(small_authority)
+    census = extracts.census
+    census.loc[census["AcademicYear"] == census["AcademicYear"].min(), "Postcode"] = "WS1 1AA"
+    extracts.census = census.iloc[::-1].reset_index(drop=True)
+    kept_extracts, released_extracts = linkage_extracts(extracts), linkage_extracts(extracts)
+    termly = weakref.ref(released_extracts.census)
+    kept = link_extracts(kept_extracts, progress=False)
+    released = link_extracts(released_extracts, progress=False, release_census=True)
+    gc.collect()
+    assert termly() is None, "the termly census frame is still held after the run"
+    assert kept_extracts.census.equals(linkage_extracts(extracts).census)  # not released unless asked
+    pupils = released_extracts.census
+    assert list(pupils.columns) == REVIEW_FIELDS and pupils["UPN"].is_unique
+    assert len(pupils) == released.report["census_pupils"] == kept.report["census_pupils"]
+    assert (released.review["census_Postcode"] != "WS1 1AA").any()
+    for table in ("links", "review", "unlinked"):
+        pd.testing.assert_frame_equal(getattr(released, table), getattr(kept, table))
+    assert {**released.report, "seconds": None} == {**kept.report, "seconds": None}
+
+
+def test_review_shows_each_pupils_newest_row_by_year_then_term():
+    census = pd.DataFrame(
+        {
+            "UPN": ["A1", "A1", "A1", "B2", "B2"],
+            "Surname": ["Spring", "Autumn", "Summer-before", "Only", "Later"],
+            "AcademicYear": ["2018/19", "2018/19", "2017/18", "2017/18", "2017/18"],
+            "CensusTerm": ["SPR", "AUT", "SUM", "AUT", "AUT"],
+        }
+    )
+    pupils = review_pupils(census)
+    assert pupils.loc["A1", "Surname"] == "Spring"
+    assert pupils.loc["B2", "Surname"] == "Later"  # the same year and term: the later row
+    assert list(pupils.columns) == ["UPN", "Surname"]
+    # Without year and term columns (a census as some tests build it): each UPN's last row.
+    assert review_pupils(census[["UPN", "Surname"]]).loc["A1", "Surname"] == "Summer-before"
 
 
 def test_reading_for_linkage_narrows_the_census_as_it_reads_and_rejects_the_same_rows(
