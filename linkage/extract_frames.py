@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -132,35 +133,49 @@ def _lsoa_or_missing(values: pd.Series) -> pd.Series:
     return values.where(values.str.match(_LSOA).fillna(False).astype(bool)).astype(TEXT)
 
 
-def census_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame:
-    """The canonical census frame of one file's validated text (`counts` gathers what was read as what)."""
+def census_frame(
+    work: pd.DataFrame, counts: Counter, name: str, columns: Collection[str] | None = None
+) -> pd.DataFrame:
+    """The canonical census frame of one file's validated text (`counts` gathers what was read as what).
+
+    `columns`: build only these (and UPN, UPNvalid, `_file`, `_row`); every column is still converted
+    and counted, so `counts` is the same, but the others' values are dropped as soon as they are made.
+    At 2,000,000 pupils the typed SEN, FSM, ethnicity, LSOA and attendance columns that a linkage run
+    never reads were held beside the file's text."""
     out = pd.DataFrame(index=work.index)
+
+    def put(column: str, values: pd.Series) -> None:
+        if columns is None or column in columns:
+            out[column] = values
+
     _upn(out, work, counts)
-    out["FormerUPN"] = _text(work, "FormerUPN")
+    put("FormerUPN", _text(work, "FormerUPN"))
     for column in ("Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname"):
-        out[column] = _text(work, column)
-    out["DOB"] = _dates(work, "DOB")
-    out["Sex"] = _code(work, "Sex", codes.SEX_MAP)
-    out["Ethnicity"] = _code(work, "Ethnicity", codes.ETHNICITY_MAP)
+        put(column, _text(work, column))
+    put("DOB", _dates(work, "DOB"))
+    put("Sex", _code(work, "Sex", codes.SEX_MAP))
+    put("Ethnicity", _code(work, "Ethnicity", codes.ETHNICITY_MAP))
     extended = [c for c, main in codes.ETHNICITY_MAP.items() if c != main]
     _count_codes(work, "Ethnicity", extended, counts, "extended ethnicity code read as main code")
-    out["FSMeligible"] = map_flags(_col(work, "FSMeligible"), codes.FSM_MAP)
-    out["SENprovision"] = _code(work, "SENprovision", codes.SEN_PROVISION_MAP)
-    out["SENtype"] = _code(work, "SENtype", codes.SEN_TYPE_MAP)
-    out["SENtype2"] = _code(work, "SENtype2", codes.SEN_TYPE_MAP)
+    put("FSMeligible", map_flags(_col(work, "FSMeligible"), codes.FSM_MAP))
+    put("SENprovision", _code(work, "SENprovision", codes.SEN_PROVISION_MAP))
+    put("SENtype", _code(work, "SENtype", codes.SEN_TYPE_MAP))
+    put("SENtype2", _code(work, "SENtype2", codes.SEN_TYPE_MAP))
     _count_codes(work, "SENtype", ["BESD"], counts, "SEN type BESD read as SEMH")
-    out["NCyearActual"] = _code(work, "NCyearActual", codes.NC_YEAR_MAP)
-    out["Postcode"] = _postcode(work, counts)
+    put("NCyearActual", _code(work, "NCyearActual", codes.NC_YEAR_MAP))
+    put("Postcode", _postcode(work, counts))
     lsoa = _col(work, "LSOA")
-    out["LSOA"] = apply_distinct(lsoa, _lsoa_or_missing)
-    counts["unrecognised LSOA (set missing)"] += int((lsoa.notna() & out["LSOA"].isna()).sum())
-    out["SchoolURN"] = _text(work, "SchoolURN")
-    out[SCHOOL_NAME] = _text(work, SCHOOL_NAME)  # stripped, blank -> missing; all missing without one
-    out["AcademicYear"] = parse_academic_years(_col(work, "AcademicYear"))
-    out["CensusTerm"] = _code(work, "CensusTerm", codes.CENSUS_TERM_MAP)
+    lsoa_read = apply_distinct(lsoa, _lsoa_or_missing)
+    counts["unrecognised LSOA (set missing)"] += int((lsoa.notna() & lsoa_read.isna()).sum())
+    put("LSOA", lsoa_read)
+    del lsoa_read
+    put("SchoolURN", _text(work, "SchoolURN"))
+    put(SCHOOL_NAME, _text(work, SCHOOL_NAME))  # stripped, blank -> missing; all missing without one
+    put("AcademicYear", parse_academic_years(_col(work, "AcademicYear")))
+    put("CensusTerm", _code(work, "CensusTerm", codes.CENSUS_TERM_MAP))
     for column in SESSION_COLUMNS:
-        out[column] = parse_whole_numbers(_col(work, column))
-    return _finish(out, CENSUS_FRAME_COLUMNS, name)
+        put(column, parse_whole_numbers(_col(work, column)))
+    return _finish(out, [c for c in CENSUS_FRAME_COLUMNS if c in out.columns], name)
 
 
 def _reasons(work: pd.DataFrame, counts: Counter) -> tuple[pd.Series, pd.Series]:
