@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND, EngineInput, get_engine
 from exclusion_risk.linkage.engines.splink_backends import check_backend, check_duckdb_memory
-from exclusion_risk.linkage.extract_frames import tidy_upns
+from exclusion_risk.linkage.extract_frames import tidy_upn_column
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
@@ -80,12 +80,17 @@ def read_for_linkage(data_dir: Path, settings: LinkageSettings | None = None) ->
 
 def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
     """Variant rows of the census pupils, keyed by pupil (newest UPN, following FormerUPN links)."""
-    # Each distinct UPN stripped once, and no copy of the census when every row has one (a census
-    # row's UPN is required): at 2,000,000 pupils per-row stripping and the copy took 0.56 GB.
-    recorded = tidy_upns(census["UPN"])
-    has_upn = pd.notna(recorded) & (recorded != "")
-    pupils = census if has_upn.all() else census[has_upn]
-    pupils = pupils.assign(_pupil=census_pupil_ids(pupils))
+    # Each distinct UPN stripped once, for both the check and the pupil ids (it was done twice: 2.4 s
+    # and 0.7 GB resident at 2,000,000 pupils), and no copy of the census when every row has one (a
+    # census row's UPN is required): per-row stripping and the copy took 0.56 GB.
+    recorded = tidy_upn_column(census["UPN"])
+    has_upn = (recorded.notna() & (recorded != "")).to_numpy(dtype=bool)
+    if has_upn.all():
+        pupils = census.assign(_pupil=census_pupil_ids(census, recorded))
+    else:
+        pupils = census[has_upn]
+        pupils = pupils.assign(_pupil=census_pupil_ids(pupils, recorded[has_upn]))
+    del recorded
     return standardise(
         pupils,
         "_pupil",

@@ -99,16 +99,17 @@ def middle_name_variants(value: object) -> list[str]:
     return [t for t in name_tokens(value) if len(t) > 1]
 
 
-def census_pupil_ids(census: pd.DataFrame) -> pd.Series:
+def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.Series:
     """Each census row's pupil: the newest UPN reached by following FormerUPN -> UPN links.
 
     A pupil first recorded under a temporary UPN appears later under a permanent one with the
     temporary one as FormerUPN; both rows are one pupil, known by the permanent UPN. A former UPN
-    claimed by two different newer UPNs is ambiguous and is not followed.
+    claimed by two different newer UPNs is ambiguous and is not followed. `upn`:
+    tidy_upn_column(census["UPN"]), when the caller has it.
     """
     # Each distinct UPN tidied once: stripping a national census's 6,000,000 termly rows one by one
     # made three new strings per row (about 1 GB at 2,000,000 pupils).
-    upn = tidy_upn_column(census["UPN"])
+    upn = tidy_upn_column(census["UPN"]) if upn is None else upn
     has_former = "FormerUPN" in census.columns
     former = tidy_upn_column(census["FormerUPN"]) if has_former else pd.Series(pd.NA, index=census.index)
     edges = pd.DataFrame({"old": former, "new": upn}).dropna().drop_duplicates()

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from exclusion_risk.linkage.assign import assign
 from exclusion_risk.linkage.names import forename_group
+from exclusion_risk.linkage.pipeline import census_variants
 from exclusion_risk.linkage.settings import LinkageSettings, Thresholds
 from exclusion_risk.linkage.stages import name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import (
@@ -389,3 +390,22 @@ def test_census_pupil_ids_name_the_column_and_read_each_value_as_text():
     )
     ids = census_pupil_ids(census)
     assert ids.tolist() == [perm, "1", "1.0"] and ids.name == "UPN"
+
+
+def test_census_rows_without_a_upn_are_no_pupil_and_redirect_none():
+    # A row whose UPN is blank once stripped makes no variant rows; its FormerUPN is no link from
+    # that pupil to a blank one (the UPNs are tidied once and the blank rows left out before the
+    # pupils are resolved: resolving them first sent pupil `perm` to "").
+    perm = make_upn(335, 1, 12, 2)
+    census = pd.DataFrame(
+        {
+            "UPN": [perm, "   ", None],
+            "FormerUPN": [None, perm, None],
+            "Surname": ["Lee", "Lee", "Lee"],
+            "Forename": ["Ann", "Ann", "Ann"],
+            "DOB": pd.to_datetime(["2010-01-01"] * 3),
+            "Sex": ["F"] * 3,
+            "Postcode": [None] * 3,
+        }
+    )
+    assert set(census_variants(census)["eid"]) == {perm}
