@@ -96,13 +96,11 @@ def review_pupils(census: pd.DataFrame) -> pd.DataFrame:
     REVIEW_FIELDS it has, indexed by the UPN as text. Only these fields and the ordering columns
     are copied, not the census: at 2,000,000 pupils it is 6,000,000 termly rows."""
     fields = [f for f in REVIEW_FIELDS if f in census.columns]
-    order = pd.DataFrame(
-        {
-            "AcademicYear": census["AcademicYear"] if "AcademicYear" in census.columns else "",
-            "_t": census["CensusTerm"].map(calendar.TERM_ORDER) if "CensusTerm" in census.columns else 0,
-        },
-        index=pd.RangeIndex(len(census)),
-    )
+    # Positions, not the census's index labels (which may be in any order, or repeat).
+    has = census.columns
+    year = census["AcademicYear"].to_numpy() if "AcademicYear" in has else ""
+    term = census["CensusTerm"].map(calendar.TERM_ORDER).to_numpy() if "CensusTerm" in has else 0
+    order = pd.DataFrame({"AcademicYear": year, "_t": term}, index=pd.RangeIndex(len(census)))
     order = order.sort_values(["AcademicYear", "_t"], kind="stable")
     upns = census["UPN"].to_numpy()[order.index.to_numpy()]
     newest = order.index.to_numpy()[~pd.Series(upns).duplicated(keep="last").to_numpy()]

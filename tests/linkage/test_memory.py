@@ -226,7 +226,7 @@ def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_s
     extracts = read_extracts(small_authority)
     census = extracts.census
     census.loc[census["AcademicYear"] == census["AcademicYear"].min(), "Postcode"] = "WS1 1AA"
-    extracts.census = census.iloc[::-1].reset_index(drop=True)
+    extracts.census = census.iloc[::-1]  # its index reversed too: rows are matched by position
     kept_extracts, released_extracts = linkage_extracts(extracts), linkage_extracts(extracts)
     termly = weakref.ref(released_extracts.census)
     kept = link_extracts(kept_extracts, progress=False)
@@ -287,6 +287,10 @@ def test_review_shows_each_pupils_newest_row_by_year_then_term():
     assert list(pupils.columns) == ["UPN", "Surname"]
     # Without year and term columns (a census as some tests build it): each UPN's last row.
     assert review_pupils(census[["UPN", "Surname"]]).loc["A1", "Surname"] == "Summer-before"
+    # Whatever the index: reversed, or repeating a label.
+    for index in ([4, 3, 2, 1, 0], [0, 0, 1, 1, 2]):
+        relabelled = review_pupils(census.set_axis(index))
+        assert relabelled.loc[["A1", "B2"], "Surname"].tolist() == ["Spring", "Later"]
 
 
 def test_reading_for_linkage_narrows_the_census_as_it_reads_and_rejects_the_same_rows(
