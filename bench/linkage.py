@@ -347,7 +347,14 @@ sources = result.report["sources"]
 stages = {{"read": seconds["read"], **result.report["seconds"], "write": seconds["write"]}}
 peaks = {{"read": clock.peak_gb.get("read"), **result.report.get("peak_memory_gb", {{}}),
           "write": clock.peak_gb.get("write")}}
+# This process's own high-water mark (VmHWM: since exec, so not the parent's memory at the spawn;
+# Linux only, else None).
+status = Path("/proc/self/status")
+lines = status.read_text().splitlines() if status.exists() else []
+hwm = [line for line in lines if line.startswith("VmHWM:")]
+own_peak = int(hwm[0].split()[1]) / 1024**2 if hwm else None
 print(json.dumps({{"total": time.perf_counter() - t, "stages": stages, "peak_gb": peaks,
+                  "own_peak_gb": own_peak,
                   "social_care_children": int(ext.social_care["LAchildID"].nunique()),
                   "exclusion_records": int(len(ext.exclusions)),
                   "candidate_pairs": {{s: v.get("candidate_pairs") for s, v in sources.items()}}}}))
@@ -356,14 +363,17 @@ print(json.dumps({{"total": time.perf_counter() - t, "stages": stages, "peak_gb"
 
 def link_in_child(data: Path, out: Path, settings: dict, part: str) -> tuple[dict, float]:
     """Link `data` into `out` in a child process (so its peak memory is the linkage's alone): the
-    child's figures (CHILD) and the peak resident memory of the children so far, in GB."""
+    child's figures (CHILD) and its peak resident memory in GB. The child's own high-water mark, not
+    getrusage's for children: that counts this process's memory at the spawn as the child's (after
+    generating 2,000,000 pupils here, 8.72 GB reported for a linkage that peaked at 3.75)."""
     code = CHILD.format(data=str(data), out=str(out), settings=json.dumps(settings))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         print(proc.stderr[-3000:])
         raise SystemExit(f"{part} linkage failed")
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
-    return stats, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    own = stats.get("own_peak_gb")
+    return stats, own if own is not None else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
 
 
 # Social-care rates scaled so a 500,000-pupil region has about 50,000 social-care children (the
