@@ -329,18 +329,13 @@ def read_attendance(folder: str | Path, keep_rows: bool = True) -> ReadResult:
             frame = _reject_impossible_terms(raw, frame)
             counts["invalid UPN (kept)"] += int((frame["UPN"].notna() & ~frame["UPNvalid"]).sum())
             counts["blank UPN"] += int(frame["UPN"].isna().sum())
-            # Not kept: an empty frame of its own (an empty slice would keep the file's buffers).
-            frames.append(frame if keep_rows else _empty_like(frame))
+            # Not kept: the canonical empty frame (an empty slice would keep the file's buffers).
+            frames.append(frame if keep_rows else empty_attendance_frame())
         del work, frame
         raw.release()
         raws.append(raw)
         return_freed_memory()
     return _result(frames, raws, counts)
-
-
-def _empty_like(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame with `frame`'s columns and dtypes and no rows, sharing none of its memory."""
-    return pd.DataFrame({c: pd.Series([], dtype=frame[c].dtype) for c in frame.columns})
 
 
 # Fixed wording (no value): `exclusion-risk check` counts rejects by reason.

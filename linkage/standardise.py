@@ -204,7 +204,7 @@ def _merge_mistyped_upns(
     target = dict(zip(pairs["upn"], pairs["pupil_good"], strict=True))
     merged = np.array([target.get(u) for u in distinct] + [None], dtype=object)[codes]
     merged = pd.Series(merged, index=upn.index, dtype="string", name=upn.name)
-    return merged.where(merged.notna() & invalid, pupil).astype("string")
+    return merged.where(merged.notna() & invalid, pupil)
 
 
 def unify_sex(values: pd.Series) -> pd.Series:
