@@ -126,3 +126,20 @@ def per_distinct(values: pd.Series, fields: Callable[[pd.Series], FieldsT]) -> F
     out = fields(pd.Series(uniques, name=values.name)).iloc[codes]
     out.index = values.index
     return out
+
+
+def distinct_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """frame.drop_duplicates(): the same rows, first occurrences in order, index kept; but the rows'
+    identity is built one column at a time. pandas holds every column's codes at once (11 columns of
+    a 6,000,000-row census: about 0.5 GB); here one running row code and one column's codes are held.
+    """
+    if frame.shape[1] < 2:
+        # one column's codes are all pandas holds; and it takes None and NaN as two values there
+        return frame.drop_duplicates()
+    row_code = np.zeros(len(frame), dtype=np.int64)
+    for column in frame.columns:
+        codes, uniques = pd.factorize(frame[column])  # missing values: -1, one value as pandas takes them
+        # a pair (row code < rows, code + 1 <= distinct values) as one number: below rows**2, no overflow
+        combined = row_code * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
+        row_code = pd.factorize(combined)[0].astype(np.int64, copy=False)
+    return frame[~pd.Series(row_code).duplicated().to_numpy()]

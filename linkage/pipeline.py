@@ -34,7 +34,7 @@ from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES, SourceSpec
 from exclusion_risk.linkage.stage_clock import StageClock
 from exclusion_risk.linkage.stages import CensusKeys, census_keys, name_dob_stage, upn_stage
-from exclusion_risk.linkage.standardise import census_pupil_ids, standardise
+from exclusion_risk.linkage.standardise import census_pupil_ids, identity_rows, standardise
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,17 @@ def read_for_linkage(data_dir: Path, settings: LinkageSettings | None = None) ->
     return linkage_extracts(extracts, settings)
 
 
-def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
-    """Variant rows of the census pupils, keyed by pupil (newest UPN, following FormerUPN links)."""
+# How a census names its pupils' identifiers, for identity_rows and standardise alike.
+CENSUS_IDENTITY: dict[str, Any] = {
+    "surname_columns": ("Surname", "PreferredSurname", "FormerSurname"),
+    "upn_columns": ("UPN", "FormerUPN"),
+    "middle_names_column": "MiddleNames",
+}
+
+
+def census_identity_rows(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
+    """The census rows' identifiers keyed by pupil (`_pupil`: newest UPN, following FormerUPN links),
+    each distinct combination once (identity_rows): all census_variants reads of the termly census."""
     # Each distinct UPN stripped once, for both the check and the pupil ids (it was done twice: 2.4 s
     # and 0.7 GB resident at 2,000,000 pupils), and no copy of the census when every row has one (a
     # census row's UPN is required): per-row stripping and the copy took 0.56 GB.
@@ -91,13 +100,18 @@ def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = Non
         pupils = census[has_upn]
         pupils = pupils.assign(_pupil=census_pupil_ids(pupils, recorded[has_upn]))
     del recorded
+    return identity_rows(pupils, "_pupil", **CENSUS_IDENTITY, extra_columns=extra_columns(settings))
+
+
+def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
+    """Variant rows of the census pupils, keyed by pupil (newest UPN, following FormerUPN links)."""
+    return standardise_census(census_identity_rows(census, settings), settings)
+
+
+def standardise_census(identity: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
+    """Variant rows of census_identity_rows (`identity`, with the same settings)."""
     return standardise(
-        pupils,
-        "_pupil",
-        surname_columns=("Surname", "PreferredSurname", "FormerSurname"),
-        upn_columns=("UPN", "FormerUPN"),
-        middle_names_column="MiddleNames",
-        extra_columns=extra_columns(settings),
+        identity, "_pupil", **CENSUS_IDENTITY, extra_columns=extra_columns(settings), distinct=True
     )
 
 
@@ -226,9 +240,10 @@ def link_extracts(
     probabilistic stage runs on `backend` (duckdb in-process, or spark). `memory`: also record each
     stage's peak resident memory (report["peak_memory_gb"]; bench/linkage.py asks for it).
 
-    `release_census`: once the census variants are built, `extracts.census` is replaced by what the
-    outputs still read of it (review_pupils: each pupil's newest row, the review fields), so the
-    termly frame is not held through the stages (2,000,000 pupils: about 0.8 GB of 6,000,000 rows).
+    `release_census`: once the census's identity rows are taken (census_identity_rows), before they
+    are standardised, `extracts.census` is replaced by what the outputs still read of it
+    (review_pupils: each pupil's newest row, the review fields), so the termly frame is not held
+    through standardisation and the stages (2,000,000 pupils: about 0.8 GB of 6,000,000 rows).
     For a caller that read the extracts for this run only, as run_linkage does."""
     settings = settings or LinkageSettings()
     check_backend(backend)  # a missing Spark is said before any work, not after the deterministic stages
@@ -242,13 +257,15 @@ def link_extracts(
     notes: dict[str, list[str]] = {}
     candidates: dict[str, int] = {}
     with tqdm(total=1 + 4 * len(SOURCES), desc="linkage", unit="step", disable=not progress) as bar:
-        with clock.stage("census.standardise"):
-            census = census_variants(extracts.census, settings)
         with clock.stage("census.review_pupils"):
             census_pupils = int(extracts.census["UPN"].nunique())
             pupils = review_pupils(extracts.census)
-            if release_census:
+        with clock.stage("census.standardise"):
+            identity = census_identity_rows(extracts.census, settings)
+            if release_census:  # before standardising: the termly frame is not needed for it
                 extracts.census = pupils.reset_index(drop=True)
+            census = standardise_census(identity, settings)
+            del identity
         log.info("census: %d pupils, %d variant rows", census["eid"].nunique(), len(census))
         with clock.stage("census.name_dob_keys"):
             keys = census_keys(census)

@@ -17,9 +17,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from exclusion_risk import calendar
 from exclusion_risk.linkage import pipeline
+from exclusion_risk.linkage.arrow_text import TEXT
 from exclusion_risk.linkage.engines import splink_backends, splink_engine
 from exclusion_risk.linkage.loading import load
 from exclusion_risk.linkage.outputs import REVIEW_FIELDS, review_pupils
@@ -219,10 +223,13 @@ def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_autho
     assert held.report["census_pupils"] == whole.report["census_pupils"]
 
 
-def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_same(small_authority):
-    # run_linkage's extracts are its own: once the variants are built the termly frame is released
-    # (2,000,000 pupils: about 0.8 GB held through every stage), its newest row per pupil kept for
-    # review.csv. Newest rows first, as above, so that row comes from the year and term.
+def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_same(
+    small_authority, monkeypatch
+):
+    # run_linkage's extracts are its own: once the census's identity rows are taken, before they are
+    # standardised, the termly frame is released (2,000,000 pupils: about 0.8 GB held through
+    # standardisation, the peak, and every stage), its newest row per pupil kept for review.csv.
+    # Newest rows first, as above, so that row comes from the year and term.
     extracts = read_extracts(small_authority)
     census = extracts.census
     census.loc[census["AcademicYear"] == census["AcademicYear"].min(), "Postcode"] = "WS1 1AA"
@@ -230,7 +237,16 @@ def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_s
     kept_extracts, released_extracts = linkage_extracts(extracts), linkage_extracts(extracts)
     termly = weakref.ref(released_extracts.census)
     kept = link_extracts(kept_extracts, progress=False)
+    real_standardise, held_when_standardising = pipeline.standardise_census, []
+
+    def checked_standardise(identity, settings=None):
+        gc.collect()
+        held_when_standardising.append(termly() is not None)
+        return real_standardise(identity, settings)
+
+    monkeypatch.setattr(pipeline, "standardise_census", checked_standardise)
     released = link_extracts(released_extracts, progress=False, release_census=True)
+    assert held_when_standardising == [False], "the termly census is held while it is standardised"
     gc.collect()
     assert termly() is None, "the termly census frame is still held after the run"
     assert kept_extracts.census.equals(linkage_extracts(extracts).census)  # not released unless asked
@@ -291,6 +307,38 @@ def test_review_shows_each_pupils_newest_row_by_year_then_term():
     for index in ([4, 3, 2, 1, 0], [0, 0, 1, 1, 2]):
         relabelled = review_pupils(census.set_axis(index))
         assert relabelled.loc[["A1", "B2"], "Surname"].tolist() == ["Spring", "Later"]
+
+
+def _newest_rows_by_sorting(census: pd.DataFrame) -> pd.DataFrame:
+    """review_pupils as it was written first: the rows' text sorted (the run's peak at 2,000,000)."""
+    term = census["CensusTerm"].map(calendar.TERM_ORDER).to_numpy()
+    year = census["AcademicYear"].to_numpy()
+    order = pd.DataFrame({"y": year, "t": term}, index=pd.RangeIndex(len(census)))
+    order = order.sort_values(["y", "t"], kind="stable")
+    upns = census["UPN"].to_numpy()[order.index.to_numpy()]
+    newest = order.index.to_numpy()[~pd.Series(upns).duplicated(keep="last").to_numpy()]
+    pupils = census.iloc[newest][["UPN", "Surname"]]
+    return pupils.set_index(pupils["UPN"].astype("string"))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A1", "B2", "C3", None]),
+            st.sampled_from(["2017/18", "2018/19", "2016/17", None]),
+            st.sampled_from(["AUT", "SPR", "SUM", "aut", "JAN", None]),
+        ),
+        max_size=30,
+    ),
+    st.randoms(use_true_random=False),
+)
+@settings(max_examples=200, deadline=None)
+def test_review_pupils_picks_the_rows_sorting_the_text_picked(rows, random):
+    # Missing or unknown years and terms sort last, ties keep row order, a missing UPN is one pupil.
+    census = pd.DataFrame(rows, columns=["UPN", "AcademicYear", "CensusTerm"], dtype=TEXT)
+    census["Surname"] = pd.Series([f"row{i}" for i in range(len(rows))], dtype=TEXT)
+    census.index = random.sample(range(100), len(rows))
+    pd.testing.assert_frame_equal(review_pupils(census), _newest_rows_by_sorting(census))
 
 
 def test_reading_for_linkage_narrows_the_census_as_it_reads_and_rejects_the_same_rows(
