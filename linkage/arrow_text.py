@@ -137,8 +137,8 @@ def distinct_rows(frame: pd.DataFrame) -> pd.DataFrame:
         # one column's codes are all pandas holds; and it takes None and NaN as two values there
         return frame.drop_duplicates()
     row_code = np.zeros(len(frame), dtype=np.int64)
-    for column in frame.columns:
-        codes, uniques = pd.factorize(frame[column])  # missing values: -1, one value as pandas takes them
+    for position in range(frame.shape[1]):  # by position: a repeated column name is still one column
+        codes, uniques = pd.factorize(frame.iloc[:, position])  # missing: -1, one value as pandas takes them
         # a pair (row code < rows, code + 1 <= distinct values) as one number: below rows**2, no overflow
         combined = row_code * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
         row_code = pd.factorize(combined)[0].astype(np.int64, copy=False)

@@ -109,15 +109,22 @@ def review_pupils(census: pd.DataFrame) -> pd.DataFrame:
     return pupils.set_index(pupils["UPN"].astype("string"))
 
 
+def _as_values(values: pd.Series) -> pd.Series:
+    """A categorical as its values (factorize would order it by its categories, not its values)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.Series(values.to_numpy(), index=values.index)
+    return values
+
+
 def _sort_codes(values: pd.Series) -> np.ndarray:
     """Each value's place among the distinct values in sorted order; missing values last."""
-    codes, uniques = pd.factorize(values, sort=True)
+    codes, uniques = pd.factorize(_as_values(values), sort=True)
     return np.where(codes < 0, len(uniques), codes).astype(np.int64)
 
 
 def _term_codes(terms: pd.Series) -> np.ndarray:
     """Each term's place in the year (calendar.TERM_ORDER); a missing or unknown term last."""
-    codes, uniques = pd.factorize(terms)
+    codes, uniques = pd.factorize(_as_values(terms))
     places = pd.Series(uniques).map(calendar.TERM_ORDER).fillna(len(calendar.TERM_ORDER))
     # a missing term's code is -1: the appended last place
     return np.append(places.to_numpy(dtype=np.int64), len(calendar.TERM_ORDER))[codes]

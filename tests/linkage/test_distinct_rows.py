@@ -45,3 +45,8 @@ def test_rows_differing_only_in_a_later_column_are_both_kept():
     # A running row code that dropped a column's codes (or overflowed) would merge these.
     frame = pd.DataFrame({"a": ["x"] * 4, "b": ["y", "y", "z", "z"], "c": ["1", "2", "1", "1"]}, dtype=TEXT)
     assert distinct_rows(frame).index.tolist() == [0, 1, 2]
+
+
+def test_a_repeated_column_name_is_two_columns():
+    frame = pd.DataFrame([[1, 2], [1, 3], [1, 2]], columns=["a", "a"])
+    pd.testing.assert_frame_equal(distinct_rows(frame), frame.drop_duplicates())

@@ -341,6 +341,22 @@ def test_review_pupils_picks_the_rows_sorting_the_text_picked(rows, random):
     pd.testing.assert_frame_equal(review_pupils(census), _newest_rows_by_sorting(census))
 
 
+def test_review_pupils_orders_categorical_years_and_terms_by_their_values():
+    # factorize orders a categorical by its categories; the rows' values decide, as they did
+    census = pd.DataFrame(
+        {
+            "UPN": ["A1", "A1", "A1"],
+            "AcademicYear": pd.Categorical(
+                ["2019/20", "2018/19", "2019/20"], categories=["2019/20", "2018/19"]
+            ),
+            "CensusTerm": pd.Categorical(["SPR", "SUM", "AUT"]),
+            "Surname": ["Newest", "Older", "Autumn"],
+        }
+    )
+    pd.testing.assert_frame_equal(review_pupils(census), _newest_rows_by_sorting(census))
+    assert review_pupils(census).loc["A1", "Surname"] == "Newest"
+
+
 def test_reading_for_linkage_narrows_the_census_as_it_reads_and_rejects_the_same_rows(
     small_authority, tmp_path
 ):
