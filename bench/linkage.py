@@ -381,10 +381,11 @@ def link_in_child(data: Path, out: Path, settings: dict, part: str) -> tuple[dic
 REGION_SOCIAL_CARE_SCALE = 2.4
 
 
-def generate_region(out: Path, pupils: int) -> float:
+def generate_region(out: Path, pupils: int, **sections) -> float:
     """One academic year (2018/19) of a single region-sized population from `synth`: more schools,
     homes across the region's postcode areas once the authority's own postcodes run out, and
-    social-care episode rates REGION_SOCIAL_CARE_SCALE times the authority's."""
+    social-care episode rates REGION_SOCIAL_CARE_SCALE times the authority's (`sections`: other
+    SynthConfig sections, e.g. population)."""
     from exclusion_risk.synth.config import SocialCareConfig
 
     base = SocialCareConfig()
@@ -394,7 +395,7 @@ def generate_region(out: Path, pupils: int) -> float:
         cin_open_before_share=base.cin_open_before_share * scale,
         cla_open_before_share=base.cla_open_before_share * scale,
     )
-    return generate(out, pupils, seed=7, years=["2018/19"], social_care=social_care)
+    return generate(out, pupils, seed=7, years=["2018/19"], social_care=social_care, **sections)
 
 
 def stage_rows(generate_seconds: float, stats: dict, target: str) -> list[dict]:

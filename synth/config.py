@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exclusion_risk import calendar
+from exclusion_risk.synth.names import british_surname_tail
 
 SEN_TYPES = ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "OTH")
 
@@ -47,6 +48,13 @@ class PopulationConfig(_Section):
     extended_code_share: float = Field(0.04, ge=0, le=1, description="rows written with an extended code")
     twin_share: float = Field(0.03, ge=0, le=0.2, description="share of pupils who are a twin")
     hyphenated_surname_share: float = 0.03
+    # A study knob, not a calibration: the British pool's 106 surnames give 1 in 53 pairs of British
+    # children the same surname, far more than real records, so name evidence is weak once millions
+    # of pupils are linked. This many invented place-style surnames (synth.surname_tail: Ashworth,
+    # Brookfield, ...) follow the pool's own, rarer than them (bench/name_diversity.py). 0: the pool.
+    british_surname_tail: int = Field(
+        0, ge=0, le=len(british_surname_tail()), description="invented British surnames added"
+    )
     middle_name_share: float = 0.55
     preferred_surname_share: float = 0.02
     former_surname_share: float = 0.01

@@ -168,7 +168,9 @@ def build_schools(
     # one LA's are drawn in one call, as before
     name = np.empty(len(la), dtype=object)
     for one_la in dict.fromkeys(la):
-        name[la == one_la] = school_names(secondary[la == one_la], names_rng)
+        name[la == one_la] = school_names(
+            secondary[la == one_la], names_rng, config.population.british_surname_tail
+        )
     return Schools(
         urn=np.array([f"{a:03d}{e:04d}" for a, e in zip(la, estab[order], strict=True)], dtype=object),
         la=la,

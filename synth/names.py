@@ -7,9 +7,12 @@ Surnames written `male|female` take the female form for girls (Polish -ski/-ska)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import surname_tail as invented_surnames
 
 
 @dataclass(frozen=True)
@@ -339,13 +342,27 @@ def variant_table() -> dict[str, tuple[str, ...]]:
     return table
 
 
+@functools.cache
+def british_surname_tail() -> tuple[str, ...]:
+    """The invented surnames (surname_tail.CANDIDATES) that no community's pool already holds, in
+    order (Bradley is British already, Hayer Sikh)."""
+    taken = {name for pool in COMMUNITIES.values() for name in pool.surnames + pool.girls_surnames}
+    return tuple(name for name in invented_surnames.CANDIDATES if name not in taken)
+
+
 def zipf_weights(n: int, exponent: float = 0.9, offset: float = 2.0) -> np.ndarray:
     w = 1.0 / (np.arange(n) + offset) ** exponent
     return w / w.sum()
 
 
-def draw_names(rng: np.random.Generator, community: str, male: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forenames and family surnames (male form) for len(male) children of one community."""
+def draw_names(
+    rng: np.random.Generator, community: str, male: np.ndarray, surname_tail: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forenames and family surnames (male form) for len(male) children of one community.
+
+    `surname_tail`: the first this many of british_surname_tail() follow the British pool's surnames
+    (the other communities' pools are as they are). The draws take as many random numbers whatever
+    the pool's size; identity noise, drawing after them, does not (synth/README.md)."""
     pool = COMMUNITIES[community]
     n = len(male)
     boys = np.array(pool.boys, dtype=object)
@@ -359,7 +376,8 @@ def draw_names(rng: np.random.Generator, community: str, male: np.ndarray) -> tu
         boys[rng.choice(len(boys), n, p=wb)],
         girls[rng.choice(len(girls), n, p=zipf_weights(len(girls)))],
     )
-    surnames = np.array(pool.surnames, dtype=object)
+    tail = british_surname_tail()[:surname_tail] if community == "british" else ()
+    surnames = np.array(pool.surnames + tail, dtype=object)
     surname = surnames[rng.choice(len(surnames), n, p=zipf_weights(len(surnames), 0.8, 3.0))]
     return forename, surname
 

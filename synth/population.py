@@ -191,9 +191,10 @@ def build_population(
     middle = np.full(n, "", dtype=object)
     surname = np.empty(n, dtype=object)
     f_surname = np.empty(n_fam, dtype=object)
+    tail = pop_cfg.british_surname_tail
     for comm in np.unique(f_comm):
         fidx = np.flatnonzero(f_comm == comm)
-        _, f_surname[fidx] = draw_names(rng, comm, np.ones(len(fidx), bool))
+        _, f_surname[fidx] = draw_names(rng, comm, np.ones(len(fidx), bool), tail)
     for comm in np.unique(community):
         idx = np.flatnonzero(community == comm)
         forename[idx], _ = draw_names(rng, comm, male[idx])
@@ -215,7 +216,7 @@ def build_population(
         rng.random(n_fam) < pop_cfg.hyphenated_surname_share
     )
     if hyph_ok.any():
-        _, other = draw_names(rng, "british", np.ones(hyph_ok.sum(), bool))
+        _, other = draw_names(rng, "british", np.ones(hyph_ok.sum(), bool), tail)
         f_surname[hyph_ok] = f_surname[hyph_ok] + "-" + other
         same = f_surname[hyph_ok] == np.array(
             [s.split("-")[0] + "-" + s.split("-")[0] for s in f_surname[hyph_ok]]
@@ -233,11 +234,11 @@ def build_population(
         ]
     preferred = np.full(n, "", dtype=object)
     has_pref = rng.random(n) < pop_cfg.preferred_surname_share
-    _, pref = draw_names(rng, "british", np.ones(has_pref.sum(), bool))
+    _, pref = draw_names(rng, "british", np.ones(has_pref.sum(), bool), tail)
     preferred[has_pref] = pref
     former = np.full(n, "", dtype=object)
     has_former = rng.random(n) < pop_cfg.former_surname_share
-    _, old = draw_names(rng, "british", np.ones(has_former.sum(), bool))
+    _, old = draw_names(rng, "british", np.ones(has_former.sum(), bool), tail)
     former[has_former] = old
     preferred[preferred == surname] = ""
     former[former == surname] = ""

@@ -238,7 +238,9 @@ def _other_children(
         idx = np.flatnonzero(eth == e)
         pools = ETHNICITY_POOLS[e]
         comm = pools[int(np.argmax([w for _, w in pools]))][0]
-        forename[idx], surname[idx] = draw_names(rng, comm, male[idx])
+        forename[idx], surname[idx] = draw_names(
+            rng, comm, male[idx], config.population.british_surname_tail
+        )
     surname = gendered_surname(surname, male)
     upn = np.full(m, "", dtype=object)
     elsewhere = np.flatnonzero(kind != 0)
