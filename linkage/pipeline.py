@@ -34,7 +34,7 @@ from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES, SourceSpec
 from exclusion_risk.linkage.stage_clock import StageClock
 from exclusion_risk.linkage.stages import CensusKeys, census_keys, name_dob_stage, upn_stage
-from exclusion_risk.linkage.standardise import census_pupil_ids, identity_rows, standardise
+from exclusion_risk.linkage.standardise import IdentityColumns, census_pupil_ids, identity_rows, standardise
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,14 @@ def read_for_linkage(data_dir: Path, settings: LinkageSettings | None = None) ->
     return linkage_extracts(extracts, settings)
 
 
-# How a census names its pupils' identifiers, for identity_rows and standardise alike.
-CENSUS_IDENTITY: dict[str, Any] = {
-    "surname_columns": ("Surname", "PreferredSurname", "FormerSurname"),
-    "upn_columns": ("UPN", "FormerUPN"),
-    "middle_names_column": "MiddleNames",
-}
+def census_identity(settings: LinkageSettings | None = None) -> IdentityColumns:
+    """Where a census records its pupils' identifiers, for identity_rows and standardise alike."""
+    return IdentityColumns(
+        surname_columns=("Surname", "PreferredSurname", "FormerSurname"),
+        upn_columns=("UPN", "FormerUPN"),
+        middle_names_column="MiddleNames",
+        extra_columns=extra_columns(settings),
+    )
 
 
 def census_identity_rows(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
@@ -100,7 +102,7 @@ def census_identity_rows(census: pd.DataFrame, settings: LinkageSettings | None 
         pupils = census[has_upn]
         pupils = pupils.assign(_pupil=census_pupil_ids(pupils, recorded[has_upn]))
     del recorded
-    return identity_rows(pupils, "_pupil", **CENSUS_IDENTITY, extra_columns=extra_columns(settings))
+    return identity_rows(pupils, "_pupil", census_identity(settings))
 
 
 def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
@@ -110,9 +112,7 @@ def census_variants(census: pd.DataFrame, settings: LinkageSettings | None = Non
 
 def standardise_census(identity: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
     """Variant rows of census_identity_rows (`identity`, with the same settings)."""
-    return standardise(
-        identity, "_pupil", **CENSUS_IDENTITY, extra_columns=extra_columns(settings), distinct=True
-    )
+    return standardise(identity, "_pupil", **vars(census_identity(settings)), distinct=True)
 
 
 def _unrecorded_notes(left: pd.DataFrame) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jellyfish
@@ -297,24 +298,31 @@ def clean_extra(values: pd.Series) -> pd.Series:
 CHUNK_ROWS = 500_000
 
 
-def identity_rows(
-    frame: pd.DataFrame,
-    id_column: str,
-    *,
-    surname_columns: tuple[str, ...] = ("Surname",),
-    upn_columns: tuple[str, ...] = ("UPN",),
-    middle_names_column: str | None = None,
-    extra_columns: dict[str, str] | None = None,
-) -> pd.DataFrame:
-    """The columns of `frame` that `standardise` reads (the same options), each distinct combination
-    once, first occurrences in their order: standardise gives the same variants from these rows as
-    from `frame`, so a caller may let `frame` go before standardising them."""
+@dataclass(frozen=True)
+class IdentityColumns:
+    """Where an extract records its entities' identifiers, beyond the id, Forename, DOB, Sex and
+    Postcode every source has (standardise's options of the same names)."""
+
+    surname_columns: tuple[str, ...] = ("Surname",)
+    upn_columns: tuple[str, ...] = ("UPN",)
+    middle_names_column: str | None = None
+    extra_columns: dict[str, str] = field(default_factory=dict)
+
+    def used(self, id_column: str) -> list[str]:
+        """Every column standardise reads, once each, in its order."""
+        used = [id_column, "Forename", "DOB", "Sex", "Postcode", *self.surname_columns, *self.upn_columns]
+        if self.middle_names_column is not None:
+            used.append(self.middle_names_column)
+        used.extend(self.extra_columns.values())
+        return list(dict.fromkeys(used))
+
+
+def identity_rows(frame: pd.DataFrame, id_column: str, columns: IdentityColumns) -> pd.DataFrame:
+    """The columns of `frame` that `standardise` reads (`columns`: its options), each distinct
+    combination once, first occurrences in their order: standardise gives the same variants from these
+    rows as from `frame`, so a caller may let `frame` go before standardising them."""
     # Census rows repeat each pupil's identifiers every term: standardise each distinct set once.
-    used = [id_column, "Forename", "DOB", "Sex", "Postcode", *surname_columns, *upn_columns]
-    if middle_names_column is not None:
-        used.append(middle_names_column)
-    used.extend((extra_columns or {}).values())
-    return distinct_rows(frame[[c for c in dict.fromkeys(used) if c in frame.columns]])
+    return distinct_rows(frame[[c for c in columns.used(id_column) if c in frame.columns]])
 
 
 def standardise(
@@ -342,21 +350,15 @@ def standardise(
     variant an earlier chunk already gave is dropped, as the one-go de-duplication keeps first
     occurrences).
 
-    `distinct`: `frame` is already identity_rows(frame, ...) of the same options, taken as it is (a
+    `distinct`: `frame` is already identity_rows of the same options, taken as it is (a
     second de-duplication would copy it: 2,000,000 pupils' census identities are about 0.3 GB).
     """
     extra_columns = dict(extra_columns or {})
     # De-duplicated before chunking: a census lists every pupil each term, so a chunk of raw rows
     # would be nearly every pupil again.
     if not distinct:
-        frame = identity_rows(
-            frame,
-            id_column,
-            surname_columns=surname_columns,
-            upn_columns=upn_columns,
-            middle_names_column=middle_names_column,
-            extra_columns=extra_columns,
-        )
+        columns = IdentityColumns(surname_columns, upn_columns, middle_names_column, extra_columns)
+        frame = identity_rows(frame, id_column, columns)
     options = {
         "id_column": id_column,
         "surname_columns": surname_columns,
