@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exclusion_risk import calendar
-from exclusion_risk.synth.names import british_surname_tail
+from exclusion_risk.synth.names import british_forename_tail, british_surname_tail
 
 SEN_TYPES = ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "OTH")
 
@@ -54,6 +54,11 @@ class PopulationConfig(_Section):
     # Brookfield, ...) follow the pool's own, rarer than them (bench/name_diversity.py). 0: the pool.
     british_surname_tail: int = Field(
         0, ge=0, le=len(british_surname_tail()), description="invented British surnames added"
+    )
+    # Its forenames likewise (the commonest boy's name is given to a tenth of British boys): this many
+    # more English forenames (synth.forename_tail) follow the boys' and the girls' own. 0: the pool.
+    british_forename_tail: int = Field(
+        0, ge=0, le=len(british_forename_tail()[0]), description="more British forenames, per sex"
     )
     middle_name_share: float = 0.55
     preferred_surname_share: float = 0.02

@@ -169,7 +169,10 @@ def build_schools(
     name = np.empty(len(la), dtype=object)
     for one_la in dict.fromkeys(la):
         name[la == one_la] = school_names(
-            secondary[la == one_la], names_rng, config.population.british_surname_tail
+            secondary[la == one_la],
+            names_rng,
+            config.population.british_surname_tail,
+            config.population.british_forename_tail,
         )
     return Schools(
         urn=np.array([f"{a:03d}{e:04d}" for a, e in zip(la, estab[order], strict=True)], dtype=object),

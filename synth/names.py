@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import forename_tail as more_forenames
 from . import surname_tail as invented_surnames
 
 
@@ -350,23 +351,38 @@ def british_surname_tail() -> tuple[str, ...]:
     return tuple(name for name in invented_surnames.CANDIDATES if name not in taken)
 
 
+@functools.cache
+def british_forename_tail() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The boys' and girls' forenames of forename_tail that no pool holds as a forename or a surname
+    (Adam is Caribbean already, Graham a surname), in order, each list as long as the shorter."""
+    taken = {name for pool in COMMUNITIES.values() for name in pool.boys + pool.girls}
+    taken |= {name for pool in COMMUNITIES.values() for name in pool.surnames + pool.girls_surnames}
+    taken |= set(british_surname_tail())
+    boys = tuple(name for name in more_forenames.BOYS if name not in taken)
+    girls = tuple(name for name in more_forenames.GIRLS if name not in taken)
+    n = min(len(boys), len(girls))
+    return boys[:n], girls[:n]
+
+
 def zipf_weights(n: int, exponent: float = 0.9, offset: float = 2.0) -> np.ndarray:
     w = 1.0 / (np.arange(n) + offset) ** exponent
     return w / w.sum()
 
 
 def draw_names(
-    rng: np.random.Generator, community: str, male: np.ndarray, surname_tail: int = 0
+    rng: np.random.Generator, community: str, male: np.ndarray, surname_tail: int = 0, forename_tail: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Forenames and family surnames (male form) for len(male) children of one community.
 
     `surname_tail`: the first this many of british_surname_tail() follow the British pool's surnames
+    and `forename_tail` of each of british_forename_tail()'s lists its boys' and girls' forenames
     (the other communities' pools are as they are). The draws take as many random numbers whatever
     the pool's size; identity noise, drawing after them, does not (synth/README.md)."""
     pool = COMMUNITIES[community]
     n = len(male)
-    boys = np.array(pool.boys, dtype=object)
-    girls = np.array(pool.girls, dtype=object)
+    more_boys, more_girls = british_forename_tail() if community == "british" else ((), ())
+    boys = np.array(pool.boys + more_boys[:forename_tail], dtype=object)
+    girls = np.array(pool.girls + more_girls[:forename_tail], dtype=object)
     wb = zipf_weights(len(boys))
     if pool.top_boys:
         wb = wb * (1 - pool.top_boys_share)

@@ -191,15 +191,15 @@ def build_population(
     middle = np.full(n, "", dtype=object)
     surname = np.empty(n, dtype=object)
     f_surname = np.empty(n_fam, dtype=object)
-    tail = pop_cfg.british_surname_tail
+    tail, forenames = pop_cfg.british_surname_tail, pop_cfg.british_forename_tail
     for comm in np.unique(f_comm):
         fidx = np.flatnonzero(f_comm == comm)
         _, f_surname[fidx] = draw_names(rng, comm, np.ones(len(fidx), bool), tail)
     for comm in np.unique(community):
         idx = np.flatnonzero(community == comm)
-        forename[idx], _ = draw_names(rng, comm, male[idx])
+        forename[idx], _ = draw_names(rng, comm, male[idx], forename_tail=forenames)
         has_middle = rng.random(len(idx)) < pop_cfg.middle_name_share
-        mids, _ = draw_names(rng, comm, male[idx])
+        mids, _ = draw_names(rng, comm, male[idx], forename_tail=forenames)
         middle[idx[has_middle]] = mids[has_middle]
     # co-twins get a forename of their own
     clash = np.flatnonzero((twin >= 0) & (np.arange(n) > twin) & (forename == forename[np.maximum(twin, 0)]))
@@ -208,7 +208,7 @@ def build_population(
             break
         for comm in np.unique(community[clash]):
             sub = clash[community[clash] == comm]
-            forename[sub], _ = draw_names(rng, comm, male[sub])
+            forename[sub], _ = draw_names(rng, comm, male[sub], forename_tail=forenames)
         clash = clash[forename[clash] == forename[twin[clash]]]
     middle[middle == forename] = ""
     # hyphenated family surnames (British, Caribbean and mixed families)

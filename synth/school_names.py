@@ -74,13 +74,17 @@ def _places(taken: set[str]) -> list[str]:
     return [f"{q}{place}" for q in _unlike_a_pupil(_QUALIFIERS, taken) for place in plain]
 
 
-def school_names(secondary: np.ndarray, rng: np.random.Generator, surname_tail: int = 0) -> np.ndarray:
+def school_names(
+    secondary: np.ndarray, rng: np.random.Generator, surname_tail: int = 0, forename_tail: int = 0
+) -> np.ndarray:
     """One invented name per school (`secondary`: each school's phase), distinct within the authority;
-    `surname_tail`: PopulationConfig.british_surname_tail, whose invented surnames are pupils' too."""
+    `surname_tail`, `forename_tail`: PopulationConfig.british_surname_tail and british_forename_tail,
+    whose names are pupils' too."""
     names = np.empty(len(secondary), dtype=object)
     taken = _pupil_name_words()
-    for surname in name_pools.british_surname_tail()[:surname_tail]:
-        taken.add(surname.lower())
+    boys, girls = name_pools.british_forename_tail()
+    added = (*name_pools.british_surname_tail()[:surname_tail], *boys[:forename_tail], *girls[:forename_tail])
+    taken |= {name.lower() for name in added}
     places = _places(taken)
     dedications = _unlike_a_pupil(_DEDICATIONS, taken)
     for phase in (False, True):

@@ -238,9 +238,8 @@ def _other_children(
         idx = np.flatnonzero(eth == e)
         pools = ETHNICITY_POOLS[e]
         comm = pools[int(np.argmax([w for _, w in pools]))][0]
-        forename[idx], surname[idx] = draw_names(
-            rng, comm, male[idx], config.population.british_surname_tail
-        )
+        tails = config.population.british_surname_tail, config.population.british_forename_tail
+        forename[idx], surname[idx] = draw_names(rng, comm, male[idx], *tails)
     surname = gendered_surname(surname, male)
     upn = np.full(m, "", dtype=object)
     elsewhere = np.flatnonzero(kind != 0)
