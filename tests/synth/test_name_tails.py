@@ -52,13 +52,20 @@ def test_the_tail_is_new_surnames_and_its_size_is_checked():
         PopulationConfig(british_surname_tail=len(tail) + 1)
 
 
-def test_drawing_from_the_longer_pool_takes_the_same_random_numbers():
+@pytest.mark.parametrize("tails", ["surname_tail", "forename_tail"])
+def test_drawing_from_the_longer_pools_takes_the_same_random_numbers(tails):
     male = np.arange(500) % 2 == 0
+    longest = {"surname_tail": len(british_surname_tail()), "forename_tail": len(british_forename_tail()[0])}
     plain, wide = np.random.default_rng(1), np.random.default_rng(1)
     draw_names(plain, "british", male)
-    _, surnames = draw_names(wide, "british", male, len(british_surname_tail()))
+    forenames, surnames = draw_names(wide, "british", male, **{tails: longest[tails]})
     assert plain.bit_generator.state == wide.bit_generator.state
-    assert set(surnames) & set(british_surname_tail())
+    boys, girls = british_forename_tail()
+    if tails == "surname_tail":
+        assert set(surnames) & set(british_surname_tail())
+    else:
+        assert set(forenames[male]) & set(boys) and set(forenames[~male]) & set(girls)
+        assert not set(forenames[male]) & set(girls)
 
 
 def test_the_census_differs_only_in_surnames_and_school_names(pools):
@@ -97,17 +104,6 @@ def test_the_more_forenames_are_new_names_and_their_number_is_checked():
     assert not set(boys + girls) & set(british_surname_tail())
     with pytest.raises(ValueError):
         PopulationConfig(british_forename_tail=len(boys) + 1)
-
-
-def test_drawing_from_the_longer_forename_pools_takes_the_same_random_numbers():
-    male = np.arange(500) % 2 == 0
-    plain, wide = np.random.default_rng(1), np.random.default_rng(1)
-    draw_names(plain, "british", male)
-    forenames, _ = draw_names(wide, "british", male, forename_tail=len(british_forename_tail()[0]))
-    assert plain.bit_generator.state == wide.bit_generator.state
-    boys, girls = british_forename_tail()
-    assert set(forenames[male]) & set(boys) and set(forenames[~male]) & set(girls)
-    assert not set(forenames[male]) & set(girls)
 
 
 def test_british_boys_share_forenames_less_and_schools_avoid_the_new_ones(pools, more_forenames):
