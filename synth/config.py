@@ -56,7 +56,7 @@ class PopulationConfig(_Section):
         0, ge=0, le=len(british_surname_tail()), description="invented British surnames added"
     )
     # Its forenames likewise (the commonest boy's name is given to a tenth of British boys): this many
-    # more English forenames (synth.forename_tail) follow the boys' and the girls' own. 0: the pool.
+    # more forenames given in Britain (synth.forename_tail) follow the boys' and the girls' own. 0: the pool.
     british_forename_tail: int = Field(
         0, ge=0, le=len(british_forename_tail()[0]), description="more British forenames, per sex"
     )

@@ -354,10 +354,13 @@ def british_surname_tail() -> tuple[str, ...]:
 @functools.cache
 def british_forename_tail() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The boys' and girls' forenames of forename_tail that no pool holds as a forename or a surname
-    (Adam is Caribbean already, Graham a surname), in order, each list as long as the shorter."""
+    (Adam is Caribbean already, Graham a surname) and no nickname or spelling-variant table names,
+    in order, each list as long as the shorter."""
     taken = {name for pool in COMMUNITIES.values() for name in pool.boys + pool.girls}
     taken |= {name for pool in COMMUNITIES.values() for name in pool.surnames + pool.girls_surnames}
     taken |= set(british_surname_tail())
+    taken |= {name for group in TRANSLITERATION_GROUPS for name in group}
+    taken |= {name for key, short in NICKNAMES.items() for name in (key, *short)}
     boys = tuple(name for name in more_forenames.BOYS if name not in taken)
     girls = tuple(name for name in more_forenames.GIRLS if name not in taken)
     n = min(len(boys), len(girls))

@@ -1,7 +1,8 @@
 """PopulationConfig.british_surname_tail and british_forename_tail (issue #15's name-diversity study,
 bench/name_diversity.py): invented surnames, and more forenames, follow the British pool's own; the
-names take the same random numbers, so the census differs only in those names (and school names,
-which avoid every pupil's name)."""
+names take the same random numbers, so with more surnames the census differs only in its surnames
+(and school names, which avoid every pupil's name). With more forenames a co-twin may need fewer
+redraws to get a forename of its own, and then every later draw differs: no such test for them."""
 
 from __future__ import annotations
 
