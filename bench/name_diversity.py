@@ -39,6 +39,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from pydantic import ValidationError
 
 from exclusion_risk.linkage.settings import Thresholds
 from exclusion_risk.synth.config import PopulationConfig
@@ -83,21 +84,22 @@ def measure(
     else:
         generate_region(data, pupils, population=population)
         settings = {"blocking": "national"}
-    runs = [(out, *link_in_child(data, out, settings, f"{size}, pool {tail}:{more}"))]
+    first = link_in_child(data, out, settings, f"{size}, pool {tail}:{more}")
     trained = json.loads((out / "settings.json").read_text())
+    runs = [(out, trained["thresholds"]["accept"], *first)]
     for accept in accepts:
         if accept == trained["thresholds"]["accept"]:
             continue
         review = min(trained["thresholds"]["review"], accept)
         bands = trained["thresholds"] | {"accept": accept, "review": review}
         again = out.with_name(f"{out.name}-{accept}")
-        runs.append((again, *link_in_child(data, again, trained | {"thresholds": bands}, f"accept {accept}")))
+        again_stats = link_in_child(data, again, trained | {"thresholds": bands}, f"accept {accept}")
+        runs.append((again, accept, *again_stats))
     truth = truth_of(data)
     surname_sharing, forename_sharing = name_sharing(data)
     rows = []
-    for folder, stats, peak_gb in runs:
+    for folder, accept, stats, peak_gb in runs:
         links = pd.read_csv(folder / "links.csv", dtype="string")
-        accept = json.loads((folder / "settings.json").read_text())["thresholds"]["accept"]
         for source in ("exclusions", "social_care"):
             p, r, found, true = score_source(links[links["source"] == source], truth[source])
             rows.append(
@@ -213,8 +215,8 @@ def main() -> None:
             PopulationConfig(british_surname_tail=tail, british_forename_tail=more)
         for accept in accepts:
             Thresholds(accept=accept, review=min(Thresholds().review, accept))
-    except ValueError as error:
-        parser.error(str(error).splitlines()[-2].strip())
+    except ValidationError as error:
+        parser.error("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors()))
     rows = []
     for pool in pools:
         runs = [("authority", args.authority_pupils, seed) for seed in seeds]

@@ -343,11 +343,15 @@ def variant_table() -> dict[str, tuple[str, ...]]:
     return table
 
 
+def _pool_surnames() -> set[str]:
+    return {name for pool in COMMUNITIES.values() for name in pool.surnames + pool.girls_surnames}
+
+
 @functools.cache
 def british_surname_tail() -> tuple[str, ...]:
     """The invented surnames (surname_tail.CANDIDATES) that no community's pool already holds, in
     order (Bradley is British already, Hayer Sikh)."""
-    taken = {name for pool in COMMUNITIES.values() for name in pool.surnames + pool.girls_surnames}
+    taken = _pool_surnames()
     return tuple(name for name in invented_surnames.CANDIDATES if name not in taken)
 
 
@@ -357,8 +361,7 @@ def british_forename_tail() -> tuple[tuple[str, ...], tuple[str, ...]]:
     (Adam is Caribbean already, Graham a surname) and no nickname or spelling-variant table names,
     in order, each list as long as the shorter."""
     taken = {name for pool in COMMUNITIES.values() for name in pool.boys + pool.girls}
-    taken |= {name for pool in COMMUNITIES.values() for name in pool.surnames + pool.girls_surnames}
-    taken |= set(british_surname_tail())
+    taken |= _pool_surnames() | set(british_surname_tail())
     taken |= {name for group in TRANSLITERATION_GROUPS for name in group}
     taken |= {name for key, short in NICKNAMES.items() for name in (key, *short)}
     boys = tuple(name for name in more_forenames.BOYS if name not in taken)
