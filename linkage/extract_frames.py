@@ -341,9 +341,9 @@ def _whole(values: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
-def _term_order(terms: pd.Series) -> np.ndarray:
-    """Each term's place in the year (AUT 0, SPR 1, SUM 2; NaN otherwise), worked out once per distinct
-    value: upper-casing every row of a 720k-row history took half a second."""
+def term_order(terms: pd.Series) -> np.ndarray:
+    """Each term's place in the year (AUT 0, SPR 1, SUM 2, in any case; NaN otherwise), worked out once
+    per distinct value: upper-casing every row of a 720k-row history took half a second."""
     order = pd.Series(calendar.TERM_ORDER)
     places = per_distinct(terms, lambda distinct: distinct.astype("string").str.upper().map(order))
     return places.to_numpy(dtype="float64", na_value=np.nan)
@@ -368,7 +368,7 @@ def attendance_to_date(census: pd.DataFrame, termly: pd.DataFrame) -> dict[str, 
     another's absences and skew the rate (a blank absence is not known to be zero)."""
     sessions = list(ATTENDANCE_TO_DATE.values())
     out = {column: np.full(len(census), np.nan) for column in sessions}
-    row_term = _term_order(census["CensusTerm"])
+    row_term = term_order(census["CensusTerm"])
     if not (row_term > 0).any():  # autumn rows only (a service's autumn upload): nothing has ended
         return out
     # only the years and pupils asked about (selected first: the service derives an upload's rows from
@@ -378,7 +378,7 @@ def attendance_to_date(census: pd.DataFrame, termly: pd.DataFrame) -> dict[str, 
     if len(later) * 4 < len(termly):  # a few pupils against many terms: worth a lookup (0.2 s on 700k)
         termly = termly[termly["UPN"].isin(later["UPN"].dropna().unique().tolist()).to_numpy()]
     census, termly = _keyed(census, termly[termly[sessions].notna().all(axis=1).to_numpy()])
-    termly_term = _term_order(termly["Term"])
+    termly_term = term_order(termly["Term"])
     per_term = (
         termly.assign(_term=termly_term)
         .groupby(["UPN", "AcademicYear", "_term"], observed=True)[sessions]

@@ -24,6 +24,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.contract import LINKAGE_REPORT_FILE, LINKS_COLUMNS, LINKS_FILE
 from exclusion_risk.files import private_dir, write_csv
+from exclusion_risk.linkage.extract_frames import term_order
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.rejects import REJECTS_FILE, empty_rejects
 from exclusion_risk.linkage.report import render_html
@@ -123,11 +124,9 @@ def _sort_codes(values: pd.Series) -> np.ndarray:
 
 
 def _term_codes(terms: pd.Series) -> np.ndarray:
-    """Each term's place in the year (calendar.TERM_ORDER); a missing or unknown term last."""
-    codes, uniques = pd.factorize(_as_values(terms))
-    places = pd.Series(uniques).map(calendar.TERM_ORDER).fillna(len(calendar.TERM_ORDER))
-    # a missing term's code is -1: the appended last place
-    return np.append(places.to_numpy(dtype=np.int64), len(calendar.TERM_ORDER))[codes]
+    """Each term's place in the year (extract_frames.term_order); a missing or unknown term last."""
+    places = term_order(terms)
+    return np.where(np.isnan(places), len(calendar.TERM_ORDER), places).astype(np.int64)
 
 
 def review_table(

