@@ -60,8 +60,8 @@ def _reject_distinct(raw: RawFile, reasons_of, shown: int | None = None) -> None
     reused by the duplicate check.
     """
     raw.encode_all()  # on several threads
-    bad = np.zeros(raw.table.num_rows, dtype=bool)
-    for position in range(raw.table.num_columns):
+    bad = np.zeros(raw.num_rows, dtype=bool)
+    for position in range(raw.num_columns):
         encoded = raw.encoded_column(position)
         reasons = np.append(reasons_of(encoded.dictionary), None)  # the last stands for a blank value
         flagged = np.not_equal(reasons, None)
@@ -70,7 +70,7 @@ def _reject_distinct(raw: RawFile, reasons_of, shown: int | None = None) -> None
         codes = pc.fill_null(encoded.indices, len(reasons) - 1).to_numpy()
         hit = flagged[codes] & raw.alive & ~bad
         if hit.any():
-            values = raw.table.column(position).filter(pa.array(hit)).to_pylist()
+            values = raw.text_at(position, np.flatnonzero(hit)).to_pylist()
             values = [v if shown is None else v[:shown] for v in values]
             rows, name = raw.rows[hit], raw.header[position]
             raw.rejects.append(reject_frame(raw.name, rows, name, values, reasons[codes][hit]))

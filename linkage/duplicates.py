@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from exclusion_risk.linkage.raw_file import RawFile
@@ -29,13 +28,13 @@ def reject_duplicates(raw: RawFile) -> None:
     if not later.any():
         return
     candidates, originals = live[later], first[later]
-    same = _same_rows(raw.table, candidates, originals)
+    same = _same_rows(raw, candidates, originals)
     dup, original = candidates[same], originals[same]
     if not dup.size:
         return
     reasons = [f"exact duplicate of row {r}" for r in raw.rows[original]]
     raw.rejects.append(reject_frame(raw.name, raw.rows[dup], "", "", reasons))
-    keep = np.ones(raw.table.num_rows, dtype=bool)
+    keep = np.ones(raw.num_rows, dtype=bool)
     keep[dup] = False
     raw.keep(keep)
 
@@ -47,9 +46,9 @@ def _row_hash(raw: RawFile) -> np.ndarray:
     `reject_duplicates` compares the text of every candidate anyway.
     """
     raw.encode_all()
-    columns = raw.table.num_columns
+    columns = raw.num_columns
     multipliers = np.random.default_rng(20170105).integers(1, 2**63, columns, dtype=np.uint64) | 1
-    rows = raw.table.num_rows
+    rows = raw.num_rows
     hashed, scratch = np.zeros(rows, dtype=np.uint64), np.empty(rows, dtype=np.uint64)
     with np.errstate(over="ignore"):  # wrap-around arithmetic modulo 2**64 is the point
         for position, multiplier in enumerate(multipliers):  # in place: no temporaries per column
@@ -62,11 +61,11 @@ def _row_hash(raw: RawFile) -> np.ndarray:
     return hashed
 
 
-def _same_rows(table: pa.Table, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _same_rows(raw: RawFile, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """True where row positions `left` and `right` hold the same text in every column."""
     same = np.ones(len(left), dtype=bool)
-    for column in table.columns:
-        a, b = column.take(pa.array(left)), column.take(pa.array(right))
+    for position in range(raw.num_columns):
+        a, b = raw.text_at(position, left), raw.text_at(position, right)
         equal = pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False)
         both_missing = pc.and_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)
         same &= equal | both_missing

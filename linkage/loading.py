@@ -116,6 +116,7 @@ def _load_csv(path: Path, name: str) -> RawFile:
     if replaced:
         reject_undecodable(raw)
     reject_broken_text(raw)
+    raw.drop_text()  # every column is encoded now: the encodings hold its text
     return raw
 
 
@@ -138,4 +139,5 @@ def _load_parquet(path: Path, name: str) -> RawFile:
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     raw = RawFile(name, header, pa.table(columns), rows, table.num_rows, [], "Parquet")
     reject_broken_text(raw)
+    raw.drop_text()
     return raw

@@ -1,7 +1,9 @@
 """One extract file as loaded: its text in arrow, the row number of each row, and its rejects so far.
 
-The later steps (duplicates, header mapping, validation) read the table but never filter it (that
-would copy every column): they clear rows' `alive` flags and append to `rejects` instead.
+The later steps (duplicates, header mapping, validation) read the file but never filter it (that
+would copy every column): they clear rows' `alive` flags and append to `rejects` instead. Once every
+column is dictionary-encoded (the load's checks do it), the table goes (`drop_text`): the encodings
+hold the same text, each distinct value once, and every later step reads them.
 """
 
 from __future__ import annotations
@@ -23,25 +25,28 @@ PARALLEL_ROWS = 100_000  # columns are encoded on several threads from this many
 class RawFile:
     """A file as text, kept in arrow until the mapped columns are picked (extras never reach pandas).
 
-    `table` has every column of the file as arrow strings (blank = null), in header order;
-    `rows` holds each table row's 1-based row number in the file (ascending); `alive` marks the
-    rows not rejected yet.
+    `table` has every column of the file as arrow strings (blank = null), in header order, until
+    `drop_text` (None after); `rows` holds each table row's 1-based row number in the file
+    (ascending); `alive` marks the rows not rejected yet.
     """
 
     name: str
     header: list[str]
-    table: pa.Table
+    table: pa.Table | None
     rows: np.ndarray
     rows_read: int
     rejects: list[pd.DataFrame]
     encoding: str
     aliased: list[str] = field(default_factory=list)  # "Gender -> Sex": headers read under an alias
-    # column position -> its dictionary encoding, made once (for the duplicate check) and reused
+    # column position -> its dictionary encoding, made once (for the checks and the duplicate check)
     encodings: dict[int, pa.DictionaryArray] = field(default_factory=dict)
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    num_rows: int = field(init=False)  # the table's, kept when its text goes
+    num_columns: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.alive = np.ones(self.table.num_rows, dtype=bool)
+        self.num_rows, self.num_columns = self.table.num_rows, self.table.num_columns
+        self.alive = np.ones(self.num_rows, dtype=bool)
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only rows where `mask` (one flag per table row) is True."""
@@ -54,9 +59,9 @@ class RawFile:
 
     def encode_all(self) -> None:
         """Dictionary-encode every column, several at once (arrow releases the GIL: both cores work)."""
-        todo = [p for p in range(self.table.num_columns) if p not in self.encodings]
+        todo = [p for p in range(self.num_columns) if p not in self.encodings]
         workers = min(len(todo), pa.cpu_count())
-        if workers < 2 or self.table.num_rows < PARALLEL_ROWS:
+        if workers < 2 or self.num_rows < PARALLEL_ROWS:
             for position in todo:
                 self.encoded_column(position)
             return
@@ -64,17 +69,35 @@ class RawFile:
             encoded = pool.map(lambda p: _dictionary(self.table.column(p)), todo)
             self.encodings.update(zip(todo, encoded, strict=True))
 
+    def drop_text(self) -> None:
+        """Every column encoded, then the table goes: a column's text is its encoding's dictionary
+        taken by its indices, and a column of repeated values (codes, dates, postcodes, a pupil's
+        name on every termly row) is much smaller so (a 2,000,000-pupil census: the read's peak, in
+        validation, 3.31 -> see README)."""
+        self.encode_all()
+        self.table = None
+
+    def text_at(self, position: int, positions: np.ndarray) -> pa.Array:
+        """Column `position`'s text at table positions `positions` (null where blank)."""
+        encoded = self.encoded_column(position)
+        return pc.take(encoded.dictionary, encoded.indices.take(pa.array(positions, type=pa.int64())))
+
     def values(self, position: int, rows: np.ndarray) -> np.ndarray:
         """The file's text in column `position` at row numbers `rows` (still in the table)."""
-        taken = self.table.column(position).take(pa.array(np.searchsorted(self.rows, rows)))
+        taken = self.text_at(position, np.searchsorted(self.rows, rows))
         return np.asarray(taken.to_pylist(), dtype=object)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the file's text holds: its table (until drop_text) and its encodings."""
+        table = self.table.nbytes if self.table is not None else 0
+        return table + sum(e.nbytes for e in self.encodings.values())
 
     def release(self) -> None:
         """Drop the file's text once its frame is built (its rejects, row count and name stay), so the
         next file of a folder is read without it: at 500,000 pupils the census's text and encodings are
         0.45 GB that nothing after the frame reads."""
-        # New empty objects, not slices: a slice, even an empty one, keeps its parent's buffers.
-        self.table = self.table.schema.empty_table()
+        self.table = None
         self.encodings.clear()
         self.rows, self.alive = np.empty(0, dtype=self.rows.dtype), np.zeros(0, dtype=bool)
 

@@ -118,18 +118,30 @@ def _is_open(backend: splink_backends.SplinkBackend) -> bool:
 
 
 def test_a_read_file_releases_its_text_once_its_frame_is_built(tmp_path):
-    rows = "\n".join(f"A{i:06d},{'x' * 200},{i}" for i in range(20_000))
+    rows = "\n".join(f"A{i:06d},{i:06d}{'x' * 194},{i}" for i in range(20_000))  # each note its own
     path = tmp_path / "wide.csv"
     path.write_text("UPN,Note,N\n" + rows + "\n", encoding="utf-8")
     raw = load(path, "wide.csv")
     rejects_before = raw.all_rejects()
-    text, held = raw.table.nbytes, pa.total_allocated_bytes()
+    text, held = raw.nbytes, pa.total_allocated_bytes()
     raw.release()
     gc.collect()
     # all of the file's 4.5 MB of text is freed: an empty slice kept its first chunk's buffers
     assert text > 4_000_000 and held - pa.total_allocated_bytes() >= text
-    assert raw.table.num_rows == 0 and raw.rows_read == 20_000
+    assert raw.nbytes == 0 and raw.rows_read == 20_000
     pd.testing.assert_frame_equal(raw.all_rejects(), rejects_before)
+
+
+def test_a_loaded_file_holds_its_text_once_in_its_encodings(tmp_path):
+    # 20,000 rows of one 200-character note repeated: the table held it on every row (4 MB); the
+    # encodings hold it once, and every value read back is the file's text.
+    rows = "\n".join(f"A{i:06d},{'x' * 200},{i % 3 or ''}" for i in range(20_000))
+    path = tmp_path / "repeated.csv"
+    path.write_text("UPN,Note,N\n" + rows + "\n", encoding="utf-8")
+    raw = load(path, "repeated.csv")
+    assert raw.table is None and raw.nbytes < 1_000_000
+    got = [raw.values(p, np.array([1, 2, 3, 20_000])).tolist() for p in range(3)]
+    assert got == [["A000000", "A000001", "A000002", "A019999"], ["x" * 200] * 4, [None, "1", "2", "1"]]
 
 
 def test_standardising_in_chunks_gives_the_same_rows_in_the_same_order(population, census_rows):
