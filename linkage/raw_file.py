@@ -72,8 +72,8 @@ class RawFile:
     def drop_text(self) -> None:
         """Every column encoded, then the table goes: a column's text is its encoding's dictionary
         taken by its indices, and a column of repeated values (codes, dates, postcodes, a pupil's
-        name on every termly row) is much smaller so (a 2,000,000-pupil census: the read's peak, in
-        validation, 3.31 -> see README)."""
+        name on every termly row) is much smaller so (a 2,000,000-pupil census: the peak while it is
+        validated 3.31 -> 2.71 GB)."""
         self.encode_all()
         self.table = None
 
