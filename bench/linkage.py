@@ -57,7 +57,7 @@ def table(title: str, rows: list[dict]) -> None:
 
 # --- FEBRL4 -----------------------------------------------------------------------------------------
 def bench_febrl() -> None:
-    # bench/ is on sys.path when this file runs as a script (as for spark_slice below)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # as for spark_slice: loaded from anywhere
     from febrl import febrl_as_extracts, febrl_frames, febrl_settings, febrl_truth, plain_splink
 
     a, b = febrl_frames()

@@ -53,6 +53,13 @@ def as_arrow(values: pd.Series) -> pa.Array:
     return _single(pa.chunked_array(values.array.__arrow_array__()))
 
 
+def in_text(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """values.isin(among) for text, as a numpy bool array: arrow's hash lookup, where pandas 2.3 builds
+    a Python scalar per value of `among` (3,400,000 ids looked up among 200,000: 1.25 s against
+    0.25 s). A missing value is in `among` only when `among` has a missing value too."""
+    return pc.is_in(as_arrow(values), value_set=as_arrow(among)).to_numpy(zero_copy_only=False)
+
+
 def text_series(array: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     """Arrow text as a Series of the canonical text type (no copy when it is large_string)."""
     if array.type != pa.large_string():

@@ -54,6 +54,8 @@ class RawFile:
 
     def encoded_column(self, position: int) -> pa.DictionaryArray:
         if position not in self.encodings:
+            if self.table is None:  # drop_text encodes every column first; release keeps none
+                raise RuntimeError(f"{self.name}: column {position} was not encoded before the text went")
             self.encodings[position] = _dictionary(self.table.column(position))
         return self.encodings[position]
 
@@ -83,7 +85,7 @@ class RawFile:
         return pc.take(encoded.dictionary, encoded.indices.take(pa.array(positions, type=pa.int64())))
 
     def values(self, position: int, rows: np.ndarray) -> np.ndarray:
-        """The file's text in column `position` at row numbers `rows` (still in the table)."""
+        """The file's text in column `position` at row numbers `rows` (rows of `self.rows`)."""
         taken = self.text_at(position, np.searchsorted(self.rows, rows))
         return np.asarray(taken.to_pylist(), dtype=object)
 
@@ -95,11 +97,12 @@ class RawFile:
 
     def release(self) -> None:
         """Drop the file's text once its frame is built (its rejects, row count and name stay), so the
-        next file of a folder is read without it: at 500,000 pupils the census's text and encodings are
-        0.45 GB that nothing after the frame reads."""
+        next file of a folder is read without it: at 500,000 pupils the census's text and encodings
+        were 0.45 GB that nothing after the frame reads. The file has no rows left here."""
         self.table = None
         self.encodings.clear()
         self.rows, self.alive = np.empty(0, dtype=self.rows.dtype), np.zeros(0, dtype=bool)
+        self.num_rows = self.num_columns = 0
 
     def all_rejects(self) -> pd.DataFrame:
         """Every reject of this file, in row order."""
