@@ -31,11 +31,11 @@ def load(path: Path, name: str) -> RawFile:
     if not path.is_file():
         raise ExtractError(name, "file not found")
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return _load_parquet(path, name)
-    if suffix == ".csv":
-        return _load_csv(path, name)
-    raise ExtractError(name, "not a .csv or .parquet file")
+    if suffix not in (".parquet", ".csv"):
+        raise ExtractError(name, "not a .csv or .parquet file")
+    raw = _load_parquet(path, name) if suffix == ".parquet" else _load_csv(path, name)
+    raw.drop_text()  # the load's checks encoded every column: the encodings hold its text
+    return raw
 
 
 def _delimiter(header_line: str) -> str:
@@ -116,7 +116,6 @@ def _load_csv(path: Path, name: str) -> RawFile:
     if replaced:
         reject_undecodable(raw)
     reject_broken_text(raw)
-    raw.drop_text()  # every column is encoded now: the encodings hold its text
     return raw
 
 
@@ -139,5 +138,4 @@ def _load_parquet(path: Path, name: str) -> RawFile:
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     raw = RawFile(name, header, pa.table(columns), rows, table.num_rows, [], "Parquet")
     reject_broken_text(raw)
-    raw.drop_text()
     return raw
