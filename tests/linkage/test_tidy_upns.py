@@ -1,0 +1,42 @@
+"""UPNs tidied (stripped, upper-cased) as Python's str.strip and str.upper tidy them, whichever way
+the column is stored: tidy_upns sends only the values that need it through Python (issue #15: three
+string copies of every distinct UPN were about 0.5 GB above a 2,000,000-row termly file)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exclusion_risk.linkage.extract_frames import tidy_upns
+
+# Characters where Python and arrow part ways: \x1c-\x1f and \x85 are whitespace to str.strip (not
+# to arrow's trim), "ß" upper-cases to "SS" in Python, "ǆ" has a title case.
+ALPHABET = "aAzZ09 \t\n\x1c\x1f\x85\u00a0\u2003ßǆé"
+upn = st.one_of(
+    st.none(), st.text(alphabet=ALPHABET, max_size=6), st.from_regex(r"[A-Z0-9]{0,13}", fullmatch=True)
+)
+
+
+def python_tidy(value: object) -> str | None:
+    return None if value is None else str(value).strip().upper()
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(upn, max_size=20), storage=st.sampled_from(["string", "string[pyarrow]", "object"]))
+def test_tidy_upns_is_pythons_strip_and_upper_of_each_value(values, storage):
+    got = tidy_upns(pd.Series(values, dtype=storage))
+    assert got.dtype == object
+    assert list(got) == [python_tidy(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    ("series", "tidied"),
+    [
+        (pd.Series([1, 2.0, None], dtype=object), ["1", "2.0", None]),
+        (pd.Series(["x ", "Y", None], dtype="category"), ["X", "Y", None]),
+    ],
+)
+def test_tidy_upns_reads_numbers_and_categories_as_their_text(series, tidied):
+    assert list(tidy_upns(series)) == tidied
