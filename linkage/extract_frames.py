@@ -333,11 +333,15 @@ def tidy_upns(values: pd.Series) -> np.ndarray:
         # values that need it go through Python's strip and upper (three string copies of every
         # distinct UPN, about 0.5 GB above a 2,000,000-row termly file); one of capitals and digits
         # alone is already what they give.
-        text = as_arrow(distinct)
-        done = pc.fill_null(pc.match_substring_regex(text, r"^[A-Z0-9]*$"), True)
-        done = done.to_numpy(zero_copy_only=False)
-        tidied = text.to_numpy(zero_copy_only=False)
-        rest = np.flatnonzero(~done)
+        try:
+            text = as_arrow(distinct)
+        except (UnicodeError, pa.ArrowException):  # text arrow cannot hold (a lone surrogate): all by Python
+            tidied, rest = distinct.to_numpy(dtype=object, na_value=None), np.arange(len(distinct))
+        else:
+            done = pc.fill_null(pc.match_substring_regex(text, r"^[A-Z0-9]*$"), True)
+            done = done.to_numpy(zero_copy_only=False)
+            tidied = text.to_numpy(zero_copy_only=False)
+            rest = np.flatnonzero(~done)
         if rest.size:
             tidied[rest] = pd.Series(tidied[rest], dtype="string").str.strip().str.upper().to_numpy(
                 dtype=object, na_value=None

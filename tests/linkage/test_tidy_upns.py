@@ -36,6 +36,8 @@ def test_tidy_upns_is_pythons_strip_and_upper_of_each_value(values, storage):
     [
         (pd.Series([1, 2.0, None], dtype=object), ["1", "2.0", None]),
         (pd.Series(["x ", "Y", None], dtype="category"), ["X", "Y", None]),
+        # text arrow cannot hold (a lone surrogate, which JSON can carry) is tidied as before
+        (pd.Series([" \ud800a", "B1"], dtype=object), ["\ud800A", "B1"]),
     ],
 )
 def test_tidy_upns_reads_numbers_and_categories_as_their_text(series, tidied):
