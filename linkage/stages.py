@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.linkage.arrow_text import in_text
+from exclusion_risk.linkage.engines.base import paired_pupils
 from exclusion_risk.linkage.engines.levels import as_objects, jaro_winkler_distinct, one_character_slip
 from exclusion_risk.linkage.settings import DEFAULT_SCHOOL_COMPARISON, LinkageSettings
 
@@ -59,16 +60,6 @@ def census_keys(census: pd.DataFrame) -> CensusKeys:
     return CensusKeys(keys=keys, unique=unique.rename(columns={"eid": "eid_r"}))
 
 
-def _paired_pupils(
-    census: pd.DataFrame, pairs: pd.DataFrame, columns: list[str] | None = None
-) -> pd.DataFrame:
-    """`columns` (all when None) of the census's variant rows of the pupils in `pairs["eid_r"]`, in
-    census order: what a check of those pairs reads, not every pupil's rows deduplicated or joined
-    (2,000,000 pupils: 3,400,000 rows per source, where a few hundred thousand pupils are paired)."""
-    paired = in_text(census["eid"], pairs["eid_r"])
-    return census[paired] if columns is None else census.loc[paired, columns]
-
-
 # Where a record and a pupil can be: the postcode district and the school (the default extra
 # comparison's column, exclusions only; social care has no school).
 PLACE_COLUMNS = ("district", DEFAULT_SCHOOL_COMPARISON.variant_column)
@@ -83,7 +74,7 @@ def _place_not_contradicting(source: pd.DataFrame, census: pd.DataFrame, pairs: 
         if column not in source.columns or column not in census.columns:
             continue
         left = source[["eid", column]].dropna().drop_duplicates().rename(columns={"eid": "eid_l"})
-        paired = _paired_pupils(census, pairs, ["eid", column])
+        paired = paired_pupils(census, pairs, ["eid", column])
         right = paired.dropna().drop_duplicates().rename(columns={"eid": "eid_r"})
         agree = pd.Index(pairs.merge(left, on="eid_l").merge(right, on=["eid_r", column])["eid_l"].unique())
         missing = ~pairs["eid_l"].isin(left["eid_l"]) | ~pairs["eid_r"].isin(right["eid_r"])
@@ -100,7 +91,7 @@ def _compatible(source: pd.DataFrame, census: pd.DataFrame, pairs: pd.DataFrame,
     one-digit slip passes.
     """
     left = source.merge(pairs[["eid_l", "eid_r"]].rename(columns={"eid_l": "eid"}), on="eid")
-    paired = _paired_pupils(census, pairs).rename(columns={"eid": "eid_r"})
+    paired = paired_pupils(census, pairs).rename(columns={"eid": "eid_r"})
     both = left.merge(paired, on="eid_r", suffixes=("_l", "_r"))
     both = both.rename(columns={"eid": "eid_l"})
 
@@ -165,7 +156,7 @@ def upn_stage(
     other = holders[holders["holder"] != holders["eid_r"]]
     # The UPN's pupil is the holder's possible twin when it too has the key's surname and DOB.
     surname_dob = (
-        _paired_pupils(census, other, ["eid", "surname", "dob"])
+        paired_pupils(census, other, ["eid", "surname", "dob"])
         .dropna()
         .drop_duplicates()
         .rename(columns={"eid": "eid_r"})
