@@ -45,19 +45,20 @@ def name_dob_keys(variants: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True, eq=False)
 class CensusKeys:
     """The census side of the deterministic stages, which every source links against: each pupil's
-    name-DOB keys (`keys`: eid, key) and the keys that name exactly one pupil (`unique`: key, eid_r).
-    Computed once per run (census_keys): at 2,000,000 pupils they take 15 s, which each source's
-    UPN and name-DOB stages used to spend again (deterministic stages 36-39 s per source -> 20-26 s)."""
+    name-DOB keys, each (pupil, key) once (`keys`: eid, key, and `unique`: the key names this pupil
+    only). Computed once per run (census_keys): at 2,000,000 pupils they take 15 s, which each source's
+    UPN and name-DOB stages used to spend again (deterministic stages 36-39 s per source -> 20-26 s).
+    One frame with a flag, not a second frame of the unique keys: nearly every key is unique, so the
+    second frame was nearly a copy (4,000,000 pupils: about 0.4 GB held through the deterministic
+    stages)."""
 
     keys: pd.DataFrame
-    unique: pd.DataFrame
 
 
 def census_keys(census: pd.DataFrame) -> CensusKeys:
-    keys = name_dob_keys(census)[["eid", "key"]]
-    distinct = keys.drop_duplicates()
-    unique = distinct[distinct.groupby("key")["eid"].transform("nunique") == 1]
-    return CensusKeys(keys=keys, unique=unique.rename(columns={"eid": "eid_r"}))
+    keys = name_dob_keys(census)[["eid", "key"]].drop_duplicates(ignore_index=True)
+    keys["unique"] = (keys.groupby("key")["eid"].transform("nunique") == 1).to_numpy()
+    return CensusKeys(keys=keys)
 
 
 # Where a record and a pupil can be: the postcode district and the school (the default extra
@@ -150,8 +151,9 @@ def upn_stage(
     # pupil, not the UPN's, and the two pupils share surname and DOB (twins). Where the UPN's pupil
     # has the same names and a DOB one slip away, the record's DOB is the slip: the UPN stands.
     src_keys = name_dob_keys(source).rename(columns={"eid": "eid_l"})
-    cen_keys = (keys if keys is not None else census_keys(census)).keys.rename(columns={"eid": "holder"})
-    holders = src_keys.merge(pairs, on="eid_l").merge(cen_keys, on="key")
+    cen_keys = (keys if keys is not None else census_keys(census)).keys
+    # Joined as they are and the result renamed: renaming the census's keys would copy them all.
+    holders = src_keys.merge(pairs, on="eid_l").merge(cen_keys, on="key").rename(columns={"eid": "holder"})
     own = holders[holders["holder"] == holders["eid_r"]]["eid_l"].unique()
     other = holders[holders["holder"] != holders["eid_r"]]
     # The UPN's pupil is the holder's possible twin when it too has the key's surname and DOB.
@@ -177,11 +179,13 @@ def name_dob_stage(
     one source entity; a source entity whose keys point at different pupils is left unlinked. With
     `settings.name_dob_place_check`, a link whose postcode districts or schools contradict is dropped
     (the record goes on to the probabilistic stage). `keys`: census_keys(census), if already built."""
-    cen = (keys if keys is not None else census_keys(census)).unique
+    cen = (keys if keys is not None else census_keys(census)).keys
     src = name_dob_keys(source)[["eid", "key"]].drop_duplicates()
     if unique_source:
         src = src[src.groupby("key")["eid"].transform("nunique") == 1]
-    pairs = _single_target(src.merge(cen, on="key").rename(columns={"eid": "eid_l"})[["eid_l", "eid_r"]])
+    # The census's keys filtered after the join (a few rows), not before (a copy of nearly all keys).
+    matched = src.merge(cen, on="key", suffixes=("_l", "_r"))
+    pairs = _single_target(matched.loc[matched["unique"].to_numpy(dtype=bool), ["eid_l", "eid_r"]])
     if settings is not None and settings.name_dob_place_check:
         pairs = pairs[_place_not_contradicting(source, census, pairs).to_numpy()]
     if pairs.empty:
