@@ -215,8 +215,8 @@ def _probabilistic(
             one_to_one=spec.one_to_one,
             unavailable=taken,
             twins=twins,
-        )
-        decided["method"] = "probabilistic"
+        ).assign(method="probabilistic")  # not set in place: pandas warns (on the console) when
+        # assign's column pick is marked as a copy of its frame
         det = det.assign(band="accept", match_weight=float("inf"))
         no_candidates = remaining.difference(pd.Index(decided["eid_l"]))
         none = pd.DataFrame(

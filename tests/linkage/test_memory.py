@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 import weakref
 from pathlib import Path
 
@@ -452,3 +453,21 @@ def test_a_killed_runs_spill_folder_goes_when_the_next_linker_opens(tmp_path, mo
     assert not left.exists() and running.exists() and other.exists()
     assert Path(backend._spill.name).name.startswith(f"{prefix}{os.getpid()}-")
     backend.close()
+
+
+def test_a_run_sets_no_column_on_a_frame_pandas_marks_as_a_copy(small_authority, monkeypatch):
+    # assign returns a column pick of a larger frame, which pandas marks as a copy of that frame while
+    # it lives; setting a column on the pick then printed a SettingWithCopyWarning on the console of
+    # a 2,000,000-pupil run (on small runs the frame is gone by then). Here it is kept alive.
+    parents, real_assign = [], pipeline.assign
+
+    def picked_from_a_live_frame(*args, **kwargs):
+        decided = real_assign(*args, **kwargs)
+        parents.append(decided.assign(match_probability=0.0, share=0.0))  # as assign's own working frame
+        return parents[-1][list(decided.columns)]
+
+    monkeypatch.setattr(pipeline, "assign", picked_from_a_live_frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.SettingWithCopyWarning)
+        link_extracts(linkage_extracts(read_extracts(small_authority)), progress=False)
+    assert len(parents) == 2  # both sources' assignments ran
