@@ -61,6 +61,14 @@ def census_keys(census: pd.DataFrame) -> CensusKeys:
     return CensusKeys(keys=keys)
 
 
+def _census_keys_among(keys: CensusKeys | None, census: pd.DataFrame, wanted: pd.Series) -> pd.DataFrame:
+    """The census's key rows (eid, key, unique) whose key is one of `wanted` (a source's keys): picked
+    by arrow's hash lookup before any join, as a join against every pupil's keys hashes them all
+    (4,000,000 pupils: about 0.2 GB for each join, against 0.03 GB picked first)."""
+    cen = (keys if keys is not None else census_keys(census)).keys
+    return cen[in_text(cen["key"], wanted)]
+
+
 # Where a record and a pupil can be: the postcode district and the school (the default extra
 # comparison's column, exclusions only; social care has no school).
 PLACE_COLUMNS = ("district", DEFAULT_SCHOOL_COMPARISON.variant_column)
@@ -151,9 +159,9 @@ def upn_stage(
     # pupil, not the UPN's, and the two pupils share surname and DOB (twins). Where the UPN's pupil
     # has the same names and a DOB one slip away, the record's DOB is the slip: the UPN stands.
     src_keys = name_dob_keys(source).rename(columns={"eid": "eid_l"})
-    cen_keys = (keys if keys is not None else census_keys(census)).keys
-    # Joined as they are and the result renamed: renaming the census's keys would copy them all.
-    holders = src_keys.merge(pairs, on="eid_l").merge(cen_keys, on="key").rename(columns={"eid": "holder"})
+    paired_keys = src_keys.merge(pairs, on="eid_l")
+    holders = _census_keys_among(keys, census, paired_keys["key"])
+    holders = paired_keys.merge(holders.rename(columns={"eid": "holder"}), on="key")
     own = holders[holders["holder"] == holders["eid_r"]]["eid_l"].unique()
     other = holders[holders["holder"] != holders["eid_r"]]
     # The UPN's pupil is the holder's possible twin when it too has the key's surname and DOB.
@@ -179,12 +187,10 @@ def name_dob_stage(
     one source entity; a source entity whose keys point at different pupils is left unlinked. With
     `settings.name_dob_place_check`, a link whose postcode districts or schools contradict is dropped
     (the record goes on to the probabilistic stage). `keys`: census_keys(census), if already built."""
-    cen = (keys if keys is not None else census_keys(census)).keys
     src = name_dob_keys(source)[["eid", "key"]].drop_duplicates()
     if unique_source:
         src = src[src.groupby("key")["eid"].transform("nunique") == 1]
-    # The census's keys filtered after the join (a few rows), not before (a copy of nearly all keys).
-    matched = src.merge(cen, on="key", suffixes=("_l", "_r"))
+    matched = src.merge(_census_keys_among(keys, census, src["key"]), on="key", suffixes=("_l", "_r"))
     pairs = _single_target(matched.loc[matched["unique"].to_numpy(dtype=bool), ["eid_l", "eid_r"]])
     if settings is not None and settings.name_dob_place_check:
         pairs = pairs[_place_not_contradicting(source, census, pairs).to_numpy()]
