@@ -57,8 +57,8 @@ class CensusKeys:
 
 def census_keys(census: pd.DataFrame) -> CensusKeys:
     keys = name_dob_keys(census)[["eid", "key"]].drop_duplicates(ignore_index=True)
-    keys["unique"] = (keys.groupby("key")["eid"].transform("nunique") == 1).to_numpy()
-    return CensusKeys(keys=keys)
+    unique = keys.groupby("key")["eid"].transform("nunique").to_numpy() == 1
+    return CensusKeys(keys=keys.assign(unique=unique))
 
 
 def _census_keys_among(keys: CensusKeys | None, census: pd.DataFrame, wanted: pd.Series) -> pd.DataFrame:
