@@ -209,14 +209,15 @@ def _probabilistic(
     with clock.stage(f"{spec.name}.assign"):
         cands = entity_pairs(result.pairs, source, census)
         taken = set(det["eid_r"]) if spec.one_to_one else set()
+        # The method added with DataFrame.assign, not set in place: assign's result is a column pick
+        # that pandas marks as a copy of its working frame, and setting on it warned on the console.
         decided = assign(
             cands,
             settings.thresholds,
             one_to_one=spec.one_to_one,
             unavailable=taken,
             twins=twins,
-        ).assign(method="probabilistic")  # not set in place: pandas warns (on the console) when
-        # assign's column pick is marked as a copy of its frame
+        ).assign(method="probabilistic")
         det = det.assign(band="accept", match_weight=float("inf"))
         no_candidates = remaining.difference(pd.Index(decided["eid_l"]))
         none = pd.DataFrame(

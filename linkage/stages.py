@@ -160,8 +160,8 @@ def upn_stage(
     # has the same names and a DOB one slip away, the record's DOB is the slip: the UPN stands.
     src_keys = name_dob_keys(source).rename(columns={"eid": "eid_l"})
     paired_keys = src_keys.merge(pairs, on="eid_l")
-    holders = _census_keys_among(keys, census, paired_keys["key"])
-    holders = paired_keys.merge(holders.rename(columns={"eid": "holder"}), on="key")
+    census_rows = _census_keys_among(keys, census, paired_keys["key"]).rename(columns={"eid": "holder"})
+    holders = paired_keys.merge(census_rows, on="key")
     own = holders[holders["holder"] == holders["eid_r"]]["eid_l"].unique()
     other = holders[holders["holder"] != holders["eid_r"]]
     # The UPN's pupil is the holder's possible twin when it too has the key's surname and DOB.
