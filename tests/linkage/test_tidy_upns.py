@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exclusion_risk.linkage.extract_frames import tidy_upns
+from exclusion_risk.linkage.extract_frames import repeated_upns, tidy_upns
 
 # Characters where Python and arrow part ways: \x1c-\x1f and \x85 are whitespace to str.strip (not
 # to arrow's trim), "ß" upper-cases to "SS" in Python, "ǆ" has a title case.
@@ -42,3 +42,34 @@ def test_tidy_upns_is_pythons_strip_and_upper_of_each_value(values, storage):
 )
 def test_tidy_upns_reads_numbers_and_categories_as_their_text(series, tidied):
     assert list(tidy_upns(series)) == tidied
+
+
+def python_repeated(values: list) -> list[bool]:
+    tidied = pd.Series([python_tidy(v) for v in values], dtype=object)
+    return list(tidied.notna() & tidied.duplicated(keep=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(upn, max_size=20),
+    storage=st.sampled_from(["string", "string[pyarrow]", "object", "category"]),
+)
+def test_repeated_upns_are_the_rows_whose_tidied_upn_is_on_another_row(values, storage):
+    """The attendance check's repeated UPNs, counted on arrow codes, are pandas' duplicated over
+    Python's tidy: " a1" and "A1" are one UPN, missing values repeat nothing."""
+    got = repeated_upns(pd.Series(values, dtype=storage))
+    assert got.dtype == bool
+    assert list(got) == python_repeated(values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [" a1", "A1", None, None, "B2"],
+        [1, 1.0, "1", None],  # numbers read as their text: 1 and "1" are one, 1.0 is another
+        [" \ud800a", "\ud800A ", "B1"],  # text arrow cannot hold: counted through tidy_upns
+        [],
+    ],
+)
+def test_repeated_upns_read_numbers_and_odd_text_as_tidy_upns_does(values):
+    assert list(repeated_upns(pd.Series(values, dtype=object))) == python_repeated(values)
