@@ -24,6 +24,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.contract import LINKAGE_REPORT_FILE, LINKS_COLUMNS, LINKS_FILE
 from exclusion_risk.files import private_dir, write_csv
+from exclusion_risk.linkage.arrow_text import as_text
 from exclusion_risk.linkage.extract_frames import term_order
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.rejects import REJECTS_FILE, empty_rejects
@@ -107,7 +108,8 @@ def review_pupils(census: pd.DataFrame) -> pd.DataFrame:
     upns = pd.factorize(census["UPN"])[0][order]
     newest = order[~pd.Series(upns).duplicated(keep="last").to_numpy()]
     pupils = census.iloc[newest][fields]
-    return pupils.set_index(pupils["UPN"].astype("string"))
+    # Arrow text, not Python strings: an index of 2,000,000 UPN objects was 0.14 GB held through the run.
+    return pupils.set_index(pd.Index(as_text(pupils["UPN"]), name="UPN"))
 
 
 def _as_values(values: pd.Series) -> pd.Series:
