@@ -30,6 +30,7 @@ def test_freed_memory_includes_what_waits_in_a_reference_cycle():
     gc.disable()  # as if no collection had been set off since
     try:
         cycle = _Cycle()
+        assert cycle.me is cycle
         gone = weakref.ref(cycle)
         frame = pd.DataFrame({"a": np.arange(10)})
         frame_gone = weakref.ref(frame)
