@@ -364,30 +364,33 @@ def repeated_upns(values: pd.Series) -> np.ndarray:
     if tidied is None:
         upn = pd.Series(tidy_upns(values))
         return (upn.notna() & upn.duplicated(keep=False)).to_numpy()
-    dictionary, indices = tidied
-    # distinct raw values can tidy to one UPN (" a1" and "A1"): the tidied dictionary's own codes
-    same = pc.dictionary_encode(dictionary).indices
-    ids = pc.fill_null(pc.take(same, indices), -1).to_numpy(zero_copy_only=False)
+    dictionary, indices, distinct = tidied
+    if not distinct:  # raw values tidied to one UPN (" a1" and "A1"): the tidied dictionary's own codes
+        indices = pc.take(pc.dictionary_encode(dictionary).indices, indices)
+    ids = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
     counts = np.bincount(ids + 1)  # missing rows (-1) are counted at 0, and never repeated
     return (ids >= 0) & (counts[ids + 1] > 1)
 
 
-def _tidied_in_arrow(values: pd.Series) -> tuple[pa.Array, pa.Array] | None:
-    """(each distinct value tidied, each row's index into them; null where missing), or None when the
-    text is not arrow's to hold. Only the values that need it go through Python's strip and upper."""
-    if not isinstance(values.dtype, pd.StringDtype | pd.CategoricalDtype):
+def _tidied_in_arrow(values: pd.Series) -> tuple[pa.Array, pa.Array, bool] | None:
+    """(each distinct value tidied, each row's index into them (null where missing), whether the tidied
+    values are still distinct), or None when the text is not arrow's to hold. Only the values that need
+    it go through Python's strip and upper."""
+    categorical = isinstance(values.dtype, pd.CategoricalDtype)  # categories 1 and "1" are one text
+    if not (categorical or isinstance(values.dtype, pd.StringDtype)):
         values = values.astype("string")  # as text first, as tidy_upns reads it
     try:
         dictionary, indices = encoded(values)
         done = pc.fill_null(pc.match_substring_regex(dictionary, r"^[A-Z0-9]*$"), True)
         rest = pc.invert(done)
-        if pc.any(rest).as_py():
+        tidied_any = pc.any(rest).as_py()
+        if tidied_any:
             needing = pd.Series(dictionary.filter(rest).to_numpy(zero_copy_only=False), dtype="string")
             tidied = needing.str.strip().str.upper().to_numpy(dtype=object, na_value=None)
             dictionary = pc.replace_with_mask(dictionary, rest, pa.array(tidied, type=dictionary.type))
     except (UnicodeError, pa.ArrowException):
         return None
-    return dictionary, indices
+    return dictionary, indices, not (tidied_any or categorical)
 
 
 def tidy_upn_column(values: pd.Series) -> pd.Series:

@@ -73,3 +73,9 @@ def test_repeated_upns_are_the_rows_whose_tidied_upn_is_on_another_row(values, s
 )
 def test_repeated_upns_read_numbers_and_odd_text_as_tidy_upns_does(values):
     assert list(repeated_upns(pd.Series(values, dtype=object))) == python_repeated(values)
+
+
+def test_repeated_upns_read_categories_as_their_text():
+    # categories 1 and "1" are distinct categories but one text: one UPN on two rows
+    values = pd.Series([1, "1", "2"], dtype="category")
+    assert list(repeated_upns(values)) == [True, True, False]
