@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from exclusion_risk import calendar
 from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
@@ -43,7 +42,8 @@ from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
-from exclusion_risk.serving.limits import check_row_count, too_many_pupils
+from exclusion_risk.serving.limits import check_row_count
+from exclusion_risk.serving.parquet_upload import check_parquet_upload
 from exclusion_risk.serving.schemas import ExplainResponse
 
 log = logging.getLogger("exclusion_risk.serving.scoring")
@@ -56,7 +56,6 @@ SCORE_CHUNK = 2_000
 JSON_CHUNK = 10_000  # score rows per to_json call, for the same reason
 # pandas' errors for a date it cannot hold (OutOfBounds*), and numpy's overflow on the same dates.
 DATE_OUT_OF_RANGE = (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError)
-PARQUET_COUNT_BATCH = 65_536  # rows decoded at a time while a Parquet upload's rows are counted
 
 
 @dataclass
@@ -88,59 +87,13 @@ def check_upload_rows(data: bytes, filename: str, max_rows: int, max_bytes: int)
 
     A CSV's rows are at most its non-empty lines after the header (`data_lines`: a value running over
     several lines is one row or is rejected line by line, never more rows than lines). A Parquet
-    file's footer is checked first (cheap), then its rows are counted as they are decoded, since the
-    footer is written by whoever made the file.
+    file's footer is checked first (cheap), then its rows and the bytes its values decode to are
+    counted batch by batch, since the footer is written by whoever made the file.
     """
     if filename.endswith(".parquet"):
-        parquet = _parquet_file(data)
-        check_row_count(_footer_rows(parquet, max_bytes), max_rows)
-        _count_parquet_rows(parquet, max_rows)
+        check_parquet_upload(data, max_rows, max_bytes)
     else:
         check_row_count(data_lines(data), max_rows)
-
-
-def _unreadable_parquet() -> RequestProblem:
-    problem = {"row": None, "field": "file", "reason": "not a readable Parquet file"}
-    return RequestProblem(422, "The file cannot be read as a Parquet census extract.", [problem])
-
-
-def _parquet_file(data: bytes) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(io.BytesIO(data))
-    except Exception:  # pyarrow's message may quote the file; ours says what is wrong
-        raise _unreadable_parquet() from None
-
-
-def _footer_rows(parquet: pq.ParquetFile, max_uncompressed: int) -> int:
-    """Rows of a Parquet file as its footer gives them; 413 when the footer says it would expand past
-    `max_uncompressed` bytes once decompressed."""
-    try:
-        metadata = parquet.metadata
-        expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-        rows = int(metadata.num_rows)
-    except Exception:
-        raise _unreadable_parquet() from None
-    if expanded > max_uncompressed:
-        raise RequestProblem(
-            413, f"Uncompressed, the Parquet file is larger than the limit of {max_uncompressed:,} bytes."
-        )
-    return rows
-
-
-def _count_parquet_rows(parquet: pq.ParquetFile, max_rows: int) -> None:
-    """The rows a Parquet file really decodes to, one column a batch at a time; 413 as soon as the
-    count passes `max_rows`, so no more than the limit (plus one batch) is ever decoded."""
-    columns = parquet.schema_arrow.names[:1]
-    counted = 0
-    try:
-        for batch in parquet.iter_batches(batch_size=min(PARQUET_COUNT_BATCH, max_rows + 1), columns=columns):
-            counted += batch.num_rows
-            if counted > max_rows:
-                break
-    except Exception:  # a corrupt page: pyarrow's message may quote the file
-        raise _unreadable_parquet() from None
-    if counted > max_rows:
-        raise too_many_pupils(max_rows)
 
 
 def read_census_bytes(data: bytes, filename: str = "upload.csv") -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -170,6 +170,40 @@ def test_parquet_over_the_row_limit_is_refused_from_its_footer(service, reads):
     assert f"{MAX_ROWS:,}" in response.json()["detail"] and not reads
 
 
+def _parquet_bytes(table: pa.Table, **options) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, **options)
+    return buffer.getvalue()
+
+
+def test_parquet_whose_values_decode_past_the_byte_limit_is_refused_before_decoding():
+    # One 100,000-character surname that 200 rows share: dictionary-encoded (pyarrow's default) the
+    # file and its footer's sizes are about 0.1 MB, decoded one value a row it is 20 MB.
+    long_name = "x" * 100_000
+    data = _parquet_bytes(pa.table({"UPN": [f"A{i:012d}" for i in range(200)], "Surname": [long_name] * 200}))
+    metadata = pq.ParquetFile(io.BytesIO(data)).metadata
+    assert metadata.row_group(0).total_byte_size < 1_000_000 and len(data) < 1_000_000
+    with pytest.raises(RequestProblem) as refused:
+        scoring.check_upload_rows(data, "census.parquet", MAX_ROWS * 10, 1_000_000)
+    assert refused.value.status_code == 413 and "1,000,000 bytes" in refused.value.message
+    # The same rows with short names pass: the limit counts what the values take, not the rows.
+    short = _parquet_bytes(pa.table({"UPN": [f"A{i:012d}" for i in range(200)], "Surname": ["Smith"] * 200}))
+    scoring.check_upload_rows(short, "census.parquet", MAX_ROWS * 10, 1_000_000)
+
+
+def test_parquet_with_prefix_encoded_text_is_refused():
+    # DELTA_BYTE_ARRAY stores each value as the last one's prefix and a suffix: a few kilobytes of
+    # file decode to rows of long, distinct values one at a time, so no count can stop it in time.
+    values = [("x" * 1000) + str(i) for i in range(100)]
+    data = _parquet_bytes(
+        pa.table({"Surname": values}), use_dictionary=False, column_encoding={"Surname": "DELTA_BYTE_ARRAY"}
+    )
+    with pytest.raises(RequestProblem) as refused:
+        scoring.check_upload_rows(data, "census.parquet", MAX_ROWS * 10, 1_000_000)
+    assert refused.value.status_code == 422
+    assert "DELTA_BYTE_ARRAY" in refused.value.problems[0]["reason"]
+
+
 def test_json_record_count_is_checked_before_any_record_is_validated(service):
     # Every record is invalid: validating them first (as before) answered 422 with their errors;
     # counting first answers 413 without building a single model.
