@@ -1,4 +1,5 @@
 """Exact duplicate rows of a file: the first copy stays, later copies are rejected naming it.
+Different rows under one record id: all of them are rejected, each naming another.
 
 Rows are equal when every column holds the same text, missing equal to missing; blank and " " are
 different text here (both read as missing afterwards).
@@ -70,3 +71,25 @@ def _same_rows(raw: RawFile, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         both_missing = pc.and_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)
         same &= equal | both_missing
     return same
+
+
+def reject_shared_ids(raw: RawFile, work: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`work` (a file's validated rows, indexed by row number) without the rows whose `column`, a
+    record's own id naming one row, another of its rows also holds; those rows go to raw.rejects.
+
+    All of them, not the first: the rows differ (exact copies were rejected before), the links and
+    the pupil's history are keyed by the id, and which row it means cannot be told. Kept, one
+    child's suspension would go into another's history under the other's link."""
+    if column not in work.columns:
+        return work
+    ids = work[column]
+    shared = (ids.notna() & ids.duplicated(keep=False)).to_numpy()
+    if not shared.any():
+        return work
+    rows = pd.Series(work.index[shared], index=ids[shared].to_numpy())
+    first = rows.groupby(level=0).transform("min").to_numpy()
+    second = rows.groupby(level=0).transform(lambda r: r.nsmallest(2).iloc[-1]).to_numpy()
+    other = np.where(rows.to_numpy() == first, second, first)
+    reasons = [f"{column} also on row {r}: a record id must name one row" for r in other]
+    raw.rejects.append(reject_frame(raw.name, rows.to_numpy(), column, rows.index.to_numpy(), reasons))
+    return work[~shared]

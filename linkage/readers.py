@@ -65,7 +65,7 @@ import pyarrow.compute as pc
 
 from exclusion_risk import calendar
 from exclusion_risk.linkage.arrow_text import TEXT, as_arrow
-from exclusion_risk.linkage.duplicates import reject_duplicates
+from exclusion_risk.linkage.duplicates import reject_duplicates, reject_shared_ids
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_frames import (
     attendance_frame,
@@ -294,6 +294,7 @@ def read_exclusions(path: str | Path) -> ReadResult:
     raw, work = _read_file(path, path.name, "exclusions")
     counts: Counter = Counter()
     with _reading(path.name):
+        work = reject_shared_ids(raw, work, "RecordID")
         return _result([exclusions_frame(work, counts, path.name)], [raw], counts)
 
 

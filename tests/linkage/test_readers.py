@@ -301,6 +301,33 @@ def test_exclusions_categories_reasons_years_and_default_record_id(
     assert result.rejects["reason"].tolist() == ["unknown exclusion category code"]
 
 
+def test_different_rows_under_one_record_id_are_all_rejected_naming_each_other(
+    tmp_path, exclusion_row, csv_text, write
+):
+    # Two children's suspensions under one RecordID: links and histories are keyed by the id, so
+    # keeping either would put one child's suspension in the other's history. Exact copies are
+    # still one row kept and the copy rejected.
+    rows = [
+        exclusion_row(UPN_A, RecordID="EX-1"),
+        exclusion_row(UPN_B, RecordID="EX-2"),
+        exclusion_row(UPN_C, RecordID="EX-1", Surname="Foster"),
+        exclusion_row(UPN_B, RecordID="EX-3"),
+        exclusion_row(UPN_B, RecordID="EX-3"),
+        exclusion_row(UPN_A, RecordID="EX-1", Category="PERM"),
+    ]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert_nothing_lost(result, len(rows))
+    assert result.clean["RecordID"].tolist() == ["EX-2", "EX-3"]
+    reasons = result.rejects.set_index("row")["reason"].to_dict()
+    assert reasons == {
+        1: "RecordID also on row 3: a record id must name one row",
+        3: "RecordID also on row 1: a record id must name one row",
+        5: "exact duplicate of row 4",
+        6: "RecordID also on row 1: a record id must name one row",
+    }
+    assert set(result.rejects.loc[result.rejects["row"] != 5, "column"]) == {"RecordID"}
+
+
 def test_exclusions_keep_their_own_record_id(tmp_path, exclusion_row, csv_text, write):
     rows = [exclusion_row(RecordID="EX-7"), exclusion_row(RecordID="EX-9", Category="PERM")]
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
