@@ -28,6 +28,8 @@ MAX_HEADER_CHARS = 20_000  # a census header with every optional column is under
 
 def load(path: Path, name: str) -> RawFile:
     """The file at `path` (named `name` in messages and rejects) as text."""
+    if path.is_dir():
+        raise ExtractError(name, "a folder, not a file: expected a .csv or .parquet file")
     if not path.is_file():
         raise ExtractError(name, "file not found")
     suffix = path.suffix.lower()

@@ -168,6 +168,14 @@ def test_a_header_line_that_is_not_a_header_is_an_extract_error(tmp_path):
         read_census(path)
 
 
+def test_an_extract_path_that_is_a_folder_is_said_to_be_one(tmp_path):
+    (tmp_path / "exclusions.csv").mkdir()
+    with pytest.raises(ExtractError, match="a folder, not a file"):
+        read_exclusions(tmp_path / "exclusions.csv")
+    with pytest.raises(ExtractError, match="file not found"):
+        read_exclusions(tmp_path / "social_care.csv")
+
+
 # --- identifiers validated at the reader ------------------------------------------------------------
 
 
