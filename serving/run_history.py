@@ -4,7 +4,9 @@
 `scoring_run_pupils` (each pupil's UPN, school, probability, band and RAG: identifiers, kept in the
 service's own 0600 database file, never logged). `record_census_scoring` records a scoring and compares
 it, by `models.score_runs.compare`, with the most recent earlier run that scored any of the same
-schools, giving the `run` and `changes` members of the score response.
+schools, giving the `run` and `changes` members of the score response. A school's earlier pupils absent
+from the upload are listed as no longer on roll only when the upload holds at least MIN_SHARE_KEPT of
+them (see there); otherwise `changes.leavers_not_listed` says so for that school, naming no pupil.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from exclusion_risk.models.score_runs import (
     changes_sentence,
     compare,
     new_run,
+    run_pupils,
 )
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.scoring import model_census
@@ -33,6 +36,14 @@ from exclusion_risk.serving.scoring import model_census
 RECENT_RUNS = 50  # runs `GET /runs` lists, newest first
 EARLIER_SCORES = 50  # a pupil's earlier scores `POST /runs/earlier` returns, newest first
 _IN_CHUNK = 500  # school URNs per `IN (...)` query
+# The share of a school's pupils in the earlier run that an upload must have at that school for the
+# school's other earlier pupils to be listed as no longer on roll. A term's census of a school keeps most
+# of its pupils, even across a summer when a year group leaves (a fifth to a seventh of a school); a
+# made-up or partial upload (one row at a school's URN) does not, and listing "who left" would hand it the
+# school's whole earlier list, bands and RAG included. Earlier scores are otherwise read one UPN at a time
+# (`POST /runs/earlier`).
+MIN_SHARE_KEPT = 0.5
+LEAVER = "no_longer_on_roll"
 _RUN_FIELDS = (
     "run_id, recorded_at, model_name, model_version, risk_matrix_version, year, census, pupils, schools, "
     f"red, amber, green, {', '.join(MODEL_FACTS)}"
@@ -159,6 +170,34 @@ class RecordedScoring:
     rows: pd.DataFrame | None = None
     summary: str | None = None
     scored: dict[str, Any] | None = None  # the run as scored, recorded or not (the workbook's notice)
+    # Pupils not in the upload whose earlier scores `changes` lists (leavers): the audit log counts them
+    # beside the pupils scored, as their data leaves the service too.
+    listed_leavers: int = 0
+
+
+def schools_not_held(previous: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+    """The schools of `current` (this upload's run pupils) whose earlier pupils (`previous`'s at the
+    school) it mostly lacks: fewer than MIN_SHARE_KEPT of them are at that school in `current`."""
+    before = run_pupils(previous).drop_duplicates("upn")
+    after = run_pupils(current).drop_duplicates("upn")
+    named = set(after["school_urn"].to_numpy(dtype=object)) - {""}
+    before = before[before["school_urn"].isin(named)]
+    if before.empty:
+        return []
+    pairs = ["upn", "school_urn"]
+    still_there = pd.MultiIndex.from_frame(before[pairs].astype(object)).isin(
+        pd.MultiIndex.from_frame(after[pairs].astype(object))
+    )
+    share = pd.Series(still_there).groupby(before["school_urn"].to_numpy(dtype=object)).mean()
+    return sorted(share.index[share < MIN_SHARE_KEPT])
+
+
+def _not_held_reason(school: str) -> str:
+    return (
+        f"This upload has fewer than half of the pupils the earlier scoring had at school {school}, so it "
+        "is not read as that school's census: its earlier pupils who are not in this upload are not listed "
+        "as no longer on roll. Upload the school's whole census to see who left."
+    )
 
 
 def record_census_scoring(
@@ -188,10 +227,22 @@ def record_census_scoring(
     shown = scored if record else None
     if previous is None:
         return RecordedScoring(shown, scored=scored)
-    changes = compare(store.pupils(previous.run_id), pupils, [band.label for band in scorer.matrix.bands])
+    earlier = store.pupils(previous.run_id)
+    changes = compare(earlier, pupils, [band.label for band in scorer.matrix.bands])
+    not_held = schools_not_held(earlier, pupils)
+    withheld = (changes["change"] == LEAVER) & changes["school_urn"].isin(not_held)
+    changes = changes[~withheld.to_numpy(dtype=bool)].reset_index(drop=True)
     counts = change_counts(changes)
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
-                 "model_version": previous.model_version}  # fmt: skip
-    body = {"since": since_run, "counts": counts, "pupils": changes_records(changes)}
+                 "census": previous.census, "model_version": previous.model_version}  # fmt: skip
+    body = {
+        "since": since_run, "counts": counts, "pupils": changes_records(changes),
+        "leavers_not_listed": [{"school_urn": s, "reason": _not_held_reason(s)} for s in not_held],
+    }  # fmt: skip
     summary = changes_sentence(counts, previous.describe())
-    return RecordedScoring(shown, body, changes, summary, scored=scored)
+    if not_held:
+        summary += (
+            f"; leavers not listed for school(s) {', '.join(not_held)}: this upload has under half of the "
+            "pupils the earlier scoring had there"
+        )
+    return RecordedScoring(shown, body, changes, summary, scored=scored, listed_leavers=counts[LEAVER])

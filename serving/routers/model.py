@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey
-from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ModelInfo, RiskMatrixResponse
+from exclusion_risk.serving.model_schemas import ModelInfo, RiskMatrixResponse
+from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse
 
 router = APIRouter(tags=["model"])
 

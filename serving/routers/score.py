@@ -226,6 +226,7 @@ async def score(
     data = await _json_bytes(request)
 
     def work(body: ScoreRequest):
+        leavers = 0  # pupils not sent whose earlier scores `changes` lists: audited with those scored
         if body.pupils is not None:
             scores = scoring.score_feature_records(scorer, scoring.feature_records(body.pupils), reasons)
             envelope = {"history": "not needed", "missing_features": [], "rejected": []}
@@ -233,12 +234,13 @@ async def score(
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)
             scores = scoring.score_cohort(scorer, cohort, reasons)
             recorded = _record(request, key, scorer, cohort, scores, body.academic_year)
+            leavers = recorded.listed_leavers
             envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
                         "warnings": cohort.warnings,
                         "rejected": cohort.rejected, "run": recorded.run, "changes": recorded.changes,
                         "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history)}
         payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
-        return len(scores), scoring.scores_json(payload, scores)
+        return len(scores) + leavers, scoring.scores_json(payload, scores)
 
     body, shape = None, None
     if len(data) <= INLINE_BYTES:  # scanned (and, with few records, parsed) in microseconds
@@ -335,8 +337,11 @@ async def score_file(
                                        census=scoring.model_census(scorer))  # fmt: skip
         scores = scoring.score_cohort(scorer, cohort, reasons)
         recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
+        # the audit counts every pupil whose data goes back: the JSON and the workbook carry the listed
+        # leavers' earlier scores beside the pupils scored; the CSV carries the scores only
+        returned = len(scores) + recorded.listed_leavers
         if wants_xlsx:
-            return len(scores), _workbook(scores, scorer, recorded, cohort.warnings), cohort.warnings
+            return returned, _workbook(scores, scorer, recorded, cohort.warnings), cohort.warnings
         if wants_csv:
             return len(scores), scoring.scores_csv(scores), cohort.warnings
         payload = {
@@ -350,7 +355,7 @@ async def score_file(
             "changes": recorded.changes,
             "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history),
         }
-        return len(scores), scoring.scores_json(payload, scores), cohort.warnings
+        return returned, scoring.scores_json(payload, scores), cohort.warnings
 
     async with request.app.state.jobs.slot():
         count, content, warnings = await run_in_threadpool(work)

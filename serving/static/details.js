@@ -221,8 +221,9 @@
     const since = changes.since || {};
     const counts = changes.counts || {};
     const newRed = counts.new_red || 0;
+    const scoring = since.census ? `the ${since.census} scoring` : "the scoring";
     $("changes-summary").textContent =
-      `${newRed.toLocaleString("en-GB")} new red since the autumn scoring of ${dateLabel(since.recorded_at)}` +
+      `${newRed.toLocaleString("en-GB")} new red since ${scoring} of ${dateLabel(since.recorded_at)}` +
       (since.year ? ` (census ${since.year}` + (since.model_version ? `, model version ${since.model_version})` : ")") : "") + ".";
     const list = $("changes-counts");
     list.replaceChildren();
@@ -235,6 +236,10 @@
       select.append(option);
     }
     select.value = "";
+    // Schools whose earlier pupils are not listed as leavers: the upload is not that school's census.
+    const notListed = $("changes-not-listed");
+    notListed.replaceChildren(...(changes.leavers_not_listed || []).map((n) => el("li", n.reason)));
+    notListed.hidden = notListed.children.length === 0;
     section.hidden = false;
     changesPage = 0;
     drawChanges();

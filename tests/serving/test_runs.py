@@ -128,7 +128,7 @@ def test_census_scorings_are_recorded_and_changes_reported(runs_service, cohort,
 
     changes = body2["changes"]
     assert changes["since"] == {"id": run1["id"], "recorded_at": run1["recorded_at"], "year": "2018/19",
-                                "model_version": champion.version}  # fmt: skip
+                                "census": "autumn", "model_version": champion.version}  # fmt: skip
     listed = pd.DataFrame(changes["pupils"])
     by_change = listed.groupby("change")["upn"].apply(set).to_dict()
     assert by_change["no_longer_on_roll"] == set(gone)

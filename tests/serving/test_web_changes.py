@@ -1,5 +1,5 @@
-"""What changed since the last scoring, on the page: "12 new red since the autumn scoring of <date>",
-the counts, and the changed pupils filterable by change.
+"""What changed since the last scoring, on the page: "12 new red since the spring scoring of <date>",
+the counts, the schools whose leavers are not listed, and the changed pupils filterable by change.
 
 The first test routes in an answer with known changes, so the words and the filter are checked exactly;
 the second uploads the cohort, then the cohort less a few pupils of one school, to the real service:
@@ -44,9 +44,14 @@ def _changes() -> dict:
                for i in range(2)]
     pupils += [{"upn": "D801200110000", "school_urn": "104321", "change": "no_longer_on_roll",
                 "before_band": "high", "after_band": None, "before_rag": "amber", "after_rag": None}]
-    since = {"id": "9e8d7c6b5a4f3e2d", "recorded_at": "2026-10-04T09:30:00Z", "year": "2026/27",
-             "model_version": "6"}
-    return {"since": since, "counts": COUNTS, "pupils": pupils}
+    since = {"id": "9e8d7c6b5a4f3e2d", "recorded_at": "2026-04-04T09:30:00Z", "year": "2025/26",
+             "census": "spring", "model_version": "6"}
+    not_listed = [{"school_urn": "104999", "reason": NOT_LISTED}]
+    return {"since": since, "counts": COUNTS, "pupils": pupils, "leavers_not_listed": not_listed}
+
+
+NOT_LISTED = ("This upload has fewer than half of the pupils the earlier scoring had at school 104999, so it "
+              "is not read as that school's census.")
 
 
 def _signed_in(chromium, service, sign_in):
@@ -80,8 +85,10 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         _upload(page, upload)
         section = page.locator("#changes-section")
         expect(section).to_be_visible()
+        # The census and date of the scoring compared with, as the answer gives them (a spring one here).
         expect(page.locator("#changes-summary")).to_have_text(
-            "12 new red since the autumn scoring of 4 October 2026 (census 2026/27, model version 6).")
+            "12 new red since the spring scoring of 4 April 2026 (census 2025/26, model version 6).")
+        expect(page.locator("#changes-not-listed")).to_have_text(NOT_LISTED)
         assert page.locator("#changes-counts li").all_inner_texts() == [
             "12 new red", "3 moved up a band", "2 moved down a band", "1 no longer on roll", "0 new on roll"]
         rows = page.locator("#changes-table tbody tr")
