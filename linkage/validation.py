@@ -2,10 +2,11 @@
 
 Headers are matched case-insensitively, ignoring spaces and punctuation, with the contract's aliases
 (an MIS export's `Estab, Gender, DoB, SENNeed1, FSME on Census Day` read as they are); a missing
-required column is one `ExtractError` naming the file and column(s). The mapped columns are
-pre-cleaned (stripped, blank -> NA, codes upper-cased) and validated with the pandera schemas of
-linkage.schemas, lazily, so every failure is reported: a failing row is one line of the rejects
-naming every failing column.
+required column is one `ExtractError` naming the file and column(s), and so are two or more columns
+read as one field (`UPN` and `upn`, `Sex` and `Gender`): which holds the values is unknown. The mapped
+columns are pre-cleaned (stripped, blank -> NA, codes upper-cased) and validated with the pandera
+schemas of linkage.schemas, lazily, so every failure is reported: a failing row is one line of the
+rejects naming every failing column.
 """
 
 from __future__ import annotations
@@ -21,27 +22,28 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.fields import FIELDS, Field, header_key
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame
-from exclusion_risk.linkage.schemas import FRAME_CHECK_COLUMN, MISSING, build_schema
+from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns
 
 
 def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = frozenset()) -> dict[str, int]:
-    """canonical name -> column position; ExtractError naming every missing required column."""
+    """canonical name -> column position; ExtractError naming every missing required column, or every
+    field that two or more columns would be read as (taking one silently could read a blanked copy)."""
     keys = [header_key(h) for h in raw.header]
     mapping: dict[str, int] = {}
     aliased: list[str] = []
     missing: list[Field] = []
+    repeated: dict[str, list[int]] = {}  # field -> the positions of every column read as it
     for f in fields:
-        for candidate in (f.name, *f.aliases):
-            key = header_key(candidate)
-            if key in keys:
-                position = keys.index(key)
-                mapping[f.name] = position
-                if header_key(f.name) != key:
-                    aliased.append(f"{raw.header[position]} -> {f.name}")
-                break
-        else:
-            if f.required and f.name not in derivable:
-                missing.append(f)
+        accepted = {header_key(spelling) for spelling in (f.name, *f.aliases)}
+        positions = [i for i, key in enumerate(keys) if key in accepted]
+        if len(positions) > 1:
+            repeated[f.name] = positions
+        elif positions:
+            mapping[f.name] = positions[0]
+            if keys[positions[0]] != header_key(f.name):
+                aliased.append(f"{raw.header[positions[0]]} -> {f.name}")
+        elif f.required and f.name not in derivable:
+            missing.append(f)
     if missing:
         accepted = [
             f"{f.name!r} (accepted headers, in any case: {', '.join((f.name, *f.aliases))})" for f in missing
@@ -52,8 +54,35 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
             error = ExtractError(raw.name, f"required columns missing: {'; '.join(accepted)}")
         error.column = missing[0].name
         raise error
+    if repeated:
+        error = ExtractError(raw.name, _repeated_problem(raw.header, repeated))
+        error.column = next(iter(repeated))
+        raise error
     raw.aliased = aliased
     return mapping
+
+
+# A header is shown as written, but a pathological one (thousands of spaces) is cut short.
+SHOWN_HEADER_CHARS = 60
+
+
+def _repeated_problem(header: list[str], repeated: dict[str, list[int]]) -> str:
+    """The message for fields read from more than one column: each column as written and where it is
+    (two columns can be spelt alike), 1-based. Column names only: no value of the file."""
+
+    def shown(position: int) -> str:
+        name = header[position]
+        if len(name) > SHOWN_HEADER_CHARS:
+            name = name[:SHOWN_HEADER_CHARS] + "..."
+        return f"{name!r} (column {position + 1})"
+
+    clauses = []
+    for field, positions in repeated.items():
+        columns = [shown(p) for p in positions]
+        listed = f"{', '.join(columns[:-1])} and {columns[-1]}"
+        clauses.append(f"columns {listed} are {'both' if len(columns) == 2 else 'all'} read as {field!r}")
+    keep = "keep one column for it" if len(repeated) == 1 else "keep one column for each"
+    return f"a field must appear once; {'; '.join(clauses)} (headers match in any case and by alias): {keep}"
 
 
 def _clean_column(encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index) -> pd.Series:
@@ -103,7 +132,7 @@ def validate(raw: RawFile, work: pd.DataFrame, extract: str, mapping: dict[str, 
     frame_level = failures["schema_context"] == "DataFrameSchema"
     if frame_level.any():  # one reject per row for a frame-level check, naming its column
         level = failures[frame_level].drop_duplicates(["index", "check"])
-        level = level.assign(column=level["check"].map(FRAME_CHECK_COLUMN))
+        level = level.assign(column=frame_check_columns(level["check"], level["index"].to_numpy(), work))
         failures = pd.concat([failures[~frame_level], level])
     order = {f.name: i for i, f in enumerate(FIELDS[extract])}  # a row's failures in column order
     failures = failures.assign(_order=failures["column"].map(order))
