@@ -19,12 +19,21 @@ from exclusion_risk.linkage.engines.splink_engine import NoPairsScored
 from exclusion_risk.linkage.engines.splink_model import ModelMismatch
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import run_linkage
+from exclusion_risk.linkage.read_counts import (
+    ExtractRead,
+    NoCleanCensus,
+    nothing_clean,
+    nothing_clean_warning,
+    rejected_line,
+)
+from exclusion_risk.linkage.rejects import REJECTS_FILE
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.spark_session import SparkUnavailable
 
 # Every logger of the linkage stage (the run, both engines) sits below this one, so one handler
 # here puts all their lines in run.log.
 STAGE_LOGGER = "exclusion_risk.linkage"
+log = logging.getLogger(__name__)  # below STAGE_LOGGER: what the command says of the read goes to run.log
 
 
 class _WarningCount(logging.Handler):
@@ -102,8 +111,14 @@ def register(app: typer.Typer) -> None:
         logger = logging.getLogger(STAGE_LOGGER)
         propagate = logger.propagate
         logger.propagate = False  # warnings belong in run.log, not on the console
+        result = None
         try:
-            _, result = run_linkage(data, out, settings, progress=progress, backend=backend)
+            try:
+                _, result = run_linkage(data, out, settings, progress=progress, backend=backend)
+                reads = result.reads
+            except NoCleanCensus as empty_census:  # rejects.csv is written: what was rejected is said
+                reads = empty_census.reads
+            _log_reads(reads, out / REJECTS_FILE)
         except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored, EngineOutOfMemory) as exc:
             typer.echo(_first_line(exc), err=True)
             raise typer.Exit(2) from None
@@ -112,7 +127,11 @@ def register(app: typer.Typer) -> None:
             logger.removeHandler(handler)
             logger.removeHandler(counter)
             handler.close()
-        for name, s in result.report["sources"].items():
+        rejects_file = out / REJECTS_FILE
+        for read in reads:
+            if read.rows_rejected:
+                typer.echo(rejected_line(read, rejects_file))
+        for name, s in result.report["sources"].items() if result is not None else ():
             typer.echo(
                 f"{name}: {s['linked_total']} of {s['records']} linked "
                 f"(upn {s['linked']['upn']}, name_dob {s['linked']['name_dob']}, "
@@ -123,7 +142,24 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  note: {note}")
         if counter.count:
             typer.echo(f"{counter.count} warning(s) in {out / 'run.log'}")
-        typer.echo(f"Outputs in {out} (settings.json reproduces this run)")
+        if result is not None:
+            typer.echo(f"Outputs in {out} (settings.json reproduces this run)")
+        else:
+            typer.echo(f"Nothing linked: the census has no clean row ({REJECTS_FILE} and run.log in {out})")
+        empty = nothing_clean(reads)
+        for read in empty:  # last, so that it is what the analyst reads
+            typer.echo(f"warning: {nothing_clean_warning(read, rejects_file)}", err=True)
+        if empty:  # a data problem, as `check` refuses data: the outputs stay for the rejects to be read
+            raise typer.Exit(2)
+
+
+def _log_reads(reads: list[ExtractRead], rejects_file: Path) -> None:
+    """What was rejected, in run.log: each extract's count, and a warning for one with rows and none
+    clean (counted with run.log's other warnings)."""
+    lines = [(logging.INFO, rejected_line(r, rejects_file)) for r in reads if r.rows_rejected]
+    lines += [(logging.WARNING, nothing_clean_warning(r, rejects_file)) for r in nothing_clean(reads)]
+    for level, line in lines:
+        log.log(level, line)
 
 
 def _first_line(exc: Exception) -> str:

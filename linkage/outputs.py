@@ -47,6 +47,9 @@ class LinkageResult:
     report: dict[str, Any]
     settings: LinkageSettings  # as run, with the trained parameters
     decisions: dict[str, pd.DataFrame] = field(default_factory=dict)  # per source: every entity's outcome
+    # Per extract, rows read and rejected (read_counts.ExtractRead), when the run read the extracts
+    # itself (run_linkage); empty when it was given them.
+    reads: list[Any] = field(default_factory=list)
 
 
 def links_table(decisions: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -172,14 +175,19 @@ def review_table(
     return out.sort_values(["score", "source", "record_id"], ascending=[False, True, True], kind="stable")
 
 
+def write_rejects(extracts: Extracts, out_dir: Path) -> None:
+    """rejects.csv: every row the readers rejected, with file, row, column and reason."""
+    rejects = extracts.rejects if getattr(extracts, "rejects", None) is not None else empty_rejects()
+    write_csv(rejects, private_dir(Path(out_dir)) / REJECTS_FILE, private=True)
+
+
 def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> None:
     """The contract's files, the report and the settings as run (which reproduce the links)."""
     out_dir = private_dir(Path(out_dir))
     write_csv(result.links, out_dir / LINKS_FILE, private=True)
     write_csv(result.review, out_dir / "review.csv", private=True)
     write_csv(result.unlinked, out_dir / "unlinked.csv", private=True)
-    rejects = extracts.rejects if getattr(extracts, "rejects", None) is not None else empty_rejects()
-    write_csv(rejects, out_dir / REJECTS_FILE, private=True)
+    write_rejects(extracts, out_dir)
     (out_dir / LINKAGE_REPORT_FILE).write_text(
         json.dumps(result.report, indent=2, default=str) + "\n", encoding="utf-8"
     )

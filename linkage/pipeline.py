@@ -27,7 +27,9 @@ from exclusion_risk.linkage.outputs import (
     review_table,
     unlinked_table,
     write_outputs,
+    write_rejects,
 )
+from exclusion_risk.linkage.read_counts import ExtractRead, NoCleanCensus, extract_reads
 from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.report import build_report
 from exclusion_risk.linkage.settings import LinkageSettings
@@ -74,8 +76,16 @@ def read_for_linkage(data_dir: Path, settings: LinkageSettings | None = None) ->
     (2,000,000 pupils: 4.60 -> 3.89 GB, 74 -> 65 s). The termly attendance files are read for their
     rejects only (`attendance_rows`): their 6,000,000 clean rows were read, matched against the census
     and dropped (2,000,000 pupils: 1.8 GB of the read's peak)."""
+    return read_counted_for_linkage(data_dir, settings)[0]
+
+
+def read_counted_for_linkage(
+    data_dir: Path, settings: LinkageSettings | None = None
+) -> tuple[Extracts, list[ExtractRead]]:
+    """read_for_linkage's extracts, and each extract's rows read and rejected (which the narrowed
+    extracts no longer carry), for what `link` says of the rejects."""
     extracts = read_extracts(data_dir, census_columns=linkage_census_columns(settings), attendance_rows=False)
-    return linkage_extracts(extracts, settings)
+    return linkage_extracts(extracts, settings), extract_reads(extracts.results)
 
 
 def census_identity(settings: LinkageSettings | None = None) -> IdentityColumns:
@@ -334,10 +344,16 @@ def run_linkage(
 ) -> tuple[Extracts, LinkageResult]:
     """Read the extracts in `data_dir`, link them and write the outputs to `out_dir`; the extracts
     returned are what linkage read of them (linkage_extracts), the census as review_pupils (the run
-    releases the termly frame once its variants are built)."""
-    extracts = read_for_linkage(Path(data_dir), settings)
+    releases the termly frame once its variants are built); the result's `reads`, each extract's rows
+    read and rejected. NoCleanCensus, after rejects.csv is written, when no census row is clean: there
+    is no pupil to link to."""
+    extracts, reads = read_counted_for_linkage(Path(data_dir), settings)
+    if extracts.census.empty:
+        write_rejects(extracts, Path(out_dir))
+        raise NoCleanCensus(reads)
     result = link_extracts(
         extracts, settings, progress=progress, backend=backend, memory=memory, release_census=True
     )
+    result.reads = reads
     write_outputs(result, extracts, Path(out_dir))
     return extracts, result

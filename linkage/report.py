@@ -123,6 +123,20 @@ def _gap(rows: list[dict[str, Any]]) -> float | None:
     return round(max(rates) - min(rates), 4) if len(rates) > 1 else None
 
 
+def _rejected_rows(rejects: pd.DataFrame | None) -> dict[str, int | str]:
+    """Rows of each source's own file the readers rejected (the readers name it `<source>.csv` or
+    `.parquet`, any case; rejects has one line per rejected row), suppressed as a table whose total is
+    the report's `rejected_rows`, shown exactly: the census's and attendance files' rejects are the
+    third cell, so that a '<10' cannot be worked out from the total and the other source's count."""
+    if rejects is None or rejects.empty:
+        return {spec.name: 0 for spec in SOURCES}
+    stems = rejects["file"].astype("string").str.rsplit(".", n=1).str[0].str.lower()
+    counts = {spec.name: int((stems == spec.name).sum()) for spec in SOURCES}
+    other = len(rejects) - sum(counts.values())
+    shown = suppress_table(pd.DataFrame([{**counts, "other files": other}]), column_totals=False)
+    return {name: shown.at[0, name] for name in counts}
+
+
 def build_report(
     extracts: Any,
     decisions: dict[str, pd.DataFrame],
@@ -133,6 +147,8 @@ def build_report(
     """report.json: counts per stage and source, link rates by group, the run's settings and model.
     `census_pupils`: the census's distinct UPNs, when the caller counted them before releasing it."""
     sources: dict[str, Any] = {}
+    rejects = getattr(extracts, "rejects", None)
+    rejected = _rejected_rows(rejects)
     for spec in SOURCES:
         d = decisions[spec.name]
         frame = getattr(extracts, spec.name)
@@ -147,6 +163,7 @@ def build_report(
         linked_total = suppress_count(int(len(accepted)))
         sources[spec.name] = {
             "rows": int(len(frame)),
+            "rows_rejected": rejected[spec.name],  # their reasons are in rejects.csv
             "records": stage[TOTAL],
             "linked": {m: stage[m] for m in METHODS},
             # linked = records - unlinked: withheld whenever either of those is.
@@ -162,7 +179,6 @@ def build_report(
             "by_group": groups,
             "largest_gap_by_ethnicity": _gap(groups["ethnicity"]),
         }
-    rejects = getattr(extracts, "rejects", None)
     trained = settings.trained or {}
     return {
         "census_pupils": int(extracts.census["UPN"].nunique()) if census_pupils is None else census_pupils,

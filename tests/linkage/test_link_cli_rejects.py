@@ -1,0 +1,101 @@
+"""`exclusion-risk link` says what the readers rejected: per extract, rows rejected of rows read and
+where the reasons are (OUT/rejects.csv), on the console and in run.log; an extract with rows and none
+clean is a warning and exit 2, its outputs still written. Counts only: no rejected value is shown."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from exclusion_risk.upn import make_upn
+
+BAD_DATE = "2017.01.10"  # a StartDate the exclusions reader rejects
+UPNS = [make_upn(330, 4001, 2010, i) for i in range(3)]
+
+
+def _folder(tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header, bad: int):
+    """A small clean folder whose exclusions.csv has three rows, the first `bad` with BAD_DATE."""
+    data = extracts_folder(tmp_path / "data", census_rows=3)
+    rows = [exclusion_row(upn, StartDate=BAD_DATE if i < bad else "2017-01-10") for i, upn in enumerate(UPNS)]
+    write(data / "exclusions.csv", csv_text(rows, exclusions_header))
+    return data
+
+
+def _link(link_app, data, out):
+    return CliRunner().invoke(link_app, ["link", "--data", str(data), "--out", str(out), "--no-progress"])
+
+
+def _no_values(text: str) -> None:
+    assert BAD_DATE not in text and not any(upn in text for upn in UPNS)
+    assert "Okafor" not in text and "Chidi" not in text
+
+
+def test_partly_rejected_extract_is_counted_on_console_and_in_run_log(
+    link_app, tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header
+):
+    data = _folder(tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header, bad=1)
+    out = tmp_path / "out"
+    result = _link(link_app, data, out)
+    assert result.exit_code == 0, result.output
+    said = f"exclusions: 1 of 3 rows read were rejected (exclusions.csv); reasons in {out / 'rejects.csv'}"
+    assert said in result.output.splitlines()
+    assert "warning:" not in result.output
+    log = (out / "run.log").read_text()
+    assert said in log
+    _no_values(result.output + log)
+
+
+def test_all_rejected_extract_warns_and_exits_2_with_outputs_written(
+    link_app, tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header
+):
+    data = _folder(tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header, bad=3)
+    out = tmp_path / "out"
+    result = _link(link_app, data, out)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    said = f"exclusions: 3 of 3 rows read were rejected (exclusions.csv); reasons in {out / 'rejects.csv'}"
+    assert said in result.output.splitlines()
+    warning = (
+        f"warning: exclusions.csv: every row read (3) was rejected, so the linkage had none of its rows; "
+        f"the reasons are in {out / 'rejects.csv'}"
+    )
+    assert warning in result.output.splitlines()
+    log = (out / "run.log").read_text()
+    assert "WARNING" in log and warning.removeprefix("warning: ") in log
+    # The outputs are written, so the rejects can be read and the run looked at.
+    assert len((out / "rejects.csv").read_text().splitlines()) == 1 + 3
+    report = json.loads((out / "report.json").read_text())
+    assert report["rejected_rows"] == 3
+    _no_values(result.output + log)
+
+
+def test_census_with_no_clean_row_is_refused_before_linking(
+    link_app, tmp_path, extracts_folder, write, csv_text, census_row, mis_header
+):
+    # With no census pupil nothing can be linked: the run stops there (no traceback from the engine),
+    # saying so, and leaves rejects.csv for the analyst.
+    data = extracts_folder(tmp_path / "data", census_rows=3)
+    write(data / "census.csv", csv_text([census_row(upn, AcademicYear="twenty") for upn in UPNS], mis_header))
+    out = tmp_path / "out"
+    result = _link(link_app, data, out)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "warning: census.csv: every row read (3) was rejected" in result.output
+    assert len((out / "rejects.csv").read_text().splitlines()) == 1 + 3
+    assert "census.csv: every row read (3) was rejected" in (out / "run.log").read_text()
+    _no_values(result.output)
+
+
+def test_report_html_shows_each_source_s_rejected_rows_suppressed_under_10(
+    link_app, tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header
+):
+    data = _folder(tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header, bad=1)
+    out = tmp_path / "out"
+    assert _link(link_app, data, out).exit_code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["sources"]["exclusions"]["rows_rejected"] == "<10"  # 1: under 10
+    assert report["sources"]["social_care"]["rows_rejected"] == 0
+    html = (out / "report.html").read_text()
+    assert "<th>rows rejected</th>" in html
+    assert "<td>exclusions</td><td>2</td><td>&lt;10</td>" in html
