@@ -11,6 +11,8 @@ rejects naming every failing column.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pandera.errors
@@ -119,10 +121,17 @@ def work_frame(raw: RawFile, fields: tuple[Field, ...], mapping: dict[str, int])
     return pd.DataFrame(out, index=index)
 
 
+PANDERA_CONCAT_WARNING = "The behavior of DataFrame concatenation with empty or all-NA entries"
+
+
 def validate(raw: RawFile, work: pd.DataFrame, extract: str, mapping: dict[str, int]) -> pd.DataFrame:
     """Run the pandera schema; failing rows go to raw.rejects. Returns the clean rows of `work`."""
     try:
-        build_schema(extract).validate(work, lazy=True)
+        with warnings.catch_warnings():
+            # pandera's own concat of the failure cases (an all-NA column among them), printed to the
+            # console of `link` when a whole file fails: nothing the user's data or this code can change.
+            warnings.filterwarnings("ignore", PANDERA_CONCAT_WARNING, FutureWarning)
+            build_schema(extract).validate(work, lazy=True)
         return work
     except pandera.errors.SchemaErrors as exc:
         failures = exc.failure_cases

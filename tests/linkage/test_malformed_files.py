@@ -176,6 +176,23 @@ def test_an_extract_path_that_is_a_folder_is_said_to_be_one(tmp_path):
         read_exclusions(tmp_path / "social_care.csv")
 
 
+@pytest.mark.filterwarnings("error::FutureWarning")
+def test_a_file_failing_whole_prints_no_library_warning(tmp_path):
+    # Every StartDate a timezone-aware timestamp (its text carries the offset) and one SchoolURN
+    # blank: pandera's concat of such failure cases warned on the console of `link`.
+    import pandas as pd
+
+    rows = [{"RecordID": f"EX{i}", "UPN": "", "Surname": "A", "Forename": "B", "DOB": "2008-01-01",
+             "Sex": "M", "SchoolURN": 123456.0 if i else float("nan"), "Category": "SUSP",
+             "StartDate": "2017-01-10", "Sessions": "1", "Reason": "PD"}
+            for i in range(3)]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame["StartDate"] = pd.to_datetime(frame["StartDate"]).dt.tz_localize("Europe/London")
+    frame.to_parquet(tmp_path / "exclusions.parquet", index=False)
+    result = read_exclusions(tmp_path / "exclusions.parquet")
+    assert result.rows_rejected == 3 and result.clean.empty
+
+
 # --- identifiers validated at the reader ------------------------------------------------------------
 
 
