@@ -365,7 +365,9 @@ def _reject_impossible_terms(raw: RawFile, frame: pd.DataFrame) -> pd.DataFrame:
     be summed into one term, and which is right is unknown; exact copies were already rejected as
     duplicates), and more sessions absent than possible. They go to the file's rejects."""
     twice = repeated_upns(frame["UPN"])
-    absent = frame["TermlySessionsAuthorised"] + frame["TermlySessionsUnauthorised"]
+    # A blank absence counted as none, as the census's check counts it: a known absence alone can
+    # already be more than possible (a blank made the sum blank and the row passed).
+    absent = frame["TermlySessionsAuthorised"].fillna(0) + frame["TermlySessionsUnauthorised"].fillna(0)
     over = (absent > frame["TermlySessionsPossible"]).fillna(False).to_numpy(dtype=bool) & ~twice
     if not (twice.any() or over.any()):
         return frame

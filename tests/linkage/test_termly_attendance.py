@@ -24,6 +24,7 @@ PUPIL = make_upn(330, 4001, 2010, 7)
 OTHER = make_upn(330, 4001, 2010, 8)
 THIRD = make_upn(330, 4001, 2010, 9)
 TEMPORARY = make_temporary_upn(330, 4001, 2016, 5, "A")
+FOURTH = make_upn(330, 4001, 2010, 10)
 NO_LINKS = pd.DataFrame({"source": [], "record_id": [], "upn": []}, dtype="string")
 
 
@@ -176,18 +177,19 @@ def test_a_upn_twice_in_a_terms_file_and_more_absent_than_possible_are_rejected(
     the values, and every row read is clean or rejected."""
     folder = tmp_path / "attendance"
     rows = [_termly(PUPIL, "140"), _termly(OTHER, "120"), _termly(THIRD, "100", "80", "30"),
-            _termly(OTHER.lower(), "110", "5", "0"), _termly(TEMPORARY, "100", "", "3")]  # fmt: skip
+            _termly(OTHER.lower(), "110", "5", "0"), _termly(TEMPORARY, "100", "", "3"),
+            _termly(FOURTH, "100", "", "120")]  # a blank absence is none: 120 alone is too many  # fmt: skip
     write(folder / "attendance_2016-17_AUT.csv", csv_text(rows, TERMLY))
     result = read_attendance(folder)
     assert result.clean["UPN"].tolist() == [PUPIL, TEMPORARY]
     rejects = result.rejects.sort_values("row")
-    assert rejects["row"].tolist() == [2, 3, 4]
-    assert rejects["column"].tolist() == ["UPN", "TermlySessionsPossible", "UPN"]
+    assert rejects["row"].tolist() == [2, 3, 4, 6]
+    assert rejects["column"].tolist() == ["UPN", "TermlySessionsPossible", "UPN", "TermlySessionsPossible"]
     assert set(rejects["file"]) == {"attendance/attendance_2016-17_AUT.csv"}
     assert (rejects["value"].fillna("") == "").all()
     assert "same UPN" in rejects["reason"].iloc[0]
     assert "more than the sessions possible" in rejects["reason"].iloc[1]
-    assert len(result.clean) + result.rows_rejected == result.rows_read == 5
+    assert len(result.clean) + result.rows_rejected == result.rows_read == 6
 
 
 def test_check_shows_attendance_as_a_block_of_its_own_that_adds_up(
