@@ -75,17 +75,21 @@ def shown_nested_counts(
     parents: dict[str, str],
     marginal: dict[str, dict],
     counts: tuple[str, ...],
+    forced: dict[str, set[str]] | None = None,
 ) -> dict[str, dict]:
     """Group -> {count: value as shown} for an attribute whose groups nest in a coarser attribute's
     (`parents`: group -> coarser group; `marginal`: the coarser table as shown, group -> count -> value).
     Each count is suppressed as a table with one row per coarser group, whose row totals are the
     coarser table's counts (withheld here where withheld there), so no group is its coarser group's
-    count minus its shown siblings."""
+    count minus its shown siblings. `forced`: group -> counts withheld from the start."""
     frame = table.assign(_row=table["group"].map(parents).fillna("unknown"))
     shown: dict[str, dict] = {label: {} for label in table["group"]}
+    forced = forced or {}
     for count in counts:
         grid = frame.pivot_table(index="_row", columns="group", values=count, aggfunc="sum", fill_value=0)
         withhold = [(row, TOTAL) for row in grid.index if is_withheld(marginal.get(row, {}).get(count))]
+        withhold += [(row, label) for label, row in zip(frame["group"], frame["_row"], strict=True)
+                     if count in forced.get(label, ())]  # fmt: skip
         published = suppress_table(grid.astype(int), column_totals=False, withhold=withhold)
         for label, row in zip(frame["group"], frame["_row"], strict=True):
             shown[label][count] = published.loc[row, label]
@@ -98,16 +102,19 @@ def shown_intersection_counts(
     second: str,
     marginal: dict[str, dict[str, dict]],
     counts: tuple[str, ...],
+    forced: dict[str, set[str]] | None = None,
 ) -> dict[str, dict]:
     """Intersection cell label -> {count: value as shown}, each count suppressed as a two-way table.
 
     `table`: the intersection's group metrics table (column `group`, one column per count);
     `marginal`: the single-attribute tables as shown (attribute -> group -> count -> value), whose
-    withheld values are withheld in this table's totals too.
+    withheld values are withheld in this table's totals too; `forced`: cell label -> counts withheld
+    from the start.
     """
     split = table["group"].str.split(SEPARATOR, n=1, expand=True)
     frame = table.assign(_row=split[0], _column=split[1])
     shown: dict[str, dict] = {label: {} for label in table["group"]}
+    forced = forced or {}
     for count in counts:
         grid = frame.pivot_table(index="_row", columns="_column", values=count, aggfunc="sum", fill_value=0)
         withhold = [
@@ -116,6 +123,10 @@ def shown_intersection_counts(
             (TOTAL, column)
             for column in grid.columns
             if is_withheld(marginal.get(second, {}).get(column, {}).get(count))
+        ] + [
+            (row, column)
+            for label, row, column in zip(frame["group"], frame["_row"], frame["_column"], strict=True)
+            if count in forced.get(label, ())
         ]
         published = suppress_table(grid.astype(int), withhold=withhold)
         for label, row, column in zip(frame["group"], frame["_row"], frame["_column"], strict=True):

@@ -16,6 +16,7 @@ import numpy as np
 
 from exclusion_risk.models.fairness import (
     BASE_RATE,
+    ERROR_RATES,
     FAIR_RANGE,
     METRIC_LABELS,
     METRICS,
@@ -29,7 +30,7 @@ from exclusion_risk.models.fairness_intersections import (
     shown_nested_counts,
 )
 from exclusion_risk.models.fairness_shap import leading_features, score_gaps
-from exclusion_risk.models.fairness_summary import summary
+from exclusion_risk.models.fairness_summary import ERROR_CELLS, summary
 from exclusion_risk.models.fairness_words import outcome_words
 from exclusion_risk.models.plots import calibration_by_group_png
 from exclusion_risk.models.rendering import render
@@ -84,6 +85,12 @@ def _rate_text(row, metric: str) -> str:
 
 
 COUNTS = ("n", "selected", "positives")
+# The confusion counts a group's error rates give back with its shown counts (precision x selected = tp,
+# then fp, fn, tn). They are suppressed as the shown counts are, across the groups and the page's total:
+# left out, a group whose error rates were hidden had its true positives worked out from its siblings'
+# and the total's (girls / Black: 59 - 51 = 8). One of them gives the other three, so a group with any
+# withheld has all four withheld (`_shown_counts`' closure), and shows no error rate.
+PROTECTED = (*COUNTS, *ERROR_CELLS)
 
 
 REPORT_METRICS = (BASE_RATE, *METRICS)
@@ -95,22 +102,38 @@ def _shown_counts(result: FairnessReview) -> dict[str, dict]:
     """Per attribute, the group counts as shown: the groups' pupils and excluded pupils sum to the page's
     totals (and selected to the capacity's share), so each table goes through `suppress_table`; each
     intersection as a two-way table whose totals are the single attributes' groups."""
-    shown = {
-        a.attribute: suppress_table(
-            a.table.set_index("group")[list(COUNTS)].astype(int), row_totals=False
-        ).to_dict("index")
-        for a in result.attributes
-        if a.attribute not in result.nesting
-    }
+    shown = {}
+    for a in result.attributes:
+        if a.attribute not in result.nesting:
+            table = a.table.set_index("group")[list(PROTECTED)].astype(int)
+            shown[a.attribute] = _closed(lambda forced, table=table: suppress_table(
+                table, row_totals=False, withhold=[(g, c) for g, cs in forced.items() for c in cs]
+            ).to_dict("index"))  # fmt: skip
     for a in result.attributes:  # detailed ethnicity: its totals are the broad groups as published
         if a.attribute in result.nesting:
             coarser, parents = result.nesting[a.attribute]
-            shown[a.attribute] = shown_nested_counts(a.table, parents, shown.get(coarser, {}), COUNTS)
+            shown[a.attribute] = _closed(lambda forced, a=a, parents=parents, coarser=coarser: (
+                shown_nested_counts(a.table, parents, shown.get(coarser, {}), PROTECTED, forced)))
     names = {intersection_name(first, second): (first, second) for first, second in INTERSECTIONS}
     for a in result.intersections:
         first, second = names[a.attribute]
-        shown[a.attribute] = shown_intersection_counts(a.table, first, second, shown, COUNTS)
+        shown[a.attribute] = _closed(lambda forced, a=a, first=first, second=second: (
+            shown_intersection_counts(a.table, first, second, shown, PROTECTED, forced)))
     return shown
+
+
+def _closed(suppress) -> dict[str, dict]:
+    """`suppress(forced)` (group -> counts withheld from the start) run until every group with one of
+    its ERROR_CELLS withheld has all of them withheld: with its shown counts, any one gives the rest."""
+    forced: dict[str, set[str]] = {}
+    while True:
+        shown = suppress(forced)
+        partial = [group for group, counts in shown.items() if group != TOTAL
+                   and any(is_withheld(counts[c]) for c in ERROR_CELLS)
+                   and not forced.get(group, set()) >= set(ERROR_CELLS)]  # fmt: skip
+        if not partial:
+            return shown
+        forced.update({group: set(ERROR_CELLS) for group in partial})
 
 
 def _counts_withheld(counts: dict) -> bool:
@@ -120,12 +143,23 @@ def _counts_withheld(counts: dict) -> bool:
     return any(is_withheld(counts[c]) for c in COUNTS)
 
 
-def _metric(r, m: str, counts: dict, reference=None) -> dict:
+def _errors_withheld(counts: dict) -> bool:
+    """The group's confusion counts are withheld (`_closed`): its error rates would give them back."""
+    return any(is_withheld(counts[c]) for c in ERROR_CELLS)
+
+
+def _metric(r, m: str, counts: dict, reference=None, reference_errors_hidden: bool = False) -> dict:
     """A rate and its ratio as shown; `reference`: the reference group's row, None where its counts are
-    withheld (a ratio to a hidden rate would give that rate back)."""
-    if _counts_withheld(counts):
-        shown = {"rate": SUPPRESSED if counts["n"] == SUPPRESSED else "-", "ratio": "-", "flagged": False}
+    withheld (a ratio to a hidden rate would give that rate back), as is an error rate's ratio where the
+    reference's confusion counts are withheld (`reference_errors_hidden`)."""
+    errors_hidden = m in ERROR_RATES and _errors_withheld(counts)
+    if _counts_withheld(counts) or errors_hidden:
+        small = errors_hidden and any(counts[c] == SUPPRESSED for c in ERROR_CELLS)
+        primary = counts["n"] == SUPPRESSED or small
+        shown = {"rate": SUPPRESSED if primary else "-", "ratio": "-", "flagged": False}
         return {**shown, **_numbers(r, m, False, False)}
+    if m in ERROR_RATES and reference_errors_hidden:
+        reference = None
     rate, ratio = _rate_text(r, m), _ratio_text(r, m, reference)
     return {"rate": rate, "ratio": ratio, "flagged": bool(r[f"{m}_flagged"]) and ratio != "-",
             **_numbers(r, m, rate not in ("<10", "-"), ratio != "-")}  # fmt: skip
@@ -179,10 +213,11 @@ def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
         ref = r["reference"]
         visible = ref in table.index and not _counts_withheld(shown[a.attribute][ref])
         reference = table.loc[ref] if visible else None
+        errors_hidden = visible and _errors_withheld(shown[a.attribute][ref])
         rows.append({
             "group": r["group"], "reference": bool(r["is_reference"]), "compared_with": ref,
             **{c: counts[c] for c in COUNTS},
-            "metrics": [_metric(r, m, counts, reference) for m in REPORT_METRICS],
+            "metrics": [_metric(r, m, counts, reference, errors_hidden) for m in REPORT_METRICS],
         })  # fmt: skip
     calibration = []
     for _, c in result.calibration[a.attribute][0].iterrows():

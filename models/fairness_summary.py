@@ -38,7 +38,14 @@ import math
 
 import numpy as np
 
-from exclusion_risk.models.fairness import BASE_RATE, FAIR_RANGE, METRIC_LABELS, FairnessReview, rate_support
+from exclusion_risk.models.fairness import (
+    BASE_RATE,
+    ERROR_RATES,
+    FAIR_RANGE,
+    METRIC_LABELS,
+    FairnessReview,
+    rate_support,
+)
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATION_ATTRIBUTES
 from exclusion_risk.models.fairness_words import group_phrase, outcome_words
@@ -231,9 +238,20 @@ def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) 
     return found
 
 
+# A group's confusion counts, published through its error rates and withheld all together where any is.
+ERROR_CELLS = ("tp", "fp", "fn", "tn")
+
+
 def _shown_group(shown: dict, attribute: str, group) -> bool:
+    """The group's published counts (pupils, selected, excluded) are all shown."""
     counts = shown.get(attribute, {}).get(group)
-    return counts is not None and not any(map(is_withheld, counts.values()))
+    return counts is not None and not any(is_withheld(v) for c, v in counts.items() if c not in ERROR_CELLS)
+
+
+def _errors_shown(shown: dict, attribute: str, group) -> bool:
+    """The group's confusion counts are shown: its error rates may be (a hidden one would give them back)."""
+    counts = shown.get(attribute, {}).get(group, {})
+    return not any(is_withheld(counts.get(c)) for c in ERROR_CELLS)
 
 
 def _largest_changes(option, as_is, shown: dict, column: str) -> str:
@@ -312,8 +330,11 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
             if not all(_shown_group(shown, a.attribute, g) for g in (r["group"], r["reference"])):
                 continue  # a ratio to a hidden rate would give it back
             ref = rows.loc[r["reference"]]
+            errors = all(_errors_shown(shown, a.attribute, g) for g in (r["group"], r["reference"]))
 
-            def shown_metric(metric, r=r, ref=ref) -> bool:
+            def shown_metric(metric, r=r, ref=ref, errors=errors) -> bool:
+                if metric in ERROR_RATES and not errors:
+                    return False
                 return min(rate_support(r, metric), rate_support(ref, metric)) >= SUPPRESSION_THRESHOLD
 
             cal = calibration.loc[r["group"]] if r["group"] in calibration.index else None

@@ -37,3 +37,32 @@ def test_no_group_count_is_alone_in_its_column_and_no_rate_gives_one_back(traini
                 assert c["observed"] in ("-", SUPPRESSED), c  # observed rate * pupils = excluded
     ethnic = next(a for a in context["attributes"] if a["name"] == "ethnic group")
     assert next(r for r in ethnic["rows"] if r["group"] == "Gypsy/Roma")["n"] == "<10"
+
+
+def test_a_groups_true_positives_cannot_be_subtracted_out_of_its_siblings_error_rates(training, test_year):
+    # Precision x selected gives a group's true positives back. Girls have 7 (their error rates hidden),
+    # boys 40: shown, boys' precision and the sex table's total (every pupil is a boy or a girl) gave
+    # the girls' 7 back by subtraction. Boys' error rates must be withheld too.
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.concat([test_year] * 10, ignore_index=True)
+    label = frame["label"].to_numpy()
+    boy = (frame["sex"] == "M").to_numpy()
+    rng = np.random.default_rng(5)
+    p = np.full(len(frame), 0.01)
+    chosen = np.concatenate([
+        rng.choice(np.flatnonzero(boy & (label == 1)), 40, replace=False),
+        rng.choice(np.flatnonzero(~boy & (label == 1)), 7, replace=False),
+    ])  # fmt: skip
+    p[chosen] = 0.99
+    capacity = 0.05
+    others = rng.choice(np.flatnonzero(label == 0), int(capacity * len(frame)) - len(chosen), replace=False)
+    p[others] = 0.9
+    review = fairness.review(label, p, frame, capacity, {"model_type": "x", "year": "x"}, n_boot=20)
+    context = fairness_report.report_context(review)
+    sex = next(a for a in context["attributes"] if a["name"] == "sex")
+    at = fairness_report.REPORT_METRICS.index("precision")
+    hidden = [r["group"] for r in sex["rows"] if r["metrics"][at]["value"] is None]
+    assert len(hidden) != 1, f"only {hidden} hide their precision: subtraction gives it back"
+    assert "girls" in hidden and "boys" in hidden
