@@ -57,7 +57,11 @@ def summary_html(
     """Counts per matrix cell, by school and by year group (every count under 10 shown as '<10').
 
     `census`: the census scored as people name it (`spring`); default the model's reference census."""
-    context_columns = [c for c in ("upn", "SchoolURN", "nc_year") if c in features.columns]
+    # What the scores do not carry already: scores.csv's own nc_year (with_officer_columns) merged again
+    # became nc_year_x and nc_year_y, and every pupil's year group "unknown".
+    context_columns = ["upn"] + [
+        c for c in ("SchoolURN", "nc_year") if c in features.columns and c not in scores.columns
+    ]
     frame = scores.merge(features[context_columns].astype({"upn": str}), on="upn", how="left")
     frame["SchoolURN"] = frame.get("SchoolURN", pd.Series("unknown", index=frame.index)).fillna("unknown")
     nc = pd.to_numeric(frame.get("nc_year", pd.Series(np.nan, index=frame.index)), errors="coerce")

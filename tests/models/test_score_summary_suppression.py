@@ -51,3 +51,17 @@ def test_an_empty_cohort_still_renders(training, test_year):
     scores = scorer.score(test_year, reasons=False).iloc[:0]
     html = summary_html(scores, pd.DataFrame({"upn": []}), scorer, "2018/19")
     assert "<h2>By school</h2>" in html
+
+
+def test_year_groups_come_from_the_scores_own_year_when_they_carry_it(training, test_year):
+    # score passes scores.csv's frame, nc_year already among its columns: merged again with the
+    # features' it was split in two and every pupil was put in year group "unknown".
+    from exclusion_risk.models.score_table import with_officer_columns
+
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    scores = with_officer_columns(scorer.score(test_year, reasons=False), test_year, scorer.matrix)
+    assert "nc_year" in scores.columns
+    html = summary_html(scores, test_year, scorer, "2018/19")
+    years = [row[0] for row in _table_rows(html, "<h2>By year group</h2>") if row[0] != "total"]
+    assert years and "unknown" not in years, years
