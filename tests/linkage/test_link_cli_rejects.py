@@ -26,6 +26,15 @@ def _link(link_app, data, out):
     return CliRunner().invoke(link_app, ["link", "--data", str(data), "--out", str(out), "--no-progress"])
 
 
+def _link_with_bad_dates(link_app, tmp_path, bad: int, *fixtures):
+    """(CLI result, output folder, the count line expected) for a folder whose exclusions.csv has
+    `bad` of its three rows with BAD_DATE (`fixtures`: _folder's)."""
+    data = _folder(tmp_path, *fixtures, bad=bad)
+    out = tmp_path / "out"
+    said = f"exclusions: {bad} of 3 rows read were rejected (exclusions.csv); reasons in {out}/rejects.csv"
+    return _link(link_app, data, out), out, said
+
+
 def _no_values(text: str) -> None:
     assert BAD_DATE not in text and not any(upn in text for upn in UPNS)
     assert "Okafor" not in text and "Chidi" not in text
@@ -34,11 +43,9 @@ def _no_values(text: str) -> None:
 def test_partly_rejected_extract_is_counted_on_console_and_in_run_log(
     link_app, tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header
 ):
-    data = _folder(tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header, bad=1)
-    out = tmp_path / "out"
-    result = _link(link_app, data, out)
+    fixtures = (extracts_folder, write, csv_text, exclusion_row, exclusions_header)
+    result, out, said = _link_with_bad_dates(link_app, tmp_path, 1, *fixtures)
     assert result.exit_code == 0, result.output
-    said = f"exclusions: 1 of 3 rows read were rejected (exclusions.csv); reasons in {out / 'rejects.csv'}"
     assert said in result.output.splitlines()
     assert "warning:" not in result.output
     log = (out / "run.log").read_text()
@@ -49,12 +56,10 @@ def test_partly_rejected_extract_is_counted_on_console_and_in_run_log(
 def test_all_rejected_extract_warns_and_exits_2_with_outputs_written(
     link_app, tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header
 ):
-    data = _folder(tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header, bad=3)
-    out = tmp_path / "out"
-    result = _link(link_app, data, out)
+    fixtures = (extracts_folder, write, csv_text, exclusion_row, exclusions_header)
+    result, out, said = _link_with_bad_dates(link_app, tmp_path, 3, *fixtures)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
-    said = f"exclusions: 3 of 3 rows read were rejected (exclusions.csv); reasons in {out / 'rejects.csv'}"
     assert said in result.output.splitlines()
     warning = (
         f"warning: exclusions.csv: every row read (3) was rejected, so the linkage had none of its rows; "

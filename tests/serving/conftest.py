@@ -144,6 +144,22 @@ def champion(shared_tmp, small_authority) -> ChampionStore:
 
 
 @pytest.fixture(scope="session")
+def champion_env(champion) -> Callable[..., dict[str, str]]:
+    """`champion_env(alias="champion")`: the environment of a server serving `champion` under `alias`,
+    with its linked history (for `start_service`)."""
+
+    def env(alias: str = "champion") -> dict[str, str]:
+        return {
+            "MLFLOW_TRACKING_URI": champion.tracking_uri,
+            "EXCLUSION_RISK_REGISTRY_ALIAS": alias,
+            "EXCLUSION_RISK_EXTRACTS_DIR": str(champion.extracts),
+            "EXCLUSION_RISK_LINKS_DIR": str(champion.links),
+        }
+
+    return env
+
+
+@pytest.fixture(scope="session")
 def live_service(champion, tmp_path_factory, worker_id):
     """The server most tests use: linked history configured, its own registry alias (so the reload
     test can move it without touching other workers' servers), small limits for the limit tests.

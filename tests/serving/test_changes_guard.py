@@ -119,16 +119,8 @@ def test_each_school_is_judged_on_its_own(tmp_path, scorer):
 
 
 @pytest.fixture(scope="module")
-def guard_service(champion, start_service, tmp_path_factory):
-    service = start_service(
-        tmp_path_factory.mktemp("changes_guard_service"),
-        {
-            "MLFLOW_TRACKING_URI": champion.tracking_uri,
-            "EXCLUSION_RISK_REGISTRY_ALIAS": "champion",
-            "EXCLUSION_RISK_EXTRACTS_DIR": str(champion.extracts),
-            "EXCLUSION_RISK_LINKS_DIR": str(champion.links),
-        },
-    )
+def guard_service(champion_env, start_service, tmp_path_factory):
+    service = start_service(tmp_path_factory.mktemp("changes_guard_service"), champion_env())
     yield service
     service.stop()
 

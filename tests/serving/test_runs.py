@@ -65,16 +65,8 @@ def test_run_store_compares_with_the_latest_run_sharing_a_school(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def runs_service(champion, start_service, tmp_path_factory):
-    service = start_service(
-        tmp_path_factory.mktemp("runs_service"),
-        {
-            "MLFLOW_TRACKING_URI": champion.tracking_uri,
-            "EXCLUSION_RISK_REGISTRY_ALIAS": "champion",
-            "EXCLUSION_RISK_EXTRACTS_DIR": str(champion.extracts),
-            "EXCLUSION_RISK_LINKS_DIR": str(champion.links),
-        },
-    )
+def runs_service(champion_env, start_service, tmp_path_factory):
+    service = start_service(tmp_path_factory.mktemp("runs_service"), champion_env())
     yield service
     service.stop()
 
