@@ -68,8 +68,8 @@ PYDANTIC_VALIDATORS = (
     _._known_models,  # models/config.py
     _._split_origins,  # serving/settings.py
     _._one_kind,  # serving/schemas.py
-    _._split_interval,  # serving/schemas.py
-    _._period,  # serving/schemas.py
+    _._split_interval,  # serving/model_schemas.py
+    _._period,  # serving/model_schemas.py
 )
 
 # Class attributes pydantic reads: each model's `model_config`, and the fields of the service's
@@ -88,6 +88,7 @@ PYDANTIC_FIELDS = (
     _.ready,  # bench/floor_server.py: the floor app's readiness route (FastAPI calls it)
     _.nc_year,
     _.notice,
+    _.leavers_not_listed,  # serving/schemas.py RunChanges
     _.contribution,
     _.raising,
     _.lowering,
