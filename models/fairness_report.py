@@ -283,6 +283,11 @@ def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
         # else the fewest pupils either model's rate rests on (its tp, fp, fn, tn included).
         base = _group_n(shown, r["attribute"], r["group"], r["n"])[1]
         d = base if base < SUPPRESSION_THRESHOLD else r["support"]
+        # An error rate of a group whose confusion counts are withheld (`_closed`) would give them back
+        # (the model's precision x its shown selected): hidden here as in its own table.
+        counts = shown.get(r["attribute"], {}).get(r["group"])
+        if r["metric"] in ERROR_RATES and counts is not None and _errors_withheld(counts):
+            d = 0
         changes.append({
             "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],
             "model": shown_rate(r["model"], d), "ablated": shown_rate(r["ablated"], d),
