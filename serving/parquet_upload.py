@@ -27,9 +27,34 @@ PREFIX_ENCODINGS = frozenset({"DELTA_BYTE_ARRAY"})
 
 def check_parquet_upload(data: bytes, max_rows: int, max_bytes: int) -> None:
     """413 for a Parquet upload of more than `max_rows` rows or whose values take more than
-    `max_bytes` once decoded; 422 for one that cannot be read or is encoded as it may not be."""
-    check_row_count(_footer_rows(_parquet_file(data), max_bytes), max_rows)
+    `max_bytes` once decoded; 422 for one that cannot be read, is encoded as it may not be, or has a
+    nested column (a census column is one value a row)."""
+    parquet = _parquet_file(data)
+    rows = _footer_rows(parquet, max_bytes)
+    check_row_count(rows, max_rows)
+    _refuse_nested(parquet)
+    # Fixed-width binary is not read as a dictionary, and pyarrow decodes a row group's column whole,
+    # whatever the batch (5,000 rows of one 100,000-byte value: 5 KB of file, 0.5 GB decoded): its
+    # decoded size is its rows times its width.
+    fixed = sum(f.type.byte_width for f in parquet.schema_arrow if pa.types.is_fixed_size_binary(f.type))
+    if rows * fixed > max_bytes:
+        raise _decoded_past(max_bytes)
     _count_parquet_rows(_parquet_file(data, keep_dictionaries=True), max_rows, max_bytes)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or (
+        pa.types.is_large_binary(kind)
+    )
+
+
+def _refuse_nested(parquet: pq.ParquetFile) -> None:
+    """422 naming the first nested column (list, struct, map): decoded, its values are not counted
+    here, and the reader cannot read it as text anyway."""
+    for f in parquet.schema_arrow:
+        if pa.types.is_nested(f.type):
+            problem = {"row": None, "field": f.name[:80], "reason": "a nested column (list, struct or map)"}
+            raise RequestProblem(422, "The Parquet file has a column that is not one value a row.", [problem])
 
 
 def _unreadable_parquet() -> RequestProblem:
@@ -42,7 +67,7 @@ def _parquet_file(data: bytes, keep_dictionaries: bool = False) -> pq.ParquetFil
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
         if keep_dictionaries:
-            text = [c.name for c in parquet.schema if c.physical_type == "BYTE_ARRAY"]
+            text = [f.name for f in parquet.schema_arrow if _is_text(f.type)]
             parquet = pq.ParquetFile(io.BytesIO(data), read_dictionary=text)
         return parquet
     except Exception:  # pyarrow's message may quote the file; ours says what is wrong
@@ -99,5 +124,9 @@ def _count_parquet_rows(parquet: pq.ParquetFile, max_rows: int, max_bytes: int) 
     if counted > max_rows:
         raise too_many_pupils(max_rows)
     if decoded > max_bytes:
-        limit = f"the limit of {max_bytes:,} bytes"
-        raise RequestProblem(413, f"Decoded, the Parquet file's values take more than {limit}.")
+        raise _decoded_past(max_bytes)
+
+
+def _decoded_past(max_bytes: int) -> RequestProblem:
+    limit = f"the limit of {max_bytes:,} bytes"
+    return RequestProblem(413, f"Decoded, the Parquet file's values take more than {limit}.")

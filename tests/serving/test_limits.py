@@ -191,6 +191,33 @@ def test_parquet_whose_values_decode_past_the_byte_limit_is_refused_before_decod
     scoring.check_upload_rows(short, "census.parquet", MAX_ROWS * 10, 1_000_000)
 
 
+def test_parquet_text_is_counted_undecoded_and_other_columns_before_decoding(monkeypatch):
+    # The check must not expand what it counts: text arrives as dictionaries (a decoded column would
+    # be the bomb itself); fixed-width binary (never a dictionary, decoded a row group at a time) is
+    # sized from its width; a nested column is refused. Neither of the last two reaches a batch.
+    from exclusion_risk.serving import parquet_upload
+
+    seen: list[pa.DataType] = []
+    real = parquet_upload._decoded_bytes
+    monkeypatch.setattr(parquet_upload, "_decoded_bytes", lambda c: seen.append(c.type) or real(c))
+    upns = [f"A{i:012d}" for i in range(200)]
+    bomb = _parquet_bytes(pa.table({"UPN": upns, "Surname": ["x" * 100_000] * 200}))
+    with pytest.raises(RequestProblem):
+        scoring.check_upload_rows(bomb, "census.parquet", MAX_ROWS * 10, 1_000_000)
+    assert seen and all(pa.types.is_dictionary(kind) for kind in seen), seen
+    seen.clear()
+    one_value = pa.array([b"a" * 10_000], pa.binary(10_000))
+    wide = pa.DictionaryArray.from_arrays(pa.array([0] * 200, pa.int32()), one_value)
+    fixed = _parquet_bytes(pa.table({"UPN": ["A"] * 200, "Photo": wide}))
+    with pytest.raises(RequestProblem) as refused:
+        scoring.check_upload_rows(fixed, "census.parquet", MAX_ROWS * 10, 1_000_000)
+    assert refused.value.status_code == 413 and seen == []
+    nested = _parquet_bytes(pa.table({"UPN": ["A"], "Names": [["x", "y"]]}))
+    with pytest.raises(RequestProblem) as refused:
+        scoring.check_upload_rows(nested, "census.parquet", MAX_ROWS * 10, 1_000_000)
+    assert refused.value.status_code == 422 and refused.value.problems[0]["field"] == "Names" and seen == []
+
+
 def test_parquet_with_prefix_encoded_text_is_refused():
     # DELTA_BYTE_ARRAY stores each value as the last one's prefix and a suffix: a few kilobytes of
     # file decode to rows of long, distinct values one at a time, so no count can stop it in time.
