@@ -3,7 +3,8 @@
 Headers are matched case-insensitively, ignoring spaces and punctuation, with the contract's aliases
 (an MIS export's `Estab, Gender, DoB, SENNeed1, FSME on Census Day` read as they are); a missing
 required column is one `ExtractError` naming the file and column(s), and so are two or more columns
-read as one field (`UPN` and `upn`, `Sex` and `Gender`): which holds the values is unknown. The mapped
+of one spelling (`UPN` and `upn`): which holds the values is unknown. Different spellings of one
+field (`URN` and `LAEstab`) read the contract's first, and the note says which was not read. The mapped
 columns are pre-cleaned (stripped, blank -> NA, codes upper-cased) and validated with the pandera
 schemas of linkage.schemas, lazily, so every failure is reported: a failing row is one line of the
 rejects naming every failing column.
@@ -29,21 +30,27 @@ from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_co
 
 def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = frozenset()) -> dict[str, int]:
     """canonical name -> column position; ExtractError naming every missing required column, or every
-    field that two or more columns would be read as (taking one silently could read a blanked copy)."""
+    field whose one spelling two or more columns share (`UPN` and `upn`: which holds the values is
+    unknown, and taking the first read a blanked copy). Where a field's different spellings are all
+    there (`URN` and `LAEstab`, `Sex` and `Gender`: exports carry both), the one read is the
+    contract's name, else the first alias in the contract's order, and the note says which was not."""
     keys = [header_key(h) for h in raw.header]
     mapping: dict[str, int] = {}
     aliased: list[str] = []
     missing: list[Field] = []
-    repeated: dict[str, list[int]] = {}  # field -> the positions of every column read as it
+    repeated: dict[str, list[int]] = {}  # field -> the positions of every column of one spelling
     for f in fields:
-        accepted = {header_key(spelling) for spelling in (f.name, *f.aliases)}
-        positions = [i for i, key in enumerate(keys) if key in accepted]
-        if len(positions) > 1:
-            repeated[f.name] = positions
-        elif positions:
-            mapping[f.name] = positions[0]
-            if keys[positions[0]] != header_key(f.name):
-                aliased.append(f"{raw.header[positions[0]]} -> {f.name}")
+        spellings = list(dict.fromkeys(header_key(spelling) for spelling in (f.name, *f.aliases)))
+        found = [[i for i, key in enumerate(keys) if key == spelling] for spelling in spellings]
+        same = [positions for positions in found if len(positions) > 1]
+        present = [positions[0] for positions in found if positions]
+        if same:
+            repeated[f.name] = same[0]
+        elif present:
+            mapping[f.name] = present[0]
+            if keys[present[0]] != header_key(f.name):
+                aliased.append(f"{raw.header[present[0]]} -> {f.name}")
+            aliased += [f"{raw.header[i]} not read ({raw.header[present[0]]} is)" for i in present[1:]]
         elif f.required and f.name not in derivable:
             missing.append(f)
     if missing:
