@@ -82,10 +82,24 @@ def reject_shared_ids(raw: RawFile, work: pd.DataFrame, column: str) -> pd.DataF
     child's suspension would go into another's history under the other's link."""
     if column not in work.columns:
         return work
-    ids = work[column]
-    shared = (ids.notna() & ids.duplicated(keep=False)).to_numpy()
+    shared = (work[column].notna() & work[column].duplicated(keep=False)).to_numpy()
     if not shared.any():
         return work
+    # Rows of one id equal once tidied (case, padding: `m` and `M`) are one record written twice:
+    # the first stays and the others are rejected naming it, as exact copies are.
+    tidied = work[shared].astype("string").fillna("\x00")  # missing equal to missing
+    copies = tidied.duplicated(keep="first").to_numpy()
+    if copies.any():
+        keyed = tidied.reset_index(names="_row")
+        originals = keyed.groupby(list(tidied.columns), sort=False)["_row"].transform("min").to_numpy()
+        rows = tidied.index.to_numpy()[copies]
+        reasons = [f"repeats row {r} once tidied (case, spaces)" for r in originals[copies]]
+        raw.rejects.append(reject_frame(raw.name, rows, "", "", reasons))
+        work = work.drop(index=rows)
+        shared = (work[column].notna() & work[column].duplicated(keep=False)).to_numpy()
+        if not shared.any():
+            return work
+    ids = work[column]
     rows = pd.Series(work.index[shared], index=ids[shared].to_numpy())
     first = rows.groupby(level=0).transform("min").to_numpy()
     second = rows.groupby(level=0).transform(lambda r: r.nsmallest(2).iloc[-1]).to_numpy()

@@ -328,6 +328,23 @@ def test_different_rows_under_one_record_id_are_all_rejected_naming_each_other(
     assert set(result.rejects.loc[result.rejects["row"] != 5, "column"]) == {"RecordID"}
 
 
+def test_rows_of_one_record_id_equal_once_tidied_are_one_record(tmp_path, exclusion_row, csv_text, write):
+    # Not exact copies (case, a trailing space), but the same record: the first stays, the other is
+    # rejected naming it; nothing of the record is lost.
+    rows = [
+        exclusion_row(UPN_A, RecordID="EX-1", Sex="M"),
+        exclusion_row(UPN_A, RecordID="EX-1", Sex="m"),
+        exclusion_row(UPN_B, RecordID="EX-2", Sessions="2"),
+        exclusion_row(UPN_B, RecordID="EX-2", Sessions="2 "),
+    ]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert_nothing_lost(result, len(rows))
+    assert result.clean["RecordID"].tolist() == ["EX-1", "EX-2"]
+    reasons = result.rejects.set_index("row")["reason"].to_dict()
+    said = "once tidied (case, spaces)"
+    assert reasons == {2: f"repeats row 1 {said}", 4: f"repeats row 3 {said}"}
+
+
 def test_exclusions_keep_their_own_record_id(tmp_path, exclusion_row, csv_text, write):
     rows = [exclusion_row(RecordID="EX-7"), exclusion_row(RecordID="EX-9", Category="PERM")]
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
