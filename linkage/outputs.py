@@ -181,6 +181,14 @@ def write_rejects(extracts: Extracts, out_dir: Path) -> None:
     write_csv(rejects, private_dir(Path(out_dir)) / REJECTS_FILE, private=True)
 
 
+def remove_outputs(out_dir: Path) -> None:
+    """Remove what write_outputs writes but rejects.csv, where an earlier run left it: a run that
+    links nothing must not leave another run's links beside its own rejects."""
+    names = (LINKS_FILE, "review.csv", "unlinked.csv", LINKAGE_REPORT_FILE, "report.html", "settings.json")
+    for name in names:
+        (Path(out_dir) / name).unlink(missing_ok=True)
+
+
 def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> None:
     """The contract's files, the report and the settings as run (which reproduce the links)."""
     out_dir = private_dir(Path(out_dir))

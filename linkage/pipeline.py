@@ -23,6 +23,7 @@ from exclusion_risk.linkage.extract_frames import tidy_upn_column
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
+    remove_outputs,
     review_pupils,
     review_table,
     unlinked_table,
@@ -349,6 +350,7 @@ def run_linkage(
     is no pupil to link to."""
     extracts, reads = read_counted_for_linkage(Path(data_dir), settings)
     if extracts.census.empty:
+        remove_outputs(Path(out_dir))
         write_rejects(extracts, Path(out_dir))
         raise NoCleanCensus(reads)
     result = link_extracts(

@@ -81,10 +81,13 @@ def test_census_with_no_clean_row_is_refused_before_linking(
     # With no census pupil nothing can be linked: the run stops there (no traceback from the engine),
     # saying so, and leaves rejects.csv for the analyst.
     data = extracts_folder(tmp_path / "data", census_rows=3)
-    write(data / "census.csv", csv_text([census_row(upn, AcademicYear="twenty") for upn in UPNS], mis_header))
     out = tmp_path / "out"
+    assert _link(link_app, data, out).exit_code == 0  # an earlier run's outputs in the same folder
+    write(data / "census.csv", csv_text([census_row(upn, AcademicYear="twenty") for upn in UPNS], mis_header))
     result = _link(link_app, data, out)
     assert result.exit_code == 2, result.output
+    # Only this run's rejects and log: no earlier run's links left beside them.
+    assert sorted(p.name for p in out.iterdir()) == ["rejects.csv", "run.log"]
     assert "Traceback" not in result.output
     assert "warning: census.csv: every row read (3) was rejected" in result.output
     assert len((out / "rejects.csv").read_text().splitlines()) == 1 + 3
