@@ -287,7 +287,9 @@ def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
         # (the model's precision x its shown selected): hidden here as in its own table.
         counts = shown.get(r["attribute"], {}).get(r["group"])
         if r["metric"] in ERROR_RATES and counts is not None and _errors_withheld(counts):
-            d = 0
+            # "<10" where one of them is under 10, as its own table says; "-" where withheld as secondary.
+            small = any(counts[c] == SUPPRESSED for c in ERROR_CELLS)
+            d = min(d, SUPPRESSION_THRESHOLD - 1) if small and d > 0 else 0
         changes.append({
             "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],
             "model": shown_rate(r["model"], d), "ablated": shown_rate(r["ablated"], d),
