@@ -82,7 +82,7 @@ def reject_shared_ids(raw: RawFile, work: pd.DataFrame, column: str) -> pd.DataF
     child's suspension would go into another's history under the other's link."""
     if column not in work.columns:
         return work
-    shared = (work[column].notna() & work[column].duplicated(keep=False)).to_numpy()
+    shared = _shared(work[column])
     if not shared.any():
         return work
     # Rows of one id equal once tidied (case, padding: `m` and `M`) are one record written twice:
@@ -96,7 +96,7 @@ def reject_shared_ids(raw: RawFile, work: pd.DataFrame, column: str) -> pd.DataF
         reasons = [f"repeats row {r} once tidied (case, spaces)" for r in originals[copies]]
         raw.rejects.append(reject_frame(raw.name, rows, "", "", reasons))
         work = work.drop(index=rows)
-        shared = (work[column].notna() & work[column].duplicated(keep=False)).to_numpy()
+        shared = _shared(work[column])
         if not shared.any():
             return work
     ids = work[column]
@@ -107,3 +107,8 @@ def reject_shared_ids(raw: RawFile, work: pd.DataFrame, column: str) -> pd.DataF
     reasons = [f"{column} also on row {r}: a record id must name one row" for r in other]
     raw.rejects.append(reject_frame(raw.name, rows.to_numpy(), column, rows.index.to_numpy(), reasons))
     return work[~shared]
+
+
+def _shared(ids: pd.Series) -> np.ndarray:
+    """Rows whose id (not missing) another row also holds."""
+    return (ids.notna() & ids.duplicated(keep=False)).to_numpy()

@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
                 reads = result.reads
             except NoCleanCensus as empty_census:  # rejects.csv is written: what was rejected is said
                 reads = empty_census.reads
-            _log_reads(reads, out / REJECTS_FILE)
+            rejected, empty = _said_of_reads(reads, out / REJECTS_FILE)  # in run.log, then on the console
         except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored, EngineOutOfMemory) as exc:
             typer.echo(_first_line(exc), err=True)
             raise typer.Exit(2) from None
@@ -127,10 +127,8 @@ def register(app: typer.Typer) -> None:
             logger.removeHandler(handler)
             logger.removeHandler(counter)
             handler.close()
-        rejects_file = out / REJECTS_FILE
-        for read in reads:
-            if read.rows_rejected:
-                typer.echo(rejected_line(read, rejects_file))
+        for line in rejected:
+            typer.echo(line)
         for name, s in result.report["sources"].items() if result is not None else ():
             typer.echo(
                 f"{name}: {s['linked_total']} of {s['records']} linked "
@@ -146,20 +144,22 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Outputs in {out} (settings.json reproduces this run)")
         else:
             typer.echo(f"Nothing linked: the census has no clean row ({REJECTS_FILE} and run.log in {out})")
-        empty = nothing_clean(reads)
-        for read in empty:  # last, so that it is what the analyst reads
-            typer.echo(f"warning: {nothing_clean_warning(read, rejects_file)}", err=True)
+        for line in empty:  # last, so that it is what the analyst reads
+            typer.echo(f"warning: {line}", err=True)
         if empty:  # a data problem, as `check` refuses data: the outputs stay for the rejects to be read
             raise typer.Exit(2)
 
 
-def _log_reads(reads: list[ExtractRead], rejects_file: Path) -> None:
-    """What was rejected, in run.log: each extract's count, and a warning for one with rows and none
-    clean (counted with run.log's other warnings)."""
-    lines = [(logging.INFO, rejected_line(r, rejects_file)) for r in reads if r.rows_rejected]
-    lines += [(logging.WARNING, nothing_clean_warning(r, rejects_file)) for r in nothing_clean(reads)]
-    for level, line in lines:
-        log.log(level, line)
+def _said_of_reads(reads: list[ExtractRead], rejects_file: Path) -> tuple[list[str], list[str]]:
+    """(each extract's rejected rows, a warning for each with rows and none clean), logged to run.log
+    (the warnings counted with its others) and returned for the console."""
+    rejected = [rejected_line(r, rejects_file) for r in reads if r.rows_rejected]
+    empty = [nothing_clean_warning(r, rejects_file) for r in nothing_clean(reads)]
+    for line in rejected:
+        log.info(line)
+    for line in empty:
+        log.warning(line)
+    return rejected, empty
 
 
 def _first_line(exc: Exception) -> str:

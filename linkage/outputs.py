@@ -181,11 +181,17 @@ def write_rejects(extracts: Extracts, out_dir: Path) -> None:
     write_csv(rejects, private_dir(Path(out_dir)) / REJECTS_FILE, private=True)
 
 
+REVIEW_FILE, UNLINKED_FILE, REPORT_HTML_FILE, SETTINGS_FILE = (
+    "review.csv", "unlinked.csv", "report.html", "settings.json"
+)
+# What write_outputs writes besides rejects.csv (which a run that links nothing writes too).
+RUN_FILES = (LINKS_FILE, REVIEW_FILE, UNLINKED_FILE, LINKAGE_REPORT_FILE, REPORT_HTML_FILE, SETTINGS_FILE)
+
+
 def remove_outputs(out_dir: Path) -> None:
-    """Remove what write_outputs writes but rejects.csv, where an earlier run left it: a run that
-    links nothing must not leave another run's links beside its own rejects."""
-    names = (LINKS_FILE, "review.csv", "unlinked.csv", LINKAGE_REPORT_FILE, "report.html", "settings.json")
-    for name in names:
+    """Remove the RUN_FILES an earlier run left in `out_dir`: a run that links nothing must not leave
+    another run's links beside its own rejects."""
+    for name in RUN_FILES:
         (Path(out_dir) / name).unlink(missing_ok=True)
 
 
@@ -193,11 +199,11 @@ def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> N
     """The contract's files, the report and the settings as run (which reproduce the links)."""
     out_dir = private_dir(Path(out_dir))
     write_csv(result.links, out_dir / LINKS_FILE, private=True)
-    write_csv(result.review, out_dir / "review.csv", private=True)
-    write_csv(result.unlinked, out_dir / "unlinked.csv", private=True)
+    write_csv(result.review, out_dir / REVIEW_FILE, private=True)
+    write_csv(result.unlinked, out_dir / UNLINKED_FILE, private=True)
     write_rejects(extracts, out_dir)
     (out_dir / LINKAGE_REPORT_FILE).write_text(
         json.dumps(result.report, indent=2, default=str) + "\n", encoding="utf-8"
     )
-    (out_dir / "report.html").write_text(render_html(result.report), encoding="utf-8")
-    result.settings.save(out_dir / "settings.json")
+    (out_dir / REPORT_HTML_FILE).write_text(render_html(result.report), encoding="utf-8")
+    result.settings.save(out_dir / SETTINGS_FILE)

@@ -80,6 +80,7 @@ from exclusion_risk.linkage.loading import load
 from exclusion_risk.linkage.parsing import parse_academic_years
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
+from exclusion_risk.linkage.schemas import ABSENCE_OVER_POSSIBLE
 from exclusion_risk.linkage.stage_clock import return_freed_memory
 from exclusion_risk.linkage.validation import map_header, validate, work_frame
 
@@ -357,7 +358,7 @@ def read_attendance(folder: str | Path, keep_rows: bool = True) -> ReadResult:
 
 # Fixed wording (no value): `exclusion-risk check` counts rejects by reason.
 SAME_UPN_TWICE = "the same UPN is on another row of this term's file (which one is the term's is unknown)"
-MORE_ABSENT_THAN_POSSIBLE = "authorised plus unauthorised absence is more than the sessions possible"
+MORE_ABSENT_THAN_POSSIBLE = ABSENCE_OVER_POSSIBLE  # the census's wording: `check` counts both as one
 
 
 def _reject_impossible_terms(raw: RawFile, frame: pd.DataFrame) -> pd.DataFrame:

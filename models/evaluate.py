@@ -40,7 +40,7 @@ from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.linkage.history import PupilHistory, recorded_upns
 from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, wilson
-from exclusion_risk.models.fairness import review_groups
+from exclusion_risk.models.fairness import ERROR_CELLS, review_groups
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES
 from exclusion_risk.models.score_runs import RANK, ScoringRun
 from exclusion_risk.privacy import (
@@ -57,7 +57,6 @@ HEADLINE_CAPACITY = 0.05
 CALIBRATION_GROUPS = 10
 # The fairness review's attributes reported here (its detailed ethnicity is left to the review).
 GROUP_ATTRIBUTES = ("sex", "ethnic group", "free school meals", "SEN provision", "social care")
-_CELLS = ("tp", "fp", "fn", "tn")
 
 
 class OutcomesIncomplete(ValueError):
@@ -290,7 +289,7 @@ def _group_rows(frame: pd.DataFrame, column: str, selected: np.ndarray) -> list[
         frame[column].astype(str).to_numpy(),
         frame["probability"].to_numpy(),
     )
-    counts = cells.groupby("value")[list(_CELLS)].sum()
+    counts = cells.groupby("value")[list(ERROR_CELLS)].sum()
     predicted = cells.groupby("value")["probability"].mean()
     shown = suppress_table(counts)
     rows = []

@@ -60,11 +60,13 @@ _RATIO_PARTS = {
     "fpr": ("fp", "negatives"),
     "fnr": ("fn", "positives"),
 }
-COUNT_NAMES = ("n", "selected", "positives", "negatives", "tp", "fp", "fn", "tn")
+# A group's confusion counts: published through its error rates, and withheld all together where any is.
+ERROR_CELLS = ("tp", "fp", "fn", "tn")
+COUNT_NAMES = ("n", "selected", "positives", "negatives", *ERROR_CELLS)
 # The error rates: with a group's published pupils, selected and excluded, any one of them gives back
 # tp, fp, fn and tn, so each rests on all four.
 ERROR_RATES = ("precision", "recall", "fpr", "fnr")
-_CONFUSION = ("selected", "positives", "negatives", "tp", "fp", "fn", "tn")
+_CONFUSION = ("selected", "positives", "negatives", *ERROR_CELLS)
 _CHUNK = 100
 
 DETAILED_ETHNICITY = "ethnicity (detailed)"

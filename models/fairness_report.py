@@ -16,6 +16,7 @@ import numpy as np
 
 from exclusion_risk.models.fairness import (
     BASE_RATE,
+    ERROR_CELLS,
     ERROR_RATES,
     FAIR_RANGE,
     METRIC_LABELS,
@@ -30,7 +31,7 @@ from exclusion_risk.models.fairness_intersections import (
     shown_nested_counts,
 )
 from exclusion_risk.models.fairness_shap import leading_features, score_gaps
-from exclusion_risk.models.fairness_summary import ERROR_CELLS, summary
+from exclusion_risk.models.fairness_summary import summary
 from exclusion_risk.models.fairness_words import outcome_words
 from exclusion_risk.models.plots import calibration_by_group_png
 from exclusion_risk.models.rendering import render

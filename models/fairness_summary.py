@@ -40,6 +40,7 @@ import numpy as np
 
 from exclusion_risk.models.fairness import (
     BASE_RATE,
+    ERROR_CELLS,
     ERROR_RATES,
     FAIR_RANGE,
     METRIC_LABELS,
@@ -236,10 +237,6 @@ def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) 
             f"The {METRIC_LABELS[metric]} of {group} is {ratio:.2f} times that of {reference}: {why}",
         ))  # fmt: skip
     return found
-
-
-# A group's confusion counts, published through its error rates and withheld all together where any is.
-ERROR_CELLS = ("tp", "fp", "fn", "tn")
 
 
 def _shown_group(shown: dict, attribute: str, group) -> bool:

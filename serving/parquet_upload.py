@@ -29,7 +29,7 @@ def check_parquet_upload(data: bytes, max_rows: int, max_bytes: int) -> None:
     """413 for a Parquet upload of more than `max_rows` rows or whose values take more than
     `max_bytes` once decoded; 422 for one that cannot be read, is encoded as it may not be, or has a
     nested column (a census column is one value a row)."""
-    parquet = _parquet_file(data)
+    parquet = _parquet_file(data)  # text columns as dictionaries: the footer is the same either way
     rows = _footer_rows(parquet, max_bytes)
     check_row_count(rows, max_rows)
     _refuse_nested(parquet)
@@ -39,7 +39,7 @@ def check_parquet_upload(data: bytes, max_rows: int, max_bytes: int) -> None:
     fixed = sum(f.type.byte_width for f in parquet.schema_arrow if pa.types.is_fixed_size_binary(f.type))
     if rows * fixed > max_bytes:
         raise _decoded_past(max_bytes)
-    _count_parquet_rows(_parquet_file(data, keep_dictionaries=True), max_rows, max_bytes)
+    _count_parquet_rows(parquet, max_rows, max_bytes)
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -62,14 +62,12 @@ def _unreadable_parquet() -> RequestProblem:
     return RequestProblem(422, "The file cannot be read as a Parquet census extract.", [problem])
 
 
-def _parquet_file(data: bytes, keep_dictionaries: bool = False) -> pq.ParquetFile:
-    """`keep_dictionaries`: text columns read as their dictionary and codes, not one value a row."""
+def _parquet_file(data: bytes) -> pq.ParquetFile:
+    """The file with its text columns read as their dictionary and codes, not one value a row (the
+    schema is read first to name them)."""
     try:
-        parquet = pq.ParquetFile(io.BytesIO(data))
-        if keep_dictionaries:
-            text = [f.name for f in parquet.schema_arrow if _is_text(f.type)]
-            parquet = pq.ParquetFile(io.BytesIO(data), read_dictionary=text)
-        return parquet
+        text = [f.name for f in pq.ParquetFile(io.BytesIO(data)).schema_arrow if _is_text(f.type)]
+        return pq.ParquetFile(io.BytesIO(data), read_dictionary=text)
     except Exception:  # pyarrow's message may quote the file; ours says what is wrong
         raise _unreadable_parquet() from None
 
@@ -109,7 +107,7 @@ def _decoded_bytes(column: pa.Array) -> int:
 def _count_parquet_rows(parquet: pq.ParquetFile, max_rows: int, max_bytes: int) -> None:
     """The rows a Parquet file really decodes to and the bytes its values take once decoded, a batch
     at a time; 413 as soon as either passes its limit. Text columns are read as dictionaries
-    (`_parquet_file(keep_dictionaries=True)`): a few bytes of file can hold one long value that
+    (`_parquet_file`): a few bytes of file can hold one long value that
     every row repeats, which the footer's sizes (encoded) do not show and decoding would expand
     (1,500 rows sharing a 1 MB surname: 9 KB of file, 3.2 GB of server memory before this check)."""
     counted = decoded = 0
