@@ -22,7 +22,9 @@ are counted too.
 Small numbers (privacy.py): each table is a partition of pupils into counts (true positives, false
 positives, false negatives, true negatives; or with / without the outcome) passed through
 `privacy.suppress_table` before anything is shown; a rate is shown only where every count it is worked
-out from is shown. Only aggregates leave this module.
+out from is shown. The school and group tables take the fairness review's rule
+(`group_counts.shown_group_counts`), so that a back-test of the scores the review looked at withholds
+the same cells and the two outputs read together give nothing back. Only aggregates leave this module.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.linkage.history import PupilHistory, recorded_upns
 from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, wilson
-from exclusion_risk.models.fairness import ERROR_CELLS, review_groups
+from exclusion_risk.models.fairness import review_groups, top_share
+from exclusion_risk.models.group_counts import (
+    confusion_by_group,
+    counts_withheld,
+    errors_withheld,
+    shown_group_counts,
+)
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES
 from exclusion_risk.models.score_runs import RANK, ScoringRun
 from exclusion_risk.privacy import (
@@ -120,11 +128,6 @@ def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
         without_outcomes=len(scored) - len(joined),
         not_scored=int((~outcomes["upn"].isin(scored["upn"])).sum()),
     )
-
-
-def top_share(n: int, capacity: float) -> int:
-    """How many pupils a capacity of `capacity` selects from `n`: ceil(capacity x n), at least one."""
-    return min(n, max(1, math.ceil(capacity * n - 1e-9)))
 
 
 def _shown(value: Any) -> bool:
@@ -274,42 +277,30 @@ def calibration(frame: pd.DataFrame, groups: int = CALIBRATION_GROUPS) -> list[d
 
 
 def _group_rows(frame: pd.DataFrame, column: str, selected: np.ndarray) -> list[dict[str, Any]]:
-    """Per value of `column`: pupils split tp / fp / fn / tn at the headline capacity, suppressed as one
-    table, then the rates that only shown counts give."""
-    outcome = frame["outcome"].to_numpy().astype(bool)
-    cells = pd.DataFrame(
-        {
-            "tp": selected & outcome,
-            "fp": selected & ~outcome,
-            "fn": ~selected & outcome,
-            "tn": ~selected & ~outcome,
-        }
-    ).astype(int)
-    cells["value"], cells["probability"] = (
-        frame[column].astype(str).to_numpy(),
-        frame["probability"].to_numpy(),
-    )
-    counts = cells.groupby("value")[list(ERROR_CELLS)].sum()
-    predicted = cells.groupby("value")["probability"].mean()
-    shown = suppress_table(counts)
+    """Per value of `column`: pupils, excluded, selected at the headline capacity and true positives as
+    shown (`group_counts.shown_group_counts`, the fairness review's rule: the same pupils give the same
+    cells withheld in both outputs), then the rates that only shown counts give."""
+    labels = frame[column].astype(str)
+    shown = shown_group_counts(confusion_by_group(frame["outcome"], selected, labels))
+    predicted = frame["probability"].groupby(labels.to_numpy()).mean()
     rows = []
-    for value in counts.index:
-        tp, fp, fn = (shown.at[value, c] for c in ("tp", "fp", "fn"))  # tn follows from the rest
-        pupils = shown.at[value, TOTAL]
-        excluded = _sum_shown(tp, fn)
-        observed = None
-        if _shown(tp) and _shown(fn) and _shown(pupils) and int(pupils) > 0:
-            observed = (int(tp) + int(fn)) / int(pupils)
-        precision, low, high = _rate(tp, [tp, fp])
-        recall = (int(tp) / (int(tp) + int(fn))) if _shown(tp) and _shown(fn) and int(tp) + int(fn) else None
+    for value in sorted(predicted.index):
+        counts = shown[value]
+        pupils, excluded, tp, selected_ = (counts[c] for c in ("n", "positives", "tp", "selected"))
+        observed = precision = recall = low = high = None
+        if not counts_withheld(counts) and int(pupils) > 0:
+            observed = int(excluded) / int(pupils)
+        if not counts_withheld(counts) and not errors_withheld(counts):
+            precision, low, high = _rate(tp, [tp, counts["fp"]])
+            recall = int(tp) / int(excluded) if int(excluded) else None
         rows.append(
             {
                 "group": value,
                 "pupils": _value(pupils),
-                "excluded": excluded,
+                "excluded": _value(excluded),
                 "observed": observed,
                 "mean_predicted": float(predicted[value]) if _shown(pupils) else None,
-                "selected": _sum_shown(tp, fp),
+                "selected": _value(selected_),
                 "true_positives": _value(tp),
                 "precision": precision,
                 "recall": recall,
@@ -318,16 +309,6 @@ def _group_rows(frame: pd.DataFrame, column: str, selected: np.ndarray) -> list[
             }
         )
     return rows
-
-
-def _sum_shown(*parts: Any) -> int | str:
-    """The sum of published cells, itself a count of pupils (under 10: "<10"); "<10" too when the
-    withheld parts are all "<10" and the rest zeros; "x" when a part is withheld otherwise."""
-    if all(_shown(v) for v in parts):
-        return suppress_count(sum(int(v) for v in parts))
-    if all(v == SUPPRESSED or (_shown(v) and int(v) == 0) for v in parts) and parts.count(SUPPRESSED) == 1:
-        return SUPPRESSED
-    return SECONDARY
 
 
 def split_counts(with_outcomes: int, without_outcomes: int) -> dict[str, int | str]:

@@ -37,6 +37,7 @@ from exclusion_risk.models.fairness_intersections import (
     nested_parents,
 )
 from exclusion_risk.models.fairness_shap import shap_by_group
+from exclusion_risk.models.group_counts import ERROR_CELLS, PROTECTED
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate
 
 FAIR_RANGE = (0.8, 1.25)
@@ -60,8 +61,6 @@ _RATIO_PARTS = {
     "fpr": ("fp", "negatives"),
     "fnr": ("fn", "positives"),
 }
-# A group's confusion counts: published through its error rates, and withheld all together where any is.
-ERROR_CELLS = ("tp", "fp", "fn", "tn")
 COUNT_NAMES = ("n", "selected", "positives", "negatives", *ERROR_CELLS)
 # The error rates: with a group's published pupils, selected and excluded, any one of them gives back
 # tp, fp, fn and tn, so each rests on all four.
@@ -124,10 +123,16 @@ def reference_group(groups: pd.Series) -> str:
     return sorted(map(str, top))[0]
 
 
+def top_share(n: int, capacity: float) -> int:
+    """How many pupils a capacity of `capacity` selects from `n`: ceil(capacity x n), at least one (the
+    back-test of recorded scores selects the same number)."""
+    return min(n, max(1, math.ceil(capacity * n - 1e-9)))
+
+
 def select_top(probabilities, capacity: float) -> np.ndarray:
-    """Boolean mask of the top `capacity` share (ceil) by probability; ties by row order."""
+    """Boolean mask of the top `capacity` share (`top_share`) by probability; ties by row order."""
     p = np.asarray(probabilities, dtype=np.float64)
-    k = min(p.size, max(1, math.ceil(capacity * p.size)))
+    k = top_share(p.size, capacity)
     order = np.argsort(-p, kind="stable")
     selected = np.zeros(p.size, dtype=bool)
     selected[order[:k]] = True
@@ -364,6 +369,9 @@ class Ablation:
     direction: str  # "without protected characteristics" | "with protected characteristics"
     precision: dict[str, Interval]  # model / ablated / change
     groups: pd.DataFrame  # attribute, group, metric, n, support, model, ablated, change (suppressed later)
+    # attribute -> the ablated model's counts by group (column `group` and `group_counts.PROTECTED`),
+    # suppressed as the model's are: its rates give them back as the model's give its own
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -447,7 +455,8 @@ def review(
                         "model": r[metric], "ablated": r[f"{metric}_ablated"],
                         "change": r[f"{metric}_ablated"] - r[metric],
                     })  # fmt: skip
-        ablation = Ablation(ablation_direction, precision, pd.DataFrame(rows))
+        tables = {a.attribute: a.table[["group", *PROTECTED]] for a in other}
+        ablation = Ablation(ablation_direction, precision, pd.DataFrame(rows), tables)
     return FairnessReview(
         model=model, capacity=capacity, pupils=int(y.size), positives=int(y.sum()), attributes=attributes,
         calibration=calibration, attribution=attribution, protected_used=list(protected_used or []),

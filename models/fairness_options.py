@@ -11,7 +11,7 @@ and ethnicity at scoring time, which is the choice the reviewer weighs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder
 
 from exclusion_risk.models.fairness import calibration_summary, group_metrics
+from exclusion_risk.models.group_counts import PROTECTED
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate
 
 AS_IS = "as is"
@@ -37,6 +38,9 @@ class Option:
     # attribute, group, n, support (the fewest pupils the selection ratio rests on: this option's selected
     # pupils of the group and of its reference, and their sizes), selection_ratio, observed_over_predicted
     groups: pd.DataFrame
+    # attribute -> this option's counts by group (column `group` and `group_counts.PROTECTED`), suppressed
+    # as the model's are
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _design(p, groups: dict[str, pd.Series], encoder: OneHotEncoder, fit: bool) -> np.ndarray:
@@ -73,8 +77,9 @@ def measure_options(
     out = []
     for name, p in options.items():
         change = None if name == AS_IS else evaluations[name].gain_over(evaluations[AS_IS])[key]
-        rows = []
+        rows, tables = [], {}
         for review in group_metrics(y, p, groups, capacity, n_boot=2, seed=seed, references=references):
+            tables[review.attribute] = review.table[["group", *PROTECTED]]
             calibration = calibration_summary(y, p, groups[review.attribute]).set_index("group")
             table = review.table.set_index("group")
             for _, r in review.table.iterrows():
@@ -87,5 +92,5 @@ def measure_options(
                     "selection_ratio": float(r["selection_rate_ratio"]),
                     "observed_over_predicted": float(calibration.loc[r["group"], "observed_over_predicted"]),
                 })  # fmt: skip
-        out.append(Option(name, evaluations[name].metrics[key], change, pd.DataFrame(rows)))
+        out.append(Option(name, evaluations[name].metrics[key], change, pd.DataFrame(rows), tables))
     return out

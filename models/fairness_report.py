@@ -16,7 +16,6 @@ import numpy as np
 
 from exclusion_risk.models.fairness import (
     BASE_RATE,
-    ERROR_CELLS,
     ERROR_RATES,
     FAIR_RANGE,
     METRIC_LABELS,
@@ -28,11 +27,19 @@ from exclusion_risk.models.fairness_intersections import (
     INTERSECTIONS,
     intersection_name,
     shown_intersection_counts,
-    shown_nested_counts,
 )
 from exclusion_risk.models.fairness_shap import leading_features, score_gaps
 from exclusion_risk.models.fairness_summary import summary
 from exclusion_risk.models.fairness_words import outcome_words
+from exclusion_risk.models.group_counts import (
+    COUNTS,
+    ERROR_CELLS,
+    PROTECTED,
+    closed,
+    counts_withheld,
+    errors_withheld,
+    shown_attribute_counts,
+)
 from exclusion_risk.models.plots import calibration_by_group_png
 from exclusion_risk.models.rendering import render
 from exclusion_risk.privacy import (
@@ -42,7 +49,6 @@ from exclusion_risk.privacy import (
     TOTAL,
     is_withheld,
     suppress_count,
-    suppress_table,
 )
 
 FLAG_MEANING = (
@@ -85,76 +91,29 @@ def _rate_text(row, metric: str) -> str:
     return f"{shown} [{low:.3f}, {high:.3f}]" if np.isfinite(low) and np.isfinite(high) else shown
 
 
-COUNTS = ("n", "selected", "positives")
-# The confusion counts a group's error rates give back with its shown counts (precision x selected = tp,
-# then fp, fn, tn). They are suppressed as the shown counts are, across the groups and the page's total:
-# left out, a group whose error rates were hidden had its true positives worked out from its siblings'
-# and the total's (girls / Black: 59 - 51 = 8). One of them gives the other three, so a group with any
-# withheld has all four withheld (`_shown_counts`' closure), and shows no error rate.
-PROTECTED = (*COUNTS, *ERROR_CELLS)
-
-
 REPORT_METRICS = (BASE_RATE, *METRICS)
 # Features shown by name in each SHAP-by-group table; the rest are summed into one row.
 SHAP_FEATURES = 8
 
 
 def _shown_counts(result: FairnessReview) -> dict[str, dict]:
-    """Per attribute, the group counts as shown: the groups' pupils and excluded pupils sum to the page's
-    totals (and selected to the capacity's share), so each table goes through `suppress_table`; each
-    intersection as a two-way table whose totals are the single attributes' groups."""
-    shown = {}
-    for a in result.attributes:
-        if a.attribute not in result.nesting:
-            table = a.table.set_index("group")[list(PROTECTED)].astype(int)
-            shown[a.attribute] = _closed(lambda forced, table=table: suppress_table(
-                table, row_totals=False, withhold=[(g, c) for g, cs in forced.items() for c in cs]
-            ).to_dict("index"))  # fmt: skip
-    for a in result.attributes:  # detailed ethnicity: its totals are the broad groups as published
-        if a.attribute in result.nesting:
-            coarser, parents = result.nesting[a.attribute]
-            shown[a.attribute] = _closed(lambda forced, a=a, parents=parents, coarser=coarser: (
-                shown_nested_counts(a.table, parents, shown.get(coarser, {}), PROTECTED, forced)))
+    """Per attribute, the group counts as shown (`shown_attribute_counts`); each intersection as a
+    two-way table whose totals are the single attributes' groups as shown."""
+    shown = shown_attribute_counts({a.attribute: a.table for a in result.attributes}, result.nesting)
     names = {intersection_name(first, second): (first, second) for first, second in INTERSECTIONS}
     for a in result.intersections:
         first, second = names[a.attribute]
-        shown[a.attribute] = _closed(lambda forced, a=a, first=first, second=second: (
+        shown[a.attribute] = closed(lambda forced, a=a, first=first, second=second: (
             shown_intersection_counts(a.table, first, second, shown, PROTECTED, forced)))
     return shown
-
-
-def _closed(suppress) -> dict[str, dict]:
-    """`suppress(forced)` (group -> counts withheld from the start) run until every group with one of
-    its ERROR_CELLS withheld has all of them withheld: with its shown counts, any one gives the rest."""
-    forced: dict[str, set[str]] = {}
-    while True:
-        shown = suppress(forced)
-        partial = [group for group, counts in shown.items() if group != TOTAL
-                   and any(is_withheld(counts[c]) for c in ERROR_CELLS)
-                   and not forced.get(group, set()) >= set(ERROR_CELLS)]  # fmt: skip
-        if not partial:
-            return shown
-        forced.update({group: set(ERROR_CELLS) for group in partial})
-
-
-def _counts_withheld(counts: dict) -> bool:
-    # Rates give withheld counts back: selection rate * pupils = selected, observed rate * pupils =
-    # excluded, recall and false-positive rate with precision give selected and excluded. So a group
-    # with any count withheld ("<10" or "x") shows none of its rates.
-    return any(is_withheld(counts[c]) for c in COUNTS)
-
-
-def _errors_withheld(counts: dict) -> bool:
-    """The group's confusion counts are withheld (`_closed`): its error rates would give them back."""
-    return any(is_withheld(counts[c]) for c in ERROR_CELLS)
 
 
 def _metric(r, m: str, counts: dict, reference=None, reference_errors_hidden: bool = False) -> dict:
     """A rate and its ratio as shown; `reference`: the reference group's row, None where its counts are
     withheld (a ratio to a hidden rate would give that rate back), as is an error rate's ratio where the
     reference's confusion counts are withheld (`reference_errors_hidden`)."""
-    errors_hidden = m in ERROR_RATES and _errors_withheld(counts)
-    if _counts_withheld(counts) or errors_hidden:
+    errors_hidden = m in ERROR_RATES and errors_withheld(counts)
+    if counts_withheld(counts) or errors_hidden:
         small = errors_hidden and any(counts[c] == SUPPRESSED for c in ERROR_CELLS)
         primary = counts["n"] == SUPPRESSED or small
         shown = {"rate": SUPPRESSED if primary else "-", "ratio": "-", "flagged": False}
@@ -190,12 +149,12 @@ def _group_n(shown: dict, attribute: str, group, n: int) -> tuple[int | str, int
     """A group's pupils as its counts table shows them, and the denominator its rates may use.
 
     `n` itself (rates shown as "<10") for a group of under 10; 0 (rates not shown) for a larger group
-    with a withheld count (see `_counts_withheld`).
+    with a withheld count (see `counts_withheld`).
     """
     counts = shown.get(attribute, {}).get(group)
     if counts is None:
         return shown_count(n), int(n)
-    hidden = _counts_withheld(counts) and counts["n"] != SUPPRESSED
+    hidden = counts_withheld(counts) and counts["n"] != SUPPRESSED
     return counts["n"], 0 if hidden else int(n)
 
 
@@ -212,9 +171,9 @@ def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
     for _, r in a.table.iterrows():
         counts = shown[a.attribute][r["group"]]
         ref = r["reference"]
-        visible = ref in table.index and not _counts_withheld(shown[a.attribute][ref])
+        visible = ref in table.index and not counts_withheld(shown[a.attribute][ref])
         reference = table.loc[ref] if visible else None
-        errors_hidden = visible and _errors_withheld(shown[a.attribute][ref])
+        errors_hidden = visible and errors_withheld(shown[a.attribute][ref])
         rows.append({
             "group": r["group"], "reference": bool(r["is_reference"]), "compared_with": ref,
             **{c: counts[c] for c in COUNTS},
@@ -274,23 +233,33 @@ def _shap_context(result: FairnessReview, shown: dict) -> list[dict] | None:
     return out
 
 
+def _support_shown(support: int, tables: list[dict | None], cells) -> int:
+    """`support` (the pupils a rate rests on), or what `shown_rate` takes to hide the rate where one of
+    `tables` (a group's counts as shown, None where not tabled) withholds one of `cells`: "<10" where one
+    of them is under 10, as the tables say; "-" (0) where withheld as secondary."""
+    withheld = [t for t in tables if t is not None and any(is_withheld(t[c]) for c in cells)]
+    if not withheld:
+        return support
+    small = any(counts[c] == SUPPRESSED for counts in withheld for c in cells)
+    return min(support, SUPPRESSION_THRESHOLD - 1) if small and support > 0 else 0
+
+
 def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
     if result.ablation is None:
         return None
     ab = result.ablation
+    # The ablated model's counts by group, suppressed by the model's rule: its rates give them back.
+    ablated = shown_attribute_counts(ab.tables, result.nesting)
     changes = []
     for _, r in ab.groups.iterrows():
         # 0 (nothing shown) for a group whose counts are withheld as secondary, as in its other tables;
         # else the fewest pupils either model's rate rests on (its tp, fp, fn, tn included).
         base = _group_n(shown, r["attribute"], r["group"], r["n"])[1]
         d = base if base < SUPPRESSION_THRESHOLD else r["support"]
-        # An error rate of a group whose confusion counts are withheld (`_closed`) would give them back
-        # (the model's precision x its shown selected): hidden here as in its own table.
-        counts = shown.get(r["attribute"], {}).get(r["group"])
-        if r["metric"] in ERROR_RATES and counts is not None and _errors_withheld(counts):
-            # "<10" where one of them is under 10, as its own table says; "-" where withheld as secondary.
-            small = any(counts[c] == SUPPRESSED for c in ERROR_CELLS)
-            d = min(d, SUPPRESSION_THRESHOLD - 1) if small and d > 0 else 0
+        # A rate would give back the counts it rests on (precision x selected = tp): hidden where either
+        # model's are withheld (`closed`), as in the model's own table.
+        cells = ERROR_CELLS if r["metric"] in ERROR_RATES else COUNTS
+        d = _support_shown(d, [t.get(r["attribute"], {}).get(r["group"]) for t in (shown, ablated)], cells)
         changes.append({
             "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],
             "model": shown_rate(r["model"], d), "ablated": shown_rate(r["ablated"], d),
@@ -310,15 +279,19 @@ def _options_context(result: FairnessReview, shown: dict) -> dict | None:
     if not result.options:
         return None
     attributes = []
+    # each option's counts by group as the model's are suppressed: its selection ratio gives them back
+    counts = [shown_attribute_counts(option.tables, result.nesting) for option in result.options]
     for a in result.attributes:
         groups = []
         for group in a.table["group"]:
             n, base = _group_n(shown, a.attribute, group, int(a.table.set_index("group").loc[group, "n"]))
             cells = []
-            for option in result.options:
+            for option, option_counts in zip(result.options, counts, strict=True):
                 r = option.groups.set_index(["attribute", "group"]).loc[(a.attribute, group)]
                 # the option's selected pupils (of the group and its reference) count too
                 support = min(base, int(r["support"])) if base >= SUPPRESSION_THRESHOLD else base
+                table = option_counts.get(a.attribute, {})
+                support = _support_shown(support, [table.get(group), table.get(a.reference)], COUNTS)
                 cells.append({
                     "selection_ratio": shown_rate(r["selection_ratio"], support, 2),
                     "calibration": shown_rate(r["observed_over_predicted"], base, 2),
@@ -349,7 +322,7 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
     for a in result.attributes:
         context = _attribute_context(result, a, shown)
         if figures:  # groups whose counts are withheld are not drawn (their observed rates would show)
-            hidden = [g for g, c in shown[a.attribute].items() if g != TOTAL and _counts_withheld(c)]
+            hidden = [g for g, c in shown[a.attribute].items() if g != TOTAL and counts_withheld(c)]
             bins = result.calibration[a.attribute][1]
             context["figure"] = calibration_by_group_png(bins, a.attribute, hidden)
         attributes.append(context)

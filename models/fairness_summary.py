@@ -50,7 +50,8 @@ from exclusion_risk.models.fairness import (
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATION_ATTRIBUTES
 from exclusion_risk.models.fairness_words import group_phrase, outcome_words
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, is_withheld
+from exclusion_risk.models.group_counts import counts_withheld, shown_attribute_counts
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL, is_withheld
 
 MAX_FINDINGS = 10
 # recall is 1 - FNR: summarising both would say one thing twice
@@ -251,7 +252,21 @@ def _errors_shown(shown: dict, attribute: str, group) -> bool:
     return not any(is_withheld(counts.get(c)) for c in ERROR_CELLS)
 
 
-def _largest_changes(option, as_is, shown: dict, column: str) -> str:
+def _ratios_withheld(option, result: FairnessReview) -> set[tuple[str, str]]:
+    """(attribute, group) whose selection ratio under `option` is not shown: it gives back the option's
+    selected of the group and of its reference, withheld there by its table (`shown_attribute_counts`)."""
+    shown = shown_attribute_counts(option.tables, result.nesting)
+    out = set()
+    for a in result.attributes:
+        counts = shown.get(a.attribute, {})
+        withheld = {g for g, c in counts.items() if g != TOTAL and counts_withheld(c)}
+        for group in a.table["group"]:
+            if group in withheld or a.reference in withheld:
+                out.add((a.attribute, group))
+    return out
+
+
+def _largest_changes(option, as_is, shown: dict, column: str, hidden=frozenset()) -> str:
     """The groups whose `column` changes most (|log| of new / old) between as is and `option`, in words:
     the largest of each protected characteristic (sex, ethnic group) and of free school meals, and the
     largest of all where another attribute's; among groups shown with 10+ pupils behind both values."""
@@ -261,7 +276,8 @@ def _largest_changes(option, as_is, shown: dict, column: str) -> str:
         old = before.loc[(r["attribute"], r["group"])]
         if not _shown_group(shown, r["attribute"], r["group"]) or r["n"] < SUPPRESSION_THRESHOLD:
             continue
-        if column == "selection_ratio" and min(r["support"], old["support"]) < SUPPRESSION_THRESHOLD:
+        small = min(r["support"], old["support"]) < SUPPRESSION_THRESHOLD
+        if column == "selection_ratio" and (small or (r["attribute"], r["group"]) in hidden):
             continue
         a, b = float(old[column]), float(r[column])
         if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
@@ -285,6 +301,9 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
             if option.name == AS_IS or option.change is None or as_is.precision.estimate <= 0:
                 continue
             change, model = option.change, as_is.precision.estimate
+            hidden = _ratios_withheld(option, result)
+            ratios = _largest_changes(option, as_is, shown, "selection_ratio", hidden)
+            calibration = _largest_changes(option, as_is, shown, "observed_over_predicted")
             found.append(_finding(
                 "all pupils", option.name, AS_IS, "option", "precision at capacity",
                 option.precision.estimate / model, (model + change.low) / model,
@@ -292,8 +311,7 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
                 f"{option.name[0].upper()}{option.name[1:]}: precision at capacity changes by "
                 f"{change.estimate:+.3f} [{change.low:+.3f}, {change.high:+.3f}] ({model:.3f} → "
                 f"{option.precision.estimate:.3f}); the largest changes in group selection ratios: "
-                f"{_largest_changes(option, as_is, shown, 'selection_ratio')}; in observed / predicted: "
-                f"{_largest_changes(option, as_is, shown, 'observed_over_predicted')}.",
+                f"{ratios}; in observed / predicted: {calibration}.",
             ))  # fmt: skip
         return found
     if result.ablation is not None:

@@ -74,3 +74,90 @@ def test_a_groups_true_positives_cannot_be_subtracted_out_of_its_siblings_error_
     changes = [c for c in context["ablation"]["changes"] if c["attribute"] == "sex"]
     shown = [c for c in changes if c["metric"] in errors and c["model"] not in ("-", "<10")]
     assert shown == [], shown
+
+
+def _crafted(test_year, girls_tp: int, seed: int = 5):
+    """(frame, labels, probabilities) with the top 5% holding 40 excluded boys, `girls_tp` excluded girls
+    and excluded-free others."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.concat([test_year] * 10, ignore_index=True)
+    label = frame["label"].to_numpy()
+    boy = (frame["sex"] == "M").to_numpy()
+    rng = np.random.default_rng(seed)
+    p = np.full(len(frame), 0.01)
+    chosen = np.concatenate([
+        rng.choice(np.flatnonzero(boy & (label == 1)), 40, replace=False),
+        rng.choice(np.flatnonzero(~boy & (label == 1)), girls_tp, replace=False),
+    ])  # fmt: skip
+    p[chosen] = 0.99
+    others = rng.choice(np.flatnonzero(label == 0), int(0.05 * len(frame)) - len(chosen), replace=False)
+    p[others] = 0.9
+    return frame, label, p
+
+
+def test_the_ablated_models_and_each_options_counts_are_suppressed_across_groups(test_year):
+    # The model's own counts are all 10 or more (girls' true positives 40), the ablated model's are not
+    # (girls' 7). Its rates are published to three decimals, and boys' selection rate, precision and
+    # recall with their exact pupils and excluded pin boys' true positives; the ablated model's overall
+    # precision pins its total: girls' 7 is the difference. So boys' ablated error rates must be hidden
+    # beside girls', as the model's own are in its table; likewise an option's selection ratio.
+    from exclusion_risk.models.fairness_options import AS_IS, measure_options
+
+    frame, label, p = _crafted(test_year, girls_tp=40)
+    ablated = _crafted(test_year, girls_tp=7, seed=6)[2]
+    review = fairness.review(label, p, frame, 0.05, {"model_type": "x", "year": "x"}, n_boot=20,
+                             ablated_probabilities=ablated)  # fmt: skip
+    groups = fairness.review_groups(frame)
+    references = {a.attribute: a.reference for a in review.attributes}
+    review.options = measure_options(label, {AS_IS: p, "ablated": ablated}, groups, 0.05, references,
+                                     n_boot=20)
+    context = fairness_report.report_context(review, figures=False)
+    sex = next(a for a in context["attributes"] if a["name"] == "sex")
+    at = fairness_report.REPORT_METRICS.index("precision")
+    assert all(r["metrics"][at]["value"] is not None for r in sex["rows"])  # the model's: all shown
+    errors = {fairness.METRIC_LABELS[m] for m in fairness.ERROR_RATES}
+    changes = [c for c in context["ablation"]["changes"] if c["attribute"] == "sex" and c["metric"] in errors]
+    hidden = {c["group"] for c in changes if c["ablated"] in ("-", "<10")}
+    assert hidden == {"boys", "girls"}, changes
+    assert {c["group"]: c["ablated"] for c in changes if c["metric"] == "precision"}["girls"] == "<10"
+
+
+def test_an_options_selection_ratios_do_not_give_a_small_groups_selected_back(test_year):
+    # An option selects 5 of 60 Gypsy/Roma pupils: its ratio there is "<10". Every other ethnic group's
+    # ratio (2 decimals) with its pupils gives its selected back to within a pupil or two, and they sum to
+    # the capacity's share: one other group's ratio must be withheld beside it, as its table's counts are.
+    import numpy as np
+
+    from exclusion_risk.models.fairness_options import AS_IS, measure_options
+    from exclusion_risk.models.fairness_words import group_phrase
+
+    frame, label, p = _crafted(test_year, girls_tp=40)
+    frame["ethnicity_group"] = np.where(np.arange(len(frame)) % 2, "White British", "Asian")
+    # 60 Gypsy/Roma pupils, 30 of them excluded; the model selects 10 of each, as many as it drops
+    roma = np.zeros(len(frame), dtype=bool)
+    roma[np.flatnonzero(label == 1)[-30:]] = roma[np.flatnonzero(label == 0)[-30:]] = True
+    frame.loc[roma, "ethnicity_group"] = "Gypsy/Roma"
+    top = [*np.flatnonzero(roma & (label == 1))[:10], *np.flatnonzero(roma & (label == 0))[:10]]
+    p[np.flatnonzero((p == 0.9) & ~roma)[: 20 - int((p[roma] > 0.5).sum())]] = 0.01
+    p[roma] = 0.01
+    p[top] = 0.95
+    option = np.where(roma, 0.0, p)
+    option[np.flatnonzero(roma)[:5]] = 0.995
+    option[np.flatnonzero(option == 0.9)[:5]] = 0.01
+    review = fairness.review(label, p, frame, 0.05, {"model_type": "x", "year": "x"}, n_boot=20)
+    groups = fairness.review_groups(frame)
+    references = {a.attribute: a.reference for a in review.attributes}
+    review.options = measure_options(label, {AS_IS: p, "option": option}, groups, 0.05, references, n_boot=20)
+    context = fairness_report.report_context(review, figures=False)
+    ethnic = next(a for a in context["options"]["attributes"] if a["name"] == "ethnic group")
+    ratios = {g["group"]: g["cells"][1]["selection_ratio"] for g in ethnic["groups"]}
+    assert {g["group"]: g["cells"][0]["selection_ratio"] for g in ethnic["groups"]}["Gypsy/Roma"] != "-"
+    assert ratios["Gypsy/Roma"] == "<10", ratios
+    hidden = [g for g, r in ratios.items() if r in ("-", "<10") and g != ethnic["reference"]]
+    assert len(hidden) >= 2, ratios
+    # nor does the summary quote a ratio its table withholds
+    option = next(f for f in context["findings_all"] if f["group"] == "option")
+    quoted = option["meaning"].split("selection ratios: ")[1].split("; in observed")[0]
+    assert not any(group_phrase("ethnic group", g) in quoted for g in hidden), quoted

@@ -1,0 +1,100 @@
+"""A selection's counts by group as they may be published: one suppression pattern for one population.
+
+The fairness review (`fairness.json`) and the back-test of the same scores (`evaluation.json`) both
+publish, per group, the pupils, the excluded, the selected at capacity and what the error rates give
+back (tp, fp, fn, tn). Suppressed by two different rules, each output withheld cells the other printed,
+and together they gave a hidden count back (Chinese/other true positives = 1013 - 1004 - 0 = 9 on the
+demo). So both take their counts from `shown_group_counts`, which is deterministic in the counts: the
+same pupils, groups and selection give the same cells withheld in every output, and reading them together
+tells no more than reading one. The same rule hides the ablated model's and each option's counts.
+
+The rule (`privacy.suppress_table` on the group x count table, its column totals being the whole
+population's): primary "<10", secondary "x" so no column sum gives a withheld cell back; and a group with
+one confusion count withheld has all four withheld (`closed`), because its shown counts and any one of
+them give the other three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.models.fairness_intersections import shown_nested_counts
+from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
+
+ERROR_CELLS = ("tp", "fp", "fn", "tn")
+COUNTS = ("n", "selected", "positives")
+# The counts a group's rates rest on or give back (precision x selected = tp, then fp, fn and tn). The
+# confusion counts are suppressed as the shown counts are, across the groups and the total: left out, a
+# group whose error rates were hidden had its true positives worked out from its siblings' and the
+# total's (girls / Black: 59 - 51 = 8).
+PROTECTED = (*COUNTS, *ERROR_CELLS)
+
+
+def confusion_by_group(outcome, selected, labels) -> pd.DataFrame:
+    """One row per group (index: the group as text): pupils `n`, `selected`, `positives` and tp, fp, fn,
+    tn of the selection against the outcome."""
+    outcome = np.asarray(outcome, dtype=bool)
+    selected = np.asarray(selected, dtype=bool)
+    cells = pd.DataFrame({
+        "group": pd.Series(labels).astype(str).to_numpy(),
+        "tp": selected & outcome, "fp": selected & ~outcome, "fn": ~selected & outcome,
+        "tn": ~selected & ~outcome,
+    })  # fmt: skip
+    table = cells.groupby("group")[list(ERROR_CELLS)].sum().astype(int)
+    table["n"] = table.sum(axis=1)
+    table["selected"] = table["tp"] + table["fp"]
+    table["positives"] = table["tp"] + table["fn"]
+    return table[list(PROTECTED)]
+
+
+def closed(suppress: Callable[[dict[str, set[str]]], dict[str, dict]]) -> dict[str, dict]:
+    """`suppress(forced)` (group -> counts withheld from the start) run until every group with one of
+    its ERROR_CELLS withheld has all of them withheld: with its shown counts, any one gives the rest."""
+    forced: dict[str, set[str]] = {}
+    while True:
+        shown = suppress(forced)
+        partial = [group for group, counts in shown.items() if group != TOTAL
+                   and any(is_withheld(counts[c]) for c in ERROR_CELLS)
+                   and not forced.get(group, set()) >= set(ERROR_CELLS)]  # fmt: skip
+        if not partial:
+            return shown
+        forced.update({group: set(ERROR_CELLS) for group in partial})
+
+
+def shown_group_counts(table: pd.DataFrame) -> dict[str, dict]:
+    """Group -> {count: value as shown} (and TOTAL -> the population's), for a table indexed by group
+    with the PROTECTED columns. Rows are taken largest first (ties by name) whatever order they come in,
+    so the pattern depends on the counts alone."""
+    counts = table[list(PROTECTED)].astype(int)
+    order = sorted(counts.index, key=lambda group: (-int(counts.at[group, "n"]), str(group)))
+    counts = counts.loc[order]
+    return closed(lambda forced: suppress_table(
+        counts, row_totals=False, withhold=[(g, c) for g, cs in forced.items() for c in cs]
+    ).to_dict("index"))  # fmt: skip
+
+
+def shown_attribute_counts(tables: dict[str, pd.DataFrame], nesting: dict) -> dict[str, dict]:
+    """Attribute -> group -> counts as shown, for one selection's tables (column `group` and PROTECTED):
+    `shown_group_counts`; an attribute nested in a coarser one (`nesting`: attribute -> (coarser, group ->
+    coarser group); detailed ethnicity) against the coarser groups as shown, which are its totals."""
+    shown = {a: shown_group_counts(t.set_index("group")) for a, t in tables.items() if a not in nesting}
+    for attribute, table in tables.items():
+        if attribute in nesting:
+            coarser, parents = nesting[attribute]
+            shown[attribute] = closed(lambda forced, table=table, parents=parents, coarser=coarser: (
+                shown_nested_counts(table, parents, shown.get(coarser, {}), PROTECTED, forced)))
+    return shown
+
+
+def counts_withheld(counts: dict) -> bool:
+    """Whether any of a group's COUNTS is withheld: its rates would give it back (selection rate x
+    pupils = selected, observed rate x pupils = excluded), so the group shows none."""
+    return any(is_withheld(counts[c]) for c in COUNTS)
+
+
+def errors_withheld(counts: dict) -> bool:
+    """Whether the group's confusion counts are withheld (`closed`): its error rates would give them back."""
+    return any(is_withheld(counts[c]) for c in ERROR_CELLS)

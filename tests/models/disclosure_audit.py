@@ -1,0 +1,127 @@
+"""What a reader can work out from published group tables: every count a linear combination of the
+published counts and rates pins down exactly.
+
+The unknowns are each group's tp, fp, fn and tn (of the selection at capacity) in every table, and the
+population's. A published count is an equation (n = tp + fp + fn + tn, selected = tp + fp, ...), a
+published rate another (precision p: tp - p (tp + fp) = 0), and each table's groups sum to the population
+(an intersection's to its two attributes' groups). A count is determined when it lies in the row space of
+those equations; `small_counts_determined` lists those between 1 and 9: each is a disclosure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CELLS = ("tp", "fp", "fn", "tn")
+RATES = {  # fairness.json's metric label -> (numerator cells, denominator cells)
+    "base rate (excluded)": (("tp", "fn"), CELLS),
+    "selection rate": (("tp", "fp"), CELLS),
+    "precision": (("tp",), ("tp", "fp")),
+    "recall (TPR)": (("tp",), ("tp", "fn")),
+    "false-positive rate": (("fp",), ("fp", "tn")),
+    "false-negative rate": (("fn",), ("tp", "fn")),
+}
+SUMS = {"n": CELLS, "selected": ("tp", "fp"), "positives": ("tp", "fn"), "negatives": ("fp", "tn")}
+# evaluation.json's group row: count -> its cells; rate -> fairness' label for it
+EVALUATION_COUNTS = {"pupils": CELLS, "excluded": ("tp", "fn"), "selected": ("tp", "fp"),
+                     "true_positives": ("tp",)}  # fmt: skip
+EVALUATION_RATES = {"precision": "precision", "recall": "recall (TPR)", "observed": "base rate (excluded)"}
+ALL = ("population", "all")
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Equations:
+    def __init__(self):
+        self.index: dict[tuple, int] = {}
+        self.rows: list[dict[int, float]] = []
+        self.values: list[float] = []
+
+    def cell(self, table: str, group: str, cell: str) -> int:
+        return self.index.setdefault((table, group, cell), len(self.index))
+
+    def add(self, terms: list[tuple[tuple, float]], value: float) -> None:
+        row: dict[int, float] = {}
+        for (table, group, cell), weight in terms:
+            key = self.cell(table, group, cell)
+            row[key] = row.get(key, 0.0) + weight
+        self.rows.append(row)
+        self.values.append(float(value))
+
+    def count(self, table: str, group: str, cells, value) -> None:
+        if _number(value):
+            self.add([((table, group, c), 1.0) for c in cells], value)
+
+    def rate(self, table: str, group: str, label: str, value) -> None:
+        if value is not None:
+            numerator, denominator = RATES[label]
+            self.add([((table, group, c), 1.0) for c in numerator]
+                     + [((table, group, c), -value) for c in denominator], 0.0)  # fmt: skip
+
+    def partition(self, table: str, groups: list[str], whole: tuple[str, str]) -> None:
+        for c in CELLS:
+            self.add([((table, g, c), 1.0) for g in groups] + [((*whole, c), -1.0)], 0.0)
+
+
+def fairness_equations(equations: Equations, document: dict) -> None:
+    """`fairness.json`'s group and intersection tables."""
+    every = document["groups"] + document["intersections"]
+    tables = {t["name"]: [r["group"] for r in t["rows"]] for t in every}
+    for t in every:
+        for r in t["rows"]:
+            for count in ("n", "selected", "positives"):
+                equations.count(t["name"], r["group"], SUMS[count], r[count])
+            for metric, label in zip(r["metrics"], document["metrics"], strict=True):
+                equations.rate(t["name"], r["group"], label, metric["value"])
+    equations.count(*ALL, CELLS, document["pupils"])
+    equations.count(*ALL, SUMS["positives"], document["positives"])
+    for t in document["groups"]:
+        equations.partition(t["name"], tables[t["name"]], ALL)
+    for t in document["intersections"]:
+        first, second = t["name"].split(" × ")
+        for part, attribute in ((0, first), (1, second)):
+            for label in {g.split(" / ")[part] for g in tables[t["name"]]}:
+                inside = [g for g in tables[t["name"]] if g.split(" / ")[part] == label]
+                equations.partition(t["name"], inside, (attribute, label))
+
+
+def evaluation_equations(equations: Equations, document: dict, capacity: float = 0.05) -> None:
+    """`evaluation.json`'s group table and its totals at `capacity`."""
+    top = next(r for r in document["by_capacity"] if abs(r["capacity"] - capacity) < 1e-9)
+    equations.count(*ALL, SUMS["selected"], top["selected"])
+    equations.count(*ALL, ("tp",), top["true_positives"])
+    equations.count(*ALL, SUMS["positives"], document["pupils"]["with_outcome"])
+    for r in document["by_group"]:
+        for count, cells in EVALUATION_COUNTS.items():
+            equations.count(r["attribute"], r["group"], cells, r[count])
+        for rate, label in EVALUATION_RATES.items():
+            equations.rate(r["attribute"], r["group"], label, r[rate])
+
+
+def small_counts_determined(equations: Equations) -> list[tuple[str, str, str, int]]:
+    """(table, group, count, value) for each group count of 1-9 the equations pin down exactly."""
+    matrix = np.zeros((len(equations.rows), len(equations.index)))
+    for i, row in enumerate(equations.rows):
+        for key, weight in row.items():
+            matrix[i, key] = weight
+    values = np.asarray(equations.values)
+    scale = np.abs(matrix).max(axis=1)
+    matrix, values = matrix / scale[:, None], values / scale
+    solution = np.linalg.lstsq(matrix, values, rcond=None)[0]
+    _, singular, vt = np.linalg.svd(matrix)
+    null = vt[int((singular > 1e-9 * singular[0]).sum()):]
+    found = []
+    groups = sorted({(t, g) for (t, g, _) in equations.index if (t, g) != ALL})
+    for table, group in groups:
+        for count, cells in {**{c: (c,) for c in CELLS}, **SUMS}.items():
+            vector = np.zeros(len(equations.index))
+            for c in cells:
+                vector[equations.index[(table, group, c)]] = 1.0
+            if len(null) and np.abs(null @ vector).max() > 1e-7:
+                continue  # some solution moves it: not determined
+            value = float(vector @ solution)
+            if 0.5 < value < 9.5:
+                found.append((table, group, count, round(value)))
+    return found
