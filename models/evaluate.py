@@ -22,9 +22,10 @@ are counted too.
 Small numbers (privacy.py): each table is a partition of pupils into counts (true positives, false
 positives, false negatives, true negatives; or with / without the outcome) passed through
 `privacy.suppress_table` before anything is shown; a rate is shown only where every count it is worked
-out from is shown. The school and group tables take the fairness review's rule
-(`group_counts.shown_group_counts`), so that a back-test of the scores the review looked at withholds
-the same cells and the two outputs read together give nothing back. Only aggregates leave this module.
+out from is shown. The school and group tables take the fairness review's rule instead
+(`group_counts.shown_group_counts`: pupils, excluded, selected and the four cells, a group with one
+cell withheld having all four withheld), so that a back-test of the scores the review looked at
+withholds the same cells as the review. Only aggregates leave this module.
 """
 
 from __future__ import annotations
@@ -286,7 +287,7 @@ def _group_rows(frame: pd.DataFrame, column: str, selected: np.ndarray) -> list[
     rows = []
     for value in sorted(predicted.index):
         counts = shown[value]
-        pupils, excluded, tp, selected_ = (counts[c] for c in ("n", "positives", "tp", "selected"))
+        pupils, excluded, tp, selected_shown = (counts[c] for c in ("n", "positives", "tp", "selected"))
         observed = precision = recall = low = high = None
         if not counts_withheld(counts) and int(pupils) > 0:
             observed = int(excluded) / int(pupils)
@@ -300,7 +301,7 @@ def _group_rows(frame: pd.DataFrame, column: str, selected: np.ndarray) -> list[
                 "excluded": _value(excluded),
                 "observed": observed,
                 "mean_predicted": float(predicted[value]) if _shown(pupils) else None,
-                "selected": _value(selected_),
+                "selected": _value(selected_shown),
                 "true_positives": _value(tp),
                 "precision": precision,
                 "recall": recall,

@@ -256,9 +256,10 @@ def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
         # else the fewest pupils either model's rate rests on (its tp, fp, fn, tn included).
         base = _group_n(shown, r["attribute"], r["group"], r["n"])[1]
         d = base if base < SUPPRESSION_THRESHOLD else r["support"]
-        # A rate would give back the counts it rests on (precision x selected = tp): hidden where either
-        # model's are withheld (`closed`), as in the model's own table.
-        cells = ERROR_CELLS if r["metric"] in ERROR_RATES else COUNTS
+        # A rate would give back the counts it rests on (precision x selected = tp; recall and the
+        # false-positive rate with pupils and excluded give selected): hidden where either model's are
+        # withheld, as in the model's own table (`_metric`: an error rate needs all of PROTECTED shown).
+        cells = PROTECTED if r["metric"] in ERROR_RATES else COUNTS
         d = _support_shown(d, [t.get(r["attribute"], {}).get(r["group"]) for t in (shown, ablated)], cells)
         changes.append({
             "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],

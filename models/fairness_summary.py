@@ -40,7 +40,6 @@ import numpy as np
 
 from exclusion_risk.models.fairness import (
     BASE_RATE,
-    ERROR_CELLS,
     ERROR_RATES,
     FAIR_RANGE,
     METRIC_LABELS,
@@ -50,8 +49,8 @@ from exclusion_risk.models.fairness import (
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATION_ATTRIBUTES
 from exclusion_risk.models.fairness_words import group_phrase, outcome_words
-from exclusion_risk.models.group_counts import counts_withheld, shown_attribute_counts
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL, is_withheld
+from exclusion_risk.models.group_counts import counts_withheld, errors_withheld, shown_attribute_counts
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL
 
 MAX_FINDINGS = 10
 # recall is 1 - FNR: summarising both would say one thing twice
@@ -243,13 +242,13 @@ def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) 
 def _shown_group(shown: dict, attribute: str, group) -> bool:
     """The group's published counts (pupils, selected, excluded) are all shown."""
     counts = shown.get(attribute, {}).get(group)
-    return counts is not None and not any(is_withheld(v) for c, v in counts.items() if c not in ERROR_CELLS)
+    return counts is not None and not counts_withheld(counts)
 
 
 def _errors_shown(shown: dict, attribute: str, group) -> bool:
     """The group's confusion counts are shown: its error rates may be (a hidden one would give them back)."""
-    counts = shown.get(attribute, {}).get(group, {})
-    return not any(is_withheld(counts.get(c)) for c in ERROR_CELLS)
+    counts = shown.get(attribute, {}).get(group)
+    return counts is None or not errors_withheld(counts)
 
 
 def _ratios_withheld(option, result: FairnessReview) -> set[tuple[str, str]]:

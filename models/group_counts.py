@@ -5,8 +5,11 @@ publish, per group, the pupils, the excluded, the selected at capacity and what 
 back (tp, fp, fn, tn). Suppressed by two different rules, each output withheld cells the other printed,
 and together they gave a hidden count back (Chinese/other true positives = 1013 - 1004 - 0 = 9 on the
 demo). So both take their counts from `shown_group_counts`, which is deterministic in the counts: the
-same pupils, groups and selection give the same cells withheld in every output, and reading them together
-tells no more than reading one. The same rule hides the ablated model's and each option's counts.
+same pupils, groups and selection give the same cells withheld in every output, so the group tables of
+one read beside the other's give nothing back that either hides (a linear audit of both finds no count
+under 10: tests/models/disclosure_audit.py). It does not make two different populations safe to publish
+side by side, nor other counts an output prints beside these. The same rule hides the ablated model's and
+each option's counts.
 
 The rule (`privacy.suppress_table` on the group x count table, its column totals being the whole
 population's): primary "<10", secondary "x" so no column sum gives a withheld cell back; and a group with

@@ -161,3 +161,35 @@ def test_an_options_selection_ratios_do_not_give_a_small_groups_selected_back(te
     option = next(f for f in context["findings_all"] if f["group"] == "option")
     quoted = option["meaning"].split("selection ratios: ")[1].split("; in observed")[0]
     assert not any(group_phrase("ethnic group", g) in quoted for g in hidden), quoted
+
+
+def test_the_ablated_models_error_rates_are_hidden_where_its_selected_is_withheld():
+    # Five groups; the ablated model selects 5 of group A ("<10"), so another group's ablated selected
+    # is withheld beside it (B's 22, "x"). B's tp..tn are all shown, but its recall and false-positive
+    # rate with its pupils (400) and excluded (61) give tp 11 and fp 11: selected 22, and then A's 5 is
+    # the capacity's 167 less the others'. An error rate needs all of the group's counts shown.
+    spec = {"Big": (1000, 100, (40, 33), (30, 30)), "B": (400, 61, (15, 15), (11, 11)),
+            "D": (300, 40, (10, 10), (10, 30)), "E": (310, 65, (10, 10), (30, 10)),
+            "A": (50, 12, (12, 12), (2, 3))}  # group: pupils, excluded, model (tp, fp), ablated (tp, fp)
+    labels, y, model, ablated = [], [], [], []
+    for group, (n, excluded, (tp, fp), (atp, afp)) in spec.items():
+        for i in range(n):
+            out, place = i < excluded, (i if i < excluded else i - excluded)
+            labels.append(group)
+            y.append(int(out))
+            model.append(0.9 if place < (tp if out else fp) else 0.1)
+            ablated.append(0.9 if place < (atp if out else afp) else 0.1)
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"sex": "M", "ethnicity_group": labels, "sen_provision": "N", "fsm": 0})
+    capacity = 167 / len(y)
+    review = fairness.review(np.array(y), np.array(model), frame, capacity, {"model_type": "x", "year": "x"},
+                             n_boot=10, ablated_probabilities=np.array(ablated))  # fmt: skip
+    context = fairness_report.report_context(review, figures=False)
+    published = {(c["group"], c["metric"]): c["ablated"] for c in context["ablation"]["changes"]
+                 if c["attribute"] == "ethnic group"}  # fmt: skip
+    assert published[("A", "selection rate")] == SUPPRESSED
+    b = {metric: value for (group, metric), value in published.items() if group == "B"}
+    assert b["selection rate"] == "-", b
+    assert all(b[fairness.METRIC_LABELS[m]] == "-" for m in fairness.ERROR_RATES), b
