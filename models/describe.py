@@ -10,7 +10,10 @@ Publication (`suppress_all`): counts go through `privacy.suppress_table` — a c
 count that a "<10" could be worked out from by subtraction along a row or column is withheld too ("x").
 The totals that two tables share (a value's pupils in the `any` and the `permanent` table, the
 outcome's column totals in every variable's table, the grand total) are withheld in all of them once
-any one withholds them. A rate, rate ratio or residual is shown only where both of its counts are.
+any one withholds them; and so are the sums two variables' tables share (`shared_sums`: detailed
+ethnicity within its broad group, where White other 71 - WOTH 58 - WROM 10 gave White Irish's 3
+excluded back), none left with a single value withheld. A rate, rate ratio or residual is shown only
+where both of its counts are.
 Chi-square: rows with a withheld count are pooled into one row before the test, so the statistic is a
 function of what is published (on the full table, a statistic and the shown cells can be solved for a
 withheld cell); `chi2_cells` names the pooled values. This defends each table's own rows and columns
@@ -195,8 +198,68 @@ def _withheld_keys(outcome: str, variable: str, shown: pd.DataFrame) -> set[tupl
     return keys
 
 
-def suppress_all(tables: dict[tuple[str, str], pd.DataFrame]) -> dict[tuple[str, str], pd.DataFrame]:
-    """Every (outcome, variable) table as published, shared totals withheld alike (see the module doc)."""
+def _linked_parts(pairs: list[tuple[tuple, tuple]]) -> list[list[tuple]]:
+    """The nodes of an undirected graph given by its edges, in connected parts."""
+    parent: dict[tuple, tuple] = {}
+
+    def find(node: tuple) -> tuple:
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for x, y in pairs:
+        parent[find(x)] = find(y)
+    parts: dict[tuple, list[tuple]] = {}
+    for node in list(parent):
+        parts.setdefault(find(node), []).append(node)
+    return [sorted(members) for members in parts.values()]
+
+
+def shared_sums(frame: pd.DataFrame, tables: dict[tuple[str, str], pd.DataFrame]) -> list[list[tuple]]:
+    """Rows of two variables' tables that hold the same pupils beyond the whole population: each a list
+    of (variable, row) whose rows of the first variable sum to its rows of the second (detailed ethnicity
+    within its broad group; the SEN needs to SEN support and EHC plans; a single row alike in both, as
+    WBRI and White British). Found from the pupils themselves: the rows of two variables linked by a
+    pupil in both, taken as far as those links reach; every part short of everyone is such a sum."""
+    variables = sorted({variable for _, variable in tables})
+    first = next(iter(OUTCOMES))
+    rows = {}
+    for variable in variables:
+        index = tables[(first, variable)].index
+        rows[variable] = {part: str(row) for row in index for part in str(row).split(POOL_SEPARATOR)}
+    labels = {v: frame[v].astype(str).map(rows[v]) for v in variables}
+    lines = []
+    for i, a in enumerate(variables):
+        for b in variables[i + 1 :]:
+            pairs = pd.DataFrame({"a": labels[a], "b": labels[b]}).dropna().drop_duplicates()
+            parts = _linked_parts([((a, x), (b, y)) for x, y in zip(pairs["a"], pairs["b"], strict=True)])
+            if len(parts) > 1:
+                lines += parts
+    return lines
+
+
+def _line_keys(lines: list, shown: dict[tuple[str, str], pd.DataFrame]) -> set[tuple]:
+    """Where a shared sum (`shared_sums`) has exactly one value withheld, the smallest non-zero value
+    shown beside it, to withhold too: else the withheld one is the other side's sum less the rest."""
+    keys = set()
+    for outcome in OUTCOMES:
+        for members in lines:
+            for column in (EXCLUDED, NOT_EXCLUDED, TOTAL):
+                values = {(v, row): shown[(outcome, v)].loc[row, column] for v, row in members}
+                if sum(is_withheld(x) for x in values.values()) != 1:
+                    continue
+                candidates = [m for m, x in values.items() if not is_withheld(x) and int(x) > 0]
+                if candidates:
+                    v, row = min(candidates, key=lambda m: (int(values[m]), m))
+                    keys.add(("pupils", v, row) if column == TOTAL else ("cell", outcome, v, row, column))
+    return keys
+
+
+def suppress_all(
+    tables: dict[tuple[str, str], pd.DataFrame], lines: list[list[tuple[str, str]]] = ()
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Every (outcome, variable) table as published, shared totals withheld alike (see the module doc),
+    and no sum two tables share (`lines`, from `shared_sums`) with a single value withheld."""
     shared: set[tuple] = set()
     while True:
         shown, found = {}, set()
@@ -204,8 +267,10 @@ def suppress_all(tables: dict[tuple[str, str], pd.DataFrame]) -> dict[tuple[str,
             withhold = [(v, TOTAL) for v in table.index if ("pupils", variable, v) in shared]
             withhold += [(TOTAL, c) for c in (EXCLUDED, NOT_EXCLUDED) if ("column", outcome, c) in shared]
             withhold += [(TOTAL, TOTAL)] if ("grand",) in shared else []
+            withhold += [(k[3], k[4]) for k in shared if k[0] == "cell" and k[1:3] == (outcome, variable)]
             shown[(outcome, variable)] = suppress_table(table, withhold=withhold)
             found |= _withheld_keys(outcome, variable, shown[(outcome, variable)])
+        found |= _line_keys(list(lines), shown)
         if found <= shared:
             return shown
         shared |= found

@@ -21,6 +21,7 @@ from exclusion_risk.models.describe import (
     chi_square,
     counts,
     rate_rows,
+    shared_sums,
     suppress_all,
     value_name,
     value_names,
@@ -173,7 +174,7 @@ def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
     """describe.json and the CSV tables of `frame` (rows of `describe_frame`)."""
     variables = [*VARIABLES, SCHOOL]
     true = {(o, v): counts(frame, v, o) for o in OUTCOMES for v in variables}
-    shown = suppress_all(true)
+    shown = suppress_all(true, shared_sums(frame, true))
     rates, chi2, cells, pooled = [], [], [], []
     for (outcome, variable), table in true.items():
         if variable == SCHOOL:
