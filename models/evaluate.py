@@ -52,6 +52,7 @@ from exclusion_risk.models.group_counts import (
 )
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES
 from exclusion_risk.models.score_runs import RANK, ScoringRun
+from exclusion_risk.models.selection_overlaps import CALIBRATION_GROUPS, tenths, withhold_overlaps
 from exclusion_risk.privacy import (
     SECONDARY,
     SUPPRESSED,
@@ -63,7 +64,6 @@ from exclusion_risk.privacy import (
 )
 
 HEADLINE_CAPACITY = 0.05
-CALIBRATION_GROUPS = 10
 # The fairness review's attributes reported here (its detailed ethnicity is left to the review).
 GROUP_ATTRIBUTES = ("sex", "ethnic group", "free school meals", "SEN provision", "social care")
 
@@ -254,9 +254,8 @@ def by_category(frame: pd.DataFrame, column: str, order: list[str], key: str) ->
 
 def calibration(frame: pd.DataFrame, groups: int = CALIBRATION_GROUPS) -> list[dict[str, Any]]:
     """Ten equal-count groups by the scorer's ranking, highest first: observed vs mean predicted."""
-    parts = np.array_split(np.arange(len(frame)), min(groups, len(frame)))
-    tenth = pd.Series(np.concatenate([np.full(len(p), i + 1) for i, p in enumerate(parts)]))
-    counts = _category_counts(frame["outcome"].reset_index(drop=True), tenth, list(range(1, len(parts) + 1)))
+    tenth = pd.Series(tenths(len(frame), groups))
+    counts = _category_counts(frame["outcome"].reset_index(drop=True), tenth, sorted(set(tenth)))
     positives = shown_positives(counts)
     predicted = frame["probability"].astype(float).reset_index(drop=True).groupby(tenth).mean()
     rows = []
@@ -335,17 +334,22 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
     selected = np.zeros(len(frame), dtype=bool)
     selected[: top_share(len(frame), HEADLINE_CAPACITY)] = True
     groups = {a: _group_rows(frame, a, selected) for a in GROUP_ATTRIBUTES}
+    with_outcome = suppress_count(int(frame["outcome"].sum()))
+    sections = {
+        "by_capacity": by_capacity(frame, capacities),
+        "by_band": by_category(frame, "likelihood_band", band_order, "band"),
+        "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
+        "calibration": calibration(frame),
+    }
+    withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
     return {
         "pupils": {
             "scored": suppress_count(matched.scored),
             **split_counts(len(frame), matched.without_outcomes),
             "on_census_not_scored": suppress_count(matched.not_scored),
-            "with_outcome": suppress_count(int(frame["outcome"].sum())),
+            "with_outcome": with_outcome,
         },
-        "by_capacity": by_capacity(frame, capacities),
-        "by_band": by_category(frame, "likelihood_band", band_order, "band"),
-        "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
-        "calibration": calibration(frame),
+        **sections,
         "by_school": _group_rows(
             frame.assign(school=frame["school_urn"].replace("", "unknown")), "school", selected
         ),

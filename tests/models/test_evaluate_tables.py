@@ -183,3 +183,47 @@ def test_the_headline_says_it_in_words():
         "Of the 312 pupils in the top 5%, 101 (32%) were suspended or excluded later that year; the model's "
         "test year (2017/18) said 32% [31%–34%]: consistent with the model's stated precision."
     )
+
+
+def _banded(n: int = 1000):
+    """n ranked pupils: "very high" the first 55 (the top 5% is 50, so 5 between), "high" the next 100,
+    "low" the rest; red = very high, amber = high; one excluded pupil among the 5 and many elsewhere."""
+    positives = set(range(0, 50, 2)) | {52} | set(range(60, 155, 3)) | set(range(200, n, 40))
+    pupils, outcomes = _cohort(n, positives)
+    band = np.where(np.arange(n) < 55, "very high", np.where(np.arange(n) < 155, "high", "low"))
+    pupils["likelihood_band"] = band
+    pupils["rag"] = pd.Series(band).map({"very high": "red", "high": "amber", "low": "green"}).to_numpy()
+    return match(pupils, outcomes)
+
+
+def test_no_slice_between_two_published_selections_gives_a_count_back():
+    # The very high band (55 pupils) holds the top 5% (50): its count with the outcome less the top 5%'s
+    # is the 1 excluded pupil among the 5 between. Red is the very high band too. The headline stays.
+    document = evaluate_scores(_banded(), ["very high", "high", "low"])
+    top = next(r for r in document["by_capacity"] if r["capacity"] == 0.05)
+    assert top["true_positives"] == 25 and top["precision"] == 0.5
+    bands = {r["band"]: r for r in document["by_band"]}
+    rags = {r["rag"]: r for r in document["by_rag"]}
+    assert bands["very high"]["true_positives"] == SECONDARY and bands["very high"]["precision"] is None
+    assert rags["red"]["true_positives"] == SECONDARY
+    # nor does the rest give it back: the bands and ratings shown and all excluded pupils (published)
+    shown = [r["true_positives"] for r in [*bands.values(), *rags.values()]]
+    assert sum(v == SECONDARY for v in [bands["very high"]["true_positives"], bands["high"]["true_positives"],
+                                         bands["low"]["true_positives"]]) >= 2, shown  # fmt: skip
+
+
+def test_withheld_selections_withholds_two_where_one_is_the_others_sum():
+    from exclusion_risk.models.selection_overlaps import withheld_selections
+
+    n = 200
+    outcome = np.zeros(n, dtype=bool)
+    outcome[[*range(0, 20, 2), 22, *range(40, 100, 2)]] = True  # 10 of the top 20, 1 of the next 5, 30 after
+    top, first = np.arange(n) < 20, np.arange(n) < 25
+    selections = {("capacity", 0.1): (top, 10), ("band", "a"): (first, 11), ("band", "b"): (~first, 30)}
+    order = [("band", "a"), ("band", "b")]
+    # a less the capacity is 1 of 5 pupils; b and the total give a back, so both bands go
+    assert withheld_selections(selections, outcome, order, total_shown=True) == {("band", "a"), ("band", "b")}
+    assert withheld_selections(selections, outcome, order, total_shown=False) == {("band", "a")}
+    wide = np.arange(n) < 60  # 40 pupils between, 10 of them excluded: nothing to withhold
+    far = {("capacity", 0.1): (top, 10), ("band", "a"): (wide, 20), ("band", "b"): (~wide, 21)}
+    assert withheld_selections(far, outcome, order, total_shown=True) == set()

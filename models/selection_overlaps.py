@@ -1,0 +1,132 @@
+"""The back-test's selections read against each other: no slice between two of them gives a count back.
+
+`evaluate` publishes the pupils with the outcome in several selections of one ranked list: the top 1%,
+5% and 10%, each likelihood band, each RAG rating and each tenth of the list. Each table is suppressed on
+its own, but the selections overlap: on the demo the "very high" band (3,137 pupils, 1,014 with the
+outcome) held the top 5% (3,126, 1,013), so the 11 pupils between had exactly 1; and red (1,023) less
+very high gave the 9 excluded among the 109 high-likelihood pupils with a protection plan or looked after.
+
+So the pupils are cut into the slices no published selection splits (each pupil's membership of every
+selection; the slices' sizes are taken as known, as the list's cut points and the scores' matrix show
+them), each selection's shown count is an equation over the slices, and a slice whose count with the
+outcome, or without it, the equations pin to 1-9 is a disclosure. `withheld_selections` withholds one
+more selection at a time (the least used first: tenths, then bands, then ratings, then capacities; never
+the headline) until none is pinned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.models.fairness import top_share
+from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
+
+CALIBRATION_GROUPS = 10
+
+# A selection: (table, key) -> (pupil mask, its count with the outcome as shown: int, or None if withheld)
+Selection = tuple[np.ndarray, int | None]
+
+
+def _slices(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(slice of each pupil, selections x slices membership) for the pupils cut by every mask."""
+    signature = np.stack(masks, axis=1)
+    patterns, slice_of = np.unique(signature, axis=0, return_inverse=True)
+    return slice_of.ravel(), patterns.T.astype(float)
+
+
+def _pinned(membership: np.ndarray, shown: list[int], vector: np.ndarray) -> bool:
+    """Whether `vector` (over slices) is a combination of the shown selections' rows."""
+    rows = membership[shown]
+    if not len(rows):
+        return False
+    return np.linalg.matrix_rank(np.vstack([rows, vector])) == np.linalg.matrix_rank(rows)
+
+
+def _small_pinned(membership, shown, positives, sizes) -> int | None:
+    """A slice whose count with the outcome or without it is 1-9 and pinned by the shown selections."""
+    for s in range(membership.shape[1]):
+        small = any(0 < count < SUPPRESSION_THRESHOLD for count in (positives[s], sizes[s] - positives[s]))
+        if small and _pinned(membership, shown, np.eye(membership.shape[1])[s]):
+            return s
+    return None
+
+
+def withheld_selections(
+    selections: dict[tuple[str, Hashable], Selection],
+    outcome: np.ndarray,
+    order: list[tuple[str, Hashable]],
+    total_shown: bool,
+) -> set[tuple[str, Hashable]]:
+    """The selections (beyond those already withheld) whose counts with the outcome must be withheld so
+    that no slice's count is pinned to 1-9. `order`: the selections that may be withheld, first choice
+    first; `total_shown`: whether the count of all pupils with the outcome is published."""
+    keys = list(selections)
+    masks = [selections[k][0] for k in keys] + [np.ones(len(outcome), dtype=bool)]
+    slice_of, membership = _slices(masks)
+    positives = np.bincount(slice_of, weights=outcome.astype(float), minlength=membership.shape[1])
+    sizes = np.bincount(slice_of, minlength=membership.shape[1]).astype(float)
+    everyone = len(keys)
+    shown = [i for i, k in enumerate(keys) if selections[k][1] is not None] + ([everyone] * total_shown)
+    withheld: set[tuple[str, Hashable]] = set()
+    while (s := _small_pinned(membership, shown, positives, sizes)) is not None:
+        target = np.eye(membership.shape[1])[s]
+        candidates = [keys.index(k) for k in order if k in keys and keys.index(k) in shown]
+        if not candidates:
+            break  # nothing left that may be withheld (the headline alone pins it): leave it
+        # The fewest selections, first choices first, whose withholding unpins this slice: one, else
+        # two (a selection the others add up to, such as a band beside the rest and the total, must go
+        # with one of those), else the first that holds it.
+        pairs = [(i,) for i in candidates] + list(combinations(candidates, 2))
+        unpin = next((p for p in pairs if not _pinned(membership, [j for j in shown if j not in p], target)),
+                     None)  # fmt: skip
+        choice = unpin or ([i for i in candidates if membership[i, s]] or candidates)[:1]
+        for i in choice:
+            shown.remove(i)
+            withheld.add(keys[i])
+    return withheld
+
+
+def tenths(n: int, groups: int = CALIBRATION_GROUPS) -> np.ndarray:
+    """Each of `n` ranked pupils' equal-count group (1 = highest), as `calibration` cuts them."""
+    parts = np.array_split(np.arange(n), min(groups, n))
+    return np.concatenate([np.full(len(p), i + 1) for i, p in enumerate(parts)])
+
+
+# section -> (its rows' key, the field holding the count with the outcome, the ranked pupils' column)
+_SELECTIONS = {
+    "calibration": ("decile", "excluded", None),
+    "by_band": ("band", "true_positives", "likelihood_band"),
+    "by_rag": ("rag", "true_positives", "rag"),
+    "by_capacity": ("capacity", "true_positives", None),
+}
+
+
+def withhold_overlaps(
+    frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float
+) -> None:
+    """Withhold ("x") the count with the outcome, and the rates from it, of selections whose overlaps
+    would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept."""
+    n = len(frame)
+    selections, order = {}, []
+    for section, (key, field, column) in _SELECTIONS.items():
+        for row in sections[section]:
+            if section == "calibration":
+                mask = tenths(n) == row[key]
+            elif section == "by_capacity":
+                mask = np.arange(n) < top_share(n, row[key])
+            else:
+                mask = frame[column].astype(str).to_numpy() == str(row[key])
+            selections[(section, row[key])] = (mask, None if is_withheld(row[field]) else int(row[field]))
+            if not (section == "by_capacity" and abs(row[key] - headline) < 1e-9):
+                order.append((section, row[key]))
+    withheld = withheld_selections(selections, frame["outcome"].to_numpy(), order, total_shown)
+    for section, (key, field, _) in _SELECTIONS.items():
+        for row in sections[section]:
+            if (section, row[key]) in withheld:
+                row[field] = SECONDARY
+                rates = ("observed",) if section == "calibration" else ("precision", "recall")
+                row.update(dict.fromkeys((*rates, "ci_low", "ci_high")))
