@@ -8,10 +8,11 @@ very high gave the 9 excluded among the 109 high-likelihood pupils with a protec
 
 So the pupils are cut into the slices no published selection splits (each pupil's membership of every
 selection; the slices' sizes are taken as known, as the list's cut points and the scores' matrix show
-them), each selection's shown count is an equation over the slices, and a slice whose count with the
-outcome, or without it, the equations pin to 1-9 is a disclosure. `withheld_selections` withholds one
-more selection at a time (the least used first: tenths, then bands, then ratings, then capacities; never
-the headline) until none is pinned.
+them), each selection's shown count is an equation over the slices, and a piece (a slice, or what one
+selection holds beyond another, or what two share) whose count with the outcome, or without it, the
+equations pin to 1-9 is a disclosure. `withheld_selections` withholds one more selection (or two) at a
+time (the least used first: tenths, then bands, then ratings, then capacities; never the headline) until
+none is pinned.
 """
 
 from __future__ import annotations
@@ -46,12 +47,30 @@ def _pinned(membership: np.ndarray, shown: list[int], vector: np.ndarray) -> boo
     return np.linalg.matrix_rank(np.vstack([rows, vector])) == np.linalg.matrix_rank(rows)
 
 
-def _small_pinned(membership, shown, positives, sizes) -> int | None:
-    """A slice whose count with the outcome or without it is 1-9 and pinned by the shown selections."""
-    for s in range(membership.shape[1]):
-        small = any(0 < count < SUPPRESSION_THRESHOLD for count in (positives[s], sizes[s] - positives[s]))
-        if small and _pinned(membership, shown, np.eye(membership.shape[1])[s]):
-            return s
+def _pieces(membership: np.ndarray) -> list[np.ndarray]:
+    """The sets of slices a reader would work out: each slice, and for every two selections (withheld
+    ones too: their pupils are known) what one holds beyond the other and what both hold."""
+    count = membership.shape[1]
+    found = {tuple(row) for row in np.eye(count, dtype=bool)}
+    rows = membership > 0
+    for a, b in combinations(range(len(rows)), 2):
+        for piece in (rows[a] & ~rows[b], rows[a] & rows[b], rows[b] & ~rows[a]):
+            if piece.any():
+                found.add(tuple(piece))
+    return [np.array(piece, dtype=float) for piece in sorted(found)]
+
+
+def _small_pinned(membership, shown, pieces, positives, sizes, skip) -> np.ndarray | None:
+    """A piece whose count with the outcome or without it is 1-9 and that the shown selections pin."""
+    rows = membership[shown]
+    if not len(rows):
+        return None
+    null = np.linalg.svd(rows)[2][np.linalg.matrix_rank(rows):]  # directions the shown rows leave free
+    for piece in pieces:
+        count, size = piece @ positives, piece @ sizes
+        small = any(0 < c < SUPPRESSION_THRESHOLD for c in (count, size - count))
+        if small and tuple(piece) not in skip and (not len(null) or np.abs(null @ piece).max() < 1e-9):
+            return piece
     return None
 
 
@@ -62,28 +81,31 @@ def withheld_selections(
     total_shown: bool,
 ) -> set[tuple[str, Hashable]]:
     """The selections (beyond those already withheld) whose counts with the outcome must be withheld so
-    that no slice's count is pinned to 1-9. `order`: the selections that may be withheld, first choice
-    first; `total_shown`: whether the count of all pupils with the outcome is published."""
+    that no piece (`_pieces`) has its count pinned to 1-9. `order`: the selections that may be withheld,
+    first choice first; `total_shown`: whether the count of all pupils with the outcome is published.
+    A piece pinned by what may not be withheld (the headline) is left: withholding the rest would not help."""
     keys = list(selections)
+    index = {k: i for i, k in enumerate(keys)}
     masks = [selections[k][0] for k in keys] + [np.ones(len(outcome), dtype=bool)]
     slice_of, membership = _slices(masks)
     positives = np.bincount(slice_of, weights=outcome.astype(float), minlength=membership.shape[1])
     sizes = np.bincount(slice_of, minlength=membership.shape[1]).astype(float)
-    everyone = len(keys)
-    shown = [i for i, k in enumerate(keys) if selections[k][1] is not None] + ([everyone] * total_shown)
+    pieces = _pieces(membership)
+    shown = [i for i, k in enumerate(keys) if selections[k][1] is not None] + ([len(keys)] * total_shown)
     withheld: set[tuple[str, Hashable]] = set()
-    while (s := _small_pinned(membership, shown, positives, sizes)) is not None:
-        target = np.eye(membership.shape[1])[s]
-        candidates = [keys.index(k) for k in order if k in keys and keys.index(k) in shown]
-        if not candidates:
-            break  # nothing left that may be withheld (the headline alone pins it): leave it
-        # The fewest selections, first choices first, whose withholding unpins this slice: one, else
+    unhelped: set[tuple] = set()
+    while (piece := _small_pinned(membership, shown, pieces, positives, sizes, unhelped)) is not None:
+        candidates = [index[k] for k in order if k in index and index[k] in shown]
+        if _pinned(membership, [j for j in shown if j not in candidates], piece):
+            unhelped.add(tuple(piece))
+            continue
+        # The fewest selections, first choices first, whose withholding unpins this piece: one, else
         # two (a selection the others add up to, such as a band beside the rest and the total, must go
-        # with one of those), else the first that holds it.
-        pairs = [(i,) for i in candidates] + list(combinations(candidates, 2))
-        unpin = next((p for p in pairs if not _pinned(membership, [j for j in shown if j not in p], target)),
+        # with one of those), else the first that holds part of it.
+        options = [(i,) for i in candidates] + list(combinations(candidates, 2))
+        unpin = next((o for o in options if not _pinned(membership, [j for j in shown if j not in o], piece)),
                      None)  # fmt: skip
-        choice = unpin or ([i for i in candidates if membership[i, s]] or candidates)[:1]
+        choice = unpin or ([i for i in candidates if membership[i] @ piece > 0] or candidates)[:1]
         for i in choice:
             shown.remove(i)
             withheld.add(keys[i])

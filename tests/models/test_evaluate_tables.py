@@ -227,3 +227,18 @@ def test_withheld_selections_withholds_two_where_one_is_the_others_sum():
     wide = np.arange(n) < 60  # 40 pupils between, 10 of them excluded: nothing to withhold
     far = {("capacity", 0.1): (top, 10), ("band", "a"): (wide, 20), ("band", "b"): (~wide, 21)}
     assert withheld_selections(far, outcome, order, total_shown=True) == set()
+
+
+def test_a_difference_of_two_selections_across_several_slices_is_checked_too():
+    # The top 5% (50) and a band of 105: 3 excluded between. Tenths cut that difference into two slices
+    # (withheld ones too: their pupils are known), neither pinned alone, but their sum is.
+    from exclusion_risk.models.selection_overlaps import withheld_selections
+
+    n = 1000
+    rank, outcome = np.arange(n), np.zeros(n, dtype=bool)
+    outcome[[*range(20), 60, 70, 102, *range(200, 230)]] = True
+    top, band = rank < 50, rank < 105
+    selections = {("capacity", 0.05): (top, 20), ("band", "very high"): (band, 23),
+                  ("tenth", 1): (rank < 100, None), ("tenth", 2): ((rank >= 100) & (rank < 200), None)}
+    order = [("tenth", 1), ("tenth", 2), ("band", "very high")]
+    assert withheld_selections(selections, outcome, order, total_shown=True) == {("band", "very high")}
