@@ -80,6 +80,9 @@ class Matched:
     scored: int
     without_outcomes: int
     not_scored: int
+    # the pupils on the census not scored (outcome, outcome_school, group columns): the census's own
+    # counts by group are published elsewhere (the fairness review, describe), so these are the difference
+    unscored: pd.DataFrame | None = None
 
 
 def realised_outcomes(history: PupilHistory, year: str, census: str, label: str) -> pd.DataFrame:
@@ -123,11 +126,13 @@ def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
         joined = joined.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
     joined = joined.reset_index(drop=True)
     joined["outcome"] = joined["outcome"].astype(int)
+    unscored = outcomes[~outcomes["upn"].isin(scored["upn"])]
     return Matched(
         joined,
         scored=len(scored),
         without_outcomes=len(scored) - len(joined),
-        not_scored=int((~outcomes["upn"].isin(scored["upn"])).sum()),
+        not_scored=len(unscored),
+        unscored=unscored.reset_index(drop=True),
     )
 
 
@@ -276,12 +281,34 @@ def calibration(frame: pd.DataFrame, groups: int = CALIBRATION_GROUPS) -> list[d
     return rows
 
 
-def _group_rows(frame: pd.DataFrame, column: str, selected: np.ndarray) -> list[dict[str, Any]]:
+def _small_differences(unscored: pd.DataFrame | None, column: str) -> list[tuple[str, str]]:
+    """(group, count) to withhold: the groups whose census pupils not scored, or those of them with or
+    without the outcome, number 1-9. The census's counts by group are published by the fairness review
+    and describe; less these, they would give the unscored pupils' groups back."""
+    if unscored is None or unscored.empty:
+        return []
+    outcome = unscored["outcome"].astype(float).fillna(0)
+    counts = outcome.groupby(unscored[column].astype(str).to_numpy()).agg(["size", "sum"])
+    small = [g for g, (size, positives) in counts.iterrows()
+             if any(0 < c < SUPPRESSION_THRESHOLD for c in (size, positives, size - positives))]  # fmt: skip
+    return [(g, c) for g in small for c in ("n", "positives")]
+
+
+def _school(frame: pd.DataFrame | None, column: str) -> pd.DataFrame | None:
+    return None if frame is None else frame.assign(school=frame[column].replace("", "unknown"))
+
+
+def _group_rows(
+    frame: pd.DataFrame, column: str, selected: np.ndarray, unscored: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
     """Per value of `column`: pupils, excluded, selected at the headline capacity and true positives as
     shown (`group_counts.shown_group_counts`, the fairness review's rule: the same pupils give the same
-    cells withheld in both outputs), then the rates that only shown counts give."""
+    cells withheld in both outputs; and `_small_differences` withheld), then the rates that only shown
+    counts give."""
     labels = frame[column].astype(str)
-    shown = shown_group_counts(confusion_by_group(frame["outcome"], selected, labels))
+    table = confusion_by_group(frame["outcome"], selected, labels)
+    withhold = [(g, c) for g, c in _small_differences(unscored, column) if g in table.index]
+    shown = shown_group_counts(table, withhold)
     predicted = frame["probability"].groupby(labels.to_numpy()).mean()
     rows = []
     for value in sorted(predicted.index):
@@ -333,7 +360,8 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
         raise OutcomesIncomplete("none of the scored pupils is on that census in these extracts")
     selected = np.zeros(len(frame), dtype=bool)
     selected[: top_share(len(frame), HEADLINE_CAPACITY)] = True
-    groups = {a: _group_rows(frame, a, selected) for a in GROUP_ATTRIBUTES}
+    unscored = matched.unscored
+    groups = {a: _group_rows(frame, a, selected, unscored) for a in GROUP_ATTRIBUTES}
     with_outcome = suppress_count(int(frame["outcome"].sum()))
     sections = {
         "by_capacity": by_capacity(frame, capacities),
@@ -351,7 +379,7 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
         },
         **sections,
         "by_school": _group_rows(
-            frame.assign(school=frame["school_urn"].replace("", "unknown")), "school", selected
+            _school(frame, "school_urn"), "school", selected, _school(unscored, "outcome_school")
         ),
         "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
     }

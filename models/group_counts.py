@@ -19,7 +19,7 @@ them give the other three.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -67,15 +67,16 @@ def closed(suppress: Callable[[dict[str, set[str]]], dict[str, dict]]) -> dict[s
         forced.update({group: set(ERROR_CELLS) for group in partial})
 
 
-def shown_group_counts(table: pd.DataFrame) -> dict[str, dict]:
+def shown_group_counts(table: pd.DataFrame, withhold: Iterable[tuple[str, str]] = ()) -> dict[str, dict]:
     """Group -> {count: value as shown} (and TOTAL -> the population's), for a table indexed by group
     with the PROTECTED columns. Rows are taken largest first (ties by name) whatever order they come in,
-    so the pattern depends on the counts alone."""
+    so the pattern depends on the counts alone. `withhold`: (group, count) withheld from the start."""
     counts = table[list(PROTECTED)].astype(int)
     order = sorted(counts.index, key=lambda group: (-int(counts.at[group, "n"]), str(group)))
     counts = counts.loc[order]
+    start = list(withhold)
     return closed(lambda forced: suppress_table(
-        counts, row_totals=False, withhold=[(g, c) for g, cs in forced.items() for c in cs]
+        counts, row_totals=False, withhold=start + [(g, c) for g, cs in forced.items() for c in cs]
     ).to_dict("index"))  # fmt: skip
 
 

@@ -242,3 +242,18 @@ def test_a_difference_of_two_selections_across_several_slices_is_checked_too():
                   ("tenth", 1): (rank < 100, None), ("tenth", 2): ((rank >= 100) & (rank < 200), None)}
     order = [("tenth", 1), ("tenth", 2), ("band", "very high")]
     assert withheld_selections(selections, outcome, order, total_shown=True) == {("band", "very high")}
+
+
+def test_groups_whose_unscored_census_pupils_number_1_to_9_are_withheld():
+    # The fairness review and describe publish the census's pupils by group; three girls (and three
+    # boys) on the census were not scored, so the girls evaluate shows would give them back.
+    pupils, outcomes = _cohort(400, set(range(0, 400, 5)))
+    sex = np.where(np.arange(400) % 2, "boys", "girls")
+    outcomes["sex"] = sex
+    document = evaluate_scores(match(pupils.iloc[6:], outcomes), ["low"])  # U0000-U0005 not scored
+    sexes = {r["group"]: r for r in document["by_group"] if r["attribute"] == "sex"}
+    assert document["pupils"]["on_census_not_scored"] == SUPPRESSED
+    assert sexes["girls"]["pupils"] == SECONDARY and sexes["girls"]["observed"] is None
+    full = evaluate_scores(match(pupils, outcomes), ["low"])  # everyone scored: nothing to withhold
+    assert {r["group"]: r["pupils"] for r in full["by_group"] if r["attribute"] == "sex"} == {
+        "boys": 200, "girls": 200}
