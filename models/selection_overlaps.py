@@ -135,13 +135,11 @@ def withhold_overlaps(
     n = len(frame)
     selections, order = {}, []
     for section, (key, field, column) in _SELECTIONS.items():
+        # each pupil's tenth, band or rating as text, once per section (the capacities are rank cuts)
+        values = tenths(n).astype(str) if section == "calibration" else (
+            None if column is None else frame[column].astype(str).to_numpy())  # fmt: skip
         for row in sections[section]:
-            if section == "calibration":
-                mask = tenths(n) == row[key]
-            elif section == "by_capacity":
-                mask = np.arange(n) < top_share(n, row[key])
-            else:
-                mask = frame[column].astype(str).to_numpy() == str(row[key])
+            mask = np.arange(n) < top_share(n, row[key]) if values is None else values == str(row[key])
             selections[(section, row[key])] = (mask, None if is_withheld(row[field]) else int(row[field]))
             if not (section == "by_capacity" and abs(row[key] - headline) < 1e-9):
                 order.append((section, row[key]))
