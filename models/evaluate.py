@@ -43,14 +43,14 @@ from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.linkage.history import PupilHistory, recorded_upns
 from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, wilson
-from exclusion_risk.models.fairness import review_groups, top_share
+from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.group_counts import (
     confusion_by_group,
     counts_withheld,
     errors_withheld,
     shown_group_counts,
 )
-from exclusion_risk.models.metrics import DEFAULT_CAPACITIES
+from exclusion_risk.models.metrics import DEFAULT_CAPACITIES, top_share
 from exclusion_risk.models.score_runs import RANK, ScoringRun
 from exclusion_risk.models.selection_overlaps import CALIBRATION_GROUPS, tenths, withhold_overlaps
 from exclusion_risk.privacy import (

@@ -24,7 +24,6 @@ Conventions (stated in the report):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +37,7 @@ from exclusion_risk.models.fairness_intersections import (
 )
 from exclusion_risk.models.fairness_shap import shap_by_group
 from exclusion_risk.models.group_counts import ERROR_CELLS, PROTECTED
-from exclusion_risk.models.metrics import Interval, capacity_name, evaluate
+from exclusion_risk.models.metrics import Interval, capacity_name, evaluate, top_share
 
 FAIR_RANGE = (0.8, 1.25)
 METRICS = ("selection_rate", "precision", "recall", "fpr", "fnr")
@@ -121,12 +120,6 @@ def reference_group(groups: pd.Series) -> str:
     counts = groups.value_counts()
     top = counts[counts == counts.max()].index
     return sorted(map(str, top))[0]
-
-
-def top_share(n: int, capacity: float) -> int:
-    """How many pupils a capacity of `capacity` selects from `n`: ceil(capacity x n), at least one (the
-    back-test of recorded scores selects the same number)."""
-    return min(n, max(1, math.ceil(capacity * n - 1e-9)))
 
 
 def select_top(probabilities, capacity: float) -> np.ndarray:

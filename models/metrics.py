@@ -18,6 +18,7 @@ two models (`Evaluation.gain_over`) is a paired bootstrap interval.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,15 @@ import numpy as np
 DEFAULT_CAPACITIES = (0.01, 0.05, 0.10)
 CALIBRATION_BINS = 10
 _CHUNK = 100  # bootstrap replicates per block: 100 x 62,536 float32 weights = 25 MB
+
+
+def top_share(n: int, capacity: float) -> int:
+    """How many pupils a capacity of `capacity` selects from `n`: ceil(capacity x n), at least one.
+
+    The 1e-9 keeps float products such as 0.07 x 100 = 7.000000000000001 at 7. Every count of "the top
+    k%" (thresholds, bands, the fairness review, the back-test) is taken here, so they agree.
+    """
+    return min(n, max(1, math.ceil(capacity * n - 1e-9)))
 
 
 def capacity_name(k: float) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from exclusion_risk.models.band_precision import Outcomes, band_precision, csv_values, precision_entry
+from exclusion_risk.models.metrics import top_share
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,8 @@ class RiskMatrix:
                 threshold = 0.0
             else:
                 share = min(1.0, band.capacity_multiple * capacity)
-                # The pupil at rank ceil(share * n) is the last one inside the band.
-                rank = max(1, math.ceil(share * probs.size))
+                # The pupil at rank top_share(n, share) is the last one inside the band.
+                rank = top_share(probs.size, share)
                 threshold = float(probs[rank - 1])
             # Bands must not overlap even when many pupils share a probability.
             threshold = min(threshold, previous)

@@ -23,7 +23,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.models.fairness import top_share
+from exclusion_risk.models.metrics import top_share
 from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
 
 CALIBRATION_GROUPS = 10

@@ -37,7 +37,14 @@ from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.checklist import ChecklistBaseline
 from exclusion_risk.models.config import ExperimentConfig
 from exclusion_risk.models.drift_data import DriftContext, context_of, training_profile
-from exclusion_risk.models.metrics import Evaluation, Interval, capacity_name, evaluate, point_metrics
+from exclusion_risk.models.metrics import (
+    Evaluation,
+    Interval,
+    capacity_name,
+    evaluate,
+    point_metrics,
+    top_share,
+)
 from exclusion_risk.models.risk_matrix import scoring_config_from_probabilities
 
 CHECKLIST = "checklist"
@@ -185,7 +192,7 @@ def _transformed_mean(X) -> np.ndarray:
 
 def _thresholds(p: np.ndarray, capacities: list[float]) -> dict[str, float]:
     ordered = np.sort(p)[::-1]
-    return {capacity_name(k): float(ordered[max(int(np.ceil(k * p.size)) - 1, 0)]) for k in capacities}
+    return {capacity_name(k): float(ordered[top_share(p.size, k) - 1]) for k in capacities}
 
 
 def train_models(

@@ -101,3 +101,15 @@ def test_parse_capacity(text, share):
 def test_parse_capacity_refuses(text):
     with pytest.raises(RiskMatrixError):
         parse_capacity(text)
+
+
+@pytest.mark.parametrize("capacity", [0.07, 0.14, 0.29])
+def test_a_band_holds_as_many_pupils_as_the_review_selects(capacity):
+    """0.07 x 100 is 7.000000000000001 in floating point: a plain ceil put an eighth pupil in the band,
+    one more than the fairness review and the back-test count as the top 7%."""
+    from exclusion_risk.models.fairness import select_top
+
+    probs = np.linspace(0.9, 0.01, 100)  # distinct, falling
+    matrix = load_risk_matrix().fit_thresholds(probs, capacity)
+    very_high = matrix.bands[0]
+    assert int((probs >= very_high.threshold).sum()) == int(select_top(probs, capacity).sum())

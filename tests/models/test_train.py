@@ -263,3 +263,15 @@ def test_training_refuses_unusable_data(table, tmp_path, model_features):
     no_positives = frame.assign(label=np.where(frame["label"].notna(), 0.0, np.nan))
     with pytest.raises(TrainingError, match="only one outcome"):
         train_models(no_positives, config, model_features, make_preprocessor)
+
+
+def test_capacity_thresholds_count_the_top_share_as_the_review_does():
+    """The threshold logged for the top 7% of 100 calibration pupils is the 7th pupil's probability, not
+    the 8th's (0.07 x 100 is 7.000000000000001 in floating point)."""
+    from exclusion_risk.models.fairness import select_top
+    from exclusion_risk.models.train import _thresholds
+
+    p = np.linspace(0.9, 0.01, 100)
+    for k in (0.07, 0.14, 0.05):
+        threshold = _thresholds(p, [k])[f"{round(k * 100, 4):g}pct"]
+        assert int((p >= threshold).sum()) == int(select_top(p, k).sum())
