@@ -35,12 +35,17 @@ TERMLY_ATTENDANCE_COLUMNS = [
 ]  # fmt: skip
 
 # Everything a reader takes from each extract, in order: the columns above plus the optional ones the
-# contract allows beside them (a secondary SEN need; a second and third exclusion reason; the census's
-# school name is optional too, fields.CENSUS_FIELDS says which are required). The readers'
+# contract allows beside them (a secondary SEN need; the enrolment status of an MIS export, which says
+# which school of a dual registration is the subsidiary one; a second and third exclusion reason; the
+# census's school name is optional too, fields.CENSUS_FIELDS says which are required). The readers'
 # field definitions (linkage/fields.py) are checked against these lists by the tests.
 _AFTER_SEN_TYPE = CENSUS_COLUMNS.index("SENtype") + 1  # the secondary need sits beside the primary
+_AFTER_SCHOOL = CENSUS_COLUMNS.index(SCHOOL_NAME) + 1  # the enrolment status, after the school's URN and name
 READ_COLUMNS: dict[str, list[str]] = {
-    "census": [*CENSUS_COLUMNS[:_AFTER_SEN_TYPE], "SENtype2", *CENSUS_COLUMNS[_AFTER_SEN_TYPE:]],
+    "census": [
+        *CENSUS_COLUMNS[:_AFTER_SEN_TYPE], "SENtype2", *CENSUS_COLUMNS[_AFTER_SEN_TYPE:_AFTER_SCHOOL],
+        "EnrolStatus", *CENSUS_COLUMNS[_AFTER_SCHOOL:],
+    ],
     "exclusions": [*EXCLUSION_COLUMNS, "Reason2", "Reason3"],
     "social_care": list(SOCIAL_CARE_COLUMNS),
     "attendance": list(TERMLY_ATTENDANCE_COLUMNS),
@@ -89,6 +94,7 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "SchoolURN": _SCHOOL,
         SCHOOL_NAME: ("School", "EstablishmentName", "EstabName"),
         "CensusTerm": ("Term",),
+        "EnrolStatus": ("EnrolmentStatus",),
         "SessionsAuthorisedAbsence": ("SessionsAuthorised",),
         "SessionsUnauthorisedAbsence": ("SessionsUnauthorised",),
     },

@@ -31,6 +31,7 @@ from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.features import labels, registry
 from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
 from exclusion_risk.features.need import need_level
+from exclusion_risk.linkage import registrations
 from exclusion_risk.linkage.codes import reason_group, split_codes
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory
@@ -152,8 +153,10 @@ def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     c["position"] = np.flatnonzero(keep.to_numpy())
     codes, uniques = pd.factorize(c.pop("upn"))
     c["pid"] = codes
-    c = c.iloc[np.lexsort((c["order"].to_numpy(), c["term"].to_numpy(), c["year"].to_numpy(), codes))]
-    # Dual registrations give two rows in one collection: the first row in file order stands.
+    # A dual registration gives two rows in one collection: the one that stands is the registrations'
+    # rule (not the subsidiary school's row, else the first in file order); the report counts the rest.
+    is_subsidiary = registrations.subsidiary(census)[keep.to_numpy()]
+    c = c.iloc[registrations.standing_order(codes, c["year"], c["term"], is_subsidiary, c["order"])]
     c = c.drop_duplicates(["pid", "year", "term"], keep="first").reset_index(drop=True)
     same_pupil = c["pid"].eq(c["pid"].shift())
     school = pd.Series(pd.factorize(c["school"])[0], index=c.index)  # -1 where missing

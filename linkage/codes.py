@@ -81,6 +81,17 @@ NC_YEAR_MAP.update({f"Y{y}": str(y) for y in range(1, 15)})
 NC_YEAR_MAP.update({f"YEAR {y}": str(y) for y in range(1, 15)})
 NC_YEAR_MAP.update({"RECEPTION": "R", "YR": "R", "NURSERY 1": "N1", "NURSERY 2": "N2"})
 
+# --- enrolment status ----------------------------------------------------------------------------
+
+# The census's EnrolStatus (CBDS): C single registration, M main and S subsidiary of a dual
+# registration (the pupil is on both schools' returns in the same collection), F further education,
+# G guest, O other. Only S changes anything: the pupil's other row of that collection stands.
+SUBSIDIARY_REGISTRATION = "S"
+ENROL_STATUS_MAP: dict[str, str] = {
+    **{code: code for code in "CMSFGO"},
+    "SINGLE": "C", "CURRENT": "C", "MAIN": "M", "SUBSIDIARY": "S", "GUEST": "G", "OTHER": "O",
+}  # fmt: skip
+
 # --- census term ---------------------------------------------------------------------------------
 
 CENSUS_TERM_MAP: dict[str, str] = {

@@ -57,7 +57,7 @@ from exclusion_risk.upn import valid_upn_mask
 CENSUS_FRAME_COLUMNS = [
     "UPN", "UPNvalid", "FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname",
     "DOB", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype", "SENtype2", "NCyearActual",
-    "Postcode", "LSOA", "SchoolURN", SCHOOL_NAME, "AcademicYear", "CensusTerm",
+    "Postcode", "LSOA", "SchoolURN", SCHOOL_NAME, "EnrolStatus", "AcademicYear", "CensusTerm",
     "SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence",
 ]  # fmt: skip
 EXCLUSION_FRAME_COLUMNS = [
@@ -178,6 +178,7 @@ def census_frame(
         out["LSOA"] = lsoa_read
     del lsoa_read
     put("SchoolURN", partial(_text, work, "SchoolURN"))
+    put("EnrolStatus", partial(_code, work, "EnrolStatus", codes.ENROL_STATUS_MAP))
     put(SCHOOL_NAME, partial(_text, work, SCHOOL_NAME))  # stripped, blank -> missing; all missing without one
     put("AcademicYear", lambda: parse_academic_years(_col(work, "AcademicYear")))
     put("CensusTerm", partial(_code, work, "CensusTerm", codes.CENSUS_TERM_MAP))

@@ -85,6 +85,7 @@ CENSUS_FIELDS = (
     Field("LSOA", "lsoa", required=False),
     Field("SchoolURN", "school", nullable=False),
     Field(SCHOOL_NAME, "text", required=False),  # free text: the broken-text checks bound it (decoding)
+    Field("EnrolStatus", "code", required=False, mapping=codes.ENROL_STATUS_MAP, label="enrolment status"),
     Field("AcademicYear", "year", nullable=False),
     Field(
         "CensusTerm", "code", nullable=False, mapping=codes.CENSUS_TERM_MAP, label="term"

@@ -32,6 +32,7 @@ from exclusion_risk.linkage.outputs import (
 )
 from exclusion_risk.linkage.read_counts import ExtractRead, NoCleanCensus, extract_reads
 from exclusion_risk.linkage.readers import Extracts, read_extracts
+from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.linkage.report import build_report
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES, SourceSpec
@@ -49,10 +50,11 @@ def extra_columns(settings: LinkageSettings | None) -> dict[str, str]:
 
 
 # The census columns a linkage run reads: census_variants' (names, DOB, sex, postcode, UPNs) and
-# review.csv's (each pupil's newest row: AcademicYear, CensusTerm); plus the extra comparisons'.
+# review.csv's (each pupil's newest row: AcademicYear, CensusTerm); the report's count of pupils on
+# two rows of one collection (EnrolStatus); plus the extra comparisons'.
 LINKAGE_CENSUS_COLUMNS = (
     "UPN", "FormerUPN", "Surname", "PreferredSurname", "FormerSurname", "MiddleNames", "Forename", "DOB",
-    "Sex", "Postcode", "AcademicYear", "CensusTerm",
+    "Sex", "Postcode", "AcademicYear", "CensusTerm", "EnrolStatus",
 )  # fmt: skip
 
 
@@ -271,6 +273,7 @@ def link_extracts(
     with tqdm(total=1 + 4 * len(SOURCES), desc="linkage", unit="step", disable=not progress) as bar:
         with clock.stage("census.review_pupils"):
             census_pupils = int(extracts.census["UPN"].nunique())
+            repeats = collection_repeats(extracts.census)
             pupils = review_pupils(extracts.census)
         with clock.stage("census.standardise"):
             identity = census_identity_rows(extracts.census, settings)
@@ -305,7 +308,7 @@ def link_extracts(
     links = links_table(decisions)
     review = review_table(decisions, extracts, pupils)
     unlinked = unlinked_table(decisions)
-    report = build_report(extracts, decisions, run_settings, timings, census_pupils)
+    report = build_report(extracts, decisions, run_settings, timings, census_pupils, repeats)
     _add_notes(report, notes)
     for name, count in candidates.items():
         report["sources"][name]["candidate_pairs"] = count

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from exclusion_risk.linkage.registrations import CollectionRepeats, collection_repeats
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES
 from exclusion_risk.privacy import (
@@ -143,9 +144,12 @@ def build_report(
     settings: LinkageSettings,
     timings: dict[str, float],
     census_pupils: int | None = None,
+    repeats: CollectionRepeats | None = None,
 ) -> dict[str, Any]:
     """report.json: counts per stage and source, link rates by group, the run's settings and model.
-    `census_pupils`: the census's distinct UPNs, when the caller counted them before releasing it."""
+    `census_pupils`: the census's distinct UPNs, and `repeats` its pupils on two rows of one collection
+    (registrations.collection_repeats), when the caller counted them before releasing it."""
+    repeats = collection_repeats(extracts.census) if repeats is None else repeats
     sources: dict[str, Any] = {}
     rejects = getattr(extracts, "rejects", None)
     rejected = _rejected_rows(rejects)
@@ -182,6 +186,8 @@ def build_report(
     trained = settings.trained or {}
     return {
         "census_pupils": int(extracts.census["UPN"].nunique()) if census_pupils is None else census_pupils,
+        # kept for linkage; the features read one row per pupil and collection (linkage.registrations)
+        "census_collection_repeats": repeats.report(),
         "sources": sources,
         "rejected_rows": int(len(rejects)) if rejects is not None else 0,
         "seconds": {k: round(v, 2) for k, v in timings.items()},

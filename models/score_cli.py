@@ -11,6 +11,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv
 from exclusion_risk.linkage.history import recorded_upns
+from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
 from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.fairness_report import flagged_rates
@@ -244,6 +245,9 @@ def score_command(
     if summary is not None:
         typer.echo(summary)
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
+    repeated = collection_repeats(history.census, year, term).sentence()  # each pupil scored once
+    if repeated:
+        typer.echo(repeated)
     for line in scoring_drift_lines(scorer.info(), features, year, linked):  # nothing when quiet
         typer.echo(line)
     typer.echo(DECISION_SUPPORT_NOTICE)

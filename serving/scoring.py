@@ -34,9 +34,11 @@ from exclusion_risk.features.columns import as_code
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
 from exclusion_risk.files import csv_text
+from exclusion_risk.linkage import registrations
 from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
+from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
@@ -174,7 +176,9 @@ def row_problems(
     clean: pd.DataFrame, academic_year: str | None, census: str = calendar.AUTUMN
 ) -> tuple[np.ndarray, list[dict], int]:
     """Rows the reader passed that cannot be scored as they are, as (mask, problems, scored year):
-    a UPN on more than one row of the same census collection (year and term). Which row is right
+    a UPN on more than one row of the same census collection (year and term), unless all but one of
+    them are a dual registration's subsidiary school (EnrolStatus S): then the other row is the pupil's
+    and the subsidiary rows are set aside (`census_cohort` says so). Otherwise which row is right
     cannot be known, so every one of them is listed, never merged into one pupil. (Years outside
     1990/91 to next year never get here: the reader rejects them.)
     """
@@ -189,6 +193,10 @@ def row_problems(
         "term": as_code(term).fillna(census),  # a row without a term counts as the census scored
     })
     repeated = key.duplicated(keep=False).to_numpy()
+    if repeated.any():  # a group with exactly one row that is not a subsidiary registration is settled
+        main = pd.Series(~registrations.subsidiary(clean), index=clean.index)
+        settled = main.groupby([key[c] for c in key.columns], sort=False).transform("sum").eq(1).to_numpy()
+        repeated &= ~settled
     problems = []
     if repeated.any():
         groups = key[repeated].groupby(list(key.columns), sort=False).groups
@@ -268,6 +276,10 @@ def census_cohort(
     warnings = attendance_gap(features, year, census, history) if so_far else []
     if warnings and features[ATTENDANCE_SO_FAR_FEATURES[0]].isna().all():
         missing = missing + so_far  # listed as not computed only when no pupil has them
+    # rows without a term are of the census scored, as build_features_for_census reads them
+    terms = clean["CensusTerm"].fillna(census) if "CensusTerm" in clean.columns else census
+    repeated = collection_repeats(clean.assign(CensusTerm=terms), year, census).sentence()  # said, not silent
+    warnings = warnings + ([repeated] if repeated else [])
     return Cohort(features, "linked" if history is not None else "none", missing, problems, warnings)
 
 

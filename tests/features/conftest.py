@@ -28,7 +28,8 @@ from exclusion_risk.linkage.history import PupilHistory
 
 CENSUS_COLUMNS = [
     "UPN", "UPNvalid", "FormerUPN", "Sex", "Ethnicity", "FSMeligible", "SENprovision", "SENtype",
-    "SENtype2", "NCyearActual", "Postcode", "LSOA", "SchoolURN", "SchoolName", "AcademicYear", "CensusTerm",
+    "SENtype2", "NCyearActual", "Postcode", "LSOA", "SchoolURN", "SchoolName", "EnrolStatus", "AcademicYear",
+    "CensusTerm",
     "SessionsPossible", "SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence", "_file", "_row",
 ]
 EXCLUSION_COLUMNS = [

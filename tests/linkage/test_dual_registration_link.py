@@ -1,0 +1,58 @@
+"""A dual registration on the census: the enrolment status is read (an unknown one is rejected, naming
+its column), both rows are kept for linkage, and the link report counts the rows the features set aside."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.linkage.readers import read_census
+
+runner = CliRunner()
+
+
+def test_enrolment_status_words_read_as_codes_and_an_unknown_one_is_rejected(
+    tmp_path, census_row, csv_text, write, mis_header
+):
+    rows = [census_row(EnrolStatus=status) for status in ("M", "subsidiary", "", "c", "Q")]
+    for i, row in enumerate(rows):
+        row["Estab"] = f"330400{i}"  # distinct rows, so none is a duplicate of another
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
+    assert result.clean["EnrolStatus"].tolist()[:2] == ["M", "S"]
+    assert pd.isna(result.clean["EnrolStatus"].iloc[2]) and result.clean["EnrolStatus"].iloc[3] == "C"
+    assert len(result.clean) + len(result.rejects) == 5
+    reject = result.rejects.iloc[0]
+    assert (reject["row"], reject["column"]) == (5, "EnrolStatus")
+    assert reject["reason"] == "unknown enrolment status code"
+
+
+def test_the_link_report_counts_the_rows_set_aside(
+    tmp_path, population, census_row, exclusion_row, social_care_row
+):
+    pupils = population(300, seed=5)
+    census = []
+    for p in pupils.itertuples():
+        row = census_row(p.UPN, Surname=p.Surname, Forename=p.Forename, Gender=p.Sex,
+                         DoB=p.DOB.strftime("%Y-%m-%d"), Postcode=p.Postcode, AcademicYear="2018/19")
+        census.append(row)
+        if p.Index < 12:  # dual registrations: main school, and an alternative provision's subsidiary row
+            row["EnrolStatus"] = "M"
+            census.append({**row, "Estab": "3301999", "EnrolStatus": "S"})
+    exclusions = [exclusion_row(pupils.UPN.iloc[0], RecordID="X0", StartDate="2019-01-10")]
+    social_care = [social_care_row("C0", UPN=pupils.UPN.iloc[1], StartDate="2018-11-01")]
+    folder = tmp_path / "extracts"
+    folder.mkdir()
+    for name, rows in (("census", census), ("exclusions", exclusions), ("social_care", social_care)):
+        pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["link", "--data", str(folder), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    repeats = report["census_collection_repeats"]
+    assert (repeats["pupils"], repeats["rows_set_aside"], repeats["subsidiary_registrations"]) == (12, 12, 12)
+    assert report["census_pupils"] == 300
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Pupils on two or more rows of one census collection: 12 (12 row(s)" in html

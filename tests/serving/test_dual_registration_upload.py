@@ -1,0 +1,63 @@
+"""An uploaded census with a pupil on two schools' rows (a dual registration) scores the pupil once, at
+the main school, and the response's warnings say how many rows were set aside and why (no pupil's
+value)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from exclusion_risk import calendar
+from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+from exclusion_risk.serving import scoring
+from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.serving.history import HistoryState
+from exclusion_risk.serving.schemas import EXAMPLE_CENSUS
+from exclusion_risk.upn import make_upn
+
+YEAR = "2018/19"
+UPNS = [make_upn(801, 2001, 2011, i) for i in range(1, 4)]
+EMPTY = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
+
+
+def _read(rows):
+    return scoring.read_census_bytes(pd.DataFrame(rows).to_csv(index=False).encode(), "census.csv")
+
+
+def _cohort(rows):
+    clean, rejects = _read(rows)
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(clean), EMPTY, EMPTY)
+    state.state = "ready"
+    return scoring.census_cohort(clean, rejects, state, [], YEAR, skip_invalid=False, census=calendar.AUTUMN)
+
+
+def _row(upn, school, status):
+    return {**EXAMPLE_CENSUS, "UPN": upn, "AcademicYear": YEAR, "CensusTerm": "AUT", "SchoolURN": school,
+            "EnrolStatus": status}
+
+
+def test_a_dual_registration_is_scored_once_at_the_main_school_and_said():
+    rows = [_row(UPNS[0], "200001", "S"), _row(UPNS[0], "104321", "M"), _row(UPNS[1], "104321", "C"),
+            _row(UPNS[2], "104322", "C")]  # fmt: skip
+    cohort = _cohort(rows)
+    features = cohort.features.set_index("upn")
+    assert len(features) == 3 and features.loc[UPNS[0], "SchoolURN"] == "104321"
+    said = [w for w in cohort.warnings if "set aside" in w]
+    assert said and said[0].startswith("1 census row(s) of 1 pupil(s) on two or more rows")
+    assert not any(u in " ".join(cohort.warnings) for u in UPNS)
+
+
+def test_nothing_is_said_without_a_repeat():
+    cohort = _cohort([_row(u, "104321", "C") for u in UPNS])
+    assert not any("set aside" in w for w in cohort.warnings)
+
+
+def test_repeats_that_no_status_settles_are_still_refused_row_by_row():
+    for statuses in (("M", "M"), ("C", ""), ("S", "S")):
+        rows = [_row(UPNS[0], f"10432{i}", s) for i, s in enumerate(statuses)]
+        rows.append(_row(UPNS[1], "104321", "C"))
+        with pytest.raises(RequestProblem) as refused:
+            _cohort(rows)
+        assert [p["row"] for p in refused.value.problems] == [1, 2], statuses
+        assert "none of them is scored" in refused.value.problems[0]["reason"]
