@@ -52,15 +52,18 @@ def suppress_table(
     * primary: any cell or total with 0 < n < threshold is "<10" (SUPPRESSED); zeros are shown;
     * secondary: every row and column whose total is shown ("a line": its cells plus its total, the
       totals row and column included) must not hold exactly one withheld value, or that value is the
-      total minus the shown cells. While some line does, the smallest non-zero shown body cell of that
-      line is withheld too ("x", SECONDARY: it is not under 10, so "<10" would be untrue); when the line
-      has no such cell (the rest are zeros) its total is withheld instead. Repeated until no line changes.
+      total minus the shown cells. Nor, its total shown, may its withheld cells' sum (the total less the
+      shown cells) leave any of them one value only, given what their markers say: a "<10" is 1 to 9, an
+      "x" at least 10 (two "<10" summing to 2 are both 1; an "x" and a "<10" summing to 11 are 10 and 1).
+      While some line does, the smallest non-zero shown body cell of that line is withheld too ("x",
+      SECONDARY: it is not under 10, so "<10" would be untrue); when the line has no such cell (the rest
+      are zeros) its total is withheld instead. Repeated until no line changes.
 
     `withhold`: (row, column) labels of the returned table to withhold from the start, because another
     table withholds the same count (e.g. a total printed in two places); they are treated as secondary.
 
-    This stops recovery from any single line's sum; it does not defend against solving several lines
-    together or against bounds (a "<10" is at least 1).
+    This stops recovery from any single line's sum and its markers' bounds; it does not defend against
+    solving several lines together.
     """
     values = counts.astype(int).copy()
     if row_totals:
@@ -78,7 +81,7 @@ def suppress_table(
     while changed:
         changed = False
         for line in lines:
-            if sum(withheld[cell] for cell in line) != 1:
+            if not _pinned(line, withheld, primary, grid, threshold):
                 continue
             # A line's total is its last cell; the others (column totals, in the totals row) may be withheld.
             candidates = [cell for cell in line[:-1] if not withheld[cell] and grid[cell] > 0]
@@ -91,6 +94,20 @@ def suppress_table(
     shown[:] = [[SUPPRESSED if primary[r, c] else SECONDARY if withheld[r, c] else int(grid[r, c])
                  for c in range(cols)] for r in range(rows)]  # fmt: skip
     return shown
+
+
+def _pinned(line, withheld, primary, grid, threshold: int) -> bool:
+    """Whether a line's withheld values can be worked out from it (`suppress_table`'s secondary rule)."""
+    held = [cell for cell in line if withheld[cell]]
+    if len(held) == 1:
+        return True
+    if not held or withheld[line[-1]]:  # a withheld total: the line's sum is not known
+        return False
+    hidden = sum(int(grid[cell]) for cell in held)  # what the total less the shown cells gives
+    # The least each marker allows: "<10" 1; "x" 10, or 0 where it hides a zero (no one can tell).
+    least = sum(1 if primary[cell] else threshold if grid[cell] >= threshold else 0 for cell in held)
+    all_small = all(primary[cell] for cell in held)
+    return hidden == least or (all_small and hidden == (threshold - 1) * len(held))
 
 
 def is_withheld(value: object) -> bool:

@@ -127,15 +127,16 @@ def _gap(rows: list[dict[str, Any]]) -> float | None:
 def _rejected_rows(rejects: pd.DataFrame | None) -> dict[str, int | str]:
     """Rows of each source's own file the readers rejected (the readers name it `<source>.csv` or
     `.parquet`, any case; rejects has one line per rejected row), suppressed as a table whose total is
-    the report's `rejected_rows`, shown exactly: the census's and attendance files' rejects are the
-    third cell, so that a '<10' cannot be worked out from the total and the other source's count."""
+    the report's `rejected_rows` (key TOTAL): the census's and attendance files' rejects are the third
+    cell, so that a '<10' cannot be worked out from the total and the other source's count. The total
+    is withheld where the cells' bounds would pin them (1 and 10 beside a total of 11)."""
     if rejects is None or rejects.empty:
-        return {spec.name: 0 for spec in SOURCES}
+        return {spec.name: 0 for spec in SOURCES} | {TOTAL: 0}
     stems = rejects["file"].astype("string").str.rsplit(".", n=1).str[0].str.lower()
     counts = {spec.name: int((stems == spec.name).sum()) for spec in SOURCES}
     other = len(rejects) - sum(counts.values())
     shown = suppress_table(pd.DataFrame([{**counts, "other files": other}]), column_totals=False)
-    return {name: shown.at[0, name] for name in counts}
+    return {name: shown.at[0, name] for name in [*counts, TOTAL]}
 
 
 def build_report(
@@ -166,7 +167,8 @@ def build_report(
         groups = {col: _rates(table) for col, table in tables.items()}
         linked_total = suppress_count(int(len(accepted)))
         sources[spec.name] = {
-            "rows": int(len(frame)),
+            # one row per record (exclusions): the records' count as shown; else under 10 withheld
+            "rows": stage[TOTAL] if len(frame) == n else suppress_count(int(len(frame))),
             "rows_rejected": rejected[spec.name],  # their reasons are in rejects.csv
             "records": stage[TOTAL],
             "linked": {m: stage[m] for m in METHODS},
@@ -189,7 +191,7 @@ def build_report(
         # kept for linkage; the features read one row per pupil and collection (linkage.registrations)
         "census_collection_repeats": repeats.report(),
         "sources": sources,
-        "rejected_rows": int(len(rejects)) if rejects is not None else 0,
+        "rejected_rows": rejected[TOTAL],
         "seconds": {k: round(v, 2) for k, v in timings.items()},
         "settings": settings.model_dump(mode="json", exclude={"trained"}),
         "model": {

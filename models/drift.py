@@ -33,9 +33,14 @@ from exclusion_risk.features import registry
 from exclusion_risk.features.columns import on_distinct
 from exclusion_risk.features.labels import TARGET_PHRASES
 from exclusion_risk.models.drift_checks import (
+    SHARE_WITHHELD,
+    WITHHELD,
+    _percent,
+    _small,
     check_prevalence,
     check_schools,
     is_count,
+    nested_withheld,
     prevalence,
     school_profile,
     shown_rate,
@@ -141,10 +146,6 @@ def psi(reference: Any, current: Any, epsilon: float = EPSILON) -> float:
 
 
 # --- one feature's profile ----------------------------------------------------------------------------
-
-
-def _small(count: float) -> bool:
-    return 0 < count < SUPPRESSION_THRESHOLD
 
 
 def _numeric_edges(values: np.ndarray) -> list[float]:
@@ -293,10 +294,14 @@ def reference_profile(
             features[f.name] = feature_profile(values, f.kind)
             if is_count(f):
                 features[f.name]["prevalence"] = prevalence(values)
+    # nested flags 1-9 pupils apart: their shares would count those pupils, so neither is profiled
+    withheld = sorted(nested_withheld(rows, [n for n, f in features.items() if "prevalence" in f]))
+    features = {name: profiled for name, profiled in features.items() if name not in withheld}
     return {
         "version": PROFILE_VERSION,
         "years": list(years),
         "features": features,
+        "withheld_features": withheld,
         "link_rates": dict(link_rates or {}),
         "base_rate": base_rate,
         "schools": school_profile(rows, list(features)),
@@ -347,10 +352,6 @@ def _years_text(years: list[str]) -> str:
     return ", ".join(years) if len(years) < 3 else f"{years[0]} to {years[-1]}"
 
 
-def _percent(share: float) -> str:
-    return f"{share * 100:.1f}%"
-
-
 def compare(
     profile: dict[str, Any],
     cohort: pd.DataFrame,
@@ -364,6 +365,7 @@ def compare(
     reference_years = list(profile["years"])
     since = _years_text(reference_years)
     report = DriftReport(year, reference_years, [], [], {}, thresholds)
+    nested = nested_withheld(cohort, [n for n, f in profile["features"].items() if "prevalence" in f])
     for name, feature in profile["features"].items():
         if name not in cohort.columns:
             continue
@@ -377,7 +379,7 @@ def compare(
             high = psi(*_known_cells(feature, shares, now)) >= thresholds.psi_warning
         row = {
             "feature": name,
-            "psi": round(value, 2),
+            "psi": None if name in nested else round(value, 2),  # a flag's PSI gives its share back
             "missing_reference": before,
             "missing_current": shown_rate(round(missing_now * len(cohort)), len(cohort)),
             "prevalence_reference": None,  # a flag's or count's share above zero (`drift_checks`)
@@ -387,22 +389,22 @@ def compare(
         common = None
         if "prevalence" in feature:
             shares_, common = check_prevalence(name, feature["prevalence"], cohort[name], year, since,
-                                               thresholds)  # fmt: skip
+                                               thresholds, withhold=name in nested)  # fmt: skip
             row.update(shares_)
         report.features.append({**row, "warning": bool(high or moved or common)})
         if common:
             report.warnings.append(common)
         if high:
+            index = f"({WITHHELD})" if name in nested else f"{value:.2f}"
             report.warnings.append(
                 f"{label} ({name}) has shifted in {year} against {since}: population stability index "
-                f"{value:.2f}, at or above the warning level {thresholds.psi_warning:.2f}."
+                f"{index}, at or above the warning level {thresholds.psi_warning:.2f}."
             )
         if moved:
-            was = "fewer than 10 pupils" if before is None else _percent(before)
-            report.warnings.append(
-                f"{label} ({name}) is missing for {_percent(missing_now)} of pupils in {year} against {was} "
-                f"in {since}."
-            )
+            was = SHARE_WITHHELD if before is None else _percent(before)
+            now = SHARE_WITHHELD if row["missing_current"] is None else _percent(missing_now)
+            report.warnings.append(f"{label} ({name}) is missing for {now} of pupils in {year} against {was} "
+                                   f"in {since}.")  # fmt: skip
     report.schools, said = check_schools(profile, cohort, year, since, thresholds)
     report.warnings.extend(said)
     _link_rates(report, profile.get("link_rates") or {}, link_rates or {}, since)

@@ -33,6 +33,10 @@ from exclusion_risk.features import registry
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
 
 SCHOOL_COLUMN = "SchoolURN"
+# Said in place of a share or index withheld: it rests on 1-9 pupils, or beside another figure would give
+# such a count (a share and the cohort's size; two nested flags).
+WITHHELD = "withheld to protect small numbers"
+SHARE_WITHHELD = f"a share ({WITHHELD})"
 PART_OF_COHORT = "drift not checked: the upload is part of a cohort ({schools} of {of}{pupils})"
 
 
@@ -67,41 +71,81 @@ def _known(values: pd.Series) -> np.ndarray:
     return x[~np.isnan(x)]
 
 
+def share_above_zero(values) -> tuple[float | None, float | None]:
+    """(the share of pupils with a value whose value is not zero, that share as published).
+
+    Withheld as `shown_rate` does, and also when the pupils without a value number 1 to 9: the share is
+    an exact fraction of the pupils with one, so beside the cohort's size (which other shares give) it
+    would count them (613 pupils, 71/605 above zero: 8 missing, their own rate withheld)."""
+    x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    known = x[~np.isnan(x)]
+    if not known.size:
+        return None, None
+    nonzero = float(np.count_nonzero(known))
+    shown = None if _small(x.size - known.size) else shown_rate(nonzero, float(known.size))
+    return nonzero / known.size, shown
+
+
 def prevalence(values: pd.Series) -> float | None:
-    """The share of pupils with a value whose value is not zero (withheld as `shown_rate` does)."""
-    known = _known(values)
-    return shown_rate(float(np.count_nonzero(known)), float(known.size))
+    """The share of pupils with a value whose value is not zero, as published (`share_above_zero`)."""
+    return share_above_zero(values)[1]
+
+
+def nested_withheld(frame: pd.DataFrame, names: list[str]) -> set[str]:
+    """Flags and counts of `names` whose pupils above zero are all above zero in another too, with 1 to
+    9 pupils between them: both shares are withheld, or their difference would count those pupils (FSM
+    now within FSM in the last six years: 17/263 less 15/263; a plan open now within ever).
+
+    Found from the pupils, not listed: every such pair in the data, whatever the registry says."""
+    names = [n for n in names if n in frame.columns]
+    if len(names) < 2:
+        return set()
+    values = np.column_stack([pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=float) for n in names])
+    above = (np.nan_to_num(values, nan=0.0) != 0).astype(np.int64)
+    together = above.T @ above  # pupils above zero in both
+    counts = np.diag(together)
+    within = together == counts[:, None]  # row feature's pupils all within the column feature's
+    gap = counts[None, :] - counts[:, None]
+    inner, outer = np.nonzero(within & (gap > 0) & (gap < SUPPRESSION_THRESHOLD))
+    return {names[i] for i in inner} | {names[j] for j in outer}
 
 
 def _percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
-def _ratio_word(ratio: float, factor: float) -> str:
+def _ratio_word(ratio: float, factor: float, exact: bool = True) -> str:
+    """How far a share or mean moved, in words; `exact=False` for a share withheld, whose ratio to the
+    shown reference would give it back (only the direction and the threshold are said)."""
     if ratio == 0:
         return "none at all"
     if ratio <= 1 / factor:
+        if not exact:
+            return "halved or worse" if factor == 2 else f"{1 / factor:.0%} of it or less"
         return f"{ratio:.0%} of it: halved or worse" if factor == 2 else f"{ratio:.0%} of it"
+    if not exact:
+        return "doubled or more" if factor == 2 else f"{factor:g} times or more"
     return f"{ratio:.1f} times" + (": doubled or more" if factor == 2 else "")
 
 
 def check_prevalence(name: str, reference: float | None, values: pd.Series, year: str, since: str,
-                     thresholds) -> tuple[dict[str, Any], str | None]:  # fmt: skip
-    """(the row's prevalence fields, a warning sentence or None) for one count or flag feature."""
+                     thresholds, withhold: bool = False) -> tuple[dict[str, Any], str | None]:  # fmt: skip
+    """(the row's prevalence fields, a warning sentence or None) for one count or flag feature;
+    `withhold`: its share is withheld whatever its counts (`nested_withheld`)."""
     known = _known(values)
-    nonzero = float(np.count_nonzero(known))
-    now = nonzero / known.size if known.size else None
-    row = {"prevalence_reference": reference, "prevalence_current": shown_rate(nonzero, known.size)}
+    now, shown = share_above_zero(values)
+    shown = None if withhold else shown
+    row = {"prevalence_reference": reference, "prevalence_current": shown}
     if reference is None or now is None or reference * known.size < thresholds.prevalence_min_expected:
         return row, None
     ratio, factor = now / reference, thresholds.prevalence_ratio
     if ratio > 1 / factor:
         return row, None
     label = registry.get(name).label
-    shown = row["prevalence_current"]
-    was = "no pupil" if now == 0 else "fewer than 10 pupils" if shown is None else _percent(shown)
+    was = "no pupil" if now == 0 else SHARE_WITHHELD if shown is None else _percent(shown)
     sentence = (f"{label} ({name}) is above zero for {was} in {year} against {_percent(reference)} of pupils "
-                f"in {since} ({_ratio_word(ratio, factor)}): check the extract or its linking.")  # fmt: skip
+                f"in {since} ({_ratio_word(ratio, factor, shown is not None)}): check the extract or its "
+                "linking.")  # fmt: skip
     return row, sentence
 
 
@@ -114,7 +158,7 @@ def _school_stats(rows: pd.DataFrame, name: str, kind: str) -> tuple[float | Non
     known = x[~np.isnan(x)]
     missing = shown_rate(float(x.size - known.size), float(x.size))
     if kind == "binary":
-        mean = shown_rate(float(np.count_nonzero(known)), float(known.size))
+        mean = share_above_zero(x)[1]
     else:
         mean = float(known.mean()) if known.size >= SUPPRESSION_THRESHOLD else None
     return mean, missing, int(known.size)
@@ -163,7 +207,7 @@ def check_schools(profile: dict[str, Any], cohort: pd.DataFrame, year: str, sinc
                    "missing_current": shown_rate(float(x.size - known.size), float(x.size))}  # fmt: skip
             said = _school_missing(name, urn, before["missing"], missing_now, x.size, year, since, thresholds)
             if said is None and known.size:
-                row["mean_current"], said = _school_mean(name, kind, urn, before["mean"], known, year, since,
+                row["mean_current"], said = _school_mean(name, kind, urn, before["mean"], x, year, since,
                                                          thresholds)  # fmt: skip
             elif known.size:
                 row["mean_current"] = _school_stats(part, name, kind)[0]
@@ -180,14 +224,15 @@ def _school_missing(name, urn, before, now, pupils, year, since, thresholds) -> 
     if change < thresholds.school_missing_change or change * pupils < SUPPRESSION_THRESHOLD:
         return None
     shown = shown_rate(now * pupils, pupils)
-    text = "fewer than 10 pupils" if shown is None else _percent(shown)
+    text = SHARE_WITHHELD if shown is None else _percent(shown)
     return (f"At school {urn}: {registry.get(name).label} ({name}) is missing for {text} of pupils in {year} "
             f"against {_percent(before)} in {since}.")  # fmt: skip
 
 
-def _school_mean(name, kind, urn, before, known, year, since, thresholds) -> tuple[float | None, str | None]:
+def _school_mean(name, kind, urn, before, x, year, since, thresholds) -> tuple[float | None, str | None]:
+    known = x[~np.isnan(x)]
     if kind == "binary":
-        now, shown = float(np.mean(known)), shown_rate(float(np.count_nonzero(known)), float(known.size))
+        now, shown = share_above_zero(x)
     else:
         now = float(np.mean(known)) if known.size >= SUPPRESSION_THRESHOLD else None
         shown = now
@@ -200,9 +245,10 @@ def _school_mean(name, kind, urn, before, known, year, since, thresholds) -> tup
         return shown, None
     label = registry.get(name).label
     if kind == "binary":
-        value = "fewer than 10 pupils" if shown is None else _percent(shown)
+        value = WITHHELD if shown is None else _percent(shown)
+        moved = _ratio_word(ratio, factor, shown is not None)
         return shown, (f"At school {urn}: the share of pupils with {label} ({name}) is {value} in {year} "
-                       f"against {_percent(before)} in {since} ({_ratio_word(ratio, factor)}).")  # fmt: skip
+                       f"against {_percent(before)} in {since} ({moved}).")  # fmt: skip
     return shown, (f"At school {urn}: the mean {label.lower()} ({name}) is {now:.2f} in {year} against "
                    f"{before:.2f} in {since} ({_ratio_word(ratio, factor)}).")  # fmt: skip
 

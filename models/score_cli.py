@@ -245,9 +245,8 @@ def score_command(
     if summary is not None:
         typer.echo(summary)
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
-    repeated = collection_repeats(history.census, year, term).sentence()  # each pupil scored once
-    if repeated:
-        typer.echo(repeated)
+    for line in collection_repeats(history.census, year, term).sentences():  # each pupil scored once
+        typer.echo(line)
     for line in scoring_drift_lines(scorer.info(), features, year, linked):  # nothing when quiet
         typer.echo(line)
     typer.echo(DECISION_SUPPORT_NOTICE)

@@ -278,8 +278,7 @@ def census_cohort(
         missing = missing + so_far  # listed as not computed only when no pupil has them
     # rows without a term are of the census scored, as build_features_for_census reads them
     terms = clean["CensusTerm"].fillna(census) if "CensusTerm" in clean.columns else census
-    repeated = collection_repeats(clean.assign(CensusTerm=terms), year, census).sentence()  # said, not silent
-    warnings = warnings + ([repeated] if repeated else [])
+    warnings = warnings + collection_repeats(clean.assign(CensusTerm=terms), year, census).sentences()
     return Cohort(features, "linked" if history is not None else "none", missing, problems, warnings)
 
 

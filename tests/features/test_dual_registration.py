@@ -47,15 +47,18 @@ def test_an_upload_scores_the_main_registration():
 
 
 def test_rows_set_aside_are_counted():
-    repeats = collection_repeats(pd.DataFrame(CENSUS))
-    assert (repeats.pupils, repeats.rows_set_aside, repeats.subsidiary) == (2, 2, 1)
-    said = repeats.sentence()
-    assert said.startswith("2 census row(s) of 2 pupil(s)") and "subsidiary registration" in said
-    # published in the linkage report: under 10 withheld
-    assert repeats.report()["pupils"] == "<10"
+    three = [row(P2, "S5", "C"), row(P2, "S6", "C"), row("A100000000009", "AP1", "S")]  # P2 on three rows
+    repeats = collection_repeats(pd.DataFrame(CENSUS + three))
+    assert (repeats.pupils, repeats.rows_set_aside, repeats.subsidiary_only) == (3, 4, 1)
+    said = repeats.sentences()
+    assert said[0].startswith("4 census rows of 3 pupils on two or more rows of one collection were set")
+    assert said[1].startswith("1 pupil is described from a subsidiary registration's row (EnrolStatus S)")
+    assert "linkage" not in " ".join(said)  # an upload is not linked
+    # published in the linkage report: pupils only, under 10 withheld
+    assert repeats.report()["pupils"] == "<10" and "rows_set_aside" not in repeats.report()
     # of one collection only, with UPNs compared as the features compare them (" a1" is "A1")
     other_year = [row(P2.lower() + " ", "S9", "C", year="2015/16"), row(P2, "S2", "C", year="2015/16")]
     frame = pd.DataFrame(CENSUS + other_year)
     assert collection_repeats(frame, "2015/16", "AUT").rows_set_aside == 1
     assert collection_repeats(frame, "2016/17", "SPR").rows_set_aside == 0
-    assert collection_repeats(pd.DataFrame(CENSUS[2:3])).sentence() is None
+    assert collection_repeats(pd.DataFrame(CENSUS[2:3])).sentences() == []

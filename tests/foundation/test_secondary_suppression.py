@@ -80,3 +80,40 @@ def test_a_count_withheld_elsewhere_is_withheld_here_with_a_partner():
     assert shown.at[TOTAL, "unlinked"] == SECONDARY
     assert sum(is_withheld(v) for v in shown.loc[TOTAL]) == 2
     assert sum(is_withheld(v) for v in shown["unlinked"]) >= 2
+
+
+def _pinned_by_bounds(line: list) -> bool:
+    """What a reader can work out from a line whose total is shown, knowing a "<10" is 1 to 9 and an "x"
+    at least 10: its withheld values when their sum (the total less the shown cells) allows one value each."""
+    *cells, total = line
+    held = [v for v in cells if is_withheld(v)]
+    if len(held) < 2 or is_withheld(total):
+        return False
+    hidden = total - sum(v for v in cells if not is_withheld(v))
+    least = sum(1 if v == SUPPRESSED else 10 for v in held)
+    return hidden == least or (all(v == SUPPRESSED for v in held) and hidden == 9 * len(held))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=tables, row_totals=st.booleans(), column_totals=st.booleans())
+def test_no_line_pins_its_withheld_counts_by_their_markers_bounds(rows, row_totals, column_totals):
+    counts = pd.DataFrame(rows, columns=[f"c{i}" for i in range(len(rows[0]))])
+    shown = suppress_table(counts, row_totals=row_totals, column_totals=column_totals)
+    for line in _lines(shown, row_totals, column_totals):
+        assert not _pinned_by_bounds(line), line
+
+
+def test_two_small_cells_summing_to_two_take_a_third_with_them():
+    """A linkage report's stage row: 333 records, 318 by UPN, 13 by name and DOB, then one probabilistic
+    link and one unlinked record, each "<10": 333 - 318 - 13 = 2 made both 1."""
+    counts = pd.DataFrame([{"upn": 318, "name_dob": 13, "probabilistic": 1, "unlinked": 1}])
+    shown = suppress_table(counts, column_totals=False)
+    assert shown.loc[0].tolist() == [318, SECONDARY, SUPPRESSED, SUPPRESSED, 333]
+
+
+def test_a_withheld_count_and_a_small_one_summing_to_eleven_are_not_left_as_ten_and_one():
+    # 11 records, 10 linked withheld beside 1 unlinked: "x" is at least 10, so 10 and 1.
+    counts = pd.DataFrame({"linked": [10, 40], "unlinked": [1, 30]})
+    shown = suppress_table(counts, withhold=[(0, "linked")])
+    assert not _pinned_by_bounds(shown.loc[0].tolist())
+    assert is_withheld(shown.at[0, TOTAL])

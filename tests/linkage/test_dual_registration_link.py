@@ -41,6 +41,8 @@ def test_the_link_report_counts_the_rows_set_aside(
         if p.Index < 12:  # dual registrations: main school, and an alternative provision's subsidiary row
             row["EnrolStatus"] = "M"
             census.append({**row, "Estab": "3301999", "EnrolStatus": "S"})
+        elif p.Index < 15:  # the subsidiary school's row only: the main school's return lacks the pupil
+            row["EnrolStatus"] = "S"
     exclusions = [exclusion_row(pupils.UPN.iloc[0], RecordID="X0", StartDate="2019-01-10")]
     social_care = [social_care_row("C0", UPN=pupils.UPN.iloc[1], StartDate="2018-11-01")]
     folder = tmp_path / "extracts"
@@ -52,7 +54,9 @@ def test_the_link_report_counts_the_rows_set_aside(
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     repeats = report["census_collection_repeats"]
-    assert (repeats["pupils"], repeats["rows_set_aside"], repeats["subsidiary_registrations"]) == (12, 12, 12)
+    assert (repeats["pupils"], repeats["pupils_on_a_subsidiary_row_alone"]) == (12, "<10")
+    assert set(repeats) == {"pupils", "pupils_on_a_subsidiary_row_alone", "rule"}  # no second count of rows
     assert report["census_pupils"] == 300
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "Pupils on two or more rows of one census collection: 12 (12 row(s)" in html
+    assert "Pupils on two or more rows of one census collection: 12; a pupil on two" in html
+    assert "row is not in the\ncensus): &lt;10." in html

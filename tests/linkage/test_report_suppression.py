@@ -62,3 +62,32 @@ def test_no_stage_or_group_count_can_be_subtracted_out():
     bafr = next(r for r in report["sources"]["exclusions"]["by_group"]["ethnicity"] if r["group"] == "BAFR")
     assert bafr["link_rate"] is None
     assert "x" in render_html(report)
+
+
+def test_an_exclusions_files_rows_are_withheld_with_its_records():
+    """One row per exclusion record: the rows printed beside a '<10' of records were that count (9)."""
+    exclusions, ex_decisions = _source("RecordID", ["WBRI"] * 9, ["accept"] * 9, "upn")
+    social_care, sc_decisions = _source("LAchildID", ["WBRI"] * 30, ["accept"] * 30, "name_dob")
+    social_care = pd.concat([social_care, social_care.head(3)], ignore_index=True)  # 33 episodes
+    extracts = SimpleNamespace(
+        census=pd.DataFrame({"UPN": ["A"]}), exclusions=exclusions, social_care=social_care, rejects=None
+    )
+    report = build_report(extracts, {"exclusions": ex_decisions, "social_care": sc_decisions},
+                          LinkageSettings(), {})  # fmt: skip
+    assert report["sources"]["exclusions"]["records"] == "<10"
+    assert report["sources"]["exclusions"]["rows"] == "<10"
+    assert report["sources"]["social_care"]["rows"] == 33  # episodes, not one per child: shown
+
+
+def test_rejected_rows_whose_cells_the_total_would_pin_withhold_the_total():
+    """1 exclusions row and 10 social-care rows rejected: '<10' and 'x' beside a total of 11 are 1 and 10."""
+    rejects = pd.DataFrame({"file": ["exclusions.csv"] + ["social_care.csv"] * 10})
+    exclusions, ex_decisions = _source("RecordID", ["WBRI"] * 20, ["accept"] * 20, "upn")
+    social_care, sc_decisions = _source("LAchildID", ["WBRI"] * 30, ["accept"] * 30, "name_dob")
+    extracts = SimpleNamespace(
+        census=pd.DataFrame({"UPN": ["A"]}), exclusions=exclusions, social_care=social_care, rejects=rejects
+    )
+    report = build_report(extracts, {"exclusions": ex_decisions, "social_care": sc_decisions},
+                          LinkageSettings(), {})  # fmt: skip
+    shown = [report["sources"][s]["rows_rejected"] for s in ("exclusions", "social_care")]
+    assert shown == ["<10", "x"] and is_withheld(report["rejected_rows"])

@@ -44,7 +44,7 @@ def test_a_dual_registration_is_scored_once_at_the_main_school_and_said():
     features = cohort.features.set_index("upn")
     assert len(features) == 3 and features.loc[UPNS[0], "SchoolURN"] == "104321"
     said = [w for w in cohort.warnings if "set aside" in w]
-    assert said and said[0].startswith("1 census row(s) of 1 pupil(s) on two or more rows")
+    assert said and said[0].startswith("1 census row of 1 pupil on two or more rows of one collection was")
     assert not any(u in " ".join(cohort.warnings) for u in UPNS)
 
 
@@ -61,3 +61,19 @@ def test_repeats_that_no_status_settles_are_still_refused_row_by_row():
             _cohort(rows)
         assert [p["row"] for p in refused.value.problems] == [1, 2], statuses
         assert "none of them is scored" in refused.value.problems[0]["reason"]
+
+
+def test_a_subsidiary_row_left_alone_by_a_rejected_main_row_is_said():
+    """skip_invalid: the main school's row is rejected by the reader (no sex), so only the subsidiary
+    school's row is left; the pupil is scored from it, and the warnings say so."""
+    rows = [_row(UPNS[0], "200001", "S"), {**_row(UPNS[0], "104321", "M"), "Sex": "Q"},
+            _row(UPNS[1], "104321", "C"), _row(UPNS[2], "104322", "C")]  # fmt: skip
+    clean, rejects = _read(rows)
+    assert len(rejects) == 1
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(clean), EMPTY, EMPTY)
+    state.state = "ready"
+    cohort = scoring.census_cohort(clean, rejects, state, [], YEAR, skip_invalid=True, census=calendar.AUTUMN)
+    assert cohort.features.set_index("upn").loc[UPNS[0], "SchoolURN"] == "200001"
+    said = "1 pupil is described from a subsidiary registration's row"
+    assert any(w.startswith(said) for w in cohort.warnings)
