@@ -96,18 +96,57 @@ def suppress_table(
     return shown
 
 
+_UNBOUNDED = 10**15  # no count reaches it
+
+
+def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Integer intervals (inclusive) as a sorted union of disjoint ones."""
+    out: list[tuple[int, int]] = []
+    for low, high in sorted(i for i in intervals if i[0] <= i[1]):
+        if out and low <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], high))
+        else:
+            out.append((low, high))
+    return out
+
+
+def _values_left(domains: list[list[tuple[int, int]]], hidden: int, cell: int) -> int:
+    """How many values (0, 1 or 2: at least) cell `cell` can take when the cells of `domains` (each a
+    union of intervals) sum to `hidden`."""
+    others = [(0, 0)]
+    for k, domain in enumerate(domains):
+        if k != cell:  # the other cells' possible sums: a Minkowski sum of interval unions
+            others = _merged([(a + c, min(b + d, _UNBOUNDED)) for a, b in others for c, d in domain])
+    room = _merged([(hidden - b, hidden - a) for a, b in others])
+    count = 0
+    for a, b in domains[cell]:
+        for c, d in room:
+            count += max(0, min(b, d) - max(a, c) + 1)
+            if count > 1:
+                return 2
+    return count
+
+
 def _pinned(line, withheld, primary, grid, threshold: int) -> bool:
-    """Whether a line's withheld values can be worked out from it (`suppress_table`'s secondary rule)."""
+    """Whether a line's withheld values can be worked out from it (`suppress_table`'s secondary rule):
+    one withheld; or, its total shown, a withheld cell left one value by the sum of the withheld cells
+    (the total less the shown cells) and what each marker allows: "<10" 1 to 9; "x" 10 or more, and,
+    to a reader who finds that impossible, 0 too (an "x" may hide a zero)."""
     held = [cell for cell in line if withheld[cell]]
     if len(held) == 1:
         return True
     if not held or withheld[line[-1]]:  # a withheld total: the line's sum is not known
         return False
-    hidden = sum(int(grid[cell]) for cell in held)  # what the total less the shown cells gives
-    # The least each marker allows: "<10" 1; "x" 10, or 0 where it hides a zero (no one can tell).
-    least = sum(1 if primary[cell] else threshold if grid[cell] >= threshold else 0 for cell in held)
-    all_small = all(primary[cell] for cell in held)
-    return hidden == least or (all_small and hidden == (threshold - 1) * len(held))
+    hidden = sum(int(grid[cell]) for cell in held)
+    small = [(1, threshold - 1)]
+    for zero in ([], [(0, 0)]):
+        domains = [small if primary[cell] else [*zero, (threshold, _UNBOUNDED)] for cell in held]
+        left = [_values_left(domains, hidden, k) for k in range(len(held))]
+        if any(n == 1 for n in left):
+            return True
+        if all(n > 1 for n in left):  # this reader's view is consistent and pins nothing
+            return False
+    return False
 
 
 def is_withheld(value: object) -> bool:

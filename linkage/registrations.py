@@ -74,7 +74,7 @@ class CollectionRepeats:
             said.append(
                 f"{_plural(self.rows_set_aside, 'census row', 'census rows')} of "
                 f"{_plural(self.pupils, 'pupil', 'pupils')} on two or more rows of one collection "
-                f"{'was' if self.rows_set_aside == 1 else 'were'} set aside: {RULE}."
+                f"{'was' if self.rows_set_aside == 1 else 'were'} set aside. {RULE[0].upper()}{RULE[1:]}."
             )
         if self.subsidiary_only:
             said.append(

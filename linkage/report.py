@@ -124,6 +124,17 @@ def _gap(rows: list[dict[str, Any]]) -> float | None:
     return round(max(rates) - min(rates), 4) if len(rates) > 1 else None
 
 
+def _rows_shown(rows: int, records: int, records_shown: int | str) -> int | str:
+    """A source's rows as published. One row per record (exclusions): as its records are shown. Else
+    (social care's episodes) under 10 as '<10', and 'x' where 1-9 rows are more than the records (the
+    second and later episodes of 1-9 children would be rows less records)."""
+    if rows == records:
+        return records_shown
+    if 0 < rows - records < SUPPRESSION_THRESHOLD and rows >= SUPPRESSION_THRESHOLD:
+        return SECONDARY
+    return suppress_count(rows)
+
+
 def _rejected_rows(rejects: pd.DataFrame | None) -> dict[str, int | str]:
     """Rows of each source's own file the readers rejected (the readers name it `<source>.csv` or
     `.parquet`, any case; rejects has one line per rejected row), suppressed as a table whose total is
@@ -167,8 +178,7 @@ def build_report(
         groups = {col: _rates(table) for col, table in tables.items()}
         linked_total = suppress_count(int(len(accepted)))
         sources[spec.name] = {
-            # one row per record (exclusions): the records' count as shown; else under 10 withheld
-            "rows": stage[TOTAL] if len(frame) == n else suppress_count(int(len(frame))),
+            "rows": _rows_shown(int(len(frame)), n, stage[TOTAL]),
             "rows_rejected": rejected[spec.name],  # their reasons are in rejects.csv
             "records": stage[TOTAL],
             "linked": {m: stage[m] for m in METHODS},

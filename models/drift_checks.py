@@ -175,9 +175,10 @@ def school_profile(rows: pd.DataFrame, names: list[str]) -> dict[str, Any]:
         if len(part) < SUPPRESSION_THRESHOLD or not urn or urn == "nan":
             continue
         stats = {}
+        nested = nested_withheld(part, [f.name for f in features if f.kind == "binary"])  # mean x pupils
         for f in features:
             mean, missing, _ = _school_stats(part, f.name, f.kind)
-            stats[f.name] = {"mean": mean, "missing": missing}
+            stats[f.name] = {"mean": None if f.name in nested else mean, "missing": missing}
         schools[urn] = {"pupils": len(part), "features": stats}
     return schools
 
@@ -195,6 +196,8 @@ def check_schools(profile: dict[str, Any], cohort: pd.DataFrame, year: str, sinc
         part = groups.get(urn)
         if part is None or len(part) < least or reference["pupils"] < least:
             continue
+        flags = [n for n in reference["features"] if n in part.columns and registry.get(n).kind == "binary"]
+        nested = nested_withheld(part, flags)
         for name, before in reference["features"].items():
             if name not in part.columns:
                 continue
@@ -208,9 +211,9 @@ def check_schools(profile: dict[str, Any], cohort: pd.DataFrame, year: str, sinc
             said = _school_missing(name, urn, before["missing"], missing_now, x.size, year, since, thresholds)
             if said is None and known.size:
                 row["mean_current"], said = _school_mean(name, kind, urn, before["mean"], x, year, since,
-                                                         thresholds)  # fmt: skip
+                                                         thresholds, name in nested)  # fmt: skip
             elif known.size:
-                row["mean_current"] = _school_stats(part, name, kind)[0]
+                row["mean_current"] = None if name in nested else _school_stats(part, name, kind)[0]
             if said:
                 rows.append({**row, "warning": True})
                 sentences.append(said)
@@ -229,10 +232,12 @@ def _school_missing(name, urn, before, now, pupils, year, since, thresholds) -> 
             f"against {_percent(before)} in {since}.")  # fmt: skip
 
 
-def _school_mean(name, kind, urn, before, x, year, since, thresholds) -> tuple[float | None, str | None]:
+def _school_mean(name, kind, urn, before, x, year, since, thresholds,
+                 withhold: bool = False) -> tuple[float | None, str | None]:  # fmt: skip
     known = x[~np.isnan(x)]
     if kind == "binary":
         now, shown = share_above_zero(x)
+        shown = None if withhold else shown
     else:
         now = float(np.mean(known)) if known.size >= SUPPRESSION_THRESHOLD else None
         shown = now

@@ -62,9 +62,11 @@ def write_report(report: DriftReport, out: Path) -> tuple[Path, Path]:
     json_path, html_path = out / JSON_FILE, out / HTML_FILE
     json_path.write_text(json.dumps(report.document(), indent=2) + "\n", encoding="utf-8")
     t = report.thresholds
+    # A PSI withheld (None: a flag's PSI would give its share back) sorts last and is no notice.
+    by_psi = sorted(report.features, key=lambda r: (r["psi"] is None, -(r["psi"] or 0)))
     rows = [{**row, "label": feature_def(row["feature"]).label,
-             "band": "warning" if row["warning"] else "notice" if row["psi"] >= t.psi_notice else ""}
-            for row in sorted(report.features, key=lambda r: -r["psi"])]  # fmt: skip
+             "band": "warning" if row["warning"] else "notice" if (row["psi"] or 0) >= t.psi_notice else ""}
+            for row in by_psi]  # fmt: skip
     html = render(HTML_FILE + ".j2", report=report, rows=rows, notice=DECISION_SUPPORT_NOTICE,
                   thresholds=t)  # fmt: skip
     html_path.write_text(html, encoding="utf-8")

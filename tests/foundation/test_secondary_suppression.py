@@ -84,14 +84,27 @@ def test_a_count_withheld_elsewhere_is_withheld_here_with_a_partner():
 
 def _pinned_by_bounds(line: list) -> bool:
     """What a reader can work out from a line whose total is shown, knowing a "<10" is 1 to 9 and an "x"
-    at least 10: its withheld values when their sum (the total less the shown cells) allows one value each."""
+    10 or more (or, if that is impossible, 0 too: an "x" may hide a zero): a withheld value that the
+    withheld values' sum (the total less the shown cells) leaves one possibility. Enumerated by sets."""
     *cells, total = line
     held = [v for v in cells if is_withheld(v)]
     if len(held) < 2 or is_withheld(total):
         return False
     hidden = total - sum(v for v in cells if not is_withheld(v))
-    least = sum(1 if v == SUPPRESSED else 10 for v in held)
-    return hidden == least or (all(v == SUPPRESSED for v in held) and hidden == 9 * len(held))
+    for x_values in (range(10, hidden + 1), [0, *range(10, hidden + 1)]):
+        allowed = [set(range(1, 10)) if v == SUPPRESSED else set(x_values) for v in held]
+        left = []
+        for i in range(len(held)):
+            sums = {0}
+            for j, values in enumerate(allowed):
+                if j != i:
+                    sums = {a + b for a in sums for b in values if a + b <= hidden}
+            left.append(sum(1 for v in allowed[i] if hidden - v in sums))
+        if 1 in left:
+            return True
+        if min(left) > 1:
+            return False
+    return False
 
 
 @settings(max_examples=300, deadline=None)
@@ -117,3 +130,21 @@ def test_a_withheld_count_and_a_small_one_summing_to_eleven_are_not_left_as_ten_
     shown = suppress_table(counts, withhold=[(0, "linked")])
     assert not _pinned_by_bounds(shown.loc[0].tolist())
     assert is_withheld(shown.at[0, TOTAL])
+
+
+def test_an_x_that_may_hide_a_zero_does_not_leave_a_small_cell_pinned():
+    """A zero withheld because another table withholds it: '<10', 'x', 20 and 23 shown made the '<10' 3
+    to a reader who knows an 'x' is 0 or at least 10."""
+    shown = suppress_table(pd.DataFrame([[3, 0, 20]]), column_totals=False, withhold=[(0, 1)])
+    assert not _pinned_by_bounds(shown.loc[0].tolist())
+    assert shown.loc[0].tolist() == [SUPPRESSED, SECONDARY, SECONDARY, 23]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=tables, forced=st.integers(0, 24))
+def test_no_line_pins_its_withheld_counts_with_a_count_withheld_from_elsewhere(rows, forced):
+    counts = pd.DataFrame(rows, columns=[f"c{i}" for i in range(len(rows[0]))])
+    row, column = forced % len(rows), forced % len(rows[0])
+    shown = suppress_table(counts, withhold=[(row, counts.columns[column])])
+    for line in _lines(shown, True, True):
+        assert not _derivable(line) and not _pinned_by_bounds(line), line

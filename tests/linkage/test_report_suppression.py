@@ -76,7 +76,12 @@ def test_an_exclusions_files_rows_are_withheld_with_its_records():
                           LinkageSettings(), {})  # fmt: skip
     assert report["sources"]["exclusions"]["records"] == "<10"
     assert report["sources"]["exclusions"]["rows"] == "<10"
-    assert report["sources"]["social_care"]["rows"] == 33  # episodes, not one per child: shown
+    assert report["sources"]["social_care"]["rows"] == "x"  # 33 episodes less 30 children: 3 repeats
+    more = pd.concat([social_care, social_care.head(12)], ignore_index=True)  # 45 episodes: 15 repeats
+    extracts.social_care = more
+    report = build_report(extracts, {"exclusions": ex_decisions, "social_care": sc_decisions},
+                          LinkageSettings(), {})  # fmt: skip
+    assert report["sources"]["social_care"]["rows"] == 45
 
 
 def test_rejected_rows_whose_cells_the_total_would_pin_withhold_the_total():

@@ -18,6 +18,18 @@ def test_a_share_is_withheld_when_1_to_9_pupils_have_no_value():
     assert prevalence(pd.Series([1.0] * 71 + [0.0] * 534 + [np.nan] * 10)) == 71 / 605  # 10 missing
 
 
+def test_a_schools_nested_flags_withhold_both_means():
+    # persistent absence within FSM at one school, 2 pupils apart: 15/263 and 17/263 as means
+    n = 263
+    rows = pd.DataFrame({"SchoolURN": "3352059", "fsm": np.r_[np.ones(17), np.zeros(n - 17)],
+                         "persistent_absence_last_year": np.r_[np.ones(15), np.zeros(n - 15)]})  # fmt: skip
+    stats = school_profile(rows, ["fsm", "persistent_absence_last_year"])["3352059"]["features"]
+    assert stats["fsm"]["mean"] is None and stats["persistent_absence_last_year"]["mean"] is None
+    rows["fsm"] = np.r_[np.ones(30), np.zeros(n - 30)]  # 15 apart: shown
+    stats = school_profile(rows, ["fsm", "persistent_absence_last_year"])["3352059"]["features"]
+    assert stats["fsm"]["mean"] == 30 / n
+
+
 def test_the_school_profile_withholds_the_share_too():
     rows = pd.DataFrame({"SchoolURN": "3354118", "persistent_absence_last_year":
                          [1.0] * 71 + [0.0] * 534 + [np.nan] * 8})  # fmt: skip
@@ -55,3 +67,16 @@ def test_the_profile_and_the_cohort_check_withhold_both_nested_shares():
         "small numbers) in 2018/19 against 15.2% of pupils in 2016/17 (halved or worse): check the extract "
         "or its linking."
     ]  # the ratio to the shown 15.2% is not said: it would give the withheld share back (17/263)
+
+
+def test_the_report_files_are_written_with_a_psi_withheld(tmp_path):
+    from exclusion_risk.models.drift_cli import write_report
+
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"AcademicYear": "2016/17", "fsm": (rng.random(400) < 0.3).astype(float),
+                              "fsm_ever6": (rng.random(400) < 0.3).astype(float)})  # fmt: skip
+    profile = reference_profile(reference, ["2016/17"])
+    report = compare(profile, _cohort(95, 100, n=400), "2018/19", Thresholds())
+    assert [row["psi"] for row in report.features] == [None, None]
+    json_path, html_path = write_report(report, tmp_path)
+    assert "<td>withheld</td>" in html_path.read_text(encoding="utf-8")
