@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from types import SimpleNamespace
 
 import pandas as pd
@@ -125,11 +126,18 @@ def guard_service(champion_env, start_service, tmp_path_factory):
     service.stop()
 
 
-def _audited_pupils(service) -> list[int]:
-    """The pupil counts of the audit log's `/score/file` rows, oldest first."""
-    with sqlite3.connect(service.database) as db:
-        rows = db.execute("SELECT pupils FROM audit_log WHERE route = '/score/file' ORDER BY rowid")
-        return [pupils for (pupils,) in rows.fetchall()]
+def _audited_pupils(service, rows_expected: int) -> list[int]:
+    """The pupil counts of the audit log's `/score/file` rows, oldest first. The middleware writes a
+    row after its response is sent, so the last request's row may not be there yet: wait for it (a
+    bounded wait; a row never written still fails the tests)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(service.database) as db:
+            rows = db.execute("SELECT pupils FROM audit_log WHERE route = '/score/file' ORDER BY rowid")
+            pupils = [count for (count,) in rows.fetchall()]
+        if len(pupils) >= rows_expected or time.monotonic() > deadline:
+            return pupils
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +162,7 @@ def uploads(guard_service, champion) -> SimpleNamespace:
         again = upload(client, at_school[~at_school["UPN"].isin(gone)])
         probe = upload(client, made_up, record="false", since=first["run"]["id"])
     return SimpleNamespace(school=school, upns=at_school["UPN"].tolist(), gone=gone, again=again,
-                           probe=probe, audited=_audited_pupils(guard_service))  # fmt: skip
+                           probe=probe, audited=_audited_pupils(guard_service, 3))  # fmt: skip
 
 
 def _leavers(response: dict) -> list[str]:
