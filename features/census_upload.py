@@ -8,6 +8,8 @@ exclusions, social care, school context), the upload's rows standing for their o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -15,9 +17,10 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_year, finish_table, prepare, year_numbers
 from exclusion_risk.features.columns import as_code, as_float, column
-from exclusion_risk.linkage import extract_frames
+from exclusion_risk.linkage import extract_frames, registrations
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+from exclusion_risk.linkage.registrations import CollectionRepeats, collection_repeats
 
 # this year's absence features, read from the attendance so far (features.build); `attendance_gap`.
 # The registry marks them: the only features with a value from a later census than autumn (the rate first).
@@ -35,12 +38,31 @@ class NoReferenceRows(ValueError):
         self.found = found
 
 
+@dataclass(frozen=True)
+class CensusFeatures:
+    """An upload's features and its pupils' repeated rows in the collection scored, counted on the
+    rows the features read (the upload's, with the history's where they stand: `collection_repeats`)."""
+
+    table: pd.DataFrame
+    repeats: CollectionRepeats
+
+
 def build_features_for_census(
     census_rows: pd.DataFrame,
     history: PupilHistory | None = None,
     reference_year: str | None = None,
     census: str = calendar.AUTUMN,
 ) -> pd.DataFrame:
+    """Features for a census-shaped upload (`features_for_census`'s table)."""
+    return features_for_census(census_rows, history, reference_year, census).table
+
+
+def features_for_census(
+    census_rows: pd.DataFrame,
+    history: PupilHistory | None = None,
+    reference_year: str | None = None,
+    census: str = calendar.AUTUMN,
+) -> CensusFeatures:
     """Features for a census-shaped upload (the service's cohort file), without labels.
 
     Taken from the upload's `census` (term code, default autumn) rows of `reference_year` (default: the
@@ -48,7 +70,9 @@ def build_features_for_census(
     year, FSM, SEN, IDACI decile and
     last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
     exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
-    upload's rows replace history's rows for the same pupil and collection — and is NaN otherwise.
+    upload's rows replace history's rows for the same pupil and collection (but a history row that is
+    not a subsidiary registration stands beside uploaded subsidiary rows alone: `_main_rows_kept`) — and
+    is NaN otherwise.
     This year's attendance so far (spring, summer) comes from the history's termly rows of the pupil,
     year and term uploaded (`attendance_gap` says when a material share of the pupils has none).
     """
@@ -86,7 +110,7 @@ def build_features_for_census(
         past_key = pd.MultiIndex.from_frame(past[key].astype("string").apply(lambda s: s.str.upper()))
         # Upload rows stand for their collection; history rows come after them in `_row` order.
         upload = _attendance_to_date_from(upload, history, uploaded, past_key)
-        past = past[~past_key.isin(uploaded)]
+        past = past[~past_key.isin(uploaded) | _main_rows_kept(past, past_key, upload, uploaded)]
         order = past["_row"] if "_row" in past.columns else pd.Series(np.arange(len(past)), index=past.index)
         past = past.assign(_row=order + len(upload))
         census = pd.concat([upload, past], ignore_index=True)
@@ -100,7 +124,22 @@ def build_features_for_census(
     if history is None:
         for name in registry.history_feature_names():
             table[name] = np.nan
-    return finish_table(table)
+    pupils_rows = census[as_code(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
+    return CensusFeatures(finish_table(table), collection_repeats(pupils_rows, reference_year, term))
+
+
+def _main_rows_kept(
+    past: pd.DataFrame, past_key: pd.MultiIndex, upload: pd.DataFrame, uploaded: pd.MultiIndex
+) -> np.ndarray:
+    """History rows that stand beside the upload's rows of their collection: those that are not a
+    subsidiary registration where every uploaded row of the collection is one. A subsidiary school's
+    return uploaded alone (an alternative provision's) must not replace the main school's row, from
+    which `score` describes the pupil (`registrations.standing_order`)."""
+    uploaded_subsidiary = registrations.subsidiary(upload)
+    if not uploaded_subsidiary.any():
+        return np.zeros(len(past), dtype=bool)
+    subsidiary_alone = uploaded[uploaded_subsidiary].difference(uploaded[~uploaded_subsidiary])
+    return past_key.isin(subsidiary_alone) & ~registrations.subsidiary(past)
 
 
 def _attendance_to_date_from(

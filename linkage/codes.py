@@ -87,10 +87,41 @@ NC_YEAR_MAP.update({"RECEPTION": "R", "YR": "R", "NURSERY 1": "N1", "NURSERY 2":
 # registration (the pupil is on both schools' returns in the same collection), F further education,
 # G guest, O other. Only S changes anything: the pupil's other row of that collection stands.
 SUBSIDIARY_REGISTRATION = "S"
-ENROL_STATUS_MAP: dict[str, str] = {
-    **{code: code for code in "CMSFGO"},
-    "SINGLE": "C", "CURRENT": "C", "MAIN": "M", "SUBSIDIARY": "S", "GUEST": "G", "OTHER": "O",
+# MIS exports write the status in words ("Single Registration", "Main - Dual Registration",
+# "Subsidiary – Dual Registration", "Guest Pupil"): read by the words that say which, the rest
+# ("dual", "registration", "pupil") being the same in every status. "Dual" alone, or "Main Subsidiary",
+# says neither and stays unknown.
+_ENROL_STATUS_WORDS: dict[tuple[str, ...], str] = {
+    **{(code,): code for code in "CMSFGO"},
+    ("SINGLE",): "C", ("CURRENT",): "C", ("CURRENT", "SINGLE"): "C", ("MAIN",): "M", ("SUBSIDIARY",): "S",
+    ("FURTHER", "EDUCATION"): "F", ("FE",): "F", ("GUEST",): "G", ("OTHER",): "O",
+    ("OTHER", "PROVISION"): "O",
 }  # fmt: skip
+_ENROL_STATUS_FILLER = frozenset({"DUAL", "REGISTRATION", "REGISTERED", "PUPIL"})
+
+
+class EnrolStatusWords(dict):
+    """`accepted spelling -> code` for EnrolStatus, reading any spelling by its words (a code list's
+    `in` and `get`, as the schemas and readers use them); iterating gives the plain spellings."""
+
+    def __missing__(self, value):
+        words = tuple(w for w in re.findall(r"[A-Z]+", str(value).upper()) if w not in _ENROL_STATUS_FILLER)
+        code = _ENROL_STATUS_WORDS.get(words)
+        if code is None:
+            raise KeyError(value)
+        return code
+
+    def __contains__(self, value) -> bool:
+        return self.get(value) is not None
+
+    def get(self, value, default=None):
+        try:
+            return self[value]
+        except KeyError:
+            return default
+
+
+ENROL_STATUS_MAP = EnrolStatusWords({" ".join(words): code for words, code in _ENROL_STATUS_WORDS.items()})
 
 # --- census term ---------------------------------------------------------------------------------
 

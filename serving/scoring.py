@@ -1,7 +1,7 @@
 """From what a client sends to scores: feature records, census rows or a census CSV, through the scorer.
 
 Census input (an upload or JSON rows) goes through the linkage stage's census reader, the same
-validation `exclusion-risk check` applies, and then `features.census_upload.build_features_for_census`,
+validation `exclusion-risk check` applies, and then `features.census_upload.features_for_census`,
 with the authority's linked history (without one, census rows are refused: `HistoryState.refusal`).
 Nothing here keeps pupil data beyond the request, and no message it raises quotes a pupil's value.
 """
@@ -28,7 +28,7 @@ from exclusion_risk.features.census_upload import (
     ATTENDANCE_SO_FAR_FEATURES,
     NoReferenceRows,
     attendance_gap,
-    build_features_for_census,
+    features_for_census,
 )
 from exclusion_risk.features.columns import as_code
 from exclusion_risk.features.need import need_level_of
@@ -38,7 +38,6 @@ from exclusion_risk.linkage import registrations
 from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
-from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
@@ -255,7 +254,7 @@ def census_cohort(
         [{"row": None, "field": "CensusTerm", "reason": f"no usable {name} row ({census}) for {year}"}],
     )
     try:
-        features = build_features_for_census(clean, history=history, reference_year=year, census=census)
+        scored = features_for_census(clean, history=history, reference_year=year, census=census)
     except NoReferenceRows as exc:
         if exc.found:
             raise wrong_census(census, exc.found, year) from None
@@ -268,6 +267,7 @@ def census_cohort(
         problem = {"row": None, "field": "file",
                    "reason": "a date in the rows is outside the range that can be scored"}
         raise RequestProblem(422, "The census rows cannot be scored.", [problem]) from None
+    features = scored.table
     if features.empty:
         raise no_reference_row
     missing = [] if history is not None else [f for f in history_feature_names() if f in model_features]
@@ -276,9 +276,7 @@ def census_cohort(
     warnings = attendance_gap(features, year, census, history) if so_far else []
     if warnings and features[ATTENDANCE_SO_FAR_FEATURES[0]].isna().all():
         missing = missing + so_far  # listed as not computed only when no pupil has them
-    # rows without a term are of the census scored, as build_features_for_census reads them
-    terms = clean["CensusTerm"].fillna(census) if "CensusTerm" in clean.columns else census
-    warnings = warnings + collection_repeats(clean.assign(CensusTerm=terms), year, census).sentences()
+    warnings = warnings + scored.repeats.sentences()  # counted on the rows read, history's included
     return Cohort(features, "linked" if history is not None else "none", missing, problems, warnings)
 
 

@@ -17,16 +17,21 @@ runner = CliRunner()
 def test_enrolment_status_words_read_as_codes_and_an_unknown_one_is_rejected(
     tmp_path, census_row, csv_text, write, mis_header
 ):
-    rows = [census_row(EnrolStatus=status) for status in ("M", "subsidiary", "", "c", "Q")]
+    # MIS exports write the status in words; only a status that says neither code ("Dual", "Q") is refused
+    statuses = (
+        "M", "subsidiary", "", "c", "Single Registration", "Main - Dual Registration",
+        "Subsidiary \u2013 Dual Registration", "Guest Pupil", "Dual", "Q",
+    )  # fmt: skip
+    rows = [census_row(EnrolStatus=status) for status in statuses]
     for i, row in enumerate(rows):
         row["Estab"] = f"330400{i}"  # distinct rows, so none is a duplicate of another
     result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
-    assert result.clean["EnrolStatus"].tolist()[:2] == ["M", "S"]
-    assert pd.isna(result.clean["EnrolStatus"].iloc[2]) and result.clean["EnrolStatus"].iloc[3] == "C"
-    assert len(result.clean) + len(result.rejects) == 5
-    reject = result.rejects.iloc[0]
-    assert (reject["row"], reject["column"]) == (5, "EnrolStatus")
-    assert reject["reason"] == "unknown enrolment status code"
+    read = result.clean["EnrolStatus"].tolist()
+    assert read[:2] == ["M", "S"] and pd.isna(read[2]) and read[3:] == ["C", "C", "M", "S", "G"]
+    assert len(result.clean) + len(result.rejects) == len(statuses)
+    assert result.rejects["row"].tolist() == [9, 10]
+    assert set(result.rejects["column"]) == {"EnrolStatus"}
+    assert set(result.rejects["reason"]) == {"unknown enrolment status code"}
 
 
 def test_the_link_report_counts_the_rows_set_aside(

@@ -77,3 +77,22 @@ def test_a_subsidiary_row_left_alone_by_a_rejected_main_row_is_said():
     assert cohort.features.set_index("upn").loc[UPNS[0], "SchoolURN"] == "200001"
     said = "1 pupil is described from a subsidiary registration's row"
     assert any(w.startswith(said) for w in cohort.warnings)
+
+
+def test_a_subsidiary_schools_return_alone_does_not_replace_the_main_schools_row_in_the_history():
+    """An alternative provision uploads its own return: the pupil's main school's row of that collection
+    is in the history. The pupil is scored from it, as `score` does, and nothing says the main row is
+    missing (before: the upload's row replaced the history's, so the subsidiary school and its FSM)."""
+    main, subsidiary = _row(UPNS[0], "104321", "M"), _row(UPNS[0], "200001", "S")
+    main["FSMeligible"], subsidiary["FSMeligible"] = "false", "true"
+    others = [_row(UPNS[1], "104321", "C"), _row(UPNS[2], "104322", "C")]
+    past, _ = _read([main, subsidiary, *others])
+    clean, rejects = _read([subsidiary, *others])
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(past), EMPTY, EMPTY)
+    state.state = "ready"
+    cohort = scoring.census_cohort(clean, rejects, state, [], YEAR, skip_invalid=False, census="AUT")
+    pupil = cohort.features.set_index("upn").loc[UPNS[0]]
+    assert (pupil["SchoolURN"], pupil["fsm"]) == ("104321", 0.0)
+    assert not any("subsidiary registration's row" in w for w in cohort.warnings)
+    assert any(w.startswith("1 census row of 1 pupil on two or more rows") for w in cohort.warnings)

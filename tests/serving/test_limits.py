@@ -446,7 +446,7 @@ def test_census_feature_errors_never_pass_their_message_through(service, monkeyp
         raise pd.errors.OutOfBoundsDatetime("Cannot cast 9999-10-01 00:00:00 to unit='ns' without overflow "
                                             "A801200111001")  # fmt: skip
 
-    monkeypatch.setattr(scoring, "build_features_for_census", overflow)
+    monkeypatch.setattr(scoring, "features_for_census", overflow)
     response = call(service, "POST", "/score/file", content=census_csv(census_rows(3)),
                     headers={"Content-Type": "text/csv"})  # fmt: skip
     assert response.status_code == 422
@@ -461,7 +461,7 @@ def test_a_bug_in_the_feature_builder_is_a_500_not_a_data_problem(service, monke
     def broken(*args, **kwargs):
         raise bug("internal A801200111001")
 
-    monkeypatch.setattr(scoring, "build_features_for_census", broken)
+    monkeypatch.setattr(scoring, "features_for_census", broken)
     response = call(service, "POST", "/score/file", content=census_csv(census_rows(3)),
                     headers={"Content-Type": "text/csv"})  # fmt: skip
     assert response.status_code == 500, response.text[:300]
