@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
-from exclusion_risk.linkage import extract_frames
+from exclusion_risk.linkage import extract_frames, registrations
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
@@ -151,7 +151,10 @@ def recorded_upns(history: PupilHistory, year: str, term: str) -> pd.Series:
     if RECORDED_UPN not in census.columns:
         return pd.Series(dtype="string")
     rows = census[(census["AcademicYear"] == year) & (census["CensusTerm"] == term)]
-    rows = rows[rows["UPN"].notna() & rows[RECORDED_UPN].notna()].drop_duplicates("UPN")
+    rows = rows[rows["UPN"].notna() & rows[RECORDED_UPN].notna()]
+    # a dual registration's rows: the one the features read (registrations.standing_order) names the pupil
+    order = rows["_row"].to_numpy() if "_row" in rows.columns else np.arange(len(rows))
+    rows = rows.iloc[np.lexsort((order, registrations.subsidiary(rows)))].drop_duplicates("UPN")
     recorded = rows[RECORDED_UPN].astype("string").to_numpy()
     return pd.Series(recorded, index=rows["UPN"].astype("string").to_numpy(), dtype="string")
 

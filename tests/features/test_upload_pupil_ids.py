@@ -63,3 +63,17 @@ def test_recorded_upns_name_the_census_row(known_by_another_upn):
     autumn = recorded_upns(history, "2016/17", "AUT")
     assert autumn[P1] == TEMPORARY and autumn[P2] == P2
     assert recorded_upns(history, "2017/18", "AUT")[P1] == P1
+
+
+def test_recorded_upns_name_the_row_a_dual_registration_is_scored_from(known_by_another_upn):
+    """The subsidiary school's row comes first but is set aside (registrations.standing_order): the UPN
+    the scores name is the one on the main school's row, from which the pupil is described."""
+    _, history = known_by_another_upn
+    census = history.census.assign(EnrolStatus=pd.Series(pd.NA, index=history.census.index, dtype="string"))
+    at_census = census["UPN"].eq(P1) & census["AcademicYear"].eq("2016/17") & census["CensusTerm"].eq("AUT")
+    census.loc[at_census, "EnrolStatus"] = "M"
+    subsidiary = census[at_census].assign(EnrolStatus="S", **{RECORDED_UPN: P1})
+    census = pd.concat([subsidiary, census], ignore_index=True)
+    if "_row" in census.columns:
+        census["_row"] = range(len(census))
+    assert recorded_upns(replace(history, census=census), "2016/17", "AUT")[P1] == TEMPORARY
