@@ -15,7 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from exclusion_risk import calendar
 from exclusion_risk.contract import LINKAGE_REPORT_FILE
+from exclusion_risk.features.build import year_numbers
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models.drift_data import context_of
 
@@ -118,3 +122,26 @@ class HistoryState:
                     "earlier exclusions and social care would be scored as missing, understating risk. "
                     f"{CONFIGURE} Feature records (POST /score with `pupils`) can still be scored.", {})
         return None
+
+
+def year_not_reached(history, first_year: int) -> tuple[str, str] | None:
+    """Why `history` cannot score the year starting `first_year`, as (message, short reason), or None
+    when it can: it cannot when its newest census is older than the year before, whose attendance,
+    exclusions and social care the features read as "last year". Scored anyway, every pupil would
+    have none of them, and risk would be understated without a word (a 2025/26 upload against a
+    history to 2018/19: red from 147 pupils to 120)."""
+    census = getattr(history, "census", None)  # None: no history, which `refusal` speaks for
+    if census is None or "AcademicYear" not in census.columns:
+        return None
+    held = year_numbers(pd.Series(pd.unique(census["AcademicYear"].dropna()), dtype="object")).dropna()
+    if held.empty or int(held.max()) >= first_year - 1:
+        return None
+    newest, needed = calendar.format_year(int(held.max())), calendar.format_year(first_year - 1)
+    message = (
+        f"Census rows for {calendar.format_year(first_year)} are not scored: the service's linked pupil "
+        f"history holds census years up to {newest}, and the scores read each pupil's {needed} records "
+        "(last year's attendance, exclusions and social care), which would be scored as missing, "
+        f"understating risk. Link the authority's extracts through {needed} and restart the service, or "
+        "score a year the history reaches."
+    )
+    return message, f"the linked history's newest census is {newest}; {needed} is needed"

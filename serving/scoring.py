@@ -43,6 +43,7 @@ from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.serving.history import year_not_reached
 from exclusion_risk.serving.limits import check_row_count
 from exclusion_risk.serving.parquet_upload import check_parquet_upload
 from exclusion_risk.serving.schemas import ExplainResponse
@@ -247,6 +248,9 @@ def census_cohort(
         raise RequestProblem(503, message, headers=headers or None)
     history = history_state.history
     year = calendar.format_year(first)
+    stale = year_not_reached(history, first) if set(model_features) & set(history_feature_names()) else None
+    if stale is not None:
+        raise RequestProblem(422, stale[0], [{"row": None, "field": "AcademicYear", "reason": stale[1]}])
     name = calendar.census_name(census)
     no_reference_row = RequestProblem(
         422,

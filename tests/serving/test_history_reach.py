@@ -1,0 +1,54 @@
+"""A census upload of a year the linked history does not reach (its newest census older than the year
+before) is refused, naming the years: scored, every pupil's last year (attendance, exclusions, social
+care) would be missing and risk understated without a word (a 2025/26 upload against a history to
+2018/19 took red from 147 pupils to 120)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+from exclusion_risk.serving import scoring
+from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.serving.history import HistoryState
+from exclusion_risk.serving.schemas import EXAMPLE_CENSUS
+from exclusion_risk.upn import make_upn
+
+UPNS = [make_upn(801, 2001, 2011, i) for i in range(1, 4)]
+EMPTY = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
+MODEL_FEATURES = ["fsm", "fsm_ever6", "school_moves_last_year"]
+
+
+def _read(year):
+    rows = [{**EXAMPLE_CENSUS, "UPN": u, "AcademicYear": year, "CensusTerm": "AUT"} for u in UPNS]
+    return scoring.read_census_bytes(pd.DataFrame(rows).to_csv(index=False).encode(), "census.csv")
+
+
+def _cohort(history_years, year, features=MODEL_FEATURES):
+    past = pd.concat([_read(y)[0] for y in history_years], ignore_index=True)
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(past), EMPTY, EMPTY)
+    state.state = "ready"
+    clean, rejects = _read(year)
+    return scoring.census_cohort(clean, rejects, state, features, year, skip_invalid=False, census="AUT")
+
+
+def test_a_year_past_the_history_is_refused_naming_the_years():
+    with pytest.raises(RequestProblem) as refused:
+        _cohort(["2016/17", "2017/18"], "2025/26")
+    problem = refused.value
+    assert problem.status_code == 422
+    assert "history holds census years up to 2017/18" in problem.message and "2024/25" in problem.message
+    reason = "the linked history's newest census is 2017/18; 2024/25 is needed"
+    assert problem.problems == [{"row": None, "field": "AcademicYear", "reason": reason}]
+    assert not any(u in problem.message for u in UPNS)
+
+
+@pytest.mark.parametrize("year", ["2018/19", "2017/18", "2016/17"])
+def test_a_year_the_history_reaches_is_scored(year):
+    assert len(_cohort(["2016/17", "2017/18"], year).features) == len(UPNS)
+
+
+def test_a_model_without_history_features_is_not_refused():
+    assert len(_cohort(["2016/17"], "2025/26", features=["fsm"]).features) == len(UPNS)
