@@ -4,7 +4,9 @@ Counts per risk-matrix cell, by school and by year group, and each likelihood ba
 model's test year (`RiskMatrix.to_dict`, in the risk-matrix section), rendered from
 `templates/score_summary.html.j2`; every count under 10 is shown as "<10", and each table goes through
 `suppress_table` because its rows sum to a shown "pupils"/"all" column and its columns to the cohort's
-pupils and red counts at the top (a lone "<10" in a row would be that total minus the rest).
+pupils and red counts at the top (a lone "<10" in a row would be that total minus the rest); the
+matrix's printed sums are also solved together (`_matrix_shown`: the red count less the very high row's
+total is the other red cells').
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ import pandas as pd
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.risk_matrix import NEED_LEVELS
 from exclusion_risk.models.scoring import CohortScorer
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, TOTAL, is_withheld, suppress_table
+from exclusion_risk.privacy import (
+    DECISION_SUPPORT_NOTICE,
+    SUPPRESSION_THRESHOLD,
+    TOTAL,
+    is_withheld,
+    suppress_table,
+)
 
 RAGS = ("red", "amber", "green")
 
@@ -73,8 +81,14 @@ def summary_html(
         index=labels,
         columns=NEED_LEVELS,
     )
-    # Column totals are not printed under the matrix, but their sum (all pupils) is, at the top.
-    shown_matrix = suppress_table(matrix)
+    by_school, by_year = _rag_table(frame, "SchoolURN"), _rag_table(frame, "year_group")
+    red = _first_withheld(by_school.at[TOTAL, "red"], by_year.at[TOTAL, "red"])
+    # Column totals are not printed under the matrix, but their sum (all pupils) is, at the top; so is
+    # the red count, the sum of the red cells (a very high row and one cell more: red less the row's
+    # total gave that cell's 7 pupils back).
+    red_cells = [(band.label, n) for band in scorer.matrix.bands for n in NEED_LEVELS
+                 if scorer.matrix.cells[(band.key, n)][0] == "red"]  # fmt: skip
+    shown_matrix = _matrix_shown(matrix, red_cells, red)
     cell_rows = [
         {
             "band": band.label,
@@ -84,12 +98,10 @@ def summary_html(
         }
         for band in scorer.matrix.bands
     ]  # fmt: skip
-    by_school, by_year = _rag_table(frame, "SchoolURN"), _rag_table(frame, "year_group")
     # The cohort's pupils and red counts close the school and year tables' columns: one value for all three.
     pupils = _first_withheld(
         shown_matrix.at[TOTAL, TOTAL], by_school.at[TOTAL, TOTAL], by_year.at[TOTAL, TOTAL]
     )
-    red = _first_withheld(by_school.at[TOTAL, "red"], by_year.at[TOTAL, "red"])
     return render(
         "score_summary.html.j2",
         notice=DECISION_SUPPORT_NOTICE, year=year, census=census or scorer.census, pupils=pupils,
@@ -99,6 +111,57 @@ def summary_html(
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
         risk_matrix=scorer.risk_matrix,
     )  # fmt: skip
+
+
+def _matrix_shown(matrix: pd.DataFrame, red_cells: list[tuple[str, str]], red: int | str) -> pd.DataFrame:
+    """The matrix as published so that no count under 10 can be solved for from the printed sums taken
+    together: each band's total, all pupils and the red count (the red cells' sum; red less the very
+    high row's total is the other red cells'). While one can, the shown cell whose withholding leaves
+    fewest solvable (then fewest withheld, then the smallest) is withheld too ("x", the matrix suppressed
+    again around it); a band's total is a candidate, as the one red less it pins is outside its row."""
+    withhold: list[tuple[str, str]] = []
+    shown = suppress_table(matrix, withhold=withhold)
+    totals = [(band, TOTAL) for band in matrix.index]
+    while _solvable(matrix, shown, red_cells, red):
+        free = [cell for cell in _body(matrix) + totals if not is_withheld(shown.at[cell])]
+        if not free:
+            break
+        trials = {cell: suppress_table(matrix, withhold=[*withhold, cell]) for cell in free}
+        costs = {
+            cell: (len(_solvable(matrix, trial, red_cells, red)),
+                   sum(is_withheld(v) for v in trial.to_numpy().ravel()), shown.at[cell])
+            for cell, trial in trials.items()
+        }  # fmt: skip
+        cell = min(free, key=costs.__getitem__)
+        withhold.append(cell)
+        shown = trials[cell]
+    return shown
+
+
+def _solvable(matrix: pd.DataFrame, shown: pd.DataFrame, red_cells, red) -> list[tuple[str, str]]:
+    """Withheld cells under 10 that the printed sums pin, solved together (a cell is pinned when its unit
+    vector lies in the row space of the sums over the withheld cells)."""
+    hidden = [cell for cell in _body(matrix) if is_withheld(shown.at[cell])]
+    if not hidden:
+        return []
+    bands = [band for band in matrix.index if not is_withheld(shown.at[band, TOTAL])]
+    sums = [{(band, n) for n in matrix.columns} for band in bands]
+    sums.append(set(hidden))  # all pupils: printed at the top from the school table if not from this one
+    if not is_withheld(red):
+        sums.append(set(red_cells))
+    rows = np.array([[cell in line for cell in hidden] for line in sums], dtype=float)
+    rows = rows.reshape(-1, len(hidden))
+    rank = np.linalg.matrix_rank(rows) if len(rows) else 0
+    units = np.eye(len(hidden))
+    return [
+        cell for k, cell in enumerate(hidden)
+        if 0 < matrix.at[cell] < SUPPRESSION_THRESHOLD
+        and np.linalg.matrix_rank(np.vstack([rows, units[k]])) == rank
+    ]  # fmt: skip
+
+
+def _body(matrix: pd.DataFrame) -> list[tuple[str, str]]:
+    return [(band, n) for band in matrix.index for n in matrix.columns]
 
 
 def _first_withheld(*values: int | str) -> int | str:

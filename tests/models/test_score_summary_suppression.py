@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from exclusion_risk.models.risk_matrix import NEED_LEVELS
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED
@@ -65,3 +66,31 @@ def test_year_groups_come_from_the_scores_own_year_when_they_carry_it(training, 
     html = summary_html(scores, test_year, scorer, "2018/19")
     years = [row[0] for row in _table_rows(html, "<h2>By year group</h2>") if row[0] != "total"]
     assert years and "unknown" not in years, years
+
+
+def test_red_less_the_very_high_row_does_not_give_a_small_cell_back(training):
+    """A tester's 4,045-pupil authority: 'Capacity 5%: 173 pupils rated red', the very high row's total
+    166, and the one other red cell "<10": 173 - 166 = 7. The sums are solved together now."""
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    matrix = scorer.matrix
+    red = [(b, n) for b in matrix.bands for n in NEED_LEVELS if matrix.cells[(b.key, n)][0] == "red"]
+    top = matrix.bands[0]
+    outside = [(b, n) for b, n in red if b.key != top.key]
+    assert outside  # the matrix in use has a red cell outside the top band
+    counts = {(b.key, n): 40 for b in matrix.bands for n in NEED_LEVELS}
+    counts[(outside[0][0].key, outside[0][1])] = 7
+    rows = [{"upn": f"U{b.key}{n}{i}", "likelihood_band": b.label, "need_level": n,
+             "rag": matrix.cells[(b.key, n)][0]}
+            for b in matrix.bands for n in NEED_LEVELS for i in range(counts[(b.key, n)])]  # fmt: skip
+    scores = pd.DataFrame(rows)
+    html = summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19")
+    red_total = int(re.search(r"Capacity [\d.]+%: (\d+) pupils rated red", html).group(1))
+    assert red_total == sum(counts[(b.key, n)] for b, n in red)
+    matrix_rows = {row[0]: row[1:] for row in _table_rows(html, "<h2>Pupils per matrix cell</h2>")}
+    top_row = matrix_rows[top.label]
+    other_red = [matrix_rows[b.label][NEED_LEVELS.index(n)] for b, n in outside]
+    shown_top_total = top_row[-1]
+    # Were the top row's total and every other red cell but the small one shown, red less them is 7.
+    solvable = shown_top_total not in WITHHELD and sum(cell in WITHHELD for cell in other_red) == 1
+    assert not solvable, (top_row, other_red)
