@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
+from exclusion_risk.cli_checks import fail, out_file
 from exclusion_risk.features import labels
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import open_private, write_csv
@@ -18,11 +19,6 @@ from exclusion_risk.linkage.history import load_history
 
 def register(app: typer.Typer) -> None:
     app.command("features")(features_command)
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def features_command(
@@ -49,38 +45,39 @@ def features_command(
     try:
         term = calendar.parse_census(census)
     except ValueError as exc:
-        _fail(f"--census: {exc}")
+        fail(f"--census: {exc}")
     if label not in labels.TARGETS:
-        _fail(f"--label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
+        fail(f"--label must be one of {', '.join(labels.TARGETS)}, not {label!r}")
     if out.suffix.lower() not in (".parquet", ".csv"):
-        _fail(f"--out must end in .parquet or .csv: {out}")
+        fail(f"--out must end in .parquet or .csv: {out}")
+    out_file(out, "--out")  # before the extracts are read and the table built
     if not data.is_dir():
-        _fail(f"--data {data} is not a folder")
+        fail(f"--data {data} is not a folder")
     if not links.is_dir():
-        _fail(f"--links {links} is not a folder")
+        fail(f"--links {links} is not a folder")
     try:
         wanted = [calendar.normalise_year(y) for y in years.split(",") if y.strip()] if years else None
         if outcomes_through is not None:
             outcomes_through = calendar.normalise_year(outcomes_through)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if wanted == []:
-        _fail("--years names no year")
+        fail("--years names no year")
 
     started = time.perf_counter()
     try:
         history = load_history(data, links)
     except (ExtractError, EngineOutOfMemory) as exc:  # linking on the fly (no --links) can run out
-        _fail(str(exc))
+        fail(str(exc))
     except (OSError, ValueError, KeyError) as exc:
-        _fail(f"cannot read the extracts in {data} with the links in {links}: {exc}")
+        fail(f"cannot read the extracts in {data} with the links in {links}: {exc}")
     available = calendar.census_years(history.census, term)
     if wanted is None:
         wanted = available
     missing = [y for y in wanted if y not in available]
     if missing:
         name = calendar.census_name(term)
-        _fail(f"no {name} census for {', '.join(missing)} in {data} (have: {', '.join(available) or 'none'})")
+        fail(f"no {name} census for {', '.join(missing)} in {data} (have: {', '.join(available) or 'none'})")
 
     table = build_feature_table(history, wanted, label=label, outcomes_through=outcomes_through, census=term)
     # one row per pupil, keyed by UPN: private (0600; a folder it creates 0700)

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.files import private_dir, write_csv
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import EXTRACT_NAMES, find_extracts, read_extract
@@ -151,8 +152,14 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(
             ..., "--data", help="Folder with the extracts (census, exclusions, social_care)."
         ),
-        out: Path | None = typer.Option(None, "--out", help="Where rejects.csv goes (default DATA/check)."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Where rejects.csv goes (default: a `check` folder beside DATA)."
+        ),
     ) -> None:
         """Read every extract, report rows read/clean/rejected and code counts; write OUT/rejects.csv."""
-        status = run_check(data, out if out is not None else data / "check", Console())
+        # beside the extracts, not in them: the raw extracts stay as they came (and the service reads
+        # `linkage` beside them the same way)
+        out = out if out is not None else data.absolute().parent / "check"
+        out_folder(out, "--out")  # before every extract is read
+        status = run_check(data, out, Console())
         raise typer.Exit(status)

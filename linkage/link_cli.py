@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
+from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.files import private_dir
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND
 from exclusion_risk.linkage.engines.splink_backends import (
@@ -83,6 +84,7 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     ) -> None:
         """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
+        out_folder(out, "--out")  # before the settings, the engine and minutes of linking
         try:
             settings = LinkageSettings.load(settings_file) if settings_file else LinkageSettings()
             if engine is not None:

@@ -1,22 +1,15 @@
 """What the models stage's commands (`train`, `score`, `review`, `describe`) share at the command line:
-one way to stop with a message, and one way to read `--data` and `--links`."""
+one way to stop with a message (`fail`, from exclusion_risk.cli_checks: every stage's), and one way to
+read `--data` and `--links`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
-import typer
-
+from exclusion_risk.cli_checks import fail
 from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import LinkedExtracts, PupilHistory, load_linked
-
-
-def fail(message: str) -> NoReturn:
-    """`error: message` on stderr and exit 2: bad input, never a traceback."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def check_data_and_links(data: Path, links: Path | None) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
+from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.models.cli_inputs import fail, linked_history
 from exclusion_risk.models.describe import describe_frame
@@ -49,9 +50,8 @@ def describe_command(
     ),
 ) -> None:
     """Exclusion rates, chi-square tests and rate ratios by group and school (the Walsall analysis)."""
+    out_folder(out, "--out")  # before the extracts are read
     wanted = _years(years)
-    if out.exists() and not out.is_dir():
-        fail(f"--out {out} is a file, not a folder")
     started = time.perf_counter()
     history = linked_history(data, links)
     available = calendar.autumn_years(history.census)

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
+from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.features.labels import TARGETS
 from exclusion_risk.features.registry import get as feature_def
@@ -97,6 +98,7 @@ def drift_command(
 ) -> None:
     """Has the cohort moved away from the years the model learned from? PSI and missing rates per feature,
     link rates per source, the exclusion rate; a warning sentence for each threshold crossed."""
+    out_folder(out, "--out")  # before the champion, the extracts and the features
     started = time.perf_counter()
     try:
         thresholds = load_thresholds(config)
@@ -109,8 +111,6 @@ def drift_command(
     references = _years(reference_year, "--reference-year") or _champion_years()
     if year in references:
         fail(f"--year {year} is one of the reference years; compare it with other years")
-    if out.exists() and not out.is_dir():
-        fail(f"--out {out} is a file, not a folder")
     linked = linked_data(data, links)
     available = calendar.census_years(linked.history.census, term)
     missing = [y for y in [*references, year] if y not in available]

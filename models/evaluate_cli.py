@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
+from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.models import tracking
 from exclusion_risk.models.band_precision import OUTCOMES
 from exclusion_risk.models.cli_inputs import fail, linked_history
@@ -211,9 +212,8 @@ def evaluate_command(
     """How a recorded scoring turned out: realised precision and recall by capacity, band and RAG,
     calibration, by school and group; compared with the model's stated test-year precision; logged to
     MLflow."""
+    out_folder(out, "--out")  # before the run, the extracts and the outcomes are read
     folder, run = resolve_run(scores, runs, year, census)
-    if out.exists() and not out.is_dir():
-        fail(f"--out {out} is a file, not a folder")
     started = time.perf_counter()
     try:
         pupils = folder.pupils(run)

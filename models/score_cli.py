@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
+from exclusion_risk.cli_checks import out_file, out_folder
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv
 from exclusion_risk.linkage.history import recorded_upns
@@ -160,7 +161,12 @@ def score_command(
     backend = _backend(backend)
     if out.suffix.lower() != ".csv":
         fail(f"--out must end in .csv: {out}")
-    folder = RunFolder(runs if runs is not None else out.parent / RUNS_FOLDER)
+    # before the model, the extracts and the scoring: every file written, and the runs folder
+    beside = [out.with_suffix(".xlsx"), out.with_suffix(".html")]
+    out_file(out, "--out", *beside, *([out.parent / CHANGES_FILE] if compare_with is not None else []))
+    runs = runs if runs is not None else out.parent / RUNS_FOLDER
+    out_folder(runs, "--runs")
+    folder = RunFolder(runs)
     previous = _previous(compare_with, folder, year, census)
     started = time.perf_counter()
     try:
@@ -276,6 +282,8 @@ def review_command(
 ) -> None:
     """Fairness review of a trained model on its test year: HTML report, logged to the model's MLflow run."""
     share = _capacity(capacity)
+    if out is not None:  # before the model, the extracts and the review (retraining, bootstrap)
+        out_file(out, "--out", out.parent / FAIRNESS_JSON)
     try:
         target = resolve_run(run)
     except LookupError as exc:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.models.score_runs import MIN_PREFIX, RUNS_FOLDER, RunFolder
 from exclusion_risk.serving import access_log as access_log_redaction
 from exclusion_risk.serving.app import create_app
@@ -144,6 +145,7 @@ def runs_export(
     database: Path | None = typer.Option(None, "--database", help=_RUNS_DB_HELP),
 ) -> None:
     """Write a recorded scoring as a runs-folder entry (run.json, pupils.csv) for `evaluate --scores`."""
+    out_folder(out, "--out")
     store = _run_store(database)
     found = store.find(run.strip())
     if found is None:

@@ -1,0 +1,62 @@
+"""What every command shares at the command line: one way to stop with a message, and one check of
+each output path, made before any work.
+
+Bad input never ends in a traceback: `fail` says `error: ...` in one line on stderr and exits 2. A
+command that writes calls `out_file` (an option naming a file it writes) or `out_folder` (a folder it
+writes into) first, so that a folder where a file goes, a file where a folder goes, or a file where a
+folder of the path should be is said at once, not after minutes of linking or scoring. The messages
+name the option and the path the user gave (never a pupil's value). Only the typer library is used:
+every stage, linkage first, can import this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+
+def fail(message: str) -> NoReturn:
+    """`error: message` on stderr and exit 2: bad input, never a traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _kind(path: Path) -> str | None:
+    """"folder", "file" (anything else that exists) or None (nothing there, or it cannot be looked at)."""
+    try:
+        if path.is_dir():
+            return "folder"
+        return "file" if path.exists() else None
+    except OSError:  # no permission to look: the write itself will say so
+        return None
+
+
+def _parents_are_folders(path: Path, option: str) -> None:
+    """Stop when the nearest existing folder above `path` is a file (it could never be created)."""
+    for parent in path.parents:
+        kind = _kind(parent)
+        if kind == "file":
+            fail(f"{option} {path}: cannot write there ({parent} is a file, not a folder)")
+        if kind == "folder":
+            return
+
+
+def out_file(path: Path, option: str, *beside: Path) -> None:
+    """Stop (exit 2) unless `path`, given as `option`, can be written as a file: it is not a folder and no
+    file stands where a folder of its path should be. `beside`: files the command writes next to it."""
+    if _kind(path) == "folder":
+        fail(f"{option} {path} is a folder, not a file")
+    _parents_are_folders(path, option)
+    for other in beside:
+        if _kind(other) == "folder":
+            fail(f"{option} {path}: {other}, written beside it, is a folder, not a file")
+
+
+def out_folder(path: Path, option: str) -> None:
+    """Stop (exit 2) unless `path`, given as `option`, can be a folder to write into: it is a folder or
+    nothing yet, and no file stands where a folder of its path should be."""
+    if _kind(path) == "file":
+        fail(f"{option} {path} is a file, not a folder")
+    _parents_are_folders(path, option)
