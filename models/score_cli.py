@@ -283,6 +283,8 @@ def review_command(
     """Fairness review of a trained model on its test year: HTML report, logged to the model's MLflow run."""
     share = _capacity(capacity)
     if out is not None:  # before the model, the extracts and the review (retraining, bootstrap)
+        if out.suffix.lower() not in (".html", ".htm"):  # `--out rv` wrote an HTML file named rv
+            fail(f"--out must end in .html: {out}")
         out_file(out, "--out", out.parent / FAIRNESS_JSON)
     try:
         target = resolve_run(run)

@@ -217,13 +217,13 @@ def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
 def read_run_pupils(path: Path) -> pd.DataFrame:
     """A run's pupils file (with RANK when recorded since it was kept), or a scores.csv (its
     RUN_PUPIL_COLUMNS)."""
-    frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""])
-    missing = [c for c in ("upn", "likelihood_band", "rag") if c not in frame.columns]
+    header = pd.read_csv(path, nrows=0).columns  # another file (a census) is named before it is read
+    missing = [c for c in ("upn", "likelihood_band", "rag") if c not in header]
     if missing:
         raise RunNotFound(
             f"{path} is not a scores.csv or a run's pupils file (no {', '.join(missing)} column)"
         )
-    return run_pupils(frame)
+    return run_pupils(pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""], low_memory=False))
 
 
 class RunFolder:

@@ -28,7 +28,7 @@ def paths(tmp_path, monkeypatch) -> dict[str, Path]:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlruns.db'}")
     afile = tmp_path / "afile"
     afile.write_text("not a folder\n")
-    for folder in ("dir.csv", "dir.parquet", "rvdir", "beside/scores.xlsx", "beside/fairness.json"):
+    for folder in ("dir.csv", "dir.parquet", "rvdir.html", "beside/scores.xlsx", "beside/fairness.json"):
         (tmp_path / folder).mkdir(parents=True)
     return {"afile": afile, "tmp": tmp_path, "nowhere": tmp_path / "nowhere"}
 
@@ -137,9 +137,16 @@ def test_features_out_that_is_a_folder(paths):
 
 
 def test_review_out_that_is_a_folder(paths):
-    out = paths["tmp"] / "rvdir"
+    out = paths["tmp"] / "rvdir.html"
     line = _refused(["review", "champion", "--data", str(paths["nowhere"]), "--out", str(out)])
     assert line == _is_a_folder("--out", out)
+
+
+def test_review_out_without_html_is_refused(paths):
+    """`--out work/rv` wrote an HTML file named rv, and fairness.json into work/."""
+    out = paths["tmp"] / "rv"
+    line = _refused(["review", "champion", "--data", str(paths["nowhere"]), "--out", str(out)])
+    assert line == f"error: --out must end in .html: {out}"
 
 
 def test_review_out_whose_fairness_json_beside_it_is_a_folder(paths):
