@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 DECISION_SUPPORT_NOTICE = (
@@ -147,6 +148,25 @@ def _pinned(line, withheld, primary, grid, threshold: int) -> bool:
         if all(n > 1 for n in left):  # this reader's view is consistent and pins nothing
             return False
     return False
+
+
+def pinned_small(
+    counts: Sequence[int], sums: Iterable[Iterable[int]], threshold: int = SUPPRESSION_THRESHOLD
+) -> list[int]:
+    """Which unknowns a reader can solve for, of those under `threshold` (1 to 9): `counts` are the
+    withheld values, `sums` each a set of their positions whose total is printed somewhere. Solved
+    together, not a line at a time: a count is pinned when its unit vector lies in the row space of the
+    sums (e.g. a page's red total less a band's total is the other red cells')."""
+    if not len(counts):
+        return []
+    rows = np.array([[k in line for k in range(len(counts))] for line in map(set, sums)], dtype=float)
+    rows = rows.reshape(-1, len(counts))
+    rank = np.linalg.matrix_rank(rows) if len(rows) else 0
+    units = np.eye(len(counts))
+    return [
+        k for k, n in enumerate(counts)
+        if 0 < n < threshold and np.linalg.matrix_rank(np.vstack([rows, units[k]])) == rank
+    ]  # fmt: skip
 
 
 def is_withheld(value: object) -> bool:

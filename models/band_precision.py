@@ -13,6 +13,13 @@ every count of 1-9 and any count that would let a withheld one be worked out, be
 stored. A band's precision is shown only when neither its outcome count nor its no-outcome count is
 withheld (so it has at least 10 of each, or none of one); otherwise it reads "too few pupils in the
 test year to say".
+
+The model's precision at its capacities (top 1%, 5%, 10%) is published beside the bands, and the bands
+overlap them: on the demo the very high band (3,137 pupils, 1,014 with the outcome) held the top 5%
+(3,126; 1,013 from its stated precision), so the 11 between had 1. A band whose count with the outcome
+would give such a slice back is withheld too (`selection_overlaps.withheld_selections`, as `evaluate`
+does for a scoring); its precision and interval are then rounded (`_rounded`: to whole percents, else
+2 or 5 points) so that at least two counts give the same figures, or not given where none does.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
+from exclusion_risk.models.metrics import DEFAULT_CAPACITIES, top_share
+from exclusion_risk.models.selection_overlaps import withheld_selections
+from exclusion_risk.privacy import SECONDARY, TOTAL, is_withheld, suppress_table
 
 CONFIDENCE = 0.95
 # The outcome each training label counts, in words (models.config `label`).
@@ -70,6 +79,7 @@ def band_precision(matrix, test: Outcomes) -> dict[str, Any]:
     order = [band.key for band in matrix.bands]
     counts = frame.groupby("band")[["positives", "others"]].sum().reindex(order, fill_value=0)
     shown = suppress_table(counts)
+    overlapping = _overlapping(keys, probabilities, labels, shown, order)
     bands = {}
     for key in order:
         positives, others = shown.at[key, "positives"], shown.at[key, "others"]
@@ -77,10 +87,54 @@ def band_precision(matrix, test: Outcomes) -> dict[str, Any]:
         entry.update(pupils=_count(shown.at[key, TOTAL]), positives=_count(positives))
         if not is_withheld(positives) and not is_withheld(others) and positives + others > 0:
             pupils = int(positives) + int(others)
-            low, high = wilson(int(positives), pupils)
-            entry.update(precision=int(positives) / pupils, low=low, high=high)
+            if key in overlapping:  # the count withheld; the rates in whole percents, if they hide it
+                entry.update(positives=SECONDARY, **_rounded(int(positives), pupils))
+            else:
+                low, high = wilson(int(positives), pupils)
+                entry.update(precision=int(positives) / pupils, low=low, high=high)
         bands[key] = entry
     return {"year": test.year, "label": test.label, "confidence": CONFIDENCE, "bands": bands}
+
+
+_STEPS = (0.01, 0.02, 0.05)  # the roundings tried, finest first: whole percents, then coarser
+
+
+def _rounded(positives: int, pupils: int) -> dict[str, float | None]:
+    """Precision and interval rounded to the finest step of `_STEPS` at which at least two counts give
+    those same three figures (so the count stays unknown); all None where none does."""
+    reach = int(pupils * max(_STEPS)) + 1  # counts further off cannot round to the same figures
+    near = range(max(0, positives - reach), min(pupils, positives + reach) + 1)
+    exact = {k: (k / pupils, *wilson(k, pupils)) for k in near}
+    for step in _STEPS:
+
+        def figures(k: int, step: float = step) -> tuple[float, ...]:
+            return tuple(round(round(v / step) * step, 2) for v in exact[k])
+
+        shown = figures(positives)
+        if sum(figures(k) == shown for k in near) >= 2:
+            return dict(zip(("precision", "low", "high"), shown, strict=True))
+    return dict.fromkeys(("precision", "low", "high"))
+
+
+def _overlapping(keys, probabilities, labels, shown: pd.DataFrame, order: list[str]) -> set[str]:
+    """Bands whose count with the outcome, beside the top 1%/5%/10% the model's precision counts (ranked
+    by probability, ties as they stand), would give a slice of 1-9 back."""
+    n = probabilities.size
+    if n == 0:
+        return set()
+    keys = np.asarray(keys)
+    rank = np.empty(n, dtype=int)
+    rank[np.argsort(-probabilities, kind="stable")] = np.arange(n)
+    selections = {}
+    for key in order:
+        positives = shown.at[key, "positives"]
+        selections[("band", key)] = (keys == key, None if is_withheld(positives) else int(positives))
+    for capacity in DEFAULT_CAPACITIES:
+        top = rank < top_share(n, capacity)
+        selections[("capacity", capacity)] = (top, int(labels[top].sum()))
+    total_shown = not is_withheld(shown.at[TOTAL, "positives"])
+    withheld = withheld_selections(selections, labels, [("band", key) for key in order], total_shown)
+    return {key for section, key in withheld if section == "band"}
 
 
 def _percent(share: float) -> str:
@@ -95,7 +149,10 @@ def precision_entry(precision: dict[str, Any] | None, key: str, label: str) -> d
         return {"year": None, **dict.fromkeys(_FIELDS), "text": NOT_MEASURED}
     year = precision.get("year")
     outcome = OUTCOMES.get(precision.get("label"), OUTCOMES["any"])
-    if entry.get("precision") is None:
+    if entry.get("precision") is None and entry.get("positives") == SECONDARY:
+        text = (f"Pupils placed {label} in {year}: how many {outcome} is withheld, as beside other "
+                "published figures it would give a small number of pupils back.")  # fmt: skip
+    elif entry.get("precision") is None:
         text = f"Pupils placed {label} in {year}: too few pupils in the test year to say how many {outcome}."
     else:
         shown = f"{_percent(entry['precision'])} [{_percent(entry['low'])}–{_percent(entry['high'])}]"

@@ -21,9 +21,9 @@ from exclusion_risk.models.risk_matrix import NEED_LEVELS
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import (
     DECISION_SUPPORT_NOTICE,
-    SUPPRESSION_THRESHOLD,
     TOTAL,
     is_withheld,
+    pinned_small,
     suppress_table,
 )
 
@@ -139,25 +139,15 @@ def _matrix_shown(matrix: pd.DataFrame, red_cells: list[tuple[str, str]], red: i
 
 
 def _solvable(matrix: pd.DataFrame, shown: pd.DataFrame, red_cells, red) -> list[tuple[str, str]]:
-    """Withheld cells under 10 that the printed sums pin, solved together (a cell is pinned when its unit
-    vector lies in the row space of the sums over the withheld cells)."""
+    """Withheld cells under 10 that the printed sums pin, solved together (`pinned_small`)."""
     hidden = [cell for cell in _body(matrix) if is_withheld(shown.at[cell])]
-    if not hidden:
-        return []
     bands = [band for band in matrix.index if not is_withheld(shown.at[band, TOTAL])]
     sums = [{(band, n) for n in matrix.columns} for band in bands]
     sums.append(set(hidden))  # all pupils: printed at the top from the school table if not from this one
     if not is_withheld(red):
         sums.append(set(red_cells))
-    rows = np.array([[cell in line for cell in hidden] for line in sums], dtype=float)
-    rows = rows.reshape(-1, len(hidden))
-    rank = np.linalg.matrix_rank(rows) if len(rows) else 0
-    units = np.eye(len(hidden))
-    return [
-        cell for k, cell in enumerate(hidden)
-        if 0 < matrix.at[cell] < SUPPRESSION_THRESHOLD
-        and np.linalg.matrix_rank(np.vstack([rows, units[k]])) == rank
-    ]  # fmt: skip
+    positions = [[k for k, cell in enumerate(hidden) if cell in line] for line in sums]
+    return [hidden[k] for k in pinned_small([int(matrix.at[cell]) for cell in hidden], positions)]
 
 
 def _body(matrix: pd.DataFrame) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.metrics import top_share
-from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
+from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld, pinned_small
 
 CALIBRATION_GROUPS = 10
 
@@ -131,7 +131,8 @@ def withhold_overlaps(
     frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float
 ) -> None:
     """Withhold ("x") the count with the outcome, and the rates from it, of selections whose overlaps
-    would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept."""
+    would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept. Then
+    the ratings' and bands' sizes that would give a cell's back (`withhold_cell_sizes`)."""
     n = len(frame)
     selections, order = {}, []
     for section, (key, field, column) in _SELECTIONS.items():
@@ -150,3 +151,34 @@ def withhold_overlaps(
                 row[field] = SECONDARY
                 rates = ("observed",) if section == "calibration" else ("precision", "recall")
                 row.update(dict.fromkeys((*rates, "ci_low", "ci_high")))
+    withhold_cell_sizes(frame, sections)
+
+
+def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) -> None:
+    """Withhold ("x") the sizes, and the rates that give them back, of RAG ratings (then bands) whose
+    pupils, with the bands' and the total, would solve for a band-by-rating cell of 1-9 pupils: a rating
+    is cells of the risk matrix, so red less the very high band is the high-likelihood pupils with a
+    protection plan or looked after (a one-school run: 147 red, 146 very high, so 1). The cells a
+    scoring can hold are those it holds (a possible cell that is empty is taken as known: it only
+    withholds more)."""
+    cells = frame.groupby([frame["likelihood_band"].astype(str), frame["rag"].astype(str)]).size()
+    counts = [int(n) for n in cells]
+    rows = [("by_rag", row, "rag", 1) for row in sections["by_rag"]]
+    rows += [("by_band", row, "band", 0) for row in sections["by_band"]]
+
+    def pinned() -> list[int]:
+        sums = [[k for k, cell in enumerate(cells.index) if cell[level] == str(row[key])]
+                for _, row, key, level in rows if not is_withheld(row["selected"])]  # fmt: skip
+        return pinned_small(counts, [*sums, range(len(counts))])  # the pupils with outcomes: printed
+
+    while pinned():
+        shown = [entry for entry in rows if not is_withheld(entry[1]["selected"])]
+        if not shown:
+            return
+        costs = {}
+        for k, (_, row, _, _) in enumerate(shown):
+            kept, row["selected"] = row["selected"], SECONDARY
+            costs[k] = (len(pinned()), k)  # ratings before bands, in their order
+            row["selected"] = kept
+        row = shown[min(costs, key=costs.__getitem__)][1]
+        row.update({"selected": SECONDARY, "precision": None, "ci_low": None, "ci_high": None})

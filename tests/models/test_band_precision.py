@@ -51,6 +51,9 @@ def test_band_precision_matches_an_independent_count(training):
         if entry["precision"] is None:
             continue
         shown += 1
+        if entry["positives"] == SECONDARY:  # withheld beside a capacity: the rates rounded, 5 points at most
+            assert entry["pupils"] == pupils and abs(entry["precision"] - positives / pupils) <= 0.025 + 1e-9
+            continue
         assert (entry["pupils"], entry["positives"]) == (pupils, positives)
         assert entry["precision"] == pytest.approx(positives / pupils, abs=1e-12)
         low, high = wilson(positives, pupils)
@@ -87,13 +90,14 @@ def test_a_band_with_few_positives_is_suppressed_with_its_neighbour():
 
 
 def test_a_shown_band_reads_as_a_sentence_and_fills_the_csv_columns():
-    matrix, probabilities, labels = _matrix_and_cohort(positives_top=14)
+    # 400 pupils, so the top 1%, 5% and 10% (24, 120 and 240 of 2,400) leave no small slice beside it
+    matrix, probabilities, labels = _matrix_and_cohort(positives_top=140, pupils_top=400)
     precision = band_precision(matrix, Outcomes("2017/18", probabilities, labels))
     matrix = matrix.with_precision(precision)
     band = matrix.bands[0]
     entry = matrix.to_dict()["likelihood_bands"][0]["precision"]
-    low, high = wilson(14, 40)
-    assert entry["pupils"] == 40 and entry["positives"] == 14 and entry["year"] == "2017/18"
+    low, high = wilson(140, 400)
+    assert entry["pupils"] == 400 and entry["positives"] == 140 and entry["year"] == "2017/18"
     assert entry["text"] == (
         f"Of pupils placed {band.label} in 2017/18, 35% [{100 * low:.0f}%–{100 * high:.0f}%] "
         "were suspended or excluded that year."
@@ -162,3 +166,37 @@ def test_refit_thresholds_recomputes_precision_on_the_test_year_or_blanks_it(tra
     blank = CohortScorer(model.pipeline, "1", matrix)
     blank.refit_thresholds(validation, 0.10, result.split.validation)  # no test year at hand
     assert blank.matrix.precision is None
+
+
+def test_a_band_beside_the_top_5pct_does_not_give_the_pupils_between_back():
+    """The demo's very high band (3,137 pupils, 1,014 with the outcome) held the top 5% (3,126; 1,013 from
+    the model's stated precision): the 11 between had 1. Here 60 pupils hold the top 53 (5% of 1,060),
+    and the 7 between have one pupil with the outcome: the band's count and precision are withheld."""
+    matrix = load_risk_matrix()
+    top = np.linspace(0.95, 0.9, 60)
+    rest = np.linspace(0.5, 0.01, 1000)
+    probabilities = np.concatenate([top, rest])
+    top_labels = (np.arange(60) % 2 == 0) & (np.arange(60) < 53)
+    top_labels[55] = True  # the one between
+    labels = np.concatenate([top_labels, np.arange(1000) % 3 == 0]).astype(float)
+    thresholds = {b.key: t for b, t in zip(matrix.bands, (0.9, 0.4, 0.2, 0.0), strict=True)}
+    matrix = matrix.with_thresholds(thresholds, 0.05, "test")
+    precision = band_precision(matrix, Outcomes("2017/18", probabilities, labels))
+    band = precision["bands"][matrix.bands[0].key]
+    assert band["pupils"] == 60  # sizes are the thresholds' own: only the count with the outcome is hidden
+    # 28 of 60: 47% in whole percents is 28 alone (27 is 45%, 29 48%); to 5 points, 45% [35%-60%], 27 too
+    assert band["positives"] == SECONDARY
+    assert (band["precision"], band["low"], band["high"]) == (0.45, 0.35, 0.6)
+    described = matrix.with_precision(precision).to_dict()["likelihood_bands"][0]["precision"]
+    assert described["text"].endswith("45% [35%–60%] were suspended or excluded that year.")
+
+
+def test_a_large_band_withheld_beside_a_capacity_keeps_its_rates_in_whole_percents():
+    from exclusion_risk.models.band_precision import _rounded, wilson
+
+    shown = _rounded(1014, 3137)  # the demo's very high band
+    assert (shown["precision"], shown["low"], shown["high"]) == (0.32, 0.31, 0.34)
+    same = [k for k in range(980, 1050) if _rounded(k, 3137) == shown]
+    assert len(same) >= 2  # the count is not given back
+    assert _rounded(40, 120) == {"precision": None, "low": None, "high": None}  # no rounding hides it
+    assert wilson(1014, 3137)[0] != 0.31  # rounded, not the exact bound

@@ -257,3 +257,24 @@ def test_groups_whose_unscored_census_pupils_number_1_to_9_are_withheld():
     full = evaluate_scores(match(pupils, outcomes), ["low"])  # everyone scored: nothing to withhold
     assert {r["group"]: r["pupils"] for r in full["by_group"] if r["attribute"] == "sex"} == {
         "boys": 200, "girls": 200}
+
+
+def test_ratings_and_bands_sizes_do_not_give_a_cells_pupils_back():
+    """A one-school run: red 147 pupils, very high 146, so 1 high-likelihood pupil with a protection plan
+    or looked after. With the bands' sizes shown, the ratings' sizes (and the precision that gives a size
+    back from its true positives) are withheld until no band-by-rating cell of 1-9 can be solved for."""
+    n = 1000
+    pupils, outcomes = _cohort(n, set(range(0, n, 4)))
+    band = np.where(np.arange(n) < 146, "very high", np.where(np.arange(n) < 400, "high", "low"))
+    rag = np.where(band == "very high", "red", np.where(band == "high", "amber", "green"))
+    rag[146] = "red"  # the one high-likelihood pupil whose need makes the cell red
+    pupils["likelihood_band"], pupils["rag"] = band, rag
+    document = evaluate_scores(match(pupils, outcomes), ["very high", "high", "low"])
+    bands = {r["band"]: r["selected"] for r in document["by_band"]}
+    rags = {r["rag"]: r for r in document["by_rag"]}
+    sizes = {"red": rags["red"]["selected"], "amber": rags["amber"]["selected"]}
+    assert bands["very high"] == 146 and bands["high"] == 254
+    # red less very high, or high less amber (with the total), would be the 1
+    assert sizes["red"] == SECONDARY and sizes["amber"] == SECONDARY, sizes
+    assert rags["red"]["precision"] is None and rags["red"]["ci_low"] is None
+    assert rags["green"]["selected"] == 600  # the cell it holds is the low band's: nothing to hide
