@@ -128,6 +128,12 @@ def _values_left(domains: list[list[tuple[int, int]]], hidden: int, cell: int) -
     return count
 
 
+def values_left(domains: list[list[tuple[int, int]]], total: int, cell: int) -> int:
+    """How many values (0, 1, or 2 meaning two or more) cell `cell` can take when cells that may take
+    the values in `domains` (each a list of inclusive integer intervals) sum to `total`."""
+    return _values_left(domains, total, cell)
+
+
 def _pinned(line, withheld, primary, grid, threshold: int) -> bool:
     """Whether a line's withheld values can be worked out from it (`suppress_table`'s secondary rule):
     one withheld; or, its total shown, a withheld cell left one value by the sum of the withheld cells

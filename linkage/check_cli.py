@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
         """Read every extract, report rows read/clean/rejected and code counts; write OUT/rejects.csv."""
         # beside the extracts, not in them: the raw extracts stay as they came (and the service reads
         # `linkage` beside them the same way)
-        out = out if out is not None else data.absolute().parent / "check"
+        out = out if out is not None else data.resolve().parent / "check"
         out_folder(out, "--out")  # before every extract is read
         status = run_check(data, out, Console())
         raise typer.Exit(status)

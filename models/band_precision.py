@@ -32,7 +32,14 @@ import pandas as pd
 
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES, top_share
 from exclusion_risk.models.selection_overlaps import withheld_selections
-from exclusion_risk.privacy import SECONDARY, TOTAL, is_withheld, suppress_table
+from exclusion_risk.privacy import (
+    SECONDARY,
+    SUPPRESSION_THRESHOLD,
+    TOTAL,
+    is_withheld,
+    suppress_table,
+    values_left,
+)
 
 CONFIDENCE = 0.95
 # The outcome each training label counts, in words (models.config `label`).
@@ -80,40 +87,76 @@ def band_precision(matrix, test: Outcomes) -> dict[str, Any]:
     counts = frame.groupby("band")[["positives", "others"]].sum().reindex(order, fill_value=0)
     shown = suppress_table(counts)
     overlapping = _overlapping(keys, probabilities, labels, shown, order)
-    bands = {}
+    bands, counted = {}, {}
     for key in order:
         positives, others = shown.at[key, "positives"], shown.at[key, "others"]
         entry = dict.fromkeys(_FIELDS)
-        entry.update(pupils=_count(shown.at[key, TOTAL]), positives=_count(positives))
+        published = SECONDARY if key in overlapping else _count(positives)
+        entry.update(pupils=_count(shown.at[key, TOTAL]), positives=published)
         if not is_withheld(positives) and not is_withheld(others) and positives + others > 0:
             pupils = int(positives) + int(others)
-            if key in overlapping:  # the count withheld; the rates in whole percents, if they hide it
-                entry.update(positives=SECONDARY, **_rounded(int(positives), pupils))
+            if key in overlapping:  # the count withheld; the rates rounded below, if that hides it
+                counted[key] = (int(positives), pupils)
             else:
                 low, high = wilson(int(positives), pupils)
                 entry.update(precision=int(positives) / pupils, low=low, high=high)
         bands[key] = entry
+    for step in _STEPS if counted else ():  # the finest rounding that leaves every such count unknown
+        rounded = {key: _rounded(k, n, step) for key, (k, n) in counted.items()}
+        candidates = {key: same for key, (_, same) in rounded.items()}
+        unknown = all(len(same) > 1 for same in candidates.values())
+        if unknown and _hidden_together(shown, candidates, order, overlapping):
+            for key, (figures, _) in rounded.items():
+                bands[key].update(figures)
+            break
     return {"year": test.year, "label": test.label, "confidence": CONFIDENCE, "bands": bands}
+
+
+def _hidden_together(
+    shown: pd.DataFrame, candidates: dict[str, list[int]], order: list[str], overlapping: set[str]
+) -> bool:
+    """Whether each band whose rates are given rounded still has two counts or more once the column of
+    counts with the outcome is read with its total: the rounded bands' candidates, a "<10" as 1-9 and an
+    "x" as 10 or more (or 0), summing to the total less the shown counts."""
+    total = shown.at[TOTAL, "positives"]
+    if is_withheld(total):
+        return True
+    for zero in ([], [(0, 0)]):  # a reader who takes an "x" as 10 or more, and one who allows 0 too
+        domains, held, rest = [], [], int(total)
+        for key in order:
+            value = SECONDARY if key in overlapping else shown.at[key, "positives"]
+            if key in candidates:
+                domains.append([(k, k) for k in candidates[key]])
+                held.append(len(domains) - 1)
+            elif value == SECONDARY:
+                domains.append([*zero, (SUPPRESSION_THRESHOLD, int(total))])
+            elif is_withheld(value):
+                domains.append([(1, SUPPRESSION_THRESHOLD - 1)])
+            else:
+                rest -= int(value)
+        left = [values_left(domains, rest, k) for k in held]
+        if any(n == 1 for n in left):
+            return False
+        if all(n > 1 for n in left):  # this reader's view is consistent and pins nothing
+            return True
+    return True
 
 
 _STEPS = (0.01, 0.02, 0.05)  # the roundings tried, finest first: whole percents, then coarser
 
 
-def _rounded(positives: int, pupils: int) -> dict[str, float | None]:
-    """Precision and interval rounded to the finest step of `_STEPS` at which at least two counts give
-    those same three figures (so the count stays unknown); all None where none does."""
-    reach = int(pupils * max(_STEPS)) + 1  # counts further off cannot round to the same figures
+def _rounded(positives: int, pupils: int, step: float) -> tuple[dict[str, float], list[int]]:
+    """Precision and interval rounded to `step`, and the counts of `pupils` that give the same three
+    figures (two or more: the count stays unknown)."""
+    reach = int(pupils * step) + 1  # counts further off cannot round to the same figures
     near = range(max(0, positives - reach), min(pupils, positives + reach) + 1)
-    exact = {k: (k / pupils, *wilson(k, pupils)) for k in near}
-    for step in _STEPS:
 
-        def figures(k: int, step: float = step) -> tuple[float, ...]:
-            return tuple(round(round(v / step) * step, 2) for v in exact[k])
+    def figures(k: int) -> tuple[float, ...]:
+        return tuple(round(round(v / step) * step, 2) for v in (k / pupils, *wilson(k, pupils)))
 
-        shown = figures(positives)
-        if sum(figures(k) == shown for k in near) >= 2:
-            return dict(zip(("precision", "low", "high"), shown, strict=True))
-    return dict.fromkeys(("precision", "low", "high"))
+    shown = figures(positives)
+    same = [k for k in near if figures(k) == shown]
+    return dict(zip(("precision", "low", "high"), shown, strict=True)), same
 
 
 def _overlapping(keys, probabilities, labels, shown: pd.DataFrame, order: list[str]) -> set[str]:

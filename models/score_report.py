@@ -85,10 +85,11 @@ def summary_html(
     red = _first_withheld(by_school.at[TOTAL, "red"], by_year.at[TOTAL, "red"])
     # Column totals are not printed under the matrix, but their sum (all pupils) is, at the top; so is
     # the red count, the sum of the red cells (a very high row and one cell more: red less the row's
-    # total gave that cell's 7 pupils back).
-    red_cells = [(band.label, n) for band in scorer.matrix.bands for n in NEED_LEVELS
-                 if scorer.matrix.cells[(band.key, n)][0] == "red"]  # fmt: skip
-    shown_matrix = _matrix_shown(matrix, red_cells, red)
+    # total gave that cell's 7 pupils back), and the school table's amber and green columns add up to
+    # theirs: each rating's cells are a printed sum.
+    ratings = [[(band.label, n) for band in scorer.matrix.bands for n in NEED_LEVELS
+                if scorer.matrix.cells[(band.key, n)][0] == rag] for rag in RAGS]  # fmt: skip
+    shown_matrix = _matrix_shown(matrix, ratings)
     cell_rows = [
         {
             "band": band.label,
@@ -113,22 +114,23 @@ def summary_html(
     )  # fmt: skip
 
 
-def _matrix_shown(matrix: pd.DataFrame, red_cells: list[tuple[str, str]], red: int | str) -> pd.DataFrame:
+def _matrix_shown(matrix: pd.DataFrame, ratings: list[list[tuple[str, str]]]) -> pd.DataFrame:
     """The matrix as published so that no count under 10 can be solved for from the printed sums taken
-    together: each band's total, all pupils and the red count (the red cells' sum; red less the very
-    high row's total is the other red cells'). While one can, the shown cell whose withholding leaves
-    fewest solvable (then fewest withheld, then the smallest) is withheld too ("x", the matrix suppressed
-    again around it); a band's total is a candidate, as the one red less it pins is outside its row."""
+    together: each band's total, all pupils and each rating's count (its cells' sum, taken as printed:
+    red less the very high row's total is the other red cells'). While one can, the shown cell whose
+    withholding leaves fewest solvable (then fewest withheld, then the smallest) is withheld too ("x",
+    the matrix suppressed again around it); a band's total is a candidate, as the one red less it pins
+    is outside its row."""
     withhold: list[tuple[str, str]] = []
     shown = suppress_table(matrix, withhold=withhold)
     totals = [(band, TOTAL) for band in matrix.index]
-    while _solvable(matrix, shown, red_cells, red):
+    while _solvable(matrix, shown, ratings):
         free = [cell for cell in _body(matrix) + totals if not is_withheld(shown.at[cell])]
         if not free:
             break
         trials = {cell: suppress_table(matrix, withhold=[*withhold, cell]) for cell in free}
         costs = {
-            cell: (len(_solvable(matrix, trial, red_cells, red)),
+            cell: (len(_solvable(matrix, trial, ratings)),
                    sum(is_withheld(v) for v in trial.to_numpy().ravel()), shown.at[cell])
             for cell, trial in trials.items()
         }  # fmt: skip
@@ -138,14 +140,13 @@ def _matrix_shown(matrix: pd.DataFrame, red_cells: list[tuple[str, str]], red: i
     return shown
 
 
-def _solvable(matrix: pd.DataFrame, shown: pd.DataFrame, red_cells, red) -> list[tuple[str, str]]:
+def _solvable(matrix: pd.DataFrame, shown: pd.DataFrame, ratings) -> list[tuple[str, str]]:
     """Withheld cells under 10 that the printed sums pin, solved together (`pinned_small`)."""
     hidden = [cell for cell in _body(matrix) if is_withheld(shown.at[cell])]
     bands = [band for band in matrix.index if not is_withheld(shown.at[band, TOTAL])]
     sums = [{(band, n) for n in matrix.columns} for band in bands]
     sums.append(set(hidden))  # all pupils: printed at the top from the school table if not from this one
-    if not is_withheld(red):
-        sums.append(set(red_cells))
+    sums += [set(cells) for cells in ratings]
     positions = [[k for k, cell in enumerate(hidden) if cell in line] for line in sums]
     return [hidden[k] for k in pinned_small([int(matrix.at[cell]) for cell in hidden], positions)]
 

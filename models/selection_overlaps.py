@@ -162,14 +162,19 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) ->
     scoring can hold are those it holds (a possible cell that is empty is taken as known: it only
     withholds more)."""
     cells = frame.groupby([frame["likelihood_band"].astype(str), frame["rag"].astype(str)]).size()
-    counts = [int(n) for n in cells]
     rows = [("by_rag", row, "rag", 1) for row in sections["by_rag"]]
     rows += [("by_band", row, "band", 0) for row in sections["by_band"]]
+    # pupils outside every published band or rating (no rating recorded) make the total no sum of cells
+    named = [{str(row[key]) for _, row, key, lvl in rows if lvl == level} for level in (0, 1)]
+    placed = [all(cell[level] in named[level] for level in (0, 1)) for cell in cells.index]
+    cells = cells[placed]
+    total = [range(len(cells))] if all(placed) else []
+    counts = [int(n) for n in cells]
 
     def pinned() -> list[int]:
         sums = [[k for k, cell in enumerate(cells.index) if cell[level] == str(row[key])]
                 for _, row, key, level in rows if not is_withheld(row["selected"])]  # fmt: skip
-        return pinned_small(counts, [*sums, range(len(counts))])  # the pupils with outcomes: printed
+        return pinned_small(counts, [*sums, *total])  # the pupils with outcomes: printed
 
     while pinned():
         shown = [entry for entry in rows if not is_withheld(entry[1]["selected"])]

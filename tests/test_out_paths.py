@@ -74,7 +74,7 @@ def test_check_default_out_that_is_a_file(paths):
     data = paths["tmp"] / "la"
     data.mkdir()
     (paths["tmp"] / "check").write_text("")
-    assert _refused(["check", "--data", str(data)]) == _is_a_file("--out", paths["tmp"].absolute() / "check")
+    assert _refused(["check", "--data", str(data)]) == _is_a_file("--out", paths["tmp"].resolve() / "check")
 
 
 def test_link_out_that_is_a_file(paths):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.risk_matrix import NEED_LEVELS
@@ -94,3 +95,32 @@ def test_red_less_the_very_high_row_does_not_give_a_small_cell_back(training):
     # Were the top row's total and every other red cell but the small one shown, red less them is 7.
     solvable = shown_top_total not in WITHHELD and sum(cell in WITHHELD for cell in other_red) == 1
     assert not solvable, (top_row, other_red)
+
+
+def test_no_matrix_cell_under_10_is_solvable_from_the_pages_printed_sums(training):
+    """Band totals, all pupils and each rating's count (red at the top; amber and green from the school
+    table's columns) solved together leave every withheld cell of 1-9 unknown. A reviewer's case: the
+    medium row 20, 8, 20, 8 shown as 20, <10, 20, <10 with the medium need-3 cell the only hidden amber
+    one: amber less its shown cells was 8 (141 of 300 random matrices pinned a cell)."""
+    from exclusion_risk.privacy import pinned_small
+
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    matrix = scorer.matrix
+    label = {b.key: b.label for b in matrix.bands}
+    cells = [(b.key, n) for b in matrix.bands for n in NEED_LEVELS]
+    rag = {cell: matrix.cells[cell][0] for cell in cells}
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        counts = {cell: int(rng.choice([0, 3, 8, 12, 20, 40, 100])) for cell in cells}
+        rows = [{"upn": f"U{b}{n}{i}", "likelihood_band": label[b], "need_level": n, "rag": rag[(b, n)]}
+                for (b, n) in cells for i in range(counts[(b, n)])]  # fmt: skip
+        scores = pd.DataFrame(rows)
+        html = summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19")
+        printed = {row[0]: row[1:] for row in _table_rows(html, "<h2>Pupils per matrix cell</h2>")}
+        hidden = [(b, n) for b, n in cells if printed[label[b]][NEED_LEVELS.index(n)] in WITHHELD]
+        totals = [b for b in label if printed[label[b]][-1] not in WITHHELD]  # the band totals shown
+        sums = [hidden] + [[c for c in hidden if c[0] == b] for b in totals]
+        sums += [[c for c in hidden if rag[c] == r] for r in ("red", "amber", "green")]
+        positions = [[hidden.index(c) for c in line] for line in sums]
+        assert not pinned_small([counts[c] for c in hidden], positions), printed
