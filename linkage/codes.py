@@ -107,6 +107,8 @@ class EnrolStatusWords(dict):
     def __missing__(self, value):
         words = tuple(w for w in re.findall(r"[A-Z]+", str(value).upper()) if w not in _ENROL_STATUS_FILLER)
         code = _ENROL_STATUS_WORDS.get(words)
+        if code is None and len(words) > 1 and _ENROL_STATUS_WORDS.get(words[1:]) == words[0]:
+            code = words[0]  # the code, then its words: "M - Main (Dual Registration)"
         if code is None:
             raise KeyError(value)
         return code

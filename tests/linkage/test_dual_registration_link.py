@@ -20,16 +20,17 @@ def test_enrolment_status_words_read_as_codes_and_an_unknown_one_is_rejected(
     # MIS exports write the status in words; only a status that says neither code ("Dual", "Q") is refused
     statuses = (
         "M", "subsidiary", "", "c", "Single Registration", "Main - Dual Registration",
-        "Subsidiary \u2013 Dual Registration", "Guest Pupil", "Dual", "Q",
+        "Subsidiary \u2013 Dual Registration", "Guest Pupil", "M - Main (Dual Registration)", "Dual", "Q",
+        "M - Subsidiary",
     )  # fmt: skip
     rows = [census_row(EnrolStatus=status) for status in statuses]
     for i, row in enumerate(rows):
-        row["Estab"] = f"330400{i}"  # distinct rows, so none is a duplicate of another
+        row["Estab"] = f"3304{i:03d}"  # distinct rows, so none is a duplicate of another
     result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
     read = result.clean["EnrolStatus"].tolist()
-    assert read[:2] == ["M", "S"] and pd.isna(read[2]) and read[3:] == ["C", "C", "M", "S", "G"]
+    assert read[:2] == ["M", "S"] and pd.isna(read[2]) and read[3:] == ["C", "C", "M", "S", "G", "M"]
     assert len(result.clean) + len(result.rejects) == len(statuses)
-    assert result.rejects["row"].tolist() == [9, 10]
+    assert result.rejects["row"].tolist() == [10, 11, 12]  # "Dual", "Q", and a code its words contradict
     assert set(result.rejects["column"]) == {"EnrolStatus"}
     assert set(result.rejects["reason"]) == {"unknown enrolment status code"}
 
