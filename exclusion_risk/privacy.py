@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -128,17 +128,30 @@ def _values_left(domains: list[list[tuple[int, int]]], hidden: int, cell: int) -
     return count
 
 
-def values_left(domains: list[list[tuple[int, int]]], total: int, cell: int) -> int:
-    """How many values (0, 1, or 2 meaning two or more) cell `cell` can take when cells that may take
-    the values in `domains` (each a list of inclusive integer intervals) sum to `total`."""
-    return _values_left(domains, total, cell)
+Intervals = list[tuple[int, int]]  # inclusive integer intervals: the values a withheld count may take
+
+
+def sum_pins(domains_of: Callable[[Intervals], list[Intervals]], total: int, cells: Iterable[int]) -> bool:
+    """Whether withheld values that sum to `total` leave any of `cells` (positions in the domains) one
+    value only. `domains_of(zero)` gives each value's possible values as inclusive intervals, an "x"'s
+    as 10 or more with `zero` beside it: read by a reader who takes an "x" as 10 or more (`zero` empty)
+    and, where that view is impossible, by one who allows 0 too (an "x" may hide a zero)."""
+    cells = list(cells)
+    for zero in ([], [(0, 0)]):
+        domains = domains_of(zero)
+        left = [_values_left(domains, total, k) for k in cells]
+        if any(n == 1 for n in left):
+            return True
+        if all(n > 1 for n in left):  # this reader's view is consistent and pins nothing
+            return False
+    return False
 
 
 def _pinned(line, withheld, primary, grid, threshold: int) -> bool:
     """Whether a line's withheld values can be worked out from it (`suppress_table`'s secondary rule):
     one withheld; or, its total shown, a withheld cell left one value by the sum of the withheld cells
-    (the total less the shown cells) and what each marker allows: "<10" 1 to 9; "x" 10 or more, and,
-    to a reader who finds that impossible, 0 too (an "x" may hide a zero)."""
+    (the total less the shown cells) and what each marker allows: "<10" 1 to 9; "x" 10 or more (or 0:
+    `sum_pins`)."""
     held = [cell for cell in line if withheld[cell]]
     if len(held) == 1:
         return True
@@ -146,14 +159,11 @@ def _pinned(line, withheld, primary, grid, threshold: int) -> bool:
         return False
     hidden = sum(int(grid[cell]) for cell in held)
     small = [(1, threshold - 1)]
-    for zero in ([], [(0, 0)]):
-        domains = [small if primary[cell] else [*zero, (threshold, _UNBOUNDED)] for cell in held]
-        left = [_values_left(domains, hidden, k) for k in range(len(held))]
-        if any(n == 1 for n in left):
-            return True
-        if all(n > 1 for n in left):  # this reader's view is consistent and pins nothing
-            return False
-    return False
+
+    def domains_of(zero):
+        return [small if primary[cell] else [*zero, (threshold, _UNBOUNDED)] for cell in held]
+
+    return sum_pins(domains_of, hidden, range(len(held)))
 
 
 def pinned_small(

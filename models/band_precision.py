@@ -37,8 +37,8 @@ from exclusion_risk.privacy import (
     SUPPRESSION_THRESHOLD,
     TOTAL,
     is_withheld,
+    sum_pins,
     suppress_table,
-    values_left,
 )
 
 CONFIDENCE = 0.95
@@ -117,29 +117,24 @@ def _hidden_together(
 ) -> bool:
     """Whether each band whose rates are given rounded still has two counts or more once the column of
     counts with the outcome is read with its total: the rounded bands' candidates, a "<10" as 1-9 and an
-    "x" as 10 or more (or 0), summing to the total less the shown counts."""
+    "x" as 10 or more (or 0: `privacy.sum_pins`), summing to the total less the shown counts."""
     total = shown.at[TOTAL, "positives"]
     if is_withheld(total):
         return True
-    for zero in ([], [(0, 0)]):  # a reader who takes an "x" as 10 or more, and one who allows 0 too
-        domains, held, rest = [], [], int(total)
-        for key in order:
-            value = SECONDARY if key in overlapping else shown.at[key, "positives"]
+    hidden = [key for key in order if key in overlapping or is_withheld(shown.at[key, "positives"])]
+    rest = int(total) - sum(int(shown.at[key, "positives"]) for key in order if key not in hidden)
+
+    def domains_of(zero):
+        def domain(key):
             if key in candidates:
-                domains.append([(k, k) for k in candidates[key]])
-                held.append(len(domains) - 1)
-            elif value == SECONDARY:
-                domains.append([*zero, (SUPPRESSION_THRESHOLD, int(total))])
-            elif is_withheld(value):
-                domains.append([(1, SUPPRESSION_THRESHOLD - 1)])
-            else:
-                rest -= int(value)
-        left = [values_left(domains, rest, k) for k in held]
-        if any(n == 1 for n in left):
-            return False
-        if all(n > 1 for n in left):  # this reader's view is consistent and pins nothing
-            return True
-    return True
+                return [(k, k) for k in candidates[key]]
+            if key in overlapping or shown.at[key, "positives"] == SECONDARY:
+                return [*zero, (SUPPRESSION_THRESHOLD, int(total))]
+            return [(1, SUPPRESSION_THRESHOLD - 1)]  # a "<10"
+
+        return [domain(key) for key in hidden]
+
+    return not sum_pins(domains_of, rest, [hidden.index(key) for key in candidates])
 
 
 _STEPS = (0.01, 0.02, 0.05)  # the roundings tried, finest first: whole percents, then coarser
