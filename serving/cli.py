@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from exclusion_risk.cli_checks import out_folder
+from exclusion_risk.cli_checks import fail, out_folder
 from exclusion_risk.models.score_runs import MIN_PREFIX, RUNS_FOLDER, RunFolder
 from exclusion_risk.serving import access_log as access_log_redaction
 from exclusion_risk.serving.app import create_app
@@ -41,11 +41,6 @@ _DB_HELP = "SQLite file of keys and audit log (default: $EXCLUSION_RISK_DATABASE
 _RUNS_DB_HELP = "The service's SQLite file (default: $EXCLUSION_RISK_DATABASE or data/service/service.db)."
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(2)
-
-
 def _settings(**overrides) -> ServiceSettings:
     try:
         settings = ServiceSettings()
@@ -55,7 +50,7 @@ def _settings(**overrides) -> ServiceSettings:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
-        _fail(f"invalid service settings ({problems})")
+        fail(f"invalid service settings ({problems})")
 
 
 def _key_store(database: Path | None) -> KeyStore:
@@ -63,7 +58,7 @@ def _key_store(database: Path | None) -> KeyStore:
     try:
         return KeyStore(Database(settings.database))
     except (sqlite3.Error, OSError) as exc:
-        _fail(f"cannot open the key database {settings.database}: {exc}")
+        fail(f"cannot open the key database {settings.database}: {exc}")
 
 
 @keys_app.command("add")
@@ -74,7 +69,7 @@ def keys_add(
 ) -> None:
     """Create a key and print it once: it is stored only as a salted hash and cannot be shown again."""
     if role not in ROLES:
-        _fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+        fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     new = _key_store(database).add(role, label)
     typer.echo(f"Created {new.role} key {new.key_id}. Store it now; it will not be shown again:", err=True)
     typer.echo(new.token)
@@ -101,7 +96,7 @@ def keys_revoke(
 ) -> None:
     """Revoke a key at once: the running service refuses it from its next request."""
     if not _key_store(database).revoke(key_id):
-        _fail(f"no active key with id {key_id!r} (see `exclusion-risk keys list`)")
+        fail(f"no active key with id {key_id!r} (see `exclusion-risk keys list`)")
     typer.echo(f"Revoked key {key_id}.")
 
 
@@ -114,11 +109,11 @@ def keys_revoke(
 def _run_store(database: Path | None) -> RunStore:
     path = Path(_settings(database=database).database)
     if not path.is_file():
-        _fail(f"no service database at {path} (the service creates it when it first starts)")
+        fail(f"no service database at {path} (the service creates it when it first starts)")
     try:
         return RunStore(Database(path))
     except (sqlite3.Error, OSError) as exc:
-        _fail(f"cannot open the service database {path}: {exc}")
+        fail(f"cannot open the service database {path}: {exc}")
 
 
 @runs_app.command("list")
@@ -149,11 +144,11 @@ def runs_export(
     store = _run_store(database)
     found = store.find(run.strip())
     if found is None:
-        _fail(f"no single recorded run starts with {run.strip()!r} (see `exclusion-risk runs list`)")
+        fail(f"no single recorded run starts with {run.strip()!r} (see `exclusion-risk runs list`)")
     try:
         folder = RunFolder(out).record(found, store.pupils(found.run_id))
     except OSError as exc:
-        _fail(f"--out {out}: cannot write there ({type(exc).__name__})")
+        fail(f"--out {out}: cannot write there ({type(exc).__name__})")
     typer.echo(f"wrote {folder} ({found.describe()}: run.json, and pupils.csv with UPNs, owner-only)")
     typer.echo(f"once its year's outcomes are in: exclusion-risk evaluate --scores {folder} --data DIR")
 
@@ -193,7 +188,7 @@ def serve(
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((settings.host, settings.port))
     except OSError as exc:
-        _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
+        fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
     if not is_loopback(settings.host):
         typer.echo(EXPOSED_WARNING.format(host=settings.host), err=True)
 
@@ -205,7 +200,7 @@ def serve(
     try:
         app = create_app(settings)
     except (sqlite3.Error, OSError) as exc:
-        _fail(f"cannot open the service database {settings.database}: {exc}")
+        fail(f"cannot open the service database {settings.database}: {exc}")
     # uvicorn's logging with the access log's query strings redacted: a key sent as a query parameter
     # is refused by the app, but the request line would otherwise carry it into the log.
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level=settings.log_level,
