@@ -33,20 +33,21 @@ _TERM_DAY = {1: (1, 15), 2: (5, 15)}
 
 
 def data_reach(census: pd.DataFrame, exclusions: pd.DataFrame) -> pd.Timestamp | None:
-    """The latest date the census and exclusions evidence (prepared frames from `features.build`)."""
-    dates = []
-    if not exclusions.empty:
-        dates.append(exclusions["start"].max())
-    if not census.empty:
-        last = census.loc[census["year"].eq(census["year"].max()), "term"].max()
-        year = int(census["year"].max())
-        if last == 0:
-            dates.append(calendar.census_date(year))
-        else:
-            month, day = _TERM_DAY[int(last)]
-            dates.append(pd.Timestamp(year=year + 1, month=month, day=day))
-    dates = [d for d in dates if pd.notna(d)]
-    return max(dates) if dates else None
+    """How far the outcomes are evidenced (prepared frames from `features.build`): the exclusions
+    extract's latest start date. The census cannot stand in for it: an authority's exclusions extract
+    is often older than its newest census, and a year the census alone reached would be read as one
+    with no exclusions at all (every pupil a "no"). Only an extract with no exclusion rows leaves the
+    census's reach to go on, since its outcomes are "none" however far it reaches."""
+    if not exclusions.empty and pd.notna(exclusions["start"].max()):
+        return exclusions["start"].max()
+    if census.empty:
+        return None
+    last = census.loc[census["year"].eq(census["year"].max()), "term"].max()
+    year = int(census["year"].max())
+    if last == 0:
+        return calendar.census_date(year)
+    month, day = _TERM_DAY[int(last)]
+    return pd.Timestamp(year=year + 1, month=month, day=day)
 
 
 def complete_through(prep) -> int | None:

@@ -93,10 +93,15 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
     table = build_feature_table(history, [year], label=label, census=term)
     outcome = table[f"label_{label}"] if len(table) else pd.Series(dtype="float64")
     if outcome.isna().all():
-        through = feature_labels.complete_through(prepare(history))
+        prep = prepare(history)
+        through = feature_labels.complete_through(prep)
         known = "no year" if through is None else calendar.format_year(through)
+        reach = feature_labels.data_reach(prep.census, prep.exclusions)
+        # the month alone: the authority's latest record, not a pupil's date
+        source = "exclusions extract's latest record starts" if len(prep.exclusions) else "census reaches"
+        since = "" if reach is None else f"; the {source} in {reach:%B %Y}"
         raise OutcomesIncomplete(
-            f"the outcomes of {year} are not complete in the extracts (complete through {known}): "
+            f"the outcomes of {year} are not complete in the extracts (complete through {known}{since}): "
             "evaluate once the year's exclusions are in"
         )
     recorded = recorded_upns(history, year, term)

@@ -51,6 +51,9 @@ EXCLUSIONS = [
     {"upn": P1, "Category": "PERM", "StartDate": "2017-03-01", "SchoolURN": "S3", "ReasonGroups": "other"},
     {"upn": P1, "Category": "SUSP", "StartDate": "2017-06-01", "Sessions": 3, "SchoolURN": "S3",
      "ReasonGroups": "offensive_weapon"},
+    # The extract's last record: it reaches July 2017, so 2016/17's outcomes are complete.
+    {"upn": P1, "Category": "SUSP", "StartDate": "2017-07-03", "Sessions": 1, "SchoolURN": "S3",
+     "ReasonGroups": "persistent_disruption"},
     {"upn": P3, "Category": "SUSP", "StartDate": "2016-10-03", "Sessions": 2, "SchoolURN": "S1",
      "ReasonGroups": "bullying"},
     # unlinked: no upn, so no pupil's feature or label
@@ -132,7 +135,8 @@ def test_exclusions_before_census_day_split_by_period(table):
     assert [p1[n] for n in registry.REASON_FEATURES] == [1.0, 1.0, 1.0, 1.0]
     p1_later = table.loc[(P1, "2017/18")]
     assert p1_later["suspensions_this_year"] == 0
-    assert p1_later["suspensions_last_year"] == 4 and p1_later["suspension_sessions_last_year"] == 6
+    # 20 Sep, census day, 7 Oct, 1 Jun and 3 Jul: 1 + 1 + 1 + 3 + 1 sessions
+    assert p1_later["suspensions_last_year"] == 5 and p1_later["suspension_sessions_last_year"] == 7
     assert p1_later["suspensions_earlier"] == 2 and p1_later["permanent_exclusions_prior"] == 1
     p3 = table.loc[(P3, "2016/17")]
     assert p3["suspensions_this_year"] == 1 and p3["reason_other"] == 1 and p3["reason_disruption"] == 0
@@ -308,3 +312,17 @@ def test_a_spring_upload_takes_attendance_so_far_from_the_history(make_history, 
     assert scored["persistent_absence_this_year"] == 1.0
     alone = build_features_for_census(uploaded, census="SPR").iloc[0]
     assert np.isnan(alone["absence_rate_this_year"]) and np.isnan(alone["persistent_absence_this_year"])
+
+
+def test_a_census_newer_than_the_exclusions_extract_leaves_the_year_unknown(make_history):
+    """An authority adds its 2018/19 census but keeps an exclusions extract that ends in July 2017:
+    2017/18's outcomes are not in the data, so its labels are unknown, never every pupil a "no" (the
+    census's reach alone made 2017/18 complete, and `evaluate` read its top 5% as 0% excluded)."""
+    census = [census_row(f"A20000000{n:04d}", year, "AUT", "S1", "8")
+              for year in ("2016/17", "2017/18", "2018/19") for n in range(30)]  # fmt: skip
+    events = [{"upn": f"A20000000{n:04d}", "Category": "SUSP", "StartDate": day, "SchoolURN": "S1"}
+              for n, day in ((1, "2016-11-10"), (2, "2017-03-01"), (3, "2017-07-05"))]  # fmt: skip
+    table = build_feature_table(make_history(census, events), ["2016/17", "2017/18"])
+    by_year = table.groupby("AcademicYear")["label"]
+    assert by_year.count().to_dict() == {"2016/17": 30, "2017/18": 0}
+    assert by_year.sum()["2016/17"] == 3
