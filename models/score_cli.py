@@ -18,6 +18,7 @@ from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.fairness_report import flagged_rates
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
+from exclusion_risk.models.score_notes import rejected_rows_lines
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
     CENSUS_AUTUMN,
@@ -211,7 +212,13 @@ def score_command(
     except (ScoringInputError, RiskMatrixError, SparkUnavailable) as exc:
         fail(str(exc))
     scores = with_officer_columns(scores, features, scorer.matrix)
-    summary_page = summary_html(scores, features, scorer, year, census)  # features are keyed by pupil id
+    # What the console, the page and the workbook all say beside the counts: rows rejected on reading,
+    # then the drift check's warnings (nothing when quiet)
+    drift_lines = scoring_drift_lines(scorer.info(), features, year, linked)
+    repeats = collection_repeats(history.census, year, term).sentences()  # each pupil scored once
+    notes = rejected_rows_lines(linked.extracts, data) + repeats + drift_lines
+    page_notes = rejected_rows_lines(linked.extracts, data, exact=False) + drift_lines
+    summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)  # keyed by pupil id
     # Each pupil under the UPN the school recorded on this census (as an upload of it is scored by the
     # service), not the permanent UPN a later collection gave a pupil first recorded under a temporary one.
     recorded = recorded_upns(history, year, term)
@@ -236,7 +243,8 @@ def score_command(
     xlsx_path = write_scores_workbook(
         scores, out.with_suffix(".xlsx"), risk_matrix=scorer.risk_matrix, changes=changes,
         changes_summary=summary,
-        notice_lines=notice_lines_for(scorer.name, scorer.model_version, year, run.census, run.scored_on),
+        notice_lines=notice_lines_for(scorer.name, scorer.model_version, year, run.census, run.scored_on)
+        + notes,
     )  # fmt: skip
     run_folder = folder.record(run, pupils)
     counts = scores["rag"].value_counts()
@@ -251,9 +259,7 @@ def score_command(
     if summary is not None:
         typer.echo(summary)
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
-    for line in collection_repeats(history.census, year, term).sentences():  # each pupil scored once
-        typer.echo(line)
-    for line in scoring_drift_lines(scorer.info(), features, year, linked):  # nothing when quiet
+    for line in notes:
         typer.echo(line)
     typer.echo(DECISION_SUPPORT_NOTICE)
 

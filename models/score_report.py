@@ -60,11 +60,17 @@ def _year_group_order(key: str) -> int:
 
 
 def summary_html(
-    scores: pd.DataFrame, features: pd.DataFrame, scorer: CohortScorer, year: str, census: str | None = None
+    scores: pd.DataFrame,
+    features: pd.DataFrame,
+    scorer: CohortScorer,
+    year: str,
+    census: str | None = None,
+    notes: list[str] | None = None,
 ) -> str:
     """Counts per matrix cell, by school and by year group (every count under 10 shown as '<10').
 
-    `census`: the census scored as people name it (`spring`); default the model's reference census."""
+    `census`: the census scored as people name it (`spring`); default the model's reference census.
+    `notes`: what to read before the counts (models.score_notes: rows rejected, drift warnings)."""
     # What the scores do not carry already: scores.csv's own nc_year (with_officer_columns) merged again
     # became nc_year_x and nc_year_y, and every pupil's year group "unknown".
     context_columns = ["upn"] + [
@@ -110,7 +116,7 @@ def summary_html(
         capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red,
         levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school),
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
-        risk_matrix=scorer.risk_matrix,
+        risk_matrix=scorer.risk_matrix, notes=notes or [],
     )  # fmt: skip
 
 

@@ -1,0 +1,53 @@
+"""What the person scoring must know about a scoring beyond its counts, said wherever the scores are read:
+on the console, in `scores.html` and on the workbook's notice sheet.
+
+- Rows rejected as the extracts were read: a census row with one bad value (a DOB that is no date, a
+  Sex code that is none) is not in the cohort, so its pupil is not scored, and an exclusion or
+  social-care row rejected is missing from a pupil's history. `score` read them as `check` does and said
+  nothing, so a child could drop off the list unseen (six bad census rows: 62,503 pupils scored of 62,509).
+- The drift check's warnings (`models.drift_cli.scoring_drift_lines`): a school whose FSM column went
+  blank lowers its pupils' need level, and only the console said so.
+
+The console and the workbook sit with every pupil's score, so their counts are exact; `scores.html` is
+the page that gets passed on, so a count under 10 there reads "fewer than 10".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from exclusion_risk.linkage.readers import Extracts
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+
+_EXTRACT_WORDS = {"census": "census", "exclusions": "exclusions", "social_care": "social care"}
+
+
+def _rows(n: int, exact: bool) -> str:
+    if not exact and n < SUPPRESSION_THRESHOLD:
+        return "fewer than 10 rows"
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def rejected_rows_lines(extracts: Extracts, data: Path, exact: bool = True) -> list[str]:
+    """One line when any extract had rows rejected as it was read (none otherwise): how many in each,
+    what that means for the scores, and the command that lists them by file, row and column."""
+    counts = {name: result.rows_rejected for name, result in extracts.results.items()}
+    termly = extracts.results.get("census")
+    if termly is not None and termly.termly is not None and termly.termly.rows_rejected:
+        counts["termly attendance"] = termly.termly.rows_rejected
+    rejected = {name: n for name, n in counts.items() if n}
+    if not rejected:
+        return []
+    listed = ", ".join(f"{_EXTRACT_WORDS.get(name, name)} {_rows(n, exact)}" for name, n in rejected.items())
+    effects = []
+    if "census" in rejected:
+        effects.append("a pupil whose only census row for this collection was rejected is not scored")
+    if set(rejected) - {"census"}:
+        effects.append(
+            "a rejected exclusion, social-care or attendance row is missing from its pupil's history"
+        )
+    return [
+        f"Rows rejected as the extracts were read (bad or missing values): {listed}. "
+        f"{'; '.join(effects).capitalize()}. `exclusion-risk check --data {data}` lists each by file, "
+        "row and column; correct them at source and score again."
+    ]

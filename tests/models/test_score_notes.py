@@ -1,0 +1,41 @@
+"""`score` says what the extracts' read rejected, and the drift check's warnings, wherever the scores are
+read: console, scores.html and the workbook's notice sheet. Six bad census values had dropped six
+pupils from a 62,509-pupil list with no word anywhere."""
+
+from __future__ import annotations
+
+import openpyxl
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.models import score_cli
+from exclusion_risk.models.score_workbook import NOTICE_SHEET
+from exclusion_risk.models.scoring import CohortScorer
+from tests.models.test_score_runs import _census
+
+
+def test_rejected_census_rows_are_said_beside_the_scores(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    census = _census()
+    census.loc[3, "DOB"] = "Zebedee"  # no date: the row, and with it the pupil, is rejected
+    census.loc[7, "Sex"] = "Xylophone"
+    data, links = write_small_extracts(tmp_path / "extracts", census, "104002")
+    out = tmp_path / "scores" / "scores.csv"
+    run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2018/19",
+                                   "--out", str(out), "--no-reasons"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert "scored 38 pupils" in said
+    assert "Rows rejected as the extracts were read (bad or missing values): census 2 rows." in said
+    assert "is not scored" in said and f"exclusion-risk check --data {data}" in said
+    assert "Zebedee" not in run.output and "Xylophone" not in run.output  # never a pupil's value
+    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    assert "Read before using these scores" in page and "census fewer than 10 rows" in page
+    assert "census 2 rows" not in page  # the page that is passed on: no count under 10
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
+    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    assert "census 2 rows" in notice
