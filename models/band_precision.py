@@ -175,8 +175,18 @@ def _overlapping(keys, probabilities, labels, shown: pd.DataFrame, order: list[s
     return {key for section, key in withheld if section == "band"}
 
 
-def _percent(share: float) -> str:
-    return f"{100 * share:.0f}%"
+def _percent(share: float, exact: bool) -> str:
+    """A rate in words. Exact figures (the band's count shown) keep a decimal under 10%, so a low band's
+    0.4% does not read "0%"; figures rounded to protect a withheld count are whole percents, and one
+    rounded to nothing reads "near 0%", never a plain 0% that the count contradicts."""
+    points = 100 * share
+    if not exact:
+        return "near 0%" if points < 0.5 else f"{points:.0f}%"
+    if points == 0:
+        return "0%"
+    if points < 0.1:
+        return "under 0.1%"
+    return f"{points:.1f}%" if points < 9.95 else f"{points:.0f}%"
 
 
 def precision_entry(precision: dict[str, Any] | None, key: str, label: str) -> dict[str, Any]:
@@ -193,7 +203,9 @@ def precision_entry(precision: dict[str, Any] | None, key: str, label: str) -> d
     elif entry.get("precision") is None:
         text = f"Pupils placed {label} in {year}: too few pupils in the test year to say how many {outcome}."
     else:
-        shown = f"{_percent(entry['precision'])} [{_percent(entry['low'])}–{_percent(entry['high'])}]"
+        exact = entry.get("positives") != SECONDARY  # else rounded: the count is withheld
+        low, high = (_percent(entry[f], exact) for f in ("low", "high"))
+        shown = f"{_percent(entry['precision'], exact)} [{low}–{high}]"
         text = f"Of pupils placed {label} in {year}, {shown} {outcome}."
     return {"year": year, **{f: entry.get(f) for f in _FIELDS}, "text": text}
 

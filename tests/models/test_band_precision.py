@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from exclusion_risk.files import csv_text
-from exclusion_risk.models.band_precision import NOT_MEASURED, Outcomes, band_precision
+from exclusion_risk.models.band_precision import NOT_MEASURED, Outcomes, band_precision, precision_entry
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_table import with_officer_columns
@@ -236,3 +236,14 @@ def _figures(k: int, n: int, shown: dict) -> bool:
 
     return any(_rounded(k, n, step)[0] == {f: shown[f] for f in ("precision", "low", "high")}
                for step in _STEPS)  # fmt: skip
+
+
+def test_a_low_band_is_not_read_as_none():
+    """A low band with about 1 pupil in 250 excluded read "0% [0%–0%]" (whole percents): the decimal is
+    kept under 10% where the count is shown; where it is withheld and rounded to nothing, "near 0%"."""
+    entry = {"pupils": 25_688, "positives": 103, "precision": 0.004, "low": 0.0033, "high": 0.0049}
+    text = precision_entry({"year": "2017/18", "bands": {"low": entry}}, "low", "low")["text"]
+    assert text == "Of pupils placed low in 2017/18, 0.4% [0.3%–0.5%] were suspended or excluded that year."
+    withheld = entry | {"positives": SECONDARY, "precision": 0.0, "low": 0.0, "high": 0.01}
+    text = precision_entry({"year": "2017/18", "bands": {"low": withheld}}, "low", "low")["text"]
+    assert text.startswith("Of pupils placed low in 2017/18, near 0% [near 0%–1%]")
