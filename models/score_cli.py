@@ -30,6 +30,7 @@ from exclusion_risk.models.score_runs import (
     change_counts,
     changes_sentence,
     compare,
+    comparison_notes,
     new_run,
     resolve_previous,
 )
@@ -233,11 +234,13 @@ def score_command(
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=scorer.model_version,
         risk_matrix_version=scorer.matrix.version, year=year, census=census, model_info=scorer.info(),
+        capacity=scorer.matrix.capacity,
     )  # fmt: skip
     changes, summary = None, None
     if previous is not None:
         changes = compare(previous.pupils, pupils, [band.label for band in scorer.matrix.bands])
         summary = changes_sentence(change_counts(changes), previous.name)
+        summary = " ".join([f"{summary}.", *comparison_notes(previous.run, run, previous.pupils, pupils)])
         write_csv(changes, out.parent / CHANGES_FILE, private=True)
     # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
     xlsx_path = write_scores_workbook(

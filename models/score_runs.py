@@ -10,7 +10,8 @@ changed: `new_red` (red now; not red before, or not scored before), `moved_up` /
 or lower likelihood band), `no_longer_on_roll` (scored before at one of those schools, absent now) and
 `new_on_roll` (not scored before, now at one of those schools). A pupil is matched by UPN across the
 whole earlier run, so one who moved school keeps their history. A school only one run scored is not
-compared (its pupils would all look new, or all gone).
+compared (its pupils would all look new, or all gone); `comparison_notes` names those schools, and says
+when the model, risk matrix or capacity changed between the runs.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class ScoringRun:
     model_label: str = ""
     model_census: str = ""
     model_test_year: str = ""
+    # The capacity (share of pupils) the likelihood bands were cut for; 0 where not recorded (runs kept
+    # before it was, and the service's, which always scores at the model's own).
+    capacity: float = 0.0
 
     @property
     def short_id(self) -> str:
@@ -96,6 +100,7 @@ class ScoringRun:
             schools=int(data.get("schools", 0)),
             rag={str(k): int(v) for k, v in (data.get("rag") or {}).items()},
             **{key: str(data.get(key) or "") for key in MODEL_FACTS},
+            capacity=float(data.get("capacity") or 0.0),
         )  # fmt: skip
 
     def describe(self) -> str:
@@ -133,10 +138,12 @@ def new_run(
     census: str = CENSUS_AUTUMN,
     recorded_at: str | None = None,
     model_info: dict[str, Any] | None = None,
+    capacity: float = 0.0,
 ) -> tuple[ScoringRun, pd.DataFrame]:
     """The record of a scoring of `scores` (any frame with RUN_PUPIL_COLUMNS, in the list's order) and its
     pupils' rows, with RANK (their order in `scores`).
-    `model_info`: the scorer's `info()` (its `run_id`, `label`, `census`, `test_year` are recorded)."""
+    `model_info`: the scorer's `info()` (its `run_id`, `label`, `census`, `test_year` are recorded);
+    `capacity`: the share the bands were cut for."""
     pupils = run_pupils(scores)
     pupils[RANK] = pd.array(range(1, len(pupils) + 1), dtype="Int64")
     counts = pupils["rag"].value_counts()
@@ -147,6 +154,7 @@ def new_run(
         census=census, pupils=len(pupils), schools=schools,
         rag={rag: int(counts.get(rag, 0)) for rag in RAG_VALUES},
         **{key: str((model_info or {}).get(key.removeprefix("model_")) or "") for key in MODEL_FACTS},
+        capacity=float(capacity),
     )  # fmt: skip
     return run, pupils
 
@@ -203,6 +211,56 @@ def changes_sentence(counts: dict[str, int], since: str) -> str:
         f"{counts['moved_down']:,} down, {counts['no_longer_on_roll']:,} no longer on roll, "
         f"{counts['new_on_roll']:,} new on roll"
     )
+
+
+def _schools_listed(schools: list[str], pupils: pd.Series) -> str:
+    named = ", ".join(schools[:_SCHOOLS_NAMED]) + (
+        f" and {len(schools) - _SCHOOLS_NAMED:,} more" if len(schools) > _SCHOOLS_NAMED else ""
+    )
+    count = int(pupils.isin(schools).sum())
+    return f"{len(schools):,} school{'s' * (len(schools) > 1)} ({named}; {count:,} pupil{'s' * (count != 1)})"
+
+
+_SCHOOLS_NAMED = 10
+
+
+def comparison_notes(
+    previous: ScoringRun, current: ScoringRun, before: pd.DataFrame, after: pd.DataFrame
+) -> list[str]:
+    """What the counts of a comparison do not say on their own: a change of model, risk matrix or
+    capacity between the two scorings (pupils then move bands because the cut moved, not the pupil), and
+    the schools only one of them scored, which `compare` leaves out. `before`/`after`: the runs' pupils."""
+    notes = []
+    if previous.model_name and (previous.model_name, previous.model_version, previous.model_run_id) != (
+        current.model_name, current.model_version, current.model_run_id
+    ):
+        notes.append(
+            f"The earlier scoring used model {previous.model_name} version {previous.model_version}, this "
+            f"one {current.model_name} version {current.model_version}: a pupil may have moved because the "
+            "model changed, not because anything about the pupil did."
+        )
+    if previous.risk_matrix_version and previous.risk_matrix_version != current.risk_matrix_version:
+        notes.append(
+            f"The risk matrix was version {previous.risk_matrix_version} then and "
+            f"{current.risk_matrix_version} now: a rating may have changed with the matrix."
+        )
+    if previous.capacity and current.capacity and abs(previous.capacity - current.capacity) > 1e-12:
+        notes.append(
+            f"The likelihood bands were cut for a capacity of {100 * previous.capacity:g}% then and "
+            f"{100 * current.capacity:g}% now: moves between bands and new red follow the new cut as much "
+            "as the pupils."
+        )
+    then, now = run_pupils(before)["school_urn"], run_pupils(after)["school_urn"]
+    only_then = sorted(set(then) - set(now) - {""})
+    only_now = sorted(set(now) - set(then) - {""})
+    if only_then or only_now:
+        parts = [f"{_schools_listed(only_then, then)} scored only in the earlier scoring"] * bool(only_then)
+        parts += [f"{_schools_listed(only_now, now)} scored only in this one"] * bool(only_now)
+        notes.append(
+            f"Not compared: {' and '.join(parts)}. A school one scoring did not cover would show all its "
+            "pupils as new or gone, so its pupils are not in the changes."
+        )
+    return notes
 
 
 def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:

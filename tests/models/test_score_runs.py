@@ -20,9 +20,11 @@ from exclusion_risk.models.score_runs import (
     RUN_PUPILS_FILE,
     RunFolder,
     RunNotFound,
+    ScoringRun,
     change_counts,
     changes_sentence,
     compare,
+    comparison_notes,
     new_run,
     resolve_previous,
 )
@@ -240,3 +242,31 @@ def test_score_refuses_an_unknown_earlier_run_before_any_work(tmp_path, monkeypa
         assert (
             "Traceback" not in result.output and "exclusion-risk train" not in result.output
         )  # checked first
+
+
+def test_comparison_notes_say_what_the_counts_do_not():
+    """A rescoring at another capacity, or by another model, moved thousands of pupils 'up a band' with no
+    word of why; a school only one scoring covered was left out unsaid (a closed school's 484 pupils)."""
+    before = _pupils(
+        [("P1", "100", "low", "green"), ("P2", "900", "low", "green"), ("P3", "900", "high", "amber")]
+    )
+    after = _pupils([("P1", "100", "high", "amber"), ("P4", "300", "low", "green")])
+    base = {"model_name": "m", "model_version": "2", "risk_matrix_version": "1", "year": "2018/19"}
+    then, _ = new_run(before, **base, capacity=0.05)
+    now, _ = new_run(after, **base, capacity=0.10)
+    notes = comparison_notes(then, now, before, after)
+    assert notes == [
+        "The likelihood bands were cut for a capacity of 5% then and 10% now: moves between bands and new "
+        "red follow the new cut as much as the pupils.",
+        "Not compared: 1 school (900; 2 pupils) scored only in the earlier scoring and 1 school (300; 1 "
+        "pupil) scored only in this one. A school one scoring did not cover would show all its pupils as "
+        "new or gone, so its pupils are not in the changes.",
+    ]
+    other, _ = new_run(before, **(base | {"model_version": "1"}), capacity=0.05)
+    assert comparison_notes(other, then, before, before)[0].startswith(
+        "The earlier scoring used model m version 1, this one m version 2"
+    )
+    assert comparison_notes(then, then, before, before) == []
+    # a scores.csv compared with directly knows no model or capacity: nothing said of them
+    old = ScoringRun.from_dict({"run_id": "scores.csv", "recorded_at": "2026-01-01T00:00:00"})
+    assert comparison_notes(old, now, after, after) == []
