@@ -113,6 +113,15 @@ def _column_letter(index: int) -> str:
     return get_column_letter(index)
 
 
+def _printed_with_notice(sheet, title: str) -> None:
+    """Printed, a sheet carries its name at the head of each page, its header row on each page, and the
+    decision-support notice at the foot: a school's sheet is printed and handed on without the notice
+    sheet. ("&" is Excel's header/footer code character, so a school's "&" is doubled.)"""
+    sheet.oddHeader.left.text = f"Risk of school exclusion: {title}".replace("&", "&&")
+    sheet.oddFooter.center.text = DECISION_SUPPORT_NOTICE.replace("&", "&&")
+    sheet.print_title_rows = "1:1"
+
+
 def _table_sheet(workbook, title: str, frame: pd.DataFrame) -> None:
     """A sheet of `frame`: bold header frozen on row 1, a filter over the used range, sized columns, the
     RAG column coloured by a conditional format (one rule, not a style per cell)."""
@@ -121,6 +130,7 @@ def _table_sheet(workbook, title: str, frame: pd.DataFrame) -> None:
     from openpyxl.styles import Font, PatternFill
 
     sheet = workbook.create_sheet(title)
+    _printed_with_notice(sheet, title)
     for index, width in enumerate(_widths(frame), start=1):
         sheet.column_dimensions[_column_letter(index)].width = width
     sheet.freeze_panes = "A2"

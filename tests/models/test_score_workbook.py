@@ -86,7 +86,7 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     assert "In very high, 4 in 10 were suspended (test year)." in notice_text
 
     ranked = book[RANKED_SHEET]
-    assert ranked.freeze_panes == "A2"
+    assert ranked.freeze_panes == "A2" and ranked.oddFooter.center.text == DECISION_SUPPORT_NOTICE
     assert ranked["A1"].font.b and not ranked["A2"].font.b  # the header stands out
     assert book[NOTICE_SHEET]["A1"].font.b and book[NOTICE_SHEET]["A2"].font.b  # title and notice
     assert ranked.auto_filter.ref == f"A1:I{len(scores) + 1}"
@@ -110,6 +110,8 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
         assert len(title) <= 31 and not set(title) & set("[]:*?/\\")
         sheet = book[title]
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:I")
+        # printed and handed to a school without the notice sheet: the notice at each page's foot
+        assert sheet.oddFooter.center.text == DECISION_SUPPORT_NOTICE and sheet.print_title_rows == "$1:$1"
         by_school[title] = [r[0] for r in _rows(sheet)[1:]]
     oak = next(t for t in school_sheets if t.startswith("104001"))
     assert "Oak" in oak  # the school's name where the scores have one
