@@ -10,6 +10,7 @@ the headline numbers are logged to MLflow against the model version that made th
 from __future__ import annotations
 
 import json
+import numbers
 import time
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from exclusion_risk.models.score_runs import (
     ScoringRun,
     read_run_pupils,
 )
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SECONDARY, SUPPRESSED, is_withheld
 
 
 def register(app: typer.Typer) -> None:
@@ -259,23 +260,32 @@ def evaluate_command(
     typer.echo(f"evaluated {run.describe()} (model version {run.model_version}, outcome '{label}')")
     counts = document["pupils"]
     typer.echo(
-        f"{counts['with_outcomes']} of {counts['scored']} scored pupils matched to outcomes; "
-        f"{counts['without_outcomes']} scored but not on that census in these extracts"
+        f"{_count(counts['with_outcomes'])} of {_count(counts['scored'])} scored pupils matched to outcomes; "
+        f"{_count(counts['without_outcomes'])} scored but not on that census in these extracts"
     )
     for warning in warnings:
         typer.echo(f"warning: {warning}")
     typer.echo(document["headline"])
     for r in document["by_capacity"]:
         typer.echo(
-            f"  top {100 * r['capacity']:g}%: {r['selected']} selected, {r['true_positives']} with the "
-            f"outcome, precision {_pct(r['precision'])}, recall {_pct(r['recall'])}"
+            f"  top {100 * r['capacity']:g}%: {_count(r['selected'])} selected, "
+            f"{_count(r['true_positives'])} with the outcome, precision {_pct(r['precision'])}, "
+            f"recall {_pct(r['recall'])}"
         )
+    if any(is_withheld(r["true_positives"]) for r in document["by_capacity"]):
+        typer.echo(f"  ({SUPPRESSED}: fewer than 10 pupils; {SECONDARY}: withheld so that a small count "
+                   "cannot be worked out from the others, as in the report)")
     if logged is not None:
         typer.echo(
             f"logged to MLflow run {logged[:8]}; version {info['version']} tagged {tracking.LAST_CHECKED}"
         )
     typer.echo(f"wrote {written[0]} and {written[1]} in {time.perf_counter() - started:.1f}s")
     typer.echo(DECISION_SUPPORT_NOTICE)
+
+
+def _count(value) -> str:
+    """A count as the headline writes it (3,126); a withheld one as published ("<10", "x")."""
+    return f"{value:,}" if isinstance(value, numbers.Integral) else str(value)
 
 
 def _pct(share: float | None) -> str:
