@@ -258,7 +258,18 @@ def social_care_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.Data
     out["EndDate"] = _dates(work, "EndDate")
     out["PrimaryNeed"] = _code(work, "PrimaryNeed", codes.PRIMARY_NEED_MAP)
     out["Factors"] = _factors(_col(work, "Factors"))
+    # one id, two children: linked as one child (`link` warns too)
+    counts["child id with two or more dates of birth"] += ids_with_two_dates_of_birth(out, "LAchildID")
     return _finish(out, SOCIAL_CARE_FRAME_COLUMNS, name)
+
+
+def ids_with_two_dates_of_birth(frame: pd.DataFrame, id_column: str) -> int:
+    """Record ids whose rows give two or more different dates of birth: one id held by two children
+    (an id re-used or mistyped at entry), which linkage takes as one child, with both's episodes."""
+    if frame.empty or not {id_column, "DOB"} <= set(frame.columns):
+        return 0
+    dated = frame[[id_column, "DOB"]].dropna()
+    return int((dated.groupby(id_column, sort=False)["DOB"].nunique() > 1).sum())
 
 
 def attendance_frame(

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND, EngineInput, get_engine
 from exclusion_risk.linkage.engines.splink_backends import check_backend, check_duckdb_memory
-from exclusion_risk.linkage.extract_frames import tidy_upn_column
+from exclusion_risk.linkage.extract_frames import ids_with_two_dates_of_birth, tidy_upn_column
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
@@ -39,6 +39,7 @@ from exclusion_risk.linkage.sources import SOURCES, SourceSpec
 from exclusion_risk.linkage.stage_clock import StageClock
 from exclusion_risk.linkage.stages import CensusKeys, census_keys, name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import IdentityColumns, census_pupil_ids, identity_rows, standardise
+from exclusion_risk.privacy import suppress_count
 
 log = logging.getLogger(__name__)
 
@@ -304,12 +305,22 @@ def link_extracts(
                 spec, firsts.pop(spec.name), census, twins, settings, trained_in.get(spec.name), clock, bar,
                 backend, candidates,
             )
+    conflicting = ids_with_two_dates_of_birth(extracts.social_care, "LAchildID")
+    if conflicting:
+        # A warning, so the console's count of run.log warnings points at it; a count, never an id.
+        log.warning(
+            "social_care: %d child id(s) (LAchildID) have rows giving two or more dates of birth. Each id "
+            "is linked as one child, so one child's episodes may be another's: check those ids in the "
+            "social-care system (`exclusion-risk check` counts them too)", conflicting,
+        )
     run_settings = settings.model_copy(update={"trained": trained_out})
     links = links_table(decisions)
     review = review_table(decisions, extracts, pupils)
     unlinked = unlinked_table(decisions)
     report = build_report(extracts, decisions, run_settings, timings, census_pupils, repeats)
     _add_notes(report, notes)
+    if "social_care" in report["sources"]:
+        report["sources"]["social_care"]["ids_with_two_dates_of_birth"] = suppress_count(conflicting)
     for name, count in candidates.items():
         report["sources"][name]["candidate_pairs"] = count
     if clock.peak_gb:
