@@ -177,7 +177,41 @@ def read_links(links_dir: str | Path) -> pd.DataFrame:
             f"missing column(s) {', '.join(missing)}; "
             f"`exclusion-risk link` writes {', '.join(LINKS_COLUMNS)}",
         )
+    _check_links(links, str(path))
     return links
+
+
+def _rows(mask) -> str:
+    """The 1-based data rows where `mask` holds, the first few of them (never their values)."""
+    rows = [int(i) + 1 for i in np.flatnonzero(np.asarray(mask))]
+    shown = ", ".join(map(str, rows[:5]))
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"row {shown}" if len(rows) == 1 else f"rows {shown}{more}"
+
+
+def _check_links(links: pd.DataFrame, file: str) -> None:
+    """Stop with one message naming the file, rows and column (never a value) on what `link` never writes:
+    a blank source, record_id or upn, a source other than exclusions or social_care, one record linked
+    twice (it would be counted twice, or to two pupils), a score that is not a number."""
+    for column in LINKED_BY:
+        blank = links[column].isna() | (links[column].astype("string").str.strip() == "")
+        if blank.any():
+            raise ExtractError(file, f"blank at {_rows(blank)}", column=column)
+    source = links["source"].astype("string").str.strip()
+    unknown = ~source.isin(["exclusions", "social_care"])
+    if unknown.any():
+        raise ExtractError(file, f"not exclusions or social_care at {_rows(unknown)}", column="source")
+    record = links["record_id"].astype("string").str.strip()
+    twice = pd.DataFrame({"source": source, "record_id": record}).duplicated(keep=False)
+    if twice.any():
+        raise ExtractError(
+            file, f"one record linked more than once ({_rows(twice)}, same source and record_id)",
+            column="record_id",
+        )
+    if "score" in links.columns:
+        bad = links["score"].notna() & pd.to_numeric(links["score"], errors="coerce").isna()
+        if bad.any():
+            raise ExtractError(file, f"not a number at {_rows(bad)}", column="score")
 
 
 @dataclass

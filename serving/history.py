@@ -20,6 +20,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.contract import LINKAGE_REPORT_FILE
 from exclusion_risk.features.build import year_numbers
+from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models.drift_data import context_of
 
@@ -75,8 +76,10 @@ class HistoryState:
             self.drift_context = context_of(linked)  # link and exclusion rates per year (aggregates)
         except Exception as exc:
             self.state = "failed"
-            # A reader's message may quote a cell of an extract, so only our own file message is logged.
-            reason = str(exc) if isinstance(exc, FileNotFoundError) else "run `exclusion-risk check` on them"
+            # A reader's message may quote a cell of an extract, so only our own file messages are logged
+            # (an ExtractError names the file, row and column, never a value).
+            ours = isinstance(exc, (FileNotFoundError, ExtractError))
+            reason = str(exc) if ours else "run `exclusion-risk check` on them"
             log.error("linked history could not be loaded (%s): %s", type(exc).__name__, reason)
             return
         self.facts = self._facts()

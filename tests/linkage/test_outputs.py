@@ -138,6 +138,11 @@ def test_settings_trained_on_other_comparison_levels_are_refused(link_app, run, 
         ("source,record_id\nexclusions,1\n", r"missing column\(s\) upn"),
         ("", "not a links file"),
         ('source,record_id,upn\n"unclosed,1,A\n', "not a links file"),
+        # what `link` never writes: each named by row and column, never by its value
+        ("source,record_id,upn\nexclusions,EX9,A1\nexclusions,EX9,B2\n", r"column 'record_id'.*rows 1, 2"),
+        ("source,record_id,upn\nexclusionz,EX9,A1\n", r"row 1.*column 'source'|column 'source'.*row 1"),
+        ("source,record_id,upn\nexclusions,EX9,\n", r"column 'upn'.*blank at row 1"),
+        ("source,record_id,upn,score\nexclusions,EX8,A1,1\nexclusions,EX9,A1,high\n", r"column 'score'.*row 2"),
     ],
 )
 def test_a_malformed_links_file_is_named_without_a_traceback(tmp_path, content, message):
@@ -155,3 +160,5 @@ def test_a_malformed_links_file_is_named_without_a_traceback(tmp_path, content, 
     with pytest.raises(ExtractError, match=message) as raised:
         read_links(links)
     assert str(links / "links.csv") in str(raised.value)
+    for value in ("EX9", "A1", "B2", "exclusionz", "high"):
+        assert value not in str(raised.value) and value not in result.output

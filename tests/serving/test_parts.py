@@ -218,3 +218,18 @@ def test_single_record_need_level_follows_the_feature_builder_rule():
     assert [need_level_of(r) for r in records] == expected
     assert set(expected) == {0, 1, 2, 3}
     assert need_level_of({}) == 0  # nothing known: no statutory involvement recorded
+
+
+def test_a_broken_links_file_is_logged_by_file_row_and_column_never_by_value(tmp_path, caplog):
+    """The history's load names what is wrong in links.csv (a record linked twice), not a generic hint."""
+    from exclusion_risk.serving.history import HistoryState
+
+    links = tmp_path / "linkage"
+    links.mkdir()
+    (links / "links.csv").write_text("source,record_id,upn\nexclusions,EX9,A1\nexclusions,EX9,B2\n")
+    state = HistoryState(tmp_path / "extracts", links)
+    with caplog.at_level(logging.ERROR):
+        state.load()
+    assert state.state == "failed"
+    assert "links.csv" in caplog.text and "rows 1, 2" in caplog.text and "record_id" in caplog.text
+    assert "EX9" not in caplog.text and "B2" not in caplog.text
