@@ -99,6 +99,9 @@ def _load_csv(path: Path, name: str) -> RawFile:
         header = next(csv.reader([text_head], delimiter=delimiter))
     except csv.Error:
         raise ExtractError(name, "the header row cannot be read as CSV") from None
+    # a stray delimiter at the header's end (an empty last name) is dropped, as it is at a row's end
+    while len(header) > 1 and not header[-1].strip():
+        header.pop()
     names = [f"c{i}" for i in range(len(header))]
     table = _parse_with_arrow(utf8, delimiter, names)
     # Arrow alone decides where a record ends, and with a stray quote it can drop thousands of lines

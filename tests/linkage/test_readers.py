@@ -259,6 +259,18 @@ def test_rows_with_the_wrong_number_of_fields_are_rejected_and_numbering_holds(
     ]
 
 
+def test_a_stray_delimiter_at_the_header_end_is_dropped_as_at_a_rows_end(
+    tmp_path, census_row, csv_text, write, mis_header
+):
+    """An export whose header line ends in a comma (an empty last name) lost every row before."""
+    lines = csv_text([census_row(UPN_A), census_row(UPN_B)], mis_header).splitlines()
+    lines[0] += ","
+    lines[2] += ","  # a row may end in the stray delimiter too
+    result = read_census(write(tmp_path / "census.csv", "\n".join(lines) + "\n"))
+    assert_nothing_lost(result, 2)
+    assert result.clean["UPN"].tolist() == [UPN_A, UPN_B] and result.rejects.empty
+
+
 def test_quoted_commas_and_line_breaks_in_values(tmp_path, census_row, csv_text, write, mis_header):
     header = ",".join(mis_header)
     first = csv_text([census_row(UPN_A)], mis_header).splitlines()[1].replace("Okafor", '"Okafor, Jr"')
