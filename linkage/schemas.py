@@ -46,6 +46,7 @@ YEAR_ERROR = (
 )
 DATE_ERROR = "not a date (YYYY-MM-DD or DD/MM/YYYY, 1980 to 2100)"
 FUTURE_DOB_ERROR = "date of birth in the future"
+FUTURE_START_ERROR = "start date after next academic year (the latest a census year may be)"
 END_BEFORE_START = "EndDate before StartDate"
 # The termly files' reason too (linkage.readers uses it), so `exclusion-risk check` counts both as one.
 ABSENCE_OVER_POSSIBLE = "authorised plus unauthorised absence is more than the sessions possible"
@@ -55,6 +56,11 @@ ABSENCES = ("SessionsAuthorisedAbsence", "SessionsUnauthorisedAbsence")
 
 def _in_range(dates: pd.Series) -> pd.Series:
     return dates.between(EARLIEST_DATE, LATEST_DATE)
+
+
+def _latest_day() -> pd.Timestamp:
+    """The last day of the latest academic year a census may name (calendar.latest_year: next year)."""
+    return calendar.year_end(calendar.latest_year())
 
 
 def _not_blank_or(ok: pd.Series, values: pd.Series) -> pd.Series:
@@ -70,6 +76,8 @@ def _checks(field: Field) -> list[pa.Check]:
         checks = [pa.Check(lambda s: _not_blank_or(_in_range(parse_dates(s)), s), error=DATE_ERROR)]
         if field.name == "DOB":
             checks.append(pa.Check(lambda s: ~(parse_dates(s) > pd.Timestamp.now()), error=FUTURE_DOB_ERROR))
+        if field.name == "StartDate":  # an exclusion or episode: by the census's horizon, next year
+            checks.append(pa.Check(lambda s: ~(parse_dates(s) > _latest_day()), error=FUTURE_START_ERROR))
         return checks
     if field.kind == "whole":
         return [

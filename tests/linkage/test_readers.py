@@ -385,6 +385,27 @@ def test_social_care_sex_codes_open_episodes_and_end_before_start(tmp_path, soci
     assert rejects.loc[5, "reason"] == "unknown social-care status code"
 
 
+def test_a_start_date_beyond_next_academic_year_is_rejected(
+    tmp_path, exclusion_row, social_care_row, csv_text, write
+):
+    """A 2099 exclusion was read as academic year 2098/99; the census's horizon (next year) holds now."""
+    from exclusion_risk import calendar
+
+    last = calendar.year_end(calendar.latest_year())
+    after = (last + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    rows = [exclusion_row(StartDate="2099-01-01"), exclusion_row(StartDate=after),
+            exclusion_row(StartDate=last.strftime("%d/%m/%Y"))]  # fmt: skip
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert_nothing_lost(result, 3)
+    assert result.clean["_row"].tolist() == [3]
+    assert result.rejects["row"].tolist() == [1, 2] and set(result.rejects["column"]) == {"StartDate"}
+    assert result.rejects["reason"].str.contains("after next academic year").all()
+    episode = [social_care_row("C1", StartDate=after)]
+    care = read_social_care(write(tmp_path / "social_care.csv", csv_text(episode)))
+    assert_nothing_lost(care, 1)
+    assert care.rejects["column"].tolist() == ["StartDate"] and care.clean.empty
+
+
 # --- folders, Parquet, attendance ----------------------------------------------------------------
 
 
