@@ -13,6 +13,7 @@ import os
 import typer
 
 from exclusion_risk.features import cli as features_cli
+from exclusion_risk.files import SymlinkOutputError
 from exclusion_risk.linkage import check_cli, link_cli
 from exclusion_risk.models import describe_cli, drift_cli, evaluate_cli, score_cli, train_cli
 from exclusion_risk.serving import cli as serving_cli
@@ -22,7 +23,18 @@ from exclusion_risk.synth import cli as synth_cli
 # progress bars add nothing an analyst needs. Every command, `serve` included, starts here.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """The app, whose run says a refused output path (a symbolic link) in one line, as `fail` does."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except SymlinkOutputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+
+
+app = _App(
     name="exclusion-risk",
     help="Find children at risk of school exclusion early enough to help. "
     "Scores support a professional's judgement; they are not decisions.",

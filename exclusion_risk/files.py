@@ -9,7 +9,9 @@ holding "\n" but not one holding a lone "\r", where a spreadsheet would start a 
 text after it (`x\r=cmd|...`) would lead a line unneutralised.
 
 Files that hold identifiers (UPNs, names, dates of birth, raw extract rows) are created readable by
-their owner only (0600), in folders only the owner can enter (0700), whatever the umask.
+their owner only (0600), in folders only the owner can enter (0700), whatever the umask. No output is
+written through a symbolic link standing at its path (SymlinkOutputError): it would overwrite, and make
+private, whatever file the link points at.
 """
 
 from __future__ import annotations
@@ -82,12 +84,31 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+class SymlinkOutputError(OSError):
+    """An output file's path is a symbolic link: writing would overwrite (and chmod) what it points at."""
+
+    def __init__(self, path: Path):
+        super().__init__(
+            f"{path} is a symbolic link: refusing to write through it (remove it, or write elsewhere)"
+        )
+
+
+def _open_no_follow(path: Path, mode: int) -> int:
+    """os.open for writing that never follows a symbolic link at `path` (SymlinkOutputError instead)."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
+    except OSError:
+        if os.path.islink(path):
+            raise SymlinkOutputError(path) from None
+        raise
+
+
 @contextmanager
 def open_private(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """Open `path` for writing as a file only the owner can read (0600), created so from the start."""
     path = Path(path)
     private_dir(path.parent)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    descriptor = _open_no_follow(path, PRIVATE_FILE)
     os.fchmod(descriptor, PRIVATE_FILE)  # an existing file keeps its old mode through O_CREAT
     with os.fdopen(descriptor, mode, **kwargs) as handle:
         yield handle
@@ -140,7 +161,7 @@ def _opened(path: Path, private: bool, mode: str, **kwargs: Any):
     if private:
         return open_private(path, mode, **kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open(mode, **kwargs)
+    return os.fdopen(_open_no_follow(path, 0o666), mode, **kwargs)  # 0666 less the umask, as open()
 
 
 def write_csv(

@@ -133,3 +133,39 @@ def test_an_existing_world_readable_file_becomes_private_and_an_existing_folder_
     assert _mode(old) == 0o600 and old.read_text() == "a\nx\n"
     assert _mode(shared) == 0o755
     assert private_dir(shared) == shared and _mode(shared) == 0o755
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_an_output_path_that_is_a_symbolic_link_is_refused_not_written_through(tmp_path, private):
+    """`ln -s victim out/rejects.csv` then `check --out out` overwrote the victim and made it 0600."""
+    from exclusion_risk.files import SymlinkOutputError, write_csv
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    victim.chmod(0o644)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "rejects.csv").symlink_to(victim)
+    for engine in ("pandas", "arrow"):
+        with pytest.raises(SymlinkOutputError, match="rejects.csv is a symbolic link"):
+            write_csv(pd.DataFrame({"a": [1]}), out / "rejects.csv", private=private, engine=engine)
+    assert victim.read_text() == "keep me\n" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+def test_check_says_a_symbolic_link_output_in_one_line(tmp_path, capsys):
+    from exclusion_risk.cli import app
+
+    data = tmp_path / "extracts"
+    data.mkdir()
+    (data / "census.csv").write_text("UPN\nA\n")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "rejects.csv").symlink_to(victim)
+    with pytest.raises(SystemExit) as stopped:
+        app(["check", "--data", str(data), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: ") and "rejects.csv is a symbolic link" in err
+    assert victim.read_text() == "keep me\n"
