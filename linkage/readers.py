@@ -57,6 +57,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -193,17 +194,43 @@ def _members(folder: Path, name: str) -> list[Path]:
     return files
 
 
-def _collection_of(path: Path) -> dict[str, str]:
-    """AcademicYear and CensusTerm from a collection date in the file name (census_2017-10-05.csv)."""
+def _collection_of(path: Path, name: str) -> dict[str, str]:
+    """AcademicYear and CensusTerm from a collection date in the file name (census_2017-10-05.csv);
+    a date that is no day of the calendar (2019-13-45) stops the read, naming the file."""
     match = _DATE_IN_NAME.search(path.stem)
     if not match:
         return {}
     year, month = int(match.group(1)), int(match.group(2))
+    try:
+        date(year, month, int(match.group(3)))
+    except ValueError:
+        raise ExtractError(name, f"the date in the file name, {match.group(0)}, is not a real date") from None
     first = year if month >= 9 else year - 1
     return {
         "AcademicYear": calendar.format_year(first),
         "CensusTerm": calendar.census_term_of_month(month),
     }
+
+
+def _one_file_per_collection(files: list[Path], parent: Path | None) -> dict[Path, dict[str, str]]:
+    """Each census file's collection from its name; two files of one collection (a copy beside the
+    original, census_2018-10-04 (copy).csv) stop the read, naming both: read twice, every pupil of
+    that collection would be on two rows (a dual registration each)."""
+    found: dict[Path, dict[str, str]] = {}
+    seen: dict[tuple[str, str], Path] = {}
+    for file in files:
+        found[file] = collection = _collection_of(file, _display_name(file, parent))
+        if not collection:
+            continue
+        key = (collection["AcademicYear"], collection["CensusTerm"])
+        if key in seen:
+            raise ExtractError(
+                _display_name(file, parent),
+                f"the same collection ({key[0]} {key[1]}) as {_display_name(seen[key], parent)}: keep one "
+                "file per census collection",
+            )
+        seen[key] = file
+    return found
 
 
 def read_census(
@@ -233,9 +260,10 @@ def read_census(
             termly = read_attendance(attendance, keep_rows=False)
         except ExtractError as error:
             termly_error = error
+    collections = _one_file_per_collection(files, parent)
     for file in files:
         name = _display_name(file, parent)
-        raw, work = _read_file(file, name, "census", derived=_collection_of(file))
+        raw, work = _read_file(file, name, "census", derived=collections[file])
         # The file's text goes before the typed frame is built from the validated text: held through
         # census_frame, it was the read's peak (1,000,000 pupils: that step 3.03 GB -> 2.06 GB).
         raw.release()
@@ -316,7 +344,7 @@ def _term_of(path: Path, name: str) -> dict[str, str]:
         year = parse_academic_years(pd.Series([f"{match.group(1)}/{match.group(2)}"], dtype=TEXT))
         if pd.notna(year.iloc[0]):
             return {"AcademicYear": year.iloc[0], "Term": match.group(3)[:3].upper()}
-    collection = _collection_of(path)
+    collection = _collection_of(path, name)
     if collection:
         return {"AcademicYear": collection["AcademicYear"], "Term": collection["CensusTerm"]}
     raise ExtractError(

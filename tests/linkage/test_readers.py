@@ -419,6 +419,28 @@ def test_read_extracts_returns_all_three_and_requires_each(tmp_path, extracts_fo
         read_extracts(folder)
 
 
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["census_2018-10-04.csv", "census_2019-13-45.csv"], r"census_2019-13-45.csv: .*not a real date"),
+        (
+            ["census_2018-10-04.csv", "census_2018-10-04 (copy).csv"],
+            r"census/census_2018-10-04.csv: the same collection \(2018/19 AUT\) as "
+            r"census/census_2018-10-04 \(copy\).csv",
+        ),
+    ],
+)
+def test_a_census_folder_refuses_an_impossible_date_and_a_collection_given_twice(
+    tmp_path, census_row, csv_text, write, mis_header, names, message
+):
+    """census_2019-13-45.csv was read as a collection, and a copy of a collection doubled its pupils."""
+    header = [c for c in mis_header if c not in ("AcademicYear", "CensusTerm")]
+    for name in names:
+        write(tmp_path / "census" / name, csv_text([census_row(UPN_A)], header))
+    with pytest.raises(ExtractError, match=message):
+        read_census(tmp_path / "census")
+
+
 def test_census_folder_of_collections_and_termly_attendance(
     tmp_path, census_row, exclusion_row, social_care_row, csv_text, write, mis_header, exclusions_header
 ):
