@@ -222,6 +222,49 @@ class LinkedExtracts:
     links: pd.DataFrame
     history: PupilHistory
     seconds: dict[str, float] = field(default_factory=dict)  # "read", "link"
+    # what a given links.csv does not match in the extracts, in counts (`links_warnings`): commands
+    # print them, the service logs them
+    warnings: list[str] = field(default_factory=list)
+
+
+# Each linked source and the column of its extract that links.csv's record_id names.
+LINKED_SOURCES = {"exclusions": "RecordID", "social_care": "LAchildID"}
+
+
+def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistory, file: str) -> list[str]:
+    """What a links.csv read from disk does not match in these extracts, as sentences of counts.
+
+    Links that name a record the extract lacks, or a pupil the census lacks, attach nothing: scored,
+    those children would have no exclusions or social care. Some such links, or a source with records
+    and no links, are warnings; a links.csv that attaches no record at all while the extracts hold
+    some (empty, or written for other extracts) stops with an ExtractError naming it."""
+    warnings, attached, records = [], 0, 0
+    for source, id_column in LINKED_SOURCES.items():
+        frame = getattr(extracts, source)
+        mine = links[links["source"].astype("string").str.strip() == source]
+        records += len(frame)
+        if not len(mine):
+            if len(frame):
+                warnings.append(f"{file} links none of the {len(frame):,} {source} records: every pupil is "
+                                f"read as having no {source.replace('_', ' ')}")
+            continue
+        known_record = mine["record_id"].astype("string").isin(set(frame[id_column].astype("string")))
+        known_pupil = mine["upn"].astype("string").str.strip().str.upper().isin(history.pupil_ids)
+        attached += int((known_record & known_pupil).sum())
+        if (~known_record).any():
+            warnings.append(f"{int((~known_record).sum()):,} of the {len(mine):,} {source} links in {file} "
+                            f"name a record the {source} extract does not hold")
+        if (~known_pupil).any():
+            warnings.append(f"{int((~known_pupil).sum()):,} of the {len(mine):,} {source} links in {file} "
+                            "name a UPN the census does not hold")
+    if records and not attached:
+        held = f"these extracts hold {records:,} exclusion and social-care records"
+        problem = f"no links, while {held}" if links.empty else (
+            f"none of its {len(links):,} links names both a record of these extracts and a census pupil"
+        )
+        raise ExtractError(file, f"{problem}: every pupil would be read as having none of them (run "
+                           "`exclusion-risk link` on these extracts)")
+    return warnings
 
 
 def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> LinkedExtracts:
@@ -234,11 +277,13 @@ def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> Li
     extracts = read_extracts(Path(data_dir))
     seconds = {"read": time.perf_counter() - started}
     started = time.perf_counter()
+    given = links is not None
     if links is None:
         links = link_extracts(extracts, progress=False).links
     history = pupil_history(extracts, links)
+    warnings = links_warnings(extracts, links, history, str(Path(links_dir) / LINKS_FILE)) if given else []
     seconds["link"] = reading_links + time.perf_counter() - started
-    return LinkedExtracts(extracts, links, history, seconds)
+    return LinkedExtracts(extracts, links, history, seconds, warnings)
 
 
 def load_history(data_dir: str | Path, links_dir: str | Path | None = None) -> PupilHistory:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
 from exclusion_risk.cli_checks import fail
 from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.linkage.errors import ExtractError
@@ -29,6 +31,9 @@ def linked_data(data: Path, links: Path | None) -> LinkedExtracts:
     """The extracts, their links and the pupil history (`drift` and `score` count link rates on them)."""
     check_data_and_links(data, links)
     try:
-        return load_linked(data, links)
+        linked = load_linked(data, links)
     except (ExtractError, FileNotFoundError, ValueError, KeyError) as exc:
         fail(str(exc))
+    for warning in linked.warnings:  # counts only: what links.csv does not match in the extracts
+        typer.echo(f"warning: {warning}", err=True)
+    return linked

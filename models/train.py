@@ -406,6 +406,8 @@ def load_training_data(
     extracts, links, history = linked.extracts, linked.links, linked.history
     seconds = dict(linked.seconds)
     log(f"linked in {seconds['link']:.1f}s: {len(links):,} links")
+    for warning in linked.warnings:
+        log(f"warning: {warning}")
     term = config.census_term
     available = calendar.census_years(history.census, term)
     years = _needed_years(config, available)

@@ -82,6 +82,8 @@ class HistoryState:
             reason = str(exc) if ours else "run `exclusion-risk check` on them"
             log.error("linked history could not be loaded (%s): %s", type(exc).__name__, reason)
             return
+        for warning in linked.warnings:  # counts only: what links.csv does not match in the extracts
+            log.warning("linked history: %s", warning)
         self.facts = self._facts()
         self.state = "ready"
         log.info("linked history ready in %.1f s (%d census rows, %d pupils, census %s)",

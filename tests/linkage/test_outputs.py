@@ -142,7 +142,10 @@ def test_settings_trained_on_other_comparison_levels_are_refused(link_app, run, 
         ("source,record_id,upn\nexclusions,EX9,A1\nexclusions,EX9,B2\n", r"column 'record_id'.*rows 1, 2"),
         ("source,record_id,upn\nexclusionz,EX9,A1\n", r"row 1.*column 'source'|column 'source'.*row 1"),
         ("source,record_id,upn\nexclusions,EX9,\n", r"column 'upn'.*blank at row 1"),
-        ("source,record_id,upn,score\nexclusions,EX8,A1,1\nexclusions,EX9,A1,high\n", r"column 'score'.*row 2"),
+        (
+            "source,record_id,upn,score\nexclusions,EX8,A1,1\nexclusions,EX9,A1,high\n",
+            r"column 'score'.*row 2",
+        ),
     ],
 )
 def test_a_malformed_links_file_is_named_without_a_traceback(tmp_path, content, message):
@@ -162,3 +165,38 @@ def test_a_malformed_links_file_is_named_without_a_traceback(tmp_path, content, 
     assert str(links / "links.csv") in str(raised.value)
     for value in ("EX9", "A1", "B2", "exclusionz", "high"):
         assert value not in str(raised.value) and value not in result.output
+
+
+def test_links_that_match_nothing_in_the_extracts_are_refused_and_some_are_counted(
+    tmp_path, extracts_folder, capsys
+):
+    """A header-only links.csv, or links naming records and UPNs the extracts lack, were scored as if no
+    child had an exclusion or social care, without a word."""
+    from exclusion_risk.linkage.history import load_linked
+    from exclusion_risk.models.cli_inputs import linked_data
+    from exclusion_risk.upn import make_upn
+
+    data = extracts_folder(tmp_path / "extracts")
+    pupil, stranger = make_upn(330, 4001, 2010, 0), make_upn(330, 4001, 2010, 99)
+    links = tmp_path / "linkage"
+    links.mkdir()
+    header = "source,record_id,upn,method,score\n"
+    for content, said in [
+        (header, "no links, while these extracts hold 2 exclusion and social-care records"),
+        (header + f"exclusions,EX404,{pupil},upn,1\nexclusions,1,{stranger},upn,1\n", "none of its 2 links"),
+    ]:
+        (links / "links.csv").write_text(content)
+        with pytest.raises(ExtractError, match=said):
+            load_linked(data, links)
+    some = f"exclusions,1,{pupil},upn,1\nsocial_care,C404,{stranger},upn,1\n"
+    (links / "links.csv").write_text(header + some)
+    linked = load_linked(data, links)
+    assert len(linked.history.exclusions) == 1 and linked.history.social_care.empty
+    assert linked.warnings == [
+        f"1 of the 1 social_care links in {links / 'links.csv'} name a record the social_care extract does "
+        "not hold",
+        f"1 of the 1 social_care links in {links / 'links.csv'} name a UPN the census does not hold",
+    ]
+    linked_data(data, links)  # the commands' reader prints them, one line each, counts only
+    err = capsys.readouterr().err
+    assert err.count("warning: ") == 2 and "C404" not in err and stranger not in err
