@@ -157,11 +157,23 @@ def _write_arrow(frame: pd.DataFrame, handle: IO[bytes]) -> None:
     pacsv.write_csv(table, handle, write_options=options)
 
 
+def open_public(path: Path, mode: str = "w", **kwargs: Any) -> IO:
+    """Open `path` for writing as open() does (0666 less the umask), never through a symbolic link."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.fdopen(_open_no_follow(path, 0o666), mode, **kwargs)
+
+
+def write_text(path: Path, text: str) -> None:
+    """`text` to `path` in UTF-8 (a report of counts: not private), never through a symbolic link."""
+    with open_public(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def _opened(path: Path, private: bool, mode: str, **kwargs: Any):
     if private:
         return open_private(path, mode, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.fdopen(_open_no_follow(path, 0o666), mode, **kwargs)  # 0666 less the umask, as open()
+    return open_public(path, mode, **kwargs)
 
 
 def write_csv(

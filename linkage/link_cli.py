@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from exclusion_risk.cli_checks import out_folder
-from exclusion_risk.files import private_dir
+from exclusion_risk.files import open_public, private_dir
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND
 from exclusion_risk.linkage.engines.splink_backends import (
     EngineOutOfMemory,
@@ -50,7 +50,8 @@ def _configure_run_log(out: Path) -> tuple[logging.Handler, _WarningCount]:
     """Counts, timings and warnings go to OUT/run.log (never names or DOBs); the console shows only
     the command's own summary lines, and how many warnings run.log holds."""
     private_dir(out)  # created here, first: the folder will hold links, review and rejects (identifiers)
-    handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8")
+    handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8", delay=True)
+    handler.stream = open_public(out / "run.log", "w", encoding="utf-8")  # never through a symbolic link
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     counter = _WarningCount()
     logger = logging.getLogger(STAGE_LOGGER)

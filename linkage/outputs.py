@@ -23,7 +23,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.contract import LINKAGE_REPORT_FILE, LINKS_COLUMNS, LINKS_FILE
-from exclusion_risk.files import private_dir, write_csv
+from exclusion_risk.files import private_dir, write_csv, write_text
 from exclusion_risk.linkage.arrow_text import as_text
 from exclusion_risk.linkage.extract_frames import term_order
 from exclusion_risk.linkage.readers import Extracts
@@ -202,8 +202,6 @@ def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> N
     write_csv(result.review, out_dir / REVIEW_FILE, private=True)
     write_csv(result.unlinked, out_dir / UNLINKED_FILE, private=True)
     write_rejects(extracts, out_dir)
-    (out_dir / LINKAGE_REPORT_FILE).write_text(
-        json.dumps(result.report, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    (out_dir / REPORT_HTML_FILE).write_text(render_html(result.report), encoding="utf-8")
+    write_text(out_dir / LINKAGE_REPORT_FILE, json.dumps(result.report, indent=2, default=str) + "\n")
+    write_text(out_dir / REPORT_HTML_FILE, render_html(result.report))
     result.settings.save(out_dir / SETTINGS_FILE)

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from exclusion_risk.files import write_text
+
 # Standard comparison -> number of non-null levels (0..n-1); linkage.engines.base describes each level.
 COMPARISON_LEVELS: dict[str, int] = {"forename": 4, "surname": 4, "dob": 5, "sex": 2, "postcode": 4, "upn": 2}
 
@@ -325,7 +327,7 @@ class LinkageSettings(BaseModel):
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)
 
     def save(self, path: Path) -> None:
-        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        write_text(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: Path) -> LinkageSettings:

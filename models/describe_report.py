@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from exclusion_risk.files import write_csv
+from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.models.describe import OUTCOME_LABELS, OUTCOMES, VARIABLES, value_name, value_names
 from exclusion_risk.models.describe_analysis import Description
 from exclusion_risk.models.rendering import render
@@ -140,7 +140,7 @@ def write_describe(description: Description, out: Path) -> list[Path]:
     for name, table in description.tables.items():
         written.append(write_csv(table, out / name, private=False))
     json_path = out / JSON_FILE
-    json_path.write_text(json.dumps(description.document, indent=1), encoding="utf-8")
+    write_text(json_path, json.dumps(description.document, indent=1))
     html_path = out / HTML_FILE
-    html_path.write_text(_html(description), encoding="utf-8")
+    write_text(html_path, _html(description))
     return [html_path, json_path, *written]

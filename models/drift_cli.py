@@ -17,6 +17,7 @@ from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.features.labels import TARGETS
 from exclusion_risk.features.registry import get as feature_def
+from exclusion_risk.files import write_text
 from exclusion_risk.models import tracking
 from exclusion_risk.models.cli_inputs import fail, linked_data
 from exclusion_risk.models.drift import DriftError, DriftReport, load_thresholds
@@ -61,7 +62,7 @@ def write_report(report: DriftReport, out: Path) -> tuple[Path, Path]:
     """drift.json (the report's document) and drift.html (a short page with the notice) in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out / JSON_FILE, out / HTML_FILE
-    json_path.write_text(json.dumps(report.document(), indent=2) + "\n", encoding="utf-8")
+    write_text(json_path, json.dumps(report.document(), indent=2) + "\n")
     t = report.thresholds
     # A PSI withheld (None: a flag's PSI would give its share back) sorts last and is no notice.
     by_psi = sorted(report.features, key=lambda r: (r["psi"] is None, -(r["psi"] or 0)))
@@ -70,7 +71,7 @@ def write_report(report: DriftReport, out: Path) -> tuple[Path, Path]:
             for row in by_psi]  # fmt: skip
     html = render(HTML_FILE + ".j2", report=report, rows=rows, notice=DECISION_SUPPORT_NOTICE,
                   thresholds=t)  # fmt: skip
-    html_path.write_text(html, encoding="utf-8")
+    write_text(html_path, html)
     return json_path, html_path
 
 

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from exclusion_risk.files import write_text
 from exclusion_risk.models.band_precision import OUTCOMES
 from exclusion_risk.models.evaluate import percent
 from exclusion_risk.models.rendering import render
@@ -89,12 +90,12 @@ def write_evaluation(document: dict[str, Any], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / HTML_FILE
     json_path = write_evaluation_json(document, out)
-    html_path.write_text(evaluation_html(document), encoding="utf-8")
+    write_text(html_path, evaluation_html(document))
     return [json_path, html_path]
 
 
 def write_evaluation_json(document: dict[str, Any], out: Path) -> Path:
     """evaluation.json alone (again, once the MLflow run id is known)."""
     path = Path(out) / JSON_FILE
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    write_text(path, json.dumps(document, indent=1))
     return path

@@ -10,7 +10,7 @@ import typer
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_file, out_folder
 from exclusion_risk.features.build import build_feature_table
-from exclusion_risk.files import write_csv
+from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.history import recorded_upns
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
@@ -230,7 +230,7 @@ def score_command(
     # The decision-support notice travels beside the data: in the HTML summary and on the console.
     write_csv(scores, out, private=True, float_format="%.6f")
     html_path = out.with_suffix(".html")
-    html_path.write_text(summary_page, encoding="utf-8")
+    write_text(html_path, summary_page)
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=scorer.model_version,
         risk_matrix_version=scorer.matrix.version, year=year, census=census, model_info=scorer.info(),
@@ -306,8 +306,8 @@ def review_command(
         fail(str(exc))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
-        (out.parent / FAIRNESS_JSON).write_text(fairness_json(result), encoding="utf-8")
+        write_text(out, html)
+        write_text(out.parent / FAIRNESS_JSON, fairness_json(result))
         typer.echo(f"wrote {out} and {out.parent / FAIRNESS_JSON}")
     flagged = flagged_rates(result)  # the count the report and fairness.json give
     typer.echo(

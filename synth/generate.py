@@ -1,3 +1,4 @@
+
 """Generate a synthetic authority: the one entry point that the CLI, tests and benches call."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from exclusion_risk.files import write_text
 
 from .attendance import build_attendance, termly_attendance
 from .config import SynthConfig
@@ -98,6 +101,4 @@ def generate_authority(
 
 
 def write_all_manifest(out: Path, manifest: dict) -> None:
-    (out / "truth" / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, default=str), encoding="utf-8"
-    )
+    write_text(out / "truth" / "manifest.json", json.dumps(manifest, indent=2, default=str))

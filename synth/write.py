@@ -17,7 +17,7 @@ from exclusion_risk.contract import (
     SCHOOL_NAME,
     SOCIAL_CARE_COLUMNS,
 )
-from exclusion_risk.files import private_dir, write_csv
+from exclusion_risk.files import private_dir, write_csv, write_text
 
 from .attendance import Attendance
 from .calendar import TERMS, census_day
@@ -313,9 +313,7 @@ def write_all(
         write_csv(df, out / f"{name}.csv", private=True, engine="arrow")
     for name, df in truth.items():
         write_csv(df, out / "truth" / f"{name}.csv", private=True, engine="arrow")
-    (out / "truth" / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, default=str), encoding="utf-8"
-    )
+    write_text(out / "truth" / "manifest.json", json.dumps(manifest, indent=2, default=str))
 
 
 def census_dates(config: SynthConfig) -> dict[str, str]:

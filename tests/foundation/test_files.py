@@ -169,3 +169,23 @@ def test_check_says_a_symbolic_link_output_in_one_line(tmp_path, capsys):
     assert stopped.value.code == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: ") and "rejects.csv is a symbolic link" in err
     assert victim.read_text() == "keep me\n"
+
+
+def test_reports_and_the_link_run_log_are_not_written_through_a_symbolic_link(tmp_path):
+    """The counts-only outputs (report.json, HTML pages, settings.json, run.log) are refused too."""
+    from exclusion_risk.files import SymlinkOutputError, write_text
+    from exclusion_risk.linkage.link_cli import _configure_run_log
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("report.json", "run.log"):
+        (out / name).symlink_to(victim)
+    with pytest.raises(SymlinkOutputError, match="report.json is a symbolic link"):
+        write_text(out / "report.json", "{}")
+    with pytest.raises(SymlinkOutputError, match="run.log is a symbolic link"):
+        _configure_run_log(out)
+    assert victim.read_text() == "keep me\n"
+    write_text(out / "plain.json", "{}")
+    assert (out / "plain.json").read_text() == "{}"
