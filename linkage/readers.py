@@ -150,21 +150,31 @@ def _reading(name: str) -> Iterator[None]:
         ) from None
 
 
-def _read_file(path: Path, name: str, extract: str, derived: dict[str, str] | None = None):
+def _read_file(
+    path: Path, name: str, extract: str, derived: dict[str, str] | None = None,
+    blanks: dict[str, str] | None = None,
+):
     """Load, de-duplicate, map headers, validate: (raw file, its clean pre-cleaned text frame).
 
     `derived`: columns the file name gives (a census collection's AcademicYear and CensusTerm), used
-    where the file has no such column.
+    where the file has no such column. `blanks`: a value for a column's blank cells, and for the column
+    where the file has none (read_census's `census_term`).
     """
     with _reading(name):
         raw = load(path, name)
-        derived = derived or {}
+        derived = {**(blanks or {}), **(derived or {})}
         mapping = map_header(raw, FIELDS[extract], derivable=set(derived))
         reject_duplicates(raw)
         work = work_frame(raw, FIELDS[extract], mapping)
         for column, value in derived.items():
             if column not in mapping:
                 work[column] = pd.Series(value, index=work.index, dtype=TEXT)
+        for column, value in (blanks or {}).items():
+            if column in mapping and work[column].isna().any():
+                values = work[column]
+                if value not in values.cat.categories:
+                    values = values.cat.add_categories([value])
+                work[column] = values.fillna(value)
         return raw, validate(raw, work, extract, mapping)
 
 
@@ -238,13 +248,16 @@ def read_census(
     attendance: str | Path | None = None,
     columns: Sequence[str] | None = None,
     attendance_rows: bool = True,
+    census_term: str | None = None,
 ) -> ReadResult:
     """`census.csv` / `.parquet`, or a folder of per-collection files; optional termly attendance folder.
     `columns`: keep only these of the census frame's columns (and those the termly rows are checked
     against), each file's as soon as it is built; every column is still read and checked, so the
     same rows are rejected. `attendance_rows=False`: the termly files are read for their rejects only
     (read_attendance's `keep_rows`), and so not matched against the census pupils either; they are
-    then read before the census (an error in them is raised after the census's own)."""
+    then read before the census (an error in them is raised after the census's own). `census_term`: the
+    term (code) of a row with a blank CensusTerm, or of every row where the file has no CensusTerm (the
+    service's upload: its model's census); None, as for the authority's extracts: required on every row."""
     path = Path(path)
     parent = path if path.is_dir() else None
     files = _members(path, f"{path.name}/") if parent else [path]
@@ -263,7 +276,8 @@ def read_census(
     collections = _one_file_per_collection(files, parent)
     for file in files:
         name = _display_name(file, parent)
-        raw, work = _read_file(file, name, "census", derived=collections[file])
+        blanks = {"CensusTerm": census_term} if census_term else None
+        raw, work = _read_file(file, name, "census", derived=collections[file], blanks=blanks)
         # The file's text goes before the typed frame is built from the validated text: held through
         # census_frame, it was the read's peak (1,000,000 pupils: that step 3.03 GB -> 2.06 GB).
         raw.release()

@@ -98,18 +98,21 @@ def check_upload_rows(data: bytes, filename: str, max_rows: int, max_bytes: int)
         check_row_count(data_lines(data), max_rows)
 
 
-def read_census_bytes(data: bytes, filename: str = "upload.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_census_bytes(
+    data: bytes, filename: str = "upload.csv", census: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(clean, rejects) from the bytes of a census CSV or Parquet file, through the linkage reader.
 
     The client's name is never a path: the temporary file is named with `safe_filename(filename)`,
-    which is also the name the reader's messages use.
+    which is also the name the reader's messages use. `census`: the model's census (term code), which a
+    row without a CensusTerm (blank, or no such column) counts as; None: every row must give one.
     """
     name = safe_filename(filename)
     with tempfile.TemporaryDirectory(prefix="exclusion-risk-upload-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            result = read_census(path)
+            result = read_census(path, census_term=calendar.parse_census(census) if census else None)
         except ExtractError as exc:  # the reader's own message: file, column, row, never a value
             raise RequestProblem(
                 422, f"The file cannot be read as a census extract: {exc.problem}",
@@ -311,7 +314,7 @@ def upload_cohort(
     counted from the bytes before anything is parsed (a CSV's lines, a Parquet file's footer and then
     its decoded batches), read, counted again exactly, and built with the linked history."""
     check_upload_rows(data, filename, settings.max_rows, settings.max_request_bytes)
-    clean, rejects = read_census_bytes(data, filename)
+    clean, rejects = read_census_bytes(data, filename, census)
     check_row_count(len(clean) + len(rejects), settings.max_rows)
     return census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid, census)
 

@@ -172,10 +172,11 @@ def _parse(data: bytes, shape: JsonShape, max_rows: int) -> ScoreRequest:
 def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_invalid: bool) -> scoring.Cohort:
     """Census rows through the reader and the feature builder (feature records never come here)."""
     data = scoring.census_records_to_csv([r.model_dump(exclude_none=True) for r in body.census])
-    clean, rejects = scoring.read_census_bytes(data, "census.json")
+    census = scoring.model_census(scorer)  # the rows of the census the model was trained at
+    clean, rejects = scoring.read_census_bytes(data, "census.json", census)
     return scoring.census_cohort(
         clean, rejects, request.app.state.history, scorer.feature_names, body.academic_year, skip_invalid,
-        census=scoring.model_census(scorer),  # the rows of the census the model was trained at
+        census=census,
     )  # fmt: skip
 
 
