@@ -266,3 +266,47 @@ def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.
     resolved = pupil.notna()
     as_uploaded = dict(zip(pupil[resolved], uploaded[resolved], strict=True))
     return upload.assign(UPN=pupil.fillna(uploaded)), as_uploaded
+
+
+def collections_not_scored(
+    census_rows: pd.DataFrame, reference_year: str, census: str, scored_upns: pd.Series
+) -> list[str]:
+    """A plain sentence on the upload's rows of other collections than the one scored (none when every
+    row is of it): an upload is scored at one collection, `reference_year`'s `census`, and its other rows
+    are read as earlier history of the pupils on that census (an earlier collection) or not at all (a
+    later one: features use only what was known on the census day). Their pupils who are not on the
+    census scored (not among `scored_upns`, the UPNs scored) are not scored, so the sentence counts rows
+    by collection and those pupils.
+
+    A row without an AcademicYear or CensusTerm counts as the collection scored, as the features read
+    it. Counts, years and terms only: never a pupil's value or UPN."""
+    term = calendar.parse_census(census)
+    first = calendar.start_year(reference_year)
+    years = year_numbers(column(census_rows, "AcademicYear")).fillna(first).astype("int64")
+    terms = as_code(column(census_rows, "CensusTerm")).fillna(term)
+    scored = (years.eq(first) & terms.eq(term)).to_numpy(dtype=bool)
+    if scored.all():
+        return []
+    others = pd.DataFrame({"year": years[~scored], "term": terms[~scored]})
+    others = others.assign(order=others["term"].map(calendar.TERM_ORDER).fillna(len(calendar.TERM_ORDER)))
+    reference = (first, calendar.TERM_ORDER[term])
+    parts = []
+    for (year, order, code), rows in others.groupby(["year", "order", "term"], sort=True).size().items():
+        read = "read as earlier history" if (year, order) < reference else "after the census scored, not read"
+        name = calendar.census_name(code) if code in calendar.TERM_ORDER else "unknown"
+        parts.append(f"{_rows(rows)} of {calendar.format_year(int(year))} {name} ({code}), {read}")
+    upns = as_code(column(census_rows, "UPN")).str.upper()
+    on_census = set(as_code(scored_upns).str.upper().dropna())
+    left_out = upns[~scored & ~upns.isin(on_census).to_numpy(dtype=bool)].nunique()
+    pupils = (f"{left_out:,} pupil(s) on those rows only are not scored" if left_out
+              else "each of their pupils is on the census scored")
+    scored_name = f"{calendar.format_year(first)} {calendar.census_name(term)} census"
+    return [
+        f"{int((~scored).sum()):,} of the upload's {len(census_rows):,} rows are not of the {scored_name} "
+        f"scored ({_rows(int(scored.sum()))}): {'; '.join(parts)}. {pupils}; to score another year's "
+        "census, send academic_year or upload that census alone"
+    ]
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"

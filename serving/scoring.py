@@ -28,6 +28,7 @@ from exclusion_risk.features.census_upload import (
     ATTENDANCE_SO_FAR_FEATURES,
     NoReferenceRows,
     attendance_gap,
+    collections_not_scored,
     features_for_census,
 )
 from exclusion_risk.features.columns import as_code
@@ -283,6 +284,8 @@ def census_cohort(
     warnings = attendance_gap(features, year, census, history) if so_far else []
     if warnings and features[ATTENDANCE_SO_FAR_FEATURES[0]].isna().all():
         missing = missing + so_far  # listed as not computed only when no pupil has them
+    # said, not silent: an upload's rows of other collections are history or unread, their pupils unscored
+    warnings = collections_not_scored(clean, year, census, features["upn"]) + warnings
     warnings = warnings + scored.repeats.sentences()  # counted on the rows read, history's included
     return Cohort(features, "linked" if history is not None else "none", missing, problems, warnings)
 
