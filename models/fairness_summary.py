@@ -10,8 +10,8 @@ predicted ratio is). Differences are kept apart by kind:
   threshold widens the difference in risk) or points the other way; selection that follows the base
   rate (closer to 1: one threshold narrows the difference) is context.
 - calibration: the model's probabilities are too high or too low for the group (observed / predicted, its
-  95% interval excluding 1). A group is calibrated only when that interval lies within 0.8-1.25; otherwise
-  its calibration is uncertain.
+  95% interval excluding 1; the group's own, so a reference group has one too). A group is calibrated
+  only when that interval lies within 0.8-1.25; otherwise its calibration is uncertain.
 - error rate, follows the base rate: the model is calibrated for the group and the error-rate gap points
   the way the base rate does. With one threshold, a calibrated model cannot give groups with different
   base rates equal error rates, so this gap is the base-rate difference seen through the threshold.
@@ -160,6 +160,23 @@ def _calibration_state(calibration) -> tuple[bool, bool, str]:
     return miscalibrated, calibrated, f"observed / predicted {ratio:.2f}{_interval(low, high)}"
 
 
+def _calibration_finding(attribute: str, group, calibration) -> list[dict]:
+    """The group's calibration finding, if miscalibrated. Observed / predicted is the group's own, not
+    a ratio to a reference: a reference group (boys, White British) has one too."""
+    miscalibrated, _, calibration_text = _calibration_state(calibration)
+    if not miscalibrated:
+        return []
+    ratio = calibration["observed_over_predicted"]
+    direction = "higher" if ratio > 1 else "lower"
+    return [_finding(
+        attribute, group, "", "calibration", "observed / predicted", ratio,
+        calibration["ratio_low"], calibration["ratio_high"],
+        f"For {group_phrase(attribute, group)} the model {'under' if ratio > 1 else 'over'}-predicts: "
+        f"{calibration_text}, so a 20% score means about {20 * ratio:.0f}% for them.",
+        direction,
+    )]  # fmt: skip
+
+
 def _selection_finding(attribute, r, outcome: str) -> dict | None:
     selection, base = r["selection_rate_ratio"], r[f"{BASE_RATE}_ratio"]
     if not _outside(selection):
@@ -199,16 +216,7 @@ def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) 
     if shown_metric("selection_rate") and shown_metric(BASE_RATE):
         selection = _selection_finding(attribute, r, outcome)
         found.extend([selection] if selection else [])
-    if miscalibrated:
-        ratio = calibration["observed_over_predicted"]
-        direction = "higher" if ratio > 1 else "lower"
-        found.append(_finding(
-            attribute, r["group"], "", "calibration", "observed / predicted", ratio,
-            calibration["ratio_low"], calibration["ratio_high"],
-            f"For {group} the model {'under' if ratio > 1 else 'over'}-predicts: {calibration_text}, so a "
-            f"20% score means about {20 * ratio:.0f}% for them.",
-            direction,
-        ))  # fmt: skip
+    found.extend(_calibration_finding(attribute, r["group"], calibration))
     for metric in _ERROR_METRICS:
         ratio = r[f"{metric}_ratio"]
         if not _outside(ratio) or not shown_metric(metric):
@@ -339,6 +347,11 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
         calibration = result.calibration[a.attribute][0].set_index("group")
         rows = a.table.set_index("group")
         for _, r in a.table.iterrows():
+            cal = calibration.loc[r["group"]] if r["group"] in calibration.index else None
+            shown_here = r["n"] >= SUPPRESSION_THRESHOLD and _shown_group(shown, a.attribute, r["group"])
+            if r["is_reference"] and shown_here:
+                # observed / predicted is the group's own, not a ratio to a reference: not skipped
+                found.extend(_calibration_finding(a.attribute, r["group"], cal))
             if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or r["reference"] not in rows.index:
                 continue
             if not all(_shown_group(shown, a.attribute, g) for g in (r["group"], r["reference"])):
@@ -351,7 +364,6 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
                     return False
                 return min(rate_support(r, metric), rate_support(ref, metric)) >= SUPPRESSION_THRESHOLD
 
-            cal = calibration.loc[r["group"]] if r["group"] in calibration.index else None
             found.extend(_group_findings(a.attribute, r, cal, shown_metric, outcome))
     found.extend(_option_findings(result, shown))
     # An intersection whose second attribute has one group here repeats the first's numbers: keep one.

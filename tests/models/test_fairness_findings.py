@@ -177,7 +177,10 @@ def test_fairness_json_has_the_reports_sections_and_numbers(training, test_year)
     assert len(findings) == len(data["summary"]["top"]) > 0
     for cells, f in zip(findings, data["summary"]["top"], strict=True):
         assert cells[0] == str(f["rank"]) and cells[2] == f["kind"] and cells[3] == f["metric"]
-        assert cells[4].startswith(f["ratio_text"]) and cells[5] == f["meaning"] and cells[6] == f["action"]
+        within = f" The same, more marked or not, within the group: {'; '.join(f['within'])}." if f.get(
+            "within") else ""  # a subgroup restating the finding is named in its meaning cell
+        assert cells[4].startswith(f["ratio_text"]) and cells[5] == f["meaning"] + within
+        assert cells[6] == f["action"]
     checked = 0
     for a in [*data["groups"], *data["intersections"]]:
         rows = tables[f"By {a['name']} (reference: {a['reference']})"][1:]
