@@ -338,6 +338,8 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
                 "share": shown_rate(100 * r["protected_share"], base, digits=1),
             })  # fmt: skip
     found = summary(result, shown)
+    intersections = [_attribute_context(result, a, shown) for a in result.intersections]
+    flagged = _flagged(attributes, intersections)
     return {
         "notice": DECISION_SUPPORT_NOTICE, "model": result.model,
         "capacity_pct": f"{100 * result.capacity:g}",
@@ -348,24 +350,44 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "flag_meaning": FLAG_MEANING, "attributes": attributes, "attribution": attribution,
         "protected_used": result.protected_used, "ablation": _ablation_context(result, shown),
         "risk_matrix": result.risk_matrix,
-        "findings": [_finding_context(f) for f in found["top"]], "flagged": _flagged(attributes),
+        "findings": [_finding_context(f) for f in found["top"]], "flagged": flagged["all"],
+        "flagged_where": flagged, "flagged_words": flagged_words(flagged),
         "findings_all": [_finding_context(f) for f in found["all"]], "omitted": found["omitted"],
         "outcome": outcome_words(result.model.get("label")),
-        "intersections": [_attribute_context(result, a, shown) for a in result.intersections],
+        "intersections": intersections,
         "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",
         "options": _options_context(result, shown),
     }  # fmt: skip
 
 
-def _flagged(attributes: list[dict]) -> int:
-    """Flags among the rates shown (base rates are not the model's: not counted)."""
-    return sum(bool(m["flagged"]) for a in attributes for r in a["rows"] for m in r["metrics"][1:])
+def _flagged(attributes: list[dict], intersections: list[dict]) -> dict[str, int]:
+    """The ratios the page flags (every flagged cell of its rates tables): "all", of them "groups" (the
+    tables by sex, ethnic group, ...) and "intersections", and "base_rate", those that are base rates (a
+    difference in outcomes, not the model's error: metrics[0])."""
+
+    def flags(tables: list[dict], metrics: slice = slice(None)) -> int:
+        return sum(bool(m["flagged"]) for a in tables for r in a["rows"] for m in r["metrics"][metrics])
+
+    groups, crossed = flags(attributes), flags(intersections)
+    base = flags(attributes, slice(0, 1)) + flags(intersections, slice(0, 1))
+    return {"all": groups + crossed, "groups": groups, "intersections": crossed, "base_rate": base}
 
 
-def flagged_rates(result: FairnessReview) -> int:
-    """How many group rates the report flags: the number the HTML and `fairness.json` give."""
+def flagged_words(counts: dict[str, int]) -> str:
+    """The flags counted in words, as the page's summary and the `review` command say them."""
+    return (
+        f"{counts['all']} group rate(s) outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} of their reference are "
+        f"flagged in the report's tables: {counts['groups']} in the tables by group and "
+        f"{counts['intersections']} in the intersections; {counts['base_rate']} of the {counts['all']} are "
+        "base rates (how often a group is excluded: a difference in outcomes, not the model's error)"
+    )
+
+
+def flagged_rates(result: FairnessReview) -> dict[str, int]:
+    """The ratios the report flags (`_flagged`): the counts the HTML and `fairness.json` give."""
     shown = _shown_counts(result)
-    return _flagged([_attribute_context(result, a, shown) for a in result.attributes])
+    return _flagged([_attribute_context(result, a, shown) for a in result.attributes],
+                    [_attribute_context(result, a, shown) for a in result.intersections])  # fmt: skip
 
 
 def _total(shown: dict[str, dict], column: str, value: int) -> int | str:
@@ -393,8 +415,10 @@ def summary_json(result: FairnessReview) -> dict:
     return {
         "model": context["model"], "capacity_pct": context["capacity_pct"], "pupils": context["pupils"],
         "positives": context["positives"], "metrics": context["metric_labels"], "notice": context["notice"],
-        "summary": {"flagged": context["flagged"], "top": context["findings"], "all": context["findings_all"],
-                    "omitted": context["omitted"]},
+        "summary": {
+            "flagged": context["flagged"], "flagged_where": context["flagged_where"],
+            "top": context["findings"], "all": context["findings_all"], "omitted": context["omitted"],
+        },
         "groups": [rates(a) for a in context["attributes"]],
         "intersections": [rates(a) for a in context["intersections"]],
         "shap_by_group": {"scale": context["shap_scale"], "attributes": context["shap"]},

@@ -15,7 +15,7 @@ from exclusion_risk.linkage.history import recorded_upns
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
 from exclusion_risk.models.drift_data import scoring_drift_lines
-from exclusion_risk.models.fairness_report import flagged_rates
+from exclusion_risk.models.fairness_report import flagged_rates, flagged_words
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_notes import rejected_rows_lines
@@ -309,11 +309,10 @@ def review_command(
         write_text(out, html)
         write_text(out.parent / FAIRNESS_JSON, fairness_json(result))
         typer.echo(f"wrote {out} and {out.parent / FAIRNESS_JSON}")
-    flagged = flagged_rates(result)  # the count the report and fairness.json give
+    flagged = flagged_rates(result)  # the counts the report and fairness.json give, in the same words
     typer.echo(
         f"fairness review of {result.model['model_type']} (run {target.run_id[:8]}) "
-        f"on {result.model['year']}: "
-        f"{flagged} group rate(s) outside 0.8-1.25 of their reference; report logged to the run as "
+        f"on {result.model['year']}: {flagged_words(flagged)}; report logged to the run as "
         "fairness/fairness_report.html"
     )
     typer.echo(DECISION_SUPPORT_NOTICE)

@@ -3,10 +3,14 @@ calibration, the count of flags, withheld rates in the ablation and options tabl
 
 from __future__ import annotations
 
+import json
+from html import unescape
+
 import numpy as np
 import pandas as pd
 
 from exclusion_risk.models import fairness, fairness_report
+from exclusion_risk.models.fairness_run import fairness_json
 
 BOYS, GIRLS = 11000, 9000
 
@@ -37,3 +41,32 @@ def test_a_reference_groups_calibration_is_a_finding():
     boys = [f for f in found if f["kind"] == "calibration" and f["group"] == "boys"]
     assert len(boys) == 1 and boys[0]["attribute"] == "sex" and boys[0]["ratio"] > 1.25
     assert "boys" in boys[0]["meaning"] and "higher than stated" in boys[0]["action"]
+
+
+def _mixed_review():
+    """Girls and Asian pupils excluded more often, the model calibrated: flags in the tables by group,
+    base rates among them, and in the intersections (Asian girls against White British girls)."""
+    rng = np.random.default_rng(5)
+    frame = _frame()
+    frame["ethnicity_group"] = np.where(rng.random(len(frame)) < 0.4, "Asian", "White British")
+    girls, asian = frame["sex"].eq("F").to_numpy(), frame["ethnicity_group"].eq("Asian").to_numpy()
+    risk = rng.uniform(0, 0.3, len(frame)) * np.where(girls, 2.0, 1.0) * np.where(asian, 1.6, 1.0)
+    y = (rng.random(risk.size) < risk).astype(int)
+    model = {"model_type": "lightgbm", "year": "x", "include_protected": False}
+    return fairness.review(y, risk, frame, 0.3, model, n_boot=50)
+
+
+def test_the_headline_counts_every_flag_the_page_shows_and_the_command_says_the_same():
+    review = _mixed_review()
+    context = fairness_report.report_context(review, figures=False)
+    where = context["flagged_where"]
+    html = unescape(fairness_report.render_report(review))
+    cells = html.count('<td class="flag">')
+    assert where["groups"] > 0 and where["intersections"] > 0 and where["base_rate"] > 0
+    assert context["flagged"] == where["all"] == where["groups"] + where["intersections"] == cells
+    counted = fairness_report.flagged_rates(review)
+    assert counted == where
+    words = fairness_report.flagged_words(counted)  # what the review command prints
+    assert words.startswith(f"{cells} group rate(s) outside 0.8-1.25") and words in html
+    assert f"{where['base_rate']} of the {cells} are base rates" in words
+    assert json.loads(fairness_json(review))["summary"]["flagged"] == cells
