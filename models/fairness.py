@@ -361,7 +361,9 @@ class Ablation:
 
     direction: str  # "without protected characteristics" | "with protected characteristics"
     precision: dict[str, Interval]  # model / ablated / change
-    groups: pd.DataFrame  # attribute, group, metric, n, support, model, ablated, change (suppressed later)
+    # attribute, group, metric, n, support (both models'), support_model, support_ablated, model, ablated,
+    # change (suppressed later)
+    groups: pd.DataFrame
     # attribute -> the ablated model's counts by group (column `group` and `group_counts.PROTECTED`),
     # suppressed as the model's are: its rates give them back as the model's give its own
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -445,6 +447,9 @@ def review(
                         "attribute": before.attribute, "group": r["group"], "metric": metric,
                         "n": int(r["n"]),
                         "support": min(rate_support(r, metric), rate_support(r, metric, "_ablated")),
+                        # each model's own: its column is shown as its own table shows it
+                        "support_model": rate_support(r, metric),
+                        "support_ablated": rate_support(r, metric, "_ablated"),
                         "model": r[metric], "ablated": r[f"{metric}_ablated"],
                         "change": r[f"{metric}_ablated"] - r[metric],
                     })  # fmt: skip

@@ -73,6 +73,13 @@ def shown_rate(value: float, denominator: int, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def withheld_rate(value: float, support: int, digits: int = 3) -> str:
+    """A rate or ratio in the ablation and options tables: as `shown_rate`, but "-" (not shown), never
+    "<10", where fewer than 10 pupils stand behind it: "<10" is a count."""
+    shown = shown_rate(value, support, digits)
+    return "-" if shown == SUPPRESSED else shown
+
+
 def _ratio_text(row, metric: str, reference) -> str:
     """A ratio to the reference's rate: hidden where either rate is (it would give the other back)."""
     support = min(rate_support(row, metric), rate_support(reference, metric)) if reference is not None else 0
@@ -253,18 +260,23 @@ def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
     changes = []
     for _, r in ab.groups.iterrows():
         # 0 (nothing shown) for a group whose counts are withheld as secondary, as in its other tables;
-        # else the fewest pupils either model's rate rests on (its tp, fp, fn, tn included).
+        # else the fewest pupils the model's rate rests on (its tp, fp, fn, tn included): as is, its own
+        # (as the model's table shows it); retrained, that model's; the change, both models'.
         base = _group_n(shown, r["attribute"], r["group"], r["n"])[1]
-        d = base if base < SUPPRESSION_THRESHOLD else r["support"]
         # A rate would give back the counts it rests on (precision x selected = tp; recall and the
-        # false-positive rate with pupils and excluded give selected): hidden where either model's are
+        # false-positive rate with pupils and excluded give selected): hidden where its model's are
         # withheld, as in the model's own table (`_metric`: an error rate needs all of PROTECTED shown).
         cells = PROTECTED if r["metric"] in ERROR_RATES else COUNTS
-        d = _support_shown(d, [t.get(r["attribute"], {}).get(r["group"]) for t in (shown, ablated)], cells)
+        own, other = (t.get(r["attribute"], {}).get(r["group"]) for t in (shown, ablated))
+        columns = {"model": ("support_model", [own]), "ablated": ("support_ablated", [own, other]),
+                   "change": ("support", [own, other])}  # fmt: skip
+        support = {
+            column: _support_shown(base if base < SUPPRESSION_THRESHOLD else r[key], tables, cells)
+            for column, (key, tables) in columns.items()
+        }
         changes.append({
             "attribute": r["attribute"], "group": r["group"], "metric": METRIC_LABELS[r["metric"]],
-            "model": shown_rate(r["model"], d), "ablated": shown_rate(r["ablated"], d),
-            "change": shown_rate(r["change"], d),
+            **{column: withheld_rate(r[column], d) for column, d in support.items()},
         })  # fmt: skip
     return {
         "direction": ab.direction,
@@ -294,8 +306,8 @@ def _options_context(result: FairnessReview, shown: dict) -> dict | None:
                 table = option_counts.get(a.attribute, {})
                 support = _support_shown(support, [table.get(group), table.get(a.reference)], COUNTS)
                 cells.append({
-                    "selection_ratio": shown_rate(r["selection_ratio"], support, 2),
-                    "calibration": shown_rate(r["observed_over_predicted"], base, 2),
+                    "selection_ratio": withheld_rate(r["selection_ratio"], support, 2),
+                    "calibration": withheld_rate(r["observed_over_predicted"], base, 2),
                 })  # fmt: skip
             groups.append({"group": group, "n": n, "cells": cells})
         attributes.append({"name": a.attribute, "reference": a.reference, "groups": groups})

@@ -70,3 +70,26 @@ def test_the_headline_counts_every_flag_the_page_shows_and_the_command_says_the_
     assert words.startswith(f"{cells} group rate(s) outside 0.8-1.25") and words in html
     assert f"{where['base_rate']} of the {cells} are base rates" in words
     assert json.loads(fairness_json(review))["summary"]["flagged"] == cells
+
+
+def test_the_ablations_as_is_column_shows_what_the_models_table_shows_and_hidden_rates_read_a_dash():
+    """Retrained, the model selects 5 girls: that column's girls' selection rate is hidden, and reads
+    "-" ("<10" is a count); as is, 2,000+ girls are selected and their rate is shown, as in the table."""
+    rng = np.random.default_rng(7)
+    risk = rng.uniform(0, 0.3, BOYS + GIRLS)
+    girls = np.arange(risk.size) >= BOYS
+    ablated = np.where(girls, 0.0, risk)
+    ablated[np.flatnonzero(girls)[:5]] = 0.99
+    y = (rng.random(risk.size) < risk).astype(int)
+    model = {"model_type": "lightgbm", "year": "x", "include_protected": False}
+    review = fairness.review(y, risk, _frame(), 0.3, model, ablated_probabilities=ablated, n_boot=20)
+    context = fairness_report.report_context(review, figures=False)
+    sex = next(a for a in context["attributes"] if a["name"] == "sex")
+    main = next(r for r in sex["rows"] if r["group"] == "girls")
+    at = fairness_report.REPORT_METRICS.index("selection_rate")
+    row = next(c for c in context["ablation"]["changes"]
+               if c["group"] == "girls" and c["metric"] == fairness.METRIC_LABELS["selection_rate"])
+    assert main["selected"] >= 10 and main["metrics"][at]["rate"].split(" ")[0] == row["model"]
+    assert row["ablated"] == "-" and row["change"] == "-"
+    cells = [c[k] for c in context["ablation"]["changes"] for k in ("model", "ablated", "change")]
+    assert "<10" not in cells
