@@ -46,12 +46,22 @@ class _WarningCount(logging.Handler):
         self.count += 1
 
 
+class _RunLogHandler(logging.StreamHandler):
+    """run.log's handler: a StreamHandler that, unlike its base, closes the file it was given."""
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        finally:
+            super().close()
+
+
 def _configure_run_log(out: Path) -> tuple[logging.Handler, _WarningCount]:
     """Counts, timings and warnings go to OUT/run.log (never names or DOBs); the console shows only
     the command's own summary lines, and how many warnings run.log holds."""
     private_dir(out)  # created here, first: the folder will hold links, review and rejects (identifiers)
-    handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8", delay=True)
-    handler.stream = open_public(out / "run.log", "w", encoding="utf-8")  # never through a symbolic link
+    # a stream opened never through a symbolic link; the handler closes it when it is closed
+    handler = _RunLogHandler(open_public(out / "run.log", "w", encoding="utf-8"))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     counter = _WarningCount()
     logger = logging.getLogger(STAGE_LOGGER)
