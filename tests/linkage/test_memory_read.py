@@ -66,9 +66,9 @@ def _calls(monkeypatch) -> list[str]:
         calls.append("termly")
         return real_attendance(*args, **kwargs)
 
-    def read_file(path, name, extract, derived=None):
+    def read_file(path, name, extract, derived=None, **kwargs):
         calls.append(extract)
-        return real_file(path, name, extract, derived)
+        return real_file(path, name, extract, derived, **kwargs)
 
     monkeypatch.setattr(readers, "read_attendance", read_attendance)
     monkeypatch.setattr(readers, "_read_file", read_file)

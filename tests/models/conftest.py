@@ -62,8 +62,8 @@ def test_year(training):
 
 def _write_small_extracts(folder, census: pd.DataFrame, exclusion_school: str):
     """`folder` with `census` (the rows given: Okafor pupils born 2008-03-01), one suspension of its
-    second pupil at `exclusion_school`, one child-in-need episode, and an empty links.csv beside it (in
-    `folder/../links`); returns (extracts folder, links folder)."""
+    second pupil at `exclusion_school`, one child-in-need episode of its third, and their links.csv
+    beside it (in `folder/../links`); returns (extracts folder, links folder)."""
     folder.mkdir(parents=True)
     census.to_csv(folder / "census.csv", index=False)
     exclusion = {"UPN": census["UPN"].iloc[1], "Surname": "Okafor", "Forename": "Chidib",
@@ -75,7 +75,11 @@ def _write_small_extracts(folder, census: pd.DataFrame, exclusion_school: str):
     pd.DataFrame([child]).to_csv(folder / "social_care.csv", index=False)
     links = folder.parent / "links"
     links.mkdir()
-    pd.DataFrame(columns=LINKS_COLUMNS).to_csv(links / "links.csv", index=False)
+    # the suspension to its pupil by UPN, the child in need (Chidic Okafor) to the census's third pupil
+    linked = [("exclusions", "1", census["UPN"].iloc[1], "upn"), ("social_care", "C1", census["UPN"].iloc[2],
+              "name_dob")]  # fmt: skip
+    rows = [dict(zip(LINKS_COLUMNS, (*link, 1.0), strict=True)) for link in linked]
+    pd.DataFrame(rows, columns=LINKS_COLUMNS).to_csv(links / "links.csv", index=False)
     return folder, links
 
 
