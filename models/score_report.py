@@ -113,11 +113,25 @@ def summary_html(
         "score_summary.html.j2",
         notice=DECISION_SUPPORT_NOTICE, year=year, census=census or scorer.census, pupils=pupils,
         model=scorer.info(),
-        capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red,
+        capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red, top_band=scorer.matrix.bands[0].label,
+        red_cells=_cells_in_words(ratings[RAGS.index("red")]),
         levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school),
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
         risk_matrix=scorer.risk_matrix, notes=notes or [],
     )  # fmt: skip
+
+
+def _cells_in_words(cells: list[tuple[str, int]]) -> str:
+    """("very high", 0..3), ("high", 3) -> 'very high likelihood at every need level; high at need 3'."""
+    by_band: dict[str, list[int]] = {}
+    for band, level in cells:
+        by_band.setdefault(band, []).append(level)
+    said = [
+        f"{band} at every need level" if len(levels) == len(NEED_LEVELS)
+        else f"{band} at need {' or '.join(map(str, levels))}"
+        for band, levels in by_band.items()
+    ]  # fmt: skip
+    return "; ".join(said) if said else "no cell"
 
 
 def _matrix_shown(matrix: pd.DataFrame, ratings: list[list[tuple[str, str]]]) -> pd.DataFrame:
