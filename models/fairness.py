@@ -388,6 +388,7 @@ class FairnessReview:
     options: list = field(default_factory=list)  # models.fairness_options.Option: as is, ablation, ...
     # attribute -> its group -> the group of a coarser attribute it nests in (detailed -> broad ethnicity)
     nesting: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    linkage: dict | None = None  # models.fairness_linkage.link_rates_by_group: link rates by group
 
 
 def review(

@@ -368,7 +368,7 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "outcome": outcome_words(result.model.get("label")),
         "intersections": intersections,
         "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",
-        "options": _options_context(result, shown),
+        "options": _options_context(result, shown), "linkage": result.linkage,
     }  # fmt: skip
 
 
@@ -435,5 +435,5 @@ def summary_json(result: FairnessReview) -> dict:
         "intersections": [rates(a) for a in context["intersections"]],
         "shap_by_group": {"scale": context["shap_scale"], "attributes": context["shap"]},
         "calibration": calibration, "options": options,
-        "protected_attribution": context["attribution"],
+        "protected_attribution": context["attribution"], "linkage": context["linkage"],
     }  # fmt: skip

@@ -30,6 +30,7 @@ from exclusion_risk.models import tracking
 from exclusion_risk.models.config import ExperimentConfig, load_config
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.fairness import FairnessReview, review, review_groups
+from exclusion_risk.models.fairness_linkage import link_rates_by_group
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
 from exclusion_risk.models.fairness_report import render_report, summary_json
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
@@ -105,9 +106,15 @@ def calibration_rows(validation: pd.DataFrame, config: ExperimentConfig) -> pd.D
 
 
 def review_run(
-    target: RunTarget, history: PupilHistory, capacity: float | None, ablation: bool = True, n_boot: int = 500
+    target: RunTarget,
+    history: PupilHistory,
+    capacity: float | None,
+    ablation: bool = True,
+    n_boot: int = 500,
+    linkage_report: dict | None = None,
 ) -> tuple[FairnessReview, str]:
-    """Review a model run on its test year; the report and `fairness.json` are logged to the run."""
+    """Review a model run on its test year; the report and `fairness.json` are logged to the run.
+    `linkage_report`: the `link` run's report.json, for each group's link rate (none: not reviewed)."""
     tags = target.tags
     test_year = tags.get("test_year")
     train_years = [y for y in tags.get("train_years", "").split(",") if y]
@@ -171,6 +178,7 @@ def review_run(
     options = {name: q for name, q in options.items() if q is not None}
     references = {a.attribute: a.reference for a in result.attributes}
     result.options = measure_options(y, options, review_groups(test), capacity, references, n_boot=n_boot)
+    result.linkage = link_rates_by_group(linkage_report)
     html = render_report(result)
     tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
     tracking.log_run_text(

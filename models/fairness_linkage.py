@@ -1,0 +1,73 @@
+"""The linkage side of a fairness review: each group's link rate, from the `link` run's report.json.
+
+A group whose social-care or exclusion records link less often has less of its history in the features:
+its children's episodes and earlier exclusions are read as "none", so their scores and need levels
+understate what the records hold (DESIGN: "a fairness review must know when one group's social-care
+history is under-linked"). The review reads the rates as `link` published them (counts under 10 and the
+cells beside them withheld) and names each group whose shown rate is GAP or more below its source's
+overall rate; otherwise it says no group is. A link rate below 100% is not all missed links: records of
+children not on the census (under school age, living or schooled outside the authority) cannot link, so
+a gap is a question for the linkage report and the review band, not proof of a missed link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exclusion_risk.features.registry import ETHNICITY_NAMES
+
+GAP = 0.05  # five percentage points below the source's overall link rate
+SOURCE_WORDS = {"social_care": "social-care", "exclusions": "exclusion"}
+ATTRIBUTE_WORDS = {"ethnicity": "ethnic group", "sex": "sex"}
+_SEX = {"F": "girls", "M": "boys"}
+
+
+def _group_name(attribute: str, code: str) -> str:
+    if attribute == "sex":
+        return _SEX.get(code, code)
+    name = ETHNICITY_NAMES.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def _finding(name: str, words: str, rate: float, overall: float) -> str:
+    return (
+        f"{name}: {words} records linked at {100 * rate:.1f}% against {100 * overall:.1f}% of all {words} "
+        f"records. Their {words} history may be under-counted in the features, so their scores and need "
+        "levels may understate it: check the linkage report's review band for them before relying on "
+        "their scores."
+    )
+
+
+def link_rates_by_group(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The review's linkage section from a linkage report.json (None without one): `rows` (source,
+    attribute, group, records, linked and link_rate as published, `below`), `overall` (each source's
+    link rate), `findings` (a sentence per group GAP or more below its source) and `conclusion`."""
+    if not isinstance(report, dict) or not isinstance(report.get("sources"), dict):
+        return None
+    rows, overall, findings = [], {}, []
+    for source, words in SOURCE_WORDS.items():
+        entry = report["sources"].get(source)
+        if not isinstance(entry, dict) or not isinstance(entry.get("by_group"), dict):
+            continue
+        rate = entry.get("link_rate")
+        overall[source] = rate if isinstance(rate, int | float) else None
+        for attribute, attribute_words in ATTRIBUTE_WORDS.items():
+            for group in entry["by_group"].get(attribute) or []:
+                shown = group.get("link_rate")
+                below = (isinstance(shown, int | float) and overall[source] is not None
+                         and shown <= overall[source] - GAP)  # fmt: skip
+                name = _group_name(attribute, str(group.get("group")))
+                rows.append({"source": words, "attribute": attribute_words, "group": name,
+                             "records": group.get("records"), "linked": group.get("linked"),
+                             "link_rate": shown, "below": below})  # fmt: skip
+                if below:
+                    findings.append(_finding(name, words, shown, overall[source]))
+    if not rows:
+        return None
+    conclusion = (
+        f"{len(findings)} group(s) link {100 * GAP:.0f} or more points below their source's overall rate."
+        if findings
+        else f"No group shown links {100 * GAP:.0f} or more points below its source's overall rate, so the "
+        "linkage gives no group markedly less of its history."
+    )
+    return {"rows": rows, "overall": overall, "findings": findings, "conclusion": conclusion, "gap": GAP}
