@@ -1,7 +1,8 @@
 """Bytes -> text: the encoding is decided per file, and rows holding undecodable bytes are rejected.
 
 UTF-8 (a BOM is dropped) when the bytes decode; else UTF-8 with the broken rows rejected when the
-file clearly is UTF-8 (it holds valid multi-byte characters); else Windows-1252, as many LA exports
+file clearly is UTF-8 (it holds at least as many valid multi-byte characters as broken bytes); else
+Windows-1252, as many LA exports
 are. Bytes that are undefined even in Windows-1252 are decoded as U+FFFD and the rows holding them
 are rejected ("undecodable bytes"), so nothing is silently altered. UTF-16 (with its BOM) is read too.
 
@@ -45,7 +46,11 @@ def decode(data: bytes) -> tuple[bytes, str, bool]:
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8", errors="replace")
-    if re.search("[^\x00-\x7f\ufffd]", text):  # real multi-byte characters: UTF-8 with a few bad bytes
+    # Real multi-byte characters at least as many as the bad bytes: UTF-8 with a few broken bytes. Fewer:
+    # a Windows-1252 file in which a pair of bytes happens to spell a UTF-8 character (one "JosÃ©"
+    # among fifty "Zoë" had every accented row rejected as undecodable).
+    characters = sum(1 for _ in re.finditer("[^\x00-\x7f\ufffd]", text))
+    if characters and characters >= text.count("\ufffd"):
         return text.encode("utf-8"), "UTF-8 (with undecodable bytes)", True
     text = data.decode("cp1252", errors="replace")
     return text.encode("utf-8"), "Windows-1252", "\ufffd" in text

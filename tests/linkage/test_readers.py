@@ -562,3 +562,20 @@ def test_attendance_so_far_sums_the_terms_ended_before_each_census():
     assert out["SessionsPossibleToDate"].tolist() == [pd.NA, 140, 260, pd.NA, pd.NA]
     summer = out.iloc[2]
     assert (summer["SessionsAuthorisedToDate"], summer["SessionsUnauthorisedToDate"]) == (6, 4)
+
+
+def test_a_windows_1252_file_with_one_utf8_looking_pair_is_read_as_windows_1252(
+    tmp_path, census_row, csv_text, mis_header
+):
+    """Fifty 'Zoë' in Windows-1252 and one surname whose bytes C3 A9 spell a UTF-8 'é': the file was
+    judged UTF-8 with undecodable bytes and every accented row rejected. Now the fifty broken bytes
+    outweigh the one character, and the file reads as Windows-1252 with nothing rejected."""
+    upns = [make_upn(330, 4001, 2010, i) for i in range(51)]
+    rows = [census_row(upn, Forename="Zoë") for upn in upns[:50]] + [census_row(upns[50], Surname="JosÃ©")]
+    path = tmp_path / "census.csv"
+    path.write_bytes(csv_text(rows, mis_header).encode("cp1252"))
+    result = read_census(path)
+    assert_nothing_lost(result, 51)
+    assert result.rejects.empty and result.clean["Forename"].eq("Zoë").sum() == 50
+    assert result.clean["Surname"].iloc[-1] == "JosÃ©"  # as the file's own bytes say, in Windows-1252
+    assert any("Windows-1252" in note for note in result.notes)
