@@ -579,3 +579,16 @@ def test_a_windows_1252_file_with_one_utf8_looking_pair_is_read_as_windows_1252(
     assert result.rejects.empty and result.clean["Forename"].eq("Zoë").sum() == 50
     assert result.clean["Surname"].iloc[-1] == "JosÃ©"  # as the file's own bytes say, in Windows-1252
     assert any("Windows-1252" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_bom_is_read(tmp_path, encoding, census_row, csv_text, mis_header):
+    """Read as UTF-8, each line split in two at its NULs and every row was rejected (4,789 records read
+    as 9,604 rows)."""
+    rows = [census_row(UPN_A, Surname="Zoë-Müller"), census_row(UPN_B)]
+    path = tmp_path / "census.csv"
+    path.write_bytes(csv_text(rows, mis_header).encode(encoding))  # no byte-order mark
+    result = read_census(path)
+    assert_nothing_lost(result, 2)
+    assert result.rejects.empty and result.clean["Surname"].tolist() == ["Zoë-Müller", "Okafor"]
+    assert any("UTF-16" in note and "no BOM" in note for note in result.notes)
