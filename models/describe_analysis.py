@@ -26,6 +26,7 @@ from exclusion_risk.models.describe import (
     value_name,
     value_names,
 )
+from exclusion_risk.models.describe_study import percent, read_side_by_side
 from exclusion_risk.privacy import (
     SECONDARY,
     SUPPRESSED,
@@ -130,7 +131,7 @@ def concentration(frame: pd.DataFrame) -> dict:
     return out
 
 
-def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict) -> pd.DataFrame:
+def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict) -> tuple[pd.DataFrame, str]:
     any_rate = document["overall"]["any"]["rate"]
     overall = document["overall"]["permanent"]
     semh_perm = _rate_row(document, "permanent", "sen_type", "SEMH")
@@ -139,8 +140,9 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
     year1 = frame[frame["nc_year"].eq("1") & frame["any"].eq(1)]
     rows = [
         ("linked children / pupil-years", "62,536 children (2015/16-2017/18)",
-         f"{overall['pupils']} pupil-years", "the study counts children over three years"),
-        ("share excluded (any)", "about 3.5%", any_rate, "per pupil-year, after autumn census day"),
+         f"{overall['pupils']:,} pupil-years" if isinstance(overall["pupils"], int) else overall["pupils"],
+         "the study counts children over three years"),
+        ("share excluded (any)", "about 3.5%", percent(any_rate), "per pupil-year, after autumn census day"),
         ("chi-square, boys vs all others", 584, two_by_two(frame, document, "sex", "M"),
          "any exclusion, 1 dof"),
         ("chi-square, FSM eligible vs all others", 676, two_by_two(frame, document, "fsm", "1"),
@@ -148,14 +150,15 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
         ("chi-square, White British vs others", 373,
          two_by_two(frame, document, "ethnicity", "WBRI"), "any exclusion, 1 dof"),
         ("SEMH among permanently excluded", "16%",
-         share_of(int(perm["sen_type"].eq("SEMH").sum()), len(perm),
-                  semh_perm["excluded"], overall["excluded"]), ""),
-        ("SEMH among all pupils", "2%", share_of(int(frame["sen_type"].eq("SEMH").sum()), len(frame),
-                                                 semh_perm["pupils"], overall["pupils"]), ""),
+         percent(share_of(int(perm["sen_type"].eq("SEMH").sum()), len(perm),
+                          semh_perm["excluded"], overall["excluded"])), ""),
+        ("SEMH among all pupils", "2%", percent(share_of(int(frame["sen_type"].eq("SEMH").sum()), len(frame),
+                                                         semh_perm["pupils"], overall["pupils"])), ""),
         ("excluded in Year 1 with SEND", "over 75%",
-         share_of(int(year1["sen_provision"].isin(["K", "E"]).sum()), len(year1), year1_any["excluded"]), ""),
+         percent(share_of(int(year1["sen_provision"].isin(["K", "E"]).sum()), len(year1),
+                          year1_any["excluded"])), ""),
         ("share of schools making 80% of permanent exclusions", "12% (West Midlands, 2017/18)",
-         conc["permanent"]["share_of_schools_making_80pct"], "all schools on the census"),
+         percent(conc["permanent"]["share_of_schools_making_80pct"]), "all schools on the census"),
         ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools, West Midlands)",
          conc["permanent"]["spearman_rate_vs_idaci"], "Spearman, school mean IDACI decile"),
     ]  # fmt: skip
@@ -165,9 +168,9 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
         if code in shown.index:
             here = round(shown.loc[code, "observed_excluded"] - shown.loc[code, "expected_excluded"], 1)
         rows.append((f"observed - expected excluded, {name}", published, here, "chi-square table, any"))
-    table = pd.DataFrame(rows, columns=["measure", "study", "here", "note"])
+    table, conclusion = read_side_by_side(pd.DataFrame(rows, columns=["measure", "study", "here", "note"]))
     table["here"] = table["here"].map(lambda v: WITHHELD if v is None else v).astype(object)
-    return table
+    return table, conclusion
 
 
 def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
@@ -209,8 +212,9 @@ def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
         "names": {v: value_names(v) for v in VARIABLES if value_names(v)},
         "suppression": SUPPRESSION_LEGEND,
     }
-    study = _study(frame, document, cells_frame, conc)
+    study, conclusion = _study(frame, document, cells_frame, conc)
     document["study_comparison"] = study.to_dict(orient="records")
+    document["study_conclusion"] = conclusion
     names = {v: value_names(v) for v in VARIABLES}
     rates_frame = pd.DataFrame(rates)
     rates_frame.insert(3, "name", [value_name(names[v], x) for v, x in zip(rates_frame["variable"],

@@ -124,7 +124,7 @@ def _html(description: Description) -> str:
         outcomes=OUTCOME_LABELS,
         sections=sections,
         concentration=doc["concentration"],
-        study=doc["study_comparison"],
+        study=doc["study_comparison"], study_conclusion=doc.get("study_conclusion"),
         models=doc.get("models"),
         schools=description.tables["schools.csv"].to_dict("records"),
         plots={o: rates_png(rates, o) for o in OUTCOMES},
