@@ -8,9 +8,7 @@ predicted ratio is). Differences are kept apart by kind:
   predicts well selects such a group more (or less) often too.
 - selection beyond the base rate: the selection ratio is further from 1 than the base-rate ratio (one
   threshold widens the difference in risk) or points the other way; selection that follows the base
-  rate (closer to 1: one threshold narrows the difference) is context. A selection ratio within
-  0.8-1.25 is a finding of this kind too when selection relative to the base rate (selection ratio /
-  base-rate ratio) is outside 0.8-1.25, its interval (the two ratios' intervals divided) excluding 1.
+  rate (closer to 1: one threshold narrows the difference) is context.
 - calibration: the model's probabilities are too high or too low for the group (observed / predicted, its
   95% interval excluding 1; the group's own, so a reference group has one too). A group is calibrated
   only when that interval lies within 0.8-1.25; otherwise its calibration is uncertain.
@@ -55,7 +53,6 @@ from exclusion_risk.models.group_counts import counts_withheld, errors_withheld,
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL
 
 MAX_FINDINGS = 10
-SELECTION_FOR_BASE_RATE = "selection rate / base rate"
 # recall is 1 - FNR: summarising both would say one thing twice
 _ERROR_METRICS = ("fpr", "fnr", "precision")
 # The direction an error rate moves when the base rate rises, at one threshold with calibrated scores.
@@ -180,33 +177,10 @@ def _calibration_finding(attribute: str, group, calibration) -> list[dict]:
     )]  # fmt: skip
 
 
-def _out_of_proportion(attribute, r, outcome: str) -> dict | None:
-    """A selection ratio within 0.8-1.25 beside a base-rate ratio outside it: a finding when selection
-    relative to the base rate (selection ratio / base-rate ratio) is outside 0.8-1.25 and certain. Its
-    interval is the two ratios' intervals divided end to end (wider than a joint bootstrap's): it
-    excludes 1 only where they do not overlap."""
-    selection, base = r["selection_rate_ratio"], r[f"{BASE_RATE}_ratio"]
-    if not (_outside(base) and np.isfinite(selection) and selection > 0):
-        return None
-    base_low, base_high = r[f"{BASE_RATE}_ratio_low"], r[f"{BASE_RATE}_ratio_high"]
-    low = r["selection_rate_ratio_low"] / base_high if base_high > 0 else float("nan")
-    high = r["selection_rate_ratio_high"] / base_low if base_low > 0 else float("inf")
-    relative = selection / base
-    if not (_outside(relative) and _certain(low, high)):
-        return None
-    group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
-    said = (f"{group} are selected {selection:.2f} times as often as {reference} but {outcome} {base:.2f} "
-            f"times as often: for their outcome rate, they are selected {relative:.2f} times as often "
-            f"({'more' if relative > 1 else 'fewer'} of those selected are not {outcome}); the selection "
-            "ratio alone, within 0.8-1.25, would not show it.")  # fmt: skip
-    return _finding(attribute, r["group"], r["reference"], "selection", SELECTION_FOR_BASE_RATE, relative,
-                    low, high, said)  # fmt: skip
-
-
 def _selection_finding(attribute, r, outcome: str) -> dict | None:
     selection, base = r["selection_rate_ratio"], r[f"{BASE_RATE}_ratio"]
     if not _outside(selection):
-        return _out_of_proportion(attribute, r, outcome)
+        return None
     group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     said = f"{group} are selected {selection:.2f} times as often as {reference}"
     if np.isfinite(base) and base > 0:

@@ -93,25 +93,3 @@ def test_the_ablations_as_is_column_shows_what_the_models_table_shows_and_hidden
     assert row["ablated"] == "-" and row["change"] == "-"
     cells = [c[k] for c in context["ablation"]["changes"] for k in ("model", "ablated", "change")]
     assert "<10" not in cells
-
-
-def test_selection_far_out_of_proportion_to_the_base_rate_is_a_finding_though_its_ratio_is_in_range():
-    """Girls excluded a quarter as often as boys, scored as boys are: selected about as often (a ratio
-    within 0.8-1.25), so about four times as often for their outcome rate. A finding of selection beyond
-    the base rate, certain, and the page says how it is found."""
-    rng = np.random.default_rng(11)
-    scores = rng.uniform(0, 0.3, BOYS + GIRLS)
-    risk = scores * np.where(np.arange(scores.size) < BOYS, 1.0, 0.25)
-    review = _review(risk, scores)
-    girls = review.attributes[0].table.set_index("group").loc["girls"]
-    assert 0.8 <= girls["selection_rate_ratio"] <= 1.25 and girls["base_rate_ratio"] < 0.4
-    context = fairness_report.report_context(review, figures=False)
-    found = [f for f in context["findings_all"] if f["group"] == "girls" and f["kind"].startswith("select")]
-    assert len(found) == 1, found
-    finding = found[0]
-    assert finding["kind"] == "selection beyond the base rate"
-    assert finding["metric"] == "selection rate / base rate"
-    assert finding["ratio"] > 2.5 and finding["certain"] and finding["low"] > 1.25
-    assert "for their outcome rate, they are selected" in finding["meaning"]
-    page = " ".join(unescape(fairness_report.render_report(review)).split())
-    assert "selection ratio / base-rate ratio" in page
