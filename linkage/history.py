@@ -178,6 +178,11 @@ def read_links(links_dir: str | Path) -> pd.DataFrame:
             f"`exclusion-risk link` writes {', '.join(LINKS_COLUMNS)}",
         )
     _check_links(links, str(path))
+    # Tidied once, as the checks read them, so that what is checked is what attaches: a hand-edited
+    # " exclusions" passed the checks and then attached nothing.
+    for column in LINKED_BY:
+        links[column] = links[column].astype("string").str.strip()
+    links["upn"] = links["upn"].str.upper()
     return links
 
 

@@ -200,3 +200,21 @@ def test_links_that_match_nothing_in_the_extracts_are_refused_and_some_are_count
     linked_data(data, links)  # the commands' reader prints them, one line each, counts only
     err = capsys.readouterr().err
     assert err.count("warning: ") == 2 and "C404" not in err and stranger not in err
+
+
+def test_a_hand_edited_links_file_attaches_what_its_checks_passed(tmp_path, extracts_folder):
+    """' exclusions' and ' 1' passed the checks (which strip) and then attached nothing (the join did
+    not): the pupil was scored with no exclusion, unsaid. Links are tidied once, as they are checked."""
+    from exclusion_risk.linkage.history import load_linked
+    from exclusion_risk.upn import make_upn
+
+    data = extracts_folder(tmp_path / "extracts")
+    pupil = make_upn(330, 4001, 2010, 0)
+    links = tmp_path / "linkage"
+    links.mkdir()
+    (links / "links.csv").write_text(
+        "source,record_id,upn,method,score\n"
+        f" exclusions , 1 ,{pupil.lower()} ,upn,1\nsocial_care,C1,{pupil},upn,1\n"
+    )
+    linked = load_linked(data, links)
+    assert len(linked.history.exclusions) == 1 and linked.warnings == []
