@@ -52,6 +52,19 @@ def _header_line(utf8: bytes) -> str:
     return utf8[:end].decode("utf-8")
 
 
+def _first_row_width(utf8: bytes, delimiter: str) -> int:
+    """How many fields the first data row has (trailing empty ones not counted); 0 without one."""
+    start = len(_header_line(utf8).encode("utf-8"))
+    rest = utf8[start : start + 1_000_000].decode("utf-8", errors="replace").lstrip("\r\n")
+    try:
+        row = next(csv.reader(rest.splitlines(), delimiter=delimiter), [])
+    except csv.Error:
+        return 0
+    while row and not row[-1].strip():
+        row.pop()
+    return len(row)
+
+
 def _parse_with_arrow(utf8: bytes, delimiter: str, names: list[str]) -> pa.Table | None:
     """Arrow's fast parse, or None when it fails (arrow's message quotes the row: never shown)."""
     try:
@@ -99,8 +112,10 @@ def _load_csv(path: Path, name: str) -> RawFile:
         header = next(csv.reader([text_head], delimiter=delimiter))
     except csv.Error:
         raise ExtractError(name, "the header row cannot be read as CSV") from None
-    # a stray delimiter at the header's end (an empty last name) is dropped, as it is at a row's end
-    while len(header) > 1 and not header[-1].strip():
+    # A stray delimiter at the header's end (an empty last name) is dropped, as it is at a row's end,
+    # unless the first data row fills that column (an untitled column with values: kept, so its rows
+    # still have the header's width).
+    while len(header) > 1 and not header[-1].strip() and _first_row_width(utf8, delimiter) < len(header):
         header.pop()
     names = [f"c{i}" for i in range(len(header))]
     table = _parse_with_arrow(utf8, delimiter, names)

@@ -271,6 +271,20 @@ def test_a_stray_delimiter_at_the_header_end_is_dropped_as_at_a_rows_end(
     assert result.clean["UPN"].tolist() == [UPN_A, UPN_B] and result.rejects.empty
 
 
+def test_an_untitled_last_column_with_values_keeps_its_rows(
+    tmp_path, census_row, csv_text, write, mis_header
+):
+    """An untitled notes column (empty last header name, values in the rows): dropping the name, as a
+    stray delimiter's, left every row one field wider than the header, and all were rejected."""
+    lines = csv_text([census_row(UPN_A), census_row(UPN_B)], mis_header).splitlines()
+    lines[0] += ","
+    lines[1] += ",note"
+    lines[2] += ",another"
+    result = read_census(write(tmp_path / "census.csv", "\n".join(lines) + "\n"))
+    assert_nothing_lost(result, 2)
+    assert result.clean["UPN"].tolist() == [UPN_A, UPN_B] and result.rejects.empty
+
+
 def test_quoted_commas_and_line_breaks_in_values(tmp_path, census_row, csv_text, write, mis_header):
     header = ",".join(mis_header)
     first = csv_text([census_row(UPN_A)], mis_header).splitlines()[1].replace("Okafor", '"Okafor, Jr"')
