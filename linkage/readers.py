@@ -52,6 +52,7 @@ error, but their terms reach no feature.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -222,24 +223,27 @@ def _collection_of(path: Path, name: str) -> dict[str, str]:
     }
 
 
-def _one_file_per_collection(files: list[Path], parent: Path | None) -> dict[Path, dict[str, str]]:
-    """Each census file's collection from its name; two files of one collection (a copy beside the
-    original, census_2018-10-04 (copy).csv) stop the read, naming both: read twice, every pupil of
-    that collection would be on two rows (a dual registration each)."""
-    found: dict[Path, dict[str, str]] = {}
-    seen: dict[tuple[str, str], Path] = {}
+def _collections_without_copies(files: list[Path], parent: Path | None) -> dict[Path, dict[str, str]]:
+    """Each census file's collection from its name; a file that is a byte-for-byte copy of another of
+    the same collection (census_2018-10-04 (copy).csv beside its original; or two files whose names
+    give no date) stops the read, naming both: read twice, every pupil of it would be on two rows (a
+    dual registration each). One collection split over several files (a file per school) is read."""
+    found = {file: _collection_of(file, _display_name(file, parent)) for file in files}
+    by_size: dict[int, list[Path]] = {}
     for file in files:
-        found[file] = collection = _collection_of(file, _display_name(file, parent))
-        if not collection:
-            continue
-        key = (collection["AcademicYear"], collection["CensusTerm"])
-        if key in seen:
-            raise ExtractError(
-                _display_name(file, parent),
-                f"the same collection ({key[0]} {key[1]}) as {_display_name(seen[key], parent)}: keep one "
-                "file per census collection",
-            )
-        seen[key] = file
+        by_size.setdefault(file.stat().st_size, []).append(file)
+    seen: dict[tuple, Path] = {}
+    for same_size in (group for group in by_size.values() if len(group) > 1):
+        for file in same_size:  # only files of one size can be copies: only they are hashed
+            with file.open("rb") as handle:
+                # the same rows named as two collections (no year or term in them) are two collections
+                digest = (hashlib.file_digest(handle, "sha256").hexdigest(), *found[file].values())
+            if digest in seen:
+                raise ExtractError(
+                    _display_name(file, parent),
+                    f"a copy of {_display_name(seen[digest], parent)} (the same bytes): keep one of them",
+                )
+            seen[digest] = file
     return found
 
 
@@ -273,7 +277,7 @@ def read_census(
             termly = read_attendance(attendance, keep_rows=False)
         except ExtractError as error:
             termly_error = error
-    collections = _one_file_per_collection(files, parent)
+    collections = _collections_without_copies(files, parent)
     for file in files:
         name = _display_name(file, parent)
         blanks = {"CensusTerm": census_term} if census_term else None
