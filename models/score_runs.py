@@ -231,9 +231,11 @@ def comparison_notes(
     capacity between the two scorings (pupils then move bands because the cut moved, not the pupil), and
     the schools only one of them scored, which `compare` leaves out. `before`/`after`: the runs' pupils."""
     notes = []
-    if previous.model_name and (previous.model_name, previous.model_version, previous.model_run_id) != (
-        current.model_name, current.model_version, current.model_run_id
-    ):
+    # the MLflow run id only where both runs recorded one (runs kept before it was have "")
+    runs = (previous.model_run_id, current.model_run_id)
+    other_run = all(runs) and runs[0] != runs[1]
+    named = (previous.model_name, previous.model_version) != (current.model_name, current.model_version)
+    if previous.model_name and (named or other_run):
         notes.append(
             f"The earlier scoring used model {previous.model_name} version {previous.model_version}, this "
             f"one {current.model_name} version {current.model_version}: a pupil may have moved because the "

@@ -267,6 +267,9 @@ def test_comparison_notes_say_what_the_counts_do_not():
         "The earlier scoring used model m version 1, this one m version 2"
     )
     assert comparison_notes(then, then, before, before) == []
+    # a run kept before the model's MLflow run id was recorded is not "another model"
+    recorded = ScoringRun.from_dict(then.to_dict() | {"model_run_id": "abc123"})
+    assert comparison_notes(then, recorded, before, before) == []
     # a scores.csv compared with directly knows no model or capacity: nothing said of them
     old = ScoringRun.from_dict({"run_id": "scores.csv", "recorded_at": "2026-01-01T00:00:00"})
     assert comparison_notes(old, now, after, after) == []
