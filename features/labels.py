@@ -27,32 +27,22 @@ TARGET_PHRASES = {  # what a pupil with each target's label had, in words
 # last weeks of the summer term carry few exclusions, while stopping at the summer census (May) would
 # miss a sixth of the year.
 COMPLETE_MONTH = 7
-# Approximate collection days of the spring and summer censuses (third Thursdays of January and May);
-# they only serve to date how far the data reach.
-_TERM_DAY = {1: (1, 15), 2: (5, 15)}
 
 
-def data_reach(census: pd.DataFrame, exclusions: pd.DataFrame) -> pd.Timestamp | None:
-    """How far the outcomes are evidenced (prepared frames from `features.build`): the exclusions
-    extract's latest start date. The census cannot stand in for it: an authority's exclusions extract
-    is often older than its newest census, and a year the census alone reached would be read as one
-    with no exclusions at all (every pupil a "no"). Only an extract with no exclusion rows leaves the
-    census's reach to go on, since its outcomes are "none" however far it reaches."""
-    if not exclusions.empty and pd.notna(exclusions["start"].max()):
-        return exclusions["start"].max()
-    if census.empty:
+def data_reach(exclusions: pd.DataFrame) -> pd.Timestamp | None:
+    """How far the outcomes are evidenced (prepared frames from `features.build`): the linked
+    exclusions' latest start date, or None without any (then no year's outcomes are complete). The
+    census cannot stand in for it: an authority's exclusions extract is often older than its newest
+    census, and a year the census alone reached would be read as one with no exclusions at all (every
+    pupil a "no"); so would every year of a history whose links attach no exclusion."""
+    if exclusions.empty or pd.isna(exclusions["start"].max()):
         return None
-    last = census.loc[census["year"].eq(census["year"].max()), "term"].max()
-    year = int(census["year"].max())
-    if last == 0:
-        return calendar.census_date(year)
-    month, day = _TERM_DAY[int(last)]
-    return pd.Timestamp(year=year + 1, month=month, day=day)
+    return exclusions["start"].max()
 
 
 def complete_through(prep) -> int | None:
     """First calendar year of the latest academic year whose outcomes are complete, or None."""
-    reach = data_reach(prep.census, prep.exclusions)
+    reach = data_reach(prep.exclusions)
     if reach is None:
         return None
     return reach.year - 1 if reach.month >= COMPLETE_MONTH else reach.year - 2

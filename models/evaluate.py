@@ -96,10 +96,10 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
         prep = prepare(history)
         through = feature_labels.complete_through(prep)
         known = "no year" if through is None else calendar.format_year(through)
-        reach = feature_labels.data_reach(prep.census, prep.exclusions)
-        # the month alone: the authority's latest record, not a pupil's date
-        source = "exclusions extract's latest record starts" if len(prep.exclusions) else "census reaches"
-        since = "" if reach is None else f"; the {source} in {reach:%B %Y}"
+        # what the extract lacks, by the year's own date: never a pupil's date
+        end = calendar.start_year(year) + 1
+        since = (f"; the exclusions extract holds no record from 1 July {end}" if len(prep.exclusions)
+                 else "; no exclusion record is linked")  # fmt: skip
         raise OutcomesIncomplete(
             f"the outcomes of {year} are not complete in the extracts (complete through {known}{since}): "
             "evaluate once the year's exclusions are in"

@@ -326,3 +326,12 @@ def test_a_census_newer_than_the_exclusions_extract_leaves_the_year_unknown(make
     by_year = table.groupby("AcademicYear")["label"]
     assert by_year.count().to_dict() == {"2016/17": 30, "2017/18": 0}
     assert by_year.sum()["2016/17"] == 3
+
+
+def test_a_history_with_no_exclusion_linked_has_no_complete_year(make_history):
+    """Links that attach social care but no exclusion: the census's reach had made every year up to the
+    newest census complete, with every pupil a "no". Without an exclusion, no year's outcomes are known."""
+    census = [census_row(f"A20000000{n:04d}", year, "AUT", "S1", "8")
+              for year in ("2016/17", "2017/18") for n in range(30)]  # fmt: skip
+    table = build_feature_table(make_history(census, []), ["2016/17"])
+    assert len(table) == 30 and table["label"].isna().all()

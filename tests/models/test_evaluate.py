@@ -304,7 +304,7 @@ def test_incomplete_outcomes_are_refused(evaluated, tmp_path):
     assert result.exit_code == 2, result.output
     assert (
         "the outcomes of 2018/19 are not complete in the extracts (complete through 2017/18; the "
-        "exclusions extract's latest record starts in February 2019)" in " ".join(result.output.split())
+        "exclusions extract holds no record from 1 July 2019)" in " ".join(result.output.split())
     )
     assert not (tmp_path / "out" / "evaluation.json").exists()
 
