@@ -35,7 +35,7 @@ def decode(data: bytes) -> tuple[bytes, str, bool]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16", errors="replace")
         return text.encode("utf-8"), "UTF-16", "\ufffd" in text
-    unmarked = _utf16_without_bom(data)
+    unmarked = utf16_without_bom(data)
     if unmarked is not None:
         text = data.decode(unmarked, errors="replace")
         order = "little" if unmarked.endswith("le") else "big"
@@ -61,7 +61,7 @@ def decode(data: bytes) -> tuple[bytes, str, bool]:
     return text.encode("utf-8"), "Windows-1252", "\ufffd" in text
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
+def utf16_without_bom(data: bytes) -> str | None:
     """'utf-16-le' or 'utf-16-be' when the start of `data` is text in UTF-16 without its byte-order mark
     (one byte of each pair NUL: ASCII text so written), else None. Read as UTF-8, such a file had each
     line split in two and every row rejected for its NULs (4,789 records read as 9,604 rows)."""
