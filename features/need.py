@@ -44,6 +44,17 @@ def need_level(table: pd.DataFrame) -> pd.Series:
     return pd.Series(level, index=table.index, dtype="int64")
 
 
+def need_understated_by_blanks(table: pd.DataFrame) -> pd.Series:
+    """Rows whose need level a blank could be understating: level 0 with free school meals or SEN
+    provision not recorded (either would give 1), or level 1 with SEN provision not recorded (an EHC
+    plan would give 2). The rule reads a blank as "not involved", so a school whose FSM column went
+    blank had its pupils' need levels, and ratings, fall without a word."""
+    level = need_level(table)
+    fsm_blank = as_float(column(table, "fsm")).isna()
+    sen_blank = as_code(column(table, "sen_provision")).isna()
+    return ((level == 0) & (fsm_blank | sen_blank)) | ((level == 1) & sen_blank)
+
+
 def _flag(record: dict[str, Any], name: str) -> bool:
     value = record.get(name)
     if value is None or registry.is_missing(value):

@@ -20,7 +20,7 @@ from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.fairness_report import flagged_rates, flagged_words
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
-from exclusion_risk.models.score_notes import rejected_rows_lines
+from exclusion_risk.models.score_notes import blank_need_lines, rejected_rows_lines
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
     CENSUS_AUTUMN,
@@ -219,8 +219,9 @@ def score_command(
     # then the drift check's warnings (nothing when quiet)
     drift_lines = scoring_drift_lines(scorer.info(), features, year, linked)
     repeats = collection_repeats(history.census, year, term).sentences()  # each pupil scored once
-    notes = rejected_rows_lines(linked.extracts, data) + repeats + drift_lines
-    page_notes = rejected_rows_lines(linked.extracts, data, exact=False) + drift_lines
+    notes = rejected_rows_lines(linked.extracts, data) + blank_need_lines(features) + repeats + drift_lines
+    page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + blank_need_lines(features, False)
+                  + drift_lines)  # fmt: skip
     summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)  # keyed by pupil id
     # Each pupil under the UPN the school recorded on this census (as an upload of it is scored by the
     # service), not the permanent UPN a later collection gave a pupil first recorded under a temporary one.

@@ -5,6 +5,8 @@ on the console, in `scores.html` and on the workbook's notice sheet.
   Sex code that is none) is not in the cohort, so its pupil is not scored, and an exclusion or
   social-care row rejected is missing from a pupil's history. `score` read them as `check` does and said
   nothing, so a child could drop off the list unseen (six bad census rows: 62,503 pupils scored of 62,509).
+- Pupils whose need level may rest on a blank FSM or SEN provision value (`need_understated_by_blanks`):
+  the risk matrix reads a blank as none, so their need level and rating may be understated.
 - The drift check's warnings (`models.drift_cli.scoring_drift_lines`): a school whose FSM column went
   blank lowers its pupils' need level, and only the console said so.
 
@@ -16,6 +18,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from exclusion_risk.features.need import need_understated_by_blanks
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
 
@@ -51,3 +56,18 @@ def rejected_rows_lines(extracts: Extracts, data: Path, exact: bool = True) -> l
         f"{'; '.join(effects).capitalize()}. `exclusion-risk check --data {data}` lists each by file, "
         "row and column; correct them at source and score again."
     ]
+
+
+def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
+    """One line when some pupils' need level may rest on a blank FSM or SEN provision value (none
+    otherwise): how many, and what it means for their rating."""
+    n = int(need_understated_by_blanks(features).sum()) if len(features) else 0
+    if not n:
+        return []
+    pupils = "fewer than 10 pupils" if not exact and n < SUPPRESSION_THRESHOLD else f"{n:,} pupil(s)"
+    return [
+        f"{pupils[0].upper()}{pupils[1:]} have a need level that may rest on a blank free-school-meals or "
+        "SEN provision value, which the risk matrix reads as none: where such a pupil is eligible or on SEN "
+        "support, their need level and rating are understated. Check those columns in the census extract."
+    ]
+

@@ -23,6 +23,7 @@ def test_rejected_census_rows_are_said_beside_the_scores(
     census = _census()
     census.loc[3, "DOB"] = "Zebedee"  # no date: the row, and with it the pupil, is rejected
     census.loc[7, "Sex"] = "Xylophone"
+    census.loc[[10, 11, 12], "FSMeligible"] = ""  # 10 and 12 have no SEN: their need level rests on it
     data, links = write_small_extracts(tmp_path / "extracts", census, "104002")
     out = tmp_path / "scores" / "scores.csv"
     run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2018/19",
@@ -33,9 +34,11 @@ def test_rejected_census_rows_are_said_beside_the_scores(
     assert "Rows rejected as the extracts were read (bad or missing values): census 2 rows." in said
     assert "is not scored" in said and f"exclusion-risk check --data {data}" in said
     assert "Zebedee" not in run.output and "Xylophone" not in run.output  # never a pupil's value
+    assert "2 pupil(s) have a need level that may rest on a blank free-school-meals or SEN provision" in said
     page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
     assert "Read before using these scores" in page and "census fewer than 10 rows" in page
     assert "census 2 rows" not in page  # the page that is passed on: no count under 10
+    assert "Fewer than 10 pupils have a need level that may rest on a blank" in page
     book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
     notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
     assert "census 2 rows" in notice
