@@ -35,9 +35,8 @@ def data_reach(exclusions: pd.DataFrame) -> pd.Timestamp | None:
     census cannot stand in for it: an authority's exclusions extract is often older than its newest
     census, and a year the census alone reached would be read as one with no exclusions at all (every
     pupil a "no"); so would every year of a history whose links attach no exclusion."""
-    if exclusions.empty or pd.isna(exclusions["start"].max()):
-        return None
-    return exclusions["start"].max()
+    reach = exclusions["start"].max() if len(exclusions) else pd.NaT
+    return None if pd.isna(reach) else reach
 
 
 def complete_through(prep) -> int | None:

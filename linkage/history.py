@@ -177,12 +177,12 @@ def read_links(links_dir: str | Path) -> pd.DataFrame:
             f"missing column(s) {', '.join(missing)}; "
             f"`exclusion-risk link` writes {', '.join(LINKS_COLUMNS)}",
         )
-    _check_links(links, str(path))
-    # Tidied once, as the checks read them, so that what is checked is what attaches: a hand-edited
-    # " exclusions" passed the checks and then attached nothing.
+    # Tidied once, before the checks, so that what is checked is what attaches: a hand-edited
+    # " exclusions" passed checks that stripped it and then attached nothing.
     for column in LINKED_BY:
         links[column] = links[column].astype("string").str.strip()
     links["upn"] = links["upn"].str.upper()
+    _check_links(links, str(path))
     return links
 
 
@@ -197,17 +197,16 @@ def _rows(mask) -> str:
 def _check_links(links: pd.DataFrame, file: str) -> None:
     """Stop with one message naming the file, rows and column (never a value) on what `link` never writes:
     a blank source, record_id or upn, a source other than exclusions or social_care, one record linked
-    twice (it would be counted twice, or to two pupils), a score that is not a number."""
+    twice (it would be counted twice, or to two pupils), a score that is not a number. `links`: as
+    `read_links` tidied them (LINKED_BY stripped)."""
     for column in LINKED_BY:
-        blank = links[column].isna() | (links[column].astype("string").str.strip() == "")
+        blank = links[column].eq("").fillna(True)  # missing or empty
         if blank.any():
             raise ExtractError(file, f"blank at {_rows(blank)}", column=column)
-    source = links["source"].astype("string").str.strip()
-    unknown = ~source.isin(["exclusions", "social_care"])
+    unknown = ~links["source"].isin(["exclusions", "social_care"])
     if unknown.any():
         raise ExtractError(file, f"not exclusions or social_care at {_rows(unknown)}", column="source")
-    record = links["record_id"].astype("string").str.strip()
-    twice = pd.DataFrame({"source": source, "record_id": record}).duplicated(keep=False)
+    twice = links[["source", "record_id"]].duplicated(keep=False)
     if twice.any():
         raise ExtractError(
             file, f"one record linked more than once ({_rows(twice)}, same source and record_id)",
@@ -246,7 +245,7 @@ def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistor
     warnings, attached, records = [], 0, 0
     for source, id_column in LINKED_SOURCES.items():
         frame = getattr(extracts, source)
-        mine = links[links["source"].astype("string").str.strip() == source]
+        mine = links[links["source"] == source]  # as read_links tidied them
         records += len(frame)
         if not len(mine):
             if len(frame):
@@ -254,7 +253,7 @@ def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistor
                                 f"read as having no {source.replace('_', ' ')}")
             continue
         known_record = mine["record_id"].astype("string").isin(set(frame[id_column].astype("string")))
-        known_pupil = mine["upn"].astype("string").str.strip().str.upper().isin(history.pupil_ids)
+        known_pupil = mine["upn"].isin(history.pupil_ids)
         attached += int((known_record & known_pupil).sum())
         if (~known_record).any():
             warnings.append(f"{int((~known_record).sum()):,} of the {len(mine):,} {source} links in {file} "
