@@ -195,6 +195,19 @@ def remove_outputs(out_dir: Path) -> None:
         (Path(out_dir) / name).unlink(missing_ok=True)
 
 
+def read_report(links_dir: Path | None) -> dict | None:
+    """The report.json a `link` run wrote in `links_dir`, or None: no folder, no report (links written
+    another way) or one that cannot be read. Its readers (the service's link rates, the fairness
+    review's linkage section) take it as information, never as something their work needs."""
+    if links_dir is None:
+        return None
+    try:
+        report = json.loads((Path(links_dir) / LINKAGE_REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
 def write_outputs(result: LinkageResult, extracts: Extracts, out_dir: Path) -> None:
     """The contract's files, the report and the settings as run (which reproduce the links)."""
     out_dir = private_dir(Path(out_dir))

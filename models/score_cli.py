@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -10,10 +9,10 @@ import typer
 
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_file, out_folder
-from exclusion_risk.contract import LINKAGE_REPORT_FILE
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.history import recorded_upns
+from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
 from exclusion_risk.models.drift_data import scoring_drift_lines
@@ -270,15 +269,6 @@ def score_command(
     typer.echo(DECISION_SUPPORT_NOTICE)
 
 
-def _linkage_report(links: Path | None) -> dict | None:
-    """The `link` run's report.json beside --links (its link rates by group), or None: linked now, or a
-    report that cannot be read (the review then says the rates were not reviewed)."""
-    try:
-        return json.loads((links / LINKAGE_REPORT_FILE).read_text(encoding="utf-8")) if links else None
-    except (OSError, ValueError):
-        return None
-
-
 def review_command(
     run: str = typer.Argument(
         ..., help="Model run id (or its first 8+ characters), registry version number, or alias (champion)."
@@ -314,7 +304,7 @@ def review_command(
     history = linked_history(data, links)
     try:
         result, html = review_run(target, history, share, ablation=ablation, n_boot=bootstrap,
-                                  linkage_report=_linkage_report(links))
+                                  linkage_report=read_report(links))
     except (LookupError, ValueError) as exc:
         fail(str(exc))
     if out is not None:

@@ -8,7 +8,6 @@ once, in the background, like the model. `summary()` is what `/health` and `/mod
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -18,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.contract import LINKAGE_REPORT_FILE
 from exclusion_risk.features.build import year_numbers
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_linked
+from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.models.drift_data import context_of
 
 log = logging.getLogger("exclusion_risk.serving.history")
@@ -46,10 +45,9 @@ def link_rates(links_dir: Path | None) -> dict[str, float]:
     """Each source's link rate from the linkage run's report.json; empty when there is none (links
     written another way), since the rates are information, not something scoring needs."""
     try:
-        report = json.loads((Path(links_dir) / LINKAGE_REPORT_FILE).read_text(encoding="utf-8"))
-        return {name: float(source["link_rate"]) for name, source in report["sources"].items()
+        return {name: float(source["link_rate"]) for name, source in read_report(links_dir)["sources"].items()
                 if source.get("link_rate") is not None}
-    except (OSError, TypeError, ValueError, KeyError, AttributeError):
+    except (TypeError, ValueError, KeyError, AttributeError):  # no report (None), or not this shape
         return {}
 
 
