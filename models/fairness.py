@@ -87,6 +87,11 @@ def _text(frame: pd.DataFrame, name: str, mapping: dict | None = None) -> pd.Ser
     return values.map(lambda v: mapping.get(v, v)) if mapping else values
 
 
+# The groups as the review names them: sex codes, and a CBDS code with its name ("Indian (AIND)")
+SEX_GROUPS = {"M": "boys", "F": "girls"}
+DETAILED_ETHNICITY_NAMES = {code: f"{name} ({code})" for code, name in ETHNICITY_NAMES.items()}
+
+
 def review_groups(frame: pd.DataFrame) -> dict[str, pd.Series]:
     """The review's attributes -> group label per pupil (from the feature table's columns)."""
     social_care = np.select(
@@ -101,7 +106,7 @@ def review_groups(frame: pd.DataFrame) -> dict[str, pd.Series]:
     )
     fsm = pd.to_numeric(frame["fsm"], errors="coerce")
     groups = {
-        "sex": _text(frame, "sex", {"M": "boys", "F": "girls"}),
+        "sex": _text(frame, "sex", SEX_GROUPS),
         "ethnic group": _text(frame, "ethnicity_group"),
         "SEN provision": _text(frame, "sen_provision", {"N": "no SEN", "K": "SEN support", "E": "EHC plan"}),
         "free school meals": pd.Series(
@@ -110,8 +115,7 @@ def review_groups(frame: pd.DataFrame) -> dict[str, pd.Series]:
         "social care": pd.Series(social_care, index=frame.index),
     }
     if "ethnicity_code" in frame:  # the CBDS code beside the broad group (Indian vs Pakistani ...)
-        names = {code: f"{name} ({code})" for code, name in ETHNICITY_NAMES.items()}
-        groups[DETAILED_ETHNICITY] = _text(frame, "ethnicity_code", names)
+        groups[DETAILED_ETHNICITY] = _text(frame, "ethnicity_code", DETAILED_ETHNICITY_NAMES)
     return groups
 
 

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from exclusion_risk.features.registry import ETHNICITY_NAMES
+from exclusion_risk.models.fairness import DETAILED_ETHNICITY_NAMES, SEX_GROUPS
 
 GAP = 0.05  # five percentage points below the source's overall link rate
 SOURCE_WORDS = {"social_care": "social-care", "exclusions": "exclusion"}
 ATTRIBUTE_WORDS = {"ethnicity": "ethnic group", "sex": "sex"}
-_SEX = {"F": "girls", "M": "boys"}
 
 
 def _group_name(attribute: str, code: str) -> str:
-    if attribute == "sex":
-        return _SEX.get(code, code)
-    name = ETHNICITY_NAMES.get(code)
-    return f"{name} ({code})" if name else code
+    """A group as the review's tables name it (girls; Indian (AIND)); a code it has no name for as given."""
+    return (SEX_GROUPS if attribute == "sex" else DETAILED_ETHNICITY_NAMES).get(code, code)
 
 
 def _finding(name: str, words: str, rate: float, overall: float) -> str:
