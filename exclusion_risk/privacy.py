@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ def suppress_count(n: int, threshold: int = SUPPRESSION_THRESHOLD) -> int | str:
     return SUPPRESSED if 0 < n < threshold else n
 
 
+Cell = tuple[int, int]  # a position in a table's grid
+T = TypeVar("T")
 SECONDARY = "x"  # withheld only so that a "<10" beside it cannot be worked out by subtraction
 TOTAL = "total"
 
@@ -56,9 +59,12 @@ def suppress_table(
       total minus the shown cells. Nor, its total shown, may its withheld cells' sum (the total less the
       shown cells) leave any of them one value only, given what their markers say: a "<10" is 1 to 9, an
       "x" at least 10 (two "<10" summing to 2 are both 1; an "x" and a "<10" summing to 11 are 10 and 1).
-      While some line does, the smallest non-zero shown body cell of that line is withheld too ("x",
-      SECONDARY: it is not under 10, so "<10" would be untrue); when the line has no such cell (the rest
-      are zeros) its total is withheld instead. Repeated until no line changes.
+      While some line does, a non-zero shown body cell of that line is withheld too ("x", SECONDARY: it
+      is not under 10, so "<10" would be untrue), the one that loses least (`complement`): of those
+      whose withholding leaves fewest lines through them pinned (a cell beside a value already withheld
+      in its other line costs nothing more; one beside zeros takes its line's total, and with it that
+      total's line, with it), the smallest. When the line has no such cell (the rest are zeros) its
+      total is withheld instead. Repeated until no line changes.
 
     `withhold`: (row, column) labels of the returned table to withhold from the start, because another
     table withholds the same count (e.g. a total printed in two places); they are treated as secondary.
@@ -78,6 +84,10 @@ def suppress_table(
         withheld[values.index.get_loc(row), values.columns.get_loc(column)] = True
     rows, cols = grid.shape
     lines = _equations(grid.shape, row_totals, column_totals)
+    through: dict[Cell, list[list[Cell]]] = {}  # each cell's lines
+    for line in lines:
+        for cell in line:
+            through.setdefault(cell, []).append(line)
     changed = True
     while changed:
         changed = False
@@ -86,7 +96,10 @@ def suppress_table(
                 continue
             # A line's total is its last cell; the others (column totals, in the totals row) may be withheld.
             candidates = [cell for cell in line[:-1] if not withheld[cell] and grid[cell] > 0]
-            target = min(candidates, key=lambda cell: grid[cell]) if candidates else line[-1]
+            target = complement(
+                candidates, lambda cell: int(grid[cell]),
+                lambda cell: exposure(cell, through[cell], withheld, primary, grid, threshold),
+            ) if candidates else line[-1]  # fmt: skip
             if withheld[target]:  # the total is the one withheld value and the rest are zeros: hide a zero
                 target = next((cell for cell in line if not withheld[cell]), target)
             changed = changed or not withheld[target]  # a one-cell line cannot be helped: do not loop on it
@@ -95,6 +108,45 @@ def suppress_table(
     shown[:] = [[SUPPRESSED if primary[r, c] else SECONDARY if withheld[r, c] else int(grid[r, c])
                  for c in range(cols)] for r in range(rows)]  # fmt: skip
     return shown
+
+
+def complement(candidates: Sequence[T], value: Callable[[T], int], cost: Callable[[T], int]) -> T:
+    """The cell to withhold beside a withheld value a line would give away: the one that loses least.
+
+    `cost(cell)`: how many lines the cell's withholding would leave pinned (`exposure`), each needing one
+    more cell withheld; then the smallest `value`, then the first. Taking the smallest cell of the line
+    alone withheld a cell whose other line had nothing else to hide behind, whose total then went too:
+    on the demo, Black other's 901 not permanently excluded, beside its 0 excluded, took Black other's
+    pupils and then Black Caribbean's 4,443 pupils and every figure of theirs, where Black Caribbean's
+    count not permanently excluded, beside its withheld permanently excluded, protected the same "<10"
+    at no further cost."""
+    return min(candidates, key=lambda cell: (cost(cell), value(cell)))
+
+
+def exposure(cell: Cell, lines: Iterable[list[Cell]], withheld: np.ndarray, primary: np.ndarray,
+             grid: np.ndarray, threshold: int = SUPPRESSION_THRESHOLD) -> int:
+    """How many of `lines` (the lines through `cell`: lists of grid positions, total last) would be
+    pinned (`_pinned`) with `cell` withheld too: 0 when its withholding needs nothing more."""
+    before, withheld[cell] = withheld[cell], True
+    try:
+        return sum(_pinned(line, withheld, primary, grid, threshold) for line in lines)
+    finally:
+        withheld[cell] = before
+
+
+def exposure_in(counts: pd.DataFrame, shown: pd.DataFrame, cell: tuple[Hashable, Hashable],
+                threshold: int = SUPPRESSION_THRESHOLD) -> int:
+    """`exposure` of a (row, column) label of `shown`, `suppress_table(counts)` with both totals: how
+    many of its rows and columns withholding that cell too would leave pinned."""
+    values = counts.astype(int).copy()
+    values[TOTAL] = values.sum(axis=1)
+    values.loc[TOTAL] = values.sum(axis=0)
+    marks = shown.loc[values.index, values.columns].to_numpy()
+    withheld = np.vectorize(is_withheld, otypes=[bool])(marks)
+    primary = marks == SUPPRESSED
+    position = (values.index.get_loc(cell[0]), values.columns.get_loc(cell[1]))
+    lines = [line for line in _equations(values.shape, True, True) if position in line]
+    return exposure(position, lines, withheld, primary, values.to_numpy(), threshold)
 
 
 _UNBOUNDED = 10**15  # no count reaches it

@@ -12,7 +12,8 @@ The totals that two tables share (a value's pupils in the `any` and the `permane
 outcome's column totals in every variable's table, the grand total) are withheld in all of them once
 any one withholds them; and so are the sums two variables' tables share (`shared_sums`: detailed
 ethnicity within its broad group, where White other 71 - WOTH 58 - WROM 10 gave White Irish's 3
-excluded back), none left with a single value withheld. A rate, rate ratio or residual is shown only
+excluded back), none left with a single value withheld (its partner the one that loses least,
+`privacy.complement`, chosen one at a time). A rate, rate ratio or residual is shown only
 where both of its counts are.
 Chi-square: rows with a withheld count are pooled into one row before the test, so the statistic is a
 function of what is published (on the full table, a statistic and the shown cells can be solved for a
@@ -28,7 +29,14 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features import registry
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL, is_withheld, suppress_table
+from exclusion_risk.privacy import (
+    SUPPRESSION_THRESHOLD,
+    TOTAL,
+    complement,
+    exposure_in,
+    is_withheld,
+    suppress_table,
+)
 
 OUTCOMES = {"any": "label_any", "permanent": "label_permanent"}
 OUTCOME_LABELS = {"any": "any suspension or permanent exclusion", "permanent": "permanent exclusion"}
@@ -238,21 +246,31 @@ def shared_sums(frame: pd.DataFrame, tables: dict[tuple[str, str], pd.DataFrame]
     return lines
 
 
-def _line_keys(lines: list, shown: dict[tuple[str, str], pd.DataFrame]) -> set[tuple]:
-    """Where a shared sum (`shared_sums`) has exactly one value withheld, the smallest non-zero value
-    shown beside it, to withhold too: else the withheld one is the other side's sum less the rest."""
-    keys = set()
+def _line_key(lines: list, tables: dict, shown: dict[tuple[str, str], pd.DataFrame]) -> tuple | None:
+    """The first shared sum (`shared_sums`) with exactly one value withheld (else the withheld one is the
+    other side's sum less the rest) and the shown value beside it to withhold too, the one that loses
+    least (`privacy.complement`: fewest of its table's rows and columns left pinned, then the smallest);
+    None when there is none. One at a time, each table suppressed again around it before the next: two
+    chosen from the same tables would each be costed without the other."""
     for outcome in OUTCOMES:
         for members in lines:
             for column in (EXCLUDED, NOT_EXCLUDED, TOTAL):
                 values = {(v, row): shown[(outcome, v)].loc[row, column] for v, row in members}
                 if sum(is_withheld(x) for x in values.values()) != 1:
                     continue
-                candidates = [m for m, x in values.items() if not is_withheld(x) and int(x) > 0]
-                if candidates:
-                    v, row = min(candidates, key=lambda m: (int(values[m]), m))
-                    keys.add(("pupils", v, row) if column == TOTAL else ("cell", outcome, v, row, column))
-    return keys
+                candidates = sorted(m for m, x in values.items() if not is_withheld(x) and int(x) > 0)
+                if not candidates:
+                    continue
+                outcomes = list(OUTCOMES) if column == TOTAL else [outcome]  # pupils: in every outcome's
+
+                def cost(member, outcomes=outcomes, column=column):
+                    variable, row = member
+                    return sum(exposure_in(tables[(o, variable)], shown[(o, variable)], (row, column))
+                               for o in outcomes)  # fmt: skip
+
+                v, row = complement(candidates, lambda m, values=values: int(values[m]), cost)
+                return ("pupils", v, row) if column == TOTAL else ("cell", outcome, v, row, column)
+    return None
 
 
 def suppress_all(
@@ -261,19 +279,26 @@ def suppress_all(
     """Every (outcome, variable) table as published, shared totals withheld alike (see the module doc),
     and no sum two tables share (`lines`, from `shared_sums`) with a single value withheld."""
     shared: set[tuple] = set()
+    done: dict[tuple, pd.DataFrame] = {}  # (table, what it withholds from the start) -> as published
     while True:
         shown, found = {}, set()
         for (outcome, variable), table in tables.items():
             withhold = [(v, TOTAL) for v in table.index if ("pupils", variable, v) in shared]
             withhold += [(TOTAL, c) for c in (EXCLUDED, NOT_EXCLUDED) if ("column", outcome, c) in shared]
             withhold += [(TOTAL, TOTAL)] if ("grand",) in shared else []
-            withhold += [(k[3], k[4]) for k in shared if k[0] == "cell" and k[1:3] == (outcome, variable)]
-            shown[(outcome, variable)] = suppress_table(table, withhold=withhold)
+            withhold += sorted((k[3], k[4]) for k in shared if k[:3] == ("cell", outcome, variable))
+            key = (outcome, variable, tuple(withhold))
+            if key not in done:
+                done[key] = suppress_table(table, withhold=withhold)
+            shown[(outcome, variable)] = done[key]
             found |= _withheld_keys(outcome, variable, shown[(outcome, variable)])
-        found |= _line_keys(list(lines), shown)
-        if found <= shared:
+        if not found <= shared:  # totals shared between tables first: the shared sums are read after
+            shared |= found
+            continue
+        key = _line_key(list(lines), tables, shown)
+        if key is None:
             return shown
-        shared |= found
+        shared.add(key)
 
 
 def rate_ratio(a: int, n1: int, c: int, n0: int) -> tuple[float, float, float] | None:

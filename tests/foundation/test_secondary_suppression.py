@@ -7,7 +7,15 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exclusion_risk.privacy import SECONDARY, SUPPRESSED, TOTAL, is_withheld, suppress_table
+from exclusion_risk.privacy import (
+    SECONDARY,
+    SUPPRESSED,
+    TOTAL,
+    complement,
+    exposure,
+    is_withheld,
+    suppress_table,
+)
 
 
 def _lines(shown: pd.DataFrame, row_totals: bool, column_totals: bool) -> list[list]:
@@ -148,3 +156,67 @@ def test_no_line_pins_its_withheld_counts_with_a_count_withheld_from_elsewhere(r
     shown = suppress_table(counts, withhold=[(row, counts.columns[column])])
     for line in _lines(shown, True, True):
         assert not _derivable(line) and not _pinned_by_bounds(line), line
+
+
+def test_the_complement_is_a_cell_already_hidden_behind_its_other_line_not_one_beside_zeros():
+    """Column a's "<10" (3) needs a partner: C's 40 (its only one). Column b then holds A's 50 alone: the
+    smallest partner, B's 12, sits beside a zero, so its row total went too, then A's total, and so on
+    (seven cells withheld); C's 200, whose row already hides 40, protects it at no further cost."""
+    counts = pd.DataFrame({"a": [3, 0, 40], "b": [50, 12, 200]}, index=["A", "B", "C"])
+    shown = suppress_table(counts)
+    assert shown.loc["A"].tolist() == [SUPPRESSED, SECONDARY, 53]
+    assert shown.loc["B"].tolist() == [0, 12, 12]
+    assert shown.loc["C"].tolist() == [SECONDARY, SECONDARY, 240]
+    assert shown.loc[TOTAL].tolist() == [43, 262, 305]
+
+
+def test_a_partner_that_leaves_the_small_counts_pinned_by_their_bounds_is_not_taken_first():
+    """1 + 1 beside 10 and 500: withholding the 10 leaves "x" + "<10" + "<10" = 12, so 10, 1 and 1, and
+    the 500 had to go as well; the 500 alone protects them."""
+    counts = pd.DataFrame([{"a": 1, "b": 1, "c": 10, "d": 500}])
+    shown = suppress_table(counts, column_totals=False)
+    assert shown.loc[0].tolist() == [SUPPRESSED, SUPPRESSED, 10, SECONDARY, 512]
+
+
+def _oracle_cost(grid: np.ndarray, marks: np.ndarray, cell: tuple[int, int]) -> int:
+    """How many of the row and column through `cell` a reader could solve with `cell` withheld too
+    (`_derivable` or `_pinned_by_bounds`), read off the table as it would be printed."""
+    marks = marks.copy()
+    marks[cell] = SECONDARY
+    printed = np.where(marks == "", grid, marks)
+    lines = [printed[cell[0], :].tolist(), printed[:, cell[1]].tolist()]
+    return sum(_derivable(line) or _pinned_by_bounds(line) for line in lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=tables, extra=st.lists(st.integers(0, 35), max_size=4))
+def test_the_chosen_complement_is_the_smallest_of_those_that_lose_least(rows, extra):
+    """For random group counts (with row and column totals) and cells already withheld, the cell chosen
+    to protect a line that gives a withheld value away is, of its non-zero shown cells, the smallest of
+    those whose withholding leaves fewest lines through it solvable, as a reader of the printed table
+    finds them. Every line the final table prints gives nothing away (the tests above)."""
+    counts = pd.DataFrame(rows)
+    grid = counts.to_numpy()
+    grid = np.vstack([np.column_stack([grid, grid.sum(axis=1)]), np.append(grid.sum(axis=0), grid.sum())])
+    marks = np.where((grid > 0) & (grid < 10), SUPPRESSED, "").astype(object)
+    for k in extra:  # counts withheld beside them, as another table's suppression would ask
+        cell = (k % grid.shape[0], (k // grid.shape[0]) % grid.shape[1])
+        marks[cell] = marks[cell] or SECONDARY
+    withheld = marks != ""
+    primary = marks == SUPPRESSED
+    printed = np.where(withheld, marks, grid)
+    lines = [[(r, c) for c in range(grid.shape[1])] for r in range(grid.shape[0])]
+    lines += [[(r, c) for r in range(grid.shape[0])] for c in range(grid.shape[1])]
+    for line in lines:
+        values = [printed[cell] for cell in line]
+        if not (_derivable(values) or _pinned_by_bounds(values)):
+            continue
+        candidates = [cell for cell in line[:-1] if not withheld[cell] and grid[cell] > 0]
+        if not candidates:
+            continue
+        chosen = complement(candidates, lambda cell: int(grid[cell]), lambda cell: exposure(
+            cell, [ln for ln in lines if cell in ln], withheld, primary, grid))  # fmt: skip
+        costs = {cell: _oracle_cost(grid, marks, cell) for cell in candidates}
+        least = min(costs.values())
+        assert costs[chosen] == least, (line, costs, chosen)
+        assert grid[chosen] == min(grid[cell] for cell in candidates if costs[cell] == least)
