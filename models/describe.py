@@ -11,8 +11,8 @@ count that a "<10" could be worked out from by subtraction along a row or column
 The totals that two tables share (a value's pupils in the `any` and the `permanent` table, the
 outcome's column totals in every variable's table, the grand total) are withheld in all of them once
 any one withholds them; and so are the sums two variables' tables share (`shared_sums`: detailed
-ethnicity within its broad group, where White other 71 - WOTH 58 - WROM 10 gave White Irish's 3
-excluded back), none left with a single value withheld (its partner the one that loses least,
+ethnicity within its broad group, where White other's excluded less WOTH's and WROM's gave White
+Irish's "<10" back exactly), none left with a single value withheld (its partner the one that loses least,
 `privacy.complement`, chosen one at a time). A rate, rate ratio or residual is shown only
 where both of its counts are.
 Chi-square: rows with a withheld count are pooled into one row before the test, so the statistic is a

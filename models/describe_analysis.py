@@ -26,7 +26,7 @@ from exclusion_risk.models.describe import (
     value_name,
     value_names,
 )
-from exclusion_risk.models.describe_study import percent, read_side_by_side
+from exclusion_risk.models.describe_study import percent, read_side_by_side, residual_p_value
 from exclusion_risk.privacy import (
     SECONDARY,
     SUPPRESSED,
@@ -45,6 +45,7 @@ SUPPRESSION_LEGEND = {
     "zero": "zeros are shown",
 }
 CONCENTRATION_SHARE = 0.8  # "the share of schools making 80% of permanent exclusions"
+SECONDARY_YEARS = ("7", "8", "9", "10", "11")  # a school most of whose pupil-years are these is secondary
 WITHHELD = "withheld"
 # (study's name, CBDS code here, the study's observed - expected excluded children): Table 1
 STUDY_ETHNICITY = (
@@ -106,29 +107,48 @@ def share_of(numerator: int, denominator: int, *published) -> float | None:
 
 def concentration(frame: pd.DataFrame) -> dict:
     """Per outcome: share of schools making 80% of exclusions, share excluding at all, and Spearman's
-    correlation of school rates with the school's mean IDACI decile (schools of 10+ pupil-years)."""
-    from scipy.stats import spearmanr
-
-    schools = frame.groupby(SCHOOL).agg(pupils=("any", "size"), idaci=("idaci_decile", "mean"),
-                                        **{o: (o, "sum") for o in OUTCOMES})  # fmt: skip
+    correlation of school rates with the school's mean IDACI decile (schools of 10+ pupil-years), with its
+    p-value, over all schools and over secondary schools (most pupil-years in Years 7-11), as the study's
+    correlation was."""
+    schools = frame.assign(secondary=frame["nc_year"].isin(SECONDARY_YEARS)).groupby(SCHOOL).agg(
+        pupils=("any", "size"), idaci=("idaci_decile", "mean"), secondary=("secondary", "mean"),
+        **{o: (o, "sum") for o in OUTCOMES})  # fmt: skip
     out = {}
     for outcome in OUTCOMES:
         made = schools[outcome].sort_values(ascending=False).to_numpy()
         total = int(made.sum())
         needed = int(np.searchsorted(np.cumsum(made), CONCENTRATION_SHARE * total) + 1) if total else 0
         sized = schools[(schools["pupils"] >= SUPPRESSION_THRESHOLD) & schools["idaci"].notna()]
-        rates = sized[outcome] / sized["pupils"]
-        rho = spearmanr(rates, sized["idaci"]).statistic if len(sized) > 2 else None
+        rho, p_value = _spearman(sized, outcome)
+        secondary = sized[sized["secondary"] > 0.5]
+        rho_secondary, p_secondary = _spearman(secondary, outcome)
         out[outcome] = {
             "schools": int(len(schools)),
             "schools_excluding": int((made > 0).sum()),
             "schools_making_80pct": needed,
             "share_of_schools_making_80pct": round(needed / len(schools), 4) if total else None,
             "share_of_schools_excluding": round(float((made > 0).mean()), 4) if len(made) else None,
-            "spearman_rate_vs_idaci": None if rho is None or rho != rho else round(float(rho), 3),
+            "spearman_rate_vs_idaci": rho,
+            "spearman_p_value": p_value,
             "schools_in_correlation": int(len(sized)),
+            "spearman_rate_vs_idaci_secondary": rho_secondary,
+            "spearman_p_value_secondary": p_secondary,
+            "secondary_schools_in_correlation": int(len(secondary)),
         }
     return out
+
+
+def _spearman(schools: pd.DataFrame, outcome: str) -> tuple[float | None, float | None]:
+    """Spearman's rho of the schools' `outcome` rate with their mean IDACI decile, and its p-value (None
+    for fewer than three schools or a constant column)."""
+    from scipy.stats import spearmanr
+
+    if len(schools) < 3:
+        return None, None
+    result = spearmanr(schools[outcome] / schools["pupils"], schools["idaci"])
+    if result.statistic != result.statistic:
+        return None, None
+    return round(float(result.statistic), 3), float(f"{result.pvalue:.3g}")
 
 
 def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict) -> tuple[pd.DataFrame, str]:
@@ -136,6 +156,7 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
     overall = document["overall"]["permanent"]
     semh_perm = _rate_row(document, "permanent", "sen_type", "SEMH")
     year1_any = _rate_row(document, "any", "nc_year", "1")
+    secondary = conc["permanent"]
     perm = frame[frame["permanent"].eq(1)]
     year1 = frame[frame["nc_year"].eq("1") & frame["any"].eq(1)]
     rows = [
@@ -160,15 +181,24 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
         ("share of schools making 80% of permanent exclusions", "12% (West Midlands, 2017/18)",
          percent(conc["permanent"]["share_of_schools_making_80pct"]), "all schools on the census"),
         ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools, West Midlands)",
-         conc["permanent"]["spearman_rate_vs_idaci"], "Spearman, school mean IDACI decile"),
+         secondary["spearman_rate_vs_idaci_secondary"],
+         f"Spearman, school mean IDACI decile (1 = most deprived), "
+         f"{secondary['secondary_schools_in_correlation']} secondary schools"),
     ]  # fmt: skip
+    p_values = [None] * len(rows)
+    p_values[-1] = secondary["spearman_p_value_secondary"]
     shown = cells[(cells["outcome"] == "any") & (cells["variable"] == "ethnicity")].set_index("value")
     for name, code, published in STUDY_ETHNICITY:
         here = "folded into WBRI by the reader" if code is None else WITHHELD
+        residual = None
         if code in shown.index:
             here = round(shown.loc[code, "observed_excluded"] - shown.loc[code, "expected_excluded"], 1)
+            residual = shown.loc[code, "residual_excluded"]
+            residual = None if is_withheld(residual) else float(residual)
         rows.append((f"observed - expected excluded, {name}", published, here, "chi-square table, any"))
-    table, conclusion = read_side_by_side(pd.DataFrame(rows, columns=["measure", "study", "here", "note"]))
+        p_values.append(None if residual is None else residual_p_value(residual))
+    table = pd.DataFrame(rows, columns=["measure", "study", "here", "note"]).assign(p_value=p_values)
+    table, conclusion = read_side_by_side(table)
     table["here"] = table["here"].map(lambda v: WITHHELD if v is None else v).astype(object)
     return table, conclusion
 

@@ -4,8 +4,11 @@ this authority's permanently excluded pupils are twice as often SEMH as the stud
 
 Shares are compared by their ratio (within 0.8-1.25: about the same); chi-square statistics grow with the
 number of pupils, so they are read for significance (above 3.84: p < 0.05, one degree of freedom), not
-size; a correlation for its sign where it is 0.1 or more from zero; observed - expected excluded for its
-direction (over- or under-excluded). A withheld figure is not read.
+size. A correlation and an observed - expected count are read for their direction only where they are
+significant here (p < 0.05: the correlation's own test, the group's standardised residual beyond 1.96);
+otherwise the measure is "not clear here": a correlation of -0.16 over 131 schools (p = 0.06) or a
+group 11 pupils under its expected count (residual -1.1) is not evidence against the study, nor for it. A withheld
+figure is not read.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pandas as pd
 CHI2_95 = 3.841  # chi-square with 1 degree of freedom at p = 0.05
 SAME = (0.8, 1.25)  # a share's ratio to the study's read as "about the same"
 CLEAR_CORRELATION = 0.1
+SIGNIFICANT = 0.05
 
 
 def _number(text: object) -> float | None:
@@ -42,8 +46,15 @@ def _share_reading(study: str, here: str) -> tuple[str, bool | None]:
     return f"{'higher' if ratio > 1 else 'lower'} than the study ({ratio:.1f} times)", False
 
 
-def _reading(measure: str, study: object, here: object) -> tuple[str, bool | None]:
-    """(words, agrees with the study: True, False or None where not comparable)."""
+def residual_p_value(residual: float) -> float:
+    """The two-sided p-value of a standardised (Pearson) residual, read as a normal deviate."""
+    from scipy.stats import norm
+
+    return float(2 * norm.sf(abs(residual)))
+
+
+def _reading(measure: str, study: object, here: object, p_value: float | None) -> tuple[str, bool | None]:
+    """(words, agrees with the study: True, False, or None where not comparable or not clear here)."""
     if here is None or isinstance(here, str) and not re.search(r"\d", here):
         return "", None  # withheld, or not held here
     if measure.startswith("chi-square"):
@@ -51,29 +62,46 @@ def _reading(measure: str, study: object, here: object) -> tuple[str, bool | Non
         return ("significant here, as in the study" if significant
                 else "not significant here, unlike the study", significant)  # fmt: skip
     if measure.startswith("observed - expected"):
+        if p_value is not None and p_value >= SIGNIFICANT:
+            return "neither clearly over- nor under-excluded here (p >= 0.05)", None
         same = (float(here) > 0) == (float(study) > 0)
         way = "over" if float(here) > 0 else "under"
         return (f"{way}-excluded here too" if same else f"{way}-excluded here, unlike the study", same)
     if "vs deprivation" in measure:
         r, published = float(here), _number(study) or 0.0
-        if abs(r) < CLEAR_CORRELATION:
-            return ("no clear relation, as in the study" if abs(published) < CLEAR_CORRELATION
-                    else "no clear relation here", abs(published) < CLEAR_CORRELATION)  # fmt: skip
-        return (f"a {'positive' if r > 0 else 'negative'} relation here, where the study found "
-                f"{'none' if abs(published) < CLEAR_CORRELATION else published}", False)  # fmt: skip
+        study_none = abs(published) < CLEAR_CORRELATION
+        if abs(r) < CLEAR_CORRELATION or p_value is not None and p_value >= SIGNIFICANT:
+            test = "" if p_value is None else f" (p = {p_value:.2g})"
+            return (f"no clear relation here{test}, as in the study" if study_none
+                    else f"no clear relation here{test}", study_none)  # fmt: skip
+        # IDACI decile 1 is the most deprived tenth: a negative rho is more exclusion where more deprived
+        way = "more" if r < 0 else "less"
+        return (f"{way} exclusion in more deprived areas here, where the study found "
+                f"{'no relation' if study_none else published}", False)  # fmt: skip
     if isinstance(here, str) and here.endswith("%"):
         return _share_reading(str(study), here)
     return "", None
 
 
 def read_side_by_side(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The table with a `reading` column, and a sentence: where this authority agrees and differs."""
-    columns = zip(table["measure"], table["study"], table["here"], strict=True)
-    readings = [_reading(measure, study, here) for measure, study, here in columns]
-    table = table.assign(reading=[words for words, _ in readings])
+    """The table with a `reading` column, and a sentence: where this authority agrees and differs, and
+    which measures are not clear here. `p_value` (optional) is each measure's own test, where it has one."""
+    p_values = table["p_value"] if "p_value" in table else [None] * len(table)
+    columns = zip(table["measure"], table["study"], table["here"], p_values, strict=True)
+    readings = [_reading(measure, study, here, _p(p)) for measure, study, here, p in columns]
+    table = table.assign(reading=[words for words, _ in readings]).drop(columns="p_value", errors="ignore")
     differs = [m for m, (_, agree) in zip(table["measure"], readings, strict=True) if agree is False]
+    unclear = [m for m, (words, agree) in zip(table["measure"], readings, strict=True)
+               if agree is None and words]  # fmt: skip
     agrees = sum(agree is True for _, agree in readings)
     if not differs and not agrees:
         return table, "Too little is shown here to set beside the study."
     conclusion = f"This authority agrees with the study on {agrees} of {agrees + len(differs)} measures read"
-    return table, conclusion + (f"; it differs on: {'; '.join(differs)}." if differs else ".")
+    conclusion += f"; it differs on: {'; '.join(differs)}" if differs else ""
+    if unclear:
+        conclusion += f". Not clear here either way (p >= 0.05): {'; '.join(unclear)}"
+    return table, conclusion + "."
+
+
+def _p(value: object) -> float | None:
+    return None if value is None or value != value else float(value)

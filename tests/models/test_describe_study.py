@@ -6,25 +6,29 @@ expected, and one conclusion naming where this authority differs. The table had 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from exclusion_risk.models.describe_study import percent, read_side_by_side
+from exclusion_risk.models.describe_study import percent, read_side_by_side, residual_p_value
 
 
 def test_each_measure_is_read_and_the_differences_are_named():
     rows = [
-        ("share excluded (any)", "about 3.5%", percent(0.0333), ""),
-        ("SEMH among permanently excluded", "16%", percent(0.3641), ""),
-        ("excluded in Year 1 with SEND", "over 75%", percent(0.81), ""),
-        ("chi-square, boys vs all others", 584, 212.5, ""),
-        ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools)", -0.16, ""),
-        ("observed - expected excluded, Indian", -139.8, 12.0, ""),
-        ("observed - expected excluded, Black Caribbean", 42.6, None, ""),  # withheld: not read
+        ("share excluded (any)", "about 3.5%", percent(0.0333), "", None),
+        ("SEMH among permanently excluded", "16%", percent(0.3641), "", None),
+        ("excluded in Year 1 with SEND", "over 75%", percent(0.81), "", None),
+        ("chi-square, boys vs all others", 584, 212.5, "", None),
+        ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools)", -0.31, "", 0.002),
+        ("observed - expected excluded, Indian", -139.8, 42.0, "", 0.001),
+        ("observed - expected excluded, Black Caribbean", 42.6, None, "", None),  # withheld: not read
     ]
-    table, conclusion = read_side_by_side(pd.DataFrame(rows, columns=["measure", "study", "here", "note"]))
+    table, conclusion = read_side_by_side(
+        pd.DataFrame(rows, columns=["measure", "study", "here", "note", "p_value"]))
     assert table["here"].tolist()[:2] == ["3.3%", "36.4%"]  # the study's units
+    assert "p_value" not in table
     assert table["reading"].tolist() == [
         "about the same as the study", "higher than the study (2.3 times)", "also over 75% here",
-        "significant here, as in the study", "a negative relation here, where the study found none",
+        "significant here, as in the study",
+        "more exclusion in more deprived areas here, where the study found no relation",
         "over-excluded here, unlike the study", "",
     ]
     assert conclusion == (
@@ -32,3 +36,28 @@ def test_each_measure_is_read_and_the_differences_are_named():
         "permanently excluded; school permanent-exclusion rate vs deprivation; observed - expected "
         "excluded, Indian."
     )
+
+
+def test_a_measure_not_significant_here_is_neither_agreement_nor_difference():
+    """The demo's 131 schools correlated at -0.163 (p = 0.063) and Mixed White & Asian pupils 11.4 under
+    their expected count (residual -1.12) were each counted as differing from the study."""
+    rows = [
+        ("share excluded (any)", "about 3.5%", percent(0.0333), "", None),
+        ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools)", -0.163, "", 0.063),
+        ("observed - expected excluded, Mixed White & Asian", 12.9, -11.4, "", residual_p_value(-1.12)),
+    ]
+    table, conclusion = read_side_by_side(
+        pd.DataFrame(rows, columns=["measure", "study", "here", "note", "p_value"]))
+    assert table["reading"].tolist()[1:] == [
+        "no clear relation here (p = 0.063), as in the study",
+        "neither clearly over- nor under-excluded here (p >= 0.05)",
+    ]
+    assert conclusion == (
+        "This authority agrees with the study on 2 of 2 measures read. Not clear here either way "
+        "(p >= 0.05): observed - expected excluded, Mixed White & Asian."
+    )
+
+
+def test_a_residual_is_read_as_a_two_sided_normal_deviate():
+    assert residual_p_value(1.96) == pytest.approx(0.05, abs=1e-3)
+    assert residual_p_value(-1.12) == pytest.approx(0.263, abs=1e-3)
