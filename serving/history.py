@@ -55,10 +55,21 @@ class HistoryState:
     def __init__(self, extracts_dir: Path | None, links_dir: Path | None):
         self.extracts_dir = extracts_dir
         self.links_dir = links_dir
-        self.history = None
+        self.history = None  # sets newest_year (the property below)
         self.state = "none" if extracts_dir is None or links_dir is None else "loading"
         self.facts: dict[str, Any] = {}
         self.drift_context = None  # for the drift check of each census scoring (models.drift_data)
+
+    @property
+    def history(self):
+        return self._history
+
+    @history.setter
+    def history(self, value) -> None:
+        """The loaded history, and its newest census year taken once with it (`newest_census_year`),
+        which `year_not_reached` reads on each census scoring instead of scanning the census rows."""
+        self._history = value
+        self.newest_year = newest_census_year(value)
 
     def load(self) -> None:
         if self.state == "none":
@@ -127,24 +138,30 @@ class HistoryState:
         return None
 
 
-def year_not_reached(history, first_year: int) -> tuple[str, str] | None:
-    """Why `history` cannot score the year starting `first_year`, as (message, short reason), or None
-    when it can: it cannot when its newest census is older than the year before, whose attendance,
-    exclusions and social care the features read as "last year". Scored anyway, every pupil would
-    have none of them, and risk would be understated without a word (a 2025/26 upload against a
-    history to 2018/19: red from 147 pupils to 120)."""
-    census = getattr(history, "census", None)  # None: no history, which `refusal` speaks for
+def newest_census_year(history) -> int | None:
+    """The start year of `history`'s newest census row; None without a history or any year."""
+    census = getattr(history, "census", None)
     if census is None or "AcademicYear" not in census.columns:
         return None
     held = year_numbers(pd.Series(pd.unique(census["AcademicYear"].dropna()), dtype="object")).dropna()
-    if held.empty or int(held.max()) >= first_year - 1:
+    return None if held.empty else int(held.max())
+
+
+def year_not_reached(newest: int | None, first_year: int) -> tuple[str, str] | None:
+    """Why a history whose newest census starts in `newest` (`HistoryState.newest_year`) cannot score
+    the year starting `first_year`, as (message, short reason), or None when it can: it cannot when its
+    newest census is older than the year before, whose attendance, exclusions and social care the
+    features read as "last year". Scored anyway, every pupil would have none of them, and risk would be
+    understated without a word (a 2025/26 upload against a history to 2018/19: red from 147 pupils to
+    120). `newest` None (no history, which `refusal` speaks for, or no year in it): None."""
+    if newest is None or newest >= first_year - 1:
         return None
-    newest, needed = calendar.format_year(int(held.max())), calendar.format_year(first_year - 1)
+    newest_name, needed = calendar.format_year(newest), calendar.format_year(first_year - 1)
     message = (
         f"Census rows for {calendar.format_year(first_year)} are not scored: the service's linked pupil "
-        f"history holds census years up to {newest}, and the scores read each pupil's {needed} records "
+        f"history holds census years up to {newest_name}, and the scores read each pupil's {needed} records "
         "(last year's attendance, exclusions and social care), which would be scored as missing, "
         f"understating risk. Link the authority's extracts through {needed} and restart the service, or "
         "score a year the history reaches."
     )
-    return message, f"the linked history's newest census is {newest}; {needed} is needed"
+    return message, f"the linked history's newest census is {newest_name}; {needed} is needed"

@@ -252,7 +252,8 @@ def census_cohort(
         raise RequestProblem(503, message, headers=headers or None)
     history = history_state.history
     year = calendar.format_year(first)
-    stale = year_not_reached(history, first) if set(model_features) & set(history_feature_names()) else None
+    needs_history = set(model_features) & set(history_feature_names())
+    stale = year_not_reached(history_state.newest_year, first) if needs_history else None
     if stale is not None:
         raise RequestProblem(422, stale[0], [{"row": None, "field": "AcademicYear", "reason": stale[1]}])
     name = calendar.census_name(census)

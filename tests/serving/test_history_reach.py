@@ -52,3 +52,31 @@ def test_a_year_the_history_reaches_is_scored(year):
 
 def test_a_model_without_history_features_is_not_refused():
     assert len(_cohort(["2016/17"], "2025/26", features=["fsm"]).features) == len(UPNS)
+
+
+def test_the_newest_year_is_taken_once_with_the_history_not_per_request(monkeypatch):
+    """The history's newest census year is taken when the history is set (loaded), not by a scan of its
+    census rows on each census scoring (before: every request took pd.unique over every census row)."""
+    from exclusion_risk.serving import history as history_module
+
+    scans = []
+    real = history_module.newest_census_year
+
+    def counted(history):
+        scans.append(history is not None)
+        return real(history)
+
+    monkeypatch.setattr(history_module, "newest_census_year", counted)
+    past = pd.concat([_read(y)[0] for y in ["2016/17", "2017/18"]], ignore_index=True)
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(past), EMPTY, EMPTY)
+    state.state = "ready"
+    assert state.newest_year == 2017 and sum(scans) == 1
+    for year in ("2018/19", "2017/18", "2018/19"):
+        clean, rejects = _read(year)
+        scoring.census_cohort(clean, rejects, state, MODEL_FEATURES, year, skip_invalid=False, census="AUT")
+    with pytest.raises(RequestProblem):
+        clean, rejects = _read("2025/26")
+        scoring.census_cohort(clean, rejects, state, MODEL_FEATURES, "2025/26", skip_invalid=False,
+                              census="AUT")
+    assert sum(scans) == 1
