@@ -7,8 +7,8 @@ number of pupils, so they are read for significance (above 3.84: p < 0.05, one d
 size. A correlation and an observed - expected count are read for their direction only where they are
 significant here (p < 0.05: the correlation's own test, the group's standardised residual beyond 1.96);
 otherwise the measure is "not clear here": a correlation of -0.16 over 131 schools (p = 0.06) or a
-group 11 pupils under its expected count (residual -1.1) is not evidence against the study, nor for it. A withheld
-figure is not read.
+group 11 pupils under its expected count (residual -1.1) is not evidence against the study, nor for
+it. A withheld figure is not read.
 """
 
 from __future__ import annotations
