@@ -393,6 +393,7 @@ class FairnessReview:
     # attribute -> its group -> the group of a coarser attribute it nests in (detailed -> broad ethnicity)
     nesting: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     linkage: dict | None = None  # models.fairness_linkage.link_rates_by_group: link rates by group
+    red_list: object | None = None  # models.fairness_red_list.RedList: the risk matrix's red list by group
 
 
 def review(

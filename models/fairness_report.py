@@ -28,6 +28,7 @@ from exclusion_risk.models.fairness_intersections import (
     intersection_name,
     shown_intersection_counts,
 )
+from exclusion_risk.models.fairness_red_list import red_list_context
 from exclusion_risk.models.fairness_shap import leading_features, score_gaps
 from exclusion_risk.models.fairness_summary import summary
 from exclusion_risk.models.fairness_words import outcome_words
@@ -39,6 +40,7 @@ from exclusion_risk.models.group_counts import (
     counts_withheld,
     errors_withheld,
     shown_attribute_counts,
+    shown_total,
 )
 from exclusion_risk.models.plots import calibration_by_group_png
 from exclusion_risk.models.rendering import render
@@ -321,6 +323,14 @@ def _options_context(result: FairnessReview, shown: dict) -> dict | None:
     }  # fmt: skip
 
 
+def _red_list_context(result: FairnessReview, shown: dict, capacity_pct: str) -> dict | None:
+    """The risk matrix's red list by group beside the top k% (`models.fairness_red_list`), its rates shown
+    as the review's tables show a rate (`_metric`)."""
+    if result.red_list is None:
+        return None
+    return red_list_context(result.red_list, result.attributes, shown, result.nesting, _metric, capacity_pct)
+
+
 def _finding_context(finding: dict) -> dict:
     low, high = finding["low"], finding["high"]
     interval = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
@@ -350,14 +360,15 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
                 "share": shown_rate(100 * r["protected_share"], base, digits=1),
             })  # fmt: skip
     found = summary(result, shown)
+    capacity_pct = f"{100 * result.capacity:g}"
     intersections = [_attribute_context(result, a, shown) for a in result.intersections]
     flagged = _flagged(attributes, intersections)
     return {
         "notice": DECISION_SUPPORT_NOTICE, "model": result.model,
-        "capacity_pct": f"{100 * result.capacity:g}",
+        "capacity_pct": capacity_pct,
         # Pupils and excluded close every attribute's columns: withheld if any table withholds them.
-        "pupils": _total(shown, "n", result.pupils),
-        "positives": _total(shown, "positives", result.positives),
+        "pupils": shown_total(shown, "n", result.pupils),
+        "positives": shown_total(shown, "positives", result.positives),
         "metric_labels": [METRIC_LABELS[m] for m in REPORT_METRICS], "fair_range": FAIR_RANGE,
         "flag_meaning": FLAG_MEANING, "attributes": attributes, "attribution": attribution,
         "protected_used": result.protected_used, "ablation": _ablation_context(result, shown),
@@ -369,6 +380,7 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "intersections": intersections,
         "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",
         "options": _options_context(result, shown), "linkage": result.linkage,
+        "red_list": _red_list_context(result, shown, capacity_pct),
     }  # fmt: skip
 
 
@@ -402,9 +414,10 @@ def flagged_rates(result: FairnessReview) -> dict[str, int]:
                     [_attribute_context(result, a, shown) for a in result.intersections])  # fmt: skip
 
 
-def _total(shown: dict[str, dict], column: str, value: int) -> int | str:
-    withheld = [t[TOTAL][column] for t in shown.values() if TOTAL in t and is_withheld(t[TOTAL][column])]
-    return withheld[0] if withheld else shown_count(value)
+def red_list_words(result: FairnessReview) -> str | None:
+    """The red list's summary line, as the page and `fairness.json` give it (None when not reviewed)."""
+    context = _red_list_context(result, _shown_counts(result), f"{100 * result.capacity:g}")
+    return None if context is None else context["summary"]
 
 
 def render_report(result: FairnessReview) -> str:
@@ -414,7 +427,7 @@ def render_report(result: FairnessReview) -> str:
 
 def summary_json(result: FairnessReview) -> dict:
     """`fairness.json`: the report's numbers as published (suppressed as in the HTML), in the sections
-    audits read: summary, groups, intersections, shap_by_group, calibration, options."""
+    audits read: summary, groups, intersections, shap_by_group, calibration, options, red_list."""
     context = report_context(result, figures=False)
     tables = [*context["attributes"], *context["intersections"]]
     calibration = {a["name"]: a["calibration"] for a in tables}
@@ -430,10 +443,12 @@ def summary_json(result: FairnessReview) -> dict:
         "summary": {
             "flagged": context["flagged"], "flagged_where": context["flagged_where"],
             "top": context["findings"], "all": context["findings_all"], "omitted": context["omitted"],
+            "red_list": context["red_list"]["summary"] if context["red_list"] else None,
         },
         "groups": [rates(a) for a in context["attributes"]],
         "intersections": [rates(a) for a in context["intersections"]],
         "shap_by_group": {"scale": context["shap_scale"], "attributes": context["shap"]},
         "calibration": calibration, "options": options,
         "protected_attribution": context["attribution"], "linkage": context["linkage"],
+        "red_list": context["red_list"],
     }  # fmt: skip

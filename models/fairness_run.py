@@ -4,8 +4,9 @@ The run's registered pipeline scores the test year's pupils, rebuilt from the li
 ablation retrains the same model type with the run's own config, with protected characteristics
 toggled (added when the model leaves them out, removed when it uses them), and the per-group
 recalibration is fitted on the validation year's calibration pupils (the hold-out the model's own
-calibration was fitted on, never trained on). The report and `fairness.json` are logged back to the
-run (fairness/).
+calibration was fitted on, never trained on). The red list is placed on the risk matrix with the
+version's stored thresholds, as `score` places it (`models.fairness_red_list`). The report and
+`fairness.json` are logged back to the run (fairness/).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.fairness import FairnessReview, review, review_groups
 from exclusion_risk.models.fairness_linkage import link_rates_by_group
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
+from exclusion_risk.models.fairness_red_list import review_red_list
 from exclusion_risk.models.fairness_report import render_report, summary_json
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
 from exclusion_risk.models.train import calibration_pupils, train_models
@@ -167,18 +169,20 @@ def review_run(
         scoring_config = None if stored is None else ScoringConfig.from_dict(stored)
     except (KeyError, TypeError, ValueError, AttributeError):  # not the shape this release writes
         scoring_config = None  # as for runs without them: the file's thresholds (thresholds_source "default")
+    scored = matrix_for(scoring_config, matrix)  # the matrix `score` places this version's pupils on
     model = {"model_type": tags.get("model_type"), "version": target.version, "run_id": target.run_id,
              "year": test_year, "include_protected": bool(protected_used), "label": label}  # fmt: skip
     result = review(
         y, p, test, capacity, model, contributions=contributions, protected_used=protected_used,
         ablated_probabilities=ablated, ablation_direction=direction,
-        risk_matrix=matrix_for(scoring_config, matrix).to_dict(), n_boot=n_boot, shap_scale=explanation.scale,
+        risk_matrix=scored.to_dict(), n_boot=n_boot, shap_scale=explanation.scale,
     )  # fmt: skip
     options = {AS_IS: p, f"retrained {direction}": ablated, RECALIBRATED: recalibrated}
     options = {name: q for name, q in options.items() if q is not None}
     references = {a.attribute: a.reference for a in result.attributes}
     result.options = measure_options(y, options, review_groups(test), capacity, references, n_boot=n_boot)
     result.linkage = link_rates_by_group(linkage_report)
+    result.red_list = review_red_list(y, p, test, scored, capacity, references, n_boot=n_boot)
     html = render_report(result)
     tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
     tracking.log_run_text(

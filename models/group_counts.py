@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.fairness_intersections import shown_nested_counts
-from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
+from exclusion_risk.privacy import TOTAL, is_withheld, suppress_count, suppress_table
 
 ERROR_CELLS = ("tp", "fp", "fn", "tn")
 COUNTS = ("n", "selected", "positives")
@@ -102,3 +102,10 @@ def counts_withheld(counts: dict) -> bool:
 def errors_withheld(counts: dict) -> bool:
     """Whether the group's confusion counts are withheld (`closed`): its error rates would give them back."""
     return any(is_withheld(counts[c]) for c in ERROR_CELLS)
+
+
+def shown_total(shown: dict[str, dict], column: str, value: int) -> int | str:
+    """A population total (`value` of `column`) as published beside several attributes' tables (`shown`:
+    attribute -> group -> counts, TOTAL included): withheld as any of them withholds it, else the count."""
+    withheld = [t[TOTAL][column] for t in shown.values() if TOTAL in t and is_withheld(t[TOTAL][column])]
+    return withheld[0] if withheld else suppress_count(int(value))

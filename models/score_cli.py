@@ -16,7 +16,7 @@ from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
 from exclusion_risk.models.drift_data import scoring_drift_lines
-from exclusion_risk.models.fairness_report import flagged_rates, flagged_words
+from exclusion_risk.models.fairness_report import flagged_rates, flagged_words, red_list_words
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_notes import blank_need_lines, rejected_rows_lines
@@ -318,4 +318,7 @@ def review_command(
         f"on {result.model['year']}: {flagged_words(flagged)}; report logged to the run as "
         "fairness/fairness_report.html"
     )
+    red_list = red_list_words(result)
+    if red_list:
+        typer.echo(f"{red_list}.")
     typer.echo(DECISION_SUPPORT_NOTICE)

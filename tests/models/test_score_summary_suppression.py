@@ -87,9 +87,10 @@ def test_red_less_the_very_high_row_does_not_give_a_small_cell_back(training):
     scores = pd.DataFrame(rows)
     html = summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19")
     red_total = int(re.search(r"(\d+) pupils are rated red", " ".join(html.split())).group(1))
-    # the red list's cells are named, and the page says the fairness review measures the capacity alone
+    # the red list's cells are named, and the page says where the fairness review measures the red list
     assert f"red cells ({top.label} at every need level;" in " ".join(html.split())
-    assert "The fairness review measures the model's top 5%, not the red list." in " ".join(html.split())
+    assert ("The fairness review measures the model's top 5% and, in its red list section, whom the red list "
+            "rates red by group, and why.") in " ".join(html.split())  # fmt: skip
     assert red_total == sum(counts[(b.key, n)] for b, n in red)
     matrix_rows = {row[0]: row[1:] for row in _table_rows(html, "<h2>Pupils per matrix cell</h2>")}
     top_row = matrix_rows[top.label]

@@ -1,0 +1,301 @@
+"""The red list in the fairness review: whom the risk matrix rates red, by group, beside the top k%.
+
+The review's group tables measure the model's top k% (the team's capacity), but officers act on the
+risk matrix's red list, which is not the same pupils: the matrix rates red the cells its file says
+(`risk_matrix.yaml` as shipped: the highest likelihood band at every need level, and the next band at
+the highest need level), so it adds pupils because of existing need. A group with more of that need
+(children looked after or on a child protection plan) is rated red more often than the top k% selects
+it, at lower probabilities, so its precision among red tends to be lower. That is the matrix's design,
+not the model's scoring: both lists rank the same probabilities.
+
+`review_red_list` places the reviewed pupils with the same code `score` uses (`RiskMatrix.place`, the
+model version's stored thresholds, `features.need.need_level`) and measures each of the review's groups
+with the review's own `group_metrics`, the red list as the selection. The report suppresses its counts
+by the review's rule (`models.group_counts`); `red_list_conclusion` says in words which groups the red
+list rates red more or less often than the top k% selects them, and why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.features.need import need_level
+from exclusion_risk.models.fairness import (
+    DETAILED_ETHNICITY,
+    FAIR_RANGE,
+    AttributeReview,
+    group_metrics,
+    review_groups,
+    select_top,
+)
+from exclusion_risk.models.fairness_words import group_phrase
+from exclusion_risk.models.group_counts import (
+    ERROR_CELLS,
+    counts_withheld,
+    errors_withheld,
+    shown_attribute_counts,
+    shown_total,
+)
+from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, is_withheld
+
+RED = "red"
+# Groups named in the conclusion (the largest differences); the rest are in the table.
+NAMED = 6
+
+
+@dataclass
+class RedList:
+    """The red list's group rates (`group_metrics` with the red list as the selection) and its rule."""
+
+    attributes: list[AttributeReview]  # in the order of the review's own attributes
+    red: int  # pupils rated red
+    top: int  # pupils in the top k%
+    rule: list[str]  # the red cells in words ("very high likelihood at every need level", ...)
+    raised: list[str]  # the need levels the matrix raises to red from a lower band, as the file names them
+    matrix_version: str
+
+
+def _need_levels(frame: pd.DataFrame) -> np.ndarray:
+    """The need level `score` uses: the feature table's column, or the same rule where it is absent."""
+    levels = frame["need_level"] if "need_level" in frame else need_level(frame)
+    return levels.to_numpy()
+
+
+def _rule(matrix: RiskMatrix) -> tuple[list[str], list[str]]:
+    """The red cells in words, and the need levels raised to red from a lower band (their labels)."""
+    labels = {int(level["level"]): str(level.get("label", level["level"])) for level in matrix.need_levels}
+    rule, raised = [], []
+    for band in matrix.bands:
+        levels = [n for n in NEED_LEVELS if matrix.cells[(band.key, n)][0] == RED]
+        if len(levels) == len(NEED_LEVELS):
+            rule.append(f"{band.label} likelihood at every need level")
+        elif levels:
+            named = "; ".join(f"{n} ({labels[n]})" for n in levels)
+            rule.append(f"{band.label} likelihood at need level {named}")
+            raised.extend(labels[n] for n in levels if labels[n] not in raised)
+    return rule, raised
+
+
+def review_red_list(
+    y,
+    probabilities,
+    frame: pd.DataFrame,
+    matrix: RiskMatrix,
+    capacity: float,
+    references: dict[str, str] | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> RedList:
+    """Each of the review's groups' share rated red and precision among red, with the review's intervals
+    and reference groups (`references`: attribute -> its reference, as the top k% tables use)."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    placed = matrix.place(p, _need_levels(frame))  # as `score` places them
+    red = np.asarray(placed["rag"] == RED, dtype=bool)
+    groups = review_groups(frame)
+    attributes = group_metrics(y, p, groups, capacity, n_boot=n_boot, seed=seed, selected=red,
+                               references=references)  # fmt: skip
+    rule, raised = _rule(matrix)
+    return RedList(
+        attributes=attributes, red=int(red.sum()), top=int(select_top(p, capacity).sum()),
+        rule=rule, raised=raised, matrix_version=matrix.version,
+    )  # fmt: skip
+
+
+def _value(metric: dict) -> float | None:
+    return metric.get("value")
+
+
+def red_over_top(red_share: dict, top_share: dict) -> float | None:
+    """A group's share rated red over its share in the top k% (red pupils / top k% pupils), where both
+    shares are shown (neither rests on a count the tables withhold)."""
+    red, top = _value(red_share), _value(top_share)
+    if red is None or top is None or top <= 0:
+        return None
+    return red / top
+
+
+def direction(ratio: float | None) -> str:
+    """"more" / "fewer" where the red list rates a group red more / less often than the top k% selects
+    it, by more than the review's flag range; "" otherwise or where not shown."""
+    if ratio is None or not math.isfinite(ratio):
+        return ""
+    return "more" if ratio > FAIR_RANGE[1] else "fewer" if ratio < FAIR_RANGE[0] else ""
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _precisions(red: dict, top: dict, capacity_pct: str) -> str:
+    """Precision among red against the top k%'s in words, or why it is not shown."""
+    red, top = _value(red), _value(top)
+    if red is None and top is None:
+        return "precision not shown: a count it rests on is under 10 or withheld"
+    red, top = ("not shown" if v is None else f"{v:.3f}" for v in (red, top))
+    return f"precision among red {red} against {top} in the top {capacity_pct}%"
+
+
+def _named(rows: list[dict], which: str, capacity_pct: str) -> str:
+    """The groups the red list rates red more (`which`: "more") or less often, in words with their
+    rates, the largest differences first, at most NAMED of them."""
+    chosen = sorted((r for r in rows if r["direction"] == which), key=_size)
+    words = [
+        f"{group_phrase(r['attribute'], r['group'])} ({_pct(_value(r['red_share']))} red against "
+        f"{_pct(_value(r['top_share']))} in the top {capacity_pct}%; "
+        f"{_precisions(r['red_precision'], r['top_precision'], capacity_pct)})"
+        for r in chosen[:NAMED]
+    ]
+    more = f", and {len(chosen) - NAMED} more in the table" if len(chosen) > NAMED else ""
+    return "; ".join(words) + more
+
+
+def _size(row: dict) -> float:
+    """Larger differences from the top k% first."""
+    return -abs(math.log(row["red_over_top"]))
+
+
+def flagged_rows(attributes: list[dict]) -> list[dict]:
+    """The groups (of the tables shown, detailed ethnicity apart: its broad groups say it) whose red
+    share differs from their top k% share beyond the flag range, with their attribute."""
+    return [{**r, "attribute": a["name"]} for a in attributes if a["name"] != DETAILED_ETHNICITY
+            for r in a["rows"] if r["direction"]]  # fmt: skip
+
+
+def _phrases(rows: list[dict]) -> str:
+    """The groups in words, the largest differences first, at most NAMED of them."""
+    rows = sorted(rows, key=_size)
+    words = [group_phrase(r["attribute"], r["group"]) for r in rows[:NAMED]]
+    if len(rows) > NAMED:
+        return ", ".join(words) + f" (and {len(rows) - NAMED} more groups)"
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str) -> str:
+    """One line for the review's summary: how big the red list is and which groups it rates red more or
+    less often than the top k% selects them."""
+    rows = flagged_rows(attributes)
+    more, fewer = (_phrases([r for r in rows if r["direction"] == which]) for which in ("more", "fewer"))
+    parts = [f"The risk matrix's red list, which officers act on, holds {totals['red']} pupils against "
+             f"{totals['top']} in the top {capacity_pct}% these tables measure"]  # fmt: skip
+    if more or fewer:
+        listed = [f"rates {more} red more often" if more else "", f"{fewer} less often" if fewer else ""]
+        parts.append(
+            f"it {' and '.join(w for w in listed if w)} than the top {capacity_pct}% selects them (outside "
+            f"{FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), by the matrix's design (it adds need), not the model's"
+        )
+    else:
+        parts.append(f"no group's share rated red is outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times its share "
+                     f"in the top {capacity_pct}%")  # fmt: skip
+    return "; ".join(parts) + " (see the red list section)"
+
+
+def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict, capacity_pct: str) -> str:
+    """The red list section's conclusion in words: which groups it rates red more (less) often than the
+    top k% selects them, and where that comes from."""
+    rows = flagged_rows(attributes)
+    more, fewer = _named(rows, "more", capacity_pct), _named(rows, "fewer", capacity_pct)
+    found = []
+    if more:
+        found.append(f"It rates these red more often than the top {capacity_pct}% selects them: {more}.")
+    if fewer:
+        found.append(f"It rates these red less often: {fewer}.")
+    if not found:
+        found.append(f"No group shown is rated red more or less than {FAIR_RANGE[0]}-{FAIR_RANGE[1]} "
+                     f"times as often as the top {capacity_pct}% selects it.")  # fmt: skip
+    raised = " or ".join(red_list.raised) or "a higher need level"
+    overall = ""
+    if totals["precision"]["red"] is not None and totals["precision"]["top"] is not None:
+        overall = (f" Over all pupils, precision among red is {totals['precision']['red']:.3f} against "
+                   f"{totals['precision']['top']:.3f} in the top {capacity_pct}%.")  # fmt: skip
+    return " ".join([
+        f"The red list is the risk matrix's red cells ({'; '.join(red_list.rule)}), not the top "
+        f"{capacity_pct}%: {totals['red']} pupils against {totals['top']}.{overall}",
+        *found,
+        f"Where the red list differs from the top {capacity_pct}%, it is the matrix's design, not the model: "
+        "both rank the same probabilities, and the matrix adds need, so pupils with existing need "
+        f"({raised}) are rated red at a lower likelihood than other pupils. A group with more of that need "
+        "is rated red more often, and its precision among red tends to be lower, because the pupils the need "
+        "adds are less likely to be excluded than those the model ranks highest. The likelihood band red at "
+        "every need level is the model's ranking alone; its threshold was set on the validation year, so it "
+        f"need not hold exactly the top {capacity_pct}% of this year.",
+        "Officers act on the red list: read each group's red rate and precision here beside the top "
+        f"{capacity_pct}% tables, as support for a professional's judgement, not as a decision.",
+    ])  # fmt: skip
+
+
+def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, listed: dict,
+                   metric: Callable[..., dict]) -> list[dict]:  # fmt: skip
+    """One attribute's groups: share rated red and precision among red beside the same in the top k%,
+    each shown by `metric` against its own selection's counts as shown (`shown`: the top k%'s, `listed`:
+    the red list's)."""
+    tables = {"top": (top.table.set_index("group"), shown), "red": (own.table.set_index("group"), listed)}
+    rows = []
+    for group in top.table["group"]:
+        metrics = {}
+        for name, (table, counts) in tables.items():
+            ref = table.loc[group, "reference"]
+            visible = ref in table.index and not counts_withheld(counts[ref])
+            reference = table.loc[ref] if visible else None
+            hidden = visible and errors_withheld(counts[ref])
+            for m, key in (("selection_rate", "share"), ("precision", "precision")):
+                metrics[f"{name}_{key}"] = metric(table.loc[group], m, counts[group], reference, hidden)
+        ratio = red_over_top(metrics["red_share"], metrics["top_share"])
+        rows.append({
+            "group": group, "reference": group == top.reference, "n": shown[group]["n"],
+            "red": listed[group]["selected"], "top": shown[group]["selected"], **metrics,
+            "red_over_top": ratio, "red_over_top_text": "-" if ratio is None else f"{ratio:.2f}",
+            "direction": direction(ratio),
+        })  # fmt: skip
+    return rows
+
+
+def _overall_precision(table: pd.DataFrame, shown: dict) -> float | None:
+    """Precision of a selection over all pupils (one attribute's groups summed), where its total confusion
+    counts are published (none withheld in any table) and each non-zero one is 10 or more."""
+    values = {c: int(table[c].sum()) for c in ERROR_CELLS}
+    if any(is_withheld(shown_total(shown, c, v)) for c, v in values.items()):
+        return None
+    if min((v for v in values.values() if v > 0), default=0) < SUPPRESSION_THRESHOLD:
+        return None
+    selected = values["tp"] + values["fp"]
+    return values["tp"] / selected if selected else None
+
+
+def red_list_context(
+    red_list: RedList,
+    top: list[AttributeReview],
+    shown: dict[str, dict],
+    nesting: dict,
+    metric: Callable[..., dict],
+    capacity_pct: str,
+) -> dict:
+    """The report's red list section and fairness.json's `red_list`: by attribute and group, the share
+    rated red and precision among red beside the top k%'s (`top`: the review's tables, `shown`: their
+    counts as shown), the red list's counts suppressed by the review's rule (`shown_attribute_counts`,
+    detailed ethnicity against its broad groups: `nesting`) and its rates shown as the review shows a rate
+    (`metric`: `fairness_report._metric`); with the summary line and the conclusion in words."""
+    listed = shown_attribute_counts({a.attribute: a.table for a in red_list.attributes}, nesting)
+    attributes = [
+        {"name": t.attribute, "reference": t.reference,
+         "rows": _red_list_rows(t, own, shown[t.attribute], listed[own.attribute], metric)}
+        for t, own in zip(top, red_list.attributes, strict=True)
+    ]  # fmt: skip
+    # the sizes as published: withheld as any of their tables withholds them
+    totals = {"red": shown_total(listed, "selected", red_list.red),
+              "top": shown_total(shown, "selected", red_list.top), "precision": {"top": None, "red": None}}
+    if top:
+        totals["precision"] = {"top": _overall_precision(top[0].table, shown),
+                               "red": _overall_precision(red_list.attributes[0].table, listed)}  # fmt: skip
+    return {
+        "rule": red_list.rule, "raised": red_list.raised, "matrix_version": red_list.matrix_version,
+        **totals, "attributes": attributes,
+        "summary": red_list_summary(attributes, totals, capacity_pct),
+        "conclusion": red_list_conclusion(red_list, attributes, totals, capacity_pct),
+    }  # fmt: skip
