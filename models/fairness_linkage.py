@@ -5,9 +5,11 @@ its children's episodes and earlier exclusions are read as "none", so their scor
 understate what the records hold (DESIGN: "a fairness review must know when one group's social-care
 history is under-linked"). The review reads the rates as `link` published them (counts under 10 and the
 cells beside them withheld) and names each group whose shown rate is GAP or more below its source's
-overall rate; otherwise it says no group is. A link rate below 100% is not all missed links: records of
-children not on the census (under school age, living or schooled outside the authority) cannot link, so
-a gap is a question for the linkage report and the review band, not proof of a missed link.
+overall rate; otherwise it says no group shown is, and names the groups whose rate is withheld as not
+reviewed (nine ethnic groups' social-care rates on the demo). A link rate below 100% is not all missed
+links: records of children not on the census (under school age, living or schooled outside the
+authority) cannot link, so a gap is a question for the linkage report and the review band, not
+proof of a missed link.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def link_rates_by_group(report: dict[str, Any] | None) -> dict[str, Any] | None:
     link rate), `findings` (a sentence per group GAP or more below its source) and `conclusion`."""
     if not isinstance(report, dict) or not isinstance(report.get("sources"), dict):
         return None
-    rows, overall, findings = [], {}, []
+    rows, overall, findings, withheld = [], {}, [], []
     for source, words in SOURCE_WORDS.items():
         entry = report["sources"].get(source)
         if not isinstance(entry, dict) or not isinstance(entry.get("by_group"), dict):
@@ -59,12 +61,20 @@ def link_rates_by_group(report: dict[str, Any] | None) -> dict[str, Any] | None:
                              "link_rate": shown, "below": below})  # fmt: skip
                 if below:
                     findings.append(_finding(name, words, shown, overall[source]))
+                elif not isinstance(shown, int | float):
+                    withheld.append(f"{name} ({words})")
     if not rows:
         return None
     conclusion = (
         f"{len(findings)} group(s) link {100 * GAP:.0f} or more points below their source's overall rate."
         if findings
-        else f"No group shown links {100 * GAP:.0f} or more points below its source's overall rate, so the "
-        "linkage gives no group markedly less of its history."
+        else f"No group shown links {100 * GAP:.0f} or more points below its source's overall rate"
+        + (" (of the groups whose rate is shown)." if withheld
+           else ", so the linkage gives no group markedly less of its history.")  # fmt: skip
     )
+    if withheld:
+        conclusion += (
+            f" Not reviewed: {len(withheld)} group(s) whose link rate is withheld to protect small counts "
+            f"({', '.join(withheld)}); the linkage report's review band is where to check them."
+        )
     return {"rows": rows, "overall": overall, "findings": findings, "conclusion": conclusion, "gap": GAP}

@@ -32,6 +32,19 @@ def test_no_gap_is_said_and_no_report_is_none():
     assert link_rates_by_group(None) is None and link_rates_by_group({"sources": {}}) is None
 
 
+def test_a_group_whose_rate_is_withheld_is_not_reviewed_rather_than_cleared():
+    """The demo's review said "the linkage gives no group markedly less of its history" with nine ethnic
+    groups' social-care rates withheld, two of which were 7-8 points below the overall rate."""
+    conclusion = link_rates_by_group(_report(0.86))["conclusion"]
+    assert "gives no group markedly less" not in conclusion
+    assert "(of the groups whose rate is shown)" in conclusion
+    assert "Not reviewed: 1 group(s) whose link rate is withheld" in conclusion
+    assert "Chinese (CHNE) (social-care)" in conclusion
+    no_withheld = _report(0.86)
+    no_withheld["sources"]["social_care"]["by_group"]["ethnicity"].pop()
+    assert link_rates_by_group(no_withheld)["conclusion"].endswith("markedly less of its history.")
+
+
 def test_the_page_and_json_carry_the_section_or_say_it_was_not_reviewed():
     from html import unescape
 
