@@ -134,4 +134,9 @@ SCORE_OFFICER_COLUMNS = [
     "school_urn", "school_name", "nc_year", "need_label", "response", "reasons_lowering", "context",
     "band_precision", "band_precision_ci",
 ]  # fmt: skip
+# scores.csv's last column, and the feature table's second: the pupil as the linkage knows them across
+# years (links.csv's `upn`). Both files' `upn` is the UPN on the pupil's row of the census scored (the one
+# the school's list shows); the two differ where a temporary UPN was replaced (FormerUPN) or a mistyped
+# one matched, so the files join on either column and lose nobody.
+PUPIL_KEY = "pupil_upn"
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]  # every rejects.csv

@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.contract import SCHOOL_NAME
+from exclusion_risk.contract import PUPIL_KEY, SCHOOL_NAME
 from exclusion_risk.features import labels, registry
 from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
 from exclusion_risk.features.need import need_level
 from exclusion_risk.linkage import registrations
 from exclusion_risk.linkage.codes import reason_group, split_codes
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
-from exclusion_risk.linkage.history import PupilHistory
+from exclusion_risk.linkage.history import RECORDED_UPN, PupilHistory
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 
 AUTUMN_TERM = calendar.TERM_ORDER[calendar.AUTUMN]  # the autumn census's term number (0)
@@ -65,9 +65,10 @@ REASON_GROUP_FEATURES = {
 
 NUMERIC_OUTPUT = ("numeric", "binary")
 LABEL_COLUMNS = ["label", "label_any", "label_permanent", "label_repeat"]
-# Keys and labels, never model inputs (the models take registry features by name): the school's name is
+# Keys and labels, never model inputs (the models take registry features by name): `upn` as the reference
+# census recorded it and PUPIL_KEY, the pupil across years (contract.PUPIL_KEY); the school's name is
 # carried beside its URN for the officer's lists (scores.csv's `school_name`).
-KEY_COLUMNS = ["upn", "AcademicYear", "SchoolURN", SCHOOL_NAME]
+KEY_COLUMNS = ["upn", PUPIL_KEY, "AcademicYear", "SchoolURN", SCHOOL_NAME]
 
 
 def year_numbers(years: pd.Series) -> pd.Series:
@@ -405,6 +406,15 @@ def _school_names(ref: pd.DataFrame, source: pd.DataFrame) -> pd.Series:
     return ref["school"].map(best).astype(object)
 
 
+def _recorded_upns(ref: pd.DataFrame, source: pd.DataFrame, pupils: np.ndarray) -> np.ndarray:
+    """The UPN each reference pupil's census row was recorded under (RECORDED_UPN), as the school's list
+    for that census shows it; the pupil id where the census holds none (an upload's rows)."""
+    if RECORDED_UPN not in source.columns:
+        return pupils
+    recorded = as_code(source[RECORDED_UPN].iloc[ref["position"].to_numpy()]).replace("", pd.NA)
+    return recorded.fillna(pd.Series(pupils, index=recorded.index)).to_numpy(dtype=object)
+
+
 def build_year(prep: Prepared, year: int, census: str = calendar.AUTUMN) -> pd.DataFrame:
     """Features of the pupils on `year`'s `census` (a term code) census (year as its first calendar
     year), as known on that census day; no labels."""
@@ -422,7 +432,9 @@ def build_year(prep: Prepared, year: int, census: str = calendar.AUTUMN) -> pd.D
     table.insert(0, SCHOOL_NAME, _school_names(ref, prep.source))
     table.insert(0, "SchoolURN", ref["school"].astype(object))
     table.insert(0, "AcademicYear", calendar.format_year(year))
-    table.insert(0, "upn", prep.pupils[ref.index.to_numpy()].to_numpy())
+    pupils = prep.pupils[ref.index.to_numpy()].to_numpy()
+    table.insert(0, PUPIL_KEY, pupils)
+    table.insert(0, "upn", _recorded_upns(ref, prep.source, pupils))
     table.insert(0, "pid", ref.index.to_numpy())
     return table.reset_index(drop=True)
 
@@ -454,11 +466,12 @@ def build_feature_table(
     """Features for every pupil on the `census` census (AUT, SPR or SUM; default autumn) of each year in
     `years`, as known on that census day; labels count what happened after it, to 31 August.
 
-    Columns: upn, AcademicYear, SchoolURN, SchoolName (the census's name for the school, blank where it
-    gives none; a label, not a feature), each registry feature (numeric/binary float64, categorical
-    str), need_level (0-3), label (the chosen target: "any", "permanent" or "repeat"), label_any,
-    label_permanent, label_repeat. Labels are NaN for years whose outcomes are not complete in the data
-    (inferred with `labels.complete_through`, or up to `outcomes_through` when given).
+    Columns: upn (the UPN on the pupil's row of that census, as scores.csv names the pupil), pupil_upn
+    (the pupil across years, links.csv's `upn`), AcademicYear, SchoolURN, SchoolName (the census's name
+    for the school, blank where it gives none; a label, not a feature), each registry feature
+    (numeric/binary float64, categorical str), need_level (0-3), label (the chosen target: "any",
+    "permanent" or "repeat"), label_any, label_permanent, label_repeat. Labels are NaN for years whose
+    outcomes are not complete in the data (`labels.complete_through`, or through `outcomes_through`).
     """
     if label not in labels.TARGETS:
         raise ValueError(f"label must be one of {', '.join(labels.TARGETS)}, not {label!r}")

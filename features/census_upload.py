@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
+from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_year, finish_table, prepare, year_numbers
 from exclusion_risk.features.columns import as_code, as_float, column
@@ -119,8 +120,9 @@ def features_for_census(
     prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
     table = build_year(prep, calendar.start_year(reference_year), term)
     in_upload = set(as_code(upload["UPN"]).dropna())
-    table = table[table["upn"].isin(in_upload)].reset_index(drop=True)
-    table["upn"] = table["upn"].map(as_uploaded).fillna(table["upn"])
+    # by the history's pupil id (PUPIL_KEY), then named by the UPN uploaded, as before the table had it
+    table = table[table[PUPIL_KEY].isin(in_upload)].reset_index(drop=True)
+    table["upn"] = table[PUPIL_KEY].map(as_uploaded).fillna(table[PUPIL_KEY])
     if history is None:
         for name in registry.history_feature_names():
             table[name] = np.nan

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
-from exclusion_risk.linkage import extract_frames, registrations
+from exclusion_risk.linkage import extract_frames
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
@@ -138,25 +138,6 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
     # the cached property seeded with what was just derived (the census it reads has the same UPNs)
     history.__dict__["pupil_of_upn"] = pupil_of_upn
     return history
-
-
-def recorded_upns(history: PupilHistory, year: str, term: str) -> pd.Series:
-    """Pupil id -> the UPN on that pupil's census row of `year`'s `term` collection.
-
-    A pupil first recorded under a temporary UPN is known to the history by the permanent UPN that a
-    later collection gave it; the school's list for that census (and an upload of it) still shows the
-    UPN it recorded then, which is the one a list made for that census must name.
-    """
-    census = history.census
-    if RECORDED_UPN not in census.columns:
-        return pd.Series(dtype="string")
-    rows = census[(census["AcademicYear"] == year) & (census["CensusTerm"] == term)]
-    rows = rows[rows["UPN"].notna() & rows[RECORDED_UPN].notna()]
-    # a dual registration's rows: the one the features read (registrations.standing_order) names the pupil
-    order = rows["_row"].to_numpy() if "_row" in rows.columns else np.arange(len(rows))
-    rows = rows.iloc[np.lexsort((order, registrations.subsidiary(rows)))].drop_duplicates("UPN")
-    recorded = rows[RECORDED_UPN].astype("string").to_numpy()
-    return pd.Series(recorded, index=rows["UPN"].astype("string").to_numpy(), dtype="string")
 
 
 def read_links(links_dir: str | Path) -> pd.DataFrame:

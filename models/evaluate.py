@@ -2,7 +2,7 @@
 
 `realised_outcomes` builds the scored year's feature table for the scored census (point in time, with
 the outcome the model was trained for: `label_any`, `label_permanent` or `label_repeat`) and names each
-pupil by the UPN recorded on that census, as the scoring did (`linkage.history.recorded_upns`).
+pupil by the UPN recorded on that census, as the scoring did (the feature table's `upn`).
 `evaluate_scores` matches a run's pupils (`models.score_runs`) to those outcomes and measures:
 
 * `by_capacity`: the top k% of the matched pupils in the list's order (the rank recorded with each
@@ -41,7 +41,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
-from exclusion_risk.linkage.history import PupilHistory, recorded_upns
+from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, wilson
 from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.group_counts import (
@@ -104,12 +104,10 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
             f"the outcomes of {year} are not complete in the extracts (complete through {known}{since}): "
             "evaluate once the year's exclusions are in"
         )
-    recorded = recorded_upns(history, year, term)
-    upns = table["upn"].astype("string")
     groups = review_groups(table)
     frame = pd.DataFrame(
         {
-            "upn": upns.map(recorded).fillna(upns).to_numpy(),
+            "upn": table["upn"].astype("string").to_numpy(),
             "outcome": outcome.to_numpy(dtype=float),
             "outcome_school": table["SchoolURN"].astype("string").fillna("").to_numpy(),
         }

@@ -36,7 +36,7 @@ from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_
 from exclusion_risk.models.fairness_red_list import review_red_list
 from exclusion_risk.models.fairness_report import render_report, summary_json
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
-from exclusion_risk.models.train import calibration_pupils, train_models
+from exclusion_risk.models.train import calibration_pupils, pupil_keys, train_models
 
 # Bootstrap replicates of the ablation's retraining: its own intervals are not reported.
 _ABLATION_BOOTSTRAP = 50
@@ -104,7 +104,7 @@ def calibration_rows(validation: pd.DataFrame, config: ExperimentConfig) -> pd.D
     """The validation year's calibration pupils (`models.train.calibration_pupils` with the run's holdout
     and seed): held out of training, so the per-group recalibration is fitted on pupils the model never
     saw, as its own calibration was."""
-    return validation[calibration_pupils(validation["upn"], config.calibration.holdout, config.seed)]
+    return validation[calibration_pupils(pupil_keys(validation), config.calibration.holdout, config.seed)]
 
 
 def review_run(

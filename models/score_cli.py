@@ -9,9 +9,9 @@ import typer
 
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_file, out_folder
+from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv, write_text
-from exclusion_risk.linkage.history import recorded_upns
 from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
@@ -221,11 +221,13 @@ def score_command(
     notes = rejected_rows_lines(linked.extracts, data) + blank_need_lines(features) + repeats + drift_lines
     page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + blank_need_lines(features, False)
                   + drift_lines)  # fmt: skip
-    summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)  # keyed by pupil id
-    # Each pupil under the UPN the school recorded on this census (as an upload of it is scored by the
-    # service), not the permanent UPN a later collection gave a pupil first recorded under a temporary one.
-    recorded = recorded_upns(history, year, term)
-    scores = scores.assign(upn=scores["upn"].map(recorded).fillna(scores["upn"]))
+    summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
+    # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
+    # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:
+    # the permanent UPN a later collection gave a pupil first recorded under a temporary one), so that
+    # scores.csv joins the feature table, links.csv and a later year's scores on it.
+    pupil_of = features.drop_duplicates("upn").set_index("upn")[PUPIL_KEY]
+    scores = scores.assign(**{PUPIL_KEY: scores["upn"].map(pupil_of)})
     scores = scores.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
     scores = scores.reset_index(drop=True)  # highest risk first, ties by UPN, as the scorer ranks
     # A plain CSV (header on row 1: pandas and Excel open it as it is), private (every pupil's UPN).

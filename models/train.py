@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.build import PUPIL_KEY, build_feature_table
 from exclusion_risk.features.registry import FEATURES, feature_names
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models import estimators
@@ -136,6 +136,12 @@ def resolve_split(table: pd.DataFrame, config: ExperimentConfig) -> YearSplit:
     return YearSplit(tuple(s.train), s.validation, s.test)
 
 
+def pupil_keys(table: pd.DataFrame) -> pd.Series:
+    """Each row's pupil across years: PUPIL_KEY (the linked pupil, whichever UPN the row's census
+    recorded), or `upn` in a table without it (one made elsewhere, e.g. synth's)."""
+    return table[PUPIL_KEY] if PUPIL_KEY in table.columns else table["upn"]
+
+
 def calibration_pupils(upns: pd.Series, share: float, seed: int) -> np.ndarray:
     """Deterministic pupil-level hold-out: True for about `share` of distinct UPNs (keyed by seed)."""
     salt = f"calibration:{seed}:".encode()
@@ -213,7 +219,7 @@ def train_models(
     train = labelled[labelled["AcademicYear"].isin(split.train)]
     validation = labelled[labelled["AcademicYear"] == split.validation]
     test = labelled[labelled["AcademicYear"] == split.test]
-    held = calibration_pupils(labelled["upn"], config.calibration.holdout, config.seed)
+    held = calibration_pupils(pupil_keys(labelled), config.calibration.holdout, config.seed)
     held = pd.Series(held, index=labelled.index)
     calib = validation[held.loc[validation.index].to_numpy()]
     if config.splits.refit:

@@ -318,6 +318,7 @@ def assignments_of(name: str) -> list[str]:
         ("REJECT_COLUMNS", "exclusion_risk.contract"),
         ("SCORE_OFFICER_COLUMNS", "exclusion_risk.contract"),
         ("SCHOOL_NAME", "exclusion_risk.contract"),
+        ("PUPIL_KEY", "exclusion_risk.contract"),
         ("RECORDED_UPN", "exclusion_risk.linkage.history"),
         ("CENSUS_TERMS", "exclusion_risk.calendar"),
         ("REGISTERED_MODEL", "exclusion_risk.models.tracking"),

@@ -74,8 +74,10 @@ def table(make_history) -> pd.DataFrame:
 
 
 def test_shape_columns_and_types(table):
-    # keys first: the school's name (blank here, no row gives one) is a label beside its URN
-    assert list(table.reset_index().columns[:4]) == ["upn", "AcademicYear", "SchoolURN", "SchoolName"]
+    # keys first (the UPN on the census row, the pupil across years): the school's name (blank here, no
+    # row gives one) is a label beside its URN
+    keys = ["upn", "AcademicYear", "pupil_upn", "SchoolURN", "SchoolName"]  # upn and year: the index
+    assert list(table.reset_index().columns[:5]) == keys
     assert table["SchoolName"].isna().all()
     for f in registry.FEATURES:
         assert f.name in table.columns

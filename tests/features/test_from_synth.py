@@ -109,7 +109,7 @@ def test_cli_writes_the_table_and_refuses_bad_input(authority, history, tmp_path
     assert spring.exit_code == 0, spring.output
     census = history.census
     on_spring = census[(census["AcademicYear"] == "2017/18") & (census["CensusTerm"] == "SPR")]
-    assert set(pd.read_parquet(out)["upn"]) == set(on_spring["UPN"])  # the spring census's pupils
+    assert set(pd.read_parquet(out)["pupil_upn"]) == set(on_spring["UPN"])  # the spring census's pupils
     winter = runner.invoke(app, ["features", "--data", str(authority), "--links", str(links),
                                  "--census", "winter", "--out", str(out)])
     assert winter.exit_code == 2 and "--census: census 'winter' is not one of" in winter.output

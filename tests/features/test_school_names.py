@@ -42,8 +42,8 @@ def table(make_history) -> pd.DataFrame:
 
 
 def test_the_name_sits_beside_the_urn_one_per_school(table):
-    assert KEY_COLUMNS == ["upn", "AcademicYear", "SchoolURN", SCHOOL_NAME]
-    assert list(table.reset_index().columns[:4]) == KEY_COLUMNS
+    assert KEY_COLUMNS == ["upn", "pupil_upn", "AcademicYear", "SchoolURN", SCHOOL_NAME]
+    assert list(table.reset_index().columns[:5]) == KEY_COLUMNS
     names = table[SCHOOL_NAME]
     # S1: two rows say "Ashfield Primary" (one padded), one the longer name: the most frequent wins
     assert names.loc[P[:4]].tolist() == [ASH] * 4

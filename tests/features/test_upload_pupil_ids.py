@@ -10,8 +10,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.features.census_upload import build_features_for_census
-from exclusion_risk.linkage.history import RECORDED_UPN, recorded_upns
+from exclusion_risk.linkage.history import RECORDED_UPN
 from tests.features.test_build import CENSUS, EXCLUSIONS, FEATURES, P1, P2, P4, SOCIAL_CARE
 
 TEMPORARY = "A10000000001T"  # how P1 was recorded on the 2016/17 autumn census
@@ -58,14 +59,21 @@ def test_two_uploaded_upns_of_one_pupil_stay_apart(known_by_another_upn, upload)
     assert sorted(scored["upn"]) == sorted([TEMPORARY, P1])
 
 
-def test_recorded_upns_name_the_census_row(known_by_another_upn):
+def _keys(history, year: str) -> pd.DataFrame:
+    """The feature table's two keys of `year`'s autumn census, by pupil: `upn`, `pupil_upn`."""
+    return build_feature_table(history, [year]).set_index("pupil_upn")
+
+
+def test_the_feature_table_names_the_census_row_and_the_pupil(known_by_another_upn):
+    """`upn`: the UPN on the census row, as scores.csv names the pupil; `pupil_upn`: the pupil across years,
+    as links.csv does. A join of the two files on either loses nobody."""
     _, history = known_by_another_upn
-    autumn = recorded_upns(history, "2016/17", "AUT")
-    assert autumn[P1] == TEMPORARY and autumn[P2] == P2
-    assert recorded_upns(history, "2017/18", "AUT")[P1] == P1
+    autumn = _keys(history, "2016/17")
+    assert autumn.loc[P1, "upn"] == TEMPORARY and autumn.loc[P2, "upn"] == P2
+    assert _keys(history, "2017/18").loc[P1, "upn"] == P1
 
 
-def test_recorded_upns_name_the_row_a_dual_registration_is_scored_from(known_by_another_upn):
+def test_the_upn_is_the_row_a_dual_registration_is_scored_from(known_by_another_upn):
     """The subsidiary school's row comes first but is set aside (registrations.standing_order): the UPN
     the scores name is the one on the main school's row, from which the pupil is described."""
     _, history = known_by_another_upn
@@ -76,4 +84,4 @@ def test_recorded_upns_name_the_row_a_dual_registration_is_scored_from(known_by_
     census = pd.concat([subsidiary, census], ignore_index=True)
     if "_row" in census.columns:
         census["_row"] = range(len(census))
-    assert recorded_upns(replace(history, census=census), "2016/17", "AUT")[P1] == TEMPORARY
+    assert _keys(replace(history, census=census), "2016/17").loc[P1, "upn"] == TEMPORARY

@@ -167,6 +167,31 @@ def _counts(node, path=""):
             yield from _counts(value, f"{path}[{i}]")
 
 
+def test_scores_join_the_feature_table_on_either_key_and_lose_nobody(evaluated, tmp_path):
+    """scores.csv names a pupil by the UPN on the scored census (`upn`), the feature table by the pupil
+    the linkage knows (`pupil_upn`, links.csv's `upn`); both files carry both columns, so a join on
+    either loses nobody. Before, the feature table had only the pupil's id as `upn`: a pupil recorded
+    under a temporary UPN (FormerUPN on a later row) or a mistyped one fell out of a join on `upn`."""
+    features = tmp_path / "features.csv"
+    result = _invoke(evaluated.uri, ["features", "--data", str(evaluated.extracts), "--links",
+                                     str(evaluated.links), "--years", SCORED, "--out", str(features)])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(evaluated.scores, dtype=str, keep_default_na=False)
+    table = pd.read_csv(features, dtype=str, keep_default_na=False)
+    assert len(scores) == len(table) and scores["upn"].is_unique and table["upn"].is_unique
+    for key in ("upn", "pupil_upn"):
+        assert set(scores[key]) == set(table[key]), key
+    pairs = ["upn", "pupil_upn"]
+    joined = scores[pairs].merge(table[pairs], how="outer", indicator=True)
+    assert joined["_merge"].eq("both").all()  # the same pupil under the same two keys in both files
+    known_by_another = scores["upn"] != scores["pupil_upn"]
+    assert known_by_another.sum() >= 3  # the authority has such pupils: the check has teeth
+    census = pd.read_csv(evaluated.extracts / "census.csv", dtype=str, keep_default_na=False)
+    assert scores.loc[known_by_another, "upn"].isin(census["FormerUPN"]).any()  # a temporary UPN among them
+    links = pd.read_csv(evaluated.links / "links.csv", dtype=str)
+    assert links["upn"].isin(scores["pupil_upn"]).any()  # links.csv's pupils are pupil_upn's
+
+
 def test_the_json_has_the_promised_shape(evaluated):
     doc = evaluated.document
     assert [r["capacity"] for r in doc["by_capacity"]] == [0.01, 0.05, 0.10]

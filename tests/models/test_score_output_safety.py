@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
+from exclusion_risk.contract import PUPIL_KEY, SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.files import FORMULA_LEADS
 from exclusion_risk.models import score_cli
 from exclusion_risk.models.scoring import CohortScorer
@@ -62,8 +62,10 @@ def test_scores_csv_neutralises_a_formula_upn_and_is_private(
     assert stat.S_IMODE(os.stat(out.parent).st_mode) == 0o700
     with open(out, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
-    # a plain CSV: the header on row 1, the notice beside the data (scores.html), not inside it
-    assert rows[0] == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS and len(rows) == 30  # the formula UPN: rejected
+    # a plain CSV: the header on row 1, the notice beside the data (scores.html), not inside it; the
+    # pupil as the feature table keys them last
+    header = [*SCORE_COLUMNS, *SCORE_OFFICER_COLUMNS, PUPIL_KEY]
+    assert rows[0] == header and len(rows) == 30  # the formula UPN: rejected
     assert DECISION_SUPPORT_NOTICE.split(";")[0] in out.with_suffix(".html").read_text().replace("&#39;", "'")
     assert not [c for row in rows for c in row if c.startswith(FORMULA_LEADS)]
     assert not [c for row in rows for c in row if FORMULA_UPN.upper() in c.upper()]
