@@ -279,7 +279,10 @@ def review_command(
     links: Path = typer.Option(
         None, "--links", help="Output folder of `exclusion-risk link` (default: link now)."
     ),
-    capacity: str = typer.Option("5%", "--capacity", help="The team's capacity (top k%) for group rates."),
+    capacity: str = typer.Option(
+        None, "--capacity",
+        help="The team's capacity (top k%) for group rates (default: the risk matrix's, 5%).",
+    ),
     out: Path = typer.Option(
         None,
         "--out",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.rendering import render
-from exclusion_risk.models.risk_matrix import NEED_LEVELS
+from exclusion_risk.models.risk_matrix import NEED_LEVELS, load_risk_matrix
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import (
     DECISION_SUPPORT_NOTICE,
@@ -114,6 +114,7 @@ def summary_html(
         notice=DECISION_SUPPORT_NOTICE, year=year, census=census or scorer.census, pupils=pupils,
         model=scorer.info(),
         capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red, top_band=scorer.matrix.bands[0].label,
+        review_capacity_pct=f"{100 * load_risk_matrix().capacity:g}",
         red_cells=_cells_in_words(ratings[RAGS.index("red")]),
         levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school),
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),

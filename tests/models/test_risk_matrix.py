@@ -113,3 +113,22 @@ def test_a_band_holds_as_many_pupils_as_the_review_selects(capacity):
     matrix = load_risk_matrix().fit_thresholds(probs, capacity)
     very_high = matrix.bands[0]
     assert int((probs >= very_high.threshold).sum()) == int(select_top(probs, capacity).sum())
+
+
+def test_the_matrix_table_says_what_share_each_band_holds():
+    """scores.html and the fairness review read "high (4.4%+)" and "medium (2.1%+)" and left the reader
+    to find in risk_matrix.yaml that those are the top 15% and 30%."""
+    from exclusion_risk.models.rendering import render
+
+    probabilities = np.random.default_rng(3).random(2000)
+    fitted = load_risk_matrix().fit_thresholds(probabilities, 0.05, source="validation year 2017/18")
+    page = " ".join(render("risk_matrix.html.j2", risk_matrix=fitted.to_dict()).split())
+    for label, share in (("very high", 5), ("high", 15), ("medium", 30)):
+        assert f"{label} (" in page
+        assert f"%+: the top {share}% as the validation year 2017/18 was cut)" in page
+    assert "%+: everyone else)" in page
+    wide = load_risk_matrix().fit_thresholds(probabilities, 0.2, source="validation year 2017/18")
+    page = " ".join(render("risk_matrix.html.j2", risk_matrix=wide.to_dict()).split())
+    assert "the top 100% as" in page and "the top 120%" not in page  # 6 x 20% is everyone, not 120%
+    default = " ".join(render("risk_matrix.html.j2", risk_matrix=load_risk_matrix().to_dict()).split())
+    assert "the top" not in default  # the file's default thresholds are not cut to a share

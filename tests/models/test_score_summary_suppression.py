@@ -89,8 +89,19 @@ def test_red_less_the_very_high_row_does_not_give_a_small_cell_back(training):
     red_total = int(re.search(r"(\d+) pupils are rated red", " ".join(html.split())).group(1))
     # the red list's cells are named, and the page says where the fairness review measures the red list
     assert f"red cells ({top.label} at every need level;" in " ".join(html.split())
-    assert ("The fairness review measures the model's top 5% and, in its red list section, whom the red list "
-            "rates red by group, and why.") in " ".join(html.split())  # fmt: skip
+    assert ("The fairness review (<code>exclusion-risk review</code>) measures the model's top k% at the "
+            "capacity it is run with (5%, the risk matrix's, unless given another: its report states it), "
+            "and, in its red list section, whom the red list rates red by group, and why."
+            ) in " ".join(html.split())  # fmt: skip
+    # a list scored at another capacity is not said to be what the review measured (it had read "the
+    # fairness review measures the model's top 10%" at --capacity 10%, where the review was at 5%)
+    from dataclasses import replace
+
+    scorer.matrix = replace(matrix, capacity=0.10)
+    html = " ".join(summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19").split())
+    assert "Capacity 10%" in html and "top 10%" not in html.split("fairness review")[1]
+    assert "(5%, the risk matrix's, unless given another: its report states it), not this scoring's 10%" in (
+        html)
     assert red_total == sum(counts[(b.key, n)] for b, n in red)
     matrix_rows = {row[0]: row[1:] for row in _table_rows(html, "<h2>Pupils per matrix cell</h2>")}
     top_row = matrix_rows[top.label]
