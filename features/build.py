@@ -32,7 +32,7 @@ from exclusion_risk.features import labels, registry
 from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
 from exclusion_risk.features.need import need_level
 from exclusion_risk.linkage import registrations
-from exclusion_risk.linkage.codes import reason_group, split_codes
+from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, reason_group, split_codes
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import RECORDED_UPN, PupilHistory
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
@@ -47,7 +47,7 @@ TRANSFER_YEARS = (3, 7)
 # Shrinkage of a school's earlier exclusion rate toward the authority rate: a school's rate counts as
 # much as the authority's after this many pupil-years (a school with 100 pupil-years is weighed half).
 SCHOOL_PRIOR_PUPILS = 100.0
-NC_YEARS = {"N1": -2, "N2": -1, "R": 0, "RECEPTION": 0, **{str(n): n for n in range(1, 15)}}
+NC_YEARS = {**NC_YEAR_NUMBERS, "RECEPTION": 0}
 # CIN census assessment factors: 1x alcohol, 2x drugs, 3x domestic abuse, 4x mental health
 # (A the child, B a parent or carer, C another person).
 FACTOR_PATTERNS = {

@@ -80,6 +80,19 @@ NC_YEAR_MAP.update({f"0{y}": str(y) for y in range(1, 10)})
 NC_YEAR_MAP.update({f"Y{y}": str(y) for y in range(1, 15)})
 NC_YEAR_MAP.update({f"YEAR {y}": str(y) for y in range(1, 15)})
 NC_YEAR_MAP.update({"RECEPTION": "R", "YR": "R", "NURSERY 1": "N1", "NURSERY 2": "N2"})
+# The year as a number (features, the model, the service's JSON) and back to the census's code (what an
+# officer reads and filters on: scores.csv, the workbook, the reports): Reception is 0, nursery -1, -2.
+NC_YEAR_NUMBERS: dict[str, int] = {"N1": -2, "N2": -1, "R": 0, **{str(n): n for n in range(1, 15)}}
+NC_YEAR_CODES: dict[int, str] = {n: code for code, n in NC_YEAR_NUMBERS.items()}
+
+
+def nc_year_code(number: object) -> str | None:
+    """The census's code of an NC year number (0 -> "R", -2 -> "N1", 9 -> "9"); None for none."""
+    try:
+        year = int(number)  # type: ignore[call-overload]
+    except (TypeError, ValueError):  # None, NaN, pandas' NA
+        return None
+    return NC_YEAR_CODES.get(year, str(year))
 
 # --- enrolment status ----------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features import registry
+from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
 from exclusion_risk.privacy import (
     SUPPRESSION_THRESHOLD,
     TOTAL,
@@ -58,7 +59,6 @@ VARIABLES: dict[str, tuple[str, str | None]] = {
     "nc_year": ("national curriculum year", None),
 }
 SCHOOL = "school"
-NC_CODES = {-2: "N1", -1: "N2", 0: "R"}
 SOCIAL_CARE_ORDER = ("CLA", "CPP", "CIN")  # looked after > protection plan > child in need
 SOCIAL_CARE_NAMES = {"CLA": "looked after", "CPP": "child protection plan", "CIN": "child in need",
                      NONE: "not known to social care"}  # fmt: skip
@@ -87,10 +87,7 @@ def _flag(series: pd.Series) -> pd.Series:
 
 
 def _nc(series: pd.Series) -> pd.Series:
-    def text(x: float) -> str:
-        return UNKNOWN if x != x else NC_CODES.get(int(x), str(int(x)))
-
-    return series.astype("float64").map(text).astype(object)
+    return series.astype("float64").map(lambda x: nc_year_code(x) or UNKNOWN).astype(object)
 
 
 def _social_care(table: pd.DataFrame) -> pd.Series:
@@ -130,7 +127,7 @@ def _order(variable: str, values) -> list[str]:
     """Display order: the code list's order (every code, even with no pupils), then the rest, unknown last."""
     present = [str(v) for v in values]
     if variable == "nc_year":
-        rank = {code: n for n, code in NC_CODES.items()}
+        rank = NC_YEAR_NUMBERS
         known = sorted((v for v in present if v != UNKNOWN),
                        key=lambda v: rank.get(v, int(v) if v.isdigit() else 99))  # fmt: skip
         return known + [UNKNOWN] * (UNKNOWN in present)

@@ -35,7 +35,7 @@ from exclusion_risk.models.score_runs import (
     new_run,
     resolve_previous,
 )
-from exclusion_risk.models.score_table import with_officer_columns
+from exclusion_risk.models.score_table import as_written, with_officer_columns
 from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
 from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
 from exclusion_risk.models.spark_scoring import score_on_spark
@@ -232,7 +232,7 @@ def score_command(
     scores = scores.reset_index(drop=True)  # highest risk first, ties by UPN, as the scorer ranks
     # A plain CSV (header on row 1: pandas and Excel open it as it is), private (every pupil's UPN).
     # The decision-support notice travels beside the data: in the HTML summary and on the console.
-    write_csv(scores, out, private=True, float_format="%.6f")
+    write_csv(as_written(scores), out, private=True, float_format="%.6f")
     html_path = out.with_suffix(".html")
     write_text(html_path, summary_page)
     run, pupils = new_run(

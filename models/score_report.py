@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, load_risk_matrix
 from exclusion_risk.models.scoring import CohortScorer
@@ -48,15 +49,8 @@ def _rag_rows(shown: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _year_group_order(key: str) -> int:
-    """Reception first, then years 1-14, unknown last."""
-    if key == "R":
-        return 0
-    if key == "unknown":
-        return 99
-    try:
-        return int(key)
-    except ValueError:
-        return 50
+    """Nursery and Reception first, then years 1-14, unknown last."""
+    return NC_YEAR_NUMBERS.get(key, 99)
 
 
 def summary_html(
@@ -79,7 +73,7 @@ def summary_html(
     frame = scores.merge(features[context_columns].astype({"upn": str}), on="upn", how="left")
     frame["SchoolURN"] = frame.get("SchoolURN", pd.Series("unknown", index=frame.index)).fillna("unknown")
     nc = pd.to_numeric(frame.get("nc_year", pd.Series(np.nan, index=frame.index)), errors="coerce")
-    frame["year_group"] = nc.map(lambda v: "unknown" if pd.isna(v) else ("R" if v == 0 else f"{int(v)}"))
+    frame["year_group"] = nc.map(lambda v: nc_year_code(v) or "unknown")
     counts = frame.groupby(["likelihood_band", "need_level"]).size()
     labels = [band.label for band in scorer.matrix.bands]
     matrix = pd.DataFrame(

@@ -14,6 +14,7 @@ import pandas as pd
 
 # SCHOOL_NAME: the census column of the school's name, which the feature table carries where known.
 from exclusion_risk.contract import SCHOOL_NAME, SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
+from exclusion_risk.linkage.codes import nc_year_code
 from exclusion_risk.models.risk_matrix import RiskMatrix
 from exclusion_risk.models.scoring import REASON_EXTRA_COLUMNS
 
@@ -51,3 +52,12 @@ def with_officer_columns(scores: pd.DataFrame, features: pd.DataFrame, matrix: R
         index=scores.index,
     )
     return pd.concat([scores[SCORE_COLUMNS], officer[SCORE_OFFICER_COLUMNS]], axis=1)
+
+
+def as_written(scores: pd.DataFrame) -> pd.DataFrame:
+    """`scores` as a file an officer opens holds them (scores.csv, the workbook, the service's download):
+    `nc_year` as the census writes it (R for Reception, N1/N2 for nursery), not the model's number (0),
+    so that filtering a list on "R" finds Reception. The service's JSON keeps the number its schema states."""
+    if "nc_year" not in scores:
+        return scores
+    return scores.assign(nc_year=scores["nc_year"].map(nc_year_code).astype(object))

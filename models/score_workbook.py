@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.files import neutralise, open_private
+from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 NOTICE_SHEET = "Notice"
@@ -260,6 +261,7 @@ def write_scores_workbook(
     groups = list(_school_groups(scores))
     with_changes = changes is not None and changes_summary is not None
     _notice_sheet(workbook, notice_lines, risk_matrix, changes_summary if with_changes else None, len(groups))
+    scores = as_written(scores)
     _table_sheet(workbook, RANKED_SHEET, scores)
     taken = {NOTICE_SHEET.lower(), RANKED_SHEET.lower(), CHANGES_SHEET.lower()}
     if with_changes:

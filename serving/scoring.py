@@ -40,7 +40,7 @@ from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.models.drift_data import scoring_drift_lines
-from exclusion_risk.models.score_table import with_officer_columns
+from exclusion_risk.models.score_table import as_written, with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
@@ -427,7 +427,7 @@ def scores_csv(scores: pd.DataFrame) -> bytes:
     """scores.csv as `exclusion-risk score` writes it: a plain CSV (header on row 1) of the contract's
     columns then the officer's, by the project's one CSV writer (text starting `=`, `+`, `-`, `@`, tab
     or CR is neutralised). The notice travels beside it: in a response header, on the page."""
-    return csv_text(scores[SCORE_COLUMNS + SCORE_OFFICER_COLUMNS]).encode()
+    return csv_text(as_written(scores[SCORE_COLUMNS + SCORE_OFFICER_COLUMNS])).encode()
 
 
 def scores_json(envelope: dict[str, Any], scores: pd.DataFrame | list[dict[str, Any]]) -> bytes:

@@ -45,3 +45,17 @@ def test_officer_columns_follow_the_contract_and_use_the_matrix_words():
     assert named["school_name"].tolist() == ["Oak Academy", "Ash Primary"]
     assert named["context"].tolist() == ["in Year 10 (raises risk)", ""]
     assert named["reasons_lowering"].tolist() == ["no suspensions last year", ""]
+
+
+def test_written_scores_give_year_groups_as_the_census_writes_them():
+    """scores.csv and the workbook wrote Reception as 0 (the model's number) where the census, scores.html
+    and the page write R: an officer filtering the list on "R" found nobody."""
+    import pandas as pd
+
+    from exclusion_risk.linkage.codes import nc_year_code
+    from exclusion_risk.models.score_table import as_written
+
+    scores = pd.DataFrame({"upn": list("abcde"), "nc_year": pd.array([0, -1, -2, 11, None], dtype="Int64")})
+    assert as_written(scores)["nc_year"].tolist() == ["R", "N2", "N1", "11", None]
+    assert as_written(scores[["upn"]]).equals(scores[["upn"]])
+    assert [nc_year_code(v) for v in (0.0, float("nan"), None, pd.NA, 14)] == ["R", None, None, None, "14"]

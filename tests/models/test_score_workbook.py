@@ -36,7 +36,7 @@ def _scores() -> pd.DataFrame:
             "reasons": ["+1 suspension", "absence 14%", "", "-", "none"],
             "school_urn": pd.array(["104001", "104002", "104001", None, "104002"], dtype="string"),
             "school_name": ["Oak: Academy [North]/South*?", "", "Oak: Academy [North]/South*?", "", ""],
-            "nc_year": pd.array([7, 8, 9, None, 10], dtype="Int64"),
+            "nc_year": pd.array([7, 0, 9, None, -2], dtype="Int64"),
         }
     )
 
@@ -100,6 +100,8 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
         "A000000000005",
     ]
     assert rows[4][5] == "'-" and rows[4][6] is None and rows[4][8] is None  # "-" and missing values
+    # year groups as the census writes them: Reception had been 0, so a filter on "R" found nobody
+    assert [r[8] for r in rows[1:]] == ["7", "R", "9", None, "N1"]
     assert all(cell.data_type != "f" for row in ranked.iter_rows() for cell in row)  # no formula anywhere
     assert ranked.column_dimensions["A"].width >= len("A000000000001")
 
