@@ -66,8 +66,10 @@ def features_for_census(
 ) -> CensusFeatures:
     """Features for a census-shaped upload (the service's cohort file), without labels.
 
-    Taken from the upload's `census` (term code, default autumn) rows of `reference_year` (default: the
-    latest year in the upload; rows without a CensusTerm count as that census): sex, ethnicity, NC
+    The pupils are those on the upload's `census` (term code, default autumn) rows of `reference_year`
+    (default: the latest year in the upload; rows without a CensusTerm count as that census), and only
+    they: a pupil on other collections' rows only is not scored, though the history holds their row of
+    the collection scored. Taken from those rows: sex, ethnicity, NC
     year, FSM, SEN, IDACI decile and
     last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
     exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
@@ -119,7 +121,11 @@ def features_for_census(
 
     prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
     table = build_year(prep, calendar.start_year(reference_year), term)
-    in_upload = set(as_code(upload["UPN"]).dropna())
+    # The pupils scored are those on the upload's rows of the collection scored; a pupil on its other
+    # rows only (an earlier collection, or a later one, which is not read) is not scored, even where the
+    # history holds their row of that collection: the upload did not name them on that census.
+    on_census = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(term)
+    in_upload = set(as_code(upload.loc[on_census.to_numpy(dtype=bool), "UPN"]).dropna())
     # by the history's pupil id (PUPIL_KEY), then named by the UPN uploaded, as before the table had it
     table = table[table[PUPIL_KEY].isin(in_upload)].reset_index(drop=True)
     table["upn"] = table[PUPIL_KEY].map(as_uploaded).fillna(table[PUPIL_KEY])

@@ -44,8 +44,11 @@ def test_rows_of_an_earlier_year_are_said_to_be_history_and_not_scored(live_serv
 def test_rows_after_the_year_asked_for_are_said_to_be_unread(live_service, upload):
     response = _post(live_service, upload, academic_year="2018/19", format="csv")
     assert response.status_code == 200, response.text
-    # header and every pupil: the 2019/20 row's pupil from its 2018/19 row in the linked history
-    assert len(response.text.splitlines()) == 1 + 40
+    # header and the 39 pupils of the 2018/19 rows: the 2019/20 row's pupil is not on the census scored,
+    # so not scored (before: scored from their 2018/19 row in the linked history, 40 rows, while the
+    # warning said every pupil was on the census scored)
+    assert len(response.text.splitlines()) == 1 + 39
+    assert upload["UPN"].iloc[0] not in response.text
     said = response.headers["X-Census-Warnings"]
     assert "1 row of 2019/20 autumn (AUT), after the census scored, not read" in said
-    assert "each of their pupils is on the census scored" in said
+    assert "1 pupil(s) on those rows only are not scored" in said
