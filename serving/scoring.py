@@ -31,11 +31,9 @@ from exclusion_risk.features.census_upload import (
     collections_not_scored,
     features_for_census,
 )
-from exclusion_risk.features.columns import as_code
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
 from exclusion_risk.files import csv_text
-from exclusion_risk.linkage import registrations
 from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
@@ -176,42 +174,14 @@ def model_census(scorer) -> str:
     return calendar.census_name(getattr(scorer, "census", None) or calendar.AUTUMN)
 
 
-def row_problems(
-    clean: pd.DataFrame, academic_year: str | None, census: str = calendar.AUTUMN
-) -> tuple[np.ndarray, list[dict], int]:
-    """Rows the reader passed that cannot be scored as they are, as (mask, problems, scored year):
-    a UPN on more than one row of the same census collection (year and term), unless all but one of
-    them are a dual registration's subsidiary school (EnrolStatus S): then the other row is the pupil's
-    and the subsidiary rows are set aside (`census_cohort` says so). Otherwise which row is right
-    cannot be known, so every one of them is listed, never merged into one pupil. (Years outside
-    1990/91 to next year never get here: the reader rejects them.)
-    """
-    rows = clean["_row"].to_numpy() if "_row" in clean.columns else np.arange(1, len(clean) + 1)
+def scored_year(clean: pd.DataFrame, academic_year: str | None) -> int:
+    """The start year scored for the rows the reader passed (`_scored_year`). A UPN on more than one row
+    of one collection is not a row problem: the features stand on one of them by the registrations'
+    rule (`registrations.RULE`, as `exclusion-risk score` does) and `census_cohort`'s warnings count the
+    rows set aside. (Years outside 1990/91 to next year never get here: the reader rejects them.)"""
     years = year_numbers(clean["AcademicYear"]) if "AcademicYear" in clean.columns else (
         pd.Series(pd.NA, index=clean.index, dtype="Int64"))
-    first = _scored_year(academic_year, years)
-    term = clean["CensusTerm"] if "CensusTerm" in clean.columns else pd.Series(pd.NA, index=clean.index)
-    key = pd.DataFrame({
-        "upn": as_code(clean["UPN"]).fillna(""),
-        "year": years.fillna(first).astype("int64"),
-        "term": as_code(term).fillna(census),  # a row without a term counts as the census scored
-    })
-    repeated = key.duplicated(keep=False).to_numpy()
-    if repeated.any():  # a group with exactly one row that is not a subsidiary registration is settled
-        main = pd.Series(~registrations.subsidiary(clean), index=clean.index)
-        settled = main.groupby([key[c] for c in key.columns], sort=False).transform("sum").eq(1).to_numpy()
-        repeated &= ~settled
-    problems = []
-    if repeated.any():
-        groups = key[repeated].groupby(list(key.columns), sort=False).groups
-        for members in groups.values():
-            positions = clean.index.get_indexer(members)
-            listed = ", ".join(str(int(r)) for r in rows[positions][:5])
-            more = "…" if len(positions) > 5 else ""
-            reason = (f"the same UPN is on {len(positions)} rows of one census collection (rows "
-                      f"{listed}{more}); none of them is scored")
-            problems += [{"row": int(r), "field": "UPN", "reason": reason} for r in rows[positions]]
-    return repeated, problems, first
+    return _scored_year(academic_year, years)
 
 
 def census_cohort(
@@ -226,24 +196,22 @@ def census_cohort(
     """Features for the census rows that read cleanly; rejects stop the request unless skip_invalid.
 
     `census`: the model's reference census (`model_census`, or its term code), the rows scored; an
-    upload with rows of the year for other terms only is refused (422) naming the terms."""
+    upload with rows of the year for other terms only is refused (422) naming the terms. A pupil on two
+    or more rows of that collection is scored from one, by `exclusion-risk score`'s rule
+    (`registrations.RULE`), and the warnings count the rows set aside; never refused, never silent."""
     census = calendar.parse_census(census)
     problems = rejects_as_problems(rejects) if len(rejects) else []
-    bad, found, first = row_problems(clean, academic_year, census) if len(clean) else (None, [], None)
-    count = len(rejects) + len(found)
-    problems = sorted(problems + found, key=lambda p: (p["row"] is None, p["row"] or 0))
-    problems = problems[:MAX_LISTED_PROBLEMS]
+    problems = sorted(problems, key=lambda p: (p["row"] is None, p["row"] or 0))
     if problems and not skip_invalid:
         raise RequestProblem(
             422,
-            f"{count:,} row problem(s) found; nothing was scored. Correct the rows, or send "
+            f"{len(rejects):,} row problem(s) found; nothing was scored. Correct the rows, or send "
             "skip_invalid=true to score the valid rows and list the rest.",
             problems,
         )
-    if bad is not None:
-        clean = clean[~bad]
     if clean.empty:
         raise RequestProblem(422, "No row could be read, so there is nothing to score.", problems)
+    first = scored_year(clean, academic_year)
     refused = history_state.refusal()
     if refused is not None:
         # 503: no history (or not yet) means a census would be scored with its history features

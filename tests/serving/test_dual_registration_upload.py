@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from exclusion_risk import calendar
+from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.serving import scoring
-from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.schemas import EXAMPLE_CENSUS
 from exclusion_risk.upn import make_upn
@@ -53,14 +54,27 @@ def test_nothing_is_said_without_a_repeat():
     assert not any("set aside" in w for w in cohort.warnings)
 
 
-def test_repeats_that_no_status_settles_are_still_refused_row_by_row():
-    for statuses in (("M", "M"), ("C", ""), ("S", "S")):
-        rows = [_row(UPNS[0], f"10432{i}", s) for i, s in enumerate(statuses)]
-        rows.append(_row(UPNS[1], "104321", "C"))
-        with pytest.raises(RequestProblem) as refused:
-            _cohort(rows)
-        assert [p["row"] for p in refused.value.problems] == [1, 2], statuses
-        assert "none of them is scored" in refused.value.problems[0]["reason"]
+@pytest.mark.parametrize("statuses", [("M", "M"), ("C", ""), ("S", "S")])
+def test_repeats_that_no_status_settles_are_scored_from_the_first_row_as_score_does(statuses):
+    """One rule for the service and `exclusion-risk score` (registrations.RULE): no row is a subsidiary
+    registration's beside a main one, so the first in file order stands, and the warnings count the row
+    set aside. Before, the service refused both rows (422) where `score` took the first."""
+    rows = [{**_row(UPNS[0], f"10432{i}", s), "SENprovision": p, "SENtype": t}
+            for i, (s, p, t) in enumerate(zip(statuses, ("E", "N"), ("SEMH", ""), strict=True))]
+    rows.append(_row(UPNS[1], "104321", "C"))
+    cohort = _cohort(rows)
+    pupil = cohort.features.set_index("upn").loc[UPNS[0]]
+    assert (pupil["SchoolURN"], pupil["sen_provision"]) == ("104320", "E")
+    # the command line's features and notes for the same rows (its history's census)
+    clean, _ = _read(rows)
+    cli = build_feature_table(PupilHistory(drop_identifying(clean), EMPTY, EMPTY), [YEAR]).set_index("upn")
+    assert pupil[["SchoolURN", "sen_provision", "sen_type"]].tolist() == (
+        cli.loc[UPNS[0], ["SchoolURN", "sen_provision", "sen_type"]].tolist())
+    cli_notes = collection_repeats(clean, YEAR, calendar.AUTUMN).sentences()
+    said = [w for w in cohort.warnings if "set aside" in w or "subsidiary registration's row" in w]
+    assert said == cli_notes and said[0].startswith("1 census row of 1 pupil on two or more rows")
+    assert "else the first in file order" in said[0]
+    assert not any(u in " ".join(cohort.warnings) for u in UPNS)
 
 
 def test_a_subsidiary_row_left_alone_by_a_rejected_main_row_is_said():

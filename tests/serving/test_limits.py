@@ -25,7 +25,6 @@ from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.errors import RequestProblem
-from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.json_body import JsonShape, json_shape
 from exclusion_risk.serving.process import add_key
 from exclusion_risk.serving.routers import score as score_routes
@@ -393,23 +392,27 @@ def test_a_form_with_too_many_parts_is_a_documented_422(service):
     assert response.json()["errors"][0]["field"] == "file"
 
 
-# --- finding 9: duplicate UPNs are rejected rows, never merged --------------------------------------
+# --- finding 9: duplicate UPNs are never merged: one row stands, by `score`'s rule, and is counted ----
 
 
-def test_two_autumn_rows_for_one_upn_are_listed_not_merged(service):
+def test_two_autumn_rows_for_one_upn_score_the_first_and_say_so(service):
+    """The first row in file order stands (registrations.RULE, as `exclusion-risk score` reads the same
+    census), nothing is merged, and the warnings count the row set aside. Before: 422 naming rows 4 and
+    8, and skip_invalid=true scored 38 pupils, leaving the pupil out where `score` scored them."""
     rows = census_rows(40)
     rows[7] = dict(rows[3], NCyearActual="9")  # pupil 4 twice in the same collection, not an exact copy
     data = census_csv(rows)
-    strict = call(service, "POST", "/score/file", content=data, headers={"Content-Type": "text/csv"})
-    assert strict.status_code == 422
-    assert [(e["row"], e["field"]) for e in strict.json()["errors"]] == [(4, "UPN"), (8, "UPN")]
-    lenient = call(service, "POST", "/score/file", params={"skip_invalid": "true"}, content=data,
-                   headers={"Content-Type": "text/csv"})  # fmt: skip
-    body = lenient.json()
-    assert lenient.status_code == 200 and body["pupils"] == 38
-    assert [r["row"] for r in body["rejected"]] == [4, 8]
-    assert body["pupils"] + len(body["rejected"]) == len(rows)
-    assert rows[3]["UPN"] not in {s["upn"] for s in body["scores"]}
+    for params in ({}, {"skip_invalid": "true"}):
+        response = call(service, "POST", "/score/file", params=params, content=data,
+                        headers={"Content-Type": "text/csv"})  # fmt: skip
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["pupils"] == 39 and body["rejected"] == []
+        pupil = [s for s in body["scores"] if s["upn"] == rows[3]["UPN"]]
+        assert len(pupil) == 1 and str(pupil[0]["nc_year"]) == rows[3]["NCyearActual"]
+        said = [w for w in body["warnings"] if "set aside" in w]
+        assert len(said) == 1 and said[0].startswith("1 census row of 1 pupil on two or more rows"), body
+        assert not any(row["UPN"] in " ".join(body["warnings"]) for row in rows)
 
 
 def test_duplicate_feature_records_are_refused_with_their_rows(service):
@@ -518,11 +521,17 @@ def test_a_census_row_with_a_line_break_in_a_value_stays_one_row():
     assert clean["UPN"].tolist()[-1] == rows[2]["UPN"] and 3 in set(clean["_row"])
 
 
-def test_row_problems_keep_every_row_accounted_for():
+def test_repeated_rows_keep_every_row_accounted_for(service):
+    """5 rows, the fifth the first's UPN with another SEN provision: 4 pupils scored and 1 row counted
+    as set aside, so scored pupils + rows set aside + rejected rows = rows sent. Before: 422 listing
+    rows 1 and 5."""
     rows = census_rows(5)
     rows[4] = dict(rows[0], SENprovision="E")
-    clean, rejects = scoring.read_census_bytes(census_csv(rows), "x.csv")
-    with pytest.raises(RequestProblem) as refused:
-        scoring.census_cohort(clean, rejects, HistoryState(None, None), [], None, skip_invalid=False)
-    assert [p["row"] for p in refused.value.problems] == [1, 5]
-    json.dumps(refused.value.problems)  # plain JSON types
+    response = call(service, "POST", "/score/file", content=census_csv(rows),
+                    headers={"Content-Type": "text/csv"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["pupils"] == 4 and body["rejected"] == []
+    assert any(w.startswith("1 census row of 1 pupil on two or more rows") for w in body["warnings"])
+
+
