@@ -13,11 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from exclusion_risk.linkage.registrations import CollectionRepeats, collection_repeats
+from exclusion_risk.linkage.report_words import (
+    POST_16,
+    PRE_SCHOOL,
+    conclusion,
+    percent,
+    points,
+    year_group_order,
+)
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES
 from exclusion_risk.privacy import (
@@ -35,14 +42,15 @@ GROUP_COLUMNS = ("sex", "ethnicity", "year_group")
 
 
 def year_group(dob: pd.Series, on: pd.Series) -> pd.Series:
-    """National Curriculum year in the academic year of `on` for a child born on `dob` ('R', '1'..)."""
+    """National Curriculum year in the academic year of `on` for a child born on `dob` ('R', '1'..'11'),
+    below Reception PRE_SCHOOL, Year 12 and above POST_16 (sixth form and later: one group)."""
     dob = pd.to_datetime(dob, errors="coerce")
     on = pd.to_datetime(on, errors="coerce")
     birth_cohort = dob.dt.year - (dob.dt.month < 9).astype("Int64")
     start = on.dt.year - (on.dt.month < 9).astype("Int64")
     n = (start - birth_cohort - 5).astype("Int64")
     out = n.astype("string")
-    out = out.mask(n == 0, "R").mask(n < 0, "pre-school").mask(n > 13, "post-16")
+    out = out.mask(n == 0, "R").mask(n < 0, PRE_SCHOOL).mask(n >= 12, POST_16)
     return out.fillna("unknown")
 
 
@@ -159,7 +167,8 @@ def build_report(
     repeats: CollectionRepeats | None = None,
 ) -> dict[str, Any]:
     """report.json: counts per stage and source, link rates by group, the run's settings and model.
-    `census_pupils`: the census's distinct UPNs, and `repeats` its pupils on two rows of one collection
+    `census_pupils`: the census's distinct UPNs (`census_upns`: a pupil whose UPN changed counts once per
+    UPN, so this is more than the pupils), and `repeats` its pupils on two rows of one collection
     (registrations.collection_repeats), when the caller counted them before releasing it."""
     repeats = collection_repeats(extracts.census) if repeats is None else repeats
     sources: dict[str, Any] = {}
@@ -176,6 +185,7 @@ def build_report(
         attrs = _entity_attributes(frame, spec.id_column)
         stage, linked_hidden, tables = _source_counts(by_method, int(n - len(accepted)), attrs, linked)
         groups = {col: _rates(table) for col, table in tables.items()}
+        groups["year_group"].sort(key=lambda r: year_group_order(r["group"]))
         linked_total = suppress_count(int(len(accepted)))
         sources[spec.name] = {
             "rows": _rows_shown(int(len(frame)), n, stage[TOTAL]),
@@ -197,7 +207,8 @@ def build_report(
         }
     trained = settings.trained or {}
     return {
-        "census_pupils": int(extracts.census["UPN"].nunique()) if census_pupils is None else census_pupils,
+        "census_upns": int(extracts.census["UPN"].nunique()) if census_pupils is None else census_pupils,
+        "conclusion": conclusion(sources),
         # kept for linkage; the features read one row per pupil and collection (linkage.registrations)
         "census_collection_repeats": repeats.report(),
         "sources": sources,
@@ -221,7 +232,6 @@ def build_report(
 
 def render_html(report: dict[str, Any]) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html", "j2"]))
-    env.filters["pct"] = lambda v: (
-        "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}%"
-    )
+    env.filters["pct"] = percent
+    env.filters["points"] = points
     return env.get_template("linkage_report.html.j2").render(report=report)

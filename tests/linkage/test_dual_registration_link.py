@@ -62,7 +62,7 @@ def test_the_link_report_counts_the_rows_set_aside(
     repeats = report["census_collection_repeats"]
     assert (repeats["pupils"], repeats["pupils_on_a_subsidiary_row_alone"]) == (12, "<10")
     assert set(repeats) == {"pupils", "pupils_on_a_subsidiary_row_alone", "rule"}  # no second count of rows
-    assert report["census_pupils"] == 300
+    assert report["census_upns"] == 300
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Pupils on two or more rows of one census collection: 12; a pupil on two" in html
     assert "row is not in the\ncensus): &lt;10." in html

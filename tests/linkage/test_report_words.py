@@ -1,0 +1,87 @@
+"""The linkage report says what it counts and concludes in words.
+
+Measured on the demo (`link --data data/demo/extracts`): before, "Census pupils: 86448" (distinct UPNs:
+the generator made 84,332 pupils, some under two UPNs), social care's "model precision (probabilistic)"
+100.0% for 0.9995, "Largest gap between ethnic groups: 5.5%" for a difference of 5.5 percentage points,
+year groups "13" (129 social-care records, none linked) and "post-16" side by side, sorted as text
+(1, 10, 11, 12, 13, 2...), and no sentence on which groups link below their source's rate.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from exclusion_risk.linkage.report import build_report, render_html, year_group
+from exclusion_risk.linkage.report_words import POST_16, PRE_SCHOOL, conclusion, percent, points
+from exclusion_risk.linkage.settings import LinkageSettings
+
+
+def test_a_share_is_never_rounded_to_100_or_0_percent_when_it_is_neither():
+    assert percent(0.9995) == "99.95%" and percent(0.99999) == "99.999%" and percent(0.8782) == "87.8%"
+    assert percent(1.0) == "100.0%" and percent(0.0) == "0.0%" and percent(0.0004) == "0.04%"
+    assert percent(None) == "–" and percent(float("nan")) == "–"
+    assert points(0.0551) == "5.5 percentage points"
+
+
+def test_year_12_and_above_are_one_post_16_group_and_below_reception_is_named():
+    dob = pd.Series(["2001-05-01", "2000-05-01", "1998-05-01", "2010-05-01", "2015-05-01", "2013-10-01"])
+    on = pd.Series(["2018-10-01"] * 6)
+    assert list(year_group(dob, on)) == [POST_16, POST_16, POST_16, "4", PRE_SCHOOL, "R"]
+
+
+def _report():
+    """Social care: 60 records of Year 6 (all linked), 40 of Year 13 and 20 pre-school (none linked),
+    by the same ethnicity; exclusions: 50 records all linked."""
+    def source(id_column, ids, dobs, starts, linked):
+        frame = pd.DataFrame({id_column: ids, "Sex": "F", "Ethnicity": "WBRI", "DOB": dobs,
+                              "StartDate": starts})  # fmt: skip
+        decisions = pd.DataFrame({"eid_l": ids, "band": ["accept" if x else "reject" for x in linked],
+                                  "method": ["upn" if x else "" for x in linked], "score": 1.0})  # fmt: skip
+        return frame, decisions
+
+    n = [60, 40, 20]
+    care, care_d = source("LAchildID", [f"C{i}" for i in range(sum(n))],
+                          ["2008-05-01"] * 60 + ["2000-05-01"] * 40 + ["2016-05-01"] * 20,
+                          ["2018-10-01"] * sum(n), [True] * 60 + [False] * 60)  # fmt: skip
+    excl, excl_d = source("RecordID", [f"E{i}" for i in range(50)], ["2008-05-01"] * 50, ["2018-10-01"] * 50,
+                          [True] * 50)  # fmt: skip
+    extracts = SimpleNamespace(census=pd.DataFrame({"UPN": ["A", "B", "B"]}), exclusions=excl,
+                               social_care=care, rejects=None)  # fmt: skip
+    return build_report(extracts, {"exclusions": excl_d, "social_care": care_d}, LinkageSettings(), {})
+
+
+def test_the_report_concludes_in_words_naming_the_groups_linking_markedly_below_their_source():
+    report = _report()
+    assert report["census_upns"] == 2 and "census_pupils" not in report
+    groups = [r["group"] for r in report["sources"]["social_care"]["by_group"]["year_group"]]
+    assert groups == [PRE_SCHOOL, "6", POST_16]
+    said = " ".join(report["conclusion"])
+    assert "Overall, 100.0% of exclusion records and 50.0% of social-care records are linked" in said
+    assert (f"below the social-care rate (50.0%; 5 or more points lower): year group {PRE_SCHOOL} 0.0%; "
+            f"year group {POST_16} 0.0%.") in said  # fmt: skip
+    assert "may be under-counted" in said and "synthetic truth" in said
+    html = render_html(report)
+    assert "Distinct UPNs on the census: 2" in html and "Census pupils" not in html
+    assert "<h2>Conclusion</h2>" in html and "may understate their risk" in html
+
+
+def test_a_precision_and_a_gap_are_printed_as_what_they_are():
+    report = _report()
+    report["sources"]["social_care"]["probabilistic_estimated_precision"] = 0.9995
+    report["sources"]["social_care"]["largest_gap_by_ethnicity"] = 0.0551
+    html = render_html(report)
+    assert "<td>99.95%</td></tr>" in html  # the precision column, last in the source's row
+    assert "Largest gap between ethnic groups' link rates: 5.5 percentage points." in html
+
+
+def test_a_group_whose_rate_is_withheld_is_named_only_as_the_table_shows_it():
+    """Demo: social care's 12 and above, 256 records, '<10' linked: its rate is withheld, but even 9 of
+    256 is far below 87.8%, so it is named with the figures the table shows, no more."""
+    rows = [{"group": POST_16, "records": 256, "linked": "<10", "link_rate": None},
+            {"group": "3", "records": 516, "linked": 498, "link_rate": 0.9651},
+            {"group": PRE_SCHOOL, "records": "x", "linked": "<10", "link_rate": None}]  # fmt: skip
+    said = conclusion({"social_care": {"link_rate": 0.8782, "by_group": {"year_group": rows}}})
+    assert said[1] == ("Linking markedly below the social-care rate (87.8%; 5 or more points lower): year "
+                       f"group {POST_16} (fewer than 10 of its 256 records).")  # fmt: skip
