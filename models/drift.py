@@ -41,11 +41,14 @@ from exclusion_risk.models.drift_checks import (
     check_schools,
     is_count,
     nested_withheld,
+    not_warned,
+    pooled_cells,
     prevalence,
     school_profile,
     shown_rate,
 )
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.models.drift_lookback import clause, lengthened, notes
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SUPPRESSION_THRESHOLD
 
 # The census and outcome of a profile's exclusion rate where the profile does not say (stored before it did)
 DEFAULT_RATE_OF = {"census": calendar.AUTUMN, "label": "any"}
@@ -332,11 +335,14 @@ class DriftReport:
     thresholds: Thresholds
     warnings: list[str] = field(default_factory=list)
     schools: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is not warned and why; shorter look-backs
+    lookback: list[dict[str, Any]] = field(default_factory=list)  # `drift_lookback.lengthened`'s rows
 
     def document(self) -> dict[str, Any]:
-        """drift.json: features, schools (those that warn), link_rates, base_rate, reference_years, year,
-        thresholds, warnings."""
+        """drift.json: the decision-support notice, features, schools (those that warn), link_rates,
+        base_rate, reference_years, year, thresholds, warnings, notes, lookback."""
         return {
+            "notice": DECISION_SUPPORT_NOTICE,
             "features": self.features,
             "schools": self.schools,
             "link_rates": self.link_rates,
@@ -345,6 +351,8 @@ class DriftReport:
             "year": self.year,
             "thresholds": self.thresholds.as_dict(),
             "warnings": self.warnings,
+            "notes": self.notes,
+            "lookback": self.lookback,
         }
 
 
@@ -359,18 +367,24 @@ def compare(
     thresholds: Thresholds,
     link_rates: dict[str, float | None] | None = None,
     base_rate: tuple[str, float | None] | None = None,
+    first_years: dict[str, str] | None = None,
 ) -> DriftReport:
     """The cohort's drift from `profile`: `link_rates` are the cohort year's per source, `base_rate`
-    (year, rate) the exclusion rate of the latest year with complete outcomes."""
+    (year, rate) the exclusion rate of the latest year with complete outcomes, `first_years` each
+    source's first year in the extracts (`drift_lookback.first_years`: history features whose reference
+    years look back less far are named)."""
     reference_years = list(profile["years"])
     since = _years_text(reference_years)
     report = DriftReport(year, reference_years, [], [], {}, thresholds)
+    names = [n for n in profile["features"] if n in cohort.columns]
+    report.lookback = lengthened(reference_years, year, first_years or {}, names)
+    longer = {row["feature"]: clause(row, year) for row in report.lookback}
     nested = nested_withheld(cohort, [n for n, f in profile["features"].items() if "prevalence" in f])
     for name, feature in profile["features"].items():
         if name not in cohort.columns:
             continue
         shares, now = current_shares(feature, cohort[name])
-        value = psi(*_pooled(shares, now, len(cohort), feature["kind"] == "numeric"))
+        value = psi(*pooled_cells(shares, now, len(cohort), feature["kind"] == "numeric"))
         missing_now = _current_missing(feature, cohort[name])
         before = feature["missing"]
         moved = abs(missing_now - (before or 0.0)) >= thresholds.missing_change and thresholds.warns_on(name)
@@ -389,7 +403,7 @@ def compare(
         common = None
         if "prevalence" in feature:
             shares_, common = check_prevalence(name, feature["prevalence"], cohort[name], year, since,
-                                               thresholds, withhold=name in nested)  # fmt: skip
+                                               thresholds, name in nested, longer.get(name))  # fmt: skip
             row.update(shares_)
         report.features.append({**row, "warning": bool(high or moved or common)})
         if common:
@@ -407,31 +421,10 @@ def compare(
                                    f"in {since}.")  # fmt: skip
     report.schools, said = check_schools(profile, cohort, year, since, thresholds)
     report.warnings.extend(said)
+    report.notes = [*not_warned(report.features, thresholds), *notes(report.lookback, year)]
     _link_rates(report, profile.get("link_rates") or {}, link_rates or {}, since)
     _base_rate(report, profile.get("base_rate"), base_rate, since, profile.get("base_rate_of"))
     return report
-
-
-def _pooled(reference: list[float], current: list[float], total: int, numeric: bool):
-    """Both share vectors with each current cell of 1 to 9 pupils pooled with a neighbour (numeric: the
-    smaller adjacent cell; else the smallest other cell), as the reference's are, so that a published
-    PSI cannot be solved back to a count under 10."""
-    ref, now = list(reference), [share * total for share in current]
-    while len(now) > 1:
-        small = [i for i, n in enumerate(now) if _small(round(n))]
-        if not small:
-            break
-        i = min(small, key=lambda k: now[k])
-        if numeric:
-            left = now[i - 1] if i > 0 else math.inf
-            right = now[i + 1] if i + 1 < len(now) else math.inf
-            j = i - 1 if left <= right else i + 1
-        else:
-            j = min((k for k in range(len(now)) if k != i), key=lambda k: now[k])
-        for cells in (ref, now):
-            cells[j] += cells[i]
-            del cells[i]
-    return ref, [n / total for n in now] if total else now
 
 
 def _known_cells(feature: dict[str, Any], reference: list[float], current: list[float]):

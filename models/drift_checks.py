@@ -5,11 +5,12 @@ a few percent of pupils between two cells (PSI about p ln(p / 0.0001), under 0.2
 and one school's attendance halved moves only that school's pupils. So, beside `models.drift.compare`:
 - prevalence: for binary and count features, the share of pupils (of those with a value) whose value is
   not zero, now against the reference years; a warning when it has fallen to 1/prevalence_ratio or less
-  of the reference share (a lost extract, lost links, a blanked column), provided the reference share
+  of the reference share (a lost extract, lost links, a blanked column) or risen to prevalence_ratio
+  times or more (records counted twice, over-linking, a changed cohort), provided the reference share
   would put at least prevalence_min_expected pupils of the cohort above zero (fewer: chance alone halves
-  it). A rise is not a warning: features counted over earlier years rise as the history behind them
-  lengthens (demo authority, 2018/19 against 2016/17 + 2017/18: suspensions before last year 1.1% to
-  3.3%, school moves before last year 0.6% to 2.4%);
+  or doubles it). A feature counted over earlier years also rises as the history behind it lengthens
+  (demo authority, 2018/19 against 2016/17 + 2017/18: suspensions before last year 1.1% to 3.3%, school
+  moves before last year 0.6% to 2.4%): its warning then says so (`models.drift_lookback`);
 - schools: for the census-row features (attendance, FSM: `SCHOOL_FEATURES`), each school with at least
   school_min_pupils pupils both in the cohort and in the reference years is compared with its own pupils
   of the reference years: the mean (a warning at a ratio of school_mean_ratio or more either way, for a
@@ -24,6 +25,7 @@ part would be 1 to 9 pupils, and a mean of fewer than 10 values is withheld.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -110,6 +112,49 @@ def nested_withheld(frame: pd.DataFrame, names: list[str]) -> set[str]:
     return {names[i] for i in inner} | {names[j] for j in outer}
 
 
+def pooled_cells(reference: list[float], current: list[float], total: int, numeric: bool):
+    """Both share vectors with each current cell of 1 to 9 pupils pooled with a neighbour (numeric: the
+    smaller adjacent cell; else the smallest other cell), as the reference's are, so that a published
+    PSI cannot be solved back to a count under 10."""
+    ref, now = list(reference), [share * total for share in current]
+    while len(now) > 1:
+        small = [i for i, n in enumerate(now) if _small(round(n))]
+        if not small:
+            break
+        i = min(small, key=lambda k: now[k])
+        if numeric:
+            left = now[i - 1] if i > 0 else math.inf
+            right = now[i + 1] if i + 1 < len(now) else math.inf
+            j = i - 1 if left <= right else i + 1
+        else:
+            j = min((k for k in range(len(now)) if k != i), key=lambda k: now[k])
+        for cells in (ref, now):
+            cells[j] += cells[i]
+            del cells[i]
+    return ref, [n / total for n in now] if total else now
+
+
+def not_warned(rows: list[dict[str, Any]], thresholds) -> list[str]:
+    """What crossed the PSI warning level without being a warning, and why (the school-context features
+    while `school_context_warns` is false: see models/drift.yaml), as one sentence; none when nothing."""
+    over = [r for r in rows if not thresholds.warns_on(r["feature"]) and r["psi"] is not None
+            and r["psi"] >= thresholds.psi_warning]  # fmt: skip
+    if not over:
+        return []
+    named = [f"{registry.get(r['feature']).label} ({r['feature']}, population stability index {r['psi']:.2f})"
+             for r in over]  # fmt: skip
+    verb = "is" if len(over) == 1 else "are"
+    return [f"Not warned: {and_join(named)} {verb} at or above the warning level "
+            f"{thresholds.psi_warning:.2f}, but the school-context features take one value per school (their "
+            "PSI counts whole schools crossing a cell edge) and move as the history behind them lengthens, "
+            "so they are notices, not warnings (school_context_warns: false in models/drift.yaml); the "
+            "exclusion rate and the exclusion features are checked instead."]
+
+
+def and_join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def _percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
@@ -129,9 +174,11 @@ def _ratio_word(ratio: float, factor: float, exact: bool = True) -> str:
 
 
 def check_prevalence(name: str, reference: float | None, values: pd.Series, year: str, since: str,
-                     thresholds, withhold: bool = False) -> tuple[dict[str, Any], str | None]:  # fmt: skip
+                     thresholds, withhold: bool = False,
+                     lengthened: str | None = None) -> tuple[dict[str, Any], str | None]:  # fmt: skip
     """(the row's prevalence fields, a warning sentence or None) for one count or flag feature;
-    `withhold`: its share is withheld whatever its counts (`nested_withheld`)."""
+    `withhold`: its share is withheld whatever its counts (`nested_withheld`); `lengthened`: why a rise
+    may be the history lengthening (`drift_lookback.clause`), said after a rise's sentence."""
     known = _known(values)
     now, shown = share_above_zero(values)
     shown = None if withhold else shown
@@ -139,14 +186,17 @@ def check_prevalence(name: str, reference: float | None, values: pd.Series, year
     if reference is None or now is None or reference * known.size < thresholds.prevalence_min_expected:
         return row, None
     ratio, factor = now / reference, thresholds.prevalence_ratio
-    if ratio > 1 / factor:
+    if 1 / factor < ratio < factor:
         return row, None
     label = registry.get(name).label
     was = "no pupil" if now == 0 else SHARE_WITHHELD if shown is None else _percent(shown)
     sentence = (f"{label} ({name}) is above zero for {was} in {year} against {_percent(reference)} of pupils "
-                f"in {since} ({_ratio_word(ratio, factor, shown is not None)}): check the extract or its "
-                "linking.")  # fmt: skip
-    return row, sentence
+                f"in {since} ({_ratio_word(ratio, factor, shown is not None)})")  # fmt: skip
+    if ratio < 1:
+        return row, sentence + ": check the extract or its linking."
+    if lengthened:
+        return row, f"{sentence}. {lengthened}"
+    return row, f"{sentence}: check the extract or its linking (records counted twice, wrong links)."
 
 
 # --- schools --------------------------------------------------------------------------------------------

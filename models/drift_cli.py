@@ -131,5 +131,7 @@ def drift_command(
         fail(f"cannot write drift.json and drift.html in --out {out}: {exc.strerror or type(exc).__name__}")
     for line in report.warnings or [QUIET]:
         typer.echo(line)
+    for line in report.notes:  # what crossed a line without warning, and why; shorter look-backs
+        typer.echo(f"note: {line}")
     typer.echo(f"{year} against {', '.join(references)}: wrote {json_path} and {html_path} "
                f"in {time.perf_counter() - started:.1f}s")  # fmt: skip

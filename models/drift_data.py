@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +40,7 @@ from exclusion_risk.models.drift import (
     reference_profile,
 )
 from exclusion_risk.models.drift_checks import part_of_cohort, shown_rate
+from exclusion_risk.models.drift_lookback import first_years
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class DriftContext:
 
     link_counts: pd.DataFrame  # source, year, records, linked
     exclusion_rates: pd.DataFrame  # census, label, year, pupils, excluded (years with complete outcomes)
+    first_years: dict[str, str] = field(default_factory=dict)  # source -> its first year in the extracts
 
 
 def link_counts(extracts, links: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +131,8 @@ def latest_base_rate(rates: pd.DataFrame) -> tuple[str, float | None] | None:
 
 def context_of(linked: LinkedExtracts) -> DriftContext:
     """Link counts and exclusion rates of a loaded authority (computed once; aggregates only)."""
-    return DriftContext(link_counts(linked.extracts, linked.links), exclusion_rates(linked.history))
+    return DriftContext(link_counts(linked.extracts, linked.links), exclusion_rates(linked.history),
+                        first_years(linked.extracts))  # fmt: skip
 
 
 def profile_for(
@@ -179,12 +182,13 @@ def drift_report(
 ) -> DriftReport:
     """`cohort` (features of `year`) against `profile`, with the year's link rates and the latest
     complete year's exclusion rate (not a reference year) when `context` is known."""
-    current_links, latest = None, None
+    current_links, latest, first = None, None, None
     if context is not None:
+        first = context.first_years
         current_links = link_rates(context.link_counts, [year])
         rates = rates_of(context.exclusion_rates, profile.get("base_rate_of") or DEFAULT_RATE_OF)
         latest = latest_base_rate(rates[~rates["year"].isin(profile.get("years") or [])])
-    return compare(profile, cohort, year, thresholds, current_links, latest)
+    return compare(profile, cohort, year, thresholds, current_links, latest, first)
 
 
 @lru_cache(maxsize=8)

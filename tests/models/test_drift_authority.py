@@ -1,6 +1,6 @@
-"""`exclusion-risk drift` and the drift check of `score` on the small synthetic authority: quiet on an
-unchanged year, and the specific warning for attendance halved at one school and for a third of a year's
-social-care links lost.
+"""`exclusion-risk drift` and the drift check of `score` on the small synthetic authority: an unchanged
+year warns only of history features lengthening (and says so), and the specific warning for attendance
+halved at one school and for a third of a year's social-care links lost.
 
 The school whose attendance is halved is the one nearest 5% of the year's pupils (3352237, 4.9% of the
 6,122; the demo authority's largest holds 3.5%), not the largest: the authority-wide PSI does not see it
@@ -8,7 +8,9 @@ The school whose attendance is halved is the one nearest 5% of the year's pupils
 mean absence rate 0.53 against 0.05 at that school).
 
 Measured on this authority (6,000 pupils, 12 schools; 2018/19 against 2016/17 + 2017/18, truth links):
-unchanged, no warning (the largest PSI outside the school-context features is 0.021). Attendance halved
+unchanged, no PSI warning (the largest outside the school-context features is 0.021); the only warnings
+are features counted over earlier years that rose as the history lengthened (the extracts start in
+2015/16: school moves before last year 0.7% to 2.4%), each saying so. Attendance halved
 at the largest school (1,466 of the 6,122 pupils on the 2018/19 autumn census) gives absence PSI 0.32,
 unauthorised absence 0.35, persistent absence 0.29; at the second largest (1,148) 0.21, 0.23 and 0.19
 (PSI notices only), at a 489-pupil school 0.04. A third of the 124 linked social-care children of
@@ -35,8 +37,11 @@ YEAR, REFERENCE = "2018/19", "2016/17,2017/18"
 ABSENCE_WARNING = "the mean absence last year (absence_rate_last_year) is"
 SCHOOL_SHARE = 0.05  # the share of the year's pupils at the school whose attendance is halved
 LINK_WARNING = "Fewer social-care records of 2018/19 are linked to a census pupil"
-DOCUMENT_KEYS = {"features", "schools", "link_rates", "base_rate", "reference_years", "year", "thresholds",
-                 "warnings"}  # fmt: skip
+DOCUMENT_KEYS = {"notice", "features", "schools", "link_rates", "base_rate", "reference_years", "year",
+                 "thresholds", "warnings", "notes", "lookback"}  # fmt: skip
+# The extracts start in 2015/16, so 2016/17 and 2017/18 look back over fewer earlier years than 2018/19:
+# features counted over earlier years rise with the history, and their warnings say so.
+LENGTHENED = "the rise is at least in part the history lengthening, not the cohort changing"
 ROW_KEYS = {"feature", "psi", "missing_reference", "missing_current", "prevalence_reference",
             "prevalence_current", "warning"}  # fmt: skip
 # One quick model (logistic only) for the `score` test: the drift profile does not depend on the model.
@@ -98,18 +103,31 @@ def drift(data: Path, links: Path, out: Path, *extra: str):
     return result, document
 
 
-def test_an_unchanged_year_is_quiet(authority, tmp_path):
+def _not_lengthened(document) -> list[dict]:
+    """The feature rows of features whose reference years look back as far as the checked year."""
+    longer = {row["feature"] for row in document["lookback"]}
+    return [row for row in document["features"] if row["feature"] not in longer]
+
+
+def test_an_unchanged_year_warns_only_of_history_lengthening_and_says_so(authority, tmp_path):
     root, extracts, links, *_ = authority
     result, document = drift(extracts, links, tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "no drift warnings"
-    assert set(document) == DOCUMENT_KEYS and document["warnings"] == []
+    assert set(document) == DOCUMENT_KEYS and document["warnings"]
+    assert all(LENGTHENED in w for w in document["warnings"]) and "no drift warnings" not in result.output
+    assert {r["feature"] for r in document["features"] if r["warning"]} <= {r["feature"] for r in
+                                                                            document["lookback"]}  # fmt: skip
+    assert {"school_moves_earlier", "suspensions_earlier", "cin_ever"} <= {r["feature"] for r in
+                                                                          document["lookback"]}  # fmt: skip
+    assert any(n.startswith("Shorter look-back in the reference years: the census, exclusion and social-care "
+                            "extracts start in 2015/16") for n in document["notes"])  # fmt: skip
+    assert "note: Shorter look-back in the reference years" in result.output
     assert document["year"] == YEAR and document["reference_years"] == REFERENCE.split(",")
-    assert all(set(row) == ROW_KEYS and row["warning"] is False for row in document["features"])
+    assert all(set(row) == ROW_KEYS and row["warning"] is False for row in _not_lengthened(document))
     assert {r["source"] for r in document["link_rates"]} == {"exclusions", "social_care"}
     assert document["base_rate"]["latest_complete_year"] == YEAR and not document["base_rate"]["warning"]
     html = (tmp_path / "out" / "drift.html").read_text()
-    assert "No drift warnings" in html and "decision" in html.lower()
+    assert "Shorter look-back in the reference years" in html and "decision" in html.lower()
 
 
 def test_attendance_halved_at_one_school_is_flagged(authority, tmp_path):
@@ -122,7 +140,7 @@ def test_attendance_halved_at_one_school_is_flagged(authority, tmp_path):
     flagged = {(row["school"], row["feature"]) for row in document["schools"] if row["warning"]}
     assert (school, "absence_rate_last_year") in flagged
     assert all(urn == school and "absence" in name for urn, name in flagged)
-    assert not any(row["warning"] for row in document["features"])  # the authority-wide PSI misses it
+    assert not any(row["warning"] for row in _not_lengthened(document))  # the authority-wide PSI misses it
     assert "no drift warnings" not in result.output
 
 
@@ -134,13 +152,13 @@ def test_a_third_of_the_years_social_care_links_lost_is_flagged(authority, tmp_p
     rates = {row["source"]: row for row in document["link_rates"]}
     assert rates["social_care"]["warning"] and not rates["exclusions"]["warning"]
     assert rates["social_care"]["relative_change"] < -0.2
-    assert not any(row["warning"] for row in document["features"])
+    assert not any(row["warning"] for row in _not_lengthened(document))
 
 
 def test_a_thresholds_file_changes_what_warns_and_bad_input_exits_2(authority, tmp_path):
     root, extracts, links, shifted, _ = authority
     lenient = tmp_path / "lenient.yaml"
-    lenient.write_text("psi_warning: 0.5\nschool_mean_ratio: 1000\n")
+    lenient.write_text("psi_warning: 0.5\nschool_mean_ratio: 1000\nprevalence_ratio: 1000\n")
     result, document = drift(shifted, links, tmp_path / "out", "--config", str(lenient))
     assert result.exit_code == 0 and result.output.startswith("no drift warnings")
     assert document["thresholds"]["psi_warning"] == 0.5
@@ -189,7 +207,7 @@ def test_score_prints_the_drift_warning_and_nothing_when_quiet(authority, traine
                                           "--out", str(out), "--no-reasons"])  # fmt: skip
         assert result.exit_code == 0, result.output
         assert (ABSENCE_WARNING in result.output) is expected
-        assert ("At school " in result.output) is expected  # quiet: no drift line at all
+        assert ("At school " in result.output) is expected  # unchanged: no school line
         assert "population stability index" not in result.output  # the authority-wide PSI stays quiet
         assert "drift could not be checked" not in result.output and "drift not checked" not in result.output
 
