@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from exclusion_risk.linkage.report_words import LOW_GAP
 from exclusion_risk.models.fairness import DETAILED_ETHNICITY_NAMES, SEX_GROUPS
 
-GAP = 0.05  # five percentage points below the source's overall link rate
+# five percentage points below the source's overall link rate: the gap the linkage report names too
+GAP = LOW_GAP
 SOURCE_WORDS = {"social_care": "social-care", "exclusions": "exclusion"}
 ATTRIBUTE_WORDS = {"ethnicity": "ethnic group", "sex": "sex"}
 
