@@ -175,10 +175,11 @@ def _overlapping(keys, probabilities, labels, shown: pd.DataFrame, order: list[s
     return {key for section, key in withheld if section == "band"}
 
 
-def _percent(share: float, exact: bool) -> str:
-    """A rate in words. Exact figures (the band's count shown) keep a decimal under 10%, so a low band's
-    0.4% does not read "0%"; figures rounded to protect a withheld count are whole percents, and one
-    rounded to nothing reads "near 0%", never a plain 0% that the count contradicts."""
+def percent(share: float, exact: bool = True) -> str:
+    """A rate in words, the project's one rule for a share. Exact figures (the count behind them shown)
+    keep a decimal under 10%, so a low band's 0.4% does not read "0%"; figures rounded to protect a
+    withheld count are whole percents, and one rounded to nothing reads "near 0%", never a plain 0% that
+    the count contradicts."""
     points = 100 * share
     if not exact:
         return "near 0%" if points < 0.5 else f"{points:.0f}%"
@@ -187,6 +188,15 @@ def _percent(share: float, exact: bool) -> str:
     if points < 0.1:
         return "under 0.1%"
     return f"{points:.1f}%" if points < 9.95 else f"{points:.0f}%"
+
+
+def share_with_interval(share: float, low: float | None, high: float | None, exact: bool = True) -> str:
+    """A share with its interval, each by `percent`: "0.8% [0.7%–0.8%]", "32% [31%–34%]" (the share
+    alone when it has no interval). One rounding for all three, so the interval holds the share as read."""
+    shown = percent(share, exact)
+    if low is None or high is None:
+        return shown
+    return f"{shown} [{percent(low, exact)}–{percent(high, exact)}]"
 
 
 def precision_entry(precision: dict[str, Any] | None, key: str, label: str) -> dict[str, Any]:
@@ -204,8 +214,7 @@ def precision_entry(precision: dict[str, Any] | None, key: str, label: str) -> d
         text = f"Pupils placed {label} in {year}: too few pupils in the test year to say how many {outcome}."
     else:
         exact = entry.get("positives") != SECONDARY  # else rounded: the count is withheld
-        low, high = (_percent(entry[f], exact) for f in ("low", "high"))
-        shown = f"{_percent(entry['precision'], exact)} [{low}–{high}]"
+        shown = share_with_interval(entry["precision"], entry["low"], entry["high"], exact)
         text = f"Of pupils placed {label} in {year}, {shown} {outcome}."
     return {"year": year, **{f: entry.get(f) for f in _FIELDS}, "text": text}
 

@@ -42,7 +42,8 @@ from exclusion_risk import calendar
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.linkage.history import PupilHistory
-from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, wilson
+from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, share_with_interval, wilson
+from exclusion_risk.models.band_precision import percent as share_text
 from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.group_counts import (
     confusion_by_group,
@@ -453,7 +454,8 @@ def compare_with_stated(realised: dict[str, Any], info: dict[str, Any]) -> dict[
 
 
 def percent(share: float | None) -> str:
-    return "-" if share is None else f"{100 * share:.0f}%"
+    """A share as every evaluate output writes it (`band_precision.percent`); "-" when not shown."""
+    return "-" if share is None else share_text(share)
 
 
 def outcome_words(label: str) -> str:
@@ -468,13 +470,8 @@ def headline(document: dict[str, Any]) -> str:
     comparison = document["comparison"]
     stated = ""
     if comparison["stated"] is not None:
-        interval = ""
-        if comparison["stated_ci_low"] is not None:
-            interval = f" [{percent(comparison['stated_ci_low'])}–{percent(comparison['stated_ci_high'])}]"
-        stated = (
-            f"; the model's test year ({comparison['test_year']}) said "
-            f"{percent(comparison['stated'])}{interval}: {comparison['verdict']}"
-        )
+        said = share_with_interval(*(comparison[k] for k in ("stated", "stated_ci_low", "stated_ci_high")))
+        stated = f"; the model's test year ({comparison['test_year']}) said {said}: {comparison['verdict']}"
     if row["precision"] is None:
         return f"Of the {row['selected']} pupils in the top 5%, too few to show {outcome}{stated}."
     return (

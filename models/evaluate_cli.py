@@ -28,6 +28,7 @@ from exclusion_risk.models.evaluate import (
     evaluate_scores,
     headline,
     match,
+    percent,
     realised_outcomes,
     run_facts,
 )
@@ -269,8 +270,8 @@ def evaluate_command(
     for r in document["by_capacity"]:
         typer.echo(
             f"  top {100 * r['capacity']:g}%: {_count(r['selected'])} selected, "
-            f"{_count(r['true_positives'])} with the outcome, precision {_pct(r['precision'])}, "
-            f"recall {_pct(r['recall'])}"
+            f"{_count(r['true_positives'])} with the outcome, precision {percent(r['precision'])}, "
+            f"recall {percent(r['recall'])}"
         )
     if any(is_withheld(r["true_positives"]) for r in document["by_capacity"]):
         typer.echo(f"  ({SUPPRESSED}: fewer than 10 pupils; {SECONDARY}: withheld so that a small count "
@@ -286,7 +287,3 @@ def evaluate_command(
 def _count(value) -> str:
     """A count as the headline writes it (3,126); a withheld one as published ("<10", "x")."""
     return f"{value:,}" if isinstance(value, numbers.Integral) else str(value)
-
-
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{100 * share:.1f}%"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from exclusion_risk.files import write_text
-from exclusion_risk.models.band_precision import OUTCOMES
+from exclusion_risk.models.band_precision import OUTCOMES, share_with_interval
 from exclusion_risk.models.evaluate import percent
 from exclusion_risk.models.rendering import render
 
@@ -59,17 +59,19 @@ def calibration_png(rows: list[dict[str, Any]]) -> str:
 
 
 def _fmt(value: Any) -> str:
+    """A count as published (3,126; "<10", "x") or a share by the project's one rule
+    (`band_precision.percent`: 0.8%, 32%); "-" when not shown."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{100 * value:.1f}%"
+        return percent(value)
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _interval(row: dict[str, Any]) -> str:
-    if row.get("ci_low") is None:
-        return "-"
-    return f"{percent(row['ci_low'])}–{percent(row['ci_high'])}"
+def _share(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    """A share with its 95% interval, one rule for the three figures (`band_precision.share_with_interval`):
+    0.8% [0.7%–0.8%]; "-" when not shown."""
+    return "-" if value is None else share_with_interval(value, low, high)
 
 
 def evaluation_html(document: dict[str, Any]) -> str:
@@ -79,7 +81,7 @@ def evaluation_html(document: dict[str, Any]) -> str:
         doc=document,
         outcome=outcome,
         fmt=_fmt,
-        interval=_interval,
+        share=_share,
         plot=calibration_png(document["calibration"]),
     )
 
