@@ -25,7 +25,9 @@ positives, false negatives, true negatives; or with / without the outcome) passe
 out from is shown. The school and group tables take the fairness review's rule instead
 (`group_counts.shown_group_counts`: pupils, excluded, selected and the four cells, a group with one
 cell withheld having all four withheld), so that a back-test of the scores the review looked at
-withholds the same cells as the review. Only aggregates leave this module.
+withholds the same cells as the review; each of their rates is shown where the counts it rests on are,
+and true positives a shown zero implies are shown as 0 (`models.evaluate_groups`). Only aggregates
+leave this module.
 """
 
 from __future__ import annotations
@@ -42,15 +44,13 @@ from exclusion_risk import calendar
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.linkage.history import PupilHistory
-from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, share_with_interval, wilson
+from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, share_with_interval
 from exclusion_risk.models.band_precision import percent as share_text
+from exclusion_risk.models.evaluate_groups import as_shown as _value
+from exclusion_risk.models.evaluate_groups import group_rows, school
+from exclusion_risk.models.evaluate_groups import rate as _rate
+from exclusion_risk.models.evaluate_groups import shown as _shown
 from exclusion_risk.models.fairness import review_groups
-from exclusion_risk.models.group_counts import (
-    confusion_by_group,
-    counts_withheld,
-    errors_withheld,
-    shown_group_counts,
-)
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES, top_share
 from exclusion_risk.models.score_runs import RANK, ScoringRun
 from exclusion_risk.models.selection_overlaps import CALIBRATION_GROUPS, tenths, withhold_overlaps
@@ -138,25 +138,6 @@ def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
         not_scored=len(unscored),
         unscored=unscored.reset_index(drop=True),
     )
-
-
-def _shown(value: Any) -> bool:
-    return not is_withheld(value)
-
-
-def _value(value: Any) -> int | str:
-    return value if is_withheld(value) else int(value)
-
-
-def _rate(numerator: Any, denominator_parts: list[Any]) -> tuple[float | None, float | None, float | None]:
-    """numerator / sum(parts) with its Wilson interval, when every count is shown and the sum is > 0."""
-    if not all(_shown(v) for v in (numerator, *denominator_parts)):
-        return None, None, None
-    total = sum(int(v) for v in denominator_parts)
-    if total == 0:
-        return None, None, None
-    low, high = wilson(int(numerator), total)
-    return int(numerator) / total, low, high
 
 
 def _selection_rows(counts: pd.DataFrame, key: str, positives_total: int | str) -> list[dict[str, Any]]:
@@ -285,63 +266,6 @@ def calibration(frame: pd.DataFrame, groups: int = CALIBRATION_GROUPS) -> list[d
     return rows
 
 
-def _small_differences(unscored: pd.DataFrame | None, column: str) -> list[tuple[str, str]]:
-    """(group, count) to withhold: the groups whose census pupils not scored, or those of them with or
-    without the outcome, number 1-9. The census's counts by group are published by the fairness review
-    and describe; less these, they would give the unscored pupils' groups back."""
-    if unscored is None or unscored.empty:
-        return []
-    outcome = unscored["outcome"].astype(float).fillna(0)
-    counts = outcome.groupby(unscored[column].astype(str).to_numpy()).agg(["size", "sum"])
-    small = [g for g, (size, positives) in counts.iterrows()
-             if any(0 < c < SUPPRESSION_THRESHOLD for c in (size, positives, size - positives))]  # fmt: skip
-    return [(g, c) for g in small for c in ("n", "positives")]
-
-
-def _school(frame: pd.DataFrame | None, column: str) -> pd.DataFrame | None:
-    return None if frame is None else frame.assign(school=frame[column].replace("", "unknown"))
-
-
-def _group_rows(
-    frame: pd.DataFrame, column: str, selected: np.ndarray, unscored: pd.DataFrame | None = None
-) -> list[dict[str, Any]]:
-    """Per value of `column`: pupils, excluded, selected at the headline capacity and true positives as
-    shown (`group_counts.shown_group_counts`, the fairness review's rule: the same pupils give the same
-    cells withheld in both outputs; and `_small_differences` withheld), then the rates that only shown
-    counts give."""
-    labels = frame[column].astype(str)
-    table = confusion_by_group(frame["outcome"], selected, labels)
-    withhold = [(g, c) for g, c in _small_differences(unscored, column) if g in table.index]
-    shown = shown_group_counts(table, withhold)
-    predicted = frame["probability"].groupby(labels.to_numpy()).mean()
-    rows = []
-    for value in sorted(predicted.index):
-        counts = shown[value]
-        pupils, excluded, tp, selected_shown = (counts[c] for c in ("n", "positives", "tp", "selected"))
-        observed = precision = recall = low = high = None
-        if not counts_withheld(counts) and int(pupils) > 0:
-            observed = int(excluded) / int(pupils)
-        if not counts_withheld(counts) and not errors_withheld(counts):
-            precision, low, high = _rate(tp, [tp, counts["fp"]])
-            recall = int(tp) / int(excluded) if int(excluded) else None
-        rows.append(
-            {
-                "group": value,
-                "pupils": _value(pupils),
-                "excluded": _value(excluded),
-                "observed": observed,
-                "mean_predicted": float(predicted[value]) if _shown(pupils) else None,
-                "selected": _value(selected_shown),
-                "true_positives": _value(tp),
-                "precision": precision,
-                "recall": recall,
-                "ci_low": low,
-                "ci_high": high,
-            }
-        )
-    return rows
-
-
 def split_counts(with_outcomes: int, without_outcomes: int) -> dict[str, int | str]:
     """The scored pupils split into those with and without outcomes, as published beside the scored
     total: when either part is 1-9 ("<10") the other is withheld ("x"), or it would be the total less
@@ -365,7 +289,7 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
     selected = np.zeros(len(frame), dtype=bool)
     selected[: top_share(len(frame), HEADLINE_CAPACITY)] = True
     unscored = matched.unscored
-    groups = {a: _group_rows(frame, a, selected, unscored) for a in GROUP_ATTRIBUTES}
+    groups = {a: group_rows(frame, a, selected, unscored) for a in GROUP_ATTRIBUTES}
     with_outcome = suppress_count(int(frame["outcome"].sum()))
     sections = {
         "by_capacity": by_capacity(frame, capacities),
@@ -382,8 +306,8 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
             "with_outcome": with_outcome,
         },
         **sections,
-        "by_school": _group_rows(
-            _school(frame, "school_urn"), "school", selected, _school(unscored, "outcome_school")
+        "by_school": group_rows(
+            school(frame, "school_urn"), "school", selected, school(unscored, "outcome_school")
         ),
         "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
     }

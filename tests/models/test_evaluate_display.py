@@ -1,9 +1,11 @@
-"""What evaluation.html shows: shares with their intervals by the project's one rule."""
+"""What evaluation.html shows: shares with their intervals by the project's one rule, and by school (or
+group) a rate exactly where the counts it rests on are shown."""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.band_precision import wilson
@@ -15,6 +17,7 @@ from exclusion_risk.models.evaluate import (
     match,
 )
 from exclusion_risk.models.evaluate_report import evaluation_html
+from exclusion_risk.privacy import is_withheld
 
 
 def _matched(n: int, positives: set[int], band, schools):
@@ -82,3 +85,55 @@ def test_the_stated_figure_is_written_one_way():
     assert "said 32% [31%–34%]" in document["headline"]
     assert html.count("32% [31%–34%]") == 2, re.findall(r"3\d[.\d]*% \[[^\]]*\]", html)
     assert "32.4%" not in html and "30.7%" not in html
+
+
+def _schools():
+    """2,000 ranked pupils, the top 5% the first 100, in five schools:
+    A: 90 of the top 5% and 810 more, 155 excluded;
+    B: 5 of the top 5% (none excluded) and 395 more, 30 excluded: its excluded shown, its selected not;
+    C: 5 of the top 5% and 295 more, none excluded;
+    D: none of the top 5%, 200 pupils, 4 excluded; E: none of the top 5%, 200 pupils, 11 excluded."""
+    n = 2000
+    schools = np.empty(n, dtype=object)
+    schools[:90], schools[90:95], schools[95:100] = "A", "B", "C"
+    schools[100:910], schools[910:1305], schools[1305:1600] = "A", "B", "C"
+    schools[1600:1800], schools[1800:] = "E", "D"
+    positives = (set(range(0, 90, 2)) | set(range(100, 210)) | set(range(920, 950)) | set(range(1600, 1611))
+                 | {1900, 1910, 1920, 1930})  # fmt: skip
+    return _matched(n, positives, ["low"] * n, list(schools))
+
+
+def test_a_schools_rate_is_shown_exactly_where_the_counts_it_rests_on_are():
+    """Schools with 10-12 excluded (B here) read the rate "-" because their count in the top 5% was under 10,
+    and one with 0 excluded read "-" where another read 0.0%: observed rests on pupils and excluded
+    alone. Precision rests on the true positives and the selected, recall on the true positives and the
+    excluded."""
+    document = evaluate_scores(_schools(), ["low"])
+    rows = {r["group"]: r for r in document["by_school"]}
+    assert rows["B"]["excluded"] == 30 and is_withheld(rows["B"]["selected"])
+    assert rows["B"]["observed"] == 30 / 400
+    assert rows["C"]["excluded"] == 0 and rows["C"]["observed"] == 0.0
+    for r in document["by_school"]:
+        counts = (r["pupils"], r["excluded"])
+        assert (r["observed"] is not None) == (not any(map(is_withheld, counts)) and r["pupils"] > 0), r
+        shown = not is_withheld(r["true_positives"]) and not is_withheld(r["selected"])
+        assert (r["precision"] is not None) == (shown and r["selected"] > 0), r
+        assert (r["ci_low"] is not None) == (r["precision"] is not None), r
+        shown = not is_withheld(r["true_positives"]) and not is_withheld(r["excluded"])
+        assert (r["recall"] is not None) == (shown and r["excluded"] > 0), r
+
+
+def test_true_positives_a_shown_zero_implies_are_shown_as_zero():
+    """A school with none in the top 5% (or none excluded) read "x" for "of them who did", which can
+    only be 0; a withheld count under 10 stays withheld, and none is pinned by the shown ones."""
+    document = evaluate_scores(_schools(), ["low"])
+    rows = {r["group"]: r for r in document["by_school"]}
+    assert rows["C"]["true_positives"] == 0  # none excluded
+    assert rows["D"]["selected"] == 0 and rows["D"]["true_positives"] == 0  # none in the top 5%
+    assert is_withheld(rows["D"]["excluded"])  # 4: still "<10"
+    assert is_withheld(rows["B"]["true_positives"])  # 0 in fact, but not implied: the rule withholds it
+    for r in document["by_school"]:
+        if any(not is_withheld(r[c]) and r[c] == 0 for c in ("selected", "excluded")):
+            assert r["true_positives"] == 0, r
+        for c in ("pupils", "excluded", "selected", "true_positives"):
+            assert is_withheld(r[c]) or r[c] == 0 or r[c] >= 10, (c, r)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from exclusion_risk.models.band_precision import wilson
 from exclusion_risk.models.evaluate import (
     GROUP_ATTRIBUTES,
     by_capacity,
@@ -18,7 +19,6 @@ from exclusion_risk.models.evaluate import (
     match,
     shown_positives,
     split_counts,
-    wilson,
 )
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED
 

@@ -58,6 +58,8 @@ def test_the_review_and_the_back_test_of_the_same_pupils_withhold_the_same_cells
             assert (precision is None) == (other["precision"] is None), (a["name"], row["group"])
             if precision is not None:
                 assert other["true_positives"] == round(precision * row["selected"])
+            elif any(row[c] == 0 for c in ("selected", "positives")):
+                assert other["true_positives"] == 0, (a["name"], row["group"], other)  # a shown 0 implies it
             else:
                 assert is_withheld(other["true_positives"]), (a["name"], row["group"], other)
             compared += 1
