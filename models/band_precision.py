@@ -15,11 +15,12 @@ withheld (so it has at least 10 of each, or none of one); otherwise it reads "to
 test year to say".
 
 The model's precision at its capacities (top 1%, 5%, 10%) is published beside the bands, and the bands
-overlap them: on the demo the very high band (3,137 pupils, 1,014 with the outcome) held the top 5%
-(3,126; 1,013 from its stated precision), so the 11 between had 1. A band whose count with the outcome
-would give such a slice back is withheld too (`selection_overlaps.withheld_selections`, as `evaluate`
-does for a scoring); its precision and interval are then rounded (`_rounded`: to whole percents, else
-2 or 5 points) so that at least two counts give the same figures, or not given where none does.
+overlap them: on the demo the very high band (3,137 pupils) held the top 5% (3,126), so its count with
+the outcome would have said how many of the 11 between had it (fewer than 10). A band whose count with
+the outcome would give such a slice back is withheld too (`selection_overlaps.withheld_selections`, as
+`evaluate` does for a scoring); its precision and interval are then rounded (`_rounded`: to whole
+percents, else 2 or 5 points) so that at least two counts give the same figures, or not given where none
+does.
 """
 
 from __future__ import annotations

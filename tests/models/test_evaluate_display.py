@@ -4,6 +4,7 @@ group) a rate exactly where the counts it rests on are shown."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from exclusion_risk.models.evaluate import (
 )
 from exclusion_risk.models.evaluate_report import evaluation_html
 from exclusion_risk.privacy import is_withheld
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _matched(n: int, positives: set[int], band, schools):
@@ -137,3 +140,14 @@ def test_true_positives_a_shown_zero_implies_are_shown_as_zero():
             assert r["true_positives"] == 0, r
         for c in ("pupils", "excluded", "selected", "true_positives"):
             assert is_withheld(r[c]) or r[c] == 0 or r[c] >= 10, (c, r)
+
+
+def test_the_readme_publishes_no_count_under_10_that_evaluate_withholds():
+    """The README's evaluate section gave the very high band's count with the outcome (1,014, which
+    `evaluate` withholds) and the small counts it would give back ("1 of the 11 between", "9 of 109"),
+    and the Chinese/other true positives once given back (= 9): a README teaches the habit."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### How the scores turned out"):text.index("### Drift")]
+    assert "1,014" not in section
+    small = re.findall(r"\b[1-9] of (?:the )?[\d,]+|= [1-9]\b|\bso [1-9] [a-z]", section)
+    assert small == []
