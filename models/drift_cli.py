@@ -135,3 +135,4 @@ def drift_command(
         typer.echo(f"note: {line}")
     typer.echo(f"{year} against {', '.join(references)}: wrote {json_path} and {html_path} "
                f"in {time.perf_counter() - started:.1f}s")  # fmt: skip
+    typer.echo(DECISION_SUPPORT_NOTICE)  # as on drift.html and in drift.json: beside the figures

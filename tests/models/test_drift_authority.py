@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 from exclusion_risk.calendar import academic_year_start_of
 from exclusion_risk.cli import app
 from exclusion_risk.models.drift import PROFILE_ARTIFACT
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.synth.truth import write_truth_links
 
 YEAR, REFERENCE = "2018/19", "2016/17,2017/18"
@@ -122,6 +123,7 @@ def test_an_unchanged_year_warns_only_of_history_lengthening_and_says_so(authori
     assert any(n.startswith("Shorter look-back in the reference years: the census, exclusion and social-care "
                             "extracts start in 2015/16") for n in document["notes"])  # fmt: skip
     assert "note: Shorter look-back in the reference years" in result.output
+    assert result.output.rstrip().endswith(DECISION_SUPPORT_NOTICE)  # the console had no notice
     assert document["year"] == YEAR and document["reference_years"] == REFERENCE.split(",")
     assert all(set(row) == ROW_KEYS and row["warning"] is False for row in _not_lengthened(document))
     assert {r["source"] for r in document["link_rates"]} == {"exclusions", "social_care"}
