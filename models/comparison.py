@@ -1,7 +1,8 @@
 """Tables a person reads to compare models: the search grid, the test-year comparison, `compare`'s view.
 
 `format_comparison` prints one row per model with `estimate [low, high]` per metric (95% intervals), as
-`train`, `compare` and `promote` show it and the train run logs it (comparison/comparison.md).
+`train`, `compare` and `promote` show it and the train run logs it (comparison/comparison.md), and
+`verdict` says in one line which model is chosen and whether its lead is beyond the paired intervals.
 `difference_frame` holds the paired differences on the same test-year pupils (each pair of models, and
 each model vs the checklist): every model is scored on one shared set of bootstrap replicates
 (`metrics.evaluate`), so a difference's interval is a paired bootstrap interval. The train run logs it
@@ -161,6 +162,42 @@ def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_
             cells.append(text)
         lines.append(f"| {model} | {versus} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _difference(frame: pd.DataFrame, model: str, versus: str, metric: str) -> tuple[float, ...] | None:
+    """(difference, low, high) of model minus versus on `metric` from a difference frame, either way round."""
+    for a, b, sign in ((model, versus, 1.0), (versus, model, -1.0)):
+        row = frame[(frame["model"] == a) & (frame["versus"] == b) & (frame["metric"] == metric)]
+        if len(row):
+            d, low, high = (float(row.iloc[0][c]) for c in ("difference", "low", "high"))
+            return (d, low, high) if sign > 0 else (-d, -high, -low)
+    return None
+
+
+def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "precision_at_5pct") -> str:
+    """The comparison in one line: the chosen model (the champion where the table marks one, else the
+    highest on the test year), and whether its lead over the next model and over the checklist is beyond
+    their paired 95% intervals (significant) or within them."""
+    models = table[table["model"] != CHECKLIST]
+    if models.empty or metric not in table.columns:
+        return ""
+    marked = models[models["champion"] == "*"] if "champion" in models.columns else models.iloc[:0]
+    ranked = models.sort_values(metric, ascending=False, kind="stable")
+    chosen = (marked if len(marked) else ranked).iloc[0]["model"]
+    why = "the champion" if len(marked) else "highest on the test year"
+    parts = []
+    rest = ranked[ranked["model"] != chosen]
+    for versus in [*rest["model"].head(1), CHECKLIST]:
+        found = _difference(differences, chosen, versus, metric) if len(differences) else None
+        if found is None:
+            parts.append(f"over {versus}: no paired interval logged")
+            continue
+        d, low, high = found
+        beyond = _significant(low, high)
+        side = "ahead" if d > 0 else "behind"
+        parts.append(f"{'ahead of' if d >= 0 else 'behind'} {versus} by {d:+.3f} [{low:+.3f}, {high:+.3f}], "
+                     + (f"significantly {side}" if beyond else "within the interval (not significant)"))
+    return f"Verdict on {metric}: {chosen} ({why}) is " + "; ".join(parts) + ".\n"
 
 
 def _gains_from_runs(children: list) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """`exclusion-risk drift`: a year's cohort against the model's training years, in drift.json and drift.html.
 
-The reference years are the champion's fitted years (its stored profile's, else its `train_years` tag) or
-`--reference-year`; feature by feature, with link rates and the exclusion rate (`models.drift`).
+The reference years are the champion's fitted years (its stored profile's, else its `fitted_years` tag,
+else `train_years`) or `--reference-year`; feature by feature, with link rates and the exclusion rate
+(`models.drift`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _years(values: list[str] | None, option: str) -> list[str]:
 
 
 def _champion_years() -> list[str]:
-    """The years the champion was fitted on: its stored drift profile's, else its `train_years` tag."""
+    """The years the champion was fitted on: its stored drift profile's, else its `fitted_years`
+    tag (else, registered before that, its `train_years`)."""
     uri = tracking.setup_read()
     version = tracking.resolve_version(tracking.CHAMPION)
     if version is None:
@@ -51,7 +53,9 @@ def _champion_years() -> list[str]:
             "give --reference-year (e.g. --reference-year 2016/17,2017/18)"
         )
     profile = stored_profile(version.run_id)
-    years = profile["years"] if profile else (version.tags.get("train_years") or "").split(",")
+    tags = version.tags
+    tagged = tags.get("fitted_years") or tags.get("train_years") or ""
+    years = profile["years"] if profile else tagged.split(",")
     years = sorted(y for y in years if y)
     if not years:
         fail(f"the champion (version {version.version}) names no training years; give --reference-year")

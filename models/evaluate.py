@@ -32,9 +32,7 @@ leave this module.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -44,7 +42,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.linkage.history import PupilHistory
-from exclusion_risk.models.band_precision import CONFIDENCE, OUTCOMES, share_with_interval
+from exclusion_risk.models.band_precision import OUTCOMES, share_with_interval
 from exclusion_risk.models.band_precision import percent as share_text
 from exclusion_risk.models.evaluate_groups import as_shown as _value
 from exclusion_risk.models.evaluate_groups import group_rows, school
@@ -311,70 +309,6 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
         ),
         "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
     }
-
-
-def parse_interval(text: str | None) -> tuple[float, float] | None:
-    """A registered version's "low-high" interval tag -> (low, high); None when absent or unreadable."""
-    if not text:
-        return None
-    low, sep, high = str(text).partition("-")
-    try:
-        return (float(low), float(high)) if sep else None
-    except ValueError:
-        return None
-
-
-# How realised precision is judged against the model's stated precision (evaluation.json `comparison`).
-COMPARISON_METHOD = (
-    "the difference realised - stated against its standard error sqrt(se_stated^2 + se_realised^2), "
-    "each se taken as its 95% interval's half-width / 1.96; significant when |difference| > 1.96 se"
-)
-_Z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
-
-
-def _se(low: float | None, high: float | None) -> float | None:
-    return None if low is None or high is None else (float(high) - float(low)) / (2 * _Z)
-
-
-def compare_with_stated(realised: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
-    """Realised precision at 5% against the model's test-year estimate and interval (its version tags).
-
-    Both are estimates: the stated one from the test year's pupils, the realised one from this year's.
-    So the verdict judges their difference against the standard error of a difference (COMPARISON_METHOD),
-    not the realised point against the stated interval (which, with no change at all, falls outside it
-    far more often than 5% of the time). `consistent_with_stated`: True, False (significantly below or
-    above), or None when not compared."""
-    stated = (info.get("metrics") or {}).get("precision_at_5pct") or {}
-    interval = parse_interval(stated.get("interval"))
-    out = {
-        "test_year": info.get("test_year"),
-        "stated": stated.get("estimate"),
-        "stated_ci_low": interval[0] if interval else None,
-        "stated_ci_high": interval[1] if interval else None,
-        "realised": realised.get("precision"),
-        "realised_ci_low": realised.get("ci_low"),
-        "realised_ci_high": realised.get("ci_high"),
-        "difference": None,
-        "difference_se": None,
-        "consistent_with_stated": None,
-        "method": COMPARISON_METHOD,
-    }
-    se_realised = _se(realised.get("ci_low"), realised.get("ci_high"))
-    if interval is None or stated.get("estimate") is None:
-        out["verdict"] = "not compared: the model states no interval for precision at 5%"
-        return out
-    if realised.get("precision") is None or se_realised is None:
-        out["verdict"] = "not compared: too few pupils to show the realised precision"
-        return out
-    difference = float(realised["precision"]) - float(stated["estimate"])
-    se = math.hypot(_se(*interval), se_realised)
-    out["difference"], out["difference_se"] = difference, se
-    significant = abs(difference) > _Z * se if se > 0 else difference != 0
-    out["consistent_with_stated"] = not significant
-    out["verdict"] = (
-        "significantly " + ("below" if difference < 0 else "above") if significant else "consistent with"
-    ) + " the model's stated precision"
-    return out
 
 
 def percent(share: float | None) -> str:

@@ -24,7 +24,6 @@ from exclusion_risk.models.cli_inputs import fail, linked_history
 from exclusion_risk.models.evaluate import (
     HEADLINE_CAPACITY,
     OutcomesIncomplete,
-    compare_with_stated,
     evaluate_scores,
     headline,
     match,
@@ -32,6 +31,7 @@ from exclusion_risk.models.evaluate import (
     realised_outcomes,
     run_facts,
 )
+from exclusion_risk.models.evaluate_compare import compare_with_stated, scored_in_sample
 from exclusion_risk.models.evaluate_log import log_evaluation
 from exclusion_risk.models.evaluate_report import write_evaluation, write_evaluation_json
 from exclusion_risk.models.risk_matrix import load_risk_matrix
@@ -163,19 +163,21 @@ def check_model(run: ScoringRun, info: dict | None, label: str | None) -> tuple[
     return label or known, notes
 
 
+def in_sample(run: ScoringRun, info: dict | None) -> bool:
+    """Whether the scored year is at or before the model's test year: its outcomes were used to fit or
+    test the model, so the back-test is not out of sample (an unknown or unreadable year: not known to be)."""
+    return scored_in_sample(run.year, (info or {}).get("test_year") or run.model_test_year)
+
+
 def sample_warnings(run: ScoringRun, info: dict | None) -> list[str]:
-    """A plain warning when the scored year is at or before the model's test year: its outcomes were
-    seen in training or testing, so the check is not out of sample."""
+    """A plain warning when the check is in sample (`in_sample`); the comparison is then not judged."""
+    if not in_sample(run, info):
+        return []
     test_year = (info or {}).get("test_year") or run.model_test_year
-    try:
-        in_sample = bool(test_year) and calendar.start_year(run.year) <= calendar.start_year(test_year)
-    except ValueError:
-        return []
-    if not in_sample:
-        return []
     return [
         f"the scored year {run.year} is at or before the model's test year {test_year}: its outcomes were "
-        "used to train or test the model, so this is not an out-of-sample check"
+        "used to fit or test the model, so this is not an out-of-sample check and is not judged against "
+        "the model's stated precision (recorded as in-sample)"
     ]
 
 
@@ -245,7 +247,7 @@ def evaluate_command(
         "run": run_facts(run),
         "warnings": warnings,
         **document,
-        "comparison": compare_with_stated(row, info or {}),
+        "comparison": compare_with_stated(row, info or {}, out_of_sample=not in_sample(run, info)),
     }
     document["headline"] = headline(document)
     # The files first: a bad --out must stop before anything is logged or the version is tagged.

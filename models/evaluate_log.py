@@ -3,12 +3,14 @@
 A run in the model version's own experiment, named `evaluate <year> <census>`, tagged `kind=evaluate`,
 `model_version`, `scoring_run` (the scoring's run id), `year`, `census`, `label`; metrics
 `realised_precision_at_{k}pct` (+ `_ci_low`, `_ci_high`) and `realised_recall_at_{k}pct` for each
-capacity whose counts are shown, and `consistent_with_stated` (1/0: the realised precision at 5% is
-not significantly different from the model's stated test-year precision; `models.evaluate`'s
-COMPARISON_METHOD); artifact
+capacity whose counts are shown, `out_of_sample` (1/0) and, only when out of sample,
+`consistent_with_stated` (1/0: the realised precision at 5% is not significantly different from the
+model's stated test-year precision; `models.evaluate_compare`'s COMPARISON_METHOD); artifact
 `evaluation/evaluation.json` (the suppressed document). The version gets the tag `last_checked`
 (`tracking.LAST_CHECKED`): a short JSON of the date, year, census, realised precision at 5% and its
-interval, `consistent_with_stated` with the verdict in words, and the run ids, which `/model` shows.
+interval, `out_of_sample` (false when the scored year is at or before the model's test year: an
+in-sample check, recorded with no verdict, `consistent_with_stated` null), `consistent_with_stated`
+with the verdict in words, and the run ids, which `/model` shows.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def checked_tag(document: dict[str, Any], mlflow_run_id: str) -> dict[str, Any]:
         "precision_at_5pct": _rounded(comparison["realised"]),
         "ci_low": _rounded(comparison["realised_ci_low"]),
         "ci_high": _rounded(comparison["realised_ci_high"]),
+        # False: the scored year's outcomes were used to fit or test the model; never judged then
+        "out_of_sample": comparison.get("out_of_sample", True),
         "consistent_with_stated": comparison["consistent_with_stated"],
         "verdict": comparison["verdict"],
         "outcome": outcome_words(document["label"]),
@@ -59,6 +63,7 @@ def metrics(document: dict[str, Any]) -> dict[str, float]:
             value = row[field]
             if value is not None:
                 out[metric or f"realised_precision_at_{name}_{field}"] = float(value)
+    out["out_of_sample"] = float(document["comparison"].get("out_of_sample", True))
     if document["comparison"]["consistent_with_stated"] is not None:
         out["consistent_with_stated"] = float(document["comparison"]["consistent_with_stated"])
     return out

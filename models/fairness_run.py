@@ -155,7 +155,8 @@ def review_run(
 
     # Per-group recalibration, fitted on the validation year's calibration pupils (held out of training).
     validation = table[(table["AcademicYear"] == validation_year) & table["label"].notna()]
-    validation = calibration_rows(validation, _stored_config(tags["train_id"]))
+    stored_config = _stored_config(tags["train_id"])
+    validation = calibration_rows(validation, stored_config)
     recalibrated = None
     if validation["label"].nunique() == 2:
         recalibrated = recalibrate_by_group(
@@ -175,12 +176,16 @@ def review_run(
     result = review(
         y, p, test, capacity, model, contributions=contributions, protected_used=protected_used,
         ablated_probabilities=ablated, ablation_direction=direction,
-        risk_matrix=scored.to_dict(), n_boot=n_boot, shap_scale=explanation.scale,
+        risk_matrix=scored.to_dict(), n_boot=n_boot, shap_scale=explanation.scale, seed=stored_config.seed,
     )  # fmt: skip
     options = {AS_IS: p, f"retrained {direction}": ablated, RECALIBRATED: recalibrated}
     options = {name: q for name, q in options.items() if q is not None}
     references = {a.attribute: a.reference for a in result.attributes}
-    result.options = measure_options(y, options, review_groups(test), capacity, references, n_boot=n_boot)
+    # The run's own bootstrap seed: with its replicate count (--bootstrap, default the experiment's 500) the
+    # model as is has the interval the train run stated for its test-year precision, not a second one.
+    result.options = measure_options(
+        y, options, review_groups(test), capacity, references, n_boot=n_boot, seed=stored_config.seed
+    )
     result.linkage = link_rates_by_group(linkage_report)
     result.red_list = review_red_list(y, p, test, scored, capacity, references, n_boot=n_boot)
     html = render_report(result)

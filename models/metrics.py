@@ -7,7 +7,8 @@ Metrics (names as logged to MLflow):
 
 Tied scores are handled exactly rather than by an arbitrary sort: a points checklist gives thousands
 of pupils the same score, so precision in the top k% is the *expected* precision when a team breaks
-ties at random (the boundary tie group counts pro rata), ROC-AUC counts ties as one half, and average
+ties at random (the boundary tie group counts pro rata) among the `top_share` pupils it selects
+(ceil(k x n), in each bootstrap replicate of its weighted n), ROC-AUC counts ties as one half, and average
 precision uses one threshold per distinct score (as scikit-learn does).
 
 Intervals come from a Poisson bootstrap (each pupil's weight ~ Poisson(1), the standard large-n
@@ -156,7 +157,10 @@ def _ranking_metrics(pos: np.ndarray, tot: np.ndarray, capacities: Sequence[floa
         out["roc_auc"] = auc_num / (n_pos * n_neg)
         out["average_precision"] = (pos * (cum_pos / np.maximum(cum_tot, 1e-12))).sum(axis=0) / n_pos
         for k in capacities:
-            want = k * n_tot  # pupils a team can see: k of the cohort
+            # pupils a team can see: the top k of the cohort as `top_share` counts them (ceil(k x n)),
+            # so the stated precision is the count the back-test and the fairness review see (1,013 of
+            # 3,126), not that count over a fractional k x n (1,013 / 3,125.45)
+            want = np.maximum(1.0, np.minimum(n_tot, np.ceil(k * n_tot.astype(np.float64) - 1e-9)))
             # first group whose cumulative count reaches `want`
             boundary = np.minimum((cum_tot < want).sum(axis=0), tot.shape[0] - 1)
             before = boundary - 1

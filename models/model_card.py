@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 
+from exclusion_risk.models.fitting_words import fitting_words
+from exclusion_risk.models.metrics import Interval
 from exclusion_risk.models.reasons import feature_label
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.tracking import REGISTERED_MODEL, jsonable
-from exclusion_risk.models.train import TrainingResult
+from exclusion_risk.models.train import TrainingResult, fitted_years
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 # How many features the card lists under "what drives the score".
@@ -30,6 +32,11 @@ def model_card(model_type: str, result: TrainingResult, importance: dict[str, fl
         notice=DECISION_SUPPORT_NOTICE,
         label=config.label,
         split=result.split,
+        fitting=fitting_words({
+            "train_years": ",".join(result.split.train), "validation_year": result.split.validation,
+            "test_year": result.split.test, "fitted_years": ",".join(fitted_years(result.split, config)),
+        }),  # fmt: skip
+        conclusions=conclusions(model_type, result),
         params=json.dumps(result.models[model_type].params, sort_keys=True, default=jsonable),
         calibration=config.calibration.method,
         include_protected=config.features.include_protected,
@@ -38,3 +45,48 @@ def model_card(model_type: str, result: TrainingResult, importance: dict[str, fl
         drivers=[(feature_label(name), value) for name, value in top],
         scale=scale,
     )
+
+
+def _gain(iv: Interval) -> str:
+    verdict = "significant" if iv.low > 0 or iv.high < 0 else "not significant: the interval spans 0"
+    return f"{iv.estimate:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}], {verdict}"
+
+
+def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct") -> list[str]:
+    """"What this means": sentences that follow from the card's test-year numbers (gain over the
+    checklist, calibration, rank among the run's models) and the decision-support framing."""
+    evaluation, gains = result.evaluations[model_type], result.gains[model_type]
+    key, pct, year = f"precision_at_{capacity}", capacity.removesuffix("pct"), result.split.test
+    precision = evaluation.metrics[key]
+    out = []
+    if key in gains:
+        shown = gains[key].low > 0
+        out.append(
+            f"Against the points checklist on the same {year} pupils, precision in the top {pct}% changes "
+            f"by {_gain(gains[key])}: " + ("the model's list holds more pupils who went on to have the "
+            "outcome, by about this margin." if shown else "on this measure the model is not shown to do "
+            "better than the simple checklist.")
+        )  # fmt: skip
+    if "average_precision" in gains:
+        out.append(f"Average precision over the whole ranking, against the checklist: "
+                   f"{_gain(gains['average_precision'])}.")  # fmt: skip
+    others = {m: result.evaluations[m].metrics[key].estimate for m in result.models if m != model_type}
+    if others:
+        lead = max(others, key=others.get)
+        rank = "next best" if precision.estimate >= others[lead] else "best"
+        diff = evaluation.gain_over(result.evaluations[lead])[key]
+        out.append(f"Against {lead}, the run's {rank} model at the top {pct}%: {_gain(diff)}.")
+    cal = evaluation.metrics["calibration_error"]
+    out.append(
+        f"Calibration on {year}: across tenths of predicted probability, the observed rate is off the "
+        f"predicted by {100 * cal.estimate:.1f} percentage points on average [{100 * cal.low:.1f}, "
+        f"{100 * cal.high:.1f}], for the year as a whole. That says nothing about groups: calibration, "
+        "selection and error rates by sex, ethnicity, free school meals and SEN are in the fairness review "
+        "(`exclusion-risk review`), which this card, written at training, comes before: read it before use."
+    )
+    out.append(
+        f"In the top {pct}%, about {precision.estimate:.0%} of pupils had the outcome and "
+        f"{1 - precision.estimate:.0%} did not: a score is a prompt for a professional's judgement and an "
+        "offer of early help, never a decision about a child."
+    )
+    return out

@@ -34,6 +34,8 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.files import private_dir
+from exclusion_risk.models.evaluate_compare import as_recorded
+from exclusion_risk.models.fitting_words import fitting_words
 from exclusion_risk.privacy import check_no_identifiers
 
 REGISTERED_MODEL = "exclusion-risk"
@@ -326,12 +328,13 @@ def set_version_tag(version: str, key: str, value: str) -> None:
 
 def last_checked(tags: dict[str, str]) -> dict[str, Any] | None:
     """A version's LAST_CHECKED tag (`exclusion-risk evaluate`'s short JSON); None when never checked
-    or unreadable."""
+    or unreadable. A tag recorded before `out_of_sample` was, of a year at or before the version's test
+    year, reads as the in-sample check it was (`evaluate_compare.as_recorded`), never "consistent"."""
     try:
         found = json.loads(tags[LAST_CHECKED])
     except (KeyError, TypeError, ValueError):
         return None
-    return found if isinstance(found, dict) else None
+    return as_recorded(found, tags.get("test_year")) if isinstance(found, dict) else None
 
 
 def read_last_checked(version: str) -> dict[str, Any] | None:
@@ -352,9 +355,11 @@ def read_model_info(version) -> dict[str, Any]:
         # the reference census it was trained at; versions from before it was recorded are autumn's
         "census": tags.get("census") or calendar.census_name(calendar.AUTUMN),
         "last_checked": last_checked(tags),
-        "train_years": tags.get("train_years"),
+        "train_years": tags.get("train_years"),  # the search's train years
         "validation_year": tags.get("validation_year"),
         "test_year": tags.get("test_year"),
+        "fitted_years": tags.get("fitted_years"),  # None: registered before it was recorded
+        "fitting": fitting_words(tags),
         "metrics": {
             name: {"estimate": float(tags[f"metric.{name}"]), "interval": tags.get(f"metric.{name}.ci")}
             for name in HEADLINE

@@ -17,9 +17,11 @@ from exclusion_risk.models.comparison import (
     NOT_SIGNIFICANT,
     compare_frame,
     comparison_frame,
+    difference_frame,
     differences_of,
     format_comparison,
     format_differences,
+    verdict,
 )
 from exclusion_risk.models.config import DEFAULT_EXPERIMENT, ConfigError, load_config
 from exclusion_risk.models.fingerprint import data_fingerprint
@@ -91,6 +93,7 @@ def train_command(
         f"label '{cfg.label}':"
     )
     typer.echo(format_comparison(table))
+    typer.echo(verdict(table, difference_frame(result)))
     typer.echo(
         f"train run {record.train_id} in experiment '{cfg.experiment}'; "
         f"registered {tracking.REGISTERED_MODEL} versions "
@@ -123,6 +126,7 @@ def compare_command(
             f'interval; "{NOT_SIGNIFICANT}": the interval covers 0):'
         )
         typer.echo(format_differences(differences))
+        typer.echo(verdict(part, differences))
         if not pairs:
             typer.echo("(model vs model differences are logged by `train` since this release: train again)\n")
 

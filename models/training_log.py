@@ -35,7 +35,11 @@ One train = one parent run plus one nested run per model and one for the checkli
 Registry
   `exclusion-risk`: one version per model type per train run, tagged `model_type`, `train_id`, `run_id`,
   `label`, `census` (the reference census: autumn, spring or summer; versions registered before it
-  was recorded have none and were trained at autumn), `train_years`, `validation_year`, `test_year`,
+  was recorded have none and were trained at autumn), `train_years` (the search's train years),
+  `validation_year` (settings chosen; calibration and band thresholds on its held-out calibration
+  pupils), `fitted_years` (the years the final model was fitted on: train + validation year less the
+  calibration pupils when refit; versions registered before it have none: `models.fitting_words`),
+  `test_year`,
   `features` (comma list), `include_protected`,
   `calibration`, `config_hash`, `data_hash`, `metric.<name>` (estimate) and `metric.<name>.ci`
   ("low-high"), `threshold.<k>pct`. `promote` (`models.promotion`) sets alias `champion`.
@@ -60,12 +64,13 @@ from exclusion_risk.models.comparison import (
     difference_frame,
     format_comparison,
     search_table,
+    verdict,
 )
 from exclusion_risk.models.drift import PROFILE_ARTIFACT
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import Evaluation, Interval
 from exclusion_risk.models.model_card import model_card
-from exclusion_risk.models.train import CHECKLIST, TrainingResult
+from exclusion_risk.models.train import CHECKLIST, TrainingResult, fitted_years
 
 # Test-year pupils the SHAP summaries of each model are drawn from.
 SHAP_SAMPLE = 2000
@@ -134,6 +139,7 @@ def log_training(
         "train_years": ",".join(split.train),
         "validation_year": split.validation,
         "test_year": split.test,
+        "fitted_years": ",".join(fitted_years(split, config)),
         "config_hash": config.fingerprint(),
         "data_hash": fingerprint["data_hash"],
         **(extra_tags or {}),
@@ -178,8 +184,10 @@ def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
     tracking.log_text(csv_text(search_table(result)), "search/search.csv")
     table = comparison_frame(result)
     tracking.log_text(csv_text(table), "comparison/metrics.csv")
-    tracking.log_text(format_comparison(table), "comparison/comparison.md")
-    tracking.log_text(csv_text(difference_frame(result)), DIFFERENCES_ARTIFACT)
+    differences = difference_frame(result)
+    comparison = format_comparison(table) + "\n" + verdict(table, differences)
+    tracking.log_text(comparison, "comparison/comparison.md")
+    tracking.log_text(csv_text(differences), DIFFERENCES_ARTIFACT)
     title = f"Test year {split.test}: models and checklist"
     _log_figure(plots.evaluation_figure(result.evaluations, result.test_labels, result.test_scores, title),
                 "plots/evaluation.png")  # fmt: skip

@@ -31,8 +31,17 @@ class MetricInterval(BaseModel):
 
 
 class TrainingPeriod(BaseModel):
-    train_years: str | None = Field(None, description="Academic years the model was fitted on.")
-    validation_year: str | None = Field(None, description="Year used to choose settings and thresholds.")
+    train_years: str | None = Field(
+        None, description="Academic years the settings were searched on (fitted on: fitted_years)."
+    )
+    validation_year: str | None = Field(
+        None, description="Year the settings were chosen on; calibration and likelihood-band thresholds are "
+        "fitted on its held-out calibration pupils' rows.",
+    )
+    fitted_years: str | None = Field(
+        None, description="Academic years the final model was fitted on (less the calibration pupils when "
+        "they include the validation year); null: registered before it was recorded.",
+    )
     test_year: str | None = Field(None, description="Year the headline metrics were measured on.")
 
 
@@ -59,7 +68,7 @@ class ModelInfo(BaseModel):
     @classmethod
     def _period(cls, data: Any) -> Any:
         if isinstance(data, dict) and "training_period" not in data:
-            keys = ("train_years", "validation_year", "test_year")
+            keys = ("train_years", "validation_year", "fitted_years", "test_year")
             return {**data, "training_period": {k: data.get(k) for k in keys}}
         return data
 

@@ -43,10 +43,16 @@ class LastChecked(BaseModel):
     precision_at_5pct: float | None = Field(None, description="Share of the top 5% with the outcome.")
     ci_low: float | None = None
     ci_high: float | None = None
+    out_of_sample: bool | None = Field(
+        None,
+        description="False: the scored year is at or before the model's test year, so its outcomes were used "
+        "to fit or test the model (an in-sample check, never judged: consistent_with_stated is null).",
+    )
     consistent_with_stated: bool | None = Field(
         None,
         description="Whether it is consistent with the model's stated test-year precision: the difference "
-        "is within 1.96 standard errors of the two estimates together (False: significantly below or above).",
+        "is within 1.96 standard errors of the two estimates together (False: significantly below or above; "
+        "null: not compared, e.g. an in-sample check).",
     )
     verdict: str | None = Field(None, description="That judgement in words.")
 

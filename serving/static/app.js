@@ -108,6 +108,10 @@
       text += ` [${pct(checked.ci_low)}–${pct(checked.ci_high)}]`;
     }
     text += ` ${checked.outcome || "were suspended or excluded later that year"}`;
+    if (checked.out_of_sample === false) {
+      return text + ": an in-sample check (the model was fitted or tested on that year's outcomes), " +
+        "not a test of how it does on new pupils.";
+    }
     if (checked.consistent_with_stated === true) text += ", consistent with the model's stated precision";
     if (checked.consistent_with_stated === false) {
       text += `, ${checked.verdict || "significantly different from the model's stated precision"}`;
@@ -117,7 +121,14 @@
 
   function formatPeriod(period) {
     const parts = [];
-    if (period.train_years) parts.push(`trained on ${period.train_years}`);
+    if (period.fitted_years) {
+      const years = period.fitted_years.split(",").join(" + ");
+      const held = period.validation_year && period.fitted_years.includes(period.validation_year);
+      parts.push(`fitted on ${years}${held ? " less the calibration pupils" : ""}`);
+    } else if (period.train_years) {
+      parts.push(`settings searched on ${period.train_years}`);
+    }
+    if (period.validation_year) parts.push(`calibrated on ${period.validation_year}'s held-out pupils`);
     if (period.test_year) parts.push(`tested on ${period.test_year}`);
     return parts.join(", ");
   }

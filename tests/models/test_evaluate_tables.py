@@ -13,13 +13,13 @@ from exclusion_risk.models.evaluate import (
     GROUP_ATTRIBUTES,
     by_capacity,
     by_category,
-    compare_with_stated,
     evaluate_scores,
     headline,
     match,
     shown_positives,
     split_counts,
 )
+from exclusion_risk.models.evaluate_compare import compare_with_stated
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED
 
 

@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
+from exclusion_risk.models import tracking
 from exclusion_risk.synth.truth import write_truth_links
 
 TEST_CONFIG = {
@@ -315,3 +316,21 @@ def test_a_model_registered_by_the_earlier_layout_is_refused_with_what_to_do(mon
     )
     with pytest.raises(ModuleNotFoundError):  # anything else is not ours to reword
         tracking.load_run_model("0123456789abcdef")
+
+
+def test_the_registry_and_card_say_which_years_the_model_was_fitted_on(store, uri):
+    # refit (the default): searched on 2016/17, fitted on 2016/17 + 2017/18 less the calibration pupils
+    import mlflow
+    from mlflow import MlflowClient
+
+    version = MlflowClient().search_model_versions("name = 'exclusion-risk'")[0]
+    assert version.tags["fitted_years"] == "2016/17,2017/18" and version.tags["train_years"] == "2016/17"
+    info = tracking.read_model_info(version)
+    assert "fitted on 2016/17 + 2017/18 less the calibration pupils" in info["fitting"]
+    card = (uri / "artifacts" / version.run_id / "artifacts" / "model_card.md").read_text()
+    assert "fitted on 2016/17 + 2017/18 less the calibration pupils" in card and "trained on" not in card
+    assert "## What this means" in card and "points checklist" in card
+    parent = mlflow.get_run(version.tags["train_id"])
+    comparison = (uri / "artifacts" / parent.info.run_id / "artifacts" / "comparison" / "comparison.md")
+    assert "Verdict on precision_at_5pct: " in comparison.read_text()
+    assert "Verdict on precision_at_5pct: " in store[3]
