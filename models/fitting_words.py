@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-CALIBRATION_ROWS = "the calibration pupils' rows, held out of fitting"
-
 
 def _years(text: str | None) -> list[str]:
     return [y for y in (text or "").split(",") if y]

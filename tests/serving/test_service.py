@@ -78,7 +78,8 @@ def test_health_model_and_risk_matrix(live_service, champion):
         matrix = client.get("/risk-matrix").json()
     assert model["name"] == "exclusion-risk" and model["version"] == champion.version
     assert model["alias"] == live_service.alias
-    period = {"train_years": "2016/17", "validation_year": "2017/18", "test_year": "2018/19"}
+    period = {"train_years": "2016/17", "validation_year": "2017/18", "fitted_years": "2016/17,2017/18",
+              "test_year": "2018/19"}
     assert model["training_period"] == period
     roc = model["metrics"]["roc_auc"]
     assert 0.5 < roc["estimate"] <= 1 and roc["low"] <= roc["estimate"] <= roc["high"]
