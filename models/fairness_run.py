@@ -187,7 +187,8 @@ def review_run(
         y, options, review_groups(test), capacity, references, n_boot=n_boot, seed=stored_config.seed
     )
     result.linkage = link_rates_by_group(linkage_report)
-    result.red_list = review_red_list(y, p, test, scored, capacity, references, n_boot=n_boot)
+    result.red_list = review_red_list(y, p, test, scored, capacity, references, n_boot=n_boot,
+                                      seed=stored_config.seed)
     html = render_report(result)
     tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
     tracking.log_run_text(

@@ -28,7 +28,7 @@ from exclusion_risk.models.fingerprint import data_fingerprint
 from exclusion_risk.models.promotion import RULE, promote
 from exclusion_risk.models.train import TrainingError, load_training_data, train_models
 from exclusion_risk.models.training_log import log_training
-from exclusion_risk.privacy import PrivacyError
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, PrivacyError
 
 
 def register(app: typer.Typer) -> None:
@@ -100,6 +100,7 @@ def train_command(
         + ", ".join(f"{m} v{v}" for m, v in record.versions.items())
     )
     typer.echo(f"total {time.perf_counter() - started:.1f}s")
+    typer.echo(DECISION_SUPPORT_NOTICE)  # the figures above are the model's evidence, not decisions
 
 
 def compare_command(
@@ -129,6 +130,7 @@ def compare_command(
         typer.echo(verdict(part, differences))
         if not pairs:
             typer.echo("(model vs model differences are logged by `train` since this release: train again)\n")
+    typer.echo(DECISION_SUPPORT_NOTICE)
 
 
 def promote_command(
@@ -165,6 +167,7 @@ def promote_command(
     typer.echo(f"why: {promotion.reason}")
     typer.echo(f"serve it from models:/{tracking.REGISTERED_MODEL}@{tracking.CHAMPION}")
     _mlflow_ui_hint()
+    typer.echo(DECISION_SUPPORT_NOTICE)
 
 
 def _mlflow_ui_hint() -> None:

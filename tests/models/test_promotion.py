@@ -24,6 +24,7 @@ from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import evaluate
 from exclusion_risk.models.promotion import promote
 from exclusion_risk.models.training_log import log_training
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 METRIC = "precision_at_5pct"
 
@@ -117,6 +118,7 @@ def test_promote_prints_and_stores_the_rule_and_reports_the_test_year(store, cli
     assert version.tags["promoted_rule"].startswith(rule)
     assert version.tags["promoted_metric"] == METRIC
     assert "test 0.3345" in version.tags["promoted_reason"]
+    assert out.output.rstrip().endswith(DECISION_SUPPORT_NOTICE)  # the console said nothing of it
     help_text = CliRunner().invoke(app, ["promote", "--help"]).output
     assert "VALIDATION" in help_text.upper() and "never used to choose" in " ".join(help_text.split())
 
@@ -152,6 +154,7 @@ def test_compare_prints_paired_differences_model_vs_model_and_vs_checklist(store
     out = CliRunner().invoke(app, ["compare"])
     assert out.exit_code == 0, out.output
     assert "paired differences on the same test-year pupils" in out.output
+    assert out.output.rstrip().endswith(DECISION_SUPPORT_NOTICE)
     for model, versus in pairs:
         assert f"| {model} | {versus} |" in out.output
 
