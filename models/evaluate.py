@@ -45,7 +45,7 @@ from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.models.band_precision import OUTCOMES, share_with_interval
 from exclusion_risk.models.band_precision import percent as share_text
 from exclusion_risk.models.evaluate_groups import as_shown as _value
-from exclusion_risk.models.evaluate_groups import group_rows, school
+from exclusion_risk.models.evaluate_groups import group_rows, school, selection_cells
 from exclusion_risk.models.evaluate_groups import rate as _rate
 from exclusion_risk.models.evaluate_groups import shown as _shown
 from exclusion_risk.models.fairness import review_groups
@@ -229,12 +229,7 @@ def by_category(frame: pd.DataFrame, column: str, order: list[str], key: str) ->
         rows.append(
             {
                 key: name,
-                "selected": _value(pupils),
-                "true_positives": tp,
-                "precision": precision,
-                "recall": recall,
-                "ci_low": low,
-                "ci_high": high,
+                **selection_cells(_value(pupils), tp, precision, recall, low, high),
             }
         )
     return rows

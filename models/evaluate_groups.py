@@ -96,12 +96,15 @@ def group_rows(
                 "excluded": as_shown(excluded),
                 "observed": observed,
                 "mean_predicted": float(predicted[value]) if shown(pupils) else None,
-                "selected": as_shown(chosen),
-                "true_positives": tp,
-                "precision": precision,
-                "recall": recall,
-                "ci_low": low,
-                "ci_high": high,
+                **selection_cells(as_shown(chosen), tp, precision, recall, low, high),
             }
         )
     return rows
+
+
+def selection_cells(selected: Any, tp: Any, precision: float | None, recall: float | None,
+                    low: float | None, high: float | None) -> dict[str, Any]:
+    """A selection's cells as evaluate's tables name them: pupils selected, of them who did, precision
+    with its interval, recall."""
+    return {"selected": selected, "true_positives": tp, "precision": precision, "recall": recall,
+            "ci_low": low, "ci_high": high}  # fmt: skip

@@ -12,11 +12,11 @@ import pandas as pd
 from exclusion_risk.models.band_precision import wilson
 from exclusion_risk.models.evaluate import (
     GROUP_ATTRIBUTES,
-    compare_with_stated,
     evaluate_scores,
     headline,
     match,
 )
+from exclusion_risk.models.evaluate_compare import compare_with_stated
 from exclusion_risk.models.evaluate_report import evaluation_html
 from exclusion_risk.privacy import is_withheld
 
