@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import sqlite3
 from pathlib import Path
@@ -159,6 +160,11 @@ EXPOSED_WARNING = (
     "reverse proxy and let only the proxy reach this port (docs/deployment.md)."
 )
 
+FORWARDED_IGNORED = (
+    "Warning: FORWARDED_ALLOW_IPS is set but EXCLUSION_RISK_TRUSTED_PROXIES is not: X-Forwarded-For is "
+    "ignored and clients are known by the connection's address (docs/deployment.md, section 2)."
+)
+
 
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and `localhost`; False for anything else, a hostname included (it may
@@ -203,8 +209,15 @@ def serve(
         fail(f"cannot open the service database {settings.database}: {exc}")
     # uvicorn's logging with the access log's query strings redacted: a key sent as a query parameter
     # is refused by the app, but the request line would otherwise carry it into the log.
+    # Forwarded headers are believed only from the proxies named in `trusted_proxies`: with none, the
+    # client is the connection's peer, so a caller cannot dodge the key throttle (or throttle someone
+    # else) by claiming an address. uvicorn's own FORWARDED_ALLOW_IPS is not used.
+    if os.environ.get("FORWARDED_ALLOW_IPS") and not settings.trusted_proxies:
+        typer.echo(FORWARDED_IGNORED, err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level=settings.log_level,
-                access_log=access_log, server_header=False, log_config=access_log_redaction.log_config())
+                access_log=access_log, server_header=False, log_config=access_log_redaction.log_config(),
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=",".join(settings.trusted_proxies) or None)
 
 
 def register(app: typer.Typer) -> None:

@@ -160,7 +160,8 @@ def auth_throttle(app) -> FailedAuthThrottle:
 
 
 def client_address(request: Request) -> str:
-    """The client's address as the server saw it (behind a proxy: as uvicorn's --proxy-headers set it)."""
+    """The client's address: the connection's peer, or behind a proxy named in the `trusted_proxies`
+    setting the address that proxy forwarded (uvicorn's proxy headers are on only then)."""
     return request.client.host if request.client else ""
 
 

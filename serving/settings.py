@@ -61,13 +61,19 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Failed key checks one client address may make in a minute before it is answered 429.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses of the reverse proxies whose X-Forwarded-For/-Proto headers are believed "
+        "(comma-separated, e.g. `127.0.0.1` for a proxy on this machine). Empty: the headers are ignored "
+        "and the client is the connection's peer, so no caller can claim another address.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed cross-site (comma-separated). Empty: CORS off."
     )
     docs: bool = Field(False, description="Serve the Swagger UI at /docs (it loads assets from a CDN).")
     log_level: str = Field("info")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

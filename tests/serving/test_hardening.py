@@ -252,3 +252,74 @@ def test_a_real_servers_log_never_holds_a_key_sent_in_the_query_string(start_ser
     log = service.log_text()
     assert log.count("?[query redacted]") == 3, log[-2000:]  # the access log did record the requests
     assert secret not in log and token.split(".")[1] not in log
+
+
+def test_serve_believes_forwarded_headers_only_from_configured_proxies(tmp_path, monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs))
+    monkeypatch.setattr(serving_cli, "create_app", lambda settings: object())
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")  # uvicorn's own setting is not what decides
+    runner = CliRunner()
+    args = ["serve", "--port", str(free_port()), "--database", str(tmp_path / "s.db")]
+    plain = runner.invoke(cli_app, args)
+    assert plain.exit_code == 0, plain.output
+    assert started[0]["proxy_headers"] is False
+    assert "FORWARDED_ALLOW_IPS is set" in plain.stderr
+    monkeypatch.setenv("EXCLUSION_RISK_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.4")
+    proxied = runner.invoke(cli_app, args)
+    assert proxied.exit_code == 0, proxied.output
+    assert started[1]["proxy_headers"] is True
+    assert started[1]["forwarded_allow_ips"] == "127.0.0.1,10.0.0.4"
+    assert "Warning" not in proxied.stderr
+
+
+def _wait_listening(service) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            service.health()
+            return
+        except OSError:  # not listening yet
+            time.sleep(0.2)
+
+
+def _bad_keys(service, headers_for) -> list[int]:
+    codes = []
+    with service.client(role=None) as client:
+        for i in range(AUTH_FAILURES_PER_MINUTE + 2):
+            codes.append(client.get("/model", headers={"X-API-Key": f"erk.b7befc9a553a.bad{i}",
+                                                       **headers_for(i)}).status_code)
+    return codes
+
+
+def test_a_real_server_without_a_proxy_ignores_forwarded_addresses(start_service, tmp_path):
+    """No proxy configured: rotating X-Forwarded-For does not dodge the throttle, and naming a victim's
+    address throttles the caller, not the victim (the probe's reproduction)."""
+    service = start_service(tmp_path / "server", {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"},
+                            wait_ready=False)
+    try:
+        _wait_listening(service)
+        codes = _bad_keys(service, lambda i: {"X-Forwarded-For": f"10.9.{i}.1"})
+        assert codes[:AUTH_FAILURES_PER_MINUTE] == [401] * AUTH_FAILURES_PER_MINUTE
+        assert codes[AUTH_FAILURES_PER_MINUTE:] == [429, 429]
+    finally:
+        service.stop()
+    log = service.log_text()
+    assert "10.9." not in log and "127.0.0.1:" in log
+
+
+def test_a_real_server_behind_a_configured_proxy_throttles_the_forwarded_address(start_service, tmp_path):
+    service = start_service(tmp_path / "server", {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
+                                                  "EXCLUSION_RISK_TRUSTED_PROXIES": "127.0.0.1"},
+                            wait_ready=False)
+    try:
+        _wait_listening(service)
+        victim = _bad_keys(service, lambda i: {"X-Forwarded-For": "192.0.2.9"})
+        assert victim[AUTH_FAILURES_PER_MINUTE:] == [429, 429]
+        with service.client() as client:  # another forwarded client is not affected
+            assert client.get("/model", headers={"X-Forwarded-For": "192.0.2.10"}).status_code != 429
+    finally:
+        service.stop()
+    assert "192.0.2.9:" in service.log_text()
