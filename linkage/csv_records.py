@@ -13,6 +13,12 @@ csv module, knowing which lines each record spans:
   line break, or is longer than any field may be, has swallowed what look like further rows, and
   every line it spans is rejected with the line numbers, so that clean + rejected counts every line.
 
+A line longer than any row of the file could be (`line_limit`: the header's field count times the
+longest a kept value can be written, at most MAX_LINE_CHARS) is rejected as its own row before the
+csv module sees it, without its value: one line of 60,000,000 commas would otherwise hold the csv
+module (and Python's lock, stalling the service's other requests) for seconds. The csv module then
+reads the lines either side of it apart, so a quoted value cannot run across it.
+
 Row numbers count the data lines that are not blank (a line inside a rejected run counts as its own
 row), so they agree with arrow's numbering when every record is one line.
 """
@@ -20,16 +26,18 @@ row), so they agree with arrow's numbering when every record is one line.
 from __future__ import annotations
 
 import csv
-import re
 import sys
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, SHOWN_CHARS, decode
+from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, OVERSIZED, SHOWN_CHARS, decode
 
-_LINE_END = re.compile(r"\r\n|\r|\n")
+# A kept value is at most MAX_FIELD_CHARS; written out it can take twice that (every character a doubled
+# quote) plus its quotes and delimiter. No row of a file can be longer than its width of such values.
+_WRITTEN_FIELD_CHARS = 2 * MAX_FIELD_CHARS + 3
+MAX_LINE_CHARS = 1_000_000  # whatever the header: 500 values of the longest kept, far beyond any extract
 _LF, _CR = 10, 13
 _BLOCK = 1 << 20  # bytes counted at a time: memory stays flat whatever the file's size
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -94,9 +102,20 @@ def _swallowed_rows(record: list[str], delimiter: str) -> int | None:
     return None
 
 
+def line_limit(width: int) -> int:
+    """Characters a data line of a file `width` columns wide can have and still hold a row."""
+    return min(max(width, 1) * _WRITTEN_FIELD_CHARS, MAX_LINE_CHARS)
+
+
+def split_lines(text: str) -> list[str]:
+    """`text` split at LF, CRLF and CR (each one line end), at C speed: a regex split held Python's lock
+    for a second on a 60 MB line."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def parse_records(text: str, delimiter: str, header: list[str]) -> ParsedRecords:
     """Every data line of `text` (header included in it) as a good record or a rejected row."""
-    lines = _LINE_END.split(text)
+    lines = split_lines(text)
     if lines and lines[-1] == "":
         lines.pop()  # the piece after the final line end
     parsed = ParsedRecords()
@@ -113,11 +132,41 @@ def parse_records(text: str, delimiter: str, header: list[str]) -> ParsedRecords
 
 
 def _parse_lines(parsed: ParsedRecords, lines: list[str], delimiter: str, header: list[str]) -> None:
-    reader = csv.reader((line + "\n" for line in lines[1:]), delimiter=delimiter)
-    consumed = 0
+    limit = line_limit(len(header))
+    too_long = [n for n in range(1, len(lines)) if len(lines[n]) > limit]
+    start = 1
+    for end in [*too_long, len(lines)]:
+        _parse_run(parsed, lines, start, end, delimiter, header)
+        if end < len(lines):
+            _reject_over_long(parsed, lines[end][:limit], delimiter, header, limit)
+        start = end + 1
+
+
+def _reject_over_long(
+    parsed: ParsedRecords, head: str, delimiter: str, header: list[str], limit: int
+) -> None:
+    """A line over `limit` characters, from its first `limit` (`head`; parsed at a bounded cost): the
+    longest of its fields is named when it has no more than the header's, never its value."""
+    try:
+        fields = next(csv.reader([head], delimiter=delimiter), [])
+    except csv.Error:
+        fields = []
+    over = f"the line is over {limit:,} characters, longer than a row of {len(header)} columns can be"
+    if 0 < len(fields) <= len(header):
+        position = max(range(len(fields)), key=lambda i: len(fields[i]))
+        parsed.reject(header[position], "", f"{OVERSIZED}; {over}")
+    else:
+        parsed.reject("", "", f"{over} (broken structure, not a row)")
+
+
+def _parse_run(parsed: ParsedRecords, lines: list[str], start: int, end: int, delimiter: str,
+               header: list[str]) -> None:
+    """Data lines lines[start:end] (data line n is lines[n]; lines[0] is the header)."""
+    reader = csv.reader((line + "\n" for line in lines[start:end]), delimiter=delimiter)
+    consumed = start - 1
     for record in reader:
-        first, last = consumed + 1, reader.line_num  # data lines (1-based) this record spans
-        consumed = reader.line_num
+        first, last = consumed + 1, start - 1 + reader.line_num  # data lines (1-based) this record spans
+        consumed = last
         if not record:
             continue  # a blank line is not a row
         if last > first:

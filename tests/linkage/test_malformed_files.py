@@ -269,3 +269,56 @@ def test_a_runaway_quote_across_arrows_blocks_loses_no_line(tmp_path, census_row
     assert result.rows_read == pupils
     assert result.rejects["row"].tolist() == list(range(5001, 13002))
     assert len(result.clean) == pupils - 8001
+
+
+def test_a_line_longer_than_any_row_is_rejected_without_the_csv_module_or_its_value(
+    tmp_path, census_lines, monkeypatch
+):
+    # The security probe's upload: a valid header and one line of 60,000,000 commas held the csv module
+    # (and Python's lock) for 4.3 s. Here 5,000,000: the csv module must never see it.
+    fed = []
+    reader = csv_records.csv.reader
+
+    def spy(lines, **kwargs):
+        def lines_fed():
+            for line in lines:
+                fed.append(len(line))
+                yield line
+        return reader(lines_fed(), **kwargs)
+
+    monkeypatch.setattr(csv_records.csv, "reader", spy)
+    lines = list(census_lines)
+    lines[51] = "," * 5_000_000
+    result = read_lines(tmp_path, lines)
+    assert max(fed) < 1_000_000, "the csv module read the 5,000,000-character line"
+    limit = csv_records.line_limit(len(census_lines[0].split(",")))
+    assert max(fed) <= limit + 1
+    assert result.rejects["row"].tolist() == [51] and len(result.clean) == PUPILS - 1
+    reject = result.rejects.iloc[0]
+    assert reject["value"] in ("", None) or reject["value"] != reject["value"]  # never the value
+    assert f"over {limit:,} characters" in reject["reason"] and reject["reason"].endswith("not a row)")
+
+
+def test_the_line_limit_keeps_every_row_a_file_could_hold():
+    header = ["UPN", "Surname", "Address"]
+    widest = '"' + '""' * 1000 + '"'  # a value of 1,000 quotes, the longest kept, written out
+    text = "\n".join([
+        ",".join(header),
+        'A1,"O""Brien","1 High Street',  # a value with a line break in it: one row over two lines
+        'Town"',
+        ",".join([widest] * 3),
+        'A3,"Brien',  # a quote that never closes before the over-long line: that line ends its run
+        "," * 50_000,
+        "A4,Smith,Leeds",
+    ]) + "\n"
+    parsed = csv_records.parse_records(text, ",", header)
+    assert parsed.good == [["A1", 'O"Brien', "1 High Street\nTown"], ['"' * 1000] * 3,
+                           ["A4", "Smith", "Leeds"]]
+    assert parsed.good_rows == [1, 2, 5] and parsed.bad_rows == [3, 4]
+    assert parsed.rows == len(parsed.good) + len(parsed.bad_rows)
+    assert parsed.bad_values[1] == "" and "over 6,009 characters" in parsed.bad_reasons[1]
+    one_long_value = csv_records.parse_records(f"UPN,Surname,Address\nA1,{'X' * 9000},Leeds\n", ",", header)
+    assert one_long_value.bad_columns == ["Surname"] and one_long_value.bad_values == [""]
+    assert one_long_value.bad_reasons[0].startswith("longer than 1,000 characters")
+    assert len(",".join([widest] * 3)) <= csv_records.line_limit(3)
+    assert csv_records.line_limit(20_000) == csv_records.MAX_LINE_CHARS
