@@ -13,10 +13,10 @@ RETRY_AFTER_SECONDS = 5
 class JobSlots:
     """At most `size` scoring jobs at once; a request beyond that is refused with 503 + Retry-After.
 
-    A job is everything a large request costs once its bytes are in: the pre-scan of its rows or
-    records, the parse, the features and the scoring. Used only from the event loop (no lock needed);
-    a slot is held until the job's worker thread returns, even if the client has gone, so the bound
-    is on work actually running.
+    A job is everything a large request costs, from reading its bytes (a refused request's body is
+    never read): the pre-scan of its rows or records, the parse, the features and the scoring. Used
+    only from the event loop (no lock needed); a slot is held until the job's worker thread returns,
+    even if the client has gone, so the bound is on work actually running.
     """
 
     def __init__(self, size: int):

@@ -42,13 +42,17 @@ def _problem(status: int, message: str, field: str, reason: str) -> RequestProbl
     return RequestProblem(status, message, [{"row": None, "field": field, "reason": reason}])
 
 
-async def _file_and_upn(request: Request) -> tuple[bytes, str, str]:
-    """(the census bytes, its safe name, the UPN) from a multipart form with `file` and `upn`."""
+def _require_form(request: Request) -> None:
+    """415 unless the body is a multipart form: checked before any slot is taken or byte read."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "multipart/form-data":
         raise RequestProblem(
             415, "Send the census and the UPN as multipart/form-data (fields `file`, `upn`)."
         )
+
+
+async def _file_and_upn(request: Request) -> tuple[bytes, str, str]:
+    """(the census bytes, its safe name, the UPN) from a multipart form with `file` and `upn`."""
     try:
         form = await request.form(max_files=1, max_fields=8)
     except StarletteHTTPException as exc:  # Starlette's 400 for a malformed form or too many parts
@@ -102,9 +106,7 @@ async def explain_file(
         str | None, Query(pattern=r"^\d{4}/\d{2}$", description="Census year to score; default the latest.")
     ] = None,
 ) -> Response:
-    data, filename, upn = await _file_and_upn(request)
-
-    def work() -> bytes:
+    def work(data: bytes, filename: str, upn: str) -> bytes:
         cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
                                        scorer.feature_names, academic_year, skip_invalid=True,
                                        census=scoring.model_census(scorer))  # fmt: skip
@@ -115,7 +117,8 @@ async def explain_file(
         pupil = features[wanted.fillna(False).to_numpy()].head(1)
         return scoring.explanation_json(scorer, cohort, pupil, n)[1]
 
-    async with request.app.state.jobs.slot():
-        content = await run_in_threadpool(work)
+    _require_form(request)
+    async with request.app.state.jobs.slot():  # before the body is read: a refusal holds no bytes
+        content = await run_in_threadpool(work, *await _file_and_upn(request))
     request.state.audit.pupils = 1
     return Response(content, media_type="application/json")
