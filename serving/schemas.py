@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from exclusion_risk import calendar
 from exclusion_risk.features import registry
+from exclusion_risk.linkage.schemas import SCHOOL
 from exclusion_risk.models.score_runs import CHANGES
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -156,7 +157,8 @@ def _feature_field(feature: registry.FeatureDef) -> tuple[Any, Any]:
     bounds = feature.valid_range
     description += f" {bounds.text()[0].upper()}{bounds.text()[1:]}."
     return Annotated[float | None, _in_range(feature.name)], Field(
-        None, description=description, allow_inf_nan=False, json_schema_extra=_range_schema(bounds)
+        None, description=description, allow_inf_nan=False, strict=True,  # a number: not true, not "8"
+        json_schema_extra=_range_schema(bounds)
     )
 
 
@@ -179,8 +181,9 @@ FeatureRecord = create_model(
     __doc__="One pupil's registry features as known on census day. A feature left out is missing "
     "(the model handles missing values); `need_level` is derived from the features when not given.",
     upn=(str, Field(min_length=1, max_length=64, description="The pupil's UPN or the LA's pseudonym.")),
-    need_level=(int | None, Field(None, ge=0, le=3, description="Risk-matrix need axis 0-3.")),
-    school_urn=(str | None, Field(None, max_length=16, description="School URN, echoed for filtering.")),
+    need_level=(int | None, Field(None, ge=0, le=3, strict=True, description="Risk-matrix need axis 0-3.")),
+    school_urn=(str | None, Field(None, pattern=SCHOOL.pattern, description="School URN (6 digits) or "
+                                  "LAEstab (7 digits), as the census gives it; echoed for filtering.")),
     **{f.name: _feature_field(f) for f in registry.FEATURES},
 )
 
@@ -241,6 +244,8 @@ class ScoreRow(BaseModel):
     band_precision: float | None = Field(None, ge=0, le=1, description="Share of the model's test-year "
                                          "pupils in this likelihood band who were suspended or excluded.")
     band_precision_ci: str | None = Field(None, description="Its 95% interval, `low-high`.")
+    missing_features: list[str] | None = Field(None, description="Feature records only: the model's "
+                                               "features this record left out, scored as missing.")
 
 
 # --- scoring runs: what changed since the last scoring --------------------------------------------
@@ -355,8 +360,9 @@ class ScoreResponse(BaseModel):
         "needed` for feature records, `linked` for census rows (without a history the service refuses "
         "census rows with 503; `none` is only seen from services before that change)."
     )
-    missing_features: list[str] = Field([], description="Features not computed, scored as missing.")
-    warnings: list[str] = Field([], description="Census scoring: what the features lack, in plain words.")
+    missing_features: list[str] = Field([], description="Features not computed (census), or left out of "
+                                        "some feature record, scored as missing.")
+    warnings: list[str] = Field([], description="What the features lack, in plain words.")
     rejected: list[FieldError] = Field(
         default_factory=list, description="Rows left out (only with `skip_invalid=true`)."
     )

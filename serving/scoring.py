@@ -406,7 +406,8 @@ def scores_json(envelope: dict[str, Any], scores: pd.DataFrame | list[dict[str, 
                  for i in _chunks(len(scores), JSON_CHUNK)]
         rows = "[" + ",".join(part for part in parts if part) + "]"
     else:
-        parts = [json.dumps([{c: r.get(c) for c in columns} for r in scores[i:i + SCORE_CHUNK]],
+        extra = ["missing_features"] if scores and "missing_features" in scores[0] else []  # feature records
+        parts = [json.dumps([{c: r.get(c) for c in [*columns, *extra]} for r in scores[i:i + SCORE_CHUNK]],
                             allow_nan=False)[1:-1] for i in _chunks(len(scores), SCORE_CHUNK)]
         rows = "[" + ",".join(part for part in parts if part) + "]"
     head = json.dumps({"notice": DECISION_SUPPORT_NOTICE, **envelope}, allow_nan=False)

@@ -37,6 +37,7 @@ from exclusion_risk.serving.json_body import (
     require_utf8,
 )
 from exclusion_risk.serving.limits import too_many_pupils
+from exclusion_risk.serving.record_gaps import drop_featureless, gap_summary, record_gaps
 from exclusion_risk.serving.run_history import RecordedScoring, record_census_scoring
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
@@ -89,7 +90,8 @@ _VALIDATE_CHUNK = 1000  # about 25 ms of pydantic (GIL held) per slice
 
 Reasons = Annotated[bool, Query(description="Add each pupil's top factors in plain words (slower).")]
 SkipInvalid = Annotated[
-    bool, Query(description="Census input only: score the valid rows and list the rejected ones.")
+    bool, Query(description="Score the valid census rows (or the feature records that give some "
+                "feature) and list the rejected ones.")
 ]
 
 
@@ -190,6 +192,21 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     )  # fmt: skip
 
 
+def _score_records(scorer, pupils: list, reasons: bool, skip_invalid: bool) -> tuple[list[dict], dict]:
+    """Feature records' scores, each with the features it lacked, and the response's envelope."""
+    names = list(scorer.feature_names)
+    records = scoring.feature_records(pupils)
+    gaps = record_gaps(records, names)
+    records, gaps, rejected = drop_featureless(records, gaps, len(names), skip_invalid)
+    scores = scoring.score_feature_records(scorer, records, reasons)
+    by_upn = {record["upn"]: gap for record, gap in zip(records, gaps, strict=True)}
+    for score in scores:
+        score["missing_features"] = by_upn.get(score["upn"], [])
+    missing, warnings = gap_summary(gaps, names)
+    return scores, {"history": "not needed", "missing_features": missing, "warnings": warnings,
+                    "rejected": rejected}
+
+
 def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, academic_year: str | None,
             record: bool = True, since: str | None = None):
     """Record a census scoring in the service's runs and compare it with the last one (run_history)."""
@@ -237,8 +254,7 @@ async def score(
     def work(body: ScoreRequest):
         leavers = 0  # pupils not sent whose earlier scores `changes` lists: audited with those scored
         if body.pupils is not None:
-            scores = scoring.score_feature_records(scorer, scoring.feature_records(body.pupils), reasons)
-            envelope = {"history": "not needed", "missing_features": [], "rejected": []}
+            scores, envelope = _score_records(scorer, body.pupils, reasons, skip_invalid)
         else:
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)
             scores = scoring.score_cohort(scorer, cohort, reasons)

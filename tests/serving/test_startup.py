@@ -31,7 +31,7 @@ def test_ready_after_the_model_loads_and_census_refused_without_history(champion
         assert {k: first.json()[k] for k in ("status", "model_version", "history")} == {
             "status": "loading", "model_version": None, "history": "none"}
         with service.client() as client:
-            early = client.post("/score", json={"pupils": [{"upn": "A801200111001"}]})
+            early = client.post("/score", json={"pupils": [{"upn": "A801200111001", "nc_year": 8}]})
         if early.status_code == 503:  # still loading (almost always: imports alone take seconds)
             assert early.headers["retry-after"] == "5" and "loading" in early.json()["detail"]
 
@@ -48,7 +48,7 @@ def test_ready_after_the_model_loads_and_census_refused_without_history(champion
             response = client.post("/score/file", params={"skip_invalid": "true"},
                                    files={"file": ("census.csv", cohort.to_csv(index=False), "text/csv")})
             census_json = client.post("/score", json={"census": cohort.head(3).to_dict("records")})
-            features = client.post("/score", json={"pupils": [{"upn": "A801200111001"}]})
+            features = client.post("/score", json={"pupils": [{"upn": "A801200111001", "nc_year": 8}]})
         assert model["alias"] == "champion" and model["history"]["state"] == "none"
         # Refused, not scored with the history features missing: the message says what to configure.
         for refused in (response, census_json):
