@@ -49,6 +49,7 @@ from exclusion_risk.serving.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
+from exclusion_risk.serving.upn_warning import invalid_upn_warning
 
 router = APIRouter(tags=["scoring"])
 
@@ -186,10 +187,12 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     data = scoring.census_records_to_csv([r.model_dump(exclude_none=True) for r in body.census])
     census = scoring.model_census(scorer)  # the rows of the census the model was trained at
     clean, rejects = scoring.read_census_bytes(data, "census.json", census)
-    return scoring.census_cohort(
+    cohort = scoring.census_cohort(
         clean, rejects, request.app.state.history, scorer.feature_names, body.academic_year, skip_invalid,
         census=census,
     )  # fmt: skip
+    cohort.warnings += invalid_upn_warning(cohort.features["upn"])
+    return cohort
 
 
 def _score_records(scorer, pupils: list, reasons: bool, skip_invalid: bool) -> tuple[list[dict], dict]:
@@ -362,6 +365,7 @@ async def score_file(
         cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
                                        scorer.feature_names, academic_year, skip_invalid,
                                        census=scoring.model_census(scorer))  # fmt: skip
+        cohort.warnings += invalid_upn_warning(cohort.features["upn"])
         scores = scoring.score_cohort(scorer, cohort, reasons)
         recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
         # the audit counts every pupil whose data goes back: the JSON and the workbook carry the listed

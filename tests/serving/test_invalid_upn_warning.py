@@ -1,0 +1,91 @@
+"""A census scoring counts the pupils whose UPN fails the DfE check (security probe, item 5).
+
+DATA_CONTRACT: an invalid UPN is reported, and the pupil still kept. An upload with `Z335228712113`
+(a wrong check letter) and `NOTAUPN-Wilson` was scored with `warnings: []`. In process: a stand-in
+model, a history of the same autumn census; both routes (a file, JSON census rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pandas as pd
+
+from exclusion_risk import calendar
+from exclusion_risk.contract import SCORE_COLUMNS
+from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.serving import scoring
+from exclusion_risk.serving.app import create_app
+from exclusion_risk.serving.history import HistoryState
+from exclusion_risk.serving.process import add_key
+from exclusion_risk.serving.schemas import EXAMPLE_CENSUS
+from exclusion_risk.serving.settings import ServiceSettings
+from exclusion_risk.serving.upn_warning import invalid_upn_warning
+from exclusion_risk.upn import is_valid_upn, make_temporary_upn, make_upn
+
+YEAR = "2018/19"
+VALID = [make_upn(801, 2001, 2011, i) for i in range(1, 4)]
+INVALID = ["Z335228712113", "NOTAUPN-Wilson"]
+EMPTY = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
+
+
+class AutumnStandIn:
+    name, model_version, census, risk_matrix = "exclusion-risk", "1", calendar.AUTUMN, None
+    feature_names = ["nc_year"]
+    matrix = load_risk_matrix()
+
+    def score(self, features: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
+        rows = [{"upn": str(u), "probability": 0.5, "likelihood_band": "low", "need_level": 0, "rag": "green",
+                 "matrix_cell": "L-N0", "reasons": "", "model_version": "1"} for u in features["upn"]]
+        return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def _rows(upns) -> list[dict]:
+    return [{**EXAMPLE_CENSUS, "UPN": u, "AcademicYear": YEAR, "CensusTerm": calendar.AUTUMN} for u in upns]
+
+
+def _post(tmp_path, upns, route: str) -> httpx.Response:
+    settings = ServiceSettings(database=tmp_path / "service.db", data_dir=None)
+    app = create_app(settings, loader=AutumnStandIn)
+    app.state.model.load_initial()
+    clean, _ = scoring.read_census_bytes(pd.DataFrame(_rows(VALID)).to_csv(index=False).encode(), "c.csv")
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(clean), EMPTY, EMPTY)
+    state.state = "ready"
+    app.state.history = state
+    key = add_key(settings.database, "scorer")
+
+    async def go():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     headers={"X-API-Key": key}) as client:
+            if route == "file":
+                return await client.post("/score/file", params={"reasons": "false"},
+                                         content=pd.DataFrame(_rows(upns)).to_csv(index=False).encode(),
+                                         headers={"Content-Type": "text/csv"})
+            return await client.post("/score", params={"reasons": "false"}, json={"census": _rows(upns)})
+
+    return asyncio.run(go())
+
+
+def test_invalid_upns_are_counted_in_a_warning_and_the_pupils_kept(tmp_path):
+    assert not any(is_valid_upn(u) for u in INVALID)
+    for route in ("file", "json"):
+        response = _post(tmp_path / route, VALID + INVALID, route)
+        assert response.status_code == 200, response.text[:300]
+        body = response.json()
+        assert body["pupils"] == 5 and body["rejected"] == []
+        said = [w for w in body["warnings"] if "UPN that is not valid" in w]
+        assert said == ["2 of 5 pupils scored have a UPN that is not valid (a wrong check letter, or not a "
+                        "UPN's shape): they are scored under the UPN as uploaded; check it in the MIS"], body
+        assert not any(u.upper() in w.upper() for w in body["warnings"] for u in INVALID)
+
+
+def test_valid_and_temporary_upns_are_not_warned_of(tmp_path):
+    temporary = make_temporary_upn(801, 2001, 2011, 7, "A")  # ends in a letter: valid
+    assert is_valid_upn(temporary)
+    assert invalid_upn_warning(pd.Series([*VALID, temporary.lower()], dtype="string")) == []
+    response = _post(tmp_path, VALID, "file")
+    assert response.status_code == 200 and not any("UPN" in w for w in response.json()["warnings"])
