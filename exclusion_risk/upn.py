@@ -56,11 +56,17 @@ def make_temporary_upn(la_number: int, establishment: int, year: int, serial: in
     return check_letter(body) + body
 
 
+def upn_key(upn: str) -> str:
+    """A UPN as the census reader keeps it, and so as scores and recorded runs hold it: stripped and
+    upper-cased (one rule for every lookup by UPN)."""
+    return upn.strip().upper()
+
+
 def is_valid_upn(upn: object) -> bool:
     """True when `upn` has the UPN shape and its check letter is right."""
     if not isinstance(upn, str):
         return False
-    upn = upn.strip().upper()
+    upn = upn_key(upn)
     if not _UPN_SHAPE.match(upn):
         return False
     return check_letter(upn[1:]) == upn[0]

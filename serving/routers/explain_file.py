@@ -24,6 +24,7 @@ from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ExplainResponse
+from exclusion_risk.upn import upn_key
 
 router = APIRouter(tags=["scoring"])
 
@@ -111,7 +112,7 @@ async def explain_file(
                                        scorer.feature_names, academic_year, skip_invalid=True,
                                        census=scoring.model_census(scorer))  # fmt: skip
         features = cohort.features
-        wanted = as_code(features["upn"].astype("string")).str.upper() == upn.strip().upper()
+        wanted = as_code(features["upn"].astype("string")).str.upper() == upn_key(upn)
         if not wanted.any():
             raise _problem(422, "The pupil cannot be explained.", "upn", NOT_IN_FILE)
         pupil = features[wanted.fillna(False).to_numpy()].head(1)

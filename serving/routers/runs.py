@@ -26,6 +26,7 @@ from exclusion_risk.serving.schemas import (
     RunsResponse,
     RunSummary,
 )
+from exclusion_risk.upn import upn_key
 
 router = APIRouter(tags=["runs"])
 MAX_LOOKUP_BYTES = 4096  # a UPN lookup's body; anything longer is refused before it is parsed
@@ -51,7 +52,7 @@ def _upn_of(data: bytes) -> str:
         problem = {"row": None, "field": "body", "reason": "not valid JSON"}
         raise RequestProblem(422, "The request is not valid.", [problem]) from None
     try:
-        return EarlierScoresRequest.model_validate(top).upn.strip()
+        return upn_key(EarlierScoresRequest.model_validate(top).upn)  # as scores hold it: any case finds it
     except ValidationError as exc:
         raise RequestProblem(
             422, "The request is not valid.", pydantic_problems(list(exc.errors()), ("body",))
@@ -87,5 +88,5 @@ async def runs(_key: ScorerKey, request: Request) -> RunsResponse:
 async def earlier(_key: ScorerKey, request: Request) -> EarlierScoresResponse:
     upn = _upn_of(await request.body())  # a few bytes: BodyLimit holds it to the service's limit
     scores = await run_in_threadpool(request.app.state.runs.earlier_scores, upn)
-    request.state.audit.pupils = 1  # one pupil's data was read
+    request.state.audit.pupils = 1 if scores else 0  # a pupil's data went back only when some was found
     return EarlierScoresResponse(upn=upn, scores=scores)

@@ -1,0 +1,60 @@
+"""POST /runs/earlier finds a pupil whatever the case of the UPN sent, and the audit log counts only
+what went back (security probe, item 6). In process, with a stub model and one recorded run."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from exclusion_risk.models.score_runs import new_run
+from exclusion_risk.serving.app import create_app
+from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.security import KeyStore
+from exclusion_risk.serving.settings import ServiceSettings
+from exclusion_risk.upn import upn_key
+
+UPN = "Q335266316864"  # synthetic
+
+
+class _Scorer:
+    model_version = "1"
+    feature_names: list[str] = []
+
+    def info(self) -> dict:
+        return {"name": "exclusion-risk", "version": self.model_version}
+
+
+@pytest.fixture
+def service(tmp_path):
+    database = tmp_path / "service.db"
+    token = KeyStore(Database(database)).add("scorer", "test").token
+    app = create_app(ServiceSettings(database=database, data_dir=None), loader=_Scorer)
+    scores = pd.DataFrame([{"upn": UPN, "school_urn": "104321", "probability": 0.4,
+                            "likelihood_band": "high", "rag": "amber"}])
+    run, pupils = new_run(scores, model_version="1", model_name="m", risk_matrix_version="1", year="2018/19")
+    app.state.runs.record(run, pupils, "key")
+    with TestClient(app, headers={"X-API-Key": token}) as client:
+        yield client, database
+
+
+def test_a_lower_case_or_padded_upn_finds_the_earlier_run(service):
+    client, _ = service
+    sent = (UPN, UPN.lower(), f"  {UPN.lower()} ")
+    answers = [client.post("/runs/earlier", json={"upn": upn}) for upn in sent]
+    assert all(a.status_code == 200 for a in answers)
+    assert [len(a.json()["scores"]) for a in answers] == [1, 1, 1]
+    assert {a.json()["upn"] for a in answers} == {UPN}
+    assert upn_key(f" {UPN.lower()}\t") == UPN
+
+
+def test_the_audit_log_counts_a_pupil_only_when_scores_went_back(service):
+    client, database = service
+    assert client.post("/runs/earlier", json={"upn": "Z999999999999"}).json()["scores"] == []
+    assert client.post("/runs/earlier", json={"upn": UPN.lower()}).json()["scores"] != []
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT route, status, pupils FROM audit_log WHERE route = '/runs/earlier' "
+                          "ORDER BY id").fetchall()
+    assert rows == [("/runs/earlier", 200, 0), ("/runs/earlier", 200, 1)]
