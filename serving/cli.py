@@ -215,7 +215,7 @@ def serve(
     if os.environ.get("FORWARDED_ALLOW_IPS") and not settings.trusted_proxies:
         typer.echo(FORWARDED_IGNORED, err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level=settings.log_level,
-                access_log=access_log, server_header=False, log_config=access_log_redaction.log_config(),
+                access_log=access_log, server_header=False, log_config=access_log_redaction.log_config(app),
                 proxy_headers=bool(settings.trusted_proxies),
                 forwarded_allow_ips=",".join(settings.trusted_proxies) or None)
 

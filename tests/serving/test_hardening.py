@@ -323,3 +323,37 @@ def test_a_real_server_behind_a_configured_proxy_throttles_the_forwarded_address
     finally:
         service.stop()
     assert "192.0.2.9:" in service.log_text()
+
+
+def test_the_access_log_writes_paths_no_route_answers_as_a_placeholder(tmp_path):
+    app = create_app(ServiceSettings(database=tmp_path / "s.db", data_dir=None), loader=lambda: None)
+    paths = access_log.known_paths(app)
+    assert {"/", "/health", "/score", "/score/file", "/runs/earlier", "/static/app.js"} <= paths
+    assert "/static" not in paths
+    redact = access_log.RedactQueryString(paths)
+    lines = []
+    for path in ("/nonexistent/H335228712113", "/static/H335228712113", "/model?api_key=erk.a.b", "/health"):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                                   ("127.0.0.1:5000", "GET", path, "1.1", 404), None)
+        assert redact.filter(record)
+        lines.append(record.getMessage().split('"')[1])
+    assert lines == ["GET <unmatched> HTTP/1.1", "GET <unmatched> HTTP/1.1",
+                     "GET /model?[query redacted] HTTP/1.1", "GET /health HTTP/1.1"]
+    config = access_log.log_config(app)
+    assert config["filters"]["redact_query"]["paths"] == sorted(paths)
+
+
+def test_a_real_servers_log_never_holds_an_unmatched_path(start_service, tmp_path):
+    service = start_service(tmp_path / "server", {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"},
+                            wait_ready=False)
+    try:
+        _wait_listening(service)
+        with service.client(role=None) as client:
+            assert client.get(f"/nonexistent/{UPN}").status_code == 404
+            assert client.get(f"/static/{UPN}").status_code == 404
+            assert client.get("/static/app.js").status_code == 200
+    finally:
+        service.stop()
+    log = service.log_text()
+    assert log.count("<unmatched>") == 2 and "/static/app.js" in log, log[-2000:]
+    assert UPN not in log
