@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,8 +56,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    # Raised inside the app's body read, so the app's HTTPException handler answers.
-                    raise HTTPException(413, too_large_message(self.max_bytes))
+                    # Raised inside the app's body read, so the app's RequestProblem handler answers,
+                    # in the same shape as the declared-size 413 above ({"detail", "errors": []}).
+                    raise RequestProblem(413, too_large_message(self.max_bytes))
             return message
 
         await self.app(scope, counted, send)

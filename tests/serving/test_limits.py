@@ -26,6 +26,7 @@ from exclusion_risk.serving import scoring
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.json_body import JsonShape, json_shape
+from exclusion_risk.serving.limits import too_large_message
 from exclusion_risk.serving.process import add_key
 from exclusion_risk.serving.routers import score as score_routes
 from exclusion_risk.serving.schemas import EXAMPLE_CENSUS, EXAMPLE_FEATURES
@@ -535,3 +536,32 @@ def test_repeated_rows_keep_every_row_accounted_for(service):
     assert any(w.startswith("1 census row of 1 pupil on two or more rows") for w in body["warnings"])
 
 
+@pytest.mark.parametrize(
+    ("path", "content_type", "multipart"),
+    [("/score/file", "text/csv", False), ("/score/file", None, True), ("/score", "application/json", False)],
+)  # fmt: skip
+def test_a_streamed_body_over_the_byte_limit_gets_the_declared_413s_shape(service, path, content_type,
+                                                                         multipart):
+    app, _ = service
+    limit = app.state.settings.max_request_bytes
+    declared = call(service, "POST", path, content=b"x" * (limit + 1),
+                    headers={"Content-Type": content_type or "text/csv"})
+    assert declared.status_code == 413 and set(declared.json()) == {"detail", "errors"}
+
+    async def chunks():  # no Content-Length: chunked, so only counting the bytes can stop it
+        for _ in range(limit // (1 << 20) + 2):
+            yield b"UPN\n" + b"A" * ((1 << 20) - 4)
+
+    if multipart:
+        boundary = "b0undary"
+        async def form():
+            yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\n"
+                   "Content-Type: text/csv\r\n\r\n").encode()
+            async for chunk in chunks():
+                yield chunk
+        body, content_type = form(), f"multipart/form-data; boundary={boundary}"
+    else:
+        body = chunks()
+    streamed = call(service, "POST", path, content=body, headers={"Content-Type": content_type})
+    assert streamed.status_code == 413, streamed.text[:300]
+    assert streamed.json() == declared.json() == {"detail": too_large_message(limit), "errors": []}
