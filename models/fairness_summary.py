@@ -52,6 +52,8 @@ from exclusion_risk.models.fairness_words import group_phrase, outcome_words
 from exclusion_risk.models.group_counts import counts_withheld, errors_withheld, shown_attribute_counts
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL
 
+MOST_WORSENED = 5  # groups an option's finding names as left worse calibrated, furthest first
+
 MAX_FINDINGS = 10
 # recall is 1 - FNR: summarising both would say one thing twice
 _ERROR_METRICS = ("fpr", "fnr", "precision")
@@ -299,6 +301,30 @@ def _largest_changes(option, as_is, shown: dict, column: str, hidden=frozenset()
     return ", ".join(named + ([f"largest of all {largest}"] if largest not in named else []))
 
 
+def _worsened_calibration(option, as_is, shown: dict) -> str:
+    """The shown groups an option leaves outside FAIR_RANGE in observed / predicted that were nearer 1 as
+    is, furthest first (at most MOST_WORSENED): the largest changes alone named the groups it mends (Indian
+    0.31 -> 0.76 on the demo) and not those it breaks (Pakistani 0.72 -> 1.56, any other Asian 0.93 ->
+    2.20)."""
+    worse: list[tuple[float, str]] = []
+    before = as_is.groups.set_index(["attribute", "group"])
+    for _, r in option.groups.iterrows():
+        old = before.loc[(r["attribute"], r["group"])]
+        if not _shown_group(shown, r["attribute"], r["group"]) or r["n"] < SUPPRESSION_THRESHOLD:
+            continue
+        a, b = float(old["observed_over_predicted"]), float(r["observed_over_predicted"])
+        if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0) or FAIR_RANGE[0] <= b <= FAIR_RANGE[1]:
+            continue
+        if abs(math.log(b)) > abs(math.log(a)):
+            worse.append((abs(math.log(b)) - abs(math.log(a)),
+                          f"{group_phrase(r['attribute'], r['group'])} {a:.2f} → {b:.2f}"))  # fmt: skip
+    if not worse:
+        return "no shown group is left outside 0.8-1.25 further from 1 than as is"
+    named = [words for _, words in sorted(worse, reverse=True)[:MOST_WORSENED]]
+    more = len(worse) - len(named)
+    return ", ".join(named) + (f" and {more} more" if more else "")
+
+
 def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
     """One finding per option measured beside the model as is (or, without options, the ablation)."""
     found = []
@@ -311,6 +337,7 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
             hidden = _ratios_withheld(option, result)
             ratios = _largest_changes(option, as_is, shown, "selection_ratio", hidden)
             calibration = _largest_changes(option, as_is, shown, "observed_over_predicted")
+            worsened = _worsened_calibration(option, as_is, shown)
             found.append(_finding(
                 "all pupils", option.name, AS_IS, "option", "precision at capacity",
                 option.precision.estimate / model, (model + change.low) / model,
@@ -318,7 +345,8 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
                 f"{option.name[0].upper()}{option.name[1:]}: precision at capacity changes by "
                 f"{change.estimate:+.3f} [{change.low:+.3f}, {change.high:+.3f}] ({model:.3f} → "
                 f"{option.precision.estimate:.3f}); the largest changes in group selection ratios: "
-                f"{ratios}; in observed / predicted: {calibration}.",
+                f"{ratios}; in observed / predicted: {calibration}; left outside 0.8-1.25 and further "
+                f"from 1 than as is: {worsened}.",
             ))  # fmt: skip
         return found
     if result.ablation is not None:

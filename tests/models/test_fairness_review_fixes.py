@@ -288,6 +288,30 @@ def test_each_option_gets_a_finding_with_its_precision_and_largest_group_changes
     assert f"Options: {AS_IS}; {RECALIBRATED}" in html  # the heading names every option measured
 
 
+def test_an_options_finding_names_the_groups_it_leaves_worse_calibrated():
+    """The demo's per-group recalibration named "largest of all Indian 0.31 → 0.76" (mended) and not
+    Pakistani 0.72 → 1.56 or any other Asian 0.93 → 2.20 (broken), which its own table showed."""
+    rng = np.random.default_rng(0)
+    n = 12000
+    frame = _frame(n, sex=np.where(np.arange(n) < n // 2, "M", "F"))
+    risk = rng.uniform(0.01, 0.3, n)
+    y = (rng.random(n) < risk).astype(int)
+    p = risk * np.where(frame["sex"] == "F", 2.0, 1.0)  # girls over-predicted twice, boys right
+    review = fairness.review(y, p, frame, 0.3, MODEL, n_boot=50)
+    references = {a.attribute: a.reference for a in review.attributes}
+    breaks_boys = risk * np.where(frame["sex"] == "M", 1.8, 1.0)  # mends girls, over-predicts boys
+    options = {AS_IS: p, RECALIBRATED: breaks_boys}
+    review.options = measure_options(y, options, fairness.review_groups(frame), 0.3, references, n_boot=50)
+    (finding,) = [f for f in fairness_report.report_context(review, figures=False)["findings_all"]
+                  if f["kind"] == "trade-off measured by the options"]  # fmt: skip
+    boys = [o.groups.set_index(["attribute", "group"]).loc[("sex", "boys"), "observed_over_predicted"]
+            for o in review.options]  # fmt: skip
+    assert boys[1] < 0.8 < boys[0]
+    assert f"left outside 0.8-1.25 and further from 1 than as is: boys {boys[0]:.2f} → {boys[1]:.2f}" in (
+        finding["meaning"])
+    assert "girls" not in finding["meaning"].split("further from 1 than as is:")[1]  # mended, not broken
+
+
 # --- NICE: the plot draws nothing the tables withhold; fairness.json strict -----------------------------
 
 
