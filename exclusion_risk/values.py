@@ -1,4 +1,4 @@
-"""Value rules every stage shares: how a yes/no is written, and the logistic function.
+"""Value rules every stage shares: how a yes/no is written, how a count is said, the logistic function.
 
 Extracts, feature tables, service requests and the generator all meet yes/no values written as
 `1/0`, `true/false`, `t/f`, `Y/N` or `yes/no`; one list of words decides them all, so a flag that
@@ -13,6 +13,12 @@ TRUE_WORDS = frozenset({"1", "true", "t", "y", "yes"})
 FALSE_WORDS = frozenset({"0", "false", "f", "n", "no"})
 # A yes/no word -> the number text it stands for (lower case), for readers that parse numbers after.
 FLAG_NUMBERS = {**dict.fromkeys(TRUE_WORDS, "1"), **dict.fromkeys(FALSE_WORDS, "0")}
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """A count with its noun: counted(1, "row") -> "1 row", counted(1200, "row") -> "1,200 rows";
+    `many` where the plural is not `one` + "s" (counted(2, "pupil is", "pupils are"))."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def parse_flag(text: str) -> bool | None:

@@ -22,6 +22,7 @@ from exclusion_risk.linkage import extract_frames, registrations
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 from exclusion_risk.linkage.registrations import CollectionRepeats, collection_repeats
+from exclusion_risk.values import counted
 
 # this year's absence features, read from the attendance so far (features.build); `attendance_gap`.
 # The registry marks them: the only features with a value from a later census than autumn (the rate first).
@@ -302,7 +303,7 @@ def collections_not_scored(
     for (year, order, code), rows in others.groupby(["year", "order", "term"], sort=True).size().items():
         read = "read as earlier history" if (year, order) < reference else "after the census scored, not read"
         name = calendar.census_name(code) if code in calendar.TERM_ORDER else "unknown"
-        parts.append(f"{_rows(rows)} of {calendar.format_year(int(year))} {name} ({code}), {read}")
+        parts.append(f"{counted(rows, 'row')} of {calendar.format_year(int(year))} {name} ({code}), {read}")
     upns = as_code(column(census_rows, "UPN")).str.upper()
     on_census = set(as_code(scored_upns).str.upper().dropna())
     left_out = upns[~scored & ~upns.isin(on_census).to_numpy(dtype=bool)].nunique()
@@ -311,10 +312,8 @@ def collections_not_scored(
     scored_name = f"{calendar.format_year(first)} {calendar.census_name(term)} census"
     return [
         f"{int((~scored).sum()):,} of the upload's {len(census_rows):,} rows are not of the {scored_name} "
-        f"scored ({_rows(int(scored.sum()))}): {'; '.join(parts)}. {pupils}; to score another year's "
-        "census, send academic_year or upload that census alone"
+        f"scored ({counted(int(scored.sum()), 'row')}): {'; '.join(parts)}. {pupils}; to score another "
+        "year's census, send academic_year or upload that census alone"
     ]
 
 
-def _rows(n: int) -> str:
-    return f"{n:,} row" if n == 1 else f"{n:,} rows"

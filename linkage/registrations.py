@@ -18,6 +18,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.linkage.codes import SUBSIDIARY_REGISTRATION
 from exclusion_risk.privacy import suppress_count
+from exclusion_risk.values import counted
 
 RULE = (
     "a pupil on two or more rows of one census collection (a dual registration) is scored and described "
@@ -44,10 +45,6 @@ def standing_order(pupil, year, term, is_subsidiary, order) -> np.ndarray:
     return np.lexsort(tuple(np.asarray(k) for k in keys))
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
-
-
 @dataclass(frozen=True)
 class CollectionRepeats:
     """Census rows beyond a pupil's first in one collection (UPN, academic year and term alike), and
@@ -72,13 +69,13 @@ class CollectionRepeats:
         said = []
         if self.rows_set_aside:
             said.append(
-                f"{_plural(self.rows_set_aside, 'census row', 'census rows')} of "
-                f"{_plural(self.pupils, 'pupil', 'pupils')} on two or more rows of one collection "
+                f"{counted(self.rows_set_aside, 'census row')} of "
+                f"{counted(self.pupils, 'pupil')} on two or more rows of one collection "
                 f"{'was' if self.rows_set_aside == 1 else 'were'} set aside. {RULE[0].upper()}{RULE[1:]}."
             )
         if self.subsidiary_only:
             said.append(
-                f"{_plural(self.subsidiary_only, 'pupil is', 'pupils are')} described from a subsidiary "
+                f"{counted(self.subsidiary_only, 'pupil is', 'pupils are')} described from a subsidiary "
                 "registration's row (EnrolStatus S) alone: the main school's row is not among the rows "
                 "read, so the school given is the subsidiary one."
             )

@@ -33,6 +33,7 @@ import pandas as pd
 
 from exclusion_risk.features import registry
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.values import counted
 
 SCHOOL_COLUMN = "SchoolURN"
 # Said in place of a share or index withheld: it rests on 1-9 pupils, or beside another figure would give
@@ -323,5 +324,4 @@ def part_of_cohort(profile: dict[str, Any], cohort: pd.DataFrame, thresholds) ->
     pupils = ""
     if len(cohort) < thresholds.cohort_min_pupils:
         pupils = f"; {len(cohort):,} pupils, under {thresholds.cohort_min_pupils:,.0f}"
-    held_text = f"{held} school" if held == 1 else f"{held} schools"
-    return PART_OF_COHORT.format(schools=held_text, of=len(schools), pupils=pupils)
+    return PART_OF_COHORT.format(schools=counted(held, "school"), of=len(schools), pupils=pupils)

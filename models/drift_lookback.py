@@ -25,6 +25,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import FSM_EVER_YEARS
 from exclusion_risk.models.drift_checks import and_join
+from exclusion_risk.values import counted
 
 # "Every earlier year" is bounded by a child's life: a pupil's school records span at most SCHOOL_YEARS
 # (nursery to Year 14); social care can reach back to birth, three years before nursery.
@@ -116,7 +117,7 @@ def lengthened(reference_years: list[str], year: str, first: dict[str, str],
 
 
 def _counted(n: int) -> str:
-    return f"{n} earlier year" if n == 1 else f"{n} earlier years"
+    return counted(n, "earlier year")
 
 
 def clause(row: dict[str, Any], year: str) -> str:

@@ -23,6 +23,7 @@ import pandas as pd
 from exclusion_risk.features.need import need_understated_by_blanks
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.values import counted
 
 _EXTRACT_WORDS = {"census": "census", "exclusions": "exclusions", "social_care": "social care"}
 
@@ -30,7 +31,7 @@ _EXTRACT_WORDS = {"census": "census", "exclusions": "exclusions", "social_care":
 def _rows(n: int, exact: bool) -> str:
     if not exact and n < SUPPRESSION_THRESHOLD:
         return "fewer than 10 rows"
-    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+    return counted(n, "row")
 
 
 def rejected_rows_lines(extracts: Extracts, data: Path, exact: bool = True) -> list[str]:

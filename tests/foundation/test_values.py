@@ -20,3 +20,11 @@ def test_sigmoid_is_the_logistic_function():
         p = sigmoid(x)
     assert p[2] == 0.5 and np.allclose(p[1] + p[3], 1.0)
     assert p[0] < 1e-300 and p[-1] == 1.0
+
+
+def test_a_count_is_said_with_its_noun_once_for_every_stage():
+    from exclusion_risk.values import counted
+
+    assert [counted(n, "row") for n in (0, 1, 2, 12_000)] == ["0 rows", "1 row", "2 rows", "12,000 rows"]
+    assert counted(1, "pupil is", "pupils are") == "1 pupil is" and counted(3, "pupil is", "pupils are") == (
+        "3 pupils are")
