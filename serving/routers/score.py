@@ -477,7 +477,10 @@ async def explain(
     def work(data: bytes) -> tuple[int, bytes]:
         body = _parse(data, shape or _checked_shape(data, settings.max_rows), settings.max_rows)
         if body.pupils is not None:
-            features = pd.DataFrame.from_records(scoring.feature_records(body.pupils))
+            records = scoring.feature_records(body.pupils)
+            names = list(scorer.feature_names)  # a record with none of them is refused, as /score does
+            drop_featureless(records, record_gaps(records, names), len(names), skip_invalid=False)
+            features = pd.DataFrame.from_records(records)
             cohort = scoring.Cohort(features, "not needed")
         else:
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)

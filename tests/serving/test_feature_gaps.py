@@ -52,6 +52,13 @@ def test_a_record_with_no_feature_is_refused_not_scored_green(client):
     assert "A1" not in response.text
 
 
+def test_explain_refuses_a_record_with_no_feature_as_score_does(client):
+    """/explain explained a UPN-only record's low score (nothing known) where /score refuses it."""
+    response = client.post("/explain", json={"pupils": [{"upn": "A1"}]})
+    assert response.status_code == 422, response.text
+    assert "none of the model's features" in response.json()["detail"] and "A1" not in response.text
+
+
 def test_with_skip_invalid_the_featureless_records_are_listed_and_the_rest_scored(client):
     pupils = [{"upn": "A1"}, {"upn": UPN, "nc_year": 8}, {"upn": "B2", "school_urn": "104321"}]
     response = client.post("/score", params={"skip_invalid": "true"}, json={"pupils": pupils})
