@@ -155,9 +155,13 @@ def promote_command(
     try:
         promotion = promote(experiment, None if best else run, metric)
         table = compare_frame(experiment, 1)
+        latest = tracking.train_runs(experiment, 1)
     except tracking.RegistryError as exc:
         fail(str(exc))
     typer.echo(format_comparison(table))
+    differences = differences_of(latest[0])[0] if latest else None
+    if differences is not None and not differences.empty:  # the test year's word, as train and compare say it
+        typer.echo(verdict(table, differences))
     before = f" (was version {promotion.previous})" if promotion.previous else ""
     typer.echo(
         f"champion -> {tracking.REGISTERED_MODEL} version {promotion.version} "
