@@ -50,6 +50,10 @@ WINDOWS: dict[str, tuple[tuple[str, ...], int]] = {
     "school_suspension_rate": (("census", "exclusions"), SCHOOL_LIFE),
     "school_permanent_rate": (("census", "exclusions"), SCHOOL_LIFE),
 }
+# "Earlier" counts of these exclude the last twelve months (features.build: suspensions of years before
+# last year; school moves at collections before them), so they reach one year less far back than the
+# extracts: at 2016/17 with extracts from 2015/16 they hold nothing yet.
+BEFORE_LAST_YEAR = frozenset({"suspensions_earlier", "suspension_sessions_earlier", "school_moves_earlier"})
 CURRENT = frozenset({"absence_rate_this_year", "unauthorised_absence_rate_this_year",
                      "persistent_absence_this_year", "suspensions_this_year", "cin_open", "cpp_open",
                      "cla_open"})  # fmt: skip
@@ -89,9 +93,10 @@ def _is_year(value: Any) -> bool:
     return True
 
 
-def years_back(year: str, first: str, window: int) -> int:
-    """The earlier academic years the extracts hold for `year` (from `first`), at most `window`."""
-    return min(max(calendar.start_year(year) - calendar.start_year(first), 0), window)
+def years_back(year: str, first: str, window: int, skip: int = 0) -> int:
+    """The earlier academic years the extracts hold for `year` (from `first`), at most `window`; `skip`:
+    the most recent earlier years the feature leaves out (1 for BEFORE_LAST_YEAR's)."""
+    return min(max(calendar.start_year(year) - calendar.start_year(first) - skip, 0), window)
 
 
 def lengthened(reference_years: list[str], year: str, first: dict[str, str],
@@ -107,8 +112,9 @@ def lengthened(reference_years: list[str], year: str, first: dict[str, str],
         if any(s not in first for s in sources):
             continue
         start = max(first[s] for s in sources)  # the later start bounds a feature of two sources
-        now = years_back(year, start, window)
-        before = {y: years_back(y, start, window) for y in reference_years}
+        skip = int(name in BEFORE_LAST_YEAR)
+        now = years_back(year, start, window, skip)
+        before = {y: years_back(y, start, window, skip) for y in reference_years}
         if min(before.values(), default=now) < now:
             rows.append({"feature": name, "sources": list(sources), "first_year": start,
                          "window_years": window, "reference_years_back": before,

@@ -59,14 +59,14 @@ def test_a_rise_of_a_history_feature_whose_reference_years_look_back_less_far_sa
     assert report.warnings == [
         "Suspensions before last year (suspensions_earlier) is above zero for 4.5% in 2018/19 against 1.5% "
         "of pupils in 2016/17, 2017/18 (3.0 times: doubled or more). The exclusion extracts start in "
-        "2015/16, so the reference years look back over fewer years (2016/17 1 earlier year, 2017/18 2 "
-        "earlier years) than 2018/19 (3 earlier years): the rise is at least in part the history "
+        "2015/16, so the reference years look back over fewer years (2016/17 0 earlier years, 2017/18 1 "
+        "earlier year) than 2018/19 (2 earlier years): the rise is at least in part the history "
         "lengthening, not the cohort changing, and the model learned from the shorter histories."
     ]
     assert report.lookback == [{"feature": "suspensions_earlier", "sources": ["exclusions"],
                                 "first_year": "2015/16", "window_years": 17,
-                                "reference_years_back": {"2016/17": 1, "2017/18": 2},
-                                "current_years_back": 3}]  # fmt: skip  (cin_open: an episode open now)
+                                "reference_years_back": {"2016/17": 0, "2017/18": 1},
+                                "current_years_back": 2}]  # fmt: skip  (cin_open: an episode open now)
     start = "Shorter look-back in the reference years: the exclusion extracts start in 2015/16"
     assert any(n.startswith(start) and n.endswith(": suspensions_earlier.") for n in report.notes)
     # Extracts that start long before the reference years: every year looks back as far; nothing said.
@@ -82,6 +82,16 @@ def test_a_window_is_shortened_only_while_the_extracts_hold_fewer_years_than_it_
     assert rows["fsm_ever6"]["window_years"] == 5 and rows["fsm_ever6"]["current_years_back"] == 3
     later = lengthened(["2021/22", "2022/23"], "2023/24", FIRST, names)
     assert [r["feature"] for r in later] == ["cla_ever"]  # six years of FSM held in every year by then
+
+
+def test_a_count_of_years_before_last_year_looks_back_one_year_less():
+    """suspensions_earlier counts years before last year: with extracts from 2015/16 it holds nothing at
+    2016/17, one year at 2017/18 and two at 2018/19 (the warning had said 1, 2 and 3)."""
+    rows = {r["feature"]: r for r in lengthened(["2016/17", "2017/18"], "2018/19", FIRST,
+                                                ["suspensions_earlier", "permanent_exclusions_prior"])}
+    assert rows["suspensions_earlier"]["reference_years_back"] == {"2016/17": 0, "2017/18": 1}
+    assert rows["suspensions_earlier"]["current_years_back"] == 2
+    assert rows["permanent_exclusions_prior"]["reference_years_back"] == {"2016/17": 1, "2017/18": 2}
 
 
 def test_every_history_feature_has_a_look_back_window_or_is_of_the_reference_year_only():
