@@ -258,10 +258,10 @@ def write_scores_workbook(
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
+    scores = as_written(scores)  # every sheet, the per-school ones too, gives year groups as the census does
     groups = list(_school_groups(scores))
     with_changes = changes is not None and changes_summary is not None
     _notice_sheet(workbook, notice_lines, risk_matrix, changes_summary if with_changes else None, len(groups))
-    scores = as_written(scores)
     _table_sheet(workbook, RANKED_SHEET, scores)
     taken = {NOTICE_SHEET.lower(), RANKED_SHEET.lower(), CHANGES_SHEET.lower()}
     if with_changes:

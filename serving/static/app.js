@@ -5,7 +5,7 @@
 
 (() => {
   const ER = window.ER;
-  const { state, $, el, blank, percent, yearLabel, schoolLabel, setStatus } = ER;
+  const { state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, setStatus } = ER;
   const PRINT_LIMIT = 5000; // rows a printed list holds at most; the downloads always hold every pupil
 
   let matching = []; // indexes into state.result.scores that pass the filters, in rank order
@@ -387,7 +387,9 @@
     // a plain CSV (header on row 1); the notice is on the page beside it, not inside the file
     const columns = Object.keys(state.result.scores[0]);
     const lines = [columns.join(",")];
-    for (const s of state.result.scores) lines.push(columns.map((c) => csvField(s[c])).join(","));
+    for (const s of state.result.scores) {
+      lines.push(columns.map((c) => csvField(c === "nc_year" ? yearCode(s[c]) : s[c])).join(","));
+    }
     const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
     ER.saveBlob(blob, `scores_model_${state.result.model_version}.csv`);
   }

@@ -31,6 +31,14 @@ window.ER = (() => {
     return typeof p === "number" && Number.isFinite(p) ? `${(100 * p).toFixed(digits)}%` : "";
   }
 
+  // The census's code of an NC year number, as scores.csv writes it (linkage/codes.py nc_year_code):
+  // the JSON carries the number (0 Reception, -1 and -2 nursery), a downloaded CSV the code.
+  function yearCode(nc) {
+    if (nc === null || nc === undefined || nc === "" || Number.isNaN(Number(nc))) return nc;
+    const n = Math.round(Number(nc));
+    return { "-2": "N1", "-1": "N2", 0: "R" }[n] || String(n);
+  }
+
   function yearLabel(nc) {
     if (nc === null || nc === undefined || nc === "" || Number.isNaN(Number(nc))) return "unknown";
     const n = Math.round(Number(nc));
@@ -153,7 +161,7 @@ window.ER = (() => {
   }
 
   return {
-    state, $, el, blank, percent, yearLabel, schoolLabel, dateLabel, precisionText, errorMessage, call,
+    state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, precisionText, errorMessage, call,
     saveBlob, setStatus, pager, setKey, keyHeader,
   };
 })();

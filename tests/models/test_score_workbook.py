@@ -119,6 +119,7 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     assert "Oak" in oak  # the school's name where the scores have one
     assert by_school[oak] == ["A000000000001", "A000000000003"]
     assert by_school["104002"] == ["'" + FORMULA, "A000000000005"]  # highest risk first, neutralised
+    assert [r[8] for r in _rows(book["104002"])[1:]] == ["R", "N1"]  # a school's own sheet had 0 and -2
     assert by_school["No school"] == ["A000000000004"]
 
 
