@@ -71,9 +71,9 @@ def _reading(measure: str, study: object, here: object, p_value: float | None) -
         r, published = float(here), _number(study) or 0.0
         study_none = abs(published) < CLEAR_CORRELATION
         if abs(r) < CLEAR_CORRELATION or p_value is not None and p_value >= SIGNIFICANT:
+            # not evidence either way: no more agreement with a study that found none than difference
             test = "" if p_value is None else f" (p = {p_value:.2g})"
-            return (f"no clear relation here{test}, as in the study" if study_none
-                    else f"no clear relation here{test}", study_none)  # fmt: skip
+            return f"no clear relation here{test}", None
         # IDACI decile 1 is the most deprived tenth: a negative rho is more exclusion where more deprived
         way = "more" if r < 0 else "less"
         return (f"{way} exclusion in more deprived areas here, where the study found "

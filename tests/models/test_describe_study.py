@@ -49,12 +49,13 @@ def test_a_measure_not_significant_here_is_neither_agreement_nor_difference():
     table, conclusion = read_side_by_side(
         pd.DataFrame(rows, columns=["measure", "study", "here", "note", "p_value"]))
     assert table["reading"].tolist()[1:] == [
-        "no clear relation here (p = 0.063), as in the study",
+        "no clear relation here (p = 0.063)",
         "neither clearly over- nor under-excluded here (p >= 0.05)",
     ]
     assert conclusion == (
-        "This authority agrees with the study on 2 of 2 measures read. Not clear here either way "
-        "(p >= 0.05): observed - expected excluded, Mixed White & Asian."
+        "This authority agrees with the study on 1 of 1 measures read. Not clear here either way "
+        "(p >= 0.05): school permanent-exclusion rate vs deprivation; observed - expected excluded, "
+        "Mixed White & Asian."
     )
 
 
