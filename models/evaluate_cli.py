@@ -164,9 +164,11 @@ def check_model(run: ScoringRun, info: dict | None, label: str | None) -> tuple[
 
 
 def in_sample(run: ScoringRun, info: dict | None) -> bool:
-    """Whether the scored year is at or before the model's test year: its outcomes were used to fit or
-    test the model, so the back-test is not out of sample (an unknown or unreadable year: not known to be)."""
-    return scored_in_sample(run.year, (info or {}).get("test_year") or run.model_test_year)
+    """Whether the scored year is from the model's first train year to its test year: its outcomes were
+    used to fit, choose or test the model, so the back-test is not out of sample (an unknown or
+    unreadable year: not known to be)."""
+    info = info or {}
+    return scored_in_sample(run.year, info.get("test_year") or run.model_test_year, info.get("train_years"))
 
 
 def sample_warnings(run: ScoringRun, info: dict | None) -> list[str]:
@@ -175,9 +177,9 @@ def sample_warnings(run: ScoringRun, info: dict | None) -> list[str]:
         return []
     test_year = (info or {}).get("test_year") or run.model_test_year
     return [
-        f"the scored year {run.year} is at or before the model's test year {test_year}: its outcomes were "
-        "used to fit or test the model, so this is not an out-of-sample check and is not judged against "
-        "the model's stated precision (recorded as in-sample)"
+        f"the scored year {run.year} is between the model's first train year and its test year "
+        f"{test_year}: its outcomes were used to fit, choose or test the model, so this is not an "
+        "out-of-sample check and is not judged against the model's stated precision (recorded as in-sample)"
     ]
 
 

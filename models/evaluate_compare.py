@@ -39,21 +39,29 @@ IN_SAMPLE = (
 )
 
 
-def scored_in_sample(year: str | None, test_year: str | None) -> bool:
-    """Whether scores of `year` are in sample for a model tested on `test_year`: at or before it, the
-    year's outcomes were used to fit or test the model (unknown or unreadable years: not known to be)."""
+def scored_in_sample(year: str | None, test_year: str | None, train_years: str | None = None) -> bool:
+    """Whether scores of `year` are in sample for a model tested on `test_year`: from its first train
+    year (`train_years`, a comma list; unknown: any year) to the test year, the year's outcomes were used
+    to fit, choose or test the model (unknown or unreadable years: not known to be). A year before the
+    first train year is out of sample: the model never saw its outcomes."""
     try:
-        return bool(year and test_year) and calendar.start_year(year) <= calendar.start_year(test_year)
+        if not (year and test_year) or calendar.start_year(year) > calendar.start_year(test_year):
+            return False
+        first = min((calendar.start_year(y) for y in (train_years or "").split(",") if y.strip()),
+                    default=None)  # fmt: skip
+        return first is None or calendar.start_year(year) >= first
     except ValueError:
         return False
 
 
-def as_recorded(checked: dict[str, Any], test_year: str | None) -> dict[str, Any]:
+def as_recorded(checked: dict[str, Any], test_year: str | None,
+                train_years: str | None = None) -> dict[str, Any]:  # fmt: skip
     """A version's `last_checked` tag as it should read: one recorded before `out_of_sample` was (a
-    back-test of a year at or before `test_year` tagged "consistent") is marked in-sample, unjudged."""
+    back-test of a year from the first train year to `test_year` tagged "consistent") is marked
+    in-sample, unjudged."""
     if "out_of_sample" in checked:
         return checked
-    if not scored_in_sample(checked.get("year"), test_year):
+    if not scored_in_sample(checked.get("year"), test_year, train_years):
         return {**checked, "out_of_sample": True}
     return {**checked, "out_of_sample": False, "consistent_with_stated": None,
             "verdict": f"not compared: {IN_SAMPLE}"}  # fmt: skip

@@ -334,7 +334,9 @@ def last_checked(tags: dict[str, str]) -> dict[str, Any] | None:
         found = json.loads(tags[LAST_CHECKED])
     except (KeyError, TypeError, ValueError):
         return None
-    return as_recorded(found, tags.get("test_year")) if isinstance(found, dict) else None
+    if not isinstance(found, dict):
+        return None
+    return as_recorded(found, tags.get("test_year"), tags.get("train_years"))
 
 
 def read_last_checked(version: str) -> dict[str, Any] | None:

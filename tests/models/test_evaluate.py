@@ -408,7 +408,8 @@ def test_a_check_of_the_models_own_test_year_says_it_is_not_out_of_sample(evalua
         evaluated.uri, ["evaluate", *data, "--scores", str(folder), "--out", str(tmp_path / "out")]
     )
     assert result.exit_code == 0, result.output
-    assert "warning: the scored year 2018/19 is at or before the model's test year 2018/19" in result.output
+    assert ("warning: the scored year 2018/19 is between the model's first train year and its test year "
+            "2018/19") in " ".join(result.output.split())
     assert "not an out-of-sample check" in result.output
     document = json.loads((tmp_path / "out" / "evaluation.json").read_text())
     assert len(document["warnings"]) == 1 and "not an out-of-sample check" in document["warnings"][0]

@@ -11,7 +11,7 @@ import pytest
 
 from exclusion_risk.models import tracking
 from exclusion_risk.models.comparison import verdict
-from exclusion_risk.models.evaluate_compare import compare_with_stated
+from exclusion_risk.models.evaluate_compare import compare_with_stated, scored_in_sample
 from exclusion_risk.models.evaluate_log import checked_tag
 from exclusion_risk.models.fairness import select_top
 from exclusion_risk.models.fitting_words import fitting_words
@@ -95,6 +95,12 @@ def test_an_earlier_in_sample_tag_is_read_as_in_sample():
     later = tracking.last_checked({tracking.LAST_CHECKED: json.dumps({**old, "year": "2019/20"}),
                                    "test_year": "2018/19"})  # fmt: skip
     assert later["consistent_with_stated"] is True and later["out_of_sample"] is True
+    # a year before the first train year: the model never saw its outcomes, so out of sample
+    before = tracking.last_checked({tracking.LAST_CHECKED: json.dumps({**old, "year": "2015/16"}),
+                                    "test_year": "2018/19", "train_years": "2016/17"})  # fmt: skip
+    assert before["consistent_with_stated"] is True and before["out_of_sample"] is True
+    assert scored_in_sample("2016/17", "2018/19", "2016/17") and not scored_in_sample("2015/16", "2018/19",
+                                                                                       "2016/17")
 
 
 def test_the_service_shows_the_flag():
