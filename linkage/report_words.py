@@ -17,7 +17,8 @@ from typing import Any
 from exclusion_risk.privacy import SUPPRESSED, SUPPRESSION_THRESHOLD
 
 LOW_GAP = 0.05  # a group linking this much (five percentage points) or more below its source is named
-SOURCE_WORDS = {"exclusions": "exclusion", "social_care": "social-care"}
+# each extract as a sentence names its records ("exclusion records"), for every report that does
+SOURCE_WORDS = {"census": "census", "exclusions": "exclusion", "social_care": "social-care"}
 ATTRIBUTE_WORDS = {"year_group": "year group", "ethnicity": "ethnicity", "sex": "sex"}
 # Year groups as the report names them (`report.year_group`): below Reception, and Year 12 and above
 # (post-16: sixth form and later, merged so that "13" and "post-16" are not two groups side by side).

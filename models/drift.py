@@ -32,6 +32,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.columns import on_distinct
 from exclusion_risk.features.labels import TARGET_PHRASES
+from exclusion_risk.linkage.report_words import SOURCE_WORDS
 from exclusion_risk.models.drift_checks import (
     SHARE_WITHHELD,
     WITHHELD,
@@ -62,7 +63,6 @@ MISSING = "missing"  # the cell of missing values (a categorical feature's "unkn
 # Values that say "not known" as "unknown" does: the ethnicity codes (refused, not obtained) that
 # ethnicity_group maps to "unknown", so that ethnicity_code counts them missing as ethnicity_group does.
 NOT_KNOWN = frozenset({"unknown", *(c for c, g in registry.ETHNICITY_GROUPS.items() if g == "unknown")})
-SOURCE_WORDS = {"exclusions": "exclusion", "social_care": "social-care"}
 SCHOOL_SOURCE = "school"  # the registry source of the school-context features (see models/drift.yaml)
 
 

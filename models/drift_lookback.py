@@ -24,6 +24,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import FSM_EVER_YEARS
+from exclusion_risk.linkage.report_words import SOURCE_WORDS
 from exclusion_risk.models.drift_checks import and_join
 from exclusion_risk.values import counted
 
@@ -57,7 +58,6 @@ BEFORE_LAST_YEAR = frozenset({"suspensions_earlier", "suspension_sessions_earlie
 CURRENT = frozenset({"absence_rate_this_year", "unauthorised_absence_rate_this_year",
                      "persistent_absence_this_year", "suspensions_this_year", "cin_open", "cpp_open",
                      "cla_open"})  # fmt: skip
-SOURCE_WORDS = {"census": "census", "exclusions": "exclusion", "social_care": "social-care"}
 
 
 def _first(years: pd.Series) -> str | None:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exclusion_risk.linkage.report_words import LOW_GAP
+from exclusion_risk.linkage.report_words import LOW_GAP, SOURCE_WORDS
 from exclusion_risk.models.fairness import DETAILED_ETHNICITY_NAMES, SEX_GROUPS
 
 # five percentage points below the source's overall link rate: the gap the linkage report names too
 GAP = LOW_GAP
-SOURCE_WORDS = {"social_care": "social-care", "exclusions": "exclusion"}
+SOURCES = ("social_care", "exclusions")  # the linked sources, in the section's order
 ATTRIBUTE_WORDS = {"ethnicity": "ethnic group", "sex": "sex"}
 
 
@@ -46,7 +46,8 @@ def link_rates_by_group(report: dict[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(report, dict) or not isinstance(report.get("sources"), dict):
         return None
     rows, overall, findings, withheld = [], {}, [], []
-    for source, words in SOURCE_WORDS.items():
+    for source in SOURCES:
+        words = SOURCE_WORDS[source]
         entry = report["sources"].get(source)
         if not isinstance(entry, dict) or not isinstance(entry.get("by_group"), dict):
             continue
