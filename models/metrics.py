@@ -19,7 +19,6 @@ two models (`Evaluation.gain_over`) is a paired bootstrap interval.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -34,9 +33,16 @@ def top_share(n: int, capacity: float) -> int:
     """How many pupils a capacity of `capacity` selects from `n`: ceil(capacity x n), at least one.
 
     The 1e-9 keeps float products such as 0.07 x 100 = 7.000000000000001 at 7. Every count of "the top
-    k%" (thresholds, bands, the fairness review, the back-test) is taken here, so they agree.
+    k%" (thresholds, bands, the fairness review, the back-test, each bootstrap replicate's: `top_shares`)
+    is taken here, so they agree.
     """
-    return min(n, max(1, math.ceil(capacity * n - 1e-9)))
+    return int(top_shares(np.asarray(n), capacity))
+
+
+def top_shares(n: np.ndarray, capacity: float) -> np.ndarray:
+    """`top_share` of each of `n` (the bootstrap replicates' weighted cohort sizes), as floats."""
+    n = np.asarray(n, dtype=np.float64)
+    return np.minimum(n, np.maximum(1.0, np.ceil(capacity * n - 1e-9)))
 
 
 def capacity_name(k: float) -> str:
@@ -160,7 +166,7 @@ def _ranking_metrics(pos: np.ndarray, tot: np.ndarray, capacities: Sequence[floa
             # pupils a team can see: the top k of the cohort as `top_share` counts them (ceil(k x n)),
             # so the stated precision is the count the back-test and the fairness review see (1,013 of
             # 3,126), not that count over a fractional k x n (1,013 / 3,125.45)
-            want = np.maximum(1.0, np.minimum(n_tot, np.ceil(k * n_tot.astype(np.float64) - 1e-9)))
+            want = top_shares(n_tot, k)
             # first group whose cumulative count reaches `want`
             boundary = np.minimum((cum_tot < want).sum(axis=0), tot.shape[0] - 1)
             before = boundary - 1
