@@ -191,8 +191,8 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str) ->
             f"{FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), by the matrix's design (it adds need), not the model's"
         )
     else:
-        parts.append(f"no group's share rated red is outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times its share "
-                     f"in the top {capacity_pct}%")  # fmt: skip
+        parts.append(f"no group shown has its share rated red outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times "
+                     f"its share in the top {capacity_pct}%")  # fmt: skip
     return "; ".join(parts) + " (see the red list section)"
 
 
@@ -209,6 +209,12 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
     if not found:
         found.append(f"No group shown is rated red more or less than {FAIR_RANGE[0]}-{FAIR_RANGE[1]} "
                      f"times as often as the top {capacity_pct}% selects it.")  # fmt: skip
+    hidden = [group_phrase(a["name"], r["group"]) for a in attributes if a["name"] != DETAILED_ETHNICITY
+              for r in a["rows"] if is_withheld(r["red"])]  # fmt: skip
+    if hidden:
+        found.append(f"Not shown, so neither named nor cleared here: the red figures of {', '.join(hidden)} "
+                     f"(under 10, or withheld so that, read beside the top {capacity_pct}%'s, they give no "
+                     "count under 10 back).")  # fmt: skip
     raised = " or ".join(red_list.raised) or "a higher need level"
     overall = ""
     if totals["precision"]["red"] is not None and totals["precision"]["top"] is not None:
@@ -268,6 +274,46 @@ def _overall_precision(table: pd.DataFrame, shown: dict) -> float | None:
     return values["tp"] / selected if selected else None
 
 
+def _given_back(counts: dict) -> tuple[bool, bool]:
+    """Whether a group's selected count, and its true and false positives (precision x selected), can be
+    read from its row of the section."""
+    count = not is_withheld(counts["selected"])
+    return count, count and not errors_withheld(counts)
+
+
+def overlap_small(red: pd.Series, top: pd.Series, red_shown: dict, top_shown: dict) -> bool:
+    """Whether a group's red and top k% figures as shown, read together, give a slice of 1-9 back: the
+    pupils red outside the top k% (or the other way), or those of them with the outcome, or without it
+    (from the true counts)."""
+    (red_count, red_errors), (top_count, top_errors) = _given_back(red_shown), _given_back(top_shown)
+    cells = ["selected"] if red_count and top_count else []
+    cells += ["tp", "fp"] if red_errors and top_errors else []
+    return any(0 < abs(int(red[c]) - int(top[c])) < SUPPRESSION_THRESHOLD for c in cells)
+
+
+def shown_beside_top(red: list[AttributeReview], top: list[AttributeReview], shown: dict,
+                     nesting: dict) -> dict:  # fmt: skip
+    """The red list's counts as shown (`shown_attribute_counts`), with a group's red count and confusion
+    counts (so its share and precision among red) withheld ("x") wherever they and its top k% figures as
+    shown (`shown`) would give a slice of 1-9 back (`overlap_small`), their partners in each line (the
+    attribute's total, detailed ethnicity's broad group) withheld by the same rule; repeated until no
+    group's figures give one back."""
+    tables = {a.attribute: a.table for a in red}
+    withhold: dict[str, dict[str, set[str]]] = {}
+    while True:
+        listed = shown_attribute_counts(tables, nesting, withhold)
+        found = set()
+        for t, own in zip(top, red, strict=True):
+            rows, counts = t.table.set_index("group"), listed[own.attribute]
+            found |= {(own.attribute, g) for g, row in own.table.set_index("group").iterrows()
+                      if overlap_small(row, rows.loc[g], counts[g], shown[t.attribute][g])}  # fmt: skip
+        found -= {(a, g) for a, groups in withhold.items() for g in groups}
+        if not found:
+            return listed
+        for attribute, group in found:
+            withhold.setdefault(attribute, {})[group] = {"selected", *ERROR_CELLS}
+
+
 def red_list_context(
     red_list: RedList,
     top: list[AttributeReview],
@@ -281,7 +327,7 @@ def red_list_context(
     counts as shown), the red list's counts suppressed by the review's rule (`shown_attribute_counts`,
     detailed ethnicity against its broad groups: `nesting`) and its rates shown as the review shows a rate
     (`metric`: `fairness_report._metric`); with the summary line and the conclusion in words."""
-    listed = shown_attribute_counts({a.attribute: a.table for a in red_list.attributes}, nesting)
+    listed = shown_beside_top(red_list.attributes, top, shown, nesting)
     attributes = [
         {"name": t.attribute, "reference": t.reference,
          "rows": _red_list_rows(t, own, shown[t.attribute], listed[own.attribute], metric)}

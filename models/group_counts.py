@@ -80,16 +80,30 @@ def shown_group_counts(table: pd.DataFrame, withhold: Iterable[tuple[str, str]] 
     ).to_dict("index"))  # fmt: skip
 
 
-def shown_attribute_counts(tables: dict[str, pd.DataFrame], nesting: dict) -> dict[str, dict]:
+def _joined(start: dict[str, set[str]], forced: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Group -> counts withheld from the start: both mappings' together."""
+    return {group: set(start.get(group, ())) | set(forced.get(group, ())) for group in {*start, *forced}}
+
+
+def shown_attribute_counts(
+    tables: dict[str, pd.DataFrame], nesting: dict, withhold: dict[str, dict[str, set[str]]] | None = None
+) -> dict[str, dict]:
     """Attribute -> group -> counts as shown, for one selection's tables (column `group` and PROTECTED):
     `shown_group_counts`; an attribute nested in a coarser one (`nesting`: attribute -> (coarser, group ->
-    coarser group); detailed ethnicity) against the coarser groups as shown, which are its totals."""
-    shown = {a: shown_group_counts(t.set_index("group")) for a, t in tables.items() if a not in nesting}
+    coarser group); detailed ethnicity) against the coarser groups as shown, which are its totals.
+    `withhold`: attribute -> group -> counts withheld from the start ("x"), their partners chosen by the
+    same rule."""
+    withhold = withhold or {}
+    shown = {a: shown_group_counts(t.set_index("group"), [(g, c) for g, cs in withhold.get(a, {}).items()
+                                                          for c in sorted(cs)])
+             for a, t in tables.items() if a not in nesting}  # fmt: skip
     for attribute, table in tables.items():
         if attribute in nesting:
             coarser, parents = nesting[attribute]
-            shown[attribute] = closed(lambda forced, table=table, parents=parents, coarser=coarser: (
-                shown_nested_counts(table, parents, shown.get(coarser, {}), PROTECTED, forced)))
+            start = withhold.get(attribute, {})
+            marginal = shown.get(coarser, {})
+            shown[attribute] = closed(lambda forced, table=table, parents=parents, m=marginal, start=start: (
+                shown_nested_counts(table, parents, m, PROTECTED, _joined(start, forced))))
     return shown
 
 

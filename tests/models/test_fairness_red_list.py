@@ -137,3 +137,96 @@ def test_a_review_without_the_red_list_says_so(cohort):
     assert "Not reviewed: this review was not given the risk matrix's placement" in page
     assert fairness_report.summary_json(result)["red_list"] is None
     assert fairness_report.red_list_words(result) is None
+
+
+# The red list and the top k% read together: a group's red count less its top k% count is its pupils red
+# outside the top k% (on the demo: Black 166 against 164, 2 pupils), and precision x count gives their
+# outcome counts. A group whose figures give back a slice of 1-9 has its red figures withheld ("x").
+
+
+def _review(y, p, frame, matrix, n_boot=10):
+    result = fairness.review(y, p, frame, 0.05, MODEL, risk_matrix=matrix.to_dict(), n_boot=n_boot)
+    references = {a.attribute: a.reference for a in result.attributes}
+    result.red_list = review_red_list(y, p, frame, matrix, 0.05, references, n_boot=n_boot)
+    return result
+
+
+def test_a_group_red_a_few_pupils_beyond_its_top_k_has_its_red_figures_withheld(cohort):
+    y, p, frame = (v.copy() for v in cohort[:3])
+    # 100 Mixed pupils: 30 in the top 5%, and 4 looked after in the high band (red at need 3, not top)
+    mixed = np.r_[0:4, 2000:2096]
+    frame.loc[frame.index[1100:1260], "ethnicity_group"] = "Black"  # the fixture's Mixed and Chinese pupils
+    frame.loc[frame.index[mixed], "ethnicity_group"] = "Mixed"
+    p[2000:2030] = 0.895
+    p[0:4] = np.sort(p)[::-1][500]  # inside the high band, well outside the top 5%
+    p[2030:2096] = 0.01
+    matrix = load_risk_matrix().fit_thresholds(p, 0.05, source="test")
+    red = np.asarray(matrix.place(p, need_level(frame))["rag"]) == "red"
+    assert red[mixed].sum() == 34  # the 30 top pupils and the 4 looked-after ones
+    context = fairness_report.report_context(_review(y, p, frame, matrix), figures=False)["red_list"]
+    row = _rows(context, "ethnic group")["Mixed"]
+    assert row["top"] == 30 and row["red"] == SECONDARY  # 34 - 30 = 4 would be given back
+    assert row["red_precision"]["value"] is None and row["red_share"]["value"] is None
+    assert row["red_over_top"] is None and row["direction"] == ""
+    assert "Mixed pupils" in context["conclusion"].split("Not shown, so neither named nor cleared here")[1]
+    _assert_nothing_given_back(context, _review(y, p, frame, matrix))
+
+
+def _tp(row, which):
+    """A group's true positives as its row gives them back (precision x count), or None."""
+    count, precision = row[which], row[f"{which}_precision"]["value"]
+    return None if isinstance(count, str) or precision is None else round(precision * count)
+
+
+def _assert_nothing_given_back(context, result):
+    """No group shows red and top figures whose difference is 1-9 (pupils, with the outcome, without it),
+    and no withheld red count is its line's shown total less the shown others (groups to the total red,
+    detailed ethnicity to its broad groups)."""
+    true = {a.attribute: a.table.set_index("group") for a in result.red_list.attributes}
+    sections = {a["name"]: {r["group"]: r for r in a["rows"]} for a in context["attributes"]}
+    for name, rows in sections.items():
+        for group, row in rows.items():
+            if isinstance(row["red"], int) and isinstance(row["top"], int):
+                assert not 0 < abs(row["red"] - row["top"]) < 10, (name, group)
+            tps = _tp(row, "red"), _tp(row, "top")
+            if None not in tps:
+                assert not 0 < abs(tps[0] - tps[1]) < 10, (name, group)
+                assert not 0 < abs(row["red"] - tps[0] - row["top"] + tps[1]) < 10, (name, group)
+    lines = [(rows, context["red"]) for name, rows in sections.items() if name not in result.nesting]
+    for name, (coarser, parents) in result.nesting.items():
+        for broad, broad_row in sections[coarser].items():
+            nested = {g: r for g, r in sections[name].items() if parents.get(g) == broad}
+            lines.append((nested, broad_row["red"]))
+    for rows, total in lines:
+        if not isinstance(total, int):
+            continue
+        left = total - sum(r["red"] for r in rows.values() if isinstance(r["red"], int))
+        owner = next(a for a, t in sections.items() if any(t.get(g) is r for g, r in rows.items()))
+        for group, row in rows.items():
+            if row["red"] in (SECONDARY, SUPPRESSED):
+                assert int(true[owner].loc[group, "selected"]) != left or left == 0, (owner, group)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_no_group_red_and_top_figures_give_a_small_slice_back(seed):
+    rng = np.random.default_rng(seed)
+    pupils = 4000
+    codes = {"White British": ["WBRI"], "Asian": ["AIND", "APKN", "ABAN"], "Black": ["BCRB", "BAFR"],
+             "Mixed": ["MWBC", "MWBA"], "Chinese": ["CHNE"]}  # fmt: skip
+    broad = rng.choice(list(codes), pupils, p=[0.55, 0.2, 0.12, 0.08, 0.05])
+    frame = pd.DataFrame({
+        "sex": rng.choice(["M", "F"], pupils),
+        "ethnicity_group": broad,
+        "ethnicity_code": [rng.choice(codes[b]) for b in broad],
+        "sen_provision": rng.choice(["N", "K", "E"], pupils, p=[0.8, 0.15, 0.05]),
+        "fsm": (rng.random(pupils) < 0.25).astype(float),
+        "cin_open": (rng.random(pupils) < 0.05).astype(float),
+        "cpp_open": (rng.random(pupils) < 0.03).astype(float),
+        "cla_open": (rng.random(pupils) < 0.04).astype(float),
+    })  # fmt: skip
+    p = 0.9 * rng.random(pupils) ** 3
+    y = (rng.random(pupils) < p).astype(float)
+    matrix = load_risk_matrix().fit_thresholds(p, 0.05, source="test")
+    result = _review(y, p, frame, matrix)
+    context = fairness_report.report_context(result, figures=False)["red_list"]
+    _assert_nothing_given_back(context, result)
