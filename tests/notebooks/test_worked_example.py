@@ -34,7 +34,7 @@ def test_worked_example_executes(repo_root, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from exclusion_risk.cli import app
-    from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
+    from exclusion_risk.contract import PUPIL_KEY, SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
     from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -44,7 +44,7 @@ def test_worked_example_executes(repo_root, tmp_path, monkeypatch):
     run = CliRunner().invoke(app, args)
     assert run.exit_code == 0, run.output
     scores = pd.read_csv(out, dtype={"upn": str})  # a plain CSV: the header is row 1
-    assert list(scores.columns) == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS
+    assert list(scores.columns) == SCORE_COLUMNS + SCORE_OFFICER_COLUMNS + [PUPIL_KEY]  # then the linked id
     assert scores["probability"].is_monotonic_decreasing
     assert (scores["likelihood_band"] == "very high").mean() > 0.05  # bands re-cut for 10% capacity
     # how sure: the re-cut bands' precision is measured again on the model's test year (in the extracts)
