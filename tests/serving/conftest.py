@@ -125,6 +125,25 @@ LIVE_MAX_ROWS = 8000  # above the ~6,000-pupil cohort of small_authority; 10x is
 LIVE_MAX_BYTES = 12 * 1024 * 1024
 
 
+@pytest.fixture
+def stub_app(tmp_path) -> Callable[..., tuple]:
+    """make(loader, **settings) -> (app, scorer token, database): the service in process with a model
+    from `loader` (a stub; None: the registry's), no linked history and one scorer key, in a fresh
+    database under tmp_path."""
+    from exclusion_risk.serving.app import create_app
+    from exclusion_risk.serving.database import Database
+    from exclusion_risk.serving.security import KeyStore
+    from exclusion_risk.serving.settings import ServiceSettings
+
+    def make(loader: Callable | None, **settings) -> tuple:
+        database = tmp_path / "service.db"
+        token = KeyStore(Database(database)).add("scorer", "test").token
+        app = create_app(ServiceSettings(database=database, data_dir=None, **settings), loader=loader)
+        return app, token, database
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def exclusion_risk_bin() -> Path:
     """The `exclusion-risk` command of this virtual environment."""

@@ -10,10 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from exclusion_risk.models.score_runs import new_run
-from exclusion_risk.serving.app import create_app
-from exclusion_risk.serving.database import Database
-from exclusion_risk.serving.security import KeyStore
-from exclusion_risk.serving.settings import ServiceSettings
 from exclusion_risk.upn import upn_key
 
 UPN = "Q335266316864"  # synthetic
@@ -28,10 +24,8 @@ class _Scorer:
 
 
 @pytest.fixture
-def service(tmp_path):
-    database = tmp_path / "service.db"
-    token = KeyStore(Database(database)).add("scorer", "test").token
-    app = create_app(ServiceSettings(database=database, data_dir=None), loader=_Scorer)
+def service(stub_app):
+    app, token, database = stub_app(_Scorer)
     scores = pd.DataFrame([{"upn": UPN, "school_urn": "104321", "probability": 0.4,
                             "likelihood_band": "high", "rag": "amber"}])
     run, pupils = new_run(scores, model_version="1", model_name="m", risk_matrix_version="1", year="2018/19")

@@ -11,10 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from exclusion_risk.features import registry
-from exclusion_risk.serving.app import create_app
-from exclusion_risk.serving.database import Database
-from exclusion_risk.serving.security import KeyStore
-from exclusion_risk.serving.settings import ServiceSettings
 
 UPN = "A801200111001"  # synthetic
 NAMES = registry.feature_names()
@@ -34,10 +30,8 @@ class _Scorer:
 
 
 @pytest.fixture
-def client(tmp_path):
-    database = tmp_path / "service.db"
-    token = KeyStore(Database(database)).add("scorer", "test").token
-    app = create_app(ServiceSettings(database=database, data_dir=None), loader=_Scorer)
+def client(stub_app):
+    app, token, _ = stub_app(_Scorer)
     with TestClient(app, headers={"X-API-Key": token}) as client:
         client.app.state.model.load_initial()
         yield client

@@ -21,10 +21,9 @@ from exclusion_risk.serving import access_log
 from exclusion_risk.serving import cli as serving_cli
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.audit import MAX_KEY_ID_CHARS, UNKNOWN_KEY
-from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.process import free_port
 from exclusion_risk.serving.schemas import EXAMPLE_CENSUS
-from exclusion_risk.serving.security import AUTH_FAILURES_PER_MINUTE, FailedAuthThrottle, KeyStore
+from exclusion_risk.serving.security import AUTH_FAILURES_PER_MINUTE, FailedAuthThrottle
 from exclusion_risk.serving.settings import ServiceSettings
 
 UPN = "A801200111001"  # synthetic
@@ -55,12 +54,10 @@ class _Scorer:
 
 
 @pytest.fixture
-def service(tmp_path):
+def service(stub_app):
     """(client, scorer, token, database): the app with a stub model and one scorer key."""
-    database = tmp_path / "service.db"
     scorer = _Scorer()
-    token = KeyStore(Database(database)).add("scorer", "test").token
-    app = create_app(ServiceSettings(database=database, data_dir=None), loader=lambda: scorer)
+    app, token, database = stub_app(lambda: scorer)
     with TestClient(app) as client:
         client.app.state.model.load_initial()  # the lifespan's thread may not have run yet
         yield client, scorer, token, database
@@ -234,13 +231,7 @@ def test_a_real_servers_log_never_holds_a_key_sent_in_the_query_string(start_ser
     service = start_service(tmp_path / "server", {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"},
                             wait_ready=False)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                service.health()
-                break
-            except OSError:  # not listening yet
-                time.sleep(0.2)
+        _wait_listening(service)
         token = service.keys["scorer"]
         secret = token.split(".")[2]
         with service.client(role=None) as client:

@@ -13,12 +13,8 @@ from fastapi.testclient import TestClient
 from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.serving import app as app_module
 from exclusion_risk.serving import model_state
-from exclusion_risk.serving.app import create_app
-from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.model_state import ModelState
 from exclusion_risk.serving.process import free_port
-from exclusion_risk.serving.security import KeyStore
-from exclusion_risk.serving.settings import ServiceSettings
 
 CHECKED = {"date": "2026-11-30", "year": "2018/19", "census": "autumn", "precision_at_5pct": 0.3234,
            "ci_low": 0.3072, "ci_high": 0.34, "consistent_with_stated": True,
@@ -45,10 +41,8 @@ class Scorer:
         return self.matrix.to_dict()
 
 
-def _app(tmp_path, scorer: Scorer):
-    database = tmp_path / "service.db"
-    token = KeyStore(Database(database)).add("scorer", "test").token
-    app = create_app(ServiceSettings(database=database, data_dir=None), loader=lambda: scorer)
+def _app(stub_app, scorer: Scorer):
+    app, token, _ = stub_app(lambda: scorer)
     app.state.model.load_initial()
     return app, token
 
@@ -97,8 +91,8 @@ def test_a_failing_registry_keeps_what_was_known(monkeypatch):
 
 
 @pytest.mark.parametrize("checked", [CHECKED, None])
-def test_model_says_when_it_was_last_checked(tmp_path, checked):
-    app, token = _app(tmp_path, Scorer(checked=checked))
+def test_model_says_when_it_was_last_checked(stub_app, checked):
+    app, token = _app(stub_app, Scorer(checked=checked))
     with TestClient(app) as client:
         body = client.get("/model", headers={"X-API-Key": token}).json()
     if checked is None:
@@ -111,14 +105,12 @@ def test_model_says_when_it_was_last_checked(tmp_path, checked):
         assert body["last_checked"]["consistent_with_stated"] is True
 
 
-def test_the_registry_served_model_reads_the_tag(tmp_path, monkeypatch):
+def test_the_registry_served_model_reads_the_tag(stub_app, monkeypatch):
     """Without a stand-in loader, the app reads the served version's tag from the registry."""
     seen: list[str] = []
     monkeypatch.setattr(app_module, "registry_loader", lambda settings: lambda: Scorer("7"))
     monkeypatch.setattr(app_module.tracking, "read_last_checked", lambda v: seen.append(v) or CHECKED)
-    database = tmp_path / "service.db"
-    token = KeyStore(Database(database)).add("scorer", "test").token
-    app = create_app(ServiceSettings(database=database, data_dir=None))
+    app, token, _ = stub_app(None)
     app.state.model.load_initial()
     with TestClient(app) as client:
         body = client.get("/model", headers={"X-API-Key": token}).json()
@@ -141,10 +133,10 @@ def test_the_registry_served_model_reads_the_tag(tmp_path, monkeypatch):
         (None, "Last checked against what happened: never"),
     ],
 )  # fmt: skip
-def test_the_page_shows_the_last_check(chromium, tmp_path, checked, words):
+def test_the_page_shows_the_last_check(chromium, stub_app, checked, words):
     from playwright.sync_api import expect
 
-    app, token = _app(tmp_path, Scorer(checked=checked))
+    app, token = _app(stub_app, Scorer(checked=checked))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -16,11 +16,7 @@ import pytest
 import uvicorn
 
 from exclusion_risk.features import registry
-from exclusion_risk.serving.app import create_app
-from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.process import free_port
-from exclusion_risk.serving.security import KeyStore
-from exclusion_risk.serving.settings import ServiceSettings
 
 BIG = 50 * 1024 * 1024  # declared, never sent
 
@@ -34,12 +30,9 @@ class _Scorer:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(stub_app):
     """(port, token): a real server with one job slot and a stub model."""
-    database = tmp_path / "service.db"
-    token = KeyStore(Database(database)).add("scorer", "test").token
-    settings = ServiceSettings(database=database, data_dir=None, max_concurrent_jobs=1)
-    app = create_app(settings, loader=_Scorer)
+    app, token, _ = stub_app(_Scorer, max_concurrent_jobs=1)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
