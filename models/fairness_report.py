@@ -407,19 +407,6 @@ def flagged_words(counts: dict[str, int]) -> str:
     )
 
 
-def flagged_rates(result: FairnessReview) -> dict[str, int]:
-    """The ratios the report flags (`_flagged`): the counts the HTML and `fairness.json` give."""
-    shown = _shown_counts(result)
-    return _flagged([_attribute_context(result, a, shown) for a in result.attributes],
-                    [_attribute_context(result, a, shown) for a in result.intersections])  # fmt: skip
-
-
-def red_list_words(result: FairnessReview) -> str | None:
-    """The red list's summary line, as the page and `fairness.json` give it (None when not reviewed)."""
-    context = _red_list_context(result, _shown_counts(result), f"{100 * result.capacity:g}")
-    return None if context is None else context["summary"]
-
-
 def render_report(result: FairnessReview) -> str:
     """The review as one HTML page (`templates/fairness.html.j2`)."""
     return render("fairness.html.j2", **report_context(result))

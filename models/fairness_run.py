@@ -189,12 +189,10 @@ def review_run(
     result.linkage = link_rates_by_group(linkage_report)
     result.red_list = review_red_list(y, p, test, scored, capacity, references, n_boot=n_boot,
                                       seed=stored_config.seed)
-    html = render_report(result)
+    html, summary = render_report(result), fairness_json(result)  # each builds the report's numbers once
     tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
-    tracking.log_run_text(
-        target.run_id, fairness_json(result), f"fairness/{FAIRNESS_JSON}", "fairness summary"
-    )
-    return result, html
+    tracking.log_run_text(target.run_id, summary, f"fairness/{FAIRNESS_JSON}", "fairness summary")
+    return result, html, summary
 
 
 def fairness_json(result: FairnessReview) -> str:

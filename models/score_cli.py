@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -16,8 +17,8 @@ from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
 from exclusion_risk.models.drift_data import scoring_drift_lines
-from exclusion_risk.models.fairness_report import flagged_rates, flagged_words, red_list_words
-from exclusion_risk.models.fairness_run import FAIRNESS_JSON, fairness_json, resolve_run, review_run
+from exclusion_risk.models.fairness_report import flagged_words
+from exclusion_risk.models.fairness_run import FAIRNESS_JSON, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_notes import blank_need_lines, rejected_rows_lines
 from exclusion_risk.models.score_report import summary_html
@@ -308,22 +309,23 @@ def review_command(
         fail(str(exc))
     history = linked_history(data, links)
     try:
-        result, html = review_run(target, history, share, ablation=ablation, n_boot=bootstrap,
-                                  linkage_report=read_report(links))
+        result, html, summary = review_run(target, history, share, ablation=ablation, n_boot=bootstrap,
+                                           linkage_report=read_report(links))
     except (LookupError, ValueError) as exc:
         fail(str(exc))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text(out, html)
-        write_text(out.parent / FAIRNESS_JSON, fairness_json(result))
+        write_text(out.parent / FAIRNESS_JSON, summary)
         typer.echo(f"wrote {out} and {out.parent / FAIRNESS_JSON}")
-    flagged = flagged_rates(result)  # the counts the report and fairness.json give, in the same words
+    published = json.loads(summary)["summary"]  # the counts and words the report and fairness.json give
+    flagged = published["flagged_where"]
     typer.echo(
         f"fairness review of {result.model['model_type']} (run {target.run_id[:8]}) "
         f"on {result.model['year']}: {flagged_words(flagged)}; report logged to the run as "
         "fairness/fairness_report.html"
     )
-    red_list = red_list_words(result)
+    red_list = published["red_list"]
     if red_list:
         typer.echo(f"{red_list}.")
     typer.echo(DECISION_SUPPORT_NOTICE)

@@ -254,7 +254,8 @@ def test_review_writes_fairness_json_beside_the_report(training, test_year, tmp_
     )
     monkeypatch.setattr(score_cli, "resolve_run", lambda text: RunTarget("0" * 32, "1", {}))
     monkeypatch.setattr(score_cli, "linked_history", lambda data, links: None)
-    monkeypatch.setattr(score_cli, "review_run", lambda *args, **kwargs: (review, "<html></html>"))
+    monkeypatch.setattr(score_cli, "review_run",
+                        lambda *args, **kwargs: (review, "<html></html>", fairness_json(review)))
     out = tmp_path / "reports" / "fairness.html"
     outcome = CliRunner().invoke(app, ["review", "1", "--data", str(tmp_path), "--out", str(out)])
     assert outcome.exit_code == 0, outcome.output

@@ -136,7 +136,7 @@ def test_a_review_without_the_red_list_says_so(cohort):
     page = " ".join(unescape(fairness_report.render_report(result)).split())
     assert "Not reviewed: this review was not given the risk matrix's placement" in page
     assert fairness_report.summary_json(result)["red_list"] is None
-    assert fairness_report.red_list_words(result) is None
+    assert fairness_report.summary_json(result)["summary"]["red_list"] is None
 
 
 # The red list and the top k% read together: a group's red count less its top k% count is its pupils red
