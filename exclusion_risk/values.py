@@ -21,6 +21,17 @@ def counted(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
+def and_join(items: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c" (one item as it is)."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def one_decimal_percent(share: float) -> str:
+    """A share in a sentence to one decimal: 0.0241 -> "2.4%" (drift, the red list, describe's study
+    side by side; the scores' and evaluate's band rule is `models.band_precision.percent`)."""
+    return f"{100 * share:.1f}%"
+
+
 def parse_flag(text: str) -> bool | None:
     """A yes/no word in any case, spaces ignored -> True/False; None when it is not one."""
     word = text.strip().lower()

@@ -17,6 +17,8 @@ import re
 
 import pandas as pd
 
+from exclusion_risk.values import one_decimal_percent
+
 CHI2_95 = 3.841  # chi-square with 1 degree of freedom at p = 0.05
 SAME = (0.8, 1.25)  # a share's ratio to the study's read as "about the same"
 CLEAR_CORRELATION = 0.1
@@ -30,7 +32,7 @@ def _number(text: object) -> float | None:
 
 def percent(share: float | None) -> str | None:
     """A share (0.3641) as the study writes it (36.4%); None (withheld) stays None."""
-    return None if share is None else f"{100 * share:.1f}%"
+    return None if share is None else one_decimal_percent(share)
 
 
 def _share_reading(study: str, here: str) -> tuple[str, bool | None]:

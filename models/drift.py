@@ -36,7 +36,6 @@ from exclusion_risk.linkage.report_words import SOURCE_WORDS
 from exclusion_risk.models.drift_checks import (
     SHARE_WITHHELD,
     WITHHELD,
-    _percent,
     _small,
     check_prevalence,
     check_schools,
@@ -50,6 +49,7 @@ from exclusion_risk.models.drift_checks import (
 )
 from exclusion_risk.models.drift_lookback import clause, lengthened, notes
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SUPPRESSION_THRESHOLD
+from exclusion_risk.values import one_decimal_percent as _percent
 
 # The census and outcome of a profile's exclusion rate where the profile does not say (stored before it did)
 DEFAULT_RATE_OF = {"census": calendar.AUTUMN, "label": "any"}

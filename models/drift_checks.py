@@ -33,7 +33,8 @@ import pandas as pd
 
 from exclusion_risk.features import registry
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
-from exclusion_risk.values import counted
+from exclusion_risk.values import and_join, counted
+from exclusion_risk.values import one_decimal_percent as _percent
 
 SCHOOL_COLUMN = "SchoolURN"
 # Said in place of a share or index withheld: it rests on 1-9 pupils, or beside another figure would give
@@ -150,14 +151,6 @@ def not_warned(rows: list[dict[str, Any]], thresholds) -> list[str]:
             "PSI counts whole schools crossing a cell edge) and move as the history behind them lengthens, "
             "so they are notices, not warnings (school_context_warns: false in models/drift.yaml); the "
             "exclusion rate and the exclusion features are checked instead."]
-
-
-def and_join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def _percent(share: float) -> str:
-    return f"{share * 100:.1f}%"
 
 
 def _ratio_word(ratio: float, factor: float, exact: bool = True) -> str:

@@ -25,8 +25,7 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import FSM_EVER_YEARS
 from exclusion_risk.linkage.report_words import SOURCE_WORDS
-from exclusion_risk.models.drift_checks import and_join
-from exclusion_risk.values import counted
+from exclusion_risk.values import and_join, counted
 
 # "Every earlier year" is bounded by a child's life: a pupil's school records span at most SCHOOL_YEARS
 # (nursery to Year 14); social care can reach back to birth, three years before nursery.

@@ -43,6 +43,8 @@ from exclusion_risk.models.group_counts import (
 )
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, is_withheld
+from exclusion_risk.values import and_join
+from exclusion_risk.values import one_decimal_percent as _pct
 
 RED = "red"
 # Groups named in the conclusion (the largest differences); the rest are in the table.
@@ -129,10 +131,6 @@ def direction(ratio: float | None) -> str:
     return "more" if ratio > FAIR_RANGE[1] else "fewer" if ratio < FAIR_RANGE[0] else ""
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def _precisions(red: dict, top: dict, capacity_pct: str) -> str:
     """Precision among red against the top k%'s in words, or why it is not shown."""
     red, top = _value(red), _value(top)
@@ -174,7 +172,7 @@ def _phrases(rows: list[dict]) -> str:
     words = [group_phrase(r["attribute"], r["group"]) for r in rows[:NAMED]]
     if len(rows) > NAMED:
         return ", ".join(words) + f" (and {len(rows) - NAMED} more groups)"
-    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+    return and_join(words) if words else ""
 
 
 def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str) -> str:

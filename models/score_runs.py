@@ -28,6 +28,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.files import open_private, private_dir, write_csv
 from exclusion_risk.models.risk_matrix import RAG_VALUES
+from exclusion_risk.values import counted
 
 CHANGES = ("new_red", "moved_up", "moved_down", "no_longer_on_roll", "new_on_roll")
 RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag"]
@@ -218,7 +219,7 @@ def _schools_listed(schools: list[str], pupils: pd.Series) -> str:
         f" and {len(schools) - _SCHOOLS_NAMED:,} more" if len(schools) > _SCHOOLS_NAMED else ""
     )
     count = int(pupils.isin(schools).sum())
-    return f"{len(schools):,} school{'s' * (len(schools) > 1)} ({named}; {count:,} pupil{'s' * (count != 1)})"
+    return f"{counted(len(schools), 'school')} ({named}; {counted(count, 'pupil')})"  # never no school
 
 
 _SCHOOLS_NAMED = 10
