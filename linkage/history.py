@@ -21,6 +21,7 @@ from exclusion_risk.linkage import extract_frames
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
+from exclusion_risk.linkage.sources import SOURCES
 from exclusion_risk.linkage.standardise import census_pupil_ids
 
 # Identifying columns that never leave the linkage stage.
@@ -184,7 +185,7 @@ def _check_links(links: pd.DataFrame, file: str) -> None:
         blank = links[column].eq("").fillna(True)  # missing or empty
         if blank.any():
             raise ExtractError(file, f"blank at {_rows(blank)}", column=column)
-    unknown = ~links["source"].isin(["exclusions", "social_care"])
+    unknown = ~links["source"].isin([spec.name for spec in SOURCES])
     if unknown.any():
         raise ExtractError(file, f"not exclusions or social_care at {_rows(unknown)}", column="source")
     twice = links[["source", "record_id"]].duplicated(keep=False)
@@ -212,10 +213,6 @@ class LinkedExtracts:
     warnings: list[str] = field(default_factory=list)
 
 
-# Each linked source and the column of its extract that links.csv's record_id names.
-LINKED_SOURCES = {"exclusions": "RecordID", "social_care": "LAchildID"}
-
-
 def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistory, file: str) -> list[str]:
     """What a links.csv read from disk does not match in these extracts, as sentences of counts.
 
@@ -224,7 +221,7 @@ def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistor
     and no links, are warnings; a links.csv that attaches no record at all while the extracts hold
     some (empty, or written for other extracts) stops with an ExtractError naming it."""
     warnings, attached, records = [], 0, 0
-    for source, id_column in LINKED_SOURCES.items():
+    for source, id_column in ((spec.name, spec.id_column) for spec in SOURCES):
         frame = getattr(extracts, source)
         mine = links[links["source"] == source]  # as read_links tidied them
         records += len(frame)

@@ -152,15 +152,20 @@ def rejects_as_problems(rejects: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _scored_year(academic_year: str | None, years: pd.Series) -> int:
-    """The start year being scored: the one asked for (held to `calendar.plausible_year`'s range), or
-    the latest in the rows."""
+def scored_year(clean: pd.DataFrame, academic_year: str | None) -> int:
+    """The start year scored for the rows the reader passed: the one asked for (held to
+    `calendar.plausible_year`'s range), or the latest in the rows. A UPN on more than one row of one
+    collection is not a row problem: the features stand on one of them by the registrations' rule
+    (`registrations.RULE`, as `exclusion-risk score` does) and `census_cohort`'s warnings count the rows
+    set aside. (Years outside 1990/91 to next year never get here: the reader rejects them.)"""
     if academic_year is not None:
         try:
             return calendar.start_year(calendar.plausible_year(academic_year))
         except ValueError as exc:  # plausible_year's own words: the range, never the value
             raise RequestProblem(422, "The academic year cannot be scored.",
                                  [{"row": None, "field": "academic_year", "reason": str(exc)}]) from None
+    years = year_numbers(clean["AcademicYear"]) if "AcademicYear" in clean.columns else (
+        pd.Series(pd.NA, index=clean.index, dtype="Int64"))
     if years.dropna().empty:
         problem = {"row": None, "field": "AcademicYear",
                    "reason": "no row gives an academic year; send academic_year"}
@@ -172,16 +177,6 @@ def model_census(scorer) -> str:
     """The census `scorer`'s model was trained at, as people name it (`CohortScorer.census`); autumn for
     a scorer that does not say, as for a model registered before the census was recorded."""
     return calendar.census_name(getattr(scorer, "census", None) or calendar.AUTUMN)
-
-
-def scored_year(clean: pd.DataFrame, academic_year: str | None) -> int:
-    """The start year scored for the rows the reader passed (`_scored_year`). A UPN on more than one row
-    of one collection is not a row problem: the features stand on one of them by the registrations'
-    rule (`registrations.RULE`, as `exclusion-risk score` does) and `census_cohort`'s warnings count the
-    rows set aside. (Years outside 1990/91 to next year never get here: the reader rejects them.)"""
-    years = year_numbers(clean["AcademicYear"]) if "AcademicYear" in clean.columns else (
-        pd.Series(pd.NA, index=clean.index, dtype="Int64"))
-    return _scored_year(academic_year, years)
 
 
 def census_cohort(
