@@ -114,8 +114,9 @@ def review_run(
     ablation: bool = True,
     n_boot: int = 500,
     linkage_report: dict | None = None,
-) -> tuple[FairnessReview, str]:
-    """Review a model run on its test year; the report and `fairness.json` are logged to the run.
+) -> tuple[FairnessReview, str, str]:
+    """Review a model run on its test year: (the review, the report's HTML, `fairness.json`'s text), the
+    two logged to the run.
     `linkage_report`: the `link` run's report.json, for each group's link rate (none: not reviewed)."""
     tags = target.tags
     test_year = tags.get("test_year")
