@@ -16,8 +16,9 @@ Conventions (stated in the report):
 - 95% intervals: Poisson bootstrap of pupils with the selection held fixed (the uncertainty is in who
   the cohort happened to contain, not in the threshold).
 - Any count of fewer than 10 pupils is shown as "<10", and a rate is not shown when any count it is
-  made from, or that it gives back with the published counts, is 1-9 (`rate_support`): precision times
-  selected pupils is the true positives, so the error rates rest on tp, fp, fn and tn as well.
+  made from, or that it gives back with the published counts, is 1-9 (`rate_support`) or withheld
+  (`rate_withheld`): precision times selected pupils is the true positives, so the error rates rest on
+  tp, fp, fn and tn as well. A count a rate does not rest on does not hide it.
 - Intersections compare each cell with the cell of the same first-attribute group and the second
   attribute's reference (girls / Asian with girls / White British): one effect at a time.
 """
@@ -36,7 +37,7 @@ from exclusion_risk.models.fairness_intersections import (
     nested_parents,
 )
 from exclusion_risk.models.fairness_shap import shap_by_group
-from exclusion_risk.models.group_counts import ERROR_CELLS, PROTECTED
+from exclusion_risk.models.group_counts import ERROR_CELLS, PROTECTED, withheld_among
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate, top_share
 
 FAIR_RANGE = (0.8, 1.25)
@@ -352,6 +353,20 @@ def rate_support(row, metric: str, suffix: str = "") -> int:
         return 0
     parts = _CONFUSION if metric in ERROR_RATES else _RATIO_PARTS[metric]
     return min(int(row[c + suffix]) for c in parts if int(row[c + suffix]) > 0)
+
+
+def rate_counts(metric: str) -> tuple[str, ...]:
+    """The published counts (`group_counts.PROTECTED`) a group's `metric` rests on: its numerator and
+    denominator (the base rate: excluded and pupils; the selection rate: selected and pupils), which
+    either gives the other back with the rate; an error rate all of them (with the pupils, selected and
+    excluded any one gives tp, fp, fn and tn back, and they those three)."""
+    return PROTECTED if metric in ERROR_RATES else _RATIO_PARTS[metric]
+
+
+def rate_withheld(counts: dict, metric: str) -> str | None:
+    """How a group's `metric` reads where a count it rests on is withheld in `counts` (the group's counts
+    as shown): "<10" or "-" (`group_counts.withheld_among`); None where it may be shown."""
+    return withheld_among([counts], rate_counts(metric))
 
 
 # ---------------------------------------------------------------------------------------------

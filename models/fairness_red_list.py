@@ -36,7 +36,6 @@ from exclusion_risk.models.fairness import (
 from exclusion_risk.models.fairness_words import group_phrase
 from exclusion_risk.models.group_counts import (
     ERROR_CELLS,
-    counts_withheld,
     errors_withheld,
     shown_attribute_counts,
     shown_total,
@@ -245,11 +244,9 @@ def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, list
         metrics = {}
         for name, (table, counts) in tables.items():
             ref = table.loc[group, "reference"]
-            visible = ref in table.index and not counts_withheld(counts[ref])
-            reference = table.loc[ref] if visible else None
-            hidden = visible and errors_withheld(counts[ref])
+            reference = (table.loc[ref], counts[ref]) if ref in table.index else (None, None)
             for m, key in (("selection_rate", "share"), ("precision", "precision")):
-                metrics[f"{name}_{key}"] = metric(table.loc[group], m, counts[group], reference, hidden)
+                metrics[f"{name}_{key}"] = metric(table.loc[group], m, counts[group], *reference)
         ratio = red_over_top(metrics["red_share"], metrics["top_share"])
         rows.append({
             "group": group, "reference": group == top.reference, "n": shown[group]["n"],

@@ -2,12 +2,15 @@
 rates, calibration, intersections, SHAP by group and the options), and the same numbers as data
 (`summary_json`, written as `fairness.json`).
 
-Conventions (stated in the report): any count of fewer than 10 pupils is shown as "<10", a rate is not
-shown when any count it is made from or gives back (tp, fp, fn, tn for the error rates: `rate_support`)
-is 1-9, nor its ratio to it (nor any ratio to a reference whose rate is hidden), a group count that
-could be worked out from the page's totals is withheld too ("x", `suppress_table`; detailed ethnicity
-against the broad groups it nests in) and a group with a withheld count shows no rates, and a flag is
-explained as a prompt to look closer (`FLAG_MEANING`), never as a finding.
+Conventions (stated in the report): any count of fewer than 10 pupils is shown as "<10", a group count
+that could be worked out from the page's totals is withheld too ("x", `suppress_table`; detailed
+ethnicity against the broad groups it nests in), a rate is shown exactly where every count it rests on
+or gives back is shown (`fairness.rate_withheld`: the base rate and observed with the pupils and
+excluded, the selection rate with the pupils and selected, an error rate with all of them and tp, fp, fn,
+tn) and 10 or more (`rate_support`), else it reads "<10" where one of those is under 10 and "-" where
+they are withheld as "x" only (the ablation and options tables: "-"), nor is its ratio shown (nor any
+ratio to a reference whose rate is hidden), and a flag is explained as a prompt to look closer
+(`FLAG_MEANING`), never as a finding.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import numpy as np
 
 from exclusion_risk.models.fairness import (
     BASE_RATE,
-    ERROR_RATES,
     FAIR_RANGE,
     METRIC_LABELS,
     METRICS,
     FairnessReview,
+    rate_counts,
     rate_support,
+    rate_withheld,
 )
 from exclusion_risk.models.fairness_intersections import (
     INTERSECTIONS,
@@ -34,13 +38,11 @@ from exclusion_risk.models.fairness_summary import summary
 from exclusion_risk.models.fairness_words import outcome_words
 from exclusion_risk.models.group_counts import (
     COUNTS,
-    ERROR_CELLS,
     PROTECTED,
     closed,
-    counts_withheld,
-    errors_withheld,
     shown_attribute_counts,
     shown_total,
+    withheld_among,
 )
 from exclusion_risk.models.plots import calibration_by_group_png
 from exclusion_risk.models.rendering import render
@@ -117,17 +119,15 @@ def _shown_counts(result: FairnessReview) -> dict[str, dict]:
     return shown
 
 
-def _metric(r, m: str, counts: dict, reference=None, reference_errors_hidden: bool = False) -> dict:
-    """A rate and its ratio as shown; `reference`: the reference group's row, None where its counts are
-    withheld (a ratio to a hidden rate would give that rate back), as is an error rate's ratio where the
-    reference's confusion counts are withheld (`reference_errors_hidden`)."""
-    errors_hidden = m in ERROR_RATES and errors_withheld(counts)
-    if counts_withheld(counts) or errors_hidden:
-        small = errors_hidden and any(counts[c] == SUPPRESSED for c in ERROR_CELLS)
-        primary = counts["n"] == SUPPRESSED or small
-        shown = {"rate": SUPPRESSED if primary else "-", "ratio": "-", "flagged": False}
-        return {**shown, **_numbers(r, m, False, False)}
-    if m in ERROR_RATES and reference_errors_hidden:
+def _metric(r, m: str, counts: dict, reference=None, reference_counts: dict | None = None) -> dict:
+    """A rate and its ratio as shown: hidden where a count it rests on is withheld in `counts` (the
+    group's counts as shown: `fairness.rate_withheld`), whatever its other counts; its ratio also where
+    the reference's rate is (`reference`: the reference group's row, `reference_counts` its counts as
+    shown): a ratio to a hidden rate would give that rate back."""
+    hidden = rate_withheld(counts, m)
+    if hidden:
+        return {"rate": hidden, "ratio": "-", "flagged": False, **_numbers(r, m, False, False)}
+    if reference_counts is None or rate_withheld(reference_counts, m):
         reference = None
     rate, ratio = _rate_text(r, m), _ratio_text(r, m, reference)
     return {"rate": rate, "ratio": ratio, "flagged": bool(r[f"{m}_flagged"]) and ratio != "-",
@@ -155,16 +155,11 @@ def _number(value) -> float | None:
 
 
 def _group_n(shown: dict, attribute: str, group, n: int) -> tuple[int | str, int]:
-    """A group's pupils as its counts table shows them, and the denominator its rates may use.
-
-    `n` itself (rates shown as "<10") for a group of under 10; 0 (rates not shown) for a larger group
-    with a withheld count (see `counts_withheld`).
-    """
-    counts = shown.get(attribute, {}).get(group)
-    if counts is None:
-        return shown_count(n), int(n)
-    hidden = counts_withheld(counts) and counts["n"] != SUPPRESSED
-    return counts["n"], 0 if hidden else int(n)
+    """A group's pupils as its counts table shows them, and the denominator its means may use: `n`
+    itself (shown as "<10") for a group of under 10; 0 (not shown) where its pupils are withheld as "x".
+    A rate resting on other counts is hidden where they are too (`_support_shown`)."""
+    pupils = shown.get(attribute, {}).get(group, {}).get("n", shown_count(n))
+    return pupils, 0 if is_withheld(pupils) and pupils != SUPPRESSED else int(n)
 
 
 def _ratio_interval(value: float, low: float, high: float, base: int) -> str:
@@ -176,39 +171,33 @@ def _ratio_interval(value: float, low: float, high: float, base: int) -> str:
 
 def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
     rows = []
-    table = a.table.set_index("group")
+    table, groups = a.table.set_index("group"), shown[a.attribute]
     for _, r in a.table.iterrows():
-        counts = shown[a.attribute][r["group"]]
-        ref = r["reference"]
-        visible = ref in table.index and not counts_withheld(shown[a.attribute][ref])
-        reference = table.loc[ref] if visible else None
-        errors_hidden = visible and errors_withheld(shown[a.attribute][ref])
+        counts, ref = groups[r["group"]], r["reference"]
+        reference = table.loc[ref] if ref in table.index else None
         rows.append({
             "group": r["group"], "reference": bool(r["is_reference"]), "compared_with": ref,
             **{c: counts[c] for c in COUNTS},
-            "metrics": [_metric(r, m, counts, reference, errors_hidden) for m in REPORT_METRICS],
+            "metrics": [_metric(r, m, counts, reference, groups.get(ref)) for m in REPORT_METRICS],
         })  # fmt: skip
     calibration = []
     for _, c in result.calibration[a.attribute][0].iterrows():
         n, base = _group_n(shown, a.attribute, c["group"], c["n"])
+        # observed is the base rate, shown with it; a mean of scores gives no count back
+        observed = _support_shown(base, [groups.get(c["group"])], rate_counts(BASE_RATE))
         calibration.append({
             "group": c["group"], "n": n, "predicted": shown_rate(c["predicted"], base),
-            "observed": shown_rate(c["observed"], base),
-            "ratio": _ratio_interval(c["observed_over_predicted"], c["ratio_low"], c["ratio_high"], base),
-            **{key: _number(c[column]) if base >= SUPPRESSION_THRESHOLD else None
-               for key, column in _CALIBRATION_NUMBERS.items()},
+            "observed": shown_rate(c["observed"], observed),
+            "ratio": _ratio_interval(c["observed_over_predicted"], c["ratio_low"], c["ratio_high"], observed),
+            **{key: _number(c[column]) if (base if key == "predicted_value" else observed)
+               >= SUPPRESSION_THRESHOLD else None for key, column in _CALIBRATION_NUMBERS.items()},
         })  # fmt: skip
     return {"name": a.attribute, "reference": a.reference, "rows": rows, "calibration": calibration}
 
 
 def _cells(table, column: str, groups: list[str], bases: dict) -> list[str]:
-    """`table`'s `column` for each group (index: group), hidden where the group's rates are hidden."""
+    """`table`'s `column` for each group (index: group), hidden where the group's pupils are."""
     return [shown_rate(table.loc[g, column], bases[g][1], digits=4) for g in groups]
-
-
-def _shap_base(shown: dict, attribute: str, group, n: int) -> tuple[int | str, int]:
-    pupils = shown.get(attribute, {}).get(group, {}).get("n", shown_count(n))
-    return pupils, 0 if is_withheld(pupils) and pupils != SUPPRESSED else n
 
 
 def _shap_context(result: FairnessReview, shown: dict) -> list[dict] | None:
@@ -224,7 +213,7 @@ def _shap_context(result: FairnessReview, shown: dict) -> list[dict] | None:
         groups = [g for g in a.table["group"] if g in gap.index]
         others = [g for g in groups if g != a.reference]
         # Means of contributions give no count back: hidden only where the group's pupils are.
-        bases = {g: _shap_base(shown, a.attribute, g, int(gap.loc[g, "n"])) for g in groups}
+        bases = {g: _group_n(shown, a.attribute, g, int(gap.loc[g, "n"])) for g in groups}
         leading = leading_features(result.shap, a.attribute, SHAP_FEATURES)
         rows = []
         for feature in leading:
@@ -246,11 +235,10 @@ def _support_shown(support: int, tables: list[dict | None], cells) -> int:
     """`support` (the pupils a rate rests on), or what `shown_rate` takes to hide the rate where one of
     `tables` (a group's counts as shown, None where not tabled) withholds one of `cells`: "<10" where one
     of them is under 10, as the tables say; "-" (0) where withheld as secondary."""
-    withheld = [t for t in tables if t is not None and any(is_withheld(t[c]) for c in cells)]
-    if not withheld:
+    hidden = withheld_among(tables, cells)
+    if hidden is None:
         return support
-    small = any(counts[c] == SUPPRESSED for counts in withheld for c in cells)
-    return min(support, SUPPRESSION_THRESHOLD - 1) if small and support > 0 else 0
+    return min(support, SUPPRESSION_THRESHOLD - 1) if hidden == SUPPRESSED and support > 0 else 0
 
 
 def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
@@ -261,14 +249,15 @@ def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
     ablated = shown_attribute_counts(ab.tables, result.nesting)
     changes = []
     for _, r in ab.groups.iterrows():
-        # 0 (nothing shown) for a group whose counts are withheld as secondary, as in its other tables;
+        # 0 (nothing shown) for a group whose pupils are withheld as secondary, as in its other tables;
         # else the fewest pupils the model's rate rests on (its tp, fp, fn, tn included): as is, its own
         # (as the model's table shows it); retrained, that model's; the change, both models'.
         base = _group_n(shown, r["attribute"], r["group"], r["n"])[1]
         # A rate would give back the counts it rests on (precision x selected = tp; recall and the
         # false-positive rate with pupils and excluded give selected): hidden where its model's are
-        # withheld, as in the model's own table (`_metric`: an error rate needs all of PROTECTED shown).
-        cells = PROTECTED if r["metric"] in ERROR_RATES else COUNTS
+        # withheld, as in the model's own table (`_metric`, `rate_counts`: the selection rate needs the
+        # pupils and selected shown, an error rate all of PROTECTED).
+        cells = rate_counts(r["metric"])
         own, other = (t.get(r["attribute"], {}).get(r["group"]) for t in (shown, ablated))
         columns = {"model": ("support_model", [own]), "ablated": ("support_ablated", [own, other]),
                    "change": ("support", [own, other])}  # fmt: skip
@@ -290,7 +279,7 @@ def _ablation_context(result: FairnessReview, shown: dict) -> dict | None:
 
 def _options_context(result: FairnessReview, shown: dict) -> dict | None:
     """The options side by side: precision at capacity, and by group selection ratio and observed /
-    predicted (hidden where the group's rates are)."""
+    predicted (each hidden where a count it rests on is)."""
     if not result.options:
         return None
     attributes = []
@@ -300,16 +289,19 @@ def _options_context(result: FairnessReview, shown: dict) -> dict | None:
         groups = []
         for group in a.table["group"]:
             n, base = _group_n(shown, a.attribute, group, int(a.table.set_index("group").loc[group, "n"]))
+            # observed / predicted: observed is the base rate, shown with the group's pupils and excluded
+            observed = _support_shown(base, [shown.get(a.attribute, {}).get(group)], rate_counts(BASE_RATE))
             cells = []
             for option, option_counts in zip(result.options, counts, strict=True):
                 r = option.groups.set_index(["attribute", "group"]).loc[(a.attribute, group)]
                 # the option's selected pupils (of the group and its reference) count too
                 support = min(base, int(r["support"])) if base >= SUPPRESSION_THRESHOLD else base
                 table = option_counts.get(a.attribute, {})
-                support = _support_shown(support, [table.get(group), table.get(a.reference)], COUNTS)
+                support = _support_shown(support, [table.get(group), table.get(a.reference)],
+                                         rate_counts("selection_rate"))  # fmt: skip
                 cells.append({
                     "selection_ratio": withheld_rate(r["selection_ratio"], support, 2),
-                    "calibration": withheld_rate(r["observed_over_predicted"], base, 2),
+                    "calibration": withheld_rate(r["observed_over_predicted"], observed, 2),
                 })  # fmt: skip
             groups.append({"group": group, "n": n, "cells": cells})
         attributes.append({"name": a.attribute, "reference": a.reference, "groups": groups})
@@ -344,8 +336,8 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
     attributes = []
     for a in result.attributes:
         context = _attribute_context(result, a, shown)
-        if figures:  # groups whose counts are withheld are not drawn (their observed rates would show)
-            hidden = [g for g, c in shown[a.attribute].items() if g != TOTAL and counts_withheld(c)]
+        if figures:  # groups whose observed rate is hidden are not drawn (their curves would show it)
+            hidden = [g for g, c in shown[a.attribute].items() if g != TOTAL and rate_withheld(c, BASE_RATE)]
             bins = result.calibration[a.attribute][1]
             context["figure"] = calibration_by_group_png(bins, a.attribute, hidden)
         attributes.append(context)

@@ -27,9 +27,11 @@ then the mixed ones, then base-rate context; within each, certain (the ratio's 9
 before uncertain, then by size (|log ratio|). The summary's top list keeps at most one base-rate context
 line per group and always the options' trade-offs; every finding is in `fairness.json` (summary.all).
 
-Only groups whose counts are all shown (none "<10" or withheld) and whose rates rest on 10+ pupils
-(`rate_support`, counting tp, fp, fn, tn) are summarised, with a reference whose rates do too, so the
-summary reveals nothing the tables withhold.
+A rate is summarised only where the tables show it: where every count it rests on is shown
+(`rate_withheld`: the base rate's pupils and excluded, the selection rate's pupils and selected, an
+error rate's every count) and 10 or more (`rate_support`, counting tp, fp, fn, tn), for the group and
+for its reference (a ratio to a hidden rate gives it back); a group's calibration where its observed rate
+is shown. So the summary reveals nothing the tables withhold, and states what they show.
 """
 
 from __future__ import annotations
@@ -40,16 +42,16 @@ import numpy as np
 
 from exclusion_risk.models.fairness import (
     BASE_RATE,
-    ERROR_RATES,
     FAIR_RANGE,
     METRIC_LABELS,
     FairnessReview,
     rate_support,
+    rate_withheld,
 )
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATION_ATTRIBUTES
 from exclusion_risk.models.fairness_words import group_phrase, outcome_words
-from exclusion_risk.models.group_counts import counts_withheld, errors_withheld, shown_attribute_counts
+from exclusion_risk.models.group_counts import shown_attribute_counts
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL
 
 MOST_WORSENED = 5  # groups an option's finding names as left worse calibrated, furthest first
@@ -249,16 +251,10 @@ def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) 
     return found
 
 
-def _shown_group(shown: dict, attribute: str, group) -> bool:
-    """The group's published counts (pupils, selected, excluded) are all shown."""
+def _rate_shown(shown: dict, attribute: str, group, metric: str) -> bool:
+    """The counts the group's `metric` rests on are all shown in `shown` (`rate_withheld`)."""
     counts = shown.get(attribute, {}).get(group)
-    return counts is not None and not counts_withheld(counts)
-
-
-def _errors_shown(shown: dict, attribute: str, group) -> bool:
-    """The group's confusion counts are shown: its error rates may be (a hidden one would give them back)."""
-    counts = shown.get(attribute, {}).get(group)
-    return counts is None or not errors_withheld(counts)
+    return counts is not None and not rate_withheld(counts, metric)
 
 
 def _ratios_withheld(option, result: FairnessReview) -> set[tuple[str, str]]:
@@ -268,7 +264,7 @@ def _ratios_withheld(option, result: FairnessReview) -> set[tuple[str, str]]:
     out = set()
     for a in result.attributes:
         counts = shown.get(a.attribute, {})
-        withheld = {g for g, c in counts.items() if g != TOTAL and counts_withheld(c)}
+        withheld = {g for g, c in counts.items() if g != TOTAL and rate_withheld(c, "selection_rate")}
         for group in a.table["group"]:
             if group in withheld or a.reference in withheld:
                 out.add((a.attribute, group))
@@ -278,15 +274,18 @@ def _ratios_withheld(option, result: FairnessReview) -> set[tuple[str, str]]:
 def _largest_changes(option, as_is, shown: dict, column: str, hidden=frozenset()) -> str:
     """The groups whose `column` changes most (|log| of new / old) between as is and `option`, in words:
     the largest of each protected characteristic (sex, ethnic group) and of free school meals, and the
-    largest of all where another attribute's; among groups shown with 10+ pupils behind both values."""
+    largest of all where another attribute's; among groups with 10+ pupils behind both values, both shown
+    (a selection ratio not `hidden`, observed / predicted where the group's observed rate is shown)."""
     best: dict[str, tuple[float, str]] = {}
     before = as_is.groups.set_index(["attribute", "group"])
     for _, r in option.groups.iterrows():
         old = before.loc[(r["attribute"], r["group"])]
-        if not _shown_group(shown, r["attribute"], r["group"]) or r["n"] < SUPPRESSION_THRESHOLD:
+        if r["n"] < SUPPRESSION_THRESHOLD:
             continue
         small = min(r["support"], old["support"]) < SUPPRESSION_THRESHOLD
         if column == "selection_ratio" and (small or (r["attribute"], r["group"]) in hidden):
+            continue
+        if column != "selection_ratio" and not _rate_shown(shown, r["attribute"], r["group"], BASE_RATE):
             continue
         a, b = float(old[column]), float(r[column])
         if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
@@ -310,7 +309,7 @@ def _worsened_calibration(option, as_is, shown: dict) -> str:
     before = as_is.groups.set_index(["attribute", "group"])
     for _, r in option.groups.iterrows():
         old = before.loc[(r["attribute"], r["group"])]
-        if not _shown_group(shown, r["attribute"], r["group"]) or r["n"] < SUPPRESSION_THRESHOLD:
+        if not _rate_shown(shown, r["attribute"], r["group"], BASE_RATE) or r["n"] < SUPPRESSION_THRESHOLD:
             continue
         a, b = float(old["observed_over_predicted"]), float(r["observed_over_predicted"])
         if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0) or FAIR_RANGE[0] <= b <= FAIR_RANGE[1]:
@@ -334,7 +333,7 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
             if option.name == AS_IS or option.change is None or as_is.precision.estimate <= 0:
                 continue
             change, model = option.change, as_is.precision.estimate
-            hidden = _ratios_withheld(option, result)
+            hidden = _ratios_withheld(option, result) | _ratios_withheld(as_is, result)
             ratios = _largest_changes(option, as_is, shown, "selection_ratio", hidden)
             calibration = _largest_changes(option, as_is, shown, "observed_over_predicted")
             worsened = _worsened_calibration(option, as_is, shown)
@@ -366,9 +365,9 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
 
 
 def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
-    """Every finding, ranked (model's first, then certain, then largest), from groups whose counts are
-    all shown in `shown` (attribute -> group -> count -> value as published) and whose rates, and their
-    reference's, rest on 10+ pupils."""
+    """Every finding, ranked (model's first, then certain, then largest), from the rates the tables show
+    (`shown`: attribute -> group -> count -> value as published): where the counts a rate rests on are
+    shown and 10 or more, the group's and its reference's."""
     found = []
     outcome = outcome_words(result.model.get("label"))
     for a in [*result.attributes, *result.intersections]:
@@ -376,19 +375,18 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
         rows = a.table.set_index("group")
         for _, r in a.table.iterrows():
             cal = calibration.loc[r["group"]] if r["group"] in calibration.index else None
-            shown_here = r["n"] >= SUPPRESSION_THRESHOLD and _shown_group(shown, a.attribute, r["group"])
-            if r["is_reference"] and shown_here:
-                # observed / predicted is the group's own, not a ratio to a reference: not skipped
+            # observed / predicted is the group's own, not a ratio to a reference: shown with observed
+            if r["n"] < SUPPRESSION_THRESHOLD or not _rate_shown(shown, a.attribute, r["group"], BASE_RATE):
+                cal = None
+            if r["is_reference"]:
                 found.extend(_calibration_finding(a.attribute, r["group"], cal))
             if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or r["reference"] not in rows.index:
                 continue
-            if not all(_shown_group(shown, a.attribute, g) for g in (r["group"], r["reference"])):
-                continue  # a ratio to a hidden rate would give it back
             ref = rows.loc[r["reference"]]
-            errors = all(_errors_shown(shown, a.attribute, g) for g in (r["group"], r["reference"]))
 
-            def shown_metric(metric, r=r, ref=ref, errors=errors) -> bool:
-                if metric in ERROR_RATES and not errors:
+            def shown_metric(metric, r=r, ref=ref, attribute=a.attribute) -> bool:
+                # a ratio to a hidden rate would give it back: the reference's must be shown too
+                if not all(_rate_shown(shown, attribute, g, metric) for g in (r["group"], r["reference"])):
                     return False
                 return min(rate_support(r, metric), rate_support(ref, metric)) >= SUPPRESSION_THRESHOLD
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.fairness_intersections import shown_nested_counts
-from exclusion_risk.privacy import TOTAL, is_withheld, suppress_count, suppress_table
+from exclusion_risk.privacy import SUPPRESSED, TOTAL, is_withheld, suppress_count, suppress_table
 
 ERROR_CELLS = ("tp", "fp", "fn", "tn")
 COUNTS = ("n", "selected", "positives")
@@ -107,10 +107,16 @@ def shown_attribute_counts(
     return shown
 
 
-def counts_withheld(counts: dict) -> bool:
-    """Whether any of a group's COUNTS is withheld: its rates would give it back (selection rate x
-    pupils = selected, observed rate x pupils = excluded), so the group shows none."""
-    return any(is_withheld(counts[c]) for c in COUNTS)
+def withheld_among(tables: Iterable[dict | None], cells: Iterable[str]) -> str | None:
+    """How a rate resting on `cells` of one or more groups' counts as shown (`tables`; None: not tabled)
+    reads where one of them is withheld: "<10" (SUPPRESSED) where one is under 10, "-" where they are
+    withheld as "x" only; None where all are shown. A rate with a shown denominator gives its numerator
+    back, and with a shown numerator its denominator: it is shown only with every count it rests on."""
+    cells = list(cells)
+    withheld = [t[c] for t in tables if t is not None for c in cells if is_withheld(t[c])]
+    if not withheld:
+        return None
+    return SUPPRESSED if SUPPRESSED in withheld else "-"
 
 
 def errors_withheld(counts: dict) -> bool:
