@@ -67,10 +67,12 @@ from exclusion_risk.models.comparison import (
     verdict,
 )
 from exclusion_risk.models.drift import PROFILE_ARTIFACT
+from exclusion_risk.models.evaluate import shown_positives
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import Evaluation, Interval
 from exclusion_risk.models.model_card import model_card
 from exclusion_risk.models.train import CHECKLIST, TrainingResult, fitted_years
+from exclusion_risk.privacy import is_withheld, suppress_count
 
 # Test-year pupils the SHAP summaries of each model are drawn from.
 SHAP_SAMPLE = 2000
@@ -103,17 +105,28 @@ def metric_values(evaluation: Evaluation, gains: dict[str, Interval] | None = No
 
 
 def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+    """The run's evaluation as stored: the calibration curve's observed rate and interval only where
+    `evaluate`'s tenths table would show the count behind it (shown_positives), as a rate times its bin's
+    pupils gives the count back (a count of 1-9 withheld on the page had been exact in this file)."""
     c = evaluation.calibration
+    count = np.asarray(c.count, dtype=int)
+    positives = np.rint(np.asarray(c.observed, dtype=float) * count).astype(int)
+    shown = shown_positives(pd.DataFrame({"positives": positives, "others": count - positives})).to_numpy()
+    kept = np.array([not is_withheld(v) for v in shown], dtype=bool)
+
+    def where_shown(values) -> list[float | None]:
+        return [float(v) if k else None for v, k in zip(np.asarray(values, dtype=float), kept, strict=True)]
+
     return {
         "metrics": {
             k: {"estimate": v.estimate, "low": v.low, "high": v.high} for k, v in evaluation.metrics.items()
         },
         "calibration_curve": {
-            "predicted": c.predicted,
-            "observed": c.observed,
-            "low": c.low,
-            "high": c.high,
-            "count": c.count,
+            "predicted": np.asarray(c.predicted, dtype=float).tolist(),
+            "observed": where_shown(c.observed),
+            "low": where_shown(c.low),
+            "high": where_shown(c.high),
+            "count": [suppress_count(int(n)) for n in count],
         },
         "level": evaluation.level,
     }
