@@ -154,8 +154,9 @@ def _named(rows: list[dict], which: str, capacity_pct: str) -> str:
 
 
 def _size(row: dict) -> float:
-    """Larger differences from the top k% first."""
-    return -abs(math.log(row["red_over_top"]))
+    """Larger differences from the top k% first (a group with none red first of all)."""
+    ratio = row["red_over_top"]
+    return -math.inf if ratio == 0 else -abs(math.log(ratio))
 
 
 def flagged_rows(attributes: list[dict]) -> list[dict]:
