@@ -11,8 +11,10 @@ not the model's scoring: both lists rank the same probabilities.
 `review_red_list` places the reviewed pupils with the same code `score` uses (`RiskMatrix.place`, the
 model version's stored thresholds, `features.need.need_level`) and measures each of the review's groups
 with the review's own `group_metrics`, the red list as the selection. The report suppresses its counts
-by the review's rule (`models.group_counts`); `red_list_conclusion` says in words which groups the red
-list rates red more or less often than the top k% selects them, and why.
+by the review's rule (`models.group_counts`), and withholds what, read beside the top k%'s, would give
+a count under 10 back (`models.fairness_red_slices`: a group's figures, several groups' together, or the
+overall red list's); `red_list_conclusion` says in words which groups the red list rates red more or less
+often than the top k% selects them, and why.
 """
 
 from __future__ import annotations
@@ -33,15 +35,13 @@ from exclusion_risk.models.fairness import (
     review_groups,
     select_top,
 )
+from exclusion_risk.models.fairness_red_slices import overall_precision, shown_beside_top, total_at_risk
 from exclusion_risk.models.fairness_words import group_phrase
 from exclusion_risk.models.group_counts import (
-    ERROR_CELLS,
-    errors_withheld,
-    shown_attribute_counts,
     shown_total,
 )
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, is_withheld
+from exclusion_risk.privacy import is_withheld
 from exclusion_risk.values import and_join
 from exclusion_risk.values import one_decimal_percent as _pct
 
@@ -180,8 +180,7 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str) ->
     less often than the top k% selects them."""
     rows = flagged_rows(attributes)
     more, fewer = (_phrases([r for r in rows if r["direction"] == which]) for which in ("more", "fewer"))
-    parts = [f"The risk matrix's red list, which officers act on, holds {totals['red']} pupils against "
-             f"{totals['top']} in the top {capacity_pct}% these tables measure"]  # fmt: skip
+    parts = [f"The risk matrix's red list, which officers act on, {_holds(totals, capacity_pct)}"]
     if more or fewer:
         listed = [f"rates {more} red more often" if more else "", f"{fewer} less often" if fewer else ""]
         parts.append(
@@ -192,6 +191,34 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str) ->
         parts.append(f"no group shown has its share rated red outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times "
                      f"its share in the top {capacity_pct}%")  # fmt: skip
     return "; ".join(parts) + " (see the red list section)"
+
+
+def _holds(totals: dict, capacity_pct: str) -> str:
+    """The red list's size beside the top k%'s in words, or why it is withheld."""
+    if "size" in totals["withheld_beside_top"]:
+        return (f"holds a number of pupils not shown here (withheld: beside the {totals['top']} in the top "
+                f"{capacity_pct}% these tables measure, it would give a count under 10 back)")  # fmt: skip
+    top = totals["top"]
+    return f"holds {totals['red']} pupils against {top} in the top {capacity_pct}% these tables measure"
+
+
+def _overall(totals: dict, capacity_pct: str) -> str:
+    """The red list's size and precision over all pupils beside the top k%'s, or why they are withheld."""
+    withheld = totals["withheld_beside_top"]
+    if "size" in withheld:
+        return (f"; its size is withheld here, with its precision over all pupils: beside the "
+                f"{totals['top']} pupils in the top {capacity_pct}% they would give a count under 10 "
+                "back (so are the red figures of a group in each table whose groups would add up to "
+                "them).")  # fmt: skip
+    size = f": {totals['red']} pupils against {totals['top']}."
+    precision = totals["precision"]
+    if "precision" in withheld:
+        return (f"{size} Over all pupils, precision among red is withheld: beside the top {capacity_pct}%'s "
+                "it would give a count under 10 back (pupils with the outcome, or without it).")  # fmt: skip
+    if precision["red"] is not None and precision["top"] is not None:
+        return (f"{size} Over all pupils, precision among red is {precision['red']:.3f} against "
+                f"{precision['top']:.3f} in the top {capacity_pct}%.")  # fmt: skip
+    return size
 
 
 def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict, capacity_pct: str) -> str:
@@ -212,15 +239,11 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
     if hidden:
         found.append(f"Not shown, so neither named nor cleared here: the red figures of {', '.join(hidden)} "
                      f"(under 10, or withheld so that, read beside the top {capacity_pct}%'s, they give no "
-                     "count under 10 back).")  # fmt: skip
+                     "count under 10 back, alone or together).")  # fmt: skip
     raised = " or ".join(red_list.raised) or "a higher need level"
-    overall = ""
-    if totals["precision"]["red"] is not None and totals["precision"]["top"] is not None:
-        overall = (f" Over all pupils, precision among red is {totals['precision']['red']:.3f} against "
-                   f"{totals['precision']['top']:.3f} in the top {capacity_pct}%.")  # fmt: skip
     return " ".join([
         f"The red list is the risk matrix's red cells ({'; '.join(red_list.rule)}), not the top "
-        f"{capacity_pct}%: {totals['red']} pupils against {totals['top']}.{overall}",
+        f"{capacity_pct}%{_overall(totals, capacity_pct)}",
         *found,
         f"Where the red list differs from the top {capacity_pct}%, it is the matrix's design, not the model: "
         "both rank the same probabilities, and the matrix adds need, so pupils with existing need "
@@ -258,58 +281,6 @@ def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, list
     return rows
 
 
-def _overall_precision(table: pd.DataFrame, shown: dict) -> float | None:
-    """Precision of a selection over all pupils (one attribute's groups summed), where its total confusion
-    counts are published (none withheld in any table) and each non-zero one is 10 or more."""
-    values = {c: int(table[c].sum()) for c in ERROR_CELLS}
-    if any(is_withheld(shown_total(shown, c, v)) for c, v in values.items()):
-        return None
-    if min((v for v in values.values() if v > 0), default=0) < SUPPRESSION_THRESHOLD:
-        return None
-    selected = values["tp"] + values["fp"]
-    return values["tp"] / selected if selected else None
-
-
-def _given_back(counts: dict) -> tuple[bool, bool]:
-    """Whether a group's selected count, and its true and false positives (precision x selected), can be
-    read from its row of the section."""
-    count = not is_withheld(counts["selected"])
-    return count, count and not errors_withheld(counts)
-
-
-def overlap_small(red: pd.Series, top: pd.Series, red_shown: dict, top_shown: dict) -> bool:
-    """Whether a group's red and top k% figures as shown, read together, give a slice of 1-9 back: the
-    pupils red outside the top k% (or the other way), or those of them with the outcome, or without it
-    (from the true counts)."""
-    (red_count, red_errors), (top_count, top_errors) = _given_back(red_shown), _given_back(top_shown)
-    cells = ["selected"] if red_count and top_count else []
-    cells += ["tp", "fp"] if red_errors and top_errors else []
-    return any(0 < abs(int(red[c]) - int(top[c])) < SUPPRESSION_THRESHOLD for c in cells)
-
-
-def shown_beside_top(red: list[AttributeReview], top: list[AttributeReview], shown: dict,
-                     nesting: dict) -> dict:  # fmt: skip
-    """The red list's counts as shown (`shown_attribute_counts`), with a group's red count and confusion
-    counts (so its share and precision among red) withheld ("x") wherever they and its top k% figures as
-    shown (`shown`) would give a slice of 1-9 back (`overlap_small`), their partners in each line (the
-    attribute's total, detailed ethnicity's broad group) withheld by the same rule; repeated until no
-    group's figures give one back."""
-    tables = {a.attribute: a.table for a in red}
-    withhold: dict[str, dict[str, set[str]]] = {}
-    while True:
-        listed = shown_attribute_counts(tables, nesting, withhold)
-        found = set()
-        for t, own in zip(top, red, strict=True):
-            rows, counts = t.table.set_index("group"), listed[own.attribute]
-            found |= {(own.attribute, g) for g, row in own.table.set_index("group").iterrows()
-                      if overlap_small(row, rows.loc[g], counts[g], shown[t.attribute][g])}  # fmt: skip
-        found -= {(a, g) for a, groups in withhold.items() for g in groups}
-        if not found:
-            return listed
-        for attribute, group in found:
-            withhold.setdefault(attribute, {})[group] = {"selected", *ERROR_CELLS}
-
-
 def red_list_context(
     red_list: RedList,
     top: list[AttributeReview],
@@ -321,8 +292,10 @@ def red_list_context(
     """The report's red list section and fairness.json's `red_list`: by attribute and group, the share
     rated red and precision among red beside the top k%'s (`top`: the review's tables, `shown`: their
     counts as shown), the red list's counts suppressed by the review's rule (`shown_attribute_counts`,
-    detailed ethnicity against its broad groups: `nesting`) and its rates shown as the review shows a rate
-    (`metric`: `fairness_report._metric`); with the summary line and the conclusion in words."""
+    detailed ethnicity against its broad groups: `nesting`) and withheld where, beside the top k%'s, they
+    give 1-9 back (`shown_beside_top`; the overall figures so withheld: `withheld_beside_top`), and its
+    rates shown as the review shows a rate (`metric`: `fairness_report._metric`); with the summary line
+    and the conclusion in words."""
     listed = shown_beside_top(red_list.attributes, top, shown, nesting)
     attributes = [
         {"name": t.attribute, "reference": t.reference,
@@ -331,10 +304,15 @@ def red_list_context(
     ]  # fmt: skip
     # the sizes as published: withheld as any of their tables withholds them
     totals = {"red": shown_total(listed, "selected", red_list.red),
-              "top": shown_total(shown, "selected", red_list.top), "precision": {"top": None, "red": None}}
+              "top": shown_total(shown, "selected", red_list.top), "precision": {"top": None, "red": None},
+              "withheld_beside_top": []}  # fmt: skip
     if top:
-        totals["precision"] = {"top": _overall_precision(top[0].table, shown),
-                               "red": _overall_precision(red_list.attributes[0].table, listed)}  # fmt: skip
+        totals["precision"] = {"top": overall_precision(top[0].table, shown),
+                               "red": overall_precision(red_list.attributes[0].table, listed)}  # fmt: skip
+        # the overall red figures withheld because, beside the top k%'s, they give 1-9 back
+        at_risk = total_at_risk(red_list.attributes[0].table, top[0].table)
+        totals["withheld_beside_top"] = [w for w, c in (("size", "selected"), ("precision", "tp"))
+                                         if c in at_risk]  # fmt: skip
     return {
         "rule": red_list.rule, "raised": red_list.raised, "matrix_version": red_list.matrix_version,
         **totals, "attributes": attributes,
