@@ -182,10 +182,12 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str) ->
     more, fewer = (_phrases([r for r in rows if r["direction"] == which]) for which in ("more", "fewer"))
     parts = [f"The risk matrix's red list, which officers act on, {_holds(totals, capacity_pct)}"]
     if more or fewer:
-        listed = [f"rates {more} red more often" if more else "", f"{fewer} less often" if fewer else ""]
+        # "rates" once, before whichever list comes first ("it rates X red more often and Y less often")
+        listed = [f"{more} red more often" if more else "", f"{fewer} red less often" if fewer else ""]
         parts.append(
-            f"it {' and '.join(w for w in listed if w)} than the top {capacity_pct}% selects them (outside "
-            f"{FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), by the matrix's design (it adds need), not the model's"
+            f"it rates {' and '.join(w for w in listed if w)} than the top {capacity_pct}% selects them "
+            f"(outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), by the matrix's design (it adds need), "
+            "not the model's"
         )
     else:
         parts.append(f"no group shown has its share rated red outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times "

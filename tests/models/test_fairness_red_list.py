@@ -230,3 +230,24 @@ def test_no_group_red_and_top_figures_give_a_small_slice_back(seed):
     result = _review(y, p, frame, matrix)
     context = fairness_report.report_context(result, figures=False)["red_list"]
     _assert_nothing_given_back(context, result)
+
+
+@pytest.mark.parametrize(
+    ("directions", "expected"),
+    [
+        (("more",), "it rates girls red more often than"),
+        (("fewer",), "it rates girls red less often than"),
+        (("more", "fewer"), "it rates girls red more often and boys red less often than"),
+    ],
+)
+def test_the_summary_line_says_rates_whichever_direction_is_named(directions, expected):
+    # with only groups red less often it had read "it girls less often than the top 5% selects them"
+    from exclusion_risk.models.fairness_red_list import red_list_summary
+
+    rows = [
+        {"group": group, "direction": which, "red_over_top": 2.0 if which == "more" else 0.5}
+        for group, which in zip(("girls", "boys"), directions, strict=False)
+    ]
+    totals = {"red": 120, "top": 100, "withheld_beside_top": []}
+    line = red_list_summary([{"name": "sex", "rows": rows}], totals, "5")
+    assert expected in line
