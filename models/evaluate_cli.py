@@ -176,10 +176,12 @@ def sample_warnings(run: ScoringRun, info: dict | None) -> list[str]:
     if not in_sample(run, info):
         return []
     test_year = (info or {}).get("test_year") or run.model_test_year
+    where = ("is the model's test year" if str(run.year) == str(test_year)
+             else f"is between the model's first train year and its test year {test_year}")  # fmt: skip
     return [
-        f"the scored year {run.year} is between the model's first train year and its test year "
-        f"{test_year}: its outcomes were used to fit, choose or test the model, so this is not an "
-        "out-of-sample check and is not judged against the model's stated precision (recorded as in-sample)"
+        f"the scored year {run.year} {where}: its outcomes were used to fit, choose or test the model, so "
+        "this is not an out-of-sample check and is not judged against the model's stated precision "
+        "(recorded as in-sample)"
     ]
 
 

@@ -408,8 +408,8 @@ def test_a_check_of_the_models_own_test_year_says_it_is_not_out_of_sample(evalua
         evaluated.uri, ["evaluate", *data, "--scores", str(folder), "--out", str(tmp_path / "out")]
     )
     assert result.exit_code == 0, result.output
-    assert ("warning: the scored year 2018/19 is between the model's first train year and its test year "
-            "2018/19") in " ".join(result.output.split())
+    # it had read "is between the model's first train year and its test year 2018/19"
+    assert "warning: the scored year 2018/19 is the model's test year:" in " ".join(result.output.split())
     assert "not an out-of-sample check" in result.output
     document = json.loads((tmp_path / "out" / "evaluation.json").read_text())
     assert len(document["warnings"]) == 1 and "not an out-of-sample check" in document["warnings"][0]
@@ -424,3 +424,16 @@ def test_an_old_run_without_the_models_facts_is_still_evaluated(evaluated, tmp_p
                                      "--out", str(tmp_path / "out")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "did not record its model's MLflow run" in result.output
+
+
+def test_a_year_before_the_test_year_is_said_to_be_between_it_and_the_first_train_year():
+    from types import SimpleNamespace
+
+    from exclusion_risk.models.evaluate_cli import sample_warnings
+
+    run = SimpleNamespace(year="2017/18", model_test_year="2018/19")
+    (warning,) = sample_warnings(run, {"test_year": "2018/19", "train_years": "2016/17"})
+    assert warning.startswith(
+        "the scored year 2017/18 is between the model's first train year and its test year 2018/19:"
+    )
+    assert sample_warnings(SimpleNamespace(year="2019/20", model_test_year="2018/19"), {}) == []
