@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from exclusion_risk.upn import valid_upn_mask
+from exclusion_risk.values import counted
 
 
 def invalid_upn_warning(upns: pd.Series) -> list[str]:
@@ -19,6 +20,7 @@ def invalid_upn_warning(upns: pd.Series) -> list[str]:
     if not invalid:
         return []
     return [
-        f"{invalid:,} of {len(upns):,} pupils scored have a UPN that is not valid (a wrong check letter, "
-        "or not a UPN's shape): they are scored under the UPN as uploaded; check it in the MIS"
+        f"{invalid:,} of {counted(len(upns), 'pupil')} scored {'has' if invalid == 1 else 'have'} a UPN that "
+        "is not valid (a wrong check letter, or not a UPN's shape): they are scored under the UPN as "
+        "uploaded; check it in the MIS"
     ]

@@ -89,3 +89,9 @@ def test_valid_and_temporary_upns_are_not_warned_of(tmp_path):
     assert invalid_upn_warning(pd.Series([*VALID, temporary.lower()], dtype="string")) == []
     response = _post(tmp_path, VALID, "file")
     assert response.status_code == 200 and not any("UPN" in w for w in response.json()["warnings"])
+
+
+def test_one_invalid_upn_is_one_pupil_that_has_it():
+    # it had read "1 of 20 pupils scored have a UPN ..."
+    (said,) = invalid_upn_warning(pd.Series([*VALID, "NOTAUPN"], dtype="string"))
+    assert said.startswith(f"1 of {len(VALID) + 1} pupils scored has a UPN that is not valid")
