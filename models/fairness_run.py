@@ -35,8 +35,9 @@ from exclusion_risk.models.fairness_linkage import link_rates_by_group
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
 from exclusion_risk.models.fairness_red_list import review_red_list
 from exclusion_risk.models.fairness_report import render_report, summary_json
+from exclusion_risk.models.held_out import calibration_pupils, pupil_keys
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
-from exclusion_risk.models.train import calibration_pupils, pupil_keys, train_models
+from exclusion_risk.models.train import train_models
 
 # Bootstrap replicates of the ablation's retraining: its own intervals are not reported.
 _ABLATION_BOOTSTRAP = 50

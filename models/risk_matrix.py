@@ -1,11 +1,12 @@
 """The versioned risk matrix: likelihood bands (calibrated probability) x need levels 0-3 -> RAG + response.
 
 The matrix's shape and wording live in `risk_matrix.yaml`; the probability thresholds that cut the
-likelihood bands are fitted on a model's validation year so that the bands match a team's capacity,
-and are stored with the model version (`ScoringConfig`, logged by `models.training_log`), so that every
-scorer of that version places pupils the same way. Stored beside them: each band's realised precision
-on the test year with those thresholds (`models.band_precision`), which `to_dict` and scores.csv give as
-"how sure"; thresholds cut any other way carry none until it is recomputed for them.
+likelihood bands are fitted on a model's validation year (its held-out calibration pupils, as
+`models.held_out` picks them) so that the bands match a team's capacity, and are stored with the model
+version (`ScoringConfig`, logged by `models.training_log`), so that every scorer of that version places
+pupils the same way. Stored beside them: each band's realised precision on the test year with those
+thresholds (`models.band_precision`), which `to_dict` and scores.csv give as "how sure"; thresholds cut
+any other way carry none until it is recomputed for them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import yaml
 
 from exclusion_risk.models.band_precision import Outcomes, band_precision, csv_values, precision_entry
+from exclusion_risk.models.held_out import CUT_ON, held_out_source
 from exclusion_risk.models.metrics import top_share
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -312,6 +314,9 @@ class ScoringConfig:
     # Each band's precision on the test year with these thresholds (models.band_precision); None in
     # versions stored before it was measured.
     band_precision: dict[str, Any] | None = None
+    # Which validation-year pupils the thresholds were cut on (`models.held_out.HeldOut.to_dict`: the
+    # calibration pupils' rule, share and seed, no identifiers); None in versions stored before it was.
+    cut_on: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -321,6 +326,7 @@ class ScoringConfig:
             "validation_year": self.validation_year,
             "validation_pupils": self.validation_pupils,
             **({"band_precision": self.band_precision} if self.band_precision is not None else {}),
+            **({CUT_ON: self.cut_on} if self.cut_on is not None else {}),
             **self.extra,
         }
 
@@ -328,7 +334,7 @@ class ScoringConfig:
     def from_dict(cls, data: dict[str, Any]) -> ScoringConfig:
         known = {
             "risk_matrix_version", "capacity", "thresholds", "validation_year", "validation_pupils",
-            "band_precision",
+            "band_precision", CUT_ON,
         }  # fmt: skip
         return cls(
             risk_matrix_version=str(data["risk_matrix_version"]),
@@ -338,6 +344,7 @@ class ScoringConfig:
             validation_pupils=int(data.get("validation_pupils", 0)),
             extra={k: v for k, v in data.items() if k not in known},
             band_precision=data.get("band_precision"),
+            cut_on=data.get(CUT_ON),
         )
 
 
@@ -347,12 +354,14 @@ def scoring_config_from_probabilities(
     capacity: float | None = None,
     matrix: RiskMatrix | None = None,
     test: Outcomes | None = None,
+    cut_on: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Risk-matrix thresholds fitted on validation-year probabilities (no labels needed), as a plain dict,
     with each band's precision on `test` (the test year's pupils and labels) when given.
 
-    Called by models.train on the calibration pupils' validation-year rows; only thresholds and
-    (suppressed) counts are kept, so the result may be logged to MLflow.
+    Called by models.train on the calibration pupils' validation-year rows, with `cut_on` saying what picks
+    them (`models.held_out`); only thresholds, (suppressed) counts and that rule are kept, so the result
+    may be logged to MLflow.
     """
     matrix = matrix or load_risk_matrix()
     fitted = matrix.fit_thresholds(probabilities, capacity, source=f"validation year {validation_year}")
@@ -363,6 +372,7 @@ def scoring_config_from_probabilities(
         validation_year=validation_year,
         validation_pupils=int(np.size(probabilities)),
         band_precision=None if test is None else band_precision(fitted, test),
+        cut_on=cut_on,
     ).to_dict()
 
 
@@ -377,7 +387,8 @@ def matrix_for(config: ScoringConfig | None, matrix: RiskMatrix | None = None) -
             config.risk_matrix_version,
             matrix.version,
         )
-    source = f"validation year {config.validation_year}" if config.validation_year else "validation year"
+    # training cuts every version's stored thresholds on its validation year's calibration pupils
+    source = held_out_source(config.validation_year)
     return matrix.with_thresholds(config.thresholds, config.capacity, source).with_precision(
         config.band_precision
     )

@@ -129,8 +129,9 @@ def score_command(
     capacity: str = typer.Option(
         None,
         "--capacity",
-        help="Share of pupils the team can act on, e.g. 5%; re-cuts the likelihood bands "
-        "on the model's validation year (default: the thresholds stored with the model).",
+        help="Share of pupils the team can act on, e.g. 5%; re-cuts the likelihood bands on the model's "
+        "validation year's held-out calibration pupils, as training cut the stored thresholds (default: "
+        "the thresholds stored with the model).",
     ),
     alias: str = typer.Option(
         CHAMPION, "--alias", help="Registry alias of the model to use (or a version number, or a run id)."
@@ -189,6 +190,7 @@ def score_command(
     if year not in available:
         fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})")
     features = build_feature_table(history, [year], census=term)
+    recut = []  # a re-cut that could not find the calibration pupils says so beside the counts
     if share is not None and abs(share - scorer.matrix.capacity) > 1e-12:
         validation_year = scorer.info().get("validation_year")
         if not validation_year or validation_year not in available:
@@ -199,12 +201,13 @@ def score_command(
         if measured is not None and measured[0] in available:
             test = build_feature_table(history, [measured[0]], label=measured[1], census=term)
         try:
-            scorer.refit_thresholds(
+            caveat = scorer.refit_thresholds(
                 build_feature_table(history, [validation_year], census=term),
                 share,
                 validation_year,
                 test_features=test,
             )
+            recut = [f"{caveat[0].upper()}{caveat[1:]}."] if caveat else []
         except (ScoringInputError, RiskMatrixError) as exc:
             fail(str(exc))
     try:
@@ -219,9 +222,10 @@ def score_command(
     # then the drift check's warnings (nothing when quiet)
     drift_lines = scoring_drift_lines(scorer.info(), features, year, linked)
     repeats = collection_repeats(history.census, year, term).sentences()  # each pupil scored once
-    notes = rejected_rows_lines(linked.extracts, data) + blank_need_lines(features) + repeats + drift_lines
+    notes = (rejected_rows_lines(linked.extracts, data) + blank_need_lines(features) + repeats + drift_lines
+             + recut)  # fmt: skip
     page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + blank_need_lines(features, False)
-                  + drift_lines)  # fmt: skip
+                  + drift_lines + recut)  # fmt: skip
     summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
     # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
     # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:

@@ -2,8 +2,9 @@
 
 One object, `CohortScorer`, used by `exclusion-risk score` and by the service:
 - `CohortScorer.load(alias="champion")` loads the registered version behind the alias once
-  (`tracking.load_registered`), with the risk-matrix thresholds fitted on that model's validation year
-  (`risk_matrix.ScoringConfig`, stored with the version).
+  (`tracking.load_registered`), with the risk-matrix thresholds fitted on that model's validation year's
+  held-out calibration pupils (`risk_matrix.ScoringConfig`, stored with the version) and what picks those
+  pupils again (`models.held_out`), so that `refit_thresholds` re-cuts the bands on them.
 - `score(features)` returns the data contract's `scores.csv` columns, sorted by risk, then the reasons
   columns beyond the contract's (`REASON_EXTRA_COLUMNS`: reasons lowering the risk, and context). It is
   `rank_scores(score_chunk(features))`: `score_chunk` scores any slice of a cohort in input order, each
@@ -34,6 +35,7 @@ from exclusion_risk.features.need import need_level, need_level_of
 from exclusion_risk.models import tracking
 from exclusion_risk.models.band_precision import Outcomes, band_precision
 from exclusion_risk.models.explain import Explainer, Explanation
+from exclusion_risk.models.held_out import HeldOut, fallback_words, held_out_source
 from exclusion_risk.models.reasons import Describer, reason_columns, top_factors
 from exclusion_risk.models.record_encoding import RecordEncoder, ScoringInputError, check_ranges
 from exclusion_risk.models.risk_matrix import (
@@ -92,8 +94,12 @@ class CohortScorer:
         info: dict[str, Any] | None = None,
         name: str = tracking.REGISTERED_MODEL,
         alias: str | None = None,
+        held_out: HeldOut | None = None,
     ):
         self.pipeline = pipeline
+        # the validation-year pupils the stored thresholds were cut on (None: the version records no way
+        # to find them again; `refit_thresholds` then cuts on every pupil, and says so)
+        self.held_out = held_out
         self.model_version = str(model_version)
         self.matrix = risk_matrix or load_risk_matrix()
         self.name = name
@@ -122,11 +128,17 @@ class CohortScorer:
         `capacity`, when given and different from the stored one, is applied to the stored thresholds'
         band only if they were fitted for it; otherwise the stored thresholds are used and the capacity
         is reported (refitting needs the validation year, see `exclusion-risk score`).
+
+        The calibration pupils are found again from the stored config's `cut_on`, or, for a version stored
+        before it was recorded, from its train run's `calibration_holdout` and `seed` params.
         """
         loaded = tracking.load_registered(alias)
         config = None
         if loaded.scoring_config is not None:
             config = ScoringConfig.from_dict(loaded.scoring_config)
+        held_out = HeldOut.from_dict(config.cut_on) if config is not None else None
+        if held_out is None:
+            held_out = HeldOut.from_params(tracking.train_params(loaded.info.get("run_id")))
         matrix = matrix_for(config, load_risk_matrix(matrix_path))
         if config is None:
             log.warning(
@@ -138,7 +150,7 @@ class CohortScorer:
             log.warning(
                 "stored thresholds were fitted for capacity %.3g, not %.3g", config.capacity, capacity
             )
-        return cls(loaded.pipeline, loaded.version, matrix, loaded.info, alias=alias)
+        return cls(loaded.pipeline, loaded.version, matrix, loaded.info, alias=alias, held_out=held_out)
 
     def precision_year(self) -> tuple[str, str] | None:
         """(test year, label) the bands' precision was measured on, as stored with the model; None when
@@ -154,22 +166,32 @@ class CohortScorer:
         capacity: float,
         validation_year: str,
         test_features: pd.DataFrame | None = None,
-    ) -> None:
-        """Re-cut the likelihood bands for another capacity on the validation year's pupils.
+    ) -> str | None:
+        """Re-cut the likelihood bands for another capacity on the validation year's held-out calibration
+        pupils (`held_out`, picked from `validation_features`): the pupils training cut the stored
+        thresholds on, out of the refit, so a re-cut is training's cut at another capacity (at the stored
+        one, the stored thresholds).
+
+        A version that records no way to find them is re-cut on every validation-year pupil, as before:
+        the returned caveat (also logged as a warning) says so, and that the cut is partly in sample when
+        the model was refit on that year; None otherwise.
 
         The bands' precision is recomputed for the new thresholds on `test_features` (the model's test
         year, `precision_year()`, with its `label` column) when given and labelled; otherwise it is left
         blank: figures measured with other thresholds are never kept.
         """
         measured = self.precision_year()
-        config = fit_scoring_config(
-            self.pipeline, validation_features, capacity, self.matrix, validation_year
-        )
-        self.matrix = self.matrix.with_thresholds(
-            config.thresholds, config.capacity, f"validation year {validation_year} (all pupils)"
-        )
+        caveat = None
+        if self.held_out is not None:
+            rows, source = self.held_out.rows(validation_features), held_out_source(validation_year)
+        else:
+            rows = validation_features
+            source, caveat = fallback_words(validation_year, capacity, self._refit_on(validation_year))
+            log.warning("%s", caveat)
+        config = fit_scoring_config(self.pipeline, rows, capacity, self.matrix, validation_year)
+        self.matrix = self.matrix.with_thresholds(config.thresholds, config.capacity, source)
         if measured is None or test_features is None or "label" not in test_features:
-            return
+            return caveat
         test = self._frame(test_features[test_features["label"].notna()])
         if len(test):
             probabilities, _ = self._predict(test, with_contributions=False)
@@ -177,6 +199,12 @@ class CohortScorer:
             self.matrix = self.matrix.with_precision(
                 band_precision(self.matrix, Outcomes(measured[0], probabilities, labels, measured[1]))
             )
+        return caveat
+
+    def _refit_on(self, validation_year: str) -> bool | None:
+        """Whether the model was fitted on `validation_year` (its `fitted_years`; None: not recorded)."""
+        fitted = self._info.get("fitted_years")
+        return None if not fitted else validation_year in str(fitted).split(",")
 
     # ---- descriptions -----------------------------------------------------------------------
     @property

@@ -280,6 +280,15 @@ def get_run(run_id: str):
         return None
 
 
+def train_params(run_id: str | None) -> dict[str, str] | None:
+    """The params of the train run a model run belongs to (its `train_id` tag); None when either run is
+    not in the store."""
+    run = get_run(run_id) if run_id else None
+    train_id = run.data.tags.get("train_id") if run is not None else None
+    train = get_run(train_id) if train_id else None
+    return None if train is None else dict(train.data.params)
+
+
 def registered_versions() -> list:
     """Every version of the registered model (none before the first `train`)."""
     try:

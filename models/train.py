@@ -7,7 +7,9 @@ what it returns. The scheme (see `models.config` for the settings):
 1. split by year: train years / validation year / test year (only labelled rows);
 2. search: every grid point of every enabled model is fitted on the train years and scored on the
    validation year (`selection_metric`); LightGBM early-stops on the validation year;
-3. calibration pupils: a seeded random `calibration.holdout` share of pupils (by UPN) is set aside;
+3. calibration pupils: a seeded random `calibration.holdout` share of pupils (by UPN) is set aside
+   (`models.held_out`; the rule, share and seed are stored with each model's thresholds, so that
+   `score --capacity` re-cuts the bands on the same pupils);
 4. refit (default): the chosen settings are fitted again on train + validation years without those
    pupils; the calibration map is fitted on the held-out pupils' validation-year rows;
 5. test: the calibrated pipeline and the checklist baseline score the test year once; every metric
@@ -17,7 +19,6 @@ what it returns. The scheme (see `models.config` for the settings):
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.features.build import PUPIL_KEY, build_feature_table
+from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.features.registry import FEATURES, feature_names
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models import estimators
@@ -37,6 +38,7 @@ from exclusion_risk.models.calibration import CalibratedClassifier
 from exclusion_risk.models.checklist import ChecklistBaseline
 from exclusion_risk.models.config import ExperimentConfig
 from exclusion_risk.models.drift_data import DriftContext, context_of, training_profile
+from exclusion_risk.models.held_out import HeldOut, calibration_pupils, pupil_keys
 from exclusion_risk.models.metrics import (
     Evaluation,
     Interval,
@@ -136,30 +138,6 @@ def resolve_split(table: pd.DataFrame, config: ExperimentConfig) -> YearSplit:
     return YearSplit(tuple(s.train), s.validation, s.test)
 
 
-def pupil_keys(table: pd.DataFrame) -> pd.Series:
-    """Each row's pupil across years: PUPIL_KEY (the linked pupil, whichever UPN the row's census
-    recorded), or `upn` in a table without it (one made elsewhere, e.g. synth's)."""
-    return table[PUPIL_KEY] if PUPIL_KEY in table.columns else table["upn"]
-
-
-def calibration_pupils(upns: pd.Series, share: float, seed: int) -> np.ndarray:
-    """Deterministic pupil-level hold-out: True for about `share` of distinct UPNs (keyed by seed)."""
-    salt = f"calibration:{seed}:".encode()
-    unique = pd.unique(upns.astype(str))
-    draws = (
-        np.array(
-            [
-                int.from_bytes(hashlib.blake2b(salt + u.encode(), digest_size=8).digest(), "big")
-                for u in unique
-            ],
-            dtype=np.float64,
-        )
-        / 2.0**64
-    )
-    chosen = set(unique[draws < share])
-    return upns.astype(str).isin(chosen).to_numpy()
-
-
 def _xy(frame: pd.DataFrame, feature_cols: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     return frame[feature_cols], frame["label"].to_numpy(dtype=np.int64)
 
@@ -219,7 +197,8 @@ def train_models(
     train = labelled[labelled["AcademicYear"].isin(split.train)]
     validation = labelled[labelled["AcademicYear"] == split.validation]
     test = labelled[labelled["AcademicYear"] == split.test]
-    held = calibration_pupils(pupil_keys(labelled), config.calibration.holdout, config.seed)
+    held_out = HeldOut(config.calibration.holdout, config.seed)  # recorded with each model's thresholds
+    held = calibration_pupils(pupil_keys(labelled), held_out.share, held_out.seed)
     held = pd.Series(held, index=labelled.index)
     calib = validation[held.loc[validation.index].to_numpy()]
     if config.splits.refit:
@@ -314,9 +293,11 @@ def train_models(
             cpu_seconds=time.process_time() - cpu0,
             test_probability=p_test,
             capacity_thresholds=_thresholds(p_cal, capacities),
-            # thresholds fitted on the validation year; each band's precision measured on the test year
+            # thresholds fitted on the validation year's calibration pupils, with what picks them again
+            # (`score --capacity` re-cuts on them); each band's precision measured on the test year
             scoring_config=scoring_config_from_probabilities(
-                p_cal, split.validation, test=Outcomes(split.test, p_test, y_test, config.label)
+                p_cal, split.validation, test=Outcomes(split.test, p_test, y_test, config.label),
+                cut_on=held_out.to_dict(),
             ),
         )
         log(

@@ -20,7 +20,9 @@ One train = one parent run plus one nested run per model and one for the checkli
                what `promote --best` chooses by), `train_seconds`, `threshold_at_{k}pct` (calibrated
                probability at the top k% of the held-out calibration pupils)
     artifacts  evaluation/metrics.json (metrics + calibration curve), plots/evaluation.png,
-               scoring/scoring_config.json (risk-matrix thresholds, `models.risk_matrix.ScoringConfig`),
+               scoring/scoring_config.json (risk-matrix thresholds, `models.risk_matrix.ScoringConfig`,
+               cut on the calibration pupils, with `cut_on`: the rule, share and seed that pick them
+               again, `models.held_out`; no identifiers),
                drift/reference_profile.json (the training years' feature cells and shares, link and
                exclusion rates: `models.drift`, aggregates only),
                shap/ (beeswarm, mean |SHAP| bar chart and table on up to 2,000 test-year pupils),

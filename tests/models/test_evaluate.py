@@ -437,3 +437,27 @@ def test_a_year_before_the_test_year_is_said_to_be_between_it_and_the_first_trai
         "the scored year 2017/18 is between the model's first train year and its test year 2018/19:"
     )
     assert sample_warnings(SimpleNamespace(year="2019/20", model_test_year="2018/19"), {}) == []
+
+
+def test_score_at_another_capacity_recuts_the_bands_on_the_calibration_pupils(evaluated, tmp_path):
+    """`score --capacity 10%` re-cuts the likelihood bands on the validation year's held-out calibration
+    pupils, as training cut the stored ones: the very high band starts at the calibrated probability of
+    their top 10% (training's `threshold.10pct` tag on the version), not at every validation pupil's
+    (most of whom the refit model was fitted on)."""
+    out = tmp_path / "scores.csv"
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["score", *data, "--year", SCORED, "--out", str(out), "--capacity", "10%",
+                                     "--no-reasons"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "partly in sample" not in result.output
+    client = MlflowClient(tracking_uri=evaluated.uri)
+    tags = client.get_model_version(tracking.REGISTERED_MODEL, evaluated.document["model_version"]).tags
+    threshold = float(tags["threshold.10pct"])  # 6 significant digits
+    scores = pd.read_csv(out)  # probabilities to 6 decimals
+    very_high = scores["likelihood_band"] == "very high"
+    assert very_high.any() and (~very_high).any()
+    assert scores.loc[very_high, "probability"].min() >= threshold - 2e-6
+    assert scores.loc[~very_high, "probability"].max() < threshold + 2e-6
+    page = " ".join(out.with_suffix(".html").read_text().split())
+    validation = tags["validation_year"]
+    assert f"top 10%, as the validation year {validation} (held-out calibration pupils) was cut." in page
