@@ -77,7 +77,7 @@
     const need = el("dl", null, "responses");
     for (const n of needs) need.append(el("dt", `Need ${n.level}: ${n.label}`), el("dd", n.definition || ""));
     const version = el("p", `Risk matrix version ${blank(matrix.version)}; bands cut at the team's capacity of ` +
-      `${percent(matrix.capacity, 0)} (${blank(matrix.thresholds_source)}).`, "hint");
+      `${percent(matrix.capacity, 0)}; thresholds: ${blank(matrix.thresholds_source)}.`, "hint");
     $("legend-body").replaceChildren(table, el("h3", "Responses"), responses, el("h3", "Need levels"), need,
       version);
   }

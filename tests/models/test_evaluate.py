@@ -461,3 +461,5 @@ def test_score_at_another_capacity_recuts_the_bands_on_the_calibration_pupils(ev
     page = " ".join(out.with_suffix(".html").read_text().split())
     validation = tags["validation_year"]
     assert f"top 10%, as the validation year {validation} (held-out calibration pupils) was cut." in page
+    # one level of brackets: it had read "(validation year 2017/18 (held-out calibration pupils), capacity"
+    assert f"capacity 10%; thresholds: validation year {validation} (held-out calibration pupils);" in page
