@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, load_risk_matrix
@@ -41,11 +42,23 @@ def _rag_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return suppress_table(table)
 
 
-def _rag_rows(shown: pd.DataFrame) -> list[dict[str, Any]]:
+def _rag_rows(shown: pd.DataFrame, names: pd.Series | None = None) -> list[dict[str, Any]]:
+    """Each row of a table of counts by rating; `names`: each school's name by URN, where known."""
+    named = {} if names is None else {str(k): v for k, v in names.items()}
     return [
-        {"key": value, "pupils": row[TOTAL], **{rag: row[rag] for rag in RAGS}}
+        {"key": value, "name": named.get(str(value)) or "", "pupils": row[TOTAL],
+         **{rag: row[rag] for rag in RAGS}}
         for value, row in shown.drop(index=TOTAL).iterrows()
     ]
+
+
+def _school_names(features: pd.DataFrame) -> pd.Series | None:
+    """Each school's name by URN as the scored census gives it (its first where rows differ), so an
+    officer reads the school table by name as the workbook's sheets are named; None without names."""
+    if SCHOOL_NAME not in features.columns or "SchoolURN" not in features.columns:
+        return None
+    named = features[["SchoolURN", SCHOOL_NAME]].dropna()
+    return named.astype("string").groupby("SchoolURN")[SCHOOL_NAME].first()
 
 
 def _year_group_order(key: str) -> int:
@@ -110,7 +123,7 @@ def summary_html(
         capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red, top_band=scorer.matrix.bands[0].label,
         review_capacity_pct=f"{100 * load_risk_matrix().capacity:g}",
         red_cells=_cells_in_words(ratings[RAGS.index("red")]),
-        levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school),
+        levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school, _school_names(features)),
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
         risk_matrix=scorer.risk_matrix, notes=notes or [],
     )  # fmt: skip

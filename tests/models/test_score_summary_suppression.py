@@ -139,3 +139,18 @@ def test_no_matrix_cell_under_10_is_solvable_from_the_pages_printed_sums(trainin
         sums += [[c for c in hidden if rag[c] == r] for r in ("red", "amber", "green")]
         positions = [[hidden.index(c) for c in line] for line in sums]
         assert not pinned_small([counts[c] for c in hidden], positions), printed
+
+
+def test_the_school_table_names_each_school_beside_its_urn(training, test_year):
+    # it gave URNs alone, where the workbook's sheets and the page name the school
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    features = test_year.copy()
+    scores = scorer.score(features, reasons=False)
+    features["SchoolURN"] = ["100999" if i % 2 else "100001" for i in range(len(features))]
+    names = ["Park Academy", "St Mary's & All Saints"]
+    features["SchoolName"] = [names[i % 2] for i in range(len(features))]
+    html = summary_html(scores, features, scorer, "2018/19")
+    section = html.split("<h2>By school</h2>", 1)[1].split("</table>", 1)[0]
+    assert '<th scope="row">St Mary&#39;s &amp; All Saints</th><td>100999</td>' in section
+    assert '<th scope="row">Park Academy</th><td>100001</td>' in section
