@@ -288,7 +288,12 @@ class FeatureDef:
 
     def describe(self, value: Any) -> str:
         if is_missing(value):
-            return f"{self.label}: not known"
+            # in a sentence beside the other phrases ("3 suspensions last year; absence last year: not
+            # known"): the label's capital dropped unless it begins an acronym (FSM, SEN, IDACI)
+            label = self.label
+            if len(label) > 1 and label[0].isupper() and label[1].islower():
+                label = label[0].lower() + label[1:]
+            return f"{label}: not known"
         try:
             return self.reason_template(value)
         except (TypeError, ValueError):  # an unexpected value still gets a readable phrase

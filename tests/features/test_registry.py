@@ -46,7 +46,7 @@ def test_registry_fields_and_protected_selection():
         ("school_suspension_rate", 0.124, "school's suspensions: 12 per 100 pupils in earlier years"),
         ("sex", "M", "boy"),
         ("ethnicity_code", "APKN", "ethnicity Pakistani (APKN)"),
-        ("suspensions_last_year", np.nan, "Suspensions last year: not known"),
+        ("suspensions_last_year", np.nan, "suspensions last year: not known"),
         ("sen_type", None, "SEN primary need: not known"),
         ("need_level", 3, "need level 3: child protection plan or looked after"),
     ],
