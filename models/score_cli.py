@@ -20,6 +20,7 @@ from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.fairness_report import flagged_words
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
+from exclusion_risk.models.score_fairness import fairness_lines
 from exclusion_risk.models.score_notes import blank_need_lines, rejected_rows_lines
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
@@ -222,10 +223,11 @@ def score_command(
     # then the drift check's warnings (nothing when quiet)
     drift_lines = scoring_drift_lines(scorer.info(), features, year, linked)
     repeats = collection_repeats(history.census, year, term).sentences()  # each pupil scored once
+    fairness = fairness_lines(scorer.info())  # the review's calibration findings, where one is logged
     notes = (rejected_rows_lines(linked.extracts, data) + blank_need_lines(features) + repeats + drift_lines
-             + recut)  # fmt: skip
+             + recut + fairness)  # fmt: skip
     page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + blank_need_lines(features, False)
-                  + drift_lines + recut)  # fmt: skip
+                  + drift_lines + recut + fairness)  # fmt: skip
     summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
     # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
     # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:

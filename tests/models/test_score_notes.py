@@ -42,3 +42,24 @@ def test_rejected_census_rows_are_said_beside_the_scores(
     book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
     notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
     assert "census 2 rows" in notice
+
+
+def test_the_fairness_reviews_calibration_findings_are_said_beside_the_scores(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    # the review advised reading a group's probabilities as lower than stated; only its own page said so
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    finding = "For Asian pupils the model over-predicts. Read their probabilities as lower than stated."
+    monkeypatch.setattr(score_cli, "fairness_lines", lambda info: [finding])
+    data, links = write_small_extracts(tmp_path / "extracts", _census(), "104002")
+    out = tmp_path / "scores" / "scores.csv"
+    run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2018/19",
+                                   "--out", str(out), "--no-reasons"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert finding in " ".join(run.output.split())
+    assert finding in " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
+    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    assert finding in notice
