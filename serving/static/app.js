@@ -19,7 +19,9 @@
     if (problems && problems.length) {
       const list = el("ul");
       for (const p of problems.slice(0, 50)) {
-        const where = [p.row ? `row ${p.row}` : null, p.field ? `column ${p.field}` : null]
+        // the API's row counts the data rows (1 is the first row after the header), not the file's lines
+        const where = [p.row ? `data row ${p.row} (counting from the first row after the header)` : null,
+          p.field ? `column ${p.field}` : null]
           .filter(Boolean).join(", ");
         list.append(el("li", where ? `${where}: ${p.reason}` : p.reason));
       }
@@ -35,6 +37,24 @@
     $("errors").replaceChildren();
   }
 
+  // Sign-in problems and progress are said in the sign-in section: the upload section (#errors, #status)
+  // is hidden until the key is accepted. The alert stays in the page, empty, so it is announced.
+  function signInProblem(text) {
+    $("signin-errors").replaceChildren(...(text ? [el("p", text)] : []));
+    const key = $("api-key");
+    key.setAttribute("aria-describedby", text ? "api-key-hint signin-errors" : "api-key-hint");
+    if (text) key.setAttribute("aria-invalid", "true");
+    else key.removeAttribute("aria-invalid");
+  }
+
+  function signInStatus(text) {
+    $("signin-status").textContent = text;
+  }
+
+  function sentence(text) {
+    return text[0].toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+  }
+
   function rows(n) {
     return n === 1 ? "1 row was" : `${n} rows were`;
   }
@@ -42,19 +62,23 @@
   // --- sign in ----------------------------------------------------------------------------------
   async function signIn(event) {
     event.preventDefault();
-    clearErrors();
+    signInProblem("");
     const key = $("api-key").value.trim();
     if (!key) {
-      showErrors("Enter your API key.", []);
+      signInStatus("");
+      signInProblem("Enter your API key.");
+      $("api-key").focus();
       return;
     }
-    setStatus("Checking the key…");
+    signInStatus("Checking the key…");
     ER.setKey(key);
     const answer = await ER.call("/model");
     if (!answer.ok) {
       ER.setKey(null);
-      setStatus("");
-      showErrors(answer.status === 0 ? "The service could not be reached." : ER.errorMessage(answer.status, answer.body), []);
+      signInStatus("");
+      signInProblem(answer.status === 0 ? "The service could not be reached."
+        : ER.errorMessage(answer.status, answer.body));
+      $("api-key").focus(); // to type the key again; the alert is announced and the field describes it
       return;
     }
     const body = answer.body;
@@ -66,6 +90,7 @@
       `Signed in. Model ${body.name} version ${body.version}` + (period ? ` (${period})` : "") + ".";
     $("model-checked").textContent = checkedText(body.last_checked);
     showHistory(body.history);
+    signInStatus("");
     setStatus("");
     $("cohort-file").focus();
     ER.loadMatrix();
@@ -133,18 +158,28 @@
     return parts.join(", ");
   }
 
-  function signOut() {
+  // The list on screen is the last file scored, or none: cleared as a new upload starts (a failed one
+  // must not leave the earlier file's list under its error) and at sign-out.
+  function clearResults() {
     ER.closePanel();
-    ER.setKey(null);
-    Object.assign(state, { result: null, file: null, matrix: null });
-    $("upload-section").hidden = true;
+    Object.assign(state, { result: null, file: null });
+    matching = [];
     $("results-section").hidden = true;
-    $("signin-section").hidden = false;
-    $("upload-form").reset();
     $("scores-table").tBodies[0].replaceChildren();
     $("print-table").tBodies[0].replaceChildren();
+  }
+
+  function signOut() {
+    clearResults();
+    ER.setKey(null);
+    state.matrix = null;
+    $("upload-section").hidden = true;
+    $("signin-section").hidden = false;
+    $("upload-form").reset();
     clearErrors();
-    setStatus("Signed out.");
+    setStatus("");
+    signInProblem("");
+    signInStatus("Signed out.");
     $("api-key").focus();
   }
 
@@ -158,6 +193,7 @@
       return;
     }
     const skip = $("skip-invalid").checked;
+    clearResults();
     const form = new FormData();
     form.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
@@ -196,7 +232,6 @@
         return;
       }
       Object.assign(state, { result: body, file, skipInvalid: skip });
-      setStatus(`Scored ${body.pupils} pupils.`);
       showResults(body);
     });
     xhr.send(form);
@@ -223,14 +258,17 @@
     if (rejected) showErrors(`${rows(rejected)} not scored:`, body.rejected);
     const run = body.run;
     $("run-summary").textContent = run
-      ? `Recorded as scoring run ${blank(run.id).slice(0, 8)} on ${ER.dateLabel(run.recorded_at)}` +
+      ? `Recorded as scoring run ${blank(run.id).slice(0, 8)} on ${ER.dateTimeLabel(run.recorded_at)}` +
         (run.year ? ` (census ${run.year})` : "") + "; the next upload will be compared with it."
       : "";
+    // Every warning, whenever there are any (collections not scored, UPNs not valid, no termly
+    // attendance yet): the service's words as text, listed once, above the features scored as unknown.
+    const said = (body.warnings || []).map((w) => String(w).trim()).filter(Boolean);
+    $("score-warnings").querySelector("ul").replaceChildren(...said.map((w) => el("li", sentence(w))));
+    $("score-warnings").hidden = !said.length;
     const missing = $("missing-features");
-    const said = body.warnings || [];  // e.g. no termly attendance yet for a spring census
     if (body.missing_features && body.missing_features.length) {
-      const why = said.length
-        ? said.map((w) => w[0].toUpperCase() + w.slice(1) + ".").join(" ") + " These were scored as unknown"
+      const why = said.length ? "Features scored as unknown (the warnings above say why)"
         : "No linked history was available, so these were scored as unknown";
       missing.textContent = `${why}: ${body.missing_features.join(", ")}.`;
       missing.hidden = false;
@@ -264,7 +302,9 @@
     const cells = [...new Set(scores.map((s) => s.matrix_cell))].sort().reverse();
     fillSelect($("filter-cell"), cells.map((c) => [c, c]));
     const changed = ER.showChanges(body);
-    if (changed) setStatus(`Scored ${body.pupils} pupils. ${changed}`); // said once, by the status region
+    const warned = !said.length ? ""
+      : ` ${said.length === 1 ? "1 warning" : `${said.length} warnings`}, listed with the results.`;
+    setStatus(`Scored ${body.pupils} pupils.${warned}${changed ? ` ${changed}` : ""}`); // said once, by the region
     applyFilters();
     $("results-heading").focus();
   }

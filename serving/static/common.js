@@ -60,6 +60,13 @@ window.ER = (() => {
     return d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
   }
 
+  // A date and its time of day, where two scorings of one day must be told apart.
+  function dateTimeLabel(iso) {
+    const d = new Date(iso);
+    if (!iso || Number.isNaN(d.getTime())) return dateLabel(iso);
+    return `${dateLabel(iso)}, ${d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}`;
+  }
+
   // A band's realised precision, whichever shape it comes in: the matrix's object with its sentence
   // ({text, precision, low, high}), or scores.csv's share (0.312) and interval ("0.312-0.371").
   function precisionText(value, ci) {
@@ -161,7 +168,7 @@ window.ER = (() => {
   }
 
   return {
-    state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, precisionText, errorMessage, call,
-    saveBlob, setStatus, pager, setKey, keyHeader,
+    state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
+    errorMessage, call, saveBlob, setStatus, pager, setKey, keyHeader,
   };
 })();

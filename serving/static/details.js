@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { state, $, el, blank, percent, yearLabel, schoolLabel, dateLabel, precisionText } = window.ER;
+  const { state, $, el, blank, percent, yearLabel, schoolLabel, dateLabel, dateTimeLabel, precisionText } = window.ER;
 
   // --- the legend: likelihood bands x need levels -> RAG and response (GET /risk-matrix) ---------
   async function loadMatrix() {
@@ -168,16 +168,22 @@
         window.ER.errorMessage(answer.status, answer.body)));
       return;
     }
-    const scores = answer.body.scores || [];
+    // The service lists every recorded run of the pupil, this list's own among them: earlier ones are
+    // those recorded before it (a later run, of another upload, is not an earlier score of this list).
+    const recorded = answer.body.scores || [];
+    const current = state.result && state.result.run ? state.result.run.id : null;
+    const at = current ? recorded.findIndex((s) => s.run_id === current) : -1;
+    const scores = at >= 0 ? recorded.slice(at + 1) : recorded.filter((s) => s.run_id !== current);
     if (!scores.length) {
       box.replaceChildren(el("p", "No earlier scoring of this pupil is recorded."));
       return;
     }
     const table = el("table");
     table.id = "earlier-table";
-    table.append(el("caption", "This pupil's scores in earlier scoring runs, latest first."));
+    table.append(el("caption", "This pupil's scores in scoring runs before this list's, latest first; " +
+      "each run by the time it was recorded and its id."));
     const head = el("tr");
-    for (const h of ["Scored on", "Census year", "Probability", "Likelihood", "RAG", "Model"]) {
+    for (const h of ["Scored on", "Run", "Census year", "Probability", "Likelihood", "RAG", "Model"]) {
       const th = el("th", h);
       th.scope = "col";
       head.append(th);
@@ -186,8 +192,10 @@
     table.tHead.append(head);
     for (const s of scores) {
       const tr = el("tr");
-      for (const v of [dateLabel(s.recorded_at), blank(s.year), percent(s.probability), blank(s.likelihood_band),
-        blank(s.rag).toUpperCase(), blank(s.model_version)]) tr.append(el("td", v));
+      for (const v of [dateTimeLabel(s.recorded_at), blank(s.run_id).slice(0, 8), blank(s.year),
+        percent(s.probability), blank(s.likelihood_band), blank(s.rag).toUpperCase(), blank(s.model_version)]) {
+        tr.append(el("td", v));
+      }
       table.tBodies[0].append(tr);
     }
     box.replaceChildren(table);

@@ -61,7 +61,7 @@ def test_upload_rank_filter_and_download(chromium, live_service, upload_file, tm
 
         page.fill("#api-key", "erk.wrong.key")
         page.keyboard.press("Enter")  # the form submits from the keyboard
-        expect(page.locator("#errors")).to_contain_text("not accepted")
+        expect(page.locator("#signin-errors")).to_contain_text("not accepted")  # in the sign-in section
         page.fill("#api-key", live_service.keys["scorer"])
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#upload-section")).to_be_visible()
