@@ -3,7 +3,8 @@
 CSV goes through arrow's multi-threaded parser; a file arrow cannot split (rows with the wrong number
 of fields) is parsed again by Python's csv module, which rejects those rows. The delimiter is taken
 from the header line (comma, tab, semicolon or pipe). Blank lines are not rows. Parquet columns of
-any type are read as their text.
+any type are read as their text. A workbook, PDF or archive (by its first bytes, whatever its name) is
+refused as what it is (linkage.extract_files); `.txt`/`.tsv` files are read as CSV.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 from exclusion_risk.linkage.csv_records import data_lines, parse_records
 from exclusion_risk.linkage.decoding import decode, reject_broken_text, reject_undecodable
 from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.extract_files import TEXT_SUFFIXES, refuse_binary
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
 
@@ -32,8 +34,10 @@ def load(path: Path, name: str) -> RawFile:
         raise ExtractError(name, "a folder, not a file: expected a .csv or .parquet file")
     if not path.is_file():
         raise ExtractError(name, "file not found")
+    # a workbook or PDF, whatever its name (a census.csv saved from Excel as .xlsx): said so, not read
+    refuse_binary(path, name)
     suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
+    if suffix not in (".parquet", ".csv", *TEXT_SUFFIXES):  # .txt/.tsv: delimited text, read as CSV
         raise ExtractError(name, "not a .csv or .parquet file")
     raw = _load_parquet(path, name) if suffix == ".parquet" else _load_csv(path, name)
     raw.drop_text()  # the load's checks encoded every column: the encodings hold its text

@@ -89,6 +89,9 @@ def read_counted_for_linkage(
     """read_for_linkage's extracts, and each extract's rows read and rejected (which the narrowed
     extracts no longer carry), for what `link` says of the rejects."""
     extracts = read_extracts(data_dir, census_columns=linkage_census_columns(settings), attendance_rows=False)
+    for result in extracts.results.values():
+        if result.stand_in:  # census.txt read for census.csv: said, as `check` says it
+            log.warning("%s", result.stand_in)
     return linkage_extracts(extracts, settings), extract_reads(extracts.results)
 
 

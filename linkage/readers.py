@@ -19,7 +19,9 @@ Each file goes through the same steps, each in its own module:
 Rows are numbered from 1 after the header (`_row` in the frame, `row` in the rejects); every input
 row is either in the clean frame or on one line of the rejects: len(clean) + len(rejects) = rows read.
 
-Folder layout accepted by `read_extracts` (file names case-insensitive, CSV or Parquet):
+Folder layout accepted by `read_extracts` (file names case-insensitive, CSV or Parquet; where neither
+is there, a `.txt`/`.tsv` file of the name is read as delimited text and a workbook of the name is named
+and refused: linkage.extract_files):
 
     DIR/census.csv | census.parquet | census/            one file, or one file per collection
         census/census_2017-10-05.csv ...                 collection date in the name gives
@@ -69,6 +71,13 @@ from exclusion_risk import calendar
 from exclusion_risk.linkage.arrow_text import TEXT, as_arrow
 from exclusion_risk.linkage.duplicates import reject_duplicates, reject_shared_ids
 from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.extract_files import (
+    EXTRACT_NAMES,
+    SUFFIXES,
+    TEXT_SUFFIXES,
+    find_extracts,
+    stand_in_note,
+)
 from exclusion_risk.linkage.extract_frames import (
     attendance_frame,
     census_frame,
@@ -86,8 +95,6 @@ from exclusion_risk.linkage.schemas import ABSENCE_OVER_POSSIBLE
 from exclusion_risk.linkage.stage_clock import return_freed_memory
 from exclusion_risk.linkage.validation import map_header, validate, work_frame
 
-EXTRACT_NAMES = ("census", "exclusions", "social_care")
-SUFFIXES = (".csv", ".parquet")
 # After a file of this many rows the read collects reference cycles (return_freed_memory): worth its
 # ~0.1 s at national size, not on each small census a scoring request uploads.
 COLLECT_AFTER_ROWS = 100_000
@@ -113,6 +120,8 @@ class ReadResult:
     # census only: the termly attendance files' own read (rows, rejects, notes, counts), reported as a
     # block of its own so that each block's rows read = clean + rejected; None without an attendance/
     termly: ReadResult | None = None
+    # the sentence saying the extract was read from a .txt/.tsv file (linkage.extract_files), else None
+    stand_in: str | None = None
 
     @property
     def rows_rejected(self) -> int:
@@ -425,30 +434,7 @@ def _reject_impossible_terms(raw: RawFile, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~(twice | over)].reset_index(drop=True)
 
 
-# --- the input folder ----------------------------------------------------------------------------
-
-
-def find_extracts(folder: str | Path) -> dict[str, Path | None]:
-    """Where each extract is in `folder` (None when absent); plus `attendance` (a folder or None)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ExtractError(str(folder), "not a folder")
-    entries = {p.name.lower(): p for p in folder.iterdir()}
-    found: dict[str, Path | None] = {}
-    for extract in EXTRACT_NAMES:
-        candidates = [entries.get(extract + s) for s in SUFFIXES]
-        if extract == "census" and extract in entries and entries[extract].is_dir():
-            candidates.append(entries[extract])
-        present = [c for c in candidates if c is not None]
-        if len(present) > 1:
-            raise ExtractError(
-                str(folder),
-                f"more than one {extract} extract ({', '.join(p.name for p in present)}); keep one",
-            )
-        found[extract] = present[0] if present else None
-    attendance = entries.get("attendance")
-    found["attendance"] = attendance if attendance is not None and attendance.is_dir() else None
-    return found
+# --- the input folder (linkage.extract_files finds each extract) ------------------------------
 
 
 def read_extract(
@@ -459,8 +445,13 @@ def read_extract(
     attendance_rows: bool = True,
 ) -> ReadResult:
     if extract == "census":
-        return read_census(path, attendance, census_columns, attendance_rows)
-    return {"exclusions": read_exclusions, "social_care": read_social_care}[extract](path)
+        result = read_census(path, attendance, census_columns, attendance_rows)
+    else:
+        result = {"exclusions": read_exclusions, "social_care": read_social_care}[extract](path)
+    if path.suffix.lower() in TEXT_SUFFIXES:  # a spreadsheet's name for delimited text (find_extracts)
+        result.stand_in = stand_in_note(extract, path)
+        result.notes.insert(0, result.stand_in)
+    return result
 
 
 def read_extracts(

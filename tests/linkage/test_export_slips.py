@@ -1,0 +1,121 @@
+"""What a spreadsheet does to an export on its way to the readers: the census saved as Excel's "Unicode
+Text" (census.txt) or as a workbook, a workbook renamed .csv, every row of a file rejected, and school
+URNs written as decimals (3354028.0). Each is said plainly, naming the file, never a pupil's value."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.readers import find_extracts, read_census, read_extracts
+from exclusion_risk.upn import make_upn
+
+runner = CliRunner()
+
+
+def check(*args: str):
+    return runner.invoke(app, ["check", *args], catch_exceptions=False, terminal_width=200)
+
+
+def _zip(first: str, body: bytes, stored: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(first, body)
+        archive.writestr("content.xml" if stored else "xl/workbook.xml", b"<workbook/>")
+    return buffer.getvalue()
+
+
+XLSX = _zip("[Content_Types].xml", b"<Types/>")
+ODS = _zip("mimetype", b"application/vnd.oasis.opendocument.spreadsheet", stored=True)
+XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+
+
+def _unicode_text(path, rows: list[dict[str, str]], header: list[str]) -> None:
+    """What Excel's "Unicode Text (*.txt)" writes: UTF-16 with its BOM, tab-separated, CRLF."""
+    lines = ["\t".join(header)] + ["\t".join(row.get(c, "") for c in header) for row in rows]
+    path.write_bytes("\r\n".join(lines).encode("utf-16") + "\r\n".encode("utf-16-le"))
+
+
+# --- 1. the census saved under another extension -------------------------------------------------
+
+
+def test_census_saved_as_unicode_text_is_read_and_the_file_named(
+    tmp_path, extracts_folder, census_row, mis_header
+):
+    folder = extracts_folder(tmp_path / "la")
+    (folder / "census.csv").unlink()
+    rows = [census_row(make_upn(330, 4001, 2010, i), Surname="Zqsurname") for i in range(4)]
+    _unicode_text(folder / "census.txt", rows, mis_header)
+    assert find_extracts(folder)["census"] == folder / "census.txt"
+    result = check("--data", str(folder))
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "census.txt" in out and "read as the census" in out and "not found" not in out
+    assert "Zqsurname" not in out
+    extracts = read_extracts(folder)  # link's read: the same file
+    assert len(extracts.census) == 4
+    notes = extracts.results["census"].notes
+    assert any("census.txt" in note and "read as the census" in note for note in notes)
+
+
+def test_two_stand_ins_for_one_extract_are_never_guessed_between(tmp_path, extracts_folder):
+    folder = extracts_folder(tmp_path / "la")
+    text = (folder / "census.csv").read_text()
+    (folder / "census.csv").unlink()
+    (folder / "census.txt").write_text(text)
+    (folder / "census.tsv").write_text(text.replace(",", "\t"))
+    with pytest.raises(ExtractError) as caught:
+        find_extracts(folder)
+    assert "census.tsv" in str(caught.value) and "census.txt" in str(caught.value)
+    result = check("--data", str(folder))
+    assert result.exit_code == 2
+    assert "census.tsv" in result.output and "census.txt" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("suffix", "body"), [(".xlsx", XLSX), (".xls", XLS), (".ods", ODS)])
+def test_census_saved_as_a_workbook_is_named_with_what_to_do(tmp_path, extracts_folder, suffix, body):
+    folder = extracts_folder(tmp_path / "la")
+    (folder / "census.csv").unlink()
+    (folder / f"census{suffix}").write_bytes(body)
+    result = check("--data", str(folder))
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert f"census{suffix}" in out and "save it as CSV" in out and "(skipped)" not in out
+    assert "exclusions" in out and "rows read" in out  # the other extracts are still checked
+    with pytest.raises(ExtractError) as caught:  # link's read
+        read_extracts(folder)
+    assert f"census{suffix}" in str(caught.value) and "save it as CSV" in str(caught.value)
+
+
+def test_a_missing_extract_with_no_stand_in_is_still_skipped_by_check(tmp_path, extracts_folder):
+    folder = extracts_folder(tmp_path / "la")
+    (folder / "social_care.csv").unlink()
+    (folder / "notes.txt").write_text("not an extract\n")
+    result = check("--data", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "social_care: not found" in result.output and "(skipped)" in result.output
+
+
+# --- 2. a workbook (or other binary file) named .csv ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(XLSX, "Excel workbook"), (XLS, "Excel 97-2003 workbook"), (ODS, "OpenDocument spreadsheet"),
+     (PDF, "PDF")],
+)  # fmt: skip
+def test_a_workbook_named_csv_is_said_to_be_one(tmp_path, body, kind):
+    path = tmp_path / "census.csv"
+    path.write_bytes(body)
+    with pytest.raises(ExtractError) as caught:
+        read_census(path)
+    message = str(caught.value)
+    assert "census.csv" in message and kind in message and "save it as CSV" in message
+    assert "missing" not in message and "required" not in message
