@@ -11,8 +11,16 @@ only (row and line numbers dropped so that one wording counts once; the readers 
 exclusion reason code only when it is code-shaped); raw values stay in rejects.csv, beside the raw
 data, for the analyst.
 
-Exit status: 0 when the extracts were read (rejects or not), 2 when an extract could not be read
-at all (missing required column, empty file, ...): the message names the file and column.
+An extract whose every row was rejected (every date an Excel serial number, say) is no extract to
+`link`, which refuses it: `check` says so last, naming its files and the commonest reason (column and
+wording, counted). Where an extract is not found but a file of its name is there under a spreadsheet's
+extension, the readers say it (linkage.extract_files): a `.txt`/`.tsv` is read as delimited text, a
+workbook is named with what to do.
+
+Exit status: 0 when the extracts were read (rejects or not; an extract simply absent is skipped), 2 when
+an extract could not be read at all (missing required column, empty file, a workbook, ...: the message
+names the file and column) or was read with no clean row (census, exclusions or social care, as `link`
+exits 2 for it; termly attendance files with none clean are warned of and, as in `link`, fail nothing).
 """
 
 from __future__ import annotations
@@ -78,6 +86,29 @@ def value_counts(frame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.sort_index().items()}
 
 
+def commonest_reason(rejects) -> tuple[str, int]:
+    """The (column: reason) that rejected the most rows, and on how many (a row counts once per pair)."""
+    counts: Counter = Counter()
+    for column, reason in zip(rejects["column"].fillna(""), rejects["reason"].fillna(""), strict=True):
+        columns, reasons = column.split(JOIN), reason.split(JOIN)
+        if len(columns) != len(reasons):  # not one column per reason: the reasons alone
+            columns = [""] * len(reasons)
+        pairs = zip(columns, reasons, strict=True)
+        counts.update({f"{c}: {_wording(r)}" if c else _wording(r) for c, r in pairs})
+    return counts.most_common(1)[0] if counts else ("", 0)
+
+
+def nothing_clean_warning(extract: str, result, rejects_file: Path) -> str:
+    """A block read with rows and none clean: its files, the commonest reason counted, what link does."""
+    files = ", ".join(result.rejects["file"].dropna().unique()) or extract
+    reason, n = commonest_reason(result.rejects)
+    refused = "link exits 2 for it" if extract in EXTRACT_NAMES else "no term of them reaches a feature"
+    return (
+        f"{files}: no clean row: all {result.rows_read:,} rows read were rejected ({refused}); commonest "
+        f"reason {reason} ({n:,} of {result.rows_read:,} rows); every row's reason is in {rejects_file}"
+    )
+
+
 def _table(title: str, rows: list[tuple[str, int]]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, min_width=len(title) + 2)
     table.add_column("what")
@@ -121,7 +152,7 @@ def run_check(data: Path, out: Path, console: Console) -> int:
             soft_wrap=True,
         )
         return 2
-    status, rejects = 0, []
+    status, rejects, empty = 0, [], []
     for extract in EXTRACT_NAMES:
         if found[extract] is None:
             console.print(f"[yellow]{extract}: not found in {escape(str(data))} (skipped)[/]", soft_wrap=True)
@@ -132,17 +163,23 @@ def run_check(data: Path, out: Path, console: Console) -> int:
             console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             status = 2
             continue
-        _report(console, extract, result)
-        rejects.append(result.rejects)
+        blocks = [(extract, result)]
         if result.termly is not None:  # the census's attendance/ folder: a block of its own, adding up
-            _report(console, "attendance", result.termly)
-            rejects.append(result.termly.rejects)
+            blocks.append(("attendance", result.termly))
+        for block, read in blocks:
+            _report(console, block, read)
+            rejects.append(read.rejects)
+            if read.rows_read and read.rows_rejected >= read.rows_read:
+                empty.append(nothing_clean_warning(block, read, out / REJECTS_FILE))
+                status = 2 if block in EXTRACT_NAMES else status
     everything = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
     write_csv(everything, private_dir(out) / REJECTS_FILE, private=True)
     console.print(
         f"rejected rows (all extracts): {len(everything):,} -> {escape(str(out / REJECTS_FILE))}",
         soft_wrap=True,
     )
+    for line in empty:  # last, so that it is what the analyst reads
+        console.print(f"[bold yellow]warning:[/] {escape(line)}", soft_wrap=True)
     return status
 
 

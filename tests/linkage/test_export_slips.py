@@ -119,3 +119,33 @@ def test_a_workbook_named_csv_is_said_to_be_one(tmp_path, body, kind):
     message = str(caught.value)
     assert "census.csv" in message and kind in message and "save it as CSV" in message
     assert "missing" not in message and "required" not in message
+
+
+# --- 3. `check` on a file with no clean row ------------------------------------------------------
+
+
+def test_check_warns_and_fails_when_every_row_of_an_extract_is_rejected(
+    tmp_path, extracts_folder, census_row, csv_text, write, mis_header
+):
+    folder = extracts_folder(tmp_path / "la")
+    rows = [census_row(make_upn(330, 4001, 2010, i), DoB=str(39500 + i)) for i in range(5)]  # Excel serials
+    write(folder / "census.csv", csv_text(rows, mis_header))
+    result = check("--data", str(folder))
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "census.csv" in out and "no clean row" in out
+    assert "DOB: not a date" in out and "5 of 5" in out  # the commonest reason, counted
+    assert "39500" not in out
+    assert "exclusions" in out and "social_care" in out  # the others are still reported
+
+
+def test_check_stays_0_when_some_rows_are_clean(
+    tmp_path, extracts_folder, census_row, csv_text, write, mis_header
+):
+    folder = extracts_folder(tmp_path / "la")
+    rows = [census_row(make_upn(330, 4001, 2010, i)) for i in range(3)]
+    rows[0]["DoB"] = "39500"
+    write(folder / "census.csv", csv_text(rows, mis_header))
+    result = check("--data", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "no clean row" not in result.output
