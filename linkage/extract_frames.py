@@ -131,6 +131,20 @@ def _count_codes(work: pd.DataFrame, column: str, written: list[str], counts: Co
         counts[label] += int(work[column].isin(written).sum())
 
 
+SCHOOL_DECIMAL = "school URN written as a decimal (3354028.0) read as a whole number"
+_POINT_ZEROS = r"\.0+$"
+
+
+def _school(work: pd.DataFrame, counts: Counter) -> pd.Series:
+    """SchoolURN as text, a validated `3354028.0` (a spreadsheet's number) read as `3354028`, counted."""
+    school = _text(work, "SchoolURN")
+    decimal = school.str.contains(_POINT_ZEROS, regex=True).fillna(False).astype(bool)
+    counts[SCHOOL_DECIMAL] += int(decimal.sum())
+    if not decimal.any():
+        return school
+    return apply_distinct(school, lambda v: v.str.replace(_POINT_ZEROS, "", regex=True))
+
+
 def _lsoa_or_missing(values: pd.Series) -> pd.Series:
     return values.where(values.str.match(_LSOA).fillna(False).astype(bool)).astype(TEXT)
 
@@ -141,10 +155,11 @@ def census_frame(
     """The canonical census frame of one file's validated text (`counts` gathers what was read as what).
 
     `columns`: build only these (and UPN, UPNvalid, `_file`, `_row`). The columns whose reading is
-    counted (UPN, Postcode, LSOA; extended ethnicity and BESD codes) are still read, so `counts` is the
-    same; the others are not converted at all, their values already checked by validation. At 2,000,000
-    pupils the typed SEN, FSM, ethnicity, LSOA and attendance columns that a linkage run never reads
-    were held beside the file's text; converting them only to drop them took 3-4 s of its read."""
+    counted (UPN, Postcode, LSOA, SchoolURN; extended ethnicity and BESD codes) are still read, so
+    `counts` is the same; the others are not converted at all, their values already checked by
+    validation. At 2,000,000 pupils the typed SEN, FSM, ethnicity, LSOA and attendance columns that a
+    linkage run never reads were held beside the file's text; converting them only to drop them took
+    3-4 s of its read."""
     out = pd.DataFrame(index=work.index)
 
     def wanted(column: str) -> bool:
@@ -177,7 +192,10 @@ def census_frame(
     if wanted("LSOA"):
         out["LSOA"] = lsoa_read
     del lsoa_read
-    put("SchoolURN", partial(_text, work, "SchoolURN"))
+    school = _school(work, counts)  # counted whether kept or not, as the postcode is
+    if wanted("SchoolURN"):
+        out["SchoolURN"] = school
+    del school
     put("EnrolStatus", partial(_code, work, "EnrolStatus", codes.ENROL_STATUS_MAP))
     put(SCHOOL_NAME, partial(_text, work, SCHOOL_NAME))  # stripped, blank -> missing; all missing without one
     put("AcademicYear", lambda: parse_academic_years(_col(work, "AcademicYear")))
@@ -227,7 +245,7 @@ def exclusions_frame(work: pd.DataFrame, counts: Counter, name: str) -> pd.DataF
     out["Surname"], out["Forename"] = _text(work, "Surname"), _text(work, "Forename")
     out["DOB"] = _dates(work, "DOB")
     out["Sex"] = _code(work, "Sex", codes.SEX_MAP)
-    out["SchoolURN"] = _text(work, "SchoolURN")
+    out["SchoolURN"] = _school(work, counts)
     out["Category"] = _code(work, "Category", codes.CATEGORY_MAP)
     out["CategoryRaw"] = _text(work, "Category")
     _count_codes(work, "Category", ["FIXD", "LUNC"], counts, "category FIXD/LUNC read as SUSP")

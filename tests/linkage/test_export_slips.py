@@ -7,12 +7,13 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.readers import find_extracts, read_census, read_extracts
+from exclusion_risk.linkage.readers import find_extracts, read_census, read_exclusions, read_extracts
 from exclusion_risk.upn import make_upn
 
 runner = CliRunner()
@@ -149,3 +150,23 @@ def test_check_stays_0_when_some_rows_are_clean(
     result = check("--data", str(folder))
     assert result.exit_code == 0, result.output
     assert "no clean row" not in result.output
+
+
+# --- 4. school URNs written as decimals ----------------------------------------------------------
+
+
+def test_a_school_urn_written_as_a_decimal_is_read_as_that_urn(
+    tmp_path, census_row, csv_text, write, mis_header, exclusion_row, exclusions_header
+):
+    written = ["3354028.0", "3354028.00", "3354028", "335/4028", "3354028.5", "104321.0"]
+    rows = [census_row(make_upn(330, 4001, 2010, i), Estab=estab) for i, estab in enumerate(written)]
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
+    assert result.clean["SchoolURN"].tolist() == ["3354028", "3354028", "3354028", "104321"]
+    assert sorted(result.rejects["row"].tolist()) == [4, 5]
+    assert set(result.rejects["reason"]) == {"not a school URN (6 digits) or LAEstab (7 digits)"}
+    assert result.counts["school URN written as a decimal (3354028.0) read as a whole number"] == 3
+    text = csv_text([exclusion_row(SchoolURN="3304001.0")], exclusions_header)
+    excluded = read_exclusions(write(tmp_path / "exclusions.csv", text))
+    assert excluded.clean["SchoolURN"].tolist() == ["3304001"] and excluded.rejects.empty
+    assert excluded.counts["school URN written as a decimal (3354028.0) read as a whole number"] == 1
+    assert pd.api.types.is_string_dtype(excluded.clean["SchoolURN"])
