@@ -17,6 +17,7 @@ from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
 from exclusion_risk.models.drift_data import scoring_drift_lines
+from exclusion_risk.models.earlier_scorings import earlier_notes
 from exclusion_risk.models.fairness_report import flagged_words
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
@@ -249,9 +250,13 @@ def score_command(
     )  # fmt: skip
     changes, summary = None, None
     if previous is not None:
-        changes = compare(previous.pupils, pupils, [band.label for band in scorer.matrix.bands])
+        # each pupil and school against their latest scoring up to the one named (models.earlier_scorings)
+        view = previous.view(pupils)
+        changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
         summary = changes_sentence(change_counts(changes), previous.name)
-        summary = " ".join([f"{summary}.", *comparison_notes(previous.run, run, previous.pupils, pupils)])
+        compared_notes = comparison_notes(previous.run, run, previous.pupils, pupils, view.compared)
+        compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
+        summary = " ".join([f"{summary}.", *compared_notes])
         write_csv(changes, out.parent / CHANGES_FILE, private=True)
     # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
     xlsx_path = write_scores_workbook(

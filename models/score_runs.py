@@ -5,17 +5,22 @@ many pupils and schools, RAG counts; no identifiers) plus its pupils' rows (`RUN
 school, probability, likelihood band, RAG), kept privately by whoever stores the run: the CLI in a runs
 folder (`RunFolder`), the service in its database.
 
-`compare(previous, current, band_order)` lists, for the schools both runs scored, each pupil whose place
+`compare(previous, current, band_order)` lists, for the schools both scored, each pupil whose place
 changed: `new_red` (red now; not red before, or not scored before), `moved_up` / `moved_down` (a higher
 or lower likelihood band), `no_longer_on_roll` (scored before at one of those schools, absent now) and
-`new_on_roll` (not scored before, now at one of those schools). A pupil is matched by UPN across the
-whole earlier run, so one who moved school keeps their history. A school only one run scored is not
-compared (its pupils would all look new, or all gone); `comparison_notes` names those schools, and says
-when the model, risk matrix or capacity changed between the runs.
+`new_on_roll` (not scored before, now at one of those schools). `previous` is an earlier run's pupils, or
+the `EarlierView` of several (`models.earlier_scorings`: each pupil compared with their latest earlier
+scoring, so a scoring of part of a census hides nothing the scorings before it said). A pupil is matched
+by UPN across the whole of it, so one who moved school keeps their history. Pupils are listed as no
+longer on roll only at schools whose earlier and current pupils both plausibly are the school's census
+(`earlier_scorings.roll_kind`; `earlier_notes` says where not, and why). A school no earlier scoring
+scored is not compared (its pupils would all look new); `comparison_notes` names the schools only one
+scoring covered, and says when the model, risk matrix or capacity changed between the runs.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -27,6 +32,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.files import open_private, private_dir, write_csv
+from exclusion_risk.models.earlier_scorings import EarlierView, ScoringFrames, earlier_view, school_names
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.values import counted
 
@@ -160,18 +166,20 @@ def new_run(
     return run, pupils
 
 
-def compare(previous: pd.DataFrame, current: pd.DataFrame, band_order: list[str]) -> pd.DataFrame:
-    """What changed from `previous` to `current` run pupils (CHANGE_COLUMNS; see the module docstring).
+def compare(
+    previous: pd.DataFrame | EarlierView, current: pd.DataFrame, band_order: list[str]
+) -> pd.DataFrame:
+    """What changed from `previous` (an earlier run's pupils, or the `earlier_view` of several) to
+    `current` run pupils (CHANGE_COLUMNS; see the module docstring).
 
     `band_order`: likelihood band labels, highest first (the current risk matrix's). A band either run
     names that is not in it counts as no move. Rows are ordered by change, then school, then UPN."""
-    before, after = run_pupils(previous), run_pupils(current)
-    before = before.drop_duplicates("upn").set_index("upn")
-    after = after.drop_duplicates("upn").set_index("upn")
-    # numpy object arrays, not the string columns: iterating a pandas StringArray costs a call per value
-    common = set(after["school_urn"].to_numpy(dtype=object))
-    common &= set(before["school_urn"].to_numpy(dtype=object))
-    common.discard("")
+    after = run_pupils(current).drop_duplicates("upn")
+    if not isinstance(previous, EarlierView):
+        previous = earlier_view(ScoringFrames([("", run_pupils(previous))]), after)
+    before = run_pupils(previous.pupils).drop_duplicates("upn").set_index("upn")
+    after = after.set_index("upn")
+    common = previous.compared - {""}
     in_after = after.index[after["school_urn"].isin(common)].to_numpy(dtype=object)
     in_before = before.index[before["school_urn"].isin(common)].to_numpy(dtype=object)
     upns = sorted(set(in_after) | set(in_before))
@@ -182,6 +190,9 @@ def compare(previous: pd.DataFrame, current: pd.DataFrame, band_order: list[str]
         joined[f"{side}_band"] = rows["likelihood_band"].to_numpy()
         joined[f"{side}_rag"] = rows["rag"].to_numpy()
     was, now = joined["before_rag"].notna(), joined["after_rag"].notna()
+    # gone: on the roll of a school's latest earlier scoring that held its census as this one does
+    rolls = pd.MultiIndex.from_frame(previous.rolls[["upn", "school_urn"]].astype(object))
+    on_roll = pd.MultiIndex.from_arrays([joined["upn"], joined["before_school"]]).isin(rolls)
     rank = {label: i for i, label in enumerate(band_order)}
     before_rank = joined["before_band"].map(rank).astype("float64")
     after_rank = joined["after_band"].map(rank).astype("float64")
@@ -190,7 +201,7 @@ def compare(previous: pd.DataFrame, current: pd.DataFrame, band_order: list[str]
     change[was & now & (after_rank > before_rank)] = "moved_down"
     change[was & now & (after_rank < before_rank)] = "moved_up"
     change[~was & now] = "new_on_roll"
-    change[was & ~now] = "no_longer_on_roll"
+    change[was & ~now & on_roll] = "no_longer_on_roll"
     change[red_now & ~(joined["before_rag"] == "red").fillna(False)] = "new_red"
     joined["change"] = change
     joined["school_urn"] = joined["after_school"].where(now, joined["before_school"])
@@ -215,22 +226,18 @@ def changes_sentence(counts: dict[str, int], since: str) -> str:
 
 
 def _schools_listed(schools: list[str], pupils: pd.Series) -> str:
-    named = ", ".join(schools[:_SCHOOLS_NAMED]) + (
-        f" and {len(schools) - _SCHOOLS_NAMED:,} more" if len(schools) > _SCHOOLS_NAMED else ""
-    )
-    count = int(pupils.isin(schools).sum())
-    return f"{counted(len(schools), 'school')} ({named}; {counted(count, 'pupil')})"  # never no school
-
-
-_SCHOOLS_NAMED = 10
+    count = int(pupils.isin(schools).sum())  # never called with no school
+    return f"{counted(len(schools), 'school')} ({school_names(schools)}; {counted(count, 'pupil')})"
 
 
 def comparison_notes(
-    previous: ScoringRun, current: ScoringRun, before: pd.DataFrame, after: pd.DataFrame
+    previous: ScoringRun, current: ScoringRun, before: pd.DataFrame, after: pd.DataFrame,
+    compared: set[str] = frozenset(),
 ) -> list[str]:
     """What the counts of a comparison do not say on their own: a change of model, risk matrix or
     capacity between the two scorings (pupils then move bands because the cut moved, not the pupil), and
-    the schools only one of them scored, which `compare` leaves out. `before`/`after`: the runs' pupils."""
+    the schools only one of them scored, which `compare` leaves out. `before`/`after`: the runs' pupils;
+    `compared`: schools of `after` compared through scorings before `previous` (EarlierView.compared)."""
     notes = []
     # the MLflow run id only where both runs recorded one (runs kept before it was have "")
     runs = (previous.model_run_id, current.model_run_id)
@@ -255,7 +262,7 @@ def comparison_notes(
         )
     then, now = run_pupils(before)["school_urn"], run_pupils(after)["school_urn"]
     only_then = sorted(set(then) - set(now) - {""})
-    only_now = sorted(set(now) - set(then) - {""})
+    only_now = sorted(set(now) - set(then) - set(compared) - {""})
     if only_then or only_now:
         parts = [f"{_schools_listed(only_then, then)} scored only in the earlier scoring"] * bool(only_then)
         parts += [f"{_schools_listed(only_now, now)} scored only in this one"] * bool(only_now)
@@ -315,6 +322,11 @@ class RunFolder:
     def pupils(self, run: ScoringRun) -> pd.DataFrame:
         return read_run_pupils(self.root / run.run_id / RUN_PUPILS_FILE)
 
+    def before(self, run: ScoringRun) -> list[ScoringRun]:
+        """The runs of `run`'s year and census recorded before it, newest first."""
+        runs = [r for r in self.runs() if (r.year, r.census) == (run.year, run.census)]
+        return [r for r in reversed(runs) if (r.recorded_at, r.run_id) < (run.recorded_at, run.run_id)]
+
     def find(self, wanted: str, year: str, census: str = CENSUS_AUTUMN) -> ScoringRun:
         """`last` (the latest run of `year`'s `census` census), or a run id or a unique prefix of one
         (MIN_PREFIX+)."""
@@ -341,11 +353,22 @@ class RunFolder:
 
 @dataclass
 class EarlierRun:
-    """A scoring to compare with: the run, its pupils' rows, and how to name it to people."""
+    """A scoring to compare with: the run, its pupils' rows, and how to name it to people; for a run in a
+    runs folder, the folder and the runs of its year and census recorded before it there, newest first."""
 
     run: ScoringRun
     pupils: pd.DataFrame
     name: str
+    before: list[ScoringRun] = field(default_factory=list)
+    folder: RunFolder | None = None
+
+    def view(self, current: pd.DataFrame) -> EarlierView:
+        """What `current` (run pupils) is compared with: each pupil's and school's latest scoring among the
+        run and those before it (`models.earlier_scorings`)."""
+        runs: list = [(self.run.run_id, self.pupils)]
+        if self.folder is not None:
+            runs += [(r.run_id, functools.partial(self.folder.pupils, r)) for r in self.before]
+        return earlier_view(ScoringFrames(runs), run_pupils(current))
 
 
 def file_run(path: Path) -> ScoringRun:
@@ -372,7 +395,7 @@ def resolve_previous(wanted: str, folder: RunFolder, year: str, census: str = CE
     if wanted != LAST and (path / RUN_FILE).is_file():
         other = RunFolder(path.parent)
         run = ScoringRun.from_dict(json.loads((path / RUN_FILE).read_text(encoding="utf-8")))
-        return EarlierRun(run, other.pupils(run), run.describe())
+        return EarlierRun(run, other.pupils(run), run.describe(), other.before(run), other)
     if wanted != LAST and path.suffix.lower() == ".csv":
         if not path.is_file():
             raise RunNotFound(f"--compare-with: {path} does not exist")
@@ -381,4 +404,4 @@ def resolve_previous(wanted: str, folder: RunFolder, year: str, census: str = CE
     if wanted != LAST and path.is_dir():
         raise RunNotFound(f"{path} is not a scoring run's folder (it has no {RUN_FILE})")
     run = folder.find(wanted, year, census)
-    return EarlierRun(run, folder.pupils(run), run.describe())
+    return EarlierRun(run, folder.pupils(run), run.describe(), folder.before(run), folder)

@@ -4,9 +4,12 @@
 `scoring_run_pupils` (each pupil's UPN, school, probability, band and RAG: identifiers, kept in the
 service's own 0600 database file, never logged). `record_census_scoring` records a scoring and compares
 it, by `models.score_runs.compare`, with the most recent earlier run that scored any of the same
-schools, giving the `run` and `changes` members of the score response. A school's earlier pupils absent
-from the upload are listed as no longer on roll only when the upload holds at least MIN_SHARE_KEPT of
-them (see there); otherwise `changes.leavers_not_listed` says so for that school, naming no pupil.
+schools (`since`), giving the `run` and `changes` members of the score response. Each pupil is compared
+with their latest scoring among the runs recorded up to that one, and each school's pupils missing from
+the upload are listed as no longer on roll only where an earlier run and the upload both plausibly hold
+the school's census (`models.earlier_scorings`: a partial upload neither lists pupils of the census as
+gone nor makes the next census's pupils look new); otherwise `changes.leavers_not_listed` says so for
+that school, naming no pupil.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from exclusion_risk.models.earlier_scorings import PUPILS, RUN, earlier_notes, earlier_view, leaver_reason
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.models.score_runs import (
     MIN_PREFIX,
@@ -28,21 +32,17 @@ from exclusion_risk.models.score_runs import (
     changes_sentence,
     compare,
     new_run,
-    run_pupils,
 )
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.scoring import model_census
 
 RECENT_RUNS = 50  # runs `GET /runs` lists, newest first
 EARLIER_SCORES = 50  # a pupil's earlier scores `POST /runs/earlier` returns, newest first
-_IN_CHUNK = 500  # school URNs per `IN (...)` query
-# The share of a school's pupils in the earlier run that an upload must have at that school for the
-# school's other earlier pupils to be listed as no longer on roll. A term's census of a school keeps most
-# of its pupils, even across a summer when a year group leaves (a fifth to a seventh of a school); a
-# made-up or partial upload (one row at a school's URN) does not, and listing "who left" would hand it the
-# school's whole earlier list, bands and RAG included. Earlier scores are otherwise read one UPN at a time
-# (`POST /runs/earlier`).
-MIN_SHARE_KEPT = 0.5
+_IN_CHUNK = 500  # school URNs or UPNs per `IN (...)` query
+# A school's earlier pupils are listed as no longer on roll only where the upload plausibly is the
+# school's census (models.earlier_scorings.roll_kind): listing "who left" to a made-up or partial upload
+# (one row at a school's URN) would hand it the school's whole earlier list, bands and RAG included.
+# Earlier scores are otherwise read one UPN at a time (`POST /runs/earlier`).
 LEAVER = "no_longer_on_roll"
 _RUN_FIELDS = (
     "run_id, recorded_at, model_name, model_version, risk_matrix_version, year, census, pupils, schools, "
@@ -175,29 +175,52 @@ class RecordedScoring:
     listed_leavers: int = 0
 
 
-def schools_not_held(previous: pd.DataFrame, current: pd.DataFrame) -> list[str]:
-    """The schools of `current` (this upload's run pupils) whose earlier pupils (`previous`'s at the
-    school) it mostly lacks: fewer than MIN_SHARE_KEPT of them are at that school in `current`."""
-    before = run_pupils(previous).drop_duplicates("upn")
-    after = run_pupils(current).drop_duplicates("upn")
-    named = set(after["school_urn"].to_numpy(dtype=object)) - {""}
-    before = before[before["school_urn"].isin(named)]
-    if before.empty:
-        return []
-    pairs = ["upn", "school_urn"]
-    still_there = pd.MultiIndex.from_frame(before[pairs].astype(object)).isin(
-        pd.MultiIndex.from_frame(after[pairs].astype(object))
-    )
-    share = pd.Series(still_there).groupby(before["school_urn"].to_numpy(dtype=object)).mean()
-    return sorted(share.index[share < MIN_SHARE_KEPT])
+class StoredScorings:
+    """The runs recorded up to and with `since` (run id), as models.earlier_scorings.EarlierScorings."""
 
+    def __init__(self, db: Database, since: str):
+        self.db, self.since = db, since
+        (self.upto,) = db.execute("SELECT rowid FROM scoring_runs WHERE run_id = ?", (since,)).fetchone()
 
-def _not_held_reason(school: str) -> str:
-    return (
-        f"This upload has fewer than half of the pupils the earlier scoring had at school {school}, so it "
-        "is not read as that school's census: its earlier pupils who are not in this upload are not listed "
-        "as no longer on roll. Upload the school's whole census to see who left."
-    )
+    def _chunks(self, sql: str, values: list[str]) -> list[tuple]:
+        rows = []
+        for i in range(0, len(values), _IN_CHUNK):
+            part = values[i : i + _IN_CHUNK]
+            rows += self.db.execute(sql.format(", ".join("?" * len(part))), (*part, self.upto)).fetchall()
+        return rows
+
+    def school_runs(self, schools: list[str]) -> pd.DataFrame:
+        rows = self._chunks(
+            "SELECT p.school_urn, p.run_id, COUNT(*), r.rowid FROM scoring_run_pupils p JOIN scoring_runs r "
+            "ON r.run_id = p.run_id WHERE p.school_urn IN ({}) AND r.rowid <= ? "
+            "GROUP BY p.school_urn, p.run_id",
+            schools,
+        )
+        frame = pd.DataFrame(rows, columns=["school_urn", RUN, PUPILS, "order"])
+        return frame.sort_values("order", ascending=False, kind="stable").drop(columns="order")
+
+    def roll(self, run_id: str, school: str) -> set[str]:
+        query = "SELECT upn FROM scoring_run_pupils WHERE school_urn = ? AND run_id = ?"
+        return {upn for (upn,) in self.db.execute(query, (school, run_id))}
+
+    def latest(self, upns: list[str]) -> pd.DataFrame:
+        # `since`'s own rows first (read by its key, as one run's pupils): most UPNs are there
+        found = self.db.execute(
+            "SELECT upn, school_urn, probability, likelihood_band, rag, run_id FROM scoring_run_pupils "
+            "WHERE run_id = ?",
+            (self.since,),
+        ).fetchall()
+        wanted = set(upns)
+        found = [row for row in found if row[0] in wanted]
+        rest = sorted(wanted - {row[0] for row in found})
+        # SQLite takes a row's other columns from the row whose MAX(r.rowid) it returns: the latest run's
+        found += [row[:-1] for row in self._chunks(
+            "SELECT p.upn, p.school_urn, p.probability, p.likelihood_band, p.rag, p.run_id, MAX(r.rowid) "
+            "FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
+            "WHERE p.upn IN ({}) AND r.rowid <= ? GROUP BY p.upn",
+            rest,
+        )]  # fmt: skip
+        return pd.DataFrame(found, columns=[*RUN_PUPIL_COLUMNS, RUN])
 
 
 def record_census_scoring(
@@ -227,22 +250,18 @@ def record_census_scoring(
     shown = scored if record else None
     if previous is None:
         return RecordedScoring(shown, scored=scored)
-    earlier = store.pupils(previous.run_id)
-    changes = compare(earlier, pupils, [band.label for band in scorer.matrix.bands])
-    not_held = schools_not_held(earlier, pupils)
-    withheld = (changes["change"] == LEAVER) & changes["school_urn"].isin(not_held)
-    changes = changes[~withheld.to_numpy(dtype=bool)].reset_index(drop=True)
+    view = earlier_view(StoredScorings(store.db, previous.run_id), pupils)
+    changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
     counts = change_counts(changes)
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip
+    not_held = sorted(view.not_held.items())
     body = {
         "since": since_run, "counts": counts, "pupils": changes_records(changes),
-        "leavers_not_listed": [{"school_urn": s, "reason": _not_held_reason(s)} for s in not_held],
+        "leavers_not_listed": [{"school_urn": s, "reason": leaver_reason(kind, s)} for s, kind in not_held],
     }  # fmt: skip
     summary = changes_sentence(counts, previous.describe())
-    if not_held:
-        summary += (
-            f"; leavers not listed for school(s) {', '.join(not_held)}: this upload has under half of the "
-            "pupils the earlier scoring had there"
-        )
+    notes = earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload")
+    if notes:
+        summary = " ".join([f"{summary}.", *notes])
     return RecordedScoring(shown, body, changes, summary, scored=scored, listed_leavers=counts[LEAVER])

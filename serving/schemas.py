@@ -283,15 +283,17 @@ class RunSince(BaseModel):
 
 class LeaversNotListed(BaseModel):
     school_urn: str
-    reason: str = Field(description="Why its earlier pupils missing from the upload are not listed.")
+    reason: str = Field(description="Why its earlier pupils missing from the upload are not listed (no pupil "
+                        "named).")
 
 
 CHANGE_MEANINGS = {
-    "new_red": "Red now; not red at the earlier scoring, or not scored then.",
-    "moved_up": "In a higher likelihood band than at the earlier scoring.",
+    "new_red": "Red now; not red at the pupil's latest earlier scoring, or never scored before.",
+    "moved_up": "In a higher likelihood band than at the pupil's latest earlier scoring.",
     "moved_down": "In a lower likelihood band.",
-    "no_longer_on_roll": "Scored then at one of these schools; not in this cohort.",
-    "new_on_roll": "Not scored then; now at a school the earlier scoring covered.",
+    "no_longer_on_roll": "At one of these schools in the school's latest earlier scoring that, like this "
+    "cohort, plausibly holds the school's census; not in this cohort.",
+    "new_on_roll": "Never scored before; now at a school an earlier scoring covered.",
 }
 ChangeCounts = create_model(
     "ChangeCounts",
@@ -312,15 +314,15 @@ class PupilChange(BaseModel):
 
 class RunChanges(BaseModel):
     """What changed since the most recent earlier scoring that covered any of the same schools (only
-    those schools are compared)."""
+    schools an earlier scoring covered are compared): each pupil against their latest scoring up to it."""
 
     since: RunSince
     counts: ChangeCounts  # type: ignore[valid-type]
     pupils: list[PupilChange] = Field(description="Each pupil whose place changed, new red first.")
     leavers_not_listed: list[LeaversNotListed] = Field(
         description="Schools whose earlier pupils missing from this upload are not listed as no longer on "
-        "roll: the upload holds fewer than half of the pupils the earlier scoring had there, so it is not "
-        "read as that school's census."
+        "roll: no earlier scoring of the school and this upload both plausibly hold its census (10+ pupils "
+        "there then, two thirds of them in the upload, and two thirds of the upload's there then)."
     )
 
 

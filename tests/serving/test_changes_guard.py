@@ -1,5 +1,5 @@
 """A census upload's `changes` lists a school's earlier pupils as no longer on roll only when the upload
-plausibly is that school's census (run_history.MIN_SHARE_KEPT of its earlier pupils still there).
+plausibly is that school's census (earlier_scorings.MIN_SHARE_HELD of its earlier pupils still there).
 
 Without the guard, one made-up pupil at a scored school (`record=false`, any `since`) handed back every
 UPN the earlier run had at that school, with its band and RAG, and the audit log counted one pupil.
@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
+from exclusion_risk.models import earlier_scorings
 from exclusion_risk.models.risk_matrix import load_risk_matrix
-from exclusion_risk.serving import run_history
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.run_history import RunStore, record_census_scoring
 
@@ -70,7 +71,7 @@ def test_one_made_up_pupil_at_a_scored_school_gets_no_earlier_pupils(tmp_path, s
         assert not any(upn in said for upn, _ in school + other)
         (note,) = changes["leavers_not_listed"]
         assert note["school_urn"] == SCHOOL
-        assert "not listed" in note["reason"] and "half" in note["reason"]
+        assert "not listed" in note["reason"] and "two thirds" in note["reason"]
         assert SCHOOL in recorded.summary  # the workbook's sentence says it too
         assert recorded.listed_leavers == 0
 
@@ -91,15 +92,15 @@ def test_an_upload_of_the_same_school_with_most_pupils_lists_its_leavers(tmp_pat
     assert recorded.rows["change"].eq("no_longer_on_roll").sum() == len(gone)  # the workbook's too
 
 
-@pytest.mark.parametrize(("kept", "listed"), [(20, True), (19, False)])
-def test_the_rule_is_half_of_the_schools_earlier_pupils(tmp_path, scorer, kept, listed):
+@pytest.mark.parametrize(("kept", "listed"), [(27, True), (26, False)])
+def test_the_rule_is_two_thirds_of_the_schools_earlier_pupils(tmp_path, scorer, kept, listed):
     store = RunStore(Database(tmp_path / "service.db"))
     _, school, other = _earlier_run(store, scorer)
     recorded = record_census_scoring(store, _scores(scorer, school[:kept] + other), scorer, YEAR, "key1")
     gone = {p["upn"] for p in recorded.changes["pupils"] if p["change"] == "no_longer_on_roll"}
     assert gone == ({upn for upn, _ in school[kept:]} if listed else set())
     assert [n["school_urn"] for n in recorded.changes["leavers_not_listed"]] == ([] if listed else [SCHOOL])
-    assert run_history.MIN_SHARE_KEPT == 0.5  # 20 of the school's 40 earlier pupils is half
+    assert earlier_scorings.MIN_SHARE_HELD == Fraction(2, 3)  # 27 of the school's 40 earlier pupils is 2/3
 
 
 def test_each_school_is_judged_on_its_own(tmp_path, scorer):

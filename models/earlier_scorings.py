@@ -1,0 +1,208 @@
+"""What a scoring is compared with: each pupil's latest earlier scoring, and each school's latest earlier
+scoring that holds the school's census as this one does. The rules `exclusion-risk score --compare-with`
+and the service's census uploads share (`models.score_runs.compare` applies them).
+
+The earlier scorings a comparison may use are, for `score`, the run it is compared with and the runs of
+that run's year and census recorded before it in the same runs folder; for the service, every run it
+recorded up to the one it compares with. A pupil is compared with their latest scoring among them, so a
+scoring of part of a census never hides what the scorings before it said: a pupil red at the census
+before a partial upload is not "new red" at the next census, nor "new on roll".
+
+A school's pupils who are not in this scoring are listed as no longer on roll only where an earlier
+scoring and this one both plausibly hold the school's census (`roll_kind`): the earlier one had at least
+MIN_ROLL pupils there; this one has at least MIN_SHARE_HELD of them there (a partial or made-up file is
+not read as the school's census, and is not handed the school's earlier list); and they are at least
+MIN_SHARE_HELD of this one's pupils there (a partial scoring is not read as the census this one follows).
+The school's latest earlier scoring that passes gives its leavers; where none passes, none is listed and
+`leaver_reason` / `leaver_notes` say why, naming no pupil.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Protocol
+
+import pandas as pd
+
+from exclusion_risk.values import counted
+
+RUN = "run_id"  # the earlier scoring a row of an earlier view is from
+PUPILS = "pupils"  # in `school_runs`: a run's pupils at the school
+# A census keeps most of a school's pupils from one term to the next, even across a summer, when a year
+# group leaves and another joins: a fifth to a seventh of most schools, a third of an infant school's.
+MIN_SHARE_HELD = Fraction(2, 3)
+# With fewer pupils at a school, its census cannot be told from part of it: one row fewer is a pupil gone
+# or a file missing a row alike (a 5-row upload of a demo census held 1 of a school's 2 earlier pupils).
+MIN_ROLL = 10
+FEW, PART_NOW, PART_THEN = "few", "part_now", "part_then"  # why a school's leavers are not listed
+
+
+def roll_kind(before: set[str], now: set[str]) -> str:
+    """"" where `before` and `now` (a school's pupils in an earlier scoring and in this one) both
+    plausibly are the school's census; otherwise why not: FEW, PART_NOW or PART_THEN."""
+    kept = len(before & now)
+    if len(before) < MIN_ROLL:
+        return FEW
+    if kept < MIN_SHARE_HELD * len(before):
+        return PART_NOW
+    if kept < MIN_SHARE_HELD * len(now):
+        return PART_THEN
+    return ""
+
+
+def _may_hold(before: int, now: int) -> bool:
+    """Whether pupil counts of `before` and `now` allow roll_kind to pass (before reading the pupils)."""
+    return before >= MIN_ROLL and MIN_SHARE_HELD * before <= now and MIN_SHARE_HELD * now <= before
+
+
+_WHY = {
+    FEW: "{the} latest earlier scoring had fewer than {min} pupils there, too few to tell {its} census from "
+    "part of it",
+    PART_NOW: "this {word} has fewer than two thirds of the pupils {the} latest earlier scoring had there, "
+    "so it is not read as {its} census; upload {a} whole census to see who left",
+    PART_THEN: "{the} latest earlier scoring had fewer than two thirds of the pupils this {word} has there, "
+    "so it was not {its} census, and no earlier scoring of the school matches this {word}",
+}
+
+
+def _why(kind: str, word: str, many: bool) -> str:
+    names = {"the": "each school's", "its": "its", "a": "a school's"} if many else {
+        "the": "the school's", "its": "the school's", "a": "the school's"}  # fmt: skip
+    return _WHY[kind].format(word=word, min=MIN_ROLL, **names)
+
+
+def leaver_reason(kind: str, school: str, word: str = "upload") -> str:
+    """Why a school's pupils missing from this scoring (`word`: upload or scoring) are not listed."""
+    return f"Pupils at school {school} who are not in this {word} are not listed as no longer on roll: " + (
+        f"{_why(kind, word, many=False)}."
+    )
+
+
+def school_names(schools: list[str], most: int = 10) -> str:
+    """URNs joined, the first `most` named: 104001, 104002 and 3 more."""
+    more = len(schools) - most
+    return ", ".join(schools[:most]) + (f" and {more:,} more" if more > 0 else "")
+
+
+def leaver_notes(not_held: dict[str, str], word: str = "scoring") -> list[str]:
+    """The schools whose leavers are not listed, a sentence for each reason."""
+    notes = []
+    for kind in (PART_NOW, PART_THEN, FEW):
+        schools = sorted(s for s, k in not_held.items() if k == kind)
+        if schools:
+            notes.append(
+                f"Pupils who are not in this {word} are not listed as no longer on roll at "
+                f"{counted(len(schools), 'school')} ({school_names(schools)}): "
+                f"{_why(kind, word, many=len(schools) > 1)}."
+            )
+    return notes
+
+
+class EarlierScorings(Protocol):
+    """The earlier scorings a comparison may use (the runs folder's, the service's database)."""
+
+    def school_runs(self, schools: list[str]) -> pd.DataFrame:
+        """school_urn, RUN, PUPILS (its pupils there): each earlier run that scored each of `schools`,
+        newest first."""
+
+    def roll(self, run_id: str, school: str) -> set[str]:
+        """The UPNs a run scored at a school."""
+
+    def latest(self, upns: list[str]) -> pd.DataFrame:
+        """Each of `upns`' latest earlier row (run pupils' columns and RUN); none for a UPN never scored."""
+
+
+@dataclass
+class EarlierView:
+    """What a scoring is compared with (`earlier_view`)."""
+
+    pupils: pd.DataFrame  # the latest earlier row of each pupil of this scoring and of each leaver
+    rolls: pd.DataFrame  # upn, school_urn, RUN: each school's pupils in the scoring its leavers are from
+    compared: set[str] = field(default_factory=set)  # schools of this scoring an earlier one scored
+    not_held: dict[str, str] = field(default_factory=dict)  # compared schools whose leavers are not listed
+
+
+def earlier_view(scorings: EarlierScorings, current: pd.DataFrame) -> EarlierView:
+    """Each pupil of `current` (run pupils) with their latest earlier row, and each of its schools with
+    its latest earlier scoring that passes `roll_kind` (or, in `not_held`, why the latest does not)."""
+    now = current.drop_duplicates("upn")
+    named = now[now["school_urn"] != ""]
+    at = named.groupby("school_urn")["upn"].agg(lambda upns: set(upns.to_numpy(dtype=object)))
+    runs = scorings.school_runs(sorted(at.index))
+    rolls, not_held = [], {}
+    for school, found in runs.groupby("school_urn", sort=False):
+        upns, why = at[school], None
+        for run_id, pupils in zip(found[RUN], found[PUPILS], strict=True):
+            if why is not None and not _may_hold(int(pupils), len(upns)):
+                continue  # an older scoring that cannot pass: not read
+            roll = scorings.roll(run_id, school)
+            kind = roll_kind(roll, upns)
+            if not kind:
+                rolls.append(pd.DataFrame({"upn": sorted(roll), "school_urn": school, RUN: run_id}))
+                break
+            why = why or kind  # the school's latest scoring says why
+        else:
+            not_held[school] = why
+    rolls = pd.concat(rolls, ignore_index=True) if rolls else pd.DataFrame(columns=["upn", "school_urn", RUN])
+    wanted = set(now["upn"].to_numpy(dtype=object)) | set(rolls["upn"])
+    return EarlierView(scorings.latest(sorted(wanted)), rolls, set(runs["school_urn"]), not_held)
+
+
+class ScoringFrames:
+    """EarlierScorings from run pupils' frames, newest first: (run id, the frame or what reads it). Each is
+    read once for its counts and rows, and again only where its pupils at a school are wanted."""
+
+    def __init__(self, runs: list[tuple[str, pd.DataFrame | Callable[[], pd.DataFrame]]]):
+        self.runs = runs
+        self._read: tuple[str, pd.DataFrame] | None = None
+        self._latest = pd.DataFrame(columns=["upn", RUN])  # each UPN's row in the newest run read
+
+    def _frame(self, i: int) -> pd.DataFrame:
+        run_id, frame = self.runs[i]
+        if self._read is not None and self._read[0] == run_id:
+            return self._read[1]
+        frame = (frame if isinstance(frame, pd.DataFrame) else frame()).drop_duplicates("upn")
+        self._read = (run_id, frame)
+        return frame
+
+    def school_runs(self, schools: list[str]) -> pd.DataFrame:
+        counts = []
+        for i, (run_id, _) in enumerate(self.runs):
+            frame = self._frame(i)
+            at = frame.loc[frame["school_urn"].isin(schools), "school_urn"].value_counts(sort=False)
+            counts += [(school, run_id, int(n)) for school, n in at.items()]
+            older = frame[~frame["upn"].isin(self._latest["upn"])].assign(**{RUN: run_id})
+            self._latest = pd.concat([self._latest, older], ignore_index=True) if len(self._latest) else older
+        return pd.DataFrame(counts, columns=["school_urn", RUN, PUPILS])
+
+    def roll(self, run_id: str, school: str) -> set[str]:
+        frame = self._frame([r for r, _ in self.runs].index(run_id))
+        return set(frame.loc[frame["school_urn"] == school, "upn"].to_numpy(dtype=object))
+
+    def latest(self, upns: list[str]) -> pd.DataFrame:
+        return self._latest[self._latest["upn"].isin(upns)].reset_index(drop=True)
+
+
+def earlier_notes(
+    view: EarlierView, current: pd.DataFrame, since: str, name: str, word: str = "scoring"
+) -> list[str]:
+    """What a comparison with `name` (run id `since`) took from scorings before it, and the schools whose
+    leavers it does not list (`word`: scoring or upload)."""
+    scored = view.pupils[view.pupils["upn"].isin(current["upn"])]
+    pupils = int((scored[RUN] != since).sum())
+    schools = sorted(set(view.rolls.loc[view.rolls[RUN] != since, "school_urn"]))
+    notes = []
+    if pupils:
+        notes.append(
+            f"Each pupil is compared with their latest earlier scoring: {counted(pupils, 'pupil')} of this "
+            f"{word} {'was' if pupils == 1 else 'were'} not in {name} and {'is' if pupils == 1 else 'are'} "
+            "compared with a scoring before it."
+        )
+    if schools:
+        notes.append(
+            f"At {counted(len(schools), 'school')} ({school_names(schools)}), pupils no longer on roll are "
+            f"taken from the school's latest earlier scoring that held its census, before {name}."
+        )
+    return notes + leaver_notes(view.not_held, word)

@@ -1,0 +1,71 @@
+"""`score --compare-with last` after a scoring of part of a census: the same rules as the service's
+census uploads (tests/serving/test_changes_partial.py). A whole census (2 schools of 20 pupils), then
+5 of its pupils (extracts holding them alone), then the whole census again."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.models import score_cli
+from exclusion_risk.models.score_runs import compare
+from exclusion_risk.models.scoring import CohortScorer
+from tests.models.test_score_runs import _census, _pupils
+
+LEAVER, JOINER = "no_longer_on_roll", "new_on_roll"
+BANDS = ["very high", "high", "medium", "low"]
+
+
+def _changes(out) -> pd.DataFrame:
+    return pd.read_csv(out.parent / "changes.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_score_after_a_partial_scoring(training, write_small_extracts, tmp_path, monkeypatch):
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    census = _census()
+    whole = write_small_extracts(tmp_path / "whole" / "extracts", census, "104002")
+    part = write_small_extracts(tmp_path / "part" / "extracts", census.head(5), "104002")
+    out = tmp_path / "scores" / "scores.csv"
+
+    def score(extracts, *compare_with):
+        data, links = extracts
+        args = ["score", "--data", str(data), "--links", str(links), "--year", "2018/19", "--out", str(out),
+                "--no-reasons", *compare_with]  # fmt: skip
+        run = CliRunner().invoke(app, args)
+        assert run.exit_code == 0, run.output
+        return " ".join(run.output.split())
+
+    score(whole)
+    said = score(part, "--compare-with", "last")
+    partial = _changes(out)
+    assert LEAVER not in set(partial["change"])  # the 35 pupils not in the part are on the census
+    assert "not listed as no longer on roll" in said
+    assert not any(upn in said for upn in census["UPN"])
+
+    said = score(whole, "--compare-with", "last")
+    again = _changes(out)
+    # each pupil compared with their latest scoring: the 35 are not new on roll, nor new red
+    assert set(again["upn"]) <= set(census["UPN"].head(5))
+    assert JOINER not in set(again["change"]) and LEAVER not in set(again["change"])
+    assert "35 pupils of this scoring were not in the 2018/19 autumn scoring" in said
+    assert "At 2 schools (104001, 104002), pupils no longer on roll are taken from the school's" in said
+
+
+def test_compare_lists_leavers_only_where_both_runs_hold_the_schools_census():
+    """One of a school's 2 earlier pupils is not its census (the tester's 5-row upload passed 'half');
+    27 of 40 is two thirds, 26 is not; and a run with 12 of the school's 29 pupils now was not its census."""
+    tiny = [("T1", "100", "low", "green"), ("T2", "100", "low", "green")]
+    assert compare(_pupils(tiny), _pupils(tiny[:1]), BANDS).empty
+    forty = [(f"F{i:02d}", "200", "low", "green") for i in range(40)]
+    for kept, listed in ((27, 13), (26, 0)):
+        changes = compare(_pupils(forty), _pupils(forty[:kept]), BANDS)
+        assert (changes["change"] == LEAVER).sum() == listed
+    thirty = [(f"H{i:02d}", "300", "low", "green") for i in range(30)]
+    part = thirty[:12] + [("H99", "300", "low", "green")]  # one of the 13 then gone now
+    changes = compare(_pupils(part), _pupils(thirty[:11] + thirty[12:]), BANDS)
+    assert LEAVER not in set(changes["change"])
