@@ -26,13 +26,16 @@ out from is shown. The school and group tables take the fairness review's rule i
 (`group_counts.shown_group_counts`: pupils, excluded, selected and the four cells, a group with one
 cell withheld having all four withheld), so that a back-test of the scores the review looked at
 withholds the same cells as the review; each of their rates is shown where the counts it rests on are,
-and true positives a shown zero implies are shown as 0 (`models.evaluate_groups`). Only aggregates
-leave this module.
+and true positives a shown zero implies are shown as 0 (`models.evaluate_groups`). The school table is
+also read beside the red counts by school that scores.html published for the year: a school's top 5% is
+withheld where the two would give back its pupils red outside the top 5% (`models.evaluate_schools`, the
+fairness review's red-list rule with evaluate's side withheld). Only aggregates leave this module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
+from exclusion_risk.features.need import need_level
 from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.models.band_precision import OUTCOMES, share_with_interval
 from exclusion_risk.models.band_precision import percent as share_text
@@ -48,8 +52,10 @@ from exclusion_risk.models.evaluate_groups import as_shown as _value
 from exclusion_risk.models.evaluate_groups import group_rows, school, selection_cells
 from exclusion_risk.models.evaluate_groups import rate as _rate
 from exclusion_risk.models.evaluate_groups import shown as _shown
+from exclusion_risk.models.evaluate_schools import red_pages, shown_beside_red
 from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES, top_share
+from exclusion_risk.models.risk_matrix import RiskMatrix
 from exclusion_risk.models.score_runs import RANK, ScoringRun
 from exclusion_risk.models.selection_overlaps import CALIBRATION_GROUPS, tenths, withhold_overlaps
 from exclusion_risk.privacy import (
@@ -82,6 +88,8 @@ class Matched:
     # the pupils on the census not scored (outcome, outcome_school, group columns): the census's own
     # counts by group are published elsewhere (the fairness review, describe), so these are the difference
     unscored: pd.DataFrame | None = None
+    # the run's pupils as it recorded them, matched or not: the page `score` wrote counted every one
+    pupils: pd.DataFrame | None = None
 
 
 def realised_outcomes(history: PupilHistory, year: str, census: str, label: str) -> pd.DataFrame:
@@ -113,6 +121,8 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
     )
     for attribute in GROUP_ATTRIBUTES:
         frame[attribute] = groups[attribute].to_numpy()
+    # the need level `score` places a pupil with (the matrix's other axis): for the stored thresholds' page
+    frame["need_level"] = (table["need_level"] if "need_level" in table else need_level(table)).to_numpy()
     return frame.drop_duplicates("upn")
 
 
@@ -135,6 +145,7 @@ def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
         without_outcomes=len(scored) - len(joined),
         not_scored=len(unscored),
         unscored=unscored.reset_index(drop=True),
+        pupils=scored.reset_index(drop=True),
     )
 
 
@@ -274,8 +285,12 @@ def split_counts(with_outcomes: int, without_outcomes: int) -> dict[str, int | s
     return shown
 
 
-def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_CAPACITIES) -> dict[str, Any]:
-    """The evaluation's tables (see the module docstring) for pupils matched to their outcomes."""
+def evaluate_scores(
+    matched: Matched, band_order: list[str], capacities=DEFAULT_CAPACITIES, matrix: RiskMatrix | None = None
+) -> dict[str, Any]:
+    """The evaluation's tables (see the module docstring) for pupils matched to their outcomes. `matrix`:
+    the risk matrix with the model version's stored thresholds, whose scores.html for the year the school
+    table is read beside as well as the scoring's own (`evaluate_schools`)."""
     frame = matched.frame
     if frame.empty:
         raise OutcomesIncomplete("none of the scored pupils is on that census in these extracts")
@@ -291,6 +306,8 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
         "calibration": calibration(frame),
     }
     withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
+    # the top 5%'s size is known however it is printed: 5% of the pupils with outcomes, rounded up
+    beside = partial(shown_beside_red, pages=red_pages(frame, matched.pupils, matrix), top_shown=True)
     return {
         "pupils": {
             "scored": suppress_count(matched.scored),
@@ -300,7 +317,7 @@ def evaluate_scores(matched: Matched, band_order: list[str], capacities=DEFAULT_
         },
         **sections,
         "by_school": group_rows(
-            school(frame, "school_urn"), "school", selected, school(unscored, "outcome_school")
+            school(frame, "school_urn"), "school", selected, school(unscored, "outcome_school"), beside
         ),
         "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
     }

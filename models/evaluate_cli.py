@@ -34,7 +34,7 @@ from exclusion_risk.models.evaluate import (
 from exclusion_risk.models.evaluate_compare import compare_with_stated, scored_in_sample
 from exclusion_risk.models.evaluate_log import log_evaluation
 from exclusion_risk.models.evaluate_report import write_evaluation, write_evaluation_json
-from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.models.risk_matrix import RiskMatrix, ScoringConfig, load_risk_matrix, matrix_for
 from exclusion_risk.models.score_runs import (
     RUN_FILE,
     RUNS_FOLDER,
@@ -125,6 +125,15 @@ def model_info(version: str) -> dict | None:
     tracking.setup_read()
     found = tracking.resolve_version(version) if version else None
     return None if found is None else {**tracking.read_model_info(found), "run_id": found.run_id}
+
+
+def stored_matrix(info: dict | None) -> RiskMatrix | None:
+    """The risk matrix with the model version's stored thresholds, as `score` places pupils without
+    --capacity (the file's defaults where the version stored none); None when the store lacks the version."""
+    if info is None:
+        return None
+    stored = tracking.load_scoring_config(info["run_id"])
+    return matrix_for(None if stored is None else ScoringConfig.from_dict(stored))
 
 
 def check_model(run: ScoringRun, info: dict | None, label: str | None) -> tuple[str, list[str]]:
@@ -238,7 +247,8 @@ def evaluate_command(
     try:
         outcomes = realised_outcomes(history, run.year, run.census, label)
         matched = match(pupils, outcomes)
-        document = evaluate_scores(matched, [band.label for band in load_risk_matrix().bands])
+        document = evaluate_scores(matched, [band.label for band in load_risk_matrix().bands],
+                                   matrix=stored_matrix(info))  # fmt: skip
     except OutcomesIncomplete as exc:
         fail(str(exc))
     except (ValueError, LookupError, TypeError, OSError) as exc:  # a message might quote a value

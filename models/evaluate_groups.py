@@ -15,6 +15,7 @@ same cells withheld in both outputs), with `small_differences` withheld from the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -72,14 +73,16 @@ def true_positives(counts: dict) -> int | str:
 
 
 def group_rows(
-    frame: pd.DataFrame, column: str, selected: np.ndarray, unscored: pd.DataFrame | None = None
+    frame: pd.DataFrame, column: str, selected: np.ndarray, unscored: pd.DataFrame | None = None,
+    suppress: Callable[[pd.DataFrame, list], dict] = shown_group_counts,
 ) -> list[dict[str, Any]]:
     """Per value of `column`: pupils, excluded, selected at the headline capacity and true positives as
-    shown, and the rates those shown counts give (the module text)."""
+    shown, and the rates those shown counts give (the module text). `suppress(table, withhold)`: the
+    counts as shown (the schools' are read beside scores.html's too: `evaluate_schools`)."""
     labels = frame[column].astype(str)
     table = confusion_by_group(frame["outcome"], selected, labels)
     withhold = [(g, c) for g, c in small_differences(unscored, column) if g in table.index]
-    shown_counts = shown_group_counts(table, withhold)
+    shown_counts = suppress(table, withhold)
     predicted = frame["probability"].groupby(labels.to_numpy()).mean()
     rows = []
     for value in sorted(predicted.index):

@@ -21,6 +21,8 @@ smallest slice, and each published group or total that is one, is checked; a uni
 separately is their differences' sum, as for groups shown side by side. `shown_beside_top` withholds
 red figures until none is 1-9: a group's own (`overlap_small`), else the partner that closes a slice at
 least cost (`privacy.complement`: the fewest slices left at risk, then the smallest red count).
+`slice_fixes` takes the side to withhold: evaluate (`models.evaluate_schools`) runs the same rule with
+scores.html's red counts by school, published first, and withholds its own top 5% figures instead.
 """
 
 from __future__ import annotations
@@ -199,25 +201,41 @@ def _known(listed: dict, shown: dict, count: str) -> tuple[set[Key], set[Key]]:
     return known(listed), known(shown)
 
 
-def slice_fixes(fams: list[Family], listed: dict, shown: dict, published: dict[str, tuple[bool, bool]]):
-    """(attribute, group) -> red counts to withhold more, for the first count with a slice of 1-9 a reader
-    works out (`published`: count -> whether the overall red and top k% figures are published): of the
-    groups whose withholding closes one such slice, the one `complement` takes (fewest slices at risk
-    left, then the smallest red count); where none closes one alone, the least costly group of the
-    families at risk (the next round takes another)."""
+RED, TOP = 0, 1  # the side whose figures are withheld: the red list's (the review) or the top k%'s
+
+
+def slice_fixes(fams: list[Family], listed: dict, shown: dict, published: dict[str, tuple[bool, bool]],
+                side: int = RED) -> dict[Key, str]:  # fmt: skip
+    """(attribute, group) -> the count (of SLICE_COUNTS) whose figures on `side` to withhold more: for the
+    first count with a slice of 1-9 a reader works out (`published`: count -> whether the overall red and
+    top k% figures are published), of the groups whose withholding on `side` closes one such slice, the
+    one `complement` takes (fewest slices at risk left, then the smallest count on that side); where none
+    closes one alone, the least costly group of the families at risk (the next round takes another). A
+    slice worked out with every figure on `side` withheld (the overall figures alone) is left. The
+    review withholds the red list's figures (RED); evaluate, read beside the red counts by school that
+    scores.html published first, its top 5%'s (TOP)."""
     for count in SLICE_COUNTS:
-        red, top = _known(listed, shown, count)
-        risks = _at_risk(fams, count, red, top, published[count])
+        known = _known(listed, shown, count)
+        # a slice still worked out with every figure on `side` withheld is not this side's to close
+        floor = [set(known[0]), set(known[1])]
+        floor[side] = set()
+        unclosable = _at_risk(fams, count, *floor, published[count])
+        risks = [r for r in _at_risk(fams, count, *known, published[count]) if r not in unclosable]
         if not risks:
             continue
-        candidates = sorted({k for i, _ in risks for k in red if k in fams[i].sets})
-        left = {k: _at_risk(fams, count, red - {k}, top, published[count]) for k in candidates}
+        candidates = sorted({k for i, _ in risks for k in known[side] if k in fams[i].sets})
+
+        def left_without(key: Key, count=count, known=known) -> list:
+            sides = [set(known[0]), set(known[1])]
+            sides[side].discard(key)
+            return _at_risk(fams, count, *sides, published[count])
+
+        left = {k: left_without(k) for k in candidates}
         closing = [k for k in candidates if any(risk not in left[k] for risk in risks)] or candidates
         if not closing:
             return {}
-        red_count = {k: next(f.counts[k]["selected"][0] for f in fams if k in f.counts) for k in closing}
-        chosen = complement(closing, red_count.__getitem__, lambda k, left=left: len(left[k]))
-        return {chosen: {"selected", *ERROR_CELLS} if count == "selected" else set(ERROR_CELLS)}
+        size = {k: next(f.counts[k]["selected"][side] for f in fams if k in f.counts) for k in closing}
+        return {complement(closing, size.__getitem__, lambda k, left=left: len(left[k])): count}
     return {}
 
 
@@ -264,7 +282,10 @@ def shown_beside_top(red: list[AttributeReview], top: list[AttributeReview], sho
             return {k: c for k, c in found.items() if not c <= withhold.get(k[0], {}).get(k[1], set())}
 
         found = new(_overlaps(red, top, listed, shown))
-        found = found or new(slice_fixes(fams, listed, shown, _published(red, top, listed, shown)))
+        if not found:
+            fixes = slice_fixes(fams, listed, shown, _published(red, top, listed, shown))
+            found = new({k: {"selected", *ERROR_CELLS} if c == "selected" else set(ERROR_CELLS)
+                         for k, c in fixes.items()})  # fmt: skip
         if not found:
             return listed
         for (attribute, group), cells in found.items():

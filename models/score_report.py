@@ -32,11 +32,12 @@ from exclusion_risk.privacy import (
 RAGS = ("red", "amber", "green")
 
 
-def _rag_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+def rag_table(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     """Pupils per RAG rating by `key`, suppressed with its row totals (the pupils column) and column totals.
 
     Only the red and all-pupils column totals are printed (at the top of the page); treating amber and
-    green as printed too withholds a little more, never less.
+    green as printed too withholds a little more, never less. `evaluate` reads the red column as printed
+    from here (`evaluate_schools.red_page`).
     """
     table = frame.groupby([key, "rag"]).size().unstack(fill_value=0).reindex(columns=list(RAGS), fill_value=0)
     return suppress_table(table)
@@ -94,7 +95,7 @@ def summary_html(
         index=labels,
         columns=NEED_LEVELS,
     )
-    by_school, by_year = _rag_table(frame, "SchoolURN"), _rag_table(frame, "year_group")
+    by_school, by_year = rag_table(frame, "SchoolURN"), rag_table(frame, "year_group")
     red = _first_withheld(by_school.at[TOTAL, "red"], by_year.at[TOTAL, "red"])
     # Column totals are not printed under the matrix, but their sum (all pupils) is, at the top; so is
     # the red count, the sum of the red cells (a very high row and one cell more: red less the row's
