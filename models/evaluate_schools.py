@@ -19,7 +19,8 @@ The pages (`red_pages`): the evaluated scoring's own (every pupil it scored with
 suppressed as scores.html suppresses it: `score_report.rag_table`) and, where that scoring re-cut the bands
 (`score --capacity`), the page the model's stored thresholds give for the year (each pupil matched to an
 outcome placed as `score` places them without --capacity: `RiskMatrix.place` with the need level on the
-census). A page at any other re-cut capacity is not known here.
+census). A page at any other re-cut capacity is not known here: scores.html at a re-cut capacity says so
+(`score_notes.recut_lines`).
 """
 
 from __future__ import annotations

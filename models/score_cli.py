@@ -22,7 +22,7 @@ from exclusion_risk.models.fairness_report import flagged_words
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_fairness import fairness_lines
-from exclusion_risk.models.score_notes import blank_need_lines, rejected_rows_lines
+from exclusion_risk.models.score_notes import blank_need_lines, recut_lines, rejected_rows_lines
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
     CENSUS_AUTUMN,
@@ -192,8 +192,8 @@ def score_command(
     if year not in available:
         fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})")
     features = build_feature_table(history, [year], census=term)
-    recut = []  # a re-cut that could not find the calibration pupils says so beside the counts
-    if share is not None and abs(share - scorer.matrix.capacity) > 1e-12:
+    recut = recut_lines(share, scorer.matrix.capacity, year) if share is not None else []
+    if recut:  # a re-cut; one that could not find the calibration pupils says so beside the counts too
         validation_year = scorer.info().get("validation_year")
         if not validation_year or validation_year not in available:
             fail(f"--capacity needs the model's validation year ({validation_year or 'unknown'}) in {data}")
@@ -209,7 +209,7 @@ def score_command(
                 validation_year,
                 test_features=test,
             )
-            recut = [f"{caveat[0].upper()}{caveat[1:]}."] if caveat else []
+            recut = recut + ([f"{caveat[0].upper()}{caveat[1:]}."] if caveat else [])
         except (ScoringInputError, RiskMatrixError) as exc:
             fail(str(exc))
     try:

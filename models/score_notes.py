@@ -9,6 +9,9 @@ on the console, in `scores.html` and on the workbook's notice sheet.
   the risk matrix reads a blank as none, so their need level and rating may be understated.
 - The drift check's warnings (`models.drift_cli.scoring_drift_lines`): a school whose FSM column went
   blank lowers its pupils' need level, and only the console said so.
+- Bands re-cut for another capacity (`score --capacity`, `recut_lines`): `evaluate` reads its by-school
+  top 5% beside the red counts of the scoring it evaluates and of the model's own thresholds, so this
+  page's school table is safe beside an evaluation of this scoring only.
 
 The console and the workbook sit with every pupil's score, so their counts are exact; `scores.html` is
 the page that gets passed on, so a count under 10 there reads "fewer than 10".
@@ -72,3 +75,21 @@ def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
         "support, their need level and rating are understated. Check those columns in the census extract."
     ]
 
+
+
+def recut_lines(capacity: float, stored: float, year: str) -> list[str]:
+    """One line when the bands were re-cut (`score --capacity`) for another capacity than the model's
+    stored thresholds' (none otherwise): `evaluate` reads its by-school top 5% beside the red counts by
+    school of the scoring it evaluates and of the stored thresholds (`models.evaluate_schools`), so this
+    page's school table, beside an evaluation of another scoring of the year, is not checked."""
+    if abs(capacity - stored) <= 1e-12:
+        return []
+    return [
+        f"The likelihood bands were re-cut for a capacity of {100 * capacity:g}% (the model's own "
+        f"thresholds are for {100 * stored:g}%), so the red counts by school here are not those of a scoring "
+        f"of {year} at the model's own capacity. `exclusion-risk evaluate` withholds a school's pupils in "
+        "the top 5% where, beside the red count of the scoring it evaluates or of the model's own "
+        "capacity, they would give back a count under 10 (the school's pupils red outside the top 5%); "
+        "this page's counts only when it evaluates this scoring. Publish this page's school table beside "
+        "an evaluation of this scoring only (`exclusion-risk evaluate --scores` this scores.csv)."
+    ]

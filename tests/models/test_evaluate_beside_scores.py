@@ -65,3 +65,10 @@ def test_an_evaluation_of_a_recut_scoring_gives_nothing_back_beside_either_page(
         reds, red_total = _school_reds(page)
         assert slices_given_back(reds, red_total, document) == [], page
 
+
+def test_a_recut_page_says_which_evaluation_it_may_be_read_beside(evaluated, recut):  # noqa: F811
+    scores, _, _ = recut
+    page = " ".join(scores.with_suffix(".html").read_text().split())
+    assert "re-cut for a capacity of 10%" in page and "exclusion-risk evaluate" in page
+    default = " ".join(evaluated.scores.with_suffix(".html").read_text().split())
+    assert "re-cut for a capacity" not in default
