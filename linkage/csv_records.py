@@ -1,4 +1,4 @@
-"""CSV text -> records, accounting for every line of the file, whatever its structure.
+"""CSV text -> records, accounting for every record of the file, whatever its structure.
 
 Arrow's parser is fast but decides alone where a record ends: one opening quote that never closes
 (`"Brien`) can make it drop thousands of following lines without a word. So the readers count the
@@ -6,12 +6,17 @@ file's non-empty lines independently (`data_lines`: LF, CRLF and CR all end a li
 rows only when there are exactly that many. Otherwise this module parses line by line with Python's
 csv module, knowing which lines each record spans:
 
-* a record on one line with the header's number of fields is a row;
-* a record with the wrong number of fields is rejected, as before;
-* a quoted value running over several lines is kept only when it could be a value with a line break
-  in it (no delimiter, short, in a file of more than one column): one that holds a delimiter after a
-  line break, or is longer than any field may be, has swallowed what look like further rows, and
-  every line it spans is rejected with the line numbers, so that clean + rejected counts every line.
+* a record on one line with the header's number of fields is a row; one with another number of
+  fields is rejected;
+* a line of nothing but delimiters and blanks (Excel's empty row) is no record, as a blank line is
+  not: it is skipped and counted (`ParsedRecords.empty_lines`), for the read's note;
+* a record over several lines (a quoted value with line breaks) is one record, kept or rejected as
+  one row, when it is properly quoted (the csv module reads it strictly) and its value could be one:
+  not longer than any field may be, holding no line with a row's worth of delimiters, in a file of
+  more than one column;
+* otherwise its opening quote is a stray one that swallowed what look like further rows: the line it
+  opens on is rejected on its own (`STRAY_QUOTE`), and the lines after it are read again, each as
+  what it is, so that only that line is lost.
 
 A line longer than any row of the file could be (`line_limit`: the header's field count times the
 longest a kept value can be written, at most MAX_LINE_CHARS) is rejected as its own row before the
@@ -19,8 +24,8 @@ csv module sees it, without its value: one line of 60,000,000 commas would other
 module (and Python's lock, stalling the service's other requests) for seconds. The csv module then
 reads the lines either side of it apart, so a quoted value cannot run across it.
 
-Row numbers count the data lines that are not blank (a line inside a rejected run counts as its own
-row), so they agree with arrow's numbering when every record is one line.
+Row numbers count the records from 1 after the header (a record over several lines is one row), so
+they agree with arrow's numbering; a message naming lines counts them the same way ("data lines").
 """
 
 from __future__ import annotations
@@ -42,6 +47,16 @@ _LF, _CR = 10, 13
 _BLOCK = 1 << 20  # bytes counted at a time: memory stays flat whatever the file's size
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FIELD_LIMIT = threading.Lock()
+BLANKS = " \t"  # with the delimiter, what an empty line (no record) is made of
+STRAY_QUOTE = (
+    "a quoted value opens on this row and does not close before what look like further rows "
+    "(a stray quote?); the rows after it are read on their own"
+)
+
+
+def is_empty_line(line: str, delimiter: str) -> bool:
+    """A line of only delimiters and blanks (Excel's empty row): no record, as a blank line is not."""
+    return not line.strip(delimiter + BLANKS)
 
 
 def data_lines(data: bytes) -> int:
@@ -69,6 +84,32 @@ def data_lines(data: bytes) -> int:
     return max(lines - 1, 0)  # the header
 
 
+def empty_lines_at(data: bytes, ordinals: np.ndarray, delimiter: str) -> np.ndarray:
+    """Whether each of the non-empty lines numbered `ordinals` (ascending; 0 is the first line) is made
+    of only delimiters and blanks: arrow's rows of only blank values, checked against their lines (a
+    line of quoted empty values, `"",""`, is a record). Found in blocks, as `data_lines` counts."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    starts, seen = [], 0
+    for start in range(0, len(view), _BLOCK):
+        block = view[start : start + _BLOCK]
+        before = np.empty_like(block)
+        before[0] = view[start - 1] if start else _LF
+        before[1:] = block[:-1]
+        # a non-empty line starts where a byte that ends no line follows one that does
+        begins = (block != _CR) & (block != _LF) & ((before == _CR) | (before == _LF))
+        count = int(np.count_nonzero(begins))
+        low, high = np.searchsorted(ordinals, [seen, seen + count])
+        if high > low:
+            starts.extend((np.flatnonzero(begins)[ordinals[low:high] - seen] + start).tolist())
+        seen += count
+    filler = (delimiter + BLANKS).encode()
+    empty = []
+    for begin in starts:
+        ends = [i for i in (data.find(b"\n", begin), data.find(b"\r", begin)) if i >= 0]
+        empty.append(not data[begin : min(ends, default=len(data))].strip(filler))
+    return np.asarray(empty, dtype=bool)
+
+
 @dataclass
 class ParsedRecords:
     """The forgiving parse's result: good records with their row numbers, and the rejected lines."""
@@ -80,6 +121,7 @@ class ParsedRecords:
     bad_values: list[str] = field(default_factory=list)
     bad_reasons: list[str] = field(default_factory=list)
     rows: int = 0  # every row numbered: len(good) + len(bad_rows)
+    empty_lines: int = 0  # lines of only delimiters and blanks, skipped (no record)
 
     def reject(self, column: str, value: str, reason: str) -> None:
         self.rows += 1
@@ -89,16 +131,22 @@ class ParsedRecords:
         self.bad_reasons.append(reason)
 
 
-def _swallowed_rows(record: list[str], delimiter: str) -> int | None:
-    """Position of a multi-line value that holds what look like further rows, else None.
-
-    In a file of one column every line is a row, so any line break in a value swallowed one.
-    """
-    for position, value in enumerate(record):
-        if ("\n" in value or "\r" in value) and (
-            len(record) == 1 or delimiter in value or len(value) > MAX_FIELD_CHARS
-        ):
-            return position
+def _one_record(record: list[str], lines: list[str], first: int, last: int, delimiter: str,
+                width: int) -> int | None:
+    """None when the record over data lines first..last is one properly quoted record; else the position
+    of the value that swallowed what look like further rows (a stray quote opened it)."""
+    position = next(i for i, v in enumerate(record) if "\n" in v)
+    row_like = max(width - 1, 2)  # delimiters in a line of a value that make it look like a row
+    if width == 1 or any(
+        len(value) > MAX_FIELD_CHARS
+        or any(part.count(delimiter) >= row_like for part in value.split("\n")[1:])
+        for value in record
+    ):
+        return position
+    try:  # strictly read, a stray quote fails: one closed mid-value, or never closed at all
+        list(csv.reader((line + "\n" for line in lines[first : last + 1]), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return position
     return None
 
 
@@ -162,6 +210,17 @@ def _reject_over_long(
 def _parse_run(parsed: ParsedRecords, lines: list[str], start: int, end: int, delimiter: str,
                header: list[str]) -> None:
     """Data lines lines[start:end] (data line n is lines[n]; lines[0] is the header)."""
+    while start < end:  # each pass ends at a stray quote's line, or at the run's end
+        start = _parse_until_stray_quote(parsed, lines, start, end, delimiter, header)
+
+
+def _parse_until_stray_quote(parsed: ParsedRecords, lines: list[str], start: int, end: int, delimiter: str,
+                             header: list[str]) -> int:
+    """Records from data line `start` on, up to a stray quote's line (rejected): where to go on from.
+
+    The caller goes on from the line after the stray quote's: the lines its value swallowed are read
+    again, each as what it is (a row, an empty line, or the start of a properly quoted value).
+    """
     reader = csv.reader((line + "\n" for line in lines[start:end]), delimiter=delimiter)
     consumed = start - 1
     for record in reader:
@@ -169,36 +228,30 @@ def _parse_run(parsed: ParsedRecords, lines: list[str], start: int, end: int, de
         consumed = last
         if not record:
             continue  # a blank line is not a row
-        if last > first:
-            position = _swallowed_rows(record, delimiter)
-            if position is not None:
-                _reject_run(parsed, lines, first, last, header, position)
+        if last == first:
+            if is_empty_line(lines[first], delimiter):
+                parsed.empty_lines += 1
                 continue
-        _keep_or_reject(parsed, record, len(header), delimiter)
+            _keep_or_reject(parsed, record, len(header), delimiter)
+            continue
+        position = _one_record(record, lines, first, last, delimiter, len(header))
+        if position is not None:
+            parsed.reject(header[position] if position < len(header) else "", lines[first], STRAY_QUOTE)
+            return first + 1
+        spans = f"; it runs over data lines {first} to {last} (numbered from 1 after the header, as rows are)"
+        _keep_or_reject(parsed, record, len(header), delimiter, spans)
+    return end
 
 
-def _keep_or_reject(parsed: ParsedRecords, record: list[str], width: int, delimiter: str) -> None:
+def _keep_or_reject(
+    parsed: ParsedRecords, record: list[str], width: int, delimiter: str, spans: str = ""
+) -> None:
     if len(record) > width and not any(v.strip() for v in record[width:]):
         record = record[:width]  # trailing empty fields (a stray delimiter at the line end)
     if len(record) != width:
-        reason = f"wrong number of fields ({len(record)}; the header has {width})"
+        reason = f"wrong number of fields ({len(record)}; the header has {width}){spans}"
         parsed.reject("", delimiter.join(record), reason)
         return
     parsed.rows += 1
     parsed.good.append(record)
     parsed.good_rows.append(parsed.rows)
-
-
-def _reject_run(
-    parsed: ParsedRecords, lines: list[str], first: int, last: int, header: list[str], position: int
-) -> None:
-    """Every non-blank line of a value that swallowed further rows, each its own rejected row."""
-    column = header[position] if position < len(header) else ""
-    # file line numbers: the header is line 1, data line n is line n + 1
-    reason = (
-        f"part of a quoted value that runs from line {first + 1} to line {last + 1} "
-        "and holds what look like further rows (an unclosed quote?)"
-    )
-    for line in lines[first : last + 1]:  # lines[0] is the header, so data line n is lines[n]
-        if line:
-            parsed.reject(column, line, reason)

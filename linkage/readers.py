@@ -190,7 +190,8 @@ def _read_file(
 
 def _note(raw: RawFile) -> str:
     aliased = f"; headers read as: {', '.join(raw.aliased)}" if raw.aliased else ""
-    return f"{raw.name}: {raw.rows_read} rows, {raw.encoding}{aliased}"
+    skipped = "".join(f"; {words}" for words in raw.skipped)  # lines that are no record (loading)
+    return f"{raw.name}: {raw.rows_read} rows, {raw.encoding}{aliased}{skipped}"
 
 
 def _result(frames: list[pd.DataFrame], raws: list[RawFile], counts: Counter) -> ReadResult:
