@@ -22,7 +22,12 @@ from exclusion_risk.models.fairness_report import flagged_words
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON, resolve_run, review_run
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_fairness import fairness_lines
-from exclusion_risk.models.score_notes import blank_need_lines, recut_lines, rejected_rows_lines
+from exclusion_risk.models.score_notes import (
+    blank_need_lines,
+    recut_lines,
+    rejected_census_words,
+    rejected_rows_lines,
+)
 from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
     CENSUS_AUTUMN,
@@ -190,7 +195,8 @@ def score_command(
     history = linked.history
     available = calendar.census_years(history.census, term)
     if year not in available:
-        fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})")
+        fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})"
+             + rejected_census_words(linked.extracts, data, links))
     features = build_feature_table(history, [year], census=term)
     recut = recut_lines(share, scorer.matrix.capacity, year) if share is not None else []
     if recut:  # a re-cut; one that could not find the calibration pupils says so beside the counts too

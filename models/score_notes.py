@@ -25,6 +25,7 @@ import pandas as pd
 
 from exclusion_risk.features.need import need_understated_by_blanks
 from exclusion_risk.linkage.readers import Extracts
+from exclusion_risk.linkage.rejects import REJECTS_FILE
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
 from exclusion_risk.values import counted
 
@@ -60,6 +61,21 @@ def rejected_rows_lines(extracts: Extracts, data: Path, exact: bool = True) -> l
         f"{'; '.join(effects).capitalize()}. `exclusion-risk check --data {data}` lists each by file, "
         "row and column; correct them at source and score again."
     ]
+
+
+def rejected_census_words(extracts: Extracts, data: Path, links: Path | None) -> str:
+    """For a refusal for want of a year's census: how many census rows the read rejected (the year's may
+    be among them: a stray quote once took them all) and where they are listed; "" when none were."""
+    census = extracts.results.get("census")
+    n = census.rows_rejected if census is not None else 0
+    if not n:
+        return ""
+    check = f"`exclusion-risk check --data {data}`"
+    listed = f"{links / REJECTS_FILE} and {check} list" if links is not None else f"{check} lists"
+    return (
+        f"; {counted(n, 'census row was', 'census rows were')} rejected as the extracts were read, and "
+        f"that year's may be among them: {listed} them by file, row and reason"
+    )
 
 
 def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:

@@ -5,6 +5,7 @@ pupils from a 62,509-pupil list with no word anywhere."""
 from __future__ import annotations
 
 import openpyxl
+import pandas as pd
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
@@ -63,3 +64,26 @@ def test_the_fairness_reviews_calibration_findings_are_said_beside_the_scores(
     book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
     notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
     assert finding in notice
+
+
+def test_no_census_for_the_year_says_how_many_census_rows_the_read_rejected(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    # A stray quote had rejected every 2018/19 row as the census was read; `score` then said only "no
+    # autumn census for 2018/19 ... none", as if the extract held none.
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    last_year = _census().assign(AcademicYear="2017/18", NCyearActual="4")  # read: the pupils are known
+    census = pd.concat([last_year, _census().assign(DOB="Zebedee")], ignore_index=True)
+    this_year = census["AcademicYear"] == "2018/19"  # every row of the year rejected (no date)
+    data, links = write_small_extracts(tmp_path / "extracts", census, "104002")
+    out = tmp_path / "scores" / "scores.csv"
+    run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2018/19",
+                                   "--out", str(out), "--no-reasons"])  # fmt: skip
+    assert run.exit_code == 2, run.output
+    said = " ".join(run.output.split())
+    assert "no autumn census for 2018/19" in said
+    assert f"{int(this_year.sum())} census rows were rejected as the extracts were read" in said
+    assert f"exclusion-risk check --data {data}" in said and "rejects.csv" in said
+    assert "Zebedee" not in run.output and "Traceback" not in run.output
