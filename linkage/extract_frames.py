@@ -52,7 +52,7 @@ from exclusion_risk.linkage.parsing import (
     parse_whole_numbers,
 )
 from exclusion_risk.reference import normalise_postcode
-from exclusion_risk.upn import valid_upn_mask
+from exclusion_risk.upn import tidy_upn_array, upn_key, valid_upn_mask
 
 CENSUS_FRAME_COLUMNS = [
     "UPN", "UPNvalid", "FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname",
@@ -108,14 +108,34 @@ def _dates(work: pd.DataFrame, column: str) -> pd.Series:
     return parse_dates(_col(work, column))
 
 
+# What `check` counts: the rows whose UPN (or FormerUPN) held separators inside it, read without them
+UPN_TIDIED = "UPN with spaces or hyphens (tidied)"
+
+
+def _tidied_upns(work: pd.DataFrame, column: str, counts: Counter) -> tuple[pa.Array, pa.Array]:
+    """(each distinct UPN of `column` in its tidy form (upn_key), each row's index into them; null where
+    missing), counting the rows whose UPN the tidy changed. The reader has stripped and upper-cased it:
+    what is left to tidy is a separator inside it (`E330 205709725`, `E330-205709725`)."""
+    dictionary, indices = encoded(_col(work, column))
+    tidied = tidy_upn_array(dictionary)
+    if tidied is not dictionary:
+        changed = np.append(pc.not_equal(tidied, dictionary).to_numpy(zero_copy_only=False), False)
+        counts[UPN_TIDIED] += int(changed[pc.fill_null(indices, len(dictionary)).to_numpy()].sum())
+    return tidied, indices
+
+
 def _upn(out: pd.DataFrame, work: pd.DataFrame, counts: Counter) -> None:
-    dictionary, indices = encoded(_col(work, "UPN"))
+    dictionary, indices = _tidied_upns(work, "UPN", counts)
     valid = valid_upn_mask(text_series(dictionary, pd.RangeIndex(len(dictionary)))).to_numpy()
     out["UPN"] = text_series(pc.take(dictionary, indices), work.index)
     # each distinct UPN checked once; a missing UPN is not valid
     out["UPNvalid"] = np.append(valid, False)[pc.fill_null(indices, len(dictionary)).to_numpy()]
     counts["invalid UPN (kept)"] += int((out["UPN"].notna() & ~out["UPNvalid"]).sum())
     counts["blank UPN"] += int(out["UPN"].isna().sum())
+
+
+def _former_upn(work: pd.DataFrame, counts: Counter) -> pd.Series:
+    return text_series(pc.take(*_tidied_upns(work, "FormerUPN", counts)), work.index)
 
 
 def _postcode(work: pd.DataFrame, counts: Counter) -> pd.Series:
@@ -170,7 +190,8 @@ def census_frame(
             out[column] = make()
 
     _upn(out, work, counts)
-    for column in ("FormerUPN", "Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname"):
+    put("FormerUPN", partial(_former_upn, work, counts))
+    for column in ("Surname", "Forename", "MiddleNames", "PreferredSurname", "FormerSurname"):
         put(column, partial(_text, work, column))
     put("DOB", partial(_dates, work, "DOB"))
     put("Sex", partial(_code, work, "Sex", codes.SEX_MAP))
@@ -356,8 +377,9 @@ def apply_attendance(census: pd.DataFrame, termly: pd.DataFrame) -> pd.DataFrame
 
 
 def tidy_upns(values: pd.Series) -> np.ndarray:
-    """UPNs stripped and upper-cased (object array, None for missing), each distinct value once: a
-    history's termly rows repeat each pupil's UPN a dozen times."""
+    """UPNs in their tidy form (exclusion_risk.upn.upn_key: separators removed, upper case; object array,
+    None for missing), each distinct value once: a history's termly rows repeat each pupil's UPN a dozen
+    times."""
     def tidy(distinct: pd.Series) -> pd.Series:
         # object, so that spreading back to the rows copies pointers, not a string array
         try:
@@ -372,20 +394,16 @@ def tidy_upns(values: pd.Series) -> np.ndarray:
 
 
 def _tidy_upn_text(text: pa.Array) -> tuple[pa.Array, bool]:
-    """(`text` stripped and upper-cased as Python's str.strip and str.upper do, whether any value
-    needed it). Only the values that need it go through Python (three string copies of every distinct
-    UPN were about 0.5 GB above a 2,000,000-row termly file); one of capitals and digits alone is
-    already what they give, and `text` is returned as it is when every value is."""
-    rest = pc.invert(pc.fill_null(pc.match_substring_regex(text, r"^[A-Z0-9]*$"), True))
-    if not pc.any(rest).as_py():
-        return text, False
-    tidied = _tidy_by_python(pd.Series(text.filter(rest).to_numpy(zero_copy_only=False)))
-    return pc.replace_with_mask(text, rest, pa.array(tidied, type=text.type)), True
+    """(`text` tidied as upn_key tidies each value, whether any value needed it): tidy_upn_array, which
+    tidies only the values that need it (three string copies of every distinct UPN were about 0.5 GB
+    above a 2,000,000-row termly file) and returns `text` as it is when every value is already tidy."""
+    tidied = tidy_upn_array(text)
+    return tidied, tidied is not text
 
 
 def _tidy_by_python(values: pd.Series) -> np.ndarray:
-    """Python's str.strip and str.upper of each value (object array, None for missing)."""
-    return pd.Series(values, dtype="string").str.strip().str.upper().to_numpy(dtype=object, na_value=None)
+    """upn_key of each value (object array, None for missing)."""
+    return np.array([None if pd.isna(v) else upn_key(str(v)) for v in values], dtype=object)
 
 
 def repeated_upns(values: pd.Series) -> np.ndarray:

@@ -163,7 +163,7 @@ def read_links(links_dir: str | Path) -> pd.DataFrame:
     # " exclusions" passed checks that stripped it and then attached nothing.
     for column in LINKED_BY:
         links[column] = links[column].astype("string").str.strip()
-    links["upn"] = links["upn"].str.upper()
+    links["upn"] = extract_frames.tidy_upn_column(links["upn"])  # a UPN's tidy form (upn.upn_key)
     _check_links(links, str(path))
     return links
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.linkage.codes import SUBSIDIARY_REGISTRATION
+from exclusion_risk.linkage.extract_frames import tidy_upns
 from exclusion_risk.privacy import suppress_count
 from exclusion_risk.values import counted
 
@@ -88,7 +89,7 @@ def collection_repeats(
     """How many rows of `census` (UPN, AcademicYear, CensusTerm) repeat a pupil's collection; of the
     `year` (academic year) and `term` (census term code) collection only, when given.
 
-    UPNs are compared stripped and upper-cased, as the features read them (not mapped from a temporary
+    UPNs are compared in their tidy form (upn.upn_key), as the features read them (not mapped from a temporary
     UPN to the permanent one, as the pupil history does; a dual registration recorded under both in one
     collection is not counted). Rows missing any of the three are not counted (the features do not read
     them either)."""
@@ -104,7 +105,7 @@ def collection_repeats(
         return CollectionRepeats(0, 0, 0)
     upn_codes, upns = pd.factorize(census["UPN"].astype("string"))
     # each distinct UPN tidied once, then rows mapped to their tidied UPN's code
-    tidied_codes, _ = pd.factorize(pd.Series(upns, dtype="string").str.strip().str.upper())
+    tidied_codes, _ = pd.factorize(tidy_upns(pd.Series(upns, dtype="string")))
     pupil = np.where(upn_codes >= 0, tidied_codes[np.maximum(upn_codes, 0)], -1)
     year_codes, _ = pd.factorize(census["AcademicYear"])
     term_codes, _ = pd.factorize(census["CensusTerm"])

@@ -27,6 +27,7 @@ from exclusion_risk.linkage.parsing import (
     parse_numbers,
     parse_whole_numbers,
 )
+from exclusion_risk.upn import UPN_SEPARATORS
 
 # A school: its URN (6 digits) or its LAEstab (LA number and establishment number, 7 digits); also written
 # as a decimal with zeros after the point (3354028.0: a spreadsheet's number), read as the whole number
@@ -37,8 +38,11 @@ SCHOOL_ERROR = "not a school URN (6 digits) or LAEstab (7 digits)"
 RECORD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,63}$")
 RECORD_ID_ERROR = "not a record id (up to 64 letters, digits and - _ . / :, starting with a letter or digit)"
 # A UPN with a wrong check letter or length is kept (flagged invalid; linkage falls back to names),
-# but text that cannot be a mistyped UPN (punctuation first, formula characters, a sentence) is not.
-UPN_LIKE = re.compile(r"^[A-Z0-9][A-Z0-9 -]{0,19}$")
+# but text that cannot be a mistyped UPN (punctuation first, formula characters, a sentence) is not. The
+# separators an export writes inside a UPN (spaces, no-break spaces, hyphens: upn.UPN_SEPARATORS) are
+# allowed between its letters and digits, which the reader then reads without them (upn.upn_key).
+_SEPARATOR = f"[{re.escape(UPN_SEPARATORS)}]"
+UPN_LIKE = re.compile(rf"^[A-Z0-9](?:{_SEPARATOR}*[A-Z0-9]){{0,19}}{_SEPARATOR}*$")
 UPN_ERROR = "not a UPN (letters and digits, at most 20 characters)"
 _FACTOR_LIST = re.compile(r"^\s*\d{1,2}[A-Za-z]?\s*(?:[;,]\s*\d{1,2}[A-Za-z]?\s*)*;?\s*$")
 

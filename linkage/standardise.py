@@ -282,8 +282,9 @@ def _forename_groups(names: pd.Series) -> pd.Series:
 
 
 def valid_upns(values: pd.Series) -> pd.Series:
-    """Upper-cased UPN where its check letter is right; NA otherwise (an invalid UPN is not trusted)."""
-    s = values.astype("string").str.strip().str.upper()
+    """The UPN in its tidy form (upn.upn_key) where its check letter is right; NA otherwise (an invalid
+    UPN is not trusted)."""
+    s = tidy_upn_column(values)
     return s.where(valid_upn_mask(s)).astype("string")
 
 

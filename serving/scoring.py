@@ -36,6 +36,7 @@ from exclusion_risk.features.registry import history_feature_names
 from exclusion_risk.files import csv_text
 from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.extract_frames import tidy_upn_column
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.score_table import as_written, with_officer_columns
@@ -304,7 +305,7 @@ def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> 
 
 def duplicate_upn_problems(upns: list[str]) -> list[dict]:
     """(row, field, reason) for every feature record whose UPN another record of the request has."""
-    keys = pd.Series(upns, dtype="string").str.strip().str.upper()
+    keys = tidy_upn_column(pd.Series(upns, dtype="string"))  # the UPNs' tidy form (upn.upn_key)
     repeated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
     return [
         {"row": int(i) + 1, "field": "upn", "reason": "the same UPN is given for more than one pupil"}

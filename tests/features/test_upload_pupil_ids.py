@@ -85,3 +85,17 @@ def test_the_upn_is_the_row_a_dual_registration_is_scored_from(known_by_another_
     if "_row" in census.columns:
         census["_row"] = range(len(census))
     assert _keys(replace(history, census=census), "2016/17").loc[P1, "upn"] == TEMPORARY
+
+
+def test_a_upn_written_with_spaces_or_hyphens_gets_the_pupils_history(known_by_another_upn, upload):
+    """`E330 205709725` is the pupil E330205709725: their history, and the scores name the UPN itself."""
+    plain, _ = known_by_another_upn
+    written = [P1[:4] + " " + P1[4:], P2[:4] + "-" + P2[4:].lower(), P4[:4] + "\u00a0" + P4[4:]]
+    rows = [{**_reference_row(p), "UPN": w} for p, w in zip([P1, P2, P4], written, strict=True)]
+    scored = build_features_for_census(upload(rows), history=plain).set_index("upn")
+    assert list(scored.index) == [P1, P2, P4]
+    expected = build_features_for_census(
+        upload([_reference_row(P1), _reference_row(P2), _reference_row(P4)]), history=plain
+    ).set_index("upn")
+    assert expected.loc[P1, "suspensions_last_year"] > 0
+    pd.testing.assert_frame_equal(scored[FEATURES], expected[FEATURES])

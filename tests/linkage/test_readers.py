@@ -236,7 +236,8 @@ def test_required_value_blank_is_rejected_but_invalid_upn_is_kept(
     rows = [census_row(""), census_row("NOT-A-UPN"), census_row(UPN_B, SENprovision="")]
     result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
     assert_nothing_lost(result, 3)
-    assert result.clean["UPN"].tolist() == ["NOT-A-UPN"] and not result.clean["UPNvalid"].any()
+    # kept in its tidy form (upn.upn_key: separators removed, as from `E330-205709725`), still invalid
+    assert result.clean["UPN"].tolist() == ["NOTAUPN"] and not result.clean["UPNvalid"].any()
     assert set(result.rejects["reason"]) == {"missing value"}
     assert result.rejects["column"].tolist() == ["UPN", "SENprovision"]
 

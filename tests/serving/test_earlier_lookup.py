@@ -52,3 +52,12 @@ def test_the_audit_log_counts_a_pupil_only_when_scores_went_back(service):
         rows = db.execute("SELECT route, status, pupils FROM audit_log WHERE route = '/runs/earlier' "
                           "ORDER BY id").fetchall()
     assert rows == [("/runs/earlier", 200, 0), ("/runs/earlier", 200, 1)]
+
+
+def test_a_upn_sent_with_spaces_or_hyphens_finds_the_earlier_run(service):
+    """As an MIS export or a hand-keyed sheet writes it (`Q335 266316864`): the UPN's tidy form finds it."""
+    client, _ = service
+    sent = (f"{UPN[:4]} {UPN[4:]}", f"{UPN[:4]}-{UPN[4:8]}-{UPN[8:]}".lower(), f"{UPN[:4]}\u00a0{UPN[4:]}")
+    answers = [client.post("/runs/earlier", json={"upn": upn}) for upn in sent]
+    assert [len(a.json()["scores"]) for a in answers] == [1, 1, 1]
+    assert {a.json()["upn"] for a in answers} == {UPN}

@@ -1,0 +1,52 @@
+"""A census upload's UPN written with a space or hyphen inside it (`E330 205709725`) is the pupil's UPN:
+scored under it, with the pupil's history, and not warned of as invalid."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pandas as pd
+
+from exclusion_risk.linkage.history import PupilHistory, drop_identifying
+from exclusion_risk.serving import scoring
+from exclusion_risk.serving.app import create_app
+from exclusion_risk.serving.history import HistoryState
+from exclusion_risk.serving.process import add_key
+from exclusion_risk.serving.settings import ServiceSettings
+from tests.serving.test_invalid_upn_warning import EMPTY, VALID, AutumnStandIn, _rows
+
+
+def _post(tmp_path, history_upns, upns, route: str) -> httpx.Response:
+    settings = ServiceSettings(database=tmp_path / "service.db", data_dir=None)
+    app = create_app(settings, loader=AutumnStandIn)
+    app.state.model.load_initial()
+    past = pd.DataFrame(_rows(history_upns)).to_csv(index=False).encode()
+    clean, _ = scoring.read_census_bytes(past, "c.csv")
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(clean), EMPTY, EMPTY)
+    state.state = "ready"
+    app.state.history = state
+    key = add_key(settings.database, "scorer")
+
+    async def go():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     headers={"X-API-Key": key}) as client:
+            if route == "file":
+                return await client.post("/score/file", params={"reasons": "false"},
+                                         content=pd.DataFrame(_rows(upns)).to_csv(index=False).encode(),
+                                         headers={"Content-Type": "text/csv"})
+            return await client.post("/score", params={"reasons": "false"}, json={"census": _rows(upns)})
+
+    return asyncio.run(go())
+
+
+def test_a_upn_with_spaces_or_hyphens_is_scored_as_the_pupils_upn(tmp_path):
+    written = [VALID[0][:4] + " " + VALID[0][4:], VALID[1][:4] + "-" + VALID[1][4:].lower(), VALID[2]]
+    for route in ("file", "json"):
+        response = _post(tmp_path / route, VALID, written, route)
+        assert response.status_code == 200, response.text[:300]
+        body = response.json()
+        assert sorted(s["upn"] for s in body["scores"]) == sorted(VALID)
+        assert not any("UPN" in w for w in body["warnings"]), body["warnings"]
