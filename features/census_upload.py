@@ -43,10 +43,13 @@ class NoReferenceRows(ValueError):
 @dataclass(frozen=True)
 class CensusFeatures:
     """An upload's features and its pupils' repeated rows in the collection scored, counted on the
-    rows the features read (the upload's, with the history's where they stand: `collection_repeats`)."""
+    rows the features read (the upload's, with the history's where they stand: `collection_repeats`);
+    `not_in_history`: the UPNs scored (the table's `upn`) of pupils the linked history does not know,
+    who are scored without any history of their own (none without a history)."""
 
     table: pd.DataFrame
     repeats: CollectionRepeats
+    not_in_history: frozenset[str] = frozenset()
 
 
 def build_features_for_census(
@@ -128,11 +131,15 @@ def features_for_census(
     # by the history's pupil id (PUPIL_KEY), then named by the UPN uploaded, as before the table had it
     table = table[table[PUPIL_KEY].isin(in_upload)].reset_index(drop=True)
     table["upn"] = table[PUPIL_KEY].map(as_uploaded).fillna(table[PUPIL_KEY])
+    not_in_history: frozenset[str] = frozenset()
     if history is None:
         for name in registry.history_feature_names():
             table[name] = np.nan
+    else:
+        not_in_history = frozenset(table.loc[~table[PUPIL_KEY].isin(history.pupil_ids), "upn"])
     pupils_rows = census[upn_codes(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
-    return CensusFeatures(finish_table(table), collection_repeats(pupils_rows, reference_year, term))
+    repeats = collection_repeats(pupils_rows, reference_year, term)
+    return CensusFeatures(finish_table(table), repeats, not_in_history)
 
 
 def _collection_keys(census: pd.DataFrame) -> pd.MultiIndex:

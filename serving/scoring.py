@@ -69,6 +69,8 @@ class Cohort:
     missing_features: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # plain sentences on what the features lack
+    # the UPNs scored of pupils the linked history does not know (features' CensusFeatures.not_in_history)
+    not_in_history: frozenset[str] = frozenset()
 
 
 # --- census input ---------------------------------------------------------------------------------
@@ -252,7 +254,8 @@ def census_cohort(
     # said, not silent: an upload's rows of other collections are history or unread, their pupils unscored
     warnings = collections_not_scored(clean, year, census, features["upn"]) + warnings
     warnings = warnings + scored.repeats.sentences()  # counted on the rows read, history's included
-    return Cohort(features, "linked" if history is not None else "none", missing, problems, warnings)
+    linked = "linked" if history is not None else "none"
+    return Cohort(features, linked, missing, problems, warnings, scored.not_in_history)
 
 
 def wrong_census(census: str, found: tuple[str, ...], year: str) -> RequestProblem:

@@ -191,7 +191,7 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
         clean, rejects, request.app.state.history, scorer.feature_names, body.academic_year, skip_invalid,
         census=census,
     )  # fmt: skip
-    cohort.warnings += invalid_upn_warning(cohort.features["upn"])
+    cohort.warnings += invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
     return cohort
 
 
@@ -365,7 +365,7 @@ async def score_file(
         cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
                                        scorer.feature_names, academic_year, skip_invalid,
                                        census=scoring.model_census(scorer))  # fmt: skip
-        cohort.warnings += invalid_upn_warning(cohort.features["upn"])
+        cohort.warnings += invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
         scores = scoring.score_cohort(scorer, cohort, reasons)
         recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
         # the audit counts every pupil whose data goes back: the JSON and the workbook carry the listed
