@@ -31,6 +31,7 @@ they agree with arrow's numbering; a message naming lines counts them the same w
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, OVERSIZED, SHOWN_CH
 _WRITTEN_FIELD_CHARS = 2 * MAX_FIELD_CHARS + 3
 MAX_LINE_CHARS = 1_000_000  # whatever the header: 500 values of the longest kept, far beyond any extract
 _LF, _CR = 10, 13
+_LINE_END = re.compile(rb"[\r\n]")
 _BLOCK = 1 << 20  # bytes counted at a time: memory stays flat whatever the file's size
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FIELD_LIMIT = threading.Lock()
@@ -105,8 +107,10 @@ def empty_lines_at(data: bytes, ordinals: np.ndarray, delimiter: str) -> np.ndar
     filler = (delimiter + BLANKS).encode()
     empty = []
     for begin in starts:
-        ends = [i for i in (data.find(b"\n", begin), data.find(b"\r", begin)) if i >= 0]
-        empty.append(not data[begin : min(ends, default=len(data))].strip(filler))
+        # the nearest line end of either kind: find() for each kind ran to the end of a file holding
+        # none of the other (an LF-only file has no CR), once per line: quadratic
+        end = _LINE_END.search(data, begin)
+        empty.append(not data[begin : end.start() if end else len(data)].strip(filler))
     return np.asarray(empty, dtype=bool)
 
 
@@ -136,7 +140,9 @@ def _one_record(record: list[str], lines: list[str], first: int, last: int, deli
     """None when the record over data lines first..last is one properly quoted record; else the position
     of the value that swallowed what look like further rows (a stray quote opened it)."""
     position = next(i for i, v in enumerate(record) if "\n" in v)
-    row_like = max(width - 1, 2)  # delimiters in a line of a value that make it look like a row
+    # delimiters in a line of a value that make it look like a row: a row's worth (width 1 is refused
+    # above); for 2 columns one, as a swallowed "A2,ok" holds (two had let its pupil vanish unrejected)
+    row_like = width - 1
     if width == 1 or any(
         len(value) > MAX_FIELD_CHARS
         or any(part.count(delimiter) >= row_like for part in value.split("\n")[1:])
@@ -221,7 +227,8 @@ def _parse_until_stray_quote(parsed: ParsedRecords, lines: list[str], start: int
     The caller goes on from the line after the stray quote's: the lines its value swallowed are read
     again, each as what it is (a row, an empty line, or the start of a properly quoted value).
     """
-    reader = csv.reader((line + "\n" for line in lines[start:end]), delimiter=delimiter)
+    # indexed, not sliced: a slice copied the rest of the file at each stray quote (k of them: O(k n))
+    reader = csv.reader((lines[i] + "\n" for i in range(start, end)), delimiter=delimiter)
     consumed = start - 1
     for record in reader:
         first, last = consumed + 1, start - 1 + reader.line_num  # data lines (1-based) this record spans
