@@ -109,7 +109,7 @@ def _dates(work: pd.DataFrame, column: str) -> pd.Series:
 
 
 # What `check` counts: the rows whose UPN (or FormerUPN) held separators inside it, read without them
-UPN_TIDIED = "UPN with spaces or hyphens (tidied)"
+UPN_TIDIED = "UPN or FormerUPN value with spaces or hyphens (tidied)"  # values: a row can hold two
 
 
 def _tidied_upns(work: pd.DataFrame, column: str, counts: Counter) -> tuple[pa.Array, pa.Array]:

@@ -138,6 +138,18 @@ def _without_empty_lines(table: pa.Table, utf8: bytes, delimiter: str) -> tuple[
     return (pa.concat_tables(pieces) if pieces else table.slice(0, 0)), len(empty)
 
 
+def _trailing(data: bytes, mark: bytes) -> int:
+    """How many `mark` bytes end `data`, looking at its tail only (rstrip copied the whole file)."""
+    count, tail = 0, 64
+    while data.endswith(mark * (count + 1)):
+        end = data[-tail:] if tail < len(data) else data
+        count = len(end) - len(end.rstrip(mark))
+        if count < len(end) or end is data:
+            break
+        tail *= 2
+    return count
+
+
 def _skipped(empty_lines: int, eof_marks: int, delimiter: str) -> list[str]:
     """The read's note on what it set aside as no record (nothing is dropped without a word)."""
     notes = []
@@ -155,7 +167,7 @@ def _load_csv(path: Path, name: str) -> RawFile:
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise ExtractError(name, "the file is empty (no header row, no data)")
     utf8, encoding, replaced = decode(data)
-    eof_marks = len(utf8) - len(utf8.rstrip(EOF_MARK)) if utf8.endswith(EOF_MARK) else 0
+    eof_marks = _trailing(utf8, EOF_MARK)
     if eof_marks:  # only at the very end: one anywhere else is a control character in its row
         utf8 = utf8[:-eof_marks]
         if not utf8 or utf8.isspace():

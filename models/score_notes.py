@@ -92,7 +92,6 @@ def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
     ]
 
 
-
 def recut_lines(capacity: float, stored: float, year: str) -> list[str]:
     """One line when the bands were re-cut (`score --capacity`) for another capacity than the model's
     stored thresholds' (none otherwise): `evaluate` reads its by-school top 5% beside the red counts by

@@ -74,7 +74,7 @@ from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import Evaluation, Interval
 from exclusion_risk.models.model_card import model_card
 from exclusion_risk.models.train import CHECKLIST, TrainingResult, fitted_years
-from exclusion_risk.privacy import is_withheld, suppress_count
+from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
 
 # Test-year pupils the SHAP summaries of each model are drawn from.
 SHAP_SAMPLE = 2000
@@ -128,7 +128,9 @@ def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
             "observed": where_shown(c.observed),
             "low": where_shown(c.low),
             "high": where_shown(c.high),
-            "count": [suppress_count(int(n)) for n in count],
+            # as evaluate's tenths sizes: the bins' total is known, so one withheld size has a partner
+            "count": suppress_table(pd.DataFrame({"pupils": count}), row_totals=False)["pupils"]
+            .drop(index=TOTAL).tolist(),
         },
         "level": evaluation.level,
     }

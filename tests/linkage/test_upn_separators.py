@@ -17,7 +17,7 @@ UPNS = [make_upn(330, 4001, 2010, i) for i in range(1, 4)]
 NAMES = [("Okafor", "Chidi", "2008-03-01"), ("Nowak", "Zofia", "2008-06-12"), ("Evans", "Rhys", "2008-09-30")]
 # each pupil's 2017/18 census row, as the school's export wrote the UPN
 WRITTEN = [u[:4] + sep + u[4:] for u, sep in zip(UPNS, [" ", "-", "\u00a0"], strict=True)]
-TIDIED = "UPN with spaces or hyphens (tidied)"
+TIDIED = "UPN or FormerUPN value with spaces or hyphens (tidied)"
 
 
 @pytest.fixture

@@ -41,3 +41,11 @@ def test_bins_with_no_small_count_are_stored_whole():
     stored = _evaluation_json(_evaluation(positives, pupils))["calibration_curve"]
     assert stored["observed"] == [0.3, 0.12, 0.07, 0.04]
     assert None not in stored["low"] and None not in stored["high"]
+
+
+def test_a_small_bin_size_is_not_the_total_less_the_others():
+    # each size was withheld on its own ("<10") while the bins' total is known: 7 = 2,007 - 2,000
+    positives, pupils = [300, 120, 2, 1], [1000, 1000, 7, 50]
+    stored = _evaluation_json(_evaluation(positives, pupils))["calibration_curve"]
+    assert len(stored["count"]) == 4
+    assert sum(not isinstance(n, int) for n in stored["count"]) >= 2
