@@ -34,6 +34,7 @@ from exclusion_risk import calendar
 from exclusion_risk.files import open_private, private_dir, write_csv
 from exclusion_risk.models.earlier_scorings import EarlierView, ScoringFrames, earlier_view, school_names
 from exclusion_risk.models.risk_matrix import RAG_VALUES
+from exclusion_risk.upn import upn_key
 from exclusion_risk.values import counted
 
 CHANGES = ("new_red", "moved_up", "moved_down", "no_longer_on_roll", "new_on_roll")
@@ -291,7 +292,10 @@ def read_run_pupils(path: Path) -> pd.DataFrame:
         raise RunNotFound(
             f"{path} is not a scores.csv or a run's pupils file (no {', '.join(missing)} column)"
         )
-    return run_pupils(pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""], low_memory=False))
+    read = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""], low_memory=False)
+    pupils = run_pupils(read)
+    # a run recorded before separators inside a UPN were removed matches the pupil's tidy UPN now
+    return pupils.assign(upn=pupils["upn"].map(lambda u: upn_key(u) if isinstance(u, str) else u))
 
 
 class RunFolder:

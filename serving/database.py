@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from exclusion_risk.files import PRIVATE_FILE, private_dir
+from exclusion_risk.upn import upn_key
 
 # Files SQLite keeps beside a database in WAL mode (and a rollback journal, on the way to WAL).
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
@@ -87,6 +88,21 @@ def _add_columns(conn: sqlite3.Connection) -> None:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
 
+# PRAGMA user_version from which every stored UPN is in its tidy form (upn_key): runs recorded before
+# separators inside a UPN were removed (E330 205709725) would otherwise never match the pupil again
+# (/runs/earlier found nothing; a comparison showed a leaver and a new pupil). Done once per file.
+TIDY_UPNS_VERSION = 1
+
+
+def _tidy_stored_upns(conn: sqlite3.Connection) -> None:
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= TIDY_UPNS_VERSION:
+        return
+    conn.create_function("upn_key", 1, upn_key, deterministic=True)
+    # OR IGNORE: a run holding the pupil under both forms keeps the tidy row and leaves the other as it is
+    conn.execute("UPDATE OR IGNORE scoring_run_pupils SET upn = upn_key(upn) WHERE upn <> upn_key(upn)")
+    conn.execute(f"PRAGMA user_version = {TIDY_UPNS_VERSION}")
+
+
 class Database:
     """One connection per thread: sqlite3 connections must not cross threads, and opening one per
     query would cost more than the query. WAL lets the CLI add or revoke keys while the server reads."""
@@ -100,6 +116,7 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             _add_columns(conn)
+            _tidy_stored_upns(conn)
         finally:
             conn.close()
 
