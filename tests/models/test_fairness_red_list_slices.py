@@ -27,12 +27,11 @@ from exclusion_risk.models.fairness_red_list import RedList
 from exclusion_risk.models.fairness_words import group_phrase
 from exclusion_risk.models.group_counts import shown_attribute_counts
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED, is_withheld
+from tests.models.test_fairness_red_list import CODES, random_cohort
 
 CAPACITY = 0.05
 MODEL = {"model_type": "lightgbm", "version": "3", "year": "2018/19", "include_protected": False}
 PUPIL = {"sen_provision": "N", "fsm": 0.0, "cin_open": 0.0, "cpp_open": 0.0, "cla_open": 0.0}
-CODES = {"White British": ["WBRI"], "Asian": ["AIND", "APKN", "ABAN"], "Black": ["BCRB", "BAFR"],
-         "Mixed": ["MWBC", "MWBA"], "Chinese": ["CHNE"]}  # fmt: skip
 PARENT = {code: broad for broad, codes in CODES.items() for code in codes}
 
 
@@ -253,21 +252,8 @@ def test_nothing_changes_where_no_slice_is_at_risk():
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_no_slice_of_a_random_cohort_is_given_back(seed):
-    rng = np.random.default_rng(seed)
-    pupils = 4000
-    broad = rng.choice(list(CODES), pupils, p=[0.55, 0.2, 0.12, 0.08, 0.05])
-    frame = pd.DataFrame({
-        "sex": rng.choice(["M", "F"], pupils),
-        "ethnicity_group": broad,
-        "ethnicity_code": [rng.choice(CODES[b]) for b in broad],
-        "sen_provision": rng.choice(["N", "K", "E"], pupils, p=[0.8, 0.15, 0.05]),
-        "fsm": (rng.random(pupils) < 0.25).astype(float),
-        "cin_open": (rng.random(pupils) < 0.05).astype(float),
-        "cpp_open": (rng.random(pupils) < 0.03).astype(float),
-        "cla_open": (rng.random(pupils) < 0.04).astype(float),
-    })  # fmt: skip
-    p = 0.9 * rng.random(pupils) ** 3
-    y = (rng.random(pupils) < p).astype(float)
+    frame, p, y = random_cohort(seed)
+    pupils = len(frame)
     need = (frame["cla_open"] + frame["cpp_open"]).to_numpy() > 0
     order = np.argsort(-p)
     red = np.zeros(pupils, bool)

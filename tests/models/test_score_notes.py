@@ -15,20 +15,27 @@ from exclusion_risk.models.scoring import CohortScorer
 from tests.models.test_score_runs import _census
 
 
-def test_rejected_census_rows_are_said_beside_the_scores(
-    training, write_small_extracts, tmp_path, monkeypatch
-):
+def _score(training, write_small_extracts, tmp_path, monkeypatch, census):
+    """`score` of 2018/19 by the small training's LightGBM on `census` (the small extracts' other files):
+    (the CLI's result, scores.csv's path, the extracts' folder)."""
     result, _ = training
     scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
     monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
-    census = _census()
-    census.loc[3, "DOB"] = "Zebedee"  # no date: the row, and with it the pupil, is rejected
-    census.loc[7, "Sex"] = "Xylophone"
-    census.loc[[10, 11, 12], "FSMeligible"] = ""  # 10 and 12 have no SEN: their need level rests on it
     data, links = write_small_extracts(tmp_path / "extracts", census, "104002")
     out = tmp_path / "scores" / "scores.csv"
     run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2018/19",
                                    "--out", str(out), "--no-reasons"])  # fmt: skip
+    return run, out, data
+
+
+def test_rejected_census_rows_are_said_beside_the_scores(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    census = _census()
+    census.loc[3, "DOB"] = "Zebedee"  # no date: the row, and with it the pupil, is rejected
+    census.loc[7, "Sex"] = "Xylophone"
+    census.loc[[10, 11, 12], "FSMeligible"] = ""  # 10 and 12 have no SEN: their need level rests on it
+    run, out, data = _score(training, write_small_extracts, tmp_path, monkeypatch, census)
     assert run.exit_code == 0, run.output
     said = " ".join(run.output.split())
     assert "scored 38 pupils" in said
@@ -49,15 +56,9 @@ def test_the_fairness_reviews_calibration_findings_are_said_beside_the_scores(
     training, write_small_extracts, tmp_path, monkeypatch
 ):
     # the review advised reading a group's probabilities as lower than stated; only its own page said so
-    result, _ = training
-    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
-    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
     finding = "For Asian pupils the model over-predicts. Read their probabilities as lower than stated."
     monkeypatch.setattr(score_cli, "fairness_lines", lambda info: [finding])
-    data, links = write_small_extracts(tmp_path / "extracts", _census(), "104002")
-    out = tmp_path / "scores" / "scores.csv"
-    run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2018/19",
-                                   "--out", str(out), "--no-reasons"])  # fmt: skip
+    run, out, _ = _score(training, write_small_extracts, tmp_path, monkeypatch, _census())
     assert run.exit_code == 0, run.output
     assert finding in " ".join(run.output.split())
     assert finding in " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
@@ -71,16 +72,10 @@ def test_no_census_for_the_year_says_how_many_census_rows_the_read_rejected(
 ):
     # A stray quote had rejected every 2018/19 row as the census was read; `score` then said only "no
     # autumn census for 2018/19 ... none", as if the extract held none.
-    result, _ = training
-    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
-    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
     last_year = _census().assign(AcademicYear="2017/18", NCyearActual="4")  # read: the pupils are known
     census = pd.concat([last_year, _census().assign(DOB="Zebedee")], ignore_index=True)
     this_year = census["AcademicYear"] == "2018/19"  # every row of the year rejected (no date)
-    data, links = write_small_extracts(tmp_path / "extracts", census, "104002")
-    out = tmp_path / "scores" / "scores.csv"
-    run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2018/19",
-                                   "--out", str(out), "--no-reasons"])  # fmt: skip
+    run, out, data = _score(training, write_small_extracts, tmp_path, monkeypatch, census)
     assert run.exit_code == 2, run.output
     said = " ".join(run.output.split())
     assert "no autumn census for 2018/19" in said

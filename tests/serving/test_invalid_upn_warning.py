@@ -46,11 +46,14 @@ def _rows(upns) -> list[dict]:
     return [{**EXAMPLE_CENSUS, "UPN": u, "AcademicYear": YEAR, "CensusTerm": calendar.AUTUMN} for u in upns]
 
 
-def _post(tmp_path, upns, route: str) -> httpx.Response:
+def post_census(tmp_path, upns, route: str, history_upns=VALID) -> httpx.Response:
+    """`upns`' census rows scored by a stand-in model over a history of `history_upns`' rows, through
+    POST /score/file (`route` "file") or POST /score's census rows ("json")."""
     settings = ServiceSettings(database=tmp_path / "service.db", data_dir=None)
     app = create_app(settings, loader=AutumnStandIn)
     app.state.model.load_initial()
-    clean, _ = scoring.read_census_bytes(pd.DataFrame(_rows(VALID)).to_csv(index=False).encode(), "c.csv")
+    past = pd.DataFrame(_rows(history_upns)).to_csv(index=False).encode()
+    clean, _ = scoring.read_census_bytes(past, "c.csv")
     state = HistoryState(None, None)
     state.history = PupilHistory(drop_identifying(clean), EMPTY, EMPTY)
     state.state = "ready"
@@ -73,7 +76,7 @@ def _post(tmp_path, upns, route: str) -> httpx.Response:
 def test_invalid_upns_are_counted_in_a_warning_and_the_pupils_kept(tmp_path):
     assert not any(is_valid_upn(u) for u in INVALID)
     for route in ("file", "json"):
-        response = _post(tmp_path / route, VALID + INVALID, route)
+        response = post_census(tmp_path / route, VALID + INVALID, route)
         assert response.status_code == 200, response.text[:300]
         body = response.json()
         assert body["pupils"] == 5 and body["rejected"] == []
@@ -87,7 +90,7 @@ def test_valid_and_temporary_upns_are_not_warned_of(tmp_path):
     temporary = make_temporary_upn(801, 2001, 2011, 7, "A")  # ends in a letter: valid
     assert is_valid_upn(temporary)
     assert invalid_upn_warning(pd.Series([*VALID, temporary.lower()], dtype="string")) == []
-    response = _post(tmp_path, VALID, "file")
+    response = post_census(tmp_path, VALID, "file")
     assert response.status_code == 200 and not any("UPN" in w for w in response.json()["warnings"])
 
 

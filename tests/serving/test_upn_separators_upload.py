@@ -5,52 +5,16 @@ the UPN is invalid (the probe's pupil fell from 0.833 red to 0.098 amber with no
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
-import pandas as pd
-
-from exclusion_risk.linkage.history import PupilHistory, drop_identifying
-from exclusion_risk.serving import scoring
-from exclusion_risk.serving.app import create_app
-from exclusion_risk.serving.history import HistoryState
-from exclusion_risk.serving.process import add_key
-from exclusion_risk.serving.settings import ServiceSettings
-from tests.serving.test_invalid_upn_warning import EMPTY, VALID, AutumnStandIn, _rows
+from tests.serving.test_invalid_upn_warning import VALID, post_census
 
 MISTYPED = "Z335228712113"  # a wrong check letter
 NOT_FOUND = "history could not be found"
 
 
-def _post(tmp_path, history_upns, upns, route: str) -> httpx.Response:
-    settings = ServiceSettings(database=tmp_path / "service.db", data_dir=None)
-    app = create_app(settings, loader=AutumnStandIn)
-    app.state.model.load_initial()
-    past = pd.DataFrame(_rows(history_upns)).to_csv(index=False).encode()
-    clean, _ = scoring.read_census_bytes(past, "c.csv")
-    state = HistoryState(None, None)
-    state.history = PupilHistory(drop_identifying(clean), EMPTY, EMPTY)
-    state.state = "ready"
-    app.state.history = state
-    key = add_key(settings.database, "scorer")
-
-    async def go():
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test",
-                                     headers={"X-API-Key": key}) as client:
-            if route == "file":
-                return await client.post("/score/file", params={"reasons": "false"},
-                                         content=pd.DataFrame(_rows(upns)).to_csv(index=False).encode(),
-                                         headers={"Content-Type": "text/csv"})
-            return await client.post("/score", params={"reasons": "false"}, json={"census": _rows(upns)})
-
-    return asyncio.run(go())
-
-
 def test_a_upn_with_spaces_or_hyphens_is_scored_as_the_pupils_upn(tmp_path):
     written = [VALID[0][:4] + " " + VALID[0][4:], VALID[1][:4] + "-" + VALID[1][4:].lower(), VALID[2]]
     for route in ("file", "json"):
-        response = _post(tmp_path / route, VALID, written, route)
+        response = post_census(tmp_path / route, written, route)
         assert response.status_code == 200, response.text[:300]
         body = response.json()
         assert sorted(s["upn"] for s in body["scores"]) == sorted(VALID)
@@ -59,7 +23,7 @@ def test_a_upn_with_spaces_or_hyphens_is_scored_as_the_pupils_upn(tmp_path):
 
 def test_an_invalid_upn_not_in_the_history_is_said_to_have_no_history(tmp_path):
     for route in ("file", "json"):
-        body = _post(tmp_path / route, VALID, [*VALID, MISTYPED], route).json()
+        body = post_census(tmp_path / route, [*VALID, MISTYPED], route).json()
         said = [w for w in body["warnings"] if NOT_FOUND in w]
         assert len(said) == 1, body
         assert said[0].startswith("1 pupil scored with an invalid UPN is not in the linked history")
@@ -67,6 +31,6 @@ def test_an_invalid_upn_not_in_the_history_is_said_to_have_no_history(tmp_path):
 
 
 def test_an_invalid_upn_the_history_knows_has_its_history(tmp_path):
-    body = _post(tmp_path, [*VALID, MISTYPED], [*VALID, MISTYPED], "file").json()
+    body = post_census(tmp_path, [*VALID, MISTYPED], "file", history_upns=[*VALID, MISTYPED]).json()
     assert any("UPN that is not valid" in w for w in body["warnings"])  # still invalid, still said
     assert not any(NOT_FOUND in w for w in body["warnings"]), body["warnings"]
