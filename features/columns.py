@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.linkage.extract_frames import tidy_upn_column
+from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.values import FALSE_WORDS, TRUE_WORDS
 
 _FLAG_VALUES = {**dict.fromkeys(TRUE_WORDS, 1.0), **dict.fromkeys(FALSE_WORDS, 0.0)}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
-from exclusion_risk.linkage import extract_frames
+from exclusion_risk.linkage import extract_frames, upn_columns
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
@@ -64,7 +64,7 @@ class PupilHistory:
     @cached_property
     def pupil_ids(self) -> pd.Index:
         """The pupil ids of the census, stripped and upper-case (an upload's UPN is looked up in them)."""
-        ids = pd.unique(extract_frames.tidy_upns(self.census["UPN"]))
+        ids = pd.unique(upn_columns.tidy_upns(self.census["UPN"]))
         return pd.Index(ids[pd.notna(ids)], dtype="string")
 
 
@@ -75,8 +75,8 @@ def _pupil_of_upn(census: pd.DataFrame) -> pd.Series:
         return pd.Series(dtype="string")
     # each distinct UPN tidied once, and only the rows whose UPN differs from the id kept before any
     # frame is built: on most rows the recorded UPN is the id and FormerUPN is blank
-    pupil = extract_frames.tidy_upns(census["UPN"])
-    raw = np.concatenate([extract_frames.tidy_upns(census[c]) for c in columns])
+    pupil = upn_columns.tidy_upns(census["UPN"])
+    raw = np.concatenate([upn_columns.tidy_upns(census[c]) for c in columns])
     pupil = np.concatenate([pupil] * len(columns))
     differs = pd.notna(raw) & pd.notna(pupil) & (raw != pupil)
     pairs = pd.DataFrame({"raw": raw[differs], "pupil": pupil[differs]}, dtype="string").drop_duplicates()
@@ -96,7 +96,7 @@ def termly_by_pupil(termly: pd.DataFrame, pupil_of_upn: pd.Series) -> pd.DataFra
     A termly file names the UPN the school held that term; a pupil whose temporary UPN was replaced, or
     whose UPN changed, in-year is one pupil in the history, so their autumn row under the old UPN and
     the spring census under the new one meet. A UPN the census does not know stands for itself."""
-    recorded = extract_frames.tidy_upn_column(termly["UPN"])
+    recorded = upn_columns.tidy_upn_column(termly["UPN"])
     pupil = recorded.map(pupil_of_upn).fillna(recorded) if len(pupil_of_upn) else recorded
     # typed as the history census's pupil ids (linkage.standardise.census_pupil_ids), so keys meet as they are
     return termly[TERMLY_COLUMNS].assign(UPN=pupil.astype("string"))
@@ -163,7 +163,7 @@ def read_links(links_dir: str | Path) -> pd.DataFrame:
     # " exclusions" passed checks that stripped it and then attached nothing.
     for column in LINKED_BY:
         links[column] = links[column].astype("string").str.strip()
-    links["upn"] = extract_frames.tidy_upn_column(links["upn"])  # a UPN's tidy form (upn.upn_key)
+    links["upn"] = upn_columns.tidy_upn_column(links["upn"])  # a UPN's tidy form (upn.upn_key)
     _check_links(links, str(path))
     return links
 

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from exclusion_risk.linkage.assign import assign, entity_pairs, pupils_with_twins
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND, EngineInput, get_engine
 from exclusion_risk.linkage.engines.splink_backends import check_backend, check_duckdb_memory
-from exclusion_risk.linkage.extract_frames import ids_with_two_dates_of_birth, tidy_upn_column
+from exclusion_risk.linkage.extract_frames import ids_with_two_dates_of_birth
 from exclusion_risk.linkage.outputs import (
     LinkageResult,
     links_table,
@@ -39,6 +39,7 @@ from exclusion_risk.linkage.sources import SOURCES, SourceSpec
 from exclusion_risk.linkage.stage_clock import StageClock
 from exclusion_risk.linkage.stages import CensusKeys, census_keys, name_dob_stage, upn_stage
 from exclusion_risk.linkage.standardise import IdentityColumns, census_pupil_ids, identity_rows, standardise
+from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.privacy import suppress_count
 
 log = logging.getLogger(__name__)

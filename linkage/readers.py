@@ -82,7 +82,6 @@ from exclusion_risk.linkage.extract_frames import (
     census_frame,
     empty_attendance_frame,
     exclusions_frame,
-    repeated_upns,
     social_care_frame,
 )
 from exclusion_risk.linkage.fields import FIELDS
@@ -92,6 +91,7 @@ from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
 from exclusion_risk.linkage.schemas import ABSENCE_OVER_POSSIBLE
 from exclusion_risk.linkage.stage_clock import return_freed_memory
+from exclusion_risk.linkage.upn_columns import repeated_upns
 from exclusion_risk.linkage.validation import map_header, validate, work_frame
 from exclusion_risk.upn import tidy_upn_array
 

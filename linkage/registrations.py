@@ -17,7 +17,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.linkage.codes import SUBSIDIARY_REGISTRATION
-from exclusion_risk.linkage.extract_frames import tidy_upns
+from exclusion_risk.linkage.upn_columns import tidy_upns
 from exclusion_risk.privacy import suppress_count
 from exclusion_risk.values import counted
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.linkage.arrow_text import TEXT, distinct_rows, per_distinct
-from exclusion_risk.linkage.extract_frames import tidy_upn_column
 from exclusion_risk.linkage.names import forename_group
+from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.reference import normalise_postcode
 from exclusion_risk.upn import valid_upn_mask
 

@@ -36,8 +36,8 @@ from exclusion_risk.features.registry import history_feature_names
 from exclusion_risk.files import csv_text
 from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.extract_frames import tidy_upn_column
 from exclusion_risk.linkage.readers import read_census
+from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.score_table import as_written, with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError

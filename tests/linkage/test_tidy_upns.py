@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exclusion_risk.linkage.extract_frames import repeated_upns, tidy_upns
+from exclusion_risk.linkage.upn_columns import repeated_upns, tidy_upns
 from exclusion_risk.upn import UPN_SEPARATORS
 
 # Characters where Python and arrow part ways: \x1c-\x1f and \x85 are whitespace to str.strip (not
