@@ -314,14 +314,17 @@ class RunFolder:
         return folder
 
     def runs(self) -> list[ScoringRun]:
-        """Every readable run in the folder, oldest first."""
+        """Every readable run in the folder, oldest first. recorded_at is to the second: two scorings
+        within one are ordered by when their run.json was written (the random run id had decided, so
+        `--compare-with last` could name the earlier of the two)."""
         found = []
         for path in sorted(self.root.glob(f"*/{RUN_FILE}")) if self.root.is_dir() else []:
             try:
-                found.append(ScoringRun.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+                run = ScoringRun.from_dict(json.loads(path.read_text(encoding="utf-8")))
+                found.append(((run.recorded_at, path.stat().st_mtime_ns, run.run_id), run))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a half-written or foreign folder: not a run
-        return sorted(found, key=lambda r: (r.recorded_at, r.run_id))
+        return [run for _, run in sorted(found, key=lambda pair: pair[0])]
 
     def pupils(self, run: ScoringRun) -> pd.DataFrame:
         return read_run_pupils(self.root / run.run_id / RUN_PUPILS_FILE)
@@ -329,7 +332,12 @@ class RunFolder:
     def before(self, run: ScoringRun) -> list[ScoringRun]:
         """The runs of `run`'s year and census recorded before it, newest first."""
         runs = [r for r in self.runs() if (r.year, r.census) == (run.year, run.census)]
-        return [r for r in reversed(runs) if (r.recorded_at, r.run_id) < (run.recorded_at, run.run_id)]
+        ids = [r.run_id for r in runs]
+        # a recorded run: those before it in the folder's order; one not recorded yet: all up to its time
+        earlier = runs[: ids.index(run.run_id)] if run.run_id in ids else [
+            r for r in runs if r.recorded_at <= run.recorded_at
+        ]
+        return earlier[::-1]
 
     def find(self, wanted: str, year: str, census: str = CENSUS_AUTUMN) -> ScoringRun:
         """`last` (the latest run of `year`'s `census` census), or a run id or a unique prefix of one

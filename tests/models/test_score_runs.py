@@ -280,3 +280,22 @@ def test_comparison_notes_say_what_the_counts_do_not():
     # a scores.csv compared with directly knows no model or capacity: nothing said of them
     old = ScoringRun.from_dict({"run_id": "scores.csv", "recorded_at": "2026-01-01T00:00:00"})
     assert comparison_notes(old, now, after, after) == []
+
+
+def test_two_scorings_within_one_second_are_ordered_as_they_were_written(tmp_path):
+    # recorded_at is to the second, and ties fell to the random run id: `--compare-with last` could name
+    # the earlier of two scorings made within one second (CI's run of test_score_runs_partial did)
+    import dataclasses
+
+    folder = RunFolder(tmp_path / "runs")
+    scores = _pupils([("A123456789012", "100", "low", "green")])
+    made = {}
+    for name, run_id in (("earlier", "f" * 32), ("later", "0" * 32)):  # the later one's id sorts first
+        run, pupils = new_run(scores, model_name="exclusion-risk", model_version="3", risk_matrix_version="1",
+                              year="2018/19", recorded_at="2026-11-02T09:00:00+00:00")  # fmt: skip
+        made[name] = dataclasses.replace(run, run_id=run_id)
+        folder.record(made[name], pupils)
+        os.utime(folder.root / run_id / RUN_FILE, ns=(10**18, 10**18 + (name == "later")))
+    assert folder.find("last", "2018/19") == made["later"]
+    assert folder.before(made["later"]) == [made["earlier"]]
+    assert folder.before(made["earlier"]) == []
