@@ -164,6 +164,12 @@ def _calibration_state(calibration) -> tuple[bool, bool, str]:
     return miscalibrated, calibrated, f"observed / predicted {ratio:.2f}{_interval(low, high)}"
 
 
+def reading_direction(observed_over_predicted: float) -> str:
+    """How to read a miscalibrated group's probabilities: "higher" than stated where the model
+    under-predicts (observed / predicted above 1), else "lower" (the finding's action; a scoring's note)."""
+    return "higher" if observed_over_predicted > 1 else "lower"
+
+
 def _calibration_finding(attribute: str, group, calibration) -> list[dict]:
     """The group's calibration finding, if miscalibrated. Observed / predicted is the group's own, not
     a ratio to a reference: a reference group (boys, White British) has one too."""
@@ -171,7 +177,7 @@ def _calibration_finding(attribute: str, group, calibration) -> list[dict]:
     if not miscalibrated:
         return []
     ratio = calibration["observed_over_predicted"]
-    direction = "higher" if ratio > 1 else "lower"
+    direction = reading_direction(ratio)
     return [_finding(
         attribute, group, "", "calibration", "observed / predicted", ratio,
         calibration["ratio_low"], calibration["ratio_high"],

@@ -17,6 +17,7 @@ from typing import Any
 
 from exclusion_risk.models import tracking
 from exclusion_risk.models.fairness_run import FAIRNESS_JSON
+from exclusion_risk.models.fairness_summary import reading_direction
 from exclusion_risk.values import counted
 
 NAMED = 4  # findings quoted in full; the rest are counted
@@ -60,9 +61,8 @@ def fairness_lines(info: dict[str, Any]) -> list[str]:
 
 
 def _reading(finding: dict[str, Any]) -> str:
-    """How to read the group's probabilities: lower than stated where over-predicted, else higher."""
+    """How to read the group's probabilities, as the review's action says (reading_direction)."""
     ratio = finding.get("ratio")
     if not isinstance(ratio, int | float):
         return ""
-    return ("Read their probabilities as lower than stated." if ratio < 1
-            else "Read their probabilities as higher than stated.")  # fmt: skip
+    return f"Read their probabilities as {reading_direction(ratio)} than stated."
