@@ -399,15 +399,18 @@ def flagged_words(counts: dict[str, int]) -> str:
     )
 
 
-def render_report(result: FairnessReview) -> str:
-    """The review as one HTML page (`templates/fairness.html.j2`)."""
-    return render("fairness.html.j2", **report_context(result))
+def render_report(result: FairnessReview, context: dict | None = None) -> str:
+    """The review as one HTML page (`templates/fairness.html.j2`); `context`: report_context(result),
+    where the caller has built it already."""
+    return render("fairness.html.j2", **(context if context is not None else report_context(result)))
 
 
-def summary_json(result: FairnessReview) -> dict:
+def summary_json(result: FairnessReview, context: dict | None = None) -> dict:
     """`fairness.json`: the report's numbers as published (suppressed as in the HTML), in the sections
-    audits read: summary, groups, intersections, shap_by_group, calibration, options, red_list."""
-    context = report_context(result, figures=False)
+    audits read: summary, groups, intersections, shap_by_group, calibration, options, red_list.
+    `context`: report_context(result), with or without its figures, where the caller has built it (the
+    figures are not read: building the numbers twice ran the red list's withholding twice)."""
+    context = context if context is not None else report_context(result, figures=False)
     tables = [*context["attributes"], *context["intersections"]]
     calibration = {a["name"]: a["calibration"] for a in tables}
 

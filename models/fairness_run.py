@@ -34,7 +34,7 @@ from exclusion_risk.models.fairness import FairnessReview, review, review_groups
 from exclusion_risk.models.fairness_linkage import link_rates_by_group
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
 from exclusion_risk.models.fairness_red_list import review_red_list
-from exclusion_risk.models.fairness_report import render_report, summary_json
+from exclusion_risk.models.fairness_report import render_report, report_context, summary_json
 from exclusion_risk.models.held_out import calibration_pupils, pupil_keys
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
 from exclusion_risk.models.train import train_models
@@ -191,16 +191,18 @@ def review_run(
     result.linkage = link_rates_by_group(linkage_report)
     result.red_list = review_red_list(y, p, test, scored, capacity, references, n_boot=n_boot,
                                       seed=stored_config.seed)
-    html, summary = render_report(result), fairness_json(result)  # each builds the report's numbers once
+    context = report_context(result)  # the report's numbers, built once for the page and fairness.json
+    html, summary = render_report(result, context), fairness_json(result, context)
     tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
     tracking.log_run_text(target.run_id, summary, f"fairness/{FAIRNESS_JSON}", "fairness summary")
     return result, html, summary
 
 
-def fairness_json(result: FairnessReview) -> str:
-    """`fairness.json`'s text: the report's numbers as published (`summary_json`); numpy numbers as JSON
-    numbers, undefined numbers (NaN, infinite) as null, anything else unexpected as text."""
-    return json.dumps(_plain(summary_json(result)), indent=2, allow_nan=False)
+def fairness_json(result: FairnessReview, context: dict | None = None) -> str:
+    """`fairness.json`'s text: the report's numbers as published (`summary_json`, from `context` where
+    given); numpy numbers as JSON numbers, undefined numbers (NaN, infinite) as null, anything else
+    unexpected as text."""
+    return json.dumps(_plain(summary_json(result, context)), indent=2, allow_nan=False)
 
 
 def _plain(value):

@@ -259,3 +259,10 @@ def test_the_summary_line_says_rates_whichever_direction_is_named(directions, ex
     totals = {"red": 120, "top": 100, "withheld_beside_top": []}
     line = red_list_summary([{"name": "sex", "rows": rows}], totals, "5")
     assert expected in line
+
+
+def test_the_page_and_fairness_json_from_one_built_context_are_those_built_apart(reviewed):
+    # review_run builds the report's numbers once for both (they had been built twice)
+    context = fairness_report.report_context(reviewed)
+    assert fairness_json(reviewed, context) == fairness_json(reviewed)
+    assert fairness_report.render_report(reviewed, context) == fairness_report.render_report(reviewed)
