@@ -89,12 +89,16 @@ def value_counts(frame, column: str) -> dict[str, int]:
 def commonest_reason(rejects) -> tuple[str, int]:
     """The (column: reason) that rejected the most rows, and on how many (a row counts once per pair)."""
     counts: Counter = Counter()
-    for column, reason in zip(rejects["column"].fillna(""), rejects["reason"].fillna(""), strict=True):
+    # each distinct (column, reason) once, as reason_counts does: a file whose every row was rejected
+    # is the largest rejects frame there is (a national census: millions of rows)
+    distinct = rejects[["column", "reason"]].fillna("").value_counts(sort=False)
+    for (column, reason), n in distinct.items():
         columns, reasons = column.split(JOIN), reason.split(JOIN)
         if len(columns) != len(reasons):  # not one column per reason: the reasons alone
             columns = [""] * len(reasons)
         pairs = zip(columns, reasons, strict=True)
-        counts.update({f"{c}: {_wording(r)}" if c else _wording(r) for c, r in pairs})
+        for said in {f"{c}: {_wording(r)}" if c else _wording(r) for c, r in pairs}:
+            counts[said] += int(n)
     return counts.most_common(1)[0] if counts else ("", 0)
 
 
