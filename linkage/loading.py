@@ -26,6 +26,7 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import TEXT_SUFFIXES, refuse_binary
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
+from exclusion_risk.values import counted
 
 MAX_HEADER_CHARS = 20_000  # a census header with every optional column is under 1,000
 EOF_MARK = b"\x1a"  # Ctrl-Z: DOS's end of file, which some exports still write after the last line
@@ -138,27 +139,13 @@ def _without_empty_lines(table: pa.Table, utf8: bytes, delimiter: str) -> tuple[
     return (pa.concat_tables(pieces) if pieces else table.slice(0, 0)), len(empty)
 
 
-def _trailing(data: bytes, mark: bytes) -> int:
-    """How many `mark` bytes end `data`, looking at its tail only (rstrip copied the whole file)."""
-    count, tail = 0, 64
-    while data.endswith(mark * (count + 1)):
-        end = data[-tail:] if tail < len(data) else data
-        count = len(end) - len(end.rstrip(mark))
-        if count < len(end) or end is data:
-            break
-        tail *= 2
-    return count
-
-
 def _skipped(empty_lines: int, eof_marks: int, delimiter: str) -> list[str]:
     """The read's note on what it set aside as no record (nothing is dropped without a word)."""
     notes = []
     if empty_lines:
-        lines = "line" if empty_lines == 1 else "lines"
-        notes.append(f"{empty_lines:,} empty {lines} (only {_DELIMITER_WORDS[delimiter]}) skipped")
+        notes.append(f"{counted(empty_lines, 'empty line')} (only {_DELIMITER_WORDS[delimiter]}) skipped")
     if eof_marks:
-        marks = "mark" if eof_marks == 1 else "marks"
-        notes.append(f"{eof_marks:,} end-of-file {marks} (Ctrl-Z) at the end dropped")
+        notes.append(f"{counted(eof_marks, 'end-of-file mark')} (Ctrl-Z) at the end dropped")
     return notes
 
 
@@ -167,9 +154,10 @@ def _load_csv(path: Path, name: str) -> RawFile:
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise ExtractError(name, "the file is empty (no header row, no data)")
     utf8, encoding, replaced = decode(data)
-    eof_marks = _trailing(utf8, EOF_MARK)
-    if eof_marks:  # only at the very end: one anywhere else is a control character in its row
-        utf8 = utf8[:-eof_marks]
+    eof_marks = 0
+    if utf8.endswith(EOF_MARK):  # only at the very end: one anywhere else is a control character in its row
+        stripped = utf8.rstrip(EOF_MARK)  # the file's one copy (a count and a slice had made two)
+        eof_marks, utf8 = len(utf8) - len(stripped), stripped
         if not utf8 or utf8.isspace():
             raise ExtractError(name, "the file is empty (no header row, no data)")
     text_head = _header_line(utf8)
