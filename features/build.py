@@ -29,12 +29,13 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.contract import PUPIL_KEY, SCHOOL_NAME
 from exclusion_risk.features import labels, registry
-from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped, upn_codes
+from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
 from exclusion_risk.features.need import need_level
 from exclusion_risk.linkage import registrations
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, reason_group, split_codes
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import RECORDED_UPN, PupilHistory
+from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 
 AUTUMN_TERM = calendar.TERM_ORDER[calendar.AUTUMN]  # the autumn census's term number (0)
@@ -136,7 +137,7 @@ def prepare(history: PupilHistory) -> Prepared:
 
 
 def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
-    upn = upn_codes(column(census, "UPN"))
+    upn = tidy_upn_column(column(census, "UPN"))
     terms = as_code(column(census, "CensusTerm")).map(calendar.TERM_ORDER).astype("Int64")
     years = year_numbers(column(census, "AcademicYear"))
     keep = upn.notna() & (upn != "") & years.notna() & terms.notna()
@@ -171,7 +172,7 @@ def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
 
 def _pupil_ids(upn: pd.Series, pupils: pd.Index) -> pd.Series:
     """Census pupil id of each linked record; -1 when the UPN is not on the census."""
-    ids = pupils.get_indexer(upn_codes(upn).to_numpy(dtype=object, na_value=None))
+    ids = pupils.get_indexer(tidy_upn_column(upn).to_numpy(dtype=object, na_value=None))
     return pd.Series(ids, index=upn.index)
 
 
@@ -412,7 +413,7 @@ def _recorded_upns(ref: pd.DataFrame, source: pd.DataFrame, pupils: np.ndarray) 
     for that census shows it; the pupil id where the census holds none (an upload's rows)."""
     if RECORDED_UPN not in source.columns:
         return pupils
-    recorded = upn_codes(source[RECORDED_UPN].iloc[ref["position"].to_numpy()]).replace("", pd.NA)
+    recorded = tidy_upn_column(source[RECORDED_UPN].iloc[ref["position"].to_numpy()]).replace("", pd.NA)
     return recorded.fillna(pd.Series(pupils, index=recorded.index)).to_numpy(dtype=object)
 
 

@@ -17,11 +17,12 @@ from exclusion_risk import calendar
 from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.features import registry
 from exclusion_risk.features.build import build_year, finish_table, prepare, year_numbers
-from exclusion_risk.features.columns import as_code, as_float, column, upn_codes
+from exclusion_risk.features.columns import as_code, as_float, column
 from exclusion_risk.linkage import extract_frames, registrations
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 from exclusion_risk.linkage.registrations import CollectionRepeats, collection_repeats
+from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.values import counted
 
 # this year's absence features, read from the attendance so far (features.build); `attendance_gap`.
@@ -127,7 +128,7 @@ def features_for_census(
     # rows only (an earlier collection, or a later one, which is not read) is not scored, even where the
     # history holds their row of that collection: the upload did not name them on that census.
     on_census = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(term)
-    in_upload = set(upn_codes(upload.loc[on_census.to_numpy(dtype=bool), "UPN"]).dropna())
+    in_upload = set(tidy_upn_column(upload.loc[on_census.to_numpy(dtype=bool), "UPN"]).dropna())
     # by the history's pupil id (PUPIL_KEY), then named by the UPN uploaded, as before the table had it
     table = table[table[PUPIL_KEY].isin(in_upload)].reset_index(drop=True)
     table["upn"] = table[PUPIL_KEY].map(as_uploaded).fillna(table[PUPIL_KEY])
@@ -137,7 +138,7 @@ def features_for_census(
             table[name] = np.nan
     else:
         not_in_history = frozenset(table.loc[~table[PUPIL_KEY].isin(history.pupil_ids), "upn"])
-    pupils_rows = census[upn_codes(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
+    pupils_rows = census[tidy_upn_column(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
     repeats = collection_repeats(pupils_rows, reference_year, term)
     return CensusFeatures(finish_table(table), repeats, not_in_history)
 
@@ -146,7 +147,7 @@ def _collection_keys(census: pd.DataFrame) -> pd.MultiIndex:
     """(UPN in its tidy form, AcademicYear, CensusTerm upper-cased) of each row: one collection's key."""
     years_terms = census[["AcademicYear", "CensusTerm"]].astype("string").apply(lambda s: s.str.upper())
     return pd.MultiIndex.from_arrays(
-        [upn_codes(census["UPN"]), years_terms["AcademicYear"], years_terms["CensusTerm"]]
+        [tidy_upn_column(census["UPN"]), years_terms["AcademicYear"], years_terms["CensusTerm"]]
     )
 
 
@@ -273,11 +274,11 @@ def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.
     the history does not know otherwise, or one that two uploaded UPNs would share a pupil through,
     stands for itself.
     """
-    uploaded = upn_codes(upload["UPN"])
+    uploaded = tidy_upn_column(upload["UPN"])
     pupil = uploaded.map(history.pupil_of_upn)
     unknown = pupil.isna() & ~uploaded.isin(history.pupil_ids)
     if unknown.any():
-        former = upn_codes(column(upload, "FormerUPN")).where(unknown)
+        former = tidy_upn_column(column(upload, "FormerUPN")).where(unknown)
         via_former = former.map(history.pupil_of_upn).fillna(former.where(former.isin(history.pupil_ids)))
         pupil = pupil.fillna(via_former)
     # Two uploaded UPNs that would become one pupil are left apart (the upload lists them as it has them).
@@ -317,8 +318,8 @@ def collections_not_scored(
         read = "read as earlier history" if (year, order) < reference else "after the census scored, not read"
         name = calendar.census_name(code) if code in calendar.TERM_ORDER else "unknown"
         parts.append(f"{counted(rows, 'row')} of {calendar.format_year(int(year))} {name} ({code}), {read}")
-    upns = upn_codes(column(census_rows, "UPN"))
-    on_census = set(upn_codes(scored_upns).dropna())
+    upns = tidy_upn_column(column(census_rows, "UPN"))
+    on_census = set(tidy_upn_column(scored_upns).dropna())
     left_out = upns[~scored & ~upns.isin(on_census).to_numpy(dtype=bool)].nunique()
     pupils = (f"{left_out:,} pupil(s) on those rows only are not scored" if left_out
               else "each of their pupils is on the census scored")

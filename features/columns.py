@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.values import FALSE_WORDS, TRUE_WORDS
 
 _FLAG_VALUES = {**dict.fromkeys(TRUE_WORDS, 1.0), **dict.fromkeys(FALSE_WORDS, 0.0)}
@@ -44,12 +43,6 @@ def on_distinct(series: pd.Series, transform) -> pd.Series:
 def as_code(series: pd.Series) -> pd.Series:
     """Stripped, upper-case strings (NA kept)."""
     return on_distinct(series, lambda u: u.astype("string").str.strip().str.upper()).astype("string")
-
-
-def upn_codes(series: pd.Series) -> pd.Series:
-    """UPNs in their tidy form (exclusion_risk.upn.upn_key: separators removed, upper case), as "string"
-    (NA kept): the one rule the readers, linkage and the service tidy a UPN by."""
-    return tidy_upn_column(series)
 
 
 def stripped(series: pd.Series) -> pd.Series:

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exclusion_risk.features.columns import upn_codes
+from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
@@ -112,7 +112,7 @@ async def explain_file(
                                        scorer.feature_names, academic_year, skip_invalid=True,
                                        census=scoring.model_census(scorer))  # fmt: skip
         features = cohort.features
-        wanted = upn_codes(features["upn"]) == upn_key(upn)
+        wanted = tidy_upn_column(features["upn"]) == upn_key(upn)
         if not wanted.any():
             raise _problem(422, "The pupil cannot be explained.", "upn", NOT_IN_FILE)
         pupil = features[wanted.fillna(False).to_numpy()].head(1)
