@@ -129,12 +129,13 @@ def difference_frame(result: TrainingResult) -> pd.DataFrame:
                 iv = gain[metric]
                 rows.append({"model": model, "versus": versus, "metric": metric, "difference": iv.estimate,
                              "low": iv.low, "high": iv.high,
-                             "significant": _significant(iv.low, iv.high)})  # fmt: skip
+                             "significant": significant(iv.low, iv.high)})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def _significant(low: float, high: float) -> bool:
-    """Whether a 95% interval of a difference excludes 0 (an unknown interval is not significant)."""
+def significant(low: float, high: float) -> bool:
+    """Whether a 95% interval of a difference excludes 0 (an unknown interval is not significant): the
+    one test of the comparisons, the verdict lines and the model card."""
     return bool(np.isfinite(low) and np.isfinite(high) and (low > 0 or high < 0))
 
 
@@ -157,7 +158,7 @@ def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_
             text = f"{row['difference']:+.3f}"
             if pd.notna(row["low"]) and pd.notna(row["high"]):
                 text += f" [{row['low']:+.3f}, {row['high']:+.3f}]"
-            if not _significant(row["low"], row["high"]):
+            if not significant(row["low"], row["high"]):
                 text += f" {NOT_SIGNIFICANT}"
             cells.append(text)
         lines.append(f"| {model} | {versus} | " + " | ".join(cells) + " |")
@@ -193,7 +194,7 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
             parts.append(f"over {versus}: no paired interval logged")
             continue
         d, low, high = found
-        beyond = _significant(low, high)
+        beyond = significant(low, high)
         side = "ahead" if d > 0 else "behind"
         parts.append(f"{'ahead of' if d >= 0 else 'behind'} {versus} by {d:+.3f} [{low:+.3f}, {high:+.3f}], "
                      + (f"significantly {side}" if beyond else "within the interval (not significant)"))
@@ -213,7 +214,7 @@ def _gains_from_runs(children: list) -> pd.DataFrame:
                 low, high = m.get(f"gain_{metric}_ci_low", np.nan), m.get(f"gain_{metric}_ci_high", np.nan)
                 rows.append({"model": run.data.tags.get("model_type", run.info.run_name), "versus": CHECKLIST,
                              "metric": metric, "difference": m[f"gain_{metric}"], "low": low, "high": high,
-                             "significant": _significant(low, high)})  # fmt: skip
+                             "significant": significant(low, high)})  # fmt: skip
     return pd.DataFrame(
         rows, columns=["model", "versus", "metric", "difference", "low", "high", "significant"]
     )
