@@ -335,11 +335,12 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
     found = []
     if len(result.options) > 1:
         as_is = next(o for o in result.options if o.name == AS_IS)
+        as_is_hidden = _ratios_withheld(as_is, result)  # the same for every option
         for option in result.options:
             if option.name == AS_IS or option.change is None or as_is.precision.estimate <= 0:
                 continue
             change, model = option.change, as_is.precision.estimate
-            hidden = _ratios_withheld(option, result) | _ratios_withheld(as_is, result)
+            hidden = _ratios_withheld(option, result) | as_is_hidden
             ratios = _largest_changes(option, as_is, shown, "selection_ratio", hidden)
             calibration = _largest_changes(option, as_is, shown, "observed_over_predicted")
             worsened = _worsened_calibration(option, as_is, shown)
