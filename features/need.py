@@ -44,6 +44,13 @@ def need_level(table: pd.DataFrame) -> pd.Series:
     return pd.Series(level, index=table.index, dtype="int64")
 
 
+def need_levels(table: pd.DataFrame) -> np.ndarray:
+    """The need level `score` places a pupil with: the feature table's column, or `need_level`'s rule
+    where the table has none (the fairness review's red list; evaluate's stored-thresholds page)."""
+    levels = table["need_level"] if "need_level" in table else need_level(table)
+    return levels.to_numpy()
+
+
 def need_understated_by_blanks(table: pd.DataFrame) -> pd.Series:
     """Rows whose need level a blank could be understating: level 0 with free school meals or SEN
     provision not recorded (either would give 1), or level 1 with SEN provision not recorded (an EHC

@@ -44,7 +44,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.features.build import build_feature_table, prepare
-from exclusion_risk.features.need import need_level
+from exclusion_risk.features.need import need_levels
 from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.models.band_precision import OUTCOMES, share_with_interval
 from exclusion_risk.models.band_precision import percent as share_text
@@ -122,7 +122,7 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
     for attribute in GROUP_ATTRIBUTES:
         frame[attribute] = groups[attribute].to_numpy()
     # the need level `score` places a pupil with (the matrix's other axis): for the stored thresholds' page
-    frame["need_level"] = (table["need_level"] if "need_level" in table else need_level(table)).to_numpy()
+    frame["need_level"] = need_levels(table)
     return frame.drop_duplicates("upn")
 
 

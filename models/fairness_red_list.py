@@ -9,7 +9,7 @@ it, at lower probabilities, so its precision among red tends to be lower. That i
 not the model's scoring: both lists rank the same probabilities.
 
 `review_red_list` places the reviewed pupils with the same code `score` uses (`RiskMatrix.place`, the
-model version's stored thresholds, `features.need.need_level`) and measures each of the review's groups
+model version's stored thresholds, `features.need.need_levels`) and measures each of the review's groups
 with the review's own `group_metrics`, the red list as the selection. The report suppresses its counts
 by the review's rule (`models.group_counts`), and withholds what, read beside the top k%'s, would give
 a count under 10 back (`models.fairness_red_slices`: a group's figures, several groups' together, or the
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.features.need import need_level
+from exclusion_risk.features.need import need_levels
 from exclusion_risk.models.fairness import (
     DETAILED_ETHNICITY,
     FAIR_RANGE,
@@ -62,12 +62,6 @@ class RedList:
     matrix_version: str
 
 
-def _need_levels(frame: pd.DataFrame) -> np.ndarray:
-    """The need level `score` uses: the feature table's column, or the same rule where it is absent."""
-    levels = frame["need_level"] if "need_level" in frame else need_level(frame)
-    return levels.to_numpy()
-
-
 def _rule(matrix: RiskMatrix) -> tuple[list[str], list[str]]:
     """The red cells in words, and the need levels raised to red from a lower band (their labels)."""
     labels = {int(level["level"]): str(level.get("label", level["level"])) for level in matrix.need_levels}
@@ -97,7 +91,7 @@ def review_red_list(
     and reference groups (`references`: attribute -> its reference, as the top k% tables use)."""
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(probabilities, dtype=np.float64)
-    placed = matrix.place(p, _need_levels(frame))  # as `score` places them
+    placed = matrix.place(p, need_levels(frame))  # as `score` places them
     red = np.asarray(placed["rag"] == RED, dtype=bool)
     groups = review_groups(frame)
     attributes = group_metrics(y, p, groups, capacity, n_boot=n_boot, seed=seed, selected=red,
