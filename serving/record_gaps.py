@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.values import counted
 
 MAX_LISTED = 100
 
@@ -39,7 +40,8 @@ def drop_featureless(records: list[dict[str, Any]], gaps: list[list[str]], width
         return records, gaps, []
     if not skip_invalid or len(empty) == len(records):
         raise RequestProblem(
-            422, f"{len(empty):,} feature record(s) give none of the model's features; nothing was scored. "
+            422, f"{counted(len(empty), 'feature record gives', 'feature records give')} none of the model's "
+            "features; nothing was scored. "
             "Send what is known about each pupil (or skip_invalid=true to score the others).",
             empty[:MAX_LISTED],
         )
@@ -53,9 +55,10 @@ def gap_summary(gaps: list[list[str]], feature_names: list[str]) -> tuple[list[s
     lacking = sum(1 for gap in gaps if gap)
     warnings = []
     if lacking:
+        verb = "lacks" if lacking == 1 else "lack"
         warnings.append(
-            f"{lacking:,} of {len(gaps):,} feature record(s) lack some of the model's {len(feature_names)} "
-            "features, scored as missing (each score's `missing_features` lists them): their risk may be "
-            "understated."
+            f"{lacking:,} of {counted(len(gaps), 'feature record')} {verb} some of the model's "
+            f"{len(feature_names)} features, scored as missing (each score's `missing_features` lists "
+            "them): their risk may be understated."
         )
     return [name for name in feature_names if name in missing], warnings

@@ -41,7 +41,7 @@ def test_a_record_with_no_feature_is_refused_not_scored_green(client):
     response = client.post("/score", json={"pupils": [{"upn": "A1"}]})
     assert response.status_code == 422, response.text
     body = response.json()
-    assert "none of the model's features" in body["detail"]
+    assert body["detail"].startswith("1 feature record gives none of the model's features")
     assert body["errors"][0]["row"] == 1 and body["errors"][0]["field"] == "pupils"
     assert "A1" not in response.text
 
@@ -73,7 +73,7 @@ def test_each_score_and_the_response_name_the_missing_features(client):
     assert by_upn[UPN]["missing_features"] == [n for n in NAMES if n not in given]
     assert by_upn["B2"]["missing_features"] == []
     assert body["missing_features"] == [n for n in NAMES if n not in given]
-    assert len(body["warnings"]) == 1 and body["warnings"][0].startswith("1 of 2 feature record(s) lack")
+    assert len(body["warnings"]) == 1 and body["warnings"][0].startswith("1 of 2 feature records lacks some")
 
 
 def _full_record() -> dict:
