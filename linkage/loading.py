@@ -3,10 +3,10 @@
 CSV goes through arrow's multi-threaded parser; a file arrow cannot split (rows with the wrong number
 of fields) is parsed again by Python's csv module, which rejects those rows. The delimiter is taken
 from the header line (comma, tab, semicolon or pipe). Blank lines are not rows, nor are lines of only
-delimiters and blanks (Excel's empty rows), nor DOS end-of-file marks (Ctrl-Z) at the very end: those
-are counted in the file's note. Parquet columns of any type are read as their text. A workbook, PDF or
-archive (by its first bytes, whatever its name) is refused as what it is (linkage.extract_files);
-`.txt`/`.tsv` files are read as CSV.
+delimiters and blanks (Excel's empty rows), nor DOS end-of-file marks (Ctrl-Z) at the very end (with
+or without a line end after them): those are counted in the file's note. Parquet columns of any type
+are read as their text. A workbook, PDF or archive (by its first bytes, whatever its name) is refused
+as what it is (linkage.extract_files); `.txt`/`.tsv` files are read as CSV.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from exclusion_risk.values import counted
 
 MAX_HEADER_CHARS = 20_000  # a census header with every optional column is under 1,000
 EOF_MARK = b"\x1a"  # Ctrl-Z: DOS's end of file, which some exports still write after the last line
+_EOF_TAIL = b"\x1a\r\n"  # what a file's trailing end-of-file marks are found among
+_TAIL_BLOCK = 1 << 16
 _BLANK_VALUE = "^[ \t]*$"  # a value of blanks (arrow's empty values are null)
 _SLICED_GAPS = 100  # up to this many empty lines, arrow's table is sliced around them, not copied
 _DELIMITER_WORDS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "pipes"}
@@ -49,6 +51,22 @@ def load(path: Path, name: str) -> RawFile:
     raw = _load_parquet(path, name) if suffix == ".parquet" else _load_csv(path, name)
     raw.drop_text()  # the load's checks encoded every column: the encodings hold its text
     return raw
+
+
+def trailing_eof_marks(utf8: bytes) -> tuple[int, int]:
+    """(how many Ctrl-Z marks end the file, where the text before them ends): the marks at the very end,
+    with or without line ends after or between them (Ctrl-Z then CRLF: an export that ended its last
+    line after the mark). (0, len) when the file does not end so. Only the trailing bytes are looked at."""
+    end = len(utf8)
+    while end:  # the run of marks and line ends at the end, a block at a time (no copy of the file)
+        start = max(end - _TAIL_BLOCK, 0)
+        kept = utf8[start:end].rstrip(_EOF_TAIL)
+        if kept:
+            end = start + len(kept)
+            break
+        end = start
+    marks = utf8.count(EOF_MARK, end)
+    return (marks, end) if marks else (0, len(utf8))
 
 
 def _delimiter(header_line: str) -> str:
@@ -154,10 +172,9 @@ def _load_csv(path: Path, name: str) -> RawFile:
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise ExtractError(name, "the file is empty (no header row, no data)")
     utf8, encoding, replaced = decode(data)
-    eof_marks = 0
-    if utf8.endswith(EOF_MARK):  # only at the very end: one anywhere else is a control character in its row
-        stripped = utf8.rstrip(EOF_MARK)  # the file's one copy (a count and a slice had made two)
-        eof_marks, utf8 = len(utf8) - len(stripped), stripped
+    eof_marks, end = trailing_eof_marks(utf8)
+    if eof_marks:  # only at the very end: one anywhere else is a control character in its row
+        utf8 = utf8[:end]  # the file's one copy (a count and a slice had made two)
         if not utf8 or utf8.isspace():
             raise ExtractError(name, "the file is empty (no header row, no data)")
     text_head = _header_line(utf8)

@@ -83,6 +83,21 @@ def test_a_trailing_ctrl_z_is_dropped_and_counted(tmp_path, lines, final_newline
     assert "end-of-file mark (Ctrl-Z) at the end dropped" in " ".join(result.notes)
 
 
+@pytest.mark.parametrize(
+    "ending", ["\x1a\r\n", "\x1a\n", "\r\n\x1a\r\n", "\n\x1a\x1a\n\n"],
+    ids=["Ctrl-Z CRLF", "Ctrl-Z LF", "CRLF Ctrl-Z CRLF", "LF Ctrl-Z Ctrl-Z LF LF"],
+)
+def test_a_trailing_ctrl_z_followed_by_a_line_end_is_dropped_and_counted(tmp_path, lines, ending):
+    # An export that wrote Ctrl-Z and then a line end left a phantom row of one field, rejected for its
+    # number of fields: the reader took only a Ctrl-Z at the very last byte for the end-of-file mark.
+    data = ("\r\n".join(lines) + ending).encode()
+    result, (clean, rejects) = read_both(tmp_path, data, PUPILS)
+    assert len(result.clean) == PUPILS and result.rejects.empty and rejects.empty
+    marks = ending.count("\x1a")
+    said = f"{marks} end-of-file mark{'s' if marks > 1 else ''} (Ctrl-Z) at the end dropped"
+    assert said in " ".join(result.notes)
+
+
 def test_a_ctrl_z_inside_the_file_still_rejects_its_row(tmp_path, lines):
     body = list(lines)
     body[5] = body[5].replace("Surname04", "Sur\x1aname")

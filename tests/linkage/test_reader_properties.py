@@ -96,8 +96,11 @@ def _lines_in(data: bytes) -> int:
 
 def _records_in(data: bytes) -> int:
     """Without quotes, every record is one line: the non-empty lines after the first, less those of only
-    commas and blanks (Excel's empty rows) and DOS end-of-file marks (Ctrl-Z) at the very end."""
-    lines = re.split(r"\r\n|\r|\n", _text_of(data).rstrip("\x1a"))[1:]
+    commas and blanks (Excel's empty rows) and DOS end-of-file marks (Ctrl-Z) at the very end, with or
+    without line ends after or between them."""
+    text = _text_of(data)
+    tail = text[len(text.rstrip("\x1a\r\n")):]
+    lines = re.split(r"\r\n|\r|\n", text[: len(text) - len(tail)] if "\x1a" in tail else text)[1:]
     return sum(1 for line in lines if line.strip(", \t"))
 
 
