@@ -69,7 +69,8 @@ def trailing_eof_marks(utf8: bytes) -> tuple[int, int]:
     return (marks, end) if marks else (0, len(utf8))
 
 
-def _delimiter(header_line: str) -> str:
+def delimiter_of(header_line: str) -> str:
+    """The delimiter a header line uses: tab, semicolon or pipe where it holds more of one than commas."""
     counts = {d: header_line.count(d) for d in (",", "\t", ";", "|")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > counts[","] else ","
@@ -182,7 +183,7 @@ def _load_csv(path: Path, name: str) -> RawFile:
         raise ExtractError(name, "the first line is blank: the file must start with its header row")
     if len(text_head) > MAX_HEADER_CHARS:
         raise ExtractError(name, f"the first line is over {MAX_HEADER_CHARS:,} characters: not a header row")
-    delimiter = _delimiter(text_head)
+    delimiter = delimiter_of(text_head)
     try:
         header = next(csv.reader([text_head], delimiter=delimiter))
     except csv.Error:

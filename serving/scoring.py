@@ -34,9 +34,9 @@ from exclusion_risk.features.census_upload import (
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
 from exclusion_risk.files import csv_text
-from exclusion_risk.linkage.csv_records import data_lines
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
+from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.score_table import as_written, with_officer_columns
@@ -89,15 +89,16 @@ def safe_filename(name: str | None) -> str:
 def check_upload_rows(data: bytes, filename: str, max_rows: int, max_bytes: int) -> None:
     """413 before the census reader sees an upload with more rows than `max_rows`.
 
-    A CSV's rows are at most its non-empty lines after the header (`data_lines`: a value running over
-    several lines is one row or is rejected line by line, never more rows than lines). A Parquet
-    file's footer is checked first (cheap), then its rows and the bytes its values decode to are
-    counted batch by batch, since the footer is written by whoever made the file.
+    A CSV's rows are at most its lines after the header that hold more than delimiters and blanks
+    (`records_at_most`: the lines the reader skips as no record, Excel's empty rows among them, are not
+    counted; a value running over several lines is one row or is rejected line by line, never more rows
+    than lines). A Parquet file's footer is checked first (cheap), then its rows and the bytes its
+    values decode to are counted batch by batch, since the footer is written by whoever made the file.
     """
     if filename.endswith(".parquet"):
         check_parquet_upload(data, max_rows, max_bytes)
     else:
-        check_row_count(data_lines(data), max_rows)
+        check_row_count(records_at_most(data), max_rows)
 
 
 def read_census_bytes(

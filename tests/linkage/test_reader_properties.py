@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from exclusion_risk.linkage.decoding import utf16_without_bom
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census, read_exclusions
+from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.upn import make_upn
 
 PUPILS = 12
@@ -129,6 +130,7 @@ def test_a_mutated_extract_is_read_or_refused_and_never_leaks(
         return
     assert len(result.clean) + len(result.rejects) == result.rows_read
     assert result.rows_read <= _lines_in(data)
+    assert result.rows_read <= records_at_most(data)  # the service's bound before it reads an upload
     if '"' not in _text_of(data):  # no value can run over lines: every line is a row, read or rejected
         assert result.rows_read == _records_in(data)
     _assert_quotes_nothing(" ".join(result.notes) + " ".join(result.counts))

@@ -21,6 +21,7 @@ import pytest
 
 from exclusion_risk.contract import SCORE_COLUMNS
 from exclusion_risk.features import registry
+from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.app import create_app
@@ -129,6 +130,37 @@ def test_cr_only_csv_over_the_row_limit_is_refused_before_it_is_read(service, re
     response = call(service, "POST", "/score/file", content=rows, headers={"Content-Type": "text/csv"})
     assert response.status_code == 413, response.text
     assert f"{MAX_ROWS:,}" in response.json()["detail"] and not reads
+
+
+def _with_empty_rows(data: bytes, empty: int, line_end: str = "\n") -> bytes:
+    """`data` (a census CSV) with `empty` of Excel's empty rows (only commas) after its header."""
+    header, rest = data.split(line_end.encode(), 1)
+    commas = ("," * header.count(b",") + line_end).encode()
+    return header + line_end.encode() + commas * empty + rest
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_lines_of_only_commas_are_not_counted_against_the_row_limit(service, line_end):
+    # Excel's empty rows are no records (the reader skips them): an upload of MAX_ROWS pupils and 30 such
+    # lines was refused with 413 "130 pupils in one request", counted by its lines.
+    data = _with_empty_rows(census_csv(census_rows(MAX_ROWS), line_end), 30, line_end)
+    data += f"{line_end}{',' * 9}{line_end}\x1a{line_end}".encode()  # a blank line, one more, a Ctrl-Z
+    response = call(service, "POST", "/score/file", content=data, headers={"Content-Type": "text/csv"})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["pupils"] == MAX_ROWS
+    over = _with_empty_rows(census_csv(census_rows(MAX_ROWS + 1), line_end), 30, line_end)
+    response = call(service, "POST", "/score/file", content=over, headers={"Content-Type": "text/csv"})
+    assert response.status_code == 413 and f"{MAX_ROWS + 1:,} pupils" in response.json()["detail"]
+
+
+def test_the_upload_bound_counts_quoted_empty_values_and_other_delimiters_as_records():
+    # Only lines the reader skips are left out: `"",""` is a record (rejected), and in a file delimited
+    # by semicolons a line of commas is one value, a record too.
+    assert records_at_most(b"UPN,Surname\n,\n\"\",\"\"\n , \t\nA1,Smith\n\x1a\n") == 2
+    assert records_at_most(b"UPN;Surname\n,,\n;;\nA1;Smith") == 2
+    utf16 = "UPN\tSurname\r\n\t\r\nA1\tSmith\r\n".encode("utf-16")
+    assert records_at_most(utf16) == 1
+    assert records_at_most(utf16[2:]) == 1  # UTF-16 without its byte-order mark
 
 
 class _LyingFooter:

@@ -1,0 +1,38 @@
+"""How many records a CSV upload can hold at most, counted from its bytes before any parsing.
+
+The service refuses an upload over its row limit before the reader sees it (serving.scoring), so the
+count must be cheap and never below what the reader will find: the non-empty lines after the header
+(`csv_records.data_lines`), less the lines the reader skips as no record: lines of only the header's
+delimiter and blanks (Excel's empty rows) and DOS end-of-file marks at the very end. So an export with
+empty rows is not refused for them. A record over several lines (a quoted value with line breaks) may
+be counted once per line: the bound may be above the records, never below them. UTF-16 (with its
+byte-order mark or without) is decoded first, as the reader decodes it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exclusion_risk.linkage.csv_records import BLANKS, data_lines
+from exclusion_risk.linkage.decoding import decode, utf16_without_bom
+from exclusion_risk.linkage.loading import delimiter_of, trailing_eof_marks
+
+
+def records_at_most(data: bytes) -> int:
+    """At most how many records the CSV `data` holds (see the module docstring)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or utf16_without_bom(data) is not None:
+        data = decode(data)[0]
+    _, end = trailing_eof_marks(data)
+    if end < len(data):
+        data = data[:end]  # a copy only where the file ends in Ctrl-Z
+    first = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=len(data))
+    delimiter = delimiter_of(data[:first].decode("utf-8", errors="replace"))
+    return data_lines(data) - empty_lines(data, delimiter)
+
+
+def empty_lines(data: bytes, delimiter: str) -> int:
+    """Lines after the first made of only `delimiter` and blanks, at least one of them (a blank line is
+    not counted by `data_lines` either). Found by one regular expression that can match only at a line
+    end, so each line is looked at once."""
+    filler = re.escape((BLANKS + delimiter).encode())
+    return sum(1 for _ in re.finditer(rb"[\r\n][" + filler + rb"]+(?=[\r\n]|\Z)", data))
