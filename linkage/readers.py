@@ -122,6 +122,9 @@ class ReadResult:
     termly: ReadResult | None = None
     # the sentence saying the extract was read from a .txt/.tsv file (linkage.extract_files), else None
     stand_in: str | None = None
+    # the notes of files whose read has more to say than rows and encoding (lines skipped, a Ctrl-Z
+    # dropped, headers read under another name, an encoding other than UTF-8): the service's warnings
+    remarks: list[str] = field(default_factory=list)
 
     @property
     def rows_rejected(self) -> int:
@@ -188,6 +191,9 @@ def _read_file(
         return raw, validate(raw, work, extract, mapping)
 
 
+PLAIN_ENCODINGS = ("UTF-8", "UTF-8 with BOM", "Parquet")  # a file's note says nothing more of these
+
+
 def _note(raw: RawFile) -> str:
     aliased = f"; headers read as: {', '.join(raw.aliased)}" if raw.aliased else ""
     skipped = "".join(f"; {words}" for words in raw.skipped)  # lines that are no record (loading)
@@ -198,7 +204,10 @@ def _result(frames: list[pd.DataFrame], raws: list[RawFile], counts: Counter) ->
     clean = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     rejects = pd.concat([r.all_rejects() for r in raws], ignore_index=True)
     notes = [_note(r) for r in raws]
-    return ReadResult(clean, rejects, sum(r.rows_read for r in raws), notes, dict(counts))
+    result = ReadResult(clean, rejects, sum(r.rows_read for r in raws), notes, dict(counts))
+    result.remarks = [n for n, r in zip(notes, raws, strict=True) if r.aliased or r.skipped or (
+        r.encoding not in PLAIN_ENCODINGS)]  # fmt: skip
+    return result
 
 
 # --- public readers ------------------------------------------------------------------------------

@@ -364,7 +364,8 @@ class ScoreResponse(BaseModel):
     )
     missing_features: list[str] = Field([], description="Features not computed (census), or left out of "
                                         "some feature record, scored as missing.")
-    warnings: list[str] = Field([], description="What the features lack, in plain words.")
+    warnings: list[str] = Field([], description="What the features lack, and an uploaded file's read "
+                                "notes (lines skipped as no record, ...), in plain words.")
     rejected: list[FieldError] = Field(
         default_factory=list, description="Rows left out (only with `skip_invalid=true`)."
     )
@@ -402,7 +403,8 @@ class ExplainResponse(BaseModel):
     model_version: str
     history: Literal["linked", "none", "not needed"]
     missing_features: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field([], description="What the features lack, in plain words.")
+    warnings: list[str] = Field([], description="What the features lack, and an uploaded file's read "
+                                "notes (lines skipped as no record, ...), in plain words.")
     pupils: list[PupilExplanation]
 
 

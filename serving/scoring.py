@@ -68,7 +68,8 @@ class Cohort:
     history: str  # "linked" | "none" | "not needed"
     missing_features: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # plain sentences on what the features lack
+    # plain sentences on what the features lack (an upload's: and on what its read set aside, first)
+    warnings: list[str] = field(default_factory=list)
     # the UPNs scored of pupils the linked history does not know (features' CensusFeatures.not_in_history)
     not_in_history: frozenset[str] = frozenset()
 
@@ -102,13 +103,16 @@ def check_upload_rows(data: bytes, filename: str, max_rows: int, max_bytes: int)
 
 
 def read_census_bytes(
-    data: bytes, filename: str = "upload.csv", census: str | None = None
+    data: bytes, filename: str = "upload.csv", census: str | None = None, notes: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(clean, rejects) from the bytes of a census CSV or Parquet file, through the linkage reader.
 
     The client's name is never a path: the temporary file is named with `safe_filename(filename)`,
     which is also the name the reader's messages use. `census`: the model's census (term code), which a
     row without a CensusTerm (blank, or no such column) counts as; None: every row must give one.
+    `notes`: where given, the read's notes that say more than rows and encoding are added to it
+    (`ReadResult.remarks`: lines skipped as no record, a Ctrl-Z dropped, headers read under another
+    name, the encoding read; counts and header names, never a value).
     """
     name = safe_filename(filename)
     with tempfile.TemporaryDirectory(prefix="exclusion-risk-upload-") as folder:
@@ -128,6 +132,8 @@ def read_census_bytes(
                 [{"row": None, "field": "file", "reason": "not a census CSV or Parquet file this "
                   "service can read"}],
             ) from None
+    if notes is not None:
+        notes.extend(result.remarks)
     return result.clean, result.rejects
 
 
@@ -284,11 +290,15 @@ def upload_cohort(
 ) -> Cohort:
     """An uploaded census file (POST /score/file, POST /explain/file) to the cohort's features: rows
     counted from the bytes before anything is parsed (a CSV's lines, a Parquet file's footer and then
-    its decoded batches), read, counted again exactly, and built with the linked history."""
+    its decoded batches), read, counted again exactly, and built with the linked history. The read's
+    notes (`read_census_bytes`) come first in the cohort's warnings, as `check` prints them."""
     check_upload_rows(data, filename, settings.max_rows, settings.max_request_bytes)
-    clean, rejects = read_census_bytes(data, filename, census)
+    notes: list[str] = []
+    clean, rejects = read_census_bytes(data, filename, census, notes)
     check_row_count(len(clean) + len(rejects), settings.max_rows)
-    return census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid, census)
+    cohort = census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid, census)
+    cohort.warnings = notes + cohort.warnings
+    return cohort
 
 
 def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> tuple[int, bytes]:

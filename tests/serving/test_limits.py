@@ -163,6 +163,28 @@ def test_the_upload_bound_counts_quoted_empty_values_and_other_delimiters_as_rec
     assert records_at_most(utf16[2:]) == 1  # UTF-16 without its byte-order mark
 
 
+def test_a_census_uploads_read_notes_are_in_its_warnings(service):
+    # The reader's notes (what it set aside as no record, headers read under another name) reached
+    # `check`'s console only: the service scored the file and said nothing of them.
+    rows = census_rows(3)
+    data = _with_empty_rows(census_csv(rows), 2) + b"\x1a\r\n"
+    response = call(service, "POST", "/score/file", files={"file": ("census.csv", data, "text/csv")})
+    assert response.status_code == 200, response.text[:300]
+    said = [w for w in response.json()["warnings"] if w.startswith("census.csv: 3 rows")]
+    assert len(said) == 1, response.json()["warnings"]
+    assert "2 empty lines (only commas) skipped" in said[0]
+    assert "1 end-of-file mark (Ctrl-Z) at the end dropped" in said[0]
+    assert not any(row["UPN"] in said[0] or row["Surname"] in said[0] for row in rows)
+    as_csv = call(service, "POST", "/score/file", params={"format": "csv"},
+                  files={"file": ("census.csv", data, "text/csv")})  # fmt: skip
+    assert "2 empty lines (only commas) skipped" in as_csv.headers[score_routes.WARNINGS_HEADER]
+    aliased = census_csv([{("Gender" if k == "Sex" else k): v for k, v in row.items()} for row in rows])
+    response = call(service, "POST", "/score/file", files={"file": ("census.csv", aliased, "text/csv")})
+    assert any("headers read as: Gender -> Sex" in w for w in response.json()["warnings"])
+    plain = call(service, "POST", "/score/file", files={"file": ("census.csv", census_csv(rows), "text/csv")})
+    assert not any(w.startswith("census.csv:") for w in plain.json()["warnings"])  # nothing to say
+
+
 class _LyingFooter:
     """A Parquet footer that says the file has one row, whatever it holds (the footer is the client's)."""
 
