@@ -13,9 +13,11 @@ data, for the analyst.
 
 An extract whose every row was rejected (every date an Excel serial number, say) is no extract to
 `link`, which refuses it: `check` says so last, naming its files and the commonest reason (column and
-wording, counted). Where an extract is not found but a file of its name is there under a spreadsheet's
-extension, the readers say it (linkage.extract_files): a `.txt`/`.tsv` is read as delimited text, a
-workbook is named with what to do.
+wording, counted). So is each file of a census/ (or attendance/) folder with rows and none clean, where
+the folder's other files have clean rows (a warning only: link reads the rest). Where an extract is not
+found but a file of its name is there under a spreadsheet's extension, the readers say it
+(linkage.extract_files): a `.txt`/`.tsv` is read as delimited text, a workbook is named with what to do;
+so are a census/ folder's `.txt`/`.tsv` files where it has no `.csv` or `.parquet` one.
 
 Exit status: 0 when the extracts were read (rejects or not; an extract simply absent is skipped), 2 when
 an extract could not be read at all (missing required column, empty file, a workbook, ...: the message
@@ -105,11 +107,29 @@ def commonest_reason(rejects) -> tuple[str, int]:
 def nothing_clean_warning(extract: str, result, rejects_file: Path) -> str:
     """A block read with rows and none clean: its files, the commonest reason counted, what link does."""
     files = ", ".join(result.rejects["file"].dropna().unique()) or extract
-    reason, n = commonest_reason(result.rejects)
     refused = "link exits 2 for it" if extract in EXTRACT_NAMES else "no term of them reaches a feature"
+    return _no_clean_row(files, result.rows_read, result.rejects, refused, rejects_file)
+
+
+def file_nothing_clean_warnings(extract: str, result, rejects_file: Path) -> list[str]:
+    """For a block read from several files (a census/ or attendance/ folder) that has clean rows: each
+    file with rows and none clean, named (the block's own warning is for a block with none clean)."""
+    if len(result.files) < 2:
+        return []
+    rejected = result.rejects["file"].value_counts()
+    lost = "link reads the folder's other files, none of its rows" if extract in EXTRACT_NAMES else (
+        "its term reaches no feature")  # fmt: skip
+    return [
+        _no_clean_row(name, n, result.rejects[result.rejects["file"] == name], lost, rejects_file)
+        for name, n in result.files.items() if n and rejected.get(name, 0) >= n
+    ]
+
+
+def _no_clean_row(files: str, rows_read: int, rejects, consequence: str, rejects_file: Path) -> str:
+    reason, n = commonest_reason(rejects)
     return (
-        f"{files}: no clean row: all {result.rows_read:,} rows read were rejected ({refused}); commonest "
-        f"reason {reason} ({n:,} of {result.rows_read:,} rows); every row's reason is in {rejects_file}"
+        f"{files}: no clean row: all {rows_read:,} rows read were rejected ({consequence}); commonest "
+        f"reason {reason} ({n:,} of {rows_read:,} rows); every row's reason is in {rejects_file}"
     )
 
 
@@ -176,6 +196,8 @@ def run_check(data: Path, out: Path, console: Console) -> int:
             if read.rows_read and read.rows_rejected >= read.rows_read:
                 empty.append(nothing_clean_warning(block, read, out / REJECTS_FILE))
                 status = 2 if block in EXTRACT_NAMES else status
+            else:  # a folder's file with none clean: named, though the block has clean rows (status 0)
+                empty += file_nothing_clean_warnings(block, read, out / REJECTS_FILE)
     everything = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
     write_csv(everything, private_dir(out) / REJECTS_FILE, private=True)
     console.print(

@@ -9,14 +9,18 @@ is there, a file of that name saved by a spreadsheet under another extension sta
 - `.xlsx`, `.xlsm`, `.xls` or `.ods`, a workbook, is found too, so that reading it stops with a message
   naming it and saying to save it as CSV, rather than the extract being "not found".
 
-Two such files for one extract (census.txt and census.xlsx) are never chosen between: an `ExtractError`
-names both. A file's first bytes tell a workbook, a PDF or an archive renamed `.csv` from text
-(`binary_kind`), so that it is refused as what it is, not as a CSV missing every required column.
+A census/ folder (or attendance/) is read as its .csv and .parquet files; where it has none, its
+.txt/.tsv files are read and named in the same way (`folder_files`), and its other text files and
+workbooks are named as not read. Two such files for one extract (census.txt and census.xlsx) are never
+chosen between: an `ExtractError` names both. A file's first bytes tell a workbook, a PDF or an archive
+renamed `.csv` from text (`binary_kind`), so that it is refused as what it is, not as a CSV missing
+every required column.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from exclusion_risk.linkage.errors import ExtractError
 
@@ -63,6 +67,43 @@ def stand_in_note(extract: str, path: Path) -> str:
         f"{path.name} read as the {extract} extract (no {extract}.csv or .parquet; read as delimited "
         f"text): rename it {extract}.csv to read it by its contract name"
     )
+
+
+class FolderFiles(NamedTuple):
+    """The files of a census/ (or attendance/) folder that are read, and what the read says of them."""
+
+    files: list[Path]
+    stand_in: str | None  # where they are .txt/.tsv files (the folder holds no .csv or .parquet): said
+    notes: list[str]  # the folder's .txt/.tsv and workbook files that are not read, named
+
+
+def folder_files(folder: Path, name: str, extract: str) -> FolderFiles:
+    """The `.csv` and `.parquet` files of `folder` (named `name` in messages); where it has none, its
+    `.txt`/`.tsv` files, read as delimited text and named as a single census.txt is (`stand_in_note`).
+    Text files beside .csv or .parquet ones and workbooks are not read, and named in a note; a folder with
+    nothing to read is an `ExtractError` naming its workbooks, if any, with what to do."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    kinds = {kind: [p for p in files if p.suffix.lower() in kind] for kind in (SUFFIXES, TEXT_SUFFIXES)}
+    workbooks = [p for p in files if p.suffix.lower() in WORKBOOK_SUFFIXES]
+    read, text, notes, stand_in = kinds[SUFFIXES], kinds[TEXT_SUFFIXES], [], None
+    if not read and text:
+        read, stand_in = text, (
+            f"{name}: {_listed(text)} read as the {extract} files (the folder has no .csv or .parquet "
+            "file; read as delimited text): rename them .csv to read them by their contract name"
+        )
+    elif text:
+        notes.append(f"{name}: {_listed(text)} not read (only its .csv and .parquet files are): rename a "
+                     "file .csv to read it")
+    if workbooks and read:
+        notes.append(f"{name}: {_listed(workbooks)} not read (a workbook): {SAVE_AS_CSV}")
+    if not read:
+        books = f", only workbooks ({_listed(workbooks)}): {SAVE_AS_CSV}" if workbooks else ""
+        raise ExtractError(name, f"the folder holds no .csv or .parquet files{books}")
+    return FolderFiles(read, stand_in, notes)
+
+
+def _listed(files: list[Path]) -> str:
+    return ", ".join(p.name for p in files)
 
 
 def _stand_ins(entries: dict[str, Path], extract: str) -> list[Path]:

@@ -20,8 +20,8 @@ Rows are numbered from 1 after the header (`_row` in the frame, `row` in the rej
 row is either in the clean frame or on one line of the rejects: len(clean) + len(rejects) = rows read.
 
 Folder layout accepted by `read_extracts` (file names case-insensitive, CSV or Parquet; where neither
-is there, a `.txt`/`.tsv` file of the name is read as delimited text and a workbook of the name is named
-and refused: linkage.extract_files):
+is there, a `.txt`/`.tsv` file of the name, or a census/ folder's `.txt`/`.tsv` files, are read as
+delimited text and a workbook is named and refused: linkage.extract_files):
 
     DIR/census.csv | census.parquet | census/            one file, or one file per collection
         census/census_2017-10-05.csv ...                 collection date in the name gives
@@ -72,9 +72,10 @@ from exclusion_risk.linkage.duplicates import reject_duplicates, reject_shared_i
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import (
     EXTRACT_NAMES,
-    SUFFIXES,
     TEXT_SUFFIXES,
+    FolderFiles,
     find_extracts,
+    folder_files,
     stand_in_note,
 )
 from exclusion_risk.linkage.extract_frames import (
@@ -125,6 +126,7 @@ class ReadResult:
     # the notes of files whose read has more to say than rows and encoding (lines skipped, a Ctrl-Z
     # dropped, headers read under another name, an encoding other than UTF-8): the service's warnings
     remarks: list[str] = field(default_factory=list)
+    files: dict[str, int] = field(default_factory=dict)  # each file's rows read, by its rejects' name
 
     @property
     def rows_rejected(self) -> int:
@@ -200,13 +202,20 @@ def _note(raw: RawFile) -> str:
     return f"{raw.name}: {raw.rows_read} rows, {raw.encoding}{aliased}{skipped}"
 
 
-def _result(frames: list[pd.DataFrame], raws: list[RawFile], counts: Counter) -> ReadResult:
+def _result(
+    frames: list[pd.DataFrame], raws: list[RawFile], counts: Counter, folder: FolderFiles | None = None
+) -> ReadResult:
+    """`folder`: the FolderFiles the raws were read from, whose words come first in the notes."""
     clean = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     rejects = pd.concat([r.all_rejects() for r in raws], ignore_index=True)
     notes = [_note(r) for r in raws]
     result = ReadResult(clean, rejects, sum(r.rows_read for r in raws), notes, dict(counts))
+    result.files = {r.name: r.rows_read for r in raws}
     result.remarks = [n for n, r in zip(notes, raws, strict=True) if r.aliased or r.skipped or (
         r.encoding not in PLAIN_ENCODINGS)]  # fmt: skip
+    if folder is not None:
+        result.stand_in = folder.stand_in
+        result.notes[:0] = [*([folder.stand_in] if folder.stand_in else []), *folder.notes]
     return result
 
 
@@ -215,13 +224,6 @@ def _result(frames: list[pd.DataFrame], raws: list[RawFile], counts: Counter) ->
 
 def _display_name(path: Path, parent: Path | None) -> str:
     return f"{parent.name}/{path.name}" if parent is not None else path.name
-
-
-def _members(folder: Path, name: str) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-    if not files:
-        raise ExtractError(name, "the folder holds no .csv or .parquet files")
-    return files
 
 
 def _collection_of(path: Path, name: str) -> dict[str, str]:
@@ -283,7 +285,8 @@ def read_census(
     service's upload: its model's census); None, as for the authority's extracts: required on every row."""
     path = Path(path)
     parent = path if path.is_dir() else None
-    files = _members(path, f"{path.name}/") if parent else [path]
+    members = folder_files(path, f"{path.name}/", "census") if parent else None
+    files = members.files if members else [path]
     frames, raws, counts = [], [], Counter()
     if columns is not None:
         columns = list(dict.fromkeys([*columns, *TERMLY_CHECK_COLUMNS]))
@@ -315,7 +318,7 @@ def read_census(
         return_freed_memory(collect_cycles=raw.rows_read >= COLLECT_AFTER_ROWS)
     if termly_error is not None:
         raise termly_error
-    result = _result(frames, raws, counts)
+    result = _result(frames, raws, counts, members)
     if termly is not None:
         result.attendance, result.termly = termly.clean, termly
         return result
@@ -396,7 +399,8 @@ def read_attendance(folder: str | Path, keep_rows: bool = True) -> ReadResult:
     folder = Path(folder)
     frames, raws, counts = [], [], Counter()
     seen: dict[tuple[str, str], str] = {}  # (year, term) -> the file that gave it
-    for file in _members(folder, f"{folder.name}/"):
+    members = folder_files(folder, f"{folder.name}/", "attendance")
+    for file in members.files:
         name = _display_name(file, folder)
         term = _term_of(file, name)
         key = (term["AcademicYear"], term["Term"])
@@ -418,7 +422,7 @@ def read_attendance(folder: str | Path, keep_rows: bool = True) -> ReadResult:
         raw.release()
         raws.append(raw)
         return_freed_memory(collect_cycles=raw.rows_read >= COLLECT_AFTER_ROWS)
-    return _result(frames, raws, counts)
+    return _result(frames, raws, counts, members)
 
 
 # Fixed wording (no value): `exclusion-risk check` counts rejects by reason.

@@ -104,6 +104,56 @@ def test_a_missing_extract_with_no_stand_in_is_still_skipped_by_check(tmp_path, 
     assert "social_care: not found" in result.output and "(skipped)" in result.output
 
 
+def _census_folder(folder, extracts_folder, census_row, csv_text, write, mis_header, names: dict):
+    """An input folder whose census is a census/ folder: file name -> its rows' (year, term, overrides)."""
+    extracts_folder(folder)
+    (folder / "census.csv").unlink()
+    for i, (name, (year, term, changes)) in enumerate(names.items()):
+        rows = [census_row(make_upn(330, 4001, 2010, 10 * i + j), AcademicYear=year, CensusTerm=term,
+                           Surname="Zqsurname", **changes) for j in range(3)]  # fmt: skip
+        write(folder / "census" / name, csv_text(rows, mis_header))
+    return folder
+
+
+def test_a_census_folder_of_text_files_is_read_and_the_files_named(
+    tmp_path, extracts_folder, census_row, csv_text, write, mis_header
+):
+    # census/census.txt alone was "census/: the folder holds no .csv or .parquet files", though a
+    # census.txt beside the other extracts is read and named (linkage.extract_files).
+    names = {"census_2016-10-06.txt": ("2016/17", "AUT", {}), "census_2017-01-19.TSV": ("2016/17", "SPR", {})}
+    folder = _census_folder(tmp_path / "la", extracts_folder, census_row, csv_text, write, mis_header, names)
+    result = check("--data", str(folder))
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "census_2016-10-06.txt" in out and "census_2017-01-19.TSV" in out
+    assert "read as the census" in out and "rename" in out and "Zqsurname" not in out
+    extracts = read_extracts(folder)  # link's read: the same files, and the same words
+    assert len(extracts.census) == 6
+    said = extracts.results["census"].stand_in
+    assert said is not None and "census_2016-10-06.txt" in said and "census_2017-01-19.TSV" in said
+    assert said in extracts.results["census"].notes
+
+
+def test_text_files_beside_a_census_folders_csv_files_are_named_as_not_read(
+    tmp_path, extracts_folder, census_row, csv_text, write, mis_header
+):
+    names = {"census_2016-10-06.csv": ("2016/17", "AUT", {}), "census_2017-01-19.txt": ("2016/17", "SPR", {})}
+    folder = _census_folder(tmp_path / "la", extracts_folder, census_row, csv_text, write, mis_header, names)
+    result = read_census(folder / "census")
+    assert len(result.clean) == 3  # the .csv only: a folder's text files stand in only where it has none
+    assert any("census_2017-01-19.txt" in note and "not read" in note for note in result.notes)
+
+
+def test_a_census_folder_of_workbooks_names_them(tmp_path, extracts_folder):
+    folder = extracts_folder(tmp_path / "la")
+    (folder / "census.csv").unlink()
+    (folder / "census").mkdir()
+    (folder / "census" / "census_2016-10-06.xlsx").write_bytes(XLSX)
+    with pytest.raises(ExtractError) as caught:
+        read_census(folder / "census")
+    assert "census_2016-10-06.xlsx" in str(caught.value) and "save" in str(caught.value)
+
+
 # --- 2. a workbook (or other binary file) named .csv ---------------------------------------------
 
 
@@ -150,6 +200,21 @@ def test_check_stays_0_when_some_rows_are_clean(
     result = check("--data", str(folder))
     assert result.exit_code == 0, result.output
     assert "no clean row" not in result.output
+
+
+def test_check_names_a_census_folders_file_with_no_clean_row(
+    tmp_path, extracts_folder, census_row, csv_text, write, mis_header
+):
+    # The warning was per extract: a folder whose autumn file had every row rejected (and its spring
+    # file clean) was checked with no word of it beyond the rejected counts.
+    names = {"census_2016-10-06.csv": ("2016/17", "AUT", {"DoB": "39500"}),  # Excel serials: no date
+             "census_2017-01-19.csv": ("2016/17", "SPR", {})}  # fmt: skip
+    folder = _census_folder(tmp_path / "la", extracts_folder, census_row, csv_text, write, mis_header, names)
+    result = check("--data", str(folder))
+    assert result.exit_code == 0, result.output  # the census has clean rows: link reads it
+    out = " ".join(result.output.split())
+    assert "census/census_2016-10-06.csv: no clean row" in out and "3 of 3" in out
+    assert "census_2017-01-19.csv: no clean row" not in out and "39500" not in out
 
 
 # --- 4. school URNs written as decimals ----------------------------------------------------------
