@@ -20,9 +20,10 @@ csv module, knowing which lines each record spans:
 
 A line longer than any row of the file could be (`line_limit`: the header's field count times the
 longest a kept value can be written, at most MAX_LINE_CHARS) is rejected as its own row before the
-csv module sees it, without its value: one line of 60,000,000 commas would otherwise hold the csv
-module (and Python's lock, stalling the service's other requests) for seconds. The csv module then
-reads the lines either side of it apart, so a quoted value cannot run across it.
+csv module sees it, the rejects keeping only its start, said to be cut: one line of 60,000,000 commas
+would otherwise hold the csv module (and Python's lock, stalling the service's other requests) for
+seconds. The csv module then reads the lines either side of it apart, so a quoted value cannot run
+across it.
 
 Row numbers count the records from 1 after the header (a record over several lines is one row), so
 they agree with arrow's numbering; a message naming lines counts them the same way ("data lines").
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, OVERSIZED, SHOWN_CHARS, decode
+from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, OVERSIZED, decode, shown_start
 
 # A kept value is at most MAX_FIELD_CHARS; written out it can take twice that (every character a doubled
 # quote) plus its quotes and delimiter. No row of a file can be longer than its width of such values.
@@ -127,11 +128,13 @@ class ParsedRecords:
     rows: int = 0  # every row numbered: len(good) + len(bad_rows)
     empty_lines: int = 0  # lines of only delimiters and blanks, skipped (no record)
 
-    def reject(self, column: str, value: str, reason: str) -> None:
+    def reject(self, column: str, value: str, reason: str, total: int | None = None) -> None:
+        """A rejected row; the rejects keep the start of `value` (`shown_start`; `total`: the length of
+        what `value` is the start of)."""
         self.rows += 1
         self.bad_rows.append(self.rows)
         self.bad_columns.append(column)
-        self.bad_values.append(value[:SHOWN_CHARS])
+        self.bad_values.append(shown_start(value, total))
         self.bad_reasons.append(reason)
 
 
@@ -192,15 +195,17 @@ def _parse_lines(parsed: ParsedRecords, lines: list[str], delimiter: str, header
     for end in [*too_long, len(lines)]:
         _parse_run(parsed, lines, start, end, delimiter, header)
         if end < len(lines):
-            _reject_over_long(parsed, lines[end][:limit], delimiter, header, limit)
+            _reject_over_long(parsed, lines[end], delimiter, header, limit)
         start = end + 1
 
 
 def _reject_over_long(
-    parsed: ParsedRecords, head: str, delimiter: str, header: list[str], limit: int
+    parsed: ParsedRecords, line: str, delimiter: str, header: list[str], limit: int
 ) -> None:
-    """A line over `limit` characters, from its first `limit` (`head`; parsed at a bounded cost): the
-    longest of its fields is named when it has no more than the header's, never its value."""
+    """A line over `limit` characters, from its first `limit` (parsed at a bounded cost): the longest of
+    its fields is named when it has no more than the header's; the rejects keep the line's start, said
+    to be cut (`shown_start`), so that the supplier can tell which record it was."""
+    head = line[:limit]
     try:
         fields = next(csv.reader([head], delimiter=delimiter), [])
     except csv.Error:
@@ -208,9 +213,9 @@ def _reject_over_long(
     over = f"the line is over {limit:,} characters, longer than a row of {len(header)} columns can be"
     if 0 < len(fields) <= len(header):
         position = max(range(len(fields)), key=lambda i: len(fields[i]))
-        parsed.reject(header[position], "", f"{OVERSIZED}; {over}")
+        parsed.reject(header[position], head, f"{OVERSIZED}; {over}", len(line))
     else:
-        parsed.reject("", "", f"{over} (broken structure, not a row)")
+        parsed.reject("", head, f"{over} (broken structure, not a row)", len(line))
 
 
 def _parse_run(parsed: ParsedRecords, lines: list[str], start: int, end: int, delimiter: str,

@@ -8,7 +8,7 @@ UTF-16 is read too, with its BOM or without (one byte of each pair NUL at the st
 
 A field longer than any value of any extract (a 20 MB "surname") or holding control characters (NUL
 and the like: binary data) is broken structure, not data: its row is rejected, whatever the file
-type, and the rejects keep only the start of it.
+type, and the rejects keep only the start of it, with a marker saying it was cut (`shown_start`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ SHOWN_CHARS = 200  # how much of an over-long or broken value the rejects file k
 OVERSIZED = f"longer than {MAX_FIELD_CHARS:,} characters (broken structure, not a value)"
 CONTROL_CHARACTERS = "holds control characters (binary data, not text)"
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"  # tab, CR and LF can be in a quoted value
+
+
+def shown_start(value: str, total: int | None = None) -> str:
+    """What the rejects keep of a value or line: all of it when it is at most SHOWN_CHARS long; else its
+    start and a marker saying it was cut and how long it was, SHOWN_CHARS in all (`total`: the whole
+    length where `value` is already only the start of it)."""
+    total = len(value) if total is None else total
+    if total <= SHOWN_CHARS:
+        return value
+    marker = f"... [cut: {total:,} characters in all]"
+    return value[: SHOWN_CHARS - len(marker)] + marker
 
 
 def decode(data: bytes) -> tuple[bytes, str, bool]:
@@ -76,9 +87,9 @@ def utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _reject_distinct(raw: RawFile, reasons_of, shown: int | None = None) -> None:
+def _reject_distinct(raw: RawFile, reasons_of, cut: bool = False) -> None:
     """Reject every row still alive whose value in some column has a reason, naming its first such
-    column; the rejects keep `shown` characters of the value (all of it when None).
+    column; the rejects keep the value (`cut`: only its start, said to be cut, `shown_start`).
 
     `reasons_of(distinct)` gives, for a column's distinct values (an arrow text array), an object array
     of reasons, None where the value is fine: each distinct text is checked once, and the encodings are
@@ -96,7 +107,7 @@ def _reject_distinct(raw: RawFile, reasons_of, shown: int | None = None) -> None
         hit = flagged[codes] & raw.alive & ~bad
         if hit.any():
             values = raw.text_at(position, np.flatnonzero(hit)).to_pylist()
-            values = [v if shown is None else v[:shown] for v in values]
+            values = [shown_start(v) if cut else v for v in values]
             rows, name = raw.rows[hit], raw.header[position]
             raw.rejects.append(reject_frame(raw.name, rows, name, values, reasons[codes][hit]))
         bad |= hit
@@ -114,11 +125,11 @@ def reject_undecodable(raw: RawFile) -> None:
 
 def reject_broken_text(raw: RawFile) -> None:
     """Reject every row with a field over MAX_FIELD_CHARS or holding control characters (keeping only
-    the start of it in the rejects)."""
+    the start of an over-long one in the rejects, said to be cut)."""
 
     def reasons_of(distinct: pa.Array) -> np.ndarray:
         control = _where(pc.match_substring_regex(distinct, _CONTROL), CONTROL_CHARACTERS)
         too_long = pc.fill_null(pc.greater(pc.utf8_length(distinct), MAX_FIELD_CHARS), False)
         return np.where(too_long.to_numpy(zero_copy_only=False), OVERSIZED, control).astype(object)
 
-    _reject_distinct(raw, reasons_of, shown=SHOWN_CHARS)
+    _reject_distinct(raw, reasons_of, cut=True)

@@ -11,7 +11,9 @@ import re
 import pytest
 
 import exclusion_risk.linkage.loading as loading
+from exclusion_risk.files import write_csv
 from exclusion_risk.linkage import csv_records
+from exclusion_risk.linkage.decoding import SHOWN_CHARS
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census, read_exclusions, read_social_care
 from exclusion_risk.upn import make_upn
@@ -108,6 +110,42 @@ def test_an_oversized_field_is_rejected_and_only_its_start_kept(tmp_path, census
     assert result.rejects["row"].tolist() == [51] and result.rejects["column"].tolist() == ["Surname"]
     assert result.rejects["reason"].iloc[0].startswith("longer than 1,000 characters")
     assert len(result.rejects["value"].iloc[0]) <= 200
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["arrow's parse", "the line parser"])
+def test_an_over_long_value_keeps_a_bounded_start_said_to_be_cut(tmp_path, census_lines, ragged):
+    # A field past the line parser's line cap kept nothing of its line in rejects.csv (the supplier could
+    # not tell which record it was), and arrow's path kept its first 200 characters with no word that
+    # they were not all of it. Now a bounded start (the line parser: of the line, UPN first), and a
+    # marker saying it was cut and how long it was.
+    lines = list(census_lines)
+    lines[51] = lines[51].replace(surname(50), "X" * 300_000)
+    if ragged:
+        lines[61] += ",surplus"  # arrow refuses the file: the line parser reads it
+    result = read_lines(tmp_path, lines)
+    reject = result.rejects.iloc[0]
+    assert reject["row"] == 51 and reject["column"] == "Surname"
+    assert reject["reason"].startswith("longer than 1,000 characters")
+    start, total = (lines[51][:60], len(lines[51])) if ragged else ("X" * 60, 300_000)
+    assert reject["value"].startswith(start)
+    assert reject["value"].endswith(f"... [cut: {total:,} characters in all]")
+    assert len(reject["value"]) <= SHOWN_CHARS
+
+
+def test_rejected_values_show_control_characters_visibly(tmp_path, census_lines):
+    # A rejected row's ESC, BEL, DEL and C1 characters went raw into rejects.csv: `cat rejects.csv`
+    # ran them as terminal commands. Escaped as \xNN (\n and \r for line ends), tab kept; the rest of the
+    # value as it was.
+    lines = list(census_lines)
+    lines[6] = lines[6].replace(surname(5), "Sur\x07name\x1b[2J\x7f\x9b")  # rejected: control characters
+    lines[8] += ",surplus\x1b]0;title\x07\ttab"  # rejected: a field too many (the line parser's reject)
+    result = read_lines(tmp_path, lines)
+    values = dict(zip(result.rejects["row"], result.rejects["value"], strict=True))
+    assert values[6] == "Sur\\x07name\\x1b[2J\\x7f\\x9b"
+    assert values[8].endswith(",surplus\\x1b]0;title\\x07\ttab") and surname(7) in values[8]
+    out = tmp_path / "rejects.csv"
+    write_csv(result.rejects, out, private=True)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out.read_text(encoding="utf-8"))
 
 
 def test_an_oversized_field_with_a_ragged_row_goes_through_the_line_parser(tmp_path, census_lines):
@@ -293,7 +331,9 @@ def test_a_line_longer_than_any_row_is_rejected_without_the_csv_module_or_its_va
     assert max(fed) <= limit + 1
     assert result.rejects["row"].tolist() == [51] and len(result.clean) == PUPILS - 1
     reject = result.rejects.iloc[0]
-    assert reject["value"] in ("", None) or reject["value"] != reject["value"]  # never the value
+    # only a bounded start of it, said to be cut, for the supplier to find the line
+    assert reject["value"].startswith(",,,,") and len(reject["value"]) <= SHOWN_CHARS
+    assert reject["value"].endswith("[cut: 5,000,000 characters in all]")
     assert f"over {limit:,} characters" in reject["reason"] and reject["reason"].endswith("not a row)")
 
 
@@ -314,9 +354,11 @@ def test_the_line_limit_keeps_every_row_a_file_could_hold():
                            ["A4", "Smith", "Leeds"]]
     assert parsed.good_rows == [1, 2, 5] and parsed.bad_rows == [3, 4]
     assert parsed.rows == len(parsed.good) + len(parsed.bad_rows)
-    assert parsed.bad_values[1] == "" and "over 6,009 characters" in parsed.bad_reasons[1]
+    assert parsed.bad_values[1].startswith(",,,") and "over 6,009 characters" in parsed.bad_reasons[1]
     one_long_value = csv_records.parse_records(f"UPN,Surname,Address\nA1,{'X' * 9000},Leeds\n", ",", header)
-    assert one_long_value.bad_columns == ["Surname"] and one_long_value.bad_values == [""]
+    assert one_long_value.bad_columns == ["Surname"]
+    assert one_long_value.bad_values[0].startswith("A1,XXX") and len(one_long_value.bad_values[0]) <= 200
+    assert one_long_value.bad_values[0].endswith("XXX... [cut: 9,009 characters in all]")
     assert one_long_value.bad_reasons[0].startswith("longer than 1,000 characters")
     assert len(",".join([widest] * 3)) <= csv_records.line_limit(3)
     assert csv_records.line_limit(20_000) == csv_records.MAX_LINE_CHARS
