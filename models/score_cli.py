@@ -196,7 +196,7 @@ def score_command(
     available = calendar.census_years(history.census, term)
     if year not in available:
         fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})"
-             + rejected_census_words(linked.extracts, data, links))
+             + rejected_census_words(linked.extracts, data, links, year))
     features = build_feature_table(history, [year], census=term)
     recut = recut_lines(share, scorer.matrix.capacity, year) if share is not None else []
     if recut:  # a re-cut; one that could not find the calibration pupils says so beside the counts too

@@ -63,18 +63,23 @@ def rejected_rows_lines(extracts: Extracts, data: Path, exact: bool = True) -> l
     ]
 
 
-def rejected_census_words(extracts: Extracts, data: Path, links: Path | None) -> str:
-    """For a refusal for want of a year's census: how many census rows the read rejected (the year's may
-    be among them: a stray quote once took them all) and where they are listed; "" when none were."""
+def rejected_census_words(extracts: Extracts, data: Path, links: Path | None, year: str) -> str:
+    """For a refusal for want of `year`'s census: how many census rows the read rejected and where they
+    are listed; "" when none were. The count is of every year's rows (a rejected row's year is not
+    known: its AcademicYear may be the very value that failed), so it is said to be, and that some of
+    them may be `year`'s (a stray quote once took all of a year's rows)."""
     census = extracts.results.get("census")
     n = census.rows_rejected if census is not None else 0
     if not n:
         return ""
     check = f"`exclusion-risk check --data {data}`"
     listed = f"{links / REJECTS_FILE} and {check} list" if links is not None else f"{check} lists"
+    rows = counted(n, "census row")
+    which = "which may be" if n == 1 else "some of which may be"
     return (
-        f"; {counted(n, 'census row was', 'census rows were')} rejected as the extracts were read, and "
-        f"that year's may be among them: {listed} them by file, row and reason"
+        f"; {rows} (of any year: a rejected row's year is not known) {'was' if n == 1 else 'were'} rejected "
+        f"as the extracts were read, {which} {year}'s: {listed} {'it' if n == 1 else 'them'} by file, row "
+        "and reason"
     )
 
 

@@ -4,12 +4,16 @@ pupils from a 62,509-pupil list with no word anywhere."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import openpyxl
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
 from exclusion_risk.models import score_cli
+from exclusion_risk.models.score_notes import rejected_census_words
 from exclusion_risk.models.score_workbook import NOTICE_SHEET
 from exclusion_risk.models.scoring import CohortScorer
 from tests.models.test_score_runs import _census
@@ -79,6 +83,22 @@ def test_no_census_for_the_year_says_how_many_census_rows_the_read_rejected(
     assert run.exit_code == 2, run.output
     said = " ".join(run.output.split())
     assert "no autumn census for 2018/19" in said
-    assert f"{int(this_year.sum())} census rows were rejected as the extracts were read" in said
+    rows = int(this_year.sum())
+    assert f"{rows} census rows (of any year: a rejected row's year is not known) were rejected" in said
+    assert "some of which may be 2018/19's" in said
     assert f"exclusion-risk check --data {data}" in said and "rejects.csv" in said
     assert "Zebedee" not in run.output and "Traceback" not in run.output
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_the_refusals_rejected_census_rows_are_not_said_to_be_the_years(tmp_path, n):
+    # "7 census rows were rejected as the extracts were read, and that year's may be among them" counted
+    # every rejected census row, of any year (a rejected row's year is unknown), beside "no autumn census
+    # for 2018/19": as if the 7 were that year's. Now said to be of any year, some perhaps that year's.
+    extracts = SimpleNamespace(results={"census": SimpleNamespace(rows_rejected=n)})
+    said = rejected_census_words(extracts, tmp_path / "extracts", None, "2018/19")
+    rows = "1 census row (of any year" if n == 1 else f"{n} census rows (of any year"
+    assert said.startswith(f"; {rows}: a rejected row's year is not known)")
+    assert ("which may be 2018/19's" if n == 1 else "some of which may be 2018/19's") in said
+    assert "that year's may be among them" not in said
+    assert rejected_census_words(SimpleNamespace(results={}), tmp_path, None, "2018/19") == ""
