@@ -1,0 +1,73 @@
+"""Feature records' UPNs come back in their tidy form (exclusion_risk.upn.upn_key), as a census upload's do.
+
+Feature-level `POST /score` (and `POST /explain`) echoed each record's UPN exactly as sent
+(`e330 2057-09725`), where the census routes name the same pupil `E330205709725`: a client joining the
+two answers on `upn` lost the pupil. An invalid UPN is tidied by the same rule on every route (the census
+upload scores `NOTAUPN-Wilson` as `NOTAUPNWILSON`). In process, with stand-in models.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from exclusion_risk.upn import upn_key
+from tests.serving.test_invalid_upn_warning import VALID, post_census
+
+SENT = [
+    f"{VALID[0][:4]} {VALID[0][4:]}".lower(),  # separators and lower case: a valid UPN
+    f"{VALID[1][:4]}-{VALID[1][4:8]}\u00a0{VALID[1][8:]}",
+    VALID[2],  # already tidy
+    "NOTAUPN-Wilson",  # not a UPN: tidied all the same
+]
+
+
+class _Scorer:
+    model_version = "1"
+    feature_names = ["nc_year"]
+
+    def info(self) -> dict:
+        return {"name": "exclusion-risk", "version": self.model_version}
+
+    def score_records(self, records, reasons=True):
+        return [{"upn": r["upn"], "probability": 0.01, "likelihood_band": "A", "need_level": 0,
+                 "rag": "green", "matrix_cell": "A0", "reasons": "", "model_version": "1", "response": ""}
+                for r in records]
+
+    def explain(self, features, n=5):
+        return [{"upn": u, "probability": 0.01, "likelihood_band": "A", "need_level": 0, "rag": "green",
+                 "matrix_cell": "A0", "response": "", "scale": "log-odds", "raising": [], "lowering": []}
+                for u in features["upn"]]
+
+
+@pytest.fixture
+def client(stub_app):
+    app, token, _ = stub_app(_Scorer)
+    with TestClient(app, headers={"X-API-Key": token}) as client:
+        client.app.state.model.load_initial()
+        yield client
+
+
+def _records(upns) -> list[dict]:
+    return [{"upn": u, "nc_year": 8} for u in upns]
+
+
+def test_feature_records_come_back_under_the_tidy_upn(client):
+    response = client.post("/score", json={"pupils": _records(SENT)})
+    assert response.status_code == 200, response.text
+    scores = response.json()["scores"]
+    assert sorted(s["upn"] for s in scores) == sorted(upn_key(u) for u in SENT)
+    assert all(s["missing_features"] == [] for s in scores)  # each record's gaps still found by its UPN
+    explained = client.post("/explain", json={"pupils": _records(SENT)})
+    assert explained.status_code == 200, explained.text
+    assert sorted(p["upn"] for p in explained.json()["pupils"]) == sorted(upn_key(u) for u in SENT)
+
+
+def test_feature_records_and_a_census_upload_name_a_pupil_alike(client, tmp_path):
+    census = post_census(tmp_path, SENT, "file")
+    assert census.status_code == 200, census.text[:300]
+    features = client.post("/score", json={"pupils": _records(SENT)})
+    assert features.status_code == 200, features.text
+    assert sorted(s["upn"] for s in features.json()["scores"]) == sorted(
+        s["upn"] for s in census.json()["scores"])
+
