@@ -148,13 +148,21 @@ class RunStore:
         ).fetchall()
         return [_run_from_row(row) for row in rows]
 
-    def earlier_scores(self, upn: str, limit: int = EARLIER_SCORES) -> list[dict[str, Any]]:
-        """The pupil's scores in recorded runs, newest first (empty when none)."""
+    def earlier_scores(self, upn: str, limit: int = EARLIER_SCORES, before: str | None = None
+                       ) -> list[dict[str, Any]]:
+        """The pupil's scores in recorded runs, newest first (empty when none); with `before` (a run id),
+        only in the runs recorded before that one (a LookupError when no run has that id)."""
+        below = None  # the rowid runs must be under: every run when no `before`
+        if before is not None:
+            row = self.db.execute("SELECT rowid FROM scoring_runs WHERE run_id = ?", (before,)).fetchone()
+            if row is None:
+                raise LookupError("no recorded scoring run has that id")
+            below = row[0]
         rows = self.db.execute(
             "SELECT r.run_id, r.recorded_at, r.year, p.probability, p.likelihood_band, p.rag, "
             "r.model_version FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
-            "WHERE p.upn = ? ORDER BY r.rowid DESC LIMIT ?",
-            (upn, limit),
+            "WHERE p.upn = ? AND (? IS NULL OR r.rowid < ?) ORDER BY r.rowid DESC LIMIT ?",
+            (upn, below, below, limit),
         ).fetchall()
         keys = ("run_id", "recorded_at", "year", "probability", "likelihood_band", "rag", "model_version")
         return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -3,14 +3,16 @@
 Every census scoring (`POST /score/file`, `POST /score` with `census`) is recorded by the service
 (`serving.run_history`). `GET /runs` lists the recent runs without identifiers. `POST /runs/earlier`
 takes a UPN in its JSON body (never in the URL, which the access log records) and returns the pupil's
-scores in earlier runs, for the page's pupil panel: an empty list, not a 404, when there are none.
+scores in earlier runs, for the page's pupil panel: an empty list, not a 404, when there are none; with
+`before` (a run id, in the query: not a pupil's), only those of runs recorded before that run.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -81,12 +83,23 @@ async def runs(_key: ScorerKey, request: Request) -> RunsResponse:
         **AUTH_ERRORS,
         NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
         413: {"model": ErrorResponse, "description": f"A body over {MAX_LOOKUP_BYTES:,} bytes."},
-        422: {"model": ErrorResponse, "description": "No UPN, or not a valid one."},
+        422: {"model": ErrorResponse, "description": "No UPN, or not a valid one; a `before` that is no "
+              "recorded run's id."},
     },
     openapi_extra=_BODY,
 )
-async def earlier(_key: ScorerKey, request: Request) -> EarlierScoresResponse:
+async def earlier(
+    _key: ScorerKey,
+    request: Request,
+    before: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{32}$", description="Only the runs recorded before this one "
+                          "(its `id`): the scores before a list the page shows, however many came after.")
+    ] = None,
+) -> EarlierScoresResponse:
     upn = _upn_of(await request.body())  # a few bytes: BodyLimit holds it to the service's limit
-    scores = await run_in_threadpool(request.app.state.runs.earlier_scores, upn)
+    try:
+        scores = await run_in_threadpool(request.app.state.runs.earlier_scores, upn, before=before)
+    except LookupError as exc:
+        raise RequestProblem(422, f"before: {exc}.") from None
     request.state.audit.pupils = 1 if scores else 0  # a pupil's data went back only when some was found
     return EarlierScoresResponse(upn=upn, scores=scores)

@@ -158,7 +158,12 @@
   }
 
   async function loadEarlier(upn) {
-    const answer = await window.ER.call("/runs/earlier", {
+    // Earlier scores are those of runs recorded before this list's own, which the service selects
+    // (`before`): a later run, of another upload, is not an earlier score of this list, however many
+    // there are. The run id goes in the query (it names no pupil); the UPN in the body.
+    const current = state.result && state.result.run ? state.result.run.id : null;
+    const query = current ? `?before=${encodeURIComponent(current)}` : "";
+    const answer = await window.ER.call(`/runs/earlier${query}`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ upn }),
     });
     if ($("panel-heading").textContent !== `Pupil ${upn}`) return;
@@ -168,12 +173,7 @@
         window.ER.errorMessage(answer.status, answer.body)));
       return;
     }
-    // The service lists every recorded run of the pupil, this list's own among them: earlier ones are
-    // those recorded before it (a later run, of another upload, is not an earlier score of this list).
-    const recorded = answer.body.scores || [];
-    const current = state.result && state.result.run ? state.result.run.id : null;
-    const at = current ? recorded.findIndex((s) => s.run_id === current) : -1;
-    const scores = at >= 0 ? recorded.slice(at + 1) : recorded.filter((s) => s.run_id !== current);
+    const scores = answer.body.scores || [];
     if (!scores.length) {
       box.replaceChildren(el("p", "No earlier scoring of this pupil is recorded."));
       return;

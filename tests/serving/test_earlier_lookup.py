@@ -61,3 +61,42 @@ def test_a_upn_sent_with_spaces_or_hyphens_finds_the_earlier_run(service):
     answers = [client.post("/runs/earlier", json={"upn": upn}) for upn in sent]
     assert [len(a.json()["scores"]) for a in answers] == [1, 1, 1]
     assert {a.json()["upn"] for a in answers} == {UPN}
+
+
+def _record_runs(app, n: int) -> list[str]:
+    """`n` more runs of UPN's pupil recorded in the service, oldest first: their ids."""
+    ids = []
+    for i in range(n):
+        scores = pd.DataFrame([{"upn": UPN, "school_urn": "104321", "probability": i / (n + 1),
+                                "likelihood_band": "high", "rag": "amber"}])
+        run, pupils = new_run(scores, model_version="1", model_name="m", risk_matrix_version="1",
+                              year="2018/19")
+        app.state.runs.record(run, pupils, "key")
+        ids.append(run.run_id)
+    return ids
+
+
+def test_before_a_run_lists_only_the_runs_recorded_before_it(service):
+    """The page took "earlier scores" as the runs after its own in the newest 50: past 50 newer runs of
+    the pupil its own was not among them, and later runs were shown as earlier."""
+    client, _ = service
+    (first,) = [s["run_id"] for s in client.post("/runs/earlier", json={"upn": UPN}).json()["scores"]]
+    (mine,) = _record_runs(client.app, 1)
+    later = _record_runs(client.app, 55)
+    answer = client.post("/runs/earlier", params={"before": mine}, json={"upn": UPN})
+    assert answer.status_code == 200, answer.text
+    assert [s["run_id"] for s in answer.json()["scores"]] == [first]
+    newest = client.post("/runs/earlier", json={"upn": UPN}).json()["scores"]  # no `before`: as it was
+    assert [s["run_id"] for s in newest] == later[::-1][:50]
+    before_later = client.post("/runs/earlier", params={"before": later[3]}, json={"upn": UPN}).json()
+    assert [s["run_id"] for s in before_later["scores"]] == [*later[2::-1], mine, first]
+    assert client.post("/runs/earlier", params={"before": first}, json={"upn": UPN}).json()["scores"] == []
+
+
+def test_before_an_unknown_run_is_refused(service):
+    client, _ = service
+    unknown = client.post("/runs/earlier", params={"before": "0" * 32}, json={"upn": UPN})
+    assert unknown.status_code == 422 and "before" in unknown.json()["detail"], unknown.text
+    malformed = client.post("/runs/earlier", params={"before": "not-a-run"}, json={"upn": UPN})
+    assert malformed.status_code == 422, malformed.text
+    assert UPN not in unknown.text + malformed.text
