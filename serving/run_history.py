@@ -9,7 +9,8 @@ with their latest scoring among the runs recorded up to that one, and each schoo
 the upload are listed as no longer on roll only where an earlier run and the upload both plausibly hold
 the school's census (`models.earlier_scorings`: a partial upload neither lists pupils of the census as
 gone nor makes the next census's pupils look new); otherwise `changes.leavers_not_listed` says so for
-that school, naming no pupil.
+that school, naming no pupil, and `changes.leavers_not_listed_notes` says it once for all the schools
+with one reason (models.earlier_scorings.leaver_notes, the workbook's and the console's words).
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from typing import Any
 
 import pandas as pd
 
-from exclusion_risk.models.earlier_scorings import PUPILS, RUN, earlier_notes, earlier_view, leaver_reason
+from exclusion_risk.models.earlier_scorings import (
+    PUPILS,
+    RUN,
+    earlier_notes,
+    earlier_view,
+    leaver_notes,
+    leaver_reason,
+)
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.models.score_runs import (
     MIN_PREFIX,
@@ -267,6 +275,8 @@ def record_census_scoring(
     body = {
         "since": since_run, "counts": counts, "pupils": changes_records(changes),
         "leavers_not_listed": [{"school_urn": s, "reason": leaver_reason(kind, s)} for s, kind in not_held],
+        # the same schools, one sentence per reason, as the workbook and `score --compare-with` say them
+        "leavers_not_listed_notes": leaver_notes(view.not_held, "upload"),
     }  # fmt: skip
     summary = changes_sentence(counts, previous.describe())
     notes = earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload")

@@ -326,6 +326,10 @@ class RunChanges(BaseModel):
         "roll: no earlier scoring of the school and this upload both plausibly hold its census (10+ pupils "
         "there then, two thirds of them in the upload, and two thirds of the upload's there then)."
     )
+    leavers_not_listed_notes: list[str] = Field(
+        [], description="The same schools said once per reason, naming the schools (the first 10, and how "
+        "many more): what the page, the workbook and `exclusion-risk score --compare-with` say."
+    )
 
 
 class RunsResponse(BaseModel):

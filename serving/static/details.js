@@ -245,8 +245,9 @@
     }
     select.value = "";
     // Schools whose earlier pupils are not listed as leavers: the upload is not that school's census.
+    // One line per reason, naming its schools, as the workbook says them (not one line per school).
     const notListed = $("changes-not-listed");
-    notListed.replaceChildren(...(changes.leavers_not_listed || []).map((n) => el("li", n.reason)));
+    notListed.replaceChildren(...(changes.leavers_not_listed_notes || []).map((note) => el("li", note)));
     notListed.hidden = notListed.children.length === 0;
     section.hidden = false;
     changesPage = 0;

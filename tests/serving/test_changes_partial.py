@@ -146,3 +146,21 @@ def test_too_few_pupils_at_a_school_to_tell_its_census_from_part_of_it(store, sc
     assert recorded.changes["counts"][LEAVER] == 0
     (note,) = recorded.changes["leavers_not_listed"]
     assert note["school_urn"] == "104001" and "fewer than 10 pupils" in note["reason"]
+
+
+def test_the_schools_whose_leavers_are_not_listed_are_said_once_per_reason(store, scorer):
+    """The page listed `leavers_not_listed` one line per school: 28 alike for the tester's 43 rows. The
+    response now also says them grouped by reason, as the workbook and the console do (leaver_notes)."""
+    census = [(f"P{s:02d}{i:02d}", f"3354{s:03d}") for s in range(28) for i in range(12)]  # 12 at each
+    record_census_scoring(store, _scores(scorer, census), scorer, YEAR, "key1")
+    sample = [census[12 * s + i] for s in range(28) for i in range(1 + (s < 15))]  # 43 rows, 28 schools
+    assert len(sample) == 43
+    recorded = record_census_scoring(store, _scores(scorer, sample), scorer, YEAR, "key1")
+    changes = recorded.changes
+    assert len(changes["leavers_not_listed"]) == 28  # each school still named, for an API client
+    (said,) = changes["leavers_not_listed_notes"]
+    assert said.startswith("Pupils who are not in this upload are not listed as no longer on roll at 28 "
+                           "schools (3354000, 3354001,")
+    assert "and 18 more): this upload has fewer than two thirds of the pupils each school's latest" in said
+    assert said in recorded.summary  # the workbook's words
+    assert not any(upn in said for upn, _ in census)

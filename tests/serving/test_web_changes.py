@@ -47,7 +47,8 @@ def _changes() -> dict:
     since = {"id": "9e8d7c6b5a4f3e2d", "recorded_at": "2026-04-04T09:30:00Z", "year": "2025/26",
              "census": "spring", "model_version": "6"}
     not_listed = [{"school_urn": "104999", "reason": NOT_LISTED}]
-    return {"since": since, "counts": COUNTS, "pupils": pupils, "leavers_not_listed": not_listed}
+    return {"since": since, "counts": COUNTS, "pupils": pupils, "leavers_not_listed": not_listed,
+            "leavers_not_listed_notes": [NOT_LISTED]}
 
 
 NOT_LISTED = ("This upload has fewer than half of the pupils the earlier scoring had at school 104999, so it "
@@ -130,5 +131,36 @@ def test_a_second_upload_of_a_changed_census_shows_what_changed(chromium, live_s
         listed = page.locator("#changes-table tbody tr td:nth-child(1)").all_inner_texts()
         assert sorted(listed) == sorted(gone)
         page.locator("#changes-section").screenshot(path=ARTIFACTS / "11-changes-live.png")
+    finally:
+        context.close()
+
+
+def test_schools_whose_leavers_are_not_listed_are_one_line_per_reason(
+    chromium, live_service, champion, sign_in, tmp_path
+):
+    """A 43-row sample after the whole census: its schools' leavers are not listed, and the page said so
+    in one line per school (28 alike on the demo); one line now names them, as the workbook does."""
+    from playwright.sync_api import expect
+
+    cohort = pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False)
+    schools = sorted(set(cohort["SchoolURN"]))
+    fours = 43 - 3 * len(schools)  # 3 or 4 pupils at each school: 43 rows
+    sample = pd.concat([cohort[cohort["SchoolURN"] == school].head(3 + (i < fours))
+                        for i, school in enumerate(schools)])
+    assert len(sample) == 43 and len(schools) > 10
+    whole, part = tmp_path / "census_autumn.csv", tmp_path / "census_sample.csv"
+    cohort.to_csv(whole, index=False)
+    sample.to_csv(part, index=False)
+    context, page = _signed_in(chromium, live_service, sign_in)
+    try:
+        _upload(page, whole)
+        _upload(page, part)
+        lines = page.locator("#changes-not-listed li")
+        expect(lines).to_have_count(1)
+        named = f"{', '.join(schools[:10])} and {len(schools) - 10} more"
+        expect(lines.first).to_contain_text(
+            f"Pupils who are not in this upload are not listed as no longer on roll at {len(schools)} "
+            f"schools ({named}): this upload has fewer than two thirds of the pupils each school's latest")
+        page.locator("#changes-section").screenshot(path=ARTIFACTS / "12-changes-not-listed.png")
     finally:
         context.close()
