@@ -48,6 +48,7 @@ from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_
 from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
 from exclusion_risk.models.spark_scoring import score_on_spark
 from exclusion_risk.models.tracking import CHAMPION, ModelNotFoundError
+from exclusion_risk.models.upn_warning import invalid_upn_warning, not_in_history
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.spark_session import SparkUnavailable, check_available
 
@@ -231,10 +232,18 @@ def score_command(
     drift_lines = scoring_drift_lines(scorer.info(), features, year, linked)
     repeats = collection_repeats(history.census, year, term).sentences()  # each pupil scored once
     fairness = fairness_lines(scorer.info())  # the review's calibration findings, where one is logged
-    notes = (rejected_rows_lines(linked.extracts, data) + blank_need_lines(features) + repeats + drift_lines
-             + recut + fairness)  # fmt: skip
-    page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + blank_need_lines(features, False)
-                  + drift_lines + recut + fairness)  # fmt: skip
+    # pupils whose UPN fails the check, and those of them the history knows nothing else of: the service's
+    # words for an upload (models.upn_warning), counted here on the census scored
+    unknown = not_in_history(features, history, year, term)
+
+    def invalid_upns(exact: bool) -> list[str]:
+        said = invalid_upn_warning(features["upn"], unknown, exact=exact, as_given="as the census gives it")
+        return [f"{line}." for line in said]
+
+    notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
+             + repeats + drift_lines + recut + fairness)  # fmt: skip
+    page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)
+                  + blank_need_lines(features, False) + drift_lines + recut + fairness)  # fmt: skip
     summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
     # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
     # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:

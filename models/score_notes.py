@@ -5,6 +5,8 @@ on the console, in `scores.html` and on the workbook's notice sheet.
   Sex code that is none) is not in the cohort, so its pupil is not scored, and an exclusion or
   social-care row rejected is missing from a pupil's history. `score` read them as `check` does and said
   nothing, so a child could drop off the list unseen (six bad census rows: 62,503 pupils scored of 62,509).
+- Pupils whose UPN fails the DfE check, and those of them the linked history knows nothing else of
+  (`models.upn_warning`, the service's words): such a pupil is scored without their history.
 - Pupils whose need level may rest on a blank FSM or SEN provision value (`need_understated_by_blanks`):
   the risk matrix reads a blank as none, so their need level and rating may be understated.
 - The drift check's warnings (`models.drift_cli.scoring_drift_lines`): a school whose FSM column went

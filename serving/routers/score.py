@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
+from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
@@ -49,7 +50,6 @@ from exclusion_risk.serving.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from exclusion_risk.serving.upn_warning import invalid_upn_warning
 
 router = APIRouter(tags=["scoring"])
 

@@ -102,3 +102,36 @@ def test_the_refusals_rejected_census_rows_are_not_said_to_be_the_years(tmp_path
     assert ("which may be 2018/19's" if n == 1 else "some of which may be 2018/19's") in said
     assert "that year's may be among them" not in said
     assert rejected_census_words(SimpleNamespace(results={}), tmp_path, None, "2018/19") == ""
+
+
+def test_an_invalid_upn_the_history_does_not_know_is_said_beside_the_scores(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    """`score` said nothing of a census UPN that fails the check and matches no pupil of the linked
+    history, though that pupil is scored without their history (the service says so of an upload): the
+    same words now, counted on the census scored, on the console, in scores.html and the workbook."""
+    last_year = _census().assign(AcademicYear="2017/18", NCyearActual="4")
+    this_year = _census()
+    upns = this_year["UPN"].tolist()
+    unknown = "NOTAUPN-Okafor"  # pupil 5: not a UPN, and not one keying slip from theirs
+    slip = ("Z" if upns[6][0] != "Z" else "Y") + upns[6][1:]  # pupil 6: a wrong check letter, merged
+    kept = "X" + upns[7][1:] if upns[7][0] not in "XY" else "W" + upns[7][1:]  # pupil 7: wrong both years
+    this_year.loc[[5, 6, 7], "UPN"] = [unknown, slip, kept]
+    last_year.loc[7, "UPN"] = kept
+    census = pd.concat([last_year, this_year], ignore_index=True)
+    run, out, _ = _score(training, write_small_extracts, tmp_path, monkeypatch, census)
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert ("3 of 40 pupils scored have a UPN that is not valid (a wrong check letter, or not a UPN's "
+            "shape): they are scored under the UPN as the census gives it; check it in the MIS.") in said
+    assert ("1 pupil scored with an invalid UPN is not in the linked history: their history could not be "
+            "found, so they are scored as if they had no earlier exclusions, social care or census rows; "
+            "correct the UPN in the MIS and score again.") in said
+    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    assert "Fewer than 10 of 40 pupils scored have a UPN that is not valid" in page
+    assert "Fewer than 10 pupils scored with an invalid UPN are not in the linked history" in page
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
+    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    assert "1 pupil scored with an invalid UPN is not in the linked history" in notice
+    for upn in (unknown, slip, kept, "NOTAUPNOKAFOR"):
+        assert upn not in run.output and upn not in notice  # counts only, never a pupil's UPN

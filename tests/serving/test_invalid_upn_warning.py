@@ -16,13 +16,13 @@ from exclusion_risk import calendar
 from exclusion_risk.contract import SCORE_COLUMNS
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.process import add_key
 from exclusion_risk.serving.schemas import EXAMPLE_CENSUS
 from exclusion_risk.serving.settings import ServiceSettings
-from exclusion_risk.serving.upn_warning import invalid_upn_warning
 from exclusion_risk.upn import is_valid_upn, make_temporary_upn, make_upn
 
 YEAR = "2018/19"
