@@ -24,7 +24,7 @@ from exclusion_risk.linkage.arrow_text import text_series
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.fields import FIELDS, Field, header_key
 from exclusion_risk.linkage.raw_file import RawFile
-from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame
+from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame, visible
 from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns
 
 
@@ -48,9 +48,12 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
             repeated[f.name] = same[0]
         elif present:
             mapping[f.name] = present[0]
+            # headers as written, but a control character (a header matches ignoring it) as an escape:
+            # the note reaches consoles and the service's warnings
+            read = visible(raw.header[present[0]])
             if keys[present[0]] != header_key(f.name):
-                aliased.append(f"{raw.header[present[0]]} -> {f.name}")
-            aliased += [f"{raw.header[i]} not read ({raw.header[present[0]]} is)" for i in present[1:]]
+                aliased.append(f"{read} -> {f.name}")
+            aliased += [f"{visible(raw.header[i])} not read ({read} is)" for i in present[1:]]
         elif f.required and f.name not in derivable:
             missing.append(f)
     if missing:

@@ -148,6 +148,20 @@ def test_rejected_values_show_control_characters_visibly(tmp_path, census_lines)
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out.read_text(encoding="utf-8"))
 
 
+def test_a_header_read_under_an_alias_is_named_with_its_control_characters_escaped(tmp_path, census_lines):
+    # Headers are matched ignoring anything but letters and digits, so "Estab<BEL>" was read as SchoolURN and
+    # named raw in the note ("headers read as: Estab<BEL> -> SchoolURN") that `check` prints and the service
+    # returns among an upload's warnings. Now written as rejects.csv writes it.
+    lines = list(census_lines)
+    header = lines[0].split(",")
+    assert header[0] == "Estab"  # an MIS export's header: read as SchoolURN
+    header[0] = "Estab\x07\x1b"
+    lines[0] = ",".join(header)
+    note = " ".join(read_lines(tmp_path, lines).notes)
+    assert "headers read as: " in note and "Estab\\x07\\x1b -> SchoolURN" in note
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", note)
+
+
 def test_an_oversized_field_with_a_ragged_row_goes_through_the_line_parser(tmp_path, census_lines):
     lines = list(census_lines)
     lines[51] = lines[51].replace(surname(50), "X" * 300_000)  # past the csv module's default limit
