@@ -4,13 +4,14 @@ rates, calibration, intersections, SHAP by group and the options), and the same 
 
 Conventions (stated in the report): any count of fewer than 10 pupils is shown as "<10", a group count
 that could be worked out from the page's totals is withheld too ("x", `suppress_table`; detailed
-ethnicity against the broad groups it nests in), a rate is shown exactly where every count it rests on
-or gives back is shown (`fairness.rate_withheld`: the base rate and observed with the pupils and
-excluded, the selection rate with the pupils and selected, an error rate with all of them and tp, fp, fn,
-tn) and 10 or more (`rate_support`), else it reads "<10" where one of those is under 10 and "-" where
-they are withheld as "x" only (the ablation and options tables: "-"), nor is its ratio shown (nor any
-ratio to a reference whose rate is hidden), and a flag is explained as a prompt to look closer
-(`FLAG_MEANING`), never as a finding.
+ethnicity against the broad groups it nests in), and so is the smaller of two counts of a row whose
+difference would be 1-9 (the pupils less the excluded: `group_counts.nested_small`); a rate is shown
+exactly where every count it rests on or gives back is shown (`fairness.rate_withheld`: the base rate and
+observed with the pupils and excluded, the selection rate with the pupils and selected, an error rate
+with all of them and tp, fp, fn, tn) and 10 or more (`rate_support`), else it reads "<10" where one of
+those is under 10 and "-" where they are withheld as "x" only (the ablation and options tables: "-"), nor
+is its ratio shown (nor any ratio to a reference whose rate is hidden), and a flag is explained as a
+prompt to look closer (`FLAG_MEANING`), never as a finding.
 """
 
 from __future__ import annotations

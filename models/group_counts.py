@@ -12,9 +12,11 @@ side by side, nor other counts an output prints beside these. The same rule hide
 each option's counts.
 
 The rule (`privacy.suppress_table` on the group x count table, its column totals being the whole
-population's): primary "<10", secondary "x" so no column sum gives a withheld cell back; and a group with
+population's): primary "<10", secondary "x" so no column sum gives a withheld cell back; a group with
 one confusion count withheld has all four withheld (`closed`), because its shown counts and any one of
-them give the other three.
+them give the other three; and where a row (the population's too) shows a count and one that holds its
+pupils (`NESTED`: the excluded and the pupils, ...), whose difference is 1-9, the smaller is withheld
+("x", `nested_small`): a group of 15 pupils, 10 of them excluded, showed both and so its 5 not excluded.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.fairness_intersections import shown_nested_counts
-from exclusion_risk.privacy import SUPPRESSED, TOTAL, is_withheld, suppress_count, suppress_table
+from exclusion_risk.privacy import (
+    SUPPRESSED,
+    SUPPRESSION_THRESHOLD,
+    TOTAL,
+    is_withheld,
+    suppress_count,
+    suppress_table,
+)
 
 ERROR_CELLS = ("tp", "fp", "fn", "tn")
 COUNTS = ("n", "selected", "positives")
@@ -34,6 +43,12 @@ COUNTS = ("n", "selected", "positives")
 # group whose error rates were hidden had its true positives worked out from its siblings' and the
 # total's (girls / Black: 59 - 51 = 8).
 PROTECTED = (*COUNTS, *ERROR_CELLS)
+# (count, a count of the same row holding its pupils): both shown, their difference is a count too (the
+# pupils not excluded, not selected, selected without the outcome, ...).
+NESTED = (
+    ("selected", "n"), ("positives", "n"), ("tp", "selected"), ("fp", "selected"), ("tp", "positives"),
+    ("fn", "positives"), *((cell, "n") for cell in ERROR_CELLS),
+)  # fmt: skip
 
 
 def confusion_by_group(outcome, selected, labels) -> pd.DataFrame:
@@ -53,18 +68,37 @@ def confusion_by_group(outcome, selected, labels) -> pd.DataFrame:
     return table[list(PROTECTED)]
 
 
+def nested_small(counts: dict) -> set[str]:
+    """The counts of a row as shown (count -> value) to withhold because, beside a shown count that holds
+    their pupils (`NESTED`), their difference is 1-9: the smaller of each such pair (it is 10 or more, or
+    it would be "<10" already, so "x" is true of it)."""
+    def shown(c: str) -> bool:
+        return c in counts and not is_withheld(counts[c])
+
+    return {part for part, whole in NESTED if shown(part) and shown(whole)
+            and 0 < int(counts[whole]) - int(counts[part]) < SUPPRESSION_THRESHOLD}  # fmt: skip
+
+
 def closed(suppress: Callable[[dict[str, set[str]]], dict[str, dict]]) -> dict[str, dict]:
     """`suppress(forced)` (group -> counts withheld from the start) run until every group with one of
-    its ERROR_CELLS withheld has all of them withheld: with its shown counts, any one gives the rest."""
+    its ERROR_CELLS withheld has all of them withheld (with its shown counts, any one gives the rest),
+    and no row (the population's, TOTAL, too where `suppress` gives it) shows two counts whose difference
+    gives 1-9 back (`nested_small`). What more `suppress` withholds to keep those from its totals is its
+    own rule's (the partners of `suppress_table`)."""
     forced: dict[str, set[str]] = {}
     while True:
         shown = suppress(forced)
-        partial = [group for group, counts in shown.items() if group != TOTAL
-                   and any(is_withheld(counts[c]) for c in ERROR_CELLS)
-                   and not forced.get(group, set()) >= set(ERROR_CELLS)]  # fmt: skip
-        if not partial:
+        more = {}
+        for group, counts in shown.items():
+            errors = group != TOTAL and any(is_withheld(counts[c]) for c in ERROR_CELLS)
+            new = ({*ERROR_CELLS} if errors else set()) | nested_small(counts)
+            new -= forced.get(group, set())
+            if new:
+                more[group] = new
+        if not more:
             return shown
-        forced.update({group: set(ERROR_CELLS) for group in partial})
+        for group, cells in more.items():
+            forced.setdefault(group, set()).update(cells)
 
 
 def shown_group_counts(table: pd.DataFrame, withhold: Iterable[tuple[str, str]] = ()) -> dict[str, dict]:

@@ -21,7 +21,8 @@ RATES = {  # fairness.json's metric label -> (numerator cells, denominator cells
     "false-positive rate": (("fp",), ("fp", "tn")),
     "false-negative rate": (("fn",), ("tp", "fn")),
 }
-SUMS = {"n": CELLS, "selected": ("tp", "fp"), "positives": ("tp", "fn"), "negatives": ("fp", "tn")}
+SUMS = {"n": CELLS, "selected": ("tp", "fp"), "positives": ("tp", "fn"), "negatives": ("fp", "tn"),
+        "not selected": ("fn", "tn")}  # fmt: skip
 # evaluation.json's group row: count -> its cells; rate -> fairness' label for it
 EVALUATION_COUNTS = {"pupils": CELLS, "excluded": ("tp", "fn"), "selected": ("tp", "fp"),
                      "true_positives": ("tp",)}  # fmt: skip
