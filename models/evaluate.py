@@ -29,7 +29,10 @@ withholds the same cells as the review; each of their rates is shown where the c
 and true positives a shown zero implies are shown as 0 (`models.evaluate_groups`). The school table is
 also read beside the red counts by school that scores.html published for the year: a school's top 5% is
 withheld where the two would give back its pupils red outside the top 5% (`models.evaluate_schools`, the
-fairness review's red-list rule with evaluate's side withheld). Only aggregates leave this module.
+fairness review's red-list rule with evaluate's side withheld). The ratings' and bands' sizes are read
+against the rank cuts' too (red less the top 5% is the pupils rated red outside it:
+`selection_overlaps.withhold_cell_sizes`); what is withheld for them is said in `withheld`. Only
+aggregates leave this module.
 """
 
 from __future__ import annotations
@@ -305,7 +308,7 @@ def evaluate_scores(
         "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
         "calibration": calibration(frame),
     }
-    withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
+    withheld = withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
     # the top 5%'s size is known however it is printed: 5% of the pupils with outcomes, rounded up
     beside = partial(shown_beside_red, pages=red_pages(frame, matched.pupils, matrix), top_shown=True)
     return {
@@ -320,6 +323,7 @@ def evaluate_scores(
             school(frame, "school_urn"), "school", selected, school(unscored, "outcome_school"), beside
         ),
         "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
+        "withheld": withheld,  # sentences: what is withheld beyond "<10" and its partners, and why
     }
 
 

@@ -292,6 +292,8 @@ def evaluate_command(
     if any(is_withheld(r["true_positives"]) for r in document["by_capacity"]):
         typer.echo(f"  ({SUPPRESSED}: fewer than 10 pupils; {SECONDARY}: withheld so that a small count "
                    "cannot be worked out from the others, as in the report)")
+    for said in document.get("withheld", []):  # what is withheld beyond the legend's, or cannot be
+        typer.echo(f"  {said}")
     if logged is not None:
         typer.echo(
             f"logged to MLflow run {logged[:8]}; version {info['version']} tagged {tracking.LAST_CHECKED}"

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.metrics import top_share
-from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld, pinned_small
+from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
 
 CALIBRATION_GROUPS = 10
 
@@ -129,10 +129,11 @@ _SELECTIONS = {
 
 def withhold_overlaps(
     frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float
-) -> None:
+) -> list[str]:
     """Withhold ("x") the count with the outcome, and the rates from it, of selections whose overlaps
     would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept. Then
-    the ratings' and bands' sizes that would give a cell's back (`withhold_cell_sizes`)."""
+    the ratings' and bands' sizes that would give a number of pupils back (`withhold_cell_sizes`), whose
+    sentences saying so it returns."""
     n = len(frame)
     selections, order = {}, []
     for section, (key, field, column) in _SELECTIONS.items():
@@ -151,39 +152,92 @@ def withhold_overlaps(
                 row[field] = SECONDARY
                 rates = ("observed",) if section == "calibration" else ("precision", "recall")
                 row.update(dict.fromkeys((*rates, "ci_low", "ci_high")))
-    withhold_cell_sizes(frame, sections)
+    return withhold_cell_sizes(frame, sections)
 
 
-def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) -> None:
+def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) -> list[str]:
     """Withhold ("x") the sizes, and the rates that give them back, of RAG ratings (then bands) whose
-    pupils, with the bands' and the total, would solve for a band-by-rating cell of 1-9 pupils: a rating
-    is cells of the risk matrix, so red less the very high band is the high-likelihood pupils with a
-    protection plan or looked after (a one-school run: 147 red, 146 very high, so 1). The cells a
-    scoring can hold are those it holds (a possible cell that is empty is taken as known: it only
-    withholds more)."""
-    cells = frame.groupby([frame["likelihood_band"].astype(str), frame["rag"].astype(str)]).size()
-    rows = [("by_rag", row, "rag", 1) for row in sections["by_rag"]]
-    rows += [("by_band", row, "band", 0) for row in sections["by_band"]]
-    # pupils outside every published band or rating (no rating recorded) make the total no sum of cells
-    named = [{str(row[key]) for _, row, key, lvl in rows if lvl == level} for level in (0, 1)]
-    placed = [all(cell[level] in named[level] for level in (0, 1)) for cell in cells.index]
-    cells = cells[placed]
-    total = [range(len(cells))] if all(placed) else []
-    counts = [int(n) for n in cells]
+    pupils, with the other sizes the page prints, would solve for a number of pupils of 1-9: a rating is
+    cells of the risk matrix, so red less the very high band is the high-likelihood pupils with a
+    protection plan or looked after (a one-school run: 147 red, 146 very high, so 1); and red less the
+    top 5% is the pupils rated red outside it (on the demo 3,246 less 3,126: 120, but 1-9 on a small
+    cohort). The sizes read together are the ratings', the bands' and the rank cuts' (each capacity's top
+    k% and each tenth, printed whatever is withheld: they follow from the pupils with outcomes); what is
+    solved for is every slice they leave and what one holds beyond another or two share (`_pieces`). A
+    slice the rank cuts alone give back is not the ratings' or bands' to close. The cells a scoring can
+    hold are those it holds (a possible cell that is empty is taken as known: it only withholds more).
+    Returns the sentence saying what was withheld and why (none where nothing was)."""
+    n = len(frame)
+    values = {"by_rag": ("rag", frame["rag"].astype(str).to_numpy()),
+              "by_band": ("band", frame["likelihood_band"].astype(str).to_numpy())}  # fmt: skip
+    rows = [(section, row) for section in values for row in sections[section]]
+    masks = [values[section][1] == str(row[values[section][0]]) for section, row in rows]
+    # pupils outside every published band or rating (no rating recorded) make a cut no sum of the cells
+    placed = np.ones(n, dtype=bool)
+    for section, (key, column) in values.items():
+        placed &= np.isin(column, [str(row[key]) for row in sections[section]])
+    rank = np.arange(n)
+    cuts = [rank < top_share(n, row["capacity"]) for row in sections["by_capacity"]]
+    cuts += [tenths(n) == t for t in range(1, min(CALIBRATION_GROUPS, n) + 1)] + [np.ones(n, dtype=bool)]
+    fixed = [cut[placed] for cut in cuts if not (cut & ~placed).any()]
+    if not placed.any():
+        return []
+    slice_of, membership = _slices([m[placed] for m in masks] + fixed)
+    sizes = np.bincount(slice_of, minlength=membership.shape[1]).astype(float)
+    pieces = [piece for piece in _pieces(membership) if 0 < piece @ sizes < SUPPRESSION_THRESHOLD]
+    always = list(range(len(rows), len(membership)))
 
-    def pinned() -> list[int]:
-        sums = [[k for k, cell in enumerate(cells.index) if cell[level] == str(row[key])]
-                for _, row, key, level in rows if not is_withheld(row["selected"])]  # fmt: skip
-        return pinned_small(counts, [*sums, *total])  # the pupils with outcomes: printed
+    def pinned(shown: list[int]) -> list[tuple]:
+        return [tuple(piece) for piece in pieces if _pinned(membership, [*shown, *always], piece)]
 
-    while pinned():
-        shown = [entry for entry in rows if not is_withheld(entry[1]["selected"])]
-        if not shown:
-            return
-        costs = {}
-        for k, (_, row, _, _) in enumerate(shown):
-            kept, row["selected"] = row["selected"], SECONDARY
-            costs[k] = (len(pinned()), k)  # ratings before bands, in their order
-            row["selected"] = kept
-        row = shown[min(costs, key=costs.__getitem__)][1]
-        row.update({"selected": SECONDARY, "precision": None, "ci_low": None, "ci_high": None})
+    unclosable = set(pinned([]))
+
+    def at_risk() -> list[tuple]:
+        shown = [i for i, (_, row) in enumerate(rows) if not is_withheld(row["selected"])]
+        return [piece for piece in pinned(shown) if piece not in unclosable]
+
+    withheld = []
+    while risks := len(at_risk()):
+        # a shown 0 gives nothing back: its pupils are none
+        shown = [row for (_, row), mask in zip(rows, masks, strict=True)
+                 if not is_withheld(row["selected"]) and mask.any()]  # fmt: skip
+        # the fewest rows, first choices first (ratings before bands, in their order), that leave fewest
+        # slices at risk: one, else two (a band the others and the total add up to goes with one of them)
+        options = [(k,) for k in range(len(shown))]
+        costs = {option: (_left(shown, option, at_risk), option) for option in options}
+        if min(costs.values())[0] >= risks:
+            pairs = list(combinations(range(len(shown)), 2))
+            costs = {option: (_left(shown, option, at_risk), option) for option in pairs} or costs
+            if min(costs.values())[0] >= risks:
+                costs = {option: (0, option) for option in options}
+        for k in min(costs, key=costs.__getitem__):
+            row = shown[k]
+            row.update({"selected": SECONDARY, "precision": None, "ci_low": None, "ci_high": None})
+            withheld.append(f"rated {row['rag']}" if "rag" in row else f"in the {row['band']} band")
+    if not withheld:
+        return []
+    tops = _listed([f"{100 * row['capacity']:g}%" for row in sections["by_capacity"]])
+    one = len(withheld) == 1
+    return [
+        f"Withheld (\"x\"): the number{'' if one else 's'} of pupils {_listed(withheld)}, and the "
+        f"precision{'' if one else 's'} that would give {'it' if one else 'them'} back. Beside the other "
+        f"numbers of pupils this page prints (the ratings', the bands', the top {tops}'s, the tenths' and "
+        f"all pupils'), {'it' if one else 'they'} would give back a number under 10: the pupils of a rating "
+        "or band outside a top k% (those rated red outside the top 5%, say), or of one band and rating."
+    ]
+
+
+def _left(rows: list[dict], option: tuple[int, ...], at_risk) -> int:
+    """How many slices `at_risk()` finds with the sizes of `rows` at `option` withheld too."""
+    kept = [rows[k]["selected"] for k in option]
+    for k in option:
+        rows[k]["selected"] = SECONDARY
+    try:
+        return len(at_risk())
+    finally:
+        for k, value in zip(option, kept, strict=True):
+            rows[k]["selected"] = value
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

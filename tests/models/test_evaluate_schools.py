@@ -64,17 +64,18 @@ def slices_given_back(reds: dict, red_total, document: dict) -> list[tuple[list[
     return found
 
 
-def _cohort(n: int = 2800, recut: dict[str, int] | None = None):
+def _cohort(n: int = 2800, recut: dict[str, int] | None = None, raised: dict[str, int] | None = None):
     """(run pupils, outcomes with need levels): the top 5% at probability 0.9-0.5, the raised pupils at
     0.3 with need level 3 (red at the file's thresholds: high likelihood, need 3), everyone else at 0.05
     in schools E and F. `recut`: pupils per school rated red by the run beyond those (as bands re-cut for
-    a larger capacity would), taken from its low-likelihood pupils moved to that school."""
+    a larger capacity would), taken from its low-likelihood pupils moved to that school. `raised`: the
+    raised pupils per school (default RAISED)."""
     schools, probability, need = [], [], []
     for school, count in N.items():
         schools += [school] * count
     probability += list(np.linspace(0.9, 0.5, TOP))
     need += [0] * TOP
-    for school, count in RAISED.items():
+    for school, count in (RAISED if raised is None else raised).items():
         schools += [school] * count
         probability += [0.3] * count
         need += [3] * count
