@@ -29,10 +29,11 @@ withholds the same cells as the review; each of their rates is shown where the c
 and true positives a shown zero implies are shown as 0 (`models.evaluate_groups`). The school table is
 also read beside the red counts by school that scores.html published for the year: a school's top 5% is
 withheld where the two would give back its pupils red outside the top 5% (`models.evaluate_schools`, the
-fairness review's red-list rule with evaluate's side withheld). The ratings' and bands' sizes are read
-against the rank cuts' too (red less the top 5% is the pupils rated red outside it:
-`selection_overlaps.withhold_cell_sizes`); what is withheld for them is said in `withheld`. Only
-aggregates leave this module.
+fairness review's red-list rule with evaluate's side withheld), and the social care groups' beside its
+risk matrix's very high, need level 3 cell (`models.evaluate_need`). The ratings' and bands' sizes are
+read against the rank cuts' too (red less the top 5% is the pupils rated red outside it:
+`selection_overlaps.withhold_cell_sizes`); what is withheld for these, or cannot be (scores.html's red
+count or very high band less the top 5%'s size), is said in `withheld`. Only aggregates leave this module.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ from exclusion_risk.models.evaluate_groups import as_shown as _value
 from exclusion_risk.models.evaluate_groups import group_rows, school, selection_cells
 from exclusion_risk.models.evaluate_groups import rate as _rate
 from exclusion_risk.models.evaluate_groups import shown as _shown
+from exclusion_risk.models.evaluate_need import SOCIAL_CARE, beside_pages, need_pages, shown_beside_need
 from exclusion_risk.models.evaluate_schools import red_pages, shown_beside_red
 from exclusion_risk.models.fairness import review_groups
+from exclusion_risk.models.group_counts import shown_group_counts
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES, top_share
 from exclusion_risk.models.risk_matrix import RiskMatrix
 from exclusion_risk.models.score_runs import RANK, ScoringRun
@@ -300,7 +303,11 @@ def evaluate_scores(
     selected = np.zeros(len(frame), dtype=bool)
     selected[: top_share(len(frame), HEADLINE_CAPACITY)] = True
     unscored = matched.unscored
-    groups = {a: group_rows(frame, a, selected, unscored) for a in GROUP_ATTRIBUTES}
+    reds, needs, notes = red_pages(frame, matched.pupils, matrix), need_pages(frame, matrix), []
+    # social care beside scores.html's very high, need level 3 cell (`evaluate_need`)
+    beside_need = {SOCIAL_CARE: partial(shown_beside_need, pages=needs, notes=notes)}
+    groups = {a: group_rows(frame, a, selected, unscored, beside_need.get(a, shown_group_counts))
+              for a in GROUP_ATTRIBUTES}  # fmt: skip
     with_outcome = suppress_count(int(frame["outcome"].sum()))
     sections = {
         "by_capacity": by_capacity(frame, capacities),
@@ -308,9 +315,10 @@ def evaluate_scores(
         "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
         "calibration": calibration(frame),
     }
-    withheld = withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
+    notes += withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
     # the top 5%'s size is known however it is printed: 5% of the pupils with outcomes, rounded up
-    beside = partial(shown_beside_red, pages=red_pages(frame, matched.pupils, matrix), top_shown=True)
+    beside = partial(shown_beside_red, pages=reds, top_shown=True)
+    notes += beside_pages(int(selected.sum()), reds, needs)
     return {
         "pupils": {
             "scored": suppress_count(matched.scored),
@@ -323,7 +331,7 @@ def evaluate_scores(
             school(frame, "school_urn"), "school", selected, school(unscored, "outcome_school"), beside
         ),
         "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
-        "withheld": withheld,  # sentences: what is withheld beyond "<10" and its partners, and why
+        "withheld": notes,  # sentences: what is withheld beyond "<10" and its partners and why, or cannot be
     }
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
 from exclusion_risk.models.rendering import render
-from exclusion_risk.models.risk_matrix import NEED_LEVELS, load_risk_matrix
+from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix, load_risk_matrix
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import (
     DECISION_SUPPORT_NOTICE,
@@ -88,22 +88,10 @@ def summary_html(
     frame["SchoolURN"] = frame.get("SchoolURN", pd.Series("unknown", index=frame.index)).fillna("unknown")
     nc = pd.to_numeric(frame.get("nc_year", pd.Series(np.nan, index=frame.index)), errors="coerce")
     frame["year_group"] = nc.map(lambda v: nc_year_code(v) or "unknown")
-    counts = frame.groupby(["likelihood_band", "need_level"]).size()
-    labels = [band.label for band in scorer.matrix.bands]
-    matrix = pd.DataFrame(
-        [[int(counts.get((label, n), 0)) for n in NEED_LEVELS] for label in labels],
-        index=labels,
-        columns=NEED_LEVELS,
-    )
     by_school, by_year = rag_table(frame, "SchoolURN"), rag_table(frame, "year_group")
     red = _first_withheld(by_school.at[TOTAL, "red"], by_year.at[TOTAL, "red"])
-    # Column totals are not printed under the matrix, but their sum (all pupils) is, at the top; so is
-    # the red count, the sum of the red cells (a very high row and one cell more: red less the row's
-    # total gave that cell's 7 pupils back), and the school table's amber and green columns add up to
-    # theirs: each rating's cells are a printed sum.
-    ratings = [[(band.label, n) for band in scorer.matrix.bands for n in NEED_LEVELS
-                if scorer.matrix.cells[(band.key, n)][0] == rag] for rag in RAGS]  # fmt: skip
-    shown_matrix = _matrix_shown(matrix, ratings)
+    ratings = _ratings(scorer.matrix)
+    shown_matrix = matrix_shown(frame["likelihood_band"], frame["need_level"], scorer.matrix)
     cell_rows = [
         {
             "band": band.label,
@@ -128,6 +116,27 @@ def summary_html(
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
         risk_matrix=scorer.risk_matrix, notes=notes or [],
     )  # fmt: skip
+
+
+def _ratings(risk: RiskMatrix) -> list[list[tuple[str, int]]]:
+    """Each rating's cells (band label, need level), in RAGS order."""
+    return [[(band.label, n) for band in risk.bands for n in NEED_LEVELS
+             if risk.cells[(band.key, n)][0] == rag] for rag in RAGS]  # fmt: skip
+
+
+def matrix_shown(bands, needs, risk: RiskMatrix) -> pd.DataFrame:
+    """The risk matrix as scores.html prints it for pupils placed in `bands` (labels) at `needs` (0-3):
+    band label x need level with each band's total (TOTAL), suppressed by `_matrix_shown`. `evaluate`
+    reads its cells as printed from here (`evaluate_need`)."""
+    counts = pd.DataFrame({"band": list(bands), "need": list(needs)}).groupby(["band", "need"]).size()
+    labels = [band.label for band in risk.bands]
+    matrix = pd.DataFrame([[int(counts.get((label, n), 0)) for n in NEED_LEVELS] for label in labels],
+                          index=labels, columns=NEED_LEVELS)  # fmt: skip
+    # Column totals are not printed under the matrix, but their sum (all pupils) is, at the top; so is
+    # the red count, the sum of the red cells (a very high row and one cell more: red less the row's
+    # total gave that cell's 7 pupils back), and the school table's amber and green columns add up to
+    # theirs: each rating's cells are a printed sum.
+    return _matrix_shown(matrix, _ratings(risk))
 
 
 def _cells_in_words(cells: list[tuple[str, int]]) -> str:

@@ -74,10 +74,16 @@ def test_a_recut_page_says_which_evaluation_it_may_be_read_beside(evaluated, rec
     assert "re-cut for a capacity" not in default
 
 
-def test_no_band_or_rating_size_is_1_to_9_from_a_top_k_pct(evaluated):  # noqa: F811
+def test_no_band_or_rating_size_is_1_to_9_from_a_top_k_pct_and_the_page_that_is_is_named(evaluated):  # noqa: F811
     """On the small authority the very high band held 308 pupils and the top 5% 307: evaluation.json
-    printed both, so the 1 between."""
+    printed both, so the 1 between; and scores.html prints the band's 308 too, which evaluate cannot
+    withhold, so it says so."""
     doc = evaluated.document
     tops = [r["selected"] for r in doc["by_capacity"] if not is_withheld(r["selected"])]
     sizes = [r["selected"] for r in [*doc["by_band"], *doc["by_rag"]] if not is_withheld(r["selected"])]
     assert [(a, b) for a in sizes for b in tops if 0 < abs(a - b) < 10] == []
+    page = " ".join(evaluated.scores.with_suffix(".html").read_text().split())
+    row = re.search(r"<tr><td>very high</td>(?:<td[^>]*>[^<]*</td>)*?<td>(\d+)</td></tr>", page)
+    top = next(r["selected"] for r in doc["by_capacity"] if r["capacity"] == 0.05)
+    if row and 0 < abs(int(row.group(1)) - top) < 10:
+        assert any("very high band's pupils less the top 5%" in s for s in doc["withheld"])

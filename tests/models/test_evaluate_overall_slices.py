@@ -1,9 +1,11 @@
-"""evaluate's overall figures: no rating's or band's size less a top k%'s is a number of 1-9
-(`selection_overlaps.withhold_cell_sizes`).
+"""evaluate's overall and by-group figures beside scores.html's: no red, very high or need level 3 count
+less the top 5%'s is a number of 1-9 (`models.evaluate_need`, `selection_overlaps.withhold_cell_sizes`).
 
 evaluation.html printed the red rating's size beside the top 5%'s without a check (the demo's 3,246 less
 3,126 is 120, but on the small cohort of `test_evaluate_schools._cohort` with 5 pupils raised to red it
-was 145 less 140). The first test fails on the code before; the second holds on it (nothing changes).
+was 145 less 140), and the social care groups' top 5% beside scores.html's very high, need level 3 cell
+(39 pupils on a plan or looked after, 20 + 15 of them in the top 5%: 4 back). The first and third tests
+fail on the code before; the second and fourth hold on it (where nothing is given back, nothing changes).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.models.evaluate import evaluate_scores, match
+from exclusion_risk.models.evaluate import GROUP_ATTRIBUTES, evaluate_scores, match
+from exclusion_risk.models.evaluate_need import NEED_GROUPS, SOCIAL_CARE
 from exclusion_risk.models.metrics import top_share
+from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.models.selection_overlaps import tenths
 from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
 from tests.models.test_evaluate_schools import _cohort
@@ -79,6 +83,8 @@ def test_the_red_ratings_size_that_gives_its_pupils_outside_the_top_5pct_back_is
     assert sizes_given_back(matched.frame, document) == []
     said = " ".join(document["withheld"])
     assert "rated red" in said and "outside the top 5%" in said
+    # scores.html prints the red count (145) too, and the top 5%'s 140 follows from the pupils: said so
+    assert "scores.html's red count less the top 5%" in said and "should not be published" in said
 
 
 def test_nothing_more_is_withheld_where_the_red_rating_is_10_or_more_beyond_the_top_5pct():
@@ -87,3 +93,59 @@ def test_nothing_more_is_withheld_where_the_red_rating_is_10_or_more_beyond_the_
     document = evaluate_scores(matched, BANDS)
     assert {r["rag"]: r["selected"] for r in document["by_rag"]}["red"] == 165
     assert sizes_given_back(matched.frame, document) == [] and document.get("withheld", []) == []
+
+
+def _social_care_cohort(n: int = 2800):
+    """The top 5% (140, probability 0.9-0.5): 20 looked after, 15 on a protection plan, 30 children in
+    need, 75 others; 14 more of very high likelihood (0.45) outside it, 4 of them looked after; the rest
+    at 0.05. scores.html's very high, need level 3 cell is 39, the two groups' top 5% 20 and 15."""
+    rows = [("looked after", 3, 0.9)] * 20 + [("child protection plan", 3, 0.9)] * 15
+    rows += [("child in need", 2, 0.9)] * 30 + [("none", 0, 0.9)] * 75
+    rows += [("looked after", 3, 0.45)] * 4 + [("none", 0, 0.45)] * 10
+    rows += [("looked after", 3, 0.05)] * 16 + [("child protection plan", 3, 0.05)] * 15
+    rows += [("child in need", 2, 0.05)] * 20
+    rows += [("none", 0, 0.05)] * (n - len(rows))
+    groups, need, probability = (np.array(c) for c in zip(*rows, strict=True))
+    probability = probability.astype(float)
+    probability[:140] = np.linspace(0.9, 0.5, 140)
+    placed = load_risk_matrix().place(probability, need.astype(int))
+    upns = [f"U{i:04d}" for i in range(n)]
+    schools = np.where(np.arange(n) % 2, "E", "F")
+    pupils = pd.DataFrame({"upn": upns, "school_urn": schools, "probability": probability,
+                           "likelihood_band": placed["likelihood_band"], "rag": placed["rag"]})  # fmt: skip
+    outcomes = pd.DataFrame({"upn": upns, "outcome": [float(i % 4 == 0) for i in range(n)],
+                             "outcome_school": schools, "need_level": need.astype(int)})  # fmt: skip
+    for attribute in GROUP_ATTRIBUTES:
+        outcomes[attribute] = groups if attribute == SOCIAL_CARE else "all"
+    return pupils, outcomes
+
+
+def test_the_social_care_groups_top_5pct_do_not_give_the_need_level_3_cell_back():
+    pupils, outcomes = _social_care_cohort()
+    document = evaluate_scores(match(pupils, outcomes), BANDS)
+    rows = {r["group"]: r for r in document["by_group"] if r["attribute"] == SOCIAL_CARE}
+    assert {g: rows[g]["pupils"] for g in NEED_GROUPS} == {"looked after": 40, "child protection plan": 30}
+    top = next(r for r in document["by_capacity"] if r["capacity"] == 0.05)["selected"]
+    groups = sorted(rows)
+    unknowns = np.array([{"looked after": 20, "child protection plan": 15, "child in need": 30,
+                          "none": 75}[g] for g in groups], dtype=float)  # fmt: skip
+    known = [(np.array([h == g for h in groups]), float(rows[g]["selected"]))
+             for g in groups if not is_withheld(rows[g]["selected"])]  # fmt: skip
+    known.append((np.ones(len(groups), dtype=bool), float(top)))
+    need3 = np.array([g in NEED_GROUPS for g in groups], dtype=float)
+    assert _determined(unknowns, known, need3) is None  # 39 less it would be the 4
+    for g in groups:
+        if is_withheld(rows[g]["selected"]):
+            assert rows[g]["precision"] is None
+    assert any("very high likelihood on a child protection plan" in s for s in document["withheld"])
+
+
+def test_nothing_is_withheld_where_the_cell_is_10_or_more_beyond_the_groups_top_5pct():
+    pupils, outcomes = _social_care_cohort()
+    outcomes.loc[outcomes.index[140:144], "need_level"] = 0  # the 4 beyond the top 5% not on a plan
+    outcomes.loc[outcomes.index[140:144], SOCIAL_CARE] = "none"
+    pupils["likelihood_band"] = load_risk_matrix().place(pupils["probability"].to_numpy(),
+                                                         outcomes["need_level"].to_numpy())["likelihood_band"]
+    document = evaluate_scores(match(pupils, outcomes), BANDS)
+    rows = {r["group"]: r["selected"] for r in document["by_group"] if r["attribute"] == SOCIAL_CARE}
+    assert rows == {"looked after": 20, "child protection plan": 15, "child in need": 30, "none": 75}
