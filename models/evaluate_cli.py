@@ -45,6 +45,10 @@ from exclusion_risk.models.score_runs import (
 )
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SECONDARY, SUPPRESSED, is_withheld
 
+# A scoring is evaluated against the census it scored; under this share of its pupils on it, the extracts
+# are not that census's (evaluate refuses rather than judge the model on the few pupils in common).
+MOST_SCORED = 0.5
+
 
 def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
@@ -253,6 +257,13 @@ def evaluate_command(
         fail(str(exc))
     except (ValueError, LookupError, TypeError, OSError) as exc:  # a message might quote a value
         fail(f"run {run.short_id} cannot be evaluated against {data} ({type(exc).__name__})")
+    if len(matched.frame) < MOST_SCORED * matched.scored:
+        # another authority's (or an older cut of the) extracts: a verdict on the few pupils they share
+        # would be logged against the version as its realised precision. No count: it could be 1-9.
+        fail(f"fewer than half of the {matched.scored:,} pupils {run.describe()} scored are on the "
+             f"{run.year} {run.census} census in {data}: are these the extracts of the authority (and "
+             "the census) that was scored? Pupils who left during the year are few; nothing was written "
+             "or logged.")  # fmt: skip
     row = next(r for r in document["by_capacity"] if r["capacity"] == HEADLINE_CAPACITY)
     document = {
         "notice": DECISION_SUPPORT_NOTICE,

@@ -368,6 +368,23 @@ def _last_checked(evaluated) -> str:
     ]
 
 
+def test_a_scoring_of_other_extracts_is_refused_not_judged_on_the_few_in_common(evaluated, tmp_path):
+    # evaluate of one authority's scoring against another's extracts matched 222 of 62,509 pupils, printed
+    # "Of the 12 pupils in the top 5%, 0 (0%)", exited 0 and (without --no-log) logged the verdict and
+    # re-tagged the version's last check. Refused now, before anything is written or logged.
+    folder = _run_copy(evaluated, tmp_path)
+    pupils = pd.read_csv(folder / "pupils.csv", dtype=str, keep_default_na=False)
+    elsewhere = pupils.index[: int(0.6 * len(pupils))]
+    pupils.loc[elsewhere, "upn"] = "Z" + pupils.loc[elsewhere, "upn"].str[1:]  # not on this census
+    pupils.to_csv(folder / "pupils.csv", index=False)
+    before = _last_checked(evaluated)
+    out = tmp_path / "out"
+    output = _refused(evaluated, ["--runs", str(folder.parent), "--year", SCORED, "--out", str(out)])
+    assert "fewer than half of the" in output and "are these the extracts of the authority" in output
+    assert not out.exists() or not any(out.iterdir())
+    assert _last_checked(evaluated) == before
+
+
 def test_an_unwritable_out_stops_before_anything_is_logged(evaluated, tmp_path):
     (tmp_path / "afile").write_text("")
     before = _last_checked(evaluated)
