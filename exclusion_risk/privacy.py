@@ -205,17 +205,38 @@ def _pinned(line, withheld, primary, grid, threshold: int) -> bool:
     (the total less the shown cells) and what each marker allows: "<10" 1 to 9; "x" 10 or more (or 0:
     `sum_pins`)."""
     held = [cell for cell in line if withheld[cell]]
-    if len(held) == 1:
-        return True
-    if not held or withheld[line[-1]]:  # a withheld total: the line's sum is not known
+    if len(held) > 1 and withheld[line[-1]]:  # a withheld total: the line's sum is not known
         return False
-    hidden = sum(int(grid[cell]) for cell in held)
-    small = [(1, threshold - 1)]
+    values, small = [int(grid[cell]) for cell in held], [bool(primary[cell]) for cell in held]
+    return withheld_pinned(values, small, threshold=threshold)
+
+
+def _negated(domain: Intervals) -> Intervals:
+    return [(-high, -low) for low, high in reversed(domain)]
+
+
+def withheld_pinned(values: Sequence[int], small: Sequence[bool], signs: Sequence[int] | None = None,
+                    threshold: int = SUPPRESSION_THRESHOLD) -> bool:
+    """The secondary rule of one sum a reader knows (`suppress_table`'s lines, and the sums that two of
+    `describe`'s tables share): whether the withheld values of it (`values`, each marked "<10" where
+    `small`, else "x") leave any of them one value only. One withheld value is the sum less the rest;
+    several are pinned where their signed total (`signs`, +1 or -1 each: +1 for all of a line's cells,
+    the total shown; -1 for those on the other side of an equation), which the reader works out from the
+    shown values, leaves any one value only given what each marker allows (`sum_pins`: "<10" 1 to 9,
+    "x" 10 or more, or 0): two "<10" summing to 2 are both 1."""
+    if len(values) == 1:
+        return True
+    if not values:
+        return False
+    signs = [1] * len(values) if signs is None else list(signs)
+    hidden = sum(sign * int(value) for sign, value in zip(signs, values, strict=True))
+    low = [(1, threshold - 1)]
 
     def domains_of(zero):
-        return [small if primary[cell] else [*zero, (threshold, _UNBOUNDED)] for cell in held]
+        domains = [low if is_small else [*zero, (threshold, _UNBOUNDED)] for is_small in small]
+        return [domain if sign > 0 else _negated(domain) for domain, sign in zip(domains, signs, strict=True)]
 
-    return sum_pins(domains_of, hidden, range(len(held)))
+    return sum_pins(domains_of, hidden, range(len(values)))
 
 
 def pinned_small(

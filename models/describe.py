@@ -12,9 +12,11 @@ The totals that two tables share (a value's pupils in the `any` and the `permane
 outcome's column totals in every variable's table, the grand total) are withheld in all of them once
 any one withholds them; and so are the sums two variables' tables share (`shared_sums`: detailed
 ethnicity within its broad group, where White other's excluded less WOTH's and WROM's gave White
-Irish's "<10" back exactly), none left with a single value withheld (its partner the one that loses least,
-`privacy.complement`, chosen one at a time). A rate, rate ratio or residual is shown only
-where both of its counts are.
+Irish's "<10" back exactly), none left with a withheld value a reader can work out, by the rule of a
+table's line (`privacy.withheld_pinned`: one withheld value, or several whose sum pins one, as Mixed's
+38 permanently excluded less MWBC's 36 and MWBA's 0 left MWAS's and MOTH's "<10" summing to 2, both 1),
+its partner the one that loses least (`privacy.complement`), chosen one at a time. A rate, rate ratio
+or residual is shown only where both of its counts are.
 Chi-square: rows with a withheld count are pooled into one row before the test, so the statistic is a
 function of what is published (on the full table, a statistic and the shown cells can be solved for a
 withheld cell); `chi2_cells` names the pooled values. This defends each table's own rows and columns
@@ -31,12 +33,14 @@ import pandas as pd
 from exclusion_risk.features import registry
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
 from exclusion_risk.privacy import (
+    SUPPRESSED,
     SUPPRESSION_THRESHOLD,
     TOTAL,
     complement,
     exposure_in,
     is_withheld,
     suppress_table,
+    withheld_pinned,
 )
 
 OUTCOMES = {"any": "label_any", "permanent": "label_permanent"}
@@ -243,17 +247,26 @@ def shared_sums(frame: pd.DataFrame, tables: dict[tuple[str, str], pd.DataFrame]
     return lines
 
 
+def _count(table: pd.DataFrame, row, column: str) -> int:
+    return int(table.loc[row].sum() if column == TOTAL else table.loc[row, column])
+
+
 def _line_key(lines: list, tables: dict, shown: dict[tuple[str, str], pd.DataFrame]) -> tuple | None:
-    """The first shared sum (`shared_sums`) with exactly one value withheld (else the withheld one is the
-    other side's sum less the rest) and the shown value beside it to withhold too, the one that loses
-    least (`privacy.complement`: fewest of its table's rows and columns left pinned, then the smallest);
-    None when there is none. One at a time, each table suppressed again around it before the next: two
-    chosen from the same tables would each be costed without the other."""
+    """The first shared sum (`shared_sums`: one variable's rows = the other's) whose withheld values a
+    reader can work out, by the rule of a table's line (`privacy.withheld_pinned`: one withheld value is
+    the other side's sum less the rest; several, if the shown values leave their signed sum pinning one,
+    as two "<10" summing to 2 are both 1), and the shown value beside them to withhold too, the one that
+    loses least (`privacy.complement`: fewest of its table's rows and columns left pinned, then the
+    smallest); None when there is none. One at a time, each table suppressed again around it before the
+    next: two chosen from the same tables would each be costed without the other."""
     for outcome in OUTCOMES:
         for members in lines:
             for column in (EXCLUDED, NOT_EXCLUDED, TOTAL):
                 values = {(v, row): shown[(outcome, v)].loc[row, column] for v, row in members}
-                if sum(is_withheld(x) for x in values.values()) != 1:
+                held = [m for m, x in values.items() if is_withheld(x)]
+                true = [_count(tables[(outcome, v)], row, column) for v, row in held]
+                signs = [1 if v == members[0][0] else -1 for v, _ in held]  # which side of the sum
+                if not withheld_pinned(true, [values[m] == SUPPRESSED for m in held], signs):
                     continue
                 candidates = sorted(m for m, x in values.items() if not is_withheld(x) and int(x) > 0)
                 if not candidates:
@@ -274,7 +287,7 @@ def suppress_all(
     tables: dict[tuple[str, str], pd.DataFrame], lines: list[list[tuple[str, str]]] = ()
 ) -> dict[tuple[str, str], pd.DataFrame]:
     """Every (outcome, variable) table as published, shared totals withheld alike (see the module doc),
-    and no sum two tables share (`lines`, from `shared_sums`) with a single value withheld."""
+    and no sum two tables share (`lines`, from `shared_sums`) leaving a withheld value one value only."""
     shared: set[tuple] = set()
     done: dict[tuple, pd.DataFrame] = {}  # (table, what it withholds from the start) -> as published
     while True:

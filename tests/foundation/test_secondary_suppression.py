@@ -15,6 +15,7 @@ from exclusion_risk.privacy import (
     exposure,
     is_withheld,
     suppress_table,
+    withheld_pinned,
 )
 
 
@@ -220,3 +221,16 @@ def test_the_chosen_complement_is_the_smallest_of_those_that_lose_least(rows, ex
         least = min(costs.values())
         assert costs[chosen] == least, (line, costs, chosen)
         assert grid[chosen] == min(grid[cell] for cell in candidates if costs[cell] == least)
+
+
+def test_withheld_values_either_side_of_a_shared_sum_are_pinned_when_their_difference_leaves_one_value():
+    """`withheld_pinned`, the rule of one line, on a sum two tables share (`describe`): a "<10" on one
+    side and a "<10" on the other differing by 8 are 9 and 1; two "<10" on one side summing to 2 are
+    1 and 1; an "x" beside them leaves a range."""
+    assert withheld_pinned([9, 1], [True, True], [1, -1])
+    assert withheld_pinned([1, 1], [True, True])
+    assert withheld_pinned([1, 1], [True, True], [-1, -1])
+    assert not withheld_pinned([1, 1, 36], [True, True, False])
+    assert not withheld_pinned([1, 1, 38], [True, True, False], [1, 1, -1])
+    assert not withheld_pinned([1, 3, 4], [True, True, True])  # SLD + VI + OTH = 4 (demo): 1 or 2 each
+    assert withheld_pinned([5], [True]) and not withheld_pinned([], [])
