@@ -28,6 +28,7 @@ from exclusion_risk.linkage.read_counts import (
     rejected_line,
 )
 from exclusion_risk.linkage.rejects import REJECTS_FILE
+from exclusion_risk.linkage.report_words import source_line
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.spark_session import SparkUnavailable
 
@@ -57,8 +58,9 @@ class _RunLogHandler(logging.StreamHandler):
 
 
 def _configure_run_log(out: Path) -> tuple[logging.Handler, _WarningCount]:
-    """Counts, timings and warnings go to OUT/run.log (never names or DOBs); the console shows only
-    the command's own summary lines, and how many warnings run.log holds."""
+    """Counts, timings and warnings go to OUT/run.log (never names or DOBs; counts of records or pupils
+    only as report.json publishes them, so it may be shared as the report is: created like it, 0644);
+    the console shows only the command's own summary lines, and how many warnings run.log holds."""
     private_dir(out)  # created here, first: the folder will hold links, review and rejects (identifiers)
     # a stream opened never through a symbolic link; the handler closes it when it is closed
     handler = _RunLogHandler(open_public(out / "run.log", "w", encoding="utf-8"))
@@ -143,12 +145,7 @@ def register(app: typer.Typer) -> None:
         for line in rejected:
             typer.echo(line)
         for name, s in result.report["sources"].items() if result is not None else ():
-            typer.echo(
-                f"{name}: {s['linked_total']} of {s['records']} linked "
-                f"(upn {s['linked']['upn']}, name_dob {s['linked']['name_dob']}, "
-                f"probabilistic {s['linked']['probabilistic']}); review {s['clerical_review']}"
-                + (f"; {s['candidate_pairs']} candidate pairs scored" if "candidate_pairs" in s else "")
-            )
+            typer.echo(source_line(name, s))  # as report.json gives it, and run.log
             for note in s.get("probabilistic_notes", []):  # what the model could not estimate, and why
                 typer.echo(f"  note: {note}")
         if counter.count:
@@ -164,15 +161,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _said_of_reads(reads: list[ExtractRead], rejects_file: Path) -> tuple[list[str], list[str]]:
-    """(each extract's rejected rows, a warning for each with rows and none clean), logged to run.log
-    (the warnings counted with its others) and returned for the console."""
-    rejected = [rejected_line(r, rejects_file) for r in reads if r.rows_rejected]
-    empty = [nothing_clean_warning(r, rejects_file) for r in nothing_clean(reads)]
-    for line in rejected:
-        log.info(line)
-    for line in empty:
-        log.warning(line)
-    return rejected, empty
+    """(each extract's rejected rows, a warning for each with rows and none clean) for the console,
+    counted exactly as `check` counts them; logged to run.log without the counts (the warnings counted
+    with its others): run.log is shared as report.json is, which gives them under 10 as "<10"."""
+    with_rejects = [r for r in reads if r.rows_rejected]
+    for read in with_rejects:
+        log.info(rejected_line(read, rejects_file, exact=False))
+    for read in nothing_clean(reads):
+        log.warning(nothing_clean_warning(read, rejects_file, exact=False))
+    rejected = [rejected_line(r, rejects_file) for r in with_rejects]
+    return rejected, [nothing_clean_warning(r, rejects_file) for r in nothing_clean(reads)]
 
 
 def _first_line(exc: Exception) -> str:

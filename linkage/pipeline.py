@@ -3,7 +3,9 @@
 `link_extracts(extracts, settings)` links the exclusions and social-care extracts to the census
 pupils; `run_linkage(data_dir, out_dir, settings)` reads them from a folder, links them and writes
 the outputs (linkage.outputs). Each source record is linked once, by the first stage that links it.
-The run log (logger `linkage`) carries counts and timings only: never a name or a date of birth.
+The run log (logger `linkage`) carries counts and timings only: never a name or a date of birth, and
+a count of records or pupils only as report.json publishes it (under 10 "<10", "x" where a "<10" could
+be worked out), so run.log may be shared as the report is.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from exclusion_risk.linkage.read_counts import ExtractRead, NoCleanCensus, extra
 from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.linkage.report import build_report
+from exclusion_risk.linkage.report_words import source_line
 from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES, SourceSpec
 from exclusion_risk.linkage.stage_clock import StageClock
@@ -173,13 +176,8 @@ def _deterministic(
         rest = source[~source["eid"].isin(by_upn["eid_l"])]
         by_key = name_dob_stage(rest, census, unique_source=spec.unique_key, settings=settings, keys=keys)
         det = pd.concat([by_upn, by_key], ignore_index=True)
-    log.info(
-        "%s: %d entities; %d linked by upn, %d by name_dob",
-        spec.name,
-        len(entities),
-        len(by_upn),
-        len(by_key),
-    )
+    # No counts here: the records, and those left for the next stage, are the report's to publish
+    # (suppressed); run.log gives each source's line from it (`source_line`) once the run is linked.
     bar.update(1)
     return _Deterministic(source, entities, det)
 
@@ -210,13 +208,14 @@ def _probabilistic(
         result = get_engine(settings, backend).run(data, trained=trained)
     if result.candidate_pairs is not None:
         candidates[spec.name] = result.candidate_pairs
+    # Pairs, not records: the records left to this stage are records less the earlier stages' links,
+    # which the report may withhold; the pairs under 10 as "<10" (a few pairs may be a few links).
     log.info(
-        "%s: %s engine (%s) kept %d scored pairs above the floor for %d entities",
+        "%s: %s engine (%s) kept %s scored pairs above the floor",
         spec.name,
         settings.engine,
         backend,
-        len(result.pairs),
-        len(remaining),
+        suppress_count(len(result.pairs)),
     )
     notes = _unrecorded_notes(source[source["eid"].isin(remaining)]) + result.notes
     for note in notes:
@@ -286,7 +285,9 @@ def link_extracts(
                 extracts.census = pupils.reset_index(drop=True)
             census = standardise_census(identity, settings)
             del identity
-        log.info("census: %d pupils, %d variant rows", census["eid"].nunique(), len(census))
+        # the census's UPNs as report.json counts them (census_upns), not its pupils (the difference is
+        # the pupils whose UPN changed, a count the report does not give)
+        log.info("census: %d UPNs, %d variant rows", census_pupils, len(census))
         # The twins before the name-DOB keys, so their working frames and the keys are not held at
         # once (4,000,000 pupils: the twins stage, 5.40 GB, was the run's peak).
         with clock.stage("census.twins"):
@@ -313,10 +314,10 @@ def link_extracts(
     if conflicting:
         # A warning, so the console's count of run.log warnings points at it; a count, never an id.
         log.warning(
-            "social_care: %d child id(s) (LAchildID) have rows giving two or more dates of birth. Each id "
+            "social_care: %s child id(s) (LAchildID) have rows giving two or more dates of birth. Each id "
             "is linked as one child, so one child's episodes may be another's: check those ids in the "
-            "social-care system (`exclusion-risk check` counts them too)", conflicting,
-        )
+            "social-care system (`exclusion-risk check` counts them exactly)", suppress_count(conflicting),
+        )  # as report.json gives it
     run_settings = settings.model_copy(update={"trained": trained_out})
     links = links_table(decisions)
     review = review_table(decisions, extracts, pupils)
@@ -329,6 +330,8 @@ def link_extracts(
         report["sources"][name]["candidate_pairs"] = count
     if clock.peak_gb:
         report["peak_memory_gb"] = {k: round(v, 2) for k, v in clock.peak_gb.items()}
+    for name, source in report["sources"].items():
+        log.info("%s", source_line(name, source))  # the report's counts: run.log is shared as it is
     for name, seconds in timings.items():
         log.info("time %s: %.1f s", name, seconds)
     return LinkageResult(

@@ -1,5 +1,9 @@
 """What a linkage run read, as counts: per extract, rows read and rows rejected, and the sentences
-`exclusion-risk link` says of them on the console and in run.log. Never a value from a row."""
+`exclusion-risk link` says of them on the console and in run.log. Never a value from a row.
+
+The console's sentences count exactly, as `check`'s console does (the analyst's own check of their
+export, where read = clean + rejected must add up); run.log's (`exact=False`) give no count: run.log
+is shared as report.json is, and the report publishes the rejected rows under 10 as "<10"."""
 
 from __future__ import annotations
 
@@ -52,17 +56,25 @@ def nothing_clean(reads: list[ExtractRead]) -> list[ExtractRead]:
     return [read for read in reads if read.extract in EXTRACT_NAMES and read.nothing_clean]
 
 
-def rejected_line(read: ExtractRead, rejects_file: Path) -> str:
-    """Rows rejected of rows read, in `check`'s words, and where the reasons are; counts only."""
+def rejected_line(read: ExtractRead, rejects_file: Path, exact: bool = True) -> str:
+    """Rows rejected of rows read, in `check`'s words, and where the reasons are; counts only, and
+    with `exact=False` (run.log) none: how many is the console's and report.json's to say."""
+    if not exact:
+        return (
+            f"{read.extract}: rows read were rejected ({', '.join(read.files)}); reasons in {rejects_file} "
+            "(how many: the console, as `check` counts them; report.json, under 10 as \"<10\")"
+        )
     return (
         f"{read.extract}: {read.rows_rejected:,} of {read.rows_read:,} rows read were rejected "
         f"({', '.join(read.files)}); reasons in {rejects_file}"
     )
 
 
-def nothing_clean_warning(read: ExtractRead, rejects_file: Path) -> str:
-    """An extract present yet empty to the run, named by its files, with where the reasons are."""
+def nothing_clean_warning(read: ExtractRead, rejects_file: Path, exact: bool = True) -> str:
+    """An extract present yet empty to the run, named by its files, with where the reasons are; the
+    rows read counted unless `exact=False` (run.log)."""
+    counted = f" ({read.rows_read:,})" if exact else ""
     return (
-        f"{', '.join(read.files)}: every row read ({read.rows_read:,}) was rejected, so the linkage had "
+        f"{', '.join(read.files)}: every row read{counted} was rejected, so the linkage had "
         f"none of its rows; the reasons are in {rejects_file}"
     )

@@ -3,6 +3,8 @@
 - `percent`: a share as a percentage, with as many decimals as it takes not to read as 100% or 0% when
   it is neither (a model precision of 0.9995 is 99.95%, not 100.0%);
 - `points`: a difference of two rates in percentage points (a gap of 0.055 is 5.5 points, not 5.5%);
+- `source_line`: a source's records and links in one line, as report.json gives them (the console's
+  summary and run.log's, so neither gives a count the report withholds);
 - `conclusion`: a few sentences on the link rates: each source's overall rate, the groups whose shown
   rate is LOW_GAP or more below their source's (their history may be under-counted, so their scores may
   understate their risk), and that a link rate counts links made, not correct links: whether links are
@@ -104,3 +106,14 @@ def conclusion(sources: dict[str, dict[str, Any]]) -> list[str]:
         "extracts the model precision column is the model's estimate, and the review band is the check."
     )
     return said
+
+
+def source_line(name: str, source: dict[str, Any]) -> str:
+    """A source's records, links by stage, clerical review and candidate pairs, as report.json's
+    `sources.<name>` publishes them ("<10", "x" where withheld): `link`'s console summary and run.log."""
+    linked = source["linked"]
+    return (
+        f"{name}: {source['linked_total']} of {source['records']} linked (upn {linked['upn']}, name_dob "
+        f"{linked['name_dob']}, probabilistic {linked['probabilistic']}); review {source['clerical_review']}"
+        + (f"; {source['candidate_pairs']} candidate pairs scored" if "candidate_pairs" in source else "")
+    )

@@ -29,5 +29,6 @@ def test_an_id_with_two_dates_of_birth_is_counted_and_warned(
         result = link_extracts(extracts_for(pupils, exclusions_of(pupils), social_care), progress=False)
     assert result.report["sources"]["social_care"]["ids_with_two_dates_of_birth"] == "<10"
     (warning,) = [r.getMessage() for r in caplog.records if "two or more dates of birth" in r.getMessage()]
-    assert warning.startswith("social_care: 1 child id(s) (LAchildID) have rows giving two or more dates")
+    # as the report gives it (run.log is shared as the report is); `check` counts them exactly
+    assert warning.startswith("social_care: <10 child id(s) (LAchildID) have rows giving two or more dates")
     assert social_care["LAchildID"].iloc[0] not in warning
