@@ -104,7 +104,13 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
     OutcomesIncomplete when the year's outcomes are not complete in the extracts."""
     term = calendar.parse_census(census)
     table = build_feature_table(history, [year], label=label, census=term)
-    outcome = table[f"label_{label}"] if len(table) else pd.Series(dtype="float64")
+    if not len(table):  # not "outcomes not complete": waiting for exclusions would not help
+        raise OutcomesIncomplete(
+            f"the extracts hold no {calendar.census_name(term)} census of {year}, the year of the scoring: "
+            "evaluate against the extracts of the authority that was scored, once the year's exclusions "
+            "are in"
+        )
+    outcome = table[f"label_{label}"]
     if outcome.isna().all():
         prep = prepare(history)
         through = feature_labels.complete_through(prep)

@@ -97,7 +97,9 @@ def resolve_run(
 ) -> tuple[RunFolder, ScoringRun]:
     """(runs folder, run) that --scores or --runs/--year/--census name; stops with a message otherwise."""
     if scores is not None and year is not None:
-        fail("give --scores, or --runs with --year (and --census), not both")
+        # --year names a run in a runs folder; --scores names one already (its year is the run's)
+        fail("--year picks a recorded scoring from --runs, and --scores names one already (its year is the "
+             "run's): give --scores alone, or --runs with --year (and --census)")
     if scores is not None:
         if (scores / RUN_FILE).is_file():
             return _run_folder_run(scores)

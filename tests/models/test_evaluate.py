@@ -385,6 +385,17 @@ def test_a_scoring_of_other_extracts_is_refused_not_judged_on_the_few_in_common(
     assert _last_checked(evaluated) == before
 
 
+def test_refusals_name_what_is_wrong(evaluated, tmp_path):
+    # A scoring of a year the extracts hold no census of was told "the outcomes of 2012/13 are not
+    # complete ... evaluate once the year's exclusions are in" (waiting would never help); --scores with
+    # --year was told "not both" of --scores and --runs, which was never given.
+    folder = _run_copy(evaluated, tmp_path, year="2012/13")
+    output = _refused(evaluated, ["--runs", str(folder.parent), "--year", "2012/13"])
+    assert "the extracts hold no autumn census of 2012/13" in output and "not complete" not in output
+    output = _refused(evaluated, ["--scores", str(evaluated.scores), "--year", "2017/18"])
+    assert "--year picks a recorded scoring from --runs" in output and "not both" not in output
+
+
 def test_an_unwritable_out_stops_before_anything_is_logged(evaluated, tmp_path):
     (tmp_path / "afile").write_text("")
     before = _last_checked(evaluated)
