@@ -9,7 +9,8 @@ import typer
 
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_folder
-from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features import labels as feature_labels
+from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.models.cli_inputs import fail, linked_history
 from exclusion_risk.models.describe import describe_frame
 from exclusion_risk.models.describe_analysis import analyse
@@ -62,8 +63,10 @@ def describe_command(
     labelled = sorted(table.loc[table["label_any"].notna(), "AcademicYear"].unique())
     incomplete = [y for y in wanted or [] if y not in labelled]
     if incomplete:
-        fail(f"outcomes for {', '.join(incomplete)} are not complete in the data (complete: "
-              f"{', '.join(labelled) or 'none'})")  # fmt: skip
+        # the years the extracts complete, not only those asked for (the table holds only those)
+        through = feature_labels.complete_through(prepare(history))
+        fail(f"outcomes for {', '.join(incomplete)} are not complete in the data (complete through "
+             f"{'no year' if through is None else calendar.format_year(through)})")  # fmt: skip
     if not labelled:
         fail(f"no year in {data} has complete outcomes to describe")
     description = analyse(describe_frame(table), labelled)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +332,19 @@ def test_describe_writes_its_report_on_a_synthetic_authority(authority_report, s
         assert (out / name).stat().st_size > 0
     unknown_year = runner.invoke(app, ["describe", "--data", str(small_authority), "--years", "2030/31"])
     assert unknown_year.exit_code == 2 and "no autumn census for 2030/31" in unknown_year.output
+
+
+def test_a_year_without_complete_outcomes_is_refused_naming_the_years_that_are(small_authority, tmp_path):
+    # Asked for 2018/19 of extracts whose exclusions stop in June 2019, describe said "(complete: none)":
+    # it looked only among the years asked for. The extracts complete 2017/18, as evaluate says.
+    for name in ("census.csv", "social_care.csv"):
+        shutil.copy(small_authority / name, tmp_path / name)
+    exclusions = pd.read_csv(small_authority / "exclusions.csv", dtype=str, keep_default_na=False)
+    exclusions[exclusions["StartDate"] < "2019-06-01"].to_csv(tmp_path / "exclusions.csv", index=False)
+    result = runner.invoke(app, ["describe", "--data", str(tmp_path), "--years", "2018/19",
+                                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "outcomes for 2018/19 are not complete in the data (complete through 2017/18)" in result.output
 
 
 @pytest.mark.browser
