@@ -113,6 +113,9 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
     upn = tidy_upn_column(census["UPN"]) if upn is None else upn
     has_former = "FormerUPN" in census.columns
     former = tidy_upn_column(census["FormerUPN"]) if has_former else pd.Series(pd.NA, index=census.index)
+    # Each distinct UPN is resolved and checked once, then spread over its rows by code (-1: missing).
+    codes, distinct = pd.factorize(upn)
+    distinct = np.asarray(distinct, dtype=object)
     edges = pd.DataFrame({"old": former, "new": upn}).dropna().drop_duplicates()
     edges = edges[edges["old"] != edges["new"]]
     edges = edges[edges.groupby("old")["new"].transform("nunique") == 1]
@@ -125,12 +128,11 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
             seen.add(u)
         return u
 
-    # Each distinct UPN is resolved and checked once, then spread over its rows by code (-1: missing).
-    codes, distinct = pd.factorize(upn)
-    distinct = np.asarray(distinct, dtype=object)
-    resolved = np.array([resolve(u) for u in distinct] + [None], dtype=object)
-    pupil = pd.Series(resolved[codes], index=upn.index, dtype="string", name=upn.name)
-    return _merge_mistyped_upns(census, upn, pupil, codes, distinct)
+    resolved = np.array([resolve(u) for u in distinct], dtype=object)
+    slips = _mistyped_upn_matches(census, codes, distinct)
+    pupil = _merge_mistyped_upns(resolved, slips)
+    pupil = np.append(pupil, None)[codes]
+    return pd.Series(pupil, index=upn.index, dtype="string", name=upn.name)
 
 
 def _one_keying_slip(a: str, b: str) -> bool:
@@ -159,19 +161,17 @@ def _one_slip_away(mistyped: np.ndarray, valid: np.ndarray) -> set[str]:
     return out
 
 
-def _merge_mistyped_upns(
-    census: pd.DataFrame, upn: pd.Series, pupil: pd.Series, codes: np.ndarray, distinct: np.ndarray
-) -> pd.Series:
-    """A census row whose UPN fails its check letter is the pupil with a valid UPN one keying slip
-    away (a digit or letter wrong, or two swapped) and the same surname, forename and DOB, when
-    exactly one such pupil exists; otherwise it stays a pupil of its own. `codes`, `distinct`: the
-    UPNs factorized (-1: missing)."""
+def _mistyped_upn_matches(census: pd.DataFrame, codes: np.ndarray, distinct: np.ndarray) -> pd.DataFrame:
+    """The valid UPNs each UPN failing its check letter may be: one keying slip away (a digit or letter
+    wrong, or two swapped), on a row with the same surname, forename and DOB. Positions in `distinct`:
+    `at` the mistyped UPN's, `good_at` the valid one's. `codes`, `distinct`: the UPNs factorized
+    (-1: missing)."""
+    none = pd.DataFrame({"at": pd.Series(dtype="int64"), "good_at": pd.Series(dtype="int64")})
     if not {"Surname", "Forename", "DOB"} <= set(census.columns):
-        return pupil
+        return none
     valid = valid_upn_mask(pd.Series(distinct, dtype="string")).to_numpy()
     if valid.all():
-        return pupil
-    invalid = pd.Series((codes >= 0) & ~valid[codes], index=upn.index)
+        return none
     # The keys are built only for the rows that can pair: the mistyped UPNs' and those of the valid UPNs
     # one keying slip from one (built for the whole census, at 2,000,000 pupils they took 1.2 GB and 23 s).
     slips = _one_slip_away(distinct[~valid], distinct[valid])
@@ -185,27 +185,28 @@ def _merge_mistyped_upns(
         + dob_fields(census.loc[near, "DOB"])["dob"]
     )
     # by position: the census's index may repeat a label
-    frame = pd.DataFrame(
-        {
-            "key": key.to_numpy(),
-            "upn": upn[near].to_numpy(),
-            "pupil": pupil[near].to_numpy(),
-            "mistyped": invalid.to_numpy()[near],
-        }
-    ).dropna(subset=["key", "upn", "pupil"])
-    bad = frame[frame["mistyped"]].drop_duplicates(["key", "upn"])
+    at = codes[near]
+    frame = pd.DataFrame({"key": key.to_numpy(), "at": at, "mistyped": ~valid[at]}).dropna(subset=["key"])
     # every valid UPN of a pupil is compared, not only the first row's (a pupil recorded under a
     # temporary UPN and then a permanent one has two)
-    good = frame[~frame["mistyped"]].drop_duplicates(["key", "upn", "pupil"])
-    pairs = bad.merge(good, on="key", suffixes=("", "_good"))
-    if pairs.empty:
-        return pupil
-    pairs = pairs[[_one_keying_slip(a, b) for a, b in zip(pairs["upn"], pairs["upn_good"], strict=True)]]
-    pairs = pairs[pairs.groupby("upn")["pupil_good"].transform("nunique") == 1]
-    target = dict(zip(pairs["upn"], pairs["pupil_good"], strict=True))
-    merged = np.array([target.get(u) for u in distinct] + [None], dtype=object)[codes]
-    merged = pd.Series(merged, index=upn.index, dtype="string", name=upn.name)
-    return merged.where(merged.notna() & invalid, pupil)
+    frame = frame.drop_duplicates(["key", "at"])
+    pairs = frame[frame["mistyped"]].merge(frame[~frame["mistyped"]], on="key", suffixes=("", "_good"))
+    pairs = pairs.rename(columns={"at_good": "good_at"})[["at", "good_at"]].drop_duplicates()
+    slip = [_one_keying_slip(distinct[a], distinct[b]) for a, b in pairs.itertuples(index=False)]
+    return pairs[np.array(slip, dtype=bool)]
+
+
+def _merge_mistyped_upns(resolved: np.ndarray, slips: pd.DataFrame) -> np.ndarray:
+    """Each distinct UPN's pupil (`resolved`: the pupil each is, FormerUPN links followed) with a UPN
+    failing its check letter taken as the pupil of the valid UPNs it may be (`slips`:
+    _mistyped_upn_matches), when they are exactly one pupil; otherwise it stays a pupil of its own."""
+    if slips.empty:
+        return resolved
+    good = resolved[slips["good_at"].to_numpy()]
+    one = (pd.Series(good).groupby(slips["at"].to_numpy()).transform("nunique") == 1).to_numpy()
+    pupil = resolved.copy()
+    pupil[slips["at"].to_numpy()[one]] = good[one]
+    return pupil
 
 
 def unify_sex(values: pd.Series) -> pd.Series:
