@@ -105,7 +105,8 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
 
     A pupil first recorded under a temporary UPN appears later under a permanent one with the
     temporary one as FormerUPN; both rows are one pupil, known by the permanent UPN. A former UPN
-    claimed by two different newer UPNs is ambiguous and is not followed. `upn`:
+    claimed by two different pupils is ambiguous and is not followed; two newer UPNs that are one
+    pupil (a UPN keyed with a slip, merged into the pupil by _merge_mistyped_upns) are one claim. `upn`:
     tidy_upn_column(census["UPN"]), when the caller has it.
     """
     # Each distinct UPN tidied once: stripping a national census's 6,000,000 termly rows one by one
@@ -116,10 +117,11 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
     # Each distinct UPN is resolved and checked once, then spread over its rows by code (-1: missing).
     codes, distinct = pd.factorize(upn)
     distinct = np.asarray(distinct, dtype=object)
-    edges = pd.DataFrame({"old": former, "new": upn}).dropna().drop_duplicates()
+    # `at`: the newer UPN's place in `distinct`
+    edges = pd.DataFrame({"old": former, "new": upn, "at": codes}).dropna().drop_duplicates()
     edges = edges[edges["old"] != edges["new"]]
-    edges = edges[edges.groupby("old")["new"].transform("nunique") == 1]
-    newer = dict(zip(edges["old"], edges["new"], strict=True))
+    claims = edges.groupby("old")["new"].transform("nunique")
+    newer = dict(zip(edges.loc[claims == 1, "old"], edges.loc[claims == 1, "new"], strict=True))
 
     def resolve(u: str) -> str:
         seen = {u}
@@ -131,8 +133,30 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
     resolved = np.array([resolve(u) for u in distinct], dtype=object)
     slips = _mistyped_upn_matches(census, codes, distinct)
     pupil = _merge_mistyped_upns(resolved, slips)
+    # A former UPN claimed by several newer UPNs is followed where they are all one pupil once the
+    # mistyped UPNs are merged (a pupil's permanent UPN and a slip of it both give their temporary UPN),
+    # which may make another claim one pupil's: until none is.
+    contested = edges[claims > 1]
+    while not contested.empty:
+        settled = _one_pupils_claims(contested, pupil[contested["at"].to_numpy()])
+        if not settled:
+            break
+        newer.update(settled)
+        contested = contested[~contested["old"].isin(list(settled)).to_numpy()]
+        again = pd.Series(resolved, dtype=object).isin(list(settled)).to_numpy()
+        resolved[again] = [resolve(u) for u in distinct[again]]
+        pupil = _merge_mistyped_upns(resolved, slips)
     pupil = np.append(pupil, None)[codes]
     return pd.Series(pupil, index=upn.index, dtype="string", name=upn.name)
+
+
+def _one_pupils_claims(contested: pd.DataFrame, owner: np.ndarray) -> dict[str, str]:
+    """Former UPN -> pupil, for each former UPN (`contested["old"]`) whose newer UPNs are all one pupil
+    (`owner`: each newer UPN's pupil), that pupil not being the former UPN itself."""
+    frame = contested.assign(owner=owner)
+    one = frame.groupby("old")["owner"].transform("nunique") == 1
+    frame = frame[one & (frame["owner"] != frame["old"])].drop_duplicates("old")
+    return dict(zip(frame["old"], frame["owner"], strict=True))
 
 
 def _one_keying_slip(a: str, b: str) -> bool:

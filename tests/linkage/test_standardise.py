@@ -381,6 +381,29 @@ def test_a_mistyped_upn_is_compared_with_every_valid_upn_of_a_pupil():
     assert census_pupil_ids(twice).tolist() == [perm, perm, typo, other]
 
 
+def test_a_former_upn_given_under_a_mistyped_upn_too_is_one_pupils_claim():
+    from exclusion_risk.upn import make_temporary_upn
+
+    # The pupil's temporary UPN is given as FormerUPN under the permanent UPN and under a mistyped
+    # spelling of it: one pupil's claim, not two (the mistyped UPN is merged into the permanent one),
+    # so the rows under the temporary UPN, and a record given it, are that pupil.
+    perm, temp = make_upn(335, 2, 12, 7), make_temporary_upn(335, 2, 12, 5, "V")
+    typo = next(_mistyped(perm, 2, d) for d in "0123456789" if d != perm[2])
+    same = {"Surname": ["Hill"] * 3, "Forename": ["Olivia"] * 3, "DOB": ["2012-10-30"] * 3}
+    census = pd.DataFrame({"UPN": [temp, perm, typo], "FormerUPN": [None, temp, temp], **same})
+    assert census_pupil_ids(census).tolist() == [perm, perm, perm]
+    source = _variants([{"id": "EX1", "UPN": temp, "Forename": "Olivia", "Surname": "Hill"}], "id")
+    linked = upn_stage(source, census_variants(census), LinkageSettings())
+    assert linked.set_index("eid_l")["eid_r"].to_dict() == {"EX1": perm}
+    # Another pupil (other names) giving the same FormerUPN: two pupils claim it, so it is not followed.
+    grace = make_upn(335, 2, 12, 9)
+    grace_row = {"UPN": grace, "FormerUPN": temp, "Surname": "Hill", "Forename": "Grace", "DOB": "2012-10-30"}
+    both = pd.concat([census, pd.DataFrame([grace_row])], ignore_index=True)
+    assert census_pupil_ids(both).tolist() == [temp, perm, perm, grace]
+    linked = upn_stage(source, census_variants(both), LinkageSettings())
+    assert linked.set_index("eid_l")["eid_r"].to_dict() == {"EX1": temp}
+
+
 def test_census_pupil_ids_name_the_column_and_read_each_value_as_text():
     perm = make_upn(335, 2, 12, 7)
     # a repeated index label, and UPNs that are numbers (1 and 1.0 are different text)
