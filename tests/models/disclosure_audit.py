@@ -126,3 +126,114 @@ def small_counts_determined(equations: Equations) -> list[tuple[str, str, str, i
             if 0.5 < value < 9.5:
                 found.append((table, group, count, round(value)))
     return found
+
+
+# ---- the red list beside the top k%: what a reader bounds, not only what a sum gives ----------------
+# fairness.json's red list prints, by group, the red count and precision (and share) beside the top k%'s.
+# The README says the top k% is inside the red list, so a reader takes each group's red true (false)
+# positives as its top k% ones plus those red outside the top k%, a count that is never negative: a red
+# count equal to the top k%'s leaves none outside, and the red precision is then the top k%'s. Equalities
+# alone miss that; `bounded_small_counts` solves the linear programme, min and max of each count.
+OUTSIDE = "red outside the top k%: "
+
+
+def red_list_equations(equations: Equations, document: dict, nesting: dict) -> None:
+    """`fairness.json`'s red list read beside its group tables (`fairness_equations`, added first): each
+    group's red figures are its top k% cells plus cells OUTSIDE (tp, fp); the outside cells of an
+    attribute's groups sum to all pupils', a broad group's to its detailed codes' (`nesting`: attribute ->
+    (coarser attribute, code -> broad group)), as the top k% cells do (`nested_partitions`)."""
+    red = document["red_list"]
+
+    def red_cells(table: str, group: str) -> list[tuple[tuple, float]]:
+        return [((t, group, c), 1.0) for t in (table, OUTSIDE + table) for c in ("tp", "fp")]
+
+    def tp(table: str, group: str) -> list[tuple[tuple, float]]:
+        return [((t, group, "tp"), 1.0) for t in (table, OUTSIDE + table)]
+
+    def add_rate(terms, denominator, value) -> None:
+        if value is not None:
+            equations.add(terms + [(key, -value * w) for key, w in denominator], 0.0)
+
+    for section in red["attributes"]:
+        name = section["name"]
+        for r in section["rows"]:
+            group = r["group"]
+            if _number(r["red"]):
+                equations.add(red_cells(name, group), r["red"])
+            equations.count(name, group, SUMS["selected"], r["top"])
+            add_rate(tp(name, group), red_cells(name, group), r["red_precision"].get("value"))
+            pupils = [((name, group, c), 1.0) for c in CELLS]
+            add_rate(red_cells(name, group), pupils, r["red_share"].get("value"))
+            if r["red_over_top"] is not None:
+                add_rate(red_cells(name, group), [((name, group, c), 1.0) for c in ("tp", "fp")],
+                         r["red_over_top"])  # fmt: skip
+        groups = [r["group"] for r in section["rows"]]
+        if name not in nesting:
+            for c in ("tp", "fp"):
+                equations.add([((OUTSIDE + name, g, c), 1.0) for g in groups]
+                              + [((OUTSIDE + ALL[0], ALL[1], c), -1.0)], 0.0)  # fmt: skip
+    whole = [((t, ALL[1], c), 1.0) for t in (ALL[0], OUTSIDE + ALL[0]) for c in ("tp", "fp")]
+    if _number(red["red"]):
+        equations.add(whole, red["red"])
+    add_rate([((t, ALL[1], "tp"), 1.0) for t in (ALL[0], OUTSIDE + ALL[0])], whole, red["precision"]["red"])
+    nested_partitions(equations, document, nesting, prefixes=("", OUTSIDE))
+
+
+def nested_partitions(equations: Equations, document: dict, nesting: dict, prefixes=("",)) -> None:
+    """A broad group's cells are its detailed codes' (`nesting`), for each table prefix."""
+    tables = {t["name"]: [r["group"] for r in t["rows"]] for t in document["groups"]}
+    for attribute, (coarser, parents) in nesting.items():
+        for broad in tables.get(coarser, []):
+            codes = [g for g in tables.get(attribute, []) if parents.get(g) == broad]
+            if not codes:
+                continue
+            for prefix in prefixes:
+                cells = CELLS if prefix == "" else ("tp", "fp")
+                for c in cells:
+                    equations.add([((prefix + attribute, g, c), 1.0) for g in codes]
+                                  + [((prefix + coarser, broad, c), -1.0)], 0.0)  # fmt: skip
+
+
+def bounded_small_counts(equations: Equations, tables: set[str] | None = None) -> list[tuple]:
+    """(table, group, count, value) for each count that the equations, with every cell 0 or more, pin to
+    one value of 1-9 (the least and the most it can be: a linear programme, so a count pinned only by
+    integrality is missed): each group count (CELLS and SUMS) of `tables` (every table where None), and
+    where the red list is read (`red_list_equations`) each group's pupils red outside the top k% (tp, fp,
+    selected: table OUTSIDE + name) and its red figures (the top k%'s and those: table "red: " + name)."""
+    from scipy.optimize import linprog
+
+    matrix = np.zeros((len(equations.rows), len(equations.index)))
+    for i, row in enumerate(equations.rows):
+        for key, weight in row.items():
+            matrix[i, key] = weight
+    values = np.asarray(equations.values)
+    scale = np.abs(matrix).max(axis=1)
+    matrix, values = matrix / scale[:, None], values / scale
+    selections = {"tp": ("tp",), "fp": ("fp",), "selected": ("tp", "fp")}
+    queries = []  # (table as reported, group, count, the cells summed)
+    for table, group in sorted({(t, g) for (t, g, _) in equations.index if (t, g) != ALL}):
+        if table.startswith(OUTSIDE):
+            name = table[len(OUTSIDE):]
+            for count, cells in selections.items():
+                queries.append((table, group, count, [(table, group, c) for c in cells]))
+                red = [(t, group, c) for t in (table, name) for c in cells]
+                queries.append(("red: " + name, group, count, red))
+        elif tables is None or table in tables:
+            for count, cells in {**{c: (c,) for c in CELLS}, **SUMS}.items():
+                queries.append((table, group, count, [(table, group, c) for c in cells]))
+    feasible = linprog(np.zeros(matrix.shape[1]), A_eq=matrix, b_eq=values, bounds=(0, None), method="highs")
+    assert feasible.status == 0, "the published figures do not fit the reader's model (is the top k% red?)"
+    found = []
+    for table, group, count, keys in queries:
+        if any(key not in equations.index for key in keys):
+            continue  # a cell no equation mentions: free
+        vector = np.zeros(len(equations.index))
+        for key in keys:
+            vector[equations.index[key]] = 1.0
+        low = linprog(vector, A_eq=matrix, b_eq=values, bounds=(0, None), method="highs")
+        if low.status != 0 or not 0.5 < low.fun < 9.5:
+            continue
+        high = linprog(-vector, A_eq=matrix, b_eq=values, bounds=(0, None), method="highs")
+        if high.status == 0 and -high.fun - low.fun < 0.5:
+            found.append((table, group, count, round(low.fun)))
+    return found
