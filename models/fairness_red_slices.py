@@ -7,6 +7,10 @@ The red list section (`fairness_red_list`) prints, by group, the red count and p
 the top k%'s, and the overall red and top k% sizes and precisions. A reader subtracts:
 
 * a group's red figures less its top k% figures (`overlap_small`): its red figures are withheld ("x");
+* a group's red figures as bounds on its top k% figures (`top_given_back`): red true (false) positives
+  are at least the top k%'s, so a red count equal to the top k%'s makes the red precision the top k%'s,
+  which the groups table may withhold (the demo's White and Asian pupils, 42 and 42: their 11 top 5% true
+  positives, withheld beside White and Black African's under 10, then 6): its red precision is withheld;
 * groups whose figures are withheld, together: a line's total (the overall figures, or a broad ethnic
   group's over its detailed codes) less its shown groups, red less top (e.g. Mixed 23 red against 20 in
   the top 5% and Chinese 24 against 20, each withheld for its own 3 and 4, gave their 7 back);
@@ -20,7 +24,8 @@ span); a slice is worked out when it is such a union on the red side and on the 
 smallest slice, and each published group or total that is one, is checked; a union of slices checked
 separately is their differences' sum, as for groups shown side by side. `shown_beside_top` withholds
 red figures until none is 1-9: a group's own (`overlap_small`), else the partner that closes a slice at
-least cost (`privacy.complement`: the fewest slices left at risk, then the smallest red count).
+least cost (`privacy.complement`: the fewest slices left at risk, then the smallest red count), and
+a group's whose red figures pin a withheld top k% figure (`top_given_back`).
 `slice_fixes` takes the side to withhold: evaluate (`models.evaluate_schools`) runs the same rule with
 scores.html's red counts by school, published first, and withholds its own top 5% figures instead.
 """
@@ -39,7 +44,7 @@ from exclusion_risk.models.group_counts import (
     shown_attribute_counts,
     shown_total,
 )
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, TOTAL, complement, is_withheld
+from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, TOTAL, complement, is_withheld
 
 SLICE_COUNTS = ("selected", "tp", "fp")  # pupils, with the outcome, without it
 WHOLE = (TOTAL, TOTAL)  # all pupils, in a family's sets
@@ -66,6 +71,37 @@ def overlap_small(red: pd.Series, top: pd.Series, red_shown: dict, top_shown: di
     cells = ["selected"] if red_count and top_count else []
     cells += ["tp", "fp"] if red_errors and top_errors else []
     return any(_small(int(red[c]) - int(top[c])) for c in cells)
+
+
+def _pins_top(red: pd.Series, top: pd.Series, red_shown: dict, top_shown: dict) -> bool:
+    """Whether a group's red figures as shown (`red_shown`), the top k% taken as inside the red list,
+    leave one of its top k% counts that the review's table withholds (`top_shown`) one value: its top k%
+    true (false) positives are at most its red ones, or its red count where only that is shown, and sum
+    to its top k% count."""
+    top_count, top_errors = given_back(top_shown)
+    count, errors = given_back(red_shown)
+    if top_errors or not count:
+        return False
+    most = {c: int(red[c]) if errors else int(red["selected"]) for c in ("tp", "fp")}
+    if not top_count:  # its size: at most the red count, or the red true and false positives together
+        return min(int(red["selected"]), most["tp"] + most["fp"]) == 0
+    size = int(top["selected"])  # a shown 0 gives its true positives back by itself
+    return size > 0 and max(0, size - most["fp"]) == min(size, most["tp"])
+
+
+def top_given_back(red: pd.Series, top: pd.Series, red_shown: dict, top_shown: dict) -> set[str]:
+    """The group's red counts to withhold because, read beside its top k% figures as shown, they give a
+    top k% count back that the review's table withholds (`_pins_top`): its red precision where that alone
+    does, its red count too where that does. A red count equal to the top k%'s is the same pupils, so its
+    precision among red is the top k%'s: on the demo White and Asian pupils' 42 red against 42 in the top
+    5%, at 0.262, gave back the 11 true positives the groups table withheld to protect White and Black
+    African's under 10, which were then Mixed's 112 less 84, 11 and 11: 6. A red true (false) positive
+    count of 0 gives the top k%'s as 0 the same way."""
+    if not _pins_top(red, top, red_shown, top_shown):
+        return set()
+    precision_withheld = {**red_shown, **dict.fromkeys(ERROR_CELLS, SECONDARY)}
+    return set(ERROR_CELLS) if not _pins_top(red, top, precision_withheld, top_shown) else {
+        "selected", *ERROR_CELLS}  # fmt: skip
 
 
 def overall_precision(table: pd.DataFrame, shown: dict) -> float | None:
@@ -258,6 +294,8 @@ def _overlaps(red: list[AttributeReview], top: list[AttributeReview], listed: di
         for g, row in own.table.set_index("group").iterrows():
             if overlap_small(row, rows.loc[g], counts[g], shown[t.attribute][g]):
                 found[(own.attribute, g)] = {"selected", *ERROR_CELLS}
+            elif cells := top_given_back(row, rows.loc[g], counts[g], shown[t.attribute][g]):
+                found[(own.attribute, g)] = cells
     return found
 
 
@@ -265,7 +303,8 @@ def shown_beside_top(red: list[AttributeReview], top: list[AttributeReview], sho
                      nesting: dict) -> dict:  # fmt: skip
     """The red list's counts as shown (`shown_attribute_counts`), with red figures withheld ("x") until
     none, read beside the top k% figures as shown (`shown`), gives a slice of 1-9 back: a group's own
-    where its row does (`overlap_small`), their partners in each line (the attribute's total, detailed
+    where its row does (`overlap_small`) or pins a top k% figure the groups table withholds
+    (`top_given_back`), their partners in each line (the attribute's total, detailed
     ethnicity's broad group) withheld by the same rule; the overall red count or precision where the
     overall figures do (`total_at_risk`); then a partner wherever groups together, or a total worked out
     from its groups, do (`slice_fixes`). Repeated until nothing more is withheld."""
