@@ -24,6 +24,7 @@ from exclusion_risk.models.group_counts import ERROR_CELLS
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED, is_withheld
 
 from .disclosure_audit import Equations, bounded_small_counts, fairness_equations, red_list_equations
+from .test_fairness_red_list import random_cohort
 
 CAPACITY = 0.05
 MODEL = {"model_type": "lightgbm", "version": "3", "year": "2018/19", "include_protected": False}
@@ -157,3 +158,16 @@ def _shown(selected, errors) -> dict:
 )
 def test_top_given_back_withholds_what_pins_a_withheld_top_k_figure(red, top, red_shown, top_shown, withheld):
     assert top_given_back(_counts(*red), _counts(*top), red_shown, top_shown) == withheld
+
+
+@pytest.mark.parametrize(("seed", "share"), [(1, 0.1), (2, 0.2)])
+def test_no_count_of_a_random_cohort_is_given_back_by_the_red_list_beside_the_groups_tables(seed, share):
+    # the whole top 5% red, and pupils with a protection plan or looked after in the top 10% (20%) too
+    frame, p, y = random_cohort(seed, 6000)
+    need = (frame["cla_open"] + frame["cpp_open"]).to_numpy() > 0
+    order = np.argsort(-p)
+    red = np.zeros(len(frame), bool)
+    red[order[: int(np.ceil(CAPACITY * len(frame)))]] = True
+    red[order[: int(share * len(frame))]] |= need[order[: int(share * len(frame))]]
+    result = _review(y, p, frame, red)
+    assert _given_back(fairness_report.summary_json(result), result.nesting) == []
