@@ -297,6 +297,23 @@ def split_counts(with_outcomes: int, without_outcomes: int) -> dict[str, int | s
     return shown
 
 
+def ranked_sections(
+    frame: pd.DataFrame, band_order: list[str], capacities=DEFAULT_CAPACITIES
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """The tables of the ranked pupils (`frame`: outcome, probability, likelihood_band and rag, in the
+    list's order) as evaluation.json publishes them: by capacity, band, rating and tenth, each suppressed
+    and then read against the others (`withhold_overlaps`); with the sentences saying what more is
+    withheld. The training run's stored calibration curve is checked against them (`stored_curve`)."""
+    with_outcome = suppress_count(int(frame["outcome"].sum()))
+    sections = {
+        "by_capacity": by_capacity(frame, capacities),
+        "by_band": by_category(frame, "likelihood_band", band_order, "band"),
+        "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
+        "calibration": calibration(frame),
+    }
+    return sections, withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
+
+
 def evaluate_scores(
     matched: Matched, band_order: list[str], capacities=DEFAULT_CAPACITIES, matrix: RiskMatrix | None = None
 ) -> dict[str, Any]:
@@ -315,13 +332,8 @@ def evaluate_scores(
     groups = {a: group_rows(frame, a, selected, unscored, beside_need.get(a, shown_group_counts))
               for a in GROUP_ATTRIBUTES}  # fmt: skip
     with_outcome = suppress_count(int(frame["outcome"].sum()))
-    sections = {
-        "by_capacity": by_capacity(frame, capacities),
-        "by_band": by_category(frame, "likelihood_band", band_order, "band"),
-        "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
-        "calibration": calibration(frame),
-    }
-    notes += withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
+    sections, overlaps = ranked_sections(frame, band_order, capacities)
+    notes += overlaps
     # the top 5%'s size is known however it is printed: 5% of the pupils with outcomes, rounded up
     beside = partial(shown_beside_red, pages=reds, top_shown=True)
     notes += beside_pages(int(selected.sum()), reds, needs)

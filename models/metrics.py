@@ -189,6 +189,11 @@ def _bin_index(p: np.ndarray, bins: int) -> np.ndarray:
     return np.unique(raw, return_inverse=True)[1]  # drop empty bins: consecutive indices
 
 
+def calibration_bins(p: np.ndarray) -> np.ndarray:
+    """Each pupil's bin of the calibration curve `evaluate` measures (0 = lowest probabilities)."""
+    return _bin_index(np.asarray(p, dtype=np.float64), CALIBRATION_BINS)
+
+
 def _calibration_counts(w, y, p, bin_idx, n_bins):
     """Per replicate and bin: weighted count, positives and sum of predictions (each B x bins).
 

@@ -127,13 +127,12 @@ _SELECTIONS = {
 }
 
 
-def withhold_overlaps(
-    frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float
-) -> list[str]:
-    """Withhold ("x") the count with the outcome, and the rates from it, of selections whose overlaps
-    would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept. Then
-    the ratings' and bands' sizes that would give a number of pupils back (`withhold_cell_sizes`), whose
-    sentences saying so it returns."""
+def published_selections(
+    frame: pd.DataFrame, sections: dict[str, list[dict]], headline: float
+) -> tuple[dict[tuple[str, Hashable], Selection], list[tuple[str, Hashable]]]:
+    """The selections of `sections` (each tenth, band, rating and top k% of the ranked pupils in
+    `frame`) with their counts with the outcome as shown, and those that may be withheld (all but the
+    `headline` capacity), in `withheld_selections`' order."""
     n = len(frame)
     selections, order = {}, []
     for section, (key, field, column) in _SELECTIONS.items():
@@ -145,6 +144,17 @@ def withhold_overlaps(
             selections[(section, row[key])] = (mask, None if is_withheld(row[field]) else int(row[field]))
             if not (section == "by_capacity" and abs(row[key] - headline) < 1e-9):
                 order.append((section, row[key]))
+    return selections, order
+
+
+def withhold_overlaps(
+    frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float
+) -> list[str]:
+    """Withhold ("x") the count with the outcome, and the rates from it, of selections whose overlaps
+    would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept. Then
+    the ratings' and bands' sizes that would give a number of pupils back (`withhold_cell_sizes`), whose
+    sentences saying so it returns."""
+    selections, order = published_selections(frame, sections, headline)
     withheld = withheld_selections(selections, frame["outcome"].to_numpy(), order, total_shown)
     for section, (key, field, _) in _SELECTIONS.items():
         for row in sections[section]:
