@@ -30,6 +30,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.need import need_levels
 from exclusion_risk.features.registry import FEATURES, feature_names
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.models import estimators
@@ -104,6 +105,8 @@ class TrainingResult:
     test_labels: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     test_scores: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     test_frame: pd.DataFrame | None = field(repr=False, default=None)
+    # each test pupil's upn and need level, in test_labels' order: what `evaluate` ranks and places them by
+    test_pupils: pd.DataFrame | None = field(repr=False, default=None)
     # The training years' reference profile for drift checks (aggregates only: models.drift), logged.
     drift_profile: dict[str, Any] | None = None
 
@@ -335,6 +338,8 @@ def train_models(
         test_labels=y_test,
         test_scores=scores,
         test_frame=X_test,
+        test_pupils=pd.DataFrame({"upn": test["upn"].astype(str).to_numpy(),
+                                  "need_level": need_levels(test)}),
         drift_profile=training_profile(
             table, fitted_years(split, config), drift_context, feature_cols,
             {"census": config.census_term, "label": config.label},

@@ -19,7 +19,9 @@ One train = one parent run plus one nested run per model and one for the checkli
                `validation_score`, `validation_<metric>` (the chosen setting on the validation year:
                what `promote --best` chooses by), `train_seconds`, `threshold_at_{k}pct` (calibrated
                probability at the top k% of the held-out calibration pupils)
-    artifacts  evaluation/metrics.json (metrics + calibration curve), plots/evaluation.png,
+    artifacts  evaluation/metrics.json (metrics + calibration curve: a bin's rate withheld where evaluate's
+               tables for the test year withhold its count or, beside them, it gives 1-9 back:
+               `models.stored_curve`), plots/evaluation.png,
                scoring/scoring_config.json (risk-matrix thresholds, `models.risk_matrix.ScoringConfig`,
                cut on the calibration pupils, with `cut_on`: the rule, share and seed that pick them
                again, `models.held_out`; no identifiers),
@@ -73,6 +75,8 @@ from exclusion_risk.models.evaluate import shown_positives
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import Evaluation, Interval
 from exclusion_risk.models.model_card import model_card
+from exclusion_risk.models.risk_matrix import ScoringConfig, matrix_for
+from exclusion_risk.models.stored_curve import ScoredTestYear, withheld_bins
 from exclusion_risk.models.train import CHECKLIST, TrainingResult, fitted_years
 from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
 
@@ -106,15 +110,21 @@ def metric_values(evaluation: Evaluation, gains: dict[str, Interval] | None = No
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
 
 
-def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+def _evaluation_json(evaluation: Evaluation, test: ScoredTestYear | None = None) -> dict[str, Any]:
     """The run's evaluation as stored: the calibration curve's observed rate and interval only where
     `evaluate`'s tenths table would show the count behind it (shown_positives), as a rate times its bin's
-    pupils gives the count back (a count of 1-9 withheld on the page had been exact in this file)."""
+    pupils gives the count back (a count of 1-9 withheld on the page had been exact in this file); and,
+    given the `test` year's pupils as the model scored them, nowhere evaluate's tables for that year
+    withhold the same pupils' count or, beside them, it would pin a count of 1-9
+    (`stored_curve.withheld_bins`: on the demo bin 9's 281 was evaluate's withheld tenth 2, and gave
+    back 4 excluded among 165 pupils)."""
     c = evaluation.calibration
     count = np.asarray(c.count, dtype=int)
     positives = np.rint(np.asarray(c.observed, dtype=float) * count).astype(int)
     shown = shown_positives(pd.DataFrame({"positives": positives, "others": count - positives})).to_numpy()
     kept = np.array([not is_withheld(v) for v in shown], dtype=bool)
+    if test is not None:
+        kept[sorted(withheld_bins(test, kept.tolist()))] = False
 
     def where_shown(values) -> list[float | None]:
         return [float(v) if k else None for v, k in zip(np.asarray(values, dtype=float), kept, strict=True)]
@@ -134,6 +144,22 @@ def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
         },
         "level": evaluation.level,
     }
+
+
+def _test_year(result: TrainingResult, model_type: str) -> ScoredTestYear | None:
+    """The test year's pupils as `model_type` scored them (None where the result kept none): what
+    `evaluate` back-tests for that year, placed with the version's stored thresholds."""
+    pupils, model = result.test_pupils, result.models[model_type]
+    if pupils is None or model_type not in result.test_scores or not len(result.test_labels):
+        return None
+    stored = model.scoring_config
+    return ScoredTestYear(
+        probabilities=result.test_scores[model_type], labels=result.test_labels,
+        upns=pupils["upn"].to_numpy(), need_levels=pupils["need_level"].to_numpy(),
+        matrix=matrix_for(ScoringConfig.from_dict(stored) if stored else None),
+        capacities=list(result.config.metrics.capacities),
+        band_precision=(stored or {}).get("band_precision"),
+    )  # fmt: skip
 
 
 def _log_figure(figure, path: str) -> None:
@@ -229,7 +255,7 @@ def _log_model_run(
     metrics["train_seconds"] = model.train_seconds
     metrics.update({f"threshold_at_{k}": v for k, v in model.capacity_thresholds.items()})
     tracking.log_metrics(metrics)
-    tracking.log_json(_evaluation_json(evaluation), "evaluation/metrics.json")
+    tracking.log_json(_evaluation_json(evaluation, _test_year(result, model_type)), "evaluation/metrics.json")
     if model.scoring_config:  # risk-matrix thresholds, read back by the scorer and the fairness review
         tracking.log_json(model.scoring_config, tracking.SCORING_ARTIFACT)
     if result.drift_profile:  # the training years' aggregates that `score` checks a cohort's drift against

@@ -237,3 +237,46 @@ def bounded_small_counts(equations: Equations, tables: set[str] | None = None) -
         if high.status == 0 and -high.fun - low.fun < 0.5:
             found.append((table, group, count, round(low.fun)))
     return found
+
+
+# ---- selections of one ranked list: tenths, bands, ratings, top k%, a stored calibration curve ---------
+
+
+def ranked_counts_pinned(outcome: np.ndarray, published: list[tuple[np.ndarray, int | None]]) -> list[tuple]:
+    """Slices of the pupils whose count with the outcome, or without it, is 1-9 and pinned by published
+    counts with the outcome of selections of them (`published`: (pupil mask, count, None where withheld));
+    every selection's size and the total with the outcome are taken as known. The unknowns are the counts
+    with the outcome of the atoms (the pupils no selection splits), each 0 to its size; a slice (an atom,
+    or what one selection holds beyond another or two share) is pinned where its least and most agree
+    (linear programme). Returns (pupils, count with the outcome) of each."""
+    from scipy.optimize import linprog
+
+    masks = [m for m, _ in published] + [np.ones(len(outcome), dtype=bool)]
+    signature = np.stack(masks, axis=1)
+    atoms, atom_of = np.unique(signature, axis=0, return_inverse=True)
+    atom_of = atom_of.ravel()
+    sizes = np.bincount(atom_of, minlength=len(atoms))
+    truth = np.bincount(atom_of, weights=outcome.astype(float), minlength=len(atoms))
+    counts = [c for _, c in published] + [int(outcome.sum())]
+    rows = [atoms[:, k].astype(float) for k, c in enumerate(counts) if c is not None]
+    values = [float(c) for c in counts if c is not None]
+    pieces = {tuple(row) for row in np.eye(len(atoms), dtype=bool)}
+    member = atoms.T.astype(bool)
+    for a in range(len(member)):
+        for b in range(a + 1, len(member)):
+            for piece in (member[a] & ~member[b], member[a] & member[b], member[b] & ~member[a]):
+                if piece.any():
+                    pieces.add(tuple(piece))
+    bounds = list(zip(np.zeros(len(atoms)), sizes.astype(float), strict=True))
+    found = []
+    for piece in sorted(pieces):
+        vector = np.array(piece, dtype=float)
+        value, size = vector @ truth, vector @ sizes
+        if not (0 < value < 10 or 0 < size - value < 10):
+            continue  # only small counts matter; the truth says which to solve for
+        low = linprog(vector, A_eq=np.array(rows), b_eq=values, bounds=bounds, method="highs")
+        high = linprog(-vector, A_eq=np.array(rows), b_eq=values, bounds=bounds, method="highs")
+        assert low.status == 0 and high.status == 0, "the published counts do not fit the pupils"
+        if -high.fun - low.fun < 0.5:
+            found.append((int(size), int(value)))
+    return sorted(set(found))

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from exclusion_risk.models.metrics import CalibrationCurve, Evaluation, Interval
+from exclusion_risk.models.evaluate import GROUP_ATTRIBUTES, evaluate_scores, match
+from exclusion_risk.models.metrics import CalibrationCurve, Evaluation, Interval, calibration_bins, top_share
+from exclusion_risk.models.metrics import evaluate as measure
+from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.models.selection_overlaps import tenths
+from exclusion_risk.models.stored_curve import ScoredTestYear
 from exclusion_risk.models.training_log import _evaluation_json
+from exclusion_risk.models.training_log import _test_year as _test_year_of
+from exclusion_risk.privacy import SECONDARY, SUPPRESSED, is_withheld
+
+from .disclosure_audit import ranked_counts_pinned
 
 
 def _evaluation(positives: list[int], pupils: list[int]) -> Evaluation:
@@ -49,3 +59,109 @@ def test_a_small_bin_size_is_not_the_total_less_the_others():
     stored = _evaluation_json(_evaluation(positives, pupils))["calibration_curve"]
     assert len(stored["count"]) == 4
     assert sum(not isinstance(n, int) for n in stored["count"]) >= 2
+
+
+PUPILS = 2000
+
+
+def _test_year(seed: int = 1):
+    """(probabilities, outcomes, upns, matrix): 2,000 pupils ranked by probability (0.6 down to 0.001),
+    each excluded with 0.8 times it; the bands cut at ranks 100, 300 and 570, so the low band holds
+    tenths 4-10 and the last 30 pupils of tenth 3 (as on the demo: the last 165 of its 6,251)."""
+    p = np.linspace(0.6, 0.001, PUPILS)
+    y = (np.random.default_rng(seed).random(PUPILS) < 0.8 * p).astype(int)
+    cuts = {"very_high": p[99], "high": p[299], "medium": p[569], "low": 0.0}
+    matrix = load_risk_matrix().with_thresholds(cuts, 0.05, "test")
+    return p, y, np.array([f"U{i:04d}" for i in range(PUPILS)]), matrix
+
+
+def _evaluated(p, y, upns, matrix) -> dict:
+    """evaluation.json's document for a scoring of those pupils by that model (need level 0 each)."""
+    placed = matrix.place(p, np.zeros(PUPILS, dtype=int))
+    pupils = pd.DataFrame({"upn": upns, "school_urn": "A", "probability": p,
+                           "likelihood_band": placed["likelihood_band"], "rag": placed["rag"]})  # fmt: skip
+    outcomes = pd.DataFrame({"upn": upns, "outcome": y.astype(float), "outcome_school": "A", "need_level": 0})
+    for attribute in GROUP_ATTRIBUTES:
+        outcomes[attribute] = "all"
+    return evaluate_scores(match(pupils, outcomes), [b.label for b in matrix.bands], matrix=matrix)
+
+
+def _published(document: dict, curve: dict, p, matrix) -> list[tuple[np.ndarray, int | None]]:
+    """Each selection evaluation.json and the stored curve publish a count with the outcome of: (pupils,
+    the count, None where withheld); the curve's from its rate times its bin's pupils."""
+    rank, placed = np.arange(PUPILS), matrix.place(p, np.zeros(PUPILS, dtype=int))
+
+    def count(value):
+        return None if is_withheld(value) else int(value)
+
+    out = [(rank < top_share(PUPILS, r["capacity"]), count(r["true_positives"]))
+           for r in document["by_capacity"]]
+    out += [(placed["likelihood_band"] == r["band"], count(r["true_positives"])) for r in document["by_band"]]
+    out += [(placed["rag"] == r["rag"], count(r["true_positives"])) for r in document["by_rag"]]
+    out += [(tenths(PUPILS) == r["decile"], count(r["excluded"])) for r in document["calibration"]]
+    bins = calibration_bins(p)
+    out += [(bins == b, None if rate is None else round(rate * n))
+            for b, (rate, n) in enumerate(zip(curve["observed"], curve["count"], strict=True))]  # fmt: skip
+    return out
+
+
+def test_the_stored_curve_withholds_what_evaluate_withholds_for_the_same_pupils():
+    # evaluate's tenths: tenth 2 "x", so that tenths 9 and 10 together (the total less tenths 1-8) cannot
+    # be read beside the low band's count: the curve's bin 9, the same 200 pupils, had shown it, and with
+    # it the 5 excluded among the 30 pupils of tenth 3 in the low band
+    p, y, upns, matrix = _test_year()
+    document = _evaluated(p, y, upns, matrix)
+    excluded = [r["excluded"] for r in document["calibration"]]
+    assert excluded[1] == SECONDARY and excluded[8] == SECONDARY and excluded[9] == SUPPRESSED
+    evaluation = measure(y, {"model": p}, n_boot=20)["model"]
+    assert list(evaluation.calibration.count) == [200] * 10  # the bins are the tenths, lowest first
+    test = ScoredTestYear(p, y, upns, np.zeros(PUPILS, dtype=int), matrix, capacities=[0.01, 0.05, 0.1])
+    curve = _evaluation_json(evaluation, test)["calibration_curve"]
+    assert curve["observed"][8] is None and curve["low"][8] is None and curve["high"][8] is None
+    assert ranked_counts_pinned(y, _published(document, curve, p, matrix)) == []
+    # as stored before, alone: bin 9 shown, and the 30 pupils' 5 given back
+    alone = _evaluation_json(evaluation)["calibration_curve"]
+    assert alone["observed"][8] is not None
+    assert ranked_counts_pinned(y, _published(document, alone, p, matrix)) == [(30, 5)]
+
+
+def _every(k: int):
+    """(probabilities, outcomes, upns, matrix): `_test_year`'s pupils, every `k`th excluded."""
+    p, _, upns, matrix = _test_year()
+    return p, (np.arange(PUPILS) % k == 0).astype(int), upns, matrix
+
+
+def test_every_bin_that_is_a_tenth_evaluate_withholds_is_withheld():
+    # every 4th pupil excluded: evaluate withholds tenths 2 and 4; the curve had shown both (bins 9 and 7),
+    # and with them the 7 excluded among the 30 pupils of tenth 3 in the low band
+    p, y, upns, matrix = _every(4)
+    document = _evaluated(p, y, upns, matrix)
+    withheld = [r["decile"] for r in document["calibration"] if is_withheld(r["excluded"])]
+    assert withheld == [2, 4]
+    evaluation = measure(y, {"model": p}, n_boot=20)["model"]
+    test = ScoredTestYear(p, y, upns, np.zeros(PUPILS, dtype=int), matrix, capacities=[0.01, 0.05, 0.1])
+    curve = _evaluation_json(evaluation, test)["calibration_curve"]
+    bins = [b for b, rate in enumerate(curve["observed"]) if rate is None]  # lowest first: tenth t is 10 - t
+    assert bins == [10 - t for t in reversed(withheld)]
+    assert ranked_counts_pinned(y, _published(document, curve, p, matrix)) == []
+    alone = _evaluation_json(evaluation)["calibration_curve"]
+    assert ranked_counts_pinned(y, _published(document, alone, p, matrix)) == [(30, 7)]
+
+
+def test_a_curve_evaluate_withholds_nothing_of_is_stored_as_before():
+    p, y, upns, matrix = _every(2)  # half of every slice: nothing small anywhere
+    assert not any(is_withheld(r["excluded"]) for r in _evaluated(p, y, upns, matrix)["calibration"])
+    evaluation = measure(y, {"model": p}, n_boot=20)["model"]
+    test = ScoredTestYear(p, y, upns, np.zeros(PUPILS, dtype=int), matrix, capacities=[0.01, 0.05, 0.1])
+    assert _evaluation_json(evaluation, test) == _evaluation_json(evaluation)
+    assert None not in _evaluation_json(evaluation, test)["calibration_curve"]["observed"]
+
+
+def test_each_model_run_stores_its_curve_beside_its_own_test_year(training):
+    result, _ = training
+    for model_type in result.models:
+        test = _test_year_of(result, model_type)
+        assert len(test.upns) == len(test.labels) == len(result.test_labels)
+        assert test.matrix.thresholds == result.models[model_type].scoring_config["thresholds"]
+        stored = _evaluation_json(result.evaluations[model_type], test)["calibration_curve"]
+        assert len(stored["observed"]) == len(result.evaluations[model_type].calibration.count)
