@@ -17,8 +17,13 @@ Temporal scheme (never a random split across years):
               the calibration map. With `refit: false` the search model is kept and calibrated on
               that same share of the validation year.
   test        the calibrated pipeline is scored once on the `test` year; nothing is tuned on it.
-`auto` splits take the labelled years present: test = latest, validation = the one before, train =
-every earlier year. Feature rows need a prior year of history, so the first census year is never used.
+`auto` splits (the default) follow the data: the labelled years are those with the reference census
+and complete outcomes (`features.labels.complete_through`, as `evaluate` and `describe` count them);
+test = the latest, validation = the one before, train = every earlier year. Feature rows need a prior
+year of history, so the first census year is never used. Named years (all three) are kept as named:
+for repeating an earlier run or back-testing a scoring; where the extracts hold later years with
+complete outcomes, `train` warns that the run leaves them out and records them on the run and its
+versions (tag `later_complete_years`) rather than refusing, since holding a year back is then the point.
 Every year named must have a census of the reference term (`exclusion-risk train --census` overrides
 the setting); the trained models record it, and `score` refuses a census they were not trained for.
 """

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.features.build import build_feature_table
+from exclusion_risk.features.build import build_feature_table, prepare
+from exclusion_risk.features.labels import complete_through
 from exclusion_risk.features.need import need_levels
 from exclusion_risk.features.registry import FEATURES, feature_names
 from exclusion_risk.linkage.history import load_linked
@@ -360,6 +361,8 @@ class TrainingData:
     counts: dict[str, Any]  # rows per extract, links per source, pupils per year
     seconds: dict[str, float]
     drift_context: DriftContext | None = None  # link and exclusion rates per year, for the drift profile
+    # named splits only: later years with the reference census and complete outcomes, left out
+    later_complete_years: list[str] = field(default_factory=list)
 
 
 def fitted_years(split: YearSplit, config: ExperimentConfig) -> list[str]:
@@ -387,6 +390,46 @@ def _needed_years(config: ExperimentConfig, census_years: list[str]) -> list[str
         return sorted({*s.train, s.validation, s.test})
     # The first census year has no earlier year to describe, so it only feeds later years' features.
     return census_years[1:]
+
+
+def complete_years(history, years: list[str]) -> list[str]:
+    """The years of `years` whose outcomes are complete in the linked history: those a feature table
+    labels (`features.labels.complete_through`, the rule `evaluate` and `describe` apply)."""
+    through = complete_through(prepare(history))
+    return [] if through is None else [y for y in years if calendar.start_year(y) <= through]
+
+
+def later_complete_years(history, config: ExperimentConfig, census_years: list[str]) -> list[str]:
+    """With named splits, the years after the named test year that have the reference census and
+    complete outcomes: the run leaves them out (`auto` splits would test on the latest of them)."""
+    test = config.splits.test
+    if test == "auto":
+        return []
+    later = [y for y in census_years if calendar.start_year(y) > calendar.start_year(test)]
+    return complete_years(history, later) if later else []
+
+
+def split_tags(config: ExperimentConfig, later: list[str]) -> dict[str, str]:
+    """Tags of a train run and its versions saying how the years were chosen: `splits` (`auto`: they
+    follow the data; `named`: the config's), and `later_complete_years` where named years leave some out."""
+    tags = {"splits": "auto" if config.splits.test == "auto" else "named"}
+    if later:
+        tags["later_complete_years"] = ",".join(later)
+    return tags
+
+
+def later_years_warning(split: YearSplit, later: list[str]) -> str | None:
+    """What `train` says when named years leave later complete years out; None when none are."""
+    if not later:
+        return None
+    years = ", ".join(later)
+    return (
+        f"warning: the config names the years ({split.describe()}), but the extracts also hold "
+        f"{years} with complete outcomes, which this run leaves out: these models are not tested on the "
+        f"latest year. To train on it, set `splits` to auto (the default, which follows the data: test "
+        f"year {later[-1]}); name years only to repeat an earlier run or back-test a scoring. Recorded on "
+        f"the run and its versions (tag later_complete_years={','.join(later)})."
+    )
 
 
 def load_training_data(
@@ -428,4 +471,5 @@ def load_training_data(
         "linked_social_care_rows": int(len(history.social_care)),
     }
     files = sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
-    return TrainingData(table, model_features(config), files, counts, seconds, context_of(linked))
+    later = later_complete_years(history, config, available)
+    return TrainingData(table, model_features(config), files, counts, seconds, context_of(linked), later)

@@ -26,7 +26,13 @@ from exclusion_risk.models.comparison import (
 from exclusion_risk.models.config import DEFAULT_EXPERIMENT, ConfigError, load_config
 from exclusion_risk.models.fingerprint import data_fingerprint
 from exclusion_risk.models.promotion import RULE, promote
-from exclusion_risk.models.train import TrainingError, load_training_data, train_models
+from exclusion_risk.models.train import (
+    TrainingError,
+    later_years_warning,
+    load_training_data,
+    split_tags,
+    train_models,
+)
 from exclusion_risk.models.training_log import log_training
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, PrivacyError
 
@@ -82,14 +88,15 @@ def train_command(
     fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
     t0 = time.perf_counter()
     try:
-        record = log_training(result, fingerprint)
+        record = log_training(result, fingerprint, split_tags(cfg, loaded.later_complete_years))
     except PrivacyError as exc:
         fail(str(exc))
     log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
     table = comparison_frame(result)
     table.insert(1, "version", [record.versions.get(m, "-") for m in table["model"]])
+    chosen = "the latest year with complete outcomes" if cfg.splits.test == "auto" else "as the config names"
     typer.echo(
-        f"\nTest year {result.split.test} ({result.split.describe()}), {cfg.census} census, "
+        f"\nTest year {result.split.test}, {chosen} ({result.split.describe()}), {cfg.census} census, "
         f"label '{cfg.label}':"
     )
     typer.echo(format_comparison(table))
@@ -100,6 +107,9 @@ def train_command(
         + ", ".join(f"{m} v{v}" for m, v in record.versions.items())
     )
     typer.echo(f"total {time.perf_counter() - started:.1f}s")
+    warning = later_years_warning(result.split, loaded.later_complete_years)
+    if warning:  # after the table and before the notice: the last thing said about these figures
+        typer.echo(warning)
     typer.echo(DECISION_SUPPORT_NOTICE)  # the figures above are the model's evidence, not decisions
 
 

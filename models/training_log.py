@@ -43,7 +43,8 @@ Registry
   `validation_year` (settings chosen; calibration and band thresholds on its held-out calibration
   pupils), `fitted_years` (the years the final model was fitted on: train + validation year less the
   calibration pupils when refit; versions registered before it have none: `models.fitting_words`),
-  `test_year`,
+  `test_year`, `splits` (`auto`: the years followed the data; `named`: the config's), `later_complete_years`
+  (named years only: later years with complete outcomes the run left out, which `train` warned of),
   `features` (comma list), `include_protected`,
   `calibration`, `config_hash`, `data_hash`, `metric.<name>` (estimate) and `metric.<name>.ci`
   ("low-high"), `threshold.<k>pct`. `promote` (`models.promotion`) sets alias `champion`.
