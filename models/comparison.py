@@ -61,10 +61,15 @@ def comparison_frame(result: TrainingResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def format_comparison(table: pd.DataFrame, columns: Iterable[str] = COMPARE_COLUMNS) -> str:
-    """A markdown table: one row per model, `estimate [low, high]` per metric."""
+def format_comparison(
+    table: pd.DataFrame,
+    columns: Iterable[str] = COMPARE_COLUMNS,
+    lead: Iterable[str] = ("model", "version", "run_id", "champion"),
+) -> str:
+    """A markdown table: one row per model (the `lead` columns it has first), `estimate [low, high]`
+    per metric."""
     columns = [c for c in columns if c in table.columns]
-    lead = [c for c in ("model", "version", "run_id", "champion") if c in table.columns]
+    lead = [c for c in lead if c in table.columns]
     head = "| " + " | ".join([*lead, *columns]) + " |"
     rule = "|" + "|".join("---" for _ in [*lead, *columns]) + "|"
     lines = [head, rule]
@@ -84,7 +89,13 @@ def format_comparison(table: pd.DataFrame, columns: Iterable[str] = COMPARE_COLU
 
 def compare_frame(experiment: str, limit: int = 1) -> pd.DataFrame:
     """Side-by-side test-year metrics of the models (and checklist) of the latest `limit` train runs."""
-    parents = tracking.train_runs(experiment, limit)
+    return runs_frame(tracking.train_runs(experiment, limit))
+
+
+def runs_frame(parents: list) -> pd.DataFrame:
+    """Side-by-side test-year metrics of the models (and checklist) of these train runs (`compare`'s,
+    `promote`'s): one row per model and the checklist, the champion marked `*`, with each run's
+    `train_id`, `test_year` and reference `census`."""
     versions = {v.run_id: v for v in tracking.registered_versions()}
     champion = tracking.champion_version()
     rows = []
@@ -100,6 +111,7 @@ def compare_frame(experiment: str, limit: int = 1) -> pd.DataFrame:
                 "champion": "*" if version is not None and str(version.version) == champion else "",
                 "train_id": parent.info.run_id[:8],
                 "test_year": run.data.tags.get("test_year", ""),
+                "census": tracking.census_of(run.data.tags),
             }
             for metric in COMPARE_COLUMNS:
                 row[metric] = m.get(metric, np.nan)
@@ -165,7 +177,7 @@ def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_
     return "\n".join(lines) + "\n"
 
 
-def _difference(frame: pd.DataFrame, model: str, versus: str, metric: str) -> tuple[float, ...] | None:
+def paired_difference(frame: pd.DataFrame, model: str, versus: str, metric: str) -> tuple[float, ...] | None:
     """(difference, low, high) of model minus versus on `metric` from a difference frame, either way round."""
     for a, b, sign in ((model, versus, 1.0), (versus, model, -1.0)):
         row = frame[(frame["model"] == a) & (frame["versus"] == b) & (frame["metric"] == metric)]
@@ -189,7 +201,7 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
     parts = []
     rest = ranked[ranked["model"] != chosen]
     for versus in [*rest["model"].head(1), CHECKLIST]:
-        found = _difference(differences, chosen, versus, metric) if len(differences) else None
+        found = paired_difference(differences, chosen, versus, metric) if len(differences) else None
         if found is None:
             parts.append(f"over {versus}: no paired interval logged")
             continue

@@ -7,6 +7,13 @@ lowest for `brier` / `calibration_error`; ties go to the simpler model (`SIMPLIC
 value is reported beside the choice but never read to make it. Otherwise the version is named by hand
 (any way `tracking.resolve_version` accepts). The rule and the reason are stored on the version and
 printed.
+
+A version trained for another reference census than the champion's is refused unless asked for
+(`change_census`, `promote --change-census`): the champion is what `score` and the service use, and
+a spring-census champion makes `score` refuse the autumn census (and the service autumn uploads) that
+the teams were scoring, a change of what everyone downstream can do that a version number typed by
+hand should not make unannounced. `models.promotion_report` prints the outgoing champion beside the
+incoming version.
 """
 
 from __future__ import annotations
@@ -27,6 +34,10 @@ RULE = (
 )
 
 
+class CensusChangeRefused(RegistryError):
+    """The version chosen was trained for another reference census than the champion's."""
+
+
 @dataclass
 class Promotion:
     version: str
@@ -37,6 +48,27 @@ class Promotion:
     previous: str | None
     reason: str
     rule: str  # the rule applied ("chosen by hand" for a named version)
+    incoming: object = None  # the registered version now champion (its tags as promoted)
+    outgoing: object = None  # the version that was champion before, or None
+
+
+def census_change(outgoing, incoming) -> tuple[str, str] | None:
+    """(the champion's census, the incoming version's) where they differ; None where they agree."""
+    if outgoing is None or str(outgoing.version) == str(incoming.version):
+        return None
+    before, after = tracking.census_of(outgoing.tags), tracking.census_of(incoming.tags)
+    return None if before == after else (before, after)
+
+
+def census_change_words(outgoing, incoming) -> str:
+    """What a change of the champion's census does downstream, naming both censuses."""
+    before, after = census_change(outgoing, incoming)
+    return (
+        f"version {incoming.version} was trained for the {after} census, the champion (version "
+        f"{outgoing.version}) for the {before} census: as champion it scores {after} censuses only "
+        f"(`score --year YEAR --census {after}`, on a year whose extracts hold that census); "
+        f"`score` then refuses the {before} census, and the service {before} uploads (422)"
+    )
 
 
 def _lower_is_better(metric: str) -> bool:
@@ -102,13 +134,15 @@ def _best_of_latest(experiment: str, versions: list, metric: str) -> tuple:
     return chosen, value, reason, rule
 
 
-def promote(experiment: str, target: str | None, metric: str) -> Promotion:
+def promote(experiment: str, target: str | None, metric: str, change_census: bool = False) -> Promotion:
     """Set alias `champion` on `target` (a version number, a run id or its first 8+ characters), or
-    with `target=None` on the version of the latest train run that `RULE` picks on `metric`."""
+    with `target=None` on the version of the latest train run that `RULE` picks on `metric`. A version of
+    another reference census than the champion's raises CensusChangeRefused unless `change_census`."""
     versions = tracking.registered_versions()
     if not versions:
         raise RegistryError(f"no registered versions of {tracking.REGISTERED_MODEL!r}; run `train` first")
-    previous = tracking.champion_version()
+    outgoing = tracking.resolve_version(tracking.CHAMPION)
+    previous = None if outgoing is None else str(outgoing.version)
     if target is None:
         chosen, value, reason, rule = _best_of_latest(experiment, versions, metric)
     else:
@@ -119,8 +153,15 @@ def promote(experiment: str, target: str | None, metric: str) -> Promotion:
         shown = f"{value:.4f}" if value is not None else "n/a"
         rule = "chosen by hand"
         reason = f"chosen by hand (run {chosen.run_id[:8]}); its {metric} on the test year is {shown}"
+    if census_change(outgoing, chosen) and not change_census:
+        raise CensusChangeRefused(
+            f"{census_change_words(outgoing, chosen)}. Give --change-census to promote it all the same, "
+            f"or promote a version trained for the {tracking.census_of(outgoing.tags)} census"
+        )
     version = str(chosen.version)
-    tracking.set_champion(version, reason, {"promoted_rule": rule, "promoted_metric": metric})
+    tags = {"promoted_rule": rule, "promoted_metric": metric, "promoted_over": previous or "none"}
+    tracking.set_champion(version, reason, tags)
     return Promotion(
-        version, chosen.tags.get("model_type", "?"), chosen.run_id, metric, value, previous, reason, rule
+        version, chosen.tags.get("model_type", "?"), chosen.run_id, metric, value, previous, reason, rule,
+        incoming=chosen, outgoing=outgoing,
     )

@@ -356,6 +356,12 @@ def read_last_checked(version: str) -> dict[str, Any] | None:
         return None
 
 
+def census_of(tags: dict[str, str]) -> str:
+    """The reference census a version or run was trained at (its `census` tag); those registered before
+    it was recorded were trained at autumn's."""
+    return tags.get("census") or calendar.census_name(calendar.AUTUMN)
+
+
 def read_model_info(version) -> dict[str, Any]:
     """Training period, label, headline metrics and last check of a registered version (from its tags)."""
     tags = version.tags
@@ -363,8 +369,7 @@ def read_model_info(version) -> dict[str, Any]:
         "version": str(version.version),
         "model_type": tags.get("model_type"),
         "label": tags.get("label"),
-        # the reference census it was trained at; versions from before it was recorded are autumn's
-        "census": tags.get("census") or calendar.census_name(calendar.AUTUMN),
+        "census": census_of(tags),  # the reference census it was trained at
         "last_checked": last_checked(tags),
         "train_years": tags.get("train_years"),  # the search's train years
         "validation_year": tags.get("validation_year"),

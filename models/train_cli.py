@@ -21,11 +21,18 @@ from exclusion_risk.models.comparison import (
     differences_of,
     format_comparison,
     format_differences,
+    runs_frame,
     verdict,
 )
 from exclusion_risk.models.config import DEFAULT_EXPERIMENT, ConfigError, load_config
 from exclusion_risk.models.fingerprint import data_fingerprint
-from exclusion_risk.models.promotion import RULE, promote
+from exclusion_risk.models.promotion import RULE, census_change, census_change_words, promote
+from exclusion_risk.models.promotion_report import (
+    across_runs_note,
+    champion_words,
+    promotion_report,
+    run_heading,
+)
 from exclusion_risk.models.train import (
     TrainingError,
     later_years_warning,
@@ -123,13 +130,15 @@ def compare_command(
     tracking.setup_read()
     try:
         table = compare_frame(experiment, runs)
-        parents = {p.info.run_id[:8]: p for p in tracking.train_runs(experiment, runs)}
+        parents = tracking.train_runs(experiment, runs)
+        champion = champion_words(tracking.resolve_version(tracking.CHAMPION), parents, experiment)
     except tracking.RegistryError as exc:
         fail(str(exc))
+    by_id = {p.info.run_id[:8]: p for p in parents}
     for train_id, part in table.groupby("train_id", sort=False):
-        typer.echo(f"train run {train_id} - test year {part['test_year'].iloc[0]} (* = champion):")
+        typer.echo(run_heading(by_id[train_id]))
         typer.echo(format_comparison(part))
-        differences, pairs = differences_of(parents[train_id])
+        differences, pairs = differences_of(by_id[train_id])
         if differences.empty:
             continue
         typer.echo(
@@ -140,6 +149,10 @@ def compare_command(
         typer.echo(verdict(part, differences))
         if not pairs:
             typer.echo("(model vs model differences are logged by `train` since this release: train again)\n")
+    typer.echo(champion)
+    note = across_runs_note(table)
+    if note:
+        typer.echo(note)
     typer.echo(DECISION_SUPPORT_NOTICE)
 
 
@@ -156,21 +169,31 @@ def promote_command(
         "precision_at_5pct", "--metric", help="Metric --best ranks by, on the validation year."
     ),
     experiment: str = typer.Option(DEFAULT_EXPERIMENT, "--experiment", help="MLflow experiment name."),
+    change_census: bool = typer.Option(
+        False,
+        "--change-census",
+        help="Promote a version trained for another reference census than the champion's (refused "
+        "without it: `score` and the service then score that census only).",
+    ),
 ) -> None:
     """Set the alias `champion` on one registered version, and say why (the rule applied is printed and
-    stored on the version as tags `promoted_rule` and `promoted_reason`)."""
+    stored on the version as tags `promoted_rule` and `promoted_reason`), with the outgoing champion's
+    figures beside the new one's."""
     if best == (run is not None):
         fail("give either a RUN (id or version) or --best, not both or neither")
     tracking.setup_read()
     try:
-        promotion = promote(experiment, None if best else run, metric)
-        table = compare_frame(experiment, 1)
-        latest = tracking.train_runs(experiment, 1)
+        promotion = promote(experiment, None if best else run, metric, change_census)
+        # the table of the train run the new champion comes from (the latest one for --best)
+        train_run = tracking.get_run(promotion.incoming.tags.get("train_id", ""))
+        parents = [train_run] if train_run is not None else tracking.train_runs(experiment, 1)
+        table = runs_frame(parents)
     except tracking.RegistryError as exc:
         fail(str(exc))
+    typer.echo(run_heading(parents[0]))
     typer.echo(format_comparison(table))
-    differences = differences_of(latest[0])[0] if latest else None
-    if differences is not None and not differences.empty:  # the test year's word, as train and compare say it
+    differences = differences_of(parents[0])[0]
+    if not differences.empty:  # the test year's word, as train and compare say it
         typer.echo(verdict(table, differences))
     before = f" (was version {promotion.previous})" if promotion.previous else ""
     typer.echo(
@@ -179,6 +202,11 @@ def promote_command(
     )
     typer.echo(f"rule: {promotion.rule}")
     typer.echo(f"why: {promotion.reason}")
+    own_run = differences if train_run is not None else None  # the incoming version's run's, or none
+    typer.echo(promotion_report(promotion.outgoing, promotion.incoming, own_run))
+    if census_change(promotion.outgoing, promotion.incoming):  # allowed by --change-census: said plainly
+        words = census_change_words(promotion.outgoing, promotion.incoming)
+        typer.echo(f"warning: the champion changes census: {words}")
     typer.echo(f"serve it from models:/{tracking.REGISTERED_MODEL}@{tracking.CHAMPION}")
     _mlflow_ui_hint()
     typer.echo(DECISION_SUPPORT_NOTICE)

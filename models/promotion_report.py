@@ -1,0 +1,196 @@
+"""What `promote` prints beside its choice: the outgoing champion's figures beside the incoming version's.
+
+Each version's stated figures are its own test year's (the registry's `metric.<name>` tags with their
+95% intervals, as `train` registered them); its realised figure is the latest `exclusion-risk evaluate`
+of a scoring it made (the `last_checked` tag), where there is one. Figures of different test years,
+censuses or outcomes are of different pupils or answer different questions: the report says so, rather
+than let two rows read as a like-for-like comparison, and says where a like-for-like figure exists (the
+outgoing version's realised precision on the year the incoming one was tested on). For `compare`: each
+run's heading (test year and census), the champion's line (its stated figures where its train run is not
+among those shown) and a note where the runs shown differ in test year or census.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.features.labels import TARGET_PHRASES
+from exclusion_risk.models import tracking
+from exclusion_risk.models.comparison import format_comparison, paired_difference, significant
+from exclusion_risk.models.evaluate_compare import parse_interval
+
+FIGURES = tracking.HEADLINE  # the figures every registered version carries, with their intervals
+LEAD = ("champion", "version", "model", "census", "label", "test_year")
+
+
+def version_row(version, role: str) -> dict:
+    """One row of the table: the version's facts and stated test-year figures (NaN where not recorded)."""
+    info = tracking.read_model_info(version)
+    row = {"champion": role, "version": info["version"], "model": info["model_type"] or "?",
+           "census": info["census"], "label": info["label"] or "?",
+           "test_year": info["test_year"] or "?"}  # fmt: skip
+    for name in FIGURES:
+        stated = info["metrics"].get(name)
+        interval = parse_interval(stated.get("interval")) if stated else None
+        row[name] = stated["estimate"] if stated else np.nan
+        row[f"{name}_low"], row[f"{name}_high"] = interval or (np.nan, np.nan)
+    return row
+
+
+def realised_words(version, role: str) -> str:
+    """The version's latest back-test by `evaluate`, in one line, or that it has none."""
+    checked = tracking.last_checked(version.tags)
+    if checked is None:
+        return f"{role} version {version.version}: not checked by `exclusion-risk evaluate` yet"
+    value, low, high = (checked.get(k) for k in ("precision_at_5pct", "ci_low", "ci_high"))
+    if value is None:
+        figure = "precision at 5% not shown (too few pupils)"
+    else:
+        figure = f"precision at 5% {value:.3f}"
+        if low is not None and high is not None:
+            figure += f" [{low:.3f}, {high:.3f}]"
+    return (
+        f"{role} version {version.version}: realised {figure} on its {checked.get('year', '?')} "
+        f"{checked.get('census', '?')} scoring (checked {checked.get('date', '?')}): "
+        f"{checked.get('verdict', 'no verdict recorded')}"
+    )
+
+
+def _same_year_realised(outgoing, incoming) -> str | None:
+    """The outgoing version's realised precision on the incoming version's test year, where `evaluate`
+    checked a scoring of that year and census out of sample: the one like-for-like figure of the two."""
+    checked = tracking.last_checked(outgoing.tags)
+    test_year = incoming.tags.get("test_year")
+    if checked is None or checked.get("precision_at_5pct") is None or not checked.get("out_of_sample"):
+        return None
+    if checked.get("year") != test_year or checked.get("census") != tracking.census_of(incoming.tags):
+        return None
+    return (
+        f"the outgoing version's realised precision at 5% on {test_year} "
+        f"({checked['precision_at_5pct']:.3f}, "
+        f"`evaluate`) is of the year the incoming version was tested on: the nearest like-for-like figure "
+        f"beside the incoming version's stated precision_at_5pct"
+    )
+
+
+def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -> list[str]:
+    """Plain notes on whether the two rows can be read against each other, and why not; `differences`:
+    the incoming version's train run's paired differences (`comparison.differences_of`), for two
+    versions of one run."""
+    later = incoming.tags.get("later_complete_years")
+    left_out = [] if not later else [
+        f"version {incoming.version} was trained on named years and left out {later}, with complete "
+        "outcomes (`train` warned): a later test year was available"
+    ]
+    if outgoing is None:
+        return ["there was no champion before: nothing to compare with", *left_out]
+    if str(outgoing.version) == str(incoming.version):
+        return [f"version {incoming.version} was already the champion: nothing changes", *left_out]
+    o, i = outgoing.tags, incoming.tags
+    notes = []
+    if (o.get("label") or "any") != (i.get("label") or "any"):
+        notes.append(
+            f"not comparable: the outgoing version predicts {TARGET_PHRASES.get(o.get('label'), '?')}, "
+            f"the incoming {TARGET_PHRASES.get(i.get('label'), '?')}"
+        )
+    if tracking.census_of(o) != tracking.census_of(i):
+        notes.append(
+            f"trained at different censuses ({tracking.census_of(o)}, {tracking.census_of(i)}): features "
+            "as known on different days, so their figures answer different questions"
+        )
+    old_year, new_year = o.get("test_year", "?"), i.get("test_year", "?")
+    if old_year != new_year:
+        notes.append(
+            f"tested on different years (outgoing {old_year}, incoming {new_year}): each figure is of its "
+            "own year's pupils, not directly comparable (a gap may be the year's, not the model's)"
+        )
+        like_for_like = _same_year_realised(outgoing, incoming)
+        if like_for_like:
+            notes.append(like_for_like)
+    elif o.get("train_id") and o.get("train_id") == i.get("train_id"):
+        notes.append(f"both from train run {i['train_id'][:8]}: tested on the same {new_year} pupils"
+                     + _paired(differences, i.get("model_type"), o.get("model_type")))  # fmt: skip
+    else:
+        notes.append(
+            f"both tested on {new_year}, by different train runs: no paired interval between them, so read "
+            "each figure with its own interval"
+        )
+    return notes + left_out
+
+
+def _paired(differences: pd.DataFrame | None, incoming: str | None, outgoing: str | None) -> str:
+    """The paired difference on precision at 5%, incoming minus outgoing, where the run logged it."""
+    metric = "precision_at_5pct"
+    found = None
+    if differences is not None and len(differences) and incoming and outgoing:
+        found = paired_difference(differences, incoming, outgoing, metric)
+    if found is None:
+        return "; no paired difference between them was logged"
+    d, low, high = found
+    said = "beyond the interval" if significant(low, high) else "within the interval (not significant)"
+    return (f"; paired difference in {metric}, incoming minus outgoing: {d:+.3f} [{low:+.3f}, "
+            f"{high:+.3f}], {said}")  # fmt: skip
+
+
+def promotion_report(outgoing, incoming, differences: pd.DataFrame | None = None) -> str:
+    """The outgoing champion (None: there was none) beside the incoming version: stated figures,
+    realised figures and what can be compared (`differences`: as `comparability` takes them)."""
+    pair = [(outgoing, "outgoing"), (incoming, "incoming")]
+    heading = "outgoing and incoming champion"
+    if outgoing is None or str(outgoing.version) == str(incoming.version):
+        pair, heading = [(incoming, "incoming")], "incoming champion"
+    table = pd.DataFrame([version_row(version, role) for version, role in pair])
+    lines = [
+        f"{heading}, stated figures (each version's own test year, 95% intervals):",
+        format_comparison(table, FIGURES, LEAD).rstrip("\n"),
+        "realised figures (the latest `exclusion-risk evaluate` of a scoring each made):",
+        *(f"  {realised_words(version, role)}" for version, role in pair),
+        *(f"note: {note}" for note in comparability(outgoing, incoming, differences)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# `compare`: which run each table is, where the champion is, and what reads across runs
+# ---------------------------------------------------------------------------------------------
+
+
+def run_heading(parent) -> str:
+    """The line over a train run's table: its id, test year and reference census."""
+    tags = parent.data.tags
+    return (f"train run {parent.info.run_id[:8]} - test year {tags.get('test_year', '?')}, "
+            f"{tracking.census_of(tags)} census (* = champion):")  # fmt: skip
+
+
+def champion_words(champion, parents: list, experiment: str) -> str:
+    """Which version is champion and from which train run; where that run is not among `parents` (the
+    runs shown), its stated figures too, and how many runs `compare` needs to show it."""
+    if champion is None:
+        return "champion: none yet (`exclusion-risk promote` sets one)"
+    tags = champion.tags
+    train_id = tags.get("train_id", "")
+    line = (f"champion: version {champion.version} ({tags.get('model_type', '?')}, "
+            f"{tracking.census_of(tags)} census, test year {tags.get('test_year', '?')}) "
+            f"from train run {train_id[:8] or '?'}")  # fmt: skip
+    if train_id in {p.info.run_id for p in parents}:
+        return line + " (marked * above)"
+    ids = [p.info.run_id for p in tracking.train_runs(experiment, 1000)]
+    where = (f"`compare --runs {ids.index(train_id) + 1}` shows it beside them" if train_id in ids
+             else f"its train run is not in experiment '{experiment}'")  # fmt: skip
+    table = pd.DataFrame([version_row(champion, "champion")])
+    return f"{line}, not among the runs shown ({where}):\n" + format_comparison(table, FIGURES, LEAD).rstrip()
+
+
+def across_runs_note(table: pd.DataFrame) -> str | None:
+    """Where the runs shown differ in test year or census: their figures are not like for like."""
+    if table.empty or table["train_id"].nunique() < 2:
+        return None
+    years, censuses = sorted(set(table["test_year"])), sorted(set(table["census"]))
+    if len(years) < 2 and len(censuses) < 2:
+        return None
+    what = [f"years ({', '.join(years)})"] if len(years) > 1 else []
+    what += [f"censuses ({', '.join(censuses)})"] if len(censuses) > 1 else []
+    return (f"note: the runs shown were tested on different {' and '.join(what)}: figures across runs "
+            "are of different pupils, not directly comparable; paired differences exist within a run "
+            "only")  # fmt: skip

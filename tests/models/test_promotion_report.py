@@ -1,0 +1,158 @@
+"""`promote` and `compare` across train runs: the outgoing champion beside the incoming version, a change
+of reference census refused unless asked for, and the champion found where `compare` does not show it.
+
+The small training (conftest's `training`) is logged twice into a temporary MLflow store: run A
+(versions 1-3) and run B (versions 4-6). Each test sets the alias and the tags it reads (a version's
+test year, census or last `evaluate` check), as a later year's retrain or a spring-census run would
+have left them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app
+from exclusion_risk.models import comparison, tracking
+from exclusion_risk.models.training_log import log_training
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+
+@pytest.fixture(scope="module")
+def two_runs(training, tmp_path_factory):
+    """(store URI, run A's record, run B's record): the same training logged twice."""
+    result, _ = training
+    uri = f"sqlite:///{tmp_path_factory.mktemp('promotion_report') / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        first = log_training(result, {"data_hash": "a"})
+        second = log_training(result, {"data_hash": "b"})
+    return uri, first, second
+
+
+@pytest.fixture()
+def client(two_runs, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", two_runs[0])
+    mlflow.set_tracking_uri(two_runs[0])
+    return mlflow.MlflowClient()
+
+
+def _version_tags(client, version: str, **tags: str) -> None:
+    for key, value in tags.items():
+        client.set_model_version_tag(tracking.REGISTERED_MODEL, version, key, value)
+
+
+def _champion(client) -> str:
+    return str(client.get_model_version_by_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION).version)
+
+
+def _row(output: str, start: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(start))
+
+
+def test_promote_shows_the_outgoing_champion_beside_the_incoming_version(two_runs, client):
+    _, first, second = two_runs
+    old, new = first.versions["lightgbm"], second.versions["random_forest"]
+    # last year's champion: tested on 2017/18, and checked by `evaluate` on its 2018/19 autumn scoring
+    checked = {"date": "2026-11-30", "year": "2018/19", "census": "autumn", "precision_at_5pct": 0.2812,
+               "ci_low": 0.2504, "ci_high": 0.3141, "out_of_sample": True, "consistent_with_stated": True,
+               "verdict": "consistent with the model's stated precision"}  # fmt: skip
+    _version_tags(client, old, test_year="2017/18", census="autumn", label="any")
+    _version_tags(client, old, **{tracking.LAST_CHECKED: json.dumps(checked)})
+    _version_tags(client, new, census="autumn", label="any")
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, old)
+    out = CliRunner().invoke(app, ["promote", new])
+    assert out.exit_code == 0, out.output
+    assert _champion(client) == new and f"(was version {old})" in out.output
+    # each row: its version, model, census, outcome and test year, then its stated figures and intervals
+    tags = {v: client.get_model_version(tracking.REGISTERED_MODEL, v).tags for v in (old, new)}
+    for role, version, model, year in (("outgoing", old, "lightgbm", "2017/18"),
+                                       ("incoming", new, "random_forest", "2018/19")):  # fmt: skip
+        row = _row(out.output, f"| {role} | {version} | {model} | autumn | any | {year} |")
+        estimate = float(tags[version]["metric.precision_at_5pct"])
+        low, high = (float(x) for x in tags[version]["metric.precision_at_5pct.ci"].split("-"))
+        assert f"{estimate:.3f} [{low:.3f}, {high:.3f}]" in row
+    realised = _row(out.output, f"  outgoing version {old}: realised precision at 5% 0.281 [0.250, 0.314]")
+    assert realised.endswith(
+        "on its 2018/19 autumn scoring (checked 2026-11-30): consistent with the model's stated precision"
+    )
+    assert f"incoming version {new}: not checked by `exclusion-risk evaluate` yet" in out.output
+    assert "tested on different years (outgoing 2017/18, incoming 2018/19)" in out.output
+    assert "not directly comparable" in out.output
+    # the one like-for-like figure: the outgoing version's realised precision on the incoming's test year
+    assert "realised precision at 5% on 2018/19 (0.281, `evaluate`) is of the year the incoming" in out.output
+    assert client.get_model_version(tracking.REGISTERED_MODEL, new).tags["promoted_over"] == old
+    assert out.output.rstrip().endswith(DECISION_SUPPORT_NOTICE)
+
+
+def test_versions_of_one_train_run_are_compared_on_their_paired_difference(two_runs, client):
+    _, _, second = two_runs
+    old, new = second.versions["logistic"], second.versions["lightgbm"]
+    for version in (old, new):
+        _version_tags(client, version, test_year="2018/19", census="autumn", label="any")
+    # as `train` tags a run on named years that left a later complete year out
+    _version_tags(client, new, later_complete_years="2019/20")
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, old)
+    out = CliRunner().invoke(app, ["promote", new])
+    client.delete_model_version_tag(tracking.REGISTERED_MODEL, new, "later_complete_years")
+    assert out.exit_code == 0, out.output
+    assert f"note: version {new} was trained on named years and left out 2019/20" in out.output
+    note = _row(out.output, f"note: both from train run {second.train_id[:8]}: tested on the same 2018/19")
+    # the paired difference the run logged, incoming minus outgoing (the reverse of logistic vs lightgbm)
+    logged = comparison.differences_of(client.get_run(second.train_id))[0]
+    d, low, high = comparison.paired_difference(logged, "lightgbm", "logistic", "precision_at_5pct")
+    assert f"incoming minus outgoing: {d:+.3f} [{low:+.3f}, {high:+.3f}]" in note
+    assert "different years" not in out.output
+
+
+def test_a_version_for_another_census_is_refused_unless_asked_for(two_runs, client):
+    _, _, second = two_runs
+    autumn, spring = second.versions["logistic"], second.versions["random_forest"]
+    _version_tags(client, autumn, census="autumn")
+    _version_tags(client, spring, census="spring")
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, autumn)
+    refused = CliRunner().invoke(app, ["promote", spring])
+    assert refused.exit_code == 2, refused.output
+    assert _champion(client) == autumn  # nothing changed
+    line = refused.output.strip()
+    assert line.startswith("error: ") and len(line.splitlines()) == 1 and "Traceback" not in line
+    assert f"version {spring} was trained for the spring census, the champion (version {autumn}) for " \
+           "the autumn census" in line
+    assert "`score --year YEAR --census spring`" in line and "refuses the autumn census" in line
+    assert "--change-census" in line
+    asked = CliRunner().invoke(app, ["promote", spring, "--change-census"])
+    assert asked.exit_code == 0, asked.output
+    assert _champion(client) == spring
+    warning = _row(asked.output, "warning: the champion changes census:")
+    assert "spring census" in warning and "autumn census" in warning and "--census spring" in warning
+    assert "trained at different censuses (autumn, spring)" in asked.output
+    _version_tags(client, spring, census="autumn")  # as trained, for the tests after this one
+
+
+def test_compare_heads_each_run_with_its_census_and_finds_the_champion_when_not_shown(two_runs, client):
+    _, first, second = two_runs
+    champion = first.versions["lightgbm"]
+    _version_tags(client, champion, test_year="2018/19", census="autumn")
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, champion)
+    client.set_tag(second.train_id, "census", "spring")  # run B: a spring-census run
+    try:
+        latest = CliRunner().invoke(app, ["compare", "--runs", "1"])
+        assert latest.exit_code == 0, latest.output
+        assert f"train run {second.train_id[:8]} - test year 2018/19, spring census (* = champion):" in (
+            latest.output
+        )
+        line = _row(latest.output, f"champion: version {champion} ")
+        assert f"from train run {first.train_id[:8]}, not among the runs shown" in line
+        assert "`compare --runs 2` shows it beside them" in line
+        assert _row(latest.output, f"| champion | {champion} | lightgbm | autumn |")
+        both = CliRunner().invoke(app, ["compare", "--runs", "2"])
+        assert both.exit_code == 0, both.output
+        marked = _row(both.output, f"| lightgbm | {champion} |")
+        assert "| * |" in marked and "(marked * above)" in both.output
+        assert f"train run {first.train_id[:8]} - test year 2018/19, autumn census" in both.output
+    finally:
+        client.set_tag(second.train_id, "census", "autumn")
