@@ -180,9 +180,9 @@ FeatureRecord = create_model(
     __config__=ConfigDict(extra="forbid", json_schema_extra={"example": EXAMPLE_FEATURES}),
     __doc__="One pupil's registry features as known on census day. A feature left out is missing "
     "(the model handles missing values); `need_level` is derived from the features when not given.",
-    upn=(str, Field(min_length=1, max_length=64, description="The pupil's UPN or the LA's pseudonym; scored "
-                    "and echoed in its tidy form (spaces and dashes removed, upper case), as the census "
-                    "routes name pupils.")),
+    upn=(str, Field(min_length=1, max_length=64, description="The pupil's UPN or the LA's pseudonym; a UPN "
+                    "is scored and echoed in its tidy form (spaces and dashes removed, upper case), as the "
+                    "census routes name pupils; any other value (a pseudonym) as sent.")),
     need_level=(int | None, Field(None, ge=0, le=3, strict=True, description="Risk-matrix need axis 0-3.")),
     school_urn=(str | None, Field(None, pattern=SCHOOL.pattern, description="School URN (6 digits) or "
                                   "LAEstab (7 digits), as the census gives it; echoed for filtering.")),

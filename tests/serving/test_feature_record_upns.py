@@ -2,8 +2,9 @@
 
 Feature-level `POST /score` (and `POST /explain`) echoed each record's UPN exactly as sent
 (`e330 2057-09725`), where the census routes name the same pupil `E330205709725`: a client joining the
-two answers on `upn` lost the pupil. An invalid UPN is tidied by the same rule on every route (the census
-upload scores `NOTAUPN-Wilson` as `NOTAUPNWILSON`). In process, with stand-in models.
+two answers on `upn` lost the pupil. A value that is no UPN once tidied comes back as sent: a feature
+record may carry the LA's pseudonym, which the client joins on (tidied, `3fa9-c0e1` came back `3FA9C0E1`).
+In process, with stand-in models.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ SENT = [
     f"{VALID[0][:4]} {VALID[0][4:]}".lower(),  # separators and lower case: a valid UPN
     f"{VALID[1][:4]}-{VALID[1][4:8]}\u00a0{VALID[1][8:]}",
     VALID[2],  # already tidy
-    "NOTAUPN-Wilson",  # not a UPN: tidied all the same
 ]
+NOT_UPNS = ["NOTAUPN-Wilson", "3fa9-c0e1"]  # not a UPN (a pseudonym, say): as sent
 
 
 class _Scorer:
@@ -53,14 +54,15 @@ def _records(upns) -> list[dict]:
 
 
 def test_feature_records_come_back_under_the_tidy_upn(client):
-    response = client.post("/score", json={"pupils": _records(SENT)})
+    response = client.post("/score", json={"pupils": _records(SENT + NOT_UPNS)})
     assert response.status_code == 200, response.text
     scores = response.json()["scores"]
-    assert sorted(s["upn"] for s in scores) == sorted(upn_key(u) for u in SENT)
+    expected = sorted([upn_key(u) for u in SENT] + NOT_UPNS)
+    assert sorted(s["upn"] for s in scores) == expected
     assert all(s["missing_features"] == [] for s in scores)  # each record's gaps still found by its UPN
-    explained = client.post("/explain", json={"pupils": _records(SENT)})
+    explained = client.post("/explain", json={"pupils": _records(SENT + NOT_UPNS)})
     assert explained.status_code == 200, explained.text
-    assert sorted(p["upn"] for p in explained.json()["pupils"]) == sorted(upn_key(u) for u in SENT)
+    assert sorted(p["upn"] for p in explained.json()["pupils"]) == expected
 
 
 def test_feature_records_and_a_census_upload_name_a_pupil_alike(client, tmp_path):
