@@ -25,9 +25,14 @@ from exclusion_risk.upn import valid_upn_mask
 from exclusion_risk.values import counted
 
 
-def _pupils(n: int, exact: bool) -> str:
-    """`n` as counted: "fewer than 10" under the suppression threshold where not `exact`."""
-    return "fewer than 10" if not exact and n < SUPPRESSION_THRESHOLD else f"{n:,}"
+def _pupils(n: int, whole: int, exact: bool) -> str:
+    """`n` of `whole` as counted. Where not `exact`: "fewer than 10" under the suppression threshold, and
+    "all but fewer than 10" where `whole` (printed too) less `n` would give back a count of 1-9."""
+    if exact:
+        return f"{n:,}"
+    if n < SUPPRESSION_THRESHOLD:
+        return "fewer than 10"
+    return "all but fewer than 10" if 0 < whole - n < SUPPRESSION_THRESHOLD else f"{n:,}"
 
 
 def invalid_upn_warning(
@@ -37,25 +42,28 @@ def invalid_upn_warning(
     """One sentence counting the pupils whose UPN fails the check letter or the UPN's shape; none if all
     pass (a temporary UPN, ending in a letter, passes). A second counting those of them whose UPN is in
     `not_in_history` (the UPNs scored of pupils the linked history does not know). `exact=False` (a page
-    that is passed on, scores.html) says a count under 10 as "fewer than 10"; `as_given` says where the UPN
-    the pupil is scored under came from (the service's "as uploaded", `score`'s "as the census gives it").
-    No full stop: the service lists them as they are, `score` ends them as its other notes."""
+    that is passed on, scores.html) says a count under 10 as "fewer than 10", and one its whole (the pupils
+    scored, the invalid UPNs) would give back 1-9 of by subtraction as "all but fewer than 10"; `as_given`
+    says where the UPN the pupil is scored under came from (the service's "as uploaded", `score`'s "as the
+    census gives it"). No full stop: the service lists them as they are, `score` ends them as its other
+    notes."""
     valid = valid_upn_mask(upns.astype("string")).to_numpy()
     invalid = int((~valid).sum())
     if not invalid:
         return []
-    many = invalid > 1 or (not exact and invalid < SUPPRESSION_THRESHOLD)
+    many = invalid > 1 or not exact
     said = [
-        f"{_pupils(invalid, exact)} of {counted(len(upns), 'pupil')} scored {'have' if many else 'has'} a "
+        f"{_pupils(invalid, len(upns), exact)} of {counted(len(upns), 'pupil')} scored "
+        f"{'have' if many else 'has'} a "
         f"UPN that is not valid (a wrong check letter, or not a UPN's shape): they are scored under the UPN "
         f"{as_given}; check it in the MIS"
     ]
     unknown = set(not_in_history)
     lost = int(sum(1 for upn in upns[~valid].dropna() if upn in unknown))
     if lost:
-        many = lost > 1 or (not exact and lost < SUPPRESSION_THRESHOLD)
+        many = lost > 1 or not exact
         said.append(
-            f"{_pupils(lost, exact)} {'pupils' if many else 'pupil'} scored with an invalid UPN "
+            f"{_pupils(lost, invalid, exact)} {'pupils' if many else 'pupil'} scored with an invalid UPN "
             f"{'are' if many else 'is'} not in the linked history: their history could not be found, so they "
             "are scored as if they had no earlier exclusions, social care or census rows; correct the UPN in "
             "the MIS and score again"

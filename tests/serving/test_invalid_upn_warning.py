@@ -98,3 +98,19 @@ def test_one_invalid_upn_is_one_pupil_that_has_it():
     # it had read "1 of 20 pupils scored have a UPN ..."
     (said,) = invalid_upn_warning(pd.Series([*VALID, "NOTAUPN"], dtype="string"))
     assert said.startswith(f"1 of {len(VALID) + 1} pupils scored has a UPN that is not valid")
+
+
+def test_a_page_passed_on_gives_back_no_count_under_10_by_subtraction():
+    # scores.html's words (exact=False) suppressed each count alone: "15 of 15 pupils scored have a UPN that
+    # is not valid" beside "12 pupils scored with an invalid UPN are not in the linked history" gave back the
+    # 3 known to it; 12 invalid of 15 scored gave back the 3 valid.
+    invalid = [f"NOTAUPN{i}" for i in range(15)]
+    said = invalid_upn_warning(pd.Series(invalid, dtype="string"), invalid[:12], exact=False,
+                               as_given="as the census gives it")  # fmt: skip
+    assert said[0].startswith("15 of 15 pupils scored have a UPN")
+    assert said[1].startswith("All but fewer than 10 pupils scored with an invalid UPN are not in")
+    upns = pd.Series([*invalid[:12], *VALID[:3]], dtype="string")
+    said = invalid_upn_warning(upns, invalid[:2], exact=False)
+    assert said[0].startswith("All but fewer than 10 of 15 pupils scored have a UPN")
+    assert said[1].startswith("Fewer than 10 pupils scored with an invalid UPN are not in")
+    assert invalid_upn_warning(upns, invalid[:2])[0].startswith("12 of 15 pupils scored have")  # exact
