@@ -187,14 +187,16 @@ def promote_command(
         # the table of the train run the new champion comes from (the latest one for --best)
         train_run = tracking.get_run(promotion.incoming.tags.get("train_id", ""))
         parents = [train_run] if train_run is not None else tracking.train_runs(experiment, 1)
-        table = runs_frame(parents)
+        table = runs_frame(parents) if parents else None
     except tracking.RegistryError as exc:
         fail(str(exc))
-    typer.echo(run_heading(parents[0]))
-    typer.echo(format_comparison(table))
-    differences = differences_of(parents[0])[0]
-    if not differences.empty:  # the test year's word, as train and compare say it
-        typer.echo(verdict(table, differences))
+    differences = None
+    if parents:  # none where the version's train run was deleted and no train run is left
+        typer.echo(run_heading(parents[0]))
+        typer.echo(format_comparison(table))
+        differences = differences_of(parents[0])[0]
+        if not differences.empty:  # the test year's word, as train and compare say it
+            typer.echo(verdict(table, differences))
     before = f" (was version {promotion.previous})" if promotion.previous else ""
     typer.echo(
         f"champion -> {tracking.REGISTERED_MODEL} version {promotion.version} "

@@ -156,3 +156,19 @@ def test_compare_heads_each_run_with_its_census_and_finds_the_champion_when_not_
         assert f"train run {first.train_id[:8]} - test year 2018/19, autumn census" in both.output
     finally:
         client.set_tag(second.train_id, "census", "autumn")
+
+
+def test_a_version_whose_train_run_is_gone_is_promoted_without_a_traceback(two_runs, client, monkeypatch):
+    # With the version's train run deleted and none left in the experiment, `promote` moved the alias and
+    # then raised IndexError (parents[0]) before saying anything of it.
+    _, first, _ = two_runs
+    new = first.versions["logistic"]
+    _version_tags(client, new, census="autumn", label="any")
+    gone = client.get_model_version(tracking.REGISTERED_MODEL, new).tags["train_id"]
+    get_run = tracking.get_run
+    monkeypatch.setattr(tracking, "get_run", lambda run_id: None if run_id == gone else get_run(run_id))
+    monkeypatch.setattr(tracking, "train_runs", lambda *args, **kwargs: [])
+    out = CliRunner().invoke(app, ["promote", new])
+    assert out.exit_code == 0, out.output
+    assert out.exception is None and _champion(client) == new
+    assert f"champion -> {tracking.REGISTERED_MODEL} version {new}" in out.output
