@@ -3,7 +3,8 @@
 Metrics (names as logged to MLflow):
   `precision_at_{k}pct`, `recall_at_{k}pct` — of the top k% of the cohort by score (a team's capacity),
   `roc_auc`, `average_precision`, `brier`, `calibration_error` (mean |observed - predicted| over
-  ten equal-count bins, weighted by bin size), plus a calibration curve with intervals.
+  ten equal-count bins, weighted by bin size; its estimate rounded so that it cannot pin a withheld
+  bin's count, `coarse_calibration_error`), plus a calibration curve with intervals.
 
 Tied scores are handled exactly rather than by an arbitrary sort: a points checklist gives thousands
 of pupils the same score, so precision in the top k% is the *expected* precision when a team breaks
@@ -239,6 +240,21 @@ def point_metrics(y, p, capacities: Sequence[float] = DEFAULT_CAPACITIES) -> dic
     return out
 
 
+# The calibration error, times the pupils, is the sum of each bin's |excluded - predicted|: published
+# exactly beside the stored curve (each bin's predicted rate and size, the bins' observed rates where
+# shown) and the total excluded (precision and recall at a capacity), it is one more equation in the
+# withheld bins' counts, which pinned two of them on a 2,000-pupil cohort (6 and 26 excluded). Rounded
+# so that its last place is worth at least this many pupils, it pins none.
+CALIBRATION_ERROR_PUPILS = 20
+
+
+def coarse_calibration_error(value: float, n: int) -> float:
+    """`value` (a calibration error over `n` pupils) to the decimals whose last place is worth at least
+    CALIBRATION_ERROR_PUPILS pupils (3 on the demo's 62,509, 2 on 2,000; 1 at least)."""
+    places = max(1, int(np.floor(np.log10(max(n, 1) / CALIBRATION_ERROR_PUPILS))))
+    return float(round(value, places))
+
+
 def evaluate(
     y,
     scores: Mapping[str, np.ndarray],
@@ -278,6 +294,7 @@ def evaluate(
     out = {}
     for name, p in checked.items():
         point = point_metrics(y_arr, p, capacities)
+        point["calibration_error"] = coarse_calibration_error(point["calibration_error"], n)
         replicates = {metric: np.concatenate(chunks) for metric, chunks in reps[name].items()}
         metrics = {}
         for metric in metric_names(capacities):
