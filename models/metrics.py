@@ -3,8 +3,8 @@
 Metrics (names as logged to MLflow):
   `precision_at_{k}pct`, `recall_at_{k}pct` — of the top k% of the cohort by score (a team's capacity),
   `roc_auc`, `average_precision`, `brier`, `calibration_error` (mean |observed - predicted| over
-  ten equal-count bins, weighted by bin size; its estimate rounded so that it cannot pin a withheld
-  bin's count, `coarse_calibration_error`), plus a calibration curve with intervals.
+  ten equal-count bins, weighted by bin size; its estimate rounded and its interval widened so that it
+  cannot pin a withheld bin's count, `coarse_calibration_error`), plus a calibration curve with intervals.
 
 Tied scores are handled exactly rather than by an arbitrary sort: a points checklist gives thousands
 of pupils the same score, so precision in the top k% is the *expected* precision when a team breaks
@@ -248,11 +248,15 @@ def point_metrics(y, p, capacities: Sequence[float] = DEFAULT_CAPACITIES) -> dic
 CALIBRATION_ERROR_PUPILS = 20
 
 
-def coarse_calibration_error(value: float, n: int) -> float:
-    """`value` (a calibration error over `n` pupils) to the decimals whose last place is worth at least
-    CALIBRATION_ERROR_PUPILS pupils (3 on the demo's 62,509, 2 on 2,000; 1 at least)."""
-    places = max(1, int(np.floor(np.log10(max(n, 1) / CALIBRATION_ERROR_PUPILS))))
-    return float(round(value, places))
+def coarse_calibration_error(value: float, low: float, high: float, n: int) -> tuple[float, float, float]:
+    """(estimate, low, high) of a calibration error over `n` pupils to the decimals whose last place is
+    worth at least CALIBRATION_ERROR_PUPILS pupils (3 on the demo's 62,509, 2 on 2,000; 1 at least): the
+    estimate rounded, the interval widened outwards, so it still holds the estimate."""
+    scale = 10.0 ** max(1, int(np.floor(np.log10(max(n, 1) / CALIBRATION_ERROR_PUPILS))))
+    if not np.isfinite([low, high]).all():
+        return float(np.round(value * scale) / scale), low, high
+    return (float(np.round(value * scale) / scale), float(np.floor(low * scale) / scale),
+            float(np.ceil(high * scale) / scale))
 
 
 def evaluate(
@@ -294,12 +298,15 @@ def evaluate(
     out = {}
     for name, p in checked.items():
         point = point_metrics(y_arr, p, capacities)
-        point["calibration_error"] = coarse_calibration_error(point["calibration_error"], n)
         replicates = {metric: np.concatenate(chunks) for metric, chunks in reps[name].items()}
         metrics = {}
         for metric in metric_names(capacities):
             low, high = _percentile_interval(replicates[metric], level)
             metrics[metric] = Interval(point[metric], low, high)
+        error = metrics["calibration_error"]
+        metrics["calibration_error"] = Interval(
+            *coarse_calibration_error(error.estimate, error.low, error.high, n)
+        )
         _, bin_idx, n_bins = prepared[name]
         ones = np.ones((n, 1), np.float32)
         count, positives, predicted = _calibration_counts(ones, y_arr, p, bin_idx, n_bins)
