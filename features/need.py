@@ -8,6 +8,9 @@
 `NEED_RULES` states it once; `need_level` applies it to a frame (vectorised), `need_level_of` to
 one pupil's dict of feature values (the single-pupil scoring path, where building a one-row frame
 would cost milliseconds). An absent or missing value counts as "not known to be involved".
+
+`social_care_status` states once the social care groups every report publishes (describe, the fairness
+review, evaluate), disjoint and by what is open on census day, as the need axis reads social care.
 """
 
 from __future__ import annotations
@@ -27,6 +30,33 @@ NEED_RULES: tuple[tuple[int, tuple[str, ...], str | None], ...] = (
     (2, ("cin_open",), "E"),
     (1, ("fsm",), "K"),
 )
+
+
+# The social care groups the reports publish, each pupil in one: the highest status open on census day
+# (looked after > child protection plan > child in need), else formerly known (an episode by census day,
+# none open now), else never known. Disjoint, and the same in every report: describe's "highest status
+# ever" (looked after at any time) held evaluate's and the review's "looked after" (open now), and 245 -
+# 106 pupils and 30 - 21 excluded gave back the 9 formerly looked-after pupils who were excluded.
+SOCIAL_CARE_STATUS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("CLA", ("cla_open",)),
+    ("CPP", ("cpp_open",)),
+    ("CIN", ("cin_open",)),
+    ("former", ("cin_ever", "cpp_ever", "cla_ever")),
+)
+NOT_KNOWN_TO_SOCIAL_CARE = "none"
+
+
+def social_care_status(table: pd.DataFrame) -> pd.Series:
+    """Each row's social care group (`SOCIAL_CARE_STATUS`'s code, else NOT_KNOWN_TO_SOCIAL_CARE); an absent
+    or missing flag counts as not involved, as in `need_level`."""
+    conditions = []
+    for _code, flags in SOCIAL_CARE_STATUS:
+        met = pd.Series(False, index=table.index)
+        for name in flags:
+            met |= as_float(column(table, name)).fillna(0.0).gt(0)
+        conditions.append(met.to_numpy())
+    codes = np.select(conditions, [code for code, _ in SOCIAL_CARE_STATUS], default=NOT_KNOWN_TO_SOCIAL_CARE)
+    return pd.Series(codes, index=table.index, dtype=object)
 
 
 def need_level(table: pd.DataFrame) -> pd.Series:

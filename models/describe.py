@@ -5,6 +5,17 @@ outcomes are the feature table's labels, `any` (a suspension or permanent exclus
 to 31 August) and `permanent`. Each pupil-year is counted under its value of each variable on census
 day and under its census school.
 
+Social care is grouped as the fairness review and evaluate group it (`features.need.social_care_status`):
+the status open on census day (looked after; else a child protection plan; else child in need), else
+formerly known (an episode by census day, none open), else never known. Grouped by the highest status
+ever, describe's "looked after" (at any time by census day: 245 pupils, 30 excluded on a 20,000-pupil
+authority) held evaluate's and the review's (open on census day: 106, 21), and the difference gave back the
+9 formerly looked-after pupils who were excluded, which no report's own rule could see. Disjoint and alike,
+a group of one report is the same group of another, and a difference of two groups is a row of one table,
+which its rule protects. The study's finding still reads from the table: children known to social care to
+any degree are every row but `none`; looked-after children and those on a plan are read on census day,
+those no longer are `former`.
+
 Groups of fewer than 10 pupils are first folded into one row (`fold_small_groups`).
 Publication (`suppress_all`): counts go through `privacy.suppress_table` — a count under 10 is "<10", and a
 count that a "<10" could be worked out from by subtraction along a row or column is withheld too ("x").
@@ -31,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features import registry
+from exclusion_risk.features.need import NOT_KNOWN_TO_SOCIAL_CARE, SOCIAL_CARE_STATUS, social_care_status
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
 from exclusion_risk.privacy import (
     SUPPRESSED,
@@ -47,6 +59,7 @@ OUTCOMES = {"any": "label_any", "permanent": "label_permanent"}
 OUTCOME_LABELS = {"any": "any suspension or permanent exclusion", "permanent": "permanent exclusion"}
 UNKNOWN = "unknown"
 NONE = "none"
+FORMER = SOCIAL_CARE_STATUS[-1][0]  # formerly known to social care, nothing open on census day
 POOLED = "withheld groups (pooled)"
 POOL_SEPARATOR = "+"  # a folded row's value: its groups' codes, e.g. "MSI+PMLD" (no code holds a "+")
 EXCLUDED, NOT_EXCLUDED = "excluded", "not_excluded"
@@ -59,13 +72,16 @@ VARIABLES: dict[str, tuple[str, str | None]] = {
     "sen_type": ("SEN primary need", NONE),
     "ethnicity": ("ethnicity (CBDS main code)", "WBRI"),
     "ethnicity_group": ("ethnic group", "White British"),
-    "social_care": ("social care: highest status ever, by census day", NONE),
+    "social_care": ("social care: status open on census day, else formerly known", NOT_KNOWN_TO_SOCIAL_CARE),
     "nc_year": ("national curriculum year", None),
 }
 SCHOOL = "school"
-SOCIAL_CARE_ORDER = ("CLA", "CPP", "CIN")  # looked after > protection plan > child in need
-SOCIAL_CARE_NAMES = {"CLA": "looked after", "CPP": "child protection plan", "CIN": "child in need",
-                     NONE: "not known to social care"}  # fmt: skip
+# The fairness review's and evaluate's social care groups (`features.need.social_care_status`), disjoint:
+# each report's group is another's same group, never one nested in a different one (module text).
+SOCIAL_CARE_NAMES = {"CLA": "looked after now", "CPP": "child protection plan now (not looked after)",
+                     "CIN": "child in need now (no plan, not looked after)",
+                     FORMER: "formerly known to social care (nothing open on census day)",
+                     NOT_KNOWN_TO_SOCIAL_CARE: "never known to social care"}  # fmt: skip
 Z95 = 1.959963984540054
 
 
@@ -94,13 +110,6 @@ def _nc(series: pd.Series) -> pd.Series:
     return series.astype("float64").map(lambda x: nc_year_code(x) or UNKNOWN).astype(object)
 
 
-def _social_care(table: pd.DataFrame) -> pd.Series:
-    status = pd.Series(NONE, index=table.index, dtype=object)
-    for code in reversed(SOCIAL_CARE_ORDER):  # the highest status is written last
-        status[table[f"{code.lower()}_ever"].fillna(0.0).gt(0)] = code
-    return status
-
-
 def describe_frame(table: pd.DataFrame) -> pd.DataFrame:
     """One row per labelled pupil-year: each variable as text, school, IDACI decile, outcomes 0/1."""
     table = table[table["label_any"].notna()]
@@ -115,7 +124,7 @@ def describe_frame(table: pd.DataFrame) -> pd.DataFrame:
             "sen_type": sen_type,
             "ethnicity": table["ethnicity_code"].astype(object),
             "ethnicity_group": table["ethnicity_group"].astype(object),
-            "social_care": _social_care(table),
+            "social_care": social_care_status(table),
             "nc_year": _nc(table["nc_year"]),
             SCHOOL: table["SchoolURN"].astype(object).fillna(UNKNOWN),
             "idaci_decile": table["idaci_decile"].astype("float64"),
@@ -139,7 +148,7 @@ def _order(variable: str, values) -> list[str]:
         "ethnicity": list(registry.ETHNICITY_NAMES),
         "sen_type": [NONE, *registry.SEN_TYPE_NAMES],
         "sen_provision": ["N", "K", "E"],
-        "social_care": [NONE, "CIN", "CPP", "CLA"],
+        "social_care": [NOT_KNOWN_TO_SOCIAL_CARE, FORMER, "CIN", "CPP", "CLA"],
         "fsm": ["0", "1"],
         "fsm_ever6": ["0", "1"],
         "sex": ["F", "M"],

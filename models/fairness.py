@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.features.need import NOT_KNOWN_TO_SOCIAL_CARE, SOCIAL_CARE_STATUS, social_care_status
 from exclusion_risk.features.registry import ETHNICITY_NAMES
 from exclusion_risk.models.fairness_intersections import (
     intersection_groups,
@@ -70,17 +71,13 @@ _CHUNK = 100
 
 DETAILED_ETHNICITY = "ethnicity (detailed)"
 SOCIAL_CARE_ORDER = ("looked after", "child protection plan", "child in need", "previously involved", "none")
+SOCIAL_CARE_NAMES = dict(zip([code for code, _ in SOCIAL_CARE_STATUS] + [NOT_KNOWN_TO_SOCIAL_CARE],
+                             SOCIAL_CARE_ORDER, strict=True))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 # Groups
 # ---------------------------------------------------------------------------------------------
-
-
-def _flag(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name not in frame:
-        return pd.Series(False, index=frame.index)
-    return pd.to_numeric(frame[name], errors="coerce").fillna(0).astype(bool)
 
 
 def _text(frame: pd.DataFrame, name: str, mapping: dict | None = None) -> pd.Series:
@@ -95,16 +92,7 @@ DETAILED_ETHNICITY_NAMES = {code: f"{name} ({code})" for code, name in ETHNICITY
 
 def review_groups(frame: pd.DataFrame) -> dict[str, pd.Series]:
     """The review's attributes -> group label per pupil (from the feature table's columns)."""
-    social_care = np.select(
-        [
-            _flag(frame, "cla_open"),
-            _flag(frame, "cpp_open"),
-            _flag(frame, "cin_open"),
-            _flag(frame, "cin_ever") | _flag(frame, "cpp_ever") | _flag(frame, "cla_ever"),
-        ],
-        list(SOCIAL_CARE_ORDER[:4]),
-        default=SOCIAL_CARE_ORDER[4],
-    )
+    social_care = social_care_status(frame).map(SOCIAL_CARE_NAMES)  # describe's groups too (features.need)
     fsm = pd.to_numeric(frame["fsm"], errors="coerce")
     groups = {
         "sex": _text(frame, "sex", SEX_GROUPS),
@@ -113,7 +101,7 @@ def review_groups(frame: pd.DataFrame) -> dict[str, pd.Series]:
         "free school meals": pd.Series(
             np.where(fsm.isna(), "unknown", np.where(fsm > 0, "eligible", "not eligible")), index=frame.index
         ),
-        "social care": pd.Series(social_care, index=frame.index),
+        "social care": social_care,
     }
     if "ethnicity_code" in frame:  # the CBDS code beside the broad group (Indian vs Pakistani ...)
         groups[DETAILED_ETHNICITY] = _text(frame, "ethnicity_code", DETAILED_ETHNICITY_NAMES)

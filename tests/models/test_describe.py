@@ -46,6 +46,7 @@ def _feature_table(pupils: int = 6000, seed: int = 3) -> pd.DataFrame:
     p_any = 1 / (1 + np.exp(-logit))
     label_any = (rng.random(pupils) < p_any).astype(float)
     label_permanent = label_any * (rng.random(pupils) < 0.12)
+    open_now = care & (rng.random((3, pupils)) < 0.5)  # an episode open on census day is one ever too
     return pd.DataFrame({
         "upn": [f"A{n:012d}" for n in range(pupils)], "AcademicYear": "2017/18",
         "SchoolURN": rng.choice([f"1{n:05d}" for n in range(25)], pupils),
@@ -55,7 +56,8 @@ def _feature_table(pupils: int = 6000, seed: int = 3) -> pd.DataFrame:
         "fsm_ever6": np.where(fsm == 1, 1.0, (rng.random(pupils) < 0.1).astype(float)),
         "sen_provision": provision, "sen_type": sen_type,
         "cin_ever": care[0].astype(float), "cpp_ever": care[1].astype(float),
-        "cla_ever": care[2].astype(float),
+        "cla_ever": care[2].astype(float), "cin_open": open_now[0].astype(float),
+        "cpp_open": open_now[1].astype(float), "cla_open": open_now[2].astype(float),
         "idaci_decile": rng.integers(1, 11, pupils).astype(float),
         "label_any": label_any, "label_permanent": label_permanent,
     })  # fmt: skip
@@ -64,8 +66,9 @@ def _feature_table(pupils: int = 6000, seed: int = 3) -> pd.DataFrame:
 def _independent_groups(table: pd.DataFrame) -> dict[str, pd.Series]:
     """Each variable's groups worked out here from the feature table, not with describe's code."""
     flags = {1.0: "1", 0.0: "0"}
-    care = np.select([table["cla_ever"] > 0, table["cpp_ever"] > 0, table["cin_ever"] > 0],
-                     ["CLA", "CPP", "CIN"], "none")  # fmt: skip
+    ever = (table[["cin_ever", "cpp_ever", "cla_ever"]] > 0).any(axis=1)
+    care = np.select([table["cla_open"] > 0, table["cpp_open"] > 0, table["cin_open"] > 0, ever],
+                     ["CLA", "CPP", "CIN", "former"], "none")  # fmt: skip
     nc = table["nc_year"].astype(int).astype(str).replace({"0": "R"})
     return {
         "sex": table["sex"], "ethnicity": table["ethnicity_code"],
@@ -383,3 +386,4 @@ def test_the_study_preset_is_demographics_and_needs_only():
     assert {"sex", "ethnicity_code", "fsm", "sen_type", "sen_provision", "cla_ever"} <= set(features)
     assert {sources[name] for name in features} == {"census", "social_care"}
     assert not [name for name in features if name.startswith(("suspension", "absence", "sc_", "school_"))]
+
