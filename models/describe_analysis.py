@@ -88,7 +88,8 @@ def two_by_two(frame: pd.DataFrame, document: dict, variable: str, value: str) -
         index=[True, False], columns=[True, False], fill_value=0
     )
     shown = suppress_table(table)
-    if any(is_withheld(v) for v in shown.to_numpy().ravel()) or (table.sum(axis=0) == 0).any():
+    if any(is_withheld(v) for v in shown.to_numpy().ravel()) or (table == 0).all(axis=0).any() \
+            or (table == 0).all(axis=1).any():  # no pupil in the group, or none outside it: no test
         return None
     return round(float(chi2_contingency(table.to_numpy(), correction=False).statistic), 1)
 

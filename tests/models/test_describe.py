@@ -387,3 +387,12 @@ def test_the_study_preset_is_demographics_and_needs_only():
     assert {sources[name] for name in features} == {"census", "social_care"}
     assert not [name for name in features if name.startswith(("suspension", "absence", "sc_", "school_"))]
 
+
+def test_a_group_with_every_pupil_or_none_gets_no_chi_square_rather_than_an_error():
+    # An authority whose pupils are all White British, none eligible for FSM: the 2 x 2 table has an empty
+    # row, whose expected counts are 0; scipy raised and describe stopped.
+    table = _feature_table(600).assign(ethnicity_code="WBRI", ethnicity_group="White British", fsm=0.0)
+    rows = {r["measure"]: r["here"] for r in analyse(describe_frame(table), ["2017/18"]).document[
+        "study_comparison"]}  # fmt: skip
+    assert rows["chi-square, White British vs others"] == rows["chi-square, FSM eligible vs all others"]
+    assert rows["chi-square, White British vs others"] == "withheld"
