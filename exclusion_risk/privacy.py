@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TypeVar
@@ -237,6 +239,76 @@ def withheld_pinned(values: Sequence[int], small: Sequence[bool], signs: Sequenc
         return [domain if sign > 0 else _negated(domain) for domain, sign in zip(domains, signs, strict=True)]
 
     return sum_pins(domains_of, hidden, range(len(values)))
+
+
+# --- shares published to a precision that does not pin a count ------------------------------------------
+
+def share_step(total: int, threshold: int = SUPPRESSION_THRESHOLD) -> float:
+    """The precision a share of `total` pupils is published to: the finest decimal place whose unit
+    `total` pupils turn into `threshold` or more (19,851 pupils: 0.001, about 20 pupils; 1,000 pupils:
+    0.01; 200,000: 0.0001). A decimal place, so that a share reads as precise as it is printed."""
+    step = 10.0 ** math.ceil(math.log10(threshold / max(total, 1)) - 1e-12)
+    return min(float(f"{step:.0e}"), 1.0)
+
+
+def rounded_share(count: int, total: int, step: float) -> float:
+    """`count` / `total` as published to `step`, a decimal place: the nearest multiple of it (a share
+    of a few pupils may read 0.0 at that place, as a share of nearly all may read 1.0)."""
+    if count <= 0 or count >= total or step >= 1.0:
+        return float(round(count / total)) if total else 0.0
+    units = round(1 / step)  # in whole numbers, so that a part's and the rest's shares sum to 1
+    whole, left = divmod(int(count) * units, int(total))
+    whole += 2 * left > total or (2 * left == total and whole % 2 == 1)  # to the nearest, a half to even
+    return round(whole / units, len(str(units)) - 1)
+
+
+def _counts_of(share: float, total: int, step: float) -> Intervals:
+    """The counts out of `total` that `rounded_share` publishes as `share`: a reader's possible values
+    (`rounded_share` never falls as the count rises, so they are one run)."""
+    counts = range(total + 1)
+    low = bisect.bisect_left(counts, share, key=lambda k: rounded_share(k, total, step))
+    high = bisect.bisect_right(counts, share, key=lambda k: rounded_share(k, total, step)) - 1
+    return [(low, high)] if low <= high else []
+
+
+def rounded_shares(counts: Sequence[int], total: int, threshold: int = SUPPRESSION_THRESHOLD,
+                   small: bool = False) -> list[float]:  # fmt: skip
+    """The shares of `counts` (parts of `total`, all of it) as published: each an exact fraction would be
+    the count itself beside the population's size, which other reports publish, and one report's count
+    less another's nested group of a different definition gave 1-9 pupils back (drift's 55 on a child
+    protection plan, less evaluate's 50 on a plan and not looked after: 5 on a plan and looked after).
+    So each share is rounded (`rounded_share`) to `share_step(total)`, standing for `threshold` counts or
+    more; and where the counts' sum, `total`, would leave any of them one value only given what each
+    rounded share allows (`sum_pins`, the rule of a table's line), the step is coarsened until none is.
+    `small`: the reader also knows that no part is 1 to 9 (withheld or pooled where it would be)."""
+    step = share_step(total, threshold)
+    floor = [(0, 0), (threshold, _UNBOUNDED)] if small else [(0, _UNBOUNDED)]
+    while True:
+        shares = [rounded_share(int(n), total, step) for n in counts]
+        domains = [[(max(a, c), min(b, d)) for a, b in _counts_of(r, total, step) for c, d in floor
+                    if max(a, c) <= min(b, d)] for r in shares]  # fmt: skip
+        some = [k for k, n in enumerate(counts) if 0 < n < total]  # a zero, or all of them, is no secret
+        if step >= 1.0 or len(counts) < 2 or not sum_pins(lambda _, d=domains: d, total, some):
+            return shares
+        step = _coarser(step)
+
+
+def _coarser(step: float) -> float:
+    """The next decimal place above `step` (0.001 -> 0.01)."""
+    return min(float(f"{step * 10:.0e}"), 1.0)
+
+
+def rounded_rate(part: float, total: float, threshold: int = SUPPRESSION_THRESHOLD) -> float | None:
+    """A share of `total` pupils as published (`rounded_shares` of the part and the rest); None where
+    `total` is under `threshold` or either part is 1 to 9 (then no share is published), or where no
+    decimal place of a share stands for `threshold` pupils (under 100 pupils) and the share is not 0 or 1."""
+    part, total = int(round(part)), int(round(total))
+    rest = total - part
+    if total < threshold or 0 < part < threshold or 0 < rest < threshold:
+        return None
+    if share_step(total, threshold) >= 1.0 and 0 < part < total:  # under 100 pupils: no place is fine enough
+        return None
+    return rounded_shares([part, rest], total, threshold, small=True)[0]
 
 
 def pinned_small(

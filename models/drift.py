@@ -9,6 +9,8 @@ A reference profile holds, for the reference years (a model's training years), a
   share can be turned back into fewer than 10 pupils;
 - per source, the share of its records linked to a census pupil; the exclusion rate (any suspension or
   permanent exclusion after the autumn census). Both withheld (None) where a count under 10 would show.
+Computed on exact shares; published (drift.json and .html, the console, the profile `train` logs) with
+every share of pupils rounded so that it stands for 10 or more counts (`models.drift_published`: why).
 `compare` places a cohort in the profile's cells and reports each feature's population stability index
 (PSI = sum over cells of (current - reference) * ln(current / reference), an empty cell counted as
 EPSILON), its missing rates, the link-rate and base-rate changes, and a plain sentence per warning.
@@ -43,11 +45,16 @@ from exclusion_risk.models.drift_checks import (
     nested_withheld,
     not_warned,
     pooled_cells,
-    prevalence,
     school_profile,
-    shown_rate,
 )
 from exclusion_risk.models.drift_lookback import clause, lengthened, notes
+from exclusion_risk.models.drift_published import (
+    PUBLISHED,
+    add_prevalence,
+    published,
+    published_rate,
+    published_shares,
+)
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SUPPRESSION_THRESHOLD
 from exclusion_risk.values import one_decimal_percent as _percent
 
@@ -227,15 +234,16 @@ def _categorical_profile(values: pd.Series, kind: str) -> dict[str, Any]:
 
 
 def _shares(counts: list[float], total: int) -> dict[str, Any]:
-    if total == 0:
-        return {"shares": [0.0 for _ in counts]}
-    return {"shares": [float(n) / total for n in counts]}
+    """The cells' exact shares, and (PUBLISHED) as published (`drift_published`)."""
+    exact = [0.0 for _ in counts] if total == 0 else [float(n) / total for n in counts]
+    return {"shares": exact, PUBLISHED: {"shares": published_shares(counts, total)}}
 
 
 def feature_profile(values: pd.Series, kind: str) -> dict[str, Any]:
     """One feature's cells and reference shares (module docstring), with its reference missing rate."""
     profile = _numeric_profile(values) if kind == "numeric" else _categorical_profile(values, kind)
     profile["missing"] = _reference_missing(profile)
+    profile[PUBLISHED]["missing"] = _reference_missing({**profile, **profile[PUBLISHED]})
     return profile
 
 
@@ -296,7 +304,7 @@ def reference_profile(
                 continue
             features[f.name] = feature_profile(values, f.kind)
             if is_count(f):
-                features[f.name]["prevalence"] = prevalence(values)
+                add_prevalence(features[f.name], values)
     # nested flags 1-9 pupils apart: their shares would count those pupils, so neither is profiled
     withheld = sorted(nested_withheld(rows, [n for n, f in features.items() if "prevalence" in f]))
     features = {name: profiled for name, profiled in features.items() if name not in withheld}
@@ -386,7 +394,7 @@ def compare(
         shares, now = current_shares(feature, cohort[name])
         value = psi(*pooled_cells(shares, now, len(cohort), feature["kind"] == "numeric"))
         missing_now = _current_missing(feature, cohort[name])
-        before = feature["missing"]
+        before, shown = feature["missing"], published(feature)  # exact (here) and as published
         moved = abs(missing_now - (before or 0.0)) >= thresholds.missing_change and thresholds.warns_on(name)
         high = value >= thresholds.psi_warning and thresholds.warns_on(name)
         if high and moved:  # one warning per fault: the shift, when the known values shifted too
@@ -394,8 +402,8 @@ def compare(
         row = {
             "feature": name,
             "psi": None if name in nested else round(value, 2),  # a flag's PSI gives its share back
-            "missing_reference": before,
-            "missing_current": shown_rate(round(missing_now * len(cohort)), len(cohort)),
+            "missing_reference": shown["missing"],
+            "missing_current": published_rate(round(missing_now * len(cohort)), len(cohort)),
             "prevalence_reference": None,  # a flag's or count's share above zero (`drift_checks`)
             "prevalence_current": None,
         }
@@ -403,7 +411,8 @@ def compare(
         common = None
         if "prevalence" in feature:
             shares_, common = check_prevalence(name, feature["prevalence"], cohort[name], year, since,
-                                               thresholds, name in nested, longer.get(name))  # fmt: skip
+                                               thresholds, name in nested, longer.get(name),
+                                               shown.get("prevalence"))  # fmt: skip
             row.update(shares_)
         report.features.append({**row, "warning": bool(high or moved or common)})
         if common:
@@ -415,8 +424,8 @@ def compare(
                 f"{index}, at or above the warning level {thresholds.psi_warning:.2f}."
             )
         if moved:
-            was = SHARE_WITHHELD if before is None else _percent(before)
-            now = SHARE_WITHHELD if row["missing_current"] is None else _percent(missing_now)
+            was = SHARE_WITHHELD if shown["missing"] is None else _percent(shown["missing"])
+            now = SHARE_WITHHELD if row["missing_current"] is None else _percent(row["missing_current"])
             report.warnings.append(f"{label} ({name}) is missing for {now} of pupils in {year} against {was} "
                                    f"in {since}.")  # fmt: skip
     report.schools, said = check_schools(profile, cohort, year, since, thresholds)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features import registry
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, rounded_rate
 from exclusion_risk.values import and_join, counted
 from exclusion_risk.values import one_decimal_percent as _percent
 
@@ -75,8 +75,9 @@ def _known(values: pd.Series) -> np.ndarray:
     return x[~np.isnan(x)]
 
 
-def share_above_zero(values) -> tuple[float | None, float | None]:
-    """(the share of pupils with a value whose value is not zero, that share as published).
+def share_above_zero(values, rounded: bool = False) -> tuple[float | None, float | None]:
+    """(the share of pupils with a value whose value is not zero, that share where it may be shown;
+    `rounded`: as published, `privacy.rounded_rate`, else exact for a check to compare with).
 
     Withheld as `shown_rate` does, and also when the pupils without a value number 1 to 9: the share is
     an exact fraction of the pupils with one, so beside the cohort's size (which other shares give) it
@@ -86,7 +87,8 @@ def share_above_zero(values) -> tuple[float | None, float | None]:
     if not known.size:
         return None, None
     nonzero = float(np.count_nonzero(known))
-    shown = None if _small(x.size - known.size) else shown_rate(nonzero, float(known.size))
+    show = rounded_rate if rounded else shown_rate
+    shown = None if _small(x.size - known.size) else show(nonzero, float(known.size))
     return nonzero / known.size, shown
 
 
@@ -153,30 +155,36 @@ def not_warned(rows: list[dict[str, Any]], thresholds) -> list[str]:
             "exclusion rate and the exclusion features are checked instead."]
 
 
-def _ratio_word(ratio: float, factor: float, exact: bool = True) -> str:
+def _ratio_word(ratio: float, factor: float, exact: bool = True, shown: float | None = None) -> str:
     """How far a share or mean moved, in words; `exact=False` for a share withheld, whose ratio to the
-    shown reference would give it back (only the direction and the threshold are said)."""
+    shown reference would give it back (only the direction and the threshold are said). `shown`: the
+    ratio of the two shares as published, printed in place of the exact one (which would give the count
+    back beside the published reference); the words follow the exact one, as the check does."""
     if ratio == 0:
         return "none at all"
+    value = ratio if shown is None else shown
     if ratio <= 1 / factor:
         if not exact:
             return "halved or worse" if factor == 2 else f"{1 / factor:.0%} of it or less"
-        return f"{ratio:.0%} of it: halved or worse" if factor == 2 else f"{ratio:.0%} of it"
+        return f"{value:.0%} of it: halved or worse" if factor == 2 else f"{value:.0%} of it"
     if not exact:
         return "doubled or more" if factor == 2 else f"{factor:g} times or more"
-    return f"{ratio:.1f} times" + (": doubled or more" if factor == 2 else "")
+    return f"{value:.1f} times" + (": doubled or more" if factor == 2 else "")
 
 
 def check_prevalence(name: str, reference: float | None, values: pd.Series, year: str, since: str,
-                     thresholds, withhold: bool = False,
-                     lengthened: str | None = None) -> tuple[dict[str, Any], str | None]:  # fmt: skip
+                     thresholds, withhold: bool = False, lengthened: str | None = None,
+                     reference_shown: float | None = None) -> tuple[dict[str, Any], str | None]:  # fmt: skip
     """(the row's prevalence fields, a warning sentence or None) for one count or flag feature;
     `withhold`: its share is withheld whatever its counts (`nested_withheld`); `lengthened`: why a rise
-    may be the history lengthening (`drift_lookback.clause`), said after a rise's sentence."""
+    may be the history lengthening (`drift_lookback.clause`), said after a rise's sentence. Checked on
+    the exact shares (`reference`); printed as published (`reference_shown`, default `reference`: a
+    stored profile's; the cohort's rounded, `share_above_zero`)."""
     known = _known(values)
-    now, shown = share_above_zero(values)
+    now, shown = share_above_zero(values, rounded=True)
     shown = None if withhold else shown
-    row = {"prevalence_reference": reference, "prevalence_current": shown}
+    reference_shown = reference if reference_shown is None else reference_shown
+    row = {"prevalence_reference": reference_shown, "prevalence_current": shown}
     if reference is None or now is None or reference * known.size < thresholds.prevalence_min_expected:
         return row, None
     ratio, factor = now / reference, thresholds.prevalence_ratio
@@ -184,8 +192,10 @@ def check_prevalence(name: str, reference: float | None, values: pd.Series, year
         return row, None
     label = registry.get(name).label
     was = "no pupil" if now == 0 else SHARE_WITHHELD if shown is None else _percent(shown)
-    sentence = (f"{label} ({name}) is above zero for {was} in {year} against {_percent(reference)} of pupils "
-                f"in {since} ({_ratio_word(ratio, factor, shown is not None)})")  # fmt: skip
+    moved = _ratio_word(ratio, factor, shown is not None,
+                        None if shown is None or not reference_shown else shown / reference_shown)
+    sentence = (f"{label} ({name}) is above zero for {was} in {year} against {_percent(reference_shown)} of "
+                f"pupils in {since} ({moved})")  # fmt: skip
     if ratio < 1:
         return row, sentence + ": check the extract or its linking."
     if lengthened:

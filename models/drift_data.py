@@ -41,6 +41,7 @@ from exclusion_risk.models.drift import (
 )
 from exclusion_risk.models.drift_checks import part_of_cohort, shown_rate
 from exclusion_risk.models.drift_lookback import first_years
+from exclusion_risk.models.drift_published import published_profile
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,10 @@ def training_profile(
 ) -> dict[str, Any] | None:
     """`profile_for` a training run's years and model inputs (`names`: what the model sees; protected
     characteristics only when it takes them) and its census and outcome (`of`), None when they cannot be
-    profiled (too few pupils)."""
+    profiled (too few pupils). As published (`drift_published.published_profile`): MLflow is read by
+    others, and an exact share is a count."""
     try:
-        return profile_for(table, years, context, names, of)
+        return published_profile(profile_for(table, years, context, names, of))
     except DriftError:
         return None
 

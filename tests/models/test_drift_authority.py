@@ -20,6 +20,7 @@ unauthorised absence 0.35, persistent absence 0.29; at the second largest (1,148
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -30,8 +31,8 @@ from typer.testing import CliRunner
 
 from exclusion_risk.calendar import academic_year_start_of
 from exclusion_risk.cli import app
-from exclusion_risk.models.drift import PROFILE_ARTIFACT
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from exclusion_risk.models.drift import PROFILE_ARTIFACT, reference_profile
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, share_step
 from exclusion_risk.synth.truth import write_truth_links
 
 YEAR, REFERENCE = "2018/19", "2016/17,2017/18"
@@ -214,7 +215,7 @@ def test_score_prints_the_drift_warning_and_nothing_when_quiet(authority, traine
         assert "drift could not be checked" not in result.output and "drift not checked" not in result.output
 
 
-def test_the_stored_profile_holds_no_cell_of_fewer_than_ten_pupils(authority, trained, monkeypatch):
+def test_the_stored_profile_holds_no_small_cell_nor_an_exact_share(authority, trained, monkeypatch):
     from exclusion_risk.features.build import build_feature_table
     from exclusion_risk.linkage.history import load_history
     from exclusion_risk.models import tracking
@@ -225,11 +226,19 @@ def test_the_stored_profile_holds_no_cell_of_fewer_than_ten_pupils(authority, tr
     profile = json.loads(tracking.read_artifact_text(version.run_id, PROFILE_ARTIFACT))
     assert profile["years"] == REFERENCE.split(",")  # train year and validation year: the refit's years
     _, extracts, links, *_ = authority
-    pupils = len(build_feature_table(load_history(extracts, links), profile["years"]))
+    table = build_feature_table(load_history(extracts, links), profile["years"])
+    pupils = len(table)
+    exact = {name: [round(share * pupils) for share in feature["shares"]]
+             for name, feature in reference_profile(table, profile["years"], names=list(profile["features"]))[
+                 "features"].items()}  # fmt: skip
+    step = share_step(pupils)  # a decimal place worth 10 pupils or more: no share is an exact count
+    assert step * pupils >= 10
     for name, feature in profile["features"].items():
-        counts = [round(share * pupils) for share in feature["shares"]]
-        assert all(n == 0 or n >= 10 for n in counts), name
-        assert sum(counts) == pupils, name
+        shares = [*feature["shares"], *(feature.get(k) for k in ("missing", "prevalence"))]
+        for share in (s for s in shares if s is not None):
+            assert share == round(share, -math.floor(math.log10(step))), (name, share)
+        counts = exact[name]  # the cells themselves: pooled, none of 1-9 pupils
+        assert all(n == 0 or n >= 10 for n in counts) and sum(counts) == pupils, name
     assert set(profile["link_rates"]) == {"exclusions", "social_care"} and profile["base_rate"] > 0
 
 
