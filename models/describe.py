@@ -76,6 +76,9 @@ VARIABLES: dict[str, tuple[str, str | None]] = {
     "nc_year": ("national curriculum year", None),
 }
 SCHOOL = "school"
+# The variables whose groups the fairness review and evaluate publish as well, defined alike
+# (`fairness.review_groups`): a describe row holding one of their groups and more would give the more back.
+REVIEWED = frozenset({"sex", "fsm", "sen_provision", "ethnicity", "ethnicity_group", "social_care"})
 # The fairness review's and evaluate's social care groups (`features.need.social_care_status`), disjoint:
 # each report's group is another's same group, never one nested in a different one (module text).
 SOCIAL_CARE_NAMES = {"CLA": "looked after now", "CPP": "child protection plan now (not looked after)",
@@ -176,14 +179,18 @@ def fold_small_groups(table: pd.DataFrame, variable: str) -> pd.DataFrame:
     Why: such a group's pupils are "<10", and keeping them from being worked out of the column totals
     withholds a large group's counts too: three pupils of unknown sex hid both boys' and girls' rates.
     Pooled, the row is shown like any other. A pool still under 10 pupils joins the largest other group
-    that is not the variable's reference (`M+unknown`: the largest moves least), so every published row
-    has 10 or more pupils or none. The grouping depends on pupils only, so it is the same for both outcomes.
+    that is not the variable's reference (`SEMH+MSI`: the largest moves least), so every published row
+    has 10 or more pupils or none; except for a variable whose groups the fairness review and evaluate
+    publish too (`REVIEWED`): there the host's count less theirs would give the pool back (a 3,000-pupil
+    authority's "former+CPP", 156 pupils, less evaluate's "previously involved", 153: the 3 on a plan),
+    so the pool stays a row of its own, "<10", withheld by the table's rule as theirs is. The grouping
+    depends on pupils only, so it is the same for both outcomes.
     """
     pupils = table.sum(axis=1)
     small = [v for v in table.index if 0 < pupils[v] < SUPPRESSION_THRESHOLD]
-    if not small:
+    if not small or len(small) == 1 and pupils[small].sum() < SUPPRESSION_THRESHOLD and variable in REVIEWED:
         return table
-    if pupils[small].sum() < SUPPRESSION_THRESHOLD:
+    if pupils[small].sum() < SUPPRESSION_THRESHOLD and variable not in REVIEWED:
         preferred = VARIABLES.get(variable, ("", None))[1]
         hosts = [v for v in table.index if v not in small and pupils[v] > 0]
         hosts = [v for v in hosts if v != preferred] or hosts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from exclusion_risk.features.registry import ETHNICITY_GROUPS
 from exclusion_risk.models.describe import describe_frame
@@ -30,9 +31,14 @@ GROUPS = (
 FLAGS = ("cin_open", "cpp_open", "cla_open", "cin_ever", "cpp_ever", "cla_ever")
 
 
-def _table() -> pd.DataFrame:
+# A small authority's: 3 pupils on a plan. Folded into the largest other group, describe's "former+CPP"
+# (156 pupils on a 3,000-pupil authority) held evaluate's "previously involved" (153): 3 given back.
+FEW_ON_A_PLAN = (GROUPS[0], GROUPS[1], (3, 1, GROUPS[2][2]), *GROUPS[4:])
+
+
+def _table(groups=GROUPS) -> pd.DataFrame:
     rows = []
-    for pupils, excluded, flags in GROUPS:
+    for pupils, excluded, flags in groups:
         for k in range(pupils):
             rows.append({**dict.fromkeys(FLAGS, 0.0), **{f: float(v) for f, v in flags.items()},
                          "label_any": float(k < excluded)})  # fmt: skip
@@ -57,8 +63,9 @@ def test_describe_groups_social_care_as_the_review_and_evaluate_do():
     assert ((pairs > 0).sum(axis=0) == 1).all() and ((pairs > 0).sum(axis=1) == 1).all(), pairs
 
 
-def test_describe_less_evaluate_gives_no_count_under_10_back():
-    table = _table()
+@pytest.mark.parametrize("groups", [GROUPS, FEW_ON_A_PLAN], ids=["probe", "three on a plan"])
+def test_describe_less_evaluate_gives_no_count_under_10_back(groups):
+    table = _table(groups)
     frame = describe_frame(table)
     published = [r for r in analyse(frame, ["2019/20"]).document["rates"]
                  if r["outcome"] == "any" and r["variable"] == "social_care"]  # fmt: skip
@@ -69,7 +76,7 @@ def test_describe_less_evaluate_gives_no_count_under_10_back():
     given_back = []
     for d in published:
         for e in rows:
-            inner, outer = reviewed == e["group"], described == d["value"]
+            inner, outer = reviewed == e["group"], np.isin(described, str(d["value"]).split("+"))
             if not (inner <= outer).all() or inner.sum() == outer.sum():
                 continue  # not a different group nested in this one
             for count, other in (("pupils", "pupils"), ("excluded", "excluded")):
@@ -78,4 +85,6 @@ def test_describe_less_evaluate_gives_no_count_under_10_back():
                 difference = int(d[count]) - int(e[other])
                 if 0 < difference < SUPPRESSION_THRESHOLD:
                     given_back.append((d["value"], e["group"], count, d[count], e[other]))
-    assert not given_back  # before: ('CLA', 'looked after', 'excluded', 32, 23): 9 formerly looked after
+    # before: ('CLA', 'looked after', 'excluded', 32, 23): 9 formerly looked after; then, describe's groups
+    # aligned, ('former+CPP', 'previously involved', 'pupils', 542, 539): the 3 on a plan
+    assert not given_back
