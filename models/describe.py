@@ -14,7 +14,9 @@ authority) held evaluate's and the review's (open on census day: 106, 21), and t
 a group of one report is the same group of another, and a difference of two groups is a row of one table,
 which its rule protects. The study's finding still reads from the table: children known to social care to
 any degree are every row but `none`; looked-after children and those on a plan are read on census day,
-those no longer are `former`.
+those no longer are `former`. So, too, FSM in the last six years is split within the census day's FSM
+(eligible now, earlier only, never), not "ever eligible" holding "eligible now" (`_fsm_history`); and a
+variable whose groups the review publishes never folds a few pupils into one of them (`fold_small_groups`).
 
 Groups of fewer than 10 pupils are first folded into one row (`fold_small_groups`).
 Publication (`suppress_all`): counts go through `privacy.suppress_table` — a count under 10 is "<10", and a
@@ -63,11 +65,20 @@ FORMER = SOCIAL_CARE_STATUS[-1][0]  # formerly known to social care, nothing ope
 POOLED = "withheld groups (pooled)"
 POOL_SEPARATOR = "+"  # a folded row's value: its groups' codes, e.g. "MSI+PMLD" (no code holds a "+")
 EXCLUDED, NOT_EXCLUDED = "excluded", "not_excluded"
+# FSM in the last six years as rows within the census day's (`_fsm_history`): "ever eligible" held the
+# census day's "eligible" (describe's own FSM table, evaluate's and the review's), so with both shown the
+# difference (the earlier-only pupils excluded, permanently excluded) was a count; as "now", "earlier" and
+# "never" each row is one of theirs or part of one, a sum the tables share (`shared_sums`), never a
+# different group nesting theirs. Ever eligible is "now" and "earlier" together.
+NOW, EARLIER, NEVER = "now", "earlier", "never"
+FSM_HISTORY_NAMES = {NOW: "eligible on census day",
+                     EARLIER: "eligible earlier in the last six years, not on census day",
+                     NEVER: "not eligible in the last six years"}  # fmt: skip
 # variable -> (label, reference value for rate ratios; None: the largest group)
 VARIABLES: dict[str, tuple[str, str | None]] = {
     "sex": ("sex", "F"),
     "fsm": ("free school meals on census day (1 eligible)", "0"),
-    "fsm_ever6": ("free school meals in the last six years (1 eligible)", "0"),
+    "fsm_ever6": ("free school meals: on census day, earlier in the last six years, or neither", NEVER),
     "sen_provision": ("SEN provision", "N"),
     "sen_type": ("SEN primary need", NONE),
     "ethnicity": ("ethnicity (CBDS main code)", "WBRI"),
@@ -77,8 +88,10 @@ VARIABLES: dict[str, tuple[str, str | None]] = {
 }
 SCHOOL = "school"
 # The variables whose groups the fairness review and evaluate publish as well, defined alike
-# (`fairness.review_groups`): a describe row holding one of their groups and more would give the more back.
-REVIEWED = frozenset({"sex", "fsm", "sen_provision", "ethnicity", "ethnicity_group", "social_care"})
+# (`fairness.review_groups`), or parts of theirs (FSM's history): a describe row holding one of their
+# groups and more would give the more back.
+REVIEWED = frozenset({"sex", "fsm", "fsm_ever6", "sen_provision", "ethnicity", "ethnicity_group",
+                      "social_care"})  # fmt: skip
 # The fairness review's and evaluate's social care groups (`features.need.social_care_status`), disjoint:
 # each report's group is another's same group, never one nested in a different one (module text).
 SOCIAL_CARE_NAMES = {"CLA": "looked after now", "CPP": "child protection plan now (not looked after)",
@@ -98,7 +111,9 @@ def value_names(variable: str) -> dict[str, str]:
         return dict(registry.SEN_PROVISION_PHRASES)
     if variable == "social_care":
         return dict(SOCIAL_CARE_NAMES)
-    if variable in ("fsm", "fsm_ever6"):
+    if variable == "fsm_ever6":
+        return dict(FSM_HISTORY_NAMES)
+    if variable == "fsm":
         return {"1": "eligible", "0": "not eligible"}
     if variable == "sex":
         return {"M": "boys", "F": "girls"}
@@ -113,6 +128,14 @@ def _nc(series: pd.Series) -> pd.Series:
     return series.astype("float64").map(lambda x: nc_year_code(x) or UNKNOWN).astype(object)
 
 
+def _fsm_history(table: pd.DataFrame) -> pd.Series:
+    """FSM in the last six years as disjoint groups within the census day's: eligible now ("now"); not
+    now, but in the last six years ("earlier"); neither ("never"); unknown on census day ("unknown")."""
+    now, ever = _flag(table["fsm"]), table["fsm_ever6"].fillna(0.0).gt(0)
+    history = pd.Series(np.where(ever, EARLIER, NEVER), index=table.index, dtype=object)
+    return history.where(now.ne("1"), NOW).where(now.ne(UNKNOWN), UNKNOWN)
+
+
 def describe_frame(table: pd.DataFrame) -> pd.DataFrame:
     """One row per labelled pupil-year: each variable as text, school, IDACI decile, outcomes 0/1."""
     table = table[table["label_any"].notna()]
@@ -122,7 +145,7 @@ def describe_frame(table: pd.DataFrame) -> pd.DataFrame:
         {
             "sex": table["sex"].astype(object),
             "fsm": _flag(table["fsm"]),
-            "fsm_ever6": _flag(table["fsm_ever6"]),
+            "fsm_ever6": _fsm_history(table),
             "sen_provision": table["sen_provision"].astype(object),
             "sen_type": sen_type,
             "ethnicity": table["ethnicity_code"].astype(object),
@@ -153,7 +176,7 @@ def _order(variable: str, values) -> list[str]:
         "sen_provision": ["N", "K", "E"],
         "social_care": [NOT_KNOWN_TO_SOCIAL_CARE, FORMER, "CIN", "CPP", "CLA"],
         "fsm": ["0", "1"],
-        "fsm_ever6": ["0", "1"],
+        "fsm_ever6": [NEVER, EARLIER, NOW],
         "sex": ["F", "M"],
     }.get(variable, [])
     rest = sorted(v for v in present if v not in listed and v != UNKNOWN)

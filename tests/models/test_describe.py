@@ -73,7 +73,9 @@ def _independent_groups(table: pd.DataFrame) -> dict[str, pd.Series]:
     return {
         "sex": table["sex"], "ethnicity": table["ethnicity_code"],
         "ethnicity_group": table["ethnicity_group"],
-        "fsm": table["fsm"].map(flags).fillna("unknown"), "fsm_ever6": table["fsm_ever6"].map(flags),
+        "fsm": table["fsm"].map(flags).fillna("unknown"),
+        "fsm_ever6": pd.Series(np.select([table["fsm"].isna(), table["fsm"] == 1, table["fsm_ever6"] == 1],
+                                         ["unknown", "now", "earlier"], "never"), index=table.index),
         "sen_provision": table["sen_provision"],
         "sen_type": table["sen_type"].where(table["sen_provision"] != "unknown", "unknown"),
         "social_care": pd.Series(care, index=table.index), "nc_year": nc,
