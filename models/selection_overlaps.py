@@ -25,6 +25,7 @@ import pandas as pd
 
 from exclusion_risk.models.metrics import top_share
 from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
+from exclusion_risk.values import and_join
 
 CALIBRATION_GROUPS = 10
 
@@ -226,10 +227,10 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) ->
             withheld.append(f"rated {row['rag']}" if "rag" in row else f"in the {row['band']} band")
     if not withheld:
         return []
-    tops = _listed([f"{100 * row['capacity']:g}%" for row in sections["by_capacity"]])
+    tops = and_join([f"{100 * row['capacity']:g}%" for row in sections["by_capacity"]])
     one = len(withheld) == 1
     return [
-        f"Withheld (\"x\"): the number{'' if one else 's'} of pupils {_listed(withheld)}, and the "
+        f"Withheld (\"x\"): the number{'' if one else 's'} of pupils {and_join(withheld)}, and the "
         f"precision{'' if one else 's'} that would give {'it' if one else 'them'} back. Beside the other "
         f"numbers of pupils this page prints (the ratings', the bands', the top {tops}'s, the tenths' and "
         f"all pupils'), {'it' if one else 'they'} would give back a number under 10: the pupils of a rating "
@@ -247,7 +248,3 @@ def _left(rows: list[dict], option: tuple[int, ...], at_risk) -> int:
     finally:
         for k, value in zip(option, kept, strict=True):
             rows[k]["selected"] = value
-
-
-def _listed(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
