@@ -83,8 +83,9 @@ async def runs(_key: ScorerKey, request: Request) -> RunsResponse:
         **AUTH_ERRORS,
         NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
         413: {"model": ErrorResponse, "description": f"A body over {MAX_LOOKUP_BYTES:,} bytes."},
-        422: {"model": ErrorResponse, "description": "No UPN, or not a valid one; a `before` that is no "
-              "recorded run's id."},
+        422: {"model": ErrorResponse, "description": "No UPN, or one over 64 characters (a UPN failing "
+              "its check letter is looked up: such pupils are scored); a `before` that is no recorded "
+              "run's id."},
     },
     openapi_extra=_BODY,
 )
