@@ -132,7 +132,7 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
 
     resolved = np.array([resolve(u) for u in distinct], dtype=object)
     slips = _mistyped_upn_matches(census, codes, distinct)
-    pupil = _merge_mistyped_upns(resolved, slips)
+    pupil = _merge_mistyped_upns(resolved, slips, distinct)
     # A former UPN claimed by several newer UPNs is followed where they are all one pupil once the
     # mistyped UPNs are merged (a pupil's permanent UPN and a slip of it both give their temporary UPN),
     # which may make another claim one pupil's: until none is.
@@ -145,9 +145,12 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
         contested = contested[~contested["old"].isin(list(settled)).to_numpy()]
         again = pd.Series(resolved, dtype=object).isin(list(settled)).to_numpy()
         resolved[again] = [resolve(u) for u in distinct[again]]
-        pupil = _merge_mistyped_upns(resolved, slips)
+        pupil = _merge_mistyped_upns(resolved, slips, distinct)
     pupil = np.append(pupil, None)[codes]
     return pd.Series(pupil, index=upn.index, dtype="string", name=upn.name)
+
+
+_FOLLOWED_MERGES = 20  # links through merged mistyped UPNs followed at most (a cycle ends there)
 
 
 def _one_pupils_claims(contested: pd.DataFrame, owner: np.ndarray) -> dict[str, str]:
@@ -220,16 +223,27 @@ def _mistyped_upn_matches(census: pd.DataFrame, codes: np.ndarray, distinct: np.
     return pairs[np.array(slip, dtype=bool)]
 
 
-def _merge_mistyped_upns(resolved: np.ndarray, slips: pd.DataFrame) -> np.ndarray:
+def _merge_mistyped_upns(resolved: np.ndarray, slips: pd.DataFrame, distinct: np.ndarray) -> np.ndarray:
     """Each distinct UPN's pupil (`resolved`: the pupil each is, FormerUPN links followed) with a UPN
     failing its check letter taken as the pupil of the valid UPNs it may be (`slips`:
-    _mistyped_upn_matches), when they are exactly one pupil; otherwise it stays a pupil of its own."""
+    _mistyped_upn_matches), when they are exactly one pupil; otherwise it stays a pupil of its own. A UPN
+    whose links end at a merged mistyped UPN (a temporary UPN given as FormerUPN under the slip) is the
+    pupil it was merged into."""
     if slips.empty:
         return resolved
     good = resolved[slips["good_at"].to_numpy()]
     one = (pd.Series(good).groupby(slips["at"].to_numpy()).transform("nunique") == 1).to_numpy()
     pupil = resolved.copy()
     pupil[slips["at"].to_numpy()[one]] = good[one]
+    merged = np.zeros(len(pupil) + 1, dtype=bool)  # the last: a pupil that is no distinct UPN (never)
+    merged[slips["at"].to_numpy()[one]] = True
+    index = pd.Index(distinct)
+    for _ in range(_FOLLOWED_MERGES):  # a merged UPN's pupil may itself end at a merged UPN
+        place = index.get_indexer(pupil)
+        follow = merged[place] & (pupil[place] != pupil)
+        if not follow.any():
+            break
+        pupil[follow] = pupil[place[follow]]
     return pupil
 
 

@@ -404,6 +404,18 @@ def test_a_former_upn_given_under_a_mistyped_upn_too_is_one_pupils_claim():
     assert linked.set_index("eid_l")["eid_r"].to_dict() == {"EX1": temp}
 
 
+def test_a_former_upn_given_only_under_a_mistyped_upn_is_the_pupil_it_is_merged_into():
+    from exclusion_risk.upn import make_temporary_upn
+
+    # The temporary UPN is given as FormerUPN only under the mistyped spelling, which is merged into the
+    # permanent UPN: the temporary UPN's rows were left under the mistyped spelling, a second pupil.
+    perm, temp = make_upn(335, 2, 12, 7), make_temporary_upn(335, 2, 12, 5, "V")
+    typo = next(_mistyped(perm, 2, d) for d in "0123456789" if d != perm[2])
+    same = {"Surname": ["Hill"] * 3, "Forename": ["Olivia"] * 3, "DOB": ["2012-10-30"] * 3}
+    census = pd.DataFrame({"UPN": [temp, typo, perm], "FormerUPN": [None, temp, None], **same})
+    assert census_pupil_ids(census).tolist() == [perm, perm, perm]
+
+
 def test_census_pupil_ids_name_the_column_and_read_each_value_as_text():
     perm = make_upn(335, 2, 12, 7)
     # a repeated index label, and UPNs that are numbers (1 and 1.0 are different text)
