@@ -4,18 +4,20 @@ The service refuses an upload over its row limit before the reader sees it (serv
 count must be cheap and never below what the reader will find: the non-empty lines after the header
 (`csv_records.data_lines`), less the lines the reader skips as no record: lines of only the header's
 delimiter and blanks (Excel's empty rows) and DOS end-of-file marks at the very end. So an export with
-empty rows is not refused for them. A record over several lines (a quoted value with line breaks) may
-be counted once per line: the bound may be above the records, never below them. UTF-16 (with its
-byte-order mark or without) is decoded first, as the reader decodes it.
+empty rows is not refused for them. Such a line longer than a row can be is a rejected row to the reader
+(`csv_records.line_limit`), so it is counted. A record over several lines (a quoted value with line
+breaks) may be counted once per line: the bound may be above the records, never below them. UTF-16 (with
+its byte-order mark or without) is decoded first, as the reader decodes it.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 
-from exclusion_risk.linkage.csv_records import BLANKS, data_lines
+from exclusion_risk.linkage.csv_records import BLANKS, data_lines, line_limit
 from exclusion_risk.linkage.decoding import decode, utf16_without_bom
-from exclusion_risk.linkage.loading import delimiter_of, trailing_eof_marks
+from exclusion_risk.linkage.loading import MAX_HEADER_CHARS, delimiter_of, trailing_eof_marks
 
 
 def records_at_most(data: bytes) -> int:
@@ -26,13 +28,28 @@ def records_at_most(data: bytes) -> int:
     if end < len(data):
         data = data[:end]  # a copy only where the file ends in Ctrl-Z
     first = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=len(data))
-    delimiter = delimiter_of(data[:first].decode("utf-8", errors="replace"))
-    return data_lines(data) - empty_lines(data, delimiter)
+    # the header line (one longer than 4 bytes a character allow is refused by the reader)
+    header = data[: min(first, 4 * MAX_HEADER_CHARS)].decode("utf-8", errors="replace")
+    delimiter = delimiter_of(header)
+    return data_lines(data) - empty_lines(data, delimiter, _least_line_limit(header, delimiter))
 
 
-def empty_lines(data: bytes, delimiter: str) -> int:
-    """Lines after the first made of only `delimiter` and blanks, at least one of them (a blank line is
-    not counted by `data_lines` either). Found by one regular expression that can match only at a line
-    end, so each line is looked at once."""
+def _least_line_limit(header: str, delimiter: str) -> int:
+    """The reader's line limit for this header at its least: its width without trailing blank names
+    (the reader drops no more of them than that)."""
+    try:
+        names = next(csv.reader([header], delimiter=delimiter), [])
+    except csv.Error:
+        names = []
+    while names and not names[-1].strip():
+        names.pop()
+    return line_limit(len(names))
+
+
+def empty_lines(data: bytes, delimiter: str, longest: int) -> int:
+    """Lines after the first made of only `delimiter` and blanks, at least one and at most `longest` of
+    them (a blank line is not counted by `data_lines` either; a longer one is a rejected row). Found by
+    one regular expression that can match only at a line end, so each line is looked at once."""
     filler = re.escape((BLANKS + delimiter).encode())
-    return sum(1 for _ in re.finditer(rb"[\r\n][" + filler + rb"]+(?=[\r\n]|\Z)", data))
+    pattern = rb"[\r\n][" + filler + rb"]{1,%d}(?=[\r\n]|\Z)" % longest
+    return sum(1 for _ in re.finditer(pattern, data))

@@ -72,6 +72,22 @@ def test_a_line_of_quoted_empty_values_is_still_a_record(tmp_path, lines, mis_he
     assert "skipped" not in " ".join(result.notes)
 
 
+def test_a_line_of_delimiters_too_long_for_a_row_is_a_rejected_row_and_within_the_upload_bound(
+    tmp_path, lines, mis_header
+):
+    # A line of only commas longer than any row can be is rejected as a row (broken structure, read no
+    # further); the service's bound before it reads an upload subtracted it as an empty row: 30 pupils
+    # and one such line were 31 rows read against a bound of 30.
+    from exclusion_risk.linkage.record_bound import records_at_most
+
+    over = "," * (csv_records.line_limit(len(mis_header)) + 1)
+    data = ("\n".join([*lines[:5], over, *lines[5:], "," * 5]) + "\n").encode()
+    result, _ = read_both(tmp_path, data, PUPILS + 1)
+    assert len(result.clean) == PUPILS and result.rejects["row"].tolist() == [5]
+    assert records_at_most(data) >= result.rows_read
+    assert records_at_most(data.replace(over.encode(), b",,")) == PUPILS  # Excel's empty rows: not counted
+
+
 # --- 2. a DOS end-of-file mark at the end ----------------------------------------------------------
 
 
