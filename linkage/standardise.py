@@ -235,15 +235,17 @@ def _merge_mistyped_upns(resolved: np.ndarray, slips: pd.DataFrame, distinct: np
     one = (pd.Series(good).groupby(slips["at"].to_numpy()).transform("nunique") == 1).to_numpy()
     pupil = resolved.copy()
     pupil[slips["at"].to_numpy()[one]] = good[one]
-    merged = np.zeros(len(pupil) + 1, dtype=bool)  # the last: a pupil that is no distinct UPN (never)
-    merged[slips["at"].to_numpy()[one]] = True
-    index = pd.Index(distinct)
+    at = np.unique(slips["at"].to_numpy()[one])
+    # a UPN is another's pupil only where its links were followed, or where it was merged
+    linked = np.union1d(np.flatnonzero(resolved != distinct), at)
     for _ in range(_FOLLOWED_MERGES):  # a merged UPN's pupil may itself end at a merged UPN
-        place = index.get_indexer(pupil)
-        follow = merged[place] & (pupil[place] != pupil)
-        if not follow.any():
+        into = dict(zip(distinct[at], pupil[at], strict=True))  # merged UPN -> the pupil it is now
+        hit = linked[pd.Series(pupil[linked], dtype=object).isin(distinct[at]).to_numpy()]
+        now = np.array([into[u] for u in pupil[hit]], dtype=object)
+        moved = now != pupil[hit]
+        if not moved.any():
             break
-        pupil[follow] = pupil[place[follow]]
+        pupil[hit[moved]] = now[moved]
     return pupil
 
 
