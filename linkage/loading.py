@@ -4,7 +4,7 @@ CSV goes through arrow's multi-threaded parser; a file arrow cannot split (rows 
 of fields) is parsed again by Python's csv module, which rejects those rows. The delimiter is taken
 from the header line (comma, tab, semicolon or pipe). Blank lines are not rows, nor are lines of only
 delimiters and blanks (Excel's empty rows), nor DOS end-of-file marks (Ctrl-Z) at the very end (with
-or without a line end after them): those are counted in the file's note. Parquet columns of any type
+or without line ends or blanks after them): those are counted in the file's note. Parquet columns of any type
 are read as their text. A workbook, PDF or archive (by its first bytes, whatever its name) is refused
 as what it is (linkage.extract_files); `.txt`/`.tsv` files are read as CSV.
 """
@@ -30,7 +30,7 @@ from exclusion_risk.values import counted
 
 MAX_HEADER_CHARS = 20_000  # a census header with every optional column is under 1,000
 EOF_MARK = b"\x1a"  # Ctrl-Z: DOS's end of file, which some exports still write after the last line
-_EOF_TAIL = b"\x1a\r\n"  # what a file's trailing end-of-file marks are found among
+_EOF_TAIL = b"\x1a\r\n \t"  # what a file's trailing end-of-file marks are found among
 _TAIL_BLOCK = 1 << 16
 _BLANK_VALUE = "^[ \t]*$"  # a value of blanks (arrow's empty values are null)
 _SLICED_GAPS = 100  # up to this many empty lines, arrow's table is sliced around them, not copied
@@ -55,18 +55,25 @@ def load(path: Path, name: str) -> RawFile:
 
 def trailing_eof_marks(utf8: bytes) -> tuple[int, int]:
     """(how many Ctrl-Z marks end the file, where the text before them ends): the marks at the very end,
-    with or without line ends after or between them (Ctrl-Z then CRLF: an export that ended its last
-    line after the mark). (0, len) when the file does not end so. Only the trailing bytes are looked at."""
-    end = len(utf8)
-    while end:  # the run of marks and line ends at the end, a block at a time (no copy of the file)
+    with or without line ends or blanks after or between them (Ctrl-Z then CRLF: an export that ended its
+    last line after the mark; blank lines after it). The text ends before the first of them, less its
+    line ends (the last row's blanks are its own). (0, len) when the file does not end so. Only the
+    trailing bytes are looked at."""
+    first = utf8.find(EOF_MARK, _stripped_end(utf8, len(utf8), _EOF_TAIL))
+    if first < 0:
+        return 0, len(utf8)
+    return utf8.count(EOF_MARK, first), _stripped_end(utf8, first, b"\r\n")
+
+
+def _stripped_end(data: bytes, end: int, chars: bytes) -> int:
+    """Where data[:end] ends once its trailing `chars` are stripped, a block at a time (no copy)."""
+    while end:
         start = max(end - _TAIL_BLOCK, 0)
-        kept = utf8[start:end].rstrip(_EOF_TAIL)
+        kept = data[start:end].rstrip(chars)
         if kept:
-            end = start + len(kept)
-            break
+            return start + len(kept)
         end = start
-    marks = utf8.count(EOF_MARK, end)
-    return (marks, end) if marks else (0, len(utf8))
+    return 0
 
 
 def delimiter_of(header_line: str) -> str:

@@ -114,6 +114,30 @@ def test_a_trailing_ctrl_z_followed_by_a_line_end_is_dropped_and_counted(tmp_pat
     assert said in " ".join(result.notes)
 
 
+@pytest.mark.parametrize(
+    "ending", ["\x1a\r\n  \r\n", "\x1a\r\n\t\r\n\r\n", "\r\n\x1a \r\n"],
+    ids=["Ctrl-Z then a line of blanks", "Ctrl-Z then a tab line", "Ctrl-Z then a blank"],
+)
+def test_a_trailing_ctrl_z_followed_by_blanks_is_dropped_and_counted(tmp_path, lines, ending):
+    # After the end-of-file mark, a line of blanks left the mark a phantom rejected row of one field (31
+    # rows read of 30 pupils) while the blanks were skipped as an empty line.
+    from exclusion_risk.linkage.record_bound import records_at_most
+
+    data = ("\r\n".join(lines) + ending).encode()
+    result, (clean, rejects) = read_both(tmp_path, data, PUPILS)
+    assert len(result.clean) == PUPILS and result.rejects.empty and rejects.empty
+    assert "1 end-of-file mark (Ctrl-Z) at the end dropped" in " ".join(result.notes)
+    assert records_at_most(data) == PUPILS
+
+
+def test_blanks_ending_the_last_row_before_a_ctrl_z_are_the_rows(tmp_path, lines):
+    # The last row's own trailing blanks (a tab-delimited file's empty last value) are not the mark's.
+    tabbed = [line.replace(",", "\t") + "\t" for line in lines]
+    data = ("\r\n".join(tabbed) + "\x1a").encode()
+    result, _ = read_both(tmp_path, data, PUPILS)
+    assert len(result.clean) == PUPILS
+
+
 def test_a_ctrl_z_inside_the_file_still_rejects_its_row(tmp_path, lines):
     body = list(lines)
     body[5] = body[5].replace("Surname04", "Sur\x1aname")

@@ -98,10 +98,12 @@ def _lines_in(data: bytes) -> int:
 def _records_in(data: bytes) -> int:
     """Without quotes, every record is one line: the non-empty lines after the first, less those of only
     commas and blanks (Excel's empty rows) and DOS end-of-file marks (Ctrl-Z) at the very end, with or
-    without line ends after or between them."""
+    without line ends or blanks after or between them."""
     text = _text_of(data)
-    tail = text[len(text.rstrip("\x1a\r\n")):]
-    lines = re.split(r"\r\n|\r|\n", text[: len(text) - len(tail)] if "\x1a" in tail else text)[1:]
+    tail = len(text.rstrip("\x1a\r\n \t"))
+    if "\x1a" in text[tail:]:
+        text = text[: text.index("\x1a", tail)]
+    lines = re.split(r"\r\n|\r|\n", text)[1:]
     return sum(1 for line in lines if line.strip(", \t"))
 
 
