@@ -27,12 +27,15 @@ from exclusion_risk.values import counted
 
 def _pupils(n: int, whole: int, exact: bool) -> str:
     """`n` of `whole` as counted. Where not `exact`: "fewer than 10" under the suppression threshold, and
-    "all but fewer than 10" where `whole` (printed too) less `n` would give back a count of 1-9."""
+    "all but fewer than 10" where `whole` less `n` is under 10, none (all of them) included: a reader who
+    knows the rule learns only that `n` is 10 or more and `whole` less it 0 to 9. Leaving "all" out of the
+    words (said exactly) pinned what they withheld: of a whole of 11, "all but fewer than 10" could only
+    be 10; and beside a whole said in these words, a part of it said exactly as all of it gave the whole."""
     if exact:
         return f"{n:,}"
     if n < SUPPRESSION_THRESHOLD:
         return "fewer than 10"
-    return "all but fewer than 10" if 0 < whole - n < SUPPRESSION_THRESHOLD else f"{n:,}"
+    return "all but fewer than 10" if whole - n < SUPPRESSION_THRESHOLD else f"{n:,}"
 
 
 def invalid_upn_warning(
@@ -43,7 +46,7 @@ def invalid_upn_warning(
     pass (a temporary UPN, ending in a letter, passes). A second counting those of them whose UPN is in
     `not_in_history` (the UPNs scored of pupils the linked history does not know). `exact=False` (a page
     that is passed on, scores.html) says a count under 10 as "fewer than 10", and one its whole (the pupils
-    scored, the invalid UPNs) would give back 1-9 of by subtraction as "all but fewer than 10"; `as_given`
+    scored, the invalid UPNs) would give back 0-9 of by subtraction as "all but fewer than 10"; `as_given`
     says where the UPN the pupil is scored under came from (the service's "as uploaded", `score`'s "as the
     census gives it"). No full stop: the service lists them as they are, `score` ends them as its other
     notes."""

@@ -107,10 +107,50 @@ def test_a_page_passed_on_gives_back_no_count_under_10_by_subtraction():
     invalid = [f"NOTAUPN{i}" for i in range(15)]
     said = invalid_upn_warning(pd.Series(invalid, dtype="string"), invalid[:12], exact=False,
                                as_given="as the census gives it")  # fmt: skip
-    assert said[0].startswith("15 of 15 pupils scored have a UPN")
+    assert said[0].startswith("All but fewer than 10 of 15 pupils scored have a UPN")  # all: said alike
     assert said[1].startswith("All but fewer than 10 pupils scored with an invalid UPN are not in")
     upns = pd.Series([*invalid[:12], *VALID[:3]], dtype="string")
     said = invalid_upn_warning(upns, invalid[:2], exact=False)
     assert said[0].startswith("All but fewer than 10 of 15 pupils scored have a UPN")
     assert said[1].startswith("Fewer than 10 pupils scored with an invalid UPN are not in")
     assert invalid_upn_warning(upns, invalid[:2])[0].startswith("12 of 15 pupils scored have")  # exact
+
+
+def _page(n: int, invalid: int, lost: int) -> list[str]:
+    valid = [make_upn(801, 2001, 2011, i) for i in range(n - invalid)]
+    upns = [f"NOTAUPN{i}" for i in range(invalid)] + valid
+    return invalid_upn_warning(pd.Series(upns, dtype="string"), upns[:lost], exact=False)
+
+
+def test_a_page_passed_on_pins_no_count_under_10_a_reader_can_work_out_from_the_rule():
+    # "all but fewer than 10" left the count shown beside it to pin what it withheld. Of 11 invalid UPNs,
+    # 10 not in the history read "All but fewer than 10 pupils ... are not in the linked history": a count
+    # of 10 or more and under 11 is 10, so the 1 the history knows was given back. And 14 invalid of 15
+    # scored, all 14 unknown, read "All but fewer than 10 of 15 ..." beside "14 pupils ... are not in the
+    # linked history": 14 <= invalid < 15 gave back the 1 valid UPN.
+    eleven = _page(200, 11, 10)
+    assert eleven[0].startswith("11 of 200 pupils") and not eleven[1].startswith("10 ")
+    assert _page(200, 11, 11)[1].split(" pupils")[0] == eleven[1].split(" pupils")[0]  # 11 of 11 alike
+    fifteen = _page(15, 14, 14)
+    assert not fifteen[1].startswith("14 ")
+    assert _page(15, 15, 15) == fifteen  # 15 of 15 invalid and unknown reads the same
+    assert _page(11, 10, 1)[0] == _page(11, 11, 1)[0]  # 10 of 11: not told from 11 of 11
+    assert _page(40, 25, 15)[1].startswith("15 pupils")  # 10 or more either side: said
+
+
+def test_no_pair_of_page_counts_pins_a_count_under_10():
+    # Every (invalid, unknown) of 2 to 44 pupils, as scores.html words them: no count of 1-9 (valid UPNs,
+    # invalid ones the history knows) is the same in every pair a reader cannot tell from the true one.
+    # (One pupil scored is a count of 1 the page prints anyway.)
+    from exclusion_risk.models.upn_warning import _pupils
+
+    for n in range(2, 45):
+        seen: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for invalid in range(1, n + 1):
+            for lost in range(invalid + 1):
+                words = (_pupils(invalid, n, False), _pupils(lost, invalid, False) if lost else "")
+                seen.setdefault(words, []).append((n - invalid, invalid - lost))
+        for pairs in seen.values():
+            for k in (0, 1):
+                values = {pair[k] for pair in pairs}
+                assert len(values) > 1 or not 0 < values.pop() < 10, (n, pairs)
