@@ -104,6 +104,16 @@ def tidy_upn_array(text: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, rest, tidied)
 
 
+_WRITTEN_AS_UPN = re.compile(r"^[A-Z][0-9]{11}[0-9A-Z]$")
+
+
+def written_as_upn(tidy: str) -> bool:
+    """Whether a tidy value (upn_key) is written as a UPN is (a letter, 11 digits, a digit or letter),
+    its check letter right or not: a UPN with a typing slip is still a pupil's UPN, kept and named by its
+    tidy form (the data contract), where a value of another shape (an LA's pseudonym) is no UPN."""
+    return bool(_WRITTEN_AS_UPN.match(tidy))
+
+
 def is_valid_upn(upn: object) -> bool:
     """True when `upn`, tidied (upn_key), has the UPN shape and its check letter is right."""
     if not isinstance(upn, str):

@@ -47,7 +47,7 @@ from exclusion_risk.serving.history import year_not_reached
 from exclusion_risk.serving.limits import check_row_count
 from exclusion_risk.serving.parquet_upload import check_parquet_upload
 from exclusion_risk.serving.schemas import ExplainResponse
-from exclusion_risk.upn import is_valid_upn, upn_key
+from exclusion_risk.upn import upn_key, written_as_upn
 
 log = logging.getLogger("exclusion_risk.serving.scoring")
 
@@ -331,14 +331,15 @@ def duplicate_upn_problems(upns: list[str]) -> list[dict]:
 def feature_records(pupils: list) -> list[dict[str, Any]]:
     """Validated FeatureRecords as plain dicts, every registry feature present (None = missing) and a
     need level not given derived by the feature builder's rule. A UPN written with separators or in
-    lower case in its tidy form (upn.upn_key), so the scores and explanations name the pupil as the census
-    routes do; any other value as sent, since a record may carry the LA's pseudonym (a keyed hash in
-    lower case or with dashes), which the client joins its answers on."""
+    lower case in its tidy form (upn.upn_key), its check letter right or not (upn.written_as_upn), so the
+    scores and explanations name the pupil as the census routes do; any other value as sent, since a record
+    may carry the LA's pseudonym (a keyed hash in lower case or with dashes), which the client joins its
+    answers on."""
 
     records = [pupil.model_dump() for pupil in pupils]
     for record in records:
         tidy = upn_key(record["upn"])
-        record["upn"] = tidy if is_valid_upn(tidy) else record["upn"]
+        record["upn"] = tidy if written_as_upn(tidy) else record["upn"]
         if record["need_level"] is None:
             record["need_level"] = need_level_of(record)
     return records

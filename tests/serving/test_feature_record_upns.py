@@ -73,3 +73,19 @@ def test_feature_records_and_a_census_upload_name_a_pupil_alike(client, tmp_path
     assert sorted(s["upn"] for s in features.json()["scores"]) == sorted(
         s["upn"] for s in census.json()["scores"])
 
+
+
+def test_a_upn_with_a_wrong_check_letter_comes_back_as_the_census_routes_name_it(client, tmp_path):
+    # The data contract keeps a pupil whose UPN fails the check (a typing slip in the MIS) and names them by
+    # the UPN's tidy form: a census upload scored `z335 2287 12113` as Z335228712113, where the feature
+    # records echoed it as sent (only a UPN passing the check was tidied), so a client joining the two
+    # answers on `upn` lost the pupil, as it had every pupil before.
+    slips = ["z335 2287 12113", "s335-228712113"]  # a wrong check letter; one that is no check letter
+    census = post_census(tmp_path, slips, "file")
+    assert census.status_code == 200, census.text[:300]
+    features = client.post("/score", json={"pupils": _records(slips)})
+    assert features.status_code == 200, features.text
+    named = sorted(s["upn"] for s in features.json()["scores"])
+    assert named == sorted(s["upn"] for s in census.json()["scores"]) == ["S335228712113", "Z335228712113"]
+    explained = client.post("/explain", json={"pupils": _records(slips)})
+    assert sorted(p["upn"] for p in explained.json()["pupils"]) == named
