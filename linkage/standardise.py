@@ -124,10 +124,14 @@ def census_pupil_ids(census: pd.DataFrame, upn: pd.Series | None = None) -> pd.S
     newer = dict(zip(edges.loc[claims == 1, "old"], edges.loc[claims == 1, "new"], strict=True))
 
     def resolve(u: str) -> str:
+        path = [u]
         seen = {u}
         while u in newer and newer[u] not in seen:
             u = newer[u]
+            path.append(u)
             seen.add(u)
+        if u in newer:  # a ring (A's former UPN is B and B's is A): one pupil, named by its least UPN
+            return min(path[path.index(newer[u]):])
         return u
 
     resolved = np.array([resolve(u) for u in distinct], dtype=object)

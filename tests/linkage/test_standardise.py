@@ -79,6 +79,23 @@ def test_temporary_upn_resolves_to_the_permanent_one():
     assert census_pupil_ids(census).tolist() == [perm, perm, perm]
 
 
+def test_upns_naming_each_other_as_former_upn_are_one_pupil():
+    # A row "A, FormerUPN B" and a row "B, FormerUPN A" (a correction keyed the wrong way round) each
+    # say the two UPNs are one pupil. Following the links from each end gave A's rows the id B and B's
+    # rows the id A: one pupil split in two, the ids swapped.
+    a, b = make_upn(335, 1, 12, 1), make_upn(335, 1, 12, 2)
+    census = pd.DataFrame({"UPN": [a, b, a], "FormerUPN": [b, a, None]})
+    ids = census_pupil_ids(census).tolist()
+    assert len(set(ids)) == 1 and ids[0] in (a, b)
+    # three UPNs in a ring, and a fourth whose newer UPN is on the ring: all one pupil
+    c, d = make_upn(335, 1, 12, 3), make_upn(335, 1, 12, 4)
+    ring = pd.DataFrame({"UPN": [a, b, c, d], "FormerUPN": [c, a, b, None]})
+    ring.loc[len(ring)] = {"UPN": a, "FormerUPN": d}
+    assert census_pupil_ids(ring).nunique() == 1
+    # and the same pupil's id whatever the rows' order
+    assert census_pupil_ids(census.iloc[::-1]).iloc[0] == ids[0]
+
+
 def _variants(rows, id_col):
     return standardise(pd.DataFrame(rows), id_col, upn_columns=("UPN",))
 
