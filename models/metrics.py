@@ -92,7 +92,11 @@ class Evaluation:
         for name, est in self.metrics.items():
             diff = self.replicates[name] - other.replicates[name]
             low, high = _percentile_interval(diff, self.level)
-            out[name] = Interval(est.estimate - other.metrics[name].estimate, low, high)
+            gain = est.estimate - other.metrics[name].estimate
+            # the estimates may be published rounded (`coarse_calibration_error`): their difference can be
+            # a place off the exact one the paired interval is drawn around, so the interval holds it
+            out[name] = Interval(gain, min(low, gain), max(high, gain)) if np.isfinite([low, high]).all() \
+                else Interval(gain, low, high)
         return out
 
     def point(self) -> dict[str, float]:
@@ -255,8 +259,9 @@ def coarse_calibration_error(value: float, low: float, high: float, n: int) -> t
     scale = 10.0 ** max(1, int(np.floor(np.log10(max(n, 1) / CALIBRATION_ERROR_PUPILS))))
     if not np.isfinite([low, high]).all():
         return float(np.round(value * scale) / scale), low, high
-    return (float(np.round(value * scale) / scale), float(np.floor(low * scale) / scale),
-            float(np.ceil(high * scale) / scale))
+    estimate = float(np.round(value * scale) / scale)
+    return (estimate, min(estimate, float(np.floor(low * scale) / scale)),
+            max(estimate, float(np.ceil(high * scale) / scale)))
 
 
 def evaluate(
