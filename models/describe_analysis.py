@@ -204,6 +204,11 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
     return table, conclusion
 
 
+# chi2_cells.csv's columns (`describe.chi_square`'s cells)
+CELL_COLUMNS = ["outcome", "variable", "value", "observed_excluded", "observed_not_excluded",
+                "expected_excluded", "expected_not_excluded", "residual_excluded", "residual_not_excluded"]
+
+
 def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
     """describe.json and the CSV tables of `frame` (rows of `describe_frame`)."""
     variables = [*VARIABLES, SCHOOL]
@@ -230,7 +235,7 @@ def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
         if overall[outcome]["rate"] is None:
             figures.update({k: None for k in figures if k != "schools"})
     schools = _school_rows(frame, true, shown)
-    cells_frame = pd.DataFrame(cells)
+    cells_frame = pd.DataFrame(cells, columns=CELL_COLUMNS)  # its columns even where no test was run
     document = {
         "years": years,
         "unit": "pupil-year on the autumn census; outcome after census day to 31 August",

@@ -66,3 +66,16 @@ def test_no_fsm_row_holds_another_rows_pupils_and_a_few_more():
                 if 0 < int(a) - int(b) < SUPPRESSION_THRESHOLD:
                     given_back.append((outer_name, inner_name, count, a, b))
     assert not given_back  # before: ('fsm_ever6=1', 'fsm=1', 'permanent', 15, 12): 3 eligible only earlier
+
+
+def test_a_year_with_no_exclusions_is_described_without_a_traceback(tmp_path):
+    # describe of a year in which no pupil was suspended or excluded (a small authority's quiet year, or a
+    # tiny cohort): no chi-square test is run, so there are no cells, and the study's comparison read the
+    # cells' "outcome" column from a frame that had none: KeyError: 'outcome' on the code before.
+    from exclusion_risk.models.describe_report import write_describe
+
+    table = _table().assign(label_any=0.0, label_permanent=0.0)
+    description = analyse(describe_frame(table), ["2019/20"])
+    assert description.document["chi2_cells"] == []
+    assert list(description.tables["chi2_cells.csv"].columns)[:3] == ["outcome", "variable", "value"]
+    assert write_describe(description, tmp_path)
