@@ -52,3 +52,22 @@ def test_the_run_log_gives_no_count_the_report_withholds(
     assert not logged & withheld, (lines, shown, true)
     # What it gives of the source's counts is the report's line, as the console gives it.
     assert source_line("social_care", source) in lines, lines
+
+
+def test_the_run_log_gives_no_count_of_census_variants(
+    population, exclusions_of, social_care_of, extracts_for, caplog
+):
+    # The census line said "census: 300 UPNs, 306 variant rows" for 300 pupils, 3 of whom changed surname
+    # between collections: the variant rows less the report's census UPNs gave back 6 identities more than
+    # one a pupil, a count under 10 of pupils whose name, date of birth or postcode changed, which the
+    # report does not give at all.
+    extracts = _extracts(population, exclusions_of, social_care_of, extracts_for)
+    census = extracts.census
+    census.loc[census.index[:3], "Surname"] = census.loc[census.index[:3], "Surname"] + "-Smith"
+    with caplog.at_level(logging.INFO, logger="exclusion_risk.linkage"):
+        result = link_extracts(extracts, progress=False)
+    upns = result.report["census_upns"]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("census")]
+    logged = {int(n) for line in lines for n in re.findall(r"(?<![\w.])\d+(?![\w.])", line)}
+    assert f"census: {upns} UPNs" in lines[0]
+    assert not {n for n in logged if 0 < abs(n - upns) < 10}, lines
