@@ -344,10 +344,30 @@ def suppress_all(
         if not found <= shared:  # totals shared between tables first: the shared sums are read after
             shared |= found
             continue
-        key = _line_key(list(lines), tables, shown)
+        key = _split_key(shown) or _line_key(list(lines), tables, shown)
         if key is None:
             return shown
         shared.add(key)
+
+
+# Rows of describe's that are parts of one group the review and evaluate publish for the same pupils: FSM
+# earlier only and never are the review's "not eligible". Its count is published there whatever describe
+# withholds, so one part withheld beside the other shown is the review's count less the shown part.
+SPLIT_PARTS = {"fsm_ever6": (EARLIER, NEVER)}
+
+
+def _split_key(shown: dict[tuple[str, str], pd.DataFrame]) -> tuple | None:
+    """The shown part (`SPLIT_PARTS`) to withhold where its partner is withheld, one at a time."""
+    for (outcome, variable), table in shown.items():
+        parts = [p for p in SPLIT_PARTS.get(variable, ()) if p in table.index]
+        for column in (EXCLUDED, NOT_EXCLUDED, TOTAL):
+            held = [p for p in parts if is_withheld(table.loc[p, column])]
+            open_ = [p for p in parts if not is_withheld(table.loc[p, column])
+                     and int(table.loc[p, column]) > 0]  # fmt: skip
+            if held and open_:
+                return ("pupils", variable, open_[0]) if column == TOTAL else ("cell", outcome, variable,
+                                                                                open_[0], column)
+    return None
 
 
 def rate_ratio(a: int, n1: int, c: int, n0: int) -> tuple[float, float, float] | None:
