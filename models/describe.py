@@ -206,14 +206,17 @@ def fold_small_groups(table: pd.DataFrame, variable: str) -> pd.DataFrame:
     has 10 or more pupils or none; except for a variable whose groups the fairness review and evaluate
     publish too (`REVIEWED`): there the host's count less theirs would give the pool back (a 3,000-pupil
     authority's "former+CPP", 156 pupils, less evaluate's "previously involved", 153: the 3 on a plan),
-    so the pool stays a row of its own, "<10", withheld by the table's rule as theirs is. The grouping
+    so the pool stays a row of its own, "<10", withheld by the table's rule as theirs is. Nor are their
+    groups pooled with each other: a pool of 10 or more holding small groups of different broad groups (BAFR
+    8 and MOTH 5) gave one back from its broad group (Black 24 less BCRB 16: BAFR's 8), so each small group
+    of theirs is a row of its own, "<10", and the shared sums protect it. The grouping
     depends on pupils only, so it is the same for both outcomes.
     """
     pupils = table.sum(axis=1)
     small = [v for v in table.index if 0 < pupils[v] < SUPPRESSION_THRESHOLD]
-    if not small or len(small) == 1 and pupils[small].sum() < SUPPRESSION_THRESHOLD and variable in REVIEWED:
+    if not small or variable in REVIEWED:  # each of their groups a row of its own, "<10" (see above)
         return table
-    if pupils[small].sum() < SUPPRESSION_THRESHOLD and variable not in REVIEWED:
+    if pupils[small].sum() < SUPPRESSION_THRESHOLD:
         preferred = VARIABLES.get(variable, ("", None))[1]
         hosts = [v for v in table.index if v not in small and pupils[v] > 0]
         hosts = [v for v in hosts if v != preferred] or hosts
