@@ -18,7 +18,8 @@ import pytest
 
 from exclusion_risk.features.need import need_level
 from exclusion_risk.models import fairness, fairness_report
-from exclusion_risk.models.fairness_red_list import review_red_list
+from exclusion_risk.models.fairness import group_metrics, review_groups
+from exclusion_risk.models.fairness_red_list import RedList, review_red_list
 from exclusion_risk.models.fairness_run import fairness_json
 from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED
@@ -221,6 +222,20 @@ def _assert_nothing_given_back(context, result):
 
 CODES = {"White British": ["WBRI"], "Asian": ["AIND", "APKN", "ABAN"], "Black": ["BCRB", "BAFR"],
          "Mixed": ["MWBC", "MWBA"], "Chinese": ["CHNE"]}  # fmt: skip
+
+
+def review_with_red_list(y, p, frame, red, capacity=0.05):
+    """The review of `p` at `capacity` with a red list of `red` pupils' groups (group_metrics of the red
+    selection, as review_red_list builds it from the matrix), for cohorts whose red list is set by hand."""
+    result = fairness.review(y, p, frame, capacity, MODEL, n_boot=10)
+    references = {a.attribute: a.reference for a in result.attributes}
+    top = fairness.select_top(p, capacity)
+    attributes = group_metrics(y, p, review_groups(frame), capacity, n_boot=10, selected=red,
+                               references=references)  # fmt: skip
+    result.red_list = RedList(attributes=attributes, red=int(red.sum()), top=int(top.sum()),
+                              rule=["very high likelihood at every need level"], raised=["looked after"],
+                              matrix_version="test")  # fmt: skip
+    return result
 
 
 def random_cohort(seed: int, pupils: int = 4000) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:

@@ -21,13 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exclusion_risk.models import fairness, fairness_report
-from exclusion_risk.models.fairness import DETAILED_ETHNICITY, group_metrics, review_groups
-from exclusion_risk.models.fairness_red_list import RedList
+from exclusion_risk.models import fairness_report
+from exclusion_risk.models.fairness import DETAILED_ETHNICITY
 from exclusion_risk.models.fairness_words import group_phrase
 from exclusion_risk.models.group_counts import shown_attribute_counts
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED, is_withheld
-from tests.models.test_fairness_red_list import CODES, random_cohort
+from tests.models.test_fairness_red_list import CODES, random_cohort, review_with_red_list
 
 CAPACITY = 0.05
 MODEL = {"model_type": "lightgbm", "version": "3", "year": "2018/19", "include_protected": False}
@@ -77,15 +76,7 @@ def _cohort(top: dict, extra: dict, codes: bool = False, missed: tuple = ()):
 
 
 def _review(y, p, frame, red):
-    result = fairness.review(y, p, frame, CAPACITY, MODEL, n_boot=10)
-    references = {a.attribute: a.reference for a in result.attributes}
-    top = fairness.select_top(p, CAPACITY)
-    attributes = group_metrics(y, p, review_groups(frame), CAPACITY, n_boot=10, selected=red,
-                               references=references)  # fmt: skip
-    result.red_list = RedList(attributes=attributes, red=int(red.sum()), top=int(top.sum()),
-                              rule=["very high likelihood at every need level"], raised=["looked after"],
-                              matrix_version="test")  # fmt: skip
-    return result
+    return review_with_red_list(y, p, frame, red, CAPACITY)
 
 
 def _rows(context, attribute):
