@@ -101,15 +101,20 @@ def evaluation_equations(equations: Equations, document: dict, capacity: float =
             equations.rate(r["attribute"], r["group"], label, r[rate])
 
 
-def small_counts_determined(equations: Equations) -> list[tuple[str, str, str, int]]:
-    """(table, group, count, value) for each group count of 1-9 the equations pin down exactly."""
+def _scaled_system(equations: Equations) -> tuple[np.ndarray, np.ndarray]:
+    """The equations as a matrix and right-hand side, each row scaled to a largest weight of 1."""
     matrix = np.zeros((len(equations.rows), len(equations.index)))
     for i, row in enumerate(equations.rows):
         for key, weight in row.items():
             matrix[i, key] = weight
     values = np.asarray(equations.values)
     scale = np.abs(matrix).max(axis=1)
-    matrix, values = matrix / scale[:, None], values / scale
+    return matrix / scale[:, None], values / scale
+
+
+def small_counts_determined(equations: Equations) -> list[tuple[str, str, str, int]]:
+    """(table, group, count, value) for each group count of 1-9 the equations pin down exactly."""
+    matrix, values = _scaled_system(equations)
     solution = np.linalg.lstsq(matrix, values, rcond=None)[0]
     _, singular, vt = np.linalg.svd(matrix)
     null = vt[int((singular > 1e-9 * singular[0]).sum()):]
@@ -202,13 +207,7 @@ def bounded_small_counts(equations: Equations, tables: set[str] | None = None) -
     selected: table OUTSIDE + name) and its red figures (the top k%'s and those: table "red: " + name)."""
     from scipy.optimize import linprog
 
-    matrix = np.zeros((len(equations.rows), len(equations.index)))
-    for i, row in enumerate(equations.rows):
-        for key, weight in row.items():
-            matrix[i, key] = weight
-    values = np.asarray(equations.values)
-    scale = np.abs(matrix).max(axis=1)
-    matrix, values = matrix / scale[:, None], values / scale
+    matrix, values = _scaled_system(equations)
     selections = {"tp": ("tp",), "fp": ("fp",), "selected": ("tp", "fp")}
     queries = []  # (table as reported, group, count, the cells summed)
     for table, group in sorted({(t, g) for (t, g, _) in equations.index if (t, g) != ALL}):
