@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exclusion_risk.privacy import UPN_PATTERN
+
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"  # 23 letters: no I, O or S
 _LETTER_VALUE = {ch: i for i, ch in enumerate(CHECK_ALPHABET)}
 # Byte lookups for the vectorised check: letter byte -> value, value -> check-letter byte.
@@ -104,14 +106,12 @@ def tidy_upn_array(text: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, rest, tidied)
 
 
-_WRITTEN_AS_UPN = re.compile(r"^[A-Z][0-9]{11}[0-9A-Z]$")
-
-
 def written_as_upn(tidy: str) -> bool:
-    """Whether a tidy value (upn_key) is written as a UPN is (a letter, 11 digits, a digit or letter),
-    its check letter right or not: a UPN with a typing slip is still a pupil's UPN, kept and named by its
-    tidy form (the data contract), where a value of another shape (an LA's pseudonym) is no UPN."""
-    return bool(_WRITTEN_AS_UPN.match(tidy))
+    """Whether a tidy value (upn_key) is written as a UPN is (a letter, 11 digits, a digit or letter:
+    privacy.UPN_PATTERN, the shape the logs are kept clear of), its check letter right or not: a UPN with
+    a typing slip is still a pupil's UPN, kept and named by its tidy form (the data contract), where a
+    value of another shape (an LA's pseudonym) is no UPN."""
+    return UPN_PATTERN.fullmatch(tidy) is not None
 
 
 def is_valid_upn(upn: object) -> bool:

@@ -94,9 +94,9 @@ class Evaluation:
             low, high = _percentile_interval(diff, self.level)
             gain = est.estimate - other.metrics[name].estimate
             # the estimates may be published rounded (`coarse_calibration_error`): their difference can be
-            # a place off the exact one the paired interval is drawn around, so the interval holds it
-            out[name] = Interval(gain, min(low, gain), max(high, gain)) if np.isfinite([low, high]).all() \
-                else Interval(gain, low, high)
+            # a place off the exact one the paired interval is drawn around, so the interval holds it (an
+            # interval that is not a number stays so: min and max keep their first argument, NaN)
+            out[name] = Interval(gain, min(low, gain), max(high, gain))
         return out
 
     def point(self) -> dict[str, float]:
