@@ -52,10 +52,9 @@ from exclusion_risk.models.drift_published import (
     PUBLISHED,
     add_prevalence,
     published,
-    published_rate,
     published_shares,
 )
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SUPPRESSION_THRESHOLD
+from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SUPPRESSION_THRESHOLD, rounded_rate
 from exclusion_risk.values import one_decimal_percent as _percent
 
 # The census and outcome of a profile's exclusion rate where the profile does not say (stored before it did)
@@ -403,7 +402,7 @@ def compare(
             "feature": name,
             "psi": None if name in nested else round(value, 2),  # a flag's PSI gives its share back
             "missing_reference": shown["missing"],
-            "missing_current": published_rate(round(missing_now * len(cohort)), len(cohort)),
+            "missing_current": rounded_rate(round(missing_now * len(cohort)), len(cohort)),
             "prevalence_reference": None,  # a flag's or count's share above zero (`drift_checks`)
             "prevalence_current": None,
         }

@@ -51,12 +51,6 @@ def published_shares(counts: list[int], total: int) -> list[float]:
     return rounded_shares([int(n) for n in counts], int(total), SUPPRESSION_THRESHOLD, small=True)
 
 
-def published_rate(part: float, total: float) -> float | None:
-    """A share of pupils drift prints on its own (a missing rate, a share above zero): None where it
-    rests on 1-9 pupils either way, else rounded (`privacy.rounded_rate`)."""
-    return rounded_rate(part, total)
-
-
 def _zeros_cell(feature: dict[str, Any], values: pd.Series) -> bool:
     """Whether a count's first cell holds its zeros and nothing else, missing values a cell of their own."""
     if feature["kind"] != "numeric" or not feature["edges"] or feature["missing_with"] is not None:
@@ -82,7 +76,7 @@ def published_prevalence(feature: dict[str, Any], values: pd.Series, exact: floa
     if _zeros_cell(feature, values):
         known_share = 1.0 - shares[-1]
         return round(1.0 - shares[0] / known_share, places) if known_share > 0 else None
-    return published_rate(nonzero, known)
+    return rounded_rate(nonzero, known)
 
 
 def add_prevalence(feature: dict[str, Any], values: pd.Series) -> None:
