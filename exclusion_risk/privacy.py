@@ -272,7 +272,7 @@ def _counts_of(share: float, total: int, step: float) -> Intervals:
 
 
 def rounded_shares(counts: Sequence[int], total: int, threshold: int = SUPPRESSION_THRESHOLD,
-                   small: bool = False) -> list[float]:  # fmt: skip
+                   small: bool = False) -> list[float | None]:  # fmt: skip
     """The shares of `counts` (parts of `total`, all of it) as published: each an exact fraction would be
     the count itself beside the population's size, which other reports publish, and one report's count
     less another's nested group of a different definition gave 1-9 pupils back (drift's 55 on a child
@@ -280,15 +280,20 @@ def rounded_shares(counts: Sequence[int], total: int, threshold: int = SUPPRESSI
     So each share is rounded (`rounded_share`) to `share_step(total)`, standing for `threshold` counts or
     more; and where the counts' sum, `total`, would leave any of them one value only given what each
     rounded share allows (`sum_pins`, the rule of a table's line), the step is coarsened until none is.
-    `small`: the reader also knows that no part is 1 to 9 (withheld or pooled where it would be)."""
+    `small`: the reader also knows that no part is 1 to 9 (withheld or pooled where it would be).
+    Where no decimal place stands for `threshold` counts (under 100 pupils, or coarsened that far), a share
+    is None (withheld, as `rounded_rate`'s) unless its count is none or all of them: 0.0 or 1.0 would read
+    as exact (30 of 80 pupils printed 0.0)."""
     step = share_step(total, threshold)
     floor = [(0, 0), (threshold, _UNBOUNDED)] if small else [(0, _UNBOUNDED)]
     while True:
         shares = [rounded_share(int(n), total, step) for n in counts]
+        if step >= 1.0:
+            return [None if 0 < int(n) < total else share for n, share in zip(counts, shares, strict=True)]
         domains = [[(max(a, c), min(b, d)) for a, b in _counts_of(r, total, step) for c, d in floor
                     if max(a, c) <= min(b, d)] for r in shares]  # fmt: skip
         some = [k for k, n in enumerate(counts) if 0 < n < total]  # a zero, or all of them, is no secret
-        if step >= 1.0 or len(counts) < 2 or not sum_pins(lambda _, d=domains: d, total, some):
+        if len(counts) < 2 or not sum_pins(lambda _, d=domains: d, total, some):
             return shares
         step = _coarser(step)
 

@@ -391,16 +391,18 @@ def compare(
         if name not in cohort.columns:
             continue
         shares, now = current_shares(feature, cohort[name])
-        value = psi(*pooled_cells(shares, now, len(cohort), feature["kind"] == "numeric"))
+        hidden = None in feature["shares"]  # a stored profile's, withheld under 100 pupils: not checked
+        value = None if hidden else psi(*pooled_cells(shares, now, len(cohort), feature["kind"] == "numeric"))
         missing_now = _current_missing(feature, cohort[name])
         before, shown = feature["missing"], published(feature)  # exact (here) and as published
-        moved = abs(missing_now - (before or 0.0)) >= thresholds.missing_change and thresholds.warns_on(name)
-        high = value >= thresholds.psi_warning and thresholds.warns_on(name)
+        moved = (abs(missing_now - (before or 0.0)) >= thresholds.missing_change and thresholds.warns_on(name)
+                 and not (hidden and before is None))  # fmt: skip
+        high = value is not None and value >= thresholds.psi_warning and thresholds.warns_on(name)
         if high and moved:  # one warning per fault: the shift, when the known values shifted too
             high = psi(*_known_cells(feature, shares, now)) >= thresholds.psi_warning
         row = {
             "feature": name,
-            "psi": None if name in nested else round(value, 2),  # a flag's PSI gives its share back
+            "psi": None if name in nested or value is None else round(value, 2),  # a flag's gives its share
             "missing_reference": shown["missing"],
             "missing_current": rounded_rate(round(missing_now * len(cohort)), len(cohort)),
             "prevalence_reference": None,  # a flag's or count's share above zero (`drift_checks`)

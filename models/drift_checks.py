@@ -178,12 +178,12 @@ def check_prevalence(name: str, reference: float | None, values: pd.Series, year
     """(the row's prevalence fields, a warning sentence or None) for one count or flag feature;
     `withhold`: its share is withheld whatever its counts (`nested_withheld`); `lengthened`: why a rise
     may be the history lengthening (`drift_lookback.clause`), said after a rise's sentence. Checked on
-    the exact shares (`reference`); printed as published (`reference_shown`, default `reference`: a
-    stored profile's; the cohort's rounded, `share_above_zero`)."""
+    the exact shares (`reference`); printed as published (`reference_shown`: the profile's published
+    figure, a stored profile's `reference` itself; None where withheld, never the exact one in its place;
+    the cohort's rounded, `share_above_zero`)."""
     known = _known(values)
     now, shown = share_above_zero(values, rounded=True)
     shown = None if withhold else shown
-    reference_shown = reference if reference_shown is None else reference_shown
     row = {"prevalence_reference": reference_shown, "prevalence_current": shown}
     if reference is None or now is None or reference * known.size < thresholds.prevalence_min_expected:
         return row, None
@@ -192,9 +192,10 @@ def check_prevalence(name: str, reference: float | None, values: pd.Series, year
         return row, None
     label = registry.get(name).label
     was = "no pupil" if now == 0 else SHARE_WITHHELD if shown is None else _percent(shown)
-    moved = _ratio_word(ratio, factor, shown is not None,
+    moved = _ratio_word(ratio, factor, shown is not None and reference_shown is not None,
                         None if shown is None or not reference_shown else shown / reference_shown)
-    sentence = (f"{label} ({name}) is above zero for {was} in {year} against {_percent(reference_shown)} of "
+    before = SHARE_WITHHELD if reference_shown is None else _percent(reference_shown)
+    sentence = (f"{label} ({name}) is above zero for {was} in {year} against {before} of "
                 f"pupils in {since} ({moved})")  # fmt: skip
     if ratio < 1:
         return row, sentence + ": check the extract or its linking."

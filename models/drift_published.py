@@ -15,7 +15,10 @@ one read from a share is then known only to within 10 or more values, never as o
 What is computed is not: PSI, the prevalence and missing-rate checks and their warnings are taken on the
 exact shares (a profile built in the same process keeps them beside its published copy, `PUBLISHED`);
 only the figures printed change. A profile read back from MLflow holds the published figures only, so a
-scoring's check compares with those (as it compared with a withheld share as withheld before). Each count
+scoring's check compares with those (as it compared with a withheld share as withheld before). Under 100
+pupils no decimal place stands for 10 of them: a share other than 0 or 1 is withheld (None, "withheld"),
+as `rounded_rate`'s is; a read-back feature with a withheld share gets no PSI (nor a missing check
+where its missing share is the one withheld). Each count
 is published once: a flag's or count's share above zero is worked out from its published cells where they
 hold it (the "1" and "0" cells; a count's cell of zeros), else rounded from its own counts, so that two
 roundings of one count cannot be read together to narrow it. Schools' means, link rates and the
@@ -44,8 +47,9 @@ def published(entry: dict[str, Any]) -> dict[str, Any]:
     return entry.get(PUBLISHED, entry)
 
 
-def published_shares(counts: list[int], total: int) -> list[float]:
-    """A feature's cell shares as published (its cells hold 0 or 10 or more pupils: pooled)."""
+def published_shares(counts: list[int], total: int) -> list[float | None]:
+    """A feature's cell shares as published (its cells hold 0 or 10 or more pupils: pooled); None where
+    no decimal place stands for 10 pupils (`privacy.rounded_shares`)."""
     if total <= 0:
         return [0.0 for _ in counts]
     return rounded_shares([int(n) for n in counts], int(total), SUPPRESSION_THRESHOLD, small=True)
@@ -72,8 +76,12 @@ def published_prevalence(feature: dict[str, Any], values: pd.Series, exact: floa
     cells = feature.get("cells") or []
     if ["0"] in cells and ["1"] in cells:
         zero, one = shares[cells.index(["0"])], shares[cells.index(["1"])]
+        if zero is None or one is None:  # no decimal place of them stands for 10 pupils: withheld
+            return None
         return round(one / (zero + one), places) if zero + one else None
     if _zeros_cell(feature, values):
+        if shares[0] is None or shares[-1] is None:
+            return None
         known_share = 1.0 - shares[-1]
         return round(1.0 - shares[0] / known_share, places) if known_share > 0 else None
     return rounded_rate(nonzero, known)

@@ -115,3 +115,42 @@ def test_shares_whose_sum_would_pin_a_count_are_rounded_coarser():
     # 795-805 pupils (a shown cell holds 10 or more), whose sum, 1,000, only their lowest counts make.
     assert [rounded_share(n, 1000, 0.01) for n in (10, 195, 795)] == [0.01, 0.2, 0.8]
     assert rounded_shares([10, 195, 795], 1000, small=True) == [0.0, 0.2, 0.8]  # to 0.1: 0-50, 150-250, ...
+
+
+def test_under_100_pupils_a_share_between_none_and_all_is_withheld():
+    # No decimal place of a share of 80 pupils stands for 10 of them: 30 of 80 printed 0.0, 50 of 80 1.0.
+    assert rounded_shares([30, 50], 80, small=True) == [None, None]
+    assert rounded_shares([0, 80], 80, small=True) == [0.0, 1.0]  # none, or all of them, is no secret
+    assert rounded_rate(30, 80) is None  # as a rate of the same pupils already was
+
+
+def test_a_small_reference_prints_no_share_rounded_to_none_or_all():
+    # 60 reference pupils, 20 on a plan: drift printed the plan's share as 0.0% and said 10.0% now was
+    # "30% of it: halved or worse"; the profile logged to MLflow held shares of 1.0 and 0.0, and a
+    # scoring's check read back gave FSM a PSI of 2.08 (0.02 on the exact shares) and warned.
+    reference, cohort = _cohort(60, "2017/18", 0, 20, 20), _cohort(2000, "2019/20", 0, 200, 300)
+    report = compare(reference_profile(reference, ["2017/18"]), cohort, "2019/20", Thresholds())
+    rows = {row["feature"]: row for row in report.features}
+    assert rows["cpp_open"]["prevalence_reference"] is None and rows["fsm"]["prevalence_reference"] is None
+    warning = next(w for w in report.warnings if "(cpp_open) is above zero" in w)
+    assert "against a share (withheld to protect small numbers) of pupils" in warning
+    assert "(halved or worse)" in warning and "against 0.0%" not in warning and "30%" not in warning
+    of = {"census": "AUT", "label": "any"}
+    logged = training_profile(reference, ["2017/18"], None, [*FLAGS, "fsm"], of)
+    assert logged["features"]["fsm"]["shares"] == [None, None]
+    assert logged["features"]["cpp_open"]["prevalence"] is None
+    read_back = compare(json.loads(json.dumps(logged)), cohort, "2019/20", Thresholds())
+    rows = {row["feature"]: row for row in read_back.features}
+    assert rows["fsm"]["psi"] is None and not rows["fsm"]["warning"]  # not checked on shares withheld
+    assert not read_back.warnings
+
+
+def test_a_logged_profile_of_a_normal_reference_is_still_checked():
+    reference, cohort = _cohort(20000, "2017/18", 0, 40, 100), _cohort(20000, "2019/20", 0, 97, 100)
+    of = {"census": "AUT", "label": "any"}
+    logged = json.loads(json.dumps(training_profile(reference, ["2017/18"], None, [*FLAGS, "fsm"], of)))
+    assert None not in logged["features"]["fsm"]["shares"]
+    report = compare(logged, cohort, "2019/20", Thresholds())
+    rows = {row["feature"]: row for row in report.features}
+    assert rows["fsm"]["psi"] is not None and rows["cpp_open"]["prevalence_reference"] == 0.002
+    assert any("(cpp_open) is above zero" in w for w in report.warnings)
