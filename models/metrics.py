@@ -4,7 +4,8 @@ Metrics (names as logged to MLflow):
   `precision_at_{k}pct`, `recall_at_{k}pct` — of the top k% of the cohort by score (a team's capacity),
   `roc_auc`, `average_precision`, `brier`, `calibration_error` (mean |observed - predicted| over
   ten equal-count bins, weighted by bin size; its estimate rounded and its interval widened so that it
-  cannot pin a withheld bin's count, `coarse_calibration_error`), plus a calibration curve with intervals.
+  cannot pin a withheld bin's count, and withheld under 100 pupils, `coarse_calibration_error`), plus a
+  calibration curve with intervals.
 
 Tied scores are handled exactly rather than by an arbitrary sort: a points checklist gives thousands
 of pupils the same score, so precision in the top k% is the *expected* precision when a team breaks
@@ -20,10 +21,13 @@ two models (`Evaluation.gain_over`) is a paired bootstrap interval.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from exclusion_risk.privacy import share_step
 
 DEFAULT_CAPACITIES = (0.01, 0.05, 0.10)
 CALIBRATION_BINS = 10
@@ -255,7 +259,11 @@ CALIBRATION_ERROR_PUPILS = 20
 def coarse_calibration_error(value: float, low: float, high: float, n: int) -> tuple[float, float, float]:
     """(estimate, low, high) of a calibration error over `n` pupils to the decimals whose last place is
     worth at least CALIBRATION_ERROR_PUPILS pupils (3 on the demo's 62,509, 2 on 2,000; 1 at least): the
-    estimate rounded, the interval widened outwards, so it still holds the estimate."""
+    estimate rounded, the interval widened outwards, so it still holds the estimate. Withheld (all three
+    NaN: not logged, "withheld" on the card) where not even one decimal place is worth 10 pupils (under
+    100), as drift's shares are (`privacy.share_step`): 0.1 of 60 pupils was 6 of them."""
+    if share_step(n) >= 1.0:
+        return math.nan, math.nan, math.nan
     scale = 10.0 ** max(1, int(np.floor(np.log10(max(n, 1) / CALIBRATION_ERROR_PUPILS))))
     if not np.isfinite([low, high]).all():
         return float(np.round(value * scale) / scale), low, high

@@ -6,6 +6,7 @@ Rendered from `templates/model_card.md.j2`; this module gathers the facts it sho
 from __future__ import annotations
 
 import json
+import math
 
 from exclusion_risk.models.comparison import significant
 from exclusion_risk.models.fitting_words import fitting_words
@@ -78,10 +79,12 @@ def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct")
         diff = evaluation.gain_over(result.evaluations[lead])[key]
         out.append(f"Against {lead}, the run's {rank} model at the top {pct}%: {_gain(diff)}.")
     cal = evaluation.metrics["calibration_error"]
+    off = (f"{100 * cal.estimate:.1f} percentage points on average [{100 * cal.low:.1f}, "
+           f"{100 * cal.high:.1f}]" if math.isfinite(cal.estimate) else "an average withheld (under 100 "
+           "pupils: no decimal place of it stands for 10 of them)")  # fmt: skip
     out.append(
         f"Calibration on {year}: across tenths of predicted probability, the observed rate is off the "
-        f"predicted by {100 * cal.estimate:.1f} percentage points on average [{100 * cal.low:.1f}, "
-        f"{100 * cal.high:.1f}], for the year as a whole. That says nothing about groups: calibration, "
+        f"predicted by {off}, for the year as a whole. That says nothing about groups: calibration, "
         "selection and error rates by sex, ethnicity, free school meals and SEN are in the fairness review "
         "(`exclusion-risk review`), which this card, written at training, comes before: read it before use."
     )

@@ -6,6 +6,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from exclusion_risk.models.metrics import (
     capacity_name,
+    coarse_calibration_error,
     evaluate,
     metric_names,
     point_metrics,
@@ -144,3 +145,18 @@ def test_a_gain_interval_covers_its_estimate_when_the_estimates_are_rounded():
         ev = evaluate(y, {"model": close, "checklist": p}, n_boot=200)
         for name, gain in ev["model"].gain_over(ev["checklist"]).items():
             assert gain.low <= gain.estimate <= gain.high, (seed, name, gain)
+
+
+def test_a_calibration_error_on_under_100_pupils_is_withheld():
+    # Its rounding kept one decimal at least: on 60 pupils 0.0833 printed 0.1 [0.0, 0.3], a last place
+    # worth 6 pupils. Now, as drift's shares: a decimal place worth 10 pupils or more, else withheld (NaN:
+    # not logged to MLflow, "withheld" on the card).
+    assert np.isnan(coarse_calibration_error(0.0833, 0.02, 0.21, 60)).all()
+    assert np.isnan(coarse_calibration_error(0.0833, 0.02, 0.21, 99)).all()
+    assert coarse_calibration_error(0.0833, 0.02, 0.21, 100) == (0.1, 0.0, 0.3)  # a place worth 10: kept
+    assert coarse_calibration_error(0.0833, 0.02, 0.21, 2000) == (0.08, 0.02, 0.21)  # as before
+    rng = np.random.default_rng(4)
+    p = rng.beta(2, 5, 60)
+    y = (rng.random(p.size) < p).astype(int)
+    error = evaluate(y, {"m": p}, n_boot=20)["m"].metrics["calibration_error"]
+    assert np.isnan([error.estimate, error.low, error.high]).all()

@@ -17,6 +17,7 @@ from exclusion_risk.models.fairness import select_top
 from exclusion_risk.models.fitting_words import fitting_words
 from exclusion_risk.models.metrics import evaluate, point_metrics, top_share
 from exclusion_risk.models.model_card import conclusions
+from exclusion_risk.models.rendering import render
 
 # --- precision at k: the count over the pupils selected, as the back-test and the review count it ------
 
@@ -146,3 +147,23 @@ def test_the_model_card_draws_conclusions_from_its_numbers(training):
     assert ("not significant" in first) == (gain.low <= 0 <= gain.high)
     assert any("fairness review" in line for line in lines)
     assert any("never a decision" in line for line in lines)
+
+
+def test_a_withheld_calibration_error_reads_withheld_on_the_card():
+    # A test year of 60 pupils: the calibration error is withheld (metrics.coarse_calibration_error), and
+    # the card said "off the predicted by nan percentage points on average [nan, nan]".
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(4)
+    p = rng.beta(2, 5, 60)
+    y = (rng.random(p.size) < p).astype(int)
+    ev = evaluate(y, {"lightgbm": p, "checklist": np.round(p, 1)}, n_boot=20)
+    split = SimpleNamespace(test="2018/19", validation="2017/18")
+    result = SimpleNamespace(split=split, evaluations=ev, models={"lightgbm": None},
+                             gains={"lightgbm": ev["lightgbm"].gain_over(ev["checklist"])})  # fmt: skip
+    lines = conclusions("lightgbm", result)
+    line = next(line for line in lines if line.startswith("Calibration on 2018/19"))
+    assert "nan" not in line and "withheld" in line
+    card = render("model_card.md.j2", split=split, metrics=ev["lightgbm"].metrics, conclusions=lines)
+    row = next(r for r in card.splitlines() if r.startswith("| calibration_error |"))
+    assert row == "| calibration_error | withheld | withheld |"
