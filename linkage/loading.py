@@ -175,6 +175,21 @@ def _skipped(empty_lines: int, eof_marks: int, delimiter: str) -> list[str]:
     return notes
 
 
+def read_header(utf8: bytes, name: str) -> tuple[str, list[str]]:
+    """(delimiter, names) of the header row of `utf8`, the file as `decoding.decode` gives it (a BOM
+    dropped): the one parse of it, which the service's upload bound (`record_bound`) uses too."""
+    text_head = _header_line(utf8)
+    if not text_head.strip():
+        raise ExtractError(name, "the first line is blank: the file must start with its header row")
+    if len(text_head) > MAX_HEADER_CHARS:
+        raise ExtractError(name, f"the first line is over {MAX_HEADER_CHARS:,} characters: not a header row")
+    delimiter = delimiter_of(text_head)
+    try:
+        return delimiter, next(csv.reader([text_head], delimiter=delimiter))
+    except csv.Error:
+        raise ExtractError(name, "the header row cannot be read as CSV") from None
+
+
 def _load_csv(path: Path, name: str) -> RawFile:
     data = path.read_bytes()
     if not data or data.isspace():  # (strip() would copy the whole file)
@@ -185,16 +200,7 @@ def _load_csv(path: Path, name: str) -> RawFile:
         utf8 = utf8[:end]  # the file's one copy (a count and a slice had made two)
         if not utf8 or utf8.isspace():
             raise ExtractError(name, "the file is empty (no header row, no data)")
-    text_head = _header_line(utf8)
-    if not text_head.strip():
-        raise ExtractError(name, "the first line is blank: the file must start with its header row")
-    if len(text_head) > MAX_HEADER_CHARS:
-        raise ExtractError(name, f"the first line is over {MAX_HEADER_CHARS:,} characters: not a header row")
-    delimiter = delimiter_of(text_head)
-    try:
-        header = next(csv.reader([text_head], delimiter=delimiter))
-    except csv.Error:
-        raise ExtractError(name, "the header row cannot be read as CSV") from None
+    delimiter, header = read_header(utf8, name)
     # A stray delimiter at the header's end (an empty last name) is dropped, as it is at a row's end,
     # unless the first data row fills that column (an untitled column with values: kept, so its rows
     # still have the header's width).

@@ -7,17 +7,19 @@ delimiter and blanks (Excel's empty rows) and DOS end-of-file marks at the very 
 empty rows is not refused for them. Such a line longer than a row can be is a rejected row to the reader
 (`csv_records.line_limit`), so it is counted. A record over several lines (a quoted value with line
 breaks) may be counted once per line: the bound may be above the records, never below them. UTF-16 (with
-its byte-order mark or without) is decoded first, as the reader decodes it.
+its byte-order mark or without) is decoded first, as the reader decodes it; the header line is decoded and
+parsed by the reader's own parse of it (`loading.read_header`), so the bound's delimiter and width are the
+reader's.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 
 from exclusion_risk.linkage.csv_records import BLANKS, data_lines, line_limit
 from exclusion_risk.linkage.decoding import decode, utf16_without_bom
-from exclusion_risk.linkage.loading import MAX_HEADER_CHARS, delimiter_of, trailing_eof_marks
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.loading import MAX_HEADER_CHARS, delimiter_of, read_header, trailing_eof_marks
 
 
 def records_at_most(data: bytes) -> int:
@@ -28,19 +30,21 @@ def records_at_most(data: bytes) -> int:
     if end < len(data):
         data = data[:end]  # a copy only where the file ends in Ctrl-Z
     first = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=len(data))
-    # the header line (one longer than 4 bytes a character allow is refused by the reader)
-    header = data[: min(first, 4 * MAX_HEADER_CHARS)].decode("utf-8", errors="replace")
-    delimiter = delimiter_of(header)
-    return data_lines(data) - empty_lines(data, delimiter, _least_line_limit(header, delimiter))
+    # the header line (one longer than 4 bytes a character allow is refused by the reader), decoded and
+    # parsed as the reader does (`loading.read_header`: a UTF-8 BOM before a quoted first name had the
+    # bound find one name more than the reader, and so a longer line limit)
+    head = decode(data[: min(first, 4 * MAX_HEADER_CHARS)])[0]
+    try:
+        delimiter, names = read_header(head, "upload")
+    except ExtractError:  # the reader refuses the file: any bound at or above its lines will do
+        delimiter, names = delimiter_of(head.decode("utf-8", errors="replace")), []
+    return data_lines(data) - empty_lines(data, delimiter, _least_line_limit(names))
 
 
-def _least_line_limit(header: str, delimiter: str) -> int:
+def _least_line_limit(names: list[str]) -> int:
     """The reader's line limit for this header at its least: its width without trailing blank names
     (the reader drops no more of them than that)."""
-    try:
-        names = next(csv.reader([header], delimiter=delimiter), [])
-    except csv.Error:
-        names = []
+    names = list(names)
     while names and not names[-1].strip():
         names.pop()
     return line_limit(len(names))

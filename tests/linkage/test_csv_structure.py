@@ -262,3 +262,23 @@ def test_a_stray_quote_in_a_two_column_file_does_not_swallow_rows_unrejected():
     parsed = csv_records.parse_records(text, ",", ["UPN", "Notes"])
     assert parsed.rows == 4 and parsed.bad_rows == [1]  # A1's line alone, as in a wider file
     assert [record[0] for record in parsed.good] == ["A2", "A3", "A4"]
+
+
+def test_the_upload_bound_reads_the_header_as_the_reader_does_after_a_byte_order_mark(tmp_path, lines):
+    # Excel's "CSV UTF-8" starts with a BOM. Before a quoted first name holding a comma, the reader
+    # (which drops the BOM) reads the header's names as written; the service's bound parsed the raw
+    # bytes, where the BOM keeps the quote from opening the value, found one name more, and so took a
+    # line of commas the reader rejects as too long for a row for an empty one: 31 rows read against a
+    # bound of 30.
+    import csv
+
+    from exclusion_risk.linkage.record_bound import records_at_most
+
+    header = '"Notes, free text",' + lines[0]
+    width = len(next(csv.reader([header])))
+    over = "," * (csv_records.line_limit(width) + 1)
+    body = ["x," + line for line in lines[1:]]
+    data = b"\xef\xbb\xbf" + ("\n".join([header, *body[:5], over, *body[5:]]) + "\n").encode()
+    result, _ = read_both(tmp_path, data, PUPILS + 1)
+    assert result.rejects["row"].tolist() == [6]
+    assert records_at_most(data) >= result.rows_read
