@@ -319,8 +319,12 @@ def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> 
 
 
 def duplicate_upn_problems(upns: list[str]) -> list[dict]:
-    """(row, field, reason) for every feature record whose UPN another record of the request has."""
-    keys = tidy_upn_column(pd.Series(upns, dtype="string"))  # the UPNs' tidy form (upn.upn_key)
+    """(row, field, reason) for every feature record whose UPN another record of the request has: each
+    judged as the response names it (`feature_records`): a UPN by its tidy form, however it is written;
+    any other value (the LA's pseudonym, which the client joins on) as sent, so that `3fa9-c0e1` and
+    `3FA9C0E1`, which come back as two keys, are not refused as one."""
+    tidy = tidy_upn_column(pd.Series(upns, dtype="string")).tolist()  # the UPNs' tidy form (upn.upn_key)
+    keys = pd.Series([t if written_as_upn(t) else u for t, u in zip(tidy, upns, strict=True)], dtype="string")
     repeated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
     return [
         {"row": int(i) + 1, "field": "upn", "reason": "the same UPN is given for more than one pupil"}

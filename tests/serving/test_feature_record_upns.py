@@ -89,3 +89,19 @@ def test_a_upn_with_a_wrong_check_letter_comes_back_as_the_census_routes_name_it
     assert named == sorted(s["upn"] for s in census.json()["scores"]) == ["S335228712113", "Z335228712113"]
     explained = client.post("/explain", json={"pupils": _records(slips)})
     assert sorted(p["upn"] for p in explained.json()["pupils"]) == named
+
+
+def test_pseudonyms_differing_only_by_case_or_dashes_are_not_duplicates(client):
+    # A pseudonym comes back exactly as sent (the client joins on it), but duplicates were judged on the
+    # tidy form of every value: `3fa9-c0e1`, `3FA9C0E1` and `3fa9c0e1` all tidy to 3FA9C0E1, and the
+    # request was refused (422, "share a UPN") though the three come back as three distinct keys.
+    sent = ["3fa9-c0e1", "3FA9C0E1", "3fa9c0e1"]
+    for route, listed in (("/score", "scores"), ("/explain", "pupils")):
+        response = client.post(route, json={"pupils": _records(sent)})
+        assert response.status_code == 200, (route, response.text)
+        assert sorted(s["upn"] for s in response.json()[listed]) == sorted(sent)
+    # the same pseudonym twice, and one UPN however it is written, are still one pupil sent twice
+    for twice in (["3fa9-c0e1", "x", "3fa9-c0e1"], [SENT[0], "x", upn_key(SENT[0])]):
+        response = client.post("/score", json={"pupils": _records(twice)})
+        assert response.status_code == 422, response.text
+        assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(1, "upn"), (3, "upn")]
