@@ -97,6 +97,9 @@ class Evaluation:
             diff = self.replicates[name] - other.replicates[name]
             low, high = _percentile_interval(diff, self.level)
             gain = est.estimate - other.metrics[name].estimate
+            if np.isnan(gain):  # an estimate withheld (`coarse_calibration_error`): so is its gain's interval
+                out[name] = Interval(gain, gain, gain)
+                continue
             # the estimates may be published rounded (`coarse_calibration_error`): their difference can be
             # a place off the exact one the paired interval is drawn around, so the interval holds it (an
             # interval that is not a number stays so: min and max keep their first argument, NaN)

@@ -160,3 +160,17 @@ def test_a_calibration_error_on_under_100_pupils_is_withheld():
     y = (rng.random(p.size) < p).astype(int)
     error = evaluate(y, {"m": p}, n_boot=20)["m"].metrics["calibration_error"]
     assert np.isnan([error.estimate, error.low, error.high]).all()
+
+
+def test_a_withheld_calibration_error_has_no_gain_interval():
+    # Under 100 pupils the calibration error is withheld (NaN) but its gain over the checklist kept the
+    # paired interval of the exact errors (min/max keep the finite bound beside a NaN estimate), logged to
+    # MLflow and shown in the comparison beside an estimate said to be withheld.
+    rng = np.random.default_rng(4)
+    p = rng.beta(2, 5, 60)
+    y = (rng.random(p.size) < p).astype(int)
+    close = np.clip(p + rng.normal(0, 0.05, p.size), 0.001, 0.999)
+    ev = evaluate(y, {"model": close, "checklist": p}, n_boot=50)
+    gain = ev["model"].gain_over(ev["checklist"])
+    assert np.isnan([gain["calibration_error"].low, gain["calibration_error"].high]).all()
+    assert np.isfinite([gain["roc_auc"].low, gain["roc_auc"].high]).all()  # the other metrics keep theirs
