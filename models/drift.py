@@ -411,9 +411,9 @@ def compare(
         label = registry.get(name).label
         common = None
         if "prevalence" in feature:
-            shares_, common = check_prevalence(name, feature["prevalence"], cohort[name], year, since,
-                                               thresholds, name in nested, longer.get(name),
-                                               shown.get("prevalence"))  # fmt: skip
+            shares_, common = check_prevalence(
+                name, feature["prevalence"], cohort[name], year, since, thresholds, name in nested,
+                longer.get(name), shown.get("prevalence"), profile.get("rounding", 0.0))  # fmt: skip
             row.update(shares_)
         report.features.append({**row, "warning": bool(high or moved or common)})
         if common:

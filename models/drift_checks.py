@@ -174,13 +174,16 @@ def _ratio_word(ratio: float, factor: float, exact: bool = True, shown: float | 
 
 def check_prevalence(name: str, reference: float | None, values: pd.Series, year: str, since: str,
                      thresholds, withhold: bool = False, lengthened: str | None = None,
-                     reference_shown: float | None = None) -> tuple[dict[str, Any], str | None]:  # fmt: skip
+                     reference_shown: float | None = None,
+                     step: float = 0.0) -> tuple[dict[str, Any], str | None]:  # fmt: skip
     """(the row's prevalence fields, a warning sentence or None) for one count or flag feature;
     `withhold`: its share is withheld whatever its counts (`nested_withheld`); `lengthened`: why a rise
     may be the history lengthening (`drift_lookback.clause`), said after a rise's sentence. Checked on
     the exact shares (`reference`); printed as published (`reference_shown`: the profile's published
     figure, a stored profile's `reference` itself; None where withheld, never the exact one in its place;
-    the cohort's rounded, `share_above_zero`)."""
+    the cohort's rounded, `share_above_zero`). `step`: the place a reference read back from MLflow was
+    published to; it stands for any share within half a step, and only a change past the ratio from every
+    one of them warns (a stored 0.01 for 1.49%, 2.39% now, read 2.4 times before)."""
     known = _known(values)
     now, shown = share_above_zero(values, rounded=True)
     shown = None if withhold else shown
@@ -188,7 +191,7 @@ def check_prevalence(name: str, reference: float | None, values: pd.Series, year
     if reference is None or now is None or reference * known.size < thresholds.prevalence_min_expected:
         return row, None
     ratio, factor = now / reference, thresholds.prevalence_ratio
-    if 1 / factor < ratio < factor:
+    if now * factor > reference - step / 2 and now < factor * (reference + step / 2):
         return row, None
     label = registry.get(name).label
     was = "no pupil" if now == 0 else SHARE_WITHHELD if shown is None else _percent(shown)

@@ -41,7 +41,7 @@ from exclusion_risk.models.drift import (
 )
 from exclusion_risk.models.drift_checks import part_of_cohort, shown_rate
 from exclusion_risk.models.drift_lookback import first_years
-from exclusion_risk.models.drift_published import published_profile
+from exclusion_risk.models.drift_published import ROUNDING, published_profile, rounding_step
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,9 @@ def stored_profile(run_id: str | None) -> dict[str, Any] | None:
         profile = json.loads(text)
     except ValueError:
         return None
-    return profile if isinstance(profile, dict) and "features" in profile else None
+    if not isinstance(profile, dict) or "features" not in profile:
+        return None
+    return {**profile, ROUNDING: rounding_step(profile)}  # its shares as published: rounded
 
 
 def scoring_drift_lines(

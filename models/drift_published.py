@@ -15,7 +15,8 @@ one read from a share is then known only to within 10 or more values, never as o
 What is computed is not: PSI, the prevalence and missing-rate checks and their warnings are taken on the
 exact shares (a profile built in the same process keeps them beside its published copy, `PUBLISHED`);
 only the figures printed change. A profile read back from MLflow holds the published figures only, so a
-scoring's check compares with those (as it compared with a withheld share as withheld before). Under 100
+scoring's check compares with those (as it compared with a withheld share as withheld before), a rounded
+share read as the range it was rounded from (`rounding_step`). Under 100
 pupils no decimal place stands for 10 of them: a share other than 0 or 1 is withheld (None, "withheld"),
 as `rounded_rate`'s is; a read-back feature with a withheld share gets no PSI (nor a missing check
 where its missing share is the one withheld). Each count
@@ -95,6 +96,30 @@ def add_prevalence(feature: dict[str, Any], values: pd.Series) -> None:
     nonzero, known = float(x.fillna(0).ne(0).sum()), float(x.notna().sum())
     shown = published_prevalence(feature, values, feature["prevalence"], nonzero, known)
     feature[PUBLISHED]["prevalence"] = shown
+
+
+# A profile read back from MLflow: the decimal place its shares were published to (`rounding_step`), so
+# that `drift.compare` checks a prevalence against every share the rounded reference stands for.
+ROUNDING = "rounding"
+
+
+def _places(value: float) -> int:
+    return next((d for d in range(12) if abs(value - round(value, d)) < 1e-12), 12)
+
+
+def rounding_step(profile: dict[str, Any]) -> float:
+    """The decimal place a stored profile's figures were published to: the finest place its shares and
+    prevalences use (every feature's are of the same pupils), 0.0 where they are exact (a profile built
+    in this process keeps them beside its `PUBLISHED` copy; one stored before shares were rounded) or
+    none is finer than a whole (nothing to tell)."""
+    values = []
+    for feature in (profile.get("features") or {}).values():
+        if PUBLISHED in feature:
+            return 0.0
+        values += [v for v in [*(feature.get("shares") or []), feature.get("prevalence")]
+                   if isinstance(v, int | float)]  # fmt: skip
+    places = max((_places(float(v)) for v in values), default=0)
+    return 0.0 if places in (0, 12) else 10.0**-places
 
 
 def published_profile(profile: dict[str, Any]) -> dict[str, Any]:
