@@ -208,7 +208,10 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
         d, low, high = found
         beyond = significant(low, high)
         side = "ahead" if d > 0 else "behind"
-        parts.append(f"{'ahead of' if d >= 0 else 'behind'} {versus} by {d:+.3f} [{low:+.3f}, {high:+.3f}], "
+        # A difference that prints as +0.000 is a tie (two models with the same 53 of 153), not a lead
+        word = "level with" if round(d, 3) == 0 and not beyond else "ahead of" if d >= 0 else "behind"
+        parts.append(f"{word} {versus} {'at' if word == 'level with' else 'by'} {d:+.3f} "
+                     f"[{low:+.3f}, {high:+.3f}], "
                      + (f"significantly {side}" if beyond else "within the interval (not significant)"))
     return f"Verdict on {metric}: {chosen} ({why}) is " + "; ".join(parts) + ".\n"
 

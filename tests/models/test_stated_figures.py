@@ -137,6 +137,20 @@ def test_the_comparison_ends_with_a_verdict():
     assert "random_forest (the champion) is behind lightgbm" in verdict(marked, differences)
 
 
+def test_a_tie_is_said_level_not_ahead():
+    # Two models with the same 53 of 153 in the top 5% read "lightgbm ... is ahead of logistic by +0.000"
+    table = pd.DataFrame({"model": ["lightgbm", "logistic", "checklist"],
+                          "precision_at_5pct": [0.346, 0.346, 0.310]})  # fmt: skip
+    differences = _differences([
+        ["lightgbm", "logistic", "precision_at_5pct", 0.0, -0.020, 0.020],
+        ["lightgbm", "checklist", "precision_at_5pct", 0.036, 0.005, 0.060],
+    ])  # fmt: skip
+    line = verdict(table, differences)
+    assert "level with logistic at +0.000 [-0.020, +0.020], within the interval (not significant)" in line
+    assert "ahead of logistic" not in line
+    assert "ahead of checklist by +0.036" in line
+
+
 def test_the_model_card_draws_conclusions_from_its_numbers(training):
     result, _ = training
     lines = conclusions("lightgbm", result)
