@@ -411,6 +411,9 @@ class ExplainResponse(BaseModel):
     missing_features: list[str] = Field(default_factory=list)
     warnings: list[str] = Field([], description="What the features lack, and an uploaded file's read "
                                 "notes (lines skipped as no record, ...), in plain words.")
+    rejected: list[FieldError] = Field(
+        default_factory=list, description="Census rows left out (only with `skip_invalid=true`)."
+    )
     pupils: list[PupilExplanation]
 
 

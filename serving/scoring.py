@@ -313,6 +313,7 @@ def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> 
         history=cohort.history,
         missing_features=cohort.missing_features,
         warnings=cohort.warnings,
+        rejected=cohort.rejected,  # rows skip_invalid left out: every row sent is explained or listed
         pupils=explained,
     )
     return len(explained), response.model_dump_json().encode()
