@@ -42,11 +42,29 @@ _BODY = {
 }
 
 
+def _too_long() -> RequestProblem:
+    return RequestProblem(413, f"A UPN lookup's body is at most {MAX_LOOKUP_BYTES:,} bytes.")
+
+
+async def _lookup_body(request: Request) -> bytes:
+    """The body, held to MAX_LOOKUP_BYTES as it is read: one declared longer is refused unread, and a
+    chunked one is cut off once it passes the limit (not read whole, up to the service's byte limit)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_LOOKUP_BYTES:
+        raise _too_long()
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_LOOKUP_BYTES:
+            raise _too_long()
+    return bytes(data)
+
+
 def _upn_of(data: bytes) -> str:
     """The UPN of a POST /runs/earlier body; 415 when it is not UTF-8, 422 when not a valid request
     (the problems name the field, never the value)."""
     if len(data) > MAX_LOOKUP_BYTES:
-        raise RequestProblem(413, f"A UPN lookup's body is at most {MAX_LOOKUP_BYTES:,} bytes.")
+        raise _too_long()
     require_utf8(data)
     try:
         top = json.loads(data.decode("utf-8-sig"))
@@ -97,7 +115,7 @@ async def earlier(
                           "(its `id`): the scores before a list the page shows, however many came after.")
     ] = None,
 ) -> EarlierScoresResponse:
-    upn = _upn_of(await request.body())  # a few bytes: BodyLimit holds it to the service's limit
+    upn = _upn_of(await _lookup_body(request))  # a few bytes, held to MAX_LOOKUP_BYTES as it is read
     try:
         scores = await run_in_threadpool(request.app.state.runs.earlier_scores, upn, before=before)
     except LookupError as exc:
