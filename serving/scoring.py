@@ -48,6 +48,7 @@ from exclusion_risk.serving.limits import check_row_count
 from exclusion_risk.serving.parquet_upload import check_parquet_upload
 from exclusion_risk.serving.schemas import ExplainResponse
 from exclusion_risk.upn import upn_key, written_as_upn
+from exclusion_risk.values import counted
 
 log = logging.getLogger("exclusion_risk.serving.scoring")
 
@@ -262,8 +263,21 @@ def census_cohort(
     # said, not silent: an upload's rows of other collections are history or unread, their pupils unscored
     warnings = collections_not_scored(clean, year, census, features["upn"]) + warnings
     warnings = warnings + scored.repeats.sentences()  # counted on the rows read, history's included
+    # the rows skip_invalid left out, counted in full: `rejected` lists MAX_LISTED_PROBLEMS at most, and a
+    # CSV or workbook answer carries no `rejected` at all (only these warnings)
+    warnings = left_out_warning(len(rejects), len(problems), "census row") + warnings
     linked = "linked" if history is not None else "none"
     return Cohort(features, linked, missing, problems, warnings, scored.not_in_history)
+
+
+def left_out_warning(n: int, listed: int, what: str) -> list[str]:
+    """The sentence for `n` rows (`what`: "census row", "feature record") that skip_invalid left out, of
+    which `listed` are in the JSON answer's `rejected`; none when none were."""
+    if not n:
+        return []
+    which = "each" if listed >= n else f"the first {listed:,}"
+    return [f"{counted(n, what)} could not be scored and {'was' if n == 1 else 'were'} left out "
+            f"(skip_invalid): the JSON answer's `rejected` lists {which} by row, field and reason."]
 
 
 def wrong_census(census: str, found: tuple[str, ...], year: str) -> RequestProblem:

@@ -201,12 +201,13 @@ def _score_records(scorer, pupils: list, reasons: bool, skip_invalid: bool) -> t
     records = scoring.feature_records(pupils)
     gaps = record_gaps(records, names)
     records, gaps, rejected = drop_featureless(records, gaps, len(names), skip_invalid)
+    left_out = scoring.left_out_warning(len(pupils) - len(records), len(rejected), "feature record")
     scores = scoring.score_feature_records(scorer, records, reasons)
     by_upn = {record["upn"]: gap for record, gap in zip(records, gaps, strict=True)}
     for score in scores:
         score["missing_features"] = by_upn.get(score["upn"], [])
     missing, warnings = gap_summary(gaps, names)
-    return scores, {"history": "not needed", "missing_features": missing, "warnings": warnings,
+    return scores, {"history": "not needed", "missing_features": missing, "warnings": left_out + warnings,
                     "rejected": rejected}
 
 
