@@ -3,6 +3,8 @@
 - Request validation (422): one entry per problem with `row` (1-based pupil/CSV row, when there is
   one), `field` and `reason`. The offending *value* is never echoed: it may be a UPN or a name.
 - HTTPException (Starlette's, so the body limit's 413 mid-stream is included): its status and message.
+- A client gone mid-request (`ClientDisconnect`, a cancelled upload): no error logged, and the audit
+  log records CLIENT_CLOSED (499, nginx's "client closed request"), not a 500.
 - Anything else: caught by `ContainErrors` (inside Starlette's ServerErrorMiddleware, which would
   otherwise re-raise and let the server print the exception's message) and answered with a 500 and
   a reference; the log gets the exception type and the frames, not the message, which could quote data.
@@ -18,11 +20,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("exclusion_risk.serving.errors")
 
 _BODY_CONTAINERS = ("body", "query", "header", "path", "cookie")
+CLIENT_CLOSED = 499  # the status audited for a request whose client went away before the answer
 
 
 class RequestProblem(Exception):
@@ -151,6 +155,11 @@ class ContainErrors:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:
+            log.info("client went away during %s", scope.get("path"))
+            if not started:  # nobody reads it (the server drops it); the audit records the status
+                await JSONResponse({"detail": "The client closed the request."}, CLIENT_CLOSED)(
+                    scope, receive, send)
         except Exception as exc:
             reference = uuid.uuid4().hex[:12]
             frames = "".join(traceback.format_tb(exc.__traceback__))
