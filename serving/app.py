@@ -137,6 +137,9 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
+            # a browser hides other response headers from the allowed origin's script: the notice and
+            # the warnings beside a CSV or workbook, its file name, a 503's wait
+            expose_headers=[score.NOTICE_HEADER, score.WARNINGS_HEADER, "Content-Disposition", "Retry-After"],
         )
     app.add_middleware(AuditMiddleware, audit_log=app.state.audit_log)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
