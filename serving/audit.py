@@ -4,7 +4,9 @@ Rows hold no pupil identifier by construction: the only facts recorded are the k
 route template, the status, a pupil count and the model version. The key id is one that verified
 (`unknown` otherwise: what an unauthenticated caller claims is never stored), bounded in length.
 The row is written by an ASGI middleware after the response has been sent, so every outcome (200,
-401, 403, 422, 429, 500) is logged and the write never adds to the client's latency.
+401, 403, 422, 429, 500) is logged and the write never adds to the client's latency. It is written on a
+worker thread: while the database is locked for writing (a large scoring being recorded), the write
+waits there, not on the event loop, so other requests are still answered.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exclusion_risk.serving.database import Database
@@ -86,6 +89,6 @@ class AuditMiddleware:
                 route = scope.get("route")
                 entry.route = getattr(route, "path", entry.route)
                 try:
-                    self.audit_log.write(entry, status_code)
+                    await run_in_threadpool(self.audit_log.write, entry, status_code)
                 except Exception as exc:  # an audit failure must be seen, but must not fail the request
                     log.error("audit write failed: %s", type(exc).__name__)
