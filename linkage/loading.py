@@ -12,6 +12,7 @@ as what it is (linkage.extract_files); `.txt`/`.tsv` files are read as CSV.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,8 @@ _TAIL_BLOCK = 1 << 16
 _BLANK_VALUE = "^[ \t]*$"  # a value of blanks (arrow's empty values are null)
 _SLICED_GAPS = 100  # up to this many empty lines, arrow's table is sliced around them, not copied
 _DELIMITER_WORDS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "pipes"}
+# Excel's first line naming the delimiter ("sep=,"), written before the header by tools exporting for it
+_SEP_LINE = re.compile(r"sep=([,\t;|]) *", re.IGNORECASE)
 
 
 def load(path: Path, name: str) -> RawFile:
@@ -175,15 +178,16 @@ def _skipped(empty_lines: int, eof_marks: int, delimiter: str) -> list[str]:
     return notes
 
 
-def read_header(utf8: bytes, name: str) -> tuple[str, list[str]]:
+def read_header(utf8: bytes, name: str, delimiter: str | None = None) -> tuple[str, list[str]]:
     """(delimiter, names) of the header row of `utf8`, the file as `decoding.decode` gives it (a BOM
-    dropped): the one parse of it, which the service's upload bound (`record_bound`) uses too."""
+    dropped): the one parse of it, which the service's upload bound (`record_bound`) uses too.
+    `delimiter`: the one an Excel "sep=" line named, else the header's own (`delimiter_of`)."""
     text_head = _header_line(utf8)
     if not text_head.strip():
         raise ExtractError(name, "the first line is blank: the file must start with its header row")
     if len(text_head) > MAX_HEADER_CHARS:
         raise ExtractError(name, f"the first line is over {MAX_HEADER_CHARS:,} characters: not a header row")
-    delimiter = delimiter_of(text_head)
+    delimiter = delimiter or delimiter_of(text_head)
     try:
         return delimiter, next(csv.reader([text_head], delimiter=delimiter))
     except csv.Error:
@@ -200,7 +204,14 @@ def _load_csv(path: Path, name: str) -> RawFile:
         utf8 = utf8[:end]  # the file's one copy (a count and a slice had made two)
         if not utf8 or utf8.isspace():
             raise ExtractError(name, "the file is empty (no header row, no data)")
-    delimiter, header = read_header(utf8, name)
+    text_head = _header_line(utf8)
+    sep_line = _SEP_LINE.fullmatch(text_head)
+    if sep_line:  # read as the header, every required column was "missing": the line goes, said so
+        start = len(text_head) + (2 if utf8[len(text_head) : len(text_head) + 2] == b"\r\n" else 1)
+        utf8 = utf8[start:]
+        if not utf8 or utf8.isspace():
+            raise ExtractError(name, "the file is empty (no header row, no data)")
+    delimiter, header = read_header(utf8, name, sep_line.group(1) if sep_line else None)
     # A stray delimiter at the header's end (an empty last name) is dropped, as it is at a row's end,
     # unless the first data row fills that column (an untitled column with values: kept, so its rows
     # still have the header's width).
@@ -219,6 +230,9 @@ def _load_csv(path: Path, name: str) -> RawFile:
         table, rows, bad, rows_read, empty_lines = _parse_forgiving(name, utf8, delimiter, header)
         raw = RawFile(name, header, table, rows, rows_read, [bad], encoding)
     raw.skipped = _skipped(empty_lines, eof_marks, delimiter)
+    if sep_line:
+        names = _DELIMITER_WORDS[delimiter]
+        raw.skipped.insert(0, f"Excel's delimiter line before the header skipped (it names {names})")
     # The parsed table holds its own copy of the text: the file's bytes go before every column is
     # encoded for the checks (a 765 MB census of 2,000,000 pupils: the load's peak 3.02 -> 2.49 GB).
     del data, utf8, table

@@ -282,3 +282,24 @@ def test_the_upload_bound_reads_the_header_as_the_reader_does_after_a_byte_order
     result, _ = read_both(tmp_path, data, PUPILS + 1)
     assert result.rejects["row"].tolist() == [6]
     assert records_at_most(data) >= result.rows_read
+
+
+# --- 5. Excel's "sep=" line before the header -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "delimiter", "encoding"),
+    [("sep=,", ",", "utf-8"), ("SEP=;", ";", "utf-8"), ("sep=,", ",", "utf-8-sig"),
+     ("sep=\t", "\t", "utf-16")],
+    ids=["comma", "semicolon", "UTF-8 with BOM", "UTF-16 tab"],
+)
+def test_an_excel_sep_line_before_the_header_is_skipped_and_said(tmp_path, lines, first, delimiter, encoding):
+    # A CSV written for Excel can start with "sep=," (Excel hides the line and takes the delimiter from
+    # it): read as the header, every required column was said to be missing and no row of it was read.
+    body = [line.replace(",", delimiter) for line in lines]
+    data = "\r\n".join([first, *body, ""]).encode(encoding)
+    result, (clean, rejects) = read_both(tmp_path, data, PUPILS)
+    assert len(result.clean) == PUPILS and len(clean) == PUPILS and result.rejects.empty and rejects.empty
+    assert result.clean["_row"].tolist() == list(range(1, PUPILS + 1))
+    words = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
+    assert f"Excel's delimiter line before the header skipped (it names {words})" in " ".join(result.notes)
