@@ -12,6 +12,7 @@ as what it is (linkage.extract_files); `.txt`/`.tsv` files are read as CSV.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
@@ -38,6 +39,9 @@ _SLICED_GAPS = 100  # up to this many empty lines, arrow's table is sliced aroun
 _DELIMITER_WORDS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "pipes"}
 # Excel's first line naming the delimiter ("sep=,"), written before the header by tools exporting for it
 _SEP_LINE = re.compile(r"sep=([,\t;|]) *", re.IGNORECASE)
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+HEADER_LINES = 10  # a quoted column name may hold line breaks; a header still open after this many lines
+_NAME_CHARS = 60  # a column name over lines longer than this is no name
 
 
 def load(path: Path, name: str) -> RawFile:
@@ -90,6 +94,42 @@ def _header_line(utf8: bytes) -> str:
     """The first line (ended by LF, CRLF or CR), as text."""
     end = min((i for i in (utf8.find(b"\n"), utf8.find(b"\r")) if i >= 0), default=len(utf8))
     return utf8[:end].decode("utf-8")
+
+
+def _one_line_header(utf8: bytes, delimiter: str) -> tuple[bytes, int]:
+    """(`utf8` with its header on one line, how many lines the header ran over). A column name holding a
+    line break (Alt+Enter in an Excel header cell: "Start<LF>Date", quoted) runs the header record over
+    several lines: taken as the first line, the header was cut there (columns that are there said to be
+    missing, or the rest of the name read as row 1 and every row numbered one too high). A line end
+    inside the header record (its quotes not yet balanced) becomes a space; a quote still open after
+    HEADER_LINES lines or MAX_HEADER_CHARS, or a name over lines that is long or holds a delimiter (rows
+    swallowed), is a stray one, and only the first line is the header, as before."""
+    quotes, position, lines = 0, 0, 0
+    while lines < HEADER_LINES and position <= 4 * MAX_HEADER_CHARS:
+        end = _LINE_END.search(utf8, position)
+        stop = end.start() if end else len(utf8)
+        quotes, lines = quotes + utf8.count(b'"', position, stop), lines + 1
+        if quotes % 2 == 0:
+            if lines == 1 or not _names_over_lines(utf8[:stop].decode("utf-8", errors="replace"), delimiter):
+                return utf8, 1
+            return _LINE_END.sub(b" ", utf8[:stop]) + utf8[stop:], lines
+        if end is None:
+            break
+        position = end.end()
+    return utf8, 1
+
+
+def _names_over_lines(header: str, delimiter: str) -> bool:
+    """Whether `header` (lines whose quotes balance) is one properly quoted record, and its names holding
+    line breaks are names: short, without a delimiter (a quote inside a name, `Sur"name`, is no quoting:
+    the lines after it are rows)."""
+    try:
+        records = list(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    broken = [n for n in records[0] if "\n" in n or "\r" in n] if len(records) == 1 else []
+    names = all(len(n) <= _NAME_CHARS and not any(d in n for d in _DELIMITER_WORDS) for n in broken)
+    return bool(broken) and names
 
 
 def _first_row_width(utf8: bytes, delimiter: str) -> int:
@@ -211,7 +251,9 @@ def _load_csv(path: Path, name: str) -> RawFile:
         utf8 = utf8[start:]
         if not utf8 or utf8.isspace():
             raise ExtractError(name, "the file is empty (no header row, no data)")
-    delimiter, header = read_header(utf8, name, sep_line.group(1) if sep_line else None)
+    named = sep_line.group(1) if sep_line else None
+    utf8, header_lines = _one_line_header(utf8, named or delimiter_of(_header_line(utf8)))
+    delimiter, header = read_header(utf8, name, named)
     # A stray delimiter at the header's end (an empty last name) is dropped, as it is at a row's end,
     # unless the first data row fills that column (an untitled column with values: kept, so its rows
     # still have the header's width).
@@ -230,6 +272,8 @@ def _load_csv(path: Path, name: str) -> RawFile:
         table, rows, bad, rows_read, empty_lines = _parse_forgiving(name, utf8, delimiter, header)
         raw = RawFile(name, header, table, rows, rows_read, [bad], encoding)
     raw.skipped = _skipped(empty_lines, eof_marks, delimiter)
+    if header_lines > 1:
+        raw.skipped.insert(0, f"the header runs over {header_lines} lines (a line break in a column name)")
     if sep_line:
         names = _DELIMITER_WORDS[delimiter]
         raw.skipped.insert(0, f"Excel's delimiter line before the header skipped (it names {names})")

@@ -303,3 +303,35 @@ def test_an_excel_sep_line_before_the_header_is_skipped_and_said(tmp_path, lines
     assert result.clean["_row"].tolist() == list(range(1, PUPILS + 1))
     words = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
     assert f"Excel's delimiter line before the header skipped (it names {words})" in " ".join(result.notes)
+
+
+# --- 6. a line break in a column name (Alt+Enter in an Excel header cell) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [("FSME on Census Day", '"FSME on\nCensus Day"'), ("CensusTerm", '"Census\r\nTerm"'),
+     ("Estab", '"Es\ntab"')],
+    ids=["mid-header", "last column, CRLF", "first column"],
+)
+def test_a_column_name_over_two_lines_is_one_header(tmp_path, lines, name, written):
+    # Read as the first line only, the header was cut at the break: mid-header, columns that are there
+    # were "missing"; as the last column, the rest of the name became row 1 (a rejected phantom) and
+    # every row number after it was one too high.
+    body = [lines[0].replace(name, written), *lines[1:]]
+    data = ("\r\n".join(body) + "\r\n").encode()
+    result, (clean, rejects) = read_both(tmp_path, data, PUPILS)
+    assert len(result.clean) == PUPILS and result.rejects.empty and rejects.empty
+    assert result.clean["_row"].tolist() == list(range(1, PUPILS + 1))
+    assert result.clean["UPN"].tolist() == [upn(i) for i in range(PUPILS)]
+    assert "the header runs over 2 lines (a line break in a column name)" in " ".join(result.notes)
+
+
+def test_a_quote_inside_a_column_name_takes_no_row_into_the_header(tmp_path, lines):
+    # A quote inside an unquoted name (Sur"name) is no quoting: the lines after it, to one whose quote
+    # balances it, are rows, not the rest of the header.
+    body = [lines[0].replace("Surname", 'Sur"name'), *lines[1:]]
+    body[4] = body[4].replace("Surname03", 'Surname03"')
+    result, _ = read_both(tmp_path, ("\n".join(body) + "\n").encode(), PUPILS)
+    assert result.clean["_row"].tolist() == list(range(1, PUPILS + 1))
+    assert "header runs over" not in " ".join(result.notes)
