@@ -257,7 +257,11 @@ def _load_csv(path: Path, name: str) -> RawFile:
     # A stray delimiter at the header's end (an empty last name) is dropped, as it is at a row's end,
     # unless the first data row fills that column (an untitled column with values: kept, so its rows
     # still have the header's width).
-    while len(header) > 1 and not header[-1].strip() and _first_row_width(utf8, delimiter) < len(header):
+    width = None  # the first data row's, read once: Excel can end every line in thousands of commas
+    while len(header) > 1 and not header[-1].strip():
+        width = _first_row_width(utf8, delimiter) if width is None else width
+        if width >= len(header):
+            break
         header.pop()
     names = [f"c{i}" for i in range(len(header))]
     table = _parse_with_arrow(utf8, delimiter, names)

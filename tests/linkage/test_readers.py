@@ -286,6 +286,28 @@ def test_an_untitled_last_column_with_values_keeps_its_rows(
     assert result.clean["UPN"].tolist() == [UPN_A, UPN_B] and result.rejects.empty
 
 
+def test_excels_trailing_empty_columns_are_dropped_reading_the_first_row_once(
+    tmp_path, census_row, csv_text, write, mis_header, monkeypatch
+):
+    """Excel writes a comma for every column of a sheet's used range: 2,000 empty ones on each line
+    took 30 s to read (the first data row was parsed again, from a 1 MB slice, for each name dropped)."""
+    from exclusion_risk.linkage import loading
+
+    widths, first_row_width = [], loading._first_row_width
+
+    def counted(*args):
+        widths.append(first_row_width(*args))
+        return widths[-1]
+
+    monkeypatch.setattr(loading, "_first_row_width", counted)
+    text = csv_text([census_row(UPN_A), census_row(UPN_B)], mis_header)
+    lines = [line + "," * 2000 for line in text.splitlines()]
+    result = read_census(write(tmp_path / "census.csv", "\n".join(lines) + "\n"))
+    assert_nothing_lost(result, 2)
+    assert result.clean["UPN"].tolist() == [UPN_A, UPN_B] and result.rejects.empty
+    assert widths == [len(mis_header)]
+
+
 def test_quoted_commas_and_line_breaks_in_values(tmp_path, census_row, csv_text, write, mis_header):
     header = ",".join(mis_header)
     first = csv_text([census_row(UPN_A)], mis_header).splitlines()[1].replace("Okafor", '"Okafor, Jr"')
