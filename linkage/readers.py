@@ -250,6 +250,8 @@ def _collections_without_copies(files: list[Path], parent: Path | None) -> dict[
     give no date) stops the read, naming both: read twice, every pupil of it would be on two rows (a
     dual registration each). One collection split over several files (a file per school) is read."""
     found = {file: _collection_of(file, _display_name(file, parent)) for file in files}
+    if len(files) < 2:  # no copies; a file that is not there is the reader's to say (not a traceback)
+        return found
     by_size: dict[int, list[Path]] = {}
     for file in files:
         by_size.setdefault(file.stat().st_size, []).append(file)

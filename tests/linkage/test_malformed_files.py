@@ -226,6 +226,16 @@ def test_an_extract_path_that_is_a_folder_is_said_to_be_one(tmp_path):
         read_exclusions(tmp_path / "social_care.csv")
 
 
+def test_a_census_file_that_is_not_there_is_said_to_be_missing(tmp_path):
+    # census.csv a link to a file moved away: `check` and `link` ended in a FileNotFoundError traceback
+    # (the census's copy check looked at the file's size before the reader's checks)
+    (tmp_path / "census.csv").symlink_to(tmp_path / "moved" / "census.csv")
+    with pytest.raises(ExtractError, match="^census.csv: file not found$"):
+        read_census(tmp_path / "census.csv")
+    with pytest.raises(ExtractError, match="file not found"):
+        read_census(tmp_path / "census_2018-10-04.csv")
+
+
 @pytest.mark.filterwarnings("error::FutureWarning")
 def test_a_file_failing_whole_prints_no_library_warning(tmp_path):
     # Every StartDate a timezone-aware timestamp (its text carries the offset) and one SchoolURN
