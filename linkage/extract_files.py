@@ -82,7 +82,8 @@ def folder_files(folder: Path, name: str, extract: str) -> FolderFiles:
     `.txt`/`.tsv` files, read as delimited text and named as a single census.txt is (`stand_in_note`).
     Text files beside .csv or .parquet ones and workbooks are not read, and named in a note; a folder with
     nothing to read is an `ExtractError` naming its workbooks, if any, with what to do."""
-    files = sorted(p for p in folder.iterdir() if p.is_file())
+    # a link to a file that is not there is read too, so that the reader names it (left out, it was not)
+    files = sorted(p for p in folder.iterdir() if p.is_file() or (p.is_symlink() and not p.exists()))
     kinds = {kind: [p for p in files if p.suffix.lower() in kind] for kind in (SUFFIXES, TEXT_SUFFIXES)}
     workbooks = [p for p in files if p.suffix.lower() in WORKBOOK_SUFFIXES]
     read, text, notes, stand_in = kinds[SUFFIXES], kinds[TEXT_SUFFIXES], [], None

@@ -253,7 +253,7 @@ def _collections_without_copies(files: list[Path], parent: Path | None) -> dict[
     if len(files) < 2:  # no copies; a file that is not there is the reader's to say (not a traceback)
         return found
     by_size: dict[int, list[Path]] = {}
-    for file in files:
+    for file in (f for f in files if f.is_file()):  # one not there is the reader's to name
         by_size.setdefault(file.stat().st_size, []).append(file)
     seen: dict[tuple, Path] = {}
     for same_size in (group for group in by_size.values() if len(group) > 1):

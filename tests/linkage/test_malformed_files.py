@@ -236,6 +236,17 @@ def test_a_census_file_that_is_not_there_is_said_to_be_missing(tmp_path):
         read_census(tmp_path / "census_2018-10-04.csv")
 
 
+def test_a_census_folders_file_that_is_not_there_stops_the_read_naming_it(tmp_path, census_row, csv_text):
+    # census/census_2017-10-05.csv a link to a file moved away: the folder's other collections were read
+    # and that one was left out without a word (a whole year's census missing from every history)
+    folder = tmp_path / "census"
+    folder.mkdir()
+    (folder / "census_2016-10-06.csv").write_text(csv_text([census_row()]))
+    (folder / "census_2017-10-05.csv").symlink_to(tmp_path / "moved" / "census_2017-10-05.csv")
+    with pytest.raises(ExtractError, match="^census/census_2017-10-05.csv: file not found$"):
+        read_census(folder)
+
+
 @pytest.mark.filterwarnings("error::FutureWarning")
 def test_a_file_failing_whole_prints_no_library_warning(tmp_path):
     # Every StartDate a timezone-aware timestamp (its text carries the offset) and one SchoolURN
