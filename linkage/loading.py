@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from exclusion_risk.linkage.csv_records import data_lines, empty_lines_at, parse_records
+from exclusion_risk.linkage.csv_records import data_lines, empty_lines_at, parse_records, split_lines
 from exclusion_risk.linkage.decoding import decode, reject_broken_text, reject_undecodable
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import TEXT_SUFFIXES, refuse_binary
@@ -41,7 +41,7 @@ _DELIMITER_WORDS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "pipes"
 _SEP_LINE = re.compile(r"sep=([,\t;|]) *", re.IGNORECASE)
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 HEADER_LINES = 10  # a quoted column name may hold line breaks; a header still open after this many lines
-_NAME_CHARS = 60  # a column name over lines longer than this is no name
+_NAME_CHARS = 500  # a column name over lines longer than this is no name
 
 
 def load(path: Path, name: str) -> RawFile:
@@ -102,15 +102,21 @@ def _one_line_header(utf8: bytes, delimiter: str) -> tuple[bytes, int]:
     several lines: taken as the first line, the header was cut there (columns that are there said to be
     missing, or the rest of the name read as row 1 and every row numbered one too high). A line end
     inside the header record (its quotes not yet balanced) becomes a space; a quote still open after
-    HEADER_LINES lines or MAX_HEADER_CHARS, or a name over lines that is long or holds a delimiter (rows
-    swallowed), is a stray one, and only the first line is the header, as before."""
+    HEADER_LINES lines or MAX_HEADER_CHARS, or a name over lines that is long or has a line like a row
+    (`_names_over_lines`), is a stray one, and only the first line is the header, as before."""
     quotes, position, lines = 0, 0, 0
     while lines < HEADER_LINES and position <= 4 * MAX_HEADER_CHARS:
         end = _LINE_END.search(utf8, position)
         stop = end.start() if end else len(utf8)
         quotes, lines = quotes + utf8.count(b'"', position, stop), lines + 1
         if quotes % 2 == 0:
-            if lines == 1 or not _names_over_lines(utf8[:stop].decode("utf-8", errors="replace"), delimiter):
+            if lines == 1:
+                return utf8, 1
+            # the first data line after it: a line of a name with as many delimiters is a row swallowed
+            after = utf8[stop : stop + 4 * MAX_HEADER_CHARS].decode("utf-8", errors="replace")
+            row = next((line for line in split_lines(after) if line.strip()), "")
+            header = utf8[:stop].decode("utf-8", errors="replace")
+            if not _names_over_lines(header, delimiter, max(row.count(delimiter), 1)):
                 return utf8, 1
             return _LINE_END.sub(b" ", utf8[:stop]) + utf8[stop:], lines
         if end is None:
@@ -119,17 +125,21 @@ def _one_line_header(utf8: bytes, delimiter: str) -> tuple[bytes, int]:
     return utf8, 1
 
 
-def _names_over_lines(header: str, delimiter: str) -> bool:
-    """Whether `header` (lines whose quotes balance) is one properly quoted record, and its names holding
-    line breaks are names: short, without a delimiter (a quote inside a name, `Sur"name`, is no quoting:
-    the lines after it are rows)."""
+def _names_over_lines(header: str, delimiter: str, row_delimiters: int) -> bool:
+    """Whether `header` (lines whose quotes balance) is one properly quoted record whose names holding
+    line breaks are names: not over _NAME_CHARS, and no line of them with `row_delimiters` delimiters
+    (a row's worth: rows swallowed, as csv_records tells a stray quote). A quote inside a name
+    (`Sur"name`) is no quoting: the lines after it are rows, and the header is more than one record."""
     try:
         records = list(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter, strict=True))
     except csv.Error:
         return False
-    broken = [n for n in records[0] if "\n" in n or "\r" in n] if len(records) == 1 else []
-    names = all(len(n) <= _NAME_CHARS and not any(d in n for d in _DELIMITER_WORDS) for n in broken)
-    return bool(broken) and names
+    width = len(records[0]) if len(records) == 1 else 0
+    broken = [n for n in records[0] if "\n" in n or "\r" in n] if width > 1 else []
+    return bool(broken) and all(
+        len(n) <= _NAME_CHARS and all(line.count(delimiter) < row_delimiters for line in split_lines(n)[1:])
+        for n in broken
+    )
 
 
 def _first_row_width(utf8: bytes, delimiter: str) -> int:

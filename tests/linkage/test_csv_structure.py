@@ -335,3 +335,21 @@ def test_a_quote_inside_a_column_name_takes_no_row_into_the_header(tmp_path, lin
     result, _ = read_both(tmp_path, ("\n".join(body) + "\n").encode(), PUPILS)
     assert result.clean["_row"].tolist() == list(range(1, PUPILS + 1))
     assert "header runs over" not in " ".join(result.notes)
+
+
+def test_a_long_column_name_over_two_lines_is_one_header(tmp_path, lines):
+    # an extra notes column whose name (over 60 characters) holds a line break: the header was cut there
+    name = '"Notes from the inclusion lead on the pupil\'s support plan\n(free text, optional; not shared)"'
+    body = [f"{lines[0]},{name}", *(f"{line},x" for line in lines[1:])]
+    result, _ = read_both(tmp_path, ("\n".join(body) + "\n").encode(), PUPILS)
+    assert len(result.clean) == PUPILS and result.rejects.empty
+    assert result.clean["_row"].tolist() == list(range(1, PUPILS + 1))
+
+
+def test_an_unclosed_quote_in_the_header_takes_no_row_into_it(tmp_path, lines):
+    # `"CensusTerm` never closed, and a later row's stray quote balancing it: the lines between are rows
+    body = [lines[0].replace("CensusTerm", '"CensusTerm'), *lines[1:]]
+    body[3] = body[3].replace("Surname02", 'Surname02"')
+    result, _ = read_both(tmp_path, ("\n".join(body) + "\n").encode(), PUPILS)
+    assert result.clean["_row"].tolist() == list(range(1, PUPILS + 1))
+    assert "header runs over" not in " ".join(result.notes)
