@@ -175,14 +175,25 @@ def _academic_year(value: str | None) -> str | None:
 AcademicYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$"), AfterValidator(_academic_year)]
 
 
+def _pupil_key(value: str) -> str:
+    """A feature record's UPN or pseudonym: something to join on. Blanks or separators alone ("   ",
+    "---") passed the length check and were scored under a key no client can match to a pupil."""
+    if not any(c.isalnum() for c in value):
+        raise PydanticCustomError("pupil_key", "no letter or digit: not a UPN or pseudonym")
+    return value
+
+
+PupilKey = Annotated[str, AfterValidator(_pupil_key)]
+
+
 FeatureRecord = create_model(
     "FeatureRecord",
     __config__=ConfigDict(extra="forbid", json_schema_extra={"example": EXAMPLE_FEATURES}),
     __doc__="One pupil's registry features as known on census day. A feature left out is missing "
     "(the model handles missing values); `need_level` is derived from the features when not given.",
-    upn=(str, Field(min_length=1, max_length=64, description="The pupil's UPN or the LA's pseudonym; a UPN "
-                    "is scored and echoed in its tidy form (spaces and dashes removed, upper case), as the "
-                    "census routes name pupils; any other value (a pseudonym) as sent.")),
+    upn=(PupilKey, Field(min_length=1, max_length=64, description="The pupil's UPN or the LA's pseudonym; a "
+                    "UPN is scored and echoed in its tidy form (spaces and dashes removed, upper case), as "
+                    "the census routes name pupils; any other value (a pseudonym) as sent.")),
     need_level=(int | None, Field(None, ge=0, le=3, strict=True, description="Risk-matrix need axis 0-3.")),
     school_urn=(str | None, Field(None, pattern=SCHOOL.pattern, description="School URN (6 digits) or "
                                   "LAEstab (7 digits), as the census gives it; echoed for filtering.")),

@@ -105,3 +105,13 @@ def test_pseudonyms_differing_only_by_case_or_dashes_are_not_duplicates(client):
         response = client.post("/score", json={"pupils": _records(twice)})
         assert response.status_code == 422, response.text
         assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(1, "upn"), (3, "upn")]
+
+
+def test_a_key_of_blanks_or_separators_alone_is_refused(client):
+    # "   " and "---" passed the length check and were scored under a key no client can join on
+    for route in ("/score", "/explain"):
+        response = client.post(route, json={"pupils": _records(["x1", "   ", "---"])})
+        assert response.status_code == 422, (route, response.text)
+        errors = response.json()["errors"]
+        assert [(e["row"], e["field"]) for e in errors] == [(2, "upn"), (3, "upn")], errors
+        assert all("no letter or digit" in e["reason"] for e in errors)
