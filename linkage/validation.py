@@ -60,10 +60,9 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
         accepted = [
             f"{f.name!r} (accepted headers, in any case: {', '.join((f.name, *f.aliases))})" for f in missing
         ]
-        if len(missing) == 1:
-            error = ExtractError(raw.name, f"required column missing; {accepted[0]}")
-        else:
-            error = ExtractError(raw.name, f"required columns missing: {'; '.join(accepted)}")
+        said = (f"column missing; {accepted[0]}" if len(missing) == 1
+                else f"columns missing: {'; '.join(accepted)}")  # fmt: skip
+        error = ExtractError(raw.name, f"required {said}{_title_hint(raw)}")
         error.column = missing[0].name
         raise error
     if repeated:
@@ -72,6 +71,15 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
         raise error
     raw.aliased = aliased
     return mapping
+
+
+def _title_hint(raw: RawFile) -> str:
+    """Where the first line names one column only: a report title above the header row ("Exclusions
+    report") read as the header had every column said to be missing, though all are on line 2."""
+    if sum(1 for h in raw.header if h.strip()) > 1:
+        return ""
+    return (". The first line holds one column name only: if a title line sits above the header row, "
+            "remove it (the header row must be the file's first line)")
 
 
 # A header is shown as written, but a pathological one (thousands of spaces) is cut short.

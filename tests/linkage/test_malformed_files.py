@@ -397,3 +397,18 @@ def test_the_line_limit_keeps_every_row_a_file_could_hold():
     assert one_long_value.bad_reasons[0].startswith("longer than 1,000 characters")
     assert len(",".join([widest] * 3)) <= csv_records.line_limit(3)
     assert csv_records.line_limit(20_000) == csv_records.MAX_LINE_CHARS
+
+
+def test_a_title_line_above_the_header_is_said_to_be_one(tmp_path, census_lines):
+    # An export with a report title on line 1 said every required column was missing, though all are on
+    # line 2: the message now says what to do
+    path = tmp_path / "census.csv"
+    path.write_text("\n".join(["Autumn census extract", *census_lines[:20]]) + "\n")
+    with pytest.raises(ExtractError, match="required columns missing") as caught:
+        read_census(path)
+    assert "title line sits above the header row" in str(caught.value)
+    assert_no_pupil_value(str(caught.value), [upn(0), surname(0)])
+    path.write_text("\n".join([census_lines[0].replace("UPN", "Pupil"), *census_lines[1:20]]) + "\n")
+    with pytest.raises(ExtractError, match="required column missing") as caught:
+        read_census(path)
+    assert "title line" not in str(caught.value)  # a real header lacking a column: no such hint
