@@ -151,8 +151,19 @@ def census_records_to_csv(records: list[dict[str, Any]]) -> bytes:
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for record in records:
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        writer.writerow({k: _as_written(v) for k, v in record.items()})
     return buffer.getvalue().encode("utf-8")
+
+
+def _as_written(value: Any) -> Any:
+    """A JSON value as a CSV export writes it: a whole number sent as a float (9.0: a client building
+    its rows with pandas, whose columns with a gap are floats) as 9, which the reader's codes and counts
+    accept ("9.0" was an unknown NC year code, and the row rejected); missing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def rejects_as_problems(rejects: pd.DataFrame) -> list[dict]:

@@ -566,6 +566,16 @@ def test_census_input_csv_is_not_neutralised():
     assert text.splitlines()[1] == '"=1+1","-Smith"'
 
 
+def test_whole_numbers_sent_as_floats_are_read_as_whole_numbers():
+    # A client building its JSON rows with pandas sends 8.0 where a column has a gap (floats): the row
+    # was rejected ("8.0": an unknown NC year code), and so were SchoolURN 104321.0 and sessions 320.0
+    rows = census_rows(3)
+    rows[0].update(NCyearActual=8.0, SchoolURN=104321.0, SessionsPossible=320.0)
+    rows[1].update(NCyearActual=8.5)  # not a whole number: still rejected
+    clean, rejects = scoring.read_census_bytes(scoring.census_records_to_csv(rows), "census.csv")
+    assert sorted(clean["_row"]) == [1, 3] and rejects["row"].tolist() == [2]
+
+
 def test_a_census_row_with_a_line_break_in_a_value_stays_one_row():
     # A lone CR was written unquoted: the reader saw one JSON row as two, and row numbers moved on.
     rows = census_rows(3)
