@@ -183,7 +183,9 @@ def _legend_rows(risk_matrix: dict | None) -> list[list[Any]]:
         if text:
             precision.append([band.get("label"), text])
     if precision:
-        rows += [[], ["How often each band was right"], *precision]
+        # scores.html's words: for the low band, 0.7% excluded is the band borne out, not "right" 0.7%
+        rows += [[], ["How sure each band is: what happened to the pupils each band held in the model's "
+                      "test year (95% interval in brackets)."], *precision]
     return rows
 
 

@@ -156,3 +156,21 @@ def test_sheet_titles_are_valid_and_unique():
     assert sheet_title("a/b:c*d?e[f]g\\h", taken) == "a b c d e f g h"
     assert sheet_title("'quoted'", taken) == "quoted"
     assert sheet_title("History", taken) != "History"  # a name Excel keeps for itself
+
+
+def test_precision_heading_does_not_call_the_low_band_right_when_few_were_excluded(tmp_path):
+    """The notice sheet headed each band's sentence 'How often each band was right', over 'Of pupils placed
+    low in 2018/19, 0.7% ... were suspended or excluded': read as the low band right 0.7% of the time,
+    when for the low band the 99.3% not excluded is what bears it out. It says what scores.html says:
+    what happened to each band's pupils."""
+    matrix = load_risk_matrix().to_dict()
+    for band in matrix["likelihood_bands"]:
+        band["precision"] = {"text": f"Of pupils placed {band['label']} in 2018/19, 0.7% were suspended."}
+    buffer = io.BytesIO()
+    write_scores_workbook(_scores(), buffer, notice_lines=["Model: m version 1"], risk_matrix=matrix)
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    rows = _rows(book[NOTICE_SHEET])
+    first = next(i for i, row in enumerate(rows) if row and row[0] == "low" and row[1] and "0.7%" in row[1])
+    heading = next(row[0] for row in reversed(rows[:first]) if row and row[0] and not any(row[1:]))
+    assert "right" not in heading.lower()
+    assert heading.startswith("How sure each band is: what happened to the pupils each band held")
