@@ -5,7 +5,8 @@
 - `points`: a difference of two rates in percentage points (a gap of 0.055 is 5.5 points, not 5.5%);
 - `source_line`: a source's records and links in one line, as report.json gives them (the console's
   summary and run.log's, so neither gives a count the report withholds);
-- `conclusion`: a few sentences on the link rates: each source's overall rate, the groups whose shown
+- `conclusion`: a few sentences on the link rates: each source's overall rate (in words where it is
+  withheld: "all but fewer than 10 of the 1046"), the groups whose shown
   rate is LOW_GAP or more below their source's (their history may be under-counted, so their scores may
   understate their risk), and that a link rate counts links made, not correct links: whether links are
   right is measured only against synthetic truth, where the data are generated and truth exists.
@@ -79,9 +80,21 @@ def _few_of(row: dict[str, Any]) -> bool:
     return row.get("linked") == SUPPRESSED and isinstance(row.get("records"), int) and row["records"] > 0
 
 
+def _overall(name: str, source: dict[str, Any]) -> str:
+    """A source's overall rate in words: where it is withheld with a '<10' unlinked (or linked), what the
+    table shows instead ("all but fewer than 10 of the 1046"), not a dash."""
+    words, records = SOURCE_WORDS.get(name, name), source.get("records")
+    if source.get("link_rate") is None and isinstance(records, int) and records > 0:
+        if source.get("unlinked") == SUPPRESSED:
+            return f"all but fewer than {SUPPRESSION_THRESHOLD} of the {records} {words} records"
+        if source.get("linked_total") == SUPPRESSED:
+            return f"fewer than {SUPPRESSION_THRESHOLD} of the {records} {words} records"
+    return f"{percent(source.get('link_rate'))} of {words} records"
+
+
 def conclusion(sources: dict[str, dict[str, Any]]) -> list[str]:
     """The report's conclusion in words (module docstring)."""
-    rates = [f"{percent(s.get('link_rate'))} of {SOURCE_WORDS.get(n, n)} records" for n, s in sources.items()]
+    rates = [_overall(n, s) for n, s in sources.items()]
     said = [f"Overall, {' and '.join(rates)} are linked to a census pupil."]
     low = {name: _low_groups(s) for name, s in sources.items()}
     for name, groups in low.items():

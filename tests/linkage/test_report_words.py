@@ -85,3 +85,24 @@ def test_a_group_whose_rate_is_withheld_is_named_only_as_the_table_shows_it():
     said = conclusion({"social_care": {"link_rate": 0.8782, "by_group": {"year_group": rows}}})
     assert said[1] == ("Linking markedly below the social-care rate (87.8%; 5 or more points lower): year "
                        f"group {POST_16} (fewer than 10 of its 256 records).")  # fmt: skip
+
+
+def test_a_withheld_overall_rate_is_said_in_words_not_as_a_dash():
+    """A 3,000-pupil authority (synth --pupils 3000 --seed 3): 1,044 of 1,046 exclusion records linked,
+    so its rate (99.8%) is withheld with the 2 unlinked, and the conclusion read "Overall, – of exclusion
+    records and 87.8% of social-care records are linked". It says what the table shows: all but fewer
+    than 10 of the 1,046 (and fewer than 10 of them where the linked are '<10')."""
+    sources = {
+        "exclusions": {"records": 1046, "linked_total": "x", "unlinked": "<10", "link_rate": None},
+        "social_care": {"records": 369, "linked_total": 324, "unlinked": 45, "link_rate": 0.8782},
+    }
+    said = conclusion(sources)[0]
+    assert "–" not in said
+    assert said == ("Overall, all but fewer than 10 of the 1046 exclusion records and 87.8% of social-care "
+                    "records are linked to a census pupil.")  # fmt: skip
+    few = {"social_care": {"records": 40, "linked_total": "<10", "unlinked": "x", "link_rate": None}}
+    assert conclusion(few)[0] == ("Overall, fewer than 10 of the 40 social-care records are linked to a "
+                                  "census pupil.")  # fmt: skip
+    # a rate withheld for another reason, or records themselves withheld, stays unsaid
+    withheld = {"exclusions": {"records": "x", "linked_total": "x", "unlinked": "x", "link_rate": None}}
+    assert conclusion(withheld)[0] == "Overall, – of exclusion records are linked to a census pupil."
