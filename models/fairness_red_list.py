@@ -60,6 +60,9 @@ class RedList:
     rule: list[str]  # the red cells in words ("very high likelihood at every need level", ...)
     raised: list[str]  # the need levels the matrix raises to red from a lower band, as the file names them
     matrix_version: str
+    # "more" / "fewer" where the bands red at every need level (cut on the validation year) hold more /
+    # fewer of the reviewed pupils than the top k%: a difference from the top k% that is not need's.
+    band_over_top: str = ""
 
 
 def _rule(matrix: RiskMatrix) -> tuple[list[str], list[str]]:
@@ -97,10 +100,19 @@ def review_red_list(
     attributes = group_metrics(y, p, groups, capacity, n_boot=n_boot, seed=seed, selected=red,
                                references=references)  # fmt: skip
     rule, raised = _rule(matrix)
+    top = int(select_top(p, capacity).sum())
+    whole = [b.key for b in matrix.bands if all(matrix.cells[(b.key, n)][0] == RED for n in NEED_LEVELS)]
+    in_band = int(np.isin(placed["band_key"], whole).sum()) if whole else top
     return RedList(
-        attributes=attributes, red=int(red.sum()), top=int(select_top(p, capacity).sum()),
-        rule=rule, raised=raised, matrix_version=matrix.version,
+        attributes=attributes, red=int(red.sum()), top=top, rule=rule, raised=raised,
+        matrix_version=matrix.version,
+        band_over_top="more" if in_band > top else "fewer" if in_band < top else "",
     )  # fmt: skip
+
+
+def _band_words(band_over_top: str, capacity_pct: str) -> str:
+    """The band red at every need level against the top k%, where it holds more or fewer pupils."""
+    return f"cut on the validation year, holds {band_over_top} pupils this year than the top {capacity_pct}%"
 
 
 def _value(metric: dict) -> float | None:
@@ -169,19 +181,22 @@ def _phrases(rows: list[dict]) -> str:
     return and_join(words) if words else ""
 
 
-def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str) -> str:
+def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str, band_over_top: str = "") -> str:
     """One line for the review's summary: how big the red list is and which groups it rates red more or
-    less often than the top k% selects them."""
+    less often than the top k% selects them, and why: need, and (`band_over_top`) a red band that holds
+    more or fewer pupils than the top k%."""
     rows = flagged_rows(attributes)
     more, fewer = (_phrases([r for r in rows if r["direction"] == which]) for which in ("more", "fewer"))
     parts = [f"The risk matrix's red list, which officers act on, {_holds(totals, capacity_pct)}"]
     if more or fewer:
         # "rates" once, before whichever list comes first ("it rates X red more often and Y less often")
         listed = [f"{more} red more often" if more else "", f"{fewer} red less often" if fewer else ""]
+        why = ("by the matrix's design (it adds need), not the model's" if not band_over_top else
+               "by the matrix, not the model's ranking (it adds need, and its likelihood band red at every "
+               f"need level, {_band_words(band_over_top, capacity_pct)})")
         parts.append(
             f"it rates {' and '.join(w for w in listed if w)} than the top {capacity_pct}% selects them "
-            f"(outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), by the matrix's design (it adds need), "
-            "not the model's"
+            f"(outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), {why}"
         )
     else:
         parts.append(f"no group shown has its share rated red outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times "
@@ -237,6 +252,11 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
                      f"(under 10, or withheld so that, read beside the top {capacity_pct}%'s, they give no "
                      "count under 10 back, alone or together).")  # fmt: skip
     raised = " or ".join(red_list.raised) or "a higher need level"
+    more = red_list.band_over_top
+    said = _band_words(more, capacity_pct).replace(", holds", ", it holds")
+    band = (f"{said}: every group has {more} pupils red on that account, with existing need or not." if more
+            else f"its threshold was set on the validation year, so it need not hold exactly the top "
+            f"{capacity_pct}% of this year.")  # fmt: skip
     return " ".join([
         f"The red list is the risk matrix's red cells ({'; '.join(red_list.rule)}), not the top "
         f"{capacity_pct}%{_overall(totals, capacity_pct)}",
@@ -246,8 +266,7 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
         f"({raised}) are rated red at a lower likelihood than other pupils. A group with more of that need "
         "is rated red more often, and its precision among red tends to be lower, because the pupils the need "
         "adds are less likely to be excluded than those the model ranks highest. The likelihood band red at "
-        "every need level is the model's ranking alone; its threshold was set on the validation year, so it "
-        f"need not hold exactly the top {capacity_pct}% of this year.",
+        f"every need level is the model's ranking alone; {band}",
         "Officers act on the red list: read each group's red rate and precision here beside the top "
         f"{capacity_pct}% tables, as support for a professional's judgement, not as a decision.",
     ])  # fmt: skip
@@ -312,6 +331,6 @@ def red_list_context(
     return {
         "rule": red_list.rule, "raised": red_list.raised, "matrix_version": red_list.matrix_version,
         **totals, "attributes": attributes,
-        "summary": red_list_summary(attributes, totals, capacity_pct),
+        "summary": red_list_summary(attributes, totals, capacity_pct, red_list.band_over_top),
         "conclusion": red_list_conclusion(red_list, attributes, totals, capacity_pct),
     }  # fmt: skip
