@@ -18,6 +18,7 @@ import pandas as pd
 
 from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
+from exclusion_risk.models.metrics import top_share
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix, load_risk_matrix
 from exclusion_risk.models.scoring import CohortScorer
@@ -105,8 +106,14 @@ def summary_html(
     pupils = _first_withheld(
         shown_matrix.at[TOTAL, TOTAL], by_school.at[TOTAL, TOTAL], by_year.at[TOTAL, TOTAL]
     )
+    # the top band, cut on the validation year, against the capacity's share of this cohort: more or fewer
+    # red than the capacity is then the band's width as well as need (a direction, never a count)
+    in_band = int((frame["likelihood_band"] == scorer.matrix.bands[0].label).sum())
+    capacity_top = top_share(len(frame), scorer.matrix.capacity) if len(frame) else 0
+    band_vs_capacity = "" if scorer.risk_matrix.get("thresholds_source") == "default" or not len(frame) else (
+        "more" if in_band > capacity_top else "fewer" if in_band < capacity_top else "")
     return render(
-        "score_summary.html.j2",
+        "score_summary.html.j2", band_vs_capacity=band_vs_capacity,
         notice=DECISION_SUPPORT_NOTICE, year=year, census=census or scorer.census, pupils=pupils,
         model=scorer.info(),
         capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red, top_band=scorer.matrix.bands[0].label,

@@ -154,3 +154,35 @@ def test_the_school_table_names_each_school_beside_its_urn(training, test_year):
     section = html.split("<h2>By school</h2>", 1)[1].split("</table>", 1)[0]
     assert '<th scope="row">St Mary&#39;s &amp; All Saints</th><td>100999</td>' in section
     assert '<th scope="row">Park Academy</th><td>100001</td>' in section
+
+
+def test_red_beyond_the_capacity_is_not_put_down_to_need_alone_when_the_band_is_wider(training):
+    """synth --pupils 3000 --seed 3: '190 pupils are rated red ...: more than the capacity where the matrix
+    adds pupils of lower likelihood and high need', when the very high band, cut on the validation year,
+    held 184 of the 3,047 pupils (6%, the capacity's 5% being 153) and need added 6. The page says that the
+    band holds more (or fewer) than the capacity of this cohort; a band holding it reads as before."""
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    from dataclasses import replace
+
+    # thresholds as a model version stores them (cut on its validation year), not the file's defaults
+    matrix = scorer.matrix = replace(scorer.matrix, thresholds_source="validation year 2017/18")
+    top = matrix.bands[0]
+
+    def page(top_pupils: int) -> str:
+        counts = {(b.key, n): 40 for b in matrix.bands for n in NEED_LEVELS}
+        for n in NEED_LEVELS:  # the very high band's pupils, spread over its need levels
+            counts[(top.key, n)] = top_pupils // len(NEED_LEVELS) + (n < top_pupils % len(NEED_LEVELS))
+        rows = [{"upn": f"U{b.key}{n}{i}", "likelihood_band": b.label, "need_level": n,
+                 "rag": matrix.cells[(b.key, n)][0]}
+                for b in matrix.bands for n in NEED_LEVELS for i in range(counts[(b.key, n)])]  # fmt: skip
+        scores = pd.DataFrame(rows)
+        return " ".join(summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19").split())
+
+    # 12 x 40 pupils below the band: 480 + 40 in it = 520, of which 5% is 26; 21 in it: 501 pupils, 5% = 26
+    wide, narrow, exact = page(40), page(21), page(26)
+    said = f"the {top.label} band, cut on the validation year, holds more than 5% of this cohort"
+    assert said in wide
+    assert said.replace("more", "fewer") in narrow
+    assert "more than the capacity where the matrix adds" not in narrow
+    assert "of this cohort" not in exact and "more than the capacity where the matrix adds" in exact
