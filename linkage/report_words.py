@@ -6,7 +6,7 @@
 - `source_line`: a source's records and links in one line, as report.json gives them (the console's
   summary and run.log's, so neither gives a count the report withholds);
 - `conclusion`: a few sentences on the link rates: each source's overall rate (in words where it is
-  withheld: "all but fewer than 10 of the 1046"), the groups whose shown
+  withheld: "all but fewer than 10 of the 1,046"), the groups whose shown
   rate is LOW_GAP or more below their source's (their history may be under-counted, so their scores may
   understate their risk), and that a link rate counts links made, not correct links: whether links are
   right is measured only against synthetic truth, where the data are generated and truth exists.
@@ -82,13 +82,13 @@ def _few_of(row: dict[str, Any]) -> bool:
 
 def _overall(name: str, source: dict[str, Any]) -> str:
     """A source's overall rate in words: where it is withheld with a '<10' unlinked (or linked), what the
-    table shows instead ("all but fewer than 10 of the 1046"), not a dash."""
+    table shows instead ("all but fewer than 10 of the 1,046"), not a dash."""
     words, records = SOURCE_WORDS.get(name, name), source.get("records")
     if source.get("link_rate") is None and isinstance(records, int) and records > 0:
         if source.get("unlinked") == SUPPRESSED:
-            return f"all but fewer than {SUPPRESSION_THRESHOLD} of the {records} {words} records"
+            return f"all but fewer than {SUPPRESSION_THRESHOLD} of the {records:,} {words} records"
         if source.get("linked_total") == SUPPRESSED:
-            return f"fewer than {SUPPRESSION_THRESHOLD} of the {records} {words} records"
+            return f"fewer than {SUPPRESSION_THRESHOLD} of the {records:,} {words} records"
     return f"{percent(source.get('link_rate'))} of {words} records"
 
 

@@ -210,8 +210,11 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
         side = "ahead" if d > 0 else "behind"
         # A difference that prints as +0.000 is a tie (two models with the same 53 of 153), not a lead
         word = "level with" if round(d, 3) == 0 and not beyond else "ahead of" if d >= 0 else "behind"
-        parts.append(f"{word} {versus} {'at' if word == 'level with' else 'by'} {d:+.3f} "
-                     f"[{low:+.3f}, {high:+.3f}], "
+        # "behind lightgbm by -0.013" read as a double negative: behind by the difference's size
+        shown = f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
+        size = (f"at {shown}" if word == "level with" else f"by {shown}" if d >= 0
+                else f"by {-d:.3f} ({shown})")  # fmt: skip
+        parts.append(f"{word} {versus} {size}, "
                      + (f"significantly {side}" if beyond else "within the interval (not significant)"))
     return f"Verdict on {metric}: {chosen} ({why}) is " + "; ".join(parts) + ".\n"
 

@@ -98,7 +98,7 @@ def test_a_withheld_overall_rate_is_said_in_words_not_as_a_dash():
     }
     said = conclusion(sources)[0]
     assert "–" not in said
-    assert said == ("Overall, all but fewer than 10 of the 1046 exclusion records and 87.8% of social-care "
+    assert said == ("Overall, all but fewer than 10 of the 1,046 exclusion records and 87.8% of social-care "
                     "records are linked to a census pupil.")  # fmt: skip
     few = {"social_care": {"records": 40, "linked_total": "<10", "unlinked": "x", "link_rate": None}}
     assert conclusion(few)[0] == ("Overall, fewer than 10 of the 40 social-care records are linked to a "

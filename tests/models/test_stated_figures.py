@@ -134,7 +134,8 @@ def test_the_comparison_ends_with_a_verdict():
     assert "ahead of random_forest by +0.001 [-0.008, +0.010], within the interval (not significant)" in line
     assert "ahead of checklist by +0.014 [+0.005, +0.023], significantly ahead" in line
     marked = table.assign(champion=["*", "", ""])
-    assert "random_forest (the champion) is behind lightgbm" in verdict(marked, differences)
+    behind = verdict(marked, differences)
+    assert "random_forest (the champion) is behind lightgbm by 0.001 (-0.001 [-0.010, +0.008])" in behind
 
 
 def test_a_tie_is_said_level_not_ahead():
