@@ -161,6 +161,7 @@
   // The list on screen is the last file scored, or none: cleared as a new upload starts (a failed one
   // must not leave the earlier file's list under its error) and at sign-out.
   function clearResults() {
+    ER.newTurn(); // an upload or workbook still on its way when the list is cleared is not shown
     ER.closePanel();
     Object.assign(state, { result: null, file: null });
     matching = [];
@@ -194,6 +195,7 @@
     }
     const skip = $("skip-invalid").checked;
     clearResults();
+    const turn = ER.currentTurn();
     const form = new FormData();
     form.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
@@ -220,6 +222,7 @@
     xhr.addEventListener("loadend", () => {
       $("score-button").disabled = false;
       $("progress-area").hidden = true;
+      if (turn !== ER.currentTurn()) return; // signed out meanwhile: the list is not shown
       if (xhr.status === 0) {
         setStatus("");
         showErrors("The upload failed: the service could not be reached.", []);
@@ -438,6 +441,7 @@
   // sent again with format=xlsx.
   async function downloadWorkbook() {
     if (!state.file) return;
+    const turn = ER.currentTurn();
     const button = $("workbook-button");
     button.disabled = true;
     setStatus("Preparing the workbook…");
@@ -451,6 +455,7 @@
       `/score/file?format=xlsx&record=false${since}&skip_invalid=${state.skipInvalid}`,
       { method: "POST", body: form, blob: true });
     button.disabled = false;
+    if (turn !== ER.currentTurn()) return; // a new upload or sign-out since: not this list's workbook
     if (!answer.ok) {
       setStatus("");
       showErrors("The workbook could not be made: " + ER.errorMessage(answer.status, answer.body), []);

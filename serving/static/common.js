@@ -163,12 +163,18 @@ window.ER = (() => {
     xhr.setRequestHeader("X-API-Key", apiKey);
   }
 
+  // Each list on screen is a turn: clearing it (a new upload, sign-out) starts the next, and an answer
+  // asked for in an earlier turn is dropped when it comes (its list, or its workbook, is no longer shown).
+  let turn = 0;
+  const newTurn = () => { turn += 1; };
+  const currentTurn = () => turn;
+
   function setStatus(text) {
     $("status").textContent = text;
   }
 
   return {
     state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
-    errorMessage, call, saveBlob, setStatus, pager, setKey, keyHeader,
+    errorMessage, call, saveBlob, setStatus, pager, setKey, keyHeader, newTurn, currentTurn,
   };
 })();
