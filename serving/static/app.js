@@ -162,7 +162,7 @@
   // must not leave the earlier file's list under its error) and at sign-out.
   function clearResults() {
     ER.newTurn(); // an upload or workbook still on its way when the list is cleared is not shown
-    ER.closePanel();
+    ER.forgetPupils();
     Object.assign(state, { result: null, file: null });
     matching = [];
     $("results-section").hidden = true;

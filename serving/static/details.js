@@ -206,6 +206,17 @@
     if (dialog.open) dialog.close();
   }
 
+  // A cleared list (a new upload, a failed one, sign-out) leaves no pupil in the page, hidden or not:
+  // the panel is closed and emptied, and the changes view too.
+  function forgetPupils() {
+    closePanel();
+    $("panel-heading").textContent = "Pupil"; // a factors or earlier-scores answer still coming is dropped
+    for (const id of ["panel-summary", "panel-raising", "panel-lowering", "panel-earlier"]) $(id).replaceChildren();
+    $("panel-factors-status").textContent = "";
+    showChanges(null);
+    $("changes-table").tBodies[0].replaceChildren();
+  }
+
   // --- what changed since the last scoring ----------------------------------------------------------
   const CHANGE_LABELS = {
     new_red: "new red",
@@ -301,5 +312,5 @@
     });
   });
 
-  Object.assign(window.ER, { loadMatrix, openPanel, closePanel, showChanges });
+  Object.assign(window.ER, { loadMatrix, openPanel, closePanel, showChanges, forgetPupils });
 })();

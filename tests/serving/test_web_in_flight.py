@@ -1,6 +1,6 @@
 """Answers that come after their list has gone: an upload still scoring when the officer signs out, a
 workbook still being made when a new file is uploaded. Neither is shown nor saved beside what is on
-the page now."""
+the page now; and a cleared list (a failed upload, sign-out) leaves none of its pupils in the page."""
 
 from __future__ import annotations
 
@@ -106,3 +106,39 @@ def test_a_workbook_asked_for_before_a_new_upload_is_not_saved(
     finally:
         context.close()
 
+
+def test_a_cleared_list_leaves_no_pupil_in_the_page(chromium, live_service, sign_in, small_file, tmp_path):
+    from playwright.sync_api import expect
+
+    fewer = tmp_path / "fewer.csv"
+    pd.read_csv(small_file, dtype=str, keep_default_na=False).head(250).to_csv(fewer, index=False)
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        sign_in(page, live_service)
+        _score(page, small_file)
+        upns = _score(page, fewer)  # compared with the 300: those left out are no longer on roll, by UPN
+        listed = page.evaluate("() => window.ER.state.result.changes.pupils.map((p) => p.upn)")
+        assert len(listed) >= 10
+        page.locator("#scores-table tbody tr").first.click()
+        expect(page.locator("#panel-heading")).to_contain_text(upns[0])
+        page.keyboard.press("Escape")
+
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=500, content_type="application/json", body='{"detail": "Internal error."}'))
+        page.click("#score-button")
+        expect(page.locator("#errors")).to_contain_text("Internal error")
+        html = page.content()
+        # before: the panel kept the first pupil and the hidden changes table its leavers' UPNs
+        assert [u for u in set(upns) | set(listed) if u in html] == []
+
+        page.unroute("**/score/file**")
+        _score(page, fewer)
+        page.locator("#scores-table tbody tr").first.click()
+        page.keyboard.press("Escape")
+        page.click("#signout-button")
+        expect(page.locator("#signin-section")).to_be_visible()
+        html = page.content()
+        assert [u for u in set(upns) | set(listed) if u in html] == []
+    finally:
+        context.close()
