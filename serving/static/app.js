@@ -225,13 +225,13 @@
       if (turn !== ER.currentTurn()) return; // signed out meanwhile: the list is not shown
       if (xhr.status === 0) {
         setStatus("");
-        showErrors("The upload failed: the service could not be reached.", []);
+        showErrors(`The upload of ${file.name} failed: the service could not be reached.`, []);
         return;
       }
       const body = xhr.response;
       if (xhr.status !== 200) {
         setStatus("");
-        showErrors(ER.errorMessage(xhr.status, body), body && body.errors);
+        showErrors(`${file.name}: ${ER.errorMessage(xhr.status, body)}`, body && body.errors); // which file
         return;
       }
       Object.assign(state, { result: body, file, skipInvalid: skip });
@@ -258,7 +258,7 @@
     $("results-summary").textContent =
       `${body.pupils} pupils scored with model version ${body.model_version}` +
       (rejected ? `; ${rows(rejected)} rejected (listed above).` : ".") + ` ${body.notice}`;
-    if (rejected) showErrors(`${rows(rejected)} not scored:`, body.rejected);
+    if (rejected) showErrors(`${rows(rejected)} not scored (${state.file.name}):`, body.rejected);
     const run = body.run;
     $("run-summary").textContent = run
       ? `Recorded as scoring run ${blank(run.id).slice(0, 8)} on ${ER.dateTimeLabel(run.recorded_at)}` +
