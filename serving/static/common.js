@@ -83,15 +83,23 @@ window.ER = (() => {
     return main ? `${main} of pupils in this band were suspended or excluded in the test year${interval}` : "";
   }
 
+  // The service's advice names its own parameter (skip_invalid=true); on this page it is the tick box.
+  function said(body) {
+    const detail = body && body.detail;
+    return typeof detail === "string"
+      ? detail.replace(/(send )?skip_invalid=true/g, "tick “Score the valid rows and list any rejected rows”")
+      : detail;
+  }
+
   function errorMessage(status, body) {
     if (status === 401) return "The API key was not accepted. Check it, or ask for a new one.";
     if (status === 403) return "This key may not do that.";
-    if (status === 413) return (body && body.detail) || "The file is too large to score in one go.";
+    if (status === 413) return said(body) || "The file is too large to score in one go.";
     if (status === 503) {
       // Starting up, the model unavailable, or already scoring as many files as it runs at once.
-      return (body && body.detail) || "The service is busy or starting up; try again shortly.";
+      return said(body) || "The service is busy or starting up; try again shortly.";
     }
-    return (body && body.detail) || `The service answered ${status}.`;
+    return said(body) || `The service answered ${status}.`;
   }
 
   // A call to the service with the key; resolves to {ok, status, body} and never throws.
