@@ -275,24 +275,31 @@ def calibration_summary(
     y, probabilities, labels: pd.Series, n_boot: int = 0, seed: int = 0, level: float = 0.95
 ) -> pd.DataFrame:
     """Per group: pupils, mean predicted probability, observed rate and their ratio (1 = calibrated),
-    with the ratio's bootstrap interval (`ratio_low`, `ratio_high`; NaN when `n_boot` is 0)."""
+    with the ratio's bootstrap interval (`ratio_low`, `ratio_high`; NaN when `n_boot` is 0), and the ratio
+    over all pupils' (`relative`, `relative_low`, `relative_high`: both ratios from the same replicates)."""
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(probabilities, dtype=np.float64)
     frame = pd.DataFrame({"group": pd.Series(labels).astype(str).to_numpy(), "y": y, "p": p})
     out = frame.groupby("group").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
     out["observed_over_predicted"] = out["observed"] / out["predicted"]
-    out["ratio_low"], out["ratio_high"] = np.nan, np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["relative"] = out["observed_over_predicted"] / (y.sum() / p.sum())
+    out["ratio_low"], out["ratio_high"], out["relative_low"], out["relative_high"] = (np.nan,) * 4
     if n_boot:
         names, codes = np.unique(frame["group"].to_numpy(), return_inverse=True)
         onehot = np.zeros((y.size, names.size), dtype=np.float32)
         onehot[np.arange(y.size), codes] = 1.0
-        design = np.hstack([onehot * y[:, None], onehot * p[:, None]]).astype(np.float32)
+        # the last two columns: all pupils' observed and predicted, for the ratio to the year's
+        design = np.hstack([onehot * y[:, None], onehot * p[:, None], y[:, None], p[:, None]])
+        design = design.astype(np.float32)
         reps = np.concatenate([w @ design for w in _replicate_weights(y.size, n_boot, seed)])
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = reps[:, : names.size].astype(np.float64) / reps[:, names.size :]
+            ratios = reps[:, : names.size].astype(np.float64) / reps[:, names.size : 2 * names.size]
+            relative = ratios / (reps[:, -2].astype(np.float64) / reps[:, -1])[:, None]
         alpha = (1 - level) / 2
         for g, name in enumerate(names):
             out.loc[name, ["ratio_low", "ratio_high"]] = _interval(ratios[:, g], alpha)
+            out.loc[name, ["relative_low", "relative_high"]] = _interval(relative[:, g], alpha)
     return out.reset_index()
 
 
@@ -397,6 +404,7 @@ class FairnessReview:
     nesting: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     linkage: dict | None = None  # models.fairness_linkage.link_rates_by_group: link rates by group
     red_list: object | None = None  # models.fairness_red_list.RedList: the risk matrix's red list by group
+    year_calibration: pd.DataFrame | None = None  # calibration_summary's row for all pupils (group "all")
 
 
 def review(
@@ -432,6 +440,8 @@ def review(
         )
         for attribute, labels in {**groups, **crossed}.items()
     }
+    # the same seed and pupils: the replicates the groups' ratios (and `relative`) come from
+    year = calibration_summary(y, p, pd.Series(["all"] * y.size), n_boot=n_boot, seed=seed)
     attribution = shap = None
     if contributions is not None:
         attribution = protected_attribution(contributions, protected_used or [], groups)
@@ -468,7 +478,7 @@ def review(
         model=model, capacity=capacity, pupils=int(y.size), positives=int(y.sum()), attributes=attributes,
         calibration=calibration, attribution=attribution, protected_used=list(protected_used or []),
         ablation=ablation, risk_matrix=risk_matrix or {}, intersections=intersections, shap=shap,
-        shap_scale=shap_scale, nesting=_nesting(groups),
+        shap_scale=shap_scale, nesting=_nesting(groups), year_calibration=year,
     )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """The fairness review as a report: one HTML page for a reviewer (the summary's findings first, then
 rates, calibration, intersections, SHAP by group and the options), and the same numbers as data
-(`summary_json`, written as `fairness.json`).
+(`summary_json`, written as `fairness.json`). The summary opens with the model's calibration across the
+year (`fairness_calibration.year_calibration`).
 
 Conventions (stated in the report): any count of fewer than 10 pupils is shown as "<10", a group count
 that could be worked out from the page's totals is withheld too ("x", `suppress_table`; detailed
@@ -369,6 +370,7 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "findings": [_finding_context(f) for f in found["top"]], "flagged": flagged["all"],
         "flagged_where": flagged, "flagged_words": flagged_words(flagged),
         "findings_all": [_finding_context(f) for f in found["all"]], "omitted": found["omitted"],
+        "year_calibration": found["year_calibration"],
         "outcome": outcome_words(result.model.get("label")),
         "intersections": intersections,
         "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",
@@ -425,6 +427,7 @@ def summary_json(result: FairnessReview, context: dict | None = None) -> dict:
         "positives": context["positives"], "metrics": context["metric_labels"], "notice": context["notice"],
         "summary": {
             "flagged": context["flagged"], "flagged_where": context["flagged_where"],
+            "year_calibration": context["year_calibration"],
             "top": context["findings"], "all": context["findings_all"], "omitted": context["omitted"],
             "red_list": context["red_list"]["summary"] if context["red_list"] else None,
         },

@@ -9,12 +9,19 @@ predicted ratio is). Differences are kept apart by kind:
 - selection beyond the base rate: the selection ratio is further from 1 than the base-rate ratio (one
   threshold widens the difference in risk) or points the other way; selection that follows the base
   rate (closer to 1: one threshold narrows the difference) is context.
-- calibration: the model's probabilities are too high or too low for the group (observed / predicted, its
-  95% interval excluding 1; the group's own, so a reference group has one too). A group is calibrated
-  only when that interval lies within 0.8-1.25; otherwise its calibration is uncertain.
-- error rate, follows the base rate: the model is calibrated for the group and the error-rate gap points
-  the way the base rate does. With one threshold, a calibrated model cannot give groups with different
-  base rates equal error rates, so this gap is the base-rate difference seen through the threshold.
+- calibration across the year: all pupils' observed / predicted, stated first (`year_calibration`); a
+  finding, ranked before every other, where it is outside 0.8-1.25 with its 95% interval excluding 1:
+  the model as a whole needs recalibrating on a recent year, not group by group.
+- calibration: the model's probabilities are too high or too low for the group against the year's (the
+  group's observed / predicted divided by all pupils', outside 0.8-1.25 with its 95% interval, from the
+  same bootstrap replicates, excluding 1; a reference group has one too). A model-wide scale is the
+  year's finding, not each group's (`models.fairness_calibration`). A group is calibrated only when that
+  interval lies within 0.8-1.25; otherwise its calibration is uncertain. Where the year's is not stated
+  (its pupils or excluded withheld), the group's own observed / predicted is judged.
+- error rate, follows the base rate: the model is calibrated for the group (against the year's) and the
+  error-rate gap points the way the base rate does. With one threshold, a calibrated model cannot give
+  groups with different base rates equal error rates, so this gap is the base-rate difference seen
+  through the threshold.
 - error rate in the base rate's direction, with miscalibration or with calibration uncertain: part of it
   may be the model's.
 - error rate, not explained by the base rate: the gap points against the base rate, or the base rates do
@@ -22,16 +29,18 @@ predicted ratio is). Differences are kept apart by kind:
 - options: per option measured (retrained, recalibrated), its precision change and the largest changes
   in group selection ratio and calibration.
 
-Ranking: the model's findings (calibration, error not explained by the base rate, the options) first,
-then the mixed ones, then base-rate context; within each, certain (the ratio's 95% interval excludes 1)
-before uncertain, then by size (|log ratio|). The summary's top list keeps at most one base-rate context
-line per group and always the options' trade-offs; every finding is in `fairness.json` (summary.all).
+Ranking: the year's calibration, then the model's findings (calibration, error not explained by the base
+rate, the options), then the mixed ones, then base-rate context; within each, certain (the ratio's 95%
+interval excludes 1) before uncertain, then by size (|log ratio|). The summary's top list keeps at most
+one base-rate context line per group and always the options' trade-offs; every finding is in
+`fairness.json` (summary.all).
 
 A rate is summarised only where the tables show it: where every count it rests on is shown
 (`rate_withheld`: the base rate's pupils and excluded, the selection rate's pupils and selected, an
 error rate's every count) and 10 or more (`rate_support`, counting tp, fp, fn, tn), for the group and
 for its reference (a ratio to a hidden rate gives it back); a group's calibration where its observed rate
-is shown. So the summary reveals nothing the tables withhold, and states what they show.
+is shown; the year's where its pupils and excluded are. So the summary reveals nothing the tables
+withhold, and states what they show.
 """
 
 from __future__ import annotations
@@ -48,6 +57,15 @@ from exclusion_risk.models.fairness import (
     rate_support,
     rate_withheld,
 )
+from exclusion_risk.models.fairness_calibration import (
+    YEAR,
+    certain,
+    group_calibration,
+    interval_text,
+    outside,
+    reading_direction,
+    year_calibration,
+)
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATION_ATTRIBUTES
 from exclusion_risk.models.fairness_words import group_phrase, outcome_words
@@ -63,6 +81,7 @@ _ERROR_METRICS = ("fpr", "fnr", "precision")
 _BASE_RATE_DIRECTION = {"fpr": 1, "fnr": -1, "precision": 1}
 
 KINDS = {
+    "year calibration": "the model's calibration across the year",
     "base rate": "difference in outcomes (base rate)",
     "selection": "selection beyond the base rate",
     "selection, base rate": "selection that follows the base rate",
@@ -73,11 +92,17 @@ KINDS = {
     "error, model": "error rate not explained by the base rate",
     "option": "trade-off measured by the options",
 }
-# 0: the model's doing; 1: possibly the model's; 2: the base rate's (context)
-_TIER = {"calibration": 0, "error, model": 0, "option": 0, "selection": 1, "error, mixed": 1,
-         "error, uncertain": 1, "base rate": 2, "selection, base rate": 2, "error, base rate": 2}  # fmt: skip
+# -1: the whole model's (first); 0: the model's doing; 1: possibly the model's; 2: the base rate's (context)
+_TIER = {"year calibration": -1, "calibration": 0, "error, model": 0, "option": 0, "selection": 1,
+         "error, mixed": 1, "error, uncertain": 1, "base rate": 2, "selection, base rate": 2,
+         "error, base rate": 2}  # fmt: skip
 CONTEXT = 2
 _ACTIONS = {
+    "year calibration": (
+        "Recalibrate the model on a recent year (the whole model, not group by group) and review again; "
+        "until then read every pupil's probability as {direction} than stated. Group calibration findings "
+        "are judged against this year's ratio."
+    ),
     "base rate": (
         "Read it as context, not as the model's error: check whether the recorded outcome itself reflects "
         "unequal treatment (exclusion practice) before relying on scores for this group; do not equalise "
@@ -93,11 +118,11 @@ _ACTIONS = {
     ),
     "calibration": (
         "Consider per-group recalibration or protected characteristics as inputs (options below); until then "
-        "read this group's probabilities as {direction} than stated."
+        "read this group's probabilities as {direction}."
     ),
     "error, base rate": (
-        "No recalibration is indicated. Equal error rates would need a different threshold per group: a "
-        "policy decision to record, not a model fix."
+        "No recalibration for the group is indicated. Equal error rates would need a different threshold "
+        "per group: a policy decision to record, not a model fix."
     ),
     "error, mixed": (
         "Recalibrate for the group (options below) and look again: what remains then is the base rate's "
@@ -117,21 +142,9 @@ _ACTIONS = {
 }
 
 
-def _certain(low: float, high: float, null: float = 1.0) -> bool:
-    return bool(np.isfinite(low) and np.isfinite(high) and (low > null or high < null))
-
-
-def _outside(ratio: float) -> bool:
-    return bool(np.isfinite(ratio) and ratio > 0 and not FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1])
-
-
 def _same_direction(ratio: float, base: float, sign: int) -> bool:
     """Whether a rate ratio moves the way a base-rate difference (outside 0.8-1.25) would move it."""
-    return _outside(base) and np.sign(math.log(ratio)) == sign * np.sign(math.log(base))
-
-
-def _interval(low: float, high: float) -> str:
-    return f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
+    return outside(base) and np.sign(math.log(ratio)) == sign * np.sign(math.log(base))
 
 
 def _finding(attribute, group, reference, kind, metric, ratio, low, high, meaning, direction="") -> dict:
@@ -145,51 +158,45 @@ def _finding(attribute, group, reference, kind, metric, ratio, low, high, meanin
         "ratio": float(ratio),
         "low": float(low),
         "high": float(high),
-        "certain": _certain(low, high),
+        "certain": certain(low, high),
         "size": abs(math.log(ratio)) if ratio > 0 else float("inf"),
         "meaning": meaning[:1].upper() + meaning[1:],
         "action": _ACTIONS[kind].format(direction=direction),
     }
 
 
-def _calibration_state(calibration) -> tuple[bool, bool, str]:
-    """(miscalibrated: outside 0.8-1.25 with an interval excluding 1, calibrated: the interval within
-    0.8-1.25, the ratio and interval in words)."""
-    if calibration is None:
-        return False, False, ""
-    ratio, low, high = (calibration[k] for k in ("observed_over_predicted", "ratio_low", "ratio_high"))
-    miscalibrated = _outside(ratio) and _certain(low, high)
-    within = FAIR_RANGE[0] <= low and high <= FAIR_RANGE[1]
-    calibrated = bool(np.isfinite(low) and np.isfinite(high) and within)
-    return miscalibrated, calibrated, f"observed / predicted {ratio:.2f}{_interval(low, high)}"
-
-
-def reading_direction(observed_over_predicted: float) -> str:
-    """How to read a miscalibrated group's probabilities: "higher" than stated where the model
-    under-predicts (observed / predicted above 1), else "lower" (the finding's action; a scoring's note)."""
-    return "higher" if observed_over_predicted > 1 else "lower"
-
-
-def _calibration_finding(attribute: str, group, calibration) -> list[dict]:
-    """The group's calibration finding, if miscalibrated. Observed / predicted is the group's own, not
-    a ratio to a reference: a reference group (boys, White British) has one too."""
-    miscalibrated, _, calibration_text = _calibration_state(calibration)
-    if not miscalibrated:
+def _year_finding(year: dict | None) -> list[dict]:
+    """The model's calibration across the year, where miscalibrated: one model-wide finding."""
+    if year is None or not year["miscalibrated"]:
         return []
-    ratio = calibration["observed_over_predicted"]
-    direction = reading_direction(ratio)
-    return [_finding(
-        attribute, group, "", "calibration", "observed / predicted", ratio,
-        calibration["ratio_low"], calibration["ratio_high"],
-        f"For {group_phrase(attribute, group)} the model {'under' if ratio > 1 else 'over'}-predicts: "
-        f"{calibration_text}, so a 20% score means about {20 * ratio:.0f}% for them.",
-        direction,
-    )]  # fmt: skip
+    return [_finding(YEAR, YEAR, "", "year calibration", "observed / predicted", year["ratio"], year["low"],
+                     year["high"], year["text"], reading_direction(year["ratio"]))]  # fmt: skip
+
+
+def _calibration_finding(attribute: str, group, judged: dict | None) -> list[dict]:
+    """The group's calibration finding, if miscalibrated against the year's (`judged`:
+    `fairness_calibration.group_calibration`). Observed / predicted is the group's own, not a ratio to a
+    reference: a reference group (boys, White British) has one too."""
+    if judged is None or not judged["miscalibrated"]:
+        return []
+    ratio, own = judged["ratio"], judged["own"]
+    against = " relative to the whole year" if judged["relative"] else ""
+    reading = f"{reading_direction(own)} than stated"
+    if judged["relative"] and (own > 1) != (ratio > 1):  # boys 1.24 against the year's 1.55: 0.80
+        reading += f", though {'more' if ratio > 1 else 'less'} so than the year's as a whole"
+    side = "under" if ratio > 1 else "over"
+    found = _finding(
+        attribute, group, "", "calibration", judged["metric"], ratio, judged["low"], judged["high"],
+        f"For {group_phrase(attribute, group)} the model {side}-predicts{against}: {judged['text']}, so a "
+        f"20% score means about {20 * own:.0f}% for them.",
+        reading,
+    )  # fmt: skip
+    return [{**found, "observed_over_predicted": own}]
 
 
 def _selection_finding(attribute, r, outcome: str) -> dict | None:
     selection, base = r["selection_rate_ratio"], r[f"{BASE_RATE}_ratio"]
-    if not _outside(selection):
+    if not outside(selection):
         return None
     group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     said = f"{group} are selected {selection:.2f} times as often as {reference}"
@@ -209,14 +216,18 @@ def _selection_finding(attribute, r, outcome: str) -> dict | None:
                     r["selection_rate_ratio_low"], r["selection_rate_ratio_high"], said)  # fmt: skip
 
 
-def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) -> list[dict]:
-    """`shown_metric(metric)`: whether the group's and its reference's `metric` rest on 10+ pupils."""
+def _group_findings(attribute: str, r, judged: dict | None, shown_metric, outcome: str) -> list[dict]:
+    """`shown_metric(metric)`: whether the group's and its reference's `metric` rest on 10+ pupils;
+    `judged`: the group's calibration against the year's (`fairness_calibration.group_calibration`)."""
     group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     found = []
     base = r[f"{BASE_RATE}_ratio"]
     base_text = f"{base:.2f}"
-    miscalibrated, calibrated, calibration_text = _calibration_state(calibration)
-    if _outside(base) and shown_metric(BASE_RATE):
+    miscalibrated = bool(judged and judged["miscalibrated"])
+    calibrated = bool(judged and judged["calibrated"])
+    calibration_text = judged["text"] if judged else ""
+    against = " against the year's" if judged and judged["relative"] else ""
+    if outside(base) and shown_metric(BASE_RATE):
         found.append(_finding(
             attribute, r["group"], r["reference"], "base rate", METRIC_LABELS[BASE_RATE], base,
             r[f"{BASE_RATE}_ratio_low"], r[f"{BASE_RATE}_ratio_high"],
@@ -226,10 +237,10 @@ def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) 
     if shown_metric("selection_rate") and shown_metric(BASE_RATE):
         selection = _selection_finding(attribute, r, outcome)
         found.extend([selection] if selection else [])
-    found.extend(_calibration_finding(attribute, r["group"], calibration))
+    found.extend(_calibration_finding(attribute, r["group"], judged))
     for metric in _ERROR_METRICS:
         ratio = r[f"{metric}_ratio"]
-        if not _outside(ratio) or not shown_metric(metric):
+        if not outside(ratio) or not shown_metric(metric):
             continue
         same_way = _same_direction(ratio, base, _BASE_RATE_DIRECTION[metric])
         kind = (
@@ -238,14 +249,16 @@ def _group_findings(attribute: str, r, calibration, shown_metric, outcome: str) 
         )  # fmt: skip
         why = {
             "error, mixed": f"it points the way the group's outcome rate does ({base_text} times the "
-            f"reference's), but the model is not calibrated for the group ({calibration_text}), so part of "
+            f"reference's), but the model is not calibrated for the group{against} ({calibration_text}), so "
+            "part of "
             "it may be the model's.",
             "error, uncertain": f"it points the way the group's outcome rate does ({base_text} times the "
-            f"reference's), but the group's calibration is uncertain ({calibration_text}: the interval is "
-            "not within 0.8-1.25), so it cannot be put down to the base rate alone.",
+            f"reference's), but the group's calibration is uncertain{against} ({calibration_text}: the "
+            "interval is not within 0.8-1.25), so it cannot be put down to the base rate alone.",
             "error, base rate": f"it follows the group's different outcome rate ({base_text} times the "
-            f"reference's): the model is calibrated for the group ({calibration_text}), and with one "
-            "threshold a calibrated model cannot give groups with different base rates equal error rates.",
+            f"reference's): the model is calibrated for the group{against} ({calibration_text}), and "
+            "with one threshold a calibrated model cannot give groups with different base rates equal error "
+            "rates.",
             "error, model": "the group's outcome rate does not explain it"
             + ("; the model is miscalibrated for the group (see calibration)." if miscalibrated else "."),
         }[kind]
@@ -375,7 +388,8 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
     """Every finding, ranked (model's first, then certain, then largest), from the rates the tables show
     (`shown`: attribute -> group -> count -> value as published): where the counts a rate rests on are
     shown and 10 or more, the group's and its reference's."""
-    found = []
+    year = year_calibration(result, shown)
+    found = _year_finding(year)
     outcome = outcome_words(result.model.get("label"))
     for a in [*result.attributes, *result.intersections]:
         calibration = result.calibration[a.attribute][0].set_index("group")
@@ -385,8 +399,9 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
             # observed / predicted is the group's own, not a ratio to a reference: shown with observed
             if r["n"] < SUPPRESSION_THRESHOLD or not _rate_shown(shown, a.attribute, r["group"], BASE_RATE):
                 cal = None
+            judged = group_calibration(cal, year)
             if r["is_reference"]:
-                found.extend(_calibration_finding(a.attribute, r["group"], cal))
+                found.extend(_calibration_finding(a.attribute, r["group"], judged))
             if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or r["reference"] not in rows.index:
                 continue
             ref = rows.loc[r["reference"]]
@@ -397,7 +412,7 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
                     return False
                 return min(rate_support(r, metric), rate_support(ref, metric)) >= SUPPRESSION_THRESHOLD
 
-            found.extend(_group_findings(a.attribute, r, cal, shown_metric, outcome))
+            found.extend(_group_findings(a.attribute, r, judged, shown_metric, outcome))
     found.extend(_option_findings(result, shown))
     # An intersection whose second attribute has one group here repeats the first's numbers: keep one.
     seen, unique = set(), []
@@ -413,8 +428,9 @@ def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
 
 def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> dict:
     """{"top": the findings the page leads with, "all": every finding, "omitted": how many are not in
-    top}. Top: in rank order, at most one base-rate context line per group, every option's trade-off
-    whose precision change is certain, at most `limit` (more only for those trade-offs)."""
+    top, "year_calibration": the year's calibration and its line (`fairness_calibration.year_calibration`;
+    None where withheld)}. Top: in rank order, at most one base-rate context line per group, every option's
+    trade-off whose precision change is certain, at most `limit` (more only for those trade-offs)."""
     every = findings(result, shown)
     folded = _fold_into_broader(result, every)
     forced = [f for f in every if f["kind"] == KINDS["option"] and f["certain"]]
@@ -429,7 +445,8 @@ def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FIN
         top.append(f)
     top = sorted([*forced, *top[: max(0, limit - len(forced))]], key=lambda f: f["rank"])
     return {"top": [{**f, "rank": i + 1} for i, f in enumerate(top)], "all": every,
-            "omitted": len(every) - len(top)}  # fmt: skip
+            "omitted": len(every) - len(top),
+            "year_calibration": year_calibration(result, shown)}  # fmt: skip
 
 
 def _broader(result: FairnessReview, attribute: str, group: str) -> list[tuple[str, str]]:
@@ -455,7 +472,7 @@ def _fold_into_broader(result: FairnessReview, every: list[dict]) -> set[int]:
             parent = by_group.get((attribute, group, f["kind"], f["ratio"] < 1))
             if parent is not None:
                 text = f"{group_phrase(f['attribute'], f['group'])} {f['ratio']:.2f}"
-                parent.setdefault("within", []).append(text + _interval(f["low"], f["high"]))
+                parent.setdefault("within", []).append(text + interval_text(f["low"], f["high"]))
                 folded.add(id(f))
                 break
     return folded

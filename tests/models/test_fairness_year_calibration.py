@@ -1,0 +1,78 @@
+"""The fairness review states the model's calibration across the whole reviewed year first, and judges a
+group's calibration against it: a model miscalibrated by one factor for every pupil is one model-wide
+finding, not one finding per group (models/fairness_calibration.py, models/fairness_summary.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.models import fairness, fairness_report
+from exclusion_risk.models.fairness_run import fairness_json
+from exclusion_risk.models.fairness_summary import KINDS
+
+BOYS, GIRLS = 11000, 9000
+
+
+def _review(true_risk: np.ndarray, predicted: np.ndarray, seed: int = 0):
+    n = BOYS + GIRLS
+    frame = pd.DataFrame({
+        "sex": ["M"] * BOYS + ["F"] * GIRLS, "ethnicity_group": "White British", "sen_provision": "N",
+        "fsm": np.arange(n) % 3 == 0,
+    }, index=range(n))  # fmt: skip
+    y = (np.random.default_rng(seed).random(n) < true_risk).astype(int)
+    model = {"model_type": "lightgbm", "year": "x", "include_protected": False}
+    return fairness.review(y, predicted, frame, 0.3, model, n_boot=100)
+
+
+def _by_kind(context: dict, kind: str) -> list[dict]:
+    return [f for f in context["findings_all"] if f["kind"] == KINDS[kind]]
+
+
+def test_one_factor_for_every_pupil_is_one_model_wide_finding_not_one_per_group():
+    rng = np.random.default_rng(1)
+    # girls excluded twice as often as boys, and every pupil's probability 1 / 1.3 of their true risk
+    risk = np.concatenate([rng.uniform(0, 0.2, BOYS), rng.uniform(0, 0.4, GIRLS)])
+    context = fairness_report.report_context(_review(risk, risk / 1.3))
+    year = _by_kind(context, "year calibration")
+    assert len(year) == 1 and year[0]["rank"] == 1
+    assert context["findings"][0]["kind"] == KINDS["year calibration"]
+    assert year[0]["certain"] and 1.2 < year[0]["ratio"] < 1.4
+    assert year[0]["meaning"].startswith("Across all pupils in the year the model's probabilities ran low")
+    assert year[0]["action"].startswith("Recalibrate the model on a recent year (the whole model")
+    assert _by_kind(context, "calibration") == []  # boys, girls, FSM... each off by the year's factor only
+    # the error-rate gaps follow the base rate: a uniform scale is not a group's miscalibration
+    sex = [f for f in context["findings_all"] if f["attribute"] == "sex" and f["kind"].startswith("error")]
+    assert sex and all(f["kind"] == KINDS["error, base rate"] for f in sex), sex
+
+
+def test_a_group_miscalibrated_alone_is_still_a_finding_against_the_year():
+    rng = np.random.default_rng(2)
+    risk = rng.uniform(0, 0.3, BOYS + GIRLS)
+    predicted = risk * np.where(np.arange(risk.size) < BOYS, 1.0, 0.5)  # girls under-predicted twice
+    context = fairness_report.report_context(_review(risk, predicted))
+    girls = [f for f in _by_kind(context, "calibration") if f["group"] == "girls"]
+    assert len(girls) == 1 and girls[0]["certain"] and girls[0]["low"] > 1.25
+    assert "for all pupils" in girls[0]["meaning"] and "times the year's" in girls[0]["meaning"]
+    assert girls[0]["metric"] == "observed / predicted against the year's"
+    year = context["year_calibration"]
+    # the group's ratio relative to the year's: its own divided by the year's
+    assert abs(girls[0]["ratio"] - girls[0]["observed_over_predicted"] / year["ratio"]) < 1e-9
+
+
+def test_the_years_calibration_is_stated_in_the_report_and_fairness_json():
+    rng = np.random.default_rng(3)
+    risk = rng.uniform(0, 0.3, BOYS + GIRLS)
+    review = _review(risk, risk)  # calibrated
+    html = " ".join(fairness_report.render_report(review).split()).replace("&#39;", "'")
+    data = json.loads(fairness_json(review))
+    line = data["summary"]["year_calibration"]["text"]
+    assert line.startswith("Across all pupils in the year the model is calibrated: observed / predicted")
+    assert line in html and html.index(line) < html.index("Error and selection rates at capacity")
+    assert not [f for f in data["summary"]["all"] if f["kind"] == KINDS["year calibration"]]
+    review = _review(risk, risk / 1.3)
+    html = " ".join(fairness_report.render_report(review).split()).replace("&#39;", "'")
+    line = json.loads(fairness_json(review))["summary"]["year_calibration"]["text"]
+    assert "ran low" in line and line in html
