@@ -59,3 +59,23 @@ def test_an_unreadable_review_is_said_not_hidden(monkeypatch):
     assert score_fairness.fairness_lines({"run_id": "abc"}) == [
         "the fairness review logged with this model version could not be read"
     ]
+
+
+def test_the_years_calibration_is_said_first_and_a_groups_reading_is_its_own_ratio(monkeypatch):
+    year = {"attribute": "all pupils", "group": "all pupils", "certain": True, "ratio": 1.5,
+            "kind": "the model's calibration across the year",
+            "meaning": "Across all pupils in the year the model's probabilities ran low: observed / "
+                       "predicted 1.50."}
+    # girls over-predicted against the year's (0.73 of 1.5), yet by their own 1.10 a 20% score is about 22%
+    girls = {**_finding("sex", "girls", 0.73), "observed_over_predicted": 1.1}
+    _logged(monkeypatch, {"top": [year, girls], "all": [year, girls]})
+    lines = score_fairness.fairness_lines({"run_id": "abc", "version": "2"})
+    assert lines[0].startswith("the fairness review of version 2 found its probabilities miscalibrated "
+                               "across the whole year and for some groups")
+    assert lines[1] == (f"{year['meaning']} Read every pupil's probability as higher than stated until the "
+                        "model is recalibrated on a recent year.")
+    assert lines[2].startswith("For girls pupils") and lines[2].endswith("higher than stated.")
+    assert len(lines) == 3
+    _logged(monkeypatch, {"top": [year], "all": [year]})
+    lines = score_fairness.fairness_lines({"run_id": "abc", "version": "2"})
+    assert "across the whole year;" in lines[0] and len(lines) == 2
