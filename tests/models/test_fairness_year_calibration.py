@@ -76,3 +76,20 @@ def test_the_years_calibration_is_stated_in_the_report_and_fairness_json():
     html = " ".join(fairness_report.render_report(review).split()).replace("&#39;", "'")
     line = json.loads(fairness_json(review))["summary"]["year_calibration"]["text"]
     assert "ran low" in line and line in html
+
+
+def test_the_years_calibration_is_withheld_where_its_excluded_are_and_groups_are_judged_on_their_own():
+    n = BOYS + GIRLS
+    frame = pd.DataFrame({"sex": ["M"] * BOYS + ["F"] * GIRLS, "ethnicity_group": "White British",
+                          "sen_provision": "N", "fsm": 0}, index=range(n))  # fmt: skip
+    y = np.zeros(n, dtype=int)
+    y[[0, 5, 9, BOYS, BOYS + 7]] = 1  # 5 excluded in the year: "<10", so is their rate
+    review = fairness.review(y, np.full(n, 0.01), frame, 0.3, {"model_type": "x", "year": "x"}, n_boot=20)
+    context = fairness_report.report_context(review, figures=False)
+    assert context["pupils"] == n and context["positives"] == "<10"
+    assert context["year_calibration"] is None
+    assert not _by_kind(context, "year calibration")
+    assert all(f["metric"] != "observed / predicted against the year's" for f in context["findings_all"])
+    html = " ".join(fairness_report.render_report(review).split()).replace("&#39;", "'")
+    assert "All pupils' observed / predicted is not stated" in html
+    assert json.loads(fairness_json(review))["summary"]["year_calibration"] is None
