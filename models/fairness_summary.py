@@ -2,7 +2,8 @@
 a suggested action.
 
 A finding is a group whose rate is outside 0.8-1.25 times its reference group's (or whose observed /
-predicted ratio is). Differences are kept apart by kind:
+predicted is, over all pupils'), or the model's calibration across the whole year where all pupils'
+observed / predicted is. Differences are kept apart by kind:
 
 - base rate: the group is excluded more or less often in the data. Not the model's error; a model that
   predicts well selects such a group more (or less) often too.
