@@ -216,20 +216,36 @@ def test_duckdb_outgrowing_its_cap_is_one_line_naming_the_cap(
     assert not (out / "links.csv").exists()
 
 
-def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_authority):
+def _reordered_extracts(small_authority, reset_index: bool):
+    """The small authority read, every pupil at one address in its first year and newest rows first:
+    review.csv's census side (each pupil's newest row) must come from the year and term, not from the
+    order of the rows. With `reset_index` False the census's index is reversed too (rows are matched by
+    position)."""
     extracts = read_extracts(small_authority)
-    # Every pupil at one address in the first year, and newest rows first: review.csv's census side
-    # (each pupil's newest row) must come from the year and term, not from the order of the rows.
     census = extracts.census
     census.loc[census["AcademicYear"] == census["AcademicYear"].min(), "Postcode"] = "WS1 1AA"
-    extracts.census = census.iloc[::-1].reset_index(drop=True)
-    slim = linkage_extracts(extracts)
+    reversed_rows = census.iloc[::-1]
+    extracts.census = reversed_rows.reset_index(drop=True) if reset_index else reversed_rows
+    return extracts
+
+
+@pytest.fixture(scope="module")
+def linked_slim(small_authority):
+    """The reordered extracts narrowed to what linkage reads, and their link: the run the tests below
+    compare theirs with (built once: each link of the small authority takes 20-50 s)."""
+    slim = linkage_extracts(_reordered_extracts(small_authority, reset_index=True))
+    return slim, link_extracts(slim, progress=False)
+
+
+def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_authority, linked_slim):
+    extracts = _reordered_extracts(small_authority, reset_index=True)
+    slim, held = linked_slim
     # not the census's other columns (SEN, FSM, attendance sessions, ...) nor the termly attendance
     assert set(slim.census.columns) == set(LINKAGE_CENSUS_COLUMNS) | {"SchoolURN"}
     assert len(slim.census) == len(extracts.census)
     assert slim.attendance.empty and not extracts.attendance.empty
     pd.testing.assert_frame_equal(slim.rejects, extracts.rejects)
-    whole, held = link_extracts(extracts, progress=False), link_extracts(slim, progress=False)
+    whole = link_extracts(extracts, progress=False)
     assert (whole.review["census_Postcode"] != "WS1 1AA").any()
     for table in ("links", "review", "unlinked"):
         pd.testing.assert_frame_equal(getattr(held, table), getattr(whole, table))
@@ -237,19 +253,17 @@ def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_autho
 
 
 def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_same(
-    small_authority, monkeypatch
+    small_authority, linked_slim, monkeypatch
 ):
     # run_linkage's extracts are its own: once the census's identity rows are taken, before they are
     # standardised, the termly frame is released (2,000,000 pupils: about 0.8 GB held through
     # standardisation, the peak, and every stage), its newest row per pupil kept for review.csv.
-    # Newest rows first, as above, so that row comes from the year and term.
-    extracts = read_extracts(small_authority)
-    census = extracts.census
-    census.loc[census["AcademicYear"] == census["AcademicYear"].min(), "Postcode"] = "WS1 1AA"
-    extracts.census = census.iloc[::-1]  # its index reversed too: rows are matched by position
+    # Newest rows first, as above, so that row comes from the year and term; the index reversed too,
+    # so the run is compared with one whose index was not.
+    extracts = _reordered_extracts(small_authority, reset_index=False)
     kept_extracts, released_extracts = linkage_extracts(extracts), linkage_extracts(extracts)
     termly = weakref.ref(released_extracts.census)
-    kept = link_extracts(kept_extracts, progress=False)
+    kept = linked_slim[1]
     real_standardise, held_when_standardising = pipeline.standardise_census, []
 
     def checked_standardise(identity, settings=None):
@@ -272,16 +286,25 @@ def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_s
     assert {**released.report, "seconds": None} == {**kept.report, "seconds": None}
 
 
-def test_the_census_name_dob_keys_are_gone_before_any_probabilistic_stage(small_authority, monkeypatch):
-    # Only the deterministic stages read them, so every source's run first and then the keys go
-    # (2,000,000 pupils: 0.37 GB less under both probabilistic stages); the outputs are the same.
-    made, alive_when_scoring = [], []
-    real_keys, real_engine = pipeline.census_keys, pipeline.get_engine
+@pytest.fixture(scope="module")
+def watched_run(small_authority):
+    """One link of the small authority with the pipeline's steps watched (each link takes 20-50 s, so
+    the three tests below read one run): the order the twins and the name-DOB keys are built in,
+    whether the keys are alive when each probabilistic stage scores, the frames each assignment was
+    picked from (kept alive), and the warnings the run printed."""
+    seen = {"calls": [], "keys": [], "alive_when_scoring": [], "parents": []}
+    real_keys, real_twins = pipeline.census_keys, pipeline.pupils_with_twins
+    real_engine, real_assign = pipeline.get_engine, pipeline.assign
 
     def recorded_keys(census):
+        seen["calls"].append("keys")
         keys = real_keys(census)
-        made.append(weakref.ref(keys))
+        seen["keys"].append(weakref.ref(keys))
         return keys
+
+    def recorded_twins(census):
+        seen["calls"].append("twins")
+        return real_twins(census)
 
     def checked_engine(settings, backend):
         engine = real_engine(settings, backend)
@@ -289,27 +312,41 @@ def test_the_census_name_dob_keys_are_gone_before_any_probabilistic_stage(small_
 
         def run_checked(data, trained=None):
             gc.collect()
-            alive_when_scoring.append(made[0]() is not None)
+            seen["alive_when_scoring"].append(bool(seen["keys"]) and seen["keys"][0]() is not None)
             return run(data, trained=trained)
 
         engine.run = run_checked
         return engine
 
-    monkeypatch.setattr(pipeline, "census_keys", recorded_keys)
-    monkeypatch.setattr(pipeline, "get_engine", checked_engine)
-    link_extracts(linkage_extracts(read_extracts(small_authority)), progress=False)
-    assert len(made) == 1 and alive_when_scoring == [False, False]
+    def picked_from_a_live_frame(*args, **kwargs):
+        # assign returns a column pick of a larger frame, which pandas marks as a copy of that frame
+        # while it lives; kept alive here, as on a 2,000,000-pupil run. Two columns decisions never
+        # have: pandas stays quiet when the shapes match after the set.
+        decided = real_assign(*args, **kwargs)
+        seen["parents"].append(decided.assign(_working_a=0.0, _working_b=0.0))
+        return seen["parents"][-1][list(decided.columns)]
+
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as printed:
+        warnings.simplefilter("always")
+        patch.setattr(pipeline, "census_keys", recorded_keys)
+        patch.setattr(pipeline, "pupils_with_twins", recorded_twins)
+        patch.setattr(pipeline, "get_engine", checked_engine)
+        patch.setattr(pipeline, "assign", picked_from_a_live_frame)
+        link_extracts(linkage_extracts(read_extracts(small_authority)), progress=False)
+    seen["warnings"] = [w.category for w in printed]
+    return seen
 
 
-def test_the_twins_are_found_before_the_name_dob_keys_are_built(small_authority, monkeypatch):
+def test_the_census_name_dob_keys_are_gone_before_any_probabilistic_stage(watched_run):
+    # Only the deterministic stages read them, so every source's run first and then the keys go
+    # (2,000,000 pupils: 0.37 GB less under both probabilistic stages); the outputs are the same.
+    assert len(watched_run["keys"]) == 1 and watched_run["alive_when_scoring"] == [False, False]
+
+
+def test_the_twins_are_found_before_the_name_dob_keys_are_built(watched_run):
     # Both are built from the census variants once per run; found first, the twins' working frames
     # and the keys are never held at once (4,000,000 pupils: that stage was the run's peak, 5.40 GB).
-    calls = []
-    real_keys, real_twins = pipeline.census_keys, pipeline.pupils_with_twins
-    monkeypatch.setattr(pipeline, "census_keys", lambda c: calls.append("keys") or real_keys(c))
-    monkeypatch.setattr(pipeline, "pupils_with_twins", lambda c: calls.append("twins") or real_twins(c))
-    link_extracts(linkage_extracts(read_extracts(small_authority)), progress=False)
-    assert calls == ["twins", "keys"]
+    assert watched_run["calls"] == ["twins", "keys"]
 
 
 def test_review_shows_each_pupils_newest_row_by_year_then_term():
@@ -456,20 +493,8 @@ def test_a_killed_runs_spill_folder_goes_when_the_next_linker_opens(tmp_path, mo
     backend.close()
 
 
-def test_a_run_sets_no_column_on_a_frame_pandas_marks_as_a_copy(small_authority, monkeypatch):
-    # assign returns a column pick of a larger frame, which pandas marks as a copy of that frame while
-    # it lives; setting a column on the pick then printed a SettingWithCopyWarning on the console of
-    # a 2,000,000-pupil run (on small runs the frame is gone by then). Here it is kept alive.
-    parents, real_assign = [], pipeline.assign
-
-    def picked_from_a_live_frame(*args, **kwargs):
-        decided = real_assign(*args, **kwargs)
-        # Two columns decisions never have: pandas stays quiet when the shapes match after the set.
-        parents.append(decided.assign(_working_a=0.0, _working_b=0.0))
-        return parents[-1][list(decided.columns)]
-
-    monkeypatch.setattr(pipeline, "assign", picked_from_a_live_frame)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", pd.errors.SettingWithCopyWarning)
-        link_extracts(linkage_extracts(read_extracts(small_authority)), progress=False)
-    assert len(parents) == 2  # both sources' assignments ran
+def test_a_run_sets_no_column_on_a_frame_pandas_marks_as_a_copy(watched_run):
+    # Setting a column on an assignment's pick of a live frame printed a SettingWithCopyWarning on the
+    # console of a 2,000,000-pupil run (on small runs the frame is gone by then): kept alive here.
+    assert pd.errors.SettingWithCopyWarning not in watched_run["warnings"]
+    assert len(watched_run["parents"]) == 2  # both sources' assignments ran
