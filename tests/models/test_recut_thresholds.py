@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 
 import pytest
 
@@ -27,6 +28,26 @@ def _register(result, table, tmp_path, monkeypatch) -> dict[str, str]:
     from exclusion_risk.models.training_log import log_training
 
     return log_training(result, data_fingerprint([], table, result.feature_cols)).versions
+
+
+@pytest.fixture(scope="module")
+def registered_store(training, tmp_path_factory):
+    """(tracking URI, model type -> version): `training`'s models registered once for the module's tests
+    (registering all three took each test 20-30 s); they only read the store: a re-cut changes the
+    loaded scorer, never the stored version."""
+    result, table = training
+    with pytest.MonkeyPatch.context() as mp:  # the URI set only while registering; each test sets its own
+        versions = _register(result, table, tmp_path_factory.mktemp("recut_store"), mp)
+        uri = os.environ["MLFLOW_TRACKING_URI"]
+    return uri, versions
+
+
+@pytest.fixture()
+def registered(registered_store, monkeypatch) -> dict[str, str]:
+    """Model type -> version of `registered_store`, with the tracking URI pointed at it for this test."""
+    uri, versions = registered_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return versions
 
 
 def _same(model_type: str, got, expected) -> bool:
@@ -59,9 +80,9 @@ def _without_cut_on(monkeypatch):
     monkeypatch.setattr(tracking, "load_scoring_config", older)
 
 
-def test_a_recut_at_the_stored_capacity_gives_the_stored_thresholds_back(training, tmp_path, monkeypatch):
+def test_a_recut_at_the_stored_capacity_gives_the_stored_thresholds_back(training, registered):
     result, table = training
-    versions = _register(result, table, tmp_path, monkeypatch)
+    versions = registered
     validation = _validation(result, table)
     for model_type, version in versions.items():
         stored = ScoringConfig.from_dict(result.models[model_type].scoring_config)
@@ -86,11 +107,11 @@ def _page(scorer, features) -> str:
     return " ".join(page.split())
 
 
-def test_a_recut_at_another_capacity_is_cut_on_the_calibration_pupils(training, tmp_path, monkeypatch):
+def test_a_recut_at_another_capacity_is_cut_on_the_calibration_pupils(training, registered):
     """The very high band at 10% starts at the calibrated probability of the calibration pupils' top 10%,
     which training records for each model (`threshold_at_10pct`), not at all the validation pupils'."""
     result, table = training
-    versions = _register(result, table, tmp_path, monkeypatch)
+    versions = registered
     validation = _validation(result, table)
     for model_type, version in versions.items():
         scorer = CohortScorer.load(alias=version)
@@ -108,12 +129,12 @@ def test_a_recut_at_another_capacity_is_cut_on_the_calibration_pupils(training, 
     assert scorer.matrix.thresholds == _cut(scorer.pipeline, held, 0.10)
 
 
-def test_an_older_version_takes_the_pupils_from_its_train_run(training, tmp_path, monkeypatch, caplog):
+def test_an_older_version_takes_the_pupils_from_its_train_run(training, registered, monkeypatch, caplog):
     """Versions stored before `cut_on`: the share and seed are the train run's `calibration_holdout` and
     `seed` params; without a train run to read them from, every pupil, with a warning that says the cut is
     partly in sample."""
     result, table = training
-    versions = _register(result, table, tmp_path, monkeypatch)
+    versions = registered
     _without_cut_on(monkeypatch)
     validation = _validation(result, table)
     stored = ScoringConfig.from_dict(result.models["lightgbm"].scoring_config)
