@@ -20,6 +20,7 @@ from exclusion_risk.features import registry
 from exclusion_risk.models.describe import REVIEWED, describe_frame
 from exclusion_risk.models.describe_analysis import analyse
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, is_withheld
+from exclusion_risk.synth.truth import write_truth_links
 
 RATE_KEYS = {"outcome", "variable", "value", "reference", "pupils", "excluded", "rate", "rate_ratio",
              "ci_low", "ci_high"}  # fmt: skip
@@ -336,7 +337,7 @@ def authority_report(small_authority, tmp_path_factory):
     return result, out
 
 
-def test_describe_writes_its_report_on_a_synthetic_authority(authority_report, small_authority):
+def test_describe_writes_its_report_on_a_synthetic_authority(authority_report, small_authority, tmp_path):
     result, out = authority_report
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "describe.json").read_text())
@@ -345,7 +346,11 @@ def test_describe_writes_its_report_on_a_synthetic_authority(authority_report, s
     assert "Walsall" in html and "data:image/png;base64," in html and "no basis for treating" in html
     for name in ("rates.csv", "chi2.csv", "chi2_cells.csv", "schools.csv", "study_comparison.csv"):
         assert (out / name).stat().st_size > 0
-    unknown_year = runner.invoke(app, ["describe", "--data", str(small_authority), "--years", "2030/31"])
+    # the generator's links (not a second in-process linkage, minutes of the test's time): the refusal is
+    # about the years the census holds, read before any link is used
+    links = write_truth_links(small_authority, tmp_path / "links").parent
+    unknown_year = runner.invoke(app, ["describe", "--data", str(small_authority), "--links", str(links),
+                                       "--years", "2030/31"])  # fmt: skip
     assert unknown_year.exit_code == 2 and "no autumn census for 2030/31" in unknown_year.output
 
 
@@ -356,8 +361,11 @@ def test_a_year_without_complete_outcomes_is_refused_naming_the_years_that_are(s
         shutil.copy(small_authority / name, tmp_path / name)
     exclusions = pd.read_csv(small_authority / "exclusions.csv", dtype=str, keep_default_na=False)
     exclusions[exclusions["StartDate"] < "2019-06-01"].to_csv(tmp_path / "exclusions.csv", index=False)
-    result = runner.invoke(app, ["describe", "--data", str(tmp_path), "--years", "2018/19",
-                                 "--out", str(tmp_path / "out")])  # fmt: skip
+    # the generator's links rather than an in-process linkage (minutes): completeness is read from the
+    # linked exclusions' latest date, and links to the dropped exclusions are only counted as unmatched
+    links = write_truth_links(small_authority, tmp_path / "links").parent
+    result = runner.invoke(app, ["describe", "--data", str(tmp_path), "--links", str(links), "--years",
+                                 "2018/19", "--out", str(tmp_path / "out")])  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "outcomes for 2018/19 are not complete in the data (complete through 2017/18)" in result.output
 
