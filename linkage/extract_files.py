@@ -10,8 +10,9 @@ is there, a file of that name saved by a spreadsheet under another extension sta
   naming it and saying to save it as CSV, rather than the extract being "not found".
 
 A census/ folder (or attendance/) is read as its .csv and .parquet files; where it has none, its
-.txt/.tsv files are read and named in the same way (`folder_files`), and its other text files and
-workbooks are named as not read. Two such files for one extract (census.txt and census.xlsx) are never
+.txt/.tsv files are read and named in the same way (`folder_files`), and its other text files,
+workbooks, sub-folders, Excel's owner files (`~$...`, there while a file is open in Excel) and a Mac's
+`._...` files are named as not read. Two such files for one extract (census.txt and census.xlsx) are never
 chosen between: an `ExtractError` names both. A file's first bytes tell a workbook, a PDF or an archive
 renamed `.csv` from text (`binary_kind`), so that it is refused as what it is, not as a CSV missing
 every required column.
@@ -29,6 +30,12 @@ SUFFIXES = (".csv", ".parquet")
 TEXT_SUFFIXES = (".txt", ".tsv")  # delimited text under a spreadsheet's name for it: read as CSV
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")  # never read: said to be saved as CSV
 SAVE_AS_CSV = "save it as CSV (in Excel: File > Save As > CSV UTF-8) and read that file"
+# Files in a census/ folder that are never extracts, and what they are
+_NOT_EXTRACTS_SAID = {
+    "~$": "Excel's owner file, left beside a file while it is open in Excel",
+    "._": "a Mac's metadata file, left when the folder was copied from a Mac",
+}
+_NOT_EXTRACTS = tuple(_NOT_EXTRACTS_SAID)
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
 
@@ -80,10 +87,16 @@ class FolderFiles(NamedTuple):
 def folder_files(folder: Path, name: str, extract: str) -> FolderFiles:
     """The `.csv` and `.parquet` files of `folder` (named `name` in messages); where it has none, its
     `.txt`/`.tsv` files, read as delimited text and named as a single census.txt is (`stand_in_note`).
-    Text files beside .csv or .parquet ones and workbooks are not read, and named in a note; a folder with
+    Text files beside .csv or .parquet ones, workbooks, sub-folders, Excel's owner files and a Mac's ._
+    files are not read, and named in a note; a folder with
     nothing to read is an `ExtractError` naming its workbooks, if any, with what to do."""
     # a link to a file that is not there is read too, so that the reader names it (left out, it was not)
-    files = sorted(p for p in folder.iterdir() if p.is_file() or (p.is_symlink() and not p.exists()))
+    entries = sorted(folder.iterdir())
+    files = [p for p in entries if p.is_file() or (p.is_symlink() and not p.exists())]
+    # Excel's owner file of a census open on a shared drive and a Mac's ._ metadata are never extracts:
+    # read, they stopped the read of a folder the officer had got right
+    litter = [p for p in files if p.name.startswith(_NOT_EXTRACTS)]
+    files = [p for p in files if p not in litter]
     kinds = {kind: [p for p in files if p.suffix.lower() in kind] for kind in (SUFFIXES, TEXT_SUFFIXES)}
     workbooks = [p for p in files if p.suffix.lower() in WORKBOOK_SUFFIXES]
     read, text, notes, stand_in = kinds[SUFFIXES], kinds[TEXT_SUFFIXES], [], None
@@ -97,6 +110,12 @@ def folder_files(folder: Path, name: str, extract: str) -> FolderFiles:
                      "file .csv to read it")
     if workbooks and read:
         notes.append(f"{name}: {_listed(workbooks)} not read (a workbook): {SAVE_AS_CSV}")
+    for prefix, what in _NOT_EXTRACTS_SAID.items():
+        if found := [p for p in litter if p.name.startswith(prefix)]:
+            notes.append(f"{name}: {_listed(found)} not read ({what})")
+    if folders := [p for p in entries if p.is_dir()]:
+        notes.append(f"{name}: the folder(s) {_listed(folders)} not read (only the files directly in "
+                     f"{name} are): move their files up into {name} to read them")
     if not read:
         books = f", only workbooks ({_listed(workbooks)}): {SAVE_AS_CSV}" if workbooks else ""
         raise ExtractError(name, f"the folder holds no .csv or .parquet files{books}")

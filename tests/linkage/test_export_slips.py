@@ -235,3 +235,34 @@ def test_a_school_urn_written_as_a_decimal_is_read_as_that_urn(
     assert excluded.clean["SchoolURN"].tolist() == ["3304001"] and excluded.rejects.empty
     assert excluded.counts["school URN written as a decimal (3354028.0) read as a whole number"] == 1
     assert pd.api.types.is_string_dtype(excluded.clean["SchoolURN"])
+
+
+def test_office_lock_files_and_mac_metadata_in_a_census_folder_are_named_not_read(
+    tmp_path, extracts_folder, census_row, csv_text, write, mis_header
+):
+    # A census file open in Excel on a shared drive leaves an owner file beside it (~$census_....csv,
+    # the user's name in a few bytes); a folder copied from a Mac leaves ._ files. Both were read as
+    # census files of the collection and stopped the read, while the officer had done nothing wrong.
+    names = {"census_2016-10-06.csv": ("2016/17", "AUT", {}), "census_2017-01-19.csv": ("2016/17", "SPR", {})}
+    folder = _census_folder(tmp_path / "la", extracts_folder, census_row, csv_text, write, mis_header, names)
+    (folder / "census" / "~$census_2017-01-19.csv").write_bytes(b"\x05Jones" + b"\x00" * 40)
+    (folder / "census" / "._census_2016-10-06.csv").write_bytes(b"\x00\x05\x16\x07" + b"\x00" * 60)
+    result = read_census(folder / "census")
+    assert len(result.clean) == 6 and result.rejects.empty
+    said = " ".join(result.notes)
+    assert "~$census_2017-01-19.csv" in said and "open in Excel" in said
+    assert "._census_2016-10-06.csv" in said and "Mac" in said
+
+
+def test_a_sub_folder_of_a_census_folder_is_named_as_not_read(
+    tmp_path, extracts_folder, census_row, csv_text, write, mis_header
+):
+    # A year's files put in census/2017-18/ were left out without a word: the read looked complete.
+    names = {"census_2016-10-06.csv": ("2016/17", "AUT", {})}
+    folder = _census_folder(tmp_path / "la", extracts_folder, census_row, csv_text, write, mis_header, names)
+    older = {"census_2017-10-05.csv": ("2017/18", "AUT", {})}
+    _census_folder(tmp_path / "other", extracts_folder, census_row, csv_text, write, mis_header, older)
+    (tmp_path / "other" / "census").rename(folder / "census" / "2017-18")
+    result = read_census(folder / "census")
+    assert len(result.clean) == 3
+    assert any("2017-18" in note and "not read" in note for note in result.notes), result.notes
