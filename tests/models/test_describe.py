@@ -346,7 +346,7 @@ def test_describe_writes_its_report_on_a_synthetic_authority(authority_report, s
     assert "Walsall" in html and "data:image/png;base64," in html and "no basis for treating" in html
     for name in ("rates.csv", "chi2.csv", "chi2_cells.csv", "schools.csv", "study_comparison.csv"):
         assert (out / name).stat().st_size > 0
-    # the generator's links (not a second in-process linkage, minutes of the test's time): the refusal is
+    # the generator's links (not a second in-process linkage, about 30 s of the test's time): the refusal is
     # about the years the census holds, read before any link is used
     links = write_truth_links(small_authority, tmp_path / "links").parent
     unknown_year = runner.invoke(app, ["describe", "--data", str(small_authority), "--links", str(links),
@@ -361,7 +361,7 @@ def test_a_year_without_complete_outcomes_is_refused_naming_the_years_that_are(s
         shutil.copy(small_authority / name, tmp_path / name)
     exclusions = pd.read_csv(small_authority / "exclusions.csv", dtype=str, keep_default_na=False)
     exclusions[exclusions["StartDate"] < "2019-06-01"].to_csv(tmp_path / "exclusions.csv", index=False)
-    # the generator's links rather than an in-process linkage (minutes): completeness is read from the
+    # the generator's links rather than an in-process linkage (about 30 s): completeness is read from the
     # linked exclusions' latest date, and links to the dropped exclusions are only counted as unmatched
     links = write_truth_links(small_authority, tmp_path / "links").parent
     result = runner.invoke(app, ["describe", "--data", str(tmp_path), "--links", str(links), "--years",
