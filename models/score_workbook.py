@@ -6,19 +6,24 @@ an earlier scoring, when there is one), "Ranked list" (every column of the score
 "Changes" (only with a comparison: one row per pupil whose place changed) and one sheet per school, each
 with its header row frozen and a filter over its rows.
 
-Written in openpyxl's write-only mode, row by row: 62,536 pupils (the ranked list and again by school,
-about 1.5 million cells) took 12 s on a shared two-core machine (2026-12-02), nearly all of it
-openpyxl's XML serialisation. Every text cell is neutralised (`files.neutralise`): openpyxl would store
-a string that starts with "=" as a formula, which Excel runs. The workbook holds every pupil's UPN, so
-the file is created owner-only (`files.open_private`); openpyxl's own temporary files while writing
-are created by `tempfile` (owner-only too) and removed when the workbook is saved.
+Written by XlsxWriter in constant-memory mode, row by row, each sheet's XML to a temporary file
+(`tempfile`: owner-only, removed when the workbook closes): the demo's 62,509 pupils (the ranked list
+and again by school, about 2.25 million cells) took 59.8 s and 28 MB on this two-core machine
+(2026-12-06, `bench/workbook.py --scores data/demo/scores/scores.csv`), against 99.5 s for openpyxl's
+write-only mode writing the same cells, the writer before. XlsxWriter's default mode (shared strings)
+was faster again (35 s against 53 s) but held about 230 MB more: the service writes downloads beside
+its scorings. Every text cell is written as text and neutralised (`files.neutralise`), so a string that
+starts with "=" is neither stored as a formula nor run by a spreadsheet the file is converted for. The
+workbook holds every pupil's UPN, so the file is created owner-only (`files.open_private`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,15 @@ MIN_WIDTH, MAX_WIDTH = 8, 70
 RAG_FILLS = {"red": "F4B6B6", "amber": "FBD9A6", "green": "C6E5C0"}
 # XML 1.0 cannot hold these control characters: openpyxl refuses a cell holding one.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Text stays text: XlsxWriter would otherwise store a string led by "=" as a formula (which Excel runs), a
+# URL-like string as a link and a numeric-looking one as a number. Rows are written in order and each
+# sheet's XML goes to a temporary file (`tempfile`: owner-only, removed on close), not held in memory.
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 
 def notice_lines_for(
@@ -71,7 +85,7 @@ def sheet_title(text: str, taken: set[str]) -> str:
 
 
 def _cell(value: Any) -> Any:
-    """A value openpyxl writes as it is: text neutralised and XML-safe, missing values empty."""
+    """A value written as it is: text neutralised and XML-safe, missing values empty."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, str):
@@ -83,77 +97,96 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _row_values(frame: pd.DataFrame) -> Iterator[list[Any]]:
-    """The frame's rows as plain Python values, ready for `_cell` (columns converted once each)."""
+def _column_values(frame: pd.DataFrame) -> list[list[Any]]:
+    """Each column as plain Python values passed through `_cell`, converted once: the per-school sheets
+    take their rows from these lists by position (a text column's repeated values are neutralised once)."""
     columns = []
     for name in frame.columns:
         values = frame[name]
         if pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
             as_object = values.astype(object)
-            columns.append(as_object.where(values.notna(), None).tolist())
+            columns.append([_cell(v) for v in as_object.where(values.notna(), None).tolist()])
         else:
-            columns.append(values.tolist())
-    for row in zip(*columns, strict=True):
-        yield [_cell(v) for v in row]
+            seen: dict[Any, Any] = {}
+            converted = []
+            for v in values.tolist():
+                if isinstance(v, str):
+                    if v not in seen:
+                        seen[v] = _cell(v)
+                    converted.append(seen[v])
+                else:
+                    converted.append(_cell(v))
+            columns.append(converted)
+    return columns
 
 
-def _widths(frame: pd.DataFrame) -> list[float]:
-    """A width per column: its header or its longest text among the first rows, within limits."""
-    head = frame.head(WIDTH_SAMPLE)
+def _widths(headers: Sequence[str], columns: Sequence[Sequence[Any]]) -> list[float]:
+    """A width per column: its header or its longest value among the first rows, within limits."""
     widths = []
-    for name in frame.columns:
-        lengths = head[name].map(lambda v: len(str(v)) if v is not None and not pd.isna(v) else 0)
-        longest = max(len(str(name)), int(lengths.max()) if len(lengths) else 0)
+    for name, values in zip(headers, columns, strict=True):
+        longest = max([len(str(name))] + [len(str(v)) for v in values[:WIDTH_SAMPLE] if v is not None])
         widths.append(float(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2))))
     return widths
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index)
 
 
 def _printed_with_notice(sheet, title: str) -> None:
     """Printed, a sheet carries its name at the head of each page, its header row on each page, and the
     decision-support notice at the foot: a school's sheet is printed and handed on without the notice
     sheet. ("&" is Excel's header/footer code character, so a school's "&" is doubled.)"""
-    sheet.oddHeader.left.text = f"Risk of school exclusion: {title}".replace("&", "&&")
-    sheet.oddFooter.center.text = DECISION_SUPPORT_NOTICE.replace("&", "&&")
-    sheet.print_title_rows = "1:1"
+    sheet.set_header("&L" + f"Risk of school exclusion: {title}".replace("&", "&&"))
+    sheet.set_footer("&C" + DECISION_SUPPORT_NOTICE.replace("&", "&&"))
+    sheet.repeat_rows(0)
 
 
-def _table_sheet(workbook, title: str, frame: pd.DataFrame) -> None:
-    """A sheet of `frame`: bold header frozen on row 1, a filter over the used range, sized columns, the
-    RAG column coloured by a conditional format (one rule, not a style per cell)."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.formatting.rule import CellIsRule
-    from openpyxl.styles import Font, PatternFill
+def _write_value(sheet, row: int, column: int, value: Any, date_format) -> None:
+    """One cell by its type: text always as text (never a formula or a link), numbers as numbers."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        sheet.write_string(row, column, value)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, column, value)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, column, value)
+    elif isinstance(value, dt.date | dt.datetime):
+        sheet.write_datetime(row, column, value, date_format)
+    else:
+        sheet.write_string(row, column, _cell(str(value)))
 
-    sheet = workbook.create_sheet(title)
+
+def _table_sheet(
+    workbook,
+    formats: dict[str, Any],
+    title: str,
+    headers: Sequence[str],
+    columns: Sequence[Sequence[Any]],
+    rows: Sequence[int] | None = None,
+) -> None:
+    """A sheet of `columns` (the `rows` positions of them, or all): bold header frozen on row 1, a filter
+    over the used range, sized columns, the RAG column coloured by a conditional format (one rule per
+    colour, not a style per cell). Written row by row (the workbook is in constant-memory mode)."""
+    if rows is not None:
+        columns = [[values[i] for i in rows] for values in columns]
+    count = len(columns[0]) if columns else 0
+    sheet = workbook.add_worksheet(title)
     _printed_with_notice(sheet, title)
-    for index, width in enumerate(_widths(frame), start=1):
-        sheet.column_dimensions[_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    last = _column_letter(max(1, len(frame.columns)))
-    sheet.auto_filter.ref = f"A1:{last}{len(frame) + 1}"
-    if "rag" in frame.columns:
-        column = _column_letter(list(frame.columns).index("rag") + 1)
-        cells = f"{column}2:{column}{max(2, len(frame) + 1)}"
-        for rag, colour in RAG_FILLS.items():
-            fill = PatternFill(start_color=colour, end_color=colour, fill_type="solid")
-            sheet.conditional_formatting.add(
-                cells, CellIsRule(operator="equal", formula=[f'"{rag}"'], fill=fill)
-            )
-    bold = Font(bold=True)
-    header = []
-    for name in frame.columns:
-        cell = WriteOnlyCell(sheet, value=_cell(str(name)))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in _row_values(frame):
-        sheet.append(row)
+    for index, width in enumerate(_widths(headers, columns)):
+        sheet.set_column(index, index, width)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, count, max(0, len(headers) - 1))
+    if "rag" in headers:
+        column = list(headers).index("rag")
+        for rag in RAG_FILLS:
+            sheet.conditional_format(
+                1, column, max(1, count), column,
+                {"type": "cell", "criteria": "==", "value": f'"{rag}"', "format": formats[rag]},
+            )  # fmt: skip
+    for index, name in enumerate(headers):
+        sheet.write_string(0, index, _cell(str(name)), formats["bold"])
+    date_format = formats["date"]
+    for row, values in enumerate(zip(*columns, strict=True), start=1):
+        for index, value in enumerate(values):
+            _write_value(sheet, row, index, value, date_format)
 
 
 def _legend_rows(risk_matrix: dict | None) -> list[list[Any]]:
@@ -191,23 +224,19 @@ def _legend_rows(risk_matrix: dict | None) -> list[list[Any]]:
 
 def _notice_sheet(
     workbook,
+    formats: dict[str, Any],
     notice_lines: Sequence[str],
     risk_matrix: dict | None,
     changes_summary: str | None,
     school_sheets: int,
 ) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    sheet = workbook.create_sheet(NOTICE_SHEET)
-    sheet.column_dimensions["A"].width = 28
-    sheet.column_dimensions["B"].width = 16
-    sheet.column_dimensions["E"].width = 60
-    title = WriteOnlyCell(sheet, value="Risk of school exclusion: scores")
-    title.font = Font(bold=True, size=14)
-    notice = WriteOnlyCell(sheet, value=_cell(DECISION_SUPPORT_NOTICE))
-    notice.font = Font(bold=True)
-    rows: list[list[Any]] = [[title], [notice], []]
+    sheet = workbook.add_worksheet(NOTICE_SHEET)
+    sheet.set_column(0, 0, 28)
+    sheet.set_column(1, 1, 16)
+    sheet.set_column(4, 4, 60)
+    sheet.write_string(0, 0, "Risk of school exclusion: scores", formats["title"])
+    sheet.write_string(1, 0, _cell(DECISION_SUPPORT_NOTICE), formats["bold"])
+    rows: list[list[Any]] = [[]]
     rows += [[line] for line in notice_lines]
     if changes_summary:
         rows += [[], [changes_summary]]
@@ -221,26 +250,36 @@ def _notice_sheet(
         [],
     ]
     rows += _legend_rows(risk_matrix)
-    for row in rows:
-        sheet.append([value if not isinstance(value, str) else _cell(value) for value in row])
+    for row, values in enumerate(rows, start=2):
+        for index, value in enumerate(values):
+            _write_value(sheet, row, index, _cell(value), formats["date"])
 
 
-def _school_groups(scores: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame]]:
-    """(sheet title wanted, rows) per school, schools in URN order, pupils in the list's order."""
+def _school_groups(scores: pd.DataFrame) -> Iterable[tuple[str, np.ndarray]]:
+    """(sheet title wanted, row positions) per school, schools in URN order, pupils in the list's order."""
     if "school_urn" not in scores.columns:
         return []
-    urns = scores["school_urn"].astype("string").fillna("").str.strip()
+    urns = scores["school_urn"].astype("string").fillna("").str.strip().to_numpy()
     names = (
-        scores["school_name"].astype("string").fillna("").str.strip()
+        scores["school_name"].astype("string").fillna("").str.strip().to_numpy()
         if "school_name" in scores.columns
-        else pd.Series("", index=scores.index, dtype="string")
+        else np.full(len(scores), "", dtype=object)
     )
     groups = []
-    for urn, rows in scores.groupby(urns.to_numpy(), sort=True):
-        name = next((n for n in names.loc[rows.index] if n), "")
+    for urn, positions in pd.Series(np.arange(len(scores))).groupby(urns, sort=True):
+        rows = positions.to_numpy()
+        name = next((n for n in names[rows] if n), "")
         wanted = f"{urn} {name}".strip() if urn else NO_SCHOOL
         groups.append((wanted, rows))
     return groups
+
+
+def _formats(workbook) -> dict[str, Any]:
+    formats = {rag: workbook.add_format({"bg_color": f"#{colour}"}) for rag, colour in RAG_FILLS.items()}
+    formats["bold"] = workbook.add_format({"bold": True})
+    formats["title"] = workbook.add_format({"bold": True, "font_size": 14})
+    formats["date"] = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    return formats
 
 
 def write_scores_workbook(
@@ -257,22 +296,26 @@ def write_scores_workbook(
     `scores`: the ranked list, all its columns in order. `notice_lines`: what the notice sheet says about
     this scoring (`notice_lines_for`). `risk_matrix`: `RiskMatrix.to_dict()`, for the legend.
     `changes`/`changes_summary`: a comparison with an earlier scoring (`models.score_runs`)."""
-    from openpyxl import Workbook
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
     scores = as_written(scores)  # every sheet, the per-school ones too, gives year groups as the census does
     groups = list(_school_groups(scores))
     with_changes = changes is not None and changes_summary is not None
-    _notice_sheet(workbook, notice_lines, risk_matrix, changes_summary if with_changes else None, len(groups))
-    _table_sheet(workbook, RANKED_SHEET, scores)
-    taken = {NOTICE_SHEET.lower(), RANKED_SHEET.lower(), CHANGES_SHEET.lower()}
-    if with_changes:
-        _table_sheet(workbook, CHANGES_SHEET, changes)
-    for wanted, rows in groups:
-        _table_sheet(workbook, sheet_title(wanted, taken), rows)
-    if isinstance(path, io.BytesIO):
-        workbook.save(path)
-        return path
-    with open_private(Path(path), "wb") as handle:
-        workbook.save(handle)
-    return Path(path)
+    headers = [str(name) for name in scores.columns]
+    columns = _column_values(scores)
+    with contextlib.ExitStack() as stack:
+        target = path if isinstance(path, io.BytesIO) else stack.enter_context(open_private(Path(path), "wb"))
+        workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
+        formats = _formats(workbook)
+        summary = changes_summary if with_changes else None
+        _notice_sheet(workbook, formats, notice_lines, risk_matrix, summary, len(groups))
+        _table_sheet(workbook, formats, RANKED_SHEET, headers, columns)
+        taken = {NOTICE_SHEET.lower(), RANKED_SHEET.lower(), CHANGES_SHEET.lower()}
+        if with_changes:
+            _table_sheet(
+                workbook, formats, CHANGES_SHEET, [str(c) for c in changes.columns], _column_values(changes)
+            )
+        for wanted, rows in groups:
+            _table_sheet(workbook, formats, sheet_title(wanted, taken), headers, columns, rows)
+        workbook.close()
+    return path if isinstance(path, io.BytesIO) else Path(path)

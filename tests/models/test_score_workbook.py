@@ -174,3 +174,20 @@ def test_precision_heading_does_not_call_the_low_band_right_when_few_were_exclud
     heading = next(row[0] for row in reversed(rows[:first]) if row and row[0] and not any(row[1:]))
     assert "right" not in heading.lower()
     assert heading.startswith("How sure each band is: what happened to the pupils each band held")
+
+
+def test_text_that_looks_like_a_link_or_a_number_stays_text():
+    """A writer's conveniences must not reach a pupil's list: XlsxWriter by default stores a URL-like
+    string as a hyperlink (and can store a numeric-looking one as a number, losing a URN's leading zero);
+    the workbook writes every text cell as the text it is."""
+    scores = _scores()
+    texts = ["http://example.org/a", "0104001", "1e5", "mailto:x@y.z", "plain"]
+    scores["reasons"] = texts
+    buffer = io.BytesIO()
+    write_scores_workbook(scores, buffer, notice_lines=["Model: m version 1"])
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    ranked = book[RANKED_SHEET]
+    cells = [ranked.cell(row=row, column=6) for row in range(2, 7)]
+    assert [cell.value for cell in cells] == texts
+    assert all(cell.data_type == "s" and cell.hyperlink is None for cell in cells)
+    assert not ranked._hyperlinks
