@@ -142,6 +142,11 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
             expose_headers=[score.NOTICE_HEADER, score.WARNINGS_HEADER, "Content-Disposition", "Retry-After"],
         )
     app.add_middleware(AuditMiddleware, audit_log=app.state.audit_log)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_request_bytes,
+        min_bytes_per_s=settings.min_upload_bytes_per_s,
+        grace_s=settings.upload_grace_s,
+    )
     app.add_middleware(SecurityHeaders)
     return app

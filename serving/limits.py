@@ -4,10 +4,18 @@
   Starlette's plain-text "Content Too Large", replacing whatever the app said; clients of this API
   always get JSON. A body declared too long is refused before it is read; one that streams past the
   limit (no or a false Content-Length) is cut off where it crosses it.
+- **Upload rate** (`BodyLimit`'s floor): a scoring takes its job slot before its body is read (so that
+  a refused request holds no bytes), so a client that sends its census a line a second held a slot for
+  as long as it liked: two such uploads held both default slots for about 40 s while every other census
+  scoring was refused 503. After a grace period a body must keep arriving at a minimum average rate, or
+  it is cut off with 408 and its slot freed; a stalled one is cut off when its deadline passes.
 - **Rows** (`check_row_count`, `too_many_pupils`): the 413 for too many pupils, whoever counted them.
 """
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,10 +42,33 @@ def too_many_pupils(max_rows: int) -> RequestProblem:
     )
 
 
+def too_slow_message(min_bytes_per_s: int, grace_s: float) -> str:
+    return (
+        f"The upload arrived too slowly (under {min_bytes_per_s / 1024:,.0f} KB a second after the first "
+        f"{grace_s:g} s), so the service stopped waiting for it. Send it again over a faster connection, "
+        "or in smaller parts."
+    )
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    """`max_bytes` on every body; with `min_bytes_per_s`, a body still arriving after `grace_s` must have
+    come at that average rate at least (its deadline: grace_s + bytes so far / min_bytes_per_s from its
+    first read). Only the body is timed: what the app awaits from `receive` once the body is complete (a
+    client's disconnect, while a long scoring runs) passes through untimed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, min_bytes_per_s: int = 0, grace_s: float = 15.0):
         self.app = app
         self.max_bytes = max_bytes
+        self.min_bytes_per_s = min_bytes_per_s
+        self.grace_s = grace_s
+
+    async def _received_in_time(self, receive: Receive, started: float, seen: int) -> Message:
+        deadline = started + self.grace_s + seen / self.min_bytes_per_s
+        try:
+            return await asyncio.wait_for(receive(), timeout=max(deadline - time.monotonic(), 0.0))
+        except TimeoutError:
+            # Raised inside the app's body read, answered by its RequestProblem handler (as the 413 is)
+            raise RequestProblem(408, too_slow_message(self.min_bytes_per_s, self.grace_s)) from None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,11 +80,18 @@ class BodyLimit:
             await JSONResponse(body, status_code=413)(scope, receive, send)
             return
         seen = 0
+        started: float | None = None  # the body's first read
+        body_done = False
 
         async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, started, body_done
+            if body_done or not self.min_bytes_per_s:
+                message = await receive()
+            else:
+                started = time.monotonic() if started is None else started
+                message = await self._received_in_time(receive, started, seen)
             if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     # Raised inside the app's body read, so the app's RequestProblem handler answers,

@@ -50,6 +50,17 @@ class ServiceSettings(BaseSettings):
     )
     max_request_bytes: int = Field(64 * MIB, ge=1024, description="Largest request body accepted.")
     max_rows: int = Field(200_000, ge=1, description="Most pupils (rows) scored in one request.")
+    min_upload_bytes_per_s: int = Field(
+        16 * 1024,
+        ge=0,
+        description="Slowest average rate a request body may arrive at once `upload_grace_s` have passed; a "
+        "slower one is cut off with 408, so that it does not hold a job slot (a census scoring takes its "
+        "slot before its upload is read). 16 KB a second sends a 10 MB census in under 11 minutes. 0: no "
+        "floor.",
+    )
+    upload_grace_s: float = Field(
+        15.0, gt=0, description="Seconds a request body may take before `min_upload_bytes_per_s` applies."
+    )
     max_concurrent_jobs: int = Field(
         2,
         ge=1,

@@ -7,6 +7,7 @@ import gc
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -233,3 +234,58 @@ def test_a_broken_links_file_is_logged_by_file_row_and_column_never_by_value(tmp
     assert state.state == "failed"
     assert "links.csv" in caplog.text and "rows 1, 2" in caplog.text and "record_id" in caplog.text
     assert "EX9" not in caplog.text and "B2" not in caplog.text
+
+
+def _timed_app():
+    """An app that reads its body and answers how many bytes came; /hold also starts listening for the
+    client's disconnect (as Starlette does while a long response runs) and reports whether that raised."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/echo")
+    async def echo(request: Request):
+        return {"bytes": len(await request.body())}
+
+    @app.post("/hold")
+    async def hold(request: Request):
+        size = len(await request.body())
+        listening = asyncio.ensure_future(request.receive())
+        await asyncio.sleep(0.6)  # past the grace period, the body long complete
+        raised = listening.done() and listening.exception() is not None
+        listening.cancel()
+        return {"bytes": size, "listening_raised": raised}
+
+    return BodyLimit(app, max_bytes=10**6, min_bytes_per_s=1000, grace_s=0.3)
+
+
+def _dribbled(chunks: int, size: int, every_s: float, stall_s: float = 0.0):
+    async def body():
+        for _ in range(chunks):
+            yield b"x" * size
+            await asyncio.sleep(every_s)
+        await asyncio.sleep(stall_s)
+
+    return body()
+
+
+def test_an_upload_dribbled_or_stalled_past_the_grace_period_is_cut_off_with_408():
+    """A census sent a line a second held a job slot as long as the client liked (two held both default
+    slots about 40 s): after the grace period a body must arrive at the floor's average rate."""
+    limited = _timed_app()
+    started = time.monotonic()
+    dribbled = _call(limited, "POST", "/echo", content=_dribbled(100, 10, 0.05))  # 200 bytes/s
+    assert dribbled.status_code == 408, dribbled.text
+    assert "too slowly" in dribbled.json()["detail"] and time.monotonic() - started < 2
+    started = time.monotonic()
+    stalled = _call(limited, "POST", "/echo", content=_dribbled(1, 500, 0.0, stall_s=30))  # then nothing
+    assert stalled.status_code == 408 and time.monotonic() - started < 3
+
+
+def test_an_upload_at_the_floors_rate_is_read_and_the_response_time_is_not_timed():
+    limited = _timed_app()
+    steady = _call(limited, "POST", "/echo", content=_dribbled(16, 400, 0.05))  # 8 KB/s for 0.8 s
+    assert steady.status_code == 200 and steady.json() == {"bytes": 6400}
+    held = _call(limited, "POST", "/hold", content=b"x" * 100)
+    assert held.status_code == 200 and held.json() == {"bytes": 100, "listening_raised": False}
+    unlimited = BodyLimit(_timed_app().app, max_bytes=10**6)  # no floor: a slow body is waited for
+    assert _call(unlimited, "POST", "/echo", content=_dribbled(10, 10, 0.05)).status_code == 200
