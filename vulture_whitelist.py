@@ -47,6 +47,7 @@ FASTAPI_HANDLERS = (
     _.on_request_problem,  # serving/errors.py
     _.on_http_exception,  # serving/errors.py
     _.boom,  # tests/serving/test_parts.py: a route that fails with pupil data in its message
+    _.hold,  # tests/serving/test_parts.py: a route that listens for a disconnect after its body
 )
 
 # @field_validator / @model_validator methods, which pydantic runs on validation.
