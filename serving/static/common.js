@@ -84,11 +84,13 @@ window.ER = (() => {
   }
 
   // The service's advice names its own parameter (skip_invalid=true); on this page it is the tick box.
+  // A detail that is not a sentence (FastAPI's or a gateway's 422 carries a list of objects) gives
+  // null, so the caller's own sentence is shown rather than "[object Object]".
   function said(body) {
     const detail = body && body.detail;
     return typeof detail === "string"
       ? detail.replace(/(send )?skip_invalid=true/g, "tick “Score the valid rows and list any rejected rows”")
-      : detail;
+      : null;
   }
 
   function errorMessage(status, body) {
