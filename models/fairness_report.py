@@ -152,6 +152,13 @@ _CALIBRATION_NUMBERS = {
 }  # fmt: skip
 
 
+# fairness.json's numbers of a group's calibration against the year's -> calibration_summary's columns
+_RELATIVE_NUMBERS = {
+    "relative_value": "relative", "relative_low": "relative_low", "relative_high": "relative_high",
+}  # fmt: skip
+NOT_STATED = "not stated"  # a ratio to the year's where the year's is withheld
+
+
 def _number(value) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
 
@@ -171,7 +178,9 @@ def _ratio_interval(value: float, low: float, high: float, base: int) -> str:
     return f"{shown} [{low:.2f}, {high:.2f}]"
 
 
-def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
+def _attribute_context(result: FairnessReview, a, shown: dict, year: dict | None) -> dict:
+    """A table's rates by group and its calibration by group (`year`: the year's calibration as the
+    summary states it, None where withheld: then no group's ratio to it is stated either)."""
     rows = []
     table, groups = a.table.set_index("group"), shown[a.attribute]
     for _, r in a.table.iterrows():
@@ -193,8 +202,20 @@ def _attribute_context(result: FairnessReview, a, shown: dict) -> dict:
             "ratio": _ratio_interval(c["observed_over_predicted"], c["ratio_low"], c["ratio_high"], observed),
             **{key: _number(c[column]) if (base if key == "predicted_value" else observed)
                >= SUPPRESSION_THRESHOLD else None for key, column in _CALIBRATION_NUMBERS.items()},
+            **_relative(c, observed, year),
         })  # fmt: skip
     return {"name": a.attribute, "reference": a.reference, "rows": rows, "calibration": calibration}
+
+
+def _relative(c, observed: int, year: dict | None) -> dict:
+    """A group's observed / predicted divided by the year's, as the summary's findings judge it
+    (`fairness_calibration.group_calibration`), so the reader can check a finding in the table: shown
+    where the group's own ratio is; "not stated" where the year's is withheld (it would give it back)."""
+    if year is None:
+        return {"relative": NOT_STATED, **dict.fromkeys(_RELATIVE_NUMBERS)}
+    numbers = observed >= SUPPRESSION_THRESHOLD and np.isfinite(c["relative"])
+    return {"relative": _ratio_interval(c["relative"], c["relative_low"], c["relative_high"], observed),
+            **{key: _number(c[column]) if numbers else None for key, column in _RELATIVE_NUMBERS.items()}}
 
 
 def _cells(table, column: str, groups: list[str], bases: dict) -> list[str]:
@@ -335,9 +356,11 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
     """Plain values for the template: every count suppressed, every small-denominator rate hidden
     (`figures`: draw the calibration plots, which only the HTML shows)."""
     shown = _shown_counts(result)
+    found = summary(result, shown)
+    year = found["year_calibration"]
     attributes = []
     for a in result.attributes:
-        context = _attribute_context(result, a, shown)
+        context = _attribute_context(result, a, shown, year)
         if figures:  # groups whose observed rate is hidden are not drawn (their curves would show it)
             hidden = [g for g, c in shown[a.attribute].items() if g != TOTAL and rate_withheld(c, BASE_RATE)]
             bins = result.calibration[a.attribute][1]
@@ -353,9 +376,8 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
                 "shap": [shown_rate(r[f], base, digits=4) for f in result.protected_used],
                 "share": shown_rate(100 * r["protected_share"], base, digits=1),
             })  # fmt: skip
-    found = summary(result, shown)
     capacity_pct = f"{100 * result.capacity:g}"
-    intersections = [_attribute_context(result, a, shown) for a in result.intersections]
+    intersections = [_attribute_context(result, a, shown, year) for a in result.intersections]
     flagged = _flagged(attributes, intersections)
     return {
         "notice": DECISION_SUPPORT_NOTICE, "model": result.model,

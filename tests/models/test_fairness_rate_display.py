@@ -140,7 +140,8 @@ def test_the_page_shows_the_same_rates():
         rates = [v for m in r["metrics"] for v in (m["rate"], m["ratio"])]
         assert table == [str(r["n"]), str(r["selected"]), str(r["positives"]), *rates], group
         c = calibration[group]
-        assert [str(c["n"]), c["predicted"], c["observed"], c["ratio"]] in _html_rows(html, group), group
+        shown = [str(c["n"]), c["predicted"], c["observed"], c["ratio"], c["relative"]]
+        assert shown in _html_rows(html, group), group
     asian = _html_rows(html, "Asian")
     assert asian[0][3].startswith("0.160 [") and asian[1][2] == "0.160", asian
 

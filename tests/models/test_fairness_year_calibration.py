@@ -93,3 +93,48 @@ def test_the_years_calibration_is_withheld_where_its_excluded_are_and_groups_are
     html = " ".join(fairness_report.render_report(review).split()).replace("&#39;", "'")
     assert "All pupils' observed / predicted is not stated" in html
     assert json.loads(fairness_json(review))["summary"]["year_calibration"] is None
+
+
+def _calibration_table(html: str, attribute: str) -> str:
+    start = html.index(f"Calibration by {attribute}:")
+    return html[start: html.index("</table>", start)]
+
+
+def test_the_calibration_tables_show_each_groups_ratio_to_the_years_as_the_findings_judge_it():
+    rng = np.random.default_rng(2)
+    risk = rng.uniform(0, 0.3, BOYS + GIRLS)
+    predicted = risk * np.where(np.arange(risk.size) < BOYS, 1.0, 0.5)  # girls under-predicted twice
+    review = _review(risk, predicted)
+    context = fairness_report.report_context(review, figures=False)
+    girls_finding = next(f for f in _by_kind(context, "calibration") if f["group"] == "girls")
+    sex = next(a for a in context["attributes"] if a["name"] == "sex")
+    girls = next(c for c in sex["calibration"] if c["group"] == "girls")
+    # before: the table showed only the group's own observed / predicted (1.92 for girls here),
+    # while the finding judged girls by their ratio to the year's (1.49): the reader could not check it
+    low, high = girls_finding["low"], girls_finding["high"]
+    assert girls["relative"] == f"{girls_finding['ratio']:.2f} [{low:.2f}, {high:.2f}]"
+    assert girls["relative_value"] == girls_finding["ratio"]
+    assert (girls["relative_low"], girls["relative_high"]) == (low, high)
+    html = " ".join(fairness_report.render_report(review).split())
+    table = _calibration_table(html, "sex")
+    assert "against the year's" in table and girls["relative"] in table
+    data = json.loads(fairness_json(review))
+    in_json = next(c for c in data["calibration"]["sex"] if c["group"] == "girls")
+    assert in_json["relative"] == girls["relative"]
+
+
+def test_the_calibration_tables_do_not_state_a_ratio_to_the_year_where_the_years_is_withheld():
+    n = BOYS + GIRLS
+    frame = pd.DataFrame({"sex": ["M"] * BOYS + ["F"] * GIRLS, "ethnicity_group": "White British",
+                          "sen_provision": "N", "fsm": 0}, index=range(n))  # fmt: skip
+    y = np.zeros(n, dtype=int)
+    y[[0, 5, 9, BOYS, BOYS + 7]] = 1  # 5 excluded in the year: "<10", so the year's line is withheld
+    review = fairness.review(y, np.full(n, 0.01), frame, 0.3, {"model_type": "x", "year": "x"}, n_boot=20)
+    context = fairness_report.report_context(review, figures=False)
+    assert context["year_calibration"] is None
+    for a in [*context["attributes"], *context["intersections"]]:
+        for c in a["calibration"]:
+            assert c["relative"] == "not stated", c
+            assert c["relative_value"] is None and c["relative_low"] is None and c["relative_high"] is None
+    table = _calibration_table(" ".join(fairness_report.render_report(review).split()), "sex")
+    assert "not stated" in table
