@@ -385,11 +385,11 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
     return found
 
 
-def findings(result: FairnessReview, shown: dict[str, dict]) -> list[dict]:
+def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) -> list[dict]:
     """Every finding, ranked (model's first, then certain, then largest), from the rates the tables show
     (`shown`: attribute -> group -> count -> value as published): where the counts a rate rests on are
-    shown and 10 or more, the group's and its reference's."""
-    year = year_calibration(result, shown)
+    shown and 10 or more, the group's and its reference's. `year`: `year_calibration(result, shown)`,
+    which the groups' calibration is judged against (None where withheld)."""
     found = _year_finding(year)
     outcome = outcome_words(result.model.get("label"))
     for a in [*result.attributes, *result.intersections]:
@@ -432,7 +432,8 @@ def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FIN
     top, "year_calibration": the year's calibration and its line (`fairness_calibration.year_calibration`;
     None where withheld)}. Top: in rank order, at most one base-rate context line per group, every option's
     trade-off whose precision change is certain, at most `limit` (more only for those trade-offs)."""
-    every = findings(result, shown)
+    year = year_calibration(result, shown)  # once: the summary states it and the findings judge by it
+    every = findings(result, shown, year)
     folded = _fold_into_broader(result, every)
     forced = [f for f in every if f["kind"] == KINDS["option"] and f["certain"]]
     context, top = set(), []
@@ -447,7 +448,7 @@ def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FIN
     top = sorted([*forced, *top[: max(0, limit - len(forced))]], key=lambda f: f["rank"])
     return {"top": [{**f, "rank": i + 1} for i, f in enumerate(top)], "all": every,
             "omitted": len(every) - len(top),
-            "year_calibration": year_calibration(result, shown)}  # fmt: skip
+            "year_calibration": year}  # fmt: skip
 
 
 def _broader(result: FairnessReview, attribute: str, group: str) -> list[tuple[str, str]]:
