@@ -29,6 +29,7 @@ from exclusion_risk.models.fairness import (
     rate_support,
     rate_withheld,
 )
+from exclusion_risk.models.fairness_calibration import interval_text
 from exclusion_risk.models.fairness_intersections import (
     INTERSECTIONS,
     intersection_name,
@@ -92,8 +93,7 @@ def _ratio_text(row, metric: str, reference) -> str:
     if support < SUPPRESSION_THRESHOLD or not np.isfinite(row[f"{metric}_ratio"]):
         return "-"
     low, high = row[f"{metric}_ratio_low"], row[f"{metric}_ratio_high"]
-    interval = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
-    return f"{row[f'{metric}_ratio']:.2f}{interval}"
+    return f"{row[f'{metric}_ratio']:.2f}{interval_text(low, high)}"
 
 
 def _rate_text(row, metric: str) -> str:
@@ -173,9 +173,7 @@ def _group_n(shown: dict, attribute: str, group, n: int) -> tuple[int | str, int
 
 def _ratio_interval(value: float, low: float, high: float, base: int) -> str:
     shown = shown_rate(value, base, digits=2)
-    if shown in ("<10", "-") or not (np.isfinite(low) and np.isfinite(high)):
-        return shown
-    return f"{shown} [{low:.2f}, {high:.2f}]"
+    return shown if shown in ("<10", "-") else shown + interval_text(low, high)
 
 
 def _attribute_context(result: FairnessReview, a, shown: dict, year: dict | None) -> dict:
@@ -347,8 +345,7 @@ def _red_list_context(result: FairnessReview, shown: dict, capacity_pct: str) ->
 
 
 def _finding_context(finding: dict) -> dict:
-    low, high = finding["low"], finding["high"]
-    interval = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
+    interval = interval_text(finding["low"], finding["high"])
     return {**finding, "ratio_text": f"{finding['ratio']:.2f}{interval}"}
 
 
