@@ -289,3 +289,17 @@ def test_an_upload_at_the_floors_rate_is_read_and_the_response_time_is_not_timed
     assert held.status_code == 200 and held.json() == {"bytes": 100, "listening_raised": False}
     unlimited = BodyLimit(_timed_app().app, max_bytes=10**6)  # no floor: a slow body is waited for
     assert _call(unlimited, "POST", "/echo", content=_dribbled(10, 10, 0.05)).status_code == 200
+
+
+def test_a_burst_then_silence_is_cut_off_after_the_grace_period_and_the_connection_closed():
+    """Each byte bought time at the average rate: 64 MB sent fast, then nothing, held a slot about an
+    hour before the 408 (here 200,000 bytes bought 200 s). A wait for the next part is capped too."""
+    limited = _timed_app()
+    started = time.monotonic()
+    burst = _call(limited, "POST", "/echo", content=_dribbled(1, 200_000, 0.0, stall_s=30))
+    assert burst.status_code == 408 and time.monotonic() - started < 3
+    assert burst.headers["connection"] == "close"  # a client still sending does not keep the socket
+    assert "200 bytes a second" not in burst.json()["detail"]
+    slow_floor = BodyLimit(_timed_app().app, max_bytes=10**6, min_bytes_per_s=200, grace_s=0.3)
+    cut = _call(slow_floor, "POST", "/echo", content=_dribbled(1, 10, 0.0, stall_s=30))
+    assert "under 200 bytes a second" in cut.json()["detail"]  # not "under 0 KB"
