@@ -6,31 +6,34 @@ an earlier scoring, when there is one), "Ranked list" (every column of the score
 "Changes" (only with a comparison: one row per pupil whose place changed) and one sheet per school, each
 with its header row frozen and a filter over its rows.
 
-Written by XlsxWriter in constant-memory mode, row by row, each sheet's XML to a temporary file
-(`tempfile`: owner-only, removed when the workbook closes): the demo's 62,509 pupils (the ranked list
-and again by school, about 2.25 million cells) took 59.8 s and 28 MB on this two-core machine
-(2026-12-06, `bench/workbook.py --scores data/demo/scores/scores.csv`), against 99.5 s for openpyxl's
-write-only mode writing the same cells, the writer before. XlsxWriter's default mode (shared strings)
-was faster again (35 s against 53 s) but held about 230 MB more: the service writes downloads beside
-its scorings. Every text cell is written as text and neutralised (`files.neutralise`), so a string that
-starts with "=" is neither stored as a formula nor run by a spreadsheet the file is converted for. The
-workbook holds every pupil's UPN, so the file is created owner-only (`files.open_private`).
+Written by XlsxWriter in constant-memory mode, row by row, each sheet's XML to a temporary file in a
+folder of the call's own (owner-only, removed whether the write finished or not): the demo's 62,509
+pupils (the ranked list and again by school, about 2.25 million cells) took 59.8 s and 28 MB on this
+two-core machine (2026-12-06, `bench/workbook.py --scores data/demo/scores/scores.csv`), against 99.5 s
+for openpyxl's write-only mode writing the same cells, the writer before (its sheets' XML, about 2 KB a
+pupil uncompressed, is on disk meanwhile: memory where /tmp is a tmpfs). XlsxWriter's default mode
+(shared strings) was faster again (35 s against 53 s) but held about 230 MB more: the service writes
+downloads beside its scorings. Every text cell is written as text and neutralised (`files.neutralise`),
+so a string that starts with "=" is neither stored as a formula nor run by a spreadsheet the file is
+converted for. The workbook holds every pupil's UPN, so the file is created owner-only
+(`files.open_private`), and a file already at the path is replaced only by a finished workbook.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.files import neutralise, open_private
+from exclusion_risk.files import SymlinkOutputError, neutralise, open_private
 from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -38,7 +41,10 @@ NOTICE_SHEET = "Notice"
 RANKED_SHEET = "Ranked list"
 CHANGES_SHEET = "Changes"
 NO_SCHOOL = "No school"
-MAX_TITLE = 31  # Excel's limit on a sheet name
+MAX_TITLE = 31  # Excel's limit on a sheet name, in UTF-16 units (an emoji is two)
+CUT_MARKER = " [cut: longer than a cell holds]"
+EXCEL_ROWS = 1_048_576  # rows in a sheet, the header's included
+MAX_CELL_CHARS = 32_767  # characters in a cell; XlsxWriter would cut a longer text without a word
 TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 # Excel refuses a few names (case-insensitively); "History" is kept for its own change tracking.
 RESERVED_TITLES = {"history"}
@@ -69,17 +75,26 @@ def notice_lines_for(
     ]
 
 
+def _utf16_cut(text: str, units: int) -> str:
+    """The start of `text` that fits in `units` UTF-16 units, as Excel counts a sheet name's length."""
+    while len(text.encode("utf-16-le")) // 2 > units:
+        text = text[:-1]
+    return text
+
+
 def sheet_title(text: str, taken: set[str]) -> str:
-    """`text` as a sheet name Excel accepts (no []:*?/\\ characters, at most 31, not led or ended by an
-    apostrophe), unique among `taken` (compared case-insensitively, as Excel does); added to `taken`."""
+    """`text` as a sheet name Excel accepts (no []:*?/\\ characters, at most 31 UTF-16 units, not led or
+    ended by an apostrophe), unique among `taken` (compared case-insensitively, as Excel does); added to
+    `taken`. (A school named with an emoji near the 31st character was 31 characters but 32 units, and
+    the workbook was refused.)"""
     base = TITLE_FORBIDDEN.sub(" ", ILLEGAL_XML.sub(" ", str(text)))
     base = re.sub(r"\s+", " ", base).strip().strip("'").strip() or "Sheet"
-    base = base[:MAX_TITLE].rstrip("'").rstrip() or "Sheet"
+    base = _utf16_cut(base, MAX_TITLE).rstrip("'").rstrip() or "Sheet"
     title, n = base, 1
     while title.lower() in taken or title.lower() in RESERVED_TITLES:
         n += 1
         suffix = f" ({n})"
-        title = base[: MAX_TITLE - len(suffix)].rstrip() + suffix
+        title = _utf16_cut(base, MAX_TITLE - len(suffix)).rstrip() + suffix
     taken.add(title.lower())
     return title
 
@@ -143,6 +158,8 @@ def _write_value(sheet, row: int, column: int, value: Any, date_format) -> None:
     if value is None:
         return
     if isinstance(value, str):
+        if len(value) > MAX_CELL_CHARS:
+            value = value[: MAX_CELL_CHARS - len(CUT_MARKER)] + CUT_MARKER
         sheet.write_string(row, column, value)
     elif isinstance(value, bool):
         sheet.write_boolean(row, column, value)
@@ -165,7 +182,9 @@ def _table_sheet(
     """A sheet of `columns` (the `rows` positions of them, or all): bold header frozen on row 1, a filter
     over the used range, sized columns, the RAG column coloured by a conditional format (one rule per
     colour, not a style per cell). Written row by row (the workbook is in constant-memory mode)."""
-    if rows is not None:
+    if isinstance(rows, range) and rows.start == 0 and rows.step == 1:
+        columns = [values[: rows.stop] for values in columns]  # the list's first rows: a slice
+    elif rows is not None:
         columns = [[values[i] for i in rows] for values in columns]
     count = len(columns[0]) if columns else 0
     sheet = workbook.add_worksheet(title)
@@ -187,6 +206,9 @@ def _table_sheet(
     for row, values in enumerate(zip(*columns, strict=True), start=1):
         for index, value in enumerate(values):
             _write_value(sheet, row, index, value, date_format)
+    # Its rows are written: close its temporary file now (XlsxWriter reopens it to package the workbook,
+    # `Workbook.close`), or a county's 600 school sheets held 600 open files until the end.
+    sheet._opt_close()
 
 
 def _legend_rows(risk_matrix: dict | None) -> list[list[Any]]:
@@ -303,19 +325,43 @@ def write_scores_workbook(
     with_changes = changes is not None and changes_summary is not None
     headers = [str(name) for name in scores.columns]
     columns = _column_values(scores)
-    with contextlib.ExitStack() as stack:
-        target = path if isinstance(path, io.BytesIO) else stack.enter_context(open_private(Path(path), "wb"))
-        workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
+    lines = list(notice_lines)
+    if len(scores) >= EXCEL_ROWS:  # said, never cut without a word
+        lines.append(f"'{RANKED_SHEET}' holds the {EXCEL_ROWS - 1:,} highest-ranked of the "
+                     f"{len(scores):,} pupils scored: an Excel sheet holds no more rows. scores.csv holds "
+                     "every pupil.")  # fmt: skip
+
+    def write(target: Path | io.BytesIO | IO[bytes], scratch: str) -> None:
+        workbook = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "tmpdir": scratch})
         formats = _formats(workbook)
         summary = changes_summary if with_changes else None
-        _notice_sheet(workbook, formats, notice_lines, risk_matrix, summary, len(groups))
-        _table_sheet(workbook, formats, RANKED_SHEET, headers, columns)
+        _notice_sheet(workbook, formats, lines, risk_matrix, summary, len(groups))
+        ranked = range(min(len(scores), EXCEL_ROWS - 1))
+        _table_sheet(workbook, formats, RANKED_SHEET, headers, columns, ranked)
         taken = {NOTICE_SHEET.lower(), RANKED_SHEET.lower(), CHANGES_SHEET.lower()}
         if with_changes:
-            _table_sheet(
-                workbook, formats, CHANGES_SHEET, [str(c) for c in changes.columns], _column_values(changes)
-            )
+            change_columns = _column_values(changes)
+            _table_sheet(workbook, formats, CHANGES_SHEET, [str(c) for c in changes.columns], change_columns,
+                         range(min(len(changes), EXCEL_ROWS - 1)))  # fmt: skip
         for wanted, rows in groups:
             _table_sheet(workbook, formats, sheet_title(wanted, taken), headers, columns, rows)
         workbook.close()
-    return path if isinstance(path, io.BytesIO) else Path(path)
+
+    # The sheets' rows go to temporary files in a folder of this call's own (0700), removed on the way out
+    # whether the write finished or not: they hold every pupil's UPN. A file at `path` is replaced only by
+    # a finished workbook (written beside it, owner-only, then renamed over it).
+    with tempfile.TemporaryDirectory(prefix="scores-xlsx-") as scratch:
+        if isinstance(path, io.BytesIO):
+            write(path, scratch)
+            return path
+        path = Path(path)
+        if os.path.islink(path):
+            raise SymlinkOutputError(path)
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            with open_private(partial, "wb") as handle:
+                write(handle, scratch)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import tempfile
 
 import openpyxl
 import pandas as pd
@@ -191,3 +192,79 @@ def test_text_that_looks_like_a_link_or_a_number_stays_text():
     assert [cell.value for cell in cells] == texts
     assert all(cell.data_type == "s" and cell.hyperlink is None for cell in cells)
     assert not ranked._hyperlinks
+
+
+def test_a_school_name_with_an_emoji_at_the_limit_gets_a_sheet_excel_accepts():
+    """Excel counts a sheet name's 31 in UTF-16 units: 23 letters and an emoji after a 6-digit URN were
+    31 characters but 32 units, and XlsxWriter refused the whole workbook (a 500 for the download)."""
+    scores = _scores()
+    scores["school_name"] = ["A" * 23 + "\U0001f600"] * len(scores)
+    scores["school_urn"] = pd.array(["100000", "100000", "100001", "100001", "100001"], dtype="string")
+    buffer = io.BytesIO()
+    write_scores_workbook(scores, buffer, notice_lines=["Model: m version 1"])
+    names = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).sheetnames[2:]
+    assert len(names) == 2 and all(len(n.encode("utf-16-le")) // 2 <= 31 for n in names)
+    assert sheet_title("100000 " + "A" * 23 + "\U0001f600", set()) == "100000 " + "A" * 23
+
+
+def test_a_failed_write_leaves_no_pupil_rows_behind_and_the_earlier_workbook_in_place(tmp_path, monkeypatch):
+    """XlsxWriter's temporary files (every pupil's UPN) are removed only by a finished close(), and the
+    file at the path was emptied before the first sheet: a failure left both."""
+    import exclusion_risk.models.score_workbook as workbook_module
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    path = tmp_path / "scores.xlsx"
+    path.write_bytes(b"the earlier workbook")
+    sheets = []
+    real = workbook_module._table_sheet
+
+    def fail_on_the_second(*args, **kwargs):
+        sheets.append(args[2])
+        if len(sheets) == 2:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workbook_module, "_table_sheet", fail_on_the_second)
+    with pytest.raises(OSError, match="disk full"):
+        write_scores_workbook(_scores(), path, notice_lines=["Model: m version 1"])
+    assert list(scratch.iterdir()) == []  # no temporary file left, nor the partial workbook
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.xlsx", "tmp"]
+    assert path.read_bytes() == b"the earlier workbook"
+
+
+def test_sheets_hold_no_open_file_each_until_the_end(monkeypatch):
+    """One temporary file per sheet stayed open until close(): a county's 600 schools, two downloads at
+    once, passed a service's usual limit of 1,024 open files."""
+    import exclusion_risk.models.score_workbook as workbook_module
+
+    scores = pd.concat([_scores()] * 40, ignore_index=True)
+    scores["school_urn"] = pd.array([f"{100000 + i}" for i in range(len(scores))], dtype="string")
+    opened = []
+    real = workbook_module._table_sheet
+
+    def counted(*args, **kwargs):
+        real(*args, **kwargs)
+        opened.append(len(os.listdir("/proc/self/fd")))
+
+    monkeypatch.setattr(workbook_module, "_table_sheet", counted)
+    write_scores_workbook(scores, io.BytesIO(), notice_lines=["Model: m version 1"])
+    assert len(opened) == 201 and opened[-1] - opened[0] <= 2, (opened[0], opened[-1])
+
+
+def test_a_list_longer_than_a_sheet_says_what_the_ranked_sheet_holds(monkeypatch):
+    import exclusion_risk.models.score_workbook as workbook_module
+
+    monkeypatch.setattr(workbook_module, "EXCEL_ROWS", 4)  # a header and three pupils
+    scores = _scores()
+    scores.loc[0, "reasons"] = "x" * 40_000
+    buffer = io.BytesIO()
+    write_scores_workbook(scores, buffer, notice_lines=["Model: m version 1"])
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    ranked = _rows(book[RANKED_SHEET])
+    assert [r[0] for r in ranked[1:]] == ["A000000000001", "'" + FORMULA, "A000000000003"]
+    notice = [str(v) for row in _rows(book[NOTICE_SHEET]) for v in row if v is not None]
+    assert f"'{RANKED_SHEET}' holds the 3 highest-ranked of the 5 pupils scored: an Excel sheet holds no " \
+           "more rows. scores.csv holds every pupil." in notice  # fmt: skip
+    assert len(ranked[1][5]) == 32_767 and ranked[1][5].endswith("[cut: longer than a cell holds]")
