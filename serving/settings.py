@@ -59,7 +59,8 @@ class ServiceSettings(BaseSettings):
         "floor.",
     )
     upload_grace_s: float = Field(
-        15.0, gt=0, description="Seconds a request body may take before `min_upload_bytes_per_s` applies."
+        15.0, gt=0, description="Seconds a request body may take before `min_upload_bytes_per_s` applies, "
+        "and the longest pause in it.",
     )
     max_concurrent_jobs: int = Field(
         2,
