@@ -330,6 +330,9 @@ def write_scores_workbook(
         lines.append(f"'{RANKED_SHEET}' holds the {EXCEL_ROWS - 1:,} highest-ranked of the "
                      f"{len(scores):,} pupils scored: an Excel sheet holds no more rows. scores.csv holds "
                      "every pupil.")  # fmt: skip
+    if with_changes and len(changes) >= EXCEL_ROWS:
+        lines.append(f"'{CHANGES_SHEET}' holds the first {EXCEL_ROWS - 1:,} of the {len(changes):,} "
+                     "pupils whose place changed: an Excel sheet holds no more rows.")  # fmt: skip
 
     def write(target: Path | io.BytesIO | IO[bytes], scratch: str) -> None:
         workbook = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "tmpdir": scratch})

@@ -268,3 +268,12 @@ def test_a_list_longer_than_a_sheet_says_what_the_ranked_sheet_holds(monkeypatch
     assert f"'{RANKED_SHEET}' holds the 3 highest-ranked of the 5 pupils scored: an Excel sheet holds no " \
            "more rows. scores.csv holds every pupil." in notice  # fmt: skip
     assert len(ranked[1][5]) == 32_767 and ranked[1][5].endswith("[cut: longer than a cell holds]")
+
+    changes = pd.DataFrame({"upn": [f"A{i}" for i in range(5)], "change": ["new_red"] * 5})
+    buffer = io.BytesIO()
+    write_scores_workbook(_scores().head(2), buffer, notice_lines=["m"], changes=changes, changes_summary="5")
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    assert [r[0] for r in _rows(book[CHANGES_SHEET])[1:]] == ["A0", "A1", "A2"]
+    notice = [str(v) for row in _rows(book[NOTICE_SHEET]) for v in row if v is not None]
+    assert f"'{CHANGES_SHEET}' holds the first 3 of the 5 pupils whose place changed: an Excel sheet holds " \
+           "no more rows." in notice  # fmt: skip
