@@ -55,7 +55,7 @@ RAG_FILLS = {"red": "F4B6B6", "amber": "FBD9A6", "green": "C6E5C0"}
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Text stays text: XlsxWriter would otherwise store a string led by "=" as a formula (which Excel runs), a
 # URL-like string as a link and a numeric-looking one as a number. Rows are written in order and each
-# sheet's XML goes to a temporary file (`tempfile`: owner-only, removed on close), not held in memory.
+# sheet's XML goes to a temporary file (in the call's own folder, `write_scores_workbook`), not memory.
 WORKBOOK_OPTIONS = {
     "constant_memory": True,
     "strings_to_formulas": False,
@@ -119,8 +119,7 @@ def _column_values(frame: pd.DataFrame) -> list[list[Any]]:
     for name in frame.columns:
         values = frame[name]
         if pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
-            as_object = values.astype(object)
-            columns.append([_cell(v) for v in as_object.where(values.notna(), None).tolist()])
+            columns.append([_cell(v) for v in values.astype(object).tolist()])  # NaN and NA: `_cell`'s None
         else:
             seen: dict[Any, Any] = {}
             converted = []
