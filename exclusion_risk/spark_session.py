@@ -66,6 +66,18 @@ def unavailable_reason() -> str | None:
     return None
 
 
+_warehouse: tempfile.TemporaryDirectory | None = None
+
+
+def _warehouse_folder() -> str:
+    """The process's one warehouse folder, made on first use and removed when the process ends (a
+    folder made per call, a session's reuse included, was never removed: they gathered in /tmp)."""
+    global _warehouse
+    if _warehouse is None:
+        _warehouse = tempfile.TemporaryDirectory(prefix="exclusion-risk-spark-")
+    return _warehouse.name
+
+
 def local_session(cores: int = LOCAL_CORES) -> Any:
     """The active SparkSession, or a new one on local[`cores`] whose Python workers run this
     interpreter (so they import this installation of the project). Arrow moves pandas chunks both ways.
@@ -85,7 +97,7 @@ def local_session(cores: int = LOCAL_CORES) -> Any:
         .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # Spark makes its (here unused) warehouse folder at start: in a temporary folder, not the cwd.
-        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="exclusion-risk-spark-"))
+        .config("spark.sql.warehouse.dir", _warehouse_folder())
     )
     try:
         session = builder.getOrCreate()

@@ -1,0 +1,62 @@
+"""Spark's warehouse folder: one per process, in the temporary folder, removed when the process ends.
+
+Runs without pyspark or Java: a stand-in for pyspark's session builder records what it is given, so the
+folder handling is tested wherever the suite runs (the Spark tests themselves need the `spark` extra).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+# The stand-in pyspark: builder methods return the builder; getOrCreate returns the settings given.
+_SCRIPT = textwrap.dedent(
+    """
+    import sys, types
+    from exclusion_risk import spark_session
+
+    class Builder:
+        def __init__(self):
+            self.settings = {}
+        def master(self, _):
+            return self
+        def appName(self, _):
+            return self
+        def config(self, key, value):
+            self.settings[key] = value
+            return self
+        def getOrCreate(self):
+            return types.SimpleNamespace(
+                settings=self.settings,
+                sparkContext=types.SimpleNamespace(setLogLevel=lambda level: None),
+            )
+
+    class SparkSession:
+        @property
+        def builder(self):
+            return Builder()
+
+    fake = types.SimpleNamespace(sql=types.SimpleNamespace(SparkSession=SparkSession()))
+    spark_session.check_available = lambda: None
+    spark_session.pyspark = lambda: fake
+    folders = {spark_session.local_session().settings["spark.sql.warehouse.dir"] for _ in range(3)}
+    print(len(folders), *folders)
+    """
+)
+
+
+def test_one_warehouse_folder_per_process_removed_at_exit(tmp_path):
+    """Before: every `local_session()` call made a new folder (a session's reuse too) and none was ever
+    removed: 122 empty exclusion-risk-spark-* folders had gathered in this machine's /tmp."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    done = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    count, folder = done.stdout.split()
+    assert count == "1"  # the same folder for every session of the process
+    assert os.path.dirname(folder) == str(scratch)
+    assert list(scratch.iterdir()) == []  # gone when the process ended
