@@ -33,7 +33,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.files import SymlinkOutputError, neutralise, open_private
+from exclusion_risk.files import SymlinkOutputError, neutralise, open_private, private_dir
 from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -350,15 +350,18 @@ def write_scores_workbook(
         workbook.close()
 
     # The sheets' rows go to temporary files in a folder of this call's own (0700), removed on the way out
-    # whether the write finished or not: they hold every pupil's UPN. A file at `path` is replaced only by
-    # a finished workbook (written beside it, owner-only, then renamed over it).
-    with tempfile.TemporaryDirectory(prefix="scores-xlsx-") as scratch:
-        if isinstance(path, io.BytesIO):
+    # whether the write finished or not: they hold every pupil's UPN. For a file, that folder is beside it,
+    # on the output's disk (not a tmpfs's memory, about 130 MB for the demo; nor, should the process be
+    # killed, a folder the machine's users share). A file at `path` is replaced only by a finished
+    # workbook (written beside it, owner-only, then renamed over it).
+    if isinstance(path, io.BytesIO):
+        with tempfile.TemporaryDirectory(prefix="scores-xlsx-") as scratch:
             write(path, scratch)
-            return path
-        path = Path(path)
-        if os.path.islink(path):
-            raise SymlinkOutputError(path)
+        return path
+    path = Path(path)
+    if os.path.islink(path):
+        raise SymlinkOutputError(path)
+    with tempfile.TemporaryDirectory(prefix=".scores-xlsx-", dir=private_dir(path.parent)) as scratch:
         partial = path.with_name(f".{path.name}.partial")
         try:
             with open_private(partial, "wb") as handle:

@@ -277,3 +277,35 @@ def test_a_list_longer_than_a_sheet_says_what_the_ranked_sheet_holds(monkeypatch
     notice = [str(v) for row in _rows(book[NOTICE_SHEET]) for v in row if v is not None]
     assert f"'{CHANGES_SHEET}' holds the first 3 of the 5 pupils whose place changed: an Excel sheet holds " \
            "no more rows." in notice  # fmt: skip
+
+
+def test_the_sheets_temporary_files_are_beside_the_workbook_not_in_the_system_temporary_folder(
+    tmp_path, monkeypatch
+):
+    """Before: in the system temporary folder (a tmpfs is memory: about 130 MB for the demo's list; and a
+    killed run left every pupil's UPN in a folder shared with the machine's other users). Now in a private
+    folder beside the workbook, on the output's own disk; a download written to memory keeps the system's."""
+    import exclusion_risk.models.score_workbook as workbook_module
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    out = tmp_path / "out"
+    out.mkdir()
+    seen = []
+    real = workbook_module._table_sheet
+
+    def looked(*args, **kwargs):
+        seen.append((sorted(os.listdir(scratch)), [(p.name, stat.S_IMODE(p.stat().st_mode))
+                                                    for p in out.iterdir() if p.is_dir()]))  # fmt: skip
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workbook_module, "_table_sheet", looked)
+    write_scores_workbook(_scores(), out / "scores.xlsx", notice_lines=["Model: m version 1"])
+    in_system, beside = seen[-1]
+    assert in_system == []
+    assert len(beside) == 1 and beside[0][0].startswith(".scores-xlsx-") and beside[0][1] == 0o700
+    assert sorted(p.name for p in out.iterdir()) == ["scores.xlsx"]  # and gone once written
+    seen.clear()
+    write_scores_workbook(_scores(), io.BytesIO(), notice_lines=["Model: m version 1"])
+    assert len(seen[-1][0]) == 1  # in memory: the system's temporary folder
