@@ -15,6 +15,7 @@ with one reason (models.earlier_scorings.leaver_notes, the workbook's and the co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,15 @@ def run_json(run: ScoringRun) -> dict[str, Any]:
         "model_version": run.model_version, "risk_matrix_version": run.risk_matrix_version,
         "year": run.year, "census": run.census,
     }  # fmt: skip
+
+
+def download_name(run: dict[str, Any], extension: str) -> str:
+    """A download's file name saying which census it scored and with which model (a run's `run_json`):
+    `scores_2019-20_autumn_model_7.xlsx`. Named by the model alone, every term's list of one model was
+    one name, and an officer's autumn list and spring list were told apart by the browser's "(1)"."""
+    parts = [run.get("year", "").replace("/", "-"), run.get("census", ""), f"model_{run['model_version']}"]
+    # only letters, digits, dash, dot and underscore: the name goes in a header and a file system
+    return re.sub(r"[^A-Za-z0-9._-]", "", "_".join(["scores", *filter(None, parts)])) + f".{extension}"
 
 
 class RunStore:

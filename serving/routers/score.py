@@ -39,7 +39,7 @@ from exclusion_risk.serving.json_body import (
 )
 from exclusion_risk.serving.limits import too_many_pupils
 from exclusion_risk.serving.record_gaps import drop_featureless, gap_summary, record_gaps
-from exclusion_risk.serving.run_history import RecordedScoring, record_census_scoring
+from exclusion_risk.serving.run_history import RecordedScoring, download_name, record_census_scoring
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
     EXAMPLE_CENSUS,
@@ -372,10 +372,11 @@ async def score_file(
         # the audit counts every pupil whose data goes back: the JSON and the workbook carry the listed
         # leavers' earlier scores beside the pupils scored; the CSV carries the scores only
         returned = len(scores) + recorded.listed_leavers
+        name = download_name(recorded.scored, "xlsx" if wants_xlsx else "csv")
         if wants_xlsx:
-            return returned, _workbook(scores, scorer, recorded, cohort.warnings), cohort.warnings
+            return returned, _workbook(scores, scorer, recorded, cohort.warnings), cohort.warnings, name
         if wants_csv:
-            return len(scores), scoring.scores_csv(scores), cohort.warnings
+            return len(scores), scoring.scores_csv(scores), cohort.warnings, name
         payload = {
             "model_version": str(scorer.model_version),
             "pupils": len(scores),
@@ -387,32 +388,24 @@ async def score_file(
             "changes": recorded.changes,
             "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history),
         }
-        return returned, scoring.scores_json(payload, scores), cohort.warnings
+        return returned, scoring.scores_json(payload, scores), cohort.warnings, None
 
     async with request.app.state.jobs.slot():  # before the body is read: a refusal holds no bytes
-        count, content, warnings = await run_in_threadpool(work, *await _upload_bytes(request, content_type))
+        count, content, warnings, name = await run_in_threadpool(work, *await _upload_bytes(request,
+                                                                                           content_type))
     request.state.audit.pupils = count
-    if wants_xlsx:
-        return Response(
-            content,
-            media_type=XLSX_TYPE,
-            headers={
-                "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.xlsx"',
-                NOTICE_HEADER: DECISION_SUPPORT_NOTICE,  # also the workbook's first sheet
-                **_warnings_header(warnings),  # also on the notice sheet
-            },
-        )
-    if wants_csv:
-        return Response(
-            content,
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="scores_model_{scorer.model_version}.csv"',
-                NOTICE_HEADER: DECISION_SUPPORT_NOTICE,  # beside the data, not inside the CSV
-                **_warnings_header(warnings),
-            },
-        )
-    return Response(content, media_type="application/json")
+    if name is None:
+        return Response(content, media_type="application/json")
+    return Response(
+        content,
+        media_type=XLSX_TYPE if wants_xlsx else "text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            # beside the data, not inside the CSV; also the workbook's first sheet, with the warnings
+            NOTICE_HEADER: DECISION_SUPPORT_NOTICE,
+            **_warnings_header(warnings),
+        },
+    )
 
 
 def _warnings_header(warnings: list[str]) -> dict[str, str]:

@@ -434,7 +434,7 @@
       lines.push(columns.map((c) => csvField(c === "nc_year" ? yearCode(s[c]) : s[c])).join(","));
     }
     const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
-    ER.saveBlob(blob, `scores_model_${state.result.model_version}.csv`);
+    ER.saveBlob(blob, ER.downloadName(state.result, "csv"));
   }
 
   // The workbook is the service's own (notice sheet first, a sheet per school): the same file is
@@ -462,7 +462,7 @@
       return;
     }
     const named = /filename="?([^";]+)"?/.exec((answer.headers && answer.headers.get("Content-Disposition")) || "");
-    ER.saveBlob(answer.body, named ? named[1] : `scores_model_${state.result.model_version}.xlsx`);
+    ER.saveBlob(answer.body, named ? named[1] : ER.downloadName(state.result, "xlsx"));
     setStatus("Workbook downloaded.");
   }
 

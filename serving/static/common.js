@@ -118,6 +118,14 @@ window.ER = (() => {
     }
   }
 
+  // A download's name says the census scored and the model, as the service's own downloads do
+  // (run_history.download_name): "scores_2019-20_autumn_model_7.csv". The run is absent when not recorded.
+  function downloadName(result, extension) {
+    const run = result.run || {};
+    const parts = ["scores", (run.year || "").replace("/", "-"), run.census, `model_${result.model_version}`];
+    return parts.filter(Boolean).join("_").replace(/[^A-Za-z0-9._-]/g, "") + "." + extension;
+  }
+
   function saveBlob(blob, name) {
     const url = URL.createObjectURL(blob);
     const a = document.createElement("a");
@@ -185,6 +193,6 @@ window.ER = (() => {
 
   return {
     state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
-    errorMessage, call, saveBlob, setStatus, pager, setKey, keyHeader, newTurn, currentTurn,
+    errorMessage, call, downloadName, saveBlob, setStatus, pager, setKey, keyHeader, newTurn, currentTurn,
   };
 })();

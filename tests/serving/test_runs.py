@@ -166,7 +166,8 @@ def test_score_file_as_a_workbook(runs_service, cohort):
     params = {"format": "xlsx", "skip_invalid": "true", "reasons": "false"}
     with runs_service.client() as client:
         before = client.post(
-            "/score/file", params=params, files={"file": ("census.csv", _csv(sample), "text/csv")}
+            "/score/file", params={**params, "format": "csv"},
+            files={"file": ("census.csv", _csv(sample), "text/csv")},
         )
         response = client.post("/score/file", params=params, content=_csv(sample),
                                headers={"Content-Type": "text/csv"})  # fmt: skip
@@ -174,7 +175,10 @@ def test_score_file_as_a_workbook(runs_service, cohort):
     assert before.status_code == response.status_code == 200, response.text[:300]
     assert response.headers["content-type"] == XLSX
     assert response.headers["x-decision-support-notice"] == DECISION_SUPPORT_NOTICE
-    assert 'filename="scores_model_' in response.headers["content-disposition"]
+    # named by the census scored and the model (before: "scores_model_N", every term's list one name)
+    named = f'attachment; filename="scores_2018-19_autumn_model_{runs[0]["model_version"]}'
+    assert before.headers["content-disposition"] == named + '.csv"'
+    assert response.headers["content-disposition"] == named + '.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     assert book.sheetnames[:3] == [NOTICE_SHEET, RANKED_SHEET, CHANGES_SHEET]  # compared with `before`
     notice = [v for row in book[NOTICE_SHEET].iter_rows(values_only=True) for v in row if v]

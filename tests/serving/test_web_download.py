@@ -32,8 +32,10 @@ def _scores() -> dict:
          "school_urn": "104321", "nc_year": 8.0}
         for i, upn in enumerate(HOSTILE)
     ]  # fmt: skip
+    run = {"id": "0" * 32, "recorded_at": "2026-11-02T09:00:00Z", "pupils": len(rows), "schools": 1,
+           "model_version": "7", "risk_matrix_version": "1", "year": "2018/19", "census": "autumn"}
     return {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": len(rows), "history": "none",
-            "missing_features": [], "rejected": [], "scores": rows}  # fmt: skip
+            "missing_features": [], "rejected": [], "run": run, "scores": rows}  # fmt: skip
 
 
 def test_download_neutralises_formula_leading_cells(chromium, live_service, sign_in, tmp_path):
@@ -54,8 +56,12 @@ def test_download_neutralises_formula_leading_cells(chromium, live_service, sign
             page.click("#download-button")
         downloaded = tmp_path / "download.csv"
         download_info.value.save_as(downloaded)
+        named = download_info.value.suggested_filename
     finally:
         context.close()
+
+    # the census scored and the model (before: "scores_model_7.csv", every term's list one name)
+    assert named == "scores_2018-19_autumn_model_7.csv"
 
     text = downloaded.read_text(encoding="utf-8")  # a plain CSV: the header on row 1
     table = list(csv.DictReader(io.StringIO(text, newline="")))
