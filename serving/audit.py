@@ -12,6 +12,8 @@ waits there, not on the event loop, so other requests are still answered.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,24 +42,41 @@ class AuditEntry:
     model_version: str | None = None
 
 
+# How long in all an audit row waits for the database's write lock. Each try waits the connection's busy
+# timeout (10 s); recording a census scoring holds the lock for its whole run (6.35 s for 200,000
+# pupils here, so a county's census, or two scorings one after the other, pass 10 s): one try lost
+# the row (logged, but gone from the audit).
+AUDIT_WAIT_S = 300.0
+
+
 class AuditLog:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, wait_s: float = AUDIT_WAIT_S):
         self.db = db
+        self.wait_s = wait_s
 
     def write(self, entry: AuditEntry, status: int) -> None:
-        self.db.execute(
-            "INSERT INTO audit_log (at, key_id, method, route, status, pupils, model_version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                datetime.now(UTC).isoformat(timespec="milliseconds"),
-                (entry.key_id or UNKNOWN_KEY)[:MAX_KEY_ID_CHARS],
-                entry.method,
-                entry.route,
-                status,
-                entry.pupils,
-                entry.model_version,
-            ),
+        row = (
+            datetime.now(UTC).isoformat(timespec="milliseconds"),  # when the request ended, not the write
+            (entry.key_id or UNKNOWN_KEY)[:MAX_KEY_ID_CHARS],
+            entry.method,
+            entry.route,
+            status,
+            entry.pupils,
+            entry.model_version,
         )
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                self.db.execute(
+                    "INSERT INTO audit_log (at, key_id, method, route, status, pupils, model_version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                log.warning("audit write waiting: the service's database is locked for writing")
 
 
 class AuditMiddleware:
