@@ -32,8 +32,10 @@ its partner the one that loses least (`privacy.complement`), chosen one at a tim
 or residual is shown only where both of its counts are.
 Chi-square: rows with a withheld count are pooled into one row before the test, so the statistic is a
 function of what is published (on the full table, a statistic and the shown cells can be solved for a
-withheld cell); `chi2_cells` names the pooled values. This defends each table's own rows and columns
-and the shared totals; it does not defend differencing two tables of related variables.
+withheld cell); `chi2_cells` names the pooled values. No test is run where the outcome's totals are
+withheld: every expected count is a row total times a column total over all pupils. This defends each
+table's own rows and columns and the shared totals; it does not defend differencing two tables of related
+variables.
 """
 
 from __future__ import annotations
@@ -436,7 +438,11 @@ def chi_square(outcome: str, variable: str, table: pd.DataFrame, shown: pd.DataF
         observed.loc[POOLED] = table.loc[pooled].sum()
     row = {"outcome": outcome, "variable": variable, "statistic": None, "dof": None, "p_value": None}
     cells = []
-    if len(observed) >= 2 and (observed.sum(axis=0) > 0).all():
+    # Expected counts are a row's total times the outcome's column total over all pupils, and the statistic
+    # and residuals rest on them: with a column total withheld, any of them gives it back (a reviewer
+    # read 5 permanent exclusions, withheld as "<10", from one expected count).
+    totals_shown = not any(is_withheld(shown.loc[TOTAL, column]) for column in columns)
+    if totals_shown and len(observed) >= 2 and (observed.sum(axis=0) > 0).all():
         result = chi2_contingency(observed.to_numpy(), correction=False)
         row.update(statistic=round(float(result.statistic), 2), dof=int(result.dof),
                    p_value=float(f"{result.pvalue:.3g}"))  # fmt: skip

@@ -183,8 +183,10 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
          percent(conc["permanent"]["share_of_schools_making_80pct"]), "all schools on the census"),
         ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools, West Midlands)",
          secondary["spearman_rate_vs_idaci_secondary"],
-         f"Spearman, school mean IDACI decile (1 = most deprived), "
-         f"{secondary['secondary_schools_in_correlation']} secondary schools"),
+         "Spearman, school mean IDACI decile (1 = most deprived), "
+         + (f"{secondary['secondary_schools_in_correlation']} secondary schools"
+            if secondary["secondary_schools_in_correlation"] is not None
+            else "secondary schools: not shown, too few permanent exclusions to publish")),
     ]  # fmt: skip
     p_values = [None] * len(rows)
     p_values[-1] = secondary["spearman_p_value_secondary"]

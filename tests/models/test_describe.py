@@ -416,3 +416,20 @@ def test_a_group_with_every_pupil_or_none_gets_no_chi_square_rather_than_an_erro
         "study_comparison"]}  # fmt: skip
     assert rows["chi-square, White British vs others"] == rows["chi-square, FSM eligible vs all others"]
     assert rows["chi-square, White British vs others"] == "withheld"
+
+
+def test_with_permanent_exclusions_too_few_to_publish_no_test_or_figure_gives_them_back():
+    """A reviewer's find on a 400-pupil authority: 5 permanent exclusions, withheld as "<10", came back
+    from chi2_cells' expected counts (see test_describe_suppression), and the study row's note read
+    "None secondary schools"."""
+    table = _feature_table(600)
+    table["label_permanent"] = 0.0
+    table.loc[table.index[:5], "label_permanent"] = 1.0
+    table.loc[table.index[:5], "label_any"] = 1.0
+    document = analyse(describe_frame(table), ["2017/18"]).document
+    assert is_withheld(document["overall"]["permanent"]["excluded"])
+    statistics = [t["statistic"] for t in document["chi2"] if t["outcome"] == "permanent"]
+    assert statistics and statistics == [None] * len(statistics)
+    assert not [c for c in document["chi2_cells"] if c["outcome"] == "permanent"]
+    notes = " ".join(str(r["note"]) for r in document["study_comparison"])
+    assert "None" not in notes and "secondary schools: not shown" in notes

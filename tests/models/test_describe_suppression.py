@@ -116,3 +116,23 @@ def test_no_withheld_count_of_a_shared_sum_is_left_one_value_by_its_markers():
         assert all(len(values) > 1 for values in left.values()), (members, left)
     white_other = _values_left(shown, MIXED_LINES[1], "permanent", EXCLUDED, bound)
     assert white_other == {("ethnicity", "WIRI"): [1, 2, 3, 4], ("ethnicity", "WROM"): [1, 2, 3, 4]}
+
+
+def test_no_chi_square_figure_where_the_outcomes_total_is_withheld():
+    """A reviewer's find (400-pupil authority, seed 3): girls 0 of 777 permanently excluded, boys "<10"
+    of 849, the total "<10" too; chi2_cells.csv gave the girls' expected count 2.4 (= 777 x 5 / 1,626,
+    so the total was 5, and the boys' "<10" was 5), and the statistic 4.59 and residual -1.55 fit
+    [[0, 777], [5, 844]] exactly. Now no statistic, expected count or residual rests on a withheld total."""
+    from exclusion_risk.models.describe import chi_square
+
+    table = _table({"F": [0, 777], "M": [5, 844]})
+    shown = suppress_all({("permanent", "sex"): table}, [])[("permanent", "sex")]
+    assert is_withheld(shown.loc[TOTAL, EXCLUDED]) and shown.loc["F", EXCLUDED] == 0
+    test = chi_square("permanent", "sex", table, shown)
+    assert test.row["statistic"] is None and test.row["p_value"] is None
+    assert test.cells == []
+    # with the totals shown, the test stands as before (the withheld rows pooled)
+    table = _table({"F": [0, 777], "M": [15, 834]})
+    shown = suppress_all({("permanent", "sex"): table}, [])[("permanent", "sex")]
+    test = chi_square("permanent", "sex", table, shown)
+    assert test.row["statistic"] is not None and len(test.cells) == 2
