@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -437,11 +438,14 @@ def download_artifact(run_id: str, path: str, destination: str | None = None) ->
 
 def read_artifact_text(run_id: str, path: str) -> str | None:
     """A run's text artifact; None when the run has none at `path` (e.g. logged by an earlier release)."""
-    try:
-        with open(download_artifact(run_id, path), encoding="utf-8") as handle:
-            return handle.read()
-    except (_mlflow().MlflowException, OSError):
-        return None
+    # Into a folder of the call's own, removed once read: with no destination MLflow makes a new
+    # temporary folder per download and leaves it (three per `score`, and per model the service loads).
+    with tempfile.TemporaryDirectory(prefix="exclusion-risk-artifact-") as folder:
+        try:
+            with open(download_artifact(run_id, path, folder), encoding="utf-8") as handle:
+                return handle.read()
+        except (_mlflow().MlflowException, OSError):
+            return None
 
 
 def load_scoring_config(run_id: str) -> dict[str, Any] | None:

@@ -334,3 +334,20 @@ def test_the_registry_and_card_say_which_years_the_model_was_fitted_on(store, ur
     comparison = (uri / "artifacts" / parent.info.run_id / "artifacts" / "comparison" / "comparison.md")
     assert "Verdict on precision_at_5pct: " in comparison.read_text()
     assert "Verdict on precision_at_5pct: " in store[3]
+
+
+def test_loading_the_champion_leaves_nothing_in_the_temporary_folder(store, uri, tmp_path, monkeypatch):
+    """A reviewer's find: each `score` left three folders (fairness.json, scoring_config.json,
+    reference_profile.json) in the system's temporary folder, MLflow making one per download."""
+    import tempfile
+
+    from exclusion_risk.models import tracking
+
+    assert run("promote", "--best").exit_code == 0
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    loaded = tracking.load_registered("champion")
+    assert loaded.scoring_config
+    assert tracking.read_artifact_text(loaded.info["run_id"], "no/such.json") is None
+    assert list(scratch.iterdir()) == []
