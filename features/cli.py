@@ -10,11 +10,9 @@ import typer
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import fail, out_file
 from exclusion_risk.features import labels
-from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import open_private, write_csv
 from exclusion_risk.linkage.engines.splink_backends import EngineOutOfMemory
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.history import load_history
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +40,11 @@ def features_command(
 ) -> None:
     """Build one row per pupil per reference census (autumn by default), using only what was known on
     census day."""
+    # imported here: reading the extracts loads pandera, which `--help` and the other commands need
+    # not wait for
+    from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.linkage.history import load_history
+
     try:
         term = calendar.parse_census(census)
     except ValueError as exc:

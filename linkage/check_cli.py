@@ -41,7 +41,7 @@ from rich.table import Table
 from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.files import private_dir, write_csv
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.readers import EXTRACT_NAMES, find_extracts, read_extract
+from exclusion_risk.linkage.extract_files import EXTRACT_NAMES, find_extracts
 from exclusion_risk.linkage.rejects import JOIN, REJECTS_FILE, empty_rejects
 
 # Code columns whose value counts are shown, per extract.
@@ -164,6 +164,9 @@ def _report(console: Console, extract: str, result) -> None:
 
 def run_check(data: Path, out: Path, console: Console) -> int:
     """Read, report and write OUT/rejects.csv; the exit status (0 read, 2 an extract unreadable)."""
+    # imported here: the readers load pandera, which `--help` need not wait for
+    from exclusion_risk.linkage.readers import read_extract
+
     try:
         found = find_extracts(data)
     except ExtractError as exc:

@@ -19,7 +19,6 @@ from exclusion_risk.linkage.engines.splink_backends import (
 from exclusion_risk.linkage.engines.splink_engine import NoPairsScored
 from exclusion_risk.linkage.engines.splink_model import ModelMismatch
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.pipeline import run_linkage
 from exclusion_risk.linkage.read_counts import (
     ExtractRead,
     NoCleanCensus,
@@ -97,6 +96,9 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     ) -> None:
         """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
+        # imported here: the pipeline's readers load pandera, which `--help` need not wait for
+        from exclusion_risk.linkage.pipeline import run_linkage
+
         out_folder(out, "--out")  # before the settings, the engine and minutes of linking
         try:
             settings = LinkageSettings.load(settings_file) if settings_file else LinkageSettings()

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from exclusion_risk.linkage.readers import EXTRACT_NAMES, ReadResult
+# EXTRACT_NAMES from its home, not through the readers: `link_cli` imports this module at start, and the
+# readers load pandera
+from exclusion_risk.linkage.extract_files import EXTRACT_NAMES
+
+if TYPE_CHECKING:
+    from exclusion_risk.linkage.readers import ReadResult
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,16 @@ read `--data` and `--links`."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from exclusion_risk.cli_checks import fail
 from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.history import LinkedExtracts, PupilHistory, load_linked
+
+if TYPE_CHECKING:
+    from exclusion_risk.linkage.history import LinkedExtracts, PupilHistory
 
 
 def check_data_and_links(data: Path, links: Path | None) -> None:
@@ -29,6 +32,9 @@ def linked_history(data: Path, links: Path | None) -> PupilHistory:
 
 def linked_data(data: Path, links: Path | None) -> LinkedExtracts:
     """The extracts, their links and the pupil history (`drift` and `score` count link rates on them)."""
+    # imported here: the linkage readers load pandera, which the commands' definitions need not
+    from exclusion_risk.linkage.history import load_linked
+
     check_data_and_links(data, links)
     try:
         linked = load_linked(data, links)

@@ -10,11 +10,9 @@ import typer
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.features import labels as feature_labels
-from exclusion_risk.features.build import build_feature_table, prepare
 from exclusion_risk.models.cli_inputs import fail, linked_history
 from exclusion_risk.models.describe import describe_frame
 from exclusion_risk.models.describe_analysis import analyse
-from exclusion_risk.models.describe_models import ModelsUnavailable, importance_comparison
 from exclusion_risk.models.describe_report import write_describe
 
 
@@ -51,6 +49,11 @@ def describe_command(
     ),
 ) -> None:
     """Exclusion rates, chi-square tests and rate ratios by group and school (the Walsall analysis)."""
+    # imported here: the feature table and the models' comparison load pandera and scikit-learn, which
+    # `--help` and the other commands need not wait for
+    from exclusion_risk.features.build import build_feature_table, prepare
+    from exclusion_risk.models.describe_models import ModelsUnavailable, importance_comparison
+
     out_folder(out, "--out")  # before the extracts are read
     wanted = _years(years)
     started = time.perf_counter()

@@ -10,21 +10,22 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_folder
-from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.features.labels import TARGETS
 from exclusion_risk.features.registry import get as feature_def
 from exclusion_risk.files import write_text
 from exclusion_risk.models import tracking
 from exclusion_risk.models.cli_inputs import fail, linked_data
-from exclusion_risk.models.drift import DriftError, DriftReport, load_thresholds
-from exclusion_risk.models.drift_data import context_of, drift_report, profile_for, stored_profile
 from exclusion_risk.models.rendering import render
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+if TYPE_CHECKING:
+    from exclusion_risk.models.drift import DriftReport
 
 JSON_FILE = "drift.json"
 HTML_FILE = "drift.html"
@@ -45,6 +46,8 @@ def _years(values: list[str] | None, option: str) -> list[str]:
 def _champion_years() -> list[str]:
     """The years the champion was fitted on: its stored drift profile's, else its `fitted_years`
     tag (else, registered before that, its `train_years`)."""
+    from exclusion_risk.models.drift_data import stored_profile  # imported here: see drift_command
+
     uri = tracking.setup_read()
     version = tracking.resolve_version(tracking.CHAMPION)
     if version is None:
@@ -103,6 +106,12 @@ def drift_command(
 ) -> None:
     """Has the cohort moved away from the years the model learned from? PSI and missing rates per feature,
     link rates per source, the exclusion rate; a warning sentence for each threshold crossed."""
+    # imported here: the feature table and the drift profiles load pandera, which `--help` and the other
+    # commands need not wait for
+    from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.models.drift import DriftError, load_thresholds
+    from exclusion_risk.models.drift_data import context_of, drift_report, profile_for
+
     out_folder(out, "--out")  # before the champion, the extracts and the features
     started = time.perf_counter()
     try:

@@ -21,19 +21,7 @@ from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.models import tracking
 from exclusion_risk.models.band_precision import OUTCOMES
 from exclusion_risk.models.cli_inputs import fail, linked_history
-from exclusion_risk.models.evaluate import (
-    HEADLINE_CAPACITY,
-    OutcomesIncomplete,
-    evaluate_scores,
-    headline,
-    match,
-    percent,
-    realised_outcomes,
-    run_facts,
-)
 from exclusion_risk.models.evaluate_compare import compare_with_stated, scored_in_sample
-from exclusion_risk.models.evaluate_log import log_evaluation
-from exclusion_risk.models.evaluate_report import write_evaluation, write_evaluation_json
 from exclusion_risk.models.risk_matrix import RiskMatrix, ScoringConfig, load_risk_matrix, matrix_for
 from exclusion_risk.models.score_runs import (
     RUN_FILE,
@@ -235,6 +223,21 @@ def evaluate_command(
     """How a recorded scoring turned out: realised precision and recall by capacity, band and RAG,
     calibration, by school and group; compared with the model's stated test-year precision; logged to
     MLflow."""
+    # imported here: the measures and their report load scikit-learn and pandera, which `--help` and the
+    # other commands need not wait for
+    from exclusion_risk.models.evaluate import (
+        HEADLINE_CAPACITY,
+        OutcomesIncomplete,
+        evaluate_scores,
+        headline,
+        match,
+        percent,
+        realised_outcomes,
+        run_facts,
+    )
+    from exclusion_risk.models.evaluate_log import log_evaluation
+    from exclusion_risk.models.evaluate_report import write_evaluation, write_evaluation_json
+
     out_folder(out, "--out")  # before the run, the extracts and the outcomes are read
     folder, run = resolve_run(scores, runs, year, census)
     started = time.perf_counter()

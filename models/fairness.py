@@ -41,6 +41,9 @@ from exclusion_risk.models.fairness_shap import shap_by_group
 from exclusion_risk.models.group_counts import ERROR_CELLS, PROTECTED, withheld_among
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate, top_share
 
+# The review's numbers for audit trails, beside the HTML report (and logged to the run under fairness/);
+# here, not in fairness_run, so that `review --help` names it without loading scikit-learn.
+FAIRNESS_JSON = "fairness.json"
 FAIR_RANGE = (0.8, 1.25)
 METRICS = ("selection_rate", "precision", "recall", "fpr", "fnr")
 METRIC_LABELS = {

@@ -30,7 +30,7 @@ from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.models import tracking
 from exclusion_risk.models.config import ExperimentConfig, load_config
 from exclusion_risk.models.explain import Explainer
-from exclusion_risk.models.fairness import FairnessReview, review, review_groups
+from exclusion_risk.models.fairness import FAIRNESS_JSON, FairnessReview, review, review_groups
 from exclusion_risk.models.fairness_linkage import link_rates_by_group
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
 from exclusion_risk.models.fairness_red_list import review_red_list
@@ -41,8 +41,6 @@ from exclusion_risk.models.train import train_models
 
 # Bootstrap replicates of the ablation's retraining: its own intervals are not reported.
 _ABLATION_BOOTSTRAP = 50
-# The review's numbers for audit trails, beside the HTML report (and logged to the run under fairness/).
-FAIRNESS_JSON = "fairness.json"
 
 
 @dataclass

@@ -11,24 +11,12 @@ import typer
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_file, out_folder
 from exclusion_risk.contract import PUPIL_KEY
-from exclusion_risk.features.build import build_feature_table
 from exclusion_risk.files import write_csv, write_text
-from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
-from exclusion_risk.models.drift_data import scoring_drift_lines
 from exclusion_risk.models.earlier_scorings import earlier_notes
-from exclusion_risk.models.fairness_report import flagged_words
-from exclusion_risk.models.fairness_run import FAIRNESS_JSON, resolve_run, review_run
+from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
-from exclusion_risk.models.score_fairness import fairness_lines
-from exclusion_risk.models.score_notes import (
-    blank_need_lines,
-    recut_lines,
-    rejected_census_words,
-    rejected_rows_lines,
-)
-from exclusion_risk.models.score_report import summary_html
 from exclusion_risk.models.score_runs import (
     CENSUS_AUTUMN,
     CHANGES_FILE,
@@ -43,12 +31,7 @@ from exclusion_risk.models.score_runs import (
     new_run,
     resolve_previous,
 )
-from exclusion_risk.models.score_table import as_written, with_officer_columns
-from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
-from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
-from exclusion_risk.models.spark_scoring import score_on_spark
 from exclusion_risk.models.tracking import CHAMPION, ModelNotFoundError
-from exclusion_risk.models.upn_warning import invalid_upn_warning, not_in_history
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.spark_session import SparkUnavailable, check_available
 
@@ -167,6 +150,24 @@ def score_command(
     """Score every pupil on a year's census (autumn unless --census says otherwise) with the champion
     model: scores.csv, scores.xlsx and a summary HTML; the scoring is recorded in --runs, and compared
     with an earlier one if asked."""
+    # imported here: scoring loads scikit-learn and pandera, which `--help` and the other commands need
+    # not wait for
+    from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.models.drift_data import scoring_drift_lines
+    from exclusion_risk.models.score_fairness import fairness_lines
+    from exclusion_risk.models.score_notes import (
+        blank_need_lines,
+        recut_lines,
+        rejected_census_words,
+        rejected_rows_lines,
+    )
+    from exclusion_risk.models.score_report import summary_html
+    from exclusion_risk.models.score_table import as_written, with_officer_columns
+    from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
+    from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
+    from exclusion_risk.models.spark_scoring import score_on_spark
+    from exclusion_risk.models.upn_warning import invalid_upn_warning, not_in_history
+
     year = _year(year, "--year")
     census = _census(census)
     term = calendar.parse_census(census)
@@ -324,6 +325,12 @@ def review_command(
     bootstrap: int = typer.Option(500, "--bootstrap", min=50, help="Bootstrap replicates for intervals."),
 ) -> None:
     """Fairness review of a trained model on its test year: HTML report, logged to the model's MLflow run."""
+    # imported here: the review retrains with scikit-learn, which `--help` and the other commands need
+    # not wait for
+    from exclusion_risk.linkage.outputs import read_report
+    from exclusion_risk.models.fairness_report import flagged_words
+    from exclusion_risk.models.fairness_run import resolve_run, review_run
+
     share = _capacity(capacity)
     if out is not None:  # before the model, the extracts and the review (retraining, bootstrap)
         if out.suffix.lower() not in (".html", ".htm"):  # `--out rv` wrote an HTML file named rv

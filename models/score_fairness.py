@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from exclusion_risk.models import tracking
-from exclusion_risk.models.fairness_run import FAIRNESS_JSON
+from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.fairness_summary import KINDS, reading_direction
 from exclusion_risk.values import counted
 

@@ -9,38 +9,12 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
-from exclusion_risk.features.preprocess import make_preprocessor
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.models import tracking
 from exclusion_risk.models.cli_inputs import check_data_and_links, fail
-from exclusion_risk.models.comparison import (
-    NOT_SIGNIFICANT,
-    compare_frame,
-    comparison_frame,
-    difference_frame,
-    differences_of,
-    format_comparison,
-    format_differences,
-    runs_frame,
-    verdict,
-)
 from exclusion_risk.models.config import DEFAULT_EXPERIMENT, ConfigError, load_config
 from exclusion_risk.models.fingerprint import data_fingerprint
 from exclusion_risk.models.promotion import RULE, census_change, census_change_words, promote
-from exclusion_risk.models.promotion_report import (
-    across_runs_note,
-    champion_words,
-    promotion_report,
-    run_heading,
-)
-from exclusion_risk.models.train import (
-    TrainingError,
-    later_years_warning,
-    load_training_data,
-    split_tags,
-    train_models,
-)
-from exclusion_risk.models.training_log import log_training
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, PrivacyError
 
 
@@ -73,6 +47,24 @@ def train_command(
     quiet: bool = typer.Option(False, "--quiet", help="Only the comparison table."),
 ) -> None:
     """Link -> features -> train RF, LightGBM and logistic models; track the run in MLflow."""
+    # imported here: training loads scikit-learn and pandera, which `--help` and the other commands
+    # need not wait for
+    from exclusion_risk.features.preprocess import make_preprocessor
+    from exclusion_risk.models.comparison import (
+        comparison_frame,
+        difference_frame,
+        format_comparison,
+        verdict,
+    )
+    from exclusion_risk.models.train import (
+        TrainingError,
+        later_years_warning,
+        load_training_data,
+        split_tags,
+        train_models,
+    )
+    from exclusion_risk.models.training_log import log_training
+
     try:
         cfg = load_config(config)
     except ConfigError as exc:
@@ -127,6 +119,17 @@ def compare_command(
     """Print the models of recent train runs side by side (test-year metrics with 95% intervals), then
     the paired differences on the same test-year pupils: model vs model and model vs the checklist
     (model minus versus, paired bootstrap 95% interval; "not significant" where it covers 0)."""
+    # imported here: as in train_command
+    from exclusion_risk.models.comparison import (
+        NOT_SIGNIFICANT,
+        compare_frame,
+        differences_of,
+        format_comparison,
+        format_differences,
+        verdict,
+    )
+    from exclusion_risk.models.promotion_report import across_runs_note, champion_words, run_heading
+
     tracking.setup_read()
     try:
         table = compare_frame(experiment, runs)
@@ -179,6 +182,10 @@ def promote_command(
     """Set the alias `champion` on one registered version, and say why (the rule applied is printed and
     stored on the version as tags `promoted_rule` and `promoted_reason`), with the outgoing champion's
     figures beside the new one's."""
+    # imported here: as in train_command
+    from exclusion_risk.models.comparison import differences_of, format_comparison, runs_frame, verdict
+    from exclusion_risk.models.promotion_report import promotion_report, run_heading
+
     if best == (run is not None):
         fail("give either a RUN (id or version) or --best, not both or neither")
     tracking.setup_read()

@@ -13,6 +13,7 @@ import os
 import socket
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
@@ -22,11 +23,12 @@ from rich.table import Table
 from exclusion_risk.cli_checks import fail, out_folder
 from exclusion_risk.models.score_runs import MIN_PREFIX, RUNS_FOLDER, RunFolder
 from exclusion_risk.serving import access_log as access_log_redaction
-from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.database import Database
-from exclusion_risk.serving.run_history import RunStore
-from exclusion_risk.serving.security import ROLES, KeyStore
-from exclusion_risk.serving.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from exclusion_risk.serving.run_history import RunStore
+    from exclusion_risk.serving.security import KeyStore
+    from exclusion_risk.serving.settings import ServiceSettings
 
 keys_app = typer.Typer(
     help="API keys for the service: each has a role (scorer or admin) and is stored hashed.",
@@ -43,6 +45,10 @@ _RUNS_DB_HELP = "The service's SQLite file (default: $EXCLUSION_RISK_DATABASE or
 
 
 def _settings(**overrides) -> ServiceSettings:
+    # imported here, as in the helpers below: the service's modules load FastAPI (and the app, the models
+    # stage), which `--help` and the other stages' commands need not wait for
+    from exclusion_risk.serving.settings import ServiceSettings
+
     try:
         settings = ServiceSettings()
         updates = {k: v for k, v in overrides.items() if v is not None}
@@ -55,6 +61,8 @@ def _settings(**overrides) -> ServiceSettings:
 
 
 def _key_store(database: Path | None) -> KeyStore:
+    from exclusion_risk.serving.security import KeyStore
+
     settings = _settings(database=database)
     try:
         return KeyStore(Database(settings.database))
@@ -69,6 +77,8 @@ def keys_add(
     database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
 ) -> None:
     """Create a key and print it once: it is stored only as a salted hash and cannot be shown again."""
+    from exclusion_risk.serving.security import ROLES
+
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     new = _key_store(database).add(role, label)
@@ -108,6 +118,8 @@ def keys_revoke(
 
 
 def _run_store(database: Path | None) -> RunStore:
+    from exclusion_risk.serving.run_history import RunStore
+
     path = Path(_settings(database=database).database)
     if not path.is_file():
         fail(f"no service database at {path} (the service creates it when it first starts)")
@@ -188,6 +200,8 @@ def serve(
 
     The model loads in the background; GET /health answers `ready` once it can score.
     """
+    from exclusion_risk.serving.app import create_app
+
     settings = _settings(host=host, port=port, database=database)
     try:  # a clear message for a busy port, before the app and uvicorn start
         with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.models import fairness, fairness_report, score_cli
+from exclusion_risk.models import fairness, fairness_report, fairness_run, score_cli
 from exclusion_risk.models.fairness_run import RunTarget, fairness_json
 from exclusion_risk.privacy import check_no_identifiers
 
@@ -262,9 +262,11 @@ def test_review_writes_fairness_json_beside_the_report(training, test_year, tmp_
     review = fairness.review(
         test_year["label"], p, test_year, 0.05, {"model_type": "x", "year": "x"}, n_boot=20
     )
-    monkeypatch.setattr(score_cli, "resolve_run", lambda text: RunTarget("0" * 32, "1", {}))
+    # review imports resolve_run and review_run when it runs (tests/test_cli_imports.py): patched where
+    # they are defined
+    monkeypatch.setattr(fairness_run, "resolve_run", lambda text: RunTarget("0" * 32, "1", {}))
     monkeypatch.setattr(score_cli, "linked_history", lambda data, links: None)
-    monkeypatch.setattr(score_cli, "review_run",
+    monkeypatch.setattr(fairness_run, "review_run",
                         lambda *args, **kwargs: (review, "<html></html>", fairness_json(review)))
     out = tmp_path / "reports" / "fairness.html"
     outcome = CliRunner().invoke(app, ["review", "1", "--data", str(tmp_path), "--out", str(out)])

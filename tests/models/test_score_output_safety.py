@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 from exclusion_risk.cli import app
 from exclusion_risk.contract import PUPIL_KEY, SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.files import FORMULA_LEADS
-from exclusion_risk.models import score_cli
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.upn import make_upn
@@ -44,7 +43,7 @@ def test_scores_csv_neutralises_a_formula_upn_and_is_private(
 ):
     result, _ = training
     scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
-    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    monkeypatch.setattr(CohortScorer, "load", classmethod(lambda cls, alias: scorer))
     score = scorer.score
 
     def score_with_a_formula(features, **kwargs):  # what scores.csv would hold if one got through

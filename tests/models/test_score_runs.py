@@ -13,7 +13,6 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.models import score_cli
 from exclusion_risk.models.score_runs import (
     CHANGE_COLUMNS,
     RUN_FILE,
@@ -181,7 +180,7 @@ def test_score_records_each_run_and_compares_with_the_last(
 ):
     result, _ = training
     scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
-    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    monkeypatch.setattr(CohortScorer, "load", classmethod(lambda cls, alias: scorer))
     data, links = write_small_extracts(tmp_path / "extracts", _census(), "104002")
     out = tmp_path / "scores" / "scores.csv"
     args = ["score", "--data", str(data), "--links", str(links), "--year", "2018/19", "--out", str(out),

@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.models import score_cli
 from exclusion_risk.models.score_runs import compare
 from exclusion_risk.models.scoring import CohortScorer
 from tests.models.test_score_runs import _census, _pupils
@@ -26,7 +25,7 @@ def _changes(out) -> pd.DataFrame:
 def test_score_after_a_partial_scoring(training, write_small_extracts, tmp_path, monkeypatch):
     result, _ = training
     scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
-    monkeypatch.setattr(score_cli.CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    monkeypatch.setattr(CohortScorer, "load", classmethod(lambda cls, alias: scorer))
     census = _census()
     whole = write_small_extracts(tmp_path / "whole" / "extracts", census, "104002")
     part = write_small_extracts(tmp_path / "part" / "extracts", census.head(5), "104002")

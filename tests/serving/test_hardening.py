@@ -215,7 +215,7 @@ def test_serving_beyond_loopback_prints_a_warning(tmp_path, monkeypatch):
 
     started = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs))
-    monkeypatch.setattr(serving_cli, "create_app", lambda settings: object())
+    monkeypatch.setattr("exclusion_risk.serving.app.create_app", lambda settings: object())
     runner = CliRunner()
     args = ["serve", "--port", str(free_port()), "--database", str(tmp_path / "s.db")]
     exposed = runner.invoke(cli_app, [*args, "--host", "0.0.0.0"])
@@ -250,7 +250,7 @@ def test_serve_believes_forwarded_headers_only_from_configured_proxies(tmp_path,
 
     started = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs))
-    monkeypatch.setattr(serving_cli, "create_app", lambda settings: object())
+    monkeypatch.setattr("exclusion_risk.serving.app.create_app", lambda settings: object())
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")  # uvicorn's own setting is not what decides
     runner = CliRunner()
     args = ["serve", "--port", str(free_port()), "--database", str(tmp_path / "s.db")]
