@@ -249,13 +249,13 @@ def test_a_census_folders_file_that_is_not_there_stops_the_read_naming_it(tmp_pa
 
 @pytest.mark.filterwarnings("error::FutureWarning")
 def test_a_file_failing_whole_prints_no_library_warning(tmp_path):
-    # Every StartDate a timezone-aware timestamp (its text carries the offset) and one SchoolURN
-    # blank: pandera's concat of such failure cases warned on the console of `link`.
+    # Every StartDate a timezone-aware timestamp (its text carries the offset) before 1980, so not a
+    # date, and one SchoolURN blank: pandera's concat of such failure cases warned on the console of `link`.
     import pandas as pd
 
     rows = [{"RecordID": f"EX{i}", "UPN": "", "Surname": "A", "Forename": "B", "DOB": "2008-01-01",
              "Sex": "M", "SchoolURN": 123456.0 if i else float("nan"), "Category": "SUSP",
-             "StartDate": "2017-01-10", "Sessions": "1", "Reason": "PD"}
+             "StartDate": "1970-01-10", "Sessions": "1", "Reason": "PD"}
             for i in range(3)]  # fmt: skip
     frame = pd.DataFrame(rows)
     frame["StartDate"] = pd.to_datetime(frame["StartDate"]).dt.tz_localize("Europe/London")
