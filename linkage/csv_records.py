@@ -8,8 +8,8 @@ csv module, knowing which lines each record spans:
 
 * a record on one line with the header's number of fields is a row; one with another number of
   fields is rejected;
-* a line of nothing but delimiters and blanks (Excel's empty row) is no record, as a blank line is
-  not: it is skipped and counted (`ParsedRecords.empty_lines`), for the read's note;
+* a blank line, or one of nothing but delimiters and blanks (Excel's empty row), is no record: it is
+  skipped, counted and placed (`ParsedRecords.empty_lines`, `empty_places`), for the read's note;
 * a record over several lines (a quoted value with line breaks) is one record, kept or rejected as
   one row, when it is properly quoted (the csv module reads it strictly) and its value could be one:
   not longer than any field may be, holding no line with a row's worth of delimiters, in a file of
@@ -25,8 +25,11 @@ would otherwise hold the csv module (and Python's lock, stalling the service's o
 seconds. The csv module then reads the lines either side of it apart, so a quoted value cannot run
 across it.
 
-Row numbers count the records from 1 after the header (a record over several lines is one row), so
-they agree with arrow's numbering; a message naming lines counts them the same way ("data lines").
+Row numbers count the records from 1 after the header (a record over several lines is one row; an
+empty line is none), so they agree with arrow's numbering, and a RecordID left out (that number) does
+not change when an empty line is added or taken out; the read's note says where empty lines were, so
+that a row can be found in a spreadsheet, which shows them. A message naming lines counts every line
+from 1 after the header ("data lines"), empty ones too.
 """
 
 from __future__ import annotations
@@ -69,10 +72,17 @@ def data_lines(data: bytes) -> int:
     by line), so it bounds a file's rows before any parsing: the service refuses an upload over its
     row limit with it. Counted in blocks, without parsing or copying the file (UTF-16 is decoded).
     """
+    return count_lines(data)[0]
+
+
+def count_lines(data: bytes) -> tuple[int, np.ndarray]:
+    """`data_lines`, and for each blank line after the first (nothing between two line ends) how many
+    non-empty lines after the first come before it: where the lines are that arrow's parse skips
+    without a word, for the read's note. One pass, in blocks."""
     if data.startswith(_UTF16_BOMS):
         data = decode(data)[0]
     view = np.frombuffer(data, dtype=np.uint8)
-    lines = 0
+    lines, blank_at = 0, []
     for start in range(0, len(view), _BLOCK):
         block = view[start : start + _BLOCK]
         before = np.empty_like(block)  # each byte's predecessor; "a line end" before the first byte
@@ -81,10 +91,16 @@ def data_lines(data: bytes) -> int:
         # a line ends at a CR, or at an LF that is not the second half of a CRLF; the line is not
         # empty unless the byte before its end ended the previous line
         ends = (block == _CR) | ((block == _LF) & (before != _CR))
-        lines += int(np.count_nonzero(ends & (before != _CR) & (before != _LF)))
+        full = ends & (before != _CR) & (before != _LF)
+        full_lines = int(np.count_nonzero(full))
+        if np.count_nonzero(ends) > full_lines:  # blank lines (rare): placed by a running count
+            blank = ends & ~full
+            blank_at.append(np.cumsum(full, dtype=np.int64)[blank] + lines - 1)  # less the header
+        lines += full_lines
     if len(view) and view[-1] not in (_CR, _LF):
         lines += 1  # the last line has no line end
-    return max(lines - 1, 0)  # the header
+    blank_at = np.concatenate(blank_at) if blank_at else np.zeros(0, dtype=np.int64)
+    return max(lines - 1, 0), np.maximum(blank_at, 0)  # the header
 
 
 def empty_lines_at(data: bytes, ordinals: np.ndarray, delimiter: str) -> np.ndarray:
@@ -126,7 +142,19 @@ class ParsedRecords:
     bad_values: list[str] = field(default_factory=list)
     bad_reasons: list[str] = field(default_factory=list)
     rows: int = 0  # every row numbered: len(good) + len(bad_rows)
-    empty_lines: int = 0  # lines of only delimiters and blanks, skipped (no record)
+    empty_lines: int = 0  # lines blank or of only delimiters and blanks, skipped (no record)
+    blank_lines: int = 0  # of them, those with nothing at all
+    # where they were: [rows numbered before them, how many] per place, in the file's order
+    empty_places: list[list[int]] = field(default_factory=list)
+
+    def skip_empty(self, blank: bool) -> None:
+        """An empty line: no record, counted and placed for the read's note."""
+        self.empty_lines += 1
+        self.blank_lines += blank
+        if self.empty_places and self.empty_places[-1][0] == self.rows:
+            self.empty_places[-1][1] += 1
+        else:
+            self.empty_places.append([self.rows, 1])
 
     def reject(self, column: str, value: str, reason: str, total: int | None = None) -> None:
         """A rejected row; the rejects keep the start of `value` (`shown_start`; `total`: the length of
@@ -238,11 +266,12 @@ def _parse_until_stray_quote(parsed: ParsedRecords, lines: list[str], start: int
     for record in reader:
         first, last = consumed + 1, start - 1 + reader.line_num  # data lines (1-based) this record spans
         consumed = last
-        if not record:
-            continue  # a blank line is not a row
+        if not record:  # a blank line is not a row: counted as a line of commas is (no record)
+            parsed.skip_empty(blank=True)
+            continue
         if last == first:
             if is_empty_line(lines[first], delimiter):
-                parsed.empty_lines += 1
+                parsed.skip_empty(blank=False)
                 continue
             _keep_or_reject(parsed, record, len(header), delimiter)
             continue
@@ -250,7 +279,8 @@ def _parse_until_stray_quote(parsed: ParsedRecords, lines: list[str], start: int
         if position is not None:
             parsed.reject(header[position] if position < len(header) else "", lines[first], STRAY_QUOTE)
             return first + 1
-        spans = f"; it runs over data lines {first} to {last} (numbered from 1 after the header, as rows are)"
+        # lines, not rows: a multi-line record or an empty line above puts its lines past its row number
+        spans = f"; it runs over data lines {first} to {last} (every line counted from 1 after the header)"
         _keep_or_reject(parsed, record, len(header), delimiter, spans)
     return end
 

@@ -4,7 +4,8 @@ CSV goes through arrow's multi-threaded parser; a file arrow cannot split (rows 
 of fields) is parsed again by Python's csv module, which rejects those rows. The delimiter is taken
 from the header line (comma, tab, semicolon or pipe). Blank lines are not rows, nor are lines of only
 delimiters and blanks (Excel's empty rows), nor DOS end-of-file marks (Ctrl-Z) at the very end (with
-or without line ends or blanks after them): those are counted in the file's note. Parquet columns of any type
+or without line ends or blanks after them): those are counted in the file's note, empty lines with where
+they were (rows are numbered without them; a spreadsheet shows them). Parquet columns of any type
 are read as their text. A workbook, PDF or archive (by its first bytes, whatever its name) is refused
 as what it is (linkage.extract_files); `.txt`/`.tsv` files are read as CSV.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from exclusion_risk.linkage.csv_records import data_lines, empty_lines_at, parse_records, split_lines
+from exclusion_risk.linkage.csv_records import count_lines, empty_lines_at, parse_records, split_lines
 from exclusion_risk.linkage.decoding import decode, reject_broken_text, reject_undecodable
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import TEXT_SUFFIXES, refuse_binary
@@ -36,6 +38,7 @@ _EOF_TAIL = b"\x1a\r\n \t"  # what a file's trailing end-of-file marks are found
 _TAIL_BLOCK = 1 << 16
 _BLANK_VALUE = "^[ \t]*$"  # a value of blanks (arrow's empty values are null)
 _SLICED_GAPS = 100  # up to this many empty lines, arrow's table is sliced around them, not copied
+_PLACES = 3  # the places of empty lines a note names; the rest are counted
 _DELIMITER_WORDS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "pipes"}
 # Excel's first line naming the delimiter ("sep=,"), written before the header by tools exporting for it
 _SEP_LINE = re.compile(r"sep=([,\t;|]) *", re.IGNORECASE)
@@ -184,12 +187,34 @@ def _parse_forgiving(name: str, utf8: bytes, delimiter: str, header: list[str]):
         }
     )
     rejects = reject_frame(name, parsed.bad_rows, parsed.bad_columns, parsed.bad_values, parsed.bad_reasons)
-    return table, np.asarray(parsed.good_rows, dtype=np.int64), rejects, parsed.rows, parsed.empty_lines
+    places = np.asarray(parsed.empty_places, dtype=np.int64).reshape(-1, 2)
+    empty = EmptyLines(places[:, 0], places[:, 1], parsed.blank_lines)
+    return table, np.asarray(parsed.good_rows, dtype=np.int64), rejects, parsed.rows, empty
 
 
-def _without_empty_lines(table: pa.Table, utf8: bytes, delimiter: str) -> tuple[pa.Table, int]:
-    """Arrow's table less the rows that are lines of only delimiters and blanks (no records), and how
-    many there were. Rows of only blank values are found column by column, each column read only at
+@dataclass
+class EmptyLines:
+    """The empty lines a read skipped (no records): `after[i]` rows were numbered before the `count[i]`
+    at place i; `blank` of them had nothing at all, the rest only delimiters and blanks."""
+
+    after: np.ndarray
+    count: np.ndarray
+    blank: int
+
+
+def _arrow_empty_lines(comma_rows: np.ndarray, blank_at: np.ndarray) -> EmptyLines:
+    """Arrow's parse: `comma_rows`, its rows that were lines of only delimiters and blanks (dropped),
+    and `blank_at`, for each blank line (arrow skips them) the non-empty lines above it: placed by the
+    rows numbered before each."""
+    before = np.concatenate([comma_rows, blank_at])
+    before = before - np.searchsorted(comma_rows, before)  # less the dropped rows above each
+    after, count = np.unique(before, return_counts=True)
+    return EmptyLines(after, count, len(blank_at))
+
+
+def _without_empty_lines(table: pa.Table, utf8: bytes, delimiter: str) -> tuple[pa.Table, np.ndarray]:
+    """Arrow's table less the rows that are lines of only delimiters and blanks (no records), and
+    those rows. Rows of only blank values are found column by column, each column read only at
     the rows still in question (after the first, few), and then checked against their lines."""
     candidates = None
     for column in table.columns:
@@ -198,31 +223,56 @@ def _without_empty_lines(table: pa.Table, utf8: bytes, delimiter: str) -> tuple[
         blank = blank.to_numpy(zero_copy_only=False)
         candidates = np.flatnonzero(blank) if candidates is None else candidates[blank]
         if not len(candidates):
-            return table, 0
+            return table, candidates
     if candidates is None:
-        return table, 0
+        return table, np.zeros(0, dtype=np.int64)
     # Without a quote in the file, a row of blank values is a line of delimiters and blanks; with one,
     # each is checked: table row i is the file's non-empty line i + 1 (the caller checked arrow's rows
     # are its lines)
     quoted = utf8.find(b'"') >= 0
     empty = candidates[empty_lines_at(utf8, candidates + 1, delimiter)] if quoted else candidates
     if not len(empty):
-        return table, 0
+        return table, empty
     if len(empty) > _SLICED_GAPS:
         keep = np.ones(table.num_rows, dtype=bool)
         keep[empty] = False
-        return table.filter(pa.array(keep)), len(empty)
+        return table.filter(pa.array(keep)), empty
     # a few (Excel's trailing empty rows): the rows between them, as slices of the table (no copy)
     bounds = [-1, *empty.tolist(), table.num_rows]
     pieces = [table.slice(a + 1, b - a - 1) for a, b in zip(bounds, bounds[1:], strict=False) if b - a > 1]
-    return (pa.concat_tables(pieces) if pieces else table.slice(0, 0)), len(empty)
+    return (pa.concat_tables(pieces) if pieces else table.slice(0, 0)), empty
 
 
-def _skipped(empty_lines: int, eof_marks: int, delimiter: str) -> list[str]:
+def _empty_note(empty: EmptyLines, rows: int, delimiter: str) -> str:
+    """What the read says of the empty lines it skipped, and where they were. Rows are numbered without
+    them (csv_records), but a spreadsheet shows each as a row: a row below them is as many rows lower
+    there as there are empty lines above it, which the note says, so that a rejected row is found."""
+    total = int(empty.count.sum())
+    kind = "blank" if empty.blank == total else f"only {_DELIMITER_WORDS[delimiter]}"
+    if 0 < empty.blank < total:
+        kind = f"blank or {kind}"
+    note = f"{counted(total, 'empty line')} ({kind}) skipped"
+    if empty.after[0] >= rows:  # all below the last row: no row is moved
+        return f"{note} after the last row"
+    places = [
+        ("before row 1" if after == 0 else f"after row {after:,}") + (f" ({count:,} lines)" * (count > 1))
+        for after, count in zip(empty.after[:_PLACES].tolist(), empty.count[:_PLACES].tolist(), strict=True)
+    ]
+    if len(empty.after) > _PLACES:
+        places.append(f"{len(empty.after) - _PLACES:,} more places")
+    where = places[0] if len(places) == 1 else f"{', '.join(places[:-1])} and {places[-1]}"
+    row, lower = int(empty.after[0]) + 1, int(empty.count[0])
+    return (
+        f"{note} {where}: rows are numbered without them, so in a spreadsheet a row below them is lower by "
+        f"the empty lines above it (row {row:,} is on spreadsheet row {row + 1 + lower:,})"
+    )
+
+
+def _skipped(empty: EmptyLines, rows: int, eof_marks: int, delimiter: str) -> list[str]:
     """The read's note on what it set aside as no record (nothing is dropped without a word)."""
     notes = []
-    if empty_lines:
-        notes.append(f"{counted(empty_lines, 'empty line')} (only {_DELIMITER_WORDS[delimiter]}) skipped")
+    if len(empty.count):
+        notes.append(_empty_note(empty, rows, delimiter))
     if eof_marks:
         notes.append(f"{counted(eof_marks, 'end-of-file mark')} (Ctrl-Z) at the end dropped")
     return notes
@@ -278,14 +328,16 @@ def _load_csv(path: Path, name: str) -> RawFile:
     # Arrow alone decides where a record ends, and with a stray quote it can drop thousands of lines
     # without a word (or a value holding a line break). Its rows are trusted only when they are the
     # file's non-empty lines, counted independently; otherwise the line-by-line parser decides.
-    if table is not None and table.num_rows == data_lines(utf8):
-        table, empty_lines = _without_empty_lines(table, utf8, delimiter)
+    lines, blank_at = count_lines(utf8)
+    if table is not None and table.num_rows == lines:
+        table, comma_rows = _without_empty_lines(table, utf8, delimiter)
+        empty = _arrow_empty_lines(comma_rows, blank_at)
         rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
         raw = RawFile(name, header, table, rows, table.num_rows, [], encoding)
     else:
-        table, rows, bad, rows_read, empty_lines = _parse_forgiving(name, utf8, delimiter, header)
+        table, rows, bad, rows_read, empty = _parse_forgiving(name, utf8, delimiter, header)
         raw = RawFile(name, header, table, rows, rows_read, [bad], encoding)
-    raw.skipped = _skipped(empty_lines, eof_marks, delimiter)
+    raw.skipped = _skipped(empty, raw.rows_read, eof_marks, delimiter)
     if header_lines > 1:
         raw.skipped.insert(0, f"the header runs over {header_lines} lines (a line break in a column name)")
     if sep_line:

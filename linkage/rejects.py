@@ -1,7 +1,8 @@
 r"""The rejects frame: one line per rejected input row, in the data contract's columns.
 
-`file, row, column, value, reason`: the row is numbered from 1 after the header; a row failing in
-several columns is one line whose columns, values and reasons are joined by " | ".
+`file, row, column, value, reason`: the row is numbered from 1 after the header, as records (empty
+lines not counted: the read's note says where they were, csv_records); a row failing in several
+columns is one line whose columns, values and reasons are joined by " | ".
 
 The value is the file's text, for the supplier to find and fix the row, but never its control
 characters: rejects.csv is opened in terminals and spreadsheets, where an ESC, BEL or C1 character
