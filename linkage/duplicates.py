@@ -3,6 +3,13 @@ Different rows under one record id: all of them are rejected, each naming anothe
 
 Rows are equal when every column holds the same text, missing equal to missing; blank and " " are
 different text here (both read as missing afterwards).
+
+An exclusion equal to an earlier one in every column but its RecordID is a copy too: the same
+suspension exported again under a new id, which kept would be counted twice in the pupil's history
+and label. A school does not record two suspensions of one pupil starting the same day with the same
+length, category and reasons (an extension, or a conversion to a permanent exclusion, has its own
+start, length or category), so such a pair is taken as one record written twice. Extra columns
+count, as they do for exact copies: rows differing in any of them are kept.
 """
 
 from __future__ import annotations
@@ -14,14 +21,30 @@ import pyarrow.compute as pc
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
 
+# A row's own id, the one column a copy exported again may change (exclusions only; LAchildID names
+# the child, whose episodes are rows of their own, and the census has none).
+ROW_ID = "RecordID"
 
-def reject_duplicates(raw: RawFile) -> None:
-    """Reject every live row that repeats an earlier live row exactly."""
+
+def reject_duplicates(raw: RawFile, mapping: dict[str, int] | None = None) -> None:
+    """Reject every live row that repeats an earlier live row exactly, then, where `mapping` (contract
+    name -> column position) holds the file's ROW_ID, every row repeating one in every other column."""
+    every = list(range(raw.num_columns))
+    _reject_repeats(raw, every, "exact duplicate of row {}")
+    row_id = (mapping or {}).get(ROW_ID)
+    if row_id is not None:
+        others = [p for p in every if p != row_id]
+        _reject_repeats(raw, others, f"repeats row {{}} under another {ROW_ID}")
+
+
+def _reject_repeats(raw: RawFile, positions: list[int], reason: str) -> None:
+    """Reject every live row equal to an earlier live row in the columns at `positions`, `reason`
+    formatted with the earlier row's number."""
     live = np.flatnonzero(raw.alive)
-    if live.size < 2:
+    if live.size < 2 or not positions:
         return
     # hash table, not a sort: factorize numbers the distinct hashes in order of first appearance
-    which, _ = pd.factorize(_row_hash(raw)[live])
+    which, _ = pd.factorize(_row_hash(raw, positions)[live])
     new = np.ones(len(which), dtype=bool)
     new[1:] = which[1:] > np.maximum.accumulate(which)[:-1]
     first = live[np.flatnonzero(new)[which]]  # table position of the first live row with the same hash
@@ -29,30 +52,30 @@ def reject_duplicates(raw: RawFile) -> None:
     if not later.any():
         return
     candidates, originals = live[later], first[later]
-    same = _same_rows(raw, candidates, originals)
+    same = _same_rows(raw, candidates, originals, positions)
     dup, original = candidates[same], originals[same]
     if not dup.size:
         return
-    reasons = [f"exact duplicate of row {r}" for r in raw.rows[original]]
+    reasons = [reason.format(r) for r in raw.rows[original]]
     raw.rejects.append(reject_frame(raw.name, raw.rows[dup], "", "", reasons))
     keep = np.ones(raw.num_rows, dtype=bool)
     keep[dup] = False
     raw.keep(keep)
 
 
-def _row_hash(raw: RawFile) -> np.ndarray:
-    """64-bit hash per row from each column's dictionary codes (missing is its own code).
+def _row_hash(raw: RawFile, positions: list[int]) -> np.ndarray:
+    """64-bit hash per row from the dictionary codes of the columns at `positions` (missing is its own
+    code).
 
     Equal rows get equal hashes; unequal rows collide with negligible probability, and
-    `reject_duplicates` compares the text of every candidate anyway.
+    `_reject_repeats` compares the text of every candidate anyway.
     """
     raw.encode_all()
-    columns = raw.num_columns
-    multipliers = np.random.default_rng(20170105).integers(1, 2**63, columns, dtype=np.uint64) | 1
+    multipliers = np.random.default_rng(20170105).integers(1, 2**63, len(positions), dtype=np.uint64) | 1
     rows = raw.num_rows
     hashed, scratch = np.zeros(rows, dtype=np.uint64), np.empty(rows, dtype=np.uint64)
     with np.errstate(over="ignore"):  # wrap-around arithmetic modulo 2**64 is the point
-        for position, multiplier in enumerate(multipliers):  # in place: no temporaries per column
+        for position, multiplier in zip(positions, multipliers, strict=True):  # in place: no temporaries
             ids = raw.encoded_column(position).indices.to_numpy()  # no nulls: missing is a code
             np.add(ids, 1, out=scratch, casting="unsafe")
             np.bitwise_xor(hashed, scratch, out=hashed)
@@ -62,10 +85,10 @@ def _row_hash(raw: RawFile) -> np.ndarray:
     return hashed
 
 
-def _same_rows(raw: RawFile, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """True where row positions `left` and `right` hold the same text in every column."""
+def _same_rows(raw: RawFile, left: np.ndarray, right: np.ndarray, positions: list[int]) -> np.ndarray:
+    """True where row positions `left` and `right` hold the same text in each column at `positions`."""
     same = np.ones(len(left), dtype=bool)
-    for position in range(raw.num_columns):
+    for position in positions:
         a, b = raw.text_at(position, left), raw.text_at(position, right)
         equal = pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False)
         both_missing = pc.and_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)

@@ -11,7 +11,7 @@ Each file goes through the same steps, each in its own module:
 3. **Headers -> contract names** (linkage.validation, linkage.fields), with the contract's aliases;
    a missing required column is one `ExtractError` naming the file and column(s).
 4. **Exact duplicate rows** (linkage.duplicates): the first is kept, the others are rejected naming
-   the row they duplicate.
+   the row they duplicate; so is an exclusion equal to an earlier one in every column but RecordID.
 5. **Validation** (linkage.validation, linkage.schemas; lazy: every failure is reported): a failing
    row is one line of the rejects naming every failing column (joined by " | ").
 6. **Normalisation** of the clean rows to the canonical frames (linkage.extract_frames).
@@ -179,7 +179,7 @@ def _read_file(
         raw = load(path, name)
         derived = {**(blanks or {}), **(derived or {})}
         mapping = map_header(raw, FIELDS[extract], derivable=set(derived))
-        reject_duplicates(raw)
+        reject_duplicates(raw, mapping)  # exclusions: also copies under another RecordID
         work = work_frame(raw, FIELDS[extract], mapping)
         for column, value in derived.items():
             if column not in mapping:

@@ -272,9 +272,9 @@ def test_school_urns_and_record_ids_are_validated(tmp_path, exclusion_row, socia
         exclusion_row(RecordID="EX-1", SchoolURN="3304001"),  # LAEstab
         exclusion_row(RecordID="EX-2", SchoolURN="104001"),  # URN
         exclusion_row(RecordID="EX-3", SchoolURN="=1+1"),
-        exclusion_row(RecordID="@SUM(1+1)*cmd|' /C calc'!A0"),
+        exclusion_row(RecordID="@SUM(1+1)*cmd|' /C calc'!A0", StartDate="2017-01-11"),  # not row 1 again
         exclusion_row(RecordID="EX-5", SchoolURN="33040011"),
-        exclusion_row(RecordID="X" * 65),
+        exclusion_row(RecordID="X" * 65, StartDate="2017-01-12"),
         exclusion_row("@SUM(1+1)*cmd|' /C calc'!A0", RecordID="EX-7"),  # not a mistyped UPN: rejected
         exclusion_row("A12345678901", RecordID="EX-8"),  # a mistyped UPN: kept, flagged invalid
     ]

@@ -360,8 +360,8 @@ def test_different_rows_under_one_record_id_are_all_rejected_naming_each_other(
         exclusion_row(UPN_A, RecordID="EX-1"),
         exclusion_row(UPN_B, RecordID="EX-2"),
         exclusion_row(UPN_C, RecordID="EX-1", Surname="Foster"),
-        exclusion_row(UPN_B, RecordID="EX-3"),
-        exclusion_row(UPN_B, RecordID="EX-3"),
+        exclusion_row(UPN_B, RecordID="EX-3", StartDate="2017-02-01"),  # not row 2 under another id
+        exclusion_row(UPN_B, RecordID="EX-3", StartDate="2017-02-01"),
         exclusion_row(UPN_A, RecordID="EX-1", Category="PERM"),
     ]
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
