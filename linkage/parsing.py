@@ -24,13 +24,14 @@ _DATE = (
     r"^(?:(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})|(?P<d2>\d{1,2})/(?P<m2>\d{1,2})/(?P<y2>\d{4}))"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
-# An ISO date and time with a UTC offset (Z, +01:00, +0100) is an instant: read as the day it was in
-# England. A UK system's midnight on 1 May 2010 (BST) stored in UTC is 2010-04-30T23:00:00Z, a day early
-# in UTC. Arrow writes a Parquet timestamp with a time zone as text in this form (loading.py).
+# An ISO date and time with a UTC offset (Z, +01:00, +0100, or +01 as PostgreSQL writes it) is an
+# instant: read as the day it was in England. A UK system's midnight on 1 May 2010 (BST) stored in UTC
+# is 2010-04-30T23:00:00Z, a day early in UTC. Arrow writes a Parquet timestamp with a time zone as text
+# in this form (loading.py).
 _INSTANT = (
     r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
     r"[ T](?P<hh>\d{1,2}):(?P<mm>\d{2})(?::(?P<ss>\d{2})(?:\.\d+)?)?"
-    r"(?:[Zz]|(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2}))$"
+    r"(?:[Zz]|(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?)$"
 )
 LOCAL_ZONE = "Europe/London"  # the authority's own time
 EARLIEST_DATE = pd.Timestamp("1980-01-01")  # MIS placeholders such as 1900-01-01 are not dates
