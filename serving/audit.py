@@ -5,19 +5,23 @@ route template, the status, a pupil count and the model version. The key id is o
 (`unknown` otherwise: what an unauthenticated caller claims is never stored), bounded in length.
 The row is written by an ASGI middleware after the response has been sent, so every outcome (200,
 401, 403, 422, 429, 500) is logged and the write never adds to the client's latency. It is written on a
-worker thread: while the database is locked for writing (a large scoring being recorded), the write
-waits there, not on the event loop, so other requests are still answered.
+thread of the audit's own (AUDIT_THREADS at most): while the database is locked for writing (a large
+scoring being recorded), the write waits and tries again there, not on the event loop nor on the
+threads scorings run on, so other requests are still answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exclusion_risk.serving.database import Database
@@ -46,7 +50,11 @@ class AuditEntry:
 # timeout (10 s); recording a census scoring holds the lock for its whole run (6.35 s for 200,000
 # pupils here, so a county's census, or two scorings one after the other, pass 10 s): one try lost
 # the row (logged, but gone from the audit).
-AUDIT_WAIT_S = 300.0
+AUDIT_WAIT_S = 120.0
+# Audit rows are written on threads of their own, at most this many at once: rows waiting for the lock
+# had held the worker threads that scorings and uploads run on (40 rows held all of anyio's 40).
+AUDIT_THREADS = 2
+_RETRY_PAUSE_S = (0.2, 5.0)  # the pause between tries, doubling from the first to the second
 
 
 class AuditLog:
@@ -64,7 +72,7 @@ class AuditLog:
             entry.pupils,
             entry.model_version,
         )
-        deadline = time.monotonic() + self.wait_s
+        deadline, pause = time.monotonic() + self.wait_s, _RETRY_PAUSE_S[0]
         while True:
             try:
                 self.db.execute(
@@ -76,7 +84,22 @@ class AuditLog:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
                     raise
-                log.warning("audit write waiting: the service's database is locked for writing")
+                if pause == _RETRY_PAUSE_S[0]:  # said once a row, not at each try
+                    log.warning("audit write waiting: the service's database is locked for writing")
+                # a lock error can come back at once (a table lock, a file system without locks): no spin
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause = min(pause * 2, _RETRY_PAUSE_S[1])
+
+
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _writers() -> anyio.CapacityLimiter:
+    """The running event loop's limiter for audit writes (a limiter belongs to one loop; tests run many)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _limiters:
+        _limiters[loop] = anyio.CapacityLimiter(AUDIT_THREADS)
+    return _limiters[loop]
 
 
 class AuditMiddleware:
@@ -108,6 +131,7 @@ class AuditMiddleware:
                 route = scope.get("route")
                 entry.route = getattr(route, "path", entry.route)
                 try:
-                    await run_in_threadpool(self.audit_log.write, entry, status_code)
+                    await anyio.to_thread.run_sync(self.audit_log.write, entry, status_code,
+                                                   limiter=_writers())  # fmt: skip
                 except Exception as exc:  # an audit failure must be seen, but must not fail the request
                     log.error("audit write failed: %s", type(exc).__name__)
