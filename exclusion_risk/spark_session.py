@@ -7,6 +7,7 @@ missing, `SparkUnavailable` says which in one line, before any work is done.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -66,7 +67,7 @@ def unavailable_reason() -> str | None:
     return None
 
 
-_warehouse: tempfile.TemporaryDirectory | None = None
+_warehouse: str | None = None
 
 
 def _warehouse_folder() -> str:
@@ -74,8 +75,10 @@ def _warehouse_folder() -> str:
     folder made per call, a session's reuse included, was never removed: they gathered in /tmp)."""
     global _warehouse
     if _warehouse is None:
-        _warehouse = tempfile.TemporaryDirectory(prefix="exclusion-risk-spark-")
-    return _warehouse.name
+        _warehouse = tempfile.mkdtemp(prefix="exclusion-risk-spark-")
+        # removed at exit by atexit, not by a TemporaryDirectory's finaliser, which warns as it does
+        atexit.register(shutil.rmtree, _warehouse, ignore_errors=True)
+    return _warehouse
 
 
 def local_session(cores: int = LOCAL_CORES) -> Any:

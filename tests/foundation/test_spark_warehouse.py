@@ -53,9 +53,10 @@ def test_one_warehouse_folder_per_process_removed_at_exit(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
-    done = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    # -W error: the review found a TemporaryDirectory's finaliser removing it, with a ResourceWarning
+    done = subprocess.run([sys.executable, "-W", "error", "-c", _SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and not done.stderr, done.stderr[-2000:]
     count, folder = done.stdout.split()
     assert count == "1"  # the same folder for every session of the process
     assert os.path.dirname(folder) == str(scratch)
