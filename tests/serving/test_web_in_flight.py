@@ -59,6 +59,12 @@ def test_signing_out_while_a_file_scores_shows_no_list(chromium, live_service, s
         page.set_input_files("#cohort-file", str(small_file))
         page.click("#score-button")
         expect(page.locator("#progress-area")).to_be_visible()
+        # the route's handler is called from Playwright's event loop, which can come after the page
+        # shows its progress (a fresh clone's `make test` under load: held was still empty here)
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(100)
         assert held, "the upload was sent"
         page.click("#signout-button")
         expect(page.locator("#signin-section")).to_be_visible()
