@@ -19,6 +19,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +84,40 @@ def private_dir(path: Path) -> Path:
     for created in missing:
         os.chmod(created, PRIVATE_DIR)
     return path
+
+
+def process_scratch(prefix: str) -> tempfile.TemporaryDirectory:
+    """A new temporary folder (owner-only, as mkdtemp makes it) named `prefix` + this process's id,
+    after removing this user's folders of the same prefix whose process has ended.
+
+    A process killed outright (the kernel's out-of-memory killer, a service stopped with SIGKILL)
+    never runs its clean-up: its folder, holding census names and DOBs (a DuckDB spill, an uploaded
+    census), would stay in /tmp. The next process to make one removes it: the name says whose it was.
+    """
+    remove_ended_scratch(prefix)
+    return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-")
+
+
+def remove_ended_scratch(prefix: str) -> None:
+    """Remove this user's temporary folders named `prefix` + the id of a process that has ended."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = stale.name[len(prefix) :].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or stale.stat().st_uid != os.getuid() or _alive(int(pid)):
+                continue
+            shutil.rmtree(stale)
+        except OSError:
+            continue  # gone already, or not ours to remove
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class SymlinkOutputError(OSError):

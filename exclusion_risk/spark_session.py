@@ -16,6 +16,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from exclusion_risk.files import remove_ended_scratch
+
 LOCAL_CORES = 2  # Spark's local[N]: the cores of the machine this project is measured on
 # The local driver's heap (SPARK_DRIVER_MEMORY overrides). Spark's own default, 1g, ran out of memory
 # predicting a 46,784-pupil slice of the national simulation (bench/linkage.py --parts national-sim).
@@ -67,6 +69,7 @@ def unavailable_reason() -> str | None:
     return None
 
 
+WAREHOUSE_PREFIX = "exclusion-risk-spark-"
 _warehouse: str | None = None
 
 
@@ -75,7 +78,9 @@ def _warehouse_folder() -> str:
     folder made per call, a session's reuse included, was never removed: they gathered in /tmp)."""
     global _warehouse
     if _warehouse is None:
-        _warehouse = tempfile.mkdtemp(prefix="exclusion-risk-spark-")
+        # named with the process id: a process killed outright leaves it, and the next one removes it
+        remove_ended_scratch(WAREHOUSE_PREFIX)
+        _warehouse = tempfile.mkdtemp(prefix=f"{WAREHOUSE_PREFIX}{os.getpid()}-")
         # removed at exit by atexit, not by a TemporaryDirectory's finaliser, which warns as it does
         atexit.register(shutil.rmtree, _warehouse, ignore_errors=True)
     return _warehouse

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -34,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.files import private_dir
+from exclusion_risk.files import private_dir, process_scratch
 from exclusion_risk.models.evaluate_compare import as_recorded
 from exclusion_risk.models.fitting_words import fitting_words
 from exclusion_risk.privacy import check_no_identifiers
@@ -440,7 +439,7 @@ def read_artifact_text(run_id: str, path: str) -> str | None:
     """A run's text artifact; None when the run has none at `path` (e.g. logged by an earlier release)."""
     # Into a folder of the call's own, removed once read: with no destination MLflow makes a new
     # temporary folder per download and leaves it (three per `score`, and per model the service loads).
-    with tempfile.TemporaryDirectory(prefix="exclusion-risk-artifact-") as folder:
+    with process_scratch("exclusion-risk-artifact-") as folder:
         try:
             with open(download_artifact(run_id, path, folder), encoding="utf-8") as handle:
                 return handle.read()

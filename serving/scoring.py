@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from exclusion_risk.features.census_upload import (
 )
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
-from exclusion_risk.files import csv_text
+from exclusion_risk.files import csv_text, process_scratch
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.linkage.record_bound import records_at_most
@@ -51,6 +50,7 @@ from exclusion_risk.upn import upn_key, written_as_upn
 from exclusion_risk.values import counted
 
 log = logging.getLogger("exclusion_risk.serving.scoring")
+UPLOAD_PREFIX = "exclusion-risk-upload-"
 
 MAX_LISTED_PROBLEMS = 1000  # a 422 lists this many problems at most, and says how many there were
 MAX_NAME_CHARS = 80  # an upload's name as used for its temporary file and in messages
@@ -117,7 +117,8 @@ def read_census_bytes(
     name, the encoding read; counts and header names, never a value).
     """
     name = safe_filename(filename)
-    with tempfile.TemporaryDirectory(prefix="exclusion-risk-upload-") as folder:
+    # named with the process id: a service killed while reading leaves it, and the next upload removes it
+    with process_scratch(UPLOAD_PREFIX) as folder:
         path = Path(folder) / name
         path.write_bytes(data)
         try:

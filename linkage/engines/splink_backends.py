@@ -17,17 +17,16 @@ before then leaves it, and the next linker on the machine removes it: its name c
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from exclusion_risk import spark_session
+from exclusion_risk.files import process_scratch
 from exclusion_risk.linkage.engines import jaro_winkler, libraries
 
 BACKENDS = ("duckdb", "spark")
@@ -60,31 +59,6 @@ def _duckdb_connection(spill_folder: str) -> Any:
 
 
 SPILL_PREFIX = "exclusion-risk-duckdb-"
-
-
-def _spill_folder() -> tempfile.TemporaryDirectory:
-    """A new spill folder, named with this process's id, after removing any this user's processes
-    left behind: a process killed outright (the kernel's out-of-memory killer, say) never closed its
-    linkers, and its folder holds census names and DOBs."""
-    for stale in Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}*-*"):
-        pid = stale.name[len(SPILL_PREFIX) :].split("-", 1)[0]
-        try:
-            if not pid.isdigit() or stale.stat().st_uid != os.getuid() or _alive(int(pid)):
-                continue
-            shutil.rmtree(stale)
-        except OSError:
-            continue  # gone already, or not ours to remove
-    return tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def check_duckdb_memory() -> None:
@@ -172,7 +146,7 @@ class SplinkBackend:
         else:
             self.session = None
             # mkdtemp-made: readable by the owner only; removed by close(), or here if opening fails
-            self._spill = _spill_folder()
+            self._spill = process_scratch(SPILL_PREFIX)
             try:
                 connection = _duckdb_connection(self._spill.name)
                 jaro_winkler.register_duckdb(connection)

@@ -61,3 +61,22 @@ def test_one_warehouse_folder_per_process_removed_at_exit(tmp_path):
     assert count == "1"  # the same folder for every session of the process
     assert os.path.dirname(folder) == str(scratch)
     assert list(scratch.iterdir()) == []  # gone when the process ended
+
+
+def test_a_killed_processs_warehouse_folder_goes_when_the_next_session_starts(tmp_path):
+    """A process killed outright never runs its atexit: its folder stayed. It is named with the process
+    id, and the next process's first session removes those whose process has ended."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # a process id no process has now
+    left = scratch / f"exclusion-risk-spark-{finished.pid}-abc123"
+    running = scratch / f"exclusion-risk-spark-{os.getpid()}-def456"  # a live process's: kept
+    left.mkdir()
+    running.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    done = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert os.path.basename(done.stdout.split()[1]).startswith("exclusion-risk-spark-")
+    assert sorted(p.name for p in scratch.iterdir()) == [running.name]
