@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, OVERSIZED, decode, shown_start
+from exclusion_risk.linkage.decoding import MAX_FIELD_CHARS, OVERSIZED, UNICODE_BOMS, decode, shown_start
 
 # A kept value is at most MAX_FIELD_CHARS; written out it can take twice that (every character a doubled
 # quote) plus its quotes and delimiter. No row of a file can be longer than its width of such values.
@@ -51,7 +51,6 @@ MAX_LINE_CHARS = 1_000_000  # whatever the header: 500 values of the longest kep
 _LF, _CR = 10, 13
 _LINE_END = re.compile(rb"[\r\n]")
 _BLOCK = 1 << 20  # bytes counted at a time: memory stays flat whatever the file's size
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FIELD_LIMIT = threading.Lock()
 BLANKS = " \t"  # with the delimiter, what an empty line (no record) is made of
 STRAY_QUOTE = (
@@ -79,7 +78,7 @@ def count_lines(data: bytes) -> tuple[int, np.ndarray]:
     """`data_lines`, and for each blank line after the first (nothing between two line ends) how many
     non-empty lines after the first come before it: where the lines are that arrow's parse skips
     without a word, for the read's note. One pass, in blocks."""
-    if data.startswith(_UTF16_BOMS):
+    if data.startswith(UNICODE_BOMS):
         data = decode(data)[0]
     view = np.frombuffer(data, dtype=np.uint8)
     lines, blank_at = 0, []

@@ -4,7 +4,8 @@ UTF-8 (a BOM is dropped) when the bytes decode; else UTF-8 with the broken rows 
 file clearly is UTF-8 (it holds at least as many valid multi-byte characters as broken bytes); else
 Windows-1252, as many LA exports are. Bytes that are undefined even in Windows-1252 are decoded as
 U+FFFD and the rows holding them are rejected ("undecodable bytes"), so nothing is silently altered.
-UTF-16 is read too, with its BOM or without (one byte of each pair NUL at the start).
+UTF-16 is read too, with its BOM or without (one byte of each pair NUL at the start), and UTF-32 with
+its BOM (Python's and some databases' "Unicode" export).
 
 A field longer than any value of any extract (a 20 MB "surname") or holding control characters (NUL
 and the like: binary data) is broken structure, not data: its row is rejected, whatever the file
@@ -41,8 +42,15 @@ def shown_start(value: str, total: int | None = None) -> str:
     return value[: SHOWN_CHARS - len(marker)] + marker
 
 
+UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")  # checked first: UTF-16's LE mark begins the LE one
+UNICODE_BOMS = (*UTF32_BOMS, b"\xff\xfe", b"\xfe\xff")  # the marks of files decoded before any parsing
+
+
 def decode(data: bytes) -> tuple[bytes, str, bool]:
     """(UTF-8 bytes for the parser, encoding name, whether undecodable bytes were replaced)."""
+    if data.startswith(UTF32_BOMS):
+        text = data.decode("utf-32", errors="replace")
+        return text.encode("utf-8"), "UTF-32", "\ufffd" in text
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16", errors="replace")
         return text.encode("utf-8"), "UTF-16", "\ufffd" in text

@@ -7,9 +7,9 @@ delimiter and blanks (Excel's empty rows) and DOS end-of-file marks at the very 
 empty rows is not refused for them. Such a line longer than a row can be is a rejected row to the reader
 (`csv_records.line_limit`), so it is counted. A record over several lines (a quoted value with line
 breaks) may be counted once per line: the bound may be above the records, never below them. UTF-16 (with
-its byte-order mark or without) is decoded first, as the reader decodes it; the header line is decoded and
-parsed by the reader's own parse of it (`loading.read_header`), so the bound's delimiter and width are the
-reader's.
+its byte-order mark or without) and UTF-32 (with it) are decoded first, as the reader decodes them; the
+header line is decoded and parsed by the reader's own parse of it (`loading.read_header`), so the
+bound's delimiter and width are the reader's.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 import re
 
 from exclusion_risk.linkage.csv_records import BLANKS, data_lines, line_limit
-from exclusion_risk.linkage.decoding import decode, utf16_without_bom
+from exclusion_risk.linkage.decoding import UNICODE_BOMS, decode, utf16_without_bom
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.loading import MAX_HEADER_CHARS, delimiter_of, read_header, trailing_eof_marks
 
 
 def records_at_most(data: bytes) -> int:
     """At most how many records the CSV `data` holds (see the module docstring)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or utf16_without_bom(data) is not None:
+    if data.startswith(UNICODE_BOMS) or utf16_without_bom(data) is not None:
         data = decode(data)[0]
     _, end = trailing_eof_marks(data)
     if end < len(data):

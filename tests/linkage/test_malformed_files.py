@@ -313,6 +313,8 @@ def test_data_lines_counts_what_any_parser_could_return_at_most(census_lines, mo
     assert count(b"UPN,X\r\nA,1\rB,2\n\nC,3\r\n\r\n") == 3
     assert count(b'UPN,X\nA,"1\n2"\nB,O"Brien\n') == 3  # quotes are not read: an upper bound
     assert count("UPN,X\nA,1\nB,2\n".encode("utf-16")) == 2
+    assert count("UPN,X\nA,1\nB,2\n".encode("utf-32")) == 2
+    assert count("\ufeffUPN,X\nA,1\nB,2\n".encode("utf-32-be")) == 2
     assert count(b"UPN,X") == 0 and count(b"") == 0
     mixed = "".join(line + ["\r\n", "\r", "\n", "\r\n\r\n"][i % 4] for i, line in enumerate(census_lines))
     assert count(mixed.encode()) == data_lines(mixed.encode()) == PUPILS

@@ -161,6 +161,8 @@ def test_the_upload_bound_counts_quoted_empty_values_and_other_delimiters_as_rec
     utf16 = "UPN\tSurname\r\n\t\r\nA1\tSmith\r\n".encode("utf-16")
     assert records_at_most(utf16) == 1
     assert records_at_most(utf16[2:]) == 1  # UTF-16 without its byte-order mark
+    for utf32 in ("utf-32-le", "utf-32-be"):  # counted on its raw bytes, the bound was 6 (LE)
+        assert records_at_most("\ufeffUPN\tSurname\r\n\t\r\nA1\tSmith\r\n".encode(utf32)) == 1
 
 
 def test_a_census_uploads_read_notes_are_in_its_warnings(service):
