@@ -182,16 +182,23 @@ def _parse(data: bytes, shape: JsonShape, max_rows: int) -> ScoreRequest:
     return body
 
 
+JSON_ROWS_FILE = "census_rows.csv"  # the reader's name for JSON rows; never shown
+
+
 def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_invalid: bool) -> scoring.Cohort:
     """Census rows through the reader and the feature builder (feature records never come here)."""
-    data = scoring.census_records_to_csv([r.model_dump(exclude_none=True) for r in body.census])
+    # a null is a blank value, as in a file: dropping its key made a column all rows sent as null "missing"
+    data = scoring.census_records_to_csv([r.model_dump() for r in body.census])
     census = scoring.model_census(scorer)  # the rows of the census the model was trained at
-    clean, rejects = scoring.read_census_bytes(data, "census.json", census)
+    notes: list[str] = []  # the read's notes (a column not read, say), as an upload's answer gives them
+    clean, rejects = scoring.read_census_bytes(data, JSON_ROWS_FILE, census, notes)
+    notes = [f"Census rows sent: {note.removeprefix(JSON_ROWS_FILE + ': ')}" for note in notes]  # no file
     cohort = scoring.census_cohort(
         clean, rejects, request.app.state.history, scorer.feature_names, body.academic_year, skip_invalid,
         census=census,
     )  # fmt: skip
-    cohort.warnings += invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
+    invalid = invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
+    cohort.warnings = notes + cohort.warnings + invalid
     return cohort
 
 
