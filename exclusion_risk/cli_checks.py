@@ -3,10 +3,11 @@ each output path, made before any work.
 
 Bad input never ends in a traceback: `fail` says `error: ...` in one line on stderr and exits 2. A
 command that writes calls `out_file` (an option naming a file it writes) or `out_folder` (a folder it
-writes into) first, so that a folder where a file goes, a file where a folder goes, or a file where a
-folder of the path should be is said at once, not after minutes of linking or scoring. The messages
-name the option and the path the user gave (never a pupil's value). Only the typer library is used:
-every stage, linkage first, can import this module.
+writes into) first, so that a folder where a file goes, a file where a folder goes, a file where a
+folder of the path should be, or a symbolic link where a file is written is said at once, not after
+minutes of linking or scoring (and not after some files are written). The messages name the option and
+the path the user gave (never a pupil's value). Only the typer library is used: every stage, linkage
+first, can import this module.
 """
 
 from __future__ import annotations
@@ -46,12 +47,26 @@ def _parents_are_folders(path: Path, option: str) -> None:
 def out_file(path: Path, option: str, *beside: Path) -> None:
     """Stop (exit 2) unless `path`, given as `option`, can be written as a file: it is not a folder and no
     file stands where a folder of its path should be. `beside`: files the command writes next to it."""
+    if _is_link(path):
+        fail(f"{option} {path} is a symbolic link {NOT_THROUGH_LINKS}")
     if _kind(path) == "folder":
         fail(f"{option} {path} is a folder, not a file")
     _parents_are_folders(path, option)
     for other in beside:
+        if _is_link(other):  # the write would refuse it, but after the files before it were written
+            fail(f"{option} {path}: {other}, written beside it, is a symbolic link {NOT_THROUGH_LINKS}")
         if _kind(other) == "folder":
             fail(f"{option} {path}: {other}, written beside it, is a folder, not a file")
+
+
+NOT_THROUGH_LINKS = "(never written through: it would overwrite what it points at)"
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except OSError:  # no permission to look: the write itself will say so
+        return False
 
 
 def out_folder(path: Path, option: str) -> None:

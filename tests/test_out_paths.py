@@ -129,6 +129,23 @@ def test_score_out_whose_workbook_beside_it_is_a_folder(paths):
     assert line == _beside_is_a_folder("--out", out, out.with_suffix(".xlsx"))
 
 
+def test_score_out_whose_page_beside_it_is_a_symbolic_link(paths):
+    """The write refused the link, but only after scores.csv (every pupil) was written beside a stale
+    scores.html and scores.xlsx, and no run recorded: a reviewer's find. Now said before any work."""
+    out = paths["tmp"] / "linked" / "scores.csv"
+    out.parent.mkdir()
+    (out.parent / "scores.html").symlink_to(paths["afile"])
+    line = _refused(["score", "--data", str(paths["nowhere"]), *YEAR, "--out", str(out)])
+    assert line == (f"error: --out {out}: {out.with_suffix('.html')}, written beside it, is a symbolic "
+                    "link (never written through: it would overwrite what it points at)")  # fmt: skip
+    dangling = paths["tmp"] / "dangling.csv"
+    dangling.symlink_to(paths["tmp"] / "no-such-file")
+    line = _refused(["score", "--data", str(paths["nowhere"]), *YEAR, "--out", str(dangling)])
+    assert line == (f"error: --out {dangling} is a symbolic link (never written through: it would "
+                    "overwrite what it points at)")  # fmt: skip
+    assert not out.exists()
+
+
 def test_features_out_that_is_a_folder(paths):
     base = ["features", "--data", str(paths["nowhere"]), "--links", str(paths["nowhere"])]
     for name in ("dir.csv", "dir.parquet"):
