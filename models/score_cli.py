@@ -157,6 +157,7 @@ def score_command(
     from exclusion_risk.models.score_fairness import fairness_lines
     from exclusion_risk.models.score_notes import (
         blank_need_lines,
+        new_school_lines,
         recut_lines,
         rejected_census_words,
         rejected_rows_lines,
@@ -241,10 +242,14 @@ def score_command(
         said = invalid_upn_warning(features["upn"], unknown, exact=exact, as_given="as the census gives it")
         return [f"{line}." for line in said]
 
+    def new_schools(exact: bool) -> list[str]:
+        return new_school_lines(features, [history.census], year, exact)
+
     notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
-             + repeats + drift_lines + recut + fairness)  # fmt: skip
+             + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
     page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)
-                  + blank_need_lines(features, False) + drift_lines + recut + fairness)  # fmt: skip
+                  + blank_need_lines(features, False) + new_schools(False) + drift_lines + recut
+                  + fairness)  # fmt: skip
     summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
     # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
     # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:

@@ -11,6 +11,9 @@ on the console, in `scores.html` and on the workbook's notice sheet.
   the risk matrix reads a blank as none, so their need level and rating may be understated.
 - The drift check's warnings (`models.drift_cli.scoring_drift_lines`): a school whose FSM column went
   blank lowers its pupils' need level, and only the console said so.
+- Pupils at a school the history holds no earlier year of (`new_school_lines`): a new school, or one
+  under a new URN after academy conversion, is given the authority's suspension and permanent-exclusion
+  rates, and the pupil's context line reads that figure as "school's suspensions": a reviewer's find.
 - Bands re-cut for another capacity (`score --capacity`, `recut_lines`): `evaluate` reads its by-school
   top 5% beside the red counts of the scoring it evaluates and of the model's own thresholds, so this
   page's school table is safe beside an evaluation of this scoring only.
@@ -25,6 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from exclusion_risk import calendar
+from exclusion_risk.features.build import year_numbers
 from exclusion_risk.features.need import need_understated_by_blanks
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.rejects import REJECTS_FILE
@@ -96,6 +101,36 @@ def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
         f"{pupils[0].upper()}{pupils[1:]} have a need level that may rest on a blank free-school-meals or "
         "SEN provision value, which the risk matrix reads as none: where such a pupil is eligible or on SEN "
         "support, their need level and rating are understated. Check those columns in the census extract."
+    ]
+
+
+def new_school_lines(features: pd.DataFrame, censuses: list[pd.DataFrame], year: str,
+                     exact: bool = True) -> list[str]:
+    """One line when some pupils scored for `year` are at a school that no census row of an earlier year
+    in `censuses` (the history's, and an upload's own) names: their school's rates are the authority's
+    (`features.build.school_rates`). None when no earlier year is held at all (the rates are then not
+    known, and the context line says so)."""
+    start = calendar.start_year(year)
+    earlier: set[str] = set()
+    for census in censuses:
+        if census is None or not {"SchoolURN", "AcademicYear"} <= set(census.columns):
+            continue
+        before = year_numbers(census["AcademicYear"]).lt(start).fillna(False).to_numpy(dtype=bool)
+        earlier.update(census.loc[before, "SchoolURN"].dropna().astype(str).str.strip())
+    if not earlier or not len(features):
+        return []
+    schools = features["SchoolURN"].astype("string").str.strip()
+    new = ~schools.isin(earlier).fillna(False)
+    n = int(new.sum())
+    if not n:
+        return []
+    count = schools[new].nunique()
+    pupils = "fewer than 10 pupils" if not exact and n < SUPPRESSION_THRESHOLD else f"{n:,} pupil(s)"
+    return [
+        f"{pupils[0].upper()}{pupils[1:]} at {count:,} school(s) that the linked history holds no earlier "
+        "year of (a new school, or one under a new URN, e.g. after academy conversion) are scored with the "
+        "authority's suspension and permanent-exclusion rates in place of their school's own, and their "
+        "\"school's suspensions\" context is the authority's figure."
     ]
 
 

@@ -136,3 +136,38 @@ def test_an_invalid_upn_the_history_does_not_know_is_said_beside_the_scores(
     assert "1 pupil scored with an invalid UPN is not in the linked history" in notice
     for upn in (unknown, slip, kept, "NOTAUPNOKAFOR"):
         assert upn not in run.output and upn not in notice  # counts only, never a pupil's UPN
+
+
+def test_pupils_at_a_school_new_to_the_history_are_said_to_have_the_authoritys_rates(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    """A school under a new URN (academy conversion) has no earlier roll: its pupils get the authority's
+    suspension rate, which their context line calls the school's, and nothing said so (a reviewer's
+    find: 8.1 per 100 "school's suspensions" against the school's own 6.5, and red, amber and green
+    moved). Said now on the console, in scores.html and on the workbook's notice sheet."""
+    last_year = _census().assign(AcademicYear="2017/18", NCyearActual="4")
+    this_year = _census()
+    this_year.loc[[0, 2, 4], "SchoolURN"] = "104009"  # three pupils at a school not in 2017/18's census
+    census = pd.concat([last_year, this_year], ignore_index=True)
+    run, out, _ = _score(training, write_small_extracts, tmp_path, monkeypatch, census)
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert ("3 pupil(s) at 1 school(s) that the linked history holds no earlier year of (a new school, or "
+            "one under a new URN, e.g. after academy conversion) are scored with the authority's") in said
+    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    assert "Fewer than 10 pupils at 1 school(s) that the linked history holds no earlier year of" in page
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
+    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    assert "3 pupil(s) at 1 school(s)" in notice
+
+
+def test_no_school_is_said_to_be_new_when_the_history_holds_no_earlier_year():
+    from exclusion_risk.models.score_notes import new_school_lines
+
+    features = pd.DataFrame({"SchoolURN": ["104001", "104009"]})
+    only_this_year = _census()  # 2018/19 rows only: the rates are not known, and the context says so
+    assert new_school_lines(features, [only_this_year, None], "2018/19") == []
+    earlier = _census().assign(AcademicYear="2017/18")
+    (line,) = new_school_lines(features, [earlier], "2018/19")
+    assert line.startswith("1 pupil(s) at 1 school(s)")
+    assert new_school_lines(features.iloc[:1], [earlier], "2018/19") == []
