@@ -157,6 +157,7 @@ def score_command(
     from exclusion_risk.models.score_fairness import fairness_lines
     from exclusion_risk.models.score_notes import (
         blank_need_lines,
+        history_start_lines,
         new_school_lines,
         recut_lines,
         rejected_census_words,
@@ -242,8 +243,8 @@ def score_command(
         said = invalid_upn_warning(features["upn"], unknown, exact=exact, as_given="as the census gives it")
         return [f"{line}." for line in said]
 
-    def new_schools(exact: bool) -> list[str]:
-        return new_school_lines(features, [history.census], year, exact)
+    def new_schools(exact: bool) -> list[str]:  # then whether the history reaches back before the year
+        return history_start_lines(history, year) + new_school_lines(features, [history.census], year, exact)
 
     notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
              + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip

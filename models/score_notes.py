@@ -14,6 +14,9 @@ on the console, in `scores.html` and on the workbook's notice sheet.
 - Pupils at a school the history holds no earlier year of (`new_school_lines`): a new school, or one
   under a new URN after academy conversion, is given the authority's suspension and permanent-exclusion
   rates, and the pupil's context line reads that figure as "school's suspensions": a reviewer's find.
+- A year the linked history holds nothing before (`history_start_lines`): every pupil is scored as
+  having no earlier exclusions or school moves, and the list says nothing of it (a reviewer's find:
+  the history's first year scored all 185 pupils of a school green, four of them red two years on).
 - Bands re-cut for another capacity (`score --capacity`, `recut_lines`): `evaluate` reads its by-school
   top 5% beside the red counts of the scoring it evaluates and of the model's own thresholds, so this
   page's school table is safe beside an evaluation of this scoring only.
@@ -131,6 +134,23 @@ def new_school_lines(features: pd.DataFrame, censuses: list[pd.DataFrame], year:
         "year of (a new school, or one under a new URN, e.g. after academy conversion) are scored with the "
         "authority's suspension and permanent-exclusion rates in place of their school's own, and their "
         "\"school's suspensions\" context is the authority's figure."
+    ]
+
+
+def history_start_lines(history, year: str) -> list[str]:
+    """One line when `history` (a PupilHistory) holds no census row and no exclusion before `year`: the
+    features read last year's and earlier exclusions and school moves from it, and would read none."""
+    if history is None:
+        return []  # no history at all: the service refuses census rows, and says why
+    start = calendar.year_start(year)
+    earlier_census = year_numbers(history.census["AcademicYear"]).lt(start.year).fillna(False).any()
+    starts = pd.to_datetime(history.exclusions.get("StartDate", pd.Series(dtype=object)), errors="coerce")
+    if earlier_census or starts.lt(start).any():
+        return []
+    return [
+        f"The linked history holds no census row or exclusion before {year}: every pupil is scored as "
+        "having no earlier exclusions or school moves, which understates risk. Score a year the history "
+        "holds the year before of, or link the extracts of earlier years."
     ]
 
 

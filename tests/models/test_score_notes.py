@@ -171,3 +171,39 @@ def test_no_school_is_said_to_be_new_when_the_history_holds_no_earlier_year():
     (line,) = new_school_lines(features, [earlier], "2018/19")
     assert line.startswith("1 pupil(s) at 1 school(s)")
     assert new_school_lines(features.iloc[:1], [earlier], "2018/19") == []
+
+
+def test_scoring_the_historys_first_year_says_no_earlier_year_is_held(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    """The history's first year was scored as if no pupil had ever been excluded (185 pupils green, four
+    of them red two years on), without a word (a reviewer's find)."""
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    monkeypatch.setattr(CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    # the extracts' one suspension is of 2017/18: after the year scored
+    first_year = _census().assign(AcademicYear="2016/17")
+    data, links = write_small_extracts(tmp_path / "extracts", first_year, "104002")
+    out = tmp_path / "scores" / "scores.csv"
+    run = CliRunner().invoke(app, ["score", "--data", str(data), "--links", str(links), "--year", "2016/17",
+                                   "--out", str(out), "--no-reasons"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert "The linked history holds no census row or exclusion before 2016/17" in said
+    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    assert "holds no census row or exclusion before 2016/17" in page
+
+
+def test_a_history_with_an_earlier_year_is_not_said_to_start_with_the_year():
+    from exclusion_risk.linkage.history import PupilHistory
+    from exclusion_risk.models.score_notes import history_start_lines
+
+    none = pd.DataFrame({"StartDate": pd.Series(dtype=object)})
+    this_year = PupilHistory(_census(), none, none)
+    assert history_start_lines(this_year, "2018/19")  # nothing before 2018/19
+    two_years = pd.concat([_census().assign(AcademicYear="2017/18"), _census()])
+    with_last_year = PupilHistory(two_years, none, none)
+    assert history_start_lines(with_last_year, "2018/19") == []
+    excluded = pd.DataFrame({"StartDate": ["2018-03-01"]})  # an exclusion of 2017/18, census from 2018/19
+    assert history_start_lines(PupilHistory(_census(), excluded, none), "2018/19") == []
+    assert history_start_lines(None, "2018/19") == []
