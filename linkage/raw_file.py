@@ -38,7 +38,8 @@ class RawFile:
     rejects: list[pd.DataFrame]
     encoding: str
     aliased: list[str] = field(default_factory=list)  # "Gender -> Sex": headers read under an alias
-    # what the read set aside that is no record ("3 empty lines (only commas) skipped"), for its note
+    # what the read set aside that is no record ("3 empty lines (only commas) skipped"), or rows rejected
+    # for the file as a whole (linkage.collection_dates), for its note
     skipped: list[str] = field(default_factory=list)
     # column position -> its dictionary encoding, made once (for the checks and the duplicate check)
     encodings: dict[int, pa.DictionaryArray] = field(default_factory=dict)

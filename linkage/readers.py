@@ -68,6 +68,7 @@ import pyarrow as pa
 
 from exclusion_risk import calendar
 from exclusion_risk.linkage.arrow_text import TEXT, as_arrow
+from exclusion_risk.linkage.collection_dates import agree_with_collection
 from exclusion_risk.linkage.duplicates import reject_duplicates, reject_shared_ids
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import (
@@ -171,19 +172,20 @@ def _read_file(
 ):
     """Load, de-duplicate, map headers, validate: (raw file, its clean pre-cleaned text frame).
 
-    `derived`: columns the file name gives (a census collection's AcademicYear and CensusTerm), used
-    where the file has no such column. `blanks`: a value for a column's blank cells, and for the column
-    where the file has none (read_census's `census_term`).
+    `derived`: columns the file name gives (a census collection's AcademicYear and CensusTerm): the
+    column where the file has none, else checked against it (linkage.collection_dates). `blanks`: a value
+    for a column's blank cells, and for the column where the file has none (read_census's `census_term`).
     """
     with _reading(name):
         raw = load(path, name)
-        derived = {**(blanks or {}), **(derived or {})}
+        collection, derived = derived or {}, {**(blanks or {}), **(derived or {})}
         mapping = map_header(raw, FIELDS[extract], derivable=set(derived))
         reject_duplicates(raw, mapping)  # exclusions: also copies under another RecordID
         work = work_frame(raw, FIELDS[extract], mapping)
         for column, value in derived.items():
             if column not in mapping:
                 work[column] = pd.Series(value, index=work.index, dtype=TEXT)
+        work = agree_with_collection(raw, work, collection, mapping)
         for column, value in (blanks or {}).items():
             if column in mapping and work[column].isna().any():
                 values = work[column]
