@@ -4,8 +4,9 @@ The schemas validate the text as the readers hold it before anything is converte
 -> NA, codes upper-cased; categoricals, so that each distinct text is checked once), so every
 failure keeps the value as it was written and the row it came from. Every check is vectorised (one
 call per column); code checks factorize first, so a million rows of a few dozen codes cost little.
-Two checks span columns and fail the whole row, naming one column (`frame_check_columns`): social
-care's EndDate before StartDate, and a census row absent more sessions than possible.
+Three checks span columns and fail the whole row, naming one column (`frame_check_columns`): social
+care's EndDate before StartDate, an exclusion starting before the child was two, and a census row absent
+more sessions than possible.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ DATE_ERROR = "not a date (YYYY-MM-DD or DD/MM/YYYY, 1980 to 2100)"
 FUTURE_DOB_ERROR = "date of birth in the future"
 FUTURE_START_ERROR = "start date after next academic year (the latest a census year may be)"
 END_BEFORE_START = "EndDate before StartDate"
+START_BEFORE_SCHOOL_AGE = "StartDate before the child's second birthday (DOB): no school had the child yet"
+# No child is on a school's roll before age 2 (the earliest funded nursery place), so an exclusion
+# dated earlier, before birth included, is a mistyped date (StartDate or DOB): which is unknown, and
+# read as it was it counts as an earlier suspension. Social care is not checked: a child protection
+# plan for an unborn child starts before birth.
+SCHOOL_AGE_YEARS = 2
 # The termly files' reason too (linkage.readers uses it), so `exclusion-risk check` counts both as one.
 ABSENCE_OVER_POSSIBLE = "authorised plus unauthorised absence is more than the sessions possible"
 POSSIBLE = "SessionsPossible"
@@ -129,6 +136,14 @@ def _end_not_before_start(frame: pd.DataFrame) -> pd.Series:
     return ~(parse_dates(frame["EndDate"]) < parse_dates(frame["StartDate"]))
 
 
+def _start_not_before_school_age(frame: pd.DataFrame) -> pd.Series:
+    """A blank or unreadable date (its own check says so) leaves nothing to compare."""
+    if "DOB" not in frame or "StartDate" not in frame:
+        return pd.Series(True, index=frame.index)
+    earliest = parse_dates(frame["DOB"]) + pd.DateOffset(years=SCHOOL_AGE_YEARS)  # 29 Feb -> 28 Feb
+    return ~(parse_dates(frame["StartDate"]) < earliest)
+
+
 def _whole_numbers(values: pd.Series) -> np.ndarray:
     """Whole numbers as floats, NaN where blank or not one (parse_whole_numbers parses each distinct
     text once: a categorical's categories)."""
@@ -158,13 +173,15 @@ def build_schema(extract: str) -> pa.DataFrameSchema:
     frame_checks = []
     if extract == "social_care":
         frame_checks.append(pa.Check(_end_not_before_start, error=END_BEFORE_START))
+    if extract == "exclusions":
+        frame_checks.append(pa.Check(_start_not_before_school_age, error=START_BEFORE_SCHOOL_AGE))
     if extract == "census":
         frame_checks.append(pa.Check(_absence_within_possible, error=ABSENCE_OVER_POSSIBLE))
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, name=extract)
 
 
 # A frame-level check fails a whole row; the rejects name the column the check is about.
-FRAME_CHECK_COLUMN = {END_BEFORE_START: "EndDate"}
+FRAME_CHECK_COLUMN = {END_BEFORE_START: "EndDate", START_BEFORE_SCHOOL_AGE: "StartDate"}
 
 
 def frame_check_columns(checks: pd.Series, rows: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
