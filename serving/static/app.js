@@ -266,7 +266,7 @@
       : "";
     // Every warning, whenever there are any (collections not scored, UPNs not valid, no termly
     // attendance yet): the service's words as text, listed once, above the features scored as unknown.
-    const said = (body.warnings || []).map((w) => String(w).trim()).filter(Boolean);
+    const said = (body.warnings || []).map((w) => ER.pageWords(String(w).trim())).filter(Boolean);
     $("score-warnings").querySelector("ul").replaceChildren(...said.map((w) => el("li", sentence(w))));
     $("score-warnings").hidden = !said.length;
     const missing = $("missing-features");

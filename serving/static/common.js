@@ -93,6 +93,14 @@ window.ER = (() => {
       : null;
   }
 
+  // A warning in the page's words: the left-out rows' sentence names the API's parameter and the JSON
+  // answer's field, where on this page the rows are listed above the results (the tick box's list).
+  const LEFT_OUT = / \(skip_invalid\): the JSON answer's `rejected` lists (each|the first ([\d,]+)) by row/;
+  function pageWords(text) {
+    return text.replace(LEFT_OUT, (_, which, first) =>
+      (first ? `: the first ${first} are listed above` : ": each is listed above") + " by row");
+  }
+
   function errorMessage(status, body) {
     if (status === 401) return "The API key was not accepted. Check it, or ask for a new one.";
     if (status === 403) return "This key may not do that.";
@@ -193,6 +201,6 @@ window.ER = (() => {
 
   return {
     state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
-    errorMessage, call, downloadName, saveBlob, setStatus, pager, setKey, keyHeader, newTurn, currentTurn,
+    errorMessage, pageWords, call, downloadName, saveBlob, setStatus, pager, setKey, keyHeader, newTurn, currentTurn,
   };
 })();

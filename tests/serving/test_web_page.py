@@ -87,6 +87,10 @@ def test_upload_rank_filter_and_download(chromium, live_service, upload_file, tm
         expect(page.locator("#progress-area")).to_be_hidden()
         expect(page.locator("#errors")).to_contain_text("row 5")  # the rejected row is listed
         expect(page.locator("#errors")).to_contain_text("SENprovision")
+        # the left-out rows' warning in the page's words: it named the API's parameter and JSON field
+        warnings = page.locator("#score-warnings")
+        expect(warnings).to_contain_text("each is listed above by row, field and reason")
+        expect(warnings).not_to_contain_text("skip_invalid")
         expect(page.locator("#results-summary")).to_contain_text(DECISION_SUPPORT_NOTICE)
         page.screenshot(path=ARTIFACTS / "03-ranked-table.png", full_page=False)
 
