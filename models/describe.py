@@ -35,7 +35,8 @@ function of what is published (on the full table, a statistic and the shown cell
 withheld cell); `chi2_cells` names the pooled values. No test is run where the outcome's totals are
 withheld: every expected count is a row total times a column total over all pupils. This defends each
 table's own rows and columns and the shared totals; it does not defend differencing two tables of related
-variables.
+variables. Nor is one run where, pooled, the outcome is in the pooled row only, or expected counts break
+Cochran's rule (`_why_not_tested`: the chi2 row's `not_computed` says which).
 """
 
 from __future__ import annotations
@@ -426,8 +427,38 @@ class ChiSquare:
     pooled: list[str]  # values pooled because a count of theirs is withheld
 
 
+# The chi-square distribution fits Pearson's statistic only where expected counts are not small
+COCHRAN_RULE = "Cochran's rule: no expected count under 1, and no more than 20% of them under 5"
+PLURALS = {"any": "suspensions or permanent exclusions", "permanent": "permanent exclusions"}
+
+
+def _why_not_tested(outcome: str, observed: pd.DataFrame, totals_shown: bool) -> str | None:
+    """Why the pooled table gets no statistic (describe.json's `not_computed`), None where it gets one."""
+    if not totals_shown:
+        return f"not computed: the number of {PLURALS[outcome]} is withheld, and a test would give it back"
+    if not (observed.sum(axis=0) > 0).all():
+        return "not computed: no pupil had the outcome, or every pupil did"
+    if len(observed) < 2 and POOLED not in observed.index:
+        return "not computed: every pupil is in one group"
+    # Pooling puts every group with a "<10" in one row: where that row holds all the outcomes, the test
+    # compares the pooled mix with groups that have none, nothing the table shows (SEN type's 16 permanent
+    # exclusions, in no SEN and SEMH, pooled read "p = 0.998"; unpooled, chi-square 104, p < 0.001). A
+    # shown group holding them all is a finding (15 boys, no girls) and is tested.
+    if list(observed.index[observed[EXCLUDED] > 0]) == [POOLED]:
+        return (f"not computed: too few {PLURALS[outcome]} to test by group once the groups with a "
+                "withheld count are pooled (they all fall in the pooled row)")
+    from scipy.stats.contingency import expected_freq
+
+    expected = expected_freq(observed.to_numpy())
+    if (expected < 1).any() or (expected < 5).mean() > 0.2:
+        return f"not computed: expected counts too small for the test ({COCHRAN_RULE})"
+    return None
+
+
 def chi_square(outcome: str, variable: str, table: pd.DataFrame, shown: pd.DataFrame) -> ChiSquare:
-    """Pearson chi-square (no continuity correction) of value x outcome, withheld rows pooled."""
+    """Pearson chi-square (no continuity correction) of value x outcome, withheld rows pooled; where the
+    pooled table cannot be tested (`_why_not_tested`) the row says why, and the cells stay where its
+    totals are shown (each describes its own group)."""
     from scipy.stats import chi2_contingency  # scipy.stats takes a while to import; only describe needs it
 
     table = table[table.sum(axis=1) > 0]
@@ -436,16 +467,19 @@ def chi_square(outcome: str, variable: str, table: pd.DataFrame, shown: pd.DataF
     observed = table.drop(index=pooled)
     if pooled:
         observed.loc[POOLED] = table.loc[pooled].sum()
-    row = {"outcome": outcome, "variable": variable, "statistic": None, "dof": None, "p_value": None}
-    cells = []
     # Expected counts are a row's total times the outcome's column total over all pupils, and the statistic
     # and residuals rest on them: with a column total withheld, any of them gives it back (a reviewer
     # read 5 permanent exclusions, withheld as "<10", from one expected count).
     totals_shown = not any(is_withheld(shown.loc[TOTAL, column]) for column in columns)
+    why_not = _why_not_tested(outcome, observed, totals_shown)
+    row = {"outcome": outcome, "variable": variable, "statistic": None, "dof": None, "p_value": None,
+           "not_computed": why_not}  # fmt: skip
+    cells = []
     if totals_shown and len(observed) >= 2 and (observed.sum(axis=0) > 0).all():
         result = chi2_contingency(observed.to_numpy(), correction=False)
-        row.update(statistic=round(float(result.statistic), 2), dof=int(result.dof),
-                   p_value=float(f"{result.pvalue:.3g}"))  # fmt: skip
+        if why_not is None:
+            row.update(statistic=round(float(result.statistic), 2), dof=int(result.dof),
+                       p_value=float(f"{result.pvalue:.3g}"))  # fmt: skip
         expected = result.expected_freq
         residual = (observed.to_numpy() - expected) / np.sqrt(expected)
         for i, value in enumerate(observed.index):

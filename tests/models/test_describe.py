@@ -24,7 +24,7 @@ from exclusion_risk.synth.truth import write_truth_links
 
 RATE_KEYS = {"outcome", "variable", "value", "reference", "pupils", "excluded", "rate", "rate_ratio",
              "ci_low", "ci_high"}  # fmt: skip
-CHI2_KEYS = {"outcome", "variable", "statistic", "dof", "p_value"}
+CHI2_KEYS = {"outcome", "variable", "statistic", "dof", "p_value", "not_computed"}
 VARIABLE_NAMES = {"sex", "fsm", "fsm_ever6", "sen_provision", "sen_type", "ethnicity", "ethnicity_group",
                   "social_care", "nc_year"}  # fmt: skip
 
