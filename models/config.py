@@ -6,7 +6,8 @@ protected characteristics are model inputs), class-imbalance handling, calibrati
 the metrics. `load_config(None)` reads
 the default `models/experiment.yaml`; a user file replaces whole top-level sections it names, except
 `models`, where each named model's settings replace that model's defaults and models not named keep
-theirs (set `enabled: false` to drop one).
+theirs (set `enabled: false` to drop one). An enabled model's `params` and `grid` are checked against
+its estimator when `train` starts, before any data is read (`estimators.check_model_settings`).
 
 Temporal scheme (never a random split across years):
   search      fit each grid point on the `train` years, score the `validation` year, pick the best

@@ -23,6 +23,9 @@ Each model type asks the shared preprocessor (`features.preprocess`) for what it
 
 from __future__ import annotations
 
+import re
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from exclusion_risk.models.calibration import CalibratedClassifier
-from exclusion_risk.models.config import ModelSpec
+from exclusion_risk.models.config import ConfigError, ExperimentConfig, ModelSpec
 
 
 def _lightgbm():
@@ -58,6 +61,70 @@ def make_estimator(
     if model_type == "logistic":
         return LogisticRegression(**{"class_weight": spec.class_weight, "max_iter": 2000, **params})
     raise ValueError(f"unknown model type {model_type!r}")
+
+
+def _known_settings(model_type: str) -> set[str]:
+    """The setting names `model_type`'s estimator takes: its constructor's, and for LightGBM the names
+    and aliases of its own parameters, which it takes too (and, misspelt, ignores with a warning)."""
+    if model_type == "random_forest":
+        return set(RandomForestClassifier().get_params())
+    if model_type == "logistic":
+        return set(LogisticRegression().get_params())
+    from lightgbm.basic import _ConfigAliases
+
+    aliases = _ConfigAliases._get_all_param_aliases()
+    native = set(aliases) | {alias for names in aliases.values() for alias in names}
+    return set(_lightgbm().LGBMClassifier().get_params()) | native
+
+
+def settings_problem(
+    model_type: str, spec: ModelSpec, params: dict[str, Any], seed: int, n_jobs: int
+) -> tuple[str | None, str] | None:
+    """(the setting, what is wrong) where `model_type`'s estimator refuses `params` (one grid point; the
+    setting None where the estimator does not say which), else None. `train` checks before it reads any
+    data, so that a bad setting is a one-line config error, not a traceback from fitting."""
+    unknown = sorted(set(params) - _known_settings(model_type))
+    if unknown:
+        return unknown[0], f"not a setting of {model_type} (a misspelling?)"
+    estimator = make_estimator(model_type, spec, params, seed, n_jobs)
+    if model_type != "lightgbm":  # scikit-learn checks each setting's type and range when fitting
+        try:
+            estimator._validate_params()
+        except ValueError as exc:  # InvalidParameterError, which names the setting
+            named = re.match(r"The '(\w+)' parameter", str(exc))
+            return (named.group(1) if named else None), str(exc)
+        if model_type == "random_forest":  # a fit on a few rows would refuse e.g. max_samples: 30000
+            return None
+    # LightGBM checks its settings (and scikit-learn the logistic's combinations) only in fitting: a
+    # fit on 20 rows, in one boosting round where the rounds are valid, costs a few milliseconds.
+    if model_type == "lightgbm" and isinstance(params.get("n_estimators", 1), int) \
+            and params.get("n_estimators", 1) >= 1:
+        estimator.set_params(n_estimators=1)
+    rows = np.arange(20.0).reshape(20, 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a logistic fit of 20 rows may not converge: no matter here
+            estimator.fit(rows, (rows[:, 0] >= 10).astype(int))
+    except Exception as exc:  # noqa: BLE001 - LightGBMError, ValueError, TypeError: each a refusal
+        return None, re.sub(r" at \S+, line \d+ ?\.?", "", str(exc)).strip()
+    return None
+
+
+def check_model_settings(config: ExperimentConfig, source: Path) -> None:
+    """Every grid point of every enabled model, as its estimator would be made: a setting it refuses is
+    a ConfigError naming the config file, the model and the setting (`settings_problem`)."""
+    for name, spec in config.enabled_models().items():
+        for point in spec.grid_points():
+            problem = settings_problem(name, spec, point, config.seed, config.n_jobs)
+            if problem is None:
+                continue
+            setting, why = problem
+            if setting is None:
+                shown = ", ".join(f"{k}: {v}" for k, v in point.items())
+                raise ConfigError(f"config file {source}: models.{name}: its estimator refuses the settings "
+                                  f"{{{shown}}}: {why}")  # fmt: skip
+            section = "grid" if setting in spec.grid else "params"
+            raise ConfigError(f"config file {source}: models.{name}.{section}.{setting}: {why}")
 
 
 def preprocess_options(model_type: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from exclusion_risk import calendar
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.models import tracking
 from exclusion_risk.models.cli_inputs import check_data_and_links, fail
-from exclusion_risk.models.config import DEFAULT_EXPERIMENT, ConfigError, load_config
+from exclusion_risk.models.config import DEFAULT_CONFIG, DEFAULT_EXPERIMENT, ConfigError, load_config
 from exclusion_risk.models.fingerprint import data_fingerprint
 from exclusion_risk.models.promotion import RULE, census_change, census_change_words, promote
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, PrivacyError
@@ -56,6 +56,7 @@ def train_command(
         format_comparison,
         verdict,
     )
+    from exclusion_risk.models.estimators import check_model_settings
     from exclusion_risk.models.train import (
         TrainingError,
         later_years_warning,
@@ -67,6 +68,8 @@ def train_command(
 
     try:
         cfg = load_config(config)
+        # the models' own settings, as their estimators check them: before any data is read
+        check_model_settings(cfg, config or DEFAULT_CONFIG)
     except ConfigError as exc:
         fail(str(exc))
     if census is not None:
