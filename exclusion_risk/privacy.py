@@ -49,6 +49,7 @@ def suppress_table(
     column_totals: bool = True,
     threshold: int = SUPPRESSION_THRESHOLD,
     withhold: Iterable[tuple[Hashable, Hashable]] = (),
+    known: Iterable[tuple[Hashable, Hashable]] = (),
 ) -> pd.DataFrame:
     """A table of counts as published, with its totals, so that no withheld cell can be subtracted out.
 
@@ -70,6 +71,9 @@ def suppress_table(
 
     `withhold`: (row, column) labels of the returned table to withhold from the start, because another
     table withholds the same count (e.g. a total printed in two places); they are treated as secondary.
+    `known`: (row, column) labels of totals a reader has from other reports whatever this table shows
+    (scores.html's need levels' pupils: the social care and SEN groups published elsewhere make them up):
+    never withheld to protect a cell, and every line through them is checked as if they were shown.
 
     This stops recovery from any single line's sum and its markers' bounds; it does not defend against
     solving several lines together.
@@ -84,6 +88,9 @@ def suppress_table(
     withheld = primary.copy()
     for row, column in withhold:
         withheld[values.index.get_loc(row), values.columns.get_loc(column)] = True
+    published = {(values.index.get_loc(row), values.columns.get_loc(column)) for row, column in known}
+    for cell in published:
+        withheld[cell] = False  # its "<10", if any, is printed, but the reader has the number elsewhere
     rows, cols = grid.shape
     lines = _equations(grid.shape, row_totals, column_totals)
     through: dict[Cell, list[list[Cell]]] = {}  # each cell's lines
@@ -97,13 +104,16 @@ def suppress_table(
             if not _pinned(line, withheld, primary, grid, threshold):
                 continue
             # A line's total is its last cell; the others (column totals, in the totals row) may be withheld.
-            candidates = [cell for cell in line[:-1] if not withheld[cell] and grid[cell] > 0]
+            candidates = [cell for cell in line[:-1]
+                          if not withheld[cell] and grid[cell] > 0 and cell not in published]  # fmt: skip
             target = complement(
                 candidates, lambda cell: int(grid[cell]),
                 lambda cell: exposure(cell, through[cell], withheld, primary, grid, threshold),
             ) if candidates else line[-1]  # fmt: skip
-            if withheld[target]:  # the total is the one withheld value and the rest are zeros: hide a zero
-                target = next((cell for cell in line if not withheld[cell]), target)
+            if withheld[target] or target in published:  # the rest are zeros (or known): hide a zero
+                target = next((cell for cell in line if not withheld[cell] and cell not in published), None)
+                if target is None:  # nothing left to withhold: a line that cannot be helped
+                    continue
             changed = changed or not withheld[target]  # a one-cell line cannot be helped: do not loop on it
             withheld[target] = True
     shown = values.astype(object)

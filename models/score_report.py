@@ -6,7 +6,7 @@ model's test year (`RiskMatrix.to_dict`, in the risk-matrix section), rendered f
 `suppress_table` because its rows sum to a shown "pupils"/"all" column and its columns to the cohort's
 pupils and red counts at the top (a lone "<10" in a row would be that total minus the rest); the
 matrix's printed sums are also solved together (`_matrix_shown`: the red count less the very high row's
-total is the other red cells').
+total is the other red cells'), with each need level's pupils, which other reports' groups give.
 """
 
 from __future__ import annotations
@@ -165,15 +165,24 @@ def _matrix_shown(matrix: pd.DataFrame, ratings: list[list[tuple[str, str]]]) ->
     red less the very high row's total is the other red cells'). While one can, the shown cell whose
     withholding leaves fewest solvable (then fewest withheld, then the smallest) is withheld too ("x",
     the matrix suppressed again around it); a band's total is a candidate, as the one red less it pins
-    is outside its row."""
+    is outside its row.
+
+    Each need level's pupils (a column's total, not printed here) count as printed too: the social care
+    and SEN provision groups that describe, the fairness review and evaluate publish make them up (need
+    level 3 is the looked-after and child-protection-plan groups). A reviewer's authority: red 173 less
+    the very high row's 153 put very high + high at need 3 at 20, medium need 3 was 0, and those groups
+    put need 3 at 21: low need 3 was 1. Need levels 0-2 are made up less directly (an EHC plan, FSM and
+    social care overlap); read as printed too, they withhold a little more, never less."""
+    need_totals = [(TOTAL, n) for n in [*matrix.columns, TOTAL]]
     withhold: list[tuple[str, str]] = []
-    shown = suppress_table(matrix, withhold=withhold)
+    shown = suppress_table(matrix, withhold=withhold, known=need_totals)
     totals = [(band, TOTAL) for band in matrix.index]
     while _solvable(matrix, shown, ratings):
         free = [cell for cell in _body(matrix) + totals if not is_withheld(shown.at[cell])]
         if not free:
             break
-        trials = {cell: suppress_table(matrix, withhold=[*withhold, cell]) for cell in free}
+        trials = {cell: suppress_table(matrix, withhold=[*withhold, cell], known=need_totals)
+                  for cell in free}  # fmt: skip
         costs = {
             cell: (len(_solvable(matrix, trial, ratings)),
                    sum(is_withheld(v) for v in trial.to_numpy().ravel()), shown.at[cell])
@@ -192,6 +201,7 @@ def _solvable(matrix: pd.DataFrame, shown: pd.DataFrame, ratings) -> list[tuple[
     sums = [{(band, n) for n in matrix.columns} for band in bands]
     sums.append(set(hidden))  # all pupils: printed at the top from the school table if not from this one
     sums += [set(cells) for cells in ratings]
+    sums += [{(band, n) for band in matrix.index} for n in matrix.columns]  # need levels' pupils, published
     positions = [[k for k, cell in enumerate(hidden) if cell in line] for line in sums]
     return [hidden[k] for k in pinned_small([int(matrix.at[cell]) for cell in hidden], positions)]
 
