@@ -122,6 +122,27 @@ def suppress_table(
     return shown
 
 
+def suppress_nested(counts: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> pd.DataFrame:
+    """Selections that nest, each the top of one ranked list (rows, smallest first: the top 1%, 5%, 10%),
+    their counts by column (with and without the outcome) as published: `suppress_table` with each row's
+    total (its pupils); and a row whose counts differ by 1-9 from the last shown smaller row's withheld
+    too ("x"), as the difference is the slice of the list between them. `evaluate`'s top k% and the
+    training's precision and recall at k% (`metrics.evaluate`) follow this one rule."""
+    shown = suppress_table(counts, column_totals=False, threshold=threshold)
+    columns = list(counts.columns)
+    previous = None
+    for name in counts.index:
+        if any(is_withheld(shown.at[name, c]) for c in columns):
+            continue
+        if previous is not None and any(
+            0 < counts.at[name, c] - counts.at[previous, c] < threshold for c in columns
+        ):
+            shown.loc[name, columns] = SECONDARY
+            continue
+        previous = name
+    return shown
+
+
 def complement(candidates: Sequence[T], value: Callable[[T], int], cost: Callable[[T], int]) -> T:
     """The cell to withhold beside a withheld value a line would give away: the one that loses least.
 

@@ -167,6 +167,9 @@ def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_
                 cells.append("")
                 continue
             row = by_metric.loc[c]
+            if pd.isna(row["difference"]):  # a withheld metric (metrics.withhold_small_selections)
+                cells.append("withheld")
+                continue
             text = f"{row['difference']:+.3f}"
             if pd.notna(row["low"]) and pd.notna(row["high"]):
                 text += f" [{row['low']:+.3f}, {row['high']:+.3f}]"

@@ -71,6 +71,7 @@ from exclusion_risk.privacy import (
     TOTAL,
     is_withheld,
     suppress_count,
+    suppress_nested,
     suppress_table,
 )
 
@@ -198,18 +199,8 @@ def by_capacity(frame: pd.DataFrame, capacities=DEFAULT_CAPACITIES) -> list[dict
         columns=["tp", "selected"],
     )
     counts["fp"] = counts.pop("selected") - counts["tp"]
-    shown = suppress_table(counts[["tp", "fp"]], column_totals=False)
-    # Rows nest: a shown row less the last shown smaller one is the next slice of the list, a count too.
-    previous = None
-    for name in sorted(counts.index, key=lambda k: top_share(len(frame), k)):
-        if not all(_shown(shown.at[name, c]) for c in ("tp", "fp")):
-            continue
-        if previous is not None and any(
-            0 < counts.at[name, c] - counts.at[previous, c] < SUPPRESSION_THRESHOLD for c in ("tp", "fp")
-        ):
-            shown.loc[name, ["tp", "fp"]] = SECONDARY
-            continue
-        previous = name
+    nested = sorted(counts.index, key=lambda k: top_share(len(frame), k))
+    shown = suppress_nested(counts.loc[nested, ["tp", "fp"]]).reindex(counts.index)
     return _selection_rows(shown, "capacity", suppress_count(int(outcome.sum())))
 
 

@@ -26,8 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from exclusion_risk.privacy import share_step
+from exclusion_risk.privacy import is_withheld, share_step, suppress_nested
 
 DEFAULT_CAPACITIES = (0.01, 0.05, 0.10)
 CALIBRATION_BINS = 10
@@ -275,6 +276,24 @@ def coarse_calibration_error(value: float, low: float, high: float, n: int) -> t
             max(estimate, float(np.ceil(high * scale) / scale)))
 
 
+def withhold_small_selections(metrics: dict[str, Interval], n: int, capacities: Sequence[float]) -> None:
+    """Withhold (NaN, as `coarse_calibration_error`'s: not logged, "withheld" on the card) the precision
+    and recall at each capacity whose top k% of `n` pupils `evaluate` would withhold: those with the
+    outcome, or without it, 1-9, or a slice between two nested tops of 1-9 (`privacy.suppress_nested`).
+    Precision times the top's size gives the count back: a reviewer's card gave the top 1% (31 pupils) as
+    precision 0.290 and recall 0.110, 9 / 31 and 9 / 82. Tied scores make the count an expectation: it is
+    read to the nearest pupil."""
+    nested = sorted(capacities, key=lambda k: top_share(n, k))
+    selected = np.array([top_share(n, k) for k in nested])
+    hits = np.array([round(metrics[f"precision_at_{capacity_name(k)}"].estimate * s)
+                     for k, s in zip(nested, selected, strict=True)])  # fmt: skip
+    shown = suppress_nested(pd.DataFrame({"tp": hits, "fp": selected - hits}, index=nested))
+    for k in nested:
+        if any(is_withheld(value) for value in shown.loc[k]):
+            for name in (f"precision_at_{capacity_name(k)}", f"recall_at_{capacity_name(k)}"):
+                metrics[name] = Interval(math.nan, math.nan, math.nan)
+
+
 def evaluate(
     y,
     scores: Mapping[str, np.ndarray],
@@ -319,6 +338,7 @@ def evaluate(
         for metric in metric_names(capacities):
             low, high = _percentile_interval(replicates[metric], level)
             metrics[metric] = Interval(point[metric], low, high)
+        withhold_small_selections(metrics, n, capacities)
         error = metrics["calibration_error"]
         metrics["calibration_error"] = Interval(
             *coarse_calibration_error(error.estimate, error.low, error.high, n)

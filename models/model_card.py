@@ -61,7 +61,10 @@ def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct")
     key, pct, year = f"precision_at_{capacity}", capacity.removesuffix("pct"), result.split.test
     precision = evaluation.metrics[key]
     out = []
-    if key in gains:
+    if math.isnan(precision.estimate):  # its pupils number 1-9 (metrics.withhold_small_selections)
+        out.append(f"Precision in the top {pct}% on {year} is withheld: the pupils with the outcome in it, "
+                   "or without it, are fewer than 10, or fewer than 10 more than in a smaller top share.")
+    elif key in gains:
         shown = gains[key].low > 0
         out.append(
             f"Against the points checklist on the same {year} pupils, precision in the top {pct}% changes "
@@ -73,7 +76,7 @@ def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct")
         out.append(f"Average precision over the whole ranking, against the checklist: "
                    f"{_gain(gains['average_precision'])}.")  # fmt: skip
     others = {m: result.evaluations[m].metrics[key].estimate for m in result.models if m != model_type}
-    if others:
+    if others and not math.isnan(precision.estimate) and not any(map(math.isnan, others.values())):
         lead = max(others, key=others.get)
         rank = "next best" if precision.estimate >= others[lead] else "best"
         diff = evaluation.gain_over(result.evaluations[lead])[key]
@@ -89,6 +92,8 @@ def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct")
         "(`exclusion-risk review`), which this card, written at training, comes before: read it before use."
     )
     out.append(
+        "A score is a prompt for a professional's judgement and an offer of early help, never a decision "
+        "about a child." if math.isnan(precision.estimate) else
         f"In the top {pct}%, about {precision.estimate:.0%} of pupils had the outcome and "
         f"{1 - precision.estimate:.0%} did not: a score is a prompt for a professional's judgement and an "
         "offer of early help, never a decision about a child."

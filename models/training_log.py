@@ -286,6 +286,8 @@ def _log_model_run(
     }  # fmt: skip
     for name in tracking.HEADLINE:
         iv = evaluation.metrics[name]
+        if not np.isfinite(iv.estimate):  # withheld (metrics.withhold_small_selections): not stated either
+            continue
         version_tags[f"metric.{name}"] = f"{iv.estimate:.6g}"
         version_tags[f"metric.{name}.ci"] = f"{iv.low:.6g}-{iv.high:.6g}"
     for k, v in model.capacity_thresholds.items():

@@ -70,6 +70,9 @@ def test_bootstrap_intervals_cover_the_estimate_and_narrow_with_more_pupils():
     big = evaluate(y_big, {"m": p_big}, n_boot=200, seed=3)["m"]
     for name in metric_names():
         iv = small.metrics[name]
+        if name.endswith("_at_1pct") and np.isnan(iv.estimate):  # the top 20 hold 1-9: withheld
+            assert np.isnan([iv.low, iv.high]).all()
+            continue
         assert iv.low <= iv.estimate <= iv.high, name
     width = {
         name: m.metrics["roc_auc"].high - m.metrics["roc_auc"].low for name, m in [("s", small), ("b", big)]
@@ -144,6 +147,9 @@ def test_a_gain_interval_covers_its_estimate_when_the_estimates_are_rounded():
         close = np.clip(p + rng.normal(0, 0.01, p.size), 0.0001, 0.999)
         ev = evaluate(y, {"model": close, "checklist": p}, n_boot=200)
         for name, gain in ev["model"].gain_over(ev["checklist"]).items():
+            if any(np.isnan(ev[m].metrics[name].estimate) for m in ("model", "checklist")):
+                assert np.isnan([gain.estimate, gain.low, gain.high]).all()  # withheld: so is its gain
+                continue
             assert gain.low <= gain.estimate <= gain.high, (seed, name, gain)
 
 
@@ -174,3 +180,37 @@ def test_a_withheld_calibration_error_has_no_gain_interval():
     gain = ev["model"].gain_over(ev["checklist"])
     assert np.isnan([gain["calibration_error"].low, gain["calibration_error"].high]).all()
     assert np.isfinite([gain["roc_auc"].low, gain["roc_auc"].high]).all()  # the other metrics keep theirs
+
+
+def _ranked_cohort(n: int, top_hits: dict[int, int], positives: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` pupils with distinct scores, highest first; `top_hits[k]`: pupils with the outcome among the
+    top k (nested, rising), `positives` in all."""
+    y = np.zeros(n)
+    done, above = 0, 0
+    for k, hits in sorted(top_hits.items()):
+        y[above:above + hits - done] = 1  # each slice's pupils with the outcome at its top
+        done, above = hits, k
+    y[above:above + positives - done] = 1
+    return y, np.linspace(1.0, 0.0, n, endpoint=False)
+
+
+def test_precision_and_recall_resting_on_under_10_pupils_are_withheld():
+    """A reviewer's small authority: the model card, train's console and promote's tables gave the top
+    1% (31 pupils) as precision 0.290 and recall 0.110: 9 / 31 and 9 / 82, 9 pupils with the outcome.
+    Withheld (NaN: not logged, "withheld" on the card) as evaluate withholds them; so is a top 5% whose
+    count differs from the top 1%'s by 1-9 (the slice between them)."""
+    from exclusion_risk.models.training_log import metric_values
+
+    y, p = _ranked_cohort(3100, {31: 9, 155: 40, 310: 60}, 82)
+    m = evaluate(y, {"m": p}, n_boot=50, seed=0)["m"].metrics
+    for name in ("precision_at_1pct", "recall_at_1pct"):
+        assert all(np.isnan([m[name].estimate, m[name].low, m[name].high])), (name, m[name])
+        assert name not in metric_values(evaluate(y, {"m": p}, n_boot=50, seed=0)["m"])
+    assert m["precision_at_5pct"].estimate == pytest.approx(40 / 155)
+    assert m["recall_at_10pct"].estimate == pytest.approx(60 / 82)
+    # top 1% 15 of 31 shown; top 5% 20 of 155: 5 more than the top 1%'s, so withheld
+    y, p = _ranked_cohort(3100, {31: 15, 155: 20, 310: 60}, 82)
+    m = evaluate(y, {"m": p}, n_boot=50, seed=0)["m"].metrics
+    assert m["precision_at_1pct"].estimate == pytest.approx(15 / 31)
+    assert np.isnan(m["precision_at_5pct"].estimate) and np.isnan(m["recall_at_5pct"].estimate)
+    assert m["precision_at_10pct"].estimate == pytest.approx(60 / 310)
