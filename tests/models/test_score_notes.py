@@ -32,6 +32,17 @@ def _score(training, write_small_extracts, tmp_path, monkeypatch, census):
     return run, out, data
 
 
+def _page_text(out) -> str:
+    """scores.html's words, one space between each."""
+    return " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+
+
+def _notice_text(out) -> str:
+    """The workbook's notice sheet's cells, joined."""
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
+    return " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+
+
 def test_rejected_census_rows_are_said_beside_the_scores(
     training, write_small_extracts, tmp_path, monkeypatch
 ):
@@ -47,12 +58,11 @@ def test_rejected_census_rows_are_said_beside_the_scores(
     assert "is not scored" in said and f"exclusion-risk check --data {data}" in said
     assert "Zebedee" not in run.output and "Xylophone" not in run.output  # never a pupil's value
     assert "2 pupil(s) have a need level that may rest on a blank free-school-meals or SEN provision" in said
-    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    page = _page_text(out)
     assert "Read before using these scores" in page and "census fewer than 10 rows" in page
     assert "census 2 rows" not in page  # the page that is passed on: no count under 10
     assert "Fewer than 10 pupils have a need level that may rest on a blank" in page
-    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
-    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    notice = _notice_text(out)
     assert "census 2 rows" in notice
 
 
@@ -67,8 +77,7 @@ def test_the_fairness_reviews_calibration_findings_are_said_beside_the_scores(
     assert run.exit_code == 0, run.output
     assert finding in " ".join(run.output.split())
     assert finding in " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
-    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
-    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    notice = _notice_text(out)
     assert finding in notice
 
 
@@ -128,11 +137,10 @@ def test_an_invalid_upn_the_history_does_not_know_is_said_beside_the_scores(
     assert ("1 pupil scored with an invalid UPN is not in the linked history: their history could not be "
             "found, so they are scored as if they had no earlier exclusions, social care or census rows; "
             "correct the UPN in the MIS and score again.") in said
-    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    page = _page_text(out)
     assert "Fewer than 10 of 40 pupils scored have a UPN that is not valid" in page
     assert "Fewer than 10 pupils scored with an invalid UPN are not in the linked history" in page
-    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
-    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    notice = _notice_text(out)
     assert "1 pupil scored with an invalid UPN is not in the linked history" in notice
     for upn in (unknown, slip, kept, "NOTAUPNOKAFOR"):
         assert upn not in run.output and upn not in notice  # counts only, never a pupil's UPN
@@ -154,10 +162,9 @@ def test_pupils_at_a_school_new_to_the_history_are_said_to_have_the_authoritys_r
     said = " ".join(run.output.split())
     assert ("3 pupil(s) at 1 school(s) that the linked history holds no earlier year of (a new school, or "
             "one under a new URN, e.g. after academy conversion) are scored with the authority's") in said
-    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    page = _page_text(out)
     assert "Fewer than 10 pupils at 1 school(s) that the linked history holds no earlier year of" in page
-    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
-    notice = " ".join(str(c) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for c in row if c)
+    notice = _notice_text(out)
     assert "3 pupil(s) at 1 school(s)" in notice
 
 
@@ -190,7 +197,7 @@ def test_scoring_the_historys_first_year_says_no_earlier_year_is_held(
     assert run.exit_code == 0, run.output
     said = " ".join(run.output.split())
     assert "The linked history holds no census row or exclusion before 2016/17" in said
-    page = " ".join(out.with_suffix(".html").read_text(encoding="utf-8").split())
+    page = _page_text(out)
     assert "holds no census row or exclusion before 2016/17" in page
 
 
