@@ -119,21 +119,30 @@ class RunStore:
             conn.execute("ROLLBACK")
             raise
 
-    def latest_sharing(self, schools: list[str]) -> ScoringRun | None:
-        """The most recent run that scored any of `schools`, or None."""
+    def latest_sharing(self, schools: list[str], before: str | None = None) -> ScoringRun | None:
+        """The most recent run that scored any of `schools`, or None; with `before` (a run id), the most
+        recent recorded before that run (a LookupError when no run has that id)."""
         schools = [s for s in schools if s]
+        below = self._rowid(before) if before is not None else None  # None: every run
         latest = None
         for i in range(0, len(schools), _IN_CHUNK):
             part = schools[i : i + _IN_CHUNK]
             row = self.db.execute(
                 f"SELECT rowid, {_RUN_FIELDS} FROM scoring_runs WHERE run_id IN (SELECT run_id FROM "
                 f"scoring_run_pupils WHERE school_urn IN ({', '.join('?' * len(part))})) "
-                "ORDER BY rowid DESC LIMIT 1",
-                tuple(part),
+                "AND (? IS NULL OR rowid < ?) ORDER BY rowid DESC LIMIT 1",
+                (*part, below, below),
             ).fetchone()
             if row is not None and (latest is None or row[0] > latest[0]):
                 latest = row
         return None if latest is None else _run_from_row(latest[1:])
+
+    def _rowid(self, run_id: str) -> int:
+        """The run's place in the order runs were recorded (a LookupError when no run has that id)."""
+        row = self.db.execute("SELECT rowid FROM scoring_runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise LookupError("no recorded scoring run has that id")
+        return row[0]
 
     def run(self, run_id: str) -> ScoringRun | None:
         query = f"SELECT {_RUN_FIELDS} FROM scoring_runs WHERE run_id = ?"
@@ -170,12 +179,7 @@ class RunStore:
                        ) -> list[dict[str, Any]]:
         """The pupil's scores in recorded runs, newest first (empty when none); with `before` (a run id),
         only in the runs recorded before that one (a LookupError when no run has that id)."""
-        below = None  # the rowid runs must be under: every run when no `before`
-        if before is not None:
-            row = self.db.execute("SELECT rowid FROM scoring_runs WHERE run_id = ?", (before,)).fetchone()
-            if row is None:
-                raise LookupError("no recorded scoring run has that id")
-            below = row[0]
+        below = self._rowid(before) if before is not None else None  # None: every run
         rows = self.db.execute(
             "SELECT r.run_id, r.recorded_at, r.year, p.probability, p.likelihood_band, p.rag, "
             "r.model_version FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
@@ -251,14 +255,16 @@ class StoredScorings:
 
 def record_census_scoring(
     store: RunStore, scores: pd.DataFrame, scorer, year: str, key_id: str | None,
-    *, record: bool = True, since: str | None = None,
+    *, record: bool = True, since: str | None = None, recorded_as: str | None = None,
 ) -> RecordedScoring:
     """Record a census scoring and compare it with the most recent run that scored any of its schools.
 
     `record=False` scores without recording (the page's workbook download re-sends a file it has just
-    scored); `since` compares with that recorded run instead of the most recent one (the run the first
-    scoring was compared with, so the workbook shows the same changes). An unknown `since` is a
-    LookupError."""
+    scored); `since` compares with that recorded run instead of the most recent one; `recorded_as` (the
+    run the file was recorded as when first scored) compares as that run was, with the most recent run
+    recorded before it: without it, a file sent again just after its first scoring was compared with
+    itself ("0 new red since" its own run) where its first scoring had nothing to compare with. An
+    unknown `since` or `recorded_as` is a LookupError that names the parameter."""
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=str(scorer.model_version),
         risk_matrix_version=scorer.matrix.version, year=year, census=model_census(scorer),
@@ -267,9 +273,12 @@ def record_census_scoring(
     if since is not None:
         previous = store.run(since)
         if previous is None:
-            raise LookupError("no recorded scoring run has that id")
+            raise LookupError("since: no recorded scoring run has that id")
     else:
-        previous = store.latest_sharing(sorted(set(pupils["school_urn"].dropna())))
+        try:
+            previous = store.latest_sharing(sorted(set(pupils["school_urn"].dropna())), before=recorded_as)
+        except LookupError as exc:
+            raise LookupError(f"recorded_as: {exc}") from None
     if record:
         store.record(run, pupils, key_id)
     scored = run_json(run)

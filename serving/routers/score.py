@@ -219,15 +219,15 @@ def _score_records(scorer, pupils: list, reasons: bool, skip_invalid: bool) -> t
 
 
 def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, academic_year: str | None,
-            record: bool = True, since: str | None = None):
+            record: bool = True, since: str | None = None, recorded_as: str | None = None):
     """Record a census scoring in the service's runs and compare it with the last one (run_history)."""
     features = cohort.features
     year = str(features["AcademicYear"].iloc[0]) if "AcademicYear" in features and len(features) else ""
     try:
         return record_census_scoring(request.app.state.runs, scores, scorer, year or academic_year or "",
-                                     key.key_id, record=record, since=since)  # fmt: skip
-    except LookupError as exc:
-        raise RequestProblem(422, f"since: {exc}.") from None
+                                     key.key_id, record=record, since=since, recorded_as=recorded_as)
+    except LookupError as exc:  # its message names the parameter
+        raise RequestProblem(422, f"{exc}.") from None
 
 
 def _workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str]) -> bytes:
@@ -358,11 +358,15 @@ async def score_file(
     reasons: Reasons = True,
     record: Annotated[
         bool, Query(description="Record this scoring as a run (default). `false` for a file just scored: "
-                    "the page's workbook download sends it again.")
+                    "the page's workbook download sends it again, with `recorded_as`.")
     ] = True,
     since: Annotated[
         str | None, Query(pattern=r"^[0-9a-f]{32}$", description="Compare with this recorded run (its `id`) "
                           "instead of the most recent one sharing a school.")
+    ] = None,
+    recorded_as: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{32}$", description="With `record=false`: the run (its `id`) "
+                          "this file was recorded as. Compared as that run was, with the runs before it.")
     ] = None,
 ) -> Response:
     content_type = _upload_type(request)
@@ -375,7 +379,7 @@ async def score_file(
                                        census=scoring.model_census(scorer))  # fmt: skip
         cohort.warnings += invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
         scores = scoring.score_cohort(scorer, cohort, reasons)
-        recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since)
+        recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since, recorded_as)
         # the audit counts every pupil whose data goes back: the JSON and the workbook carry the listed
         # leavers' earlier scores beside the pupils scored; the CSV carries the scores only
         returned = len(scores) + recorded.listed_leavers

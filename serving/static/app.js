@@ -447,10 +447,10 @@
     setStatus("Preparing the workbook…");
     const form = new FormData();
     form.append("file", state.file, state.file.name);
-    // Not recorded again (it was recorded when scored), and compared with the run the scoring was
-    // compared with, so the workbook's changes are the ones on the page.
-    const changes = state.result.changes;
-    const since = changes && changes.since ? `&since=${encodeURIComponent(changes.since.id)}` : "";
+    // Not recorded again (it was recorded when scored), and compared as its run was (with the runs
+    // before it), so the workbook's changes are the ones on the page: none after a first scoring.
+    const run = state.result.run;
+    const since = run ? `&recorded_as=${encodeURIComponent(run.id)}` : "";
     const answer = await ER.call(
       `/score/file?format=xlsx&record=false${since}&skip_invalid=${state.skipInvalid}`,
       { method: "POST", body: form, blob: true });

@@ -222,3 +222,25 @@ def test_a_workbook_of_a_file_just_scored_is_not_recorded_twice(runs_service, co
 def client_runs(service):
     with service.client() as client:
         return client.get("/runs").json()["runs"]
+
+
+@pytest.mark.slow
+def test_a_workbook_of_a_first_scoring_is_compared_with_nothing(runs_service, cohort):
+    """A school's first scoring has nothing to compare with (`changes` null); its workbook, the file sent
+    again with `record=false` and `recorded_as`, said "0 new red since" the run just recorded for it."""
+    sample = cohort.tail(40).assign(SchoolURN="999101")  # a school no run of this server has scored
+    files = {"file": ("census.csv", _csv(sample), "text/csv")}
+    quick = {"skip_invalid": "true", "reasons": "false"}
+    with runs_service.client() as client:
+        first = client.post("/score/file", params=quick, files=files).json()
+        workbook = client.post("/score/file", files=files, params={
+            **quick, "format": "xlsx", "record": "false", "recorded_as": first["run"]["id"]})
+        unknown = client.post("/score/file", files=files, params={
+            **quick, "record": "false", "recorded_as": "0" * 32})
+    assert first["changes"] is None
+    assert workbook.status_code == 200, workbook.text[:300]
+    book = openpyxl.load_workbook(io.BytesIO(workbook.content))
+    assert CHANGES_SHEET not in book.sheetnames
+    notice = [str(v) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for v in row if v]
+    assert not any("since" in line for line in notice), notice
+    assert unknown.status_code == 422 and unknown.json()["detail"].startswith("recorded_as: ")

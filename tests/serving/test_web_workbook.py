@@ -57,3 +57,33 @@ def test_the_workbook_download_is_a_valid_xlsx(chromium, live_service, champion,
 def _runs(service) -> list[str]:
     with service.client() as client:
         return [run["id"] for run in client.get("/runs").json()["runs"]]
+
+
+def test_the_workbook_of_a_first_scoring_says_no_change(chromium, live_service, champion, sign_in, tmp_path):
+    """A school never scored before: the page shows no changes, and its workbook must not either. It said
+    "0 new red since the 2018/19 autumn scoring of <today> (run 0ed37f24)": the run the page had just
+    recorded for that very file (the download sent no `since`, and the service took the latest run)."""
+    from openpyxl import load_workbook
+    from playwright.sync_api import expect
+
+    cohort = pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False).head(60)
+    upload = tmp_path / "census_new_school.csv"
+    cohort.assign(SchoolURN="999201").to_csv(upload, index=False)  # no test scores this school elsewhere
+    context = chromium.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in(page, live_service)
+        page.set_input_files("#cohort-file", str(upload))
+        page.click("#score-button")
+        expect(page.locator("#run-summary")).to_contain_text("Recorded as scoring run", timeout=120_000)
+        expect(page.locator("#changes-section")).to_be_hidden()
+        with page.expect_download(timeout=120_000) as download_info:
+            page.click("#workbook-button")
+        saved = tmp_path / download_info.value.suggested_filename
+        download_info.value.save_as(saved)
+    finally:
+        context.close()
+    book = load_workbook(saved, read_only=True)
+    notice = [str(c) for row in book.worksheets[0].iter_rows(values_only=True) for c in row if c]
+    assert not any("since" in line for line in notice), notice
+    assert not any("change" in name.lower() for name in book.sheetnames), book.sheetnames

@@ -1,0 +1,72 @@
+"""What a census upload's `changes` says when the file is sent again or when the comparison leaves
+something out (in process, `record_census_scoring` with a stand-in scorer).
+
+A reviewer, on the demo: the page's workbook download after a school's first scoring said "0 new red
+since the 2018/19 autumn scoring of 2026-12-06 (run 0ed37f24)": the run just recorded for that very
+file (the page had said there was nothing to compare with).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.run_history import RunStore, record_census_scoring
+
+YEAR = "2018/19"
+
+
+@pytest.fixture
+def scorer():
+    return SimpleNamespace(name="exclusion-risk", model_version="7", matrix=load_risk_matrix())
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(Database(tmp_path / "service.db"))
+
+
+def _school(urn: str, n: int) -> list[tuple[str, str]]:
+    return [(f"S{urn}{i:03d}", urn) for i in range(n)]
+
+
+def _scores(scorer, pupils: list[tuple[str, str]]) -> pd.DataFrame:
+    bands = scorer.matrix.bands
+    place = [int(upn[-3:]) % 3 for upn, _ in pupils]
+    return pd.DataFrame({
+        "upn": [u for u, _ in pupils], "school_urn": [s for _, s in pupils],
+        "probability": [0.9 - 0.3 * p for p in place],
+        "likelihood_band": [(bands[0], bands[1], bands[-1])[p].label for p in place],
+        "rag": [("red", "amber", "green")[p] for p in place],
+    })  # fmt: skip
+
+
+def test_a_first_scoring_sent_again_is_compared_with_nothing(store, scorer):
+    """The page's workbook download re-sends a school's first scoring with the run it was recorded as:
+    nothing to compare with, as the page said (it was compared with itself: "0 new red since" its run)."""
+    school = _scores(scorer, _school("104001", 30))
+    first = record_census_scoring(store, school, scorer, YEAR, "key1")
+    assert first.changes is None
+    resent = record_census_scoring(store, school, scorer, YEAR, "key1", record=False,
+                                   recorded_as=first.run["id"])  # fmt: skip
+    assert resent.changes is None and resent.summary is None and resent.rows is None
+
+
+def test_a_later_scoring_sent_again_is_compared_as_it_was(store, scorer):
+    """Sent again with the run it was recorded as, a second scoring is compared with the run before it
+    (the one its changes named), not with itself; an unknown run is refused, naming the parameter."""
+    pupils = _school("104001", 30)
+    earlier = record_census_scoring(store, _scores(scorer, pupils), scorer, YEAR, "key1")
+    second = record_census_scoring(store, _scores(scorer, pupils[:27]), scorer, YEAR, "key1")
+    assert second.changes["since"]["id"] == earlier.run["id"]
+    resent = record_census_scoring(store, _scores(scorer, pupils[:27]), scorer, YEAR, "key1", record=False,
+                                   recorded_as=second.run["id"])  # fmt: skip
+    assert resent.changes == second.changes and resent.summary == second.summary
+    assert resent.changes["counts"]["no_longer_on_roll"] == 3
+    with pytest.raises(LookupError, match="^recorded_as: "):
+        record_census_scoring(store, _scores(scorer, pupils), scorer, YEAR, "key1", record=False,
+                              recorded_as="0" * 32)  # fmt: skip
