@@ -91,6 +91,7 @@ PYDANTIC_FIELDS = (
     _.notice,
     _.leavers_not_listed,  # serving/schemas.py RunChanges
     _.leavers_not_listed_notes,  # serving/schemas.py RunChanges
+    _.notes,  # serving/schemas.py RunChanges
     _.contribution,
     _.raising,
     _.lowering,

@@ -11,6 +11,9 @@ the school's census (`models.earlier_scorings`: a partial upload neither lists p
 gone nor makes the next census's pupils look new); otherwise `changes.leavers_not_listed` says so for
 that school, naming no pupil, and `changes.leavers_not_listed_notes` says it once for all the schools
 with one reason (models.earlier_scorings.leaver_notes, the workbook's and the console's words).
+`changes.notes` says what the counts do not say on their own, in `exclusion-risk score`'s words
+(models.score_runs.comparison_notes): the schools not compared (scored by only one of the two runs:
+"0 new red" is no news of them) and a change of model or risk matrix between the runs.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from exclusion_risk.models.score_runs import (
     changes_records,
     changes_sentence,
     compare,
+    comparison_notes,
     new_run,
 )
 from exclusion_risk.serving.database import Database
@@ -288,17 +292,20 @@ def record_census_scoring(
     view = earlier_view(StoredScorings(store.db, previous.run_id), pupils)
     changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
     counts = change_counts(changes)
+    # what the counts do not say on their own, as `score --compare-with` says it: schools not compared,
+    # a new model or risk matrix (a pupil may move band though nothing about them changed)
+    notes = comparison_notes(previous, run, store.pupils(previous.run_id), pupils, view.compared)
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip
     not_held = sorted(view.not_held.items())
     body = {
-        "since": since_run, "counts": counts, "pupils": changes_records(changes),
+        "since": since_run, "counts": counts, "notes": notes, "pupils": changes_records(changes),
         "leavers_not_listed": [{"school_urn": s, "reason": leaver_reason(kind, s)} for s, kind in not_held],
         # the same schools, one sentence per reason, as the workbook and `score --compare-with` say them
         "leavers_not_listed_notes": leaver_notes(view.not_held, "upload"),
     }  # fmt: skip
     summary = changes_sentence(counts, previous.describe())
-    notes = earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload")
+    notes = notes + earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload")
     if notes:
         summary = " ".join([f"{summary}.", *notes])
     return RecordedScoring(shown, body, changes, summary, scored=scored, listed_leavers=counts[LEAVER])

@@ -331,6 +331,12 @@ class RunChanges(BaseModel):
 
     since: RunSince
     counts: ChangeCounts  # type: ignore[valid-type]
+    notes: list[str] = Field(
+        [], description="What the counts do not say on their own, in the words of `exclusion-risk score "
+        "--compare-with` and the workbook: the schools not compared (scored by only one of the two "
+        "scorings: their pupils are in no count), and a change of model or risk matrix between them (a "
+        "pupil may have moved band because the model did)."
+    )
     pupils: list[PupilChange] = Field(description="Each pupil whose place changed, new red first.")
     leavers_not_listed: list[LeaversNotListed] = Field(
         description="Schools whose earlier pupils missing from this upload are not listed as no longer on "

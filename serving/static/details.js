@@ -255,6 +255,10 @@
       select.append(option);
     }
     select.value = "";
+    // What the counts do not say on their own (schools not compared, a new model), in the CLI's words.
+    const notes = $("changes-notes");
+    notes.replaceChildren(...(changes.notes || []).map((note) => el("li", note)));
+    notes.hidden = notes.children.length === 0;
     // Schools whose earlier pupils are not listed as leavers: the upload is not that school's census.
     // One line per reason, naming its schools, as the workbook says them (not one line per school).
     const notListed = $("changes-not-listed");

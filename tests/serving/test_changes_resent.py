@@ -70,3 +70,33 @@ def test_a_later_scoring_sent_again_is_compared_as_it_was(store, scorer):
     with pytest.raises(LookupError, match="^recorded_as: "):
         record_census_scoring(store, _scores(scorer, pupils), scorer, YEAR, "key1", record=False,
                               recorded_as="0" * 32)  # fmt: skip
+
+
+def test_changes_name_the_schools_not_compared(store, scorer):
+    """School A scored once, then A with B and C, never scored: 0 new red, though B's and C's red pupils
+    are new red by the API's own definition; the changes say B and C were not compared, as the CLI does
+    (it said nothing)."""
+    a, b, c = _school("104001", 30), _school("104002", 12), _school("104003", 9)
+    record_census_scoring(store, _scores(scorer, a), scorer, YEAR, "key1")
+    recorded = record_census_scoring(store, _scores(scorer, a + b + c), scorer, YEAR, "key1", record=False)
+    assert recorded.changes["counts"]["new_red"] == 0
+    note = ("Not compared: 2 schools (104002, 104003; 21 pupils) scored only in this one. A school one "
+            "scoring did not cover would show all its pupils as new or gone, so its pupils are not in the "
+            "changes.")
+    assert recorded.changes["notes"] == [note]
+    assert recorded.summary.startswith("0 new red since") and note in recorded.summary  # the workbook's
+
+
+def test_changes_say_the_model_changed(store, scorer):
+    """Scored by version 7, then by version 8 (the champion alias moved and the service reloaded): a pupil
+    may have moved band because the model changed; the changes say so, as the CLI does."""
+    a = _school("104001", 30)
+    record_census_scoring(store, _scores(scorer, a), scorer, YEAR, "key1")
+    newer = SimpleNamespace(name="exclusion-risk", model_version="8", matrix=scorer.matrix)
+    recorded = record_census_scoring(store, _scores(newer, a), newer, YEAR, "key1")
+    (note,) = recorded.changes["notes"]
+    assert note.startswith("The earlier scoring used model exclusion-risk version 7, this one "
+                           "exclusion-risk version 8: a pupil may have moved because the model changed")
+    assert note in recorded.summary
+    same = record_census_scoring(store, _scores(newer, a), newer, YEAR, "key1")
+    assert same.changes["notes"] == []  # the same model, the same schools: nothing to add

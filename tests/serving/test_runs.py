@@ -244,3 +244,23 @@ def test_a_workbook_of_a_first_scoring_is_compared_with_nothing(runs_service, co
     notice = [str(v) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for v in row if v]
     assert not any("since" in line for line in notice), notice
     assert unknown.status_code == 422 and unknown.json()["detail"].startswith("recorded_as: ")
+
+
+@pytest.mark.slow
+def test_changes_name_the_schools_not_compared(runs_service, cohort):
+    """A school scored once, then with a school never scored: `changes` (and the workbook's changes
+    sentence) say the new school was not compared, as `exclusion-risk score` does; they said only "0 new
+    red", though its pupils were never scored before."""
+    scored, fresh = cohort.head(40).assign(SchoolURN="999301"), cohort.tail(30).assign(SchoolURN="999302")
+    both = {"file": ("census.csv", _csv(pd.concat([scored, fresh])), "text/csv")}
+    quick = {"skip_invalid": "true", "reasons": "false", "record": "false"}
+    with runs_service.client() as client:
+        client.post("/score/file", params={"skip_invalid": "true", "reasons": "false"},
+                    files={"file": ("census.csv", _csv(scored), "text/csv")})
+        changes = client.post("/score/file", params=quick, files=both).json()["changes"]
+        workbook = client.post("/score/file", params={**quick, "format": "xlsx"}, files=both)
+    (note,) = changes["notes"]
+    assert note.startswith("Not compared: 1 school (999302; 30 pupils) scored only in this one.")
+    book = openpyxl.load_workbook(io.BytesIO(workbook.content))
+    notice = [str(v) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for v in row if v]
+    assert any(line.startswith("0 new red since") and note in line for line in notice), notice

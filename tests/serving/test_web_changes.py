@@ -48,9 +48,14 @@ def _changes() -> dict:
              "census": "spring", "model_version": "6"}
     not_listed = [{"school_urn": "104999", "reason": NOT_LISTED}]
     return {"since": since, "counts": COUNTS, "pupils": pupils, "leavers_not_listed": not_listed,
-            "leavers_not_listed_notes": [NOT_LISTED]}
+            "leavers_not_listed_notes": [NOT_LISTED], "notes": NOTES}
 
 
+# What the counts do not say (models.score_runs.comparison_notes, the CLI's words): shown above them.
+NOTES = ["The earlier scoring used model exclusion-risk version 6, this one exclusion-risk version 7: a "
+         "pupil may have moved because the model changed, not because anything about the pupil did.",
+         "Not compared: 1 school (104777; 25 pupils) scored only in this one. A school one scoring did not "
+         "cover would show all its pupils as new or gone, so its pupils are not in the changes."]
 NOT_LISTED = ("This upload has fewer than half of the pupils the earlier scoring had at school 104999, so it "
               "is not read as that school's census.")
 
@@ -90,6 +95,7 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         expect(page.locator("#changes-summary")).to_have_text(
             "12 new red since the spring scoring of 4 April 2026 (census 2025/26, model version 6).")
         expect(page.locator("#changes-not-listed")).to_have_text(NOT_LISTED)
+        expect(page.locator("#changes-notes li")).to_have_text(NOTES)  # the model changed; not compared
         assert page.locator("#changes-counts li").all_inner_texts() == [
             "12 new red", "3 moved up a band", "2 moved down a band", "1 no longer on roll", "0 new on roll"]
         rows = page.locator("#changes-table tbody tr")
