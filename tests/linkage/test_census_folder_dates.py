@@ -72,3 +72,22 @@ def test_a_file_of_blanks_and_another_year_rejects_that_rows_only(
     assert result.clean["AcademicYear"].tolist() == ["2018/19", "2018/19"]
     assert result.rejects["row"].tolist() == [2]
     assert result.rejects["reason"].tolist() == [OFF_COLLECTION_YEAR]
+
+
+def test_a_single_files_own_years_stand_whatever_date_its_name_holds(
+    tmp_path, census_row, csv_text, write, mis_header
+):
+    """Only a census folder's file names are collection dates. A single file (an upload keeps the user's
+    name: "SIMS census export 2019-01-15.csv") holds several years and terms: checked against its name,
+    3,292 of 3,589 rows were rejected (a reviewer's find), and an autumn census exported in January
+    stopped the read."""
+    years = ["2016/17", "2017/18", "2018/19", "2018/19"]
+    rows = [census_row(u, AcademicYear=y, CensusTerm="AUT") for u, y in zip(UPNS, years, strict=True)]
+    path = write(tmp_path / "SIMS census export 2019-01-15.csv", csv_text(rows, mis_header))
+    result = read_census(path)
+    assert result.rejects.empty, result.rejects[["row", "column", "reason"]].to_dict("records")
+    assert result.clean["AcademicYear"].tolist() == ["2016/17", "2017/18", "2018/19", "2018/19"]
+    assert result.clean["CensusTerm"].tolist() == ["AUT"] * 4
+    autumn = [census_row(u, AcademicYear="2018/19", CensusTerm="AUT") for u in UPNS]
+    exported = write(tmp_path / "census_2019-01-15.csv", csv_text(autumn, mis_header))
+    assert read_census(exported).rejects.empty  # not stopped as "every row another term"
