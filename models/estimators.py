@@ -86,6 +86,8 @@ def settings_problem(
     unknown = sorted(set(params) - _known_settings(model_type))
     if unknown:
         return unknown[0], f"not a setting of {model_type} (a misspelling?)"
+    if "random_state" in params and model_type != "logistic":  # make_estimator gives it from `seed`
+        return "random_state", "set by the config's `seed` for every model: give `seed` instead"
     estimator = make_estimator(model_type, spec, params, seed, n_jobs)
     if model_type != "lightgbm":  # scikit-learn checks each setting's type and range when fitting
         try:

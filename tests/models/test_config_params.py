@@ -31,6 +31,9 @@ def _load(path):
         ("models:\n  lightgbm:\n    params: {n_estimatorz: 5}\n", "lightgbm.params.n_estimatorz"),
         ("models:\n  lightgbm:\n    grid: {num_leaves: [1]}\n", "lightgbm"),
         ("models:\n  lightgbm:\n    params: {n_estimators: -5}\n", "lightgbm"),
+        # the experiment's `seed` sets it: given again, a TypeError traceback (the diff reviewer's find)
+        ("models:\n  random_forest:\n    params: {random_state: 1}\n", "random_forest.params.random_state"),
+        ("models:\n  lightgbm:\n    grid: {random_state: [1, 2]}\n", "lightgbm.grid.random_state"),
     ],
 )
 def test_a_setting_the_estimator_refuses_is_a_config_error(tmp_path, text, named):
