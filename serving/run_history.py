@@ -268,7 +268,11 @@ def record_census_scoring(
     run the file was recorded as when first scored) compares as that run was, with the most recent run
     recorded before it: without it, a file sent again just after its first scoring was compared with
     itself ("0 new red since" its own run) where its first scoring had nothing to compare with. An
-    unknown `since` or `recorded_as` is a LookupError that names the parameter."""
+    unknown `since` or `recorded_as`, or `recorded_as` with `record` or `since`, is a LookupError that
+    names the parameter."""
+    if recorded_as is not None and (record or since is not None):
+        raise LookupError("recorded_as: only with record=false and without since (it names the run a "
+                          "file sent again was recorded as)")
     run, pupils = new_run(
         scores, model_name=scorer.name, model_version=str(scorer.model_version),
         risk_matrix_version=scorer.matrix.version, year=year, census=model_census(scorer),

@@ -70,6 +70,12 @@ def test_a_later_scoring_sent_again_is_compared_as_it_was(store, scorer):
     with pytest.raises(LookupError, match="^recorded_as: "):
         record_census_scoring(store, _scores(scorer, pupils), scorer, YEAR, "key1", record=False,
                               recorded_as="0" * 32)  # fmt: skip
+    # only for a file sent again unrecorded: recorded with it, a new run was compared past the runs
+    # between (the diff reviewer's find); beside `since` it was ignored
+    for misuse in ({"record": True}, {"record": False, "since": earlier.run["id"]}):
+        with pytest.raises(LookupError, match="^recorded_as: only with record=false"):
+            record_census_scoring(store, _scores(scorer, pupils), scorer, YEAR, "key1",
+                                  recorded_as=second.run["id"], **misuse)  # fmt: skip
 
 
 def test_changes_name_the_schools_not_compared(store, scorer):
