@@ -180,6 +180,9 @@ def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_
     return "\n".join(lines) + "\n"
 
 
+WITHHELD_DIFFERENCE = "withheld (a figure it rests on counts fewer than 10 pupils)"
+
+
 def paired_difference(frame: pd.DataFrame, model: str, versus: str, metric: str) -> tuple[float, ...] | None:
     """(difference, low, high) of model minus versus on `metric` from a difference frame, either way round."""
     for a, b, sign in ((model, versus, 1.0), (versus, model, -1.0)):
@@ -209,6 +212,9 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
             parts.append(f"over {versus}: no paired interval logged")
             continue
         d, low, high = found
+        if pd.isna(d):  # a withheld metric (metrics.withhold_small_selections)
+            parts.append(f"over {versus}: {WITHHELD_DIFFERENCE}")
+            continue
         beyond = significant(low, high)
         side = "ahead" if d > 0 else "behind"
         # A difference that prints as +0.000 is a tie (two models with the same 53 of 153), not a lead

@@ -17,7 +17,12 @@ import pandas as pd
 
 from exclusion_risk.features.labels import TARGET_PHRASES
 from exclusion_risk.models import tracking
-from exclusion_risk.models.comparison import format_comparison, paired_difference, significant
+from exclusion_risk.models.comparison import (
+    WITHHELD_DIFFERENCE,
+    format_comparison,
+    paired_difference,
+    significant,
+)
 from exclusion_risk.models.evaluate_compare import parse_interval
 
 FIGURES = tracking.HEADLINE  # the figures every registered version carries, with their intervals
@@ -128,6 +133,8 @@ def _paired(differences: pd.DataFrame | None, incoming: str | None, outgoing: st
     if found is None:
         return "; no paired difference between them was logged"
     d, low, high = found
+    if pd.isna(d):  # a withheld metric (metrics.withhold_small_selections)
+        return f"; paired difference in {metric}: {WITHHELD_DIFFERENCE}"
     said = "beyond the interval" if significant(low, high) else "within the interval (not significant)"
     return (f"; paired difference in {metric}, incoming minus outgoing: {d:+.3f} [{low:+.3f}, "
             f"{high:+.3f}], {said}")  # fmt: skip

@@ -182,3 +182,21 @@ def test_a_withheld_calibration_error_reads_withheld_on_the_card():
     card = render("model_card.md.j2", split=split, metrics=ev["lightgbm"].metrics, conclusions=lines)
     row = next(r for r in card.splitlines() if r.startswith("| calibration_error |"))
     assert row == "| calibration_error | withheld | withheld |"
+
+
+def test_a_withheld_difference_is_said_withheld_not_nan():
+    """A precision at 5% resting on 1-9 pupils is withheld (NaN) since 2ea31f0; the verdict and promote's
+    paired difference printed "behind logistic by nan (+nan [+nan, +nan])" (the diff reviewer's find)."""
+    from exclusion_risk.models.promotion_report import _paired
+
+    nan = float("nan")
+    table = pd.DataFrame({"model": ["lightgbm", "logistic", "checklist"],
+                          "precision_at_5pct": [nan, 0.346, 0.310]})  # fmt: skip
+    differences = _differences([
+        ["lightgbm", "logistic", "precision_at_5pct", nan, nan, nan],
+        ["lightgbm", "checklist", "precision_at_5pct", nan, nan, nan],
+    ])  # fmt: skip
+    line = verdict(table.assign(champion=["*", "", ""]), differences)
+    assert "nan" not in line and "over logistic: withheld" in line and "over checklist: withheld" in line
+    paired = _paired(differences, "lightgbm", "logistic")
+    assert "nan" not in paired and "withheld" in paired
