@@ -351,7 +351,9 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
         as_is = next(o for o in result.options if o.name == AS_IS)
         as_is_hidden = _ratios_withheld(as_is, result)  # the same for every option
         for option in result.options:
-            if option.name == AS_IS or option.change is None or as_is.precision.estimate <= 0:
+            if option.name == AS_IS or option.change is None or not as_is.precision.estimate > 0:
+                continue  # (`not > 0`: a withheld precision is NaN, and no finding is made of it)
+            if math.isnan(option.precision.estimate) or math.isnan(option.change.estimate):
                 continue
             change, model = option.change, as_is.precision.estimate
             hidden = _ratios_withheld(option, result) | as_is_hidden
@@ -372,7 +374,7 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
     if result.ablation is not None:
         change = result.ablation.precision["change"]
         model, ablated = result.ablation.precision["model"], result.ablation.precision["ablated"]
-        if model.estimate > 0 and ablated.estimate > 0:
+        if model.estimate > 0 and ablated.estimate > 0 and not math.isnan(change.estimate):
             found.append(_finding(
                 "all pupils", f"retrained {result.ablation.direction}", AS_IS, "option",
                 "precision at capacity",

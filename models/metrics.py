@@ -70,6 +70,8 @@ class Interval:
     high: float
 
     def __str__(self) -> str:
+        if math.isnan(self.estimate):  # withheld (withhold_small_selections): not "nan [nan, nan]"
+            return "withheld"
         return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 

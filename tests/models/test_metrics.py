@@ -214,3 +214,13 @@ def test_precision_and_recall_resting_on_under_10_pupils_are_withheld():
     assert m["precision_at_1pct"].estimate == pytest.approx(15 / 31)
     assert np.isnan(m["precision_at_5pct"].estimate) and np.isnan(m["recall_at_5pct"].estimate)
     assert m["precision_at_10pct"].estimate == pytest.approx(60 / 310)
+
+
+def test_a_withheld_interval_reads_withheld_not_nan():
+    """Withheld figures are NaN since 2ea31f0; the fairness review's options printed them through str()
+    as "nan [nan, nan]" (the diff reviewer's find)."""
+    from exclusion_risk.models.metrics import Interval
+
+    nan = float("nan")
+    assert str(Interval(nan, nan, nan)) == "withheld"
+    assert str(Interval(0.3125, 0.25, 0.375)) == "0.312 [0.250, 0.375]"
