@@ -246,8 +246,10 @@ def test_ablation_finding_names_its_direction(training, test_year, direction):
     result, _ = training
     p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
     rng = np.random.default_rng(0)
+    # the top 20%: at 5% the small test year's precision rests on fewer than 10 pupils, withheld since
+    # 2ea31f0, and a withheld trade-off makes no finding
     review = fairness.review(
-        test_year["label"], p, test_year, 0.05, {"model_type": "x", "year": "x"},
+        test_year["label"], p, test_year, 0.2, {"model_type": "x", "year": "x"},
         ablated_probabilities=rng.random(p.size), ablation_direction=direction, n_boot=100,
     )  # fmt: skip
     option = [
