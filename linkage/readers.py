@@ -172,11 +172,10 @@ def _read_file(
 ):
     """Load, de-duplicate, map headers, validate: (raw file, its clean pre-cleaned text frame).
 
-    `derived`: columns the file name gives (a census collection's AcademicYear and CensusTerm): the
-    column where the file has none, else, in a census folder (`in_folder`; a single file's name, an
-    upload's included, is no collection), checked against it (linkage.collection_dates). `blanks`: a value
-    for a column's blank cells, and for the column where the file has none (read_census's `census_term`).
-    """
+    `derived`: columns the file name gives (a census collection's AcademicYear and CensusTerm): the column
+    where the file has none, else checked against it in a census folder only (`in_folder`; a single file's
+    name, an upload's too, is no collection; linkage.collection_dates). `blanks`: a value for a column's
+    blank cells, and for the column where the file has none (read_census's `census_term`)."""
     with _reading(name):
         raw = load(path, name)
         collection, derived = (derived or {}) if in_folder else {}, {**(blanks or {}), **(derived or {})}
@@ -308,7 +307,8 @@ def read_census(
     for file in files:
         name = _display_name(file, parent)
         blanks = {"CensusTerm": census_term} if census_term else None
-        raw, work = _read_file(file, name, "census", collections[file], blanks, in_folder=parent is not None)
+        raw, work = _read_file(file, name, "census", derived=collections[file], blanks=blanks,
+                               in_folder=parent is not None)
         # The file's text goes before the typed frame is built from the validated text: held through
         # census_frame, it was the read's peak (1,000,000 pupils: that step 3.03 GB -> 2.06 GB).
         raw.release()

@@ -53,7 +53,10 @@ def _history(termly_year: str, upns=UPNS, schools=None, with_termly=None, terms=
            for c, n in (("Possible", 140), ("Authorised", 7), ("Unauthorised", 7))},
     })  # fmt: skip
     state = HistoryState(None, None)
-    state.history = PupilHistory(drop_identifying(autumn), EMPTY, EMPTY, attendance=termly)
+    # and the year before's autumn census: a history holding nothing before YEAR is warned of too
+    before = autumn.assign(AcademicYear=calendar.shift_year(YEAR, -1))
+    census = drop_identifying(pd.concat([before, autumn], ignore_index=True))
+    state.history = PupilHistory(census, EMPTY, EMPTY, attendance=termly)
     state.state = "ready"
     return state
 
