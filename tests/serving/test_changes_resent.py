@@ -6,43 +6,20 @@ since the 2018/19 autumn scoring of 2026-12-06 (run 0ed37f24)": the run just rec
 file (the page had said there was nothing to compare with).
 """
 
+# ruff: noqa: F811  (the fixtures `store` and `scorer` are imported from test_changes_partial)
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 
-from exclusion_risk.models.risk_matrix import load_risk_matrix
-from exclusion_risk.serving.database import Database
-from exclusion_risk.serving.run_history import RunStore, record_census_scoring
-
-YEAR = "2018/19"
-
-
-@pytest.fixture
-def scorer():
-    return SimpleNamespace(name="exclusion-risk", model_version="7", matrix=load_risk_matrix())
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(Database(tmp_path / "service.db"))
+from exclusion_risk.serving.run_history import record_census_scoring
+from tests.serving.test_changes_partial import YEAR, _scores, scorer, store  # noqa: F401  (fixtures)
+from tests.serving.test_changes_partial import _school as school_pupils
 
 
 def _school(urn: str, n: int) -> list[tuple[str, str]]:
-    return [(f"S{urn}{i:03d}", urn) for i in range(n)]
-
-
-def _scores(scorer, pupils: list[tuple[str, str]]) -> pd.DataFrame:
-    bands = scorer.matrix.bands
-    place = [int(upn[-3:]) % 3 for upn, _ in pupils]
-    return pd.DataFrame({
-        "upn": [u for u, _ in pupils], "school_urn": [s for _, s in pupils],
-        "probability": [0.9 - 0.3 * p for p in place],
-        "likelihood_band": [(bands[0], bands[1], bands[-1])[p].label for p in place],
-        "rag": [("red", "amber", "green")[p] for p in place],
-    })  # fmt: skip
+    return school_pupils(urn, 0, n)
 
 
 def test_a_first_scoring_sent_again_is_compared_with_nothing(store, scorer):

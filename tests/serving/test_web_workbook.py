@@ -13,6 +13,24 @@ from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def _scored_page(context, live_service, sign_in, upload):
+    """A new page of `context`, signed in, with `upload` sent for scoring."""
+    page = context.new_page()
+    sign_in(page, live_service)
+    page.set_input_files("#cohort-file", str(upload))
+    page.click("#score-button")
+    return page
+
+
+def _downloaded_workbook(page, folder):
+    """The page's workbook download, saved in `folder` under the name it suggests; its path."""
+    with page.expect_download(timeout=120_000) as download_info:
+        page.click("#workbook-button")
+    saved = folder / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    return saved
+
+
 def test_the_workbook_download_is_a_valid_xlsx(chromium, live_service, champion, sign_in, tmp_path):
     from openpyxl import load_workbook
     from playwright.sync_api import expect
@@ -22,18 +40,11 @@ def test_the_workbook_download_is_a_valid_xlsx(chromium, live_service, champion,
     cohort.to_csv(upload, index=False)
     context = chromium.new_context(accept_downloads=True)
     try:
-        page = context.new_page()
-        sign_in(page, live_service)
-        page.set_input_files("#cohort-file", str(upload))
-        page.click("#score-button")
+        page = _scored_page(context, live_service, sign_in, upload)
         expect(page.locator("#scores-table tbody tr").first).to_be_visible(timeout=120_000)
         pupils = len(page.evaluate("() => window.ER.state.result.scores"))
         runs_before = _runs(live_service)
-        with page.expect_download(timeout=120_000) as download_info:
-            page.click("#workbook-button")
-        download = download_info.value
-        saved = tmp_path / download.suggested_filename
-        download.save_as(saved)
+        saved = _downloaded_workbook(page, tmp_path)
         expect(page.locator("#status")).to_contain_text("Workbook downloaded")
     finally:
         context.close()
@@ -71,16 +82,10 @@ def test_the_workbook_of_a_first_scoring_says_no_change(chromium, live_service, 
     cohort.assign(SchoolURN="999201").to_csv(upload, index=False)  # no test scores this school elsewhere
     context = chromium.new_context(accept_downloads=True)
     try:
-        page = context.new_page()
-        sign_in(page, live_service)
-        page.set_input_files("#cohort-file", str(upload))
-        page.click("#score-button")
+        page = _scored_page(context, live_service, sign_in, upload)
         expect(page.locator("#run-summary")).to_contain_text("Recorded as scoring run", timeout=120_000)
         expect(page.locator("#changes-section")).to_be_hidden()
-        with page.expect_download(timeout=120_000) as download_info:
-            page.click("#workbook-button")
-        saved = tmp_path / download_info.value.suggested_filename
-        download_info.value.save_as(saved)
+        saved = _downloaded_workbook(page, tmp_path)
     finally:
         context.close()
     book = load_workbook(saved, read_only=True)
