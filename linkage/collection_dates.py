@@ -54,7 +54,8 @@ def _disagreeing(values: pd.Series, column: str, named: str) -> np.ndarray:
     return off
 
 
-def _blanks_filled(values: pd.Series, named: str) -> pd.Series:
+def blanks_filled(values: pd.Series, named: str) -> pd.Series:
+    """A categorical column with its blanks set to `named` (the reader's `blanks` use it too)."""
     if not values.isna().any():
         return values
     if named not in values.cat.categories:
@@ -87,7 +88,7 @@ def agree_with_collection(
             rejects.append(reject_frame(raw.name, rows, column, raw.values(mapping[column], rows),
                                         OFF_COLLECTION[column]))  # fmt: skip
         off_rows |= off
-        work[column] = _blanks_filled(work[column], named)
+        work[column] = blanks_filled(work[column], named)
     if not off_rows.any():
         return work
     raw.rejects.extend(rejects)

@@ -68,7 +68,7 @@ import pyarrow as pa
 
 from exclusion_risk import calendar
 from exclusion_risk.linkage.arrow_text import TEXT, as_arrow
-from exclusion_risk.linkage.collection_dates import agree_with_collection
+from exclusion_risk.linkage.collection_dates import agree_with_collection, blanks_filled
 from exclusion_risk.linkage.duplicates import reject_duplicates, reject_shared_ids
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import (
@@ -187,11 +187,8 @@ def _read_file(
                 work[column] = pd.Series(value, index=work.index, dtype=TEXT)
         work = agree_with_collection(raw, work, collection, mapping)
         for column, value in (blanks or {}).items():
-            if column in mapping and work[column].isna().any():
-                values = work[column]
-                if value not in values.cat.categories:
-                    values = values.cat.add_categories([value])
-                work[column] = values.fillna(value)
+            if column in mapping:
+                work[column] = blanks_filled(work[column], value)
         return raw, validate(raw, work, extract, mapping)
 
 
