@@ -366,6 +366,31 @@ def pinned_small(
     ]  # fmt: skip
 
 
+def curve_points_shown(with_outcome: Sequence[float], without: Sequence[float], totals: tuple[float, float],
+                       threshold: int = SUPPRESSION_THRESHOLD) -> np.ndarray:
+    """Which points of a curve drawn along one ranked list a figure may show (a boolean per point).
+
+    Point i is the top of the list to that point: its pupils `with_outcome[i]` and `without[i]`, both
+    growing along the list, whose whole holds `totals` (published beside the curve: the base rate). A
+    figure's point is read as counts (precision times the top's pupils; a true-positive rate times the
+    excluded), so it is drawn only where each count, and each count's difference from the last point
+    drawn and from the whole list's, is 0 or at least `threshold`: then every difference between two
+    points drawn is too, and no slice of the list between them holds 1-9 pupils of either kind
+    (`suppress_nested`'s rule for the tables' top k%). Counts that are expectations over tied scores are
+    read to the nearest pupil. Taken from the top down, so the smallest tops are the ones left out."""
+    def small(count: float) -> bool:
+        return 0 < round(count) < threshold
+
+    shown = np.zeros(len(with_outcome), dtype=bool)
+    last = (0.0, 0.0)
+    for i, point in enumerate(zip(with_outcome, without, strict=True)):
+        if any(small(c) or small(c - before) or small(total - c)
+               for c, before, total in zip(point, last, totals, strict=True)):  # fmt: skip
+            continue
+        shown[i], last = True, point
+    return shown
+
+
 def is_withheld(value: object) -> bool:
     """Whether a value from `suppress_table` is withheld ("<10" or "x")."""
     return value in (SUPPRESSED, SECONDARY)

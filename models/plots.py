@@ -16,9 +16,9 @@ import pandas as pd
 
 from exclusion_risk.features import registry
 from exclusion_risk.models.explain import Explanation
-from exclusion_risk.models.metrics import Evaluation, precision_curve, roc_points
+from exclusion_risk.models.metrics import Evaluation, precision_curve, roc_points, top_share
 from exclusion_risk.models.reasons import REGISTRY_NAMES, feature_label
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, curve_points_shown
 
 
 def _pyplot():
@@ -43,13 +43,16 @@ def close(*figures) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _calibration(ax, evaluations: dict[str, Evaluation]) -> None:
+def _calibration(ax, evaluations: dict[str, Evaluation], shown_bins: dict[str, np.ndarray]) -> None:
     top = 0.0
     for name, ev in evaluations.items():
         c = ev.calibration
-        yerr = np.vstack([c.observed - c.low, c.high - c.observed]).clip(min=0)
-        ax.errorbar(c.predicted, c.observed, yerr=yerr, marker="o", ms=3, capsize=2, label=name)
-        top = max(top, float(np.nanmax(c.high)), float(np.nanmax(c.predicted)))
+        kept = shown_bins.get(name, np.ones(len(c.observed), dtype=bool))
+        observed, low, high = (np.where(kept, np.asarray(v, dtype=float), np.nan)
+                               for v in (c.observed, c.low, c.high))  # fmt: skip
+        yerr = np.vstack([observed - low, high - observed]).clip(min=0)
+        ax.errorbar(c.predicted, observed, yerr=np.nan_to_num(yerr), marker="o", ms=3, capsize=2, label=name)
+        top = max(top, float(np.nanmax(np.r_[high, 0.0])), float(np.nanmax(c.predicted)))
     ax.plot([0, top], [0, top], "k--", lw=0.8, label="perfect")
     ax.set(xlabel="predicted probability (bin mean)", ylabel="observed exclusion rate",
            title="Calibration (10 equal-count bins, 95% CI)")  # fmt: skip
@@ -58,9 +61,15 @@ def _calibration(ax, evaluations: dict[str, Evaluation]) -> None:
 
 def _precision_at_k(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
     ks = [round(k, 4) for k in np.arange(0.005, 0.3001, 0.005)]
+    y = np.asarray(y, dtype=float)
+    selected = np.array([top_share(y.size, k) for k in ks], dtype=float)
+    totals = (float(y.sum()), float(y.size - y.sum()))
     for name, p in scores.items():
         curve = precision_curve(y, p, ks)
-        ax.plot(np.array(ks) * 100, [curve[k] for k in ks], label=name)
+        precision = np.array([curve[k] for k in ks])
+        hits = precision * selected
+        shown = curve_points_shown(hits, selected - hits, totals)  # a point is its top's counts
+        ax.plot(np.array(ks)[shown] * 100, precision[shown], marker=".", ms=3, label=name)
     ax.axhline(float(np.mean(y)), color="k", ls="--", lw=0.8, label="base rate")
     ax.set(xlabel="top k% of pupils by score (capacity)", ylabel="precision (share excluded)",
            title="Precision at capacity")  # fmt: skip
@@ -68,21 +77,32 @@ def _precision_at_k(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
 
 
 def _roc(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+    y = np.asarray(y, dtype=float)
+    totals = (float(y.sum()), float(y.size - y.sum()))
     for name, p in scores.items():
         fpr, tpr = roc_points(y, p)
-        ax.plot(fpr, tpr, label=name)
+        # Each point is a top of the ranking: its excluded and others, withheld as the tables' top k% are.
+        shown = curve_points_shown(tpr * totals[0], fpr * totals[1], totals)
+        shown[[0, -1]] = True  # (0, 0) and (1, 1): no pupils, and every pupil
+        ax.plot(fpr[shown], tpr[shown], label=name)
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
     ax.legend(fontsize=7)
 
 
 def evaluation_figure(
-    evaluations: dict[str, Evaluation], y: np.ndarray, scores: dict[str, np.ndarray], title: str
+    evaluations: dict[str, Evaluation], y: np.ndarray, scores: dict[str, np.ndarray], title: str,
+    shown_bins: dict[str, np.ndarray] | None = None,
 ):
-    """Calibration, precision-at-k and ROC side by side (one image: each PNG costs ~0.3 s to render)."""
+    """Calibration, precision-at-k and ROC side by side (one image: each PNG costs ~0.3 s to render).
+
+    Published figures withhold what the tables do: a calibration bin not in `shown_bins` (a model name to
+    the bins the stored curve shows) and any point of the precision or ROC curve whose top of the ranking
+    holds, or differs from another point drawn by, 1-9 pupils with or without the outcome
+    (`privacy.curve_points_shown`) is not drawn: a point times its pupils is a count."""
     fig, axes = _pyplot().subplots(1, 3, figsize=(5.2 * 3, 4.4), dpi=90)
     a, b, c = np.atleast_1d(axes)
-    _calibration(a, evaluations)
+    _calibration(a, evaluations, shown_bins or {})
     _precision_at_k(b, y, scores)
     _roc(c, y, scores)
     fig.suptitle(title)

@@ -111,11 +111,11 @@ def metric_values(evaluation: Evaluation, gains: dict[str, Interval] | None = No
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
 
 
-def _evaluation_json(evaluation: Evaluation, test: ScoredTestYear | None = None) -> dict[str, Any]:
-    """The run's evaluation as stored: the calibration curve's observed rate and interval only where
-    `evaluate`'s tenths table would show the count behind it (shown_positives), as a rate times its bin's
-    pupils gives the count back (a count of 1-9 withheld on the page had been exact in this file); and,
-    given the `test` year's pupils as the model scored them, nowhere evaluate's tables for that year
+def _shown_bins(evaluation: Evaluation, test: ScoredTestYear | None = None) -> np.ndarray:
+    """Which of the calibration curve's bins may be published, stored or drawn: those whose count with
+    the outcome `evaluate`'s tenths table would show (shown_positives), as a rate times its bin's pupils
+    gives the count back (a count of 1-9 withheld on the page had been exact in the stored curve); and,
+    given the `test` year's pupils as the model scored them, none where evaluate's tables for that year
     withhold the same pupils' count or, beside them, it would pin a count of 1-9
     (`stored_curve.withheld_bins`: on the demo bin 9's 281 was evaluate's withheld tenth 2, and gave
     back 4 excluded among 165 pupils)."""
@@ -126,6 +126,16 @@ def _evaluation_json(evaluation: Evaluation, test: ScoredTestYear | None = None)
     kept = np.array([not is_withheld(v) for v in shown], dtype=bool)
     if test is not None:
         kept[sorted(withheld_bins(test, kept.tolist()))] = False
+    return kept
+
+
+def _evaluation_json(evaluation: Evaluation, test: ScoredTestYear | None = None,
+                     kept: np.ndarray | None = None) -> dict[str, Any]:
+    """The run's evaluation as stored: the calibration curve's observed rate and interval only in the
+    bins `kept`, by default those `_shown_bins` allows given the `test` year."""
+    kept = _shown_bins(evaluation, test) if kept is None else kept
+    c = evaluation.calibration
+    count = np.asarray(c.count, dtype=int)
 
     def where_shown(values) -> list[float | None]:
         return [float(v) if k else None for v, k in zip(np.asarray(values, dtype=float), kept, strict=True)]
@@ -233,8 +243,10 @@ def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
     tracking.log_text(comparison, "comparison/comparison.md")
     tracking.log_text(csv_text(differences), DIFFERENCES_ARTIFACT)
     title = f"Test year {split.test}: models and checklist"
-    _log_figure(plots.evaluation_figure(result.evaluations, result.test_labels, result.test_scores, title),
-                "plots/evaluation.png")  # fmt: skip
+    shown_bins = {name: _shown_bins(evaluation, _test_year(result, name) if name != CHECKLIST else None)
+                  for name, evaluation in result.evaluations.items()}  # fmt: skip
+    _log_figure(plots.evaluation_figure(result.evaluations, result.test_labels, result.test_scores, title,
+                                        shown_bins), "plots/evaluation.png")  # fmt: skip
     tracking.log_metrics(
         {f"{CHECKLIST}_{k}": v for k, v in metric_values(result.evaluations[CHECKLIST]).items()}
     )
@@ -256,14 +268,15 @@ def _log_model_run(
     metrics["train_seconds"] = model.train_seconds
     metrics.update({f"threshold_at_{k}": v for k, v in model.capacity_thresholds.items()})
     tracking.log_metrics(metrics)
-    tracking.log_json(_evaluation_json(evaluation, _test_year(result, model_type)), "evaluation/metrics.json")
+    shown_bins = {model_type: _shown_bins(evaluation, _test_year(result, model_type))}
+    tracking.log_json(_evaluation_json(evaluation, kept=shown_bins[model_type]), "evaluation/metrics.json")
     if model.scoring_config:  # risk-matrix thresholds, read back by the scorer and the fairness review
         tracking.log_json(model.scoring_config, tracking.SCORING_ARTIFACT)
     if result.drift_profile:  # the training years' aggregates that `score` checks a cohort's drift against
         tracking.log_json(result.drift_profile, PROFILE_ARTIFACT)
     own = {model_type: result.test_scores[model_type]}
     title = f"{model_type}, test year {split.test}"
-    _log_figure(plots.evaluation_figure({model_type: evaluation}, result.test_labels, own, title),
+    _log_figure(plots.evaluation_figure({model_type: evaluation}, result.test_labels, own, title, shown_bins),
                 "plots/evaluation.png")  # fmt: skip
     model_uri = tracking.log_model(model.pipeline, result.test_frame)
     if result.test_frame is not None:
