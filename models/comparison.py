@@ -13,6 +13,7 @@ with `format_differences`, saying "not significant" where the interval covers 0.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from io import StringIO
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models import tracking
-from exclusion_risk.models.train import CHECKLIST, TrainingResult
+from exclusion_risk.models.train import CHECKLIST, TrainingResult, published_score
 
 COMPARE_COLUMNS = ("roc_auc", "average_precision", "precision_at_1pct", "precision_at_5pct",
                    "precision_at_10pct", "recall_at_5pct", "brier")  # fmt: skip
@@ -29,6 +30,11 @@ COMPARE_COLUMNS = ("roc_auc", "average_precision", "precision_at_1pct", "precisi
 DIFFERENCE_COLUMNS = ("precision_at_5pct", "average_precision", "roc_auc", "brier")
 DIFFERENCES_ARTIFACT = "comparison/differences.csv"
 NOT_SIGNIFICANT = "not significant"
+
+
+def _shown(value: float) -> float | str:
+    """A validation-year value as search.csv shows it: "withheld" where its top k% holds 1-9 pupils."""
+    return "withheld" if isinstance(value, float) and math.isnan(value) else value
 
 
 def search_table(result: TrainingResult) -> pd.DataFrame:
@@ -39,8 +45,8 @@ def search_table(result: TrainingResult) -> pd.DataFrame:
             rows.append({
                 "model_type": model_type,
                 "params": json.dumps(point.params, sort_keys=True, default=tracking.jsonable),
-                "selection_score": point.score,
-                **{f"validation_{k}": v for k, v in point.validation.items()},
+                "selection_score": _shown(published_score(point, result.config.selection_metric)),
+                **{f"validation_{k}": _shown(v) for k, v in point.validation.items()},
                 "fit_seconds": point.fit_seconds,
                 **{k: v for k, v in point.facts.items()},
             })  # fmt: skip

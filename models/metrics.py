@@ -296,6 +296,18 @@ def withhold_small_selections(metrics: dict[str, Interval], n: int, capacities: 
                 metrics[name] = Interval(math.nan, math.nan, math.nan)
 
 
+def withheld_point_selections(
+    values: dict[str, float], n: int, capacities: Sequence[float]
+) -> dict[str, float]:
+    """`values` (`point_metrics` over `n` pupils) as they may be logged or printed: the precision and
+    recall at each capacity that `withhold_small_selections` withholds set to NaN. The validation year's
+    were logged and printed exactly (`validation_<metric>` in MLflow, search.csv, `promote`'s reason),
+    so a top k% of 1-9 pupils with or without the outcome came back as a count."""
+    intervals = {name: Interval(v, v, v) for name, v in values.items()}
+    withhold_small_selections(intervals, n, capacities)
+    return {name: iv.estimate for name, iv in intervals.items()}
+
+
 def evaluate(
     y,
     scores: Mapping[str, np.ndarray],

@@ -87,6 +87,12 @@ def _validation_value(run, metric: str, selection_metric: str | None) -> float:
         return m[f"validation_{metric}"]
     if metric == selection_metric and "validation_score" in m:
         return m["validation_score"]
+    if metric in run.data.tags.get(tracking.VALIDATION_WITHHELD_TAG, "").split(","):
+        raise RegistryError(
+            f"the latest train run's {run.data.tags.get('model_type', 'model')} has no validation-year "
+            f"{metric}: its top of the validation year holds 1-9 pupils with or without the outcome, so "
+            "it was withheld, not logged; choose by average_precision, roc_auc or a larger capacity"
+        )
     if metric not in m:
         known = sorted(k for k in m if not k.endswith(("_ci_low", "_ci_high")) and not k.startswith("gain_"))
         raise RegistryError(f"runs have no metric {metric!r}; known: {', '.join(known)}")

@@ -48,6 +48,9 @@ LAST_CHECKED = "last_checked"
 # The risk-matrix thresholds fitted on a model's validation year, with each band's precision on its
 # test year (aggregates, suppressed as privacy.py says: models.band_precision), stored with its run.
 SCORING_ARTIFACT = "scoring/scoring_config.json"
+# A model run's validation-year metrics withheld, not logged (`metrics.withheld_point_selections`),
+# comma-separated: `promote --best` says why it cannot choose by one of them.
+VALIDATION_WITHHELD_TAG = "validation_withheld"
 # Types beyond skops' defaults that a registered pipeline holds, named exactly (skops trusts by exact
 # name). Listing them up front saves serialising every model twice; a pipeline holding anything else
 # fails at log time with skops' "untrusted types" error rather than loading something unvetted later.

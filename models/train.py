@@ -19,6 +19,7 @@ what it returns. The scheme (see `models.config` for the settings):
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from exclusion_risk.models.metrics import (
     evaluate,
     point_metrics,
     top_share,
+    withheld_point_selections,
 )
 from exclusion_risk.models.risk_matrix import scoring_config_from_probabilities
 
@@ -148,6 +150,18 @@ def _xy(frame: pd.DataFrame, feature_cols: list[str]) -> tuple[pd.DataFrame, np.
 
 def _selection_score(metric: str, values: dict[str, float]) -> float:
     return -values["brier"] if metric == "neg_brier" else values[metric]
+
+
+def published_score(point: SearchPoint, metric: str) -> float:
+    """The point's selection score as it may be logged: NaN where its validation-year value is withheld
+    (`metrics.withheld_point_selections`: a precision at 5% whose top holds 1-9 pupils)."""
+    withheld = metric != "neg_brier" and math.isnan(point.validation.get(metric, 0.0))
+    return math.nan if withheld else point.score
+
+
+def shown_score(point: SearchPoint, metric: str) -> str:
+    score = published_score(point, metric)
+    return "withheld (1-9 pupils)" if math.isnan(score) else f"{score:.4f}"
 
 
 def _check_classes(name: str, y: np.ndarray) -> None:
@@ -262,15 +276,15 @@ def train_models(
             values = point_metrics(y_val, p_val, search_capacities)
             point = SearchPoint(
                 params,
-                _selection_score(config.selection_metric, values),
-                values,
+                _selection_score(config.selection_metric, values),  # chooses in memory; never shown withheld
+                withheld_point_selections(values, y_val.size, search_capacities),
                 time.perf_counter() - t1,
                 facts,
             )
             search.append(point)
             log(
-                f"  {model_type} {_short(params, spec)}: {config.selection_metric} {point.score:.4f} "
-                f"({point.fit_seconds:.1f}s)"
+                f"  {model_type} {_short(params, spec)}: {config.selection_metric} "
+                f"{shown_score(point, config.selection_metric)} ({point.fit_seconds:.1f}s)"
             )
             if best is None or point.score > best[0]:
                 best = (point.score, point, est)

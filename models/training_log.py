@@ -53,6 +53,7 @@ Only aggregates leave the process: per-pupil rows stay in memory (see `tracking`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +79,7 @@ from exclusion_risk.models.metrics import Evaluation, Interval
 from exclusion_risk.models.model_card import model_card
 from exclusion_risk.models.risk_matrix import ScoringConfig, matrix_for
 from exclusion_risk.models.stored_curve import ScoredTestYear, withheld_bins
-from exclusion_risk.models.train import CHECKLIST, TrainingResult, fitted_years
+from exclusion_risk.models.train import CHECKLIST, TrainingResult, fitted_years, published_score
 from exclusion_risk.privacy import TOTAL, is_withheld, suppress_table
 
 # Test-year pupils the SHAP summaries of each model are drawn from.
@@ -262,9 +263,14 @@ def _log_model_run(
     tracking.log_params({**spec_weight, **model.params, "calibration": config.calibration.method})
     metrics = metric_values(evaluation, result.gains[model_type])
     best_point = max(model.search, key=lambda p: p.score)
-    metrics["validation_score"] = best_point.score
+    metrics["validation_score"] = published_score(best_point, config.selection_metric)
     # The chosen setting's validation-year metrics: what `promote --best` chooses by (never the test year).
+    # A withheld one (NaN: its top k% holds 1-9 pupils) is not logged; promote says why it cannot use it.
     metrics.update({f"validation_{k}": v for k, v in best_point.validation.items()})
+    withheld = [k for k, v in best_point.validation.items() if isinstance(v, float) and math.isnan(v)]
+    if withheld:
+        tracking.set_tags({tracking.VALIDATION_WITHHELD_TAG: ",".join(withheld)})
+    metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
     metrics["train_seconds"] = model.train_seconds
     metrics.update({f"threshold_at_{k}": v for k, v in model.capacity_thresholds.items()})
     tracking.log_metrics(metrics)

@@ -24,7 +24,7 @@ from exclusion_risk.synth.truth import write_truth_links
 
 TEST_CONFIG = {
     "n_jobs": 1,  # xdist runs two workers on two cores: one thread each
-    "metrics": {"capacities": [0.01, 0.05, 0.1], "bootstrap": 100, "level": 0.95},
+    "metrics": {"capacities": [0.001, 0.01, 0.05, 0.1], "bootstrap": 100, "level": 0.95},  # 0.1%: 7 pupils
     "models": {
         "random_forest": {"class_weight": "balanced_subsample",
                           "params": {"n_estimators": 30, "min_samples_leaf": 20, "max_features": 0.5,
