@@ -157,6 +157,20 @@ def significant(low: float, high: float) -> bool:
     return bool(np.isfinite(low) and np.isfinite(high) and (low > 0 or high < 0))
 
 
+def signed_interval(d: float, low: float, high: float, decimals: int = 3) -> str:
+    """`+d [+low, +high]` to `decimals` places, or more (up to 6) while a figure that is not zero would
+    print as zero: "+0.007 [+0.000, +0.013], significantly ahead" read as an interval touching 0 (its
+    low was +0.00032), and a Brier difference of +0.00048 [+0.00030, +0.00065] printed as +0.000
+    [+0.000, +0.001]."""
+    finite = [x for x in (d, low, high) if pd.notna(x)]
+    while decimals < 6 and any(x != 0 and round(abs(x), decimals) == 0 for x in finite):
+        decimals += 1
+    shown = f"{d:+.{decimals}f}"
+    if pd.notna(low) and pd.notna(high):
+        shown += f" [{low:+.{decimals}f}, {high:+.{decimals}f}]"
+    return shown
+
+
 def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_COLUMNS) -> str:
     """A markdown table: one row per pair, `difference [low, high]` per metric, "not significant" where
     the interval covers 0."""
@@ -176,9 +190,7 @@ def format_differences(frame: pd.DataFrame, columns: Iterable[str] = DIFFERENCE_
             if pd.isna(row["difference"]):  # a withheld metric (metrics.withhold_small_selections)
                 cells.append("withheld")
                 continue
-            text = f"{row['difference']:+.3f}"
-            if pd.notna(row["low"]) and pd.notna(row["high"]):
-                text += f" [{row['low']:+.3f}, {row['high']:+.3f}]"
+            text = signed_interval(row["difference"], row["low"], row["high"])
             if not significant(row["low"], row["high"]):
                 text += f" {NOT_SIGNIFICANT}"
             cells.append(text)
@@ -226,9 +238,9 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
         # A difference that prints as +0.000 is a tie (two models with the same 53 of 153), not a lead
         word = "level with" if round(d, 3) == 0 and not beyond else "ahead of" if d >= 0 else "behind"
         # "behind lightgbm by -0.013" read as a double negative: behind by the difference's size
-        shown = f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
+        shown = signed_interval(d, low, high)
         size = (f"at {shown}" if word == "level with" else f"by {shown}" if d >= 0
-                else f"by {-d:.3f} ({shown})")  # fmt: skip
+                else f"by {shown.split()[0].lstrip('-')} ({shown})")  # fmt: skip
         parts.append(f"{word} {versus} {size}, "
                      + (f"significantly {side}" if beyond else "within the interval (not significant)"))
     return f"Verdict on {metric}: {chosen} ({why}) is " + "; ".join(parts) + ".\n"

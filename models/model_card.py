@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 
-from exclusion_risk.models.comparison import significant
+from exclusion_risk.models.comparison import signed_interval, significant
 from exclusion_risk.models.fitting_words import fitting_words
 from exclusion_risk.models.metrics import Interval
 from exclusion_risk.models.reasons import feature_label
@@ -51,7 +51,7 @@ def model_card(model_type: str, result: TrainingResult, importance: dict[str, fl
 
 def _gain(iv: Interval) -> str:
     verdict = "significant" if significant(iv.low, iv.high) else "not significant: the interval spans 0"
-    return f"{iv.estimate:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}], {verdict}"
+    return f"{signed_interval(iv.estimate, iv.low, iv.high)}, {verdict}"
 
 
 def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct") -> list[str]:

@@ -21,6 +21,7 @@ from exclusion_risk.models.comparison import (
     WITHHELD_DIFFERENCE,
     format_comparison,
     paired_difference,
+    signed_interval,
     significant,
 )
 from exclusion_risk.models.evaluate_compare import parse_interval
@@ -136,8 +137,8 @@ def _paired(differences: pd.DataFrame | None, incoming: str | None, outgoing: st
     if pd.isna(d):  # a withheld metric (metrics.withhold_small_selections)
         return f"; paired difference in {metric}: {WITHHELD_DIFFERENCE}"
     said = "beyond the interval" if significant(low, high) else "within the interval (not significant)"
-    return (f"; paired difference in {metric}, incoming minus outgoing: {d:+.3f} [{low:+.3f}, "
-            f"{high:+.3f}], {said}")  # fmt: skip
+    shown = signed_interval(d, low, high)
+    return f"; paired difference in {metric}, incoming minus outgoing: {shown}, {said}"
 
 
 def promotion_report(outgoing, incoming, differences: pd.DataFrame | None = None) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from exclusion_risk.models import tracking
-from exclusion_risk.models.comparison import verdict
+from exclusion_risk.models.comparison import format_differences, signed_interval, verdict
 from exclusion_risk.models.evaluate_compare import compare_with_stated, scored_in_sample
 from exclusion_risk.models.evaluate_log import checked_tag
 from exclusion_risk.models.fairness import select_top
@@ -150,6 +150,24 @@ def test_a_tie_is_said_level_not_ahead():
     assert "level with logistic at +0.000 [-0.020, +0.020], within the interval (not significant)" in line
     assert "ahead of logistic" not in line
     assert "ahead of checklist by +0.036" in line
+
+
+def test_a_significant_interval_never_prints_a_bound_of_zero():
+    # the demo's "+0.007 [+0.000, +0.013], significantly ahead": its low bound was +0.00032
+    table = pd.DataFrame({"model": ["lightgbm", "random_forest", "checklist"],
+                          "precision_at_5pct": [0.327, 0.320, 0.300]})  # fmt: skip
+    differences = _differences([
+        ["random_forest", "lightgbm", "precision_at_5pct", -0.0067, -0.0131, -0.00032],
+        ["lightgbm", "checklist", "precision_at_5pct", 0.027, 0.012, 0.041],
+    ])  # fmt: skip
+    line = verdict(table, differences)
+    assert "ahead of random_forest by +0.0067 [+0.0003, +0.0131], significantly ahead" in line
+    assert "ahead of checklist by +0.027 [+0.012, +0.041]" in line  # three places where they serve
+    assert signed_interval(0.00048, 0.00030, 0.00065) == "+0.0005 [+0.0003, +0.0006]"
+    assert signed_interval(0.0, -0.02, 0.02) == "+0.000 [-0.020, +0.020]"
+    assert signed_interval(1e-9, 1e-9, 2e-9) == "+0.000000 [+0.000000, +0.000000]"  # stops at 6 places
+    table_text = format_differences(differences)
+    assert "-0.0067 [-0.0131, -0.0003]" in table_text
 
 
 def test_the_model_card_draws_conclusions_from_its_numbers(training):
