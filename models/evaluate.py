@@ -56,7 +56,13 @@ from exclusion_risk.models.evaluate_groups import as_shown as _value
 from exclusion_risk.models.evaluate_groups import group_rows, school, selection_cells
 from exclusion_risk.models.evaluate_groups import rate as _rate
 from exclusion_risk.models.evaluate_groups import shown as _shown
-from exclusion_risk.models.evaluate_need import SOCIAL_CARE, beside_pages, need_pages, shown_beside_need
+from exclusion_risk.models.evaluate_need import (
+    SOCIAL_CARE,
+    beside_pages,
+    need_pages,
+    printed_sizes,
+    shown_beside_need,
+)
 from exclusion_risk.models.evaluate_schools import red_pages, shown_beside_red
 from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.group_counts import shown_group_counts
@@ -289,7 +295,8 @@ def split_counts(with_outcomes: int, without_outcomes: int) -> dict[str, int | s
 
 
 def ranked_sections(
-    frame: pd.DataFrame, band_order: list[str], capacities=DEFAULT_CAPACITIES
+    frame: pd.DataFrame, band_order: list[str], capacities=DEFAULT_CAPACITIES,
+    printed: frozenset = frozenset(),
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     """The tables of the ranked pupils (`frame`: outcome, probability, likelihood_band and rag, in the
     list's order) as evaluation.json publishes them: by capacity, band, rating and tenth, each suppressed
@@ -302,7 +309,8 @@ def ranked_sections(
         "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
         "calibration": calibration(frame),
     }
-    return sections, withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY)
+    return sections, withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY,
+                                       printed)  # fmt: skip
 
 
 def evaluate_scores(
@@ -323,7 +331,9 @@ def evaluate_scores(
     groups = {a: group_rows(frame, a, selected, unscored, beside_need.get(a, shown_group_counts))
               for a in GROUP_ATTRIBUTES}  # fmt: skip
     with_outcome = suppress_count(int(frame["outcome"].sum()))
-    sections, overlaps = ranked_sections(frame, band_order, capacities)
+    # the sizes scores.html prints for these pupils are known: withholding them here would hide nothing
+    printed = printed_sizes(frame, matched.scored, reds, matrix)
+    sections, overlaps = ranked_sections(frame, band_order, capacities, printed)
     notes += overlaps
     # the top 5%'s size is known however it is printed: 5% of the pupils with outcomes, rounded up
     beside = partial(shown_beside_red, pages=reds, top_shown=True)

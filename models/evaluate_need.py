@@ -160,3 +160,21 @@ def beside_pages(top_size: int, reds: list, needs: list[NeedPage]) -> list[str]:
                 "page."
             )
     return list(dict.fromkeys(said))
+
+
+def printed_sizes(frame: pd.DataFrame, scored: int, reds: list, matrix: RiskMatrix | None) -> frozenset:
+    """The (section, band or rating) of evaluate's tables whose size the scoring's own scores.html prints
+    for the same pupils: each band's total in its risk matrix and the red count, where printed. Only when
+    every scored pupil is matched (`scored`): otherwise the page counts other pupils than these."""
+    if len(frame) != scored or not len(frame):
+        return frozenset()
+    printed = set()
+    red = int(frame["rag"].astype(str).eq("red").sum())
+    if reds and reds[0].total_shown and int(reds[0].counts.sum()) == red:
+        printed.add(("by_rag", "red"))
+    if "need_level" in frame:
+        needs = pd.to_numeric(frame["need_level"], errors="coerce").fillna(0).astype(int).to_numpy()
+        bands = frame["likelihood_band"].astype(str).to_numpy()
+        shown = matrix_shown(bands, needs, matrix or load_risk_matrix())
+        printed |= {("by_band", str(band)) for band, size in shown[TOTAL].items() if not is_withheld(size)}
+    return frozenset(printed)

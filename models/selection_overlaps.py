@@ -28,6 +28,12 @@ from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
 from exclusion_risk.values import and_join
 
 CALIBRATION_GROUPS = 10
+BESIDE_SCORES_PAGE = (
+    "Warning: scores.html prints the number of pupils in each likelihood band (and the red count); beside "
+    "the tenths and top k% here, which follow from the pupils with outcomes, those give back a number of "
+    "pupils under 10 (of one band within one tenth, say). Neither page can withhold it: no outcome is "
+    "given back, but this evaluation should not be published beside that page."
+)
 
 # A selection: (table, key) -> (pupil mask, its count with the outcome as shown: int, or None if withheld)
 Selection = tuple[np.ndarray, int | None]
@@ -149,7 +155,8 @@ def published_selections(
 
 
 def withhold_overlaps(
-    frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float
+    frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float,
+    printed: frozenset = frozenset(),
 ) -> list[str]:
     """Withhold ("x") the count with the outcome, and the rates from it, of selections whose overlaps
     would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept. Then
@@ -163,10 +170,11 @@ def withhold_overlaps(
                 row[field] = SECONDARY
                 rates = ("observed",) if section == "calibration" else ("precision", "recall")
                 row.update(dict.fromkeys((*rates, "ci_low", "ci_high")))
-    return withhold_cell_sizes(frame, sections)
+    return withhold_cell_sizes(frame, sections, printed)
 
 
-def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) -> list[str]:
+def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
+                        printed: frozenset = frozenset()) -> list[str]:
     """Withhold ("x") the sizes, and the rates that give them back, of RAG ratings (then bands) whose
     pupils, with the other sizes the page prints, would solve for a number of pupils of 1-9: a rating is
     cells of the risk matrix, so red less the very high band is the high-likelihood pupils with a
@@ -177,7 +185,13 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) ->
     solved for is every slice they leave and what one holds beyond another or two share (`_pieces`). A
     slice the rank cuts alone give back is not the ratings' or bands' to close. The cells a scoring can
     hold are those it holds (a possible cell that is empty is taken as known: it only withholds more).
-    Returns the sentence saying what was withheld and why (none where nothing was)."""
+    Returns the sentence saying what was withheld and why (none where nothing was).
+
+    `printed`: the (section, band or rating) whose size scores.html prints for the same pupils (its
+    matrix's band totals, its red count). Withholding those here hid nothing: on the demo evaluate printed
+    the high and low bands' sizes as "x" while scores.html printed 6,467 and 43,752, and tenths 4-10 (43,756)
+    less the low band gave the 4 pupils of tenth 4 in the medium band. They are taken as known, and a
+    number they give back beside this page's rank cuts is said, not hidden (`BESIDE_SCORES_PAGE`)."""
     n = len(frame)
     values = {"by_rag": ("rag", frame["rag"].astype(str).to_numpy()),
               "by_band": ("band", frame["likelihood_band"].astype(str).to_numpy())}  # fmt: skip
@@ -196,22 +210,26 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) ->
     slice_of, membership = _slices([m[placed] for m in masks] + fixed)
     sizes = np.bincount(slice_of, minlength=membership.shape[1]).astype(float)
     pieces = [piece for piece in _pieces(membership) if 0 < piece @ sizes < SUPPRESSION_THRESHOLD]
-    always = list(range(len(rows), len(membership)))
+    cuts_only = list(range(len(rows), len(membership)))
+    known = [i for i, (section, row) in enumerate(rows)
+             if (section, str(row[values[section][0]])) in printed]  # fmt: skip
+    always = [*cuts_only, *known]
 
-    def pinned(shown: list[int]) -> list[tuple]:
-        return [tuple(piece) for piece in pieces if _pinned(membership, [*shown, *always], piece)]
+    def pinned(shown: list[int], base: list[int] = always) -> list[tuple]:
+        return [tuple(piece) for piece in pieces if _pinned(membership, [*shown, *base], piece)]
 
     unclosable = set(pinned([]))
+    beside_page = unclosable - set(pinned([], cuts_only))
 
     def at_risk() -> list[tuple]:
-        shown = [i for i, (_, row) in enumerate(rows) if not is_withheld(row["selected"])]
+        shown = [i for i, (_, row) in enumerate(rows) if not is_withheld(row["selected"]) and i not in known]
         return [piece for piece in pinned(shown) if piece not in unclosable]
 
     withheld = []
     while risks := len(at_risk()):
         # a shown 0 gives nothing back: its pupils are none
-        shown = [row for (_, row), mask in zip(rows, masks, strict=True)
-                 if not is_withheld(row["selected"]) and mask.any()]  # fmt: skip
+        shown = [row for i, ((_, row), mask) in enumerate(zip(rows, masks, strict=True))
+                 if not is_withheld(row["selected"]) and mask.any() and i not in known]  # fmt: skip
         # the fewest rows, first choices first (ratings before bands, in their order), that leave fewest
         # slices at risk: one, else two (a band the others and the total add up to goes with one of them)
         options = [(k,) for k in range(len(shown))]
@@ -225,8 +243,9 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) ->
             row = shown[k]
             row.update({"selected": SECONDARY, "precision": None, "ci_low": None, "ci_high": None})
             withheld.append(f"rated {row['rag']}" if "rag" in row else f"in the {row['band']} band")
+    said = [BESIDE_SCORES_PAGE] if beside_page else []
     if not withheld:
-        return []
+        return said
     tops = and_join([f"{100 * row['capacity']:g}%" for row in sections["by_capacity"]])
     one = len(withheld) == 1
     return [
@@ -235,7 +254,7 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]]) ->
         f"numbers of pupils this page prints (the ratings', the bands', the top {tops}'s, the tenths' and "
         f"all pupils'), {'it' if one else 'they'} would give back a number under 10: the pupils of a rating "
         "or band outside a top k% (those rated red outside the top 5%, say), or of one band and rating."
-    ]
+    ] + said
 
 
 def _left(rows: list[dict], option: tuple[int, ...], at_risk) -> int:
