@@ -153,7 +153,7 @@ def score_command(
     # imported here: scoring loads scikit-learn and pandera, which `--help` and the other commands need
     # not wait for
     from exclusion_risk.features.build import build_feature_table
-    from exclusion_risk.models.drift_data import scoring_drift_lines
+    from exclusion_risk.models.drift_data import inputs_wholly_missing, scoring_drift_lines
     from exclusion_risk.models.score_fairness import fairness_lines
     from exclusion_risk.models.score_notes import (
         blank_need_lines,
@@ -162,6 +162,7 @@ def score_command(
         recut_lines,
         rejected_census_words,
         rejected_rows_lines,
+        wholly_missing_words,
     )
     from exclusion_risk.models.score_report import summary_html
     from exclusion_risk.models.score_table import as_written, with_officer_columns
@@ -202,6 +203,9 @@ def score_command(
         fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})"
              + rejected_census_words(linked.extracts, data, links, year))
     features = build_feature_table(history, [year], census=term)
+    absent = inputs_wholly_missing(scorer.info(), features)
+    if absent:  # every score would move at once: not a list an officer should be given
+        fail(wholly_missing_words(absent, year, census, data))
     recut = recut_lines(share, scorer.matrix.capacity, year) if share is not None else []
     if recut:  # a re-cut; one that could not find the calibration pupils says so beside the counts too
         validation_year = scorer.info().get("validation_year")

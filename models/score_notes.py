@@ -33,11 +33,13 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.features.build import year_numbers
+from exclusion_risk.features.census_upload import ATTENDANCE_SO_FAR_FEATURES
 from exclusion_risk.features.need import need_understated_by_blanks
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.rejects import REJECTS_FILE
+from exclusion_risk.models.reasons import feature_label
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
-from exclusion_risk.values import counted
+from exclusion_risk.values import and_join, counted
 
 _EXTRACT_WORDS = {"census": "census", "exclusions": "exclusions", "social_care": "social care"}
 
@@ -170,3 +172,18 @@ def recut_lines(capacity: float, stored: float, year: str) -> list[str]:
         "this page's counts only when it evaluates this scoring. Publish this page's school table beside "
         "an evaluation of this scoring only (`exclusion-risk evaluate --scores` this scores.csv)."
     ]
+
+
+def wholly_missing_words(names: list[str], year: str, census: str, data: Path) -> str:
+    """`score`'s refusal where no pupil has model inputs the training years held for most pupils
+    (`drift_data.inputs_wholly_missing`), with what to do: this year's attendance so far comes from the
+    termly attendance files (DATA_CONTRACT), the likeliest thing left out."""
+    labels = [feature_label(name).lower() for name in names]
+    said = (f"no pupil on the {year} {census} census has {and_join(labels)}, which the model's training "
+            "years held for most pupils: scored as missing, every pupil's score would move (not a list to "
+            "act on)")
+    if set(names) & set(ATTENDANCE_SO_FAR_FEATURES):
+        said += (f"; this year's attendance so far comes from the termly attendance files: put them in "
+                 f"{data / 'attendance'} (see DATA_CONTRACT.md) and link again, or score the autumn census "
+                 "with a model trained for it")
+    return said
