@@ -391,6 +391,18 @@ def curve_points_shown(with_outcome: Sequence[float], without: Sequence[float], 
     return shown
 
 
+def withhold_split(shown: pd.DataFrame, columns: Sequence[Hashable]) -> pd.DataFrame:
+    """`shown` (from `suppress_table`) with every row's value in `columns` withheld alike ("x"), the
+    totals row's count of the first column kept as it stands, the rest of it withheld: a column whose
+    total is 1-9 published its split as one "<10" among zeros (every pupil with the outcome in that one
+    group), and "<10" beside "x" still told which group held at least one of them."""
+    out = shown.copy()
+    for column in columns:
+        rows = [r for r in out.index if r != TOTAL or column != columns[0]]
+        out.loc[rows, column] = SECONDARY
+    return out
+
+
 def is_withheld(value: object) -> bool:
     """Whether a value from `suppress_table` is withheld ("<10" or "x")."""
     return value in (SUPPRESSED, SECONDARY)

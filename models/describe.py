@@ -58,6 +58,7 @@ from exclusion_risk.privacy import (
     is_withheld,
     suppress_table,
     withheld_pinned,
+    withhold_split,
 )
 
 OUTCOMES = {"any": "label_any", "permanent": "label_permanent"}
@@ -335,6 +336,7 @@ def suppress_all(
     and no sum two tables share (`lines`, from `shared_sums`) leaving a withheld value one value only."""
     shared: set[tuple] = set()
     done: dict[tuple, pd.DataFrame] = {}  # (table, what it withholds from the start) -> as published
+    small = {o for (o, _), t in tables.items() if 0 < int(t[EXCLUDED].sum()) < SUPPRESSION_THRESHOLD}
     while True:
         shown, found = {}, set()
         for (outcome, variable), table in tables.items():
@@ -351,8 +353,9 @@ def suppress_all(
             shared |= found
             continue
         key = _split_key(shown) or _line_key(list(lines), tables, shown)
-        if key is None:
-            return shown
+        if key is None:  # an outcome of 1-9 pupils is not split: a 0 or "<10" beside another told who
+            return {k: withhold_split(t, [EXCLUDED, NOT_EXCLUDED]) if k[0] in small else t
+                    for k, t in shown.items()}  # fmt: skip
         shared.add(key)
 
 

@@ -29,10 +29,10 @@ from exclusion_risk.values import and_join
 
 CALIBRATION_GROUPS = 10
 BESIDE_SCORES_PAGE = (
-    "Warning: scores.html prints the number of pupils in each likelihood band (and the red count); beside "
-    "the tenths and top k% here, which follow from the pupils with outcomes, those give back a number of "
-    "pupils under 10 (of one band within one tenth, say). Neither page can withhold it: no outcome is "
-    "given back, but this evaluation should not be published beside that page."
+    "Warning: scores.html prints the number of pupils in each likelihood band and the red count, which "
+    "this page withholds (\"x\"): beside the tenths and top k% here, which follow from the pupils with "
+    "outcomes, those give back a number of pupils under 10 (of one band within one tenth, say). No "
+    "outcome is given back, but this evaluation should not be published beside that page."
 )
 
 # A selection: (table, key) -> (pupil mask, its count with the outcome as shown: int, or None if withheld)
@@ -188,10 +188,10 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
     Returns the sentence saying what was withheld and why (none where nothing was).
 
     `printed`: the (section, band or rating) whose size scores.html prints for the same pupils (its
-    matrix's band totals, its red count). Withholding those here hid nothing: on the demo evaluate printed
-    the high and low bands' sizes as "x" while scores.html printed 6,467 and 43,752, and tenths 4-10 (43,756)
-    less the low band gave the 4 pupils of tenth 4 in the medium band. They are taken as known, and a
-    number they give back beside this page's rank cuts is said, not hidden (`BESIDE_SCORES_PAGE`)."""
+    matrix's band totals, its red count). A size withheld here that the page prints keeps this page safe
+    on its own, not beside that one, and that is said (`BESIDE_SCORES_PAGE`): on the demo evaluate
+    withheld the high and low bands' sizes ("x") while scores.html printed 6,467 and 43,752, and tenths
+    4-10 (43,756) less the low band gave the 4 pupils of tenth 4 in the medium band, without a word."""
     n = len(frame)
     values = {"by_rag": ("rag", frame["rag"].astype(str).to_numpy()),
               "by_band": ("band", frame["likelihood_band"].astype(str).to_numpy())}  # fmt: skip
@@ -210,26 +210,26 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
     slice_of, membership = _slices([m[placed] for m in masks] + fixed)
     sizes = np.bincount(slice_of, minlength=membership.shape[1]).astype(float)
     pieces = [piece for piece in _pieces(membership) if 0 < piece @ sizes < SUPPRESSION_THRESHOLD]
-    cuts_only = list(range(len(rows), len(membership)))
-    known = [i for i, (section, row) in enumerate(rows)
-             if (section, str(row[values[section][0]])) in printed]  # fmt: skip
-    always = [*cuts_only, *known]
+    always = list(range(len(rows), len(membership)))
 
-    def pinned(shown: list[int], base: list[int] = always) -> list[tuple]:
-        return [tuple(piece) for piece in pieces if _pinned(membership, [*shown, *base], piece)]
+    def pinned(shown: list[int]) -> list[tuple]:
+        return [tuple(piece) for piece in pieces if _pinned(membership, [*shown, *always], piece)]
 
     unclosable = set(pinned([]))
-    beside_page = unclosable - set(pinned([], cuts_only))
 
     def at_risk() -> list[tuple]:
-        shown = [i for i, (_, row) in enumerate(rows) if not is_withheld(row["selected"]) and i not in known]
+        shown = [i for i, (_, row) in enumerate(rows) if not is_withheld(row["selected"])]
         return [piece for piece in pinned(shown) if piece not in unclosable]
 
-    withheld = []
+    withheld, beside_page = [], False
+
+    def section_of(row: dict) -> str:
+        return "by_rag" if "rag" in row else "by_band"
+
     while risks := len(at_risk()):
         # a shown 0 gives nothing back: its pupils are none
-        shown = [row for i, ((_, row), mask) in enumerate(zip(rows, masks, strict=True))
-                 if not is_withheld(row["selected"]) and mask.any() and i not in known]  # fmt: skip
+        shown = [row for (_, row), mask in zip(rows, masks, strict=True)
+                 if not is_withheld(row["selected"]) and mask.any()]  # fmt: skip
         # the fewest rows, first choices first (ratings before bands, in their order), that leave fewest
         # slices at risk: one, else two (a band the others and the total add up to goes with one of them)
         options = [(k,) for k in range(len(shown))]
@@ -243,6 +243,7 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
             row = shown[k]
             row.update({"selected": SECONDARY, "precision": None, "ci_low": None, "ci_high": None})
             withheld.append(f"rated {row['rag']}" if "rag" in row else f"in the {row['band']} band")
+            beside_page |= (section_of(row), str(row.get("rag", row.get("band")))) in printed
     said = [BESIDE_SCORES_PAGE] if beside_page else []
     if not withheld:
         return said

@@ -127,7 +127,8 @@ def test_no_chi_square_figure_where_the_outcomes_total_is_withheld():
 
     table = _table({"F": [0, 777], "M": [5, 844]})
     shown = suppress_all({("permanent", "sex"): table}, [])[("permanent", "sex")]
-    assert is_withheld(shown.loc[TOTAL, EXCLUDED]) and shown.loc["F", EXCLUDED] == 0
+    # the girls' 0 is withheld too: beside the boys' "<10" it said every one was a boy
+    assert is_withheld(shown.loc[TOTAL, EXCLUDED]) and is_withheld(shown.loc["F", EXCLUDED])
     test = chi_square("permanent", "sex", table, shown)
     assert test.row["statistic"] is None and test.row["p_value"] is None
     assert test.cells == []
@@ -136,3 +137,24 @@ def test_no_chi_square_figure_where_the_outcomes_total_is_withheld():
     shown = suppress_all({("permanent", "sex"): table}, [])[("permanent", "sex")]
     test = chi_square("permanent", "sex", table, shown)
     assert test.row["statistic"] is not None and len(test.cells) == 2
+
+
+def test_an_outcome_of_1_to_9_pupils_is_not_split_by_group_even_by_zeros():
+    """A year with one permanent exclusion: every table showed one group "<10" and the rest 0, so the
+    tables together described the child (a Year 8 White British boy eligible for FSM with SEMH needs,
+    at one named school). Where an outcome's total is 1-9 none of its split is shown."""
+    tables = {
+        ("any", "sex"): _table({"M": [40, 1500], "F": [20, 1540]}),
+        ("permanent", "sex"): _table({"M": [1, 1539], "F": [0, 1560]}),
+        ("any", "fsm"): _table({"1": [30, 600], "0": [30, 2440]}),
+        ("permanent", "fsm"): _table({"1": [1, 629], "0": [0, 2470]}),
+    }  # fmt: skip
+    shown = suppress_all(tables)
+    for variable in ("sex", "fsm"):
+        permanent = shown[("permanent", variable)]
+        for value in permanent.index.drop(TOTAL):  # alike: "<10" beside "x" told who had one
+            assert permanent.loc[value, [EXCLUDED, NOT_EXCLUDED]].tolist() == ["x", "x"], (variable, value)
+        assert permanent.loc[TOTAL, EXCLUDED] == SUPPRESSED
+        assert is_withheld(permanent.loc[TOTAL, NOT_EXCLUDED])
+        assert permanent.loc["M" if variable == "sex" else "1", TOTAL] in (1540, 630)  # pupils still shown
+        assert shown[("any", variable)].loc[TOTAL, EXCLUDED] == 60  # the other outcome keeps its split
