@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.features import registry
 from exclusion_risk.features.need import NOT_KNOWN_TO_SOCIAL_CARE, SOCIAL_CARE_STATUS, social_care_status
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
@@ -91,6 +92,7 @@ VARIABLES: dict[str, tuple[str, str | None]] = {
     "nc_year": ("national curriculum year", None),
 }
 SCHOOL = "school"
+PUPIL = "pupil"  # the child across years (PUPIL_KEY, else upn): only counted, as the study counts children
 # The variables whose groups the fairness review and evaluate publish as well, defined alike
 # (`fairness.review_groups`), or parts of theirs (FSM's history): a describe row holding one of their
 # groups and more would give the more back.
@@ -141,7 +143,7 @@ def _fsm_history(table: pd.DataFrame) -> pd.Series:
 
 
 def describe_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per labelled pupil-year: each variable as text, school, IDACI decile, outcomes 0/1."""
+    """One row per labelled pupil-year: variables as text, school, IDACI decile, outcomes 0/1, pupil key."""
     table = table[table["label_any"].notna()]
     unrecorded = table["sen_provision"].eq(UNKNOWN) & table["sen_type"].eq(NONE)  # not "no SEN": unknown
     sen_type = table["sen_type"].astype(object).where(~unrecorded, UNKNOWN)
@@ -158,6 +160,7 @@ def describe_frame(table: pd.DataFrame) -> pd.DataFrame:
             "nc_year": _nc(table["nc_year"]),
             SCHOOL: table["SchoolURN"].astype(object).fillna(UNKNOWN),
             "idaci_decile": table["idaci_decile"].astype("float64"),
+            PUPIL: table[PUPIL_KEY if PUPIL_KEY in table else "upn"].astype(object),
         },
         index=table.index,
     )

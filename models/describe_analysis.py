@@ -16,6 +16,7 @@ import pandas as pd
 from exclusion_risk.models.describe import (
     EXCLUDED,
     OUTCOMES,
+    PUPIL,
     SCHOOL,
     VARIABLES,
     chi_square,
@@ -33,6 +34,7 @@ from exclusion_risk.privacy import (
     SUPPRESSION_THRESHOLD,
     TOTAL,
     is_withheld,
+    suppress_count,
     suppress_table,
 )
 
@@ -152,9 +154,23 @@ def _spearman(schools: pd.DataFrame, outcome: str) -> tuple[float | None, float 
     return round(float(result.statistic), 3), float(f"{result.pvalue:.3g}")
 
 
+def children(frame: pd.DataFrame) -> tuple[int, int]:
+    """Distinct children (`describe_frame`'s pupil key) and those of them with any suspension or permanent
+    exclusion in any of the years: the study's unit, not the pupil-year."""
+    excluded = frame.groupby(PUPIL)["any"].max()
+    return len(excluded), int(excluded.sum())
+
+
+def _count(value: int | str) -> str:
+    """A count as published (under 10: "<10"; a withheld marker stays), with thousands separators."""
+    shown = suppress_count(value) if isinstance(value, int) else value
+    return f"{shown:,}" if isinstance(shown, int) else str(shown)
+
+
 def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict) -> tuple[pd.DataFrame, str]:
-    any_rate = document["overall"]["any"]["rate"]
     overall = document["overall"]["permanent"]
+    n_children, n_excluded = children(frame)
+    years = ", ".join(document["years"])
     semh_perm = _rate_row(document, "permanent", "sen_type", "SEMH")
     year1_any = _rate_row(document, "any", "nc_year", "1")
     secondary = conc["permanent"]
@@ -162,9 +178,14 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
     year1 = frame[frame["nc_year"].eq("1") & frame["any"].eq(1)]
     rows = [
         ("linked children / pupil-years", "62,536 children (2015/16-2017/18)",
-         f"{overall['pupils']:,} pupil-years" if isinstance(overall["pupils"], int) else overall["pupils"],
-         "the study counts children over three years"),
-        ("share excluded (any)", "about 3.5%", percent(any_rate), "per pupil-year, after autumn census day"),
+         f"{_count(n_children)} children, {_count(overall['pupils'])} pupil-years",
+         f"children on the autumn census of {years}; a child on several years' census is one child and "
+         "a pupil-year in each"),
+        ("share of children excluded (any)", "about 3.5% of 62,536 children (2015/16-2017/18)",
+         percent(share_of(n_excluded, n_children)),
+         f"of the {_count(n_children)} children on the autumn census of {years}, those with any suspension "
+         "or permanent exclusion after census day in any of those years, as the study counts children "
+         "excluded at any time in its three years"),
         ("chi-square, boys vs all others", 584, two_by_two(frame, document, "sex", "M"),
          "any exclusion, 1 dof"),
         ("chi-square, FSM eligible vs all others", 676, two_by_two(frame, document, "fsm", "1"),
