@@ -125,6 +125,7 @@ def _html(description: Description) -> str:
         sections=sections,
         concentration=doc["concentration"],
         study=doc["study_comparison"], study_conclusion=doc.get("study_conclusion"),
+        chi2_caveat=doc.get("chi2_caveat"),
         models=doc.get("models"),
         schools=description.tables["schools.csv"].to_dict("records"),
         plots={o: rates_png(rates, o) for o in OUTCOMES},

@@ -6,6 +6,8 @@ children, 1.8 times the study's."""
 
 from __future__ import annotations
 
+from html import unescape
+
 import pandas as pd
 
 from exclusion_risk.contract import PUPIL_KEY
@@ -54,3 +56,22 @@ def test_a_share_of_children_resting_on_fewer_than_10_is_withheld():
     table.loc[table.index[:5], "label_any"] = 1.0  # 5 children excluded
     row = _study_rows(table, YEARS)["share of children excluded (any)"]
     assert row["here"] == "withheld" and row["reading"] == ""
+
+
+def test_chi_square_over_repeated_children_says_its_p_values_overstate_the_evidence():
+    """Pupil-years of one child are not independent: the study rows' chi-square (demo: boys 1,783, read
+    "significant here, as in the study") and each group's test counted most children several times, and
+    only the page's "compare in direction, not size" hinted at it."""
+    from exclusion_risk.models.describe_report import _html
+
+    description = analyse(describe_frame(_two_years()), YEARS)
+    notes = [r["note"] for r in description.document["study_comparison"] if r["measure"].startswith("chi")]
+    assert len(notes) == 3 and all("not independent" in n and "overstate" in n for n in notes)
+    csv = description.tables["study_comparison.csv"]
+    assert csv.loc[csv["measure"].str.startswith("chi"), "note"].str.contains("overstate").all()
+    html = unescape(_html(description))
+    assert html.count(description.document["chi2_caveat"]) >= 2  # beside the study and the group tests
+    # one year: each child is one row, and the tests say nothing of repeats
+    one = analyse(describe_frame(_feature_table(1500)), ["2017/18"])
+    assert one.document["chi2_caveat"] is None
+    assert not [r for r in one.document["study_comparison"] if "not independent" in str(r["note"])]
