@@ -119,6 +119,7 @@ def _html(description: Description) -> str:
     return render(
         "describe.html.j2",
         what=WHAT_THIS_IS,
+        notice=doc["notice"],
         years=", ".join(doc["years"]),
         overall=doc["overall"],
         outcomes=OUTCOME_LABELS,

@@ -75,3 +75,14 @@ def test_chi_square_over_repeated_children_says_its_p_values_overstate_the_evide
     one = analyse(describe_frame(_feature_table(1500)), ["2017/18"])
     assert one.document["chi2_caveat"] is None
     assert not [r for r in one.document["study_comparison"] if "not independent" in str(r["note"])]
+
+
+def test_the_report_carries_the_decision_support_notice_beside_its_figures():
+    """describe.html and describe.json had no decision-support notice, unlike evaluate's, drift's and the
+    fairness review's outputs."""
+    from exclusion_risk.models.describe_report import _html
+    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+    description = analyse(describe_frame(_feature_table(600)), ["2017/18"])
+    assert description.document["notice"] == DECISION_SUPPORT_NOTICE
+    assert DECISION_SUPPORT_NOTICE in unescape(_html(description))
