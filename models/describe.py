@@ -18,18 +18,18 @@ those no longer are `former`. So, too, FSM in the last six years is split within
 (eligible now, earlier only, never), not "ever eligible" holding "eligible now" (`_fsm_history`); and a
 variable whose groups the review publishes never folds a few pupils into one of them (`fold_small_groups`).
 
-Groups of fewer than 10 pupils are first folded into one row (`fold_small_groups`).
-Publication (`suppress_all`): counts go through `privacy.suppress_table` — a count under 10 is "<10", and a
-count that a "<10" could be worked out from by subtraction along a row or column is withheld too ("x").
-The totals that two tables share (a value's pupils in the `any` and the `permanent` table, the
-outcome's column totals in every variable's table, the grand total) are withheld in all of them once
-any one withholds them; and so are the sums two variables' tables share (`shared_sums`: detailed
-ethnicity within its broad group, where White other's excluded less WOTH's and WROM's gave White
-Irish's "<10" back exactly), none left with a withheld value a reader can work out, by the rule of a
-table's line (`privacy.withheld_pinned`: one withheld value, or several whose sum pins one, as Mixed's
-38 permanently excluded less MWBC's 36 and MWBA's 0 left MWAS's and MOTH's "<10" summing to 2, both 1),
-its partner the one that loses least (`privacy.complement`), chosen one at a time. A rate, rate ratio
-or residual is shown only where both of its counts are.
+Groups of fewer than 10 pupils are first folded into one row. Publication (`suppress_all`): counts go
+through `privacy.suppress_table` — a count under 10 is "<10", and a count that a "<10" could be worked
+out from by subtraction along a row or column is withheld too ("x"). The totals that two tables share (a
+value's pupils in the `any` and the `permanent` table, the outcome's column totals in every variable's
+table, the grand total) are withheld in all of them once any one withholds them; and so are the sums two
+variables' tables share (`shared_sums`: detailed ethnicity within its broad group, where White other's
+excluded less WOTH's and WROM's gave White Irish's "<10" back exactly), none left with a withheld value a
+reader can work out, by the rule of a table's line (`privacy.withheld_pinned`: one withheld value, or
+several whose sum pins one, as Mixed's 38 permanently excluded less MWBC's 36 and MWBA's 0 left MWAS's
+and MOTH's "<10" summing to 2, both 1), its partner the one that loses least (`privacy.complement`),
+chosen one at a time. An outcome of 1-9 pupils is not split at all (`privacy.withhold_split`: a 0 or
+"<10" beside another told who). A rate, rate ratio or residual is shown only where both counts are.
 Chi-square: rows with a withheld count are pooled into one row before the test, so the statistic is a
 function of what is published (on the full table, a statistic and the shown cells can be solved for a
 withheld cell); `chi2_cells` names the pooled values. No test is run where the outcome's totals are
@@ -70,6 +70,7 @@ FORMER = SOCIAL_CARE_STATUS[-1][0]  # formerly known to social care, nothing ope
 POOLED = "withheld groups (pooled)"
 POOL_SEPARATOR = "+"  # a folded row's value: its groups' codes, e.g. "MSI+PMLD" (no code holds a "+")
 EXCLUDED, NOT_EXCLUDED = "excluded", "not_excluded"
+OUTCOME_COUNTS = [EXCLUDED, NOT_EXCLUDED]
 # FSM in the last six years as rows within the census day's (`_fsm_history`): "ever eligible" held the
 # census day's "eligible" (describe's own FSM table, evaluate's and the review's), so with both shown the
 # difference (the earlier-only pupils excluded, permanently excluded) was a count; as "now", "earlier" and
@@ -355,10 +356,8 @@ def suppress_all(
         if not found <= shared:  # totals shared between tables first: the shared sums are read after
             shared |= found
             continue
-        key = _split_key(shown) or _line_key(list(lines), tables, shown)
-        if key is None:  # an outcome of 1-9 pupils is not split: a 0 or "<10" beside another told who
-            return {k: withhold_split(t, [EXCLUDED, NOT_EXCLUDED]) if k[0] in small else t
-                    for k, t in shown.items()}  # fmt: skip
+        if (key := _split_key(shown) or _line_key(list(lines), tables, shown)) is None:
+            return {k: withhold_split(t, OUTCOME_COUNTS) if k[0] in small else t for k, t in shown.items()}
         shared.add(key)
 
 
