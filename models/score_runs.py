@@ -15,7 +15,8 @@ by UPN across the whole of it, so one who moved school keeps their history. Pupi
 longer on roll only at schools whose earlier and current pupils both plausibly are the school's census
 (`earlier_scorings.roll_kind`; `earlier_notes` says where not, and why). A school no earlier scoring
 scored is not compared (its pupils would all look new); `comparison_notes` names the schools only one
-scoring covered, and says when the model, risk matrix or capacity changed between the runs.
+scoring covered, and says when the runs scored another census or year, or the model, risk matrix or
+capacity changed between them.
 """
 
 from __future__ import annotations
@@ -235,11 +236,22 @@ def comparison_notes(
     previous: ScoringRun, current: ScoringRun, before: pd.DataFrame, after: pd.DataFrame,
     compared: set[str] = frozenset(),
 ) -> list[str]:
-    """What the counts of a comparison do not say on their own: a change of model, risk matrix or
-    capacity between the two scorings (pupils then move bands because the cut moved, not the pupil), and
-    the schools only one of them scored, which `compare` leaves out. `before`/`after`: the runs' pupils;
+    """What the counts of a comparison do not say on their own: another census or year (what changed
+    between the censuses shows as changes), a change of model, risk matrix or capacity between the two
+    scorings (pupils then move bands because the cut moved, not the pupil), and the schools only one of
+    them scored, which `compare` leaves out. `before`/`after`: the runs' pupils;
     `compared`: schools of `after` compared through scorings before `previous` (EarlierView.compared)."""
     notes = []
+    # `last` finds a run of the same year and census, but a run named by its id, a scores.csv, or the
+    # service's latest run sharing a school may be of another: the term between shows as news
+    terms = ((previous.year, previous.census), (current.year, current.census))
+    if all(all(term) for term in terms) and terms[0] != terms[1]:
+        notes.append(
+            f"The earlier list is of the {previous.year} {previous.census} census, this one of the "
+            f"{current.year} {current.census} census: what changed between the two censuses (pupils who "
+            "joined or left, the attendance and exclusions recorded since) shows as changes, not only "
+            "changes in the pupils' risk."
+        )
     # the MLflow run id only where both runs recorded one (runs kept before it was have "")
     runs = (previous.model_run_id, current.model_run_id)
     other_run = all(runs) and runs[0] != runs[1]

@@ -13,7 +13,8 @@ that school, naming no pupil, and `changes.leavers_not_listed_notes` says it onc
 with one reason (models.earlier_scorings.leaver_notes, the workbook's and the console's words).
 `changes.notes` says what the counts do not say on their own, in `exclusion-risk score`'s words
 (models.score_runs.comparison_notes): the schools not compared (scored by only one of the two runs:
-"0 new red" is no news of them) and a change of model or risk matrix between the runs.
+"0 new red" is no news of them), an earlier run of another census or year, and a change of model or
+risk matrix between the runs.
 """
 
 from __future__ import annotations
@@ -297,7 +298,8 @@ def record_census_scoring(
     changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
     counts = change_counts(changes)
     # what the counts do not say on their own, as `score --compare-with` says it: schools not compared,
-    # a new model or risk matrix (a pupil may move band though nothing about them changed)
+    # another census or year, a new model or risk matrix (a pupil may move band though nothing about them
+    # changed)
     notes = comparison_notes(previous, run, store.pupils(previous.run_id), pupils, view.compared)
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip

@@ -334,7 +334,8 @@ class RunChanges(BaseModel):
     notes: list[str] = Field(
         [], description="What the counts do not say on their own, in the words of `exclusion-risk score "
         "--compare-with` and the workbook: the schools not compared (scored by only one of the two "
-        "scorings: their pupils are in no count), and a change of model or risk matrix between them (a "
+        "scorings: their pupils are in no count), an earlier scoring of another census or year (what changed "
+        "between the censuses shows as changes), and a change of model or risk matrix between them (a "
         "pupil may have moved band because the model did)."
     )
     pupils: list[PupilChange] = Field(description="Each pupil whose place changed, new red first.")
