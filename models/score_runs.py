@@ -252,15 +252,27 @@ def comparison_notes(
             "joined or left, the attendance and exclusions recorded since) shows as changes, not only "
             "changes in the pupils' risk."
         )
+    elif not all(terms[0]) and all(terms[1]):  # a scores.csv no recorded run is known to have written
+        notes.append(
+            "The earlier list does not record which year and census it scored, nor the risk matrix or "
+            "capacity its bands were cut for (a scores.csv keeps only the model version): if it was not "
+            f"the {current.year} {current.census} census's, or its bands were cut otherwise, what changed "
+            "between them shows as changes too."
+        )
     # the MLflow run id only where both runs recorded one (runs kept before it was have "")
     runs = (previous.model_run_id, current.model_run_id)
     other_run = all(runs) and runs[0] != runs[1]
-    named = (previous.model_name, previous.model_version) != (current.model_name, current.model_version)
-    if previous.model_name and (named or other_run):
+    # a scores.csv compared with directly may record the model's version and not its name
+    renamed = bool(previous.model_name) and previous.model_name != current.model_name
+    if previous.model_version and (renamed or previous.model_version != current.model_version or other_run):
         notes.append(
-            f"The earlier scoring used model {previous.model_name} version {previous.model_version}, this "
-            f"one {current.model_name} version {current.model_version}: a pupil may have moved because the "
-            "model changed, not because anything about the pupil did."
+            f"The earlier scoring used model {_model(previous)}, this one {_model(current)}: a pupil may "
+            "have moved because the model changed, not because anything about the pupil did."
+        )
+    elif not (previous.model_name or previous.model_version):
+        notes.append(
+            f"The earlier list does not record the model that scored it: if it was not "
+            f"{_model(current)}, a pupil may have moved because the model changed."
         )
     if previous.risk_matrix_version and previous.risk_matrix_version != current.risk_matrix_version:
         notes.append(
@@ -284,6 +296,11 @@ def comparison_notes(
             "pupils as new or gone, so its pupils are not in the changes."
         )
     return notes
+
+
+def _model(run: ScoringRun) -> str:
+    """exclusion-risk version 6, or version 6 where the name is not recorded (a scores.csv)."""
+    return f"{run.model_name} version {run.model_version}".strip()
 
 
 def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
@@ -396,19 +413,41 @@ class EarlierRun:
 
 
 def file_run(path: Path) -> ScoringRun:
-    """A stand-in run for a scores.csv compared with directly: named by its file, dated by its mtime."""
+    """A stand-in run for a scores.csv no recorded run is known to have written: named by its file, dated
+    by its mtime, with the model version its model_version column gives ("" where it has none, or more
+    than one). A scores.csv records no year, census, model name, risk matrix or capacity ("")."""
     when = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    # read defensively: a file written before the column was, or one made by hand, lacks it
+    column = pd.read_csv(path, usecols=lambda c: c == "model_version", dtype=str, keep_default_na=False)
+    versions = set(column["model_version"].str.strip()) - {""} if "model_version" in column else set()
     return ScoringRun(
-        run_id=path.name,
-        recorded_at=when,
-        model_name="",
-        model_version="",
-        risk_matrix_version="",
-        year="",
-        census="",
-        pupils=0,
-        schools=0,
-    )
+        run_id=path.name, recorded_at=when, model_name="",
+        model_version=versions.pop() if len(versions) == 1 else "", risk_matrix_version="", year="",
+        census="", pupils=0, schools=0,
+    )  # fmt: skip
+
+
+def recorded_run(
+    path: Path, pupils: pd.DataFrame, *folders: RunFolder
+) -> tuple[ScoringRun, RunFolder] | None:
+    """The run that wrote the scores.csv `path` (read as `pupils`): one in the runs folder `score` keeps
+    beside it, or in `folders`, whose pupils are the file's (UPN, school, probability, band and RAG, in
+    its order); of several (the same list scored twice), the one recorded nearest the file's last change.
+    None where none is (the file moved from its runs, edited, or written before runs were kept)."""
+    written, found, seen = path.stat().st_mtime, [], set()
+    for folder in (RunFolder(path.parent / RUNS_FOLDER), *folders):
+        for run in folder.runs():
+            if run.run_id in seen or run.pupils != len(pupils):
+                continue
+            seen.add(run.run_id)
+            try:
+                theirs = folder.pupils(run)
+            except (OSError, ValueError, RunNotFound):
+                continue  # a pupils file unreadable or gone: not this one
+            if theirs[RUN_PUPIL_COLUMNS].equals(pupils[RUN_PUPIL_COLUMNS]):
+                distance = abs(datetime.fromisoformat(run.recorded_at).timestamp() - written)
+                found.append((distance, run, folder))
+    return min(found, key=lambda f: f[0])[1:] if found else None
 
 
 def resolve_previous(wanted: str, folder: RunFolder, year: str, census: str = CENSUS_AUTUMN) -> EarlierRun:
@@ -423,8 +462,14 @@ def resolve_previous(wanted: str, folder: RunFolder, year: str, census: str = CE
     if wanted != LAST and path.suffix.lower() == ".csv":
         if not path.is_file():
             raise RunNotFound(f"--compare-with: {path} does not exist")
+        pupils = read_run_pupils(path)
+        # compared as the run that wrote it, so that its model, census and year are known and said
+        recorded = recorded_run(path, pupils, folder)
+        if recorded is not None:
+            run, other = recorded
+            return EarlierRun(run, pupils, f"{path}, {run.describe()}", other.before(run), other)
         run = file_run(path)
-        return EarlierRun(run, read_run_pupils(path), f"{path} (written {run.scored_on})")
+        return EarlierRun(run, pupils, f"{path} (written {run.scored_on})")
     if wanted != LAST and path.is_dir():
         raise RunNotFound(f"{path} is not a scoring run's folder (it has no {RUN_FILE})")
     run = folder.find(wanted, year, census)

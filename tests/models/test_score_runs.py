@@ -227,10 +227,13 @@ def test_score_records_each_run_and_compares_with_the_last(
     book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
     assert book.sheetnames[0] == NOTICE_SHEET and CHANGES_SHEET in book.sheetnames
 
-    # a previous scores.csv, given as a file, compares too (nothing changed since the second run)
+    # a previous scores.csv, given as a file, compares too (nothing changed since the second run), as the
+    # run recorded beside it that wrote it: its census, year and model are known (and the same)
+    latest = runs.runs()[-1]
     third = CliRunner().invoke(app, [*args, "--compare-with", str(out)])
     assert third.exit_code == 0, third.output
-    assert f"0 new red since {out}" in third.output
+    assert f"0 new red since {out}, {latest.describe()}; " in third.output
+    assert "does not record" not in third.output and "The earlier list" not in third.output
 
 
 def test_score_refuses_an_unknown_earlier_run_before_any_work(tmp_path, monkeypatch):
@@ -276,9 +279,14 @@ def test_comparison_notes_say_what_the_counts_do_not():
     # a run kept before the model's MLflow run id was recorded is not "another model"
     recorded = ScoringRun.from_dict(then.to_dict() | {"model_run_id": "abc123"})
     assert comparison_notes(then, recorded, before, before) == []
-    # a scores.csv compared with directly knows no model or capacity: nothing said of them
+    # a scores.csv with no run known to have written it records no year or census, nor (this one) a
+    # model version: the notes say they cannot tell (they said nothing; test_score_runs_terms.py)
     old = ScoringRun.from_dict({"run_id": "scores.csv", "recorded_at": "2026-01-01T00:00:00"})
-    assert comparison_notes(old, now, after, after) == []
+    notes = comparison_notes(old, now, after, after)
+    assert [note[:60] for note in notes] == [
+        "The earlier list does not record which year and census it sc",
+        "The earlier list does not record the model that scored it: i",
+    ]
 
 
 def test_two_scorings_within_one_second_are_ordered_as_they_were_written(tmp_path):
