@@ -14,7 +14,7 @@ Conventions (stated in the report):
 - Disparity ratio = group metric / reference-group metric; the reference is the largest group of each
   attribute. A ratio outside 0.8-1.25 is flagged (Aequitas' convention).
 - 95% intervals: Poisson bootstrap of pupils with the selection held fixed (the uncertainty is in who
-  the cohort happened to contain, not in the threshold).
+  the cohort happened to contain, not in the threshold); a rate of none or all of a group: Wilson's.
 - Any count of fewer than 10 pupils is shown as "<10", and a rate is not shown when any count it is
   made from, or that it gives back with the published counts, is 1-9 (`rate_support`) or withheld
   (`rate_withheld`): precision times selected pupils is the true positives, so the error rates rest on
@@ -32,6 +32,7 @@ import pandas as pd
 
 from exclusion_risk.features.need import NOT_KNOWN_TO_SOCIAL_CARE, SOCIAL_CARE_STATUS, social_care_status
 from exclusion_risk.features.registry import ETHNICITY_NAMES
+from exclusion_risk.models.band_precision import wilson
 from exclusion_risk.models.fairness_intersections import (
     intersection_groups,
     intersection_references,
@@ -215,7 +216,11 @@ def group_metrics(
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio_reps = values[:, g] / values[:, ref] if ref >= 0 else np.full(len(values), np.nan)
                 row[metric] = est
-                row[f"{metric}_low"], row[f"{metric}_high"] = _interval(values[:, g], alpha)
+                events, pupils = (int(counts[g, COUNT_NAMES.index(c)]) for c in _RATIO_PARTS[metric])
+                # none or all of them: every replicate has the same rate, and 0 of 67 read [0.000, 0.000]
+                degenerate = pupils and events in (0, pupils)
+                row[f"{metric}_low"], row[f"{metric}_high"] = (
+                    wilson(events, pupils) if degenerate else _interval(values[:, g], alpha))  # fmt: skip
                 row[f"{metric}_ratio"] = ratio
                 row[f"{metric}_ratio_low"], row[f"{metric}_ratio_high"] = _interval(ratio_reps, alpha)
                 row[f"{metric}_flagged"] = bool(
