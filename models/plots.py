@@ -163,30 +163,50 @@ def shap_figures(explanation: Explanation, values: pd.DataFrame, title: str, max
 # ---------------------------------------------------------------------------------------------
 
 
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def _group_styles(count: int) -> list[tuple[str, str]]:
+    """A colour and marker per group, no two alike: matplotlib's 10-colour cycle gave the 11th detailed
+    ethnicity the first's colour. tab10 up to 10 groups, else tab20 (its dark shades first, then the
+    light), with a marker cycle of 7 beside the colours' 20, so no pair repeats before 140 groups."""
+    from matplotlib import colormaps
+
+    if count <= 10:
+        colours = list(colormaps["tab10"].colors)
+    else:
+        shades = list(colormaps["tab20"].colors)
+        colours = shades[0::2] + shades[1::2]
+    return [(colours[i % len(colours)], _MARKERS[i % len(_MARKERS)]) for i in range(count)]
+
+
 def calibration_by_group_png(bins: pd.DataFrame, attribute: str, withheld=()) -> str:
     """Calibration by group as a base64 PNG. Not drawn: the `withheld` groups (whose tables withhold their
     counts) and bins with fewer than 10 pupils, fewer than 10 positives or 1-9 negatives (an observed rate
     times the bin's pupils would give those counts back)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=90)
-    top = 0.0
+    fig, ax = plt.subplots(figsize=(7.5, 4), dpi=90)
+    drawn = {}
     for group, part in bins.groupby("group"):
         positives = (part["observed"] * part["n"]).round()
         negatives = part["n"] - positives
         few = (negatives > 0) & (negatives < SUPPRESSION_THRESHOLD)
         enough = (positives >= SUPPRESSION_THRESHOLD) & ~few
         part = part[(part["n"] >= SUPPRESSION_THRESHOLD) & enough]
-        if group in set(withheld) or part.empty:
-            continue
-        ax.plot(part["predicted"], part["observed"], marker="o", ms=3, label=str(group))
+        if group not in set(withheld) and not part.empty:
+            drawn[group] = part
+    top = 0.0
+    for (group, part), (colour, marker) in zip(drawn.items(), _group_styles(len(drawn)), strict=True):
+        ax.plot(part["predicted"], part["observed"], marker=marker, ms=4, color=colour, label=str(group))
         top = max(top, float(part["predicted"].max()), float(part["observed"].max()))
     ax.plot([0, top or 1], [0, top or 1], "k--", lw=0.8, label="calibrated")
     ax.set(
         xlabel="predicted probability (bin mean)", ylabel="observed rate", title=f"Calibration by {attribute}"
     )
-    ax.legend(fontsize=7)
+    # beside the axes, not over them: inside, it covered the highest bins' points
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
