@@ -30,6 +30,7 @@ from exclusion_risk.models.fairness import (
     rate_withheld,
 )
 from exclusion_risk.models.fairness_calibration import interval_text
+from exclusion_risk.models.fairness_chance import comparisons_line
 from exclusion_risk.models.fairness_intersections import (
     INTERSECTIONS,
     intersection_name,
@@ -389,7 +390,8 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "findings": [_finding_context(f) for f in found["top"]], "flagged": flagged["all"],
         "flagged_where": flagged, "flagged_words": flagged_words(flagged),
         "findings_all": [_finding_context(f) for f in found["all"]], "omitted": found["omitted"],
-        "year_calibration": found["year_calibration"],
+        "year_calibration": found["year_calibration"], "comparisons": found["comparisons"],
+        "comparisons_line": comparisons_line(found["comparisons"]),
         "outcome": outcome_words(result.model.get("label")),
         "intersections": intersections,
         "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",
@@ -446,7 +448,7 @@ def summary_json(result: FairnessReview, context: dict | None = None) -> dict:
         "positives": context["positives"], "metrics": context["metric_labels"], "notice": context["notice"],
         "summary": {
             "flagged": context["flagged"], "flagged_where": context["flagged_where"],
-            "year_calibration": context["year_calibration"],
+            "year_calibration": context["year_calibration"], "comparisons": context["comparisons"],
             "top": context["findings"], "all": context["findings_all"], "omitted": context["omitted"],
             "red_list": context["red_list"]["summary"] if context["red_list"] else None,
         },

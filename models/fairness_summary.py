@@ -31,8 +31,10 @@ observed / predicted is. Differences are kept apart by kind:
   in group selection ratio and calibration.
 
 Ranking: the year's calibration, then the model's findings (calibration, error not explained by the base
-rate, the options), then the mixed ones, then base-rate context; within each, certain (the ratio's 95%
-interval excludes 1) before uncertain, then by size (|log ratio|). The summary's top list keeps at most
+rate, the options), then the mixed ones, then base-rate context; within each, the ratio's 95% interval
+excluding 1 before not, then by size (|log ratio|); and before all, the findings that hold once the number
+of ratios compared is allowed for (`models.fairness_chance`: many ratios are compared, and 1 in 20
+intervals excludes 1 by chance alone), the rest after them. The summary's top list keeps at most
 one base-rate context line per group and always the options' trade-offs; every finding is in
 `fairness.json` (summary.all).
 
@@ -58,13 +60,13 @@ from exclusion_risk.models.fairness import (
 )
 from exclusion_risk.models.fairness_calibration import (
     YEAR,
-    certain,
     group_calibration,
     interval_text,
     outside,
     reading_direction,
     year_calibration,
 )
+from exclusion_risk.models.fairness_chance import comparison_key, mark
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_option_changes import (
     largest_changes,
@@ -160,7 +162,6 @@ def _finding(attribute, group, reference, kind, metric, ratio, low, high, meanin
         "ratio": float(ratio),
         "low": float(low),
         "high": float(high),
-        "certain": certain(low, high),
         "size": abs(math.log(ratio)) if ratio > 0 else float("inf"),
         "meaning": meaning[:1].upper() + meaning[1:],
         "action": _ACTIONS[kind].format(direction=direction),
@@ -315,12 +316,27 @@ def _option_findings(result: FairnessReview, shown: dict) -> list[dict]:
     return found
 
 
-def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) -> list[dict]:
-    """Every finding, ranked (model's first, then certain, then largest), from the rates the tables show
-    (`shown`: attribute -> group -> count -> value as published): where the counts a rate rests on are
-    shown and 10 or more, the group's and its reference's. `year`: `year_calibration(result, shown)`,
-    which the groups' calibration is judged against (None where withheld)."""
+def _family(finding: dict) -> str:
+    """The ratios a finding is one of, adjusted together for the number compared (`fairness_chance`)."""
+    kind = next(k for k, words in KINDS.items() if words == finding["kind"])
+    families = {"year calibration": "the year's calibration", "calibration": "calibration",
+                "option": "options' precision"}  # fmt: skip
+    return families.get(kind, finding["metric"])
+
+
+def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) -> tuple[list[dict], list]:
+    """Every finding, ranked (those holding once the number of ratios compared is allowed for first; then
+    model's first, then interval excluding 1, then largest), from the rates the tables show (`shown`:
+    attribute -> group -> count -> value as published): where the counts a rate rests on are shown and 10
+    or more, the group's and its reference's. `year`: `year_calibration(result, shown)`, which the
+    groups' calibration is judged against (None where withheld). Also returns the families of ratios
+    compared (`fairness_chance.mark`)."""
     found = _year_finding(year)
+    tested: dict[str, set] = {}  # every ratio shown, finding or not: what chance is weighed against
+
+    def compared(family: str, ratio, low, high) -> None:
+        if np.isfinite(ratio):
+            tested.setdefault(family, set()).add(comparison_key(ratio, low, high))
     outcome = outcome_words(result.model.get("label"))
     for a in [*result.attributes, *result.intersections]:
         calibration = result.calibration[a.attribute][0].set_index("group")
@@ -331,6 +347,8 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
             if r["n"] < SUPPRESSION_THRESHOLD or not rate_shown(shown, a.attribute, r["group"], BASE_RATE):
                 cal = None
             judged = group_calibration(cal, year)
+            if judged is not None:
+                compared("calibration", judged["ratio"], judged["low"], judged["high"])
             if r["is_reference"]:
                 found.extend(_calibration_finding(a.attribute, r["group"], judged))
             if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or r["reference"] not in rows.index:
@@ -343,6 +361,10 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
                     return False
                 return min(rate_support(r, metric), rate_support(ref, metric)) >= SUPPRESSION_THRESHOLD
 
+            for metric in (BASE_RATE, "selection_rate", *_ERROR_METRICS):
+                if shown_metric(metric):
+                    ends = ("", "_low", "_high")
+                    compared(METRIC_LABELS[metric], *(r[f"{metric}_ratio{end}"] for end in ends))
             found.extend(_group_findings(a.attribute, r, judged, shown_metric, outcome))
     found.extend(_option_findings(result, shown))
     # An intersection whose second attribute has one group here repeats the first's numbers: keep one.
@@ -353,19 +375,21 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    unique.sort(key=lambda f: (f["tier"], not f["certain"], -f["size"]))
-    return [{"rank": i + 1, **f} for i, f in enumerate(unique)]
+    families = mark(unique, _family, tested)
+    unique.sort(key=lambda f: (not f["beyond_chance"], f["tier"], not f["excludes_1"], -f["size"]))
+    return [{"rank": i + 1, **f} for i, f in enumerate(unique)], families
 
 
 def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> dict:
     """{"top": the findings the page leads with, "all": every finding, "omitted": how many are not in
     top, "year_calibration": the year's calibration and its line (`fairness_calibration.year_calibration`;
-    None where withheld)}. Top: in rank order, at most one base-rate context line per group, every option's
-    trade-off whose precision change is certain, at most `limit` (more only for those trade-offs)."""
+    None where withheld), "comparisons": the ratios compared per measure (`fairness_chance.mark`)}.
+    Top: in rank order, at most one base-rate context line per group, every option's
+    trade-off whose precision change holds beyond chance, at most `limit` (more only for those trade-offs)."""
     year = year_calibration(result, shown)  # once: the summary states it and the findings judge by it
-    every = findings(result, shown, year)
+    every, families = findings(result, shown, year)
     folded = _fold_into_broader(result, every)
-    forced = [f for f in every if f["kind"] == KINDS["option"] and f["certain"]]
+    forced = [f for f in every if f["kind"] == KINDS["option"] and f["beyond_chance"]]
     context, top = set(), []
     for f in every:
         if f in forced or id(f) in folded:
@@ -378,7 +402,7 @@ def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FIN
     top = sorted([*forced, *top[: max(0, limit - len(forced))]], key=lambda f: f["rank"])
     return {"top": [{**f, "rank": i + 1} for i, f in enumerate(top)], "all": every,
             "omitted": len(every) - len(top),
-            "year_calibration": year}  # fmt: skip
+            "year_calibration": year, "comparisons": families}  # fmt: skip
 
 
 def _broader(result: FairnessReview, attribute: str, group: str) -> list[tuple[str, str]]:

@@ -4,8 +4,9 @@
 findings ("for Asian pupils the model over-predicts: observed / predicted 0.53 [0.46, 0.61], so a 20%
 score means about 11% for them") advise reading a group's probabilities as lower or higher than stated.
 Only the review's page said so, so an officer reading scores.html, the workbook or the console was never
-told. A scoring now repeats the review's certain calibration findings for single characteristics (its
-intersections are counted and left to the review), already suppressed as the review publishes them, after
+told. A scoring now repeats the review's calibration findings that hold beyond chance (once the number of
+ratios it compared is allowed for) for single characteristics (its intersections are counted and left to
+the review), already suppressed as the review publishes them, after
 its finding for the model across the whole year where it has one (every pupil's probability ran low or
 high: a group's finding is then judged against the year's ratio, and how to read its probabilities
 follows its own ratio).
@@ -27,14 +28,16 @@ NAMED = 4  # findings quoted in full; the rest are counted
 
 
 def _calibration_findings(findings: list[dict[str, Any]], kind: str = "calibration") -> list[dict[str, Any]]:
-    """The review's certain calibration findings (`kind`: KINDS's), in its own order (largest first)."""
-    return [f for f in findings
-            if f.get("kind") == KINDS[kind] and f.get("certain") and f.get("meaning")]  # fmt: skip
+    """The review's calibration findings that hold once the number of ratios it compared is allowed for
+    (`kind`: KINDS's), in its own order (largest first). A review written before that adjustment has only
+    `certain` (its own interval excluded 1), read as it was."""
+    return [f for f in findings if f.get("kind") == KINDS[kind] and f.get("meaning")
+            and f.get("beyond_chance", f.get("certain"))]  # fmt: skip
 
 
 def fairness_lines(info: dict[str, Any]) -> list[str]:
-    """One sentence for the model's certain calibration finding across the whole year, one per certain
-    calibration finding of a single characteristic (up to NAMED) and one counting the rest, from the
+    """One sentence for the model's calibration finding across the whole year, one per calibration finding
+    that holds of a single characteristic (up to NAMED) and one counting the rest, from the
     fairness review logged to the version's run (`info`: the scorer's); none where the version has no
     review or the review found none."""
     run_id = info.get("run_id")

@@ -86,7 +86,7 @@ def test_an_error_rate_gap_from_base_rates_is_told_apart_from_the_models_own():
     risk = np.concatenate([rng.uniform(0, 0.4, BOYS), rng.uniform(0, 0.8, GIRLS)])
     found = {f["metric"]: f for f in _sex_findings(_review(risk, risk))}
     assert found["base rate (excluded)"]["kind"] == "difference in outcomes (base rate)"
-    assert found["base rate (excluded)"]["certain"] and found["base rate (excluded)"]["ratio"] > 1.8
+    assert found["base rate (excluded)"]["beyond_chance"] and found["base rate (excluded)"]["ratio"] > 1.8
     assert found["false-positive rate"]["kind"] == "error rate that follows the base rate"
     assert found["false-positive rate"]["ratio"] > 1.25
     assert "observed / predicted" not in found
@@ -115,7 +115,7 @@ def test_an_error_rate_gap_from_base_rates_is_told_apart_from_the_models_own():
     assert found["precision"]["kind"] == "error rate in the base rate's direction, with miscalibration"
 
 
-def test_findings_are_ranked_by_the_models_part_then_certainty_then_size(training, test_year):
+def test_findings_are_ranked_by_chance_then_the_models_part_then_certainty_then_size(training, test_year):
     result, _ = training
     p = result.models["lightgbm"].pipeline.predict_proba(test_year[result.feature_cols])[:, 1]
     review = fairness.review(
@@ -125,7 +125,7 @@ def test_findings_are_ranked_by_the_models_part_then_certainty_then_size(trainin
     found, every = context["findings"], context["findings_all"]
     assert len(found) >= 3 and [f["rank"] for f in found] == list(range(1, len(found) + 1))
     for ranked in (found, every):
-        keys = [(f["tier"], not f["certain"], -f["size"]) for f in ranked]
+        keys = [(not f["beyond_chance"], f["tier"], not f["excludes_1"], -f["size"]) for f in ranked]
         assert keys == sorted(keys)
     assert context["omitted"] == len(every) - len(found)
     html = fairness_report.render_report(review)

@@ -39,7 +39,7 @@ def test_one_factor_for_every_pupil_is_one_model_wide_finding_not_one_per_group(
     year = _by_kind(context, "year calibration")
     assert len(year) == 1 and year[0]["rank"] == 1
     assert context["findings"][0]["kind"] == KINDS["year calibration"]
-    assert year[0]["certain"] and 1.2 < year[0]["ratio"] < 1.4
+    assert year[0]["beyond_chance"] and 1.2 < year[0]["ratio"] < 1.4
     assert year[0]["meaning"].startswith("Across all pupils in the year the model's probabilities ran low")
     assert year[0]["action"].startswith("Recalibrate the model on a recent year (the whole model")
     assert _by_kind(context, "calibration") == []  # boys, girls, FSM... each off by the year's factor only
@@ -54,7 +54,7 @@ def test_a_group_miscalibrated_alone_is_still_a_finding_against_the_year():
     predicted = risk * np.where(np.arange(risk.size) < BOYS, 1.0, 0.5)  # girls under-predicted twice
     context = fairness_report.report_context(_review(risk, predicted))
     girls = [f for f in _by_kind(context, "calibration") if f["group"] == "girls"]
-    assert len(girls) == 1 and girls[0]["certain"] and girls[0]["low"] > 1.25
+    assert len(girls) == 1 and girls[0]["beyond_chance"] and girls[0]["low"] > 1.25
     assert "for all pupils" in girls[0]["meaning"] and "times the year's" in girls[0]["meaning"]
     assert girls[0]["metric"] == "observed / predicted against the year's"
     year = context["year_calibration"]

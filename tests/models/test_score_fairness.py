@@ -79,3 +79,14 @@ def test_the_years_calibration_is_said_first_and_a_groups_reading_is_its_own_rat
     _logged(monkeypatch, {"top": [year], "all": [year]})
     lines = score_fairness.fairness_lines({"run_id": "abc", "version": "2"})
     assert "across the whole year;" in lines[0] and len(lines) == 2
+
+
+def test_a_finding_that_may_be_chance_is_not_repeated(monkeypatch):
+    # its own interval excludes 1, but not once the review's many comparisons are allowed for
+    chance = {**_finding("ethnic group", "Black", 1.44), "excludes_1": True, "beyond_chance": False}
+    chance.pop("certain")
+    holds = {**_finding("ethnic group", "Asian", 0.53), "excludes_1": True, "beyond_chance": True}
+    holds.pop("certain")
+    _logged(monkeypatch, {"top": [holds, chance], "all": [holds, chance]})
+    lines = score_fairness.fairness_lines({"run_id": "abc", "version": "2"})
+    assert any("Asian" in line for line in lines) and not any("Black" in line for line in lines)
