@@ -38,7 +38,7 @@ from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.models.drift_data import scoring_drift_lines
-from exclusion_risk.models.score_notes import history_start_lines, new_school_lines
+from exclusion_risk.models.score_notes import blank_need_lines, history_start_lines, new_school_lines
 from exclusion_risk.models.score_table import as_written, with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -280,6 +280,7 @@ def census_cohort(
     # authority's rates, which the pupil's context line reads as the school's
     warnings = warnings + new_school_lines(features, [getattr(history, "census", None), clean], year)
     warnings = warnings + history_start_lines(history, year)  # a year the history holds nothing before
+    warnings = warnings + blank_need_lines(features)  # the matrix reads a blank FSM or SEN provision as none
     # the rows skip_invalid left out, counted in full: `rejected` lists MAX_LISTED_PROBLEMS at most, and a
     # CSV or workbook answer carries no `rejected` at all (only these warnings)
     warnings = left_out_warning(len(rejects), len(problems), "census row") + warnings
