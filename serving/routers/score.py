@@ -12,7 +12,6 @@ document still shows ScoreRequest as their body.
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -23,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
 from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import scoring
@@ -39,7 +37,7 @@ from exclusion_risk.serving.json_body import (
 )
 from exclusion_risk.serving.limits import too_many_pupils
 from exclusion_risk.serving.record_gaps import drop_featureless, gap_summary, record_gaps
-from exclusion_risk.serving.run_history import RecordedScoring, download_name, record_census_scoring
+from exclusion_risk.serving.run_history import download_name, record_census_scoring
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
     EXAMPLE_CENSUS,
@@ -50,6 +48,7 @@ from exclusion_risk.serving.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
+from exclusion_risk.serving.workbook import scores_workbook
 
 router = APIRouter(tags=["scoring"])
 
@@ -230,20 +229,6 @@ def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, acade
         raise RequestProblem(422, f"{exc}.") from None
 
 
-def _workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str]) -> bytes:
-    """scores.xlsx for the download: the notice first (with the cohort's warnings), the ranked list,
-    changes, a sheet per school."""
-    run = recorded.scored
-    lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
-                             run["recorded_at"][:10])  # fmt: skip
-    lines += [f"Warning: {warning}" for warning in warnings]
-    buffer = write_scores_workbook(
-        scores, io.BytesIO(), notice_lines=lines, risk_matrix=scorer.risk_matrix, changes=recorded.rows,
-        changes_summary=recorded.summary,
-    )  # fmt: skip
-    return buffer.getvalue()
-
-
 @router.post(
     "/score",
     response_model=ScoreResponse,
@@ -384,8 +369,10 @@ async def score_file(
         # leavers' earlier scores beside the pupils scored; the CSV carries the scores only
         returned = len(scores) + recorded.listed_leavers
         name = download_name(recorded.scored, "xlsx" if wants_xlsx else "csv")
-        if wants_xlsx:
-            return returned, _workbook(scores, scorer, recorded, cohort.warnings), cohort.warnings, name
+        if wants_xlsx:  # its notice carries the drift check's lines too, as the CLI's scores.xlsx does
+            drift = scoring.drift_warnings(scorer, cohort, request.app.state.history)
+            book = scores_workbook(scores, scorer, recorded, cohort.warnings, drift)
+            return returned, book, cohort.warnings, name
         if wants_csv:
             return len(scores), scoring.scores_csv(scores), cohort.warnings, name
         payload = {

@@ -1,0 +1,33 @@
+"""scores.xlsx from the service (POST /score/file?format=xlsx, the page's "Download workbook"): the notice
+sheet first, the ranked list, changes since the last scoring, a sheet per school.
+
+Its notice carries what the CLI's scores.xlsx carries beside the scoring's facts: the cohort's warnings
+and the drift check's lines (the JSON's `drift_warnings`, the page's banner). Before, only the cohort's
+warnings were there, so an officer's workbook from the page lacked the drift warnings the page showed.
+The fairness review's calibration findings, which the CLI's notice also carries
+(`models.score_fairness.fairness_lines`), are not here: they are read from the model run's MLflow
+artifacts, which the service does not load.
+"""
+
+from __future__ import annotations
+
+import io
+
+from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
+from exclusion_risk.serving.run_history import RecordedScoring
+
+
+def scores_workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str],
+                    drift: list[str]) -> bytes:
+    """The workbook's bytes: `warnings` (the cohort's) each as a "Warning:", then the drift check's lines
+    (`scoring.drift_warnings`) as the CLI's notice gives them."""
+    run = recorded.scored
+    lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
+                             run["recorded_at"][:10])  # fmt: skip
+    lines += [f"Warning: {warning}" for warning in warnings]
+    lines += drift
+    buffer = write_scores_workbook(
+        scores, io.BytesIO(), notice_lines=lines, risk_matrix=scorer.risk_matrix, changes=recorded.rows,
+        changes_summary=recorded.summary,
+    )  # fmt: skip
+    return buffer.getvalue()
