@@ -10,6 +10,7 @@ too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from exclusion_risk.serving.errors import RequestProblem
@@ -62,3 +63,30 @@ def gap_summary(gaps: list[list[str]], feature_names: list[str]) -> tuple[list[s
             "them): their risk may be understated."
         )
     return [name for name in feature_names if name in missing], warnings
+
+
+@dataclass
+class CheckedRecords:
+    """Feature records as POST /score and POST /explain both read them: those kept, each one's missing
+    features, the featureless ones left out (`rejected`), and what the envelope says of the gaps."""
+
+    records: list[dict[str, Any]]
+    gaps: list[list[str]]
+    rejected: list[dict]
+    missing_features: list[str]
+    warnings: list[str]
+
+
+def checked_records(pupils: list, feature_names: list[str], skip_invalid: bool) -> CheckedRecords:
+    """`pupils` (validated FeatureRecords) as plain records (`scoring.feature_records`), a featureless
+    one refused or, with `skip_invalid`, left out and counted; the gaps listed and warned of. One reading
+    for both routes: /explain once built its cohort without them, so a record giving one feature of 32
+    was explained with no missing features and no warning, beside /score's 31 and a warning."""
+    from exclusion_risk.serving.scoring import feature_records, left_out_warning
+
+    records = feature_records(pupils)
+    gaps = record_gaps(records, feature_names)
+    records, gaps, rejected = drop_featureless(records, gaps, len(feature_names), skip_invalid)
+    left_out = left_out_warning(len(pupils) - len(records), len(rejected), "feature record")
+    missing, warnings = gap_summary(gaps, feature_names)
+    return CheckedRecords(records, gaps, rejected, missing, left_out + warnings)

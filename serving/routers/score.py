@@ -36,7 +36,7 @@ from exclusion_risk.serving.json_body import (
     require_utf8,
 )
 from exclusion_risk.serving.limits import too_many_pupils
-from exclusion_risk.serving.record_gaps import drop_featureless, gap_summary, record_gaps
+from exclusion_risk.serving.record_gaps import checked_records
 from exclusion_risk.serving.run_history import download_name, record_census_scoring
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
@@ -203,18 +203,13 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
 
 def _score_records(scorer, pupils: list, reasons: bool, skip_invalid: bool) -> tuple[list[dict], dict]:
     """Feature records' scores, each with the features it lacked, and the response's envelope."""
-    names = list(scorer.feature_names)
-    records = scoring.feature_records(pupils)
-    gaps = record_gaps(records, names)
-    records, gaps, rejected = drop_featureless(records, gaps, len(names), skip_invalid)
-    left_out = scoring.left_out_warning(len(pupils) - len(records), len(rejected), "feature record")
-    scores = scoring.score_feature_records(scorer, records, reasons)
-    by_upn = {record["upn"]: gap for record, gap in zip(records, gaps, strict=True)}
+    checked = checked_records(pupils, list(scorer.feature_names), skip_invalid)
+    scores = scoring.score_feature_records(scorer, checked.records, reasons)
+    by_upn = {record["upn"]: gap for record, gap in zip(checked.records, checked.gaps, strict=True)}
     for score in scores:
         score["missing_features"] = by_upn.get(score["upn"], [])
-    missing, warnings = gap_summary(gaps, names)
-    return scores, {"history": "not needed", "missing_features": missing, "warnings": left_out + warnings,
-                    "rejected": rejected}
+    return scores, {"history": "not needed", "missing_features": checked.missing_features,
+                    "warnings": checked.warnings, "rejected": checked.rejected}
 
 
 def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, academic_year: str | None,
@@ -468,12 +463,10 @@ async def explain(
 
     def work(data: bytes) -> tuple[int, bytes]:
         body = _parse(data, shape or _checked_shape(data, settings.max_rows), settings.max_rows)
-        if body.pupils is not None:
-            records = scoring.feature_records(body.pupils)
-            names = list(scorer.feature_names)  # a record with none of them is refused, as /score does
-            drop_featureless(records, record_gaps(records, names), len(names), skip_invalid=False)
-            features = pd.DataFrame.from_records(records)
-            cohort = scoring.Cohort(features, "not needed")
+        if body.pupils is not None:  # read as /score reads them: the gaps listed and warned of
+            checked = checked_records(body.pupils, list(scorer.feature_names), skip_invalid=False)
+            cohort = scoring.Cohort(pd.DataFrame.from_records(checked.records), "not needed",
+                                    checked.missing_features, checked.rejected, checked.warnings)
         else:
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)
         return scoring.explanation_json(scorer, cohort, cohort.features, n)
