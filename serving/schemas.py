@@ -430,7 +430,7 @@ class ExplainResponse(BaseModel):
     warnings: list[str] = Field([], description="What the features lack, and an uploaded file's read "
                                 "notes (lines skipped as no record, ...), in plain words.")
     rejected: list[FieldError] = Field(
-        default_factory=list, description="Census rows left out (only with `skip_invalid=true`)."
+        default_factory=list, description="Rows or feature records left out (only with `skip_invalid=true`)."
     )
     pupils: list[PupilExplanation]
 

@@ -463,8 +463,8 @@ async def explain(
 
     def work(data: bytes) -> tuple[int, bytes]:
         body = _parse(data, shape or _checked_shape(data, settings.max_rows), settings.max_rows)
-        if body.pupils is not None:  # read as /score reads them: the gaps listed and warned of
-            checked = checked_records(body.pupils, list(scorer.feature_names), skip_invalid=False)
+        if body.pupils is not None:  # as /score reads them: gaps warned of, skip_invalid honoured
+            checked = checked_records(body.pupils, list(scorer.feature_names), skip_invalid)
             cohort = scoring.Cohort(pd.DataFrame.from_records(checked.records), "not needed",
                                     checked.missing_features, checked.rejected, checked.warnings)
         else:

@@ -1,7 +1,9 @@
 """POST /explain reads feature records as POST /score does: the features a record lacks are listed and
-warned of. Before, on the demo model, a record giving one feature ({"upn": "A1", "suspensions_last_year":
-3}) came back from /score with 31 missing features and a warning, and from /explain with the same
-probability, missing_features [] and warnings []."""
+warned of, and skip_invalid=true leaves out (and lists) a record that gives none. Before, on the demo
+model, a record giving one feature ({"upn": "A1", "suspensions_last_year": 3}) came back from /score with
+31 missing features and a warning, and from /explain with the same probability, missing_features [] and
+warnings []; and /explain refused a featureless record even with skip_invalid=true, which its own 422
+told the client to send."""
 
 from __future__ import annotations
 
@@ -41,3 +43,16 @@ def test_explain_lists_and_warns_of_the_features_a_record_lacks(service):
     assert len(missing) == len(ExplainingScorer.feature_names) - 1 and "suspensions_last_year" not in missing
     assert explained.json()["missing_features"] == missing
     assert explained.json()["warnings"] == scored.json()["warnings"] != []
+
+
+def test_explain_skips_a_featureless_record_with_skip_invalid(service):
+    pupils = [ONE_FEATURE, {"upn": "A2"}]
+    refused = call(service, "POST", "/explain", json={"pupils": pupils})
+    assert refused.status_code == 422 and "skip_invalid=true" in refused.json()["detail"]
+    scored = call(service, "POST", "/score?skip_invalid=true", json={"pupils": pupils})
+    explained = call(service, "POST", "/explain?skip_invalid=true", json={"pupils": pupils})
+    assert explained.status_code == 200, explained.text
+    body = explained.json()
+    assert [p["upn"] for p in body["pupils"]] == ["A1"]
+    assert body["rejected"] == scored.json()["rejected"] and [r["row"] for r in body["rejected"]] == [2]
+    assert body["warnings"] == scored.json()["warnings"]
