@@ -146,6 +146,8 @@ def test_the_wheel_holds_every_module_and_template(installed):
         installed_folder = installed / Path(*SOURCE_PACKAGES[folder].split(".")) / rest
         expected = sorted(p.name for p in (REPO / data).iterdir() if p.is_file())
         assert sorted(p.name for p in installed_folder.iterdir()) == expected
+    # the page's template, kept outside serving/static so that the static mount never serves it unfilled
+    assert (installed / Path(*SOURCE_PACKAGES["serving"].split(".")) / "index.html").is_file()
 
 
 def test_no_source_imports_a_bare_stage_name():

@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+# The page's template, outside STATIC_DIR: the mount served it as it is, {{NOTICE}} unfilled, without a key
+PAGE_TEMPLATE = Path(__file__).resolve().parents[1] / "index.html"
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 @cache
 def _page() -> str:
     # The notice is filled in from the one definition in exclusion_risk.privacy, so it cannot drift.
-    return (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace(
+    return PAGE_TEMPLATE.read_text(encoding="utf-8").replace(
         "{{NOTICE}}", html.escape(DECISION_SUPPORT_NOTICE)
     )
 
