@@ -289,9 +289,12 @@ class FeatureDef:
     def describe(self, value: Any) -> str:
         if is_missing(value):
             # in a sentence beside the other phrases ("3 suspensions last year; absence last year: not
-            # known"): the label's capital dropped unless it begins an acronym (FSM, SEN, IDACI)
+            # known"): the label's capital dropped unless it begins an acronym (FSM, SEN, IDACI) or a name
+            # ("National Curriculum year": its second word capitalised too)
             label = self.label
-            if len(label) > 1 and label[0].isupper() and label[1].islower():
+            words = label.split()
+            named = len(words) > 1 and words[1][:1].isupper()
+            if len(label) > 1 and label[0].isupper() and label[1].islower() and not named:
                 label = label[0].lower() + label[1:]
             return f"{label}: not known"
         try:

@@ -48,6 +48,7 @@ def test_registry_fields_and_protected_selection():
         ("ethnicity_code", "APKN", "ethnicity Pakistani (APKN)"),
         ("suspensions_last_year", np.nan, "suspensions last year: not known"),
         ("sen_type", None, "SEN primary need: not known"),
+        ("nc_year", None, "National Curriculum year: not known"),  # a name keeps its capitals
         ("need_level", 3, "need level 3: child protection plan or looked after"),
     ],
 )
