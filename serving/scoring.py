@@ -247,7 +247,8 @@ def census_cohort(
     name = calendar.census_name(census)
     no_reference_row = RequestProblem(
         422,
-        f"No pupil has a {name} census row for the year being scored ({year}) that can be scored.",
+        f"No pupil has {'an' if name[0] in 'aeiou' else 'a'} {name} census row for the year being scored "
+        f"({year}) that can be scored.",
         [{"row": None, "field": "CensusTerm", "reason": f"no usable {name} row ({census}) for {year}"}],
     )
     try:

@@ -80,3 +80,16 @@ def test_the_newest_year_is_taken_once_with_the_history_not_per_request(monkeypa
         scoring.census_cohort(clean, rejects, state, MODEL_FEATURES, "2025/26", skip_invalid=False,
                               census="AUT")
     assert sum(scans) == 1
+
+
+def test_no_reference_row_is_said_with_the_right_article():
+    """'No pupil has an autumn census row ...', not 'a autumn' (a reviewer's find)."""
+    past = pd.concat([_read(y)[0] for y in ["2017/18", "2018/19"]], ignore_index=True)
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(past), EMPTY, EMPTY)
+    state.state = "ready"
+    clean, rejects = _read("2018/19")
+    with pytest.raises(RequestProblem) as refused:  # rows of 2018/19 scored as 2019/20: no autumn row
+        scoring.census_cohort(clean, rejects, state, MODEL_FEATURES, "2019/20", skip_invalid=False,
+                              census="AUT")
+    assert refused.value.message.startswith("No pupil has an autumn census row for the year being scored")
