@@ -305,9 +305,7 @@
     const cells = [...new Set(scores.map((s) => s.matrix_cell))].sort().reverse();
     fillSelect($("filter-cell"), cells.map((c) => [c, c]));
     const changed = ER.showChanges(body);
-    const warned = !said.length ? ""
-      : ` ${said.length === 1 ? "1 warning" : `${said.length} warnings`}, listed with the results.`;
-    setStatus(`Scored ${body.pupils} pupils.${warned}${changed ? ` ${changed}` : ""}`); // said once, by the region
+    setStatus(ER.scoredLine(body.pupils, said.length + warnings.length, changed)); // said once, by the region
     applyFilters();
     $("results-heading").focus();
   }

@@ -199,8 +199,18 @@ window.ER = (() => {
     $("status").textContent = text;
   }
 
+  // The headline after a scoring: every warning the page shows counted once, the drift banner's with the
+  // cohort's (it read "1 warning" beside three drift warnings), and the pupils with thousands separators
+  // as the page's other counts have them (it read "Scored 62509 pupils").
+  function scoredLine(pupils, warnings, changed) {
+    const warned = !warnings ? ""
+      : ` ${warnings === 1 ? "1 warning" : `${warnings.toLocaleString("en-GB")} warnings`}, listed with the results.`;
+    return `Scored ${Number(pupils).toLocaleString("en-GB")} pupils.${warned}${changed ? ` ${changed}` : ""}`;
+  }
+
   return {
     state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
-    errorMessage, pageWords, call, downloadName, saveBlob, setStatus, pager, setKey, keyHeader, newTurn, currentTurn,
+    errorMessage, pageWords, call, downloadName, saveBlob, setStatus, scoredLine, pager, setKey, keyHeader, newTurn,
+    currentTurn,
   };
 })();
