@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exclusion_risk.serving.errors import RequestProblem
+from exclusion_risk.serving.scoring import feature_records, left_out_warning
 from exclusion_risk.values import counted
 
 MAX_LISTED = 100
@@ -82,8 +83,6 @@ def checked_records(pupils: list, feature_names: list[str], skip_invalid: bool) 
     one refused or, with `skip_invalid`, left out and counted; the gaps listed and warned of. One reading
     for both routes: /explain once built its cohort without them, so a record giving one feature of 32
     was explained with no missing features and no warning, beside /score's 31 and a warning."""
-    from exclusion_risk.serving.scoring import feature_records, left_out_warning
-
     records = feature_records(pupils)
     gaps = record_gaps(records, feature_names)
     records, gaps, rejected = drop_featureless(records, gaps, len(feature_names), skip_invalid)
