@@ -153,6 +153,7 @@ def score_command(
     # imported here: scoring loads scikit-learn and pandera, which `--help` and the other commands need
     # not wait for
     from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.features.extract_reach import exclusion_starts, exclusions_not_reached
     from exclusion_risk.models.drift_data import inputs_wholly_missing, scoring_drift_lines
     from exclusion_risk.models.score_fairness import fairness_lines
     from exclusion_risk.models.score_notes import (
@@ -202,6 +203,10 @@ def score_command(
     if year not in available:
         fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})"
              + rejected_census_words(linked.extracts, data, links, year))
+    # an exclusions extract taken before census day: the service's rule and words (features.extract_reach)
+    behind = exclusions_not_reached(exclusion_starts(history), calendar.start_year(year), term)
+    if behind is not None:
+        fail(behind[0])
     features = build_feature_table(history, [year], census=term)
     absent = inputs_wholly_missing(scorer.info(), features)
     if absent:  # every score would move at once: not a list an officer should be given

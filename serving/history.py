@@ -18,6 +18,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.features.build import year_numbers
+from exclusion_risk.features.extract_reach import exclusion_starts
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.linkage.outputs import read_report
@@ -67,9 +68,11 @@ class HistoryState:
     @history.setter
     def history(self, value) -> None:
         """The loaded history, and its newest census year taken once with it (`newest_census_year`),
-        which `year_not_reached` reads on each census scoring instead of scanning the census rows."""
+        which `year_not_reached` reads on each census scoring instead of scanning the census rows; so are
+        its exclusions' start dates, for `features.extract_reach.exclusions_not_reached`."""
         self._history = value
         self.newest_year = newest_census_year(value)
+        self.exclusion_starts = exclusion_starts(value)
 
     def load(self) -> None:
         if self.state == "none":

@@ -30,6 +30,7 @@ from exclusion_risk.features.census_upload import (
     collections_not_scored,
     features_for_census,
 )
+from exclusion_risk.features.extract_reach import exclusions_not_reached
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
 from exclusion_risk.files import csv_text, process_scratch
@@ -242,6 +243,9 @@ def census_cohort(
     year = calendar.format_year(first)
     needs_history = set(model_features) & set(history_feature_names())
     stale = year_not_reached(history_state.newest_year, first) if needs_history else None
+    # and an exclusions extract taken before census day, as `exclusion-risk score` refuses it
+    stale = stale or (exclusions_not_reached(history_state.exclusion_starts, first, census) if needs_history
+                      else None)
     if stale is not None:
         raise RequestProblem(422, stale[0], [{"row": None, "field": "AcademicYear", "reason": stale[1]}])
     name = calendar.census_name(census)

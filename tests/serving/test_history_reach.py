@@ -93,3 +93,46 @@ def test_no_reference_row_is_said_with_the_right_article():
         scoring.census_cohort(clean, rejects, state, MODEL_FEATURES, "2019/20", skip_invalid=False,
                               census="AUT")
     assert refused.value.message.startswith("No pupil has an autumn census row for the year being scored")
+
+
+def _excluded(dates):
+    """Linked suspensions of the history's first pupil, one on each date."""
+    return pd.DataFrame({"upn": pd.Series([UPNS[0]] * len(dates), dtype="string"), "Category": "SUSP",
+                         "SchoolURN": EXAMPLE_CENSUS["SchoolURN"], "Sessions": 2.0,
+                         "StartDate": pd.to_datetime(pd.Series(dates))})
+
+
+def _cohort_with(exclusions, year, census_years=("2017/18", "2018/19")):
+    past = pd.concat([_read(y)[0] for y in census_years], ignore_index=True)
+    state = HistoryState(None, None)
+    state.history = PupilHistory(drop_identifying(past), exclusions, EMPTY)
+    state.state = "ready"
+    clean, rejects = _read(year)
+    return scoring.census_cohort(clean, rejects, state, MODEL_FEATURES, year, skip_invalid=False,
+                                 census="AUT")
+
+
+# An extract whose exclusions end on 22 July 2019 (the demo's), with 12 in September 2018
+DEMO_LIKE = [f"2018-09-{day:02d}" for day in range(3, 15)] + ["2019-07-22"]
+
+
+def test_a_year_the_exclusions_extract_ends_before_is_refused_naming_the_year_and_date():
+    """The reviewer's find: the demo's 2018/19 census sent as 2019/20 (a history to 2018/19, so the census
+    check passed) was scored with "no suspensions so far this year" for all 399 pupils, 200 OK and no
+    warning, while the exclusions extract's latest exclusion starts on 22 July 2019."""
+    with pytest.raises(RequestProblem) as refused:
+        _cohort_with(_excluded(DEMO_LIKE), "2019/20")
+    problem = refused.value
+    assert problem.status_code == 422
+    assert "Census rows for 2019/20 are not scored" in problem.message
+    assert "22 July 2019" in problem.message and "3 October 2019" in problem.message
+    assert "holds 12 in the same weeks a year earlier" in problem.message
+    assert problem.problems[0]["field"] == "AcademicYear" and "22 July 2019" in problem.problems[0]["reason"]
+    assert not any(u in problem.message for u in UPNS)
+
+
+def test_a_year_the_exclusions_extract_reaches_or_cannot_judge_is_scored():
+    assert len(_cohort_with(_excluded(DEMO_LIKE), "2018/19").features) == len(UPNS)
+    # fewer than 10 in the same weeks a year earlier: a quiet spell cannot be told from an old extract
+    assert len(_cohort_with(_excluded(DEMO_LIKE[3:]), "2019/20").features) == len(UPNS)
+    assert len(_cohort_with(EMPTY, "2019/20").features) == len(UPNS)
