@@ -1,20 +1,22 @@
-"""The service's scoring runs: every census scoring recorded in its database, compared with the last one.
+"""The service's scoring runs: every census scoring recorded in its database, compared with the last one
+of its year and census term.
 
 `RunStore` keeps runs in the tables `scoring_runs` (no identifiers: what `GET /runs` lists) and
 `scoring_run_pupils` (each pupil's UPN, school, probability, band and RAG: identifiers, kept in the
 service's own 0600 database file, never logged). `record_census_scoring` records a scoring and compares
-it, by `models.score_runs.compare`, with the most recent earlier run that scored any of the same
-schools (`since`), giving the `run` and `changes` members of the score response. Each pupil is compared
-with their latest scoring among the runs recorded up to that one, and each school's pupils missing from
-the upload are listed as no longer on roll only where an earlier run and the upload both plausibly hold
-the school's census (`models.earlier_scorings`: a partial upload neither lists pupils of the census as
-gone nor makes the next census's pupils look new); otherwise `changes.leavers_not_listed` says so for
+it, by `models.score_runs.compare`, with the most recent earlier run of the same year and census term
+that scored any of the same schools (`since`; as `score --compare-with last`, never another year's),
+giving the `run` and `changes` members of the score response. Each pupil is compared with their latest
+scoring among the runs of that year and term recorded up to that one, and each school's pupils missing
+from the upload are listed as no longer on roll only where an earlier run and the upload both plausibly
+hold the school's census (`models.earlier_scorings`: a partial upload neither lists pupils of the census
+as gone nor makes the next census's pupils look new); otherwise `changes.leavers_not_listed` says so for
 that school, naming no pupil, and `changes.leavers_not_listed_notes` says it once for all the schools
 with one reason (models.earlier_scorings.leaver_notes, the workbook's and the console's words).
 `changes.notes` says what the counts do not say on their own, in `exclusion-risk score`'s words
 (models.score_runs.comparison_notes): the schools not compared (scored by only one of the two runs:
-"0 new red" is no news of them), an earlier run of another census or year, and a change of model or
-risk matrix between the runs.
+"0 new red" is no news of them), a change of model or risk matrix between the runs, and a run of another
+year or term named by `since`.
 """
 
 from __future__ import annotations
@@ -124,9 +126,13 @@ class RunStore:
             conn.execute("ROLLBACK")
             raise
 
-    def latest_sharing(self, schools: list[str], before: str | None = None) -> ScoringRun | None:
-        """The most recent run that scored any of `schools`, or None; with `before` (a run id), the most
-        recent recorded before that run (a LookupError when no run has that id)."""
+    def latest_sharing(self, schools: list[str], year: str, census: str, before: str | None = None
+                       ) -> ScoringRun | None:
+        """The most recent run of `year`'s `census` census that scored any of `schools`, or None; with
+        `before` (a run id), the most recent recorded before that run (a LookupError when no run has that
+        id). Of the same year and census only, as `score --compare-with last` picks: a 2015/16 upload
+        after 2018/19 ones was "2 new red, 49 moved down, 65 new on roll" since a 2018/19 run, backwards
+        in time, and a spring list compared with an autumn one shows every change of the term as news."""
         schools = [s for s in schools if s]
         below = self._rowid(before) if before is not None else None  # None: every run
         latest = None
@@ -135,8 +141,8 @@ class RunStore:
             row = self.db.execute(
                 f"SELECT rowid, {_RUN_FIELDS} FROM scoring_runs WHERE run_id IN (SELECT run_id FROM "
                 f"scoring_run_pupils WHERE school_urn IN ({', '.join('?' * len(part))})) "
-                "AND (? IS NULL OR rowid < ?) ORDER BY rowid DESC LIMIT 1",
-                (*part, below, below),
+                "AND year = ? AND census = ? AND (? IS NULL OR rowid < ?) ORDER BY rowid DESC LIMIT 1",
+                (*part, year, census, below, below),
             ).fetchone()
             if row is not None and (latest is None or row[0] > latest[0]):
                 latest = row
@@ -211,24 +217,28 @@ class RecordedScoring:
 
 
 class StoredScorings:
-    """The runs recorded up to and with `since` (run id), as models.earlier_scorings.EarlierScorings."""
+    """The runs of `since`'s year and census recorded up to and with `since` (run id), as
+    models.earlier_scorings.EarlierScorings: the runs `score --compare-with` reads (RunFolder.before), so
+    no pupil is compared with their scoring of another year or term."""
 
     def __init__(self, db: Database, since: str):
         self.db, self.since = db, since
-        (self.upto,) = db.execute("SELECT rowid FROM scoring_runs WHERE run_id = ?", (since,)).fetchone()
+        (self.upto, self.year, self.census) = db.execute(
+            "SELECT rowid, year, census FROM scoring_runs WHERE run_id = ?", (since,)).fetchone()
 
     def _chunks(self, sql: str, values: list[str]) -> list[tuple]:
         rows = []
         for i in range(0, len(values), _IN_CHUNK):
             part = values[i : i + _IN_CHUNK]
-            rows += self.db.execute(sql.format(", ".join("?" * len(part))), (*part, self.upto)).fetchall()
+            rows += self.db.execute(sql.format(", ".join("?" * len(part))),
+                                    (*part, self.upto, self.year, self.census)).fetchall()
         return rows
 
     def school_runs(self, schools: list[str]) -> pd.DataFrame:
         rows = self._chunks(
             "SELECT p.school_urn, p.run_id, COUNT(*), r.rowid FROM scoring_run_pupils p JOIN scoring_runs r "
-            "ON r.run_id = p.run_id WHERE p.school_urn IN ({}) AND r.rowid <= ? "
-            "GROUP BY p.school_urn, p.run_id",
+            "ON r.run_id = p.run_id WHERE p.school_urn IN ({}) AND r.rowid <= ? AND r.year = ? "
+            "AND r.census = ? GROUP BY p.school_urn, p.run_id",
             schools,
         )
         frame = pd.DataFrame(rows, columns=["school_urn", RUN, PUPILS, "order"])
@@ -252,7 +262,7 @@ class StoredScorings:
         found += [row[:-1] for row in self._chunks(
             "SELECT p.upn, p.school_urn, p.probability, p.likelihood_band, p.rag, p.run_id, MAX(r.rowid) "
             "FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
-            "WHERE p.upn IN ({}) AND r.rowid <= ? GROUP BY p.upn",
+            "WHERE p.upn IN ({}) AND r.rowid <= ? AND r.year = ? AND r.census = ? GROUP BY p.upn",
             rest,
         )]  # fmt: skip
         return pd.DataFrame(found, columns=[*RUN_PUPIL_COLUMNS, RUN])
@@ -262,7 +272,8 @@ def record_census_scoring(
     store: RunStore, scores: pd.DataFrame, scorer, year: str, key_id: str | None,
     *, record: bool = True, since: str | None = None, recorded_as: str | None = None,
 ) -> RecordedScoring:
-    """Record a census scoring and compare it with the most recent run that scored any of its schools.
+    """Record a census scoring and compare it with the most recent run of its year and census that scored
+    any of its schools (none of them: no comparison, `changes` None).
 
     `record=False` scores without recording (the page's workbook download re-sends a file it has just
     scored); `since` compares with that recorded run instead of the most recent one; `recorded_as` (the
@@ -285,7 +296,8 @@ def record_census_scoring(
             raise LookupError("since: no recorded scoring run has that id")
     else:
         try:
-            previous = store.latest_sharing(sorted(set(pupils["school_urn"].dropna())), before=recorded_as)
+            previous = store.latest_sharing(sorted(set(pupils["school_urn"].dropna())), run.year, run.census,
+                                            before=recorded_as)
         except LookupError as exc:
             raise LookupError(f"recorded_as: {exc}") from None
     if record:

@@ -326,8 +326,9 @@ class PupilChange(BaseModel):
 
 
 class RunChanges(BaseModel):
-    """What changed since the most recent earlier scoring that covered any of the same schools (only
-    schools an earlier scoring covered are compared): each pupil against their latest scoring up to it."""
+    """What changed since the most recent earlier scoring of the same year and census term that covered
+    any of the same schools (only schools an earlier scoring covered are compared): each pupil against
+    their latest scoring of that year and term up to it."""
 
     since: RunSince
     counts: ChangeCounts  # type: ignore[valid-type]
@@ -396,8 +397,9 @@ class ScoreResponse(BaseModel):
     scores: list[ScoreRow] = Field(description="Highest risk first.")
     run: RunInfo | None = Field(None, description="Census scoring only: the run it was recorded as.")
     changes: RunChanges | None = Field(
-        None, description="Census scoring only: what changed since the most recent earlier scoring of any of "
-        "the same schools; null when there is none."
+        None, description="Census scoring only: what changed since the most recent earlier scoring of the "
+        "same year and census term of any of the same schools (as `exclusion-risk score --compare-with "
+        "last`); null when there is none: a scoring of another year or term is never compared with."
     )
     drift_warnings: list[str] = Field([], description="Census scoring: drift warnings (models/drift.yaml).")
 

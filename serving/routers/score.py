@@ -289,8 +289,8 @@ async def score(
     "officer's (CSV: a plain file, header on row 1, as `exclusion-risk score` writes it; the "
     "decision-support notice is in the `X-Decision-Support-Notice` header, the JSON's `warnings` in "
     "`X-Census-Warnings` when there are any; `format=xlsx`: a workbook whose first sheet is the notice, "
-    "warnings included). Each scoring is recorded; the JSON says what changed since the most "
-    "recent earlier scoring of any of the same schools (`changes`). With the service's linked "
+    "warnings included). Each scoring is recorded; the JSON says what changed since the latest earlier "
+    "scoring of the same year and census of any of the same schools (`changes`). With the linked "
     "history, earlier exclusions and social care feed the scores; without it the upload is refused "
     "(503) rather than scored with those features missing.",
     response_model=ScoreResponse,

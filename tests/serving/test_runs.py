@@ -47,9 +47,13 @@ def test_run_store_compares_with_the_latest_run_sharing_a_school(tmp_path):
     store.record(first, pupils, "key1")
     other, pupils = new_run(_scores([("B1", "300", 0.9, "very high", "red")]), model_version="2", **facts)
     store.record(other, pupils, "key1")
-    assert store.latest_sharing(["200", "999"]) == first  # the later run scored other schools only
-    assert store.latest_sharing(["300", "100"]) == other  # both share one: the more recent
-    assert store.latest_sharing(["999"]) is None
+    same = ("2018/19", "autumn")
+    assert store.latest_sharing(["200", "999"], *same) == first  # the later run scored other schools only
+    assert store.latest_sharing(["300", "100"], *same) == other  # both share one: the more recent
+    assert store.latest_sharing(["999"], *same) is None
+    # another year or term is never the run compared with (`score --compare-with last`'s rule)
+    assert store.latest_sharing(["100"], "2015/16", "autumn") is None
+    assert store.latest_sharing(["100"], "2018/19", "spring") is None
     assert [r.run_id for r in store.recent()] == [other.run_id, first.run_id]
     assert store.pupils(first.run_id)["upn"].tolist() == ["A1", "A2"]
     earlier = store.earlier_scores("A1")
