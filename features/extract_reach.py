@@ -62,16 +62,17 @@ def exclusions_not_reached(starts: np.ndarray, first_year: int, census: str = ca
         return None
     year, name = calendar.format_year(first_year), calendar.census_name(census)
     latest_words, day_words = f"{latest:%-d %B %Y}", f"{day:%-d %B %Y}"
+    at = f"the {name} census day ({day_words})"
     if latest < calendar.year_start(first_year):
-        gap = f"before {year} began: it holds none of {year}'s exclusions"
+        gap = f"before {year} began, so it holds none of {year}'s exclusions up to {at}"
     else:
-        gap = f"{(day - latest).days} days before census day: it holds none of the exclusions since"
+        gap = f"{(day - latest).days} days before {at}, so it holds none of the exclusions in those days"
     message = (
         f"Census rows for {year} are not scored: the linked exclusions extract's latest exclusion starts "
-        f"on {latest_words}, {gap} up to the {name} census day ({day_words}), while it holds {earlier:,} in "
-        "the same weeks a year earlier. Scored with it, every pupil would read as having had no exclusion "
-        "since then (no suspensions so far this year), understating risk. Link an exclusions extract "
-        "taken on or after the census day, or score a year the extract reaches."
+        f"on {latest_words}, {gap}, while it holds {earlier:,} in the same weeks a "
+        "year earlier. Scored with it, every pupil would read as having had no exclusion since then (no "
+        "suspensions so far this year), understating risk. Link an exclusions extract taken on or after "
+        "the census day, or score a year the extract reaches."
     )
     reason = f"latest exclusion in the extract starts {latest_words}; {year} {name} census day is {day_words}"
     return message, reason
