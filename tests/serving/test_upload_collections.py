@@ -22,21 +22,32 @@ def upload(champion) -> pd.DataFrame:
     return cohort
 
 
+@pytest.fixture(scope="module")
+def earlier_rows(champion) -> pd.DataFrame:
+    """40 pupils of the 2018/19 autumn census, every row but the first keyed as 2017/18: the latest year is
+    the history's own (a 2019/20 row scored by default was scored with none of 2019/20's exclusions, which
+    the linked extract cannot hold, and is refused now: tests/serving/test_history_reach.py)."""
+    cohort = pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False).head(40)
+    cohort.loc[cohort.index[1:], "AcademicYear"] = "2017/18"
+    return cohort
+
+
 def _post(live_service, upload, **params):
     with live_service.client() as client:
         return client.post("/score/file", params={"record": "false", **params},
                            files={"file": ("census.csv", upload.to_csv(index=False).encode(), "text/csv")})
 
 
-def test_rows_of_an_earlier_year_are_said_to_be_history_and_not_scored(live_service, upload):
+def test_rows_of_an_earlier_year_are_said_to_be_history_and_not_scored(live_service, earlier_rows):
+    upload = earlier_rows
     response = _post(live_service, upload)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert [s["upn"] for s in body["scores"]] == [upload["UPN"].iloc[0]]  # the 2019/20 row's pupil
-    said = [w for w in body["warnings"] if "not of the 2019/20 autumn census scored" in w]
+    assert [s["upn"] for s in body["scores"]] == [upload["UPN"].iloc[0]]  # the 2018/19 row's pupil
+    said = [w for w in body["warnings"] if "not of the 2018/19 autumn census scored" in w]
     assert len(said) == 1, body["warnings"]
     assert "39 of the upload's 40 rows" in said[0]
-    assert "39 rows of 2018/19 autumn (AUT), read as earlier history" in said[0]
+    assert "39 rows of 2017/18 autumn (AUT), read as earlier history" in said[0]
     assert "39 pupil(s) on those rows only are not scored" in said[0]
     assert not any(upn in " ".join(body["warnings"]) for upn in upload["UPN"])
 
