@@ -1,23 +1,31 @@
 """Exact duplicate rows of a file: the first copy stays, later copies are rejected naming it.
 Different rows under one record id: all of them are rejected, each naming another.
 
-Rows are equal when every column holds the same text, missing equal to missing; blank and " " are
-different text here (both read as missing afterwards).
+Rows are exact copies when every column holds the same text, missing equal to missing; blank and " "
+are different text here (both read as missing afterwards).
 
 An exclusion equal to an earlier one in every column but its RecordID is a copy too: the same
 suspension exported again under a new id, which kept would be counted twice in the pupil's history
 and label. A school does not record two suspensions of one pupil starting the same day with the same
 length, category and reasons (an extension, or a conversion to a permanent exclusion, has its own
-start, length or category), so such a pair is taken as one record written twice. Extra columns
-count, as they do for exact copies: rows differing in any of them are kept.
+start, length or category), so such a pair is taken as one record written twice. The rows are
+compared as the contract reads them, not as written: a copy exported again is often written another
+way (StartDate 2018-09-03 and 03/09/2018, Category FIXD and SUSP, Sessions 2 and 2.0, codes in
+another case or padded), and compared as text it escaped and was counted. Extra columns, which the
+contract does not read, count as their text, as they do for exact copies: rows differing in any of
+them are kept.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from exclusion_risk.linkage.extract_frames import exclusions_frame
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
 
@@ -26,15 +34,63 @@ from exclusion_risk.linkage.rejects import reject_frame
 ROW_ID = "RecordID"
 
 
-def reject_duplicates(raw: RawFile, mapping: dict[str, int] | None = None) -> None:
-    """Reject every live row that repeats an earlier live row exactly, then, where `mapping` (contract
-    name -> column position) holds the file's ROW_ID, every row repeating one in every other column."""
+def reject_duplicates(raw: RawFile) -> None:
+    """Reject every live row that repeats an earlier live row exactly, then, where the file has a
+    ROW_ID (raw.mapping), every row repeating one in the text of every other column.
+
+    The second is `exclusions_without_repeats`'s comparison made early on the text, where it is cheap:
+    a copy exported again is most often written alike, and so found before the frame is built, which
+    is then built once (at 500,000 rows a second build costs 4.3 s)."""
     every = list(range(raw.num_columns))
     _reject_repeats(raw, every, "exact duplicate of row {}")
-    row_id = (mapping or {}).get(ROW_ID)
+    row_id = raw.mapping.get(ROW_ID)
     if row_id is not None:
-        others = [p for p in every if p != row_id]
-        _reject_repeats(raw, others, f"repeats row {{}} under another {ROW_ID}")
+        _reject_repeats(raw, [p for p in every if p != row_id], f"repeats row {{}} under another {ROW_ID}")
+
+
+def exclusions_without_repeats(raw: RawFile, work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame:
+    """The canonical exclusions frame of `work` (a file's validated rows), less every row equal to an
+    earlier one as read in every column but RecordID; those rows go to raw.rejects naming the earlier
+    row, and `counts` gets the counts of the rows kept."""
+    seen: Counter = Counter()
+    frame = exclusions_frame(work, seen, name)
+    repeats, earlier = _repeats_as_read(raw, frame)
+    if repeats.any():
+        what = f"under another {ROW_ID}" if ROW_ID in raw.mapping else "once read (dates, codes, numbers)"
+        rows = frame["_row"].to_numpy()[repeats]
+        reasons = [f"repeats row {r} {what}" for r in earlier[repeats]]
+        raw.rejects.append(reject_frame(raw.name, rows, "", "", reasons))
+        # the counts (FIXD read as SUSP, invalid UPNs) are the rows kept's: built again, rarely (copies
+        # written alike went before validation)
+        seen = Counter()
+        frame = exclusions_frame(work[~repeats], seen, name)
+    counts.update(seen)
+    return frame
+
+
+# Canonical columns that are no reading of the suspension: the row's own id, the category as written
+# (FIXD and SUSP both read as SUSP), and where the row came from.
+NOT_COMPARED = (ROW_ID, "CategoryRaw", "_file", "_row")
+
+
+def _repeats_as_read(raw: RawFile, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(True where a row of `frame` equals an earlier row in every canonical column but NOT_COMPARED
+    and in the text of every column the contract does not read; each row's first such row number).
+
+    Missing equals missing. `frame` is in row order, so the smallest row number of a group is the
+    first of it."""
+    rows = frame["_row"].to_numpy()
+    if len(frame) < 2:
+        return np.zeros(len(frame), dtype=bool), rows
+    keys = {c: pd.factorize(frame[c], use_na_sentinel=False)[0] for c in frame if c not in NOT_COMPARED}
+    at = np.searchsorted(raw.rows, rows)  # the rows' table positions, for the extras' text
+    read = set(raw.mapping.values())
+    for position in (p for p in range(raw.num_columns) if p not in read):
+        # the dictionary codes: equal text, equal code (missing is a code of its own)
+        keys[f"extra {position}"] = raw.encoded_column(position).indices.take(pa.array(at)).to_numpy()
+    group = pd.DataFrame(keys).groupby(list(keys), sort=False).ngroup().to_numpy()
+    first = pd.Series(rows).groupby(group).transform("min").to_numpy()
+    return first != rows, first
 
 
 def _reject_repeats(raw: RawFile, positions: list[int], reason: str) -> None:

@@ -38,6 +38,9 @@ class RawFile:
     rejects: list[pd.DataFrame]
     encoding: str
     aliased: list[str] = field(default_factory=list)  # "Gender -> Sex": headers read under an alias
+    # contract name -> the position of the column read as it (linkage.validation.map_header); the other
+    # columns are extras, which no step reads but the duplicate checks compare
+    mapping: dict[str, int] = field(default_factory=dict)
     # what the read set aside that is no record ("3 empty lines (only commas) skipped"), or rows rejected
     # for the file as a whole (linkage.collection_dates), for its note
     skipped: list[str] = field(default_factory=list)

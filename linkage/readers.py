@@ -11,7 +11,7 @@ Each file goes through the same steps, each in its own module:
 3. **Headers -> contract names** (linkage.validation, linkage.fields), with the contract's aliases;
    a missing required column is one `ExtractError` naming the file and column(s).
 4. **Exact duplicate rows** (linkage.duplicates): the first is kept, the others are rejected naming
-   the row they duplicate; so is an exclusion equal to an earlier one in every column but RecordID.
+   the row they duplicate; so is an exclusion equal to an earlier one in all but RecordID (in 6 as read).
 5. **Validation** (linkage.validation, linkage.schemas; lazy: every failure is reported): a failing
    row is one line of the rejects naming every failing column (joined by " | ").
 6. **Normalisation** of the clean rows to the canonical frames (linkage.extract_frames).
@@ -69,7 +69,7 @@ import pyarrow as pa
 from exclusion_risk import calendar
 from exclusion_risk.linkage.arrow_text import TEXT, as_arrow
 from exclusion_risk.linkage.collection_dates import agree_with_collection, blanks_filled
-from exclusion_risk.linkage.duplicates import reject_duplicates, reject_shared_ids
+from exclusion_risk.linkage.duplicates import exclusions_without_repeats, reject_duplicates, reject_shared_ids
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import (
     EXTRACT_NAMES,
@@ -83,7 +83,6 @@ from exclusion_risk.linkage.extract_frames import (
     attendance_frame,
     census_frame,
     empty_attendance_frame,
-    exclusions_frame,
     social_care_frame,
 )
 from exclusion_risk.linkage.fields import FIELDS
@@ -180,7 +179,7 @@ def _read_file(
         raw = load(path, name)
         collection, derived = (derived or {}) if in_folder else {}, {**(blanks or {}), **(derived or {})}
         mapping = map_header(raw, FIELDS[extract], derivable=set(derived))
-        reject_duplicates(raw, mapping)  # exclusions: also copies under another RecordID
+        reject_duplicates(raw)  # exclusions: also copies under another RecordID (as read: read_exclusions)
         work = work_frame(raw, FIELDS[extract], mapping)
         for column, value in derived.items():
             if column not in mapping:
@@ -366,7 +365,7 @@ def read_exclusions(path: str | Path) -> ReadResult:
     counts: Counter = Counter()
     with _reading(path.name):
         work = reject_shared_ids(raw, work, "RecordID")
-        return _result([exclusions_frame(work, counts, path.name)], [raw], counts)
+        return _result([exclusions_without_repeats(raw, work, counts, path.name)], [raw], counts)
 
 
 def read_social_care(path: str | Path) -> ReadResult:

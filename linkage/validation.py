@@ -69,7 +69,7 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
         error = ExtractError(raw.name, _repeated_problem(raw.header, repeated))
         error.column = next(iter(repeated))
         raise error
-    raw.aliased = aliased
+    raw.aliased, raw.mapping = aliased, mapping
     return mapping
 
 

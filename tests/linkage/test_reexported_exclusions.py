@@ -62,10 +62,65 @@ def test_exact_copies_are_still_exact_duplicates(tmp_path, exclusion_row, csv_te
     "column, value",
     [("UPN", UPN_B), ("Surname", "Foster"), ("Forename", "Ada"), ("DOB", "02/03/2008"), ("Sex", "F"),
      ("SchoolURN", "3304002"), ("Category", "PERM"), ("StartDate", "2017-01-11"), ("Sessions", "3"),
-     ("Reason", "PA"), ("Sex", "m")],
+     ("Reason", "PA"), ("StartDate", "11/01/2017"), ("Sessions", "2.5")],
 )  # fmt: skip
 def test_rows_differing_in_any_other_column_are_kept(tmp_path, exclusion_row, csv_text, write, column, value):
     rows = [exclusion_row(UPN_A, RecordID="EX-1"), exclusion_row(UPN_A, RecordID="EX-2", **{column: value})]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert result.clean["RecordID"].tolist() == ["EX-1", "EX-2"]
+    assert result.rejects.empty
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [("StartDate", "10/01/2017"), ("DOB", "2008-03-01"), ("Category", "FIXD"), ("Category", "susp"),
+     ("Sessions", "2.0"), ("Sessions", " 2 "), ("Sex", "m"), ("Sex", "1"), ("Reason", " pd "),
+     ("SchoolURN", "3304001.0"), ("UPN", f" {UPN_A.lower()} ")],
+)  # fmt: skip
+def test_a_repeat_written_another_way_the_reader_reads_alike_is_rejected(
+    tmp_path, exclusion_row, csv_text, write, column, value
+):
+    # The second row holds the first's suspension (StartDate 2017-01-10, DOB 01/03/2008, SUSP, 2
+    # sessions, M, PD) in another form the contract reads as the same: counted, it is one suspension
+    # twice in the pupil's history and label.
+    rows = [exclusion_row(UPN_A, RecordID="EX-1"), exclusion_row(UPN_A, RecordID="EX-2", **{column: value})]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert result.clean["RecordID"].tolist() == ["EX-1"]
+    assert _reasons(result) == {2: UNDER_ANOTHER_ID.format(1)}
+    assert set(result.rejects["value"]) == {""} and set(result.rejects["column"]) == {""}
+    assert len(result.clean) + len(result.rejects) == result.rows_read == 2
+
+
+def test_a_repeat_written_another_way_in_several_columns_at_once_is_rejected(
+    tmp_path, exclusion_row, csv_text, write
+):
+    rows = [
+        exclusion_row(UPN_A, RecordID="EX-1", StartDate="2018-09-03", Category="FIXD", Sessions="2"),
+        exclusion_row(UPN_B, RecordID="EX-2"),
+        exclusion_row(UPN_A, RecordID="EX-3", StartDate="03/09/2018", Category="SUSP", Sessions="2.0"),
+    ]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert result.clean["RecordID"].tolist() == ["EX-1", "EX-2"]
+    assert _reasons(result) == {3: UNDER_ANOTHER_ID.format(1)}
+    # the rows kept are counted as before: one FIXD read as SUSP (row 1), none for the rejected row 3
+    assert result.counts["category FIXD/LUNC read as SUSP"] == 1
+
+
+def test_without_record_ids_a_copy_written_another_way_is_rejected_too(
+    tmp_path, exclusion_row, csv_text, write
+):
+    # With no RecordID an exact copy was already rejected; one written another way is the same copy.
+    rows = [exclusion_row(UPN_A), exclusion_row(UPN_B), exclusion_row(UPN_A, StartDate="10/01/2017", Sex="1")]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert result.clean["_row"].tolist() == [1, 2]
+    assert _reasons(result) == {3: "repeats row 1 once read (dates, codes, numbers)"}
+
+
+def test_rows_differing_only_in_a_column_the_contract_does_not_read_are_kept(
+    tmp_path, exclusion_row, csv_text, write
+):
+    rows = [exclusion_row(UPN_A, RecordID="EX-1", Note="first"),
+            exclusion_row(UPN_A, RecordID="EX-2", StartDate="10/01/2017", Note="second")]  # fmt: skip
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
     assert result.clean["RecordID"].tolist() == ["EX-1", "EX-2"]
     assert result.rejects.empty
