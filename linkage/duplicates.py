@@ -32,6 +32,7 @@ from exclusion_risk.linkage.rejects import reject_frame
 # A row's own id, the one column a copy exported again may change (exclusions only; LAchildID names
 # the child, whose episodes are rows of their own, and the census has none).
 ROW_ID = "RecordID"
+ONCE_READ = "once read (dates, codes, numbers)"  # a copy of a row, seen once both are read
 
 
 def reject_duplicates(raw: RawFile) -> None:
@@ -56,7 +57,7 @@ def exclusions_without_repeats(raw: RawFile, work: pd.DataFrame, counts: Counter
     frame = exclusions_frame(work, seen, name)
     repeats, earlier = _repeats_as_read(raw, frame)
     if repeats.any():
-        what = f"under another {ROW_ID}" if ROW_ID in raw.mapping else "once read (dates, codes, numbers)"
+        what = f"under another {ROW_ID}" if ROW_ID in raw.mapping else ONCE_READ
         rows = frame["_row"].to_numpy()[repeats]
         reasons = [f"repeats row {r} {what}" for r in earlier[repeats]]
         raw.rejects.append(reject_frame(raw.name, rows, "", "", reasons))
@@ -68,9 +69,10 @@ def exclusions_without_repeats(raw: RawFile, work: pd.DataFrame, counts: Counter
     return frame
 
 
-# Canonical columns that are no reading of the suspension: the row's own id, the category as written
-# (FIXD and SUSP both read as SUSP), and where the row came from.
-NOT_COMPARED = (ROW_ID, "CategoryRaw", "_file", "_row")
+# Canonical columns that are no reading of the suspension: the category as written (FIXD and SUSP
+# both read as SUSP) and where the row came from; and, between copies exported again, the row's own id.
+NOT_READ = ("CategoryRaw", "_file", "_row")
+NOT_COMPARED = (ROW_ID, *NOT_READ)
 
 
 def _repeats_as_read(raw: RawFile, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -164,15 +166,17 @@ def reject_shared_ids(raw: RawFile, work: pd.DataFrame, column: str) -> pd.DataF
     shared = _shared(work[column])
     if not shared.any():
         return work
-    # Rows of one id equal once tidied (case, padding: `m` and `M`) are one record written twice:
-    # the first stays and the others are rejected naming it, as exact copies are.
-    tidied = work[shared].astype("string").fillna("\x00")  # missing equal to missing
+    # Rows of one id equal as read (case, padding: `m` and `M`; dates, renamed categories, numbers:
+    # 2017-01-10 and 10/01/2017) are one record written twice: the first stays and the others are
+    # rejected naming it, as exact copies are. Compared as text, both were rejected and it was lost.
+    read = exclusions_frame(work[shared], Counter(), raw.name).drop(columns=list(NOT_READ))
+    tidied = read.set_axis(work.index[shared]).astype("string").fillna("\x00")  # missing equal to missing
     copies = tidied.duplicated(keep="first").to_numpy()
     if copies.any():
         keyed = tidied.reset_index(names="_row")
         originals = keyed.groupby(list(tidied.columns), sort=False)["_row"].transform("min").to_numpy()
         rows = tidied.index.to_numpy()[copies]
-        reasons = [f"repeats row {r} once tidied (case, spaces)" for r in originals[copies]]
+        reasons = [f"repeats row {r} {ONCE_READ}" for r in originals[copies]]
         raw.rejects.append(reject_frame(raw.name, rows, "", "", reasons))
         work = work.drop(index=rows)
         shared = _shared(work[column])

@@ -394,7 +394,7 @@ def test_rows_of_one_record_id_equal_once_tidied_are_one_record(tmp_path, exclus
     assert_nothing_lost(result, len(rows))
     assert result.clean["RecordID"].tolist() == ["EX-1", "EX-2"]
     reasons = result.rejects.set_index("row")["reason"].to_dict()
-    said = "once tidied (case, spaces)"
+    said = "once read (dates, codes, numbers)"
     assert reasons == {2: f"repeats row 1 {said}", 4: f"repeats row 3 {said}"}
 
 

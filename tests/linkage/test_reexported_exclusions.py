@@ -116,6 +116,16 @@ def test_without_record_ids_a_copy_written_another_way_is_rejected_too(
     assert _reasons(result) == {3: "repeats row 1 once read (dates, codes, numbers)"}
 
 
+def test_one_record_id_twice_written_another_way_keeps_the_first(tmp_path, exclusion_row, csv_text, write):
+    # The same suspension twice under its own RecordID, once as 10/01/2017, FIXD, 2.0: one record, not
+    # two records of one id (which would reject both and lose the suspension).
+    rows = [exclusion_row(UPN_A, RecordID="EX-1"),
+            exclusion_row(UPN_A, RecordID="EX-1", StartDate="10/01/2017", Category="FIXD", Sessions="2.0")]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert result.clean["RecordID"].tolist() == ["EX-1"]
+    assert _reasons(result) == {2: "repeats row 1 once read (dates, codes, numbers)"}
+
+
 def test_rows_differing_only_in_a_column_the_contract_does_not_read_are_kept(
     tmp_path, exclusion_row, csv_text, write
 ):
