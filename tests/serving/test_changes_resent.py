@@ -86,18 +86,20 @@ def test_changes_say_the_model_changed(store, scorer):
 
 
 def test_changes_say_the_earlier_run_was_of_another_census_or_year(store, scorer):
-    """The most recent run sharing a school may be of another census (a spring model now, an autumn one
-    then) or last year's: every change between the two censuses shows as a change, so the changes say
-    which censuses they are (they said nothing)."""
+    """A run of another census or year is compared only when named (`since`; the latest is always of
+    the same year and census, test_changes_same_year): every change between the two censuses shows as a
+    change, so the changes say which censuses they are (they said nothing)."""
     a = _school("104001", 30)
-    record_census_scoring(store, _scores(scorer, a), scorer, "2017/18", "key1")
-    recorded = record_census_scoring(store, _scores(scorer, a), scorer, YEAR, "key1")
+    last_year = record_census_scoring(store, _scores(scorer, a), scorer, "2017/18", "key1")
+    recorded = record_census_scoring(store, _scores(scorer, a), scorer, YEAR, "key1",
+                                     since=last_year.run["id"])  # fmt: skip
     (note,) = recorded.changes["notes"]
     assert note.startswith(f"The earlier list is of the 2017/18 autumn census, this one of the {YEAR} "
                            "autumn census: ")  # fmt: skip
     assert note in recorded.summary
     spring = SimpleNamespace(**vars(scorer), census="spring")
-    recorded = record_census_scoring(store, _scores(spring, a), spring, YEAR, "key1")
+    recorded = record_census_scoring(store, _scores(spring, a), spring, YEAR, "key1",
+                                     since=recorded.run["id"])  # fmt: skip
     (note,) = recorded.changes["notes"]
     assert note.startswith(f"The earlier list is of the {YEAR} autumn census, this one of the {YEAR} "
                            "spring census: ")  # fmt: skip
