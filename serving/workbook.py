@@ -12,7 +12,9 @@ artifacts, which the service does not load.
 from __future__ import annotations
 
 import io
+import logging
 
+from exclusion_risk.models.score_fairness import fairness_lines
 from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
 from exclusion_risk.serving.run_history import RecordedScoring
 
@@ -20,14 +22,24 @@ from exclusion_risk.serving.run_history import RecordedScoring
 def scores_workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str],
                     drift: list[str]) -> bytes:
     """The workbook's bytes: `warnings` (the cohort's) each as a "Warning:", then the drift check's lines
-    (`scoring.drift_warnings`) as the CLI's notice gives them."""
+    (`scoring.drift_warnings`) and the fairness review's findings as the CLI's notice gives them."""
     run = recorded.scored
     lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
                              run["recorded_at"][:10])  # fmt: skip
     lines += [f"Warning: {warning}" for warning in warnings]
-    lines += drift
+    lines += drift + fairness_notes(scorer)
     buffer = write_scores_workbook(
         scores, io.BytesIO(), notice_lines=lines, risk_matrix=scorer.risk_matrix, changes=recorded.rows,
         changes_summary=recorded.summary,
     )  # fmt: skip
     return buffer.getvalue()
+
+
+def fairness_notes(scorer) -> list[str]:
+    """The fairness review's calibration findings for the served version; a review that cannot be read
+    is logged (its type only) and said, never a failed download."""
+    try:
+        return fairness_lines(scorer.info())
+    except Exception as exc:
+        logging.getLogger(__name__).warning("fairness review could not be read: %s", type(exc).__name__)
+        return ["the fairness review logged with this model version could not be read (see the server log)"]

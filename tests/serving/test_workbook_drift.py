@@ -34,3 +34,16 @@ def test_the_workbook_says_when_drift_could_not_be_checked(service):  # noqa: F8
     # the stand-in's run has no reference profile: the CLI's notice says so, and so does this one
     said = drift_data.NOT_CHECKED.format(version="1")
     assert said in notice_text(_score(service, "xlsx").content)
+
+
+def test_the_workbook_notice_carries_the_fairness_reviews_findings(service, monkeypatch):  # noqa: F811
+    # the CLI's scores.xlsx repeats the review's calibration findings; the service's had none of them
+    from tests.models.test_score_fairness import _finding, _logged
+    from tests.serving.test_blank_need_warning import WorkbookScorer
+
+    asian = _finding("ethnic group", "Asian", 0.53)
+    seen = _logged(monkeypatch, {"top": [asian], "all": [asian]})
+    monkeypatch.setattr(WorkbookScorer, "info", lambda self: {"name": "er", "version": "1", "run_id": "r1"})
+    notice = notice_text(_score(service, "xlsx").content)
+    assert "For Asian pupils the model over-predicts: observed / predicted 0.53." in notice
+    assert "the fairness review of version" in notice and ("r1", "fairness/fairness.json") in seen
