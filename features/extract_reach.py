@@ -9,7 +9,8 @@ pupils, and /explain listed that as lowering risk, while the extract's latest ex
 22 July 2019, before 2019/20 began.
 
 The rule. Nothing in an extract says when it was taken, only its latest exclusion start, and a quiet
-spell (a small authority, a holiday) also leaves weeks without one. So the weeks from the latest start
+spell (a small authority, a holiday) also leaves weeks without one. An extract at most `GRACE_DAYS` (14)
+behind census day is scored (recording lags a few days). Past that, the weeks from the latest start
 to census day are compared with the same weeks a year earlier: where the extract held
 `EXPECTED_AT_LEAST` (10) or more exclusions then and holds none now, the gap is the extract's age, not a
 quiet spell (none at all where 10 are expected has odds under 1 in 20,000 for events this common), and
@@ -31,6 +32,10 @@ import pandas as pd
 from exclusion_risk import calendar
 
 EXPECTED_AT_LEAST = 10  # exclusions in the same weeks a year earlier that make "none since" implausible
+# An extract this many days or fewer behind census day is scored: exclusions are entered days after they
+# start, so an extract taken on census day (as the refusal advises) lacks the last days' anyway; a
+# reviewer's demo extract cut at census day was refused for 1 day (22 in the same day a year earlier).
+GRACE_DAYS = 14
 
 
 def exclusion_starts(history) -> np.ndarray:
@@ -52,7 +57,7 @@ def exclusions_not_reached(starts: np.ndarray, first_year: int, census: str = ca
         return None
     day = calendar.census_date(first_year, calendar.parse_census(census))
     latest = pd.Timestamp(starts[-1])
-    if latest >= day:
+    if latest >= day - pd.Timedelta(days=GRACE_DAYS):
         return None
     a_year = pd.DateOffset(years=1)
     window = np.array([latest - a_year, day - a_year], dtype="datetime64[ns]")
@@ -67,6 +72,7 @@ def exclusions_not_reached(starts: np.ndarray, first_year: int, census: str = ca
         gap = f"before {year} began, so it holds none of {year}'s exclusions up to {at}"
     else:
         gap = f"{(day - latest).days} days before {at}, so it holds none of the exclusions in those days"
+        gap += f" (an extract up to {GRACE_DAYS} days behind is scored)"
     message = (
         f"Census rows for {year} are not scored: the linked exclusions extract's latest exclusion starts "
         f"on {latest_words}, {gap}, while it holds {earlier:,} in the same weeks a "

@@ -27,3 +27,14 @@ def test_what_is_not_refused():
     assert exclusions_not_reached(_starts([*ten_a_year_earlier[1:], "2019-07-22"]), 2019) is None  # 9: quiet
     assert exclusions_not_reached(_starts([*ten_a_year_earlier, "2019-10-03"]), 2019) is None  # census day
     assert exclusions_not_reached(_starts([]), 2019) is None  # nothing to judge by
+
+
+def test_an_extract_a_fortnight_or_less_behind_census_day_is_scored():
+    # the demo's extract cut at census day (its latest exclusion the day before) was refused for "1 days",
+    # though one school day a year earlier held 22: exclusions are entered days after they start
+    a_year_earlier = [f"2018-{m:02d}-{d:02d}" for m in (9, 10) for d in range(1, 29)] * 2
+    for latest, refused in (("2019-10-02", False), ("2019-09-19", False), ("2019-09-18", True)):
+        said = exclusions_not_reached(_starts([*a_year_earlier, latest]), 2019)
+        assert (said is not None) is refused, latest
+    said = exclusions_not_reached(_starts([*a_year_earlier, "2019-09-18"]), 2019)
+    assert "15 days before the autumn census day" in said[0] and "up to 14 days behind is scored" in said[0]
