@@ -235,7 +235,8 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
             continue
         beyond = significant(low, high)
         side = "ahead" if d > 0 else "behind"
-        # A difference that prints as +0.000 is a tie (two models with the same 53 of 153), not a lead
+        # A difference under half a unit in the third place, within its interval, is a tie (two models
+        # with the same 53 of 153), not a lead; signed_interval may print it with more places (-0.0004)
         word = "level with" if round(d, 3) == 0 and not beyond else "ahead of" if d >= 0 else "behind"
         # "behind lightgbm by -0.013" read as a double negative: behind by the difference's size
         shown = signed_interval(d, low, high)

@@ -1,12 +1,11 @@
 """scores.xlsx from the service (POST /score/file?format=xlsx, the page's "Download workbook"): the notice
 sheet first, the ranked list, changes since the last scoring, a sheet per school.
 
-Its notice carries what the CLI's scores.xlsx carries beside the scoring's facts: the cohort's warnings
-and the drift check's lines (the JSON's `drift_warnings`, the page's banner). Before, only the cohort's
-warnings were there, so an officer's workbook from the page lacked the drift warnings the page showed.
-The fairness review's calibration findings, which the CLI's notice also carries
-(`models.score_fairness.fairness_lines`), are not here: they are read from the model run's MLflow
-artifacts, which the service does not load.
+Its notice carries what the CLI's scores.xlsx carries beside the scoring's facts: the cohort's warnings,
+the drift check's lines (the JSON's `drift_warnings`, the page's banner) and the fairness review's
+calibration findings logged with the model version (`models.score_fairness.fairness_lines`, read from
+its MLflow run as the drift profile is). Before, only the cohort's warnings were there, so an officer's
+workbook lacked what the CLI's said of the same model.
 """
 
 from __future__ import annotations
