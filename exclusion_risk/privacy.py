@@ -366,27 +366,41 @@ def pinned_small(
     ]  # fmt: skip
 
 
-def curve_points_shown(with_outcome: Sequence[float], without: Sequence[float], totals: tuple[float, float],
-                       threshold: int = SUPPRESSION_THRESHOLD) -> np.ndarray:
-    """Which points of a curve drawn along one ranked list a figure may show (a boolean per point).
+def curve_points_shown(
+    with_outcome: Sequence[float], without: Sequence[float], totals: tuple[float, float],
+    threshold: int = SUPPRESSION_THRESHOLD, fixed: Sequence[bool] | None = None,
+) -> np.ndarray:
+    """Which points of a figure drawn along one ranked list it may show (a boolean per point).
 
     Point i is the top of the list to that point: its pupils `with_outcome[i]` and `without[i]`, both
-    growing along the list, whose whole holds `totals` (published beside the curve: the base rate). A
-    figure's point is read as counts (precision times the top's pupils; a true-positive rate times the
-    excluded), so it is drawn only where each count, and each count's difference from the last point
-    drawn and from the whole list's, is 0 or at least `threshold`: then every difference between two
-    points drawn is too, and no slice of the list between them holds 1-9 pupils of either kind
-    (`suppress_nested`'s rule for the tables' top k%). Counts that are expectations over tied scores are
-    read to the nearest pupil. Taken from the top down, so the smallest tops are the ones left out."""
+    growing along the list, whose whole holds `totals` (published beside the figure: the base rate). A
+    point is read as counts (precision times the top's pupils; a true-positive rate times the excluded),
+    so it is drawn only where each count, and each count's difference from the last point drawn, from the
+    next `fixed` point and from the whole list's, is 0 or at least `threshold`: then every difference
+    between two points drawn is too, and no slice of the list between them holds 1-9 pupils of either
+    kind (`suppress_nested`'s rule for the tables' top k%). `fixed`: the points published elsewhere (a
+    logged top k%), drawn whatever they hold and read against as the points drawn are. Every panel of a
+    figure drawn along the same list is to take its points from one call, or two panels' points give a
+    slice back between them. Counts that are expectations over tied scores are read to the nearest pupil.
+    Taken from the top down, so the smallest tops are the ones left out."""
     def small(count: float) -> bool:
         return 0 < round(count) < threshold
 
-    shown = np.zeros(len(with_outcome), dtype=bool)
+    points = list(zip(with_outcome, without, strict=True))
+    fixed = np.zeros(len(points), dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    after: list[tuple[float, float]] = [tuple(totals)] * len(points)
+    upcoming = tuple(totals)
+    for i in range(len(points) - 1, -1, -1):  # the next fixed point after each point, else the whole
+        after[i] = upcoming
+        if fixed[i]:
+            upcoming = points[i]
+    shown = np.zeros(len(points), dtype=bool)
     last = (0.0, 0.0)
-    for i, point in enumerate(zip(with_outcome, without, strict=True)):
-        if any(small(c) or small(c - before) or small(total - c)
-               for c, before, total in zip(point, last, totals, strict=True)):  # fmt: skip
-            continue
+    for i, point in enumerate(points):
+        lines = zip(point, last, after[i], totals, strict=True)
+        if not fixed[i] and any(small(c - before) or small(later - c) or small(total - c)
+                                for c, before, later, total in lines):
+            continue  # fmt: skip
         shown[i], last = True, point
     return shown
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.privacy import is_withheld, share_step, suppress_nested
+from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld, share_step, suppress_nested
 
 DEFAULT_CAPACITIES = (0.01, 0.05, 0.10)
 CALIBRATION_BINS = 10
@@ -278,7 +278,8 @@ def coarse_calibration_error(value: float, low: float, high: float, n: int) -> t
             max(estimate, float(np.ceil(high * scale) / scale)))
 
 
-def withhold_small_selections(metrics: dict[str, Interval], n: int, capacities: Sequence[float]) -> None:
+def withhold_small_selections(metrics: dict[str, Interval], n: int, capacities: Sequence[float],
+                              positives: int | None = None) -> None:
     """Withhold (NaN, as `coarse_calibration_error`'s: not logged, "withheld" on the card) the precision
     and recall at each capacity whose top k% of `n` pupils `evaluate` would withhold: those with the
     outcome, or without it, 1-9, or a slice between two nested tops of 1-9 (`privacy.suppress_nested`).
@@ -290,6 +291,15 @@ def withhold_small_selections(metrics: dict[str, Interval], n: int, capacities: 
     hits = np.array([round(metrics[f"precision_at_{capacity_name(k)}"].estimate * s)
                      for k, s in zip(nested, selected, strict=True)])  # fmt: skip
     shown = suppress_nested(pd.DataFrame({"tp": hits, "fp": selected - hits}, index=nested))
+    if positives is not None:  # the year's excluded are published (the base rate): so is what a top leaves
+        totals = (positives, n - positives)
+        for k, s_, h in reversed(list(zip(nested, selected, hits, strict=True))):
+            if any(is_withheld(value) for value in shown.loc[k]):
+                continue
+            outside = [total - count for total, count in zip(totals, (h, s_ - h), strict=True)]
+            if not any(0 < left < SUPPRESSION_THRESHOLD for left in outside):
+                break  # the largest top shown leaves 0 or 10+ of each kind outside it
+            shown.loc[k] = SECONDARY  # a top 5 short of the year's 40 excluded gave the 5 outside it back
     for k in nested:
         if any(is_withheld(value) for value in shown.loc[k]):
             for name in (f"precision_at_{capacity_name(k)}", f"recall_at_{capacity_name(k)}"):
@@ -297,14 +307,14 @@ def withhold_small_selections(metrics: dict[str, Interval], n: int, capacities: 
 
 
 def withheld_point_selections(
-    values: dict[str, float], n: int, capacities: Sequence[float]
+    values: dict[str, float], n: int, capacities: Sequence[float], positives: int | None = None
 ) -> dict[str, float]:
     """`values` (`point_metrics` over `n` pupils) as they may be logged or printed: the precision and
     recall at each capacity that `withhold_small_selections` withholds set to NaN. The validation year's
     were logged and printed exactly (`validation_<metric>` in MLflow, search.csv, `promote`'s reason),
     so a top k% of 1-9 pupils with or without the outcome came back as a count."""
     intervals = {name: Interval(v, v, v) for name, v in values.items()}
-    withhold_small_selections(intervals, n, capacities)
+    withhold_small_selections(intervals, n, capacities, positives)
     return {name: iv.estimate for name, iv in intervals.items()}
 
 
@@ -352,7 +362,7 @@ def evaluate(
         for metric in metric_names(capacities):
             low, high = _percentile_interval(replicates[metric], level)
             metrics[metric] = Interval(point[metric], low, high)
-        withhold_small_selections(metrics, n, capacities)
+        withhold_small_selections(metrics, n, capacities, int(y_arr.sum()))
         error = metrics["calibration_error"]
         metrics["calibration_error"] = Interval(
             *coarse_calibration_error(error.estimate, error.low, error.high, n)
@@ -380,13 +390,3 @@ def precision_curve(y, p, capacities: Sequence[float]) -> dict[float, float]:
     pos, tot = ranked.groups(np.ones((y.size, 1)))
     values = _ranking_metrics(pos, tot, capacities)
     return {k: float(values[f"precision_at_{capacity_name(k)}"][0]) for k in capacities}
-
-
-def roc_points(y, p) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every distinct threshold (for the ROC plot)."""
-    y, p = _check_inputs(y, p)
-    ranked = _Ranked(y, p)
-    pos, tot = ranked.groups(np.ones((y.size, 1)))
-    cum_pos = np.cumsum(pos[:, 0])
-    cum_neg = np.cumsum(tot[:, 0] - pos[:, 0])
-    return np.r_[0.0, cum_neg / cum_neg[-1]], np.r_[0.0, cum_pos / cum_pos[-1]]

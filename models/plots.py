@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import io
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from exclusion_risk.features import registry
 from exclusion_risk.models.explain import Explanation
-from exclusion_risk.models.metrics import Evaluation, precision_curve, roc_points, top_share
+from exclusion_risk.models.metrics import Evaluation, capacity_name, precision_curve, top_share
 from exclusion_risk.models.reasons import REGISTRY_NAMES, feature_label
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, curve_points_shown
 
@@ -59,34 +60,61 @@ def _calibration(ax, evaluations: dict[str, Evaluation], shown_bins: dict[str, n
     ax.legend(fontsize=7)
 
 
-def _precision_at_k(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
-    ks = [round(k, 4) for k in np.arange(0.005, 0.3001, 0.005)]
-    y = np.asarray(y, dtype=float)
-    selected = np.array([top_share(y.size, k) for k in ks], dtype=float)
-    totals = (float(y.sum()), float(y.size - y.sum()))
-    for name, p in scores.items():
-        curve = precision_curve(y, p, ks)
-        precision = np.array([curve[k] for k in ks])
-        hits = precision * selected
-        shown = curve_points_shown(hits, selected - hits, totals)  # a point is its top's counts
-        ax.plot(np.array(ks)[shown] * 100, precision[shown], marker=".", ms=3, label=name)
+# The tops of the ranking both curves are drawn at: every half percent, to all pupils.
+TOPS = [round(k, 4) for k in np.arange(0.005, 1.0001, 0.005)]
+PRECISION_TOPS = 0.30  # the precision panel's right edge
+
+
+@dataclass(frozen=True)
+class _Tops:
+    """One model's ranking at TOPS: precision, false- and true-positive rates, and which may be drawn."""
+
+    precision: np.ndarray
+    fpr: np.ndarray
+    tpr: np.ndarray
+    shown: np.ndarray
+
+
+def _ranking_tops(y: np.ndarray, p: np.ndarray, evaluation: Evaluation | None,
+                  bins_shown: np.ndarray | None) -> _Tops:
+    """The ranking's tops for both curves from one `curve_points_shown`, so no point of one panel and one
+    of the other differ by a slice of 1-9 pupils (the diff reviewer: a 3,000-pupil year's precision point
+    at the top 60 and ROC point at the top 50 gave 2 excluded among 10 pupils). Read against as published:
+    the logged top k% (`evaluation`'s precision at a capacity not withheld) and the tenths the stored
+    calibration curve gives by its shown bins from the top or from the bottom."""
+    n, positives = y.size, float(y.sum())
+    totals = (positives, float(n) - positives)
+    selected = np.array([top_share(n, k) for k in TOPS], dtype=float)
+    curve = precision_curve(y, p, TOPS)
+    precision = np.array([curve[k] for k in TOPS])
+    hits = precision * selected
+    logged = evaluation.metrics if evaluation is not None else {}
+    fixed = np.array([np.isfinite(getattr(logged.get(f"precision_at_{capacity_name(k)}"), "estimate", np.nan))
+                      for k in TOPS])  # fmt: skip
+    if bins_shown is not None and len(bins_shown) == 10:  # bins lowest first: top j tenths = the last j
+        for j in range(1, 10):
+            if bins_shown[10 - j:].all() or bins_shown[:10 - j].all():
+                fixed[TOPS.index(round(j / 10, 4))] = True
+    shown = curve_points_shown(hits, selected - hits, totals, fixed=fixed)
+    return _Tops(precision, (selected - hits) / max(totals[1], 1.0), hits / max(positives, 1.0), shown)
+
+
+def _precision_at_k(ax, y: np.ndarray, tops: dict[str, _Tops]) -> None:
+    ks = np.array(TOPS)
+    for name, t in tops.items():
+        drawn = t.shown & (ks <= PRECISION_TOPS + 1e-9)
+        ax.plot(ks[drawn] * 100, t.precision[drawn], marker=".", ms=3, label=name)
     ax.axhline(float(np.mean(y)), color="k", ls="--", lw=0.8, label="base rate")
     ax.set(xlabel="top k% of pupils by score (capacity)", ylabel="precision (share excluded)",
            title="Precision at capacity")  # fmt: skip
     ax.legend(fontsize=7)
 
 
-def _roc(ax, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
-    y = np.asarray(y, dtype=float)
-    totals = (float(y.sum()), float(y.size - y.sum()))
-    for name, p in scores.items():
-        fpr, tpr = roc_points(y, p)
-        # Each point is a top of the ranking: its excluded and others, withheld as the tables' top k% are.
-        shown = curve_points_shown(tpr * totals[0], fpr * totals[1], totals)
-        shown[[0, -1]] = True  # (0, 0) and (1, 1): no pupils, and every pupil
-        ax.plot(fpr[shown], tpr[shown], label=name)
+def _roc(ax, tops: dict[str, _Tops]) -> None:
+    for name, t in tops.items():  # (0, 0) and (1, 1): no pupils, and every pupil
+        ax.plot(np.r_[0.0, t.fpr[t.shown], 1.0], np.r_[0.0, t.tpr[t.shown], 1.0], label=name)
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (at each half percent)")
     ax.legend(fontsize=7)
 
 
@@ -98,13 +126,18 @@ def evaluation_figure(
 
     Published figures withhold what the tables do: a calibration bin not in `shown_bins` (a model name to
     the bins the stored curve shows) and any point of the precision or ROC curve whose top of the ranking
-    holds, or differs from another point drawn by, 1-9 pupils with or without the outcome
-    (`privacy.curve_points_shown`) is not drawn: a point times its pupils is a count."""
+    holds, or differs from another point drawn (of either curve) or a top the run logs by, 1-9 pupils with
+    or without the outcome (`privacy.curve_points_shown`, `_ranking_tops`) is not drawn: a point times its
+    pupils is a count. Both curves are drawn at the same tops of the ranking, every half percent."""
     fig, axes = _pyplot().subplots(1, 3, figsize=(5.2 * 3, 4.4), dpi=90)
     a, b, c = np.atleast_1d(axes)
     _calibration(a, evaluations, shown_bins or {})
-    _precision_at_k(b, y, scores)
-    _roc(c, y, scores)
+    y = np.asarray(y, dtype=float)
+    bins = shown_bins or {}
+    tops = {name: _ranking_tops(y, np.asarray(p, dtype=float), evaluations.get(name), bins.get(name))
+            for name, p in scores.items()}  # fmt: skip
+    _precision_at_k(b, y, tops)
+    _roc(c, tops)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

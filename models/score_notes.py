@@ -174,16 +174,18 @@ def recut_lines(capacity: float, stored: float, year: str) -> list[str]:
     ]
 
 
-def wholly_missing_words(names: list[str], year: str, census: str, data: Path) -> str:
-    """`score`'s refusal where no pupil has model inputs the training years held for most pupils
-    (`drift_data.inputs_wholly_missing`), with what to do: this year's attendance so far comes from the
-    termly attendance files (DATA_CONTRACT), the likeliest thing left out."""
+def wholly_missing_words(names: list[str], year: str, census: str, data: Path | None) -> str:
+    """`score`'s (and the service's) refusal where no pupil has model inputs the training years held for
+    most pupils (`drift_data.inputs_wholly_missing`), with what to do: this year's attendance so far comes
+    from the termly attendance files (DATA_CONTRACT), the likeliest thing left out; `data`: the extracts'
+    folder (None: the service's linked history)."""
     labels = [feature_label(name).lower() for name in names]
     said = (f"no pupil on the {year} {census} census has {and_join(labels)}, which the model's training "
             "years held for most pupils: scored as missing, every pupil's score would move (not a list to "
             "act on)")
     if set(names) & set(ATTENDANCE_SO_FAR_FEATURES):
-        said += (f"; this year's attendance so far comes from the termly attendance files: put them in "
-                 f"{data / 'attendance'} (see DATA_CONTRACT.md) and link again, or score the autumn census "
-                 "with a model trained for it")
+        where = (f"put them in {data / 'attendance'} (see DATA_CONTRACT.md) and link again" if data
+                 else "link them into the service's history and reload it")
+        said += (f"; this year's attendance so far comes from the termly attendance files: {where}, or "
+                 "score the autumn census with a model trained for it")
     return said

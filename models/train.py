@@ -277,7 +277,7 @@ def train_models(
             point = SearchPoint(
                 params,
                 _selection_score(config.selection_metric, values),  # chooses in memory; never shown withheld
-                withheld_point_selections(values, y_val.size, search_capacities),
+                withheld_point_selections(values, y_val.size, search_capacities, int(y_val.sum())),
                 time.perf_counter() - t1,
                 facts,
             )

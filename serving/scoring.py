@@ -38,8 +38,13 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
-from exclusion_risk.models.drift_data import scoring_drift_lines
-from exclusion_risk.models.score_notes import blank_need_lines, history_start_lines, new_school_lines
+from exclusion_risk.models.drift_data import inputs_wholly_missing, scoring_drift_lines
+from exclusion_risk.models.score_notes import (
+    blank_need_lines,
+    history_start_lines,
+    new_school_lines,
+    wholly_missing_words,
+)
 from exclusion_risk.models.score_table import as_written, with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -341,6 +346,7 @@ def upload_cohort(
 
 def explanation_json(scorer, cohort: Cohort, features: pd.DataFrame, n: int) -> tuple[int, bytes]:
     """`features` (pupils of `cohort`) explained, as the ExplainResponse body; the number explained."""
+    refuse_inputs_missing(scorer, cohort)
     try:
         explained = scorer.explain(features, n=n)
     except ScoringInputError as exc:  # the models stage's own words: column names, no values
@@ -410,6 +416,23 @@ def drift_warnings(scorer, cohort: Cohort, history_state) -> list[str]:
         return ["drift could not be checked (the reason is in the server log)"]
 
 
+def refuse_inputs_missing(scorer, cohort: Cohort) -> None:
+    """A 422 where no pupil of the cohort has an input the model's training years held for most pupils,
+    in `score`'s words (`drift_data.inputs_wholly_missing`): scored as missing, every score would move at
+    once (a spring model without the year's termly attendance rated 1,958 of 3,054 pupils red against 149
+    with it). A check that fails is logged (its type only) and never stops the scoring."""
+    try:
+        absent = inputs_wholly_missing(scorer.info(), cohort.features)
+    except Exception as exc:
+        log.warning("input check failed: %s", type(exc).__name__)
+        return
+    if absent:
+        features = cohort.features
+        year = str(features["AcademicYear"].iloc[0]) if "AcademicYear" in features else "the scored year"
+        said = wholly_missing_words(absent, year, model_census(scorer), None)
+        raise RequestProblem(422, f"{said[0].upper()}{said[1:]}. Nothing was scored.")
+
+
 def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
     """The contract's columns, highest risk first, then the officer's columns of scores.csv (school URN
     and name, NC year, which the page filters on, need label, suggested response, reasons lowering the
@@ -418,6 +441,7 @@ def score_cohort(scorer, cohort: Cohort, reasons: bool) -> pd.DataFrame:
     Scored SCORE_CHUNK pupils at a time (a pupil's score depends on that pupil alone), so the event
     loop gets the GIL between chunks and `/health` answers while a large cohort is scored.
     """
+    refuse_inputs_missing(scorer, cohort)
     features = cohort.features
     try:
         parts = [scorer.score(features.iloc[i:i + SCORE_CHUNK], reasons=reasons)
