@@ -26,6 +26,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.features.build import prepare
+from exclusion_risk.features.census_upload import ATTENDANCE_SO_FAR_FEATURES
 from exclusion_risk.features.labels import TARGETS, complete_through, outcome_labels
 from exclusion_risk.linkage.history import LinkedExtracts, PupilHistory
 from exclusion_risk.models import tracking
@@ -242,17 +243,20 @@ def scoring_drift_lines(
 
 
 def inputs_wholly_missing(info: dict[str, Any], cohort: pd.DataFrame) -> list[str]:
-    """The model inputs missing for every pupil of `cohort` that the training years held for most
-    pupils (a stored reference missing rate under half, or too few missing to publish): scored as missing,
-    such an input moves every pupil's score at once. A spring model scored without the termly attendance
-    files (this year's absence missing for all 3,054 pupils, against 1% in training) rated 1,958 pupils
-    red, against 149 with them. None without a stored profile or pupils."""
+    """This year's attendance so far (the termly attendance files' features) where it is missing for every
+    pupil of `cohort` and the training years held it for most pupils (a stored reference missing rate
+    under half, or too few missing to publish): scored as missing, it moves every pupil's score at once.
+    A spring model scored without the termly attendance files (missing for all 3,054 pupils, against 1%
+    in training) rated 1,958 pupils red, against 149 with them. Last year's features, missing for every
+    pupil where the history starts at the scored year, are said instead (`score_notes.history_start_lines`:
+    a first year is scored). None without a stored profile or pupils."""
     profile = stored_profile(info.get("run_id"))
     if profile is None or cohort.empty:
         return []
     absent = []
     for name, feature in profile["features"].items():
         reference = feature.get("missing") if isinstance(feature, dict) else None
-        if name in cohort.columns and (reference is None or reference < 0.5) and cohort[name].isna().all():
+        held = (reference is None or reference < 0.5) and name in ATTENDANCE_SO_FAR_FEATURES
+        if held and name in cohort.columns and cohort[name].isna().all():
             absent.append(name)
     return absent

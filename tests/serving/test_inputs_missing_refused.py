@@ -45,3 +45,12 @@ def test_some_pupils_with_it_or_a_model_without_a_profile_go_on(trained_with_att
     scoring.refuse_inputs_missing(SPRING_MODEL, _cohort([np.nan, 0.1, np.nan]))  # not every pupil
     monkeypatch.setattr(drift_data, "stored_profile", lambda run_id: None)
     scoring.refuse_inputs_missing(SPRING_MODEL, _cohort([np.nan] * 3))  # nothing to judge by
+
+
+def test_last_years_features_missing_for_all_at_a_first_year_are_scored(monkeypatch):
+    # a history starting at the scored year has no last year for any pupil: said, not refused (the Spark
+    # scoring test's one-year census was refused for absence last year before this was narrowed)
+    profile = {"features": {"absence_rate_last_year": {"missing": 0.01}}}
+    monkeypatch.setattr(drift_data, "stored_profile", lambda run_id: profile)
+    features = pd.DataFrame({"AcademicYear": ["2018/19"] * 3, "absence_rate_last_year": [np.nan] * 3})
+    scoring.refuse_inputs_missing(SPRING_MODEL, scoring.Cohort(features, "linked"))
