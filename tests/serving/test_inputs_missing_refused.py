@@ -24,13 +24,13 @@ def _cohort(absence) -> scoring.Cohort:
     return scoring.Cohort(features, "linked")
 
 
-@pytest.fixture
-def trained_with_attendance(monkeypatch):
+def _trained_with_attendance(monkeypatch):
     profile = {"features": {"absence_rate_this_year": {"missing": 0.01}, "suspensions_last_year": {}}}
     monkeypatch.setattr(drift_data, "stored_profile", lambda run_id: profile)
 
 
-def test_no_pupil_with_an_input_training_held_is_refused_in_plain_words(trained_with_attendance):
+def test_no_pupil_with_an_input_training_held_is_refused_in_plain_words(monkeypatch):
+    _trained_with_attendance(monkeypatch)
     with pytest.raises(RequestProblem) as refused:
         scoring.score_cohort(SPRING_MODEL, _cohort([np.nan] * 3), reasons=False)
     assert refused.value.status_code == 422
@@ -41,7 +41,8 @@ def test_no_pupil_with_an_input_training_held_is_refused_in_plain_words(trained_
         scoring.explanation_json(SPRING_MODEL, _cohort([np.nan] * 3), _cohort([np.nan] * 3).features, 3)
 
 
-def test_some_pupils_with_it_or_a_model_without_a_profile_go_on(trained_with_attendance, monkeypatch):
+def test_some_pupils_with_it_or_a_model_without_a_profile_go_on(monkeypatch):
+    _trained_with_attendance(monkeypatch)
     scoring.refuse_inputs_missing(SPRING_MODEL, _cohort([np.nan, 0.1, np.nan]))  # not every pupil
     monkeypatch.setattr(drift_data, "stored_profile", lambda run_id: None)
     scoring.refuse_inputs_missing(SPRING_MODEL, _cohort([np.nan] * 3))  # nothing to judge by
