@@ -155,7 +155,10 @@ def test_a_62536_pupil_authority_is_usable_a_page_at_a_time(chromium, live_servi
         page.set_input_files("#cohort-file", str(upload))
         started = time.monotonic()
         page.click("#score-button")
-        expect(page.locator("#table-count")).to_contain_text(f"of {AUTHORITY_PUPILS:,} matching pupils")
+        # the 30 s below bounds the whole; the first draw's own 5 s default failed once under .ci/run's
+        # load (the same test passes alone in 40 s with the service's start)
+        expect(page.locator("#table-count")).to_contain_text(f"of {AUTHORITY_PUPILS:,} matching pupils",
+                                                             timeout=25_000)  # fmt: skip
         assert page.locator("#scores-table tbody tr").count() == 250  # one page, the default size
         page.locator("#pager-top button", has_text="Last").click()
         last_rank = page.locator("#scores-table tbody tr").last.locator("td").first
