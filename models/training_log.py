@@ -204,24 +204,30 @@ def log_training(
     with tracking.start_run(experiment_id, f"train {split.test}") as parent:
         train_id = parent.info.run_id
         tracking.set_tags({"kind": "train", "train_id": train_id, **run_tags})
-        _log_train_run(result, fingerprint)
+        # each curve's publishable bins once: the stored curve and both figures withhold the same
+        shown_bins = {name: _shown_bins(evaluation, _test_year(result, name) if name != CHECKLIST else None)
+                      for name, evaluation in result.evaluations.items()}  # fmt: skip
+        _log_train_run(result, fingerprint, shown_bins)
         for model_type in result.models:
             with tracking.start_run(experiment_id, model_type, nested=True) as run:
                 run_id = runs[model_type] = run.info.run_id
                 tracking.set_tags(
                     {"kind": "model", "model_type": model_type, "train_id": train_id, **run_tags}
                 )
-                versions[model_type] = _log_model_run(result, model_type, train_id, run_id, run_tags)
+                versions[model_type] = _log_model_run(result, model_type, train_id, run_id, run_tags,
+                                                      shown_bins[model_type])  # fmt: skip
         with tracking.start_run(experiment_id, CHECKLIST, nested=True) as run:
             runs[CHECKLIST] = run.info.run_id
             tracking.set_tags({"kind": "baseline", "model_type": CHECKLIST, "train_id": train_id, **run_tags})
             tracking.log_text("\n".join(ChecklistBaseline.describe()) + "\n", "checklist/points.txt")
             tracking.log_metrics(metric_values(result.evaluations[CHECKLIST]))
-            tracking.log_json(_evaluation_json(result.evaluations[CHECKLIST]), "evaluation/metrics.json")
+            tracking.log_json(_evaluation_json(result.evaluations[CHECKLIST], kept=shown_bins[CHECKLIST]),
+                              "evaluation/metrics.json")  # fmt: skip
     return TrainRecord(train_id, experiment_id, runs, versions)
 
 
-def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
+def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any],
+                   shown_bins: dict[str, np.ndarray]) -> None:
     """The parent run's params, artifacts and checklist metrics."""
     config, split = result.config, result.split
     tracking.log_params({
@@ -244,8 +250,6 @@ def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
     tracking.log_text(comparison, "comparison/comparison.md")
     tracking.log_text(csv_text(differences), DIFFERENCES_ARTIFACT)
     title = f"Test year {split.test}: models and checklist"
-    shown_bins = {name: _shown_bins(evaluation, _test_year(result, name) if name != CHECKLIST else None)
-                  for name, evaluation in result.evaluations.items()}  # fmt: skip
     _log_figure(plots.evaluation_figure(result.evaluations, result.test_labels, result.test_scores, title,
                                         shown_bins), "plots/evaluation.png")  # fmt: skip
     tracking.log_metrics(
@@ -254,7 +258,8 @@ def _log_train_run(result: TrainingResult, fingerprint: dict[str, Any]) -> None:
 
 
 def _log_model_run(
-    result: TrainingResult, model_type: str, train_id: str, run_id: str, run_tags: dict[str, Any]
+    result: TrainingResult, model_type: str, train_id: str, run_id: str, run_tags: dict[str, Any],
+    kept: np.ndarray,
 ) -> str:
     """The active model run's params, metrics, artifacts and model; registers it and returns the version."""
     config, split = result.config, result.split
@@ -274,15 +279,15 @@ def _log_model_run(
     metrics["train_seconds"] = model.train_seconds
     metrics.update({f"threshold_at_{k}": v for k, v in model.capacity_thresholds.items()})
     tracking.log_metrics(metrics)
-    shown_bins = {model_type: _shown_bins(evaluation, _test_year(result, model_type))}
-    tracking.log_json(_evaluation_json(evaluation, kept=shown_bins[model_type]), "evaluation/metrics.json")
+    tracking.log_json(_evaluation_json(evaluation, kept=kept), "evaluation/metrics.json")
     if model.scoring_config:  # risk-matrix thresholds, read back by the scorer and the fairness review
         tracking.log_json(model.scoring_config, tracking.SCORING_ARTIFACT)
     if result.drift_profile:  # the training years' aggregates that `score` checks a cohort's drift against
         tracking.log_json(result.drift_profile, PROFILE_ARTIFACT)
     own = {model_type: result.test_scores[model_type]}
     title = f"{model_type}, test year {split.test}"
-    _log_figure(plots.evaluation_figure({model_type: evaluation}, result.test_labels, own, title, shown_bins),
+    _log_figure(plots.evaluation_figure({model_type: evaluation}, result.test_labels, own, title,
+                                        {model_type: kept}),
                 "plots/evaluation.png")  # fmt: skip
     model_uri = tracking.log_model(model.pipeline, result.test_frame)
     if result.test_frame is not None:
