@@ -57,9 +57,14 @@ class NeedPage:
     row: int | str
 
 
+def need_levels_of(frame: pd.DataFrame) -> np.ndarray:
+    """The pupils' need levels (0-3) as `score` places them: a blank or unreadable one is 0."""
+    return pd.to_numeric(frame["need_level"], errors="coerce").fillna(0).astype(int).to_numpy()
+
+
 def need_page(frame: pd.DataFrame, bands, risk: RiskMatrix) -> NeedPage:
     """The page `score` writes for the pupils of `frame` (social care, need_level) placed in `bands`."""
-    needs = pd.to_numeric(frame["need_level"], errors="coerce").fillna(0).astype(int).to_numpy()
+    needs = need_levels_of(frame)
     bands = np.asarray(bands, dtype=object).astype(str)
     shown = matrix_shown(bands, needs, risk)
     top = risk.bands[0].label
@@ -78,7 +83,7 @@ def need_pages(frame: pd.DataFrame, matrix: RiskMatrix | None) -> list[NeedPage]
     risk = matrix or load_risk_matrix()
     pages = [need_page(frame, frame["likelihood_band"], risk)]
     if matrix is not None:
-        needs = pd.to_numeric(frame["need_level"], errors="coerce").fillna(0).astype(int).to_numpy()
+        needs = need_levels_of(frame)
         bands = matrix.place(frame["probability"].to_numpy(dtype=float), needs)["likelihood_band"]
         if (np.asarray(bands).astype(str) != frame["likelihood_band"].astype(str).to_numpy()).any():
             pages.append(need_page(frame, bands, matrix))
@@ -173,7 +178,7 @@ def printed_sizes(frame: pd.DataFrame, scored: int, reds: list, matrix: RiskMatr
     if reds and reds[0].total_shown and int(reds[0].counts.sum()) == red:
         printed.add(("by_rag", "red"))
     if "need_level" in frame:
-        needs = pd.to_numeric(frame["need_level"], errors="coerce").fillna(0).astype(int).to_numpy()
+        needs = need_levels_of(frame)
         bands = frame["likelihood_band"].astype(str).to_numpy()
         shown = matrix_shown(bands, needs, matrix or load_risk_matrix())
         printed |= {("by_band", str(band)) for band, size in shown[TOTAL].items() if not is_withheld(size)}

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from exclusion_risk.models.evaluate_need import need_levels_of
 from exclusion_risk.models.fairness_red_slices import (
     SLICE_COUNTS,
     TOP,
@@ -77,7 +78,7 @@ def red_pages(frame: pd.DataFrame, pupils: pd.DataFrame | None, matrix: RiskMatr
     own = pupils if pupils is not None else frame
     pages = [red_page(own["school_urn"], own["rag"])]
     if matrix is not None and "need_level" in frame and len(frame):
-        needs = pd.to_numeric(frame["need_level"], errors="coerce").fillna(0).astype(int).to_numpy()
+        needs = need_levels_of(frame)
         rags = matrix.place(frame["probability"].to_numpy(dtype=float), needs)["rag"]
         if (rags != frame["rag"].astype(str).to_numpy()).any():
             pages.append(red_page(frame["school_urn"], rags))

@@ -222,10 +222,6 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
         return [piece for piece in pinned(shown) if piece not in unclosable]
 
     withheld, beside_page = [], False
-
-    def section_of(row: dict) -> str:
-        return "by_rag" if "rag" in row else "by_band"
-
     while risks := len(at_risk()):
         # a shown 0 gives nothing back: its pupils are none
         shown = [row for (_, row), mask in zip(rows, masks, strict=True)
@@ -243,7 +239,8 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
             row = shown[k]
             row.update({"selected": SECONDARY, "precision": None, "ci_low": None, "ci_high": None})
             withheld.append(f"rated {row['rag']}" if "rag" in row else f"in the {row['band']} band")
-            beside_page |= (section_of(row), str(row.get("rag", row.get("band")))) in printed
+            key = ("by_rag", str(row["rag"])) if "rag" in row else ("by_band", str(row["band"]))
+            beside_page |= key in printed
     said = [BESIDE_SCORES_PAGE] if beside_page else []
     if not withheld:
         return said
