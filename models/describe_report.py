@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -45,24 +46,51 @@ def _png(figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def rates_png(rates: pd.DataFrame, outcome: str) -> str:
-    """Bars of each group's rate (groups with shown counts only), one panel per variable."""
+# Panels' titles and bars' names wrapped to these widths (characters): a 3 x 3 figure's titles at full
+# length ran into their neighbours' (FSM's two over three panels)
+TITLE_WIDTH, NAME_WIDTH = 36, 30
+NAME_FONT_INCHES = 7 * 1.25 / 72  # a line of a bar's name at fontsize 7
+
+
+def _bar_names(variable: str, values) -> list[str]:
+    """Each bar's name in the words of the report's tables (`value_name`; the code where it has none, as a
+    year group), wrapped: the codes (K, E, WBRI, FSM 0/1) meant nothing beside them."""
+    names = value_names(variable)
+    return [textwrap.fill(value_name(names, str(v)) or str(v), NAME_WIDTH) for v in values]
+
+
+def rates_figure(rates: pd.DataFrame, outcome: str):
+    """Bars of each group's rate (groups with shown counts only), one panel per variable; each row of
+    panels as tall as its longest list of names needs."""
     plt = _pyplot()
     variables = list(VARIABLES)
-    figure, axes = plt.subplots(3, 3, figsize=(13, 11))
-    figure.subplots_adjust(hspace=0.35, wspace=0.45)
-    for ax, variable in zip(axes.ravel(), variables, strict=True):
+    panels = {}
+    for variable in variables:
         rows = rates[(rates["outcome"] == outcome) & (rates["variable"] == variable) & rates["rate"].notna()]
+        panels[variable] = (rows, _bar_names(variable, rows["value"]))
+    lines = [max(sum(n.count("\n") + 1 for n in panels[v][1]) for v in variables[i : i + 3])
+             for i in range(0, len(variables), 3)]  # fmt: skip
+    heights = [max(2.0, 1.6 * n * NAME_FONT_INCHES) + 1.3 for n in lines]  # bars' names, title, x label
+    figure, axes = plt.subplots(len(heights), 3, figsize=(13, sum(heights) + 0.6), layout="constrained",
+                                gridspec_kw={"height_ratios": heights})  # fmt: skip
+    for ax, variable in zip(axes.ravel(), variables, strict=True):
+        rows, names = panels[variable]
+        ax.set_title(textwrap.fill(VARIABLES[variable][0], TITLE_WIDTH), fontsize=9)
         if rows.empty:
-            ax.text(0.5, 0.5, "every group's counts withheld", ha="center", va="center", fontsize=8)
+            ax.text(0.5, 0.5, "every group's counts withheld", ha="center", va="center", fontsize=8,
+                    transform=ax.transAxes)  # fmt: skip
             ax.set_axis_off()
-        ax.barh(rows["value"].astype(str), rows["rate"].astype(float) * 100, color="#4a7ab5")
+            continue
+        ax.barh(names, rows["rate"].astype(float).to_numpy() * 100, color="#4a7ab5")
         ax.invert_yaxis()
-        ax.set_title(VARIABLES[variable][0], fontsize=9)
         ax.set_xlabel("% of pupil-years", fontsize=8)
         ax.tick_params(labelsize=7)
     figure.suptitle(f"Rate of {OUTCOME_LABELS[outcome]} by group (groups with withheld counts not drawn)")
-    return _png(figure)
+    return figure
+
+
+def rates_png(rates: pd.DataFrame, outcome: str) -> str:
+    return _png(rates_figure(rates, outcome))
 
 
 def schools_png(schools: pd.DataFrame) -> str:
