@@ -1,4 +1,4 @@
-"""Privacy rules shared by every stage: the notice, small-number suppression, the identifier guard."""
+"""Privacy rules shared by every stage: the notices, small-number suppression, the identifier guard."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ import pandas as pd
 DECISION_SUPPORT_NOTICE = (
     "These scores support a professional's judgement; they are not decisions. "
     "No child should be treated differently on the strength of a score alone."
+)
+# describe's, beside its counts and rates of groups: it publishes no score, and the notice above spoke of one
+DESCRIBE_NOTICE = (
+    "These descriptive figures support a professional's judgement; they do not replace it and are not "
+    "decisions. No child should be treated differently on the strength of a group's figures."
 )
 
 SUPPRESSION_THRESHOLD = 10

@@ -29,7 +29,7 @@ from exclusion_risk.models.describe import (
 )
 from exclusion_risk.models.describe_study import percent, read_side_by_side, residual_p_value
 from exclusion_risk.privacy import (
-    DECISION_SUPPORT_NOTICE,
+    DESCRIBE_NOTICE,
     SECONDARY,
     SUPPRESSED,
     SUPPRESSION_THRESHOLD,
@@ -273,7 +273,7 @@ def analyse(frame: pd.DataFrame, years: list[str]) -> Description:
     schools = _school_rows(frame, true, shown)
     cells_frame = pd.DataFrame(cells, columns=CELL_COLUMNS)  # its columns even where no test was run
     document = {
-        "notice": DECISION_SUPPORT_NOTICE,  # beside the figures, as evaluate's, drift's and the review's
+        "notice": DESCRIBE_NOTICE,  # beside the figures, as evaluate's, drift's and the review's carry theirs
         "years": years,
         "unit": "pupil-year on the autumn census; outcome after census day to 31 August",
         "overall": overall,

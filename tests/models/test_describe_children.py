@@ -77,12 +77,22 @@ def test_chi_square_over_repeated_children_says_its_p_values_overstate_the_evide
     assert not [r for r in one.document["study_comparison"] if "not independent" in str(r["note"])]
 
 
-def test_the_report_carries_the_decision_support_notice_beside_its_figures():
+def test_the_report_carries_a_notice_for_descriptive_figures_beside_them(tmp_path):
     """describe.html and describe.json had no decision-support notice, unlike evaluate's, drift's and the
-    fairness review's outputs."""
-    from exclusion_risk.models.describe_report import _html
-    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+    fairness review's outputs; then they took the scoring commands' ("These scores support..."), where
+    describe publishes no score, only counts and rates of groups."""
+    import json
+
+    from exclusion_risk.models.describe_report import HTML_FILE, JSON_FILE, write_describe
 
     description = analyse(describe_frame(_feature_table(600)), ["2017/18"])
-    assert description.document["notice"] == DECISION_SUPPORT_NOTICE
-    assert DECISION_SUPPORT_NOTICE in unescape(_html(description))
+    write_describe(description, tmp_path)
+    notice = json.loads((tmp_path / JSON_FILE).read_text())["notice"]
+    assert "score" not in notice.lower()
+    assert "descriptive figures" in notice and "support a professional's judgement" in notice
+    assert "No child should be treated differently" in notice
+    html = unescape((tmp_path / HTML_FILE).read_text())
+    assert html.count(notice) == 2  # first and last, as before
+    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, DESCRIBE_NOTICE
+
+    assert notice == DESCRIBE_NOTICE and DECISION_SUPPORT_NOTICE not in html
