@@ -5,9 +5,11 @@ Headers are matched case-insensitively, ignoring spaces and punctuation, with th
 required column is one `ExtractError` naming the file and column(s), and so are two or more columns
 of one spelling (`UPN` and `upn`): which holds the values is unknown. Different spellings of one
 field (`URN` and `LAEstab`) read the contract's first, and the note says which was not read. The mapped
-columns are pre-cleaned (stripped, blank -> NA, codes upper-cased) and validated with the pandera
-schemas of linkage.schemas, lazily, so every failure is reported: a failing row is one line of the
-rejects naming every failing column.
+columns are pre-cleaned (stripped, blank -> NA, codes upper-cased, and a code written as a whole number
+with a zero decimal part read without it: `1.0`, `0.00`, `9.0` as a pandas or Excel float export writes
+the FSM flag, NC year or CIN sex digit, as the numeric columns read `2.0`; `1.5` stays itself, and so
+unknown) and validated with the pandera schemas of linkage.schemas, lazily, so every failure is reported:
+a failing row is one line of the rejects naming every failing column.
 """
 
 from __future__ import annotations
@@ -105,14 +107,23 @@ def _repeated_problem(header: list[str], repeated: dict[str, list[int]]) -> str:
     return f"a field must appear once; {'; '.join(clauses)} (headers match in any case and by alias): {keep}"
 
 
-def _clean_column(encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index) -> pd.Series:
-    """Pre-cleaned column as a categorical, cleaning each distinct text once: stripped, blank -> NA.
+# A whole number with a zero decimal part ("1.0", "09.00"): in a code column, read as its digits.
+_POINT_ZEROS = r"^(\d+)\.0+$"
+
+
+def _clean_column(
+    encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index, code: bool = False
+) -> pd.Series:
+    """Pre-cleaned column as a categorical, cleaning each distinct text once: stripped, blank -> NA;
+    `code`: a whole number with a zero decimal part as its digits (the module docstring).
 
     The categories are arrow text (so the checks and conversions read them without a copy).
     """
     dictionary = pc.utf8_trim_whitespace(encoding.dictionary)
     if upper:
         dictionary = pc.utf8_upper(dictionary)
+    if code:
+        dictionary = pc.replace_substring_regex(dictionary, _POINT_ZEROS, r"\1")
     dictionary = pc.if_else(pc.equal(dictionary, ""), pa.scalar(None, dictionary.type), dictionary)
     # cleaning can merge distinct texts (" M" and "M") and blank some: re-encode the dictionary
     merged = pc.dictionary_encode(dictionary)
@@ -127,11 +138,13 @@ def _clean_column(encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, 
 
 
 def work_frame(raw: RawFile, fields: tuple[Field, ...], mapping: dict[str, int]) -> pd.DataFrame:
-    """Pre-cleaned text of the mapped columns (categoricals): stripped, blank -> NA, codes upper-cased."""
+    """Pre-cleaned text of the mapped columns (categoricals): stripped, blank -> NA, codes upper-cased
+    (and a code's `1.0` read as `1`: _clean_column)."""
     index = pd.Index(raw.rows[raw.alive], name="_row")
     out = {
         f.name: _clean_column(
-            raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date", "id"), raw.alive, index
+            raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date", "id"), raw.alive, index,
+            code=f.kind == "code",
         )
         for f in fields
         if f.name in mapping

@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.readers import find_extracts, read_census, read_exclusions, read_extracts
+from exclusion_risk.linkage.readers import (
+    find_extracts,
+    read_census,
+    read_exclusions,
+    read_extracts,
+    read_social_care,
+)
 from exclusion_risk.upn import make_upn
 
 runner = CliRunner()
@@ -266,3 +272,28 @@ def test_a_sub_folder_of_a_census_folder_is_named_as_not_read(
     result = read_census(folder / "census")
     assert len(result.clean) == 3
     assert any("2017-18" in note and "not read" in note for note in result.notes), result.notes
+
+
+# --- 5. flags and code numbers written as decimals -----------------------------------------------
+
+
+def test_a_flag_or_code_number_written_with_a_zero_decimal_part_reads_as_written_without_it(
+    tmp_path, census_row, csv_text, write, mis_header, social_care_row
+):
+    # A pandas or Excel float export writes FSMeligible 1 as "1.0": it was rejected as an unknown FSM
+    # code, while the exclusions' Sessions "2.0" was read as 2. Every code column reads it alike.
+    written = [
+        {"FSME on Census Day": "1.0"}, {"FSME on Census Day": "0.0"}, {"FSME on Census Day": "1.00"},
+        {"NCyearActual": "9.0"}, {"NCyearActual": "10.0", "Gender": "2.0"},
+        {"FSME on Census Day": "1.5"}, {"FSME on Census Day": "2"}, {"NCyearActual": "9.5"},
+    ]  # fmt: skip
+    rows = [census_row(make_upn(330, 4001, 2010, i), **cells) for i, cells in enumerate(written)]
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
+    clean = result.clean
+    assert clean["FSMeligible"].tolist()[:5] == [True, False, True, False, False]
+    assert clean["NCyearActual"].tolist()[3:5] == ["9", "10"] and clean["Sex"].tolist()[4] == "F"
+    assert sorted(result.rejects["row"].tolist()) == [6, 7, 8]
+    assert len(result.clean) + len(result.rejects) == result.rows_read == 8
+    text = csv_text([social_care_row(Sex="2.0")])  # social care's CIN digits read the same way
+    cared = read_social_care(write(tmp_path / "social_care.csv", text))
+    assert cared.clean["Sex"].tolist() == ["F"] and cared.rejects.empty
