@@ -6,7 +6,8 @@ from the header line (comma, tab, semicolon or pipe). Blank lines are not rows, 
 delimiters and blanks (Excel's empty rows), nor DOS end-of-file marks (Ctrl-Z) at the very end (with
 or without line ends or blanks after them): those are counted in the file's note, empty lines with where
 they were (rows are numbered without them; a spreadsheet shows them). Parquet columns of any type
-are read as their text. A workbook, PDF or archive (by its first bytes, whatever its name) is refused
+are read as their text. A row repeating the header (two exports joined) is rejected as that
+(linkage.header_rows). A workbook, PDF or archive (by its first bytes, whatever its name) is refused
 as what it is (linkage.extract_files); `.txt`/`.tsv` files are read as CSV.
 """
 
@@ -28,6 +29,7 @@ from exclusion_risk.linkage.csv_records import count_lines, empty_lines_at, pars
 from exclusion_risk.linkage.decoding import decode, reject_broken_text, reject_undecodable
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import TEXT_SUFFIXES, refuse_binary
+from exclusion_risk.linkage.header_rows import reject_repeated_headers
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
 from exclusion_risk.values import counted
@@ -59,6 +61,7 @@ def load(path: Path, name: str) -> RawFile:
     if suffix not in (".parquet", ".csv", *TEXT_SUFFIXES):  # .txt/.tsv: delimited text, read as CSV
         raise ExtractError(name, "not a .csv or .parquet file")
     raw = _load_parquet(path, name) if suffix == ".parquet" else _load_csv(path, name)
+    reject_repeated_headers(raw)  # two exports joined: the second's header is one reject, said so
     raw.drop_text()  # the load's checks encoded every column: the encodings hold its text
     return raw
 

@@ -7,7 +7,8 @@ Each file goes through the same steps, each in its own module:
 1. **Bytes -> text** (linkage.decoding): UTF-8 (with or without BOM), Windows-1252 or UTF-16,
    decided per file; rows holding bytes undefined in every one of them are rejected.
 2. **Parse** (linkage.loading): all columns as text; rows with the wrong number of fields are
-   rejected. Parquet columns of any type are read as their text.
+   rejected, and so is a row repeating the header (two exports joined: linkage.header_rows). Parquet
+   columns of any type are read as their text.
 3. **Headers -> contract names** (linkage.validation, linkage.fields), with the contract's aliases;
    a missing required column is one `ExtractError` naming the file and column(s).
 4. **Exact duplicate rows** (linkage.duplicates): the first is kept, the others are rejected naming
