@@ -402,6 +402,11 @@ class ScoreResponse(BaseModel):
         "last`); null when there is none: a scoring of another year or term is never compared with."
     )
     drift_warnings: list[str] = Field([], description="Census scoring: drift warnings (models/drift.yaml).")
+    fairness_findings: list[str] = Field(
+        [], description="Census scoring: the fairness review's calibration findings logged with this model "
+        "version (a group whose probabilities run high or low, and how to read them); none where the "
+        "version was never reviewed or the review found none."
+    )
 
 
 class Factor(BaseModel):

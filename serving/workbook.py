@@ -4,41 +4,31 @@ sheet first, the ranked list, changes since the last scoring, a sheet per school
 Its notice carries what the CLI's scores.xlsx carries beside the scoring's facts: the cohort's warnings,
 the drift check's lines (the JSON's `drift_warnings`, the page's banner) and the fairness review's
 calibration findings logged with the model version (`models.score_fairness.fairness_lines`, read from
-its MLflow run as the drift profile is). Before, only the cohort's warnings were there, so an officer's
-workbook lacked what the CLI's said of the same model.
+its MLflow run as the drift profile is: `serving.fairness_notes`). Before, only the cohort's warnings
+were there, so an officer's workbook lacked what the CLI's said of the same model.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 
-from exclusion_risk.models.score_fairness import fairness_lines
 from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
 from exclusion_risk.serving.run_history import RecordedScoring
 
 
-def scores_workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str],
-                    drift: list[str]) -> bytes:
+def scores_workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str], drift: list[str],
+                    fairness: list[str]) -> bytes:
     """The workbook's bytes: `warnings` (the cohort's) each as a "Warning:", then the drift check's lines
-    (`scoring.drift_warnings`) and the fairness review's findings as the CLI's notice gives them."""
+    (`scoring.drift_warnings`) and the fairness review's findings (`fairness_notes.fairness_notes`) as the
+    CLI's notice gives them."""
     run = recorded.scored
     lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
                              run["recorded_at"][:10])  # fmt: skip
     lines += [f"Warning: {warning}" for warning in warnings]
-    lines += drift + fairness_notes(scorer)
+    lines += drift + fairness
     buffer = write_scores_workbook(
         scores, io.BytesIO(), notice_lines=lines, risk_matrix=scorer.risk_matrix, changes=recorded.rows,
         changes_summary=recorded.summary,
     )  # fmt: skip
     return buffer.getvalue()
 
-
-def fairness_notes(scorer) -> list[str]:
-    """The fairness review's calibration findings for the served version; a review that cannot be read
-    is logged (its type only) and said, never a failed download."""
-    try:
-        return fairness_lines(scorer.info())
-    except Exception as exc:
-        logging.getLogger(__name__).warning("fairness review could not be read: %s", type(exc).__name__)
-        return ["the fairness review logged with this model version could not be read (see the server log)"]

@@ -27,6 +27,7 @@ from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
+from exclusion_risk.serving.fairness_notes import fairness_notes
 from exclusion_risk.serving.json_body import (
     NOT_UTF8_STATUS,
     JsonShape,
@@ -70,8 +71,11 @@ _JSON_ERRORS: dict[int | str, dict[str, Any]] = {
     NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
 }
 NOTICE_HEADER = "X-Decision-Support-Notice"
-# A census scoring's `warnings` (what the features lack) beside a CSV or workbook, which has no envelope
+# A census scoring's `warnings` (what the features lack), `drift_warnings` and `fairness_findings` beside a
+# CSV, which has no envelope (the workbook has them on its notice sheet)
 WARNINGS_HEADER = "X-Census-Warnings"
+DRIFT_HEADER = "X-Drift-Warnings"
+FAIRNESS_HEADER = "X-Fairness-Findings"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
 INLINE_PUPILS = 8
@@ -254,7 +258,8 @@ async def score(
             envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
                         "warnings": cohort.warnings,
                         "rejected": cohort.rejected, "run": recorded.run, "changes": recorded.changes,
-                        "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history)}
+                        "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history),
+                        "fairness_findings": fairness_notes(scorer)}
         payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
         return len(scores) + leavers, scoring.scores_json(payload, scores)
 
@@ -287,9 +292,10 @@ async def score(
     "`Content-Type: text/csv`. Columns and aliases are the data contract's; names and dates of birth are "
     "read for validation and then dropped. The result has the contract's `scores.csv` columns and the "
     "officer's (CSV: a plain file, header on row 1, as `exclusion-risk score` writes it; the "
-    "decision-support notice is in the `X-Decision-Support-Notice` header, the JSON's `warnings` in "
-    "`X-Census-Warnings` when there are any; `format=xlsx`: a workbook whose first sheet is the notice, "
-    "warnings included). Each scoring is recorded; the JSON says what changed since the latest earlier "
+    "decision-support notice is in the `X-Decision-Support-Notice` header, the JSON's `warnings`, "
+    "`drift_warnings` and `fairness_findings` in `X-Census-Warnings`, `X-Drift-Warnings` and "
+    "`X-Fairness-Findings` when there are any; `format=xlsx`: a workbook whose first sheet is the notice, "
+    "all of them included). Each scoring is recorded; the JSON says what changed since the latest earlier "
     "scoring of the same year and census of any of the same schools (`changes`). With the linked "
     "history, earlier exclusions and social care feed the scores; without it the upload is refused "
     "(503) rather than scored with those features missing.",
@@ -364,12 +370,14 @@ async def score_file(
         # leavers' earlier scores beside the pupils scored; the CSV carries the scores only
         returned = len(scores) + recorded.listed_leavers
         name = download_name(recorded.scored, "xlsx" if wants_xlsx else "csv")
-        if wants_xlsx:  # its notice carries the drift check's lines too, as the CLI's scores.xlsx does
-            drift = scoring.drift_warnings(scorer, cohort, request.app.state.history)
-            book = scores_workbook(scores, scorer, recorded, cohort.warnings, drift)
-            return returned, book, cohort.warnings, name
+        drift = scoring.drift_warnings(scorer, cohort, request.app.state.history)
+        fairness = fairness_notes(scorer)
+        if wants_xlsx:  # its notice carries them all, as the CLI's scores.xlsx does
+            book = scores_workbook(scores, scorer, recorded, cohort.warnings, drift, fairness)
+            return returned, book, {}, name
         if wants_csv:
-            return len(scores), scoring.scores_csv(scores), cohort.warnings, name
+            said = {WARNINGS_HEADER: cohort.warnings, DRIFT_HEADER: drift, FAIRNESS_HEADER: fairness}
+            return len(scores), scoring.scores_csv(scores), said, name
         payload = {
             "model_version": str(scorer.model_version),
             "pupils": len(scores),
@@ -379,12 +387,13 @@ async def score_file(
             "rejected": cohort.rejected,
             "run": recorded.run,
             "changes": recorded.changes,
-            "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history),
+            "drift_warnings": drift,
+            "fairness_findings": fairness,
         }
-        return returned, scoring.scores_json(payload, scores), cohort.warnings, None
+        return returned, scoring.scores_json(payload, scores), {}, None
 
     async with request.app.state.jobs.slot():  # before the body is read: a refusal holds no bytes
-        count, content, warnings, name = await run_in_threadpool(work, *await _upload_bytes(request,
+        count, content, said, name = await run_in_threadpool(work, *await _upload_bytes(request,
                                                                                            content_type))
     request.state.audit.pupils = count
     if name is None:
@@ -396,18 +405,17 @@ async def score_file(
             "Content-Disposition": f'attachment; filename="{name}"',
             # beside the data, not inside the CSV; also the workbook's first sheet, with the warnings
             NOTICE_HEADER: DECISION_SUPPORT_NOTICE,
-            **_warnings_header(warnings),
+            **{header: value for header, lines in said.items() if (value := _lines_header(lines))},
         },
     )
 
 
-def _warnings_header(warnings: list[str]) -> dict[str, str]:
-    """The warnings as one header value (" | " between them), ASCII only: a header is latin-1 at most and
-    a sentence's non-ASCII (a school's name someday) must not fail the response."""
-    if not warnings:
-        return {}
-    text = " | ".join(" ".join(w.split()) for w in warnings)  # no line breaks in a header
-    return {WARNINGS_HEADER: text.encode("ascii", "replace").decode("ascii")}
+def _lines_header(lines: list[str]) -> str:
+    """Sentences as one header value (" | " between them; empty for none), ASCII only: a header is
+    latin-1 at most and a sentence's non-ASCII (a school's name someday, the review's "×") must not fail
+    the response."""
+    text = " | ".join(" ".join(line.split()) for line in lines)  # no line breaks in a header
+    return text.encode("ascii", "replace").decode("ascii")
 
 
 def _upload_type(request: Request) -> str:

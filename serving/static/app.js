@@ -260,9 +260,14 @@
       (rejected ? `; ${rows(rejected)} rejected (listed above).` : ".") + ` ${body.notice}`;
     if (rejected) showErrors(`${rows(rejected)} not scored (${state.file.name}):`, body.rejected);
     const run = body.run;
+    // A scoring is compared only with an earlier one of the same year and census term: say when there
+    // was none, rather than leave "What changed" missing without a word.
+    const which = run && run.year ? `the ${run.year}${run.census ? ` ${run.census}` : ""} census` : "this census";
     $("run-summary").textContent = run
       ? `Recorded as scoring run ${blank(run.id).slice(0, 8)} on ${ER.dateTimeLabel(run.recorded_at)}` +
-        (run.year ? ` (census ${run.year})` : "") + "; the next upload will be compared with it."
+        (run.year ? ` (census ${run.year})` : "") + (body.changes ? "" : `. No earlier scoring of ${which} ` +
+        "was recorded for these schools, so nothing is compared this time") +
+        `; the next upload of ${which} will be compared with it.`
       : "";
     // Every warning, whenever there are any (collections not scored, UPNs not valid, no termly
     // attendance yet): the service's words as text, listed once, above the features scored as unknown.
@@ -278,21 +283,7 @@
     } else {
       missing.hidden = true;
     }
-    const drift = $("drift-warnings");  // the cohort against the model's training years (models/drift.yaml)
-    const driftLines = body.drift_warnings || [];
-    // "drift not checked: ..." / "drift could not be checked: ..." say why no check ran: not warnings.
-    const notChecked = driftLines.filter((w) => /^drift (not|could not)/i.test(w));
-    const warnings = driftLines.filter((w) => !notChecked.includes(w));
-    const driftList = el("ul");
-    driftList.append(...warnings.map((w) => el("li", w)));
-    const parts = [];
-    if (warnings.length) {
-      parts.push(el("strong", "Drift: this cohort differs from the years the model learned from. " +
-        "Weigh its scores with care; retraining may be due."), driftList);
-    }
-    parts.push(...notChecked.map((w) => el("p", w[0].toUpperCase() + w.slice(1) + ".")));
-    drift.replaceChildren(...parts);
-    drift.hidden = !driftLines.length;
+    const driftShown = ER.showModelNotes(body); // the drift and fairness banners (notes.js)
     const scores = body.scores;
     const schools = new Map();
     for (const s of scores) if (s.school_urn && !schools.has(s.school_urn)) schools.set(s.school_urn, schoolLabel(s));
@@ -305,7 +296,7 @@
     const cells = [...new Set(scores.map((s) => s.matrix_cell))].sort().reverse();
     fillSelect($("filter-cell"), cells.map((c) => [c, c]));
     const changed = ER.showChanges(body);
-    setStatus(ER.scoredLine(body.pupils, said.length + warnings.length, changed)); // said once, by the region
+    setStatus(ER.scoredLine(body.pupils, said.length + driftShown, changed)); // said once, by the region
     applyFilters();
     $("results-heading").focus();
   }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from exclusion_risk.serving.routers.score import NOTICE_HEADER, WARNINGS_HEADER
+from exclusion_risk.serving.routers.score import DRIFT_HEADER, FAIRNESS_HEADER, NOTICE_HEADER, WARNINGS_HEADER
 
 ORIGIN = "https://la.example"
 
@@ -26,5 +26,7 @@ def test_the_notice_and_warnings_headers_are_exposed_to_an_allowed_origin(stub_a
     assert response.headers["access-control-allow-origin"] == ORIGIN
     exposed = response.headers.get("access-control-expose-headers", "")
     exposed = {name.strip().lower() for name in exposed.split(",")}
-    assert {NOTICE_HEADER.lower(), WARNINGS_HEADER.lower(), "content-disposition", "retry-after"} <= exposed
+    beside = {NOTICE_HEADER, WARNINGS_HEADER, DRIFT_HEADER, FAIRNESS_HEADER, "Content-Disposition",
+              "Retry-After"}
+    assert {name.lower() for name in beside} <= exposed
     assert "access-control-allow-origin" not in other.headers  # only the configured origins

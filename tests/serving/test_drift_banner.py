@@ -104,3 +104,42 @@ def test_the_page_shows_drift_warnings_in_a_banner(chromium, live_service, sign_
                 expect(banner).to_be_hidden()
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_fairness_reviews_findings_in_a_banner(chromium, live_service, sign_in, tmp_path):
+    # the service's JSON carries them (`fairness_findings`); before, only its workbook's notice did
+    from playwright.sync_api import expect
+
+    intro = ("the fairness review of version 7 found its probabilities miscalibrated for some groups; read "
+             "these as it advises, beside a professional's knowledge of the child:")
+    finding = ("For Asian pupils the model over-predicts: observed / predicted 0.53. Read their "
+               "probabilities as lower than stated.")
+    rows = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
+             "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "7",
+             "school_urn": "104321", "nc_year": 8}]  # fmt: skip
+    answer = {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": 1, "history": "linked",
+              "missing_features": [], "rejected": [], "scores": rows, "drift_warnings": []}  # fmt: skip
+    answers = iter([{**answer, "fairness_findings": [intro, finding]}, {**answer, "fairness_findings": []}])
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        sign_in(page, live_service)
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(next(answers))))  # fmt: skip
+        for shown in (True, False):
+            page.set_input_files("#cohort-file", str(upload))
+            page.click("#score-button")
+            expect(page.locator("#status")).to_contain_text("Scored", timeout=60_000)
+            banner = page.locator("#fairness-findings")
+            if shown:
+                expect(banner).to_be_visible()
+                expect(banner.locator("strong")).to_have_text(intro[0].upper() + intro[1:])
+                expect(banner.locator("li")).to_have_text([finding])
+                expect(page.locator("#drift-warnings")).to_be_hidden()
+            else:
+                expect(banner).to_be_hidden()
+    finally:
+        context.close()

@@ -88,7 +88,11 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         _upload(page, upload)  # the first scoring: nothing to compare with
         expect(page.locator("#changes-section")).to_be_hidden()
         expect(page.locator("#run-summary")).to_contain_text("2 December 2026")
+        # said, not left to the missing section: an officer would otherwise look for "What changed"
+        nothing = "No earlier scoring of the 2026/27 autumn census was recorded for these schools"
+        expect(page.locator("#run-summary")).to_contain_text(nothing)
         _upload(page, upload)
+        expect(page.locator("#run-summary")).not_to_contain_text(nothing)
         section = page.locator("#changes-section")
         expect(section).to_be_visible()
         # The census and date of the scoring compared with, as the answer gives them (a spring one here).

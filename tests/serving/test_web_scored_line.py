@@ -35,4 +35,4 @@ def test_the_headline_counts_every_warning_and_separates_thousands(chromium, pup
     finally:
         context.close()
     # the page's headline is this line, counting the drift banner's warnings with the cohort's
-    assert "ER.scoredLine(body.pupils, said.length + warnings.length" in APP_JS.read_text(encoding="utf-8")
+    assert "ER.scoredLine(body.pupils, said.length + driftShown" in APP_JS.read_text(encoding="utf-8")

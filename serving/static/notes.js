@@ -1,0 +1,54 @@
+// What a census scoring says about the model beside the ranked list: the drift check (the cohort
+// against the years the model learned from, models/drift.yaml) and the fairness review's calibration
+// findings logged with the model version (a group whose probabilities run high or low, and how to read
+// them). Each in its own banner, the service's words as text; hidden when there is nothing to say.
+"use strict";
+
+(() => {
+  const ER = window.ER;
+  const { $, el } = ER;
+
+  const capital = (text) => text[0].toUpperCase() + text.slice(1);
+
+  // "drift not checked: ..." / "drift could not be checked: ..." say why no check ran: not warnings.
+  // Returns the number of drift warnings shown (the headline counts them with the cohort's).
+  function showDrift(lines) {
+    const banner = $("drift-warnings");
+    const notChecked = lines.filter((w) => /^drift (not|could not)/i.test(w));
+    const warnings = lines.filter((w) => !notChecked.includes(w));
+    const parts = [];
+    if (warnings.length) {
+      const list = el("ul");
+      list.append(...warnings.map((w) => el("li", w)));
+      parts.push(el("strong", "Drift: this cohort differs from the years the model learned from. " +
+        "Weigh its scores with care; retraining may be due."), list);
+    }
+    parts.push(...notChecked.map((w) => el("p", `${capital(w)}.`)));
+    banner.replaceChildren(...parts);
+    banner.hidden = !lines.length;
+    return warnings.length;
+  }
+
+  // The review's first line introduces its findings ("the fairness review of version 3 found ...:");
+  // one that could not be read is a line on its own.
+  function showFairness(lines) {
+    const banner = $("fairness-findings");
+    const [first, ...findings] = lines;
+    const parts = [];
+    if (first) parts.push(el(findings.length ? "strong" : "p", capital(first)));
+    if (findings.length) {
+      const list = el("ul");
+      list.append(...findings.map((line) => el("li", line)));
+      parts.push(list);
+    }
+    banner.replaceChildren(...parts);
+    banner.hidden = !lines.length;
+  }
+
+  function showModelNotes(body) {
+    showFairness(body.fairness_findings || []);
+    return showDrift(body.drift_warnings || []);
+  }
+
+  Object.assign(window.ER, { showModelNotes });
+})();
