@@ -12,6 +12,7 @@ document still shows ScoreRequest as their body.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -405,17 +406,24 @@ async def score_file(
             "Content-Disposition": f'attachment; filename="{name}"',
             # beside the data, not inside the CSV; also the workbook's first sheet, with the warnings
             NOTICE_HEADER: DECISION_SUPPORT_NOTICE,
-            **{header: value for header, lines in said.items() if (value := _lines_header(lines))},
+            **{header: value for header, lines in said.items() if (value := lines_header(lines))},
         },
     )
 
 
-def _lines_header(lines: list[str]) -> str:
+def lines_header(lines: list[str]) -> str:
     """Sentences as one header value (" | " between them; empty for none), ASCII only: a header is
-    latin-1 at most and a sentence's non-ASCII (a school's name someday, the review's "×") must not fail
-    the response."""
+    latin-1 at most and a sentence's non-ASCII must not fail the response. The review's "×", dashes and
+    curly quotes read as their ASCII twins and an accent is dropped ("sex x ethnic group", not "sex ?
+    ethnic group"); anything else still non-ASCII reads "?"."""
     text = " | ".join(" ".join(line.split()) for line in lines)  # no line breaks in a header
+    text = unicodedata.normalize("NFKD", text.translate(_ASCII_TWINS))
+    text = "".join(c for c in text if not unicodedata.combining(c))
     return text.encode("ascii", "replace").decode("ascii")
+
+
+_ASCII_TWINS = str.maketrans({"×": "x", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+                              "…": "..."})  # fmt: skip
 
 
 def _upload_type(request: Request) -> str:

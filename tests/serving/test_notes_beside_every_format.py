@@ -7,7 +7,7 @@ cohort had drifted from the training years or that a group's probabilities run h
 from __future__ import annotations
 
 from exclusion_risk.models import drift_data
-from exclusion_risk.serving.routers.score import DRIFT_HEADER, FAIRNESS_HEADER
+from exclusion_risk.serving.routers.score import DRIFT_HEADER, FAIRNESS_HEADER, lines_header
 from tests.serving.test_blank_need_warning import service  # noqa: F401 (fixture)
 from tests.serving.test_limits import call, census_csv, census_rows
 
@@ -58,3 +58,11 @@ def test_a_model_never_reviewed_adds_no_fairness_header(service):  # noqa: F811
     assert answer.status_code == 200, answer.text
     assert FAIRNESS_HEADER not in answer.headers
     assert _score(service, "json").json()["fairness_findings"] == []
+
+
+def test_a_headers_non_ascii_reads_as_its_ascii_twin_not_a_question_mark():
+    # the review's count of the rest reads "intersections such as sex × ethnic group"; it came out
+    # "sex ? ethnic group" in X-Fairness-Findings
+    said = lines_header(["intersections such as sex × ethnic group", "1–9 pupils at Zoë’s “school”…"])
+    assert said == 'intersections such as sex x ethnic group | 1-9 pupils at Zoe\'s "school"...'
+    assert lines_header(["a 中 b"]) == "a ? b"  # what has no twin still fits a header
