@@ -186,11 +186,15 @@ class ScoringFrames:
 
 
 def earlier_notes(
-    view: EarlierView, current: pd.DataFrame, since: str, name: str, word: str = "scoring"
+    view: EarlierView, current: pd.DataFrame, since: str, name: str, word: str = "scoring",
+    leavers: bool = True,
 ) -> list[str]:
-    """What a comparison with `name` (run id `since`) took from scorings before it, and the schools whose
-    leavers it does not list (`word`: scoring or upload)."""
-    scored = view.pupils[view.pupils["upn"].isin(current["upn"])]
+    """What a comparison with `name` (run id `since`) took from scorings before it, and (`leavers`) the
+    schools whose leavers it does not list (`word`: scoring or upload)."""
+    # pupils at the schools compared only: a school the earlier scorings never held is not compared at
+    # all (comparison_notes says so), though its pupils may have been scored before at another school
+    compared = current.loc[current["school_urn"].isin(view.compared - {""}), "upn"]
+    scored = view.pupils[view.pupils["upn"].isin(compared)]
     pupils = int((scored[RUN] != since).sum())
     schools = sorted(set(view.rolls.loc[view.rolls[RUN] != since, "school_urn"]))
     notes = []
@@ -205,4 +209,4 @@ def earlier_notes(
             f"At {counted(len(schools), 'school')} ({school_names(schools)}), pupils no longer on roll are "
             f"taken from the school's latest earlier scoring that held its census, before {name}."
         )
-    return notes + leaver_notes(view.not_held, word)
+    return notes + (leaver_notes(view.not_held, word) if leavers else [])

@@ -313,6 +313,9 @@ def record_census_scoring(
     # another census or year, a new model or risk matrix (a pupil may move band though nothing about them
     # changed)
     notes = comparison_notes(previous, run, store.pupils(previous.run_id), pupils, view.compared)
+    # and what it took from scorings before that one (the schools whose leavers it does not list are
+    # `leavers_not_listed_notes`): the page shows both lists, the workbook's summary all of them
+    notes += earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload", leavers=False)
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip
     not_held = sorted(view.not_held.items())
@@ -323,7 +326,7 @@ def record_census_scoring(
         "leavers_not_listed_notes": leaver_notes(view.not_held, "upload"),
     }  # fmt: skip
     summary = changes_sentence(counts, previous.describe())
-    notes = notes + earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload")
+    notes = notes + body["leavers_not_listed_notes"]
     if notes:
         summary = " ".join([f"{summary}.", *notes])
     return RecordedScoring(shown, body, changes, summary, scored=scored, listed_leavers=counts[LEAVER])

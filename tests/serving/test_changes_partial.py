@@ -99,6 +99,10 @@ def test_the_census_after_a_partial_upload_is_compared_with_each_pupils_latest_s
     assert again.changes["pupils"] == []  # no pupil changed: none new red, none new on roll
     assert set(again.changes["counts"].values()) == {0}
     assert again.summary.startswith("0 new red since")
+    # the 38 pupils not in the partial upload were compared with the census before it: the page's notes
+    # (the JSON's) say so, as the workbook's summary does; they said nothing of it
+    taken = "38 pupils of this upload were not in"
+    assert taken in again.summary and any(taken in note for note in again.changes["notes"])
     # the page's workbook download re-sends the file with `since`: the same changes
     resent = record_census_scoring(store, _scores(scorer, census), scorer, YEAR, "key1", record=False,
                                    since=partial.run["id"])  # fmt: skip

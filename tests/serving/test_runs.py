@@ -263,8 +263,9 @@ def test_changes_name_the_schools_not_compared(runs_service, cohort):
                     files={"file": ("census.csv", _csv(scored), "text/csv")})
         changes = client.post("/score/file", params=quick, files=both).json()["changes"]
         workbook = client.post("/score/file", params={**quick, "format": "xlsx"}, files=both)
-    (note,) = changes["notes"]
+    (note,) = changes["notes"]  # not also "compared with a scoring before it": they are not compared
     assert note.startswith("Not compared: 1 school (999302; 30 pupils) scored only in this one.")
     book = openpyxl.load_workbook(io.BytesIO(workbook.content))
     notice = [str(v) for row in book[NOTICE_SHEET].iter_rows(values_only=True) for v in row if v]
     assert any(line.startswith("0 new red since") and note in line for line in notice), notice
+    assert not any("compared with a scoring before it" in line for line in notice)  # nor the workbook
