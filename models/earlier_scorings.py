@@ -15,6 +15,11 @@ not read as the school's census, and is not handed the school's earlier list); a
 MIN_SHARE_HELD of this one's pupils there (a partial scoring is not read as the census this one follows).
 The school's latest earlier scoring that passes gives its leavers; where none passes, none is listed and
 `leaver_reason` / `leaver_notes` say why, naming no pupil.
+
+Pupils are matched by UPN, and by the pupil the linked history knows a UPN as (`pupil_keys`): a pupil
+whose UPN was corrected since an earlier scoring (a temporary or mistyped UPN replaced by the valid one)
+is compared under the UPN scored now (`upn_changes`), not listed as gone under the one and new under the
+other; `upn_notes` says how many were.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.values import counted
 
 RUN = "run_id"  # the earlier scoring a row of an earlier view is from
@@ -122,12 +128,98 @@ class EarlierView:
     rolls: pd.DataFrame  # upn, school_urn, RUN: each school's pupils in the scoring its leavers are from
     compared: set[str] = field(default_factory=set)  # schools of this scoring an earlier one scored
     not_held: dict[str, str] = field(default_factory=dict)  # compared schools whose leavers are not listed
+    renamed: int = 0  # pupils of this scoring compared with an earlier row under another UPN (upn_changes)
 
 
-def earlier_view(scorings: EarlierScorings, current: pd.DataFrame) -> EarlierView:
+def pupil_keys(history=None, scored: pd.DataFrame | None = None) -> pd.Series:
+    """UPN -> the pupil the linkage knows it as, where the two differ (a UPN not in it is its own pupil):
+    `scored`'s `upn` -> PUPIL_KEY (a feature table's, or scores', as this scoring read its pupils), then
+    the linked `history`'s pupil_of_upn (each UPN a census row was recorded under or gave as FormerUPN)."""
+    parts = []
+    if scored is not None and PUPIL_KEY in scored.columns:
+        rows = scored[["upn", PUPIL_KEY]].dropna().astype("string")
+        rows = rows[rows["upn"] != rows[PUPIL_KEY]]
+        parts.append(pd.Series(rows[PUPIL_KEY].to_numpy(), index=rows["upn"].to_numpy(), dtype="string"))
+    if history is not None:
+        parts.append(history.pupil_of_upn)
+    keys = pd.concat(parts) if parts else pd.Series(dtype="string")
+    return keys[~keys.index.duplicated()]
+
+
+def upn_changes(current: pd.Series, pupil_of: pd.Series) -> dict[str, str]:
+    """Earlier UPN -> the UPN of `current` (UPNs scored now) that is the same pupil: a UPN not scored now
+    whose pupil (`pupil_of` it, else itself: `pupil_keys`) is the pupil of exactly one UPN scored now. A UPN
+    scored now is compared by itself; one the mapping does not know, or a pupil two UPNs now claim, too."""
+    if not len(pupil_of):
+        return {}
+    now = pd.Series(pd.unique(current.dropna().astype(object)), dtype=object)
+    pupil = now.map(pupil_of).astype(object).fillna(now)
+    single = ~pupil.duplicated(keep=False)
+    holder = dict(zip(pupil[single], now[single], strict=True))  # pupil -> their one UPN scored now
+    known = pupil_of.dropna()
+    olds = dict(zip(known.index, known.map(holder), strict=True))
+    olds.update({p: u for p, u in holder.items() if p not in known.index})  # the pupil's own UPN
+    scored = set(now)
+    return {old: new for old, new in olds.items() if isinstance(new, str) and old not in scored}
+
+
+class SamePupils:
+    """EarlierScorings with each earlier UPN of `changes` (upn_changes) read as the UPN scored now: in
+    the schools' rolls and in the pupils' latest rows (of a pupil's rows under both, the newer scoring's,
+    by the order `school_runs` gives the runs in; in one scoring, the row under the UPN scored now)."""
+
+    def __init__(self, scorings: EarlierScorings, changes: dict[str, str]):
+        self.scorings, self.changes = scorings, changes
+        self.olds: dict[str, list[str]] = {}
+        for old, new in changes.items():
+            self.olds.setdefault(new, []).append(old)
+        self.order: dict[str, int] = {}  # runs, newest first
+        self.renamed = 0
+
+    def school_runs(self, schools: list[str]) -> pd.DataFrame:
+        runs = self.scorings.school_runs(schools)
+        for run_id in runs[RUN]:
+            self.order.setdefault(run_id, len(self.order))
+        return runs
+
+    def roll(self, run_id: str, school: str) -> set[str]:
+        return {self.changes.get(upn, upn) for upn in self.scorings.roll(run_id, school)}
+
+    def latest(self, upns: list[str]) -> pd.DataFrame:
+        olds = sorted({old for upn in upns for old in self.olds.get(upn, ())})
+        rows = self.scorings.latest(sorted(set(upns) | set(olds)))
+        if not olds:
+            return rows
+        old = rows["upn"].isin(olds)
+        rows = rows.assign(upn=rows["upn"].map(self.changes).fillna(rows["upn"]), _old=old,
+                           _order=rows[RUN].map(self.order).fillna(len(self.order)))  # fmt: skip
+        rows = rows.sort_values(["_order", "_old"], kind="stable").drop_duplicates("upn")
+        self.renamed = int(rows["_old"].sum())
+        return rows.drop(columns=["_order", "_old"]).reset_index(drop=True)
+
+
+def upn_notes(view: EarlierView) -> list[str]:
+    """How many pupils `view` compares under a UPN other than their earlier scoring's (counts only)."""
+    n = view.renamed
+    if not n:
+        return []
+    return [
+        f"{counted(n, 'pupil')} whose UPN changed since the earlier scoring {'is' if n == 1 else 'are'} "
+        f"compared under {'its' if n == 1 else 'their'} new UPN: the linked history knows both UPNs as "
+        f"one pupil, so {'it is' if n == 1 else 'they are'} not listed as no longer on roll and new on roll."
+    ]
+
+
+def earlier_view(
+    scorings: EarlierScorings, current: pd.DataFrame, pupil_of: pd.Series | None = None
+) -> EarlierView:
     """Each pupil of `current` (run pupils) with their latest earlier row, and each of its schools with
-    its latest earlier scoring that passes `roll_kind` (or, in `not_held`, why the latest does not)."""
+    its latest earlier scoring that passes `roll_kind` (or, in `not_held`, why the latest does not).
+    `pupil_of` (`pupil_keys`): earlier UPNs of pupils now scored under another are read as that one."""
     now = current.drop_duplicates("upn")
+    changes = upn_changes(now["upn"], pupil_of) if pupil_of is not None else {}
+    if changes:
+        scorings = SamePupils(scorings, changes)
     named = now[now["school_urn"] != ""]
     at = named.groupby("school_urn")["upn"].agg(lambda upns: set(upns.to_numpy(dtype=object)))
     runs = scorings.school_runs(sorted(at.index))
@@ -147,7 +239,9 @@ def earlier_view(scorings: EarlierScorings, current: pd.DataFrame) -> EarlierVie
             not_held[school] = why
     rolls = pd.concat(rolls, ignore_index=True) if rolls else pd.DataFrame(columns=["upn", "school_urn", RUN])
     wanted = set(now["upn"].to_numpy(dtype=object)) | set(rolls["upn"])
-    return EarlierView(scorings.latest(sorted(wanted)), rolls, set(runs["school_urn"]), not_held)
+    pupils = scorings.latest(sorted(wanted))
+    renamed = scorings.renamed if isinstance(scorings, SamePupils) else 0
+    return EarlierView(pupils, rolls, set(runs["school_urn"]), not_held, renamed)
 
 
 class ScoringFrames:

@@ -14,7 +14,7 @@ from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
-from exclusion_risk.models.earlier_scorings import earlier_notes
+from exclusion_risk.models.earlier_scorings import earlier_notes, pupil_keys, upn_notes
 from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_runs import (
@@ -282,11 +282,12 @@ def score_command(
     changes, summary = None, None
     if previous is not None:
         # each pupil and school against their latest scoring up to the one named (models.earlier_scorings)
-        view = previous.view(pupils)
+        # a pupil whose UPN was corrected since (the linked history knows both) under the UPN scored now
+        view = previous.view(pupils, pupil_keys(history, scores))
         changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
         summary = changes_sentence(change_counts(changes), previous.name)
         compared_notes = comparison_notes(previous.run, run, previous.pupils, pupils, view.compared)
-        compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
+        compared_notes += upn_notes(view) + earlier_notes(view, pupils, previous.run.run_id, previous.name)
         summary = " ".join([f"{summary}.", *compared_notes])
         write_csv(changes, out.parent / CHANGES_FILE, private=True)
     # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.

@@ -11,7 +11,8 @@ or lower likelihood band), `no_longer_on_roll` (scored before at one of those sc
 `new_on_roll` (not scored before, now at one of those schools). `previous` is an earlier run's pupils, or
 the `EarlierView` of several (`models.earlier_scorings`: each pupil compared with their latest earlier
 scoring, so a scoring of part of a census hides nothing the scorings before it said). A pupil is matched
-by UPN across the whole of it, so one who moved school keeps their history. Pupils are listed as no
+by UPN across the whole of it, so one who moved school keeps their history, and by the pupil the linked
+history knows a UPN as, so one whose UPN was corrected is compared under the new UPN. Pupils are listed as no
 longer on roll only at schools whose earlier and current pupils both plausibly are the school's census
 (`earlier_scorings.roll_kind`; `earlier_notes` says where not, and why). A school no earlier scoring
 scored is not compared (its pupils would all look new); `comparison_notes` names the schools only one
@@ -169,16 +170,19 @@ def new_run(
 
 
 def compare(
-    previous: pd.DataFrame | EarlierView, current: pd.DataFrame, band_order: list[str]
+    previous: pd.DataFrame | EarlierView, current: pd.DataFrame, band_order: list[str],
+    pupil_of: pd.Series | None = None,
 ) -> pd.DataFrame:
     """What changed from `previous` (an earlier run's pupils, or the `earlier_view` of several) to
     `current` run pupils (CHANGE_COLUMNS; see the module docstring).
 
     `band_order`: likelihood band labels, highest first (the current risk matrix's). A band either run
-    names that is not in it counts as no move. Rows are ordered by change, then school, then UPN."""
+    names that is not in it counts as no move. Rows are ordered by change, then school, then UPN.
+    `pupil_of`: with an earlier run's pupils, UPN -> pupil (`earlier_scorings.pupil_keys`; a view has
+    applied it already)."""
     after = run_pupils(current).drop_duplicates("upn")
     if not isinstance(previous, EarlierView):
-        previous = earlier_view(ScoringFrames([("", run_pupils(previous))]), after)
+        previous = earlier_view(ScoringFrames([("", run_pupils(previous))]), after, pupil_of)
     before = run_pupils(previous.pupils).drop_duplicates("upn").set_index("upn")
     after = after.set_index("upn")
     common = previous.compared - {""}
@@ -403,13 +407,13 @@ class EarlierRun:
     before: list[ScoringRun] = field(default_factory=list)
     folder: RunFolder | None = None
 
-    def view(self, current: pd.DataFrame) -> EarlierView:
+    def view(self, current: pd.DataFrame, pupil_of: pd.Series | None = None) -> EarlierView:
         """What `current` (run pupils) is compared with: each pupil's and school's latest scoring among the
-        run and those before it (`models.earlier_scorings`)."""
+        run and those before it (`models.earlier_scorings`; `pupil_of`: its `pupil_keys`)."""
         runs: list = [(self.run.run_id, self.pupils)]
         if self.folder is not None:
             runs += [(r.run_id, functools.partial(self.folder.pupils, r)) for r in self.before]
-        return earlier_view(ScoringFrames(runs), run_pupils(current))
+        return earlier_view(ScoringFrames(runs), run_pupils(current), pupil_of)
 
 
 def file_run(path: Path) -> ScoringRun:

@@ -16,7 +16,8 @@ with one reason (models.earlier_scorings.leaver_notes, the workbook's and the co
 `changes.notes` says what the counts do not say on their own, in `exclusion-risk score`'s words
 (models.score_runs.comparison_notes): the schools not compared (scored by only one of the two runs:
 "0 new red" is no news of them), a change of model or risk matrix between the runs, and a run of another
-year or term named by `since`.
+year or term named by `since`, and how many pupils whose UPN was corrected since the earlier run are
+compared under their new UPN (the linked history knows both as one pupil: models.earlier_scorings).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from exclusion_risk.models.earlier_scorings import (
     earlier_view,
     leaver_notes,
     leaver_reason,
+    upn_notes,
 )
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.models.score_runs import (
@@ -271,6 +273,7 @@ class StoredScorings:
 def record_census_scoring(
     store: RunStore, scores: pd.DataFrame, scorer, year: str, key_id: str | None,
     *, record: bool = True, since: str | None = None, recorded_as: str | None = None,
+    pupil_of: pd.Series | None = None,
 ) -> RecordedScoring:
     """Record a census scoring and compare it with the most recent run of its year and census that scored
     any of its schools (none of them: no comparison, `changes` None).
@@ -281,7 +284,9 @@ def record_census_scoring(
     recorded before it: without it, a file sent again just after its first scoring was compared with
     itself ("0 new red since" its own run) where its first scoring had nothing to compare with. An
     unknown `since` or `recorded_as`, or `recorded_as` with `record` or `since`, is a LookupError that
-    names the parameter."""
+    names the parameter. `pupil_of` (models.earlier_scorings.pupil_keys of the linked history and the
+    upload's features): a pupil whose UPN was corrected since an earlier run is compared under the new
+    UPN, not listed as gone under the old one and new under the new one."""
     if recorded_as is not None and (record or since is not None):
         raise LookupError("recorded_as: only with record=false and without since (it names the run a "
                           "file sent again was recorded as)")
@@ -306,13 +311,14 @@ def record_census_scoring(
     shown = scored if record else None
     if previous is None:
         return RecordedScoring(shown, scored=scored)
-    view = earlier_view(StoredScorings(store.db, previous.run_id), pupils)
+    view = earlier_view(StoredScorings(store.db, previous.run_id), pupils, pupil_of)
     changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
     counts = change_counts(changes)
     # what the counts do not say on their own, as `score --compare-with` says it: schools not compared,
     # another census or year, a new model or risk matrix (a pupil may move band though nothing about them
     # changed)
     notes = comparison_notes(previous, run, store.pupils(previous.run_id), pupils, view.compared)
+    notes += upn_notes(view)  # pupils compared under a corrected UPN: counted, never named
     # and what it took from scorings before that one (the schools whose leavers it does not list are
     # `leavers_not_listed_notes`): the page shows both lists, the workbook's summary all of them
     notes += earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload", leavers=False)

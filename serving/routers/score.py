@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from exclusion_risk.models.earlier_scorings import pupil_keys
 from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import scoring
@@ -224,7 +225,8 @@ def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, acade
     year = str(features["AcademicYear"].iloc[0]) if "AcademicYear" in features and len(features) else ""
     try:
         return record_census_scoring(request.app.state.runs, scores, scorer, year or academic_year or "",
-                                     key.key_id, record=record, since=since, recorded_as=recorded_as)
+                                     key.key_id, record=record, since=since, recorded_as=recorded_as,
+                                     pupil_of=pupil_keys(request.app.state.history.history, features))
     except LookupError as exc:  # its message names the parameter
         raise RequestProblem(422, f"{exc}.") from None
 
