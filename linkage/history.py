@@ -213,13 +213,20 @@ class LinkedExtracts:
     warnings: list[str] = field(default_factory=list)
 
 
+# A links.csv of which fewer than this share attach is refused: links `link` wrote for these extracts all
+# attach, and an extract corrected since loses a few, never most.
+MOST_UNATTACHED = 0.5
+
+
 def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistory, file: str) -> list[str]:
     """What a links.csv read from disk does not match in these extracts, as sentences of counts.
 
     Links that name a record the extract lacks, or a pupil the census lacks, attach nothing: scored,
     those children would have no exclusions or social care. Some such links, or a source with records
     and no links, are warnings; a links.csv that attaches no record at all while the extracts hold
-    some (empty, or written for other extracts) stops with an ExtractError naming it."""
+    some (empty, or written for other extracts) stops with an ExtractError naming it, and so does one
+    where most links attach nothing (MOST_UNATTACHED): another authority's links.csv, say, whose few
+    links that happen to name a record and a pupil here gave a full list with 1 pupil red of 126."""
     warnings, attached, records = [], 0, 0
     for source, id_column in ((spec.name, spec.id_column) for spec in SOURCES):
         frame = getattr(extracts, source)
@@ -246,6 +253,11 @@ def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistor
         )
         raise ExtractError(file, f"{problem}: every pupil would be read as having none of them (run "
                            "`exclusion-risk link` on these extracts)")
+    if records and attached < MOST_UNATTACHED * len(links):
+        raise ExtractError(file, f"only {attached:,} of its {len(links):,} links name both a record of these "
+                           "extracts and a census pupil: it was written for other extracts, and most "
+                           "children's exclusions and social care would be lost (run `exclusion-risk link` "
+                           "on these extracts)")
     return warnings
 
 

@@ -202,6 +202,24 @@ def test_links_that_match_nothing_in_the_extracts_are_refused_and_some_are_count
     assert err.count("warning: ") == 2 and "C404" not in err and stranger not in err
 
 
+def test_links_of_which_most_attach_nothing_are_refused(tmp_path, extracts_folder):
+    """Another authority's links.csv, a few of whose links happen to name a record and a pupil here, was
+    read with warnings: an analyst's run (3,000 pupils) wrote a full list with 1 pupil red of 126."""
+    from exclusion_risk.linkage.history import load_linked
+    from exclusion_risk.upn import make_upn
+
+    data = extracts_folder(tmp_path / "extracts")
+    pupil, stranger = make_upn(330, 4001, 2010, 0), make_upn(330, 4001, 2010, 99)
+    links = tmp_path / "linkage"
+    links.mkdir()
+    others = "".join(f"exclusions,EX{i},{stranger},upn,1\n" for i in range(2))
+    header = "source,record_id,upn,method,score\n"
+    (links / "links.csv").write_text(f"{header}exclusions,1,{pupil},upn,1\n{others}")
+    with pytest.raises(ExtractError, match="only 1 of its 3 links name both a record of these") as got:
+        load_linked(data, links)
+    assert stranger not in str(got.value) and "EX0" not in str(got.value)
+
+
 def test_a_hand_edited_links_file_attaches_what_its_checks_passed(tmp_path, extracts_folder):
     """' exclusions' and ' 1' passed the checks (which strip) and then attached nothing (the join did
     not): the pupil was scored with no exclusion, unsaid. Links are tidied once, as they are checked."""
