@@ -168,6 +168,7 @@
     $("results-section").hidden = true;
     $("scores-table").tBodies[0].replaceChildren();
     $("print-table").tBodies[0].replaceChildren();
+    $("print-notes").replaceChildren();
   }
 
   function signOut() {
@@ -367,7 +368,7 @@
     ER.openPanel(state.result.scores[Number(tr.dataset.index)], tr);
   }
 
-  // --- print: the filtered list (every page of it), the notice, none of the controls ---------------
+  // --- print: the filtered list (every page of it), the notice and banners, none of the controls ----
   function fillPrintArea() {
     if (!state.result) return;
     const scores = state.result.scores;
@@ -395,6 +396,20 @@
       return tr;
     });
     $("print-table").tBodies[0].replaceChildren(...rowsOut);
+    $("print-notes").replaceChildren(...printedNotes());
+  }
+
+  // How to read the probabilities goes on the paper too: the drift and fairness banners as the page
+  // shows them (notes.js), copied without their ids and live regions (the printed list had neither).
+  function printedNotes() {
+    return ["drift-warnings", "fairness-findings"].map((id) => $(id))
+      .filter((banner) => !banner.hidden && banner.childNodes.length)
+      .map((banner) => {
+        const copy = banner.cloneNode(true);
+        copy.removeAttribute("id");
+        copy.removeAttribute("role");
+        return copy;
+      });
   }
 
   function printList() {

@@ -143,3 +143,48 @@ def test_the_page_shows_the_fairness_reviews_findings_in_a_banner(chromium, live
                 expect(banner).to_be_hidden()
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_the_printed_list_carries_the_fairness_findings_and_drift_warnings(chromium, live_service, sign_in,
+                                                                          tmp_path):
+    # the paper an officer takes to a meeting says how to read the probabilities: before, the printed
+    # list had the notice and the rows but neither banner
+    from playwright.sync_api import expect
+
+    intro = "the fairness review of version 7 found its probabilities miscalibrated for some groups:"
+    finding = "For Asian pupils the model over-predicts. Read their probabilities as lower than stated."
+    warning = f"{ABSENCE_WARNING} against 2016/17, 2017/18: population stability index 0.32."
+    rows = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
+             "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "7",
+             "school_urn": "104321", "nc_year": 8}]  # fmt: skip
+    answer = {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": 1, "history": "linked",
+              "missing_features": [], "rejected": [], "scores": rows, "drift_warnings": [warning],
+              "fairness_findings": [intro, finding]}  # fmt: skip
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        sign_in(page, live_service)
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(answer)))  # fmt: skip
+        page.set_input_files("#cohort-file", str(upload))
+        page.click("#score-button")
+        expect(page.locator("#status")).to_contain_text("Scored", timeout=60_000)
+        page.evaluate("() => { window.print = () => { window.printed = true; }; }")
+        page.click("#print-button")
+        assert page.evaluate("() => window.printed") is True
+        page.emulate_media(media="print")
+        try:
+            area = page.locator("#print-area")
+            expect(area).to_contain_text(intro[0].upper() + intro[1:])
+            expect(area).to_contain_text(finding)
+            expect(area).to_contain_text("differs from the years the model learned from")
+            expect(area).to_contain_text(warning)
+            expect(area.get_by_text(finding)).to_be_visible()
+            expect(area.get_by_text(warning)).to_be_visible()
+        finally:
+            page.emulate_media(media="screen")
+    finally:
+        context.close()
