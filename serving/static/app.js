@@ -447,7 +447,8 @@
     if (!state.file) return;
     const turn = ER.currentTurn();
     const button = $("workbook-button");
-    button.disabled = true;
+    const hadFocus = document.activeElement === button;
+    button.disabled = true; // a disabled button loses focus: given back below, as the other buttons keep it
     setStatus("Preparing the workbook…");
     const form = new FormData();
     form.append("file", state.file, state.file.name);
@@ -459,6 +460,7 @@
       `/score/file?format=xlsx&record=false${since}&skip_invalid=${state.skipInvalid}`,
       { method: "POST", body: form, blob: true });
     button.disabled = false;
+    if (hadFocus && (!document.activeElement || document.activeElement === document.body)) button.focus();
     if (turn !== ER.currentTurn()) return; // a new upload or sign-out since: not this list's workbook
     if (!answer.ok) {
       setStatus("");

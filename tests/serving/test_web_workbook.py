@@ -92,3 +92,43 @@ def test_the_workbook_of_a_first_scoring_says_no_change(chromium, live_service, 
     notice = [str(c) for row in book.worksheets[0].iter_rows(values_only=True) for c in row if c]
     assert not any("since" in line for line in notice), notice
     assert not any("change" in name.lower() for name in book.sheetnames), book.sheetnames
+
+
+def test_focus_returns_to_the_workbook_button_after_the_download(chromium, live_service, sign_in, tmp_path):
+    # the button is disabled while the workbook is made, and focus fell to <body>; a keyboard user is put
+    # back where they were, as after the CSV download, print and Next buttons
+    import json
+
+    from playwright.sync_api import expect
+
+    rows = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
+             "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "7",
+             "school_urn": "104321", "nc_year": 8}]  # fmt: skip
+    answer = {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": 1, "history": "linked",
+              "missing_features": [], "rejected": [], "scores": rows}  # fmt: skip
+
+    def fulfil(route):
+        if "format=xlsx" in route.request.url:
+            route.fulfill(status=200, body=b"PK\x03\x04 not a real workbook", headers={
+                "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "Content-Disposition": 'attachment; filename="scores_model_7.xlsx"'})  # fmt: skip
+        else:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    context = chromium.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in(page, live_service)
+        page.route("**/score/file**", fulfil)
+        page.set_input_files("#cohort-file", str(upload))
+        page.click("#score-button")
+        expect(page.locator("#status")).to_contain_text("Scored", timeout=60_000)
+        page.focus("#workbook-button")
+        with page.expect_download(timeout=60_000):
+            page.keyboard.press("Enter")
+        expect(page.locator("#status")).to_contain_text("Workbook downloaded")
+        assert page.evaluate("() => document.activeElement.id") == "workbook-button"
+    finally:
+        context.close()
