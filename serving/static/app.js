@@ -5,7 +5,7 @@
 
 (() => {
   const ER = window.ER;
-  const { state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, setStatus } = ER;
+  const { state, $, el, blank, count, percent, yearLabel, yearCode, schoolLabel, setStatus } = ER;
   const PRINT_LIMIT = 5000; // rows a printed list holds at most; the downloads always hold every pupil
 
   let matching = []; // indexes into state.result.scores that pass the filters, in rank order
@@ -26,7 +26,7 @@
         list.append(el("li", where ? `${where}: ${p.reason}` : p.reason));
       }
       box.append(list);
-      if (problems.length > 50) box.append(el("p", `…and ${problems.length - 50} more.`));
+      if (problems.length > 50) box.append(el("p", `…and ${count(problems.length - 50)} more.`));
     }
     box.hidden = false;
     box.focus();
@@ -56,7 +56,7 @@
   }
 
   function rows(n) {
-    return n === 1 ? "1 row was" : `${n} rows were`;
+    return n === 1 ? "1 row was" : `${count(n)} rows were`;
   }
 
   // --- sign in ----------------------------------------------------------------------------------
@@ -108,7 +108,7 @@
       const rates = Object.entries(history.link_rates || {})
         .map(([source, rate]) => `${source.replace("_", " ")} ${(100 * rate).toFixed(1)}%`).join(", ");
       box.textContent = `Census uploads are scored with the linked history in ${history.extracts}` +
-        ` (${history.pupils} pupils` + (history.census_years ? `, census ${history.census_years}` : "") +
+        ` (${count(history.pupils)} pupils` + (history.census_years ? `, census ${history.census_years}` : "") +
         (rates ? `; records linked: ${rates}` : "") + ").";
       box.className = "";
     } else {
@@ -257,7 +257,7 @@
     $("results-section").hidden = false;
     const rejected = body.rejected && body.rejected.length;
     $("results-summary").textContent =
-      `${body.pupils} pupils scored with model version ${body.model_version}` +
+      `${count(body.pupils)} pupils scored with model version ${body.model_version}` +
       (rejected ? `; ${rows(rejected)} rejected (listed above).` : ".") + ` ${body.notice}`;
     if (rejected) showErrors(`${rows(rejected)} not scored (${state.file.name}):`, body.rejected);
     const run = body.run;

@@ -27,6 +27,11 @@ window.ER = (() => {
       ? "" : String(value);
   }
 
+  // A count as the page writes every count: with thousands separators (62,509), blank when missing.
+  function count(n) {
+    return typeof n === "number" && Number.isFinite(n) ? n.toLocaleString("en-GB") : blank(n);
+  }
+
   function percent(p, digits = 1) {
     return typeof p === "number" && Number.isFinite(p) ? `${(100 * p).toFixed(digits)}%` : "";
   }
@@ -209,7 +214,7 @@ window.ER = (() => {
   }
 
   return {
-    state, $, el, blank, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
+    state, $, el, blank, count, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
     errorMessage, pageWords, call, downloadName, saveBlob, setStatus, scoredLine, pager, setKey, keyHeader, newTurn,
     currentTurn,
   };

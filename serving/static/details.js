@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { state, $, el, blank, percent, yearLabel, schoolLabel, dateLabel, dateTimeLabel, precisionText } = window.ER;
+  const { state, $, el, blank, count, percent, yearLabel, schoolLabel, dateLabel, dateTimeLabel, precisionText } = window.ER;
 
   // --- the legend: likelihood bands x need levels -> RAG and response (GET /risk-matrix) ---------
   async function loadMatrix() {
@@ -289,7 +289,7 @@
     });
     $("changes-table").tBodies[0].replaceChildren(...rows);
     $("changes-count").textContent = pupils.length
-      ? `Showing ${start + 1}–${start + rows.length} of ${pupils.length.toLocaleString("en-GB")} changed pupils.`
+      ? `Showing ${count(start + 1)}–${count(start + rows.length)} of ${count(pupils.length)} changed pupils.`
       : "No pupil has this change.";
     changesPager.update(changesPage, pages);
   }

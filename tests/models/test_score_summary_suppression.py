@@ -86,7 +86,8 @@ def test_red_less_the_very_high_row_does_not_give_a_small_cell_back(training):
             for b in matrix.bands for n in NEED_LEVELS for i in range(counts[(b.key, n)])]  # fmt: skip
     scores = pd.DataFrame(rows)
     html = summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19")
-    red_total = int(re.search(r"(\d+) pupils are rated red", " ".join(html.split())).group(1))
+    red_said = re.search(r"([\d,]+) pupils are rated red", " ".join(html.split())).group(1)
+    red_total = int(red_said.replace(",", ""))  # 1,234: written with separators
     # the red list's cells are named, and the page says where the fairness review measures the red list
     assert f"red cells ({top.label} at every need level;" in " ".join(html.split())
     assert ("The fairness review (<code>exclusion-risk review</code>) measures the model's top k% at the "
@@ -234,3 +235,23 @@ def test_no_matrix_cell_under_10_is_solvable_with_the_need_levels_totals():
                 [int(rng.choice([300, 500])), 400, int(rng.choice([6, 40])), int(rng.choice([0, 2]))],
                 [2000, 600, int(rng.choice([5, 60])), int(rng.choice([1, 2, 5]))]]  # fmt: skip
         assert _need_totals_leave_a_cell(grid) == [], grid
+
+
+def test_counts_are_written_with_thousands_separators(training):
+    """A tester's scores.html read "62509 pupils scored" and "3234 pupils are rated red" where the page
+    and the workbook write 62,509: every count has its separators (en-GB), the tables' too."""
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    matrix = scorer.matrix
+    rows = [{"upn": f"U{b.key}{n}{i}", "likelihood_band": b.label, "need_level": n,
+             "rag": matrix.cells[(b.key, n)][0], "SchoolURN": "104001"}
+            for b in matrix.bands for n in NEED_LEVELS for i in range(700)]  # fmt: skip
+    scores = pd.DataFrame(rows)
+    red = int((scores["rag"] == "red").sum())
+    assert len(scores) >= 10_000 and red >= 1000
+    html = " ".join(summary_html(scores.drop(columns="SchoolURN"), scores[["upn", "SchoolURN"]], scorer,
+                                 "2018/19").split())
+    assert f"{len(scores):,} pupils scored with model" in html
+    assert f"{red:,} pupils are rated red" in html
+    school = next(row for row in _table_rows(html, "<h2>By school</h2>") if row[0] == "104001")
+    assert school[1] == f"{len(scores):,}" and school[2] == f"{red:,}"

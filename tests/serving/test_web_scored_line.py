@@ -36,3 +36,42 @@ def test_the_headline_counts_every_warning_and_separates_thousands(chromium, pup
         context.close()
     # the page's headline is this line, counting the drift banner's warnings with the cohort's
     assert "ER.scoredLine(body.pupils, said.length + driftShown" in APP_JS.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_pages_counts_have_thousands_separators(chromium, live_service, sign_in, tmp_path):
+    # the results summary read "62509 pupils scored with model version 2" beside the status line's
+    # "62,509", and the history line "84332 pupils"
+    import json
+
+    from playwright.sync_api import expect
+
+    from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+    def model(route):
+        body = route.fetch().json()
+        body["history"] = {"state": "ready", "extracts": "/data/extracts", "pupils": 84332,
+                           "census_years": "2015/16-2018/19", "link_rates": {"exclusions": 0.98}}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    rows = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
+             "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "2",
+             "school_urn": "104321", "nc_year": 8}]  # fmt: skip
+    answer = {"notice": DECISION_SUPPORT_NOTICE, "model_version": "2", "pupils": 62509, "history": "linked",
+              "missing_features": [], "rejected": [], "scores": rows}  # fmt: skip
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.route("**/model", model)
+        sign_in(page, live_service)
+        expect(page.locator("#history-status")).to_contain_text("(84,332 pupils, census 2015/16-2018/19")
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(answer)))  # fmt: skip
+        page.set_input_files("#cohort-file", str(upload))
+        page.click("#score-button")
+        expect(page.locator("#status")).to_contain_text("Scored 62,509 pupils", timeout=60_000)
+        expect(page.locator("#results-summary")).to_contain_text("62,509 pupils scored with model version 2")
+    finally:
+        context.close()
