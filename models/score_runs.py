@@ -40,6 +40,10 @@ from exclusion_risk.upn import upn_key
 from exclusion_risk.values import counted
 
 CHANGES = ("new_red", "moved_up", "moved_down", "no_longer_on_roll", "new_on_roll")
+# Each change in words, for people (the workbook's Changes sheet; the page's CHANGE_LABELS, details.js,
+# say the same); changes.csv and the service's JSON keep the codes.
+CHANGE_LABELS = {"new_red": "new red", "moved_up": "moved up a band", "moved_down": "moved down a band",
+                 "no_longer_on_roll": "no longer on roll", "new_on_roll": "new on roll"}
 RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag"]
 # Each pupil's place in the list as scored (1 = first), kept in the runs folder's pupils.csv so that
 # `evaluate` takes exactly the top k% the officer saw (probabilities are stored to 6 dp and tie often).
