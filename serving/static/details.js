@@ -241,9 +241,13 @@
     const counts = changes.counts || {};
     const newRed = counts.new_red || 0;
     const scoring = since.census ? `the ${since.census} scoring` : "the scoring";
+    // which run, as the workbook names it (run 1a2b3c4d): several scorings of one day are told apart
+    const about = [since.id ? `run ${String(since.id).slice(0, 8)}` : "",
+      since.year ? `census ${since.year}` + (since.model_version ? `, model version ${since.model_version}` : "") : ""]
+      .filter(Boolean).join("; ");
     $("changes-summary").textContent =
       `${newRed.toLocaleString("en-GB")} new red since ${scoring} of ${dateLabel(since.recorded_at)}` +
-      (since.year ? ` (census ${since.year}` + (since.model_version ? `, model version ${since.model_version})` : ")") : "") + ".";
+      (about ? ` (${about})` : "") + ".";
     const list = $("changes-counts");
     list.replaceChildren();
     const select = $("changes-filter");

@@ -95,9 +95,11 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         expect(page.locator("#run-summary")).not_to_contain_text(nothing)
         section = page.locator("#changes-section")
         expect(section).to_be_visible()
-        # The census and date of the scoring compared with, as the answer gives them (a spring one here).
+        # The census and date of the scoring compared with, as the answer gives them (a spring one here),
+        # and which run, as the workbook names it: several scorings of one day are told apart.
         expect(page.locator("#changes-summary")).to_have_text(
-            "12 new red since the spring scoring of 4 April 2026 (census 2025/26, model version 6).")
+            "12 new red since the spring scoring of 4 April 2026 "
+            "(run 9e8d7c6b; census 2025/26, model version 6).")
         expect(page.locator("#changes-not-listed")).to_have_text(NOT_LISTED)
         expect(page.locator("#changes-notes li")).to_have_text(NOTES)  # the model changed; not compared
         assert page.locator("#changes-counts li").all_inner_texts() == [
