@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from exclusion_risk.cli_checks import out_folder
+from exclusion_risk.cli_checks import fail, out_folder
 from exclusion_risk.files import open_public, private_dir
 from exclusion_risk.linkage.engines import DEFAULT_BACKEND
 from exclusion_risk.linkage.engines.splink_backends import (
@@ -105,25 +105,20 @@ def register(app: typer.Typer) -> None:
             if engine is not None:
                 settings = LinkageSettings.model_validate({**settings.model_dump(), "engine": engine})
         except (OSError, ValueError, ValidationError) as exc:
-            typer.echo(f"Cannot use the settings: {_first_line(exc)}", err=True)
-            raise typer.Exit(2) from None
+            fail(f"Cannot use the settings: {_first_line(exc)}")
         try:
             check_backend(backend)
         except (ValueError, SparkUnavailable) as exc:
-            typer.echo(f"--backend {backend}: {_first_line(exc)}", err=True)
-            raise typer.Exit(2) from None
+            fail(f"--backend {backend}: {_first_line(exc)}")
         if backend != DEFAULT_BACKEND and settings.engine != "splink":
-            typer.echo(f"--backend {backend} runs the splink engine only", err=True)
-            raise typer.Exit(2)
+            fail(f"--backend {backend} runs the splink engine only")
         try:
             if backend == DEFAULT_BACKEND and settings.engine == "splink":
                 check_duckdb_memory()  # a cap DuckDB cannot use, said before minutes of reading
         except ValueError as exc:
-            typer.echo(_first_line(exc), err=True)
-            raise typer.Exit(2) from None
+            fail(_first_line(exc))
         if not data.is_dir():
-            typer.echo(f"{data}: not a folder of extracts", err=True)
-            raise typer.Exit(2)
+            fail(f"{data}: not a folder of extracts")
         handler, counter = _configure_run_log(out)
         logger = logging.getLogger(STAGE_LOGGER)
         propagate = logger.propagate
@@ -137,8 +132,7 @@ def register(app: typer.Typer) -> None:
                 reads = empty_census.reads
             rejected, empty = _said_of_reads(reads, out / REJECTS_FILE)  # in run.log, then on the console
         except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored, EngineOutOfMemory) as exc:
-            typer.echo(_first_line(exc), err=True)
-            raise typer.Exit(2) from None
+            fail(_first_line(exc))
         finally:
             logger.propagate = propagate
             logger.removeHandler(handler)

@@ -195,7 +195,8 @@ def test_a_cap_duckdb_cannot_read_is_one_line_before_any_work(link_app, tmp_path
         result = CliRunner().invoke(link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
         assert result.exit_code == 2 and "Traceback" not in result.output
         assert result.output.strip().splitlines() == [
-            f"EXCLUSION_RISK_DUCKDB_MEMORY='{cap}' is not a memory size DuckDB reads (e.g. 4GB, 512MB, 50%)"
+            f"error: EXCLUSION_RISK_DUCKDB_MEMORY='{cap}' is not a memory size DuckDB reads "
+            "(e.g. 4GB, 512MB, 50%)"
         ]
     # recordlinkage never opens DuckDB: the cap is not its business
     other = ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "recordlinkage"]
@@ -210,7 +211,7 @@ def test_duckdb_outgrowing_its_cap_is_one_line_naming_the_cap(
     result = CliRunner().invoke(link_app, ["link", "--data", str(small_authority), "--out", str(out)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1] == (
-        "DuckDB needed more than its memory cap, EXCLUSION_RISK_DUCKDB_MEMORY=8MB: set a larger one "
+        "error: DuckDB needed more than its memory cap, EXCLUSION_RISK_DUCKDB_MEMORY=8MB: set a larger one "
         "(e.g. EXCLUSION_RISK_DUCKDB_MEMORY=4GB) and run again"
     )
     assert not (out / "links.csv").exists()

@@ -30,3 +30,18 @@ def test_check_with_out_a_file_stops_before_reading(tmp_path, extracts_folder):
 
 def test_link_with_out_a_file_stops_before_linking(tmp_path, extracts_folder):
     _refused_at_once(tmp_path, extracts_folder, "link", "--no-progress")
+
+
+def test_links_refusals_read_as_every_other_commands(tmp_path):
+    # `link --data /nope` said "/nope: not a folder of extracts" where every other command's refusal
+    # reads "error: ..."; so did its refusals of the settings, the backend and the extracts
+    missing = tmp_path / "nope"
+    out = str(tmp_path / "out")
+    result = runner.invoke(app, ["link", "--data", str(missing), "--out", out, "--no-progress"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [f"error: {missing}: not a folder of extracts"]
+    bad = tmp_path / "settings.json"
+    bad.write_text("{")
+    result = runner.invoke(app, ["link", "--data", str(tmp_path), "--out", out, "--settings", str(bad),
+                                 "--no-progress"])  # fmt: skip
+    assert result.exit_code == 2 and result.output.startswith("error: Cannot use the settings: ")
