@@ -375,9 +375,12 @@ def headline(document: dict[str, Any]) -> str:
         stated = f"; the model's test year ({comparison['test_year']}) said {said}: {comparison['verdict']}"
     if row["precision"] is None:
         return f"Of the {row['selected']} pupils in the top 5%, too few to show {outcome}{stated}."
+    # the realised share with its interval, as the page's table gives it, beside the stated one's
+    low, high = row.get("ci_low"), row.get("ci_high")
+    realised = percent(row["precision"]) if low is None else share_with_interval(row["precision"], low, high)
     return (
-        f"Of the {row['selected']:,} pupils in the top 5%, {row['true_positives']:,} "
-        f"({percent(row['precision'])}) {outcome}{stated}."
+        f"Of the {row['selected']:,} pupils in the top 5%, {row['true_positives']:,} ({realised}) {outcome}"
+        f"{stated}."
     )
 
 

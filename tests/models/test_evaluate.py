@@ -147,7 +147,7 @@ def test_realised_precision_at_5pct_matches_the_generators_truth(evaluated):
     assert row["ci_low"] < row["precision"] < row["ci_high"]
     assert evaluated.document["pupils"]["without_outcomes"] == 0
     assert (
-        f"Of the {selected:,} pupils in the top 5%, {hits:,} ({100 * hits / selected:.0f}%)"
+        f"Of the {selected:,} pupils in the top 5%, {hits:,} ({100 * hits / selected:.0f}% ["
         in evaluated.output
     )
 

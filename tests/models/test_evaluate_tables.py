@@ -183,6 +183,9 @@ def test_the_headline_says_it_in_words():
         "Of the 312 pupils in the top 5%, 101 (32%) were suspended or excluded later that year; the model's "
         "test year (2017/18) said 32% [31%–34%]: consistent with the model's stated precision."
     )
+    # the realised share's interval too, where the table has one (the console's line lacked it)
+    document["by_capacity"][0].update(ci_low=0.27, ci_high=0.38)
+    assert "101 (32% [27%–38%]) were suspended" in headline(document)
 
 
 def _banded(n: int = 1000):
