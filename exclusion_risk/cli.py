@@ -28,6 +28,9 @@ from exclusion_risk.synth import cli as synth_cli
 # The console (and the server's log) is for the project's own concise lines: MLflow's per-artifact
 # progress bars add nothing an analyst needs. Every command, `serve` included, starts here.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# nor its INFO lines ("Updating database tables", "Creating initial MLflow database tables..."), which
+# read as the command's own; its warnings still show (MLFLOW_LOGGING_LEVEL=INFO brings them back)
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 class _App(typer.Typer):
     """The app, whose run says a refused output path (a symbolic link) in one line, as `fail` does."""
