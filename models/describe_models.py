@@ -52,7 +52,11 @@ def _study_pipeline():
     if not models:
         raise ModelsUnavailable(f"the latest {experiment} train run has no {STUDY_MODEL_TYPE} model")
     run_id = models[0].info.run_id
-    return tracking.load_run_model(run_id), f"{STUDY_MODEL_TYPE}, run {run_id[:8]} of {experiment}"
+    try:
+        pipeline = tracking.load_run_model(run_id)
+    except tracking.ModelNotFoundError as exc:  # an earlier release's, or a moved store's
+        raise ModelsUnavailable(str(exc)) from None
+    return pipeline, f"{STUDY_MODEL_TYPE}, run {run_id[:8]} of {experiment}"
 
 
 def _champion():

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,11 @@ class ModelNotFoundError(LookupError):
     """No loadable registered model behind the alias; the message says how to make one."""
 
 
+class StoreUnavailable(RegistryError, ModelNotFoundError):
+    """The store cannot be made, or its model files are not where it records them (a moved store); the
+    message names the store and what to do. Caught where either parent is, and by the CLI's app."""
+
+
 # Module names a pipeline registered before the stages became sub-packages of `exclusion_risk`
 # refers to (e.g. `models.calibration.CalibratedClassifier`); this code cannot load such a version.
 EARLIER_LAYOUT_MODULES = frozenset({"features", "linkage", "models", "serving", "synth"})
@@ -101,7 +106,14 @@ def tracking_uri() -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlruns' / 'mlflow.db'}"
     store = local_store(uri)
     if store is not None:
-        private_dir(store)  # a folder that exists keeps its mode: it may be shared on purpose
+        try:
+            private_dir(store)  # a folder that exists keeps its mode: it may be shared on purpose
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"the MLflow store {uri} cannot be used: its folder {store} cannot be made "
+                f"({exc.strerror or exc}); set MLFLOW_TRACKING_URI to a store in a folder you can write "
+                "(unset, the store is ./mlruns)"
+            ) from None
     return uri
 
 
@@ -409,19 +421,22 @@ def load_registered(alias: str = CHAMPION) -> LoadedModel:
             f"no model {REGISTERED_MODEL}@{alias} in the MLflow store {uri}; "
             "run `exclusion-risk train` and `exclusion-risk promote` first"
         )
-    pipeline = _load_pipeline(f"models:/{REGISTERED_MODEL}/{version.version}", f"version {version.version}")
+    pipeline = _load_pipeline(
+        f"models:/{REGISTERED_MODEL}/{version.version}", f"version {version.version}", version.run_id
+    )
     info = {**read_model_info(version), "alias": alias, "run_id": version.run_id}
     return LoadedModel(pipeline, str(version.version), info, load_scoring_config(version.run_id))
 
 
 def load_run_model(run_id: str):
     """The sklearn Pipeline logged by a model run."""
-    return _load_pipeline(f"runs:/{run_id}/model", f"run {run_id[:8]}")
+    return _load_pipeline(f"runs:/{run_id}/model", f"run {run_id[:8]}", run_id)
 
 
-def _load_pipeline(uri: str, what: str):
+def _load_pipeline(uri: str, what: str, run_id: str):
+    mlflow = _mlflow()
     try:
-        return _mlflow().sklearn.load_model(uri)
+        return mlflow.sklearn.load_model(uri)
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.split(".")[0] not in EARLIER_LAYOUT_MODULES:
             raise
@@ -431,6 +446,35 @@ def _load_pipeline(uri: str, what: str):
             "loaded: run `exclusion-risk train` and `exclusion-risk promote` to register one this "
             "release can serve (the earlier runs and their metrics stay in the store)"
         ) from None
+    except (mlflow.MlflowException, OSError) as exc:
+        missing = _missing_files(exc, what, run_id)
+        if missing is None:
+            raise
+        raise StoreUnavailable(missing) from None
+
+
+def _missing_files(exc: Exception, what: str, run_id: str) -> str | None:
+    """What to say when a model's files are not in the local folder its store records (a moved store, a
+    removed folder); None for any other failure to load, or files kept remotely."""
+    run = get_run(run_id)
+    try:
+        location = "" if run is None else _client().get_experiment(run.info.experiment_id).artifact_location
+    except _mlflow().MlflowException:
+        location = ""
+    folder = Path(unquote(urlparse(location).path)) if location.startswith("file:") else None
+    store = _mlflow().get_tracking_uri()
+    if folder is not None and not folder.exists():
+        return (
+            f"the MLflow store {store} records its model files under {folder}, which does not exist (was "
+            "the store moved? a store is tied to the place it was made: see README, MLflow): point "
+            "MLFLOW_TRACKING_URI at the store beside that folder, or train and promote again in this store"
+        )
+    if folder is not None and (isinstance(exc, FileNotFoundError) or "No such artifact" in str(exc)):
+        return (
+            f"the model files of {REGISTERED_MODEL} {what} are missing from {folder}, where the MLflow "
+            f"store {store} records them: train and promote again in this store"
+        )
+    return None
 
 
 def download_artifact(run_id: str, path: str, destination: str | None = None) -> str:
