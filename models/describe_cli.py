@@ -10,10 +10,11 @@ import typer
 from exclusion_risk import calendar
 from exclusion_risk.cli_checks import out_folder
 from exclusion_risk.features import labels as feature_labels
-from exclusion_risk.models.cli_inputs import fail, linked_history
+from exclusion_risk.models.cli_inputs import fail, linked_data
 from exclusion_risk.models.describe import describe_frame
 from exclusion_risk.models.describe_analysis import analyse
 from exclusion_risk.models.describe_report import write_describe
+from exclusion_risk.models.describe_years import left_out_years
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +58,8 @@ def describe_command(
     out_folder(out, "--out")  # before the extracts are read
     wanted = _years(years)
     started = time.perf_counter()
-    history = linked_history(data, links)
+    linked = linked_data(data, links)
+    history = linked.history
     available = calendar.autumn_years(history.census)
     missing = [y for y in wanted or [] if y not in available]
     if missing:
@@ -70,9 +72,14 @@ def describe_command(
         through = feature_labels.complete_through(prepare(history))
         fail(f"outcomes for {', '.join(incomplete)} are not complete in the data (complete through "
              f"{'no year' if through is None else calendar.format_year(through)})")  # fmt: skip
+    # by default every year with complete outcomes: each census year left out is named, with why
+    left_out = left_out_years(linked, available, labelled, links) if wanted is None else []
+    for year in left_out:
+        typer.echo(year.line(), err=year.stale_links)
     if not labelled:
         fail(f"no year in {data} has complete outcomes to describe")
     description = analyse(describe_frame(table), labelled)
+    description.document["left_out"] = [year.as_dict() for year in left_out]
     if models:
         try:
             description.add_models(importance_comparison(table))

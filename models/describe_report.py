@@ -149,6 +149,7 @@ def _html(description: Description) -> str:
         what=WHAT_THIS_IS,
         notice=doc["notice"],
         years=", ".join(doc["years"]),
+        left_out=doc.get("left_out") or [],
         overall=doc["overall"],
         outcomes=OUTCOME_LABELS,
         sections=sections,
