@@ -191,6 +191,7 @@ def run_check(data: Path, out: Path, console: Console) -> int:
             status = 2
             continue
         blocks = [(extract, result)]
+        empty += result.warnings  # census files copied under another collection's name (a warning only)
         if result.termly is not None:  # the census's attendance/ folder: a block of its own, adding up
             blocks.append(("attendance", result.termly))
         for block, read in blocks:

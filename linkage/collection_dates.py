@@ -13,16 +13,22 @@ export does; its value is then checked against the name's, never taken over it: 
   file's note says how many, so that the analyst sees it beside the file's rows.
 - A file whose every row names another year (or term) is misnamed (or the wrong file), not a file of
   bad rows: the read stops naming it and the column, as it stops for a copy of a collection or a date
-  in a name that is no day (linkage.readers), rather than reject a whole collection row by row.
+  in a name that is no day (linkage.readers; a copy: `copied_collections`), rather than reject a whole
+  collection row by row.
 
 A value that is no year or term at all is left to validation (linkage.schemas), which says so.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from exclusion_risk import calendar
 from exclusion_risk.linkage.codes import CENSUS_TERM_MAP
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.parsing import parse_academic_years
@@ -98,3 +104,43 @@ def agree_with_collection(
         "file name (which gives the year and term)"
     )
     return work[~off_rows]
+
+
+def _collection_words(collection: dict[str, str]) -> str:
+    return f"the {collection['AcademicYear']} {calendar.census_name(collection['CensusTerm'])} census"
+
+
+def copied_collections(files: list[Path], found: dict[Path, dict[str, str]], name: Callable[[Path], str]
+                       ) -> list[str]:
+    """Census folder files that are byte-for-byte copies of one another, by their collections (`found`:
+    each file's from its name, {} without a date; `name`: a file's name in messages). A copy of a file of
+    the same collection (census_2018-10-04 (copy).csv beside its original; or two files whose names give no
+    date) stops the read, naming both: read twice, every pupil of it would be on two rows (a dual
+    registration each). A copy named as another collection (census_2018-10-04.csv a copy of
+    census_2017-10-04.csv: the names, not the rows, give the year) is read, as the name says, and warned of,
+    naming both: read without a word, a tester's 3,020 pupils were scored in 2018/19 with 2017/18's year
+    groups, every one a year behind their age. One collection split over several files is read."""
+    by_size: dict[int, list[Path]] = {}
+    for file in (f for f in files if f.is_file()):  # one not there is the reader's to name
+        by_size.setdefault(file.stat().st_size, []).append(file)
+    seen: dict[tuple, Path] = {}
+    first_of: dict[str, Path] = {}
+    warnings = []
+    for same_size in (group for group in by_size.values() if len(group) > 1):
+        for file in same_size:  # only files of one size can be copies: only they are hashed
+            with file.open("rb") as handle:
+                sha = hashlib.file_digest(handle, "sha256").hexdigest()
+            digest = (sha, *found[file].values())
+            if digest in seen:
+                copy = f"a copy of {name(seen[digest])} (the same bytes): keep one of them"
+                raise ExtractError(name(file), copy)
+            seen[digest] = file
+            original = first_of.setdefault(sha, file)
+            if original is not file and found[original] and found[file]:
+                was, now = _collection_words(found[original]), _collection_words(found[file])
+                warnings.append(
+                    f"{name(original)} and {name(file)} hold the same rows (the same bytes), read as {was} "
+                    f"and {now}: a collection copied under another's name? Its pupils are read on {now} as "
+                    f"they were on {was} (year groups and all); put that collection's own file in its place"
+                )
+    return warnings

@@ -208,8 +208,9 @@ class LinkedExtracts:
     links: pd.DataFrame
     history: PupilHistory
     seconds: dict[str, float] = field(default_factory=dict)  # "read", "link"
-    # what a given links.csv does not match in the extracts, in counts (`links_warnings`): commands
-    # print them, the service logs them
+    # what a given links.csv does not match in the extracts, in counts (`links_warnings`), after the
+    # census read's own (files copied under another collection's name): commands print them, the service
+    # logs them
     warnings: list[str] = field(default_factory=list)
 
 
@@ -276,6 +277,8 @@ def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> Li
         links = link_extracts(extracts, progress=False).links
     history = pupil_history(extracts, links)
     warnings = links_warnings(extracts, links, history, str(Path(links_dir) / LINKS_FILE)) if given else []
+    census = extracts.results.get("census")  # its files copied under another collection's name, said first
+    warnings[:0] = census.warnings if census is not None else []
     seconds["link"] = reading_links + time.perf_counter() - started
     return LinkedExtracts(extracts, links, history, seconds, warnings)
 

@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
                 reads = result.reads
             except NoCleanCensus as empty_census:  # rejects.csv is written: what was rejected is said
                 reads = empty_census.reads
-            rejected, empty = _said_of_reads(reads, out / REJECTS_FILE)  # in run.log, then on the console
+            rejected, empty, copied = _said_of_reads(reads, out / REJECTS_FILE)  # run.log, then console
         except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored, EngineOutOfMemory) as exc:
             fail(_first_line(exc))
         finally:
@@ -150,14 +150,15 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Outputs in {out} (settings.json reproduces this run)")
         else:
             typer.echo(f"Nothing linked: the census has no clean row ({REJECTS_FILE} and run.log in {out})")
-        for line in empty:  # last, so that it is what the analyst reads
+        for line in [*copied, *empty]:  # last, so that it is what the analyst reads
             typer.echo(f"warning: {line}", err=True)
         if empty:  # a data problem, as `check` refuses data: the outputs stay for the rejects to be read
             raise typer.Exit(2)
 
 
-def _said_of_reads(reads: list[ExtractRead], rejects_file: Path) -> tuple[list[str], list[str]]:
-    """(each extract's rejected rows, a warning for each with rows and none clean) for the console,
+def _said_of_reads(reads: list[ExtractRead], rejects_file: Path) -> tuple[list[str], list[str], list[str]]:
+    """(each extract's rejected rows, a warning for each with rows and none clean, the reads' own warnings:
+    census files copied under another collection's name) for the console,
     counted exactly as `check` counts them; logged to run.log without the counts (the warnings counted
     with its others): run.log is shared as report.json is, which gives them under 10 as "<10"."""
     with_rejects = [r for r in reads if r.rows_rejected]
@@ -165,8 +166,11 @@ def _said_of_reads(reads: list[ExtractRead], rejects_file: Path) -> tuple[list[s
         log.info(rejected_line(read, rejects_file, exact=False))
     for read in nothing_clean(reads):
         log.warning(nothing_clean_warning(read, rejects_file, exact=False))
+    copied = [w for r in reads for w in r.warnings]  # census files copied under another collection's name
+    for warning in copied:  # names files only
+        log.warning(warning)
     rejected = [rejected_line(r, rejects_file) for r in with_rejects]
-    return rejected, [nothing_clean_warning(r, rejects_file) for r in nothing_clean(reads)]
+    return rejected, [nothing_clean_warning(r, rejects_file) for r in nothing_clean(reads)], copied
 
 
 def _first_line(exc: Exception) -> str:

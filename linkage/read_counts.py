@@ -27,6 +27,8 @@ class ExtractRead:
     rows_read: int
     rows_rejected: int
     files: tuple[str, ...]  # the files whose rows were rejected, as rejects.csv names them
+    # the read's warnings (census files copied under another collection's name: ReadResult.warnings)
+    warnings: tuple[str, ...] = ()
 
     @property
     def nothing_clean(self) -> bool:
@@ -50,7 +52,8 @@ def extract_reads(results: dict[str, ReadResult]) -> list[ExtractRead]:
         if results[extract].termly is not None:
             blocks.append(("attendance", results[extract].termly))
     return [
-        ExtractRead(name, r.rows_read, r.rows_rejected, tuple(r.rejects["file"].dropna().unique()))
+        ExtractRead(name, r.rows_read, r.rows_rejected, tuple(r.rejects["file"].dropna().unique()),
+                    tuple(r.warnings))
         for name, r in blocks
     ]
 

@@ -55,7 +55,6 @@ error, but their terms reach no feature.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -69,7 +68,7 @@ import pyarrow as pa
 
 from exclusion_risk import calendar
 from exclusion_risk.linkage.arrow_text import TEXT, as_arrow
-from exclusion_risk.linkage.collection_dates import agree_with_collection, blanks_filled
+from exclusion_risk.linkage.collection_dates import agree_with_collection, blanks_filled, copied_collections
 from exclusion_risk.linkage.duplicates import exclusions_without_repeats, reject_duplicates, reject_shared_ids
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import (
@@ -128,6 +127,7 @@ class ReadResult:
     # dropped, headers read under another name, an encoding other than UTF-8): the service's warnings
     remarks: list[str] = field(default_factory=list)
     files: dict[str, int] = field(default_factory=dict)  # each file's rows read, by its rejects' name
+    warnings: list[str] = field(default_factory=list)  # census: files copied under another's name
 
     @property
     def rows_rejected(self) -> int:
@@ -243,30 +243,14 @@ def _collection_of(path: Path, name: str) -> dict[str, str]:
     }
 
 
-def _collections_without_copies(files: list[Path], parent: Path | None) -> dict[Path, dict[str, str]]:
-    """Each census file's collection from its name; a file that is a byte-for-byte copy of another of
-    the same collection (census_2018-10-04 (copy).csv beside its original; or two files whose names
-    give no date) stops the read, naming both: read twice, every pupil of it would be on two rows (a
-    dual registration each). One collection split over several files (a file per school) is read."""
+def _collections_without_copies(files: list[Path], parent: Path | None
+                                ) -> tuple[dict[Path, dict[str, str]], list[str]]:
+    """Each census file's collection from its name, and the warnings of files copied under another
+    collection's name; a copy of a file of the same collection stops the read (`copied_collections`)."""
     found = {file: _collection_of(file, _display_name(file, parent)) for file in files}
     if len(files) < 2:  # no copies; a file that is not there is the reader's to say (not a traceback)
-        return found
-    by_size: dict[int, list[Path]] = {}
-    for file in (f for f in files if f.is_file()):  # one not there is the reader's to name
-        by_size.setdefault(file.stat().st_size, []).append(file)
-    seen: dict[tuple, Path] = {}
-    for same_size in (group for group in by_size.values() if len(group) > 1):
-        for file in same_size:  # only files of one size can be copies: only they are hashed
-            with file.open("rb") as handle:
-                # the same rows named as two collections (no year or term in them) are two collections
-                digest = (hashlib.file_digest(handle, "sha256").hexdigest(), *found[file].values())
-            if digest in seen:
-                raise ExtractError(
-                    _display_name(file, parent),
-                    f"a copy of {_display_name(seen[digest], parent)} (the same bytes): keep one of them",
-                )
-            seen[digest] = file
-    return found
+        return found, []
+    return found, copied_collections(files, found, lambda file: _display_name(file, parent))
 
 
 def read_census(
@@ -300,7 +284,7 @@ def read_census(
             termly = read_attendance(attendance, keep_rows=False)
         except ExtractError as error:
             termly_error = error
-    collections = _collections_without_copies(files, parent)
+    collections, copied = _collections_without_copies(files, parent)
     for file in files:
         name = _display_name(file, parent)
         blanks = {"CensusTerm": census_term} if census_term else None
@@ -321,6 +305,7 @@ def read_census(
     if termly_error is not None:
         raise termly_error
     result = _result(frames, raws, counts, members)
+    result.warnings = copied
     if termly is not None:
         result.attendance, result.termly = termly.clean, termly
         return result
