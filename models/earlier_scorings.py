@@ -119,6 +119,9 @@ class EarlierScorings(Protocol):
     def latest(self, upns: list[str]) -> pd.DataFrame:
         """Each of `upns`' latest earlier row (run pupils' columns and RUN); none for a UPN never scored."""
 
+    def run_order(self, run_ids: list[str]) -> dict[str, int]:
+        """Each of `run_ids`' place among all the earlier runs, the newest lowest."""
+
 
 @dataclass
 class EarlierView:
@@ -166,21 +169,21 @@ def upn_changes(current: pd.Series, pupil_of: pd.Series) -> dict[str, str]:
 class SamePupils:
     """EarlierScorings with each earlier UPN of `changes` (upn_changes) read as the UPN scored now: in
     the schools' rolls and in the pupils' latest rows (of a pupil's rows under both, the newer scoring's,
-    by the order `school_runs` gives the runs in; in one scoring, the row under the UPN scored now)."""
+    by `run_order` over every earlier run, not only those that scored this scoring's schools: a pupil
+    who moved school was compared with an older row; in one scoring, the row under the UPN scored now)."""
 
     def __init__(self, scorings: EarlierScorings, changes: dict[str, str]):
         self.scorings, self.changes = scorings, changes
         self.olds: dict[str, list[str]] = {}
         for old, new in changes.items():
             self.olds.setdefault(new, []).append(old)
-        self.order: dict[str, int] = {}  # runs, newest first
         self.renamed = 0
 
     def school_runs(self, schools: list[str]) -> pd.DataFrame:
-        runs = self.scorings.school_runs(schools)
-        for run_id in runs[RUN]:
-            self.order.setdefault(run_id, len(self.order))
-        return runs
+        return self.scorings.school_runs(schools)
+
+    def run_order(self, run_ids: list[str]) -> dict[str, int]:
+        return self.scorings.run_order(run_ids)
 
     def roll(self, run_id: str, school: str) -> set[str]:
         return {self.changes.get(upn, upn) for upn in self.scorings.roll(run_id, school)}
@@ -191,8 +194,9 @@ class SamePupils:
         if not olds:
             return rows
         old = rows["upn"].isin(olds)
+        order = self.scorings.run_order(sorted(set(rows[RUN])))
         rows = rows.assign(upn=rows["upn"].map(self.changes).fillna(rows["upn"]), _old=old,
-                           _order=rows[RUN].map(self.order).fillna(len(self.order)))  # fmt: skip
+                           _order=rows[RUN].map(order))  # fmt: skip
         rows = rows.sort_values(["_order", "_old"], kind="stable").drop_duplicates("upn")
         self.renamed = int(rows["_old"].sum())
         return rows.drop(columns=["_order", "_old"]).reset_index(drop=True)
@@ -277,6 +281,10 @@ class ScoringFrames:
 
     def latest(self, upns: list[str]) -> pd.DataFrame:
         return self._latest[self._latest["upn"].isin(upns)].reset_index(drop=True)
+
+    def run_order(self, run_ids: list[str]) -> dict[str, int]:
+        wanted = set(run_ids)
+        return {run_id: i for i, (run_id, _) in enumerate(self.runs) if run_id in wanted}
 
 
 def earlier_notes(

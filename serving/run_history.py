@@ -269,6 +269,11 @@ class StoredScorings:
         )]  # fmt: skip
         return pd.DataFrame(found, columns=[*RUN_PUPIL_COLUMNS, RUN])
 
+    def run_order(self, run_ids: list[str]) -> dict[str, int]:
+        rows = self._chunks("SELECT run_id, rowid FROM scoring_runs WHERE run_id IN ({}) AND rowid <= ? "
+                            "AND year = ? AND census = ?", run_ids)  # fmt: skip
+        return {run_id: -rowid for run_id, rowid in rows}  # recorded later: a larger rowid
+
 
 def record_census_scoring(
     store: RunStore, scores: pd.DataFrame, scorer, year: str, key_id: str | None,
