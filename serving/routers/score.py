@@ -375,11 +375,12 @@ async def score_file(
         name = download_name(recorded.scored, "xlsx" if wants_xlsx else "csv")
         drift = scoring.drift_warnings(scorer, cohort, request.app.state.history)
         fairness = fairness_notes(scorer)
+        # beside a download, in headers too (a client reading the workbook's bytes only, say)
+        said = {WARNINGS_HEADER: cohort.warnings, DRIFT_HEADER: drift, FAIRNESS_HEADER: fairness}
         if wants_xlsx:  # its notice carries them all, as the CLI's scores.xlsx does
             book = scores_workbook(scores, scorer, recorded, cohort.warnings, drift, fairness)
-            return returned, book, {}, name
+            return returned, book, said, name
         if wants_csv:
-            said = {WARNINGS_HEADER: cohort.warnings, DRIFT_HEADER: drift, FAIRNESS_HEADER: fairness}
             return len(scores), scoring.scores_csv(scores), said, name
         payload = {
             "model_version": str(scorer.model_version),

@@ -396,20 +396,7 @@
       return tr;
     });
     $("print-table").tBodies[0].replaceChildren(...rowsOut);
-    $("print-notes").replaceChildren(...printedNotes());
-  }
-
-  // How to read the probabilities goes on the paper too: the drift and fairness banners as the page
-  // shows them (notes.js), copied without their ids and live regions (the printed list had neither).
-  function printedNotes() {
-    return ["drift-warnings", "fairness-findings"].map((id) => $(id))
-      .filter((banner) => !banner.hidden && banner.childNodes.length)
-      .map((banner) => {
-        const copy = banner.cloneNode(true);
-        copy.removeAttribute("id");
-        copy.removeAttribute("role");
-        return copy;
-      });
+    $("print-notes").replaceChildren(...ER.printedNotes()); // the banners on paper too (notes.js)
   }
 
   function printList() {

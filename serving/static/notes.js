@@ -45,10 +45,23 @@
     banner.hidden = !lines.length;
   }
 
+  // How to read the probabilities goes on the paper too: the drift and fairness banners as the page
+  // shows them (above), copied without their ids and live regions (the printed list had neither).
+  function printedNotes() {
+    return ["drift-warnings", "fairness-findings"].map((id) => $(id))
+      .filter((banner) => !banner.hidden && banner.childNodes.length)
+      .map((banner) => {
+        const copy = banner.cloneNode(true);
+        copy.removeAttribute("id");
+        copy.removeAttribute("role");
+        return copy;
+      });
+  }
+
   function showModelNotes(body) {
     showFairness(body.fairness_findings || []);
     return showDrift(body.drift_warnings || []);
   }
 
-  Object.assign(window.ER, { showModelNotes });
+  Object.assign(window.ER, { showModelNotes, printedNotes });
 })();

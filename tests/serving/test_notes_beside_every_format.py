@@ -53,6 +53,14 @@ def test_a_csv_download_carries_drift_and_fairness_in_headers(service, monkeypat
     assert answer.headers[FAIRNESS_HEADER].isascii()  # the review's "x" of an intersection fits a header
 
 
+def test_a_workbook_download_carries_the_same_headers(service, monkeypatch):  # noqa: F811
+    # its notice sheet has them all; the headers too, as before bbce178 the cohort's warnings were
+    _reviewed_and_drifted(monkeypatch)
+    answer = _score(service, "xlsx")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers[DRIFT_HEADER] == SHIFTED and ASIAN in answer.headers[FAIRNESS_HEADER]
+
+
 def test_a_model_never_reviewed_adds_no_fairness_header(service):  # noqa: F811
     answer = _score(service, "csv")
     assert answer.status_code == 200, answer.text
