@@ -129,10 +129,9 @@ def resolve_split(table: pd.DataFrame, config: ExperimentConfig) -> YearSplit:
     s = config.splits
     if s.train == "auto":
         if len(years) < 3:
-            raise TrainingError(
-                "need at least three labelled years (train, validation, test); "
-                f"the data have {years or 'none'}"
-            )
+            have = f"{len(years)}: {', '.join(years)}" if years else "none"
+            need = "need at least three labelled years (train, validation, test)"
+            raise TrainingError(f"{need}; the data have {have}")
         return YearSplit(tuple(years[:-2]), years[-2], years[-1])
     wanted = [*s.train, s.validation, s.test]
     missing = [y for y in wanted if y not in years]

@@ -112,8 +112,9 @@ def test_auto_split_takes_the_latest_labelled_year_as_test(table, tmp_path):
     unlabelled_latest = frame.assign(
         label=np.where(frame["AcademicYear"] == "2018/19", np.nan, frame["label"])
     )
-    with pytest.raises(TrainingError, match="at least three labelled years"):
+    with pytest.raises(TrainingError, match="at least three labelled years") as refused:
         resolve_split(unlabelled_latest, config)
+    assert str(refused.value).endswith("the data have 2: 2016/17, 2017/18")  # not a Python list's repr
 
 
 def test_explicit_split_must_exist_in_the_data(table, tmp_path):
