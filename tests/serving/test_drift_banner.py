@@ -9,6 +9,7 @@ school-by-school check sees); an upload of one school's rows is part of a cohort
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -65,31 +66,54 @@ def test_a_shifted_upload_gets_drift_warnings_and_an_unchanged_one_none(live_ser
     assert answers["one school"][0].startswith(partial)
 
 
-@pytest.mark.browser
-def test_the_page_shows_drift_warnings_in_a_banner(chromium, live_service, sign_in, tmp_path):
+# One ranked pupil, as the service answers a census scoring: the page tests below route it in, with
+# the drift and fairness lines each needs.
+ROWS = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
+         "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "7",
+         "school_urn": "104321", "nc_year": 8}]  # fmt: skip
+WARNING = f"{ABSENCE_WARNING} against 2016/17, 2017/18: population stability index 0.32."
+
+
+def _answer(**lines) -> dict:
+    return {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": 1, "history": "linked",
+            "missing_features": [], "rejected": [], "scores": ROWS, "drift_warnings": [], **lines}
+
+
+@contextmanager
+def _scoring_page(chromium, live_service, sign_in, tmp_path, answers):
+    """A signed-in page whose uploads are answered with `answers` in turn, and a function that uploads
+    one and waits for the page to say it is scored."""
     from playwright.sync_api import expect
 
-    warning = f"{ABSENCE_WARNING} against 2016/17, 2017/18: population stability index 0.32."
-    rows = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
-             "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "7",
-             "school_urn": "104321", "nc_year": 8}]  # fmt: skip
-    answer = {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": 1, "history": "linked",
-              "missing_features": [], "rejected": [], "scores": rows}  # fmt: skip
-    partial = "drift not checked: the upload is part of a cohort (1 school of 12; 300 pupils, under 1,000)"
-    answers = iter([{**answer, "drift_warnings": [warning]}, {**answer, "drift_warnings": [partial]},
-                    {**answer, "drift_warnings": []}])  # fmt: skip
     upload = tmp_path / "census.csv"
     upload.write_text("UPN\nA801200110000\n")
+    answers = iter(answers)
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+
+    def score() -> None:
+        page.set_input_files("#cohort-file", str(upload))
+        page.click("#score-button")
+        expect(page.locator("#status")).to_contain_text("Scored", timeout=60_000)
+
     try:
         sign_in(page, live_service)
         page.route("**/score/file**", lambda route: route.fulfill(
             status=200, content_type="application/json", body=json.dumps(next(answers))))  # fmt: skip
+        yield page, score
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_page_shows_drift_warnings_in_a_banner(chromium, live_service, sign_in, tmp_path):
+    from playwright.sync_api import expect
+
+    partial = "drift not checked: the upload is part of a cohort (1 school of 12; 300 pupils, under 1,000)"
+    answers = [_answer(drift_warnings=[WARNING]), _answer(drift_warnings=[partial]), _answer()]
+    with _scoring_page(chromium, live_service, sign_in, tmp_path, answers) as (page, score):
         for expected in (True, "not checked", False):
-            page.set_input_files("#cohort-file", str(upload))
-            page.click("#score-button")
-            expect(page.locator("#status")).to_contain_text("Scored", timeout=60_000)
+            score()
             banner = page.locator("#drift-warnings")
             if expected == "not checked":  # why no check ran: said, but not as a drift warning
                 expect(banner).to_be_visible()
@@ -98,12 +122,10 @@ def test_the_page_shows_drift_warnings_in_a_banner(chromium, live_service, sign_
             elif expected:
                 expect(banner).to_be_visible()
                 expect(banner).to_contain_text("differs from the years the model learned from")
-                expect(banner.locator("li")).to_have_text([warning])
+                expect(banner.locator("li")).to_have_text([WARNING])
                 banner.screenshot(path=Path(__file__).parents[1] / "artifacts" / "web" / "drift-banner.png")
             else:
                 expect(banner).to_be_hidden()
-    finally:
-        context.close()
 
 
 @pytest.mark.browser
@@ -115,24 +137,10 @@ def test_the_page_shows_the_fairness_reviews_findings_in_a_banner(chromium, live
              "these as it advises, beside a professional's knowledge of the child:")
     finding = ("For Asian pupils the model over-predicts: observed / predicted 0.53. Read their "
                "probabilities as lower than stated.")
-    rows = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
-             "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "7",
-             "school_urn": "104321", "nc_year": 8}]  # fmt: skip
-    answer = {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": 1, "history": "linked",
-              "missing_features": [], "rejected": [], "scores": rows, "drift_warnings": []}  # fmt: skip
-    answers = iter([{**answer, "fairness_findings": [intro, finding]}, {**answer, "fairness_findings": []}])
-    upload = tmp_path / "census.csv"
-    upload.write_text("UPN\nA801200110000\n")
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        sign_in(page, live_service)
-        page.route("**/score/file**", lambda route: route.fulfill(
-            status=200, content_type="application/json", body=json.dumps(next(answers))))  # fmt: skip
+    answers = [_answer(fairness_findings=[intro, finding]), _answer(fairness_findings=[])]
+    with _scoring_page(chromium, live_service, sign_in, tmp_path, answers) as (page, score):
         for shown in (True, False):
-            page.set_input_files("#cohort-file", str(upload))
-            page.click("#score-button")
-            expect(page.locator("#status")).to_contain_text("Scored", timeout=60_000)
+            score()
             banner = page.locator("#fairness-findings")
             if shown:
                 expect(banner).to_be_visible()
@@ -141,8 +149,6 @@ def test_the_page_shows_the_fairness_reviews_findings_in_a_banner(chromium, live
                 expect(page.locator("#drift-warnings")).to_be_hidden()
             else:
                 expect(banner).to_be_hidden()
-    finally:
-        context.close()
 
 
 @pytest.mark.browser
@@ -154,24 +160,9 @@ def test_the_printed_list_carries_the_fairness_findings_and_drift_warnings(chrom
 
     intro = "the fairness review of version 7 found its probabilities miscalibrated for some groups:"
     finding = "For Asian pupils the model over-predicts. Read their probabilities as lower than stated."
-    warning = f"{ABSENCE_WARNING} against 2016/17, 2017/18: population stability index 0.32."
-    rows = [{"upn": "A801200110000", "probability": 0.4, "likelihood_band": "very high", "need_level": 1,
-             "rag": "red", "matrix_cell": "L4-N1", "reasons": "absence", "model_version": "7",
-             "school_urn": "104321", "nc_year": 8}]  # fmt: skip
-    answer = {"notice": DECISION_SUPPORT_NOTICE, "model_version": "7", "pupils": 1, "history": "linked",
-              "missing_features": [], "rejected": [], "scores": rows, "drift_warnings": [warning],
-              "fairness_findings": [intro, finding]}  # fmt: skip
-    upload = tmp_path / "census.csv"
-    upload.write_text("UPN\nA801200110000\n")
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        sign_in(page, live_service)
-        page.route("**/score/file**", lambda route: route.fulfill(
-            status=200, content_type="application/json", body=json.dumps(answer)))  # fmt: skip
-        page.set_input_files("#cohort-file", str(upload))
-        page.click("#score-button")
-        expect(page.locator("#status")).to_contain_text("Scored", timeout=60_000)
+    answers = [_answer(drift_warnings=[WARNING], fairness_findings=[intro, finding])]
+    with _scoring_page(chromium, live_service, sign_in, tmp_path, answers) as (page, score):
+        score()
         page.evaluate("() => { window.print = () => { window.printed = true; }; }")
         page.click("#print-button")
         assert page.evaluate("() => window.printed") is True
@@ -181,10 +172,8 @@ def test_the_printed_list_carries_the_fairness_findings_and_drift_warnings(chrom
             expect(area).to_contain_text(intro[0].upper() + intro[1:])
             expect(area).to_contain_text(finding)
             expect(area).to_contain_text("differs from the years the model learned from")
-            expect(area).to_contain_text(warning)
+            expect(area).to_contain_text(WARNING)
             expect(area.get_by_text(finding)).to_be_visible()
-            expect(area.get_by_text(warning)).to_be_visible()
+            expect(area.get_by_text(WARNING)).to_be_visible()
         finally:
             page.emulate_media(media="screen")
-    finally:
-        context.close()
