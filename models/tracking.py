@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.files import private_dir, process_scratch
+from exclusion_risk.models import store_files
 from exclusion_risk.models.evaluate_compare import as_recorded
 from exclusion_risk.models.fitting_words import fitting_words
 from exclusion_risk.privacy import check_no_identifiers
@@ -447,34 +448,20 @@ def _load_pipeline(uri: str, what: str, run_id: str):
             "release can serve (the earlier runs and their metrics stay in the store)"
         ) from None
     except (mlflow.MlflowException, OSError) as exc:
-        missing = _missing_files(exc, what, run_id)
+        missing = store_files.missing_files(exc, f"{REGISTERED_MODEL} {what}", *_files_where(run_id))
         if missing is None:
             raise
         raise StoreUnavailable(missing) from None
 
 
-def _missing_files(exc: Exception, what: str, run_id: str) -> str | None:
-    """What to say when a model's files are not in the local folder its store records (a moved store, a
-    removed folder); None for any other failure to load, or files kept remotely."""
+def _files_where(run_id: str) -> tuple[str, str]:
+    """(the files' location the store records for `run_id`'s experiment, "" for none; the store's URI)."""
     run = get_run(run_id)
     try:
-        location = "" if run is None else _client().get_experiment(run.info.experiment_id).artifact_location
+        experiment = None if run is None else _client().get_experiment(run.info.experiment_id)
     except _mlflow().MlflowException:
-        location = ""
-    folder = Path(unquote(urlparse(location).path)) if location.startswith("file:") else None
-    store = _mlflow().get_tracking_uri()
-    if folder is not None and not folder.exists():
-        return (
-            f"the MLflow store {store} records its model files under {folder}, which does not exist (was "
-            "the store moved? a store is tied to the place it was made: see README, MLflow): point "
-            "MLFLOW_TRACKING_URI at the store beside that folder, or train and promote again in this store"
-        )
-    if folder is not None and (isinstance(exc, FileNotFoundError) or "No such artifact" in str(exc)):
-        return (
-            f"the model files of {REGISTERED_MODEL} {what} are missing from {folder}, where the MLflow "
-            f"store {store} records them: train and promote again in this store"
-        )
-    return None
+        experiment = None
+    return ("" if experiment is None else experiment.artifact_location), _mlflow().get_tracking_uri()
 
 
 def download_artifact(run_id: str, path: str, destination: str | None = None) -> str:
@@ -491,6 +478,9 @@ def read_artifact_text(run_id: str, path: str) -> str | None:
             with open(download_artifact(run_id, path, folder), encoding="utf-8") as handle:
                 return handle.read()
         except (_mlflow().MlflowException, OSError):
+            moved = store_files.moved_store(*_files_where(run_id))  # not "logged by an earlier release"
+            if moved is not None:
+                raise StoreUnavailable(moved) from None
             return None
 
 

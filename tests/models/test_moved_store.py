@@ -97,3 +97,15 @@ def test_any_command_with_a_store_that_cannot_be_made_says_it_in_one_line(monkey
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: the MLflow store sqlite:////proc/nope/x.db") and len(err.splitlines()) == 1
+
+
+def test_a_text_artifact_of_a_moved_store_is_said_not_read_as_absent(moved_store, monkeypatch):
+    """`compare` and `evaluate` read text artifacts (paired differences, stored thresholds): on a moved
+    store each read as absent, "logged by an earlier release", so `compare` dropped its model-against-model
+    rows and advised training again, and `evaluate` logged into a re-created folder at the old place."""
+    database, gone, run_id = moved_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{database}")
+    tracking.setup_read()
+    with pytest.raises(tracking.StoreUnavailable, match="does not exist") as said:
+        tracking.read_artifact_text(run_id, tracking.SCORING_ARTIFACT)
+    assert str(gone) in str(said.value) and not gone.exists()

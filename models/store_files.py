@@ -1,0 +1,47 @@
+"""Where a store's model files are, said when they are not there (`tracking.StoreUnavailable`'s words).
+
+A store (SQLite) records the absolute folder of each experiment's files. Copied or moved without that
+folder, it still lists its runs and versions, but every file read fails: loading a model ended in an
+MLflow traceback, and a text artifact read as absent ("logged by an earlier release"), so `compare`
+dropped its model-against-model rows and advised training again, and `evaluate` logged into a
+re-created folder at the old place. `tracking` gives these the location the store records for a run's
+experiment (`artifact_location`, "" for none) and the store's URI; they say what is wrong, or None.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+def recorded_folder(location: str) -> Path | None:
+    """The local folder of an experiment's `location`; None for files kept remotely (or none)."""
+    return Path(unquote(urlparse(location).path)) if location.startswith("file:") else None
+
+
+def moved_store(location: str, store: str) -> str | None:
+    """What to say when the folder `store` records the files under does not exist (a moved store, a
+    removed folder); None while it does, or where the files are kept remotely."""
+    folder = recorded_folder(location)
+    if folder is None or folder.exists():
+        return None
+    return (
+        f"the MLflow store {store} records its model files under {folder}, which does not exist (was the "
+        "store moved? a store is tied to the place it was made: see README, MLflow): point "
+        "MLFLOW_TRACKING_URI at the store beside that folder, or train and promote again in this store"
+    )
+
+
+def missing_files(exc: Exception, model: str, location: str, store: str) -> str | None:
+    """What to say when `model` (named as the message names it) failed to load because its files are not
+    where `store` records them; None for any other failure to load."""
+    moved = moved_store(location, store)
+    if moved is not None:
+        return moved
+    folder = recorded_folder(location)
+    if folder is not None and (isinstance(exc, FileNotFoundError) or "No such artifact" in str(exc)):
+        return (
+            f"the model files of {model} are missing from {folder}, where the MLflow store {store} records "
+            "them: train and promote again in this store"
+        )
+    return None
