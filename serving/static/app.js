@@ -354,10 +354,10 @@
     const shown = matching.slice(start, start + size);
     const scores = state.result.scores;
     $("scores-table").tBodies[0].replaceChildren(...shown.map((i) => scoreRow(scores[i], i)));
-    const total = scores.length.toLocaleString("en-GB");
+    const total = count(scores.length);
     $("table-count").textContent = matching.length
-      ? `Showing ${(start + 1).toLocaleString("en-GB")}–${(start + shown.length).toLocaleString("en-GB")} of ` +
-        `${matching.length.toLocaleString("en-GB")} matching pupils (${total} scored), page ${page + 1} of ${pages}.`
+      ? `Showing ${count(start + 1)}–${count(start + shown.length)} of ` +
+        `${count(matching.length)} matching pupils (${total} scored), page ${page + 1} of ${pages}.`
       : `No pupil matches these filters (${total} scored).`;
     for (const p of listPagers) p.update(page, pages);
   }
@@ -380,8 +380,8 @@
     $("print-title").textContent = `${chosen}: pupils ranked by risk` + (filters.length ? ` (${filters.join(", ")})` : "");
     const printed = matching.slice(0, PRINT_LIMIT);
     $("print-summary").textContent =
-      `${printed.length.toLocaleString("en-GB")} pupil(s)` +
-      (matching.length > printed.length ? ` of ${matching.length.toLocaleString("en-GB")} (choose a school to print the rest)` : "") +
+      `${count(printed.length)} pupil(s)` +
+      (matching.length > printed.length ? ` of ${count(matching.length)} (choose a school to print the rest)` : "") +
       `, scored with model version ${state.result.model_version}; printed ${ER.dateLabel(new Date().toISOString())}. ` +
       state.result.notice;
     const rowsOut = printed.map((i) => {

@@ -209,8 +209,8 @@ window.ER = (() => {
   // as the page's other counts have them (it read "Scored 62509 pupils").
   function scoredLine(pupils, warnings, changed) {
     const warned = !warnings ? ""
-      : ` ${warnings === 1 ? "1 warning" : `${warnings.toLocaleString("en-GB")} warnings`}, listed with the results.`;
-    return `Scored ${Number(pupils).toLocaleString("en-GB")} pupils.${warned}${changed ? ` ${changed}` : ""}`;
+      : ` ${warnings === 1 ? "1 warning" : `${count(warnings)} warnings`}, listed with the results.`;
+    return `Scored ${count(Number(pupils))} pupils.${warned}${changed ? ` ${changed}` : ""}`;
   }
 
   return {

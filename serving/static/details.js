@@ -246,14 +246,14 @@
       since.year ? `census ${since.year}` + (since.model_version ? `, model version ${since.model_version}` : "") : ""]
       .filter(Boolean).join("; ");
     $("changes-summary").textContent =
-      `${newRed.toLocaleString("en-GB")} new red since ${scoring} of ${dateLabel(since.recorded_at)}` +
+      `${count(newRed)} new red since ${scoring} of ${dateLabel(since.recorded_at)}` +
       (about ? ` (${about})` : "") + ".";
     const list = $("changes-counts");
     list.replaceChildren();
     const select = $("changes-filter");
     select.replaceChildren(select.options[0]);
     for (const [key, label] of Object.entries(CHANGE_LABELS)) {
-      list.append(el("li", `${(counts[key] || 0).toLocaleString("en-GB")} ${label}`));
+      list.append(el("li", `${count(counts[key] || 0)} ${label}`));
       const option = el("option", label);
       option.value = key;
       select.append(option);
