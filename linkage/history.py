@@ -19,6 +19,7 @@ import pandas as pd
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
 from exclusion_risk.linkage import extract_frames, upn_columns
 from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.outputs import UNLINKED_FILE
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.sources import SOURCES
@@ -262,6 +263,44 @@ def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistor
     return warnings
 
 
+def records_since_link(extracts: Extracts, links: pd.DataFrame, links_dir: str | Path) -> list[str]:
+    """Records of these extracts that the `link` run behind `links_dir` neither linked nor listed in its
+    unlinked.csv (which lists every record it did not link): records added to the extracts since it ran,
+    read as linked to no pupil. Last year's links with this year's extracts once left the new year's
+    exclusions unlinked and `train` and `drift` took the year for one whose outcomes are not yet in,
+    without a word. Counts and a start date, never a record. No unlinked.csv beside links.csv: not said."""
+    path = Path(links_dir) / UNLINKED_FILE
+    if not path.is_file():
+        return []
+    try:
+        unlinked = pd.read_csv(path, dtype="string", usecols=["source", "record_id"])
+    except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors
+        return [f"{path} is not an unlinked file written by `exclusion-risk link`: records added to the "
+                "extracts since that run cannot be told from those it did not link"]
+    warnings = []
+    for spec in SOURCES:
+        frame = getattr(extracts, spec.name)
+        if not len(frame):
+            continue
+        listed = unlinked.loc[unlinked["source"].str.strip() == spec.name, "record_id"].str.strip()
+        named = set(links.loc[links["source"] == spec.name, "record_id"].astype("string")) | set(listed)
+        ids = frame[spec.id_column].astype("string")
+        new = ~ids.isin(named)
+        if not new.any():
+            continue
+        count, total = ids[new].nunique(), ids.nunique()
+        starts = pd.to_datetime(frame.loc[new, "StartDate"] if "StartDate" in frame else pd.Series(
+            dtype="string"), errors="coerce")  # fmt: skip
+        newest = f" (the newest starts on {starts.max():%-d %B %Y})" if starts.notna().any() else ""
+        warnings.append(
+            f"{count:,} of the {total:,} {spec.name} records of these extracts are in neither "
+            f"{Path(links_dir) / LINKS_FILE} nor the {UNLINKED_FILE} beside it: they were not in the "
+            f"extracts that `exclusion-risk link` run read{newest}, are read as linked to no pupil, and a "
+            "year they complete is read as not yet complete; run `exclusion-risk link` on these extracts"
+        )
+    return warnings
+
+
 def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> LinkedExtracts:
     """Extracts in `data_dir` + their links: `links_dir/links.csv`, or linked now when it is None."""
     started = time.perf_counter()
@@ -276,7 +315,8 @@ def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> Li
     if links is None:
         links = link_extracts(extracts, progress=False).links
     history = pupil_history(extracts, links)
-    warnings = links_warnings(extracts, links, history, str(Path(links_dir) / LINKS_FILE)) if given else []
+    warnings = (links_warnings(extracts, links, history, str(Path(links_dir) / LINKS_FILE))
+                + records_since_link(extracts, links, links_dir)) if given else []  # fmt: skip
     census = extracts.results.get("census")  # its files copied under another collection's name, said first
     warnings[:0] = census.warnings if census is not None else []
     seconds["link"] = reading_links + time.perf_counter() - started

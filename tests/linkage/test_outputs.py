@@ -236,3 +236,43 @@ def test_a_hand_edited_links_file_attaches_what_its_checks_passed(tmp_path, extr
     )
     linked = load_linked(data, links)
     assert len(linked.history.exclusions) == 1 and linked.warnings == []
+
+
+def test_records_added_since_the_link_run_are_said(
+    tmp_path, extracts_folder, exclusion_row, csv_text, capsys
+):
+    """Last year's links with this year's extracts: the new exclusions were read as linked to no pupil and
+    `train` and `drift` took their year for one not yet complete, without a word. A record that links.csv
+    and the unlinked.csv beside it both leave out is new since that run, and is counted (never named)."""
+    from exclusion_risk.linkage.history import load_linked
+    from exclusion_risk.models.cli_inputs import linked_data
+    from exclusion_risk.upn import make_upn
+
+    data = extracts_folder(tmp_path / "extracts")
+    pupil = make_upn(330, 4001, 2010, 0)
+    links = tmp_path / "linkage"
+    links.mkdir()
+    (links / "links.csv").write_text(
+        f"source,record_id,upn,method,score\nexclusions,1,{pupil},upn,1\nsocial_care,C1,{pupil},upn,1\n"
+    )
+    (links / "unlinked.csv").write_text("source,record_id,band,best_score\n")
+    assert load_linked(data, links).warnings == []
+    rows = [exclusion_row(pupil), exclusion_row(pupil, StartDate="2019-05-14")]
+    (data / "exclusions.csv").write_text(csv_text(rows))
+    linked = load_linked(data, links)
+    assert linked.warnings == [
+        f"1 of the 2 exclusions records of these extracts are in neither {links / 'links.csv'} nor the "
+        "unlinked.csv beside it: they were not in the extracts that `exclusion-risk link` run read (the "
+        "newest starts on 14 May 2019), are read as linked to no pupil, and a year they complete is read as "
+        "not yet complete; run `exclusion-risk link` on these extracts"
+    ]
+    (links / "unlinked.csv").write_text("source,record_id,band,best_score\nexclusions,2,reject,0.1\n")
+    assert load_linked(data, links).warnings == []  # listed as not linked by that run: nothing new
+    (links / "unlinked.csv").unlink()
+    assert load_linked(data, links).warnings == []  # no unlinked.csv: new and unlinked cannot be told apart
+    (links / "unlinked.csv").write_bytes(b"\x00\xff garbage")
+    assert "not an unlinked file" in load_linked(data, links).warnings[0]
+    (links / "unlinked.csv").write_text("source,record_id,band,best_score\n")
+    linked_data(data, links)  # the commands' reader prints it
+    err = capsys.readouterr().err
+    assert "warning: 1 of the 2 exclusions records" in err and pupil not in err
