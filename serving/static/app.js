@@ -242,6 +242,11 @@
   }
 
   // --- results ----------------------------------------------------------------------------------
+  function cellLabel(s) {
+    const need = `need ${blank(s.need_level)}${s.need_label ? ` (${s.need_label})` : ""}`;
+    return `${blank(s.matrix_cell)}: ${blank(s.rag).toUpperCase()}, ${blank(s.likelihood_band)} likelihood, ${need}`;
+  }
+
   function fillSelect(select, values) {
     const first = select.options[0];
     select.replaceChildren(first);
@@ -294,8 +299,9 @@
     fillSelect($("filter-year"), years.map((y) => [String(y), yearLabel(y)]));
     const rags = ["red", "amber", "green"].filter((r) => scores.some((s) => s.rag === r));
     fillSelect($("filter-rag"), rags.map((r) => [r, r.toUpperCase()]));
-    const cells = [...new Set(scores.map((s) => s.matrix_cell))].sort().reverse();
-    fillSelect($("filter-cell"), cells.map((c) => [c, c]));
+    const cells = new Map(); // a cell in words beside its code: "L4-N3" alone meant nothing to an officer
+    for (const s of scores) if (!cells.has(s.matrix_cell)) cells.set(s.matrix_cell, cellLabel(s));
+    fillSelect($("filter-cell"), [...cells.entries()].sort((a, b) => String(b[0]).localeCompare(String(a[0]))));
     const changed = ER.showChanges(body);
     setStatus(ER.scoredLine(body.pupils, said.length + driftShown, changed)); // said once, by the region
     applyFilters();

@@ -113,9 +113,13 @@ def test_upload_rank_filter_and_download(chromium, live_service, upload_file, tm
         page.select_option("#filter-year", year.get_attribute("value"))
         assert set(rows.locator("td:nth-child(4)").all_inner_texts()) == {year.inner_text()}
         page.select_option("#filter-year", "")
-        cell = page.locator("#filter-cell option").nth(1).get_attribute("value")
+        option = page.locator("#filter-cell option").nth(1)
+        cell = option.get_attribute("value")
         page.select_option("#filter-cell", cell)
         assert set(rows.locator("td:nth-child(9)").all_inner_texts()) == {cell}
+        # the cell in words beside its code ("L4-N3" alone): its rating, band and level of need
+        band, rag = rows.first.locator("td").nth(5).inner_text(), rows.first.locator("td").nth(7).inner_text()
+        assert option.inner_text().startswith(f"{cell}: {rag.upper()}, {band} likelihood, need ")
         expect(page.locator("#table-count")).to_contain_text("Showing")
         page.screenshot(path=ARTIFACTS / "04-filtered.png", full_page=False)
 
