@@ -153,8 +153,11 @@
     const pupil = answer.body.pupils[0];
     factorList($("panel-raising"), pupil.raising, "No factor raises this pupil's risk.", context);
     factorList($("panel-lowering"), pupil.lowering, "No factor lowers this pupil's risk.", context);
-    $("panel-factors-status").textContent =
-      `Factors loaded. The numbers are each factor's effect on the model's score (${pupil.scale}).`;
+    // in words: "(log-odds)" alone meant nothing to an officer, and read like a percentage
+    $("panel-factors-status").textContent = "Factors loaded. " + (pupil.scale === "probability"
+      ? "The number beside each factor is how much it moves this pupil's probability (0.05 is 5 percentage points)."
+      : "The number beside each factor is how strongly it moves the model's score, on the model's own scale " +
+        "(log-odds), not a percentage: the larger, the stronger.");
   }
 
   async function loadEarlier(upn) {

@@ -184,7 +184,9 @@ def test_the_pupil_panel_shows_factors_and_returns_focus(page, scored, live_serv
     expect(panel).to_be_visible()
     expect(page.locator("#panel-heading")).to_have_text(f"Pupil {upn}")
     assert page.evaluate("() => document.activeElement.id") == "panel-heading"
-    expect(page.locator("#panel-factors-status")).to_contain_text("Factors loaded", timeout=60_000)
+    status = page.locator("#panel-factors-status")
+    expect(status).to_contain_text("Factors loaded", timeout=60_000)
+    expect(status).to_contain_text("not a percentage: the larger, the stronger")  # not "(log-odds)" alone
     with live_service.client() as client:
         explained = client.post("/explain/file", data={"upn": upn},
                                 files={"file": ("census.csv", champion.cohort_csv.read_bytes(), "text/csv")})
