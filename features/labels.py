@@ -57,8 +57,11 @@ def outcome_labels(
     """
     years = keys["AcademicYear"].map({y: calendar.start_year(y) for y in keys["AcademicYear"].unique()})
     years = years.astype("int64")
-    census_days = {y: calendar.census_date(y, census) for y in years.unique()}
-    e = exclusions[exclusions["year"].isin(list(census_days))]
+    # a Series of dates, not a dict: with no pupil on this census (a history of autumn censuses only,
+    # asked for its spring rates) the dict's empty map compared dates with floats and raised TypeError
+    census_days = pd.Series({y: calendar.census_date(y, census) for y in years.unique()},
+                            dtype="datetime64[ns]")  # fmt: skip
+    e = exclusions[exclusions["year"].isin(list(census_days.index))]
     after_census = e["start"] > e["year"].map(census_days)
     e = e[after_census]
     per_pupil = e.groupby(["pid", "year"])[["susp", "perm"]].sum()
