@@ -23,6 +23,8 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.models.drift_data import context_of
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.values import counted
 
 log = logging.getLogger("exclusion_risk.serving.history")
 
@@ -52,6 +54,37 @@ def link_rates(links_dir: Path | None) -> dict[str, float]:
         return {}
 
 
+def history_notes(linked, extracts_dir: Path, links_dir: Path) -> list[str]:
+    """What the person scoring a census must know of the history it is scored with, said in each census
+    scoring's warnings (only the server's log said it): what links.csv does not match in the extracts
+    (records added since the link run, links naming records or pupils the extracts lack) and rows the
+    extracts' read rejected, each missing from its pupil's history. Folders by `folder_label`, never a
+    full path; a count under 10 reads "fewer than 10" (the service's answers get passed on)."""
+    places = {str(Path(links_dir)): folder_label(links_dir),
+              str(Path(extracts_dir)): folder_label(extracts_dir)}  # fmt: skip
+    notes = []
+    for warning in linked.warnings:
+        for path, label in places.items():
+            warning = warning.replace(path, label)
+        notes.append(f"The linked history: {warning}.")
+    counts = {name: result.rows_rejected for name, result in linked.extracts.results.items()}
+    termly = linked.extracts.results.get("census")
+    if termly is not None and termly.termly is not None:
+        counts["termly attendance"] = termly.termly.rows_rejected
+    rejected = [f"{name.replace('_', ' ')} "
+                f"{'fewer than 10 rows' if n < SUPPRESSION_THRESHOLD else counted(n, 'row')}"
+                for name, n in counts.items() if n]  # fmt: skip
+    if rejected:
+        notes.append(
+            f"The linked history: rows were rejected as the authority's extracts "
+            f"({folder_label(extracts_dir)}) were read: {', '.join(rejected)}. Each is missing from its "
+            "pupil's history (an exclusion, social-care episode, attendance or earlier census row), so that "
+            "pupil's risk may be understated; the authority's analyst lists them with `exclusion-risk check` "
+            "and can correct them at source."
+        )
+    return notes
+
+
 class HistoryState:
     def __init__(self, extracts_dir: Path | None, links_dir: Path | None):
         self.extracts_dir = extracts_dir
@@ -60,6 +93,7 @@ class HistoryState:
         self.state = "none" if extracts_dir is None or links_dir is None else "loading"
         self.facts: dict[str, Any] = {}
         self.drift_context = None  # for the drift check of each census scoring (models.drift_data)
+        self.notes: list[str] = []  # what every census scoring says of the history (`history_notes`)
 
     @property
     def history(self):
@@ -96,6 +130,7 @@ class HistoryState:
             return
         for warning in linked.warnings:  # counts only: what links.csv does not match in the extracts
             log.warning("linked history: %s", warning)
+        self.notes = history_notes(linked, self.extracts_dir, self.links_dir)
         self.facts = self._facts()
         self.state = "ready"
         log.info("linked history ready in %.1f s (%d census rows, %d pupils, census %s)",

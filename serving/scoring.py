@@ -290,6 +290,7 @@ def census_cohort(
     # authority's rates, which the pupil's context line reads as the school's
     warnings = warnings + new_school_lines(features, [getattr(history, "census", None), clean], year)
     warnings = warnings + history_start_lines(history, year)  # a year the history holds nothing before
+    warnings = warnings + history_state.notes  # its rejected rows, links that do not match the extracts
     warnings = warnings + blank_need_lines(features)  # the matrix reads a blank FSM or SEN provision as none
     # the rows skip_invalid left out, counted in full: `rejected` lists MAX_LISTED_PROBLEMS at most, and a
     # CSV or workbook answer carries no `rejected` at all (only these warnings)

@@ -1,0 +1,53 @@
+"""What the service's linked history does not hold is said in each census scoring's warnings: rows its
+extracts' read rejected and links that do not match its extracts (records added since the link run) went
+to the server's log only, so an officer scored a list whose children's history was short, unsaid."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from exclusion_risk.serving import scoring
+from exclusion_risk.serving.history import HistoryState
+from exclusion_risk.upn import make_upn
+from tests.linkage.conftest import _census_row, _csv_text, _exclusion_row, _extracts_folder
+
+PUPIL = make_upn(330, 4001, 2010, 0)
+
+
+def _history(tmp_path) -> HistoryState:
+    data = _extracts_folder(tmp_path / "la" / "extracts")
+    rows = [_exclusion_row(PUPIL), _exclusion_row(PUPIL, StartDate="2017-03-14"),
+            _exclusion_row(PUPIL, Category="ZZZ")]  # fmt: skip
+    (data / "exclusions.csv").write_text(_csv_text(rows))  # the 2nd new since the link run, the 3rd rejected
+    links = tmp_path / "la" / "linkage"
+    links.mkdir()
+    (links / "links.csv").write_text(
+        f"source,record_id,upn,method,score\nexclusions,1,{PUPIL},upn,1\nsocial_care,C1,{PUPIL},upn,1\n"
+    )
+    (links / "unlinked.csv").write_text("source,record_id,band,best_score\n")
+    state = HistoryState(data, links)
+    state.load()
+    assert state.state == "ready"
+    return state
+
+
+def test_the_history_s_rejected_rows_and_unmatched_records_are_said_in_each_census_scoring(tmp_path):
+    state = _history(tmp_path)
+    census = pd.DataFrame([_census_row(PUPIL, AcademicYear="2017/18")]).to_csv(index=False).encode()
+    clean, rejects = scoring.read_census_bytes(census, "census.csv")
+    cohort = scoring.census_cohort(clean, rejects, state, ["fsm"], "2017/18", skip_invalid=False,
+                                   census="AUT")  # fmt: skip
+    said = [w for w in cohort.warnings if w.startswith("The linked history: ")]
+    assert said == [
+        "The linked history: 1 of the 2 exclusions records of these extracts are in neither "
+        "la/linkage/links.csv nor the unlinked.csv beside it: they were not in the extracts that "
+        "`exclusion-risk link` run read (the newest starts on 14 March 2017), are read as linked to no "
+        "pupil, and a year they complete is read as not yet complete; run `exclusion-risk link` on these "
+        "extracts.",
+        "The linked history: rows were rejected as the authority's extracts (la/extracts) were read: "
+        "exclusions fewer than 10 rows. Each is missing from its pupil's history (an exclusion, social-care "
+        "episode, attendance or earlier census row), so that pupil's risk may be understated; the "
+        "authority's analyst lists them with `exclusion-risk check` and can correct them at source.",
+    ]
+    text = " ".join(cohort.warnings)
+    assert str(tmp_path) not in text and PUPIL not in text  # folder names, never a server's path or a pupil
