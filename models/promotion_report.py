@@ -63,6 +63,30 @@ def realised_words(version, role: str) -> str:
     )
 
 
+def _stated(version, metric: str = "precision_at_5pct") -> tuple[float, float, float] | None:
+    """A version's stated test-year figure with its 95% interval, or None where it is not recorded."""
+    stated = tracking.read_model_info(version)["metrics"].get(metric)
+    interval = parse_interval(stated.get("interval")) if stated else None
+    return None if stated is None or interval is None else (stated["estimate"], *interval)
+
+
+def unpaired_difference(incoming: tuple | None, outgoing: tuple | None) -> str:
+    """Incoming minus outgoing for two figures of one year's pupils measured apart (two train runs, or a
+    stated figure beside a realised one), each (estimate, low, high): their intervals combined as if
+    independent. The same pupils make the figures move together, so this interval is wider than a paired
+    one would be: a difference beyond it is shown; one within it may still be real, only not shown.
+    Where a figure or interval is missing, nothing is said ("")."""
+    if incoming is None or outgoing is None or not all(np.isfinite(x) for x in (*incoming, *outgoing)):
+        return ""
+    (a, a_low, a_high), (b, b_low, b_high) = incoming, outgoing
+    half = 1.96 * np.hypot((a_high - a_low) / 3.92, (b_high - b_low) / 3.92)
+    d = a - b
+    verdict = (f"beyond it: the incoming version's is {'higher' if d > 0 else 'lower'}"
+               if significant(d - half, d + half) else "within it: no difference shown")  # fmt: skip
+    return (f"; incoming minus outgoing: {signed_interval(d, d - half, d + half)} (the two intervals "
+            f"combined as if independent, wider than a paired interval), {verdict}")
+
+
 def _same_year_realised(outgoing, incoming) -> str | None:
     """The outgoing version's realised precision on the incoming version's test year, where `evaluate`
     checked a scoring of that year and census out of sample: the one like-for-like figure of the two."""
@@ -72,12 +96,14 @@ def _same_year_realised(outgoing, incoming) -> str | None:
         return None
     if checked.get("year") != test_year or checked.get("census") != tracking.census_of(incoming.tags):
         return None
+    realised = (checked["precision_at_5pct"], checked.get("ci_low"), checked.get("ci_high"))
+    realised = realised if None not in realised else None
     return (
         f"the outgoing version's realised precision at 5% on {test_year} "
         f"({checked['precision_at_5pct']:.3f}, "
         f"`evaluate`) is of the year the incoming version was tested on: the nearest like-for-like figure "
         f"beside the incoming version's stated precision_at_5pct"
-    )
+    ) + unpaired_difference(_stated(incoming), realised)
 
 
 def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -> list[str]:
@@ -119,8 +145,9 @@ def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -
                      + _paired(differences, i.get("model_type"), o.get("model_type")))  # fmt: skip
     else:
         notes.append(
-            f"both tested on {new_year}, by different train runs: no paired interval between them, so read "
-            "each figure with its own interval"
+            f"both tested on {new_year}, by different train runs: no paired interval between them"
+            + (unpaired_difference(_stated(incoming), _stated(outgoing))
+               or ", so read each figure with its own interval")  # fmt: skip
         )
     return notes + left_out
 

@@ -85,6 +85,16 @@ def test_promote_shows_the_outgoing_champion_beside_the_incoming_version(two_run
     assert "not directly comparable" in out.output
     # the one like-for-like figure: the outgoing version's realised precision on the incoming's test year
     assert "realised precision at 5% on 2018/19 (0.281, `evaluate`) is of the year the incoming" in out.output
+    # and the difference between the two, with a verdict (they were printed side by side, no more)
+    estimate = float(tags[new]["metric.precision_at_5pct"])
+    low, high = (float(x) for x in tags[new]["metric.precision_at_5pct.ci"].split("-"))
+    half = 1.96 * ((((high - low) / 3.92) ** 2 + ((0.3141 - 0.2504) / 3.92) ** 2) ** 0.5)
+    d = estimate - 0.2812
+    shown = comparison.signed_interval(d, d - half, d + half)
+    said = _row(out.output, "note: the outgoing version's realised precision at 5% on 2018/19")
+    assert f"; incoming minus outgoing: {shown} (the two intervals combined as if independent" in said
+    within = d - half < 0 < d + half
+    assert said.endswith("within it: no difference shown" if within else "higher" if d > 0 else "lower")
     assert client.get_model_version(tracking.REGISTERED_MODEL, new).tags["promoted_over"] == old
     assert out.output.rstrip().endswith(DECISION_SUPPORT_NOTICE)
 
@@ -172,3 +182,26 @@ def test_a_version_whose_train_run_is_gone_is_promoted_without_a_traceback(two_r
     assert out.exit_code == 0, out.output
     assert out.exception is None and _champion(client) == new
     assert f"champion -> {tracking.REGISTERED_MODEL} version {new}" in out.output
+
+
+def test_versions_of_two_runs_on_one_test_year_get_a_difference_and_a_verdict(two_runs, client):
+    """Two train runs tested on the same year: the report said only to read each figure with its own
+    interval, so an analyst promoting a retrain had no conclusion on whether it is better."""
+    from exclusion_risk.models.promotion_report import unpaired_difference
+
+    _, first, second = two_runs
+    old, new = first.versions["logistic"], second.versions["lightgbm"]
+    for version in (old, new):
+        _version_tags(client, version, test_year="2018/19", census="autumn", label="any")
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, old)
+    out = CliRunner().invoke(app, ["promote", new])
+    assert out.exit_code == 0, out.output
+    note = _row(out.output, "note: both tested on 2018/19, by different train runs: no paired interval")
+    assert "; incoming minus outgoing: " in note and "combined as if independent" in note
+    assert "read each figure with its own interval" not in note
+    # the verdict, both ways: beyond the combined interval a difference is said, within it none is shown
+    assert unpaired_difference((0.40, 0.37, 0.43), (0.30, 0.27, 0.33)).endswith(
+        "beyond it: the incoming version's is higher")
+    assert "[-0.042, +0.042]" in unpaired_difference((0.30, 0.27, 0.33), (0.30, 0.27, 0.33))
+    assert unpaired_difference((0.31, 0.28, 0.34), (0.30, 0.27, 0.33)).endswith("no difference shown")
+    assert unpaired_difference((0.31, float("nan"), 0.34), (0.30, 0.27, 0.33)) == ""
