@@ -51,6 +51,9 @@ class CensusFeatures:
     table: pd.DataFrame
     repeats: CollectionRepeats
     not_in_history: frozenset[str] = frozenset()
+    # the UPNs scored whose date of birth is not one the history recorded for the pupil their UPN names:
+    # scored without that pupil's history (`_as_history_pupils`), and so among `not_in_history`
+    date_differs: frozenset[str] = frozenset()
 
 
 def build_features_for_census(
@@ -84,6 +87,7 @@ def features_for_census(
     This year's attendance so far (spring, summer) comes from the history's termly rows of the pupil,
     year and term uploaded (`attendance_gap` says when a material share of the pupils has none).
     """
+    dates = column(census_rows, "DOB")  # for the identity check only (`_as_history_pupils`), then dropped
     upload = drop_identifying(census_rows).copy()
     if "UPN" not in upload.columns:
         raise ValueError("the census rows have no UPN column")
@@ -111,7 +115,7 @@ def features_for_census(
     exclusions, social_care = empty, empty
     as_uploaded: dict[str, str] = {}  # pupil id -> the UPN the upload gives that pupil
     if history is not None:
-        upload, as_uploaded = _as_history_pupils(upload, history)
+        upload, as_uploaded, dates_differ = _as_history_pupils(upload, history, dates)
         past = history.census.copy()
         uploaded, past_key = _collection_keys(upload), _collection_keys(past)
         # Upload rows stand for their collection; history rows come after them in `_row` order.
@@ -133,6 +137,7 @@ def features_for_census(
     table = table[table[PUPIL_KEY].isin(in_upload)].reset_index(drop=True)
     table["upn"] = table[PUPIL_KEY].map(as_uploaded).fillna(table[PUPIL_KEY])
     not_in_history: frozenset[str] = frozenset()
+    date_differs = frozenset(table["upn"]) & dates_differ if history is not None else frozenset()
     if history is None:
         for name in registry.history_feature_names():
             table[name] = np.nan
@@ -140,7 +145,7 @@ def features_for_census(
         not_in_history = frozenset(table.loc[~table[PUPIL_KEY].isin(history.pupil_ids), "upn"])
     pupils_rows = census[tidy_upn_column(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
     repeats = collection_repeats(pupils_rows, reference_year, term)
-    return CensusFeatures(finish_table(table), repeats, not_in_history)
+    return CensusFeatures(finish_table(table), repeats, not_in_history, date_differs)
 
 
 def _collection_keys(census: pd.DataFrame) -> pd.MultiIndex:
@@ -261,7 +266,14 @@ def _terms_not_held(history: PupilHistory, reference_year: str, term: str) -> li
     return missing if len(missing) < len(ended) else []
 
 
-def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.DataFrame, dict[str, str]]:
+# Added to an uploaded UPN whose date of birth its history pupil lacks: an id no pupil has (letters, which
+# the UPNs' tidy form keeps), so the row is scored without that history and named by its UPN as uploaded.
+DATE_DIFFERS = "DOBDIFFERS"
+
+
+def _as_history_pupils(
+    upload: pd.DataFrame, history: PupilHistory, dates: pd.Series
+) -> tuple[pd.DataFrame, dict[str, str], frozenset[str]]:
     """The upload's rows under the history's pupil ids, and each id's UPN as uploaded.
 
     The history knows a pupil by one id (linkage.standardise.census_pupil_ids): the permanent UPN that
@@ -272,7 +284,9 @@ def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.
     not know at all, whose row gives a FormerUPN the history does know (a temporary UPN replaced at the
     census uploaded, which the history has not seen yet), is read as the pupil of that FormerUPN. A UPN
     the history does not know otherwise, or one that two uploaded UPNs would share a pupil through,
-    stands for itself.
+    stands for itself. An uploaded UPN any of whose rows gives a date of birth the history does not hold
+    for the pupil it names (`linkage.identity_check`: a UPN keyed wrongly that is another child's, or a
+    made-up row under a child's UPN) is read as no pupil of the history; those UPNs are returned too.
     """
     uploaded = tidy_upn_column(upload["UPN"])
     pupil = uploaded.map(history.pupil_of_upn)
@@ -281,6 +295,11 @@ def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.
         former = tidy_upn_column(column(upload, "FormerUPN")).where(unknown)
         via_former = former.map(history.pupil_of_upn).fillna(former.where(former.isin(history.pupil_ids)))
         pupil = pupil.fillna(via_former)
+    differ: frozenset[str] = frozenset()
+    if history.identity is not None:
+        named = pupil.fillna(uploaded.where(uploaded.isin(history.pupil_ids)))
+        differ = frozenset(uploaded[history.identity.disagree(named, dates).to_numpy()].dropna())
+        pupil = pupil.mask(uploaded.isin(differ), uploaded + DATE_DIFFERS)
     # Two uploaded UPNs that would become one pupil are left apart (the upload lists them as it has them).
     claimed = pd.DataFrame({"raw": uploaded, "pupil": pupil.fillna(uploaded)}).dropna().drop_duplicates()
     shared = claimed.groupby("pupil")["raw"].transform("nunique") > 1
@@ -288,7 +307,7 @@ def _as_history_pupils(upload: pd.DataFrame, history: PupilHistory) -> tuple[pd.
     pupil = pupil.where(~uploaded.isin(unresolved))
     resolved = pupil.notna()
     as_uploaded = dict(zip(pupil[resolved], uploaded[resolved], strict=True))
-    return upload.assign(UPN=pupil.fillna(uploaded)), as_uploaded
+    return upload.assign(UPN=pupil.fillna(uploaded)), as_uploaded, differ
 
 
 def collections_not_scored(

@@ -19,6 +19,7 @@ import pandas as pd
 from exclusion_risk.contract import LINKS_COLUMNS, LINKS_FILE
 from exclusion_risk.linkage import extract_frames, upn_columns
 from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.identity_check import IdentityKeys
 from exclusion_risk.linkage.outputs import UNLINKED_FILE
 from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
@@ -53,6 +54,9 @@ class PupilHistory:
     # termly attendance rows (TERMLY_COLUMNS): pupil id in `UPN`; the service derives an upload's
     # attendance so far from them
     attendance: pd.DataFrame = field(default_factory=extract_frames.empty_attendance_frame)
+    # keyed hashes of each (pupil id, date of birth) the census recorded, never the dates: the service
+    # scores an uploaded row whose date of birth its UPN's pupil lacks without that pupil's history
+    identity: IdentityKeys | None = None
 
     @cached_property
     def pupil_of_upn(self) -> pd.Series:
@@ -128,6 +132,8 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
     census = extracts.census.assign(
         **{RECORDED_UPN: extracts.census["UPN"]}, UPN=census_pupil_ids(extracts.census)
     )
+    dates = census["DOB"] if "DOB" in census.columns else pd.Series(pd.NaT, index=census.index)
+    identity = IdentityKeys.of(pd.Series(upn_columns.tidy_upns(census["UPN"]), dtype="string"), dates)
     census = drop_identifying(census).reset_index(drop=True)
     pupil_of_upn = _pupil_of_upn(census)
     attendance = termly_by_pupil(extracts.attendance, pupil_of_upn).reset_index(drop=True)
@@ -136,6 +142,7 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
         exclusions=_linked(extracts.exclusions, "RecordID", links, "exclusions"),
         social_care=_linked(extracts.social_care, "LAchildID", links, "social_care"),
         attendance=attendance,
+        identity=identity,
     )
     # the cached property seeded with what was just derived (the census it reads has the same UPNs)
     history.__dict__["pupil_of_upn"] = pupil_of_upn

@@ -85,6 +85,22 @@ def history_notes(linked, extracts_dir: Path, links_dir: Path) -> list[str]:
     return notes
 
 
+def date_differs_lines(upns: frozenset[str]) -> list[str]:
+    """The pupils scored without the history because their date of birth is not one it holds for the
+    pupil their UPN names (`features.census_upload.CensusFeatures.date_differs`), counted, never named."""
+    n = len(upns)
+    if not n:
+        return []
+    one = n == 1
+    return [
+        f"{counted(n, 'pupil')} {'has' if one else 'have'} a date of birth that the linked history does not "
+        f"hold for the pupil {'its' if one else 'their'} UPN names, so {'is' if one else 'are'} scored "
+        "without that history (earlier exclusions, social care, school moves and census rows): the UPN may "
+        "be mistyped and another child's. Check each UPN and date of birth against the school's records; a "
+        "date of birth corrected since the extracts were linked agrees once they are linked again."
+    ]
+
+
 class HistoryState:
     def __init__(self, extracts_dir: Path | None, links_dir: Path | None):
         self.extracts_dir = extracts_dir

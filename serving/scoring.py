@@ -49,7 +49,7 @@ from exclusion_risk.models.score_table import as_written, with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
-from exclusion_risk.serving.history import year_not_reached
+from exclusion_risk.serving.history import date_differs_lines, year_not_reached
 from exclusion_risk.serving.limits import check_row_count
 from exclusion_risk.serving.parquet_upload import check_parquet_upload
 from exclusion_risk.serving.schemas import ExplainResponse
@@ -290,7 +290,8 @@ def census_cohort(
     # authority's rates, which the pupil's context line reads as the school's
     warnings = warnings + new_school_lines(features, [getattr(history, "census", None), clean], year)
     warnings = warnings + history_start_lines(history, year)  # a year the history holds nothing before
-    warnings = warnings + history_state.notes  # its rejected rows, links that do not match the extracts
+    # the history's rejected rows and unmatched links; pupils whose date of birth their UPN's pupil lacks
+    warnings = warnings + history_state.notes + date_differs_lines(scored.date_differs)
     warnings = warnings + blank_need_lines(features)  # the matrix reads a blank FSM or SEN provision as none
     # the rows skip_invalid left out, counted in full: `rejected` lists MAX_LISTED_PROBLEMS at most, and a
     # CSV or workbook answer carries no `rejected` at all (only these warnings)

@@ -51,3 +51,32 @@ def test_the_history_s_rejected_rows_and_unmatched_records_are_said_in_each_cens
     ]
     text = " ".join(cohort.warnings)
     assert str(tmp_path) not in text and PUPIL not in text  # folder names, never a server's path or a pupil
+
+
+def test_a_row_whose_date_of_birth_its_upn_s_pupil_lacks_is_scored_without_that_history(tmp_path):
+    """A UPN keyed wrongly that is another child's, or a made-up row under a child's UPN, was scored with
+    that child's history: a tester read looked-after children's social care back as a made-up pupil's
+    reasons. Its date of birth is checked against the history's (kept as keyed hashes, never dates)."""
+    state = _history(tmp_path)
+
+    def cohort(dob: str):
+        rows = [_census_row(PUPIL, AcademicYear="2017/18", DoB=dob),
+                _census_row(make_upn(330, 4001, 2010, 1), AcademicYear="2017/18")]  # fmt: skip
+        clean, rejects = scoring.read_census_bytes(pd.DataFrame(rows).to_csv(index=False).encode(), "c.csv")
+        return scoring.census_cohort(clean, rejects, state, ["fsm"], "2017/18", skip_invalid=False,
+                                     census="AUT")  # fmt: skip
+
+    agreeing = cohort("2008-03-01")  # the history's date of birth for PUPIL
+    assert agreeing.not_in_history == frozenset() and len(agreeing.features) == 2
+    assert not any("date of birth" in w for w in agreeing.warnings)
+    differing = cohort("2009-07-07")
+    assert differing.not_in_history == frozenset({PUPIL}) and len(differing.features) == 2
+    assert set(differing.features["upn"]) == {PUPIL, make_upn(330, 4001, 2010, 1)}  # named as uploaded
+    said = [w for w in differing.warnings if "date of birth" in w]
+    assert said == [
+        "1 pupil has a date of birth that the linked history does not hold for the pupil its UPN names, so "
+        "is scored without that history (earlier exclusions, social care, school moves and census rows): "
+        "the UPN may be mistyped and another child's. Check each UPN and date of birth against the school's "
+        "records; a date of birth corrected since the extracts were linked agrees once they are linked again."
+    ]
+    assert PUPIL not in said[0] and "2009" not in said[0]
