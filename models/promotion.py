@@ -165,8 +165,9 @@ def promote(experiment: str, target: str | None, metric: str, change_census: boo
             f"or promote a version trained for the {tracking.census_of(outgoing.tags)} census"
         )
     version = str(chosen.version)
-    tags = {"promoted_rule": rule, "promoted_metric": metric, "promoted_over": previous or "none"}
-    tracking.set_champion(version, reason, tags)
+    if version != previous:  # promoting the champion again changes nothing: its tags keep why it was chosen
+        tags = {"promoted_rule": rule, "promoted_metric": metric, "promoted_over": previous or "none"}
+        tracking.set_champion(version, reason, tags)
     return Promotion(
         version, chosen.tags.get("model_type", "?"), chosen.run_id, metric, value, previous, reason, rule,
         incoming=chosen, outgoing=outgoing,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from exclusion_risk import calendar
 from exclusion_risk.features.labels import TARGET_PHRASES
 from exclusion_risk.models import tracking
 from exclusion_risk.models.comparison import (
@@ -106,6 +107,43 @@ def _same_year_realised(outgoing, incoming) -> str | None:
     ) + unpaired_difference(_stated(incoming), realised)
 
 
+def _realised(version) -> tuple[dict, tuple[float, float, float] | None] | None:
+    """A version's latest out-of-sample `evaluate` check and its precision at 5% (estimate, low, high)."""
+    checked = tracking.last_checked(version.tags)
+    if checked is None or not checked.get("out_of_sample"):
+        return None
+    figure = tuple(checked.get(k) for k in ("precision_at_5pct", "ci_low", "ci_high"))
+    return checked, (figure if None not in figure else None)
+
+
+def both_realised(outgoing, incoming) -> str | None:
+    """Where `evaluate` checked a scoring of each version on the same year and census (out of sample): the
+    one comparison of the two on the same pupils' outcomes, with its difference and verdict."""
+    old, new = _realised(outgoing), _realised(incoming)
+    if old is None or new is None or old[1] is None or new[1] is None:
+        return None
+    if (old[0].get("year"), old[0].get("census")) != (new[0].get("year"), new[0].get("census")):
+        return None
+    return (f"both versions' scorings of the {new[0].get('year')} {new[0].get('census')} census were checked "
+            "by `evaluate`: realised precision at 5%, the like-for-like figures"
+            + unpaired_difference(new[1], old[1]))  # fmt: skip
+
+
+def older_test_year(outgoing, incoming) -> str | None:
+    """A warning where the incoming version was tested on an earlier year than the outgoing champion: it
+    was trained on older data (last year's links? years named in the config?), so a newer champion is
+    replaced by an older model, which a tester's `promote --best` did without a word."""
+    if outgoing is None or str(outgoing.version) == str(incoming.version):
+        return None
+    old, new = outgoing.tags.get("test_year"), incoming.tags.get("test_year")
+    if not old or not new or calendar.start_year(new) >= calendar.start_year(old):
+        return None
+    return (f"version {incoming.version} was tested on {new}, an earlier year than the outgoing champion "
+            f"(version {outgoing.version}, tested on {old}): it was trained on older data (links written "
+            "before the latest year's exclusions? years named in the config?). Train on the latest data, or "
+            f"promote version {outgoing.version} back if this was not meant")  # fmt: skip
+
+
 def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -> list[str]:
     """Plain notes on whether the two rows can be read against each other, and why not; `differences`:
     the incoming version's train run's paired differences (`comparison.differences_of`), for two
@@ -114,6 +152,12 @@ def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -
     left_out = [] if not later else [
         f"version {incoming.version} was trained on named years and left out {later}, with complete "
         "outcomes (`train` warned): a later test year was available"
+    ]
+    warned = incoming.tags.get("data_warnings")
+    left_out += [] if not warned else [
+        f"`train` gave {warned} warning(s) on version {incoming.version}'s extracts and links (its console "
+        "said which: links that do not match the extracts, records added since the link run, copied census "
+        "files): its figures may rest on an incomplete history"
     ]
     if outgoing is None:
         return ["there was no champion before: nothing to compare with", *left_out]
@@ -149,7 +193,8 @@ def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -
             + (unpaired_difference(_stated(incoming), _stated(outgoing))
                or ", so read each figure with its own interval")  # fmt: skip
         )
-    return notes + left_out
+    realised = both_realised(outgoing, incoming)
+    return notes + ([realised] if realised else []) + left_out
 
 
 def _paired(differences: pd.DataFrame | None, incoming: str | None, outgoing: str | None) -> str:

@@ -376,6 +376,7 @@ class TrainingData:
     drift_context: DriftContext | None = None  # link and exclusion rates per year, for the drift profile
     # named splits only: later years with the reference census and complete outcomes, left out
     later_complete_years: list[str] = field(default_factory=list)
+    data_warnings: list[str] = field(default_factory=list)  # what the links do not match in the extracts
 
 
 def fitted_years(split: YearSplit, config: ExperimentConfig) -> list[str]:
@@ -422,12 +423,16 @@ def later_complete_years(history, config: ExperimentConfig, census_years: list[s
     return complete_years(history, later) if later else []
 
 
-def split_tags(config: ExperimentConfig, later: list[str]) -> dict[str, str]:
+def split_tags(config: ExperimentConfig, later: list[str], data_warnings: int = 0) -> dict[str, str]:
     """Tags of a train run and its versions saying how the years were chosen: `splits` (`auto`: they
-    follow the data; `named`: the config's), and `later_complete_years` where named years leave some out."""
+    follow the data; `named`: the config's), and `later_complete_years` where named years leave some out;
+    `data_warnings`, the number of warnings the read gave on the links and extracts (`promote` says so:
+    a retrain on last year's links, promoted over a newer champion, carried no trace of them)."""
     tags = {"splits": "auto" if config.splits.test == "auto" else "named"}
     if later:
         tags["later_complete_years"] = ",".join(later)
+    if data_warnings:
+        tags["data_warnings"] = str(data_warnings)
     return tags
 
 
@@ -446,16 +451,18 @@ def later_years_warning(split: YearSplit, later: list[str]) -> str | None:
 
 
 def load_training_data(
-    data_dir, config: ExperimentConfig, links_dir=None, log: Callable[[str], None] = lambda _m: None
+    data_dir, config: ExperimentConfig, links_dir=None, log: Callable[[str], None] = lambda _m: None,
+    warn: Callable[[str], None] | None = None,
 ) -> TrainingData:
-    """Read the extracts, link them (or read `links_dir/links.csv`), and build the feature table."""
+    """Read the extracts, link them (or read `links_dir/links.csv`), and build the feature table.
+    Warnings go to `warn` (default: `log`): `train --quiet` silences its progress, never a warning."""
     data_dir = Path(data_dir)
     linked = load_linked(data_dir, links_dir)
     extracts, links, history = linked.extracts, linked.links, linked.history
     seconds = dict(linked.seconds)
     log(f"linked in {seconds['link']:.1f}s: {len(links):,} links")
     for warning in linked.warnings:
-        log(f"warning: {warning}")
+        (warn or log)(f"warning: {warning}")
     term = config.census_term
     available = calendar.census_years(history.census, term)
     years = _needed_years(config, available)
@@ -485,4 +492,5 @@ def load_training_data(
     }
     files = sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
     later = later_complete_years(history, config, available)
-    return TrainingData(table, model_features(config), files, counts, seconds, context_of(linked), later)
+    return TrainingData(table, model_features(config), files, counts, seconds, context_of(linked), later,
+                        list(linked.warnings))  # fmt: skip

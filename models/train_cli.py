@@ -82,7 +82,7 @@ def train_command(
     log = (lambda _m: None) if quiet else _say
     started = time.perf_counter()
     try:
-        loaded = load_training_data(data, cfg, links, log=log)
+        loaded = load_training_data(data, cfg, links, log=log, warn=_say)
         result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log,
                               drift_context=loaded.drift_context)
     except (ExtractError, TrainingError) as exc:
@@ -90,7 +90,8 @@ def train_command(
     fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
     t0 = time.perf_counter()
     try:
-        record = log_training(result, fingerprint, split_tags(cfg, loaded.later_complete_years))
+        record = log_training(result, fingerprint, split_tags(cfg, loaded.later_complete_years,
+                                                                len(loaded.data_warnings)))
     except PrivacyError as exc:
         fail(str(exc))
     log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
@@ -187,7 +188,7 @@ def promote_command(
     figures beside the new one's."""
     # imported here: as in train_command
     from exclusion_risk.models.comparison import differences_of, format_comparison, runs_frame, verdict
-    from exclusion_risk.models.promotion_report import promotion_report, run_heading
+    from exclusion_risk.models.promotion_report import older_test_year, promotion_report, run_heading
 
     if best == (run is not None):
         fail("give either a RUN (id or version) or --best, not both or neither")
@@ -216,6 +217,9 @@ def promote_command(
     typer.echo(f"why: {promotion.reason}")
     own_run = differences if train_run is not None else None  # the incoming version's run's, or none
     typer.echo(promotion_report(promotion.outgoing, promotion.incoming, own_run))
+    older = older_test_year(promotion.outgoing, promotion.incoming)
+    if older:
+        typer.echo(f"warning: {older}")
     if census_change(promotion.outgoing, promotion.incoming):  # allowed by --change-census: said plainly
         words = census_change_words(promotion.outgoing, promotion.incoming)
         typer.echo(f"warning: the champion changes census: {words}")

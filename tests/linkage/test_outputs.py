@@ -276,3 +276,28 @@ def test_records_added_since_the_link_run_are_said(
     linked_data(data, links)  # the commands' reader prints it
     err = capsys.readouterr().err
     assert "warning: 1 of the 2 exclusions records" in err and pupil not in err
+
+
+def test_train_s_read_gives_its_warnings_to_warn_even_when_quiet(tmp_path, extracts_folder, exclusion_row,
+                                                                csv_text):
+    """`train --quiet` silenced the warning that the links miss records added since the link run (its
+    warnings went through the progress log), and the run went on to test on an older year unsaid."""
+    from exclusion_risk.models.config import load_config
+    from exclusion_risk.models.train import TrainingError, load_training_data
+    from exclusion_risk.upn import make_upn
+
+    data = extracts_folder(tmp_path / "extracts")
+    pupil = make_upn(330, 4001, 2010, 0)
+    links = tmp_path / "linkage"
+    links.mkdir()
+    (links / "links.csv").write_text(
+        f"source,record_id,upn,method,score\nexclusions,1,{pupil},upn,1\nsocial_care,C1,{pupil},upn,1\n"
+    )
+    (links / "unlinked.csv").write_text("source,record_id,band,best_score\n")
+    rows = [exclusion_row(pupil), exclusion_row(pupil, StartDate="2017-05-02")]
+    (data / "exclusions.csv").write_text(csv_text(rows))
+    progress, warned = [], []
+    with pytest.raises(TrainingError):  # three census rows of one year: too few years, after the read
+        load_training_data(data, load_config(), links, log=progress.append, warn=warned.append)
+    assert len(warned) == 1 and warned[0].startswith("warning: 1 of the 2 exclusions records")
+    assert not any(line.startswith("warning") for line in progress)

@@ -205,3 +205,44 @@ def test_versions_of_two_runs_on_one_test_year_get_a_difference_and_a_verdict(tw
     assert "[-0.042, +0.042]" in unpaired_difference((0.30, 0.27, 0.33), (0.30, 0.27, 0.33))
     assert unpaired_difference((0.31, 0.28, 0.34), (0.30, 0.27, 0.33)).endswith("no difference shown")
     assert unpaired_difference((0.31, float("nan"), 0.34), (0.30, 0.27, 0.33)) == ""
+
+
+def test_promoting_the_champion_again_keeps_why_it_was_chosen(two_runs, client):
+    """`promote 4` on champion 4 said "nothing changes" and rewrote its tags: promoted_rule became
+    "chosen by hand" and promoted_over itself, losing the record of the rule that chose it."""
+    _, first, _ = two_runs
+    version = first.versions["logistic"]
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, version)
+    _version_tags(client, version, promoted_rule="the validation-year rule", promoted_over="2")
+    out = CliRunner().invoke(app, ["promote", version])
+    assert out.exit_code == 0, out.output
+    assert f"version {version} was already the champion: nothing changes" in out.output
+    tags = client.get_model_version(tracking.REGISTERED_MODEL, version).tags
+    assert tags["promoted_rule"] == "the validation-year rule" and tags["promoted_over"] == "2"
+
+
+def test_an_older_model_promoted_over_a_newer_champion_is_warned_of(two_runs, client):
+    """A retrain on last year's links (tested on 2017/18) replaced a champion tested on 2018/19 with only
+    "not directly comparable"; and where both versions' scorings of one year had been checked by
+    `evaluate`, the two realised figures stood side by side with no verdict."""
+    _, first, second = two_runs
+    old, new = first.versions["random_forest"], second.versions["logistic"]
+    checked = {"date": "2026-11-30", "year": "2019/20", "census": "autumn", "ci_low": 0.244, "ci_high": 0.391,
+               "precision_at_5pct": 0.313, "out_of_sample": True, "verdict": "consistent"}  # fmt: skip
+    _version_tags(client, old, test_year="2018/19", census="autumn", label="any",
+                  **{tracking.LAST_CHECKED: json.dumps(checked)})  # fmt: skip
+    checked_new = {**checked, "precision_at_5pct": 0.280, "ci_low": 0.214, "ci_high": 0.357}
+    _version_tags(client, new, test_year="2017/18", census="autumn", label="any", data_warnings="1",
+                  **{tracking.LAST_CHECKED: json.dumps(checked_new)})  # fmt: skip
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, old)
+    out = CliRunner().invoke(app, ["promote", new])
+    client.delete_model_version_tag(tracking.REGISTERED_MODEL, new, "data_warnings")
+    assert out.exit_code == 0, out.output
+    assert (f"warning: version {new} was tested on 2017/18, an earlier year than the outgoing champion "
+            f"(version {old}, tested on 2018/19)") in out.output  # fmt: skip
+    both = _row(out.output, "note: both versions' scorings of the 2019/20 autumn census were checked")
+    assert "incoming minus outgoing: -0.033 [" in both and both.endswith("within it: no difference shown")
+    assert f"`train` gave 1 warning(s) on version {new}'s extracts and links" in out.output
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION, new)
+    back = CliRunner().invoke(app, ["promote", old])  # a newer test year: no such warning
+    assert back.exit_code == 0 and "an earlier year than the outgoing champion" not in back.output
