@@ -204,11 +204,13 @@ FeatureRecord = create_model(
 class CensusRecord(BaseModel):
     """A census-shaped row as a school MIS exports it. Column names and aliases are those of the data
     contract (e.g. `Gender` for `Sex`, `Estab` for `SchoolURN`), matched case-insensitively; values are
-    validated by the same reader as CSV uploads. Names and dates of birth are read and then dropped."""
+    validated by the same reader as CSV uploads, the UPN included (`UPN`, `upn`, `UniquePupilNumber` ...:
+    a row without one is refused by the reader, naming the row and field). Names and dates of birth are
+    read and then dropped."""
 
+    # No field of its own: a `UPN: str` field refused `upn` and `UniquePupilNumber`, which the reader (and
+    # an uploaded file) reads, with "UPN required" for every row.
     model_config = ConfigDict(extra="allow", json_schema_extra={"example": EXAMPLE_CENSUS})
-
-    UPN: str = Field(min_length=1, max_length=64)
 
 
 class ScoreRequest(BaseModel):

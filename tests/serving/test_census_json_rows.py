@@ -37,3 +37,19 @@ def test_the_reads_notes_come_back_with_json_rows_as_with_an_upload(service):  #
     assert any("FSME" in w and "not read" in w for w in said), said
     assert not any(".csv" in w or ".json" in w for w in said), said  # what was sent, not a file name
     assert set(pd.DataFrame(as_rows.json()["scores"])["upn"]) == {r["UPN"] for r in rows}
+
+
+def test_the_upn_key_is_matched_as_the_reader_matches_it(service):  # noqa: F811
+    """`upn` or `UniquePupilNumber` as the key was refused, "UPN required" for every row, while an
+    uploaded file with either header scored: the schema held `UPN` as a field of its own."""
+    rows = census_rows(3)
+    exact = call(service, "POST", "/score", json={"census": rows})
+    assert exact.status_code == 200, exact.text
+    for key in ("upn", "UniquePupilNumber"):
+        renamed = [{(key if k == "UPN" else k): v for k, v in row.items()} for row in rows]
+        sent = call(service, "POST", "/score", json={"census": renamed})
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["scores"] == exact.json()["scores"]
+    without = [{k: v for k, v in row.items() if k != "UPN"} for row in rows]
+    refused = call(service, "POST", "/score", json={"census": without})
+    assert refused.status_code == 422 and "UPN" in refused.text, refused.text
