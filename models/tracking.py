@@ -436,8 +436,11 @@ def load_run_model(run_id: str):
 
 def _load_pipeline(uri: str, what: str, run_id: str):
     mlflow = _mlflow()
+    # Into a copy of the call's own, removed once loaded (the skops file is read whole): with none, a
+    # local store's model folder is the "download", and MLflow writes registered_model_meta into it.
     try:
-        return mlflow.sklearn.load_model(uri)
+        with process_scratch("exclusion-risk-model-") as folder:
+            return mlflow.sklearn.load_model(uri, dst_path=folder)
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.split(".")[0] not in EARLIER_LAYOUT_MODULES:
             raise

@@ -299,7 +299,7 @@ def test_a_model_registered_by_the_earlier_layout_is_refused_with_what_to_do(mon
 
     from exclusion_risk.models import tracking
 
-    def load_model(uri):
+    def load_model(uri, dst_path=None):
         raise ModuleNotFoundError("No module named 'features'", name="features")
 
     monkeypatch.setattr(
@@ -308,7 +308,7 @@ def test_a_model_registered_by_the_earlier_layout_is_refused_with_what_to_do(mon
     with pytest.raises(tracking.ModelNotFoundError, match="earlier release.*exclusion-risk train"):
         tracking.load_run_model("0123456789abcdef")
 
-    def missing_dependency(uri):
+    def missing_dependency(uri, dst_path=None):
         raise ModuleNotFoundError("No module named 'lightgbm'", name="lightgbm")
 
     monkeypatch.setattr(
@@ -351,3 +351,24 @@ def test_loading_the_champion_leaves_nothing_in_the_temporary_folder(store, uri,
     assert loaded.scoring_config
     assert tracking.read_artifact_text(loaded.info["run_id"], "no/such.json") is None
     assert list(scratch.iterdir()) == []
+
+
+def _artifact_files(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in folder.rglob("*") if p.is_file()}  # fmt: skip
+
+
+def test_loading_a_model_writes_nothing_into_the_store(store, uri):
+    """A security tester's find: every load (the service's start and `/admin/reload`, `score`) wrote
+    `registered_model_meta` into the registered model's own folder of a local store, MLflow's
+    "download" of a local artifact being the store's folder itself: serving needed write access to
+    the signed-off store, and a copied store's `serve` rewrote the original's file."""
+    assert run("promote", "--best").exit_code == 0
+    artifacts = uri / "artifacts"
+    for meta in artifacts.rglob("registered_model_meta"):
+        meta.unlink()  # left by a load in an earlier test, on the code before this fix
+    before = _artifact_files(artifacts)
+    loaded = tracking.load_registered("champion")
+    tracking.load_run_model(loaded.info["run_id"])
+    assert loaded.pipeline is not None and before
+    assert _artifact_files(artifacts) == before
