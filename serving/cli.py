@@ -10,15 +10,17 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import socket
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from exclusion_risk.cli_checks import fail, out_folder
 from exclusion_risk.models.score_runs import MIN_PREFIX, RUNS_FOLDER, RunFolder
@@ -74,6 +76,9 @@ def _key_store(database: Path | None) -> KeyStore:
 def keys_add(
     role: str = typer.Option(..., "--role", help="scorer (score, explain, read) or admin (also reload)."),
     label: str = typer.Option("", "--label", help="Who or what the key is for, e.g. 'inclusion team'."),
+    expires: str | None = typer.Option(
+        None, "--expires", help="The key's last day, YYYY-MM-DD (UTC): refused from the next. Default: never."
+    ),
     database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
 ) -> None:
     """Create a key and print it once: it is stored only as a salted hash and cannot be shown again."""
@@ -81,21 +86,43 @@ def keys_add(
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
-    new = _key_store(database).add(role, label)
-    typer.echo(f"Created {new.role} key {new.key_id}. Store it now; it will not be shown again:", err=True)
+    last_day = None if expires is None else _last_day(expires)
+    new = _key_store(database).add(role, label, last_day)
+    until = "" if new.expires_on is None else f" (works through {new.expires_on.isoformat()}, UTC)"
+    typer.echo(f"Created {new.role} key {new.key_id}{until}. Store it now; it will not be shown again:",
+               err=True)
     typer.echo(new.token)
+
+
+def _last_day(value: str) -> date:
+    """`--expires` as a date: YYYY-MM-DD, today (UTC) or later; anything else exits 2."""
+    from exclusion_risk.serving.security import today
+
+    try:
+        last_day = date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+    except ValueError:
+        last_day = None
+    if last_day is None:
+        fail(f"--expires must be a date as YYYY-MM-DD, not {value!r}")
+    if last_day < today():
+        fail(f"--expires {last_day.isoformat()} has passed (today is {today().isoformat()}, UTC)")
+    return last_day
 
 
 @keys_app.command("list")
 def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_HELP)) -> None:
-    """Keys with role, label, creation, revocation and last successful use (never the key itself)."""
+    """Keys with role, label, creation, last day, revocation and last successful use (never the key)."""
     rows = _key_store(database).list()
     if not rows:
         typer.echo("No keys yet: create one with `exclusion-risk keys add --role scorer`.")
         return
-    table = Table("key id", "role", "label", "created", "revoked", "last used")
+    # The id (to revoke by), label and last day on one line; the times fold in a narrow terminal.
+    whole = {"no_wrap": True, "min_width": 12}
+    table = Table(Column("key id", **whole), "role", Column("label", no_wrap=True),
+                  Column("created", overflow="fold"), Column("expires", **{**whole, "min_width": 10}),
+                  Column("revoked", overflow="fold"), Column("last used", overflow="fold"))
     for row in rows:
-        table.add_row(row["key_id"], row["role"], row["label"], row["created_at"],
+        table.add_row(row["key_id"], row["role"], row["label"], row["created_at"], row["expires_on"] or "",
                       row["revoked_at"] or "", row["last_used"] or "")
     Console().print(table)
 

@@ -68,8 +68,10 @@ CREATE INDEX IF NOT EXISTS scoring_run_pupils_school ON scoring_run_pupils (scho
 # Columns added after the tables were first released: a database of any age gains those it lacks
 # (empty for the runs it already holds), so one list serves new files and old ones alike. The model's
 # facts let `exclusion-risk evaluate` check a service scoring against the model that made it, and the
-# rank keeps the list's order (probabilities tie often).
+# rank keeps the list's order (probabilities tie often). A key's last day (UTC, YYYY-MM-DD; NULL: never
+# expires) came later than the keys: keys made before have none.
 ADDED_COLUMNS = {
+    "api_keys": {"expires_on": "TEXT"},
     "scoring_runs": {
         "model_run_id": "TEXT NOT NULL DEFAULT ''",
         "model_label": "TEXT NOT NULL DEFAULT ''",

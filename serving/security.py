@@ -3,7 +3,8 @@
 A key is `erk.<key_id>.<secret>`: the key id (also the audit log's "who") finds the row, the
 secret is checked against HMAC-SHA256(salt, secret) with a per-key random salt. The secret is 256
 random bits, so a slow KDF would add latency to every request without adding any protection: the
-slow hash is for low-entropy passwords, which these are not.
+slow hash is for low-entropy passwords, which these are not. A key may have a last day (`expires_on`,
+UTC): from the next day it is refused with a 401 that says it has expired.
 
 The audit log gets the key id only once the key has verified (`unknown` before): what an anonymous
 caller claims is not a fact worth storing. A client (by address) whose keys keep failing is answered
@@ -19,7 +20,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from fastapi import HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
@@ -53,6 +54,16 @@ class NewKey:
     role: str
     label: str
     token: str  # shown once, never stored
+    expires_on: date | None = None
+
+
+class KeyExpired(Exception):
+    """A key whose secret is right but whose last day (UTC) has passed; the message gives that day."""
+
+
+def today() -> date:
+    """Today in UTC: a key works through its `expires_on` day (the tests freeze this)."""
+    return datetime.now(UTC).date()
 
 
 def _digest(salt: bytes, secret: str) -> bytes:
@@ -71,26 +82,30 @@ class KeyStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def add(self, role: str, label: str = "") -> NewKey:
+    def add(self, role: str, label: str = "", expires_on: date | None = None) -> NewKey:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if expires_on is not None and expires_on < today():
+            raise ValueError(f"the key's last day {expires_on.isoformat()} has passed")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)  # url-safe alphabet has no '.', so the token splits cleanly
         salt = secrets.token_bytes(16)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         self.db.execute(
-            "INSERT INTO api_keys (key_id, role, salt, digest, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (key_id, role, salt, _digest(salt, secret), label, created),
+            "INSERT INTO api_keys (key_id, role, salt, digest, label, created_at, expires_on) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key_id, role, salt, _digest(salt, secret), label, created,
+             None if expires_on is None else expires_on.isoformat()),
         )
-        return NewKey(key_id, role, label, f"{KEY_PREFIX}.{key_id}.{secret}")
+        return NewKey(key_id, role, label, f"{KEY_PREFIX}.{key_id}.{secret}", expires_on)
 
     def list(self) -> list[dict]:
         rows = self.db.execute(
-            "SELECT k.key_id, k.role, k.label, k.created_at, k.revoked_at, "
+            "SELECT k.key_id, k.role, k.label, k.created_at, k.expires_on, k.revoked_at, "
             "(SELECT MAX(a.at) FROM audit_log a WHERE a.key_id = k.key_id AND a.status < 400) "
             "FROM api_keys k ORDER BY k.created_at, k.key_id"
         ).fetchall()
-        cols = ("key_id", "role", "label", "created_at", "revoked_at", "last_used")
+        cols = ("key_id", "role", "label", "created_at", "expires_on", "revoked_at", "last_used")
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
     def revoke(self, key_id: str) -> bool:
@@ -101,18 +116,24 @@ class KeyStore:
         return cur.rowcount == 1
 
     def verify(self, token: str) -> Principal | None:
+        """The key's principal; None for a key that is not valid or revoked. Raises KeyExpired for a
+        right secret past its last day (checked after the secret, so expiry tells a guesser nothing)."""
         parsed = split_token(token)
         if parsed is None:
             return None
         key_id, secret = parsed
         row = self.db.execute(
-            "SELECT role, salt, digest FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", (key_id,)
+            "SELECT role, salt, digest, expires_on FROM api_keys WHERE key_id = ? AND revoked_at IS NULL",
+            (key_id,),
         ).fetchone()
         if row is None:
             return None
-        role, salt, digest = row
+        role, salt, digest, expires_on = row
         if not hmac.compare_digest(_digest(salt, secret), digest):
             return None
+        if expires_on is not None and today().isoformat() > expires_on:
+            raise KeyExpired(f"The API key has expired: its last day was {expires_on} (UTC). Ask an "
+                             "administrator for a new key.")
         return Principal(key_id, role)
 
 
@@ -174,7 +195,7 @@ api_key_header = APIKeyHeader(
 
 
 def require_role(role: str):
-    """Dependency factory: the caller's key must be valid, unrevoked and at least `role`."""
+    """Dependency factory: the caller's key must be valid, unrevoked, unexpired and at least `role`."""
     if role not in ROLES:
         raise ValueError(role)
 
@@ -198,7 +219,12 @@ def require_role(role: str):
                 detail=f"Send an API key in the {API_KEY_HEADER} header.",
                 headers={"WWW-Authenticate": "APIKey"},
             )
-        principal = request.app.state.keys.verify(token)
+        try:
+            principal = request.app.state.keys.verify(token)
+        except KeyExpired as exc:  # the right secret, so not a guess: not counted; audited as unknown
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, detail=str(exc), headers={"WWW-Authenticate": "APIKey"}
+            ) from None
         if principal is None:
             throttle.record_failure(client)
             raise HTTPException(
