@@ -299,7 +299,7 @@ def test_a_model_registered_by_the_earlier_layout_is_refused_with_what_to_do(mon
 
     from exclusion_risk.models import tracking
 
-    def load_model(uri, dst_path=None):
+    def load_model(uri, **_):
         raise ModuleNotFoundError("No module named 'features'", name="features")
 
     monkeypatch.setattr(
@@ -308,7 +308,7 @@ def test_a_model_registered_by_the_earlier_layout_is_refused_with_what_to_do(mon
     with pytest.raises(tracking.ModelNotFoundError, match="earlier release.*exclusion-risk train"):
         tracking.load_run_model("0123456789abcdef")
 
-    def missing_dependency(uri, dst_path=None):
+    def missing_dependency(uri, **_):
         raise ModuleNotFoundError("No module named 'lightgbm'", name="lightgbm")
 
     monkeypatch.setattr(
