@@ -29,6 +29,7 @@ TYPER_COMMANDS = (
     _.keys_revoke,  # serving/cli.py
     _.runs_list,  # serving/cli.py
     _.runs_export,  # serving/cli.py
+    _.runs_delete,  # serving/cli.py
     _.noop,  # tests/linkage/test_outputs.py: a second command keeps `link` a named subcommand
 )
 

@@ -30,6 +30,7 @@ from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.jobs import JobSlots
 from exclusion_risk.serving.limits import BodyLimit
 from exclusion_risk.serving.model_state import ModelState, freeze_long_lived
+from exclusion_risk.serving.retention import Retention
 from exclusion_risk.serving.routers import admin, explain_file, health, model, runs, score, web
 from exclusion_risk.serving.run_history import RunStore
 from exclusion_risk.serving.schemas import EarlierScoresRequest, ScoreRequest
@@ -103,7 +104,13 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         threading.Thread(target=load_everything, name="model-loader", daemon=True).start()
+        retention = None
+        if settings.keep_runs_days is not None:  # EXCLUSION_RISK_KEEP_RUNS_DAYS (serving/retention.py)
+            retention = Retention(app.state.runs, app.state.audit_log, settings.keep_runs_days)
+            retention.start()
         yield
+        if retention is not None:
+            retention.stop()
 
     app = FastAPI(
         title="exclusion-risk",

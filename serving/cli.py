@@ -1,4 +1,4 @@
-"""`exclusion-risk serve`, `exclusion-risk keys add|list|revoke` and `exclusion-risk runs list|export`.
+"""`exclusion-risk serve`, `exclusion-risk keys add|list|revoke` and `exclusion-risk runs list|export|delete`.
 
 Settings come from the environment (EXCLUSION_RISK_*, see serving/settings.py); the options here
 override the few that are handy on a command line. uvicorn is imported by `serve` alone, so the
@@ -38,7 +38,8 @@ keys_app = typer.Typer(
 )
 
 runs_app = typer.Typer(
-    help="The service's recorded census scorings: list them, or export one for `exclusion-risk evaluate`.",
+    help="The service's recorded census scorings: list them, export one for `exclusion-risk evaluate`, "
+    "or delete them.",
     no_args_is_help=True,
 )
 
@@ -191,6 +192,61 @@ def runs_export(
         fail(f"--out {out}: cannot write there ({type(exc).__name__})")
     typer.echo(f"wrote {folder} ({found.describe()}: run.json, and pupils.csv with UPNs, owner-only)")
     typer.echo(f"once its year's outcomes are in: exclusion-risk evaluate --scores {folder} --data DIR")
+
+
+def _day(text: str) -> date:
+    """A day given as YYYY-MM-DD (`--before`), or a one-line refusal."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    fail(f"--before must be a day as YYYY-MM-DD, not {text!r}")
+
+
+CLI_KEY = "cli"  # the audit log's "who" for a deletion made on the command line (no API key there)
+
+
+@runs_app.command("delete")
+def runs_delete(
+    run: str | None = typer.Option(
+        None, "--run", help=f"Delete this run: its id or its first {MIN_PREFIX}+ characters (`runs list`)."
+    ),
+    before: str | None = typer.Option(
+        None, "--before", help="Delete every run recorded before this day (YYYY-MM-DD, UTC)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Delete without asking first."),
+    database: Path | None = typer.Option(None, "--database", help=_RUNS_DB_HELP),
+) -> None:
+    """Delete recorded scorings and their pupils' rows (UPN, school, score, band, RAG), for good.
+
+    Prints how many runs and pupil rows went, and records that (counts only) in the audit log. A later
+    comparison naming a deleted run is refused; `EXCLUSION_RISK_KEEP_RUNS_DAYS` deletes old runs itself.
+    """
+    from exclusion_risk.serving.audit import AuditEntry, AuditLog
+
+    if (run is None) == (before is None):
+        fail("give one of --run or --before: --run RUN, or --before YYYY-MM-DD")
+    store = _run_store(database)
+    if run is not None:
+        found = store.find(run.strip())
+        if found is None:
+            fail(f"no single recorded run starts with {run.strip()!r} (see `exclusion-risk runs list`)")
+        what = f"{found.describe()}, {found.pupils:,} pupils"
+    else:
+        day = _day(before.strip())
+        what = f"every run recorded before {day.isoformat()}"
+    if not yes:
+        typer.confirm(f"Delete {what}, with its pupils' rows? This cannot be undone.", abort=True)
+    try:
+        runs, pupils = store.delete_runs([found.run_id]) if run is not None else store.delete_before(
+            day.isoformat())
+        if runs:
+            AuditLog(store.db).write(AuditEntry("CLI", "runs delete", key_id=CLI_KEY, pupils=pupils), 200)
+    except sqlite3.Error as exc:
+        fail(f"cannot delete from the service database: {exc}")
+    typer.echo(f"Deleted {runs:,} run{'' if runs == 1 else 's'} and {pupils:,} pupil "
+               f"row{'' if pupils == 1 else 's'}.")
 
 
 EXPOSED_WARNING = (

@@ -146,6 +146,11 @@ class Database:
         # NORMAL is durable across application crashes in WAL mode and avoids an fsync per audit row.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
+        # Freed content is overwritten with zeros, on every connection (not only the one deleting): a
+        # run deleted by `runs delete` or KEEP_RUNS_DAYS leaves no UPN in the file's free space, nor do
+        # the copies of a page's rows left behind when a later insert split or moved them. Builds
+        # compiled with SQLITE_SECURE_DELETE (Debian's) have it on already; others start it off.
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     def connection(self) -> sqlite3.Connection:

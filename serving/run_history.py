@@ -67,6 +67,10 @@ _RUN_FIELDS = (
     f"red, amber, green, {', '.join(MODEL_FACTS)}"
 )
 _PUPIL_FIELDS = 'upn, school_urn, probability, likelihood_band, rag, "rank"'
+# What a comparison naming a run no longer held says (`since`, `recorded_as`, `before`): runs are deleted
+# by `exclusion-risk runs delete` and by EXCLUSION_RISK_KEEP_RUNS_DAYS, so an id the page or a client
+# kept may name one.
+NO_RUN = "no recorded scoring run has that id (never recorded, or deleted since)"
 
 
 def _run_from_row(row: tuple) -> ScoringRun:
@@ -154,8 +158,40 @@ class RunStore:
         """The run's place in the order runs were recorded (a LookupError when no run has that id)."""
         row = self.db.execute("SELECT rowid FROM scoring_runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            raise LookupError("no recorded scoring run has that id")
+            raise LookupError(NO_RUN)
         return row[0]
+
+    def delete_runs(self, run_ids: list[str]) -> tuple[int, int]:
+        """Delete these runs and their pupils' rows: (runs, pupil rows) deleted."""
+        runs = pupils = 0
+        for i in range(0, len(run_ids), _IN_CHUNK):
+            part = run_ids[i : i + _IN_CHUNK]
+            done = self._delete(f"run_id IN ({', '.join('?' * len(part))})", tuple(part))
+            runs, pupils = runs + done[0], pupils + done[1]
+        return runs, pupils
+
+    def delete_before(self, cutoff: str) -> tuple[int, int]:
+        """Delete the runs recorded before `cutoff` (UTC, ISO 8601: a day `2026-02-01` or a time
+        `2026-02-01T09:00:00+00:00`, compared as text with `recorded_at`, which is UTC to the second)
+        and their pupils' rows: (runs, pupil rows) deleted."""
+        return self._delete("recorded_at < ?", (cutoff,))
+
+    def _delete(self, where: str, params: tuple) -> tuple[int, int]:
+        conn = self.db.connection()  # secure_delete on (Database): the deleted rows are overwritten
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            pupils = conn.execute("DELETE FROM scoring_run_pupils WHERE run_id IN "
+                                  f"(SELECT run_id FROM scoring_runs WHERE {where})", params).rowcount
+            runs = conn.execute(f"DELETE FROM scoring_runs WHERE {where}", params).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if runs:
+            # and out of the write-ahead log as far as readers allow (what it cannot move now goes at a
+            # later checkpoint)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return runs, pupils
 
     def run(self, run_id: str) -> ScoringRun | None:
         query = f"SELECT {_RUN_FIELDS} FROM scoring_runs WHERE run_id = ?"
@@ -225,8 +261,10 @@ class StoredScorings:
 
     def __init__(self, db: Database, since: str):
         self.db, self.since = db, since
-        (self.upto, self.year, self.census) = db.execute(
-            "SELECT rowid, year, census FROM scoring_runs WHERE run_id = ?", (since,)).fetchone()
+        row = db.execute("SELECT rowid, year, census FROM scoring_runs WHERE run_id = ?", (since,)).fetchone()
+        if row is None:  # deleted since it was found (EXCLUSION_RISK_KEEP_RUNS_DAYS, `runs delete`)
+            raise LookupError(f"the run compared with, {since[:8]}: {NO_RUN}")
+        (self.upto, self.year, self.census) = row
 
     def _chunks(self, sql: str, values: list[str]) -> list[tuple]:
         rows = []
@@ -303,7 +341,7 @@ def record_census_scoring(
     if since is not None:
         previous = store.run(since)
         if previous is None:
-            raise LookupError("since: no recorded scoring run has that id")
+            raise LookupError(f"since: {NO_RUN}")
     else:
         try:
             previous = store.latest_sharing(sorted(set(pupils["school_urn"].dropna())), run.year, run.census,
