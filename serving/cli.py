@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import os
 import re
+import shutil
 import socket
 import sqlite3
 from datetime import date
@@ -207,6 +208,37 @@ def _day(text: str) -> date:
 CLI_KEY = "cli"  # the audit log's "who" for a deletion made on the command line (no API key there)
 
 
+def _confirm(what: str, yes: bool) -> None:
+    if not yes:
+        typer.confirm(f"Delete {what}, with its pupils' rows? This cannot be undone.", abort=True)
+
+
+def _delete_folder_runs(root: Path, run: str | None, day: date | None, yes: bool) -> tuple[int, int]:
+    """`runs delete --runs-dir`: whole run folders of `exclusion-risk score` (run.json, pupils.csv), as
+    RunFolder reads them: (runs, pupil rows) deleted."""
+    if not root.is_dir():
+        fail(f"--runs-dir {root}: no such folder")
+    held = RunFolder(root).runs()
+    if run is not None:
+        wanted = run.strip()
+        chosen = [r for r in held if len(wanted) >= MIN_PREFIX and r.run_id.startswith(wanted)]
+        if len(chosen) != 1:
+            fail(f"no single run in {root} starts with {wanted!r}")
+        _confirm(chosen[0].describe(), yes)
+    else:
+        chosen = [r for r in held if r.recorded_at < day.isoformat()]
+        _confirm(f"the {len(chosen)} run(s) in {root} recorded before {day.isoformat()}", yes)
+    runs = pupils = 0
+    for found in chosen:
+        try:
+            shutil.rmtree(root / found.run_id)  # refuses a symbolic link: only the folder itself goes
+        except OSError as exc:
+            fail(f"--runs-dir: cannot delete run {found.short_id} ({type(exc).__name__}); "
+                 f"{runs} run(s) deleted before it")  # fmt: skip
+        runs, pupils = runs + 1, pupils + found.pupils
+    return runs, pupils
+
+
 @runs_app.command("delete")
 def runs_delete(
     run: str | None = typer.Option(
@@ -217,34 +249,43 @@ def runs_delete(
     ),
     yes: bool = typer.Option(False, "--yes", help="Delete without asking first."),
     database: Path | None = typer.Option(None, "--database", help=_RUNS_DB_HELP),
+    runs_dir: Path | None = typer.Option(
+        None, "--runs-dir", help="Delete from this runs folder of `exclusion-risk score` (e.g. "
+        "scores/score_runs) instead of the service's database.",
+    ),
 ) -> None:
     """Delete recorded scorings and their pupils' rows (UPN, school, score, band, RAG), for good.
 
-    Prints how many runs and pupil rows went, and records that (counts only) in the audit log. A later
-    comparison naming a deleted run is refused; `EXCLUSION_RISK_KEEP_RUNS_DAYS` deletes old runs itself.
+    Prints how many runs and pupil rows went, and records that (counts only) in the service's audit log.
+    A later comparison naming a deleted run is refused; `EXCLUSION_RISK_KEEP_RUNS_DAYS` has the service
+    delete old runs itself.
     """
     from exclusion_risk.serving.audit import AuditEntry, AuditLog
 
     if (run is None) == (before is None):
         fail("give one of --run or --before: --run RUN, or --before YYYY-MM-DD")
-    store = _run_store(database)
-    if run is not None:
-        found = store.find(run.strip())
-        if found is None:
-            fail(f"no single recorded run starts with {run.strip()!r} (see `exclusion-risk runs list`)")
-        what = f"{found.describe()}, {found.pupils:,} pupils"
+    if runs_dir is not None and database is not None:
+        fail("give --runs-dir or --database, not both")
+    day = _day(before.strip()) if before is not None else None
+    if runs_dir is not None:
+        runs, pupils = _delete_folder_runs(runs_dir, run, day, yes)
     else:
-        day = _day(before.strip())
-        what = f"every run recorded before {day.isoformat()}"
-    if not yes:
-        typer.confirm(f"Delete {what}, with its pupils' rows? This cannot be undone.", abort=True)
-    try:
-        runs, pupils = store.delete_runs([found.run_id]) if run is not None else store.delete_before(
-            day.isoformat())
-        if runs:
-            AuditLog(store.db).write(AuditEntry("CLI", "runs delete", key_id=CLI_KEY, pupils=pupils), 200)
-    except sqlite3.Error as exc:
-        fail(f"cannot delete from the service database: {exc}")
+        store = _run_store(database)
+        if run is not None:
+            found = store.find(run.strip())
+            if found is None:
+                fail(f"no single recorded run starts with {run.strip()!r} (see `exclusion-risk runs list`)")
+            _confirm(f"{found.describe()}, {found.pupils:,} pupils", yes)
+        else:
+            _confirm(f"every run recorded before {day.isoformat()}", yes)
+        try:
+            runs, pupils = (store.delete_runs([found.run_id]) if run is not None
+                            else store.delete_before(day.isoformat()))  # fmt: skip
+            if runs:
+                entry = AuditEntry("CLI", "runs delete", key_id=CLI_KEY, pupils=pupils)
+                AuditLog(store.db).write(entry, 200)
+        except sqlite3.Error as exc:
+            fail(f"cannot delete from the service database: {exc}")
     typer.echo(f"Deleted {runs:,} run{'' if runs == 1 else 's'} and {pupils:,} pupil "
                f"row{'' if pupils == 1 else 's'}.")
 

@@ -23,11 +23,8 @@ PUPILS = [("A000000000001", "100001"), ("A000000000002", "100001"), ("A000000000
 
 
 def _record(store: RunStore, recorded_at: str | None = None):
-    scores = pd.DataFrame({"upn": [u for u, _ in PUPILS], "school_urn": [s for _, s in PUPILS],
-                           "probability": [0.9, 0.5, 0.1], "likelihood_band": ["high", "medium", "low"],
-                           "rag": ["red", "amber", "green"]})  # fmt: skip
-    run, pupils = new_run(scores, model_name="exclusion-risk", model_version="3", risk_matrix_version="v1",
-                          year=YEAR, census="autumn", recorded_at=recorded_at)  # fmt: skip
+    run, pupils = new_run(_record_scores(), model_name="exclusion-risk", model_version="3",
+                          risk_matrix_version="v1", year=YEAR, recorded_at=recorded_at)
     store.record(run, pupils, key_id=None)
     return run
 
@@ -159,3 +156,32 @@ def test_deleted_pupils_rows_are_overwritten_not_left_in_the_file(database):
     held = b"".join(path.read_bytes() for path in database.parent.glob("service.db*"))
     assert b"B000000000049" in held and not any(upn.encode() in held for upn, _ in PUPILS)
     assert store.db.execute("PRAGMA secure_delete").fetchone() == (1,)  # whatever the build's default
+
+
+def test_runs_delete_runs_dir_deletes_a_runs_folder_entry_of_exclusion_risk_score(tmp_path):
+    from exclusion_risk.models.score_runs import RunFolder
+
+    folder = RunFolder(tmp_path / "score_runs")
+    made = []
+    for when in ("2026-01-05T10:00:00+00:00", "2026-03-01T09:00:00+00:00", "2026-04-01T09:00:00+00:00"):
+        run, pupils = new_run(_record_scores(), model_name="exclusion-risk", model_version="3",
+                              risk_matrix_version="v1", year=YEAR, recorded_at=when)
+        folder.record(run, pupils)
+        made.append(run)
+    base = ["runs", "delete", "--runs-dir", str(folder.root), "--yes"]
+    one = runner.invoke(app, [*base, "--run", made[1].run_id[:8]])
+    assert one.exit_code == 0 and "1 run and 3 pupil rows" in one.output, one.output
+    older = runner.invoke(app, [*base, "--before", "2026-02-01"])
+    assert older.exit_code == 0 and "1 run and 3 pupil rows" in older.output, older.output
+    assert [run.run_id for run in folder.runs()] == [made[2].run_id]
+    assert sorted(p.name for p in folder.root.iterdir()) == [made[2].run_id]
+    unknown = runner.invoke(app, [*base, "--run", "ffffffff"])
+    both = runner.invoke(app, [*base, "--run", made[2].run_id, "--database", str(tmp_path / "s.db")])
+    assert unknown.exit_code == 2 and "no single run" in unknown.output
+    assert both.exit_code == 2 and "--runs-dir or --database" in both.output
+
+
+def _record_scores() -> pd.DataFrame:
+    return pd.DataFrame({"upn": [u for u, _ in PUPILS], "school_urn": [s for _, s in PUPILS],
+                         "probability": [0.9, 0.5, 0.1], "likelihood_band": ["high", "medium", "low"],
+                         "rag": ["red", "amber", "green"]})  # fmt: skip
