@@ -185,3 +185,22 @@ def _record_scores() -> pd.DataFrame:
     return pd.DataFrame({"upn": [u for u, _ in PUPILS], "school_urn": [s for _, s in PUPILS],
                          "probability": [0.9, 0.5, 0.1], "likelihood_band": ["high", "medium", "low"],
                          "rag": ["red", "amber", "green"]})  # fmt: skip
+
+
+def test_the_service_deletes_again_while_it_runs(database):
+    import time
+
+    from exclusion_risk.serving.audit import AuditLog
+    from exclusion_risk.serving.retention import Retention
+
+    store = RunStore(Database(database))
+    retention = Retention(store, AuditLog(store.db), days=30, every_s=0.05)  # a day, shortened
+    retention.start()
+    try:
+        _record(store, "2001-01-01T00:00:00+00:00")  # expired after the start's deletion
+        deadline = time.monotonic() + 10
+        while store.recent() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.recent() == []
+    finally:
+        retention.stop()
