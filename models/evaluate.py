@@ -124,7 +124,10 @@ def realised_outcomes(history: PupilHistory, year: str, census: str, label: str)
         known = "no year" if through is None else calendar.format_year(through)
         # what the extract lacks, by the year's own date: never a pupil's date
         end = calendar.start_year(year) + 1
-        since = (f"; the exclusions extract holds no record from 1 July {end}" if len(prep.exclusions)
+        # the linked exclusions, which a links.csv written before the year's records leaves short: "the
+        # extract holds no record" was untrue where the extract held them and last year's links did not
+        since = (f"; no linked exclusion starts on or after 1 July {end}: the extract ends before it, or "
+                 "its links were written before those records were added" if len(prep.exclusions)
                  else "; no exclusion record is linked")  # fmt: skip
         raise OutcomesIncomplete(
             f"the outcomes of {year} are not complete in the extracts (complete through {known}{since}): "

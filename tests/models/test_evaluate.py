@@ -328,8 +328,9 @@ def test_incomplete_outcomes_are_refused(evaluated, tmp_path):
                                      "--out", str(tmp_path / "out")])  # fmt: skip
     assert result.exit_code == 2, result.output
     assert (
-        "the outcomes of 2018/19 are not complete in the extracts (complete through 2017/18; the "
-        "exclusions extract holds no record from 1 July 2019)" in " ".join(result.output.split())
+        "the outcomes of 2018/19 are not complete in the extracts (complete through 2017/18; no linked "
+        "exclusion starts on or after 1 July 2019: the extract ends before it, or its links were written "
+        "before those records were added)" in " ".join(result.output.split())
     )
     assert not (tmp_path / "out" / "evaluation.json").exists()
 
