@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exclusion_risk.linkage.arrow_text import text_series
+from exclusion_risk.linkage.date_order import refuse_month_first
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.fields import FIELDS, Field, header_key
 from exclusion_risk.linkage.raw_file import RawFile
@@ -156,7 +157,9 @@ PANDERA_CONCAT_WARNING = "The behavior of DataFrame concatenation with empty or 
 
 
 def validate(raw: RawFile, work: pd.DataFrame, extract: str, mapping: dict[str, int]) -> pd.DataFrame:
-    """Run the pandera schema; failing rows go to raw.rejects. Returns the clean rows of `work`."""
+    """Run the pandera schema; failing rows go to raw.rejects. Returns the clean rows of `work`. A date
+    column written month-first stops the read first (linkage.date_order)."""
+    refuse_month_first(raw.name, work, FIELDS[extract])
     try:
         with warnings.catch_warnings():
             # pandera's own concat of the failure cases (an all-NA column among them), printed to the

@@ -1,0 +1,55 @@
+"""A date column written month-first (US order, `m/d/yyyy`) stops the read, naming the file and column.
+
+The readers take `nn/nn/yyyy` as DD/MM/YYYY. An MIS or spreadsheet in a US locale writes 2 September
+2015 as 09/02/2015: read day-first, every date whose day is 12 or less was silently the wrong day and
+month (exclusions in the wrong academic year) and the rest were rejected as "not a date". A column in
+which some values can only be month-first (second number above 12, first at most 12) and none can only
+be day-first (first number above 12) is refused; a column with both kinds is left to the row checks,
+which reject the impossible rows. Distinct values only are looked at: a census's million dates of birth
+hold a few thousand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exclusion_risk.linkage.errors import ExtractError
+from exclusion_risk.linkage.fields import Field
+
+# The two leading numbers of a slashed date (a time may follow), as linkage.parsing reads it.
+_SLASHED = r"^(?P<first>\d{1,2})/(?P<second>\d{1,2})/\d{4}(?:[ T]|$)"
+MONTH_FIRST = (
+    "the dates look month-first (US order, m/d/yyyy): some can only be read that way and none only "
+    "day-first; re-save them as YYYY-MM-DD or DD/MM/YYYY"
+)
+
+
+def _month_first_only(distinct: pa.Array) -> bool:
+    struct = pc.extract_regex(distinct, _SLASHED)
+    first = pc.cast(pc.struct_field(struct, "first"), pa.int64()).to_numpy(zero_copy_only=False)
+    second = pc.cast(pc.struct_field(struct, "second"), pa.int64()).to_numpy(zero_copy_only=False)
+    matched = pc.is_valid(struct).to_numpy(zero_copy_only=False)
+    first, second = np.where(matched, first, 0), np.where(matched, second, 0)
+    month_first = matched & (first <= 12) & (second > 12)
+    day_first = matched & (first > 12)
+    return bool(month_first.any()) and not day_first.any()
+
+
+def refuse_month_first(name: str, work: pd.DataFrame, fields: tuple[Field, ...]) -> None:
+    """ExtractError naming the file and the first date column of `work` (pre-cleaned text, categorical)
+    whose values look month-first (the module docstring); never a value."""
+    for f in fields:
+        if f.kind != "date" or f.name not in work.columns:
+            continue
+        column = work[f.name]
+        if isinstance(column.dtype, pd.CategoricalDtype):  # the values of the rows still read, once each
+            codes = column.cat.codes.to_numpy()
+            values = column.cat.categories[np.unique(codes[codes >= 0])]
+        else:
+            values = column.dropna().unique()
+        distinct = pa.array(pd.Series(values, dtype=object).astype(str).tolist(), pa.string())
+        if len(distinct) and _month_first_only(distinct):
+            raise ExtractError(name, MONTH_FIRST, column=f.name)
