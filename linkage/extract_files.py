@@ -14,8 +14,8 @@ A census/ folder (or attendance/) is read as its .csv and .parquet files; where 
 workbooks, sub-folders, Excel's owner files (`~$...`, there while a file is open in Excel) and a Mac's
 `._...` files are named as not read. Two such files for one extract (census.txt and census.xlsx) are never
 chosen between: an `ExtractError` names both. A file's first bytes tell a workbook, a PDF or an archive
-renamed `.csv` from text (`binary_kind`), so that it is refused as what it is, not as a CSV missing
-every required column.
+renamed `.csv` from text (`binary_kind`), and an HTML table so named (`is_html`: a web MIS's "Export to
+Excel"), so that it is refused as what it is, not as a CSV missing every required column.
 """
 
 from __future__ import annotations
@@ -56,11 +56,28 @@ def binary_kind(head: bytes) -> str | None:
     return None
 
 
+_HTML_STARTS = ("<html", "<!doctype html", "<table")
+SAVE_HTML_AS_CSV = "open it in Excel and save it as CSV (File > Save As > CSV UTF-8), and read that file"
+
+
+def is_html(head: bytes) -> bool:
+    """Whether a file starting with `head` is an HTML page or table (a web MIS's "Export to Excel"
+    button saves one under a .csv or .xls name): its first non-blank text, after any byte-order mark,
+    starts with `<html`, `<!doctype html` or `<table`, in any case."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="ignore")
+    else:
+        text = head.decode("latin-1")
+    return text.lstrip("\ufeff\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS)
+
+
 def refuse_binary(path: Path, name: str) -> None:
-    """An `ExtractError` naming the file when it is a workbook, a PDF or an archive, whatever its name
-    (a census.csv that is really an .xlsx); a workbook's extension alone is enough."""
+    """An `ExtractError` naming the file when it is a workbook, a PDF, an archive or an HTML page or table,
+    whatever its name (a census.csv that is really an .xlsx); a workbook's extension alone is enough."""
     with path.open("rb") as handle:
         head = handle.read(512)
+    if is_html(head):  # read as CSV: "a header row but no data rows", or a title line's advice
+        raise ExtractError(name, f"this is an HTML page or table, not CSV: {SAVE_HTML_AS_CSV}")
     kind = binary_kind(head)
     if kind is None and path.suffix.lower() in WORKBOOK_SUFFIXES:
         kind = f"a spreadsheet workbook ({path.suffix.lower()})"

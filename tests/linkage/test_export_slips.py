@@ -178,6 +178,26 @@ def test_a_workbook_named_csv_is_said_to_be_one(tmp_path, body, kind):
     assert "missing" not in message and "required" not in message
 
 
+HTML_TABLE = "<html><body><table><tr><td>UPN</td><td>Surname</td></tr><tr><td>X</td><td>Y</td></tr></table>"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [HTML_TABLE.encode(), b"\xef\xbb\xbf\r\n  " + HTML_TABLE.upper().encode(),
+     b"<!DOCTYPE html>\n" + HTML_TABLE.encode(), HTML_TABLE[12:].encode(),
+     ("\ufeff" + HTML_TABLE).encode("utf-16")],
+)  # fmt: skip
+def test_an_html_table_named_csv_is_said_to_be_one(tmp_path, body):
+    # A web MIS's "Export to Excel" saves an HTML table: it was read as a header with no data rows.
+    path = tmp_path / "census.csv"
+    path.write_bytes(body)
+    with pytest.raises(ExtractError) as caught:
+        read_census(path)
+    message = str(caught.value)
+    assert "census.csv" in message and "HTML" in message and "CSV UTF-8" in message
+    assert "no data rows" not in message and "missing" not in message
+
+
 # --- 3. `check` on a file with no clean row ------------------------------------------------------
 
 
