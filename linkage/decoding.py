@@ -1,9 +1,11 @@
 """Bytes -> text: the encoding is decided per file, and rows holding undecodable bytes are rejected.
 
-UTF-8 (a BOM is dropped) when the bytes decode; else UTF-8 with the broken rows rejected when the
-file clearly is UTF-8 (it holds at least as many valid multi-byte characters as broken bytes); else
-Windows-1252, as many LA exports are. Bytes that are undefined even in Windows-1252 are decoded as
-U+FFFD and the rows holding them are rejected ("undecodable bytes"), so nothing is silently altered.
+UTF-8 (a BOM is dropped) when the bytes decode; else, when the file clearly is UTF-8 (it holds at
+least as many valid multi-byte characters as broken bytes), UTF-8 with each stretch that is not UTF-8
+read as Windows-1252 (a file mixing encodings: a row pasted in from another system), the lines holding
+one counted for the read's note (`Decoded.cp1252_lines`); else Windows-1252, as many LA exports are.
+Bytes that are undefined even in Windows-1252 are decoded as U+FFFD and the rows holding them are
+rejected ("undecodable bytes"), so nothing is silently altered.
 UTF-16 is read too, with its BOM or without (one byte of each pair NUL at the start), and UTF-32 with
 its BOM (Python's and some databases' "Unicode" export).
 
@@ -14,7 +16,10 @@ type, and the rejects keep only the start of it, with a marker saying it was cut
 
 from __future__ import annotations
 
+import codecs
 import re
+import threading
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -46,27 +51,34 @@ UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")  # checked first: UTF-16
 UNICODE_BOMS = (*UTF32_BOMS, b"\xff\xfe", b"\xfe\xff")  # the marks of files decoded before any parsing
 
 
-def decode(data: bytes) -> tuple[bytes, str, bool]:
-    """(UTF-8 bytes for the parser, encoding name, whether undecodable bytes were replaced)."""
+class Decoded(NamedTuple):
+    utf8: bytes  # the text for the parser
+    encoding: str  # its name, for the read's note
+    replaced: bool  # whether undecodable bytes were replaced by U+FFFD
+    cp1252_lines: int = 0  # lines of a UTF-8 file that were not UTF-8, read as Windows-1252
+
+
+def decode(data: bytes) -> Decoded:
+    """The file's bytes as UTF-8 for the parser, and how they were read (`Decoded`)."""
     if data.startswith(UTF32_BOMS):
         text = data.decode("utf-32", errors="replace")
-        return text.encode("utf-8"), "UTF-32", "\ufffd" in text
+        return Decoded(text.encode("utf-8"), "UTF-32", "\ufffd" in text)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16", errors="replace")
-        return text.encode("utf-8"), "UTF-16", "\ufffd" in text
+        return Decoded(text.encode("utf-8"), "UTF-16", "\ufffd" in text)
     unmarked = utf16_without_bom(data)
     if unmarked is not None:
         text = data.decode(unmarked, errors="replace")
         order = "little" if unmarked.endswith("le") else "big"
-        return text.encode("utf-8"), f"UTF-16 ({order}-endian, no BOM)", "\ufffd" in text
+        return Decoded(text.encode("utf-8"), f"UTF-16 ({order}-endian, no BOM)", "\ufffd" in text)
     encoding = "UTF-8"
     if data.startswith(b"\xef\xbb\xbf"):
         data, encoding = data[3:], "UTF-8 with BOM"
     if data.isascii():
-        return data, encoding, False
+        return Decoded(data, encoding, False)
     try:
         data.decode("utf-8")
-        return data, encoding, False
+        return Decoded(data, encoding, False)
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8", errors="replace")
@@ -75,9 +87,48 @@ def decode(data: bytes) -> tuple[bytes, str, bool]:
     # among fifty "Zoë" had every accented row rejected as undecodable).
     characters = sum(1 for _ in re.finditer("[^\x00-\x7f\ufffd]", text))
     if characters and characters >= text.count("\ufffd"):
-        return text.encode("utf-8"), "UTF-8 (with undecodable bytes)", True
+        del text
+        text, lines = _utf8_with_cp1252_lines(data)
+        return Decoded(text.encode("utf-8"), encoding, "\ufffd" in text, lines)
     text = data.decode("cp1252", errors="replace")
-    return text.encode("utf-8"), "Windows-1252", "\ufffd" in text
+    return Decoded(text.encode("utf-8"), "Windows-1252", "\ufffd" in text)
+
+
+def _utf8_with_cp1252_lines(data: bytes) -> tuple[str, int]:
+    """(text, lines read as Windows-1252): `data` as UTF-8, each stretch of bytes that is not UTF-8 read
+    as Windows-1252 (its undefined bytes as U+FFFD, rejected as undecodable), and the lines holding one
+    counted. A "Zoë" in Windows-1252 among UTF-8 rows was rejected as "neither UTF-8 nor Windows-1252",
+    and the pupil lost. One decoding pass (a codec error handler); each line looked at only back to its
+    start."""
+    _READ_AS_CP1252.starts = []
+    try:
+        text = data.decode("utf-8", errors=_CP1252_FALLBACK)
+        starts = _READ_AS_CP1252.starts
+    finally:
+        del _READ_AS_CP1252.starts
+    lines, after = 0, None  # a stretch starts a new line where a line break is between it and the last
+    for at in starts:
+        if after is None or _LINE_BREAK.search(data, after, at):
+            lines += 1
+        after = at
+    return text, lines
+
+
+_LINE_BREAK = re.compile(rb"[\r\n]")
+
+
+_READ_AS_CP1252 = threading.local()  # where each decoding's stretches read as Windows-1252 start
+_CP1252_FALLBACK = "exclusion_risk.linkage.cp1252"
+
+
+def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError) or not hasattr(_READ_AS_CP1252, "starts"):
+        raise error
+    _READ_AS_CP1252.starts.append(error.start)
+    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error(_CP1252_FALLBACK, _as_cp1252)
 
 
 def utf16_without_bom(data: bytes) -> str | None:

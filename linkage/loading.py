@@ -301,7 +301,7 @@ def _load_csv(path: Path, name: str) -> RawFile:
     data = path.read_bytes()
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise ExtractError(name, "the file is empty (no header row, no data)")
-    utf8, encoding, replaced = decode(data)
+    utf8, encoding, replaced, cp1252_lines = decode(data)
     eof_marks, end = trailing_eof_marks(utf8)
     if eof_marks:  # only at the very end: one anywhere else is a control character in its row
         utf8 = utf8[:end]  # the file's one copy (a count and a slice had made two)
@@ -343,6 +343,9 @@ def _load_csv(path: Path, name: str) -> RawFile:
     raw.skipped = _skipped(empty, raw.rows_read, eof_marks, delimiter)
     if header_lines > 1:
         raw.skipped.insert(0, f"the header runs over {header_lines} lines (a line break in a column name)")
+    if cp1252_lines:  # a file mixing encodings (decoding._utf8_with_cp1252_lines)
+        raw.skipped.insert(0, f"{counted(cp1252_lines, 'row')} {'was' if cp1252_lines == 1 else 'were'} not "
+                           "UTF-8 and read as Windows-1252 (a file mixing encodings): check their names")
     if sep_line:
         names = _DELIMITER_WORDS[delimiter]
         raw.skipped.insert(0, f"Excel's delimiter line before the header skipped (it names {names})")

@@ -167,16 +167,33 @@ def test_bytes_undefined_in_windows_1252_reject_their_rows_only(tmp_path, census
     assert any("Windows-1252" in note for note in result.notes)
 
 
-def test_utf8_file_with_one_broken_byte_keeps_its_other_characters(
+def test_utf8_file_with_one_windows_1252_row_reads_that_row_as_windows_1252(
+    tmp_path, census_row, csv_text, mis_header
+):
+    """A "Zoë" pasted in Windows-1252 into a UTF-8 file was rejected as "neither UTF-8 nor Windows-1252",
+    which 0xEB is, and the pupil lost. The row is read as Windows-1252, and the note counts it."""
+    rows = [census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX"), census_row(UPN_C)]
+    path = tmp_path / "census.csv"
+    path.write_bytes(csv_text(rows, mis_header).encode("utf-8").replace(b"XX", b"Zo\xebtest"))
+    result = read_census(path)
+    assert_nothing_lost(result, 3)
+    assert result.rejects.empty
+    assert result.clean["Surname"].tolist() == ["Zoë", "Zoëtest", "Okafor"]  # the other rows as UTF-8
+    (note,) = [n for n in result.notes if "census.csv" in n]
+    assert "1 row was not UTF-8 and read as Windows-1252 (a file mixing encodings)" in note
+    assert any("Windows-1252" in remark for remark in result.remarks)  # the service's warnings too
+
+
+def test_utf8_file_with_a_row_undefined_in_windows_1252_rejects_that_row_only(
     tmp_path, census_row, csv_text, mis_header
 ):
     text = csv_text([census_row(UPN_A, Surname="Zoë"), census_row(UPN_B, Surname="XX")], mis_header)
     path = tmp_path / "census.csv"
-    path.write_bytes(text.encode("utf-8").replace(b"XX", b"X\xe9"))  # a lone Latin-1 byte
+    path.write_bytes(text.encode("utf-8").replace(b"XX", b"X\x81"))  # 0x81: nothing in Windows-1252
     result = read_census(path)
     assert_nothing_lost(result, 2)
     assert result.clean["Surname"].tolist() == ["Zoë"]  # not mojibake: the file was judged UTF-8
-    assert result.rejects["row"].tolist() == [2]
+    assert result.rejects["row"].tolist() == [2] and "undecodable" in result.rejects["reason"].iloc[0]
 
 
 # --- broken rows ---------------------------------------------------------------------------------
