@@ -22,6 +22,7 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exclusion_risk.linkage.absent_columns import absent_notes
 from exclusion_risk.linkage.arrow_text import text_series
 from exclusion_risk.linkage.date_order import refuse_month_first
 from exclusion_risk.linkage.errors import ExtractError
@@ -73,7 +74,12 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
         error.column = next(iter(repeated))
         raise error
     raw.aliased, raw.mapping = aliased, mapping
+    raw.skipped += absent_notes(raw.header, fields, mapping, _extract_of(fields))
     return mapping
+
+
+def _extract_of(fields: tuple[Field, ...]) -> str:
+    return next((extract for extract, its in FIELDS.items() if its is fields or its == fields), "")
 
 
 def _title_hint(raw: RawFile) -> str:

@@ -1,0 +1,79 @@
+"""The read's note on optional contract columns a file lacks: what is lost, and the likely header.
+
+An optional column absent, or under a header the reader does not know (`SessionsAuthorizedAbsence`,
+`Unauthorised Absence`), was silently ignored, and whole feature groups vanished (attendance features
+blank for every pupil) while `check` said nothing. Each optional column whose absence costs a feature or
+a linkage method is named when absent, with what is lost; any optional column is named when an unread
+header of the file is close to it (difflib on the headers as compared: case, spaces and punctuation
+ignored), with that header as the likely one. Headers are no pupil's values: naming them is safe.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from exclusion_risk.linkage.fields import Field, header_key
+from exclusion_risk.linkage.rejects import visible
+from exclusion_risk.values import and_join
+
+_ABSENCE = "last year's absence features are blank for every pupil, unless termly attendance files give them"
+_NAME_DOB = "exclusions without a UPN cannot be linked by name and date of birth"
+# extract -> optional column -> what is lost without it
+LOST: dict[str, dict[str, str]] = {
+    "census": {
+        "SessionsPossible": _ABSENCE,
+        "SessionsAuthorisedAbsence": _ABSENCE,
+        "SessionsUnauthorisedAbsence": _ABSENCE,
+        "FormerUPN": "a pupil's records are not linked across a change of UPN",
+    },
+    "exclusions": {"DOB": _NAME_DOB, "Surname": _NAME_DOB, "Forename": _NAME_DOB},
+    "social_care": {
+        "UPN": "social-care records are linked by name and date of birth only",
+        "Factors": "the assessment-factor features are blank",
+    },
+}
+CLOSE = 0.8  # difflib's ratio for a header to be named as the likely one
+
+
+def absent_notes(header: list[str], fields: tuple[Field, ...], mapping: dict[str, int], extract: str
+                 ) -> list[str]:
+    """One sentence per optional field of `fields` that `mapping` (contract name -> position) lacks and
+    that is worth saying (LOST, or a close unread header), in the contract's order."""
+    read = set(mapping.values())
+    unread = {}  # compared form -> the header as written (the first of a spelling)
+    for position, name in enumerate(header):
+        if position not in read and header_key(name):
+            unread.setdefault(header_key(name), name)
+    lost = LOST.get(extract, {})
+    wanted = [f for f in fields if not f.required and f.name not in mapping]
+    likely = _likely_headers(wanted, list(unread))
+    notes, absent = [], {}  # absent: what is lost -> the fields absent that lose it (one note for them)
+    for f in wanted:
+        without = f"without {f.name}, {lost[f.name]}" if f.name in lost else ""
+        if f.name in likely:
+            said = f"{visible(unread[likely[f.name]])} is not read: did you mean {f.name}?"
+            notes.append(f"{said} ({without})" if without else said)
+        elif without:
+            absent.setdefault(lost[f.name], []).append(f.name)
+    for loss, names in absent.items():
+        if len(names) == 1:
+            notes.append(f"{names[0]} is not in the file: without it, {loss}")
+        else:
+            notes.append(f"{and_join(names)} are not in the file: without them, {loss}")
+    return notes
+
+
+def _likely_headers(fields: list[Field], unread: list[str]) -> dict[str, str]:
+    """Field name -> the unread header (compared form) likeliest to be it: the closest pairs first, each
+    header and field taken once (`SessionsAuthorizedAbsence` is SessionsAuthorisedAbsence's, though
+    SessionsUnauthorisedAbsence is close to it too)."""
+    pairs = []
+    for f in fields:
+        for spelling in dict.fromkeys(header_key(s) for s in (f.name, *f.aliases)):
+            for header in difflib.get_close_matches(spelling, unread, n=3, cutoff=CLOSE):
+                pairs.append((difflib.SequenceMatcher(None, spelling, header).ratio(), f.name, header))
+    likely: dict[str, str] = {}
+    for _, name, header in sorted(pairs, key=lambda pair: -pair[0]):
+        if name not in likely and header not in likely.values():
+            likely[name] = header
+    return likely
