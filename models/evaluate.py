@@ -33,11 +33,14 @@ fairness review's red-list rule with evaluate's side withheld), and the social c
 risk matrix's very high, need level 3 cell (`models.evaluate_need`). The ratings' and bands' sizes are
 read against the rank cuts' too (red less the top 5% is the pupils rated red outside it:
 `selection_overlaps.withhold_cell_sizes`); what is withheld for these, or cannot be (scores.html's red
-count or very high band less the top 5%'s size), is said in `withheld`. Only aggregates leave this module.
+count or very high band less the top 5%'s size), is said in `withheld`. A band whose total scores.html's
+risk matrix withholds is withheld here too, and kept from the other sizes (its size beside the row's shown
+cells gave a withheld cell back: `evaluate_need.page_withheld_bands`). Only aggregates leave this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -58,8 +61,10 @@ from exclusion_risk.models.evaluate_groups import rate as _rate
 from exclusion_risk.models.evaluate_groups import shown as _shown
 from exclusion_risk.models.evaluate_need import (
     SOCIAL_CARE,
+    bands_beside_matrix,
     beside_pages,
     need_pages,
+    page_withheld_bands,
     printed_sizes,
     shown_beside_need,
 )
@@ -238,12 +243,16 @@ def _category_counts(outcome: pd.Series, keys: pd.Series, order: list) -> pd.Dat
     )
 
 
-def by_category(frame: pd.DataFrame, column: str, order: list[str], key: str) -> list[dict[str, Any]]:
-    """Each band (or RAG rating) as a selection: its pupils, those with the outcome, precision, recall."""
+def by_category(frame: pd.DataFrame, column: str, order: list[str], key: str,
+                withhold: Iterable[str] = ()) -> list[dict[str, Any]]:  # fmt: skip
+    """Each band (or RAG rating) as a selection: its pupils, those with the outcome, precision, recall.
+    `withhold`: the bands (or ratings) whose sizes are withheld from the start (scores.html's)."""
     counts = _category_counts(frame["outcome"], frame[column].astype(str), order)
     positives, total = shown_positives(counts), suppress_count(int(counts["positives"].sum()))
     # the sizes add up to the pupils with outcomes: one withheld size must not be the total less the rest
-    sizes = suppress_table(pd.DataFrame({"pupils": counts.sum(axis=1)}), row_totals=False)["pupils"]
+    hidden = [(name, "pupils") for name in withhold if name in counts.index]
+    sizes = suppress_table(pd.DataFrame({"pupils": counts.sum(axis=1)}), row_totals=False,
+                           withhold=hidden)["pupils"]  # fmt: skip
     rows = []
     for name in counts.index:
         tp, pupils = positives[name], sizes[name]
@@ -299,21 +308,26 @@ def split_counts(with_outcomes: int, without_outcomes: int) -> dict[str, int | s
 
 def ranked_sections(
     frame: pd.DataFrame, band_order: list[str], capacities=DEFAULT_CAPACITIES,
-    printed: frozenset = frozenset(),
+    printed: frozenset = frozenset(), page_bands: Iterable[str] = (),
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     """The tables of the ranked pupils (`frame`: outcome, probability, likelihood_band and rag, in the
     list's order) as evaluation.json publishes them: by capacity, band, rating and tenth, each suppressed
     and then read against the others (`withhold_overlaps`); with the sentences saying what more is
-    withheld. The training run's stored calibration curve is checked against them (`stored_curve`)."""
+    withheld. `page_bands`: the bands whose sizes scores.html's risk matrix withholds
+    (`evaluate_need.page_withheld_bands`), withheld here too and kept from being worked out from the
+    other sizes. The training run's stored calibration curve is checked against them (`stored_curve`)."""
     with_outcome = suppress_count(int(frame["outcome"].sum()))
+    page_bands = [b for b in page_bands if b in set(frame["likelihood_band"].astype(str))]
     sections = {
         "by_capacity": by_capacity(frame, capacities),
-        "by_band": by_category(frame, "likelihood_band", band_order, "band"),
+        "by_band": by_category(frame, "likelihood_band", band_order, "band", page_bands),
         "by_rag": by_category(frame, "rag", ["red", "amber", "green"], "rag"),
         "calibration": calibration(frame),
     }
-    return sections, withhold_overlaps(frame, sections, not is_withheld(with_outcome), HEADLINE_CAPACITY,
-                                       printed)  # fmt: skip
+    guarded = frozenset(("by_band", b) for b in page_bands)
+    said = [bands_beside_matrix(page_bands)] if page_bands else []
+    return sections, said + withhold_overlaps(frame, sections, not is_withheld(with_outcome),
+                                              HEADLINE_CAPACITY, printed, guarded)  # fmt: skip
 
 
 def evaluate_scores(
@@ -336,7 +350,9 @@ def evaluate_scores(
     with_outcome = suppress_count(int(frame["outcome"].sum()))
     # the sizes scores.html prints for these pupils are known: withholding them here would hide nothing
     printed = printed_sizes(frame, matched.scored, reds, matrix)
-    sections, overlaps = ranked_sections(frame, band_order, capacities, printed)
+    # the bands whose sizes scores.html withholds: beside its matrix's shown cells they give one back
+    sections, overlaps = ranked_sections(frame, band_order, capacities, printed,
+                                         page_withheld_bands(frame, None))  # fmt: skip
     notes += overlaps
     # the top 5%'s size is known however it is printed: 5% of the pupils with outcomes, rounded up
     beside = partial(shown_beside_red, pages=reds, top_shown=True)

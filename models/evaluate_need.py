@@ -40,6 +40,7 @@ from exclusion_risk.models.group_counts import ERROR_CELLS, PROTECTED, shown_gro
 from exclusion_risk.models.risk_matrix import RiskMatrix, load_risk_matrix
 from exclusion_risk.models.score_report import matrix_shown
 from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, TOTAL, is_withheld
+from exclusion_risk.values import and_join
 
 SOCIAL_CARE = "social care"
 NEED_GROUPS = ("looked after", "child protection plan")  # need level 3: open on census day
@@ -183,3 +184,29 @@ def printed_sizes(frame: pd.DataFrame, scored: int, reds: list, matrix: RiskMatr
         shown = matrix_shown(bands, needs, matrix or load_risk_matrix())
         printed |= {("by_band", str(band)) for band, size in shown[TOTAL].items() if not is_withheld(size)}
     return frozenset(printed)
+
+
+def bands_beside_matrix(bands: list[str]) -> str:
+    """The sentence saying the sizes of `bands` are withheld as scores.html's risk matrix withholds them."""
+    one = len(bands) == 1
+    it, they = ("it", "it") if one else ("them", "they")
+    return (
+        f'Withheld ("x"): the number{"" if one else "s"} of pupils in the {and_join(bands)} '
+        f'band{"" if one else "s"}, and the precision{"" if one else "s"} that would give {it} back: '
+        f"scores.html's risk matrix withholds {it} too, and beside the cells it shows, {they} would give "
+        "back a number under 10 (the pupils of one band at one need level: those on a child protection "
+        "plan or looked after, say)."
+    )
+
+
+def page_withheld_bands(frame: pd.DataFrame, matrix: RiskMatrix | None) -> list[str]:
+    """The bands whose pupils in all the scoring's scores.html withholds in its risk matrix (the page of
+    `frame`'s pupils in their recorded bands at their census need levels, as `need_pages` takes it): a
+    band's size printed here would be the row's total beside the row's shown cells, so the withheld
+    cells' sum (on a 3,000-pupil authority `high 68 257 19 <10 x` beside evaluate's 350: 6 on a plan or
+    looked after). None where the pupils' need levels are not known."""
+    if not len(frame) or "need_level" not in frame:
+        return []
+    shown = matrix_shown(frame["likelihood_band"].astype(str).to_numpy(), need_levels_of(frame),
+                         matrix or load_risk_matrix())  # fmt: skip
+    return [str(band) for band in shown.index if band != TOTAL and is_withheld(shown.at[band, TOTAL])]

@@ -28,12 +28,21 @@ from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
 from exclusion_risk.values import and_join
 
 CALIBRATION_GROUPS = 10
-BESIDE_SCORES_PAGE = (
-    "Warning: scores.html prints the number of pupils in each likelihood band and the red count, which "
-    "this page withholds (\"x\"): beside the tenths and top k% here, which follow from the pupils with "
-    "outcomes, those give back a number of pupils under 10 (of one band within one tenth, say). No "
-    "outcome is given back, but this evaluation should not be published beside that page."
-)
+BESIDE_SCORES_PAGE = "Warning: scores.html prints the number of pupils "
+
+
+def beside_scores_page(names: list[str]) -> str:
+    """The warning that scores.html prints sizes this page withholds: `names`, as 'rated red' or 'in the
+    high band', exactly those (scores.html withholds some bands' sizes itself: those it does are
+    withheld here too, `evaluate_need.page_withheld_bands`)."""
+    one = len(names) == 1
+    return (
+        f"{BESIDE_SCORES_PAGE}{and_join(names)}, which this page withholds (\"x\"): beside the tenths "
+        f"and top k% here, which follow from the pupils with outcomes, {'it gives' if one else 'those give'} "
+        "back a number of pupils under 10 (of one band or rating within one tenth, say). No outcome is "
+        "given back, but this evaluation should not be published beside that page."
+    )
+
 
 # A selection: (table, key) -> (pupil mask, its count with the outcome as shown: int, or None if withheld)
 Selection = tuple[np.ndarray, int | None]
@@ -156,7 +165,7 @@ def published_selections(
 
 def withhold_overlaps(
     frame: pd.DataFrame, sections: dict[str, list[dict]], total_shown: bool, headline: float,
-    printed: frozenset = frozenset(),
+    printed: frozenset = frozenset(), guarded: frozenset = frozenset(),
 ) -> list[str]:
     """Withhold ("x") the count with the outcome, and the rates from it, of selections whose overlaps
     would give a slice's count of 1-9 back (`withheld_selections`); the `headline` capacity is kept. Then
@@ -170,11 +179,11 @@ def withhold_overlaps(
                 row[field] = SECONDARY
                 rates = ("observed",) if section == "calibration" else ("precision", "recall")
                 row.update(dict.fromkeys((*rates, "ci_low", "ci_high")))
-    return withhold_cell_sizes(frame, sections, printed)
+    return withhold_cell_sizes(frame, sections, printed, guarded)
 
 
 def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
-                        printed: frozenset = frozenset()) -> list[str]:
+                        printed: frozenset = frozenset(), guarded: frozenset = frozenset()) -> list[str]:
     """Withhold ("x") the sizes, and the rates that give them back, of RAG ratings (then bands) whose
     pupils, with the other sizes the page prints, would solve for a number of pupils of 1-9: a rating is
     cells of the risk matrix, so red less the very high band is the high-likelihood pupils with a
@@ -191,7 +200,10 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
     matrix's band totals, its red count). A size withheld here that the page prints keeps this page safe
     on its own, not beside that one, and that is said (`BESIDE_SCORES_PAGE`): on the demo evaluate
     withheld the high and low bands' sizes ("x") while scores.html printed 6,467 and 43,752, and tenths
-    4-10 (43,756) less the low band gave the 4 pupils of tenth 4 in the medium band, without a word."""
+    4-10 (43,756) less the low band gave the 4 pupils of tenth 4 in the medium band, without a word.
+    `guarded`: the (section, band) withheld because scores.html withholds them (`page_withheld_bands`):
+    their sizes are kept from being worked out from the sizes shown, as a slice of 1-9 is; where the
+    rank cuts alone give one, that is said."""
     n = len(frame)
     values = {"by_rag": ("rag", frame["rag"].astype(str).to_numpy()),
               "by_band": ("band", frame["likelihood_band"].astype(str).to_numpy())}  # fmt: skip
@@ -210,6 +222,8 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
     slice_of, membership = _slices([m[placed] for m in masks] + fixed)
     sizes = np.bincount(slice_of, minlength=membership.shape[1]).astype(float)
     pieces = [piece for piece in _pieces(membership) if 0 < piece @ sizes < SUPPRESSION_THRESHOLD]
+    pieces += [membership[i] for i, (section, row) in enumerate(rows)
+               if (section, str(row[values[section][0]])) in guarded and masks[i].any()]  # fmt: skip
     always = list(range(len(rows), len(membership)))
 
     def pinned(shown: list[int]) -> list[tuple]:
@@ -221,7 +235,10 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
         shown = [i for i, (_, row) in enumerate(rows) if not is_withheld(row["selected"])]
         return [piece for piece in pinned(shown) if piece not in unclosable]
 
-    withheld, beside_page = [], False
+    withheld, beside_page = [], []
+    given = [f"in the {row['band']} band" for i, (section, row) in enumerate(rows)
+             if (section, str(row.get("band"))) in guarded
+             and tuple(membership[i]) in unclosable]  # fmt: skip
     while risks := len(at_risk()):
         # a shown 0 gives nothing back: its pupils are none
         shown = [row for (_, row), mask in zip(rows, masks, strict=True)
@@ -240,8 +257,14 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
             row.update({"selected": SECONDARY, "precision": None, "ci_low": None, "ci_high": None})
             withheld.append(f"rated {row['rag']}" if "rag" in row else f"in the {row['band']} band")
             key = ("by_rag", str(row["rag"])) if "rag" in row else ("by_band", str(row["band"]))
-            beside_page |= key in printed
-    said = [BESIDE_SCORES_PAGE] if beside_page else []
+            if key in printed:
+                beside_page.append(withheld[-1])
+    said = [beside_scores_page(beside_page)] if beside_page else []
+    if given:
+        said.append(f"Warning: the number of pupils {and_join(given)}, which scores.html's risk matrix "
+                    "withholds, follows from the top k% and tenths here (which follow from the pupils with "
+                    "outcomes) and cannot be withheld: beside that page's cells it gives back a number "
+                    "under 10. This evaluation should not be published beside that page.")
     if not withheld:
         return said
     tops = and_join([f"{100 * row['capacity']:g}%" for row in sections["by_capacity"]])

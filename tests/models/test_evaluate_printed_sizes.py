@@ -39,7 +39,7 @@ def test_a_band_size_withheld_here_that_scores_html_prints_is_said():
     document = evaluate_scores(match(pupils, outcomes), BANDS)
     sizes = {r["band"]: r["selected"] for r in document["by_band"]}
     assert any(is_withheld(size) for size in sizes.values())  # alone, this page gives nothing back
-    assert BESIDE_SCORES_PAGE in document["withheld"]
+    assert any(s.startswith(BESIDE_SCORES_PAGE) for s in document["withheld"])
 
 
 def test_where_the_page_counts_other_pupils_nothing_is_said_of_it():
@@ -47,4 +47,4 @@ def test_where_the_page_counts_other_pupils_nothing_is_said_of_it():
     pupils, outcomes = _cohort(unscored=3)
     document = evaluate_scores(match(pupils, outcomes), BANDS)
     assert any(is_withheld(r["selected"]) for r in document["by_band"])
-    assert BESIDE_SCORES_PAGE not in document["withheld"]
+    assert not any(s.startswith(BESIDE_SCORES_PAGE) for s in document["withheld"])
