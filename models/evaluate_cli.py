@@ -4,7 +4,8 @@ The scoring is named by `--scores` (a scores.csv written by `score`, whose run i
 folder beside it by its pupils, or a run's folder) or by `--runs DIR --year Y --census C` (the latest
 run of that year and census). The measures are `models.evaluate`'s; the files `models.evaluate_report`'s;
 the headline numbers are logged to MLflow against the model version that made the scores
-(`models.evaluate_log`).
+(`models.evaluate_log`). A school of the scoring none of whose scored pupils is on the census is named
+in the warnings (`evaluate_schools.missing_schools`): its census rows may be missing from the extracts.
 """
 
 from __future__ import annotations
@@ -237,6 +238,7 @@ def evaluate_command(
     )
     from exclusion_risk.models.evaluate_log import log_evaluation
     from exclusion_risk.models.evaluate_report import write_evaluation, write_evaluation_json
+    from exclusion_risk.models.evaluate_schools import missing_schools
 
     out_folder(out, "--out")  # before the run, the extracts and the outcomes are read
     folder, run = resolve_run(scores, runs, year, census)
@@ -269,6 +271,8 @@ def evaluate_command(
              f"{run.year} {run.census} census in {data}: are these the extracts of the authority (and "
              "the census) that was scored? Pupils who left during the year are few; nothing was written "
              "or logged.")  # fmt: skip
+    # a school none of whose scored pupils is on the census: the extracts lack it, or are not the scored ones
+    warnings += missing_schools(pupils, matched.frame, f"the {run.year} {run.census} census")
     row = next(r for r in document["by_capacity"] if r["capacity"] == HEADLINE_CAPACITY)
     document = {
         "notice": DECISION_SUPPORT_NOTICE,

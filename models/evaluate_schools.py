@@ -118,3 +118,29 @@ def shown_beside_red(table: pd.DataFrame, withhold: Iterable[tuple[str, str]], p
         for school, cells in found.items():
             extra.setdefault(school, set()).update(cells)
 
+
+
+def missing_schools(pupils: pd.DataFrame, matched: pd.DataFrame, census: str) -> list[str]:
+    """A warning for each school of the scoring (`pupils`: every pupil it scored) none of whose scored
+    pupils is among those matched to outcomes (`matched`) on `census` ("the 2018/19 autumn census"): the
+    extracts may be the wrong ones or incomplete (a school's census rows missing), and the school
+    vanishes from every table without a word. Its scored pupils as scores.html's school table printed
+    them: a count, "fewer than 10", or none where the page withheld it ("x")."""
+    schools = pd.Series(pupils["school_urn"], dtype="string").fillna("").replace("", UNKNOWN)
+    found = set(pd.Series(matched["upn"], dtype="string"))
+    on_census = pd.Series(pupils["upn"], dtype="string").isin(found).to_numpy()
+    gone = sorted(set(schools[~on_census]) - set(schools[on_census]) - {UNKNOWN})
+    if not gone:
+        return []
+    shown = rag_table(pd.DataFrame({SCHOOL: schools, "rag": pd.Series(pupils["rag"], dtype="string")}),
+                      SCHOOL)  # fmt: skip
+    said = []
+    for school in gone:
+        count = shown.at[school, TOTAL]
+        words = ("" if count == SECONDARY else "fewer than 10 " if is_withheld(count) else f"{int(count):,} ")
+        said.append(
+            f"school {school}: none of its {words}scored pupils is on {census} in these extracts. The "
+            "extracts may be the wrong ones or incomplete (that school's census rows missing), and this "
+            "evaluation does not cover that school: its pupils are left out of every figure"
+        )
+    return said

@@ -492,3 +492,35 @@ def test_score_at_another_capacity_recuts_the_bands_on_the_calibration_pupils(ev
     assert f"top 10%, as the validation year {validation} (held-out calibration pupils) was cut." in page
     # one level of brackets: it had read "(validation year 2017/18 (held-out calibration pupils), capacity"
     assert f"capacity 10%; thresholds: validation year {validation} (held-out calibration pupils);" in page
+
+
+def test_a_school_none_of_whose_pupils_is_in_the_extracts_is_named(evaluated, tmp_path):
+    # With one school's census rows gone from the extracts, evaluate said "2,684 of 2,977 scored pupils
+    # matched to outcomes; 293 scored but not on that census", gave a verdict, `warnings: []`, and the
+    # school vanished from by_school. Each such school is named now, with its scored pupils.
+    folder = _run_copy(evaluated, tmp_path)
+    pupils = pd.read_csv(folder / "pupils.csv", dtype=str, keep_default_na=False)
+    sizes = pupils["school_urn"].value_counts()
+    gone = str(sizes.index[0])
+    assert sizes.iloc[0] < 0.5 * len(pupils)
+    mask = pupils["school_urn"] == gone
+    pupils.loc[mask, "upn"] = pupils.loc[mask, "upn"] + "X"  # 14 characters: on no census
+    pupils.to_csv(folder / "pupils.csv", index=False)
+    out = tmp_path / "out"
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["evaluate", *data, "--runs", str(folder.parent), "--year", SCORED,
+                                     "--out", str(out), "--no-log"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    count = f"{int(sizes.iloc[0]):,}" if sizes.iloc[0] >= 10 else "fewer than 10"
+    said = f"school {gone}: none of its {count} scored pupils"
+    output = " ".join(result.output.split())
+    assert f"warning: {said}" in output
+    document = json.loads((out / "evaluation.json").read_text())
+    (warning,) = [w for w in document["warnings"] if gone in w]
+    assert warning.startswith(said) and "wrong ones or incomplete" in warning
+    assert "does not cover" in warning
+    html = " ".join((out / "evaluation.html").read_text().split())
+    assert said in html
+    assert gone not in {r["group"] for r in document["by_school"]}
+    # the evaluation of the scoring with every school on the census names none
+    assert not any("none of its" in w for w in evaluated.document["warnings"])

@@ -134,3 +134,18 @@ def test_the_stored_thresholds_page_is_checked_for_a_recut_scoring():
     assert _tops(document)["A"]["selected"] == SECONDARY and _tops(document)["B"]["selected"] == SECONDARY
     for page in (own, stored):
         assert slices_given_back(page.shown, sum(page.counts), document) == []
+
+
+def test_a_school_with_none_of_its_pupils_on_the_census_is_named_with_its_count_as_scores_html_prints_it():
+    from exclusion_risk.models.evaluate_schools import missing_schools
+
+    schools = ["A"] * 25 + ["B"] * 5 + ["C"] * 30 + [""] * 3
+    pupils = pd.DataFrame({"upn": [f"U{i:03d}" for i in range(len(schools))], "school_urn": schools,
+                           "rag": ["red", "green", "amber"] * 21})  # fmt: skip
+    matched = pupils[pupils["school_urn"] == "C"]
+    said = missing_schools(pupils, matched, "the 2018/19 autumn census")
+    assert [s.split(":")[0] for s in said] == ["school A", "school B"]  # no school: not a school's
+    assert said[0].startswith("school A: none of its 25 scored pupils is on the 2018/19 autumn census")
+    assert said[1].startswith("school B: none of its fewer than 10 scored pupils")
+    assert all("wrong ones or incomplete" in s and "does not cover that school" in s for s in said)
+    assert missing_schools(pupils, pupils, "the 2018/19 autumn census") == []
