@@ -24,7 +24,8 @@ LOST: dict[str, dict[str, str]] = {
         "SessionsPossible": _ABSENCE,
         "SessionsAuthorisedAbsence": _ABSENCE,
         "SessionsUnauthorisedAbsence": _ABSENCE,
-        "FormerUPN": "a pupil's records are not linked across a change of UPN",
+        # not FormerUPN: most schools' exports leave it out, and a note on nearly every upload is noise
+        # (a close unread header is still named, as for any optional column)
     },
     "exclusions": {"DOB": _NAME_DOB, "Surname": _NAME_DOB, "Forename": _NAME_DOB},
     "social_care": {
