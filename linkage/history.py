@@ -25,6 +25,7 @@ from exclusion_risk.linkage.pipeline import link_extracts
 from exclusion_risk.linkage.readers import Extracts, read_extracts
 from exclusion_risk.linkage.sources import SOURCES
 from exclusion_risk.linkage.standardise import census_pupil_ids
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
 
 # Identifying columns that never leave the linkage stage.
 IDENTIFYING_COLUMNS = (
@@ -227,7 +228,16 @@ class LinkedExtracts:
 MOST_UNATTACHED = 0.5
 
 
-def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistory, file: str) -> list[str]:
+def _of(n: int, total: int, published: bool) -> str:
+    """"n of the total", or where the words are `published` (the service's answers, passed on) "n of the"
+    with n under 10 read "fewer than 10" and no total (which, less a shown count, gives one back)."""
+    if not published:
+        return f"{n:,} of the {total:,}"
+    return f"{'fewer than 10' if n < SUPPRESSION_THRESHOLD else f'{n:,}'} of the"
+
+
+def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistory, file: str,
+                   published: bool = False) -> list[str]:
     """What a links.csv read from disk does not match in these extracts, as sentences of counts.
 
     Links that name a record the extract lacks, or a pupil the census lacks, attach nothing: scored,
@@ -243,18 +253,19 @@ def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistor
         records += len(frame)
         if not len(mine):
             if len(frame):
-                warnings.append(f"{file} links none of the {len(frame):,} {source} records: every pupil is "
+                held = "" if published else f" {len(frame):,}"
+                warnings.append(f"{file} links none of the{held} {source} records: every pupil is "
                                 f"read as having no {source.replace('_', ' ')}")
             continue
         known_record = mine["record_id"].astype("string").isin(set(frame[id_column].astype("string")))
         known_pupil = mine["upn"].isin(history.pupil_ids)
         attached += int((known_record & known_pupil).sum())
         if (~known_record).any():
-            warnings.append(f"{int((~known_record).sum()):,} of the {len(mine):,} {source} links in {file} "
-                            f"name a record the {source} extract does not hold")
+            warnings.append(f"{_of(int((~known_record).sum()), len(mine), published)} {source} links in "
+                            f"{file} name a record the {source} extract does not hold")
         if (~known_pupil).any():
-            warnings.append(f"{int((~known_pupil).sum()):,} of the {len(mine):,} {source} links in {file} "
-                            "name a UPN the census does not hold")
+            warnings.append(f"{_of(int((~known_pupil).sum()), len(mine), published)} {source} links in "
+                            f"{file} name a UPN the census does not hold")
     if records and not attached:
         held = f"these extracts hold {records:,} exclusion and social-care records"
         problem = f"no links, while {held}" if links.empty else (
@@ -270,20 +281,24 @@ def links_warnings(extracts: Extracts, links: pd.DataFrame, history: PupilHistor
     return warnings
 
 
-def records_since_link(extracts: Extracts, links: pd.DataFrame, links_dir: str | Path) -> list[str]:
+def records_since_link(extracts: Extracts, links: pd.DataFrame, links_dir: str | Path,
+                       file: str | None = None, published: bool = False) -> list[str]:
     """Records of these extracts that the `link` run behind `links_dir` neither linked nor listed in its
     unlinked.csv (which lists every record it did not link): records added to the extracts since it ran,
     read as linked to no pupil. Last year's links with this year's extracts once left the new year's
     exclusions unlinked and `train` and `drift` took the year for one whose outcomes are not yet in,
-    without a word. Counts and a start date, never a record. No unlinked.csv beside links.csv: not said."""
+    without a word. Counts and a start date, never a record; `published` words (the service's) withhold
+    a count under 10 and the total, and give no date. No unlinked.csv beside links.csv: not said. `file`:
+    links.csv as the words name it (default: its path)."""
+    file = file or str(Path(links_dir) / LINKS_FILE)
     path = Path(links_dir) / UNLINKED_FILE
     if not path.is_file():
         return []
     try:
         unlinked = pd.read_csv(path, dtype="string", usecols=["source", "record_id"])
     except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors
-        return [f"{path} is not an unlinked file written by `exclusion-risk link`: records added to the "
-                "extracts since that run cannot be told from those it did not link"]
+        return [f"the {UNLINKED_FILE} beside {file} is not one written by `exclusion-risk link`: records "
+                "added to the extracts since that run cannot be told from those it did not link"]
     warnings = []
     for spec in SOURCES:
         frame = getattr(extracts, spec.name)
@@ -295,21 +310,24 @@ def records_since_link(extracts: Extracts, links: pd.DataFrame, links_dir: str |
         new = ~ids.isin(named)
         if not new.any():
             continue
-        count, total = ids[new].nunique(), ids.nunique()
-        starts = pd.to_datetime(frame.loc[new, "StartDate"] if "StartDate" in frame else pd.Series(
-            dtype="string"), errors="coerce")  # fmt: skip
+        dated = "StartDate" in frame and not published  # a date beside a small count is one record's
+        starts = pd.to_datetime(frame.loc[new, "StartDate"] if dated else pd.Series(dtype="string"),
+                                errors="coerce")  # fmt: skip
         newest = f" (the newest starts on {starts.max():%-d %B %Y})" if starts.notna().any() else ""
         warnings.append(
-            f"{count:,} of the {total:,} {spec.name} records of these extracts are in neither "
-            f"{Path(links_dir) / LINKS_FILE} nor the {UNLINKED_FILE} beside it: they were not in the "
+            f"{_of(ids[new].nunique(), ids.nunique(), published)} {spec.name} records of these extracts are "
+            f"in neither {file} nor the {UNLINKED_FILE} beside it: they were not in the "
             f"extracts that `exclusion-risk link` run read{newest}, are read as linked to no pupil, and a "
             "year they complete is read as not yet complete; run `exclusion-risk link` on these extracts"
         )
     return warnings
 
 
-def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> LinkedExtracts:
-    """Extracts in `data_dir` + their links: `links_dir/links.csv`, or linked now when it is None."""
+def load_linked(data_dir: str | Path, links_dir: str | Path | None = None, links_label: str | None = None,
+                published: bool = False) -> LinkedExtracts:
+    """Extracts in `data_dir` + their links: `links_dir/links.csv`, or linked now when it is None.
+    The warnings name links.csv as `links_label` (default: its path); `published` words withhold counts
+    under 10 (`links_warnings`, `records_since_link`): the service passes its warnings on."""
     started = time.perf_counter()
     # links.csv first: a broken one is reported before minutes go on reading the extracts
     links = read_links(links_dir) if links_dir is not None else None
@@ -322,8 +340,11 @@ def load_linked(data_dir: str | Path, links_dir: str | Path | None = None) -> Li
     if links is None:
         links = link_extracts(extracts, progress=False).links
     history = pupil_history(extracts, links)
-    warnings = (links_warnings(extracts, links, history, str(Path(links_dir) / LINKS_FILE))
-                + records_since_link(extracts, links, links_dir)) if given else []  # fmt: skip
+    file = links_label or (str(Path(links_dir) / LINKS_FILE) if given else "")
+    warnings = []
+    if given:
+        warnings = (links_warnings(extracts, links, history, file, published)
+                    + records_since_link(extracts, links, links_dir, file, published))
     census = extracts.results.get("census")  # its files copied under another collection's name, said first
     warnings[:0] = census.warnings if census is not None else []
     seconds["link"] = reading_links + time.perf_counter() - started

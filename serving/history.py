@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from exclusion_risk import calendar
+from exclusion_risk.contract import LINKS_FILE
 from exclusion_risk.features.build import year_numbers
 from exclusion_risk.features.extract_reach import exclusion_starts
 from exclusion_risk.linkage.errors import ExtractError
@@ -54,19 +55,18 @@ def link_rates(links_dir: Path | None) -> dict[str, float]:
         return {}
 
 
-def history_notes(linked, extracts_dir: Path, links_dir: Path) -> list[str]:
+def links_label(links_dir: Path) -> str:
+    """links.csv as the service's words name it: by its folder's last two names (`folder_label`)."""
+    return f"{folder_label(links_dir)}/{LINKS_FILE}"
+
+
+def history_notes(linked, extracts_dir: Path) -> list[str]:
     """What the person scoring a census must know of the history it is scored with, said in each census
     scoring's warnings (only the server's log said it): what links.csv does not match in the extracts
     (records added since the link run, links naming records or pupils the extracts lack) and rows the
     extracts' read rejected, each missing from its pupil's history. Folders by `folder_label`, never a
     full path; a count under 10 reads "fewer than 10" (the service's answers get passed on)."""
-    places = {str(Path(links_dir)): folder_label(links_dir),
-              str(Path(extracts_dir)): folder_label(extracts_dir)}  # fmt: skip
-    notes = []
-    for warning in linked.warnings:
-        for path, label in places.items():
-            warning = warning.replace(path, label)
-        notes.append(f"The linked history: {warning}.")
+    notes = [f"The linked history: {warning}." for warning in linked.warnings]  # load_linked's, published
     counts = {name: result.rows_rejected for name, result in linked.extracts.results.items()}
     termly = linked.extracts.results.get("census")
     if termly is not None and termly.termly is not None:
@@ -97,7 +97,8 @@ def date_differs_lines(upns: frozenset[str]) -> list[str]:
         f"hold for the pupil {'its' if one else 'their'} UPN names, so {'is' if one else 'are'} scored "
         "without that history (earlier exclusions, social care, school moves and census rows): the UPN may "
         "be mistyped and another child's. Check each UPN and date of birth against the school's records; a "
-        "date of birth corrected since the extracts were linked agrees once they are linked again."
+        "date of birth corrected at source agrees once the authority's extracts hold it and the service "
+        "is restarted."
     ]
 
 
@@ -133,7 +134,9 @@ class HistoryState:
                  folder_label(self.extracts_dir), folder_label(self.links_dir))
         try:
             # extracts + links.csv -> PupilHistory, names dropped
-            linked = load_linked(self.extracts_dir, self.links_dir)
+            # links.csv named by its folder, never a full path; counts under 10 withheld (passed on)
+            linked = load_linked(self.extracts_dir, self.links_dir, links_label=links_label(self.links_dir),
+                                 published=True)  # fmt: skip
             self.history = linked.history
             self.drift_context = context_of(linked)  # link and exclusion rates per year (aggregates)
         except Exception as exc:
@@ -146,7 +149,7 @@ class HistoryState:
             return
         for warning in linked.warnings:  # counts only: what links.csv does not match in the extracts
             log.warning("linked history: %s", warning)
-        self.notes = history_notes(linked, self.extracts_dir, self.links_dir)
+        self.notes = history_notes(linked, self.extracts_dir)
         self.facts = self._facts()
         self.state = "ready"
         log.info("linked history ready in %.1f s (%d census rows, %d pupils, census %s)",

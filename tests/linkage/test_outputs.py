@@ -271,7 +271,7 @@ def test_records_added_since_the_link_run_are_said(
     (links / "unlinked.csv").unlink()
     assert load_linked(data, links).warnings == []  # no unlinked.csv: new and unlinked cannot be told apart
     (links / "unlinked.csv").write_bytes(b"\x00\xff garbage")
-    assert "not an unlinked file" in load_linked(data, links).warnings[0]
+    assert "is not one written by `exclusion-risk link`" in load_linked(data, links).warnings[0]
     (links / "unlinked.csv").write_text("source,record_id,band,best_score\n")
     linked_data(data, links)  # the commands' reader prints it
     err = capsys.readouterr().err
