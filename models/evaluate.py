@@ -352,7 +352,7 @@ def evaluate_scores(
     printed = printed_sizes(frame, matched.scored, reds, matrix)
     # the bands whose sizes scores.html withholds: beside its matrix's shown cells they give one back
     sections, overlaps = ranked_sections(frame, band_order, capacities, printed,
-                                         page_withheld_bands(frame, None))  # fmt: skip
+                                         page_withheld_bands(frame, matrix))  # fmt: skip
     notes += overlaps
     # the top 5%'s size is known however it is printed: 5% of the pupils with outcomes, rounded up
     beside = partial(shown_beside_red, pages=reds, top_shown=True)

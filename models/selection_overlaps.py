@@ -28,7 +28,7 @@ from exclusion_risk.privacy import SECONDARY, SUPPRESSION_THRESHOLD, is_withheld
 from exclusion_risk.values import and_join
 
 CALIBRATION_GROUPS = 10
-BESIDE_SCORES_PAGE = "Warning: scores.html prints the number of pupils "
+BESIDE_SCORES_PAGE = "Warning: scores.html prints the number of pupils "  # the opening of beside_scores_page
 
 
 def beside_scores_page(names: list[str]) -> str:
@@ -198,7 +198,7 @@ def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],
 
     `printed`: the (section, band or rating) whose size scores.html prints for the same pupils (its
     matrix's band totals, its red count). A size withheld here that the page prints keeps this page safe
-    on its own, not beside that one, and that is said (`BESIDE_SCORES_PAGE`): on the demo evaluate
+    on its own, not beside that one, and that is said (`beside_scores_page`): on the demo evaluate
     withheld the high and low bands' sizes ("x") while scores.html printed 6,467 and 43,752, and tenths
     4-10 (43,756) less the low band gave the 4 pupils of tenth 4 in the medium band, without a word.
     `guarded`: the (section, band) withheld because scores.html withholds them (`page_withheld_bands`):
