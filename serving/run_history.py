@@ -348,11 +348,11 @@ def record_census_scoring(
                                             before=recorded_as)
         except LookupError as exc:
             raise LookupError(f"recorded_as: {exc}") from None
-    if record:
-        store.record(run, pupils, key_id)
     scored = run_json(run)
     shown = scored if record else None
     if previous is None:
+        if record:
+            store.record(run, pupils, key_id)
         return RecordedScoring(shown, scored=scored)
     view = earlier_view(StoredScorings(store.db, previous.run_id), pupils, pupil_of)
     changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
@@ -376,6 +376,8 @@ def record_census_scoring(
     }  # fmt: skip
     summary = changes_sentence(counts, previous.describe())
     notes = notes + body["leavers_not_listed_notes"]
+    if record:  # after the comparison: one whose earlier run was deleted meanwhile is refused unrecorded
+        store.record(run, pupils, key_id)
     if notes:
         summary = " ".join([f"{summary}.", *notes])
     return RecordedScoring(shown, body, changes, summary, scored=scored, listed_leavers=counts[LEAVER])

@@ -204,3 +204,23 @@ def test_the_service_deletes_again_while_it_runs(database):
         assert store.recent() == []
     finally:
         retention.stop()
+
+
+def test_a_scoring_whose_earlier_run_is_deleted_meanwhile_is_refused_unrecorded(  # noqa: F811
+    database, scorer, monkeypatch  # noqa: F811
+):
+    """The run was recorded before the comparison read the earlier run: deleted in between (the daily
+    deletion), the request answered 422 with the new run already recorded, and a retry recorded it twice."""
+    from exclusion_risk.serving import run_history
+
+    store = RunStore(Database(database))
+    earlier = record_census_scoring(store, _scores(scorer, PUPILS), scorer, YEAR, "key1").run
+
+    def deleted_meanwhile(db, run_id):
+        store.delete_runs([run_id])
+        return StoredScorings(db, run_id)
+
+    monkeypatch.setattr(run_history, "StoredScorings", deleted_meanwhile)
+    with pytest.raises(LookupError, match="deleted"):
+        record_census_scoring(store, _scores(scorer, PUPILS), scorer, YEAR, "key1", since=earlier["id"])
+    assert _counts(database)[0] == 0  # neither the earlier run (deleted) nor the refused one
