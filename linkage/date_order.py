@@ -2,11 +2,13 @@
 
 The readers take `nn/nn/yyyy` as DD/MM/YYYY. An MIS or spreadsheet in a US locale writes 2 September
 2015 as 09/02/2015: read day-first, every date whose day is 12 or less was silently the wrong day and
-month (exclusions in the wrong academic year) and the rest were rejected as "not a date". A column in
-which some values can only be month-first (second number above 12, first at most 12) and none can only
-be day-first (first number above 12) is refused; a column with both kinds is left to the row checks,
-which reject the impossible rows. Distinct values only are looked at: a census's million dates of birth
-hold a few thousand.
+month (exclusions in the wrong academic year) and the rest were rejected as "not a date". A column is
+refused when slashed dates are most (more than half) of its distinct values, none can only be day-first
+(first number above 12), and those that can only be month-first (second number above 12, first at most
+12) are at least 2 and at least a tenth of the slashed ones: a real US file has about 60% of its dates
+with a day above 12. Anything else (a hand-typed US date among ISO ones, one impossible-month typo in a
+day-first file, both kinds) is left to the row checks, which reject the impossible rows one by one.
+Distinct values only are looked at: a census's million dates of birth hold a few thousand.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ def _month_first_only(distinct: pa.Array) -> bool:
     first, second = np.where(matched, first, 0), np.where(matched, second, 0)
     month_first = matched & (first <= 12) & (second > 12)
     day_first = matched & (first > 12)
-    return bool(month_first.any()) and not day_first.any()
+    slashed, only_month_first = int(matched.sum()), int(month_first.sum())
+    return (
+        2 * slashed > len(distinct) and only_month_first >= 2 and 10 * only_month_first >= slashed
+        and not day_first.any()
+    )
 
 
 def refuse_month_first(name: str, work: pd.DataFrame, fields: tuple[Field, ...]) -> None:

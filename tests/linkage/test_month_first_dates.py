@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from exclusion_risk.linkage.errors import ExtractError
@@ -13,8 +15,9 @@ def _upn(i: int) -> str:
     return make_upn(330, 4001, 2010, i)
 
 
-# 2 Sep 2015, 15 Oct 2015, 3 Nov 2015 written m/d/yyyy: one can only be month-first, none only day-first
-US_STARTS = ["09/02/2015", "10/15/2015", "11/03/2015"]
+# 2 Sep 2015, 15 Oct 2015, 3 Nov 2015, 20 Dec 2015 written m/d/yyyy: two can only be month-first (a
+# lone one is taken for a typo and left to the row checks), none only day-first
+US_STARTS = ["09/02/2015", "10/15/2015", "11/03/2015", "12/20/2015"]
 
 
 def test_month_first_start_dates_stop_the_read_naming_file_and_column(tmp_path, exclusion_row, csv_text,
@@ -58,4 +61,24 @@ def test_both_kinds_reject_the_impossible_rows_as_before(tmp_path, exclusion_row
     rows = [exclusion_row(_upn(i), StartDate=d) for i, d in enumerate(starts)]
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
     assert len(result.clean) == 2 and result.rows_rejected == 1
+    assert result.rejects["reason"].str.contains("not a date").all()
+
+
+def test_one_month_first_typo_among_iso_dates_rejects_only_its_row(tmp_path, exclusion_row, csv_text, write,
+                                                                    exclusions_header):
+    # 84 YYYY-MM-DD StartDates and one hand-typed m/d/yyyy: the file is ISO, the odd row is rejected
+    iso = [(dt.date(2015, 9, 1) + dt.timedelta(days=3 * i)).isoformat() for i in range(84)]
+    rows = [exclusion_row(_upn(i), StartDate=d) for i, d in enumerate([*iso, "03/14/2016"])]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
+    assert len(result.clean) == 84 and result.rows_rejected == 1
+    assert result.rejects["reason"].str.contains("not a date").all()
+
+
+def test_day_first_file_with_one_impossible_month_rejects_only_its_row(tmp_path, exclusion_row, csv_text,
+                                                                      write, exclusions_header):
+    # day-first, no day above 12, one typo with month 13: not evidence of a US file
+    starts = ["02/09/2015", "05/10/2015", "11/12/2015", "03/13/2016"]
+    rows = [exclusion_row(_upn(i), StartDate=d) for i, d in enumerate(starts)]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
+    assert len(result.clean) == 3 and result.rows_rejected == 1
     assert result.rejects["reason"].str.contains("not a date").all()
