@@ -145,6 +145,8 @@ class ParsedRecords:
     blank_lines: int = 0  # of them, those with nothing at all
     # where they were: [rows numbered before them, how many] per place, in the file's order
     empty_places: list[list[int]] = field(default_factory=list)
+    line: int = 0  # the data line the record being read starts at
+    row_lines: list[int] = field(default_factory=list)  # each numbered row's first data line
 
     def skip_empty(self, blank: bool) -> None:
         """An empty line: no record, counted and placed for the read's note."""
@@ -159,6 +161,7 @@ class ParsedRecords:
         """A rejected row; the rejects keep the start of `value` (`shown_start`; `total`: the length of
         what `value` is the start of)."""
         self.rows += 1
+        self.row_lines.append(self.line)
         self.bad_rows.append(self.rows)
         self.bad_columns.append(column)
         self.bad_values.append(shown_start(value, total))
@@ -222,6 +225,7 @@ def _parse_lines(parsed: ParsedRecords, lines: list[str], delimiter: str, header
     for end in [*too_long, len(lines)]:
         _parse_run(parsed, lines, start, end, delimiter, header)
         if end < len(lines):
+            parsed.line = end
             _reject_over_long(parsed, lines[end], delimiter, header, limit)
         start = end + 1
 
@@ -264,7 +268,7 @@ def _parse_until_stray_quote(parsed: ParsedRecords, lines: list[str], start: int
     consumed = start - 1
     for record in reader:
         first, last = consumed + 1, start - 1 + reader.line_num  # data lines (1-based) this record spans
-        consumed = last
+        consumed, parsed.line = last, first
         if not record:  # a blank line is not a row: counted as a line of commas is (no record)
             parsed.skip_empty(blank=True)
             continue
@@ -294,5 +298,6 @@ def _keep_or_reject(
         parsed.reject("", delimiter.join(record), reason)
         return
     parsed.rows += 1
+    parsed.row_lines.append(parsed.line)
     parsed.good.append(record)
     parsed.good_rows.append(parsed.rows)

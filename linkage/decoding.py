@@ -2,8 +2,8 @@
 
 UTF-8 (a BOM is dropped) when the bytes decode; else, when the file clearly is UTF-8 (it holds at
 least as many valid multi-byte characters as broken bytes), UTF-8 with each stretch that is not UTF-8
-read as Windows-1252 (a file mixing encodings: a row pasted in from another system), the lines holding
-one counted for the read's note (`Decoded.cp1252_lines`); else Windows-1252, as many LA exports are.
+read as Windows-1252 (a file mixing encodings: a row pasted in from another system), the lines so read
+given for the read's note (`Decoded.cp1252_lines`); else Windows-1252, as many LA exports are.
 Bytes that are undefined even in Windows-1252 are decoded as U+FFFD and the rows holding them are
 rejected ("undecodable bytes"), so nothing is silently altered.
 UTF-16 is read too, with its BOM or without (one byte of each pair NUL at the start), and UTF-32 with
@@ -55,7 +55,7 @@ class Decoded(NamedTuple):
     utf8: bytes  # the text for the parser
     encoding: str  # its name, for the read's note
     replaced: bool  # whether undecodable bytes were replaced by U+FFFD
-    cp1252_lines: int = 0  # lines of a UTF-8 file that were not UTF-8, read as Windows-1252
+    cp1252_lines: tuple[int, ...] = ()  # lines (0-based) of a UTF-8 file read as Windows-1252
 
 
 def decode(data: bytes) -> Decoded:
@@ -94,27 +94,25 @@ def decode(data: bytes) -> Decoded:
     return Decoded(text.encode("utf-8"), "Windows-1252", "\ufffd" in text)
 
 
-def _utf8_with_cp1252_lines(data: bytes) -> tuple[str, int]:
+def _utf8_with_cp1252_lines(data: bytes) -> tuple[str, tuple[int, ...]]:
     """(text, lines read as Windows-1252): `data` as UTF-8, each stretch of bytes that is not UTF-8 read
-    as Windows-1252 (its undefined bytes as U+FFFD, rejected as undecodable), and the lines holding one
-    counted. A "Zoë" in Windows-1252 among UTF-8 rows was rejected as "neither UTF-8 nor Windows-1252",
-    and the pupil lost. One decoding pass (a codec error handler); each line looked at only back to its
-    start."""
+    as Windows-1252 (its undefined bytes as U+FFFD, rejected as undecodable), and the lines (0-based)
+    whose stretches all so decode: a line with an undefined byte is rejected, not read, and is not given.
+    A "Zoë" in Windows-1252 among UTF-8 rows was rejected as "neither UTF-8 nor Windows-1252", and the
+    pupil lost. One decoding pass (a codec error handler); line ends counted only between stretches."""
     _READ_AS_CP1252.starts = []
     try:
         text = data.decode("utf-8", errors=_CP1252_FALLBACK)
         starts = _READ_AS_CP1252.starts
     finally:
         del _READ_AS_CP1252.starts
-    lines, after = 0, None  # a stretch starts a new line where a line break is between it and the last
-    for at in starts:
-        if after is None or _LINE_BREAK.search(data, after, at):
-            lines += 1
+    read: dict[int, bool] = {}  # line -> all its stretches decoded; a stretch is never ASCII (no line end)
+    line, after = 0, 0
+    for at, decoded in starts:
+        line += data.count(b"\n", after, at) + data.count(b"\r", after, at) - data.count(b"\r\n", after, at)
+        read[line] = read.get(line, True) and decoded
         after = at
-    return text, lines
-
-
-_LINE_BREAK = re.compile(rb"[\r\n]")
+    return text, tuple(n for n, decoded in read.items() if decoded)
 
 
 _READ_AS_CP1252 = threading.local()  # where each decoding's stretches read as Windows-1252 start
@@ -124,8 +122,9 @@ _CP1252_FALLBACK = "exclusion_risk.linkage.cp1252"
 def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeDecodeError) or not hasattr(_READ_AS_CP1252, "starts"):
         raise error
-    _READ_AS_CP1252.starts.append(error.start)
-    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+    text = error.object[error.start : error.end].decode("cp1252", errors="replace")
+    _READ_AS_CP1252.starts.append((error.start, "\ufffd" not in text))
+    return text, error.end
 
 
 codecs.register_error(_CP1252_FALLBACK, _as_cp1252)

@@ -25,7 +25,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from exclusion_risk.linkage.csv_records import count_lines, empty_lines_at, parse_records, split_lines
+from exclusion_risk.linkage.csv_records import (
+    count_lines,
+    empty_lines_at,
+    is_empty_line,
+    parse_records,
+    split_lines,
+)
 from exclusion_risk.linkage.decoding import decode, reject_broken_text, reject_undecodable
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_files import TEXT_SUFFIXES, refuse_binary
@@ -192,7 +198,8 @@ def _parse_forgiving(name: str, utf8: bytes, delimiter: str, header: list[str]):
     rejects = reject_frame(name, parsed.bad_rows, parsed.bad_columns, parsed.bad_values, parsed.bad_reasons)
     places = np.asarray(parsed.empty_places, dtype=np.int64).reshape(-1, 2)
     empty = EmptyLines(places[:, 0], places[:, 1], parsed.blank_lines)
-    return table, np.asarray(parsed.good_rows, dtype=np.int64), rejects, parsed.rows, empty
+    rows = np.asarray(parsed.good_rows, dtype=np.int64)
+    return table, rows, rejects, parsed.rows, empty, np.asarray(parsed.row_lines, dtype=np.int64)
 
 
 @dataclass
@@ -337,15 +344,21 @@ def _load_csv(path: Path, name: str) -> RawFile:
         empty = _arrow_empty_lines(comma_rows, blank_at)
         rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
         raw = RawFile(name, header, table, rows, table.num_rows, [], encoding)
+        row_lines = None  # each row one line: the data lines not empty, found if ever needed
     else:
-        table, rows, bad, rows_read, empty = _parse_forgiving(name, utf8, delimiter, header)
+        table, rows, bad, rows_read, empty, row_lines = _parse_forgiving(name, utf8, delimiter, header)
         raw = RawFile(name, header, table, rows, rows_read, [bad], encoding)
     raw.skipped = _skipped(empty, raw.rows_read, eof_marks, delimiter)
     if header_lines > 1:
         raw.skipped.insert(0, f"the header runs over {header_lines} lines (a line break in a column name)")
     if cp1252_lines:  # a file mixing encodings (decoding._utf8_with_cp1252_lines)
-        raw.skipped.insert(0, f"{counted(cp1252_lines, 'row')} {'was' if cp1252_lines == 1 else 'were'} not "
-                           "UTF-8 and read as Windows-1252 (a file mixing encodings): check their names")
+        if row_lines is None:
+            data_lines = split_lines(utf8.decode("utf-8"))[1:]
+            row_lines = 1 + np.flatnonzero([not is_empty_line(line, delimiter) for line in data_lines])
+        skip = header_lines + (1 if sep_line else 0)  # the file's lines before data line 1
+        note = _mixed_encoding_note(np.asarray(cp1252_lines) + 1 - skip, row_lines)
+        if note:
+            raw.skipped.insert(0, note)
     if sep_line:
         names = _DELIMITER_WORDS[delimiter]
         raw.skipped.insert(0, f"Excel's delimiter line before the header skipped (it names {names})")
@@ -358,6 +371,21 @@ def _load_csv(path: Path, name: str) -> RawFile:
         reject_undecodable(raw)
     reject_broken_text(raw)
     return raw
+
+
+def _mixed_encoding_note(data_lines: np.ndarray, row_lines: np.ndarray) -> str:
+    """The note on the rows read as Windows-1252 in a UTF-8 file, named as the rejects number rows:
+    `data_lines`, the data lines (1-based after the header) so read; `row_lines`, each numbered row's
+    first data line. Rows only: a line of the header is none. Never a value."""
+    rows = np.unique(np.searchsorted(row_lines, data_lines[data_lines >= 1], side="right"))
+    rows = rows[rows >= 1].tolist()
+    if not rows:
+        return ""
+    shown = ", ".join(map(str, rows[:5])) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    one = len(rows) == 1
+    return (f"{counted(len(rows), 'row')} {'was' if one else 'were'} not UTF-8 and read as Windows-1252 "
+            f"(a file mixing encodings): check {'its name' if one else 'their names'} at "
+            f"{'row' if one else 'rows'} {shown}")
 
 
 def _load_parquet(path: Path, name: str) -> RawFile:

@@ -196,6 +196,45 @@ def test_utf8_file_with_a_row_undefined_in_windows_1252_rejects_that_row_only(
     assert result.rejects["row"].tolist() == [2] and "undecodable" in result.rejects["reason"].iloc[0]
 
 
+def test_mixed_encoding_note_counts_and_names_only_the_rows_read_as_windows_1252(
+    tmp_path, census_row, csv_text, mis_header
+):
+    """The note counted a row whose bytes are undefined in Windows-1252 too (0x81), rejected as
+    undecodable: it counts only the rows read, and names them as the rejects number rows (an empty line
+    above is no row)."""
+    names = ["Zoëë", "XX", "YY"]
+    rows = [census_row(u, Surname=n) for u, n in zip([UPN_A, UPN_B, UPN_C], names, strict=True)]
+    text = csv_text(rows, mis_header)  # two UTF-8 characters to two broken bytes: the file is UTF-8
+    first_end = text.index("\n", text.index("\n") + 1) + 1  # after the first data row
+    text = text[:first_end] + "\n" + text[first_end:]
+    path = tmp_path / "census.csv"
+    path.write_bytes(text.encode("utf-8").replace(b"XX", b"Zo\xeb").replace(b"YY", b"X\x81"))
+    result = read_census(path)
+    assert result.clean["Surname"].tolist() == ["Zoëë", "Zoë"]
+    assert result.rejects["row"].tolist() == [3] and "undecodable" in result.rejects["reason"].iloc[0]
+    (note,) = [n for n in result.notes if "census.csv" in n]
+    assert "1 row was not UTF-8 and read as Windows-1252 (a file mixing encodings)" in note
+    assert "check its name at row 2" in note
+
+
+def test_mixed_encoding_note_numbers_rows_past_a_value_over_two_lines(
+    tmp_path, census_row, csv_text, mis_header
+):
+    """A quoted value over two lines is one row (the line-by-line parse): the note's rows are the
+    rejects' rows, not the file's lines."""
+    upns = [UPN_A, UPN_B, UPN_C, make_upn(330, 4001, 2010, 9)]
+    names = ["Zoëëë", "XX", "YY", "XX"]
+    rows = [census_row(u, Surname=n) for u, n in zip(upns, names, strict=True)]
+    rows[0]["Forename"] = "QQQ"
+    data = csv_text(rows, mis_header).encode("utf-8").replace(b"QQQ", b'"Ann\nMarie"')
+    path = tmp_path / "census.csv"
+    path.write_bytes(data.replace(b"XX", b"Zo\xeb").replace(b"YY", b"X\x81"))
+    result = read_census(path)
+    assert result.rejects["row"].tolist() == [3] and "undecodable" in result.rejects["reason"].iloc[0]
+    (note,) = [n for n in result.notes if "census.csv" in n]
+    assert "2 rows were not UTF-8 and read as Windows-1252" in note and "their names at rows 2, 4" in note
+
+
 # --- broken rows ---------------------------------------------------------------------------------
 
 
