@@ -238,14 +238,9 @@ def test_a_hand_edited_links_file_attaches_what_its_checks_passed(tmp_path, extr
     assert len(linked.history.exclusions) == 1 and linked.warnings == []
 
 
-def test_records_added_since_the_link_run_are_said(
-    tmp_path, extracts_folder, exclusion_row, csv_text, capsys
-):
-    """Last year's links with this year's extracts: the new exclusions were read as linked to no pupil and
-    `train` and `drift` took their year for one not yet complete, without a word. A record that links.csv
-    and the unlinked.csv beside it both leave out is new since that run, and is counted (never named)."""
-    from exclusion_risk.linkage.history import load_linked
-    from exclusion_risk.models.cli_inputs import linked_data
+def _linked_by_an_earlier_run(tmp_path, extracts_folder):
+    """(extracts folder, its first pupil, links folder): links.csv linking the folder's one exclusion and
+    one social-care record, and an unlinked.csv listing none, as `link` wrote them."""
     from exclusion_risk.upn import make_upn
 
     data = extracts_folder(tmp_path / "extracts")
@@ -256,6 +251,19 @@ def test_records_added_since_the_link_run_are_said(
         f"source,record_id,upn,method,score\nexclusions,1,{pupil},upn,1\nsocial_care,C1,{pupil},upn,1\n"
     )
     (links / "unlinked.csv").write_text("source,record_id,band,best_score\n")
+    return data, pupil, links
+
+
+def test_records_added_since_the_link_run_are_said(
+    tmp_path, extracts_folder, exclusion_row, csv_text, capsys
+):
+    """Last year's links with this year's extracts: the new exclusions were read as linked to no pupil and
+    `train` and `drift` took their year for one not yet complete, without a word. A record that links.csv
+    and the unlinked.csv beside it both leave out is new since that run, and is counted (never named)."""
+    from exclusion_risk.linkage.history import load_linked
+    from exclusion_risk.models.cli_inputs import linked_data
+
+    data, pupil, links = _linked_by_an_earlier_run(tmp_path, extracts_folder)
     assert load_linked(data, links).warnings == []
     rows = [exclusion_row(pupil), exclusion_row(pupil, StartDate="2019-05-14")]
     (data / "exclusions.csv").write_text(csv_text(rows))
@@ -284,16 +292,8 @@ def test_train_s_read_gives_its_warnings_to_warn_even_when_quiet(tmp_path, extra
     warnings went through the progress log), and the run went on to test on an older year unsaid."""
     from exclusion_risk.models.config import load_config
     from exclusion_risk.models.train import TrainingError, load_training_data
-    from exclusion_risk.upn import make_upn
 
-    data = extracts_folder(tmp_path / "extracts")
-    pupil = make_upn(330, 4001, 2010, 0)
-    links = tmp_path / "linkage"
-    links.mkdir()
-    (links / "links.csv").write_text(
-        f"source,record_id,upn,method,score\nexclusions,1,{pupil},upn,1\nsocial_care,C1,{pupil},upn,1\n"
-    )
-    (links / "unlinked.csv").write_text("source,record_id,band,best_score\n")
+    data, pupil, links = _linked_by_an_earlier_run(tmp_path, extracts_folder)
     rows = [exclusion_row(pupil), exclusion_row(pupil, StartDate="2017-05-02")]
     (data / "exclusions.csv").write_text(csv_text(rows))
     progress, warned = [], []
