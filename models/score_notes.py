@@ -50,17 +50,28 @@ def _rows(n: int, exact: bool) -> str:
     return counted(n, "row")
 
 
+def rejected_counts(extracts: Extracts) -> dict[str, int]:
+    """Rows each extract's read rejected, the census's termly attendance files apart; those with any."""
+    counts = {name: result.rows_rejected for name, result in extracts.results.items()}
+    termly = extracts.results.get("census")
+    if termly is not None and termly.termly is not None:
+        counts["termly attendance"] = termly.termly.rows_rejected
+    return {name: n for name, n in counts.items() if n}
+
+
+def rejected_listing(rejected: dict[str, int], exact: bool = True) -> str:
+    """`rejected_counts` in words: "census 3 rows, exclusions fewer than 10 rows" (`exact=False`: a page
+    passed on, where a count under 10 is not given)."""
+    return ", ".join(f"{_EXTRACT_WORDS.get(name, name)} {_rows(n, exact)}" for name, n in rejected.items())
+
+
 def rejected_rows_lines(extracts: Extracts, data: Path, exact: bool = True) -> list[str]:
     """One line when any extract had rows rejected as it was read (none otherwise): how many in each,
     what that means for the scores, and the command that lists them by file, row and column."""
-    counts = {name: result.rows_rejected for name, result in extracts.results.items()}
-    termly = extracts.results.get("census")
-    if termly is not None and termly.termly is not None and termly.termly.rows_rejected:
-        counts["termly attendance"] = termly.termly.rows_rejected
-    rejected = {name: n for name, n in counts.items() if n}
+    rejected = rejected_counts(extracts)
     if not rejected:
         return []
-    listed = ", ".join(f"{_EXTRACT_WORDS.get(name, name)} {_rows(n, exact)}" for name, n in rejected.items())
+    listed = rejected_listing(rejected, exact)
     effects = []
     if "census" in rejected:
         effects.append("a pupil whose only census row for this collection was rejected is not scored")

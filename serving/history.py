@@ -24,7 +24,7 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.models.drift_data import context_of
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.models.score_notes import rejected_counts, rejected_listing
 from exclusion_risk.values import counted
 
 log = logging.getLogger("exclusion_risk.serving.history")
@@ -67,20 +67,14 @@ def history_notes(linked, extracts_dir: Path) -> list[str]:
     extracts' read rejected, each missing from its pupil's history. Folders by `folder_label`, never a
     full path; a count under 10 reads "fewer than 10" (the service's answers get passed on)."""
     notes = [f"The linked history: {warning}." for warning in linked.warnings]  # load_linked's, published
-    counts = {name: result.rows_rejected for name, result in linked.extracts.results.items()}
-    termly = linked.extracts.results.get("census")
-    if termly is not None and termly.termly is not None:
-        counts["termly attendance"] = termly.termly.rows_rejected
-    rejected = [f"{name.replace('_', ' ')} "
-                f"{'fewer than 10 rows' if n < SUPPRESSION_THRESHOLD else counted(n, 'row')}"
-                for name, n in counts.items() if n]  # fmt: skip
+    rejected = rejected_counts(linked.extracts)  # as `score` counts them, a count under 10 not given
     if rejected:
         notes.append(
             f"The linked history: rows were rejected as the authority's extracts "
-            f"({folder_label(extracts_dir)}) were read: {', '.join(rejected)}. Each is missing from its "
-            "pupil's history (an exclusion, social-care episode, attendance or earlier census row), so that "
-            "pupil's risk may be understated; the authority's analyst lists them with `exclusion-risk check` "
-            "and can correct them at source."
+            f"({folder_label(extracts_dir)}) were read: {rejected_listing(rejected, exact=False)}. Each is "
+            "missing from its pupil's history (an exclusion, social-care episode, attendance or earlier "
+            "census row), so that pupil's risk may be understated; the authority's analyst lists them with "
+            "`exclusion-risk check` and can correct them at source."
         )
     return notes
 
