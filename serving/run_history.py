@@ -350,10 +350,16 @@ def record_census_scoring(
             raise LookupError(f"recorded_as: {exc}") from None
     scored = run_json(run)
     shown = scored if record else None
-    if previous is None:
-        if record:
-            store.record(run, pupils, key_id)
-        return RecordedScoring(shown, scored=scored)
+    result = (RecordedScoring(shown, scored=scored) if previous is None
+              else _changes_since(store, previous, run, pupils, scorer, pupil_of, shown, scored))  # fmt: skip
+    if record:  # after the comparison: one whose earlier run was deleted meanwhile is refused unrecorded
+        store.record(run, pupils, key_id)
+    return result
+
+
+def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer, pupil_of,
+                   shown: dict | None, scored: dict) -> RecordedScoring:
+    """The scoring compared with `previous` (what changed, its counts, notes and summary)."""
     view = earlier_view(StoredScorings(store.db, previous.run_id), pupils, pupil_of)
     changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
     counts = change_counts(changes)
@@ -376,8 +382,6 @@ def record_census_scoring(
     }  # fmt: skip
     summary = changes_sentence(counts, previous.describe())
     notes = notes + body["leavers_not_listed_notes"]
-    if record:  # after the comparison: one whose earlier run was deleted meanwhile is refused unrecorded
-        store.record(run, pupils, key_id)
     if notes:
         summary = " ".join([f"{summary}.", *notes])
     return RecordedScoring(shown, body, changes, summary, scored=scored, listed_leavers=counts[LEAVER])
