@@ -45,6 +45,14 @@ def version_row(version, role: str) -> dict:
     return row
 
 
+def _stated(version, metric: str = "precision_at_5pct") -> tuple[float, float, float] | None:
+    """A version's stated test-year figure with its 95% interval, as `version_row` reads it, or None
+    where it or its interval is not recorded."""
+    row = version_row(version, "")
+    figure = (row.get(metric, np.nan), row.get(f"{metric}_low", np.nan), row.get(f"{metric}_high", np.nan))
+    return None if any(pd.isna(x) for x in figure) else figure
+
+
 def realised_words(version, role: str) -> str:
     """The version's latest back-test by `evaluate`, in one line, or that it has none."""
     checked = tracking.last_checked(version.tags)
@@ -62,13 +70,6 @@ def realised_words(version, role: str) -> str:
         f"{checked.get('census', '?')} scoring (checked {checked.get('date', '?')}): "
         f"{checked.get('verdict', 'no verdict recorded')}"
     )
-
-
-def _stated(version, metric: str = "precision_at_5pct") -> tuple[float, float, float] | None:
-    """A version's stated test-year figure with its 95% interval, or None where it is not recorded."""
-    stated = tracking.read_model_info(version)["metrics"].get(metric)
-    interval = parse_interval(stated.get("interval")) if stated else None
-    return None if stated is None or interval is None else (stated["estimate"], *interval)
 
 
 def unpaired_difference(incoming: tuple | None, outgoing: tuple | None) -> str:
@@ -91,14 +92,13 @@ def unpaired_difference(incoming: tuple | None, outgoing: tuple | None) -> str:
 def _same_year_realised(outgoing, incoming) -> str | None:
     """The outgoing version's realised precision on the incoming version's test year, where `evaluate`
     checked a scoring of that year and census out of sample: the one like-for-like figure of the two."""
-    checked = tracking.last_checked(outgoing.tags)
+    found = _realised(outgoing)
     test_year = incoming.tags.get("test_year")
-    if checked is None or checked.get("precision_at_5pct") is None or not checked.get("out_of_sample"):
+    if found is None or found[0].get("precision_at_5pct") is None:
         return None
+    checked, realised = found
     if checked.get("year") != test_year or checked.get("census") != tracking.census_of(incoming.tags):
         return None
-    realised = (checked["precision_at_5pct"], checked.get("ci_low"), checked.get("ci_high"))
-    realised = realised if None not in realised else None
     return (
         f"the outgoing version's realised precision at 5% on {test_year} "
         f"({checked['precision_at_5pct']:.3f}, "
