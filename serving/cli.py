@@ -96,16 +96,21 @@ def keys_add(
     typer.echo(new.token)
 
 
+def _iso_day(text: str, refusal: str) -> date:
+    """A day given as YYYY-MM-DD, or the one-line `refusal` (exit 2): `--expires` and `--before`."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    fail(refusal)
+
+
 def _last_day(value: str) -> date:
     """`--expires` as a date: YYYY-MM-DD, today (UTC) or later; anything else exits 2."""
     from exclusion_risk.serving.security import today
 
-    try:
-        last_day = date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
-    except ValueError:
-        last_day = None
-    if last_day is None:
-        fail(f"--expires must be a date as YYYY-MM-DD, not {value!r}")
+    last_day = _iso_day(value, f"--expires must be a date as YYYY-MM-DD, not {value!r}")
     if last_day < today():
         fail(f"--expires {last_day.isoformat()} has passed (today is {today().isoformat()}, UTC)")
     return last_day
@@ -195,16 +200,6 @@ def runs_export(
     typer.echo(f"once its year's outcomes are in: exclusion-risk evaluate --scores {folder} --data DIR")
 
 
-def _day(text: str) -> date:
-    """A day given as YYYY-MM-DD (`--before`), or a one-line refusal."""
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    fail(f"--before must be a day as YYYY-MM-DD, not {text!r}")
-
-
 CLI_KEY = "cli"  # the audit log's "who" for a deletion made on the command line (no API key there)
 
 
@@ -266,7 +261,9 @@ def runs_delete(
         fail("give one of --run or --before: --run RUN, or --before YYYY-MM-DD")
     if runs_dir is not None and database is not None:
         fail("give --runs-dir or --database, not both")
-    day = _day(before.strip()) if before is not None else None
+    day = None
+    if before is not None:
+        day = _iso_day(before.strip(), f"--before must be a day as YYYY-MM-DD, not {before.strip()!r}")
     if runs_dir is not None:
         runs, pupils = _delete_folder_runs(runs_dir, run, day, yes)
     else:
