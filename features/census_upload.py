@@ -137,12 +137,13 @@ def features_for_census(
     table = table[table[PUPIL_KEY].isin(in_upload)].reset_index(drop=True)
     table["upn"] = table[PUPIL_KEY].map(as_uploaded).fillna(table[PUPIL_KEY])
     not_in_history: frozenset[str] = frozenset()
-    date_differs = frozenset(table["upn"]) & dates_differ if history is not None else frozenset()
+    date_differs: frozenset[str] = frozenset()
     if history is None:
         for name in registry.history_feature_names():
             table[name] = np.nan
     else:
         not_in_history = frozenset(table.loc[~table[PUPIL_KEY].isin(history.pupil_ids), "upn"])
+        date_differs = frozenset(table["upn"]) & dates_differ
     pupils_rows = census[tidy_upn_column(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
     repeats = collection_repeats(pupils_rows, reference_year, term)
     return CensusFeatures(finish_table(table), repeats, not_in_history, date_differs)
