@@ -70,8 +70,13 @@ class PupilHistory:
     @cached_property
     def pupil_ids(self) -> pd.Index:
         """The pupil ids of the census, stripped and upper-case (an upload's UPN is looked up in them)."""
-        ids = pd.unique(upn_columns.tidy_upns(self.census["UPN"]))
-        return pd.Index(ids[pd.notna(ids)], dtype="string")
+        return _ids_of(upn_columns.tidy_upns(self.census["UPN"]))
+
+
+def _ids_of(tidy: np.ndarray) -> pd.Index:
+    """`PupilHistory.pupil_ids` from the census's UPNs in their tidy form, one per row."""
+    ids = pd.unique(tidy)
+    return pd.Index(ids[pd.notna(ids)], dtype="string")
 
 
 def _pupil_of_upn(census: pd.DataFrame) -> pd.Series:
@@ -134,7 +139,8 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
         **{RECORDED_UPN: extracts.census["UPN"]}, UPN=census_pupil_ids(extracts.census)
     )
     dates = census["DOB"] if "DOB" in census.columns else pd.Series(pd.NaT, index=census.index)
-    identity = IdentityKeys.of(pd.Series(upn_columns.tidy_upns(census["UPN"]), dtype="string"), dates)
+    tidy = upn_columns.tidy_upns(census["UPN"])  # for the identity keys and `pupil_ids`, tidied once
+    identity = IdentityKeys.of(pd.Series(tidy, dtype="string"), dates)
     census = drop_identifying(census).reset_index(drop=True)
     pupil_of_upn = _pupil_of_upn(census)
     attendance = termly_by_pupil(extracts.attendance, pupil_of_upn).reset_index(drop=True)
@@ -145,8 +151,9 @@ def pupil_history(extracts: Extracts, links: pd.DataFrame) -> PupilHistory:
         attendance=attendance,
         identity=identity,
     )
-    # the cached property seeded with what was just derived (the census it reads has the same UPNs)
+    # the cached properties seeded with what was just derived (the census they read has the same UPNs)
     history.__dict__["pupil_of_upn"] = pupil_of_upn
+    history.__dict__["pupil_ids"] = _ids_of(tidy)
     return history
 
 
