@@ -1,7 +1,8 @@
 """The audit log: who used which route, when, for how many pupils, with which model.
 
 Rows hold no pupil identifier by construction: the only facts recorded are the key id, the
-route template, the status, a pupil count and the model version. The key id is one that verified
+route template, the status, a pupil count, the model version and the count of census pupils scored
+without the history their UPN names (`history_withheld`). The key id is one that verified
 (`unknown` otherwise: what an unauthenticated caller claims is never stored), bounded in length.
 The row is written by an ASGI middleware after the response has been sent, so every outcome (200,
 401, 403, 422, 429, 500) is logged and the write never adds to the client's latency. It is written on a
@@ -43,6 +44,9 @@ class AuditEntry:
     enabled: bool = False  # set by the key check: only key-protected routes are audited
     key_id: str = UNKNOWN_KEY  # replaced by the key check once, and only if, the key verifies
     pupils: int = 0
+    # census pupils scored without the history their UPN names: their date of birth is not one the history
+    # holds for that pupil (a mistyped UPN, or someone trying dates of birth for a child's UPN)
+    history_withheld: int = 0
     model_version: str | None = None
 
 
@@ -71,13 +75,14 @@ class AuditLog:
             status,
             entry.pupils,
             entry.model_version,
+            entry.history_withheld,
         )
         deadline, pause = time.monotonic() + self.wait_s, _RETRY_PAUSE_S[0]
         while True:
             try:
                 self.db.execute(
-                    "INSERT INTO audit_log (at, key_id, method, route, status, pupils, model_version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO audit_log (at, key_id, method, route, status, pupils, model_version, "
+                    "history_withheld) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 )
                 return

@@ -118,7 +118,10 @@ def _last_day(value: str) -> date:
 
 @keys_app.command("list")
 def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_HELP)) -> None:
-    """Keys with role, label, creation, last day, revocation and last successful use (never the key)."""
+    """Keys with role, label, creation, last day, revocation, last successful use and the census pupils
+    scored without their UPN's history in the last 30 days (never the key)."""
+    from exclusion_risk.serving.security import WITHHELD_DAYS
+
     rows = _key_store(database).list()
     if not rows:
         typer.echo("No keys yet: create one with `exclusion-risk keys add --role scorer`.")
@@ -132,6 +135,16 @@ def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_
         table.add_row(row["key_id"], row["role"], row["label"], row["created_at"], row["expires_on"] or "",
                       row["revoked_at"] or "", row["last_used"] or "")
     Console().print(table)
+    # below the table, not a column of it: a ninth column folded the others past reading in 80 columns
+    for row in rows:
+        if row["withheld_recently"]:
+            typer.echo(f"Key {row['key_id']}: {row['withheld_recently']:,} census pupil(s) in the last "
+                       f"{WITHHELD_DAYS} days scored without the history their UPN names, their date of "
+                       "birth not one it holds for that pupil.")
+    if any(row["withheld_recently"] for row in rows):
+        typer.echo("A few are mistyped UPNs or dates; many under one key may be someone trying dates of "
+                   "birth for children's UPNs: see the audit log (`audit_log.history_withheld`) and revoke "
+                   "the key if so.")
 
 
 @keys_app.command("revoke")

@@ -69,9 +69,11 @@ CREATE INDEX IF NOT EXISTS scoring_run_pupils_school ON scoring_run_pupils (scho
 # (empty for the runs it already holds), so one list serves new files and old ones alike. The model's
 # facts let `exclusion-risk evaluate` check a service scoring against the model that made it, and the
 # rank keeps the list's order (probabilities tie often). A key's last day (UTC, YYYY-MM-DD; NULL: never
-# expires) came later than the keys: keys made before have none.
+# expires) came later than the keys: keys made before have none. So did the audit's count of pupils
+# scored without the history their UPN names (a date of birth the history does not hold for that pupil).
 ADDED_COLUMNS = {
     "api_keys": {"expires_on": "TEXT"},
+    "audit_log": {"history_withheld": "INTEGER NOT NULL DEFAULT 0"},
     "scoring_runs": {
         "model_run_id": "TEXT NOT NULL DEFAULT ''",
         "model_label": "TEXT NOT NULL DEFAULT ''",

@@ -58,7 +58,6 @@ from exclusion_risk.values import counted
 
 log = logging.getLogger("exclusion_risk.serving.scoring")
 UPLOAD_PREFIX = "exclusion-risk-upload-"
-
 MAX_LISTED_PROBLEMS = 1000  # a 422 lists this many problems at most, and says how many there were
 MAX_NAME_CHARS = 80  # an upload's name as used for its temporary file and in messages
 # Pupils per scorer call: ~30 ms each, so no one call holds the GIL for long; 500 a call spent four
@@ -81,6 +80,7 @@ class Cohort:
     warnings: list[str] = field(default_factory=list)
     # the UPNs scored of pupils the linked history does not know (features' CensusFeatures.not_in_history)
     not_in_history: frozenset[str] = frozenset()
+    history_withheld: int = 0  # of them, those with a date of birth the history lacks for their UPN's pupil
 
 
 # --- census input ---------------------------------------------------------------------------------
@@ -297,7 +297,8 @@ def census_cohort(
     # CSV or workbook answer carries no `rejected` at all (only these warnings)
     warnings = left_out_warning(len(rejects), len(problems), "census row") + warnings
     linked = "linked" if history is not None else "none"
-    return Cohort(features, linked, missing, problems, warnings, scored.not_in_history)
+    return Cohort(features, linked, missing, problems, warnings, scored.not_in_history,
+                  len(scored.date_differs))
 
 
 def left_out_warning(n: int, listed: int, what: str) -> list[str]:

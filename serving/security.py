@@ -20,7 +20,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi import HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
@@ -40,6 +40,8 @@ AUTH_WINDOW_SECONDS = 60.0
 # Client addresses the throttle remembers at once; the least recently failing is forgotten first, so
 # a flood of spoofed or rotating addresses costs bounded memory (and at worst forgets a guesser).
 THROTTLE_MAX_CLIENTS = 10_000
+# `keys list` counts each key's pupils scored without their UPN's history over this many days.
+WITHHELD_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,19 @@ class KeyStore:
         return NewKey(key_id, role, label, f"{KEY_PREFIX}.{key_id}.{secret}", expires_on)
 
     def list(self) -> list[dict]:
+        """Each key, its last successful use and the census pupils its requests of the last
+        WITHHELD_DAYS scored without the history their UPN names (`withheld_recently`): many of them
+        under one key may be someone trying dates of birth for children's UPNs."""
+        since = (datetime.now(UTC) - timedelta(days=WITHHELD_DAYS)).isoformat(timespec="milliseconds")
         rows = self.db.execute(
             "SELECT k.key_id, k.role, k.label, k.created_at, k.expires_on, k.revoked_at, "
-            "(SELECT MAX(a.at) FROM audit_log a WHERE a.key_id = k.key_id AND a.status < 400) "
-            "FROM api_keys k ORDER BY k.created_at, k.key_id"
+            "(SELECT MAX(a.at) FROM audit_log a WHERE a.key_id = k.key_id AND a.status < 400), "
+            "(SELECT COALESCE(SUM(a.history_withheld), 0) FROM audit_log a WHERE a.key_id = k.key_id "
+            "AND a.at >= ?) FROM api_keys k ORDER BY k.created_at, k.key_id",
+            (since,),
         ).fetchall()
-        cols = ("key_id", "role", "label", "created_at", "expires_on", "revoked_at", "last_used")
+        cols = ("key_id", "role", "label", "created_at", "expires_on", "revoked_at", "last_used",
+                "withheld_recently")  # fmt: skip
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
     def revoke(self, key_id: str) -> bool:

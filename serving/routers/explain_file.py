@@ -111,6 +111,7 @@ async def explain_file(
         cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
                                        scorer.feature_names, academic_year, skip_invalid=True,
                                        census=scoring.model_census(scorer))  # fmt: skip
+        request.state.audit.history_withheld = cohort.history_withheld
         features = cohort.features
         wanted = tidy_upn_column(features["upn"]) == upn_key(upn)
         if not wanted.any():

@@ -204,6 +204,7 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     )  # fmt: skip
     invalid = invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
     cohort.warnings = notes + cohort.warnings + invalid
+    request.state.audit.history_withheld = cohort.history_withheld  # a key trying dates of birth shows
     return cohort
 
 
@@ -367,6 +368,7 @@ async def score_file(
                                        scorer.feature_names, academic_year, skip_invalid,
                                        census=scoring.model_census(scorer))  # fmt: skip
         cohort.warnings += invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
+        request.state.audit.history_withheld = cohort.history_withheld
         scores = scoring.score_cohort(scorer, cohort, reasons)
         recorded = _record(request, key, scorer, cohort, scores, academic_year, record, since, recorded_as)
         # the audit counts every pupil whose data goes back: the JSON and the workbook carry the listed

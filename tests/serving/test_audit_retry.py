@@ -30,7 +30,7 @@ class _LockedTwice:
 def test_a_row_that_finds_the_database_locked_is_written_when_it_is_free(caplog):
     db = _LockedTwice()
     AuditLog(db).write(AuditEntry("POST", "/score/file", enabled=True, key_id="abc", pupils=62509), 200)
-    assert [row[1:] for row in db.rows] == [("abc", "POST", "/score/file", 200, 62509, None)]
+    assert [row[1:] for row in db.rows] == [("abc", "POST", "/score/file", 200, 62509, None, 0)]
     assert caplog.text.count("audit write waiting") == 1  # said once a row, not at each try
 
 
