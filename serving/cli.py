@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
@@ -116,6 +117,11 @@ def _last_day(value: str) -> date:
     return last_day
 
 
+def _minute(stamp: str | None) -> str:
+    """An ISO time stored in UTC as "YYYY-MM-DD HH:MM" (blank for none)."""
+    return "" if not stamp else stamp[:16].replace("T", " ")
+
+
 @keys_app.command("list")
 def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_HELP)) -> None:
     """Keys with role, label, creation, last day, revocation, last successful use and the census pupils
@@ -126,14 +132,18 @@ def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_
     if not rows:
         typer.echo("No keys yet: create one with `exclusion-risk keys add --role scorer`.")
         return
-    # The id (to revoke by), label and last day on one line; the times fold in a narrow terminal.
+    # The id (to revoke by), role and last day whole on one line; the times to the minute, UTC, each
+    # wrapping at its space in a narrow terminal; no column rules, so 80 columns leave the label room
+    # (a boxed table of full timestamps folded each into seven lines and cut the role to "sco…").
     whole = {"no_wrap": True, "min_width": 12}
-    table = Table(Column("key id", **whole), "role", Column("label", no_wrap=True),
-                  Column("created", overflow="fold"), Column("expires", **{**whole, "min_width": 10}),
-                  Column("revoked", overflow="fold"), Column("last used", overflow="fold"))
+    table = Table(Column("key id", **whole), Column("role", no_wrap=True, min_width=6),
+                  Column("label", min_width=8), Column("created (UTC)", min_width=10),
+                  Column("expires", **{**whole, "min_width": 10}), Column("revoked", min_width=10),
+                  Column("last used", min_width=10), box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True, show_edge=False)
     for row in rows:
-        table.add_row(row["key_id"], row["role"], row["label"], row["created_at"], row["expires_on"] or "",
-                      row["revoked_at"] or "", row["last_used"] or "")
+        table.add_row(row["key_id"], row["role"], row["label"], _minute(row["created_at"]),
+                      row["expires_on"] or "", _minute(row["revoked_at"]), _minute(row["last_used"]))
     Console().print(table)
     # below the table, not a column of it: a ninth column folded the others past reading in 80 columns
     for row in rows:

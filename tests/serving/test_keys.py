@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -83,3 +84,21 @@ def test_bad_settings_from_the_environment_exit_2_with_a_message(tmp_path, monke
     result = runner.invoke(app, ["keys", "list", "--database", str(tmp_path / "k.db")])
     assert result.exit_code == 2
     assert "max_rows" in result.output and "Traceback" not in result.output
+
+
+def test_keys_list_is_readable_in_an_80_column_terminal(tmp_path):
+    """A boxed table of full timestamps cut the role to "sco…" and folded each time into seven lines of
+    four characters in 80 columns: the id, role, creation day and last day now each read whole on the key's
+    first line."""
+    db_path = tmp_path / "service.db"
+    token = _add(db_path, role="scorer", label="inclusion team north")
+    runner.invoke(app, ["keys", "add", "--role", "admin", "--expires", "2099-03-31",
+                        "--database", str(db_path)])  # fmt: skip
+    result = runner.invoke(app, ["keys", "list", "--database", str(db_path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    first = next(line for line in lines if split_token(token)[0] in line)
+    assert re.search(r"\bscorer\b.*\binclusion\b.*\b20\d\d-\d\d-\d\d\b", first), first
+    admin = next(line for line in lines if " admin " in line)
+    assert "2099-03-31" in admin
