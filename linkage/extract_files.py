@@ -15,7 +15,8 @@ workbooks, sub-folders, Excel's owner files (`~$...`, there while a file is open
 `._...` files are named as not read. Two such files for one extract (census.txt and census.xlsx) are never
 chosen between: an `ExtractError` names both. A file's first bytes tell a workbook, a PDF or an archive
 renamed `.csv` from text (`binary_kind`), and an HTML table so named (`is_html`: a web MIS's "Export to
-Excel"), so that it is refused as what it is, not as a CSV missing every required column.
+Excel") or an XML spreadsheet (`markup_kind`), so that it is refused as what it is, not as a CSV missing
+every required column.
 """
 
 from __future__ import annotations
@@ -58,26 +59,49 @@ def binary_kind(head: bytes) -> str | None:
 
 _HTML_STARTS = ("<html", "<!doctype html", "<table")
 SAVE_HTML_AS_CSV = "open it in Excel and save it as CSV (File > Save As > CSV UTF-8), and read that file"
+_EXCEL_XML = ("urn:schemas-microsoft-com:office:spreadsheet", "progid=\"excel.sheet\"")
+
+
+def _first_text(head: bytes) -> str:
+    """`head` as text from its first non-blank character, after any byte-order mark, in lower case."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="ignore")
+    else:
+        text = head.decode("latin-1")
+    return text.lstrip("\ufeff\xef\xbb\xbf \t\r\n").lower()
 
 
 def is_html(head: bytes) -> bool:
     """Whether a file starting with `head` is an HTML page or table (a web MIS's "Export to Excel"
     button saves one under a .csv or .xls name): its first non-blank text, after any byte-order mark,
     starts with `<html`, `<!doctype html` or `<table`, in any case."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head.decode("utf-16", errors="ignore")
-    else:
-        text = head.decode("latin-1")
-    return text.lstrip("\ufeff\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS)
+    return _first_text(head).startswith(_HTML_STARTS)
+
+
+def markup_kind(head: bytes) -> str | None:
+    """What a file starting with `head` is when it is markup rather than delimited text, else None: an
+    HTML page or table, an Excel "XML Spreadsheet 2003" (older MIS reports save one as .xls or .xml, and
+    it is renamed .csv), or other XML. Read as CSV, each was a file missing every required column,
+    with advice about a title line."""
+    if is_html(head):
+        return "an HTML page or table"
+    text = _first_text(head)
+    if not text.startswith("<?xml"):
+        return None
+    if any(mark in text for mark in _EXCEL_XML):
+        return "an Excel XML Spreadsheet 2003 file"
+    return "an XML file"
 
 
 def refuse_binary(path: Path, name: str) -> None:
-    """An `ExtractError` naming the file when it is a workbook, a PDF, an archive or an HTML page or table,
-    whatever its name (a census.csv that is really an .xlsx); a workbook's extension alone is enough."""
+    """An `ExtractError` naming the file when it is a workbook, a PDF, an archive or markup (an HTML page
+    or table, an XML spreadsheet), whatever its name (a census.csv that is really an .xlsx); a workbook's
+    extension alone is enough."""
     with path.open("rb") as handle:
-        head = handle.read(512)
-    if is_html(head):  # read as CSV: "a header row but no data rows", or a title line's advice
-        raise ExtractError(name, f"this is an HTML page or table, not CSV: {SAVE_HTML_AS_CSV}")
+        head = handle.read(2048)  # an XML spreadsheet's namespace can follow a long prolog
+    markup = markup_kind(head)
+    if markup is not None:  # read as CSV: "a header row but no data rows", or a title line's advice
+        raise ExtractError(name, f"this is {markup}, not CSV: {SAVE_HTML_AS_CSV}")
     kind = binary_kind(head)
     if kind is None and path.suffix.lower() in WORKBOOK_SUFFIXES:
         kind = f"a spreadsheet workbook ({path.suffix.lower()})"

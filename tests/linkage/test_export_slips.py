@@ -198,6 +198,31 @@ def test_an_html_table_named_csv_is_said_to_be_one(tmp_path, body):
     assert "no data rows" not in message and "missing" not in message
 
 
+EXCEL_XML = (
+    '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+    '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">\n<Worksheet ss:Name="Census"><Table>'
+    '<Row><Cell><Data ss:Type="String">UPN</Data></Cell></Row></Table></Worksheet></Workbook>\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(EXCEL_XML.encode(), "an Excel XML Spreadsheet 2003 file"),
+     (("\ufeff" + EXCEL_XML).encode("utf-16"), "an Excel XML Spreadsheet 2003 file"),
+     (b'<?xml version="1.0" encoding="UTF-8"?>\n<Pupils><Pupil/></Pupils>', "an XML file")],
+)  # fmt: skip
+def test_an_xml_spreadsheet_named_csv_is_said_to_be_one(tmp_path, body, kind):
+    # An MIS report saved as Excel's "XML Spreadsheet 2003" and renamed .csv was read as a CSV whose
+    # header is `<?xml version="1.0"?>`: every required column "missing", and advice to remove a title line.
+    path = tmp_path / "census.csv"
+    path.write_bytes(body)
+    with pytest.raises(ExtractError) as caught:
+        read_census(path)
+    message = str(caught.value)
+    assert "census.csv" in message and kind in message and "CSV UTF-8" in message
+    assert "missing" not in message and "title line" not in message
+
+
 # --- 3. `check` on a file with no clean row ------------------------------------------------------
 
 
