@@ -44,8 +44,11 @@ SUPPRESSION_LEGEND = {
     "threshold": SUPPRESSION_THRESHOLD,
     SUPPRESSED: f"a count from 1 to {SUPPRESSION_THRESHOLD - 1}, not shown",
     SECONDARY: f"a count of {SUPPRESSION_THRESHOLD} or more, withheld so that a {SUPPRESSED} beside it in a "
-    "row, a column or a total shared with another table cannot be worked out by subtraction",
-    "zero": "zeros are shown",
+    "row, a column or a total shared with another table cannot be worked out by subtraction; except in an "
+    f"outcome whose total is 1 to {SUPPRESSION_THRESHOLD - 1}, where every group's count of it (and of "
+    "pupils without it) is withheld alike, whatever it is, zero included, so that none tells which "
+    "groups hold those pupils",
+    "zero": f"zeros are shown, except as said for an outcome whose total is 1 to {SUPPRESSION_THRESHOLD - 1}",
 }
 CONCENTRATION_SHARE = 0.8  # "the share of schools making 80% of permanent exclusions"
 SECONDARY_YEARS = ("7", "8", "9", "10", "11")  # a school most of whose pupil-years are these is secondary

@@ -433,3 +433,20 @@ def test_with_permanent_exclusions_too_few_to_publish_no_test_or_figure_gives_th
     assert not [c for c in document["chi2_cells"] if c["outcome"] == "permanent"]
     notes = " ".join(str(r["note"]) for r in document["study_comparison"])
     assert "None" not in notes and "secondary schools: not shown" in notes
+
+
+def test_the_legend_is_true_of_an_outcome_of_1_to_9_pupils():
+    """An outcome of 1-9 pupils has every group's count withheld alike as "x" (a 0 or "<10" beside another
+    told which groups held them), but describe.json's legend said "x" is "a count of 10 or more" and that
+    zeros are shown: a tester read 67 "x" counts of permanent exclusions, each in truth 0-9, beside an
+    overall "<10". The legend now says so, as the page does."""
+    table = _feature_table()
+    table["label_permanent"] = 0.0
+    table.loc[table.index[:4], "label_permanent"] = 1.0  # 4 permanent exclusions in all
+    doc = analyse(describe_frame(table), ["2017/18"]).document
+    permanent = [r for r in doc["rates"] if r["outcome"] == "permanent"]
+    assert doc["overall"]["permanent"]["excluded"] == "<10"
+    assert {r["excluded"] for r in permanent} == {"x"}  # every group's, all 0-9 in truth
+    legend = doc["suppression"]
+    assert "outcome whose total is 1 to 9" in legend["x"] and "zero included" in legend["x"]
+    assert "except" in legend["zero"]
