@@ -49,6 +49,7 @@ from exclusion_risk.models.group_counts import (
     withheld_among,
 )
 from exclusion_risk.models.plots import calibration_by_group_png
+from exclusion_risk.models.reasons import feature_label
 from exclusion_risk.models.rendering import render
 from exclusion_risk.privacy import (
     DECISION_SUPPORT_NOTICE,
@@ -240,17 +241,27 @@ def _shap_context(result: FairnessReview, shown: dict) -> list[dict] | None:
         rows = []
         for feature in leading:
             values = part[part["feature"] == feature].set_index("group")
-            rows.append({"feature": feature, "means": _cells(values, "mean", groups, bases),
+            rows.append({"feature": feature, "input": _input_words(feature),
+                         "means": _cells(values, "mean", groups, bases),
                          "parts": _cells(values, "gap_part", others, bases)})  # fmt: skip
         rest = part[~part["feature"].isin(leading)].groupby("group")[["mean", "gap_part"]].sum()
         if len(rest):
-            rows.append({"feature": "all other features", "means": _cells(rest, "mean", groups, bases),
+            rows.append({"feature": "all other features", "input": "all other features",
+                         "means": _cells(rest, "mean", groups, bases),
                          "parts": _cells(rest, "gap_part", others, bases)})  # fmt: skip
         out.append({
             "name": a.attribute, "reference": a.reference, "groups": groups, "others": others,
             "n": [bases[g][0] for g in groups], "rows": rows, "gaps": _cells(gap, "gap", others, bases),
         })  # fmt: skip
     return out
+
+
+def _input_words(feature: str) -> str:
+    """A model input as the page names it: the registry's plain-English label, with the column name an
+    analyst finds in fairness.json and the feature table ("Free school meals in the last six years
+    (fsm_ever6)"); the name alone where the registry has no label."""
+    label = feature_label(feature)
+    return feature if label == feature else f"{label} ({feature})"
 
 
 def _support_shown(support: int, tables: list[dict | None], cells) -> int:
@@ -385,7 +396,9 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "positives": shown_total(shown, "positives", result.positives),
         "metric_labels": [METRIC_LABELS[m] for m in REPORT_METRICS], "fair_range": FAIR_RANGE,
         "flag_meaning": FLAG_MEANING, "attributes": attributes, "attribution": attribution,
-        "protected_used": result.protected_used, "ablation": _ablation_context(result, shown),
+        "protected_used": result.protected_used,
+        "protected_words": [_input_words(f) for f in result.protected_used],
+        "ablation": _ablation_context(result, shown),
         "risk_matrix": result.risk_matrix,
         "findings": [_finding_context(f) for f in found["top"]], "flagged": flagged["all"],
         "flagged_where": flagged, "flagged_words": flagged_words(flagged),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import unescape
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from exclusion_risk.models import fairness, fairness_report
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.fairness_shap import score_gaps, shap_by_group
+from exclusion_risk.models.reasons import REGISTRY_NAMES, feature_label
 
 
 def _model_raw_score(pipeline, frame: pd.DataFrame) -> np.ndarray:
@@ -73,3 +76,9 @@ def test_report_shows_shap_by_group_with_its_scale(training, test_year):
     assert sum(float(r["parts"][0]) for r in sex["rows"]) == pytest.approx(gap, abs=1e-3)
     html = " ".join(fairness_report.render_report(review).split())
     assert "SHAP by group" in html and "mean raw score (log-odds)" in html
+    # inputs in words, with the column name fairness.json keeps (a reviewer read "fsm_ever6", "nc_year")
+    named = [r for r in sex["rows"] if r["feature"] in REGISTRY_NAMES]
+    assert named and all(r["input"] == f"{feature_label(r['feature'])} ({r['feature']})" for r in named)
+    section = unescape(html.split("SHAP by group: which inputs")[1].split("SHAP attribution of protected")[0])
+    assert all(f"<td>{r['input']}</td>" in section for r in named)
+    assert not any(f"<td>{r['feature']}</td>" in section for r in named)
