@@ -308,6 +308,25 @@ def runs_delete(
             fail(f"cannot delete from the service database: {exc}")
     typer.echo(f"Deleted {runs:,} run{'' if runs == 1 else 's'} and {pupils:,} pupil "
                f"row{'' if pupils == 1 else 's'}.")
+    if runs:
+        typer.echo(_not_reached(runs_dir))
+
+
+# Files `exclusion-risk score` writes beside its runs folder (its default --out's and --runs'), each
+# naming pupils: `runs delete` removes recorded runs, not the lists made from them.
+SCORE_OUTPUTS = ("scores.csv", "scores.xlsx", "scores.html", "changes.csv")
+
+
+def _not_reached(runs_dir: Path | None) -> str:
+    """What `runs delete` leaves: the lists made from the runs it deleted are files of their own."""
+    if runs_dir is None:
+        return ("Lists downloaded from the service (CSV, workbook, print) are files of their own, not "
+                "reached by this: delete those made from these runs where they were saved.")
+    beside = [runs_dir.parent / name for name in SCORE_OUTPUTS if (runs_dir.parent / name).is_file()]
+    said = (f" ({', '.join(str(p) for p in beside)} are here, the last scoring's written there)"
+            if beside else "")  # fmt: skip
+    return (f"The lists `exclusion-risk score` wrote (scores.csv, its workbook and HTML summary, changes.csv)"
+            f" are files of their own, not reached by this{said}: delete those made from these runs.")
 
 
 EXPOSED_WARNING = (

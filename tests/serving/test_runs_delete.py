@@ -47,6 +47,7 @@ def test_runs_delete_removes_one_run_and_its_pupils_and_says_how_many(database):
                                  "--database", str(database)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "1 run" in result.output and "3 pupil rows" in result.output
+    assert "Lists downloaded from the service (CSV, workbook, print) are files of their own" in result.output
     assert not any(upn in result.output for upn, _ in PUPILS)
     assert _counts(database) == (1, 3)
     assert store.run(gone.run_id) is None and store.run(kept.run_id) is not None
@@ -168,9 +169,14 @@ def test_runs_delete_runs_dir_deletes_a_runs_folder_entry_of_exclusion_risk_scor
                               risk_matrix_version="v1", year=YEAR, recorded_at=when)
         folder.record(run, pupils)
         made.append(run)
+    (tmp_path / "scores.csv").write_text("upn\n")  # the list `score` wrote beside its runs folder
     base = ["runs", "delete", "--runs-dir", str(folder.root), "--yes"]
-    one = runner.invoke(app, [*base, "--run", made[1].run_id[:8]])
+    one = runner.invoke(app, [*base, "--run", made[1].run_id[:8]], terminal_width=400)
     assert one.exit_code == 0 and "1 run and 3 pupil rows" in one.output, one.output
+    # the lists made from the runs are not reached, said, naming the one found beside the folder
+    said = " ".join(one.output.split())
+    assert "are files of their own, not reached by this" in said and str(tmp_path / "scores.csv") in said
+    assert (tmp_path / "scores.csv").is_file()
     older = runner.invoke(app, [*base, "--before", "2026-02-01"])
     assert older.exit_code == 0 and "1 run and 3 pupil rows" in older.output, older.output
     assert [run.run_id for run in folder.runs()] == [made[2].run_id]
