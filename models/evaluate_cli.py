@@ -65,8 +65,10 @@ def _scores_file_run(path: Path, runs: Path | None) -> tuple[RunFolder, ScoringR
     folder = RunFolder(runs if runs is not None else path.parent / RUNS_FOLDER)
     try:
         scored = read_run_pupils(path)
-    except (RunNotFound, OSError, ValueError) as exc:
+    except (RunNotFound, OSError) as exc:
         fail(f"--scores: {exc}")
+    except ValueError as exc:  # pandas' parse and cast errors may quote a cell: the kind only
+        fail(f"--scores: the file cannot be read as a scores file ({type(exc).__name__})")
     for run in reversed(folder.runs()):
         if run.pupils != len(scored):
             continue

@@ -96,8 +96,10 @@ def _previous(wanted: str | None, folder: RunFolder, year: str, census: str) -> 
         return None
     try:
         return resolve_previous(wanted, folder, year, census)
-    except (RunNotFound, OSError, ValueError) as exc:
+    except (RunNotFound, OSError) as exc:
         fail(f"--compare-with: {exc}")
+    except ValueError as exc:  # pandas' parse and cast errors may quote a cell: the kind only
+        fail(f"--compare-with: the file cannot be read as a scores file ({type(exc).__name__})")
 
 
 def score_command(

@@ -330,6 +330,14 @@ def read_run_pupils(path: Path) -> pd.DataFrame:
             f"{path} is not a scores.csv or a run's pupils file (no {', '.join(missing)} column)"
         )
     read = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""], low_memory=False)
+    if "probability" in read.columns:  # pandas' cast error quotes the cell (an officer's note, a name)
+        numbers = pd.to_numeric(read["probability"], errors="coerce")
+        bad = read.index[read["probability"].notna() & numbers.isna()]
+        if len(bad):
+            lines = ", ".join(str(i + 2) for i in bad[:5]) + (" and more" if len(bad) > 5 else "")
+            raise RunNotFound(f"{path}: the probability column is not a number at line {lines} (the "
+                              "value is not shown); a file edited by hand may have text typed into it")
+        read["probability"] = numbers
     pupils = run_pupils(read)
     # a run recorded before separators inside a UPN were removed matches the pupil's tidy UPN now
     return pupils.assign(upn=pupils["upn"].map(lambda u: upn_key(u) if isinstance(u, str) else u))
