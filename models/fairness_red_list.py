@@ -14,7 +14,9 @@ with the review's own `group_metrics`, the red list as the selection. The report
 by the review's rule (`models.group_counts`), and withholds what, read beside the top k%'s, would give
 a count under 10 back (`models.fairness_red_slices`: a group's figures, several groups' together, or the
 overall red list's); `red_list_conclusion` says in words which groups the red list rates red more or less
-often than the top k% selects them, and why.
+often than the top k% selects them, and why. Where a group's red or top k% count is withheld, the figures
+shown may still prove it (`compared`: 16 red against a top k% of "<10" is at least 16/9 times, said as
+"at least 1.77", rounded outwards); a group they prove nothing of is named as not shown, never cleared.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -41,7 +44,7 @@ from exclusion_risk.models.group_counts import (
     shown_total,
 )
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix
-from exclusion_risk.privacy import is_withheld
+from exclusion_risk.privacy import SUPPRESSED, is_withheld
 from exclusion_risk.values import and_join
 from exclusion_risk.values import one_decimal_percent as _pct
 
@@ -136,6 +139,63 @@ def direction(ratio: float | None) -> str:
     return "more" if ratio > FAIR_RANGE[1] else "fewer" if ratio < FAIR_RANGE[0] else ""
 
 
+def _count_range(count) -> tuple[int, float]:
+    """What a count as the section shows it allows: itself; 1 to 9 where "<10"; anything where "x" (taken
+    as 0 or more: the bounds below use nothing the page does not say)."""
+    if count == SUPPRESSED:
+        return 1, SUPPRESSED_MAX
+    if count is None or is_withheld(count):
+        return 0, math.inf
+    return int(count), int(count)
+
+
+SUPPRESSED_MAX = 9  # the largest count "<10" stands for
+
+
+def ratio_bounds(red, top) -> tuple[Fraction | float, Fraction | float] | None:
+    """The least and greatest red / top k% pupils a group's counts as shown (`red`, `top`: a count, "<10"
+    or "x") allow (infinite where the top k% may hold none of a red group); None where both are 0."""
+    if red == 0 and top == 0:
+        return None
+    (red_low, red_high), (top_low, top_high) = _count_range(red), _count_range(top)
+    if top_high == math.inf:
+        low = 0
+    elif top_high == 0:
+        low = math.inf if red_low > 0 else 0
+    else:
+        low = Fraction(red_low, int(top_high))
+    high = math.inf if red_high == math.inf or top_low == 0 else Fraction(int(red_high), top_low)
+    return low, high
+
+
+def compared(row: dict) -> tuple[str, Fraction | float | None, str]:
+    """A group's red list against the top k%: (`direction`'s "more" / "fewer" / "", the ratio or the
+    bound that shows it, the bound in words for the table). Where red over top is stated, its direction;
+    where a count is withheld ("<10", "x") or the top k% holds none of the group, the direction the shown
+    counts prove whatever the withheld count, with its bound rounded outwards (16 red against "<10": at
+    least 16/9, "at least 1.77"), so no figure is narrower than the page's own; "" where they prove none."""
+    ratio = row["red_over_top"]
+    if ratio is not None:
+        return direction(ratio), ratio, ""
+    bounds = ratio_bounds(row.get("red"), row.get("top"))
+    if bounds is None:
+        return "", None, ""
+    low, high = bounds
+    if low > FAIR_RANGE[1]:
+        words = "none in top" if low == math.inf else f"at least {math.floor(low * 100) / 100:.2f}"
+        return "more", low, words
+    if high < FAIR_RANGE[0]:
+        return "fewer", high, "none red" if high == 0 else f"at most {math.ceil(high * 100) / 100:.2f}"
+    return "", None, ""
+
+
+def not_stated(row: dict) -> bool:
+    """Whether the section can neither state nor bound a group's red list against the top k% (a count on
+    one side or both withheld): it is then named as not shown, never counted as cleared."""
+    both_none = row.get("red") == 0 == row.get("top")
+    return row["red_over_top"] is None and not compared(row)[0] and not both_none
+
+
 def _precisions(red: dict, top: dict, capacity_pct: str) -> str:
     """Precision among red against the top k%'s in words, or why it is not shown."""
     red, top = _value(red), _value(top)
@@ -150,8 +210,7 @@ def _named(rows: list[dict], which: str, capacity_pct: str) -> str:
     rates, the largest differences first, at most NAMED of them."""
     chosen = sorted((r for r in rows if r["direction"] == which), key=_size)
     words = [
-        f"{group_phrase(r['attribute'], r['group'])} ({_pct(_value(r['red_share']))} red against "
-        f"{_pct(_value(r['top_share']))} in the top {capacity_pct}%; "
+        f"{group_phrase(r['attribute'], r['group'])} ({_against(r, capacity_pct)}; "
         f"{_precisions(r['red_precision'], r['top_precision'], capacity_pct)})"
         for r in chosen[:NAMED]
     ]
@@ -159,17 +218,49 @@ def _named(rows: list[dict], which: str, capacity_pct: str) -> str:
     return "; ".join(words) + more
 
 
+def _side(share: dict, count, where: str) -> str:
+    """One side of a group's red list against the top k% in words: its share, or its count as shown."""
+    value = _value(share)
+    if value is not None:
+        return f"{_pct(value)} {where}"
+    return f"none {where}" if count == 0 else f"under 10 pupils {where}" if count == SUPPRESSED else (
+        f"not shown {where}")  # fmt: skip
+
+
+def _against(row: dict, capacity_pct: str) -> str:
+    """A group's share rated red against its share in the top k%, and where the ratio is not stated (a
+    count withheld), the bound the shown figures give ("at least 1.77 times as often")."""
+    red = _side(row["red_share"], row.get("red"), "red")
+    words = f"{red} against {_side(row['top_share'], row.get('top'), f'in the top {capacity_pct}%')}"
+    bound = compared(row)[2]
+    return f"{words}: {bound} times as often" if bound.startswith(("at least", "at most")) else words
+
+
 def _size(row: dict) -> float:
-    """Larger differences from the top k% first (a group with none red first of all)."""
-    ratio = row["red_over_top"]
-    return -math.inf if ratio == 0 else -abs(math.log(ratio))
+    """Larger differences from the top k% first (a group with none red, or none in the top k%, first)."""
+    ratio = compared(row)[1]
+    return -math.inf if ratio in (0, math.inf) else -abs(math.log(ratio))
 
 
 def flagged_rows(attributes: list[dict]) -> list[dict]:
     """The groups (of the tables shown, detailed ethnicity apart: its broad groups say it) whose red
     share differs from their top k% share beyond the flag range, with their attribute."""
-    return [{**r, "attribute": a["name"]} for a in attributes if a["name"] != DETAILED_ETHNICITY
-            for r in a["rows"] if r["direction"]]  # fmt: skip
+    return [{**r, "attribute": a["name"], "direction": compared(r)[0]} for a in attributes
+            if a["name"] != DETAILED_ETHNICITY for r in a["rows"] if compared(r)[0]]  # fmt: skip
+
+
+def not_shown_rows(attributes: list[dict]) -> list[dict]:
+    """The groups (of every table, detailed ethnicity included) whose red list against the top k% the
+    section cannot state or bound (`not_stated`), with their attribute."""
+    return [{**r, "attribute": a["name"]} for a in attributes for r in a["rows"] if not_stated(r)]
+
+
+def _not_shown_phrase(rows: list[dict]) -> str:
+    """The groups not shown in words, detailed ethnicity's codes after the rest."""
+    broad = [group_phrase(r["attribute"], r["group"]) for r in rows if r["attribute"] != DETAILED_ETHNICITY]
+    codes = [group_phrase(r["attribute"], r["group"]) for r in rows if r["attribute"] == DETAILED_ETHNICITY]
+    codes = "by detailed ethnicity, " + ", ".join(codes) if codes else ""
+    return "; ".join(w for w in (", ".join(broad), codes) if w)
 
 
 def _phrases(rows: list[dict]) -> str:
@@ -185,7 +276,7 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str, ba
     """One line for the review's summary: how big the red list is and which groups it rates red more or
     less often than the top k% selects them, and why: need, and (`band_over_top`) a red band that holds
     more or fewer pupils than the top k%."""
-    rows = flagged_rows(attributes)
+    rows, hidden = flagged_rows(attributes), not_shown_rows(attributes)
     more, fewer = (_phrases([r for r in rows if r["direction"] == which]) for which in ("more", "fewer"))
     parts = [f"The risk matrix's red list, which officers act on, {_holds(totals, capacity_pct)}"]
     if more or fewer:
@@ -199,8 +290,15 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str, ba
             f"(outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), {why}"
         )
     else:
-        parts.append(f"no group shown has its share rated red outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times "
+        shown = "no group shown" if not hidden else (
+            f"no group whose red and top {capacity_pct}% figures are shown")  # fmt: skip
+        parts.append(f"{shown} has its share rated red outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times "
                      f"its share in the top {capacity_pct}%")  # fmt: skip
+    if hidden:
+        many = len(hidden) > 1
+        groups, they = (f"{len(hidden)} groups'", "they are") if many else ("one group's", "it is")
+        parts.append(f"{groups} red or top {capacity_pct}% figures are not shown (under 10 or withheld), so "
+                     f"{they} neither named nor cleared")  # fmt: skip
     return "; ".join(parts) + " (see the red list section)"
 
 
@@ -245,12 +343,13 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
     if not found:
         found.append(f"No group shown is rated red more or less than {FAIR_RANGE[0]}-{FAIR_RANGE[1]} "
                      f"times as often as the top {capacity_pct}% selects it.")  # fmt: skip
-    hidden = [group_phrase(a["name"], r["group"]) for a in attributes if a["name"] != DETAILED_ETHNICITY
-              for r in a["rows"] if is_withheld(r["red"])]  # fmt: skip
+    hidden = not_shown_rows(attributes)
     if hidden:
-        found.append(f"Not shown, so neither named nor cleared here: the red figures of {', '.join(hidden)} "
-                     f"(under 10, or withheld so that, read beside the top {capacity_pct}%'s, they give no "
-                     "count under 10 back, alone or together).")  # fmt: skip
+        found.append(f"Not shown, so neither named nor cleared here: how often the red list rates "
+                     f"{_not_shown_phrase(hidden)} red against the top {capacity_pct}% (its red or top "
+                     f"{capacity_pct}% figures under 10 or withheld, the red ones also where, read beside "
+                     f"the top {capacity_pct}%'s, they would give a count under 10 back, alone or together; "
+                     "and the figures shown not enough to put it outside the range).")  # fmt: skip
     raised = " or ".join(red_list.raised) or "a higher need level"
     more = red_list.band_over_top
     said = _band_words(more, capacity_pct).replace(", holds", ", it holds")
@@ -287,12 +386,12 @@ def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, list
             for m, key in (("selection_rate", "share"), ("precision", "precision")):
                 metrics[f"{name}_{key}"] = metric(table.loc[group], m, counts[group], *reference)
         ratio = red_over_top(metrics["red_share"], metrics["top_share"])
-        rows.append({
-            "group": group, "reference": group == top.reference, "n": shown[group]["n"],
-            "red": listed[group]["selected"], "top": shown[group]["selected"], **metrics,
-            "red_over_top": ratio, "red_over_top_text": "-" if ratio is None else f"{ratio:.2f}",
-            "direction": direction(ratio),
-        })  # fmt: skip
+        row = {"group": group, "reference": group == top.reference, "n": shown[group]["n"],
+               "red": listed[group]["selected"], "top": shown[group]["selected"], **metrics,
+               "red_over_top": ratio}  # fmt: skip
+        which, _, bound = compared(row)  # where a count is withheld: the bound the shown figures give
+        text = "-" if ratio is None and not bound else bound or f"{ratio:.2f}"
+        rows.append({**row, "red_over_top_text": text, "direction": which})
     return rows
 
 
