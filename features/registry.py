@@ -28,6 +28,14 @@ Kind = Literal["numeric", "binary", "categorical"]
 CONTEXT_SOURCES: tuple[Source, ...] = ("school", "reference")
 CONTEXT_FEATURES = frozenset({"nc_year"})
 
+# Adverse: a feature whose presence is a risk factor by definition (safeguarding or social care, suspension
+# or exclusion, persistent absence, a school move, free school meals). The child has it from `adverse_from`
+# up: 1 for a flag or count (every exclusions and social-care feature), PERSISTENT_ABSENCE for an absence
+# rate. models.reasons never lists one the child has as lowering the risk: a negative contribution of it is
+# the effect of the factors it overlaps with (a logistic model's CPP beside CIN), not protection.
+ADVERSE_SOURCES: tuple[Source, ...] = ("exclusions", "social_care")
+PERSISTENT_ABSENCE = 0.10  # the DfE's persistent absence: 10% or more of sessions missed
+
 # --- value vocabularies, shared with the builder so labels and codes cannot drift apart -----------
 
 ETHNICITY_GROUPS: dict[str, str] = {
@@ -280,6 +288,17 @@ class FeatureDef:
     # The first census of the year at which the feature can have a value (this year's attendance so far:
     # spring, once the autumn term has ended); a model for an earlier census does not take it.
     first_census: str = calendar.AUTUMN
+    adverse_from: float | None = None  # the child has an adverse factor from this value up (see above)
+
+    def adverse(self, value: Any) -> bool:
+        """True when `value` is an adverse factor the child has (never when missing or unreadable)."""
+        if self.adverse_from is None or is_missing(value):
+            return False
+        try:
+            number = float(_truthy(value)) if self.kind == "binary" else _number(value)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        return number >= self.adverse_from
 
     @property
     def context(self) -> bool:
@@ -304,10 +323,11 @@ class FeatureDef:
 
 
 def _f(name, label, source, kind, template, *, protected=False, history=False, valid=None,
-       first_census=calendar.AUTUMN) -> FeatureDef:  # fmt: skip
+       first_census=calendar.AUTUMN, adverse=None) -> FeatureDef:  # fmt: skip
     valid = FLAG if kind == "binary" else valid
+    adverse = 1 if adverse is None and source in ADVERSE_SOURCES else adverse
     return FeatureDef(name, label, source, kind, protected, template, needs_history=history,
-                      valid_range=valid, first_census=first_census)
+                      valid_range=valid, first_census=first_census, adverse_from=adverse)
 
 
 FEATURES: list[FeatureDef] = [
@@ -322,39 +342,41 @@ FEATURES: list[FeatureDef] = [
        valid=ValueRange(min(NC_YEAR_CODES), LAST_NC_YEAR, whole=True,
                         note=" (" + ", ".join(f"{k} = {v}" for k, v in NC_YEAR_CODES.items()) + ")")),
     _f("fsm", "Free school meals now", "census", "binary",
-       flag_phrase("eligible for free school meals", "not eligible for free school meals")),
+       flag_phrase("eligible for free school meals", "not eligible for free school meals"), adverse=1),
     _f("sen_provision", "SEN provision", "census", "categorical",
        category_phrase(SEN_PROVISION_PHRASES, "SEN provision {value}")),
     _f("sen_type", "SEN primary need", "census", "categorical", _sen_type_phrase),
     _f("idaci_decile", "IDACI decile of home area", "reference", "numeric", _idaci_phrase,
        valid=ValueRange(1, 10, whole=True, note=" (1 = most deprived)")),
     _f("absence_rate_last_year", "Absence last year", "census", "numeric",
-       percent_phrase("absence last year"), valid=RATE),
+       percent_phrase("absence last year"), valid=RATE, adverse=PERSISTENT_ABSENCE),
     _f("unauthorised_absence_rate_last_year", "Unauthorised absence last year", "census", "numeric",
-       percent_phrase("unauthorised absence last year"), valid=RATE),
+       percent_phrase("unauthorised absence last year"), valid=RATE, adverse=PERSISTENT_ABSENCE),
     _f("persistent_absence_last_year", "Persistent absence last year", "census", "binary",
        flag_phrase("persistently absent last year (missed 10% or more of sessions)",
-                   "not persistently absent last year")),
+                   "not persistently absent last year"), adverse=1),
     # attendance so far this year, from the authority's termly attendance files (terms ended before the
     # reference census: none at autumn); the linked history holds it, so a census upload gets it there
     _f("absence_rate_this_year", "Absence this year so far", "census", "numeric",
-       percent_phrase("absence this year so far"), valid=RATE, history=True, first_census=calendar.SPRING),
+       percent_phrase("absence this year so far"), valid=RATE, history=True, first_census=calendar.SPRING,
+       adverse=PERSISTENT_ABSENCE),
     _f("unauthorised_absence_rate_this_year", "Unauthorised absence this year so far", "census", "numeric",
        percent_phrase("unauthorised absence this year so far"), valid=RATE, history=True,
-       first_census=calendar.SPRING),
+       first_census=calendar.SPRING, adverse=PERSISTENT_ABSENCE),
     _f("persistent_absence_this_year", "Persistent absence this year so far", "census", "binary",
        flag_phrase("persistently absent this year so far (missed 10% or more of sessions)",
-                   "not persistently absent this year so far"), history=True, first_census=calendar.SPRING),
+                   "not persistently absent this year so far"), history=True, first_census=calendar.SPRING,
+       adverse=1),
     # census history: earlier census rows of the same pupil
     _f("fsm_ever6", "Free school meals in the last six years", "census", "binary",
        flag_phrase("eligible for free school meals at some point in the last six years",
-                   "not eligible for free school meals in the last six years"), history=True),
+                   "not eligible for free school meals in the last six years"), history=True, adverse=1),
     _f("school_moves_last_year", "School moves in the last year", "census", "numeric",
        count_phrase("school move", "school moves", "in the last year"), history=True,
-       valid=_count(SCHOOL_MOVES_PER_YEAR)),
+       valid=_count(SCHOOL_MOVES_PER_YEAR), adverse=1),
     _f("school_moves_earlier", "School moves before last year", "census", "numeric",
        count_phrase("school move", "school moves", "in the years before last"), history=True,
-       valid=_count(SCHOOL_MOVES_PER_YEAR * SCHOOL_YEARS)),
+       valid=_count(SCHOOL_MOVES_PER_YEAR * SCHOOL_YEARS), adverse=1),
     # exclusions before the census date
     _f("suspensions_this_year", "Suspensions this year before the census", "exclusions", "numeric",
        count_phrase("suspension", "suspensions", "so far this year"), history=True,

@@ -2,7 +2,11 @@
 
 Three texts per pupil, the scores.csv columns `reason_columns` gives ("; "-joined phrases):
 - `reasons`: the child's own factors raising the risk most (top `n`);
-- `reasons_lowering`: the child's own factors lowering it most (top `n`);
+- `reasons_lowering`: the child's own factors lowering it most (top `n`), never an adverse factor the
+  child has (the registry's `adverse_from`: a safeguarding or social-care record, a suspension or
+  exclusion, persistent absence, a school move, free school meals). A negative contribution of one is
+  the effect of the inputs it overlaps with in the model (CPP beside CIN), not protection: the score
+  keeps it, the words leave it out, so no one reads "drug misuse lowers the risk";
 - `context`: every context factor (year group, the school's record, the home area: the registry's
   `context` features) that moves the score by the floor or more, largest first, each phrase marked
   "(raises risk)" or "(lowers risk)". Context never fills `reasons`: "in Year 9" or a school's suspension
@@ -77,10 +81,12 @@ def _floor(explanation: Explanation, min_contribution: float | None) -> float:
 
 
 def _select_top(key: np.ndarray, usable: np.ndarray, n: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per pupil, the column indices of the `n` largest `key` values among usable columns at or above
-    `floor` (largest first) and those values; places with no qualifying factor hold -inf."""
-    masked = np.where(usable[None, :] & (key >= floor), key, -np.inf)
-    k = min(n, int(usable.sum()), masked.shape[1])
+    """Per pupil, the column indices of the `n` largest `key` values among usable columns (per feature,
+    or per pupil and feature) at or above `floor` (largest first) and those values; places with no
+    qualifying factor hold -inf."""
+    allowed = np.broadcast_to(usable if usable.ndim == 2 else usable[None, :], key.shape)
+    masked = np.where(allowed & (key >= floor), key, -np.inf)
+    k = min(n, int(allowed.any(axis=0).sum()), masked.shape[1])
     if k == 0 or masked.shape[0] == 0:
         empty = np.empty((masked.shape[0], 0))
         return empty.astype(int), empty
@@ -103,6 +109,34 @@ def _value_columns(explanation: Explanation, values: pd.DataFrame | list[dict]) 
     return {f: np.array([record.get(f) for record in values], dtype=object) for f in explanation.features}
 
 
+def _adverse_present(explanation: Explanation, value_columns: dict[str, np.ndarray]) -> np.ndarray:
+    """(pupils x features) True where the pupil has an adverse factor (`registry.FeatureDef.adverse`)."""
+    present = np.zeros(explanation.contributions.shape, dtype=bool)
+    for j, name in enumerate(explanation.features):
+        feature = registry.get(name) if name in REGISTRY_NAMES else None
+        if feature is None or feature.adverse_from is None:
+            continue
+        column = value_columns[name]
+        try:  # numbers and None: one comparison (NaN is never adverse)
+            numbers = column.astype(float)
+        except (TypeError, ValueError):  # words ("yes"), pd.NA: each distinct value asked once
+            codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=False)
+            present[:, j] = np.array([feature.adverse(v) for v in uniques], dtype=bool)[codes]
+            continue
+        if feature.kind == "binary":
+            present[:, j] = (numbers != 0) & ~np.isnan(numbers)
+        else:
+            present[:, j] = numbers >= feature.adverse_from
+    return present
+
+
+def _child_usable(explanation, value_columns, usable: np.ndarray, direction: str) -> np.ndarray:
+    """`usable`, less (for the lowering direction) each pupil's adverse factors (the module text)."""
+    if direction != "lowering":
+        return usable
+    return usable[None, :] & ~_adverse_present(explanation, value_columns)
+
+
 def top_factors(
     explanation: Explanation,
     values: pd.DataFrame | list[dict],
@@ -121,13 +155,14 @@ def top_factors(
     unless asked for: they are reported in the fairness review, not offered as reasons about a child.
     """
     describer = describer or Describer()
-    usable = _usable(explanation.features, include_protected, context)
-    top, chosen = _select_top(
-        _signed(explanation, direction), usable, n, _floor(explanation, min_contribution)
+    key = _signed(explanation, direction)
+    value_columns = _value_columns(explanation, values)
+    usable = _child_usable(
+        explanation, value_columns, _usable(explanation.features, include_protected, context), direction
     )
+    top, chosen = _select_top(key, usable, n, _floor(explanation, min_contribution))
     if top.shape[1] == 0:
         return [[] for _ in range(top.shape[0])]
-    value_columns = _value_columns(explanation, values)
     sign = 1.0 if direction == "raising" else -1.0
     out = []
     for row in range(top.shape[0]):
@@ -199,8 +234,9 @@ def reason_columns(
     child = _usable(explanation.features, False, context=False)
     out = {}
     raising = explanation.contributions
-    for column, key in (("reasons", raising), ("reasons_lowering", -raising)):
-        top, chosen = _select_top(key, child, n, floor)
+    for column, direction in (("reasons", "raising"), ("reasons_lowering", "lowering")):
+        key = raising if direction == "raising" else -raising
+        top, chosen = _select_top(key, _child_usable(explanation, value_columns, child, direction), n, floor)
         out[column] = _texts(explanation, value_columns, top, chosen, describer)
     context = _usable(explanation.features, False, context=True)
     top, chosen = _select_top(np.abs(explanation.contributions), context, int(context.sum()), floor)
