@@ -77,13 +77,13 @@ def features_for_census(
     The pupils are those on the upload's `census` (term code, default autumn) rows of `reference_year`
     (default: the latest year in the upload; rows without a CensusTerm count as that census), and only
     they: a pupil on other collections' rows only is not scored, though the history holds their row of
-    the collection scored. Taken from those rows: sex, ethnicity, NC
-    year, FSM, SEN, IDACI decile and
-    last year's absence. Everything with `needs_history` in the registry (FSM ever, school moves,
-    exclusions, social care, school context) comes from `history` (a PupilHistory) when given — the
-    upload's rows replace history's rows for the same pupil and collection (but a history row that is
-    not a subsidiary registration stands beside uploaded subsidiary rows alone: `_main_rows_kept`) — and
-    is NaN otherwise.
+    the collection scored. Rows of a later collection (a later term or year) are not read at all, so
+    they change no pupil's features (point in time: nothing after census day). Taken from those rows:
+    sex, ethnicity, NC year, FSM, SEN, IDACI decile and last year's absence. Everything with
+    `needs_history` in the registry (FSM ever, school moves, exclusions, social care, school context)
+    comes from `history` (a PupilHistory) when given — the upload's rows replace history's rows for the
+    same pupil and collection (but a history row that is not a subsidiary registration stands beside
+    uploaded subsidiary rows alone: `_main_rows_kept`) — and is NaN otherwise.
     This year's attendance so far (spring, summer) comes from the history's termly rows of the pupil,
     year and term uploaded (`attendance_gap` says when a material share of the pupils has none).
     """
@@ -100,7 +100,6 @@ def features_for_census(
         reference_year = calendar.format_year(int(years.max()))
     reference_year = calendar.normalise_year(reference_year)
     upload["AcademicYear"] = years.map(calendar.format_year, na_action="ignore").fillna(reference_year)
-    upload = upload.assign(_row=np.arange(len(upload)))
     in_year = upload["AcademicYear"].eq(reference_year)
     if not (in_year & upload["CensusTerm"].eq(term)).any():
         found = tuple(t for t in calendar.CENSUS_TERMS if upload.loc[in_year, "CensusTerm"].eq(t).any())
@@ -109,6 +108,12 @@ def features_for_census(
             f"in the census rows (they have: {', '.join(found) or 'none'})",
             found,
         )
+    # Rows of a later collection are not read (nothing after census day), before anything else reads
+    # them: a later row under a pupil's valid UPN made the mistyped or temporary UPN of their row scored
+    # "shared" with it in `_as_history_pupils`, and so scored without the pupil's history.
+    read = ~_after(upload, years, reference_year, term)
+    upload, dates = upload[read], dates[read]
+    upload = upload.assign(_row=np.arange(len(upload)))
 
     empty = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
     census = upload
@@ -147,6 +152,16 @@ def features_for_census(
     pupils_rows = census[tidy_upn_column(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
     repeats = collection_repeats(pupils_rows, reference_year, term)
     return CensusFeatures(finish_table(table), repeats, not_in_history, date_differs)
+
+
+def _after(upload: pd.DataFrame, years: pd.Series, reference_year: str, term: str) -> np.ndarray:
+    """The upload's rows of a collection after `reference_year`'s `term` census: a later year, or a later
+    term of that year (a term code not known counts as after, as `collections_not_scored` says it)."""
+    first = calendar.start_year(reference_year)
+    order = upload["CensusTerm"].map(calendar.TERM_ORDER).fillna(len(calendar.TERM_ORDER))
+    year = years.fillna(first)
+    later = year.gt(first) | (year.eq(first) & order.gt(calendar.TERM_ORDER[term]))
+    return later.to_numpy(dtype=bool)
 
 
 def _collection_keys(census: pd.DataFrame) -> pd.MultiIndex:
