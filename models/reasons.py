@@ -31,6 +31,15 @@ MIN_REASON_CONTRIBUTION = {"log-odds": 0.05, "probability": 0.002}
 # and counts as the child's own factor.
 REGISTRY_NAMES = frozenset(f.name for f in registry.FEATURES)
 CONTEXT_NAMES = frozenset(registry.context_names())
+# What the lists of reasons are, for the outputs that carry them as columns (the workbook's notice sheet;
+# scores.html and the page say the same in their own words)
+REASON_COLUMNS_NOTE = (
+    "reasons: the child's own factors that raise the score most; reasons_lowering: those that lower it "
+    "most, except that a safeguarding, exclusion, absence, school-move or free-school-meals factor the "
+    "child has is never listed as lowering the risk (where the model gives it a negative weight, that is "
+    "the effect of other factors it overlaps with); context: year group, the school's exclusion record "
+    "and the home area's deprivation, given apart as they are not about the child."
+)
 RAISES, LOWERS = " (raises risk)", " (lowers risk)"  # the direction a context phrase carries
 
 

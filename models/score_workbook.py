@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.files import SymlinkOutputError, neutralise, open_private, private_dir
+from exclusion_risk.models.reasons import REASON_COLUMNS_NOTE
 from exclusion_risk.models.score_runs import CHANGE_LABELS
 from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -269,6 +270,7 @@ def _notice_sheet(
             + (f", '{CHANGES_SHEET}'" if changes_summary else "")
             + f" and {school_sheets} per-school sheet(s). Each has a filter on its header row."
         ],
+        [REASON_COLUMNS_NOTE],
         [],
     ]
     rows += _legend_rows(risk_matrix)

@@ -85,6 +85,8 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     for cell in matrix["cells"]:
         assert legend[cell["matrix_cell"]][3:5] == (cell["rag"], cell["response"])
     assert "In very high, 4 in 10 were suspended (test year)." in notice_text
+    # what the reason columns are, and that an adverse factor the child has is never a lowering one
+    assert any("never listed as lowering the risk" in t and "reasons_lowering" in t for t in notice_text)
 
     ranked = book[RANKED_SHEET]
     assert ranked.freeze_panes == "A2" and ranked.oddFooter.center.text == DECISION_SUPPORT_NOTICE
