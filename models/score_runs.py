@@ -5,19 +5,20 @@ many pupils and schools, RAG counts; no identifiers) plus its pupils' rows (`RUN
 school, probability, likelihood band, RAG), kept privately by whoever stores the run: the CLI in a runs
 folder (`RunFolder`), the service in its database.
 
-`compare(previous, current, band_order)` lists, for the schools both scored, each pupil whose place
-changed: `new_red` (red now; not red before, or not scored before), `moved_up` / `moved_down` (a higher
-or lower likelihood band), `no_longer_on_roll` (scored before at one of those schools, absent now) and
-`new_on_roll` (not scored before, now at one of those schools). `previous` is an earlier run's pupils, or
-the `EarlierView` of several (`models.earlier_scorings`: each pupil compared with their latest earlier
-scoring, so a scoring of part of a census hides nothing the scorings before it said). A pupil is matched
-by UPN across the whole of it, so one who moved school keeps their history, and by the pupil the linked
-history knows a UPN as, so one whose UPN was corrected is compared under the new UPN. Pupils are listed as no
-longer on roll only at schools whose earlier and current pupils both plausibly are the school's census
-(`earlier_scorings.roll_kind`; `earlier_notes` says where not, and why). A school no earlier scoring
-scored is not compared (its pupils would all look new); `comparison_notes` names the schools only one
-scoring covered, and says when the runs scored another census or year, or the model, risk matrix or
-capacity changed between them.
+`compare(previous, current, band_order)` lists, for the schools both scored, each pupil whose place changed:
+`new_red` (red now; not red before, or not scored before), `rating_up` / `rating_down` (a higher or lower RAG
+rating in the same likelihood band), `moved_up` / `moved_down` (a higher or lower likelihood band),
+`no_longer_on_roll` (scored before at one of those schools, absent now) and `new_on_roll` (not scored before,
+now at one of those schools); each in words by `change_kinds.change_labels`. `previous` is an earlier run's
+pupils, or the `EarlierView` of several (`models.earlier_scorings`: each pupil compared with their latest
+earlier scoring, so a scoring of part of a census hides nothing the scorings before it said). A pupil is
+matched by UPN across the whole of it, so one who moved school keeps their history, and by the pupil the
+linked history knows a UPN as, so one whose UPN was corrected is compared under the new UPN. Pupils are listed
+as no longer on roll only at schools whose earlier and current pupils both plausibly are the school's census
+(`earlier_scorings.roll_kind`; `earlier_notes` says where not, and why). A school no earlier scoring scored is
+not compared (its pupils would all look new); `comparison_notes` names the schools only one scoring covered,
+and says when the runs scored another census or year, or the model, risk matrix or capacity changed between
+them.
 """
 
 from __future__ import annotations
@@ -34,16 +35,18 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.files import open_private, private_dir, write_csv
+from exclusion_risk.models.change_kinds import (  # noqa: F401  (score_runs' callers import them here)
+    CHANGES,
+    change_counts,
+    change_labels,
+    changes_sentence,
+    rating_moves,
+)
 from exclusion_risk.models.earlier_scorings import EarlierView, ScoringFrames, earlier_view, school_names
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.upn import upn_key
 from exclusion_risk.values import counted
 
-CHANGES = ("new_red", "moved_up", "moved_down", "no_longer_on_roll", "new_on_roll")
-# Each change in words, for people (the workbook's Changes sheet; the page's CHANGE_LABELS, details.js,
-# say the same); changes.csv and the service's JSON keep the codes.
-CHANGE_LABELS = {"new_red": "new red", "moved_up": "moved up a band", "moved_down": "moved down a band",
-                 "no_longer_on_roll": "no longer on roll", "new_on_roll": "new on roll"}
 RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag"]
 # Each pupil's place in the list as scored (1 = first), kept in the runs folder's pupils.csv so that
 # `evaluate` takes exactly the top k% the officer saw (probabilities are stored to 6 dp and tie often).
@@ -208,6 +211,9 @@ def compare(
     after_rank = joined["after_band"].map(rank).astype("float64")
     red_now = now & (joined["after_rag"] == "red").fillna(False)
     change = pd.Series(pd.NA, index=joined.index, dtype="string")
+    rating_up, rating_down = rating_moves(joined["before_rag"], joined["after_rag"])
+    change[was & now & rating_down] = "rating_down"  # in the same band: a band move says it below
+    change[was & now & rating_up] = "rating_up"
     change[was & now & (after_rank > before_rank)] = "moved_down"
     change[was & now & (after_rank < before_rank)] = "moved_up"
     change[~was & now] = "new_on_roll"
@@ -219,20 +225,6 @@ def compare(
     changed["order"] = changed["change"].map({c: i for i, c in enumerate(CHANGES)})
     changed = changed.sort_values(["order", "school_urn", "upn"], kind="stable")
     return changed[CHANGE_COLUMNS].reset_index(drop=True).astype({c: "string" for c in CHANGE_COLUMNS})
-
-
-def change_counts(changes: pd.DataFrame) -> dict[str, int]:
-    counts = changes["change"].value_counts() if len(changes) else {}
-    return {change: int(counts.get(change, 0)) for change in CHANGES}
-
-
-def changes_sentence(counts: dict[str, int], since: str) -> str:
-    """The counts in words: 12 new red since <since>; 30 moved up a band, 25 down, 4 no longer on roll..."""
-    return (
-        f"{counts['new_red']:,} new red since {since}; {counts['moved_up']:,} moved up a band, "
-        f"{counts['moved_down']:,} down, {counts['no_longer_on_roll']:,} no longer on roll, "
-        f"{counts['new_on_roll']:,} new on roll"
-    )
 
 
 def _schools_listed(schools: list[str], pupils: pd.Series) -> str:
@@ -312,9 +304,10 @@ def _model(run: ScoringRun) -> str:
 
 
 def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
-    """CHANGE_COLUMNS rows as JSON-ready dicts (missing values None)."""
+    """CHANGE_COLUMNS rows as JSON-ready dicts (missing values None), each with its `label` in words."""
     frame = changes[CHANGE_COLUMNS].astype(object)
-    return frame.where(changes[CHANGE_COLUMNS].notna(), None).to_dict("records")
+    frame = frame.where(changes[CHANGE_COLUMNS].notna(), None)
+    return frame.assign(label=change_labels(changes)).to_dict("records")
 
 
 # ---- the CLI's runs folder ---------------------------------------------------------------------

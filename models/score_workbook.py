@@ -35,7 +35,7 @@ import pandas as pd
 
 from exclusion_risk.files import SymlinkOutputError, neutralise, open_private, private_dir
 from exclusion_risk.models.reasons import REASON_COLUMNS_NOTE
-from exclusion_risk.models.score_runs import CHANGE_LABELS
+from exclusion_risk.models.score_runs import change_labels
 from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -326,7 +326,7 @@ def write_scores_workbook(
     groups = list(_school_groups(scores))
     with_changes = changes is not None and changes_summary is not None
     if with_changes and "change" in changes.columns:  # the page's words (new red), not changes.csv's codes
-        changes = changes.assign(change=changes["change"].map(CHANGE_LABELS).fillna(changes["change"]))
+        changes = changes.assign(change=change_labels(changes))
     headers = [str(name) for name in scores.columns]
     columns = _column_values(scores)
     lines = list(notice_lines)

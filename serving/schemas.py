@@ -304,7 +304,11 @@ class LeaversNotListed(BaseModel):
 
 CHANGE_MEANINGS = {
     "new_red": "Red now; not red at the pupil's latest earlier scoring, or never scored before.",
-    "moved_up": "In a higher likelihood band than at the pupil's latest earlier scoring.",
+    "rating_up": "A higher RAG rating than at the pupil's latest earlier scoring, in the same likelihood "
+    "band (the need level changed, or the risk matrix); not red now (that is new_red).",
+    "rating_down": "A lower RAG rating, in the same likelihood band.",
+    "moved_up": "In a higher likelihood band than at the pupil's latest earlier scoring (a rating that "
+    "changed with it is said in the pupil's `label`).",
     "moved_down": "In a lower likelihood band.",
     "no_longer_on_roll": "At one of these schools in the school's latest earlier scoring that, like this "
     "cohort, plausibly holds the school's census; not in this cohort.",
@@ -325,6 +329,9 @@ class PupilChange(BaseModel):
     after_band: str | None = None
     before_rag: Rag | None = None
     after_rag: Rag | None = None
+    label: str = Field("", description="The change in words, as the page and the workbook say it: 'rating "
+                       "up: green to amber (same likelihood band: need level changed)', 'moved down a band; "
+                       "rating down: amber to green', 'new red'.")
 
 
 class RunChanges(BaseModel):

@@ -221,8 +221,12 @@
   }
 
   // --- what changed since the last scoring ----------------------------------------------------------
+  // The kinds of change in the answer's order (models/change_kinds.py CHANGE_LABELS says the same); each
+  // pupil's row says their change in words (its `label`: "rating up: green to amber ...").
   const CHANGE_LABELS = {
     new_red: "new red",
+    rating_up: "rating up within a band",
+    rating_down: "rating down within a band",
     moved_up: "moved up a band",
     moved_down: "moved down a band",
     no_longer_on_roll: "no longer on roll",
@@ -288,7 +292,8 @@
     const rows = pupils.slice(start, start + CHANGES_PAGE).map((p) => {
       const tr = el("tr", null, p.after_rag ? `rag-${p.after_rag}` : "");
       const school = schoolLabel({ school_urn: p.school_urn, school_name: names.get(p.school_urn) });
-      for (const v of [blank(p.upn), school, CHANGE_LABELS[p.change] || blank(p.change), blank(p.before_band),
+      const what = p.label || CHANGE_LABELS[p.change] || blank(p.change);
+      for (const v of [blank(p.upn), school, what, blank(p.before_band),
         blank(p.after_band), blank(p.before_rag).toUpperCase(), blank(p.after_rag).toUpperCase()]) {
         tr.append(el("td", v));
       }

@@ -82,9 +82,10 @@ def test_compare_names_each_kind_of_change_within_the_schools_both_runs_scored()
     assert (p4["school_urn"], p4["before_band"], p4["before_rag"]) == ("100", "very high", "red")
     assert pd.isna(p4["after_band"]) and pd.isna(p4["after_rag"])
     counts = change_counts(changes)
-    assert counts == {"new_red": 2, "moved_up": 2, "moved_down": 1, "no_longer_on_roll": 1, "new_on_roll": 1}
+    assert counts == {"new_red": 2, "rating_up": 0, "rating_down": 0, "moved_up": 2, "moved_down": 1,
+                      "no_longer_on_roll": 1, "new_on_roll": 1}  # fmt: skip
     assert changes_sentence(counts, "then").startswith(
-        "2 new red since then; 2 moved up a band, 1 down, 1 no"
+        "2 new red since then; 0 rating up and 0 rating down within a band; 2 moved up a band, 1 down, 1 no"
     )
     assert changes["change"].tolist()[:2] == ["new_red", "new_red"]  # ordered by change
 

@@ -18,7 +18,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from exclusion_risk.models.score_runs import change_counts, compare, new_run
+from exclusion_risk.models.score_runs import change_counts, change_labels, compare, new_run
 from exclusion_risk.models.score_workbook import CHANGES_SHEET, NOTICE_SHEET, RANKED_SHEET
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.database import Database
@@ -133,7 +133,8 @@ def test_census_scorings_are_recorded_and_changes_reported(runs_service, cohort,
     expected = compare(scores1, scores2, bands)  # the rules, applied to what the two responses said
     assert changes["counts"] == change_counts(expected)
     assert set(listed.columns) == {"upn", "school_urn", "change", "before_band", "after_band", "before_rag",
-                                   "after_rag"}  # fmt: skip
+                                   "after_rag", "label"}  # fmt: skip
+    assert listed["label"].tolist() == change_labels(expected).tolist()  # each change in words, as the page
 
     assert runs.status_code == 200
     listed_runs = runs.json()["runs"]

@@ -20,7 +20,9 @@ ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "web"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-COUNTS = {"new_red": 12, "moved_up": 3, "moved_down": 2, "no_longer_on_roll": 1, "new_on_roll": 0}
+COUNTS = {"new_red": 12, "rating_up": 1, "rating_down": 0, "moved_up": 3, "moved_down": 2,
+          "no_longer_on_roll": 1, "new_on_roll": 0}
+RATING_UP = "rating up: green to amber (same likelihood band: need level changed)"
 
 
 def _answer(changes) -> dict:
@@ -39,6 +41,9 @@ def _changes() -> dict:
                 "after_band": after_band, "before_rag": before_rag, "after_rag": after_rag}
 
     pupils = [changed(f"A80120011{i:04d}", "new_red", "high", "very high", "amber", "red") for i in range(12)]
+    # a rating that changed within its band (the need level rose): listed, in the answer's words
+    rated = changed("E801200110000", "rating_up", "medium", "medium", "green", "amber")
+    pupils += [{**rated, "label": RATING_UP}]
     pupils += [changed(f"B80120011{i:04d}", "moved_up", "low", "medium", "green", "green") for i in range(3)]
     pupils += [changed(f"C80120011{i:04d}", "moved_down", "high", "medium", "amber", "green")
                for i in range(2)]
@@ -103,12 +108,17 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         expect(page.locator("#changes-not-listed")).to_have_text(NOT_LISTED)
         expect(page.locator("#changes-notes li")).to_have_text(NOTES)  # the model changed; not compared
         assert page.locator("#changes-counts li").all_inner_texts() == [
-            "12 new red", "3 moved up a band", "2 moved down a band", "1 no longer on roll", "0 new on roll"]
+            "12 new red", "1 rating up within a band", "0 rating down within a band", "3 moved up a band",
+            "2 moved down a band", "1 no longer on roll", "0 new on roll"]
         rows = page.locator("#changes-table tbody tr")
-        assert rows.count() == 18
+        assert rows.count() == 19
         expect(page.locator("#changes-pager")).to_be_hidden()  # one page: no page controls
         section.screenshot(path=ARTIFACTS / "10-changes.png")
         expect(page.locator("#status")).to_contain_text("12 new red since")  # announced (aria-live)
+        page.select_option("#changes-filter", "rating_up")
+        assert rows.count() == 1
+        assert rows.first.locator("td").all_inner_texts()[2:] == [RATING_UP, "medium", "medium", "GREEN",
+                                                                   "AMBER"]
         page.select_option("#changes-filter", "moved_down")
         assert rows.count() == 2
         assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"moved down a band"}
