@@ -303,7 +303,7 @@
     for (const s of scores) if (!cells.has(s.matrix_cell)) cells.set(s.matrix_cell, cellLabel(s));
     fillSelect($("filter-cell"), [...cells.entries()].sort((a, b) => String(b[0]).localeCompare(String(a[0]))));
     const changed = ER.showChanges(body);
-    setStatus(ER.scoredLine(body.pupils, said.length + driftShown, changed)); // said once, by the region
+    setStatus(ER.scoredLine(body.pupils, said.length, changed, driftShown)); // said once, by the region
     applyFilters();
     $("results-heading").focus();
   }

@@ -204,12 +204,14 @@ window.ER = (() => {
     $("status").textContent = text;
   }
 
-  // The headline after a scoring: every warning the page shows counted once, the drift banner's with the
-  // cohort's (it read "1 warning" beside three drift warnings), and the pupils with thousands separators
-  // as the page's other counts have them (it read "Scored 62509 pupils").
-  function scoredLine(pupils, warnings, changed) {
-    const warned = !warnings ? ""
-      : ` ${warnings === 1 ? "1 warning" : `${count(warnings)} warnings`}, listed with the results.`;
+  // The headline after a scoring: the warnings box's count and the drift banner's, each as its box says
+  // it (it read "4 warnings" where the warnings box listed one beside three drift lines), and the pupils
+  // with thousands separators as the page's other counts have them (it read "Scored 62509 pupils").
+  function scoredLine(pupils, warnings, changed, drift = 0) {
+    const some = (n, one, many) => (n === 1 ? `1 ${one}` : `${count(n)} ${many}`);
+    const said = [warnings ? some(warnings, "warning", "warnings") : "",
+      drift ? some(drift, "drift note", "drift notes") : ""].filter(Boolean).join(" and ");
+    const warned = said ? ` ${said}, listed with the results.` : "";
     return `Scored ${count(Number(pupils))} pupils.${warned}${changed ? ` ${changed}` : ""}`;
   }
 
