@@ -345,7 +345,7 @@
       [blank(s.need_level), "num"],
       [blank(s.rag).toUpperCase(), "rag"],
       [blank(s.matrix_cell), "nowrap"],
-      [blank(s.reasons), ""],
+      [ER.reasonsText(s), ""],
       [blank(s.response), ""],
     ];
     for (const [text, cls] of values) tr.append(el("td", text, cls || null));
@@ -397,7 +397,7 @@
         [String(i + 1), "num"], [s.upn, "nowrap"], [schoolLabel(s), ""], [yearLabel(s.nc_year), ""],
         [blank(s.rag).toUpperCase(), "rag"], [blank(s.likelihood_band), ""],
         [`${blank(s.need_level)}${s.need_label ? ` ${s.need_label}` : ""}`, ""], [blank(s.response), ""],
-        [blank(s.reasons), ""],
+        [ER.reasonsText(s), ""],
       ]) tr.append(el("td", text, cls || null));
       return tr;
     });

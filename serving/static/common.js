@@ -215,9 +215,20 @@ window.ER = (() => {
     return `Scored ${count(Number(pupils))} pupils.${warned}${changed ? ` ${changed}` : ""}`;
   }
 
+  // A Reasons cell never blank: a pupil with no factor of their own above the floor is rated on context
+  // (year group, the school's record, home area), which models/reasons.py keeps out of `reasons`; the
+  // table and the print say so, with the context, where they showed nothing (the CSV keeps both columns).
+  function reasonsText(score) {
+    const reasons = blank(score.reasons).trim();
+    if (reasons) return reasons;
+    const context = blank(score.context).trim();
+    return context ? `No factor of the child's own stands out: the score rests on context — ${context}`
+      : "No single factor stands out.";
+  }
+
   return {
     state, $, el, blank, count, percent, yearLabel, yearCode, schoolLabel, dateLabel, dateTimeLabel, precisionText,
     errorMessage, pageWords, call, downloadName, saveBlob, setStatus, scoredLine, pager, setKey, keyHeader, newTurn,
-    currentTurn,
+    currentTurn, reasonsText,
   };
 })();

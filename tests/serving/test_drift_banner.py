@@ -177,3 +177,27 @@ def test_the_printed_list_carries_the_fairness_findings_and_drift_warnings(chrom
             expect(area.get_by_text(WARNING)).to_be_visible()
         finally:
             page.emulate_media(media="screen")
+
+
+@pytest.mark.browser
+def test_a_pupil_rated_on_context_alone_is_said_so_in_the_table_and_the_print(chromium, live_service, sign_in,
+                                                                              tmp_path):
+    # an inclusion-officer tester read 231 AMBER pupils with a blank Reasons cell: their rating rests on
+    # context (year group, the school's record, home area), which never fills `reasons` by design, and
+    # neither the table nor the print had the context beside them
+    from playwright.sync_api import expect
+
+    context = "the school's earlier suspension rate (raises risk); Year 9 (raises risk)"
+    rows = [dict(ROWS[0], context="Year 8 (raises risk)"),
+            dict(ROWS[0], upn="A801200110001", rag="amber", matrix_cell="L3-N0", reasons="", context=context),
+            dict(ROWS[0], upn="A801200110002", rag="green", matrix_cell="L1-N0", reasons=None, context="")]
+    said = ("No factor of the child's own stands out: the score rests on context — " + context,
+            "No single factor stands out.")
+    answers = [_answer(scores=rows, pupils=3)]
+    with _scoring_page(chromium, live_service, sign_in, tmp_path, answers) as (page, score):
+        score()
+        cells = page.locator("#scores-table tbody tr td:nth-child(10)")
+        expect(cells).to_have_text(["absence", *said])
+        page.evaluate("() => { window.print = () => { window.printed = true; }; }")
+        page.click("#print-button")
+        expect(page.locator("#print-table tbody tr td:nth-child(9)")).to_have_text(["absence", *said])

@@ -248,7 +248,10 @@ def test_printing_shows_the_notice_and_the_schools_list_not_the_form(page, score
         first, expected = rows.first.locator("td").all_inner_texts(), at_school[0]
         assert first[1] == expected["upn"] and first[4] == expected["rag"].upper()
         assert first[5] == expected["likelihood_band"] and first[7] == (expected.get("response") or "")
-        assert first[8] == expected["reasons"]
+        # reasons, or (none of the child's own: a rating on context alone) the context in words
+        on_context = ("No factor of the child's own stands out: the score rests on context — "
+                      f"{expected['context']}" if expected.get("context") else "No single factor stands out.")
+        assert first[8] == (expected["reasons"] or on_context)
         assert [h.strip() for h in page.locator("#print-table thead th").all_inner_texts()] == [
             "Rank", "UPN", "School", "Year", "RAG", "Likelihood", "Need", "Suggested response", "Reasons"]
         page.evaluate("() => window.scrollTo(0, 0)")
