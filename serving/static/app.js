@@ -383,7 +383,7 @@
     const filters = [["filter-year", "year group"], ["filter-rag", "RAG"], ["filter-cell", "cell"]]
       .filter(([id]) => $(id).value)
       .map(([id, name]) => `${name} ${$(id).options[$(id).selectedIndex].textContent}`);
-    $("print-title").textContent = `${chosen}: pupils ranked by risk` + (filters.length ? ` (${filters.join(", ")})` : "");
+    ER.printHeads(`${chosen}: pupils ranked by risk` + (filters.length ? ` (${filters.join(", ")})` : ""));
     const printed = matching.slice(0, PRINT_LIMIT);
     $("print-summary").textContent =
       `${count(printed.length)} pupil(s)` +
@@ -402,7 +402,7 @@
       return tr;
     });
     $("print-table").tBodies[0].replaceChildren(...rowsOut);
-    $("print-notes").replaceChildren(...ER.printedNotes()); // the banners on paper too (notes.js)
+    $("print-notes").replaceChildren(...ER.printedNotes()); // the warnings and banners on paper too (notes.js)
   }
 
   function printList() {

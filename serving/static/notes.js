@@ -45,10 +45,11 @@
     banner.hidden = !lines.length;
   }
 
-  // How to read the probabilities goes on the paper too: the drift and fairness banners as the page
-  // shows them (above), copied without their ids and live regions (the printed list had neither).
+  // How to read the probabilities goes on the paper too: the scoring's warnings (an invalid UPN, the
+  // features scored as unknown) and the drift and fairness banners as the page shows them, copied without
+  // their ids and live regions (the printed list had the banners but not the warnings).
   function printedNotes() {
-    return ["drift-warnings", "fairness-findings"].map((id) => $(id))
+    return ["score-warnings", "missing-features", "drift-warnings", "fairness-findings"].map((id) => $(id))
       .filter((banner) => !banner.hidden && banner.childNodes.length)
       .map((banner) => {
         const copy = banner.cloneNode(true);
@@ -58,10 +59,17 @@
       });
   }
 
+  // The printed list's title, and the line its table's head repeats on every page (the title and the
+  // decision-support notice): a 48-page print carried them on page 1 only.
+  function printHeads(title) {
+    $("print-title").textContent = title;
+    $("print-running").replaceChildren(el("strong", `${title}.`), ` ${$("notice").textContent.trim()}`);
+  }
+
   function showModelNotes(body) {
     showFairness(body.fairness_findings || []);
     return showDrift(body.drift_warnings || []);
   }
 
-  Object.assign(window.ER, { showModelNotes, printedNotes });
+  Object.assign(window.ER, { showModelNotes, printedNotes, printHeads });
 })();

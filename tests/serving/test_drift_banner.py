@@ -9,6 +9,9 @@ school-by-school check sees); an upload of one school's rows is part of a cohort
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -179,6 +182,48 @@ def test_the_printed_list_carries_the_fairness_findings_and_drift_warnings(chrom
             page.emulate_media(media="screen")
 
 
+def _pdf_pages_text(data: bytes) -> list[str]:
+    """Each page's text in a PDF Chromium (Skia) prints: its pages' content streams read through their
+    fonts' ToUnicode maps, squeezed (no spaces or line breaks; NFKC, so a ligature reads as its
+    letters). Enough for "is this line on every page", without a PDF library in the environment."""
+    objs = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)endobj", data, re.S)}
+
+    def stream(num):
+        body = objs[num].split(b"stream", 1)[1].lstrip(b"\r\n")
+        return zlib.decompress(body[: body.rfind(b"endstream")])
+
+    def cmap(num):
+        text, glyphs = stream(num).decode("latin-1"), {}
+        for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
+            for src, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                glyphs[int(src, 16)] = bytes.fromhex(dst).decode("utf-16-be")
+        for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
+            for lo, hi, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                for k in range(int(lo, 16), int(hi, 16) + 1):
+                    glyphs[k] = chr(int(dst, 16) + k - int(lo, 16))
+        return glyphs
+
+    pages = []
+    for head in (v.split(b"stream")[0] for v in objs.values()):
+        if not re.search(rb"/Type /Page\b", head):
+            continue
+        fonts = {name.decode(): cmap(int(re.search(rb"/ToUnicode (\d+) 0 R", objs[int(ref)]).group(1)))
+                 for name, ref in re.findall(rb"/(F\d+) (\d+) 0 R", head)}
+        content = stream(int(re.search(rb"/Contents (\d+) 0 R", head).group(1))).decode("latin-1")
+        font, out = {}, []
+        for name, hexed in re.findall(r"/(F\d+) [\d.]+ Tf|<([0-9A-Fa-f]+)> Tj", content):
+            if name:
+                font = fonts[name]
+            else:
+                out += [font.get(int(hexed[i:i + 4], 16), "") for i in range(0, len(hexed), 4)]
+        pages.append(re.sub(r"\s+", "", unicodedata.normalize("NFKC", "".join(out))))
+    return pages
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
 @pytest.mark.browser
 def test_a_pupil_rated_on_context_alone_is_said_so_in_the_table_and_the_print(chromium, live_service, sign_in,
                                                                               tmp_path):
@@ -201,3 +246,28 @@ def test_a_pupil_rated_on_context_alone_is_said_so_in_the_table_and_the_print(ch
         page.evaluate("() => { window.print = () => { window.printed = true; }; }")
         page.click("#print-button")
         expect(page.locator("#print-table tbody tr td:nth-child(9)")).to_have_text(["absence", *said])
+
+
+@pytest.mark.browser
+def test_every_printed_page_carries_the_notice_and_title_and_the_print_the_warnings(chromium, live_service,
+                                                                                    sign_in, tmp_path):
+    # a 516-row school's print ran 48 pages with the decision-support notice and the school's name on
+    # page 1 only, and the scoring's warnings (an invalid-UPN one) were not on the paper at all
+    from playwright.sync_api import expect
+
+    warning = "2 UPNs are not valid (their check letter does not match); they are scored as given"
+    rows = [dict(ROWS[0], upn=f"A8012001{n:05d}", reasons="absence; exclusions last year; SEN support")
+            for n in range(300)]
+    answers = [_answer(scores=rows, pupils=300, warnings=[warning], drift_warnings=[WARNING])]
+    with _scoring_page(chromium, live_service, sign_in, tmp_path, answers) as (page, score):
+        score()
+        page.evaluate("() => { window.print = () => { window.printed = true; }; }")
+        page.click("#print-button")
+        title = page.locator("#print-title").inner_text()
+        pages = _pdf_pages_text(page.pdf(format="A4"))
+        assert len(pages) > 3
+        for needle in ("Decision support only", DECISION_SUPPORT_NOTICE, title):
+            missing = [n + 1 for n, text in enumerate(pages) if _squeezed(needle) not in text]
+            assert not missing, f"{needle!r} is not on printed pages {missing} of {len(pages)}"
+        expect(page.locator("#print-area")).to_contain_text(warning)
+        expect(page.locator("#print-area")).to_contain_text(WARNING)

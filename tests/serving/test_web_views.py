@@ -252,6 +252,9 @@ def test_printing_shows_the_notice_and_the_schools_list_not_the_form(page, score
         on_context = ("No factor of the child's own stands out: the score rests on context — "
                       f"{expected['context']}" if expected.get("context") else "No single factor stands out.")
         assert first[8] == (expected["reasons"] or on_context)
+        # the title and the notice head every printed page (the table's head repeats)
+        expect(page.locator("#print-running")).to_contain_text(option.inner_text())
+        expect(page.locator("#print-running")).to_contain_text(DECISION_SUPPORT_NOTICE)
         assert [h.strip() for h in page.locator("#print-table thead th").all_inner_texts()] == [
             "Rank", "UPN", "School", "Year", "RAG", "Likelihood", "Need", "Suggested response", "Reasons"]
         page.evaluate("() => window.scrollTo(0, 0)")
