@@ -10,6 +10,9 @@ observed / predicted is. Differences are kept apart by kind:
 - selection beyond the base rate: the selection ratio is further from 1 than the base-rate ratio (one
   threshold widens the difference in risk) or points the other way; selection that follows the base
   rate (closer to 1: one threshold narrows the difference) is context.
+- selection, base rate withheld: the selection ratio is outside 0.8-1.25 where the group's or its
+  reference's base rate is withheld: still a finding (ranked and adjusted as the others are), saying that
+  how much of the gap the base rate explains cannot be stated here.
 - calibration across the year: all pupils' observed / predicted, stated first (`year_calibration`); a
   finding, ranked before every other, where it is outside 0.8-1.25 with its 95% interval excluding 1:
   the model as a whole needs recalibrating on a recent year, not group by group.
@@ -89,6 +92,7 @@ KINDS = {
     "base rate": "difference in outcomes (base rate)",
     "selection": "selection beyond the base rate",
     "selection, base rate": "selection that follows the base rate",
+    "selection, base rate withheld": "selection, base rate withheld",
     "calibration": "calibration",
     "error, base rate": "error rate that follows the base rate",
     "error, mixed": "error rate in the base rate's direction, with miscalibration",
@@ -98,8 +102,8 @@ KINDS = {
 }
 # -1: the whole model's (first); 0: the model's doing; 1: possibly the model's; 2: the base rate's (context)
 _TIER = {"year calibration": -1, "calibration": 0, "error, model": 0, "option": 0, "selection": 1,
-         "error, mixed": 1, "error, uncertain": 1, "base rate": 2, "selection, base rate": 2,
-         "error, base rate": 2}  # fmt: skip
+         "selection, base rate withheld": 1, "error, mixed": 1, "error, uncertain": 1, "base rate": 2,
+         "selection, base rate": 2, "error, base rate": 2}  # fmt: skip
 CONTEXT = 2
 _ACTIONS = {
     "year calibration": (
@@ -115,6 +119,11 @@ _ACTIONS = {
     "selection": (
         "Look at SHAP by group for the inputs that carry the gap and at this group's calibration; weigh the "
         "options below."
+    ),
+    "selection, base rate withheld": (
+        "Look at SHAP by group for the inputs that carry the gap; the group's base rate, and with it its "
+        "calibration, is withheld here, so this report cannot say whether the gap is the base rate's or the "
+        "model's: weigh the options below and monitor the group."
     ),
     "selection, base rate": (
         "Context: selection follows the group's exclusion rate, less than in proportion. No action on the "
@@ -197,12 +206,22 @@ def _calibration_finding(attribute: str, group, judged: dict | None) -> list[dic
     return [{**found, "observed_over_predicted": own}]
 
 
-def _selection_finding(attribute, r, outcome: str) -> dict | None:
+def _selection_finding(attribute, r, outcome: str, base_shown: bool = True) -> dict | None:
+    """`base_shown`: the group's and its reference's base rates are shown; where not (a count under 10, or
+    withheld so that one cannot be worked out) the gap is a finding still, without the base rate."""
     selection, base = r["selection_rate_ratio"], r[f"{BASE_RATE}_ratio"]
     if not outside(selection):
         return None
     group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     said = f"{group} are selected {selection:.2f} times as often as {reference}"
+    if not base_shown:  # Asian pupils 0.71 [0.52, 0.94] on the demo, their excluded "x": left out before
+        said = (f"{group} are selected {'less' if selection < 1 else 'more'} often than {reference} "
+                f"({selection:.2f} times as often); how often they were {outcome} (the base rate) is "
+                "withheld in the tables, so how much of the gap the base rate explains cannot be stated "
+                "here.")
+        return _finding(attribute, r["group"], r["reference"], "selection, base rate withheld",
+                        METRIC_LABELS["selection_rate"], selection, r["selection_rate_ratio_low"],
+                        r["selection_rate_ratio_high"], said)  # fmt: skip
     if np.isfinite(base) and base > 0:
         said += f" and {outcome} {base:.2f} times as often"
     if _same_direction(selection, base, 1) and abs(math.log(selection)) <= abs(math.log(base)):
@@ -237,8 +256,8 @@ def _group_findings(attribute: str, r, judged: dict | None, shown_metric, outcom
             f"{group} were {outcome} {base_text} times as often as {reference} in the review year: a "
             "difference in outcomes, not in the model's errors.",
         ))  # fmt: skip
-    if shown_metric("selection_rate") and shown_metric(BASE_RATE):
-        selection = _selection_finding(attribute, r, outcome)
+    if shown_metric("selection_rate"):
+        selection = _selection_finding(attribute, r, outcome, shown_metric(BASE_RATE))
         found.extend([selection] if selection else [])
     found.extend(_calibration_finding(attribute, r["group"], judged))
     for metric in _ERROR_METRICS:

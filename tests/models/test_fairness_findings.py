@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from exclusion_risk.cli import app
 from exclusion_risk.models import fairness, fairness_report, fairness_run, score_cli
 from exclusion_risk.models.fairness_run import RunTarget, fairness_json
+from exclusion_risk.models.fairness_summary import KINDS
 from exclusion_risk.privacy import check_no_identifiers
 
 BOYS, GIRLS = 11000, 9000
@@ -228,7 +229,8 @@ def test_summary_skips_rates_whose_counts_are_withheld(training, test_year):
     }
     assert context["findings"]
     # the counts of its row each finding's rates rest on: the base rate and observed / predicted the
-    # pupils and excluded; a selection finding quotes the base rate too, an error rate rests on all
+    # pupils and excluded; a selection finding quotes the base rate too (but where the base rate is
+    # withheld, which it then says and does not quote), an error rate rests on all
     base = ("n", "positives")
     rests_on = {fairness.METRIC_LABELS["base_rate"]: base, "observed / predicted": base,
                 "observed / predicted against the year's": base}
@@ -237,6 +239,9 @@ def test_summary_skips_rates_whose_counts_are_withheld(training, test_year):
             continue
         row = shown[(f["attribute"], f["group"])]
         cells = rests_on.get(f["metric"], ("n", "selected", "positives"))
+        if f["kind"] == KINDS["selection, base rate withheld"]:
+            cells = ("n", "selected")
+            assert f["meaning"].count("times as often") == 1, f
         assert not any(isinstance(row[c], str) for c in cells), f
     assert not any("Gypsy" in f["group"] for f in context["findings"])
 

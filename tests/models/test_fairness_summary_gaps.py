@@ -1,0 +1,61 @@
+"""The summary leaves out no flagged gap and advises nothing its own measured options contradict
+(models/fairness_summary.py, models/fairness_option_changes.py): a selection gap whose base rate is withheld
+is still a finding; a calibration finding's action says what each measured option did for that group; the
+ratios holding once the number compared is allowed for are told apart from the findings listed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from exclusion_risk.models import fairness, fairness_report
+from exclusion_risk.models.fairness_run import fairness_json
+from exclusion_risk.models.fairness_summary import KINDS
+
+WHITE, ASIAN, BLACK = 12000, 3000, 400
+
+
+def _withheld_base_rate_review():
+    """Black pupils' excluded are under 10, so Asian pupils' are withheld ("x") too; the model selects
+    Asian pupils about half as often as White British pupils."""
+    rng = np.random.default_rng(0)
+    n = WHITE + ASIAN + BLACK
+    ethnicity = np.array(["White British"] * WHITE + ["Asian"] * ASIAN + ["Black"] * BLACK)
+    frame = pd.DataFrame({"sex": np.where(np.arange(n) % 2 == 0, "M", "F"), "ethnicity_group": ethnicity,
+                          "sen_provision": "N", "fsm": 0})  # fmt: skip
+    risk = rng.beta(1, 8, n)
+    y = (rng.random(n) < risk).astype(int)
+    black = np.flatnonzero(ethnicity == "Black")
+    y[black] = 0
+    y[black[:5]] = 1
+    predicted = risk * np.where(ethnicity == "Asian", 0.8, 1.0)
+    return fairness.review(y, predicted, frame, 0.1, {"model_type": "x", "year": "x"}, n_boot=50)
+
+
+def test_a_selection_gap_is_a_finding_where_the_groups_base_rate_is_withheld():
+    review = _withheld_base_rate_review()
+    context = fairness_report.report_context(review, figures=False)
+    ethnic = next(a for a in context["attributes"] if a["name"] == "ethnic group")
+    asian = next(r for r in ethnic["rows"] if r["group"] == "Asian")
+    assert asian["positives"] == "x" and asian["metrics"][0]["ratio"] == "-"
+    assert asian["metrics"][1]["flagged"]  # the groups table flags the selection ratio
+    data = json.loads(fairness_json(review))
+    found = [f for f in data["summary"]["all"]
+             if f["attribute"] == "ethnic group" and f["group"] == "Asian"]  # fmt: skip
+    # before: none (a selection finding was made only where the base rate is shown)
+    assert [f["metric"] for f in found] == ["selection rate"], found
+    (f,) = found
+    assert f["ratio"] < 0.8 and f["high"] < 1
+    assert f["meaning"].startswith(f"Asian pupils are selected less often than White British pupils "
+                                   f"({f['ratio']:.2f} times as often); ")  # fmt: skip
+    assert "(the base rate) is withheld" in f["meaning"] and "cannot be stated here" in f["meaning"]
+    assert f["meaning"].count("times as often") == 1  # no base-rate ratio given
+    assert f["kind"] == KINDS["selection, base rate withheld"]
+    # the same Holm adjustment as every selection ratio
+    (selection,) = [c for c in data["summary"]["comparisons"] if c["family"] == "selection rate"]
+    assert f["comparisons"] == selection["compared"] and "q_value" in f
+    black = [f for f in data["summary"]["all"] if f["group"] == "Black" and f["metric"] == "selection rate"]
+    assert black and "more often" in black[0]["meaning"]
+
