@@ -72,6 +72,7 @@ from exclusion_risk.models.fairness_calibration import (
 from exclusion_risk.models.fairness_chance import comparison_key, mark
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_option_changes import (
+    calibration_advice,
     largest_changes,
     rate_shown,
     ratios_withheld,
@@ -185,10 +186,11 @@ def _year_finding(year: dict | None) -> list[dict]:
                      year["high"], year["text"], reading_direction(year["ratio"]))]  # fmt: skip
 
 
-def _calibration_finding(attribute: str, group, judged: dict | None) -> list[dict]:
+def _calibration_finding(attribute: str, group, judged: dict | None, advice=None) -> list[dict]:
     """The group's calibration finding, if miscalibrated against the year's (`judged`:
     `fairness_calibration.group_calibration`). Observed / predicted is the group's own, not a ratio to a
-    reference: a reference group (boys, White British) has one too."""
+    reference: a reference group (boys, White British) has one too. `advice(attribute, group)`: what the
+    options measured did for the group (`fairness_option_changes.calibration_advice`), or None."""
     if judged is None or not judged["miscalibrated"]:
         return []
     ratio, own = judged["ratio"], judged["own"]
@@ -203,6 +205,9 @@ def _calibration_finding(attribute: str, group, judged: dict | None) -> list[dic
         f"20% score means about {20 * own:.0f}% for them.",
         reading,
     )  # fmt: skip
+    measured = advice(attribute, group) if advice else None
+    if measured:
+        found["action"] = f"{measured} Meanwhile read this group's probabilities as {reading}."
     return [{**found, "observed_over_predicted": own}]
 
 
@@ -238,9 +243,12 @@ def _selection_finding(attribute, r, outcome: str, base_shown: bool = True) -> d
                     r["selection_rate_ratio_low"], r["selection_rate_ratio_high"], said)  # fmt: skip
 
 
-def _group_findings(attribute: str, r, judged: dict | None, shown_metric, outcome: str) -> list[dict]:
+def _group_findings(
+    attribute: str, r, judged: dict | None, shown_metric, outcome: str, advice=None
+) -> list[dict]:
     """`shown_metric(metric)`: whether the group's and its reference's `metric` rest on 10+ pupils;
-    `judged`: the group's calibration against the year's (`fairness_calibration.group_calibration`)."""
+    `judged`: the group's calibration against the year's (`fairness_calibration.group_calibration`);
+    `advice`: as `_calibration_finding`'s."""
     group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     found = []
     base = r[f"{BASE_RATE}_ratio"]
@@ -259,7 +267,7 @@ def _group_findings(attribute: str, r, judged: dict | None, shown_metric, outcom
     if shown_metric("selection_rate"):
         selection = _selection_finding(attribute, r, outcome, shown_metric(BASE_RATE))
         found.extend([selection] if selection else [])
-    found.extend(_calibration_finding(attribute, r["group"], judged))
+    found.extend(_calibration_finding(attribute, r["group"], judged, advice))
     for metric in _ERROR_METRICS:
         ratio = r[f"{metric}_ratio"]
         if not outside(ratio) or not shown_metric(metric):
@@ -357,6 +365,9 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
         if np.isfinite(ratio):
             tested.setdefault(family, set()).add(comparison_key(ratio, low, high))
     outcome = outcome_words(result.model.get("label"))
+
+    def advice(attribute: str, group) -> str | None:
+        return calibration_advice(result, shown, attribute, group)
     for a in [*result.attributes, *result.intersections]:
         calibration = result.calibration[a.attribute][0].set_index("group")
         rows = a.table.set_index("group")
@@ -369,7 +380,7 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
             if judged is not None:
                 compared("calibration", judged["ratio"], judged["low"], judged["high"])
             if r["is_reference"]:
-                found.extend(_calibration_finding(a.attribute, r["group"], judged))
+                found.extend(_calibration_finding(a.attribute, r["group"], judged, advice))
             if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or r["reference"] not in rows.index:
                 continue
             ref = rows.loc[r["reference"]]
@@ -384,7 +395,7 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
                 if shown_metric(metric):
                     ends = ("", "_low", "_high")
                     compared(METRIC_LABELS[metric], *(r[f"{metric}_ratio{end}"] for end in ends))
-            found.extend(_group_findings(a.attribute, r, judged, shown_metric, outcome))
+            found.extend(_group_findings(a.attribute, r, judged, shown_metric, outcome, advice))
     found.extend(_option_findings(result, shown))
     # An intersection whose second attribute has one group here repeats the first's numbers: keep one.
     seen, unique = set(), []
