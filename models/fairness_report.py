@@ -39,7 +39,7 @@ from exclusion_risk.models.fairness_intersections import (
 from exclusion_risk.models.fairness_red_list import red_list_context
 from exclusion_risk.models.fairness_shap import leading_features, score_gaps
 from exclusion_risk.models.fairness_summary import summary
-from exclusion_risk.models.fairness_words import outcome_words
+from exclusion_risk.models.fairness_words import holding_line, outcome_words
 from exclusion_risk.models.group_counts import (
     COUNTS,
     PROTECTED,
@@ -405,6 +405,7 @@ def report_context(result: FairnessReview, figures: bool = True) -> dict:
         "findings_all": [_finding_context(f) for f in found["all"]], "omitted": found["omitted"],
         "year_calibration": found["year_calibration"], "comparisons": found["comparisons"],
         "comparisons_line": comparisons_line(found["comparisons"]),
+        "holding_line": holding_line(found["comparisons"]),
         "outcome": outcome_words(result.model.get("label")),
         "intersections": intersections,
         "shap": _shap_context(result, shown), "shap_scale": result.shap_scale or "the model's raw scale",

@@ -69,7 +69,14 @@ from exclusion_risk.models.fairness_calibration import (
     reading_direction,
     year_calibration,
 )
-from exclusion_risk.models.fairness_chance import comparison_key, mark
+from exclusion_risk.models.fairness_chance import (
+    FAMILY_LEVEL,
+    adjusted,
+    comparison_key,
+    excludes_1,
+    mark,
+    p_value,
+)
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_option_changes import (
     calibration_advice,
@@ -405,15 +412,32 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    families = mark(unique, _family, tested)
+    families = _holding_counts(mark(unique, _family, tested), unique, tested)
     unique.sort(key=lambda f: (not f["beyond_chance"], f["tier"], not f["excludes_1"], -f["size"]))
     return [{"rank": i + 1, **f} for i, f in enumerate(unique)], families
+
+
+def _holding_counts(families: list[dict], found: list[dict], tested: dict[str, set]) -> list[dict]:
+    """Each family with `holding_findings` (its ratios holding that are findings) and `holding_within_range`
+    (those within 0.8-1.25, too near equal to be one): "5 holding" calibration ratios beside 3 findings
+    listed read as two left out (boys 1.21 [1.13, 1.28] on the demo)."""
+    for family in families:
+        keys = sorted(tested[family["family"]])
+        q = adjusted([p_value(*k) for k in keys])  # as `fairness_chance.mark` decides holding
+        holds = [k for k, qk in zip(keys, q, strict=True) if excludes_1(k[1], k[2])
+                 and (len(keys) == 1 or qk <= FAMILY_LEVEL)]  # fmt: skip
+        findings = {comparison_key(f["ratio"], f["low"], f["high"]) for f in found
+                    if f["beyond_chance"] and _family(f) == family["family"]}  # fmt: skip
+        family["holding_findings"] = len(findings)
+        family["holding_within_range"] = sum(not outside(k[0]) for k in holds)
+    return families
 
 
 def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> dict:
     """{"top": the findings the page leads with, "all": every finding, "omitted": how many are not in
     top, "year_calibration": the year's calibration and its line (`fairness_calibration.year_calibration`;
-    None where withheld), "comparisons": the ratios compared per measure (`fairness_chance.mark`)}.
+    None where withheld), "comparisons": the ratios compared per measure (`fairness_chance.mark`), with
+    how many holding are findings and how many lie within 0.8-1.25 (`_holding_counts`)}.
     Top: in rank order, at most one base-rate context line per group, every option's
     trade-off whose precision change holds beyond chance, at most `limit` (more only for those trade-offs)."""
     year = year_calibration(result, shown)  # once: the summary states it and the findings judge by it

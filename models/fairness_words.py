@@ -10,7 +10,7 @@ An intersection's label ("girls / Asian") joins its two attributes' parts.
 from __future__ import annotations
 
 from exclusion_risk.models.band_precision import OUTCOMES
-from exclusion_risk.models.fairness import DETAILED_ETHNICITY
+from exclusion_risk.models.fairness import DETAILED_ETHNICITY, FAIR_RANGE
 from exclusion_risk.models.fairness_intersections import INTERSECTIONS, SEPARATOR, intersection_name
 
 # attribute -> group -> (before the noun, noun, after the noun); a group not listed: see _part
@@ -62,3 +62,19 @@ def group_phrase(attribute: str, group: str) -> str:
 def outcome_words(label: str | None) -> str:
     """What the run's label counts, as a past participle ("suspended or excluded" for `any`)."""
     return OUTCOMES[label or "any"].removeprefix("were ").removesuffix(" that year")
+
+
+def holding_line(families: list[dict]) -> str:
+    """The ratios holding once the number compared is allowed for that are not findings, per family
+    (`fairness_summary` counts them): "" where every one holding is a finding."""
+    fair = f"{FAIR_RANGE[0]}–{FAIR_RANGE[1]}"
+    parts = []
+    for f in families:
+        if "holding_findings" in f and f["holding_findings"] < f["beyond_chance"]:
+            within = f["holding_within_range"]
+            parts.append(f"{f['family']}: {f['holding_findings']} of the {f['beyond_chance']} holding are "
+                         f"findings, {within} {'lies' if within == 1 else 'lie'} within {fair}")
+    if not parts:
+        return ""
+    return (f"Not every ratio holding is a finding: one within {fair} is too near equal to be one. "
+            f"{'; '.join(parts)}.")

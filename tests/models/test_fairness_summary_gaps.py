@@ -106,3 +106,28 @@ def test_a_calibration_findings_action_says_what_each_measured_option_did_for_th
     cells = [f for f in calibration if f["attribute"] == "sex × ethnic group"]
     assert cells and all("not measured for" in f["action"] for f in cells), cells
 
+
+def test_the_ratios_holding_are_told_apart_from_the_findings_listed():
+    boys, girls = 11000, 9000
+    n = boys + girls
+    frame = pd.DataFrame({"sex": ["M"] * boys + ["F"] * girls, "ethnicity_group": "White British",
+                          "sen_provision": "N", "fsm": 0})  # fmt: skip
+    rng = np.random.default_rng(5)
+    risk = rng.uniform(0.01, 0.4, n)
+    y = (rng.random(n) < risk).astype(int)
+    # girls over-predicted by a quarter: about 0.89 and 1.11 times the year's, intervals excluding 1
+    review = fairness.review(y, risk * np.where(np.arange(n) < boys, 1.0, 1.25), frame, 0.3,
+                             {"model_type": "x", "year": "x"}, n_boot=100)  # fmt: skip
+    data = json.loads(fairness_json(review))
+    (calibration,) = [c for c in data["summary"]["comparisons"] if c["family"] == "calibration"]
+    assert calibration["beyond_chance"] == 2
+    assert not [f for f in data["summary"]["all"] if f["kind"] == KINDS["calibration"]]
+    # before: "2 holding once the 3 are allowed for", and no calibration finding listed, nor a word why
+    assert calibration["holding_findings"] == 0 and calibration["holding_within_range"] == 2
+    (selection,) = [c for c in data["summary"]["comparisons"] if c["family"] == "selection rate"]
+    assert selection["holding_findings"] == selection["beyond_chance"] == 1
+    assert selection["holding_within_range"] == 0
+    html = " ".join(fairness_report.render_report(review).split())
+    assert ("Not every ratio holding is a finding: one within 0.8–1.25 is too near equal to be one. "
+            "calibration: 0 of the 2 holding are findings, 2 lie within 0.8–1.25;") in html
+    assert "selection rate: 1 of the 1 holding" not in html  # said only where they differ
