@@ -111,9 +111,19 @@ def calibration_advice(result: FairnessReview, shown: dict, attribute: str, grou
     """A calibration finding's advice from the options measured (None where none is, beside as is): what
     each did to the group's observed / predicted. Advising per-group recalibration unqualified read wrong
     where the option measured moved girls 0.68 -> 1.31 and Black pupils 1.61 -> 3.45 on the demo."""
+    if not [o for o in result.options if o.name != AS_IS]:
+        return None
+    return options_measured(result, shown, attribute, group) or (
+        f"Consider per-group recalibration or protected characteristics as inputs (the options below are not "
+        f"measured for {group_phrase(attribute, group)}: check an option's effect on them before using it).")
+
+
+def options_measured(result: FairnessReview, shown: dict, attribute: str, group) -> str | None:
+    """What each option measured did to the group's observed / predicted, in words; None where no option
+    is measured for the group (or none beside as is)."""
     as_is = next((o for o in result.options if o.name == AS_IS), None)
     options = [o for o in result.options if o.name != AS_IS]
-    if as_is is None or not options:
+    if as_is is None:
         return None
     phrase, low, high = group_phrase(attribute, group), *FAIR_RANGE
     said = []
@@ -138,7 +148,4 @@ def calibration_advice(result: FairnessReview, shown: dict, attribute: str, grou
         else:
             said.append(f"{name} moves {phrase} nearer 1 but not within {low}-{high} (observed / predicted "
                         f"{moved}): not enough on its own.")  # fmt: skip
-    if not said:
-        return (f"Consider per-group recalibration or protected characteristics as inputs (the options below "
-                f"are not measured for {phrase}: check an option's effect on them before using it).")
-    return " ".join(said)
+    return " ".join(said) or None

@@ -81,6 +81,7 @@ from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection
 from exclusion_risk.models.fairness_option_changes import (
     calibration_advice,
     largest_changes,
+    options_measured,
     rate_shown,
     ratios_withheld,
     worsened_calibration,
@@ -255,7 +256,8 @@ def _group_findings(
 ) -> list[dict]:
     """`shown_metric(metric)`: whether the group's and its reference's `metric` rest on 10+ pupils;
     `judged`: the group's calibration against the year's (`fairness_calibration.group_calibration`);
-    `advice`: as `_calibration_finding`'s."""
+    `advice`: as `_calibration_finding`'s; `advice(..., measured_only=True)`, the options' part alone
+    (`fairness_option_changes.options_measured`), which an error gap advising recalibration says too."""
     group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     found = []
     base = r[f"{BASE_RATE}_ratio"]
@@ -304,6 +306,9 @@ def _group_findings(
             r[f"{metric}_ratio_low"], r[f"{metric}_ratio_high"],
             f"The {METRIC_LABELS[metric]} of {group} is {ratio:.2f} times that of {reference}: {why}",
         ))  # fmt: skip
+        if kind == "error, mixed" and advice:  # its advice is to recalibrate: what the options measured did
+            measured = advice(attribute, r["group"], measured_only=True)
+            found[-1]["action"] += f" Of the options: {measured}" if measured else ""
     return found
 
 
@@ -373,8 +378,8 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
             tested.setdefault(family, set()).add(comparison_key(ratio, low, high))
     outcome = outcome_words(result.model.get("label"))
 
-    def advice(attribute: str, group) -> str | None:
-        return calibration_advice(result, shown, attribute, group)
+    def advice(attribute: str, group, measured_only: bool = False) -> str | None:
+        return (options_measured if measured_only else calibration_advice)(result, shown, attribute, group)
     for a in [*result.attributes, *result.intersections]:
         calibration = result.calibration[a.attribute][0].set_index("group")
         rows = a.table.set_index("group")

@@ -131,3 +131,29 @@ def test_the_ratios_holding_are_told_apart_from_the_findings_listed():
     assert ("Not every ratio holding is a finding: one within 0.8–1.25 is too near equal to be one. "
             "calibration: 0 of the 2 holding are findings, 2 lie within 0.8–1.25;") in html
     assert "selection rate: 1 of the 1 holding" not in html  # said only where they differ
+
+
+def test_an_error_gap_advising_recalibration_says_what_the_options_measured_did_for_the_group():
+    rng = np.random.default_rng(1)
+    boys, girls = 11000, 9000
+    n = boys + girls
+    frame = pd.DataFrame({"sex": ["M"] * boys + ["F"] * girls, "ethnicity_group": "White British",
+                          "sen_provision": "N", "fsm": 0})  # fmt: skip
+    # girls excluded twice as often and under-predicted: an error gap in the base rate's direction, with
+    # miscalibration, whose action is to recalibrate for the group
+    risk = np.concatenate([rng.uniform(0, 0.4, boys), rng.uniform(0, 0.8, girls)])
+    y = (np.random.default_rng(0).random(n) < risk).astype(int)
+    is_girl = np.arange(n) >= boys
+    p = risk * np.where(is_girl, 0.5, 1.0)
+    review = fairness.review(y, p, frame, 0.3, {"model_type": "x", "year": "x"}, n_boot=100)
+    references = {a.attribute: a.reference for a in review.attributes}
+    options = {AS_IS: p, RECALIBRATED: np.clip(np.where(is_girl, p * 4, p), 0, 1), RETRAINED: risk}
+    review.options = measure_options(y, options, fairness.review_groups(frame), 0.3, references, n_boot=50)
+    data = json.loads(fairness_json(review))
+    mixed = [f for f in data["summary"]["all"]
+             if f["kind"] == KINDS["error, mixed"] and f["group"] == "girls"]  # fmt: skip
+    assert mixed
+    for f in mixed:
+        # before: "Recalibrate for the group (options below) and look again", the option overshooting
+        assert "as measured below overshoots for girls" in f["action"], f["action"]
+        assert "Retrained with protected characteristics as measured below brings girls within" in f["action"]
