@@ -14,7 +14,8 @@ Conventions (stated in the report):
 - Disparity ratio = group metric / reference-group metric; the reference is the largest group of each
   attribute. A ratio outside 0.8-1.25 is flagged (Aequitas' convention).
 - 95% intervals: Poisson bootstrap of pupils with the selection held fixed (the uncertainty is in who
-  the cohort happened to contain, not in the threshold); a rate of none or all of a group: Wilson's.
+  the cohort happened to contain, not in the threshold); a rate of none or all of a group: Wilson's; a
+  ratio of a group with none: exact (`models.fairness_zero`). A table's `pupils`: which pupils a group is.
 - Any count of fewer than 10 pupils is shown as "<10", and a rate is not shown when any count it is
   made from, or that it gives back with the published counts, is 1-9 (`rate_support`) or withheld
   (`rate_withheld`): precision times selected pupils is the true positives, so the error rates rest on
@@ -39,6 +40,7 @@ from exclusion_risk.models.fairness_intersections import (
     nested_parents,
 )
 from exclusion_risk.models.fairness_shap import shap_by_group
+from exclusion_risk.models.fairness_zero import pupils_keys, zero_calibration, zero_ratios
 from exclusion_risk.models.group_counts import ERROR_CELLS, PROTECTED, withheld_among
 from exclusion_risk.models.metrics import Interval, capacity_name, evaluate, top_share
 
@@ -227,12 +229,11 @@ def group_metrics(
                     np.isfinite(ratio) and not (FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1])
                 )
             rows.append(row)
-        table = pd.DataFrame(rows)
+        table = zero_ratios(pd.DataFrame(rows), _RATIO_PARTS).assign(pupils=pupils_keys(codes, names.size))
         size = table.set_index("group")["n"]
         table["_reference_n"] = table["reference"].map(size).fillna(0)
-        table = table.sort_values(
-            ["_reference_n", "reference", "is_reference", "n"], ascending=[False, True, False, False]
-        ).drop(columns="_reference_n")
+        table = table.sort_values(["_reference_n", "reference", "is_reference", "n"],
+                                  ascending=[False, True, False, False]).drop(columns="_reference_n")
         text = reference[0] if isinstance(reference, tuple) else reference
         reviews.append(AttributeReview(attribute, text, table.reset_index(drop=True)))
     return reviews
@@ -283,8 +284,8 @@ def calibration_summary(
     y, probabilities, labels: pd.Series, n_boot: int = 0, seed: int = 0, level: float = 0.95
 ) -> pd.DataFrame:
     """Per group: pupils, mean predicted probability, observed rate and their ratio (1 = calibrated),
-    with the ratio's bootstrap interval (`ratio_low`, `ratio_high`; NaN when `n_boot` is 0), and the ratio
-    over all pupils' (`relative`, `relative_low`, `relative_high`: both ratios from the same replicates)."""
+    with the ratio's bootstrap interval (`ratio_low`, `ratio_high`; NaN when `n_boot` is 0; exact for none:
+    `fairness_zero`), and the ratio over all pupils' (`relative`, `relative_low`, `relative_high`)."""
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(probabilities, dtype=np.float64)
     frame = pd.DataFrame({"group": pd.Series(labels).astype(str).to_numpy(), "y": y, "p": p})
@@ -308,7 +309,7 @@ def calibration_summary(
         for g, name in enumerate(names):
             out.loc[name, ["ratio_low", "ratio_high"]] = _interval(ratios[:, g], alpha)
             out.loc[name, ["relative_low", "relative_high"]] = _interval(relative[:, g], alpha)
-    return out.reset_index()
+    return zero_calibration(out.reset_index()) if n_boot else out.reset_index()
 
 
 # ---------------------------------------------------------------------------------------------

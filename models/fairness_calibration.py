@@ -33,7 +33,9 @@ def certain(low: float, high: float, null: float = 1.0) -> bool:
 
 
 def outside(ratio: float) -> bool:
-    return bool(np.isfinite(ratio) and ratio > 0 and not FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1])
+    """Outside 0.8-1.25: 0 too (none of a group's 549 pupils excluded against about 7 predicted; its
+    exact interval, `fairness_zero`, says whether that is more than chance)."""
+    return bool(np.isfinite(ratio) and ratio >= 0 and not FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1])
 
 
 def within(low: float, high: float) -> bool:
@@ -86,8 +88,9 @@ def year_calibration(result: FairnessReview, shown: dict[str, dict]) -> dict | N
 def group_calibration(calibration, year: dict | None) -> dict | None:
     """A group's calibration as judged (`calibration`: its `calibration_summary` row; None where not
     shown): against the year's where the year's is stated and the row has it (`relative`), else its own.
-    Keys: ratio, low, high (what is judged), own (its own observed / predicted), relative (judged against
-    the year's), miscalibrated, calibrated, text (the numbers in words), metric."""
+    Keys: ratio, low, high (what is judged), own (its own observed / predicted) and own_high (its upper
+    end), relative (judged against the year's), miscalibrated, calibrated, text (the numbers in words),
+    metric, pupils and expected (their probabilities' sum: the excluded the model predicts)."""
     if calibration is None:
         return None
     own, own_low, own_high = (float(calibration[k]) for k in ("observed_over_predicted", "ratio_low",
@@ -102,4 +105,5 @@ def group_calibration(calibration, year: dict | None) -> dict | None:
         ratio, low, high, text = own, own_low, own_high, own_text
     return {"ratio": ratio, "low": low, "high": high, "own": own, "relative": relative,
             "miscalibrated": outside(ratio) and certain(low, high), "calibrated": within(low, high),
-            "text": text, "metric": RELATIVE_METRIC if relative else OWN_METRIC}  # fmt: skip
+            "text": text, "metric": RELATIVE_METRIC if relative else OWN_METRIC, "own_high": own_high,
+            "pupils": int(calibration["n"]), "expected": float(calibration["n"] * calibration["predicted"])}

@@ -69,14 +69,7 @@ from exclusion_risk.models.fairness_calibration import (
     reading_direction,
     year_calibration,
 )
-from exclusion_risk.models.fairness_chance import (
-    FAMILY_LEVEL,
-    adjusted,
-    comparison_key,
-    excludes_1,
-    mark,
-    p_value,
-)
+from exclusion_risk.models.fairness_chance import comparison_key, holding_counts, mark
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_option_changes import (
     calibration_advice,
@@ -88,6 +81,7 @@ from exclusion_risk.models.fairness_option_changes import (
 )
 from exclusion_risk.models.fairness_options import AS_IS
 from exclusion_risk.models.fairness_words import group_phrase, outcome_words
+from exclusion_risk.models.fairness_zero import row_pupils
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
 
 MAX_FINDINGS = 10
@@ -166,7 +160,12 @@ _ACTIONS = {
 
 def _same_direction(ratio: float, base: float, sign: int) -> bool:
     """Whether a rate ratio moves the way a base-rate difference (outside 0.8-1.25) would move it."""
-    return outside(base) and np.sign(math.log(ratio)) == sign * np.sign(math.log(base))
+    return outside(base) and np.sign(ratio - 1) == sign * np.sign(base - 1)  # 0 too: no log
+
+
+def _distance(ratio: float) -> float:
+    """How far a ratio is from 1 (|log ratio|; a zero ratio infinitely)."""
+    return abs(math.log(ratio)) if ratio > 0 else float("inf")
 
 
 def _finding(attribute, group, reference, kind, metric, ratio, low, high, meaning, direction="") -> dict:
@@ -180,7 +179,8 @@ def _finding(attribute, group, reference, kind, metric, ratio, low, high, meanin
         "ratio": float(ratio),
         "low": float(low),
         "high": float(high),
-        "size": abs(math.log(ratio)) if ratio > 0 else float("inf"),
+        # none of the group: at least as far from 1 as its exact interval's upper end
+        "size": _distance(ratio) if ratio > 0 else -math.log(min(1.0, high)) if high > 0 else float("inf"),
         "meaning": meaning[:1].upper() + meaning[1:],
         "action": _ACTIONS[kind].format(direction=direction),
     }
@@ -194,7 +194,7 @@ def _year_finding(year: dict | None) -> list[dict]:
                      year["high"], year["text"], reading_direction(year["ratio"]))]  # fmt: skip
 
 
-def _calibration_finding(attribute: str, group, judged: dict | None, advice=None) -> list[dict]:
+def _calibration_finding(attribute: str, group, judged: dict | None, advice=None, outcome="") -> list[dict]:
     """The group's calibration finding, if miscalibrated against the year's (`judged`:
     `fairness_calibration.group_calibration`). Observed / predicted is the group's own, not a ratio to a
     reference: a reference group (boys, White British) has one too. `advice(attribute, group)`: what the
@@ -207,12 +207,15 @@ def _calibration_finding(attribute: str, group, judged: dict | None, advice=None
     if judged["relative"] and (own > 1) != (ratio > 1):  # boys 1.24 against the year's 1.55: 0.80
         reading += f", though {'more' if ratio > 1 else 'less'} so than the year's as a whole"
     side = "under" if ratio > 1 else "over"
-    found = _finding(
-        attribute, group, "", "calibration", judged["metric"], ratio, judged["low"], judged["high"],
-        f"For {group_phrase(attribute, group)} the model {side}-predicts{against}: {judged['text']}, so a "
-        f"20% score means about {20 * own:.0f}% for them.",
-        reading,
-    )  # fmt: skip
+    said = (f"For {group_phrase(attribute, group)} the model {side}-predicts{against}: {judged['text']}, so "
+            f"a 20% score means about {20 * own:.0f}% for them.")  # fmt: skip
+    if own == 0:  # its pupils are shown, and the mean predicted its expected count rests on
+        said = (f"None of the {judged['pupils']:,} {group_phrase(attribute, group)} was "
+                f"{outcome or 'counted'}, against about {judged['expected']:.0f} predicted: the model "
+                f"{side}-predicts for them{against} ({judged['text']}), so a 20% score means at most about "
+                f"{20 * judged['own_high']:.0f}% for them (the 95% interval's upper end).")  # fmt: skip
+    found = _finding(attribute, group, "", "calibration", judged["metric"], ratio, judged["low"],
+                     judged["high"], said, reading)  # fmt: skip
     measured = advice(attribute, group) if advice else None
     if measured:
         found["action"] = f"{measured} Meanwhile read this group's probabilities as {reading}."
@@ -227,20 +230,24 @@ def _selection_finding(attribute, r, outcome: str, base_shown: bool = True) -> d
         return None
     group, reference = group_phrase(attribute, r["group"]), group_phrase(attribute, r["reference"])
     said = f"{group} are selected {selection:.2f} times as often as {reference}"
+    if selection == 0:  # none of them: the pupils and selected (0) are shown with the rate
+        said = (f"{group} are never selected (none of {r['n']:,}; at most "
+                f"{r['selection_rate_ratio_high']:.2f} times as often as {reference}, the 95% interval's "
+                "upper end)")  # fmt: skip
     if not base_shown:  # Asian pupils 0.71 [0.52, 0.94] on the demo, their excluded "x": left out before
-        said = (f"{group} are selected {'less' if selection < 1 else 'more'} often than {reference} "
-                f"({selection:.2f} times as often); how often they were {outcome} (the base rate) is "
-                "withheld in the tables, so how much of the gap the base rate explains cannot be stated "
-                "here.")
+        said = (said if selection == 0 else f"{group} are selected {'less' if selection < 1 else 'more'} "
+                f"often than {reference} ({selection:.2f} times as often)") + (
+                f"; how often they were {outcome} (the base rate) is withheld in the tables, so how much of "
+                "the gap the base rate explains cannot be stated here.")  # fmt: skip
         return _finding(attribute, r["group"], r["reference"], "selection, base rate withheld",
                         METRIC_LABELS["selection_rate"], selection, r["selection_rate_ratio_low"],
                         r["selection_rate_ratio_high"], said)  # fmt: skip
     if np.isfinite(base) and base > 0:
         said += f" and {outcome} {base:.2f} times as often"
-    if _same_direction(selection, base, 1) and abs(math.log(selection)) <= abs(math.log(base)):
+    if _same_direction(selection, base, 1) and _distance(selection) <= _distance(base):
         kind = "selection, base rate"
         said += (": in the direction of their different outcome rate, and closer to equal (one threshold "
-                 "narrows the difference).")
+                 "narrows the difference).") if base else f": none of them was {outcome} either."
     elif _same_direction(selection, base, 1):
         kind = "selection"
         said += ": further from equal than their outcome rate (one threshold widens the difference in risk)."
@@ -270,13 +277,16 @@ def _group_findings(
         found.append(_finding(
             attribute, r["group"], r["reference"], "base rate", METRIC_LABELS[BASE_RATE], base,
             r[f"{BASE_RATE}_ratio_low"], r[f"{BASE_RATE}_ratio_high"],
-            f"{group} were {outcome} {base_text} times as often as {reference} in the review year: a "
-            "difference in outcomes, not in the model's errors.",
+            (f"{group} were {outcome} {base_text} times as often as {reference} in the review year" if base
+             else f"None of the {r['n']:,} {group} was {outcome} in the review year (at most "
+             f"{r[f'{BASE_RATE}_ratio_high']:.2f} times as often as {reference}, the 95% interval's "
+             "upper end)")
+            + ": a difference in outcomes, not in the model's errors.",
         ))  # fmt: skip
     if shown_metric("selection_rate"):
         selection = _selection_finding(attribute, r, outcome, shown_metric(BASE_RATE))
         found.extend([selection] if selection else [])
-    found.extend(_calibration_finding(attribute, r["group"], judged, advice))
+    found.extend(_calibration_finding(attribute, r["group"], judged, advice, outcome))
     for metric in _ERROR_METRICS:
         ratio = r[f"{metric}_ratio"]
         if not outside(ratio) or not shown_metric(metric):
@@ -373,9 +383,9 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
     found = _year_finding(year)
     tested: dict[str, set] = {}  # every ratio shown, finding or not: what chance is weighed against
 
-    def compared(family: str, ratio, low, high) -> None:
+    def compared(family: str, ratio, low, high, pupils: str) -> None:
         if np.isfinite(ratio):
-            tested.setdefault(family, set()).add(comparison_key(ratio, low, high))
+            tested.setdefault(family, set()).add(comparison_key(ratio, low, high, pupils))
     outcome = outcome_words(result.model.get("label"))
 
     def advice(attribute: str, group, measured_only: bool = False) -> str | None:
@@ -389,13 +399,16 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
             if r["n"] < SUPPRESSION_THRESHOLD or not rate_shown(shown, a.attribute, r["group"], BASE_RATE):
                 cal = None
             judged = group_calibration(cal, year)
+            own = row_pupils(a.attribute, r)
             if judged is not None:
-                compared("calibration", judged["ratio"], judged["low"], judged["high"])
+                compared("calibration", judged["ratio"], judged["low"], judged["high"], own)
             if r["is_reference"]:
-                found.extend(_calibration_finding(a.attribute, r["group"], judged, advice))
+                found.extend(_compares(_calibration_finding(a.attribute, r["group"], judged, advice, outcome),
+                                       own, ""))
             if r["is_reference"] or r["n"] < SUPPRESSION_THRESHOLD or r["reference"] not in rows.index:
                 continue
             ref = rows.loc[r["reference"]]
+            pair = f"{own} against {row_pupils(a.attribute, ref.rename(r['reference']))}"
 
             def shown_metric(metric, r=r, ref=ref, attribute=a.attribute) -> bool:
                 # a ratio to a hidden rate would give it back: the reference's must be shown too
@@ -406,43 +419,35 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
             for metric in (BASE_RATE, "selection_rate", *_ERROR_METRICS):
                 if shown_metric(metric):
                     ends = ("", "_low", "_high")
-                    compared(METRIC_LABELS[metric], *(r[f"{metric}_ratio{end}"] for end in ends))
-            found.extend(_group_findings(a.attribute, r, judged, shown_metric, outcome, advice))
+                    compared(METRIC_LABELS[metric], *(r[f"{metric}_ratio{end}"] for end in ends), pair)
+            found.extend(_compares(_group_findings(a.attribute, r, judged, shown_metric, outcome, advice),
+                                   own, pair))
     found.extend(_option_findings(result, shown))
-    # An intersection whose second attribute has one group here repeats the first's numbers: keep one.
+    # An intersection whose second attribute has one group here restates the first's group: keep one; two
+    # groups (or options) that read alike are two.
     seen, unique = set(), []
     for f in found:
-        option = f["group"] if f["kind"] == KINDS["option"] else ""  # two options may score alike
-        key = (f["kind"], f["metric"], round(f["ratio"], 9), round(f["low"], 9), round(f["high"], 9), option)
+        who = f.get("pupils", f["group"])
+        key = (f["kind"], f["metric"], *comparison_key(f["ratio"], f["low"], f["high"], who))
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    families = _holding_counts(mark(unique, _family, tested), unique, tested)
+    families = holding_counts(mark(unique, _family, tested), unique, _family, tested)
     unique.sort(key=lambda f: (not f["beyond_chance"], f["tier"], not f["excludes_1"], -f["size"]))
     return [{"rank": i + 1, **f} for i, f in enumerate(unique)], families
 
 
-def _holding_counts(families: list[dict], found: list[dict], tested: dict[str, set]) -> list[dict]:
-    """Each family with `holding_findings` (its ratios holding that are findings) and `holding_within_range`
-    (those within 0.8-1.25, too near equal to be one): "5 holding" calibration ratios beside 3 findings
-    listed read as two left out (boys 1.21 [1.13, 1.28] on the demo)."""
-    for family in families:
-        keys = sorted(tested[family["family"]])
-        q = adjusted([p_value(*k) for k in keys])  # as `fairness_chance.mark` decides holding
-        holds = [k for k, qk in zip(keys, q, strict=True) if excludes_1(k[1], k[2])
-                 and (len(keys) == 1 or qk <= FAMILY_LEVEL)]  # fmt: skip
-        findings = {comparison_key(f["ratio"], f["low"], f["high"]) for f in found
-                    if f["beyond_chance"] and _family(f) == family["family"]}  # fmt: skip
-        family["holding_findings"] = len(findings)
-        family["holding_within_range"] = sum(not outside(k[0]) for k in holds)
-    return families
+def _compares(found: list[dict], own: str, pair: str) -> list[dict]:
+    """Findings with who they compare: a calibration finding its group's pupils (`own`), a rate ratio
+    its group's against its reference's (`pair`)."""
+    return [{**f, "pupils": own if f["kind"] == KINDS["calibration"] else pair} for f in found]
 
 
 def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> dict:
     """{"top": the findings the page leads with, "all": every finding, "omitted": how many are not in
     top, "year_calibration": the year's calibration and its line (`fairness_calibration.year_calibration`;
     None where withheld), "comparisons": the ratios compared per measure (`fairness_chance.mark`), with
-    how many holding are findings and how many lie within 0.8-1.25 (`_holding_counts`)}.
+    how many holding are findings and how many lie within 0.8-1.25 (`fairness_chance.holding_counts`)}.
     Top: in rank order, at most one base-rate context line per group, every option's
     trade-off whose precision change holds beyond chance, at most `limit` (more only for those trade-offs)."""
     year = year_calibration(result, shown)  # once: the summary states it and the findings judge by it
