@@ -15,7 +15,7 @@ Conventions (stated in the report):
   attribute. A ratio outside 0.8-1.25 is flagged (Aequitas' convention).
 - 95% intervals: Poisson bootstrap of pupils with the selection held fixed (the uncertainty is in who
   the cohort happened to contain, not in the threshold); a rate of none or all of a group: Wilson's; a
-  ratio of a group with none: exact (`models.fairness_zero`). A table's `pupils`: which pupils a group is.
+  ratio of a group with none: exact (`models.fairness_zero`). A table's `members`: which pupils a group is.
 - Any count of fewer than 10 pupils is shown as "<10", and a rate is not shown when any count it is
   made from, or that it gives back with the published counts, is 1-9 (`rate_support`) or withheld
   (`rate_withheld`): precision times selected pupils is the true positives, so the error rates rest on
@@ -229,7 +229,7 @@ def group_metrics(
                     np.isfinite(ratio) and not (FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1])
                 )
             rows.append(row)
-        table = zero_ratios(pd.DataFrame(rows), _RATIO_PARTS).assign(pupils=pupils_keys(codes, names.size))
+        table = zero_ratios(pd.DataFrame(rows), _RATIO_PARTS).assign(members=pupils_keys(codes, names.size))
         size = table.set_index("group")["n"]
         table["_reference_n"] = table["reference"].map(size).fillna(0)
         table = table.sort_values(["_reference_n", "reference", "is_reference", "n"],

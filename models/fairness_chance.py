@@ -78,8 +78,8 @@ def comparison_key(ratio: float, low: float, high: float, pupils: str) -> tuple[
 
 
 def _key(f: dict) -> tuple[float, float, float, str]:
-    """A finding's comparison: who it compares (`pupils`; else its attribute and group)."""
-    pupils = f.get("pupils") or f"{f['attribute']}={f['group']}"
+    """A finding's comparison: who it compares (`compares`; else its attribute and group)."""
+    pupils = f.get("compares") or f"{f['attribute']}={f['group']}"
     return comparison_key(f["ratio"], f["low"], f["high"], pupils)
 
 

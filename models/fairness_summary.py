@@ -427,12 +427,13 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
     # groups (or options) that read alike are two.
     seen, unique = set(), []
     for f in found:
-        who = f.get("pupils", f["group"])
+        who = f.get("compares", f["group"])
         key = (f["kind"], f["metric"], *comparison_key(f["ratio"], f["low"], f["high"], who))
         if key not in seen:
             seen.add(key)
             unique.append(f)
     families = holding_counts(mark(unique, _family, tested), unique, _family, tested)
+    unique = [{k: v for k, v in f.items() if k != "compares"} for f in unique]  # a digest: not for the page
     unique.sort(key=lambda f: (not f["beyond_chance"], f["tier"], not f["excludes_1"], -f["size"]))
     return [{"rank": i + 1, **f} for i, f in enumerate(unique)], families
 
@@ -440,7 +441,7 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
 def _compares(found: list[dict], own: str, pair: str) -> list[dict]:
     """Findings with who they compare: a calibration finding its group's pupils (`own`), a rate ratio
     its group's against its reference's (`pair`)."""
-    return [{**f, "pupils": own if f["kind"] == KINDS["calibration"] else pair} for f in found]
+    return [{**f, "compares": own if f["kind"] == KINDS["calibration"] else pair} for f in found]
 
 
 def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> dict:

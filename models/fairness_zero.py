@@ -47,7 +47,7 @@ def pupils_keys(codes: np.ndarray, groups: int) -> list[str]:
 def row_pupils(attribute: str, row) -> str:
     """Who a table's row is (`pupils_keys`: the same pupils restated are one; else its attribute and
     group)."""
-    return str(row["pupils"]) if "pupils" in row.index else f"{attribute}={row.get('group', row.name)}"
+    return str(row["members"]) if "members" in row.index else f"{attribute}={row.get('group', row.name)}"
 
 
 def zero_ratios(table: pd.DataFrame, parts: dict[str, tuple[str, str]]) -> pd.DataFrame:

@@ -103,6 +103,7 @@ def test_comparisons_are_distinct_pupils_not_distinct_numbers(none_excluded):
     # every shown group's calibration once, a group restated (girls / no SEN: girls) once
     assert calibration["compared"] == len({members[k] for k in shown})
     assert calibration["compared"] < len(shown)
+    assert not any("compares" in f for f in context["findings_all"])  # who: a digest, not for the page
     # Asian and Chinese/other read alike, [0.00, 0.33], and are two groups: two ratios compared
     zero = [f for f in context["findings_all"] if f["kind"] == "calibration" and f["ratio"] == 0]
     assert len({members[f["attribute"], f["group"]] for f in zero}) == len(zero) >= 2
@@ -121,7 +122,7 @@ def test_a_zero_ratio_reads_its_p_value_from_its_exact_upper_bound():
 
 
 def test_equal_numbers_of_different_pupils_are_two_comparisons():
-    findings = [{"ratio": 0.0, "low": 0.0, "high": 0.3, "pupils": who, "action": "Act."}
+    findings = [{"ratio": 0.0, "low": 0.0, "high": 0.3, "compares": who, "action": "Act."}
                 for who in ("Indian", "Chinese", "Indian")]  # fmt: skip
     families = fairness_chance.mark(findings, lambda f: "calibration", {})
     assert families[0]["compared"] == 2
