@@ -2,8 +2,8 @@
 
 The review tests every shown group's calibration (observed / predicted against the year's) and its base,
 selection and error rates against its reference, for single characteristics, detailed ethnicity and
-three intersection tables: about 70 calibration ratios on the demo. Each 95% interval excludes 1 by
-chance once in 20 even where no group differs, so about 3.5 of the 70 would. A finding was called
+three intersection tables: 56 calibration ratios on the demo (2026-12-06). Each 95% interval excludes 1 by
+chance once in 20 even where no group differs, so about 2.8 of the 56 would. A finding was called
 "certain" on its own interval alone (24 calibration findings on the demo, "not eligible / Black 1.44
 [1.07, 1.91]" third of the top list, with advice to act).
 

@@ -1,4 +1,4 @@
-"""The review compares many ratios at once (about 70 calibration ratios on the demo: groups, detailed
+"""The review compares many ratios at once (56 calibration ratios on the demo: groups, detailed
 ethnicity and three intersection tables), and a 95% interval excludes 1 once in 20 by chance alone. A
 finding was called certain on its own interval (24 calibration findings on the demo, "not eligible /
 Black 1.44 [1.07, 1.91]" third of the top list, advised to act on). A finding now holds only once the
