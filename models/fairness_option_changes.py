@@ -104,7 +104,7 @@ def _calibration_under(option, as_is, shown: dict, attribute: str, group) -> tup
     if not rate_shown(shown, attribute, group, BASE_RATE):
         return None
     a, b = (float(r["observed_over_predicted"]) for r in rows)
-    return (a, b) if np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0 else None
+    return (a, b) if np.isfinite(a) and np.isfinite(b) and a >= 0 and b >= 0 else None
 
 
 def calibration_advice(result: FairnessReview, shown: dict, attribute: str, group) -> str | None:
@@ -132,12 +132,19 @@ def options_measured(result: FairnessReview, shown: dict, attribute: str, group)
         if measured is None:
             continue
         a, b = measured
+        if a == 0 or b == 0:  # none of them had the outcome: no option changes what was observed
+            return (f"No option can change this: none of {phrase} had the outcome, so their observed / "
+                    "predicted stays 0 under every option measured; read their probabilities as higher than "
+                    "what happened to them, and check the next year's.")  # fmt: skip
         name, moved = f"{option.name[0].upper()}{option.name[1:]} as measured below", f"{a:.2f} → {b:.2f}"
         if not outside(b) and not outside(a):  # miscalibrated against the year's only
             said.append(f"{name} leaves {phrase} within {low}-{high} (observed / predicted {moved}).")
         elif not outside(b):
             said.append(f"{name} brings {phrase} within {low}-{high} (observed / predicted {moved}): "
                         "consider it, checking it on another year first.")  # fmt: skip
+        elif not outside(a):  # within the range as is (miscalibrated against the year's), outside it under it
+            said.append(f"{name} takes {phrase} outside {low}-{high} (observed / predicted {moved}): do not "
+                        "use it as it is for them.")  # fmt: skip
         elif (a > 1) != (b > 1):
             said.append(f"{name} overshoots for {phrase} (observed / predicted {moved}, past "
                         f"{high if b > 1 else low} the other way): do not use it as it is; check it on "

@@ -157,3 +157,33 @@ def test_an_error_gap_advising_recalibration_says_what_the_options_measured_did_
         # before: "Recalibrate for the group (options below) and look again", the option overshooting
         assert "as measured below overshoots for girls" in f["action"], f["action"]
         assert "Retrained with protected characteristics as measured below brings girls within" in f["action"]
+
+
+def _option(name: str, ratio: float):
+    from types import SimpleNamespace
+
+    groups = pd.DataFrame([{"attribute": "ethnic group", "group": "Asian", "n": 549,
+                            "observed_over_predicted": ratio}])  # fmt: skip
+    return SimpleNamespace(name=name, groups=groups)
+
+
+def test_the_options_advice_is_true_of_a_group_with_none_of_the_event_and_one_within_range(monkeypatch):
+    """A group none of whom had the outcome (0 of 549) was told "the options below are not measured" for
+    it (its 0 read as no figure), and a group within 0.8-1.25 as is that an option takes to 1.3 was told the
+    option "overshoots", past 1.25 "the other way"."""
+    from types import SimpleNamespace
+
+    from exclusion_risk.models import fairness_option_changes as changes
+
+    monkeypatch.setattr(changes, "rate_shown", lambda *args: True)
+
+    def advice(as_is: float, under: float) -> str:
+        result = SimpleNamespace(options=[_option(AS_IS, as_is), _option(RECALIBRATED, under)])
+        return changes.calibration_advice(result, {}, "ethnic group", "Asian")
+
+    none = advice(0.0, 0.0)
+    assert "not measured" not in none and none.startswith("No option can change this: none of Asian pupils")
+    within = advice(0.9, 1.3)
+    assert "takes Asian pupils outside 0.8-1.25 (observed / predicted 0.90 → 1.30)" in within
+    assert "overshoots" not in within
+    assert "overshoots for Asian pupils" in advice(0.7, 1.3)  # below the range as is, above it under it
