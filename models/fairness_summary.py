@@ -124,9 +124,9 @@ _ACTIONS = {
         "options below."
     ),
     "selection, base rate withheld": (
-        "Look at SHAP by group for the inputs that carry the gap; the group's base rate, and with it its "
-        "calibration, is withheld here, so this report cannot say whether the gap is the base rate's or the "
-        "model's: weigh the options below and monitor the group."
+        "Look at SHAP by group for the inputs that carry the gap; the group's or its reference's base rate "
+        "is withheld here, so this report cannot say whether the gap is the base rate's or the model's: "
+        "weigh the options below and monitor the group."
     ),
     "selection, base rate": (
         "Context: selection follows the group's exclusion rate, less than in proportion. No action on the "
@@ -237,8 +237,8 @@ def _selection_finding(attribute, r, outcome: str, base_shown: bool = True) -> d
     if not base_shown:  # Asian pupils 0.71 [0.52, 0.94] on the demo, their excluded "x": left out before
         said = (said if selection == 0 else f"{group} are selected {'less' if selection < 1 else 'more'} "
                 f"often than {reference} ({selection:.2f} times as often)") + (
-                f"; how often they were {outcome} (the base rate) is withheld in the tables, so how much of "
-                "the gap the base rate explains cannot be stated here.")  # fmt: skip
+                f"; how often they or {reference} were {outcome} (a base rate) is withheld in the tables, so "
+                "how much of the gap the base rate explains cannot be stated here.")  # fmt: skip
         return _finding(attribute, r["group"], r["reference"], "selection, base rate withheld",
                         METRIC_LABELS["selection_rate"], selection, r["selection_rate_ratio_low"],
                         r["selection_rate_ratio_high"], said)  # fmt: skip

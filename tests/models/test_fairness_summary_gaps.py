@@ -51,7 +51,10 @@ def test_a_selection_gap_is_a_finding_where_the_groups_base_rate_is_withheld():
     assert f["ratio"] < 0.8 and f["high"] < 1
     assert f["meaning"].startswith(f"Asian pupils are selected less often than White British pupils "
                                    f"({f['ratio']:.2f} times as often); ")  # fmt: skip
-    assert "(the base rate) is withheld" in f["meaning"] and "cannot be stated here" in f["meaning"]
+    # the group's or its reference's base rate may be the one withheld: neither is said to be the group's
+    assert "how often they or White British pupils were suspended or excluded (a base rate) is withheld" in \
+        f["meaning"] and "cannot be stated here" in f["meaning"]
+    assert "and with it its calibration" not in f["action"]
     assert f["meaning"].count("times as often") == 1  # no base-rate ratio given
     assert f["kind"] == KINDS["selection, base rate withheld"]
     # the same Holm adjustment as every selection ratio
