@@ -34,7 +34,9 @@ def rating_moves(before_rag: pd.Series, after_rag: pd.Series) -> tuple[pd.Series
 
 def change_label(change: str, before_band, after_band, before_rag, after_rag) -> str:
     """One listed pupil's change in plain words: 'rating up: green to amber (same likelihood band: need
-    level changed)', 'moved down a band; rating down: amber to green', 'new red'."""
+    level or risk matrix changed)', 'moved down a band; rating down: amber to green', 'new red'. The runs
+    keep no need level, and the two scorings may have used different matrices (`comparison_notes` says
+    so): the words name both causes, not the need level alone."""
     label = CHANGE_LABELS.get(change, change)
     rated = isinstance(before_rag, str) and isinstance(after_rag, str)
     if change not in ("rating_up", "rating_down", "moved_up", "moved_down") or not rated:
@@ -46,7 +48,7 @@ def change_label(change: str, before_band, after_band, before_rag, after_rag) ->
     if change.startswith("moved_"):
         return f"{label}; {rating}"
     same_band = isinstance(before_band, str) and before_band == after_band
-    return f"{rating} (same likelihood band: need level changed)" if same_band else rating
+    return f"{rating} (same likelihood band: need level or risk matrix changed)" if same_band else rating
 
 
 def change_labels(changes: pd.DataFrame) -> pd.Series:

@@ -330,8 +330,8 @@ class PupilChange(BaseModel):
     before_rag: Rag | None = None
     after_rag: Rag | None = None
     label: str = Field("", description="The change in words, as the page and the workbook say it: 'rating "
-                       "up: green to amber (same likelihood band: need level changed)', 'moved down a band; "
-                       "rating down: amber to green', 'new red'.")
+                       "up: green to amber (same likelihood band: need level or risk matrix changed)', "
+                       "'moved down a band; rating down: amber to green', 'new red'.")
 
 
 class RunChanges(BaseModel):

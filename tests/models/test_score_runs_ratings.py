@@ -47,8 +47,8 @@ def test_every_pupil_whose_rating_changed_is_listed_counted_and_said_in_words():
                       "no_longer_on_roll": 0, "new_on_roll": 0}  # fmt: skip
     labels = dict(zip(changes["upn"], score_runs.change_labels(changes), strict=True))
     assert labels == {
-        "R1": "rating up: green to amber (same likelihood band: need level changed)",
-        "R2": "rating down: red to amber (same likelihood band: need level changed)",
+        "R1": "rating up: green to amber (same likelihood band: need level or risk matrix changed)",
+        "R2": "rating down: red to amber (same likelihood band: need level or risk matrix changed)",
         "R3": "moved up a band; rating up: green to amber",
         "R4": "moved up a band",
         "R5": "new red",
@@ -66,8 +66,9 @@ def test_the_reverse_comparison_lists_the_ratings_going_back():
     assert got == {"R1": "rating_down", "R2": "new_red", "R3": "moved_down", "R4": "moved_down",
                    "R5": "rating_down"}  # fmt: skip
     labels = dict(zip(changes["upn"], score_runs.change_labels(changes), strict=True))
-    assert labels["R1"] == "rating down: amber to green (same likelihood band: need level changed)"
-    assert labels["R5"] == "rating down: red to amber (same likelihood band: need level changed)"
+    same_band = "(same likelihood band: need level or risk matrix changed)"
+    assert labels["R1"] == f"rating down: amber to green {same_band}"
+    assert labels["R5"] == f"rating down: red to amber {same_band}"
     assert labels["R3"] == "moved down a band; rating down: amber to green"
 
 
@@ -80,5 +81,5 @@ def test_the_workbook_changes_sheet_says_each_change_in_words():
     sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))[CHANGES_SHEET]
     rows = list(sheet.iter_rows(values_only=True))
     said = {row[0]: row[2] for row in rows[1:]}
-    assert said["R1"] == "rating up: green to amber (same likelihood band: need level changed)"
+    assert said["R1"] == "rating up: green to amber (same likelihood band: need level or risk matrix changed)"
     assert said["R3"] == "moved up a band; rating up: green to amber"

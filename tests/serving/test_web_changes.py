@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 COUNTS = {"new_red": 12, "rating_up": 1, "rating_down": 0, "moved_up": 3, "moved_down": 2,
           "no_longer_on_roll": 1, "new_on_roll": 0}
-RATING_UP = "rating up: green to amber (same likelihood band: need level changed)"
+RATING_UP = "rating up: green to amber (same likelihood band: need level or risk matrix changed)"
 
 
 def _answer(changes) -> dict:
