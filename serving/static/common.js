@@ -222,8 +222,8 @@ window.ER = (() => {
     const reasons = blank(score.reasons).trim();
     if (reasons) return reasons;
     const context = blank(score.context).trim();
-    return context ? `No factor of the child's own stands out: the score rests on context — ${context}`
-      : "No single factor stands out.";
+    return context ? `No factor of the child's own raises the score; its context — ${context}`
+      : "No factor of the child's own raises the score.";
   }
 
   return {

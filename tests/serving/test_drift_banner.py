@@ -236,8 +236,8 @@ def test_a_pupil_rated_on_context_alone_is_said_so_in_the_table_and_the_print(ch
     rows = [dict(ROWS[0], context="Year 8 (raises risk)"),
             dict(ROWS[0], upn="A801200110001", rag="amber", matrix_cell="L3-N0", reasons="", context=context),
             dict(ROWS[0], upn="A801200110002", rag="green", matrix_cell="L1-N0", reasons=None, context="")]
-    said = ("No factor of the child's own stands out: the score rests on context — " + context,
-            "No single factor stands out.")
+    said = ("No factor of the child's own raises the score; its context — " + context,
+            "No factor of the child's own raises the score.")
     answers = [_answer(scores=rows, pupils=3)]
     with _scoring_page(chromium, live_service, sign_in, tmp_path, answers) as (page, score):
         score()

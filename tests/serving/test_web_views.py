@@ -249,8 +249,9 @@ def test_printing_shows_the_notice_and_the_schools_list_not_the_form(page, score
         assert first[1] == expected["upn"] and first[4] == expected["rag"].upper()
         assert first[5] == expected["likelihood_band"] and first[7] == (expected.get("response") or "")
         # reasons, or (none of the child's own: a rating on context alone) the context in words
-        on_context = ("No factor of the child's own stands out: the score rests on context — "
-                      f"{expected['context']}" if expected.get("context") else "No single factor stands out.")
+        none_own = "No factor of the child's own raises the score"
+        on_context = (f"{none_own}; its context — {expected['context']}" if expected.get("context")
+                      else f"{none_own}.")  # fmt: skip
         assert first[8] == (expected["reasons"] or on_context)
         # the title and the notice head every printed page (the table's head repeats)
         expect(page.locator("#print-running")).to_contain_text(option.inner_text())
