@@ -68,7 +68,7 @@ def _scores_file_run(path: Path, runs: Path | None) -> tuple[RunFolder, ScoringR
     except (RunNotFound, OSError) as exc:
         fail(f"--scores: {exc}")
     except ValueError as exc:  # pandas' parse and cast errors may quote a cell: the kind only
-        fail(f"--scores: the file cannot be read as a scores file ({type(exc).__name__})")
+        fail(f"--scores: it cannot be read ({type(exc).__name__})")
     for run in reversed(folder.runs()):
         if run.pupils != len(scored):
             continue

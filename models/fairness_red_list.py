@@ -341,8 +341,9 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
     if fewer:
         found.append(f"It rates these red less often: {fewer}.")
     if not found:
-        found.append(f"No group shown is rated red more or less than {FAIR_RANGE[0]}-{FAIR_RANGE[1]} "
-                     f"times as often as the top {capacity_pct}% selects it.")  # fmt: skip
+        found.append(f"No group whose red and top {capacity_pct}% figures are shown is rated red more or "
+                     f"less than {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times as often as the top {capacity_pct}% "
+                     "selects it.")  # fmt: skip
     hidden = not_shown_rows(attributes)
     if hidden:
         found.append(f"Not shown, so neither named nor cleared here: how often the red list rates "

@@ -99,7 +99,7 @@ def _previous(wanted: str | None, folder: RunFolder, year: str, census: str) -> 
     except (RunNotFound, OSError) as exc:
         fail(f"--compare-with: {exc}")
     except ValueError as exc:  # pandas' parse and cast errors may quote a cell: the kind only
-        fail(f"--compare-with: the file cannot be read as a scores file ({type(exc).__name__})")
+        fail(f"--compare-with: it cannot be read ({type(exc).__name__})")
 
 
 def score_command(

@@ -327,8 +327,8 @@ def read_run_pupils(path: Path) -> pd.DataFrame:
         numbers = pd.to_numeric(read["probability"], errors="coerce")
         bad = read.index[read["probability"].notna() & numbers.isna()]
         if len(bad):
-            lines = ", ".join(str(i + 2) for i in bad[:5]) + (" and more" if len(bad) > 5 else "")
-            raise RunNotFound(f"{path}: the probability column is not a number at line {lines} (the "
+            rows = ", ".join(str(i + 1) for i in bad[:5]) + (" and more" if len(bad) > 5 else "")
+            raise RunNotFound(f"{path}: the probability column is not a number in data row {rows} (the "
                               "value is not shown); a file edited by hand may have text typed into it")
         read["probability"] = numbers
     pupils = run_pupils(read)

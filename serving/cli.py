@@ -323,8 +323,8 @@ def _not_reached(runs_dir: Path | None) -> str:
         return ("Lists downloaded from the service (CSV, workbook, print) are files of their own, not "
                 "reached by this: delete those made from these runs where they were saved.")
     beside = [runs_dir.parent / name for name in SCORE_OUTPUTS if (runs_dir.parent / name).is_file()]
-    said = (f" ({', '.join(str(p) for p in beside)} are here, the last scoring's written there)"
-            if beside else "")  # fmt: skip
+    said = (f" ({', '.join(str(p) for p in beside)} {'is' if len(beside) == 1 else 'are'} here, from the "
+            "last scoring written there)" if beside else "")  # fmt: skip
     return (f"The lists `exclusion-risk score` wrote (scores.csv, its workbook and HTML summary, changes.csv)"
             f" are files of their own, not reached by this{said}: delete those made from these runs.")
 

@@ -29,7 +29,7 @@ def test_text_in_the_probability_column_is_named_by_line_never_quoted(tmp_path):
     with pytest.raises(RunNotFound) as caught:
         read_run_pupils(path)
     said = str(caught.value)
-    assert "probability" in said and "line 3" in said and str(path) in said
+    assert "probability" in said and "data row 2" in said and str(path) in said
     assert "Smithson" not in said and "2009" not in said and "WS1" not in said
     assert read_run_pupils(_scores(tmp_path, ["0.1", "", "0.3"]))["probability"].isna().sum() == 1
 
