@@ -163,17 +163,22 @@ def test_a_census_folder_of_workbooks_names_them(tmp_path, extracts_folder):
 # --- 2. a workbook (or other binary file) named .csv ---------------------------------------------
 
 
+def _refusal(tmp_path, body: bytes) -> str:
+    """The read's refusal of `body` saved as census.csv."""
+    path = tmp_path / "census.csv"
+    path.write_bytes(body)
+    with pytest.raises(ExtractError) as caught:
+        read_census(path)
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("body", "kind"),
     [(XLSX, "Excel workbook"), (XLS, "Excel 97-2003 workbook"), (ODS, "OpenDocument spreadsheet"),
      (PDF, "PDF")],
 )  # fmt: skip
 def test_a_workbook_named_csv_is_said_to_be_one(tmp_path, body, kind):
-    path = tmp_path / "census.csv"
-    path.write_bytes(body)
-    with pytest.raises(ExtractError) as caught:
-        read_census(path)
-    message = str(caught.value)
+    message = _refusal(tmp_path, body)
     assert "census.csv" in message and kind in message and "save it as CSV" in message
     assert "missing" not in message and "required" not in message
 
@@ -189,11 +194,7 @@ HTML_TABLE = "<html><body><table><tr><td>UPN</td><td>Surname</td></tr><tr><td>X<
 )  # fmt: skip
 def test_an_html_table_named_csv_is_said_to_be_one(tmp_path, body):
     # A web MIS's "Export to Excel" saves an HTML table: it was read as a header with no data rows.
-    path = tmp_path / "census.csv"
-    path.write_bytes(body)
-    with pytest.raises(ExtractError) as caught:
-        read_census(path)
-    message = str(caught.value)
+    message = _refusal(tmp_path, body)
     assert "census.csv" in message and "HTML" in message and "CSV UTF-8" in message
     assert "no data rows" not in message and "missing" not in message
 
@@ -214,11 +215,7 @@ EXCEL_XML = (
 def test_an_xml_spreadsheet_named_csv_is_said_to_be_one(tmp_path, body, kind):
     # An MIS report saved as Excel's "XML Spreadsheet 2003" and renamed .csv was read as a CSV whose
     # header is `<?xml version="1.0"?>`: every required column "missing", and advice to remove a title line.
-    path = tmp_path / "census.csv"
-    path.write_bytes(body)
-    with pytest.raises(ExtractError) as caught:
-        read_census(path)
-    message = str(caught.value)
+    message = _refusal(tmp_path, body)
     assert "census.csv" in message and kind in message and "CSV UTF-8" in message
     assert "missing" not in message and "title line" not in message
 

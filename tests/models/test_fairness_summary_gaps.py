@@ -14,6 +14,7 @@ from exclusion_risk.models import fairness, fairness_report
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options
 from exclusion_risk.models.fairness_run import fairness_json
 from exclusion_risk.models.fairness_summary import KINDS
+from tests.models.test_fairness_options import _year
 
 WHITE, ASIAN, BLACK = 12000, 3000, 400
 
@@ -65,21 +66,14 @@ def test_a_selection_gap_is_a_finding_where_the_groups_base_rate_is_withheld():
 
 
 RETRAINED = "retrained with protected characteristics"
-N = 12000
 
 
 def _review_with_options():
-    """Girls over-predicted twice; one option overshoots for them (their probabilities quartered: about
-    0.5 -> 2.0 observed / predicted), another mends them (about 0.5 -> 1.0)."""
-    rng = np.random.default_rng(4)
-    frame = pd.DataFrame({
-        "sex": np.where(np.arange(N) < N // 2, "M", "F"),
-        "ethnicity_group": rng.choice(["White British", "Asian"], N), "sen_provision": "N", "fsm": 0,
-    })  # fmt: skip
-    risk = rng.uniform(0.01, 0.3, N)
-    y = (rng.random(N) < risk).astype(int)
+    """Girls over-predicted twice (test_fairness_options' year); one option overshoots for them (their
+    probabilities quartered: about 0.5 -> 2.0 observed / predicted), another mends them (about 0.5 -> 1.0)."""
+    frame, y, p = _year(4)
     girls = (frame["sex"] == "F").to_numpy()
-    p = risk * np.where(girls, 2.0, 1.0)
+    risk = p / np.where(girls, 2.0, 1.0)
     review = fairness.review(y, p, frame, 0.3, {"model_type": "x", "year": "x"}, n_boot=50)
     references = {a.attribute: a.reference for a in review.attributes}
     options = {AS_IS: p, RECALIBRATED: np.where(girls, p / 4, p), RETRAINED: risk}
