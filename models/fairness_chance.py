@@ -86,7 +86,9 @@ def _key(f: dict) -> tuple[float, float, float, str]:
 def mark(findings: list[dict], family_of, tested: dict[str, set]) -> list[dict]:
     """Each finding with `excludes_1`, `p_value`, `q_value`, `beyond_chance` and `comparisons` (its
     family's count), from every ratio compared (`tested`: family -> keys, the findings' own added);
-    `family_of(finding)`: its family. Returns the families in words (`comparisons_line`)."""
+    `family_of(finding)`: its family. Returns the families in words (`comparisons_line`), each with
+    `holding_findings` (its ratios holding that are findings) and `holding_within_range` (those holding
+    within 0.8-1.25, too near equal to be one)."""
     for f in findings:
         tested.setdefault(family_of(f), set()).add(_key(f))
     q_of = {}
@@ -106,24 +108,14 @@ def mark(findings: list[dict], family_of, tested: dict[str, set]) -> list[dict]:
             f["action"] = _may_be_chance(f, family) + f["action"][:1].lower() + f["action"][1:]
     families = []
     for family, keys in tested.items():
-        holds = sum(_holds(excludes_1(*k[1:3]), q_of[family, k], len(keys)) for k in keys)
+        holds = [k for k in keys if _holds(excludes_1(*k[1:3]), q_of[family, k], len(keys))]
+        # the ratios holding told apart from the findings listed: "5 holding" calibration ratios beside 3
+        # findings read as two left out (boys 1.21 [1.13, 1.28] on the demo: within 0.8-1.25)
+        listed = {_key(f) for f in findings if f["beyond_chance"] and family_of(f) == family}
         families.append({"family": family, "compared": len(keys), "excluding_1": sum(excludes_1(*k[1:3])
                          for k in keys), "expected_by_chance": round((1 - LEVEL) * len(keys), 1),
-                         "beyond_chance": int(holds)})  # fmt: skip
-    return families
-
-
-def holding_counts(families: list[dict], findings: list[dict], family_of, tested: dict[str, set]) -> list:
-    """Each family (`mark`'s) with `holding_findings` (its ratios holding that are findings) and
-    `holding_within_range` (those within 0.8-1.25, too near equal to be one): "5 holding" calibration ratios
-    beside 3 findings listed read as two left out (boys 1.21 [1.13, 1.28] on the demo)."""
-    for family in families:
-        keys = sorted(tested[family["family"]])
-        q = adjusted([p_value(*k[:3]) for k in keys])  # as `mark` decides holding
-        holds = [k for k, qk in zip(keys, q, strict=True) if _holds(excludes_1(k[1], k[2]), qk, len(keys))]
-        found = {_key(f) for f in findings if f["beyond_chance"] and family_of(f) == family["family"]}
-        family["holding_findings"] = len(found)
-        family["holding_within_range"] = sum(not outside(k[0]) for k in holds)
+                         "beyond_chance": len(holds), "holding_findings": len(listed),
+                         "holding_within_range": sum(not outside(k[0]) for k in holds)})  # fmt: skip
     return families
 
 

@@ -69,7 +69,7 @@ from exclusion_risk.models.fairness_calibration import (
     reading_direction,
     year_calibration,
 )
-from exclusion_risk.models.fairness_chance import comparison_key, holding_counts, mark
+from exclusion_risk.models.fairness_chance import comparison_key, mark
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_option_changes import (
     calibration_advice,
@@ -432,7 +432,7 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    families = holding_counts(mark(unique, _family, tested), unique, _family, tested)
+    families = mark(unique, _family, tested)
     unique = [{k: v for k, v in f.items() if k != "compares"} for f in unique]  # a digest: not for the page
     unique.sort(key=lambda f: (not f["beyond_chance"], f["tier"], not f["excludes_1"], -f["size"]))
     return [{"rank": i + 1, **f} for i, f in enumerate(unique)], families
@@ -447,8 +447,8 @@ def _compares(found: list[dict], own: str, pair: str) -> list[dict]:
 def summary(result: FairnessReview, shown: dict[str, dict], limit: int = MAX_FINDINGS) -> dict:
     """{"top": the findings the page leads with, "all": every finding, "omitted": how many are not in
     top, "year_calibration": the year's calibration and its line (`fairness_calibration.year_calibration`;
-    None where withheld), "comparisons": the ratios compared per measure (`fairness_chance.mark`), with
-    how many holding are findings and how many lie within 0.8-1.25 (`fairness_chance.holding_counts`)}.
+    None where withheld), "comparisons": the ratios compared per measure, with how many holding are
+    findings and how many lie within 0.8-1.25 (`fairness_chance.mark`)}.
     Top: in rank order, at most one base-rate context line per group, every option's
     trade-off whose precision change holds beyond chance, at most `limit` (more only for those trade-offs)."""
     year = year_calibration(result, shown)  # once: the summary states it and the findings judge by it
