@@ -132,10 +132,10 @@ def _adverse_present(explanation: Explanation, value_columns: dict[str, np.ndarr
             codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=False)
             present[:, j] = np.array([feature.adverse(v) for v in uniques], dtype=bool)[codes]
             continue
-        if feature.kind == "binary":
-            present[:, j] = (numbers != 0) & ~np.isnan(numbers)
-        else:
-            present[:, j] = numbers >= feature.adverse_from
+        known = ~np.isnan(numbers)
+        if feature.kind == "binary":  # a flag read as FeatureDef.adverse reads it: set is 1, then compared
+            numbers = (numbers != 0).astype(float)
+        present[:, j] = known & (numbers >= feature.adverse_from)
     return present
 
 
