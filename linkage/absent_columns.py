@@ -40,14 +40,10 @@ def absent_notes(header: list[str], fields: tuple[Field, ...], mapping: dict[str
                  ) -> list[str]:
     """One sentence per optional field of `fields` that `mapping` (contract name -> position) lacks and
     that is worth saying (LOST, or a close unread header), in the contract's order."""
-    read = set(mapping.values())
-    unread = {}  # compared form -> the header as written (the first of a spelling)
-    for position, name in enumerate(header):
-        if position not in read and header_key(name):
-            unread.setdefault(header_key(name), name)
+    unread = unread_headers(header, set(mapping.values()))
     lost = LOST.get(extract, {})
     wanted = [f for f in fields if not f.required and f.name not in mapping]
-    likely = _likely_headers(wanted, list(unread))
+    likely = likely_headers(wanted, list(unread))
     notes, absent = [], {}  # absent: what is lost -> the fields absent that lose it (one note for them)
     for f in wanted:
         without = f"without {f.name}, {lost[f.name]}" if f.name in lost else ""
@@ -64,7 +60,28 @@ def absent_notes(header: list[str], fields: tuple[Field, ...], mapping: dict[str
     return notes
 
 
-def _likely_headers(fields: list[Field], unread: list[str]) -> dict[str, str]:
+def unread_headers(header: list[str], read: set[int]) -> dict[str, str]:
+    """Compared form -> the header as written (the first of a spelling), for the columns not read."""
+    unread: dict[str, str] = {}
+    for position, name in enumerate(header):
+        if position not in read and header_key(name):
+            unread.setdefault(header_key(name), name)
+    return unread
+
+
+def close_header_hint(header: list[str], missing: list[Field], read: set[int]) -> str:
+    """For a file missing required columns: each unread header close to one of them, as the likely one
+    ("'DateOfBrith' is not read: did you mean DOB?"), or "". Only a header within difflib's CLOSE of a
+    contract spelling is named; the caller asks only of a first line that names some contract column,
+    so a first line of pupil values (a file without its header row) is never quoted."""
+    unread = unread_headers(header, read)
+    likely = likely_headers(missing, list(unread))
+    said = [f"{visible(unread[likely[f.name]])!r} is not read: did you mean {f.name}?"
+            for f in missing if f.name in likely]
+    return f". {'; '.join(said)}" if said else ""
+
+
+def likely_headers(fields: list[Field], unread: list[str]) -> dict[str, str]:
     """Field name -> the unread header (compared form) likeliest to be it: the closest pairs first, each
     header and field taken once (`SessionsAuthorizedAbsence` is SessionsAuthorisedAbsence's, though
     SessionsUnauthorisedAbsence is close to it too)."""

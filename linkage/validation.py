@@ -22,7 +22,7 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exclusion_risk.linkage.absent_columns import absent_notes
+from exclusion_risk.linkage.absent_columns import absent_notes, close_header_hint
 from exclusion_risk.linkage.arrow_text import text_series
 from exclusion_risk.linkage.date_order import refuse_month_first
 from exclusion_risk.linkage.errors import ExtractError
@@ -66,7 +66,11 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
         ]
         said = (f"column missing; {accepted[0]}" if len(missing) == 1
                 else f"columns missing: {'; '.join(accepted)}")  # fmt: skip
-        error = ExtractError(raw.name, f"required {said}{_title_hint(raw)}")
+        # a first line naming none of the contract's columns may be a pupil's values (no header row):
+        # nothing of it is offered as a likely header
+        read = set(mapping.values()) | _positions(repeated)
+        hint = mapping and close_header_hint(raw.header, missing, read)
+        error = ExtractError(raw.name, f"required {said}{hint or _title_hint(raw)}")
         error.column = missing[0].name
         raise error
     if repeated:
@@ -76,6 +80,10 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
     raw.aliased, raw.mapping = aliased, mapping
     raw.skipped += absent_notes(raw.header, fields, mapping, _extract_of(fields))
     return mapping
+
+
+def _positions(repeated: dict[str, list[int]]) -> set[int]:
+    return {position for positions in repeated.values() for position in positions}
 
 
 def _extract_of(fields: tuple[Field, ...]) -> str:
