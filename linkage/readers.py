@@ -179,7 +179,8 @@ def _read_file(
     with _reading(name):
         raw = load(path, name)
         collection, derived = (derived or {}) if in_folder else {}, {**(blanks or {}), **(derived or {})}
-        mapping = map_header(raw, FIELDS[extract], derivable=set(derived))
+        name_gives = ("AcademicYear", "CensusTerm") if in_folder and extract == "census" else ()
+        mapping = map_header(raw, FIELDS[extract], derivable=set(derived), name_gives=name_gives)
         reject_duplicates(raw)  # exclusions: also copies under another RecordID (as read: read_exclusions)
         work = work_frame(raw, FIELDS[extract], mapping)
         for column, value in derived.items():

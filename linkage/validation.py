@@ -32,12 +32,15 @@ from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame, visib
 from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns
 
 
-def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = frozenset()) -> dict[str, int]:
+def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = frozenset(),
+               name_gives: tuple[str, ...] = ()) -> dict[str, int]:
     """canonical name -> column position; ExtractError naming every missing required column, or every
     field whose one spelling two or more columns share (`UPN` and `upn`: which holds the values is
     unknown, and taking the first read a blanked copy). Where a field's different spellings are all
     there (`URN` and `LAEstab`, `Sex` and `Gender`: exports carry both), the one read is the
-    contract's name, else the first alias in the contract's order, and the note says which was not."""
+    contract's name, else the first alias in the contract's order, and the note says which was not.
+    `name_gives`: columns a collection date in the file's name would give (a census folder's file), of
+    which a missing one is said with how to name the file."""
     keys = [header_key(h) for h in raw.header]
     mapping: dict[str, int] = {}
     aliased: list[str] = []
@@ -69,7 +72,10 @@ def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = fr
         # a first line naming none of the contract's columns may be a pupil's values (no header row):
         # nothing of it is offered as a likely header
         read = set(mapping.values()) | _positions(repeated)
-        hint = mapping and close_header_hint(raw.header, missing, read)
+        hint = close_header_hint(raw.header, missing, read) if mapping else ""
+        if any(f.name in name_gives for f in missing):
+            hint += (". In a census folder a collection date in the file's name gives AcademicYear and "
+                     "CensusTerm: name the file with it (census_2018-01-18.csv)")
         error = ExtractError(raw.name, f"required {said}{hint or _title_hint(raw)}")
         error.column = missing[0].name
         raise error
@@ -127,14 +133,24 @@ _POINT_ZEROS = r"^(\d+)\.0+$"
 
 
 def _clean_column(
-    encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index, code: bool = False
-) -> pd.Series:
+    encoding: pa.DictionaryArray, upper: bool, alive: np.ndarray, index: pd.Index, code: bool = False,
+    null_word: bool = False,
+) -> tuple[pd.Series, int]:
     """Pre-cleaned column as a categorical, cleaning each distinct text once: stripped, blank -> NA;
-    `code`: a whole number with a zero decimal part as its digits (the module docstring).
+    `code`: a whole number with a zero decimal part as its digits (the module docstring); `null_word`:
+    the word NULL (any case) -> NA, as a database export writes an empty cell. With the number of live
+    cells so read.
 
     The categories are arrow text (so the checks and conversions read them without a copy).
     """
     dictionary = pc.utf8_trim_whitespace(encoding.dictionary)
+    nulls = 0
+    if null_word:
+        is_null = pc.fill_null(pc.equal(pc.utf8_upper(dictionary), NULL_WORD), False)
+        if pc.any(is_null).as_py():
+            at = np.flatnonzero(is_null.to_numpy(zero_copy_only=False))
+            nulls = int(np.isin(pc.fill_null(encoding.indices, -1).to_numpy()[alive], at).sum())
+            dictionary = pc.if_else(is_null, pa.scalar(None, dictionary.type), dictionary)
     if upper:
         dictionary = pc.utf8_upper(dictionary)
     if code:
@@ -149,21 +165,29 @@ def _clean_column(
     categorical = pd.Categorical.from_codes(
         remap[ids[alive]], dtype=pd.CategoricalDtype(categories), validate=False
     )
-    return pd.Series(categorical, index=index, copy=False)
+    return pd.Series(categorical, index=index, copy=False), nulls
+
+
+# SQL Server's "save results as" (and other database exports) write an empty cell as NULL: read as blank
+# in every column but free text (a surname can be Null), and counted in the file's note.
+NULL_WORD = "NULL"
 
 
 def work_frame(raw: RawFile, fields: tuple[Field, ...], mapping: dict[str, int]) -> pd.DataFrame:
     """Pre-cleaned text of the mapped columns (categoricals): stripped, blank -> NA, codes upper-cased
-    (and a code's `1.0` read as `1`: _clean_column)."""
+    (and a code's `1.0` read as `1`), NULL -> NA outside free text (_clean_column)."""
     index = pd.Index(raw.rows[raw.alive], name="_row")
-    out = {
-        f.name: _clean_column(
-            raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date", "id"), raw.alive, index,
-            code=f.kind == "code",
-        )
-        for f in fields
-        if f.name in mapping
-    }
+    out, nulls = {}, {}
+    for f in fields:
+        if f.name in mapping:
+            out[f.name], nulls[f.name] = _clean_column(
+                raw.encoded_column(mapping[f.name]), f.kind not in ("text", "date", "id"), raw.alive, index,
+                code=f.kind == "code", null_word=f.kind != "text",
+            )
+    counted = [f"{count:,} in {name}" for name, count in nulls.items() if count]
+    if counted:
+        raw.skipped.append(f"cells written NULL (a database export's empty cell) read as blank: "
+                           f"{', '.join(counted)}")
     return pd.DataFrame(out, index=index)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from exclusion_risk.linkage.errors import ExtractError
-from exclusion_risk.linkage.readers import read_social_care
+from exclusion_risk.linkage.readers import read_census, read_social_care
 
 
 def _refusal(tmp_path, write, csv_text, rows, header) -> str:
@@ -46,3 +46,34 @@ def test_a_file_without_its_header_row_quotes_no_value(tmp_path, social_care_row
     assert "did you mean" not in message
     for value in ("Dobson", "'Surnam'", "2008-03-01", "ws11aa"):
         assert value not in message
+
+
+def _census_folder(tmp_path, census_row, csv_text, write, name):
+    header = [h for h in census_row() if h not in ("AcademicYear", "CensusTerm")]
+    return write(tmp_path / "census" / name, csv_text([census_row()], header)).parent
+
+
+def test_a_census_folder_file_without_year_columns_says_to_name_it_by_date(tmp_path, census_row, csv_text,
+                                                                           write):
+    """Without AcademicYear and CensusTerm a census folder's file needs its collection date in its name:
+    the refusal said the columns were missing and nothing of the name that would give them."""
+    folder = _census_folder(tmp_path, census_row, csv_text, write, "Spring census 2018.csv")
+    with pytest.raises(ExtractError) as caught:
+        read_census(folder)
+    message = str(caught.value)
+    assert "required columns missing: 'AcademicYear'" in message
+    assert "name the file with it (census_2018-01-18.csv)" in message
+
+
+def test_a_census_folder_file_named_by_date_needs_no_year_columns(tmp_path, census_row, csv_text, write):
+    folder = _census_folder(tmp_path, census_row, csv_text, write, "census_2018-01-18.csv")
+    result = read_census(folder)
+    assert list(result.clean["CensusTerm"]) == ["SPR"]
+
+
+def test_a_single_census_file_is_not_told_to_be_renamed(tmp_path, census_row, csv_text, write):
+    """A single file's name is no collection (an upload's neither): no word of naming it."""
+    header = [h for h in census_row() if h != "AcademicYear"]
+    with pytest.raises(ExtractError) as caught:
+        read_census(write(tmp_path / "census.csv", csv_text([census_row()], header)))
+    assert "AcademicYear" in str(caught.value) and "name the file" not in str(caught.value)
