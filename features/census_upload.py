@@ -120,7 +120,8 @@ def features_for_census(
     exclusions, social_care = empty, empty
     as_uploaded: dict[str, str] = {}  # pupil id -> the UPN the upload gives that pupil
     if history is not None:
-        upload, as_uploaded, dates_differ = _as_history_pupils(upload, history, dates)
+        scored = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(term)
+        upload, as_uploaded, dates_differ = _as_history_pupils(upload, history, dates, scored)
         past = history.census.copy()
         uploaded, past_key = _collection_keys(upload), _collection_keys(past)
         # Upload rows stand for their collection; history rows come after them in `_row` order.
@@ -288,7 +289,7 @@ DATE_DIFFERS = "DOBDIFFERS"
 
 
 def _as_history_pupils(
-    upload: pd.DataFrame, history: PupilHistory, dates: pd.Series
+    upload: pd.DataFrame, history: PupilHistory, dates: pd.Series, scored: pd.Series
 ) -> tuple[pd.DataFrame, dict[str, str], frozenset[str]]:
     """The upload's rows under the history's pupil ids, and each id's UPN as uploaded.
 
@@ -299,8 +300,11 @@ def _as_history_pupils(
     `exclusion-risk score` does; the scores still name the UPN uploaded. An uploaded UPN the history does
     not know at all, whose row gives a FormerUPN the history does know (a temporary UPN replaced at the
     census uploaded, which the history has not seen yet), is read as the pupil of that FormerUPN. A UPN
-    the history does not know otherwise, or one that two uploaded UPNs would share a pupil through,
-    stands for itself. An uploaded UPN any of whose rows gives a date of birth the history does not hold
+    the history does not know otherwise, or one that two UPNs on the census scored (`scored`: its rows)
+    would share a pupil through, stands for itself, and so do the upload's other rows of that pupil; an
+    earlier collection's row under another UPN of a pupil is that pupil, as the history links them (a
+    temporary or mistyped UPN on the census scored, the pupil's known UPN on an earlier one). An
+    uploaded UPN any of whose rows gives a date of birth the history does not hold
     for the pupil it names (`linkage.identity_check`: a UPN keyed wrongly that is another child's, or a
     made-up row under a child's UPN) is read as no pupil of the history; those UPNs are returned too.
     """
@@ -316,13 +320,16 @@ def _as_history_pupils(
         named = pupil.fillna(uploaded.where(uploaded.isin(history.pupil_ids)))
         differ = frozenset(uploaded[history.identity.disagree(named, dates).to_numpy()].dropna())
         pupil = pupil.mask(uploaded.isin(differ), uploaded + DATE_DIFFERS)
-    # Two uploaded UPNs that would become one pupil are left apart (the upload lists them as it has them).
-    claimed = pd.DataFrame({"raw": uploaded, "pupil": pupil.fillna(uploaded)}).dropna().drop_duplicates()
-    shared = claimed.groupby("pupil")["raw"].transform("nunique") > 1
-    unresolved = set(claimed.loc[shared, "raw"])
-    pupil = pupil.where(~uploaded.isin(unresolved))
-    resolved = pupil.notna()
-    as_uploaded = dict(zip(pupil[resolved], uploaded[resolved], strict=True))
+    # Two UPNs on the census scored that would become one pupil are left apart (the upload lists them as
+    # it has them), with every row naming that pupil; across collections one pupil's UPNs are one pupil.
+    each = pupil.fillna(uploaded)
+    claimed = pd.DataFrame({"raw": uploaded, "pupil": each})[scored.to_numpy(dtype=bool)].dropna()
+    shared = claimed.drop_duplicates().groupby("pupil")["raw"].nunique()
+    pupil = pupil.where(~each.isin(set(shared.index[shared > 1])))
+    # each pupil named by its UPN on the census scored (the last of a pupil's pairs is the one kept)
+    named = pd.DataFrame({"pupil": pupil, "raw": uploaded, "scored": scored.to_numpy(dtype=bool)})
+    named = named[pupil.notna().to_numpy()].sort_values("scored", kind="stable")
+    as_uploaded = dict(zip(named["pupil"], named["raw"], strict=True))
     return upload.assign(UPN=pupil.fillna(uploaded)), as_uploaded, differ
 
 

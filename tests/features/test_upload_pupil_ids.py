@@ -59,6 +59,26 @@ def test_two_uploaded_upns_of_one_pupil_stay_apart(known_by_another_upn, upload)
     assert sorted(scored["upn"]) == sorted([TEMPORARY, P1])
 
 
+def _row_of(upn: str, year: str, term: str) -> dict:
+    (row,) = [r for r in CENSUS if (r["UPN"], r["AcademicYear"], r["CensusTerm"]) == (upn, year, term)]
+    return row
+
+
+def test_an_earlier_collections_row_under_the_pupils_upn_keeps_the_history(known_by_another_upn, upload):
+    """The census scored names P1 by its temporary UPN; an earlier collection's row in the same upload
+    names P1 by the UPN the history knows. One pupil across collections, as the history links them and
+    `exclusion-risk score` reads them: the pupil keeps their history, scored under the UPN uploaded on
+    the census scored. (Two UPNs were left apart wherever in the upload they were: the temporary UPN was
+    scored with no history at all.)"""
+    _, history = known_by_another_upn
+    alone = build_features_for_census(upload([{**_reference_row(P1), "UPN": TEMPORARY}]), history=history)
+    rows = [_row_of(P1, "2015/16", "SUM"), {**_reference_row(P1), "UPN": TEMPORARY}]
+    scored = build_features_for_census(upload(rows), history=history)
+    assert list(scored["upn"]) == [TEMPORARY]
+    assert alone.loc[0, "suspensions_last_year"] > 0
+    pd.testing.assert_frame_equal(scored[FEATURES], alone[FEATURES])
+
+
 def _keys(history, year: str) -> pd.DataFrame:
     """The feature table's two keys of `year`'s autumn census, by pupil: `upn`, `pupil_upn`."""
     return build_feature_table(history, [year]).set_index("pupil_upn")
