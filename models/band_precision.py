@@ -19,12 +19,13 @@ overlap them: on the demo the very high band (3,137 pupils) held the top 5% (3,1
 the outcome would have said how many of the 11 between had it (fewer than 10). A band whose count with
 the outcome would give such a slice back is withheld too (`selection_overlaps.withheld_selections`, as
 `evaluate` does for a scoring); its precision and interval are then rounded (`_rounded`: to whole
-percents, else 2 or 5 points) so that at least two counts give the same figures, or not given where none
+percents, else 2 or 5 points; the interval outwards) so that at least two counts give the same figures, or not given where none
 does.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,7 @@ def _hidden_together(
 
 
 _STEPS = (0.01, 0.02, 0.05)  # the roundings tried, finest first: whole percents, then coarser
+_EDGE = 1e-9  # a bound on a step (0.06 / 0.02, read as 2.9999...) stays on it
 
 
 def _rounded(positives: int, pupils: int, step: float) -> tuple[dict[str, float], list[int]]:
@@ -148,7 +150,11 @@ def _rounded(positives: int, pupils: int, step: float) -> tuple[dict[str, float]
     near = range(max(0, positives - reach), min(pupils, positives + reach) + 1)
 
     def figures(k: int) -> tuple[float, ...]:
-        return tuple(round(round(v / step) * step, 2) for v in (k / pupils, *wilson(k, pupils)))
+        # the point to the nearest step, the interval outwards: rounded to the nearest, a tester's 68 of
+        # 988 (6.9% [5.5%, 8.6%]) read "6% [6%-8%]", narrower than the truth with the point on its edge
+        low, high = wilson(k, pupils)
+        return (round(round(k / pupils / step) * step, 2), round(math.floor(low / step + _EDGE) * step, 2),
+                round(math.ceil(high / step - _EDGE) * step, 2))
 
     shown = figures(positives)
     same = [k for k in near if figures(k) == shown]

@@ -184,21 +184,39 @@ def test_a_band_beside_the_top_5pct_does_not_give_the_pupils_between_back():
     precision = band_precision(matrix, Outcomes("2017/18", probabilities, labels))
     band = precision["bands"][matrix.bands[0].key]
     assert band["pupils"] == 60  # sizes are the thresholds' own: only the count with the outcome is hidden
-    # 28 of 60, withheld with the high band (one alone is the total less the rest): no rounding of the
-    # two leaves both counts unknown once their sum is read, so no rates (the next test reads them)
-    assert band["positives"] == SECONDARY and band["precision"] is None
+    # 28 of 60, withheld with the high band (one alone is the total less the rest): the rates are given
+    # only at a rounding (5 points, the interval outwards) that leaves the count unknown (the next test
+    # reads the two bands together)
+    assert band["positives"] == SECONDARY
+    assert len([k for k in range(61) if _figures(k, 60, band)]) > 1
     described = matrix.with_precision(precision).to_dict()["likelihood_bands"][0]["precision"]
-    assert "is withheld, as beside other published figures" in described["text"]
+    assert "45% [30%–60%]" in described["text"]
 
 
 def test_a_large_band_withheld_beside_a_capacity_keeps_its_rates_in_whole_percents():
     from exclusion_risk.models.band_precision import _rounded, wilson
 
     shown, same = _rounded(1014, 3137, 0.01)  # the demo's very high band, in whole percents
-    assert (shown["precision"], shown["low"], shown["high"]) == (0.32, 0.31, 0.34)
+    assert (shown["precision"], shown["low"], shown["high"]) == (0.32, 0.30, 0.34)
     assert len(same) >= 2 and 1014 in same  # the count is not given back
     assert all(_rounded(k, 3137, 0.01)[0] == shown for k in same)
     assert wilson(1014, 3137)[0] != 0.31  # rounded, not the exact bound
+
+
+def test_a_rounded_interval_is_rounded_outwards():
+    """Rounded to the nearest step, an interval was narrower than the truth and its point sat on its
+    edge: a tester's high band, 68 of 988 (6.9% [5.5%, 8.6%]), read "6% [6%-8%]". Rounded outwards it
+    holds the exact interval at every step (the point is rounded to the nearest)."""
+    from exclusion_risk.models.band_precision import _STEPS, _rounded, wilson
+
+    for positives, pupils in ((68, 988), (1014, 3137), (3, 500), (500, 500)):
+        low, high = wilson(positives, pupils)
+        for step in _STEPS:
+            shown, same = _rounded(positives, pupils, step)
+            assert shown["low"] <= low + 1e-12 and shown["high"] >= high - 1e-12, (positives, step, shown)
+            assert shown["low"] <= shown["precision"] <= shown["high"]
+            assert positives in same
+    assert _rounded(68, 988, 0.02)[0] == {"precision": 0.06, "low": 0.04, "high": 0.1}
 
 
 def test_two_bands_withheld_beside_a_capacity_are_not_pinned_by_their_sum():
