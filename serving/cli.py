@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import textwrap
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,18 +83,30 @@ def keys_add(
     expires: str | None = typer.Option(
         None, "--expires", help="The key's last day, YYYY-MM-DD (UTC): refused from the next. Default: never."
     ),
+    school: list[str] = typer.Option(
+        [], "--school", help="A school the key is for: its URN (6 digits) or LAEstab (7); repeat for more. "
+        "The key then scores, lists and compares only those schools' pupils. Default: the whole "
+        "authority. Scorer keys only: an admin key manages keys and the model for every school.",
+    ),
     database: Path | None = typer.Option(None, "--database", help=_DB_HELP),
 ) -> None:
     """Create a key and print it once: it is stored only as a salted hash and cannot be shown again."""
+    from exclusion_risk.serving.school_scope import parse_schools, schools_words
     from exclusion_risk.serving.security import ROLES
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+    try:
+        schools = parse_schools(school)
+    except ValueError as exc:
+        fail(f"--school {exc}")
+    if schools is not None and role != "scorer":
+        fail("--school is for scorer keys only: an admin key manages keys and the model for every school")
     last_day = None if expires is None else _last_day(expires)
-    new = _key_store(database).add(role, label, last_day)
+    new = _key_store(database).add(role, label, last_day, schools)
     until = "" if new.expires_on is None else f" (works through {new.expires_on.isoformat()}, UTC)"
-    typer.echo(f"Created {new.role} key {new.key_id}{until}. Store it now; it will not be shown again:",
-               err=True)
+    typer.echo(f"Created {new.role} key {new.key_id} for {schools_words(new.schools)}{until}. Store it now; "
+               "it will not be shown again:", err=True)
     typer.echo(new.token)
 
 
@@ -124,8 +137,9 @@ def _minute(stamp: str | None) -> str:
 
 @keys_app.command("list")
 def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_HELP)) -> None:
-    """Keys with role, label, creation, last day, revocation, last successful use and the census pupils
-    scored without their UPN's history in the last 30 days (never the key)."""
+    """Keys with role, label, creation, last day, revocation, last successful use, the schools each is for
+    and the census pupils scored without their UPN's history in the last 30 days (never the key)."""
+    from exclusion_risk.serving.school_scope import schools_words
     from exclusion_risk.serving.security import WITHHELD_DAYS
 
     rows = _key_store(database).list()
@@ -146,6 +160,13 @@ def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_
                       row["expires_on"] or "", _minute(row["revoked_at"]), _minute(row["last_used"]))
     Console().print(table)
     # below the table, not a column of it: a ninth column folded the others past reading in 80 columns
+    # the schools each key is for: a key for a school's own staff sees only that school's pupils
+    for row in rows:
+        if row["schools"]:
+            typer.echo(textwrap.fill(f"Key {row['key_id']}: {schools_words(row['schools'])} only.", 79))
+    if not all(row["schools"] for row in rows):
+        others = "The other keys are" if any(row["schools"] for row in rows) else "Every key is"
+        typer.echo(f"{others} for all schools (the whole authority).")
     for row in rows:
         if row["withheld_recently"]:
             typer.echo(f"Key {row['key_id']}: {row['withheld_recently']:,} census pupil(s) in the last "

@@ -71,8 +71,10 @@ CREATE INDEX IF NOT EXISTS scoring_run_pupils_school ON scoring_run_pupils (scho
 # rank keeps the list's order (probabilities tie often). A key's last day (UTC, YYYY-MM-DD; NULL: never
 # expires) came later than the keys: keys made before have none. So did the audit's count of pupils
 # scored without the history their UPN names (a date of birth the history does not hold for that pupil).
+# A key's schools (sorted, comma-separated URNs or LAEstab numbers; NULL: the whole authority, as every
+# key made before them is: serving.school_scope) came later again.
 ADDED_COLUMNS = {
-    "api_keys": {"expires_on": "TEXT"},
+    "api_keys": {"expires_on": "TEXT", "schools": "TEXT"},
     "audit_log": {"history_withheld": "INTEGER NOT NULL DEFAULT 0"},
     "scoring_runs": {
         "model_run_id": "TEXT NOT NULL DEFAULT ''",

@@ -27,6 +27,7 @@ from fastapi.security import APIKeyHeader
 
 from exclusion_risk.serving.audit import UNKNOWN_KEY
 from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.school_scope import loaded_schools, school_id, stored_schools
 
 ROLES = ("scorer", "admin")
 _RANK = {"scorer": 1, "admin": 2}  # an admin key may do everything a scorer key may
@@ -48,6 +49,8 @@ WITHHELD_DAYS = 30
 class Principal:
     key_id: str
     role: str
+    # the schools (URN or LAEstab) the key is for; None: the whole authority (serving.school_scope)
+    schools: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class NewKey:
     label: str
     token: str  # shown once, never stored
     expires_on: date | None = None
+    schools: frozenset[str] | None = None
 
 
 class KeyExpired(Exception):
@@ -84,9 +88,18 @@ class KeyStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def add(self, role: str, label: str = "", expires_on: date | None = None) -> NewKey:
+    def add(self, role: str, label: str = "", expires_on: date | None = None,
+            schools: frozenset[str] | None = None) -> NewKey:
+        """A new key; `schools` (school ids as school_scope.school_id keeps them) holds a scorer key to
+        those schools, None (or empty) leaves it for the whole authority. An admin key is never scoped."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        schools = frozenset(schools) if schools else None
+        if schools is not None and role != "scorer":
+            raise ValueError("only a scorer key can be for some schools: an admin key manages the whole "
+                             "service")
+        if schools is not None and any(school_id(s) != s for s in schools):
+            raise ValueError("schools must be school URNs (6 digits) or LAEstab numbers (7 digits)")
         if expires_on is not None and expires_on < today():
             raise ValueError(f"the key's last day {expires_on.isoformat()} has passed")
         key_id = secrets.token_hex(6)
@@ -94,12 +107,12 @@ class KeyStore:
         salt = secrets.token_bytes(16)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         self.db.execute(
-            "INSERT INTO api_keys (key_id, role, salt, digest, label, created_at, expires_on) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (key_id, role, salt, digest, label, created_at, expires_on, schools) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (key_id, role, salt, _digest(salt, secret), label, created,
-             None if expires_on is None else expires_on.isoformat()),
+             None if expires_on is None else expires_on.isoformat(), stored_schools(schools)),
         )
-        return NewKey(key_id, role, label, f"{KEY_PREFIX}.{key_id}.{secret}", expires_on)
+        return NewKey(key_id, role, label, f"{KEY_PREFIX}.{key_id}.{secret}", expires_on, schools)
 
     def list(self) -> list[dict]:
         """Each key, its last successful use and the census pupils its requests of the last
@@ -107,15 +120,18 @@ class KeyStore:
         under one key may be someone trying dates of birth for children's UPNs."""
         since = (datetime.now(UTC) - timedelta(days=WITHHELD_DAYS)).isoformat(timespec="milliseconds")
         rows = self.db.execute(
-            "SELECT k.key_id, k.role, k.label, k.created_at, k.expires_on, k.revoked_at, "
+            "SELECT k.key_id, k.role, k.label, k.created_at, k.expires_on, k.revoked_at, k.schools, "
             "(SELECT MAX(a.at) FROM audit_log a WHERE a.key_id = k.key_id AND a.status < 400), "
             "(SELECT COALESCE(SUM(a.history_withheld), 0) FROM audit_log a WHERE a.key_id = k.key_id "
             "AND a.at >= ?) FROM api_keys k ORDER BY k.created_at, k.key_id",
             (since,),
         ).fetchall()
-        cols = ("key_id", "role", "label", "created_at", "expires_on", "revoked_at", "last_used",
+        cols = ("key_id", "role", "label", "created_at", "expires_on", "revoked_at", "schools", "last_used",
                 "withheld_recently")  # fmt: skip
-        return [dict(zip(cols, row, strict=True)) for row in rows]
+        keys = [dict(zip(cols, row, strict=True)) for row in rows]
+        for key in keys:  # None: the whole authority
+            key["schools"] = loaded_schools(key["schools"])
+        return keys
 
     def revoke(self, key_id: str) -> bool:
         cur = self.db.execute(
@@ -132,18 +148,19 @@ class KeyStore:
             return None
         key_id, secret = parsed
         row = self.db.execute(
-            "SELECT role, salt, digest, expires_on FROM api_keys WHERE key_id = ? AND revoked_at IS NULL",
+            "SELECT role, salt, digest, expires_on, schools FROM api_keys WHERE key_id = ? "
+            "AND revoked_at IS NULL",
             (key_id,),
         ).fetchone()
         if row is None:
             return None
-        role, salt, digest, expires_on = row
+        role, salt, digest, expires_on, schools = row
         if not hmac.compare_digest(_digest(salt, secret), digest):
             return None
         if expires_on is not None and today().isoformat() > expires_on:
             raise KeyExpired(f"The API key has expired: its last day was {expires_on} (UTC). Ask an "
                              "administrator for a new key.")
-        return Principal(key_id, role)
+        return Principal(key_id, role, loaded_schools(schools))
 
 
 class FailedAuthThrottle:
@@ -242,6 +259,7 @@ def require_role(role: str):
                 headers={"WWW-Authenticate": "APIKey"},
             )
         audit.key_id = principal.key_id  # from the key table, so bounded and real
+        request.state.principal = principal  # its schools, for the routes (serving.school_scope)
         if _RANK[principal.role] < _RANK[role]:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
