@@ -102,9 +102,10 @@ def refuse_other_schools(request: Request, schools: Iterable[object], what: str)
     outside = sum(1 for school in schools if school_id(school) not in mine)
     if outside:
         said = "is" if outside == 1 else "are"
-        message = (f"This API key is for {schools_words(mine)} only; {counted(outside, what)} of this "
-                   f"request {said} not at one of them (or give no school), so nothing was scored. Send "
-                   "only your own school's pupils.")
+        where = "it" if len(mine) == 1 else "one of them"
+        message = (f"This API key is for {schools_words(mine)} only; {counted(outside, what)} {said} not "
+                   f"at {where} or name no school, so nothing was scored. Send only your own school's "
+                   "pupils.")
         reason = f"{counted(outside, what)} not at {schools_words(mine)}"
         raise RequestProblem(403, message, [{"row": None, "field": "school", "reason": reason}])
 

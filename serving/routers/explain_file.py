@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
-from exclusion_risk.serving import scoring
+from exclusion_risk.serving import school_scope, scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ExplainResponse
@@ -108,9 +108,9 @@ async def explain_file(
     ] = None,
 ) -> Response:
     def work(data: bytes, filename: str, upn: str) -> bytes:
-        cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
-                                       scorer.feature_names, academic_year, skip_invalid=True,
-                                       census=scoring.model_census(scorer))  # fmt: skip
+        cohort = school_scope.checked(request, scoring.upload_cohort(
+            data, filename, settings, request.app.state.history, scorer.feature_names, academic_year,
+            skip_invalid=True, census=scoring.model_census(scorer)))  # a school's key: its own pupils only
         request.state.audit.history_withheld = cohort.history_withheld
         features = cohort.features
         wanted = tidy_upn_column(features["upn"]) == upn_key(upn)

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from exclusion_risk.models.earlier_scorings import pupil_keys
 from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from exclusion_risk.serving import scoring
+from exclusion_risk.serving import school_scope, scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
 from exclusion_risk.serving.fairness_notes import fairness_notes
@@ -205,7 +205,7 @@ def _cohort_from_request(body: ScoreRequest, scorer, request: Request, skip_inva
     invalid = invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
     cohort.warnings = notes + cohort.warnings + invalid
     request.state.audit.history_withheld = cohort.history_withheld  # a key trying dates of birth shows
-    return cohort
+    return school_scope.checked(request, cohort)  # a school's key: its own pupils only
 
 
 def _score_records(scorer, pupils: list, reasons: bool, skip_invalid: bool) -> tuple[list[dict], dict]:
@@ -253,7 +253,8 @@ async def score(
     def work(body: ScoreRequest):
         leavers = 0  # pupils not sent whose earlier scores `changes` lists: audited with those scored
         if body.pupils is not None:
-            scores, envelope = _score_records(scorer, body.pupils, reasons, skip_invalid)
+            pupils = school_scope.own_records(request, body.pupils)  # a school's key: its own pupils only
+            scores, envelope = _score_records(scorer, pupils, reasons, skip_invalid)
         else:
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)
             scores = scoring.score_cohort(scorer, cohort, reasons)
@@ -364,9 +365,9 @@ async def score_file(
     wants_xlsx = format == "xlsx"
 
     def work(data: bytes, filename: str):
-        cohort = scoring.upload_cohort(data, filename, settings, request.app.state.history,
-                                       scorer.feature_names, academic_year, skip_invalid,
-                                       census=scoring.model_census(scorer))  # fmt: skip
+        cohort = school_scope.checked(request, scoring.upload_cohort(
+            data, filename, settings, request.app.state.history, scorer.feature_names, academic_year,
+            skip_invalid, census=scoring.model_census(scorer)))  # a school's key: its own pupils only
         cohort.warnings += invalid_upn_warning(cohort.features["upn"], cohort.not_in_history)
         request.state.audit.history_withheld = cohort.history_withheld
         scores = scoring.score_cohort(scorer, cohort, reasons)
@@ -384,18 +385,10 @@ async def score_file(
             return returned, book, said, name
         if wants_csv:
             return len(scores), scoring.scores_csv(scores), said, name
-        payload = {
-            "model_version": str(scorer.model_version),
-            "pupils": len(scores),
-            "history": cohort.history,
-            "missing_features": cohort.missing_features,
-            "warnings": cohort.warnings,
-            "rejected": cohort.rejected,
-            "run": recorded.run,
-            "changes": recorded.changes,
-            "drift_warnings": drift,
-            "fairness_findings": fairness,
-        }
+        payload = {"model_version": str(scorer.model_version), "pupils": len(scores),
+                   "history": cohort.history, "missing_features": cohort.missing_features,
+                   "warnings": cohort.warnings, "rejected": cohort.rejected, "run": recorded.run,
+                   "changes": recorded.changes, "drift_warnings": drift, "fairness_findings": fairness}
         return returned, scoring.scores_json(payload, scores), {}, None
 
     async with request.app.state.jobs.slot():  # before the body is read: a refusal holds no bytes
@@ -485,7 +478,8 @@ async def explain(
     def work(data: bytes) -> tuple[int, bytes]:
         body = _parse(data, shape or _checked_shape(data, settings.max_rows), settings.max_rows)
         if body.pupils is not None:  # as /score reads them: gaps warned of, skip_invalid honoured
-            checked = checked_records(body.pupils, list(scorer.feature_names), skip_invalid)
+            pupils = school_scope.own_records(request, body.pupils)  # a school's key: its own pupils only
+            checked = checked_records(pupils, list(scorer.feature_names), skip_invalid)
             cohort = scoring.Cohort(pd.DataFrame.from_records(checked.records), "not needed",
                                     checked.missing_features, checked.rejected, checked.warnings)
         else:

@@ -1,0 +1,84 @@
+"""A school's key scores its own pupils only (serving.school_scope): census rows or feature records of
+another school, or a record naming no school, are refused 403 with a count and the key's schools, never a
+pupil's value, whether or not skip_invalid is sent. Before, any scorer key scored any school's census with
+the authority's linked history (exclusions, social care) and got every pupil's score back."""
+
+from __future__ import annotations
+
+import pytest
+
+from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.schemas import EXAMPLE_FEATURES
+from exclusion_risk.serving.security import KeyStore
+from tests.serving.test_limits import call, census_csv, census_rows, service  # noqa: F401
+
+OWN, OTHER = "104321", "654321"  # EXAMPLE_CENSUS is at 104321
+
+
+def scoped(service, *schools: str):  # noqa: F811
+    """(app, key) of a scorer key for `schools`, on the same app."""
+    app, _ = service
+    store = KeyStore(Database(app.state.settings.database))
+    return app, store.add("scorer", "a school", schools=frozenset(schools)).token
+
+
+def _refused(response, pupils: int, what: str, schools: str) -> None:
+    assert response.status_code == 403, response.text[:300]
+    detail = response.json()["detail"]
+    assert f"This API key is for {schools} only; {pupils} {what}" in detail, detail
+    assert "nothing was scored" in detail
+    assert OTHER not in response.text.replace(schools, "") and "Surname" not in response.text
+
+
+def _file(service, rows, **params):  # noqa: F811
+    return call(service, "POST", "/score/file", params=params,
+                files={"file": ("census.csv", census_csv(rows), "text/csv")})  # fmt: skip
+
+
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_a_census_of_another_school_is_refused_to_a_schools_key(service, skip_invalid):  # noqa: F811
+    rows = census_rows(3)
+    mine = scoped(service, OTHER)
+    response = _file(mine, rows, skip_invalid=str(skip_invalid).lower())
+    _refused(response, 3, "pupils are", f"school {OTHER}")
+    assert not any(row["UPN"] in response.text or row["Surname"] in response.text for row in rows)
+    # one pupil of another school among the school's own: refused too, counted alone
+    both = scoped(service, OWN)
+    mixed = census_rows(3)
+    mixed[1]["SchoolURN"] = OTHER
+    _refused(_file(both, mixed, skip_invalid=str(skip_invalid).lower()), 1, "pupil is", f"school {OWN}")
+    assert call(service, "GET", "/runs").json()["runs"] == []  # nothing recorded
+
+
+def test_a_schools_key_scores_its_own_census_and_the_authoritys_key_any(service):  # noqa: F811
+    rows = census_rows(3)
+    for key in (scoped(service, OWN), scoped(service, "3354028", OWN), service):
+        response = _file(key, rows)
+        assert response.status_code == 200, response.text[:300]
+        assert response.json()["pupils"] == 3
+
+
+def test_census_rows_sent_as_json_are_held_to_the_keys_schools(service):  # noqa: F811
+    body = {"census": census_rows(2)}
+    _refused(call(scoped(service, OTHER), "POST", "/score", json=body), 2, "pupils are", f"school {OTHER}")
+    _refused(call(scoped(service, OTHER), "POST", "/explain", json=body), 2, "pupils are", f"school {OTHER}")
+    assert call(scoped(service, OWN), "POST", "/score", json=body).status_code == 200
+
+
+def test_explaining_a_pupil_of_another_schools_census_is_refused(service):  # noqa: F811
+    rows = census_rows(2)
+    response = call(scoped(service, OTHER), "POST", "/explain/file", data={"upn": rows[0]["UPN"]},
+                    files={"file": ("census.csv", census_csv(rows), "text/csv")})  # fmt: skip
+    _refused(response, 2, "pupils are", f"school {OTHER}")
+
+
+def test_feature_records_of_another_school_or_none_are_refused_to_a_schools_key(service):  # noqa: F811
+    records = [{**EXAMPLE_FEATURES, "upn": f"P{i}", "school_urn": OWN} for i in range(3)]
+    mine = scoped(service, OWN)
+    assert call(mine, "POST", "/score", json={"pupils": records}).status_code == 200
+    records[0]["school_urn"] = OTHER
+    records[1].pop("school_urn")
+    for path in ("/score", "/explain"):
+        response = call(mine, "POST", path, json={"pupils": records}, params={"skip_invalid": "true"})
+        _refused(response, 2, "feature records are", f"school {OWN}")
+    assert call(service, "POST", "/score", json={"pupils": records}).status_code == 200  # the authority's
