@@ -52,6 +52,7 @@ from exclusion_risk.models.score_runs import (
     new_run,
 )
 from exclusion_risk.serving.database import Database
+from exclusion_risk.serving.school_scope import visible_runs
 from exclusion_risk.serving.scoring import model_census
 
 RECENT_RUNS = 50  # runs `GET /runs` lists, newest first
@@ -132,31 +133,37 @@ class RunStore:
             conn.execute("ROLLBACK")
             raise
 
-    def latest_sharing(self, schools: list[str], year: str, census: str, before: str | None = None
-                       ) -> ScoringRun | None:
+    def latest_sharing(self, schools: list[str], year: str, census: str, before: str | None = None,
+                       scope: frozenset[str] | None = None) -> ScoringRun | None:
         """The most recent run of `year`'s `census` census that scored any of `schools`, or None; with
         `before` (a run id), the most recent recorded before that run (a LookupError when no run has that
         id). Of the same year and census only, as `score --compare-with last` picks: a 2015/16 upload
         after 2018/19 ones was "2 new red, 49 moved down, 65 new on roll" since a 2018/19 run, backwards
-        in time, and a spring list compared with an autumn one shows every change of the term as news."""
+        in time, and a spring list compared with an autumn one shows every change of the term as news.
+        `scope`: a school's key's schools (None: the whole authority's), the runs it may see only."""
         schools = [s for s in schools if s]
-        below = self._rowid(before) if before is not None else None  # None: every run
+        below = self._rowid(before, scope) if before is not None else None  # None: every run
+        visible, shown = visible_runs(scope, "scoring_runs.run_id")
         latest = None
         for i in range(0, len(schools), _IN_CHUNK):
             part = schools[i : i + _IN_CHUNK]
             row = self.db.execute(
                 f"SELECT rowid, {_RUN_FIELDS} FROM scoring_runs WHERE run_id IN (SELECT run_id FROM "
                 f"scoring_run_pupils WHERE school_urn IN ({', '.join('?' * len(part))})) "
-                "AND year = ? AND census = ? AND (? IS NULL OR rowid < ?) ORDER BY rowid DESC LIMIT 1",
-                (*part, year, census, below, below),
+                f"AND year = ? AND census = ? AND (? IS NULL OR rowid < ?) AND {visible} "
+                "ORDER BY rowid DESC LIMIT 1",
+                (*part, year, census, below, below, *shown),
             ).fetchone()
             if row is not None and (latest is None or row[0] > latest[0]):
                 latest = row
         return None if latest is None else _run_from_row(latest[1:])
 
-    def _rowid(self, run_id: str) -> int:
-        """The run's place in the order runs were recorded (a LookupError when no run has that id)."""
-        row = self.db.execute("SELECT rowid FROM scoring_runs WHERE run_id = ?", (run_id,)).fetchone()
+    def _rowid(self, run_id: str, scope: frozenset[str] | None = None) -> int:
+        """The run's place in the order runs were recorded (a LookupError when no run has that id, or
+        none that a key for `scope` may see)."""
+        visible, shown = visible_runs(scope)
+        row = self.db.execute(f"SELECT rowid FROM scoring_runs r WHERE run_id = ? AND {visible}",
+                              (run_id, *shown)).fetchone()
         if row is None:
             raise LookupError(NO_RUN)
         return row[0]
@@ -193,9 +200,11 @@ class RunStore:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         return runs, pupils
 
-    def run(self, run_id: str) -> ScoringRun | None:
-        query = f"SELECT {_RUN_FIELDS} FROM scoring_runs WHERE run_id = ?"
-        row = self.db.execute(query, (run_id,)).fetchone()
+    def run(self, run_id: str, scope: frozenset[str] | None = None) -> ScoringRun | None:
+        """The run with that id (None when there is none that a key for `scope` may see)."""
+        visible, shown = visible_runs(scope)
+        query = f"SELECT {_RUN_FIELDS} FROM scoring_runs r WHERE run_id = ? AND {visible}"
+        row = self.db.execute(query, (run_id, *shown)).fetchone()
         return None if row is None else _run_from_row(row)
 
     def find(self, wanted: str) -> ScoringRun | None:
@@ -218,22 +227,27 @@ class RunStore:
         pupils[RANK] = pd.to_numeric(pupils[RANK]).astype("Int64")
         return pupils
 
-    def recent(self, limit: int = RECENT_RUNS) -> list[ScoringRun]:
+    def recent(self, limit: int = RECENT_RUNS, scope: frozenset[str] | None = None) -> list[ScoringRun]:
+        """The latest runs, newest first; for a key of `scope`, those whose pupils are all its schools'."""
+        visible, shown = visible_runs(scope)
         rows = self.db.execute(
-            f"SELECT {_RUN_FIELDS} FROM scoring_runs ORDER BY rowid DESC LIMIT ?", (limit,)
+            f"SELECT {_RUN_FIELDS} FROM scoring_runs r WHERE {visible} ORDER BY rowid DESC LIMIT ?",
+            (*shown, limit),
         ).fetchall()
         return [_run_from_row(row) for row in rows]
 
-    def earlier_scores(self, upn: str, limit: int = EARLIER_SCORES, before: str | None = None
-                       ) -> list[dict[str, Any]]:
+    def earlier_scores(self, upn: str, limit: int = EARLIER_SCORES, before: str | None = None,
+                       scope: frozenset[str] | None = None) -> list[dict[str, Any]]:
         """The pupil's scores in recorded runs, newest first (empty when none); with `before` (a run id),
-        only in the runs recorded before that one (a LookupError when no run has that id)."""
-        below = self._rowid(before) if before is not None else None  # None: every run
+        only in the runs recorded before that one (a LookupError when no run has that id). `scope`: a
+        school's key's schools, its scores at those schools only (of any run)."""
+        below = self._rowid(before, scope) if before is not None else None  # None: every run
+        at = "" if not scope else f"AND p.school_urn IN ({', '.join('?' * len(scope))}) "
         rows = self.db.execute(
             "SELECT r.run_id, r.recorded_at, r.year, p.probability, p.likelihood_band, p.rag, "
             "r.model_version FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
-            "WHERE p.upn = ? AND (? IS NULL OR r.rowid < ?) ORDER BY r.rowid DESC LIMIT ?",
-            (upn, below, below, limit),
+            f"WHERE p.upn = ? {at}AND (? IS NULL OR r.rowid < ?) ORDER BY r.rowid DESC LIMIT ?",
+            (upn, *sorted(scope or ()), below, below, limit),
         ).fetchall()
         keys = ("run_id", "recorded_at", "year", "probability", "likelihood_band", "rag", "model_version")
         return [dict(zip(keys, row, strict=True)) for row in rows]
@@ -257,10 +271,12 @@ class RecordedScoring:
 class StoredScorings:
     """The runs of `since`'s year and census recorded up to and with `since` (run id), as
     models.earlier_scorings.EarlierScorings: the runs `score --compare-with` reads (RunFolder.before), so
-    no pupil is compared with their scoring of another year or term."""
+    no pupil is compared with their scoring of another year or term; for a school's key (`scope`), only
+    the runs it may see (school_scope.visible_runs)."""
 
-    def __init__(self, db: Database, since: str):
+    def __init__(self, db: Database, since: str, scope: frozenset[str] | None = None):
         self.db, self.since = db, since
+        self.visible, self.shown = visible_runs(scope)
         row = db.execute("SELECT rowid, year, census FROM scoring_runs WHERE run_id = ?", (since,)).fetchone()
         if row is None:  # deleted since it was found (EXCLUSION_RISK_KEEP_RUNS_DAYS, `runs delete`)
             raise LookupError(f"the run compared with, {since[:8]}: {NO_RUN}")
@@ -270,15 +286,15 @@ class StoredScorings:
         rows = []
         for i in range(0, len(values), _IN_CHUNK):
             part = values[i : i + _IN_CHUNK]
-            rows += self.db.execute(sql.format(", ".join("?" * len(part))),
-                                    (*part, self.upto, self.year, self.census)).fetchall()
+            rows += self.db.execute(sql.format(", ".join("?" * len(part)), visible=self.visible),
+                                    (*part, self.upto, self.year, self.census, *self.shown)).fetchall()
         return rows
 
     def school_runs(self, schools: list[str]) -> pd.DataFrame:
         rows = self._chunks(
             "SELECT p.school_urn, p.run_id, COUNT(*), r.rowid FROM scoring_run_pupils p JOIN scoring_runs r "
             "ON r.run_id = p.run_id WHERE p.school_urn IN ({}) AND r.rowid <= ? AND r.year = ? "
-            "AND r.census = ? GROUP BY p.school_urn, p.run_id",
+            "AND r.census = ? AND {visible} GROUP BY p.school_urn, p.run_id",
             schools,
         )
         frame = pd.DataFrame(rows, columns=["school_urn", RUN, PUPILS, "order"])
@@ -302,21 +318,22 @@ class StoredScorings:
         found += [row[:-1] for row in self._chunks(
             "SELECT p.upn, p.school_urn, p.probability, p.likelihood_band, p.rag, p.run_id, MAX(r.rowid) "
             "FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
-            "WHERE p.upn IN ({}) AND r.rowid <= ? AND r.year = ? AND r.census = ? GROUP BY p.upn",
+            "WHERE p.upn IN ({}) AND r.rowid <= ? AND r.year = ? AND r.census = ? AND {visible} "
+            "GROUP BY p.upn",
             rest,
         )]  # fmt: skip
         return pd.DataFrame(found, columns=[*RUN_PUPIL_COLUMNS, RUN])
 
     def run_order(self, run_ids: list[str]) -> dict[str, int]:
-        rows = self._chunks("SELECT run_id, rowid FROM scoring_runs WHERE run_id IN ({}) AND rowid <= ? "
-                            "AND year = ? AND census = ?", run_ids)  # fmt: skip
+        rows = self._chunks("SELECT run_id, rowid FROM scoring_runs r WHERE run_id IN ({}) AND rowid <= ? "
+                            "AND year = ? AND census = ? AND {visible}", run_ids)  # fmt: skip
         return {run_id: -rowid for run_id, rowid in rows}  # recorded later: a larger rowid
 
 
 def record_census_scoring(
     store: RunStore, scores: pd.DataFrame, scorer, year: str, key_id: str | None,
     *, record: bool = True, since: str | None = None, recorded_as: str | None = None,
-    pupil_of: pd.Series | None = None,
+    pupil_of: pd.Series | None = None, schools: frozenset[str] | None = None,
 ) -> RecordedScoring:
     """Record a census scoring and compare it with the most recent run of its year and census that scored
     any of its schools (none of them: no comparison, `changes` None).
@@ -329,7 +346,8 @@ def record_census_scoring(
     unknown `since` or `recorded_as`, or `recorded_as` with `record` or `since`, is a LookupError that
     names the parameter. `pupil_of` (models.earlier_scorings.pupil_keys of the linked history and the
     upload's features): a pupil whose UPN was corrected since an earlier run is compared under the new
-    UPN, not listed as gone under the old one and new under the new one."""
+    UPN, not listed as gone under the old one and new under the new one. `schools`: a school's key's
+    (serving.school_scope), compared with the runs it may see only, as if the others were not held."""
     if recorded_as is not None and (record or since is not None):
         raise LookupError("recorded_as: only with record=false and without since (it names the run a "
                           "file sent again was recorded as)")
@@ -339,28 +357,28 @@ def record_census_scoring(
         model_info=scorer.info() if hasattr(scorer, "info") else None,  # test stand-ins have none
     )  # fmt: skip
     if since is not None:
-        previous = store.run(since)
+        previous = store.run(since, schools)
         if previous is None:
             raise LookupError(f"since: {NO_RUN}")
     else:
         try:
             previous = store.latest_sharing(sorted(set(pupils["school_urn"].dropna())), run.year, run.census,
-                                            before=recorded_as)
+                                            before=recorded_as, scope=schools)
         except LookupError as exc:
             raise LookupError(f"recorded_as: {exc}") from None
     scored = run_json(run)
     shown = scored if record else None
     result = (RecordedScoring(shown, scored=scored) if previous is None
-              else _changes_since(store, previous, run, pupils, scorer, pupil_of, shown, scored))  # fmt: skip
+              else _changes_since(store, previous, run, pupils, scorer, pupil_of, shown, scored, schools))
     if record:  # after the comparison: one whose earlier run was deleted meanwhile is refused unrecorded
         store.record(run, pupils, key_id)
     return result
 
 
 def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer, pupil_of,
-                   shown: dict | None, scored: dict) -> RecordedScoring:
+                   shown: dict | None, scored: dict, schools: frozenset[str] | None) -> RecordedScoring:
     """The scoring compared with `previous` (what changed, its counts, notes and summary)."""
-    view = earlier_view(StoredScorings(store.db, previous.run_id), pupils, pupil_of)
+    view = earlier_view(StoredScorings(store.db, previous.run_id, schools), pupils, pupil_of)
     changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
     counts = change_counts(changes)
     # what the counts do not say on their own, as `score --compare-with` says it: schools not compared,

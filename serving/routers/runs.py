@@ -85,8 +85,9 @@ def _upn_of(data: bytes) -> str:
     summary="Recent census scorings: when, which model and census, how many pupils (no identifiers)",
     responses=AUTH_ERRORS,
 )
-async def runs(_key: ScorerKey, request: Request) -> RunsResponse:
-    recent = await run_in_threadpool(request.app.state.runs.recent)
+async def runs(key: ScorerKey, request: Request) -> RunsResponse:
+    # a school's key: the runs whose pupils are all its schools' (serving.school_scope)
+    recent = await run_in_threadpool(request.app.state.runs.recent, scope=key.schools)
     return RunsResponse(
         runs=[RunSummary(**run_json(run), model_name=run.model_name, rag=run.rag) for run in recent]
     )
@@ -108,7 +109,7 @@ async def runs(_key: ScorerKey, request: Request) -> RunsResponse:
     openapi_extra=_BODY,
 )
 async def earlier(
-    _key: ScorerKey,
+    key: ScorerKey,
     request: Request,
     before: Annotated[
         str | None, Query(pattern=r"^[0-9a-f]{32}$", description="Only the runs recorded before this one "
@@ -117,7 +118,9 @@ async def earlier(
 ) -> EarlierScoresResponse:
     upn = _upn_of(await _lookup_body(request))  # a few bytes, held to MAX_LOOKUP_BYTES as it is read
     try:
-        scores = await run_in_threadpool(request.app.state.runs.earlier_scores, upn, before=before)
+        # a school's key: the scores at its schools only (serving.school_scope)
+        scores = await run_in_threadpool(request.app.state.runs.earlier_scores, upn, before=before,
+                                         scope=key.schools)
     except LookupError as exc:
         raise RequestProblem(422, f"before: {exc}.") from None
     request.state.audit.pupils = 1 if scores else 0  # a pupil's data went back only when some was found

@@ -222,9 +222,9 @@ def test_a_scoring_whose_earlier_run_is_deleted_meanwhile_is_refused_unrecorded(
     store = RunStore(Database(database))
     earlier = record_census_scoring(store, _scores(scorer, PUPILS), scorer, YEAR, "key1").run
 
-    def deleted_meanwhile(db, run_id):
+    def deleted_meanwhile(db, run_id, scope=None):
         store.delete_runs([run_id])
-        return StoredScorings(db, run_id)
+        return StoredScorings(db, run_id, scope)
 
     monkeypatch.setattr(run_history, "StoredScorings", deleted_meanwhile)
     with pytest.raises(LookupError, match="deleted"):
