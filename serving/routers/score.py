@@ -227,7 +227,8 @@ def _record(request: Request, key, scorer, cohort: scoring.Cohort, scores, acade
     try:
         return record_census_scoring(request.app.state.runs, scores, scorer, year or academic_year or "",
                                      key.key_id, record=record, since=since, recorded_as=recorded_as,
-                                     pupil_of=pupil_keys(request.app.state.history.history, features))
+                                     pupil_of=pupil_keys(request.app.state.history.history, features),
+                                     schools=key.schools)  # a school's key: only the runs it may see
     except LookupError as exc:  # its message names the parameter
         raise RequestProblem(422, f"{exc}.") from None
 

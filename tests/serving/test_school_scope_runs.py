@@ -63,3 +63,24 @@ def test_earlier_scores_are_those_at_the_keys_schools_only(runs):
     assert refused.status_code == 422 and NO_RUN in refused.json()["detail"]
     assert earlier(authority, y, before=ids["own"]).json()["scores"][0]["run_id"] == ids["authority"]
 
+
+def test_changes_are_since_a_run_the_key_may_see_and_name_only_its_pupils(runs):
+    authority, own, _, ids = runs
+    assert ids["first"]["changes"] is None, ids["first"]["changes"]  # not compared with the authority's run
+    since = call(own, "POST", "/score/file", params={"since": ids["authority"]},
+                 files={"file": ("census.csv", census_csv(_at("", OWN)), "text/csv")})  # fmt: skip
+    assert since.status_code == 422 and since.json()["detail"] == f"since: {NO_RUN}."
+    unrecorded = call(own, "POST", "/score/file", params={"record": "false", "recorded_as": ids["authority"]},
+                      files={"file": ("census.csv", census_csv(_at("", OWN)), "text/csv")})  # fmt: skip
+    assert unrecorded.status_code == 422 and NO_RUN in unrecorded.json()["detail"]
+    # Z, at OTHER in the authority's run, now at OWN: new to OWN's runs, its score at OTHER not shown
+    moved = _score(own, _at("", OWN, OWN))
+    assert moved["changes"]["since"]["id"] == ids["own"]
+    z = ROWS[2]["UPN"]
+    assert [(p["upn"], p["change"], p["before_band"]) for p in moved["changes"]["pupils"]] == [
+        (z, "new_on_roll", None)]  # before: compared with its score in the authority's run, at OTHER
+    assert moved["changes"]["notes"] == []
+    assert OTHER not in str(moved["changes"])
+    # the authority's key compares as before, with every run
+    assert _score(authority, _at(OTHER, OWN, OTHER))["changes"]["since"]["id"] == moved["run"]["id"]
+
