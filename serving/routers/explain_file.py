@@ -32,6 +32,7 @@ MAX_UPN_CHARS = 32  # a UPN is 13 characters; anything much longer is not one
 NOT_IN_FILE = "no pupil with that UPN in the file"
 _ERRORS: dict[int | str, dict] = {
     **AUTH_ERRORS,
+    403: {"model": ErrorResponse, "description": "A school's key sent a census of another school."},
     413: {"model": ErrorResponse, "description": "Too many pupils or too many bytes in one request."},
     415: {"model": ErrorResponse, "description": "Not a multipart upload."},
     422: {"model": ErrorResponse, "description": "The file cannot be read, or no pupil in it has that UPN."},

@@ -57,6 +57,7 @@ router = APIRouter(tags=["scoring"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
+    403: {"model": ErrorResponse, "description": "A school's key sent pupils of another school (or none)."},
     413: {"model": ErrorResponse, "description": "Too many pupils or too many bytes in one request."},
     422: {"model": ErrorResponse, "description": "Rows or fields that cannot be scored: row, field, reason."},
     503: {

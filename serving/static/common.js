@@ -108,7 +108,7 @@ window.ER = (() => {
 
   function errorMessage(status, body) {
     if (status === 401) return "The API key was not accepted. Check it, or ask for a new one.";
-    if (status === 403) return "This key may not do that.";
+    if (status === 403) return said(body) || "This key may not do that."; // a school's key: its schools only
     if (status === 413) return said(body) || "The file is too large to score in one go.";
     if (status === 503) {
       // Starting up, the model unavailable, or already scoring as many files as it runs at once.

@@ -21,6 +21,10 @@ COMMON_JS = Path(__file__).resolve().parents[2] / "serving" / "static" / "common
          "The service answered 422."),
         (422, {"detail": {"error": "bad gateway body"}}, "The service answered 422."),
         (413, {"detail": [{"msg": "too large"}]}, "The file is too large to score in one go."),
+        # a school's key sending another school's pupils: the service's sentence, not a bare refusal
+        (403, {"detail": "This API key is for school 104321 only; 3 pupils are not at it."},
+         "This API key is for school 104321 only; 3 pupils are not at it."),
+        (403, {"detail": [{"msg": "forbidden"}]}, "This key may not do that."),
         (400, {"detail": "Correct the rows, or send skip_invalid=true to score the valid rows."},
          "Correct the rows, or tick “Score the valid rows and list any rejected rows”"
          " to score the valid rows."),
