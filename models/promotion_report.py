@@ -175,6 +175,14 @@ def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -
             f"trained at different censuses ({tracking.census_of(o)}, {tracking.census_of(i)}): features "
             "as known on different days, so their figures answer different questions"
         )
+    if o.get("data_hash") and i.get("data_hash") and o["data_hash"] != i["data_hash"]:
+        # a tester's outgoing champion came from another authority's extracts: "both tested on 2018/19"
+        # read as the same pupils
+        notes.append(
+            f"trained and tested on different data (data fingerprints {o['data_hash']} and {i['data_hash']}: "
+            "other extracts, links or feature table): their figures are of different records, so a gap "
+            "may be the data's, not the model's"
+        )
     old_year, new_year = o.get("test_year", "?"), i.get("test_year", "?")
     if old_year != new_year:
         notes.append(

@@ -199,6 +199,8 @@ def test_versions_of_two_runs_on_one_test_year_get_a_difference_and_a_verdict(tw
     note = _row(out.output, "note: both tested on 2018/19, by different train runs: no paired interval")
     assert "; incoming minus outgoing: " in note and "combined as if independent" in note
     assert "read each figure with its own interval" not in note
+    # the two runs logged different data fingerprints ("a", "b"): the same year's figures are of other records
+    assert _row(out.output, "note: trained and tested on different data (data fingerprints a and b")
     # the verdict, both ways: beyond the combined interval a difference is said, within it none is shown
     assert unpaired_difference((0.40, 0.37, 0.43), (0.30, 0.27, 0.33)).endswith(
         "beyond it: the incoming version's is higher")
