@@ -106,3 +106,30 @@ def test_a_withheld_overall_rate_is_said_in_words_not_as_a_dash():
     # a rate withheld for another reason, or records themselves withheld, stays unsaid
     withheld = {"exclusions": {"records": "x", "linked_total": "x", "unlinked": "x", "link_rate": None}}
     assert conclusion(withheld)[0] == "Overall, – of exclusion records are linked to a census pupil."
+
+
+def test_an_overall_rate_withheld_behind_an_x_is_bounded_from_the_counts_shown():
+    """A tester's authority: 2,513 of 2,524 exclusion records linked, 1-9 of them probabilistic and 1-9
+    left for review, so unlinked and linked are 'x'; the conclusion read "Overall, – of exclusion
+    records" and the console "exclusions: x of 2524 linked". The figures shown prove 2,389 + 115 + at
+    least 1 linked: it says that bound, and nothing the table does not show (not the 2,513)."""
+    from exclusion_risk.linkage.report_words import source_line
+
+    exclusions = {"records": 2524, "linked": {"upn": 2389, "name_dob": 115, "probabilistic": "<10"},
+                  "linked_total": "x", "clerical_review": "<10", "unlinked": "x",
+                  "link_rate": None}  # fmt: skip
+    care = {"records": 952, "linked_total": 838, "unlinked": 114, "link_rate": 0.8803}
+    said = conclusion({"exclusions": exclusions, "social_care": care})[0]
+    assert said == ("Overall, at least 99.2% of exclusion records (2,505 or more of the 2,524) and 88.0% "
+                    "of social-care records are linked to a census pupil.")  # fmt: skip
+    assert source_line("exclusions", exclusions) == (
+        "exclusions: at least 2505 of 2524 linked (upn 2389, name_dob 115, probabilistic <10); review <10")
+    # an 'x' among the methods may hide a zero: it adds nothing to the bound
+    hidden = {**exclusions, "linked": {"upn": 2389, "name_dob": "x", "probabilistic": "<10"}}
+    said = conclusion({"exclusions": hidden})[0]
+    assert "at least 94.6% of exclusion records (2,390 or more of the 2,524)" in said
+    # no bound from the figures shown: still a dash, never a guess
+    bare = {**exclusions, "linked": {"upn": "x", "name_dob": "x", "probabilistic": "x"}}
+    said = conclusion({"exclusions": bare})[0]
+    assert said == "Overall, – of exclusion records are linked to a census pupil."
+    assert source_line("exclusions", bare).startswith("exclusions: x of 2524 linked")
