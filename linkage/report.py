@@ -21,8 +21,11 @@ from exclusion_risk.linkage.report_words import (
     POST_16,
     PRE_SCHOOL,
     conclusion,
+    ethnicity_gap,
+    gap_words,
     percent,
     points,
+    unlinked_most,
     year_group_order,
 )
 from exclusion_risk.linkage.settings import LinkageSettings
@@ -123,15 +126,6 @@ def _source_counts(by_method: dict[str, int], unlinked: int, attrs: pd.DataFrame
         forced_groups |= now
 
 
-def _gap(rows: list[dict[str, Any]]) -> float | None:
-    rates = [
-        r["link_rate"]
-        for r in rows
-        if r["link_rate"] is not None and r["group"] not in ("unknown", "not recorded")
-    ]
-    return round(max(rates) - min(rates), 4) if len(rates) > 1 else None
-
-
 def _rows_shown(rows: int, records: int, records_shown: int | str) -> int | str:
     """A source's rows as published. One row per record (exclusions): as its records are shown. Else
     (social care's episodes) under 10 as '<10', and 'x' where 1-9 rows are more than the records (the
@@ -203,8 +197,9 @@ def build_report(
             # Mean match probability of accepted probabilistic links: the model's own precision estimate.
             "probabilistic_estimated_precision": round(float(prob.mean()), 4) if len(prob) else None,
             "by_group": groups,
-            "largest_gap_by_ethnicity": _gap(groups["ethnicity"]),
         }
+        # from the figures shown, a withheld group's bounds included (`report_words.ethnicity_gap`)
+        sources[spec.name] |= ethnicity_gap(groups["ethnicity"], unlinked_most(sources[spec.name]))
     trained = settings.trained or {}
     return {
         "census_upns": int(extracts.census["UPN"].nunique()) if census_pupils is None else census_pupils,
@@ -234,4 +229,5 @@ def render_html(report: dict[str, Any]) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = percent
     env.filters["points"] = points
+    env.filters["gap_words"] = gap_words
     return env.get_template("linkage_report.html.j2").render(report=report)

@@ -96,3 +96,30 @@ def test_rejected_rows_whose_cells_the_total_would_pin_withhold_the_total():
                           LinkageSettings(), {})  # fmt: skip
     shown = [report["sources"][s]["rows_rejected"] for s in ("exclusions", "social_care")]
     assert shown == ["<10", "x"] and is_withheld(report["rejected_rows"])
+
+
+def test_the_gap_between_ethnic_groups_counts_what_withheld_groups_shown_counts_prove():
+    """OOTH 8 of 11 linked is shown '<10' of 11 and BAFR 15 of 30 'x': the gap read 16.7 points (MOTH's
+    100.0% less WBRI's 83.3%, the rates shown), though '<10' of 11 is at most 81.9%: at least 18.1."""
+    social_care, sc_decisions = _source(
+        "LAchildID", ["OOTH"] * 11 + ["MOTH"] * 20 + ["WBRI"] * 60 + ["BAFR"] * 30,
+        ["accept"] * 8 + ["reject"] * 3 + ["accept"] * 70 + ["reject"] * 10
+        + ["accept"] * 15 + ["reject"] * 15,
+        "name_dob",
+    )
+    exclusions, ex_decisions = _source("RecordID", ["WBRI"] * 40, ["accept"] * 40, "upn")
+    extracts = SimpleNamespace(
+        census=pd.DataFrame({"UPN": ["A"]}), exclusions=exclusions, social_care=social_care, rejects=None
+    )
+    report = build_report(extracts, {"exclusions": ex_decisions, "social_care": sc_decisions},
+                          LinkageSettings(), {})  # fmt: skip
+    care = report["sources"]["social_care"]
+    assert care["largest_gap_by_ethnicity"] == 0.181 and care["largest_gap_by_ethnicity_at_least"]
+    assert care["ethnicity_rates_withheld"] == ["BAFR", "OOTH"]
+    html = render_html(report)
+    assert ("Largest gap between ethnic groups' link rates: at least 18.1 percentage points (MOTH 100.0% "
+            "against OOTH at most 81.9%") in html and "BAFR, OOTH.</p>" in html  # fmt: skip
+    said = " ".join(report["conclusion"])
+    assert "at least 18.1 percentage points" in said and "ethnicity BAFR, OOTH." in said
+    for withheld in ("72.7%", "50.0%", "16.7 percentage"):
+        assert withheld not in html + said, withheld

@@ -133,3 +133,55 @@ def test_an_overall_rate_withheld_behind_an_x_is_bounded_from_the_counts_shown()
     said = conclusion({"exclusions": bare})[0]
     assert said == "Overall, – of exclusion records are linked to a census pupil."
     assert source_line("exclusions", bare).startswith("exclusions: x of 2524 linked")
+
+
+# A tester's social care by ethnicity as report.json published it (WBRI 502 of 568 shown, MOTH 11 of 11;
+# the rest withheld). The truth behind it: MWBA 6 of 10, OOTH 8 of 11, ABAN 28 of 35, MWAS 12 of 15,
+# BCRB 18 of 22: each 5 or more points below 88.0%, none of them said.
+_ETHNICITY = [
+    ("ABAN", 35, "x"), ("AIND", 55, "x"), ("AOTH", "<10", "<10"), ("APKN", 74, "x"), ("BAFR", 23, "x"),
+    ("BCRB", 22, "x"), ("MOTH", 11, 11), ("MWAS", 15, "x"), ("MWBA", 10, "<10"), ("OOTH", 11, "<10"),
+    ("WBRI", 568, 502), ("unknown", 45, "x"),
+]
+
+
+def _care_by_ethnicity() -> dict:
+    rows = [{"group": g, "records": n, "linked": k,
+             "link_rate": round(k / n, 4) if isinstance(n, int) and isinstance(k, int) else None}
+            for g, n, k in _ETHNICITY]  # fmt: skip
+    return {"records": 952, "linked_total": 838, "unlinked": 114, "link_rate": 0.8803,
+            "by_group": {"ethnicity": rows}}  # fmt: skip
+
+
+def test_the_largest_gap_is_what_the_figures_shown_prove_and_withheld_groups_are_named():
+    """It read "Largest gap between ethnic groups' link rates: 11.6 percentage points" (MOTH 100.0% less
+    WBRI 88.4%, the two rates shown), and the conclusion named OOTH alone, the groups whose rates are
+    withheld skipped unsaid. OOTH's "<10" of 11 is at most 9 of 11, 81.9% rounded up, beside MOTH's 100%:
+    at least 18.1 points, rounded down; each group withheld is named as not assessed, and no withheld
+    rate (60.0%, 72.7%, 80.0%) or count under 10 is printed."""
+    care = _care_by_ethnicity()
+    said = " ".join(conclusion({"social_care": care}))
+    assert "at least 18.1 percentage points (MOTH 100.0% against OOTH at most 81.9%" in said
+    assert "ethnicity OOTH (fewer than 10 of its 11 records)" in said
+    assessed = next(s for s in conclusion({"social_care": care}) if s.startswith("Not assessed"))
+    for group in ("ABAN", "AIND", "AOTH", "APKN", "BAFR", "BCRB", "MWAS", "MWBA"):
+        assert group in assessed, group
+    assert "OOTH" not in assessed and "WBRI" not in assessed and "MOTH" not in assessed
+    assert "unknown" not in assessed
+
+    from exclusion_risk.linkage.report_words import ethnicity_gap
+
+    care.update(ethnicity_gap(care["by_group"]["ethnicity"]))
+    assert care["largest_gap_by_ethnicity"] == 0.181 and care["largest_gap_by_ethnicity_at_least"]
+    report = _report()
+    report["sources"]["social_care"] = {**report["sources"]["social_care"], **care}
+    html = render_html(report)
+    assert ("Largest gap between ethnic groups' link rates: at least 18.1 percentage points (MOTH 100.0% "
+            "against OOTH at most 81.9%") in html  # fmt: skip
+    assert "11.6" not in html + said
+    gap_line = next(line for line in html.splitlines() if "Largest gap" in line)
+    for group in ("ABAN", "AIND", "AOTH", "APKN", "BAFR", "BCRB", "MWAS", "MWBA", "OOTH"):
+        assert group in gap_line, group
+    assert "unknown" not in gap_line and "WBRI" not in gap_line.split("against", 1)[1]
+    for withheld in ("60.0%", "72.7%", "80.0%", "6 of", "8 of", "28 of", "12 of", "18 of"):
+        assert withheld not in html + said, withheld
