@@ -132,7 +132,7 @@ def ethnicity_gap(rows: list[dict[str, Any]], unlinked: float = math.inf) -> dic
     gap = top[1][0] - bottom[1][1]
     if gap <= 0 or top[0] is bottom[0]:
         return out
-    exact = top[0].get("link_rate") is not None and bottom[0].get("link_rate") is not None
+    exact = not withheld  # else a lower bound, between two rates shown or not: rounded down
     out["largest_gap_by_ethnicity"] = round(float(gap), 4) if exact else math.floor(gap * 1000) / 1000
     out["largest_gap_by_ethnicity_between"] = (
         f"{top[0]['group']} {_bound_words(top[0], top[1], 'low')} against "

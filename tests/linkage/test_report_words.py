@@ -185,3 +185,15 @@ def test_the_largest_gap_is_what_the_figures_shown_prove_and_withheld_groups_are
     assert "unknown" not in gap_line and "WBRI" not in gap_line.split("against", 1)[1]
     for withheld in ("60.0%", "72.7%", "80.0%", "6 of", "8 of", "28 of", "12 of", "18 of"):
         assert withheld not in html + said, withheld
+
+
+def test_a_gap_said_as_at_least_is_rounded_down_even_between_two_shown_rates():
+    """100.0% against 530 of 600 (88.3%) is 11.67 points: with a group withheld beside them the gap is
+    "at least" that, so 11.6, not 11.7 (rounded outwards, as every bound)."""
+    from exclusion_risk.linkage.report_words import ethnicity_gap, gap_words
+
+    rows = [{"group": "A", "records": 600, "linked": 600, "link_rate": 1.0},
+            {"group": "B", "records": 600, "linked": 530, "link_rate": 0.8833},
+            {"group": "C", "records": "<10", "linked": "<10", "link_rate": None}]  # fmt: skip
+    assert gap_words(ethnicity_gap(rows)).startswith("at least 11.6 percentage points (A 100.0% against B")
+    assert gap_words(ethnicity_gap(rows[:2])) == "11.7 percentage points."
