@@ -142,6 +142,11 @@ def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_
     from exclusion_risk.serving.school_scope import schools_words
     from exclusion_risk.serving.security import WITHHELD_DAYS
 
+    path = Path(_settings(database=database).database)
+    if not path.exists():  # a listing creates nothing: `keys add` and the service make the database
+        typer.echo(f"No keys yet: no service database at {path}. Create one with `exclusion-risk keys add "
+                   "--role scorer` (give the --database the service uses).")
+        return
     rows = _key_store(database).list()
     if not rows:
         typer.echo("No keys yet: create one with `exclusion-risk keys add --role scorer`.")

@@ -54,6 +54,17 @@ def test_keys_list_shows_ids_and_roles_never_the_key(tmp_path):
     assert secret not in result.output
 
 
+def test_keys_list_creates_no_database(tmp_path, monkeypatch):
+    """A listing is read-only: run from another folder it left a new data/service/service.db there, and a
+    later `serve` from that folder read that empty database (every request 401)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EXCLUSION_RISK_DATABASE", raising=False)
+    result = runner.invoke(app, ["keys", "list"])
+    assert result.exit_code == 0, result.output
+    assert "No keys yet: no service database at data/service/service.db" in result.output
+    assert not (tmp_path / "data").exists()
+
+
 def test_keys_revoke_stops_the_key_and_unknown_ids_exit_2(tmp_path):
     db_path = tmp_path / "service.db"
     token = _add(db_path)
