@@ -8,7 +8,8 @@ A reference profile holds, for the reference years (a model's training years), a
   rare values together, then with the smallest other cell; missing: with the largest cell), so that no
   share can be turned back into fewer than 10 pupils;
 - per source, the share of its records linked to a census pupil; the exclusion rate (any suspension or
-  permanent exclusion after the autumn census). Both withheld (None) where a count under 10 would show.
+  permanent exclusion after the autumn census). Both withheld (None) where a count under 10 would show (a
+  link rate is checked all the same: `models.drift_link_rates`).
 Computed on exact shares; published (drift.json and .html, the console, the profile `train` logs) with
 every share of pupils rounded so that it stands for 10 or more counts (`models.drift_published`: why).
 `compare` places a cohort in the profile's cells and reports each feature's population stability index
@@ -34,7 +35,6 @@ from exclusion_risk import calendar
 from exclusion_risk.features import registry
 from exclusion_risk.features.columns import on_distinct
 from exclusion_risk.features.labels import TARGET_PHRASES
-from exclusion_risk.linkage.report_words import SOURCE_WORDS
 from exclusion_risk.models.drift_checks import (
     SHARE_WITHHELD,
     WITHHELD,
@@ -47,6 +47,7 @@ from exclusion_risk.models.drift_checks import (
     pooled_cells,
     school_profile,
 )
+from exclusion_risk.models.drift_link_rates import check_link_rates, relative_change
 from exclusion_risk.models.drift_lookback import clause, lengthened, notes
 from exclusion_risk.models.drift_published import (
     PUBLISHED,
@@ -376,7 +377,8 @@ def compare(
     base_rate: tuple[str, float | None] | None = None,
     first_years: dict[str, str] | None = None,
 ) -> DriftReport:
-    """The cohort's drift from `profile`: `link_rates` are the cohort year's per source, `base_rate`
+    """The cohort's drift from `profile`: `link_rates` are the cohort year's per source (a rate, or
+    `drift_link_rates.link_entry`'s exact, published and bounds), `base_rate`
     (year, rate) the exclusion rate of the latest year with complete outcomes, `first_years` each
     source's first year in the extracts (`drift_lookback.first_years`: history features whose reference
     years look back less far are named)."""
@@ -432,7 +434,7 @@ def compare(
     report.schools, said = check_schools(profile, cohort, year, since, thresholds)
     report.warnings.extend(said)
     report.notes = [*not_warned(report.features, thresholds), *notes(report.lookback, year)]
-    _link_rates(report, profile.get("link_rates") or {}, link_rates or {}, since)
+    check_link_rates(report, profile, link_rates or {}, since)
     _base_rate(report, profile.get("base_rate"), base_rate, since, profile.get("base_rate_of"))
     return report
 
@@ -456,27 +458,6 @@ def _current_missing(feature: dict[str, Any], values: pd.Series) -> float:
     if feature["kind"] == "numeric":
         return float(pd.to_numeric(values, errors="coerce").isna().mean())
     return float(_labels(values, feature["kind"]).eq(MISSING).mean())
-
-
-def relative_change(reference: float | None, current: float | None) -> float | None:
-    if reference is None or current is None or reference <= 0:
-        return None
-    return (current - reference) / reference
-
-
-def _link_rates(report: DriftReport, reference: dict, current: dict, since: str) -> None:
-    for source in sorted(set(reference) | set(current)):
-        before, now = reference.get(source), current.get(source)
-        change = relative_change(before, now)
-        warn = change is not None and -change >= report.thresholds.link_rate_drop
-        report.link_rates.append({"source": source, "reference": before, "current": now,
-                                  "relative_change": change, "warning": warn})  # fmt: skip
-        if warn:
-            report.warnings.append(
-                f"Fewer {SOURCE_WORDS.get(source, source)} records of {report.year} are linked to a census "
-                f"pupil: {_percent(now)} against {_percent(before)} in {since} ({-change:.0%} fewer); "
-                "features from that source will understate those children's risk."
-            )
 
 
 def _base_rate(

@@ -11,7 +11,9 @@ whose outcomes are complete; a profile records the census and outcome its rate i
 (`base_rate_of`), and a cohort's latest rate is taken of the same (profiles stored before it: autumn,
 `any`). A pooled rate is
 withheld (None) when fewer than 10 records stand behind it, or when either part (linked / not linked,
-excluded / not) holds 1 to 9: no figure here can be turned back into fewer than 10 pupils.
+excluded / not) holds 1 to 9: no figure here can be turned back into fewer than 10 pupils. A link rate's
+check takes the exact rate all the same, or where only the published figures are stored, the withheld
+rate's bounds (`drift_link_rates`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from exclusion_risk.models.drift import (
     reference_profile,
 )
 from exclusion_risk.models.drift_checks import part_of_cohort, shown_rate
+from exclusion_risk.models.drift_link_rates import link_entry, profile_fields
 from exclusion_risk.models.drift_lookback import first_years
 from exclusion_risk.models.drift_published import ROUNDING, published_profile, rounding_step
 
@@ -105,19 +108,32 @@ def link_counts(extracts, links: pd.DataFrame, census: pd.DataFrame | None = Non
 
 
 def current_link_rates(counts: pd.DataFrame, year: str) -> dict[str, float | None]:
-    """Each source's link rate in the year checked: None (not stated, so not checked) under
-    LINK_RATE_MIN_RECORDS records."""
-    records = counts[counts["year"].eq(year)].groupby("source")["records"].sum()
-    return {source: rate if records.get(source, 0) >= LINK_RATE_MIN_RECORDS else None
-            for source, rate in link_rates(counts, [year]).items()}  # fmt: skip
+    """Each source's link rate in the year checked as published: None (not stated, so not checked) under
+    LINK_RATE_MIN_RECORDS records, or where withheld."""
+    return {source: None if entry is None else entry["shown"]
+            for source, entry in current_link_entries(counts, year).items()}  # fmt: skip
 
 
 def link_rates(counts: pd.DataFrame, years: list[str]) -> dict[str, float | None]:
-    """Each source's link rate pooled over `years` (None where withheld or without records)."""
+    """Each source's link rate pooled over `years` as published (None where withheld or without records)."""
+    return {source: entry["shown"] for source, entry in link_entries(counts, years).items()}
+
+
+def link_entries(counts: pd.DataFrame, years: list[str]) -> dict[str, dict[str, Any]]:
+    """Each source's link rate pooled over `years`: exact (for the check), as published and, where that
+    is withheld, its bounds (`drift_link_rates.link_entry`)."""
     rows = counts[counts["year"].isin(years)]
-    return {source: shown_rate(rows.loc[rows["source"] == source, "linked"].sum(),
+    return {source: link_entry(rows.loc[rows["source"] == source, "linked"].sum(),
                                rows.loc[rows["source"] == source, "records"].sum())
             for source in sorted(counts["source"].unique())}  # fmt: skip
+
+
+def current_link_entries(counts: pd.DataFrame, year: str) -> dict[str, dict[str, Any] | None]:
+    """`link_entries` of the year checked, None (not stated, so not checked) under LINK_RATE_MIN_RECORDS
+    records, as `current_link_rates`."""
+    records = counts[counts["year"].eq(year)].groupby("source")["records"].sum()
+    return {source: entry if records.get(source, 0) >= LINK_RATE_MIN_RECORDS else None
+            for source, entry in link_entries(counts, [year]).items()}  # fmt: skip
 
 
 def exclusion_rates(history: PupilHistory) -> pd.DataFrame:
@@ -178,7 +194,7 @@ def profile_for(
     (default: the autumn census, `any`)."""
     years, of = list(years), of or DEFAULT_RATE_OF
     if context is not None:
-        links, rates = link_rates(context.link_counts, years), rates_of(context.exclusion_rates, of)
+        links, rates = link_entries(context.link_counts, years), rates_of(context.exclusion_rates, of)
     else:
         links, rates = {}, pd.DataFrame(columns=["year", "pupils", "excluded"])
         column = f"label_{of['label']}"
@@ -186,8 +202,8 @@ def profile_for(
             rows = table[table[column].notna()]
             rates = rows.groupby("AcademicYear")[column].agg(pupils="size", excluded="sum").reset_index()
             rates = rates.rename(columns={"AcademicYear": "year"})
-    profile = reference_profile(table, years, links, base_rate(rates, years), names)
-    return profile | {"base_rate_of": dict(of)}
+    profile = reference_profile(table, years, None, base_rate(rates, years), names)
+    return profile | profile_fields(links) | {"base_rate_of": dict(of)}
 
 
 def training_profile(
@@ -216,7 +232,7 @@ def drift_report(
     current_links, latest, first = None, None, None
     if context is not None:
         first = context.first_years
-        current_links = current_link_rates(context.link_counts, year)
+        current_links = current_link_entries(context.link_counts, year)
         rates = rates_of(context.exclusion_rates, profile.get("base_rate_of") or DEFAULT_RATE_OF)
         latest = latest_base_rate(rates[~rates["year"].isin(profile.get("years") or [])])
     return compare(profile, cohort, year, thresholds, current_links, latest, first)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.models.drift_checks import prevalence
+from exclusion_risk.models.drift_link_rates import EXACT
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, rounded_rate, rounded_shares, share_step
 
 PUBLISHED = "published"  # a profile's feature: its shares, missing rate and prevalence as published
@@ -123,8 +124,10 @@ def rounding_step(profile: dict[str, Any]) -> float:
 
 
 def published_profile(profile: dict[str, Any]) -> dict[str, Any]:
-    """The profile as `train` logs it: each feature's figures replaced by their published copy."""
+    """The profile as `train` logs it: each feature's figures replaced by their published copy, without
+    the exact link rates (`drift_link_rates.EXACT`)."""
     out = copy.deepcopy(profile)
+    out.pop(EXACT, None)  # link rates: the published ones and the withheld ones' bounds only
     for name, feature in out["features"].items():
         shown = feature.pop(PUBLISHED, None)
         if shown is not None:

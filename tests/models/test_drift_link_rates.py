@@ -8,11 +8,22 @@ census years later (social care before school age), and the year checked rested 
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pandas as pd
 
-from exclusion_risk.models.drift_data import LINK_RATE_MIN_RECORDS, current_link_rates, link_counts
+from exclusion_risk.models.drift import DEFAULT_RATE_OF, Thresholds
+from exclusion_risk.models.drift_data import (
+    LINK_RATE_MIN_RECORDS,
+    RATE_COLUMNS,
+    DriftContext,
+    current_link_rates,
+    drift_report,
+    link_counts,
+    profile_for,
+    training_profile,
+)
 
 
 def _extracts(records: list[tuple[str, str]]) -> SimpleNamespace:
@@ -38,3 +49,37 @@ def test_the_year_checked_needs_enough_records_for_its_rate():
                            "linked": [18, 40]})  # fmt: skip
     rates = current_link_rates(counts, "2019/20")
     assert rates["social_care"] is None and rates["exclusions"] == 40 / LINK_RATE_MIN_RECORDS
+
+
+def _nearly_all_linked() -> tuple[pd.DataFrame, DriftContext]:
+    """Reference years with 1,000 exclusions and 4 unlinked (rate withheld: 4 records), the year checked
+    with half unlinked (a tester's 2018/19: 99.6% to 49.9%, no warning)."""
+    table = pd.DataFrame({"AcademicYear": ["2016/17"] * 30 + ["2018/19"] * 30, "fsm": [0.0, 1.0] * 30})
+    counts = pd.DataFrame({"source": "exclusions", "year": ["2016/17", "2018/19"],
+                           "records": [1000, 1000], "linked": [996, 499]})  # fmt: skip
+    return table, DriftContext(counts, pd.DataFrame(columns=RATE_COLUMNS))
+
+
+def test_a_link_rate_withheld_in_the_reference_years_is_still_checked():
+    table, context = _nearly_all_linked()
+    profile = profile_for(table, ["2016/17"], context)
+    cohort = table[table["AcademicYear"].eq("2018/19")]
+    report = drift_report(profile, cohort, "2018/19", context, Thresholds())
+    row = report.link_rates[0]
+    assert row["reference"] is None and row["warning"]  # the exact rate is still withheld from print
+    said = [w for w in report.warnings if "exclusion records of 2018/19 are linked" in w]
+    assert said and "49.9% against at least 99%" in said[0] and "99.6" not in said[0]
+    # as `train` stores it (MLflow: published figures only): a bound, not the rate, and still checked
+    stored = json.loads(json.dumps(training_profile(table, ["2016/17"], context, ["fsm"], DEFAULT_RATE_OF)))
+    assert stored["link_rates"] == {"exclusions": None} and "0.996" not in json.dumps(stored)
+    again = drift_report(stored, cohort, "2018/19", context, Thresholds())
+    assert again.link_rates[0]["warning"] and "49.9% against at least 99%" in " ".join(again.warnings)
+
+
+def test_a_withheld_link_rate_that_holds_does_not_warn():
+    table, context = _nearly_all_linked()
+    context.link_counts.loc[1, "linked"] = 900  # 90%: 10% fewer at most
+    stored = json.loads(json.dumps(training_profile(table, ["2016/17"], context, ["fsm"], DEFAULT_RATE_OF)))
+    cohort = table[table["AcademicYear"].eq("2018/19")]
+    for profile in (profile_for(table, ["2016/17"], context), stored):
+        assert not drift_report(profile, cohort, "2018/19", context, Thresholds()).link_rates[0]["warning"]
