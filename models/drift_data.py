@@ -114,11 +114,6 @@ def current_link_rates(counts: pd.DataFrame, year: str) -> dict[str, float | Non
             for source, entry in current_link_entries(counts, year).items()}  # fmt: skip
 
 
-def link_rates(counts: pd.DataFrame, years: list[str]) -> dict[str, float | None]:
-    """Each source's link rate pooled over `years` as published (None where withheld or without records)."""
-    return {source: entry["shown"] for source, entry in link_entries(counts, years).items()}
-
-
 def link_entries(counts: pd.DataFrame, years: list[str]) -> dict[str, dict[str, Any]]:
     """Each source's link rate pooled over `years`: exact (for the check), as published and, where that
     is withheld, its bounds (`drift_link_rates.link_entry`)."""
