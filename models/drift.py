@@ -54,7 +54,9 @@ from exclusion_risk.models.drift_published import (
     add_prevalence,
     published,
     published_shares,
+    reference_step,
 )
+from exclusion_risk.models.drift_words import printed_row
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, SUPPRESSION_THRESHOLD, rounded_rate
 from exclusion_risk.values import one_decimal_percent as _percent
 
@@ -389,6 +391,7 @@ def compare(
     report.lookback = lengthened(reference_years, year, first_years or {}, names)
     longer = {row["feature"]: clause(row, year) for row in report.lookback}
     nested = nested_withheld(cohort, [n for n, f in profile["features"].items() if "prevalence" in f])
+    step = reference_step(profile)  # the place the reference's shares are printed to
     for name, feature in profile["features"].items():
         if name not in cohort.columns:
             continue
@@ -415,8 +418,9 @@ def compare(
         if "prevalence" in feature:
             shares_, common = check_prevalence(
                 name, feature["prevalence"], cohort[name], year, since, thresholds, name in nested,
-                longer.get(name), shown.get("prevalence"), profile.get("rounding", 0.0))  # fmt: skip
+                longer.get(name), shown.get("prevalence"), profile.get("rounding", 0.0), step)  # fmt: skip
             row.update(shares_)
+        row["printed"] = printed_row(row, feature, cohort[name], missing_now, step, PUBLISHED in feature)
         report.features.append({**row, "warning": bool(high or moved or common)})
         if common:
             report.warnings.append(common)
@@ -427,8 +431,8 @@ def compare(
                 f"{index}, at or above the warning level {thresholds.psi_warning:.2f}."
             )
         if moved:
-            was = SHARE_WITHHELD if shown["missing"] is None else _percent(shown["missing"])
-            now = SHARE_WITHHELD if row["missing_current"] is None else _percent(row["missing_current"])
+            was = SHARE_WITHHELD if shown["missing"] is None else row["printed"]["missing_reference"]
+            now = SHARE_WITHHELD if row["missing_current"] is None else row["printed"]["missing_current"]
             report.warnings.append(f"{label} ({name}) is missing for {now} of pupils in {year} against {was} "
                                    f"in {since}.")  # fmt: skip
     report.schools, said = check_schools(profile, cohort, year, since, thresholds)

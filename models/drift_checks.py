@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.features import registry
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, rounded_rate
+from exclusion_risk.models.drift_words import ratio_shown, share_text
+from exclusion_risk.privacy import SUPPRESSION_THRESHOLD, rounded_rate, share_step
 from exclusion_risk.values import and_join, counted
 from exclusion_risk.values import one_decimal_percent as _percent
 
@@ -174,8 +175,8 @@ def _ratio_word(ratio: float, factor: float, exact: bool = True, shown: float | 
 
 def check_prevalence(name: str, reference: float | None, values: pd.Series, year: str, since: str,
                      thresholds, withhold: bool = False, lengthened: str | None = None,
-                     reference_shown: float | None = None,
-                     step: float = 0.0) -> tuple[dict[str, Any], str | None]:  # fmt: skip
+                     reference_shown: float | None = None, step: float = 0.0,
+                     printed_step: float = 0.0) -> tuple[dict[str, Any], str | None]:  # fmt: skip
     """(the row's prevalence fields, a warning sentence or None) for one count or flag feature;
     `withhold`: its share is withheld whatever its counts (`nested_withheld`); `lengthened`: why a rise
     may be the history lengthening (`drift_lookback.clause`), said after a rise's sentence. Checked on
@@ -183,7 +184,9 @@ def check_prevalence(name: str, reference: float | None, values: pd.Series, year
     figure, a stored profile's `reference` itself; None where withheld, never the exact one in its place;
     the cohort's rounded, `share_above_zero`). `step`: the place a reference read back from MLflow was
     published to; it stands for any share within half a step, and only a change past the ratio from every
-    one of them warns (a stored 0.01 for 1.49%, 2.39% now, read 2.4 times before)."""
+    one of them warns (a stored 0.01 for 1.49%, 2.39% now, read 2.4 times before). `printed_step`: the
+    place the reference is printed to; each share is printed to its own (`drift_words.share_text`), and
+    the ratio of the printed shares only where it agrees with the exact one (`drift_words.ratio_shown`)."""
     known = _known(values)
     now, shown = share_above_zero(values, rounded=True)
     shown = None if withhold else shown
@@ -194,10 +197,10 @@ def check_prevalence(name: str, reference: float | None, values: pd.Series, year
     if now * factor > reference - step / 2 and now < factor * (reference + step / 2):
         return row, None
     label = registry.get(name).label
-    was = "no pupil" if now == 0 else SHARE_WITHHELD if shown is None else _percent(shown)
-    moved = _ratio_word(ratio, factor, shown is not None and reference_shown is not None,
-                        None if shown is None or not reference_shown else shown / reference_shown)
-    before = SHARE_WITHHELD if reference_shown is None else _percent(reference_shown)
+    was = "no pupil" if now == 0 else share_text(shown, share_step(known.size), now, SHARE_WITHHELD)
+    printable = ratio_shown(ratio, factor, shown, reference_shown)
+    moved = _ratio_word(ratio, factor, printable, shown / reference_shown if printable else None)
+    before = share_text(reference_shown, printed_step, None if step else reference, SHARE_WITHHELD)
     sentence = (f"{label} ({name}) is above zero for {was} in {year} against {before} of "
                 f"pupils in {since} ({moved})")  # fmt: skip
     if ratio < 1:

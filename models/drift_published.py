@@ -123,6 +123,15 @@ def rounding_step(profile: dict[str, Any]) -> float:
     return 0.0 if places in (0, 12) else 10.0**-places
 
 
+def reference_step(profile: dict[str, Any]) -> float:
+    """The place (a step) a profile's shares are printed to (`drift_words.share_text`): a stored
+    profile's `ROUNDING`, else its published copies' finest (`rounding_step`)."""
+    if ROUNDING in profile:
+        return float(profile[ROUNDING])
+    features = {name: published(f) for name, f in (profile.get("features") or {}).items()}
+    return rounding_step({"features": features})
+
+
 def published_profile(profile: dict[str, Any]) -> dict[str, Any]:
     """The profile as `train` logs it: each feature's figures replaced by their published copy, without
     the exact link rates (`drift_link_rates.EXACT`)."""

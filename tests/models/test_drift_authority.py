@@ -45,7 +45,7 @@ DOCUMENT_KEYS = {"notice", "features", "schools", "link_rates", "base_rate", "re
 # features counted over earlier years rise with the history, and their warnings say so.
 LENGTHENED = "the rise is at least in part the history lengthening, not the cohort changing"
 ROW_KEYS = {"feature", "psi", "missing_reference", "missing_current", "prevalence_reference",
-            "prevalence_current", "warning"}  # fmt: skip
+            "prevalence_current", "warning", "printed"}  # fmt: skip
 # One quick model (logistic only) for the `score` test: the drift profile does not depend on the model.
 TRAIN_CONFIG = {"n_jobs": 1, "metrics": {"capacities": [0.05], "bootstrap": 50, "level": 0.95},
                 "models": {"random_forest": {"enabled": False}, "lightgbm": {"enabled": False},

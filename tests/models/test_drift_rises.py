@@ -39,7 +39,7 @@ def test_a_flag_or_count_that_doubles_warns_as_one_that_halves_does():
     profile = reference_profile(_cohort("2016/17", 0.02), ["2016/17"])
     risen = compare(profile, _cohort("2018/19", 0.06), "2018/19", Thresholds())
     assert risen.warnings == [
-        "Suspensions before last year (suspensions_earlier) is above zero for 6.0% in 2018/19 against 2.0% "
+        "Suspensions before last year (suspensions_earlier) is above zero for 6% in 2018/19 against 2% "
         "of pupils in 2016/17 (3.0 times: doubled or more): check the extract or its linking (records "
         "counted twice, wrong links)."
     ]
@@ -58,7 +58,7 @@ def test_a_rise_of_a_history_feature_whose_reference_years_look_back_less_far_sa
     report = compare(profile, _cohort("2018/19", 0.045), "2018/19", Thresholds(), first_years=FIRST)
     # 4.5% of 2,000 and 1.5% of 4,000 (3.0 times) as published: to 0.01, a place worth 10 pupils or more
     assert report.warnings == [
-        "Suspensions before last year (suspensions_earlier) is above zero for 4.0% in 2018/19 against 2.0% "
+        "Suspensions before last year (suspensions_earlier) is above zero for 4% in 2018/19 against 2% "
         "of pupils in 2016/17, 2017/18 (2.0 times: doubled or more). The exclusion extracts start in "
         "2015/16, so the reference years look back over fewer years (2016/17 0 earlier years, 2017/18 1 "
         "earlier year) than 2018/19 (2 earlier years): the rise is at least in part the history "

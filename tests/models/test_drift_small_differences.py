@@ -64,7 +64,7 @@ def test_the_profile_and_the_cohort_check_withhold_both_nested_shares():
     assert shown == {"fsm": (None, None), "fsm_ever6": (None, None)}  # a flag's PSI gives its share back
     assert report.warnings == [
         "Free school meals in the last six years (fsm_ever6) is above zero for a share (withheld to protect "
-        "small numbers) in 2018/19 against 20.0% of pupils in 2016/17 (halved or worse): check the extract "
+        "small numbers) in 2018/19 against 20% of pupils in 2016/17 (halved or worse): check the extract "
         "or its linking."
     ]  # the ratio to the shown 20.0% (40/263 to 0.1) is not said: it would give the withheld share back
 
