@@ -57,6 +57,28 @@ def binary_kind(head: bytes) -> str | None:
     return None
 
 
+# C0 control bytes no text export holds (NUL aside: UTF-16 text is half NULs; tab, line ends, the
+# Ctrl-Z end-of-file mark apart): random bytes hold about 9% of them, a CSV header none (Parquet, binary
+# by design, starts PAR1)
+_CONTROL_BYTES = bytes([*range(1, 9), 11, 12, *range(14, 26), *range(27, 32)])
+
+
+def _controls(head: bytes) -> int:
+    return len(head) - len(head.translate(None, _CONTROL_BYTES))
+
+
+def _not_text(head: bytes) -> bool:
+    """Whether a file starting with `head` is no delimited text: its first line holds control bytes, or
+    the head does (1% or more) and the first line no delimiter. A file whose header line is text and
+    whose rows hold noise is read row by row (each such row rejected), not refused whole."""
+    if head.startswith(b"PAR1"):
+        return False
+    first = head.split(b"\n", 1)[0].split(b"\r", 1)[0]
+    if _controls(first) >= 3:
+        return True
+    return _controls(head) >= max(3, len(head) // 100) and not any(d in first for d in b",\t;|")
+
+
 _HTML_STARTS = ("<html", "<!doctype html", "<table")
 SAVE_HTML_AS_CSV = "open it in Excel and save it as CSV (File > Save As > CSV UTF-8), and read that file"
 _EXCEL_XML = ("urn:schemas-microsoft-com:office:spreadsheet", "progid=\"excel.sheet\"")
@@ -107,6 +129,9 @@ def refuse_binary(path: Path, name: str) -> None:
         kind = f"a spreadsheet workbook ({path.suffix.lower()})"
     if kind is not None:
         raise ExtractError(name, f"this is {kind} (a binary file, not CSV text): {SAVE_AS_CSV}")
+    if _not_text(head):  # read as CSV: a header "missing every required column", with a title's advice
+        raise ExtractError(name, "this is not CSV text: it holds control bytes no text export holds (a file "
+                                 "of another kind, or a damaged one); export the extract again as CSV")
 
 
 def stand_in_note(extract: str, path: Path) -> str:
