@@ -85,10 +85,10 @@
     $("api-key").value = "";
     $("signin-section").hidden = true;
     $("upload-section").hidden = false;
-    const period = formatPeriod(body.training_period || {});
+    const period = ER.formatPeriod(body.training_period || {});
     $("model-summary").textContent =
       `Signed in. Model ${body.name} version ${body.version}` + (period ? ` (${period})` : "") + ".";
-    $("model-checked").textContent = checkedText(body.last_checked);
+    $("model-checked").textContent = ER.checkedText(body.last_checked);
     showHistory(body.history);
     signInStatus("");
     setStatus("");
@@ -115,47 +115,6 @@
       box.textContent = `Census uploads cannot be scored now. ${history.detail}`;
       box.className = "warning";
     }
-  }
-
-  // "Last checked": how the model's scores for a past year turned out (`exclusion-risk evaluate`).
-  function checkedText(checked) {
-    if (!checked || !checked.date) {
-      return "Last checked against what happened: never (run exclusion-risk evaluate once a scored year's outcomes are in).";
-    }
-    const pct = (share) => `${Math.round(100 * share)}%`;
-    let text = `Last checked against what happened on ${ER.dateLabel(checked.date)}: of the top 5% of the ` +
-      `${checked.year || ""} ${checked.census || ""} scores, `.replace(/\s+/g, " ");
-    if (checked.precision_at_5pct === null || checked.precision_at_5pct === undefined) {
-      return text + "too few pupils to say how many were suspended or excluded.";
-    }
-    text += `${pct(checked.precision_at_5pct)}`;
-    if (checked.ci_low !== null && checked.ci_low !== undefined) {
-      text += ` [${pct(checked.ci_low)}–${pct(checked.ci_high)}]`;
-    }
-    text += ` ${checked.outcome || "were suspended or excluded later that year"}`;
-    if (checked.out_of_sample === false) {
-      return text + ": an in-sample check (the model was fitted or tested on that year's outcomes), " +
-        "not a test of how it does on new pupils.";
-    }
-    if (checked.consistent_with_stated === true) text += ", consistent with the model's stated precision";
-    if (checked.consistent_with_stated === false) {
-      text += `, ${checked.verdict || "significantly different from the model's stated precision"}`;
-    }
-    return text + ".";
-  }
-
-  function formatPeriod(period) {
-    const parts = [];
-    if (period.fitted_years) {
-      const years = period.fitted_years.split(",").join(" + ");
-      const held = period.validation_year && period.fitted_years.includes(period.validation_year);
-      parts.push(`fitted on ${years}${held ? " less the calibration pupils" : ""}`);
-    } else if (period.train_years) {
-      parts.push(`settings searched on ${period.train_years}`);
-    }
-    if (period.validation_year) parts.push(`calibrated on ${period.validation_year}'s held-out pupils`);
-    if (period.test_year) parts.push(`tested on ${period.test_year}`);
-    return parts.join(", ");
   }
 
   // The list on screen is the last file scored, or none: cleared as a new upload starts (a failed one
@@ -331,13 +290,18 @@
     return Number($("page-size").value) || 250;
   }
 
+  // A row opens the pupil panel through its UPN's button (a named control, one tab stop a row); a click
+  // anywhere on the row opens it too, for a mouse.
   function scoreRow(s, i) {
     const tr = el("tr", null, `rag-${s.rag}`);
-    tr.tabIndex = 0;
     tr.dataset.index = String(i);
+    const open = el("button", s.upn, "row-open");
+    open.type = "button";
+    open.setAttribute("aria-label", `Open details for pupil ${s.upn}`);
+    open.setAttribute("aria-haspopup", "dialog");
     const values = [
       [String(i + 1), "num"],
-      [s.upn, "nowrap"],
+      [open, "nowrap"],
       [schoolLabel(s), ""],
       [yearLabel(s.nc_year), ""],
       [percent(s.probability), "num"],
@@ -348,7 +312,11 @@
       [ER.reasonsText(s), ""],
       [blank(s.response), ""],
     ];
-    for (const [text, cls] of values) tr.append(el("td", text, cls || null));
+    for (const [content, cls] of values) {
+      const td = el("td", typeof content === "string" ? content : null, cls || null);
+      if (typeof content !== "string") td.append(content);
+      tr.append(td);
+    }
     return tr;
   }
 
@@ -371,7 +339,7 @@
   function openRow(target) {
     const tr = target.closest && target.closest("#scores-table tbody tr");
     if (!tr || !state.result) return;
-    ER.openPanel(state.result.scores[Number(tr.dataset.index)], tr);
+    ER.openPanel(state.result.scores[Number(tr.dataset.index)], tr.querySelector("button.row-open"));
   }
 
   // --- print: the filtered list (every page of it), the notice and banners, none of the controls ----
@@ -487,12 +455,6 @@
     };
     listPagers = [ER.pager($("pager-top"), "the ranked list", go), ER.pager($("pager"), "the ranked list", go)];
     const tbody = $("scores-table").tBodies[0];
-    tbody.addEventListener("click", (event) => openRow(event.target));
-    tbody.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        openRow(event.target);
-      }
-    });
+    tbody.addEventListener("click", (event) => openRow(event.target)); // the button's Enter and Space too
   });
 })();

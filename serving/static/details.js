@@ -309,7 +309,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     const dialog = $("pupil-panel");
     $("panel-close").addEventListener("click", closePanel);
-    // Escape closes a modal <dialog> itself; either way, focus goes back to the row that opened it.
+    // Escape closes a modal <dialog> itself; either way, focus goes back to the row's button that opened it.
     dialog.addEventListener("close", () => {
       if (opener && opener.isConnected) opener.focus();
       opener = null;

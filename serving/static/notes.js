@@ -1,7 +1,9 @@
-// What a census scoring says about the model beside the ranked list: the drift check (the cohort
-// against the years the model learned from, models/drift.yaml) and the fairness review's calibration
-// findings logged with the model version (a group whose probabilities run high or low, and how to read
-// them). Each in its own banner, the service's words as text; hidden when there is nothing to say.
+// What the page says about the model: when it was last checked against what happened and what it was
+// fitted on (beside the sign-in), and what a census scoring says about it beside the ranked list: the
+// drift check (the cohort against the years the model learned from, models/drift.yaml) and the fairness
+// review's calibration findings logged with the model version (a group whose probabilities run high or
+// low, and how to read them). Each in its own banner, the service's words as text; hidden when there is
+// nothing to say.
 "use strict";
 
 (() => {
@@ -66,10 +68,51 @@
     $("print-running").replaceChildren(el("strong", `${title}.`), ` ${$("notice").textContent.trim()}`);
   }
 
+  // "Last checked": how the model's scores for a past year turned out (`exclusion-risk evaluate`).
+  function checkedText(checked) {
+    if (!checked || !checked.date) {
+      return "Last checked against what happened: never (run exclusion-risk evaluate once a scored year's outcomes are in).";
+    }
+    const pct = (share) => `${Math.round(100 * share)}%`;
+    let text = `Last checked against what happened on ${ER.dateLabel(checked.date)}: of the top 5% of the ` +
+      `${checked.year || ""} ${checked.census || ""} scores, `.replace(/\s+/g, " ");
+    if (checked.precision_at_5pct === null || checked.precision_at_5pct === undefined) {
+      return text + "too few pupils to say how many were suspended or excluded.";
+    }
+    text += `${pct(checked.precision_at_5pct)}`;
+    if (checked.ci_low !== null && checked.ci_low !== undefined) {
+      text += ` [${pct(checked.ci_low)}–${pct(checked.ci_high)}]`;
+    }
+    text += ` ${checked.outcome || "were suspended or excluded later that year"}`;
+    if (checked.out_of_sample === false) {
+      return text + ": an in-sample check (the model was fitted or tested on that year's outcomes), " +
+        "not a test of how it does on new pupils.";
+    }
+    if (checked.consistent_with_stated === true) text += ", consistent with the model's stated precision";
+    if (checked.consistent_with_stated === false) {
+      text += `, ${checked.verdict || "significantly different from the model's stated precision"}`;
+    }
+    return text + ".";
+  }
+
+  function formatPeriod(period) {
+    const parts = [];
+    if (period.fitted_years) {
+      const years = period.fitted_years.split(",").join(" + ");
+      const held = period.validation_year && period.fitted_years.includes(period.validation_year);
+      parts.push(`fitted on ${years}${held ? " less the calibration pupils" : ""}`);
+    } else if (period.train_years) {
+      parts.push(`settings searched on ${period.train_years}`);
+    }
+    if (period.validation_year) parts.push(`calibrated on ${period.validation_year}'s held-out pupils`);
+    if (period.test_year) parts.push(`tested on ${period.test_year}`);
+    return parts.join(", ");
+  }
+
   function showModelNotes(body) {
     showFairness(body.fairness_findings || []);
     return showDrift(body.drift_warnings || []);
   }
 
-  Object.assign(window.ER, { showModelNotes, printedNotes, printHeads });
+  Object.assign(window.ER, { showModelNotes, printedNotes, printHeads, checkedText, formatPeriod });
 })();

@@ -71,3 +71,28 @@ def test_the_focus_indicator_has_a_3_to_1_edge_on_every_background(chromium, liv
                 assert ratio >= 3, f"{target}'s focus indicator is {ratio:.2f}:1 on {background}"
     finally:
         context.close()
+
+
+def test_each_row_opens_its_pupil_through_a_named_button(chromium, live_service, champion, sign_in, tmp_path):
+    from playwright.sync_api import expect
+
+    context, page = _scored(chromium, live_service, champion, sign_in, tmp_path)
+    try:
+        rows = page.locator("#scores-table tbody tr")
+        upns = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(2)]
+        tree = page.locator("#scores-table").aria_snapshot()
+        # before: the rows were nameless tab stops (role row, no name) and there was no button
+        assert f'button "Open details for pupil {upns[0]}"' in tree, tree[:600]
+        assert page.locator("#scores-table tbody tr[tabindex]").count() == 0  # rows are no tab stops
+        first = rows.first.get_by_role("button")
+        first.focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == \
+            f"Open details for pupil {upns[1]}"
+        page.keyboard.press("Enter")
+        expect(page.locator("#panel-heading")).to_have_text(f"Pupil {upns[1]}")
+        page.keyboard.press("Escape")
+        expect(page.locator("#pupil-panel")).to_be_hidden()
+        expect(rows.nth(1).get_by_role("button")).to_be_focused()  # focus back on the button that opened it
+    finally:
+        context.close()

@@ -178,7 +178,7 @@ def test_the_pupil_panel_shows_factors_and_returns_focus(page, scored, live_serv
     page.select_option("#page-size", "100")
     first = page.locator("#scores-table tbody tr").nth(2)
     upn = first.locator("td").nth(1).inner_text()
-    first.focus()
+    first.get_by_role("button").focus()  # the UPN's button, "Open details for pupil <UPN>"
     page.keyboard.press("Enter")  # the keyboard opens it
     panel = page.locator("#pupil-panel")
     expect(panel).to_be_visible()
@@ -209,13 +209,14 @@ def test_the_pupil_panel_shows_factors_and_returns_focus(page, scored, live_serv
 
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
-    assert page.evaluate("() => document.activeElement.dataset.index") == "2"  # focus back on the row
+    row_of_focus = "() => document.activeElement.closest('tr').dataset.index"
+    assert page.evaluate(row_of_focus) == "2"  # focus back on the row's button
     page.locator("#scores-table tbody tr").nth(5).locator("td").nth(4).click()  # a click opens it too
     expect(page.locator("#panel-heading")).to_have_text(
         f"Pupil {page.locator('#scores-table tbody tr').nth(5).locator('td').nth(1).inner_text()}")
     page.click("#panel-close")
     expect(panel).to_be_hidden()
-    assert page.evaluate("() => document.activeElement.dataset.index") == "5"
+    assert page.evaluate(row_of_focus) == "5"
     assert not [url for url in page.requested if upn in url], "a UPN went into a URL"
     assert not page.script_errors, page.script_errors
 
