@@ -166,9 +166,10 @@
 
     const progress = $("progress");
     $("progress-area").hidden = false;
-    $("score-button").disabled = true;
+    $("score-button").disabled = true; // a disabled button loses focus: the progress bar has it meanwhile
     progress.value = 0;
     $("progress-label").textContent = "Uploading…";
+    progress.focus();
     setStatus("Uploading the file…");
 
     xhr.upload.addEventListener("progress", (e) => {
@@ -180,8 +181,10 @@
       setStatus("File sent; scoring the cohort…");
     });
     xhr.addEventListener("loadend", () => {
+      const busyFocus = document.activeElement === progress;
       $("score-button").disabled = false;
       $("progress-area").hidden = true;
+      if (busyFocus) $("score-button").focus(); // until the results' heading or the error box takes it
       if (turn !== ER.currentTurn()) return; // signed out meanwhile: the list is not shown
       if (xhr.status === 0) {
         setStatus("");

@@ -96,3 +96,25 @@ def test_each_row_opens_its_pupil_through_a_named_button(chromium, live_service,
         expect(rows.nth(1).get_by_role("button")).to_be_focused()  # focus back on the button that opened it
     finally:
         context.close()
+
+
+def test_focus_stays_in_the_page_while_a_cohort_uploads(chromium, live_service, champion, sign_in, tmp_path):
+    import time
+
+    from playwright.sync_api import expect
+
+    context, page = _scored(chromium, live_service, champion, sign_in, tmp_path)
+    try:
+        page.route("**/score/file**", lambda route: (time.sleep(1.5), route.continue_()))
+        page.focus("#score-button")
+        page.keyboard.press("Enter")
+        expect(page.locator("#progress-area")).to_be_visible()
+        active = page.evaluate("() => document.activeElement.tagName + '#' + document.activeElement.id")
+        assert not active.startswith("BODY"), active  # before: BODY# while the button was disabled
+        # the progress bar, which says what is happening
+        inside = "() => document.querySelector('#progress-area').contains(document.activeElement)"
+        assert page.evaluate(inside)
+        expect(page.locator("#progress-area")).to_be_hidden(timeout=120_000)
+        expect(page.locator("#results-heading")).to_be_focused()
+    finally:
+        context.close()
