@@ -35,6 +35,16 @@
   function clearErrors() {
     $("errors").hidden = true;
     $("errors").replaceChildren();
+    fileRefused(false);
+  }
+
+  // A refused upload marks the file field as a refused key marks the key's: invalid, described by the errors.
+  function fileRefused(refused) {
+    const input = $("cohort-file");
+    for (const [name, value] of [["aria-invalid", "true"], ["aria-describedby", "errors"]]) {
+      if (refused) input.setAttribute(name, value);
+      else input.removeAttribute(name);
+    }
   }
 
   // Sign-in problems and progress are said in the sign-in section: the upload section (#errors, #status)
@@ -151,6 +161,7 @@
     const file = $("cohort-file").files[0];
     if (!file) {
       showErrors("Choose a cohort CSV file first.", []);
+      fileRefused(true);
       return;
     }
     const skip = $("skip-invalid").checked;
@@ -189,12 +200,14 @@
       if (xhr.status === 0) {
         setStatus("");
         showErrors(`The upload of ${file.name} failed: the service could not be reached.`, []);
+        fileRefused(true);
         return;
       }
       const body = xhr.response;
       if (xhr.status !== 200) {
         setStatus("");
         showErrors(`${file.name}: ${ER.errorMessage(xhr.status, body)}`, body && body.errors); // which file
+        fileRefused(true);
         return;
       }
       Object.assign(state, { result: body, file, skipInvalid: skip });
@@ -403,6 +416,7 @@
     }
     const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
     ER.saveBlob(blob, ER.downloadName(state.result, "csv"));
+    setStatus("CSV downloaded."); // said as the workbook's is
   }
 
   // The workbook is the service's own (notice sheet first, a sheet per school): the same file is

@@ -118,3 +118,37 @@ def test_focus_stays_in_the_page_while_a_cohort_uploads(chromium, live_service, 
         expect(page.locator("#results-heading")).to_be_focused()
     finally:
         context.close()
+
+
+def test_a_refused_upload_marks_the_file_field_invalid(chromium, live_service, sign_in):
+    from playwright.sync_api import expect
+
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        sign_in(page, live_service)
+        field = page.locator("#cohort-file")
+        page.click("#score-button")  # no file chosen
+        expect(page.locator("#errors")).to_contain_text("Choose a cohort CSV file first")
+        expect(field).to_have_attribute("aria-invalid", "true")  # before: no aria-invalid, nothing described
+        expect(field).to_have_attribute("aria-describedby", "errors")
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=400, content_type="application/json", body='{"detail": "Not a census file."}'))
+        page.set_input_files("#cohort-file", {"name": "x.csv", "mimeType": "text/csv", "buffer": b"a\n1\n"})
+        page.click("#score-button")
+        expect(page.locator("#errors")).to_contain_text("Not a census file")
+        expect(field).to_have_attribute("aria-invalid", "true")
+    finally:
+        context.close()
+
+
+def test_the_csv_download_is_announced(chromium, live_service, champion, sign_in, tmp_path):
+    from playwright.sync_api import expect
+
+    context, page = _scored(chromium, live_service, champion, sign_in, tmp_path)
+    try:
+        with page.expect_download():
+            page.click("#download-button")
+        expect(page.locator("#status")).to_have_text("CSV downloaded.")  # before: the scoring's line stayed
+    finally:
+        context.close()
