@@ -422,11 +422,11 @@
   // The workbook is the service's own (notice sheet first, a sheet per school): the same file is
   // sent again with format=xlsx.
   async function downloadWorkbook() {
-    if (!state.file) return;
-    const turn = ER.currentTurn();
     const button = $("workbook-button");
-    const hadFocus = document.activeElement === button;
-    button.disabled = true; // a disabled button loses focus: given back below, as the other buttons keep it
+    if (!state.file || button.getAttribute("aria-disabled") === "true") return; // one workbook at a time
+    const turn = ER.currentTurn();
+    // aria-disabled, not disabled: a disabled button loses focus, and a keyboard user would wait on <body>
+    button.setAttribute("aria-disabled", "true");
     setStatus("Preparing the workbook…");
     const form = new FormData();
     form.append("file", state.file, state.file.name);
@@ -437,8 +437,7 @@
     const answer = await ER.call(
       `/score/file?format=xlsx&record=false${since}&skip_invalid=${state.skipInvalid}`,
       { method: "POST", body: form, blob: true });
-    button.disabled = false;
-    if (hadFocus && (!document.activeElement || document.activeElement === document.body)) button.focus();
+    button.removeAttribute("aria-disabled");
     if (turn !== ER.currentTurn()) return; // a new upload or sign-out since: not this list's workbook
     if (!answer.ok) {
       setStatus("");

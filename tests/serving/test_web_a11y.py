@@ -152,3 +152,28 @@ def test_the_csv_download_is_announced(chromium, live_service, champion, sign_in
         expect(page.locator("#status")).to_have_text("CSV downloaded.")  # before: the scoring's line stayed
     finally:
         context.close()
+
+
+def test_focus_stays_on_the_workbook_button_while_the_workbook_is_made(chromium, live_service, champion,
+                                                                       sign_in, tmp_path):
+    from playwright.sync_api import expect
+
+    context, page = _scored(chromium, live_service, champion, sign_in, tmp_path)
+    held: list = []  # the workbook's request, held until the checks are made
+    try:
+        page.route("**/score/file?format=xlsx**", lambda route: held.append(route))
+        page.focus("#workbook-button")
+        page.keyboard.press("Enter")
+        expect(page.locator("#status")).to_have_text("Preparing the workbook…")
+        page.keyboard.press("Enter")  # a second press while it is made asks for nothing more
+        page.wait_for_timeout(500)
+        focused = page.evaluate("() => document.activeElement.tagName + '#' + document.activeElement.id")
+        assert focused == "BUTTON#workbook-button", focused  # before: BODY# until the workbook came
+        expect(page.locator("#workbook-button")).to_have_attribute("aria-disabled", "true")
+        assert len(held) == 1, held
+        with page.expect_download(timeout=60_000):
+            held[0].continue_()
+        expect(page.locator("#status")).to_have_text("Workbook downloaded.")
+        expect(page.locator("#workbook-button")).not_to_have_attribute("aria-disabled", "true")
+    finally:
+        context.close()
