@@ -179,7 +179,27 @@ def withhold_overlaps(
                 row[field] = SECONDARY
                 rates = ("observed",) if section == "calibration" else ("precision", "recall")
                 row.update(dict.fromkeys((*rates, "ci_low", "ci_high")))
-    return withhold_cell_sizes(frame, sections, printed, guarded)
+    said = [overlaps_said(sections, withheld)] if withheld else []
+    return said + withhold_cell_sizes(frame, sections, printed, guarded)
+
+
+def overlaps_said(sections: dict[str, list[dict]], withheld: set[tuple[str, Hashable]]) -> str:
+    """The sentence saying which counts with the outcome `withheld_selections` withheld, and why: they
+    are withheld beyond "<10" and its partners, so `withheld` (the page, the console) says so."""
+    names = {"by_rag": lambda k: f"rated {k}", "by_band": lambda k: f"in the {k} band",
+             "calibration": lambda k: f"in tenth {k} of the list",
+             "by_capacity": lambda k: f"in the top {100 * k:g}%"}  # fmt: skip
+    named = [names[section](row[key]) for section, (key, _, _) in _SELECTIONS.items()
+             for row in sections[section] if (section, row[key]) in withheld]  # fmt: skip
+    tops = and_join([f"{100 * row['capacity']:g}%" for row in sections["by_capacity"]])
+    one = len(named) == 1
+    return (
+        f"Withheld (\"x\"): the number{'' if one else 's'} with the outcome of the pupils {and_join(named)}, "
+        f"and the rates worked out from {'it' if one else 'them'}. Beside the other counts with the outcome "
+        f"this page prints (the top {tops}'s, the bands', the ratings', the tenths' and all pupils'), "
+        f"{'it' if one else 'they'} would give back a number under 10 with the outcome, or without it: that "
+        "of the pupils in one of these outside another (a band's pupils outside the top 5%, say), or in two."
+    )
 
 
 def withhold_cell_sizes(frame: pd.DataFrame, sections: dict[str, list[dict]],

@@ -281,3 +281,17 @@ def test_ratings_and_bands_sizes_do_not_give_a_cells_pupils_back():
     assert sizes["red"] == SECONDARY and sizes["amber"] == SECONDARY, sizes
     assert rags["red"]["precision"] is None and rags["red"]["ci_low"] is None
     assert rags["green"]["selected"] == 600  # the cell it holds is the low band's: nothing to hide
+
+
+def test_the_counts_with_the_outcome_withheld_for_an_overlap_say_so():
+    # The very high band's and red's counts with the outcome are withheld ("x") as the 5 pupils between
+    # them and the top 5% held 1 excluded, but `withheld` said nothing: the tester's 2018/19 back-test
+    # withheld red's, amber's, very high's and high's with `"withheld": []` and no word on the page.
+    document = evaluate_scores(_banded(), ["very high", "high", "low"])
+    said = [s for s in document["withheld"] if "with the outcome" in s]
+    assert len(said) == 1, document["withheld"]
+    assert "in the very high band" in said[0] and "rated red" in said[0]
+    assert "top 5%" in said[0] and "under 10" in said[0]
+    # only what is withheld for the overlap is named: the low band's count is shown
+    bands = {r["band"]: r for r in document["by_band"]}
+    assert bands["low"]["true_positives"] != SECONDARY and "in the low band" not in said[0]
