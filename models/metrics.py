@@ -262,6 +262,11 @@ def point_metrics(y, p, capacities: Sequence[float] = DEFAULT_CAPACITIES) -> dic
 CALIBRATION_ERROR_PUPILS = 20
 
 
+def calibration_error_places(n: int) -> int:
+    """The decimal places (of the error as a share) `coarse_calibration_error` keeps over `n` pupils."""
+    return max(1, int(np.floor(np.log10(max(n, 1) / CALIBRATION_ERROR_PUPILS))))
+
+
 def coarse_calibration_error(value: float, low: float, high: float, n: int) -> tuple[float, float, float]:
     """(estimate, low, high) of a calibration error over `n` pupils to the decimals whose last place is
     worth at least CALIBRATION_ERROR_PUPILS pupils (3 on the demo's 62,509, 2 on 2,000; 1 at least): the
@@ -270,7 +275,7 @@ def coarse_calibration_error(value: float, low: float, high: float, n: int) -> t
     100), as drift's shares are (`privacy.share_step`): 0.1 of 60 pupils was 6 of them."""
     if share_step(n) >= 1.0:
         return math.nan, math.nan, math.nan
-    scale = 10.0 ** max(1, int(np.floor(np.log10(max(n, 1) / CALIBRATION_ERROR_PUPILS))))
+    scale = 10.0 ** calibration_error_places(n)
     if not np.isfinite([low, high]).all():
         return float(np.round(value * scale) / scale), low, high
     estimate = float(np.round(value * scale) / scale)

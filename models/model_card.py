@@ -10,7 +10,7 @@ import math
 
 from exclusion_risk.models.comparison import signed_interval, significant
 from exclusion_risk.models.fitting_words import fitting_words
-from exclusion_risk.models.metrics import Interval
+from exclusion_risk.models.metrics import Interval, calibration_error_places
 from exclusion_risk.models.reasons import feature_label
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.tracking import REGISTERED_MODEL, jsonable
@@ -54,6 +54,18 @@ def _gain(iv: Interval) -> str:
     return f"{signed_interval(iv.estimate, iv.low, iv.high)}, {verdict}"
 
 
+def _calibration_words(cal: Interval, n: int) -> str:
+    """The calibration error in percentage points at the places it was rounded to over `n` pupils
+    (`coarse_calibration_error`: whole points on 2,000-19,999, so "1.0 [0.0, 1.0]" read a place it has
+    not), saying so where whole points leave the estimate on a bound of its outward-rounded interval."""
+    places = max(0, calibration_error_places(n) - 2)
+    estimate, low, high = (f"{100 * v:.{places}f}" for v in (cal.estimate, cal.low, cal.high))
+    unit = "percentage point" if estimate == "1" else "percentage points"
+    rounded = (" (rounded to whole points, and its interval outwards, so that it gives no withheld count "
+               "back)") if places == 0 else ""
+    return f"{estimate} {unit} on average [{low}, {high}]{rounded}"
+
+
 def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct") -> list[str]:
     """"What this means": sentences that follow from the card's test-year numbers (gain over the
     checklist, calibration, rank among the run's models) and the decision-support framing."""
@@ -82,9 +94,8 @@ def conclusions(model_type: str, result: TrainingResult, capacity: str = "5pct")
         diff = evaluation.gain_over(result.evaluations[lead])[key]
         out.append(f"Against {lead}, the run's {rank} model at the top {pct}%: {_gain(diff)}.")
     cal = evaluation.metrics["calibration_error"]
-    off = (f"{100 * cal.estimate:.1f} percentage points on average [{100 * cal.low:.1f}, "
-           f"{100 * cal.high:.1f}]" if math.isfinite(cal.estimate) else "an average withheld (under 100 "
-           "pupils: no decimal place of it stands for 10 of them)")  # fmt: skip
+    off = (_calibration_words(cal, int(evaluation.calibration.count.sum())) if math.isfinite(cal.estimate)
+           else "an average withheld (under 100 pupils: no decimal place of it stands for 10 of them)")
     out.append(
         f"Calibration on {year}: across tenths of predicted probability, the observed rate is off the "
         f"predicted by {off}, for the year as a whole. That says nothing about groups: calibration, "

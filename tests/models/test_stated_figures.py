@@ -218,3 +218,23 @@ def test_a_withheld_difference_is_said_withheld_not_nan():
     assert "nan" not in line and "over logistic: withheld" in line and "over checklist: withheld" in line
     paired = _paired(differences, "lightgbm", "logistic")
     assert "nan" not in paired and "withheld" in paired
+
+
+@pytest.mark.parametrize(("n", "decimals"), [(2000, 0), (20000, 1)])
+def test_the_calibration_error_is_written_at_the_precision_it_is_rounded_to(n, decimals):
+    # On 2,000 to 19,999 pupils the error is rounded to whole points (metrics.coarse_calibration_error, so
+    # that it pins no withheld bin): the card wrote "1.0 percentage points [0.0, 1.0]", a spurious decimal.
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(5)
+    p = rng.beta(2, 5, n)
+    y = (rng.random(p.size) < p).astype(int)
+    ev = evaluate(y, {"lightgbm": p, "checklist": np.round(p, 1)}, n_boot=20)
+    split = SimpleNamespace(test="2018/19", validation="2017/18")
+    result = SimpleNamespace(split=split, evaluations=ev, models={"lightgbm": None},
+                             gains={"lightgbm": ev["lightgbm"].gain_over(ev["checklist"])})  # fmt: skip
+    line = next(line for line in conclusions("lightgbm", result) if line.startswith("Calibration on"))
+    cal = ev["lightgbm"].metrics["calibration_error"]
+    figures = [f"{100 * v:.{decimals}f}" for v in (cal.estimate, cal.low, cal.high)]
+    assert f"by {figures[0]} percentage point" in line and f"[{figures[1]}, {figures[2]}]" in line, line
+    assert ("to whole points" in line) == (decimals == 0)
