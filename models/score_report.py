@@ -18,6 +18,7 @@ import pandas as pd
 
 from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
+from exclusion_risk.models.band_precision import percent
 from exclusion_risk.models.metrics import top_share
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix, load_risk_matrix
@@ -112,8 +113,10 @@ def summary_html(
     capacity_top = top_share(len(frame), scorer.matrix.capacity) if len(frame) else 0
     band_vs_capacity = "" if scorer.risk_matrix.get("thresholds_source") == "default" or not len(frame) else (
         "more" if in_band > capacity_top else "fewer" if in_band < capacity_top else "")
+    red_beyond = red_beyond_capacity(red, pupils, scorer.matrix.capacity, scorer.matrix.bands[0].label,
+                                     cell_rows[0]["total"] if cell_rows else None, band_vs_capacity)
     return render(
-        "score_summary.html.j2", band_vs_capacity=band_vs_capacity,
+        "score_summary.html.j2", band_vs_capacity=band_vs_capacity, red_beyond=red_beyond,
         notice=DECISION_SUPPORT_NOTICE, year=year, census=census or scorer.census, pupils=pupils,
         model=scorer.info(),
         capacity_pct=f"{100 * scorer.matrix.capacity:g}", red=red, top_band=scorer.matrix.bands[0].label,
@@ -123,6 +126,26 @@ def summary_html(
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
         risk_matrix=scorer.risk_matrix, notes=notes or [],
     )  # fmt: skip
+
+
+def red_beyond_capacity(red, pupils, capacity: float, top_band: str, in_band, band_vs_capacity: str) -> str:
+    """Beside the matrix, where the red list is more than the capacity's share of the pupils scored: how
+    many red, as a share of them and a multiple of the capacity, and what the top band alone holds; from
+    the figures the page prints (none where the red count or the pupils' is withheld: no new figure)."""
+    if is_withheld(red) or is_withheld(pupils) or not int(pupils):
+        return ""
+    red, pupils, cap = int(red), int(pupils), f"{100 * capacity:g}%"
+    if red <= top_share(pupils, capacity):
+        return ""
+    if not is_withheld(in_band):
+        band = f"the {top_band} band alone holds {int(in_band):,} ({percent(int(in_band) / pupils)})"
+    else:
+        band = f"the {top_band} band alone holds {band_vs_capacity} than {cap}" if band_vs_capacity else ""
+    times = red / pupils / capacity  # "1.0 times" says nothing a reader can use
+    said = (f"{red:,} pupils are rated red, {percent(red / pupils)} of those scored: more than the {cap} "
+            "capacity" + (f" ({times:.1f} times it)" if times >= 1.05 else ""))
+    return said + (f"; {band}, and the matrix's other red cells add pupils of lower likelihood and high need."
+                   if band else ".")
 
 
 def _ratings(risk: RiskMatrix) -> list[list[tuple[str, int]]]:

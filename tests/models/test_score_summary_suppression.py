@@ -255,3 +255,32 @@ def test_counts_are_written_with_thousands_separators(training):
     assert f"{red:,} pupils are rated red" in html
     school = next(row for row in _table_rows(html, "<h2>By school</h2>") if row[0] == "104001")
     assert school[1] == f"{len(scores):,}" and school[2] == f"{red:,}"
+
+
+def test_a_red_list_beyond_the_capacity_is_said_in_words_beside_the_matrix(training):
+    """A tester's scores.html: 770 of 8,123 pupils rated red (9.5%, nearly twice the 5% capacity) was said
+    only as "holds more than 5%" of the very high band. Where red exceeds the capacity's share, the page
+    says so beside the matrix from its own printed figures (red, pupils, the very high row's total)."""
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    from dataclasses import replace
+
+    matrix = scorer.matrix = replace(scorer.matrix, thresholds_source="validation year 2017/18")
+    top = matrix.bands[0]
+    counts = {(b.key, n): 40 for b in matrix.bands for n in NEED_LEVELS}
+    rows = [{"upn": f"U{b.key}{n}{i}", "likelihood_band": b.label, "need_level": n,
+             "rag": matrix.cells[(b.key, n)][0]}
+            for b in matrix.bands for n in NEED_LEVELS for i in range(counts[(b.key, n)])]  # fmt: skip
+    scores = pd.DataFrame(rows)
+    html = " ".join(summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19").split())
+    red = sum(counts[(b.key, n)] for b in matrix.bands for n in NEED_LEVELS
+              if matrix.cells[(b.key, n)][0] == "red")  # fmt: skip
+    pupils, in_top = len(scores), 40 * len(NEED_LEVELS)
+    share = f"{100 * red / pupils:.1f}%" if 100 * red / pupils < 9.95 else f"{100 * red / pupils:.0f}%"
+    matrix_part = html.split("<h2>Pupils per matrix cell</h2>", 1)[1].split("<table>", 1)[0]
+    assert f"{red:,} pupils are rated red, {share} of those scored: more than the 5% capacity" in matrix_part
+    assert f"the {top.label} band alone holds {in_top:,}" in matrix_part
+    # a red list within the capacity says nothing more
+    scorer.matrix = replace(matrix, capacity=0.5)
+    html = " ".join(summary_html(scores, pd.DataFrame({"upn": scores["upn"]}), scorer, "2018/19").split())
+    assert "of those scored: more than" not in html
