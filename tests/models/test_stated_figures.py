@@ -238,3 +238,19 @@ def test_the_calibration_error_is_written_at_the_precision_it_is_rounded_to(n, d
     figures = [f"{100 * v:.{decimals}f}" for v in (cal.estimate, cal.low, cal.high)]
     assert f"by {figures[0]} percentage point" in line and f"[{figures[1]}, {figures[2]}]" in line, line
     assert ("to whole points" in line) == (decimals == 0)
+    # the card's table too: "0.010 0.000 to 0.010" on 2,000 pupils read a place the error does not have
+    card = model_card_table(result, ev["lightgbm"].metrics)
+    row = next(r for r in card.splitlines() if r.startswith("| calibration_error |"))
+    places = decimals + 2
+    assert row == (f"| calibration_error | {cal.estimate:.{places}f} | {cal.low:.{places}f} to "
+                   f"{cal.high:.{places}f} |")
+    brier = ev["lightgbm"].metrics["brier"]
+    assert f"| brier | {brier.estimate:.3f} |" in card  # the others as before
+
+
+def model_card_table(result, metrics) -> str:
+    """The model card's test-year table as model_card renders it, from `metrics`."""
+    from exclusion_risk.models.model_card import metric_places
+
+    return render("model_card.md.j2", split=result.split, metrics=metrics, conclusions=[],
+                  places=metric_places(result.evaluations["lightgbm"]))  # fmt: skip
