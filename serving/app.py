@@ -30,12 +30,12 @@ from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.jobs import JobSlots
 from exclusion_risk.serving.limits import BodyLimit
 from exclusion_risk.serving.model_state import ModelState, freeze_long_lived
-from exclusion_risk.serving.retention import Retention
+from exclusion_risk.serving.retention import Retention, announce
 from exclusion_risk.serving.routers import admin, explain_file, health, model, runs, score, web
 from exclusion_risk.serving.run_history import RunStore
 from exclusion_risk.serving.schemas import EarlierScoresRequest, ScoreRequest
 from exclusion_risk.serving.security import KeyStore
-from exclusion_risk.serving.settings import ServiceSettings
+from exclusion_risk.serving.settings import ServiceSettings, unknown_variable
 
 DESCRIPTION = f"""
 Scores pupils' risk of suspension or permanent exclusion on the authority's risk matrix
@@ -88,7 +88,11 @@ def _openapi_with_request_models(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any] | None = None) -> FastAPI:
-    settings = settings or ServiceSettings()
+    if settings is None:  # `uvicorn --factory`: the environment's settings, checked as `serve` checks them
+        unknown = unknown_variable()
+        if unknown is not None:
+            raise ValueError(unknown)
+        settings = ServiceSettings()
     db = Database(settings.database)
     # The registry's model is checked against outcomes by `exclusion-risk evaluate`: /model reads its tag.
     checked = None if loader else tracking.read_last_checked
@@ -105,6 +109,7 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
     async def lifespan(app: FastAPI):
         threading.Thread(target=load_everything, name="model-loader", daemon=True).start()
         retention = None
+        announce(settings.keep_runs_days)
         if settings.keep_runs_days is not None:  # EXCLUSION_RISK_KEEP_RUNS_DAYS (serving/retention.py)
             retention = Retention(app.state.runs, app.state.audit_log, settings.keep_runs_days)
             retention.start()

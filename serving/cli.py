@@ -53,8 +53,11 @@ _RUNS_DB_HELP = "The service's SQLite file (default: $EXCLUSION_RISK_DATABASE or
 def _settings(**overrides) -> ServiceSettings:
     # imported here, as in the helpers below: the service's modules load FastAPI (and the app, the models
     # stage), which `--help` and the other stages' commands need not wait for
-    from exclusion_risk.serving.settings import ServiceSettings
+    from exclusion_risk.serving.settings import ServiceSettings, unknown_variable
 
+    unknown = unknown_variable()
+    if unknown is not None:
+        fail(unknown)
     try:
         settings = ServiceSettings()
         updates = {k: v for k, v in overrides.items() if v is not None}

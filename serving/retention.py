@@ -23,6 +23,15 @@ CHECK_EVERY_S = 24 * 60 * 60  # a day
 RETENTION_KEY = "retention"  # the audit log's "who" for the service's own deletions
 
 
+def announce(days: int | None) -> None:
+    """Log once, at start, what retention is in force: deletions alone are logged after, so a service
+    whose setting was never read (a misspelt name) would otherwise keep every run without a word."""
+    if days is None:
+        log.info("recorded runs kept without limit (EXCLUSION_RISK_KEEP_RUNS_DAYS not set)")
+    else:
+        log.info("recorded runs kept %d days (EXCLUSION_RISK_KEEP_RUNS_DAYS)", days)
+
+
 def delete_expired(store: RunStore, audit_log: AuditLog, days: int, now: datetime | None = None
                    ) -> tuple[int, int]:
     """Delete the runs recorded more than `days` days before `now`: (runs, pupil rows) deleted."""

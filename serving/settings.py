@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +20,10 @@ MIB = 1024 * 1024
 # a service started there with no history settings scores against the demo authority's history.
 DEMO_EXTRACTS = Path("data/demo/extracts")
 LINKAGE_FOLDER = "linkage"  # `exclusion-risk link --out` beside the extracts, as `make demo` writes it
+PREFIX = "EXCLUSION_RISK_"
+# Variables of the prefix that other stages read, not ServiceSettings (a service's environment may hold
+# them): DuckDB's memory cap for linkage, the postcode and IDACI lookups (exclusion_risk/reference.py).
+OTHER_VARIABLES = ("EXCLUSION_RISK_DUCKDB_MEMORY", "EXCLUSION_RISK_POSTCODES", "EXCLUSION_RISK_IDACI")
 
 
 class ServiceSettings(BaseSettings):
@@ -117,3 +123,25 @@ class ServiceSettings(BaseSettings):
             self.links_dir = extracts.parent / LINKAGE_FOLDER
         self.data_dir = self.extracts_dir = extracts
         return self
+
+
+def variable(field: str) -> str:
+    """The environment variable that sets `field` (max_rows: EXCLUSION_RISK_MAX_ROWS)."""
+    return f"{PREFIX}{field.upper()}"
+
+
+def unknown_variable(environ: Mapping[str, str] | None = None) -> str | None:
+    """What to say about the first EXCLUSION_RISK_ variable no part of the project reads (a misspelt
+    setting: KEEP_RUN_DAYS left retention off without a word), naming the closest known one; None when
+    every one is known. pydantic-settings ignores such variables whatever its `extra`, so this is the
+    check. Names are compared in capitals, as the settings read them (case-insensitive)."""
+    environ = os.environ if environ is None else environ
+    known = {variable(name) for name in ServiceSettings.model_fields} | set(OTHER_VARIABLES)
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(PREFIX) and upper not in known:
+            close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+            meant = f" (did you mean {close[0]}?)" if close else ""
+            return (f"unknown setting {name}{meant}: the service would ignore it; correct or unset it "
+                    "(settings: serving/README.md)")
+    return None

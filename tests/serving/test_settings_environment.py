@@ -1,0 +1,68 @@
+"""What the operator's environment says, checked when the settings load (in process, no server): a
+misspelt EXCLUSION_RISK_ variable refuses to start naming the closest known one, a log level that is no
+level is one line naming its variable, and the retention in force is logged at start."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from exclusion_risk.cli import app as cli_app
+from exclusion_risk.serving.app import create_app
+from exclusion_risk.serving.process import free_port
+from exclusion_risk.serving.settings import ServiceSettings
+
+
+def _no_model():
+    raise LookupError("no model here")  # the service starts all the same (its /health says failed)
+
+
+@pytest.fixture
+def serve(tmp_path, monkeypatch):
+    """`exclusion-risk serve` in process, uvicorn and the app stood in for: (exit code, stderr)."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.setattr("exclusion_risk.serving.app.create_app", lambda settings: object())
+
+    def run(*extra: str) -> tuple[int, str]:
+        args = ["serve", "--port", str(free_port()), "--database", str(tmp_path / "s.db"), *extra]
+        result = CliRunner().invoke(cli_app, args)
+        return result.exit_code, result.stderr
+
+    return run
+
+
+@pytest.mark.parametrize(("given", "meant"), [
+    ("EXCLUSION_RISK_KEEP_RUN_DAYS", "EXCLUSION_RISK_KEEP_RUNS_DAYS"),
+    ("EXCLUSION_RISK_MAX_ROW", "EXCLUSION_RISK_MAX_ROWS"),
+])
+def test_a_misspelt_setting_is_refused_naming_the_closest_known_one(serve, monkeypatch, given, meant):
+    monkeypatch.setenv(given, "30")
+    code, stderr = serve()
+    assert code == 2, stderr
+    assert given in stderr and meant in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_variables_other_stages_read_are_not_refused(serve, monkeypatch):
+    for name in ("EXCLUSION_RISK_DUCKDB_MEMORY", "EXCLUSION_RISK_POSTCODES", "EXCLUSION_RISK_IDACI",
+                 "EXCLUSION_RISK_KEEP_RUNS_DAYS", "EXCLUSION_RISK_EXTRACTS_DIR"):
+        monkeypatch.setenv(name, "30" if name.endswith("DAYS") else "x")
+    monkeypatch.setenv("exclusion_risk_max_rows", "5")  # read whatever its case, as pydantic reads it
+    code, stderr = serve()
+    assert code == 0, stderr
+
+
+def test_the_retention_in_force_is_logged_at_start(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="exclusion_risk.serving.retention")
+    for days, said in ((365, "recorded runs kept 365 days"),
+                       (None, "recorded runs kept without limit (EXCLUSION_RISK_KEEP_RUNS_DAYS not set)")):
+        caplog.clear()
+        settings = ServiceSettings(database=tmp_path / "s.db", data_dir=None, keep_runs_days=days)
+        with TestClient(create_app(settings, loader=_no_model)):
+            pass
+        assert said in caplog.text
