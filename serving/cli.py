@@ -53,7 +53,7 @@ _RUNS_DB_HELP = "The service's SQLite file (default: $EXCLUSION_RISK_DATABASE or
 def _settings(**overrides) -> ServiceSettings:
     # imported here, as in the helpers below: the service's modules load FastAPI (and the app, the models
     # stage), which `--help` and the other stages' commands need not wait for
-    from exclusion_risk.serving.settings import ServiceSettings, unknown_variable
+    from exclusion_risk.serving.settings import ServiceSettings, unknown_variable, variable
 
     unknown = unknown_variable()
     if unknown is not None:
@@ -63,9 +63,14 @@ def _settings(**overrides) -> ServiceSettings:
         updates = {k: v for k, v in overrides.items() if v is not None}
         return ServiceSettings.model_validate({**settings.model_dump(), **updates}) if updates else settings
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
+        # named as the operator set it: the option given on the command line, else the variable
+        def where(loc: tuple) -> str:
+            if not loc:
+                return "settings"
+            field = str(loc[0])
+            return f"--{field}" if overrides.get(field) is not None else variable(field)
+
+        problems = "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in exc.errors())
         fail(f"invalid service settings ({problems})")
 
 

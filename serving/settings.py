@@ -23,6 +23,8 @@ LINKAGE_FOLDER = "linkage"  # `exclusion-risk link --out` beside the extracts, a
 PREFIX = "EXCLUSION_RISK_"
 # Variables of the prefix that other stages read, not ServiceSettings (a service's environment may hold
 # them): DuckDB's memory cap for linkage, the postcode and IDACI lookups (exclusion_risk/reference.py).
+# uvicorn's levels (trace below debug): anything else crashed `serve` in logging.basicConfig
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 OTHER_VARIABLES = ("EXCLUSION_RISK_DUCKDB_MEMORY", "EXCLUSION_RISK_POSTCODES", "EXCLUSION_RISK_IDACI")
 
 
@@ -96,13 +98,23 @@ class ServiceSettings(BaseSettings):
         "(serving/retention.py). Unset: every run is kept until `exclusion-risk runs delete`.",
     )
     docs: bool = Field(False, description="Serve the Swagger UI at /docs (it loads assets from a CDN).")
-    log_level: str = Field("info")
+    log_level: str = Field("info", description=f"One of {', '.join(LOG_LEVELS)} (any case).")
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            level = value.strip().lower()
+            if level not in LOG_LEVELS:
+                raise ValueError(f"{value!r} is not a log level: give one of {', '.join(LOG_LEVELS)}")
+            return level
         return value
 
     @model_validator(mode="after")

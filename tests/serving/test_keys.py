@@ -94,7 +94,7 @@ def test_bad_settings_from_the_environment_exit_2_with_a_message(tmp_path, monke
     monkeypatch.setenv("EXCLUSION_RISK_MAX_ROWS", "lots")
     result = runner.invoke(app, ["keys", "list", "--database", str(tmp_path / "k.db")])
     assert result.exit_code == 2
-    assert "max_rows" in result.output and "Traceback" not in result.output
+    assert "EXCLUSION_RISK_MAX_ROWS" in result.output and "Traceback" not in result.output
 
 
 def test_keys_list_is_readable_in_an_80_column_terminal(tmp_path):

@@ -66,3 +66,18 @@ def test_the_retention_in_force_is_logged_at_start(tmp_path, caplog):
         with TestClient(create_app(settings, loader=_no_model)):
             pass
         assert said in caplog.text
+
+
+@pytest.mark.parametrize(("name", "value"), [("EXCLUSION_RISK_LOG_LEVEL", "verbose"),
+                                             ("EXCLUSION_RISK_MAX_ROWS", "0")])
+def test_an_invalid_setting_is_one_line_naming_its_variable(serve, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    code, stderr = serve()
+    assert code == 2, stderr
+    assert stderr.startswith("error: invalid service settings (") and name in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_log_levels_are_read_whatever_their_case():
+    assert ServiceSettings(log_level="WARNING").log_level == "warning"
+    assert ServiceSettings(log_level="trace").log_level == "trace"  # uvicorn's own, below debug
