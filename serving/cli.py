@@ -61,7 +61,8 @@ def _settings(**overrides) -> ServiceSettings:
     try:
         settings = ServiceSettings()
         updates = {k: v for k, v in overrides.items() if v is not None}
-        return ServiceSettings.model_validate({**settings.model_dump(), **updates}) if updates else settings
+        if updates:
+            settings = ServiceSettings.model_validate({**settings.model_dump(), **updates})
     except ValidationError as exc:
         # named as the operator set it: the option given on the command line, else the variable
         def where(loc: tuple) -> str:
@@ -72,6 +73,11 @@ def _settings(**overrides) -> ServiceSettings:
 
         problems = "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in exc.errors())
         fail(f"invalid service settings ({problems})")
+    if settings.database.is_dir():  # before any command opens it (Database would refuse it too)
+        given = "--database" if overrides.get("database") is not None else variable("database")
+        fail(f"{given} {settings.database} is a folder: give the database file's path, e.g. "
+             f"{settings.database / 'service.db'}")
+    return settings
 
 
 def _key_store(database: Path | None) -> KeyStore:

@@ -130,7 +130,11 @@ class Database:
         """The database file 0600 (its folder 0700 when created here) before SQLite opens it: it holds
         key digests, the audit log and scored pupils' UPNs (scoring_run_pupils). SQLite gives its -wal
         and -shm files the database's own mode; an existing file and its companions are narrowed too (a
-        store from an earlier release)."""
+        store from an earlier release). A folder is refused before any mode is touched (it was made
+        0600, then SQLite could not open it)."""
+        if self.path.is_dir():
+            raise IsADirectoryError(f"the service database {self.path} is a folder: give the database "
+                                    f"file's path, e.g. {self.path / 'service.db'}")
         private_dir(self.path.parent)
         if not self.path.exists():
             # Never open and close a database that exists: closing any descriptor of the file drops
