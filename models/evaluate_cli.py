@@ -119,7 +119,10 @@ def resolve_run(
 def model_info(version: str) -> dict | None:
     """The registered version's facts (label, test year, stated metrics, its MLflow `run_id`), or None
     when the store lacks it."""
-    tracking.setup_read()
+    try:
+        tracking.setup_read()
+    except tracking.StoreAbsent:  # no default store here: it holds no version, and none is made
+        return None
     found = tracking.resolve_version(version) if version else None
     return None if found is None else {**tracking.read_model_info(found), "run_id": found.run_id}
 
@@ -139,7 +142,10 @@ def check_model(run: ScoringRun, info: dict | None, label: str | None) -> tuple[
     Stops when the store's version is not the model that scored (its MLflow run differs from the one
     recorded with the scoring), when no outcome is known (neither the store, the scoring's record nor
     `--label` gives one), or when `--label` contradicts the model's."""
-    where = tracking.tracking_uri()
+    try:
+        where = tracking.tracking_uri(create=False)
+    except tracking.StoreAbsent:
+        where = "./mlruns (none here)"
     notes = []
     if info is not None and run.model_run_id and info.get("run_id") != run.model_run_id:
         fail(

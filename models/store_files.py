@@ -45,3 +45,30 @@ def missing_files(exc: Exception, model: str, location: str, store: str) -> str 
             "them: train and promote again in this store"
         )
     return None
+
+
+def absent_store(uri: str) -> str:
+    """What to say when the default store (./mlruns) is not there for a command that only reads it: made
+    afresh, it would hold no model, and the versions trained into it would clash with recorded runs'."""
+    return (
+        f"the MLflow store {uri} does not exist (was the store moved? a store is tied to the place it was "
+        "made: see README, MLflow): set MLFLOW_TRACKING_URI to the store, or run the command where it is; "
+        "only `exclusion-risk train` starts a new store"
+    )
+
+
+def local_store(uri: str) -> Path | None:
+    """The folder of a local store (a SQLite database's folder, a file store); None for a server."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///") :]).parent
+    if uri.startswith("file:"):
+        return Path(urlparse(uri).path)
+    if "://" not in uri:
+        return Path(uri)
+    return None
+
+
+def artifact_location(uri: str) -> str | None:
+    """`<dir>/artifacts` beside a SQLite database or inside a file store; None for a server."""
+    store = local_store(uri)
+    return None if store is None else (store / "artifacts").resolve().as_uri()

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -37,6 +36,7 @@ from exclusion_risk.files import private_dir, process_scratch
 from exclusion_risk.models import store_files
 from exclusion_risk.models.evaluate_compare import as_recorded
 from exclusion_risk.models.fitting_words import fitting_words
+from exclusion_risk.models.store_files import artifact_location, local_store
 from exclusion_risk.privacy import check_no_identifiers
 
 REGISTERED_MODEL = "exclusion-risk"
@@ -80,6 +80,10 @@ class StoreUnavailable(RegistryError, ModelNotFoundError):
     message names the store and what to do. Caught where either parent is, and by the CLI's app."""
 
 
+class StoreAbsent(StoreUnavailable):
+    """The default store (./mlruns) is not there for a command that only reads it: not made afresh."""
+
+
 # Module names a pipeline registered before the stages became sub-packages of `exclusion_risk`
 # refers to (e.g. `models.calibration.CalibratedClassifier`); this code cannot load such a version.
 EARLIER_LAYOUT_MODULES = frozenset({"features", "linkage", "models", "serving", "synth"})
@@ -101,10 +105,15 @@ def _client():
 # ---------------------------------------------------------------------------------------------
 
 
-def tracking_uri() -> str:
+def tracking_uri(create: bool = True) -> str:
     """The store's URI; a local store's folder is created private (0700) if missing, before MLflow
-    writes into it: runs hold metrics about children and models trained on their records."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlruns' / 'mlflow.db'}"
+    writes into it: runs hold metrics about children and models trained on their records. `create`
+    False (a reader): the default store (./mlruns/mlflow.db, no MLFLOW_TRACKING_URI) missing is refused."""
+    default = Path.cwd() / "mlruns" / "mlflow.db"
+    given = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = given or f"sqlite:///{default}"
+    if not (given or create or default.exists()):
+        raise StoreAbsent(store_files.absent_store(uri))
     store = local_store(uri)
     if store is not None:
         try:
@@ -118,26 +127,9 @@ def tracking_uri() -> str:
     return uri
 
 
-def local_store(uri: str) -> Path | None:
-    """The folder of a local store (a SQLite database's folder, a file store); None for a server."""
-    if uri.startswith("sqlite:///"):
-        return Path(uri[len("sqlite:///") :]).parent
-    if uri.startswith("file:"):
-        return Path(urlparse(uri).path)
-    if "://" not in uri:
-        return Path(uri)
-    return None
-
-
-def artifact_location(uri: str) -> str | None:
-    """`<dir>/artifacts` beside a SQLite database or inside a file store; None for a server."""
-    store = local_store(uri)
-    return None if store is None else (store / "artifacts").resolve().as_uri()
-
-
-def setup_read() -> str:
-    """Point MLflow at the store (for reading: creates nothing but the store itself)."""
-    uri = tracking_uri()
+def setup_read(create: bool = False) -> str:
+    """Point MLflow at the store (for reading: creates nothing, and refuses a default store not there)."""
+    uri = tracking_uri(create)
     _mlflow().set_tracking_uri(uri)
     return uri
 
@@ -145,7 +137,7 @@ def setup_read() -> str:
 def setup(experiment: str) -> str:
     """Point MLflow at the store and return the experiment id (created on first use)."""
     mlflow = _mlflow()
-    uri = setup_read()
+    uri = setup_read(create=True)
     found = mlflow.get_experiment_by_name(experiment)
     if found is not None:
         return found.experiment_id

@@ -93,6 +93,8 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
         if unknown is not None:
             raise ValueError(unknown)
         settings = ServiceSettings()
+    if loader is None:  # the registry's: a default store that is not there is refused, not made afresh
+        tracking.tracking_uri(create=False)  # StoreUnavailable (versions would clash with recorded runs')
     db = Database(settings.database)
     # The registry's model is checked against outcomes by `exclusion-risk evaluate`: /model reads its tag.
     checked = None if loader else tracking.read_last_checked

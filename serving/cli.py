@@ -403,6 +403,7 @@ def serve(
 
     The model loads in the background; GET /health answers `ready` once it can score.
     """
+    from exclusion_risk.models.tracking import StoreUnavailable
     from exclusion_risk.serving.app import create_app
 
     settings = _settings(host=host, port=port, database=database)
@@ -424,6 +425,8 @@ def serve(
         app = create_app(settings)
     except (sqlite3.Error, OSError) as exc:
         fail(f"cannot open the service database {settings.database}: {exc}")
+    except StoreUnavailable as exc:  # the default MLflow store moved away (models/tracking.py)
+        fail(str(exc))
     # uvicorn's logging with the access log's query strings redacted: a key sent as a query parameter
     # is refused by the app, but the request line would otherwise carry it into the log.
     # Forwarded headers are believed only from the proxies named in `trusted_proxies`: with none, the

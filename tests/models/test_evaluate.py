@@ -524,3 +524,16 @@ def test_a_school_none_of_whose_pupils_is_in_the_extracts_is_named(evaluated, tm
     assert gone not in {r["group"] for r in document["by_school"]}
     # the evaluation of the scoring with every school on the census names none
     assert not any("none of its" in w for w in evaluated.document["warnings"])
+
+
+def test_without_a_default_store_the_model_is_not_in_it_and_none_is_made(evaluated, tmp_path, monkeypatch):
+    """No MLFLOW_TRACKING_URI and no ./mlruns: evaluate made an empty store there; it reads none now."""
+    folder = _run_copy(evaluated, tmp_path, model_label="", model_run_id="")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = runner.invoke(app, ["evaluate", *data, "--scores", str(folder), "--label", "any",
+                                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "not in the MLflow store ./mlruns (none here)" in result.output
+    assert not (tmp_path / "mlruns").exists()

@@ -109,3 +109,26 @@ def test_a_text_artifact_of_a_moved_store_is_said_not_read_as_absent(moved_store
     with pytest.raises(tracking.StoreUnavailable, match="does not exist") as said:
         tracking.read_artifact_text(run_id, tracking.SCORING_ARTIFACT)
     assert str(gone) in str(said.value) and not gone.exists()
+
+
+@pytest.mark.parametrize("command", [["score", "--year", "2018/19"], ["compare"],
+                                     ["drift", "--year", "2018/19"]])
+def test_a_default_store_that_is_not_there_is_said_and_not_made(tmp_path, monkeypatch, capsys, command):
+    """./mlruns moved away: a command that reads models made a fresh empty store at the old path and
+    said to train and promote (new version numbers would clash with the recorded runs')."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = [*command, "--data", str(tmp_path)] if command[0] != "compare" else command
+    with pytest.raises(SystemExit) as stopped:
+        app(args, prog_name="exclusion-risk")
+    assert stopped.value.code == 2
+    assert not (tmp_path / "mlruns").exists()
+    out = capsys.readouterr().err
+    assert "does not exist (was the store moved?" in out and "MLFLOW_TRACKING_URI" in out
+
+
+def test_train_still_makes_the_default_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    tracking.setup("tiny")
+    assert (tmp_path / "mlruns" / "mlflow.db").is_file()

@@ -81,3 +81,17 @@ def test_an_invalid_setting_is_one_line_naming_its_variable(serve, monkeypatch, 
 def test_log_levels_are_read_whatever_their_case():
     assert ServiceSettings(log_level="WARNING").log_level == "warning"
     assert ServiceSettings(log_level="trace").log_level == "trace"  # uvicorn's own, below debug
+
+
+def test_serve_refuses_a_default_model_store_that_is_not_there(tmp_path, monkeypatch):
+    """./mlruns moved away: serve made a fresh empty store there and told the operator to train."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = ["serve", "--port", str(free_port()), "--database", str(tmp_path / "s.db")]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 2, result.output
+    assert "does not exist (was the store moved?" in result.stderr and "MLFLOW_TRACKING_URI" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "mlruns").exists()
