@@ -5,6 +5,8 @@
 - HTTPException (Starlette's, so the body limit's 413 mid-stream is included): its status and message.
 - A client gone mid-request (`ClientDisconnect`, a cancelled upload): no error logged, and the audit
   log records CLIENT_CLOSED (499, nginx's "client closed request"), not a 500.
+- The service's SQLite file write-locked past its busy timeout (another process writing: `runs delete`,
+  a backup): 503 with Retry-After, as a busy job slot is answered, not a 500.
 - Anything else: caught by `ContainErrors` (inside Starlette's ServerErrorMiddleware, which would
   otherwise re-raise and let the server print the exception's message) and answered with a 500 and
   a reference; the log gets the exception type and the frames, not the message, which could quote data.
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import traceback
 import uuid
 
@@ -27,6 +30,13 @@ log = logging.getLogger("exclusion_risk.serving.errors")
 
 _BODY_CONTAINERS = ("body", "query", "header", "path", "cookie")
 CLIENT_CLOSED = 499  # the status audited for a request whose client went away before the answer
+RETRY_AFTER_SECONDS = 5  # a busy service's answer: the job slots' and a write-locked database's
+DATABASE_BUSY = "The service's database is busy; try again shortly."
+
+
+def database_busy(exc: BaseException) -> bool:
+    """SQLite's 'database is locked' (or 'busy'): another connection held the write lock past the wait."""
+    return isinstance(exc, sqlite3.OperationalError) and any(w in str(exc) for w in ("locked", "busy"))
 
 
 class RequestProblem(Exception):
@@ -161,6 +171,12 @@ class ContainErrors:
                 await JSONResponse({"detail": "The client closed the request."}, CLIENT_CLOSED)(
                     scope, receive, send)
         except Exception as exc:
+            if database_busy(exc) and not started:
+                log.warning("the service's database was write-locked past the wait on %s: answered 503",
+                            scope.get("path"))  # fmt: skip
+                await JSONResponse({"detail": DATABASE_BUSY}, 503,
+                                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})(scope, receive, send)
+                return
             reference = uuid.uuid4().hex[:12]
             frames = "".join(traceback.format_tb(exc.__traceback__))
             log.error("unhandled %s (reference %s) on %s\n%s", type(exc).__name__, reference,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from exclusion_risk.serving.errors import RequestProblem
-
-RETRY_AFTER_SECONDS = 5
+from exclusion_risk.serving.errors import RETRY_AFTER_SECONDS, RequestProblem
 
 
 class JobSlots:
