@@ -405,8 +405,12 @@ def serve(
     """
     from exclusion_risk.models.tracking import StoreUnavailable
     from exclusion_risk.serving.app import create_app
+    from exclusion_risk.serving.settings import history_refusal
 
     settings = _settings(host=host, port=port, database=database)
+    refusal = history_refusal(settings)  # paths only, now: their contents load in the background
+    if refusal is not None:
+        fail(refusal)
     try:  # a clear message for a busy port, before the app and uvicorn start
         with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -157,3 +157,22 @@ def unknown_variable(environ: Mapping[str, str] | None = None) -> str | None:
             return (f"unknown setting {name}{meant}: the service would ignore it; correct or unset it "
                     "(settings: serving/README.md)")
     return None
+
+
+def history_refusal(settings: ServiceSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """What `serve` says, before it starts, of history folders that cannot be (the service ran on with
+    /health 503 for as long as it ran): DATA_DIR (or EXTRACTS_DIR) not a folder, LINKS_DIR set without
+    either (links with no extracts) or not a folder. None when the paths are folders (their contents are
+    HistoryState's to check, in the background)."""
+    given = {name.upper(): value for name, value in (os.environ if environ is None else environ).items()}
+    data_name = next((variable(f) for f in ("data_dir", "extracts_dir") if given.get(variable(f))), None)
+    links = given.get(variable("links_dir"))
+    if links and data_name is None:
+        return (f"{variable('links_dir')} is set without {variable('data_dir')}: set {variable('data_dir')} "
+                "to the extracts folder whose `exclusion-risk link` output it names")
+    if data_name is not None and settings.data_dir is not None and not settings.data_dir.is_dir():
+        return (f"{data_name} {settings.data_dir} is not a folder: give the authority's extracts folder "
+                "(census, exclusions, social care)")
+    if links and not Path(links).is_dir():
+        return f"{variable('links_dir')} {links} is not a folder: give `exclusion-risk link`'s output folder"
+    return None

@@ -48,10 +48,11 @@ def test_a_misspelt_setting_is_refused_naming_the_closest_known_one(serve, monke
     assert len(stderr.strip().splitlines()) == 1
 
 
-def test_variables_other_stages_read_are_not_refused(serve, monkeypatch):
+def test_variables_other_stages_read_are_not_refused(serve, monkeypatch, tmp_path):
     for name in ("EXCLUSION_RISK_DUCKDB_MEMORY", "EXCLUSION_RISK_POSTCODES", "EXCLUSION_RISK_IDACI",
-                 "EXCLUSION_RISK_KEEP_RUNS_DAYS", "EXCLUSION_RISK_EXTRACTS_DIR"):
+                 "EXCLUSION_RISK_KEEP_RUNS_DAYS"):
         monkeypatch.setenv(name, "30" if name.endswith("DAYS") else "x")
+    monkeypatch.setenv("EXCLUSION_RISK_EXTRACTS_DIR", str(tmp_path))
     monkeypatch.setenv("exclusion_risk_max_rows", "5")  # read whatever its case, as pydantic reads it
     code, stderr = serve()
     assert code == 0, stderr
@@ -95,3 +96,29 @@ def test_serve_refuses_a_default_model_store_that_is_not_there(tmp_path, monkeyp
     assert result.exit_code == 2, result.output
     assert "does not exist (was the store moved?" in result.stderr and "MLFLOW_TRACKING_URI" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "mlruns").exists()
+
+
+@pytest.mark.parametrize("case", ["data_dir_a_file", "data_dir_missing", "links_without_data"])
+def test_serve_refuses_history_folders_that_cannot_be(serve, tmp_path, monkeypatch, case):
+    """They ran the service with /health 503 (history failed) for as long as it ran."""
+    (tmp_path / "census.csv").write_text("x\n")
+    if case == "data_dir_a_file":
+        monkeypatch.setenv("EXCLUSION_RISK_DATA_DIR", str(tmp_path / "census.csv"))
+        said = "EXCLUSION_RISK_DATA_DIR"
+    elif case == "data_dir_missing":
+        monkeypatch.setenv("EXCLUSION_RISK_DATA_DIR", str(tmp_path / "nowhere"))
+        said = "EXCLUSION_RISK_DATA_DIR"
+    else:
+        (tmp_path / "linkage").mkdir()
+        monkeypatch.setenv("EXCLUSION_RISK_LINKS_DIR", str(tmp_path / "linkage"))
+        said = "EXCLUSION_RISK_LINKS_DIR is set without EXCLUSION_RISK_DATA_DIR"
+    code, stderr = serve()
+    assert code == 2, stderr
+    assert said in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_serve_starts_with_history_folders_that_are_folders(serve, tmp_path, monkeypatch):
+    (tmp_path / "extracts").mkdir()
+    monkeypatch.setenv("EXCLUSION_RISK_EXTRACTS_DIR", str(tmp_path / "extracts"))  # the older name
+    code, stderr = serve()
+    assert code == 0, stderr
