@@ -71,7 +71,8 @@ def _settings(**overrides) -> ServiceSettings:
             field = str(loc[0])
             return f"--{field}" if overrides.get(field) is not None else variable(field)
 
-        problems = "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{where(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                             for e in exc.errors())  # fmt: skip
         fail(f"invalid service settings ({problems})")
     if settings.database.is_dir():  # before any command opens it (Database would refuse it too)
         given = "--database" if overrides.get("database") is not None else variable("database")

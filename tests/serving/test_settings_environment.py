@@ -76,6 +76,7 @@ def test_an_invalid_setting_is_one_line_naming_its_variable(serve, monkeypatch, 
     code, stderr = serve()
     assert code == 2, stderr
     assert stderr.startswith("error: invalid service settings (") and name in stderr
+    assert "Value error" not in stderr  # pydantic's prefix to a validator's own words
     assert len(stderr.strip().splitlines()) == 1
 
 
