@@ -32,7 +32,8 @@ withheld where the two would give back its pupils red outside the top 5% (`model
 fairness review's red-list rule with evaluate's side withheld), and the social care groups' beside its
 risk matrix's very high, need level 3 cell (`models.evaluate_need`). The ratings' and bands' sizes are
 read against the rank cuts' too (red less the top 5% is the pupils rated red outside it:
-`selection_overlaps.withhold_cell_sizes`); what is withheld for these, or cannot be (scores.html's red
+`selection_overlaps.withhold_cell_sizes`), and their counts with the outcome against the rank cuts'
+(`selection_overlaps.withhold_overlaps`); what is withheld for these, or cannot be (scores.html's red
 count or very high band less the top 5%'s size), is said in `withheld`. A band whose total scores.html's
 risk matrix withholds is withheld here too, and kept from the other sizes (its size beside the row's shown
 cells gave a withheld cell back: `evaluate_need.page_withheld_bands`). Only aggregates leave this module.
