@@ -402,7 +402,11 @@ def serve(
 ) -> None:
     """Serve the champion model: the scoring API and the inclusion officer's web page.
 
-    The model loads in the background; GET /health answers `ready` once it can score.
+    The model loads in the background; GET /health answers `ready` once it can score. Every request
+    needs an API key (`exclusion-risk keys add --role scorer`, with the same --database). Settings come
+    from EXCLUSION_RISK_* variables (serving/README.md): EXCLUSION_RISK_DATA_DIR and
+    EXCLUSION_RISK_LINKS_DIR name the authority's extracts and `link` output, without which census
+    scoring is refused (`make demo` points them at its demo authority).
     """
     from exclusion_risk.models.tracking import StoreUnavailable
     from exclusion_risk.serving.app import create_app
@@ -432,6 +436,10 @@ def serve(
         fail(f"cannot open the service database {settings.database}: {exc}")
     except StoreUnavailable as exc:  # the default MLflow store moved away (models/tracking.py)
         fail(str(exc))
+    if not _usable_keys(settings.database):  # it would run refusing every request (401), unsaid
+        typer.echo(f"No usable API key in {settings.database}: every request will be refused (401). Create "
+                   "one with `exclusion-risk keys add --role scorer --database "
+                   f"{settings.database}`; the service reads it at once, no restart needed.", err=True)
     # uvicorn's logging with the access log's query strings redacted: a key sent as a query parameter
     # is refused by the app, but the request line would otherwise carry it into the log.
     # Forwarded headers are believed only from the proxies named in `trusted_proxies`: with none, the
@@ -443,6 +451,15 @@ def serve(
                 access_log=access_log, server_header=False, log_config=access_log_redaction.log_config(app),
                 proxy_headers=bool(settings.trusted_proxies),
                 forwarded_allow_ips=",".join(settings.trusted_proxies) or None)
+
+
+def _usable_keys(database: Path) -> int:
+    """The keys not revoked and not past their last day."""
+    from exclusion_risk.serving.security import KeyStore, today
+
+    day = today().isoformat()
+    return sum(1 for key in KeyStore(Database(database)).list()
+               if not key["revoked_at"] and (not key["expires_on"] or key["expires_on"] >= day))
 
 
 def register(app: typer.Typer) -> None:
