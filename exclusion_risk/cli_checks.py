@@ -6,16 +6,23 @@ command that writes calls `out_file` (an option naming a file it writes) or `out
 writes into) first, so that a folder where a file goes, a file where a folder goes, a file where a
 folder of the path should be, or a symbolic link where a file is written is said at once, not after
 minutes of linking or scoring (and not after some files are written). The messages name the option and
-the path the user gave (never a pupil's value). Only the typer library is used: every stage, linkage
-first, can import this module.
+the path the user gave (never a pupil's value). A long command names each step as it starts (`steps`),
+in one transient line on a terminal's stderr. Only typer and rich are used: every stage, linkage first,
+can import this module.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
 
 
 def fail(message: str) -> NoReturn:
@@ -75,3 +82,36 @@ def out_folder(path: Path, option: str) -> None:
     if _kind(path) == "file":
         fail(f"{option} {path} is a file, not a folder")
     _parents_are_folders(path, option)
+
+
+Announce = Callable[[str], None]  # step(words): the status line names the step now under way
+
+
+@contextmanager
+def steps(first: str, *, quiet: bool = False, console: Console | None = None) -> Iterator[Announce]:
+    """A transient status line on stderr naming the step under way ("reading extracts"), replaced by each
+    `step(words)` at once and gone when the block ends, so that minutes of work do not look like a hang.
+    Nothing at all when `quiet` or when stderr is not a terminal (a pipe, a file, a test's runner), so
+    piped and tested output are unchanged. Lines the command prints meanwhile show above it."""
+    if console is None:
+        console = Console(stderr=True)
+        on_terminal = sys.stderr.isatty() and console.is_terminal  # FORCE_COLOR does not make a pipe one
+    else:
+        on_terminal = console.is_terminal
+    if quiet or not on_terminal:
+        yield lambda _words: None
+        return
+    spinner = Spinner("dots", text=f"{first}...")
+    # stdout goes through the status's console (above the line) only when it shares the terminal: piped,
+    # it stays where it was sent, never moved to stderr
+    redirect = sys.stdout.isatty()
+    live = Live(spinner, console=console, transient=True, refresh_per_second=10, redirect_stdout=redirect)
+    with live:
+        live.refresh()
+
+        def step(words: str) -> None:
+            spinner.update(text=f"{words}...")
+            live.refresh()
+
+        yield step
+

@@ -25,6 +25,11 @@ def check_data_and_links(data: Path, links: Path | None) -> None:
         fail(f"--links {links} has no {LINKS_FILE} (run `exclusion-risk link` first)")
 
 
+def reading_words(links: Path | None) -> str:
+    """The status line's words while `linked_data` runs (`cli_checks.steps`)."""
+    return "reading the extracts" + (" and linking them" if links is None else f" and the links in {links}")
+
+
 def linked_history(data: Path, links: Path | None) -> PupilHistory:
     """The linked pupil history: the extracts plus `--links`/links.csv, or linked now (as `train` does)."""
     return linked_data(data, links).history

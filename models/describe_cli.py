@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
-from exclusion_risk.cli_checks import out_folder
+from exclusion_risk.cli_checks import out_folder, steps
 from exclusion_risk.features import labels as feature_labels
-from exclusion_risk.models.cli_inputs import fail, linked_data
+from exclusion_risk.models.cli_inputs import fail, linked_data, reading_words
 from exclusion_risk.models.describe import describe_frame
 from exclusion_risk.models.describe_analysis import analyse
 from exclusion_risk.models.describe_report import write_describe
@@ -58,34 +58,40 @@ def describe_command(
     out_folder(out, "--out")  # before the extracts are read
     wanted = _years(years)
     started = time.perf_counter()
-    linked = linked_data(data, links)
-    history = linked.history
-    available = calendar.autumn_years(history.census)
-    missing = [y for y in wanted or [] if y not in available]
-    if missing:
-        fail(f"no autumn census for {', '.join(missing)} in {data} (have: {', '.join(available) or 'none'})")
-    table = build_feature_table(history, wanted or available, label="any")
-    labelled = sorted(table.loc[table["label_any"].notna(), "AcademicYear"].unique())
-    incomplete = [y for y in wanted or [] if y not in labelled]
-    if incomplete:
-        # the years the extracts complete, not only those asked for (the table holds only those)
-        through = feature_labels.complete_through(prepare(history))
-        fail(f"outcomes for {', '.join(incomplete)} are not complete in the data (complete through "
-             f"{'no year' if through is None else calendar.format_year(through)})")  # fmt: skip
-    # by default every year with complete outcomes: each census year left out is named, with why
-    left_out = left_out_years(linked, available, labelled, links) if wanted is None else []
-    for year in left_out:
-        typer.echo(year.line(), err=year.stale_links)
-    if not labelled:
-        fail(f"no year in {data} has complete outcomes to describe")
-    description = analyse(describe_frame(table), labelled)
-    description.document["left_out"] = [year.as_dict() for year in left_out]
-    if models:
-        try:
-            description.add_models(importance_comparison(table))
-        except ModelsUnavailable as exc:
-            fail(f"--models: {exc}")
-    written = write_describe(description, out)
+    with steps(reading_words(links)) as step:
+        linked = linked_data(data, links)
+        history = linked.history
+        available = calendar.autumn_years(history.census)
+        missing = [y for y in wanted or [] if y not in available]
+        if missing:
+            have = ", ".join(available) or "none"
+            fail(f"no autumn census for {', '.join(missing)} in {data} (have: {have})")
+        step("building features")
+        table = build_feature_table(history, wanted or available, label="any")
+        labelled = sorted(table.loc[table["label_any"].notna(), "AcademicYear"].unique())
+        incomplete = [y for y in wanted or [] if y not in labelled]
+        if incomplete:
+            # the years the extracts complete, not only those asked for (the table holds only those)
+            through = feature_labels.complete_through(prepare(history))
+            fail(f"outcomes for {', '.join(incomplete)} are not complete in the data (complete through "
+                 f"{'no year' if through is None else calendar.format_year(through)})")  # fmt: skip
+        # by default every year with complete outcomes: each census year left out is named, with why
+        left_out = left_out_years(linked, available, labelled, links) if wanted is None else []
+        for year in left_out:
+            typer.echo(year.line(), err=year.stale_links)
+        if not labelled:
+            fail(f"no year in {data} has complete outcomes to describe")
+        step(f"testing {len(labelled)} year(s) by group and school")
+        description = analyse(describe_frame(table), labelled)
+        description.document["left_out"] = [year.as_dict() for year in left_out]
+        if models:
+            step("ranking the models' inputs by permutation importance")
+            try:
+                description.add_models(importance_comparison(table))
+            except ModelsUnavailable as exc:
+                fail(f"--models: {exc}")
+        step(f"writing {out}")
+        written = write_describe(description, out)
     overall = description.document["overall"]
     typer.echo(f"{', '.join(labelled)}: {overall['any']['pupils']} pupil-years, "
                f"{overall['any']['excluded']} suspended or excluded, "

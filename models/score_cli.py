@@ -9,11 +9,11 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
-from exclusion_risk.cli_checks import out_file, out_folder
+from exclusion_risk.cli_checks import out_file, out_folder, steps
 from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.registrations import collection_repeats
-from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history
+from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history, reading_words
 from exclusion_risk.models.earlier_scorings import earlier_notes, pupil_keys, upn_notes
 from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
@@ -189,117 +189,130 @@ def score_command(
     folder = RunFolder(runs)
     previous = _previous(compare_with, folder, year, census)
     started = time.perf_counter()
-    try:
-        scorer = CohortScorer.load(alias=alias)
-    except ModelNotFoundError as exc:
-        fail(str(exc))
-    if scorer.census != census:
-        # features at one census scored by a model fitted at another would be ranked on the wrong footing
-        fail(
-            f"--census {census}: model {scorer.name} version {scorer.model_version} was trained for the "
-            f"{scorer.census} census; score the {scorer.census} census, or train with --census {census}"
-        )
-    linked = linked_data(data, links)
-    history = linked.history
-    available = calendar.census_years(history.census, term)
-    if year not in available:
-        fail(f"no {census} census for {year} in {data} (have {_censuses_held(history.census, year, census)})"
-             + rejected_census_words(linked.extracts, data, links, year))
-    # an exclusions extract taken before census day: the service's rule and words (features.extract_reach)
-    behind = exclusions_not_reached(exclusion_starts(history), calendar.start_year(year), term)
-    if behind is not None:
-        fail(behind[0])
-    features = build_feature_table(history, [year], census=term)
-    absent = inputs_wholly_missing(scorer.info(), features)
-    if absent:  # every score would move at once: not a list an officer should be given
-        fail(wholly_missing_words(absent, year, census, data))
-    recut = recut_lines(share, scorer.matrix.capacity, year) if share is not None else []
-    if recut:  # a re-cut; one that could not find the calibration pupils says so beside the counts too
-        validation_year = scorer.info().get("validation_year")
-        if not validation_year or validation_year not in available:
-            fail(f"--capacity needs the model's validation year ({validation_year or 'unknown'}) in {data}")
-        # the bands' precision is recomputed for the new thresholds on the model's test year, if here
-        measured = scorer.precision_year()
-        test = None
-        if measured is not None and measured[0] in available:
-            test = build_feature_table(history, [measured[0]], label=measured[1], census=term)
+    with steps("loading the model") as step:
         try:
-            caveat = scorer.refit_thresholds(
-                build_feature_table(history, [validation_year], census=term),
-                share,
-                validation_year,
-                test_features=test,
-            )
-            recut = recut + ([f"{caveat[0].upper()}{caveat[1:]}."] if caveat else [])
-        except (ScoringInputError, RiskMatrixError) as exc:
+            scorer = CohortScorer.load(alias=alias)
+        except ModelNotFoundError as exc:
             fail(str(exc))
-    try:
-        if backend == SPARK_BACKEND:
-            scores = score_on_spark(scorer, features, reasons=not no_reasons)
-        else:
-            scores = scorer.score(features, reasons=not no_reasons)
-    except (ScoringInputError, RiskMatrixError, SparkUnavailable) as exc:
-        fail(str(exc))
-    scores = with_officer_columns(scores, features, scorer.matrix)
-    # What the console, the page and the workbook all say beside the counts: rows rejected on reading,
-    # then the drift check's warnings (nothing when quiet)
-    drift_lines = scoring_drift_lines(scorer.info(), features, year, linked)
-    repeats = collection_repeats(history.census, year, term).sentences()  # each pupil scored once
-    fairness = fairness_lines(scorer.info())  # the review's calibration findings, where one is logged
-    # pupils whose UPN fails the check, and those of them the history knows nothing else of: the service's
-    # words for an upload (models.upn_warning), counted here on the census scored
-    unknown = not_in_history(features, history, year, term)
+        if scorer.census != census:
+            # features at one census scored by a model fitted at another would be ranked on the wrong footing
+            fail(
+                f"--census {census}: model {scorer.name} version {scorer.model_version} was trained for the "
+                f"{scorer.census} census; score the {scorer.census} census, or train with --census {census}"
+            )
+        step(reading_words(links))
+        linked = linked_data(data, links)
+        history = linked.history
+        available = calendar.census_years(history.census, term)
+        if year not in available:
+            held = _censuses_held(history.census, year, census)
+            fail(f"no {census} census for {year} in {data} (have {held})"
+                 + rejected_census_words(linked.extracts, data, links, year))
+        # an exclusions extract taken before census day: the service's rule and words (features.extract_reach)
+        behind = exclusions_not_reached(exclusion_starts(history), calendar.start_year(year), term)
+        if behind is not None:
+            fail(behind[0])
+        step(f"building features for the {year} {census} census")
+        features = build_feature_table(history, [year], census=term)
+        absent = inputs_wholly_missing(scorer.info(), features)
+        if absent:  # every score would move at once: not a list an officer should be given
+            fail(wholly_missing_words(absent, year, census, data))
+        recut = recut_lines(share, scorer.matrix.capacity, year) if share is not None else []
+        if recut:  # a re-cut; one that could not find the calibration pupils says so beside the counts too
+            validation_year = scorer.info().get("validation_year")
+            if not validation_year or validation_year not in available:
+                fail(f"--capacity needs the model's validation year ({validation_year or 'unknown'}) "
+                     f"in {data}")
+            # the bands' precision is recomputed for the new thresholds on the model's test year, if here
+            step(f"re-cutting the bands for --capacity {capacity} on {validation_year}")
+            measured = scorer.precision_year()
+            test = None
+            if measured is not None and measured[0] in available:
+                test = build_feature_table(history, [measured[0]], label=measured[1], census=term)
+            try:
+                caveat = scorer.refit_thresholds(
+                    build_feature_table(history, [validation_year], census=term),
+                    share,
+                    validation_year,
+                    test_features=test,
+                )
+                recut = recut + ([f"{caveat[0].upper()}{caveat[1:]}."] if caveat else [])
+            except (ScoringInputError, RiskMatrixError) as exc:
+                fail(str(exc))
+        step(f"scoring {len(features):,} pupils" + ("" if no_reasons else " and explaining each score"))
+        try:
+            if backend == SPARK_BACKEND:
+                scores = score_on_spark(scorer, features, reasons=not no_reasons)
+            else:
+                scores = scorer.score(features, reasons=not no_reasons)
+        except (ScoringInputError, RiskMatrixError, SparkUnavailable) as exc:
+            fail(str(exc))
+        scores = with_officer_columns(scores, features, scorer.matrix)
+        # What the console, the page and the workbook all say beside the counts: rows rejected on reading,
+        # then the drift check's warnings (nothing when quiet)
+        step("checking the inputs against training")
+        drift_lines = scoring_drift_lines(scorer.info(), features, year, linked)
+        repeats = collection_repeats(history.census, year, term).sentences()  # each pupil scored once
+        fairness = fairness_lines(scorer.info())  # the review's calibration findings, where one is logged
+        # pupils whose UPN fails the check, and those of them the history knows nothing else of: the service's
+        # words for an upload (models.upn_warning), counted here on the census scored
+        unknown = not_in_history(features, history, year, term)
 
-    def invalid_upns(exact: bool) -> list[str]:
-        said = invalid_upn_warning(features["upn"], unknown, exact=exact, as_given="as the census gives it")
-        return [f"{line}." for line in said]
+        def invalid_upns(exact: bool) -> list[str]:
+            said = invalid_upn_warning(features["upn"], unknown, exact=exact,
+                                       as_given="as the census gives it")
+            return [f"{line}." for line in said]
 
-    def new_schools(exact: bool) -> list[str]:  # then whether the history reaches back before the year
-        return history_start_lines(history, year) + new_school_lines(features, [history.census], year, exact)
+        def new_schools(exact: bool) -> list[str]:  # then whether the history reaches back before the year
+            return (history_start_lines(history, year)
+                    + new_school_lines(features, [history.census], year, exact))
 
-    notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
-             + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
-    page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)
-                  + blank_need_lines(features, False) + new_schools(False) + drift_lines + recut
-                  + fairness)  # fmt: skip
-    summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
-    # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
-    # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:
-    # the permanent UPN a later collection gave a pupil first recorded under a temporary one), so that
-    # scores.csv joins the feature table, links.csv and a later year's scores on it.
-    pupil_of = features.drop_duplicates("upn").set_index("upn")[PUPIL_KEY]
-    scores = scores.assign(**{PUPIL_KEY: scores["upn"].map(pupil_of)})
-    scores = scores.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
-    scores = scores.reset_index(drop=True)  # highest risk first, ties by UPN, as the scorer ranks
-    # A plain CSV (header on row 1: pandas and Excel open it as it is), private (every pupil's UPN).
-    # The decision-support notice travels beside the data: in the HTML summary and on the console.
-    write_csv(as_written(scores), out, private=True, float_format="%.6f")
-    html_path = out.with_suffix(".html")
-    write_text(html_path, summary_page)
-    run, pupils = new_run(
-        scores, model_name=scorer.name, model_version=scorer.model_version,
-        risk_matrix_version=scorer.matrix.version, year=year, census=census, model_info=scorer.info(),
-        capacity=scorer.matrix.capacity,
-    )  # fmt: skip
-    changes, summary = None, None
-    if previous is not None:
-        # each pupil and school against their latest scoring up to the one named (models.earlier_scorings)
-        # a pupil whose UPN was corrected since (the linked history knows both) under the UPN scored now
-        view = previous.view(pupils, pupil_keys(history, scores))
-        changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
-        summary = changes_sentence(change_counts(changes), previous.name)
-        compared_notes = comparison_notes(previous.run, run, previous.pupils, pupils, view.compared)
-        compared_notes += upn_notes(view) + earlier_notes(view, pupils, previous.run.run_id, previous.name)
-        summary = " ".join([f"{summary}.", *compared_notes])
-        write_csv(changes, out.parent / CHANGES_FILE, private=True)
-    # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
-    xlsx_path = write_scores_workbook(
-        scores, out.with_suffix(".xlsx"), risk_matrix=scorer.risk_matrix, changes=changes,
-        changes_summary=summary,
-        notice_lines=notice_lines_for(scorer.name, scorer.model_version, year, run.census, run.scored_on)
-        + notes,
-    )  # fmt: skip
-    run_folder = folder.record(run, pupils)
+        notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
+                 + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
+        page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)
+                      + blank_need_lines(features, False) + new_schools(False) + drift_lines + recut
+                      + fairness)  # fmt: skip
+        step(f"writing {out}, its summary page and workbook")
+        summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
+        # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
+        # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:
+        # the permanent UPN a later collection gave a pupil first recorded under a temporary one), so that
+        # scores.csv joins the feature table, links.csv and a later year's scores on it.
+        pupil_of = features.drop_duplicates("upn").set_index("upn")[PUPIL_KEY]
+        scores = scores.assign(**{PUPIL_KEY: scores["upn"].map(pupil_of)})
+        scores = scores.sort_values(["probability", "upn"], ascending=[False, True], kind="mergesort")
+        scores = scores.reset_index(drop=True)  # highest risk first, ties by UPN, as the scorer ranks
+        # A plain CSV (header on row 1: pandas and Excel open it as it is), private (every pupil's UPN).
+        # The decision-support notice travels beside the data: in the HTML summary and on the console.
+        write_csv(as_written(scores), out, private=True, float_format="%.6f")
+        html_path = out.with_suffix(".html")
+        write_text(html_path, summary_page)
+        run, pupils = new_run(
+            scores, model_name=scorer.name, model_version=scorer.model_version,
+            risk_matrix_version=scorer.matrix.version, year=year, census=census, model_info=scorer.info(),
+            capacity=scorer.matrix.capacity,
+        )  # fmt: skip
+        changes, summary = None, None
+        if previous is not None:
+            # each pupil and school against their latest scoring up to the one named (models.earlier_scorings)
+            # a pupil whose UPN was corrected since (the linked history knows both) under the UPN scored now
+            view = previous.view(pupils, pupil_keys(history, scores))
+            changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
+            summary = changes_sentence(change_counts(changes), previous.name)
+            compared_notes = comparison_notes(previous.run, run, previous.pupils, pupils, view.compared)
+            compared_notes += upn_notes(view)
+            compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
+            summary = " ".join([f"{summary}.", *compared_notes])
+            write_csv(changes, out.parent / CHANGES_FILE, private=True)
+        # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
+        xlsx_path = write_scores_workbook(
+            scores, out.with_suffix(".xlsx"), risk_matrix=scorer.risk_matrix, changes=changes,
+            changes_summary=summary,
+            notice_lines=notice_lines_for(scorer.name, scorer.model_version, year, run.census, run.scored_on)
+            + notes,
+        )  # fmt: skip
+        step(f"recording the run in {runs}")
+        run_folder = folder.record(run, pupils)
     counts = scores["rag"].value_counts()
     typer.echo(
         f"scored {len(scores):,} pupils ({year} {census} census) with {scorer.name} "
@@ -358,12 +371,15 @@ def review_command(
         target = resolve_run(run)
     except LookupError as exc:
         fail(str(exc))
-    history = linked_history(data, links)
-    try:
-        result, html, summary = review_run(target, history, share, ablation=ablation, n_boot=bootstrap,
-                                           linkage_report=read_report(links))
-    except (LookupError, ValueError) as exc:
-        fail(str(exc))
+    with steps(reading_words(links)) as step:
+        history = linked_history(data, links)
+        step(f"reviewing run {target.run_id[:8]} on its test year: {bootstrap} bootstrap replicates"
+             + (" and a retraining with sex and ethnicity toggled" if ablation else ""))
+        try:
+            result, html, summary = review_run(target, history, share, ablation=ablation, n_boot=bootstrap,
+                                               linkage_report=read_report(links))
+        except (LookupError, ValueError) as exc:
+            fail(str(exc))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text(out, html)

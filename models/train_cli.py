@@ -9,9 +9,10 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
+from exclusion_risk.cli_checks import steps
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.models import tracking
-from exclusion_risk.models.cli_inputs import check_data_and_links, fail
+from exclusion_risk.models.cli_inputs import check_data_and_links, fail, reading_words
 from exclusion_risk.models.config import DEFAULT_CONFIG, DEFAULT_EXPERIMENT, ConfigError, load_config
 from exclusion_risk.models.fingerprint import data_fingerprint
 from exclusion_risk.models.promotion import RULE, census_change, census_change_words, promote
@@ -81,19 +82,22 @@ def train_command(
 
     log = (lambda _m: None) if quiet else _say
     started = time.perf_counter()
-    try:
-        loaded = load_training_data(data, cfg, links, log=log, warn=_say)
-        result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log,
-                              drift_context=loaded.drift_context)
-    except (ExtractError, TrainingError) as exc:
-        fail(str(exc))
-    fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
-    t0 = time.perf_counter()
-    try:
-        record = log_training(result, fingerprint, split_tags(cfg, loaded.later_complete_years,
-                                                                len(loaded.data_warnings)))
-    except PrivacyError as exc:
-        fail(str(exc))
+    with steps(reading_words(links) + ", then building features", quiet=quiet) as step:
+        try:
+            loaded = load_training_data(data, cfg, links, log=log, warn=_say)
+            step(f"training {', '.join(cfg.enabled_models())} on {len(loaded.table):,} pupil-years")
+            result = train_models(loaded.table, cfg, loaded.feature_cols, make_preprocessor, log=log,
+                                  drift_context=loaded.drift_context)
+        except (ExtractError, TrainingError) as exc:
+            fail(str(exc))
+        step("logging the run and registering the models in MLflow")
+        fingerprint = data_fingerprint(loaded.files, loaded.table, loaded.feature_cols, loaded.counts)
+        t0 = time.perf_counter()
+        try:
+            record = log_training(result, fingerprint, split_tags(cfg, loaded.later_complete_years,
+                                                                    len(loaded.data_warnings)))
+        except PrivacyError as exc:
+            fail(str(exc))
     log(f"logged to MLflow in {time.perf_counter() - t0:.1f}s")
     table = comparison_frame(result)
     table.insert(1, "version", [record.versions.get(m, "-") for m in table["model"]])
