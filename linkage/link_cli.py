@@ -119,11 +119,12 @@ def register(app: typer.Typer) -> None:
             fail(_first_line(exc))
         if not data.is_dir():
             fail(f"{data}: not a folder of extracts")
+        created = _first_missing(out)  # the folder this run creates, if any: removed again if it fails
         handler, counter = _configure_run_log(out)
         logger = logging.getLogger(STAGE_LOGGER)
         propagate = logger.propagate
         logger.propagate = False  # warnings belong in run.log, not on the console
-        result = None
+        result, failure = None, None
         try:
             try:
                 _, result = run_linkage(data, out, settings, progress=progress, backend=backend)
@@ -132,12 +133,16 @@ def register(app: typer.Typer) -> None:
                 reads = empty_census.reads
             rejected, empty, copied = _said_of_reads(reads, out / REJECTS_FILE)  # run.log, then console
         except (ExtractError, SparkUnavailable, ModelMismatch, NoPairsScored, EngineOutOfMemory) as exc:
-            fail(_first_line(exc))
+            failure = _first_line(exc)  # names files, columns and rows, never a pupil's value
+            log.error("%s", failure)
         finally:
             logger.propagate = propagate
             logger.removeHandler(handler)
             logger.removeHandler(counter)
             handler.close()
+        if failure is not None:
+            _remove_if_only_run_log(out, created)
+            fail(failure)
         for line in rejected:
             typer.echo(line)
         for name, s in result.report["sources"].items() if result is not None else ():
@@ -154,6 +159,25 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: {line}", err=True)
         if empty:  # a data problem, as `check` refuses data: the outputs stay for the rejects to be read
             raise typer.Exit(2)
+
+
+def _first_missing(out: Path) -> Path | None:
+    """The topmost folder of `out`'s path (`out` itself or a parent) that does not exist yet, or None."""
+    missing = [p for p in (out, *out.parents) if not p.exists()]
+    return missing[-1] if missing else None
+
+
+def _remove_if_only_run_log(out: Path, created: Path | None) -> None:
+    """After a failed run, remove the folders it created when nothing but its run.log was written there, so
+    that no folder that looks like a link output is left (`train --links` would point at it). A folder that
+    was there before is kept, with its run.log saying why the run failed."""
+    if created is None or any(p.name != "run.log" for p in out.iterdir()):
+        return
+    (out / "run.log").unlink(missing_ok=True)
+    for folder in (out, *out.parents):  # up to the topmost folder created: each empty, made by this run
+        folder.rmdir()
+        if folder == created:
+            return
 
 
 def _said_of_reads(reads: list[ExtractRead], rejects_file: Path) -> tuple[list[str], list[str], list[str]]:
