@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.file_proxy import FileProxy
 from rich.live import Live
 from rich.spinner import Spinner
 
@@ -102,16 +103,35 @@ def steps(first: str, *, quiet: bool = False, console: Console | None = None) ->
         yield lambda _words: None
         return
     spinner = Spinner("dots", text=f"{first}...")
-    # stdout goes through the status's console (above the line) only when it shares the terminal: piped,
+    live = Live(spinner, console=console, transient=True, refresh_per_second=10,
+                redirect_stdout=False, redirect_stderr=False)  # fmt: skip
+    # What the command echoes meanwhile is printed above the line (rich's own redirection is bypassed by
+    # click, which wraps a stream without an encoding); stdout only when it shares the terminal: piped,
     # it stays where it was sent, never moved to stderr
-    redirect = sys.stdout.isatty()
-    live = Live(spinner, console=console, transient=True, refresh_per_second=10, redirect_stdout=redirect)
-    with live:
-        live.refresh()
-
-        def step(words: str) -> None:
-            spinner.update(text=f"{words}...")
+    above_stdout = _Above(console, sys.stdout) if sys.stdout.isatty() else None
+    proxies = [_Above(console, sys.stderr), *([above_stdout] if above_stdout else [])]
+    with live, redirect_stderr(proxies[0]), redirect_stdout(above_stdout) if above_stdout else nullcontext():
+        try:
             live.refresh()
 
-        yield step
+            def step(words: str) -> None:
+                spinner.update(text=f"{words}...")
+                live.refresh()
 
+            yield step
+        finally:
+            for proxy in proxies:
+                proxy.flush()
+
+
+class _Above(FileProxy):
+    """rich's FileProxy (lines printed above the status line) with the stream's encoding and errors, so
+    that click's echo (typer.echo) writes through it rather than around it."""
+
+    @property
+    def encoding(self) -> str:
+        return self.rich_proxied_file.encoding
+
+    @property
+    def errors(self) -> str | None:
+        return self.rich_proxied_file.errors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from io import StringIO
 
+import typer
 from rich.console import Console
 
 from exclusion_risk.cli_checks import steps
@@ -36,3 +37,13 @@ def test_the_default_console_is_silent_when_stderr_is_not_a_terminal(capsys, mon
         step("building features")
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_what_the_command_echoes_meanwhile_is_printed_above_the_line():
+    """typer.echo (click) wraps a stream without an encoding, bypassing rich's own redirection: a warning
+    said during a step would be written into the status line and left on screen."""
+    console = Console(file=StringIO(), force_terminal=True, width=80)
+    with steps("reading extracts", console=console):
+        typer.echo("warning: 3 rows rejected", err=True)
+    said = console.file.getvalue()
+    assert "\x1b[2Kwarning: 3 rows rejected" in said, said
