@@ -210,16 +210,22 @@ def check_capacity(capacity: float) -> None:
 
 
 def parse_capacity(text: str) -> float:
-    """'5%', '5' (percent) or '0.05' -> 0.05."""
+    """'5%', '0.5%' or '5' (a bare number of 1 or more is a percentage) -> 0.05, 0.005, 0.05. A bare
+    number below 1 is refused: 0.5 read as a fraction is half the cohort, and someone meaning half a
+    percent writes the same; the message gives both readings, to be written with %."""
     raw = str(text).strip()
     try:
         value = float(raw.rstrip("%").strip())
     except ValueError as exc:
         raise RiskMatrixError(f"capacity {text!r} is not a percentage such as 5%") from exc
-    if raw.endswith("%") or value >= 1:
-        value /= 100
-    check_capacity(value)
-    return value
+    if not raw.endswith("%") and 0 < value < 1:
+        raise RiskMatrixError(
+            f"capacity {raw} is ambiguous: write {value * 100:g}% if you mean {value:g} of all pupils, or "
+            f"{value:g}% if you mean {value:g} percent"
+        )
+    if not 0 < value < 100:
+        raise RiskMatrixError(f"capacity must be between 0% and 100% (e.g. 5%), got {raw}")
+    return value / 100
 
 
 def load_risk_matrix(path: str | Path | None = None) -> RiskMatrix:

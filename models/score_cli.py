@@ -122,7 +122,8 @@ def score_command(
     capacity: str = typer.Option(
         None,
         "--capacity",
-        help="Share of pupils the team can act on, e.g. 5%; re-cuts the likelihood bands on the model's "
+        help="Share of pupils the team can act on, e.g. 5% or 0.5% (a bare number is a percentage; one "
+        "below 1 is refused as ambiguous); re-cuts the likelihood bands on the model's "
         "validation year's held-out calibration pupils, as training cut the stored thresholds (default: "
         "the thresholds stored with the model).",
     ),

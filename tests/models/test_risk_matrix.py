@@ -92,9 +92,28 @@ def test_file_errors_name_the_problem(tmp_path):
         load_risk_matrix(bad)
 
 
-@pytest.mark.parametrize(("text", "share"), [("5%", 0.05), ("5", 0.05), ("0.05", 0.05), ("12.5%", 0.125)])
+@pytest.mark.parametrize(("text", "share"), [("5%", 0.05), ("5", 0.05), ("12.5%", 0.125), ("0.5%", 0.005)])
 def test_parse_capacity(text, share):
     assert parse_capacity(text) == pytest.approx(share)
+
+
+@pytest.mark.parametrize("text", ["0.5", "0.05", " .5 "])
+def test_a_bare_number_below_1_is_refused_naming_both_readings(text):
+    """0.5 read as a fraction gave half the cohort red; someone meaning half a percent wrote the same."""
+    with pytest.raises(RiskMatrixError) as raised:
+        parse_capacity(text)
+    value = float(text)
+    said = str(raised.value)
+    assert "\n" not in said
+    assert f"{value:g}%" in said and f"{value * 100:g}%" in said, said
+
+
+@pytest.mark.parametrize("text", ["500%", "150", "100%"])
+def test_a_capacity_out_of_range_is_said_as_typed(text):
+    with pytest.raises(RiskMatrixError) as raised:
+        parse_capacity(text)
+    said = str(raised.value)
+    assert f"got {text}" in said and "got 5.0" not in said and "1.5" not in said, said
 
 
 @pytest.mark.parametrize("text", ["0%", "100%", "five", "-3%"])

@@ -19,7 +19,7 @@ def test_score_refuses_a_bad_capacity(tmp_path, monkeypatch):
         ["score", "--data", str(tmp_path), "--year", "2018/19", "--capacity", "150%"], tmp_path, monkeypatch
     )
     assert result.exit_code == 2
-    assert "capacity must be a share between 0 and 1" in result.output
+    assert "--capacity: capacity must be between 0% and 100% (e.g. 5%), got 150%" in result.output
     assert "Traceback" not in result.output
 
 
