@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 
 import typer
@@ -153,6 +154,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{counter.count} warning(s) in {out / 'run.log'}")
         if result is not None:
             typer.echo(f"Outputs in {out} (settings.json reproduces this run)")
+            if not empty:  # the command to run next, with the folders as given
+                typer.echo(f"next: exclusion-risk train --data {shlex.quote(str(data))} "
+                           f"--links {shlex.quote(str(out))}")  # fmt: skip
         else:
             typer.echo(f"Nothing linked: the census has no clean row ({REJECTS_FILE} and run.log in {out})")
         for line in [*copied, *empty]:  # last, so that it is what the analyst reads

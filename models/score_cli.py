@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -102,6 +103,13 @@ def _previous(wanted: str | None, folder: RunFolder, year: str, census: str) -> 
         fail(f"--compare-with: it cannot be read ({type(exc).__name__})")
 
 
+def evaluate_later(data: Path, scores: Path, year: str, runs: Path | None) -> str:
+    """score's line saying how to check the scores written once `year`'s outcomes are in."""
+    command = ["exclusion-risk", "evaluate", "--data", str(data), "--scores", str(scores)]
+    command += ["--runs", str(runs)] if runs is not None else []
+    return f"to check these scores once {year}'s outcomes are in: {shlex.join(command)}"
+
+
 def score_command(
     data: Path = typer.Option(..., "--data", help="Folder with census, exclusions and social_care extracts."),
     year: str = typer.Option(
@@ -185,7 +193,7 @@ def score_command(
     # before the model, the extracts and the scoring: every file written, and the runs folder
     beside = [out.with_suffix(".xlsx"), out.with_suffix(".html")]
     out_file(out, "--out", *beside, *([out.parent / CHANGES_FILE] if compare_with is not None else []))
-    runs = runs if runs is not None else out.parent / RUNS_FOLDER
+    runs_given, runs = runs, runs if runs is not None else out.parent / RUNS_FOLDER
     out_folder(runs, "--runs")
     folder = RunFolder(runs)
     previous = _previous(compare_with, folder, year, census)
@@ -323,6 +331,7 @@ def score_command(
     )
     typer.echo(f"wrote {out}, {xlsx_path} and {html_path}")
     typer.echo(f"recorded as run {run.short_id} in {run_folder.parent}")
+    typer.echo(evaluate_later(data, out, year, runs_given))
     if summary is not None:
         typer.echo(summary)
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
