@@ -22,6 +22,7 @@ __all__ = [
 
 # Commands declared with @app.command(...) inside a stage's register(app), which typer calls.
 TYPER_COMMANDS = (
+    _._options,  # exclusion_risk/cli.py: the app's callback (its eager --version option)
     _.check,  # linkage/check_cli.py
     _.link,  # linkage/link_cli.py
     _.keys_add,  # serving/cli.py
@@ -69,6 +70,7 @@ PYDANTIC_VALIDATORS = (
     _._shares,  # models/config.py
     _._known_models,  # models/config.py
     _._split_origins,  # serving/settings.py
+    _._log_level,  # serving/settings.py
     _._one_kind,  # serving/schemas.py
     _._split_interval,  # serving/model_schemas.py
     _._period,  # serving/model_schemas.py

@@ -19,8 +19,8 @@ overlap them: on the demo the very high band (3,137 pupils) held the top 5% (3,1
 the outcome would have said how many of the 11 between had it (fewer than 10). A band whose count with
 the outcome would give such a slice back is withheld too (`selection_overlaps.withheld_selections`, as
 `evaluate` does for a scoring); its precision and interval are then rounded (`_rounded`: to whole
-percents, else 2 or 5 points; the interval outwards) so that at least two counts give the same figures, or not given where none
-does.
+percents, else 2 or 5 points; the interval outwards) so that at least two counts give the same
+figures, or not given where none does.
 """
 
 from __future__ import annotations
