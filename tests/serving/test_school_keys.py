@@ -12,21 +12,10 @@ from typer.testing import CliRunner
 from exclusion_risk.cli import app
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.security import KeyStore, split_token
+from tests.serving.test_key_expiry import OLD_API_KEYS  # as released before keys had schools (or a last day)
 
 runner = CliRunner()
 
-# api_keys as released before keys had schools (or a last day)
-OLD_API_KEYS = """
-CREATE TABLE api_keys (
-    key_id      TEXT PRIMARY KEY,
-    role        TEXT NOT NULL CHECK (role IN ('scorer', 'admin')),
-    salt        BLOB NOT NULL,
-    digest      BLOB NOT NULL,
-    label       TEXT NOT NULL DEFAULT '',
-    created_at  TEXT NOT NULL,
-    revoked_at  TEXT
-);
-"""
 
 
 def _keys(db_path, *args: str):
