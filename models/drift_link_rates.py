@@ -6,14 +6,16 @@ linked all but 4 of 1,000 exclusions prints no rate. The check is not withheld: 
 is published. It used to be, and on a tester's authority the exclusions link rate fell from 99.6% to
 49.9% (half the year's exclusions unlinkable) with no warning, in `drift` and in `score` alike.
 
-So the check takes the exact rates where it has them (a profile built in this process keeps them beside
-the published ones, `EXACT`; `drift_published.published_profile` drops them before `train` logs it). A
-withheld rate is published, and stored with the profile (`BOUNDS`), as the bound a reader has already:
-all but 1 to 9 of N records linked is a rate of at least (N - 9) / N, rounded down to a whole percent
-("at least 99%"); 1 to 9 linked is at most 9 / N, rounded up. The bound follows from N alone, never from
-the count withheld. A check that has only a bound (a stored profile; a year whose own rate is withheld)
-warns where every rate the bounds allow is `link_rate_drop` or more lower, and its sentence gives the
-bound and the least drop ("at least 49% fewer"), never a figure that gives the withheld count back.
+So the check takes the exact rates where both sides are published (a profile built in this process keeps
+them beside the published ones, `EXACT`; `drift_published.published_profile` drops them before `train`
+logs it). A withheld rate is published, and stored with the profile (`BOUNDS`), as the bound a reader
+has already: all but 1 to 9 of N records linked is a rate of at least (N - 9) / N, rounded down to a
+whole percent ("at least 99%"); 1 to 9 linked is at most 9 / N, rounded up. The bound follows from N
+alone, never from the count withheld. A check that has only a bound (a stored profile; a year whose own
+rate is withheld) warns where every rate the bounds allow is `link_rate_drop` or more lower, and its
+sentence gives the bound and the least drop ("at least 49% fewer"), never a figure that gives the
+withheld count back; and so does a check with exact rates where either is withheld, as whether it warns
+would otherwise say on which side of the threshold the withheld count lies.
 """
 
 from __future__ import annotations
@@ -99,11 +101,15 @@ def check_link_rates(report, profile: dict[str, Any], current: dict[str, Any], s
     sources = sorted(set(profile.get("link_rates") or {}) | set(profile.get(EXACT) or {}) | set(current))
     for source in sources:
         before, now = _reference(profile, source), _current(current.get(source))
+        # the exact rates decide only where both are published: where one is withheld, a warning
+        # decided on it would say which side of the threshold the withheld count lies (1 unlinked of
+        # 1,000 warned at 79.9% now, 2 did not), so the published bounds decide
         exact = before["rate"] is not None and now["rate"] is not None
+        exact = exact and before["shown"] is not None and now["shown"] is not None
         then, later = _range(before, exact), _range(now, exact)
         least = None if then is None or later is None or then[0] <= 0 else 1 - later[1] / then[0]
         warn = least is not None and least >= report.thresholds.link_rate_drop
-        if exact:  # the exact rates decide; what is printed stays the published figures
+        if exact:  # what is printed stays the published figures
             drop = -relative_change(before["rate"], now["rate"]) if before["rate"] > 0 else None
             warn = drop is not None and drop >= report.thresholds.link_rate_drop
         change = relative_change(before["shown"], now["shown"])
