@@ -159,7 +159,8 @@ def gap_words(source: dict[str, Any], name_withheld: bool = True) -> str:
 
 def _low_groups(source: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
     """The groups the published figures prove to link LOW_GAP or more below their source (in words), and
-    those they neither prove so nor clear, their rate withheld (attribute words, group): not assessed."""
+    those they neither prove so nor clear, their rate or the source's withheld (attribute words, group):
+    not assessed (a group shown at 88% beside a source known only as 80.1-100% was passed over)."""
     overall, unlinked = _overall_bounds(source), unlinked_most(source)
     if overall is None:
         return [], []
@@ -178,7 +179,7 @@ def _low_groups(source: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]
                                  f"{row['records']} records)")  # fmt: skip
                 else:
                     named.append(f"{words} {row['group']} ({_bound_words(row, bounds, 'high')})")
-            elif bounds[0] <= overall[1] - LOW_GAP and rate is None:
+            elif bounds[0] <= overall[1] - LOW_GAP:  # its rate withheld, or the source's: either may be
                 unassessed.append((words, row["group"]))
     return named, unassessed
 
@@ -251,14 +252,14 @@ def _rate_words(source: dict[str, Any]) -> str:
 
 
 def _not_assessed(name: str, groups: list[tuple[str, str]]) -> str:
-    """The groups whose rates are withheld and whose figures neither show them low nor clear them."""
+    """The groups whose figures, theirs or the source's withheld, neither show them low nor clear them."""
     by_attribute: dict[str, list[str]] = {}
     for words, group in groups:
         by_attribute.setdefault(words, []).append(group)
     listed = "; ".join(f"{words} {', '.join(names)}" for words, names in by_attribute.items())
-    return (f"Not assessed against the {SOURCE_WORDS.get(name, name)} rate, their link rates being "
-            f"withheld (small-number suppression) and not ruled out {100 * LOW_GAP:.0f} or more points "
-            f"lower: {listed}.")
+    return (f"Not assessed against the {SOURCE_WORDS.get(name, name)} rate, the figures withheld "
+            f"(small-number suppression), theirs or the source's, not ruling out their linking "
+            f"{100 * LOW_GAP:.0f} or more points lower: {listed}.")
 
 
 def conclusion(sources: dict[str, dict[str, Any]]) -> list[str]:

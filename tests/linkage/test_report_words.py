@@ -197,3 +197,16 @@ def test_a_gap_said_as_at_least_is_rounded_down_even_between_two_shown_rates():
             {"group": "C", "records": "<10", "linked": "<10", "link_rate": None}]  # fmt: skip
     assert gap_words(ethnicity_gap(rows)).startswith("at least 11.6 percentage points (A 100.0% against B")
     assert gap_words(ethnicity_gap(rows[:2])) == "11.7 percentage points."
+
+
+def test_a_shown_group_beside_a_withheld_overall_rate_is_not_passed_over():
+    """A reviewer's case: the source's rate known only as 80.1%-100% (its unlinked 'x'), and an ethnic
+    group shown at 88%: possibly 12 points below the source, yet neither named low nor listed as not
+    assessed. It is listed (its own rate is shown, so nothing more is withheld)."""
+    rows = [{"group": "WBRI", "records": 500, "linked": 440, "link_rate": 0.88},
+            {"group": "AIND", "records": 500, "linked": 500, "link_rate": 1.0}]  # fmt: skip
+    source = {"records": 1000, "linked": {"upn": 800, "name_dob": "<10", "probabilistic": "x"},
+              "linked_total": "x", "clerical_review": "<10", "unlinked": "x", "link_rate": None,
+              "by_group": {"ethnicity": rows}}  # fmt: skip
+    assessed = [s for s in conclusion({"exclusions": source}) if s.startswith("Not assessed")]
+    assert assessed and "ethnicity WBRI" in assessed[0] and "AIND" not in assessed[0]
