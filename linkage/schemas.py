@@ -33,7 +33,7 @@ from exclusion_risk.upn import UPN_SEPARATORS
 # A school: its URN (6 digits) or its LAEstab (LA number and establishment number, 7 digits); also written
 # as a decimal with zeros after the point (3354028.0: a spreadsheet's number), read as the whole number
 # (linkage.extract_frames counts them).
-SCHOOL = re.compile(r"^\d{6,7}(?:\.0+)?$")
+SCHOOL = re.compile(r"^[0-9]{6,7}(?:\.0+)?$")  # ASCII digits: Python's \d takes any script's
 SCHOOL_ERROR = "not a school URN (6 digits) or LAEstab (7 digits)"
 # A record's own id (RecordID, LAchildID): a bounded token, never text a spreadsheet would run.
 RECORD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,63}$")

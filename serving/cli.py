@@ -402,11 +402,15 @@ def serve(
 ) -> None:
     """Serve the champion model: the scoring API and the inclusion officer's web page.
 
-    The model loads in the background; GET /health answers `ready` once it can score. Every request
-    needs an API key (`exclusion-risk keys add --role scorer`, with the same --database). Settings come
-    from EXCLUSION_RISK_* variables (serving/README.md): EXCLUSION_RISK_DATA_DIR and
-    EXCLUSION_RISK_LINKS_DIR name the authority's extracts and `link` output, without which census
-    scoring is refused (`make demo` points them at its demo authority).
+    The model loads in the background; GET /health answers `ready` once it can score.
+
+    Every request needs an API key: `exclusion-risk keys add --role scorer` (the same --database).
+
+    Settings are EXCLUSION_RISK_* variables (serving/README.md).
+
+    EXCLUSION_RISK_DATA_DIR and _LINKS_DIR: the extracts and `link` output (unset: data/demo's, if linked).
+
+    Without either, census scoring is refused.
     """
     from exclusion_risk.models.tracking import StoreUnavailable
     from exclusion_risk.serving.app import create_app

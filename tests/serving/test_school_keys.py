@@ -40,7 +40,7 @@ def test_a_key_made_for_schools_carries_them_and_others_are_for_the_whole_author
     assert "The other keys are for all schools" in listed.output
 
 
-@pytest.mark.parametrize("school", ["12345", "12345678", "ABC123", "123456.5", ""])
+@pytest.mark.parametrize("school", ["12345", "12345678", "ABC123", "123456.5", "", "١٠٤٣٢١"])
 def test_keys_add_refuses_a_malformed_school_with_exit_2(tmp_path, school):
     result = _keys(tmp_path / "service.db", "add", "--role", "scorer", "--school", school)
     assert result.exit_code == 2, result.output
