@@ -88,9 +88,13 @@ def visible_runs(schools: frozenset[str] | None, run: str = "r.run_id") -> tuple
 
 
 def key_schools(request: Request) -> frozenset[str] | None:
-    """The schools of the request's key (security.require_role keeps its principal on the request)."""
+    """The schools of the request's key (security.require_role keeps its principal on the request). A
+    request without one is an error, never the whole authority: a route that forgot its key dependency
+    would otherwise score any school's pupils for a school's key."""
     principal = getattr(request.state, "principal", None)
-    return None if principal is None else principal.schools
+    if principal is None:
+        raise RuntimeError("a school-scoped check on a request without a verified key")
+    return principal.schools
 
 
 def refuse_other_schools(request: Request, schools: Iterable[object], what: str) -> None:

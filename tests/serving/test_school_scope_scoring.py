@@ -82,3 +82,16 @@ def test_feature_records_of_another_school_or_none_are_refused_to_a_schools_key(
         response = call(mine, "POST", path, json={"pupils": records}, params={"skip_invalid": "true"})
         _refused(response, 2, "feature records are", f"school {OWN}")
     assert call(service, "POST", "/score", json={"pupils": records}).status_code == 200  # the authority's
+
+
+def test_a_request_without_a_verified_key_is_never_read_as_the_whole_authority():
+    """A route that forgot its key dependency had no principal on the request, which the scope read as a
+    key for every school: it is an error instead (a 500 with a reference, never another school's pupils)."""
+    from types import SimpleNamespace
+
+    from exclusion_risk.serving.school_scope import key_schools
+
+    with pytest.raises(RuntimeError, match="without a verified key"):
+        key_schools(SimpleNamespace(state=SimpleNamespace()))
+    scoped = SimpleNamespace(state=SimpleNamespace(principal=SimpleNamespace(schools=frozenset({"104321"}))))
+    assert key_schools(scoped) == frozenset({"104321"})
