@@ -54,6 +54,9 @@ def test_partly_rejected_extract_is_counted_on_console_and_in_run_log(
     assert said not in log and "1 of 3" not in log  # the report gives it as "<10"
     assert f"exclusions: rows read were rejected (exclusions.csv); reasons in {out}/rejects.csv" in log
     _no_values(result.output + log)
+    # a successful link ends naming the next command, with the folders as given (quoted where needed)
+    data = tmp_path / "data"
+    assert result.stdout.splitlines()[-1] == f"next: exclusion-risk train --data {data} --links {out}"
 
 
 def test_all_rejected_extract_warns_and_exits_2_with_outputs_written(
