@@ -114,14 +114,18 @@ def features_for_census(
     read = ~_after(upload, years, reference_year, term)
     upload, dates = upload[read], dates[read]
     upload = upload.assign(_row=np.arange(len(upload)))
+    # The pupils scored are those on the upload's rows of the collection scored; a pupil on its other
+    # rows only (an earlier collection, or a later one, which is not read) is not scored, even where the
+    # history holds their row of that collection: the upload did not name them on that census. (The
+    # steps below change the rows' columns, never which rows there are.)
+    on_census = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(term)
 
     empty = pd.DataFrame({"upn": pd.Series(dtype="string"), "StartDate": pd.Series(dtype="datetime64[ns]")})
     census = upload
     exclusions, social_care = empty, empty
     as_uploaded: dict[str, str] = {}  # pupil id -> the UPN the upload gives that pupil
     if history is not None:
-        scored = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(term)
-        upload, as_uploaded, dates_differ = _as_history_pupils(upload, history, dates, scored)
+        upload, as_uploaded, dates_differ = _as_history_pupils(upload, history, dates, on_census)
         past = history.census.copy()
         uploaded, past_key = _collection_keys(upload), _collection_keys(past)
         # Upload rows stand for their collection; history rows come after them in `_row` order.
@@ -134,10 +138,6 @@ def features_for_census(
 
     prep = prepare(PupilHistory(census=census, exclusions=exclusions, social_care=social_care))
     table = build_year(prep, calendar.start_year(reference_year), term)
-    # The pupils scored are those on the upload's rows of the collection scored; a pupil on its other
-    # rows only (an earlier collection, or a later one, which is not read) is not scored, even where the
-    # history holds their row of that collection: the upload did not name them on that census.
-    on_census = upload["AcademicYear"].eq(reference_year) & upload["CensusTerm"].eq(term)
     in_upload = set(tidy_upn_column(upload.loc[on_census.to_numpy(dtype=bool), "UPN"]).dropna())
     # by the history's pupil id (PUPIL_KEY), then named by the UPN uploaded, as before the table had it
     table = table[table[PUPIL_KEY].isin(in_upload)].reset_index(drop=True)
