@@ -21,6 +21,7 @@ from exclusion_risk.features.registry import get as feature_def
 from exclusion_risk.files import write_text
 from exclusion_risk.models import tracking
 from exclusion_risk.models.cli_inputs import fail, linked_data
+from exclusion_risk.models.drift_link_rates import rate_words
 from exclusion_risk.models.rendering import render
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -77,7 +78,7 @@ def write_report(report: DriftReport, out: Path) -> tuple[Path, Path]:
              "band": "warning" if row["warning"] else "notice" if (row["psi"] or 0) >= t.psi_notice else ""}
             for row in by_psi]  # fmt: skip
     html = render(HTML_FILE + ".j2", report=report, rows=rows, notice=DECISION_SUPPORT_NOTICE,
-                  thresholds=t)  # fmt: skip
+                  thresholds=t, rate_words=rate_words)  # fmt: skip
     write_text(html_path, html)
     return json_path, html_path
 

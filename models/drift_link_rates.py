@@ -85,13 +85,19 @@ def _range(entry: dict[str, Any], exact: bool) -> list[float] | None:
     return entry["bounds"]
 
 
-def _words(entry: dict[str, Any]) -> str:
-    if entry["shown"] is not None:
-        return _percent(entry["shown"])
-    if entry["bounds"] is None:
-        return f"a rate ({WITHHELD})"
-    low, high = entry["bounds"]
+def rate_words(shown: float | None, bounds: list[float] | None, withheld: str) -> str:
+    """A link rate as published: itself, a withheld one's bound ("at least 99%"), else `withheld`: the
+    warnings' words and drift.html's table alike."""
+    if shown is not None:
+        return _percent(shown)
+    if bounds is None:
+        return withheld
+    low, high = bounds
     return f"at least {low:.0%}" if high >= 1.0 else f"at most {high:.0%}"
+
+
+def _words(entry: dict[str, Any]) -> str:
+    return rate_words(entry["shown"], entry["bounds"], f"a rate ({WITHHELD})")
 
 
 def check_link_rates(report, profile: dict[str, Any], current: dict[str, Any], since: str) -> None:
