@@ -107,13 +107,6 @@ def link_counts(extracts, links: pd.DataFrame, census: pd.DataFrame | None = Non
     return pd.concat(rows, ignore_index=True)[["source", "year", "records", "linked"]]
 
 
-def current_link_rates(counts: pd.DataFrame, year: str) -> dict[str, float | None]:
-    """Each source's link rate in the year checked as published: None (not stated, so not checked) under
-    LINK_RATE_MIN_RECORDS records, or where withheld."""
-    return {source: None if entry is None else entry["shown"]
-            for source, entry in current_link_entries(counts, year).items()}  # fmt: skip
-
-
 def link_entries(counts: pd.DataFrame, years: list[str]) -> dict[str, dict[str, Any]]:
     """Each source's link rate pooled over `years`: exact (for the check), as published and, where that
     is withheld, its bounds (`drift_link_rates.link_entry`)."""
@@ -125,7 +118,7 @@ def link_entries(counts: pd.DataFrame, years: list[str]) -> dict[str, dict[str, 
 
 def current_link_entries(counts: pd.DataFrame, year: str) -> dict[str, dict[str, Any] | None]:
     """`link_entries` of the year checked, None (not stated, so not checked) under LINK_RATE_MIN_RECORDS
-    records, as `current_link_rates`."""
+    records."""
     records = counts[counts["year"].eq(year)].groupby("source")["records"].sum()
     return {source: entry if records.get(source, 0) >= LINK_RATE_MIN_RECORDS else None
             for source, entry in link_entries(counts, [year]).items()}  # fmt: skip

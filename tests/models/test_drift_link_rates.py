@@ -18,7 +18,7 @@ from exclusion_risk.models.drift_data import (
     LINK_RATE_MIN_RECORDS,
     RATE_COLUMNS,
     DriftContext,
-    current_link_rates,
+    current_link_entries,
     drift_report,
     link_counts,
     profile_for,
@@ -47,8 +47,8 @@ def test_the_year_checked_needs_enough_records_for_its_rate():
     counts = pd.DataFrame({"source": ["social_care", "exclusions"], "year": ["2019/20", "2019/20"],
                            "records": [LINK_RATE_MIN_RECORDS - 20, LINK_RATE_MIN_RECORDS],
                            "linked": [18, 40]})  # fmt: skip
-    rates = current_link_rates(counts, "2019/20")
-    assert rates["social_care"] is None and rates["exclusions"] == 40 / LINK_RATE_MIN_RECORDS
+    rates = current_link_entries(counts, "2019/20")
+    assert rates["social_care"] is None and rates["exclusions"]["shown"] == 40 / LINK_RATE_MIN_RECORDS
 
 
 def _nearly_all_linked() -> tuple[pd.DataFrame, DriftContext]:
