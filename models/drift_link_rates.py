@@ -77,9 +77,8 @@ def _current(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"rate": value, "shown": value, "bounds": None}
 
 
-def _range(entry: dict[str, Any], exact: bool) -> list[float] | None:
-    if exact and entry["rate"] is not None:
-        return [entry["rate"], entry["rate"]]
+def _range(entry: dict[str, Any]) -> list[float] | None:
+    """The rates a published entry allows: itself where shown, else its bounds (None: neither)."""
     if entry["shown"] is not None:
         return [entry["shown"], entry["shown"]]
     return entry["bounds"]
@@ -111,13 +110,13 @@ def check_link_rates(report, profile: dict[str, Any], current: dict[str, Any], s
         # decided on it would say which side of the threshold the withheld count lies (1 unlinked of
         # 1,000 warned at 79.9% now, 2 did not), so the published bounds decide
         exact = before["rate"] is not None and now["rate"] is not None
-        exact = exact and before["shown"] is not None and now["shown"] is not None
-        then, later = _range(before, exact), _range(now, exact)
-        least = None if then is None or later is None or then[0] <= 0 else 1 - later[1] / then[0]
-        warn = least is not None and least >= report.thresholds.link_rate_drop
-        if exact:  # what is printed stays the published figures
+        if exact and before["shown"] is not None and now["shown"] is not None:  # printed as published
             drop = -relative_change(before["rate"], now["rate"]) if before["rate"] > 0 else None
             warn = drop is not None and drop >= report.thresholds.link_rate_drop
+        else:  # the least drop every rate the published figures and bounds allow makes
+            then, later = _range(before), _range(now)
+            least = None if then is None or later is None or then[0] <= 0 else 1 - later[1] / then[0]
+            warn = least is not None and least >= report.thresholds.link_rate_drop
         change = relative_change(before["shown"], now["shown"])
         report.link_rates.append({"source": source, "reference": before["shown"], "current": now["shown"],
                                   "reference_bounds": before["bounds"], "current_bounds": now["bounds"],
@@ -126,10 +125,8 @@ def check_link_rates(report, profile: dict[str, Any], current: dict[str, Any], s
             continue
         if change is not None:
             fewer = f"{-change:.0%} fewer"
-        else:  # the least drop the published figures allow, rounded down; positive, as the check warned
-            shown_then, shown_now = _range(before, False), _range(now, False)
-            bound = 1 - shown_now[1] / shown_then[0] if shown_then and shown_now and shown_then[0] else 0
-            fewer = f"at least {math.floor(100 * bound)}% fewer" if bound > 0 else "fewer"
+        else:  # a side withheld: the bounds decided, and `least` is the drop they prove, rounded down
+            fewer = f"at least {math.floor(100 * least)}% fewer" if least > 0 else "fewer"
         report.warnings.append(
             f"Fewer {SOURCE_WORDS.get(source, source)} records of {report.year} are linked to a census "
             f"pupil: {_words(now)} against {_words(before)} in {since} ({fewer}); features from that "
