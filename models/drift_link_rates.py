@@ -101,7 +101,7 @@ def _words(entry: dict[str, Any]) -> str:
 
 def check_link_rates(report, profile: dict[str, Any], current: dict[str, Any], since: str) -> None:
     """Each source's row of `report.link_rates` (published figures, a withheld rate's bounds beside it) and
-    a warning where its rate fell by `link_rate_drop` or more: on the exact rates where both are known,
+    a warning where its rate fell by `link_rate_drop` or more: on the exact rates where both are published,
     else where every rate the published figures and bounds allow fell that far."""
     sources = sorted(set(profile.get("link_rates") or {}) | set(profile.get(EXACT) or {}) | set(current))
     for source in sources:
