@@ -223,8 +223,10 @@ def parse_capacity(text: str) -> float:
             f"capacity {raw} is ambiguous: write {value * 100:g}% if you mean {value:g} of all pupils, or "
             f"{value:g}% if you mean {value:g} percent"
         )
-    if not 0 < value < 100:
-        raise RiskMatrixError(f"capacity must be between 0% and 100% (e.g. 5%), got {raw}")
+    try:  # the matrix's own bound (`check_capacity`), said of the capacity as typed
+        check_capacity(value / 100)
+    except RiskMatrixError:
+        raise RiskMatrixError(f"capacity must be between 0% and 100% (e.g. 5%), got {raw}") from None
     return value / 100
 
 
