@@ -56,7 +56,6 @@ app = _App(
 )
 
 
-
 def _say_version(wanted: bool) -> None:
     """`--version`: the installed release, as its package metadata gives it."""
     if wanted:
