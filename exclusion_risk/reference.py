@@ -30,10 +30,15 @@ def normalise_postcode(postcodes: pd.Series) -> pd.Series:
     return out if postcodes.dtype == arrow else out.astype("string")
 
 
+# Another authority's lookups in the same shapes, named by path (the service's settings know these names)
+POSTCODES_VARIABLE = "EXCLUSION_RISK_POSTCODES"
+IDACI_VARIABLE = "EXCLUSION_RISK_IDACI"
+
+
 @lru_cache(maxsize=4)
 def postcode_lookup(path: str | None = None) -> pd.DataFrame:
     """Columns Postcode (normalised), LSOA11CD, Latitude, Longitude."""
-    path = path or os.environ.get("EXCLUSION_RISK_POSTCODES") or str(REFERENCE_DIR / POSTCODE_FILE)
+    path = path or os.environ.get(POSTCODES_VARIABLE) or str(REFERENCE_DIR / POSTCODE_FILE)
     df = pd.read_csv(path, dtype={"Postcode": "string", "LSOA11CD": "string"})
     df["Postcode"] = normalise_postcode(df["Postcode"])
     return df
@@ -42,7 +47,7 @@ def postcode_lookup(path: str | None = None) -> pd.DataFrame:
 @lru_cache(maxsize=2)
 def idaci_lookup(path: str | None = None) -> pd.DataFrame:
     """Columns LSOA11CD, imd_decile, idaci_decile (1 = most deprived 10% of English LSOAs)."""
-    path = path or os.environ.get("EXCLUSION_RISK_IDACI") or str(REFERENCE_DIR / IDACI_FILE)
+    path = path or os.environ.get(IDACI_VARIABLE) or str(REFERENCE_DIR / IDACI_FILE)
     df = pd.read_csv(path)
     df.columns = ["LSOA11CD", "imd_decile", "idaci_decile"]
     return df

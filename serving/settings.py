@@ -12,7 +12,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from exclusion_risk.contract import LINKS_FILE
+from exclusion_risk.linkage.engines.splink_backends import DUCKDB_MEMORY_VARIABLE
 from exclusion_risk.models.tracking import CHAMPION
+from exclusion_risk.reference import IDACI_VARIABLE, POSTCODES_VARIABLE
 from exclusion_risk.serving.security import AUTH_FAILURES_PER_MINUTE
 
 MIB = 1024 * 1024
@@ -25,7 +27,7 @@ PREFIX = "EXCLUSION_RISK_"
 # them): DuckDB's memory cap for linkage, the postcode and IDACI lookups (exclusion_risk/reference.py).
 # uvicorn's levels (trace below debug): anything else crashed `serve` in logging.basicConfig
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-OTHER_VARIABLES = ("EXCLUSION_RISK_DUCKDB_MEMORY", "EXCLUSION_RISK_POSTCODES", "EXCLUSION_RISK_IDACI")
+OTHER_VARIABLES = (DUCKDB_MEMORY_VARIABLE, POSTCODES_VARIABLE, IDACI_VARIABLE)
 
 
 class ServiceSettings(BaseSettings):
