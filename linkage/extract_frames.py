@@ -151,17 +151,17 @@ def _count_codes(work: pd.DataFrame, column: str, written: list[str], counts: Co
 
 
 SCHOOL_DECIMAL = "school URN written as a decimal (3354028.0) read as a whole number"
-_POINT_ZEROS = r"\.0+$"
+POINT_ZEROS = r"\.0+$"  # a whole number written as a decimal: its zeros (the service's school ids too)
 
 
 def _school(work: pd.DataFrame, counts: Counter) -> pd.Series:
     """SchoolURN as text, a validated `3354028.0` (a spreadsheet's number) read as `3354028`, counted."""
     school = _text(work, "SchoolURN")
-    decimal = school.str.contains(_POINT_ZEROS, regex=True).fillna(False).astype(bool)
+    decimal = school.str.contains(POINT_ZEROS, regex=True).fillna(False).astype(bool)
     counts[SCHOOL_DECIMAL] += int(decimal.sum())
     if not decimal.any():
         return school
-    return apply_distinct(school, lambda v: v.str.replace(_POINT_ZEROS, "", regex=True))
+    return apply_distinct(school, lambda v: v.str.replace(POINT_ZEROS, "", regex=True))
 
 
 def _lsoa_or_missing(values: pd.Series) -> pd.Series:

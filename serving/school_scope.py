@@ -32,11 +32,12 @@ from collections.abc import Iterable
 
 from fastapi import Request
 
+from exclusion_risk.linkage.extract_frames import POINT_ZEROS
 from exclusion_risk.linkage.schemas import SCHOOL, SCHOOL_ERROR
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.values import and_join, counted
 
-_POINT_ZEROS = re.compile(r"\.0+$")
+_POINT_ZEROS = re.compile(POINT_ZEROS)  # as the census reader reads SchoolURN
 ALL_SCHOOLS = "all schools"
 
 
