@@ -459,11 +459,10 @@ def serve(
 
 def _usable_keys(database: Path) -> int:
     """The keys not revoked and not past their last day."""
-    from exclusion_risk.serving.security import KeyStore, today
+    from exclusion_risk.serving.security import KeyStore, expired
 
-    day = today().isoformat()
     return sum(1 for key in KeyStore(Database(database)).list()
-               if not key["revoked_at"] and (not key["expires_on"] or key["expires_on"] >= day))
+               if not key["revoked_at"] and not expired(key["expires_on"]))  # as `verify` refuses them
 
 
 def register(app: typer.Typer) -> None:

@@ -76,6 +76,11 @@ def _digest(salt: bytes, secret: str) -> bytes:
     return hmac.new(salt, secret.encode("utf-8"), hashlib.sha256).digest()
 
 
+def expired(expires_on: str | None) -> bool:
+    """Whether a key's last day (as stored, YYYY-MM-DD; None: none) has passed, in UTC."""
+    return expires_on is not None and today().isoformat() > expires_on
+
+
 def split_token(token: str) -> tuple[str, str] | None:
     """(key_id, secret) of a well-formed token, else None."""
     parts = token.strip().split(".")
@@ -157,7 +162,7 @@ class KeyStore:
         role, salt, digest, expires_on, schools = row
         if not hmac.compare_digest(_digest(salt, secret), digest):
             return None
-        if expires_on is not None and today().isoformat() > expires_on:
+        if expired(expires_on):
             raise KeyExpired(f"The API key has expired: its last day was {expires_on} (UTC). Ask an "
                              "administrator for a new key.")
         return Principal(key_id, role, loaded_schools(schools))
