@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +28,8 @@ PREFIX = "EXCLUSION_RISK_"
 # Variables of the prefix that other stages read, not ServiceSettings (a service's environment may hold
 # them): DuckDB's memory cap for linkage, the postcode and IDACI lookups (exclusion_risk/reference.py).
 # uvicorn's levels (trace below debug): anything else crashed `serve` in logging.basicConfig
+# What a browser sends as Origin: scheme://host[:port], no path.
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:\[\]]+)(:[0-9]{1,5})?")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 OTHER_VARIABLES = (DUCKDB_MEMORY_VARIABLE, POSTCODES_VARIABLE, IDACI_VARIABLE)
 
@@ -108,6 +112,34 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, proxies: list[str]) -> list[str]:
+        # uvicorn reads an entry that is no address or network as a literal that never matches, unsaid,
+        # and "*" as every caller: any client could then claim any address and dodge the key throttle.
+        for proxy in proxies:
+            if proxy == "*":
+                raise ValueError("'*' would believe every caller's claimed address: name the proxies")
+            try:
+                ipaddress.ip_network(proxy)  # strict: 10.0.0.1/8 (host bits set) is a typo, not a network
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network (e.g. 127.0.0.1, "
+                                 "10.0.0.0/8)") from None
+        return proxies
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends an origin as scheme://host[:port]; anything else is never matched, and "*" lets
+        # any web site's script call the service from a browser that holds a key.
+        for origin in origins:
+            if origin == "*":
+                raise ValueError("'*' would let any web site call the service: name the origins")
+            if not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin: give scheme://host[:port] "
+                                 "(e.g. https://intranet.example.gov.uk, no path)")
+        return origins
 
     @field_validator("log_level", mode="before")
     @classmethod

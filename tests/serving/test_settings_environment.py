@@ -123,3 +123,30 @@ def test_serve_starts_with_history_folders_that_are_folders(serve, tmp_path, mon
     monkeypatch.setenv("EXCLUSION_RISK_EXTRACTS_DIR", str(tmp_path / "extracts"))  # the older name
     code, stderr = serve()
     assert code == 0, stderr
+
+
+@pytest.mark.parametrize(("name", "value", "said"), [
+    # uvicorn reads any entry that is not an address or network as a literal it never matches, unsaid
+    ("EXCLUSION_RISK_TRUSTED_PROXIES", "notanip", "'notanip' is not an IP address or network"),
+    ("EXCLUSION_RISK_TRUSTED_PROXIES", "10.0.0.1/8", "'10.0.0.1/8' is not an IP address or network"),
+    # every caller could claim any address (and so dodge the failed-key throttle)
+    ("EXCLUSION_RISK_TRUSTED_PROXIES", "*", "name the proxies"),
+    # any web site's script could call the service from a browser that holds a key
+    ("EXCLUSION_RISK_CORS_ORIGINS", "*", "name the origins"),
+    ("EXCLUSION_RISK_CORS_ORIGINS", "intranet.example.gov.uk", "scheme://host[:port]"),
+    ("EXCLUSION_RISK_CORS_ORIGINS", "https://intranet.example.gov.uk/", "scheme://host[:port]"),
+])
+def test_proxies_and_origins_that_can_never_match_or_match_anything_are_refused(
+        serve, monkeypatch, name, value, said):
+    monkeypatch.setenv(name, value)
+    code, stderr = serve()
+    assert code == 2, stderr
+    assert name in stderr and said in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_addresses_networks_and_origins_are_read():
+    settings = ServiceSettings(trusted_proxies="127.0.0.1, 10.0.0.0/8,::1",
+                               cors_origins="https://intranet.example.gov.uk,http://localhost:8080")
+    assert settings.trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    assert settings.cors_origins == ["https://intranet.example.gov.uk", "http://localhost:8080"]
