@@ -155,7 +155,7 @@ def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_
     """Keys with role, label, creation, last day, revocation, last successful use, the schools each is for
     and the census pupils scored without their UPN's history in the last 30 days (never the key)."""
     from exclusion_risk.serving.school_scope import schools_words
-    from exclusion_risk.serving.security import WITHHELD_DAYS
+    from exclusion_risk.serving.security import WITHHELD_DAYS, expired
 
     path = Path(_settings(database=database).database)
     if not path.exists():  # a listing creates nothing: `keys add` and the service make the database
@@ -179,6 +179,11 @@ def keys_list(database: Path | None = typer.Option(None, "--database", help=_DB_
         table.add_row(row["key_id"], row["role"], row["label"], _minute(row["created_at"]),
                       row["expires_on"] or "", _minute(row["revoked_at"]), _minute(row["last_used"]))
     Console().print(table)
+    # a revoked key is marked in its column; an expired one only by its date, beside today's unsaid
+    for row in rows:
+        if not row["revoked_at"] and expired(row["expires_on"]):
+            typer.echo(f"Key {row['key_id']}: expired (its last day was {row['expires_on']}); the service "
+                       "refuses it.")
     # below the table, not a column of it: a ninth column folded the others past reading in 80 columns
     # the schools each key is for: a key for a school's own staff sees only that school's pupils
     for row in rows:

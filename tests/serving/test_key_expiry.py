@@ -79,6 +79,24 @@ def test_keys_add_expires_is_stored_and_listed(tmp_path):
     assert _keys("add", "--role", "admin", "--expires", today, "--database", str(db_path)).exit_code == 0
 
 
+def test_keys_list_says_which_keys_have_expired(tmp_path):
+    """It listed an expired key's last day like any other's: an operator reading it for the keys that
+    still work had to compare each date with today's."""
+    db_path = tmp_path / "service.db"
+    store = KeyStore(Database(db_path))
+    old = split_token(store.add("scorer", "old").token)[0]
+    ended_revoked = split_token(store.add("scorer", "gone").token)[0]
+    current = split_token(store.add("scorer", "new", expires_on=date(2099, 12, 31)).token)[0]
+    store.db.execute("UPDATE api_keys SET expires_on = '2020-01-01' WHERE key_id IN (?, ?)",
+                     (old, ended_revoked))
+    store.revoke(ended_revoked)
+    listed = _keys("list", "--database", str(db_path))
+    assert listed.exit_code == 0, listed.output
+    said = [line for line in listed.stdout.splitlines() if "expired" in line]
+    assert said == [f"Key {old}: expired (its last day was 2020-01-01); the service refuses it."]
+    assert current not in " ".join(said)
+
+
 @pytest.mark.parametrize("value", ["2020-01-01", "31/12/2099", "tomorrow", "2099-02-30", "2099-W01-1", ""])
 def test_keys_add_refuses_a_past_date_or_not_a_date_with_exit_2(tmp_path, value):
     db_path = tmp_path / "service.db"
