@@ -228,6 +228,10 @@ def promote_command(
         words = census_change_words(promotion.outgoing, promotion.incoming)
         typer.echo(f"warning: the champion changes census: {words}")
     typer.echo(f"serve it from models:/{tracking.REGISTERED_MODEL}@{tracking.CHAMPION}")
+    if promotion.previous and promotion.previous != promotion.version:
+        # the service loads the alias at start and on reload only
+        typer.echo(f"a service already running keeps version {promotion.previous} until it is restarted "
+                   "or sent `POST /admin/reload` (an admin key)")
     _mlflow_ui_hint()
     typer.echo(DECISION_SUPPORT_NOTICE)
 

@@ -96,6 +96,9 @@ def test_promote_shows_the_outgoing_champion_beside_the_incoming_version(two_run
     within = d - half < 0 < d + half
     assert said.endswith("within it: no difference shown" if within else "higher" if d > 0 else "lower")
     assert client.get_model_version(tracking.REGISTERED_MODEL, new).tags["promoted_over"] == old
+    # a service already running kept scoring with the outgoing version, unsaid
+    assert (f"a service already running keeps version {old} until it is restarted or sent "
+            "`POST /admin/reload` (an admin key)") in " ".join(out.output.split())
     assert out.output.rstrip().endswith(DECISION_SUPPORT_NOTICE)
 
 
