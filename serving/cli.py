@@ -239,10 +239,21 @@ def runs_list(database: Path | None = typer.Option(None, "--database", help=_RUN
     if not runs:
         typer.echo("The service has recorded no census scoring yet.")
         return
-    table = Table("run", "recorded (UTC)", "year", "census", "model", "pupils", "schools", "red")
+    # as `keys list`: no column rules and the time to the minute, so each run is one whole line in 80
+    # columns (a boxed table of full timestamps cut the time to "2026-12-…" and the model's name)
+    # ("exclusion-risk v12" is the version alone, the registered model being the project's)
+    from exclusion_risk.models.tracking import REGISTERED_MODEL
+
+    whole = {"no_wrap": True}
+    counts = {"justify": "right", "no_wrap": True}
+    table = Table(Column("run", **whole), Column("recorded (UTC)", **whole), Column("year", **whole),
+                  Column("census", **whole), Column("model", **whole), Column("pupils", **counts),
+                  Column("schools", **counts), Column("red", **counts), box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True, show_edge=False)
     for run in runs:
-        table.add_row(run.short_id, run.recorded_at, run.year, run.census,
-                      f"{run.model_name} v{run.model_version}", f"{run.pupils:,}", f"{run.schools:,}",
+        model = "" if run.model_name == REGISTERED_MODEL else f"{run.model_name} "
+        table.add_row(run.short_id, _minute(run.recorded_at), run.year, run.census,
+                      f"{model}v{run.model_version}", f"{run.pupils:,}", f"{run.schools:,}",
                       f"{run.rag.get('red', 0):,}")  # fmt: skip
     Console().print(table)
 

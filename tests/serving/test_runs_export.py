@@ -64,6 +64,24 @@ def test_a_service_scoring_exports_as_a_runs_folder_entry_with_the_models_facts_
     assert RunFolder(out).find(run.run_id[:8], "2018/19").run_id == run.run_id  # as `evaluate` finds it
 
 
+def test_runs_list_shows_each_run_whole_in_80_columns(tmp_path):
+    """In 80 columns its boxed table cut the recorded time ("2026-12-0…") and folded the run id."""
+    database = tmp_path / "service.db"
+    store = RunStore(Database(database))
+    run, pupils = new_run(_scores(), model_name="exclusion-risk", model_version="12",
+                          risk_matrix_version="v1", year="2018/19", census="autumn", model_info=INFO)
+    store.record(run, pupils, key_id=None)
+    listed = runner.invoke(app, ["runs", "list", "--database", str(database)], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    assert max(len(line) for line in listed.output.splitlines()) <= 80
+    row = next(line for line in listed.output.splitlines() if run.short_id in line)
+    recorded = store.recent()[0].recorded_at  # ISO, to the second, UTC
+    assert recorded[:16].replace("T", " ") in row  # to the minute, on the run's own line
+    assert row.split()[3:] == ["2018/19", "autumn", "v12", "3", "2", "0"]  # the registered model's version 12
+    assert listed.output.split()[:9] == ["run", "recorded", "(UTC)", "year", "census", "model", "pupils",
+                                         "schools", "red"]  # headers whole too ("pup…" once)
+
+
 def test_a_database_from_before_the_columns_gains_them_and_keeps_its_runs(tmp_path):
     database = tmp_path / "service.db"
     with sqlite3.connect(database) as conn:
