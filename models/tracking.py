@@ -409,6 +409,19 @@ def load_registered(alias: str = CHAMPION) -> LoadedModel:
     """The pipeline, version, training facts and stored scoring config of the version behind `alias`."""
     uri = setup_read()
     version = resolve_version(alias)
+    versions = [] if version is not None else sorted(int(v.version) for v in registered_versions())
+    if versions:  # trained but not promoted: training again would only add versions
+        *before, last = [str(v) for v in versions[-5:]]
+        held = f"version {last} is registered but is not {alias}"
+        if before:
+            listed = f"{', '.join(before)} and {last}"
+            listed = f"{len(versions):,} versions (the latest {listed})" if versions[5:] else (
+                f"versions {listed}")
+            held = f"{listed} are registered, none of them {alias}"
+        raise ModelNotFoundError(
+            f"no model {REGISTERED_MODEL}@{alias} in the MLflow store {uri}: {held}; choose one with "
+            "`exclusion-risk promote --best` (or `exclusion-risk promote VERSION`)"
+        )
     if version is None:
         raise ModelNotFoundError(
             f"no model {REGISTERED_MODEL}@{alias} in the MLflow store {uri}; "

@@ -11,6 +11,7 @@ import sqlite3
 import zipfile
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -372,3 +373,30 @@ def test_loading_a_model_writes_nothing_into_the_store(store, uri):
     tracking.load_run_model(loaded.info["run_id"])
     assert loaded.pipeline is not None and before
     assert _artifact_files(artifacts) == before
+
+
+def test_a_store_with_versions_but_no_champion_says_to_promote_not_to_train(monkeypatch):
+    """`score` after `train` but before `promote` said to run train and promote, as if nothing were
+    trained (a first-time analyst trained again)."""
+    monkeypatch.setattr(tracking, "setup_read", lambda: "sqlite:///store/mlflow.db")
+    monkeypatch.setattr(tracking, "resolve_version", lambda alias: None)
+    monkeypatch.setattr(tracking, "registered_versions",
+                        lambda: [SimpleNamespace(version=v) for v in ("3", "1", "2")])
+    with pytest.raises(tracking.ModelNotFoundError) as raised:
+        tracking.load_registered()
+    said = str(raised.value)
+    assert "versions 1, 2 and 3 are registered, none of them champion" in said
+    assert "`exclusion-risk promote --best` (or `exclusion-risk promote VERSION`)" in said
+    assert "exclusion-risk train" not in said
+    monkeypatch.setattr(tracking, "registered_versions", lambda: [SimpleNamespace(version=str(v)) for v in
+                                                                  range(1, 13)])
+    latest = r"12 versions \(the latest 8, 9, 10, 11 and 12\) are registered, none of them champion"
+    with pytest.raises(tracking.ModelNotFoundError, match=latest):
+        tracking.load_registered()
+    monkeypatch.setattr(tracking, "registered_versions", lambda: [SimpleNamespace(version="1")])
+    with pytest.raises(tracking.ModelNotFoundError, match="version 1 is registered but is not champion"):
+        tracking.load_registered()
+    monkeypatch.setattr(tracking, "registered_versions", lambda: [])
+    with pytest.raises(tracking.ModelNotFoundError, match="run `exclusion-risk train` and `exclusion-risk "
+                                                          "promote` first"):
+        tracking.load_registered()
