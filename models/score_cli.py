@@ -107,7 +107,9 @@ def evaluate_later(data: Path, scores: Path, year: str, runs: Path | None) -> st
     """score's line saying how to check the scores written once `year`'s outcomes are in."""
     command = ["exclusion-risk", "evaluate", "--data", str(data), "--scores", str(scores)]
     command += ["--runs", str(runs)] if runs is not None else []
-    return f"to check these scores once {year}'s outcomes are in: {shlex.join(command)}"
+    # the extracts scored hold no outcomes of the year scored yet: evaluate reads a later extract
+    return (f"to check these scores once {year}'s outcomes are in: {shlex.join(command)} (--data: extracts "
+            f"taken after {year} ends, holding its exclusions)")
 
 
 def score_command(
