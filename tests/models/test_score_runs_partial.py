@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.models.score_runs import compare
+from exclusion_risk.models.score_runs import RUNS_FOLDER, compare
 from exclusion_risk.models.scoring import CohortScorer
 from tests.models.test_score_runs import _census, _pupils
 
@@ -39,8 +39,12 @@ def test_score_after_a_partial_scoring(training, write_small_extracts, tmp_path,
         assert run.exit_code == 0, run.output
         return " ".join(run.output.split())
 
-    score(whole)
+    first = score(whole)
     said = score(part, "--compare-with", "last")
+    # the second scoring to one --out replaces the first's files: said, with where the first still is
+    assert "held before" not in first
+    assert (f"note: the scores {out} held before (and its workbook and page) are replaced; every scoring "
+            f"stays recorded in {out.parent / RUNS_FOLDER}") in said
     partial = _changes(out)
     assert LEAVER not in set(partial["change"])  # the 35 pupils not in the part are on the census
     assert "not listed as no longer on roll" in said
