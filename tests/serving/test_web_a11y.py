@@ -94,6 +94,13 @@ def test_each_row_opens_its_pupil_through_a_named_button(chromium, live_service,
         page.keyboard.press("Escape")
         expect(page.locator("#pupil-panel")).to_be_hidden()
         expect(rows.nth(1).get_by_role("button")).to_be_focused()  # focus back on the button that opened it
+        # one button per row: up to 1,000 tab stops before the page links unless skipped
+        skip = page.get_by_role("link", name="Skip past the table")
+        skip.focus()
+        box = skip.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["width"] > 0  # shown where focused, not off-screen
+        page.keyboard.press("Enter")
+        assert page.evaluate("() => document.activeElement.id") == "after-table"  # the page links are in it
     finally:
         context.close()
 
