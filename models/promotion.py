@@ -93,9 +93,16 @@ def _validation_value(run, metric: str, selection_metric: str | None) -> float:
             f"{metric}: its top of the validation year holds 1-9 pupils with or without the outcome, so "
             "it was withheld, not logged; choose by average_precision, roc_auc or a larger capacity"
         )
+    # what --best can rank by: each metric measured on the validation year (none on runs trained before)
+    ranked = sorted(k.removeprefix("validation_") for k in m if k.startswith("validation_")
+                    and k != "validation_score" and not k.endswith(("_ci_low", "_ci_high")))
     if metric not in m:
-        known = sorted(k for k in m if not k.endswith(("_ci_low", "_ci_high")) and not k.startswith("gain_"))
+        known = ranked or sorted(k for k in m if not k.endswith(("_ci_low", "_ci_high"))
+                                 and not k.startswith("gain_"))
         raise RegistryError(f"runs have no metric {metric!r}; known: {', '.join(known)}")
+    if ranked:  # logged, but of the test year or the fit (train_seconds): no model can be chosen by it
+        raise RegistryError(f"{metric!r} is not measured on the validation year, so --best cannot choose by "
+                            f"it; choose by one that is: {', '.join(ranked)}")
     raise RegistryError(
         f"the latest train run logged no validation-year {metric!r} (runs trained before validation "
         f"metrics were logged); train again, or choose by its selection metric ({selection_metric})"

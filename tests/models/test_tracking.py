@@ -289,6 +289,12 @@ def test_cli_refuses_bad_input_with_exit_2(store, uri, tmp_path):
     assert out.exit_code == 2 and "no registered version" in out.output
     out = run("promote", "--best", "--metric", "happiness")
     assert out.exit_code == 2 and "no metric 'happiness'" in out.output
+    assert "train_seconds" not in out.output  # what --best can choose by is listed, not any metric logged
+    # logged, but not of the validation year: it said the run was trained before those were logged
+    out = run("promote", "--best", "--metric", "train_seconds")
+    said = " ".join(out.output.split())
+    assert out.exit_code == 2 and "'train_seconds' is not measured on the validation year" in said
+    assert "precision_at_5pct" in said and "trained before" not in said
     out = run("compare", "--experiment", "never-made")
     assert out.exit_code == 2 and "never-made" in out.output
 
