@@ -56,6 +56,7 @@ from exclusion_risk.features.need import need_levels
 from exclusion_risk.linkage.history import PupilHistory
 from exclusion_risk.models.band_precision import OUTCOMES, share_with_interval
 from exclusion_risk.models.band_precision import percent as share_text
+from exclusion_risk.models.evaluate_calibration import group_calibration
 from exclusion_risk.models.evaluate_groups import as_shown as _value
 from exclusion_risk.models.evaluate_groups import group_rows, school, selection_cells
 from exclusion_risk.models.evaluate_groups import rate as _rate
@@ -348,6 +349,7 @@ def evaluate_scores(
     beside_need = {SOCIAL_CARE: partial(shown_beside_need, pages=needs, notes=notes)}
     groups = {a: group_rows(frame, a, selected, unscored, beside_need.get(a, shown_group_counts))
               for a in GROUP_ATTRIBUTES}  # fmt: skip
+    by_group = [{"attribute": a, **row} for a, rows in groups.items() for row in rows]
     with_outcome = suppress_count(int(frame["outcome"].sum()))
     # the sizes scores.html prints for these pupils are known: withholding them here would hide nothing
     printed = printed_sizes(frame, matched.scored, reds, matrix)
@@ -369,7 +371,9 @@ def evaluate_scores(
         "by_school": group_rows(
             school(frame, "school_urn"), "school", selected, school(unscored, "outcome_school"), beside
         ),
-        "by_group": [{"attribute": a, **row} for a, rows in groups.items() for row in rows],
+        "by_group": by_group,
+        # for whom the probabilities ran high or low, beyond the year's own scale (the review's rule)
+        "calibration_by_group": group_calibration(by_group, with_outcome, float(frame["probability"].sum())),
         "withheld": notes,  # sentences: what is withheld beyond "<10" and its partners and why, or cannot be
     }
 

@@ -322,6 +322,7 @@ def evaluate_command(
                    "cannot be worked out from the others, as in the report)")
     for said in document.get("withheld", []):  # what is withheld beyond the legend's, or cannot be
         typer.echo(f"  {said}")
+    typer.echo(document["calibration_by_group"]["sentence"])
     if logged is not None:
         typer.echo(
             f"logged to MLflow run {logged[:8]}; version {info['version']} tagged {tracking.LAST_CHECKED}"

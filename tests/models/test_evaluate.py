@@ -8,6 +8,7 @@ the truth's UPN through the census), never through `features.labels`.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -209,6 +210,15 @@ def test_the_json_has_the_promised_shape(evaluated):
         "sex", "ethnic group", "free school meals", "SEN provision", "social care",
     }  # fmt: skip
     assert doc["by_school"]
+    # each group's realised against predicted, judged (its counts shown), and the page's sentence
+    calibrated = doc["calibration_by_group"]
+    judged = {(g["attribute"], g["group"]) for g in calibrated["groups"]}
+    shown = {(r["attribute"], r["group"]) for r in doc["by_group"]
+             if isinstance(r["pupils"], int) and isinstance(r["excluded"], int)}
+    assert judged == shown and calibrated["not_assessed"] == len(doc["by_group"]) - len(shown)
+    assert calibrated["year_ratio"] > 0 and calibrated["sentence"].startswith("Calibration by group")
+    assert calibrated["sentence"] in html.unescape((evaluated.out / "evaluation.html").read_text())
+    assert calibrated["sentence"] in evaluated.output  # the console says it too
     comparison = doc["comparison"]
     assert comparison["test_year"] == TEST_YEAR and isinstance(comparison["consistent_with_stated"], bool)
     difference = comparison["realised"] - comparison["stated"]

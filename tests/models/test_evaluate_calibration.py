@@ -1,0 +1,86 @@
+"""evaluate's verdict on calibration by group (models/evaluate_calibration.py): the group table printed
+"girls 1.7% against 2.9% predicted" and left the reader to judge it. A group is judged as the fairness
+review judges one: its observed / predicted against the year's, a finding outside 0.8-1.25 with the
+interval excluding 1; withheld counts are not judged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import poisson
+
+from exclusion_risk.models.evaluate_calibration import group_calibration, poisson_interval
+
+
+def _row(group: str, pupils, excluded, mean: float | None, attribute: str = "sex") -> dict:
+    observed = None if isinstance(pupils, str) or isinstance(excluded, str) else excluded / pupils
+    return {"attribute": attribute, "group": group, "pupils": pupils, "excluded": excluded,
+            "observed": observed, "mean_predicted": mean}  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 40, 300])
+def test_the_poisson_interval_has_its_stated_tails(count):
+    low, high = poisson_interval(count)
+    assert poisson.cdf(count, high) == pytest.approx(0.025, abs=1e-9)
+    if count:
+        assert poisson.sf(count - 1, low) == pytest.approx(0.025, abs=1e-9)
+    else:
+        assert low == 0
+
+
+def test_the_testers_girls_are_found_over_predicted_and_boys_not():
+    # girls: 68 of 4,000 (1.7%) against 2.9% predicted; boys on the year's scale
+    rows = [_row("girls", 4000, 68, 0.029), _row("boys", 4200, 130, 0.031)]
+    year_excluded, predicted = 198, 4000 * 0.029 + 4200 * 0.031
+    said = group_calibration(rows, year_excluded, predicted)
+    verdicts = {g["group"]: g["verdict"] for g in said["groups"]}
+    assert verdicts == {"girls": "over-predicted", "boys": None}  # boys 1.24 of the year's: within
+    assert said["year_ratio"] == pytest.approx(198 / predicted)
+    girls = next(g for g in said["groups"] if g["group"] == "girls")
+    assert girls["ratio"] == pytest.approx((68 / 116) / said["year_ratio"])
+    assert girls["ratio"] < 0.8 and girls["ci_high"] < 1  # 0.73 [0.57, 0.92]
+    assert ("ran higher than the year's for girls (sex: 1.7% had the outcome against 2.9% predicted; 0.73 "
+            "[0.57, 0.92] of the year's ratio)") in said["sentence"]
+    assert "boys" not in said["sentence"] and "next fairness review" in said["sentence"]
+
+
+def test_a_model_low_for_everyone_is_not_a_group_finding():
+    """Every group 1.5 times its prediction: the year's scale, not a difference between groups."""
+    rows = [_row("girls", 5000, 150, 0.02), _row("boys", 5000, 300, 0.04)]
+    said = group_calibration(rows, 450, 5000 * 0.02 + 5000 * 0.04)
+    assert [g["verdict"] for g in said["groups"]] == [None, None]
+    assert said["year_ratio"] == pytest.approx(1.5)
+    assert said["sentence"].startswith("Calibration by group: across the year 1.50 times as many pupils")
+    assert "None of the 2 groups assessed is such a finding." in said["sentence"]
+    # judged by their own ratios, both would be findings: the year's withheld
+    own = group_calibration(rows, "<10", 300.0)
+    assert own["year_ratio"] is None
+    assert [g["verdict"] for g in own["groups"]] == ["under-predicted", "under-predicted"]
+    assert "the year's count withheld, so each group by its own" in own["sentence"]
+    assert "ran low for girls (sex: 3.0% had the outcome against 2.0% predicted; 1.50 [" in own["sentence"]
+
+
+def test_a_small_group_is_not_a_finding_on_its_own_noise():
+    rows = [_row("Gypsy/Roma", 40, 0, 0.03, "ethnic group")]  # none of 40 against 1.2 expected
+    said = group_calibration(rows, 200, 200.0)
+    assert said["groups"][0]["verdict"] is None and np.isfinite(said["groups"][0]["ci_high"])
+
+
+def test_withheld_counts_are_not_judged_and_are_counted():
+    rows = [_row("girls", 4000, "<10", None), _row("boys", "x", 130, None), _row("all", 8000, 200, 0.025)]
+    said = group_calibration(rows, 200, 200.0)
+    assert [g["group"] for g in said["groups"]] == ["all"] and said["not_assessed"] == 2
+    assert said["sentence"].endswith("2 groups not assessed: counts withheld.")
+
+
+def test_a_group_found_against_the_years_scale_is_said_relative_to_it():
+    """First wording, on a small authority: "ran low (more had the outcome than predicted) for boys (4.5%
+    against 4.6% predicted)": every group ran high (year 0.76), boys less than the rest."""
+    rows = [_row("girls", 3000, 45, 0.034), _row("boys", 3100, 140, 0.046)]
+    said = group_calibration(rows, 185, 3000 * 0.034 + 3100 * 0.046)
+    assert {g["group"]: g["verdict"] for g in said["groups"]} == {"girls": "over-predicted",
+                                                                  "boys": "under-predicted"}
+    text = said["sentence"]
+    assert "across the year 0.76 times as many pupils had the outcome as the probabilities predicted" in text
+    assert "(they ran high overall" in text and "ran lower than the year's for boys (sex: 4.5% had" in text
+    assert "more than predicted" not in text and "more had the outcome" not in text
