@@ -34,6 +34,16 @@ LOST: dict[str, dict[str, str]] = {
     },
 }
 CLOSE = 0.8  # difflib's ratio for a header to be named as the likely one
+# Other names systems give a column, offered as the likely one (never read as it: the contract's aliases
+# are what is read): not misspellings, so difflib alone never offered them ("BirthDate" for DOB).
+OTHER_NAMES: dict[str, tuple[str, ...]] = {
+    "DOB": ("BirthDate", "Birthday"),
+    "Surname": ("LastName", "FamilyName"),
+    "Forename": ("GivenName", "ChristianName"),
+    "UPN": ("PupilNumber", "UniquePupilNo"),
+    "LAchildID": ("ChildReference", "ChildRef", "PersonID"),
+    "SchoolURN": ("DfENumber", "DfENo"),
+}
 
 
 def absent_notes(header: list[str], fields: tuple[Field, ...], mapping: dict[str, int], extract: str
@@ -87,7 +97,8 @@ def likely_headers(fields: list[Field], unread: list[str]) -> dict[str, str]:
     SessionsUnauthorisedAbsence is close to it too)."""
     pairs = []
     for f in fields:
-        for spelling in dict.fromkeys(header_key(s) for s in (f.name, *f.aliases)):
+        names = (f.name, *f.aliases, *OTHER_NAMES.get(f.name, ()))
+        for spelling in dict.fromkeys(header_key(s) for s in names):
             for header in difflib.get_close_matches(spelling, unread, n=3, cutoff=CLOSE):
                 pairs.append((difflib.SequenceMatcher(None, spelling, header).ratio(), f.name, header))
     likely: dict[str, str] = {}

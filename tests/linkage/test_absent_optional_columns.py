@@ -48,10 +48,18 @@ def test_all_absence_columns_present_say_nothing_of_them(tmp_path, census_row, c
 
 def test_exclusions_without_dob_say_name_and_dob_linkage_is_lost(tmp_path, exclusion_row, csv_text, write,
                                                                  exclusions_header):
-    header = [("BirthDate" if h == "DOB" else h) for h in exclusions_header]
-    rows = [{("BirthDate" if k == "DOB" else k): v for k, v in exclusion_row().items()}]
+    # a column of no likely name in DOB's place: said to be absent
+    header = [("Comments" if h == "DOB" else h) for h in exclusions_header]
+    rows = [{("Comments" if k == "DOB" else k): v for k, v in exclusion_row().items()}]
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, header)))
     note = _note(result, "exclusions.csv")
     assert "DOB is not in the file: without it, exclusions without a UPN cannot be linked by name and " \
            "date of birth" in note
     assert "01/03/2008" not in note
+    # under another common name: offered as the likely one, with what is lost
+    header = [("BirthDate" if h == "DOB" else h) for h in exclusions_header]
+    rows = [{("BirthDate" if k == "DOB" else k): v for k, v in exclusion_row().items()}]
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, header)))
+    note = _note(result, "exclusions.csv")
+    assert "BirthDate is not read: did you mean DOB? (without DOB, exclusions without a UPN cannot be " \
+           "linked" in note

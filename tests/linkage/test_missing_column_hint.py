@@ -33,6 +33,17 @@ def test_two_misspelt_required_headers_are_each_named(tmp_path, social_care_row,
     assert "'DateOfBrith' is not read: did you mean DOB?" in message
 
 
+@pytest.mark.parametrize(("column", "header"), [("DOB", "BirthDate"), ("Surname", "LastName"),
+                                               ("Surname", "Family Name"), ("Forename", "GivenName"),
+                                               ("LAchildID", "ChildReference")])
+def test_a_required_column_under_another_common_name_is_named(tmp_path, social_care_row, write, csv_text,
+                                                              column, header):
+    """Not a misspelling, so difflib never offered it: the refusal said the column was missing and no more."""
+    row = {(header if k == column else k): v for k, v in social_care_row().items()}
+    message = _refusal(tmp_path, write, csv_text, [row], list(row))
+    assert f"{header!r} is not read: did you mean {column}?" in message
+
+
 def test_a_file_without_its_header_row_quotes_no_value(tmp_path, social_care_row, write, csv_text):
     """The first line is read as the header: it holds a child's name and date of birth, none of which may
     appear in the refusal, and no unread column is offered as a likely one."""
