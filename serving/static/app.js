@@ -138,6 +138,7 @@
     $("scores-table").tBodies[0].replaceChildren();
     $("print-table").tBodies[0].replaceChildren();
     $("print-notes").replaceChildren();
+    $("filter-upn").value = ""; // a pupil's UPN typed in stays in no field once the list is gone
   }
 
   function signOut() {
@@ -290,8 +291,11 @@
     const year = $("filter-year").value;
     const rag = $("filter-rag").value;
     const cell = $("filter-cell").value;
+    // an officer looking for one pupil: their UPN, or its first characters, as the MIS shows it
+    const upn = $("filter-upn").value.replace(/\s+/g, "").toUpperCase();
     matching = [];
     state.result.scores.forEach((s, i) => {
+      if (upn && !String(s.upn).toUpperCase().startsWith(upn)) return;
       if (school && s.school_urn !== school) return;
       if (year && String(s.nc_year) !== year) return;
       if (rag && s.rag !== rag) return;
@@ -367,6 +371,8 @@
     const filters = [["filter-year", "year group"], ["filter-rag", "RAG"], ["filter-cell", "cell"]]
       .filter(([id]) => $(id).value)
       .map(([id, name]) => `${name} ${$(id).options[$(id).selectedIndex].textContent}`);
+    const upn = $("filter-upn").value.trim();
+    if (upn) filters.unshift(`UPN starting ${upn.toUpperCase()}`);
     ER.printHeads(`${chosen}: pupils ranked by risk` + (filters.length ? ` (${filters.join(", ")})` : ""));
     const printed = matching.slice(0, PRINT_LIMIT);
     $("print-summary").textContent =
@@ -460,6 +466,7 @@
     for (const id of ["filter-school", "filter-year", "filter-rag", "filter-cell"]) {
       $(id).addEventListener("change", applyFilters);
     }
+    $("filter-upn").addEventListener("input", applyFilters);
     $("page-size").addEventListener("change", () => {
       page = 0;
       drawPage();

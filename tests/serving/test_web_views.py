@@ -55,6 +55,7 @@ def page(chromium, live_service, champion, sign_in):
 
 
 def _reset(page) -> None:
+    page.fill("#filter-upn", "")
     for select in ("#filter-school", "#filter-year", "#filter-rag", "#filter-cell"):
         page.select_option(select, "")
 
@@ -93,6 +94,26 @@ def test_the_legend_shows_the_matrix_with_its_responses(page, scored, live_servi
         assert text in body
     page.locator("#legend").screenshot(path=ARTIFACTS / "06-legend.png")
     page.locator("#legend summary").click()  # closed again for the other tests
+
+
+def test_a_pupil_is_found_by_their_upn_or_its_start(page, scored):
+    """An officer asked about one child had to page through the list (or filter by school and read it)."""
+    from playwright.sync_api import expect
+
+    body, _ = scored
+    _reset(page)
+    upns = [s["upn"] for s in body["scores"]]
+    wanted = upns[len(upns) // 2]
+    page.fill("#filter-upn", f" {wanted.lower()} ")  # as typed: any case, stray spaces
+    assert _ranks(page) == [upns.index(wanted) + 1]
+    expect(page.locator("#table-count")).to_contain_text("of 1 matching pupils")
+    start = wanted[:9]
+    page.fill("#filter-upn", start)
+    assert _ranks(page) == [i + 1 for i, u in enumerate(upns) if u.startswith(start)]
+    page.fill("#filter-upn", "Z99")
+    expect(page.locator("#table-count")).to_contain_text("No pupil matches these filters")
+    _reset(page)
+    assert len(_ranks(page)) == min(len(upns), int(page.locator("#page-size").input_value()))
 
 
 def test_pages_reach_the_last_pupil_and_filters_apply_before_paging(page, scored):
