@@ -320,7 +320,7 @@
     open.setAttribute("aria-label", `Open details for pupil ${s.upn}`);
     open.setAttribute("aria-haspopup", "dialog");
     const values = [
-      [String(i + 1), "num"],
+      [count(i + 1), "num"],
       [open, "nowrap"],
       [schoolLabel(s), ""],
       [yearLabel(s.nc_year), ""],
@@ -384,7 +384,7 @@
       const s = scores[i];
       const tr = el("tr", null, `rag-${s.rag}`);
       for (const [text, cls] of [
-        [String(i + 1), "num"], [s.upn, "nowrap"], [schoolLabel(s), ""], [yearLabel(s.nc_year), ""],
+        [count(i + 1), "num"], [s.upn, "nowrap"], [schoolLabel(s), ""], [yearLabel(s.nc_year), ""],
         [blank(s.rag).toUpperCase(), "rag"], [blank(s.likelihood_band), ""],
         [`${blank(s.need_level)}${s.need_label ? ` ${s.need_label}` : ""}`, ""], [blank(s.response), ""],
         [ER.reasonsText(s), ""],

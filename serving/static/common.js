@@ -175,10 +175,10 @@ window.ER = (() => {
       if (focusAfter.disabled) (key === "next" || key === "last" ? go.previous : go.next).focus();
     });
     return {
-      update(current, count) {
+      update(current, total) {
         page = current;
-        pages = Math.max(1, count);
-        where.textContent = `Page ${page + 1} of ${pages}`;
+        pages = Math.max(1, total);
+        where.textContent = `Page ${count(page + 1)} of ${count(pages)}`;
         go.first.disabled = go.previous.disabled = page === 0;
         go.next.disabled = go.last.disabled = page >= pages - 1;
         nav.hidden = pages <= 1;

@@ -61,7 +61,8 @@ def _reset(page) -> None:
 
 
 def _ranks(page) -> list[int]:
-    return [int(t) for t in page.locator("#scores-table tbody tr td:nth-child(1)").all_inner_texts()]
+    cells = page.locator("#scores-table tbody tr td:nth-child(1)").all_inner_texts()
+    return [int(t.replace(",", "")) for t in cells]
 
 
 def test_the_legend_shows_the_matrix_with_its_responses(page, scored, live_service):
@@ -130,6 +131,9 @@ def test_pages_reach_the_last_pupil_and_filters_apply_before_paging(page, scored
     page.locator("#pager button", has_text="Last").click()
     last = (total - 1) // 100 * 100
     assert _ranks(page) == list(range(last + 1, total + 1))  # every pupil is reachable
+    # ranks as the page writes every count, with thousands separators (they read "6212")
+    assert total >= 1000 and page.locator("#scores-table tbody tr td:nth-child(1)").last.inner_text() == \
+        f"{total:,}"
     pages = (total + 99) // 100
     expect(page.locator("#pager .pager-where")).to_have_text(f"Page {last // 100 + 1} of {pages}")
     assert page.locator("#pager button", has_text="Next").is_disabled()
@@ -183,7 +187,7 @@ def test_a_62536_pupil_authority_is_usable_a_page_at_a_time(chromium, live_servi
         assert page.locator("#scores-table tbody tr").count() == 250  # one page, the default size
         page.locator("#pager-top button", has_text="Last").click()
         last_rank = page.locator("#scores-table tbody tr").last.locator("td").first
-        expect(last_rank).to_have_text(str(AUTHORITY_PUPILS))
+        expect(last_rank).to_have_text(f"{AUTHORITY_PUPILS:,}")  # as every count on the page (was "62536")
         page.select_option("#filter-school", "100007")
         expect(page.locator("#table-count")).to_contain_text(f"of {len(rows[7::120]):,} matching pupils")
         assert time.monotonic() - started < 30  # generous for a shared CI machine; a page is milliseconds
