@@ -36,8 +36,9 @@ def poisson_interval(count: int) -> tuple[float, float]:
 
 
 def year_ratio(excluded: int | str, predicted_sum: float) -> float | None:
-    """The year's observed / predicted; None where its count is withheld or nothing is predicted."""
-    if is_withheld(excluded) or predicted_sum <= 0:
+    """The year's observed / predicted; None where its count is withheld, none had the outcome (no scale to
+    judge against) or nothing is predicted."""
+    if is_withheld(excluded) or int(excluded) == 0 or predicted_sum <= 0:
         return None
     return int(excluded) / predicted_sum
 
@@ -50,7 +51,7 @@ def judged(row: dict[str, Any], year: float | None) -> dict[str, Any] | None:
         return None
     expected = mean * pupils
     low, high = (bound / expected for bound in poisson_interval(int(excluded)))
-    ratio, scale = int(excluded) / expected, year or 1.0
+    ratio, scale = int(excluded) / expected, 1.0 if year is None else year
     relative, low, high = ratio / scale, low / scale, high / scale
     verdict = None
     if outside(relative) and certain(low, high):

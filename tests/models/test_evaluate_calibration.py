@@ -57,6 +57,7 @@ def test_a_model_low_for_everyone_is_not_a_group_finding():
     assert own["year_ratio"] is None
     assert [g["verdict"] for g in own["groups"]] == ["under-predicted", "under-predicted"]
     assert "the year's count withheld, so each group by its own" in own["sentence"]
+    assert group_calibration(rows, 0, 300.0)["year_ratio"] is None  # none had it: no scale to judge by
     assert "ran low for girls (sex: 3.0% had the outcome against 2.0% predicted; 1.50 [" in own["sentence"]
 
 
