@@ -265,7 +265,7 @@
     } else {
       missing.hidden = true;
     }
-    const driftShown = ER.showModelNotes(body); // the drift and fairness banners (notes.js)
+    const shown = ER.showModelNotes(body); // the drift and fairness banners (notes.js)
     const scores = body.scores;
     const schools = new Map();
     for (const s of scores) if (s.school_urn && !schools.has(s.school_urn)) schools.set(s.school_urn, schoolLabel(s));
@@ -279,7 +279,7 @@
     for (const s of scores) if (!cells.has(s.matrix_cell)) cells.set(s.matrix_cell, cellLabel(s));
     fillSelect($("filter-cell"), [...cells.entries()].sort((a, b) => String(b[0]).localeCompare(String(a[0]))));
     const changed = ER.showChanges(body);
-    setStatus(ER.scoredLine(body.pupils, said.length, changed, driftShown)); // said once, by the region
+    setStatus(ER.scoredLine(body.pupils, said.length, changed, shown.drift, shown.fairness)); // said once
     applyFilters();
     $("results-heading").focus();
   }

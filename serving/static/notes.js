@@ -45,6 +45,7 @@
     }
     banner.replaceChildren(...parts);
     banner.hidden = !lines.length;
+    return lines.length ? Math.max(1, findings.length) : 0; // a line alone (not read) is one note
   }
 
   // How to read the probabilities goes on the paper too: the scoring's warnings (an invalid UPN, the
@@ -109,9 +110,9 @@
     return parts.join(", ");
   }
 
+  // Returns how many of each it shows: the status line counts them, the banners being no live regions.
   function showModelNotes(body) {
-    showFairness(body.fairness_findings || []);
-    return showDrift(body.drift_warnings || []);
+    return { fairness: showFairness(body.fairness_findings || []), drift: showDrift(body.drift_warnings || []) };
   }
 
   Object.assign(window.ER, { showModelNotes, printedNotes, printHeads, checkedText, formatPeriod });

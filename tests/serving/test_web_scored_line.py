@@ -17,28 +17,45 @@ APP_JS = COMMON_JS.with_name("app.js")
 
 
 @pytest.mark.parametrize(
-    ("pupils", "warnings", "drift", "shown"),
+    ("pupils", "warnings", "drift", "fairness", "shown"),
     [
-        (62509, 1, 3, "Scored 62,509 pupils. 1 warning and 3 drift notes, listed with the results."),
-        (20, 1, 0, "Scored 20 pupils. 1 warning, listed with the results."),
-        (20, 0, 1, "Scored 20 pupils. 1 drift note, listed with the results."),
-        (20, 2, 1, "Scored 20 pupils. 2 warnings and 1 drift note, listed with the results."),
-        (1200, 0, 0, "Scored 1,200 pupils."),
+        (62509, 1, 3, 0, "Scored 62,509 pupils. 1 warning and 3 drift notes, listed with the results."),
+        (20, 1, 0, 0, "Scored 20 pupils. 1 warning, listed with the results."),
+        (20, 0, 1, 0, "Scored 20 pupils. 1 drift note, listed with the results."),
+        (20, 2, 1, 0, "Scored 20 pupils. 2 warnings and 1 drift note, listed with the results."),
+        (20, 0, 0, 1, "Scored 20 pupils. 1 fairness finding, listed with the results."),
+        (20, 2, 3, 4, "Scored 20 pupils. 2 warnings, 3 drift notes and 4 fairness findings, listed with the "
+                      "results."),
+        (1200, 0, 0, 0, "Scored 1,200 pupils."),
     ],
 )
-def test_the_headline_counts_every_warning_and_separates_thousands(chromium, pupils, warnings, drift, shown):
+def test_the_headline_counts_every_warning_and_separates_thousands(chromium, pupils, warnings, drift,
+                                                                   fairness, shown):
     context = chromium.new_context()
     page = context.new_page()
     try:
         page.set_content("<!doctype html><html><body><p id='status'></p></body></html>")
         page.add_script_tag(content=COMMON_JS.read_text(encoding="utf-8"))
-        line = page.evaluate("([p, w, d]) => window.ER.scoredLine(p, w, '', d)", [pupils, warnings, drift])
+        line = page.evaluate("([p, w, d, f]) => window.ER.scoredLine(p, w, '', d, f)",
+                             [pupils, warnings, drift, fairness])
         assert line == shown
     finally:
         context.close()
-    # the page's headline is this line: the warnings box's count, and the drift banner's apart
-    shown_by = "ER.scoredLine(body.pupils, said.length, changed, driftShown)"
+    # the page's headline is this line: the warnings box's count, and the drift and fairness banners' apart
+    shown_by = "ER.scoredLine(body.pupils, said.length, changed, shown.drift, shown.fairness)"
     assert shown_by in APP_JS.read_text(encoding="utf-8")
+
+
+def test_the_banners_are_no_live_regions_beside_the_status_line():
+    """Four live regions filled at once as results arrived (the status line, the table's count, and the
+    drift and fairness banners, 1,516 characters of drift text on a tester's authority), read out over
+    each other; the status line counts the banners instead."""
+    import re
+
+    page = (COMMON_JS.parents[1] / "index.html").read_text(encoding="utf-8")
+    for banner in ("drift-warnings", "fairness-findings"):
+        tag = re.search(rf'<div id="{banner}"[^>]*>', page).group(0)
+        assert "role=" not in tag and "aria-live" not in tag, tag
 
 
 @pytest.mark.slow
