@@ -281,7 +281,8 @@
     const changed = ER.showChanges(body);
     setStatus(ER.scoredLine(body.pupils, said.length, changed, shown.drift, shown.fairness)); // said once
     applyFilters();
-    $("results-heading").focus();
+    // where rows were rejected, focus stays on their list (showErrors), above the results it precedes
+    if (!rejected) $("results-heading").focus();
   }
 
   // Filters apply to the whole cohort first; the pages are pages of what passes them.

@@ -49,6 +49,9 @@ def test_a_refusal_names_file_row_and_column_and_what_to_do(chromium, live_servi
         expect(errors).to_contain_text("1 row was not scored")
         expect(errors).to_contain_text(refused_file.name)
         expect(errors).not_to_contain_text(BAD_DOB)
+        # focus on the rows not scored, above the results (it went to the results' heading below them,
+        # so a screen-reader user read on past the rows left out)
+        expect(errors).to_be_focused()
     finally:
         context.close()
 
