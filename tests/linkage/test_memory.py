@@ -229,11 +229,12 @@ def _reordered_extracts(small_authority, reset_index: bool):
 
 
 @pytest.fixture(scope="module")
-def linked_slim(small_authority):
+def linked_slim(watched_slim_link):
     """The reordered extracts narrowed to what linkage reads, and their link: the run the tests below
-    compare theirs with (built once: each link of the small authority takes 20-50 s)."""
-    slim = linkage_extracts(_reordered_extracts(small_authority, reset_index=True))
-    return slim, link_extracts(slim, progress=False)
+    compare theirs with (built once: each link of the small authority takes 20-50 s). It is the
+    watched run (watched_slim_link): watching changes none of its outputs."""
+    slim, linked, _ = watched_slim_link
+    return slim, linked
 
 
 def test_a_link_run_holds_only_what_linkage_reads_and_links_the_same(small_authority, linked_slim):
@@ -286,11 +287,18 @@ def test_a_run_that_owns_its_extracts_releases_the_termly_census_and_links_the_s
 
 
 @pytest.fixture(scope="module")
-def watched_run(small_authority):
-    """One link of the small authority with the pipeline's steps watched (each link takes 20-50 s, so
-    the three tests below read one run): the order the twins and the name-DOB keys are built in,
-    whether the keys are alive when each probabilistic stage scores, the frames each assignment was
-    picked from (kept alive), and the warnings the run printed."""
+def watched_run(watched_slim_link):
+    """What the watched link of the small authority saw (watched_slim_link)."""
+    return watched_slim_link[2]
+
+
+@pytest.fixture(scope="module")
+def watched_slim_link(small_authority):
+    """One link of the small authority (reordered and narrowed as linked_slim's, which is this run)
+    with the pipeline's steps watched (each link takes 20-50 s, so linked_slim and the three tests of
+    watched_run read one run): the slim extracts, the link's result and what was seen: the order the
+    twins and the name-DOB keys are built in, whether the keys are alive when each probabilistic stage
+    scores, the frames each assignment was picked from (kept alive), and the warnings the run printed."""
     seen = {"calls": [], "keys": [], "alive_when_scoring": [], "parents": []}
     real_keys, real_twins = pipeline.census_keys, pipeline.pupils_with_twins
     real_engine, real_assign = pipeline.get_engine, pipeline.assign
@@ -331,9 +339,10 @@ def watched_run(small_authority):
         patch.setattr(pipeline, "pupils_with_twins", recorded_twins)
         patch.setattr(pipeline, "get_engine", checked_engine)
         patch.setattr(pipeline, "assign", picked_from_a_live_frame)
-        link_extracts(linkage_extracts(read_extracts(small_authority)), progress=False)
+        slim = linkage_extracts(_reordered_extracts(small_authority, reset_index=True))
+        linked = link_extracts(slim, progress=False)
     seen["warnings"] = [w.category for w in printed]
-    return seen
+    return slim, linked, seen
 
 
 def test_the_census_name_dob_keys_are_gone_before_any_probabilistic_stage(watched_run):
