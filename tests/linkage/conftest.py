@@ -114,19 +114,19 @@ def exclusions_header() -> list[str]:
     return list(EXCLUSIONS_HEADER)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def census_row() -> Callable[..., dict[str, str]]:
     """`census_row(upn=..., **overrides)`: one census row with MIS export column names."""
     return _census_row
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def exclusion_row() -> Callable[..., dict[str, str]]:
     """`exclusion_row(upn=..., **overrides)`: one exclusions-log row."""
     return _exclusion_row
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def social_care_row() -> Callable[..., dict[str, str]]:
     """`social_care_row(child="C1", **overrides)`: one social-care episode (no UPN unless given)."""
     return _social_care_row

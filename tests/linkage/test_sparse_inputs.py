@@ -32,7 +32,10 @@ def make_folder(tmp_path, pupils, census_row, exclusion_row, social_care_row):
     exclusions for the first 40 (no UPN, so they link by name and DOB) and social care for the pupils
     at `social_rows` (C0, C1, ...); the overrides blank fields, on every record or (`{index: {...}}`)
     on one."""
+    return _folder_maker(tmp_path, pupils, census_row, exclusion_row, social_care_row)
 
+
+def _folder_maker(tmp_path, pupils, census_row, exclusion_row, social_care_row):
     def make(social_rows, exclusion_overrides=None, social_overrides=None):
         census = [
             census_row(p.UPN, Surname=p.Surname, Forename=p.Forename, Gender=p.Sex,
@@ -89,12 +92,26 @@ def _report(out) -> dict:
 SOCIAL_ROWS = [1, *range(4, 40)]
 
 
+@pytest.fixture(scope="module")
+def colleague_link(tmp_path_factory, population, census_row, exclusion_row, social_care_row):
+    """`colleague_link(field)`: the colleague's folder with `field` blank on C0, linked once for the
+    module (the Forename run is read by two tests): (folder, out, the `link` command's result)."""
+    runs = {}
+
+    def linked(field):
+        if field not in runs:
+            where = tmp_path_factory.mktemp(f"colleague_{field}")
+            make = _folder_maker(where, population(300, seed=5), census_row, exclusion_row, social_care_row)
+            folder = make(SOCIAL_ROWS, social_overrides={0: {field: ""}})
+            runs[field] = (folder, where / "out", _link(folder, where / "out"))
+        return runs[field]
+
+    return linked
+
+
 @pytest.mark.parametrize("field", ["Forename", "Surname", "DOB"])
-def test_one_record_left_for_the_probabilistic_stage_with_a_blank_field_links(
-    make_folder, pupils, tmp_path, field
-):
-    out = tmp_path / "out"
-    result = _link(make_folder(SOCIAL_ROWS, social_overrides={0: {field: ""}}), out)
+def test_one_record_left_for_the_probabilistic_stage_with_a_blank_field_links(colleague_link, pupils, field):
+    _, out, result = colleague_link(field)
     assert "social_care: 37 of 37 linked" in result.output
     assert _decided(out, "social_care")["C0"] == [("links.csv", pupils.loc[1, "UPN"])]
     notes = _report(out)["sources"]["social_care"]["probabilistic_notes"]
@@ -106,11 +123,10 @@ def test_one_record_left_for_the_probabilistic_stage_with_a_blank_field_links(
     assert sorted(model["comparisons"]) == sorted(active_comparisons(LinkageSettings()))
 
 
-def test_the_settings_of_a_sparse_run_reproduce_its_links(make_folder, tmp_path):
-    folder = make_folder(SOCIAL_ROWS, social_overrides={0: {"Forename": ""}})
-    _link(folder, tmp_path / "first")
-    _link(folder, tmp_path / "again", "--settings", str(tmp_path / "first" / "settings.json"))
-    assert (tmp_path / "first" / "links.csv").read_bytes() == (tmp_path / "again" / "links.csv").read_bytes()
+def test_the_settings_of_a_sparse_run_reproduce_its_links(colleague_link, tmp_path):
+    folder, first, _ = colleague_link("Forename")
+    _link(folder, tmp_path / "again", "--settings", str(first / "settings.json"))
+    assert (first / "links.csv").read_bytes() == (tmp_path / "again" / "links.csv").read_bytes()
 
 
 @pytest.mark.parametrize("field", ["Forename", "Surname"])
