@@ -49,8 +49,13 @@ def test_the_link_report_counts_the_rows_set_aside(
             census.append({**row, "Estab": "3301999", "EnrolStatus": "S"})
         elif p.Index < 15:  # the subsidiary school's row only: the main school's return lacks the pupil
             row["EnrolStatus"] = "S"
-    exclusions = [exclusion_row(pupils.UPN.iloc[0], RecordID="X0", StartDate="2019-01-10")]
-    social_care = [social_care_row("C0", UPN=pupils.UPN.iloc[1], StartDate="2018-11-01")]
+    # each record with its pupil's UPN, name and DOB: the UPN stage links both, and no model is trained
+    first, second = pupils.iloc[0], pupils.iloc[1]
+    exclusions = [exclusion_row(first.UPN, RecordID="X0", StartDate="2019-01-10", Surname=first.Surname,
+                                Forename=first.Forename, DOB=first.DOB.strftime("%d/%m/%Y"), Sex=first.Sex)]
+    social_care = [social_care_row("C0", UPN=second.UPN, StartDate="2018-11-01", Surname=second.Surname,
+                                   Forename=second.Forename, DOB=second.DOB.strftime("%Y-%m-%d"),
+                                   Sex="1" if second.Sex == "M" else "2", Postcode=second.Postcode)]
     folder = tmp_path / "extracts"
     folder.mkdir()
     for name, rows in (("census", census), ("exclusions", exclusions), ("social_care", social_care)):
