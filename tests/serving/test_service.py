@@ -57,7 +57,9 @@ def assert_names_nothing(text: str, cohort: pd.DataFrame, upns_allowed: bool = F
     if not upns_allowed:
         assert not UPN_SHAPE.search(text), "a UPN-shaped identifier leaked"
         assert not any(u in text for u in upns)
-    leaked = [n for n in names if re.search(rf"\b{re.escape(n)}\b", text)]
+    # the substring test first: a name's regex (\b defeats re's literal-prefix search) over a 2.4 MB
+    # whole-cohort response took 70 s for ~900 names; only the names found as substrings are searched
+    leaked = [n for n in names if n in text and re.search(rf"\b{re.escape(n)}\b", text)]
     assert not leaked, f"names leaked: {leaked[:5]}"
 
 
