@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -77,6 +78,57 @@ def spark_session() -> Iterator[object]:
         yield session
     finally:
         session.stop()
+
+
+# --- MLflow stores: the schema migrated once per test session ------------------------------------
+#
+# A new sqlite store runs MLflow's ~60 alembic migrations (5-8 s on 2 cores) before its first run; the
+# suite makes dozens (a module's trained store, a test's own). In this process a new sqlite store gets
+# the tables of one store migrated once (under a FileLock, shared by xdist workers) by sqlite's backup
+# API, into the file MLflow itself created: its folder and file modes are MLflow's and the package's.
+# Commands run as subprocesses (servers, CLI subprocess tests) still migrate for themselves.
+
+
+def _migrated_schema(root: Path, initialize: Callable[[object], None]) -> Path:
+    template = root / "mlflow_schema.db"
+    with FileLock(str(template) + ".lock"):
+        if not template.is_file():
+            import sqlalchemy
+
+            partial = root / "mlflow_schema.db.partial"
+            partial.unlink(missing_ok=True)
+            engine = sqlalchemy.create_engine(f"sqlite:///{partial}")
+            try:
+                initialize(engine)
+            finally:
+                engine.dispose()
+            partial.rename(template)
+    return template
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mlflow_schema_once(shared_tmp: Path) -> Iterator[None]:
+    import mlflow.store.db.utils as db_utils
+    import mlflow.store.model_registry.sqlalchemy_store as registry_store
+
+    initialize = db_utils._initialize_tables
+
+    def copy_schema(engine) -> None:
+        if engine.dialect.name != "sqlite":
+            initialize(engine)
+            return
+        source = sqlite3.connect(_migrated_schema(shared_tmp, initialize))
+        target = engine.raw_connection()
+        try:
+            source.backup(target.driver_connection)
+        finally:
+            target.close()
+            source.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db_utils, "_initialize_tables", copy_schema)
+        patch.setattr(registry_store, "_initialize_tables", copy_schema)
+        yield
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
