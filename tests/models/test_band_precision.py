@@ -243,8 +243,8 @@ def test_two_bands_withheld_beside_a_capacity_are_not_pinned_by_their_sum():
             return range(n + 1)
         return [k for k in range(n + 1) if _figures(k, n, shown)]
 
-    options = [(a, b) for a in counts(withheld[0], pupils[0]) for b in counts(withheld[1], pupils[1])
-               if a + b == total]  # fmt: skip
+    first, second = counts(withheld[0], pupils[0]), counts(withheld[1], pupils[1])  # each searched once
+    options = [(a, b) for a in first for b in second if a + b == total]
     assert len({a for a, _ in options}) > 1 and len({b for _, b in options}) > 1, options
 
 
