@@ -54,6 +54,17 @@ def training():
 
 
 @pytest.fixture(scope="session")
+def evaluated(small_authority, tmp_path_factory):
+    """`exclusion-risk` train, promote, score 2018/19 and evaluate on the small authority, in a store of
+    its own (tests/models/test_evaluate.py's `build_evaluated`): built once per session for
+    test_evaluate and test_evaluate_beside_scores, which read it and write only into folders of their own
+    (a refused evaluate, a re-cut scoring elsewhere, `evaluate --no-log`)."""
+    from tests.models.test_evaluate import build_evaluated
+
+    return build_evaluated(small_authority, tmp_path_factory.mktemp("evaluate"))
+
+
+@pytest.fixture(scope="session")
 def test_year(training):
     """The trained models' test year of the feature table."""
     result, table = training

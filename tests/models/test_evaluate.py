@@ -71,9 +71,9 @@ def _invoke(uri: str, args: list[str]):
             os.environ["MLFLOW_TRACKING_URI"] = previous
 
 
-@pytest.fixture(scope="module")
-def evaluated(small_authority, tmp_path_factory) -> Evaluated:
-    root = tmp_path_factory.mktemp("evaluate")
+def build_evaluated(small_authority: Path, root: Path) -> Evaluated:
+    """train, promote, score and evaluate in `root`: the `evaluated` fixture (tests/models/conftest.py,
+    one per session for this module and test_evaluate_beside_scores, which only read it)."""
     uri = f"sqlite:///{root / 'mlflow.db'}"
     links = root / "links"
     write_truth_links(small_authority, links)

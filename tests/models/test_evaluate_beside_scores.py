@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from exclusion_risk.privacy import is_withheld
-from tests.models.test_evaluate import SCORED, _invoke, evaluated  # noqa: F401  (the module's fixture)
+from tests.models.test_evaluate import SCORED, _invoke
 from tests.models.test_evaluate_schools import slices_given_back
 
 
@@ -30,7 +30,7 @@ def _school_reds(scores_html: Path) -> tuple[dict[str, str], str]:
     return {r[0]: r[2].replace("&lt;", "<").replace(",", "") for r in rows if r}, red  # 1,234 as 1234
 
 
-def test_no_school_gives_its_red_outside_the_top_5pct_back(evaluated):  # noqa: F811
+def test_no_school_gives_its_red_outside_the_top_5pct_back(evaluated):
     reds, red_total = _school_reds(evaluated.scores.with_suffix(".html"))
     assert len(reds) > 5 and any(not is_withheld(v) and int(v) for v in reds.values())
     assert slices_given_back(reds, red_total, evaluated.document) == []
@@ -42,7 +42,7 @@ def test_no_school_gives_its_red_outside_the_top_5pct_back(evaluated):  # noqa: 
 
 
 @pytest.fixture(scope="module")
-def recut(evaluated, tmp_path_factory):  # noqa: F811
+def recut(evaluated, tmp_path_factory):
     """The same year scored again with the bands re-cut for 10% (its own runs folder), and evaluated."""
     root = tmp_path_factory.mktemp("recut")
     data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
@@ -57,7 +57,7 @@ def recut(evaluated, tmp_path_factory):  # noqa: F811
     return scores, json.loads((out / "evaluation.json").read_text()), result.output
 
 
-def test_an_evaluation_of_a_recut_scoring_gives_nothing_back_beside_either_page(evaluated, recut):  # noqa: F811
+def test_an_evaluation_of_a_recut_scoring_gives_nothing_back_beside_either_page(evaluated, recut):
     """Evaluating the scoring at 10% withholds against its own page and against the red counts the model's
     own thresholds give (the page `score` writes for the year without --capacity)."""
     scores, document, _ = recut
@@ -66,7 +66,7 @@ def test_an_evaluation_of_a_recut_scoring_gives_nothing_back_beside_either_page(
         assert slices_given_back(reds, red_total, document) == [], page
 
 
-def test_a_recut_page_says_which_evaluation_it_may_be_read_beside(evaluated, recut):  # noqa: F811
+def test_a_recut_page_says_which_evaluation_it_may_be_read_beside(evaluated, recut):
     scores, _, _ = recut
     page = " ".join(scores.with_suffix(".html").read_text().split())
     assert "re-cut for a capacity of 10%" in page and "exclusion-risk evaluate" in page
@@ -74,7 +74,7 @@ def test_a_recut_page_says_which_evaluation_it_may_be_read_beside(evaluated, rec
     assert "re-cut for a capacity" not in default
 
 
-def test_no_band_or_rating_size_is_1_to_9_from_a_top_k_pct_and_the_page_that_is_is_named(evaluated):  # noqa: F811
+def test_no_band_or_rating_size_is_1_to_9_from_a_top_k_pct_and_the_page_that_is_is_named(evaluated):
     """On the small authority the very high band held 308 pupils and the top 5% 307: evaluation.json
     printed both, so the 1 between; and scores.html prints the band's 308 too, which evaluate cannot
     withhold, so it says so."""
