@@ -65,6 +65,17 @@ def evaluated(small_authority, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tracking_store(small_authority, tmp_path_factory):
+    """One `exclusion-risk train` on the small authority in a store of its own (test_tracking's
+    `build_store`): trained once per session for test_tracking and test_validation_withheld, whose
+    `store` fixture is test_tracking's. test_validation_withheld only reads its runs (its one promote is
+    refused), so test_tracking's promotions and its reads of the store are as they were."""
+    from tests.models.test_tracking import build_store
+
+    return build_store(small_authority, tmp_path_factory.mktemp("models_store"))
+
+
+@pytest.fixture(scope="session")
 def test_year(training):
     """The trained models' test year of the feature table."""
     result, table = training

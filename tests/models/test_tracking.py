@@ -39,10 +39,9 @@ NAME_COLUMNS = ("Surname", "Forename", "MiddleNames", "PreferredSurname", "Forme
 UPN_SHAPE = re.compile(r"[A-Z][0-9]{11}[0-9A-Z]")
 
 
-@pytest.fixture(scope="module")
-def store(small_authority, tmp_path_factory):
-    """(store folder, data folder, links folder, CLI output) after one `exclusion-risk train`."""
-    root = tmp_path_factory.mktemp("models_store")
+def build_store(small_authority: Path, root: Path) -> tuple[Path, Path, Path, str]:
+    """(store folder, data folder, links folder, CLI output) after one `exclusion-risk train` in `root`:
+    the session's `tracking_store` (tests/models/conftest.py), shared with test_validation_withheld."""
     links = write_truth_links(small_authority, root / "links").parent
     config = root / "experiment.yaml"
     config.write_text(yaml.safe_dump(TEST_CONFIG))
@@ -52,8 +51,16 @@ def store(small_authority, tmp_path_factory):
         result = CliRunner().invoke(
             app, ["train", "--data", str(small_authority), "--links", str(links), "--config", str(config)]
         )
-        assert result.exit_code == 0, result.output
-        yield mlruns, Path(small_authority), links, result.output
+    assert result.exit_code == 0, result.output
+    return mlruns, Path(small_authority), links, result.output
+
+
+@pytest.fixture(scope="module")
+def store(tracking_store):
+    """The session's trained store, with MLFLOW_TRACKING_URI naming it while the module's tests run."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tracking_store[0] / 'mlflow.db'}")
+        yield tracking_store
 
 
 @pytest.fixture()
