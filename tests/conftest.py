@@ -106,8 +106,17 @@ def _migrated_schema(root: Path, initialize: Callable[[object], None]) -> Path:
     return template
 
 
+@pytest.fixture(scope="session")
+def mlflow_schema(shared_tmp: Path, _mlflow_schema_once: Callable[[object], None]) -> Path:
+    """An empty MLflow sqlite store, migrated (read-only: copy it to a store a subprocess will open, such
+    as the worked notebook's kernel, which would otherwise migrate its new store itself)."""
+    return _migrated_schema(shared_tmp, _mlflow_schema_once)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _mlflow_schema_once(shared_tmp: Path) -> Iterator[None]:
+def _mlflow_schema_once(shared_tmp: Path) -> Iterator[Callable[[object], None]]:
+    """MLflow's own _initialize_tables replaced, in this process, by a copy of the migrated schema;
+    gives MLflow's function (which migrates the schema, once)."""
     import mlflow.store.db.utils as db_utils
     import mlflow.store.model_registry.sqlalchemy_store as registry_store
 
@@ -128,7 +137,7 @@ def _mlflow_schema_once(shared_tmp: Path) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(db_utils, "_initialize_tables", copy_schema)
         patch.setattr(registry_store, "_initialize_tables", copy_schema)
-        yield
+        yield initialize
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -10,8 +12,10 @@ from nbclient import NotebookClient
 pytestmark = pytest.mark.slow
 
 
-def test_worked_example_executes(repo_root, tmp_path, monkeypatch):
+def test_worked_example_executes(repo_root, tmp_path, monkeypatch, mlflow_schema):
     notebook_path = repo_root / "notebooks" / "worked_example.ipynb"
+    # the notebook's store (WORKDIR/mlflow.db) already migrated: its kernel need not run the migrations
+    shutil.copyfile(mlflow_schema, tmp_path / "mlflow.db")
     monkeypatch.setenv("WORKED_EXAMPLE_DIR", str(tmp_path))
     monkeypatch.setenv("WORKED_EXAMPLE_PUPILS", "1200")
     monkeypatch.setenv("WORKED_EXAMPLE_MODELS", "lightgbm,logistic")
