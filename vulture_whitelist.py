@@ -71,6 +71,8 @@ PYDANTIC_VALIDATORS = (
     _._known_models,  # models/config.py
     _._split_origins,  # serving/settings.py
     _._log_level,  # serving/settings.py
+    _._proxy_addresses,  # serving/settings.py
+    _._origins,  # serving/settings.py
     _._one_kind,  # serving/schemas.py
     _._split_interval,  # serving/model_schemas.py
     _._period,  # serving/model_schemas.py
