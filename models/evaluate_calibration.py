@@ -63,7 +63,11 @@ def judged(row: dict[str, Any], year: float | None) -> dict[str, Any] | None:
 
 def group_calibration(by_group: list[dict[str, Any]], excluded: int | str, predicted_sum: float) -> dict:
     """The groups judged, the year's ratio and the sentence that concludes (evaluation.json's
-    `calibration_by_group`)."""
+    `calibration_by_group`). A year in which none had the outcome judges no group: each would be a finding
+    by its own ratio (0 against its prediction), the year's one finding spread over every group."""
+    if not is_withheld(excluded) and int(excluded) == 0:
+        said = "Calibration by group: not assessed, no pupil having had the outcome in the year."
+        return {"year_ratio": None, "groups": [], "not_assessed": len(by_group), "sentence": said}
     year = year_ratio(excluded, predicted_sum)
     rows = [judged(row, year) for row in by_group]
     assessed = [r for r in rows if r is not None]
@@ -79,31 +83,39 @@ def _finding(r: dict[str, Any]) -> str:
             f"{ratio}{of})")
 
 
+def _year_words(year: float) -> str:
+    """The year's own scale in words: high or low only outside 0.8-1.25, as the review's rule has it."""
+    if not outside(year):
+        return "about as predicted overall"
+    stating = "overstating" if year < 1 else "understating"
+    return f"the probabilities {stating} risk overall: a matter for the model's calibration, not any group's"
+
+
 def sentence(assessed: list[dict[str, Any]], year: float | None, not_assessed: int) -> str:
     """What the verdicts conclude, in one paragraph. Against the year's scale a group's finding is relative:
-    with every group's probabilities running high (year 0.76), boys at 4.5% against 4.6% predicted ran
-    high less than the rest; said as "lower than the year's", never as "more than predicted"."""
+    with every group's probabilities running high (year 0.76), boys at 4.5% against 4.6% predicted had
+    their risk understated relative to the year; said so, never as "more than predicted"."""
     rule = "outside 0.8-1.25 with its 95% interval excluding 1"
     if year is not None:
-        overall = "high" if year < 1 else "low"
         intro = (f"Calibration by group: across the year {year:.2f} times as many pupils had the outcome as "
-                 f"the probabilities predicted (they ran {overall} overall, as the calibration table above "
-                 "shows), so each group is judged against that: a finding where its observed / "
+                 f"the probabilities predicted ({_year_words(year)}), so each group is judged against that: "
+                 "a finding where its observed / "
                  f"predicted, as a share of the year's, is {rule}")
-        higher, lower = "higher than the year's", "lower than the year's"
+        relative = " relative to the year"
     else:
         intro = ("Calibration by group (the year's count withheld, so each group by its own observed / "
                  f"predicted): a finding where it is {rule}")
-        higher, lower = "high", "low"
-    left = (f" {not_assessed} group{'s' if not_assessed != 1 else ''} not assessed: counts withheld."
+        relative = ""
+    left = (f" {not_assessed} group{'s' if not_assessed != 1 else ''} not assessed (counts withheld)."
             if not_assessed else "")
     if not assessed:
         return f"{intro}. No group could be assessed.{left}"
     over = [r for r in assessed if r["verdict"] == "over-predicted"]
     under = [r for r in assessed if r["verdict"] == "under-predicted"]
     if not over and not under:
-        return f"{intro}. None of the {len(assessed)} groups assessed is such a finding.{left}"
-    said = [f"probabilities ran {words} for " + "; ".join(_finding(r) for r in found)
-            for words, found in ((higher, over), (lower, under)) if found]
-    return (f"{intro}. The {'; and '.join(said)}. Read these groups' probabilities accordingly, and raise "
-            f"it at the next fairness review.{left}")
+        groups = "the one group" if len(assessed) == 1 else f"the {len(assessed)} groups"
+        return f"{intro}. No finding among {groups} assessed.{left}"
+    said = [f"{words}{relative}, of " + "; ".join(_finding(r) for r in found)
+            for words, found in (("overstated the risk", over), ("understated the risk", under)) if found]
+    return (f"{intro}. The probabilities {'; and '.join(said)}. Read these groups' probabilities "
+            f"accordingly, and raise it at the next fairness review.{left}")

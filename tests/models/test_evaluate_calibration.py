@@ -39,8 +39,9 @@ def test_the_testers_girls_are_found_over_predicted_and_boys_not():
     girls = next(g for g in said["groups"] if g["group"] == "girls")
     assert girls["ratio"] == pytest.approx((68 / 116) / said["year_ratio"])
     assert girls["ratio"] < 0.8 and girls["ci_high"] < 1  # 0.73 [0.57, 0.92]
-    assert ("ran higher than the year's for girls (sex: 1.7% had the outcome against 2.9% predicted; 0.73 "
-            "[0.57, 0.92] of the year's ratio)") in said["sentence"]
+    assert ("The probabilities overstated the risk relative to the year, of girls (sex: 1.7% had the "
+            "outcome against 2.9% predicted; 0.73 [0.57, 0.92] of the year's ratio)") in said["sentence"]
+    assert "(about as predicted overall)" in said["sentence"]  # the year's 0.80 is within 0.8-1.25
     assert "boys" not in said["sentence"] and "next fairness review" in said["sentence"]
 
 
@@ -51,14 +52,19 @@ def test_a_model_low_for_everyone_is_not_a_group_finding():
     assert [g["verdict"] for g in said["groups"]] == [None, None]
     assert said["year_ratio"] == pytest.approx(1.5)
     assert said["sentence"].startswith("Calibration by group: across the year 1.50 times as many pupils")
-    assert "None of the 2 groups assessed is such a finding." in said["sentence"]
+    assert "No finding among the 2 groups assessed." in said["sentence"]
+    assert "(the probabilities understating risk overall: a matter for the model's" in said["sentence"]
     # judged by their own ratios, both would be findings: the year's withheld
     own = group_calibration(rows, "<10", 300.0)
     assert own["year_ratio"] is None
     assert [g["verdict"] for g in own["groups"]] == ["under-predicted", "under-predicted"]
     assert "the year's count withheld, so each group by its own" in own["sentence"]
-    assert group_calibration(rows, 0, 300.0)["year_ratio"] is None  # none had it: no scale to judge by
-    assert "ran low for girls (sex: 3.0% had the outcome against 2.0% predicted; 1.50 [" in own["sentence"]
+    # none had the outcome: no scale, and no group judged by its own 0 (each would be a finding)
+    none = group_calibration(rows, 0, 300.0)
+    assert none["year_ratio"] is None and none["groups"] == [] and none["not_assessed"] == 2
+    assert none["sentence"].endswith("not assessed, no pupil having had the outcome in the year.")
+    assert "understated the risk, of girls (sex: 3.0% had the outcome against 2.0% predicted; 1.50 [" in \
+        own["sentence"]
 
 
 def test_a_small_group_is_not_a_finding_on_its_own_noise():
@@ -71,7 +77,8 @@ def test_withheld_counts_are_not_judged_and_are_counted():
     rows = [_row("girls", 4000, "<10", None), _row("boys", "x", 130, None), _row("all", 8000, 200, 0.025)]
     said = group_calibration(rows, 200, 200.0)
     assert [g["group"] for g in said["groups"]] == ["all"] and said["not_assessed"] == 2
-    assert said["sentence"].endswith("2 groups not assessed: counts withheld.")
+    assert said["sentence"].endswith("No finding among the one group assessed. 2 groups not assessed (counts "
+                                     "withheld).")
 
 
 def test_a_group_found_against_the_years_scale_is_said_relative_to_it():
@@ -83,5 +90,16 @@ def test_a_group_found_against_the_years_scale_is_said_relative_to_it():
                                                                   "boys": "under-predicted"}
     text = said["sentence"]
     assert "across the year 0.76 times as many pupils had the outcome as the probabilities predicted" in text
-    assert "(they ran high overall" in text and "ran lower than the year's for boys (sex: 4.5% had" in text
+    assert "(the probabilities overstating risk overall" in text
+    assert "and understated the risk relative to the year, of boys (sex: 4.5% had" in text
     assert "more than predicted" not in text and "more had the outcome" not in text
+
+
+@pytest.mark.parametrize(("excluded", "words"), [(251, "about as predicted overall"),
+                                                 (249, "about as predicted overall"),
+                                                 (320, "understating risk overall"),
+                                                 (190, "overstating risk overall")])
+def test_the_years_own_scale_is_called_high_or_low_only_outside_the_range(excluded, words):
+    """It said the probabilities ran low overall for a year at 251 against 250 predicted."""
+    rows = [_row("girls", 5000, excluded // 2, 0.025), _row("boys", 5000, excluded - excluded // 2, 0.025)]
+    assert words in group_calibration(rows, excluded, 250.0)["sentence"]
