@@ -5,10 +5,10 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,10 +28,36 @@ PREFIX = "EXCLUSION_RISK_"
 # Variables of the prefix that other stages read, not ServiceSettings (a service's environment may hold
 # them): DuckDB's memory cap for linkage, the postcode and IDACI lookups (exclusion_risk/reference.py).
 # uvicorn's levels (trace below debug): anything else crashed `serve` in logging.basicConfig
-# What a browser sends as Origin: scheme://host[:port], no path.
-ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:\[\]]+)(:[0-9]{1,5})?")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 OTHER_VARIABLES = (DUCKDB_MEMORY_VARIABLE, POSTCODES_VARIABLE, IDACI_VARIABLE)
+
+
+def origin_as_sent(text: str) -> str:
+    """`text` as a browser sends it in Origin (scheme://host[:port], lower case, no default port), which is
+    what CORS compares exactly; anything a browser never sends is refused, naming what is wrong."""
+    def refuse(why: str) -> ValueError:
+        return ValueError(f"{text!r} is not an origin: {why} (give scheme://host[:port], e.g. "
+                          "https://intranet.example.gov.uk)")
+
+    parts = urlsplit(text)
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if scheme not in DEFAULT_PORTS or not host:
+        raise refuse("no http:// or https:// and host")
+    if parts.path or parts.query or parts.fragment or "?" in text or "#" in text or parts.username:
+        raise refuse("a browser sends no path, query, fragment or user name")
+    if "*" in host or host.endswith(".") or not host.isascii():
+        raise refuse("no wildcard or trailing dot, and a non-ASCII host written as punycode (xn--)")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise refuse("its port is not 1-65535")
+    if port == DEFAULT_PORTS[scheme]:
+        raise refuse(f"a browser leaves out the default port {port}")
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 class ServiceSettings(BaseSettings):
@@ -122,10 +148,12 @@ class ServiceSettings(BaseSettings):
             if proxy == "*":
                 raise ValueError("'*' would believe every caller's claimed address: name the proxies")
             try:
-                ipaddress.ip_network(proxy)  # strict: 10.0.0.1/8 (host bits set) is a typo, not a network
+                network = ipaddress.ip_network(proxy)  # strict: 10.0.0.1/8 (host bits set) is a typo
             except ValueError:
                 raise ValueError(f"{proxy!r} is not an IP address or network (e.g. 127.0.0.1, "
                                  "10.0.0.0/8)") from None
+            if network.prefixlen == 0:  # 0.0.0.0/0, ::/0: every address, as "*"
+                raise ValueError(f"{proxy!r} would believe every caller's claimed address: name the proxies")
         return proxies
 
     @field_validator("cors_origins")
@@ -136,10 +164,7 @@ class ServiceSettings(BaseSettings):
         for origin in origins:
             if origin == "*":
                 raise ValueError("'*' would let any web site call the service: name the origins")
-            if not ORIGIN.fullmatch(origin):
-                raise ValueError(f"{origin!r} is not an origin: give scheme://host[:port] "
-                                 "(e.g. https://intranet.example.gov.uk, no path)")
-        return origins
+        return [origin_as_sent(origin) for origin in origins]
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -135,6 +135,15 @@ def test_serve_starts_with_history_folders_that_are_folders(serve, tmp_path, mon
     ("EXCLUSION_RISK_CORS_ORIGINS", "*", "name the origins"),
     ("EXCLUSION_RISK_CORS_ORIGINS", "intranet.example.gov.uk", "scheme://host[:port]"),
     ("EXCLUSION_RISK_CORS_ORIGINS", "https://intranet.example.gov.uk/", "scheme://host[:port]"),
+    # every address, as '*' (a reviewer's finding: accepted)
+    ("EXCLUSION_RISK_TRUSTED_PROXIES", "0.0.0.0/0", "would believe every caller's claimed address"),
+    ("EXCLUSION_RISK_TRUSTED_PROXIES", "::/0", "would believe every caller's claimed address"),
+    # origins a browser never sends, so CORS never matched them (accepted before)
+    ("EXCLUSION_RISK_CORS_ORIGINS", "https://h.example.gov.uk:443", "leaves out the default port 443"),
+    ("EXCLUSION_RISK_CORS_ORIGINS", "https://h.example.gov.uk:99999", "its port is not 1-65535"),
+    ("EXCLUSION_RISK_CORS_ORIGINS", "https://user@h.example.gov.uk", "no path, query, fragment or user"),
+    ("EXCLUSION_RISK_CORS_ORIGINS", "https://*.example.gov.uk", "no wildcard"),
+    ("EXCLUSION_RISK_CORS_ORIGINS", "https://bücher.example", "punycode"),
 ])
 def test_proxies_and_origins_that_can_never_match_or_match_anything_are_refused(
         serve, monkeypatch, name, value, said):
@@ -150,3 +159,6 @@ def test_addresses_networks_and_origins_are_read():
                                cors_origins="https://intranet.example.gov.uk,http://localhost:8080")
     assert settings.trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"]
     assert settings.cors_origins == ["https://intranet.example.gov.uk", "http://localhost:8080"]
+    # as a browser sends it: CORS compares exactly, so an upper-case host is written as sent
+    mixed = ServiceSettings(cors_origins="HTTPS://Intranet.Example.gov.uk, http://[::1]:8080")
+    assert mixed.cors_origins == ["https://intranet.example.gov.uk", "http://[::1]:8080"]
