@@ -409,8 +409,10 @@ def load_registered(alias: str = CHAMPION) -> LoadedModel:
     """The pipeline, version, training facts and stored scoring config of the version behind `alias`."""
     uri = setup_read()
     version = resolve_version(alias)
-    versions = [] if version is not None else sorted(int(v.version) for v in registered_versions())
-    if versions:  # trained but not promoted: training again would only add versions
+    # trained but not promoted (promote sets the champion alias only: another names nothing it could fix)
+    versions = [] if version is not None or alias != CHAMPION else sorted(
+        int(v.version) for v in registered_versions())
+    if versions:
         *before, last = [str(v) for v in versions[-5:]]
         held = f"version {last} is registered but is not {alias}"
         if before:

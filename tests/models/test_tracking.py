@@ -413,3 +413,8 @@ def test_a_store_with_versions_but_no_champion_says_to_promote_not_to_train(monk
     with pytest.raises(tracking.ModelNotFoundError, match="run `exclusion-risk train` and `exclusion-risk "
                                                           "promote` first"):
         tracking.load_registered()
+    # a version number or another alias that names nothing: promote would not set it (a reviewer's case)
+    monkeypatch.setattr(tracking, "registered_versions", lambda: [SimpleNamespace(version="1")])
+    with pytest.raises(tracking.ModelNotFoundError) as raised:
+        tracking.load_registered("7")
+    assert "no model exclusion-risk@7" in str(raised.value) and "promote --best" not in str(raised.value)
