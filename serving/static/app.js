@@ -285,18 +285,23 @@
     if (!rejected) $("results-heading").focus();
   }
 
+  // The UPN searched for as the list holds UPNs: any case, spaces (a pasted UPN's among them) dropped.
+  const upnSearched = () => $("filter-upn").value.replace(/\s+/g, "").toUpperCase();
+  let typing = null; // a redraw waiting for typing in the UPN field to pause
+
   // Filters apply to the whole cohort first; the pages are pages of what passes them.
   function applyFilters() {
+    clearTimeout(typing); // it would only apply the UPN field as it is now, once more
     if (!state.result) return;
     const school = $("filter-school").value;
     const year = $("filter-year").value;
     const rag = $("filter-rag").value;
     const cell = $("filter-cell").value;
     // an officer looking for one pupil: their UPN, or its first characters, as the MIS shows it
-    const upn = $("filter-upn").value.replace(/\s+/g, "").toUpperCase();
+    const upn = upnSearched();
     matching = [];
     state.result.scores.forEach((s, i) => {
-      if (upn && !String(s.upn).toUpperCase().startsWith(upn)) return;
+      if (upn && !String(s.upn ?? "").toUpperCase().startsWith(upn)) return;
       if (school && s.school_urn !== school) return;
       if (year && String(s.nc_year) !== year) return;
       if (rag && s.rag !== rag) return;
@@ -352,7 +357,8 @@
     const total = count(scores.length);
     $("table-count").textContent = matching.length
       ? `Showing ${count(start + 1)}–${count(start + shown.length)} of ` +
-        `${count(matching.length)} matching pupils (${total} scored), page ${page + 1} of ${pages}.`
+        `${count(matching.length)} matching ${matching.length === 1 ? "pupil" : "pupils"} (${total} scored), ` +
+        `page ${count(page + 1)} of ${count(pages)}.`
       : `No pupil matches these filters (${total} scored).`;
     for (const p of listPagers) p.update(page, pages);
   }
@@ -372,8 +378,8 @@
     const filters = [["filter-year", "year group"], ["filter-rag", "RAG"], ["filter-cell", "cell"]]
       .filter(([id]) => $(id).value)
       .map(([id, name]) => `${name} ${$(id).options[$(id).selectedIndex].textContent}`);
-    const upn = $("filter-upn").value.trim();
-    if (upn) filters.unshift(`UPN starting ${upn.toUpperCase()}`);
+    const upn = upnSearched();
+    if (upn) filters.unshift(`UPN starting ${upn}`);
     ER.printHeads(`${chosen}: pupils ranked by risk` + (filters.length ? ` (${filters.join(", ")})` : ""));
     const printed = matching.slice(0, PRINT_LIMIT);
     $("print-summary").textContent =
@@ -467,7 +473,11 @@
     for (const id of ["filter-school", "filter-year", "filter-rag", "filter-cell"]) {
       $(id).addEventListener("change", applyFilters);
     }
-    $("filter-upn").addEventListener("input", applyFilters);
+    // the list (and its count, a live region) redrawn once typing pauses, not at each key
+    $("filter-upn").addEventListener("input", () => {
+      clearTimeout(typing);
+      typing = setTimeout(applyFilters, 300);
+    });
     $("page-size").addEventListener("change", () => {
       page = 0;
       drawPage();

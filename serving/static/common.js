@@ -207,13 +207,13 @@ window.ER = (() => {
   // The headline after a scoring: the warnings box's count and the drift banner's, each as its box says
   // it (it read "4 warnings" where the warnings box listed one beside three drift lines), and the pupils
   // with thousands separators as the page's other counts have them (it read "Scored 62509 pupils").
-  function scoredLine(pupils, warnings, changed, drift = 0, fairness = 0) {
+  function scoredLine(pupils, warnings, changed, drift = 0, fairness = "") {
     const some = (n, one, many) => (n === 1 ? `1 ${one}` : `${count(n)} ${many}`);
+    const review = { findings: "the fairness review's findings", note: "a note on the fairness review" };
     const parts = [warnings ? some(warnings, "warning", "warnings") : "",
-      drift ? some(drift, "drift note", "drift notes") : "",
-      fairness ? some(fairness, "fairness finding", "fairness findings") : ""].filter(Boolean);
+      drift ? some(drift, "drift note", "drift notes") : "", review[fairness] || ""].filter(Boolean);
     const said = parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}` : parts.join("");
-    const warned = said ? ` ${said}, listed with the results.` : "";
+    const warned = said ? ` ${said[0].toUpperCase()}${said.slice(1)}, listed with the results.` : "";
     return `Scored ${count(Number(pupils))} pupils.${warned}${changed ? ` ${changed}` : ""}`;
   }
 

@@ -45,7 +45,9 @@
     }
     banner.replaceChildren(...parts);
     banner.hidden = !lines.length;
-    return lines.length ? Math.max(1, findings.length) : 0; // a line alone (not read) is one note
+    // what the status line says of it: its lines name some findings and count the rest, so no count; a
+    // line alone says the review could not be read
+    return findings.length ? "findings" : lines.length ? "note" : "";
   }
 
   // How to read the probabilities goes on the paper too: the scoring's warnings (an invalid UPN, the
@@ -110,7 +112,8 @@
     return parts.join(", ");
   }
 
-  // Returns how many of each it shows: the status line counts them, the banners being no live regions.
+  // Returns what each shows (drift warnings counted; the review's findings or a note on it): the status
+  // line says them, the banners being no live regions.
   function showModelNotes(body) {
     return { fairness: showFairness(body.fairness_findings || []), drift: showDrift(body.drift_warnings || []) };
   }

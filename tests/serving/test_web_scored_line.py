@@ -19,14 +19,16 @@ APP_JS = COMMON_JS.with_name("app.js")
 @pytest.mark.parametrize(
     ("pupils", "warnings", "drift", "fairness", "shown"),
     [
-        (62509, 1, 3, 0, "Scored 62,509 pupils. 1 warning and 3 drift notes, listed with the results."),
-        (20, 1, 0, 0, "Scored 20 pupils. 1 warning, listed with the results."),
-        (20, 0, 1, 0, "Scored 20 pupils. 1 drift note, listed with the results."),
-        (20, 2, 1, 0, "Scored 20 pupils. 2 warnings and 1 drift note, listed with the results."),
-        (20, 0, 0, 1, "Scored 20 pupils. 1 fairness finding, listed with the results."),
-        (20, 2, 3, 4, "Scored 20 pupils. 2 warnings, 3 drift notes and 4 fairness findings, listed with the "
-                      "results."),
-        (1200, 0, 0, 0, "Scored 1,200 pupils."),
+        (62509, 1, 3, "", "Scored 62,509 pupils. 1 warning and 3 drift notes, listed with the results."),
+        (20, 1, 0, "", "Scored 20 pupils. 1 warning, listed with the results."),
+        (20, 0, 1, "", "Scored 20 pupils. 1 drift note, listed with the results."),
+        (20, 2, 1, "", "Scored 20 pupils. 2 warnings and 1 drift note, listed with the results."),
+        # the review's lines name some findings and count the rest: said without a count of its lines
+        (20, 0, 0, "findings", "Scored 20 pupils. The fairness review's findings, listed with the results."),
+        (20, 2, 3, "findings", "Scored 20 pupils. 2 warnings, 3 drift notes and the fairness review's "
+                               "findings, listed with the results."),
+        (20, 0, 0, "note", "Scored 20 pupils. A note on the fairness review, listed with the results."),
+        (1200, 0, 0, "", "Scored 1,200 pupils."),
     ],
 )
 def test_the_headline_counts_every_warning_and_separates_thousands(chromium, pupils, warnings, drift,
@@ -44,6 +46,29 @@ def test_the_headline_counts_every_warning_and_separates_thousands(chromium, pup
     # the page's headline is this line: the warnings box's count, and the drift and fairness banners' apart
     shown_by = "ER.scoredLine(body.pupils, said.length, changed, shown.drift, shown.fairness)"
     assert shown_by in APP_JS.read_text(encoding="utf-8")
+
+
+def test_the_banners_report_what_they_show_to_the_status_line(chromium):
+    """The review's lines are an introduction, the year's finding, up to four named groups and one line
+    counting the rest ("6 more calibration findings"): counting lines miscounted them (a reviewer's
+    finding), and a review that could not be read is no finding."""
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.set_content("<!doctype html><html><body><p id='notice'>Notice.</p>"
+                         "<div id='drift-warnings'></div><div id='fairness-findings'></div></body></html>")
+        page.add_script_tag(content=COMMON_JS.read_text(encoding="utf-8"))
+        page.add_script_tag(content=COMMON_JS.with_name("notes.js").read_text(encoding="utf-8"))
+        lines = ["the fairness review of version 3 found ...:", "year", "girls", "Asian", "boys", "FSM",
+                 "6 more calibration findings (intersections ...)"]
+        shown = page.evaluate("(l) => window.ER.showModelNotes({fairness_findings: l, "
+                              "drift_warnings: ['a']})", lines)
+        assert shown == {"fairness": "findings", "drift": 1}
+        unread = page.evaluate("() => window.ER.showModelNotes({fairness_findings: ['could not be read']})")
+        assert unread == {"fairness": "note", "drift": 0}
+        assert page.evaluate("() => window.ER.showModelNotes({})") == {"fairness": "", "drift": 0}
+    finally:
+        context.close()
 
 
 def test_the_banners_are_no_live_regions_beside_the_status_line():
