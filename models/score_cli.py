@@ -196,7 +196,8 @@ def score_command(
     beside = [out.with_suffix(".xlsx"), out.with_suffix(".html")]
     out_file(out, "--out", *beside, *([out.parent / CHANGES_FILE] if compare_with is not None else []))
     runs_given, runs = runs, runs if runs is not None else out.parent / RUNS_FOLDER
-    replacing = out.exists()  # a second scoring to one --out replaced the first's files unsaid
+    # a second scoring to one --out replaced the first's files unsaid
+    replacing = any(path.exists() for path in (out, out.with_suffix(".xlsx"), out.with_suffix(".html")))
     out_folder(runs, "--runs")
     folder = RunFolder(runs)
     previous = _previous(compare_with, folder, year, census)
@@ -335,9 +336,9 @@ def score_command(
     typer.echo(f"wrote {out}, {xlsx_path} and {html_path}")
     typer.echo(f"recorded as run {run.short_id} in {run_folder.parent}")
     if replacing:
-        typer.echo(f"note: the scores {out} held before (and its workbook and page) are replaced; every "
-                   f"scoring stays recorded in {run_folder.parent}, where `--compare-with` and `evaluate "
-                   "--scores` read it")
+        typer.echo(f"note: the scores {out} held before (and its workbook and page) are replaced; `score` "
+                   f"records each scoring in its runs folder (this one's is {run_folder.parent}), where "
+                   "`--compare-with` and `evaluate --scores` read it")
     typer.echo(evaluate_later(data, out, year, runs_given))
     if summary is not None:
         typer.echo(summary)

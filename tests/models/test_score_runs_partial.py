@@ -43,8 +43,8 @@ def test_score_after_a_partial_scoring(training, write_small_extracts, tmp_path,
     said = score(part, "--compare-with", "last")
     # the second scoring to one --out replaces the first's files: said, with where the first still is
     assert "held before" not in first
-    assert (f"note: the scores {out} held before (and its workbook and page) are replaced; every scoring "
-            f"stays recorded in {out.parent / RUNS_FOLDER}") in said
+    assert (f"note: the scores {out} held before (and its workbook and page) are replaced; `score` records "
+            f"each scoring in its runs folder (this one's is {out.parent / RUNS_FOLDER})") in said
     partial = _changes(out)
     assert LEAVER not in set(partial["change"])  # the 35 pupils not in the part are on the census
     assert "not listed as no longer on roll" in said
