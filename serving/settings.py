@@ -25,12 +25,13 @@ MIB = 1024 * 1024
 DEMO_EXTRACTS = Path("data/demo/extracts")
 LINKAGE_FOLDER = "linkage"  # `exclusion-risk link --out` beside the extracts, as `make demo` writes it
 PREFIX = "EXCLUSION_RISK_"
+# uvicorn's levels (trace below debug): anything else crashed `serve` in logging.basicConfig
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Variables of the prefix that other stages read, not ServiceSettings (a service's environment may hold
 # them): DuckDB's memory cap for linkage, the postcode and IDACI lookups (exclusion_risk/reference.py).
-# uvicorn's levels (trace below debug): anything else crashed `serve` in logging.basicConfig
-DEFAULT_PORTS = {"http": 80, "https": 443}
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 OTHER_VARIABLES = (DUCKDB_MEMORY_VARIABLE, POSTCODES_VARIABLE, IDACI_VARIABLE)
+# The port of each scheme a browser leaves out of an Origin header (CORS compares origins exactly).
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def origin_as_sent(text: str) -> str:
@@ -40,6 +41,8 @@ def origin_as_sent(text: str) -> str:
         return ValueError(f"{text!r} is not an origin: {why} (give scheme://host[:port], e.g. "
                           "https://intranet.example.gov.uk)")
 
+    if text == "*":  # any web site's script could call the service from a browser that holds a key
+        raise ValueError("'*' would let any web site call the service: name the origins")
     parts = urlsplit(text)
     scheme, host = parts.scheme.lower(), parts.hostname or ""
     if scheme not in DEFAULT_PORTS or not host:
@@ -145,25 +148,19 @@ class ServiceSettings(BaseSettings):
         # uvicorn reads an entry that is no address or network as a literal that never matches, unsaid,
         # and "*" as every caller: any client could then claim any address and dodge the key throttle.
         for proxy in proxies:
-            if proxy == "*":
-                raise ValueError("'*' would believe every caller's claimed address: name the proxies")
-            try:
-                network = ipaddress.ip_network(proxy)  # strict: 10.0.0.1/8 (host bits set) is a typo
+            try:  # strict: 10.0.0.1/8 (host bits set) is a typo
+                every = proxy == "*" or ipaddress.ip_network(proxy).prefixlen == 0  # 0.0.0.0/0, ::/0
             except ValueError:
                 raise ValueError(f"{proxy!r} is not an IP address or network (e.g. 127.0.0.1, "
                                  "10.0.0.0/8)") from None
-            if network.prefixlen == 0:  # 0.0.0.0/0, ::/0: every address, as "*"
+            if every:
                 raise ValueError(f"{proxy!r} would believe every caller's claimed address: name the proxies")
         return proxies
 
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, origins: list[str]) -> list[str]:
-        # A browser sends an origin as scheme://host[:port]; anything else is never matched, and "*" lets
-        # any web site's script call the service from a browser that holds a key.
-        for origin in origins:
-            if origin == "*":
-                raise ValueError("'*' would let any web site call the service: name the origins")
+        # each as a browser sends it, or refused: anything else is never matched, and "*" matches any site
         return [origin_as_sent(origin) for origin in origins]
 
     @field_validator("log_level", mode="before")
