@@ -38,6 +38,7 @@ from exclusion_risk.models.evaluate_compare import as_recorded
 from exclusion_risk.models.fitting_words import fitting_words
 from exclusion_risk.models.store_files import artifact_location, local_store
 from exclusion_risk.privacy import check_no_identifiers
+from exclusion_risk.values import and_join
 
 REGISTERED_MODEL = "exclusion-risk"
 CHAMPION = "champion"
@@ -413,13 +414,12 @@ def load_registered(alias: str = CHAMPION) -> LoadedModel:
     versions = [] if version is not None or alias != CHAMPION else sorted(
         int(v.version) for v in registered_versions())
     if versions:
-        *before, last = [str(v) for v in versions[-5:]]
-        held = f"version {last} is registered but is not {alias}"
-        if before:
-            listed = f"{', '.join(before)} and {last}"
-            listed = f"{len(versions):,} versions (the latest {listed})" if versions[5:] else (
-                f"versions {listed}")
-            held = f"{listed} are registered, none of them {alias}"
+        listed = and_join([str(v) for v in versions[-5:]])
+        held = f"versions {listed} are registered, none of them {alias}"
+        if len(versions) == 1:
+            held = f"version {listed} is registered but is not {alias}"
+        elif versions[5:]:
+            held = f"{len(versions):,} versions (the latest {listed}) are registered, none of them {alias}"
         raise ModelNotFoundError(
             f"no model {REGISTERED_MODEL}@{alias} in the MLflow store {uri}: {held}; choose one with "
             "`exclusion-risk promote --best` (or `exclusion-risk promote VERSION`)"
