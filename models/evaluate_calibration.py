@@ -21,24 +21,22 @@ from typing import Any
 
 from scipy.stats import chi2
 
-from exclusion_risk.models.band_precision import percent
+from exclusion_risk.models.band_precision import CONFIDENCE, percent
 from exclusion_risk.models.fairness_calibration import certain, interval_text, outside
 from exclusion_risk.privacy import is_withheld
 
-LEVEL = 0.95
-
 
 def poisson_interval(count: int) -> tuple[float, float]:
-    """The exact (Garwood) interval for a Poisson count."""
-    tail = (1 - LEVEL) / 2
+    """The exact (Garwood) interval for a Poisson count, at the CONFIDENCE of evaluate's other intervals."""
+    tail = (1 - CONFIDENCE) / 2
     low = chi2.ppf(tail, 2 * count) / 2 if count > 0 else 0.0
     return float(low), float(chi2.ppf(1 - tail, 2 * count + 2) / 2)
 
 
 def year_ratio(excluded: int | str, predicted_sum: float) -> float | None:
-    """The year's observed / predicted; None where its count is withheld, none had the outcome (no scale to
-    judge against) or nothing is predicted."""
-    if is_withheld(excluded) or int(excluded) == 0 or predicted_sum <= 0:
+    """The year's observed / predicted; None where its count is withheld or nothing is predicted (a year
+    with none with the outcome judges no group: `group_calibration`)."""
+    if is_withheld(excluded) or predicted_sum <= 0:
         return None
     return int(excluded) / predicted_sum
 

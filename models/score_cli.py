@@ -197,7 +197,7 @@ def score_command(
     out_file(out, "--out", *beside, *([out.parent / CHANGES_FILE] if compare_with is not None else []))
     runs_given, runs = runs, runs if runs is not None else out.parent / RUNS_FOLDER
     # a second scoring to one --out replaced the first's files unsaid
-    replacing = any(path.exists() for path in (out, out.with_suffix(".xlsx"), out.with_suffix(".html")))
+    replacing = any(path.exists() for path in (out, *beside))
     out_folder(runs, "--runs")
     folder = RunFolder(runs)
     previous = _previous(compare_with, folder, year, census)
