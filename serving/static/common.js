@@ -204,8 +204,9 @@ window.ER = (() => {
     $("status").textContent = text;
   }
 
-  // The headline after a scoring: the warnings box's count and the drift banner's, each as its box says
-  // it (it read "4 warnings" where the warnings box listed one beside three drift lines), and the pupils
+  // The headline after a scoring: the warnings box's count, the drift banner's and the fairness banner's
+  // kind, each as its box says it (it read "4 warnings" where the warnings box listed one beside three
+  // drift lines; the banners are no live regions, so this says them), and the pupils
   // with thousands separators as the page's other counts have them (it read "Scored 62509 pupils").
   function scoredLine(pupils, warnings, changed, drift = 0, fairness = "") {
     const some = (n, one, many) => (n === 1 ? `1 ${one}` : `${count(n)} ${many}`);
