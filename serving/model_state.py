@@ -109,7 +109,7 @@ class ModelState:
         if before_ready is not None:
             before_ready()
         self._install(scorer, time.perf_counter() - started)
-        log.info("model version %s ready in %.1f s", scorer.model_version, self.load_seconds)
+        log.info("model version %s ready in %.1f s", self.version, self.load_seconds)
 
     def reload(self) -> tuple[str | None, str]:
         """Load the alias again and swap it in; (previous version, new version). Blocks other reloads.

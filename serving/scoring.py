@@ -64,6 +64,9 @@ MAX_NAME_CHARS = 80  # an upload's name as used for its temporary file and in me
 # times as long in per-call overhead (0.38 s against 0.08 s for 10,000 pupils).
 SCORE_CHUNK = 2_000
 JSON_CHUNK = 10_000  # score rows per to_json call, for the same reason
+# Feature records' scores per json.dumps call: json.dumps holds the GIL throughout, 2,000 (with their
+# reasons) for about 60 ms, which /health waited out behind each of 15 calls on a 30,000-record body.
+JSON_RECORDS_CHUNK = 500
 # pandas' errors for a date it cannot hold (OutOfBounds*), and numpy's overflow on the same dates.
 DATE_OUT_OF_RANGE = (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError)
 
@@ -485,16 +488,21 @@ def scores_csv(scores: pd.DataFrame) -> bytes:
 
 
 def scores_json(envelope: dict[str, Any], scores: pd.DataFrame | list[dict[str, Any]]) -> bytes:
-    """The ScoreResponse body. Rows are serialised by pandas in C, JSON_CHUNK rows per call."""
+    """The ScoreResponse body, its rows serialised a slice at a time (by pandas in C for a frame) and
+    joined once as bytes: each of these C calls holds the GIL, so none is given a whole cohort (/health
+    waits out each one; joining 20 MB of text and then encoding it took two such holds of ~50 ms)."""
     columns = [*SCORE_COLUMNS, *SCORE_OFFICER_COLUMNS]
     if isinstance(scores, pd.DataFrame):
-        parts = [scores[columns].iloc[i:i + JSON_CHUNK].to_json(orient="records", double_precision=15)[1:-1]
-                 for i in _chunks(len(scores), JSON_CHUNK)]
-        rows = "[" + ",".join(part for part in parts if part) + "]"
+        table = scores[columns]
+        parts = (table.iloc[i:i + JSON_CHUNK].to_json(orient="records", double_precision=15)
+                 for i in _chunks(len(scores), JSON_CHUNK))
     else:
         extra = ["missing_features"] if scores and "missing_features" in scores[0] else []  # feature records
-        parts = [json.dumps([{c: r.get(c) for c in [*columns, *extra]} for r in scores[i:i + SCORE_CHUNK]],
-                            allow_nan=False)[1:-1] for i in _chunks(len(scores), SCORE_CHUNK)]
-        rows = "[" + ",".join(part for part in parts if part) + "]"
+        keys = [*columns, *extra]
+        parts = (json.dumps([{c: r.get(c) for c in keys} for r in scores[i:i + JSON_RECORDS_CHUNK]],
+                            allow_nan=False) for i in _chunks(len(scores), JSON_RECORDS_CHUNK))
+    rows: list[bytes] = []
+    for part in parts:  # each a JSON array of its slice's rows: its elements, comma-separated
+        rows += [b",", part[1:-1].encode()]
     head = json.dumps({"notice": DECISION_SUPPORT_NOTICE, **envelope}, allow_nan=False)
-    return (head[:-1] + ', "scores": ' + rows + "}").encode()
+    return b"".join([head[:-1].encode(), b', "scores": [', *rows[1:], b"]}"])
