@@ -83,7 +83,7 @@ FSM_HISTORY_NAMES = {NOW: "eligible on census day",
 # variable -> (label, reference value for rate ratios; None: the largest group)
 VARIABLES: dict[str, tuple[str, str | None]] = {
     "sex": ("sex", "F"),
-    "fsm": ("free school meals on census day (1 eligible)", "0"),
+    "fsm": ("free school meals on census day", "0"),  # its rows are named (value_names)
     "fsm_ever6": ("free school meals: on census day, earlier in the last six years, or neither", NEVER),
     "sen_provision": ("SEN provision", "N"),
     "sen_type": ("SEN primary need", NONE),

@@ -344,6 +344,11 @@ def test_describe_writes_its_report_on_a_synthetic_authority(authority_report, s
     assert doc["years"] == ["2017/18"]
     html = (out / "describe.html").read_text()
     assert "Walsall" in html and "data:image/png;base64," in html and "no basis for treating" in html
+    # FSM's heading names the variable, its rows the groups (the heading once read "(1 eligible)" above
+    # rows 0 and 1, each already named)
+    fsm = html[html.index("<code>fsm</code>"):html.index("<code>fsm_ever6</code>")]
+    assert "free school meals on census day (<code>" in html and "eligible)" not in html
+    assert '<td>1</td><td class="name">eligible</td>' in fsm and '<td class="name">not eligible</td>' in fsm
     for name in ("rates.csv", "chi2.csv", "chi2_cells.csv", "schools.csv", "study_comparison.csv"):
         assert (out / name).stat().st_size > 0
     # the generator's links (not a second in-process linkage, about 30 s of the test's time): the refusal is
