@@ -53,6 +53,7 @@ RESERVED_TITLES = {"history"}
 WIDTH_SAMPLE = 2_000  # rows looked at per column to size it
 MIN_WIDTH, MAX_WIDTH = 8, 70
 RAG_FILLS = {"red": "F4B6B6", "amber": "FBD9A6", "green": "C6E5C0"}
+PERCENT_COLUMNS = ("probability", "band_precision")  # shares, shown as percentages
 # XML 1.0 cannot hold these control characters: openpyxl refuses a cell holding one.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Text stays text: XlsxWriter would otherwise store a string led by "=" as a formula (which Excel runs), a
@@ -154,8 +155,9 @@ def _printed_with_notice(sheet, title: str) -> None:
     sheet.repeat_rows(0)
 
 
-def _write_value(sheet, row: int, column: int, value: Any, date_format) -> None:
-    """One cell by its type: text always as text (never a formula or a link), numbers as numbers."""
+def _write_value(sheet, row: int, column: int, value: Any, date_format, number_format=None) -> None:
+    """One cell by its type: text always as text (never a formula or a link), numbers as numbers (in
+    `number_format` where given)."""
     if value is None:
         return
     if isinstance(value, str):
@@ -165,7 +167,7 @@ def _write_value(sheet, row: int, column: int, value: Any, date_format) -> None:
     elif isinstance(value, bool):
         sheet.write_boolean(row, column, value)
     elif isinstance(value, int | float):
-        sheet.write_number(row, column, value)
+        sheet.write_number(row, column, value, number_format)
     elif isinstance(value, dt.date | dt.datetime):
         sheet.write_datetime(row, column, value, date_format)
     else:
@@ -204,9 +206,11 @@ def _table_sheet(
     for index, name in enumerate(headers):
         sheet.write_string(0, index, _cell(str(name)), formats["bold"])
     date_format = formats["date"]
+    # shares shown as the page and scores.html show them (82.6%); the cell keeps the number, to sort on
+    number_formats = [formats["percent"] if name in PERCENT_COLUMNS else None for name in headers]
     for row, values in enumerate(zip(*columns, strict=True), start=1):
         for index, value in enumerate(values):
-            _write_value(sheet, row, index, value, date_format)
+            _write_value(sheet, row, index, value, date_format, number_formats[index])
     # Its rows are written: close its temporary file now (XlsxWriter reopens it to package the workbook,
     # `Workbook.close`), or a county's 600 school sheets held 600 open files until the end.
     sheet._opt_close()
@@ -303,6 +307,7 @@ def _formats(workbook) -> dict[str, Any]:
     formats["bold"] = workbook.add_format({"bold": True})
     formats["title"] = workbook.add_format({"bold": True, "font_size": 14})
     formats["date"] = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    formats["percent"] = workbook.add_format({"num_format": "0.0%"})
     return formats
 
 

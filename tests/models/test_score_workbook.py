@@ -107,6 +107,10 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     assert [r[8] for r in rows[1:]] == ["7", "R", "9", None, "N1"]
     assert all(cell.data_type != "f" for row in ranked.iter_rows() for cell in row)  # no formula anywhere
     assert ranked.column_dimensions["A"].width >= len("A000000000001")
+    # probabilities shown as percentages, as on the page (a bare 0.9 in General format before), the
+    # numbers kept to sort and filter on; other numbers as they are
+    assert [c.value for c in ranked["B"][1:]] == list(scores["probability"])
+    assert {c.number_format for c in ranked["B"][1:]} == {"0.0%"} and ranked["D2"].number_format == "General"
 
     school_sheets = names[2:]
     assert len(school_sheets) == 3  # two schools and the pupil with none
