@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.contract import SCORE_COLUMNS, SCORE_OFFICER_COLUMNS
 from exclusion_risk.features.build import year_numbers
 from exclusion_risk.features.census_upload import (
     ATTENDANCE_SO_FAR_FEATURES,
@@ -33,7 +31,7 @@ from exclusion_risk.features.census_upload import (
 from exclusion_risk.features.extract_reach import exclusions_not_reached
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
-from exclusion_risk.files import csv_text, process_scratch
+from exclusion_risk.files import process_scratch
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.linkage.record_bound import records_at_most
@@ -45,9 +43,8 @@ from exclusion_risk.models.score_notes import (
     new_school_lines,
     wholly_missing_words,
 )
-from exclusion_risk.models.score_table import as_written, with_officer_columns
+from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
-from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.history import date_differs_lines, year_not_reached
 from exclusion_risk.serving.limits import check_row_count
@@ -63,10 +60,6 @@ MAX_NAME_CHARS = 80  # an upload's name as used for its temporary file and in me
 # Pupils per scorer call: ~30 ms each, so no one call holds the GIL for long; 500 a call spent four
 # times as long in per-call overhead (0.38 s against 0.08 s for 10,000 pupils).
 SCORE_CHUNK = 2_000
-JSON_CHUNK = 10_000  # score rows per to_json call, for the same reason
-# Feature records' scores per json.dumps call: json.dumps holds the GIL throughout, 2,000 (with their
-# reasons) for about 60 ms, which /health waited out behind each of 15 calls on a 30,000-record body.
-JSON_RECORDS_CHUNK = 500
 # pandas' errors for a date it cannot hold (OutOfBounds*), and numpy's overflow on the same dates.
 DATE_OUT_OF_RANGE = (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError)
 
@@ -475,34 +468,3 @@ def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) 
         result["nc_year"] = record.get("nc_year")
     results.sort(key=lambda r: (-r["probability"], r["upn"]))
     return results
-
-
-# --- output ---------------------------------------------------------------------------------------
-
-
-def scores_csv(scores: pd.DataFrame) -> bytes:
-    """scores.csv as `exclusion-risk score` writes it: a plain CSV (header on row 1) of the contract's
-    columns then the officer's, by the project's one CSV writer (text starting `=`, `+`, `-`, `@`, tab
-    or CR is neutralised). The notice travels beside it: in a response header, on the page."""
-    return csv_text(as_written(scores[SCORE_COLUMNS + SCORE_OFFICER_COLUMNS])).encode()
-
-
-def scores_json(envelope: dict[str, Any], scores: pd.DataFrame | list[dict[str, Any]]) -> bytes:
-    """The ScoreResponse body, its rows serialised a slice at a time (by pandas in C for a frame) and
-    joined once as bytes: each of these C calls holds the GIL, so none is given a whole cohort (/health
-    waits out each one; joining 20 MB of text and then encoding it took two such holds of ~50 ms)."""
-    columns = [*SCORE_COLUMNS, *SCORE_OFFICER_COLUMNS]
-    if isinstance(scores, pd.DataFrame):
-        table = scores[columns]
-        parts = (table.iloc[i:i + JSON_CHUNK].to_json(orient="records", double_precision=15)
-                 for i in _chunks(len(scores), JSON_CHUNK))
-    else:
-        extra = ["missing_features"] if scores and "missing_features" in scores[0] else []  # feature records
-        keys = [*columns, *extra]
-        parts = (json.dumps([{c: r.get(c) for c in keys} for r in scores[i:i + JSON_RECORDS_CHUNK]],
-                            allow_nan=False) for i in _chunks(len(scores), JSON_RECORDS_CHUNK))
-    rows: list[bytes] = []
-    for part in parts:  # each a JSON array of its slice's rows: its elements, comma-separated
-        rows += [b",", part[1:-1].encode()]
-    head = json.dumps({"notice": DECISION_SUPPORT_NOTICE, **envelope}, allow_nan=False)
-    return b"".join([head[:-1].encode(), b', "scores": [', *rows[1:], b"]}"])

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from exclusion_risk.models.earlier_scorings import pupil_keys
 from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
-from exclusion_risk.serving import school_scope, scoring
+from exclusion_risk.serving import school_scope, score_bodies, scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
 from exclusion_risk.serving.fairness_notes import fairness_notes
@@ -268,7 +268,7 @@ async def score(
                         "drift_warnings": scoring.drift_warnings(scorer, cohort, request.app.state.history),
                         "fairness_findings": fairness_notes(scorer)}
         payload = {"model_version": str(scorer.model_version), "pupils": len(scores), **envelope}
-        return len(scores) + leavers, scoring.scores_json(payload, scores)
+        return len(scores) + leavers, score_bodies.scores_json(payload, scores)
 
     data, body, shape = None, None, None
     if _declared_small(request):  # read, scanned (and, with few records, parsed) in microseconds
@@ -386,12 +386,12 @@ async def score_file(
             book = scores_workbook(scores, scorer, recorded, cohort.warnings, drift, fairness)
             return returned, book, said, name
         if wants_csv:
-            return len(scores), scoring.scores_csv(scores), said, name
+            return len(scores), score_bodies.scores_csv(scores), said, name
         payload = {"model_version": str(scorer.model_version), "pupils": len(scores),
                    "history": cohort.history, "missing_features": cohort.missing_features,
                    "warnings": cohort.warnings, "rejected": cohort.rejected, "run": recorded.run,
                    "changes": recorded.changes, "drift_warnings": drift, "fairness_findings": fairness}
-        return returned, scoring.scores_json(payload, scores), {}, None
+        return returned, score_bodies.scores_json(payload, scores), {}, None
 
     async with request.app.state.jobs.slot():  # before the body is read: a refusal holds no bytes
         count, content, said, name = await run_in_threadpool(work, *await _upload_bytes(request,

@@ -23,7 +23,7 @@ from exclusion_risk.contract import SCORE_COLUMNS
 from exclusion_risk.features import registry
 from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.models.risk_matrix import load_risk_matrix
-from exclusion_risk.serving import scoring
+from exclusion_risk.serving import score_bodies, scoring
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.json_body import JsonShape, json_shape
@@ -554,7 +554,7 @@ def test_scores_csv_neutralises_formula_leading_cells():
     officer = {"school_urn": "104001", "school_name": "", "nc_year": 9, "need_label": "-",
                "response": "universal", "reasons_lowering": "", "context": "", "band_precision": 0.3,
                "band_precision_ci": "0.2-0.4"}  # fmt: skip
-    text = scoring.scores_csv(scores.assign(**officer)).decode()
+    text = score_bodies.scores_csv(scores.assign(**officer)).decode()
     body = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)  # header on row 1
     assert body["upn"].tolist() == ["'@SUM(1+1)*cmd|' /C calc'!A0", "'=1+1", "A1"]
     assert body["reasons"].iloc[0] == "'-2 sessions"
