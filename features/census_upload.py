@@ -150,9 +150,9 @@ def features_for_census(
     else:
         not_in_history = frozenset(table.loc[~table[PUPIL_KEY].isin(history.pupil_ids), "upn"])
         date_differs = frozenset(table["upn"]) & dates_differ
-        # Scored without the history their UPN names, their exclusions and social care are not known: read
-        # from no records at all they were "none", and a child on a protection plan whose date of birth was
-        # keyed wrongly was rated for targeted early help with "never a child in need" among the reasons.
+        # Scored without the history their UPN names, what it holds of them is not known: read from no
+        # records at all it was "none", and a child on a protection plan whose date of birth was keyed
+        # wrongly was rated for targeted early help with "never a child in need" among the reasons.
         withheld = table["upn"].isin(date_differs).to_numpy()
         for name in WITHHELD_FEATURES:
             table[name] = table[name].astype("float64").where(~withheld)
@@ -292,10 +292,12 @@ def _terms_not_held(history: PupilHistory, reference_year: str, term: str) -> li
 # Added to an uploaded UPN whose date of birth its history pupil lacks: an id no pupil has (letters, which
 # the UPNs' tidy form keeps), so the row is scored without that history and named by its UPN as uploaded.
 DATE_DIFFERS = "DOBDIFFERS"
-# What a pupil's date-differs row is scored without: the features only the linked history's exclusions and
-# social care give (the census's own, the upload's rows, are the upload's to give).
-WITHHELD_FEATURES = [f.name for f in registry.FEATURES
-                     if f.needs_history and f.source in ("exclusions", "social_care")]  # fmt: skip
+# What a pupil's date-differs row is scored without: every feature the linked history gives, its
+# exclusions, social care and earlier census rows (FSM in the last six years, school moves), but this
+# year's attendance so far (the upload's own rows, or none: the termly files are read by the history's
+# pupil) and the school's rates (the school's, not the child's).
+WITHHELD_FEATURES = [f.name for f in registry.FEATURES if f.needs_history and f.source != "school"
+                     and f.name not in ATTENDANCE_SO_FAR_FEATURES]  # fmt: skip
 
 
 def _as_history_pupils(

@@ -83,19 +83,22 @@ def test_a_row_whose_date_of_birth_its_upn_s_pupil_lacks_is_scored_without_that_
     assert said == [
         "1 pupil has a date of birth that the linked history does not hold for the pupil its UPN names, so "
         "is scored without that history (earlier exclusions, social care, school moves and census rows): "
-        "the UPN may be mistyped and another child's. That history's exclusions and social care are scored "
-        "as not known, not as none, and need levels take no account of them, so the ratings may be "
-        "understated. Check each UPN and date of birth against the school's records; a date of birth "
-        "corrected at source agrees once the authority's extracts hold it and the service is restarted."
+        "the UPN may be mistyped and another child's. What that history holds (exclusions, social care, free "
+        "school meals and school moves before) is scored as not known, not as none, and need levels take no "
+        "account of it, so the ratings may be understated. Check each UPN and date of birth against the "
+        "school's records; a date of birth corrected at source agrees once the authority's extracts hold it "
+        "and the service is restarted."
     ]
     assert PUPIL not in said[0] and "2009" not in said[0]
     # Withheld is not known, never none: read from no records, a child on a protection plan was "never a
     # child in need" with no suspensions in the reasons (a tester's finding). The other pupil, whom the
     # history does not hold at all, keeps what that says: none.
     history_only = ["suspensions_this_year", "suspensions_last_year", "suspensions_earlier", "cin_ever",
-                    "cla_open", "reason_other"]
+                    "cla_open", "reason_other", "fsm_ever6", "school_moves_earlier"]
     by_upn = {f"{i}": row for i, row in differing.features.set_index("upn")[history_only].iterrows()}
     assert by_upn[PUPIL].isna().all(), by_upn[PUPIL]
     assert (by_upn[make_upn(330, 4001, 2010, 1)] == 0).all()
     agreed = agreeing.features.set_index("upn").loc[PUPIL]
     assert agreed[history_only].notna().all() and agreed[history_only].sum() > 0
+    kept = differing.features[["fsm", "school_suspension_rate"]]  # its own row's, its school's
+    assert kept.notna().all().all()
