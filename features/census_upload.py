@@ -150,12 +150,14 @@ def features_for_census(
     else:
         not_in_history = frozenset(table.loc[~table[PUPIL_KEY].isin(history.pupil_ids), "upn"])
         date_differs = frozenset(table["upn"]) & dates_differ
-        # Scored without the history their UPN names, what it holds of them is not known: read from no
-        # records at all it was "none", and a child on a protection plan whose date of birth was keyed
-        # wrongly was rated for targeted early help with "never a child in need" among the reasons.
+        # Scored without the history their UPN names: a "none" read from no records at all is not known
+        # (a child on a protection plan whose date of birth was keyed wrongly had "never a child in need"
+        # among the reasons), while what the upload's own rows show (FSM on its census day, a move between
+        # its collections) stays known.
         withheld = table["upn"].isin(date_differs).to_numpy()
         for name in WITHHELD_FEATURES:
-            table[name] = table[name].astype("float64").where(~withheld)
+            values = table[name].astype("float64")
+            table[name] = values.where(~withheld | values.gt(0))
     pupils_rows = census[tidy_upn_column(census["UPN"]).isin(in_upload).to_numpy(dtype=bool)]
     repeats = collection_repeats(pupils_rows, reference_year, term)
     return CensusFeatures(finish_table(table), repeats, not_in_history, date_differs)
@@ -292,7 +294,7 @@ def _terms_not_held(history: PupilHistory, reference_year: str, term: str) -> li
 # Added to an uploaded UPN whose date of birth its history pupil lacks: an id no pupil has (letters, which
 # the UPNs' tidy form keeps), so the row is scored without that history and named by its UPN as uploaded.
 DATE_DIFFERS = "DOBDIFFERS"
-# What a pupil's date-differs row is scored without: every feature the linked history gives, its
+# What a pupil's date-differs row is scored without: every feature the linked history can raise, its
 # exclusions, social care and earlier census rows (FSM in the last six years, school moves), but this
 # year's attendance so far (the upload's own rows, or none: the termly files are read by the history's
 # pupil) and the school's rates (the school's, not the child's).

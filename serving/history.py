@@ -89,12 +89,11 @@ def date_differs_lines(upns: frozenset[str]) -> list[str]:
     return [
         f"{counted(n, 'pupil')} {'has' if one else 'have'} a date of birth that the linked history does not "
         f"hold for the pupil {'its' if one else 'their'} UPN names, so {'is' if one else 'are'} scored "
-        "without that history (earlier exclusions, social care, school moves and census rows): the UPN may "
-        "be mistyped and another child's. What that history holds (exclusions, social care, free school "
-        "meals and school moves before) is scored as not known, not as none, and need levels take no account "
-        "of it, so the ratings may be understated. Check each UPN and date of birth against the school's "
-        "records; a date of birth corrected at source agrees once the authority's extracts hold it and the "
-        "service is restarted."
+        "without that history (earlier exclusions, social care, free school meals and school moves): the UPN "
+        "may be mistyped and another child's. The score and the need level cannot take that history into "
+        "account and may be understated; the reasons give what it would tell as not known, never as none. "
+        "Check each UPN and date of birth against the school's records; a date of birth corrected at source "
+        "agrees once the authority's extracts hold it and the service is restarted."
     ]
 
 

@@ -66,8 +66,8 @@ def test_a_row_whose_date_of_birth_its_upn_s_pupil_lacks_is_scored_without_that_
     reasons. Its date of birth is checked against the history's (kept as keyed hashes, never dates)."""
     state = _history(tmp_path, monkeypatch)
 
-    def cohort(dob: str):
-        rows = [_census_row(PUPIL, AcademicYear="2017/18", DoB=dob),
+    def cohort(dob: str, fsm: str = "0"):
+        rows = [_census_row(PUPIL, AcademicYear="2017/18", DoB=dob, **{"FSME on Census Day": fsm}),
                 _census_row(make_upn(330, 4001, 2010, 1), AcademicYear="2017/18")]  # fmt: skip
         clean, rejects = scoring.read_census_bytes(pd.DataFrame(rows).to_csv(index=False).encode(), "c.csv")
         return scoring.census_cohort(clean, rejects, state, ["fsm"], "2017/18", skip_invalid=False,
@@ -82,12 +82,11 @@ def test_a_row_whose_date_of_birth_its_upn_s_pupil_lacks_is_scored_without_that_
     said = [w for w in differing.warnings if "date of birth" in w]
     assert said == [
         "1 pupil has a date of birth that the linked history does not hold for the pupil its UPN names, so "
-        "is scored without that history (earlier exclusions, social care, school moves and census rows): "
-        "the UPN may be mistyped and another child's. What that history holds (exclusions, social care, free "
-        "school meals and school moves before) is scored as not known, not as none, and need levels take no "
-        "account of it, so the ratings may be understated. Check each UPN and date of birth against the "
-        "school's records; a date of birth corrected at source agrees once the authority's extracts hold it "
-        "and the service is restarted."
+        "is scored without that history (earlier exclusions, social care, free school meals and school "
+        "moves): the UPN may be mistyped and another child's. The score and the need level cannot take that "
+        "history into account and may be understated; the reasons give what it would tell as not known, "
+        "never as none. Check each UPN and date of birth against the school's records; a date of birth "
+        "corrected at source agrees once the authority's extracts hold it and the service is restarted."
     ]
     assert PUPIL not in said[0] and "2009" not in said[0]
     # Withheld is not known, never none: read from no records, a child on a protection plan was "never a
@@ -95,10 +94,13 @@ def test_a_row_whose_date_of_birth_its_upn_s_pupil_lacks_is_scored_without_that_
     # history does not hold at all, keeps what that says: none.
     history_only = ["suspensions_this_year", "suspensions_last_year", "suspensions_earlier", "cin_ever",
                     "cla_open", "reason_other", "fsm_ever6", "school_moves_earlier"]
-    by_upn = {f"{i}": row for i, row in differing.features.set_index("upn")[history_only].iterrows()}
+    by_upn = dict(differing.features.set_index("upn")[history_only].iterrows())
     assert by_upn[PUPIL].isna().all(), by_upn[PUPIL]
     assert (by_upn[make_upn(330, 4001, 2010, 1)] == 0).all()
     agreed = agreeing.features.set_index("upn").loc[PUPIL]
     assert agreed[history_only].notna().all() and agreed[history_only].sum() > 0
     kept = differing.features[["fsm", "school_suspension_rate"]]  # its own row's, its school's
     assert kept.notna().all().all()
+    # what the upload's own rows show stays known: FSM on its census day is FSM in the last six years
+    on_fsm = cohort("2009-07-07", fsm="1").features.set_index("upn").loc[PUPIL]
+    assert on_fsm["fsm_ever6"] == 1 and on_fsm[["suspensions_last_year", "cin_ever"]].isna().all()
