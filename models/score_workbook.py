@@ -53,7 +53,9 @@ RESERVED_TITLES = {"history"}
 WIDTH_SAMPLE = 2_000  # rows looked at per column to size it
 MIN_WIDTH, MAX_WIDTH = 8, 70
 RAG_FILLS = {"red": "F4B6B6", "amber": "FBD9A6", "green": "C6E5C0"}
-PERCENT_COLUMNS = ("probability", "band_precision")  # shares, shown as percentages
+# Shown as percentages, as the page shows them. Not band_precision: its interval beside it is the
+# text "0.312-0.371", as in scores.csv, and would read against "31.2%".
+PERCENT_COLUMNS = ("probability",)
 # XML 1.0 cannot hold these control characters: openpyxl refuses a cell holding one.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Text stays text: XlsxWriter would otherwise store a string led by "=" as a formula (which Excel runs), a
@@ -206,7 +208,7 @@ def _table_sheet(
     for index, name in enumerate(headers):
         sheet.write_string(0, index, _cell(str(name)), formats["bold"])
     date_format = formats["date"]
-    # shares shown as the page and scores.html show them (82.6%); the cell keeps the number, to sort on
+    # probabilities shown as the page and scores.html show them (82.6%); the cell keeps the number
     number_formats = [formats["percent"] if name in PERCENT_COLUMNS else None for name in headers]
     for row, values in enumerate(zip(*columns, strict=True), start=1):
         for index, value in enumerate(values):
