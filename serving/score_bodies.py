@@ -14,7 +14,7 @@ from exclusion_risk.files import csv_text
 from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
-JSON_CHUNK = 10_000  # score rows per to_json call
+JSON_CHUNK = 10_000  # score rows per to_json call (in C, the GIL held), so no call is given a whole cohort
 # Feature records' scores per json.dumps call: json.dumps holds the GIL throughout, 2,000 (with their
 # reasons) for about 60 ms, which /health waited out behind each of 15 calls on a 30,000-record body.
 JSON_RECORDS_CHUNK = 500

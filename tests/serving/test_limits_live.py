@@ -75,9 +75,13 @@ def _health_while(service, request, tmp_path) -> tuple[list[float], dict]:
             probed = json.loads(probe.stdout.readline())
             outcome = {"status": response.status_code, "seconds": seconds,
                        "pupils": response.json().get("pupils"), "text": response.text[:300]}  # fmt: skip
-    finally:
+    finally:  # its output read to the end, so a probe with a full pipe is never left blocked behind it
         stop_file.touch()
-        probe.wait(timeout=30)
+        try:
+            probe.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            probe.kill()
+            probe.communicate()
     assert probed["failures"] == [], probed["failures"]
     return probed["latencies"], outcome
 
