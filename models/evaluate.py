@@ -75,7 +75,7 @@ from exclusion_risk.models.fairness import review_groups
 from exclusion_risk.models.group_counts import shown_group_counts
 from exclusion_risk.models.metrics import DEFAULT_CAPACITIES, top_share
 from exclusion_risk.models.risk_matrix import RiskMatrix
-from exclusion_risk.models.score_runs import RANK, ScoringRun
+from exclusion_risk.models.score_runs import NEED, RANK, ScoringRun
 from exclusion_risk.models.selection_overlaps import CALIBRATION_GROUPS, tenths, withhold_overlaps
 from exclusion_risk.privacy import (
     SECONDARY,
@@ -159,7 +159,10 @@ def match(pupils: pd.DataFrame, outcomes: pd.DataFrame) -> Matched:
     """The run's pupils (RUN_PUPIL_COLUMNS) joined to `realised_outcomes` by UPN, ranked by their recorded
     RANK (the list's order when scored), or where a run has none by probability descending, ties by UPN."""
     scored = pupils.drop_duplicates("upn")
-    joined = scored.merge(outcomes, on="upn", how="inner")
+    # the need level the extracts give (`realised_outcomes`), for every run alike: runs recorded before
+    # need levels were kept have none of their own, and one column of that name must reach the pages
+    own_need = [NEED] if NEED in outcomes.columns else []
+    joined = scored.drop(columns=own_need, errors="ignore").merge(outcomes, on="upn", how="inner")
     joined["school_urn"] = joined["school_urn"].where(joined["school_urn"] != "", joined["outcome_school"])
     if RANK in joined.columns and joined[RANK].notna().all():
         joined = joined.sort_values(RANK, kind="mergesort")  # the list exactly as the officer saw it

@@ -15,6 +15,7 @@ from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history, reading_words
+from exclusion_risk.models.comparison_notes import comparison_notes
 from exclusion_risk.models.earlier_scorings import earlier_notes, pupil_keys, upn_notes
 from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
@@ -28,7 +29,6 @@ from exclusion_risk.models.score_runs import (
     change_counts,
     changes_sentence,
     compare,
-    comparison_notes,
     new_run,
     resolve_previous,
 )

@@ -2,12 +2,13 @@
 
 A run is what a scoring was (`ScoringRun`: id, when, model, risk-matrix version, year and census, how
 many pupils and schools, RAG counts; no identifiers) plus its pupils' rows (`RUN_PUPIL_COLUMNS`: UPN,
-school, probability, likelihood band, RAG), kept privately by whoever stores the run: the CLI in a runs
-folder (`RunFolder`), the service in its database.
+school, probability, likelihood band, RAG, need level), kept privately by whoever stores the run: the CLI
+in a runs folder (`RunFolder`), the service in its database.
 
 `compare(previous, current, band_order)` lists, for the schools both scored, each pupil whose place changed:
 `new_red` (red now; not red before, or not scored before), `rating_up` / `rating_down` (a higher or lower RAG
-rating in the same likelihood band), `moved_up` / `moved_down` (a higher or lower likelihood band),
+rating in the same likelihood band), `need_up` / `need_down` (a higher or lower need level, the band and
+rating the same), `moved_up` / `moved_down` (a higher or lower likelihood band),
 `no_longer_on_roll` (scored before at one of those schools, absent now) and `new_on_roll` (not scored before,
 now at one of those schools); each in words by `change_kinds.change_labels`. `previous` is an earlier run's
 pupils, or the `EarlierView` of several (`models.earlier_scorings`: each pupil compared with their latest
@@ -31,27 +32,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.files import open_private, private_dir, write_csv
 from exclusion_risk.models.change_kinds import (  # noqa: F401  (score_runs' callers import them here)
+    CHANGE_COLUMNS,
+    CHANGE_NEEDS,
     CHANGES,
     change_counts,
     change_labels,
+    changes_records,
     changes_sentence,
     rating_moves,
 )
-from exclusion_risk.models.earlier_scorings import EarlierView, ScoringFrames, earlier_view, school_names
+from exclusion_risk.models.earlier_scorings import EarlierView, ScoringFrames, earlier_view
 from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.upn import upn_key
-from exclusion_risk.values import counted
 
-RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag"]
+RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag", "need_level"]
+# Runs recorded before need levels were kept have none (empty): a comparison with one cannot see a change
+# of need level that left the rating as it was (`comparison_notes` says so).
+NEED = "need_level"
 # Each pupil's place in the list as scored (1 = first), kept in the runs folder's pupils.csv so that
 # `evaluate` takes exactly the top k% the officer saw (probabilities are stored to 6 dp and tie often).
 RANK = "rank"
-CHANGE_COLUMNS = ["upn", "school_urn", "change", "before_band", "after_band", "before_rag", "after_rag"]
 RUNS_FOLDER = "score_runs"  # the CLI's default runs folder, beside scores.csv
 CHANGES_FILE = "changes.csv"  # beside scores.csv, when `score --compare-with` is given
 RUN_FILE = "run.json"
@@ -130,6 +136,11 @@ def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _whole_numbers(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values.astype(object), errors="coerce").astype("float64")
+    return numbers.where(np.isfinite(numbers) & (numbers == np.floor(numbers))).astype("Int64")
+
+
 def run_pupils(scores: pd.DataFrame) -> pd.DataFrame:
     """The rows a run keeps of each pupil (RUN_PUPIL_COLUMNS), school missing as ""."""
     pupils = pd.DataFrame(index=scores.index)
@@ -138,6 +149,8 @@ def run_pupils(scores: pd.DataFrame) -> pd.DataFrame:
             pupils[column] = scores[column]
         else:
             pupils[column] = pd.NA
+    # a need level that is not a whole number (a hand-edited file) is not known rather than an error
+    pupils[NEED] = _whole_numbers(pupils[NEED])
     pupils = pupils.astype({**_TEXT, "probability": "float64"})
     pupils["school_urn"] = pupils["school_urn"].fillna("").str.strip()
     if RANK in scores.columns:
@@ -202,6 +215,7 @@ def compare(
         joined[f"{side}_school"] = rows["school_urn"].to_numpy()
         joined[f"{side}_band"] = rows["likelihood_band"].to_numpy()
         joined[f"{side}_rag"] = rows["rag"].to_numpy()
+        joined[f"{side}_need"] = rows[NEED].to_numpy()
     was, now = joined["before_rag"].notna(), joined["after_rag"].notna()
     # gone: on the roll of a school's latest earlier scoring that held its census as this one does
     rolls = pd.MultiIndex.from_frame(previous.rolls[["upn", "school_urn"]].astype(object))
@@ -211,6 +225,11 @@ def compare(
     after_rank = joined["after_band"].map(rank).astype("float64")
     red_now = now & (joined["after_rag"] == "red").fillna(False)
     change = pd.Series(pd.NA, index=joined.index, dtype="string")
+    # a need level known both times (runs recorded before they were kept have none) that differs: the band
+    # and rating the same, the matrix's cell (and perhaps its suggested response) moved all the same
+    before_need, after_need = joined["before_need"].astype("Float64"), joined["after_need"].astype("Float64")
+    change[was & now & (after_need > before_need).fillna(False)] = "need_up"
+    change[was & now & (after_need < before_need).fillna(False)] = "need_down"
     rating_up, rating_down = rating_moves(joined["before_rag"], joined["after_rag"])
     change[was & now & rating_down] = "rating_down"  # in the same band: a band move says it below
     change[was & now & rating_up] = "rating_up"
@@ -224,90 +243,8 @@ def compare(
     changed = joined[joined["change"].notna()].copy()
     changed["order"] = changed["change"].map({c: i for i, c in enumerate(CHANGES)})
     changed = changed.sort_values(["order", "school_urn", "upn"], kind="stable")
-    return changed[CHANGE_COLUMNS].reset_index(drop=True).astype({c: "string" for c in CHANGE_COLUMNS})
-
-
-def _schools_listed(schools: list[str], pupils: pd.Series) -> str:
-    count = int(pupils.isin(schools).sum())  # never called with no school
-    return f"{counted(len(schools), 'school')} ({school_names(schools)}; {counted(count, 'pupil')})"
-
-
-def comparison_notes(
-    previous: ScoringRun, current: ScoringRun, before: pd.DataFrame, after: pd.DataFrame,
-    compared: set[str] = frozenset(),
-) -> list[str]:
-    """What the counts of a comparison do not say on their own: another census or year (what changed
-    between the censuses shows as changes), a change of model, risk matrix or capacity between the two
-    scorings (pupils then move bands because the cut moved, not the pupil), and the schools only one of
-    them scored, which `compare` leaves out. `before`/`after`: the runs' pupils;
-    `compared`: schools of `after` compared through scorings before `previous` (EarlierView.compared)."""
-    notes = []
-    # `last` finds a run of the same year and census, but a run named by its id, a scores.csv, or the
-    # service's latest run sharing a school may be of another: the term between shows as news
-    terms = ((previous.year, previous.census), (current.year, current.census))
-    if all(all(term) for term in terms) and terms[0] != terms[1]:
-        notes.append(
-            f"The earlier list is of the {previous.year} {previous.census} census, this one of the "
-            f"{current.year} {current.census} census: what changed between the two censuses (pupils who "
-            "joined or left, the attendance and exclusions recorded since) shows as changes, not only "
-            "changes in the pupils' risk."
-        )
-    elif not all(terms[0]) and all(terms[1]):  # a scores.csv no recorded run is known to have written
-        notes.append(
-            "The earlier list does not record which year and census it scored, nor the risk matrix or "
-            "capacity its bands were cut for (a scores.csv keeps only the model version): if it was not "
-            f"the {current.year} {current.census} census's, or its bands were cut otherwise, what changed "
-            "between them shows as changes too."
-        )
-    # the MLflow run id only where both runs recorded one (runs kept before it was have "")
-    runs = (previous.model_run_id, current.model_run_id)
-    other_run = all(runs) and runs[0] != runs[1]
-    # a scores.csv compared with directly may record the model's version and not its name
-    renamed = bool(previous.model_name) and previous.model_name != current.model_name
-    if previous.model_version and (renamed or previous.model_version != current.model_version or other_run):
-        notes.append(
-            f"The earlier scoring used model {_model(previous)}, this one {_model(current)}: a pupil may "
-            "have moved because the model changed, not because anything about the pupil did."
-        )
-    elif not (previous.model_name or previous.model_version):
-        notes.append(
-            f"The earlier list does not record the model that scored it: if it was not "
-            f"{_model(current)}, a pupil may have moved because the model changed."
-        )
-    if previous.risk_matrix_version and previous.risk_matrix_version != current.risk_matrix_version:
-        notes.append(
-            f"The risk matrix was version {previous.risk_matrix_version} then and "
-            f"{current.risk_matrix_version} now: a rating may have changed with the matrix."
-        )
-    if previous.capacity and current.capacity and abs(previous.capacity - current.capacity) > 1e-12:
-        notes.append(
-            f"The likelihood bands were cut for a capacity of {100 * previous.capacity:g}% then and "
-            f"{100 * current.capacity:g}% now: moves between bands and new red follow the new cut as much "
-            "as the pupils."
-        )
-    then, now = run_pupils(before)["school_urn"], run_pupils(after)["school_urn"]
-    only_then = sorted(set(then) - set(now) - {""})
-    only_now = sorted(set(now) - set(then) - set(compared) - {""})
-    if only_then or only_now:
-        parts = [f"{_schools_listed(only_then, then)} scored only in the earlier scoring"] * bool(only_then)
-        parts += [f"{_schools_listed(only_now, now)} scored only in this one"] * bool(only_now)
-        notes.append(
-            f"Not compared: {' and '.join(parts)}. A school one scoring did not cover would show all its "
-            "pupils as new or gone, so its pupils are not in the changes."
-        )
-    return notes
-
-
-def _model(run: ScoringRun) -> str:
-    """exclusion-risk version 6, or version 6 where the name is not recorded (a scores.csv)."""
-    return f"{run.model_name} version {run.model_version}".strip()
-
-
-def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
-    """CHANGE_COLUMNS rows as JSON-ready dicts (missing values None), each with its `label` in words."""
-    frame = changes[CHANGE_COLUMNS].astype(object)
-    frame = frame.where(changes[CHANGE_COLUMNS].notna(), None)
-    return frame.assign(label=change_labels(changes)).to_dict("records")
+    types = {c: "Int64" if c in CHANGE_NEEDS else "string" for c in CHANGE_COLUMNS}
+    return changed[CHANGE_COLUMNS].reset_index(drop=True).astype(types)
 
 
 # ---- the CLI's runs folder ---------------------------------------------------------------------
@@ -440,9 +377,10 @@ def recorded_run(
     path: Path, pupils: pd.DataFrame, *folders: RunFolder
 ) -> tuple[ScoringRun, RunFolder] | None:
     """The run that wrote the scores.csv `path` (read as `pupils`): one in the runs folder `score` keeps
-    beside it, or in `folders`, whose pupils are the file's (UPN, school, probability, band and RAG, in
-    its order); of several (the same list scored twice), the one recorded nearest the file's last change.
-    None where none is (the file moved from its runs, edited, or written before runs were kept)."""
+    beside it, or in `folders`, whose pupils are the file's (UPN, school, probability, band, RAG, and need
+    level where the run kept it, in its order); of several (the same list scored twice), the one recorded
+    nearest the file's last change. None where none is (the file moved from its runs, edited, or written
+    before runs were kept)."""
     written, found, seen = path.stat().st_mtime, [], set()
     for folder in (RunFolder(path.parent / RUNS_FOLDER), *folders):
         for run in folder.runs():
@@ -453,7 +391,9 @@ def recorded_run(
                 theirs = folder.pupils(run)
             except (OSError, ValueError, RunNotFound):
                 continue  # a pupils file unreadable or gone: not this one
-            if theirs[RUN_PUPIL_COLUMNS].equals(pupils[RUN_PUPIL_COLUMNS]):
+            # need levels only where the run kept them (runs recorded before they were have none)
+            same = [c for c in RUN_PUPIL_COLUMNS if c != NEED or theirs[NEED].notna().any()]
+            if theirs[same].equals(pupils[same]):
                 distance = abs(datetime.fromisoformat(run.recorded_at).timestamp() - written)
                 found.append((distance, run, folder))
     return min(found, key=lambda f: f[0])[1:] if found else None

@@ -329,7 +329,7 @@ def runs_delete(
         "scores/score_runs) instead of the service's database.",
     ),
 ) -> None:
-    """Delete recorded scorings and their pupils' rows (UPN, school, score, band, RAG), for good.
+    """Delete recorded scorings and their pupils' rows (UPN, school, score, band, RAG, need level), for good.
 
     Prints how many runs and pupil rows went, and records that (counts only) in the service's audit log.
     A later comparison naming a deleted run is refused; `EXCLUSION_RISK_KEEP_RUNS_DAYS` has the service

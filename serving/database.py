@@ -72,7 +72,8 @@ CREATE INDEX IF NOT EXISTS scoring_run_pupils_school ON scoring_run_pupils (scho
 # expires) came later than the keys: keys made before have none. So did the audit's count of pupils
 # scored without the history their UPN names (a date of birth the history does not hold for that pupil).
 # A key's schools (sorted, comma-separated URNs or LAEstab numbers; NULL: the whole authority, as every
-# key made before them is: serving.school_scope) came later again.
+# key made before them is: serving.school_scope) came later again. So did each scored pupil's need
+# level, so that a change of need level within a rating is listed (NULL in the runs held before).
 ADDED_COLUMNS = {
     "api_keys": {"expires_on": "TEXT", "schools": "TEXT"},
     "audit_log": {"history_withheld": "INTEGER NOT NULL DEFAULT 0"},
@@ -82,7 +83,7 @@ ADDED_COLUMNS = {
         "model_census": "TEXT NOT NULL DEFAULT ''",
         "model_test_year": "TEXT NOT NULL DEFAULT ''",
     },
-    "scoring_run_pupils": {'"rank"': "INTEGER"},
+    "scoring_run_pupils": {'"rank"': "INTEGER", "need_level": "INTEGER"},
 }
 
 

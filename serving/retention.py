@@ -1,10 +1,10 @@
 """EXCLUSION_RISK_KEEP_RUNS_DAYS: the service deletes recorded census scorings older than that many days.
 
-A run holds each scored pupil's UPN, school, probability, band and RAG (special-category data), so it is
-kept no longer than the authority says. Old runs are deleted when the service starts and then once a day
-on a thread of their own, not at each new recording: a service nobody scores with for a month would
-otherwise keep runs a month past their time, and a scoring request would pay for the deletion. A day
-is the most a run outlives its time. Only counts are logged, and written to the audit log (key
+A run holds each scored pupil's UPN, school, probability, band, RAG and need level (special-category
+data), so it is kept no longer than the authority says. Old runs are deleted when the service starts and
+then once a day on a thread of their own, not at each new recording: a service nobody scores with for a
+month would otherwise keep runs a month past their time, and a scoring request would pay for the
+deletion. A day is the most a run outlives its time. Only counts are logged, and written to the audit log (key
 `retention`, route `keep_runs_days`, pupils: the pupil rows deleted); never a UPN.
 """
 

@@ -2,8 +2,8 @@
 of its year and census term.
 
 `RunStore` keeps runs in the tables `scoring_runs` (no identifiers: what `GET /runs` lists) and
-`scoring_run_pupils` (each pupil's UPN, school, probability, band and RAG: identifiers, kept in the
-service's own 0600 database file, never logged). `record_census_scoring` records a scoring and compares
+`scoring_run_pupils` (each pupil's UPN, school, probability, band, RAG and need level: identifiers, kept in
+the service's own 0600 database file, never logged). `record_census_scoring` records a scoring and compares
 it, by `models.score_runs.compare`, with the most recent earlier run of the same year and census term
 that scored any of the same schools (`since`; as `score --compare-with last`, never another year's),
 giving the `run` and `changes` members of the score response. Each pupil is compared with their latest
@@ -14,7 +14,7 @@ as gone nor makes the next census's pupils look new); otherwise `changes.leavers
 that school, naming no pupil, and `changes.leavers_not_listed_notes` says it once for all the schools
 with one reason (models.earlier_scorings.leaver_notes, the workbook's and the console's words).
 `changes.notes` says what the counts do not say on their own, in `exclusion-risk score`'s words
-(models.score_runs.comparison_notes): the schools not compared (scored by only one of the two runs:
+(models.comparison_notes): the schools not compared (scored by only one of the two runs:
 "0 new red" is no news of them), a change of model or risk matrix between the runs, and a run of another
 year or term named by `since`, and how many pupils whose UPN was corrected since the earlier run are
 compared under their new UPN (the linked history knows both as one pupil: models.earlier_scorings).
@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from exclusion_risk.models.comparison_notes import comparison_notes
 from exclusion_risk.models.earlier_scorings import (
     PUPILS,
     RUN,
@@ -41,6 +42,7 @@ from exclusion_risk.models.risk_matrix import RAG_VALUES
 from exclusion_risk.models.score_runs import (
     MIN_PREFIX,
     MODEL_FACTS,
+    NEED,
     RANK,
     RUN_PUPIL_COLUMNS,
     ScoringRun,
@@ -48,7 +50,6 @@ from exclusion_risk.models.score_runs import (
     changes_records,
     changes_sentence,
     compare,
-    comparison_notes,
     new_run,
 )
 from exclusion_risk.serving.database import Database
@@ -67,7 +68,7 @@ _RUN_FIELDS = (
     "run_id, recorded_at, model_name, model_version, risk_matrix_version, year, census, pupils, schools, "
     f"red, amber, green, {', '.join(MODEL_FACTS)}"
 )
-_PUPIL_FIELDS = 'upn, school_urn, probability, likelihood_band, rag, "rank"'
+_PUPIL_FIELDS = 'upn, school_urn, probability, likelihood_band, rag, need_level, "rank"'
 # What a comparison naming a run no longer held says (`since`, `recorded_as`, `before`): runs are deleted
 # by `exclusion-risk runs delete` and by EXCLUSION_RISK_KEEP_RUNS_DAYS, so an id the page or a client
 # kept may name one.
@@ -125,8 +126,8 @@ class RunStore:
             )
             conn.executemany(
                 f"INSERT OR REPLACE INTO scoring_run_pupils (run_id, {_PUPIL_FIELDS}) "
-                f"VALUES ({', '.join('?' * 7)})",
-                ((run.run_id, u, s or "", p, b, r, k) for u, s, p, b, r, k in rows.itertuples(index=False)),
+                f"VALUES ({', '.join('?' * 8)})",
+                ((run.run_id, u, s or "", *rest) for u, s, *rest in rows.itertuples(index=False)),
             )
             conn.execute("COMMIT")
         except BaseException:
@@ -224,7 +225,8 @@ class RunStore:
             f'SELECT {_PUPIL_FIELDS} FROM scoring_run_pupils WHERE run_id = ? ORDER BY "rank", upn', (run_id,)
         ).fetchall()
         pupils = pd.DataFrame(rows, columns=[*RUN_PUPIL_COLUMNS, RANK])
-        pupils[RANK] = pd.to_numeric(pupils[RANK]).astype("Int64")
+        for column in (RANK, NEED):  # empty in runs recorded before it was kept
+            pupils[column] = pd.to_numeric(pupils[column]).astype("Int64")
         return pupils
 
     def recent(self, limit: int = RECENT_RUNS, scope: frozenset[str] | None = None) -> list[ScoringRun]:
@@ -307,8 +309,8 @@ class StoredScorings:
     def latest(self, upns: list[str]) -> pd.DataFrame:
         # `since`'s own rows first (read by its key, as one run's pupils): most UPNs are there
         found = self.db.execute(
-            "SELECT upn, school_urn, probability, likelihood_band, rag, run_id FROM scoring_run_pupils "
-            "WHERE run_id = ?",
+            "SELECT upn, school_urn, probability, likelihood_band, rag, need_level, run_id "
+            "FROM scoring_run_pupils WHERE run_id = ?",
             (self.since,),
         ).fetchall()
         wanted = set(upns)
@@ -316,7 +318,8 @@ class StoredScorings:
         rest = sorted(wanted - {row[0] for row in found})
         # SQLite takes a row's other columns from the row whose MAX(r.rowid) it returns: the latest run's
         found += [row[:-1] for row in self._chunks(
-            "SELECT p.upn, p.school_urn, p.probability, p.likelihood_band, p.rag, p.run_id, MAX(r.rowid) "
+            "SELECT p.upn, p.school_urn, p.probability, p.likelihood_band, p.rag, p.need_level, p.run_id, "
+            "MAX(r.rowid) "
             "FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
             "WHERE p.upn IN ({}) AND r.rowid <= ? AND r.year = ? AND r.census = ? AND {visible} "
             "GROUP BY p.upn",

@@ -307,6 +307,11 @@ CHANGE_MEANINGS = {
     "rating_up": "A higher RAG rating than at the pupil's latest earlier scoring, in the same likelihood "
     "band (the need level changed, or the risk matrix); not red now (that is new_red).",
     "rating_down": "A lower RAG rating, in the same likelihood band.",
+    "need_up": "A higher need level than at the pupil's latest earlier scoring, in the same likelihood band "
+    "and with the same RAG rating: the risk matrix's cell, and so perhaps its suggested response, changed. "
+    "Counted only where both scorings kept need levels (runs recorded before they were have none: "
+    "`notes` says so).",
+    "need_down": "A lower need level, in the same likelihood band and with the same RAG rating.",
     "moved_up": "In a higher likelihood band than at the pupil's latest earlier scoring (a rating that "
     "changed with it is said in the pupil's `label`).",
     "moved_down": "In a lower likelihood band.",
@@ -329,9 +334,14 @@ class PupilChange(BaseModel):
     after_band: str | None = None
     before_rag: Rag | None = None
     after_rag: Rag | None = None
+    before_need: int | None = Field(None, description="The need level (0-3) at the earlier scoring; null "
+                                    "where that scoring kept none (recorded before need levels were kept).")
+    after_need: int | None = Field(None, description="The need level now; null for a pupil no longer on "
+                                   "roll.")
     label: str = Field("", description="The change in words, as the page and the workbook say it: 'rating "
-                       "up: green to amber (same likelihood band: need level or risk matrix changed)', "
-                       "'moved down a band; rating down: amber to green', 'new red'.")
+                       "up: green to amber (same likelihood band; need level 1 to 2)', 'need level up: 1 to "
+                       "2 (still amber, same likelihood band)', 'moved down a band; rating down: amber to "
+                       "green', 'new red'.")
 
 
 class RunChanges(BaseModel):

@@ -128,8 +128,8 @@ class ServiceSettings(BaseSettings):
     keep_runs_days: int | None = Field(
         None,
         ge=1,
-        description="Days a recorded census scoring (each pupil's UPN, school, probability, band and RAG) "
-        "is kept: older runs are deleted when the service starts and once a day while it runs "
+        description="Days a recorded census scoring (each pupil's UPN, school, probability, band, RAG and "
+        "need level) is kept: older runs are deleted when the service starts and once a day while it runs "
         "(serving/retention.py). Unset: every run is kept until `exclusion-risk runs delete`.",
     )
     docs: bool = Field(False, description="Serve the Swagger UI at /docs (it loads assets from a CDN).")

@@ -227,6 +227,8 @@
     new_red: "new red",
     rating_up: "rating up within a band",
     rating_down: "rating down within a band",
+    need_up: "need level up within a rating",
+    need_down: "need level down within a rating",
     moved_up: "moved up a band",
     moved_down: "moved down a band",
     no_longer_on_roll: "no longer on roll",

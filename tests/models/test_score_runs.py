@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
+from exclusion_risk.models.comparison_notes import comparison_notes
 from exclusion_risk.models.score_runs import (
     CHANGE_COLUMNS,
     RUN_FILE,
@@ -23,7 +24,6 @@ from exclusion_risk.models.score_runs import (
     change_counts,
     changes_sentence,
     compare,
-    comparison_notes,
     new_run,
     resolve_previous,
 )
@@ -82,10 +82,12 @@ def test_compare_names_each_kind_of_change_within_the_schools_both_runs_scored()
     assert (p4["school_urn"], p4["before_band"], p4["before_rag"]) == ("100", "very high", "red")
     assert pd.isna(p4["after_band"]) and pd.isna(p4["after_rag"])
     counts = change_counts(changes)
-    assert counts == {"new_red": 2, "rating_up": 0, "rating_down": 0, "moved_up": 2, "moved_down": 1,
+    assert counts == {"new_red": 2, "rating_up": 0, "rating_down": 0, "need_up": 0, "need_down": 0,
+                      "moved_up": 2, "moved_down": 1,
                       "no_longer_on_roll": 1, "new_on_roll": 1}  # fmt: skip
     assert changes_sentence(counts, "then").startswith(
-        "2 new red since then; 0 rating up and 0 rating down within a band; 2 moved up a band, 1 down, 1 no"
+        "2 new red since then; 0 rating up and 0 rating down within a band; 0 need level up and 0 down "
+        "within a rating; 2 moved up a band, 1 down, 1 no"
     )
     assert changes["change"].tolist()[:2] == ["new_red", "new_red"]  # ordered by change
 

@@ -43,7 +43,8 @@ def test_every_pupil_whose_rating_changed_is_listed_counted_and_said_in_words():
     assert got == {"R1": "rating_up", "R2": "rating_down", "R3": "moved_up", "R4": "moved_up",
                    "R5": "new_red"}  # fmt: skip
     counts = change_counts(changes)
-    assert counts == {"new_red": 1, "rating_up": 1, "rating_down": 1, "moved_up": 2, "moved_down": 0,
+    assert counts == {"new_red": 1, "rating_up": 1, "rating_down": 1, "need_up": 0, "need_down": 0,
+                      "moved_up": 2, "moved_down": 0,
                       "no_longer_on_roll": 0, "new_on_roll": 0}  # fmt: skip
     labels = dict(zip(changes["upn"], score_runs.change_labels(changes), strict=True))
     assert labels == {
@@ -55,8 +56,8 @@ def test_every_pupil_whose_rating_changed_is_listed_counted_and_said_in_words():
     }
     assert [row["label"] for row in changes_records(changes)] == list(score_runs.change_labels(changes))
     assert changes_sentence(counts, "then") == (
-        "1 new red since then; 1 rating up and 1 rating down within a band; 2 moved up a band, 0 down, "
-        "0 no longer on roll, 0 new on roll"
+        "1 new red since then; 1 rating up and 1 rating down within a band; 0 need level up and 0 down "
+        "within a rating; 2 moved up a band, 0 down, 0 no longer on roll, 0 new on roll"
     )
 
 

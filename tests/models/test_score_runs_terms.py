@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from exclusion_risk.models.comparison_notes import comparison_notes
 from exclusion_risk.models.score_runs import (
     RUNS_FOLDER,
     RunFolder,
-    comparison_notes,
     new_run,
     resolve_previous,
 )

@@ -133,7 +133,13 @@ def test_census_scorings_are_recorded_and_changes_reported(runs_service, cohort,
     expected = compare(scores1, scores2, bands)  # the rules, applied to what the two responses said
     assert changes["counts"] == change_counts(expected)
     assert set(listed.columns) == {"upn", "school_urn", "change", "before_band", "after_band", "before_rag",
-                                   "after_rag", "label"}  # fmt: skip
+                                   "after_rag", "before_need", "after_need", "label"}  # fmt: skip
+    # each pupil's need level as each scoring gave it, kept in the run and read back for the comparison
+    for side, scores in (("before", scores1), ("after", scores2)):
+        rows = listed.dropna(subset=[f"{side}_need"])
+        assert len(rows) and rows[f"{side}_need"].astype(int).tolist() == (
+            scores.set_index("upn").loc[rows["upn"], "need_level"].astype(int).tolist()
+        )
     assert listed["label"].tolist() == change_labels(expected).tolist()  # each change in words, as the page
 
     assert runs.status_code == 200

@@ -12,7 +12,15 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.models.score_runs import RANK, RUN_FILE, RunFolder, new_run, read_run_pupils
+from exclusion_risk.models.score_runs import (
+    NEED,
+    RANK,
+    RUN_FILE,
+    RunFolder,
+    compare,
+    new_run,
+    read_run_pupils,
+)
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.run_history import RunStore
 
@@ -40,7 +48,7 @@ def _scores() -> pd.DataFrame:
     return pd.DataFrame({"upn": ["B000000000001", "A000000000002", "C000000000003"],
                          "school_urn": ["100001", "100001", "100002"], "probability": [0.4, 0.4, 0.1],
                          "likelihood_band": ["high", "high", "low"],
-                         "rag": ["amber", "amber", "green"]})  # fmt: skip
+                         "rag": ["amber", "amber", "green"], "need_level": [1, 2, 0]})  # fmt: skip
 
 
 def test_a_service_scoring_exports_as_a_runs_folder_entry_with_the_models_facts_and_ranks(tmp_path):
@@ -60,6 +68,7 @@ def test_a_service_scoring_exports_as_a_runs_folder_entry_with_the_models_facts_
     assert exported["model_label"] == "any" and exported["census"] == "autumn"
     rows = read_run_pupils(out / run.run_id / "pupils.csv")
     assert list(rows.sort_values(RANK)["upn"]) == list(_scores()["upn"])  # the list's order, not re-sorted
+    assert list(rows.sort_values(RANK)[NEED]) == [1, 2, 0]
     assert stat.S_IMODE((out / run.run_id / "pupils.csv").stat().st_mode) == 0o600  # UPNs: owner only
     assert RunFolder(out).find(run.run_id[:8], "2018/19").run_id == run.run_id  # as `evaluate` finds it
 
@@ -89,13 +98,16 @@ def test_a_database_from_before_the_columns_gains_them_and_keeps_its_runs(tmp_pa
     store = RunStore(Database(database))
     old = store.find("0123")
     assert old is not None and old.model_run_id == "" and old.pupils == 2
-    assert store.pupils(old.run_id)[RANK].isna().all()
+    assert store.pupils(old.run_id)[RANK].isna().all() and store.pupils(old.run_id)[NEED].isna().all()
     run, pupils = new_run(_scores(), model_name="exclusion-risk", model_version="3", risk_matrix_version="v1",
                           year="2018/19", model_info=INFO)  # fmt: skip
     store.record(run, pupils, key_id=None)
     assert store.find(run.run_id).model_run_id == INFO["run_id"]
     kept = store.pupils(run.run_id)
     assert list(kept[RANK]) == [1, 2, 3] and list(kept["upn"]) == list(_scores()["upn"])
+    assert list(kept[NEED]) == [1, 2, 0]  # each pupil's need level, kept for the next comparison
+    later = _scores().assign(need_level=[2, 2, 0])
+    assert compare(kept, later, ["high", "low"])["change"].tolist() == ["need_up"]
 
 
 def test_export_refuses_an_unknown_run_and_a_missing_database(tmp_path):

@@ -20,9 +20,10 @@ ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "web"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-COUNTS = {"new_red": 12, "rating_up": 1, "rating_down": 0, "moved_up": 3, "moved_down": 2,
-          "no_longer_on_roll": 1, "new_on_roll": 0}
+COUNTS = {"new_red": 12, "rating_up": 1, "rating_down": 0, "need_up": 1, "need_down": 0, "moved_up": 3,
+          "moved_down": 2, "no_longer_on_roll": 1, "new_on_roll": 0}
 RATING_UP = "rating up: green to amber (same likelihood band: need level or risk matrix changed)"
+NEED_UP = "need level up: 1 to 2 (still amber, same likelihood band)"
 
 
 def _answer(changes) -> dict:
@@ -44,6 +45,9 @@ def _changes() -> dict:
     # a rating that changed within its band (the need level rose): listed, in the answer's words
     rated = changed("E801200110000", "rating_up", "medium", "medium", "green", "amber")
     pupils += [{**rated, "label": RATING_UP}]
+    # the same band and rating, a higher need level (L3-N1 -> L3-N2: the suggested response may change)
+    need = changed("F801200110000", "need_up", "high", "high", "amber", "amber")
+    pupils += [{**need, "before_need": 1, "after_need": 2, "label": NEED_UP}]
     pupils += [changed(f"B80120011{i:04d}", "moved_up", "low", "medium", "green", "green") for i in range(3)]
     pupils += [changed(f"C80120011{i:04d}", "moved_down", "high", "medium", "amber", "green")
                for i in range(2)]
@@ -56,7 +60,7 @@ def _changes() -> dict:
             "leavers_not_listed_notes": [NOT_LISTED], "notes": NOTES}
 
 
-# What the counts do not say (models.score_runs.comparison_notes, the CLI's words): shown above them.
+# What the counts do not say (models.comparison_notes, the CLI's words): shown above them.
 NOTES = ["The earlier scoring used model exclusion-risk version 6, this one exclusion-risk version 7: a "
          "pupil may have moved because the model changed, not because anything about the pupil did.",
          "Not compared: 1 school (104777; 25 pupils) scored only in this one. A school one scoring did not "
@@ -108,10 +112,11 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         expect(page.locator("#changes-not-listed")).to_have_text(NOT_LISTED)
         expect(page.locator("#changes-notes li")).to_have_text(NOTES)  # the model changed; not compared
         assert page.locator("#changes-counts li").all_inner_texts() == [
-            "12 new red", "1 rating up within a band", "0 rating down within a band", "3 moved up a band",
+            "12 new red", "1 rating up within a band", "0 rating down within a band",
+            "1 need level up within a rating", "0 need level down within a rating", "3 moved up a band",
             "2 moved down a band", "1 no longer on roll", "0 new on roll"]
         rows = page.locator("#changes-table tbody tr")
-        assert rows.count() == 19
+        assert rows.count() == 20
         expect(page.locator("#changes-pager")).to_be_hidden()  # one page: no page controls
         section.screenshot(path=ARTIFACTS / "10-changes.png")
         expect(page.locator("#status")).to_contain_text("12 new red since")  # announced (aria-live)
@@ -119,6 +124,9 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         assert rows.count() == 1
         assert rows.first.locator("td").all_inner_texts()[2:] == [RATING_UP, "medium", "medium", "GREEN",
                                                                    "AMBER"]
+        page.select_option("#changes-filter", "need_up")
+        assert rows.count() == 1
+        assert rows.first.locator("td").all_inner_texts()[2:] == [NEED_UP, "high", "high", "AMBER", "AMBER"]
         page.select_option("#changes-filter", "moved_down")
         assert rows.count() == 2
         assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"moved down a band"}

@@ -1,0 +1,92 @@
+"""What the counts of a comparison of two scorings do not say on their own (`comparison_notes`): the
+console's, the workbook's and the service's notes beside `score_runs.compare`'s changes."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from exclusion_risk.models.earlier_scorings import school_names
+from exclusion_risk.models.score_runs import NEED, ScoringRun, run_pupils
+from exclusion_risk.values import counted
+
+
+def _schools_listed(schools: list[str], pupils: pd.Series) -> str:
+    count = int(pupils.isin(schools).sum())  # never called with no school
+    return f"{counted(len(schools), 'school')} ({school_names(schools)}; {counted(count, 'pupil')})"
+
+
+def comparison_notes(
+    previous: ScoringRun, current: ScoringRun, before: pd.DataFrame, after: pd.DataFrame,
+    compared: set[str] = frozenset(),
+) -> list[str]:
+    """What the counts of a comparison do not say on their own: another census or year (what changed
+    between the censuses shows as changes), a change of model, risk matrix or capacity between the two
+    scorings (pupils then move bands because the cut moved, not the pupil), and the schools only one of
+    them scored, which `compare` leaves out. `before`/`after`: the runs' pupils;
+    `compared`: schools of `after` compared through scorings before `previous` (EarlierView.compared)."""
+    notes = []
+    # `last` finds a run of the same year and census, but a run named by its id, a scores.csv, or the
+    # service's latest run sharing a school may be of another: the term between shows as news
+    terms = ((previous.year, previous.census), (current.year, current.census))
+    if all(all(term) for term in terms) and terms[0] != terms[1]:
+        notes.append(
+            f"The earlier list is of the {previous.year} {previous.census} census, this one of the "
+            f"{current.year} {current.census} census: what changed between the two censuses (pupils who "
+            "joined or left, the attendance and exclusions recorded since) shows as changes, not only "
+            "changes in the pupils' risk."
+        )
+    elif not all(terms[0]) and all(terms[1]):  # a scores.csv no recorded run is known to have written
+        notes.append(
+            "The earlier list does not record which year and census it scored, nor the risk matrix or "
+            "capacity its bands were cut for (a scores.csv keeps only the model version): if it was not "
+            f"the {current.year} {current.census} census's, or its bands were cut otherwise, what changed "
+            "between them shows as changes too."
+        )
+    # the MLflow run id only where both runs recorded one (runs kept before it was have "")
+    runs = (previous.model_run_id, current.model_run_id)
+    other_run = all(runs) and runs[0] != runs[1]
+    # a scores.csv compared with directly may record the model's version and not its name
+    renamed = bool(previous.model_name) and previous.model_name != current.model_name
+    if previous.model_version and (renamed or previous.model_version != current.model_version or other_run):
+        notes.append(
+            f"The earlier scoring used model {_model(previous)}, this one {_model(current)}: a pupil may "
+            "have moved because the model changed, not because anything about the pupil did."
+        )
+    elif not (previous.model_name or previous.model_version):
+        notes.append(
+            f"The earlier list does not record the model that scored it: if it was not "
+            f"{_model(current)}, a pupil may have moved because the model changed."
+        )
+    if previous.risk_matrix_version and previous.risk_matrix_version != current.risk_matrix_version:
+        notes.append(
+            f"The risk matrix was version {previous.risk_matrix_version} then and "
+            f"{current.risk_matrix_version} now: a rating may have changed with the matrix."
+        )
+    if previous.capacity and current.capacity and abs(previous.capacity - current.capacity) > 1e-12:
+        notes.append(
+            f"The likelihood bands were cut for a capacity of {100 * previous.capacity:g}% then and "
+            f"{100 * current.capacity:g}% now: moves between bands and new red follow the new cut as much "
+            "as the pupils."
+        )
+    if len(before) and run_pupils(before)[NEED].isna().all() and run_pupils(after)[NEED].notna().any():
+        notes.append(
+            "The earlier scoring kept no need levels (it was recorded before they were kept): a pupil whose "
+            "need level changed while their likelihood band and rating stayed the same is not listed, and a "
+            "rating that changed within a band may have changed with the need level or the risk matrix."
+        )
+    then, now = run_pupils(before)["school_urn"], run_pupils(after)["school_urn"]
+    only_then = sorted(set(then) - set(now) - {""})
+    only_now = sorted(set(now) - set(then) - set(compared) - {""})
+    if only_then or only_now:
+        parts = [f"{_schools_listed(only_then, then)} scored only in the earlier scoring"] * bool(only_then)
+        parts += [f"{_schools_listed(only_now, now)} scored only in this one"] * bool(only_now)
+        notes.append(
+            f"Not compared: {' and '.join(parts)}. A school one scoring did not cover would show all its "
+            "pupils as new or gone, so its pupils are not in the changes."
+        )
+    return notes
+
+
+def _model(run: ScoringRun) -> str:
+    """exclusion-risk version 6, or version 6 where the name is not recorded (a scores.csv)."""
+    return f"{run.model_name} version {run.model_version}".strip()

@@ -1,0 +1,134 @@
+"""A change of need level within a rating is a change (an inclusion officer's finding): two pupils went
+from L3-N1 (targeted early help) to L3-N2 (multi-agency), both amber, and were in no count and no row of
+what changed, because the runs kept no need level. They keep it now; a run recorded before they did is
+compared as before, and the notes say what it cannot show."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+
+from exclusion_risk.models.comparison_notes import comparison_notes
+from exclusion_risk.models.score_runs import (
+    NEED,
+    RUN_PUPILS_FILE,
+    RunFolder,
+    change_counts,
+    change_labels,
+    changes_records,
+    changes_sentence,
+    compare,
+    new_run,
+    read_run_pupils,
+    recorded_run,
+)
+from exclusion_risk.models.score_workbook import CHANGES_SHEET, write_scores_workbook
+
+BANDS = ["very high", "high", "medium", "low"]
+SAME = [(f"S{i}", "100", "low", "green", 0) for i in range(6)]
+
+
+def _pupils(rows) -> pd.DataFrame:
+    return pd.DataFrame([{"upn": u, "school_urn": s, "probability": 0.5, "likelihood_band": b, "rag": r,
+                          "need_level": n} for u, s, b, r, n in rows])  # fmt: skip
+
+
+BEFORE = _pupils([
+    ("N1", "100", "high", "amber", 1),  # -> high amber, need 2 (L3-N1 -> L3-N2): need level up
+    ("N2", "100", "high", "amber", 2),  # -> need 1: need level down
+    ("N3", "100", "medium", "green", 1),  # -> medium amber, need 2: rating up, the need level its cause
+    ("N4", "100", "medium", "green", 1),  # -> medium amber, need 1: rating up, the matrix its only cause
+    ("N5", "100", "low", "green", 0),  # -> medium green, need 1: moved up a band, need level said too
+    ("N6", "100", "high", "amber", 2),  # the same: not listed
+    *SAME,
+])  # fmt: skip
+AFTER = _pupils([
+    ("N1", "100", "high", "amber", 2), ("N2", "100", "high", "amber", 1),
+    ("N3", "100", "medium", "amber", 2), ("N4", "100", "medium", "amber", 1),
+    ("N5", "100", "medium", "green", 1), ("N6", "100", "high", "amber", 2),
+    *SAME,
+])  # fmt: skip
+
+
+def test_a_need_level_that_changed_within_a_rating_is_listed_counted_and_said():
+    changes = compare(BEFORE, AFTER, BANDS)
+    got = dict(zip(changes["upn"], changes["change"], strict=True))
+    assert got == {"N1": "need_up", "N2": "need_down", "N3": "rating_up", "N4": "rating_up", "N5": "moved_up"}
+    counts = change_counts(changes)
+    assert (counts["need_up"], counts["need_down"], counts["rating_up"], counts["moved_up"]) == (1, 1, 2, 1)
+    assert "; 1 need level up and 1 down within a rating; " in changes_sentence(counts, "then")
+    labels = dict(zip(changes["upn"], change_labels(changes), strict=True))
+    assert labels == {
+        "N1": "need level up: 1 to 2 (still amber, same likelihood band)",
+        "N2": "need level down: 2 to 1 (still amber, same likelihood band)",
+        "N3": "rating up: green to amber (same likelihood band; need level 1 to 2)",
+        "N4": "rating up: green to amber (same likelihood band and need level: the risk matrix changed)",
+        "N5": "moved up a band; need level 0 to 1",
+    }
+    n1 = next(row for row in changes_records(changes) if row["upn"] == "N1")
+    assert (n1["before_need"], n1["after_need"]) == (1, 2) and type(n1["after_need"]) is int  # JSON-ready
+
+
+def test_the_workbook_and_changes_csv_carry_both_need_levels(tmp_path):
+    changes = compare(BEFORE, AFTER, BANDS)
+    buffer = io.BytesIO()
+    write_scores_workbook(AFTER, buffer, notice_lines=["Model: m version 1"], changes=changes,
+                          changes_summary=changes_sentence(change_counts(changes), "then"))  # fmt: skip
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))[CHANGES_SHEET]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    n1 = next(dict(zip(header, row, strict=True)) for row in rows[1:] if row[0] == "N1")
+    assert (n1["before_need"], n1["after_need"]) == (1, 2)
+    assert n1["change"] == "need level up: 1 to 2 (still amber, same likelihood band)"
+
+
+def test_a_run_recorded_before_need_levels_were_kept_is_compared_as_before_and_the_notes_say_so(tmp_path):
+    folder = RunFolder(tmp_path / "runs")
+    facts = {"model_name": "m", "model_version": "1", "risk_matrix_version": "1", "year": "2018/19"}
+    run, pupils = new_run(BEFORE, **facts)
+    path = folder.record(run, pupils)
+    # as a release before this one wrote it: no need_level column
+    kept = pd.read_csv(path / RUN_PUPILS_FILE, dtype=str).drop(columns=[NEED])
+    kept.to_csv(path / RUN_PUPILS_FILE, index=False)
+    old = folder.pupils(run)
+    assert old[NEED].isna().all()
+    changes = compare(old, AFTER, BANDS)
+    got = dict(zip(changes["upn"], changes["change"], strict=True))
+    assert got == {"N3": "rating_up", "N4": "rating_up", "N5": "moved_up"}  # no need level to compare
+    labels = dict(zip(changes["upn"], change_labels(changes), strict=True))
+    assert labels["N3"] == labels["N4"] == (
+        "rating up: green to amber (same likelihood band: need level or risk matrix changed)"
+    )
+    now, _ = new_run(AFTER, **facts)
+    notes = comparison_notes(run, now, old, AFTER)
+    assert notes == [
+        "The earlier scoring kept no need levels (it was recorded before they were kept): a pupil whose need "
+        "level changed while their likelihood band and rating stayed the same is not listed, and a rating "
+        "that changed within a band may have changed with the need level or the risk matrix."
+    ]
+    assert comparison_notes(run, now, BEFORE, AFTER) == []  # both kept them: nothing to say
+
+
+def test_a_scores_csv_is_still_known_as_the_run_that_wrote_it_when_that_run_kept_no_need_levels(tmp_path):
+    folder = RunFolder(tmp_path / "score_runs")
+    run, pupils = new_run(BEFORE, model_name="m", model_version="1", risk_matrix_version="1", year="2018/19")
+    path = folder.record(run, pupils)
+    scores = tmp_path / "scores.csv"
+    BEFORE.to_csv(scores, index=False, float_format="%.6f")
+    listed = read_run_pupils(scores)
+    assert recorded_run(scores, listed)[0].run_id == run.run_id
+    kept = pd.read_csv(path / RUN_PUPILS_FILE, dtype=str).drop(columns=[NEED])  # recorded by a release before
+    kept.to_csv(path / RUN_PUPILS_FILE, index=False)
+    assert recorded_run(scores, listed)[0].run_id == run.run_id
+    # a run that kept other need levels did not write it
+    kept.assign(need_level=[2, 2, 1, 1, 0, 2, 0, 0, 0, 0, 0, 0]).to_csv(path / RUN_PUPILS_FILE, index=False)
+    assert recorded_run(scores, listed) is None
+
+
+def test_a_need_level_that_is_not_a_whole_number_is_not_known_rather_than_an_error():
+    odd = BEFORE.astype({"need_level": object})
+    odd.loc[0, "need_level"], odd.loc[1, "need_level"] = "two", 1.5
+    changes = compare(odd, AFTER, BANDS)
+    assert "N1" not in set(changes["upn"]) and "N2" not in set(changes["upn"])
