@@ -6,7 +6,10 @@ Three texts per pupil, the scores.csv columns `reason_columns` gives ("; "-joine
   child has (the registry's `adverse_from`: a safeguarding or social-care record, a suspension or
   exclusion, persistent absence, a school move, free school meals). A negative contribution of one is
   the effect of the inputs it overlaps with in the model (CPP beside CIN), not protection: the score
-  keeps it, the words leave it out, so no one reads "drug misuse lowers the risk";
+  keeps it, the words leave it out, so no one reads "drug misuse lowers the risk". Nor a factor whose
+  value is not known (a history withheld from a pupil whose date of birth it does not hold, a term not
+  yet recorded): how the model treats a missing value is not something about the child, and "social care:
+  not known" offered as lowering the risk reads as reassurance (it may still be given as raising it);
 - `context`: every context factor (year group, the school's record, the home area: the registry's
   `context` features) that moves the score by the floor or more, largest first, each phrase marked
   "(raises risk)" or "(lowers risk)". Context never fills `reasons`: "in Year 9" or a school's suspension
@@ -37,8 +40,9 @@ REASON_COLUMNS_NOTE = (
     "reasons: the child's own factors that raise the score most; reasons_lowering: those that lower it "
     "most, except that a safeguarding, exclusion, absence, school-move or free-school-meals factor the "
     "child has is never listed as lowering the risk (where the model gives it a negative weight, that is "
-    "the effect of other factors it overlaps with); context: year group, the school's exclusion record "
-    "and the home area's deprivation, given apart as they are not about the child."
+    "the effect of other factors it overlaps with), nor is a factor whose value is not known; context: "
+    "year group, the school's exclusion record and the home area's deprivation, given apart as they are "
+    "not about the child."
 )
 RAISES, LOWERS = " (raises risk)", " (lowers risk)"  # the direction a context phrase carries
 
@@ -139,11 +143,20 @@ def _adverse_present(explanation: Explanation, value_columns: dict[str, np.ndarr
     return present
 
 
+def _not_known(explanation: Explanation, value_columns: dict[str, np.ndarray]) -> np.ndarray:
+    """(pupils x features) True where the pupil's value is missing (None, NaN, NA)."""
+    return np.column_stack([pd.isna(value_columns[f]) for f in explanation.features]).reshape(
+        explanation.contributions.shape
+    )
+
+
 def _child_usable(explanation, value_columns, usable: np.ndarray, direction: str) -> np.ndarray:
-    """`usable`, less (for the lowering direction) each pupil's adverse factors (the module text)."""
+    """`usable`, less (for the lowering direction) each pupil's adverse factors and the factors whose
+    value is not known (the module text)."""
     if direction != "lowering":
         return usable
-    return usable[None, :] & ~_adverse_present(explanation, value_columns)
+    hidden = _adverse_present(explanation, value_columns) | _not_known(explanation, value_columns)
+    return usable[None, :] & ~hidden
 
 
 def top_factors(

@@ -67,6 +67,27 @@ def test_the_service_factors_leave_them_out_too():
     assert [f["feature"] for f in raising[0]] == ["suspensions_last_year"]
 
 
+def test_a_factor_whose_value_is_not_known_is_never_given_as_lowering_the_risk():
+    """A pupil scored without the history their UPN names (a date of birth it does not hold) had "free
+    school meals in the last six years: not known" among the reasons lowering the risk: how the model
+    treats a missing value, offered to an officer as reassurance."""
+    values = VALUES.astype(object)
+    values.loc[1, ["cpp_ever", "sc_substance_misuse"]] = [np.nan, None]
+    contributions = [CONTRIBUTIONS[0], [-0.6, -0.5, -0.4, -0.3, -0.2, 0.7]]
+    columns = reason_columns(_explanation(contributions), values, n=3)
+    lowering = columns["reasons_lowering"][1].split("; ")
+    assert not any("not known" in phrase for phrase in lowering), lowering
+    assert lowering == ["no half-day sessions lost to suspension in the years before last",
+                        "2% absence last year", "not eligible for free school meals"]  # fmt: skip
+    records = values.to_dict("records")
+    records[1]["cpp_ever"] = pd.NA  # as the service's records may carry it
+    factors = top_factors(_explanation(contributions), records, n=5, direction="lowering")
+    assert [f["feature"] for f in factors[1]] == FEATURES[2:5]
+    # raising: a value not known may still be given (the model's treatment of it raises the score)
+    raising = top_factors(_explanation([[0.0] * 6, [0.6, 0, 0, 0, 0, 0]]), records, n=5, direction="raising")
+    assert [f["feature"] for f in raising[1]] == ["cpp_ever"]
+
+
 def test_the_registry_says_which_factors_are_adverse():
     for feature in registry.FEATURES:
         if feature.source in ("exclusions", "social_care"):
