@@ -139,6 +139,18 @@ def _column_values(frame: pd.DataFrame) -> list[list[Any]]:
     return columns
 
 
+def _with_school_names(changes: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The Changes sheet names each pupil's school beside its URN, as the ranked list does (a leaver's
+    school is one this scoring covered: `compare` lists no other), where the scores name schools."""
+    if "school_urn" not in changes.columns or "school_name" not in scores.columns or "school_name" in changes:
+        return changes
+    names = scores.dropna(subset=["school_urn"]).drop_duplicates("school_urn").set_index("school_urn")
+    at = changes.columns.get_loc("school_urn") + 1
+    return changes.reindex(columns=[*changes.columns[:at], "school_name", *changes.columns[at:]]).assign(
+        school_name=changes["school_urn"].map(names["school_name"])
+    )
+
+
 def _widths(headers: Sequence[str], columns: Sequence[Sequence[Any]]) -> list[float]:
     """A width per column: its header or its longest value among the first rows, within limits."""
     widths = []
@@ -334,6 +346,8 @@ def write_scores_workbook(
     with_changes = changes is not None and changes_summary is not None
     if with_changes and "change" in changes.columns:  # the page's words (new red), not changes.csv's codes
         changes = changes.assign(change=change_labels(changes))
+    if with_changes:
+        changes = _with_school_names(changes, scores)
     headers = [str(name) for name in scores.columns]
     columns = _column_values(scores)
     lines = list(notice_lines)

@@ -71,10 +71,11 @@ def test_a_need_level_that_changed_within_a_rating_is_listed_counted_and_said():
     assert (n1["before_need"], n1["after_need"]) == (1, 2) and type(n1["after_need"]) is int  # JSON-ready
 
 
-def test_the_workbook_and_changes_csv_carry_both_need_levels(tmp_path):
+def test_the_workbook_carries_both_need_levels_and_names_each_school(tmp_path):
     changes = compare(BEFORE, AFTER, BANDS)
     buffer = io.BytesIO()
-    write_scores_workbook(AFTER, buffer, notice_lines=["Model: m version 1"], changes=changes,
+    scores = AFTER.assign(school_name="Elmhurst High School")
+    write_scores_workbook(scores, buffer, notice_lines=["Model: m version 1"], changes=changes,
                           changes_summary=changes_sentence(change_counts(changes), "then"))  # fmt: skip
     sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))[CHANGES_SHEET]
     rows = list(sheet.iter_rows(values_only=True))
@@ -82,6 +83,9 @@ def test_the_workbook_and_changes_csv_carry_both_need_levels(tmp_path):
     n1 = next(dict(zip(header, row, strict=True)) for row in rows[1:] if row[0] == "N1")
     assert (n1["before_need"], n1["after_need"]) == (1, 2)
     assert n1["change"] == "need level up: 1 to 2 (still amber, same likelihood band)"
+    # the school by name beside its URN, as the ranked list gives it (the sheet had URNs only)
+    assert header[:4] == ["upn", "school_urn", "school_name", "change"]
+    assert n1["school_name"] == "Elmhurst High School"
 
 
 def test_a_run_recorded_before_need_levels_were_kept_is_compared_as_before_and_the_notes_say_so(tmp_path):
