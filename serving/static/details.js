@@ -125,7 +125,11 @@
     const precision = precisionText(band && band.precision) ||
       precisionText(score.band_precision, score.band_precision_ci);
     summaryRow(list, "How sure (band precision)", precision);
-    summaryRow(list, "Reasons", blank(score.reasons));
+    // never blank: a pupil rated on context alone is told so (the Context row below gives it)
+    const own = blank(score.reasons).trim() || (blank(score.context).trim()
+      ? "No factor of the child's own raises the score; see the context below."
+      : "No factor of the child's own raises the score.");
+    summaryRow(list, "Reasons", own);
     summaryRow(list, "Lowering the risk", blank(score.reasons_lowering));
     summaryRow(list, "Context (not about the child)", blank(score.context));
     $("panel-raising").replaceChildren(el("li", "Loading…"));

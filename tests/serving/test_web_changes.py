@@ -194,3 +194,27 @@ def test_schools_whose_leavers_are_not_listed_are_one_line_per_reason(
         page.locator("#changes-section").screenshot(path=ARTIFACTS / "12-changes-not-listed.png")
     finally:
         context.close()
+
+
+def test_the_panel_says_when_no_factor_of_the_childs_own_raises_the_score(chromium, live_service, sign_in,
+                                                                          tmp_path):
+    """Three amber pupils of a tester's 8,017 had no reasons (rated on their school's and year's context):
+    the list said so, the pupil panel's "Reasons" row was blank."""
+    from playwright.sync_api import expect
+
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    answer = _answer(None)
+    answer["scores"][0].update(reasons="", context="in Year 8 (raises risk)")
+    context, page = _signed_in(chromium, live_service, sign_in)
+    try:
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(answer)))
+        _upload(page, upload)
+        page.get_by_role("button", name="Open details for pupil A801200110000").click()
+        summary = page.locator("#panel-summary")
+        said = "No factor of the child's own raises the score; see the context below."
+        expect(summary).to_contain_text(said)
+        expect(summary).to_contain_text("in Year 8 (raises risk)")
+    finally:
+        context.close()
