@@ -62,10 +62,13 @@ def change_label(change: str, before_band, after_band, before_rag, after_rag, be
     matrix (the two scorings may have used different matrices; `comparison_notes` says so)."""
     label = CHANGE_LABELS.get(change, change)
     need = need_words(before_need, after_need)
+    same_band = isinstance(before_band, str) and before_band == after_band
     if change in ("need_up", "need_down") and need:
         direction = "up" if change == "need_up" else "down"
-        still = f"still {after_rag}, " if isinstance(after_rag, str) else ""
-        return f"need level {direction}: {need.removeprefix('need level ')} ({still}same likelihood band)"
+        # a band the matrix no longer names counts as no move (`compare`), but is not "the same band"
+        said = [f"still {after_rag}"] * isinstance(after_rag, str) + ["same likelihood band"] * same_band
+        words = f"need level {direction}: {need.removeprefix('need level ')}"
+        return f"{words} ({', '.join(said)})" if said else words
     rated = isinstance(before_rag, str) and isinstance(after_rag, str)
     if change not in ("rating_up", "rating_down", "moved_up", "moved_down") or not rated:
         return label
@@ -75,9 +78,11 @@ def change_label(change: str, before_band, after_band, before_rag, after_rag, be
     rating = f"rating {'up' if up else 'down'}: {before_rag} to {after_rag}"
     if change.startswith("moved_"):
         return "; ".join(filter(None, (label, rating, need)))
-    same_band = isinstance(before_band, str) and before_band == after_band
     if not same_band:
         return rating
+    if need and (int(after_need) > int(before_need)) != up:  # a higher need never lowers a rating in a matrix
+        unlike = f"which does not {'raise' if up else 'lower'} a rating"
+        return f"{rating} (same likelihood band; {need}, {unlike}: the risk matrix changed)"
     if need:
         return f"{rating} (same likelihood band; {need})"
     if _known(before_need) and _known(after_need):  # the same need level: only the matrix can have moved it

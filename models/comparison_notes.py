@@ -1,11 +1,12 @@
 """What the counts of a comparison of two scorings do not say on their own (`comparison_notes`): the
-console's, the workbook's and the service's notes beside `score_runs.compare`'s changes."""
+console's, the workbook's and the service's notes beside `score_runs.compare`'s changes; and
+`need_level_notes`, how many pupils were compared with an earlier row that keeps no need level."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from exclusion_risk.models.earlier_scorings import school_names
+from exclusion_risk.models.earlier_scorings import EarlierView, school_names
 from exclusion_risk.models.score_runs import NEED, ScoringRun, run_pupils
 from exclusion_risk.values import counted
 
@@ -68,12 +69,6 @@ def comparison_notes(
             f"{100 * current.capacity:g}% now: moves between bands and new red follow the new cut as much "
             "as the pupils."
         )
-    if len(before) and run_pupils(before)[NEED].isna().all() and run_pupils(after)[NEED].notna().any():
-        notes.append(
-            "The earlier scoring kept no need levels (it was recorded before they were kept): a pupil whose "
-            "need level changed while their likelihood band and rating stayed the same is not listed, and a "
-            "rating that changed within a band may have changed with the need level or the risk matrix."
-        )
     then, now = run_pupils(before)["school_urn"], run_pupils(after)["school_urn"]
     only_then = sorted(set(then) - set(now) - {""})
     only_now = sorted(set(now) - set(then) - set(compared) - {""})
@@ -90,3 +85,24 @@ def comparison_notes(
 def _model(run: ScoringRun) -> str:
     """exclusion-risk version 6, or version 6 where the name is not recorded (a scores.csv)."""
     return f"{run.model_name} version {run.model_version}".strip()
+
+
+def need_level_notes(view: EarlierView, current: pd.DataFrame) -> list[str]:
+    """How many pupils `compare` compared with an earlier row that keeps no need level (a run recorded
+    before need levels were kept, a scores.csv without them, a cell left blank) while this scoring gives
+    one: a change of need level within their rating cannot be seen. Counted over the rows compared (each
+    pupil's latest earlier scoring), not the run named: a school last scored before the upgrade is
+    compared through that older run. Counts only, never a pupil."""
+    after = run_pupils(current).drop_duplicates("upn").set_index("upn")
+    before = run_pupils(view.pupils).drop_duplicates("upn").set_index("upn")
+    upns = after.index[after["school_urn"].isin(view.compared - {""}) & after[NEED].notna()]
+    rows = before.reindex(upns)
+    n = int((rows["rag"].notna() & rows[NEED].isna()).sum())
+    if not n:
+        return []
+    return [
+        f"{counted(n, 'pupil')} {'was' if n == 1 else 'were'} compared with an earlier scoring that kept no "
+        "need level for them (recorded before need levels were kept, or a scores.csv without them): a "
+        "change of need level that left their likelihood band and rating as they were is not listed, and a "
+        "rating that changed within a band may have changed with the need level or the risk matrix."
+    ]

@@ -15,7 +15,7 @@ from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history, reading_words
-from exclusion_risk.models.comparison_notes import comparison_notes
+from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
 from exclusion_risk.models.earlier_scorings import earlier_notes, pupil_keys, upn_notes
 from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
@@ -314,6 +314,7 @@ def score_command(
             summary = changes_sentence(change_counts(changes), previous.name)
             compared_notes = comparison_notes(previous.run, run, previous.pupils, pupils, view.compared)
             compared_notes += upn_notes(view)
+            compared_notes += need_level_notes(view, pupils)
             compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
             summary = " ".join([f"{summary}.", *compared_notes])
             write_csv(changes, out.parent / CHANGES_FILE, private=True)

@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from exclusion_risk import calendar
@@ -48,7 +47,7 @@ from exclusion_risk.models.change_kinds import (  # noqa: F401  (score_runs' cal
     rating_moves,
 )
 from exclusion_risk.models.earlier_scorings import EarlierView, ScoringFrames, earlier_view
-from exclusion_risk.models.risk_matrix import RAG_VALUES
+from exclusion_risk.models.risk_matrix import NEED_LEVELS, RAG_VALUES
 from exclusion_risk.upn import upn_key
 
 RUN_PUPIL_COLUMNS = ["upn", "school_urn", "probability", "likelihood_band", "rag", "need_level"]
@@ -136,9 +135,10 @@ def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _whole_numbers(values: pd.Series) -> pd.Series:
+def _need_levels(values: pd.Series) -> pd.Series:
+    """Need levels as whole numbers 0-3 (the matrix's), anything else (text, 1.5, 99, 1e20) not known."""
     numbers = pd.to_numeric(values.astype(object), errors="coerce").astype("float64")
-    return numbers.where(np.isfinite(numbers) & (numbers == np.floor(numbers))).astype("Int64")
+    return numbers.where(numbers.isin(NEED_LEVELS)).astype("Int64")
 
 
 def run_pupils(scores: pd.DataFrame) -> pd.DataFrame:
@@ -149,8 +149,8 @@ def run_pupils(scores: pd.DataFrame) -> pd.DataFrame:
             pupils[column] = scores[column]
         else:
             pupils[column] = pd.NA
-    # a need level that is not a whole number (a hand-edited file) is not known rather than an error
-    pupils[NEED] = _whole_numbers(pupils[NEED])
+    # a need level that is not one of the matrix's (a hand-edited file) is not known rather than an error
+    pupils[NEED] = _need_levels(pupils[NEED])
     pupils = pupils.astype({**_TEXT, "probability": "float64"})
     pupils["school_urn"] = pupils["school_urn"].fillna("").str.strip()
     if RANK in scores.columns:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from exclusion_risk.models.comparison_notes import comparison_notes
+from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
 from exclusion_risk.models.earlier_scorings import (
     PUPILS,
     RUN,
@@ -389,6 +389,7 @@ def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer,
     # changed)
     notes = comparison_notes(previous, run, store.pupils(previous.run_id), pupils, view.compared)
     notes += upn_notes(view)  # pupils compared under a corrected UPN: counted, never named
+    notes += need_level_notes(view, pupils)  # compared with a row that keeps no need level: counted
     # and what it took from scorings before that one (the schools whose leavers it does not list are
     # `leavers_not_listed_notes`): the page shows both lists, the workbook's summary all of them
     notes += earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload", leavers=False)

@@ -335,7 +335,8 @@ class PupilChange(BaseModel):
     before_rag: Rag | None = None
     after_rag: Rag | None = None
     before_need: int | None = Field(None, description="The need level (0-3) at the earlier scoring; null "
-                                    "where that scoring kept none (recorded before need levels were kept).")
+                                    "for a pupil new on roll, and where that scoring kept none (recorded "
+                                    "before need levels were kept).")
     after_need: int | None = Field(None, description="The need level now; null for a pupil no longer on "
                                    "roll.")
     label: str = Field("", description="The change in words, as the page and the workbook say it: 'rating "
@@ -355,8 +356,9 @@ class RunChanges(BaseModel):
         [], description="What the counts do not say on their own, in the words of `exclusion-risk score "
         "--compare-with` and the workbook: the schools not compared (scored by only one of the two "
         "scorings: their pupils are in no count), an earlier scoring of another census or year (what changed "
-        "between the censuses shows as changes), and a change of model or risk matrix between them (a "
-        "pupil may have moved band because the model did)."
+        "between the censuses shows as changes), a change of model or risk matrix between them (a "
+        "pupil may have moved band because the model did), and how many pupils were compared with an "
+        "earlier scoring that kept no need level for them (their need-level changes cannot be seen)."
     )
     pupils: list[PupilChange] = Field(description="Each pupil whose place changed, new red first.")
     leavers_not_listed: list[LeaversNotListed] = Field(

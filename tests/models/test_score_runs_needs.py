@@ -10,7 +10,8 @@ import io
 import openpyxl
 import pandas as pd
 
-from exclusion_risk.models.comparison_notes import comparison_notes
+from exclusion_risk.models.change_kinds import change_label
+from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
 from exclusion_risk.models.score_runs import (
     NEED,
     RUN_PUPILS_FILE,
@@ -23,6 +24,7 @@ from exclusion_risk.models.score_runs import (
     new_run,
     read_run_pupils,
     recorded_run,
+    resolve_previous,
 )
 from exclusion_risk.models.score_workbook import CHANGES_SHEET, write_scores_workbook
 
@@ -105,14 +107,59 @@ def test_a_run_recorded_before_need_levels_were_kept_is_compared_as_before_and_t
     assert labels["N3"] == labels["N4"] == (
         "rating up: green to amber (same likelihood band: need level or risk matrix changed)"
     )
-    now, _ = new_run(AFTER, **facts)
-    notes = comparison_notes(run, now, old, AFTER)
-    assert notes == [
-        "The earlier scoring kept no need levels (it was recorded before they were kept): a pupil whose need "
-        "level changed while their likelihood band and rating stayed the same is not listed, and a rating "
-        "that changed within a band may have changed with the need level or the risk matrix."
+    view = resolve_previous(str(path), folder, "2018/19").view(AFTER)
+    assert need_level_notes(view, AFTER) == [
+        "12 pupils were compared with an earlier scoring that kept no need level for them (recorded before "
+        "need levels were kept, or a scores.csv without them): a change of need level that left their "
+        "likelihood band and rating as they were is not listed, and a rating that changed within a band may "
+        "have changed with the need level or the risk matrix."
     ]
-    assert comparison_notes(run, now, BEFORE, AFTER) == []  # both kept them: nothing to say
+    now, _ = new_run(AFTER, **facts)
+    assert comparison_notes(run, now, old, AFTER) == []  # the run's facts agree: nothing else to say
+
+
+def test_pupils_compared_through_an_older_run_without_need_levels_are_counted(tmp_path):
+    """The run named kept need levels, but a school last scored before they were kept is compared through
+    that older run (each pupil's latest earlier scoring): its pupils' need changes cannot be seen, and the
+    note, which looked at the named run only, said nothing (a reviewer's finding)."""
+    folder = RunFolder(tmp_path / "runs")
+    facts = {"model_name": "m", "model_version": "1", "risk_matrix_version": "1", "year": "2018/19"}
+    others = [(f"T{i}", "200", "low", "green", 0) for i in range(9)]
+    other = _pupils([("A1", "200", "high", "amber", 1), *others])
+    old_run, old_pupils = new_run(other, **facts)
+    path = folder.record(old_run, old_pupils)
+    pd.read_csv(path / RUN_PUPILS_FILE, dtype=str).drop(columns=[NEED]).to_csv(path / RUN_PUPILS_FILE,
+                                                                              index=False)  # fmt: skip
+    new, new_pupils = new_run(BEFORE, **facts, recorded_at="2099-01-01T00:00:00+00:00")  # after the old one
+    folder.record(new, new_pupils)
+    current = pd.concat([AFTER, other.assign(need_level=[2] + [0] * 9)], ignore_index=True)
+    previous = resolve_previous("last", folder, "2018/19")
+    assert previous.run.run_id == new.run_id
+    view = previous.view(current)
+    changes = compare(view, current, BANDS)
+    assert "A1" not in set(changes["upn"])  # its need level 1 -> 2 cannot be seen through the older run
+    (note,) = need_level_notes(view, current)
+    assert note.startswith("10 pupils were compared with an earlier scoring that kept no need level")
+
+
+def test_a_need_level_that_is_not_one_of_the_matrixs_is_not_known_rather_than_an_error():
+    odd = BEFORE.astype({"need_level": object})
+    odd.loc[0, "need_level"], odd.loc[1, "need_level"], odd.loc[2, "need_level"] = "two", 1.5, 1e20
+    odd.loc[3, "need_level"] = 99
+    changes = compare(odd, AFTER, BANDS)
+    assert not {"N1", "N2"} & set(changes["upn"])
+    assert changes.set_index("upn").loc[["N3", "N4"], "before_need"].isna().all()
+
+
+def test_the_words_never_claim_more_than_the_two_rows_show():
+    # a higher need level never lowers a rating: with the rating down, the matrix changed
+    assert change_label("rating_down", "high", "high", "red", "amber", 1, 3) == (
+        "rating down: red to amber (same likelihood band; need level 1 to 3, which does not lower a rating: "
+        "the risk matrix changed)"
+    )
+    # a band the matrix no longer names is no move, but not "the same band"
+    said = change_label("need_up", "old band", "high", "amber", "amber", 1, 2)
+    assert said == "need level up: 1 to 2 (still amber)"
 
 
 def test_a_scores_csv_is_still_known_as_the_run_that_wrote_it_when_that_run_kept_no_need_levels(tmp_path):
@@ -129,10 +176,3 @@ def test_a_scores_csv_is_still_known_as_the_run_that_wrote_it_when_that_run_kept
     # a run that kept other need levels did not write it
     kept.assign(need_level=[2, 2, 1, 1, 0, 2, 0, 0, 0, 0, 0, 0]).to_csv(path / RUN_PUPILS_FILE, index=False)
     assert recorded_run(scores, listed) is None
-
-
-def test_a_need_level_that_is_not_a_whole_number_is_not_known_rather_than_an_error():
-    odd = BEFORE.astype({"need_level": object})
-    odd.loc[0, "need_level"], odd.loc[1, "need_level"] = "two", 1.5
-    changes = compare(odd, AFTER, BANDS)
-    assert "N1" not in set(changes["upn"]) and "N2" not in set(changes["upn"])
