@@ -286,7 +286,6 @@ def score_command(
                       + blank_need_lines(features, False) + new_schools(False) + drift_lines + recut
                       + fairness)  # fmt: skip
         step(f"writing {out}, its summary page and workbook")
-        summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes)
         # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
         # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:
         # the permanent UPN a later collection gave a pupil first recorded under a temporary one), so that
@@ -297,9 +296,6 @@ def score_command(
         scores = scores.reset_index(drop=True)  # highest risk first, ties by UPN, as the scorer ranks
         # A plain CSV (header on row 1: pandas and Excel open it as it is), private (every pupil's UPN).
         # The decision-support notice travels beside the data: in the HTML summary and on the console.
-        write_csv(as_written(scores), out, private=True, float_format="%.6f")
-        html_path = out.with_suffix(".html")
-        write_text(html_path, summary_page)
         run, pupils = new_run(
             scores, model_name=scorer.name, model_version=scorer.model_version,
             risk_matrix_version=scorer.matrix.version, year=year, census=census, model_info=scorer.info(),
@@ -317,6 +313,13 @@ def score_command(
             compared_notes += need_level_notes(view, pupils)
             compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
             summary = " ".join([f"{summary}.", *compared_notes])
+        # the summary page counts the changes too (each under 10 as "<10"); each pupil's is in changes.csv
+        changed = None if changes is None else (previous.name, change_counts(changes))
+        summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes, changes=changed)
+        write_csv(as_written(scores), out, private=True, float_format="%.6f")
+        html_path = out.with_suffix(".html")
+        write_text(html_path, summary_page)
+        if changes is not None:
             write_csv(changes, out.parent / CHANGES_FILE, private=True)
         # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
         xlsx_path = write_scores_workbook(

@@ -19,6 +19,7 @@ import pandas as pd
 from exclusion_risk.contract import SCHOOL_NAME
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
 from exclusion_risk.models.band_precision import percent
+from exclusion_risk.models.change_kinds import CHANGE_LABELS
 from exclusion_risk.models.metrics import top_share
 from exclusion_risk.models.rendering import render
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix, load_risk_matrix
@@ -28,6 +29,7 @@ from exclusion_risk.privacy import (
     TOTAL,
     is_withheld,
     pinned_small,
+    suppress_count,
     suppress_table,
 )
 
@@ -76,11 +78,14 @@ def summary_html(
     year: str,
     census: str | None = None,
     notes: list[str] | None = None,
+    changes: tuple[str, dict[str, int]] | None = None,
 ) -> str:
     """Counts per matrix cell, by school and by year group (every count under 10 shown as '<10').
 
     `census`: the census scored as people name it (`spring`); default the model's reference census.
-    `notes`: what to read before the counts (models.score_notes: rows rejected, drift warnings)."""
+    `notes`: what to read before the counts (models.score_notes: rows rejected, drift warnings).
+    `changes`: (the earlier scoring as named, `change_counts`) of a comparison with it: each kind's count
+    in words, under 10 as '<10' (no total is shown that one could be worked out from)."""
     # What the scores do not carry already: scores.csv's own nc_year (with_officer_columns) merged again
     # became nc_year_x and nc_year_y, and every pupil's year group "unknown".
     context_columns = ["upn"] + [
@@ -125,6 +130,8 @@ def summary_html(
         levels=NEED_LEVELS, cell_rows=cell_rows, by_school=_rag_rows(by_school, _school_names(features)),
         by_year=sorted(_rag_rows(by_year), key=lambda r: _year_group_order(r["key"])),
         risk_matrix=scorer.risk_matrix, notes=notes or [],
+        changes_since=changes[0] if changes else None,
+        change_rows=[(CHANGE_LABELS[k], suppress_count(n)) for k, n in changes[1].items()] if changes else [],
     )  # fmt: skip
 
 

@@ -196,6 +196,7 @@ def test_score_records_each_run_and_compares_with_the_last(
     (run,) = runs.runs()
     assert (run.year, run.census, run.pupils, run.schools) == ("2018/19", "autumn", 40, 2)
     assert run.short_id in first.output
+    assert "What changed since" not in out.with_suffix(".html").read_text()  # nothing compared
 
     # What the earlier run is made to have said: one pupil then lowest and green, one not yet on roll,
     # one since gone (a made-up UPN at one of the schools).
@@ -229,6 +230,11 @@ def test_score_records_each_run_and_compares_with_the_last(
     assert len(runs.runs()) == 2
     book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
     assert book.sheetnames[0] == NOTICE_SHEET and CHANGES_SHEET in book.sheetnames
+    # the summary page counts them too, each under 10 as "<10" (it was silent on changes)
+    page = out.with_suffix(".html").read_text()
+    assert f"<h2>What changed since {run.describe()}</h2>" in page
+    assert "<tr><td>no longer on roll</td><td>&lt;10</td></tr>" in page  # 1 pupil: never said exactly
+    assert "<tr><td>need level up within a rating</td><td>0</td></tr>" in page
 
     # a previous scores.csv, given as a file, compares too (nothing changed since the second run), as the
     # run recorded beside it that wrote it: its census, year and model are known (and the same)
