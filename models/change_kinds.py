@@ -56,8 +56,9 @@ def need_words(before_need, after_need) -> str:
 def change_label(change: str, before_band, after_band, before_rag, after_rag, before_need=None,
                  after_need=None) -> str:
     """One listed pupil's change in plain words: 'rating up: green to amber (same likelihood band; need
-    level 1 to 2)', 'need level up: 1 to 2 (still amber, same likelihood band)', 'moved down a band; rating
-    down: amber to green', 'new red'. Where either scoring kept no need level (runs recorded before they
+    level 1 to 2)', 'need level up: 1 to 2 (still amber, same likelihood band)', 'moved down: high to
+    medium; rating down: amber to green', 'new red (was amber, high likelihood)', 'new red; new on roll
+    (not scored before)'. Where either scoring kept no need level (runs recorded before they
     were), a rating change in the same band names both causes it may have had: the need level or the risk
     matrix (the two scorings may have used different matrices; `comparison_notes` says so)."""
     label = CHANGE_LABELS.get(change, change)
@@ -69,9 +70,19 @@ def change_label(change: str, before_band, after_band, before_rag, after_rag, be
         said = [f"still {after_rag}"] * isinstance(after_rag, str) + ["same likelihood band"] * same_band
         words = f"need level {direction}: {need.removeprefix('need level ')}"
         return f"{words} ({', '.join(said)})" if said else words
+    if change == "new_red" and isinstance(after_rag, str):
+        # a joiner who is red is counted once, as new red: the words say they are new on roll (a SENCO
+        # read "0 new on roll" beside three red joiners); one scored before, where they were
+        if not isinstance(before_rag, str):
+            return f"{label}; new on roll (not scored before)"
+        was = f"was {before_rag}" + (f", {before_band} likelihood" if isinstance(before_band, str) else "")
+        return f"{label} ({'; '.join(filter(None, (was, need)))})"
     rated = isinstance(before_rag, str) and isinstance(after_rag, str)
     if change not in ("rating_up", "rating_down", "moved_up", "moved_down") or not rated:
         return label
+    if change.startswith("moved_") and isinstance(before_band, str) and isinstance(after_band, str):
+        # the bands themselves: "a band" was said of a move from low to high too
+        label = f"moved {change.removeprefix('moved_')}: {before_band} to {after_band}"
     if before_rag == after_rag:
         return f"{label}; {need}" if change.startswith("moved_") and need else label
     up = _RAG_RANK.get(after_rag, 0) < _RAG_RANK.get(before_rag, 0)

@@ -317,7 +317,8 @@ CHANGE_MEANINGS = {
     "moved_down": "In a lower likelihood band.",
     "no_longer_on_roll": "At one of these schools in the school's latest earlier scoring that, like this "
     "cohort, plausibly holds the school's census; not in this cohort.",
-    "new_on_roll": "Never scored before; now at a school an earlier scoring covered.",
+    "new_on_roll": "Never scored before; now at a school an earlier scoring covered; not red (a red joiner "
+    "is new_red, its `label` saying new on roll).",
 }
 ChangeCounts = create_model(
     "ChangeCounts",
@@ -341,8 +342,9 @@ class PupilChange(BaseModel):
                                    "roll.")
     label: str = Field("", description="The change in words, as the page and the workbook say it: 'rating "
                        "up: green to amber (same likelihood band; need level 1 to 2)', 'need level up: 1 to "
-                       "2 (still amber, same likelihood band)', 'moved down a band; rating down: amber to "
-                       "green', 'new red'.")
+                       "2 (still amber, same likelihood band)', 'moved down: high to medium; rating down: "
+                       "amber to green', 'new red (was amber, high likelihood)', 'new red; new on roll (not "
+                       "scored before)'.")
 
 
 class RunChanges(BaseModel):

@@ -7,6 +7,7 @@
   const ER = window.ER;
   const { state, $, el, blank, count, percent, yearLabel, yearCode, schoolLabel, setStatus } = ER;
   const PRINT_LIMIT = 5000; // rows a printed list holds at most; the downloads always hold every pupil
+  const LISTED_AT_MOST = 1000; // problems an answer lists at most (serving/scoring.py MAX_LISTED_PROBLEMS)
 
   let matching = []; // indexes into state.result.scores that pass the filters, in rank order
   let page = 0;
@@ -26,7 +27,12 @@
         list.append(el("li", where ? `${where}: ${p.reason}` : p.reason));
       }
       box.append(list);
-      if (problems.length > 50) box.append(el("p", `…and ${count(problems.length - 50)} more.`));
+      // the service lists LISTED_AT_MOST problems: past it, the rest were never sent (its message and
+      // warnings give how many there are); "…and 950 more" beside "1,276 row problems" did not add up
+      if (problems.length >= LISTED_AT_MOST) {
+        box.append(el("p", `…and ${count(problems.length - 50)} more listed, then the rest: the service ` +
+          `lists the first ${count(LISTED_AT_MOST)} only (how many there are in all is said above).`));
+      } else if (problems.length > 50) box.append(el("p", `…and ${count(problems.length - 50)} more.`));
     }
     box.hidden = false;
     box.focus();
@@ -237,10 +243,12 @@
   function showResults(body) {
     $("results-section").hidden = false;
     const rejected = body.rejected && body.rejected.length;
+    // past the LISTED_AT_MOST the answer lists, the warnings count them all
+    const rejectedWords = rejected >= LISTED_AT_MOST ? `at least ${rows(LISTED_AT_MOST)}` : rows(rejected);
     $("results-summary").textContent =
       `${count(body.pupils)} pupils scored with model version ${body.model_version}` +
-      (rejected ? `; ${rows(rejected)} rejected (listed above).` : ".") + ` ${body.notice}`;
-    if (rejected) showErrors(`${rows(rejected)} not scored (${state.file.name}):`, body.rejected);
+      (rejected ? `; ${rejectedWords} rejected (listed above).` : ".") + ` ${body.notice}`;
+    if (rejected) showErrors(`${rejectedWords} not scored (${state.file.name}):`, body.rejected);
     const run = body.run;
     // A scoring is compared only with an earlier one of the same year and census term: say when there
     // was none, rather than leave "What changed" missing without a word.

@@ -299,8 +299,9 @@
       const tr = el("tr", null, p.after_rag ? `rag-${p.after_rag}` : "");
       const school = schoolLabel({ school_urn: p.school_urn, school_name: names.get(p.school_urn) });
       const what = p.label || CHANGE_LABELS[p.change] || blank(p.change);
-      for (const v of [blank(p.upn), school, what, blank(p.before_band),
-        blank(p.after_band), blank(p.before_rag).toUpperCase(), blank(p.after_rag).toUpperCase()]) {
+      for (const v of [blank(p.upn), school, what, blank(p.before_band), blank(p.after_band),
+        blank(p.before_rag).toUpperCase(), blank(p.after_rag).toUpperCase(), blank(p.before_need),
+        blank(p.after_need)]) {
         tr.append(el("td", v));
       }
       return tr;

@@ -67,7 +67,7 @@ def test_a_need_level_that_changed_within_a_rating_is_listed_counted_and_said():
         "N2": "need level down: 2 to 1 (still amber, same likelihood band)",
         "N3": "rating up: green to amber (same likelihood band; need level 1 to 2)",
         "N4": "rating up: green to amber (same likelihood band and need level: the risk matrix changed)",
-        "N5": "moved up a band; need level 0 to 1",
+        "N5": "moved up: low to medium; need level 0 to 1",
     }
     n1 = next(row for row in changes_records(changes) if row["upn"] == "N1")
     assert (n1["before_need"], n1["after_need"]) == (1, 2) and type(n1["after_need"]) is int  # JSON-ready

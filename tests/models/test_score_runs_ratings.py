@@ -50,9 +50,9 @@ def test_every_pupil_whose_rating_changed_is_listed_counted_and_said_in_words():
     assert labels == {
         "R1": "rating up: green to amber (same likelihood band: need level or risk matrix changed)",
         "R2": "rating down: red to amber (same likelihood band: need level or risk matrix changed)",
-        "R3": "moved up a band; rating up: green to amber",
-        "R4": "moved up a band",
-        "R5": "new red",
+        "R3": "moved up: low to medium; rating up: green to amber",  # the bands: a move may be two
+        "R4": "moved up: medium to high",
+        "R5": "new red (was amber, high likelihood)",  # where they were
     }
     assert [row["label"] for row in changes_records(changes)] == list(score_runs.change_labels(changes))
     assert changes_sentence(counts, "then") == (
@@ -70,7 +70,7 @@ def test_the_reverse_comparison_lists_the_ratings_going_back():
     same_band = "(same likelihood band: need level or risk matrix changed)"
     assert labels["R1"] == f"rating down: amber to green {same_band}"
     assert labels["R5"] == f"rating down: red to amber {same_band}"
-    assert labels["R3"] == "moved down a band; rating down: amber to green"
+    assert labels["R3"] == "moved down: medium to low; rating down: amber to green"
 
 
 def test_the_workbook_changes_sheet_says_each_change_in_words():
@@ -83,4 +83,15 @@ def test_the_workbook_changes_sheet_says_each_change_in_words():
     rows = list(sheet.iter_rows(values_only=True))
     said = {row[0]: row[2] for row in rows[1:]}
     assert said["R1"] == "rating up: green to amber (same likelihood band: need level or risk matrix changed)"
-    assert said["R3"] == "moved up a band; rating up: green to amber"
+    assert said["R3"] == "moved up: low to medium; rating up: green to amber"
+
+
+def test_a_red_joiner_is_new_red_and_its_words_say_new_on_roll():
+    """A SENCO read "3 new red, 0 new on roll" where the three were red joiners: counted once, as new red,
+    their rows said only "new red", as if pupils already on roll had risen."""
+    joiner = _pupils([("J1", "100", "very high", "red")])
+    changes = compare(BEFORE, pd.concat([AFTER, joiner], ignore_index=True), BANDS)
+    row = changes.set_index("upn").loc["J1"]
+    assert row["change"] == "new_red" and pd.isna(row["before_rag"])
+    labels = dict(zip(changes["upn"], score_runs.change_labels(changes), strict=True))
+    assert labels["J1"] == "new red; new on roll (not scored before)"

@@ -150,7 +150,8 @@ def test_notice_without_precision_and_with_changes(tmp_path):
     assert summary in notice_text
     assert not any("were suspended" in text for text in notice_text)  # no precision: no such lines
     rows = _rows(book[CHANGES_SHEET])
-    assert rows[1][:4] == ("'@A1", "104001", "Oak: Academy [North]/South*?", "new red")  # words, not new_red
+    assert rows[1][:4] == ("'@A1", "104001", "Oak: Academy [North]/South*?",
+                           "new red (was green, Low likelihood)")  # words, not new_red
     assert book[CHANGES_SHEET].freeze_panes == "A2"
 
 

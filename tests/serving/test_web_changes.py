@@ -123,14 +123,15 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         page.select_option("#changes-filter", "rating_up")
         assert rows.count() == 1
         assert rows.first.locator("td").all_inner_texts()[2:] == [RATING_UP, "medium", "medium", "GREEN",
-                                                                   "AMBER"]
+                                                                   "AMBER", "", ""]  # no need levels kept
         page.select_option("#changes-filter", "need_up")
         assert rows.count() == 1
-        assert rows.first.locator("td").all_inner_texts()[2:] == [NEED_UP, "high", "high", "AMBER", "AMBER"]
+        cells = rows.first.locator("td").all_inner_texts()
+        assert cells[2:] == [NEED_UP, "high", "high", "AMBER", "AMBER", "1", "2"]  # need levels: then, now
         page.select_option("#changes-filter", "moved_down")
         assert rows.count() == 2
         assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"moved down a band"}
-        assert rows.first.locator("td").all_inner_texts()[3:] == ["high", "medium", "AMBER", "GREEN"]
+        assert rows.first.locator("td").all_inner_texts()[3:] == ["high", "medium", "AMBER", "GREEN", "", ""]
         page.select_option("#changes-filter", "no_longer_on_roll")
         assert rows.locator("td:nth-child(1)").all_inner_texts() == ["D801200110000"]
         assert rows.first.locator("td").all_inner_texts()[4] == ""  # missing: blank, never "null"
@@ -216,5 +217,30 @@ def test_the_panel_says_when_no_factor_of_the_childs_own_raises_the_score(chromi
         said = "No factor of the child's own raises the score; see the context below."
         expect(summary).to_contain_text(said)
         expect(summary).to_contain_text("in Year 8 (raises risk)")
+    finally:
+        context.close()
+
+
+def test_a_refusal_listing_the_first_1000_of_more_problems_adds_up(chromium, live_service, sign_in, tmp_path):
+    """A SENCO's upload with 1,276 row problems was refused with the first 1,000 listed: the page showed 50
+    and "…and 950 more", which did not add up to the 1,276 its heading gave."""
+    from playwright.sync_api import expect
+
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    problems = [{"row": i + 1, "field": "SchoolURN", "reason": "not a school URN"} for i in range(1000)]
+    body = {"detail": "1,276 row problem(s) found; nothing was scored.", "errors": problems}
+    context, page = _signed_in(chromium, live_service, sign_in)
+    try:
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=422, content_type="application/json", body=json.dumps(body)))
+        page.set_input_files("#cohort-file", str(upload))
+        page.click("#score-button")
+        errors = page.locator("#errors")
+        expect(errors).to_contain_text("1,276 row problem(s)", timeout=60_000)
+        said = ("…and 950 more listed, then the rest: the service lists the first 1,000 only (how many there "
+                "are in all is said above).")
+        expect(errors).to_contain_text(said)
+        assert errors.locator("li").count() == 50
     finally:
         context.close()
