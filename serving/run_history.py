@@ -72,7 +72,10 @@ _PUPIL_FIELDS = 'upn, school_urn, probability, likelihood_band, rag, need_level,
 # What a comparison naming a run no longer held says (`since`, `recorded_as`, `before`): runs are deleted
 # by `exclusion-risk runs delete` and by EXCLUSION_RISK_KEEP_RUNS_DAYS, so an id the page or a client
 # kept may name one.
-NO_RUN = "no recorded scoring run has that id (never recorded, or deleted since)"
+# One sentence for all three, so a school's key learns nothing of scorings beyond its schools (a SENCO read
+# "never recorded" of a run the authority had recorded and the pupil panel's earlier scores named).
+NO_RUN = ("no recorded scoring run this key may see has that id (never recorded, deleted since, or a "
+          "scoring of schools beyond a school's key's own)")
 
 
 def _run_from_row(row: tuple) -> ScoringRun:

@@ -256,7 +256,9 @@
     $("run-summary").textContent = run
       ? `Recorded as scoring run ${blank(run.id).slice(0, 8)} on ${ER.dateTimeLabel(run.recorded_at)}` +
         (run.year ? ` (census ${run.year})` : "") + (body.changes ? "" : `. No earlier scoring of ${which} ` +
-        "was recorded for these schools, so nothing is compared this time") +
+        "that this key may compare with was recorded for these schools (a school's key compares only with " +
+        "scorings of its own schools' pupils, not the authority's of many schools), so nothing is compared " +
+        "this time") +
         `; the next upload of ${which} will be compared with it.`
       : "";
     // Every warning, whenever there are any (collections not scored, UPNs not valid, no termly

@@ -98,7 +98,9 @@ def test_the_changes_view_says_what_changed_and_filters_by_change(chromium, live
         expect(page.locator("#changes-section")).to_be_hidden()
         expect(page.locator("#run-summary")).to_contain_text("2 December 2026")
         # said, not left to the missing section: an officer would otherwise look for "What changed"
-        nothing = "No earlier scoring of the 2026/27 autumn census was recorded for these schools"
+        nothing = ("No earlier scoring of the 2026/27 autumn census that this key may compare with was "
+                   "recorded for these schools (a school's key compares only with scorings of its own "
+                   "schools' pupils")
         expect(page.locator("#run-summary")).to_contain_text(nothing)
         _upload(page, upload)
         expect(page.locator("#run-summary")).not_to_contain_text(nothing)
