@@ -338,7 +338,15 @@ def upload_cohort(
     notes: list[str] = []
     clean, rejects = read_census_bytes(data, filename, census, notes)
     check_row_count(len(clean) + len(rejects), settings.max_rows)
-    cohort = census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid, census)
+    try:
+        cohort = census_cohort(clean, rejects, history_state, model_features, academic_year, skip_invalid,
+                               census)  # fmt: skip
+    except RequestProblem as exc:
+        # its problems name the contract's columns (SchoolURN): which of the file's headers each was read
+        # from is in the notes (a SENCO's "Estab" file was refused row by row in "column SchoolURN")
+        if notes and exc.problems:
+            exc.message = f"{exc.message} {' '.join(notes)}"
+        raise
     cohort.warnings = notes + cohort.warnings
     return cohort
 

@@ -185,6 +185,13 @@ def test_a_census_uploads_read_notes_are_in_its_warnings(service):
     assert any("headers read as: Gender -> Sex" in w for w in response.json()["warnings"])
     plain = call(service, "POST", "/score/file", files={"file": ("census.csv", census_csv(rows), "text/csv")})
     assert not any(w.startswith("census.csv:") for w in plain.json()["warnings"])  # nothing to say
+    # refused, its rows' problems name the contract's column: the message says which header it was read
+    # from (an MIS's 4-digit "Estab" was refused row by row in "column SchoolURN", a header not in the file)
+    estab = census_csv([{("Estab" if k == "SchoolURN" else k): ("1234" if k == "SchoolURN" else v)
+                         for k, v in row.items()} for row in rows])  # fmt: skip
+    refused = call(service, "POST", "/score/file", files={"file": ("census.csv", estab, "text/csv")})
+    assert refused.status_code == 422 and {e["field"] for e in refused.json()["errors"]} == {"SchoolURN"}
+    assert "headers read as: Estab -> SchoolURN" in refused.json()["detail"], refused.json()["detail"]
 
 
 class _LyingFooter:
