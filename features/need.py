@@ -92,6 +92,17 @@ def need_understated_by_blanks(table: pd.DataFrame) -> pd.Series:
     return ((level == 0) & (fsm_blank | sen_blank)) | ((level == 1) & sen_blank)
 
 
+def blanks_understating(table: pd.DataFrame) -> tuple[str, ...]:
+    """Which of "fsm" and "sen_provision" are blank on a row `need_understated_by_blanks` flags: a census
+    upload rejects a blank SEN provision, so its warning names free school meals alone (a SENCO read that
+    blank SEN provision was read as none, then had a blank one refused)."""
+    flagged = need_understated_by_blanks(table)
+    level = need_level(table)
+    fsm = (flagged & (level == 0) & as_float(column(table, "fsm")).isna()).any()
+    sen = (flagged & as_code(column(table, "sen_provision")).isna()).any()
+    return tuple(name for name, blank in (("fsm", fsm), ("sen_provision", sen)) if blank)
+
+
 def _flag(record: dict[str, Any], name: str) -> bool:
     value = record.get(name)
     if value is None or registry.is_missing(value):

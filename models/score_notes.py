@@ -34,7 +34,7 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.features.build import year_numbers
 from exclusion_risk.features.census_upload import ATTENDANCE_SO_FAR_FEATURES
-from exclusion_risk.features.need import need_understated_by_blanks
+from exclusion_risk.features.need import blanks_understating, need_understated_by_blanks
 from exclusion_risk.linkage.readers import Extracts
 from exclusion_risk.linkage.rejects import REJECTS_FILE
 from exclusion_risk.models.reasons import feature_label
@@ -113,10 +113,13 @@ def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
     if not n:
         return []
     pupils = "fewer than 10 pupils" if not exact and n < SUPPRESSION_THRESHOLD else f"{n:,} pupil(s)"
+    blank = blanks_understating(features)  # only what is blank: a census upload refuses blank SEN provision
+    value = " or ".join({"fsm": "free-school-meals", "sen_provision": "SEN provision"}[b] for b in blank)
+    could = " or ".join({"fsm": "eligible", "sen_provision": "on SEN support"}[b] for b in blank)
     return [
-        f"{pupils[0].upper()}{pupils[1:]} have a need level that may rest on a blank free-school-meals or "
-        "SEN provision value, which the risk matrix reads as none: where such a pupil is eligible or on SEN "
-        "support, their need level and rating are understated. Check those columns in the census extract."
+        f"{pupils[0].upper()}{pupils[1:]} have a need level that may rest on a blank {value} value, which "
+        f"the risk matrix reads as none: where such a pupil is {could}, their need level and rating are "
+        f"understated. Check {'those columns' if len(blank) > 1 else 'that column'} in the census extract."
     ]
 
 

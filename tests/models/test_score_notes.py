@@ -57,7 +57,7 @@ def test_rejected_census_rows_are_said_beside_the_scores(
     assert "Rows rejected as the extracts were read (bad or missing values): census 2 rows." in said
     assert "is not scored" in said and f"exclusion-risk check --data {data}" in said
     assert "Zebedee" not in run.output and "Xylophone" not in run.output  # never a pupil's value
-    assert "2 pupil(s) have a need level that may rest on a blank free-school-meals or SEN provision" in said
+    assert "2 pupil(s) have a need level that may rest on a blank free-school-meals value" in said
     page = _page_text(out)
     assert "Read before using these scores" in page and "census fewer than 10 rows" in page
     assert "census 2 rows" not in page  # the page that is passed on: no count under 10

@@ -15,7 +15,7 @@ from exclusion_risk.serving.process import add_key
 from exclusion_risk.serving.settings import ServiceSettings
 from tests.serving.test_limits import MAX_ROWS, StandInScorer, call, census_csv, census_rows
 
-WORDS = "blank free-school-meals or SEN provision value"
+WORDS = "blank free-school-meals value"  # SEN provision: a blank is refused, not read as none
 
 
 class WorkbookScorer(StandInScorer):
