@@ -34,6 +34,10 @@ RULE = (
 )
 
 
+class ProtectedInputsRefused(RegistryError):
+    """A version that takes sex and ethnicity as inputs (the study model) is never made champion."""
+
+
 class CensusChangeRefused(RegistryError):
     """The version chosen was trained for another reference census than the champion's."""
 
@@ -166,6 +170,14 @@ def promote(experiment: str, target: str | None, metric: str, change_census: boo
         shown = f"{value:.4f}" if value is not None else "n/a"
         rule = "chosen by hand"
         reason = f"chosen by hand (run {chosen.run_id[:8]}); its {metric} on the test year is {shown}"
+    if str(chosen.tags.get("include_protected", "")).strip().lower() == "true":
+        # the study model (models/study.yaml) is registered beside the others to be compared with in
+        # `describe`: one `promote N` of its number made it champion, ranking children by sex and ethnicity
+        raise ProtectedInputsRefused(
+            f"version {chosen.version} takes sex and ethnicity as inputs (trained with include_protected, as "
+            "models/study.yaml does, to compare the full model against): it is never promoted to score "
+            "children. Promote a version trained without them"
+        )
     if census_change(outgoing, chosen) and not change_census:
         raise CensusChangeRefused(
             f"{census_change_words(outgoing, chosen)}. Give --change-census to promote it all the same, "

@@ -22,7 +22,7 @@ from exclusion_risk.cli import app
 from exclusion_risk.models import comparison, plots, tracking
 from exclusion_risk.models.explain import Explainer
 from exclusion_risk.models.metrics import evaluate
-from exclusion_risk.models.promotion import promote
+from exclusion_risk.models.promotion import ProtectedInputsRefused, promote
 from exclusion_risk.models.training_log import log_training
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 
@@ -128,6 +128,24 @@ def test_a_metric_with_no_validation_value_is_refused(store, client):
     _, _, result = store
     with pytest.raises(tracking.RegistryError, match="no metric 'happiness'"):
         promote(result.config.experiment, None, "happiness")
+
+
+def test_a_version_that_takes_sex_and_ethnicity_as_inputs_is_never_promoted(store, client):
+    """The study model (models/study.yaml, include_protected) is registered beside the others: an auditor
+    made it champion with one `promote N`, and `score` ranked children with it, saying nothing."""
+    versions = tracking.registered_versions()
+    study = versions[-1]
+    before = client.get_model_version_by_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION).version
+    client.set_model_version_tag(tracking.REGISTERED_MODEL, study.version, "include_protected", "True")
+    try:
+        with pytest.raises(ProtectedInputsRefused, match="takes sex and ethnicity as inputs"):
+            promote(store[2].config.experiment, str(study.version), METRIC)
+        result = CliRunner().invoke(app, ["promote", str(study.version)])
+        assert result.exit_code == 2 and "never promoted to score children" in " ".join(result.output.split())
+        champion = client.get_model_version_by_alias(tracking.REGISTERED_MODEL, tracking.CHAMPION)
+        assert champion.version == before  # unchanged
+    finally:
+        client.set_model_version_tag(tracking.REGISTERED_MODEL, study.version, "include_protected", "False")
 
 
 def test_compare_prints_paired_differences_model_vs_model_and_vs_checklist(store, client):
