@@ -74,12 +74,12 @@ class ModelInfo(BaseModel):
 
 
 class BandPrecision(BaseModel):
-    """How sure: the band's realised precision on the model's test year (counts under 10 withheld)."""
+    """How sure: the band's realised precision on the model's test year, in words and as a share with its
+    interval. Not its counts: an auditor subtracted a band's test-year pupils (545 very high) from the
+    red count `scores.html` prints for that year (554) and had back a cell it withholds (9 pupils on a
+    protection plan or in care, high likelihood), with any key, a school's too."""
 
     year: str | None
-    pupils: int | str | None = Field(description="Test-year pupils in the band (`<10`-style marker "
-                                     "when withheld).")
-    positives: int | str | None
     precision: float | None
     low: float | None
     high: float | None

@@ -91,6 +91,11 @@ def test_health_model_and_risk_matrix(live_service, champion):
     thresholds = [b["min_probability"] for b in matrix["likelihood_bands"]]
     assert thresholds == sorted(thresholds, reverse=True) and thresholds[-1] == 0
     assert matrix["notice"] == DECISION_SUPPORT_NOTICE
+    # how sure, in words and as a share: never a band's counts, which a printed red count gives back a
+    # withheld cell from (an auditor's finding)
+    shown = [b["precision"] for b in matrix["likelihood_bands"] if b.get("precision")]
+    assert shown and all(set(p) == {"year", "precision", "low", "high", "text"} for p in shown)
+    assert not any("pupils" in p or "positives" in p for p in shown)
 
 
 def test_page_and_openapi_are_served_without_a_key(live_service):
