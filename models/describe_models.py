@@ -45,7 +45,7 @@ def _study_pipeline():
         train_run = tracking.train_runs(experiment)[0]
     except tracking.RegistryError as exc:
         raise ModelsUnavailable(
-            f"{exc} (train it with `exclusion-risk train --data DIR --config {STUDY_CONFIG.name}`)"
+            f"{exc} (train it with `exclusion-risk train --data DIR --config {STUDY_CONFIG}`)"
         ) from None
     wanted = {"kind": "model", "model_type": STUDY_MODEL_TYPE}
     models = [r for r in tracking.child_runs(train_run) if wanted.items() <= r.data.tags.items()]

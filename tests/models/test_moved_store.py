@@ -132,3 +132,19 @@ def test_train_still_makes_the_default_store(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     tracking.setup("tiny")
     assert (tmp_path / "mlruns" / "mlflow.db").is_file()
+
+
+def test_describe_models_without_a_study_run_names_the_config_file_that_trains_one(monkeypatch):
+    """It said `--config study.yaml`, which from an analyst's own folder fails ("does not exist"): the
+    file is the package's models/study.yaml."""
+    from exclusion_risk.models import describe_models
+
+    def no_runs(experiment):
+        raise tracking.RegistryError(f"no train runs in experiment {experiment!r}")
+
+    monkeypatch.setattr(tracking, "train_runs", no_runs)
+    with pytest.raises(describe_models.ModelsUnavailable) as refused:
+        describe_models._study_pipeline()
+    said = str(refused.value)
+    path = said.split("--config ", 1)[1].split("`", 1)[0]
+    assert path.endswith("models/study.yaml") and Path(path).is_file(), said
