@@ -93,9 +93,9 @@ def need_understated_by_blanks(table: pd.DataFrame) -> pd.Series:
 
 
 def blanks_understating(table: pd.DataFrame) -> tuple[str, ...]:
-    """Which of "fsm" and "sen_provision" are blank on a row `need_understated_by_blanks` flags: a census
-    upload rejects a blank SEN provision, so its warning names free school meals alone (a SENCO read that
-    blank SEN provision was read as none, then had a blank one refused)."""
+    """Which of "fsm" and "sen_provision" are blank on a row `need_understated_by_blanks` flags: the census
+    reader (the extracts' and an upload's) refuses a blank SEN provision, so a census's warning names free
+    school meals alone (a SENCO read that blank SEN provision was read as none, then had one refused)."""
     flagged = need_understated_by_blanks(table)
     level = need_level(table)
     fsm = (flagged & (level == 0) & as_float(column(table, "fsm")).isna()).any()

@@ -24,8 +24,8 @@ CHANGES = ("new_red", "rating_up", "rating_down", "need_up", "need_down", "moved
 # details.js say the same); changes.csv and the service's JSON keep the codes.
 CHANGE_LABELS = {"new_red": "new red", "rating_up": "rating up within a band",
                  "rating_down": "rating down within a band", "need_up": "need level up within a rating",
-                 "need_down": "need level down within a rating", "moved_up": "moved up a band",
-                 "moved_down": "moved down a band", "no_longer_on_roll": "no longer on roll",
+                 "need_down": "need level down within a rating", "moved_up": "moved up a band or more",
+                 "moved_down": "moved down a band or more", "no_longer_on_roll": "no longer on roll",
                  "new_on_roll": "new on roll"}  # fmt: skip
 # The columns of `score_runs.compare`'s answer (changes.csv's, the Changes sheet's, the service's rows)
 CHANGE_COLUMNS = ["upn", "school_urn", "change", "before_band", "after_band", "before_rag", "after_rag",
@@ -91,9 +91,10 @@ def change_label(change: str, before_band, after_band, before_rag, after_rag, be
         return "; ".join(filter(None, (label, rating, need)))
     if not same_band:
         return rating
-    if need and (int(after_need) > int(before_need)) != up:  # a higher need never lowers a rating in a matrix
-        unlike = f"which does not {'raise' if up else 'lower'} a rating"
-        return f"{rating} (same likelihood band; {need}, {unlike}: the risk matrix changed)"
+    if need and (int(after_need) > int(before_need)) != up:
+        # the shipped matrix never rates a higher need lower, but an authority's own may (or it changed)
+        which = "a lower need with a higher" if up else "a higher need with a lower"
+        return f"{rating} (same likelihood band; {need}: {which} rating, as the risk matrix has it)"
     if need:
         return f"{rating} (same likelihood band; {need})"
     if _known(before_need) and _known(after_need):  # the same need level: only the matrix can have moved it
@@ -124,11 +125,12 @@ def change_counts(changes: pd.DataFrame) -> dict[str, int]:
 
 def changes_sentence(counts: dict[str, int], since: str) -> str:
     """The counts in words: 12 new red since <since>; 8 rating up and 2 rating down within a band; 5 need
-    level up and 1 down within a rating; 30 moved up a band, 25 down, 4 no longer on roll, 3 new on roll."""
+    level up and 1 down within a rating; 30 moved up a band or more, 25 down, 4 no longer on roll, 3 new on
+    roll."""
     return (
         f"{counts['new_red']:,} new red since {since}; {counts['rating_up']:,} rating up and "
         f"{counts['rating_down']:,} rating down within a band; {counts['need_up']:,} need level up and "
-        f"{counts['need_down']:,} down within a rating; {counts['moved_up']:,} moved up a band, "
+        f"{counts['need_down']:,} down within a rating; {counts['moved_up']:,} moved up a band or more, "
         f"{counts['moved_down']:,} down, {counts['no_longer_on_roll']:,} no longer on roll, "
         f"{counts['new_on_roll']:,} new on roll"
     )

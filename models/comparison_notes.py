@@ -102,7 +102,7 @@ def need_level_notes(view: EarlierView, current: pd.DataFrame) -> list[str]:
         return []
     return [
         f"{counted(n, 'pupil')} {'was' if n == 1 else 'were'} compared with an earlier scoring that kept no "
-        "need level for them (recorded before need levels were kept, or a scores.csv without them): a "
+        "need level for them (recorded before need levels were kept, or given without them): a "
         "change of need level that left their likelihood band and rating as they were is not listed, and a "
         "rating that changed within a band may have changed with the need level or the risk matrix."
     ]

@@ -115,7 +115,9 @@ def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
     pupils = "fewer than 10 pupils" if not exact and n < SUPPRESSION_THRESHOLD else f"{n:,} pupil(s)"
     blank = blanks_understating(features)  # only what is blank: a census upload refuses blank SEN provision
     value = " or ".join({"fsm": "free-school-meals", "sen_provision": "SEN provision"}[b] for b in blank)
-    could = " or ".join({"fsm": "eligible", "sen_provision": "on SEN support"}[b] for b in blank)
+    # a level-1 pupil with SEN provision blank would be raised by an EHC plan; level 0 by SEN support too
+    raising = {"fsm": "eligible", "sen_provision": "on SEN support or with an EHC plan"}
+    could = " or ".join(raising[b] for b in blank)
     return [
         f"{pupils[0].upper()}{pupils[1:]} have a need level that may rest on a blank {value} value, which "
         f"the risk matrix reads as none: where such a pupil is {could}, their need level and rating are "

@@ -144,10 +144,14 @@ def _with_school_names(changes: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFr
     school is one this scoring covered: `compare` lists no other), where the scores name schools."""
     if "school_urn" not in changes.columns or "school_name" not in scores.columns or "school_name" in changes:
         return changes
-    names = scores.dropna(subset=["school_urn"]).drop_duplicates("school_urn").set_index("school_urn")
+    def tidy(urns: pd.Series) -> pd.Series:  # URNs as text, as `_school_groups` reads them
+        return urns.astype("string").str.strip()
+
+    named = scores.assign(_urn=tidy(scores["school_urn"])).dropna(subset=["_urn", "school_name"])
+    names = named[named["school_name"].astype("string").str.strip() != ""].drop_duplicates("_urn")
     at = changes.columns.get_loc("school_urn") + 1
     return changes.reindex(columns=[*changes.columns[:at], "school_name", *changes.columns[at:]]).assign(
-        school_name=changes["school_urn"].map(names["school_name"])
+        school_name=tidy(changes["school_urn"]).map(names.set_index("_urn")["school_name"]).to_numpy()
     )
 
 

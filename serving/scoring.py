@@ -232,7 +232,9 @@ def census_cohort(
             problems,
         )
     if clean.empty:
-        raise RequestProblem(422, "No row could be read, so there is nothing to score.", problems)
+        # how many: `problems` lists MAX_LISTED_PROBLEMS at most
+        said = f"No row could be read ({len(rejects):,} row problem(s)), so there is nothing to score."
+        raise RequestProblem(422, said, problems)
     first = scored_year(clean, academic_year)
     refused = history_state.refusal()
     if refused is not None:

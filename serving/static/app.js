@@ -31,7 +31,7 @@
       // warnings give how many there are); "…and 950 more" beside "1,276 row problems" did not add up
       if (problems.length >= LISTED_AT_MOST) {
         box.append(el("p", `…and ${count(problems.length - 50)} more listed, then the rest: the service ` +
-          `lists the first ${count(LISTED_AT_MOST)} only (how many there are in all is said above).`));
+          `lists the first ${count(LISTED_AT_MOST)} only.`));
       } else if (problems.length > 50) box.append(el("p", `…and ${count(problems.length - 50)} more.`));
     }
     box.hidden = false;
@@ -243,8 +243,9 @@
   function showResults(body) {
     $("results-section").hidden = false;
     const rejected = body.rejected && body.rejected.length;
-    // past the LISTED_AT_MOST the answer lists, the warnings count them all
-    const rejectedWords = rejected >= LISTED_AT_MOST ? `at least ${rows(LISTED_AT_MOST)}` : rows(rejected);
+    // past the LISTED_AT_MOST the answer lists, the warnings (below the list) count them all
+    const rejectedWords = rejected >= LISTED_AT_MOST
+      ? `at least ${rows(LISTED_AT_MOST)} (the warnings below say how many)` : rows(rejected);
     $("results-summary").textContent =
       `${count(body.pupils)} pupils scored with model version ${body.model_version}` +
       (rejected ? `; ${rejectedWords} rejected (listed above).` : ".") + ` ${body.notice}`;

@@ -233,8 +233,8 @@
     rating_down: "rating down within a band",
     need_up: "need level up within a rating",
     need_down: "need level down within a rating",
-    moved_up: "moved up a band",
-    moved_down: "moved down a band",
+    moved_up: "moved up a band or more",
+    moved_down: "moved down a band or more",
     no_longer_on_roll: "no longer on roll",
     new_on_roll: "new on roll",
   };

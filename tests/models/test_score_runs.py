@@ -87,7 +87,7 @@ def test_compare_names_each_kind_of_change_within_the_schools_both_runs_scored()
                       "no_longer_on_roll": 1, "new_on_roll": 1}  # fmt: skip
     assert changes_sentence(counts, "then").startswith(
         "2 new red since then; 0 rating up and 0 rating down within a band; 0 need level up and 0 down "
-        "within a rating; 2 moved up a band, 1 down, 1 no"
+        "within a rating; 2 moved up a band or more, 1 down, 1 no"
     )
     assert changes["change"].tolist()[:2] == ["new_red", "new_red"]  # ordered by change
 

@@ -110,7 +110,7 @@ def test_a_run_recorded_before_need_levels_were_kept_is_compared_as_before_and_t
     view = resolve_previous(str(path), folder, "2018/19").view(AFTER)
     assert need_level_notes(view, AFTER) == [
         "12 pupils were compared with an earlier scoring that kept no need level for them (recorded before "
-        "need levels were kept, or a scores.csv without them): a change of need level that left their "
+        "need levels were kept, or given without them): a change of need level that left their "
         "likelihood band and rating as they were is not listed, and a rating that changed within a band may "
         "have changed with the need level or the risk matrix."
     ]
@@ -152,10 +152,11 @@ def test_a_need_level_that_is_not_one_of_the_matrixs_is_not_known_rather_than_an
 
 
 def test_the_words_never_claim_more_than_the_two_rows_show():
-    # a higher need level never lowers a rating: with the rating down, the matrix changed
+    # a higher need with a lower rating: the matrix's doing (changed, or an authority's own), said as such,
+    # not as the need's (nor as a changed matrix: one that is not the shipped one may rate it so)
     assert change_label("rating_down", "high", "high", "red", "amber", 1, 3) == (
-        "rating down: red to amber (same likelihood band; need level 1 to 3, which does not lower a rating: "
-        "the risk matrix changed)"
+        "rating down: red to amber (same likelihood band; need level 1 to 3: a higher need with a lower "
+        "rating, as the risk matrix has it)"
     )
     # a band the matrix no longer names is no move, but not "the same band"
     said = change_label("need_up", "old band", "high", "amber", "amber", 1, 2)
@@ -176,3 +177,12 @@ def test_a_scores_csv_is_still_known_as_the_run_that_wrote_it_when_that_run_kept
     # a run that kept other need levels did not write it
     kept.assign(need_level=[2, 2, 1, 1, 0, 2, 0, 0, 0, 0, 0, 0]).to_csv(path / RUN_PUPILS_FILE, index=False)
     assert recorded_run(scores, listed) is None
+
+
+def test_the_changes_sheet_names_a_school_whatever_the_urns_type_or_a_blank_first_name():
+    changes = compare(BEFORE, AFTER, BANDS).assign(school_urn=lambda f: " " + f["school_urn"] + " ")
+    scores = AFTER.assign(school_urn=100, school_name=[""] + ["Elmhurst High School"] * (len(AFTER) - 1))
+    buffer = io.BytesIO()
+    write_scores_workbook(scores, buffer, notice_lines=["m"], changes=changes, changes_summary="then")
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))[CHANGES_SHEET]
+    assert {row[2] for row in list(sheet.iter_rows(values_only=True))[1:]} == {"Elmhurst High School"}

@@ -57,7 +57,7 @@ def test_every_pupil_whose_rating_changed_is_listed_counted_and_said_in_words():
     assert [row["label"] for row in changes_records(changes)] == list(score_runs.change_labels(changes))
     assert changes_sentence(counts, "then") == (
         "1 new red since then; 1 rating up and 1 rating down within a band; 0 need level up and 0 down "
-        "within a rating; 2 moved up a band, 0 down, 0 no longer on roll, 0 new on roll"
+        "within a rating; 2 moved up a band or more, 0 down, 0 no longer on roll, 0 new on roll"
     )
 
 

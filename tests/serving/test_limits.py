@@ -638,3 +638,13 @@ def test_a_streamed_body_over_the_byte_limit_gets_the_declared_413s_shape(servic
     streamed = call(service, "POST", path, content=body, headers={"Content-Type": content_type})
     assert streamed.status_code == 413, streamed.text[:300]
     assert streamed.json() == declared.json() == {"detail": too_large_message(limit), "errors": []}
+
+
+def test_a_census_whose_every_row_is_rejected_says_how_many(service):
+    """skip_invalid with every row rejected was refused as "No row could be read" beside the first 1,000
+    problems only: the page said "how many there are in all is said above", and nothing said it."""
+    rows = census_rows(3, SchoolURN="1234")  # not a school's number: each row rejected
+    refused = call(service, "POST", "/score/file", params={"skip_invalid": "true"},
+                   files={"file": ("census.csv", census_csv(rows), "text/csv")})  # fmt: skip
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("No row could be read (3 row problem(s)), so there is nothing")
