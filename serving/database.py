@@ -146,8 +146,12 @@ class Database:
             except FileExistsError:
                 pass  # created by another process meanwhile: narrowed below
         for companion in (self.path, *(Path(f"{self.path}{suffix}") for suffix in SQLITE_COMPANIONS)):
-            if companion.exists():
+            try:
                 os.chmod(companion, PRIVATE_FILE)
+            except FileNotFoundError:
+                # none, or removed meanwhile: SQLite deletes -shm and -wal as another connection to the file
+                # closes (CI: a second app on one file raised here as the first's closed), nothing to narrow
+                continue
 
     def _open(self) -> sqlite3.Connection:
         # isolation_level=None: autocommit; each statement here is its own small transaction.

@@ -30,3 +30,24 @@ def test_the_database_and_its_wal_files_are_private_under_umask_022(tmp_path):
     os.chmod(earlier, 0o644)
     Database(earlier)
     assert _mode(earlier) == 0o600
+
+
+def test_a_companion_sqlite_removes_while_it_is_narrowed_is_no_error(tmp_path, monkeypatch):
+    """CI: a second app opened a database file as the first's connection closed; SQLite removed the -shm
+    file between the check that it existed and its chmod, and the app failed to start."""
+    import exclusion_risk.serving.database as database_module
+
+    path = tmp_path / "service.db"
+    Database(path).connection().close()
+    shm = path.with_name("service.db-shm")
+    shm.touch(mode=0o644)
+    chmod = os.chmod
+
+    def racing(target, mode):
+        if str(target).endswith("-shm"):
+            os.remove(target)  # the other connection closes first
+        return chmod(target, mode)
+
+    monkeypatch.setattr(database_module.os, "chmod", racing)
+    Database(path)  # no FileNotFoundError
+    assert not shm.exists() and _mode(path) == 0o600
