@@ -244,11 +244,13 @@
     $("results-section").hidden = false;
     const rejected = body.rejected && body.rejected.length;
     // past the LISTED_AT_MOST the answer lists, the warnings (below the list) count them all
-    const rejectedWords = rejected >= LISTED_AT_MOST
-      ? `at least ${rows(LISTED_AT_MOST)} (the warnings below say how many)` : rows(rejected);
+    const many = rejected >= LISTED_AT_MOST;
+    const rejectedWords = many ? `at least ${rows(LISTED_AT_MOST)}` : rows(rejected);
+    const where = many ? `the first ${count(LISTED_AT_MOST)} listed above; the warnings below say how many`
+      : "listed above";
     $("results-summary").textContent =
       `${count(body.pupils)} pupils scored with model version ${body.model_version}` +
-      (rejected ? `; ${rejectedWords} rejected (listed above).` : ".") + ` ${body.notice}`;
+      (rejected ? `; ${rejectedWords} rejected (${where}).` : ".") + ` ${body.notice}`;
     if (rejected) showErrors(`${rejectedWords} not scored (${state.file.name}):`, body.rejected);
     const run = body.run;
     // A scoring is compared only with an earlier one of the same year and census term: say when there

@@ -246,3 +246,28 @@ def test_a_refusal_listing_the_first_1000_of_more_problems_adds_up(chromium, liv
         assert errors.locator("li").count() == 50
     finally:
         context.close()
+
+
+def test_a_scoring_that_lists_the_first_1000_rejected_rows_says_at_least(chromium, live_service, sign_in,
+                                                                         tmp_path):
+    """A skip_invalid answer lists the first 1,000 rows rejected: the page said "1,000 rows were
+    rejected"; then, mended, "at least 1,000 rows were (the warnings below say how many) rejected"."""
+    from playwright.sync_api import expect
+
+    upload = tmp_path / "census.csv"
+    upload.write_text("UPN\nA801200110000\n")
+    answer = _answer(None)
+    problem = {"field": "SchoolURN", "reason": "not a school URN"}
+    answer["rejected"] = [{"row": i + 1, **problem} for i in range(1000)]
+    answer["warnings"] = ["1,276 census rows could not be scored and were left out (skip_invalid)."]
+    context, page = _signed_in(chromium, live_service, sign_in)
+    try:
+        page.route("**/score/file**", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(answer)))
+        _upload(page, upload)
+        expect(page.locator("#results-summary")).to_contain_text(
+            "; at least 1,000 rows were rejected (the first 1,000 listed above; the warnings below say how "
+            "many).")
+        expect(page.locator("#errors")).to_contain_text("at least 1,000 rows were not scored (census.csv):")
+    finally:
+        context.close()
