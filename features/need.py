@@ -81,26 +81,30 @@ def need_levels(table: pd.DataFrame) -> np.ndarray:
     return levels.to_numpy()
 
 
+def _blanks_understating(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(FSM, SEN provision): rows whose need level that column's blank could be understating (the rule
+    `need_understated_by_blanks` gives in words)."""
+    level = need_level(table)
+    fsm_blank = as_float(column(table, "fsm")).isna()
+    sen_blank = as_code(column(table, "sen_provision")).isna()
+    return (level == 0) & fsm_blank, (level <= 1) & sen_blank
+
+
 def need_understated_by_blanks(table: pd.DataFrame) -> pd.Series:
     """Rows whose need level a blank could be understating: level 0 with free school meals or SEN
     provision not recorded (either would give 1), or level 1 with SEN provision not recorded (an EHC
     plan would give 2). The rule reads a blank as "not involved", so a school whose FSM column went
     blank had its pupils' need levels, and ratings, fall without a word."""
-    level = need_level(table)
-    fsm_blank = as_float(column(table, "fsm")).isna()
-    sen_blank = as_code(column(table, "sen_provision")).isna()
-    return ((level == 0) & (fsm_blank | sen_blank)) | ((level == 1) & sen_blank)
+    fsm, sen = _blanks_understating(table)
+    return fsm | sen
 
 
 def blanks_understating(table: pd.DataFrame) -> tuple[str, ...]:
     """Which of "fsm" and "sen_provision" are blank on a row `need_understated_by_blanks` flags: the census
     reader (the extracts' and an upload's) refuses a blank SEN provision, so a census's warning names free
     school meals alone (a SENCO read that blank SEN provision was read as none, then had one refused)."""
-    flagged = need_understated_by_blanks(table)
-    level = need_level(table)
-    fsm = (flagged & (level == 0) & as_float(column(table, "fsm")).isna()).any()
-    sen = (flagged & as_code(column(table, "sen_provision")).isna()).any()
-    return tuple(name for name, blank in (("fsm", fsm), ("sen_provision", sen)) if blank)
+    fsm, sen = _blanks_understating(table)
+    return tuple(name for name, blank in (("fsm", fsm.any()), ("sen_provision", sen.any())) if blank)
 
 
 def _flag(record: dict[str, Any], name: str) -> bool:
