@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -38,16 +37,26 @@ from exclusion_risk.models.fairness import (
     review_groups,
     select_top,
 )
+from exclusion_risk.models.fairness_red_bounds import (
+    Bound,
+    compared,
+    not_stated,
+    overall_bounds,
+    overall_words,
+    ratio_bounds,
+    red_over_top,
+)
 from exclusion_risk.models.fairness_red_slices import overall_precision, shown_beside_top, total_at_risk
 from exclusion_risk.models.fairness_words import group_phrase
 from exclusion_risk.models.group_counts import (
     shown_total,
 )
 from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix
-from exclusion_risk.privacy import SUPPRESSED, is_withheld
+from exclusion_risk.privacy import SUPPRESSED
 from exclusion_risk.values import and_join
 from exclusion_risk.values import one_decimal_percent as _pct
 
+Overall = tuple[Bound, Bound]  # the whole red list over the whole top k%, or its bounds
 RED = "red"
 # Groups named in the conclusion (the largest differences); the rest are in the table.
 NAMED = 6
@@ -122,78 +131,24 @@ def _value(metric: dict) -> float | None:
     return metric.get("value")
 
 
-def red_over_top(red_share: dict, top_share: dict) -> float | None:
-    """A group's share rated red over its share in the top k% (red pupils / top k% pupils), where both
-    shares are shown (neither rests on a count the tables withhold)."""
-    red, top = _value(red_share), _value(top_share)
-    if red is None or top is None or top <= 0:
-        return None
-    return red / top
-
-
-def direction(ratio: float | None) -> str:
-    """"more" / "fewer" where the red list rates a group red more / less often than the top k% selects
-    it, by more than the review's flag range; "" otherwise or where not shown."""
-    if ratio is None or not math.isfinite(ratio):
-        return ""
-    return "more" if ratio > FAIR_RANGE[1] else "fewer" if ratio < FAIR_RANGE[0] else ""
-
-
-def _count_range(count) -> tuple[int, float]:
-    """What a count as the section shows it allows: itself; 1 to 9 where "<10"; anything where "x" (taken
-    as 0 or more: the bounds below use nothing the page does not say)."""
-    if count == SUPPRESSED:
-        return 1, SUPPRESSED_MAX
-    if count is None or is_withheld(count):
-        return 0, math.inf
-    return int(count), int(count)
-
-
-SUPPRESSED_MAX = 9  # the largest count "<10" stands for
-
-
-def ratio_bounds(red, top) -> tuple[Fraction | float, Fraction | float] | None:
-    """The least and greatest red / top k% pupils a group's counts as shown (`red`, `top`: a count, "<10"
-    or "x") allow (infinite where the top k% may hold none of a red group); None where both are 0."""
-    if red == 0 and top == 0:
-        return None
-    (red_low, red_high), (top_low, top_high) = _count_range(red), _count_range(top)
-    if top_high == math.inf:
-        low = 0
-    elif top_high == 0:
-        low = math.inf if red_low > 0 else 0
-    else:
-        low = Fraction(red_low, int(top_high))
-    high = math.inf if red_high == math.inf or top_low == 0 else Fraction(int(red_high), top_low)
-    return low, high
-
-
-def compared(row: dict) -> tuple[str, Fraction | float | None, str]:
-    """A group's red list against the top k%: (`direction`'s "more" / "fewer" / "", the ratio or the
-    bound that shows it, the bound in words for the table). Where red over top is stated, its direction;
-    where a count is withheld ("<10", "x") or the top k% holds none of the group, the direction the shown
-    counts prove whatever the withheld count, with its bound rounded outwards (16 red against "<10": at
-    least 16/9, "at least 1.77"), so no figure is narrower than the page's own; "" where they prove none."""
-    ratio = row["red_over_top"]
-    if ratio is not None:
-        return direction(ratio), ratio, ""
+def _own_words(row: dict) -> str:
+    """A group's own red ÷ top k% in words: the ratio where stated, else the bound its counts as shown
+    give, rounded outwards ("at least 1.77"); "" where they give none."""
+    if row["red_over_top"] is not None:
+        return f"{row['red_over_top']:.2f}"
     bounds = ratio_bounds(row.get("red"), row.get("top"))
     if bounds is None:
-        return "", None, ""
+        return ""
     low, high = bounds
-    if low > FAIR_RANGE[1]:
-        words = "none in top" if low == math.inf else f"at least {math.floor(low * 100) / 100:.2f}"
-        return "more", low, words
-    if high < FAIR_RANGE[0]:
-        return "fewer", high, "none red" if high == 0 else f"at most {math.ceil(high * 100) / 100:.2f}"
-    return "", None, ""
-
-
-def not_stated(row: dict) -> bool:
-    """Whether the section can neither state nor bound a group's red list against the top k% (a count on
-    one side or both withheld): it is then named as not shown, never counted as cleared."""
-    both_none = row.get("red") == 0 == row.get("top")
-    return row["red_over_top"] is None and not compared(row)[0] and not both_none
+    if low == math.inf:
+        return "none in top"
+    if high == 0:
+        return "none red"
+    down = f"{math.floor(low * 100) / 100:.2f}"
+    up = "" if high == math.inf else f"{math.ceil(high * 100) / 100:.2f}"
+    if not up:
+        return f"at least {down}" if low > 0 else ""
+    return f"at most {up}" if low == 0 else f"between {down} and {up}"
 
 
 def _precisions(red: dict, top: dict, capacity_pct: str) -> str:
@@ -205,12 +160,12 @@ def _precisions(red: dict, top: dict, capacity_pct: str) -> str:
     return f"precision among red {red} against {top} in the top {capacity_pct}%"
 
 
-def _named(rows: list[dict], which: str, capacity_pct: str) -> str:
-    """The groups the red list rates red more (`which`: "more") or less often, in words with their
-    rates, the largest differences first, at most NAMED of them."""
-    chosen = sorted((r for r in rows if r["direction"] == which), key=_size)
+def _named(rows: list[dict], which: str, capacity_pct: str, overall: Overall) -> str:
+    """The groups the red list rates red more (`which`: "more") or less often than the whole list, in
+    words with their rates, the largest differences first, at most NAMED of them."""
+    chosen = sorted((r for r in rows if r["direction"] == which), key=lambda r: _size(r, overall))
     words = [
-        f"{group_phrase(r['attribute'], r['group'])} ({_against(r, capacity_pct)}; "
+        f"{group_phrase(r['attribute'], r['group'])} ({_against(r, capacity_pct, overall)}; "
         f"{_precisions(r['red_precision'], r['top_precision'], capacity_pct)})"
         for r in chosen[:NAMED]
     ]
@@ -227,32 +182,36 @@ def _side(share: dict, count, where: str) -> str:
         f"not shown {where}")  # fmt: skip
 
 
-def _against(row: dict, capacity_pct: str) -> str:
-    """A group's share rated red against its share in the top k%, and where the ratio is not stated (a
-    count withheld), the bound the shown figures give ("at least 1.77 times as often")."""
+def _against(row: dict, capacity_pct: str, overall: Overall) -> str:
+    """A group's share rated red against its share in the top k%, that ratio (or the bound the shown
+    figures give, "at least 1.77") and the same over the whole list's ("0.80 times the whole list's
+    1.84")."""
     red = _side(row["red_share"], row.get("red"), "red")
     words = f"{red} against {_side(row['top_share'], row.get('top'), f'in the top {capacity_pct}%')}"
-    bound = compared(row)[2]
-    return f"{words}: {bound} times as often" if bound.startswith(("at least", "at most")) else words
+    own, relative = _own_words(row), compared(row, overall)[2]
+    if not own or own.startswith("none"):
+        return f"{words}: {relative} times the whole list's {overall_words(overall)}"
+    return f"{words}: {own} times as often, {relative} times the whole list's {overall_words(overall)}"
 
 
-def _size(row: dict) -> float:
-    """Larger differences from the top k% first (a group with none red, or none in the top k%, first)."""
-    ratio = compared(row)[1]
+def _size(row: dict, overall: Overall) -> float:
+    """Larger differences from the whole list first (a group with none red, or none in the top k%,
+    first)."""
+    ratio = compared(row, overall)[1]
     return -math.inf if ratio in (0, math.inf) else -abs(math.log(ratio))
 
 
-def flagged_rows(attributes: list[dict]) -> list[dict]:
-    """The groups (of the tables shown, detailed ethnicity apart: its broad groups say it) whose red
-    share differs from their top k% share beyond the flag range, with their attribute."""
-    return [{**r, "attribute": a["name"], "direction": compared(r)[0]} for a in attributes
-            if a["name"] != DETAILED_ETHNICITY for r in a["rows"] if compared(r)[0]]  # fmt: skip
+def flagged_rows(attributes: list[dict], overall: Overall) -> list[dict]:
+    """The groups (of the tables shown, detailed ethnicity apart: its broad groups say it) whose red ÷
+    top k% differs from the whole list's beyond the flag range, with their attribute."""
+    return [{**r, "attribute": a["name"], "direction": compared(r, overall)[0]} for a in attributes
+            if a["name"] != DETAILED_ETHNICITY for r in a["rows"] if compared(r, overall)[0]]  # fmt: skip
 
 
-def not_shown_rows(attributes: list[dict]) -> list[dict]:
-    """The groups (of every table, detailed ethnicity included) whose red list against the top k% the
-    section cannot state or bound (`not_stated`), with their attribute."""
-    return [{**r, "attribute": a["name"]} for a in attributes for r in a["rows"] if not_stated(r)]
+def not_shown_rows(attributes: list[dict], overall: Overall) -> list[dict]:
+    """The groups (of every table, detailed ethnicity included) whose red list against the whole list's
+    the section cannot state or bound (`not_stated`), with their attribute."""
+    return [{**r, "attribute": a["name"]} for a in attributes for r in a["rows"] if not_stated(r, overall)]
 
 
 def _not_shown_phrase(rows: list[dict]) -> str:
@@ -263,21 +222,29 @@ def _not_shown_phrase(rows: list[dict]) -> str:
     return "; ".join(w for w in (", ".join(broad), codes) if w)
 
 
-def _phrases(rows: list[dict]) -> str:
+def _phrases(rows: list[dict], overall: Overall) -> str:
     """The groups in words, the largest differences first, at most NAMED of them."""
-    rows = sorted(rows, key=_size)
+    rows = sorted(rows, key=lambda r: _size(r, overall))
     words = [group_phrase(r["attribute"], r["group"]) for r in rows[:NAMED]]
     if len(rows) > NAMED:
         return ", ".join(words) + f" (and {len(rows) - NAMED} more groups)"
     return and_join(words) if words else ""
 
 
+def _judged(capacity_pct: str, overall: Overall) -> str:
+    """What a group is judged against, in words."""
+    return (f"red ÷ top {capacity_pct}% over all pupils: {overall_words(overall)}; a group's outside "
+            f"{FAIR_RANGE[0]}-{FAIR_RANGE[1]} times that")  # fmt: skip
+
+
 def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str, band_over_top: str = "") -> str:
     """One line for the review's summary: how big the red list is and which groups it rates red more or
-    less often than the top k% selects them, and why: need, and (`band_over_top`) a red band that holds
-    more or fewer pupils than the top k%."""
-    rows, hidden = flagged_rows(attributes), not_shown_rows(attributes)
-    more, fewer = (_phrases([r for r in rows if r["direction"] == which]) for which in ("more", "fewer"))
+    less often than it rates pupils overall, beside the top k%, and why: need, and (`band_over_top`) a red
+    band that holds more or fewer pupils than the top k%."""
+    overall = overall_bounds(totals)
+    rows, hidden = flagged_rows(attributes, overall), not_shown_rows(attributes, overall)
+    more, fewer = (_phrases([r for r in rows if r["direction"] == which], overall)
+                   for which in ("more", "fewer"))  # fmt: skip
     parts = [f"The risk matrix's red list, which officers act on, {_holds(totals, capacity_pct)}"]
     if more or fewer:
         # "rates" once, before whichever list comes first ("it rates X red more often and Y less often")
@@ -285,15 +252,14 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str, ba
         why = ("by the matrix's design (it adds need), not the model's" if not band_over_top else
                "by the matrix, not the model's ranking (it adds need, and its likelihood band red at every "
                f"need level, {_band_words(band_over_top, capacity_pct)})")
-        parts.append(
-            f"it rates {' and '.join(w for w in listed if w)} than the top {capacity_pct}% selects them "
-            f"(outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times), {why}"
-        )
+        rates = " and ".join(w for w in listed if w)
+        parts.append(f"for their share of the top {capacity_pct}%, it rates {rates}"
+                     f" than it rates pupils overall ({_judged(capacity_pct, overall)}), {why}")  # fmt: skip
     else:
         shown = "no group shown" if not hidden else (
             f"no group whose red and top {capacity_pct}% figures are shown")  # fmt: skip
-        parts.append(f"{shown} has its share rated red outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times "
-                     f"its share in the top {capacity_pct}%")  # fmt: skip
+        parts.append(f"{shown} has its red ÷ top {capacity_pct}% outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} "
+                     f"times the whole list's ({overall_words(overall)})")  # fmt: skip
     if hidden:
         many = len(hidden) > 1
         groups, they = (f"{len(hidden)} groups'", "they are") if many else ("one group's", "it is")
@@ -319,7 +285,8 @@ def _overall(totals: dict, capacity_pct: str) -> str:
                 f"{totals['top']} pupils in the top {capacity_pct}% they would give a count under 10 "
                 "back (so are the red figures of a group in each table whose groups would add up to "
                 "them).")  # fmt: skip
-    size = f": {totals['red']} pupils against {totals['top']}."
+    ratio = overall_words(overall_bounds(totals))
+    size = f": {totals['red']} pupils against {totals['top']} ({ratio} times as many)."
     precision = totals["precision"]
     if "precision" in withheld:
         return (f"{size} Over all pupils, precision among red is withheld: beside the top {capacity_pct}%'s "
@@ -330,21 +297,39 @@ def _overall(totals: dict, capacity_pct: str) -> str:
     return size
 
 
+def _band_sentence(band_over_top: str, capacity_pct: str) -> str:
+    """The likelihood band red at every need level against the top k%, and what that does to each group."""
+    if not band_over_top:
+        return (f"its threshold was set on the validation year, so it need not hold exactly the top "
+                f"{capacity_pct}% of this year.")  # fmt: skip
+    said = _band_words(band_over_top, capacity_pct).replace(", holds", ", it holds")
+    # Both are cuts of the same probabilities, so one holds the other: no group loses (gains) on that account.
+    side = "fewer" if band_over_top == "more" else "more"
+    return (f"{said}, so no group has {side} pupils in it than in the top {capacity_pct}%, with existing "
+            "need or not. That is one reason each group is judged against the red list as a whole, not "
+            f"against the top {capacity_pct}% alone.")  # fmt: skip
+
+
 def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict, capacity_pct: str) -> str:
-    """The red list section's conclusion in words: which groups it rates red more (less) often than the
-    top k% selects them, and where that comes from."""
-    rows = flagged_rows(attributes)
-    more, fewer = _named(rows, "more", capacity_pct), _named(rows, "fewer", capacity_pct)
-    found = []
+    """The red list section's conclusion in words: which groups it rates red more (less) often, for their
+    share of the top k%, than it rates pupils overall, and where that comes from."""
+    overall = overall_bounds(totals)
+    rows = flagged_rows(attributes, overall)
+    more = _named(rows, "more", capacity_pct, overall)
+    fewer = _named(rows, "fewer", capacity_pct, overall)
+    found = [f"Each group's red ÷ top {capacity_pct}% (its pupils rated red over its pupils in the top "
+             f"{capacity_pct}%) is judged against the red list as a whole "
+             f"({_judged(capacity_pct, overall)})."]
     if more:
-        found.append(f"It rates these red more often than the top {capacity_pct}% selects them: {more}.")
+        found.append(f"It rates these red more often, for their share of the top {capacity_pct}%, than it "
+                     f"rates pupils overall: {more}.")  # fmt: skip
     if fewer:
         found.append(f"It rates these red less often: {fewer}.")
-    if not found:
-        found.append(f"No group whose red and top {capacity_pct}% figures are shown is rated red more or "
-                     f"less than {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times as often as the top {capacity_pct}% "
-                     "selects it.")  # fmt: skip
-    hidden = not_shown_rows(attributes)
+    if not more and not fewer:
+        found.append(f"No group whose red and top {capacity_pct}% figures are shown has its red ÷ top "
+                     f"{capacity_pct}% outside {FAIR_RANGE[0]}-{FAIR_RANGE[1]} times the whole "
+                     "list's.")  # fmt: skip
+    hidden = not_shown_rows(attributes, overall)
     if hidden:
         found.append(f"Not shown, so neither named nor cleared here: how often the red list rates "
                      f"{_not_shown_phrase(hidden)} red against the top {capacity_pct}% (its red or top "
@@ -352,17 +337,13 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
                      f"the top {capacity_pct}%'s, they would give a count under 10 back, alone or together; "
                      "and the figures shown not enough to put it outside the range).")  # fmt: skip
     raised = " or ".join(red_list.raised) or "a higher need level"
-    more = red_list.band_over_top
-    said = _band_words(more, capacity_pct).replace(", holds", ", it holds")
-    band = (f"{said}: every group has {more} pupils red on that account, with existing need or not." if more
-            else f"its threshold was set on the validation year, so it need not hold exactly the top "
-            f"{capacity_pct}% of this year.")  # fmt: skip
+    band = _band_sentence(red_list.band_over_top, capacity_pct)
     return " ".join([
         f"The red list is the risk matrix's red cells ({'; '.join(red_list.rule)}), not the top "
         f"{capacity_pct}%{_overall(totals, capacity_pct)}",
         *found,
-        f"Where the red list differs from the top {capacity_pct}%, it is the matrix's design, not the model: "
-        "both rank the same probabilities, and the matrix adds need, so pupils with existing need "
+        f"Where a group's red list differs, it is the matrix's design, not the model: both rank the same "
+        "probabilities, and the matrix adds need, so pupils with existing need "
         f"({raised}) are rated red at a lower likelihood than other pupils. A group with more of that need "
         "is rated red more often, and its precision among red tends to be lower, because the pupils the need "
         "adds are less likely to be excluded than those the model ranks highest. The likelihood band red at "
@@ -373,10 +354,10 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
 
 
 def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, listed: dict,
-                   metric: Callable[..., dict]) -> list[dict]:  # fmt: skip
+                   metric: Callable[..., dict], overall: Overall) -> list[dict]:  # fmt: skip
     """One attribute's groups: share rated red and precision among red beside the same in the top k%,
     each shown by `metric` against its own selection's counts as shown (`shown`: the top k%'s, `listed`:
-    the red list's)."""
+    the red list's), and red ÷ top k%, alone and over the whole list's (`overall`)."""
     tables = {"top": (top.table.set_index("group"), shown), "red": (own.table.set_index("group"), listed)}
     rows = []
     for group in top.table["group"]:
@@ -390,9 +371,9 @@ def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, list
         row = {"group": group, "reference": group == top.reference, "n": shown[group]["n"],
                "red": listed[group]["selected"], "top": shown[group]["selected"], **metrics,
                "red_over_top": ratio}  # fmt: skip
-        which, _, bound = compared(row)  # where a count is withheld: the bound the shown figures give
-        text = "-" if ratio is None and not bound else bound or f"{ratio:.2f}"
-        rows.append({**row, "red_over_top_text": text, "direction": which})
+        which, _, relative = compared(row, overall)  # a count withheld: the bound the shown figures give
+        rows.append({**row, "red_over_top_text": _own_words(row) or "-", "against_list_text": relative or "-",
+                     "direction": which})  # fmt: skip
     return rows
 
 
@@ -412,11 +393,6 @@ def red_list_context(
     rates shown as the review shows a rate (`metric`: `fairness_report._metric`); with the summary line
     and the conclusion in words."""
     listed = shown_beside_top(red_list.attributes, top, shown, nesting)
-    attributes = [
-        {"name": t.attribute, "reference": t.reference,
-         "rows": _red_list_rows(t, own, shown[t.attribute], listed[own.attribute], metric)}
-        for t, own in zip(top, red_list.attributes, strict=True)
-    ]  # fmt: skip
     # the sizes as published: withheld as any of their tables withholds them
     totals = {"red": shown_total(listed, "selected", red_list.red),
               "top": shown_total(shown, "selected", red_list.top), "precision": {"top": None, "red": None},
@@ -428,9 +404,15 @@ def red_list_context(
         at_risk = total_at_risk(red_list.attributes[0].table, top[0].table)
         totals["withheld_beside_top"] = [w for w, c in (("size", "selected"), ("precision", "tp"))
                                          if c in at_risk]  # fmt: skip
+    overall = overall_bounds(totals)
+    attributes = [
+        {"name": t.attribute, "reference": t.reference,
+         "rows": _red_list_rows(t, own, shown[t.attribute], listed[own.attribute], metric, overall)}
+        for t, own in zip(top, red_list.attributes, strict=True)
+    ]  # fmt: skip
     return {
         "rule": red_list.rule, "raised": red_list.raised, "matrix_version": red_list.matrix_version,
-        **totals, "attributes": attributes,
+        **totals, "whole_list_red_over_top": overall_words(overall), "attributes": attributes,
         "summary": red_list_summary(attributes, totals, capacity_pct, red_list.band_over_top),
         "conclusion": red_list_conclusion(red_list, attributes, totals, capacity_pct),
     }  # fmt: skip

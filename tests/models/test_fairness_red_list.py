@@ -108,7 +108,8 @@ def test_groups_with_more_need_are_red_more_often_by_the_matrix_design(reviewed)
     # no need, no difference: the red list is the top 5% for them
     assert others["direction"] == "" and others["red_over_top"] == pytest.approx(1.0)
     conclusion = context["red_list"]["conclusion"]
-    assert "It rates these red more often than the top 5% selects them: looked-after pupils (" in conclusion
+    assert ("It rates these red more often, for their share of the top 5%, than it rates pupils overall: "
+            "looked-after pupils (") in conclusion
     assert "it is the matrix's design, not the model" in conclusion
     assert "child protection plan or looked after" in conclusion
     summary = context["red_list"]["summary"]

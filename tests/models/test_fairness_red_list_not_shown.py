@@ -75,14 +75,17 @@ def test_a_group_whose_top_k_figure_is_withheld_is_not_counted_as_cleared():
     assert both in summary
     said = "3 groups' red or top 5% figures are not shown (under 10 or withheld), so they are neither named"
     assert f"{said} nor cleared" in summary
-    more = conclusion.split("It rates these red more often than the top 5% selects them: ")[1]
-    # 16/9 = 1.777...: the bound is rounded down, never up to a narrower 1.78
-    assert more.startswith("looked-after pupils (32.0% red against under 10 pupils in the top 5%: at least "
-                           "1.77 times as often")  # fmt: skip
+    more = conclusion.split("than it rates pupils overall: ")[1]
+    # 16/9 = 1.777... to 16/1; over the whole list's 436/421: at least 1.7166...: each bound rounded
+    # outwards, never to a narrower 1.78 or 1.72
+    assert more.startswith("looked-after pupils (32.0% red against under 10 pupils in the top 5%: "
+                           "between 1.77 and 16.00 times as often, at least 1.71 times the whole list's "
+                           "1.04")  # fmt: skip
     less = conclusion.split("It rates these red less often: ")[1]
-    # 9/40 = 0.225: rounded up
+    # 1/40 to 9/40 = 0.225; over 436/421: at most 0.2172...: rounded up
     assert less.startswith("pupils on a child protection plan (under 10 pupils red against 66.7% in the top "
-                           "5%: at most 0.23 times as often")  # fmt: skip
+                           "5%: between 0.02 and 0.23 times as often, at most 0.22 times the whole list's "
+                           "1.04")  # fmt: skip
     hidden = conclusion.split(NOT_SHOWN)[1].split(".")[0]
     for group in ("pupils who are children in need", "pupils previously known to social care",
                   "Black Caribbean (BCRB) pupils"):  # fmt: skip
@@ -94,8 +97,8 @@ def test_a_group_whose_top_k_figure_is_withheld_is_not_counted_as_cleared():
 def test_rows_say_the_bound_the_shown_figures_give_and_nothing_narrower():
     """A cohort of 2,000 pupils (top 5%: 100): 50 looked after, 8 of them in the top 5% and 16 red; 20 on a
     child protection plan, 5 in the top 5% and 10 red; 12 more pupils red outside the top 5%, none with the
-    outcome. The section shows looked-after red 16 and top "<10", and states the bound (at least 1.77),
-    never the ratio (2.00)."""
+    outcome. The section shows looked-after red 16 and top "<10", and states the bounds (1.77 to 16 alone, at
+    least 1.42 over the whole list's 1.25), never the ratio (2.00)."""
     pupils = 2000
     index = np.arange(pupils)
     extra = ((index >= 8) & (index < 16)) | ((index >= 55) & (index < 60)) | ((index >= 70) & (index < 82))
@@ -113,8 +116,14 @@ def test_rows_say_the_bound_the_shown_figures_give_and_nothing_narrower():
     row = next(r for a in context["attributes"] if a["name"] == "social care" for r in a["rows"]
                if r["group"] == "looked after")  # fmt: skip
     assert (row["red"], row["top"]) == (16, SUPPRESSED)
-    assert row["direction"] == "more" and row["red_over_top_text"] == "at least 1.77"
-    assert row["red_over_top"] is None  # the ratio itself (2.00) is not stated
-    assert "it rates looked-after pupils and boys red more often" in context["summary"]
+    # 16/9 to 16/1 alone; over the whole list's 125/100, at least 16/9 / 1.25 = 1.42
+    assert row["red_over_top_text"] == "between 1.77 and 16.00"
+    assert row["direction"] == "more" and row["against_list_text"] == "at least 1.42"
+    assert row["red_over_top"] is None  # the ratio itself (2.00; 1.60 over the list's) is not stated
+    # boys: 76 red against 51 in the top 5%, 1.49, but 1.19 times the whole list's 1.25: not named
+    boys = next(r for a in context["attributes"] if a["name"] == "sex" for r in a["rows"]
+                if r["group"] == "boys")  # fmt: skip
+    assert (boys["red"], boys["top"], boys["against_list_text"], boys["direction"]) == (76, 51, "1.19", "")
+    assert "it rates looked-after pupils red more often than it rates pupils overall" in context["summary"]
     section = " ".join(unescape(fairness_report.render_report(result)).split()).split("The red list: whom")[1]
-    assert "at least 1.77" in section and "2.00" not in section
+    assert "at least 1.42" in section and "2.00" not in section and "1.60" not in section
