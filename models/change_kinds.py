@@ -46,15 +46,30 @@ def _known(level) -> bool:
     return level is not None and not pd.isna(level)
 
 
-def need_words(before_need, after_need) -> str:
-    """'need level 1 to 2' where both scorings recorded a different level, else ''."""
+def _level(level, labels: dict[int, str] | None) -> str:
+    """A need level in words: '2 (EHC plan or child in need)' with the matrix's labels, else '2'."""
+    label = (labels or {}).get(int(level))
+    return f"{int(level)} ({label})" if label and label != str(int(level)) else str(int(level))
+
+
+def need_words(before_need, after_need, labels: dict[int, str] | None = None) -> str:
+    """'need level 1 to 2' where both scorings recorded a different level, else ''; with the risk matrix's
+    labels (`need_labels`), 'need level 1 (SEN support or FSM) to 2 (EHC plan or child in need)': an
+    officer reads what the levels are, not only that one is higher."""
     if not (_known(before_need) and _known(after_need)) or int(before_need) == int(after_need):
         return ""
-    return f"need level {int(before_need)} to {int(after_need)}"
+    return f"need level {_level(before_need, labels)} to {_level(after_need, labels)}"
+
+
+def need_labels(matrix: dict | None) -> dict[int, str] | None:
+    """Need level -> its label, from a risk matrix (`RiskMatrix.to_dict()`); None without one."""
+    if not matrix or not matrix.get("need_levels"):
+        return None
+    return {int(level["level"]): str(level.get("label", level["level"])) for level in matrix["need_levels"]}
 
 
 def change_label(change: str, before_band, after_band, before_rag, after_rag, before_need=None,
-                 after_need=None) -> str:
+                 after_need=None, labels: dict[int, str] | None = None) -> str:
     """One listed pupil's change in plain words: 'rating up: green to amber (same likelihood band; need
     level 1 to 2)', 'need level up: 1 to 2 (still amber, same likelihood band)', 'moved down: high to
     medium; rating down: amber to green', 'new red (was amber, high likelihood)', 'new red; new on roll
@@ -62,14 +77,17 @@ def change_label(change: str, before_band, after_band, before_rag, after_rag, be
     were), a rating change in the same band names both causes it may have had: the need level or the risk
     matrix (the two scorings may have used different matrices; `comparison_notes` says so)."""
     label = CHANGE_LABELS.get(change, change)
-    need = need_words(before_need, after_need)
+    need = need_words(before_need, after_need, labels)
     same_band = isinstance(before_band, str) and before_band == after_band
     if change in ("need_up", "need_down") and need:
         direction = "up" if change == "need_up" else "down"
         # a band the matrix no longer names counts as no move (`compare`), but is not "the same band"
         said = [f"still {after_rag}"] * isinstance(after_rag, str) + ["same likelihood band"] * same_band
         words = f"need level {direction}: {need.removeprefix('need level ')}"
-        return f"{words} ({', '.join(said)})" if said else words
+        if not said:
+            return words
+        # the levels' labels are in brackets already: the rest after a semicolon, not in brackets again
+        return f"{words}; {', '.join(said)}" if labels else f"{words} ({', '.join(said)})"
     if change == "new_red" and isinstance(after_rag, str):
         # a joiner who is red is counted once, as new red: the words say they are new on roll (a SENCO
         # read "0 new on roll" beside three red joiners); one scored before, where they were
@@ -102,20 +120,20 @@ def change_label(change: str, before_band, after_band, before_rag, after_rag, be
     return f"{rating} (same likelihood band: need level or risk matrix changed)"
 
 
-def change_labels(changes: pd.DataFrame) -> pd.Series:
-    """`change_label` of each row of `compare`'s answer, in its order."""
+def change_labels(changes: pd.DataFrame, labels: dict[int, str] | None = None) -> pd.Series:
+    """`change_label` of each row of `compare`'s answer, in its order (`labels`: `need_labels`)."""
     columns = ["change", "before_band", "after_band", "before_rag", "after_rag", "before_need", "after_need"]
     rows = changes.reindex(columns=columns).astype(object)  # a frame without some: the kind's words
     rows = rows.where(rows.notna(), None)
-    return pd.Series([change_label(*row) for row in rows.itertuples(index=False)], index=changes.index,
-                     dtype=object)  # fmt: skip
+    return pd.Series([change_label(*row, labels=labels) for row in rows.itertuples(index=False)],
+                     index=changes.index, dtype=object)  # fmt: skip
 
 
-def changes_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
+def changes_records(changes: pd.DataFrame, labels: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """CHANGE_COLUMNS rows as JSON-ready dicts (missing values None), each with its `label` in words."""
     frame = changes[CHANGE_COLUMNS].astype(object)
     frame = frame.where(changes[CHANGE_COLUMNS].notna(), None)
-    return frame.assign(label=change_labels(changes)).to_dict("records")
+    return frame.assign(label=change_labels(changes, labels)).to_dict("records")
 
 
 def change_counts(changes: pd.DataFrame) -> dict[str, int]:

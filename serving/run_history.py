@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from exclusion_risk.models.change_kinds import need_labels
 from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
 from exclusion_risk.models.earlier_scorings import (
     PUPILS,
@@ -396,11 +397,12 @@ def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer,
     # and what it took from scorings before that one (the schools whose leavers it does not list are
     # `leavers_not_listed_notes`): the page shows both lists, the workbook's summary all of them
     notes += earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload", leavers=False)
+    labels = need_labels({"need_levels": scorer.matrix.need_levels})  # "2 (EHC plan or child in need)"
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip
     not_held = sorted(view.not_held.items())
     body = {
-        "since": since_run, "counts": counts, "notes": notes, "pupils": changes_records(changes),
+        "since": since_run, "counts": counts, "notes": notes, "pupils": changes_records(changes, labels),
         "leavers_not_listed": [{"school_urn": s, "reason": leaver_reason(kind, s)} for s, kind in not_held],
         # the same schools, one sentence per reason, as the workbook and `score --compare-with` say them
         "leavers_not_listed_notes": leaver_notes(view.not_held, "upload"),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from exclusion_risk.models.change_kinds import change_label
 from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
+from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.models.score_runs import (
     NEED,
     RUN_PUPILS_FILE,
@@ -88,6 +89,24 @@ def test_the_workbook_carries_both_need_levels_and_names_each_school(tmp_path):
     # the school by name beside its URN, as the ranked list gives it (the sheet had URNs only)
     assert header[:4] == ["upn", "school_urn", "school_name", "change"]
     assert n1["school_name"] == "Elmhurst High School"
+
+
+def test_the_workbook_says_what_each_need_level_is_with_the_matrixs_labels():
+    # an officer read "need level 1 to 2" and had to find the legend to learn what either was
+    changes = compare(BEFORE, AFTER, BANDS)
+    buffer = io.BytesIO()
+    write_scores_workbook(AFTER.assign(school_name="Elmhurst High School"), buffer, notice_lines=["m"],
+                          risk_matrix=load_risk_matrix().to_dict(), changes=changes,
+                          changes_summary=changes_sentence(change_counts(changes), "then"))  # fmt: skip
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))[CHANGES_SHEET]
+    rows = list(sheet.iter_rows(values_only=True))
+    said = {row[0]: row[rows[0].index("change")] for row in rows[1:]}
+    assert said["N1"] == ("need level up: 1 (SEN support or FSM) to 2 (EHC plan or child in need); still "
+                          "amber, same likelihood band")  # fmt: skip
+    assert said["N3"] == ("rating up: green to amber (same likelihood band; need level 1 (SEN support or "
+                          "FSM) to 2 (EHC plan or child in need))")  # fmt: skip
+    assert said["N5"] == ("moved up: low to medium; need level 0 (no statutory involvement) to 1 (SEN "
+                          "support or FSM)")  # fmt: skip
 
 
 def test_a_run_recorded_before_need_levels_were_kept_is_compared_as_before_and_the_notes_say_so(tmp_path):
