@@ -124,6 +124,10 @@ class ModelSpec(_Section):
     params: dict[str, Any] = Field(default_factory=dict, description="fixed estimator parameters")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="searched on the validation year")
     early_stopping_rounds: int | None = Field(None, ge=1, description="LightGBM only")
+    # A leaf of `min_child_samples` (LightGBM) or `min_samples_leaf` (forest) pupils is at most this share
+    # of the rows fitted on, and never under LEAF_FLOOR (`estimators.sized_params`): a small authority's
+    # ~70 pupils suspended before census day could not fill a leaf of 100, so its model never used them.
+    leaf_share: float | None = Field(None, gt=0, lt=0.1, description="leaf size at most this share of rows")
 
     @field_validator("grid")
     @classmethod

@@ -265,8 +265,9 @@ def train_models(
         data = prepare(model_type)
         search: list[SearchPoint] = []
         best: tuple[float, SearchPoint, Any] | None = None
-        for params in spec.grid_points():
+        for point_params in spec.grid_points():
             t1 = time.perf_counter()
+            params = estimators.sized_params(model_type, spec, point_params, len(y_train))
             est = estimators.make_estimator(model_type, spec, params, config.seed, config.n_jobs)
             est, facts = estimators.fit_estimator(
                 model_type, est, data.train, y_train, spec, (data.validation, y_val)
@@ -291,7 +292,7 @@ def train_models(
         _, chosen, est = best
         params = dict(chosen.params)
         if refit:
-            params = estimators.refit_params(model_type, chosen.params, chosen.facts)
+            params = estimators.refit_params(model_type, chosen.params, chosen.facts)  # leaf size as searched
             est = estimators.make_estimator(model_type, spec, params, config.seed, config.n_jobs)
             est, _ = estimators.fit_estimator(model_type, est, data.fit, y_fit, spec, eval_set=None)
         calibrated = CalibratedClassifier(est, method=config.calibration.method).fit(data.calibration, y_cal)
