@@ -44,6 +44,8 @@ class RawFile:
     # what the read set aside that is no record ("3 empty lines (only commas) skipped"), or rows rejected
     # for the file as a whole (linkage.collection_dates), for its note
     skipped: list[str] = field(default_factory=list)
+    # what the read filled in for the file ("no CensusTerm column: every row read as AUT"), for its note
+    filled: list[str] = field(default_factory=list)
     # column position -> its dictionary encoding, made once (for the checks and the duplicate check)
     encodings: dict[int, pa.DictionaryArray] = field(default_factory=dict)
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))

@@ -186,11 +186,23 @@ def _read_file(
         for column, value in derived.items():
             if column not in mapping:
                 work[column] = pd.Series(value, index=work.index, dtype=TEXT)
+                if column in (blanks or {}) and column not in (collection or {}):
+                    # said, not silent: a spring census sent without the column is read as `value`'s
+                    raw.filled.append(f"no {column} column: every row read as {_value_words(column, value)}")
         work = agree_with_collection(raw, work, collection, mapping)
         for column, value in (blanks or {}).items():
             if column in mapping:
+                blank = int(work[column].isna().sum())
                 work[column] = blanks_filled(work[column], value)
+                if blank:
+                    raw.filled.append(f"{blank:,} row(s) with a blank {column} read as "
+                                      f"{_value_words(column, value)}")
         return raw, validate(raw, work, extract, mapping)
+
+
+def _value_words(column: str, value: str) -> str:
+    """A value the read gave rows, as people say it: "the autumn census (AUT)" for a census term."""
+    return f"the {calendar.census_name(value)} census ({value})" if column == "CensusTerm" else value
 
 
 PLAIN_ENCODINGS = ("UTF-8", "UTF-8 with BOM", "Parquet")  # a file's note says nothing more of these
@@ -199,7 +211,8 @@ PLAIN_ENCODINGS = ("UTF-8", "UTF-8 with BOM", "Parquet")  # a file's note says n
 def _note(raw: RawFile) -> str:
     aliased = f"; headers read as: {', '.join(raw.aliased)}" if raw.aliased else ""
     skipped = "".join(f"; {words}" for words in raw.skipped)  # lines that are no record (loading)
-    return f"{raw.name}: {raw.rows_read} rows, {raw.encoding}{aliased}{skipped}"
+    filled = "".join(f"; {words}" for words in raw.filled)  # values the read gave rows (an upload's term)
+    return f"{raw.name}: {raw.rows_read} rows, {raw.encoding}{aliased}{skipped}{filled}"
 
 
 def _result(
@@ -211,7 +224,7 @@ def _result(
     notes = [_note(r) for r in raws]
     result = ReadResult(clean, rejects, sum(r.rows_read for r in raws), notes, dict(counts))
     result.files = {r.name: r.rows_read for r in raws}
-    result.remarks = [n for n, r in zip(notes, raws, strict=True) if r.aliased or r.skipped or (
+    result.remarks = [n for n, r in zip(notes, raws, strict=True) if r.aliased or r.skipped or r.filled or (
         r.encoding not in PLAIN_ENCODINGS)]  # fmt: skip
     if folder is not None:
         result.stand_in = folder.stand_in
