@@ -154,7 +154,7 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
             # a browser hides other response headers from the allowed origin's script: the notice and
             # the warnings beside a CSV or workbook, its file name, a 503's wait
             expose_headers=[score.NOTICE_HEADER, score.WARNINGS_HEADER, score.DRIFT_HEADER,
-                            score.FAIRNESS_HEADER, "Content-Disposition", "Retry-After"],
+                            score.FAIRNESS_HEADER, score.RUN_HEADER, "Content-Disposition", "Retry-After"],
         )
     app.add_middleware(AuditMiddleware, audit_log=app.state.audit_log)
     app.add_middleware(

@@ -233,9 +233,14 @@ def _run_store(database: Path | None) -> RunStore:
 
 
 @runs_app.command("list")
-def runs_list(database: Path | None = typer.Option(None, "--database", help=_RUNS_DB_HELP)) -> None:
+def runs_list(
+    database: Path | None = typer.Option(None, "--database", help=_RUNS_DB_HELP),
+    limit: int = typer.Option(50, "--limit", min=1,
+                              help="How many of the latest runs to list (50: GET /runs's page)."),
+) -> None:
     """The latest census scorings the service recorded (no identifiers)."""
-    runs = _run_store(database).recent()
+    store = _run_store(database)
+    runs, total = store.recent(limit), store.visible_count()
     if not runs:
         typer.echo("The service has recorded no census scoring yet.")
         return
@@ -256,6 +261,8 @@ def runs_list(database: Path | None = typer.Option(None, "--database", help=_RUN
                       f"{model}v{run.model_version}", f"{run.pupils:,}", f"{run.schools:,}",
                       f"{run.rag.get('red', 0):,}")  # fmt: skip
     Console().print(table)
+    if total > len(runs):  # said, never cut without a word
+        typer.echo(f"The latest {len(runs):,} of {total:,} recorded runs (--limit {total} lists them all).")
 
 
 @runs_app.command("export")

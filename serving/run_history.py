@@ -99,11 +99,14 @@ def run_json(run: ScoringRun) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def download_name(run: dict[str, Any], extension: str) -> str:
-    """A download's file name saying which census it scored and with which model (a run's `run_json`):
-    `scores_2019-20_autumn_model_7.xlsx`. Named by the model alone, every term's list of one model was
-    one name, and an officer's autumn list and spring list were told apart by the browser's "(1)"."""
-    parts = [run.get("year", "").replace("/", "-"), run.get("census", ""), f"model_{run['model_version']}"]
+def download_name(run: dict[str, Any], extension: str, run_id: str | None = None) -> str:
+    """A download's file name saying which census it scored and with which model (a run's `run_json`),
+    and which recorded run it is (`run_id`'s first 8 characters, as `runs list` shows it):
+    `scores_2019-20_autumn_model_7_run_3f2a9c1e.xlsx`. Named by the model alone, every term's list of one
+    model was one name, and an officer's autumn list and spring list were told apart by the browser's
+    "(1)"; without the run, two scorings of one census were."""
+    parts = [run.get("year", "").replace("/", "-"), run.get("census", ""), f"model_{run['model_version']}",
+             f"run_{run_id[:8]}" if run_id else ""]  # fmt: skip
     # only letters, digits, dash, dot and underscore: the name goes in a header and a file system
     return re.sub(r"[^A-Za-z0-9._-]", "", "_".join(["scores", *filter(None, parts)])) + f".{extension}"
 
@@ -233,14 +236,25 @@ class RunStore:
             pupils[column] = pd.to_numeric(pupils[column]).astype("Int64")
         return pupils
 
-    def recent(self, limit: int = RECENT_RUNS, scope: frozenset[str] | None = None) -> list[ScoringRun]:
-        """The latest runs, newest first; for a key of `scope`, those whose pupils are all its schools'."""
+    def recent(self, limit: int = RECENT_RUNS, scope: frozenset[str] | None = None,
+               before: str | None = None) -> list[ScoringRun]:
+        """The latest runs, newest first; for a key of `scope`, those whose pupils are all its schools';
+        with `before` (a run id), those recorded before it (the next page; a LookupError when no run this
+        key may see has that id)."""
         visible, shown = visible_runs(scope)
+        below = self._rowid(before, scope) if before is not None else None
         rows = self.db.execute(
-            f"SELECT {_RUN_FIELDS} FROM scoring_runs r WHERE {visible} ORDER BY rowid DESC LIMIT ?",
-            (*shown, limit),
+            f"SELECT {_RUN_FIELDS} FROM scoring_runs r WHERE {visible} AND (? IS NULL OR r.rowid < ?) "
+            "ORDER BY rowid DESC LIMIT ?",
+            (*shown, below, below, limit),
         ).fetchall()
         return [_run_from_row(row) for row in rows]
+
+    def visible_count(self, scope: frozenset[str] | None = None) -> int:
+        """How many runs a key of `scope` may see (`recent`'s, on every page)."""
+        visible, shown = visible_runs(scope)
+        row = self.db.execute(f"SELECT COUNT(*) FROM scoring_runs r WHERE {visible}", shown).fetchone()
+        return int(row[0])
 
     def earlier_scores(self, upn: str, limit: int = EARLIER_SCORES, before: str | None = None,
                        scope: frozenset[str] | None = None) -> list[dict[str, Any]]:

@@ -376,7 +376,9 @@ class RunChanges(BaseModel):
 
 class RunsResponse(BaseModel):
     notice: str = DECISION_SUPPORT_NOTICE
-    runs: list[RunSummary] = Field(description="Recent census scorings, newest first.")
+    total: int = Field(description="Census scorings this key may see, on every page together.")
+    runs: list[RunSummary] = Field(description="Recent census scorings, newest first: at most `limit` of "
+                                   "them; the next page is `before` the last one's `id`.")
 
 
 class EarlierScoresRequest(BaseModel):

@@ -43,7 +43,7 @@ from exclusion_risk.models.score_notes import (
     new_school_lines,
     wholly_missing_words,
 )
-from exclusion_risk.models.score_table import with_officer_columns
+from exclusion_risk.models.score_table import matrix_need_labels, with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.history import date_differs_lines, year_not_reached
@@ -472,9 +472,15 @@ def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) 
             results += scorer.score_records(records[i:i + SCORE_CHUNK], reasons=reasons)
     except ScoringInputError as exc:
         raise RequestProblem(422, f"The features cannot be scored: {exc}") from None
+    labels = matrix_need_labels(scorer.matrix)
     for result, record in zip(results, records, strict=True):
         result["school_urn"] = record.get("school_urn")
         result["school_name"] = None
-        result["nc_year"] = record.get("nc_year")
+        # as a census row's answer gives them: a whole NC year as a whole number (records are read as
+        # numbers: 8.0), and the need level in words (it was null beside a need level sent)
+        year = record.get("nc_year")
+        result["nc_year"] = int(year) if isinstance(year, float) and year.is_integer() else year
+        need = result.get("need_level")
+        result["need_label"] = labels.get(int(need)) if need is not None else None
     results.sort(key=lambda r: (-r["probability"], r["upn"]))
     return results

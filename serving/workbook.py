@@ -17,13 +17,15 @@ from exclusion_risk.serving.run_history import RecordedScoring
 
 
 def scores_workbook(scores, scorer, recorded: RecordedScoring, warnings: list[str], drift: list[str],
-                    fairness: list[str]) -> bytes:
+                    fairness: list[str], run_id: str | None = None) -> bytes:
     """The workbook's bytes: `warnings` (the cohort's) each as a "Warning:", then the drift check's lines
     (`scoring.drift_warnings`) and the fairness review's findings (`fairness_notes.fairness_notes`) as the
     CLI's notice gives them."""
     run = recorded.scored
     lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
                              run["recorded_at"][:10])  # fmt: skip
+    if run_id:  # which recorded run the workbook is, for GET /runs and a later since=
+        lines.append(f"Recorded run: {run_id}")
     lines += [f"Warning: {warning}" for warning in warnings]
     lines += drift + fairness
     buffer = write_scores_workbook(

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from exclusion_risk.serving.deps import ScorerKey
 from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
 from exclusion_risk.serving.json_body import NOT_UTF8_STATUS, require_utf8
-from exclusion_risk.serving.run_history import run_json
+from exclusion_risk.serving.run_history import RECENT_RUNS, run_json
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
     EarlierScoresRequest,
@@ -31,6 +31,7 @@ from exclusion_risk.serving.schemas import (
 from exclusion_risk.upn import upn_key
 
 router = APIRouter(tags=["runs"])
+MAX_RUNS_PAGE = 500  # runs one GET /runs page lists at most
 MAX_LOOKUP_BYTES = 4096  # a UPN lookup's body; anything longer is refused before it is parsed
 # The body is read by the route itself (a body that is not UTF-8 JSON gets the JSON routes' own 415 or
 # 422, never a parser's message); this is what the document shows.
@@ -83,13 +84,33 @@ def _upn_of(data: bytes) -> str:
     "/runs",
     response_model=RunsResponse,
     summary="Recent census scorings: when, which model and census, how many pupils (no identifiers)",
-    responses=AUTH_ERRORS,
+    description=f"Newest first, {RECENT_RUNS} a page by default (`limit`, at most {MAX_RUNS_PAGE}); `total` "
+                "counts them all, and `before` (the last listed run's `id`) gives the next page.",
+    responses={**AUTH_ERRORS, 422: {"model": ErrorResponse, "description": "A `before` that is no "
+                                    "recorded run's id this key may see, or a `limit` out of range."}},
 )
-async def runs(key: ScorerKey, request: Request) -> RunsResponse:
+async def runs(
+    key: ScorerKey,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_RUNS_PAGE, description="Runs on this page.")] = RECENT_RUNS,
+    before: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{32}$", description="Only the runs recorded before this one "
+                          "(its `id`): the next page.")
+    ] = None,
+) -> RunsResponse:
     # a school's key: the runs whose pupils are all its schools' (serving.school_scope)
-    recent = await run_in_threadpool(request.app.state.runs.recent, scope=key.schools)
+    store = request.app.state.runs
+
+    def listed():
+        return store.visible_count(key.schools), store.recent(limit, scope=key.schools, before=before)
+
+    try:
+        total, recent = await run_in_threadpool(listed)
+    except LookupError as exc:
+        raise RequestProblem(422, f"before: {exc}.") from None
     return RunsResponse(
-        runs=[RunSummary(**run_json(run), model_name=run.model_name, rag=run.rag) for run in recent]
+        total=total,
+        runs=[RunSummary(**run_json(run), model_name=run.model_name, rag=run.rag) for run in recent],
     )
 
 

@@ -79,6 +79,7 @@ NOTICE_HEADER = "X-Decision-Support-Notice"
 WARNINGS_HEADER = "X-Census-Warnings"
 DRIFT_HEADER = "X-Drift-Warnings"
 FAIRNESS_HEADER = "X-Fairness-Findings"
+RUN_HEADER = "X-Run-Id"  # beside a CSV or workbook: the run it is (the JSON's `run.id`)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
 INLINE_PUPILS = 8
@@ -251,6 +252,10 @@ async def score(
     request: Request,
     reasons: Reasons = True,
     skip_invalid: SkipInvalid = False,
+    record: Annotated[
+        bool, Query(description="`census` rows: record this scoring as a run (default); `false` scores them "
+                    "without recording (a trial). Feature records (`pupils`) are never recorded.")
+    ] = True,
 ) -> Response:
     def work(body: ScoreRequest):
         leavers = 0  # pupils not sent whose earlier scores `changes` lists: audited with those scored
@@ -260,7 +265,8 @@ async def score(
         else:
             cohort = _cohort_from_request(body, scorer, request, skip_invalid)
             scores = scoring.score_cohort(scorer, cohort, reasons)
-            recorded = _record(request, key, scorer, cohort, scores, body.academic_year)
+            # record=false was ignored here (an integrator's trial run was recorded and compared with)
+            recorded = _record(request, key, scorer, cohort, scores, body.academic_year, record)
             leavers = recorded.listed_leavers
             envelope = {"history": cohort.history, "missing_features": cohort.missing_features,
                         "warnings": cohort.warnings,
@@ -301,7 +307,8 @@ async def score(
     "officer's (CSV: a plain file, header on row 1, as `exclusion-risk score` writes it; the "
     "decision-support notice is in the `X-Decision-Support-Notice` header, the JSON's `warnings`, "
     "`drift_warnings` and `fairness_findings` in `X-Census-Warnings`, `X-Drift-Warnings` and "
-    "`X-Fairness-Findings` when there are any; `format=xlsx`: a workbook whose first sheet is the notice, "
+    "`X-Fairness-Findings` when there are any, and the recorded run's `id` in `X-Run-Id` and the file "
+    "name; `format=xlsx`: a workbook whose first sheet is the notice, "
     "all of them included). Each scoring is recorded; the JSON says what changed since the latest earlier "
     "scoring of the same year and census of any of the same schools (`changes`). With the linked "
     "history, earlier exclusions and social care feed the scores; without it the upload is refused "
@@ -377,13 +384,17 @@ async def score_file(
         # the audit counts every pupil whose data goes back: the JSON and the workbook carry the listed
         # leavers' earlier scores beside the pupils scored; the CSV carries the scores only
         returned = len(scores) + recorded.listed_leavers
-        name = download_name(recorded.scored, "xlsx" if wants_xlsx else "csv")
+        # the run this download is (recorded now, or the page's recorded_as): a script's since= and GET
+        # /runs find it, and two downloads of one model's year and census are two file names
+        run_id = (recorded.run or {}).get("id") or recorded_as
+        name = download_name(recorded.scored, "xlsx" if wants_xlsx else "csv", run_id)
         drift = scoring.drift_warnings(scorer, cohort, request.app.state.history)
         fairness = fairness_notes(scorer)
         # beside a download, in headers too (a client reading the workbook's bytes only, say)
-        said = {WARNINGS_HEADER: cohort.warnings, DRIFT_HEADER: drift, FAIRNESS_HEADER: fairness}
+        said = {WARNINGS_HEADER: cohort.warnings, DRIFT_HEADER: drift, FAIRNESS_HEADER: fairness,
+                RUN_HEADER: [run_id] if run_id else []}  # fmt: skip
         if wants_xlsx:  # its notice carries them all, as the CLI's scores.xlsx does
-            book = scores_workbook(scores, scorer, recorded, cohort.warnings, drift, fairness)
+            book = scores_workbook(scores, scorer, recorded, cohort.warnings, drift, fairness, run_id)
             return returned, book, said, name
         if wants_csv:
             return len(scores), score_bodies.scores_csv(scores), said, name

@@ -131,11 +131,13 @@ window.ER = (() => {
     }
   }
 
-  // A download's name says the census scored and the model, as the service's own downloads do
-  // (run_history.download_name): "scores_2019-20_autumn_model_7.csv". The run is absent when not recorded.
+  // A download's name says the census scored, the model and the recorded run, as the service's own
+  // downloads do (run_history.download_name): "scores_2019-20_autumn_model_7_run_3f2a9c1e.csv". The run
+  // is absent when not recorded.
   function downloadName(result, extension) {
     const run = result.run || {};
-    const parts = ["scores", (run.year || "").replace("/", "-"), run.census, `model_${result.model_version}`];
+    const parts = ["scores", (run.year || "").replace("/", "-"), run.census, `model_${result.model_version}`,
+      run.id ? `run_${run.id.slice(0, 8)}` : ""];
     return parts.filter(Boolean).join("_").replace(/[^A-Za-z0-9._-]/g, "") + "." + extension;
   }
 

@@ -190,10 +190,11 @@ def test_score_file_as_a_workbook(runs_service, cohort):
     assert before.status_code == response.status_code == 200, response.text[:300]
     assert response.headers["content-type"] == XLSX
     assert response.headers["x-decision-support-notice"] == DECISION_SUPPORT_NOTICE
-    # named by the census scored and the model (before: "scores_model_N", every term's list one name)
-    named = f'attachment; filename="scores_2018-19_autumn_model_{runs[0]["model_version"]}'
-    assert before.headers["content-disposition"] == named + '.csv"'
-    assert response.headers["content-disposition"] == named + '.xlsx"'
+    # named by the census scored, the model and the run (before: "scores_model_N", every term's list one
+    # name; then every scoring of one census)
+    named = f'attachment; filename="scores_2018-19_autumn_model_{runs[0]["model_version"]}_run_'
+    assert before.headers["content-disposition"] == named + f'{runs[1]["id"][:8]}.csv"'
+    assert response.headers["content-disposition"] == named + f'{runs[0]["id"][:8]}.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     assert book.sheetnames[:3] == [NOTICE_SHEET, RANKED_SHEET, CHANGES_SHEET]  # compared with `before`
     notice = [v for row in book[NOTICE_SHEET].iter_rows(values_only=True) for v in row if v]

@@ -60,8 +60,9 @@ def test_download_neutralises_formula_leading_cells(chromium, live_service, sign
     finally:
         context.close()
 
-    # the census scored and the model (before: "scores_model_7.csv", every term's list one name)
-    assert named == "scores_2018-19_autumn_model_7.csv"
+    # the census scored, the model and the run (before: "scores_model_7.csv", every term's list one name;
+    # then two scorings of one census one name)
+    assert named == "scores_2018-19_autumn_model_7_run_00000000.csv"
 
     text = downloaded.read_text(encoding="utf-8")  # a plain CSV: the header on row 1
     table = list(csv.DictReader(io.StringIO(text, newline="")))

@@ -51,7 +51,8 @@ def test_the_workbook_download_is_a_valid_xlsx(chromium, live_service, champion,
     assert _runs(live_service) == runs_before  # the file scored a moment ago is not recorded twice
 
     assert saved.suffix == ".xlsx"
-    assert re.fullmatch(r"scores_\d{4}-\d{2}_(autumn|spring|summer)_model_\d+\.xlsx", saved.name), saved.name
+    assert re.fullmatch(r"scores_\d{4}-\d{2}_(autumn|spring|summer)_model_\d+_run_[0-9a-f]{8}\.xlsx",
+                        saved.name), saved.name  # fmt: skip
     assert saved.read_bytes()[:2] == b"PK"  # a zip, as every xlsx is
     book = load_workbook(saved, read_only=True)
     first = book.worksheets[0]
