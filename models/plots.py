@@ -160,6 +160,9 @@ def _colour_values(values: pd.DataFrame, features: list[str]) -> np.ndarray:
     return out
 
 
+BEESWARM_SEED = 0
+
+
 def shap_figures(explanation: Explanation, values: pd.DataFrame, title: str, max_display: int = 15):
     """(beeswarm figure, mean |SHAP| bar figure) labelled with registry labels."""
     plt = _pyplot()
@@ -177,7 +180,14 @@ def shap_figures(explanation: Explanation, values: pd.DataFrame, title: str, max
         # A categorical feature has no colour value (NaN: drawn grey); shap's colour scale takes
         # percentiles of those NaNs and numpy would print a warning on every `train`.
         warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
-        shap.plots.beeswarm(shap_exp, max_display=max_display, show=False, plot_size=None)
+        # shap jitters the dots with NumPy's global generator: seeded for this plot alone (and put back
+        # after), so two identical runs log the same picture (an auditor's two runs differed in it)
+        state = np.random.get_state()
+        np.random.seed(BEESWARM_SEED)
+        try:
+            shap.plots.beeswarm(shap_exp, max_display=max_display, show=False, plot_size=None)
+        finally:
+            np.random.set_state(state)
     beeswarm.axes[0].set_title(f"{title}: SHAP values ({explanation.scale}); grey = category")
     beeswarm.axes[0].set_xlabel(f"SHAP value ({explanation.scale} of the raw model score)")
     beeswarm.tight_layout()

@@ -237,3 +237,23 @@ def test_shap_plots_label_their_axes_with_the_scale(training):
         beeswarm, bar = plots.shap_figures(explanation, sample, model_type)
         assert scale in beeswarm.axes[0].get_xlabel() and scale in bar.axes[0].get_xlabel()
         plots.close(beeswarm, bar)
+
+
+def test_the_beeswarm_is_the_same_picture_from_the_same_explanation(training):
+    """An auditor's two identical runs logged two different beeswarm PNGs (shap's jitter, unseeded)."""
+    import io
+
+    import numpy as np
+
+    result, _ = training
+    sample = result.test_frame[result.feature_cols].head(200)
+    explanation = Explainer(result.models["lightgbm"].pipeline).explain(sample)
+    pictures = []
+    for _ in range(2):
+        np.random.rand()  # the global generator moved on between the two, as it is in a run
+        beeswarm, bar = plots.shap_figures(explanation, sample, "lightgbm")
+        buffer = io.BytesIO()
+        beeswarm.savefig(buffer, format="png", metadata={"Software": None})
+        pictures.append(buffer.getvalue())
+        plots.close(beeswarm, bar)
+    assert pictures[0] == pictures[1]
