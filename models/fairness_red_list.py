@@ -189,9 +189,10 @@ def _against(row: dict, capacity_pct: str, overall: Overall) -> str:
     red = _side(row["red_share"], row.get("red"), "red")
     words = f"{red} against {_side(row['top_share'], row.get('top'), f'in the top {capacity_pct}%')}"
     own, relative = _own_words(row), compared(row, overall)[2]
-    if not own or own.startswith("none"):
-        return f"{words}: {relative} times the whole list's {overall_words(overall)}"
-    return f"{words}: {own} times as often, {relative} times the whole list's {overall_words(overall)}"
+    if not relative or relative.startswith("none"):  # the sides say it: "none in the top 5%"
+        return words
+    whole = f"{relative} times the whole list's {overall_words(overall)}"
+    return f"{words}: {own} times as often, {whole}" if own else f"{words}: {whole}"
 
 
 def _size(row: dict, overall: Overall) -> float:

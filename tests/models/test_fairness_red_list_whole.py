@@ -74,3 +74,11 @@ def test_a_withheld_list_size_is_judged_within_what_the_page_says_of_it():
     summary = red_list_summary(table, totals, "5")
     assert "red ÷ top 5% over all pupils: between 0.97 and 1.03" in summary
     assert "rates looked-after pupils red more often" in summary
+
+
+def test_a_group_with_none_in_the_top_k_is_said_in_words_not_as_a_ratio():
+    table = [{"name": "social care", "rows": [_row("none", 5600, 540, 301), _row("looked after", 60, 14, 0)]}]
+    conclusion = red_list_conclusion(_red_list(), table, TOTALS, "5")
+    more = conclusion.split("than it rates pupils overall: ")[1]
+    assert more.startswith("looked-after pupils (23.3% red against 0.0% in the top 5%; precision")
+    assert "none in top times" not in conclusion
