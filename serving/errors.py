@@ -2,7 +2,8 @@
 
 - Request validation (422): one entry per problem with `row` (1-based pupil/CSV row, when there is
   one), `field` and `reason`. The offending *value* is never echoed: it may be a UPN or a name.
-- HTTPException (Starlette's, so the body limit's 413 mid-stream is included): its status and message.
+- HTTPException (Starlette's, so the body limit's 413 mid-stream is included): its status and message,
+  with `errors` empty, as every error body has it.
 - A client gone mid-request (`ClientDisconnect`, a cancelled upload): no error logged, and the audit
   log records CLIENT_CLOSED (499, nginx's "client closed request"), not a 500.
 - The service's SQLite file write-locked past its busy timeout (another process writing: `runs delete`,
@@ -142,7 +143,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http_exception(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+        # the one shape of every error (ErrorResponse): a 401, 404, 405 or 429 had no `errors` (an
+        # integrator's script reading errors by field failed on them)
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail, "errors": []},
+                            headers=exc.headers)  # fmt: skip
 
 
 class ContainErrors:

@@ -37,6 +37,16 @@ _OPEN_OBJECT, _CLOSE_OBJECT, _OPEN_LIST, _CLOSE_LIST = 123, 125, 91, 93
 _LEADING_SPACE = re.compile(rb"[ \t\r\n]*")  # JSON's whitespace; a regex, so no copy of the body
 
 
+def require_json_type(content_type: str | None) -> None:
+    """415 where a JSON route's body is declared as something else (a form, text/plain): every JSON route
+    answers it alike (POST /score said 422 and POST /runs/earlier read it as JSON). No Content-Type is
+    read as JSON, as a bare client sends it."""
+    declared = (content_type or "application/json").split(";")[0].strip().lower()
+    if declared and declared != "application/json" and not declared.endswith("+json"):
+        problem = {"row": None, "field": "body", "reason": "send JSON (Content-Type: application/json)"}
+        raise RequestProblem(NOT_UTF8_STATUS, "The request body is not JSON.", [problem])
+
+
 def require_utf8(data: bytes) -> None:
     """415 unless `data` is UTF-8 (a UTF-8 BOM is allowed, as RFC 8259 lets a parser ignore it).
 

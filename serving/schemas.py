@@ -79,7 +79,7 @@ class ErrorResponse(BaseModel):
         json_schema_extra={
             "example": {
                 "detail": "The request is not valid.",
-                "errors": [{"row": 3, "field": "SENprovision", "reason": "unknown code; expected N, K or E"}],
+                "errors": [{"row": 3, "field": "SENprovision", "reason": "unknown SEN provision code"}],
             }
         }
     )

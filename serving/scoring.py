@@ -36,6 +36,7 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
+from exclusion_risk.models.change_kinds import need_labels
 from exclusion_risk.models.drift_data import inputs_wholly_missing, scoring_drift_lines
 from exclusion_risk.models.score_notes import (
     blank_need_lines,
@@ -43,7 +44,7 @@ from exclusion_risk.models.score_notes import (
     new_school_lines,
     wholly_missing_words,
 )
-from exclusion_risk.models.score_table import matrix_need_labels, with_officer_columns
+from exclusion_risk.models.score_table import with_officer_columns
 from exclusion_risk.models.scoring import ScoringInputError
 from exclusion_risk.serving.errors import RequestProblem
 from exclusion_risk.serving.history import date_differs_lines, year_not_reached
@@ -472,7 +473,7 @@ def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) 
             results += scorer.score_records(records[i:i + SCORE_CHUNK], reasons=reasons)
     except ScoringInputError as exc:
         raise RequestProblem(422, f"The features cannot be scored: {exc}") from None
-    labels = matrix_need_labels(scorer.matrix)
+    labels = need_labels(getattr(scorer, "risk_matrix", None)) or {}  # the matrix's legend, as scores.csv's
     for result, record in zip(results, records, strict=True):
         result["school_urn"] = record.get("school_urn")
         result["school_name"] = None

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from exclusion_risk.serving.deps import ScorerKey
 from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
-from exclusion_risk.serving.json_body import NOT_UTF8_STATUS, require_utf8
+from exclusion_risk.serving.json_body import NOT_UTF8_STATUS, require_json_type, require_utf8
 from exclusion_risk.serving.run_history import RECENT_RUNS, run_json
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
@@ -121,7 +121,8 @@ async def runs(
     description="The UPN goes in the JSON body, never the URL. No earlier score: an empty list.",
     responses={
         **AUTH_ERRORS,
-        NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
+        NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The body is not JSON (its Content-Type) "
+                          "or not UTF-8 (RFC 8259)."},
         413: {"model": ErrorResponse, "description": f"A body over {MAX_LOOKUP_BYTES:,} bytes."},
         422: {"model": ErrorResponse, "description": "No UPN, or one over 64 characters (a UPN failing "
               "its check letter is looked up: such pupils are scored); a `before` that is no recorded "
@@ -137,6 +138,7 @@ async def earlier(
                           "(its `id`): the scores before a list the page shows, however many came after.")
     ] = None,
 ) -> EarlierScoresResponse:
+    require_json_type(request.headers.get("content-type"))  # as POST /score: 415 for a form or text
     upn = _upn_of(await _lookup_body(request))  # a few bytes, held to MAX_LOOKUP_BYTES as it is read
     try:
         # a school's key: the scores at its schools only (serving.school_scope)

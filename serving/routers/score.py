@@ -36,6 +36,7 @@ from exclusion_risk.serving.json_body import (
     check_json_shape,
     json_shape,
     parse_json_chunks,
+    require_json_type,
     require_utf8,
 )
 from exclusion_risk.serving.limits import too_many_pupils
@@ -71,7 +72,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _JSON_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
-    NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The JSON body is not UTF-8 (RFC 8259)."},
+    NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The body is not JSON (its Content-Type) or "
+                      "not UTF-8 (RFC 8259)."},
 }
 NOTICE_HEADER = "X-Decision-Support-Notice"
 # A census scoring's `warnings` (what the features lack), `drift_warnings` and `fairness_findings` beside a
@@ -160,10 +162,7 @@ def _declared_small(request: Request) -> bool:
 
 async def _json_bytes(request: Request) -> bytes:
     """The raw body of a JSON route (its size already held to the byte limit by BodyLimit)."""
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        problem = {"row": None, "field": "body", "reason": "send JSON (Content-Type: application/json)"}
-        raise _not_valid([problem])
+    require_json_type(request.headers.get("content-type"))
     return await request.body()
 
 

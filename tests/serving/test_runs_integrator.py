@@ -90,3 +90,21 @@ def test_a_feature_records_answer_has_a_census_rows_types_and_words(service):
     # before: "nc_year": 8.0 and "need_label": null, where a census row's answer gives 8 and the words
     assert row["nc_year"] == 8 and isinstance(row["nc_year"], int)
     assert row["need_level"] == 3 and row["need_label"] == "child protection plan or looked after"
+
+
+def test_every_error_has_one_shape_and_a_json_route_refuses_another_type_alike(service):
+    with service.client() as client:
+        as_text = client.post("/runs/earlier", content=b'{"upn": "A801200111001"}',
+                              headers={"Content-Type": "text/plain"})  # fmt: skip
+        as_form = client.post("/score", content=b'{"pupils": []}',
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        missing = client.get("/no-such-route")
+        method = client.put("/runs")
+        anonymous = client.get("/runs", headers={"X-API-Key": ""})
+    # before: /runs/earlier answered text/plain 200, /score a form 422
+    assert as_text.status_code == as_form.status_code == 415
+    assert as_text.json() == as_form.json() == {"detail": "The request body is not JSON.", "errors": [
+        {"row": None, "field": "body", "reason": "send JSON (Content-Type: application/json)"}]}
+    # before: {"detail": ...} alone, where every other error has `errors`
+    for response, status in ((missing, 404), (method, 405), (anonymous, 401)):
+        assert response.status_code == status and set(response.json()) == {"detail", "errors"}, response.text

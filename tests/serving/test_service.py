@@ -221,7 +221,9 @@ def _bad_requests(cohort: pd.DataFrame, max_rows: int, max_bytes: int) -> dict[s
     csv_type = {"Content-Type": "text/csv"}
     return {
         "json to the file route": (dict(json={"census": head.to_dict("records")}), 415, "multipart"),
-        "text to the json route": (dict(content=b"UPN\nX", headers={"Content-Type": "text/plain"}), 422, ""),
+        # 415, as every JSON route answers a body of another type (it said 422; /runs/earlier read it)
+        "text to the json route": (dict(content=b"UPN\nX", headers={"Content-Type": "text/plain"}), 415,
+                                   "JSON"),
         "binary garbage": (dict(content=b"\x00\xff\x10garbage\x00" * 50, headers=csv_type), 422, "census"),
         "ragged rows": (dict(content="\n".join(ragged).encode(), headers=csv_type), 422, "fields"),
         "missing columns": (dict(content=_csv(head.drop(columns=["UPN"])), headers=csv_type), 422, "UPN"),
