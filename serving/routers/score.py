@@ -347,8 +347,9 @@ async def score_file(
     settings: SettingsDep,
     format: Annotated[
         Literal["json", "csv", "xlsx"] | None,
-        Query(description="Default: CSV when Accept asks for text/csv. `xlsx`: the workbook (notice "
-              "sheet, ranked list, changes since the last scoring, a sheet per school)."),
+        Query(description="Default: as the Accept header prefers by its q-values (text/csv, the workbook's "
+              "type), JSON on a tie or where neither is named. `xlsx`: the workbook (notice sheet, ranked "
+              "list, changes since the last scoring, a sheet per school)."),
     ] = None,
     skip_invalid: SkipInvalid = False,
     academic_year: Annotated[
@@ -369,8 +370,8 @@ async def score_file(
     ] = None,
 ) -> Response:
     content_type = _upload_type(request)
-    wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
-    wants_xlsx = format == "xlsx"
+    format = format or accepted_format(request.headers.get("accept", ""))
+    wants_csv, wants_xlsx = format == "csv", format == "xlsx"
 
     def work(data: bytes, filename: str):
         cohort = school_scope.checked(request, scoring.upload_cohort(
@@ -419,6 +420,29 @@ async def score_file(
             **{header: value for header, lines in said.items() if (value := lines_header(lines))},
         },
     )
+
+
+_OFFERED = {"application/json": "json", "text/csv": "csv", XLSX_TYPE: "xlsx"}  # JSON first: a tie's
+
+
+def accepted_format(accept: str) -> str:
+    """The answer's format an Accept header prefers by its q-values (RFC 9110): of JSON, CSV and the
+    workbook, the one named with the highest q, JSON on a tie or where none is named (`*/*`, no header,
+    another type). An integrator's `text/csv;q=0.5, application/json` got CSV; the workbook's type, JSON."""
+    named: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for name, _, value in (p.partition("=") for p in params):
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media.lower() in _OFFERED:
+            named[_OFFERED[media.lower()]] = quality
+    ranked = [f for f in _OFFERED.values() if named.get(f, 0) > 0]
+    return max(ranked, key=lambda f: named[f]) if ranked else "json"  # max keeps the first of a tie
 
 
 def lines_header(lines: list[str]) -> str:

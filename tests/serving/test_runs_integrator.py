@@ -108,3 +108,16 @@ def test_every_error_has_one_shape_and_a_json_route_refuses_another_type_alike(s
     # before: {"detail": ...} alone, where every other error has `errors`
     for response, status in ((missing, 404), (method, 405), (anonymous, 401)):
         assert response.status_code == status and set(response.json()) == {"detail", "errors"}, response.text
+
+
+def test_the_accept_header_chooses_the_answers_format(service, rows):
+    from exclusion_risk.serving.routers.score import XLSX_TYPE
+
+    upload = {"file": ("census.csv", rows.head(3).to_csv(index=False).encode(), "text/csv")}
+    with service.client() as client:
+        answers = {accept: client.post("/score/file", params={"record": "false", "reasons": "false"},
+                                       headers={"Accept": accept}, files=upload)
+                   for accept in ("text/csv;q=0.5, application/json", XLSX_TYPE, "text/csv")}  # fmt: skip
+    types = {accept: answer.headers["content-type"].split(";")[0] for accept, answer in answers.items()}
+    assert types == {"text/csv;q=0.5, application/json": "application/json", XLSX_TYPE: XLSX_TYPE,
+                     "text/csv": "text/csv"}  # fmt: skip
