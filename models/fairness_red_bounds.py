@@ -88,12 +88,26 @@ def overall_bounds(totals: dict) -> tuple[Bound, Bound]:
     return _divide(red_low, red_high, top_low, top_high)
 
 
-def _down(value: Bound) -> str:
-    return f"{math.floor(value * 100) / 100:.2f}"
+def _down(value: Bound, digits: int = 2) -> str:
+    scale = 10**digits
+    return f"{math.floor(value * scale) / scale:.{digits}f}"
 
 
-def _up(value: Bound) -> str:
-    return f"{math.ceil(value * 100) / 100:.2f}"
+def _up(value: Bound, digits: int = 2) -> str:
+    scale = 10**digits
+    return f"{math.ceil(value * scale) / scale:.{digits}f}"
+
+
+def _beyond(value: float, which: str, words) -> str:
+    """`words(value, digits)` with as many digits (2 to 4) as it takes for the printed figure to be where
+    the judgement puts it: a flagged 0.795 printed "0.80" read as inside 0.8-1.25 (a reviewer's finding),
+    a cleared 1.2504 printed "1.25" too."""
+    for digits in (2, 3, 4):
+        text = words(value, digits)
+        shown = float(text.split()[-1])
+        if direction(shown) == which:
+            return text
+    return text
 
 
 def overall_words(overall: tuple[Bound, Bound]) -> str:
@@ -106,6 +120,25 @@ def overall_words(overall: tuple[Bound, Bound]) -> str:
     return f"between {_down(low)} and {_up(high)}"
 
 
+def relative_bounds(row: dict, overall: tuple[Bound, Bound]) -> tuple[Bound, Bound] | None:
+    """The least and greatest a group's red ÷ top k% over the whole list's can be, as the figures shown
+    allow (equal where both are stated); None where nothing is known (no counts, or no whole list)."""
+    ratio = row["red_over_top"]
+    bounds = (ratio, ratio) if ratio is not None else ratio_bounds(row.get("red"), row.get("top"))
+    if bounds is None or overall[1] == math.inf or overall[1] == 0:
+        return None
+    low = bounds[0] / overall[1] if bounds[0] != math.inf else math.inf
+    high = math.inf if bounds[1] == math.inf or overall[0] == 0 else bounds[1] / overall[0]
+    return low, high
+
+
+def json_bounds(bounds: tuple[Bound, Bound] | None) -> dict[str, float | None]:
+    """Bounds for fairness.json: floats, None for an unbounded side (or where nothing is known)."""
+    low, high = bounds or (None, None)
+    return {"low": None if low is None or low == math.inf else float(low),
+            "high": None if high is None or high == math.inf else float(high)}  # fmt: skip
+
+
 def compared(row: dict, overall: tuple[Bound, Bound]) -> tuple[str, Bound | None, str]:
     """A group's red list against the top k%, judged against the whole list's (`overall`): (`direction`'s
     "more" / "fewer" / "", the group's ratio over the whole list's or the bound that shows it, that figure
@@ -113,24 +146,32 @@ def compared(row: dict, overall: tuple[Bound, Bound]) -> tuple[str, Bound | None
     the whole list's size is withheld, the direction the shown figures prove whatever the withheld counts,
     its bound rounded outwards ("at least 1.71"), so no figure is narrower than the page's own; "" where
     they prove none."""
-    ratio = row["red_over_top"]
-    bounds = (ratio, ratio) if ratio is not None else ratio_bounds(row.get("red"), row.get("top"))
-    if bounds is None or overall[1] == math.inf or overall[1] == 0:
+    bounds = relative_bounds(row, overall)
+    if bounds is None:
         return "", None, ""
-    low = bounds[0] / overall[1] if bounds[0] != math.inf else math.inf
-    high = math.inf if bounds[1] == math.inf or overall[0] == 0 else bounds[1] / overall[0]
+    low, high = bounds
     if low == high and math.isfinite(low):
         relative = float(low)
-        return direction(relative), relative, f"{relative:.2f}"
+        which = direction(relative)
+        return which, relative, _beyond(relative, which, lambda v, d: f"{v:.{d}f}")
     if low > FAIR_RANGE[1]:
-        return "more", low, "none in top" if low == math.inf else f"at least {_down(low)}"
+        if low == math.inf:
+            return "more", low, "none in top"
+        return "more", low, _beyond(low, "more", lambda v, d: f"at least {_down(v, d)}")
     if high < FAIR_RANGE[0]:
-        return "fewer", high, "none red" if high == 0 else f"at most {_up(high)}"
+        if high == 0:
+            return "fewer", high, "none red"
+        return "fewer", high, _beyond(high, "fewer", lambda v, d: f"at most {_up(v, d)}")
+    if FAIR_RANGE[0] <= low and high <= FAIR_RANGE[1]:
+        # inside the range whatever the withheld counts (or the list's withheld size): cleared, with the
+        # bounds the figures give (a group with both counts published had been called "not shown")
+        return "", None, f"between {_down(low)} and {_up(high)}"
     return "", None, ""
 
 
 def not_stated(row: dict, overall: tuple[Bound, Bound]) -> bool:
     """Whether the section can neither state nor bound a group's red list against the whole list's (a count
-    on one side or both withheld): it is then named as not shown, never counted as cleared."""
+    on one side or both withheld, and the figures shown putting it neither outside the range nor inside
+    it): it is then named as not shown, never counted as cleared."""
     both_none = row.get("red") == 0 == row.get("top")
-    return not both_none and compared(row, overall)[1] is None
+    return not both_none and not compared(row, overall)[2]

@@ -40,11 +40,13 @@ from exclusion_risk.models.fairness import (
 from exclusion_risk.models.fairness_red_bounds import (
     Bound,
     compared,
+    json_bounds,
     not_stated,
     overall_bounds,
     overall_words,
     ratio_bounds,
     red_over_top,
+    relative_bounds,
 )
 from exclusion_risk.models.fairness_red_slices import overall_precision, shown_beside_top, total_at_risk
 from exclusion_risk.models.fairness_words import group_phrase
@@ -156,8 +158,11 @@ def _precisions(red: dict, top: dict, capacity_pct: str) -> str:
     red, top = _value(red), _value(top)
     if red is None and top is None:
         return "precision not shown: a count it rests on is under 10 or withheld"
-    red, top = ("not shown" if v is None else f"{v:.3f}" for v in (red, top))
-    return f"precision among red {red} against {top} in the top {capacity_pct}%"
+    if top is None:  # "against not shown in the top 3%" read as a figure
+        return f"precision among red {red:.3f} (not shown in the top {capacity_pct}%)"
+    if red is None:
+        return f"precision among red not shown ({top:.3f} in the top {capacity_pct}%)"
+    return f"precision among red {red:.3f} against {top:.3f} in the top {capacity_pct}%"
 
 
 def _named(rows: list[dict], which: str, capacity_pct: str, overall: Overall) -> str:
@@ -203,10 +208,18 @@ def _size(row: dict, overall: Overall) -> float:
 
 
 def flagged_rows(attributes: list[dict], overall: Overall) -> list[dict]:
-    """The groups (of the tables shown, detailed ethnicity apart: its broad groups say it) whose red ÷
-    top k% differs from the whole list's beyond the flag range, with their attribute."""
-    return [{**r, "attribute": a["name"], "direction": compared(r, overall)[0]} for a in attributes
-            if a["name"] != DETAILED_ETHNICITY for r in a["rows"] if compared(r, overall)[0]]  # fmt: skip
+    """The groups whose red ÷ top k% differs from the whole list's beyond the flag range, with their
+    attribute: a detailed ethnicity code only where its broad group (`within`) is not itself named so
+    (it then says it; a code flagged in the table beside a broad group not shown was named nowhere)."""
+    said = {(a["name"], r["group"]): compared(r, overall)[0] for a in attributes for r in a["rows"]}
+
+    def named(attribute: str, row: dict) -> bool:
+        broad = tuple(row.get("within") or ())
+        flagged = bool(said[(attribute, row["group"])])
+        return flagged and (attribute != DETAILED_ETHNICITY or not said.get(broad))
+
+    return [{**r, "attribute": a["name"], "direction": said[(a["name"], r["group"])]} for a in attributes
+            for r in a["rows"] if named(a["name"], r)]  # fmt: skip
 
 
 def not_shown_rows(attributes: list[dict], overall: Overall) -> list[dict]:
@@ -250,9 +263,10 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str, ba
     if more or fewer:
         # "rates" once, before whichever list comes first ("it rates X red more often and Y less often")
         listed = [f"{more} red more often" if more else "", f"{fewer} red less often" if fewer else ""]
-        why = ("by the matrix's design (it adds need), not the model's" if not band_over_top else
-               "by the matrix, not the model's ranking (it adds need, and its likelihood band red at every "
-               f"need level, {_band_words(band_over_top, capacity_pct)})")
+        why = "by the matrix's design (it adds need), not the model's ranking" if not band_over_top else (
+            f"by the matrix: it adds need, and its likelihood band red at every need level, "
+            f"{_band_words(band_over_top, capacity_pct)}, {_band_moves(band_over_top, capacity_pct)} (the "
+            "section does not say which of the two moves a group)")  # fmt: skip
         rates = " and ".join(w for w in listed if w)
         parts.append(f"for their share of the top {capacity_pct}%, it rates {rates}"
                      f" than it rates pupils overall ({_judged(capacity_pct, overall)}), {why}")  # fmt: skip
@@ -298,17 +312,37 @@ def _overall(totals: dict, capacity_pct: str) -> str:
     return size
 
 
-def _band_sentence(band_over_top: str, capacity_pct: str) -> str:
-    """The likelihood band red at every need level against the top k%, and what that does to each group."""
-    if not band_over_top:
-        return (f"its threshold was set on the validation year, so it need not hold exactly the top "
-                f"{capacity_pct}% of this year.")  # fmt: skip
-    said = _band_words(band_over_top, capacity_pct).replace(", holds", ", it holds")
+def _band_moves(band_over_top: str, capacity_pct: str) -> str:
+    """What a band red at every need level holding more (fewer) pupils than the top k% does, in words."""
+    if band_over_top == "more":
+        return f"adds the pupils the model ranks just below the top {capacity_pct}%"
+    return (f"leaves out pupils the model ranks just inside the top {capacity_pct}% unless their need makes "
+            "them red")  # fmt: skip
+
+
+def _why(red_list: RedList, capacity_pct: str) -> str:
+    """Where the red list's differences from the top k% come from, in words: need, and the band red at
+    every need level where it is not the top k% (a reviewer's finding: flags the band made, girls and
+    Asian pupils at 3%, were put down to need)."""
+    raised = " or ".join(red_list.raised) or "a higher need level"
+    need = (f"pupils with existing need ({raised}) are rated red at a lower likelihood than other pupils, "
+            "so a group with more of that need is rated red more often, and its precision among red tends "
+            "to be lower, because the pupils the need adds are less likely to be excluded than those the "
+            "model ranks highest")  # fmt: skip
+    more = red_list.band_over_top
+    if not more:
+        return (f"Where a group's red list differs, it is the matrix's design, not the model: both rank "
+                f"the same probabilities, and the matrix adds need: {need}. The likelihood band red at every "
+                f"need level is the model's ranking alone, and holds the top {capacity_pct}% this "
+                "year.")  # fmt: skip
+    said = _band_words(more, capacity_pct)
     # Both are cuts of the same probabilities, so one holds the other: no group loses (gains) on that account.
-    side = "fewer" if band_over_top == "more" else "more"
-    return (f"{said}, so no group has {side} pupils in it than in the top {capacity_pct}%, with existing "
-            "need or not. That is one reason each group is judged against the red list as a whole, not "
-            f"against the top {capacity_pct}% alone.")  # fmt: skip
+    side, deeper, often = ("fewer", "deeper", "more") if more == "more" else ("more", "shallower", "less")
+    return (f"Where a group's red list differs, the matrix makes it in two ways, and this section does not "
+            f"split them. It adds need: {need}. And its likelihood band red at every need level, {said}: "
+            f"it {_band_moves(more, capacity_pct)}, with existing need or not, so a group with more of "
+            f"those pupils is rated red {often} often too (the model's ranking, cut {deeper}; no group has "
+            f"{side} pupils in that band than in the top {capacity_pct}%).")  # fmt: skip
 
 
 def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict, capacity_pct: str) -> str:
@@ -336,19 +370,13 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
                      f"{_not_shown_phrase(hidden)} red against the top {capacity_pct}% (its red or top "
                      f"{capacity_pct}% figures under 10 or withheld, the red ones also where, read beside "
                      f"the top {capacity_pct}%'s, they would give a count under 10 back, alone or together; "
-                     "and the figures shown not enough to put it outside the range).")  # fmt: skip
-    raised = " or ".join(red_list.raised) or "a higher need level"
-    band = _band_sentence(red_list.band_over_top, capacity_pct)
+                     "and the figures shown not enough to put it outside the range or inside "
+                     "it).")  # fmt: skip
     return " ".join([
         f"The red list is the risk matrix's red cells ({'; '.join(red_list.rule)}), not the top "
         f"{capacity_pct}%{_overall(totals, capacity_pct)}",
         *found,
-        f"Where a group's red list differs, it is the matrix's design, not the model: both rank the same "
-        "probabilities, and the matrix adds need, so pupils with existing need "
-        f"({raised}) are rated red at a lower likelihood than other pupils. A group with more of that need "
-        "is rated red more often, and its precision among red tends to be lower, because the pupils the need "
-        "adds are less likely to be excluded than those the model ranks highest. The likelihood band red at "
-        f"every need level is the model's ranking alone; {band}",
+        _why(red_list, capacity_pct),
         "Officers act on the red list: read each group's red rate and precision here beside the top "
         f"{capacity_pct}% tables, as support for a professional's judgement, not as a decision.",
     ])  # fmt: skip
@@ -374,6 +402,7 @@ def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, list
                "red_over_top": ratio}  # fmt: skip
         which, _, relative = compared(row, overall)  # a count withheld: the bound the shown figures give
         rows.append({**row, "red_over_top_text": _own_words(row) or "-", "against_list_text": relative or "-",
+                     "against_list": json_bounds(relative_bounds(row, overall)),
                      "direction": which})  # fmt: skip
     return rows
 
@@ -411,9 +440,16 @@ def red_list_context(
          "rows": _red_list_rows(t, own, shown[t.attribute], listed[own.attribute], metric, overall)}
         for t, own in zip(top, red_list.attributes, strict=True)
     ]  # fmt: skip
+    for attribute in attributes:  # a detailed code's broad group: (its attribute, the group)
+        if attribute["name"] in nesting:
+            coarser, parents = nesting[attribute["name"]]
+            for row in attribute["rows"]:
+                row["within"] = [coarser, parents[row["group"]]] if row["group"] in parents else None
     return {
         "rule": red_list.rule, "raised": red_list.raised, "matrix_version": red_list.matrix_version,
-        **totals, "whole_list_red_over_top": overall_words(overall), "attributes": attributes,
+        **totals, "whole_list_red_over_top": overall_words(overall),
+        "whole_list_bounds": json_bounds(None if overall[1] == math.inf else overall),
+        "attributes": attributes,
         "summary": red_list_summary(attributes, totals, capacity_pct, red_list.band_over_top),
         "conclusion": red_list_conclusion(red_list, attributes, totals, capacity_pct),
     }  # fmt: skip
