@@ -34,9 +34,8 @@ Chi-square: rows with a withheld count are pooled into one row before the test, 
 function of what is published (on the full table, a statistic and the shown cells can be solved for a
 withheld cell); `chi2_cells` names the pooled values. No test is run where the outcome's totals are
 withheld: every expected count is a row total times a column total over all pupils. This defends each
-table's own rows and columns and the shared totals; it does not defend differencing two tables of related
-variables. Nor is one run where, pooled, the outcome is in the pooled row only, or expected counts break
-Cochran's rule (`_why_not_tested`: the chi2 row's `not_computed` says which).
+table's own rows and columns and the shared totals, not differencing two tables of related variables. Nor
+is one run where, pooled, the outcome is in the pooled row only, or expected counts break Cochran's rule.
 """
 
 from __future__ import annotations
@@ -50,6 +49,7 @@ from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.features import registry
 from exclusion_risk.features.need import NOT_KNOWN_TO_SOCIAL_CARE, SOCIAL_CARE_STATUS, social_care_status
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
+from exclusion_risk.models.describe_study import adjusted_residuals
 from exclusion_risk.privacy import (
     SUPPRESSED,
     SUPPRESSION_THRESHOLD,
@@ -445,10 +445,9 @@ def _why_not_tested(outcome: str, observed: pd.DataFrame, totals_shown: bool) ->
         return "not computed: no pupil had the outcome, or every pupil did"
     if len(observed) < 2 and POOLED not in observed.index:
         return "not computed: every pupil is in one group"
-    # Pooling puts every group with a "<10" in one row: where that row holds all the outcomes, the test
-    # compares the pooled mix with groups that have none, nothing the table shows (SEN type's 16 permanent
-    # exclusions, in no SEN and SEMH, pooled read "p = 0.998"; unpooled, chi-square 104, p < 0.001). A
-    # shown group holding them all is a finding (15 boys, no girls) and is tested.
+    # Pooling puts every group with a "<10" in one row: where it holds all the outcomes, the test compares
+    # the pooled mix with groups that have none (SEN type's 16 permanent exclusions, in no SEN and SEMH,
+    # pooled read "p = 0.998"; unpooled, p < 0.001). A shown group holding them all (15 boys) is tested.
     if list(observed.index[observed[EXCLUDED] > 0]) == [POOLED]:
         return (f"not computed: too few {PLURALS[outcome]} to test by group once the groups with a "
                 "withheld count are pooled (they all fall in the pooled row)")
@@ -486,15 +485,16 @@ def chi_square(outcome: str, variable: str, table: pd.DataFrame, shown: pd.DataF
             row.update(statistic=round(float(result.statistic), 2), dof=int(result.dof),
                        p_value=float(f"{result.pvalue:.3g}"))  # fmt: skip
         expected = result.expected_freq
-        residual = (observed.to_numpy() - expected) / np.sqrt(expected)
+        residual, adjusted = (observed.to_numpy() - expected) / np.sqrt(expected), adjusted_residuals(
+            observed.to_numpy(), expected)  # the second a standard normal deviate  # fmt: skip
         for i, value in enumerate(observed.index):
             if value == POOLED:
                 continue
             cells.append({"outcome": outcome, "variable": variable, "value": value,
-                          "observed_excluded": int(observed.iloc[i, 0]),
-                          "observed_not_excluded": int(observed.iloc[i, 1]),
-                          "expected_excluded": round(float(expected[i, 0]), 1),
-                          "expected_not_excluded": round(float(expected[i, 1]), 1),
-                          "residual_excluded": round(float(residual[i, 0]), 2),
-                          "residual_not_excluded": round(float(residual[i, 1]), 2)})  # fmt: skip
+                          "observed_excluded": int(observed.iloc[i, 0]), "observed_not_excluded":
+                          int(observed.iloc[i, 1]), "expected_excluded": round(float(expected[i, 0]), 1),
+                          "expected_not_excluded": round(float(expected[i, 1]), 1), "residual_excluded":
+                          round(float(residual[i, 0]), 2), "adjusted_residual_excluded":
+                          round(float(adjusted[i, 0]), 2), "residual_not_excluded":
+                          round(float(residual[i, 1]), 2)})  # fmt: skip
     return ChiSquare(row, cells, pooled)

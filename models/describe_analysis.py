@@ -147,15 +147,26 @@ def concentration(frame: pd.DataFrame) -> dict:
 
 def _spearman(schools: pd.DataFrame, outcome: str) -> tuple[float | None, float | None]:
     """Spearman's rho of the schools' `outcome` rate with their mean IDACI decile, and its p-value (None
-    for fewer than three schools or a constant column)."""
+    for fewer than MIN_SCHOOLS schools, where scipy's t approximation is no test and rho would order the
+    schools' withheld counts, or a constant column)."""
     from scipy.stats import spearmanr
 
-    if len(schools) < 3:
+    if len(schools) < MIN_SCHOOLS:
         return None, None
     result = spearmanr(schools[outcome] / schools["pupils"], schools["idaci"])
     if result.statistic != result.statistic:
         return None, None
     return round(float(result.statistic), 3), float(f"{result.pvalue:.3g}")
+
+
+def _schools_note(secondary: dict) -> str:
+    """The study row's note on the secondary schools its correlation is read over, or why it is not."""
+    schools = secondary["secondary_schools_in_correlation"]
+    if schools is None:
+        return "secondary schools: not shown, too few permanent exclusions to publish"
+    if schools < MIN_SCHOOLS:
+        return f"{schools} secondary schools: too few (under {MIN_SCHOOLS}) to read a correlation"
+    return f"{schools} secondary schools"
 
 
 def children(frame: pd.DataFrame) -> tuple[int, int]:
@@ -220,10 +231,7 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
          percent(conc["permanent"]["share_of_schools_making_80pct"]), "all schools on the census"),
         ("school permanent-exclusion rate vs deprivation", "0.04 (secondary schools, West Midlands)",
          secondary["spearman_rate_vs_idaci_secondary"],
-         "Spearman, school mean IDACI decile (1 = most deprived), "
-         + (f"{secondary['secondary_schools_in_correlation']} secondary schools"
-            if secondary["secondary_schools_in_correlation"] is not None
-            else "secondary schools: not shown, too few permanent exclusions to publish")),
+         "Spearman, school mean IDACI decile (1 = most deprived), " + _schools_note(secondary)),
     ]  # fmt: skip
     p_values = [None] * len(rows)
     p_values[-1] = secondary["spearman_p_value_secondary"]
@@ -233,9 +241,15 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
         residual = None
         if code in shown.index:
             here = round(shown.loc[code, "observed_excluded"] - shown.loc[code, "expected_excluded"], 1)
-            residual = shown.loc[code, "residual_excluded"]
-            residual = None if is_withheld(residual) else float(residual)
-        rows.append((f"observed - expected excluded, {name}", published, here, "chi-square table, any"))
+            residual = shown.loc[code, "adjusted_residual_excluded"]
+            # Cochran's rule, as the omnibus test keeps it: a group expected to have under 5 excluded is
+            # not tested (White & Asian, 0 of 125 against 3.9 expected, was read as under-excluded)
+            small = float(shown.loc[code, "expected_excluded"]) < COCHRAN_EXPECTED
+            residual = None if is_withheld(residual) or small else float(residual)
+        # the adjusted residual: its square is the group's own 2x2 chi-square against all others, so this
+        # row reads as "chi-square, White British vs others" does (they had disagreed)
+        rows.append((f"observed - expected excluded, {name}", published, here, "chi-square table, any "
+                     "(adjusted residual)"))
         p_values.append(None if residual is None else residual_p_value(residual))
     table = pd.DataFrame(rows, columns=["measure", "study", "here", "note"]).assign(p_value=p_values)
     table, conclusion = read_side_by_side(table)
@@ -243,9 +257,13 @@ def _study(frame: pd.DataFrame, document: dict, cells: pd.DataFrame, conc: dict)
     return table, conclusion
 
 
+COCHRAN_EXPECTED = 5  # a group expected to have fewer excluded is not tested on its own (Cochran's rule)
+MIN_SCHOOLS = 10  # schools a rank correlation is read over: with 3, rho = -1 had "p = 0.0" (exactly, 0.33)
+
 # chi2_cells.csv's columns (`describe.chi_square`'s cells)
 CELL_COLUMNS = ["outcome", "variable", "value", "observed_excluded", "observed_not_excluded",
-                "expected_excluded", "expected_not_excluded", "residual_excluded", "residual_not_excluded"]
+                "expected_excluded", "expected_not_excluded", "residual_excluded",
+                "adjusted_residual_excluded", "residual_not_excluded"]
 
 
 def analyse(frame: pd.DataFrame, years: list[str]) -> Description:

@@ -5,16 +5,18 @@ this authority's permanently excluded pupils are twice as often SEMH as the stud
 Shares are compared by their ratio (within 0.8-1.25: about the same); chi-square statistics grow with the
 number of pupils, so they are read for significance (above 3.84: p < 0.05, one degree of freedom), not
 size. A correlation and an observed - expected count are read for their direction only where they are
-significant here (p < 0.05: the correlation's own test, the group's standardised residual beyond 1.96);
-otherwise the measure is "not clear here": a correlation of -0.16 over 131 schools (p = 0.06) or a
-group 11 pupils under its expected count (residual -1.1) is not evidence against the study, nor for
-it. A withheld figure is not read.
+significant here (p < 0.05: the correlation's own test over 10 schools or more, the group's adjusted
+residual, whose square is its own 2x2 chi-square against all others, a group expected to have under 5
+excluded not tested); otherwise the measure is "not clear here": a correlation of -0.16 over 131
+schools (p = 0.06) or a group 11 pupils under its expected count is not evidence against the study, nor
+for it. A withheld figure is not read.
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from exclusion_risk.values import one_decimal_percent
@@ -48,8 +50,17 @@ def _share_reading(study: str, here: str) -> tuple[str, bool | None]:
     return f"{'higher' if ratio > 1 else 'lower'} than the study ({ratio:.1f} times)", False
 
 
+def adjusted_residuals(counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Haberman's adjusted residuals of a table of counts: standard normal deviates under independence,
+    where Pearson's (O - E) / sqrt(E) are not (they leave out (1 - row share)(1 - column share): a large
+    group's was read at p = 0.22 beside its own 2x2 chi-square's p = 0.04, a statistician's finding)."""
+    rows, columns = counts.sum(axis=1) / counts.sum(), counts.sum(axis=0) / counts.sum()
+    return (counts - expected) / np.sqrt(expected * np.outer(1 - rows, 1 - columns))
+
+
 def residual_p_value(residual: float) -> float:
-    """The two-sided p-value of a standardised (Pearson) residual, read as a normal deviate."""
+    """The two-sided p-value of an adjusted (Haberman) residual, a standard normal deviate under
+    independence (`describe.chi_square`'s `adjusted_residual_excluded`)."""
     from scipy.stats import norm
 
     return float(2 * norm.sf(abs(residual)))
@@ -64,7 +75,9 @@ def _reading(measure: str, study: object, here: object, p_value: float | None) -
         return ("significant here, as in the study" if significant
                 else "not significant here, unlike the study", significant)  # fmt: skip
     if measure.startswith("observed - expected"):
-        if p_value is not None and p_value >= SIGNIFICANT:
+        if p_value is None:  # expected under 5 (Cochran), or its residual withheld: no test, no direction
+            return "not tested here (fewer than 5 expected, or withheld)", None
+        if p_value >= SIGNIFICANT:
             return "neither clearly over- nor under-excluded here (p >= 0.05)", None
         same = (float(here) > 0) == (float(study) > 0)
         way = "over" if float(here) > 0 else "under"
@@ -101,7 +114,7 @@ def read_side_by_side(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     conclusion = f"This authority agrees with the study on {agrees} of {agrees + len(differs)} measures read"
     conclusion += f"; it differs on: {'; '.join(differs)}" if differs else ""
     if unclear:
-        conclusion += f". Not clear here either way (p >= 0.05): {'; '.join(unclear)}"
+        conclusion += f". Not clear here either way (p >= 0.05, or too few to test): {'; '.join(unclear)}"
     return table, conclusion + "."
 
 

@@ -5,6 +5,7 @@ expected, and one conclusion naming where this authority differs. The table had 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -54,11 +55,40 @@ def test_a_measure_not_significant_here_is_neither_agreement_nor_difference():
     ]
     assert conclusion == (
         "This authority agrees with the study on 1 of 1 measures read. Not clear here either way "
-        "(p >= 0.05): school permanent-exclusion rate vs deprivation; observed - expected excluded, "
-        "Mixed White & Asian."
+        "(p >= 0.05, or too few to test): school permanent-exclusion rate vs deprivation; observed - "
+        "expected excluded, Mixed White & Asian."
     )
 
 
 def test_a_residual_is_read_as_a_two_sided_normal_deviate():
     assert residual_p_value(1.96) == pytest.approx(0.05, abs=1e-3)
     assert residual_p_value(-1.12) == pytest.approx(0.263, abs=1e-3)
+
+
+def test_a_groups_residual_is_read_adjusted_so_it_agrees_with_its_own_two_by_two_test():
+    """A statistician's 10,092-pupil authority: White British 216 excluded of 6,427 against 198.7 expected.
+    The Pearson residual (1.23, p = 0.22) was read as a normal deviate, so the table said "neither clearly
+    over- nor under-excluded" beside "chi-square, White British vs others: 4.3, significant"."""
+    from scipy.stats import chi2_contingency
+
+    from exclusion_risk.models.describe_study import adjusted_residuals
+
+    counts = np.array([[216, 6211], [96, 3569]])
+    result = chi2_contingency(counts, correction=False)
+    pearson = (counts - result.expected_freq) / np.sqrt(result.expected_freq)
+    adjusted = adjusted_residuals(counts, result.expected_freq)
+    assert residual_p_value(pearson[0, 0]) > 0.2  # what was read
+    assert adjusted[0, 0] ** 2 == pytest.approx(result.statistic)  # its own 2x2 test's
+    assert residual_p_value(adjusted[0, 0]) == pytest.approx(result.pvalue) and result.pvalue < 0.05
+
+
+def test_too_few_expected_or_too_few_schools_is_not_read_as_a_finding():
+    from exclusion_risk.models.describe_analysis import MIN_SCHOOLS, _spearman
+
+    # 3 secondary schools: rho -1.0 with scipy's "p = 0.0" was read as a difference from the study
+    three = pd.DataFrame({"permanent": [11, 5, 2], "pupils": [100, 100, 80], "idaci": [2.32, 3.33, 4.58]})
+    assert MIN_SCHOOLS == 10 and _spearman(three, "permanent") == (None, None)
+    # a group expected to have under 5 excluded is given no p-value, and so no direction
+    rows = [("observed - expected excluded, Mixed White & Asian", 12.9, -3.9, "", None)]
+    table, _ = read_side_by_side(pd.DataFrame(rows, columns=["measure", "study", "here", "note", "p_value"]))
+    assert table["reading"].tolist() == ["not tested here (fewer than 5 expected, or withheld)"]
