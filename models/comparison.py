@@ -234,7 +234,6 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
             parts.append(f"over {versus}: {WITHHELD_DIFFERENCE}")
             continue
         beyond = significant(low, high)
-        side = "ahead" if d > 0 else "behind"
         # A difference under half a unit in the third place, within its interval, is a tie (two models
         # with the same 53 of 153), not a lead; signed_interval may print it with more places (-0.0004)
         word = "level with" if round(d, 3) == 0 and not beyond else "ahead of" if d >= 0 else "behind"
@@ -243,8 +242,15 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
         size = (f"at {shown}" if word == "level with" else f"by {shown}" if d >= 0
                 else f"by {shown.split()[0].lstrip('-')} ({shown})")  # fmt: skip
         parts.append(f"{word} {versus} {size}, "
-                     + (f"significantly {side}" if beyond else "within the interval (not significant)"))
-    return f"Verdict on {metric}: {chosen} ({why}) is " + "; ".join(parts) + ".\n"
+                     + ("its 95% interval excluding 0" if beyond else
+                        "within the interval (not significant)"))  # fmt: skip
+    # a statistician's finding: "significantly ahead" read as a settled test, though each interval is
+    # unadjusted for the comparisons made beside it and, in train, for choosing the model on this year
+    caveat = "" if not any("excluding 0" in p for p in parts) else (
+        f" Each interval is unadjusted for the {len(parts)} comparisons here"
+        + (" and for the model having been chosen on this same year" if not len(marked) else "")
+        + ": a bound near 0 is weak evidence; confirm a lead on the next year.")  # fmt: skip
+    return f"Verdict on {metric}: {chosen} ({why}) is " + "; ".join(parts) + "." + caveat + "\n"
 
 
 def _gains_from_runs(children: list) -> pd.DataFrame:

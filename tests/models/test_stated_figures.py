@@ -132,7 +132,7 @@ def test_the_comparison_ends_with_a_verdict():
     line = verdict(table, differences)
     assert line.startswith("Verdict on precision_at_5pct: lightgbm (highest on the test year)")
     assert "ahead of random_forest by +0.001 [-0.008, +0.010], within the interval (not significant)" in line
-    assert "ahead of checklist by +0.014 [+0.005, +0.023], significantly ahead" in line
+    assert "ahead of checklist by +0.014 [+0.005, +0.023], its 95% interval excluding 0" in line
     marked = table.assign(champion=["*", "", ""])
     behind = verdict(marked, differences)
     assert "random_forest (the champion) is behind lightgbm by 0.001 (-0.001 [-0.010, +0.008])" in behind
@@ -161,7 +161,9 @@ def test_a_significant_interval_never_prints_a_bound_of_zero():
         ["lightgbm", "checklist", "precision_at_5pct", 0.027, 0.012, 0.041],
     ])  # fmt: skip
     line = verdict(table, differences)
-    assert "ahead of random_forest by +0.0067 [+0.0003, +0.0131], significantly ahead" in line
+    assert "ahead of random_forest by +0.0067 [+0.0003, +0.0131], its 95% interval excluding 0" in line
+    # a statistician's finding: "significantly ahead" read as settled; the intervals are unadjusted
+    assert "Each interval is unadjusted for the 2 comparisons here" in line
     assert "ahead of checklist by +0.027 [+0.012, +0.041]" in line  # three places where they serve
     assert signed_interval(0.00048, 0.00030, 0.00065) == "+0.0005 [+0.0003, +0.0006]"
     assert signed_interval(0.0, -0.02, 0.02) == "+0.000 [-0.020, +0.020]"
