@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +155,15 @@ def start_service() -> Callable[..., ServiceProcess]:
     """`start_service(workdir, env, wait_ready=True, timeout=180)`: a server of its own; stop it
     (`exclusion_risk.serving.process.start_service`)."""
     return process.start_service
+
+
+@pytest.fixture(scope="module")
+def own_service(champion_env, start_service, tmp_path_factory) -> Iterator[ServiceProcess]:
+    """A server of the module's own, serving the champion with a fresh database (its runs the module's
+    alone)."""
+    service = start_service(tmp_path_factory.mktemp("own_service"), champion_env())
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="session")

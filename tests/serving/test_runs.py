@@ -71,10 +71,8 @@ def test_run_store_compares_with_the_latest_run_sharing_a_school(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def runs_service(champion_env, start_service, tmp_path_factory):
-    service = start_service(tmp_path_factory.mktemp("runs_service"), champion_env())
-    yield service
-    service.stop()
+def runs_service(own_service):
+    return own_service
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def service(champion_env, start_service, tmp_path_factory):
-    started = start_service(tmp_path_factory.mktemp("runs_integrator"), champion_env())
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module")
 def rows(champion) -> pd.DataFrame:
     return pd.read_csv(champion.cohort_csv, dtype=str, keep_default_na=False).head(30)
 
@@ -33,8 +26,8 @@ def _upload(client, frame: pd.DataFrame, **params):
                        files={"file": ("census.csv", frame.to_csv(index=False).encode(), "text/csv")})
 
 
-def test_a_download_says_which_recorded_run_it_is(service, rows):
-    with service.client() as client:
+def test_a_download_says_which_recorded_run_it_is(own_service, rows):
+    with own_service.client() as client:
         csv = _upload(client, rows, format="csv", reasons="false")
         book = _upload(client, rows, format="xlsx", reasons="false")
         trial = _upload(client, rows, format="csv", reasons="false", record="false")
@@ -51,9 +44,9 @@ def test_a_download_says_which_recorded_run_it_is(service, rows):
     assert "X-Run-Id" not in trial.headers and "_run_" not in trial.headers["Content-Disposition"]
 
 
-def test_census_rows_sent_as_json_with_record_false_are_not_recorded(service, rows):
+def test_census_rows_sent_as_json_with_record_false_are_not_recorded(own_service, rows):
     census = rows.head(5).to_dict(orient="records")
-    with service.client() as client:
+    with own_service.client() as client:
         before = client.get("/runs").json()["total"]
         trial = client.post("/score", params={"record": "false"}, json={"census": census})
         during = client.get("/runs").json()["total"]
@@ -64,8 +57,8 @@ def test_census_rows_sent_as_json_with_record_false_are_not_recorded(service, ro
     assert after["total"] == before + 1 and after["runs"][0]["id"] == recorded.json()["run"]["id"]
 
 
-def test_every_run_can_be_listed_page_by_page(service, rows):
-    with service.client() as client:
+def test_every_run_can_be_listed_page_by_page(own_service, rows):
+    with own_service.client() as client:
         for _ in range(3):
             assert _upload(client, rows.head(3), reasons="false").status_code == 200
         whole = client.get("/runs").json()
@@ -81,9 +74,9 @@ def test_every_run_can_be_listed_page_by_page(service, rows):
     assert "no recorded scoring run this key may see has that id" in unknown.json()["detail"]
 
 
-def test_a_feature_records_answer_has_a_census_rows_types_and_words(service):
+def test_a_feature_records_answer_has_a_census_rows_types_and_words(own_service):
     pupil = {"upn": "A801200111001", "nc_year": 8, "need_level": 3}
-    with service.client() as client:
+    with own_service.client() as client:
         answer = client.post("/score", json={"pupils": [pupil]})
     assert answer.status_code == 200, answer.text[:300]
     (row,) = answer.json()["scores"]
@@ -92,8 +85,8 @@ def test_a_feature_records_answer_has_a_census_rows_types_and_words(service):
     assert row["need_level"] == 3 and row["need_label"] == "child protection plan or looked after"
 
 
-def test_every_error_has_one_shape_and_a_json_route_refuses_another_type_alike(service):
-    with service.client() as client:
+def test_every_error_has_one_shape_and_a_json_route_refuses_another_type_alike(own_service):
+    with own_service.client() as client:
         as_text = client.post("/runs/earlier", content=b'{"upn": "A801200111001"}',
                               headers={"Content-Type": "text/plain"})  # fmt: skip
         as_form = client.post("/score", content=b'{"pupils": []}',
@@ -110,11 +103,11 @@ def test_every_error_has_one_shape_and_a_json_route_refuses_another_type_alike(s
         assert response.status_code == status and set(response.json()) == {"detail", "errors"}, response.text
 
 
-def test_the_accept_header_chooses_the_answers_format(service, rows):
+def test_the_accept_header_chooses_the_answers_format(own_service, rows):
     from exclusion_risk.serving.routers.score import XLSX_TYPE
 
     upload = {"file": ("census.csv", rows.head(3).to_csv(index=False).encode(), "text/csv")}
-    with service.client() as client:
+    with own_service.client() as client:
         answers = {accept: client.post("/score/file", params={"record": "false", "reasons": "false"},
                                        headers={"Accept": accept}, files=upload)
                    for accept in ("text/csv;q=0.5, application/json", XLSX_TYPE, "text/csv")}  # fmt: skip
