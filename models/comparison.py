@@ -246,8 +246,9 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
                         "within the interval (not significant)"))  # fmt: skip
     # a statistician's finding: "significantly ahead" read as a settled test, though each interval is
     # unadjusted for the comparisons made beside it and, in train, for choosing the model on this year
+    made = sum("interval" in p and "no paired interval" not in p for p in parts)  # with an interval
     caveat = "" if not any("excluding 0" in p for p in parts) else (
-        f" Each interval is unadjusted for the {len(parts)} comparisons here"
+        f" Each interval is unadjusted for the {made} comparison{'s' if made != 1 else ''} here"
         + (" and for the model having been chosen on this same year" if not len(marked) else "")
         + ": a bound near 0 is weak evidence; confirm a lead on the next year.")  # fmt: skip
     return f"Verdict on {metric}: {chosen} ({why}) is " + "; ".join(parts) + "." + caveat + "\n"

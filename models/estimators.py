@@ -176,10 +176,12 @@ def sized_params(model_type: str, spec: ModelSpec, params: dict[str, Any], rows:
     the configured 100 stands; on an 8,000-pupil one a leaf of 100 was more than the pupils suspended
     before census day, so this year's suspensions were never split on (importance 0)."""
     setting = LEAF_SETTING.get(model_type)
-    if not spec.leaf_share or setting not in params:
+    configured = params.get(setting)
+    # a float leaf size is a share of the rows already (scikit-learn's min_samples_leaf=0.01): as given
+    if not spec.leaf_share or not isinstance(configured, int) or isinstance(configured, bool):
         return dict(params)
     sized = max(LEAF_FLOOR, int(rows * spec.leaf_share))
-    return {**params, setting: min(int(params[setting]), sized)}
+    return {**params, setting: min(configured, sized)}
 
 
 def refit_params(model_type: str, params: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:

@@ -124,7 +124,10 @@ def relative_bounds(row: dict, overall: tuple[Bound, Bound]) -> tuple[Bound, Bou
     """The least and greatest a group's red ÷ top k% over the whole list's can be, as the figures shown
     allow (equal where both are stated); None where nothing is known (no counts, or no whole list)."""
     ratio = row["red_over_top"]
-    bounds = (ratio, ratio) if ratio is not None else ratio_bounds(row.get("red"), row.get("top"))
+    red, top = row.get("red"), row.get("top")
+    if isinstance(red, int) and isinstance(top, int) and top > 0:
+        ratio = Fraction(red, top)  # exact: 1.5 / 1.2 as floats was 1.2500000000000002, flagged "more"
+    bounds = (ratio, ratio) if ratio is not None else ratio_bounds(red, top)
     if bounds is None or overall[1] == math.inf or overall[1] == 0:
         return None
     low = bounds[0] / overall[1] if bounds[0] != math.inf else math.inf
@@ -132,11 +135,14 @@ def relative_bounds(row: dict, overall: tuple[Bound, Bound]) -> tuple[Bound, Bou
     return low, high
 
 
-def json_bounds(bounds: tuple[Bound, Bound] | None) -> dict[str, float | None]:
-    """Bounds for fairness.json: floats, None for an unbounded side (or where nothing is known)."""
+def json_bounds(bounds: tuple[Bound, Bound] | None) -> dict[str, float | bool | None]:
+    """Bounds for fairness.json: floats, None for an unbounded side or where nothing is known (both None);
+    `infinite` where the least is unbounded too (red pupils and none in the top k%: a finding, not an
+    unknown)."""
     low, high = bounds or (None, None)
     return {"low": None if low is None or low == math.inf else float(low),
-            "high": None if high is None or high == math.inf else float(high)}  # fmt: skip
+            "high": None if high is None or high == math.inf else float(high),
+            "infinite": low == math.inf}  # fmt: skip
 
 
 def compared(row: dict, overall: tuple[Bound, Bound]) -> tuple[str, Bound | None, str]:

@@ -215,8 +215,9 @@ def flagged_rows(attributes: list[dict], overall: Overall) -> list[dict]:
 
     def named(attribute: str, row: dict) -> bool:
         broad = tuple(row.get("within") or ())
-        flagged = bool(said[(attribute, row["group"])])
-        return flagged and (attribute != DETAILED_ETHNICITY or not said.get(broad))
+        which = said[(attribute, row["group"])]
+        # a code flagged the other way to its broad group (Asian more, Pakistani fewer) is its own finding
+        return bool(which) and (attribute != DETAILED_ETHNICITY or said.get(broad) != which)
 
     return [{**r, "attribute": a["name"], "direction": said[(a["name"], r["group"])]} for a in attributes
             for r in a["rows"] if named(a["name"], r)]  # fmt: skip
@@ -277,9 +278,10 @@ def red_list_summary(attributes: list[dict], totals: dict, capacity_pct: str, ba
                      f"times the whole list's ({overall_words(overall)})")  # fmt: skip
     if hidden:
         many = len(hidden) > 1
-        groups, they = (f"{len(hidden)} groups'", "they are") if many else ("one group's", "it is")
-        parts.append(f"{groups} red or top {capacity_pct}% figures are not shown (under 10 or withheld), so "
-                     f"{they} neither named nor cleared")  # fmt: skip
+        groups, they = (f"{len(hidden)} groups", "they are") if many else ("one group", "it is")
+        parts.append(f"{groups} cannot be judged from the figures shown (a red or top {capacity_pct}% count "
+                     f"under 10 or withheld, or bounds across the range), so {they} neither named nor "
+                     "cleared")  # fmt: skip
     return "; ".join(parts) + " (see the red list section)"
 
 
@@ -301,7 +303,8 @@ def _overall(totals: dict, capacity_pct: str) -> str:
                 "back (so are the red figures of a group in each table whose groups would add up to "
                 "them).")  # fmt: skip
     ratio = overall_words(overall_bounds(totals))
-    size = f": {totals['red']} pupils against {totals['top']} ({ratio} times as many)."
+    times = f" ({ratio} times as many)" if ratio != "not known" else ""  # an empty list, or no top k%
+    size = f": {totals['red']} pupils against {totals['top']}{times}."
     precision = totals["precision"]
     if "precision" in withheld:
         return (f"{size} Over all pupils, precision among red is withheld: beside the top {capacity_pct}%'s "
@@ -338,11 +341,12 @@ def _why(red_list: RedList, capacity_pct: str) -> str:
     said = _band_words(more, capacity_pct)
     # Both are cuts of the same probabilities, so one holds the other: no group loses (gains) on that account.
     side, deeper, often = ("fewer", "deeper", "more") if more == "more" else ("more", "shallower", "less")
+    whoever = ", with existing need or not," if more == "more" else ""
     return (f"Where a group's red list differs, the matrix makes it in two ways, and this section does not "
             f"split them. It adds need: {need}. And its likelihood band red at every need level, {said}: "
-            f"it {_band_moves(more, capacity_pct)}, with existing need or not, so a group with more of "
-            f"those pupils is rated red {often} often too (the model's ranking, cut {deeper}; no group has "
-            f"{side} pupils in that band than in the top {capacity_pct}%).")  # fmt: skip
+            f"it {_band_moves(more, capacity_pct)}{whoever} so a group with more of those pupils is rated "
+            f"red {often} often too (the model's ranking, cut {deeper}; no group has {side} pupils in that "
+            f"band than in the top {capacity_pct}%).")  # fmt: skip
 
 
 def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict, capacity_pct: str) -> str:

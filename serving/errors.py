@@ -172,13 +172,13 @@ class ContainErrors:
         except ClientDisconnect:
             log.info("client went away during %s", scope.get("path"))
             if not started:  # nobody reads it (the server drops it); the audit records the status
-                await JSONResponse({"detail": "The client closed the request."}, CLIENT_CLOSED)(
+                await JSONResponse({"detail": "The client closed the request.", "errors": []}, CLIENT_CLOSED)(
                     scope, receive, send)
         except Exception as exc:
             if database_busy(exc) and not started:
                 log.warning("the service's database was write-locked past the wait on %s: answered 503",
                             scope.get("path"))  # fmt: skip
-                await JSONResponse({"detail": DATABASE_BUSY}, 503,
+                await JSONResponse({"detail": DATABASE_BUSY, "errors": []}, 503,
                                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)})(scope, receive, send)
                 return
             reference = uuid.uuid4().hex[:12]
@@ -189,6 +189,7 @@ class ContainErrors:
                 return
             response = JSONResponse(
                 status_code=500,
-                content={"detail": f"Internal error; quote reference {reference} to the service owner."},
+                content={"detail": f"Internal error; quote reference {reference} to the service owner.",
+                         "errors": []},
             )
             await response(scope, receive, send)

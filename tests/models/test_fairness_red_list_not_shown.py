@@ -73,7 +73,8 @@ def test_a_group_whose_top_k_figure_is_withheld_is_not_counted_as_cleared():
     assert "no group shown has" not in summary
     both = "it rates looked-after pupils red more often and pupils on a child protection plan red less often"
     assert both in summary
-    said = "3 groups' red or top 5% figures are not shown (under 10 or withheld), so they are neither named"
+    said = ("3 groups cannot be judged from the figures shown (a red or top 5% count under 10 or withheld, "
+            "or bounds across the range), so they are neither named")
     assert f"{said} nor cleared" in summary
     more = conclusion.split("than it rates pupils overall: ")[1]
     # 16/9 = 1.777... to 16/1; over the whole list's 436/421: at least 1.7166...: each bound rounded

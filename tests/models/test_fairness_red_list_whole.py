@@ -106,7 +106,7 @@ def test_a_group_the_shown_figures_put_inside_the_range_is_cleared_not_called_no
     conclusion = red_list_conclusion(_red_list(), table, totals, "5")
     hidden = conclusion.split("Not shown, so neither named nor cleared here: ")[1].split(" red against")[0]
     assert hidden == "how often the red list rates Black pupils"
-    assert "one group's red or top 5% figures are not shown" in red_list_summary(table, totals, "5")
+    assert "one group cannot be judged from the figures shown" in red_list_summary(table, totals, "5")
 
 
 def test_a_flagged_ratio_prints_enough_digits_to_be_outside_the_range():
@@ -156,13 +156,41 @@ def test_fairness_json_gives_the_judgement_as_numbers_and_the_precision_words_re
     from exclusion_risk.models.fairness_red_bounds import json_bounds, relative_bounds
 
     overall = overall_bounds(TOTALS)
-    assert json_bounds(overall) == {"low": pytest.approx(554 / 301), "high": pytest.approx(554 / 301)}
+    assert json_bounds(overall) == {"low": pytest.approx(554 / 301), "high": pytest.approx(554 / 301),
+                                    "infinite": False}
     looked_after = _row("looked after", 60, 16, SUPPRESSED)  # 16 red against 1-9 in the top 5%
     assert json_bounds(relative_bounds(looked_after, overall)) == {
-        "low": pytest.approx(16 / 9 / (554 / 301)), "high": pytest.approx(16 / (554 / 301))}
-    assert json_bounds(relative_bounds(_row("child in need", 60, 16, 0), overall)) == {"low": None,
-                                                                                         "high": None}
+        "low": pytest.approx(16 / 9 / (554 / 301)), "high": pytest.approx(16 / (554 / 301)),
+        "infinite": False}
+    # red pupils and none in the top 5%: a finding (infinite), not an unknown (a reviewer's finding)
+    assert json_bounds(relative_bounds(_row("child in need", 60, 16, 0), overall)) == {
+        "low": None, "high": None, "infinite": True}
     conclusion = red_list_conclusion(_red_list(), [{"name": "SEN provision", "rows": [
         {**_row("EHC plan", 300, 107, 31), "red_precision": {"value": 0.101}}]}], TOTALS, "5")  # fmt: skip
     # it read "precision among red 0.101 against not shown in the top 5%"
     assert "precision among red 0.101 (not shown in the top 5%)" in conclusion
+
+
+# --- a reviewer's findings on the diff ------------------------------------------------------------------
+
+
+def test_a_group_exactly_on_the_range_is_not_flagged():
+    # red 30 against 20 beside a list of 120 against 100: exactly 1.25, computed from the shares as
+    # 1.2500000000000002, flagged "more" and printed "1.2500"
+    totals = {**TOTALS, "red": 120, "top": 100}
+    assert compared(_row("girls", 67, 30, 20), overall_bounds(totals)) == ("", 1.25, "1.25")
+
+
+def test_a_detailed_code_flagged_the_other_way_to_its_broad_group_is_named():
+    from exclusion_risk.models.fairness_red_list import flagged_rows
+
+    table = [
+        {"name": "ethnic group", "rows": [_row("Asian", 400, 60, 20)]},
+        {"name": "ethnicity (detailed)", "rows": [
+            {**_row("Pakistani (APKN)", 100, 10, 10), "within": ["ethnic group", "Asian"]},
+            {**_row("Indian (AIND)", 300, 50, 10), "within": ["ethnic group", "Asian"]}]},
+    ]  # fmt: skip
+    totals = {**TOTALS, "red": 200, "top": 100}
+    flagged = {r["group"]: r["direction"] for r in flagged_rows(table, overall_bounds(totals))}
+    # Asian more (3.0 of 2.0), Pakistani fewer (0.5): named; Indian more, as Asian is: said by Asian
+    assert flagged == {"Asian": "more", "Pakistani (APKN)": "fewer"}

@@ -50,3 +50,12 @@ def test_a_small_authoritys_model_splits_on_a_signal_seventy_pupils_hold():
     configured = spec.grid_points()[0]
     assert splits(configured) == 0  # a leaf of 100: the 70 pupils never fill one (the code before)
     assert splits(estimators.sized_params("lightgbm", spec, configured, rows)) > 0
+
+
+def test_a_leaf_size_given_as_a_share_of_the_rows_is_left_as_given():
+    # a forest's min_samples_leaf of 0.01 (scikit-learn's share of the rows) was cut to int(0.01) = 0
+    forest = load_config().models["random_forest"].model_copy(update={"leaf_share": 0.002})
+    params = {"min_samples_leaf": 0.01}
+    assert estimators.sized_params("random_forest", forest, params, 8_000) == params
+    assert estimators.sized_params("random_forest", forest, {"min_samples_leaf": 50}, 8_000) == {
+        "min_samples_leaf": 20}

@@ -256,3 +256,13 @@ def model_card_table(result, metrics) -> str:
 
     return render("model_card.md.j2", split=result.split, metrics=metrics, conclusions=[],
                   places=metric_places(result.evaluations["lightgbm"]))  # fmt: skip
+
+
+def test_the_verdicts_caveat_counts_the_comparisons_made():
+    # with one paired interval not logged it said "unadjusted for the 2 comparisons here"
+    table = pd.DataFrame({"model": ["lightgbm", "random_forest", "checklist"],
+                          "precision_at_5pct": [0.327, 0.320, 0.300]})  # fmt: skip
+    differences = _differences([["lightgbm", "checklist", "precision_at_5pct", 0.027, 0.012, 0.041]])
+    line = verdict(table, differences)
+    assert "over random_forest: no paired interval logged" in line
+    assert "Each interval is unadjusted for the 1 comparison here" in line

@@ -167,6 +167,7 @@ def test_unexpected_errors_are_a_500_with_a_reference_and_the_message_is_not_log
         response = _call(app, "GET", "/boom")
     assert response.status_code == 500
     assert "reference" in response.json()["detail"]
+    assert response.json()["errors"] == []  # every error body's shape (a reviewer: the 500 had none)
     assert "A801200111001" not in response.text and "Smith" not in response.text
     assert "ValueError" in caplog.text and "A801200111001" not in caplog.text and "Smith" not in caplog.text
 
