@@ -22,6 +22,7 @@ from exclusion_risk import __version__
 from exclusion_risk.models import tracking
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+from exclusion_risk.serving import answer_format
 from exclusion_risk.serving.audit import AuditLog, AuditMiddleware
 from exclusion_risk.serving.database import Database
 from exclusion_risk.serving.errors import ContainErrors, install_error_handlers
@@ -153,8 +154,9 @@ def create_app(settings: ServiceSettings | None = None, loader: Callable[[], Any
             allow_headers=["X-API-Key", "Content-Type"],
             # a browser hides other response headers from the allowed origin's script: the notice and
             # the warnings beside a CSV or workbook, its file name, a 503's wait
-            expose_headers=[score.NOTICE_HEADER, score.WARNINGS_HEADER, score.DRIFT_HEADER,
-                            score.FAIRNESS_HEADER, score.RUN_HEADER, "Content-Disposition", "Retry-After"],
+            expose_headers=[answer_format.NOTICE_HEADER, answer_format.WARNINGS_HEADER,
+                            answer_format.DRIFT_HEADER, answer_format.FAIRNESS_HEADER,
+                            answer_format.RUN_HEADER, "Content-Disposition", "Retry-After"],
         )
     app.add_middleware(AuditMiddleware, audit_log=app.state.audit_log)
     app.add_middleware(

@@ -12,7 +12,6 @@ document still shows ScoreRequest as their body.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -27,6 +26,16 @@ from exclusion_risk.models.earlier_scorings import pupil_keys
 from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import school_scope, score_bodies, scoring
+from exclusion_risk.serving.answer_format import (
+    DRIFT_HEADER,
+    FAIRNESS_HEADER,
+    NOTICE_HEADER,
+    RUN_HEADER,
+    WARNINGS_HEADER,
+    XLSX_TYPE,
+    accepted_format,
+    lines_header,
+)
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem, pydantic_problems
 from exclusion_risk.serving.fairness_notes import fairness_notes
@@ -75,14 +84,6 @@ _JSON_ERRORS: dict[int | str, dict[str, Any]] = {
     NOT_UTF8_STATUS: {"model": ErrorResponse, "description": "The body is not JSON (its Content-Type) or "
                       "not UTF-8 (RFC 8259)."},
 }
-NOTICE_HEADER = "X-Decision-Support-Notice"
-# A census scoring's `warnings` (what the features lack), `drift_warnings` and `fairness_findings` beside a
-# CSV, which has no envelope (the workbook has them on its notice sheet)
-WARNINGS_HEADER = "X-Census-Warnings"
-DRIFT_HEADER = "X-Drift-Warnings"
-FAIRNESS_HEADER = "X-Fairness-Findings"
-RUN_HEADER = "X-Run-Id"  # beside a CSV or workbook: the run it is (the JSON's `run.id`)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
 INLINE_PUPILS = 8
 INLINE_BYTES = 64 * 1024  # a body this small is parsed and validated on the event loop: microseconds
@@ -420,44 +421,6 @@ async def score_file(
             **{header: value for header, lines in said.items() if (value := lines_header(lines))},
         },
     )
-
-
-_OFFERED = {"application/json": "json", "text/csv": "csv", XLSX_TYPE: "xlsx"}  # JSON first: a tie's
-
-
-def accepted_format(accept: str) -> str:
-    """The answer's format an Accept header prefers by its q-values (RFC 9110): of JSON, CSV and the
-    workbook, the one named with the highest q, JSON on a tie or where none is named (`*/*`, no header,
-    another type). An integrator's `text/csv;q=0.5, application/json` got CSV; the workbook's type, JSON."""
-    named: dict[str, float] = {}
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for name, _, value in (p.partition("=") for p in params):
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media.lower() in _OFFERED:
-            named[_OFFERED[media.lower()]] = quality
-    ranked = [f for f in _OFFERED.values() if named.get(f, 0) > 0]
-    return max(ranked, key=lambda f: named[f]) if ranked else "json"  # max keeps the first of a tie
-
-
-def lines_header(lines: list[str]) -> str:
-    """Sentences as one header value (" | " between them; empty for none), ASCII only: a header is
-    latin-1 at most and a sentence's non-ASCII must not fail the response. The review's "×", dashes and
-    curly quotes read as their ASCII twins and an accent is dropped ("sex x ethnic group", not "sex ?
-    ethnic group"); anything else still non-ASCII reads "?"."""
-    text = " | ".join(" ".join(line.split()) for line in lines)  # no line breaks in a header
-    text = unicodedata.normalize("NFKD", text.translate(_ASCII_TWINS))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.encode("ascii", "replace").decode("ascii")
-
-
-_ASCII_TWINS = str.maketrans({"×": "x", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
-                              "…": "..."})  # fmt: skip
 
 
 def _upload_type(request: Request) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from exclusion_risk.serving.routers.score import XLSX_TYPE, accepted_format
+from exclusion_risk.serving.answer_format import XLSX_TYPE, accepted_format
 
 
 @pytest.mark.parametrize(("accept", "expected"), [

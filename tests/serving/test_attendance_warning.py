@@ -21,10 +21,10 @@ from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 from exclusion_risk.models.risk_matrix import load_risk_matrix
 from exclusion_risk.models.score_workbook import NOTICE_SHEET
 from exclusion_risk.serving import scoring
+from exclusion_risk.serving.answer_format import WARNINGS_HEADER, lines_header
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.process import add_key
-from exclusion_risk.serving.routers.score import WARNINGS_HEADER, lines_header
 from exclusion_risk.serving.schemas import EXAMPLE_CENSUS
 from exclusion_risk.serving.settings import ServiceSettings
 from exclusion_risk.upn import make_upn

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from exclusion_risk.serving.routers.score import DRIFT_HEADER, FAIRNESS_HEADER, NOTICE_HEADER, WARNINGS_HEADER
+from exclusion_risk.serving.answer_format import DRIFT_HEADER, FAIRNESS_HEADER, NOTICE_HEADER, WARNINGS_HEADER
 
 ORIGIN = "https://la.example"
 

@@ -7,7 +7,7 @@ cohort had drifted from the training years or that a group's probabilities run h
 from __future__ import annotations
 
 from exclusion_risk.models import drift_data
-from exclusion_risk.serving.routers.score import DRIFT_HEADER, FAIRNESS_HEADER, lines_header
+from exclusion_risk.serving.answer_format import DRIFT_HEADER, FAIRNESS_HEADER, lines_header
 from tests.serving.test_blank_need_warning import service  # noqa: F401 (fixture)
 from tests.serving.test_limits import call, census_csv, census_rows
 

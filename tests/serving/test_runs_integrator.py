@@ -104,7 +104,7 @@ def test_every_error_has_one_shape_and_a_json_route_refuses_another_type_alike(o
 
 
 def test_the_accept_header_chooses_the_answers_format(own_service, rows):
-    from exclusion_risk.serving.routers.score import XLSX_TYPE
+    from exclusion_risk.serving.answer_format import XLSX_TYPE
 
     upload = {"file": ("census.csv", rows.head(3).to_csv(index=False).encode(), "text/csv")}
     with own_service.client() as client:

@@ -16,10 +16,10 @@ import pandas as pd
 
 from exclusion_risk.linkage.history import PupilHistory, drop_identifying
 from exclusion_risk.serving import record_gaps, scoring
+from exclusion_risk.serving.answer_format import WARNINGS_HEADER
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.history import HistoryState
 from exclusion_risk.serving.process import add_key
-from exclusion_risk.serving.routers.score import WARNINGS_HEADER
 from exclusion_risk.serving.settings import ServiceSettings
 from tests.serving.test_invalid_upn_warning import EMPTY, VALID, AutumnStandIn, _rows
 
