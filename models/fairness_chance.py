@@ -119,6 +119,21 @@ def mark(findings: list[dict], family_of, tested: dict[str, set]) -> list[dict]:
     return families
 
 
+def qualify_cited_calibration(findings: list[dict], calibration: str, citing: set[str]) -> None:
+    """Findings of the `citing` kinds that give a group's miscalibration as a reason ("the model is not
+    calibrated for the group …, so part of it may be the model's"), where that group's `calibration`
+    finding does not hold once the ratios compared are allowed for (`mark` first): said so, where it was
+    cited as established (a statistician read Asian pupils' precision finding so, beside its own
+    calibration finding marked "may be chance")."""
+    held = {(f["attribute"], f["group"]): f["beyond_chance"] for f in findings if f["kind"] == calibration}
+    for f in findings:
+        said = f["meaning"]
+        cites = f["kind"] in citing and any(w in said for w in ("miscalibrated for", "not calibrated for"))
+        if cites and held.get((f["attribute"], f["group"])) is False:
+            f["meaning"] += (" That calibration finding may itself be chance (it does not hold once the "
+                             "calibration ratios compared are allowed for): check both on another year.")
+
+
 def _holds(interval_excludes_1: bool, q: float, compared: int) -> bool:
     # one comparison alone needs no adjusting: its interval decides, not the p-value read from it
     return interval_excludes_1 and (compared == 1 or q <= FAMILY_LEVEL)

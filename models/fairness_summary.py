@@ -69,7 +69,7 @@ from exclusion_risk.models.fairness_calibration import (
     reading_direction,
     year_calibration,
 )
-from exclusion_risk.models.fairness_chance import comparison_key, mark
+from exclusion_risk.models.fairness_chance import comparison_key, mark, qualify_cited_calibration
 from exclusion_risk.models.fairness_intersections import SEPARATOR, intersection_parts
 from exclusion_risk.models.fairness_option_changes import (
     calibration_advice,
@@ -433,6 +433,7 @@ def findings(result: FairnessReview, shown: dict[str, dict], year: dict | None) 
             seen.add(key)
             unique.append(f)
     families = mark(unique, _family, tested)
+    qualify_cited_calibration(unique, KINDS["calibration"], {KINDS["error, mixed"], KINDS["error, model"]})
     unique = [{k: v for k, v in f.items() if k != "compares"} for f in unique]  # a digest: not for the page
     unique.sort(key=lambda f: (not f["beyond_chance"], f["tier"], not f["excludes_1"], -f["size"]))
     return [{"rank": i + 1, **f} for i, f in enumerate(unique)], families

@@ -74,3 +74,22 @@ def test_the_adjustment_is_holms():
     # the interval gives the p-value back: 1.44 [1.07, 1.91] on the log scale, z about 2.45
     assert fairness_chance.p_value(1.44, 1.07, 1.91) == pytest.approx(0.0143, abs=0.001)
     assert np.isnan(fairness_chance.p_value(0.0, 0.0, 0.0))
+
+
+def test_a_finding_that_cites_a_calibration_finding_says_when_that_may_be_chance():
+    """A statistician's authority: Asian pupils' precision finding said "the model is not calibrated for
+    the group against the year's (0.73 [0.53, 0.93]), so part of it may be the model's", and advised
+    recalibrating, beside Asian pupils' own calibration finding marked "may be chance"."""
+    def finding(kind, group, meaning, holds):
+        return {"kind": kind, "attribute": "ethnic group", "group": group, "meaning": meaning,
+                "beyond_chance": holds}  # fmt: skip
+
+    mixed = "error rate in the base rate's direction, with miscalibration"
+    cites = "The precision of Asian pupils is 0.52 times …: the model is not calibrated for the group (0.73)."
+    findings = [finding("calibration", "Asian", "Asian pupils …", False),
+                finding(mixed, "Asian", cites, True), finding("calibration", "Black", "Black pupils …", True),
+                finding(mixed, "Black", cites, True)]
+    fairness_chance.qualify_cited_calibration(findings, "calibration", {mixed})
+    said = "That calibration finding may itself be chance"
+    assert said in findings[1]["meaning"] and said not in findings[3]["meaning"]
+    assert said not in findings[0]["meaning"]
