@@ -61,13 +61,6 @@ def need_words(before_need, after_need, labels: dict[int, str] | None = None) ->
     return f"need level {_level(before_need, labels)} to {_level(after_need, labels)}"
 
 
-def need_labels(matrix: dict | None) -> dict[int, str] | None:
-    """Need level -> its label, from a risk matrix (`RiskMatrix.to_dict()`); None without one."""
-    if not matrix or not matrix.get("need_levels"):
-        return None
-    return {int(level["level"]): str(level.get("label", level["level"])) for level in matrix["need_levels"]}
-
-
 def change_label(change: str, before_band, after_band, before_rag, after_rag, before_need=None,
                  after_need=None, labels: dict[int, str] | None = None) -> str:
     """One listed pupil's change in plain words: 'rating up: green to amber (same likelihood band; need

@@ -117,9 +117,9 @@ def sentence(assessed: list[dict[str, Any]], year: float | None, not_assessed: i
             if not_assessed else "")
     if not assessed:
         return f"{intro}. No group could be assessed.{left}"
-    over = [r for r in assessed if r["verdict"] == "over-predicted" and r.get("holds", True)]
-    under = [r for r in assessed if r["verdict"] == "under-predicted" and r.get("holds", True)]
-    chance = [r for r in assessed if r["verdict"] and not r.get("holds", True)]
+    over = [r for r in assessed if r["verdict"] == "over-predicted" and r["holds"]]
+    under = [r for r in assessed if r["verdict"] == "under-predicted" and r["holds"]]
+    chance = [r for r in assessed if r["verdict"] and not r["holds"]]
     groups = "the one group" if len(assessed) == 1 else f"the {len(assessed)} groups"
     maybe = "" if not chance else (
         f" Outside the range but may be chance, not holding once the {len(assessed)} groups compared are "

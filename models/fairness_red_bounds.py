@@ -110,6 +110,24 @@ def _beyond(value: float, which: str, words) -> str:
     return text
 
 
+def own_words(row: dict) -> str:
+    """A group's own red ÷ top k% in words: the ratio where stated, else the bound its counts as shown
+    give, rounded outwards ("at least 1.77", "between 0.11 and 9.00"); "" where they give none."""
+    if row["red_over_top"] is not None:
+        return f"{row['red_over_top']:.2f}"
+    bounds = ratio_bounds(row.get("red"), row.get("top"))
+    if bounds is None:
+        return ""
+    low, high = bounds
+    if low == math.inf:
+        return "none in top"
+    if high == 0:
+        return "none red"
+    if high == math.inf:
+        return f"at least {_down(low)}" if low > 0 else ""
+    return f"at most {_up(high)}" if low == 0 else f"between {_down(low)} and {_up(high)}"
+
+
 def overall_words(overall: tuple[Bound, Bound]) -> str:
     """The whole list's red ÷ top k% in words: "1.84", or its bounds rounded outwards."""
     low, high = overall

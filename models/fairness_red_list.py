@@ -44,7 +44,7 @@ from exclusion_risk.models.fairness_red_bounds import (
     not_stated,
     overall_bounds,
     overall_words,
-    ratio_bounds,
+    own_words,
     red_over_top,
     relative_bounds,
 )
@@ -53,7 +53,7 @@ from exclusion_risk.models.fairness_words import group_phrase
 from exclusion_risk.models.group_counts import (
     shown_total,
 )
-from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix
+from exclusion_risk.models.risk_matrix import NEED_LEVELS, RiskMatrix, need_labels
 from exclusion_risk.privacy import SUPPRESSED
 from exclusion_risk.values import and_join
 from exclusion_risk.values import one_decimal_percent as _pct
@@ -81,7 +81,7 @@ class RedList:
 
 def _rule(matrix: RiskMatrix) -> tuple[list[str], list[str]]:
     """The red cells in words, and the need levels raised to red from a lower band (their labels)."""
-    labels = {int(level["level"]): str(level.get("label", level["level"])) for level in matrix.need_levels}
+    labels = need_labels(matrix.need_levels)
     rule, raised = [], []
     for band in matrix.bands:
         levels = [n for n in NEED_LEVELS if matrix.cells[(band.key, n)][0] == RED]
@@ -133,26 +133,6 @@ def _value(metric: dict) -> float | None:
     return metric.get("value")
 
 
-def _own_words(row: dict) -> str:
-    """A group's own red ÷ top k% in words: the ratio where stated, else the bound its counts as shown
-    give, rounded outwards ("at least 1.77"); "" where they give none."""
-    if row["red_over_top"] is not None:
-        return f"{row['red_over_top']:.2f}"
-    bounds = ratio_bounds(row.get("red"), row.get("top"))
-    if bounds is None:
-        return ""
-    low, high = bounds
-    if low == math.inf:
-        return "none in top"
-    if high == 0:
-        return "none red"
-    down = f"{math.floor(low * 100) / 100:.2f}"
-    up = "" if high == math.inf else f"{math.ceil(high * 100) / 100:.2f}"
-    if not up:
-        return f"at least {down}" if low > 0 else ""
-    return f"at most {up}" if low == 0 else f"between {down} and {up}"
-
-
 def _precisions(red: dict, top: dict, capacity_pct: str) -> str:
     """Precision among red against the top k%'s in words, or why it is not shown."""
     red, top = _value(red), _value(top)
@@ -193,7 +173,7 @@ def _against(row: dict, capacity_pct: str, overall: Overall) -> str:
     1.84")."""
     red = _side(row["red_share"], row.get("red"), "red")
     words = f"{red} against {_side(row['top_share'], row.get('top'), f'in the top {capacity_pct}%')}"
-    own, relative = _own_words(row), compared(row, overall)[2]
+    own, relative = own_words(row), compared(row, overall)[2]
     if not relative or relative.startswith("none"):  # the sides say it: "none in the top 5%"
         return words
     whole = f"{relative} times the whole list's {overall_words(overall)}"
@@ -294,7 +274,7 @@ def _holds(totals: dict, capacity_pct: str) -> str:
     return f"holds {totals['red']} pupils against {top} in the top {capacity_pct}% these tables measure"
 
 
-def _overall(totals: dict, capacity_pct: str) -> str:
+def _overall(totals: dict, overall: Overall, capacity_pct: str) -> str:
     """The red list's size and precision over all pupils beside the top k%'s, or why they are withheld."""
     withheld = totals["withheld_beside_top"]
     if "size" in withheld:
@@ -302,7 +282,7 @@ def _overall(totals: dict, capacity_pct: str) -> str:
                 f"{totals['top']} pupils in the top {capacity_pct}% they would give a count under 10 "
                 "back (so are the red figures of a group in each table whose groups would add up to "
                 "them).")  # fmt: skip
-    ratio = overall_words(overall_bounds(totals))
+    ratio = overall_words(overall)
     times = f" ({ratio} times as many)" if ratio != "not known" else ""  # an empty list, or no top k%
     size = f": {totals['red']} pupils against {totals['top']}{times}."
     precision = totals["precision"]
@@ -378,7 +358,7 @@ def red_list_conclusion(red_list: RedList, attributes: list[dict], totals: dict,
                      "it).")  # fmt: skip
     return " ".join([
         f"The red list is the risk matrix's red cells ({'; '.join(red_list.rule)}), not the top "
-        f"{capacity_pct}%{_overall(totals, capacity_pct)}",
+        f"{capacity_pct}%{_overall(totals, overall, capacity_pct)}",
         *found,
         _why(red_list, capacity_pct),
         "Officers act on the red list: read each group's red rate and precision here beside the top "
@@ -405,7 +385,7 @@ def _red_list_rows(top: AttributeReview, own: AttributeReview, shown: dict, list
                "red": listed[group]["selected"], "top": shown[group]["selected"], **metrics,
                "red_over_top": ratio}  # fmt: skip
         which, _, relative = compared(row, overall)  # a count withheld: the bound the shown figures give
-        rows.append({**row, "red_over_top_text": _own_words(row) or "-", "against_list_text": relative or "-",
+        rows.append({**row, "red_over_top_text": own_words(row) or "-", "against_list_text": relative or "-",
                      "against_list": json_bounds(relative_bounds(row, overall)),
                      "direction": which})  # fmt: skip
     return rows

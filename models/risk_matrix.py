@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,14 @@ def parse_capacity(text: str) -> float:
     except RiskMatrixError:
         raise RiskMatrixError(f"capacity must be between 0% and 100% (e.g. 5%), got {raw}") from None
     return value / 100
+
+
+def need_labels(levels: Iterable[dict] | None) -> dict[int, str] | None:
+    """Need level -> its label, from a matrix's `need_levels` (the level itself where a file gives no
+    label); None without them."""
+    if not levels:
+        return None
+    return {int(level["level"]): str(level.get("label", level["level"])) for level in levels}
 
 
 def load_risk_matrix(path: str | Path | None = None) -> RiskMatrix:

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from exclusion_risk.files import SymlinkOutputError, neutralise, open_private, private_dir
-from exclusion_risk.models.change_kinds import need_labels
 from exclusion_risk.models.reasons import REASON_COLUMNS_NOTE
+from exclusion_risk.models.risk_matrix import need_labels
 from exclusion_risk.models.score_runs import change_labels
 from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -350,7 +350,8 @@ def write_scores_workbook(
     groups = list(_school_groups(scores))
     with_changes = changes is not None and changes_summary is not None
     if with_changes and "change" in changes.columns:  # the page's words (new red), not changes.csv's codes
-        changes = changes.assign(change=change_labels(changes, need_labels(risk_matrix)))
+        labels = need_labels((risk_matrix or {}).get("need_levels"))
+        changes = changes.assign(change=change_labels(changes, labels))
     if with_changes:
         changes = _with_school_names(changes, scores)
     headers = [str(name) for name in scores.columns]

@@ -28,7 +28,6 @@ from typing import Any
 
 import pandas as pd
 
-from exclusion_risk.models.change_kinds import need_labels
 from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
 from exclusion_risk.models.earlier_scorings import (
     PUPILS,
@@ -39,7 +38,7 @@ from exclusion_risk.models.earlier_scorings import (
     leaver_reason,
     upn_notes,
 )
-from exclusion_risk.models.risk_matrix import RAG_VALUES
+from exclusion_risk.models.risk_matrix import RAG_VALUES, need_labels
 from exclusion_risk.models.score_runs import (
     MIN_PREFIX,
     MODEL_FACTS,
@@ -411,7 +410,7 @@ def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer,
     # and what it took from scorings before that one (the schools whose leavers it does not list are
     # `leavers_not_listed_notes`): the page shows both lists, the workbook's summary all of them
     notes += earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload", leavers=False)
-    labels = need_labels({"need_levels": scorer.matrix.need_levels})  # "2 (EHC plan or child in need)"
+    labels = need_labels(scorer.matrix.need_levels)  # "2 (EHC plan or child in need)"
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip
     not_held = sorted(view.not_held.items())

@@ -36,8 +36,8 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.readers import read_census
 from exclusion_risk.linkage.record_bound import records_at_most
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
-from exclusion_risk.models.change_kinds import need_labels
 from exclusion_risk.models.drift_data import inputs_wholly_missing, scoring_drift_lines
+from exclusion_risk.models.risk_matrix import need_labels
 from exclusion_risk.models.score_notes import (
     blank_need_lines,
     history_start_lines,
@@ -473,7 +473,8 @@ def score_feature_records(scorer, records: list[dict[str, Any]], reasons: bool) 
             results += scorer.score_records(records[i:i + SCORE_CHUNK], reasons=reasons)
     except ScoringInputError as exc:
         raise RequestProblem(422, f"The features cannot be scored: {exc}") from None
-    labels = need_labels(getattr(scorer, "risk_matrix", None)) or {}  # the matrix's legend, as scores.csv's
+    # the matrix's legend, as scores.csv's
+    labels = need_labels((getattr(scorer, "risk_matrix", None) or {}).get("need_levels")) or {}
     for result, record in zip(results, records, strict=True):
         result["school_urn"] = record.get("school_urn")
         result["school_name"] = None

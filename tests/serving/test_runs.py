@@ -18,8 +18,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from exclusion_risk.models.change_kinds import need_labels
-from exclusion_risk.models.risk_matrix import load_risk_matrix
+from exclusion_risk.models.risk_matrix import load_risk_matrix, need_labels
 from exclusion_risk.models.score_runs import change_counts, change_labels, compare, new_run
 from exclusion_risk.models.score_workbook import CHANGES_SHEET, NOTICE_SHEET, RANKED_SHEET
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
@@ -141,7 +140,7 @@ def test_census_scorings_are_recorded_and_changes_reported(runs_service, cohort,
             scores.set_index("upn").loc[rows["upn"], "need_level"].astype(int).tolist()
         )
     # each change in words, as the page shows it, need levels with the matrix's labels
-    labels = need_labels(load_risk_matrix().to_dict())
+    labels = need_labels(load_risk_matrix().need_levels)
     assert listed["label"].tolist() == change_labels(expected, labels).tolist()
 
     assert runs.status_code == 200
