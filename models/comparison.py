@@ -222,7 +222,7 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
     ranked = models.sort_values(metric, ascending=False, kind="stable")
     chosen = (marked if len(marked) else ranked).iloc[0]["model"]
     why = "the champion" if len(marked) else "highest on the test year"
-    parts = []
+    parts, judged = [], []  # judged: each comparison with an interval, whether it excludes 0
     rest = ranked[ranked["model"] != chosen]
     for versus in [*rest["model"].head(1), CHECKLIST]:
         found = paired_difference(differences, chosen, versus, metric) if len(differences) else None
@@ -234,6 +234,7 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
             parts.append(f"over {versus}: {WITHHELD_DIFFERENCE}")
             continue
         beyond = significant(low, high)
+        judged.append(beyond)
         # A difference under half a unit in the third place, within its interval, is a tie (two models
         # with the same 53 of 153), not a lead; signed_interval may print it with more places (-0.0004)
         word = "level with" if round(d, 3) == 0 and not beyond else "ahead of" if d >= 0 else "behind"
@@ -246,8 +247,8 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, metric: str = "preci
                         "within the interval (not significant)"))  # fmt: skip
     # a statistician's finding: "significantly ahead" read as a settled test, though each interval is
     # unadjusted for the comparisons made beside it and, in train, for choosing the model on this year
-    made = sum("interval" in p and "no paired interval" not in p for p in parts)  # with an interval
-    caveat = "" if not any("excluding 0" in p for p in parts) else (
+    made = len(judged)
+    caveat = "" if not any(judged) else (
         f" Each interval is unadjusted for the {made} comparison{'s' if made != 1 else ''} here"
         + (" and for the model having been chosen on this same year" if not len(marked) else "")
         + ": a bound near 0 is weak evidence; confirm a lead on the next year.")  # fmt: skip
