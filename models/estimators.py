@@ -88,6 +88,9 @@ def settings_problem(
         return unknown[0], f"not a setting of {model_type} (a misspelling?)"
     if "random_state" in params and model_type != "logistic":  # make_estimator gives it from `seed`
         return "random_state", "set by the config's `seed` for every model: give `seed` instead"
+    leaf_alias = sorted(set(params) & LEAF_ALIASES) if model_type == "lightgbm" else []
+    if leaf_alias:  # sized_params sizes the leaf under its one name: under another it stayed as configured
+        return leaf_alias[0], "LightGBM's other name for the leaf size: give it as min_child_samples"
     estimator = make_estimator(model_type, spec, params, seed, n_jobs)
     if model_type != "lightgbm":  # scikit-learn checks each setting's type and range when fitting
         try:
@@ -168,6 +171,8 @@ def fit_estimator(
 
 LEAF_FLOOR = 20  # LightGBM's own default leaf size: the least `leaf_share` brings a leaf down to
 LEAF_SETTING = {"lightgbm": "min_child_samples", "random_forest": "min_samples_leaf"}
+# LightGBM reads the leaf size under these names too (its parameter docs: min_data_in_leaf's aliases)
+LEAF_ALIASES = frozenset({"min_data_in_leaf", "min_data_per_leaf", "min_data", "min_samples_leaf"})
 
 
 def sized_params(model_type: str, spec: ModelSpec, params: dict[str, Any], rows: int) -> dict[str, Any]:

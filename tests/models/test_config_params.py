@@ -34,6 +34,9 @@ def _load(path):
         # the experiment's `seed` sets it: given again, a TypeError traceback (the diff reviewer's find)
         ("models:\n  random_forest:\n    params: {random_state: 1}\n", "random_forest.params.random_state"),
         ("models:\n  lightgbm:\n    grid: {random_state: [1, 2]}\n", "lightgbm.grid.random_state"),
+        # the leaf size under LightGBM's other names was never sized to a small authority's rows (leaf_share)
+        ("models:\n  lightgbm:\n    params: {min_data_in_leaf: 50}\n", "lightgbm.params.min_data_in_leaf"),
+        ("models:\n  lightgbm:\n    grid: {min_samples_leaf: [20, 50]}\n", "lightgbm.grid.min_samples_leaf"),
     ],
 )
 def test_a_setting_the_estimator_refuses_is_a_config_error(tmp_path, text, named):
