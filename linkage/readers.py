@@ -178,6 +178,8 @@ def _read_file(
     blank cells, and for the column where the file has none (read_census's `census_term`)."""
     with _reading(name):
         raw = load(path, name)
+        # a single file's name (an upload's) gives a column it lacks: said (a folder's notes say its own)
+        from_name = {} if in_folder else dict(derived or {})
         collection, derived = (derived or {}) if in_folder else {}, {**(blanks or {}), **(derived or {})}
         name_gives = ("AcademicYear", "CensusTerm") if in_folder and extract == "census" else ()
         mapping = map_header(raw, FIELDS[extract], derivable=set(derived), name_gives=name_gives)
@@ -186,7 +188,10 @@ def _read_file(
         for column, value in derived.items():
             if column not in mapping:
                 work[column] = pd.Series(value, index=work.index, dtype=TEXT)
-                if column in (blanks or {}) and column not in (collection or {}):
+                if column in from_name:  # census_2024-01-18.csv without a CensusTerm: spring, from its name
+                    raw.filled.append(f"no {column} column: every row read as {_value_words(column, value)}, "
+                                      "from the date in the file name")
+                elif column in (blanks or {}) and column not in (collection or {}):
                     # said, not silent: a spring census sent without the column is read as `value`'s
                     raw.filled.append(f"no {column} column: every row read as {_value_words(column, value)}")
         work = agree_with_collection(raw, work, collection, mapping)

@@ -53,3 +53,15 @@ def test_census_json_rows_without_a_census_term_are_scored(live_service, upload)
         response = client.post("/score", json={"census": rows})
     assert response.status_code == 200, response.text
     assert len(response.json()["scores"]) == 5
+
+
+def test_a_term_from_the_upload_file_name_is_said_in_the_refusal(live_service, upload):
+    """census_2024-01-18.csv without a CensusTerm is the spring census by its name: the autumn model's
+    refusal says where the term came from (it said only "the rows ... are for the spring census")."""
+    frame = upload.drop(columns=["CensusTerm"])
+    with live_service.client() as client:
+        response = client.post("/score/file", params={"record": "false"}, files={
+            "file": ("census_2024-01-18.csv", frame.to_csv(index=False).encode(), "text/csv")})
+    assert response.status_code == 422, response.text
+    assert "no CensusTerm column: every row read as the spring census (SPR), from the date in the file name" \
+        in response.json()["detail"]
