@@ -34,8 +34,9 @@ Chi-square: rows with a withheld count are pooled into one row before the test, 
 function of what is published (on the full table, a statistic and the shown cells can be solved for a
 withheld cell); `chi2_cells` names the pooled values. No test is run where the outcome's totals are
 withheld: every expected count is a row total times a column total over all pupils. This defends each
-table's own rows and columns and the shared totals, not differencing two tables of related variables. Nor
-is one run where, pooled, the outcome is in the pooled row only, or expected counts break Cochran's rule.
+table's own rows and columns and the shared totals, solved together too (`describe_joint`), not two runs'
+windows of years differenced. Nor is one run where, pooled, the outcome is in the pooled row only, or
+expected counts break Cochran's rule.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.features import registry
 from exclusion_risk.features.need import NOT_KNOWN_TO_SOCIAL_CARE, SOCIAL_CARE_STATUS, social_care_status
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, nc_year_code
+from exclusion_risk.models.describe_joint import joint_key, linked_parts
 from exclusion_risk.models.describe_study import adjusted_residuals
 from exclusion_risk.privacy import (
     SUPPRESSED,
@@ -257,23 +259,6 @@ def _withheld_keys(outcome: str, variable: str, shown: pd.DataFrame) -> set[tupl
     return keys
 
 
-def _linked_parts(pairs: list[tuple[tuple, tuple]]) -> list[list[tuple]]:
-    """The nodes of an undirected graph given by its edges, in connected parts."""
-    parent: dict[tuple, tuple] = {}
-
-    def find(node: tuple) -> tuple:
-        while parent.setdefault(node, node) != node:
-            node = parent[node]
-        return node
-
-    for x, y in pairs:
-        parent[find(x)] = find(y)
-    parts: dict[tuple, list[tuple]] = {}
-    for node in list(parent):
-        parts.setdefault(find(node), []).append(node)
-    return [sorted(members) for members in parts.values()]
-
-
 def shared_sums(frame: pd.DataFrame, tables: dict[tuple[str, str], pd.DataFrame]) -> list[list[tuple]]:
     """Rows of two variables' tables that hold the same pupils beyond the whole population: each a list
     of (variable, row) whose rows of the first variable sum to its rows of the second (detailed ethnicity
@@ -291,7 +276,7 @@ def shared_sums(frame: pd.DataFrame, tables: dict[tuple[str, str], pd.DataFrame]
     for i, a in enumerate(variables):
         for b in variables[i + 1 :]:
             pairs = pd.DataFrame({"a": labels[a], "b": labels[b]}).dropna().drop_duplicates()
-            parts = _linked_parts([((a, x), (b, y)) for x, y in zip(pairs["a"], pairs["b"], strict=True)])
+            parts = linked_parts([((a, x), (b, y)) for x, y in zip(pairs["a"], pairs["b"], strict=True)])
             if len(parts) > 1:
                 lines += parts
     return lines
@@ -357,7 +342,9 @@ def suppress_all(
             shared |= found
             continue
         if (key := _split_key(shown) or _line_key(list(lines), tables, shown)) is None:
-            return {k: withhold_split(t, OUTCOME_COUNTS) if k[0] in small else t for k, t in shown.items()}
+            final = {k: withhold_split(t, OUTCOME_COUNTS) if k[0] in small else t for k, t in shown.items()}
+            if (key := joint_key(final, tables, lines, small, ("permanent", "any", EXCLUDED))) is None:
+                return final  # no sum, nor all of them solved together, pins a withheld count
         shared.add(key)
 
 

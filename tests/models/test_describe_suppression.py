@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from exclusion_risk.models.describe import EXCLUDED, NOT_EXCLUDED, OUTCOMES, suppress_all
+from exclusion_risk.models.describe_joint import joint_key
 from exclusion_risk.privacy import SUPPRESSED, TOTAL, is_withheld
 
 
@@ -158,3 +159,43 @@ def test_an_outcome_of_1_to_9_pupils_is_not_split_by_group_even_by_zeros():
         assert is_withheld(permanent.loc[TOTAL, NOT_EXCLUDED])
         assert permanent.loc["M" if variable == "sex" else "1", TOTAL] in (1540, 630)  # pupils still shown
         assert shown[("any", variable)].loc[TOTAL, EXCLUDED] == 60  # the other outcome keeps its split
+
+
+# An auditor's authority (3,000 pupils, four years), as its tables stood: no sum alone pinned a count, but
+# the broad groups' total less the four shown, with each withheld broad group's detailed codes, left
+# CHNE's, WROM's and NOBT's "<10" summing to 3 (each 1) and White other's "x" 12.
+ETHNIC = {
+    "WBRI": ("White British", 263, 7737, 14), "WIRI": ("White other", 0, 20, 0),
+    "WROM": ("White other", 1, 45, 0), "WOTH": ("White other", 11, 465, 1),
+    "AIND": ("Asian", 2, 98, 0), "APKN": ("Asian", 23, 377, 1), "ABAN": ("Asian", 1, 49, 0),
+    "AOTH": ("Asian", 1, 49, 0), "BCRB": ("Black", 14, 286, 1), "BAFR": ("Black", 8, 142, 0),
+    "BOTH": ("Black", 2, 48, 0), "MWBC": ("Mixed", 29, 471, 2), "MWBA": ("Mixed", 2, 98, 0),
+    "MWAS": ("Mixed", 1, 49, 0), "MOTH": ("Mixed", 2, 48, 0), "CHNE": ("Chinese/other", 1, 31, 0),
+    "OOTH": ("Chinese/other", 0, 17, 0), "REFU": ("unknown", 0, 44, 0), "NOBT": ("unknown", 1, 65, 0),
+}  # fmt: skip
+
+
+def _ethnic_tables() -> tuple[dict, list]:
+    tables = {}
+    for outcome in OUTCOMES:
+        detailed, broad = {}, {}
+        for code, (group, excluded, others, permanent) in ETHNIC.items():
+            pupils = excluded + others
+            count = excluded if outcome == "any" else permanent
+            detailed[code] = [count, pupils - count]
+            broad[group] = [a + b for a, b in zip(broad.get(group, [0, 0]), detailed[code], strict=True)]
+        tables[(outcome, "ethnicity")], tables[(outcome, "ethnicity_group")] = _table(detailed), _table(broad)
+    groups = dict.fromkeys(group for group, *_ in ETHNIC.values())
+    lines = [sorted([*(("ethnicity", c) for c, v in ETHNIC.items() if v[0] == g), ("ethnicity_group", g)])
+             for g in groups]  # fmt: skip
+    return tables, lines
+
+
+def test_no_withheld_count_follows_from_every_sum_solved_together():
+    tables, lines = _ethnic_tables()
+    shown = suppress_all(tables, lines)
+    assert shown[("any", "ethnicity")].loc["CHNE", EXCLUDED] == SUPPRESSED  # the auditor's three "<10"
+    # the published tables, every sum of them at once: nothing withheld is left one value
+    assert joint_key(shown, tables, lines, set(), ("permanent", "any", EXCLUDED)) is None
+    # withheld to break the pin: a shown count of the sums through it, the smallest (WOTH's 11)
+    assert is_withheld(shown[("any", "ethnicity")].loc["WOTH", EXCLUDED])
