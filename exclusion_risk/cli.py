@@ -24,6 +24,7 @@ from exclusion_risk.files import SymlinkOutputError
 from exclusion_risk.linkage import check_cli, link_cli
 from exclusion_risk.models import describe_cli, drift_cli, evaluate_cli, score_cli, train_cli
 from exclusion_risk.models.tracking import StoreUnavailable
+from exclusion_risk.reference import ReferenceUnavailable
 from exclusion_risk.serving import cli as serving_cli
 from exclusion_risk.synth import cli as synth_cli
 
@@ -36,12 +37,13 @@ os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 class _App(typer.Typer):
     """The app, whose run says a refused output path (a symbolic link) or an MLflow store that cannot be
-    used (one that cannot be made, or moved from its model files) in one line, as `fail` does."""
+    used (one that cannot be made, or moved from its model files), or a postcode or IDACI lookup that
+    cannot be read, in one line, as `fail` does."""
 
     def __call__(self, *args, **kwargs):
         try:
             return super().__call__(*args, **kwargs)
-        except (SymlinkOutputError, StoreUnavailable) as exc:
+        except (SymlinkOutputError, StoreUnavailable, ReferenceUnavailable) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise SystemExit(2) from None
 

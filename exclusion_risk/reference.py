@@ -35,19 +35,58 @@ POSTCODES_VARIABLE = "EXCLUSION_RISK_POSTCODES"
 IDACI_VARIABLE = "EXCLUSION_RISK_IDACI"
 
 
+class ReferenceUnavailable(RuntimeError):
+    """A postcode or IDACI lookup that cannot be used: one line naming the variable, the file and what is
+    wrong (never a value from it), for the commands' one-line errors and `serve`'s refusal to start."""
+
+
+def _read_lookup(path: str | None, variable: str, shipped: str, columns: tuple[str, ...], **read
+                 ) -> tuple[pd.DataFrame, str]:  # fmt: skip
+    """(the lookup, how to name it): the file at `path`, else the one `variable` names, else the shipped
+    one; ReferenceUnavailable where it is not a file, not a CSV file, or lacks `columns` (a mistyped path
+    had ended in a traceback, and the service answered "ready" then 500 to every upload)."""
+    named = os.environ.get(variable) if path is None else None
+    path = path or named or str(REFERENCE_DIR / shipped)
+    where = f"{variable} names {path}" if named else f"the lookup {path}"
+    if not Path(path).is_file():
+        raise ReferenceUnavailable(f"{where}, which is not a file")
+    try:
+        frame = pd.read_csv(path, **read)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+        why = type(exc).__name__
+        raise ReferenceUnavailable(f"{where}, which cannot be read as a CSV file ({why})") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ReferenceUnavailable(f"{where}, which lacks the column {' and '.join(missing)} (a postcode "
+                                   f"lookup's columns: {', '.join(columns)})")  # fmt: skip
+    return frame, where
+
+
 @lru_cache(maxsize=4)
 def postcode_lookup(path: str | None = None) -> pd.DataFrame:
-    """Columns Postcode (normalised), LSOA11CD, Latitude, Longitude."""
-    path = path or os.environ.get(POSTCODES_VARIABLE) or str(REFERENCE_DIR / POSTCODE_FILE)
-    df = pd.read_csv(path, dtype={"Postcode": "string", "LSOA11CD": "string"})
+    """Columns Postcode (normalised), LSOA11CD, and Latitude, Longitude where the file has them."""
+    df, _ = _read_lookup(path, POSTCODES_VARIABLE, POSTCODE_FILE, ("Postcode", "LSOA11CD"),
+                         dtype={"Postcode": "string", "LSOA11CD": "string"})  # fmt: skip
     df["Postcode"] = normalise_postcode(df["Postcode"])
     return df
+
+
+IDACI_COLUMNS = ("LSOA11CD", "imd_decile", "idaci_decile")  # the published file's three, by position
 
 
 @lru_cache(maxsize=2)
 def idaci_lookup(path: str | None = None) -> pd.DataFrame:
     """Columns LSOA11CD, imd_decile, idaci_decile (1 = most deprived 10% of English LSOAs)."""
-    path = path or os.environ.get(IDACI_VARIABLE) or str(REFERENCE_DIR / IDACI_FILE)
-    df = pd.read_csv(path)
-    df.columns = ["LSOA11CD", "imd_decile", "idaci_decile"]
+    df, where = _read_lookup(path, IDACI_VARIABLE, IDACI_FILE, ())
+    if len(df.columns) != len(IDACI_COLUMNS):
+        raise ReferenceUnavailable(f"{where}, which has {len(df.columns)} columns: an IDACI lookup has three "
+                                   "(LSOA code, IMD decile, IDACI decile, as published)")  # fmt: skip
+    df.columns = list(IDACI_COLUMNS)
     return df
+
+
+def check_lookups() -> None:
+    """Both lookups read as the features read them (ReferenceUnavailable): `serve` checks before it
+    starts, so that a mistyped path is its one-line refusal, not a 500 on every census upload."""
+    postcode_lookup()
+    idaci_lookup()

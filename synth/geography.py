@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.reference import idaci_lookup, postcode_lookup
+from exclusion_risk.reference import POSTCODES_VARIABLE, ReferenceUnavailable, idaci_lookup, postcode_lookup
 
 from .config import SynthConfig
 from .school_names import school_names
@@ -43,6 +43,9 @@ def load_geography(config: SynthConfig) -> Geography:
     `max_pupils_per_postcode` pupils a postcode) lives across `region_postcode_areas` instead."""
     auth = config.authority
     pcs = postcode_lookup()
+    if not {"Latitude", "Longitude"} <= set(pcs.columns):  # where pupils live, for their schools' distances
+        raise ReferenceUnavailable(f"{POSTCODES_VARIABLE}'s lookup has no Latitude and Longitude columns, "
+                                   "which a synthetic authority needs")  # fmt: skip
     keep = _postcodes_in(pcs, auth.postcode_areas, auth.lsoa_prefixes)
     if config.pupils > keep.sum() * auth.max_pupils_per_postcode:
         keep = _postcodes_in(pcs, auth.region_postcode_areas, [])

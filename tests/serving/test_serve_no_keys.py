@@ -53,3 +53,22 @@ def test_a_revoked_key_is_no_usable_key(serve):
     key_id = added.stdout.strip().splitlines()[-1].split(".")[1]
     assert CliRunner().invoke(app, ["keys", "revoke", key_id, "--database", str(database)]).exit_code == 0
     assert "No usable API key" in run().stderr
+
+
+@pytest.mark.parametrize("variable", ["EXCLUSION_RISK_POSTCODES", "EXCLUSION_RISK_IDACI"])
+def test_serve_refuses_to_start_on_a_lookup_it_cannot_read(serve, monkeypatch, tmp_path, variable):
+    """A mistyped lookup path: the service started, /health said ready, and every census upload was a 500
+    (a docs reviewer's find); now `serve` refuses to start, in one line naming the variable."""
+    from exclusion_risk import reference
+
+    run, _ = serve
+    monkeypatch.setenv(variable, str(tmp_path / "lookup.csv"))
+    reference.postcode_lookup.cache_clear()
+    reference.idaci_lookup.cache_clear()
+    try:
+        result = run()
+    finally:
+        reference.postcode_lookup.cache_clear()
+        reference.idaci_lookup.cache_clear()
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {variable} names {tmp_path / 'lookup.csv'}, which is not a file\n"

@@ -1,0 +1,53 @@
+"""A postcode or IDACI lookup named by EXCLUSION_RISK_POSTCODES / EXCLUSION_RISK_IDACI that cannot be
+used is one line naming the variable, the file and what is wrong, exit 2: a path that was not there ended
+`features`, `score` and `synth` in a FileNotFoundError traceback, a file without the columns in KeyError
+'Postcode' (a docs reviewer's find: the README tells an authority outside the West Midlands to set it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from exclusion_risk import reference
+from exclusion_risk.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lookups():
+    reference.postcode_lookup.cache_clear()
+    reference.idaci_lookup.cache_clear()
+    yield
+    reference.postcode_lookup.cache_clear()
+    reference.idaci_lookup.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "said"),
+    [
+        ("EXCLUSION_RISK_POSTCODES", None, "which is not a file"),
+        ("EXCLUSION_RISK_POSTCODES", "pc,lsoa\nWS1 1AA,E01010368\n",
+         "which lacks the column Postcode and LSOA11CD (a postcode lookup's columns: Postcode, LSOA11CD)"),
+        ("EXCLUSION_RISK_POSTCODES", "Postcode,LSOA11CD\n\"WS1 1AA,E0\n",
+         "which cannot be read as a CSV file"),
+        ("EXCLUSION_RISK_IDACI", "LSOA,IDACI\nE01010368,3\n",
+         "which has 2 columns: an IDACI lookup has three"),
+    ],
+)
+def test_a_lookup_that_cannot_be_used_is_named_in_one_line(monkeypatch, capsys, tmp_path, variable, text,
+                                                           said):
+    path = tmp_path / "lookup.csv"
+    if text is not None:
+        path.write_text(text)
+    monkeypatch.setenv(variable, str(path))
+    with pytest.raises(SystemExit) as exit_:  # the app as the console script runs it (not CliRunner)
+        app(["synth", "--out", str(tmp_path / "extracts"), "--pupils", "300"])
+    assert exit_.value.code == 2
+    said_out = capsys.readouterr()
+    assert said_out.err.startswith(f"error: {variable} names {path}, {said}")
+    assert said_out.err.count("\n") == 1 and "Traceback" not in said_out.err + said_out.out
+    assert "WS1" not in said_out.err and "E01010368" not in said_out.err  # never a value from the file
+
+
+def test_the_shipped_lookups_read_as_before():
+    assert {"Postcode", "LSOA11CD", "Latitude", "Longitude"} <= set(reference.postcode_lookup().columns)
+    assert list(reference.idaci_lookup().columns) == ["LSOA11CD", "imd_decile", "idaci_decile"]
+    reference.check_lookups()
