@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app as cli_app
+from exclusion_risk.reference import IDACI_FILE, POSTCODE_FILE, REFERENCE_DIR
 from exclusion_risk.serving.app import create_app
 from exclusion_risk.serving.process import free_port
 from exclusion_risk.serving.settings import ServiceSettings
@@ -52,6 +53,9 @@ def test_variables_other_stages_read_are_not_refused(serve, monkeypatch, tmp_pat
     for name in ("EXCLUSION_RISK_DUCKDB_MEMORY", "EXCLUSION_RISK_POSTCODES", "EXCLUSION_RISK_IDACI",
                  "EXCLUSION_RISK_KEEP_RUNS_DAYS"):
         monkeypatch.setenv(name, "30" if name.endswith("DAYS") else "x")
+    # the lookups' paths are read at start (`serve` refuses one it cannot read): the shipped files
+    monkeypatch.setenv("EXCLUSION_RISK_POSTCODES", str(REFERENCE_DIR / POSTCODE_FILE))
+    monkeypatch.setenv("EXCLUSION_RISK_IDACI", str(REFERENCE_DIR / IDACI_FILE))
     monkeypatch.setenv("EXCLUSION_RISK_EXTRACTS_DIR", str(tmp_path))
     monkeypatch.setenv("exclusion_risk_max_rows", "5")  # read whatever its case, as pydantic reads it
     code, stderr = serve()
