@@ -88,7 +88,8 @@ def mark(findings: list[dict], family_of, tested: dict[str, set]) -> list[dict]:
     family's count), from every ratio compared (`tested`: family -> keys, the findings' own added);
     `family_of(finding)`: its family. Returns the families in words (`comparisons_line`), each with
     `holding_findings` (its ratios holding that are findings) and `holding_within_range` (those holding
-    within 0.8-1.25, too near equal to be one)."""
+    within 0.8-1.25 that are not findings, too near equal to be one: an option's precision change listed
+    within it is a finding, not counted twice)."""
     for f in findings:
         tested.setdefault(family_of(f), set()).add(_key(f))
     q_of = {}
@@ -115,7 +116,8 @@ def mark(findings: list[dict], family_of, tested: dict[str, set]) -> list[dict]:
         families.append({"family": family, "compared": len(keys), "excluding_1": sum(excludes_1(*k[1:3])
                          for k in keys), "expected_by_chance": round((1 - LEVEL) * len(keys), 1),
                          "beyond_chance": len(holds), "holding_findings": len(listed),
-                         "holding_within_range": sum(not outside(k[0]) for k in holds)})  # fmt: skip
+                         "holding_within_range": sum(not outside(k[0]) and k not in listed
+                                                     for k in holds)})  # fmt: skip
     return families
 
 

@@ -184,3 +184,15 @@ def test_the_options_advice_is_true_of_a_group_with_none_of_the_event_and_one_wi
     assert "takes Asian pupils outside 0.8-1.25 (observed / predicted 0.90 → 1.30)" in within
     assert "overshoots" not in within
     assert "overshoots for Asian pupils" in advice(0.7, 1.3)  # below the range as is, above it under it
+
+
+def test_a_finding_within_the_range_is_not_counted_again_as_holding_within_it():
+    """The demo's options' precision: 2 holding, 2 findings and 2 "within 0.8-1.25, too near equal to be
+    one" in fairness.json, four of two (an option's precision change is listed within the range)."""
+    from exclusion_risk.models.fairness_chance import mark
+
+    findings = [{"ratio": 1.1, "low": 1.06, "high": 1.14, "attribute": "option", "group": g, "action": "Do."}
+                for g in ("a", "b")]  # fmt: skip
+    (family,) = mark(findings, lambda f: "options' precision", {})
+    assert family["beyond_chance"] == family["holding_findings"] == 2
+    assert family["holding_within_range"] == 0
