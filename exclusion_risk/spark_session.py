@@ -22,7 +22,7 @@ LOCAL_CORES = 2  # Spark's local[N]: the cores of the machine this project is me
 # The local driver's heap (SPARK_DRIVER_MEMORY overrides). Spark's own default, 1g, ran out of memory
 # predicting a 46,784-pupil slice of the national simulation (bench/linkage.py --parts national-sim).
 DRIVER_MEMORY = "4g"
-_INSTALL_PYSPARK = "pip install 'exclusion-risk[spark]'"
+_INSTALL_PYSPARK = "make spark (pyspark and py4j from requirements-spark.lock, hash-checked)"
 _INSTALL_JAVA = "e.g. apt-get install openjdk-17-jre-headless"
 
 

@@ -427,7 +427,8 @@ def serve(
 
     The model loads in the background; GET /health answers `ready` once it can score.
 
-    Every request needs an API key: `exclusion-risk keys add --role scorer` (the same --database).
+    Every request but GET /health, /openapi.json and the page needs an API key: `exclusion-risk keys
+    add --role scorer` (the same --database).
 
     Settings are EXCLUSION_RISK_* variables (serving/README.md).
 

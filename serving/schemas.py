@@ -86,6 +86,8 @@ class ErrorResponse(BaseModel):
 
 
 # Every key-protected route can answer these two (security.py decides which).
+# a body that comes too slowly is cut off (serving/limits.py): any route that reads one
+SLOW_BODY = {"model": ErrorResponse, "description": "The body came too slowly (serving/README.md): cut off."}
 AUTH_ERRORS: dict[int | str, dict] = {
     401: {"model": ErrorResponse, "description": "No API key, or not a valid one."},
     429: {

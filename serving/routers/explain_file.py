@@ -23,7 +23,7 @@ from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.serving import school_scope, scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
-from exclusion_risk.serving.schemas import AUTH_ERRORS, ErrorResponse, ExplainResponse
+from exclusion_risk.serving.schemas import AUTH_ERRORS, SLOW_BODY, ErrorResponse, ExplainResponse
 from exclusion_risk.upn import upn_key
 
 router = APIRouter(tags=["scoring"])
@@ -33,6 +33,7 @@ NOT_IN_FILE = "no pupil with that UPN in the file"
 _ERRORS: dict[int | str, dict] = {
     **AUTH_ERRORS,
     403: {"model": ErrorResponse, "description": "A school's key sent a census of another school."},
+    408: SLOW_BODY,
     413: {"model": ErrorResponse, "description": "Too many pupils or too many bytes in one request."},
     415: {"model": ErrorResponse, "description": "Not a multipart upload."},
     422: {"model": ErrorResponse, "description": "The file cannot be read, or no pupil in it has that UPN."},

@@ -27,6 +27,7 @@ from exclusion_risk.models.upn_warning import invalid_upn_warning
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import school_scope, score_bodies, scoring
 from exclusion_risk.serving.answer_format import (
+    DOWNLOAD_HEADERS,
     DRIFT_HEADER,
     FAIRNESS_HEADER,
     NOTICE_HEADER,
@@ -54,6 +55,7 @@ from exclusion_risk.serving.run_history import download_name, record_census_scor
 from exclusion_risk.serving.schemas import (
     AUTH_ERRORS,
     EXAMPLE_CENSUS,
+    SLOW_BODY,
     CensusRecord,
     ErrorResponse,
     ExplainResponse,
@@ -68,6 +70,7 @@ router = APIRouter(tags=["scoring"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
     403: {"model": ErrorResponse, "description": "A school's key sent pupils of another school (or none)."},
+    408: SLOW_BODY,
     413: {"model": ErrorResponse, "description": "Too many pupils or too many bytes in one request."},
     422: {"model": ErrorResponse, "description": "Rows or fields that cannot be scored: row, field, reason."},
     503: {
@@ -318,6 +321,7 @@ async def score(
         **_ERRORS,
         200: {
             "description": "Scores, highest risk first.",
+            "headers": DOWNLOAD_HEADERS,
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},

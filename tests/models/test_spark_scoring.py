@@ -176,7 +176,7 @@ def test_backend_spark_without_pyspark_says_so_in_one_line(tmp_path, monkeypatch
     assert run.exit_code == 2 and "Traceback" not in run.output
     (line,) = run.output.strip().splitlines()
     assert line.startswith("error: --backend spark: Spark needs pyspark, which is not installed")
-    assert line.endswith("pip install 'exclusion-risk[spark]'")
+    assert line.endswith("make spark (pyspark and py4j from requirements-spark.lock, hash-checked)")
 
 
 def test_an_unknown_backend_is_refused(tmp_path, monkeypatch):
