@@ -85,8 +85,12 @@ def idaci_lookup(path: str | None = None) -> pd.DataFrame:
     return df
 
 
-def check_lookups() -> None:
-    """Both lookups read as the features read them (ReferenceUnavailable): `serve` checks before it
+def lookups_refusal() -> str | None:
+    """Why the lookups cannot be read as the features read them, else None: `serve` checks before it
     starts, so that a mistyped path is its one-line refusal, not a 500 on every census upload."""
-    postcode_lookup()
-    idaci_lookup()
+    try:
+        postcode_lookup()
+        idaci_lookup()
+    except ReferenceUnavailable as exc:
+        return str(exc)
+    return None

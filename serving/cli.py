@@ -437,17 +437,13 @@ def serve(
     Without either, census scoring is refused.
     """
     from exclusion_risk.models.tracking import StoreUnavailable
-    from exclusion_risk.reference import ReferenceUnavailable, check_lookups
+    from exclusion_risk.reference import lookups_refusal
     from exclusion_risk.serving.app import create_app
     from exclusion_risk.serving.settings import history_refusal
 
     settings = _settings(host=host, port=port, database=database)
-    refusal = history_refusal(settings)  # paths only, now: their contents load in the background
-    if refusal is None:
-        try:  # every upload reads them: a mistyped path is a refusal now, not a 500 on each upload
-            check_lookups()
-        except ReferenceUnavailable as exc:
-            refusal = str(exc)
+    # the history's paths only (its contents load in the background); the lookups every upload reads
+    refusal = history_refusal(settings) or lookups_refusal()
     if refusal is not None:
         fail(refusal)
     try:  # a clear message for a busy port, before the app and uvicorn start
