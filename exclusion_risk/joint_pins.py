@@ -20,7 +20,6 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
 
@@ -57,6 +56,9 @@ def pinned_counts(
     unknown = [key for key, value in cells.items() if isinstance(value, Withheld)]
     if not unknown:
         return []
+    # here, not at the top: the command line's start (`--help`, `check`, `link`) loads no scipy
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     index = {key: i for i, key in enumerate(unknown)}
     gaps = [key for key in unknown if cells[key].gap]
     size = len(unknown) + len(gaps)  # each "x" has a binary: 0 (the count is 0) or 1 (threshold or more)
