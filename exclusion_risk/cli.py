@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from exclusion_risk.features import cli as features_cli
-from exclusion_risk.files import SymlinkOutputError
+from exclusion_risk.files import place_problem
 from exclusion_risk.linkage import check_cli, link_cli
 from exclusion_risk.models import describe_cli, drift_cli, evaluate_cli, score_cli, train_cli
 from exclusion_risk.models.tracking import StoreUnavailable
@@ -37,14 +37,20 @@ os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 class _App(typer.Typer):
     """The app, whose run says a refused output path (a symbolic link) or an MLflow store that cannot be
-    used (one that cannot be made, or moved from its model files), or a postcode or IDACI lookup that
-    cannot be read, in one line, as `fail` does."""
+    used (one that cannot be made, or moved from its model files), a postcode or IDACI lookup that
+    cannot be read, or an output that cannot be written (a folder not writable, a full disk), in one
+    line, as `fail` does."""
 
     def __call__(self, *args, **kwargs):
         try:
             return super().__call__(*args, **kwargs)
-        except (SymlinkOutputError, StoreUnavailable, ReferenceUnavailable) as exc:
+        except (StoreUnavailable, ReferenceUnavailable) as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+        except OSError as exc:  # a path refused by the system (files.place_problem); any other, as it is
+            if (said := place_problem(exc)) is None:
+                raise
+            typer.echo(f"error: {said}", err=True)
             raise SystemExit(2) from None
 
 

@@ -11,18 +11,24 @@ text after it (`x\r=cmd|...`) would lead a line unneutralised.
 Files that hold identifiers (UPNs, names, dates of birth, raw extract rows) are created readable by
 their owner only (0600), in folders only the owner can enter (0700), whatever the umask. No output is
 written through a symbolic link standing at its path (SymlinkOutputError): it would overwrite, and make
-private, whatever file the link points at.
+private, whatever file the link points at. Every output file is written beside its path and renamed
+onto it once whole (`_replacing`): a write that fails (a full disk, a folder that cannot be written to:
+OutputWriteError, one line) or is stopped leaves what was at the path as it was, where a full disk had
+cut scores.csv short and the next step read it as whole.
 """
 
 from __future__ import annotations
 
+import errno
+import glob
 import io
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -98,9 +104,10 @@ def process_scratch(prefix: str) -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-")
 
 
-def remove_ended_scratch(prefix: str) -> None:
-    """Remove this user's temporary folders named `prefix` + the id of a process that has ended."""
-    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+def remove_ended_scratch(prefix: str, folder: Path | None = None) -> None:
+    """Remove this user's temporary folders (in `folder`, else the temporary directory) named `prefix` +
+    the id of a process that has ended."""
+    for stale in Path(folder or tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*-*"):
         pid = stale.name[len(prefix) :].split("-", 1)[0]
         try:
             if not pid.isdigit() or stale.stat().st_uid != os.getuid() or _alive(int(pid)):
@@ -139,15 +146,76 @@ def _open_no_follow(path: Path, mode: int) -> int:
         raise
 
 
+class OutputWriteError(OSError):
+    """An output that cannot be written (a folder not writable, a full disk): one line naming the file
+    and the operating system's reason (the command line's `error:`, exit 2); the file is as it was."""
+
+    def __init__(self, path: Path, exc: OSError):
+        super().__init__(f"cannot write {path}: {exc.strerror or type(exc).__name__}")
+        self.errno = exc.errno
+
+
+def place_problem(exc: BaseException) -> str | None:
+    """An operating system's refusal of a path (a folder not writable, a full disk, a file where a folder
+    should be) in one line naming the path, else None: the command line says it so, not as a traceback."""
+    if isinstance(exc, OutputWriteError | SymlinkOutputError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno in _WRITE_FAILURES and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return None
+
+
+# What writing can meet that is the place's, not the program's: said in one line, not a traceback
+_WRITE_FAILURES = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO,
+                   errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}  # fmt: skip
+_PARTIAL = ".partial"
+
+
+def _remove_ended_partials(path: Path) -> None:
+    """The partial files of `path` whose process has ended (killed before it could remove its own)."""
+    start = len(path.name) + 2
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*-*{_PARTIAL}"):
+        pid = stale.name[start:].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with suppress(OSError):
+                stale.unlink()
+
+
 @contextmanager
-def open_private(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
-    """Open `path` for writing as a file only the owner can read (0600), created so from the start."""
+def _replacing(path: Path, private: bool, mode: str, **kwargs: Any) -> Iterator[IO]:
+    """A new file beside `path` (named with this process's id, so two writers never share one), renamed
+    onto `path` once written whole; on failure or interruption it is removed and `path` left as it was."""
     path = Path(path)
-    private_dir(path.parent)
-    descriptor = _open_no_follow(path, PRIVATE_FILE)
-    os.fchmod(descriptor, PRIVATE_FILE)  # an existing file keeps its old mode through O_CREAT
-    with os.fdopen(descriptor, mode, **kwargs) as handle:
-        yield handle
+    if os.path.islink(path):
+        raise SymlinkOutputError(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{_PARTIAL}")
+    try:
+        private_dir(path.parent) if private else path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_ended_partials(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(partial, flags, PRIVATE_FILE if private else 0o666)
+    except OSError as exc:
+        if exc.errno in _WRITE_FAILURES:
+            raise OutputWriteError(path, exc) from None
+        raise
+    try:
+        if private:
+            os.fchmod(descriptor, PRIVATE_FILE)
+        with os.fdopen(descriptor, mode, **kwargs) as handle:
+            yield handle
+        os.replace(partial, path)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        said = isinstance(exc, OutputWriteError)
+        if isinstance(exc, OSError) and exc.errno in _WRITE_FAILURES and not said:
+            raise OutputWriteError(path, exc) from None
+        raise
+
+
+def open_private(path: Path, mode: str = "w", **kwargs: Any):
+    """Open `path` for writing as a file only the owner can read (0600), created so from the start, in a
+    folder only the owner can enter where it makes one: a context manager, the file in place once whole."""
+    return _replacing(path, True, mode, **kwargs)
 
 
 def write_private_text(path: Path, text: str) -> None:
@@ -194,7 +262,8 @@ def _write_arrow(frame: pd.DataFrame, handle: IO[bytes]) -> None:
 
 
 def open_public(path: Path, mode: str = "w", **kwargs: Any) -> IO:
-    """Open `path` for writing as open() does (0666 less the umask), never through a symbolic link."""
+    """Open `path` for writing as open() does (0666 less the umask), never through a symbolic link: in
+    place, for a log written as the run goes (`run.log`); other outputs are written whole (`_replacing`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return os.fdopen(_open_no_follow(path, 0o666), mode, **kwargs)
@@ -202,14 +271,12 @@ def open_public(path: Path, mode: str = "w", **kwargs: Any) -> IO:
 
 def write_text(path: Path, text: str) -> None:
     """`text` to `path` in UTF-8 (a report of counts: not private), never through a symbolic link."""
-    with open_public(path, "w", encoding="utf-8") as handle:
+    with _replacing(path, False, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
 def _opened(path: Path, private: bool, mode: str, **kwargs: Any):
-    if private:
-        return open_private(path, mode, **kwargs)
-    return open_public(path, mode, **kwargs)
+    return _replacing(path, private, mode, **kwargs)
 
 
 def write_csv(

@@ -33,12 +33,20 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from exclusion_risk.files import SymlinkOutputError, neutralise, open_private, private_dir
+from exclusion_risk.files import (
+    SymlinkOutputError,
+    neutralise,
+    open_private,
+    private_dir,
+    remove_ended_scratch,
+)
 from exclusion_risk.models.reasons import REASON_COLUMNS_NOTE
 from exclusion_risk.models.risk_matrix import need_labels
 from exclusion_risk.models.score_runs import change_labels
 from exclusion_risk.models.score_table import as_written
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
+
+SCRATCH_PREFIX = ".scores-xlsx-"  # beside the workbook: each sheet's rows, while it is written
 
 NOTICE_SHEET = "Notice"
 RANKED_SHEET = "Ranked list"
@@ -393,12 +401,9 @@ def write_scores_workbook(
     path = Path(path)
     if os.path.islink(path):
         raise SymlinkOutputError(path)
-    with tempfile.TemporaryDirectory(prefix=".scores-xlsx-", dir=private_dir(path.parent)) as scratch:
-        partial = path.with_name(f".{path.name}.partial")
-        try:
-            with open_private(partial, "wb") as handle:
-                write(handle, scratch)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+    # named with the process id: a run killed outright (SIGTERM) leaves its folder, the next run removes it
+    remove_ended_scratch(SCRATCH_PREFIX, private_dir(path.parent))
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=path.parent) as scratch:
+        with open_private(path, "wb") as handle:  # in place once whole (files._replacing)
+            write(handle, scratch)
     return path

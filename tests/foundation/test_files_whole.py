@@ -1,0 +1,89 @@
+"""Every output is written beside its path and renamed onto it once whole (`files._replacing`).
+
+An automation engineer's finds: a full disk (`prlimit --fsize`) cut scores.csv and links.csv short, in
+place, and the next step read the truncated file as whole (exit 0, 166 red where 170 were); two scorings
+into one folder shared one partial workbook name and left a corrupt workbook; an unwritable folder or a
+full disk ended in a traceback (exit 1).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pandas as pd
+import pytest
+
+from exclusion_risk import files
+from exclusion_risk.cli import app
+
+
+def _partials(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".partial"))
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_a_write_that_fails_leaves_the_file_as_it_was(tmp_path, monkeypatch, private):
+    path = tmp_path / "scores.csv"
+    files.write_csv(pd.DataFrame({"upn": ["A1", "B2"]}), path, private=private)
+    before = path.read_bytes()
+
+    def disk_full(frame, handle, **to_csv):
+        handle.write("upn\nC3\n")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "_write_pandas", disk_full)
+    with pytest.raises(files.OutputWriteError) as raised:
+        files.write_csv(pd.DataFrame({"upn": ["C3"]}), path, private=private)
+    assert str(raised.value) == f"cannot write {path}: No space left on device"
+    assert path.read_bytes() == before and _partials(tmp_path) == []
+
+
+def test_an_interrupted_write_leaves_the_file_as_it_was(tmp_path):
+    path = tmp_path / "report.json"
+    files.write_text(path, "whole")
+    with pytest.raises(KeyboardInterrupt), files.open_private(path, "w") as handle:
+        handle.write("half")
+        raise KeyboardInterrupt
+    assert path.read_text() == "whole" and _partials(tmp_path) == []
+
+
+def test_two_writers_at_once_leave_one_whole_file(tmp_path):
+    """In place, both opened the one file: the shorter write landed over the start of the longer."""
+    path = tmp_path / "scores.csv"
+    with files.open_private(path, "w") as first, files.open_private(path, "w") as second:
+        first.write("A" * 10_000)
+        second.write("B" * 5)
+    assert path.read_text() in ("A" * 10_000, "B" * 5)
+    assert _partials(tmp_path) == []
+
+
+def test_a_partial_file_of_an_ended_process_is_removed_by_the_next_write(tmp_path):
+    """A run killed outright (SIGTERM, the out-of-memory killer) cannot remove its own."""
+    path = tmp_path / "links.csv"
+    ended = tmp_path / ".links.csv.999999999-0a1b2c3d.partial"
+    alive = tmp_path / f".links.csv.{os.getpid()}-0a1b2c3d.partial"
+    ended.write_text("half")
+    alive.write_text("being written")
+    files.write_text(path, "whole")
+    assert _partials(tmp_path) == [alive.name]
+
+
+def test_a_private_file_replaced_is_owner_only(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    files.write_csv(pd.DataFrame({"upn": ["A1"]}), path, private=True)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_output_that_cannot_be_written_is_one_line_exit_2(tmp_path, capsys):
+    """A file where the output folder should be (as a read-only folder, or a full disk): one line."""
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(SystemExit) as exit_:  # the app as the console script runs it (not CliRunner)
+        app(["synth", "--out", str(tmp_path / "afile" / "extracts"), "--pupils", "300"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after synth's own progress lines
+    assert last.startswith(f"error: {tmp_path / 'afile'}") and last.endswith(": Not a directory")
+    assert "Traceback" not in err
