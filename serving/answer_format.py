@@ -15,7 +15,7 @@ RUN_HEADER = "X-Run-Id"  # beside a CSV or workbook: the run it is (the JSON's `
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The same headers as the OpenAPI document declares them on a scoring's 200 (a generated client reads them)
 DOWNLOAD_HEADERS = {name: {"description": words, "schema": {"type": "string"}} for name, words in (
-    (NOTICE_HEADER, "That the scores support a professional's judgement (every answer)."),
+    (NOTICE_HEADER, "That the scores support a professional's judgement, beside a CSV or workbook."),
     (RUN_HEADER, "The recorded run's id, beside a CSV or workbook (none with record=false)."),
     (WARNINGS_HEADER, "What the census scoring's features lack, beside a CSV, where there is any."),
     (DRIFT_HEADER, "The drift warnings, beside a CSV, where there are any."),

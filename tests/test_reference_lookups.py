@@ -30,6 +30,11 @@ def _fresh_lookups():
          "which cannot be read as a CSV file"),
         ("EXCLUSION_RISK_IDACI", "LSOA,IDACI\nE01010368,3\n",
          "which has 2 columns: an IDACI lookup has three"),
+        # the right shape, but what features cannot use: a traceback, or a service answering 500 (a reviewer)
+        ("EXCLUSION_RISK_IDACI", "LSOA,IMD,IDACI\nE01010368,3,high\nE01010369,4,5\n",
+         "whose deciles are not whole numbers 1 to 10 on 1 row(s)"),
+        ("EXCLUSION_RISK_IDACI", "LSOA,IMD,IDACI\nE01010368,3,4\nE01010368,3,4\n",
+         "which gives 1 LSOA code(s) more than once"),
     ],
 )
 def test_a_lookup_that_cannot_be_used_is_named_in_one_line(monkeypatch, capsys, tmp_path, variable, text,
@@ -44,7 +49,7 @@ def test_a_lookup_that_cannot_be_used_is_named_in_one_line(monkeypatch, capsys, 
     said_out = capsys.readouterr()
     assert said_out.err.startswith(f"error: {variable} names {path}, {said}")
     assert said_out.err.count("\n") == 1 and "Traceback" not in said_out.err + said_out.out
-    assert "WS1" not in said_out.err and "E01010368" not in said_out.err  # never a value from the file
+    assert "WS1" not in said_out.err and "E0101036" not in said_out.err and "high" not in said_out.err
 
 
 def test_the_shipped_lookups_read_as_before():
