@@ -87,3 +87,18 @@ def test_no_band_or_rating_size_is_1_to_9_from_a_top_k_pct_and_the_page_that_is_
     top = next(r["selected"] for r in doc["by_capacity"] if r["capacity"] == 0.05)
     if row and 0 < abs(int(row.group(1)) - top) < 10:
         assert any("very high band's pupils less the top 5%" in s for s in doc["withheld"])
+
+
+def test_a_scores_file_is_not_taken_for_a_run_at_another_capacity(evaluated, recut, tmp_path):
+    """The 10% scores.csv beside runs holding only the 5% scoring (a 10% run stopped before it was
+    recorded): its probabilities are the 5% run's, and evaluate evaluated that run, 5% red for its own
+    bands (an automation engineer's find). Bands and ratings are matched too: no run has its pupils."""
+    from exclusion_risk.models.score_runs import RUNS_FOLDER
+
+    scores, _, _ = recut
+    data = ["--data", str(evaluated.extracts), "--links", str(evaluated.links)]
+    result = _invoke(evaluated.uri, ["evaluate", *data, "--scores", str(scores), "--runs",
+                                     str(evaluated.scores.parent / RUNS_FOLDER), "--out", str(tmp_path / "e"),
+                                     "--no-log"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "no recorded scoring in" in result.output and "has its pupils" in result.output
