@@ -319,8 +319,13 @@ def score_command(
         write_csv(as_written(scores), out, private=True, float_format="%.6f")
         html_path = out.with_suffix(".html")
         write_text(html_path, summary_page)
+        stale_changes = out.parent / CHANGES_FILE
         if changes is not None:
-            write_csv(changes, out.parent / CHANGES_FILE, private=True)
+            write_csv(changes, stale_changes, private=True)
+        elif stale_changes.is_file() and not stale_changes.is_symlink():
+            stale_changes.unlink()  # an earlier scoring's comparison: not this one's (said below)
+        else:
+            stale_changes = None
         # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
         xlsx_path = write_scores_workbook(
             scores, out.with_suffix(".xlsx"), risk_matrix=scorer.risk_matrix, changes=changes,
@@ -347,6 +352,9 @@ def score_command(
     if summary is not None:
         typer.echo(summary)
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
+    elif stale_changes is not None:
+        typer.echo(f"note: removed {stale_changes}, which an earlier scoring wrote: it compared that "
+                   "scoring, not this one (`--compare-with` writes this one's)")
     for line in notes:
         typer.echo(line)
     typer.echo(DECISION_SUPPORT_NOTICE)

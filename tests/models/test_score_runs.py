@@ -244,6 +244,13 @@ def test_score_records_each_run_and_compares_with_the_last(
     assert f"0 new red since {out}, {latest.describe()}; " in third.output
     assert "does not record" not in third.output and "The earlier list" not in third.output
 
+    # scored again without a comparison: the earlier comparison's changes.csv is not left beside scores it
+    # did not compare (an automation engineer's find: 177 new red beside a scoring at another capacity)
+    fourth = CliRunner().invoke(app, args)
+    assert fourth.exit_code == 0, fourth.output
+    assert not (out.parent / "changes.csv").exists()
+    assert f"note: removed {out.parent / 'changes.csv'}, which an earlier scoring wrote" in fourth.output
+
 
 def test_score_refuses_an_unknown_earlier_run_before_any_work(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
