@@ -316,3 +316,21 @@ def test_the_sheets_temporary_files_are_beside_the_workbook_not_in_the_system_te
     seen.clear()
     write_scores_workbook(_scores(), io.BytesIO(), notice_lines=["Model: m version 1"])
     assert len(seen[-1][0]) == 1  # in memory: the system's temporary folder
+
+
+def test_a_killed_writers_scratch_folder_is_removed_by_the_next_workbook_written_there(tmp_path):
+    """The sheets' rows (every pupil's UPN) wait in a folder beside the workbook while it is written;
+    a scoring killed outright (SIGTERM from a scheduler) left it for good (an automation engineer's find).
+    Named with the process id, a later workbook written there removes an ended process's; a live one's
+    stays."""
+    import os
+
+    ended = tmp_path / ".scores-xlsx-999999999-abc"
+    alive = tmp_path / f".scores-xlsx-{os.getpid()}-abc"
+    for folder in (ended, alive):
+        folder.mkdir()
+        (folder / "sheet1.xml").write_text("rows")
+    write_scores_workbook(_scores(), tmp_path / "scores.xlsx", notice_lines=["Model: m version 1"],
+                          risk_matrix=_matrix(precision=True))  # fmt: skip
+    assert not ended.exists() and alive.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name, "scores.xlsx"]
