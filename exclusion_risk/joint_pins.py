@@ -16,7 +16,7 @@ as not pinned, and most need no solve of their own.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,10 +49,12 @@ def pinned_counts(
     cells: Mapping[Hashable, int | Withheld],
     equations: Iterable[Mapping[Hashable, int]],
     at_most: Iterable[tuple[Hashable, Hashable]] = (),
+    checked: Callable[[Hashable], bool] = lambda key: True,
 ) -> list[Hashable]:
     """The withheld cells (`Withheld` values of `cells`; the rest are shown counts) that every
     `equations` (each {cell: coefficient}, the signed sum 0) and `at_most` ((a, b): a <= b) together leave
-    one value only, in the order of `cells`."""
+    one value only, in the order of `cells`; of those `checked` says to check (the rest are unknowns
+    still, but not solved for)."""
     unknown = [key for key, value in cells.items() if isinstance(value, Withheld)]
     if not unknown:
         return []
@@ -96,7 +98,7 @@ def pinned_counts(
     free = np.zeros(len(unknown), dtype=bool)
     pinned = []
     for i, key in enumerate(unknown):
-        if free[i]:
+        if free[i] or not checked(key):
             continue
         for sign in (1, -1):
             objective = np.zeros(size)

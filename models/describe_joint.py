@@ -115,7 +115,7 @@ def joint_key(
     # anyway pin some of it (a group of no pupils, or none excluded at all, has none permanently excluded):
     # withholding more cannot unpin those, so only the other tables' counts are checked (a reviewer's
     # find: each pass withheld another group's pupils, then the grand total, and the pins stood)
-    pinned = [c for c in pinned_counts(cells, sums, at_most) if not (c[0] in split and c[3] != TOTAL)]
+    pinned = pinned_counts(cells, sums, at_most, checked=lambda c: not (c[0] in split and c[3] != TOTAL))
     if not pinned:
         return None
     shown_counts = {c for c, v in cells.items() if not isinstance(v, Withheld) and v > 0}
