@@ -53,7 +53,11 @@ Only aggregates leave the process: per-pupil rows stay in memory (see `tracking`
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,7 +321,26 @@ def _log_model_run(
     for k, v in model.capacity_thresholds.items():
         version_tags[f"threshold.{k}"] = f"{v:.6g}"
     description = f"{model_type}, {split.describe()}, label '{config.label}'"
-    return tracking.register_version(model_uri, version_tags, description)
+    return registered_quietly(model_uri, version_tags, description)
+
+
+# MLflow prints its own "Created version '2' of model ..." lines (eprint, not a logger its level
+# governs): `train` says which versions it registered once, in its own words, so only these are dropped
+MLFLOW_REGISTRY_LINE = re.compile(r"(Successfully registered model |Registered model .* already exists\. |"
+                                  r"Created version )")  # fmt: skip
+
+
+def registered_quietly(model_uri: str, tags: dict[str, Any], description: str) -> str:
+    """`tracking.register_version`, without MLflow's own registry lines on the console (every other line
+    it writes there, a warning say, still shown)."""
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return tracking.register_version(model_uri, tags, description)
+    finally:
+        for line in said.getvalue().splitlines():
+            if line.strip() and not MLFLOW_REGISTRY_LINE.match(line):
+                print(line, file=sys.stderr)
 
 
 def permutation_importance_table(
