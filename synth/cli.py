@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -56,12 +57,21 @@ def synth(
         _fail(f"could not read config {config}: {exc}")
     if out.exists() and not out.is_dir():
         _fail(f"--out {out} exists and is not a folder")
+    started = time.time() - 0.01  # a file this run writes is newer, whatever the clock's grain
     try:
         manifest = generate_authority(
             cfg, out, progress=lambda stage: typer.echo(f"  {stage} done", err=True)
         )
     except ValueError as exc:
         _fail(str(exc))
+    # an earlier run's files this one did not write (other years' attendance, say) stay, and `check`,
+    # `link` and `train` read every file there: said, not removed (the folder may hold the user's own)
+    older = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and p.stat().st_mtime < started)
+    if older:
+        more = f" and {len(older) - 3} more" if len(older) > 3 else ""
+        typer.echo(f"note: {out} still holds {len(older)} file(s) this run did not write "
+                   f"({', '.join(map(str, older[:3]))}{more}), which `check`, `link` and `train` would read "
+                   "with it: remove them, or use a new folder", err=True)  # fmt: skip
     rows = manifest["rows"]
     typer.echo(
         f"Synthetic authority in {out}: {manifest['pupils']:,} pupils, {manifest['schools']} schools, "
