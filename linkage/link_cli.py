@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import sys
 from pathlib import Path
 
 import typer
@@ -94,7 +95,7 @@ def register(app: typer.Typer) -> None:
             help="Where Splink runs: duckdb (in-process) or spark (local[2], or the active session; "
             "needs the spark extra and Java 17).",
         ),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars (a terminal)."),
     ) -> None:
         """Link exclusions and social care to census pupils: UPN, name + DOB, then probabilistic."""
         # imported here: the pipeline's readers load pandera, which `--help` need not wait for
@@ -128,7 +129,9 @@ def register(app: typer.Typer) -> None:
         result, failure = None, None
         try:
             try:
-                _, result = run_linkage(data, out, settings, progress=progress, backend=backend)
+                # bars only on a terminal: piped or logged (a scheduler's), their carriage returns are noise
+                bars = progress and sys.stderr.isatty()
+                _, result = run_linkage(data, out, settings, progress=bars, backend=backend)
                 reads = result.reads
             except NoCleanCensus as empty_census:  # rejects.csv is written: what was rejected is said
                 reads = empty_census.reads

@@ -116,3 +116,14 @@ def test_report_html_shows_each_source_s_rejected_rows_suppressed_under_10(
     assert "<th>rows rejected</th>" in html
     # 2 rows, one per record: withheld with the records
     assert "<td>exclusions</td><td>&lt;10</td><td>&lt;10</td>" in html
+
+
+def test_no_progress_bar_reaches_a_stderr_that_is_not_a_terminal(
+    link_app, tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header
+):
+    """Piped or logged by a scheduler, tqdm's bars were carriage-return noise on stderr unless
+    --no-progress was given (an automation engineer's find): they show on a terminal only."""
+    data = _folder(tmp_path, extracts_folder, write, csv_text, exclusion_row, exclusions_header, bad=0)
+    result = CliRunner().invoke(link_app, ["link", "--data", str(data), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.stderr and "step/s" not in result.stderr and "linkage:" not in result.stderr
