@@ -20,6 +20,7 @@ cut scores.csv short and the next step read it as whole.
 from __future__ import annotations
 
 import errno
+import fcntl
 import glob
 import io
 import os
@@ -27,8 +28,9 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,13 +106,16 @@ def process_scratch(prefix: str) -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-")
 
 
-def remove_ended_scratch(prefix: str, folder: Path | None = None) -> None:
+def remove_ended_scratch(prefix: str, folder: Path | None = None, idle_s: float = 0) -> None:
     """Remove this user's temporary folders (in `folder`, else the temporary directory) named `prefix` +
-    the id of a process that has ended."""
+    the id of a process that has ended; and, where `idle_s`, untouched that long (a folder other
+    containers share: their process ids are not this one's to judge)."""
     for stale in Path(folder or tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*-*"):
         pid = stale.name[len(prefix) :].split("-", 1)[0]
         try:
             if not pid.isdigit() or stale.stat().st_uid != os.getuid() or _alive(int(pid)):
+                continue
+            if idle_s and time.time() - stale.stat().st_mtime < idle_s:
                 continue
             shutil.rmtree(stale)
         except OSError:
@@ -152,7 +157,10 @@ class OutputWriteError(OSError):
 
     def __init__(self, path: Path, exc: OSError):
         super().__init__(f"cannot write {path}: {exc.strerror or type(exc).__name__}")
-        self.errno = exc.errno
+        self.errno, self.strerror, self.filename = exc.errno, exc.strerror, str(path)  # as OSError's
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # the line above, not OSError's "[Errno 28] ...: 'path'"
 
 
 def place_problem(exc: BaseException) -> str | None:
@@ -167,18 +175,33 @@ def place_problem(exc: BaseException) -> str | None:
 
 # What writing can meet that is the place's, not the program's: said in one line, not a traceback
 _WRITE_FAILURES = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO,
-                   errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}  # fmt: skip
+                   errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EEXIST}  # fmt: skip
 _PARTIAL = ".partial"
+STALE_PARTIAL_S = 60  # a partial untouched this long whose writer holds no lock on it: a killed run's
+
+
+def _partial_stem(path: Path) -> str:
+    return f".{path.name[:100]}."  # a long name stays a legal one with the suffix
 
 
 def _remove_ended_partials(path: Path) -> None:
-    """The partial files of `path` whose process has ended (killed before it could remove its own)."""
-    start = len(path.name) + 2
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*-*{_PARTIAL}"):
-        pid = stale.name[start:].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            with suppress(OSError):
-                stale.unlink()
+    """The partial files of `path` no writer holds (killed before it could remove its own). A writer
+    holds a lock on its partial (flock, which another container or host sharing the folder sees too, where
+    a process id may not be its) until it is renamed; one old and unlocked is removed."""
+    for stale in path.parent.glob(f"{glob.escape(_partial_stem(path))}*-*{_PARTIAL}"):
+        try:
+            if time.time() - stale.lstat().st_mtime < STALE_PARTIAL_S:
+                continue
+            descriptor = os.open(stale, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stale.unlink()
+        except OSError:  # held: its writer is alive (or it went meanwhile)
+            continue
+        finally:
+            os.close(descriptor)
 
 
 @contextmanager
@@ -188,7 +211,7 @@ def _replacing(path: Path, private: bool, mode: str, **kwargs: Any) -> Iterator[
     path = Path(path)
     if os.path.islink(path):
         raise SymlinkOutputError(path)
-    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{_PARTIAL}")
+    partial = path.with_name(f"{_partial_stem(path)}{os.getpid()}-{secrets.token_hex(4)}{_PARTIAL}")
     try:
         private_dir(path.parent) if private else path.parent.mkdir(parents=True, exist_ok=True)
         _remove_ended_partials(path)
@@ -198,18 +221,28 @@ def _replacing(path: Path, private: bool, mode: str, **kwargs: Any) -> Iterator[
         if exc.errno in _WRITE_FAILURES:
             raise OutputWriteError(path, exc) from None
         raise
+    lock = os.dup(descriptor)  # held past the handle's close, until the rename
     try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if private:
             os.fchmod(descriptor, PRIVATE_FILE)
         with os.fdopen(descriptor, mode, **kwargs) as handle:
             yield handle
-        os.replace(partial, path)
+        try:
+            os.replace(partial, path)
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+            shutil.copyfile(partial, path)  # a file mounted on its own (a container's): written in place
+            partial.unlink()
     except BaseException as exc:
         partial.unlink(missing_ok=True)
         said = isinstance(exc, OutputWriteError)
         if isinstance(exc, OSError) and exc.errno in _WRITE_FAILURES and not said:
             raise OutputWriteError(path, exc) from None
         raise
+    finally:
+        os.close(lock)
 
 
 def open_private(path: Path, mode: str = "w", **kwargs: Any):

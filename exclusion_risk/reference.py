@@ -82,14 +82,16 @@ def idaci_lookup(path: str | None = None) -> pd.DataFrame:
         raise ReferenceUnavailable(f"{where}, which has {len(df.columns)} columns: an IDACI lookup has three "
                                    "(LSOA code, IMD decile, IDACI decile, as published)")  # fmt: skip
     df.columns = list(IDACI_COLUMNS)
-    deciles = df[["imd_decile", "idaci_decile"]].apply(pd.to_numeric, errors="coerce")
-    if not deciles.isin(range(1, 11)).all(axis=None):  # counted, never quoted
-        bad = int((~deciles.isin(range(1, 11))).any(axis=1).sum())
+    given = df[["imd_decile", "idaci_decile"]]
+    deciles = given.apply(pd.to_numeric, errors="coerce")
+    # a blank decile is no decile (that area's pupils get none, as before); anything else is 1-10
+    bad = int((given.notna() & ~deciles.isin(range(1, 11))).any(axis=1).sum())  # counted, never quoted
+    if bad:
         raise ReferenceUnavailable(f"{where}, whose deciles are not whole numbers 1 to 10 on {bad:,} row(s)")
-    if df["LSOA11CD"].duplicated().any():
-        raise ReferenceUnavailable(f"{where}, which gives {int(df['LSOA11CD'].duplicated().sum()):,} LSOA "
-                                   "code(s) more than once")  # fmt: skip
-    df[["imd_decile", "idaci_decile"]] = deciles.astype("int64")
+    repeated = int(df["LSOA11CD"].dropna().duplicated().sum())
+    if repeated:
+        raise ReferenceUnavailable(f"{where}, which gives {repeated:,} LSOA code(s) more than once")
+    df[["imd_decile", "idaci_decile"]] = deciles
     return df
 
 

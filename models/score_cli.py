@@ -322,8 +322,8 @@ def score_command(
         stale_changes = out.parent / CHANGES_FILE
         if changes is not None:
             write_csv(changes, stale_changes, private=True)
-        elif stale_changes.is_file() and not stale_changes.is_symlink():
-            stale_changes.unlink()  # an earlier scoring's comparison: not this one's (said below)
+        elif replacing and stale_changes.is_file() and not stale_changes.is_symlink():
+            stale_changes.unlink()  # the replaced scores' comparison: not this one's (said below)
         else:
             stale_changes = None
         # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.

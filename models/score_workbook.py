@@ -401,8 +401,8 @@ def write_scores_workbook(
     path = Path(path)
     if os.path.islink(path):
         raise SymlinkOutputError(path)
-    # named with the process id: a run killed outright (SIGTERM) leaves its folder, the next run removes it
-    remove_ended_scratch(SCRATCH_PREFIX, private_dir(path.parent))
+    # named with the process id: a run killed outright (SIGTERM) leaves it, a run an hour on removes it
+    remove_ended_scratch(SCRATCH_PREFIX, private_dir(path.parent), idle_s=3600)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=path.parent) as scratch:
         with open_private(path, "wb") as handle:  # in place once whole (files._replacing)
             write(handle, scratch)

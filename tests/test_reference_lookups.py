@@ -56,3 +56,13 @@ def test_the_shipped_lookups_read_as_before():
     assert {"Postcode", "LSOA11CD", "Latitude", "Longitude"} <= set(reference.postcode_lookup().columns)
     assert list(reference.idaci_lookup().columns) == ["LSOA11CD", "imd_decile", "idaci_decile"]
     assert reference.lookups_refusal() is None
+
+
+def test_a_blank_decile_is_no_decile_as_before(tmp_path):
+    """An area the file gives no decile for (or a spreadsheet's trailing blank row) is read as none, not
+    refused (the second reviewer's find: a file that worked before the content checks)."""
+    path = tmp_path / "idaci.csv"
+    path.write_text("LSOA,IMD,IDACI\nE01010368,3,4\nE01010369,,\n,,\n")
+    lookup = reference.idaci_lookup(str(path))
+    assert lookup["idaci_decile"].tolist()[0] == 4
+    assert lookup["idaci_decile"].isna().tolist() == [False, True, True]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 import pandas as pd
 import pytest
@@ -58,15 +59,40 @@ def test_two_writers_at_once_leave_one_whole_file(tmp_path):
     assert _partials(tmp_path) == []
 
 
-def test_a_partial_file_of_an_ended_process_is_removed_by_the_next_write(tmp_path):
-    """A run killed outright (SIGTERM, the out-of-memory killer) cannot remove its own."""
+def test_a_partial_file_no_writer_holds_is_removed_by_the_next_write(tmp_path):
+    """A run killed outright (SIGTERM, the out-of-memory killer) cannot remove its own. A writer holds a
+    lock on its partial until the rename (a process id from another container sharing the folder may look
+    ended here: the diff reviewer's find), so only an old, unlocked one is removed."""
+    import fcntl
+
     path = tmp_path / "links.csv"
     ended = tmp_path / ".links.csv.999999999-0a1b2c3d.partial"
-    alive = tmp_path / f".links.csv.{os.getpid()}-0a1b2c3d.partial"
-    ended.write_text("half")
-    alive.write_text("being written")
+    held = tmp_path / ".links.csv.123-0a1b2c3d.partial"
+    recent = tmp_path / ".links.csv.124-0a1b2c3d.partial"
+    for partial in (ended, held, recent):
+        partial.write_text("half")
+    old = time.time() - 2 * files.STALE_PARTIAL_S
+    os.utime(ended, (old, old))
+    os.utime(held, (old, old))
+    with open(held) as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another container's live writer
+        files.write_text(path, "whole")
+    assert _partials(tmp_path) == sorted([held.name, recent.name])
+
+
+def test_a_long_output_name_still_gets_its_partial(tmp_path):
+    path = tmp_path / ("s" * 240 + ".csv")  # legal; with the partial's suffix the whole name would not be
     files.write_text(path, "whole")
-    assert _partials(tmp_path) == [alive.name]
+    assert path.read_text() == "whole" and _partials(tmp_path) == []
+
+
+def test_the_reason_stays_with_the_error(tmp_path):
+    """drift's own message reads the OS reason from the error (it printed 'OutputWriteError')."""
+    (tmp_path / "report.json").mkdir()
+    with pytest.raises(files.OutputWriteError) as raised:
+        files.write_text(tmp_path / "report.json", "whole")
+    assert raised.value.strerror == "Is a directory"
+    assert raised.value.filename == str(tmp_path / "report.json")
 
 
 def test_a_private_file_replaced_is_owner_only(tmp_path):
