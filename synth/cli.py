@@ -57,7 +57,7 @@ def synth(
         _fail(f"could not read config {config}: {exc}")
     if out.exists() and not out.is_dir():
         _fail(f"--out {out} exists and is not a folder")
-    started = time.time() - 0.01  # a file this run writes is newer, whatever the clock's grain
+    started = time.time() - 0.01  # what this run writes is later (file times here are finer than this)
     try:
         manifest = generate_authority(
             cfg, out, progress=lambda stage: typer.echo(f"  {stage} done", err=True)
