@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exclusion_risk.privacy import SUPPRESSION_THRESHOLD
+from exclusion_risk.privacy import SUPPRESSED, SUPPRESSION_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def marker_domain(true: int, marker: str, ceiling: int, anything: bool = False) 
     `anything`: withheld whatever its size (an outcome of 1-9 pupils not split at all: `withhold_split`)."""
     if anything:
         return Withheld(true, 0, ceiling)
-    if marker == "<10":
+    if marker == SUPPRESSED:
         return Withheld(true, 1, SUPPRESSION_THRESHOLD - 1)
     return Withheld(true, 0, ceiling, gap=True)
 

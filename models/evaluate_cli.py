@@ -301,7 +301,7 @@ def evaluate_command(
     try:
         written = write_evaluation(document, out)
     except OSError as exc:
-        fail(f"--out {out}: cannot write there ({type(exc).__name__})")
+        fail(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})")
     logged = None
     if log and info is not None:
         logged = log_evaluation(document, info["version"])

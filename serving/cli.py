@@ -282,7 +282,7 @@ def runs_export(
     try:
         folder = RunFolder(out).record(found, store.pupils(found.run_id))
     except OSError as exc:
-        fail(f"--out {out}: cannot write there ({type(exc).__name__})")
+        fail(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})")
     typer.echo(f"wrote {folder} ({found.describe()}: run.json, and pupils.csv with UPNs, owner-only)")
     typer.echo(f"once its year's outcomes are in: exclusion-risk evaluate --scores {folder} --data DIR")
 
