@@ -43,6 +43,7 @@ def features_command(
     # imported here: reading the extracts loads pandera, which `--help` and the other commands need
     # not wait for
     from exclusion_risk.features.build import build_feature_table
+    from exclusion_risk.features.home_area import home_area_lines
     from exclusion_risk.linkage.history import load_history
 
     try:
@@ -100,3 +101,5 @@ def features_command(
         )
         typer.echo(f"{year}: {int(row['pupils'])} pupils, {rate}")
     typer.echo(f"wrote {len(table)} rows x {table.shape[1]} columns to {out} in {elapsed:.1f}s")
+    for line in home_area_lines(table, history.census):
+        typer.echo(f"warning: {line}", err=True)

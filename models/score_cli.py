@@ -167,6 +167,7 @@ def score_command(
     # not wait for
     from exclusion_risk.features.build import build_feature_table
     from exclusion_risk.features.extract_reach import exclusion_starts, exclusions_not_reached
+    from exclusion_risk.features.home_area import home_area_lines
     from exclusion_risk.models.drift_data import inputs_wholly_missing, scoring_drift_lines
     from exclusion_risk.models.score_fairness import fairness_lines
     from exclusion_risk.models.score_notes import (
@@ -280,10 +281,12 @@ def score_command(
             return (history_start_lines(history, year)
                     + new_school_lines(features, [history.census], year, exact))
 
+        # pupils' homes the lookups did not place (every IDACI decile blank), where the model reads it
+        area = home_area_lines(features, history.census) if "idaci_decile" in scorer.feature_names else []
         notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
-                 + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
+                 + area + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
         page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)
-                      + blank_need_lines(features, False) + new_schools(False) + drift_lines + recut
+                      + blank_need_lines(features, False) + area + new_schools(False) + drift_lines + recut
                       + fairness)  # fmt: skip
         step(f"writing {out}, its summary page and workbook")
         # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of

@@ -31,6 +31,7 @@ import pandas as pd
 
 from exclusion_risk import calendar
 from exclusion_risk.features.build import build_feature_table, prepare
+from exclusion_risk.features.home_area import home_area_lines
 from exclusion_risk.features.labels import complete_through
 from exclusion_risk.features.need import need_levels
 from exclusion_risk.features.registry import FEATURES, feature_names
@@ -474,10 +475,8 @@ def load_training_data(
             f"{', '.join(available) or 'none'}"
         )
     if not years:
-        raise TrainingError(
-            f"the census has too few years with a {config.census} census to train on "
-            f"({', '.join(available) or 'none'})"
-        )
+        raise TrainingError(f"the census has too few years with a {config.census} census to train on "
+                            f"({', '.join(available) or 'none'})")  # fmt: skip
     t0 = time.perf_counter()
     table = build_feature_table(history, years, label=config.label, census=term)
     seconds["features"] = time.perf_counter() - t0
@@ -493,5 +492,9 @@ def load_training_data(
     }
     files = sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
     later = later_complete_years(history, config, available)
-    return TrainingData(table, model_features(config), files, counts, seconds, context_of(linked), later,
-                        list(linked.warnings))  # fmt: skip
+    features = model_features(config)
+    area = home_area_lines(table, history.census) if "idaci_decile" in features else []  # blank deciles
+    for warning in area:
+        (warn or log)(f"warning: {warning}")
+    return TrainingData(table, features, files, counts, seconds, context_of(linked), later,
+                        [*linked.warnings, *area])  # fmt: skip

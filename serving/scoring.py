@@ -29,6 +29,7 @@ from exclusion_risk.features.census_upload import (
     features_for_census,
 )
 from exclusion_risk.features.extract_reach import exclusions_not_reached
+from exclusion_risk.features.home_area import home_area_lines
 from exclusion_risk.features.need import need_level_of
 from exclusion_risk.features.registry import history_feature_names
 from exclusion_risk.files import process_scratch
@@ -292,6 +293,7 @@ def census_cohort(
     # the history's rejected rows and unmatched links; pupils whose date of birth their UPN's pupil lacks
     warnings = warnings + history_state.notes + date_differs_lines(scored.date_differs)
     warnings = warnings + blank_need_lines(features)  # the matrix reads a blank FSM or SEN provision as none
+    warnings = warnings + (home_area_lines(features, clean) if "idaci_decile" in model_features else [])
     # the rows skip_invalid left out, counted in full: `rejected` lists MAX_LISTED_PROBLEMS at most, and a
     # CSV or workbook answer carries no `rejected` at all (only these warnings)
     warnings = left_out_warning(len(rejects), len(problems), "census row") + warnings

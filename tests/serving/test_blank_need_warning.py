@@ -74,3 +74,19 @@ def test_no_warning_when_fsm_and_sen_are_given(service):
                   headers={"Content-Type": "text/csv"})
     assert answer.status_code == 200, answer.text
     assert not any(WORDS in w for w in answer.json()["warnings"])
+
+
+def test_homes_the_lookups_do_not_place_are_said(service):
+    """A census upload whose postcodes the postcode lookup does not hold (an authority outside the West
+    Midlands that has not set EXCLUSION_RISK_POSTCODES): every IDACI decile blank, said in the warnings
+    (features.home_area, the CLI's words)."""
+    elsewhere = census_rows(20, Postcode="SW1A 1AA")
+    answer = call(service, "POST", "/score/file?record=false", content=census_csv(elsewhere),
+                  headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    said = [w for w in answer.json()["warnings"] if "IDACI decile" in w]
+    assert len(said) == 1 and said[0].startswith("No IDACI decile for any of the 20 pupil-year(s)"), said
+    assert "EXCLUSION_RISK_POSTCODES" in said[0] and "SW1A" not in said[0]
+    placed = call(service, "POST", "/score/file?record=false", content=census_csv(census_rows(20)),
+                  headers={"Content-Type": "text/csv"})
+    assert not any("IDACI decile" in w for w in placed.json()["warnings"])
