@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -204,6 +205,17 @@ def _remove_ended_partials(path: Path) -> None:
             os.close(descriptor)
 
 
+def _mode_of(path: Path) -> int | None:
+    """The permission bits of the file at `path`; None where there is none (or not a plain file). A public
+    output narrowed by hand (0640 until a report is cleared for release) was widened to 0666 less the
+    umask by the next run's replacement: an automation tester's find."""
+    try:
+        status = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return stat.S_IMODE(status.st_mode) if stat.S_ISREG(status.st_mode) else None
+
+
 @contextmanager
 def _replacing(path: Path, private: bool, mode: str, **kwargs: Any) -> Iterator[IO]:
     """A new file beside `path` (named with this process's id, so two writers never share one), renamed
@@ -212,6 +224,7 @@ def _replacing(path: Path, private: bool, mode: str, **kwargs: Any) -> Iterator[
     if os.path.islink(path):
         raise SymlinkOutputError(path)
     partial = path.with_name(f"{_partial_stem(path)}{os.getpid()}-{secrets.token_hex(4)}{_PARTIAL}")
+    kept = None if private else _mode_of(path)  # a public file replaced keeps the mode its owner gave it
     try:
         private_dir(path.parent) if private else path.parent.mkdir(parents=True, exist_ok=True)
         _remove_ended_partials(path)
@@ -224,8 +237,8 @@ def _replacing(path: Path, private: bool, mode: str, **kwargs: Any) -> Iterator[
     lock = os.dup(descriptor)  # held past the handle's close, until the rename
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if private:
-            os.fchmod(descriptor, PRIVATE_FILE)
+        if private or kept is not None:
+            os.fchmod(descriptor, PRIVATE_FILE if private else kept)
         with os.fdopen(descriptor, mode, **kwargs) as handle:
             yield handle
         try:

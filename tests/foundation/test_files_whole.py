@@ -103,6 +103,21 @@ def test_a_private_file_replaced_is_owner_only(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.usefixtures("umask_022")
+def test_a_public_file_replaced_keeps_the_mode_its_owner_gave_it(tmp_path):
+    """A published table narrowed by hand until it is cleared for release (0640) stays so when the next
+    run replaces it; a new one gets 0666 less the umask (an automation tester's find: it was widened)."""
+    path = tmp_path / "tables.csv"
+    files.write_csv(pd.DataFrame({"cell": [12]}), path, private=False)
+    assert path.stat().st_mode & 0o777 == 0o644
+    os.chmod(path, 0o640)
+    files.write_csv(pd.DataFrame({"cell": [13]}), path, private=False)
+    assert path.stat().st_mode & 0o777 == 0o640 and "13" in path.read_text()
+    os.chmod(path, 0o444)  # even one its owner made read-only: the folder's rules decide the rename
+    files.write_csv(pd.DataFrame({"cell": [14]}), path, private=False)
+    assert path.stat().st_mode & 0o777 == 0o444 and "14" in path.read_text()
+
+
 def test_an_output_that_cannot_be_written_is_one_line_exit_2(tmp_path, capsys):
     """A file where the output folder should be (as a read-only folder, or a full disk): one line."""
     (tmp_path / "afile").write_text("")
