@@ -8,11 +8,18 @@ from pathlib import Path
 import typer
 
 from exclusion_risk import calendar
-from exclusion_risk.cli_checks import out_folder, steps
+from exclusion_risk.cli_checks import out_file, out_folder, steps
 from exclusion_risk.features import labels as feature_labels
 from exclusion_risk.models.cli_inputs import fail, linked_data, reading_words
 from exclusion_risk.models.describe import describe_frame
 from exclusion_risk.models.describe_analysis import analyse
+from exclusion_risk.models.describe_ledger import (
+    LEDGER_FILE,
+    LedgerError,
+    publication,
+    record,
+    refuse_overlap,
+)
 from exclusion_risk.models.describe_report import write_describe
 from exclusion_risk.models.describe_years import left_out_years
 
@@ -42,6 +49,12 @@ def describe_command(
         None, "--years", help="Academic years, e.g. 2016/17,2017/18 (default: all with complete outcomes)."
     ),
     out: Path = typer.Option(Path("describe"), "--out", help="Folder for describe.html, .json and CSVs."),
+    ledger: Path = typer.Option(
+        None,
+        "--ledger",
+        help=f"Record of the years and schools describe has published (default: {LEDGER_FILE} beside "
+        "--out): an output a reader could subtract from an earlier one is refused.",
+    ),
     models: bool = typer.Option(
         False,
         "--models",
@@ -56,6 +69,8 @@ def describe_command(
     from exclusion_risk.models.describe_models import ModelsUnavailable, importance_comparison
 
     out_folder(out, "--out")  # before the extracts are read
+    ledger = ledger if ledger is not None else out.parent / LEDGER_FILE
+    out_file(ledger, "--ledger")
     wanted = _years(years)
     started = time.perf_counter()
     with steps(reading_words(links)) as step:
@@ -90,12 +105,21 @@ def describe_command(
                 description.add_models(importance_comparison(table))
             except ModelsUnavailable as exc:
                 fail(f"--models: {exc}")
+        # two outputs over the same pupils subtract to counts each withholds (models.describe_ledger)
+        published = publication(labelled, table.loc[table["label_any"].notna(), "SchoolURN"],
+                                description.tables, out)  # fmt: skip
+        try:
+            refuse_overlap(ledger, published)
+        except LedgerError as exc:
+            fail(str(exc))
         step(f"writing {out}")
         written = write_describe(description, out)
+        record(ledger, published)
     overall = description.document["overall"]
     typer.echo(f"{', '.join(labelled)}: {overall['any']['pupils']} pupil-years, "
                f"{overall['any']['excluded']} suspended or excluded, "
                f"{overall['permanent']['excluded']} permanently excluded")  # fmt: skip
     if models:
         typer.echo(description.document["models"]["finding"])
-    typer.echo(f"wrote {written[0]} and {len(written) - 1} tables in {time.perf_counter() - started:.1f}s")
+    typer.echo(f"wrote {written[0]} and {len(written) - 1} tables in {time.perf_counter() - started:.1f}s; "
+               f"recorded in {ledger}")
