@@ -35,7 +35,8 @@ function of what is published (on the full table, a statistic and the shown cell
 withheld cell); `chi2_cells` names the pooled values. No test is run where the outcome's totals are
 withheld: every expected count is a row total times a column total over all pupils. This defends each
 table's own rows and columns and the shared totals, solved together too (`describe_joint`), not two runs'
-windows of years differenced (`describe_ledger` refuses a second output over the same pupils). Nor is one run where, pooled, the outcome is in the pooled row only, or
+windows of years differenced (`describe_ledger` refuses a second output over the same pupils). Nor is one
+run where, pooled, the outcome is in the pooled row only, or
 expected counts break Cochran's rule.
 """
 
