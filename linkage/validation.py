@@ -27,6 +27,7 @@ from exclusion_risk.linkage.arrow_text import text_series
 from exclusion_risk.linkage.date_order import refuse_month_first
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.fields import FIELDS, Field, header_key
+from exclusion_risk.linkage.parsing import LATEST_DATE
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame, visible
 from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns
@@ -188,7 +189,31 @@ def work_frame(raw: RawFile, fields: tuple[Field, ...], mapping: dict[str, int])
     if counted:
         raw.skipped.append(f"cells written NULL (a database export's empty cell) read as blank: "
                            f"{', '.join(counted)}")
+    if OPEN_END in out:
+        out[OPEN_END], placeholders = _open_end_placeholders(out[OPEN_END])
+        if placeholders:
+            raw.skipped.append(f"{OPEN_END} written as a far-future date (such as 31/12/9999, a system's "
+                               f"\"still open\") read as blank, the episode open: {placeholders:,} row(s)")
     return pd.DataFrame(out, index=index)
+
+
+# A social-care system that cannot leave an end date blank writes an open episode's as 9999-12-31 (or
+# 31/12/2999): rejected as "not a date", the open episodes were lost (a data officer's find: 85 rows, 24
+# of them looked after, 30 pupils' need level lowered). A year past LATEST_DATE's is such a placeholder.
+OPEN_END = "EndDate"
+_FAR_FUTURE = r"^(?:(?P<iso>\d{4})-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/(?P<uk>\d{4}))(?:[ T].*)?$"
+
+
+def _open_end_placeholders(column: pd.Series) -> tuple[pd.Series, int]:
+    """`column` (categorical pre-cleaned text) with far-future dates blank, and how many rows were."""
+    categories = pd.Series(column.cat.categories.astype(str))
+    parts = categories.str.extract(_FAR_FUTURE)
+    year = pd.to_numeric(parts["iso"].fillna(parts["uk"]), errors="coerce")
+    far = categories[(year > LATEST_DATE.year).to_numpy()].tolist()
+    if not far:
+        return column, 0
+    placeholders = int(column.isin(far).sum())
+    return column.cat.remove_categories(far), placeholders
 
 
 PANDERA_CONCAT_WARNING = "The behavior of DataFrame concatenation with empty or all-NA entries"

@@ -82,3 +82,19 @@ def test_day_first_file_with_one_impossible_month_rejects_only_its_row(tmp_path,
     result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
     assert len(result.clean) == 3 and result.rows_rejected == 1
     assert result.rejects["reason"].str.contains("not a date").all()
+
+
+def test_a_block_of_month_first_dates_among_iso_ones_stops_the_read(tmp_path, exclusion_row, csv_text, write,
+                                                                    exclusions_header):
+    """A US-locale export joined to an ISO file (a data officer's find): its ambiguous dates were read with
+    day and month swapped and the rest rejected one by one; a block of them now stops the read."""
+    iso = [(dt.date(2015, 9, 1) + dt.timedelta(days=3 * i)).isoformat() for i in range(84)]
+    us = [f"{(dt.date(2016, 1, 1) + dt.timedelta(days=2 * i)):%m/%d/%Y}" for i in range(30)]  # 24 after 12th
+    rows = [exclusion_row(_upn(i), StartDate=d) for i, d in enumerate([*iso, *us])]
+    with pytest.raises(ExtractError, match="month-first") as caught:
+        read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
+    assert caught.value.column == "StartDate"
+    few = [*iso, *us[10:15]]  # a few hand-typed ones (here 5 only month-first): the row checks, as before
+    rows = [exclusion_row(_upn(i), StartDate=d) for i, d in enumerate(few)]
+    result = read_exclusions(write(tmp_path / "exclusions2.csv", csv_text(rows, exclusions_header)))
+    assert len(result.clean) + result.rows_rejected == len(few)

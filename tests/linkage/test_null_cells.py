@@ -39,3 +39,18 @@ def test_a_required_cell_written_null_is_missing(tmp_path: Path, exclusion_row, 
     assert len(result.clean) == 1 and len(result.rejects) == 1
     assert "not a date" not in result.rejects["reason"].iloc[0]
     assert "1 in StartDate" in result.notes[0]
+
+
+def test_a_far_future_end_date_is_an_open_episode(tmp_path: Path, social_care_row, csv_text, write):
+    """A social-care system that cannot leave EndDate blank writes an open episode's as 9999-12-31 (or
+    31/12/2999): every such row was rejected as "not a date", and the open episodes were lost (a data
+    officer's find: 85 rows, 24 of them looked after). Read as open, counted in the file's note; a real
+    end date, and a StartDate so written, are read as before."""
+    ends = ["9999-12-31", "31/12/9999", "2999-12-31 00:00:00", "2018-03-01", ""]
+    rows = [social_care_row(f"C{i}", StartDate="2017-09-01", EndDate=e) for i, e in enumerate(ends)]
+    rows.append(social_care_row("C9", StartDate="9999-12-31"))
+    result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
+    assert len(result.clean) == 5 and len(result.rejects) == 1  # the StartDate is no placeholder
+    assert result.clean["EndDate"].isna().sum() == 4
+    assert ("EndDate written as a far-future date (such as 31/12/9999, a system's \"still open\") read as "
+            "blank, the episode open: 3 row(s)") in result.notes[0]
