@@ -208,7 +208,8 @@ def _open_end_placeholders(column: pd.Series) -> tuple[pd.Series, int]:
     """`column` (categorical pre-cleaned text) with far-future dates blank, and how many rows were."""
     categories = pd.Series(column.cat.categories.astype(str))
     parts = categories.str.extract(_FAR_FUTURE)
-    year = pd.to_numeric(parts["iso"].fillna(parts["uk"]), errors="coerce")
+    written = np.where(parts["iso"].notna(), parts["iso"], parts["uk"])  # the year, either way round
+    year = pd.to_numeric(pd.Series(written), errors="coerce")
     far = categories[(year > LATEST_DATE.year).to_numpy()].tolist()
     if not far:
         return column, 0
