@@ -411,9 +411,9 @@ def read_attendance(folder: str | Path, keep_rows: bool = True) -> ReadResult:
         term = _term_of(file, name)
         key = (term["AcademicYear"], term["Term"])
         if key in seen:
-            raise ExtractError(
-                name, f"is a second file for {key[0]} {key[1]} (with {seen[key]}); keep one file per term"
-            )
+            raise ExtractError(name, f"is a second file for {key[0]} {key[1]} (with {seen[key]}): a term is "
+                               "read from one file; where each holds some of its pupils, join them into one "
+                               "(one header line), else remove the older export")  # fmt: skip
         seen[key] = name
         raw, work = _read_file(file, name, "attendance")
         with _reading(name):

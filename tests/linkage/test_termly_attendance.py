@@ -59,6 +59,8 @@ def test_two_files_for_one_term_are_an_error_naming_both(tmp_path, csv_text, wri
     assert "attendance/autumn_2016-12-16.csv" in message
     assert "attendance/attendance_2016-17_AUT.csv" in message
     assert "2016/17 AUT" in message and PUPIL not in message and "140" not in message
+    # not "keep one file per term", which lost the other MIS's half of the pupils (a data officer's find)
+    assert "where each holds some of its pupils, join them into one (one header line)" in message
 
 
 def test_termly_rows_no_census_pupil_of_their_year_has_are_counted(
