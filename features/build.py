@@ -21,7 +21,6 @@ year, no per-pupil Python. At autumn the table is exactly what it was before T c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -29,14 +28,15 @@ import pandas as pd
 from exclusion_risk import calendar
 from exclusion_risk.contract import PUPIL_KEY, SCHOOL_NAME
 from exclusion_risk.features import labels, registry
-from exclusion_risk.features.columns import as_code, as_float, column, on_distinct, stripped
+from exclusion_risk.features.columns import as_code, as_float, column, stripped
+from exclusion_risk.features.home_area import idaci_deciles
 from exclusion_risk.features.need import need_level
+from exclusion_risk.features.school_codes import successor_codes
 from exclusion_risk.linkage import registrations
 from exclusion_risk.linkage.codes import NC_YEAR_NUMBERS, reason_group, split_codes
 from exclusion_risk.linkage.extract_frames import ATTENDANCE_TO_DATE
 from exclusion_risk.linkage.history import RECORDED_UPN, PupilHistory
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
-from exclusion_risk.reference import idaci_lookup, normalise_postcode, postcode_lookup
 
 AUTUMN_TERM = calendar.TERM_ORDER[calendar.AUTUMN]  # the autumn census's term number (0)
 TERMS_A_YEAR = len(calendar.CENSUS_TERMS)  # collections a year: "last year" is this many up to census day
@@ -92,23 +92,6 @@ def _flags_any(frame: pd.DataFrame, key: str, columns: list[str], index: pd.Inde
     return out.reindex(index, fill_value=0.0)
 
 
-@lru_cache(maxsize=2)
-def _lsoa_by_postcode(path: str | None = None) -> pd.Series:
-    lookup = postcode_lookup(path)
-    by_postcode = pd.Series(lookup["LSOA11CD"].to_numpy(dtype=object), index=lookup["Postcode"].to_numpy())
-    return by_postcode[~by_postcode.index.duplicated()]
-
-
-def idaci_deciles(postcodes: pd.Series, lsoas: pd.Series | None = None) -> pd.Series:
-    """Home postcode -> LSOA (shipped lookup) -> IDACI decile; the LSOA column is used without a postcode."""
-    by_postcode = _lsoa_by_postcode()
-    lsoa = on_distinct(postcodes, lambda u: normalise_postcode(u).map(by_postcode))
-    if lsoas is not None:
-        lsoa = lsoa.fillna(as_code(lsoas))
-    deciles = idaci_lookup().set_index("LSOA11CD")["idaci_decile"]
-    return lsoa.map(deciles).astype("float64")
-
-
 # --- preparation, once per history ----------------------------------------------------------------
 
 
@@ -124,8 +107,10 @@ class Prepared:
 
 def prepare(history: PupilHistory) -> Prepared:
     """The history as the per-year builders read it (once for every reference year)."""
-    census, pupils = _prepare_census(history.census)
+    census, pupils, successors = _prepare_census(history.census)
     exclusions = _prepare_exclusions(history.exclusions, pupils)
+    if successors:  # a school under a new code is one school (features.school_codes)
+        exclusions["school"] = exclusions["school"].replace(successors)
     return Prepared(
         source=history.census,
         pupils=pupils,
@@ -136,7 +121,7 @@ def prepare(history: PupilHistory) -> Prepared:
     )
 
 
-def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index, dict[str, str]]:
     upn = tidy_upn_column(column(census, "UPN"))
     terms = as_code(column(census, "CensusTerm")).map(calendar.TERM_ORDER).astype("Int64")
     years = year_numbers(column(census, "AcademicYear"))
@@ -160,6 +145,9 @@ def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     is_subsidiary = registrations.subsidiary(census)[keep.to_numpy()]
     c = c.iloc[registrations.standing_order(codes, c["year"], c["term"], is_subsidiary, c["order"])]
     c = c.drop_duplicates(["pid", "year", "term"], keep="first").reset_index(drop=True)
+    successors = successor_codes(c, TRANSFER_YEARS)
+    if successors:
+        c["school"] = c["school"].replace(successors)
     same_pupil = c["pid"].eq(c["pid"].shift())
     school = pd.Series(pd.factorize(c["school"])[0], index=c.index)  # -1 where missing
     previous_school = school.shift(fill_value=-1).where(same_pupil, -1)
@@ -167,7 +155,13 @@ def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     transfer = new_year & c["term"].eq(AUTUMN_TERM) & c["nc_year"].isin(TRANSFER_YEARS)
     changed = previous_school.ge(0) & school.ge(0) & school.ne(previous_school)
     c["move"] = (changed & ~transfer).astype("float64")
-    return c, pd.Index(uniques, dtype="object")
+    return c, pd.Index(uniques, dtype="object"), successors
+
+
+def school_successors(census: pd.DataFrame) -> dict[str, str]:
+    """The school codes `census` (a census extract's rows) shows carrying on under another code, as the
+    features read them (`features.school_codes`): old code -> new."""
+    return _prepare_census(census)[2]
 
 
 def _pupil_ids(upn: pd.Series, pupils: pd.Index) -> pd.Series:

@@ -12,7 +12,8 @@ on the console, in `scores.html` and on the workbook's notice sheet.
 - The drift check's warnings (`models.drift_cli.scoring_drift_lines`): a school whose FSM column went
   blank lowers its pupils' need level, and only the console said so.
 - Pupils at a school the history holds no earlier year of (`new_school_lines`): a new school, or one
-  under a new URN after academy conversion, is given the authority's suspension and permanent-exclusion
+  under a new URN after academy conversion that the census does not show carrying on from its old code
+  (`features.school_codes`), is given the authority's suspension and permanent-exclusion
   rates, and the pupil's context line reads that figure as "school's suspensions": a reviewer's find.
 - A year the linked history holds nothing before (`history_start_lines`): every pupil is scored as
   having no earlier exclusions or school moves, and the list says nothing of it (a reviewer's find:
@@ -32,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from exclusion_risk import calendar
-from exclusion_risk.features.build import year_numbers
+from exclusion_risk.features.build import school_successors, year_numbers
 from exclusion_risk.features.census_upload import ATTENDANCE_SO_FAR_FEATURES
 from exclusion_risk.features.need import blanks_understating, need_understated_by_blanks
 from exclusion_risk.linkage.readers import Extracts
@@ -129,8 +130,9 @@ def new_school_lines(features: pd.DataFrame, censuses: list[pd.DataFrame], year:
                      exact: bool = True) -> list[str]:
     """One line when some pupils scored for `year` are at a school that no census row of an earlier year
     in `censuses` (the history's, and an upload's own) names: their school's rates are the authority's
-    (`features.build.school_rates`). None when no earlier year is held at all (the rates are then not
-    known, and the context line says so)."""
+    (`features.build.school_rates`); a school the census shows carrying on under a new code has its old
+    code's years. None when no earlier year is held at all (the rates are then not known, and the context
+    line says so)."""
     start = calendar.start_year(year)
     earlier: set[str] = set()
     for census in censuses:
@@ -142,6 +144,11 @@ def new_school_lines(features: pd.DataFrame, censuses: list[pd.DataFrame], year:
         return []
     schools = features["SchoolURN"].astype("string").str.strip()
     new = ~schools.isin(earlier).fillna(False)
+    held = [c for c in censuses if c is not None and {"UPN", "CensusTerm", "SchoolURN"} <= set(c.columns)]
+    if new.any() and held:  # one carrying on under a new code is read with its old code's years
+        successors = school_successors(pd.concat(held, ignore_index=True))  # (features.school_codes)
+        earlier.update(code for old, code in successors.items() if old in earlier)
+        new = ~schools.isin(earlier).fillna(False)
     n = int(new.sum())
     if not n:
         return []

@@ -10,8 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk import reference
-from exclusion_risk.features.build import _lsoa_by_postcode
-from exclusion_risk.features.home_area import home_area_lines
+from exclusion_risk.features.home_area import _lsoa_by_postcode, home_area_lines
 from exclusion_risk.synth.truth import write_truth_links
 
 
