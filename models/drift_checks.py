@@ -43,6 +43,13 @@ SCHOOL_COLUMN = "SchoolURN"
 WITHHELD = "withheld to protect small numbers"
 SHARE_WITHHELD = f"a share ({WITHHELD})"
 PART_OF_COHORT = "drift not checked: the upload is part of a cohort ({schools} of {of}{pupils})"
+# A whole cohort at none of the model's schools is no part of its authority: a consortium analyst scored
+# one authority with another's model and was told only "part of a cohort (0 schools of 7)".
+NO_SCHOOL_IN_COMMON = (
+    "None of the {of} schools the model learned from is in this census ({pupils:,} pupils at "
+    "{present}): the model may be another authority's, or the school codes have changed (a URN where the "
+    "LAEstab was). Drift not checked; check which model is the champion before these scores are used"
+)
 
 
 def _small(count: float) -> bool:
@@ -328,6 +335,9 @@ def part_of_cohort(profile: dict[str, Any], cohort: pd.DataFrame, thresholds) ->
     schools = set((profile.get("schools") or {}).keys())
     present = set(cohort[SCHOOL_COLUMN].astype(str)) if SCHOOL_COLUMN in cohort.columns else set()
     held = len(schools & present)
+    if schools and not held and len(cohort) >= thresholds.cohort_min_pupils:
+        return NO_SCHOOL_IN_COMMON.format(pupils=len(cohort), present=counted(len(present), "school"),
+                                          of=len(schools))  # fmt: skip
     enough_schools = not schools or held >= thresholds.cohort_min_schools * len(schools)
     if enough_schools and len(cohort) >= thresholds.cohort_min_pupils:
         return None

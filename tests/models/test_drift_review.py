@@ -54,6 +54,20 @@ def test_part_of_a_cohort_gets_one_line_and_features_not_computed_are_left_out(p
     assert lines == []
 
 
+def test_a_whole_cohort_at_none_of_the_models_schools_is_a_warning_not_a_part(profile):
+    """Another authority scored with this one's model (a consortium analyst's find): it read "part of a
+    cohort (0 schools of 7)", though the census was the other authority's whole cohort."""
+    info = {"run_id": "r", "version": "3"}
+    cohort = _authority("2018/19", seed=2)
+    elsewhere = cohort.assign(SchoolURN=cohort["SchoolURN"].map(lambda s: f"9{s}"))
+    (line,) = drift_data.scoring_drift_lines(info, elsewhere, "2018/19")
+    assert line.startswith("None of the 5 schools the model learned from is in this census (1,500 pupils at "
+                           "5 schools): the model may be another authority's")  # fmt: skip
+    small = elsewhere[elsewhere["SchoolURN"] == elsewhere["SchoolURN"].iloc[0]]  # a new school's own upload
+    assert drift_data.scoring_drift_lines(info, small, "2018/19")[0].startswith("drift not checked: the "
+                                                                                "upload is part of a cohort")
+
+
 def test_school_context_of_the_first_census_year_is_left_out_and_its_missing_rate_is_a_notice():
     first = pd.DataFrame({"AcademicYear": "2015/16", "school_suspension_rate": [np.nan] * 100})
     second = pd.DataFrame({"AcademicYear": "2016/17", "school_suspension_rate": np.linspace(0, 0.2, 100)})
