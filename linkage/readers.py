@@ -30,9 +30,8 @@ delimited text and a workbook is named and refused: linkage.extract_files):
     DIR/exclusions.csv | exclusions.parquet
     DIR/social_care.csv | social_care.parquet
     DIR/attendance/ (optional)                           termly attendance, one file per term,
-        attendance_2016-17_AUT.csv ...                   columns UPN, TermlySessionsPossible,
-                                                         TermlySessionsAuthorised,
-                                                         TermlySessionsUnauthorised
+        attendance_2016-17_AUT.csv ...                   columns UPN and TermlySessionsPossible,
+                                                         -Authorised and -Unauthorised
 
 An attendance file's academic year and term come from its name: `<yyyy>-<yy>` (or `<yyyy>_<yy>`,
 or `<yyyy>-<yyyy>`) followed by `-` or `_` and `AUT`, `SPR` or `SUM` (any case, also spelt out:
@@ -40,9 +39,8 @@ or `<yyyy>-<yyyy>`) followed by `-` or `_` and `AUT`, `SPR` or `SUM` (any case, 
 `la_2016_17_spring.parquet`; `attendance_2016-17_summary.csv` names no term). Only a name without
 that falls back to a date `yyyy-mm-dd` in it (`attendance_2016-12-16.csv`), read as the census term of
 that month (a file exported in January is the spring term's); a name with neither is an
-`ExtractError`. Two files for the same year and term are an `ExtractError` naming both (they would
-otherwise be summed into one term). Within a file, every row of a UPN on more than one row, and a row
-absent more sessions than possible, is rejected.
+`ExtractError`. Two files for the same year and term are an `ExtractError` naming both. Within a file,
+every row of a UPN on more than one row, and a row absent more sessions than possible, is rejected.
 
 Termly rows are not applied here: they travel as `ReadResult.attendance` / `Extracts.attendance` to
 linkage.history, which keys them by the pupil id (so a pupil whose UPN changed in-year keeps every term)
@@ -93,6 +91,7 @@ from exclusion_risk.linkage.rejects import reject_frame
 from exclusion_risk.linkage.schemas import ABSENCE_OVER_POSSIBLE
 from exclusion_risk.linkage.stage_clock import return_freed_memory
 from exclusion_risk.linkage.upn_columns import repeated_upns
+from exclusion_risk.linkage.upn_conflicts import reject_upn_conflicts
 from exclusion_risk.linkage.validation import map_header, validate, work_frame
 from exclusion_risk.upn import tidy_upn_array
 
@@ -202,7 +201,8 @@ def _read_file(
                 if blank:
                     raw.filled.append(f"{blank:,} row(s) with a blank {column} read as "
                                       f"{_value_words(column, value)}")
-        return raw, validate(raw, work, extract, mapping)
+        clean = validate(raw, work, extract, mapping)  # a census's two pupils under one UPN: rejected
+        return raw, (reject_upn_conflicts(raw, clean) if extract == "census" else clean)
 
 
 def _value_words(column: str, value: str) -> str:

@@ -638,9 +638,13 @@ def test_a_50_mb_file_loses_nothing(tmp_path, repo_root):
     assert len(result.clean) + len(result.rejects) == rows
     assert not set(result.clean["_row"]) & set(result.rejects["row"])
     reasons = result.rejects["reason"].str.replace(r"\d+", "N", regex=True).value_counts()
-    assert set(reasons.index) == {"not a date (YYYY-MM-DD or DD/MM/YYYY, N to N)", "unknown Ethnicity code",
-                                  "exact duplicate of row N"}  # fmt: skip
-    assert np.isclose(len(result.rejects), rows // 200, rtol=0.02)
+    # the generator's random UPNs give a few pupils of other dates of birth one UPN in a collection
+    conflict = reasons.index.str.startswith("UPN also on row(s) N")
+    expected = {"not a date (YYYY-MM-DD or DD/MM/YYYY, N to N)", "unknown Ethnicity code",
+                "exact duplicate of row N"}
+    assert set(reasons.index[~conflict]) == expected
+    assert reasons[conflict].sum() < rows // 2000
+    assert np.isclose(len(result.rejects) - reasons[conflict].sum(), rows // 200, rtol=0.02)
 
 
 @pytest.mark.parametrize("extract", ["census", "exclusions", "social_care", "attendance"])
