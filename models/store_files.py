@@ -72,3 +72,33 @@ def artifact_location(uri: str) -> str | None:
     """`<dir>/artifacts` beside a SQLite database or inside a file store; None for a server."""
     store = local_store(uri)
     return None if store is None else (store / "artifacts").resolve().as_uri()
+
+
+# The SQLite file each store URI was last opened at (device, inode): MLflow keeps one engine per URI
+# for the life of the process, its pooled connections on the file they first opened.
+_opened: dict[str, tuple[int, int]] = {}
+
+
+def reopen_if_replaced(uri: str) -> str | None:
+    """Before a long-running process (the service) reads the store again: where the SQLite file at
+    `uri` is not the one its connections opened (replaced by a rename: rsync, a deploy's `mv`), they
+    are closed, so the next read opens the file now there; what to say where no file is there (a moved
+    store: MLflow would make an empty one), else None. A probe's find: `/admin/reload` read the replaced,
+    deleted file through its open connections and answered 200 with the old champion."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = Path(uri[len("sqlite:///") :])
+    try:
+        status = path.stat()
+    except OSError:
+        return f"the MLflow store {path} is not there (moved or removed?)"
+    now = (status.st_dev, status.st_ino)
+    if _opened.setdefault(uri, now) != now:
+        from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+        for store in (TrackingStore, RegistryStore):
+            for engine in list(getattr(store, "_engine_map", {}).values()):
+                engine.dispose()  # checked-in connections closed; one in use is dropped when returned
+        _opened[uri] = now
+    return None

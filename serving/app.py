@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
 from exclusion_risk import __version__
-from exclusion_risk.models import tracking
+from exclusion_risk.models import store_files, tracking
 from exclusion_risk.models.scoring import CohortScorer
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE
 from exclusion_risk.serving import answer_format
@@ -54,6 +54,10 @@ def registry_loader(settings: ServiceSettings) -> Callable[[], Any]:
     through CohortScorer."""
 
     def load() -> Any:
+        # a store replaced under the running service is read anew; one moved away is said, not re-made
+        missing = store_files.reopen_if_replaced(tracking.tracking_uri(create=False))
+        if missing is not None:
+            raise tracking.StoreUnavailable(missing)
         scorer = CohortScorer.load(alias=settings.registry_alias)
         # One throwaway all-missing record builds the single-pupil encoder and touches every lazy
         # import now, so the first real request after `ready` costs what every later one does.
