@@ -241,7 +241,8 @@ def require_role(role: str):
         if wait is not None:  # answered before the key is looked at, so guessing gains nothing
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,
-                detail=f"Too many requests with a key that is not valid; try again in {wait} s.",
+                detail=f"Too many requests from this address with keys that are not valid (every key from "
+                f"it is refused for now, a valid one too); try again in {wait} s.",
                 headers={"Retry-After": str(wait)},
             )
         if not token:  # no key at all is not a guess: it is not counted

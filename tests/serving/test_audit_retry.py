@@ -59,3 +59,14 @@ def test_a_lock_error_that_comes_back_at_once_is_tried_again_after_a_pause_and_s
         AuditLog(db, wait_s=1).write(AuditEntry("GET", "/model"), 401)
     assert 2 <= db.tries <= 6  # pauses of 0.2, 0.4 s, then what is left of the second
     assert caplog.text.count("audit write waiting") == 1
+
+
+def test_a_row_that_waited_for_the_lock_keeps_the_time_its_request_ended():
+    """Stamped when it got the lock, a row that waited read seconds to minutes late and out of order
+    (a load tester's find); the middleware now notes when the request ended."""
+    from datetime import UTC, datetime, timedelta
+
+    ended = datetime.now(UTC) - timedelta(seconds=90)
+    db = _LockedTwice()
+    AuditLog(db).write(AuditEntry("GET", "/model", enabled=True, key_id="abc", ended=ended), 200)
+    assert db.rows[0][0] == ended.isoformat(timespec="milliseconds")
