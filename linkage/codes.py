@@ -183,7 +183,7 @@ REASON_MAP: dict[str, str] = {code: group for group, codes in REASON_GROUPS.item
 # Later CBDS versions split persistent disruptive behaviour into finer numbered codes (DB1, DB2, ...;
 # some MIS write PD1, PD2, ...); any of them is read as persistent disruption.
 _FINER_DISRUPTION = re.compile(r"^(?:DB|PD)\d{1,2}$")
-REASON_SEPARATORS = r"[;,|]"
+REASON_SEPARATORS = r"[;,|/\r\n\t]"
 
 # --- social care ---------------------------------------------------------------------------------
 
@@ -206,5 +206,15 @@ def is_known_reason(code: str) -> bool:
 
 
 def split_codes(text: str) -> list[str]:
-    """'pp; va' -> ['PP', 'VA']: upper case, blanks dropped, separators ; , or |."""
-    return [c for c in re.split(REASON_SEPARATORS, text.upper().replace(" ", "")) if c]
+    """'pp; va' -> ['PP', 'VA']: upper case, separators ; , | / or a line break or tab; within a piece,
+    spaces are dropped where that gives a known code ('DB 1'), else they separate codes ('PD PA'). An
+    MIS writing 'PD/PA', or a line break inside the cell, had both codes read as 'other' (a data
+    officer's find)."""
+    found = []
+    for piece in re.split(REASON_SEPARATORS, text.upper()):
+        joined = piece.replace(" ", "")
+        if " " in piece.strip() and not is_known_reason(joined):
+            found.extend(piece.split())
+        elif joined:
+            found.append(joined)
+    return found

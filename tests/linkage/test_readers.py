@@ -410,6 +410,21 @@ def test_exclusions_categories_reasons_years_and_default_record_id(
     assert result.rejects["reason"].tolist() == ["unknown exclusion category code"]
 
 
+def test_reason_codes_split_at_a_slash_a_line_break_or_a_space_between_codes(
+    tmp_path, exclusion_row, csv_text, write, exclusions_header
+):
+    """'PD/PA' and a line break inside the cell read both codes as 'other' (a data officer's find);
+    a space inside one code ('DB 1') still joins it."""
+    rows = [exclusion_row(UPN_A, Reason=r, RecordID=str(i), StartDate=f"2017-10-1{i}")
+            for i, r in enumerate(["PD/PA", "PD PA", "DB 1"])]  # fmt: skip
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
+    assert result.clean["Reason"].tolist() == ["PD;PA", "PD;PA", "DB1"]
+    assert "other" not in ";".join(result.clean["ReasonGroups"])
+    from exclusion_risk.linkage.codes import split_codes
+
+    assert split_codes("PD;\nPA") == split_codes("PD;\r\nPA") == ["PD", "PA"]  # a line break in the cell
+
+
 def test_different_rows_under_one_record_id_are_all_rejected_naming_each_other(
     tmp_path, exclusion_row, csv_text, write
 ):
