@@ -1,4 +1,5 @@
-"""A date column written month-first (US order, `m/d/yyyy`) stops the read, naming the file and column.
+"""A date column written month-first (US order, `m/d/yyyy`), or as Excel's day numbers, stops the read,
+naming the file and column.
 
 The readers take `nn/nn/yyyy` as DD/MM/YYYY. An MIS or spreadsheet in a US locale writes 2 September
 2015 as 09/02/2015: read day-first, every date whose day is 12 or less was silently the wrong day and
@@ -27,6 +28,12 @@ from exclusion_risk.linkage.fields import Field
 # a data officer's find, 328 rows of a US-locale export joined to an ISO file, of whose dates 51 kept
 # were read with day and month swapped (17 in another academic year) and 276 rejected one by one.
 MONTH_FIRST_BLOCK = 10
+# A date column saved from Excel unformatted holds day numbers (days since 1900: 1980-2100 is 29221-73415)
+_EXCEL_SERIAL = r"^(?:29[2-9]\d\d|[3-6]\d{4}|7[0-3]\d{3})(?:\.0+)?$"
+EXCEL_SERIALS = (
+    "the dates are day numbers, as Excel saves a date column not formatted as a date: format the column "
+    "as a date (DD/MM/YYYY) in the spreadsheet and save it as CSV again"
+)
 # The two leading numbers of a slashed date (a time may follow), as linkage.parsing reads it.
 _SLASHED = r"^(?P<first>\d{1,2})/(?P<second>\d{1,2})/\d{4}(?:[ T]|$)"
 MONTH_FIRST = (
@@ -64,3 +71,6 @@ def refuse_month_first(name: str, work: pd.DataFrame, fields: tuple[Field, ...])
         distinct = pa.array(pd.Series(values, dtype=object).astype(str).tolist(), pa.string())
         if len(distinct) and _month_first_only(distinct):
             raise ExtractError(name, MONTH_FIRST, column=f.name)
+        serial = pc.sum(pc.match_substring_regex(distinct, _EXCEL_SERIAL)).as_py() or 0
+        if 2 * serial > len(distinct):  # every such row rejected as "not a date", and no word of why
+            raise ExtractError(name, EXCEL_SERIALS, column=f.name)

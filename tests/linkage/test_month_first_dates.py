@@ -98,3 +98,13 @@ def test_a_block_of_month_first_dates_among_iso_ones_stops_the_read(tmp_path, ex
     rows = [exclusion_row(_upn(i), StartDate=d) for i, d in enumerate(few)]
     result = read_exclusions(write(tmp_path / "exclusions2.csv", csv_text(rows, exclusions_header)))
     assert len(result.clean) + result.rows_rejected == len(few)
+
+
+def test_excel_day_numbers_stop_the_read_saying_how_to_save_them(tmp_path, exclusion_row, csv_text, write,
+                                                                 exclusions_header):
+    """A date column saved from Excel unformatted (42249 for 2 September 2015): every row was rejected as
+    "not a date" and nothing said why (a data officer's find)."""
+    rows = [exclusion_row(_upn(i), StartDate=str(42249 + 7 * i)) for i in range(6)]
+    with pytest.raises(ExtractError, match="day numbers, as Excel saves a date column") as caught:
+        read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows, exclusions_header)))
+    assert caught.value.column == "StartDate" and "42249" not in str(caught.value)
