@@ -177,6 +177,7 @@ def score_command(
         recut_lines,
         rejected_census_words,
         rejected_rows_lines,
+        shared_code_lines,
         wholly_missing_words,
     )
     from exclusion_risk.models.score_report import summary_html
@@ -283,6 +284,7 @@ def score_command(
 
         # pupils' homes the lookups did not place (every IDACI decile blank), where the model reads it
         area = home_area_lines(features, history.census) if "idaci_decile" in scorer.feature_names else []
+        area = area + shared_code_lines(history.census, year, term)  # two schools under one code
         notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
                  + area + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
         page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)

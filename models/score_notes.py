@@ -212,3 +212,27 @@ def wholly_missing_words(names: list[str], year: str, census: str, data: Path | 
         said += (f"; this year's attendance so far comes from the termly attendance files: {where}, or "
                  "score the autumn census with a model trained for it")
     return said
+
+
+def shared_code_lines(census: pd.DataFrame | None, year: str, term: str) -> list[str]:
+    """One line when a school code carries two names in the scored collection (`year`, `term` code),
+    each on 10 or more rows: two schools under one code (two authorities' extracts pooled, a code
+    mistyped) whose pupils the lists and the workbook's sheets give under one name (a consortium analyst's
+    find: a school's 240 pupils listed under another school's name, its own nowhere). A name written two
+    ways (case, spaces, punctuation) is one name."""
+    if census is None or not {"SchoolURN", "SchoolName", "AcademicYear", "CensusTerm"} <= set(census.columns):
+        return []
+    rows = census[(census["AcademicYear"].astype("string") == year)
+                  & (census["CensusTerm"].astype("string") == term)]  # fmt: skip
+    names = rows["SchoolName"].astype("string").str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    counts = pd.DataFrame({"code": rows["SchoolURN"].astype("string").str.strip(), "name": names})
+    counts = counts.dropna().value_counts()
+    named = counts[counts >= SUPPRESSION_THRESHOLD].reset_index()
+    shared = sorted(named.loc[named["code"].duplicated(keep=False), "code"].unique())
+    if not shared:
+        return []
+    return [
+        f"School code(s) {', '.join(shared)} carry two or more school names on the {year} census: two "
+        "schools under one code? Their pupils are listed under one name (the one most rows give), and "
+        "share that school's rates. Check the code in each school's return."
+    ]

@@ -43,6 +43,7 @@ from exclusion_risk.models.score_notes import (
     blank_need_lines,
     history_start_lines,
     new_school_lines,
+    shared_code_lines,
     wholly_missing_words,
 )
 from exclusion_risk.models.score_table import with_officer_columns
@@ -294,6 +295,7 @@ def census_cohort(
     warnings = warnings + history_state.notes + date_differs_lines(scored.date_differs)
     warnings = warnings + blank_need_lines(features)  # the matrix reads a blank FSM or SEN provision as none
     warnings = warnings + (home_area_lines(features, clean) if "idaci_decile" in model_features else [])
+    warnings = warnings + shared_code_lines(clean, year, calendar.parse_census(census))  # two schools, a code
     # the rows skip_invalid left out, counted in full: `rejected` lists MAX_LISTED_PROBLEMS at most, and a
     # CSV or workbook answer carries no `rejected` at all (only these warnings)
     warnings = left_out_warning(len(rejects), len(problems), "census row") + warnings

@@ -90,3 +90,21 @@ def test_homes_the_lookups_do_not_place_are_said(service):
     placed = call(service, "POST", "/score/file?record=false", content=census_csv(census_rows(20)),
                   headers={"Content-Type": "text/csv"})
     assert not any("IDACI decile" in w for w in placed.json()["warnings"])
+
+
+def test_two_school_names_under_one_code_are_said(service):
+    """Two schools under one code (two authorities' extracts pooled, a code mistyped): their pupils are
+    listed under one name; said in the warnings (models.score_notes.shared_code_lines, the CLI's words)."""
+    rows = census_rows(20, SchoolName="Marshley Primary")
+    for row in rows[10:]:
+        row["SchoolName"] = "Elmley Community Primary"
+    answer = call(service, "POST", "/score/file?record=false", content=census_csv(rows),
+                  headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    said = [w for w in answer.json()["warnings"] if "carry two or more school names" in w]
+    assert len(said) == 1 and said[0].startswith("School code(s) 104321 carry two or more school names")
+    for row in rows[10:]:
+        row["SchoolName"] = "MARSHLEY  primary"  # one name written two ways
+    answer = call(service, "POST", "/score/file?record=false", content=census_csv(rows),
+                  headers={"Content-Type": "text/csv"})
+    assert not any("school names" in w for w in answer.json()["warnings"])
