@@ -79,26 +79,21 @@ def artifact_location(uri: str) -> str | None:
 _opened: dict[str, tuple[int, int]] = {}
 
 
-def reopen_if_replaced(uri: str) -> str | None:
-    """Before a long-running process (the service) reads the store again: where the SQLite file at
-    `uri` is not the one its connections opened (replaced by a rename: rsync, a deploy's `mv`), they
-    are closed, so the next read opens the file now there; what to say where no file is there (a moved
-    store: MLflow would make an empty one), else None. A probe's find: `/admin/reload` read the replaced,
-    deleted file through its open connections and answered 200 with the old champion."""
+def store_replaced(uri: str) -> bool | str:
+    """Before a long-running process (the service) reads the store again: True where the SQLite file at
+    `uri` is not the one its connections opened (replaced by a rename: rsync, a deploy's `mv`), so they
+    must be closed (`tracking.release_store_connections`) for the next read to open the file now there;
+    what to say where no file is there (a moved store: MLflow would make an empty one); else False. A
+    load tester's find: `/admin/reload` read the replaced, deleted file through its open connections and
+    answered 200 with the old champion."""
     if not uri.startswith("sqlite:///"):
-        return None
+        return False
     path = Path(uri[len("sqlite:///") :])
     try:
         status = path.stat()
     except OSError:
         return f"the MLflow store {path} is not there (moved or removed?)"
     now = (status.st_dev, status.st_ino)
-    if _opened.setdefault(uri, now) != now:
-        from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
-        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
-
-        for store in (TrackingStore, RegistryStore):
-            for engine in list(getattr(store, "_engine_map", {}).values()):
-                engine.dispose()  # checked-in connections closed; one in use is dropped when returned
-        _opened[uri] = now
-    return None
+    replaced = _opened.setdefault(uri, now) != now
+    _opened[uri] = now
+    return replaced

@@ -1,22 +1,19 @@
 """MLflow for the models stage: the one module that talks to MLflow's tracking store and model registry.
 
-Everything else in `models/` asks this module: what a train run records is `models.training_log`'s
-business, what `compare` prints is `models.comparison`'s and how a champion is chosen is
-`models.promotion`'s; here are only the calls into MLflow. MLflow takes about a second to import, so it
-is imported on first use (`_mlflow`): commands and the service that never touch the store never load it.
+Everything else in `models/` asks this module: what a train run records is `models.training_log`'s business,
+what `compare` prints is `models.comparison`'s and how a champion is chosen is `models.promotion`'s; here are
+only the calls into MLflow. MLflow takes about a second to import, so it is imported on first use (`_mlflow`):
+commands and the service that never touch the store never load it.
 
-Store
-  Tracking URI: `MLFLOW_TRACKING_URI`, else `sqlite:///<cwd>/mlruns/mlflow.db` (MLflow's own convention:
+Store: Tracking URI: `MLFLOW_TRACKING_URI`, else `sqlite:///<cwd>/mlruns/mlflow.db` (MLflow's own convention:
   `./mlruns` under the folder the command runs in; never inside the installed package). For a SQLite or file
-  store the experiment is created with its artifacts beside the database (`<dir>/artifacts`); a
-  tracking server decides its own artifact location.
-Registry
-  One registered model, `exclusion-risk`. A version is named one way everywhere (`resolve_version`): an
-  alias (`champion`), a version number, or its model run's id or the id's first 8+ characters.
-Privacy
-  Pupil rows, UPNs and names are never logged: every text artifact, param and tag passes
-  `check_no_identifiers` on its way in (a UPN-shaped token stops the run), and models are logged with
-  no input example.
+  store the experiment is created with its artifacts beside the database (`<dir>/artifacts`); a tracking
+  server decides its own artifact location.
+Registry: One registered model, `exclusion-risk`. A version is named one way everywhere (`resolve_version`):
+  an alias (`champion`), a version number, or its model run's id or the id's first 8+ characters.
+Privacy: Pupil rows, UPNs and names are never logged: every text artifact, param and tag passes
+  `check_no_identifiers` on its way in (a UPN-shaped token stops the run), and models are logged with no input
+  example.
 """
 
 from __future__ import annotations
@@ -101,9 +98,17 @@ def _client():
     return _mlflow().MlflowClient()
 
 
-# ---------------------------------------------------------------------------------------------
-# Store set-up
-# ---------------------------------------------------------------------------------------------
+def release_store_connections() -> None:
+    """Close MLflow's pooled SQLite connections (one engine a URI for the process's life), so the next read
+    opens the store's file anew (`store_files.reopen_if_replaced` says when)."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as Registry
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
+
+    for engine in [*Tracking._engine_map.values(), *Registry._engine_map.values()]:
+        engine.dispose()  # checked-in connections closed; one in use is dropped when returned
+
+
+# --- Store set-up ---------------------------------------------------------------------------------
 
 
 def tracking_uri(create: bool = True) -> str:
@@ -145,9 +150,7 @@ def setup(experiment: str) -> str:
     return mlflow.create_experiment(experiment, artifact_location=artifact_location(uri))
 
 
-# ---------------------------------------------------------------------------------------------
-# Logging to the active run (every text, param and tag checked for identifiers on the way in)
-# ---------------------------------------------------------------------------------------------
+# --- Logging to the active run (every text, param and tag checked for identifiers on the way in) ---
 
 
 def start_run(experiment_id: str, run_name: str, nested: bool = False):
@@ -255,9 +258,7 @@ def log_run_text(run_id: str, text: str, path: str, what: str) -> None:
     _client().log_text(run_id, check_no_identifiers(text, what), path)
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading runs and versions
-# ---------------------------------------------------------------------------------------------
+# --- Reading runs and versions --------------------------------------------------------------------
 
 
 def train_runs(experiment: str, limit: int = 1) -> list:
@@ -393,9 +394,7 @@ def read_model_info(version) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# Loading models and artifacts
-# ---------------------------------------------------------------------------------------------
+# --- Loading models and artifacts -----------------------------------------------------------------
 
 
 @dataclass

@@ -49,15 +49,23 @@ Scorer keys may score, explain and read the model and matrix; admin keys may als
 """
 
 
+def reopen_store() -> None:
+    """Before each load: a store file replaced under the running service (a deploy's `mv`) is read anew,
+    and one moved away is StoreUnavailable (a reload's 503, the current model still served), not re-made
+    empty (`store_files.store_replaced`)."""
+    replaced = store_files.store_replaced(tracking.tracking_uri(create=False))
+    if isinstance(replaced, str):
+        raise tracking.StoreUnavailable(replaced)
+    if replaced:
+        tracking.release_store_connections()
+
+
 def registry_loader(settings: ServiceSettings) -> Callable[[], Any]:
     """Loads the registered version the alias names (or a version number; registry: MLFLOW_TRACKING_URI)
     through CohortScorer."""
 
     def load() -> Any:
-        # a store replaced under the running service is read anew; one moved away is said, not re-made
-        missing = store_files.reopen_if_replaced(tracking.tracking_uri(create=False))
-        if missing is not None:
-            raise tracking.StoreUnavailable(missing)
+        reopen_store()
         scorer = CohortScorer.load(alias=settings.registry_alias)
         # One throwaway all-missing record builds the single-pupil encoder and touches every lazy
         # import now, so the first real request after `ready` costs what every later one does.
