@@ -180,16 +180,37 @@ def check_model(run: ScoringRun, info: dict | None, label: str | None) -> tuple[
     return label or known, notes
 
 
-def in_sample(run: ScoringRun, info: dict | None) -> bool:
+def unseen_schools(pupils, info: dict | None) -> bool:
+    """Whether none of the scored pupils' schools is one the model learned from (its stored drift
+    profile's): another authority's pupils, whose outcomes no fit, choice or test used. A consortium
+    analyst's scoring of one authority with another's model was called in-sample, its test year being
+    the model's, and its comparison with the stated precision withheld."""
+    import pandas as pd
+
+    from exclusion_risk.models.drift_data import stored_profile
+
+    learned = set((stored_profile((info or {}).get("run_id")) or {}).get("schools") or {})
+    scored = set(pd.Series(pupils.get("school_urn"), dtype="string").dropna().str.strip())
+    return bool(learned) and bool(scored) and not learned & scored
+
+
+def in_sample(run: ScoringRun, info: dict | None, pupils=None) -> bool:
     """Whether the scored year is from the model's first train year to its test year: its outcomes were
     used to fit, choose or test the model, so the back-test is not out of sample (an unknown or
-    unreadable year: not known to be)."""
+    unreadable year: not known to be); never where `pupils` are at none of the model's schools."""
     info = info or {}
+    if pupils is not None and unseen_schools(pupils, info):
+        return False
     return scored_in_sample(run.year, info.get("test_year") or run.model_test_year, info.get("train_years"))
 
 
-def sample_warnings(run: ScoringRun, info: dict | None) -> list[str]:
-    """A plain warning when the check is in sample (`in_sample`); the comparison is then not judged."""
+def sample_warnings(run: ScoringRun, info: dict | None, pupils=None) -> list[str]:
+    """A plain warning when the check is in sample (`in_sample`); the comparison is then not judged. A
+    scoring at none of the model's schools is said instead: another authority's pupils, out of sample."""
+    if pupils is not None and unseen_schools(pupils, info):
+        return [f"none of the scored pupils' schools is one model version {run.model_version} learned "
+                "from: another authority's pupils? Read as out of sample (no fit, choice or test used "
+                "their outcomes)"]  # fmt: skip
     if not in_sample(run, info):
         return []
     test_year = (info or {}).get("test_year") or run.model_test_year
@@ -266,7 +287,7 @@ def evaluate_command(
     label, notes = check_model(run, info, label)
     for note in notes:
         typer.echo(note)
-    warnings = sample_warnings(run, info)
+    warnings = sample_warnings(run, info, pupils)
     history = linked_history(data, links)
     try:
         outcomes = realised_outcomes(history, run.year, run.census, label)
@@ -294,7 +315,7 @@ def evaluate_command(
         "run": run_facts(run),
         "warnings": warnings,
         **document,
-        "comparison": compare_with_stated(row, info or {}, out_of_sample=not in_sample(run, info)),
+        "comparison": compare_with_stated(row, info or {}, out_of_sample=not in_sample(run, info, pupils)),
     }
     document["headline"] = headline(document)
     # The files first: a bad --out must stop before anything is logged or the version is tagged.

@@ -547,3 +547,25 @@ def test_without_a_default_store_the_model_is_not_in_it_and_none_is_made(evaluat
     assert result.exit_code == 0, result.output
     assert "not in the MLflow store ./mlruns (none here)" in result.output
     assert not (tmp_path / "mlruns").exists()
+
+
+def test_pupils_at_none_of_the_models_schools_are_out_of_sample(monkeypatch):
+    """Another authority scored with this one's model, in its test year, was called in-sample and its
+    comparison withheld (a consortium analyst's find): pupils at none of the model's schools are not."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from exclusion_risk.models import drift_data
+    from exclusion_risk.models.evaluate_cli import in_sample, sample_warnings
+
+    learned = {"schools": {"3352001": {}, "3352002": {}}}
+    monkeypatch.setattr(drift_data, "stored_profile", lambda run_id: learned)
+    run = SimpleNamespace(year="2018/19", model_test_year="2018/19", model_version="3")
+    info = {"run_id": "r", "test_year": "2018/19", "train_years": "2016/17"}
+    elsewhere = pd.DataFrame({"school_urn": ["9990001", "9990002"]})
+    assert not in_sample(run, info, elsewhere)
+    (said,) = sample_warnings(run, info, elsewhere)
+    assert said.startswith("none of the scored pupils' schools is one model version 3 learned from")
+    here = pd.DataFrame({"school_urn": ["3352001", "9990002"]})
+    assert in_sample(run, info, here) and sample_warnings(run, info, here)[0].startswith("the scored year")
