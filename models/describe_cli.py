@@ -28,6 +28,20 @@ def register(app: typer.Typer) -> None:
     app.command("describe")(describe_command)
 
 
+def default_ledger(out: Path) -> Path:
+    """The project's ledger: in the MLflow store's folder (the project's state, kept from year to year,
+    where each year's output may go to a folder of its own: a reviewer's find, a ledger beside --out
+    began afresh in each), else beside --out (a tracking server's store has no folder here)."""
+    from exclusion_risk.models import tracking
+    from exclusion_risk.models.store_files import local_store
+
+    try:
+        store = local_store(tracking.tracking_uri())  # ./mlruns made (owner-only) if missing
+    except tracking.StoreUnavailable as exc:
+        fail(str(exc))
+    return (store if store is not None else out.parent) / LEDGER_FILE
+
+
 def _years(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -52,8 +66,9 @@ def describe_command(
     ledger: Path = typer.Option(
         None,
         "--ledger",
-        help=f"Record of the years and schools describe has published (default: {LEDGER_FILE} beside "
-        "--out): an output a reader could subtract from an earlier one is refused.",
+        help=f"Record of the years and schools describe has published (default: {LEDGER_FILE} in the "
+        "MLflow store's folder, ./mlruns unless MLFLOW_TRACKING_URI says otherwise): an output a reader "
+        "could subtract from an earlier one is refused.",
     ),
     models: bool = typer.Option(
         False,
@@ -69,7 +84,7 @@ def describe_command(
     from exclusion_risk.models.describe_models import ModelsUnavailable, importance_comparison
 
     out_folder(out, "--out")  # before the extracts are read
-    ledger = ledger if ledger is not None else out.parent / LEDGER_FILE
+    ledger = ledger if ledger is not None else default_ledger(out)
     out_file(ledger, "--ledger")
     wanted = _years(years)
     started = time.perf_counter()

@@ -15,8 +15,9 @@ window, or years it does not hold (the new year alone), which no subtraction rea
 output was never released, its line is removed from the record by hand and the run repeated. Windows
 that share no year, or no school (another authority), are recorded side by side.
 
-The record is a small JSON-lines file beside the output folder (`describe_windows.jsonl` by default,
-`--ledger`), public as the tables are: per publication its years, its schools' URNs (public codes), a
+The record is a small JSON-lines file in the project's MLflow store folder (`./mlruns/describe_windows.jsonl`
+by default, kept from year to year whatever folder each output goes to; `--ledger` names another), public
+as the tables are: per publication its years, its schools' URNs (public codes), a
 digest of its tables, its folder and date. Nothing of a pupil.
 """
 

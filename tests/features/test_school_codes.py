@@ -100,3 +100,26 @@ def test_year_six_leavers_do_not_count_against_a_summer_to_autumn_change():
     autumn = [(p, 2018, 0, "SEC", 7.0) for p in range(10)] + [(p, 2018, 0, "NEW", 5.0) for p in range(10, 40)]
     keep = [(99, 2017, 2, "SEC", 9.0), (99, 2018, 0, "SEC", 10.0)]
     assert successor_codes(_census(summer + autumn + keep), TRANSFER_YEARS) == {"OLD": "NEW"}
+
+
+def test_a_closed_school_one_of_whose_pupils_is_found_at_a_new_school_is_no_recoding():
+    """A reviewer's find: one of a closed school's 40 pupils, at a school opening the same autumn with 60
+    pupils from elsewhere, made the new school the closed one's successor (100% of those still on the
+    census); its pupils were read with the closed school's suspensions."""
+    closed = [(p, 2016, 2, "CLOSED", 4.0) for p in range(40)]
+    opened = [(0, 2017, 0, "NEWFREE", 5.0)] + [(p, 2017, 0, "NEWFREE", 5.0) for p in range(100, 160)]
+    kept = [(p, 2016, 2, "OTHER", 4.0) for p in range(100, 220)]  # 60 leave OTHER for NEWFREE
+    kept += [(p, 2017, 0, "OTHER", 5.0) for p in range(160, 220)]
+    assert successor_codes(_census(closed + opened + kept), TRANSFER_YEARS) == {}
+    half = [(p, 2017, 0, "NEWFREE", 5.0) for p in range(15)]  # 15 of 40 follow: under half the roll
+    assert successor_codes(_census(closed + half + kept), TRANSFER_YEARS) == {}
+
+
+def test_stray_one_off_codes_leave_the_rule_as_it_was():
+    """Mistyped codes on one row each (first and last seen in one collection) are not successors of
+    anything, and do not stop a real recoding being found."""
+    before = _at(0, "OLD", range(20)) + _at(0, "KEPT", range(20, 40))
+    to_new = _at(1, "NEW", range(17)) + _at(1, "KEPT", range(17, 39)) + [(39, 2017, 1, "TYPO1", 8.0)]
+    strays = [(200 + i, 2017, 0, f"ODD{i}", 8.0) for i in range(50)]
+    strays += [(200 + i, 2017, 1, "KEPT", 8.0) for i in range(50)]
+    assert successor_codes(_census(before + to_new + strays), TRANSFER_YEARS) == {"OLD": "NEW"}

@@ -333,7 +333,7 @@ def authority_report(small_authority, tmp_path_factory):
     """`describe` run once on the small synthetic authority (linked in-process): (result, out folder)."""
     out = tmp_path_factory.mktemp("describe") / "report"
     result = runner.invoke(app, ["describe", "--data", str(small_authority), "--years", "2017/18",
-                                 "--out", str(out)])  # fmt: skip
+                                 "--out", str(out), "--ledger", str(out.parent / "l.jsonl")])  # fmt: skip
     return result, out
 
 

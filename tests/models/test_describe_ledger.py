@@ -72,23 +72,27 @@ def test_a_ledger_line_describe_did_not_write_is_named(tmp_path):
         read_ledger(ledger)
 
 
-def test_describe_refuses_an_overlapping_window_before_writing(small_authority, tmp_path):
+def test_describe_refuses_an_overlapping_window_before_writing(small_authority, tmp_path, monkeypatch):
+    """The ledger is the project's (the MLflow store's folder), so next year's output in a folder of its
+    own is checked against this year's (a reviewer's find: a ledger beside --out began afresh)."""
     from exclusion_risk.cli import app
 
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
+    ledger = tmp_path / "store" / LEDGER_FILE
     links = write_truth_links(small_authority, tmp_path / "links").parent
     runner = CliRunner()
 
     def describe(years: str, out: str):
         return runner.invoke(app, ["describe", "--data", str(small_authority), "--links", str(links),
-                                   "--years", years, "--out", str(tmp_path / out)])  # fmt: skip
+                                   "--years", years, "--out", str(tmp_path / out / "describe")])  # fmt: skip
 
-    first = describe("2016/17", "one_year")
+    first = describe("2016/17", "r2019")
     assert first.exit_code == 0, first.output
-    assert f"recorded in {tmp_path / LEDGER_FILE}" in first.output
-    grown = describe("2016/17,2017/18", "two_years")
+    assert f"recorded in {ledger}" in first.output
+    grown = describe("2016/17,2017/18", "r2020")
     assert grown.exit_code == 2, grown.output
     assert "error: describing 2016/17-2017/18 (2 years) covers pupils that describe published" in grown.output
-    assert not (tmp_path / "two_years").exists() or not any((tmp_path / "two_years").iterdir())
-    assert describe("2017/18", "next_year").exit_code == 0  # the new year alone
-    assert describe("2016/17", "one_year").exit_code == 0  # the first again
-    assert [p.years for p in read_ledger(tmp_path / LEDGER_FILE)] == [("2016/17",), ("2017/18",)]
+    assert not (tmp_path / "r2020").exists()
+    assert describe("2017/18", "r2020").exit_code == 0  # the new year alone
+    assert describe("2016/17", "r2019").exit_code == 0  # the first again
+    assert [p.years for p in read_ledger(ledger)] == [("2016/17",), ("2017/18",)]

@@ -26,8 +26,8 @@ def test_stale_links_leave_out_the_newest_year_and_describe_says_so(small_author
     (tmp_path / "links").mkdir()
     stale.to_csv(tmp_path / "links" / "links.csv", index=False)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["describe", "--data", str(small_authority),
-                                 "--links", str(tmp_path / "links"), "--out", str(out)])  # fmt: skip
+    args = ["--links", str(tmp_path / "links"), "--out", str(out), "--ledger", str(tmp_path / "ledger.jsonl")]
+    result = runner.invoke(app, ["describe", "--data", str(small_authority), *args])
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "describe.json").read_text())
     assert "2018/19" not in doc["years"]
@@ -52,7 +52,7 @@ def test_a_year_whose_exclusions_are_not_yet_in_is_named_as_left_out(small_autho
     links.to_csv(tmp_path / "links" / "links.csv", index=False)
     out = tmp_path / "out"
     result = runner.invoke(app, ["describe", "--data", str(tmp_path), "--links", str(tmp_path / "links"),
-                                 "--out", str(out)])  # fmt: skip
+                                 "--out", str(out), "--ledger", str(tmp_path / "ledger.jsonl")])  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "describe.json").read_text())
     left_out = {row["year"]: row["reason"] for row in doc["left_out"]}
