@@ -5,9 +5,11 @@ the rest are counted), and so, until this check, were two different children giv
 keying slip, or two authorities' extracts pooled by a consortium whose schools share an LA number): a
 consortium analyst's 10 such pairs were merged, one child of each disappearing from the list and the
 other taking on their exclusions (6 of the 10 rated red on another child's suspensions). A dual
-registration's rows are one child's, so their dates of birth agree; rows whose dates differ are rejected,
-every one of them, naming the other rows: which child the UPN is cannot be told, and either kept would
-carry the other's history. Correct the UPN at source.
+registration's rows are one child's, so their dates of birth and names agree; rows whose dates of birth
+and names both differ are rejected, every one of them, naming the other rows: which child the UPN is
+cannot be told, and either kept would carry the other's history. Correct the UPN at source. A date of
+birth mistyped at one school of a dual registration (the names agreeing) stays one child (a reviewer's
+find: both rows were rejected); without name columns, the dates alone decide.
 
 Only a file's own rows are compared (a collection split over two files is checked within each).
 """
@@ -23,6 +25,7 @@ from exclusion_risk.linkage.rejects import reject_frame
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
 
 COLLECTION = ("AcademicYear", "CensusTerm")  # a file's own columns; absent where its name gives them
+NAMES = ("Surname", "Forename")
 
 
 def reject_upn_conflicts(raw: RawFile, work: pd.DataFrame) -> pd.DataFrame:
@@ -36,15 +39,22 @@ def reject_upn_conflicts(raw: RawFile, work: pd.DataFrame) -> pd.DataFrame:
     if not repeated.any():
         return work
     some = keys[repeated].assign(dob=parse_dates(work.loc[repeated, "DOB"].astype("string")))
-    group = list(some.columns.drop("dob"))
-    dates = some.groupby(group, dropna=False, sort=False)["dob"].transform("nunique")
-    conflict = some.index[(dates > 1).to_numpy()]
+    names = [c for c in NAMES if c in work.columns]
+    compared = ["dob"]
+    if names:  # one child's dual registration with a date mistyped at one school is still one child
+        written = work.loc[repeated, names].astype("string").fillna("")
+        letters = written.apply(lambda c: c.str.upper().str.replace(r"[^A-Z]", "", regex=True))
+        some["name"], compared = letters.agg("|".join, axis=1), ["dob", "name"]
+    group = [c for c in some.columns if c not in ("dob", "name")]
+    differ = some.groupby(group, dropna=False, sort=False)[compared].transform("nunique")
+    conflict = some.index[(differ > 1).all(axis=1).to_numpy()]
     if not len(conflict):
         return work
     rows = some.loc[conflict].reset_index(names="_row")
     others = rows.groupby(group, dropna=False, sort=False)["_row"].transform(lambda r: ", ".join(map(str, r)))
     reasons = [f"UPN also on row(s) {', '.join(o for o in other.split(', ') if o != str(row))} of this "
-               "collection with another date of birth: two pupils under one UPN? Correct it at source"
+               "collection with another date of birth and name: two pupils under one UPN? Correct it at "
+               "source"
                for row, other in zip(rows["_row"], others, strict=True)]  # fmt: skip
     raw.rejects.append(reject_frame(raw.name, rows["_row"].to_numpy(), "UPN",
                                     work.loc[conflict, "UPN"].to_numpy(), reasons))  # fmt: skip

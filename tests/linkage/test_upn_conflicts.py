@@ -23,8 +23,8 @@ def test_one_upn_with_two_dates_of_birth_in_a_collection_rejects_both_rows(tmp_p
     assert sorted(result.clean["UPN"]) == sorted([dual, dual, alone])
     rejects = result.rejects.sort_values("row")
     assert rejects["row"].tolist() == [1, 2] and set(rejects["column"]) == {"UPN"}
-    assert rejects["reason"].iloc[0].startswith("UPN also on row(s) 2 of this collection with another "
-                                                "date of birth: two pupils under one UPN?")  # fmt: skip
+    said = "UPN also on row(s) 2 of this collection with another date of birth and name: two pupils under one"
+    assert rejects["reason"].iloc[0].startswith(said)
     assert rejects["reason"].iloc[1].startswith("UPN also on row(s) 1 of this collection")
 
 
@@ -32,5 +32,16 @@ def test_the_same_upn_in_two_collections_is_not_compared(tmp_path, census_row, c
     upn = make_upn(330, 4001, 2010, 1)
     rows = [census_row(upn, DoB="2008-03-01", CensusTerm="AUT"), census_row(upn, DoB="2008-03-02",
                                                                              CensusTerm="SPR")]  # fmt: skip
+    result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
+    assert len(result.clean) == 2 and result.rejects.empty
+
+
+def test_a_dual_registration_with_a_date_mistyped_at_one_school_stays_one_child(tmp_path, census_row,
+                                                                               csv_text, write, mis_header):
+    """A reviewer's find: one child's two rows, the date one day off at one school, were both rejected as
+    "two pupils"; the names agreeing, they are one child's dual registration as before."""
+    upn = make_upn(330, 4001, 2010, 1)
+    rows = [census_row(upn, DoB="2008-03-01", Estab="3352001"),
+            census_row(upn, DoB="2008-03-02", Estab="3352002")]  # fmt: skip
     result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
     assert len(result.clean) == 2 and result.rejects.empty
