@@ -146,8 +146,8 @@ def _prepare_census(census: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index, dict[
     c = c.iloc[registrations.standing_order(codes, c["year"], c["term"], is_subsidiary, c["order"])]
     c = c.drop_duplicates(["pid", "year", "term"], keep="first").reset_index(drop=True)
     successors = successor_codes(c, TRANSFER_YEARS)
-    if successors:
-        c["school"] = c["school"].replace(successors)
+    if successors:  # the code each row gives stays what the tables show: the school of its day
+        c["recorded_school"], c["school"] = c["school"], c["school"].replace(successors)
     same_pupil = c["pid"].eq(c["pid"].shift())
     school = pd.Series(pd.factorize(c["school"])[0], index=c.index)  # -1 where missing
     previous_school = school.shift(fill_value=-1).where(same_pupil, -1)
@@ -426,7 +426,7 @@ def build_year(prep: Prepared, year: int, census: str = calendar.AUTUMN) -> pd.D
     ]
     table = pd.concat(parts, axis=1)
     table.insert(0, SCHOOL_NAME, _school_names(ref, prep.source))
-    table.insert(0, "SchoolURN", ref["school"].astype(object))
+    table.insert(0, "SchoolURN", ref.get("recorded_school", ref["school"]).astype(object))
     table.insert(0, "AcademicYear", calendar.format_year(year))
     pupils = prep.pupils[ref.index.to_numpy()].to_numpy()
     table.insert(0, PUPIL_KEY, pupils)

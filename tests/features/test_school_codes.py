@@ -48,6 +48,8 @@ def test_a_school_recoded_mid_year_is_one_school(make_history):
                                                             / (200 + SCHOOL_PRIOR_PUPILS))  # fmt: skip
     assert pupil["school_suspension_rate"] < 0.1  # under two codes: NEW's 5 over a roll of none
     assert pupil["SchoolURN"] == "NEW"  # the code the census gives is what the lists show
+    earlier = table.loc[(_pupil(20), "2017/18")]
+    assert earlier["SchoolURN"] == "OLD"  # and an earlier year's rows keep the code of their day
 
 
 def test_a_school_recoded_over_the_summer_is_not_new_to_the_scoring_notes(make_history):
