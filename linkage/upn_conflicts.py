@@ -22,6 +22,7 @@ import pandas as pd
 from exclusion_risk.linkage.parsing import parse_dates
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
+from exclusion_risk.linkage.standardise import clean_name
 from exclusion_risk.linkage.upn_columns import tidy_upn_column
 
 COLLECTION = ("AcademicYear", "CensusTerm")  # a file's own columns; absent where its name gives them
@@ -42,20 +43,20 @@ def reject_upn_conflicts(raw: RawFile, work: pd.DataFrame) -> pd.DataFrame:
     names = [c for c in NAMES if c in work.columns]
     compared = ["dob"]
     if names:  # one child's dual registration with a date mistyped at one school is still one child
-        written = work.loc[repeated, names].astype("string").fillna("")
-        letters = written.apply(lambda c: c.str.upper().str.replace(r"[^A-Z]", "", regex=True))
-        some["name"], compared = letters.agg("|".join, axis=1), ["dob", "name"]
+        # as linkage compares names (accents, case, spaces and punctuation aside: 'Zoë' is 'Zoe')
+        cleaned = work.loc[repeated, names].apply(clean_name).fillna("")
+        some["name"], compared = cleaned.agg("|".join, axis=1), ["dob", "name"]
     group = [c for c in some.columns if c not in ("dob", "name")]
     differ = some.groupby(group, dropna=False, sort=False)[compared].transform("nunique")
     conflict = some.index[(differ > 1).all(axis=1).to_numpy()]
     if not len(conflict):
         return work
     rows = some.loc[conflict].reset_index(names="_row")
-    others = rows.groupby(group, dropna=False, sort=False)["_row"].transform(lambda r: ", ".join(map(str, r)))
-    reasons = [f"UPN also on row(s) {', '.join(o for o in other.split(', ') if o != str(row))} of this "
-               "collection with another date of birth and name: two pupils under one UPN? Correct it at "
-               "source"
-               for row, other in zip(rows["_row"], others, strict=True)]  # fmt: skip
+    pair = rows.groupby(group, dropna=False, sort=False).ngroup()  # the rows sharing one UPN, numbered
+    members = rows.groupby(pair)["_row"].agg(list)
+    reasons = [f"UPN also on row(s) {', '.join(str(r) for r in members[g] if r != row)} of this collection "
+               "with another date of birth and name: two pupils under one UPN? Correct it at source"
+               for row, g in zip(rows["_row"], pair, strict=True)]  # fmt: skip
     raw.rejects.append(reject_frame(raw.name, rows["_row"].to_numpy(), "UPN",
                                     work.loc[conflict, "UPN"].to_numpy(), reasons))  # fmt: skip
     keep = np.ones(len(work), dtype=bool)

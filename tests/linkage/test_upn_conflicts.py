@@ -45,3 +45,7 @@ def test_a_dual_registration_with_a_date_mistyped_at_one_school_stays_one_child(
             census_row(upn, DoB="2008-03-02", Estab="3352002")]  # fmt: skip
     result = read_census(write(tmp_path / "census.csv", csv_text(rows, mis_header)))
     assert len(result.clean) == 2 and result.rejects.empty
+    accented = [census_row(upn, DoB="2008-03-01", Forename="Zoë", Estab="3352001"),
+                census_row(upn, DoB="2008-03-02", Forename="ZOE", Estab="3352002")]  # fmt: skip
+    result = read_census(write(tmp_path / "census2.csv", csv_text(accented, mis_header)))
+    assert len(result.clean) == 2 and result.rejects.empty  # names compared as linkage compares them
