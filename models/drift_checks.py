@@ -329,10 +329,15 @@ def _school_mean(name, kind, urn, before, x, year, since, thresholds,
 # --- coverage -------------------------------------------------------------------------------------------
 
 
+def learned_schools(profile: dict[str, Any] | None) -> set[str]:
+    """The schools a stored profile (a model's training years) holds: its `schools` keys."""
+    return set((profile or {}).get("schools") or {})
+
+
 def part_of_cohort(profile: dict[str, Any], cohort: pd.DataFrame, thresholds) -> str | None:
     """The one line for a cohort that does not cover the authority (too few of the reference schools or
     pupils: a part of it would differ from the whole by design), None when it does."""
-    schools = set((profile.get("schools") or {}).keys())
+    schools = learned_schools(profile)
     present = set(cohort[SCHOOL_COLUMN].astype(str)) if SCHOOL_COLUMN in cohort.columns else set()
     held = len(schools & present)
     if schools and not held and len(cohort) >= thresholds.cohort_min_pupils:

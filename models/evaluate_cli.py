@@ -187,9 +187,10 @@ def unseen_schools(pupils, info: dict | None) -> bool:
     the model's, and its comparison with the stated precision withheld."""
     import pandas as pd
 
+    from exclusion_risk.models.drift_checks import learned_schools
     from exclusion_risk.models.drift_data import stored_profile
 
-    learned = set((stored_profile((info or {}).get("run_id")) or {}).get("schools") or {})
+    learned = learned_schools(stored_profile((info or {}).get("run_id")))
     scored = set(pd.Series(pupils.get("school_urn"), dtype="string").dropna().str.strip())
     return bool(learned) and bool(scored) and not learned & scored
 

@@ -282,14 +282,15 @@ def score_command(
             return (history_start_lines(history, year)
                     + new_school_lines(features, [history.census], year, exact))
 
-        # pupils' homes the lookups did not place (every IDACI decile blank), where the model reads it
-        area = home_area_lines(features, history.census) if "idaci_decile" in scorer.feature_names else []
-        area = area + shared_code_lines(history.census, year, term)  # two schools under one code
+        # what the census's rows say of the scored pupils: homes the lookups did not place (where the
+        # model reads the IDACI decile), two schools under one code
+        placed = home_area_lines(features, history.census) if "idaci_decile" in scorer.feature_names else []
+        census_lines = placed + shared_code_lines(history.census, year, term)
         notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
-                 + area + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
+                 + census_lines + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
         page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)
-                      + blank_need_lines(features, False) + area + new_schools(False) + drift_lines + recut
-                      + fairness)  # fmt: skip
+                      + blank_need_lines(features, False) + census_lines + new_schools(False) + drift_lines
+                      + recut + fairness)  # fmt: skip
         step(f"writing {out}, its summary page and workbook")
         # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
         # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:

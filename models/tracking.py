@@ -100,7 +100,7 @@ def _client():
 
 def release_store_connections() -> None:
     """Close MLflow's pooled SQLite connections (one engine a URI for the process's life), so the next read
-    opens the store's file anew (`store_files.reopen_if_replaced` says when)."""
+    opens the store's file anew (`store_files.store_replaced` says when)."""
     from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as Registry
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
 
