@@ -106,3 +106,13 @@ def need_level_notes(view: EarlierView, current: pd.DataFrame) -> list[str]:
         "change of need level that left their likelihood band and rating as they were is not listed, and a "
         "rating that changed within a band may have changed with the need level or the risk matrix."
     ]
+
+
+def nothing_compared(since: str) -> str:
+    """What a comparison with an earlier scoring that held none of this scoring's schools says in place of
+    its counts ("0 new red since ..." was news of nobody): another authority's scoring in a shared folder,
+    say, or one of other schools. The notes after it name the schools each scored."""
+    return (
+        f"Nothing is compared with {since}: it scored none of this scoring's schools, so no pupil's change "
+        "is counted (compare with an earlier scoring of these schools)"
+    )

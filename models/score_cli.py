@@ -15,7 +15,7 @@ from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history, reading_words
-from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
+from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes, nothing_compared
 from exclusion_risk.models.earlier_scorings import earlier_notes, pupil_keys, upn_notes
 from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
@@ -312,13 +312,17 @@ def score_command(
             # each pupil and school against their latest scoring up to the one named (models.earlier_scorings)
             # a pupil whose UPN was corrected since (the linked history knows both) under the UPN scored now
             view = previous.view(pupils, pupil_keys(history, scores))
-            changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
-            summary = changes_sentence(change_counts(changes), previous.name)
             compared_notes = comparison_notes(previous.run, run, previous.pupils, pupils, view.compared)
-            compared_notes += upn_notes(view)
-            compared_notes += need_level_notes(view, pupils)
-            compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
-            summary = " ".join([f"{summary}.", *compared_notes])
+            if view.compared - {""}:
+                changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
+                summary = f"{changes_sentence(change_counts(changes), previous.name)}."
+                compared_notes += upn_notes(view) + need_level_notes(view, pupils)
+                compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
+            else:  # no school in common: said where the counts would be, on the page and workbook too
+                summary = f"{nothing_compared(previous.name)}; no changes.csv is written."
+            summary = " ".join([summary, *compared_notes])
+            if changes is None:
+                notes, page_notes = notes + [summary], page_notes + [summary]
         # the summary page counts the changes too (each under 10 as "<10"); each pupil's is in changes.csv
         changed = None if changes is None else (previous.name, change_counts(changes))
         summary_page = summary_html(scores, features, scorer, year, census, notes=page_notes, changes=changed)
@@ -335,7 +339,7 @@ def score_command(
         # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
         xlsx_path = write_scores_workbook(
             scores, out.with_suffix(".xlsx"), risk_matrix=scorer.risk_matrix, changes=changes,
-            changes_summary=summary,
+            changes_summary=None if changes is None else summary,
             notice_lines=notice_lines_for(scorer.name, scorer.model_version, year, run.census, run.scored_on)
             + notes,
         )  # fmt: skip
@@ -357,6 +361,7 @@ def score_command(
     typer.echo(evaluate_later(data, out, year, runs_given))
     if summary is not None:
         typer.echo(summary)
+    if changes is not None:
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
     elif stale_changes is not None:
         typer.echo(f"note: removed {stale_changes}, which an earlier scoring wrote: it compared that "

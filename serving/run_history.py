@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes
+from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes, nothing_compared
 from exclusion_risk.models.earlier_scorings import (
     PUPILS,
     RUN,
@@ -416,11 +416,14 @@ def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer,
     not_held = sorted(view.not_held.items())
     body = {
         "since": since_run, "counts": counts, "notes": notes, "pupils": changes_records(changes, labels),
+        "schools_compared": len(view.compared - {""}),
         "leavers_not_listed": [{"school_urn": s, "reason": leaver_reason(kind, s)} for s, kind in not_held],
         # the same schools, one sentence per reason, as the workbook and `score --compare-with` say them
         "leavers_not_listed_notes": leaver_notes(view.not_held, "upload"),
     }  # fmt: skip
-    summary = changes_sentence(counts, previous.describe())
+    # a run named by `since` may hold none of these schools (another authority's): no count is news
+    since = previous.describe()
+    summary = changes_sentence(counts, since) if body["schools_compared"] else nothing_compared(since)
     notes = notes + body["leavers_not_listed_notes"]
     if notes:
         summary = " ".join([f"{summary}.", *notes])

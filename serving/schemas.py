@@ -365,6 +365,11 @@ class RunChanges(BaseModel):
         "earlier scoring that kept no need level for them (their need-level changes cannot be seen)."
     )
     pupils: list[PupilChange] = Field(description="Each pupil whose place changed, new red first.")
+    schools_compared: int = Field(
+        description="How many of this upload's schools the earlier scorings held. 0 (a run named by "
+        "`since` that scored none of them, another authority's say): nothing is compared, and every count "
+        "is 0 for that reason, not because no pupil changed."
+    )
     leavers_not_listed: list[LeaversNotListed] = Field(
         description="Schools whose earlier pupils missing from this upload are not listed as no longer on "
         "roll: no earlier scoring of the school and this upload both plausibly hold its census (10+ pupils "

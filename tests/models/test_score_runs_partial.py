@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from exclusion_risk.cli import app
 from exclusion_risk.models.score_runs import RUNS_FOLDER, compare
 from exclusion_risk.models.scoring import CohortScorer
+from exclusion_risk.upn import make_upn
 from tests.models.test_score_runs import _census, _pupils
 
 LEAVER, JOINER = "no_longer_on_roll", "new_on_roll"
@@ -72,3 +73,32 @@ def test_compare_lists_leavers_only_where_both_runs_hold_the_schools_census():
     part = thirty[:12] + [("H99", "300", "low", "green")]  # one of the 13 then gone now
     changes = compare(_pupils(part), _pupils(thirty[:11] + thirty[12:]), BANDS)
     assert LEAVER not in set(changes["change"])
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_compare_with_a_scoring_of_no_school_in_common_says_nothing_was_compared(
+    training, write_small_extracts, tmp_path, monkeypatch
+):
+    """A consortium's second authority scored into the first's folder, `--compare-with last`: the
+    earlier scoring held none of its schools, so no pupil was compared. It headed the output '0 new red
+    since ...; 0 moved up ...' (news of nobody) and wrote a changes.csv with no row."""
+    result, _ = training
+    scorer = CohortScorer(result.models["lightgbm"].pipeline, "1")
+    monkeypatch.setattr(CohortScorer, "load", classmethod(lambda cls, alias: scorer))
+    first = _census()
+    other = first.assign(UPN=[make_upn(331, 4001, 2010, i) for i in range(1, 41)],
+                         SchoolURN=["204001", "204002"] * 20)  # fmt: skip
+    out = tmp_path / "scores" / "scores.csv"
+    for name, census, compare_with in (("a", first, []), ("b", other, ["--compare-with", "last"])):
+        data, links = write_small_extracts(tmp_path / name / "extracts", census, str(census["SchoolURN"][1]))
+        args = ["score", "--data", str(data), "--links", str(links), "--year", "2018/19", "--out", str(out),
+                "--no-reasons", *compare_with]  # fmt: skip
+        run = CliRunner().invoke(app, args)
+        assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert "new red since" not in said
+    assert "Nothing is compared with the 2018/19 autumn scoring" in said
+    assert "2 schools (104001, 104002; 40 pupils) scored only in the earlier scoring" in said
+    assert not (out.parent / "changes.csv").exists()
+    page = out.with_suffix(".html").read_text()
+    assert "What changed since" not in page and "Nothing is compared with" in page

@@ -41,3 +41,19 @@ def test_a_scoring_of_another_year_named_by_since_is_said_to_be_one(store, score
     assert compared.changes["since"]["year"] == EARLIER_YEAR
     assert any("2015/16 autumn census" in note and "2018/19 autumn census" in note
                for note in compared.changes["notes"])  # fmt: skip
+
+
+def test_a_scoring_named_by_since_that_held_none_of_the_schools_compares_nothing_and_says_so(store, scorer):
+    """`since` naming another authority's (or other schools') run: no pupil can be compared, and the
+    answer said '0 new red since ...' (news of nobody) with every count 0 for that reason alone."""
+    elsewhere = _scores(scorer, school_pupils("204001", 0, 30))
+    other = record_census_scoring(store, elsewhere, scorer, YEAR, "key1")
+    compared = record_census_scoring(store, _scores(scorer, school_pupils("104001", 0, 30)), scorer, YEAR,
+                                     "key1", since=other.run["id"])  # fmt: skip
+    assert compared.changes["schools_compared"] == 0
+    assert compared.summary.startswith("Nothing is compared with the ")
+    assert "new red" not in compared.summary
+    assert compared.changes["pupils"] == []
+    assert any("scored only in the earlier scoring" in note for note in compared.changes["notes"])
+    same = record_census_scoring(store, elsewhere, scorer, YEAR, "key1", since=other.run["id"])
+    assert same.changes["schools_compared"] == 1 and same.summary.startswith("0 new red since ")
