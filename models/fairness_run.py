@@ -6,7 +6,8 @@ toggled (added when the model leaves them out, removed when it uses them), and t
 recalibration is fitted on the validation year's calibration pupils (the hold-out the model's own
 calibration was fitted on, never trained on). The red list is placed on the risk matrix with the
 version's stored thresholds, as `score` places it (`models.fairness_red_list`). The report and
-`fairness.json` are logged back to the run (fairness/).
+`fairness.json` are logged back to the run (fairness/), unless the extracts are not the run's (its
+data fingerprint's validation and test years): then they go to --out alone, or are refused without it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,40 @@ from exclusion_risk.models.train import train_models
 
 # Bootstrap replicates of the ablation's retraining: its own intervals are not reported.
 _ABLATION_BOOTSTRAP = 50
+
+
+class OtherData(ValueError):
+    """The extracts given are not those the run was trained on, and the review has nowhere but the run to
+    go (no --out): another authority's review logged onto the run was read by every later scoring."""
+
+
+def data_differs(kept_years: dict, table: pd.DataFrame, years: list[str]) -> str | None:
+    """Where `table` (the feature table rebuilt from the extracts given) is not the one the run was
+    trained on: the first of `years` whose pupils, pupils with a known outcome or pupils with it differ
+    from the training run's data fingerprint (`kept_years`: its feature_table's years), in words (the
+    year's totals, never a pupil); None where each agrees, or the fingerprint does not hold the year."""
+    per_year = table.groupby("AcademicYear")["label"].agg(["size", "count", "sum"])
+    for year in years:
+        then = kept_years.get(year)
+        if not isinstance(then, dict):
+            continue
+        row = per_year.loc[year] if year in per_year.index else {"size": 0, "count": 0, "sum": 0}
+        now = {"pupils": int(row["size"]), "labelled": int(row["count"]), "positives": int(row["sum"])}
+        if now != {key: then.get(key) for key in now}:
+            return f"{year}: {_year_facts(then)} when it was trained, {_year_facts(now)} in these"
+    return None
+
+
+def _year_facts(facts: dict) -> str:
+    known, positives = facts["labelled"], facts["positives"]
+    return f"{facts['pupils']:,} pupils, {known:,} with a known outcome, {positives:,} with it"
+
+
+def _kept_years(train_id: str | None) -> dict:
+    """The training run's data fingerprint's years (`models.fingerprint`); {} where it kept none."""
+    text = tracking.read_artifact_text(train_id, "data/fingerprint.json") if train_id else None
+    years = json.loads(text).get("feature_table", {}).get("years") if text else None
+    return years if isinstance(years, dict) else {}
 
 
 @dataclass
@@ -113,10 +148,14 @@ def review_run(
     ablation: bool = True,
     n_boot: int = 500,
     linkage_report: dict | None = None,
+    other_data: bool = False,
 ) -> tuple[FairnessReview, str, str]:
     """Review a model run on its test year: (the review, the report's HTML, `fairness.json`'s text), the
     two logged to the run.
-    `linkage_report`: the `link` run's report.json, for each group's link rate (none: not reviewed)."""
+    `linkage_report`: the `link` run's report.json, for each group's link rate (none: not reviewed).
+    Extracts whose validation or test year is not the one the run was trained on (another authority's,
+    a later export) are refused (OtherData) before the review's work, unless `other_data`: then the
+    review says so (`model["other_data"]`) and is not logged to the run, whose review later scorings read."""
     tags = target.tags
     test_year = tags.get("test_year")
     train_years = [y for y in tags.get("train_years", "").split(",") if y]
@@ -133,6 +172,13 @@ def review_run(
     test = table[(table["AcademicYear"] == test_year) & table["label"].notna()].reset_index(drop=True)
     if test.empty:
         raise ValueError(f"no labelled pupils for the test year {test_year} in the data")
+    differs = data_differs(_kept_years(tags.get("train_id")), table, [validation_year, test_year])
+    if differs and not other_data:
+        raise OtherData(
+            f"these extracts are not the ones run {target.run_id[:8]} was trained on ({differs}): a review "
+            "of them is not the model's own, and is not logged to the run, where later scorings read its "
+            "findings. Give --out to write it there alone, or the run's own extracts and links"
+        )
     y = test["label"].to_numpy()
     p = pipeline.predict_proba(test[features])[:, 1]
     explanation = Explainer(pipeline).explain(test)
@@ -172,7 +218,8 @@ def review_run(
         scoring_config = None  # as for runs without them: the file's thresholds (thresholds_source "default")
     scored = matrix_for(scoring_config, matrix)  # the matrix `score` places this version's pupils on
     model = {"model_type": tags.get("model_type"), "version": target.version, "run_id": target.run_id,
-             "year": test_year, "include_protected": bool(protected_used), "label": label}  # fmt: skip
+             "year": test_year, "include_protected": bool(protected_used), "label": label,
+             "other_data": differs or ""}  # fmt: skip
     result = review(
         y, p, test, capacity, model, contributions=contributions, protected_used=protected_used,
         ablated_probabilities=ablated, ablation_direction=direction,
@@ -191,8 +238,9 @@ def review_run(
                                       seed=stored_config.seed)
     context = report_context(result)  # the report's numbers, built once for the page and fairness.json
     html, summary = render_report(result, context), fairness_json(result, context)
-    tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
-    tracking.log_run_text(target.run_id, summary, f"fairness/{FAIRNESS_JSON}", "fairness summary")
+    if not differs:  # another data's review is the --out file's alone
+        tracking.log_run_text(target.run_id, html, "fairness/fairness_report.html", "fairness report")
+        tracking.log_run_text(target.run_id, summary, f"fairness/{FAIRNESS_JSON}", "fairness summary")
     return result, html, summary
 
 

@@ -418,7 +418,7 @@ def review_command(
              + (" and a retraining with sex and ethnicity toggled" if ablation else ""))
         try:
             result, html, summary = review_run(target, history, share, ablation=ablation, n_boot=bootstrap,
-                                               linkage_report=read_report(links))
+                                               linkage_report=read_report(links), other_data=out is not None)
         except (LookupError, ValueError) as exc:
             fail(str(exc))
     if out is not None:
@@ -430,8 +430,10 @@ def review_command(
     flagged = published["flagged_where"]
     typer.echo(
         f"fairness review of {result.model['model_type']} (run {target.run_id[:8]}) "
-        f"on {result.model['year']}: {flagged_words(flagged)}; report logged to the run as "
-        "fairness/fairness_report.html"
+        f"on {result.model['year']}: {flagged_words(flagged)}; "
+        + (f"not logged to the run: these extracts are not the ones it was trained on ({other})"
+           if (other := result.model.get("other_data"))
+           else "report logged to the run as fairness/fairness_report.html")
     )
     red_list = published["red_list"]
     if red_list:
