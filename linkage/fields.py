@@ -28,6 +28,11 @@ class Field:
     aliases: tuple[str, ...] = ()
     mapping: dict | None = None  # code kinds: accepted spelling -> canonical code
     label: str = ""  # what the code list is called in messages
+    # A value the contract does not list is read as blank and the row kept (counted, its rows named in the
+    # file's note): a detail of a record whose typo must not cost the record. A social-care episode was
+    # rejected whole for 'Domestic abuse' in Factors or 'White British' in Ethnicity, and the child's open
+    # looked-after status went with it (a social-care data lead's find).
+    blank_if_unknown: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -123,7 +128,8 @@ SOCIAL_CARE_FIELDS = (
     *_NAMES,
     Field("DOB", "date"),
     Field("Sex", "code", mapping=codes.SEX_MAP, label="Sex"),
-    Field("Ethnicity", "code", required=False, mapping=codes.ETHNICITY_MAP, label="Ethnicity"),
+    Field("Ethnicity", "code", required=False, mapping=codes.ETHNICITY_MAP, label="Ethnicity",
+          blank_if_unknown=True),
     Field("Postcode", "postcode", required=False),
     Field("Status", "code", nullable=False, mapping=codes.STATUS_MAP, label="social-care status"),
     Field("StartDate", "date", nullable=False),
@@ -134,8 +140,9 @@ SOCIAL_CARE_FIELDS = (
         required=False,
         mapping=codes.PRIMARY_NEED_MAP,
         label="primary need",
+        blank_if_unknown=True,
     ),
-    Field("Factors", "factors", required=False),
+    Field("Factors", "factors", required=False, blank_if_unknown=True),
 )
 
 # Termly attendance files (linkage.readers describes the folder layout).

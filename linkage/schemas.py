@@ -45,7 +45,10 @@ RECORD_ID_ERROR = "not a record id (up to 64 letters, digits and - _ . / :, star
 _SEPARATOR = f"[{re.escape(UPN_SEPARATORS)}]"
 UPN_LIKE = re.compile(rf"^[A-Z0-9](?:{_SEPARATOR}*[A-Z0-9]){{0,19}}{_SEPARATOR}*$")
 UPN_ERROR = "not a UPN (letters and digits, at most 20 characters)"
-_FACTOR_LIST = re.compile(r"^\s*\d{1,2}[A-Za-z]?\s*(?:[;,]\s*\d{1,2}[A-Za-z]?\s*)*;?\s*$")
+# assessment factor codes (3A, 21) split as `codes.split_codes` splits them: at ; , | / a line break or
+# spaces ('3A|4A' and '3A 4A' were rejected here, though the reader splits them)
+_FACTOR = r"\d{1,2}[A-Za-z]?"
+_FACTOR_LIST = re.compile(rf"^\s*{_FACTOR}(?:\s*[;,|/]\s*{_FACTOR}|\s+{_FACTOR})*\s*[;,|/]?\s*$")
 
 MISSING = "missing value"
 YEAR_ERROR = (

@@ -217,6 +217,33 @@ def _open_end_placeholders(column: pd.Series) -> tuple[pd.Series, int]:
     return column.cat.remove_categories(far), placeholders
 
 
+def _blank_unknown_details(
+    raw: RawFile, failures: pd.DataFrame, work: pd.DataFrame, extract: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the failures that reject their rows, `work` with the rest blanked): a value a `blank_if_unknown`
+    column does not accept, on a row with no other failure, is read as blank and the row kept, counted and
+    its rows named in the file's note (row numbers, never the value). A row failing elsewhere too is
+    rejected with every reason, as before."""
+    soft = {f.name for f in FIELDS[extract] if f.blank_if_unknown}
+    in_soft = (failures["schema_context"] == "Column") & failures["column"].isin(soft)
+    rejected_rows = set(failures.loc[~in_soft, "index"])
+    kept = in_soft & ~failures["index"].isin(rejected_rows)
+    blank = failures[kept]
+    if blank.empty:
+        return failures, work
+    work = work.copy()
+    said = []
+    for column, rows in blank.groupby("column", sort=False)["index"]:
+        rows = np.unique(rows.to_numpy())
+        work[column] = work[column].where(~work.index.isin(rows))
+        more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
+        listed = ", ".join(str(r) for r in rows[:10]) + more
+        said.append(f"{column} {len(rows):,} row(s) (rows {listed})")
+    raw.skipped.append("values not in the data contract's lists read as blank, each row kept (its other "
+                       f"columns are sound; correct them at source): {'; '.join(said)}")
+    return failures[~kept], work
+
+
 PANDERA_CONCAT_WARNING = "The behavior of DataFrame concatenation with empty or all-NA entries"
 
 
@@ -236,6 +263,9 @@ def validate(raw: RawFile, work: pd.DataFrame, extract: str, mapping: dict[str, 
     if failures["index"].isna().any():  # a check that crashed: our bug, never the user's data
         raise RuntimeError(f"{raw.name}: a validation check failed to run: {failures['check'].iloc[0]}")
     failures = failures.assign(index=failures["index"].astype(np.int64))
+    failures, work = _blank_unknown_details(raw, failures, work, extract)
+    if failures.empty:
+        return work
     frame_level = failures["schema_context"] == "DataFrameSchema"
     if frame_level.any():  # one reject per row for a frame-level check, naming its column
         level = failures[frame_level].drop_duplicates(["index", "check"])

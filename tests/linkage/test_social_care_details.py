@@ -1,0 +1,46 @@
+"""A social-care episode whose detail columns (Ethnicity, PrimaryNeed, Factors) hold a value the contract
+does not list is kept, that value read as blank and counted: a social-care data lead's file lost whole
+open looked-after episodes (and the child's need level with them) to 'Domestic abuse' in Factors,
+'White British' in Ethnicity or 'N10' in PrimaryNeed; factors written '3A|4A' or '3A 4A', which the
+reader splits, were rejected as 'not assessment factor codes'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from exclusion_risk.linkage.readers import read_social_care
+from tests.linkage.test_readers import assert_nothing_lost
+
+LOOKED_AFTER = {"Status": "CLA", "StartDate": "2018-01-01", "EndDate": ""}
+
+
+def test_an_unknown_detail_is_read_as_blank_and_the_episode_kept(tmp_path: Path, social_care_row, csv_text,
+                                                                   write):
+    rows = [
+        social_care_row("C1", **LOOKED_AFTER),
+        social_care_row("C2", **LOOKED_AFTER, Factors="3A|4A"),
+        social_care_row("C3", **LOOKED_AFTER, Factors="3A 21"),
+        social_care_row("C4", **LOOKED_AFTER, Factors="Domestic abuse"),
+        social_care_row("C5", **LOOKED_AFTER, Ethnicity="White British"),
+        social_care_row("C6", **LOOKED_AFTER, PrimaryNeed="N10"),
+        social_care_row("C7", **{**LOOKED_AFTER, "StartDate": "soon"}, Ethnicity="White British"),  # two fail
+        social_care_row("C8", Status="Looked After"),  # the status itself is no detail: rejected
+    ]
+    result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
+    assert_nothing_lost(result, len(rows))
+    clean = result.clean.set_index("LAchildID")
+    assert list(clean.index) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert (clean["Status"] == "CLA").all() and clean["EndDate"].isna().all()  # open, looked after
+    assert clean.loc["C2", "Factors"] == "3A;4A" and clean.loc["C3", "Factors"] == "3A;21"
+    assert clean.loc["C1", "Factors"] == "3A;4A" and clean.loc["C1", "Ethnicity"] == "BAFR"
+    assert clean.loc[["C4"], "Factors"].isna().all() and clean.loc[["C5"], "Ethnicity"].isna().all()
+    assert clean.loc[["C6"], "PrimaryNeed"].isna().all() and clean.loc["C4", "PrimaryNeed"] == "N1"
+    rejects = result.rejects.set_index("row")
+    assert rejects.loc[7, "column"] == "Ethnicity | StartDate"  # every reason of a row rejected
+    assert rejects.loc[8, "column"] == "Status"
+    (note,) = [n for n in result.notes if "read as blank" in n]
+    assert ("values not in the data contract's lists read as blank, each row kept (its other columns are "
+            "sound; correct them at source): ") in note
+    for said in ("Ethnicity 1 row(s) (rows 5)", "PrimaryNeed 1 row(s) (rows 6)", "Factors 1 row(s) (rows 4)"):
+        assert said in note
+    assert "Domestic" not in note and "White" not in note and "N10" not in note  # row numbers, no value
