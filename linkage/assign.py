@@ -13,7 +13,9 @@
    scored too and agrees no better on forename (then the forename cannot tell them apart and the
    rest of the evidence, a UPN say, decides; a twin not among the candidates keeps the guard).
 5. Bands from `settings.thresholds` on the score; a candidate strong on its own (probability above
-   the accept threshold) that a rival brings below the review threshold still goes to review.
+   the accept threshold) that a rival brings below the review threshold still goes to review, and so
+   does a one-to-one record's reviewable pupil that another record took (never accepted: an officer
+   decides whether the two records are one child).
 """
 
 from __future__ import annotations
@@ -155,7 +157,11 @@ def assign(
         .sort_values(["eid_l", "score", "eid_r"], ascending=[True, False, True], kind="stable")
         .drop_duplicates("eid_l")
     )
-    rest = rest.assign(band="reject")
+    # A one-to-one record whose best pupil another record took (an earlier stage's link: a duplicate
+    # record of that child, say; or a stronger record's here) is offered for review with that pupil when
+    # the pair is reviewable on its own: rejected, it read 'reject' at 0.998 with no word of why, and a
+    # duplicate record's open looked-after episode was lost unseen (a social-care data lead's find).
+    rest = rest.assign(band=np.where(_reviewable(rest, thresholds), "review", "reject"))
     out = pd.concat([picked, rest], ignore_index=True)
     out = out.sort_values("eid_l", kind="stable").reset_index(drop=True)
     return out[DECISION_COLUMNS + gamma_cols]

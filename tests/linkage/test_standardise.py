@@ -220,9 +220,17 @@ def test_one_to_one_gives_a_pupil_to_one_child_only():
     )
     out = assign(cands, Thresholds(), one_to_one=True).set_index("eid_l")
     assert out.loc["c1", "band"] == "accept" and out.loc["c1", "eid_r"] == "p1"
-    assert out.loc["c2", "band"] == "reject"
+    # c2's pupil is c1's: never linked, but offered for review with that pupil (two records of one child,
+    # or another child), where it was rejected at 0.99 without a word of why
+    assert (out.loc["c2", "band"], out.loc["c2", "eid_r"]) == ("review", "p1")
     many = assign(cands, Thresholds(), one_to_one=False).set_index("eid_l")
     assert many.loc["c2", "eid_r"] == "p1" and many.loc["c2", "band"] == "accept"
+    # a pupil an earlier stage linked to another child record (a duplicate record of one child linked by
+    # UPN): each record whose best pupil that is goes to review, never accepted; a weak one is rejected
+    taken = assign(cands, Thresholds(), one_to_one=True, unavailable={"p1"}).set_index("eid_l")
+    assert taken["band"].to_dict() == {"c1": "review", "c2": "review"} and set(taken["eid_r"]) == {"p1"}
+    weak = _cands([("c3", "p1", 0.3, -1.0, 1, 3, 4)])
+    assert assign(weak, Thresholds(), one_to_one=True, unavailable={"p1"})["band"].tolist() == ["reject"]
 
 
 def test_two_equal_candidates_are_not_accepted():
