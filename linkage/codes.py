@@ -187,7 +187,14 @@ REASON_SEPARATORS = r"[;,|/\r\n\t]"
 
 # --- social care ---------------------------------------------------------------------------------
 
-STATUS_MAP: dict[str, str] = {"CIN": "CIN", "CPP": "CPP", "CLA": "CLA", "CP": "CPP", "LAC": "CLA"}
+# The codes, and the words a case system's export gives for them: 'Looked After' was rejected as an
+# unknown status code, the episode (and the child's looked-after status) lost (a social-care data lead's find).
+STATUS_MAP: dict[str, str] = {
+    "CIN": "CIN", "CPP": "CPP", "CLA": "CLA", "CP": "CPP", "LAC": "CLA",
+    "CHILD IN NEED": "CIN", "CHILD PROTECTION PLAN": "CPP", "CHILD PROTECTION": "CPP", "CP PLAN": "CPP",
+    "LOOKED AFTER": "CLA", "LOOKED AFTER CHILD": "CLA", "CHILD LOOKED AFTER": "CLA", "IN CARE": "CLA",
+    "CHILD IN CARE": "CLA",
+}  # fmt: skip
 PRIMARY_NEEDS = [f"N{i}" for i in range(10)]
 PRIMARY_NEED_MAP: dict[str, str] = {code: code for code in PRIMARY_NEEDS}
 

@@ -136,5 +136,6 @@ def describe_command(
                f"{overall['permanent']['excluded']} permanently excluded")  # fmt: skip
     if models:
         typer.echo(description.document["models"]["finding"])
-    typer.echo(f"wrote {written[0]} and {len(written) - 1} tables in {time.perf_counter() - started:.1f}s; "
+    typer.echo(f"wrote {written[0]}, {written[1].name} and {len(written) - 2} tables in "
+               f"{time.perf_counter() - started:.1f}s; "
                f"recorded in {ledger}")

@@ -24,12 +24,16 @@ def test_an_unknown_detail_is_read_as_blank_and_the_episode_kept(tmp_path: Path,
         social_care_row("C5", **LOOKED_AFTER, Ethnicity="White British"),
         social_care_row("C6", **LOOKED_AFTER, PrimaryNeed="N10"),
         social_care_row("C7", **{**LOOKED_AFTER, "StartDate": "soon"}, Ethnicity="White British"),  # two fail
-        social_care_row("C8", Status="Looked After"),  # the status itself is no detail: rejected
+        social_care_row("C8", Status="Looked Afterr"),  # the status itself is no detail: rejected
+        social_care_row("C9", Status="Looked After"),  # the words of a case system's export
+        social_care_row("C10", Status=" child protection plan"),
     ]
     result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
     assert_nothing_lost(result, len(rows))
     clean = result.clean.set_index("LAchildID")
-    assert list(clean.index) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert list(clean.index) == ["C1", "C2", "C3", "C4", "C5", "C6", "C9", "C10"]
+    assert clean.loc["C9", "Status"] == "CLA" and clean.loc["C10", "Status"] == "CPP"
+    clean = clean.drop(["C9", "C10"])
     assert (clean["Status"] == "CLA").all() and clean["EndDate"].isna().all()  # open, looked after
     assert clean.loc["C2", "Factors"] == "3A;4A" and clean.loc["C3", "Factors"] == "3A;21"
     assert clean.loc["C1", "Factors"] == "3A;4A" and clean.loc["C1", "Ethnicity"] == "BAFR"

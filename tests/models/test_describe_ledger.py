@@ -89,6 +89,9 @@ def test_describe_refuses_an_overlapping_window_before_writing(small_authority, 
     first = describe("2016/17", "r2019")
     assert first.exit_code == 0, first.output
     assert f"recorded in {ledger}" in first.output
+    tables = sorted((tmp_path / "r2019" / "describe").glob("*.csv"))
+    # the tables counted are the CSVs (describe.json was counted as a sixth)
+    assert f"describe.json and {len(tables)} tables in " in " ".join(first.output.split())
     grown = describe("2016/17,2017/18", "r2020")
     assert grown.exit_code == 2, grown.output
     assert "error: describing 2016/17-2017/18 (2 years) covers pupils that describe published" in grown.output
