@@ -188,7 +188,7 @@ REASON_SEPARATORS = r"[;,|/\r\n\t]"
 # --- social care ---------------------------------------------------------------------------------
 
 # The codes, and the words a case system's export gives for them: 'Looked After' was rejected as an
-# unknown status code, the episode (and the child's looked-after status) lost (a social-care data lead's find).
+# unknown status code, the episode (and the child's looked-after status) lost (a social-care data lead).
 STATUS_MAP: dict[str, str] = {
     "CIN": "CIN", "CPP": "CPP", "CLA": "CLA", "CP": "CPP", "LAC": "CLA",
     "CHILD IN NEED": "CIN", "CHILD PROTECTION PLAN": "CPP", "CHILD PROTECTION": "CPP", "CP PLAN": "CPP",

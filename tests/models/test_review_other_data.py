@@ -9,7 +9,6 @@ import json
 import shutil
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
