@@ -149,6 +149,8 @@ def register(app: typer.Typer) -> None:
             fail(failure)
         for line in rejected:
             typer.echo(line)
+        for remark in (r for read in reads for r in read.remarks):  # exact counts: the console's alone
+            typer.echo(f"note: {remark}")
         for name, s in result.report["sources"].items() if result is not None else ():
             typer.echo(source_line(name, s))  # as report.json gives it, and run.log
             for note in s.get("probabilistic_notes", []):  # what the model could not estimate, and why

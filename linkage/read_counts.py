@@ -29,6 +29,9 @@ class ExtractRead:
     files: tuple[str, ...]  # the files whose rows were rejected, as rejects.csv names them
     # the read's warnings (census files copied under another collection's name: ReadResult.warnings)
     warnings: tuple[str, ...] = ()
+    # the notes of files whose read has more to say than rows and encoding (ReadResult.remarks): values read
+    # as blank, children whose every row was rejected, headers read under another name
+    remarks: tuple[str, ...] = ()
 
     @property
     def nothing_clean(self) -> bool:
@@ -53,7 +56,7 @@ def extract_reads(results: dict[str, ReadResult]) -> list[ExtractRead]:
             blocks.append(("attendance", results[extract].termly))
     return [
         ExtractRead(name, r.rows_read, r.rows_rejected, tuple(r.rejects["file"].dropna().unique()),
-                    tuple(r.warnings))
+                    tuple(r.warnings), tuple(r.remarks))
         for name, r in blocks
     ]
 

@@ -127,3 +127,20 @@ def test_no_progress_bar_reaches_a_stderr_that_is_not_a_terminal(
     result = CliRunner().invoke(link_app, ["link", "--data", str(data), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "\r" not in result.stderr and "step/s" not in result.stderr and "linkage:" not in result.stderr
+
+
+def test_a_social_care_detail_read_as_blank_is_said_on_links_console(
+    link_app, tmp_path, extracts_folder, write, csv_text, social_care_row
+):
+    """The file's note (an unknown Ethnicity read as blank, the episode kept) was `check`'s alone: `link`,
+    which a data lead runs, said nothing of it."""
+    data = extracts_folder(tmp_path / "data", census_rows=3)
+    rows = [social_care_row("C1", Ethnicity="White British"), social_care_row("C2", Status="Looked Afterr")]
+    write(data / "social_care.csv", csv_text(rows))
+    result = _link(link_app, data, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert ("note: social_care.csv: 2 rows, UTF-8; values not in the data contract's lists read as blank, "
+            "each row kept (its other columns are sound; correct them at source): Ethnicity 1 row(s) (rows 1); "
+            "1 child(ren) with every row rejected") in said
+    assert "White British" not in said and "Afterr" not in said

@@ -48,3 +48,12 @@ def test_an_unknown_detail_is_read_as_blank_and_the_episode_kept(tmp_path: Path,
     for said in ("Ethnicity 1 row(s) (rows 5)", "PrimaryNeed 1 row(s) (rows 6)", "Factors 1 row(s) (rows 4)"):
         assert said in note
     assert "Domestic" not in note and "White" not in note and "N10" not in note  # row numbers, no value
+    # C7 and C8, every row of each rejected: in no count of the link report, so counted here
+    assert ("2 child(ren) with every row rejected: none of their episodes is read, and the link report's "
+            "rates do not count them") in note
+
+
+def test_a_child_with_a_row_kept_is_not_lost_whole(tmp_path: Path, social_care_row, csv_text, write):
+    rows = [social_care_row("C1"), social_care_row("C1", StartDate="soon", EndDate="")]
+    result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
+    assert len(result.rejects) == 1 and "every row rejected" not in " ".join(result.notes)
