@@ -114,6 +114,9 @@ def describe_command(
         step(f"testing {len(labelled)} year(s) by group and school")
         description = analyse(describe_frame(table), labelled)
         description.document["left_out"] = [year.as_dict() for year in left_out]
+        from exclusion_risk.models.fingerprint import extracts_source
+
+        description.document["source"] = extracts_source(data)  # which files, as digests
         if models:
             step("ranking the models' inputs by permutation importance")
             try:

@@ -66,11 +66,13 @@ def _champion_years() -> list[str]:
     return years
 
 
-def write_report(report: DriftReport, out: Path) -> tuple[Path, Path]:
-    """drift.json (the report's document) and drift.html (a short page with the notice) in `out`."""
+def write_report(report: DriftReport, out: Path, source: dict | None = None) -> tuple[Path, Path]:
+    """drift.json (the report's document; `source`: the extracts' digests, models.fingerprint) and
+    drift.html (a short page with the notice) in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out / JSON_FILE, out / HTML_FILE
-    write_text(json_path, json.dumps(report.document(), indent=2) + "\n")
+    document = report.document() | ({"source": source} if source else {})
+    write_text(json_path, json.dumps(document, indent=2) + "\n")
     t = report.thresholds
     # A PSI withheld (None: a flag's PSI would give its share back) sorts last and is no notice.
     by_psi = sorted(report.features, key=lambda r: (r["psi"] is None, -(r["psi"] or 0)))
@@ -140,7 +142,9 @@ def drift_command(
         fail(str(exc))
     report = drift_report(profile, table[table["AcademicYear"] == year], year, context, thresholds)
     try:
-        json_path, html_path = write_report(report, out)
+        from exclusion_risk.models.fingerprint import extracts_source
+
+        json_path, html_path = write_report(report, out, extracts_source(data))
     except OSError as exc:  # a file where a folder of the path should be, no permission, a full disk
         fail(f"cannot write drift.json and drift.html in --out {out}: {exc.strerror or type(exc).__name__}")
     for line in report.warnings or [QUIET]:

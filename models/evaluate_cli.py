@@ -274,6 +274,7 @@ def evaluate_command(
     from exclusion_risk.models.evaluate_log import log_evaluation
     from exclusion_risk.models.evaluate_report import write_evaluation, write_evaluation_json
     from exclusion_risk.models.evaluate_schools import missing_schools
+    from exclusion_risk.models.fingerprint import extracts_source
 
     out_folder(out, "--out")  # before the run, the extracts and the outcomes are read
     folder, run = resolve_run(scores, runs, year, census)
@@ -317,6 +318,7 @@ def evaluate_command(
         "warnings": warnings,
         **document,
         "comparison": compare_with_stated(row, info or {}, out_of_sample=not in_sample(run, info, pupils)),
+        "source": extracts_source(data),  # which files, as digests
     }
     document["headline"] = headline(document)
     # The files first: a bad --out must stop before anything is logged or the version is tagged.

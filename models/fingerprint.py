@@ -50,3 +50,20 @@ def data_fingerprint(
         "feature_table": {"rows": int(len(table)), "sha256": table_hash, "years": years},
         "features": {"names": list(feature_cols), "sha256": features_hash},
     }
+
+
+# what the readers read: an extract's CSV or Parquet file, or the .txt/.tsv stand-in read in its place
+_EXTRACT_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv")
+
+
+def extracts_source(data: Path) -> dict[str, Any]:
+    """Which extracts an output was made from, as digests, never their contents: each extract file's
+    sha256 (the files of `data` and of its attendance/ folder) and `extracts_hash`, one short hash of
+    them all. Two outputs with the same hash came from the same files; a consortium's two authorities'
+    describe, drift, evaluation and fairness files, once copied, could not be told apart."""
+    folders = [data, data / "attendance"]
+    files = [p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
+             if p.is_file() and p.suffix.lower() in _EXTRACT_SUFFIXES]  # fmt: skip
+    digests = {p.relative_to(data).as_posix(): _file_sha256(p) for p in files}
+    whole = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:16]
+    return {"extracts_hash": whole, "files": digests}

@@ -402,6 +402,7 @@ def review_command(
     from exclusion_risk.linkage.outputs import read_report
     from exclusion_risk.models.fairness_report import flagged_words
     from exclusion_risk.models.fairness_run import resolve_run, review_run
+    from exclusion_risk.models.fingerprint import extracts_source
 
     share = _capacity(capacity)
     if out is not None:  # before the model, the extracts and the review (retraining, bootstrap)
@@ -424,7 +425,9 @@ def review_command(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text(out, html)
-        write_text(out.parent / FAIRNESS_JSON, summary)
+        # which extracts, as digests (the copy logged to the run is the run's own data's, or none)
+        sourced = json.loads(summary) | {"source": extracts_source(data)}
+        write_text(out.parent / FAIRNESS_JSON, json.dumps(sourced, indent=2, allow_nan=False))
         typer.echo(f"wrote {out} and {out.parent / FAIRNESS_JSON}")
     published = json.loads(summary)["summary"]  # the counts and words the report and fairness.json give
     flagged = published["flagged_where"]

@@ -141,6 +141,6 @@ def test_a_social_care_detail_read_as_blank_is_said_on_links_console(
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert ("note: social_care.csv: 2 rows, UTF-8; values not in the data contract's lists read as blank, "
-            "each row kept (its other columns are sound; correct them at source): Ethnicity 1 row(s) (rows 1); "
-            "1 child(ren) with every row rejected") in said
+            "each row kept (its other columns are sound; correct them at source): Ethnicity 1 row(s) "
+            "(rows 1); 1 child(ren) with every row rejected") in said
     assert "White British" not in said and "Afterr" not in said

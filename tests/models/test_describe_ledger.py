@@ -20,6 +20,7 @@ from exclusion_risk.models.describe_ledger import (
     record,
     refuse_overlap,
 )
+from exclusion_risk.models.fingerprint import extracts_source
 from exclusion_risk.synth.truth import write_truth_links
 
 
@@ -92,6 +93,8 @@ def test_describe_refuses_an_overlapping_window_before_writing(small_authority, 
     tables = sorted((tmp_path / "r2019" / "describe").glob("*.csv"))
     # the tables counted are the CSVs (describe.json was counted as a sixth)
     assert f"describe.json and {len(tables)} tables in " in " ".join(first.output.split())
+    document = json.loads((tmp_path / "r2019" / "describe" / "describe.json").read_text())
+    assert document["source"] == extracts_source(small_authority)  # which files, as digests
     grown = describe("2016/17,2017/18", "r2020")
     assert grown.exit_code == 2, grown.output
     assert "error: describing 2016/17-2017/18 (2 years) covers pupils that describe published" in grown.output

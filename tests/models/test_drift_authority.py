@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 from exclusion_risk.calendar import academic_year_start_of
 from exclusion_risk.cli import app
 from exclusion_risk.models.drift import PROFILE_ARTIFACT, reference_profile
+from exclusion_risk.models.fingerprint import extracts_source
 from exclusion_risk.privacy import DECISION_SUPPORT_NOTICE, share_step
 from exclusion_risk.synth.truth import write_truth_links
 
@@ -40,7 +41,7 @@ ABSENCE_WARNING = "the mean absence last year (absence_rate_last_year) is"
 SCHOOL_SHARE = 0.05  # the share of the year's pupils at the school whose attendance is halved
 LINK_WARNING = "Fewer social-care records of 2018/19 are linked to a census pupil"
 DOCUMENT_KEYS = {"notice", "features", "schools", "link_rates", "base_rate", "reference_years", "year",
-                 "thresholds", "warnings", "notes", "lookback"}  # fmt: skip
+                 "thresholds", "warnings", "notes", "lookback", "source"}  # fmt: skip
 # The extracts start in 2015/16, so 2016/17 and 2017/18 look back over fewer earlier years than 2018/19:
 # features counted over earlier years rise with the history, and their warnings say so.
 LENGTHENED = "the rise is at least in part the history lengthening, not the cohort changing"
@@ -116,6 +117,7 @@ def test_an_unchanged_year_warns_only_of_history_lengthening_and_says_so(authori
     result, document = drift(extracts, links, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert set(document) == DOCUMENT_KEYS and document["warnings"]
+    assert document["source"] == extracts_source(extracts)  # which files, as digests
     assert all(LENGTHENED in w for w in document["warnings"]) and "no drift warnings" not in result.output
     assert {r["feature"] for r in document["features"] if r["warning"]} <= {r["feature"] for r in
                                                                             document["lookback"]}  # fmt: skip

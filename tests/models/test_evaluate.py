@@ -26,6 +26,7 @@ from exclusion_risk.cli import app
 from exclusion_risk.linkage.history import load_history
 from exclusion_risk.models import tracking
 from exclusion_risk.models.evaluate import realised_outcomes
+from exclusion_risk.models.fingerprint import extracts_source
 from exclusion_risk.privacy import SECONDARY, SUPPRESSED
 from exclusion_risk.synth.truth import write_truth_links
 
@@ -230,6 +231,7 @@ def test_the_json_has_the_promised_shape(evaluated):
         + " the model's stated precision"
     )
     assert doc["warnings"] == []  # 2018/19 is after the test year: out of sample
+    assert doc["source"] == extracts_source(evaluated.extracts)  # which files, as digests
     assert "not decisions" in doc["notice"]
 
 

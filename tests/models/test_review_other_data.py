@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
 from exclusion_risk.models.fairness_run import data_differs
+from exclusion_risk.models.fingerprint import extracts_source
 
 KEPT = {"2017/18": {"pupils": 4, "labelled": 3, "positives": 1},
         "2018/19": {"pupils": 3, "labelled": 3, "positives": 2}}  # fmt: skip
@@ -59,6 +60,21 @@ def test_review_of_other_extracts_is_refused_without_out_and_never_logged_to_the
     said = " ".join(written.output.split())
     assert "not logged to the run: these extracts are not the ones it was trained on (2018/19: " in said
     assert "Reviewed on extracts other than the ones this run was trained on" in out.read_text()
-    assert json.loads((out.parent / "fairness.json").read_text())["model"]["other_data"].startswith("2018/19")
+    published = json.loads((out.parent / "fairness.json").read_text())
+    assert published["model"]["other_data"].startswith("2018/19")
+    assert published["source"] == extracts_source(other) != extracts_source(data)  # which files, as digests
     for path in ("fairness/fairness.json", "fairness/fairness_report.html"):
         assert tracking.read_artifact_text(target.run_id, path) is None  # the run's review is untouched
+
+
+def test_the_extracts_source_names_each_file_read_by_its_digest(tmp_path):
+    (tmp_path / "attendance").mkdir()
+    for name, text in (("census.csv", "a"), ("social_care.parquet", "b"), ("attendance/2018-19_AUT.csv", "c"),
+                       ("notes.docx", "d"), ("truth/links.csv", "e")):  # fmt: skip
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    source = extracts_source(tmp_path)
+    assert sorted(source["files"]) == ["attendance/2018-19_AUT.csv", "census.csv", "social_care.parquet"]
+    assert source["files"]["census.csv"] == "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+    (tmp_path / "census.csv").write_text("a ")  # another export: another hash
+    assert extracts_source(tmp_path)["extracts_hash"] != source["extracts_hash"]
