@@ -45,3 +45,16 @@ def parse_flag(text: str) -> bool | None:
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """The logistic function 1 / (1 + e^-x) (log-odds -> probability)."""
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def number_ranges(numbers) -> str:
+    """Row numbers, every one, runs shortened: [1, 2, 3, 7, 9, 10] -> '1-3, 7, 9-10' (a file's rows named in
+    full, however many, where 'and 5 more' named some nowhere)."""
+    ordered = sorted({int(n) for n in numbers})
+    runs: list[list[int]] = []
+    for n in ordered:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)

@@ -33,6 +33,8 @@ from exclusion_risk.linkage.settings import LinkageSettings
 from exclusion_risk.linkage.sources import SOURCES
 
 UNLINKED_COLUMNS = ["source", "record_id", "band", "best_score"]
+# review.csv's last column: the source's records already linked to the pair's pupil, ';'-joined
+LINKED_ALREADY = "pupil_linked_to"
 # Fields shown side by side in review.csv (for clerical reviewers only).
 REVIEW_FIELDS = ["UPN", "Surname", "Forename", "DOB", "Sex", "Postcode"]
 
@@ -162,10 +164,15 @@ def review_table(
             part[f"census_{f}"] = right.reindex(rev["eid_r"].to_numpy()).to_numpy()
         for g in [c for c in rev.columns if c.startswith("gamma_")]:
             part[g.replace("gamma_", "level_")] = rev[g].to_numpy()
+        # the pupil's records of this source already linked (one-to-one: a duplicate record of that child,
+        # or another child): a pair at 1.0 in review read as a fault without it
+        accepted = d[d["band"] == "accept"]
+        taken = accepted.groupby("eid_r")["eid_l"].agg(lambda ids: ";".join(sorted(map(str, ids))))
+        part[LINKED_ALREADY] = taken.reindex(rev["eid_r"].to_numpy()).fillna("").to_numpy()
         parts.append(part)
     cols = ["source", "record_id", "upn", "score"] + [
         f"{side}_{f}" for f in REVIEW_FIELDS for side in ("source", "census")
-    ]
+    ] + [LINKED_ALREADY]
     if not parts:
         return pd.DataFrame(columns=cols)
     out = pd.concat(parts, ignore_index=True)

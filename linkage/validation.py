@@ -31,6 +31,7 @@ from exclusion_risk.linkage.parsing import LATEST_DATE
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame, visible
 from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns
+from exclusion_risk.values import number_ranges
 
 
 def map_header(raw: RawFile, fields: tuple[Field, ...], derivable: set[str] = frozenset(),
@@ -236,9 +237,7 @@ def _blank_unknown_details(
     for column, rows in blank.groupby("column", sort=False)["index"]:
         rows = np.unique(rows.to_numpy())
         work[column] = work[column].where(~work.index.isin(rows))
-        more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
-        listed = ", ".join(str(r) for r in rows[:10]) + more
-        said.append(f"{column} {len(rows):,} row(s) (rows {listed})")
+        said.append(f"{column} {len(rows):,} row(s) (rows {number_ranges(rows)})")  # every one: no other file
     raw.skipped.append("values not in the data contract's lists read as blank, each row kept (its other "
                        f"columns are sound; correct them at source): {'; '.join(said)}")
     return failures[~kept], work

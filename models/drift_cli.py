@@ -44,9 +44,9 @@ def _years(values: list[str] | None, option: str) -> list[str]:
         fail(f"{option}: {exc}")
 
 
-def _champion_years() -> list[str]:
+def _champion_years() -> tuple[list[str], object]:
     """The years the champion was fitted on: its stored drift profile's, else its `fitted_years`
-    tag (else, registered before that, its `train_years`)."""
+    tag (else, registered before that, its `train_years`); and the champion's registry version."""
     from exclusion_risk.models.drift_data import stored_profile  # imported here: see drift_command
 
     uri = tracking.setup_read()
@@ -63,7 +63,25 @@ def _champion_years() -> list[str]:
     years = sorted(y for y in years if y)
     if not years:
         fail(f"the champion (version {version.version}) names no training years; give --reference-year")
-    return years
+    return years, version
+
+
+def _trained_elsewhere(version, table, references: list[str], year: str, term: str) -> list[str]:
+    """A warning where the champion's reference years are not these extracts' (its training data
+    fingerprint's pupils per year differ): the check then compares these extracts' years with each other,
+    and says nothing of the data the model learned from (a consortium analyst's other authority read
+    "no drift" against a model trained on the first). Pupils only: the label asked for may be another."""
+    from exclusion_risk.models.fingerprint import data_differs, kept_years
+
+    if version is None or calendar.parse_census(tracking.census_of(version.tags)) != term:
+        return []  # another census's pupils differ by the census, not the extracts
+    differs = data_differs(kept_years(version.tags.get("train_id")), table, references, facts=("pupils",))
+    if differs is None:
+        return []
+    return [f"The champion (version {version.version}) was trained on other extracts than these "
+            f"({differs}): this check compares these extracts' {year} with their own "
+            f"{', '.join(references)}, not with the data the model learned from; the model may be another "
+            "authority's, and its drift is not checked."]
 
 
 def write_report(report: DriftReport, out: Path, source: dict | None = None) -> tuple[Path, Path]:
@@ -125,7 +143,9 @@ def drift_command(
     except (DriftError, ValueError) as exc:
         fail(str(exc))
     year = _years([year], "--year")[0]
-    references = _years(reference_year, "--reference-year") or _champion_years()
+    references, champion = _years(reference_year, "--reference-year"), None
+    if not references:
+        references, champion = _champion_years()
     if year in references:
         fail(f"--year {year} is one of the reference years; compare it with other years")
     linked = linked_data(data, links)
@@ -141,6 +161,7 @@ def drift_command(
     except DriftError as exc:
         fail(str(exc))
     report = drift_report(profile, table[table["AcademicYear"] == year], year, context, thresholds)
+    report.warnings[:0] = _trained_elsewhere(champion, table, references, year, term)
     try:
         from exclusion_risk.models.fingerprint import extracts_source
 

@@ -36,6 +36,7 @@ from exclusion_risk.models.fairness_linkage import link_rates_by_group
 from exclusion_risk.models.fairness_options import AS_IS, RECALIBRATED, measure_options, recalibrate_by_group
 from exclusion_risk.models.fairness_red_list import review_red_list
 from exclusion_risk.models.fairness_report import render_report, report_context, summary_json
+from exclusion_risk.models.fingerprint import data_differs, kept_years
 from exclusion_risk.models.held_out import calibration_pupils, pupil_keys
 from exclusion_risk.models.risk_matrix import ScoringConfig, load_risk_matrix, matrix_for
 from exclusion_risk.models.train import train_models
@@ -47,35 +48,6 @@ _ABLATION_BOOTSTRAP = 50
 class OtherData(ValueError):
     """The extracts given are not those the run was trained on, and the review has nowhere but the run to
     go (no --out): another authority's review logged onto the run was read by every later scoring."""
-
-
-def data_differs(kept_years: dict, table: pd.DataFrame, years: list[str]) -> str | None:
-    """Where `table` (the feature table rebuilt from the extracts given) is not the one the run was
-    trained on: the first of `years` whose pupils, pupils with a known outcome or pupils with it differ
-    from the training run's data fingerprint (`kept_years`: its feature_table's years), in words (the
-    year's totals, never a pupil); None where each agrees, or the fingerprint does not hold the year."""
-    per_year = table.groupby("AcademicYear")["label"].agg(["size", "count", "sum"])
-    for year in years:
-        then = kept_years.get(year)
-        if not isinstance(then, dict):
-            continue
-        row = per_year.loc[year] if year in per_year.index else {"size": 0, "count": 0, "sum": 0}
-        now = {"pupils": int(row["size"]), "labelled": int(row["count"]), "positives": int(row["sum"])}
-        if now != {key: then.get(key) for key in now}:
-            return f"{year}: {_year_facts(then)} when it was trained, {_year_facts(now)} in these"
-    return None
-
-
-def _year_facts(facts: dict) -> str:
-    known, positives = facts["labelled"], facts["positives"]
-    return f"{facts['pupils']:,} pupils, {known:,} with a known outcome, {positives:,} with it"
-
-
-def _kept_years(train_id: str | None) -> dict:
-    """The training run's data fingerprint's years (`models.fingerprint`); {} where it kept none."""
-    text = tracking.read_artifact_text(train_id, "data/fingerprint.json") if train_id else None
-    years = json.loads(text).get("feature_table", {}).get("years") if text else None
-    return years if isinstance(years, dict) else {}
 
 
 @dataclass
@@ -172,7 +144,7 @@ def review_run(
     test = table[(table["AcademicYear"] == test_year) & table["label"].notna()].reset_index(drop=True)
     if test.empty:
         raise ValueError(f"no labelled pupils for the test year {test_year} in the data")
-    differs = data_differs(_kept_years(tags.get("train_id")), table, [validation_year, test_year])
+    differs = data_differs(kept_years(tags.get("train_id")), table, [validation_year, test_year])
     if differs and not other_data:
         raise OtherData(
             f"these extracts are not the ones run {target.run_id[:8]} was trained on ({differs}): a review "

@@ -14,6 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from exclusion_risk.models import tracking
+from exclusion_risk.privacy import suppress_count
+
 
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -67,3 +70,46 @@ def extracts_source(data: Path) -> dict[str, Any]:
     digests = {p.relative_to(data).as_posix(): _file_sha256(p) for p in files}
     whole = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:16]
     return {"extracts_hash": whole, "files": digests}
+
+
+# ---- the training data's years, against extracts given later -------------------------------------
+
+YEAR_FACTS = ("pupils", "labelled", "positives")
+
+
+def data_differs(kept_years: dict, table: pd.DataFrame, years: list[str],
+                 facts: tuple[str, ...] = YEAR_FACTS) -> str | None:
+    """Where `table` (a feature table built from the extracts given) is not the one a run was trained
+    on: the first of `years` whose `facts` (pupils, pupils with a known outcome, pupils with it) differ
+    from the training run's data fingerprint (`kept_years`: its feature_table's years), in words (the
+    year's totals, never a pupil); None where each agrees, or the fingerprint does not hold the year.
+    `facts`: ("pupils",) where the table's outcome may be another label's than the run's."""
+    per_year = table.groupby("AcademicYear")["label"].agg(["size", "count", "sum"])
+    for year in years:
+        then = kept_years.get(year)
+        if not isinstance(then, dict):
+            continue
+        row = per_year.loc[year] if year in per_year.index else {"size": 0, "count": 0, "sum": 0}
+        now = {"pupils": int(row["size"]), "labelled": int(row["count"]), "positives": int(row["sum"])}
+        if any(now[key] != then.get(key) for key in facts):
+            trained, given = _year_facts(then, facts), _year_facts(now, facts)
+            return f"{year}: {trained} when it was trained, {given} in these"
+    return None
+
+
+def _year_facts(counts: dict, facts: tuple[str, ...]) -> str:
+    """Each count as a report shows it (1-9 as "<10": the review page beside it withholds them)."""
+    words = {"pupils": "pupils", "labelled": "with a known outcome", "positives": "with it"}
+    return ", ".join(f"{_shown(counts[key])} {words[key]}" for key in facts)
+
+
+def _shown(count: int) -> str:
+    shown = suppress_count(int(count))
+    return shown if isinstance(shown, str) else f"{shown:,}"
+
+
+def kept_years(train_id: str | None) -> dict:
+    """A training run's data fingerprint's years (data/fingerprint.json); {} where it kept none."""
+    text = tracking.read_artifact_text(train_id, "data/fingerprint.json") if train_id else None
+    years = json.loads(text).get("feature_table", {}).get("years") if text else None
+    return years if isinstance(years, dict) else {}

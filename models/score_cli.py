@@ -359,9 +359,8 @@ def score_command(
                    f"records each scoring in its runs folder (this one's is {run_folder.parent}), where "
                    "`--compare-with` and `evaluate --scores` read it")
     typer.echo(evaluate_later(data, out, year, runs_given))
-    if summary is not None:
+    if changes is not None:  # nothing compared: the summary is among the notes, said once below
         typer.echo(summary)
-    if changes is not None:
         typer.echo(f"wrote {out.parent / CHANGES_FILE}")
     elif stale_changes is not None:
         typer.echo(f"note: removed {stale_changes}, which an earlier scoring wrote: it compared that "

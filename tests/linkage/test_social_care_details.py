@@ -57,3 +57,12 @@ def test_a_child_with_a_row_kept_is_not_lost_whole(tmp_path: Path, social_care_r
     rows = [social_care_row("C1"), social_care_row("C1", StartDate="soon", EndDate="")]
     result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
     assert len(result.rejects) == 1 and "every row rejected" not in " ".join(result.notes)
+
+
+def test_every_row_read_as_blank_is_named(tmp_path: Path, social_care_row, csv_text, write):
+    """Past the tenth, the rows read as blank were '5 more', named in no file (they are in no rejects.csv)."""
+    rows = [social_care_row(f"C{i}", Ethnicity="White British" if i % 10 in (0, 1, 2) else "WBRI")
+            for i in range(1, 41)]  # fmt: skip
+    result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
+    assert len(result.clean) == 40 and result.rejects.empty
+    assert "Ethnicity 12 row(s) (rows 1-2, 10-12, 20-22, 30-32, 40)" in " ".join(result.notes)

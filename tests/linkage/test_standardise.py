@@ -469,3 +469,27 @@ def test_census_rows_without_a_upn_are_no_pupil_and_redirect_none():
         }
     )
     assert set(census_variants(census)["eid"]) == {perm}
+
+
+def test_review_csv_names_the_records_already_linked_to_the_pairs_pupil():
+    """A duplicate record of a child linked by UPN is offered for review with that child's pupil: the pair at
+    0.99 read as a fault where review.csv did not say the pupil already has another record."""
+    from types import SimpleNamespace
+
+    from exclusion_risk.linkage.outputs import LINKED_ALREADY, review_table
+
+    def decided(*rows):
+        return pd.DataFrame(rows, columns=["eid_l", "eid_r", "score", "match_weight", "band"])
+
+    decisions = {
+        "exclusions": decided(("E1", "P1", 0.7, 1.0, "review")),
+        "social_care": decided(("C1", "P1", 1.0, float("inf"), "accept"), ("C2", "P1", 0.99, 9.0, "review"),
+                               ("C3", "P2", 0.8, 2.0, "review")),
+    }  # fmt: skip
+    source = pd.DataFrame({"LAchildID": ["C1", "C2", "C3"], "Surname": "Okafor"})
+    extracts = SimpleNamespace(exclusions=pd.DataFrame({"RecordID": ["E1"]}), social_care=source)
+    pupils = pd.DataFrame({"Surname": ["Okafor", "Okafor"]}, index=pd.Index(["P1", "P2"], dtype="string"))
+    table = review_table(decisions, extracts, pupils).set_index("record_id")
+    assert table.loc["C2", LINKED_ALREADY] == "C1" and table.loc["C3", LINKED_ALREADY] == ""
+    assert table.loc["E1", LINKED_ALREADY] == ""  # the exclusions' pupil has no accepted record here
+    assert list(table.columns)[-1] == LINKED_ALREADY

@@ -269,3 +269,27 @@ def test_the_exclusion_rate_is_of_the_models_census_and_outcome(authority, censu
         autumn = build_feature_table(history, years, label=label)["label"].mean()
         later = census != "AUT"
         assert profile["base_rate"] < autumn if later else profile["base_rate"] == pytest.approx(autumn)
+
+
+def test_drift_against_a_champion_trained_on_other_extracts_says_so(authority, trained, tmp_path,
+                                                                     monkeypatch):
+    """Another authority's (here: the census less a pupil in 20 of the reference years) checked against the
+    champion's years compared those extracts' years with themselves and read no warning of it."""
+    root, extracts, links, *_ = authority
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained)
+    other = tmp_path / "other"
+    shutil.copytree(extracts, other)
+    census = pd.read_csv(other / "census.csv", dtype=str, keep_default_na=False)
+    earlier = census.index[census["AcademicYear"] != YEAR]
+    census.drop(earlier[::20]).to_csv(other / "census.csv", index=False)
+    expected = "was trained on other extracts than these ("
+    for data, said in ((extracts, False), (other, True)):
+        args = ["drift", "--data", str(data), "--links", str(links), "--year", YEAR,
+                "--out", str(tmp_path / data.name)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert (expected in " ".join(result.output.split())) is said
+        document = json.loads((tmp_path / data.name / "drift.json").read_text())
+        assert any(expected in w for w in document["warnings"]) is said
+    assert "the model may be another authority's, and its drift is not checked" in " ".join(
+        result.output.split())

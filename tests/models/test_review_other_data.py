@@ -12,8 +12,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from exclusion_risk.cli import app
-from exclusion_risk.models.fairness_run import data_differs
-from exclusion_risk.models.fingerprint import extracts_source
+from exclusion_risk.models.fingerprint import data_differs, extracts_source
 
 KEPT = {"2017/18": {"pupils": 4, "labelled": 3, "positives": 1},
         "2018/19": {"pupils": 3, "labelled": 3, "positives": 2}}  # fmt: skip
@@ -29,8 +28,14 @@ def test_a_table_agrees_with_the_fingerprint_only_where_every_year_named_does():
     assert data_differs({}, same, ["2017/18", "2018/19"]) is None  # a run that kept no fingerprint
     one_fewer = same.iloc[:-1]
     said = data_differs(KEPT, one_fewer, ["2017/18", "2018/19"])
-    assert said == ("2018/19: 3 pupils, 3 with a known outcome, 2 with it when it was trained, 2 pupils, "
-                    "2 with a known outcome, 2 with it in these")  # fmt: skip
+    # each count as the review page shows it: 1-9 as "<10" (the page beside it withholds them)
+    assert said == ("2018/19: <10 pupils, <10 with a known outcome, <10 with it when it was trained, <10 "
+                    "pupils, <10 with a known outcome, <10 with it in these")  # fmt: skip
+    big = {"2018/19": {"pupils": 1200, "labelled": 1100, "positives": 40}}
+    many = _table(*[("2018/19", 1.0 if i < 5 else 0.0) for i in range(1150)])
+    assert data_differs(big, many, ["2018/19"]) == (
+        "2018/19: 1,200 pupils, 1,100 with a known outcome, 40 with it when it was trained, 1,150 pupils, "
+        "1,150 with a known outcome, <10 with it in these")
     assert data_differs(KEPT, same[same["AcademicYear"] == "2017/18"], ["2018/19"]).startswith("2018/19: ")
 
 
