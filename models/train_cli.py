@@ -161,7 +161,7 @@ def compare_command(
         if not pairs:
             typer.echo("(model vs model differences are logged by `train` since this release: train again)\n")
     typer.echo(champion)
-    note = across_runs_note(table)
+    note = across_runs_note(table, parents)
     if note:
         typer.echo(note)
     typer.echo(DECISION_SUPPORT_NOTICE)
