@@ -142,12 +142,25 @@
     loadEarlier(score.upn);
   }
 
+  const BUSY_RETRIES = 3;
+
   async function loadFactors(upn, context) {
     const form = new FormData();
     form.append("file", state.file, state.file.name);
     form.append("upn", upn); // in the body: a UPN never goes in a URL
-    const answer = await window.ER.call("/explain/file?n=5", { method: "POST", body: form });
-    if ($("panel-heading").textContent !== `Pupil ${upn}`) return; // the panel moved on meanwhile
+    const shown = () => $("panel-heading").textContent === `Pupil ${upn}`; // the panel may move on
+    let answer;
+    for (let attempt = 0; ; attempt += 1) {
+      answer = await window.ER.call("/explain/file?n=5", { method: "POST", body: form });
+      if (!shown()) return;
+      if (answer.status !== 503 || attempt >= BUSY_RETRIES) break;
+      // every job slot busy (the service scores a few files at once) or starting up: tried again after
+      // the wait it gives, said meanwhile, where the panel gave up at once (a load tester's find)
+      const wait = Math.min(Number(answer.headers && answer.headers.get("Retry-After")) || 2, 10);
+      $("panel-factors-status").textContent = `The service is busy; trying again in ${wait} s.`;
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      if (!shown()) return;
+    }
     if (!answer.ok || !answer.body || !answer.body.pupils || !answer.body.pupils.length) {
       $("panel-raising").replaceChildren();
       $("panel-factors-status").textContent =

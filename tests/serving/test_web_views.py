@@ -249,6 +249,34 @@ def test_the_pupil_panel_shows_factors_and_returns_focus(page, scored, live_serv
     assert not page.script_errors, page.script_errors
 
 
+def test_the_pupil_panel_tries_again_while_the_service_is_busy(page, scored):
+    """Every job slot busy (503 with Retry-After): the panel said the factors could not be loaded at once,
+    where a moment later they could (a load tester's find). It now says it is trying again, and does."""
+    from playwright.sync_api import expect
+
+    _reset(page)
+    busy = {"left": 2}
+
+    def answer(route):
+        if busy["left"]:
+            busy["left"] -= 1
+            route.fulfill(status=503, content_type="application/json", headers={"Retry-After": "1"},
+                          body=json.dumps({"detail": "the service is already scoring 2 files: try again"}))
+        else:
+            route.continue_()
+
+    page.route("**/explain/file**", answer)
+    try:
+        page.locator("#scores-table tbody tr").nth(3).get_by_role("button").click()
+        status = page.locator("#panel-factors-status")
+        expect(status).to_have_text("The service is busy; trying again in 1 s.")
+        expect(status).to_contain_text("Factors loaded", timeout=60_000)
+        assert busy["left"] == 0
+    finally:
+        page.unroute("**/explain/file**")
+        page.keyboard.press("Escape")
+
+
 def test_printing_shows_the_notice_and_the_schools_list_not_the_form(page, scored):
     from playwright.sync_api import expect
 
