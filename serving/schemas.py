@@ -188,14 +188,18 @@ def _pupil_key(value: str) -> str:
 PupilKey = Annotated[str, AfterValidator(_pupil_key)]
 
 
+# The longest pupil key any route takes (a UPN is 13 characters; the LA's pseudonym may be longer): one limit
+# for every route, where /explain/file took 32 and the others 64 (an integrator's find)
+UPN_MAX_CHARS = 64
+
 FeatureRecord = create_model(
     "FeatureRecord",
     __config__=ConfigDict(extra="forbid", json_schema_extra={"example": EXAMPLE_FEATURES}),
     __doc__="One pupil's registry features as known on census day. A feature left out is missing "
     "(the model handles missing values); `need_level` is derived from the features when not given.",
-    upn=(PupilKey, Field(min_length=1, max_length=64, description="The pupil's UPN or the LA's pseudonym; a "
-                    "UPN is scored and echoed in its tidy form (spaces and dashes removed, upper case), as "
-                    "the census routes name pupils; any other value (a pseudonym) as sent.")),
+    upn=(PupilKey, Field(min_length=1, max_length=UPN_MAX_CHARS, description="The pupil's UPN or the LA's "
+                    "pseudonym; a UPN is scored and echoed in its tidy form (spaces and dashes removed, "
+                    "upper case), as the census routes name pupils; any other value (a pseudonym) as sent.")),
     need_level=(int | None, Field(None, ge=0, le=3, strict=True, description="Risk-matrix need axis 0-3.")),
     school_urn=(str | None, Field(None, pattern=SCHOOL.pattern, description="School URN (6 digits) or "
                                   "LAEstab (7 digits), as the census gives it; echoed for filtering.")),
@@ -391,7 +395,8 @@ class RunsResponse(BaseModel):
 class EarlierScoresRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"upn": EXAMPLE_UPN}})
 
-    upn: str = Field(min_length=1, max_length=64, description="The pupil's UPN (in the body, never the URL).")
+    upn: str = Field(min_length=1, max_length=UPN_MAX_CHARS,
+                     description="The pupil's UPN (in the body, never the URL).")
 
 
 class EarlierScore(BaseModel):

@@ -23,12 +23,17 @@ from exclusion_risk.linkage.upn_columns import tidy_upn_column
 from exclusion_risk.serving import school_scope, scoring
 from exclusion_risk.serving.deps import ScorerDep, ScorerKey, SettingsDep
 from exclusion_risk.serving.errors import RequestProblem
-from exclusion_risk.serving.schemas import AUTH_ERRORS, SLOW_BODY, ErrorResponse, ExplainResponse
+from exclusion_risk.serving.schemas import (
+    AUTH_ERRORS,
+    SLOW_BODY,
+    UPN_MAX_CHARS,
+    ErrorResponse,
+    ExplainResponse,
+)
 from exclusion_risk.upn import upn_key
 
 router = APIRouter(tags=["scoring"])
 
-MAX_UPN_CHARS = 32  # a UPN is 13 characters; anything much longer is not one
 NOT_IN_FILE = "no pupil with that UPN in the file"
 _ERRORS: dict[int | str, dict] = {
     **AUTH_ERRORS,
@@ -66,9 +71,9 @@ async def _file_and_upn(request: Request) -> tuple[bytes, str, str]:
     upload, upn = form.get("file"), form.get("upn")
     if not isinstance(upload, UploadFile):
         raise _problem(422, "The upload has no file.", "file", "a file is required")
-    if not isinstance(upn, str) or not upn.strip() or len(upn) > MAX_UPN_CHARS:
+    if not isinstance(upn, str) or not upn.strip() or len(upn) > UPN_MAX_CHARS:
         raise _problem(422, "The form has no usable UPN.", "upn",
-                       f"a UPN is required (at most {MAX_UPN_CHARS} characters)")
+                       f"a UPN is required (at most {UPN_MAX_CHARS} characters)")
     return await upload.read(), scoring.safe_filename(upload.filename), upn
 
 
@@ -90,7 +95,7 @@ async def _file_and_upn(request: Request) -> tuple[bytes, str, str]:
                         "type": "object",
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
-                            "upn": {"type": "string", "maxLength": MAX_UPN_CHARS},
+                            "upn": {"type": "string", "maxLength": UPN_MAX_CHARS},
                         },
                         "required": ["file", "upn"],
                     }

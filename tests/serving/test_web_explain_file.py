@@ -59,12 +59,13 @@ def test_a_upn_not_in_the_file_is_refused_without_repeating_it(live_service, cen
 def test_refusals_before_any_work(live_service, census):
     with live_service.client() as client:
         missing = _explain(client, census, None)
-        too_long = _explain(client, census, "A" * 40)
+        too_long = _explain(client, census, "A" * 65)  # one limit on every route: 64, as /runs/earlier's
         not_a_form = client.post("/explain/file", content=census, headers={"Content-Type": "text/csv"})
     with live_service.client(role=None) as anonymous:
         no_key = _explain(anonymous, census, "A801200111001")
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "upn"
-    assert too_long.status_code == 422 and "A" * 40 not in too_long.text
+    assert too_long.status_code == 422 and "A" * 65 not in too_long.text
+    assert "at most 64 characters" in too_long.text
     assert not_a_form.status_code == 415
     assert no_key.status_code == 401
     assert "A801200111001" not in live_service.log_text()  # a UPN is never in the access log
