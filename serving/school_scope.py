@@ -109,8 +109,8 @@ def refuse_other_schools(request: Request, schools: Iterable[object], what: str)
         said = "is" if outside == 1 else "are"
         where = "it" if len(mine) == 1 else "one of them"
         message = (f"This API key is for {schools_words(mine)} only; {counted(outside, what)} {said} not "
-                   f"at {where} or name no school, so nothing was scored. Send only your own school's "
-                   "pupils.")
+                   f"at {where} or name no school, so nothing was scored. Send only the pupils of "
+                   f"{'your own school' if len(mine) == 1 else 'the schools this key covers'}.")
         reason = f"{counted(outside, what)} not at {schools_words(mine)}"
         raise RequestProblem(403, message, [{"row": None, "field": "school", "reason": reason}])
 

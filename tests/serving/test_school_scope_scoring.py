@@ -27,6 +27,9 @@ def _refused(response, pupils: int, what: str, schools: str) -> None:
     detail = response.json()["detail"]
     assert f"This API key is for {schools} only; {pupils} {what}" in detail, detail
     assert "nothing was scored" in detail
+    # a trust's key of several schools is not told to send "your own school's" pupils
+    many = "," in schools or " and " in schools
+    assert detail.endswith("the schools this key covers." if many else "your own school.")
     assert OTHER not in response.text.replace(schools, "") and "Surname" not in response.text
 
 
@@ -42,6 +45,9 @@ def test_a_census_of_another_school_is_refused_to_a_schools_key(service, skip_in
     response = _file(mine, rows, skip_invalid=str(skip_invalid).lower())
     _refused(response, 3, "pupils are", f"school {OTHER}")
     assert not any(row["UPN"] in response.text or row["Surname"] in response.text for row in rows)
+    trust = scoped(service, OTHER, "111111")  # a trust's key of two schools
+    _refused(_file(trust, rows, skip_invalid=str(skip_invalid).lower()), 3, "pupils are",
+             f"schools 111111 and {OTHER}")
     # one pupil of another school among the school's own: refused too, counted alone
     both = scoped(service, OWN)
     mixed = census_rows(3)
