@@ -4,11 +4,14 @@ console's, the workbook's and the service's notes beside `score_runs.compare`'s 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+
 import pandas as pd
 
-from exclusion_risk.models.earlier_scorings import EarlierView, school_names
+from exclusion_risk.models.earlier_scorings import RUN, EarlierView, school_names
 from exclusion_risk.models.score_runs import NEED, ScoringRun, run_pupils
-from exclusion_risk.values import counted
+from exclusion_risk.values import and_join, counted
 
 
 def _schools_listed(schools: list[str], pupils: pd.Series) -> str:
@@ -43,12 +46,7 @@ def comparison_notes(
             f"the {current.year} {current.census} census's, or its bands were cut otherwise, what changed "
             "between them shows as changes too."
         )
-    # the MLflow run id only where both runs recorded one (runs kept before it was have "")
-    runs = (previous.model_run_id, current.model_run_id)
-    other_run = all(runs) and runs[0] != runs[1]
-    # a scores.csv compared with directly may record the model's version and not its name
-    renamed = bool(previous.model_name) and previous.model_name != current.model_name
-    if previous.model_version and (renamed or previous.model_version != current.model_version or other_run):
+    if _other_model(previous, current):
         notes.append(
             f"The earlier scoring used model {_model(previous)}, this one {_model(current)}: a pupil may "
             "have moved because the model changed, not because anything about the pupil did."
@@ -80,6 +78,56 @@ def comparison_notes(
             "pupils as new or gone, so its pupils are not in the changes."
         )
     return notes
+
+
+def _other_model(previous: ScoringRun, current: ScoringRun) -> bool:
+    """`previous` records a model and it is not `current`'s: another version, name or MLflow run (the run
+    id only where both recorded one: runs kept before it was have ""; a scores.csv compared with directly
+    may record the model's version and not its name)."""
+    runs = (previous.model_run_id, current.model_run_id)
+    other_run = all(runs) and runs[0] != runs[1]
+    renamed = bool(previous.model_name) and previous.model_name != current.model_name
+    return bool(previous.model_version) and (renamed or previous.model_version != current.model_version
+                                             or other_run)
+
+
+def earlier_run_notes(
+    view: EarlierView, pupils: pd.DataFrame, current: ScoringRun, since: str, name: str,
+    run_of: Callable[[str], ScoringRun | None],
+) -> list[str]:
+    """The model, risk matrix or capacity of the scorings before `name` (run id `since`) that pupils were
+    compared with, where they are not this scoring's: `comparison_notes` says it of the run named alone,
+    and each pupil is compared with their latest earlier scoring (after a new champion, one school's early
+    upload, then the whole census: 111 'moved down' against the old model's scoring, and no word of the
+    model). `pupils`: this scoring's; `run_of`: a run id's ScoringRun (None where it is not held)."""
+    compared = pupils.loc[pupils["school_urn"].isin(view.compared - {""}), "upn"]
+    rows = view.pupils[view.pupils["upn"].isin(compared) & (view.pupils[RUN] != since)]
+    models, matrices, capacities = Counter(), Counter(), Counter()
+    for run_id, n in rows[RUN].value_counts().items():
+        run = run_of(str(run_id))
+        if run is None:
+            continue
+        if _other_model(run, current):
+            models[_model(run)] += int(n)
+        if run.risk_matrix_version and run.risk_matrix_version != current.risk_matrix_version:
+            matrices[f"version {run.risk_matrix_version}"] += int(n)
+        if run.capacity and current.capacity and abs(run.capacity - current.capacity) > 1e-12:
+            capacities[f"{100 * run.capacity:g}%"] += int(n)
+    said = []
+    for what, seen, now, why in (
+        ("model", models, _model(current), "the model changed"),
+        ("risk matrix", matrices, f"version {current.risk_matrix_version}", "the risk matrix changed"),
+        ("capacity", capacities, f"{100 * current.capacity:g}%", "the bands were cut for another capacity"),
+    ):
+        if seen:
+            n = sum(seen.values())
+            said.append(
+                f"{counted(n, 'pupil')} compared with a scoring before {name} {'was' if n == 1 else 'were'} "
+                f"scored then with {what} {and_join(sorted(seen))}, this one with {now}: "
+                f"{'that pupil' if n == 1 else 'they'} may have moved because {why}, not because anything "
+                "about them did."
+            )
+    return said
 
 
 def _model(run: ScoringRun) -> str:

@@ -28,7 +28,12 @@ from typing import Any
 
 import pandas as pd
 
-from exclusion_risk.models.comparison_notes import comparison_notes, need_level_notes, nothing_compared
+from exclusion_risk.models.comparison_notes import (
+    comparison_notes,
+    earlier_run_notes,
+    need_level_notes,
+    nothing_compared,
+)
 from exclusion_risk.models.earlier_scorings import (
     PUPILS,
     RUN,
@@ -410,6 +415,9 @@ def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer,
     # and what it took from scorings before that one (the schools whose leavers it does not list are
     # `leavers_not_listed_notes`): the page shows both lists, the workbook's summary all of them
     notes += earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload", leavers=False)
+    # the model, matrix or capacity of those earlier scorings, where not this one's
+    notes += earlier_run_notes(view, pupils, run, previous.run_id, previous.describe(),
+                               lambda run_id: store.run(run_id, schools))
     labels = need_labels(scorer.matrix.need_levels)  # "2 (EHC plan or child in need)"
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip

@@ -51,8 +51,14 @@ def test_score_after_a_partial_scoring(training, write_small_extracts, tmp_path,
     assert "not listed as no longer on roll" in said
     assert not any(upn in said for upn in census["UPN"])
 
+    newer = CohortScorer(result.models["lightgbm"].pipeline, "2")  # a new champion before the whole census
+    monkeypatch.setattr(CohortScorer, "load", classmethod(lambda cls, alias: newer))
     said = score(whole, "--compare-with", "last")
     again = _changes(out)
+    # the 35 compared with the first scoring were scored then by version 1: said, as of the run named
+    assert "35 pupils compared with a scoring before the 2018/19 autumn scoring of" in said
+    assert ("were scored then with model exclusion-risk version 1, this one with exclusion-risk version 2"
+            in said)
     # each pupil compared with their latest scoring: the 35 are not new on roll, nor new red
     assert set(again["upn"]) <= set(census["UPN"].head(5))
     assert JOINER not in set(again["change"]) and LEAVER not in set(again["change"])
