@@ -96,6 +96,7 @@ PYDANTIC_FIELDS = (
     _.notice,
     _.leavers_not_listed,  # serving/schemas.py RunChanges
     _.leavers_not_listed_notes,  # serving/schemas.py RunChanges
+    _.schools_compared,  # serving/schemas.py RunChanges
     _.notes,  # serving/schemas.py RunChanges
     _.fairness_findings,  # serving/schemas.py ScoreResponse: the JSON key the page reads
     _.contribution,
