@@ -164,9 +164,10 @@ def review_table(
             part[f"census_{f}"] = right.reindex(rev["eid_r"].to_numpy()).to_numpy()
         for g in [c for c in rev.columns if c.startswith("gamma_")]:
             part[g.replace("gamma_", "level_")] = rev[g].to_numpy()
-        # the pupil's records of this source already linked (one-to-one: a duplicate record of that child,
-        # or another child): a pair at 1.0 in review read as a fault without it
-        accepted = d[d["band"] == "accept"]
+        # a one-to-one source's records already linked to the pupil (a duplicate record of that child, or
+        # another child): a pair at 1.0 in review read as a fault without it. Exclusion events share a
+        # pupil by design: none listed (a reviewer read a pupil's suspensions as duplicates)
+        accepted = d[(d["band"] == "accept") & spec.one_to_one]
         taken = accepted.groupby("eid_r")["eid_l"].agg(lambda ids: ";".join(sorted(map(str, ids))))
         part[LINKED_ALREADY] = taken.reindex(rev["eid_r"].to_numpy()).fillna("").to_numpy()
         parts.append(part)

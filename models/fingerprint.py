@@ -92,15 +92,22 @@ def data_differs(kept_years: dict, table: pd.DataFrame, years: list[str],
         row = per_year.loc[year] if year in per_year.index else {"size": 0, "count": 0, "sum": 0}
         now = {"pupils": int(row["size"]), "labelled": int(row["count"]), "positives": int(row["sum"])}
         if any(now[key] != then.get(key) for key in facts):
-            trained, given = _year_facts(then, facts), _year_facts(now, facts)
+            trained = ", ".join(f"{_shown(then[key])} {_WORDS[key]}" for key in facts)
+            given = ", ".join(_given(int(then[key]), now[key], _WORDS[key]) for key in facts)
             return f"{year}: {trained} when it was trained, {given} in these"
     return None
 
 
-def _year_facts(counts: dict, facts: tuple[str, ...]) -> str:
-    """Each count as a report shows it (1-9 as "<10": the review page beside it withholds them)."""
-    words = {"pupils": "pupils", "labelled": "with a known outcome", "positives": "with it"}
-    return ", ".join(f"{_shown(counts[key])} {words[key]}" for key in facts)
+_WORDS = {"pupils": "pupils", "labelled": "with a known outcome", "positives": "with it"}
+
+
+def _given(then: int, now: int, word: str) -> str:
+    """A count now as a report shows it (1-9 as "<10": the review page beside it withholds them), and
+    where it is 1-9 away from the count then, only which way: the two beside each other gave it back
+    (1,200 then, 1,203 now: 3 pupils added since)."""
+    if 0 < abs(now - then) < 10:
+        return f"under 10 {'more' if now > then else 'fewer'} {word}"
+    return f"{_shown(now)} {word}"
 
 
 def _shown(count: int) -> str:
@@ -113,3 +120,16 @@ def kept_years(train_id: str | None) -> dict:
     text = tracking.read_artifact_text(train_id, "data/fingerprint.json") if train_id else None
     years = json.loads(text).get("feature_table", {}).get("years") if text else None
     return years if isinstance(years, dict) else {}
+
+
+def trained_extracts(train_id: str | None) -> str | None:
+    """One short hash of the extract files a train run read (its data fingerprint's `files`); None where it
+    kept none. Two runs of one authority's extracts with other features share it, where their `data_hash`
+    (which covers the feature table and list) differs: `compare` read a with- and a without-protected
+    characteristics run as "of different pupils" by that."""
+    text = tracking.read_artifact_text(train_id, "data/fingerprint.json") if train_id else None
+    files = json.loads(text).get("files") if text else None
+    if not isinstance(files, dict) or not files:
+        return None
+    digests = {name: facts.get("sha256") for name, facts in files.items() if isinstance(facts, dict)}
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:16]

@@ -270,20 +270,20 @@ def champion_words(champion, parents: list, experiment: str) -> str:
     return f"{line}, not among the runs shown ({where}):\n" + format_comparison(table, FIGURES, LEAD).rstrip()
 
 
-def across_runs_note(table: pd.DataFrame, parents: list = ()) -> str | None:
-    """Where the runs shown differ in test year, census or data (their train runs' data fingerprints,
-    `parents`: two authorities' runs in one store read side by side as if of one): their figures are not
-    like for like."""
+def across_runs_note(table: pd.DataFrame, extracts: list[str | None] = ()) -> str | None:
+    """Where the runs shown differ in test year, census or extracts (`extracts`: each train run's
+    `fingerprint.trained_extracts`, None where it kept none: two authorities' runs in one store read side
+    by side as if of one): their figures are not like for like. Other features on the same extracts are
+    not other pupils."""
     if table.empty or table["train_id"].nunique() < 2:
         return None
     years, censuses = sorted(set(table["test_year"])), sorted(set(table["census"]))
-    hashes = sorted({p.data.tags.get("data_hash") for p in parents} - {None, ""})
-    if len(years) < 2 and len(censuses) < 2 and len(hashes) < 2:
+    files = sorted(set(extracts) - {None, ""})
+    if len(years) < 2 and len(censuses) < 2 and len(files) < 2:
         return None
     what = [f"years ({', '.join(years)})"] if len(years) > 1 else []
     what += [f"censuses ({', '.join(censuses)})"] if len(censuses) > 1 else []
-    what += [f"data (data fingerprints {', '.join(hashes)}: other extracts, links or feature table)"
-             ] if len(hashes) > 1 else []  # fmt: skip
+    what += [f"extracts (their train runs read other files: {', '.join(files)})"] if len(files) > 1 else []
     return (f"note: the runs shown were tested on different {' and '.join(what)}: figures across runs "
             "are of different pupils, not directly comparable; paired differences exist within a run "
             "only")  # fmt: skip

@@ -136,6 +136,7 @@ def compare_command(
         format_differences,
         verdict,
     )
+    from exclusion_risk.models.fingerprint import trained_extracts
     from exclusion_risk.models.promotion_report import across_runs_note, champion_words, run_heading
 
     tracking.setup_read()
@@ -161,7 +162,7 @@ def compare_command(
         if not pairs:
             typer.echo("(model vs model differences are logged by `train` since this release: train again)\n")
     typer.echo(champion)
-    note = across_runs_note(table, parents)
+    note = across_runs_note(table, [trained_extracts(p.info.run_id) for p in parents])
     if note:
         typer.echo(note)
     typer.echo(DECISION_SUPPORT_NOTICE)

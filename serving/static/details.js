@@ -143,12 +143,16 @@
   }
 
   const BUSY_RETRIES = 3;
+  let factorsTurn = 0; // each opening of the panel: a wait from an earlier one stops
 
   async function loadFactors(upn, context) {
     const form = new FormData();
     form.append("file", state.file, state.file.name);
     form.append("upn", upn); // in the body: a UPN never goes in a URL
-    const shown = () => $("panel-heading").textContent === `Pupil ${upn}`; // the panel may move on
+    const turn = ++factorsTurn;
+    // the panel may move on, close, or open again meanwhile: this opening's answer is then no one's
+    const shown = () => turn === factorsTurn && $("pupil-panel").open &&
+      $("panel-heading").textContent === `Pupil ${upn}`;
     let answer;
     for (let attempt = 0; ; attempt += 1) {
       answer = await window.ER.call("/explain/file?n=5", { method: "POST", body: form });

@@ -482,14 +482,14 @@ def test_review_csv_names_the_records_already_linked_to_the_pairs_pupil():
         return pd.DataFrame(rows, columns=["eid_l", "eid_r", "score", "match_weight", "band"])
 
     decisions = {
-        "exclusions": decided(("E1", "P1", 0.7, 1.0, "review")),
+        "exclusions": decided(("E1", "P1", 0.7, 1.0, "review"), ("E2", "P1", 1.0, float("inf"), "accept")),
         "social_care": decided(("C1", "P1", 1.0, float("inf"), "accept"), ("C2", "P1", 0.99, 9.0, "review"),
                                ("C3", "P2", 0.8, 2.0, "review")),
     }  # fmt: skip
     source = pd.DataFrame({"LAchildID": ["C1", "C2", "C3"], "Surname": "Okafor"})
-    extracts = SimpleNamespace(exclusions=pd.DataFrame({"RecordID": ["E1"]}), social_care=source)
+    extracts = SimpleNamespace(exclusions=pd.DataFrame({"RecordID": ["E1", "E2"]}), social_care=source)
     pupils = pd.DataFrame({"Surname": ["Okafor", "Okafor"]}, index=pd.Index(["P1", "P2"], dtype="string"))
     table = review_table(decisions, extracts, pupils).set_index("record_id")
     assert table.loc["C2", LINKED_ALREADY] == "C1" and table.loc["C3", LINKED_ALREADY] == ""
-    assert table.loc["E1", LINKED_ALREADY] == ""  # the exclusions' pupil has no accepted record here
+    assert table.loc["E1", LINKED_ALREADY] == ""  # a pupil's other exclusions are no duplicates: not listed
     assert list(table.columns)[-1] == LINKED_ALREADY

@@ -1,31 +1,44 @@
 """`compare --runs 2` over two authorities' train runs in one store (a consortium's): both tested on
-2018/19 at autumn, their figures were set side by side with no word that they are of different pupils,
-where `promote` says so (their data fingerprints differ)."""
+2018/19 at autumn, their figures were set side by side with no word that they are of different pupils.
+The runs' extracts are told apart by the files each train run read (its data fingerprint's), not its
+`data_hash`, which differs with the features alone (a run with protected characteristics and one
+without, on the same extracts, are of the same pupils)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import json
+from pathlib import Path
 
 import pandas as pd
 
+from exclusion_risk.models import fingerprint
+from exclusion_risk.models.fingerprint import data_fingerprint, trained_extracts
 from exclusion_risk.models.promotion_report import across_runs_note
-
-
-def _parent(data_hash: str):
-    return SimpleNamespace(data=SimpleNamespace(tags={"data_hash": data_hash}))
-
 
 TABLE = pd.DataFrame({"train_id": ["a1", "b2"], "test_year": "2018/19", "census": "autumn"})
 
 
-def test_runs_of_different_data_are_said_to_be_of_different_pupils():
-    note = across_runs_note(TABLE, [_parent("1111aaaa"), _parent("2222bbbb")])
+def test_runs_of_different_extracts_are_said_to_be_of_different_pupils():
+    note = across_runs_note(TABLE, ["1111aaaa", "2222bbbb"])
     assert note == (
-        "note: the runs shown were tested on different data (data fingerprints 1111aaaa, 2222bbbb: other "
-        "extracts, links or feature table): figures across runs are of different pupils, not directly "
-        "comparable; paired differences exist within a run only")
-    assert across_runs_note(TABLE, [_parent("1111aaaa"), _parent("1111aaaa")]) is None  # the same data
-    assert across_runs_note(TABLE, [_parent(""), _parent("2222bbbb")]) is None  # a run that kept none
+        "note: the runs shown were tested on different extracts (their train runs read other files: "
+        "1111aaaa, 2222bbbb): figures across runs are of different pupils, not directly comparable; "
+        "paired differences exist within a run only")
+    assert across_runs_note(TABLE, ["1111aaaa", "1111aaaa"]) is None  # the same files
+    assert across_runs_note(TABLE, [None, "2222bbbb"]) is None  # a run that kept no fingerprint
     later = TABLE.assign(test_year=["2017/18", "2018/19"])
-    assert across_runs_note(later, [_parent("1111aaaa"), _parent("2222bbbb")]).startswith(
-        "note: the runs shown were tested on different years (2017/18, 2018/19) and data (data fingerprints")
+    assert across_runs_note(later, ["1111aaaa", "2222bbbb"]).startswith(
+        "note: the runs shown were tested on different years (2017/18, 2018/19) and extracts (")
+
+
+def test_the_same_extracts_with_other_features_are_the_same_files(tmp_path: Path, monkeypatch):
+    (tmp_path / "census.csv").write_text("a,b\n1,2\n")
+    table = pd.DataFrame({"AcademicYear": ["2018/19"] * 2, "label": [0, 1], "fsm": [0, 1], "eth": [1, 2]})
+    with_protected = data_fingerprint([tmp_path / "census.csv"], table, ["fsm", "eth"])
+    without = data_fingerprint([tmp_path / "census.csv"], table, ["fsm"])
+    assert with_protected["data_hash"] != without["data_hash"]  # what compare read as other pupils
+    stored = {"with": with_protected, "without": without, "none": None}
+    monkeypatch.setattr(fingerprint.tracking, "read_artifact_text",
+                        lambda run_id, path: json.dumps(stored[run_id]) if stored[run_id] else None)
+    assert trained_extracts("with") == trained_extracts("without") is not None
+    assert trained_extracts("none") is None and trained_extracts(None) is None

@@ -29,8 +29,14 @@ def test_a_table_agrees_with_the_fingerprint_only_where_every_year_named_does():
     one_fewer = same.iloc[:-1]
     said = data_differs(KEPT, one_fewer, ["2017/18", "2018/19"])
     # each count as the review page shows it: 1-9 as "<10" (the page beside it withholds them)
-    assert said == ("2018/19: <10 pupils, <10 with a known outcome, <10 with it when it was trained, <10 "
-                    "pupils, <10 with a known outcome, <10 with it in these")  # fmt: skip
+    assert said == ("2018/19: <10 pupils, <10 with a known outcome, <10 with it when it was trained, under "
+                    "10 fewer pupils, under 10 fewer with a known outcome, <10 with it in these")  # fmt: skip
+    # two totals 1-9 apart give that difference back: only which way is said
+    close = {"2018/19": {"pupils": 1200, "labelled": 1200, "positives": 40}}
+    grown = _table(*[("2018/19", 1.0 if i < 43 else 0.0) for i in range(1203)])
+    assert data_differs(close, grown, ["2018/19"]) == (
+        "2018/19: 1,200 pupils, 1,200 with a known outcome, 40 with it when it was trained, under 10 more "
+        "pupils, under 10 more with a known outcome, under 10 more with it in these")
     big = {"2018/19": {"pupils": 1200, "labelled": 1100, "positives": 40}}
     many = _table(*[("2018/19", 1.0 if i < 5 else 0.0) for i in range(1150)])
     assert data_differs(big, many, ["2018/19"]) == (

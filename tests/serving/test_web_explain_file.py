@@ -66,6 +66,9 @@ def test_refusals_before_any_work(live_service, census):
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "upn"
     assert too_long.status_code == 422 and "A" * 65 not in too_long.text
     assert "at most 64 characters" in too_long.text
+    with live_service.client() as client:  # 40 characters was refused for its length (the limit was 32)
+        long_key = _explain(client, census, "A" * 40)
+    assert long_key.status_code == 422 and "at most" not in long_key.text  # refused as not in the file
     assert not_a_form.status_code == 415
     assert no_key.status_code == 401
     assert "A801200111001" not in live_service.log_text()  # a UPN is never in the access log
