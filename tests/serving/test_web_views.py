@@ -275,6 +275,24 @@ def test_the_pupil_panel_tries_again_while_the_service_is_busy(page, scored):
     finally:
         page.unroute("**/explain/file**")
         page.keyboard.press("Escape")
+    # closed during the wait, the panel asks no more (it went on retrying, and a reopening ran two loops)
+    asked = []
+
+    def always_busy(route):
+        asked.append(1)
+        route.fulfill(status=503, content_type="application/json", headers={"Retry-After": "1"},
+                      body=json.dumps({"detail": "the service is already scoring 2 files: try again"}))
+
+    page.route("**/explain/file**", always_busy)
+    try:
+        page.locator("#scores-table tbody tr").nth(3).get_by_role("button").click()
+        waiting = "The service is busy; trying again in 1 s."
+        expect(page.locator("#panel-factors-status")).to_have_text(waiting)
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(2_500)
+        assert len(asked) == 1
+    finally:
+        page.unroute("**/explain/file**")
 
 
 def test_printing_shows_the_notice_and_the_schools_list_not_the_form(page, scored):
