@@ -37,11 +37,7 @@ def data_fingerprint(
         p.name: {"sha256": _file_sha256(p), "bytes": p.stat().st_size}
         for p in sorted(files, key=lambda p: p.name)
     }
-    per_year = table.groupby("AcademicYear", sort=True)["label"].agg(["size", "count", "sum"])
-    years = {
-        str(year): {"pupils": int(r["size"]), "labelled": int(r["count"]), "positives": int(r["sum"])}
-        for year, r in per_year.iterrows()
-    }
+    years = year_counts(table)
     content = pd.util.hash_pandas_object(table[[*feature_cols, "label"]], index=False).to_numpy()
     table_hash = hashlib.sha256(content.tobytes()).hexdigest()
     features_hash = hashlib.sha256(",".join(feature_cols).encode()).hexdigest()
@@ -53,6 +49,21 @@ def data_fingerprint(
         "feature_table": {"rows": int(len(table)), "sha256": table_hash, "years": years},
         "features": {"names": list(feature_cols), "sha256": features_hash},
     }
+
+
+def year_counts(table: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Each academic year's pupils, pupils with a known outcome and pupils with it (`label`): what the
+    fingerprint keeps, and what extracts given later are held to (`data_differs`), counted one way."""
+    per_year = table.groupby("AcademicYear", sort=True)["label"].agg(["size", "count", "sum"])
+    return {
+        str(year): {"pupils": int(r["size"]), "labelled": int(r["count"]), "positives": int(r["sum"])}
+        for year, r in per_year.iterrows()
+    }
+
+
+def _short_hash(digests: dict) -> str:
+    """One short hash of a {file: sha256} dict: two with the same hash name the same files."""
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # what the readers read: an extract's CSV or Parquet file, or the .txt/.tsv stand-in read in its place
@@ -68,8 +79,7 @@ def extracts_source(data: Path) -> dict[str, Any]:
     files = [p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
              if p.is_file() and p.suffix.lower() in _EXTRACT_SUFFIXES]  # fmt: skip
     digests = {p.relative_to(data).as_posix(): _file_sha256(p) for p in files}
-    whole = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:16]
-    return {"extracts_hash": whole, "files": digests}
+    return {"extracts_hash": _short_hash(digests), "files": digests}
 
 
 # ---- the training data's years, against extracts given later -------------------------------------
@@ -84,13 +94,12 @@ def data_differs(kept_years: dict, table: pd.DataFrame, years: list[str],
     from the training run's data fingerprint (`kept_years`: its feature_table's years), in words (the
     year's totals, never a pupil); None where each agrees, or the fingerprint does not hold the year.
     `facts`: ("pupils",) where the table's outcome may be another label's than the run's."""
-    per_year = table.groupby("AcademicYear")["label"].agg(["size", "count", "sum"])
+    counted = year_counts(table)
     for year in years:
         then = kept_years.get(year)
         if not isinstance(then, dict):
             continue
-        row = per_year.loc[year] if year in per_year.index else {"size": 0, "count": 0, "sum": 0}
-        now = {"pupils": int(row["size"]), "labelled": int(row["count"]), "positives": int(row["sum"])}
+        now = counted.get(year, dict.fromkeys(YEAR_FACTS, 0))
         if any(now[key] != then.get(key) for key in facts):
             trained = ", ".join(f"{_shown(then[key])} {_WORDS[key]}" for key in facts)
             given = ", ".join(_given(int(then[key]), now[key], _WORDS[key]) for key in facts)
@@ -115,10 +124,16 @@ def _shown(count: int) -> str:
     return shown if isinstance(shown, str) else f"{shown:,}"
 
 
-def kept_years(train_id: str | None) -> dict:
-    """A training run's data fingerprint's years (data/fingerprint.json); {} where it kept none."""
+def _stored(train_id: str | None) -> dict:
+    """A training run's data fingerprint as logged (data/fingerprint.json); {} where it kept none."""
     text = tracking.read_artifact_text(train_id, "data/fingerprint.json") if train_id else None
-    years = json.loads(text).get("feature_table", {}).get("years") if text else None
+    stored = json.loads(text) if text else None
+    return stored if isinstance(stored, dict) else {}
+
+
+def kept_years(train_id: str | None) -> dict:
+    """A training run's data fingerprint's years; {} where it kept none."""
+    years = _stored(train_id).get("feature_table", {}).get("years")
     return years if isinstance(years, dict) else {}
 
 
@@ -127,9 +142,8 @@ def trained_extracts(train_id: str | None) -> str | None:
     kept none. Two runs of one authority's extracts with other features share it, where their `data_hash`
     (which covers the feature table and list) differs: `compare` read a with- and a without-protected
     characteristics run as "of different pupils" by that."""
-    text = tracking.read_artifact_text(train_id, "data/fingerprint.json") if train_id else None
-    files = json.loads(text).get("files") if text else None
+    files = _stored(train_id).get("files")
     if not isinstance(files, dict) or not files:
         return None
     digests = {name: facts.get("sha256") for name, facts in files.items() if isinstance(facts, dict)}
-    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:16]
+    return _short_hash(digests)
