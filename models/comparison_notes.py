@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from exclusion_risk.models.earlier_scorings import RUN, EarlierView, school_names
+from exclusion_risk.models.earlier_scorings import RUN, EarlierView, earlier_notes, school_names, upn_notes
 from exclusion_risk.models.score_runs import NEED, ScoringRun, run_pupils
 from exclusion_risk.values import and_join, counted
 
@@ -56,12 +56,12 @@ def comparison_notes(
             f"The earlier list does not record the model that scored it: if it was not "
             f"{_model(current)}, a pupil may have moved because the model changed."
         )
-    if previous.risk_matrix_version and previous.risk_matrix_version != current.risk_matrix_version:
+    if _other_matrix(previous, current):
         notes.append(
             f"The risk matrix was version {previous.risk_matrix_version} then and "
             f"{current.risk_matrix_version} now: a rating may have changed with the matrix."
         )
-    if previous.capacity and current.capacity and abs(previous.capacity - current.capacity) > 1e-12:
+    if _other_capacity(previous, current):
         notes.append(
             f"The likelihood bands were cut for a capacity of {100 * previous.capacity:g}% then and "
             f"{100 * current.capacity:g}% now: moves between bands and new red follow the new cut as much "
@@ -91,6 +91,30 @@ def _other_model(previous: ScoringRun, current: ScoringRun) -> bool:
                                              or other_run)
 
 
+def _other_matrix(previous: ScoringRun, current: ScoringRun) -> bool:
+    """`previous` records a risk matrix version and it is not `current`'s."""
+    return bool(previous.risk_matrix_version) and previous.risk_matrix_version != current.risk_matrix_version
+
+
+def _other_capacity(previous: ScoringRun, current: ScoringRun) -> bool:
+    """Both record the capacity their bands were cut for (0: not recorded), and they differ."""
+    return bool(previous.capacity and current.capacity) and abs(previous.capacity - current.capacity) > 1e-12
+
+
+def pupils_compared_notes(
+    view: EarlierView, pupils: pd.DataFrame, current: ScoringRun, since: str, name: str,
+    run_of: Callable[[str], ScoringRun | None], word: str = "scoring", leavers: bool = True,
+) -> list[str]:
+    """What each pupil's comparison took that the counts do not say, in one order wherever a comparison
+    is given (`score --compare-with`, its workbook, the service): pupils compared under a corrected UPN,
+    with a row keeping no need level, with a scoring before `name` (run id `since`; `leavers`: and the
+    schools whose leavers are not listed, `word` naming this scoring), and with one of another model,
+    matrix or capacity (`earlier_run_notes`, `run_of` its lookup). Counts only, never a pupil."""
+    return (upn_notes(view) + need_level_notes(view, pupils)
+            + earlier_notes(view, pupils, since, name, word, leavers=leavers)
+            + earlier_run_notes(view, pupils, current, since, name, run_of))
+
+
 def earlier_run_notes(
     view: EarlierView, pupils: pd.DataFrame, current: ScoringRun, since: str, name: str,
     run_of: Callable[[str], ScoringRun | None],
@@ -109,9 +133,9 @@ def earlier_run_notes(
             continue
         if _other_model(run, current):
             models[_model(run)] += int(n)
-        if run.risk_matrix_version and run.risk_matrix_version != current.risk_matrix_version:
+        if _other_matrix(run, current):
             matrices[f"version {run.risk_matrix_version}"] += int(n)
-        if run.capacity and current.capacity and abs(run.capacity - current.capacity) > 1e-12:
+        if _other_capacity(run, current):
             capacities[f"{100 * run.capacity:g}%"] += int(n)
     said = []
     for what, seen, now, why in (

@@ -15,13 +15,8 @@ from exclusion_risk.contract import PUPIL_KEY
 from exclusion_risk.files import write_csv, write_text
 from exclusion_risk.linkage.registrations import collection_repeats
 from exclusion_risk.models.cli_inputs import fail, linked_data, linked_history, reading_words
-from exclusion_risk.models.comparison_notes import (
-    comparison_notes,
-    earlier_run_notes,
-    need_level_notes,
-    nothing_compared,
-)
-from exclusion_risk.models.earlier_scorings import earlier_notes, pupil_keys, upn_notes
+from exclusion_risk.models.comparison_notes import comparison_notes, nothing_compared, pupils_compared_notes
+from exclusion_risk.models.earlier_scorings import pupil_keys
 from exclusion_risk.models.fairness import FAIRNESS_JSON
 from exclusion_risk.models.risk_matrix import RiskMatrixError, parse_capacity
 from exclusion_risk.models.score_runs import (
@@ -321,11 +316,9 @@ def score_command(
             if view.compared - {""}:
                 changes = compare(view, pupils, [band.label for band in scorer.matrix.bands])
                 summary = f"{changes_sentence(change_counts(changes), previous.name)}."
-                compared_notes += upn_notes(view) + need_level_notes(view, pupils)
-                compared_notes += earlier_notes(view, pupils, previous.run.run_id, previous.name)
                 held = {r.run_id: r for r in folder.runs()}  # the scorings before it: model, matrix, capacity
-                compared_notes += earlier_run_notes(view, pupils, run, previous.run.run_id, previous.name,
-                                                    held.get)
+                compared_notes += pupils_compared_notes(view, pupils, run, previous.run.run_id, previous.name,
+                                                        held.get)
             else:  # no school in common: said where the counts would be, on the page and workbook too
                 summary = f"{nothing_compared(previous.name)}; no changes.csv is written."
             summary = " ".join([summary, *compared_notes])

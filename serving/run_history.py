@@ -28,20 +28,13 @@ from typing import Any
 
 import pandas as pd
 
-from exclusion_risk.models.comparison_notes import (
-    comparison_notes,
-    earlier_run_notes,
-    need_level_notes,
-    nothing_compared,
-)
+from exclusion_risk.models.comparison_notes import comparison_notes, nothing_compared, pupils_compared_notes
 from exclusion_risk.models.earlier_scorings import (
     PUPILS,
     RUN,
-    earlier_notes,
     earlier_view,
     leaver_notes,
     leaver_reason,
-    upn_notes,
 )
 from exclusion_risk.models.risk_matrix import RAG_VALUES, need_labels
 from exclusion_risk.models.score_runs import (
@@ -409,15 +402,13 @@ def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer,
     # what the counts do not say on their own, as `score --compare-with` says it: schools not compared,
     # another census or year, a new model or risk matrix (a pupil may move band though nothing about them
     # changed)
+    since = previous.describe()
     notes = comparison_notes(previous, run, store.pupils(previous.run_id), pupils, view.compared)
-    notes += upn_notes(view)  # pupils compared under a corrected UPN: counted, never named
-    notes += need_level_notes(view, pupils)  # compared with a row that keeps no need level: counted
-    # and what it took from scorings before that one (the schools whose leavers it does not list are
-    # `leavers_not_listed_notes`): the page shows both lists, the workbook's summary all of them
-    notes += earlier_notes(view, pupils, previous.run_id, previous.describe(), "upload", leavers=False)
-    # the model, matrix or capacity of those earlier scorings, where not this one's
-    notes += earlier_run_notes(view, pupils, run, previous.run_id, previous.describe(),
-                               lambda run_id: store.run(run_id, schools))
+    # and what each pupil's comparison took (a corrected UPN, no need level kept, a scoring before that one
+    # and its model): the schools whose leavers it does not list are `leavers_not_listed_notes`, the page
+    # showing both lists, the workbook's summary all of them
+    notes += pupils_compared_notes(view, pupils, run, previous.run_id, since,
+                                   lambda run_id: store.run(run_id, schools), "upload", leavers=False)
     labels = need_labels(scorer.matrix.need_levels)  # "2 (EHC plan or child in need)"
     since_run = {"id": previous.run_id, "recorded_at": previous.recorded_at, "year": previous.year,
                  "census": previous.census, "model_version": previous.model_version}  # fmt: skip
@@ -430,7 +421,6 @@ def _changes_since(store: RunStore, previous, run, pupils: pd.DataFrame, scorer,
         "leavers_not_listed_notes": leaver_notes(view.not_held, "upload"),
     }  # fmt: skip
     # a run named by `since` may hold none of these schools (another authority's): no count is news
-    since = previous.describe()
     summary = changes_sentence(counts, since) if body["schools_compared"] else nothing_compared(since)
     notes = notes + body["leavers_not_listed_notes"]
     if notes:
