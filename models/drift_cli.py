@@ -132,6 +132,7 @@ def drift_command(
     from exclusion_risk.features.build import build_feature_table
     from exclusion_risk.models.drift import DriftError, load_thresholds
     from exclusion_risk.models.drift_data import context_of, drift_report, profile_for
+    from exclusion_risk.models.fingerprint import extracts_source
 
     out_folder(out, "--out")  # before the champion, the extracts and the features
     started = time.perf_counter()
@@ -162,10 +163,9 @@ def drift_command(
         fail(str(exc))
     report = drift_report(profile, table[table["AcademicYear"] == year], year, context, thresholds)
     report.warnings[:0] = _trained_elsewhere(champion, table, references, year, term)
+    source = extracts_source(data)  # read before the writing, whose failures alone the message below names
     try:
-        from exclusion_risk.models.fingerprint import extracts_source
-
-        json_path, html_path = write_report(report, out, extracts_source(data))
+        json_path, html_path = write_report(report, out, source)
     except OSError as exc:  # a file where a folder of the path should be, no permission, a full disk
         fail(f"cannot write drift.json and drift.html in --out {out}: {exc.strerror or type(exc).__name__}")
     for line in report.warnings or [QUIET]:
