@@ -26,6 +26,7 @@ from exclusion_risk.models.comparison import (
     significant,
 )
 from exclusion_risk.models.evaluate_compare import parse_interval
+from exclusion_risk.models.fingerprint import kept_years, trained_extracts
 
 FIGURES = tracking.HEADLINE  # the figures every registered version carries, with their intervals
 LEAD = ("champion", "version", "model", "census", "label", "test_year")
@@ -175,14 +176,7 @@ def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -
             f"trained at different censuses ({tracking.census_of(o)}, {tracking.census_of(i)}): features "
             "as known on different days, so their figures answer different questions"
         )
-    if o.get("data_hash") and i.get("data_hash") and o["data_hash"] != i["data_hash"]:
-        # a tester's outgoing champion came from another authority's extracts: "both tested on 2018/19"
-        # read as the same pupils
-        notes.append(
-            f"trained and tested on different data (data fingerprints {o['data_hash']} and {i['data_hash']}: "
-            "other extracts, links or feature table): their figures are of different records, so a gap "
-            "may be the data's, not the model's"
-        )
+    notes += [note] if (note := _data_note(o, i)) else []
     old_year, new_year = o.get("test_year", "?"), i.get("test_year", "?")
     if old_year != new_year:
         notes.append(
@@ -203,6 +197,34 @@ def comparability(outgoing, incoming, differences: pd.DataFrame | None = None) -
         )
     realised = both_realised(outgoing, incoming)
     return notes + ([realised] if realised else []) + left_out
+
+
+def _data_note(o: dict, i: dict) -> str | None:
+    """Where the outgoing and incoming versions' figures are of different records. A tester's outgoing
+    champion came from another authority's extracts ("both tested on 2018/19" read as the same pupils).
+    The files each train run read tell extracts apart (`fingerprint.trained_extracts`); their `data_hash`
+    differs with the features alone, so a version with protected characteristics and one without on the
+    same extracts read "different data". On the same extracts, the test year's pupils and outcomes as
+    each run counted them (other links or census) say whether the records are the same."""
+    old_files, new_files = trained_extracts(o.get("train_id")), trained_extracts(i.get("train_id"))
+    if old_files and new_files:
+        if old_files != new_files:
+            what = f"other extracts: their train runs read other files, {old_files} and {new_files}"
+        else:
+            year = i.get("test_year")
+            then, now = (kept_years(run.get("train_id")).get(year) for run in (o, i))
+            if not (then and now and then != now):
+                return None
+            what = (f"the same extracts, but {year}'s pupils or outcomes as each counted them differ: "
+                    "other links or census")  # fmt: skip
+    elif o.get("data_hash") and i.get("data_hash") and o["data_hash"] != i["data_hash"]:
+        # runs logged before the fingerprint kept its files: the whole fingerprint is all there is
+        what = (f"data fingerprints {o['data_hash']} and {i['data_hash']}: other extracts, links or "
+                "feature table")  # fmt: skip
+    else:
+        return None
+    return (f"trained and tested on different data ({what}): their figures are of different records, so a "
+            "gap may be the data's, not the model's")  # fmt: skip
 
 
 def _paired(differences: pd.DataFrame | None, incoming: str | None, outgoing: str | None) -> str:

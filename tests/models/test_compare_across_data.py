@@ -42,3 +42,44 @@ def test_the_same_extracts_with_other_features_are_the_same_files(tmp_path: Path
                         lambda run_id, path: json.dumps(stored[run_id]) if stored[run_id] else None)
     assert trained_extracts("with") == trained_extracts("without") is not None
     assert trained_extracts("none") is None and trained_extracts(None) is None
+
+
+def test_promote_tells_versions_apart_by_the_files_read_not_the_features(tmp_path: Path, monkeypatch):
+    """`promote`'s note compared the versions' `data_hash`: a champion with protected characteristics
+    replaced by one without, on the same extracts, was said to be "trained and tested on different
+    data ... of different records". The files each train run read say so; on the same files, the test
+    year's pupils and outcomes as each run counted them (other links) do."""
+    from types import SimpleNamespace
+
+    from exclusion_risk.models.promotion_report import comparability
+
+    (tmp_path / "census.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "other.csv").write_text("a,b\n3,4\n")
+    table = pd.DataFrame({"AcademicYear": ["2018/19"] * 2, "label": [0, 1], "fsm": [0, 1], "eth": [1, 2]})
+    stored = {
+        "with": data_fingerprint([tmp_path / "census.csv"], table, ["fsm", "eth"]),
+        "without": data_fingerprint([tmp_path / "census.csv"], table, ["fsm"]),
+        "relinked": data_fingerprint([tmp_path / "census.csv"], table.assign(label=[1, 1]), ["fsm"]),
+        "elsewhere": data_fingerprint([tmp_path / "other.csv"], table, ["fsm"]),
+    }
+    monkeypatch.setattr(fingerprint.tracking, "read_artifact_text",
+                        lambda run_id, path: json.dumps(stored[run_id]) if run_id in stored else None)
+
+    def version(number: int, run: str, data_hash: str | None = None) -> SimpleNamespace:
+        tags = {"train_id": run, "test_year": "2018/19", "census": "autumn", "label": "any",
+                "data_hash": data_hash or stored[run]["data_hash"]}
+        return SimpleNamespace(version=str(number), tags=tags)
+
+    def data_notes(outgoing, incoming) -> list[str]:
+        return [n for n in comparability(outgoing, incoming) if n.startswith("trained and tested on different")]
+
+    assert data_notes(version(1, "with"), version(2, "without")) == []  # the same pupils, other features
+    relinked = data_notes(version(1, "with"), version(3, "relinked"))
+    assert len(relinked) == 1 and "the same extracts, but 2018/19's pupils or outcomes" in relinked[0]
+    [other] = data_notes(version(1, "with"), version(4, "elsewhere"))
+    assert "other extracts: their train runs read other files" in other
+    assert "different records" in other
+    # runs that kept no files: their whole fingerprints are all there is
+    [old] = data_notes(version(5, "gone", "a"), version(6, "gone2", "b"))
+    assert "(data fingerprints a and b: other extracts, links or feature table)" in old
+    assert data_notes(version(5, "gone", "a"), version(6, "gone2", "a")) == []
