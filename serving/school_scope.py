@@ -5,8 +5,9 @@ scoped key (a school's own staff) is held to its schools on every route that rea
 
 - census scoring (`POST /score` with `census`, `/score/file`, `/explain`, `/explain/file`): the pupils
   to be scored must all be at the key's schools, else the request is refused (403) saying how many are
-  not and which schools the key is for, naming no pupil and no other school. It is refused whether or
-  not `skip_invalid` is sent: that flag sets aside rows that cannot be read, whereas a row of another
+  not, at which of the school codes the request itself gives, and which schools the key is for, naming
+  no pupil and nothing of a school the request does not. It is refused whether or not `skip_invalid` is
+  sent: that flag sets aside rows that cannot be read, whereas a row of another
   school can be read, and its pupil's linked history (the authority's exclusions and social care) is
   not the key's to score; the warnings and counts of a scoring are made over every pupil read, so
   setting such rows aside after the features are built would still speak of them. Feature records
@@ -28,6 +29,7 @@ Admin keys are never scoped: they manage keys and reload the model for the whole
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from fastapi import Request
@@ -104,15 +106,30 @@ def refuse_other_schools(request: Request, schools: Iterable[object], what: str)
     mine = key_schools(request)
     if mine is None:
         return
-    outside = sum(1 for school in schools if school_id(school) not in mine)
+    found = Counter(school_id(school) for school in schools)
+    outside = sum(n for school, n in found.items() if school not in mine)
     if outside:
         said = "is" if outside == 1 else "are"
         where = "it" if len(mine) == 1 else "one of them"
+        sent = _sent_elsewhere(found, mine, what)
         message = (f"This API key is for {schools_words(mine)} only; {counted(outside, what)} {said} not "
-                   f"at {where} or name no school, so nothing was scored. Send only the pupils of "
+                   f"at {where} or name no school, so nothing was scored ({sent}). Send only the pupils of "
                    f"{'your own school' if len(mine) == 1 else 'the schools this key covers'}.")
         reason = f"{counted(outside, what)} not at {schools_words(mine)}"
         raise RequestProblem(403, message, [{"row": None, "field": "school", "reason": reason}])
+
+
+def _sent_elsewhere(found: Counter, mine: frozenset[str], what: str, shown: int = 5) -> str:
+    """Where the request's rows outside the key's schools are, by the school codes the request itself
+    gives (a trust whose academy was re-exported under its new URN, the key holding the old, could not
+    tell which code was refused): the caller's own values, never another school's pupils or whether a
+    code is a school at all. A value that is not a school id is counted, never quoted."""
+    codes = sorted((school for school in found if school is not None and school not in mine),
+                   key=lambda school: (-found[school], school))
+    words = [f"{counted(found[code], what)} at {code}" for code in codes[:shown]]
+    words += [f"{len(codes) - shown} more school codes"] if len(codes) > shown else []
+    words += [f"{counted(found[None], what)} naming no school"] if found.get(None) else []
+    return "; ".join(words)
 
 
 def checked(request: Request, cohort):
