@@ -261,12 +261,13 @@ class RunStore:
         below = self._rowid(before, scope) if before is not None else None  # None: every run
         at = "" if not scope else f"AND p.school_urn IN ({', '.join('?' * len(scope))}) "
         rows = self.db.execute(
-            "SELECT r.run_id, r.recorded_at, r.year, p.probability, p.likelihood_band, p.rag, "
+            "SELECT r.run_id, r.recorded_at, r.year, r.census, p.probability, p.likelihood_band, p.rag, "
             "r.model_version FROM scoring_run_pupils p JOIN scoring_runs r ON r.run_id = p.run_id "
             f"WHERE p.upn = ? {at}AND (? IS NULL OR r.rowid < ?) ORDER BY r.rowid DESC LIMIT ?",
             (upn, *sorted(scope or ()), below, below, limit),
         ).fetchall()
-        keys = ("run_id", "recorded_at", "year", "probability", "likelihood_band", "rag", "model_version")
+        keys = ("run_id", "recorded_at", "year", "census", "probability", "likelihood_band", "rag",
+                "model_version")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
 

@@ -403,6 +403,8 @@ class EarlierScore(BaseModel):
     run_id: str
     recorded_at: str
     year: str
+    # three scorings of one year (autumn, spring, summer) were told apart by their date alone
+    census: str | None = Field(None, description="The census term scored (autumn, spring, summer).")
     probability: float = Field(ge=0, le=1)
     likelihood_band: str
     rag: Rag

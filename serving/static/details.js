@@ -207,7 +207,7 @@
     table.append(el("caption", "This pupil's scores in scoring runs before this list's, latest first; " +
       "each run by the time it was recorded and its id."));
     const head = el("tr");
-    for (const h of ["Scored on", "Run", "Census year", "Probability", "Likelihood", "RAG", "Model"]) {
+    for (const h of ["Scored on", "Run", "Census", "Probability", "Likelihood", "RAG", "Model"]) {
       const th = el("th", h);
       th.scope = "col";
       head.append(th);
@@ -216,7 +216,9 @@
     table.tHead.append(head);
     for (const s of scores) {
       const tr = el("tr");
-      for (const v of [dateTimeLabel(s.recorded_at), blank(s.run_id).slice(0, 8), blank(s.year),
+      // the term as well as the year: a spring and an autumn scoring of one year told apart
+      for (const v of [dateTimeLabel(s.recorded_at), blank(s.run_id).slice(0, 8),
+        s.year ? `${s.year}${s.census ? ` ${s.census}` : ""}` : blank(s.year),
         percent(s.probability), blank(s.likelihood_band), blank(s.rag).toUpperCase(), blank(s.model_version)]) {
         tr.append(el("td", v));
       }

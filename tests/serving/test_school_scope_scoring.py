@@ -61,8 +61,8 @@ def test_a_census_of_another_school_is_refused_to_a_schools_key(service, skip_in
     for i, row in enumerate(many):
         row["SchoolURN"] = f"20000{i % 7}"
     _refused(_file(both, many, skip_invalid=str(skip_invalid).lower()), 9, "pupils are", f"school {OWN}",
-             "2 pupils at 200000; 2 pupils at 200001; 1 pupil at 200002; 1 pupil at 200003; 1 pupil at 200004;"
-             " 2 more school codes")
+             "2 pupils at 200000; 2 pupils at 200001; 1 pupil at 200002; 1 pupil at 200003; "
+             "1 pupil at 200004; 2 more school codes")
     assert call(service, "GET", "/runs").json()["runs"] == []  # nothing recorded
 
 

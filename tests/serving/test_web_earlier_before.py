@@ -67,7 +67,8 @@ def test_earlier_scores_are_the_runs_before_this_list_past_50_later_ones(
     try:
         sign_in(page, own_service)
         _upload(page, path)
-        first = page.evaluate("() => window.ER.state.result.run.id")
+        first, year, census = page.evaluate(
+            "() => ['id', 'year', 'census'].map((k) => window.ER.state.result.run[k])")
         _upload(page, path)  # the list shown: one run before it
         current = page.evaluate("() => window.ER.state.result.run.id")
         row = page.locator("#scores-table tbody tr").first
@@ -81,6 +82,8 @@ def test_earlier_scores_are_the_runs_before_this_list_past_50_later_ones(
         expect(rows).to_have_count(1)
         (text,) = rows.all_inner_texts()
         assert first[:8] in text and "2019/20" not in text, text
+        # the term beside the year: a year's autumn and spring scorings were told apart by date alone
+        assert f"{year} {census}" in text and census, text
         assert any(f"before={current}" in url for url in asked), asked
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.locator("#panel-earlier").screenshot(path=ARTIFACTS / "earlier-scores-before.png")
