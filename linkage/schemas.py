@@ -49,6 +49,15 @@ UPN_ERROR = "not a UPN (letters and digits, at most 20 characters)"
 # spaces ('3A|4A' and '3A 4A' were rejected here, though the reader splits them)
 _FACTOR = r"\d{1,2}[A-Za-z]?"
 _FACTOR_LIST = re.compile(rf"^\s*{_FACTOR}(?:\s*[;,|/]\s*{_FACTOR}|\s+{_FACTOR})*\s*[;,|/]?\s*$")
+_ONE_FACTOR = re.compile(rf"^{_FACTOR}$")
+
+
+def known_factors(text: object) -> str | None:
+    """The assessment factor codes of a cell holding some that are not ('3A, Domestic abuse' -> '3A'),
+    ';'-joined; None where it holds none."""
+    if not isinstance(text, str):
+        return None
+    return ";".join(code for code in re.split(r"[\s;,|/]+", text) if _ONE_FACTOR.match(code)) or None
 
 MISSING = "missing value"
 YEAR_ERROR = (

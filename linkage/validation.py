@@ -30,7 +30,7 @@ from exclusion_risk.linkage.fields import FIELDS, Field, header_key
 from exclusion_risk.linkage.parsing import LATEST_DATE
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame, visible
-from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns
+from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns, known_factors
 from exclusion_risk.values import number_ranges
 
 
@@ -236,6 +236,11 @@ def _blank_unknown_details(
     said = []
     for column, rows in blank.groupby("column", sort=False)["index"]:
         rows = np.unique(rows.to_numpy())
+        if column == "Factors":  # '3A, Domestic abuse' keeps its 3A: only what is no code is read as blank
+            at = work.index.isin(rows)
+            work[column] = work[column].astype(object).where(~at, work.loc[at, column].map(known_factors))
+            said.append(f"{column} {len(rows):,} row(s), their known codes kept (rows {number_ranges(rows)})")
+            continue
         work[column] = work[column].where(~work.index.isin(rows))
         said.append(f"{column} {len(rows):,} row(s) (rows {number_ranges(rows)})")  # every one: no other file
     raw.skipped.append("values not in the data contract's lists read as blank, each row kept (its other "
