@@ -182,7 +182,7 @@ def score_command(
     )
     from exclusion_risk.models.score_report import summary_html
     from exclusion_risk.models.score_table import as_written, with_officer_columns
-    from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
+    from exclusion_risk.models.score_workbook import notice_lines_for, scoring_words, write_scores_workbook
     from exclusion_risk.models.scoring import CohortScorer, ScoringInputError
     from exclusion_risk.models.spark_scoring import score_on_spark
     from exclusion_risk.models.upn_warning import invalid_upn_warning, not_in_history
@@ -338,11 +338,11 @@ def score_command(
         else:
             stale_changes = None
         # The workbook holds every pupil's UPN too: private. Its first sheet is the notice.
+        facts = (scorer.name, str(scorer.model_version), year, run.census, run.scored_on)
         xlsx_path = write_scores_workbook(
             scores, out.with_suffix(".xlsx"), risk_matrix=scorer.risk_matrix, changes=changes,
             changes_summary=None if changes is None else summary,
-            notice_lines=notice_lines_for(scorer.name, scorer.model_version, year, run.census, run.scored_on)
-            + notes,
+            notice_lines=notice_lines_for(*facts) + notes, scoring=scoring_words(*facts),
         )  # fmt: skip
         step(f"recording the run in {runs}")
         run_folder = folder.record(run, pupils)

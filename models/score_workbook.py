@@ -89,6 +89,11 @@ def notice_lines_for(
     ]
 
 
+def scoring_words(model_name: str, model_version: str, year: str, census: str, scored_on: str) -> str:
+    """A scoring in one line, for the head of each school's sheet (`notice_lines_for`'s facts)."""
+    return f"{year} {census} census, scored {scored_on} with {model_name} version {model_version}"
+
+
 def _utf16_cut(text: str, units: int) -> str:
     """The start of `text` that fits in `units` UTF-16 units, as Excel counts a sheet name's length."""
     while len(text.encode("utf-16-le")) // 2 > units:
@@ -173,13 +178,14 @@ def _widths(headers: Sequence[str], columns: Sequence[Sequence[Any]]) -> list[fl
     return widths
 
 
-def _printed_with_notice(sheet, title: str) -> None:
-    """Printed, a sheet carries its name at the head of each page, its header row on each page, and the
-    decision-support notice at the foot: a school's sheet is printed and handed on without the notice
-    sheet. ("&" is Excel's header/footer code character, so a school's "&" is doubled.)"""
-    sheet.set_header("&L" + f"Risk of school exclusion: {title}".replace("&", "&&"))
+def _printed_with_notice(sheet, title: str, header_row: int = 0) -> None:
+    """Printed, a sheet carries its name at the head of each page, the rows to its header on each page,
+    and the decision-support notice at the foot: a school's sheet is printed and handed on without the
+    notice sheet. ("&" is Excel's header/footer code character, so a school's "&" is doubled; Excel holds
+    255 characters of a page header.)"""
+    sheet.set_header("&L" + _utf16_cut(f"Risk of school exclusion: {title}", 120).replace("&", "&&"))
     sheet.set_footer("&C" + DECISION_SUPPORT_NOTICE.replace("&", "&&"))
-    sheet.repeat_rows(0)
+    sheet.repeat_rows(0, header_row)
 
 
 def _write_value(sheet, row: int, column: int, value: Any, date_format, number_format=None) -> None:
@@ -208,34 +214,40 @@ def _table_sheet(
     headers: Sequence[str],
     columns: Sequence[Sequence[Any]],
     rows: Sequence[int] | None = None,
+    lead: Sequence[str] = (),
+    printed_title: str | None = None,
 ) -> None:
-    """A sheet of `columns` (the `rows` positions of them, or all): bold header frozen on row 1, a filter
-    over the used range, sized columns, the RAG column coloured by a conditional format (one rule per
-    colour, not a style per cell). Written row by row (the workbook is in constant-memory mode)."""
+    """A sheet of `columns` (the `rows` positions of them, or all): `lead`'s lines in bold above a bold
+    header, frozen with it, a filter over the used range, sized columns, the RAG column coloured by a
+    conditional format (one rule per colour, not a style per cell). Written row by row (the workbook is
+    in constant-memory mode). `printed_title`: the page header's, where the sheet's name is cut."""
     if isinstance(rows, range) and rows.start == 0 and rows.step == 1:
         columns = [values[: rows.stop] for values in columns]  # the list's first rows: a slice
     elif rows is not None:
         columns = [[values[i] for i in rows] for values in columns]
     count = len(columns[0]) if columns else 0
     sheet = workbook.add_worksheet(title)
-    _printed_with_notice(sheet, title)
+    top = len(lead)  # the header's row
+    _printed_with_notice(sheet, printed_title or title, top)
     for index, width in enumerate(_widths(headers, columns)):
         sheet.set_column(index, index, width)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, count, max(0, len(headers) - 1))
+    sheet.freeze_panes(top + 1, 0)
+    sheet.autofilter(top, 0, top + count, max(0, len(headers) - 1))
     if "rag" in headers:
         column = list(headers).index("rag")
         for rag in RAG_FILLS:
             sheet.conditional_format(
-                1, column, max(1, count), column,
+                top + 1, column, top + max(1, count), column,
                 {"type": "cell", "criteria": "==", "value": f'"{rag}"', "format": formats[rag]},
             )  # fmt: skip
+    for row, line in enumerate(lead):  # one cell each, running over the empty cells beside it
+        sheet.write_string(row, 0, _cell(line), formats["bold"])
     for index, name in enumerate(headers):
-        sheet.write_string(0, index, _cell(str(name)), formats["bold"])
+        sheet.write_string(top, index, _cell(str(name)), formats["bold"])
     date_format = formats["date"]
     # probabilities shown as the page and scores.html show them (82.6%); the cell keeps the number
     number_formats = [formats["percent"] if name in PERCENT_COLUMNS else None for name in headers]
-    for row, values in enumerate(zip(*columns, strict=True), start=1):
+    for row, values in enumerate(zip(*columns, strict=True), start=top + 1):
         for index, value in enumerate(values):
             _write_value(sheet, row, index, value, date_format, number_formats[index])
     # Its rows are written: close its temporary file now (XlsxWriter reopens it to package the workbook,
@@ -346,12 +358,16 @@ def write_scores_workbook(
     risk_matrix: dict | None = None,
     changes: pd.DataFrame | None = None,
     changes_summary: str | None = None,
+    scoring: str = "",
 ) -> Path | io.BytesIO:
     """scores.xlsx at `path` (created 0600), or into a BytesIO (the service's download).
 
     `scores`: the ranked list, all its columns in order. `notice_lines`: what the notice sheet says about
     this scoring (`notice_lines_for`). `risk_matrix`: `RiskMatrix.to_dict()`, for the legend.
-    `changes`/`changes_summary`: a comparison with an earlier scoring (`models.score_runs`)."""
+    `changes`/`changes_summary`: a comparison with an earlier scoring (`models.score_runs`). `scoring`:
+    which census, when and with which model (`scoring_words`), at the head of each school's sheet with the
+    notice: a head given their school's sheet alone could not tell which term's census it was, and read
+    the notice only on paper."""
     import xlsxwriter
 
     scores = as_written(scores)  # every sheet, the per-school ones too, gives year groups as the census does
@@ -386,7 +402,9 @@ def write_scores_workbook(
             _table_sheet(workbook, formats, CHANGES_SHEET, [str(c) for c in changes.columns], change_columns,
                          range(min(len(changes), EXCEL_ROWS - 1)))  # fmt: skip
         for wanted, rows in groups:
-            _table_sheet(workbook, formats, sheet_title(wanted, taken), headers, columns, rows)
+            lead = [f"Risk of school exclusion: {wanted}" + (f", {scoring}" if scoring else ""),
+                    DECISION_SUPPORT_NOTICE]  # fmt: skip
+            _table_sheet(workbook, formats, sheet_title(wanted, taken), headers, columns, rows, lead, wanted)
         workbook.close()
 
     # The sheets' rows go to temporary files in a folder of this call's own (0700), removed on the way out

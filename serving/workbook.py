@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 
-from exclusion_risk.models.score_workbook import notice_lines_for, write_scores_workbook
+from exclusion_risk.models.score_workbook import notice_lines_for, scoring_words, write_scores_workbook
 from exclusion_risk.serving.run_history import RecordedScoring
 
 
@@ -22,15 +22,15 @@ def scores_workbook(scores, scorer, recorded: RecordedScoring, warnings: list[st
     (`scoring.drift_warnings`) and the fairness review's findings (`fairness_notes.fairness_notes`) as the
     CLI's notice gives them."""
     run = recorded.scored
-    lines = notice_lines_for(scorer.name, str(scorer.model_version), run["year"], run["census"],
-                             run["recorded_at"][:10])  # fmt: skip
+    facts = (scorer.name, str(scorer.model_version), run["year"], run["census"], run["recorded_at"][:10])
+    lines = notice_lines_for(*facts)
     if run_id:  # which recorded run the workbook is, for GET /runs and a later since=
         lines.append(f"Recorded run: {run_id}")
     lines += [f"Warning: {warning}" for warning in warnings]
     lines += drift + fairness
     buffer = write_scores_workbook(
         scores, io.BytesIO(), notice_lines=lines, risk_matrix=scorer.risk_matrix, changes=recorded.rows,
-        changes_summary=recorded.summary,
+        changes_summary=recorded.summary, scoring=scoring_words(*facts),
     )  # fmt: skip
     return buffer.getvalue()
 

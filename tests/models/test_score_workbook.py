@@ -18,6 +18,7 @@ from exclusion_risk.models.score_workbook import (
     NOTICE_SHEET,
     RANKED_SHEET,
     notice_lines_for,
+    scoring_words,
     sheet_title,
     write_scores_workbook,
 )
@@ -62,7 +63,9 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     scores = _scores()
     path = tmp_path / "out" / "scores.xlsx"
     lines = notice_lines_for("exclusion-risk", "7", "2018/19", "autumn", "2026-11-02")
-    write_scores_workbook(scores, path, notice_lines=lines, risk_matrix=_matrix(precision=True))
+    about = scoring_words("exclusion-risk", "7", "2018/19", "autumn", "2026-11-02")
+    write_scores_workbook(scores, path, notice_lines=lines, risk_matrix=_matrix(precision=True),
+                          scoring=about)
 
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     book = openpyxl.load_workbook(path)
@@ -118,15 +121,24 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     for title in school_sheets:
         assert len(title) <= 31 and not set(title) & set("[]:*?/\\")
         sheet = book[title]
-        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:I")
-        # printed and handed to a school without the notice sheet: the notice at each page's foot
-        assert sheet.oddFooter.center.text == DECISION_SUPPORT_NOTICE and sheet.print_title_rows == "$1:$1"
-        by_school[title] = [r[0] for r in _rows(sheet)[1:]]
+        # handed to a school without the notice sheet: which census, when, and the notice, on screen above
+        # the header (frozen with it) and on each printed page, the notice at each page's foot too
+        lead, notice, header = _rows(sheet)[:3]
+        assert lead[0].startswith(f"Risk of school exclusion: {title.split(' ')[0]}")
+        assert lead[0].endswith(", 2018/19 autumn census, scored 2026-11-02 with exclusion-risk version 7")
+        assert notice[0] == DECISION_SUPPORT_NOTICE
+        assert sheet["A1"].font.b and sheet["A2"].font.b and list(header) == list(scores.columns)
+        assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref.startswith("A3:I")
+        assert sheet.oddFooter.center.text == DECISION_SUPPORT_NOTICE and sheet.print_title_rows == "$1:$3"
+        by_school[title] = [r[0] for r in _rows(sheet)[3:]]
     oak = next(t for t in school_sheets if t.startswith("104001"))
     assert "Oak" in oak  # the school's name where the scores have one
+    # its name whole at the sheet's head and on each printed page, where the sheet's name is cut
+    assert _rows(book[oak])[0][0].startswith("Risk of school exclusion: 104001 Oak: Academy [North]/South*?,")
+    assert book[oak].oddHeader.left.text == "Risk of school exclusion: 104001 Oak: Academy [North]/South*?"
     assert by_school[oak] == ["A000000000001", "A000000000003"]
     assert by_school["104002"] == ["'" + FORMULA, "A000000000005"]  # highest risk first, neutralised
-    assert [r[8] for r in _rows(book["104002"])[1:]] == ["R", "N1"]  # a school's own sheet had 0 and -2
+    assert [r[8] for r in _rows(book["104002"])[3:]] == ["R", "N1"]  # a school's own sheet had 0 and -2
     assert by_school["No school"] == ["A000000000004"]
 
 
