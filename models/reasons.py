@@ -42,7 +42,9 @@ REASON_COLUMNS_NOTE = (
     "child has is never listed as lowering the risk (where the model gives it a negative weight, that is "
     "the effect of other factors it overlaps with), nor is a factor whose value is not known; context: "
     "year group, the school's exclusion record and the home area's deprivation, given apart as they are "
-    "not about the child."
+    "not about the child; each is marked with the direction it moves this pupil's score, which depends on "
+    "the other factors the model reads it with, so one school's figure can raise one pupil's score and "
+    "lower another's."
 )
 RAISES, LOWERS = " (raises risk)", " (lowers risk)"  # the direction a context phrase carries
 
