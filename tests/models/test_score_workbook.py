@@ -91,7 +91,8 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     # what the reason columns are, and that an adverse factor the child has is never a lowering one
     assert any("never listed as lowering the risk" in t and "reasons_lowering" in t for t in notice_text)
     # a head read one school figure marked "raises risk" for some pupils and "lowers risk" for others
-    assert any("one school's figure can raise one pupil's score and lower another's" in t for t in notice_text)
+    assert any("one school's figure can raise one pupil's score and lower another's" in t
+               for t in notice_text)
 
     ranked = book[RANKED_SHEET]
     assert ranked.freeze_panes == "A2" and ranked.oddFooter.center.text == DECISION_SUPPORT_NOTICE
