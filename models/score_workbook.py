@@ -179,13 +179,16 @@ def _widths(headers: Sequence[str], columns: Sequence[Sequence[Any]]) -> list[fl
 
 
 def _printed_with_notice(sheet, title: str, header_row: int = 0) -> None:
-    """Printed, a sheet carries its name at the head of each page, the rows to its header on each page,
-    and the decision-support notice at the foot: a school's sheet is printed and handed on without the
-    notice sheet. ("&" is Excel's header/footer code character, so a school's "&" is doubled; Excel holds
-    255 characters of a page header.)"""
-    sheet.set_header("&L" + _utf16_cut(f"Risk of school exclusion: {title}", 120).replace("&", "&&"))
+    """Printed, a sheet carries its name at the head of each page, its header row on each page, and the
+    decision-support notice at the foot: a school's sheet is printed and handed on without the notice
+    sheet. ("&" is Excel's header/footer code character, so a school's "&" is doubled; Excel holds 255
+    characters of a page header.)"""
+    text = f"Risk of school exclusion: {title}"
+    while len(_utf16_cut(text.replace("&", "&&"), 253)) < len(text.replace("&", "&&")):
+        text = text[:-1]
+    sheet.set_header("&L" + text.replace("&", "&&"))
     sheet.set_footer("&C" + DECISION_SUPPORT_NOTICE.replace("&", "&&"))
-    sheet.repeat_rows(0, header_row)
+    sheet.repeat_rows(header_row)
 
 
 def _write_value(sheet, row: int, column: int, value: Any, date_format, number_format=None) -> None:
@@ -366,8 +369,8 @@ def write_scores_workbook(
     this scoring (`notice_lines_for`). `risk_matrix`: `RiskMatrix.to_dict()`, for the legend.
     `changes`/`changes_summary`: a comparison with an earlier scoring (`models.score_runs`). `scoring`:
     which census, when and with which model (`scoring_words`), at the head of each school's sheet with the
-    notice: a head given their school's sheet alone could not tell which term's census it was, and read
-    the notice only on paper."""
+    notice and what each suggested response means: a head given their school's sheet alone could not
+    tell which term's census it was, read the notice only on paper and a response by its name alone."""
     import xlsxwriter
 
     scores = as_written(scores)  # every sheet, the per-school ones too, gives year groups as the census does
@@ -401,10 +404,11 @@ def write_scores_workbook(
             change_columns = _column_values(changes)
             _table_sheet(workbook, formats, CHANGES_SHEET, [str(c) for c in changes.columns], change_columns,
                          range(min(len(changes), EXCEL_ROWS - 1)))  # fmt: skip
+        responses = [str(text) for text in ((risk_matrix or {}).get("responses") or {}).values()]
         for wanted, rows in groups:
-            lead = [f"Risk of school exclusion: {wanted}" + (f", {scoring}" if scoring else ""),
-                    DECISION_SUPPORT_NOTICE]  # fmt: skip
-            _table_sheet(workbook, formats, sheet_title(wanted, taken), headers, columns, rows, lead, wanted)
+            about = f"{wanted}, {scoring}" if scoring else wanted
+            lead = [f"Risk of school exclusion: {about}", DECISION_SUPPORT_NOTICE, *responses]
+            _table_sheet(workbook, formats, sheet_title(wanted, taken), headers, columns, rows, lead, about)
         workbook.close()
 
     # The sheets' rows go to temporary files in a folder of this call's own (0700), removed on the way out

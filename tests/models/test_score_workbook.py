@@ -126,22 +126,26 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
         sheet = book[title]
         # handed to a school without the notice sheet: which census, when, and the notice, on screen above
         # the header (frozen with it) and on each printed page, the notice at each page's foot too
-        lead, notice, header = _rows(sheet)[:3]
-        assert lead[0].startswith(f"Risk of school exclusion: {title.split(' ')[0]}")
-        assert lead[0].endswith(", 2018/19 autumn census, scored 2026-11-02 with exclusion-risk version 7")
-        assert notice[0] == DECISION_SUPPORT_NOTICE
+        top = _rows(sheet)[:6]
+        lead, notice, *responses, header = [row[0] for row in top[:5]] + [top[5]]
+        assert lead.startswith(f"Risk of school exclusion: {title.split(' ')[0]}")
+        assert lead.endswith(", 2018/19 autumn census, scored 2026-11-02 with exclusion-risk version 7")
+        assert notice == DECISION_SUPPORT_NOTICE and responses == list(matrix["responses"].values())
+        assert responses[1].startswith("Targeted early help: the inclusion team contacts the school's SENCo")
         assert sheet["A1"].font.b and sheet["A2"].font.b and list(header) == list(scores.columns)
-        assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref.startswith("A3:I")
-        assert sheet.oddFooter.center.text == DECISION_SUPPORT_NOTICE and sheet.print_title_rows == "$1:$3"
-        by_school[title] = [r[0] for r in _rows(sheet)[3:]]
+        assert sheet.freeze_panes == "A7" and sheet.auto_filter.ref.startswith("A6:I")
+        assert sheet.oddFooter.center.text == DECISION_SUPPORT_NOTICE and sheet.print_title_rows == "$6:$6"
+        assert sheet.oddHeader.left.text == lead  # which school and census, on each printed page
+        by_school[title] = [r[0] for r in _rows(sheet)[6:]]
     oak = next(t for t in school_sheets if t.startswith("104001"))
     assert "Oak" in oak  # the school's name where the scores have one
     # its name whole at the sheet's head and on each printed page, where the sheet's name is cut
     assert _rows(book[oak])[0][0].startswith("Risk of school exclusion: 104001 Oak: Academy [North]/South*?,")
-    assert book[oak].oddHeader.left.text == "Risk of school exclusion: 104001 Oak: Academy [North]/South*?"
+    assert book[oak].oddHeader.left.text.startswith(
+        "Risk of school exclusion: 104001 Oak: Academy [North]/South*?, ")
     assert by_school[oak] == ["A000000000001", "A000000000003"]
     assert by_school["104002"] == ["'" + FORMULA, "A000000000005"]  # highest risk first, neutralised
-    assert [r[8] for r in _rows(book["104002"])[3:]] == ["R", "N1"]  # a school's own sheet had 0 and -2
+    assert [r[8] for r in _rows(book["104002"])[6:]] == ["R", "N1"]  # a school's own sheet had 0 and -2
     assert by_school["No school"] == ["A000000000004"]
 
 

@@ -203,7 +203,7 @@ def test_score_file_as_a_workbook(runs_service, cohort):
     table = pd.DataFrame(ranked[1:], columns=ranked[0])
     for urn, rows in table.groupby("school_urn"):
         (title,) = [n for n in book.sheetnames if n.split(" ")[0] == str(urn)]
-        assert [r[0] for r in list(book[title].iter_rows(values_only=True))[3:]] == rows["upn"].tolist()
+        assert [r[0] for r in list(book[title].iter_rows(values_only=True))[6:]] == rows["upn"].tolist()
 
 
 @pytest.mark.slow
