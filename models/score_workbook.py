@@ -62,9 +62,9 @@ RESERVED_TITLES = {"history"}
 WIDTH_SAMPLE = 2_000  # rows looked at per column to size it
 MIN_WIDTH, MAX_WIDTH = 8, 70
 RAG_FILLS = {"red": "F4B6B6", "amber": "FBD9A6", "green": "C6E5C0"}
-# Shown as percentages, as the page shows them. Not band_precision: its interval beside it is the
-# text "0.312-0.371", as in scores.csv, and would read against "31.2%".
-PERCENT_COLUMNS = ("probability",)
+# Shown as percentages, as the page shows them; band_precision's interval beside it, text in scores.csv
+# ("0.312-0.371"), is written "31.2%-37.1%" (`_percent_interval`): a school's sheet read 12.0% beside 0.073.
+PERCENT_COLUMNS = ("probability", "band_precision")
 # XML 1.0 cannot hold these control characters: openpyxl refuses a cell holding one.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Text stays text: XlsxWriter would otherwise store a string led by "=" as a formula (which Excel runs), a
@@ -92,6 +92,15 @@ def notice_lines_for(
 def scoring_words(model_name: str, model_version: str, year: str, census: str, scored_on: str) -> str:
     """A scoring in one line, for the head of each school's sheet (`notice_lines_for`'s facts)."""
     return f"{year} {census} census, scored {scored_on} with {model_name} version {model_version}"
+
+
+def _percent_interval(text: object) -> object:
+    """scores.csv's band_precision_ci ("0.312-0.371") as the workbook's percentages read it ("31.2%-37.1%");
+    any other value as it is."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d\.\d+-\d\.\d+", text):
+        return text
+    low, high = (float(part) for part in text.split("-"))
+    return f"{100 * low:.1f}%-{100 * high:.1f}%"
 
 
 def _utf16_cut(text: str, units: int) -> str:
@@ -374,6 +383,8 @@ def write_scores_workbook(
     import xlsxwriter
 
     scores = as_written(scores)  # every sheet, the per-school ones too, gives year groups as the census does
+    if "band_precision_ci" in scores.columns:
+        scores = scores.assign(band_precision_ci=scores["band_precision_ci"].map(_percent_interval))
     groups = list(_school_groups(scores))
     with_changes = changes is not None and changes_summary is not None
     if with_changes and "change" in changes.columns:  # the page's words (new red), not changes.csv's codes

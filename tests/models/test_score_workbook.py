@@ -39,6 +39,8 @@ def _scores() -> pd.DataFrame:
             "school_urn": pd.array(["104001", "104002", "104001", None, "104002"], dtype="string"),
             "school_name": ["Oak: Academy [North]/South*?", "", "Oak: Academy [North]/South*?", "", ""],
             "nc_year": pd.array([7, 0, 9, None, -2], dtype="Int64"),
+            "band_precision": [0.312, 0.073, 0.073, float("nan"), float("nan")],
+            "band_precision_ci": ["0.280-0.345", "0.066-0.079", "0.066-0.079", None, None],
         }
     )
 
@@ -98,7 +100,7 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     assert ranked.freeze_panes == "A2" and ranked.oddFooter.center.text == DECISION_SUPPORT_NOTICE
     assert ranked["A1"].font.b and not ranked["A2"].font.b  # the header stands out
     assert book[NOTICE_SHEET]["A1"].font.b and book[NOTICE_SHEET]["A2"].font.b  # title and notice
-    assert ranked.auto_filter.ref == f"A1:I{len(scores) + 1}"
+    assert ranked.auto_filter.ref == f"A1:K{len(scores) + 1}"
     rows = _rows(ranked)
     assert list(rows[0]) == list(scores.columns)
     assert [r[0] for r in rows[1:]] == [
@@ -117,6 +119,10 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
     # numbers kept to sort and filter on; other numbers as they are
     assert [c.value for c in ranked["B"][1:]] == list(scores["probability"])
     assert {c.number_format for c in ranked["B"][1:]} == {"0.0%"} and ranked["D2"].number_format == "General"
+    # how sure, in percentages beside them: a school's sheet read 12.0% beside 0.073 and "0.066-0.079"
+    assert [ranked["J2"].value, ranked["J2"].number_format] == [0.312, "0.0%"]
+    assert ranked["K2"].value == "28.0%-34.5%"
+    assert ranked["K3"].value == "6.6%-7.9%" and ranked["K5"].value is None
 
     school_sheets = names[2:]
     assert len(school_sheets) == 3  # two schools and the pupil with none
@@ -133,7 +139,7 @@ def test_workbook_sheets_notice_filters_schools_neutralised_and_private(tmp_path
         assert notice == DECISION_SUPPORT_NOTICE and responses == list(matrix["responses"].values())
         assert responses[1].startswith("Targeted early help: the inclusion team contacts the school's SENCo")
         assert sheet["A1"].font.b and sheet["A2"].font.b and list(header) == list(scores.columns)
-        assert sheet.freeze_panes == "A7" and sheet.auto_filter.ref.startswith("A6:I")
+        assert sheet.freeze_panes == "A7" and sheet.auto_filter.ref.startswith("A6:K")
         assert sheet.oddFooter.center.text == DECISION_SUPPORT_NOTICE and sheet.print_title_rows == "$6:$6"
         assert sheet.oddHeader.left.text == lead  # which school and census, on each printed page
         by_school[title] = [r[0] for r in _rows(sheet)[6:]]
