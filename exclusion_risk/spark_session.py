@@ -86,6 +86,42 @@ def _warehouse_folder() -> str:
     return _warehouse
 
 
+def local_dir() -> str:
+    """Spark's scratch folder for this process: inside the warehouse folder, which `tempfile.mkdtemp`
+    makes owner-only (0700), so whatever modes Spark gives its files no other user can read them."""
+    folder = os.path.join(_warehouse_folder(), "local")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return folder
+
+
+_QUIET_LOG4J2 = """\
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = stderr
+logger.utils.name = org.apache.spark.util.Utils
+logger.utils.level = error
+logger.conf.name = org.apache.spark.SparkConf
+logger.conf.level = error
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+
+
+def _quiet_logging() -> str:
+    """A log4j2 configuration, in the process's folder, quieting the start's warnings (the hostname's, the
+    native library's, spark.local.dir's) to errors only. The root stays at WARN, the level Spark sets a
+    Python session to: at another it prints that it changes it. `setLogLevel` quiets the rest after."""
+    path = os.path.join(_warehouse_folder(), "log4j2.properties")
+    if not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(_QUIET_LOG4J2)
+    return path
+
+
 def local_session(cores: int = LOCAL_CORES) -> Any:
     """The active SparkSession, or a new one on local[`cores`] whose Python workers run this
     interpreter (so they import this installation of the project). Arrow moves pandas chunks both ways.
@@ -106,6 +142,13 @@ def local_session(cores: int = LOCAL_CORES) -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         # Spark makes its (here unused) warehouse folder at start: in a temporary folder, not the cwd.
         .config("spark.sql.warehouse.dir", _warehouse_folder())
+        # Its shuffle and spill files (blockmgr-*, spark-*) hold pupils' names and dates of birth while
+        # a linkage runs: in the same owner-only folder, not /tmp's world-readable 755 folders and 644
+        # files (an operator's find). SPARK_LOCAL_DIRS, where an operator sets it, still decides.
+        .config("spark.local.dir", local_dir())
+        # The JVM's start-up chatter (the default log4j profile, hostname and native-library warnings)
+        # reached every Spark command's console before setLogLevel below could quiet it.
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_quiet_logging()}")
     )
     try:
         session = builder.getOrCreate()

@@ -63,6 +63,27 @@ def test_one_warehouse_folder_per_process_removed_at_exit(tmp_path):
     assert list(scratch.iterdir()) == []  # gone when the process ended
 
 
+def test_sparks_scratch_files_are_in_the_owner_only_folder(tmp_path):
+    """Spark's shuffle and spill files (blockmgr-*, spark-*), which hold pupils' names and dates of birth
+    during a linkage, were in /tmp's 755 folders as 644 files: `spark.local.dir` is inside the process's
+    owner-only warehouse folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    script = _SCRIPT.replace(
+        'folders = {spark_session.local_session().settings["spark.sql.warehouse.dir"] for _ in range(3)}',
+        'settings = spark_session.local_session().settings\n'
+        'import os, stat\n'
+        'folders = {settings["spark.sql.warehouse.dir"]}\n'
+        'local = settings["spark.local.dir"]\n'
+        'print(local, oct(stat.S_IMODE(os.stat(os.path.dirname(local)).st_mode)))')
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    local, mode, _count, warehouse = done.stdout.split()
+    assert os.path.dirname(local) == warehouse and mode == "0o700"
+
+
 def test_a_killed_processs_warehouse_folder_goes_when_the_next_session_starts(tmp_path):
     """A process killed outright never runs its atexit: its folder stayed. It is named with the process
     id, and the next process's first session removes those whose process has ended."""

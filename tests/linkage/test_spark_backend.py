@@ -12,6 +12,8 @@ jellyfish. One Spark session serves the module (about a minute on 2 cores, sessi
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 
 import jellyfish
 import numpy as np
@@ -51,6 +53,22 @@ TRICKY_PAIRS = [
     ("o'neill", "oneill"),
     ("ab", "ba"),
 ]
+
+
+def test_sparks_shuffle_files_are_written_in_the_owner_only_folder(spark_session):
+    """A linkage's shuffle files (pupils' names and dates of birth) were in /tmp/blockmgr-* (755, files
+    644) for any local user to read while the run lasted: they are in `spark.local.dir`, inside the
+    process's owner-only folder."""
+    import stat
+
+    from exclusion_risk.spark_session import local_dir
+
+    frame = spark_session.createDataFrame([(i % 7, f"name{i}") for i in range(500)], ["k", "v"])
+    assert frame.groupBy("k").count().count() == 7  # a shuffle: its files go to the block manager's folder
+    local = local_dir()
+    assert spark_session.sparkContext.getConf().get("spark.local.dir") == local
+    assert any(p.name.startswith("blockmgr-") for p in Path(local).iterdir())
+    assert stat.S_IMODE(os.stat(os.path.dirname(local)).st_mode) == 0o700
 
 
 def test_jaro_winkler_is_jellyfish_on_both_engines(spark_session):
