@@ -154,8 +154,11 @@ def local_session(cores: int = LOCAL_CORES) -> Any:
         session = builder.getOrCreate()
     except Exception as exc:  # the JVM would not start: a wrong Java, no memory, a bad SPARK_HOME
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # a heap Java cannot start with ("4", not "4g") read as a wrong Java (an operator's find)
+        memory = os.environ.get("SPARK_DRIVER_MEMORY")
+        heap = f"; SPARK_DRIVER_MEMORY is {memory!r}: a heap size such as 4g" if memory else ""
         raise SparkUnavailable(
-            f"Spark could not start on local[{cores}] (it needs Java 17): {first}"
+            f"Spark could not start on local[{cores}] (it needs Java 17{heap}): {first}"
         ) from None
     # A failed task comes back to the caller as an exception; Spark logging it too would print it twice.
     session.sparkContext.setLogLevel("FATAL")

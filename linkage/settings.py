@@ -8,6 +8,7 @@ exactly; a settings file without `trained` parameters makes the engine estimate 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,6 +48,8 @@ BLOCKING_COLUMNS = frozenset(
 
 # Prefix of the variant-frame column an extra comparison reads ('street_number' -> 'x_street_number').
 EXTRA_PREFIX = "x_"
+# Version of a stored Splink model's layout (`linkage.engines.splink_model`): numbers, no engine's SQL.
+SPLINK_MODEL_FORMAT = 2
 _EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -305,6 +308,9 @@ class LinkageSettings(BaseModel):
                     "SQL (it links nothing on Spark); retrain: remove the 'trained' entry to estimate them "
                     "again"
                 )
+            said = _trained_problems(source, trained, self.engine)
+            if said:
+                raise ValueError(said)
             if "comparisons" in trained:  # Splink: levels per comparison, in gamma order
                 found = {c: len(v) for c, v in (trained.get("comparisons") or {}).items()}
             else:
@@ -332,6 +338,52 @@ class LinkageSettings(BaseModel):
     @classmethod
     def load(cls, path: Path) -> LinkageSettings:
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def _probability(value: Any, top_open: bool = False) -> bool:
+    """A number in (0, 1] ((0, 1) with `top_open`): JSON text, true/false, NaN or 7.0 are not."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    return 0 < value < 1 if top_open else 0 < value <= 1
+
+
+def _trained_problems(source: str, trained: dict[str, Any], engine: str) -> str | None:
+    """Why the trained parameters for `source` cannot be used by a run of `engine`, in one line; None
+    where they can. A model of the other engine was thrown away and retrained without a word (on Spark,
+    minutes of training the README advises against); a hand-edited m of -0.5, "0.99" or NaN stopped the
+    run with a traceback, and one of 7.0 changed which records link, silently."""
+    where = f"the trained parameters for {source}"
+    made_by = trained.get("engine")
+    if made_by is not None and made_by != engine:
+        return (f"{where} were estimated by the {made_by} engine, and this run uses {engine}: run with "
+                f"--engine {made_by}, or remove the 'trained' entry to estimate them again (train on DuckDB "
+                "for a Spark run)")  # fmt: skip
+    if "comparisons" in trained and trained.get("format") != SPLINK_MODEL_FORMAT:
+        stored = trained.get("format")
+        newer = isinstance(stored, int) and not isinstance(stored, bool) and stored > SPLINK_MODEL_FORMAT
+        return (f"{where} are in format {stored!r}, " + ("a newer one than this version reads "
+                f"({SPLINK_MODEL_FORMAT}): use the version that wrote them, or" if newer else "not one this "
+                f"version reads ({SPLINK_MODEL_FORMAT}):") + " remove the 'trained' entry to estimate them "
+                "again")  # fmt: skip
+    if not _probability(trained.get("prior"), top_open=True):
+        return f"{where}: prior is not a probability between 0 and 1; remove the 'trained' entry to retrain"
+    if "comparisons" in trained:
+        tables = {
+            kind: {c: [lv.get(kind) if isinstance(lv, dict) else None for lv in levels]
+                   for c, levels in (trained.get("comparisons") or {}).items() if isinstance(levels, list)}
+            for kind in ("m", "u")
+        }  # fmt: skip
+    else:
+        tables = {kind: trained.get(kind) or {} for kind in ("m", "u")}
+    for kind, table in tables.items():
+        for comparison, values in table.items():
+            if not isinstance(values, list) or not all(_probability(v) for v in values):
+                return (f"{where}: {comparison}'s {kind} values are not each a probability above 0 and at "
+                        "most 1; remove the 'trained' entry to estimate them again")  # fmt: skip
+            if abs(sum(values) - 1) > 1e-6:  # each comparison's levels share all the pairs between them
+                return (f"{where}: {comparison}'s {kind} values add up to {sum(values):.6g}, not 1 (edited "
+                        "by hand?); remove the 'trained' entry to estimate them again")  # fmt: skip
+    return None
 
 
 def active_comparisons(settings: LinkageSettings) -> list[str]:

@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from exclusion_risk.linkage.settings import SPLINK_MODEL_FORMAT
+
 # Version of the stored layout; a Splink model without it is the earlier SQL-bearing one.
-MODEL_FORMAT = 2
+MODEL_FORMAT = SPLINK_MODEL_FORMAT
 # The probability a level never seen in training gets (none would give it no weight).
 M_FLOOR = 1e-6
 

@@ -101,3 +101,27 @@ def test_a_killed_processs_warehouse_folder_goes_when_the_next_session_starts(tm
     assert done.returncode == 0, done.stderr[-2000:]
     assert os.path.basename(done.stdout.split()[1]).startswith("exclusion-risk-spark-")
     assert sorted(p.name for p in scratch.iterdir()) == [running.name]
+
+
+def test_a_driver_memory_java_cannot_start_with_is_named(tmp_path):
+    """SPARK_DRIVER_MEMORY=4 (no unit: a heap Java cannot start with) was reported as Spark needing Java 17
+    alone; the setting is named beside it."""
+    script = _SCRIPT.replace(
+        "    def getOrCreate(self):\n",
+        "    def getOrCreate(self):\n"
+        "        raise RuntimeError('[JAVA_GATEWAY_EXITED] Java gateway process exited')\n",
+    ).replace(
+        'folders = {spark_session.local_session().settings["spark.sql.warehouse.dir"] for _ in range(3)}\n'
+        "print(len(folders), *folders)",
+        "try:\n"
+        "    spark_session.local_session()\n"
+        "except spark_session.SparkUnavailable as exc:\n"
+        "    print(exc)",
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path), "SPARK_DRIVER_MEMORY": "4"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == (
+        "Spark could not start on local[2] (it needs Java 17; SPARK_DRIVER_MEMORY is '4': a heap size "
+        "such as 4g): [JAVA_GATEWAY_EXITED] Java gateway process exited")

@@ -79,6 +79,42 @@ def test_an_old_sql_bearing_model_is_refused_with_retrain(link_app, febrl_run, t
     assert "earlier format" in result.output and "retrain" in result.output
 
 
+def _level(comparison: str, gamma: int, **values):
+    return lambda t: t["comparisons"][comparison][gamma].update(**values)
+
+
+NOT_PROBABILITY = "dob's m values are not each a probability"
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (_level("dob", 3, m=-0.5), NOT_PROBABILITY),
+    (_level("dob", 3, m="0.99"), NOT_PROBABILITY),
+    (_level("dob", 3, m=float("nan")), NOT_PROBABILITY),
+    (_level("dob", 3, m=7.0), NOT_PROBABILITY),
+    (_level("dob", 0, u=0), "dob's u values are not each a probability"),
+    (_level("dob", 3, m=0.01), "dob's m values add up to"),
+    (lambda t: t.update(prior=1.5), "prior is not a probability between 0 and 1"),
+    (lambda t: t.update(format=3), "are in format 3, a newer one than this version reads (2): use the"),
+    (lambda t: t.update(engine="recordlinkage"), "were estimated by the recordlinkage engine, and this"),
+])
+def test_a_hand_edited_or_other_engines_model_is_refused_in_one_line(
+        link_app, febrl_run, tmp_path, edit, said):
+    """An operator's hand-edited model file: m of -0.5, text, u of 0 or a prior of 1.5 stopped `link`
+    with a traceback, NaN with 500 lines of SQL error, and m of 7.0 (or values no longer adding up to 1)
+    changed which records link without a word; a model of the other engine was thrown away and
+    retrained (on Spark, for minutes); a newer format was called an earlier one."""
+    data = febrl_run.settings.model_dump(mode="json")
+    edit(data["trained"]["social_care"])
+    edited = tmp_path / "settings.json"
+    edited.write_text(json.dumps(data))  # NaN as JSON's NaN, as a hand edit in Python writes it
+    result = CliRunner().invoke(
+        link_app, ["link", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--settings", str(edited)]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output[-2000:]
+    assert said in result.output and "the trained parameters for social_care" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
 def test_comparisons_that_match_nothing_are_an_error_not_an_empty_result(
     febrl_run, febrl_extracts, monkeypatch
 ):
