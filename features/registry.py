@@ -330,6 +330,7 @@ def _f(name, label, source, kind, template, *, protected=False, history=False, v
                       valid_range=valid, first_census=first_census, adverse_from=adverse)
 
 
+_HOUSEHOLD = "the child, a parent or carer, or another person in the household"
 FEATURES: list[FeatureDef] = [
     # census: the pupil's autumn census row of the reference year
     _f("sex", "Sex", "census", "categorical",
@@ -416,15 +417,16 @@ FEATURES: list[FeatureDef] = [
        flag_phrase("on a child protection plan", "not on a child protection plan"), history=True),
     _f("cla_open", "Looked after now", "social_care", "binary",
        flag_phrase("looked after (in care)", "not looked after"), history=True),
-    _f("sc_domestic_abuse", "Domestic abuse (social-care assessment)", "social_care", "binary",
-       flag_phrase("domestic abuse identified in a social-care assessment",
-                   "no domestic abuse identified in social-care assessments"), history=True),
-    _f("sc_mental_health", "Mental health (social-care assessment)", "social_care", "binary",
-       flag_phrase("mental health concerns identified in a social-care assessment",
-                   "no mental health concerns identified in social-care assessments"), history=True),
-    _f("sc_substance_misuse", "Alcohol or drug misuse (social-care assessment)", "social_care", "binary",
-       flag_phrase("alcohol or drug misuse identified in a social-care assessment",
-                   "no alcohol or drug misuse identified in social-care assessments"), history=True),
+    # A factor's code names whose it is (A the child, B a parent or carer, C another household member),
+    # and FACTOR_PATTERNS reads all three: "mental health concerns" read as the child's where a parent's.
+    *(_f(name, f"{label}, the child or household (social-care assessment)", "social_care", "binary",
+         flag_phrase(f"{yes} {_HOUSEHOLD}, identified in a social-care assessment",
+                     f"no {no} identified in social-care assessments"), history=True)
+      for name, label, yes, no in (
+          ("sc_domestic_abuse", "Domestic abuse", "domestic abuse concerning", "domestic abuse"),
+          ("sc_mental_health", "Mental health", "mental health concerns about", "mental health concerns"),
+          ("sc_substance_misuse", "Alcohol or drug misuse", "alcohol or drug misuse by",
+           "alcohol or drug misuse"))),
     # school context: the pupil's school in earlier years (never the reference year's events)
     _f("school_suspension_rate", "School's suspension rate", "school", "numeric",
        _rate_per_100("school's suspensions"), history=True, valid=_count(SCHOOL_SUSPENSIONS_PER_PUPIL_MAX)),

@@ -50,6 +50,9 @@ def test_registry_fields_and_protected_selection():
         ("sen_type", None, "SEN primary need: not known"),
         ("nc_year", None, "National Curriculum year: not known"),  # a name keeps its capitals
         ("need_level", 3, "need level 3: child protection plan or looked after"),
+        # whose concern it is: the feature reads 4A, 4B and 4C, and a parent's (4B) read as the child's own
+        ("sc_mental_health", 1, "mental health concerns about the child, a parent or carer, or another "
+                                "person in the household, identified in a social-care assessment"),
     ],
 )
 def test_describe_renders_plain_english(name, value, phrase):

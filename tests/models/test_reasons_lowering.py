@@ -37,7 +37,8 @@ VALUES = pd.DataFrame(
 CONTRIBUTIONS = [[-0.6, -0.5, -0.4, -0.3, -0.2, 0.9], [-0.6, -0.5, -0.4, -0.3, -0.2, -0.1]]
 ADVERSE = [
     "has been on a child protection plan",
-    "alcohol or drug misuse identified in a social-care assessment",
+    "alcohol or drug misuse by the child, a parent or carer, or another person in the household, identified "
+    "in a social-care assessment",
     "4 half-day sessions lost to suspension in the years before last",
     "15% absence last year",
 ]
