@@ -178,6 +178,7 @@ def score_command(
         rejected_census_words,
         rejected_rows_lines,
         shared_code_lines,
+        unlinked_status_lines,
         wholly_missing_words,
     )
     from exclusion_risk.models.score_report import summary_html
@@ -286,11 +287,15 @@ def score_command(
         # model reads the IDACI decile), two schools under one code
         placed = home_area_lines(features, history.census) if "idaci_decile" in scorer.feature_names else []
         census_lines = placed + shared_code_lines(history.census, year, term)
+        def unlinked(exact: bool) -> list[str]:  # looked-after or on a plan, and linked to no pupil
+            return unlinked_status_lines(linked.extracts, linked.links, year, term, exact)
+
         notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
-                 + census_lines + new_schools(True) + repeats + drift_lines + recut + fairness)  # fmt: skip
+                 + unlinked(True) + census_lines + new_schools(True) + repeats + drift_lines + recut
+                 + fairness)  # fmt: skip
         page_notes = (rejected_rows_lines(linked.extracts, data, exact=False) + invalid_upns(False)
-                      + blank_need_lines(features, False) + census_lines + new_schools(False) + drift_lines
-                      + recut + fairness)  # fmt: skip
+                      + blank_need_lines(features, False) + unlinked(False) + census_lines
+                      + new_schools(False) + drift_lines + recut + fairness)  # fmt: skip
         step(f"writing {out}, its summary page and workbook")
         # Each pupil under the UPN the school recorded on this census (the features' `upn`, as an upload of
         # it is scored by the service), then the pupil as the linkage knows them (the features' PUPIL_KEY:

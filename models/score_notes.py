@@ -126,6 +126,42 @@ def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
     ]
 
 
+# Children of school age at a census: 4 to 18 on the 31 August the academic year starts after.
+SCHOOL_AGES = (4, 18)
+
+
+def unlinked_status_lines(extracts: Extracts, links: pd.DataFrame, year: str, term: str,
+                          exact: bool = True) -> list[str]:
+    """One line when social-care children of school age with an open looked-after episode or child
+    protection plan on census day are linked to no pupil (none otherwise): any of them on roll is scored
+    without that status, below need level 3, and nothing a Virtual School Head read said so (only the
+    link report did). Counts only; 1-9 as "fewer than 10" where `exact` is False (the page passed on)."""
+    care = extracts.social_care
+    if care is None or care.empty or not {"LAchildID", "Status", "StartDate", "EndDate", "DOB"} <= set(care):
+        return []
+    day = calendar.census_date(year, term)
+    start_year = calendar.start_year(year)
+    born = pd.to_datetime(care["DOB"], errors="coerce")
+    age = start_year - born.dt.year - (born.dt.month > 8)  # on 31 August, as the year groups are set
+    open_now = (care["Status"].isin(["CLA", "CPP"]) & (pd.to_datetime(care["StartDate"]) <= day)
+                & (care["EndDate"].isna() | (pd.to_datetime(care["EndDate"]) > day))
+                & age.between(*SCHOOL_AGES))  # fmt: skip
+    linked = set(links.loc[links["source"] == "social_care", "record_id"].astype(str))
+    children = care.loc[open_now, "LAchildID"].astype(str)
+    n = int(children[~children.isin(linked)].nunique())
+    if not n:
+        return []
+    said, are = (("Fewer than 10 children", "are") if not exact and n < SUPPRESSION_THRESHOLD
+                 else (f"{n:,} {'child' if n == 1 else 'children'}", "is" if n == 1 else "are"))  # fmt: skip
+    return [
+        f"{said} of school age with an open looked-after episode or child protection plan on census day "
+        f"({day.date()}) {are} linked to no pupil (the linkage's "
+        "unlinked.csv or review.csv): most may be on roll elsewhere, but any of them on roll here is scored "
+        "without that status, below need level 3. Check them with the social-care team and in review.csv. "
+        "Children looked after by another authority are in no extract here and are scored the same way."
+    ]
+
+
 def new_school_lines(features: pd.DataFrame, censuses: list[pd.DataFrame], year: str,
                      exact: bool = True) -> list[str]:
     """One line when some pupils scored for `year` are at a school that no census row of an earlier year
