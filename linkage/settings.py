@@ -308,9 +308,6 @@ class LinkageSettings(BaseModel):
                     "SQL (it links nothing on Spark); retrain: remove the 'trained' entry to estimate them "
                     "again"
                 )
-            said = _trained_problems(source, trained, self.engine)
-            if said:
-                raise ValueError(said)
             if "comparisons" in trained:  # Splink: levels per comparison, in gamma order
                 found = {c: len(v) for c, v in (trained.get("comparisons") or {}).items()}
             else:
@@ -327,6 +324,9 @@ class LinkageSettings(BaseModel):
                     f"the trained parameters for {source} do not have the comparisons this version uses "
                     f"({'; '.join(wrong)}); remove the 'trained' entry to estimate them again"
                 )
+            said = _trained_problems(source, trained, self.engine)
+            if said:
+                raise ValueError(said)
         return self
 
     def to_json(self) -> str:
