@@ -178,6 +178,7 @@ def score_command(
         rejected_census_words,
         rejected_rows_lines,
         shared_code_lines,
+        unlinked_status_episodes,
         unlinked_status_lines,
         wholly_missing_words,
     )
@@ -287,8 +288,10 @@ def score_command(
         # model reads the IDACI decile), two schools under one code
         placed = home_area_lines(features, history.census) if "idaci_decile" in scorer.feature_names else []
         census_lines = placed + shared_code_lines(history.census, year, term)
+        unlinked_care = unlinked_status_episodes(linked.extracts, linked.links)
+
         def unlinked(exact: bool) -> list[str]:  # looked-after or on a plan, and linked to no pupil
-            return unlinked_status_lines(linked.extracts, linked.links, year, term, exact)
+            return unlinked_status_lines(unlinked_care, year, term, exact)
 
         notes = (rejected_rows_lines(linked.extracts, data) + invalid_upns(True) + blank_need_lines(features)
                  + unlinked(True) + census_lines + new_schools(True) + repeats + drift_lines + recut

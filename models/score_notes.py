@@ -130,35 +130,45 @@ def blank_need_lines(features: pd.DataFrame, exact: bool = True) -> list[str]:
 SCHOOL_AGES = (4, 18)
 
 
-def unlinked_status_lines(extracts: Extracts, links: pd.DataFrame, year: str, term: str,
-                          exact: bool = True) -> list[str]:
-    """One line when social-care children of school age with an open looked-after episode or child
-    protection plan on census day are linked to no pupil (none otherwise): any of them on roll is scored
-    without that status, below need level 3, and nothing a Virtual School Head read said so (only the
-    link report did). Counts only; 1-9 as "fewer than 10" where `exact` is False (the page passed on)."""
+def unlinked_status_episodes(extracts: Extracts, links: pd.DataFrame) -> pd.DataFrame:
+    """The looked-after and protection-plan episodes of social-care children the linkage attached to no
+    pupil (LAchildID, StartDate, EndDate, DOB; empty where none): what `unlinked_status_lines` counts,
+    kept by the service for each upload's census day."""
     care = extracts.social_care
-    if care is None or care.empty or not {"LAchildID", "Status", "StartDate", "EndDate", "DOB"} <= set(care):
+    columns = ["LAchildID", "StartDate", "EndDate", "DOB"]
+    if care is None or care.empty or not {"Status", *columns} <= set(care):
+        return pd.DataFrame(columns=columns)
+    linked = set(links.loc[links["source"] == "social_care", "record_id"].astype(str))
+    children = care["LAchildID"].astype(str)
+    unlinked = care["Status"].isin(["CLA", "CPP"]) & ~children.isin(linked)
+    return care.loc[unlinked, columns].reset_index(drop=True)
+
+
+def unlinked_status_lines(episodes: pd.DataFrame, year: str, term: str, exact: bool = True) -> list[str]:
+    """One line when social-care children of school age with an open looked-after episode or child
+    protection plan on census day are linked to no pupil (`unlinked_status_episodes`; none otherwise): any
+    of them on roll is scored without that status, below need level 3, and nothing a Virtual School Head
+    read said so (only the link report did). Counts only; 1-9 as "fewer than 10" where `exact` is False
+    (a page or answer passed on)."""
+    if episodes.empty:
         return []
     day = calendar.census_date(year, term)
-    start_year = calendar.start_year(year)
-    born = pd.to_datetime(care["DOB"], errors="coerce")
-    age = start_year - born.dt.year - (born.dt.month > 8)  # on 31 August, as the year groups are set
-    open_now = (care["Status"].isin(["CLA", "CPP"]) & (pd.to_datetime(care["StartDate"]) <= day)
-                & (care["EndDate"].isna() | (pd.to_datetime(care["EndDate"]) > day))
+    born = pd.to_datetime(episodes["DOB"], errors="coerce")
+    age = calendar.start_year(year) - born.dt.year - (born.dt.month > 8)  # on 31 August, as year groups
+    open_now = ((pd.to_datetime(episodes["StartDate"]) <= day)
+                & (episodes["EndDate"].isna() | (pd.to_datetime(episodes["EndDate"]) > day))
                 & age.between(*SCHOOL_AGES))  # fmt: skip
-    linked = set(links.loc[links["source"] == "social_care", "record_id"].astype(str))
-    children = care.loc[open_now, "LAchildID"].astype(str)
-    n = int(children[~children.isin(linked)].nunique())
+    n = int(episodes.loc[open_now, "LAchildID"].nunique())
     if not n:
         return []
     said, are = (("Fewer than 10 children", "are") if not exact and n < SUPPRESSION_THRESHOLD
                  else (f"{n:,} {'child' if n == 1 else 'children'}", "is" if n == 1 else "are"))  # fmt: skip
     return [
         f"{said} of school age with an open looked-after episode or child protection plan on census day "
-        f"({day.date()}) {are} linked to no pupil (the linkage's "
-        "unlinked.csv or review.csv): most may be on roll elsewhere, but any of them on roll here is scored "
-        "without that status, below need level 3. Check them with the social-care team and in review.csv. "
-        "Children looked after by another authority are in no extract here and are scored the same way."
+        f"({day.date()}) {are} linked to no pupil (the linkage's unlinked.csv or review.csv): most may be on "
+        "roll elsewhere, but any of them on roll here is scored without that status, below need level 3. "
+        "Check them with the social-care team and in review.csv. Children looked after by another "
+        "authority are in no extract here and are scored the same way."
     ]
 
 

@@ -24,7 +24,7 @@ from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.history import load_linked
 from exclusion_risk.linkage.outputs import read_report
 from exclusion_risk.models.drift_data import context_of
-from exclusion_risk.models.score_notes import rejected_counts, rejected_listing
+from exclusion_risk.models.score_notes import rejected_counts, rejected_listing, unlinked_status_episodes
 from exclusion_risk.values import counted
 
 log = logging.getLogger("exclusion_risk.serving.history")
@@ -106,6 +106,9 @@ class HistoryState:
         self.facts: dict[str, Any] = {}
         self.drift_context = None  # for the drift check of each census scoring (models.drift_data)
         self.notes: list[str] = []  # what every census scoring says of the history (`history_notes`)
+        # looked-after and protection-plan episodes of children linked to no pupil: each census upload's
+        # warnings count those open on its census day (models.score_notes.unlinked_status_lines)
+        self.unlinked_care = pd.DataFrame()
 
     @property
     def history(self):
@@ -145,6 +148,7 @@ class HistoryState:
         for warning in linked.warnings:  # counts only: what links.csv does not match in the extracts
             log.warning("linked history: %s", warning)
         self.notes = history_notes(linked, self.extracts_dir)
+        self.unlinked_care = unlinked_status_episodes(linked.extracts, linked.links)
         self.facts = self._facts()
         self.state = "ready"
         log.info("linked history ready in %.1f s (%d census rows, %d pupils, census %s)",

@@ -44,6 +44,7 @@ from exclusion_risk.models.score_notes import (
     history_start_lines,
     new_school_lines,
     shared_code_lines,
+    unlinked_status_lines,
     wholly_missing_words,
 )
 from exclusion_risk.models.score_table import with_officer_columns
@@ -294,6 +295,7 @@ def census_cohort(
     # the history's rejected rows and unmatched links; pupils whose date of birth their UPN's pupil lacks
     warnings = warnings + history_state.notes + date_differs_lines(scored.date_differs)
     warnings = warnings + blank_need_lines(features)  # the matrix reads a blank FSM or SEN provision as none
+    warnings += unlinked_status_lines(history_state.unlinked_care, year, calendar.parse_census(census), False)
     warnings = warnings + (home_area_lines(features, clean) if "idaci_decile" in model_features else [])
     warnings = warnings + shared_code_lines(clean, year, calendar.parse_census(census))  # two schools, a code
     # the rows skip_invalid left out, counted in full: `rejected` lists MAX_LISTED_PROBLEMS at most, and a

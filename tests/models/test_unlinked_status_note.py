@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from exclusion_risk.models.score_notes import unlinked_status_lines
+from exclusion_risk.models.score_notes import unlinked_status_episodes, unlinked_status_lines
 
 CENSUS_DAY = "2018-10-04"  # the 2018/19 autumn census
 
@@ -22,7 +22,7 @@ def _episode(child: str, status: str = "CLA", start: str = "2018-01-01", end: st
 def _lines(episodes: list[dict], linked: list[str], exact: bool = True) -> list[str]:
     extracts = SimpleNamespace(social_care=pd.DataFrame(episodes))
     links = pd.DataFrame({"source": "social_care", "record_id": linked, "upn": "A1", "method": "upn"})
-    return unlinked_status_lines(extracts, links, "2018/19", "AUT", exact)
+    return unlinked_status_lines(unlinked_status_episodes(extracts, links), "2018/19", "AUT", exact)
 
 
 def test_unlinked_children_looked_after_or_on_a_plan_on_census_day_are_counted():
@@ -50,3 +50,4 @@ def test_unlinked_children_looked_after_or_on_a_plan_on_census_day_are_counted()
     assert page.startswith("Fewer than 10 children of school age") and "2 children" not in page
     many = [_episode(f"C{i}") for i in range(12)]
     assert _lines(many, [], exact=False)[0].startswith("12 children")
+
