@@ -67,7 +67,25 @@ def absent_notes(header: list[str], fields: tuple[Field, ...], mapping: dict[str
             notes.append(f"{names[0]} is not in the file: without it, {loss}")
         else:
             notes.append(f"{and_join(names)} are not in the file: without them, {loss}")
+    if extract == "exclusions":
+        notes += _outcome_columns(unread)
     return notes
+
+
+# Headers that mark whether an exclusion stood (a headteacher's rescinding, governors' or a review panel's
+# reinstatement): the contract has no such column, so its rows were counted as exclusions that stood,
+# raising the child's risk and setting the outcome, with no word (an exclusions data lead's find).
+_OUTCOME_WORDS = ("status", "outcome", "rescind", "withdraw", "overturn", "reinstat", "decision")
+
+
+def _outcome_columns(unread: dict[str, str]) -> list[str]:
+    named = [visible(header) for key, header in unread.items() if any(w in key for w in _OUTCOME_WORDS)]
+    if not named:
+        return []
+    return [f"{and_join([repr(n) for n in named])} {'is' if len(named) == 1 else 'are'} not read: the "
+            "contract has no way to mark an exclusion rescinded, withdrawn or overturned, so every row is "
+            "read as an exclusion that stood (the child's history and the outcome it trains on); leave such "
+            "exclusions out of the extract"]
 
 
 def unread_headers(header: list[str], read: set[int]) -> dict[str, str]:

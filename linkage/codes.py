@@ -159,7 +159,22 @@ CATEGORY_MAP: dict[str, str] = {
     "PERMANENT": "PERM",
     "SUSPENSION": "SUSP",
     "FIXED": "SUSP",
+    # as MIS exports and DfE guidance word them (an exclusions data lead's export lost these rows whole)
+    "PERMANENT EXCLUSION": "PERM",
+    "FIXED PERIOD": "SUSP",
+    "FIXED-PERIOD": "SUSP",
+    "FIXED PERIOD EXCLUSION": "SUSP",
+    "FIXED TERM": "SUSP",
+    "FIXED-TERM": "SUSP",
+    "FIXED TERM EXCLUSION": "SUSP",
+    "LUNCH": "SUSP",
+    "LUNCHTIME": "SUSP",
+    "LUNCHTIME SUSPENSION": "SUSP",
+    "LUNCHTIME EXCLUSION": "SUSP",
 }
+# What an unknown category is told: the spellings read, and that a rescinded exclusion has no category
+CATEGORY_HINT = ("PERM, SUSP, FIXD or LUNC, or words such as Permanent, Suspension, Fixed period, "
+                 "Lunchtime; a rescinded or withdrawn exclusion is none: leave it out of the extract")
 
 OTHER_REASON_GROUP = "other"
 REASON_GROUPS: dict[str, list[str]] = {

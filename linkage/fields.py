@@ -33,6 +33,7 @@ class Field:
     # rejected whole for 'Domestic abuse' in Factors or 'White British' in Ethnicity, and the child's open
     # looked-after status went with it (a social-care data lead's find).
     blank_if_unknown: bool = False
+    hint: str = ""  # after "unknown <label> code": what is read (the codes and words), where it helps
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -105,8 +106,10 @@ EXCLUSION_FIELDS = (
     Field("UPN", "upn"),
     Field("Surname", "text", required=False),
     Field("Forename", "text", required=False),
-    Field("DOB", "date", required=False),
-    Field("Sex", "code", required=False, mapping=codes.SEX_MAP, label="Sex"),
+    # linkage's fallback when the UPN fails, no more: a placeholder DOB (00/00/0000) or a Sex of 'Not known'
+    # lost the whole exclusion, its UPN sound (an exclusions data lead's find)
+    Field("DOB", "date", required=False, blank_if_unknown=True),
+    Field("Sex", "code", required=False, mapping=codes.SEX_MAP, label="Sex", blank_if_unknown=True),
     Field("SchoolURN", "school", nullable=False),
     Field(
         "Category",
@@ -114,6 +117,7 @@ EXCLUSION_FIELDS = (
         nullable=False,
         mapping=codes.CATEGORY_MAP,
         label="exclusion category",
+        hint=codes.CATEGORY_HINT,
     ),
     Field("StartDate", "date", nullable=False),
     Field("Sessions", "number"),

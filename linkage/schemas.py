@@ -95,7 +95,8 @@ def _not_blank_or(ok: pd.Series, values: pd.Series) -> pd.Series:
 def _checks(field: Field) -> list[pa.Check]:
     if field.kind == "code":
         return [
-            pa.Check(lambda s, m=field.mapping: known_codes(s, m), error=f"unknown {field.label} code")
+            pa.Check(lambda s, m=field.mapping: known_codes(s, m),
+                     error=f"unknown {field.label} code" + (f" ({field.hint})" if field.hint else ""))
         ]
     if field.kind == "date":
         checks = [pa.Check(lambda s: _not_blank_or(_in_range(parse_dates(s)), s), error=DATE_ERROR)]

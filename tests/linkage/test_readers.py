@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from exclusion_risk.contract import REJECT_COLUMNS
+from exclusion_risk.linkage.codes import CATEGORY_HINT
 from exclusion_risk.linkage.errors import ExtractError
 from exclusion_risk.linkage.extract_frames import (
     ATTENDANCE_TO_DATE,
@@ -407,7 +408,7 @@ def test_exclusions_categories_reasons_years_and_default_record_id(
     assert pd.isna(ex["Reason"].iloc[3]) and pd.isna(ex["Sessions"].iloc[2])
     assert ex["Sessions"].dtype == "Float64" and ex["UPNvalid"].tolist() == [True, False, True, True]
     assert result.counts["unknown reason code ZZ (group other)"] == 1  # counted, not rejected
-    assert result.rejects["reason"].tolist() == ["unknown exclusion category code"]
+    assert result.rejects["reason"].tolist() == [f"unknown exclusion category code ({CATEGORY_HINT})"]
 
 
 def test_reason_codes_split_at_a_slash_a_line_break_or_a_space_between_codes(

@@ -1,0 +1,62 @@
+"""An exclusions data lead's MIS export: category words, placeholder DOB and Sex, a status column the
+contract does not read, and one exclusion written once per reason. Each lost rows, or counted rows as
+exclusions, without a word; each is now read, or said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from exclusion_risk.linkage.readers import read_exclusions
+from tests.linkage.test_readers import assert_nothing_lost
+
+
+def _read(tmp_path: Path, rows: list[dict], csv_text, write):
+    result = read_exclusions(write(tmp_path / "exclusions.csv", csv_text(rows)))
+    assert_nothing_lost(result, len(rows))
+    return result
+
+
+def test_category_words_are_read_and_an_unknown_one_is_told_what_is(tmp_path, exclusion_row, csv_text, write):
+    words = ["Fixed period", "Fixed-term", "Lunchtime suspension", "LUNCH", "Permanent Exclusion"]
+    rows = [exclusion_row(Category=w, StartDate=f"2017-01-{10 + i}") for i, w in enumerate(words)]
+    rows.append(exclusion_row(Category="Rescinded", StartDate="2017-02-01"))
+    result = _read(tmp_path, rows, csv_text, write)
+    assert result.clean["Category"].tolist() == ["SUSP", "SUSP", "SUSP", "SUSP", "PERM"]
+    (reason,) = result.rejects["reason"].tolist()
+    assert reason.startswith("unknown exclusion category code (PERM, SUSP, FIXD or LUNC, or words such as")
+    assert "a rescinded or withdrawn exclusion is none: leave it out of the extract" in reason
+
+
+def test_a_placeholder_dob_or_sex_is_read_as_blank_and_the_exclusion_kept(tmp_path, exclusion_row, csv_text,
+                                                                          write):
+    """They are linkage's fallback when the UPN fails: the whole exclusion was rejected for them."""
+    rows = [exclusion_row(DOB="00/00/0000"), exclusion_row(Sex="Not known", StartDate="2017-01-11"),
+            exclusion_row(DOB="31/02/2005", StartDate="2017-01-12")]
+    result = _read(tmp_path, rows, csv_text, write)
+    assert len(result.clean) == 3 and result.rejects.empty
+    assert result.clean["DOB"].isna().tolist() == [True, False, True]
+    assert result.clean["Sex"].isna().tolist() == [False, True, False]
+    note = " ".join(result.notes)
+    assert "DOB 2 row(s) (rows 1, 3)" in note and "Sex 1 row(s) (rows 2)" in note
+    assert "Not known" not in note and "00/00" not in note
+
+
+def test_a_status_column_is_said_not_to_be_read(tmp_path, exclusion_row, csv_text, write):
+    rows = [{**exclusion_row(), "Exclusion Status": "Rescinded"}]
+    result = _read(tmp_path, rows, csv_text, write)
+    assert len(result.clean) == 1  # read as an exclusion that stood, as the contract reads it: said so
+    (note,) = [n for n in result.notes if "rescinded" in n]
+    assert ("'Exclusion Status' is not read: the contract has no way to mark an exclusion rescinded, "
+            "withdrawn or overturned") in note
+
+
+def test_one_exclusion_written_once_per_reason_is_said(tmp_path, exclusion_row, csv_text, write):
+    rows = [exclusion_row(Reason="PD"), exclusion_row(Reason="VA"),  # one suspension, two rows
+            exclusion_row(Reason="PD", StartDate="2017-03-01"),  # another day
+            exclusion_row(Reason="PD", StartDate="2017-04-01"),
+            exclusion_row(Reason="PD", StartDate="2017-04-01", Sessions="1")]  # a second that day
+    result = _read(tmp_path, rows, csv_text, write)
+    assert len(result.clean) == 5  # kept: two suspensions of one day do happen
+    (note,) = [n for n in result.notes if "with another reason" in n]
+    assert ("2 rows (rows 1-2) repeat another row's pupil, start date, school, category and sessions with "
+            "another reason") in note
