@@ -49,15 +49,18 @@ UPN_ERROR = "not a UPN (letters and digits, at most 20 characters)"
 # spaces ('3A|4A' and '3A 4A' were rejected here, though the reader splits them)
 _FACTOR = r"\d{1,2}[A-Za-z]?"
 _FACTOR_LIST = re.compile(rf"^\s*{_FACTOR}(?:\s*[;,|/]\s*{_FACTOR}|\s+{_FACTOR})*\s*[;,|/]?\s*$")
-_ONE_FACTOR = re.compile(rf"^{_FACTOR}$")
+# A code among words: a factor number 1-24 with its letter (3A, 22A), or 20 or 21, which have none. "35" or
+# the "2" of "seen 2 times" is no code, and '(3A)', '3A:' or '3A-Domestic abuse' holds one.
+_CODE_AMONG_WORDS = re.compile(r"^(?:(?:[1-9]|1\d|2[0-4])[A-Z]|20|21)$")
 
 
 def known_factors(text: object) -> str | None:
-    """The assessment factor codes of a cell holding some that are not ('3A, Domestic abuse' -> '3A'),
-    ';'-joined; None where it holds none."""
+    """The assessment factor codes of a cell holding some that are not ('3A, Domestic abuse' -> '3A',
+    'Domestic abuse (3A)' -> '3A'), ';'-joined; None where it holds none."""
     if not isinstance(text, str):
         return None
-    return ";".join(code for code in re.split(r"[\s;,|/]+", text) if _ONE_FACTOR.match(code)) or None
+    tokens = re.split(r"[^0-9A-Za-z]+", text.upper())
+    return ";".join(code for code in tokens if _CODE_AMONG_WORDS.match(code)) or None
 
 MISSING = "missing value"
 YEAR_ERROR = (

@@ -50,6 +50,8 @@ BLOCKING_COLUMNS = frozenset(
 EXTRA_PREFIX = "x_"
 # Version of a stored Splink model's layout (`linkage.engines.splink_model`): numbers, no engine's SQL.
 SPLINK_MODEL_FORMAT = 2
+# How far a trained comparison's m or u may add up from 1 (floors of unseen levels; quantised digits)
+SUM_TOLERANCE = 1e-4
 _EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -308,22 +310,29 @@ class LinkageSettings(BaseModel):
                     "SQL (it links nothing on Spark); retrain: remove the 'trained' entry to estimate them "
                     "again"
                 )
-            if "comparisons" in trained:  # Splink: levels per comparison, in gamma order
-                found = {c: len(v) for c, v in (trained.get("comparisons") or {}).items()}
-            else:
-                found = {c: len(v) for c, v in (trained.get("m") or {}).items()}
-            wrong = [
-                f"{c}: {n} levels here, {found[c]} in the model"
-                for c, n in expected.items()
-                if c in found and found[c] != n
-            ]
-            wrong += [f"{c}: missing from the model" for c in expected if c not in found]
-            wrong += [f"{c}: in the model but not compared here" for c in found if c not in expected]
-            if wrong:
-                raise ValueError(
-                    f"the trained parameters for {source} do not have the comparisons this version uses "
-                    f"({'; '.join(wrong)}); remove the 'trained' entry to estimate them again"
-                )
+            # Splink: levels per comparison, in gamma order; recordlinkage: m and u lists per comparison
+            kinds = ("comparisons",) if "comparisons" in trained else ("m", "u")
+            for kind in kinds:
+                table = trained.get(kind)
+                if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
+                    raise ValueError(
+                        f"the trained parameters for {source}: '{kind}' is not a list of levels per "
+                        "comparison; remove the 'trained' entry to estimate them again"
+                    )  # a number or null there stopped `link` with a traceback
+                found = {c: len(v) for c, v in table.items()}
+                wrong = [
+                    f"{c}: {n} levels here, {found[c]} in the model"
+                    for c, n in expected.items()
+                    if c in found and found[c] != n
+                ]
+                wrong += [f"{c}: missing from the model" for c in expected if c not in found]
+                wrong += [f"{c}: in the model but not compared here" for c in found if c not in expected]
+                if wrong:
+                    raise ValueError(
+                        f"the trained parameters for {source} do not have the comparisons this version uses "
+                        f"({'; '.join(wrong)}" + (f" in '{kind}'" if kind == "u" else "")
+                        + "); remove the 'trained' entry to estimate them again"
+                    )
             said = _trained_problems(source, trained, self.engine)
             if said:
                 raise ValueError(said)
@@ -380,8 +389,10 @@ def _trained_problems(source: str, trained: dict[str, Any], engine: str) -> str 
             if not isinstance(values, list) or not all(_probability(v) for v in values):
                 return (f"{where}: {comparison}'s {kind} values are not each a probability above 0 and at "
                         "most 1; remove the 'trained' entry to estimate them again")  # fmt: skip
-            if abs(sum(values) - 1) > 1e-6:  # each comparison's levels share all the pairs between them
-                return (f"{where}: {comparison}'s {kind} values add up to {sum(values):.6g}, not 1 (edited "
+            # each comparison's levels share all the pairs between them; the recordlinkage engine raises an
+            # unseen level to a floor of 1e-6 without rescaling, so its own models sum to 1 + a few 1e-6
+            if abs(sum(values) - 1) > SUM_TOLERANCE:
+                return (f"{where}: {comparison}'s {kind} values add up to {sum(values):.6f}, not 1 (edited "
                         "by hand?); remove the 'trained' entry to estimate them again")  # fmt: skip
     return None
 

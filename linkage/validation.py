@@ -239,7 +239,8 @@ def _blank_unknown_details(
         if column == "Factors":  # '3A, Domestic abuse' keeps its 3A: only what is no code is read as blank
             at = work.index.isin(rows)
             work[column] = work[column].astype(object).where(~at, work.loc[at, column].map(known_factors))
-            said.append(f"{column} {len(rows):,} row(s), their known codes kept (rows {number_ranges(rows)})")
+            said.append(f"{column} {len(rows):,} row(s), any codes among the words kept (rows "
+                        f"{number_ranges(rows)})")
             continue
         work[column] = work[column].where(~work.index.isin(rows))
         said.append(f"{column} {len(rows):,} row(s) (rows {number_ranges(rows)})")  # every one: no other file

@@ -157,14 +157,15 @@ def unlinked_status_lines(episodes: pd.DataFrame, year: str, term: str, exact: b
     age = calendar.start_year(year) - born.dt.year - (born.dt.month > 8)  # on 31 August, as year groups
     open_now = ((pd.to_datetime(episodes["StartDate"]) <= day)
                 & (episodes["EndDate"].isna() | (pd.to_datetime(episodes["EndDate"]) > day))
-                & age.between(*SCHOOL_AGES))  # fmt: skip
+                & (age.between(*SCHOOL_AGES) | born.isna()))  # no date of birth: perhaps of school age
     n = int(episodes.loc[open_now, "LAchildID"].nunique())
     if not n:
         return []
     said, are = (("Fewer than 10 children", "are") if not exact and n < SUPPRESSION_THRESHOLD
                  else (f"{n:,} {'child' if n == 1 else 'children'}", "is" if n == 1 else "are"))  # fmt: skip
     return [
-        f"{said} of school age with an open looked-after episode or child protection plan on census day "
+        f"{said} of school age (or with no date of birth) with an open looked-after episode or child "
+        "protection plan on census day "
         f"({day.date()}) {are} linked to no pupil (the linkage's unlinked.csv or review.csv): most may be on "
         "roll elsewhere, but any of them on roll here is scored without that status, below need level 3. "
         "Check them with the social-care team and in review.csv. Children looked after by another "

@@ -103,10 +103,16 @@ def _percent_interval(text: object) -> object:
     return f"{100 * low:.1f}%-{100 * high:.1f}%"
 
 
-def _utf16_cut(text: str, units: int) -> str:
-    """The start of `text` that fits in `units` UTF-16 units, as Excel counts a sheet name's length."""
-    while len(text.encode("utf-16-le")) // 2 > units:
-        text = text[:-1]
+def _utf16_cut(text: str, units: int, doubled: str = "") -> str:
+    """The start of `text` that fits in `units` UTF-16 units, as Excel counts a sheet name's length (a
+    character beyond the Basic Multilingual Plane is two); each character of `doubled` counts twice (a
+    page header's "&", written "&&"). One pass: cutting a character at a time took 30 s for a school
+    name of 1,500 characters, once per sheet."""
+    count = 0
+    for position, character in enumerate(text):
+        count += (2 if ord(character) > 0xFFFF else 1) * (2 if character in doubled else 1)
+        if count > units:
+            return text[:position]
     return text
 
 
@@ -192,9 +198,7 @@ def _printed_with_notice(sheet, title: str, header_row: int = 0) -> None:
     decision-support notice at the foot: a school's sheet is printed and handed on without the notice
     sheet. ("&" is Excel's header/footer code character, so a school's "&" is doubled; Excel holds 255
     characters of a page header.)"""
-    text = f"Risk of school exclusion: {title}"
-    while len(_utf16_cut(text.replace("&", "&&"), 253)) < len(text.replace("&", "&&")):
-        text = text[:-1]
+    text = _utf16_cut(f"Risk of school exclusion: {title}", 253, doubled="&")
     sheet.set_header("&L" + text.replace("&", "&&"))
     sheet.set_footer("&C" + DECISION_SUPPORT_NOTICE.replace("&", "&&"))
     sheet.repeat_rows(header_row)

@@ -102,7 +102,8 @@ def key_schools(request: Request) -> frozenset[str] | None:
 
 def refuse_other_schools(request: Request, schools: Iterable[object], what: str) -> None:
     """403 when the key is scoped and any of `schools` (one per pupil) is not one of its schools; the
-    message counts them and names the key's schools, never a pupil or another school."""
+    message counts them, names the key's schools and the codes the request itself gives, never a pupil
+    or a school the request does not name."""
     mine = key_schools(request)
     if mine is None:
         return

@@ -184,3 +184,38 @@ def test_counting_candidate_pairs_alone_gives_the_count_a_run_logs(febrl_run, fe
     counted = engine.count_candidate_pairs(data, trained)
     assert counted > 3000
     assert counted == engine.run(data, trained=trained).candidate_pairs
+
+
+def _recordlinkage_model(**changes) -> dict:
+    """A recordlinkage engine's settings with a trained model of even m and u per comparison, `changes`
+    applied to its social-care entry."""
+    data = LinkageSettings(engine="recordlinkage").model_dump(mode="json")
+    levels = comparison_levels(LinkageSettings(engine="recordlinkage"))
+    even = {c: [1 / n] * n for c, n in levels.items()}
+    trained = {"engine": "recordlinkage", "prior": 0.001, "m": copy.deepcopy(even), "u": copy.deepcopy(even)}
+    for key, value in changes.items():
+        trained[key] = value(trained) if callable(value) else value
+    data["trained"] = {"social_care": trained}
+    return data
+
+
+def test_a_recordlinkage_models_tables_are_checked_whole():
+    """A reviewer's finds: m as a number stopped `link` with a traceback; a comparison missing from u was
+    accepted and failed mid-run; the engine's own floors (1e-6 for an unseen level, not rescaled) were
+    refused as "edited by hand", their sum printed as "1, not 1"."""
+    LinkageSettings.model_validate(_recordlinkage_model())  # as the engine writes it
+    for broken in ({"m": lambda t: {**t["m"], "dob": 0.5}}, {"m": [0.1]}, {"u": None}):
+        with pytest.raises(ValueError, match="is not a list of levels per comparison"):
+            LinkageSettings.model_validate(_recordlinkage_model(**broken))
+    without_dob = _recordlinkage_model(u=lambda t: {c: v for c, v in t["u"].items() if c != "dob"})
+    with pytest.raises(ValueError, match="dob: missing from the model in 'u'"):
+        LinkageSettings.model_validate(without_dob)
+
+    def floored(t):  # three unseen levels at the floor, the rest as estimated: 1 + 3e-6
+        dob = [1e-6, 1e-6, 1e-6] + [1 / (len(t["m"]["dob"]) - 3)] * (len(t["m"]["dob"]) - 3)
+        return {**t["m"], "dob": dob}
+
+    LinkageSettings.model_validate(_recordlinkage_model(m=floored))
+    with pytest.raises(ValueError, match=r"dob's m values add up to 1\.010000, not 1"):
+        LinkageSettings.model_validate(_recordlinkage_model(
+            m=lambda t: {**t["m"], "dob": [v + 0.01 / len(t["m"]["dob"]) for v in t["m"]["dob"]]}))

@@ -71,7 +71,8 @@ def test_promote_tells_versions_apart_by_the_files_read_not_the_features(tmp_pat
         return SimpleNamespace(version=str(number), tags=tags)
 
     def data_notes(outgoing, incoming) -> list[str]:
-        return [n for n in comparability(outgoing, incoming) if n.startswith("trained and tested on different")]
+        notes = comparability(outgoing, incoming)
+        return [n for n in notes if n.startswith("trained and tested on different")]
 
     assert data_notes(version(1, "with"), version(2, "without")) == []  # the same pupils, other features
     relinked = data_notes(version(1, "with"), version(3, "relinked"))

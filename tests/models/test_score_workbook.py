@@ -239,6 +239,25 @@ def test_a_school_name_with_an_emoji_at_the_limit_gets_a_sheet_excel_accepts():
     assert sheet_title("100000 " + "A" * 23 + "\U0001f600", set()) == "100000 " + "A" * 23
 
 
+def test_a_long_school_name_is_cut_for_the_page_header_in_one_pass():
+    """A school name of thousands of characters (free text, an upload's too) was cut for the printed page
+    header a character at a time, each cut re-encoding the rest: minutes per sheet. Excel holds 255
+    characters of a header, an "&" written "&&"."""
+    from exclusion_risk.models.score_workbook import _utf16_cut
+
+    scores = _scores()
+    scores["school_name"] = ["B&B \U0001f600 " * 1000] * len(scores)
+    buffer = io.BytesIO()
+    write_scores_workbook(scores, buffer, notice_lines=["Model: m version 1"], scoring="2018/19 autumn")
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    sheet = book[next(name for name in book.sheetnames if name.startswith("104001"))]
+    header = sheet.oddHeader.left.text
+    assert header.startswith("Risk of school exclusion: 104001 B&&B") and not header.endswith("&&&")
+    assert len(header.encode("utf-16-le")) // 2 <= 255
+    assert _utf16_cut("ab\U0001f600c", 3) == "ab" and _utf16_cut("a&b", 3, doubled="&") == "a&"
+    assert _utf16_cut("a&b", 2, doubled="&") == "a"
+
+
 def test_a_failed_write_leaves_no_pupil_rows_behind_and_the_earlier_workbook_in_place(tmp_path, monkeypatch):
     """XlsxWriter's temporary files (every pupil's UPN) are removed only by a finished close(), and the
     file at the path was emptied before the first sheet: a failure left both."""

@@ -14,9 +14,10 @@ CENSUS_DAY = "2018-10-04"  # the 2018/19 autumn census
 
 
 def _episode(child: str, status: str = "CLA", start: str = "2018-01-01", end: str | None = None,
-             dob: str = "2010-05-01") -> dict:
+             dob: str | None = "2010-05-01") -> dict:
     return {"LAchildID": child, "Status": status, "StartDate": pd.Timestamp(start),
-            "EndDate": pd.NaT if end is None else pd.Timestamp(end), "DOB": pd.Timestamp(dob)}
+            "EndDate": pd.NaT if end is None else pd.Timestamp(end),
+            "DOB": pd.NaT if dob is None else pd.Timestamp(dob)}
 
 
 def _lines(episodes: list[dict], linked: list[str], exact: bool = True) -> list[str]:
@@ -38,13 +39,17 @@ def test_unlinked_children_looked_after_or_on_a_plan_on_census_day_are_counted()
         _episode("C8", end=CENSUS_DAY, dob="2013-09-01"),  # the episode ends on the day: not open
     ]
     (line,) = _lines(episodes, ["C3"])
-    assert line.startswith("2 children of school age with an open looked-after episode or child protection "
-                           f"plan on census day ({CENSUS_DAY}) are linked to no pupil")
+    assert line.startswith("2 children of school age (or with no date of birth) with an open looked-after "
+                           f"episode or child protection plan on census day ({CENSUS_DAY}) are linked to "
+                           "no pupil")
     assert "scored without that status, below need level 3" in line
     assert "looked after by another authority" in line
     assert _lines(episodes, ["C1", "C2", "C3"]) == []
     (one,) = _lines([_episode("C1")], [])
     assert one.startswith("1 child of school age") and " is linked to no pupil" in one
+    # no date of birth (allowed by the contract, and likeliest not to link): perhaps of school age, counted
+    (blank,) = _lines([_episode("C1", dob=None), _episode("C2", dob=None)], [])
+    assert blank.startswith("2 children of school age (or with no date of birth)")
     # the page passed on: a count of 1-9 is not given
     (page,) = _lines(episodes, ["C3"], exact=False)
     assert page.startswith("Fewer than 10 children of school age") and "2 children" not in page

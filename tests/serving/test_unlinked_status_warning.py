@@ -22,4 +22,4 @@ def test_a_census_upload_to_the_service_is_warned_of_them_too():
     extracts = SimpleNamespace(social_care=pd.DataFrame([_episode("C1"), _episode("C2", "CPP")]))
     state.unlinked_care = unlinked_status_episodes(extracts, pd.DataFrame(columns=["source", "record_id"]))
     (line,) = [w for w in _cohort(state, term=calendar.AUTUMN).warnings if "linked to no pupil" in w]
-    assert line.startswith("Fewer than 10 children of school age with an open looked-after episode")
+    assert line.startswith("Fewer than 10 children of school age (or with no date of birth) with an open")
