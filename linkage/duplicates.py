@@ -25,10 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exclusion_risk.linkage.exclusion_notes import exclusion_notes
 from exclusion_risk.linkage.extract_frames import exclusions_frame
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import reject_frame
-from exclusion_risk.values import number_ranges
 
 # A row's own id, the one column a copy exported again may change (exclusions only; LAchildID names
 # the child, whose episodes are rows of their own, and the census has none).
@@ -53,7 +53,8 @@ def reject_duplicates(raw: RawFile) -> None:
 def exclusions_without_repeats(raw: RawFile, work: pd.DataFrame, counts: Counter, name: str) -> pd.DataFrame:
     """The canonical exclusions frame of `work` (a file's validated rows), less every row equal to an
     earlier one as read in every column but RecordID; those rows go to raw.rejects naming the earlier
-    row, and `counts` gets the counts of the rows kept."""
+    row, `counts` gets the counts of the rows kept, and raw.skipped the file's notes on them
+    (`exclusion_notes`)."""
     seen: Counter = Counter()
     frame = exclusions_frame(work, seen, name)
     repeats, earlier = _repeats_as_read(raw, frame)
@@ -67,32 +68,8 @@ def exclusions_without_repeats(raw: RawFile, work: pd.DataFrame, counts: Counter
         seen = Counter()
         frame = exclusions_frame(work[~repeats], seen, name)
     counts.update(seen)
-    raw.skipped += _one_row_per_reason(frame)
+    raw.skipped += exclusion_notes(frame)
     return frame
-
-
-# One suspension as a school records it: a pupil, a day, a school, a category and a length
-_SAME_EXCLUSION = ["UPN", "StartDate", "SchoolURN", "Category", "Sessions"]
-
-
-def _one_row_per_reason(frame: pd.DataFrame) -> list[str]:
-    """A note naming the rows that repeat another's pupil, day, school, category and length with other
-    reasons: an MIS writing one row per reason had each read as an exclusion of its own, doubling the
-    pupil's suspensions and setting the repeat outcome, without a word (an exclusions data lead's find).
-    They are kept (two suspensions of one day do happen, rarely); the note says how to join them."""
-    keyed = frame.dropna(subset=["UPN", "StartDate"])
-    if keyed.empty:
-        return []
-    same = keyed.duplicated(_SAME_EXCLUSION, keep=False)
-    differing = keyed[same].groupby(_SAME_EXCLUSION, dropna=False)["Reason"].transform(
-        lambda reasons: reasons.nunique(dropna=False) > 1)
-    rows = np.sort(keyed.loc[differing[differing].index, "_row"].to_numpy())
-    if not len(rows):
-        return []
-    return [f"{len(rows):,} rows (rows {number_ranges(rows)}) repeat another row's pupil, start date, "
-            "school, category and sessions with another reason, each read as an exclusion of its own: "
-            "where a system writes one exclusion once per reason, join its reasons in one row (Reason "
-            "PD;VA, or Reason2 and Reason3)"]
 
 
 # Canonical columns that are no reading of the suspension: the category as written (FIXD and SUSP

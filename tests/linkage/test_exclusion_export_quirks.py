@@ -60,3 +60,18 @@ def test_one_exclusion_written_once_per_reason_is_said(tmp_path, exclusion_row, 
     (note,) = [n for n in result.notes if "with another reason" in n]
     assert ("2 rows (rows 1-2) repeat another row's pupil, start date, school, category and sessions with "
             "another reason") in note
+
+
+def test_a_blank_or_impossible_length_of_suspension_is_named(tmp_path, exclusion_row, csv_text, write):
+    """Blank Sessions read as none lost, and 1,000 sessions for one suspension read as given, with no
+    word: a pupil's sessions lost went from 8 to 1,006. Both are kept and named by row."""
+    rows = [exclusion_row(Sessions="", StartDate="2017-01-10"),
+            exclusion_row(Sessions="1000", StartDate="2017-01-11"),
+            exclusion_row(Sessions="90", StartDate="2017-01-12"),
+            exclusion_row(Category="PERM", Sessions="", StartDate="2017-01-13")]  # a permanent: no length
+    result = _read(tmp_path, rows, csv_text, write)
+    assert len(result.clean) == 4
+    note = " ".join(result.notes)
+    assert "1 suspension row (rows 1) give no Sessions: read as none lost" in note
+    assert "1 suspension row (rows 2) give more than 90 Sessions" in note
+    assert "1000" not in note
