@@ -75,11 +75,22 @@ def absent_notes(header: list[str], fields: tuple[Field, ...], mapping: dict[str
 # Headers that mark whether an exclusion stood (a headteacher's rescinding, governors' or a review panel's
 # reinstatement): the contract has no such column, so its rows were counted as exclusions that stood,
 # raising the child's risk and setting the outcome, with no word (an exclusions data lead's find).
-_OUTCOME_WORDS = ("status", "outcome", "rescind", "withdraw", "overturn", "reinstat", "decision")
+# A header of another subject ('SEN Status', 'Enrolment Status') is none: only an exclusion's own status,
+# a review's outcome, or the words of undoing one.
+_UNDOING = ("rescind", "withdrawn", "overturn", "reinstat")
+_OUTCOME_ENDS = ("status", "outcome", "decision", "result")
+_OF_AN_EXCLUSION = ("", "exclusion", "suspension", "review", "irp", "panel", "governor", "governors",
+                    "appeal")
+
+
+def _outcome_header(key: str) -> bool:
+    if any(word in key for word in _UNDOING):
+        return True
+    return any(key.endswith(end) and key[: -len(end)] in _OF_AN_EXCLUSION for end in _OUTCOME_ENDS)
 
 
 def _outcome_columns(unread: dict[str, str]) -> list[str]:
-    named = [visible(header) for key, header in unread.items() if any(w in key for w in _OUTCOME_WORDS)]
+    named = [visible(header) for key, header in unread.items() if _outcome_header(key)]
     if not named:
         return []
     return [f"{and_join([repr(n) for n in named])} {'is' if len(named) == 1 else 'are'} not read: the "

@@ -10,6 +10,7 @@ and an unfamiliar reason code is still an exclusion).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from exclusion_risk import calendar
@@ -151,26 +152,29 @@ CENSUS_TERM_MAP: dict[str, str] = {
 # --- exclusions ----------------------------------------------------------------------------------
 
 # FIXD is the pre-2021 name of a suspension; a lunchtime exclusion (LUNC) counts as a suspension.
+_CATEGORY_WORDS = {
+    "PERM": ("PERMANENT", "PERMANENT EXCLUSION", "PERMANENTLY EXCLUDED"),
+    "SUSP": ("SUSPENSION", "FIXED", "FIXED PERIOD", "FIXED PERIOD EXCLUSION", "FIXED PERIOD SUSPENSION",
+             "FIXED TERM", "FIXED TERM EXCLUSION", "FIXED TERM SUSPENSION", "LUNCH", "LUNCH TIME",
+             "LUNCHTIME", "LUNCHTIME SUSPENSION", "LUNCHTIME EXCLUSION", "LUNCHTIME FIXED PERIOD"),
+}
+
+
+def _spellings(phrase: str) -> list[str]:
+    """`phrase` with each space written as a space or a hyphen ('FIXED-TERM EXCLUSION', 'FIXED TERM-...')."""
+    words = phrase.split(" ")
+    return [words[0] + "".join(sep + word for sep, word in zip(seps, words[1:], strict=True))
+            for seps in itertools.product(" -", repeat=len(words) - 1)]
+
+
 CATEGORY_MAP: dict[str, str] = {
     "PERM": "PERM",
     "SUSP": "SUSP",
     "FIXD": "SUSP",
     "LUNC": "SUSP",
-    "PERMANENT": "PERM",
-    "SUSPENSION": "SUSP",
-    "FIXED": "SUSP",
     # as MIS exports and DfE guidance word them (an exclusions data lead's export lost these rows whole)
-    "PERMANENT EXCLUSION": "PERM",
-    "FIXED PERIOD": "SUSP",
-    "FIXED-PERIOD": "SUSP",
-    "FIXED PERIOD EXCLUSION": "SUSP",
-    "FIXED TERM": "SUSP",
-    "FIXED-TERM": "SUSP",
-    "FIXED TERM EXCLUSION": "SUSP",
-    "LUNCH": "SUSP",
-    "LUNCHTIME": "SUSP",
-    "LUNCHTIME SUSPENSION": "SUSP",
-    "LUNCHTIME EXCLUSION": "SUSP",
+    **{spelling: code for code, phrases in _CATEGORY_WORDS.items() for phrase in phrases
+       for spelling in _spellings(phrase)},
 }
 # What an unknown category is told: the spellings read, and that a rescinded exclusion has no category
 CATEGORY_HINT = ("PERM, SUSP, FIXD or LUNC, or words such as Permanent, Suspension, Fixed period, "

@@ -28,8 +28,11 @@ def _one_row_per_reason(frame: pd.DataFrame) -> list[str]:
     if keyed.empty:
         return []
     same = keyed.duplicated(_SAME_EXCLUSION, keep=False)
-    differing = keyed[same].groupby(_SAME_EXCLUSION, dropna=False)["Reason"].transform(
-        lambda reasons: reasons.nunique(dropna=False) > 1)
+    # one vectorised count per group (a Python call per group took 30 s at 500,000 rows); a blank reason
+    # is a reason of its own here
+    reasons = keyed.loc[same, "Reason"].astype("string").fillna("")
+    differing = reasons.groupby([keyed.loc[same, c] for c in _SAME_EXCLUSION], dropna=False).transform(
+        "nunique") > 1
     rows = np.sort(keyed.loc[differing[differing].index, "_row"].to_numpy())
     if not len(rows):
         return []

@@ -45,13 +45,14 @@ RECORD_ID_ERROR = "not a record id (up to 64 letters, digits and - _ . / :, star
 _SEPARATOR = f"[{re.escape(UPN_SEPARATORS)}]"
 UPN_LIKE = re.compile(rf"^[A-Z0-9](?:{_SEPARATOR}*[A-Z0-9]){{0,19}}{_SEPARATOR}*$")
 UPN_ERROR = "not a UPN (letters and digits, at most 20 characters)"
-# assessment factor codes (3A, 21) split as `codes.split_codes` splits them: at ; , | / a line break or
-# spaces ('3A|4A' and '3A 4A' were rejected here, though the reader splits them)
-_FACTOR = r"\d{1,2}[A-Za-z]?"
+# assessment factor codes split as `codes.split_codes` splits them: at ; , | / a line break or spaces
+# ('3A|4A' and '3A 4A' were rejected here, though the reader splits them). Each in the CIN census's shape:
+# 1-24 with its letter (3A, 22A), or 20 or 21, which have none; "35", "0A" or "99Z" is no code (read as
+# blank, any code beside it kept: `known_factors`).
+_FACTOR = r"(?:(?:[1-9]|1\d|2[0-4])[A-Za-z]|2[01])"
 _FACTOR_LIST = re.compile(rf"^\s*{_FACTOR}(?:\s*[;,|/]\s*{_FACTOR}|\s+{_FACTOR})*\s*[;,|/]?\s*$")
-# A code among words: a factor number 1-24 with its letter (3A, 22A), or 20 or 21, which have none. "35" or
-# the "2" of "seen 2 times" is no code, and '(3A)', '3A:' or '3A-Domestic abuse' holds one.
-_CODE_AMONG_WORDS = re.compile(r"^(?:(?:[1-9]|1\d|2[0-4])[A-Z]|20|21)$")
+# A code among words: '(3A)', '3A:' or '3A-Domestic abuse' holds one; the "2" of "seen 2 times" is none.
+_CODE_AMONG_WORDS = re.compile(rf"^{_FACTOR}$")
 
 
 def known_factors(text: object) -> str | None:

@@ -17,11 +17,13 @@ def _read(tmp_path: Path, rows: list[dict], csv_text, write):
 
 
 def test_category_words_are_read_and_an_unknown_one_is_told_what_is(tmp_path, exclusion_row, csv_text, write):
-    words = ["Fixed period", "Fixed-term", "Lunchtime suspension", "LUNCH", "Permanent Exclusion"]
+    words = ["Fixed period", "Fixed-term", "Lunchtime suspension", "LUNCH", "Permanent Exclusion",
+             "Fixed-term exclusion", "Fixed-period exclusion", "Lunch-time", "Fixed Term Suspension",
+             "Permanently excluded"]  # the second line: a reviewer's, still rejected by the first reading
     rows = [exclusion_row(Category=w, StartDate=f"2017-01-{10 + i}") for i, w in enumerate(words)]
     rows.append(exclusion_row(Category="Rescinded", StartDate="2017-02-01"))
     result = _read(tmp_path, rows, csv_text, write)
-    assert result.clean["Category"].tolist() == ["SUSP", "SUSP", "SUSP", "SUSP", "PERM"]
+    assert result.clean["Category"].tolist() == ["SUSP"] * 4 + ["PERM"] + ["SUSP"] * 4 + ["PERM"]
     (reason,) = result.rejects["reason"].tolist()
     assert reason.startswith("unknown exclusion category code (PERM, SUSP, FIXD or LUNC, or words such as")
     assert "a rescinded or withdrawn exclusion is none: leave it out of the extract" in reason
@@ -42,10 +44,11 @@ def test_a_placeholder_dob_or_sex_is_read_as_blank_and_the_exclusion_kept(tmp_pa
 
 
 def test_a_status_column_is_said_not_to_be_read(tmp_path, exclusion_row, csv_text, write):
-    rows = [{**exclusion_row(), "Exclusion Status": "Rescinded"}]
+    rows = [{**exclusion_row(), "Exclusion Status": "Rescinded", "SEN Status": "K", "Enrolment Status": "C"}]
     result = _read(tmp_path, rows, csv_text, write)
     assert len(result.clean) == 1  # read as an exclusion that stood, as the contract reads it: said so
     (note,) = [n for n in result.notes if "rescinded" in n]
+    assert "SEN Status" not in note and "Enrolment" not in note  # another subject's status: not named
     assert ("'Exclusion Status' is not read: the contract has no way to mark an exclusion rescinded, "
             "withdrawn or overturned") in note
 

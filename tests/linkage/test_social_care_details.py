@@ -29,11 +29,13 @@ def test_an_unknown_detail_is_read_as_blank_and_the_episode_kept(tmp_path: Path,
         social_care_row("C10", Status=" child protection plan"),
         social_care_row("C11", **LOOKED_AFTER, Factors="3A; Domestic abuse"),  # its 3A was blanked too
         social_care_row("C12", **LOOKED_AFTER, Factors="Domestic abuse (3A); parent aged 35"),  # 35 no code
+        social_care_row("C13", **LOOKED_AFTER, Factors="3A;35"),  # no code in a list either
     ]
     result = read_social_care(write(tmp_path / "social_care.csv", csv_text(rows)))
     assert_nothing_lost(result, len(rows))
     clean = result.clean.set_index("LAchildID")
-    assert list(clean.index) == ["C1", "C2", "C3", "C4", "C5", "C6", "C9", "C10", "C11", "C12"]
+    assert list(clean.index) == ["C1", "C2", "C3", "C4", "C5", "C6", "C9", "C10", "C11", "C12", "C13"]
+    assert clean.loc["C13", "Factors"] == "3A"
     assert clean.loc["C11", "Factors"] == "3A"  # the known code kept, the words read as blank
     assert clean.loc["C12", "Factors"] == "3A"
     assert clean.loc["C9", "Status"] == "CLA" and clean.loc["C10", "Status"] == "CPP"
@@ -50,7 +52,7 @@ def test_an_unknown_detail_is_read_as_blank_and_the_episode_kept(tmp_path: Path,
     assert ("values not in the data contract's lists read as blank, each row kept (its other columns are "
             "sound; correct them at source): ") in note
     for said in ("Ethnicity 1 row(s) (rows 5)", "PrimaryNeed 1 row(s) (rows 6)",
-                 "Factors 3 row(s), any codes among the words kept (rows 4, 11-12)"):
+                 "Factors 4 row(s), any codes among the words kept (rows 4, 11-13)"):
         assert said in note
     assert "Domestic" not in note and "White" not in note and "N10" not in note  # row numbers, no value
     # C7 and C8, every row of each rejected: in no count of the link report, so counted here

@@ -23,3 +23,26 @@ def test_a_census_upload_to_the_service_is_warned_of_them_too():
     state.unlinked_care = unlinked_status_episodes(extracts, pd.DataFrame(columns=["source", "record_id"]))
     (line,) = [w for w in _cohort(state, term=calendar.AUTUMN).warnings if "linked to no pupil" in w]
     assert line.startswith("Fewer than 10 children of school age (or with no date of birth) with an open")
+
+
+def test_the_services_history_keeps_the_unlinked_childrens_episodes_when_it_loads(tmp_path):
+    """What the warning counts is taken from the extracts and links as the service loads them (ids and
+    dates only: no name)."""
+    from exclusion_risk.serving.history import HistoryState
+    from tests.linkage.conftest import _csv_text, _extracts_folder, _social_care_row, _write
+
+    extracts = _extracts_folder(tmp_path / "extracts")
+    _write(extracts / "social_care.csv", _csv_text([
+        _social_care_row("C1", Status="CLA", StartDate="2018-01-01"),  # looked after, linked to no pupil
+        _social_care_row("C2", Status="CIN", StartDate="2018-01-01"),  # in need: not this warning's
+    ]))
+    first_pupil = pd.read_csv(extracts / "census.csv", dtype=str)["UPN"].iloc[0]
+    links = tmp_path / "linkage"
+    links.mkdir()
+    (links / "links.csv").write_text(
+        f"source,record_id,upn,method,score\nexclusions,1,{first_pupil},upn,1.0\n")
+    state = HistoryState(extracts, links)
+    state.load()
+    assert state.state == "ready", state.summary()
+    assert state.unlinked_care["LAchildID"].tolist() == ["C1"]
+    assert list(state.unlinked_care.columns) == ["LAchildID", "StartDate", "EndDate", "DOB"]
