@@ -231,6 +231,50 @@ def is_known_reason(code: str) -> bool:
     return code in REASON_MAP or bool(_FINER_DISRUPTION.match(code))
 
 
+# The DfE's descriptions of the reason codes, as an MIS may export them in place of the codes: read as
+# "other", "Persistent disruptive behaviour" fed no disruption feature (an exclusions data lead's find).
+# Compared in upper case with every run of other characters read as one space.
+_REASON_DESCRIPTIONS = {
+    "PP": ("physical assault against a pupil",),
+    "PA": ("physical assault against an adult",),
+    "VP": ("verbal abuse threatening behaviour against a pupil", "verbal abuse against a pupil"),
+    "VA": ("verbal abuse threatening behaviour against an adult", "verbal abuse against an adult"),
+    "OW": ("use or threat of use of an offensive weapon or prohibited item", "offensive weapon"),
+    "BU": ("bullying",),
+    "RA": ("racist abuse",),
+    "LG": ("abuse against sexual orientation and gender identity",),
+    "DS": ("abuse relating to disability",),
+    "SM": ("sexual misconduct",),
+    "DA": ("drug and alcohol related",),
+    "DM": ("damage",),
+    "TH": ("theft",),
+    "PD": ("persistent disruptive behaviour", "persistent disruptive behavior", "persistent disruption"),
+    "MT": ("inappropriate use of social media or online technology",),
+    "PH": ("wilful and repeated transgression of protective measures in place to protect public health",),
+    "OT": ("other",),
+}
+REASON_WORDS = {re.sub(r"[^A-Z0-9]+", " ", words.upper()).strip(): code
+                for code, descriptions in _REASON_DESCRIPTIONS.items() for words in descriptions}
+
+
+def _described_reason(text: str) -> str | None:
+    return REASON_WORDS.get(re.sub(r"[^A-Z0-9]+", " ", text.upper()).strip())
+
+
+def split_reasons(text: str) -> list[str]:
+    """An exclusion's reasons as codes (`split_codes`), a cell or piece written as the DfE's description
+    read as its code ('Persistent disruptive behaviour' -> 'PD'; 'Verbal abuse/threatening behaviour
+    against a pupil', whose "/" would otherwise split it, whole)."""
+    whole = _described_reason(text)
+    if whole:
+        return [whole]
+    found = []
+    for piece in re.split(REASON_SEPARATORS, text):
+        described = _described_reason(piece)
+        found += [described] if described else split_codes(piece)
+    return found
+
+
 def split_codes(text: str) -> list[str]:
     """'pp; va' -> ['PP', 'VA']: upper case, separators ; , | / or a line break or tab; within a piece,
     spaces are dropped where that gives a known code ('DB 1'), else they separate codes ('PD PA'). An

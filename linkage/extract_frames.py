@@ -233,7 +233,7 @@ def _reasons(work: pd.DataFrame, counts: Counter) -> tuple[pd.Series, pd.Series]
     combined = combined.astype(TEXT)
 
     def split(text: str) -> tuple[str | None, str | None, list[str]]:
-        found = codes.split_codes(text)
+        found = codes.split_reasons(text)
         if not found:
             return None, None, []
         groups = list(dict.fromkeys(codes.reason_group(c) for c in found))

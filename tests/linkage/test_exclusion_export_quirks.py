@@ -78,3 +78,16 @@ def test_a_blank_or_impossible_length_of_suspension_is_named(tmp_path, exclusion
     assert "1 suspension row (rows 1) give no Sessions: read as none lost" in note
     assert "1 suspension row (rows 2) give more than 90 Sessions" in note
     assert "1000" not in note
+
+
+def test_reasons_written_as_the_dfes_descriptions_are_read_as_their_codes(tmp_path, exclusion_row, csv_text,
+                                                                          write):
+    """'Persistent disruptive behaviour' was read as three unknown codes, group other: no disruption
+    feature, and 'Verbal abuse/threatening behaviour against a pupil' was split at its '/'."""
+    described = ["Persistent disruptive behaviour", "Verbal abuse/threatening behaviour against a pupil",
+                 "Offensive weapon; PA", "Kicking a door"]
+    rows = [exclusion_row(Reason=text, StartDate=f"2017-01-{10 + i}") for i, text in enumerate(described)]
+    result = _read(tmp_path, rows, csv_text, write)
+    assert result.clean["Reason"].tolist()[:3] == ["PD", "VP", "OW;PA"]
+    assert result.clean["ReasonGroups"].tolist() == [
+        "persistent_disruption", "verbal_abuse", "offensive_weapon;physical_assault", "other"]
