@@ -148,11 +148,15 @@ def _report(console: Console, extract: str, result) -> None:
         ("rows clean", len(result.clean)),
         ("rows rejected", result.rows_rejected),
     ]
-    summary += [(f"  rejected: {reason}", n) for reason, n in reason_counts(result.rejects).items()]
+    by_reason = reason_counts(result.rejects)
+    summary += [(f"  rejected: {reason}", n) for reason, n in by_reason.items()]
     always = ("invalid UPN (kept)", "blank UPN")  # shown even when zero: the analyst looks for them
     shown = sorted(result.counts.items())
     summary += [(label, n) for label, n in shown if n or label in always]
     console.print(_table(f"{extract}", [(escape(label), n) for label, n in summary]))
+    if sum(by_reason.values()) > result.rows_rejected:  # read as rows, the reasons' lines summed past them
+        console.print("  [dim]the reasons' counts add up to more than the rows rejected: a row rejected for "
+                      "two reasons counts under each[/dim]", soft_wrap=True)
     for note in result.notes:
         console.print(f"  [dim]{escape(note)}[/dim]", soft_wrap=True)
     code_tables = []

@@ -53,3 +53,20 @@ def test_reasons_are_grouped_by_wording_with_row_and_line_numbers_dropped():
     assert counts["exact duplicate of an earlier row"] == 2
     assert counts["part of a quoted value that runs from line n to line n (an unclosed quote?)"] == 1
     assert counts["missing value"] == 1 and counts["not a date"] == 1
+
+
+def test_reasons_counted_past_the_rows_rejected_are_said_to_be(tmp_path, census_row, csv_text, write,
+                                                                extracts_folder, mis_header):
+    """A row rejected for two reasons counts under each: the lines under "rows rejected" summed past it
+    (68 rows, 69 by the reasons) with no word why."""
+    folder = extracts_folder(tmp_path / "la")
+    rows = [census_row(make_upn(330, 4002, 2010, i)) for i in range(4)]
+    rows[1].update(DoB="31/02/2009", Ethnicity="QQQQ")  # one row, two reasons
+    write(folder / "census.csv", csv_text(rows, mis_header))
+    result = runner.invoke(app, ["check", "--data", str(folder)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    census = result.output.split("exclusions")[0]
+    assert re.search(r"│ rows rejected\s+│\s+1 │", census)
+    assert "a row rejected for two reasons counts under each" in census
+    single = result.output.split("exclusions")[1]
+    assert "counts under each" not in single  # said only where the lines add up past the rows
