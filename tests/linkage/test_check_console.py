@@ -70,3 +70,19 @@ def test_reasons_counted_past_the_rows_rejected_are_said_to_be(tmp_path, census_
     assert "a row rejected for two reasons counts under each" in census
     single = result.output.split("exclusions")[1]
     assert "counts under each" not in single  # said only where the lines add up past the rows
+
+
+def test_exclusions_after_the_census_latest_year_are_warned_of(tmp_path, census_row, csv_text, write,
+                                                                extracts_folder, exclusion_row,
+                                                                exclusions_header):
+    """300 exclusions moved to 2021/22, past the census's last year, were said only in the year table."""
+    folder = extracts_folder(tmp_path / "la")
+    upn = make_upn(330, 4001, 2010, 0)
+    exclusions = [exclusion_row(upn, StartDate="2017-01-10"), exclusion_row(upn, StartDate="2021-10-04"),
+                  exclusion_row(upn, StartDate="2021-11-04")]
+    write(folder / "exclusions.csv", csv_text(exclusions, exclusions_header))
+    result = runner.invoke(app, ["check", "--data", str(folder)], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert ("warning: exclusions: 2 rows start after the census's latest year, 2016/17 (2021/22: 2): no "
+            "census year reads them") in said
