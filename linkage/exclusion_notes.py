@@ -7,12 +7,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from exclusion_risk.linkage import codes
 from exclusion_risk.values import counted, number_ranges
 
 
 def exclusion_notes(frame: pd.DataFrame) -> list[str]:
     """The file's notes on `frame` (the canonical exclusions frame of the rows kept)."""
-    return _one_row_per_reason(frame) + _sessions_to_check(frame)
+    return _one_row_per_reason(frame) + _sessions_to_check(frame) + _reasons_not_read(frame)
+
+
+def _reasons_not_read(frame: pd.DataFrame) -> list[str]:
+    """A note naming the rows holding a reason that is neither a code nor the DfE's description: each is
+    read as 'other' and `check` counts them by code, but no row was named, so a data lead could not find
+    them (they are in no rejects file)."""
+    reasons = frame["Reason"].dropna().astype(str)
+    if reasons.empty:
+        return []
+    unknown = {text for text in reasons.unique()
+               if any(not codes.is_known_reason(code) for code in text.split(";"))}  # fmt: skip
+    rows = np.sort(frame.loc[reasons.index[reasons.isin(unknown)], "_row"].to_numpy())
+    if not len(rows):
+        return []
+    give = "gives" if len(rows) == 1 else "give"
+    return [f"{counted(len(rows), 'row')} (rows {number_ranges(rows)}) {give} a reason that is neither a "
+            "code nor the DfE's description of one, read as 'other'; check them at source"]
 
 
 # One suspension as a school records it: a pupil, a day, a school, a category and a length

@@ -91,3 +91,7 @@ def test_reasons_written_as_the_dfes_descriptions_are_read_as_their_codes(tmp_pa
     assert result.clean["Reason"].tolist()[:3] == ["PD", "VP", "OW;PA"]
     assert result.clean["ReasonGroups"].tolist() == [
         "persistent_disruption", "verbal_abuse", "offensive_weapon;physical_assault", "other"]
+    # the row whose reason is neither is named (it is in no rejects file), never its words
+    (note,) = [n for n in result.notes if "neither a code" in n]
+    assert "1 row (rows 4) gives a reason that is neither a code nor the DfE's description" in note
+    assert "KICKING" not in note.upper()
