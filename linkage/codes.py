@@ -255,24 +255,24 @@ _REASON_DESCRIPTIONS = {
 }
 REASON_WORDS = {re.sub(r"[^A-Z0-9]+", " ", words.upper()).strip(): code
                 for code, descriptions in _REASON_DESCRIPTIONS.items() for words in descriptions}
-
-
-def _described_reason(text: str) -> str | None:
-    return REASON_WORDS.get(re.sub(r"[^A-Z0-9]+", " ", text.upper()).strip())
+# Each description found anywhere in a cell, its words apart by any run of other characters ("Verbal
+# abuse/threatening behaviour", "drug- and alcohol-related"), longest first: beside a code or another
+# reason ("PD - Persistent disruptive behaviour", "Verbal abuse/...; PA"), or in Reason2, it was split at
+# its "/" or its spaces and read as words in the group other.
+_DESCRIBED = [(re.compile(r"(?<![A-Z0-9])" + r"[^A-Z0-9]+".join(map(re.escape, words.split()))
+                          + r"(?![A-Z0-9])"), code)
+              for words, code in sorted(REASON_WORDS.items(), key=lambda item: -len(item[0]))]
 
 
 def split_reasons(text: str) -> list[str]:
-    """An exclusion's reasons as codes (`split_codes`), a cell or piece written as the DfE's description
-    read as its code ('Persistent disruptive behaviour' -> 'PD'; 'Verbal abuse/threatening behaviour
-    against a pupil', whose "/" would otherwise split it, whole)."""
-    whole = _described_reason(text)
-    if whole:
-        return [whole]
-    found = []
-    for piece in re.split(REASON_SEPARATORS, text):
-        described = _described_reason(piece)
-        found += [described] if described else split_codes(piece)
-    return found
+    """An exclusion's reasons as codes, once each: each DfE description in the cell read as its code
+    ('Persistent disruptive behaviour' -> 'PD'), then the rest as `split_codes` reads codes, a code's
+    own punctuation dropped ('PD:', '(PD)', 'PD -')."""
+    text = text.upper()
+    for pattern, code in _DESCRIBED:
+        text = pattern.sub(f";{code};", text)
+    pieces = (re.sub(r"[^A-Z0-9 ]+", " ", piece) for piece in re.split(REASON_SEPARATORS, text))
+    return list(dict.fromkeys(code for piece in pieces for code in split_codes(piece)))
 
 
 def split_codes(text: str) -> list[str]:

@@ -85,12 +85,19 @@ def test_reasons_written_as_the_dfes_descriptions_are_read_as_their_codes(tmp_pa
     """'Persistent disruptive behaviour' was read as three unknown codes, group other: no disruption
     feature, and 'Verbal abuse/threatening behaviour against a pupil' was split at its '/'."""
     described = ["Persistent disruptive behaviour", "Verbal abuse/threatening behaviour against a pupil",
-                 "Offensive weapon; PA", "Kicking a door"]
-    rows = [exclusion_row(Reason=text, StartDate=f"2017-01-{10 + i}") for i, text in enumerate(described)]
+                 "Offensive weapon; PA", "Kicking a door",
+                 # a reviewer's: beside a code, or with a second reason column, they were split into words
+                 "PD - Persistent disruptive behaviour", "Persistent Disruptive Behaviour (PD)"]
+    rows = [exclusion_row(Reason=text, StartDate=f"2017-01-{10 + i}", Reason2="")
+            for i, text in enumerate(described)]
+    rows.append(exclusion_row(Reason="Verbal abuse/threatening behaviour against an adult", Reason2="PA",
+                              StartDate="2017-02-01"))
     result = _read(tmp_path, rows, csv_text, write)
     assert result.clean["Reason"].tolist()[:3] == ["PD", "VP", "OW;PA"]
+    assert result.clean["Reason"].tolist()[4:] == ["PD", "PD", "VA;PA"]
     assert result.clean["ReasonGroups"].tolist() == [
-        "persistent_disruption", "verbal_abuse", "offensive_weapon;physical_assault", "other"]
+        "persistent_disruption", "verbal_abuse", "offensive_weapon;physical_assault", "other",
+        "persistent_disruption", "persistent_disruption", "verbal_abuse;physical_assault"]
     # the row whose reason is neither is named (it is in no rejects file), never its words
     (note,) = [n for n in result.notes if "neither a code" in n]
     assert "1 row (rows 4) gives a reason that is neither a code nor the DfE's description" in note
