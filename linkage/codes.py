@@ -214,6 +214,22 @@ STATUS_MAP: dict[str, str] = {
     "LOOKED AFTER": "CLA", "LOOKED AFTER CHILD": "CLA", "CHILD LOOKED AFTER": "CLA", "IN CARE": "CLA",
     "CHILD IN CARE": "CLA",
 }  # fmt: skip
+# An assessment factor code, in the CIN census's shape: a factor number 1-24 with its letter (3A, 22A), or
+# 20 or 21, which have none ("35", "0A" or "99Z" is none)
+FACTOR_CODE = r"(?:(?:[1-9]|1\d|2[0-4])[A-Za-z]|2[01])"
+_CODE_AMONG_WORDS = re.compile(rf"^{FACTOR_CODE}$")
+
+
+def known_factors(text: object) -> str | None:
+    """The assessment factor codes of a cell holding some that are not ('3A, Domestic abuse' -> '3A',
+    'Domestic abuse (3A)' -> '3A'; the "2" of "seen 2 times" is none), ';'-joined; None where it holds
+    none: what a Factors cell keeps where its other words are read as blank (`fields.Field.salvage`)."""
+    if not isinstance(text, str):
+        return None
+    tokens = re.split(r"[^0-9A-Za-z]+", text.upper())
+    return ";".join(code for code in tokens if _CODE_AMONG_WORDS.match(code)) or None
+
+
 PRIMARY_NEEDS = [f"N{i}" for i in range(10)]
 PRIMARY_NEED_MAP: dict[str, str] = {code: code for code in PRIMARY_NEEDS}
 

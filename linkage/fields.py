@@ -8,6 +8,7 @@ whether a blank value is allowed. Headers are matched ignoring case, spaces and 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from exclusion_risk.contract import HEADER_ALIASES, SCHOOL_NAME
@@ -33,6 +34,9 @@ class Field:
     # rejected whole for 'Domestic abuse' in Factors or 'White British' in Ethnicity, and the child's open
     # looked-after status went with it (a social-care data lead's find).
     blank_if_unknown: bool = False
+    # With blank_if_unknown: what of such a value is kept rather than blanked ('3A; Domestic abuse' keeps
+    # its 3A), None where nothing is
+    salvage: Callable[[str], str | None] | None = None
     hint: str = ""  # after "unknown <label> code": what is read (the codes and words), where it helps
 
     def __post_init__(self) -> None:
@@ -146,7 +150,7 @@ SOCIAL_CARE_FIELDS = (
         label="primary need",
         blank_if_unknown=True,
     ),
-    Field("Factors", "factors", required=False, blank_if_unknown=True),
+    Field("Factors", "factors", required=False, blank_if_unknown=True, salvage=codes.known_factors),
 )
 
 # Termly attendance files (linkage.readers describes the folder layout).

@@ -18,6 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from exclusion_risk import calendar
+from exclusion_risk.linkage import codes
 from exclusion_risk.linkage.arrow_text import encoded, known_codes
 from exclusion_risk.linkage.fields import FIELDS, Field
 from exclusion_risk.linkage.parsing import (
@@ -46,22 +47,10 @@ _SEPARATOR = f"[{re.escape(UPN_SEPARATORS)}]"
 UPN_LIKE = re.compile(rf"^[A-Z0-9](?:{_SEPARATOR}*[A-Z0-9]){{0,19}}{_SEPARATOR}*$")
 UPN_ERROR = "not a UPN (letters and digits, at most 20 characters)"
 # assessment factor codes split as `codes.split_codes` splits them: at ; , | / a line break or spaces
-# ('3A|4A' and '3A 4A' were rejected here, though the reader splits them). Each in the CIN census's shape:
-# 1-24 with its letter (3A, 22A), or 20 or 21, which have none; "35", "0A" or "99Z" is no code (read as
-# blank, any code beside it kept: `known_factors`).
-_FACTOR = r"(?:(?:[1-9]|1\d|2[0-4])[A-Za-z]|2[01])"
+# ('3A|4A' and '3A 4A' were rejected here, though the reader splits them), each of `codes.FACTOR_CODE`'s
+# shape ("35", "0A" or "99Z" is no code: read as blank, any code beside it kept, `codes.known_factors`)
+_FACTOR = codes.FACTOR_CODE
 _FACTOR_LIST = re.compile(rf"^\s*{_FACTOR}(?:\s*[;,|/]\s*{_FACTOR}|\s+{_FACTOR})*\s*[;,|/]?\s*$")
-# A code among words: '(3A)', '3A:' or '3A-Domestic abuse' holds one; the "2" of "seen 2 times" is none.
-_CODE_AMONG_WORDS = re.compile(rf"^{_FACTOR}$")
-
-
-def known_factors(text: object) -> str | None:
-    """The assessment factor codes of a cell holding some that are not ('3A, Domestic abuse' -> '3A',
-    'Domestic abuse (3A)' -> '3A'), ';'-joined; None where it holds none."""
-    if not isinstance(text, str):
-        return None
-    tokens = re.split(r"[^0-9A-Za-z]+", text.upper())
-    return ";".join(code for code in tokens if _CODE_AMONG_WORDS.match(code)) or None
 
 MISSING = "missing value"
 YEAR_ERROR = (

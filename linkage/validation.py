@@ -30,7 +30,7 @@ from exclusion_risk.linkage.fields import FIELDS, Field, header_key
 from exclusion_risk.linkage.parsing import LATEST_DATE
 from exclusion_risk.linkage.raw_file import RawFile
 from exclusion_risk.linkage.rejects import one_line_per_row, reject_frame, visible
-from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns, known_factors
+from exclusion_risk.linkage.schemas import MISSING, build_schema, frame_check_columns
 from exclusion_risk.values import number_ranges
 
 
@@ -225,7 +225,7 @@ def _blank_unknown_details(
     column does not accept, on a row with no other failure, is read as blank and the row kept, counted and
     its rows named in the file's note (row numbers, never the value). A row failing elsewhere too is
     rejected with every reason, as before."""
-    soft = {f.name for f in FIELDS[extract] if f.blank_if_unknown}
+    soft = {f.name: f for f in FIELDS[extract] if f.blank_if_unknown}
     in_soft = (failures["schema_context"] == "Column") & failures["column"].isin(soft)
     rejected_rows = set(failures.loc[~in_soft, "index"])
     kept = in_soft & ~failures["index"].isin(rejected_rows)
@@ -236,14 +236,14 @@ def _blank_unknown_details(
     said = []
     for column, rows in blank.groupby("column", sort=False)["index"]:
         rows = np.unique(rows.to_numpy())
-        if column == "Factors":  # '3A, Domestic abuse' keeps its 3A: only what is no code is read as blank
-            at = work.index.isin(rows)
-            work[column] = work[column].astype(object).where(~at, work.loc[at, column].map(known_factors))
-            said.append(f"{column} {len(rows):,} row(s), any codes among the words kept (rows "
-                        f"{number_ranges(rows)})")
-            continue
-        work[column] = work[column].where(~work.index.isin(rows))
-        said.append(f"{column} {len(rows):,} row(s) (rows {number_ranges(rows)})")  # every one: no other file
+        at = work.index.isin(rows)
+        salvage = soft[column].salvage  # what of the value is kept: Factors' codes among its words
+        if salvage is None:
+            work[column] = work[column].where(~at)
+        else:
+            work[column] = work[column].astype(object).where(~at, work.loc[at, column].map(salvage))
+        saved = ", any codes among the words kept" if salvage else ""
+        said.append(f"{column} {len(rows):,} row(s){saved} (rows {number_ranges(rows)})")  # every one named
     raw.skipped.append("values not in the data contract's lists read as blank, each row kept (its other "
                        f"columns are sound; correct them at source): {'; '.join(said)}")
     return failures[~kept], work
