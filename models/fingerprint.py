@@ -133,8 +133,7 @@ def _stored(train_id: str | None) -> dict:
 
 def kept_years(train_id: str | None) -> dict:
     """A training run's data fingerprint's years; {} where it kept none."""
-    years = _stored(train_id).get("feature_table", {}).get("years")
-    return years if isinstance(years, dict) else {}
+    return _years_of(_stored(train_id))
 
 
 def trained_extracts(train_id: str | None) -> str | None:
@@ -142,7 +141,22 @@ def trained_extracts(train_id: str | None) -> str | None:
     kept none. Two runs of one authority's extracts with other features share it, where their `data_hash`
     (which covers the feature table and list) differs: `compare` read a with- and a without-protected
     characteristics run as "of different pupils" by that."""
-    files = _stored(train_id).get("files")
+    return _extracts_of(_stored(train_id))
+
+
+def trained_data(train_id: str | None) -> tuple[str | None, dict]:
+    """(`trained_extracts`, `kept_years`) of a train run, from one read of its fingerprint."""
+    stored = _stored(train_id)
+    return _extracts_of(stored), _years_of(stored)
+
+
+def _years_of(stored: dict) -> dict:
+    years = stored.get("feature_table", {}).get("years")
+    return years if isinstance(years, dict) else {}
+
+
+def _extracts_of(stored: dict) -> str | None:
+    files = stored.get("files")
     if not isinstance(files, dict) or not files:
         return None
     digests = {name: facts.get("sha256") for name, facts in files.items() if isinstance(facts, dict)}

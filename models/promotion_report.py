@@ -26,7 +26,7 @@ from exclusion_risk.models.comparison import (
     significant,
 )
 from exclusion_risk.models.evaluate_compare import parse_interval
-from exclusion_risk.models.fingerprint import kept_years, trained_extracts
+from exclusion_risk.models.fingerprint import trained_data
 
 FIGURES = tracking.HEADLINE  # the figures every registered version carries, with their intervals
 LEAD = ("champion", "version", "model", "census", "label", "test_year")
@@ -206,13 +206,14 @@ def _data_note(o: dict, i: dict) -> str | None:
     differs with the features alone, so a version with protected characteristics and one without on the
     same extracts read "different data". On the same extracts, the test year's pupils and outcomes as
     each run counted them (other links or census) say whether the records are the same."""
-    old_files, new_files = trained_extracts(o.get("train_id")), trained_extracts(i.get("train_id"))
+    # each train run's fingerprint read once (an MLflow artifact download each)
+    (old_files, old_years), (new_files, new_years) = (trained_data(run.get("train_id")) for run in (o, i))
     if old_files and new_files:
         if old_files != new_files:
             what = f"other extracts: their train runs read other files, {old_files} and {new_files}"
         else:
             year = i.get("test_year")
-            then, now = (kept_years(run.get("train_id")).get(year) for run in (o, i))
+            then, now = old_years.get(year), new_years.get(year)
             if not (then and now and then != now):
                 return None
             what = (f"the same extracts, but {year}'s pupils or outcomes as each counted them differ: "
